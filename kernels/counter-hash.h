@@ -1,0 +1,72 @@
+/* Counter-based hashing shared verbatim by the C library and the OpenCL
+ * kernels, so that the host and the device draw the same minibatches.
+ * ALGORITHM.md §1: minibatch order is a pure function of (seed, t).
+ *
+ * A minibatch at step t holds positions t·B … t·B+B−1 of an endless stream;
+ * position p lies in epoch p / n at slot p mod n, and the example at that slot
+ * is a keyed Feistel permutation of [0, n) (cycle-walking on the next even
+ * power of two), so each example appears exactly once per epoch and nothing is
+ * stored. */
+#ifndef DRMAD_COUNTER_HASH_H
+#define DRMAD_COUNTER_HASH_H
+
+#ifdef __OPENCL_VERSION__
+typedef uint  drmad_u32;
+typedef ulong drmad_u64;
+#define DRMAD_FN
+#else
+#include <stdint.h>
+typedef uint32_t drmad_u32;
+typedef uint64_t drmad_u64;
+#define DRMAD_FN static inline
+#endif
+
+/* splitmix64 finaliser */
+DRMAD_FN drmad_u64 drmad_mix64 (drmad_u64 x)
+{
+  x += 0x9e3779b97f4a7c15UL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9UL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebUL;
+  return x ^ (x >> 31);
+}
+
+DRMAD_FN drmad_u32 drmad_feistel_round (drmad_u32 value, drmad_u64 key, drmad_u32 round)
+{
+  return (drmad_u32) (drmad_mix64 (key ^ ((drmad_u64) round << 40) ^ (drmad_u64) value) >> 16);
+}
+
+/* A bijection of [0, n) keyed by @key; n ≥ 1. */
+DRMAD_FN drmad_u32 drmad_permute (drmad_u32 i, drmad_u32 n, drmad_u64 key)
+{
+  drmad_u32 bits = 2;
+  while (bits < 32 && ((drmad_u64) 1 << bits) < (drmad_u64) n)
+    bits += 2;
+  drmad_u32 half_bits = bits / 2;
+  drmad_u32 mask = ((drmad_u32) 1 << half_bits) - 1;
+  do {
+    drmad_u32 left = i >> half_bits, right = i & mask;
+    for (drmad_u32 r = 0; r < 4; r++) {
+      drmad_u32 next = left ^ (drmad_feistel_round (right, key, r) & mask);
+      left = right;
+      right = next;
+    }
+    i = (left << half_bits) | right;
+  } while (i >= n);
+  return i;
+}
+
+DRMAD_FN drmad_u64 drmad_epoch_key (drmad_u64 seed, drmad_u64 epoch)
+{
+  return drmad_mix64 (seed ^ drmad_mix64 (epoch ^ 0x5851f42d4c957f2dUL));
+}
+
+/* Example index of slot @j of the minibatch at @step (batch size @batch, @n examples). */
+DRMAD_FN drmad_u32 drmad_sample_index (drmad_u64 seed, drmad_u64 step, drmad_u32 batch,
+                                       drmad_u32 j, drmad_u32 n)
+{
+  drmad_u64 position = step * (drmad_u64) batch + j;
+  drmad_u64 epoch = position / n;
+  return drmad_permute ((drmad_u32) (position % n), n, drmad_epoch_key (seed, epoch));
+}
+
+#endif

@@ -1,0 +1,63 @@
+/* Internal: device arrays, GEMM dispatch, and kernel launches. */
+#pragma once
+
+#include "device-private.h"
+
+/* A device array of @n numbers of one precision, counted in the device's
+ * memory accounting. On devices that run native kernels the storage is host
+ * memory the library owns (CL_MEM_USE_HOST_PTR, zero-copy on CPU devices), so
+ * that host BLAS can be handed plain pointers: PoCL 3.1's own cl_mem →
+ * pointer replacement for native kernels returns wrong pointers when several
+ * buffers are passed. */
+typedef struct {
+  DrmadDevice   *device;
+  cl_mem         mem;
+  gpointer       host;   /* the storage, or NULL when the device owns it */
+  gsize          n;
+  gsize          elem_size;
+} DrmadBuffer;
+
+DrmadBuffer *drmad_buffer_new   (DrmadDevice *device, gsize n, gsize elem_size, GError **error);
+void         drmad_buffer_free  (DrmadBuffer *buffer);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadBuffer, drmad_buffer_free)
+
+/* Host doubles ↔ device reals (float or double by @buffer->elem_size); blocking. */
+gboolean drmad_buffer_write_doubles (DrmadBuffer *buffer, gsize offset, gsize n, const double *values, GError **error);
+gboolean drmad_buffer_read_doubles  (DrmadBuffer *buffer, gsize offset, gsize n, double *values, GError **error);
+/* Raw bytes; blocking. */
+gboolean drmad_buffer_write (DrmadBuffer *buffer, gsize offset_bytes, gsize bytes, const void *data, GError **error);
+gboolean drmad_buffer_read  (DrmadBuffer *buffer, gsize offset_bytes, gsize bytes, void *data, GError **error);
+gboolean drmad_buffer_zero  (DrmadBuffer *buffer, GError **error);
+gboolean drmad_buffer_copy  (DrmadBuffer *dst, const DrmadBuffer *src, GError **error);
+
+/* Row-major C = alpha·op(A)·op(B) + beta·C with element offsets, enqueued on
+ * the device's queue through @path (never AUTO). */
+typedef struct {
+  cl_mem   mem;
+  gpointer host;    /* the buffer's host storage, needed by the host path */
+  gsize    offset;  /* elements */
+  gsize  ld;      /* leading dimension, elements */
+} DrmadMatrix;
+
+gboolean drmad_gemm (DrmadDevice *device, DrmadPrecision precision, DrmadGemmPath path,
+                     gboolean transpose_a, gboolean transpose_b,
+                     gsize m, gsize n, gsize k,
+                     double alpha, DrmadMatrix a, DrmadMatrix b,
+                     double beta, DrmadMatrix c, GError **error);
+
+/* Kernel arguments and launches. */
+typedef struct {
+  cl_kernel      kernel;
+  DrmadPrecision precision;
+  guint          next;     /* next argument index */
+  cl_int         status;   /* first failure while setting arguments */
+} DrmadLaunch;
+
+DrmadLaunch drmad_launch_begin (cl_kernel kernel, DrmadPrecision precision);
+void drmad_launch_mem  (DrmadLaunch *launch, cl_mem mem);
+void drmad_launch_uint (DrmadLaunch *launch, guint32 value);
+void drmad_launch_ulong (DrmadLaunch *launch, guint64 value);
+void drmad_launch_real (DrmadLaunch *launch, double value);
+/* Enqueues with @global rounded up to a multiple of @local in each dimension. */
+gboolean drmad_launch_run (DrmadLaunch *launch, DrmadDevice *device, guint dims,
+                           const gsize *global, const gsize *local, GError **error);

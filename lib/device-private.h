@@ -1,0 +1,37 @@
+/* Internal: the device struct, OpenCL status helpers and kernel programs. */
+#pragma once
+
+#include <CL/cl.h>
+#include "drmad-device.h"
+
+struct _DrmadDevice {
+  gint             ref_count;
+  DrmadDeviceInfo  info;
+  cl_platform_id   platform;
+  cl_device_id     id;
+  cl_context       context;
+  cl_command_queue queue;
+  DrmadGemmPath    gemm_path;
+  GMutex           lock;          /* guards programs and the memory counters */
+  cl_program       programs[2];   /* per DrmadPrecision, built on first use */
+  guint64          allocated_bytes;
+  guint64          peak_bytes;
+};
+
+const char *drmad_cl_status_name (cl_int status);
+
+/* TRUE when @status is CL_SUCCESS; otherwise sets DRMAD_ERROR_OPENCL (or
+ * OUT_OF_MEMORY) naming @what and the status. */
+gboolean drmad_cl_check (cl_int status, const char *what, GError **error);
+
+/* The kernel program for @precision, built on first use with the build log in
+ * the error when it fails. The device keeps the reference. */
+cl_program drmad_device_get_program (DrmadDevice *device, DrmadPrecision precision, GError **error);
+
+/* A fresh kernel object from the program (callers own it: arguments are per object). */
+cl_kernel drmad_device_create_kernel (DrmadDevice *device, DrmadPrecision precision,
+                                      const char *name, GError **error);
+
+void drmad_device_account (DrmadDevice *device, gint64 delta_bytes);
+
+gsize drmad_precision_size (DrmadPrecision precision);

@@ -1,0 +1,490 @@
+/* OpenCL platforms and devices: listing, choice, context, queue, programs. */
+#include "device-private.h"
+#include "drmad-kernels.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef CL_PLATFORM_NOT_FOUND_KHR
+#define CL_PLATFORM_NOT_FOUND_KHR -1001
+#endif
+
+const char *
+drmad_cl_status_name (cl_int status)
+{
+  switch (status) {
+#define NAME(s) case s: return #s
+    NAME (CL_SUCCESS);
+    NAME (CL_DEVICE_NOT_FOUND);
+    NAME (CL_DEVICE_NOT_AVAILABLE);
+    NAME (CL_COMPILER_NOT_AVAILABLE);
+    NAME (CL_MEM_OBJECT_ALLOCATION_FAILURE);
+    NAME (CL_OUT_OF_RESOURCES);
+    NAME (CL_OUT_OF_HOST_MEMORY);
+    NAME (CL_BUILD_PROGRAM_FAILURE);
+    NAME (CL_INVALID_VALUE);
+    NAME (CL_INVALID_DEVICE);
+    NAME (CL_INVALID_CONTEXT);
+    NAME (CL_INVALID_COMMAND_QUEUE);
+    NAME (CL_INVALID_MEM_OBJECT);
+    NAME (CL_INVALID_BUFFER_SIZE);
+    NAME (CL_INVALID_PROGRAM_EXECUTABLE);
+    NAME (CL_INVALID_KERNEL_NAME);
+    NAME (CL_INVALID_KERNEL_ARGS);
+    NAME (CL_INVALID_ARG_INDEX);
+    NAME (CL_INVALID_ARG_SIZE);
+    NAME (CL_INVALID_ARG_VALUE);
+    NAME (CL_INVALID_WORK_GROUP_SIZE);
+    NAME (CL_INVALID_WORK_ITEM_SIZE);
+    NAME (CL_INVALID_GLOBAL_WORK_SIZE);
+    NAME (CL_INVALID_OPERATION);
+    NAME (CL_PLATFORM_NOT_FOUND_KHR);
+#undef NAME
+  default: return "unknown OpenCL status";
+  }
+}
+
+gboolean
+drmad_cl_check (cl_int status, const char *what, GError **error)
+{
+  if (status == CL_SUCCESS)
+    return TRUE;
+  gboolean oom = status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES
+                 || status == CL_OUT_OF_HOST_MEMORY || status == CL_INVALID_BUFFER_SIZE;
+  g_set_error (error, DRMAD_ERROR, oom ? DRMAD_ERROR_OUT_OF_MEMORY : DRMAD_ERROR_OPENCL,
+               "%s failed: %s (%d)", what, drmad_cl_status_name (status), status);
+  return FALSE;
+}
+
+gsize
+drmad_precision_size (DrmadPrecision precision)
+{
+  return precision == DRMAD_PRECISION_FLOAT64 ? sizeof (double) : sizeof (float);
+}
+
+void
+drmad_device_info_free (DrmadDeviceInfo *info)
+{
+  if (!info)
+    return;
+  g_free (info->platform_name);
+  g_free (info->name);
+  g_free (info->type);
+  g_free (info);
+}
+
+static char *
+platform_string (cl_platform_id platform, cl_platform_info what)
+{
+  size_t size = 0;
+  if (clGetPlatformInfo (platform, what, 0, NULL, &size) != CL_SUCCESS || size == 0)
+    return g_strdup ("?");
+  char *text = g_malloc0 (size + 1);
+  clGetPlatformInfo (platform, what, size, text, NULL);
+  return g_strstrip (text);
+}
+
+static char *
+device_string (cl_device_id device, cl_device_info what)
+{
+  size_t size = 0;
+  if (clGetDeviceInfo (device, what, 0, NULL, &size) != CL_SUCCESS || size == 0)
+    return g_strdup ("");
+  char *text = g_malloc0 (size + 1);
+  clGetDeviceInfo (device, what, size, text, NULL);
+  return g_strstrip (text);
+}
+
+static void
+fill_info (DrmadDeviceInfo *info, cl_platform_id platform, cl_device_id device)
+{
+  cl_device_type type = 0;
+  cl_uint units = 0;
+  cl_ulong global = 0, max_alloc = 0;
+  cl_device_exec_capabilities exec = 0;
+  clGetDeviceInfo (device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+  clGetDeviceInfo (device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+  clGetDeviceInfo (device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global, &global, NULL);
+  clGetDeviceInfo (device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
+  clGetDeviceInfo (device, CL_DEVICE_EXECUTION_CAPABILITIES, sizeof exec, &exec, NULL);
+  g_autofree char *extensions = device_string (device, CL_DEVICE_EXTENSIONS);
+
+  info->platform_name = platform_string (platform, CL_PLATFORM_NAME);
+  info->name = device_string (device, CL_DEVICE_NAME);
+  info->type = g_strdup ((type & CL_DEVICE_TYPE_GPU) ? "GPU"
+                         : (type & CL_DEVICE_TYPE_CPU) ? "CPU"
+                         : (type & CL_DEVICE_TYPE_ACCELERATOR) ? "accelerator" : "other");
+  info->compute_units = units;
+  info->global_mem_bytes = global;
+  info->max_alloc_bytes = max_alloc;
+  info->fp64 = strstr (extensions, "cl_khr_fp64") != NULL;
+  info->native_kernels = (exec & CL_EXEC_NATIVE_KERNEL) != 0;
+}
+
+/* Walks every device of every platform; @visit returns FALSE to stop. */
+typedef gboolean (*DeviceVisitor) (guint index, cl_platform_id, cl_device_id, gpointer);
+
+static gboolean
+for_each_device (DeviceVisitor visit, gpointer user_data, GError **error)
+{
+  cl_uint n_platforms = 0;
+  cl_int status = clGetPlatformIDs (0, NULL, &n_platforms);
+  if (status == CL_PLATFORM_NOT_FOUND_KHR || (status == CL_SUCCESS && n_platforms == 0)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_PLATFORM,
+                 "no OpenCL platform is installed: install a driver, for the CPU "
+                 "`apt-get install pocl-opencl-icd` (Debian package pocl-opencl-icd), "
+                 "or your GPU vendor's OpenCL ICD");
+    return FALSE;
+  }
+  if (!drmad_cl_check (status, "clGetPlatformIDs", error))
+    return FALSE;
+  g_autofree cl_platform_id *platforms = g_new0 (cl_platform_id, n_platforms);
+  clGetPlatformIDs (n_platforms, platforms, NULL);
+  guint index = 0;
+  for (cl_uint p = 0; p < n_platforms; p++) {
+    cl_uint n_devices = 0;
+    if (clGetDeviceIDs (platforms[p], CL_DEVICE_TYPE_ALL, 0, NULL, &n_devices) != CL_SUCCESS)
+      continue;
+    g_autofree cl_device_id *devices = g_new0 (cl_device_id, n_devices);
+    clGetDeviceIDs (platforms[p], CL_DEVICE_TYPE_ALL, n_devices, devices, NULL);
+    for (cl_uint d = 0; d < n_devices; d++)
+      if (!visit (index++, platforms[p], devices[d], user_data))
+        return TRUE;
+  }
+  return TRUE;
+}
+
+static gboolean
+collect_info (guint index, cl_platform_id platform, cl_device_id device, gpointer user_data)
+{
+  DrmadDeviceInfo *info = g_new0 (DrmadDeviceInfo, 1);
+  info->index = index;
+  fill_info (info, platform, device);
+  g_ptr_array_add (user_data, info);
+  return TRUE;
+}
+
+GPtrArray *
+drmad_device_list (GError **error)
+{
+  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_device_info_free);
+  if (!for_each_device (collect_info, list, error))
+    return NULL;
+  if (list->len == 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_DEVICE,
+                 "OpenCL platforms are installed but none has a device");
+    return NULL;
+  }
+  return g_steal_pointer (&list);
+}
+
+typedef struct {
+  guint          wanted;
+  cl_platform_id platform;
+  cl_device_id   device;
+} FindByIndex;
+
+static gboolean
+find_by_index (guint index, cl_platform_id platform, cl_device_id device, gpointer user_data)
+{
+  FindByIndex *find = user_data;
+  if (index != find->wanted)
+    return TRUE;
+  find->platform = platform;
+  find->device = device;
+  return FALSE;
+}
+
+/* Picks the list index that @spec names; NULL/"" picks the first GPU, else the first CPU. */
+static gboolean
+choose_index (const char *spec, GPtrArray *list, guint *chosen, GError **error)
+{
+  if (spec == NULL || *spec == '\0') {
+    for (const char *const *kind = (const char *const[]){ "GPU", "CPU", NULL }; *kind; kind++)
+      for (guint i = 0; i < list->len; i++) {
+        DrmadDeviceInfo *info = list->pdata[i];
+        if (g_str_equal (info->type, *kind)) {
+          *chosen = i;
+          return TRUE;
+        }
+      }
+    *chosen = 0;
+    return TRUE;
+  }
+  guint64 number;
+  if (g_ascii_string_to_unsigned (spec, 10, 0, G_MAXUINT, &number, NULL)) {
+    if (number < list->len) {
+      *chosen = number;
+      return TRUE;
+    }
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_DEVICE,
+                 "device %s does not exist: there are %u devices, numbered 0 to %u (see --list-devices)",
+                 spec, list->len, list->len - 1);
+    return FALSE;
+  }
+  g_autofree char *needle = g_utf8_casefold (spec, -1);
+  for (guint i = 0; i < list->len; i++) {
+    DrmadDeviceInfo *info = list->pdata[i];
+    g_autofree char *full = g_strdup_printf ("%s: %s", info->platform_name, info->name);
+    g_autofree char *folded = g_utf8_casefold (full, -1);
+    if (strstr (folded, needle)) {
+      *chosen = i;
+      return TRUE;
+    }
+  }
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_DEVICE,
+               "no OpenCL device matches \"%s\": give a number or part of a name shown by --list-devices",
+               spec);
+  return FALSE;
+}
+
+DrmadDevice *
+drmad_device_open (const char *spec, GError **error)
+{
+  g_autoptr (GPtrArray) list = drmad_device_list (error);
+  if (!list)
+    return NULL;
+  if ((spec == NULL || *spec == '\0') && g_getenv ("DRMAD_DEVICE"))
+    spec = g_getenv ("DRMAD_DEVICE");
+  guint chosen;
+  if (!choose_index (spec, list, &chosen, error))
+    return NULL;
+  FindByIndex find = { .wanted = chosen };
+  if (!for_each_device (find_by_index, &find, error))
+    return NULL;
+
+  cl_int status;
+  cl_context context = clCreateContext (NULL, 1, &find.device, NULL, NULL, &status);
+  if (!drmad_cl_check (status, "clCreateContext", error))
+    return NULL;
+  cl_command_queue queue = clCreateCommandQueue (context, find.device, 0, &status);
+  if (!drmad_cl_check (status, "clCreateCommandQueue", error)) {
+    clReleaseContext (context);
+    return NULL;
+  }
+
+  DrmadDevice *device = g_new0 (DrmadDevice, 1);
+  device->ref_count = 1;
+  DrmadDeviceInfo *info = list->pdata[chosen];
+  device->info = *info;
+  info->platform_name = info->name = info->type = NULL;  /* moved */
+  device->platform = find.platform;
+  device->id = find.device;
+  device->context = context;
+  device->queue = queue;
+  g_mutex_init (&device->lock);
+  device->gemm_path = device->info.native_kernels && g_str_equal (device->info.type, "CPU")
+                      ? DRMAD_GEMM_HOST : DRMAD_GEMM_CLBLAST;
+  if (device->gemm_path == DRMAD_GEMM_HOST) {
+    /* Measured with PoCL 3.1 on 2 cores (issue 2, bench-step --blas-threads):
+     * on these small shapes one OpenBLAS thread beats two by about 3×, because
+     * PoCL's own worker threads already occupy the cores. */
+    const char *threads = g_getenv ("DRMAD_BLAS_THREADS");
+    openblas_set_num_threads (threads ? MAX (1, atoi (threads)) : 1);
+  }
+  return device;
+}
+
+DrmadDevice *
+drmad_device_ref (DrmadDevice *device)
+{
+  g_atomic_int_inc (&device->ref_count);
+  return device;
+}
+
+void
+drmad_device_unref (DrmadDevice *device)
+{
+  if (!device || !g_atomic_int_dec_and_test (&device->ref_count))
+    return;
+  clFinish (device->queue);
+  for (guint i = 0; i < G_N_ELEMENTS (device->programs); i++)
+    if (device->programs[i])
+      clReleaseProgram (device->programs[i]);
+  clReleaseCommandQueue (device->queue);
+  clReleaseContext (device->context);
+  g_free (device->info.platform_name);
+  g_free (device->info.name);
+  g_free (device->info.type);
+  g_mutex_clear (&device->lock);
+  g_free (device);
+}
+
+const DrmadDeviceInfo *
+drmad_device_get_info (DrmadDevice *device)
+{
+  return &device->info;
+}
+
+const char *
+drmad_gemm_path_name (DrmadGemmPath path)
+{
+  switch (path) {
+  case DRMAD_GEMM_CLBLAST: return "clblast";
+  case DRMAD_GEMM_HOST: return "host";
+  default: return "auto";
+  }
+}
+
+gboolean
+drmad_gemm_path_from_name (const char *name, DrmadGemmPath *path, GError **error)
+{
+  for (DrmadGemmPath p = DRMAD_GEMM_AUTO; p <= DRMAD_GEMM_HOST; p++)
+    if (g_ascii_strcasecmp (name, drmad_gemm_path_name (p)) == 0) {
+      *path = p;
+      return TRUE;
+    }
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+               "unknown GEMM path \"%s\": expected auto, clblast or host", name);
+  return FALSE;
+}
+
+gboolean
+drmad_device_set_gemm_path (DrmadDevice *device, DrmadGemmPath path, GError **error)
+{
+  if (path == DRMAD_GEMM_AUTO)
+    path = device->info.native_kernels && g_str_equal (device->info.type, "CPU")
+           ? DRMAD_GEMM_HOST : DRMAD_GEMM_CLBLAST;
+  if (path == DRMAD_GEMM_HOST && !device->info.native_kernels) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_UNSUPPORTED,
+                 "GEMM path \"host\" needs a device that runs native kernels; %s does not "
+                 "(use --gemm clblast)", device->info.name);
+    return FALSE;
+  }
+  device->gemm_path = path;
+  return TRUE;
+}
+
+DrmadGemmPath
+drmad_device_get_gemm_path (DrmadDevice *device)
+{
+  return device->gemm_path;
+}
+
+void
+drmad_device_account (DrmadDevice *device, gint64 delta_bytes)
+{
+  g_mutex_lock (&device->lock);
+  device->allocated_bytes += delta_bytes;
+  device->peak_bytes = MAX (device->peak_bytes, device->allocated_bytes);
+  g_mutex_unlock (&device->lock);
+}
+
+guint64
+drmad_device_get_allocated_bytes (DrmadDevice *device)
+{
+  g_mutex_lock (&device->lock);
+  guint64 bytes = device->allocated_bytes;
+  g_mutex_unlock (&device->lock);
+  return bytes;
+}
+
+guint64
+drmad_device_get_peak_bytes (DrmadDevice *device)
+{
+  g_mutex_lock (&device->lock);
+  guint64 bytes = device->peak_bytes;
+  g_mutex_unlock (&device->lock);
+  return bytes;
+}
+
+void
+drmad_device_reset_peak (DrmadDevice *device)
+{
+  g_mutex_lock (&device->lock);
+  device->peak_bytes = device->allocated_bytes;
+  g_mutex_unlock (&device->lock);
+}
+
+gboolean
+drmad_device_finish (DrmadDevice *device, GError **error)
+{
+  return drmad_cl_check (clFinish (device->queue), "clFinish", error);
+}
+
+static char *
+kernel_source (GError **error)
+{
+  GResource *resource = drmad_kernels_get_resource ();
+  GString *source = g_string_new (NULL);
+  for (const char *const *file = (const char *const[]){ "counter-hash.h", "nn.cl", NULL }; *file; file++) {
+    g_autofree char *path = g_strconcat ("/org/drmad/kernels/", *file, NULL);
+    g_autoptr (GBytes) bytes = g_resource_lookup_data (resource, path, 0, error);
+    if (!bytes) {
+      g_string_free (source, TRUE);
+      return NULL;
+    }
+    gsize size;
+    const char *text = g_bytes_get_data (bytes, &size);
+    g_string_append_len (source, text, size);
+    g_string_append_c (source, '\n');
+  }
+  /* A debug hook so that tests can see what a failing build reports. */
+  if (g_getenv ("DRMAD_INJECT_BUILD_FAILURE"))
+    g_string_append (source, "\nthis does not compile;\n");
+  return g_string_free (source, FALSE);
+}
+
+static cl_program
+build_program (DrmadDevice *device, DrmadPrecision precision, GError **error)
+{
+  if (precision == DRMAD_PRECISION_FLOAT64 && !device->info.fp64) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_UNSUPPORTED,
+                 "%s has no cl_khr_fp64: float64 is not available on it (use float32)",
+                 device->info.name);
+    return NULL;
+  }
+  g_autofree char *source = kernel_source (error);
+  if (!source)
+    return NULL;
+  cl_int status;
+  const char *text = source;
+  cl_program program = clCreateProgramWithSource (device->context, 1, &text, NULL, &status);
+  if (!drmad_cl_check (status, "clCreateProgramWithSource", error))
+    return NULL;
+  const char *options = precision == DRMAD_PRECISION_FLOAT64
+                        ? "-cl-std=CL1.2 -DDRMAD_FP64=1 -Dreal=double"
+                        : "-cl-std=CL1.2 -Dreal=float";
+  status = clBuildProgram (program, 1, &device->id, options, NULL, NULL);
+  if (status != CL_SUCCESS) {
+    size_t size = 0;
+    clGetProgramBuildInfo (program, device->id, CL_PROGRAM_BUILD_LOG, 0, NULL, &size);
+    g_autofree char *log = g_malloc0 (size + 1);
+    clGetProgramBuildInfo (program, device->id, CL_PROGRAM_BUILD_LOG, size, log, NULL);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BUILD,
+                 "the OpenCL kernels failed to build on %s (%s): %s\nbuild log:\n%s",
+                 device->info.name, options, drmad_cl_status_name (status), g_strstrip (log));
+    clReleaseProgram (program);
+    return NULL;
+  }
+  return program;
+}
+
+cl_program
+drmad_device_get_program (DrmadDevice *device, DrmadPrecision precision, GError **error)
+{
+  g_mutex_lock (&device->lock);
+  if (!device->programs[precision])
+    device->programs[precision] = build_program (device, precision, error);
+  cl_program program = device->programs[precision];
+  g_mutex_unlock (&device->lock);
+  return program;
+}
+
+cl_kernel
+drmad_device_create_kernel (DrmadDevice *device, DrmadPrecision precision,
+                            const char *name, GError **error)
+{
+  cl_program program = drmad_device_get_program (device, precision, error);
+  if (!program)
+    return NULL;
+  cl_int status;
+  cl_kernel kernel = clCreateKernel (program, name, &status);
+  if (status != CL_SUCCESS) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OPENCL, "clCreateKernel(%s) failed: %s",
+                 name, drmad_cl_status_name (status));
+    return NULL;
+  }
+  return kernel;
+}

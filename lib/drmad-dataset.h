@@ -1,0 +1,119 @@
+/* drmad: datasets in host memory, their loaders and splits. */
+#pragma once
+
+#include <glib.h>
+#include "drmad-error.h"
+
+G_BEGIN_DECLS
+
+/**
+ * DrmadDataset:
+ * An in-memory labelled dataset: @n examples of @dim float features each,
+ * row-major, and one integer label per example in [0, n_classes).
+ * Loaders return features scaled to [0, 1]; drmad_dataset_split() returns
+ * standardised copies.
+ */
+typedef struct _DrmadDataset DrmadDataset;
+
+/**
+ * DrmadLoadLimits:
+ * Bounds a loader enforces before it allocates anything, so that a header
+ * claiming absurd sizes is refused with %DRMAD_ERROR_TOO_LARGE.
+ * A zero field means the default (see drmad_load_limits_default()).
+ */
+typedef struct {
+  guint64 max_examples;   /* default 10 000 000 */
+  guint64 max_features;   /* default 1 << 20 features per example */
+  guint64 max_bytes;      /* default 8 GiB of float features in memory */
+} DrmadLoadLimits;
+
+void drmad_load_limits_default (DrmadLoadLimits *limits);
+
+/* Accessors. The arrays belong to the dataset. */
+guint         drmad_dataset_get_n          (const DrmadDataset *ds);
+guint         drmad_dataset_get_dim        (const DrmadDataset *ds);
+guint         drmad_dataset_get_n_classes  (const DrmadDataset *ds);
+const float  *drmad_dataset_get_features   (const DrmadDataset *ds);  /* n × dim */
+const gint32 *drmad_dataset_get_labels     (const DrmadDataset *ds);  /* n */
+/* Image shape when the data are images (width × height × channels = dim), else dim × 1 × 1. */
+void          drmad_dataset_get_shape      (const DrmadDataset *ds, guint *width, guint *height, guint *channels);
+const char   *drmad_dataset_get_source     (const DrmadDataset *ds);  /* file or folder it came from */
+
+/* A dataset built from caller arrays (copied). Labels must be in [0, n_classes). */
+DrmadDataset *drmad_dataset_new_from_arrays (guint n, guint dim, guint n_classes,
+                                             const float *features, const gint32 *labels,
+                                             GError **error);
+void          drmad_dataset_free           (DrmadDataset *ds);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDataset, drmad_dataset_free)
+
+/**
+ * drmad_dataset_load_idx:
+ * An IDX image file (magic 0x00000803, unsigned bytes, n × rows × cols) and
+ * its IDX label file (0x00000801). Either may be gzip-compressed (".gz" or
+ * gzip magic). Features are pixel/255. n_classes = max label + 1 (at least 2).
+ */
+DrmadDataset *drmad_dataset_load_idx (const char *images_path, const char *labels_path,
+                                      const DrmadLoadLimits *limits, GError **error);
+
+/**
+ * drmad_dataset_load_png_folder:
+ * A folder with one subfolder per class (classes in sorted name order), each
+ * holding 8-bit gray or RGB PNG files, all the same size and channel count.
+ */
+DrmadDataset *drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits,
+                                             GError **error);
+
+/**
+ * drmad_dataset_load_cifar10:
+ * CIFAR-10 binary batches: each record is 1 label byte then 3072 bytes
+ * (1024 R, 1024 G, 1024 B). @paths is a NULL-terminated list of batch files,
+ * loaded in order into one dataset (features in the file's channel-major order).
+ */
+DrmadDataset *drmad_dataset_load_cifar10 (const char *const *paths, const DrmadLoadLimits *limits,
+                                          GError **error);
+
+/**
+ * drmad_dataset_open:
+ * Resolves a built-in name ("fashion-mnist", "mnist" when installed under
+ * /usr/share/datasets, or $DRMAD_DATA_DIR/NAME) or a path: a folder holding
+ * train-images-idx3-ubyte[.gz] etc. (IDX), a folder holding data_batch_*.bin
+ * and test_batch.bin (CIFAR-10), or a folder of class subfolders (PNG).
+ * @train receives the training pool; @test the predefined test set, or NULL
+ * when the source has none (then drmad_dataset_split() takes the test split
+ * from the pool).
+ */
+gboolean drmad_dataset_open (const char *name_or_path, const DrmadLoadLimits *limits,
+                             DrmadDataset **train, DrmadDataset **test, GError **error);
+
+/* Names drmad_dataset_open() recognises and finds installed; free with g_strfreev. */
+char **drmad_dataset_list_builtin (void);
+
+/**
+ * DrmadSplit:
+ * Train, validation and test sets drawn without overlap from a seed, features
+ * standardised per feature with the training split's mean and standard
+ * deviation (a feature with deviation below 1e-6 is only centred).
+ */
+typedef struct {
+  DrmadDataset *train;
+  DrmadDataset *val;
+  DrmadDataset *test;
+  float        *mean;   /* dim */
+  float        *std;    /* dim */
+} DrmadSplit;
+
+/**
+ * drmad_dataset_split:
+ * Draws @n_train and @n_val examples from @pool (a seeded permutation) and
+ * @n_test from @test_pool when it is non-NULL, else from the rest of @pool.
+ * A zero @n_train means "all that remain after validation (and test)"; a
+ * zero @n_test with a @test_pool means "all of @test_pool".
+ * Sizes larger than what exists give %DRMAD_ERROR_INVALID_ARGUMENT.
+ */
+DrmadSplit *drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *test_pool,
+                                 guint64 seed, guint n_train, guint n_val, guint n_test,
+                                 GError **error);
+void        drmad_split_free    (DrmadSplit *split);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadSplit, drmad_split_free)
+
+G_END_DECLS

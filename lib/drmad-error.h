@@ -1,0 +1,39 @@
+/* drmad: one error domain for the whole library. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define DRMAD_ERROR (drmad_error_quark ())
+GQuark drmad_error_quark (void);
+
+/**
+ * DrmadError:
+ * Every fallible function in the library reports through a #GError in
+ * %DRMAD_ERROR with one of these codes; the message names the file or the
+ * value at fault and what was expected.
+ */
+typedef enum {
+  DRMAD_ERROR_FAILED,           /* anything not listed below */
+  DRMAD_ERROR_INVALID_ARGUMENT, /* a size, a name or a value the caller passed is out of range */
+  DRMAD_ERROR_IO,               /* a file or folder could not be opened, read or written */
+  DRMAD_ERROR_NOT_FOUND,        /* a named dataset, device or file does not exist */
+  DRMAD_ERROR_BAD_MAGIC,        /* a file is not of the format it claims to be */
+  DRMAD_ERROR_TRUNCATED,        /* a file ends before the data its header promises */
+  DRMAD_ERROR_TOO_LARGE,        /* a size beyond a configured limit or beyond the device */
+  DRMAD_ERROR_LABEL_RANGE,      /* a class label outside [0, n_classes) */
+  DRMAD_ERROR_MIXED_SIZES,      /* images in one dataset differ in size or channels */
+  DRMAD_ERROR_EMPTY,            /* a folder or file that holds no examples */
+  DRMAD_ERROR_BAD_IMAGE,        /* an image file that cannot be decoded */
+  DRMAD_ERROR_NO_PLATFORM,      /* no OpenCL platform is installed */
+  DRMAD_ERROR_NO_DEVICE,        /* no OpenCL device matches */
+  DRMAD_ERROR_BUILD,            /* an OpenCL program failed to build; the message holds the log */
+  DRMAD_ERROR_OPENCL,           /* an OpenCL call failed */
+  DRMAD_ERROR_OUT_OF_MEMORY,    /* the device or host refused an allocation */
+  DRMAD_ERROR_UNSUPPORTED,      /* the device cannot do what was asked (fp64, native kernels) */
+  DRMAD_ERROR_DIVERGED,         /* NaN or Inf appeared */
+  DRMAD_ERROR_CANCELLED,        /* the progress callback asked to stop */
+} DrmadError;
+
+G_END_DECLS

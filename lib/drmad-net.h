@@ -1,0 +1,104 @@
+/* drmad: multilayer perceptrons on a device, and their SGD-with-momentum training. */
+#pragma once
+
+#include <glib.h>
+#include "drmad-dataset.h"
+#include "drmad-device.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  DRMAD_ACTIVATION_RELU,
+  DRMAD_ACTIVATION_TANH,
+} DrmadActivation;
+
+const char *drmad_activation_name      (DrmadActivation activation);
+gboolean    drmad_activation_from_name (const char *name, DrmadActivation *activation, GError **error);
+
+/**
+ * DrmadProgressFunc:
+ * Called from the thread that runs the work, at most every few steps, with a
+ * phase name ("train", "evaluate", …), the step reached and the total.
+ * Return FALSE to stop: the work ends within one step with %DRMAD_ERROR_CANCELLED.
+ */
+typedef gboolean (*DrmadProgressFunc) (const char *phase, guint64 step, guint64 total, gpointer user_data);
+
+/* A dataset copied to a device, in the precision of the nets that use it. */
+typedef struct _DrmadDeviceData DrmadDeviceData;
+
+DrmadDeviceData *drmad_device_data_new  (DrmadDevice *device, DrmadPrecision precision,
+                                         const DrmadDataset *dataset, GError **error);
+void             drmad_device_data_free (DrmadDeviceData *data);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDeviceData, drmad_device_data_free)
+guint            drmad_device_data_get_n (const DrmadDeviceData *data);
+
+/**
+ * DrmadNet:
+ * An MLP z_l = a_{l−1} W_l + b_l, a_l = φ(z_l), softmax cross-entropy on the
+ * last layer (ALGORITHM.md §3). All parameters live in one flat vector of
+ * length P: for each layer, W_l (row-major, fan_in × fan_out) then b_l.
+ */
+typedef struct _DrmadNet DrmadNet;
+
+/* @sizes: n_sizes ≥ 2 layer widths, input first, classes last. @batch: minibatch size. */
+DrmadNet *drmad_net_new  (DrmadDevice *device, const guint *sizes, guint n_sizes,
+                          DrmadActivation activation, DrmadPrecision precision, guint batch,
+                          GError **error);
+void      drmad_net_free (DrmadNet *net);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadNet, drmad_net_free)
+
+guint          drmad_net_get_n_layers   (const DrmadNet *net);  /* weight layers L = n_sizes − 1 */
+guint          drmad_net_get_size       (const DrmadNet *net, guint index);  /* width of layer index ∈ [0, L] */
+gsize          drmad_net_get_n_params   (const DrmadNet *net);
+guint          drmad_net_get_batch      (const DrmadNet *net);
+DrmadPrecision drmad_net_get_precision  (const DrmadNet *net);
+DrmadDevice   *drmad_net_get_device     (const DrmadNet *net);
+/* Where layer @layer ∈ [1, L] lives in the flat parameter vector. */
+void           drmad_net_get_layer_span (const DrmadNet *net, guint layer,
+                                         gsize *weight_offset, gsize *n_weights, gsize *bias_offset);
+
+gboolean drmad_net_set_params (DrmadNet *net, const double *params, GError **error);
+gboolean drmad_net_get_params (DrmadNet *net, double *params, GError **error);
+
+/* W_l = scale_l · Z_l with Z_l fixed N(0,1) draws from @seed, biases 0
+ * (ALGORITHM.md §1). @scales: L values, or NULL for 1/√fan_in. */
+gboolean drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError **error);
+
+/* Mean unregularised loss of the minibatch at (@seed, @step) and, when
+ * @gradient is non-NULL, its gradient (P numbers) at the current parameters. */
+gboolean drmad_net_batch_gradient (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
+                                   double *loss, double *gradient, GError **error);
+
+/* Mean cross-entropy and error rate over all of @data at the current parameters. */
+gboolean drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_loss,
+                             double *error_rate, GError **error);
+
+/**
+ * DrmadTrainer:
+ * SGD with momentum exactly as ALGORITHM.md §1, with per-weight vectors η, γ
+ * and exp(λ), on a net's parameters in place.
+ */
+typedef struct _DrmadTrainer DrmadTrainer;
+
+DrmadTrainer *drmad_trainer_new  (DrmadNet *net, GError **error);
+void          drmad_trainer_free (DrmadTrainer *trainer);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadTrainer, drmad_trainer_free)
+
+/* The same η, γ for every parameter and exp(λ) = @l2 on every weight (biases unregularised). */
+gboolean drmad_trainer_set_uniform (DrmadTrainer *trainer, double eta, double gamma, double l2,
+                                    GError **error);
+/* Per-parameter vectors of length P; a NULL vector keeps its current values. */
+gboolean drmad_trainer_set_vectors (DrmadTrainer *trainer, const double *eta, const double *gamma,
+                                    const double *l2, GError **error);
+/* v ← 0 (ALGORITHM.md §1: v_0 = 0). */
+gboolean drmad_trainer_reset_velocity (DrmadTrainer *trainer, GError **error);
+
+/* Runs steps @first_step … @first_step + @n_steps − 1 on minibatches of
+ * @train drawn with @seed; @mean_loss (optional) receives the mean minibatch
+ * loss over those steps (regularisation not included). */
+gboolean drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed,
+                            guint64 first_step, guint64 n_steps,
+                            DrmadProgressFunc progress, gpointer user_data,
+                            double *mean_loss, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,19 @@
+/* drmad: the counter-based minibatch sampler (ALGORITHM.md §1). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Index of slot @j (0 ≤ j < @batch) of the minibatch at @step over @n examples.
+ * A pure function: the device computes the same value in its gather kernel. */
+guint32 drmad_sampler_index (guint64 seed, guint64 step, guint32 batch, guint32 j, guint32 n);
+
+/* Fills @indices[0 … batch) for @step. */
+void    drmad_sampler_batch (guint64 seed, guint64 step, guint32 batch, guint32 n, guint32 *indices);
+
+/* A standard normal draw that depends only on (@seed, @counter): the initial
+ * weight draws Z of ALGORITHM.md §1. */
+double  drmad_normal_draw   (guint64 seed, guint64 counter);
+
+G_END_DECLS

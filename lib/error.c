@@ -1,0 +1,3 @@
+#include "drmad-error.h"
+
+G_DEFINE_QUARK (drmad-error-quark, drmad_error)

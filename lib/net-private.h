@@ -1,0 +1,55 @@
+/* Internal: the net struct, shared by net.c (forward, gradient, evaluation)
+ * and train.c (the SGD run). */
+#pragma once
+
+#include "blas.h"
+#include "drmad-net.h"
+
+#define DRMAD_MAX_LAYERS 16
+
+enum { ACT_IDENTITY = 0, ACT_RELU = 1, ACT_TANH = 2 };  /* as in kernels/nn.cl */
+
+struct _DrmadDeviceData {
+  DrmadDevice   *device;
+  DrmadPrecision precision;
+  guint          n, dim, n_classes;
+  DrmadBuffer   *features;   /* n × dim reals */
+  DrmadBuffer   *labels;     /* n ints */
+};
+
+struct _DrmadNet {
+  DrmadDevice    *device;
+  DrmadPrecision  precision;
+  DrmadActivation activation;
+  DrmadGemmPath   gemm_path;
+  guint           n_layers;                       /* L */
+  guint           sizes[DRMAD_MAX_LAYERS + 1];
+  gsize           weight_offset[DRMAD_MAX_LAYERS + 1];  /* index 1 … L */
+  gsize           bias_offset[DRMAD_MAX_LAYERS + 1];
+  gsize           n_params;
+  guint           batch;
+  guint           rows_capacity;                  /* rows the workspace holds: max(batch, eval chunk) */
+
+  DrmadBuffer    *params;                         /* w */
+  DrmadBuffer    *grad;                           /* g */
+  DrmadBuffer    *input;                          /* gathered minibatch, rows × sizes[0] */
+  DrmadBuffer    *acts[DRMAD_MAX_LAYERS + 1];     /* a_l, index 1 … L (a_L holds logits) */
+  DrmadBuffer    *deltas[DRMAD_MAX_LAYERS + 1];   /* δ_l */
+  DrmadBuffer    *indices;                        /* uint, batch */
+  DrmadBuffer    *batch_labels;                   /* int, batch */
+  DrmadBuffer    *row_loss, *row_wrong;           /* rows_capacity */
+  DrmadBuffer    *acc;                            /* scalars: [0] loss sum, [1] error count */
+
+  cl_kernel k_sample_batch, k_gather_rows, k_bias_act, k_softmax_xent, k_act_backward,
+            k_column_sums, k_accumulate, k_sgd_momentum;
+};
+
+/* Enqueues the minibatch gradient at (seed, step) for the parameters in
+ * @params into @grad (unregularised, mean over the batch) and adds the
+ * minibatch's summed loss to acc[0]. No host synchronisation. */
+gboolean drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
+                                           guint64 seed, guint64 step, DrmadBuffer *grad,
+                                           GError **error);
+
+/* 1-D launch helper: global @n, local 64. */
+gboolean drmad_net_run_1d (DrmadNet *net, DrmadLaunch *launch, gsize n, GError **error);

@@ -1,0 +1,474 @@
+/* MLP forward, gradient and evaluation on the device (ALGORITHM.md §3). */
+#include "net-private.h"
+#include "drmad-sampler.h"
+
+#include <math.h>
+#include <string.h>
+
+#define EVAL_CHUNK_ROWS 1024
+#define LOCAL_1D 64
+
+const char *
+drmad_activation_name (DrmadActivation activation)
+{
+  return activation == DRMAD_ACTIVATION_TANH ? "tanh" : "relu";
+}
+
+gboolean
+drmad_activation_from_name (const char *name, DrmadActivation *activation, GError **error)
+{
+  if (g_ascii_strcasecmp (name, "relu") == 0)
+    *activation = DRMAD_ACTIVATION_RELU;
+  else if (g_ascii_strcasecmp (name, "tanh") == 0)
+    *activation = DRMAD_ACTIVATION_TANH;
+  else {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "unknown activation \"%s\": expected relu or tanh", name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+DrmadDeviceData *
+drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const DrmadDataset *dataset,
+                       GError **error)
+{
+  guint n = drmad_dataset_get_n (dataset), dim = drmad_dataset_get_dim (dataset);
+  gsize elem = drmad_precision_size (precision);
+  if ((guint64) n * dim * elem > device->info.max_alloc_bytes) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
+                 "the dataset %s needs %" G_GUINT64_FORMAT " bytes on the device, more than the "
+                 "largest allocation %s allows (%" G_GUINT64_FORMAT " bytes)",
+                 drmad_dataset_get_source (dataset), (guint64) n * dim * elem, device->info.name,
+                 device->info.max_alloc_bytes);
+    return NULL;
+  }
+  g_autoptr (DrmadBuffer) features = drmad_buffer_new (device, (gsize) n * dim, elem, error);
+  if (!features)
+    return NULL;
+  g_autoptr (DrmadBuffer) labels = drmad_buffer_new (device, n, sizeof (gint32), error);
+  if (!labels)
+    return NULL;
+  const float *x = drmad_dataset_get_features (dataset);
+  gboolean ok;
+  if (precision == DRMAD_PRECISION_FLOAT32) {
+    ok = drmad_buffer_write (features, 0, (gsize) n * dim * sizeof (float), x, error);
+  } else {
+    g_autofree double *wide = g_try_new (double, (gsize) n * dim + 1);
+    if (!wide) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
+                   "no host memory to widen %s to float64", drmad_dataset_get_source (dataset));
+      return NULL;
+    }
+    for (gsize i = 0; i < (gsize) n * dim; i++)
+      wide[i] = x[i];
+    ok = drmad_buffer_write (features, 0, (gsize) n * dim * sizeof (double), wide, error);
+  }
+  if (!ok || !drmad_buffer_write (labels, 0, n * sizeof (gint32), drmad_dataset_get_labels (dataset), error))
+    return NULL;
+
+  DrmadDeviceData *data = g_new0 (DrmadDeviceData, 1);
+  data->device = drmad_device_ref (device);
+  data->precision = precision;
+  data->n = n;
+  data->dim = dim;
+  data->n_classes = drmad_dataset_get_n_classes (dataset);
+  data->features = g_steal_pointer (&features);
+  data->labels = g_steal_pointer (&labels);
+  return data;
+}
+
+void
+drmad_device_data_free (DrmadDeviceData *data)
+{
+  if (!data)
+    return;
+  drmad_buffer_free (data->features);
+  drmad_buffer_free (data->labels);
+  drmad_device_unref (data->device);
+  g_free (data);
+}
+
+guint
+drmad_device_data_get_n (const DrmadDeviceData *data)
+{
+  return data->n;
+}
+
+void
+drmad_net_free (DrmadNet *net)
+{
+  if (!net)
+    return;
+  cl_kernel kernels[] = { net->k_sample_batch, net->k_gather_rows, net->k_bias_act, net->k_softmax_xent,
+                          net->k_act_backward, net->k_column_sums, net->k_accumulate, net->k_sgd_momentum };
+  for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
+    if (kernels[i])
+      clReleaseKernel (kernels[i]);
+  drmad_buffer_free (net->params);
+  drmad_buffer_free (net->grad);
+  drmad_buffer_free (net->input);
+  for (guint l = 0; l <= net->n_layers; l++) {
+    drmad_buffer_free (net->acts[l]);
+    drmad_buffer_free (net->deltas[l]);
+  }
+  drmad_buffer_free (net->indices);
+  drmad_buffer_free (net->batch_labels);
+  drmad_buffer_free (net->row_loss);
+  drmad_buffer_free (net->row_wrong);
+  drmad_buffer_free (net->acc);
+  drmad_device_unref (net->device);
+  g_free (net);
+}
+
+DrmadNet *
+drmad_net_new (DrmadDevice *device, const guint *sizes, guint n_sizes, DrmadActivation activation,
+               DrmadPrecision precision, guint batch, GError **error)
+{
+  if (n_sizes < 2 || n_sizes > DRMAD_MAX_LAYERS + 1) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "a net needs between 2 and %d layer sizes (input … classes), got %u",
+                 DRMAD_MAX_LAYERS + 1, n_sizes);
+    return NULL;
+  }
+  for (guint i = 0; i < n_sizes; i++)
+    if (sizes[i] == 0 || sizes[i] > (1u << 24)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "layer %u has width %u: expected 1 to %u", i, sizes[i], 1u << 24);
+      return NULL;
+    }
+  if (sizes[n_sizes - 1] < 2) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "the last layer is the number of classes and must be at least 2, got %u",
+                 sizes[n_sizes - 1]);
+    return NULL;
+  }
+  if (batch == 0 || batch > (1u << 20)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "batch size %u: expected 1 to %u", batch, 1u << 20);
+    return NULL;
+  }
+  if (precision == DRMAD_PRECISION_FLOAT64 && !device->info.fp64) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_UNSUPPORTED,
+                 "%s has no cl_khr_fp64: use float32", device->info.name);
+    return NULL;
+  }
+
+  g_autoptr (DrmadNet) net = g_new0 (DrmadNet, 1);
+  net->device = drmad_device_ref (device);
+  net->precision = precision;
+  net->activation = activation;
+  net->gemm_path = device->gemm_path;
+  net->n_layers = n_sizes - 1;
+  net->batch = batch;
+  net->rows_capacity = MAX (batch, EVAL_CHUNK_ROWS);
+  memcpy (net->sizes, sizes, n_sizes * sizeof *sizes);
+  gsize offset = 0;
+  for (guint l = 1; l <= net->n_layers; l++) {
+    net->weight_offset[l] = offset;
+    offset += (gsize) sizes[l - 1] * sizes[l];
+    net->bias_offset[l] = offset;
+    offset += sizes[l];
+  }
+  net->n_params = offset;
+  if (net->n_params > G_MAXUINT32) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
+                 "the net has %" G_GSIZE_FORMAT " parameters; at most %u are supported",
+                 net->n_params, G_MAXUINT32);
+    return NULL;
+  }
+
+  gsize elem = drmad_precision_size (precision);
+  guint rows = net->rows_capacity;
+  if (!(net->params = drmad_buffer_new (device, net->n_params, elem, error))
+      || !(net->grad = drmad_buffer_new (device, net->n_params, elem, error))
+      || !(net->input = drmad_buffer_new (device, (gsize) batch * sizes[0], elem, error))
+      || !(net->indices = drmad_buffer_new (device, batch, sizeof (guint32), error))
+      || !(net->batch_labels = drmad_buffer_new (device, batch, sizeof (gint32), error))
+      || !(net->row_loss = drmad_buffer_new (device, rows, elem, error))
+      || !(net->row_wrong = drmad_buffer_new (device, rows, elem, error))
+      || !(net->acc = drmad_buffer_new (device, 4, elem, error)))
+    return NULL;
+  for (guint l = 1; l <= net->n_layers; l++)
+    if (!(net->acts[l] = drmad_buffer_new (device, (gsize) rows * sizes[l], elem, error))
+        || !(net->deltas[l] = drmad_buffer_new (device, (gsize) batch * sizes[l], elem, error)))
+      return NULL;
+
+  struct { cl_kernel *slot; const char *name; } kernels[] = {
+    { &net->k_sample_batch, "sample_batch" }, { &net->k_gather_rows, "gather_rows" },
+    { &net->k_bias_act, "bias_act" }, { &net->k_softmax_xent, "softmax_xent" },
+    { &net->k_act_backward, "act_backward" }, { &net->k_column_sums, "column_sums" },
+    { &net->k_accumulate, "accumulate" }, { &net->k_sgd_momentum, "sgd_momentum" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
+    if (!(*kernels[i].slot = drmad_device_create_kernel (device, precision, kernels[i].name, error)))
+      return NULL;
+  if (!drmad_buffer_zero (net->params, error) || !drmad_buffer_zero (net->acc, error))
+    return NULL;
+  return g_steal_pointer (&net);
+}
+
+guint drmad_net_get_n_layers (const DrmadNet *net) { return net->n_layers; }
+gsize drmad_net_get_n_params (const DrmadNet *net) { return net->n_params; }
+guint drmad_net_get_batch (const DrmadNet *net) { return net->batch; }
+DrmadPrecision drmad_net_get_precision (const DrmadNet *net) { return net->precision; }
+DrmadDevice *drmad_net_get_device (const DrmadNet *net) { return net->device; }
+
+guint
+drmad_net_get_size (const DrmadNet *net, guint index)
+{
+  g_return_val_if_fail (index <= net->n_layers, 0);
+  return net->sizes[index];
+}
+
+void
+drmad_net_get_layer_span (const DrmadNet *net, guint layer, gsize *weight_offset, gsize *n_weights,
+                          gsize *bias_offset)
+{
+  g_return_if_fail (layer >= 1 && layer <= net->n_layers);
+  if (weight_offset)
+    *weight_offset = net->weight_offset[layer];
+  if (n_weights)
+    *n_weights = (gsize) net->sizes[layer - 1] * net->sizes[layer];
+  if (bias_offset)
+    *bias_offset = net->bias_offset[layer];
+}
+
+gboolean
+drmad_net_set_params (DrmadNet *net, const double *params, GError **error)
+{
+  return drmad_buffer_write_doubles (net->params, 0, net->n_params, params, error);
+}
+
+gboolean
+drmad_net_get_params (DrmadNet *net, double *params, GError **error)
+{
+  return drmad_buffer_read_doubles (net->params, 0, net->n_params, params, error);
+}
+
+gboolean
+drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError **error)
+{
+  g_autofree double *params = g_new0 (double, net->n_params);
+  for (guint l = 1; l <= net->n_layers; l++) {
+    double scale = scales ? scales[l - 1] : 1.0 / sqrt (net->sizes[l - 1]);
+    if (!isfinite (scale)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "initial scale of layer %u is %g: expected a finite number", l, scale);
+      return FALSE;
+    }
+    gsize start = net->weight_offset[l], count = (gsize) net->sizes[l - 1] * net->sizes[l];
+    for (gsize i = 0; i < count; i++)
+      params[start + i] = scale * drmad_normal_draw (seed, start + i);
+  }
+  return drmad_net_set_params (net, params, error);
+}
+
+gboolean
+drmad_net_run_1d (DrmadNet *net, DrmadLaunch *launch, gsize n, GError **error)
+{
+  return drmad_launch_run (launch, net->device, 1, (gsize[]){ n }, (gsize[]){ LOCAL_1D }, error);
+}
+
+static gboolean
+run_2d (DrmadNet *net, DrmadLaunch *launch, gsize cols, gsize rows, GError **error)
+{
+  return drmad_launch_run (launch, net->device, 2, (gsize[]){ cols, rows },
+                           (gsize[]){ LOCAL_1D, 1 }, error);
+}
+
+static guint
+hidden_activation (const DrmadNet *net)
+{
+  return net->activation == DRMAD_ACTIVATION_TANH ? ACT_TANH : ACT_RELU;
+}
+
+static DrmadMatrix
+matrix (DrmadBuffer *buffer, gsize offset, gsize ld)
+{
+  return (DrmadMatrix) { .mem = buffer->mem, .host = buffer->host, .offset = offset, .ld = ld };
+}
+
+/* Forward pass over @rows rows of @input starting at row @first_row; leaves
+ * a_1 … a_L (logits) in the workspace. */
+static gboolean
+forward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *input, gsize first_row, guint rows,
+         GError **error)
+{
+  for (guint l = 1; l <= net->n_layers; l++) {
+    guint fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    DrmadMatrix a = l == 1 ? matrix (input, first_row * fan_in, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
+    if (!drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, FALSE, rows, fan_out, fan_in,
+                     1.0, a, matrix (params, net->weight_offset[l], fan_out),
+                     0.0, matrix (net->acts[l], 0, fan_out), error))
+      return FALSE;
+    DrmadLaunch launch = drmad_launch_begin (net->k_bias_act, net->precision);
+    drmad_launch_mem (&launch, net->acts[l]->mem);
+    drmad_launch_mem (&launch, params->mem);
+    drmad_launch_uint (&launch, net->bias_offset[l]);
+    drmad_launch_uint (&launch, rows);
+    drmad_launch_uint (&launch, fan_out);
+    drmad_launch_uint (&launch, l < net->n_layers ? hidden_activation (net) : ACT_IDENTITY);
+    if (!run_2d (net, &launch, fan_out, rows, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Per-row loss and error into row_loss/row_wrong, δ_L into deltas[L] when @with_delta. */
+static gboolean
+softmax_loss (DrmadNet *net, DrmadBuffer *labels, gsize label_offset, guint rows, gboolean with_delta,
+              GError **error)
+{
+  DrmadLaunch launch = drmad_launch_begin (net->k_softmax_xent, net->precision);
+  drmad_launch_mem (&launch, net->acts[net->n_layers]->mem);
+  drmad_launch_mem (&launch, labels->mem);
+  drmad_launch_uint (&launch, label_offset);
+  drmad_launch_uint (&launch, rows);
+  drmad_launch_uint (&launch, net->sizes[net->n_layers]);
+  drmad_launch_real (&launch, 1.0 / rows);
+  drmad_launch_mem (&launch, with_delta ? net->deltas[net->n_layers]->mem : NULL);
+  drmad_launch_mem (&launch, net->row_loss->mem);
+  drmad_launch_mem (&launch, net->row_wrong->mem);
+  return drmad_net_run_1d (net, &launch, rows, error);
+}
+
+static gboolean
+accumulate (DrmadNet *net, DrmadBuffer *values, guint n, guint slot, GError **error)
+{
+  DrmadLaunch launch = drmad_launch_begin (net->k_accumulate, net->precision);
+  drmad_launch_mem (&launch, values->mem);
+  drmad_launch_uint (&launch, n);
+  drmad_launch_mem (&launch, net->acc->mem);
+  drmad_launch_uint (&launch, slot);
+  return drmad_net_run_1d (net, &launch, 1, error);
+}
+
+/* Backward pass for the minibatch in the workspace (ALGORITHM.md §3:
+ * gW_l = a_{l−1}ᵀ δ_l, gb_l = Σ_rows δ_l, δ_{l−1} = (δ_l W_lᵀ) ⊙ φ'(z_{l−1})). */
+static gboolean
+backward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *grad, GError **error)
+{
+  guint rows = net->batch;
+  for (guint l = net->n_layers; l >= 1; l--) {
+    guint fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    DrmadMatrix a = l == 1 ? matrix (net->input, 0, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
+    if (!drmad_gemm (net->device, net->precision, net->gemm_path, TRUE, FALSE, fan_in, fan_out, rows,
+                     1.0, a, matrix (net->deltas[l], 0, fan_out),
+                     0.0, matrix (grad, net->weight_offset[l], fan_out), error))
+      return FALSE;
+    DrmadLaunch sums = drmad_launch_begin (net->k_column_sums, net->precision);
+    drmad_launch_mem (&sums, net->deltas[l]->mem);
+    drmad_launch_uint (&sums, rows);
+    drmad_launch_uint (&sums, fan_out);
+    drmad_launch_mem (&sums, grad->mem);
+    drmad_launch_uint (&sums, net->bias_offset[l]);
+    if (!drmad_net_run_1d (net, &sums, fan_out, error))
+      return FALSE;
+    if (l == 1)
+      break;
+    if (!drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, TRUE, rows, fan_in, fan_out,
+                     1.0, matrix (net->deltas[l], 0, fan_out), matrix (params, net->weight_offset[l], fan_out),
+                     0.0, matrix (net->deltas[l - 1], 0, fan_in), error))
+      return FALSE;
+    DrmadLaunch back = drmad_launch_begin (net->k_act_backward, net->precision);
+    drmad_launch_mem (&back, net->deltas[l - 1]->mem);
+    drmad_launch_mem (&back, net->acts[l - 1]->mem);
+    drmad_launch_uint (&back, rows * fan_in);
+    drmad_launch_uint (&back, hidden_activation (net));
+    if (!drmad_net_run_1d (net, &back, (gsize) rows * fan_in, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_data (DrmadNet *net, DrmadDeviceData *data, GError **error)
+{
+  if (data->dim != net->sizes[0] || data->n_classes > net->sizes[net->n_layers]
+      || data->precision != net->precision || data->device != net->device) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "the data (%u features, %u classes, %s) do not fit the net (%u inputs, %u outputs, %s) "
+                 "or live on another device",
+                 data->dim, data->n_classes, data->precision ? "float64" : "float32",
+                 net->sizes[0], net->sizes[net->n_layers], net->precision ? "float64" : "float32");
+    return FALSE;
+  }
+  if (data->n == 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY, "the data hold no examples");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
+                                  guint64 seed, guint64 step, DrmadBuffer *grad, GError **error)
+{
+  DrmadLaunch sample = drmad_launch_begin (net->k_sample_batch, net->precision);
+  drmad_launch_mem (&sample, data->labels->mem);
+  drmad_launch_uint (&sample, data->n);
+  drmad_launch_ulong (&sample, seed);
+  drmad_launch_ulong (&sample, step);
+  drmad_launch_uint (&sample, net->batch);
+  drmad_launch_mem (&sample, net->indices->mem);
+  drmad_launch_mem (&sample, net->batch_labels->mem);
+  if (!drmad_net_run_1d (net, &sample, net->batch, error))
+    return FALSE;
+  DrmadLaunch gather = drmad_launch_begin (net->k_gather_rows, net->precision);
+  drmad_launch_mem (&gather, data->features->mem);
+  drmad_launch_mem (&gather, net->indices->mem);
+  drmad_launch_uint (&gather, data->dim);
+  drmad_launch_uint (&gather, net->batch);
+  drmad_launch_mem (&gather, net->input->mem);
+  return run_2d (net, &gather, data->dim, net->batch, error)
+         && forward (net, params, net->input, 0, net->batch, error)
+         && softmax_loss (net, net->batch_labels, 0, net->batch, TRUE, error)
+         && accumulate (net, net->row_loss, net->batch, 0, error)
+         && backward (net, params, grad, error);
+}
+
+static gboolean
+read_acc (DrmadNet *net, double values[2], GError **error)
+{
+  return drmad_buffer_read_doubles (net->acc, 0, 2, values, error);
+}
+
+gboolean
+drmad_net_batch_gradient (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
+                          double *loss, double *gradient, GError **error)
+{
+  double sums[2];
+  if (!check_data (net, data, error) || !drmad_buffer_zero (net->acc, error)
+      || !drmad_net_enqueue_batch_gradient (net, data, net->params, seed, step, net->grad, error)
+      || !read_acc (net, sums, error)
+      || (gradient && !drmad_buffer_read_doubles (net->grad, 0, net->n_params, gradient, error)))
+    return FALSE;
+  if (loss)
+    *loss = sums[0] / net->batch;
+  return TRUE;
+}
+
+gboolean
+drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_loss, double *error_rate,
+                    GError **error)
+{
+  if (!check_data (net, data, error) || !drmad_buffer_zero (net->acc, error))
+    return FALSE;
+  for (guint first = 0; first < data->n; first += net->rows_capacity) {
+    guint rows = MIN (net->rows_capacity, data->n - first);
+    if (!forward (net, net->params, data->features, first, rows, error)
+        || !softmax_loss (net, data->labels, first, rows, FALSE, error)
+        || !accumulate (net, net->row_loss, rows, 0, error)
+        || !accumulate (net, net->row_wrong, rows, 1, error))
+      return FALSE;
+  }
+  double sums[2];
+  if (!read_acc (net, sums, error))
+    return FALSE;
+  if (mean_loss)
+    *mean_loss = sums[0] / data->n;
+  if (error_rate)
+    *error_rate = sums[1] / data->n;
+  return TRUE;
+}

@@ -1,0 +1,974 @@
+/* Loaders round-trip files written here, refuse each kind of bad input with
+ * its own error code, and splits are disjoint and standardised. */
+#include "drmad-dataset.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <png.h>
+#include <string.h>
+#include <zlib.h>
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      GDir *dir = g_dir_open (path, 0, NULL);
+      const char *name;
+      while (dir && (name = g_dir_read_name (dir)))
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          remove_tree (child);
+        }
+      if (dir)
+        g_dir_close (dir);
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+static char *
+make_tmp (void)
+{
+  GError *error = NULL;
+  char *dir = g_dir_make_tmp ("drmad-test-dataset-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static char *
+path_in (const char *dir, const char *name)
+{
+  return g_build_filename (dir, name, NULL);
+}
+
+static void
+write_bytes (const char *path, const void *data, gsize len)
+{
+  GError *error = NULL;
+  g_assert_true (g_file_set_contents (path, data, len, &error));
+  g_assert_no_error (error);
+}
+
+static void
+write_gz (const char *path, const void *data, gsize len)
+{
+  gzFile gz = gzopen (path, "wb");
+  g_assert_nonnull (gz);
+  g_assert_cmpint (gzwrite (gz, data, len), ==, (int) len);
+  g_assert_cmpint (gzclose (gz), ==, Z_OK);
+}
+
+static void
+append_be32 (GByteArray *a, guint32 v)
+{
+  guint8 b[4] = { v >> 24, v >> 16, v >> 8, v };
+  g_byte_array_append (a, b, 4);
+}
+
+static guint8
+pixel_value (guint i, guint p)
+{
+  return (guint8) ((i * 131 + p * 29 + (p * p) / 7) & 0xff);
+}
+
+/* An IDX image file of @n images of rows × cols whose header says @claimed_n. */
+static GByteArray *
+idx_images (guint32 claimed_n, guint n, guint rows, guint cols)
+{
+  GByteArray *a = g_byte_array_new ();
+  append_be32 (a, 0x00000803);
+  append_be32 (a, claimed_n);
+  append_be32 (a, rows);
+  append_be32 (a, cols);
+  for (guint i = 0; i < n; i++)
+    for (guint p = 0; p < rows * cols; p++)
+      {
+        guint8 v = pixel_value (i, p);
+        g_byte_array_append (a, &v, 1);
+      }
+  return a;
+}
+
+static GByteArray *
+idx_labels (guint32 claimed_n, guint n, guint n_classes)
+{
+  GByteArray *a = g_byte_array_new ();
+  append_be32 (a, 0x00000801);
+  append_be32 (a, claimed_n);
+  for (guint i = 0; i < n; i++)
+    {
+      guint8 v = (i * 7) % n_classes;
+      g_byte_array_append (a, &v, 1);
+    }
+  return a;
+}
+
+static void
+write_array (const char *path, GByteArray *a, gboolean gz)
+{
+  if (gz)
+    write_gz (path, a->data, a->len);
+  else
+    write_bytes (path, a->data, a->len);
+  g_byte_array_unref (a);
+}
+
+static void
+write_png (const char *path, guint width, guint height, guint32 format, const guint8 *pixels)
+{
+  png_image image = { 0 };
+  image.version = PNG_IMAGE_VERSION;
+  image.width = width;
+  image.height = height;
+  image.format = format;
+  g_assert_true (png_image_write_to_file (&image, path, 0, pixels, 0, NULL));
+}
+
+static void
+write_png_pattern (const char *path, guint width, guint height, guint channels, guint seed)
+{
+  g_autofree guint8 *px = g_malloc (width * height * channels);
+  for (guint p = 0; p < width * height * channels; p++)
+    px[p] = pixel_value (seed, p);
+  write_png (path, width, height, channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY, px);
+}
+
+static void
+assert_message_has (const GError *error, const char *fragment)
+{
+  if (strstr (error->message, fragment) == NULL)
+    g_test_message ("message “%s” lacks “%s”", error->message, fragment);
+  g_assert_nonnull (strstr (error->message, fragment));
+}
+
+/* ---- IDX ---------------------------------------------------------------- */
+
+static void
+check_idx_dataset (const DrmadDataset *ds, guint n, guint rows, guint cols, guint n_classes)
+{
+  g_assert_cmpuint (drmad_dataset_get_n (ds), ==, n);
+  g_assert_cmpuint (drmad_dataset_get_dim (ds), ==, rows * cols);
+  g_assert_cmpuint (drmad_dataset_get_n_classes (ds), ==, n_classes);
+  guint w, h, c;
+  drmad_dataset_get_shape (ds, &w, &h, &c);
+  g_assert_cmpuint (w, ==, cols);
+  g_assert_cmpuint (h, ==, rows);
+  g_assert_cmpuint (c, ==, 1);
+  const float *f = drmad_dataset_get_features (ds);
+  const gint32 *l = drmad_dataset_get_labels (ds);
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_cmpint (l[i], ==, (gint32) ((i * 7) % n_classes));
+      for (guint p = 0; p < rows * cols; p++)
+        g_assert_cmpfloat (f[i * rows * cols + p], ==, pixel_value (i, p) / 255.0f);
+    }
+}
+
+static void
+test_idx_roundtrip (gconstpointer data)
+{
+  gboolean gz = GPOINTER_TO_INT (data);
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *images = path_in (dir, gz ? "x-images-idx3-ubyte.gz" : "x-images-idx3-ubyte");
+  g_autofree char *labels = path_in (dir, "x-labels-idx1-ubyte");
+  write_array (images, idx_images (7, 7, 3, 4), gz);
+  write_array (labels, idx_labels (7, 7, 3), gz);
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_idx (images, labels, NULL, &error);
+  g_assert_no_error (error);
+  check_idx_dataset (ds, 7, 3, 4, 3);
+  g_assert_cmpstr (drmad_dataset_get_source (ds), ==, images);
+  remove_tree (dir);
+}
+
+static void
+test_idx_truncated (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *images = path_in (dir, "cut-images-idx3-ubyte");
+  g_autofree char *labels = path_in (dir, "cut-labels-idx1-ubyte");
+  write_array (labels, idx_labels (10, 10, 3), FALSE);
+  GError *error = NULL;
+
+  /* cut inside the pixels */
+  GByteArray *a = idx_images (10, 10, 5, 5);
+  g_byte_array_set_size (a, a->len - 30);
+  write_array (images, a, FALSE);
+  DrmadDataset *ds = drmad_dataset_load_idx (images, labels, NULL, &error);
+  g_assert_null (ds);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  assert_message_has (error, "cut-images-idx3-ubyte");
+  g_clear_error (&error);
+
+  /* cut inside the header */
+  a = idx_images (10, 10, 5, 5);
+  g_byte_array_set_size (a, 9);
+  write_array (images, a, FALSE);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  assert_message_has (error, "header");
+  g_clear_error (&error);
+
+  /* labels cut short */
+  write_array (images, idx_images (10, 10, 5, 5), FALSE);
+  a = idx_labels (10, 10, 3);
+  g_byte_array_set_size (a, a->len - 1);
+  write_array (labels, a, FALSE);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  assert_message_has (error, "cut-labels-idx1-ubyte");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+static void
+test_idx_truncated_gz (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *full = path_in (dir, "full.gz");
+  g_autofree char *images = path_in (dir, "cut-images-idx3-ubyte.gz");
+  g_autofree char *labels = path_in (dir, "cut-labels-idx1-ubyte.gz");
+  write_array (full, idx_images (300, 300, 28, 28), TRUE);
+  write_array (labels, idx_labels (300, 300, 10), TRUE);
+
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (full, &bytes, &len, NULL));
+  g_assert_cmpuint (len, >, 1000);
+  write_bytes (images, bytes, len / 2);
+  GError *error = NULL;
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  assert_message_has (error, "cut-images-idx3-ubyte.gz");
+  g_clear_error (&error);
+
+  /* corrupt compressed data: zlib's data or CRC check fails */
+  g_autofree char *corrupt = g_memdup2 (bytes, len);
+  for (gsize k = len / 2; k < len / 2 + 8; k++)
+    corrupt[k] ^= 0x5a;
+  write_bytes (images, corrupt, len);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+  assert_message_has (error, "cut-images-idx3-ubyte.gz");
+  g_clear_error (&error);
+
+  /* a whole gzip stream whose header promises 2 000 000 images (within the
+   * limits) while it holds 300: the loader must fail without allocating 1.5 GB */
+  write_array (images, idx_images (2000000, 300, 28, 28), TRUE);
+  write_array (labels, idx_labels (2000000, 2000000, 10), TRUE);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  assert_message_has (error, "cut-images-idx3-ubyte.gz");
+  assert_message_has (error, "1568000000");
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+static void
+test_idx_bad_magic (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *images = path_in (dir, "m-images-idx3-ubyte");
+  g_autofree char *labels = path_in (dir, "m-labels-idx1-ubyte");
+  write_array (labels, idx_labels (4, 4, 2), FALSE);
+  GError *error = NULL;
+
+  /* labels given as images */
+  g_assert_null (drmad_dataset_load_idx (labels, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC);
+  assert_message_has (error, "m-labels-idx1-ubyte");
+  assert_message_has (error, "0x00000803");
+  assert_message_has (error, "0x00000801");
+  g_clear_error (&error);
+
+  /* images given as labels */
+  write_array (images, idx_images (4, 4, 2, 2), FALSE);
+  g_assert_null (drmad_dataset_load_idx (images, images, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC);
+  g_clear_error (&error);
+
+  /* not IDX at all, compressed */
+  const char text[] = "this is a text file, not an IDX file at all";
+  write_gz (images, text, sizeof text);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC);
+  assert_message_has (error, "m-images-idx3-ubyte");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+static void
+test_idx_count_mismatch (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *images = path_in (dir, "a-images-idx3-ubyte");
+  g_autofree char *labels = path_in (dir, "b-labels-idx1-ubyte");
+  write_array (images, idx_images (6, 6, 2, 2), FALSE);
+  write_array (labels, idx_labels (5, 5, 2), FALSE);
+  GError *error = NULL;
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "a-images-idx3-ubyte");
+  assert_message_has (error, "b-labels-idx1-ubyte");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+static void
+test_idx_too_large (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *images = path_in (dir, "huge-images-idx3-ubyte");
+  g_autofree char *labels = path_in (dir, "huge-labels-idx1-ubyte");
+  write_array (labels, idx_labels (10, 10, 2), FALSE);
+  GError *error = NULL;
+
+  /* IDX counts are 32-bit, so the most it can claim, 2^32 − 1 images of
+   * 1000 × 1000, stands in for "10^12 images": 4·10^15 bytes. */
+  write_array (images, idx_images (G_MAXUINT32, 10, 1000, 1000), FALSE);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC / 10);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  assert_message_has (error, "huge-images-idx3-ubyte");
+  assert_message_has (error, "4294967295");
+  g_clear_error (&error);
+
+  /* a caller's limits: 10 images of 2 × 2 against a 5-example cap and a 32-byte cap */
+  write_array (images, idx_images (10, 10, 2, 2), FALSE);
+  DrmadLoadLimits limits = { .max_examples = 5 };
+  g_assert_null (drmad_dataset_load_idx (images, labels, &limits, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  limits = (DrmadLoadLimits) { .max_bytes = 32 };
+  g_assert_null (drmad_dataset_load_idx (images, labels, &limits, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  limits = (DrmadLoadLimits) { .max_features = 3 };
+  g_assert_null (drmad_dataset_load_idx (images, labels, &limits, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+static void
+test_idx_header_exceeds_file (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *images = path_in (dir, "lie-images-idx3-ubyte");
+  g_autofree char *labels = path_in (dir, "lie-labels-idx1-ubyte");
+  write_array (images, idx_images (1000000, 10, 28, 28), FALSE);
+  write_array (labels, idx_labels (1000000, 1000000, 10), FALSE);
+  GError *error = NULL;
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  assert_message_has (error, "lie-images-idx3-ubyte");
+  assert_message_has (error, "784000000");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+static void
+test_idx_missing (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *images = path_in (dir, "none-images-idx3-ubyte");
+  g_autofree char *labels = path_in (dir, "none-labels-idx1-ubyte");
+  GError *error = NULL;
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  assert_message_has (error, "none-images-idx3-ubyte");
+  g_clear_error (&error);
+
+  write_array (images, idx_images (3, 3, 2, 2), FALSE);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  assert_message_has (error, "none-labels-idx1-ubyte");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+/* ---- CIFAR-10 ----------------------------------------------------------- */
+
+static void
+write_cifar (const char *path, guint first, guint n, guint bad_record, guint8 bad_label, gsize cut)
+{
+  GByteArray *a = g_byte_array_new ();
+  for (guint r = 0; r < n; r++)
+    {
+      guint8 label = r == bad_record ? bad_label : (first + r) % 10;
+      g_byte_array_append (a, &label, 1);
+      for (guint p = 0; p < 3072; p++)
+        {
+          guint8 v = pixel_value (first + r, p);
+          g_byte_array_append (a, &v, 1);
+        }
+    }
+  g_byte_array_set_size (a, a->len - cut);
+  write_array (path, a, FALSE);
+}
+
+static void
+test_cifar_roundtrip (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *b1 = path_in (dir, "data_batch_1.bin");
+  g_autofree char *b2 = path_in (dir, "data_batch_2.bin");
+  write_cifar (b1, 0, 3, G_MAXUINT, 0, 0);
+  write_cifar (b2, 3, 9, G_MAXUINT, 0, 0);
+  const char *paths[] = { b1, b2, NULL };
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_cifar10 (paths, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (ds), ==, 12);
+  g_assert_cmpuint (drmad_dataset_get_dim (ds), ==, 3072);
+  g_assert_cmpuint (drmad_dataset_get_n_classes (ds), ==, 10);
+  guint w, h, c;
+  drmad_dataset_get_shape (ds, &w, &h, &c);
+  g_assert_cmpuint (w, ==, 32);
+  g_assert_cmpuint (h, ==, 32);
+  g_assert_cmpuint (c, ==, 3);
+  const float *f = drmad_dataset_get_features (ds);
+  for (guint i = 0; i < 12; i++)
+    {
+      g_assert_cmpint (drmad_dataset_get_labels (ds)[i], ==, i % 10);
+      for (guint p = 0; p < 3072; p++)
+        g_assert_cmpfloat (f[i * 3072 + p], ==, pixel_value (i, p) / 255.0f);
+    }
+  remove_tree (dir);
+}
+
+static void
+test_cifar_bad (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *good = path_in (dir, "data_batch_1.bin");
+  g_autofree char *bad = path_in (dir, "data_batch_2.bin");
+  write_cifar (good, 0, 2, G_MAXUINT, 0, 0);
+  const char *paths[] = { good, bad, NULL };
+  GError *error = NULL;
+
+  write_cifar (bad, 0, 4, 2, 10, 0);
+  g_assert_null (drmad_dataset_load_cifar10 (paths, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_LABEL_RANGE);
+  assert_message_has (error, "data_batch_2.bin");
+  assert_message_has (error, "record 2");
+  assert_message_has (error, "label 10");
+  g_clear_error (&error);
+
+  write_cifar (bad, 0, 4, G_MAXUINT, 0, 100);
+  g_assert_null (drmad_dataset_load_cifar10 (paths, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  assert_message_has (error, "data_batch_2.bin");
+  assert_message_has (error, "2973");   /* 3073 − 100 left over */
+  g_clear_error (&error);
+
+  g_unlink (bad);
+  g_assert_null (drmad_dataset_load_cifar10 (paths, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  assert_message_has (error, "data_batch_2.bin");
+  g_clear_error (&error);
+
+  write_bytes (bad, "", 0);
+  const char *empty[] = { bad, NULL };
+  g_assert_null (drmad_dataset_load_cifar10 (empty, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+/* ---- PNG folders -------------------------------------------------------- */
+
+static void
+test_png_gray (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *dog = path_in (dir, "a_dog");
+  g_autofree char *cat = path_in (dir, "b_cat");
+  g_autofree char *empty = path_in (dir, "c_empty");
+  g_mkdir (dog, 0700);
+  g_mkdir (cat, 0700);
+  g_mkdir (empty, 0700);
+  /* written out of order: classes and files are read in sorted order */
+  g_autofree char *c2 = path_in (cat, "2.png"), *c1 = path_in (cat, "1.png"), *d1 = path_in (dog, "x.png");
+  g_autofree char *note = path_in (cat, "notes.txt"), *top = path_in (dir, "README");
+  write_png_pattern (c2, 5, 4, 1, 2);
+  write_png_pattern (c1, 5, 4, 1, 1);
+  write_png_pattern (d1, 5, 4, 1, 0);
+  write_bytes (note, "not an image", 12);
+  write_bytes (top, "not a class", 11);
+
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (ds), ==, 3);
+  g_assert_cmpuint (drmad_dataset_get_dim (ds), ==, 20);
+  g_assert_cmpuint (drmad_dataset_get_n_classes (ds), ==, 2);
+  guint w, h, c;
+  drmad_dataset_get_shape (ds, &w, &h, &c);
+  g_assert_cmpuint (w, ==, 5);
+  g_assert_cmpuint (h, ==, 4);
+  g_assert_cmpuint (c, ==, 1);
+  const gint32 expected_labels[] = { 0, 1, 1 };
+  const float *f = drmad_dataset_get_features (ds);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_cmpint (drmad_dataset_get_labels (ds)[i], ==, expected_labels[i]);
+      for (guint p = 0; p < 20; p++)
+        g_assert_cmpfloat (f[i * 20 + p], ==, pixel_value (i, p) / 255.0f);
+    }
+  remove_tree (dir);
+}
+
+static void
+test_png_rgb (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *cls = path_in (dir, "only");
+  g_mkdir (cls, 0700);
+  g_autofree char *p0 = path_in (cls, "0.png"), *p1 = path_in (cls, "1.PNG");
+  write_png_pattern (p0, 3, 2, 3, 0);
+  /* an opaque RGBA file reads as RGB */
+  guint8 rgba[3 * 2 * 4];
+  for (guint p = 0; p < 6; p++)
+    {
+      for (guint k = 0; k < 3; k++)
+        rgba[p * 4 + k] = pixel_value (1, p * 3 + k);
+      rgba[p * 4 + 3] = 255;
+    }
+  write_png (p1, 3, 2, PNG_FORMAT_RGBA, rgba);
+
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (ds), ==, 2);
+  g_assert_cmpuint (drmad_dataset_get_dim (ds), ==, 18);
+  guint w, h, c;
+  drmad_dataset_get_shape (ds, &w, &h, &c);
+  g_assert_cmpuint (w, ==, 3);
+  g_assert_cmpuint (h, ==, 2);
+  g_assert_cmpuint (c, ==, 3);
+  const float *f = drmad_dataset_get_features (ds);
+  for (guint i = 0; i < 2; i++)
+    for (guint p = 0; p < 18; p++)   /* interleaved per pixel, HWC */
+      g_assert_cmpfloat (f[i * 18 + p], ==, pixel_value (i, p) / 255.0f);
+  remove_tree (dir);
+}
+
+static void
+test_png_alpha (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *cls = path_in (dir, "c");
+  g_mkdir (cls, 0700);
+  g_autofree char *file = path_in (cls, "ga.png");
+  /* gray+alpha: opaque pixels keep their value, transparent ones read as black */
+  const guint8 ga[] = { 10, 255, 200, 255, 77, 0, 255, 255 };
+  write_png (file, 2, 2, PNG_FORMAT_GA, ga);
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_assert_no_error (error);
+  guint c;
+  drmad_dataset_get_shape (ds, NULL, NULL, &c);
+  g_assert_cmpuint (c, ==, 1);
+  const float *f = drmad_dataset_get_features (ds);
+  g_assert_cmpfloat (f[0], ==, 10 / 255.0f);
+  g_assert_cmpfloat (f[1], ==, 200 / 255.0f);
+  g_assert_cmpfloat (f[2], ==, 0.0f);
+  g_assert_cmpfloat (f[3], ==, 1.0f);
+  remove_tree (dir);
+}
+
+static void
+test_png_bad (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *cls = path_in (dir, "k");
+  g_mkdir (cls, 0700);
+  g_autofree char *good = path_in (cls, "a.png"), *bad = path_in (cls, "b.png");
+  write_png_pattern (good, 4, 4, 1, 0);
+  GError *error = NULL;
+
+  write_bytes (bad, "GIF89a not a png", 16);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_IMAGE);
+  assert_message_has (error, "b.png");
+  g_clear_error (&error);
+
+  /* a real PNG cut short: the header decodes, the pixels do not */
+  write_png_pattern (bad, 4, 4, 1, 0);
+  g_autofree char *whole = NULL;
+  gsize whole_len;
+  g_assert_true (g_file_get_contents (bad, &whole, &whole_len, NULL));
+  write_bytes (bad, whole, whole_len - 20);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_IMAGE);
+  assert_message_has (error, "b.png");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+static void
+test_png_mixed (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *a = path_in (dir, "a"), *b = path_in (dir, "b");
+  g_mkdir (a, 0700);
+  g_mkdir (b, 0700);
+  g_autofree char *first = path_in (a, "1.png"), *second = path_in (b, "2.png");
+  write_png_pattern (first, 4, 4, 1, 0);
+  GError *error = NULL;
+
+  write_png_pattern (second, 5, 4, 1, 0);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
+  assert_message_has (error, "2.png");
+  assert_message_has (error, "expected 4 × 4 × 1");
+  g_clear_error (&error);
+
+  write_png_pattern (second, 4, 4, 3, 0);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
+  assert_message_has (error, "2.png");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+static void
+test_png_empty (void)
+{
+  g_autofree char *dir = make_tmp ();
+  GError *error = NULL;
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, dir);
+  g_clear_error (&error);
+
+  g_autofree char *cls = path_in (dir, "c"), *txt = path_in (cls, "a.txt");
+  g_mkdir (cls, 0700);
+  write_bytes (txt, "x", 1);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  g_clear_error (&error);
+
+  g_autofree char *missing = path_in (dir, "nowhere");
+  g_assert_null (drmad_dataset_load_png_folder (missing, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  assert_message_has (error, "nowhere");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+/* ---- drmad_dataset_open ------------------------------------------------- */
+
+static void
+test_open_paths (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *idx = path_in (dir, "idx"), *cifar = path_in (dir, "cifar"), *png = path_in (dir, "png");
+  g_mkdir (idx, 0700);
+  g_mkdir (cifar, 0700);
+  g_mkdir (png, 0700);
+  g_autofree char *ti = path_in (idx, "train-images-idx3-ubyte.gz"), *tl = path_in (idx, "train-labels-idx1-ubyte");
+  g_autofree char *si = path_in (idx, "t10k-images-idx3-ubyte"), *sl = path_in (idx, "t10k-labels-idx1-ubyte.gz");
+  write_array (ti, idx_images (8, 8, 2, 3), TRUE);
+  write_array (tl, idx_labels (8, 8, 4), FALSE);
+  write_array (si, idx_images (5, 5, 2, 3), FALSE);
+  write_array (sl, idx_labels (5, 5, 4), TRUE);
+  g_autofree char *b1 = path_in (cifar, "data_batch_1.bin"), *b2 = path_in (cifar, "data_batch_2.bin");
+  g_autofree char *tb = path_in (cifar, "test_batch.bin");
+  write_cifar (b2, 0, 2, G_MAXUINT, 0, 0);
+  write_cifar (b1, 0, 3, G_MAXUINT, 0, 0);
+  write_cifar (tb, 0, 1, G_MAXUINT, 0, 0);
+  g_autofree char *cls = path_in (png, "c"), *img = path_in (cls, "i.png");
+  g_mkdir (cls, 0700);
+  write_png_pattern (img, 2, 2, 1, 0);
+
+  GError *error = NULL;
+  DrmadDataset *train = NULL, *test = NULL;
+  g_assert_true (drmad_dataset_open (idx, NULL, &train, &test, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (train), ==, 8);
+  g_assert_cmpuint (drmad_dataset_get_n (test), ==, 5);
+  g_clear_pointer (&train, drmad_dataset_free);
+  g_clear_pointer (&test, drmad_dataset_free);
+
+  g_assert_true (drmad_dataset_open (ti, NULL, &train, &test, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (train), ==, 8);
+  g_assert_null (test);
+  g_clear_pointer (&train, drmad_dataset_free);
+
+  g_assert_true (drmad_dataset_open (cifar, NULL, &train, &test, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (train), ==, 5);
+  /* data_batch_1 (labels 0, 1, 2) is read before data_batch_2 (labels 0, 1) */
+  g_assert_cmpint (drmad_dataset_get_labels (train)[2], ==, 2);
+  g_assert_cmpuint (drmad_dataset_get_n (test), ==, 1);
+  g_clear_pointer (&train, drmad_dataset_free);
+  g_clear_pointer (&test, drmad_dataset_free);
+
+  test = (DrmadDataset *) 0x1;   /* must be overwritten with NULL */
+  g_assert_true (drmad_dataset_open (png, NULL, &train, &test, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (train), ==, 1);
+  g_assert_null (test);
+  g_clear_pointer (&train, drmad_dataset_free);
+
+  /* $DRMAD_DATA_DIR/NAME */
+  g_setenv ("DRMAD_DATA_DIR", dir, TRUE);
+  g_assert_true (drmad_dataset_open ("cifar", NULL, &train, &test, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (train), ==, 5);
+  g_clear_pointer (&train, drmad_dataset_free);
+  g_clear_pointer (&test, drmad_dataset_free);
+  g_auto (GStrv) names = drmad_dataset_list_builtin ();
+  g_assert_true (g_strv_contains ((const char *const *) names, "cifar"));
+  g_assert_true (g_strv_contains ((const char *const *) names, "png"));
+  g_unsetenv ("DRMAD_DATA_DIR");
+
+  /* failures leave the outputs alone */
+  DrmadDataset *sentinel = (DrmadDataset *) 0x2;
+  train = test = sentinel;
+  g_assert_false (drmad_dataset_open ("no-such-dataset", NULL, &train, &test, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  assert_message_has (error, "no-such-dataset");
+  assert_message_has (error, "fashion-mnist");
+  assert_message_has (error, "data_batch_");
+  g_assert_true (train == sentinel && test == sentinel);
+  g_clear_error (&error);
+
+  g_unlink (tl);
+  g_assert_false (drmad_dataset_open (idx, NULL, &train, &test, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  assert_message_has (error, "train-labels-idx1-ubyte");
+  g_assert_true (train == sentinel && test == sentinel);
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+static void
+test_open_fashion_mnist (void)
+{
+  if (!g_file_test ("/usr/share/datasets/fashion-mnist", G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("/usr/share/datasets/fashion-mnist is not installed");
+      return;
+    }
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) train = NULL;
+  g_autoptr (DrmadDataset) test = NULL;
+  gint64 start = g_get_monotonic_time ();
+  g_assert_true (drmad_dataset_open ("fashion-mnist", NULL, &train, &test, &error));
+  g_test_message ("fashion-mnist loaded in %.3f s", (g_get_monotonic_time () - start) / 1e6);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (train), ==, 60000);
+  g_assert_cmpuint (drmad_dataset_get_n (test), ==, 10000);
+  g_assert_cmpuint (drmad_dataset_get_dim (train), ==, 784);
+  g_assert_cmpuint (drmad_dataset_get_n_classes (train), ==, 10);
+  g_assert_cmpuint (drmad_dataset_get_n_classes (test), ==, 10);
+  guint counts[10] = { 0 };
+  for (guint i = 0; i < 60000; i++)
+    counts[drmad_dataset_get_labels (train)[i]]++;
+  for (guint k = 0; k < 10; k++)
+    g_assert_cmpuint (counts[k], ==, 6000);
+  g_auto (GStrv) names = drmad_dataset_list_builtin ();
+  g_assert_true (g_strv_contains ((const char *const *) names, "fashion-mnist"));
+}
+
+/* ---- arrays and splits -------------------------------------------------- */
+
+#define POOL_N 100
+#define POOL_DIM 3
+
+/* Feature 0 is the example's index, so it can be recovered after standardising;
+ * feature 2 is constant, so its deviation is zero. */
+static DrmadDataset *
+make_pool (guint n, float offset)
+{
+  g_autofree float *f = g_new (float, n * POOL_DIM);
+  g_autofree gint32 *l = g_new (gint32, n);
+  for (guint i = 0; i < n; i++)
+    {
+      f[i * POOL_DIM + 0] = i + offset;
+      f[i * POOL_DIM + 1] = sinf (i * 0.7f) * 3 + 5;
+      f[i * POOL_DIM + 2] = 0.5f;
+      l[i] = i % 5;
+    }
+  GError *error = NULL;
+  DrmadDataset *ds = drmad_dataset_new_from_arrays (n, POOL_DIM, 5, f, l, &error);
+  g_assert_no_error (error);
+  return ds;
+}
+
+static void
+collect_ids (const DrmadSplit *split, const DrmadDataset *ds, guint *seen, guint seen_len, float offset)
+{
+  const float *f = drmad_dataset_get_features (ds);
+  for (guint i = 0; i < drmad_dataset_get_n (ds); i++)
+    {
+      double id = f[i * POOL_DIM] * split->std[0] + split->mean[0] - offset;
+      guint k = (guint) lround (id);
+      g_assert_cmpfloat (fabs (id - k), <, 1e-3);
+      g_assert_cmpuint (k, <, seen_len);
+      g_assert_cmpint (drmad_dataset_get_labels (ds)[i], ==, (gint32) (k % 5));
+      seen[k]++;
+    }
+}
+
+static void
+test_split (void)
+{
+  g_autoptr (DrmadDataset) pool = make_pool (POOL_N, 0);
+  GError *error = NULL;
+  g_autoptr (DrmadSplit) split = drmad_dataset_split (pool, NULL, 42, 0, 20, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (split->train), ==, 70);
+  g_assert_cmpuint (drmad_dataset_get_n (split->val), ==, 20);
+  g_assert_cmpuint (drmad_dataset_get_n (split->test), ==, 10);
+
+  guint seen[POOL_N] = { 0 };
+  collect_ids (split, split->train, seen, POOL_N, 0);
+  collect_ids (split, split->val, seen, POOL_N, 0);
+  collect_ids (split, split->test, seen, POOL_N, 0);
+  for (guint k = 0; k < POOL_N; k++)
+    g_assert_cmpuint (seen[k], ==, 1);
+
+  /* the training split is standardised; the constant feature is only centred */
+  const float *f = drmad_dataset_get_features (split->train);
+  for (guint d = 0; d < POOL_DIM; d++)
+    {
+      double sum = 0, sq = 0;
+      for (guint i = 0; i < 70; i++)
+        sum += f[i * POOL_DIM + d];
+      double mean = sum / 70;
+      for (guint i = 0; i < 70; i++)
+        sq += (f[i * POOL_DIM + d] - mean) * (f[i * POOL_DIM + d] - mean);
+      g_assert_cmpfloat (fabs (mean), <, 1e-5);
+      g_assert_cmpfloat (fabs (sqrt (sq / 70) - (d == 2 ? 0.0 : 1.0)), <, 1e-5);
+    }
+  g_assert_cmpfloat (split->std[2], ==, 1.0f);
+  g_assert_cmpfloat (split->mean[2], ==, 0.5f);
+
+  /* the same seed gives the same split, another seed another one */
+  g_autoptr (DrmadSplit) again = drmad_dataset_split (pool, NULL, 42, 0, 20, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (drmad_dataset_get_labels (again->val), 20 * sizeof (gint32),
+                   drmad_dataset_get_labels (split->val), 20 * sizeof (gint32));
+  g_assert_cmpmem (drmad_dataset_get_features (again->train), 70 * POOL_DIM * sizeof (float),
+                   drmad_dataset_get_features (split->train), 70 * POOL_DIM * sizeof (float));
+  g_autoptr (DrmadSplit) other = drmad_dataset_split (pool, NULL, 43, 0, 20, 10, &error);
+  g_assert_no_error (error);
+  g_assert_true (memcmp (drmad_dataset_get_features (other->val), drmad_dataset_get_features (split->val),
+                         20 * POOL_DIM * sizeof (float)) != 0);
+
+  /* a separate test pool: test examples come only from it */
+  g_autoptr (DrmadDataset) test_pool = make_pool (30, 1000);
+  g_autoptr (DrmadSplit) with_test = drmad_dataset_split (pool, test_pool, 7, 50, 50, 30, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (with_test->train), ==, 50);
+  g_assert_cmpuint (drmad_dataset_get_n (with_test->test), ==, 30);
+  guint seen_pool[POOL_N] = { 0 }, seen_test[30] = { 0 };
+  collect_ids (with_test, with_test->train, seen_pool, POOL_N, 0);
+  collect_ids (with_test, with_test->val, seen_pool, POOL_N, 0);
+  collect_ids (with_test, with_test->test, seen_test, 30, 1000);
+  for (guint k = 0; k < POOL_N; k++)
+    g_assert_cmpuint (seen_pool[k], ==, 1);
+  for (guint k = 0; k < 30; k++)
+    g_assert_cmpuint (seen_test[k], ==, 1);
+}
+
+static void
+test_split_too_large (void)
+{
+  g_autoptr (DrmadDataset) pool = make_pool (POOL_N, 0);
+  g_autoptr (DrmadDataset) test_pool = make_pool (30, 0);
+  GError *error = NULL;
+  g_assert_null (drmad_dataset_split (pool, NULL, 1, 80, 20, 10, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "80 train + 20 validation + 10 test");
+  assert_message_has (error, "holds 100");
+  g_clear_error (&error);
+
+  g_assert_null (drmad_dataset_split (pool, NULL, 1, 0, 60, 40, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_null (drmad_dataset_split (pool, NULL, 1, 0, G_MAXUINT, G_MAXUINT, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_null (drmad_dataset_split (pool, test_pool, 1, 0, 10, 31, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "31 test");
+  assert_message_has (error, "holds 30");
+  g_clear_error (&error);
+
+  g_autoptr (DrmadDataset) narrow = drmad_dataset_new_from_arrays (1, 2, 2, (float[]) { 0, 1 }, (gint32[]) { 1 }, NULL);
+  g_assert_null (drmad_dataset_split (pool, narrow, 1, 0, 10, 1, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "2 features");
+  g_clear_error (&error);
+}
+
+static void
+test_arrays (void)
+{
+  const float f[6] = { 1, 2, 3, 4, 5, 6 };
+  const gint32 good[2] = { 0, 2 }, high[2] = { 0, 3 }, negative[2] = { -1, 0 };
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 3, 3, f, good, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (drmad_dataset_get_features (ds), sizeof f, f, sizeof f);
+  g_assert_cmpmem (drmad_dataset_get_labels (ds), sizeof good, good, sizeof good);
+  g_assert_true (drmad_dataset_get_features (ds) != f);
+
+  g_assert_null (drmad_dataset_new_from_arrays (2, 3, 3, f, high, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_LABEL_RANGE);
+  assert_message_has (error, "label 3");
+  g_clear_error (&error);
+  g_assert_null (drmad_dataset_new_from_arrays (2, 3, 3, f, negative, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_LABEL_RANGE);
+  g_clear_error (&error);
+  g_assert_null (drmad_dataset_new_from_arrays (2, 0, 3, f, good, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (drmad_dataset_new_from_arrays (2, 3, 3, NULL, good, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/dataset/idx/roundtrip", GINT_TO_POINTER (FALSE), test_idx_roundtrip);
+  g_test_add_data_func ("/dataset/idx/roundtrip-gz", GINT_TO_POINTER (TRUE), test_idx_roundtrip);
+  g_test_add_func ("/dataset/idx/truncated", test_idx_truncated);
+  g_test_add_func ("/dataset/idx/truncated-gz", test_idx_truncated_gz);
+  g_test_add_func ("/dataset/idx/bad-magic", test_idx_bad_magic);
+  g_test_add_func ("/dataset/idx/count-mismatch", test_idx_count_mismatch);
+  g_test_add_func ("/dataset/idx/too-large", test_idx_too_large);
+  g_test_add_func ("/dataset/idx/header-exceeds-file", test_idx_header_exceeds_file);
+  g_test_add_func ("/dataset/idx/missing", test_idx_missing);
+  g_test_add_func ("/dataset/cifar/roundtrip", test_cifar_roundtrip);
+  g_test_add_func ("/dataset/cifar/bad", test_cifar_bad);
+  g_test_add_func ("/dataset/png/gray", test_png_gray);
+  g_test_add_func ("/dataset/png/rgb", test_png_rgb);
+  g_test_add_func ("/dataset/png/alpha", test_png_alpha);
+  g_test_add_func ("/dataset/png/bad-image", test_png_bad);
+  g_test_add_func ("/dataset/png/mixed-sizes", test_png_mixed);
+  g_test_add_func ("/dataset/png/empty", test_png_empty);
+  g_test_add_func ("/dataset/open/paths", test_open_paths);
+  g_test_add_func ("/dataset/open/fashion-mnist", test_open_fashion_mnist);
+  g_test_add_func ("/dataset/arrays", test_arrays);
+  g_test_add_func ("/dataset/split", test_split);
+  g_test_add_func ("/dataset/split/too-large", test_split_too_large);
+  return g_test_run ();
+}

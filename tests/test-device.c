@@ -1,0 +1,190 @@
+/* Devices, buffers and both GEMM paths against a plain C reference. */
+#include "blas.h"
+#include "drmad.h"
+#include "test-util.h"
+
+#include <math.h>
+
+static DrmadDevice *
+open_or_skip (void)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadDevice *device = drmad_device_open (NULL, &error);
+  if (!device)
+    g_test_skip (error->message);
+  return device;
+}
+
+static void
+test_list (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) list = drmad_device_list (&error);
+  if (!list) {
+    g_test_skip (error->message);
+    return;
+  }
+  g_assert_cmpuint (list->len, >, 0);
+  for (guint i = 0; i < list->len; i++) {
+    DrmadDeviceInfo *info = list->pdata[i];
+    g_assert_cmpuint (info->index, ==, i);
+    g_assert_cmpuint (info->compute_units, >, 0);
+    g_assert_cmpuint (info->global_mem_bytes, >, 0);
+    g_assert_nonnull (info->name);
+  }
+}
+
+static void
+test_choose (void)
+{
+  g_autoptr (DrmadDevice) device = open_or_skip ();
+  if (!device)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) by_index = drmad_device_open ("0", &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadDevice) none = drmad_device_open ("no such device anywhere", &error);
+  g_assert_null (none);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_DEVICE);
+  g_assert_nonnull (strstr (error->message, "no such device anywhere"));
+  g_clear_error (&error);
+  none = drmad_device_open ("999", &error);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_DEVICE);
+  g_clear_error (&error);
+  DrmadGemmPath path;
+  g_assert_false (drmad_gemm_path_from_name ("cublas", &path, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+}
+
+static void
+test_accounting (void)
+{
+  g_autoptr (DrmadDevice) device = open_or_skip ();
+  if (!device)
+    return;
+  g_autoptr (GError) error = NULL;
+  guint64 before = drmad_device_get_allocated_bytes (device);
+  DrmadBuffer *buffer = drmad_buffer_new (device, 1000, sizeof (float), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_device_get_allocated_bytes (device), ==, before + 4000);
+  drmad_buffer_free (buffer);
+  g_assert_cmpuint (drmad_device_get_allocated_bytes (device), ==, before);
+  g_assert_cmpuint (drmad_device_get_peak_bytes (device), >=, before + 4000);
+  /* More than the device allows in one allocation: refused before allocating. */
+  const DrmadDeviceInfo *info = drmad_device_get_info (device);
+  buffer = drmad_buffer_new (device, info->max_alloc_bytes / 4 + 1, 4, &error);
+  g_assert_null (buffer);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+}
+
+static void
+test_build_failure (void)
+{
+  g_autoptr (DrmadDevice) device = open_or_skip ();
+  if (!device)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_setenv ("DRMAD_INJECT_BUILD_FAILURE", "1", TRUE);
+  cl_kernel kernel = drmad_device_create_kernel (device, DRMAD_PRECISION_FLOAT32, "accumulate", &error);
+  g_unsetenv ("DRMAD_INJECT_BUILD_FAILURE");
+  g_assert_null (kernel);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BUILD);
+  g_assert_nonnull (strstr (error->message, "build log"));
+}
+
+static void
+round_to_float (double *values, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    values[i] = (float) values[i];
+}
+
+typedef struct {
+  DrmadPrecision precision;
+  DrmadGemmPath  path;
+} GemmCase;
+
+/* C = alpha op(A) op(B) + beta C over every transpose combination, with offsets. */
+static void
+test_gemm (gconstpointer data)
+{
+  const GemmCase *gc = data;
+  g_autoptr (DrmadDevice) device = open_or_skip ();
+  if (!device)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!drmad_device_set_gemm_path (device, gc->path, &error)) {
+    g_test_skip (error->message);
+    return;
+  }
+  gsize elem = gc->precision == DRMAD_PRECISION_FLOAT64 ? 8 : 4;
+  double tolerance = gc->precision == DRMAD_PRECISION_FLOAT64 ? 1e-12 : 2e-5;
+  GRand *rand = g_rand_new_with_seed (7);
+  const gsize shapes[][3] = { { 1, 1, 1 }, { 5, 3, 7 }, { 33, 17, 65 }, { 100, 10, 100 }, { 64, 100, 784 } };
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++) {
+        gsize m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        gsize lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
+        gsize rows_a = ta ? k : m, rows_b = tb ? n : k;
+        gsize off_a = 5, off_b = 2, off_c = 3;
+        gsize na = off_a + rows_a * lda, nb = off_b + rows_b * ldb, nc = off_c + m * ldc;
+        g_autofree double *a = g_new (double, na), *b = g_new (double, nb), *c = g_new (double, nc);
+        g_autofree double *expect = g_new (double, nc), *got = g_new (double, nc);
+        for (gsize i = 0; i < na; i++) a[i] = g_rand_double_range (rand, -1, 1);
+        for (gsize i = 0; i < nb; i++) b[i] = g_rand_double_range (rand, -1, 1);
+        for (gsize i = 0; i < nc; i++) c[i] = g_rand_double_range (rand, -1, 1);
+        if (elem == 4) { /* the reference sees the same rounded inputs */
+          round_to_float (a, na);
+          round_to_float (b, nb);
+          round_to_float (c, nc);
+        }
+        double alpha = 0.75, beta = -0.5;
+        memcpy (expect, c, nc * sizeof (double));
+        for (gsize i = 0; i < m; i++)
+          for (gsize j = 0; j < n; j++) {
+            double sum = 0;
+            for (gsize p = 0; p < k; p++)
+              sum += a[off_a + (ta ? p * lda + i : i * lda + p)] * b[off_b + (tb ? j * ldb + p : p * ldb + j)];
+            expect[off_c + i * ldc + j] = alpha * sum + beta * c[off_c + i * ldc + j];
+          }
+        g_autoptr (DrmadBuffer) da = drmad_buffer_new (device, na, elem, &error);
+        g_autoptr (DrmadBuffer) db = drmad_buffer_new (device, nb, elem, &error);
+        g_autoptr (DrmadBuffer) dc = drmad_buffer_new (device, nc, elem, &error);
+        g_assert_no_error (error);
+        CHECK (drmad_buffer_write_doubles (da, 0, na, a, &error));
+        CHECK (drmad_buffer_write_doubles (db, 0, nb, b, &error));
+        CHECK (drmad_buffer_write_doubles (dc, 0, nc, c, &error));
+        CHECK (drmad_gemm (device, gc->precision, drmad_device_get_gemm_path (device), ta, tb, m, n, k,
+                                   alpha, (DrmadMatrix) { da->mem, da->host, off_a, lda }, (DrmadMatrix) { db->mem, db->host, off_b, ldb },
+                                   beta, (DrmadMatrix) { dc->mem, dc->host, off_c, ldc }, &error));
+        CHECK (drmad_buffer_read_doubles (dc, 0, nc, got, &error));
+        g_assert_no_error (error);
+        double worst = 0;
+        for (gsize i = 0; i < nc; i++)
+          worst = MAX (worst, fabs (got[i] - expect[i]) / (1 + fabs (expect[i])));
+        g_test_message ("gemm %zux%zux%zu ta=%d tb=%d: error %g", m, n, k, ta, tb, worst);
+        g_assert_cmpfloat (worst, <=, tolerance * sqrt ((double) k));
+      }
+  g_rand_free (rand);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/device/list", test_list);
+  g_test_add_func ("/device/choose", test_choose);
+  g_test_add_func ("/device/accounting", test_accounting);
+  g_test_add_func ("/device/build-failure", test_build_failure);
+  static const GemmCase cases[] = {
+    { DRMAD_PRECISION_FLOAT32, DRMAD_GEMM_HOST }, { DRMAD_PRECISION_FLOAT64, DRMAD_GEMM_HOST },
+    { DRMAD_PRECISION_FLOAT32, DRMAD_GEMM_CLBLAST }, { DRMAD_PRECISION_FLOAT64, DRMAD_GEMM_CLBLAST },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *path = g_strdup_printf ("/device/gemm/%s/%s", drmad_gemm_path_name (cases[i].path),
+                                             cases[i].precision ? "float64" : "float32");
+    g_test_add_data_func (path, &cases[i], test_gemm);
+  }
+  return g_test_run ();
+}

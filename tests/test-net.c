@@ -1,0 +1,205 @@
+/* The MLP kernels (sampling, gather, forward, softmax, backward, evaluation)
+ * against the plain C reference and against finite differences. */
+#include "blas.h"
+#include "drmad.h"
+#include "test-util.h"
+#include "reference-mlp.h"
+
+typedef struct {
+  DrmadPrecision  precision;
+  DrmadGemmPath   path;
+  DrmadActivation activation;
+} NetCase;
+
+typedef struct {
+  DrmadDevice     *device;
+  DrmadDataset    *dataset;
+  DrmadDeviceData *data;
+  DrmadNet        *net;
+  double          *x;      /* dataset features as doubles (rounded as the device sees them) */
+  double          *params;
+} Fixture;
+
+static const guint sizes[] = { 7, 6, 5, 3 };
+#define N_EXAMPLES 23
+#define BATCH 6
+
+static gboolean
+fixture_setup (Fixture *f, const NetCase *nc)
+{
+  g_autoptr (GError) error = NULL;
+  f->device = drmad_device_open (NULL, &error);
+  if (!f->device) {
+    g_test_skip (error->message);
+    return FALSE;
+  }
+  if (!drmad_device_set_gemm_path (f->device, nc->path, &error)) {
+    g_test_skip (error->message);
+    return FALSE;
+  }
+  GRand *rand = g_rand_new_with_seed (11);
+  float features[N_EXAMPLES * 7];
+  gint32 labels[N_EXAMPLES];
+  f->x = g_new (double, N_EXAMPLES * 7);
+  for (guint i = 0; i < N_EXAMPLES * 7; i++)
+    f->x[i] = features[i] = g_rand_double_range (rand, -1.5, 1.5);
+  for (guint i = 0; i < N_EXAMPLES; i++)
+    labels[i] = g_rand_int_range (rand, 0, 3);
+  f->dataset = drmad_dataset_new_from_arrays (N_EXAMPLES, 7, 3, features, labels, &error);
+  g_assert_no_error (error);
+  f->data = drmad_device_data_new (f->device, nc->precision, f->dataset, &error);
+  g_assert_no_error (error);
+  f->net = drmad_net_new (f->device, sizes, G_N_ELEMENTS (sizes), nc->activation, nc->precision, BATCH, &error);
+  g_assert_no_error (error);
+  gsize n = drmad_net_get_n_params (f->net);
+  f->params = g_new (double, n);
+  for (gsize i = 0; i < n; i++)
+    f->params[i] = nc->precision == DRMAD_PRECISION_FLOAT32 ? (float) g_rand_double_range (rand, -0.8, 0.8)
+                                                             : g_rand_double_range (rand, -0.8, 0.8);
+  CHECK (drmad_net_set_params (f->net, f->params, &error));
+  g_rand_free (rand);
+  return TRUE;
+}
+
+static void
+fixture_teardown (Fixture *f)
+{
+  drmad_net_free (f->net);
+  drmad_device_data_free (f->data);
+  drmad_dataset_free (f->dataset);
+  drmad_device_unref (f->device);
+  g_free (f->x);
+  g_free (f->params);
+}
+
+static void
+test_gradient_reference (gconstpointer data)
+{
+  const NetCase *nc = data;
+  Fixture f = { 0 };
+  if (!fixture_setup (&f, nc))
+    return;
+  g_autoptr (GError) error = NULL;
+  gsize n = drmad_net_get_n_params (f.net);
+  RefNet ref = { 3, sizes, nc->activation == DRMAD_ACTIVATION_TANH };
+  g_assert_cmpuint (ref_n_params (&ref), ==, n);
+  double tolerance = nc->precision == DRMAD_PRECISION_FLOAT64 ? 1e-12 : 2e-5;
+  g_autofree double *got = g_new (double, n), *expect = g_new (double, n);
+  /* Steps 0…9 cover several epochs of 23 examples, batches crossing epoch ends. */
+  for (guint64 step = 0; step < 10; step++) {
+    guint32 idx[BATCH];
+    drmad_sampler_batch (42, step, BATCH, N_EXAMPLES, idx);
+    const gint32 *labels = drmad_dataset_get_labels (f.dataset);
+    double loss;
+    CHECK (drmad_net_batch_gradient (f.net, f.data, 42, step, &loss, got, &error));
+    g_assert_no_error (error);
+    double expect_loss = ref_loss_grad (&ref, f.params, f.x, labels, idx, BATCH, expect, NULL);
+    g_assert_cmpfloat_with_epsilon (loss, expect_loss, tolerance * (1 + expect_loss));
+    g_assert_cmpfloat (ref_rel_error (got, expect, n), <=, tolerance);
+  }
+  fixture_teardown (&f);
+}
+
+static void
+test_evaluate_reference (gconstpointer data)
+{
+  const NetCase *nc = data;
+  Fixture f = { 0 };
+  if (!fixture_setup (&f, nc))
+    return;
+  g_autoptr (GError) error = NULL;
+  RefNet ref = { 3, sizes, nc->activation == DRMAD_ACTIVATION_TANH };
+  double wrong, loss, error_rate;
+  double expect = ref_loss_grad (&ref, f.params, f.x, drmad_dataset_get_labels (f.dataset), NULL,
+                                 N_EXAMPLES, NULL, &wrong);
+  CHECK (drmad_net_evaluate (f.net, f.data, &loss, &error_rate, &error));
+  g_assert_no_error (error);
+  double tolerance = nc->precision == DRMAD_PRECISION_FLOAT64 ? 1e-12 : 2e-5;
+  g_assert_cmpfloat_with_epsilon (loss, expect, tolerance * (1 + expect));
+  g_assert_cmpfloat (error_rate, ==, wrong / N_EXAMPLES);
+  fixture_teardown (&f);
+}
+
+/* ALGORITHM.md §4.1: the gradient against central differences of the loss,
+ * float64, tanh. */
+static void
+test_gradient_finite_differences (gconstpointer data)
+{
+  const NetCase *nc = data;
+  Fixture f = { 0 };
+  if (!fixture_setup (&f, nc))
+    return;
+  g_autoptr (GError) error = NULL;
+  gsize n = drmad_net_get_n_params (f.net);
+  g_autofree double *grad = g_new (double, n), *fd = g_new (double, n), *w = g_memdup2 (f.params, n * sizeof (double));
+  CHECK (drmad_net_batch_gradient (f.net, f.data, 3, 1, NULL, grad, &error));
+  const double eps = 1e-5;
+  for (gsize i = 0; i < n; i++) {
+    double plus, minus, saved = w[i];
+    w[i] = saved + eps;
+    CHECK (drmad_net_set_params (f.net, w, &error));
+    CHECK (drmad_net_batch_gradient (f.net, f.data, 3, 1, &plus, NULL, &error));
+    w[i] = saved - eps;
+    CHECK (drmad_net_set_params (f.net, w, &error));
+    CHECK (drmad_net_batch_gradient (f.net, f.data, 3, 1, &minus, NULL, &error));
+    w[i] = saved;
+    fd[i] = (plus - minus) / (2 * eps);
+  }
+  g_assert_no_error (error);
+  double diff = 0, norm = 0;
+  for (gsize i = 0; i < n; i++) {
+    diff += (grad[i] - fd[i]) * (grad[i] - fd[i]);
+    norm += fd[i] * fd[i];
+  }
+  g_test_message ("gradient vs finite differences: relative error %g", sqrt (diff / norm));
+  g_assert_cmpfloat (sqrt (diff / norm), <=, 1e-6);
+  fixture_teardown (&f);
+}
+
+static void
+test_bad_shapes (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  guint one[] = { 5 };
+  g_assert_null (drmad_net_new (device, one, 1, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 10, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  guint zero[] = { 5, 0, 3 };
+  g_assert_null (drmad_net_new (device, zero, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 10, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "layer 1"));
+  g_clear_error (&error);
+  guint ok[] = { 5, 3 };
+  g_assert_null (drmad_net_new (device, ok, 2, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 0, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  static NetCase cases[2][2][2];
+  for (int p = 0; p < 2; p++)
+    for (int g = 0; g < 2; g++)
+      for (int a = 0; a < 2; a++) {
+        NetCase *nc = &cases[p][g][a];
+        *nc = (NetCase) { p ? DRMAD_PRECISION_FLOAT64 : DRMAD_PRECISION_FLOAT32,
+                          g ? DRMAD_GEMM_CLBLAST : DRMAD_GEMM_HOST,
+                          a ? DRMAD_ACTIVATION_TANH : DRMAD_ACTIVATION_RELU };
+        g_autofree char *suffix = g_strdup_printf ("%s/%s/%s", drmad_gemm_path_name (nc->path),
+                                                   p ? "float64" : "float32", drmad_activation_name (nc->activation));
+        g_autofree char *grad = g_strconcat ("/net/gradient-vs-reference/", suffix, NULL);
+        g_autofree char *eval = g_strconcat ("/net/evaluate-vs-reference/", suffix, NULL);
+        g_test_add_data_func (grad, nc, test_gradient_reference);
+        g_test_add_data_func (eval, nc, test_evaluate_reference);
+      }
+  g_test_add_data_func ("/net/gradient-vs-finite-differences/host/float64/tanh", &cases[1][0][1],
+                        test_gradient_finite_differences);
+  g_test_add_func ("/net/bad-shapes", test_bad_shapes);
+  return g_test_run ();
+}

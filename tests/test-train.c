@@ -1,0 +1,158 @@
+/* SGD with momentum (ALGORITHM.md §1) against a plain C reference, and real
+ * training on Fashion-MNIST to a required accuracy. */
+#include "drmad.h"
+#include "test-util.h"
+#include "reference-mlp.h"
+
+static const guint sizes[] = { 6, 5, 4 };
+#define N_EXAMPLES 19
+#define BATCH 5
+#define STEPS 40
+
+static void
+test_sgd_reference (gconstpointer data)
+{
+  DrmadPrecision precision = GPOINTER_TO_INT (data);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  GRand *rand = g_rand_new_with_seed (5);
+  float features[N_EXAMPLES * 6];
+  double x[N_EXAMPLES * 6];
+  gint32 labels[N_EXAMPLES];
+  for (guint i = 0; i < N_EXAMPLES * 6; i++)
+    x[i] = features[i] = g_rand_double_range (rand, -1, 1);
+  for (guint i = 0; i < N_EXAMPLES; i++)
+    labels[i] = g_rand_int_range (rand, 0, 4);
+  g_autoptr (DrmadDataset) dataset = drmad_dataset_new_from_arrays (N_EXAMPLES, 6, 4, features, labels, &error);
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, precision, dataset, &error);
+  g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_TANH, precision, BATCH, &error);
+  g_assert_no_error (error);
+  gsize n = drmad_net_get_n_params (net);
+  g_autofree double *w = g_new (double, n), *v = g_new0 (double, n), *g = g_new (double, n);
+  g_autofree double *eta = g_new (double, n), *gamma = g_new (double, n), *l2 = g_new (double, n);
+  g_autofree double *got = g_new (double, n);
+  CHECK (drmad_net_init_params (net, 9, (double[]){ 0.7, 1.3 }, &error));
+  CHECK (drmad_net_get_params (net, w, &error));
+  for (gsize i = 0; i < n; i++) {
+    eta[i] = g_rand_double_range (rand, 0.05, 0.3);
+    gamma[i] = g_rand_double_range (rand, 0.5, 0.95);
+    l2[i] = g_rand_double_range (rand, 0, 0.1);
+  }
+  g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+  CHECK (drmad_trainer_set_vectors (trainer, eta, gamma, l2, &error));
+  double mean_loss;
+  CHECK (drmad_trainer_run (trainer, train, 77, 0, STEPS, NULL, NULL, &mean_loss, &error));
+  g_assert_no_error (error);
+  CHECK (drmad_net_get_params (net, got, &error));
+
+  RefNet ref = { 2, sizes, TRUE };
+  double loss_sum = 0;
+  for (guint64 t = 0; t < STEPS; t++) {
+    guint32 idx[BATCH];
+    drmad_sampler_batch (77, t, BATCH, N_EXAMPLES, idx);
+    loss_sum += ref_loss_grad (&ref, w, x, labels, idx, BATCH, g, NULL);
+    for (gsize i = 0; i < n; i++) {
+      double gi = g[i] + l2[i] * w[i];
+      v[i] = gamma[i] * v[i] - (1 - gamma[i]) * gi;
+      w[i] += eta[i] * v[i];
+    }
+  }
+  double tolerance = precision == DRMAD_PRECISION_FLOAT64 ? 1e-11 : 1e-4;
+  g_test_message ("weights after %d steps: relative error %g", STEPS, ref_rel_error (got, w, n));
+  g_assert_cmpfloat (ref_rel_error (got, w, n), <=, tolerance);
+  g_assert_cmpfloat_with_epsilon (mean_loss, loss_sum / STEPS, tolerance);
+  g_rand_free (rand);
+}
+
+static gboolean
+cancel_at_32 (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  *(guint64 *) user_data = step;
+  return step < 32;
+}
+
+static void
+test_cancel_and_divergence (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  float features[40 * 6];
+  gint32 labels[40];
+  for (guint i = 0; i < 40 * 6; i++)
+    features[i] = (i * 37 % 11) / 5.0 - 1;
+  for (guint i = 0; i < 40; i++)
+    labels[i] = i % 4;
+  g_autoptr (DrmadDataset) dataset = drmad_dataset_new_from_arrays (40, 6, 4, features, labels, &error);
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, dataset, &error);
+  g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 8, &error);
+  g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+  CHECK (drmad_net_init_params (net, 1, NULL, &error));
+  guint64 reached = 0;
+  g_assert_false (drmad_trainer_run (trainer, train, 1, 0, 1000, cancel_at_32, &reached, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED);
+  g_assert_cmpuint (reached, ==, 32);
+  g_clear_error (&error);
+  /* A learning rate that blows the weights up is reported, not silently trained on. */
+  CHECK (drmad_trainer_set_uniform (trainer, 1e30, 0.0, 0.0, &error));
+  g_assert_false (drmad_trainer_run (trainer, train, 1, 0, 200, NULL, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED);
+  g_clear_error (&error);
+  g_assert_false (drmad_trainer_set_uniform (trainer, 0.1, 1.5, 0.0, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+}
+
+/* Issue 2 §6: 784-100-10 on 10k Fashion-MNIST images, ≥ 2 epochs, ≥ 82 % test accuracy. */
+static void
+test_fashion_mnist (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDataset) pool = NULL;
+  g_autoptr (DrmadDataset) test = NULL;
+  if (!drmad_dataset_open ("fashion-mnist", NULL, &pool, &test, &error)) {
+    g_test_skip (error->message);
+    return;
+  }
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  g_autoptr (DrmadSplit) split = drmad_dataset_split (pool, test, 1, 10000, 1000, 0, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, split->train, &error);
+  g_autoptr (DrmadDeviceData) test_data = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, split->test, &error);
+  guint widths[] = { 784, 100, 10 };
+  g_autoptr (DrmadNet) net = drmad_net_new (device, widths, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 100, &error);
+  g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+  g_assert_no_error (error);
+  CHECK (drmad_net_init_params (net, 1, NULL, &error));
+  CHECK (drmad_trainer_set_uniform (trainer, 0.1, 0.9, 1e-4, &error));
+  double before, after, error_rate, train_loss;
+  CHECK (drmad_net_evaluate (net, test_data, &before, NULL, &error));
+  CHECK (drmad_trainer_run (trainer, train, 1, 0, 300, NULL, NULL, &train_loss, &error)); /* 3 epochs */
+  CHECK (drmad_net_evaluate (net, test_data, &after, &error_rate, &error));
+  g_assert_no_error (error);
+  g_test_message ("test loss %.4f → %.4f, test accuracy %.2f%%", before, after, 100 * (1 - error_rate));
+  g_assert_cmpuint (drmad_device_data_get_n (test_data), ==, 10000);
+  g_assert_cmpfloat (after, <, before);
+  g_assert_cmpfloat (1 - error_rate, >=, 0.82);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/train/sgd-vs-reference/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_sgd_reference);
+  g_test_add_data_func ("/train/sgd-vs-reference/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_sgd_reference);
+  g_test_add_func ("/train/cancel-and-divergence", test_cancel_and_divergence);
+  g_test_add_func ("/train/fashion-mnist-accuracy", test_fashion_mnist);
+  return g_test_run ();
+}
