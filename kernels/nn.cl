@@ -78,27 +78,85 @@ __kernel void softmax_xent (__global const real *logits, __global const int *lab
   }
 }
 
-/* δ ← δ ⊙ φ'(z), with φ' written through the activation a = φ(z). */
-__kernel void act_backward (__global real *delta, __global const real *act, uint n, uint activation)
+/* φ'(z) and φ''(z), written through the activation a = φ(z). */
+inline real act_d1 (real a, uint activation)
+{
+  return activation == ACT_RELU ? (a > 0 ? (real) 1 : (real) 0)
+       : activation == ACT_TANH ? 1 - a * a : (real) 1;
+}
+
+inline real act_d2 (real a, uint activation)
+{
+  return activation == ACT_TANH ? -2 * a * (1 - a * a) : (real) 0;
+}
+
+/* δ = (δ_l W_lᵀ) ⊙ φ'(z): @pre keeps δ_l W_lᵀ, which the R-operator needs. */
+__kernel void act_backward (__global real *delta, __global const real *pre, __global const real *act,
+                            uint n, uint activation)
+{
+  uint i = get_global_id (0);
+  if (i >= n)
+    return;
+  delta[i] = pre[i] * act_d1 (act[i], activation);
+}
+
+/* ALGORITHM.md §3, R-forward: R(z) += Vb; R(a) = φ'(z) ⊙ R(z). */
+__kernel void r_bias_act (__global real *rz, __global real *ra, __global const real *dir, uint bias_offset,
+                          __global const real *act, uint rows, uint cols, uint activation)
+{
+  uint c = get_global_id (0), r = get_global_id (1);
+  if (c >= cols || r >= rows)
+    return;
+  size_t i = (size_t) r * cols + c;
+  real value = rz[i] + dir[bias_offset + c];
+  rz[i] = value;
+  if (ra)
+    ra[i] = act_d1 (act[i], activation) * value;
+}
+
+/* ALGORITHM.md §3: R(δ_L) = [p ⊙ (R(z_L) − rowsum(p ⊙ R(z_L)))] · scale. */
+__kernel void r_softmax (__global const real *logits, __global const real *rz, uint rows, uint classes,
+                         real scale, __global real *rdelta)
+{
+  uint r = get_global_id (0);
+  if (r >= rows)
+    return;
+  __global const real *z = logits + (size_t) r * classes;
+  __global const real *rzr = rz + (size_t) r * classes;
+  real top = z[0];
+  for (uint c = 1; c < classes; c++)
+    top = fmax (top, z[c]);
+  real sum = 0, dot = 0;
+  for (uint c = 0; c < classes; c++) {
+    real e = exp (z[c] - top);
+    sum += e;
+    dot += e * rzr[c];
+  }
+  dot /= sum;
+  for (uint c = 0; c < classes; c++)
+    rdelta[(size_t) r * classes + c] = exp (z[c] - top) / sum * (rzr[c] - dot) * scale;
+}
+
+/* ALGORITHM.md §3: R(δ_{l−1}) = pre_R ⊙ φ'(z) + (δ_l W_lᵀ) ⊙ φ''(z) ⊙ R(z),
+ * where @rdelta holds pre_R = R(δ_l) W_lᵀ + δ_l VW_lᵀ on entry. */
+__kernel void r_act_backward (__global real *rdelta, __global const real *pre, __global const real *act,
+                              __global const real *rz, uint n, uint activation)
 {
   uint i = get_global_id (0);
   if (i >= n)
     return;
   real a = act[i];
-  if (activation == ACT_RELU)
-    delta[i] = a > 0 ? delta[i] : (real) 0;
-  else if (activation == ACT_TANH)
-    delta[i] *= 1 - a * a;
+  rdelta[i] = rdelta[i] * act_d1 (a, activation) + pre[i] * act_d2 (a, activation) * rz[i];
 }
 
-/* out[offset + c] = Σ_r m[r, c]: bias gradients. */
+/* out[offset + c] (+)= Σ_r m[r, c]: bias gradients. */
 __kernel void column_sums (__global const real *m, uint rows, uint cols,
-                           __global real *out, uint out_offset)
+                           __global real *out, uint out_offset, uint add)
 {
   uint c = get_global_id (0);
   if (c >= cols)
     return;
-  real sum = 0;
+  real sum = add ? out[out_offset + c] : (real) 0;
   for (uint r = 0; r < rows; r++)
     sum += m[(size_t) r * cols + c];
   out[out_offset + c] = sum;
@@ -122,15 +180,73 @@ __kernel void accumulate (__global const real *values, uint n, __global real *ac
  * g keeps the regularised gradient. */
 __kernel void sgd_momentum (__global real *w, __global real *v, __global real *g,
                             __global const real *eta, __global const real *gamma,
-                            __global const real *l2, uint n)
+                            __global const real *l2, uint n, uint segment_offset)
 {
   uint i = get_global_id (0);
   if (i >= n)
     return;
+  eta += segment_offset;
+  gamma += segment_offset;
   real gi = g[i] + l2[i] * w[i];
   real gi_gamma = gamma[i];
   real vi = gi_gamma * v[i] - (1 - gi_gamma) * gi;
   g[i] = gi;
   v[i] = vi;
   w[i] += eta[i] * vi;
+}
+
+/* ALGORITHM.md §2, the part of one reverse step before the HVP:
+ *   dη_t += dw ⊙ v_{t+1};  dv += η ⊙ dw;  dγ_t += dv ⊙ (v_t + g_t);
+ *   u = (1 − γ) ⊙ dv
+ * accumulated per parameter (dη, dγ per segment), reduced to groups on the host. */
+__kernel void reverse_before_hvp (__global const real *dw, __global real *dv,
+                                  __global const real *v_next, __global const real *v_now,
+                                  __global const real *g, __global const real *eta,
+                                  __global const real *gamma, __global real *deta,
+                                  __global real *dgamma, __global real *u, uint n, uint segment_offset)
+{
+  uint i = get_global_id (0);
+  if (i >= n)
+    return;
+  uint s = segment_offset + i;
+  real dwi = dw[i];
+  deta[s] += dwi * v_next[i];
+  real dvi = dv[i] + eta[s] * dwi;
+  dgamma[s] += dvi * (v_now[i] + g[i]);
+  u[i] = (1 - gamma[s]) * dvi;
+  dv[i] = dvi;
+}
+
+/* ALGORITHM.md §2, after the HVP (hu = R(g)·u without the L2 term):
+ *   dw −= hu + exp(λ) ⊙ u;  dλ −= exp(λ) ⊙ w_t ⊙ u;  dv = γ ⊙ dv */
+__kernel void reverse_after_hvp (__global real *dw, __global real *dv, __global const real *hu,
+                                 __global const real *u, __global const real *w, __global const real *l2,
+                                 __global const real *gamma, __global real *dl2, uint n,
+                                 uint segment_offset)
+{
+  uint i = get_global_id (0);
+  if (i >= n)
+    return;
+  real ui = u[i], l2i = l2[i];
+  dw[i] -= hu[i] + l2i * ui;
+  dl2[i] -= l2i * w[i] * ui;
+  dv[i] *= gamma[segment_offset + i];
+}
+
+/* ALGORITHM.md §2b/§2c: the point on the straight line between snapshots a
+ * (step t_a) and b (step t_b) at step t, and the line's velocity for the
+ * steps t_a … t_b − 1: v̂ = (w_b − w_a) / ((t_b − t_a) η). Writes ŵ_t into @w
+ * and v̂ for step @eta_segment's η into @v. */
+__kernel void interpolate (__global const real *wa, __global const real *wb, real beta,
+                           real inv_steps, __global const real *eta, uint eta_offset,
+                           __global real *w, __global real *v, uint n)
+{
+  uint i = get_global_id (0);
+  if (i >= n)
+    return;
+  real a = wa[i], b = wb[i];
+  if (w)
+    w[i] = a + beta * (b - a);
+  if (v)
+    v[i] = (b - a) * inv_steps / eta[eta_offset + i];
 }

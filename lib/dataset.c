@@ -1012,6 +1012,13 @@ drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *test_pool,
     }
   if (test_pool && n_test == 0)
     n_test = test_pool->n;
+  if (!test_pool && n_test == 0)
+    {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "%s has no test set of its own: give the number of test examples to hold out "
+                   "(--test-size N)", pool->source);
+      return NULL;
+    }
   guint64 from_pool = (guint64) n_val + (test_pool ? 0 : n_test);
   guint64 wanted = from_pool + n_train;
   if (wanted > pool->n || (n_train == 0 && from_pool >= pool->n))

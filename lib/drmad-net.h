@@ -69,6 +69,16 @@ gboolean drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scale
 gboolean drmad_net_batch_gradient (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
                                    double *loss, double *gradient, GError **error);
 
+/* Mean loss over all of @data and, when @gradient is non-NULL, its gradient. */
+gboolean drmad_net_full_gradient (DrmadNet *net, DrmadDeviceData *data, double *loss, double *gradient,
+                                  GError **error);
+
+/* The Hessian of the minibatch loss at (@seed, @step) (unregularised) times
+ * @direction (P numbers) into @product, by Pearlmutter's R-operator
+ * (ALGORITHM.md §3): exact, at about three gradients' cost. */
+gboolean drmad_net_batch_hvp (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
+                              const double *direction, double *product, GError **error);
+
 /* Mean cross-entropy and error rate over all of @data at the current parameters. */
 gboolean drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_loss,
                              double *error_rate, GError **error);
@@ -90,6 +100,12 @@ gboolean drmad_trainer_set_uniform (DrmadTrainer *trainer, double eta, double ga
 /* Per-parameter vectors of length P; a NULL vector keeps its current values. */
 gboolean drmad_trainer_set_vectors (DrmadTrainer *trainer, const double *eta, const double *gamma,
                                     const double *l2, GError **error);
+/* Schedules: @eta and @gamma hold @n_segments vectors of P numbers each;
+ * step t of a run of @horizon steps uses segment ⌊t·S/T⌋. @l2: P numbers.
+ * A NULL vector keeps its values (allowed only when S does not change). */
+gboolean drmad_trainer_set_schedule (DrmadTrainer *trainer, guint n_segments, guint64 horizon,
+                                     const double *eta, const double *gamma, const double *l2,
+                                     GError **error);
 /* v ← 0 (ALGORITHM.md §1: v_0 = 0). */
 gboolean drmad_trainer_reset_velocity (DrmadTrainer *trainer, GError **error);
 

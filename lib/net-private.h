@@ -35,13 +35,17 @@ struct _DrmadNet {
   DrmadBuffer    *input;                          /* gathered minibatch, rows × sizes[0] */
   DrmadBuffer    *acts[DRMAD_MAX_LAYERS + 1];     /* a_l, index 1 … L (a_L holds logits) */
   DrmadBuffer    *deltas[DRMAD_MAX_LAYERS + 1];   /* δ_l */
+  DrmadBuffer    *pre_deltas[DRMAD_MAX_LAYERS + 1]; /* δ_{l+1} W_{l+1}ᵀ before φ' (R-operator needs it) */
+  DrmadBuffer    *r_z[DRMAD_MAX_LAYERS + 1];      /* R(z_l), batch rows */
+  DrmadBuffer    *r_a[DRMAD_MAX_LAYERS + 1];      /* R(a_l) */
+  DrmadBuffer    *r_deltas[DRMAD_MAX_LAYERS + 1]; /* R(δ_l) */
   DrmadBuffer    *indices;                        /* uint, batch */
   DrmadBuffer    *batch_labels;                   /* int, batch */
   DrmadBuffer    *row_loss, *row_wrong;           /* rows_capacity */
   DrmadBuffer    *acc;                            /* scalars: [0] loss sum, [1] error count */
 
   cl_kernel k_sample_batch, k_gather_rows, k_bias_act, k_softmax_xent, k_act_backward,
-            k_column_sums, k_accumulate, k_sgd_momentum;
+            k_column_sums, k_accumulate, k_sgd_momentum, k_r_bias_act, k_r_softmax, k_r_act_backward;
 };
 
 /* Enqueues the minibatch gradient at (seed, step) for the parameters in
@@ -50,6 +54,20 @@ struct _DrmadNet {
 gboolean drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
                                            guint64 seed, guint64 step, DrmadBuffer *grad,
                                            GError **error);
+
+/* After drmad_net_enqueue_batch_gradient() at @params, enqueues the
+ * Hessian-vector product of the minibatch loss (unregularised) with the
+ * direction @dir into @out, by the R-operator (ALGORITHM.md §3), reusing the
+ * forward pass left in the workspace. */
+gboolean drmad_net_enqueue_batch_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir,
+                                      DrmadBuffer *out, GError **error);
+
+/* Enqueues the gradient of the mean loss over all of @data at @params into
+ * @grad and adds the summed loss to acc[0] (acc is not reset). */
+gboolean drmad_net_enqueue_full_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
+                                          DrmadBuffer *grad, GError **error);
+
+gboolean drmad_net_check_data (DrmadNet *net, DrmadDeviceData *data, GError **error);
 
 /* 1-D launch helper: global @n, local 64. */
 gboolean drmad_net_run_1d (DrmadNet *net, DrmadLaunch *launch, gsize n, GError **error);

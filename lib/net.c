@@ -101,7 +101,8 @@ drmad_net_free (DrmadNet *net)
   if (!net)
     return;
   cl_kernel kernels[] = { net->k_sample_batch, net->k_gather_rows, net->k_bias_act, net->k_softmax_xent,
-                          net->k_act_backward, net->k_column_sums, net->k_accumulate, net->k_sgd_momentum };
+                          net->k_act_backward, net->k_column_sums, net->k_accumulate, net->k_sgd_momentum,
+                          net->k_r_bias_act, net->k_r_softmax, net->k_r_act_backward };
   for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
     if (kernels[i])
       clReleaseKernel (kernels[i]);
@@ -111,6 +112,10 @@ drmad_net_free (DrmadNet *net)
   for (guint l = 0; l <= net->n_layers; l++) {
     drmad_buffer_free (net->acts[l]);
     drmad_buffer_free (net->deltas[l]);
+    drmad_buffer_free (net->pre_deltas[l]);
+    drmad_buffer_free (net->r_z[l]);
+    drmad_buffer_free (net->r_a[l]);
+    drmad_buffer_free (net->r_deltas[l]);
   }
   drmad_buffer_free (net->indices);
   drmad_buffer_free (net->batch_labels);
@@ -189,16 +194,24 @@ drmad_net_new (DrmadDevice *device, const guint *sizes, guint n_sizes, DrmadActi
       || !(net->row_wrong = drmad_buffer_new (device, rows, elem, error))
       || !(net->acc = drmad_buffer_new (device, 4, elem, error)))
     return NULL;
-  for (guint l = 1; l <= net->n_layers; l++)
+  for (guint l = 1; l <= net->n_layers; l++) {
+    gsize batch_cells = (gsize) batch * sizes[l];
     if (!(net->acts[l] = drmad_buffer_new (device, (gsize) rows * sizes[l], elem, error))
-        || !(net->deltas[l] = drmad_buffer_new (device, (gsize) batch * sizes[l], elem, error)))
+        || !(net->deltas[l] = drmad_buffer_new (device, batch_cells, elem, error))
+        || !(net->pre_deltas[l] = drmad_buffer_new (device, batch_cells, elem, error))
+        || !(net->r_z[l] = drmad_buffer_new (device, batch_cells, elem, error))
+        || !(net->r_a[l] = drmad_buffer_new (device, batch_cells, elem, error))
+        || !(net->r_deltas[l] = drmad_buffer_new (device, batch_cells, elem, error)))
       return NULL;
+  }
 
   struct { cl_kernel *slot; const char *name; } kernels[] = {
     { &net->k_sample_batch, "sample_batch" }, { &net->k_gather_rows, "gather_rows" },
     { &net->k_bias_act, "bias_act" }, { &net->k_softmax_xent, "softmax_xent" },
     { &net->k_act_backward, "act_backward" }, { &net->k_column_sums, "column_sums" },
     { &net->k_accumulate, "accumulate" }, { &net->k_sgd_momentum, "sgd_momentum" },
+    { &net->k_r_bias_act, "r_bias_act" }, { &net->k_r_softmax, "r_softmax" },
+    { &net->k_r_act_backward, "r_act_backward" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
     if (!(*kernels[i].slot = drmad_device_create_kernel (device, precision, kernels[i].name, error)))
@@ -317,8 +330,8 @@ forward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *input, gsize first_row
 
 /* Per-row loss and error into row_loss/row_wrong, δ_L into deltas[L] when @with_delta. */
 static gboolean
-softmax_loss (DrmadNet *net, DrmadBuffer *labels, gsize label_offset, guint rows, gboolean with_delta,
-              GError **error)
+softmax_loss (DrmadNet *net, DrmadBuffer *labels, gsize label_offset, guint rows, double scale,
+              gboolean with_delta, GError **error)
 {
   DrmadLaunch launch = drmad_launch_begin (net->k_softmax_xent, net->precision);
   drmad_launch_mem (&launch, net->acts[net->n_layers]->mem);
@@ -326,7 +339,7 @@ softmax_loss (DrmadNet *net, DrmadBuffer *labels, gsize label_offset, guint rows
   drmad_launch_uint (&launch, label_offset);
   drmad_launch_uint (&launch, rows);
   drmad_launch_uint (&launch, net->sizes[net->n_layers]);
-  drmad_launch_real (&launch, 1.0 / rows);
+  drmad_launch_real (&launch, scale);
   drmad_launch_mem (&launch, with_delta ? net->deltas[net->n_layers]->mem : NULL);
   drmad_launch_mem (&launch, net->row_loss->mem);
   drmad_launch_mem (&launch, net->row_wrong->mem);
@@ -344,35 +357,45 @@ accumulate (DrmadNet *net, DrmadBuffer *values, guint n, guint slot, GError **er
   return drmad_net_run_1d (net, &launch, 1, error);
 }
 
-/* Backward pass for the minibatch in the workspace (ALGORITHM.md §3:
- * gW_l = a_{l−1}ᵀ δ_l, gb_l = Σ_rows δ_l, δ_{l−1} = (δ_l W_lᵀ) ⊙ φ'(z_{l−1})). */
 static gboolean
-backward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *grad, GError **error)
+column_sums (DrmadNet *net, DrmadBuffer *m, guint rows, guint cols, DrmadBuffer *out, gsize offset,
+             gboolean add, GError **error)
 {
-  guint rows = net->batch;
+  DrmadLaunch sums = drmad_launch_begin (net->k_column_sums, net->precision);
+  drmad_launch_mem (&sums, m->mem);
+  drmad_launch_uint (&sums, rows);
+  drmad_launch_uint (&sums, cols);
+  drmad_launch_mem (&sums, out->mem);
+  drmad_launch_uint (&sums, offset);
+  drmad_launch_uint (&sums, add);
+  return drmad_net_run_1d (net, &sums, cols, error);
+}
+
+/* Backward pass for the @rows rows in the workspace whose inputs are rows
+ * @first_row… of @input (ALGORITHM.md §3: gW_l = a_{l−1}ᵀ δ_l,
+ * gb_l = Σ_rows δ_l, δ_{l−1} = (δ_l W_lᵀ) ⊙ φ'(z_{l−1})); with @add the
+ * gradient is added to @grad instead of replacing it. */
+static gboolean
+backward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *input, gsize first_row, guint rows,
+          DrmadBuffer *grad, gboolean add, GError **error)
+{
   for (guint l = net->n_layers; l >= 1; l--) {
     guint fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    DrmadMatrix a = l == 1 ? matrix (net->input, 0, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
+    DrmadMatrix a = l == 1 ? matrix (input, first_row * fan_in, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
     if (!drmad_gemm (net->device, net->precision, net->gemm_path, TRUE, FALSE, fan_in, fan_out, rows,
                      1.0, a, matrix (net->deltas[l], 0, fan_out),
-                     0.0, matrix (grad, net->weight_offset[l], fan_out), error))
-      return FALSE;
-    DrmadLaunch sums = drmad_launch_begin (net->k_column_sums, net->precision);
-    drmad_launch_mem (&sums, net->deltas[l]->mem);
-    drmad_launch_uint (&sums, rows);
-    drmad_launch_uint (&sums, fan_out);
-    drmad_launch_mem (&sums, grad->mem);
-    drmad_launch_uint (&sums, net->bias_offset[l]);
-    if (!drmad_net_run_1d (net, &sums, fan_out, error))
+                     add ? 1.0 : 0.0, matrix (grad, net->weight_offset[l], fan_out), error)
+        || !column_sums (net, net->deltas[l], rows, fan_out, grad, net->bias_offset[l], add, error))
       return FALSE;
     if (l == 1)
       break;
     if (!drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, TRUE, rows, fan_in, fan_out,
                      1.0, matrix (net->deltas[l], 0, fan_out), matrix (params, net->weight_offset[l], fan_out),
-                     0.0, matrix (net->deltas[l - 1], 0, fan_in), error))
+                     0.0, matrix (net->pre_deltas[l - 1], 0, fan_in), error))
       return FALSE;
     DrmadLaunch back = drmad_launch_begin (net->k_act_backward, net->precision);
     drmad_launch_mem (&back, net->deltas[l - 1]->mem);
+    drmad_launch_mem (&back, net->pre_deltas[l - 1]->mem);
     drmad_launch_mem (&back, net->acts[l - 1]->mem);
     drmad_launch_uint (&back, rows * fan_in);
     drmad_launch_uint (&back, hidden_activation (net));
@@ -382,8 +405,83 @@ backward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *grad, GError **error)
   return TRUE;
 }
 
-static gboolean
-check_data (DrmadNet *net, DrmadDeviceData *data, GError **error)
+/* ALGORITHM.md §3, the R-operator over the batch in the workspace. */
+gboolean
+drmad_net_enqueue_batch_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir, DrmadBuffer *out,
+                             GError **error)
+{
+  guint rows = net->batch, L = net->n_layers;
+  /* R-forward: R(z_l) = R(a_{l−1}) W_l + a_{l−1} VW_l + Vb_l, R(a_l) = φ'(z_l) ⊙ R(z_l). */
+  for (guint l = 1; l <= L; l++) {
+    guint fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    DrmadMatrix a = l == 1 ? matrix (net->input, 0, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
+    if (!drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, FALSE, rows, fan_out, fan_in,
+                     1.0, a, matrix (dir, net->weight_offset[l], fan_out),
+                     0.0, matrix (net->r_z[l], 0, fan_out), error))
+      return FALSE;
+    if (l > 1 && !drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, FALSE, rows, fan_out, fan_in,
+                              1.0, matrix (net->r_a[l - 1], 0, fan_in), matrix (params, net->weight_offset[l], fan_out),
+                              1.0, matrix (net->r_z[l], 0, fan_out), error))
+      return FALSE;
+    DrmadLaunch launch = drmad_launch_begin (net->k_r_bias_act, net->precision);
+    drmad_launch_mem (&launch, net->r_z[l]->mem);
+    drmad_launch_mem (&launch, l < L ? net->r_a[l]->mem : NULL);
+    drmad_launch_mem (&launch, dir->mem);
+    drmad_launch_uint (&launch, net->bias_offset[l]);
+    drmad_launch_mem (&launch, net->acts[l]->mem);
+    drmad_launch_uint (&launch, rows);
+    drmad_launch_uint (&launch, fan_out);
+    drmad_launch_uint (&launch, l < L ? hidden_activation (net) : ACT_IDENTITY);
+    if (!run_2d (net, &launch, fan_out, rows, error))
+      return FALSE;
+  }
+  DrmadLaunch soft = drmad_launch_begin (net->k_r_softmax, net->precision);
+  drmad_launch_mem (&soft, net->acts[L]->mem);
+  drmad_launch_mem (&soft, net->r_z[L]->mem);
+  drmad_launch_uint (&soft, rows);
+  drmad_launch_uint (&soft, net->sizes[L]);
+  drmad_launch_real (&soft, 1.0 / rows);
+  drmad_launch_mem (&soft, net->r_deltas[L]->mem);
+  if (!drmad_net_run_1d (net, &soft, rows, error))
+    return FALSE;
+  /* R-backward. */
+  for (guint l = L; l >= 1; l--) {
+    guint fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    DrmadMatrix a = l == 1 ? matrix (net->input, 0, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
+    /* R(gW_l) = R(a_{l−1})ᵀ δ_l + a_{l−1}ᵀ R(δ_l);  R(gb_l) = Σ_rows R(δ_l) */
+    if (!drmad_gemm (net->device, net->precision, net->gemm_path, TRUE, FALSE, fan_in, fan_out, rows,
+                     1.0, a, matrix (net->r_deltas[l], 0, fan_out),
+                     0.0, matrix (out, net->weight_offset[l], fan_out), error)
+        || (l > 1 && !drmad_gemm (net->device, net->precision, net->gemm_path, TRUE, FALSE, fan_in, fan_out, rows,
+                                  1.0, matrix (net->r_a[l - 1], 0, fan_in), matrix (net->deltas[l], 0, fan_out),
+                                  1.0, matrix (out, net->weight_offset[l], fan_out), error))
+        || !column_sums (net, net->r_deltas[l], rows, fan_out, out, net->bias_offset[l], FALSE, error))
+      return FALSE;
+    if (l == 1)
+      break;
+    /* R(δ_{l−1}) = (R(δ_l) W_lᵀ + δ_l VW_lᵀ) ⊙ φ'(z_{l−1}) + (δ_l W_lᵀ) ⊙ φ''(z_{l−1}) ⊙ R(z_{l−1}) */
+    if (!drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, TRUE, rows, fan_in, fan_out,
+                     1.0, matrix (net->r_deltas[l], 0, fan_out), matrix (params, net->weight_offset[l], fan_out),
+                     0.0, matrix (net->r_deltas[l - 1], 0, fan_in), error)
+        || !drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, TRUE, rows, fan_in, fan_out,
+                        1.0, matrix (net->deltas[l], 0, fan_out), matrix (dir, net->weight_offset[l], fan_out),
+                        1.0, matrix (net->r_deltas[l - 1], 0, fan_in), error))
+      return FALSE;
+    DrmadLaunch back = drmad_launch_begin (net->k_r_act_backward, net->precision);
+    drmad_launch_mem (&back, net->r_deltas[l - 1]->mem);
+    drmad_launch_mem (&back, net->pre_deltas[l - 1]->mem);
+    drmad_launch_mem (&back, net->acts[l - 1]->mem);
+    drmad_launch_mem (&back, net->r_z[l - 1]->mem);
+    drmad_launch_uint (&back, rows * fan_in);
+    drmad_launch_uint (&back, hidden_activation (net));
+    if (!drmad_net_run_1d (net, &back, (gsize) rows * fan_in, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+drmad_net_check_data (DrmadNet *net, DrmadDeviceData *data, GError **error)
 {
   if (data->dim != net->sizes[0] || data->n_classes > net->sizes[net->n_layers]
       || data->precision != net->precision || data->device != net->device) {
@@ -423,9 +521,24 @@ drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuf
   drmad_launch_mem (&gather, net->input->mem);
   return run_2d (net, &gather, data->dim, net->batch, error)
          && forward (net, params, net->input, 0, net->batch, error)
-         && softmax_loss (net, net->batch_labels, 0, net->batch, TRUE, error)
+         && softmax_loss (net, net->batch_labels, 0, net->batch, 1.0 / net->batch, TRUE, error)
          && accumulate (net, net->row_loss, net->batch, 0, error)
-         && backward (net, params, grad, error);
+         && backward (net, params, net->input, 0, net->batch, grad, FALSE, error);
+}
+
+gboolean
+drmad_net_enqueue_full_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
+                                 DrmadBuffer *grad, GError **error)
+{
+  for (guint first = 0; first < data->n; first += net->batch) {
+    guint rows = MIN (net->batch, data->n - first);
+    if (!forward (net, params, data->features, first, rows, error)
+        || !softmax_loss (net, data->labels, first, rows, 1.0 / data->n, TRUE, error)
+        || !accumulate (net, net->row_loss, rows, 0, error)
+        || !backward (net, params, data->features, first, rows, grad, first > 0, error))
+      return FALSE;
+  }
+  return TRUE;
 }
 
 static gboolean
@@ -439,7 +552,7 @@ drmad_net_batch_gradient (DrmadNet *net, DrmadDeviceData *data, guint64 seed, gu
                           double *loss, double *gradient, GError **error)
 {
   double sums[2];
-  if (!check_data (net, data, error) || !drmad_buffer_zero (net->acc, error)
+  if (!drmad_net_check_data (net, data, error) || !drmad_buffer_zero (net->acc, error)
       || !drmad_net_enqueue_batch_gradient (net, data, net->params, seed, step, net->grad, error)
       || !read_acc (net, sums, error)
       || (gradient && !drmad_buffer_read_doubles (net->grad, 0, net->n_params, gradient, error)))
@@ -453,12 +566,12 @@ gboolean
 drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_loss, double *error_rate,
                     GError **error)
 {
-  if (!check_data (net, data, error) || !drmad_buffer_zero (net->acc, error))
+  if (!drmad_net_check_data (net, data, error) || !drmad_buffer_zero (net->acc, error))
     return FALSE;
   for (guint first = 0; first < data->n; first += net->rows_capacity) {
     guint rows = MIN (net->rows_capacity, data->n - first);
     if (!forward (net, net->params, data->features, first, rows, error)
-        || !softmax_loss (net, data->labels, first, rows, FALSE, error)
+        || !softmax_loss (net, data->labels, first, rows, 1.0, FALSE, error)
         || !accumulate (net, net->row_loss, rows, 0, error)
         || !accumulate (net, net->row_wrong, rows, 1, error))
       return FALSE;
@@ -471,4 +584,32 @@ drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_loss, dou
   if (error_rate)
     *error_rate = sums[1] / data->n;
   return TRUE;
+}
+
+gboolean
+drmad_net_full_gradient (DrmadNet *net, DrmadDeviceData *data, double *loss, double *gradient,
+                         GError **error)
+{
+  double sums[2];
+  if (!drmad_net_check_data (net, data, error) || !drmad_buffer_zero (net->acc, error)
+      || !drmad_net_enqueue_full_gradient (net, data, net->params, net->grad, error)
+      || !read_acc (net, sums, error)
+      || (gradient && !drmad_buffer_read_doubles (net->grad, 0, net->n_params, gradient, error)))
+    return FALSE;
+  if (loss)
+    *loss = sums[0] / data->n;
+  return TRUE;
+}
+
+gboolean
+drmad_net_batch_hvp (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
+                     const double *direction, double *product, GError **error)
+{
+  g_autoptr (DrmadBuffer) dir = drmad_buffer_new (net->device, net->n_params, drmad_precision_size (net->precision), error);
+  g_autoptr (DrmadBuffer) out = dir ? drmad_buffer_new (net->device, net->n_params, drmad_precision_size (net->precision), error) : NULL;
+  return out && drmad_net_check_data (net, data, error)
+         && drmad_buffer_write_doubles (dir, 0, net->n_params, direction, error)
+         && drmad_net_enqueue_batch_gradient (net, data, net->params, seed, step, net->grad, error)
+         && drmad_net_enqueue_batch_hvp (net, net->params, dir, out, error)
+         && drmad_buffer_read_doubles (out, 0, net->n_params, product, error);
 }

@@ -1,17 +1,7 @@
 /* The forward SGD-with-momentum run (ALGORITHM.md §1). */
-#include "net-private.h"
+#include "train-private.h"
 
 #include <math.h>
-
-/* Steps between host synchronisations: the only read-back inside a run is
- * the running loss sum (one scalar), every SYNC_EVERY steps, which also
- * paces progress reports and cancellation. */
-#define SYNC_EVERY 16
-
-struct _DrmadTrainer {
-  DrmadNet    *net;
-  DrmadBuffer *velocity, *eta, *gamma, *l2;
-};
 
 void
 drmad_trainer_free (DrmadTrainer *trainer)
@@ -30,10 +20,10 @@ drmad_trainer_new (DrmadNet *net, GError **error)
 {
   g_autoptr (DrmadTrainer) trainer = g_new0 (DrmadTrainer, 1);
   trainer->net = net;
+  trainer->n_segments = 1;
+  trainer->horizon = 1;
   gsize elem = drmad_precision_size (net->precision);
   if (!(trainer->velocity = drmad_buffer_new (net->device, net->n_params, elem, error))
-      || !(trainer->eta = drmad_buffer_new (net->device, net->n_params, elem, error))
-      || !(trainer->gamma = drmad_buffer_new (net->device, net->n_params, elem, error))
       || !(trainer->l2 = drmad_buffer_new (net->device, net->n_params, elem, error))
       || !drmad_buffer_zero (trainer->velocity, error)
       || !drmad_trainer_set_uniform (trainer, 0.1, 0.9, 0.0, error))
@@ -54,17 +44,60 @@ check_vector (const char *what, const double *values, gsize n, double low, doubl
 }
 
 gboolean
+drmad_trainer_set_schedule (DrmadTrainer *trainer, guint n_segments, guint64 horizon,
+                            const double *eta, const double *gamma, const double *l2, GError **error)
+{
+  DrmadNet *net = trainer->net;
+  gsize n = net->n_params;
+  if (n_segments == 0 || horizon == 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "a schedule needs at least one segment and one step (got %u segments, %" G_GUINT64_FORMAT " steps)",
+                 n_segments, horizon);
+    return FALSE;
+  }
+  if (n_segments != trainer->n_segments && (!eta || !gamma)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "changing the number of segments needs both the learning-rate and the momentum schedule");
+    return FALSE;
+  }
+  if (!check_vector ("learning rate", eta, n * n_segments, 0, G_MAXDOUBLE, error)
+      || !check_vector ("momentum", gamma, n * n_segments, 0, 1, error)
+      || !check_vector ("L2 coefficient", l2, n, 0, G_MAXDOUBLE, error))
+    return FALSE;
+  gsize elem = drmad_precision_size (net->precision);
+  if (n_segments != trainer->n_segments || !trainer->eta) {
+    g_autoptr (DrmadBuffer) new_eta = drmad_buffer_new (net->device, n * n_segments, elem, error);
+    g_autoptr (DrmadBuffer) new_gamma = new_eta ? drmad_buffer_new (net->device, n * n_segments, elem, error) : NULL;
+    if (!new_gamma)
+      return FALSE;
+    drmad_buffer_free (trainer->eta);
+    drmad_buffer_free (trainer->gamma);
+    trainer->eta = g_steal_pointer (&new_eta);
+    trainer->gamma = g_steal_pointer (&new_gamma);
+    trainer->n_segments = n_segments;
+  }
+  trainer->horizon = horizon;
+  return (!eta || drmad_buffer_write_doubles (trainer->eta, 0, n * n_segments, eta, error))
+         && (!gamma || drmad_buffer_write_doubles (trainer->gamma, 0, n * n_segments, gamma, error))
+         && (!l2 || drmad_buffer_write_doubles (trainer->l2, 0, n, l2, error));
+}
+
+gboolean
 drmad_trainer_set_vectors (DrmadTrainer *trainer, const double *eta, const double *gamma,
                            const double *l2, GError **error)
 {
-  gsize n = trainer->net->n_params;
-  if (!check_vector ("learning rate", eta, n, 0, G_MAXDOUBLE, error)
-      || !check_vector ("momentum", gamma, n, 0, 1, error)
-      || !check_vector ("L2 coefficient", l2, n, 0, G_MAXDOUBLE, error))
+  if (trainer->n_segments != 1 && (!eta || !gamma)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "the trainer holds a %u-segment schedule: give both η and γ", trainer->n_segments);
     return FALSE;
-  return (!eta || drmad_buffer_write_doubles (trainer->eta, 0, n, eta, error))
-         && (!gamma || drmad_buffer_write_doubles (trainer->gamma, 0, n, gamma, error))
-         && (!l2 || drmad_buffer_write_doubles (trainer->l2, 0, n, l2, error));
+  }
+  return drmad_trainer_set_schedule (trainer, 1, 1, eta, gamma, l2, error);
+}
+
+guint
+drmad_trainer_segment (const DrmadTrainer *trainer, guint64 t)
+{
+  return MIN (trainer->n_segments - 1, t * trainer->n_segments / trainer->horizon);
 }
 
 gboolean
@@ -91,7 +124,7 @@ drmad_trainer_reset_velocity (DrmadTrainer *trainer, GError **error)
 }
 
 static gboolean
-enqueue_update (DrmadTrainer *trainer, GError **error)
+enqueue_update (DrmadTrainer *trainer, guint segment, GError **error)
 {
   DrmadNet *net = trainer->net;
   DrmadLaunch launch = drmad_launch_begin (net->k_sgd_momentum, net->precision);
@@ -102,7 +135,37 @@ enqueue_update (DrmadTrainer *trainer, GError **error)
   drmad_launch_mem (&launch, trainer->gamma->mem);
   drmad_launch_mem (&launch, trainer->l2->mem);
   drmad_launch_uint (&launch, net->n_params);
+  drmad_launch_uint (&launch, segment * net->n_params);
   return drmad_net_run_1d (net, &launch, net->n_params, error);
+}
+
+gboolean
+drmad_trainer_enqueue_step (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, guint64 t,
+                            GError **error)
+{
+  DrmadNet *net = trainer->net;
+  return drmad_net_enqueue_batch_gradient (net, train, net->params, seed, t, net->grad, error)
+         && enqueue_update (trainer, drmad_trainer_segment (trainer, t), error);
+}
+
+gboolean
+drmad_trainer_sync (DrmadTrainer *trainer, const char *phase, guint64 done, guint64 total,
+                    DrmadProgressFunc progress, gpointer user_data, double *loss_sum, GError **error)
+{
+  if (!drmad_buffer_read_doubles (trainer->net->acc, 0, 1, loss_sum, error))
+    return FALSE;
+  if (!isfinite (*loss_sum)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
+                 "%s diverged: the minibatch loss became %g by step %" G_GUINT64_FORMAT
+                 " of %" G_GUINT64_FORMAT " (try a smaller learning rate)", phase, *loss_sum, done, total);
+    return FALSE;
+  }
+  if (progress && !progress (phase, done, total, user_data)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "%s cancelled at step %" G_GUINT64_FORMAT,
+                 phase, done);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 gboolean
@@ -121,24 +184,11 @@ drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, 
     return FALSE;
   double loss_sum = 0;
   for (guint64 done = 0; done < n_steps; done++) {
-    if (!drmad_net_enqueue_batch_gradient (net, train, net->params, seed, first_step + done, net->grad, error)
-        || !enqueue_update (trainer, error))
+    if (!drmad_trainer_enqueue_step (trainer, train, seed, first_step + done, error))
       return FALSE;
-    if ((done + 1) % SYNC_EVERY == 0 || done + 1 == n_steps) {
-      if (!drmad_buffer_read_doubles (net->acc, 0, 1, &loss_sum, error))
-        return FALSE;
-      if (!isfinite (loss_sum)) {
-        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
-                     "training diverged: the minibatch loss became %g by step %" G_GUINT64_FORMAT
-                     " (try a smaller learning rate)", loss_sum, first_step + done);
-        return FALSE;
-      }
-      if (progress && !progress ("train", done + 1, n_steps, user_data)) {
-        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED,
-                     "training cancelled at step %" G_GUINT64_FORMAT, first_step + done + 1);
-        return FALSE;
-      }
-    }
+    if (((done + 1) % DRMAD_SYNC_EVERY == 0 || done + 1 == n_steps)
+        && !drmad_trainer_sync (trainer, "train", done + 1, n_steps, progress, user_data, &loss_sum, error))
+      return FALSE;
   }
   if (mean_loss)
     *mean_loss = n_steps ? loss_sum / ((double) n_steps * net->batch) : NAN;

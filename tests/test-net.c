@@ -156,6 +156,44 @@ test_gradient_finite_differences (gconstpointer data)
   fixture_teardown (&f);
 }
 
+/* ALGORITHM.md §4.2: the R-operator HVP against central differences of the
+ * gradient, float64, for each activation. */
+static void
+test_hvp_finite_differences (gconstpointer data)
+{
+  const NetCase *nc = data;
+  Fixture f = { 0 };
+  if (!fixture_setup (&f, nc))
+    return;
+  g_autoptr (GError) error = NULL;
+  gsize n = drmad_net_get_n_params (f.net);
+  g_autofree double *dir = g_new (double, n), *hv = g_new (double, n), *fd = g_new (double, n);
+  g_autofree double *gp = g_new (double, n), *gm = g_new (double, n), *w = g_new (double, n);
+  GRand *rand = g_rand_new_with_seed (3);
+  for (gsize i = 0; i < n; i++)
+    dir[i] = g_rand_double_range (rand, -1, 1);
+  g_rand_free (rand);
+  CHECK (drmad_net_batch_hvp (f.net, f.data, 5, 2, dir, hv, &error));
+  const double eps = 1e-5;
+  for (int sign = -1; sign <= 1; sign += 2) {
+    for (gsize i = 0; i < n; i++)
+      w[i] = f.params[i] + sign * eps * dir[i];
+    CHECK (drmad_net_set_params (f.net, w, &error));
+    CHECK (drmad_net_batch_gradient (f.net, f.data, 5, 2, NULL, sign > 0 ? gp : gm, &error));
+  }
+  double diff = 0, norm = 0;
+  for (gsize i = 0; i < n; i++) {
+    fd[i] = (gp[i] - gm[i]) / (2 * eps);
+    diff += (hv[i] - fd[i]) * (hv[i] - fd[i]);
+    norm += fd[i] * fd[i];
+  }
+  g_test_message ("HVP vs finite differences (%s): relative error %g", drmad_activation_name (nc->activation),
+                  sqrt (diff / norm));
+  g_assert_cmpfloat (norm, >, 0);
+  g_assert_cmpfloat (sqrt (diff / norm), <=, 1e-6);
+  fixture_teardown (&f);
+}
+
 static void
 test_bad_shapes (void)
 {
@@ -200,6 +238,12 @@ main (int argc, char **argv)
       }
   g_test_add_data_func ("/net/gradient-vs-finite-differences/host/float64/tanh", &cases[1][0][1],
                         test_gradient_finite_differences);
+  g_test_add_data_func ("/net/hvp-vs-finite-differences/host/float64/tanh", &cases[1][0][1],
+                        test_hvp_finite_differences);
+  g_test_add_data_func ("/net/hvp-vs-finite-differences/host/float64/relu", &cases[1][0][0],
+                        test_hvp_finite_differences);
+  g_test_add_data_func ("/net/hvp-vs-finite-differences/clblast/float64/tanh", &cases[1][1][1],
+                        test_hvp_finite_differences);
   g_test_add_func ("/net/bad-shapes", test_bad_shapes);
   return g_test_run ();
 }

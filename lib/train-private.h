@@ -1,0 +1,32 @@
+/* Internal: the trainer struct, shared by train.c and reverse.c. */
+#pragma once
+
+#include "net-private.h"
+
+/* Steps between host synchronisations: the only read-back inside a run is
+ * the running loss sum (one scalar), every SYNC_EVERY steps, which also
+ * paces progress reports and cancellation. */
+#define DRMAD_SYNC_EVERY 16
+
+struct _DrmadTrainer {
+  DrmadNet    *net;
+  guint        n_segments;     /* S: η and γ hold S vectors of P numbers */
+  guint64      horizon;        /* T: step t uses segment ⌊t·S/T⌋ */
+  DrmadBuffer *velocity;       /* v */
+  DrmadBuffer *eta, *gamma;    /* S × P */
+  DrmadBuffer *l2;             /* P: exp(λ) on weights, 0 on biases */
+};
+
+/* Segment of step @t. */
+guint drmad_trainer_segment (const DrmadTrainer *trainer, guint64 t);
+
+/* Enqueues step @t (gradient at net->params, then the §1 update of
+ * net->params and the velocity); leaves g_t in net->grad. No host sync. */
+gboolean drmad_trainer_enqueue_step (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed,
+                                     guint64 t, GError **error);
+
+/* Reads the loss sum, fails on NaN/Inf, and reports progress; called every
+ * DRMAD_SYNC_EVERY steps by the loops that enqueue steps. */
+gboolean drmad_trainer_sync (DrmadTrainer *trainer, const char *phase, guint64 done, guint64 total,
+                             DrmadProgressFunc progress, gpointer user_data, double *loss_sum,
+                             GError **error);
