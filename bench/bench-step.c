@@ -295,7 +295,7 @@ load_train (char **description, GError **error)
     features[i] = g_rand_double_range (rand, -1.7, 1.7);
   for (guint i = 0; i < N_TRAIN; i++)
     labels[i] = g_rand_int_range (rand, 0, classes);
-  *description = g_strdup_printf ("random data, %u × %u, %u classes (fashion-mnist: %s)",
+  *description = g_strdup_printf ("random data, %u x %u, %u classes (fashion-mnist: %s)",
                                   N_TRAIN, dim, classes, open_error->message);
   return drmad_dataset_new_from_arrays (N_TRAIN, dim, classes, features, labels, error);
 }
@@ -509,15 +509,15 @@ write_csv (Bench *bench, const char *path, GError **error)
 static void
 print_table (Bench *bench)
 {
-  g_print ("%5s  %-15s %7s  %14s  %10s  %6s  %10s\n", "batch", "path", "threads", "median µs/step",
-           "min µs", "× ref", "warm-up ms");
+  g_print ("%5s  %-15s %7s  %14s  %10s  %6s  %10s\n", "batch", "path", "threads", "median us/step",
+           "min us", "x ref", "warm-up ms");
   for (guint i = 0; i < bench->configs->len; i++) {
     Config *config = &g_array_index (bench->configs, Config, i);
     g_autofree char *threads = threads_text (config);
     g_print ("%5u  %-15s %7s  %14.0f  %10.0f  %6.2f  %10.1f\n", config->batch, kind_name (config->kind),
              threads, config->median_us, config->min_us, config->ratio, config->warmup_ms);
   }
-  g_print ("× ref: median over the faster reference row of the same batch. threads: OpenBLAS threads\n"
+  g_print ("x ref: median over the faster reference row of the same batch. threads: OpenBLAS threads\n"
            "('-': OpenBLAS unused). warm-up: the first %d steps, kernel compilation included.\n\n", WARMUP_STEPS);
 }
 
@@ -544,8 +544,8 @@ print_verdicts (Bench *bench)
                batch_sizes[b], threads);
       continue;
     }
-    g_print ("target CPU-device step ≤ %.1f× reference, batch %u: %s (library default) %.0f µs vs %.0f µs"
-             " = %.2f× — %s\n", TARGET_RATIO, batch_sizes[b], kind_name (config->kind), config->median_us,
+    g_print ("target CPU-device step <= %.1fx reference, batch %u: %s (library default) %.0f us vs %.0f us"
+             " = %.2fx - %s\n", TARGET_RATIO, batch_sizes[b], kind_name (config->kind), config->median_us,
              bench->best_reference[b], config->ratio, config->ratio <= TARGET_RATIO ? "met" : "MISSED");
   }
   if (!bench->has_host_path)
@@ -556,7 +556,7 @@ print_verdicts (Bench *bench)
     const Config *host_two = find_config (bench, batch_sizes[b], KIND_HOST, two);
     const Config *ref_one = find_config (bench, batch_sizes[b], KIND_REFERENCE, one);
     const Config *ref_two = find_config (bench, batch_sizes[b], KIND_REFERENCE, two);
-    g_print ("OpenBLAS %d → %d threads, batch %u: device/host time × %.2f, reference time × %.2f"
+    g_print ("OpenBLAS %d -> %d threads, batch %u: device/host time x %.2f, reference time x %.2f"
              " (< 1: more threads faster)\n", one, two, batch_sizes[b],
              host_two->median_us / host_one->median_us, ref_two->median_us / ref_one->median_us);
   }
@@ -566,7 +566,7 @@ print_verdicts (Bench *bench)
 static gboolean
 bench_check_losses (Bench *bench, GError **error)
 {
-  g_print ("\nloss check, first %d steps from the same weights (want |device − reference| ≤ %g):\n",
+  g_print ("\nloss check, first %d steps from the same weights (want |device - reference| <= %g):\n",
            CHECK_STEPS, CHECK_TOLERANCE);
   openblas_set_num_threads (bench->default_threads);
   for (guint i = 0; i < bench->configs->len; i++) {
@@ -578,7 +578,7 @@ bench_check_losses (Bench *bench, GError **error)
     if (!check_losses (config->net, config->trainer, bench->train, bench->references->pdata[b],
                        bench->initial[b], &difference, &first_loss, error))
       return FALSE;
-    g_print ("  batch %3u  %-15s max |Δloss| = %.1e (step-0 loss %.4f) — %s\n", config->batch,
+    g_print ("  batch %3u  %-15s max |dloss| = %.1e (step-0 loss %.4f) - %s\n", config->batch,
              kind_name (config->kind), difference, first_loss, difference <= CHECK_TOLERANCE ? "ok" : "DIFFERS");
   }
   return TRUE;
@@ -597,7 +597,7 @@ main (int argc, char **argv)
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device_spec, "OpenCL device: index or part of its name", "SPEC" },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("— time one MLP training step per GEMM path");
+  g_autoptr (GOptionContext) context = g_option_context_new ("- time one MLP training step per GEMM path");
   g_option_context_set_description (context, "Run as POCL_CACHE_DIR=build/pocl-cache ./build/bench/bench-step\n"
                                              "so that PoCL reuses compiled kernels.");
   g_option_context_add_main_entries (context, entries, NULL);

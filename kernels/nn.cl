@@ -197,11 +197,13 @@ __kernel void sgd_momentum (__global real *w, __global real *v, __global real *g
 
 /* ALGORITHM.md §2, the part of one reverse step before the HVP:
  *   dη_t += dw ⊙ v_{t+1};  dv += η ⊙ dw;  dγ_t += dv ⊙ (v_t + g_t);
+ * with g_t = g + exp(λ) ⊙ w_t regularised (g as the minibatch gradient left it);
  *   u = (1 − γ) ⊙ dv
  * accumulated per parameter (dη, dγ per segment), reduced to groups on the host. */
 __kernel void reverse_before_hvp (__global const real *dw, __global real *dv,
                                   __global const real *v_next, __global const real *v_now,
-                                  __global const real *g, __global const real *eta,
+                                  __global const real *g, __global const real *w,
+                                  __global const real *l2, __global const real *eta,
                                   __global const real *gamma, __global real *deta,
                                   __global real *dgamma, __global real *u, uint n, uint segment_offset)
 {
@@ -212,7 +214,7 @@ __kernel void reverse_before_hvp (__global const real *dw, __global real *dv,
   real dwi = dw[i];
   deta[s] += dwi * v_next[i];
   real dvi = dv[i] + eta[s] * dwi;
-  dgamma[s] += dvi * (v_now[i] + g[i]);
+  dgamma[s] += dvi * (v_now[i] + g[i] + l2[i] * w[i]);
   u[i] = (1 - gamma[s]) * dvi;
   dv[i] = dvi;
 }

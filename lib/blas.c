@@ -7,6 +7,12 @@
 #include <clblast_c.h>
 #include <string.h>
 
+static void CL_CALLBACK
+free_host_storage (cl_mem mem, void *host)
+{
+  g_aligned_free (host);
+}
+
 DrmadBuffer *
 drmad_buffer_new (DrmadDevice *device, gsize n, gsize elem_size, GError **error)
 {
@@ -20,7 +26,10 @@ drmad_buffer_new (DrmadDevice *device, gsize n, gsize elem_size, GError **error)
   }
   gpointer host = NULL;
   if (device->info.native_kernels) {
-    host = g_try_malloc0 (bytes);  /* glibc aligns to 16 bytes, enough for PoCL and OpenBLAS */
+    /* PoCL fills and copies in aligned chunks as if it had allocated the
+     * storage itself: give it 128-byte alignment and whole 128-byte blocks. */
+    gsize blocks = (bytes + 127) / 128;
+    host = blocks < G_MAXSIZE / 128 ? g_aligned_alloc0 (blocks, 128, 128) : NULL;
     if (!host) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
                    "no host memory for an array of %" G_GSIZE_FORMAT " bytes", bytes);
@@ -31,7 +40,15 @@ drmad_buffer_new (DrmadDevice *device, gsize n, gsize elem_size, GError **error)
   cl_mem mem = clCreateBuffer (device->context, CL_MEM_READ_WRITE | (host ? CL_MEM_USE_HOST_PTR : 0),
                                bytes, host, &status);
   if (!drmad_cl_check (status, "clCreateBuffer", error)) {
-    g_free (host);
+    g_aligned_free (host);
+    return NULL;
+  }
+  /* Commands still queued may use the storage after drmad_buffer_free():
+   * the runtime frees it once the last of them has released the buffer. */
+  if (host && !drmad_cl_check (clSetMemObjectDestructorCallback (mem, free_host_storage, host),
+                               "clSetMemObjectDestructorCallback", error)) {
+    clReleaseMemObject (mem);
+    g_aligned_free (host);
     return NULL;
   }
   DrmadBuffer *buffer = g_new0 (DrmadBuffer, 1);
@@ -51,7 +68,6 @@ drmad_buffer_free (DrmadBuffer *buffer)
     return;
   drmad_device_account (buffer->device, -(gint64) (MAX (buffer->n, 1) * buffer->elem_size));
   clReleaseMemObject (buffer->mem);
-  g_free (buffer->host);
   drmad_device_unref (buffer->device);
   g_free (buffer);
 }

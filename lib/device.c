@@ -277,9 +277,11 @@ drmad_device_open (const char *spec, GError **error)
   device->gemm_path = device->info.native_kernels && g_str_equal (device->info.type, "CPU")
                       ? DRMAD_GEMM_HOST : DRMAD_GEMM_CLBLAST;
   if (device->gemm_path == DRMAD_GEMM_HOST) {
-    /* Measured with PoCL 3.1 on 2 cores (issue 2, bench-step --blas-threads):
-     * on these small shapes one OpenBLAS thread beats two by about 3×, because
-     * PoCL's own worker threads already occupy the cores. */
+    /* Measured with PoCL 3.1 on 2 cores (bench-step prints both every run):
+     * for 784-100-100-10 steps one OpenBLAS thread and two are within ±10 %
+     * of each other at batch 100, two about 5–13 % faster at batch 256; one
+     * thread leaves PoCL's workers a core and is the stable choice.
+     * DRMAD_BLAS_THREADS overrides. */
     const char *threads = g_getenv ("DRMAD_BLAS_THREADS");
     openblas_set_num_threads (threads ? MAX (1, atoi (threads)) : 1);
   }

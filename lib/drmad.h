@@ -25,3 +25,5 @@
 #include "drmad-dataset.h"
 #include "drmad-device.h"
 #include "drmad-net.h"
+#include "drmad-hyper.h"
+#include "drmad-meta.h"

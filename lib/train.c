@@ -186,9 +186,16 @@ drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, 
   for (guint64 done = 0; done < n_steps; done++) {
     if (!drmad_trainer_enqueue_step (trainer, train, seed, first_step + done, error))
       return FALSE;
+    /* Progress every step (so a cancel lands within one step), a host sync
+     * only every DRMAD_SYNC_EVERY steps. */
     if (((done + 1) % DRMAD_SYNC_EVERY == 0 || done + 1 == n_steps)
-        && !drmad_trainer_sync (trainer, "train", done + 1, n_steps, progress, user_data, &loss_sum, error))
+        && !drmad_trainer_sync (trainer, "train", done + 1, n_steps, NULL, NULL, &loss_sum, error))
       return FALSE;
+    if (progress && !progress ("train", done + 1, n_steps, user_data)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "training cancelled at step %" G_GUINT64_FORMAT,
+                   first_step + done + 1);
+      return FALSE;
+    }
   }
   if (mean_loss)
     *mean_loss = n_steps ? loss_sum / ((double) n_steps * net->batch) : NAN;

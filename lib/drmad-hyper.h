@@ -1,0 +1,113 @@
+/* drmad: hyperparameter groups and hypergradients (ALGORITHM.md §1, §2). */
+#pragma once
+
+#include <glib.h>
+#include "drmad-net.h"
+
+G_BEGIN_DECLS
+
+#define DRMAD_HYPER_MAX_LAYERS 16
+
+typedef enum {
+  DRMAD_L2_FIXED,       /* not learned: exp(λ) = init_l2 of each layer */
+  DRMAD_L2_PER_LAYER,   /* one λ per weight matrix */
+  DRMAD_L2_PER_NEURON,  /* one λ per input unit of each weight matrix (row of W_l), as in DrMAD's MNIST run */
+  DRMAD_L2_PER_WEIGHT,  /* one λ per weight */
+} DrmadL2Granularity;
+
+/**
+ * DrmadHyperConfig:
+ * Which groups are learned and where they start, in natural units per layer
+ * (index 0 = the first weight layer). Fill with drmad_hyper_config_init().
+ */
+typedef struct {
+  DrmadL2Granularity l2;
+  gboolean learn_lr;            /* learning-rate schedule per layer × segments (log scale) */
+  gboolean learn_momentum;      /* momentum schedule per layer × segments (logit scale) */
+  gboolean learn_init_scale;    /* initial weight scale per layer (log scale) */
+  guint    segments;            /* S equal segments of the T steps */
+  guint64  steps;               /* T */
+  double   init_l2[DRMAD_HYPER_MAX_LAYERS];        /* L2 coefficient exp(λ) */
+  double   init_lr[DRMAD_HYPER_MAX_LAYERS];        /* learning rate η */
+  double   init_momentum[DRMAD_HYPER_MAX_LAYERS];  /* momentum γ ∈ (0, 1) */
+  double   init_scale[DRMAD_HYPER_MAX_LAYERS];     /* scale of W_0; 0 = 1/√fan_in */
+} DrmadHyperConfig;
+
+/* Defaults: per-layer L2 learned from 1e-4, lr 0.1 and momentum 0.9 fixed, S = 1, T = 100. */
+void drmad_hyper_config_init (DrmadHyperConfig *config);
+
+typedef struct _DrmadHyper DrmadHyper;
+
+DrmadHyper *drmad_hyper_new  (const DrmadNet *net, const DrmadHyperConfig *config, GError **error);
+void        drmad_hyper_free (DrmadHyper *hyper);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadHyper, drmad_hyper_free)
+
+const DrmadHyperConfig *drmad_hyper_get_config (const DrmadHyper *hyper);
+
+/* The raw vector θ the meta-optimiser moves: log L2, log learning rates,
+ * logit momenta, log initial scales, in that order of groups. */
+gsize         drmad_hyper_get_n      (const DrmadHyper *hyper);
+const double *drmad_hyper_get_values (const DrmadHyper *hyper);
+/* Copies @values in; refuses NaN/Inf with %DRMAD_ERROR_DIVERGED, leaving θ unchanged. */
+gboolean      drmad_hyper_set_values (DrmadHyper *hyper, const double *values, GError **error);
+/* A stable readable name: "l2/layer2", "l2/layer1/in17", "lr/layer1/seg3", "momentum/layer3/seg0", "init/layer1". */
+const char   *drmad_hyper_get_name   (const DrmadHyper *hyper, gsize index);
+/* The value in natural units (exp, sigmoid). */
+double        drmad_hyper_get_natural (const DrmadHyper *hyper, gsize index);
+
+/* Groups: "l2", "lr", "momentum", "init", only those learned, in θ order. */
+guint       drmad_hyper_get_n_groups   (const DrmadHyper *hyper);
+const char *drmad_hyper_get_group_name (const DrmadHyper *hyper, guint group);
+void        drmad_hyper_get_group_span (const DrmadHyper *hyper, guint group, gsize *first, gsize *count);
+
+typedef enum {
+  DRMAD_METHOD_EXACT,      /* the true trajectory, checkpointed (ALGORITHM.md §2a) */
+  DRMAD_METHOD_DRMAD,      /* straight line from w_0 to w_T (§2b) */
+  DRMAD_METHOD_PIECEWISE,  /* K straight pieces (§2c) */
+} DrmadMethod;
+
+const char *drmad_method_name      (DrmadMethod method);
+gboolean    drmad_method_from_name (const char *name, DrmadMethod *method, GError **error);
+
+typedef struct {
+  DrmadMethod method;
+  guint       checkpoint_every;  /* exact: k; 0 = ⌈√T⌉; 1 stores every step */
+  guint       snapshots;         /* piecewise: K ≥ 1 (1 = DrMAD); clipped to T */
+  guint64     seed;              /* initial weights and minibatches */
+} DrmadReverseConfig;
+
+/* The outcome of one forward and reverse pass. */
+typedef struct {
+  double   train_loss;      /* mean minibatch loss of the forward run */
+  double   val_loss;        /* f(θ) = CE(w_T; validation) */
+  double   val_error;       /* validation error rate at w_T */
+  gsize    n;               /* = drmad_hyper_get_n () */
+  double  *gradient;        /* df/dθ, n numbers */
+  gsize    n_params;
+  double  *dw0;             /* df/dw_0, P numbers */
+  guint64  device_peak_bytes;  /* device memory this pass added at its peak */
+  guint64  host_peak_bytes;    /* host memory this pass allocated at its peak */
+  double   forward_seconds, reverse_seconds;
+} DrmadHypergradient;
+
+void drmad_hypergradient_free (DrmadHypergradient *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadHypergradient, drmad_hypergradient_free)
+
+/**
+ * drmad_hypergradient_compute:
+ * Trains @net from scratch for T steps with the hyperparameters @hyper on
+ * @train, evaluates f on @val, and runs the reverse pass of @config->method.
+ * Progress phases: "train", "reverse". Leaves w_T in @net.
+ */
+DrmadHypergradient *drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper,
+                                                 DrmadDeviceData *train, DrmadDeviceData *val,
+                                                 const DrmadReverseConfig *config,
+                                                 DrmadProgressFunc progress, gpointer user_data,
+                                                 GError **error);
+
+/* Trains from scratch with @hyper (no reverse pass): what the final evaluation uses. */
+gboolean drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
+                            DrmadProgressFunc progress, gpointer user_data, double *train_loss,
+                            GError **error);
+
+G_END_DECLS

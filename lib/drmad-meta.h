@@ -1,0 +1,70 @@
+/* drmad: the meta-optimiser over the raw hyperparameter vector θ. */
+#pragma once
+
+#include <glib.h>
+#include "drmad-hyper.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  DRMAD_META_ADAM,   /* the default */
+  DRMAD_META_SGD,    /* with momentum */
+  DRMAD_META_SIGN,   /* sign-SGD, the DrMAD authors' choice */
+} DrmadMetaAlgorithm;
+
+const char *drmad_meta_algorithm_name      (DrmadMetaAlgorithm algorithm);
+gboolean    drmad_meta_algorithm_from_name (const char *name, DrmadMetaAlgorithm *algorithm, GError **error);
+
+typedef struct {
+  DrmadMetaAlgorithm algorithm;
+  double learning_rate;      /* step on raw θ (default 0.05) */
+  double momentum;           /* SGD momentum (default 0.9) */
+  double beta1, beta2, epsilon;  /* Adam (0.9, 0.999, 1e-8) */
+  double clip;               /* > 0: clip each hypergradient component to ±clip (default 0: off) */
+  double divergence_factor;  /* reject a step whose validation loss exceeds this × the best so far (default 2) */
+} DrmadMetaConfig;
+
+void drmad_meta_config_init (DrmadMetaConfig *config);
+
+/* What one meta-iteration did; arrays belong to the report. */
+typedef struct {
+  guint    iteration;         /* 1, 2, … */
+  gboolean rejected;          /* the divergence guard restored θ and halved the meta learning rate */
+  char    *event;             /* why, when rejected; else NULL */
+  double   train_loss, val_loss, val_error;
+  double   meta_learning_rate;  /* after this iteration */
+  guint    n_groups;
+  double  *group_norms;       /* ‖df/dθ‖ per group (drmad_hyper_get_group_name order) */
+  double   seconds;
+  guint64  device_peak_bytes, host_peak_bytes;
+} DrmadMetaReport;
+
+void drmad_meta_report_free (DrmadMetaReport *report);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadMetaReport, drmad_meta_report_free)
+
+typedef struct _DrmadMeta DrmadMeta;
+
+/* The objects passed in must outlive the DrmadMeta; θ lives in @hyper. */
+DrmadMeta *drmad_meta_new  (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
+                            DrmadDeviceData *val, const DrmadReverseConfig *reverse,
+                            const DrmadMetaConfig *config, GError **error);
+void       drmad_meta_free (DrmadMeta *meta);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadMeta, drmad_meta_free)
+
+/**
+ * drmad_meta_step:
+ * One meta-iteration: the hypergradient at the current θ, then the update of
+ * θ. The divergence guard: NaN/Inf anywhere, or a validation loss above
+ * divergence_factor × the best so far, rejects the step — θ goes back to the
+ * last accepted point, the meta learning rate halves, and the report says so.
+ * NaN never reaches θ. Returns NULL only on errors the guard cannot handle
+ * (device failures, cancellation, a first point that already diverges).
+ */
+DrmadMetaReport *drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data,
+                                  GError **error);
+
+/* The last hypergradient computed (NULL before the first step). */
+const DrmadHypergradient *drmad_meta_get_last_hypergradient (DrmadMeta *meta);
+double drmad_meta_get_learning_rate (DrmadMeta *meta);
+
+G_END_DECLS

@@ -1,0 +1,17 @@
+/* Internal: expanding θ into per-parameter vectors and reducing per-parameter
+ * sensitivities back into dθ (ALGORITHM.md §1 table, §2 chain rule). */
+#pragma once
+
+#include "drmad-hyper.h"
+#include "net-private.h"
+
+/* η (S×P), γ (S×P), exp(λ) (P) and the initial scales (L) for the current θ. */
+void drmad_hyper_expand (const DrmadHyper *hyper, const DrmadNet *net, double *eta, double *gamma,
+                         double *l2, double *scales);
+
+/* dθ from the per-parameter accumulations of the reverse pass:
+ * deta[s·P+i] = Σ_{t∈s} dw_i v_{t+1,i}, dgamma[s·P+i] = Σ_{t∈s} dv_i (v_t + g_t)_i,
+ * dl2[i] = dλ_i (exp(λ) already in), dw0, w0. */
+void drmad_hyper_reduce (const DrmadHyper *hyper, const DrmadNet *net, const double *eta,
+                         const double *gamma, const double *deta, const double *dgamma,
+                         const double *dl2, const double *dw0, const double *w0, double *gradient);

@@ -1,0 +1,299 @@
+/* Hyperparameter groups: the raw vector θ, its names, and its map to the
+ * per-parameter η, γ, exp(λ) and initial scales (ALGORITHM.md §1). */
+#include "hyper-private.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { GROUP_L2, GROUP_LR, GROUP_MOMENTUM, GROUP_INIT, N_GROUP_KINDS };
+static const char *const group_names[N_GROUP_KINDS] = { "l2", "lr", "momentum", "init" };
+
+struct _DrmadHyper {
+  DrmadHyperConfig config;
+  guint            n_layers;
+  guint            sizes[DRMAD_HYPER_MAX_LAYERS + 1];
+  gsize            n;
+  double          *values;
+  char           **names;
+  guint            n_groups;
+  guint            group_kind[N_GROUP_KINDS];
+  gsize            group_first[N_GROUP_KINDS], group_count[N_GROUP_KINDS];
+  gsize            first_of[N_GROUP_KINDS];   /* by kind; only valid when learned */
+  gboolean         learned[N_GROUP_KINDS];
+};
+
+void
+drmad_hyper_config_init (DrmadHyperConfig *config)
+{
+  memset (config, 0, sizeof *config);
+  config->l2 = DRMAD_L2_PER_LAYER;
+  config->segments = 1;
+  config->steps = 100;
+  for (guint l = 0; l < DRMAD_HYPER_MAX_LAYERS; l++) {
+    config->init_l2[l] = 1e-4;
+    config->init_lr[l] = 0.1;
+    config->init_momentum[l] = 0.9;
+    config->init_scale[l] = 0;
+  }
+}
+
+static double logit (double p) { return log (p / (1 - p)); }
+static double sigmoid (double x) { return 1 / (1 + exp (-x)); }
+
+void
+drmad_hyper_free (DrmadHyper *hyper)
+{
+  if (!hyper)
+    return;
+  g_free (hyper->values);
+  g_strfreev (hyper->names);
+  g_free (hyper);
+}
+
+static gsize
+l2_count (const DrmadHyper *hyper, guint l)
+{
+  switch (hyper->config.l2) {
+  case DRMAD_L2_PER_LAYER: return 1;
+  case DRMAD_L2_PER_NEURON: return hyper->sizes[l - 1];
+  case DRMAD_L2_PER_WEIGHT: return (gsize) hyper->sizes[l - 1] * hyper->sizes[l];
+  default: return 0;
+  }
+}
+
+DrmadHyper *
+drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **error)
+{
+  guint L = drmad_net_get_n_layers (net);
+  const char *bad = NULL;
+  if (config->segments == 0 || config->steps == 0)
+    bad = "the number of segments and of steps T must be at least 1";
+  else if (config->segments > config->steps)
+    bad = "there cannot be more schedule segments than training steps";
+  else if (L > DRMAD_HYPER_MAX_LAYERS)
+    bad = "too many layers";
+  for (guint l = 0; !bad && l < L; l++) {
+    if (!(config->init_l2[l] > 0) || !isfinite (config->init_l2[l]))
+      bad = "every initial L2 coefficient must be a positive number (it is learned on a log scale)";
+    else if (!(config->init_lr[l] > 0) || !isfinite (config->init_lr[l]))
+      bad = "every initial learning rate must be a positive number";
+    else if (!(config->init_momentum[l] > 0 && config->init_momentum[l] < 1))
+      bad = "every initial momentum must lie strictly between 0 and 1";
+    else if (!(config->init_scale[l] >= 0) || !isfinite (config->init_scale[l]))
+      bad = "every initial scale must be a positive number (0 = 1/sqrt(fan_in))";
+  }
+  if (bad) {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, bad);
+    return NULL;
+  }
+
+  g_autoptr (DrmadHyper) hyper = g_new0 (DrmadHyper, 1);
+  hyper->config = *config;
+  hyper->n_layers = L;
+  for (guint l = 0; l <= L; l++)
+    hyper->sizes[l] = drmad_net_get_size (net, l);
+  for (guint l = 0; l < L; l++)
+    if (hyper->config.init_scale[l] == 0)
+      hyper->config.init_scale[l] = 1 / sqrt (hyper->sizes[l]);
+  hyper->learned[GROUP_L2] = config->l2 != DRMAD_L2_FIXED;
+  hyper->learned[GROUP_LR] = config->learn_lr;
+  hyper->learned[GROUP_MOMENTUM] = config->learn_momentum;
+  hyper->learned[GROUP_INIT] = config->learn_init_scale;
+
+  GPtrArray *names = g_ptr_array_new ();
+  GArray *values = g_array_new (FALSE, FALSE, sizeof (double));
+  const DrmadHyperConfig *c = &hyper->config;
+  for (guint kind = 0; kind < N_GROUP_KINDS; kind++) {
+    if (!hyper->learned[kind])
+      continue;
+    hyper->group_kind[hyper->n_groups] = kind;
+    hyper->group_first[hyper->n_groups] = hyper->first_of[kind] = names->len;
+    for (guint l = 1; l <= L; l++) {
+      double v;
+      switch (kind) {
+      case GROUP_L2:
+        v = log (c->init_l2[l - 1]);
+        for (gsize j = 0, count = l2_count (hyper, l); j < count; j++) {
+          g_ptr_array_add (names, c->l2 == DRMAD_L2_PER_LAYER ? g_strdup_printf ("l2/layer%u", l)
+                                  : c->l2 == DRMAD_L2_PER_NEURON ? g_strdup_printf ("l2/layer%u/in%" G_GSIZE_FORMAT, l, j)
+                                  : g_strdup_printf ("l2/layer%u/w%" G_GSIZE_FORMAT, l, j));
+          g_array_append_val (values, v);
+        }
+        break;
+      case GROUP_LR:
+      case GROUP_MOMENTUM:
+        v = kind == GROUP_LR ? log (c->init_lr[l - 1]) : logit (c->init_momentum[l - 1]);
+        for (guint s = 0; s < c->segments; s++) {
+          g_ptr_array_add (names, g_strdup_printf ("%s/layer%u/seg%u", group_names[kind], l, s));
+          g_array_append_val (values, v);
+        }
+        break;
+      default:
+        v = log (c->init_scale[l - 1]);
+        g_ptr_array_add (names, g_strdup_printf ("init/layer%u", l));
+        g_array_append_val (values, v);
+      }
+    }
+    hyper->group_count[hyper->n_groups] = names->len - hyper->group_first[hyper->n_groups];
+    hyper->n_groups++;
+  }
+  hyper->n = names->len;
+  g_ptr_array_add (names, NULL);
+  hyper->names = (char **) g_ptr_array_free (names, FALSE);
+  hyper->values = (double *) g_array_free (values, FALSE);
+  return g_steal_pointer (&hyper);
+}
+
+const DrmadHyperConfig *drmad_hyper_get_config (const DrmadHyper *hyper) { return &hyper->config; }
+gsize drmad_hyper_get_n (const DrmadHyper *hyper) { return hyper->n; }
+const double *drmad_hyper_get_values (const DrmadHyper *hyper) { return hyper->values; }
+guint drmad_hyper_get_n_groups (const DrmadHyper *hyper) { return hyper->n_groups; }
+
+const char *
+drmad_hyper_get_name (const DrmadHyper *hyper, gsize index)
+{
+  g_return_val_if_fail (index < hyper->n, NULL);
+  return hyper->names[index];
+}
+
+gboolean
+drmad_hyper_set_values (DrmadHyper *hyper, const double *values, GError **error)
+{
+  for (gsize i = 0; i < hyper->n; i++)
+    if (!isfinite (values[i]) || fabs (values[i]) > 700) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
+                   "hyperparameter %s would become %g: refused", hyper->names[i], values[i]);
+      return FALSE;
+    }
+  memcpy (hyper->values, values, hyper->n * sizeof (double));
+  return TRUE;
+}
+
+const char *
+drmad_hyper_get_group_name (const DrmadHyper *hyper, guint group)
+{
+  g_return_val_if_fail (group < hyper->n_groups, NULL);
+  return group_names[hyper->group_kind[group]];
+}
+
+void
+drmad_hyper_get_group_span (const DrmadHyper *hyper, guint group, gsize *first, gsize *count)
+{
+  g_return_if_fail (group < hyper->n_groups);
+  *first = hyper->group_first[group];
+  *count = hyper->group_count[group];
+}
+
+double
+drmad_hyper_get_natural (const DrmadHyper *hyper, gsize index)
+{
+  g_return_val_if_fail (index < hyper->n, NAN);
+  gsize momentum_first = hyper->first_of[GROUP_MOMENTUM];
+  gboolean is_momentum = hyper->learned[GROUP_MOMENTUM] && index >= momentum_first
+                         && index < momentum_first + (gsize) hyper->n_layers * hyper->config.segments;
+  return is_momentum ? sigmoid (hyper->values[index]) : exp (hyper->values[index]);
+}
+
+/* Index into θ of layer @l's first L2 value, or −1 when L2 is fixed. */
+static gssize
+l2_first (const DrmadHyper *hyper, guint l)
+{
+  if (!hyper->learned[GROUP_L2])
+    return -1;
+  gsize index = hyper->first_of[GROUP_L2];
+  for (guint m = 1; m < l; m++)
+    index += l2_count (hyper, m);
+  return index;
+}
+
+void
+drmad_hyper_expand (const DrmadHyper *hyper, const DrmadNet *net, double *eta, double *gamma,
+                    double *l2, double *scales)
+{
+  const DrmadHyperConfig *c = &hyper->config;
+  gsize P = net->n_params;
+  guint S = c->segments;
+  memset (l2, 0, P * sizeof (double));
+  for (guint l = 1; l <= net->n_layers; l++) {
+    gsize first = net->weight_offset[l], end = net->bias_offset[l] + net->sizes[l];
+    guint fan_out = net->sizes[l];
+    for (guint s = 0; s < S; s++) {
+      double lr = hyper->learned[GROUP_LR]
+                  ? exp (hyper->values[hyper->first_of[GROUP_LR] + (gsize) (l - 1) * S + s]) : c->init_lr[l - 1];
+      double mom = hyper->learned[GROUP_MOMENTUM]
+                   ? sigmoid (hyper->values[hyper->first_of[GROUP_MOMENTUM] + (gsize) (l - 1) * S + s])
+                   : c->init_momentum[l - 1];
+      for (gsize i = first; i < end; i++) {
+        eta[(gsize) s * P + i] = lr;
+        gamma[(gsize) s * P + i] = mom;
+      }
+    }
+    gssize l2_index = l2_first (hyper, l);
+    for (gsize k = 0; k < (gsize) net->sizes[l - 1] * fan_out; k++) {
+      double log_l2 = l2_index < 0 ? log (c->init_l2[l - 1])
+                      : c->l2 == DRMAD_L2_PER_LAYER ? hyper->values[l2_index]
+                      : c->l2 == DRMAD_L2_PER_NEURON ? hyper->values[l2_index + k / fan_out]
+                      : hyper->values[l2_index + k];
+      l2[first + k] = exp (log_l2);
+    }
+    scales[l - 1] = hyper->learned[GROUP_INIT] ? exp (hyper->values[hyper->first_of[GROUP_INIT] + l - 1])
+                                               : c->init_scale[l - 1];
+  }
+}
+
+void
+drmad_hyper_reduce (const DrmadHyper *hyper, const DrmadNet *net, const double *eta,
+                    const double *gamma, const double *deta, const double *dgamma,
+                    const double *dl2, const double *dw0, const double *w0, double *gradient)
+{
+  const DrmadHyperConfig *c = &hyper->config;
+  gsize P = net->n_params;
+  guint S = c->segments;
+  memset (gradient, 0, hyper->n * sizeof (double));
+  for (guint l = 1; l <= net->n_layers; l++) {
+    gsize first = net->weight_offset[l], end = net->bias_offset[l] + net->sizes[l];
+    gsize n_weights = (gsize) net->sizes[l - 1] * net->sizes[l];
+    guint fan_out = net->sizes[l];
+    for (guint s = 0; s < S; s++)
+      for (gsize i = first; i < end; i++) {
+        gsize j = (gsize) s * P + i;
+        /* ALGORITHM.md §2 chain rule: da = η dη, db = γ(1 − γ) dγ */
+        if (hyper->learned[GROUP_LR])
+          gradient[hyper->first_of[GROUP_LR] + (gsize) (l - 1) * S + s] += eta[j] * deta[j];
+        if (hyper->learned[GROUP_MOMENTUM])
+          gradient[hyper->first_of[GROUP_MOMENTUM] + (gsize) (l - 1) * S + s] += gamma[j] * (1 - gamma[j]) * dgamma[j];
+      }
+    gssize l2_index = l2_first (hyper, l);
+    for (gsize k = 0; k < n_weights; k++) {
+      if (l2_index >= 0)
+        gradient[l2_index + (c->l2 == DRMAD_L2_PER_LAYER ? 0 : c->l2 == DRMAD_L2_PER_NEURON ? k / fan_out : k)]
+          += dl2[first + k];
+      /* W_0 = exp(c) Z, so dc = ⟨dw_0, w_0⟩ over the layer's weights */
+      if (hyper->learned[GROUP_INIT])
+        gradient[hyper->first_of[GROUP_INIT] + l - 1] += dw0[first + k] * w0[first + k];
+    }
+  }
+}
+
+const char *
+drmad_method_name (DrmadMethod method)
+{
+  switch (method) {
+  case DRMAD_METHOD_EXACT: return "exact";
+  case DRMAD_METHOD_PIECEWISE: return "piecewise";
+  default: return "drmad";
+  }
+}
+
+gboolean
+drmad_method_from_name (const char *name, DrmadMethod *method, GError **error)
+{
+  for (DrmadMethod m = DRMAD_METHOD_EXACT; m <= DRMAD_METHOD_PIECEWISE; m++)
+    if (g_ascii_strcasecmp (name, drmad_method_name (m)) == 0) {
+      *method = m;
+      return TRUE;
+    }
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+               "unknown method \"%s\": expected exact, drmad or piecewise", name);
+  return FALSE;
+}

@@ -1,0 +1,243 @@
+/* The meta-optimiser: Adam, SGD with momentum or sign-SGD on θ, with the
+ * divergence guard of issue 3 §4. */
+#include "drmad-meta.h"
+
+#include <math.h>
+#include <string.h>
+
+struct _DrmadMeta {
+  DrmadNet          *net;
+  DrmadHyper        *hyper;
+  DrmadDeviceData   *train, *val;
+  DrmadReverseConfig reverse;
+  DrmadMetaConfig    config;
+  double             learning_rate;
+  gsize              n;
+  guint              iteration;
+  guint              adam_t;
+  double            *m, *s;                 /* Adam moments or SGD velocity (m) */
+  double            *accepted_theta;        /* last θ whose hypergradient was accepted */
+  double            *accepted_gradient;     /* its hypergradient */
+  double            *accepted_m, *accepted_s;
+  guint              accepted_adam_t;
+  gboolean           have_accepted;
+  double             best_val_loss;
+  DrmadHypergradient *last;
+};
+
+void
+drmad_meta_config_init (DrmadMetaConfig *config)
+{
+  *config = (DrmadMetaConfig) {
+    .algorithm = DRMAD_META_ADAM, .learning_rate = 0.05, .momentum = 0.9,
+    .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-8, .clip = 0, .divergence_factor = 2,
+  };
+}
+
+const char *
+drmad_meta_algorithm_name (DrmadMetaAlgorithm algorithm)
+{
+  switch (algorithm) {
+  case DRMAD_META_SGD: return "sgd";
+  case DRMAD_META_SIGN: return "sign";
+  default: return "adam";
+  }
+}
+
+gboolean
+drmad_meta_algorithm_from_name (const char *name, DrmadMetaAlgorithm *algorithm, GError **error)
+{
+  for (DrmadMetaAlgorithm a = DRMAD_META_ADAM; a <= DRMAD_META_SIGN; a++)
+    if (g_ascii_strcasecmp (name, drmad_meta_algorithm_name (a)) == 0) {
+      *algorithm = a;
+      return TRUE;
+    }
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+               "unknown meta-optimiser \"%s\": expected adam, sgd or sign", name);
+  return FALSE;
+}
+
+void
+drmad_meta_report_free (DrmadMetaReport *report)
+{
+  if (!report)
+    return;
+  g_free (report->event);
+  g_free (report->group_norms);
+  g_free (report);
+}
+
+void
+drmad_meta_free (DrmadMeta *meta)
+{
+  if (!meta)
+    return;
+  g_free (meta->m);
+  g_free (meta->s);
+  g_free (meta->accepted_theta);
+  g_free (meta->accepted_gradient);
+  g_free (meta->accepted_m);
+  g_free (meta->accepted_s);
+  drmad_hypergradient_free (meta->last);
+  g_free (meta);
+}
+
+DrmadMeta *
+drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadDeviceData *val,
+                const DrmadReverseConfig *reverse, const DrmadMetaConfig *config, GError **error)
+{
+  if (!(config->learning_rate > 0) || !isfinite (config->learning_rate) || !(config->divergence_factor > 1)
+      || config->clip < 0 || !(config->beta1 >= 0 && config->beta1 < 1) || !(config->beta2 >= 0 && config->beta2 < 1)
+      || !(config->momentum >= 0 && config->momentum < 1)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "meta-optimiser settings out of range: learning rate %g (> 0), divergence factor %g (> 1), "
+                 "clip %g (≥ 0), momentum %g and betas %g, %g (in [0, 1))",
+                 config->learning_rate, config->divergence_factor, config->clip, config->momentum,
+                 config->beta1, config->beta2);
+    return NULL;
+  }
+  if (drmad_hyper_get_n (hyper) == 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "no hyperparameter group is learned: enable at least one");
+    return NULL;
+  }
+  DrmadMeta *meta = g_new0 (DrmadMeta, 1);
+  meta->net = net;
+  meta->hyper = hyper;
+  meta->train = train;
+  meta->val = val;
+  meta->reverse = *reverse;
+  meta->config = *config;
+  meta->learning_rate = config->learning_rate;
+  meta->n = drmad_hyper_get_n (hyper);
+  meta->m = g_new0 (double, meta->n);
+  meta->s = g_new0 (double, meta->n);
+  meta->accepted_theta = g_new0 (double, meta->n);
+  meta->accepted_gradient = g_new0 (double, meta->n);
+  meta->accepted_m = g_new0 (double, meta->n);
+  meta->accepted_s = g_new0 (double, meta->n);
+  meta->best_val_loss = INFINITY;
+  return meta;
+}
+
+const DrmadHypergradient *drmad_meta_get_last_hypergradient (DrmadMeta *meta) { return meta->last; }
+double drmad_meta_get_learning_rate (DrmadMeta *meta) { return meta->learning_rate; }
+
+/* θ_next = θ − step(gradient), from the accepted point and its optimiser state. */
+static gboolean
+apply_update (DrmadMeta *meta, GError **error)
+{
+  const DrmadMetaConfig *c = &meta->config;
+  g_autofree double *theta = g_memdup2 (meta->accepted_theta, meta->n * sizeof (double));
+  memcpy (meta->m, meta->accepted_m, meta->n * sizeof (double));
+  memcpy (meta->s, meta->accepted_s, meta->n * sizeof (double));
+  meta->adam_t = meta->accepted_adam_t + 1;
+  for (gsize i = 0; i < meta->n; i++) {
+    double g = meta->accepted_gradient[i];
+    if (c->clip > 0)
+      g = CLAMP (g, -c->clip, c->clip);
+    switch (c->algorithm) {
+    case DRMAD_META_SGD:
+      meta->m[i] = c->momentum * meta->m[i] - g;
+      theta[i] += meta->learning_rate * meta->m[i];
+      break;
+    case DRMAD_META_SIGN:
+      theta[i] -= meta->learning_rate * (g > 0 ? 1 : g < 0 ? -1 : 0);
+      break;
+    default:
+      meta->m[i] = c->beta1 * meta->m[i] + (1 - c->beta1) * g;
+      meta->s[i] = c->beta2 * meta->s[i] + (1 - c->beta2) * g * g;
+      double m_hat = meta->m[i] / (1 - pow (c->beta1, meta->adam_t));
+      double s_hat = meta->s[i] / (1 - pow (c->beta2, meta->adam_t));
+      theta[i] -= meta->learning_rate * m_hat / (sqrt (s_hat) + c->epsilon);
+    }
+  }
+  return drmad_hyper_set_values (meta->hyper, theta, error);
+}
+
+static DrmadMetaReport *
+new_report (DrmadMeta *meta)
+{
+  DrmadMetaReport *report = g_new0 (DrmadMetaReport, 1);
+  report->iteration = ++meta->iteration;
+  report->n_groups = drmad_hyper_get_n_groups (meta->hyper);
+  report->group_norms = g_new0 (double, MAX (report->n_groups, 1));
+  report->train_loss = report->val_loss = report->val_error = NAN;
+  return report;
+}
+
+/* The guard: go back to the accepted θ and take a half-length step. */
+static DrmadMetaReport *
+reject (DrmadMeta *meta, DrmadMetaReport *report, char *event, GError **error)
+{
+  report->rejected = TRUE;
+  report->event = event;
+  meta->learning_rate /= 2;
+  report->meta_learning_rate = meta->learning_rate;
+  if (!meta->have_accepted) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
+                 "the starting hyperparameters already diverge (%s): lower the initial learning rate", event);
+    drmad_meta_report_free (report);
+    return NULL;
+  }
+  if (!apply_update (meta, error)) {
+    drmad_meta_report_free (report);
+    return NULL;
+  }
+  return report;
+}
+
+DrmadMetaReport *
+drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GError **error)
+{
+  gint64 started = g_get_monotonic_time ();
+  DrmadMetaReport *report = new_report (meta);
+  g_autoptr (GError) local = NULL;
+  DrmadHypergradient *result = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val,
+                                                            &meta->reverse, progress, user_data, &local);
+  if (!result) {
+    if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
+      g_propagate_error (error, g_steal_pointer (&local));
+      drmad_meta_report_free (report);
+      return NULL;
+    }
+    report->seconds = (g_get_monotonic_time () - started) / 1e6;
+    return reject (meta, report, g_strdup (local->message), error);
+  }
+  report->train_loss = result->train_loss;
+  report->val_loss = result->val_loss;
+  report->val_error = result->val_error;
+  report->device_peak_bytes = result->device_peak_bytes;
+  report->host_peak_bytes = result->host_peak_bytes;
+  for (guint g = 0; g < report->n_groups; g++) {
+    gsize first, count;
+    drmad_hyper_get_group_span (meta->hyper, g, &first, &count);
+    double sum = 0;
+    for (gsize i = first; i < first + count; i++)
+      sum += result->gradient[i] * result->gradient[i];
+    report->group_norms[g] = sqrt (sum);
+  }
+  drmad_hypergradient_free (meta->last);
+  meta->last = result;
+  report->seconds = (g_get_monotonic_time () - started) / 1e6;
+  if (meta->have_accepted && result->val_loss > meta->config.divergence_factor * meta->best_val_loss)
+    return reject (meta, report,
+                   g_strdup_printf ("validation loss %.6g exceeds %g × the best so far (%.6g)", result->val_loss,
+                                    meta->config.divergence_factor, meta->best_val_loss),
+                   error);
+  /* Accept θ and its hypergradient, then move. */
+  memcpy (meta->accepted_theta, drmad_hyper_get_values (meta->hyper), meta->n * sizeof (double));
+  memcpy (meta->accepted_gradient, result->gradient, meta->n * sizeof (double));
+  memcpy (meta->accepted_m, meta->m, meta->n * sizeof (double));
+  memcpy (meta->accepted_s, meta->s, meta->n * sizeof (double));
+  meta->accepted_adam_t = meta->adam_t;
+  meta->have_accepted = TRUE;
+  meta->best_val_loss = MIN (meta->best_val_loss, result->val_loss);
+  if (!apply_update (meta, &local)) {
+    /* A step that would put NaN/Inf or absurd values into θ: keep θ, halve. */
+    drmad_hyper_set_values (meta->hyper, meta->accepted_theta, NULL);
+    return reject (meta, report, g_strdup (local->message), error);
+  }
+  report->meta_learning_rate = meta->learning_rate;
+  return report;
+}
