@@ -1,0 +1,69 @@
+/* hyper-mlp: three meta-iterations of DrMAD on Fashion-MNIST through the
+ * installed library.
+ *
+ *   cc hyper-mlp.c $(pkg-config --cflags --libs drmad) -o hyper-mlp && ./hyper-mlp
+ */
+#include <drmad.h>
+#include <stdio.h>
+
+static int
+fail (GError *error)
+{
+  fprintf (stderr, "hyper-mlp: %s\n", error->message);
+  g_error_free (error);
+  return 1;
+}
+
+int
+main (void)
+{
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) pool = NULL;
+  g_autoptr (DrmadDataset) test = NULL;
+  if (!drmad_dataset_open ("fashion-mnist", NULL, &pool, &test, &error))
+    return fail (error);
+  g_autoptr (DrmadSplit) split = drmad_dataset_split (pool, test, 1, 2000, 1000, 1000, &error);
+  if (!split)
+    return fail (error);
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device)
+    return fail (error);
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, split->train, &error);
+  g_autoptr (DrmadDeviceData) val = train ? drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, split->val, &error) : NULL;
+  guint sizes[] = { 784, 50, 10 };
+  g_autoptr (DrmadNet) net = val ? drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU,
+                                                  DRMAD_PRECISION_FLOAT32, 50, &error) : NULL;
+  if (!net)
+    return fail (error);
+
+  /* Learn L2 per layer and a 2-segment learning-rate schedule per layer. */
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.l2 = DRMAD_L2_PER_LAYER;
+  config.learn_lr = TRUE;
+  config.segments = 2;
+  config.steps = 100;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, &error);
+  if (!hyper)
+    return fail (error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = 1 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (net, hyper, train, val, &reverse, &meta_config, &error);
+  if (!meta)
+    return fail (error);
+
+  for (int i = 0; i < 3; i++) {
+    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+    if (!report)
+      return fail (error);
+    printf ("meta-iteration %u: validation loss %.6f error %.4f%s", report->iteration, report->val_loss,
+            report->val_error, report->rejected ? " (rejected)" : "");
+    for (guint g = 0; g < report->n_groups; g++)
+      printf ("  |d%s| %.3g", drmad_hyper_get_group_name (hyper, g), report->group_norms[g]);
+    printf ("\n");
+  }
+  for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++)
+    printf ("%s = %.6g\n", drmad_hyper_get_name (hyper, i), drmad_hyper_get_natural (hyper, i));
+  return 0;
+}
