@@ -1,0 +1,518 @@
+/* bench-hypergrad-accuracy: how close the DrMAD and piecewise shortcuts come
+ * to the exact hypergradient on a realistic run, and what a meta-iteration
+ * costs against one plain training run (ALGORITHM.md §4.4).
+ *
+ * The problem: Fashion-MNIST (split seed 1, --train-size / --val-size
+ * examples, standardised), an MLP 784-100-100-10 ReLU on the default device
+ * (its default GEMM path: host OpenBLAS on CPU devices), batch 100, T steps.
+ * Learned hyperparameters: L2 per layer (from 1e-3), learning-rate and
+ * momentum schedules per layer with S = 4 segments (from 0.05 and 0.9) and
+ * the initial weight scale per layer (from 1/sqrt(fan_in)).
+ *
+ * The hypergradient is computed with the exact method (checkpoints every
+ * ceil(sqrt T) steps), DrMAD (K = 1) and piecewise K = 2, 4, 8, 16, all with
+ * the same seed, hence the same forward trajectory. For every shortcut and
+ * every group: cosine similarity and ||g - g_exact|| / ||g_exact||. For every
+ * method: forward and reverse seconds, the wall time of the whole
+ * drmad_hypergradient_compute call (one meta-iteration) and that time as a
+ * multiple of one plain training run of T steps with the same θ
+ * (drmad_hyper_train, median of 3), device and host peak memory.
+ *
+ *   POCL_CACHE_DIR=build/pocl-cache ./build/bench/bench-hypergrad-accuracy \
+ *       [--iters T] [--train-size N] [--val-size N] [--precision float32|float64] [--csv FILE]
+ *
+ * Before anything is timed, a short warm-up (a DrMAD and an exact
+ * hypergradient over a few steps) compiles every kernel the timed runs use.
+ */
+#include "drmad.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DATA_SEED      1
+#define RUN_SEED       7     /* initial weights and minibatches, shared by every run */
+#define BATCH          100
+#define SEGMENTS       4
+#define INIT_L2        1e-3
+#define INIT_LR        0.05
+#define INIT_MOMENTUM  0.9
+#define PLAIN_REPEATS  3
+#define WARMUP_STEPS   8
+#define TARGET_RATIO   4.0
+
+static const guint layer_sizes[] = { 784, 100, 100, 10 };
+#define N_SIZES G_N_ELEMENTS (layer_sizes)
+#define N_LAYERS (N_SIZES - 1)
+
+static const guint default_snapshots[] = { 2, 4, 8, 16 };
+
+typedef struct {
+  char               *label;      /* "exact", "DrMAD", "piecewise K=4" */
+  DrmadReverseConfig  reverse;
+  guint               K;          /* 1 for DrMAD, 0 for exact */
+  DrmadHypergradient *result;
+  double              total_seconds, forward_seconds, reverse_seconds;  /* medians over the rounds */
+  double             *totals, *forwards, *reverses;                    /* per round */
+  double             *cosine;     /* n_groups + 1: the groups, then the whole vector */
+  double             *relative;
+} Method;
+
+static void
+method_clear (Method *method)
+{
+  g_free (method->label);
+  drmad_hypergradient_free (method->result);
+  g_free (method->cosine);
+  g_free (method->relative);
+  g_free (method->totals);
+  g_free (method->forwards);
+  g_free (method->reverses);
+}
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median (const double *values, guint n)
+{
+  g_autofree double *sorted = g_memdup2 (values, n * sizeof *values);
+  qsort (sorted, n, sizeof *sorted, compare_doubles);
+  return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+/* Cosine and ‖a − b‖/‖b‖ over [first, first + count). */
+static void
+compare_span (const double *a, const double *b, gsize first, gsize count, double *cosine, double *relative)
+{
+  double dot = 0, aa = 0, bb = 0, diff = 0;
+  for (gsize i = first; i < first + count; i++) {
+    dot += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+    diff += (a[i] - b[i]) * (a[i] - b[i]);
+  }
+  *cosine = aa > 0 && bb > 0 ? dot / sqrt (aa * bb) : NAN;
+  *relative = bb > 0 ? sqrt (diff / bb) : NAN;
+}
+
+static double
+span_norm (const double *a, gsize first, gsize count)
+{
+  double sum = 0;
+  for (gsize i = first; i < first + count; i++)
+    sum += a[i] * a[i];
+  return sqrt (sum);
+}
+
+static void
+config_fill (DrmadHyperConfig *config, guint64 steps)
+{
+  drmad_hyper_config_init (config);
+  config->l2 = DRMAD_L2_PER_LAYER;
+  config->learn_lr = config->learn_momentum = config->learn_init_scale = TRUE;
+  config->segments = MIN (SEGMENTS, steps);
+  config->steps = steps;
+  for (guint l = 0; l < N_LAYERS; l++) {
+    config->init_l2[l] = INIT_L2;
+    config->init_lr[l] = INIT_LR;
+    config->init_momentum[l] = INIT_MOMENTUM;
+    config->init_scale[l] = 0;  /* 1/√fan_in */
+  }
+}
+
+static double
+seconds_since (gint64 start)
+{
+  return (g_get_monotonic_time () - start) / 1e6;
+}
+
+/* Compiles every kernel the timed runs use, on a few steps. */
+static gboolean
+warm_up (DrmadNet *net, DrmadDeviceData *train, DrmadDeviceData *val, GError **error)
+{
+  DrmadHyperConfig config;
+  config_fill (&config, WARMUP_STEPS);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
+  if (!hyper || !drmad_hyper_train (net, hyper, train, RUN_SEED, NULL, NULL, NULL, error))
+    return FALSE;
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = RUN_SEED };
+  g_autoptr (DrmadHypergradient) drmad = drmad_hypergradient_compute (net, hyper, train, val, &reverse,
+                                                                      NULL, NULL, error);
+  if (!drmad)
+    return FALSE;
+  reverse.method = DRMAD_METHOD_EXACT;
+  g_autoptr (DrmadHypergradient) exact = drmad_hypergradient_compute (net, hyper, train, val, &reverse,
+                                                                      NULL, NULL, error);
+  return exact != NULL;
+}
+
+static gboolean
+parse_snapshots (const char *text, GArray *out, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  for (guint i = 0; parts[i]; i++) {
+    guint64 value;
+    if (!g_ascii_string_to_unsigned (g_strstrip (parts[i]), 10, 2, G_MAXUINT, &value, error))
+      return FALSE;
+    guint K = (guint) value;
+    g_array_append_val (out, K);
+  }
+  if (out->len == 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "--snapshots: no values");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static char *
+format_or_nan (const char *format, double value)
+{
+  return isfinite (value) ? g_strdup_printf (format, value) : g_strdup ("nan");
+}
+
+static gboolean
+write_csv (const char *path, DrmadHyper *hyper, GArray *methods, double plain_seconds, double val_seconds,
+           GError **error)
+{
+  guint n_groups = drmad_hyper_get_n_groups (hyper);
+  GString *text = g_string_new ("method,snapshots,group,n_values,exact_norm,cosine,relative_error,"
+                                "forward_seconds,reverse_seconds,total_seconds,ratio_to_plain_training,"
+                                "plain_training_seconds,val_gradient_seconds,device_peak_bytes,host_peak_bytes,val_loss\n");
+  const Method *exact = &g_array_index (methods, Method, 0);
+  for (guint m = 0; m < methods->len; m++) {
+    const Method *method = &g_array_index (methods, Method, m);
+    const DrmadHypergradient *r = method->result;
+    for (guint g = 0; g <= n_groups; g++) {
+      gsize first = 0, count = r->n;
+      if (g < n_groups)
+        drmad_hyper_get_group_span (hyper, g, &first, &count);
+      g_autofree char *cosine = format_or_nan ("%.6f", method->cosine[g]);
+      g_autofree char *relative = format_or_nan ("%.6f", method->relative[g]);
+      g_string_append_printf (text, "%s,%u,%s,%" G_GSIZE_FORMAT ",%.6e,%s,%s,%.4f,%.4f,%.4f,%.3f,%.4f,%.4f,"
+                              "%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%.6f\n",
+                              method->reverse.method == DRMAD_METHOD_EXACT ? "exact"
+                                : method->reverse.method == DRMAD_METHOD_DRMAD ? "drmad" : "piecewise",
+                              method->K, g < n_groups ? drmad_hyper_get_group_name (hyper, g) : "all",
+                              count, span_norm (exact->result->gradient, first, count), cosine, relative,
+                              method->forward_seconds, method->reverse_seconds, method->total_seconds,
+                              method->total_seconds / plain_seconds, plain_seconds, val_seconds,
+                              r->device_peak_bytes, r->host_peak_bytes, r->val_loss);
+    }
+  }
+  gboolean ok = g_file_set_contents (path, text->str, text->len, error);
+  g_string_free (text, TRUE);
+  return ok;
+}
+
+static void
+print_accuracy (DrmadHyper *hyper, GArray *methods, gboolean cosine)
+{
+  guint n_groups = drmad_hyper_get_n_groups (hyper);
+  g_print ("%-16s", cosine ? "cosine to exact" : "||g-g_exact||/||g_exact||");
+  if (!cosine)
+    g_print ("\n%-16s", "");
+  for (guint g = 0; g < n_groups; g++)
+    g_print (" %9s", drmad_hyper_get_group_name (hyper, g));
+  g_print (" %9s\n", "all");
+  for (guint m = 1; m < methods->len; m++) {
+    const Method *method = &g_array_index (methods, Method, m);
+    g_print ("%-16s", method->label);
+    for (guint g = 0; g <= n_groups; g++)
+      g_print (" %9.4f", cosine ? method->cosine[g] : method->relative[g]);
+    g_print ("\n");
+  }
+  g_print ("\n");
+}
+
+static void
+print_components (DrmadHyper *hyper, GArray *methods)
+{
+  g_print ("components of df/dtheta (raw theta: log L2, log lr, logit momentum, log scale):\n");
+  g_print ("%-22s %12s", "hyperparameter", "value");
+  for (guint m = 0; m < methods->len; m++)
+    g_print (" %12s", g_array_index (methods, Method, m).label);
+  g_print ("\n");
+  gsize n = drmad_hyper_get_n (hyper);
+  for (gsize i = 0; i < n; i++) {
+    g_print ("%-22s %12.4g", drmad_hyper_get_name (hyper, i), drmad_hyper_get_natural (hyper, i));
+    for (guint m = 0; m < methods->len; m++)
+      g_print (" %12.4e", g_array_index (methods, Method, m).result->gradient[i]);
+    g_print ("\n");
+  }
+  g_print ("\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  gint iters = 500, train_size = 10000, val_size = 5000, repeats = PLAIN_REPEATS;
+  g_autofree char *csv_path = NULL, *device_spec = NULL, *precision_name = NULL, *snapshots_text = NULL;
+  gboolean components = FALSE;
+  GOptionEntry entries[] = {
+    { "iters", 'T', 0, G_OPTION_ARG_INT, &iters, "Training steps T (default 500)", "T" },
+    { "train-size", 0, 0, G_OPTION_ARG_INT, &train_size, "Training examples (default 10000)", "N" },
+    { "val-size", 0, 0, G_OPTION_ARG_INT, &val_size, "Validation examples (default 5000)", "N" },
+    { "repeats", 'r', 0, G_OPTION_ARG_INT, &repeats, "Timing rounds; medians are reported (default 3)", "N" },
+    { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name, "float32 (default) or float64", "P" },
+    { "snapshots", 'K', 0, G_OPTION_ARG_STRING, &snapshots_text, "Piecewise K values (default 2,4,8,16)", "K,K,..." },
+    { "components", 0, 0, G_OPTION_ARG_NONE, &components, "Also print every component of every hypergradient", NULL },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path, "Also write the table as CSV to FILE", "FILE" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device_spec, "OpenCL device: index or part of its name", "SPEC" },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- accuracy and cost of the DrMAD and piecewise hypergradients");
+  g_option_context_set_description (context, "Run as POCL_CACHE_DIR=build/pocl-cache ./build/bench/bench-hypergrad-accuracy\n"
+                                             "so that PoCL reuses compiled kernels.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (context, &argc, &argv, &error)) {
+    g_printerr ("bench-hypergrad-accuracy: %s\n", error->message);
+    return 2;
+  }
+  DrmadPrecision precision = DRMAD_PRECISION_FLOAT32;
+  if (precision_name && g_str_equal (precision_name, "float64"))
+    precision = DRMAD_PRECISION_FLOAT64;
+  else if (precision_name && !g_str_equal (precision_name, "float32")) {
+    g_printerr ("bench-hypergrad-accuracy: --precision must be float32 or float64, not '%s'\n", precision_name);
+    return 2;
+  }
+  if (iters < 1 || train_size < BATCH || val_size < 1 || repeats < 1) {
+    g_printerr ("bench-hypergrad-accuracy: --iters and --repeats must be at least 1, --train-size at least %d,"
+                " --val-size at least 1\n", BATCH);
+    return 2;
+  }
+  g_autoptr (GArray) snapshots = g_array_new (FALSE, FALSE, sizeof (guint));
+  if (snapshots_text) {
+    if (!parse_snapshots (snapshots_text, snapshots, &error)) {
+      g_printerr ("bench-hypergrad-accuracy: --snapshots: %s\n", error->message);
+      return 2;
+    }
+  } else {
+    g_array_append_vals (snapshots, default_snapshots, G_N_ELEMENTS (default_snapshots));
+  }
+  guint64 T = iters;
+
+  /* Data, device, net. */
+  gint64 setup_start = g_get_monotonic_time ();
+  g_autoptr (DrmadDevice) device = drmad_device_open (device_spec, &error);
+  if (!device) {
+    g_printerr ("bench-hypergrad-accuracy: %s\n", error->message);
+    return 1;
+  }
+  DrmadDataset *pool = NULL, *test = NULL;
+  if (!drmad_dataset_open ("fashion-mnist", NULL, &pool, &test, &error)) {
+    g_printerr ("bench-hypergrad-accuracy: %s\n", error->message);
+    return 1;
+  }
+  g_autoptr (DrmadSplit) split = drmad_dataset_split (pool, test, DATA_SEED, train_size, val_size, 1000, &error);
+  g_autofree char *source = g_strdup (drmad_dataset_get_source (pool));
+  drmad_dataset_free (pool);
+  drmad_dataset_free (test);
+  if (!split) {
+    g_printerr ("bench-hypergrad-accuracy: %s\n", error->message);
+    return 1;
+  }
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, precision, split->train, &error);
+  g_autoptr (DrmadDeviceData) val = train ? drmad_device_data_new (device, precision, split->val, &error) : NULL;
+  g_autoptr (DrmadNet) net = val ? drmad_net_new (device, layer_sizes, N_SIZES, DRMAD_ACTIVATION_RELU,
+                                                  precision, BATCH, &error) : NULL;
+  DrmadHyperConfig config;
+  config_fill (&config, T);
+  g_autoptr (DrmadHyper) hyper = net ? drmad_hyper_new (net, &config, &error) : NULL;
+  if (!hyper) {
+    g_printerr ("bench-hypergrad-accuracy: %s\n", error->message);
+    return 1;
+  }
+
+  const DrmadDeviceInfo *info = drmad_device_get_info (device);
+  const char *cache = g_getenv ("POCL_CACHE_DIR");
+  const char *precision_text = precision == DRMAD_PRECISION_FLOAT64 ? "float64" : "float32";
+  guint k_exact = (guint) MIN ((guint64) ceil (sqrt ((double) T)), T);
+  g_print ("bench-hypergrad-accuracy: exact vs DrMAD vs piecewise hypergradients (ALGORITHM.md section 4.4)\n");
+  g_print ("device:   %s: %s (%s, %u compute units); GEMM path %s; OpenBLAS %d thread%s\n",
+           info->platform_name, info->name, info->type, info->compute_units,
+           drmad_gemm_path_name (drmad_device_get_gemm_path (device)), openblas_get_num_threads (),
+           openblas_get_num_threads () == 1 ? "" : "s");
+  g_print ("data:     fashion-mnist (%s), split seed %d: %d train, %d validation examples, standardised\n",
+           source, DATA_SEED, train_size, val_size);
+  g_print ("net:      MLP 784-100-100-10 ReLU %s, %" G_GSIZE_FORMAT " parameters, batch %d, T = %" G_GUINT64_FORMAT
+           " steps, seed %d\n", precision_text, drmad_net_get_n_params (net), BATCH, T, RUN_SEED);
+  g_print ("theta:    %" G_GSIZE_FORMAT " values: L2 per layer (from %g), lr schedule per layer x %u segments (from %g),\n"
+           "          momentum schedule per layer x %u segments (from %g), initial scale per layer (from 1/sqrt(fan_in))\n",
+           drmad_hyper_get_n (hyper), INIT_L2, config.segments, INIT_LR, config.segments, INIT_MOMENTUM);
+  g_print ("methods:  exact (checkpoint every %u = ceil(sqrt T)), DrMAD (K = 1), piecewise K =", k_exact);
+  for (guint i = 0; i < snapshots->len; i++)
+    g_print ("%s %u", i ? "," : "", g_array_index (snapshots, guint, i));
+  g_print ("; all with seed %d\n", RUN_SEED);
+  g_print ("timing:   wall time of each drmad_hypergradient_compute call vs drmad_hyper_train of the same theta;\n"
+           "          medians of %d interleaved rounds; kernels compiled beforehand; POCL_CACHE_DIR=%s\n\n",
+           repeats, cache ? cache : "unset");
+
+  gint64 start = g_get_monotonic_time ();
+  if (!warm_up (net, train, val, &error)) {
+    g_printerr ("bench-hypergrad-accuracy: warm-up: %s\n", error->message);
+    return 1;
+  }
+  g_printerr ("bench-hypergrad-accuracy: set-up %.1f s, warm-up %.1f s\n",
+              (start - setup_start) / 1e6, seconds_since (start));
+
+  /* The methods: exact first, the reference. */
+  g_autoptr (GArray) methods = g_array_new (FALSE, TRUE, sizeof (Method));
+  g_array_set_clear_func (methods, (GDestroyNotify) method_clear);
+  g_array_append_val (methods, ((Method) { .label = g_strdup ("exact"), .K = 0,
+                                           .reverse = { .method = DRMAD_METHOD_EXACT, .seed = RUN_SEED } }));
+  g_array_append_val (methods, ((Method) { .label = g_strdup ("DrMAD"), .K = 1,
+                                           .reverse = { .method = DRMAD_METHOD_DRMAD, .seed = RUN_SEED } }));
+  for (guint i = 0; i < snapshots->len; i++) {
+    guint K = g_array_index (snapshots, guint, i);
+    g_array_append_val (methods, ((Method) { .label = g_strdup_printf ("piecewise K=%u", K), .K = K,
+                                             .reverse = { .method = DRMAD_METHOD_PIECEWISE, .snapshots = K,
+                                                          .seed = RUN_SEED } }));
+  }
+  for (guint m = 0; m < methods->len; m++) {
+    Method *method = &g_array_index (methods, Method, m);
+    method->totals = g_new (double, repeats);
+    method->forwards = g_new (double, repeats);
+    method->reverses = g_new (double, repeats);
+  }
+
+  /* Rounds: in each, one plain training, one validation gradient and one run
+   * of every method, so that any drift of the machine spreads over all rows. */
+  g_autofree double *plain = g_new (double, repeats), *val_pass = g_new (double, repeats);
+  g_autofree double *val_gradient = g_new (double, drmad_net_get_n_params (net));
+  double plain_val_loss = 0, repeat_spread = 0;
+  for (gint r = 0; r < repeats; r++) {
+    start = g_get_monotonic_time ();
+    if (!drmad_hyper_train (net, hyper, train, RUN_SEED, NULL, NULL, NULL, &error)) {
+      g_printerr ("bench-hypergrad-accuracy: plain training: %s\n", error->message);
+      return 1;
+    }
+    plain[r] = seconds_since (start);
+    start = g_get_monotonic_time ();
+    if (!drmad_net_full_gradient (net, val, &plain_val_loss, val_gradient, &error)) {
+      g_printerr ("bench-hypergrad-accuracy: validation gradient: %s\n", error->message);
+      return 1;
+    }
+    val_pass[r] = seconds_since (start);
+    g_printerr ("bench-hypergrad-accuracy: round %d/%d: plain training %.2f s, validation gradient %.2f s\n",
+                r + 1, repeats, plain[r], val_pass[r]);
+    for (guint m = 0; m < methods->len; m++) {
+      Method *method = &g_array_index (methods, Method, m);
+      g_printerr ("bench-hypergrad-accuracy: round %d/%d: [%u/%u] %s ... ", r + 1, repeats, m + 1, methods->len,
+                  method->label);
+      start = g_get_monotonic_time ();
+      DrmadHypergradient *result = drmad_hypergradient_compute (net, hyper, train, val, &method->reverse,
+                                                                NULL, NULL, &error);
+      method->totals[r] = seconds_since (start);
+      if (!result) {
+        g_printerr ("failed\nbench-hypergrad-accuracy: %s: %s\n", method->label, error->message);
+        return 1;
+      }
+      method->forwards[r] = result->forward_seconds;
+      method->reverses[r] = result->reverse_seconds;
+      g_printerr ("%.2f s\n", method->totals[r]);
+      if (!method->result) {
+        method->result = result;
+        continue;
+      }
+      /* Later rounds only time: their gradients must equal the first round's. */
+      double cosine, relative;
+      compare_span (result->gradient, method->result->gradient, 0, result->n, &cosine, &relative);
+      repeat_spread = MAX (repeat_spread, isnan (relative) ? 0 : relative);
+      drmad_hypergradient_free (result);
+    }
+  }
+  double plain_seconds = median (plain, repeats), val_seconds = median (val_pass, repeats);
+  for (guint m = 0; m < methods->len; m++) {
+    Method *method = &g_array_index (methods, Method, m);
+    method->total_seconds = median (method->totals, repeats);
+    method->forward_seconds = median (method->forwards, repeats);
+    method->reverse_seconds = median (method->reverses, repeats);
+  }
+
+  /* Accuracy against exact, per group and over the whole vector. */
+  guint n_groups = drmad_hyper_get_n_groups (hyper);
+  const double *reference = g_array_index (methods, Method, 0).result->gradient;
+  for (guint m = 0; m < methods->len; m++) {
+    Method *method = &g_array_index (methods, Method, m);
+    method->cosine = g_new (double, n_groups + 1);
+    method->relative = g_new (double, n_groups + 1);
+    for (guint g = 0; g <= n_groups; g++) {
+      gsize first = 0, count = method->result->n;
+      if (g < n_groups)
+        drmad_hyper_get_group_span (hyper, g, &first, &count);
+      compare_span (method->result->gradient, reference, first, count, &method->cosine[g], &method->relative[g]);
+    }
+  }
+
+  const Method *exact = &g_array_index (methods, Method, 0);
+  g_print ("forward run (shared by every method): train loss %.4f, validation loss %.4f, validation error %.2f%%\n",
+           exact->result->train_loss, exact->result->val_loss, 100 * exact->result->val_error);
+  g_print ("exact hypergradient norm per group:");
+  for (guint g = 0; g < n_groups; g++) {
+    gsize first, count;
+    drmad_hyper_get_group_span (hyper, g, &first, &count);
+    g_print ("  %s (%" G_GSIZE_FORMAT ") %.3e", drmad_hyper_get_group_name (hyper, g), count,
+             span_norm (reference, first, count));
+  }
+  g_print ("\n\n");
+  print_accuracy (hyper, methods, TRUE);
+  print_accuracy (hyper, methods, FALSE);
+
+  g_print ("%-16s %9s %9s %9s %8s %9s %9s %9s\n", "cost", "forward s", "reverse s", "total s", "x plain",
+           "dev MiB", "host MiB", "val loss");
+  for (guint m = 0; m < methods->len; m++) {
+    const Method *method = &g_array_index (methods, Method, m);
+    const DrmadHypergradient *r = method->result;
+    g_print ("%-16s %9.3f %9.3f %9.3f %8.2f %9.2f %9.2f %9.5f\n", method->label, method->forward_seconds,
+             method->reverse_seconds, method->total_seconds, method->total_seconds / plain_seconds,
+             r->device_peak_bytes / 1048576.0, r->host_peak_bytes / 1048576.0, r->val_loss);
+  }
+  g_print ("%-16s %9s %9s %9.3f %8.2f %9s %9s %9.5f\n", "plain training", "", "", plain_seconds, 1.0,
+           "", "", plain_val_loss);
+  g_print ("%-16s %9s %9s %9.3f %8.2f\n", "val gradient", "", "", val_seconds, val_seconds / plain_seconds);
+  g_print ("seconds: medians of %d rounds (plain training runs:", repeats);
+  for (gint r = 0; r < repeats; r++)
+    g_print (" %.3f", plain[r]);
+  g_print (" s).\n"
+           "total: the whole drmad_hypergradient_compute call (one meta-iteration); forward: from the call to the\n"
+           "start of the reverse sweep, so it includes setting up the trainer and the validation loss and gradient\n"
+           "at w_T (the 'val gradient' row alone); x plain: total / plain training of T steps (drmad_hyper_train,\n"
+           "same theta and seed); dev MiB: device memory the call added at its peak; host MiB: host memory it\n"
+           "allocated; val loss: f at w_T (the same trajectory in every row). Hypergradients of later rounds vs\n"
+           "the first round: max relative difference %.1e.\n\n",
+           repeat_spread);
+
+  if (components)
+    print_components (hyper, methods);
+
+  const Method *drmad = &g_array_index (methods, Method, 1);
+  double drmad_ratio = drmad->total_seconds / plain_seconds, exact_ratio = exact->total_seconds / plain_seconds;
+  g_print ("target DrMAD meta-iteration <= %.0fx plain training: %.3f s vs %.3f s = %.2fx - %s\n", TARGET_RATIO,
+           drmad->total_seconds, plain_seconds, drmad_ratio, drmad_ratio <= TARGET_RATIO ? "met" : "MISSED");
+  g_print ("DrMAD meta-iteration: forward %.2fx + reverse %.2fx plain training; against plain training plus one\n"
+           "  validation gradient: %.2fx\n", drmad->forward_seconds / plain_seconds,
+           drmad->reverse_seconds / plain_seconds, drmad->total_seconds / (plain_seconds + val_seconds));
+  g_print ("exact meta-iteration: %.3f s = %.2fx plain training (forward %.2fx + reverse %.2fx, the reverse\n"
+           "  recomputing each segment of %u steps); against plain training plus one validation gradient: %.2fx;\n"
+           "  DrMAD takes %.2f of exact's time\n",
+           exact->total_seconds, exact_ratio, exact->forward_seconds / plain_seconds,
+           exact->reverse_seconds / plain_seconds, k_exact, exact->total_seconds / (plain_seconds + val_seconds),
+           drmad->total_seconds / exact->total_seconds);
+
+  if (csv_path) {
+    if (!write_csv (csv_path, hyper, methods, plain_seconds, val_seconds, &error)) {
+      g_printerr ("bench-hypergrad-accuracy: %s\n", error->message);
+      return 1;
+    }
+    g_printerr ("bench-hypergrad-accuracy: wrote %s\n", csv_path);
+  }
+  return 0;
+}
