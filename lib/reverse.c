@@ -355,7 +355,8 @@ pass_begin (Pass *pass, DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train
   if (!drmad_net_check_data (net, train, error)
       || !(pass->trainer = drmad_trainer_new (net, error))
       || !drmad_trainer_set_schedule (pass->trainer, S, pass->T, eta, gamma, l2, error)
-      || !drmad_net_init_params (net, seed, scales, error))
+      || !drmad_net_init_params (net, seed, scales, error)
+      || !drmad_buffer_zero (net->acc, error))  /* the forward run's loss sum starts here */
     return FALSE;
   if (eta_out)
     *eta_out = g_steal_pointer (&eta);

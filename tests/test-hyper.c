@@ -259,6 +259,25 @@ test_divergence_guard (void)
   }
   g_assert_cmpuint (rejected, >=, 1);
   g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), <, 14);
+
+  /* A second, wilder step (±40 on log η): rejected, and θ is the accepted point moved by half of it. */
+  meta_config.learning_rate = 40;
+  g_autoptr (DrmadMeta) wild = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_autofree double *before = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  g_autoptr (DrmadMetaReport) accepted_first = drmad_meta_step (wild, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (accepted_first->rejected);
+  g_autoptr (DrmadMetaReport) blown = drmad_meta_step (wild, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (blown->rejected);
+  g_test_message ("rejected: %s", blown->event);
+  g_assert_cmpfloat (drmad_meta_get_learning_rate (wild), ==, 20);
+  /* θ is the accepted point moved by the halved step: finite, and 20 from where it started. */
+  const double *theta = drmad_hyper_get_values (hyper);
+  for (gsize i = 0; i < n; i++) {
+    g_assert_true (isfinite (theta[i]));
+    g_assert_cmpfloat_with_epsilon (fabs (theta[i] - before[i]), 20, 1e-9);
+  }
   problem_teardown (&p);
 }
 
