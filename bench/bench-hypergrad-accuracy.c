@@ -15,14 +15,29 @@
  * every group: cosine similarity and ||g - g_exact|| / ||g_exact||. For every
  * method: forward and reverse seconds, the wall time of the whole
  * drmad_hypergradient_compute call (one meta-iteration) and that time as a
- * multiple of one plain training run of T steps with the same θ
- * (drmad_hyper_train, median of 3), device and host peak memory.
+ * multiple of one plain training run of T steps with the same θ and seed
+ * (drmad_hyper_train), device and host peak memory. Times are medians of
+ * --repeats rounds (default 3); each round runs the plain training, one
+ * validation gradient and every method once, so that drift of the machine
+ * spreads over all rows. The hypergradients of later rounds are checked to
+ * equal the first round's.
  *
  *   POCL_CACHE_DIR=build/pocl-cache ./build/bench/bench-hypergrad-accuracy \
- *       [--iters T] [--train-size N] [--val-size N] [--precision float32|float64] [--csv FILE]
+ *       [--iters T] [--train-size N] [--val-size N] [--precision float32|float64]
+ *       [--snapshots 2,4,8,16] [--repeats N] [--csv FILE] [--components]
+ *       [--check-exact [--fd-epsilon EPS]] [--curvature]
+ *
+ * --check-exact compares exact with central differences of f itself (2 runs
+ * of training per component of θ; meaningful in float64 only, and only with
+ * a small step: f of a ReLU net is rough at steps of 1e-5 and above).
+ * --curvature prints the extreme eigenvalues of the minibatch Hessian on the
+ * true trajectory and on DrMAD's straight line (Lanczos): negative curvature
+ * that the line sees and the trajectory does not is amplified by the
+ * shortcut's reverse pass, step after step.
  *
  * Before anything is timed, a short warm-up (a DrMAD and an exact
  * hypergradient over a few steps) compiles every kernel the timed runs use.
+ * Exit status 77 (skipped) when Fashion-MNIST is not installed.
  */
 #include "drmad.h"
 
@@ -42,6 +57,7 @@
 #define PLAIN_REPEATS  3
 #define WARMUP_STEPS   8
 #define TARGET_RATIO   4.0
+#define CURVATURE_ITERATIONS 40
 
 static const guint layer_sizes[] = { 784, 100, 100, 10 };
 #define N_SIZES G_N_ELEMENTS (layer_sizes)
@@ -171,6 +187,181 @@ parse_snapshots (const char *text, GArray *out, GError **error)
   return TRUE;
 }
 
+/* f(θ) = validation loss after training from scratch (ALGORITHM.md §1). */
+static gboolean
+validation_loss (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadDeviceData *val,
+                 double *loss, GError **error)
+{
+  return drmad_hyper_train (net, hyper, train, RUN_SEED, NULL, NULL, NULL, error)
+         && drmad_net_full_gradient (net, val, loss, NULL, error);
+}
+
+/* ALGORITHM.md §4.3 on this problem: central differences of f for every
+ * component of θ, 2n training runs; θ is restored afterwards. */
+static double *
+finite_differences (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadDeviceData *val,
+                    double epsilon, GError **error)
+{
+  gsize n = drmad_hyper_get_n (hyper);
+  g_autofree double *theta = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  g_autofree double *fd = g_new (double, n);
+  gboolean ok = TRUE;
+  for (gsize i = 0; ok && i < n; i++) {
+    double saved = theta[i], plus = 0, minus = 0;
+    theta[i] = saved + epsilon;
+    ok = drmad_hyper_set_values (hyper, theta, error) && validation_loss (net, hyper, train, val, &plus, error);
+    theta[i] = saved - epsilon;
+    ok = ok && drmad_hyper_set_values (hyper, theta, error) && validation_loss (net, hyper, train, val, &minus, error);
+    theta[i] = saved;
+    fd[i] = (plus - minus) / (2 * epsilon);
+    if (ok && (i + 1) % 10 == 0)
+      g_printerr ("bench-hypergrad-accuracy: central differences %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT "\n", i + 1, n);
+  }
+  if (!drmad_hyper_set_values (hyper, theta, ok ? error : NULL) || !ok)
+    return NULL;
+  return g_steal_pointer (&fd);
+}
+
+/* Eigenvalues of the symmetric tridiagonal matrix (diagonal @alpha, off-diagonal
+ * @beta, @m × @m) below @x, by the Sturm sequence. */
+static guint
+sturm_count (const double *alpha, const double *beta, guint m, double x)
+{
+  guint count = 0;
+  double d = 1;
+  for (guint i = 0; i < m; i++) {
+    d = alpha[i] - x - (i ? beta[i - 1] * beta[i - 1] / d : 0);
+    if (d == 0)
+      d = -1e-300;
+    if (d < 0)
+      count++;
+  }
+  return count;
+}
+
+/* The @k-th smallest eigenvalue (0-based) of that matrix, by bisection. */
+static double
+tridiagonal_eigenvalue (const double *alpha, const double *beta, guint m, guint k)
+{
+  double low = G_MAXDOUBLE, high = -G_MAXDOUBLE;
+  for (guint i = 0; i < m; i++) {  /* Gershgorin */
+    double radius = (i ? fabs (beta[i - 1]) : 0) + (i + 1 < m ? fabs (beta[i]) : 0);
+    low = MIN (low, alpha[i] - radius);
+    high = MAX (high, alpha[i] + radius);
+  }
+  for (guint it = 0; it < 200 && high - low > 1e-12 * MAX (1, fabs (low) + fabs (high)); it++) {
+    double mid = 0.5 * (low + high);
+    if (sturm_count (alpha, beta, m, mid) > k)
+      high = mid;
+    else
+      low = mid;
+  }
+  return 0.5 * (low + high);
+}
+
+/* The extreme eigenvalues of the minibatch Hessian of step @step at the net's
+ * current parameters (L2 term, exp(λ) = 1e-3 here, left out): Lanczos with
+ * full reorthogonalisation, CURVATURE_ITERATIONS HVPs. */
+static gboolean
+hessian_extremes (DrmadNet *net, DrmadDeviceData *train, guint64 step, double *top, double *bottom, GError **error)
+{
+  gsize P = drmad_net_get_n_params (net);
+  guint m = CURVATURE_ITERATIONS;
+  g_autofree double *q = g_new (double, (gsize) (m + 1) * P), *w = g_new (double, P);
+  double alpha[CURVATURE_ITERATIONS], beta[CURVATURE_ITERATIONS];
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  double norm = 0;
+  for (gsize i = 0; i < P; i++) {
+    q[i] = g_rand_double_range (rand, -1, 1);
+    norm += q[i] * q[i];
+  }
+  for (gsize i = 0; i < P; i++)
+    q[i] /= sqrt (norm);
+  guint used = m;
+  for (guint j = 0; j < m; j++) {
+    double *qj = q + (gsize) j * P;
+    if (!drmad_net_batch_hvp (net, train, RUN_SEED, step, qj, w, error))
+      return FALSE;
+    for (guint pass = 0; pass < 2; pass++)  /* twice is enough (Kahan–Parlett) */
+      for (guint i = 0; i <= j; i++) {
+        const double *qi = q + (gsize) i * P;
+        double c = 0;
+        for (gsize p = 0; p < P; p++)
+          c += qi[p] * w[p];
+        if (pass == 0 && i == j)
+          alpha[j] = c;
+        for (gsize p = 0; p < P; p++)
+          w[p] -= c * qi[p];
+      }
+    norm = 0;
+    for (gsize p = 0; p < P; p++)
+      norm += w[p] * w[p];
+    beta[j] = sqrt (norm);
+    if (beta[j] < 1e-10 * MAX (1, fabs (alpha[j]))) {  /* an invariant subspace: exact */
+      used = j + 1;
+      break;
+    }
+    double *next = q + (gsize) (j + 1) * P;
+    for (gsize p = 0; p < P; p++)
+      next[p] = w[p] / beta[j];
+  }
+  *bottom = tridiagonal_eigenvalue (alpha, beta, used, 0);
+  *top = tridiagonal_eigenvalue (alpha, beta, used, used - 1);
+  return TRUE;
+}
+
+/* Why the line can fail: the spectrum of the minibatch Hessian H_t on the
+ * true trajectory w_t and on DrMAD's line ŵ_t = (1 − t/T) w_0 + (t/T) w_T.
+ * The true w_t come from a DrmadTrainer with uniform η, γ, exp(λ) and the
+ * default initial scales: the same run as drmad_hyper_train, because every
+ * layer and segment of θ starts from the same values here. */
+static gboolean
+print_curvature (DrmadNet *net, DrmadDeviceData *train, guint64 T, GError **error)
+{
+  static const double fractions[] = { 0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1 };
+  enum { N_POINTS = G_N_ELEMENTS (fractions) };
+  gsize P = drmad_net_get_n_params (net);
+  g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, error);
+  if (!trainer || !drmad_trainer_set_uniform (trainer, INIT_LR, INIT_MOMENTUM, INIT_L2, error)
+      || !drmad_net_init_params (net, RUN_SEED, NULL, error))
+    return FALSE;
+  guint64 steps[N_POINTS], done = 0;
+  g_autofree double *states = g_new (double, N_POINTS * P), *line = g_new (double, P), *wT = g_new (double, P);
+  for (guint k = 0; k < N_POINTS; k++) {
+    steps[k] = MIN ((guint64) (fractions[k] * T), T - 1);
+    if (steps[k] > done && !drmad_trainer_run (trainer, train, RUN_SEED, done, steps[k] - done, NULL, NULL, NULL, error))
+      return FALSE;
+    done = MAX (done, steps[k]);
+    if (!drmad_net_get_params (net, states + k * P, error))
+      return FALSE;
+  }
+  if (!drmad_trainer_run (trainer, train, RUN_SEED, done, T - done, NULL, NULL, NULL, error)
+      || !drmad_net_get_params (net, wT, error))
+    return FALSE;
+  const double *w0 = states;
+  g_print ("curvature: extreme eigenvalues of the minibatch Hessian H_t of step t (Lanczos, %d HVPs) at the\n"
+           "true w_t and at DrMAD's line point. Momentum SGD here is stable for 0 <= lambda < 2(1+gamma)/(eta(1-gamma))\n"
+           "= %.0f; the reverse recursion amplifies a direction of negative curvature lambda, by up to about\n"
+           "1 + eta|lambda| per step while it stays one.\n", CURVATURE_ITERATIONS,
+           2 * (1 + INIT_MOMENTUM) / (INIT_LR * (1 - INIT_MOMENTUM)));
+  g_print ("%6s %12s %12s %12s %12s\n", "step", "true max", "true min", "line max", "line min");
+  for (guint k = 0; k < N_POINTS; k++) {
+    double true_top, true_bottom, line_top, line_bottom;
+    double beta = (double) steps[k] / T;
+    for (gsize i = 0; i < P; i++)
+      line[i] = (1 - beta) * w0[i] + beta * wT[i];
+    if (!drmad_net_set_params (net, states + k * P, error)
+        || !hessian_extremes (net, train, steps[k], &true_top, &true_bottom, error)
+        || !drmad_net_set_params (net, line, error)
+        || !hessian_extremes (net, train, steps[k], &line_top, &line_bottom, error))
+      return FALSE;
+    g_print ("%6" G_GUINT64_FORMAT " %12.3f %12.3f %12.3f %12.3f\n", steps[k], true_top, true_bottom,
+             line_top, line_bottom);
+  }
+  g_print ("\n");
+  return TRUE;
+}
+
 static char *
 format_or_nan (const char *format, double value)
 {
@@ -224,26 +415,32 @@ print_accuracy (DrmadHyper *hyper, GArray *methods, gboolean cosine)
   for (guint m = 1; m < methods->len; m++) {
     const Method *method = &g_array_index (methods, Method, m);
     g_print ("%-16s", method->label);
-    for (guint g = 0; g <= n_groups; g++)
-      g_print (" %9.4f", cosine ? method->cosine[g] : method->relative[g]);
+    for (guint g = 0; g <= n_groups; g++) {
+      double value = cosine ? method->cosine[g] : method->relative[g];
+      g_print (fabs (value) < 1000 ? " %9.4f" : " %9.2e", value);
+    }
     g_print ("\n");
   }
   g_print ("\n");
 }
 
 static void
-print_components (DrmadHyper *hyper, GArray *methods)
+print_components (DrmadHyper *hyper, GArray *methods, const double *fd)
 {
   g_print ("components of df/dtheta (raw theta: log L2, log lr, logit momentum, log scale):\n");
   g_print ("%-22s %12s", "hyperparameter", "value");
   for (guint m = 0; m < methods->len; m++)
     g_print (" %12s", g_array_index (methods, Method, m).label);
+  if (fd)
+    g_print (" %12s", "central diff");
   g_print ("\n");
   gsize n = drmad_hyper_get_n (hyper);
   for (gsize i = 0; i < n; i++) {
     g_print ("%-22s %12.4g", drmad_hyper_get_name (hyper, i), drmad_hyper_get_natural (hyper, i));
     for (guint m = 0; m < methods->len; m++)
       g_print (" %12.4e", g_array_index (methods, Method, m).result->gradient[i]);
+    if (fd)
+      g_print (" %12.4e", fd[i]);
     g_print ("\n");
   }
   g_print ("\n");
@@ -254,7 +451,8 @@ main (int argc, char **argv)
 {
   gint iters = 500, train_size = 10000, val_size = 5000, repeats = PLAIN_REPEATS;
   g_autofree char *csv_path = NULL, *device_spec = NULL, *precision_name = NULL, *snapshots_text = NULL;
-  gboolean components = FALSE;
+  gboolean components = FALSE, check_exact = FALSE, curvature = FALSE;
+  double fd_epsilon = 1e-7;
   GOptionEntry entries[] = {
     { "iters", 'T', 0, G_OPTION_ARG_INT, &iters, "Training steps T (default 500)", "T" },
     { "train-size", 0, 0, G_OPTION_ARG_INT, &train_size, "Training examples (default 10000)", "N" },
@@ -263,6 +461,11 @@ main (int argc, char **argv)
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision_name, "float32 (default) or float64", "P" },
     { "snapshots", 'K', 0, G_OPTION_ARG_STRING, &snapshots_text, "Piecewise K values (default 2,4,8,16)", "K,K,..." },
     { "components", 0, 0, G_OPTION_ARG_NONE, &components, "Also print every component of every hypergradient", NULL },
+    { "check-exact", 0, 0, G_OPTION_ARG_NONE, &check_exact,
+      "Also check exact against central differences of f (2 trainings per component; use float64)", NULL },
+    { "fd-epsilon", 0, 0, G_OPTION_ARG_DOUBLE, &fd_epsilon, "Step on raw theta for --check-exact (default 1e-7: ReLU kinks make f rough at 1e-5 and above)", "EPS" },
+    { "curvature", 0, 0, G_OPTION_ARG_NONE, &curvature,
+      "Also print the Hessian's extreme eigenvalues on the true trajectory and on the DrMAD line", NULL },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path, "Also write the table as CSV to FILE", "FILE" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device_spec, "OpenCL device: index or part of its name", "SPEC" },
     { NULL },
@@ -283,9 +486,9 @@ main (int argc, char **argv)
     g_printerr ("bench-hypergrad-accuracy: --precision must be float32 or float64, not '%s'\n", precision_name);
     return 2;
   }
-  if (iters < 1 || train_size < BATCH || val_size < 1 || repeats < 1) {
+  if (iters < 1 || train_size < BATCH || val_size < 1 || repeats < 1 || !(fd_epsilon > 0)) {
     g_printerr ("bench-hypergrad-accuracy: --iters and --repeats must be at least 1, --train-size at least %d,"
-                " --val-size at least 1\n", BATCH);
+                " --val-size at least 1, --fd-epsilon positive\n", BATCH);
     return 2;
   }
   g_autoptr (GArray) snapshots = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -309,7 +512,7 @@ main (int argc, char **argv)
   DrmadDataset *pool = NULL, *test = NULL;
   if (!drmad_dataset_open ("fashion-mnist", NULL, &pool, &test, &error)) {
     g_printerr ("bench-hypergrad-accuracy: %s\n", error->message);
-    return 1;
+    return g_error_matches (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND) ? 77 : 1;
   }
   g_autoptr (DrmadSplit) split = drmad_dataset_split (pool, test, DATA_SEED, train_size, val_size, 1000, &error);
   g_autofree char *source = g_strdup (drmad_dataset_get_source (pool));
@@ -490,8 +693,31 @@ main (int argc, char **argv)
            "the first round: max relative difference %.1e.\n\n",
            repeat_spread);
 
+  g_autofree double *fd = NULL;
+  if (check_exact) {
+    if (!(fd = finite_differences (net, hyper, train, val, fd_epsilon, &error))) {
+      g_printerr ("bench-hypergrad-accuracy: central differences: %s\n", error->message);
+      return 1;
+    }
+    g_print ("exact vs central differences of f (epsilon %g on raw theta, %" G_GSIZE_FORMAT " x 2 training runs):\n",
+             fd_epsilon, drmad_hyper_get_n (hyper));
+    for (guint g = 0; g <= n_groups; g++) {
+      gsize first = 0, count = exact->result->n;
+      if (g < n_groups)
+        drmad_hyper_get_group_span (hyper, g, &first, &count);
+      double cosine, relative;
+      compare_span (exact->result->gradient, fd, first, count, &cosine, &relative);
+      g_print ("  %-9s cosine %.6f, ||exact - fd|| / ||fd|| %.2e\n",
+               g < n_groups ? drmad_hyper_get_group_name (hyper, g) : "all", cosine, relative);
+    }
+    g_print ("\n");
+  }
   if (components)
-    print_components (hyper, methods);
+    print_components (hyper, methods, fd);
+  if (curvature && !print_curvature (net, train, T, &error)) {
+    g_printerr ("bench-hypergrad-accuracy: curvature: %s\n", error->message);
+    return 1;
+  }
 
   const Method *drmad = &g_array_index (methods, Method, 1);
   double drmad_ratio = drmad->total_seconds / plain_seconds, exact_ratio = exact->total_seconds / plain_seconds;
