@@ -34,6 +34,8 @@ typedef enum {
   DRMAD_ERROR_UNSUPPORTED,      /* the device cannot do what was asked (fp64, native kernels) */
   DRMAD_ERROR_DIVERGED,         /* NaN or Inf appeared */
   DRMAD_ERROR_CANCELLED,        /* the progress callback asked to stop */
+  DRMAD_ERROR_CORRUPT,          /* a checkpoint or run folder fails its own consistency checks */
+  DRMAD_ERROR_EXISTS,           /* an output folder exists and overwriting was not asked for */
 } DrmadError;
 
 G_END_DECLS

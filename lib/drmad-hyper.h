@@ -55,6 +55,9 @@ const char   *drmad_hyper_get_name   (const DrmadHyper *hyper, gsize index);
 /* The value in natural units (exp, sigmoid). */
 double        drmad_hyper_get_natural (const DrmadHyper *hyper, gsize index);
 
+/* The natural value of θ[@index] had it the raw value @raw. */
+double        drmad_hyper_natural_of  (const DrmadHyper *hyper, gsize index, double raw);
+
 /* Groups: "l2", "lr", "momentum", "init", only those learned, in θ order. */
 guint       drmad_hyper_get_n_groups   (const DrmadHyper *hyper);
 const char *drmad_hyper_get_group_name (const DrmadHyper *hyper, guint group);

@@ -63,6 +63,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadMeta, drmad_meta_free)
 DrmadMetaReport *drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data,
                                   GError **error);
 
+/* The whole optimiser state (θ, moments, the accepted point, the meta
+ * learning rate, the iteration count), for checkpoints. Loading checks that
+ * it belongs to a θ of the same size and leaves @meta untouched on failure. */
+GBytes  *drmad_meta_save_state (DrmadMeta *meta);
+gboolean drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error);
+guint    drmad_meta_get_iteration (DrmadMeta *meta);
+
 /* The last hypergradient computed (NULL before the first step). */
 const DrmadHypergradient *drmad_meta_get_last_hypergradient (DrmadMeta *meta);
 double drmad_meta_get_learning_rate (DrmadMeta *meta);

@@ -27,3 +27,4 @@
 #include "drmad-net.h"
 #include "drmad-hyper.h"
 #include "drmad-meta.h"
+#include "drmad-run.h"

@@ -185,13 +185,20 @@ drmad_hyper_get_group_span (const DrmadHyper *hyper, guint group, gsize *first, 
 }
 
 double
-drmad_hyper_get_natural (const DrmadHyper *hyper, gsize index)
+drmad_hyper_natural_of (const DrmadHyper *hyper, gsize index, double raw)
 {
   g_return_val_if_fail (index < hyper->n, NAN);
   gsize momentum_first = hyper->first_of[GROUP_MOMENTUM];
   gboolean is_momentum = hyper->learned[GROUP_MOMENTUM] && index >= momentum_first
                          && index < momentum_first + (gsize) hyper->n_layers * hyper->config.segments;
-  return is_momentum ? sigmoid (hyper->values[index]) : exp (hyper->values[index]);
+  return is_momentum ? sigmoid (raw) : exp (raw);
+}
+
+double
+drmad_hyper_get_natural (const DrmadHyper *hyper, gsize index)
+{
+  g_return_val_if_fail (index < hyper->n, NAN);
+  return drmad_hyper_natural_of (hyper, index, hyper->values[index]);
 }
 
 /* Index into θ of layer @l's first L2 value, or −1 when L2 is fixed. */

@@ -241,3 +241,65 @@ drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data
   report->meta_learning_rate = meta->learning_rate;
   return report;
 }
+
+guint drmad_meta_get_iteration (DrmadMeta *meta) { return meta->iteration; }
+
+/* State layout: a header of counters, then 7 vectors of n doubles. */
+typedef struct {
+  guint64 n, iteration, adam_t, accepted_adam_t, have_accepted;
+  double  learning_rate, best_val_loss;
+} StateHeader;
+
+#define STATE_VECTORS 7
+
+GBytes *
+drmad_meta_save_state (DrmadMeta *meta)
+{
+  StateHeader header = {
+    .n = meta->n, .iteration = meta->iteration, .adam_t = meta->adam_t,
+    .accepted_adam_t = meta->accepted_adam_t, .have_accepted = meta->have_accepted,
+    .learning_rate = meta->learning_rate, .best_val_loss = meta->best_val_loss,
+  };
+  const double *vectors[STATE_VECTORS] = { drmad_hyper_get_values (meta->hyper), meta->m, meta->s,
+                                           meta->accepted_theta, meta->accepted_gradient,
+                                           meta->accepted_m, meta->accepted_s };
+  GByteArray *bytes = g_byte_array_new ();
+  g_byte_array_append (bytes, (const guint8 *) &header, sizeof header);
+  for (guint i = 0; i < STATE_VECTORS; i++)
+    g_byte_array_append (bytes, (const guint8 *) vectors[i], meta->n * sizeof (double));
+  return g_byte_array_free_to_bytes (bytes);
+}
+
+gboolean
+drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (state, &size);
+  StateHeader header;
+  if (size < sizeof header) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "the optimiser state is %" G_GSIZE_FORMAT
+                 " bytes, shorter than its header", size);
+    return FALSE;
+  }
+  memcpy (&header, data, sizeof header);
+  if (header.n != meta->n || size != sizeof header + STATE_VECTORS * meta->n * sizeof (double)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "the optimiser state holds %" G_GUINT64_FORMAT " hyperparameters in %" G_GSIZE_FORMAT
+                 " bytes; this run has %" G_GSIZE_FORMAT, header.n, size, meta->n);
+    return FALSE;
+  }
+  const double *theta = (const double *) (data + sizeof header);
+  if (!drmad_hyper_set_values (meta->hyper, theta, error))
+    return FALSE;
+  double *vectors[STATE_VECTORS - 1] = { meta->m, meta->s, meta->accepted_theta, meta->accepted_gradient,
+                                         meta->accepted_m, meta->accepted_s };
+  for (guint i = 0; i < STATE_VECTORS - 1; i++)
+    memcpy (vectors[i], theta + (i + 1) * meta->n, meta->n * sizeof (double));
+  meta->iteration = header.iteration;
+  meta->adam_t = header.adam_t;
+  meta->accepted_adam_t = header.accepted_adam_t;
+  meta->have_accepted = header.have_accepted != 0;
+  meta->learning_rate = header.learning_rate;
+  meta->best_val_loss = header.best_val_loss;
+  return TRUE;
+}

@@ -1,0 +1,399 @@
+/* The option table, config files and run.ini (issue 4 §1). */
+#include "drmad-options.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  const char *default_value;   /* NULL: none */
+  const char *arg;             /* NULL: a flag */
+  const char *help;
+  gboolean    in_ini;          /* kept in run.ini / read from config files */
+} OptionSpec;
+
+static const OptionSpec specs[] = {
+  { "no-gui", NULL, NULL, "Run in the terminal, without a window", FALSE },
+  { "list-devices", NULL, NULL, "List OpenCL platforms and devices, then exit", FALSE },
+  { "check", NULL, NULL, "Compare exact hypergradients with finite differences and DrMAD/piecewise with exact, on a small configuration or the one given; exit status 1 when exact misses", FALSE },
+  { "config", NULL, "FILE", "Read settings from FILE ([drmad] group, keys named as the long options); the command line overrides it", FALSE },
+  { "out", NULL, "DIR", "Run folder to create (default: runs/DATE-TIME)", FALSE },
+  { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device and --gemm may change)", FALSE },
+  { "force", NULL, NULL, "Overwrite an existing run folder", FALSE },
+  { "version", NULL, NULL, "Print the version and exit", FALSE },
+  { "dataset", "fashion-mnist", "NAME|PATH", "A built-in name (fashion-mnist, mnist) or a folder: IDX files, CIFAR-10 batches, or one PNG subfolder per class", TRUE },
+  { "train-size", "10000", "N", "Training examples; 0 = all not used for validation", TRUE },
+  { "val-size", "5000", "N", "Validation examples (the meta-loss is their cross-entropy)", TRUE },
+  { "test-size", "0", "N", "Test examples; 0 = the dataset's own test set", TRUE },
+  { "layers", "784,100,100,10", "W,W,…", "Layer widths, input first, classes last", TRUE },
+  { "activation", "relu", "relu|tanh", "Hidden units", TRUE },
+  { "batch", "100", "N", "Minibatch size", TRUE },
+  { "iters", "500", "T", "Training steps per run", TRUE },
+  { "meta-iters", "20", "N", "Meta-iterations; 0 trains once with the given values and reports validation and test loss", TRUE },
+  { "learn", "l2,lr", "LIST", "Hyperparameter groups to learn: any of l2, lr, momentum, init, or none", TRUE },
+  { "l2-granularity", "layer", "layer|neuron|weight", "One L2 penalty per layer, per input unit of each layer, or per weight", TRUE },
+  { "segments", "4", "S", "Segments of the learning-rate and momentum schedules", TRUE },
+  { "init-l2", "1e-4", "C[,C…]", "Starting L2 coefficient, one for all layers or one per layer", TRUE },
+  { "init-lr", "0.1", "η[,η…]", "Starting learning rate, one or one per layer", TRUE },
+  { "init-momentum", "0.9", "γ[,γ…]", "Starting momentum in (0, 1), one or one per layer", TRUE },
+  { "init-scale", "0", "S[,S…]", "Starting scale of the initial weights, one or one per layer; 0 = 1/sqrt(fan_in)", TRUE },
+  { "method", "drmad", "exact|drmad|piecewise", "Reverse pass: exact (checkpointed), DrMAD (straight line), piecewise (K pieces)", TRUE },
+  { "snapshots", "8", "K", "Pieces of the piecewise method", TRUE },
+  { "checkpoint-every", "0", "k", "Checkpoint spacing of the exact method; 0 = ceil(sqrt(T)), 1 = store every step", TRUE },
+  { "meta-optimizer", "adam", "adam|sgd|sign", "Meta-optimiser on the raw hyperparameters", TRUE },
+  { "meta-lr", "0.05", "R", "Meta learning rate (a step on log / logit scale)", TRUE },
+  { "meta-momentum", "0.9", "M", "Momentum of the sgd meta-optimiser", TRUE },
+  { "clip", "0", "C", "Clip each hypergradient component to ±C; 0 = off", TRUE },
+  { "divergence-factor", "2", "F", "Reject a meta-step whose validation loss exceeds F × the best so far", TRUE },
+  { "seed", "1", "N", "Seed for the split, the initial weights and the minibatches", TRUE },
+  { "device", "", "N|SUBSTRING", "OpenCL device: a number from --list-devices or part of its name; empty = $DRMAD_DEVICE, else the first GPU, else the first CPU", TRUE },
+  { "gemm", "auto", "auto|clblast|host", "Matrix products: CLBlast, or OpenBLAS in a native kernel (CPU devices); auto picks host on CPUs", TRUE },
+  { "precision", "float32", "float32|float64", "Arithmetic on the device; float64 needs cl_khr_fp64", TRUE },
+};
+
+static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", NULL };
+
+static const OptionSpec *
+find_spec (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
+    if (g_str_equal (specs[i].name, name))
+      return &specs[i];
+  return NULL;
+}
+
+static gboolean
+store_option (const char *option_name, const char *value, gpointer data, GError **error)
+{
+  GHashTable *cli = data;
+  const char *name = option_name + (g_str_has_prefix (option_name, "--") ? 2 : 1);
+  g_hash_table_replace (cli, g_strdup (name), g_strdup (value ? value : "true"));
+  return TRUE;
+}
+
+static gboolean
+read_key_file (const char *path, GHashTable *into, GError **error)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  GError *local = NULL;
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, DRMAD_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                 ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_INVALID_ARGUMENT,
+                 "cannot read the settings file %s: %s", path, local->message);
+    g_error_free (local);
+    return FALSE;
+  }
+  if (!g_key_file_has_group (file, "drmad")) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%s has no [drmad] group: settings go under [drmad], one key per long option", path);
+    return FALSE;
+  }
+  g_auto (GStrv) keys = g_key_file_get_keys (file, "drmad", NULL, NULL);
+  for (char **key = keys; *key; key++) {
+    const OptionSpec *spec = find_spec (*key);
+    if (!spec || !spec->in_ini) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "%s: unknown setting \"%s\" (settings are named as the long options, see drmad --help)",
+                   path, *key);
+      return FALSE;
+    }
+    g_autofree char *value = g_key_file_get_string (file, "drmad", *key, NULL);
+    g_hash_table_replace (into, g_strdup (*key), g_strdup (g_strstrip (value)));
+  }
+  return TRUE;
+}
+
+static gboolean
+bad_value (GError **error, const char *name, const char *value, const char *expected)
+{
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "--%s %s: expected %s", name, value, expected);
+  return FALSE;
+}
+
+static gboolean
+parse_unsigned (const DrmadOptions *o, const char *name, guint64 min, guint64 max, guint64 *out, GError **error)
+{
+  const char *value = g_hash_table_lookup (o->values, name);
+  if (!g_ascii_string_to_unsigned (value, 10, min, max, out, NULL)) {
+    g_autofree char *expected = g_strdup_printf ("a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, min, max);
+    return bad_value (error, name, value, expected);
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_uint (const DrmadOptions *o, const char *name, guint min, guint max, guint *out, GError **error)
+{
+  guint64 wide;
+  if (!parse_unsigned (o, name, min, max, &wide, error))
+    return FALSE;
+  *out = wide;
+  return TRUE;
+}
+
+static gboolean
+parse_number (const char *name, const char *text, double low, double high, gboolean open_low, double *out,
+              GError **error)
+{
+  char *end;
+  double value = g_ascii_strtod (text, &end);
+  while (g_ascii_isspace (*end))
+    end++;
+  if (end == text || *end != '\0' || !isfinite (value) || value > high
+      || (open_low ? value <= low : value < low)) {
+    g_autofree char *upper = isfinite (high) ? g_strdup_printf (" up to %g", high) : g_strdup ("");
+    g_autofree char *expected = g_strdup_printf ("a number %s %g%s", open_low ? "above" : "from", low, upper);
+    return bad_value (error, name, text, expected);
+  }
+  *out = value;
+  return TRUE;
+}
+
+static gboolean
+parse_double (const DrmadOptions *o, const char *name, double low, double high, gboolean open_low, double *out,
+              GError **error)
+{
+  return parse_number (name, g_hash_table_lookup (o->values, name), low, high, open_low, out, error);
+}
+
+/* One value for every layer, or one per layer. */
+static gboolean
+parse_per_layer (const DrmadOptions *o, const char *name, guint n_layers, double low, double high,
+                 gboolean open_low, double *out, GError **error)
+{
+  const char *value = g_hash_table_lookup (o->values, name);
+  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
+  guint n = g_strv_length (parts);
+  if (n != 1 && n != n_layers) {
+    g_autofree char *expected = g_strdup_printf ("one value, or %u (one per weight layer)", n_layers);
+    return bad_value (error, name, value, expected);
+  }
+  for (guint l = 0; l < n_layers; l++)
+    if (!parse_number (name, g_strstrip (parts[n == 1 ? 0 : l]), low, high, open_low, &out[l], error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+parse_layers (DrmadOptions *o, GError **error)
+{
+  const char *value = g_hash_table_lookup (o->values, "layers");
+  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
+  o->n_sizes = 0;
+  for (char **part = parts; *part; part++) {
+    guint64 width;
+    if (o->n_sizes > DRMAD_HYPER_MAX_LAYERS
+        || !g_ascii_string_to_unsigned (g_strstrip (*part), 10, 1, 1u << 24, &width, NULL))
+      return bad_value (error, "layers", value, "2 to 17 positive widths, input first, classes last, e.g. 784,100,10");
+    o->sizes[o->n_sizes++] = width;
+  }
+  if (o->n_sizes < 2)
+    return bad_value (error, "layers", value, "at least the input and output widths, e.g. 784,100,10");
+  return TRUE;
+}
+
+static gboolean
+parse_learn (DrmadOptions *o, GError **error)
+{
+  const char *value = g_hash_table_lookup (o->values, "learn");
+  const char *granularity = g_hash_table_lookup (o->values, "l2-granularity");
+  DrmadHyperConfig *h = &o->hyper;
+  gboolean l2 = FALSE;
+  h->learn_lr = h->learn_momentum = h->learn_init_scale = FALSE;
+  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
+  for (char **part = parts; *part; part++) {
+    const char *group = g_strstrip (*part);
+    if (g_str_equal (group, "l2")) l2 = TRUE;
+    else if (g_str_equal (group, "lr")) h->learn_lr = TRUE;
+    else if (g_str_equal (group, "momentum")) h->learn_momentum = TRUE;
+    else if (g_str_equal (group, "init")) h->learn_init_scale = TRUE;
+    else if (!g_str_equal (group, "none") && *group)
+      return bad_value (error, "learn", value, "a comma-separated list of l2, lr, momentum, init (or none)");
+  }
+  if (g_str_equal (granularity, "layer")) h->l2 = DRMAD_L2_PER_LAYER;
+  else if (g_str_equal (granularity, "neuron")) h->l2 = DRMAD_L2_PER_NEURON;
+  else if (g_str_equal (granularity, "weight")) h->l2 = DRMAD_L2_PER_WEIGHT;
+  else return bad_value (error, "l2-granularity", granularity, "layer, neuron or weight");
+  if (!l2)
+    h->l2 = DRMAD_L2_FIXED;
+  return TRUE;
+}
+
+static gboolean
+convert (DrmadOptions *o, GError **error)
+{
+  GHashTable *v = o->values;
+  guint64 T;
+  if (!parse_layers (o, error)
+      || !parse_uint (o, "train-size", 0, G_MAXINT, &o->train_size, error)
+      || !parse_uint (o, "val-size", 1, G_MAXINT, &o->val_size, error)
+      || !parse_uint (o, "test-size", 0, G_MAXINT, &o->test_size, error)
+      || !parse_uint (o, "batch", 1, 1u << 20, &o->batch, error)
+      || !parse_unsigned (o, "iters", 1, 100000000, &T, error)
+      || !parse_unsigned (o, "meta-iters", 0, 1000000, &o->meta_iters, error)
+      || !parse_unsigned (o, "seed", 0, G_MAXUINT64, &o->seed, error)
+      || !parse_uint (o, "segments", 1, 100000, &o->hyper.segments, error)
+      || !parse_uint (o, "snapshots", 1, G_MAXINT, &o->reverse.snapshots, error)
+      || !parse_uint (o, "checkpoint-every", 0, G_MAXINT, &o->reverse.checkpoint_every, error)
+      || !drmad_activation_from_name (g_hash_table_lookup (v, "activation"), &o->activation, error)
+      || !drmad_method_from_name (g_hash_table_lookup (v, "method"), &o->reverse.method, error)
+      || !drmad_meta_algorithm_from_name (g_hash_table_lookup (v, "meta-optimizer"), &o->meta.algorithm, error)
+      || !drmad_gemm_path_from_name (g_hash_table_lookup (v, "gemm"), &o->gemm, error)
+      || !parse_learn (o, error))
+    return FALSE;
+  guint n_layers = o->n_sizes - 1;
+  o->hyper.steps = T;
+  o->reverse.seed = o->seed;
+  if (!parse_per_layer (o, "init-l2", n_layers, 0, INFINITY, TRUE, o->hyper.init_l2, error)
+      || !parse_per_layer (o, "init-lr", n_layers, 0, INFINITY, TRUE, o->hyper.init_lr, error)
+      || !parse_per_layer (o, "init-momentum", n_layers, 0, 1, TRUE, o->hyper.init_momentum, error)
+      || !parse_per_layer (o, "init-scale", n_layers, 0, INFINITY, FALSE, o->hyper.init_scale, error)
+      || !parse_double (o, "meta-lr", 0, INFINITY, TRUE, &o->meta.learning_rate, error)
+      || !parse_double (o, "meta-momentum", 0, 0.999999, FALSE, &o->meta.momentum, error)
+      || !parse_double (o, "clip", 0, INFINITY, FALSE, &o->meta.clip, error)
+      || !parse_double (o, "divergence-factor", 1, INFINITY, TRUE, &o->meta.divergence_factor, error))
+    return FALSE;
+  if (o->hyper.init_momentum[0] >= 1)
+    return bad_value (error, "init-momentum", g_hash_table_lookup (v, "init-momentum"), "values strictly between 0 and 1");
+  if (o->hyper.segments > T)
+    return bad_value (error, "segments", g_hash_table_lookup (v, "segments"), "at most as many segments as training steps (--iters)");
+  const char *precision = g_hash_table_lookup (v, "precision");
+  if (g_str_equal (precision, "float32")) o->precision = DRMAD_PRECISION_FLOAT32;
+  else if (g_str_equal (precision, "float64")) o->precision = DRMAD_PRECISION_FLOAT64;
+  else return bad_value (error, "precision", precision, "float32 or float64");
+  o->dataset = g_strdup (g_hash_table_lookup (v, "dataset"));
+  o->device = g_strdup (g_hash_table_lookup (v, "device"));
+  return TRUE;
+}
+
+gboolean
+drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
+{
+  g_autoptr (GHashTable) cli = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GHashTable) file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  drmad_hyper_config_init (&o->hyper);
+  drmad_meta_config_init (&o->meta);
+
+  GOptionEntry entries[G_N_ELEMENTS (specs) + 1];
+  g_autoptr (GPtrArray) descriptions = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
+    const OptionSpec *s = &specs[i];
+    char *description = s->default_value && *s->default_value
+                        ? g_strdup_printf ("%s (default: %s)", s->help, s->default_value) : g_strdup (s->help);
+    g_ptr_array_add (descriptions, description);
+    entries[i] = (GOptionEntry) { s->name, 0, s->arg ? 0 : G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
+                                  (gpointer) store_option, description, s->arg };
+  }
+  entries[G_N_ELEMENTS (specs)] = (GOptionEntry) { NULL };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- tune hyperparameters by hypergradients (DrMAD) on OpenCL");
+  GOptionGroup *group = g_option_group_new ("drmad", "drmad", "drmad options", cli, NULL);
+  g_option_group_add_entries (group, entries);
+  g_option_context_set_main_group (context, group);
+  g_option_context_set_summary (context,
+    "Learns hyperparameters of a multilayer perceptron (L2 penalties, learning-rate and momentum\n"
+    "schedules, initial scales) by gradient descent on hypergradients, on any OpenCL device.\n"
+    "Without --no-gui it opens the desktop window (where built).\n\n"
+    "Example: drmad --no-gui --dataset fashion-mnist --layers 784,100,10 --learn l2,lr --meta-iters 20");
+  g_option_context_set_description (context,
+    "Every setting also reads from --config FILE ([drmad] group, keys named as the long options);\n"
+    "the command line wins. A run folder holds run.ini, history.csv, hyper.csv, l2.png, lr.png,\n"
+    "loss.png and checkpoint.bin; --resume DIR continues it.");
+  if (!g_option_context_parse (context, argc, argv, error))
+    return FALSE;
+  if (*argc > 1) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unexpected argument \"%s\"", (*argv)[1]);
+    return FALSE;
+  }
+
+  const char *resume = g_hash_table_lookup (cli, "resume");
+  const char *config = g_hash_table_lookup (cli, "config");
+  if (resume && config) {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                         "--resume and --config cannot be combined: a resumed run keeps its own run.ini");
+    return FALSE;
+  }
+  if (resume) {
+    g_autofree char *ini = g_build_filename (resume, "run.ini", NULL);
+    if (!g_file_test (ini, G_FILE_TEST_EXISTS)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "--resume %s: no run.ini there, so it is not a run folder", resume);
+      return FALSE;
+    }
+    if (!read_key_file (ini, file, error))
+      return FALSE;
+    GHashTableIter iter;
+    gpointer key;
+    g_hash_table_iter_init (&iter, cli);
+    while (g_hash_table_iter_next (&iter, &key, NULL)) {
+      const OptionSpec *spec = find_spec (key);
+      if (spec->in_ini && !g_strv_contains (resume_may_change, key)) {
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                     "--%s cannot change when resuming (the run keeps the settings in %s/run.ini; "
+                     "only --meta-iters, --device and --gemm may)", (char *) key, resume);
+        return FALSE;
+      }
+    }
+  } else if (config && !read_key_file (config, file, error)) {
+    return FALSE;
+  }
+
+  o->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  o->given = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
+    if (specs[i].default_value)
+      g_hash_table_replace (o->values, g_strdup (specs[i].name), g_strdup (specs[i].default_value));
+  GHashTable *layers[] = { file, cli };
+  for (guint k = 0; k < G_N_ELEMENTS (layers); k++) {
+    GHashTableIter iter;
+    gpointer key, value;
+    g_hash_table_iter_init (&iter, layers[k]);
+    while (g_hash_table_iter_next (&iter, &key, &value)) {
+      g_hash_table_replace (o->values, g_strdup (key), g_strdup (value));
+      g_hash_table_add (o->given, g_strdup (key));
+    }
+  }
+  o->list_devices = g_hash_table_contains (cli, "list-devices");
+  o->check = g_hash_table_contains (cli, "check");
+  o->force = g_hash_table_contains (cli, "force");
+  o->version = g_hash_table_contains (cli, "version");
+  o->no_gui = g_hash_table_contains (cli, "no-gui");
+  o->resume = g_strdup (resume);
+  if (resume)
+    o->out = g_strdup (resume);
+  else if (g_hash_table_lookup (cli, "out"))
+    o->out = g_strdup (g_hash_table_lookup (cli, "out"));
+  else {
+    g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+    g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+    o->out = g_build_filename ("runs", stamp, NULL);
+  }
+  return convert (o, error);
+}
+
+gboolean
+drmad_options_given (const DrmadOptions *o, const char *key)
+{
+  return g_hash_table_contains (o->given, key);
+}
+
+char *
+drmad_options_to_ini (const DrmadOptions *o)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
+    if (specs[i].in_ini)
+      g_key_file_set_string (file, "drmad", specs[i].name, g_hash_table_lookup (o->values, specs[i].name));
+  g_key_file_set_comment (file, NULL, NULL, " drmad run settings: `drmad --no-gui --config run.ini` repeats this run", NULL);
+  return g_key_file_to_data (file, NULL, NULL);
+}
+
+void
+drmad_options_clear (DrmadOptions *o)
+{
+  g_free (o->resume);
+  g_free (o->out);
+  g_free (o->dataset);
+  g_free (o->device);
+  g_clear_pointer (&o->values, g_hash_table_unref);
+  g_clear_pointer (&o->given, g_hash_table_unref);
+}

@@ -1,0 +1,46 @@
+/* Options of the drmad program: one table read from the command line, from
+ * --config FILE and from a run folder's run.ini, with the precedence
+ * defaults < config file < command line. */
+#pragma once
+
+#include <drmad.h>
+
+typedef struct {
+  /* what to do */
+  gboolean list_devices, check, force, version, no_gui;
+  char    *resume;        /* a run folder, or NULL */
+  char    *out;           /* the run folder to create */
+  /* data and model */
+  char    *dataset;
+  guint    train_size, val_size, test_size;
+  guint    sizes[DRMAD_HYPER_MAX_LAYERS + 1];
+  guint    n_sizes;
+  DrmadActivation activation;
+  guint    batch;
+  guint64  meta_iters;
+  guint64  seed;
+  /* hypergradients */
+  DrmadHyperConfig   hyper;   /* steps = --iters */
+  DrmadReverseConfig reverse;
+  DrmadMetaConfig    meta;
+  /* device */
+  char          *device;
+  DrmadGemmPath  gemm;
+  DrmadPrecision precision;
+  /* the merged key → value table, for run.ini */
+  GHashTable *values;
+  GHashTable *given;      /* keys set by a config file or the command line */
+} DrmadOptions;
+
+/* Parses @argv. Returns FALSE with a message for the user on bad input
+ * (unknown option, malformed value, unreadable config). --help is handled
+ * by GOptionContext (prints and exits 0). */
+gboolean drmad_options_parse (DrmadOptions *options, int *argc, char ***argv, GError **error);
+
+/* The run.ini text that reproduces these settings. */
+char *drmad_options_to_ini (const DrmadOptions *options);
+
+/* Whether @key was given on the command line or in a config file (not a default). */
+gboolean drmad_options_given (const DrmadOptions *options, const char *key);
+
+void drmad_options_clear (DrmadOptions *options);

@@ -1,0 +1,58 @@
+/* drmad: the run folder (DESIGN.md "The run folder"): run.ini, history.csv,
+ * hyper.csv and checkpoint.bin, every file written atomically. */
+#pragma once
+
+#include <glib.h>
+#include "drmad-meta.h"
+
+G_BEGIN_DECLS
+
+/* One meta-iteration as the run folder keeps it. */
+typedef struct {
+  guint    iteration;
+  gboolean rejected;
+  double   train_loss, val_loss, val_error, seconds, meta_learning_rate;
+  guint64  device_peak_bytes, host_peak_bytes;
+  double  *group_norms;   /* n_groups */
+  double  *theta;         /* θ after the iteration (raw), n */
+} DrmadRunRecord;
+
+typedef struct _DrmadRun DrmadRun;
+
+/* Creates @folder (and parents) and writes @ini_text as run.ini. An existing
+ * folder that holds anything is refused with %DRMAD_ERROR_EXISTS unless @force. */
+DrmadRun *drmad_run_create (const char *folder, const char *ini_text, gboolean force, GError **error);
+/* Opens an existing run folder for resuming: reads run.ini (drmad_run_get_ini). */
+DrmadRun *drmad_run_open   (const char *folder, GError **error);
+void      drmad_run_free   (DrmadRun *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadRun, drmad_run_free)
+
+const char *drmad_run_get_folder (const DrmadRun *run);
+const char *drmad_run_get_ini    (const DrmadRun *run);
+
+/* Appends the report of a meta-iteration and rewrites history.csv, hyper.csv
+ * and checkpoint.bin (the optimiser state and the whole history). */
+gboolean drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta,
+                           const DrmadMetaReport *report, GError **error);
+
+/* Restores the optimiser state and the history from checkpoint.bin. */
+gboolean drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error);
+
+/* The final evaluation: test loss and error after retraining with the
+ * initial θ and with the learned θ; added to history.csv. */
+gboolean drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initial_test_loss,
+                                 double initial_test_error, double learned_test_loss,
+                                 double learned_test_error, GError **error);
+
+guint                 drmad_run_get_n_records (const DrmadRun *run);
+const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index);
+
+/* Writes @contents to @path atomically: a temporary file in the same folder,
+ * fsync, rename, fsync of the folder. An earlier file survives any failure. */
+gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error);
+
+/* checkpoint.bin framing: magic, version, length, payload, CRC-32. */
+gboolean drmad_checkpoint_write (const char *path, GBytes *payload, GError **error);
+GBytes  *drmad_checkpoint_read  (const char *path, GError **error);
+
+G_END_DECLS

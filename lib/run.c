@@ -1,0 +1,401 @@
+/* The run folder: files a user keeps, each written atomically. */
+#include "drmad-run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define CHECKPOINT_MAGIC "DRMADCK1"
+#define CHECKPOINT_VERSION 1
+#define MAX_CHECKPOINT_BYTES ((guint64) 1 << 32)
+
+struct _DrmadRun {
+  char      *folder;
+  char      *ini;
+  GPtrArray *records;   /* DrmadRunRecord */
+  guint      n_groups;
+  gsize      n;
+};
+
+static void
+record_free (DrmadRunRecord *record)
+{
+  g_free (record->group_norms);
+  g_free (record->theta);
+  g_free (record);
+}
+
+void
+drmad_run_free (DrmadRun *run)
+{
+  if (!run)
+    return;
+  g_free (run->folder);
+  g_free (run->ini);
+  g_ptr_array_unref (run->records);
+  g_free (run);
+}
+
+static DrmadRun *
+run_new (const char *folder, char *ini)
+{
+  DrmadRun *run = g_new0 (DrmadRun, 1);
+  run->folder = g_strdup (folder);
+  run->ini = ini;
+  run->records = g_ptr_array_new_with_free_func ((GDestroyNotify) record_free);
+  return run;
+}
+
+static gboolean
+set_errno_error (GError **error, int saved, const char *what, const char *path)
+{
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot %s %s: %s", what, path, g_strerror (saved));
+  return FALSE;
+}
+
+gboolean
+drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error)
+{
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *template = g_strdup_printf ("%s/.%s.XXXXXX", folder, base);
+  int fd = g_mkstemp (template);
+  if (fd < 0)
+    return set_errno_error (error, errno, "create a temporary file beside", path);
+  const char *p = contents;
+  gsize left = length;
+  while (left > 0) {
+    ssize_t written = write (fd, p, left);
+    if (written < 0 && errno == EINTR)
+      continue;
+    if (written <= 0) {
+      int saved = errno;
+      close (fd);
+      g_unlink (template);
+      return set_errno_error (error, saved, "write", path);
+    }
+    p += written;
+    left -= written;
+  }
+  if (fsync (fd) != 0 || close (fd) != 0) {
+    int saved = errno;
+    g_unlink (template);
+    return set_errno_error (error, saved, "flush", path);
+  }
+  if (g_rename (template, path) != 0) {
+    int saved = errno;
+    g_unlink (template);
+    return set_errno_error (error, saved, "replace", path);
+  }
+  int dir = open (folder, O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    fsync (dir);
+    close (dir);
+  }
+  return TRUE;
+}
+
+static gboolean
+write_in_run (DrmadRun *run, const char *name, const GString *text, GError **error)
+{
+  g_autofree char *path = g_build_filename (run->folder, name, NULL);
+  return drmad_write_file_atomic (path, text->str, text->len, error);
+}
+
+DrmadRun *
+drmad_run_create (const char *folder, const char *ini_text, gboolean force, GError **error)
+{
+  if (g_file_test (folder, G_FILE_TEST_EXISTS)) {
+    if (!g_file_test (folder, G_FILE_TEST_IS_DIR)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS, "%s exists and is not a folder", folder);
+      return NULL;
+    }
+    g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+    if (dir && g_dir_read_name (dir) && !force) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
+                   "the output folder %s already holds files: choose another --out, resume it with "
+                   "--resume %s, or overwrite it with --force", folder, folder);
+      return NULL;
+    }
+  }
+  if (g_mkdir_with_parents (folder, 0755) != 0) {
+    set_errno_error (error, errno, "create the output folder", folder);
+    return NULL;
+  }
+  g_autoptr (DrmadRun) run = run_new (folder, g_strdup (ini_text));
+  /* An earlier run's checkpoint must not be resumed into this one. */
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_unlink (checkpoint);
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  if (!drmad_write_file_atomic (ini_path, ini_text, strlen (ini_text), error))
+    return NULL;
+  return g_steal_pointer (&run);
+}
+
+DrmadRun *
+drmad_run_open (const char *folder, GError **error)
+{
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  char *ini = NULL;
+  GError *local = NULL;
+  if (!g_file_get_contents (ini_path, &ini, NULL, &local)) {
+    g_set_error (error, DRMAD_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                 ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_IO,
+                 "%s is not a run folder: %s", folder, local->message);
+    g_error_free (local);
+    return NULL;
+  }
+  return run_new (folder, ini);
+}
+
+const char *drmad_run_get_folder (const DrmadRun *run) { return run->folder; }
+const char *drmad_run_get_ini (const DrmadRun *run) { return run->ini; }
+guint drmad_run_get_n_records (const DrmadRun *run) { return run->records->len; }
+
+const DrmadRunRecord *
+drmad_run_get_record (const DrmadRun *run, guint index)
+{
+  g_return_val_if_fail (index < run->records->len, NULL);
+  return run->records->pdata[index];
+}
+
+/* %.17g: every double in a CSV reads back exactly. */
+static void
+append_number (GString *text, double value)
+{
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+  g_string_append (text, g_ascii_formatd (buffer, sizeof buffer, "%.17g", value));
+}
+
+static GString *
+history_csv (DrmadRun *run, DrmadHyper *hyper)
+{
+  GString *text = g_string_new ("iteration,rejected,train_loss,val_loss,val_error,meta_learning_rate,seconds,"
+                                "device_peak_bytes,host_peak_bytes");
+  for (guint g = 0; g < run->n_groups; g++)
+    g_string_append_printf (text, ",hypergradient_norm_%s", drmad_hyper_get_group_name (hyper, g));
+  g_string_append (text, ",test_loss,test_error\n");
+  for (guint i = 0; i < run->records->len; i++) {
+    const DrmadRunRecord *r = run->records->pdata[i];
+    g_string_append_printf (text, "%u,%d,", r->iteration, r->rejected);
+    double values[] = { r->train_loss, r->val_loss, r->val_error, r->meta_learning_rate, r->seconds };
+    for (guint k = 0; k < G_N_ELEMENTS (values); k++) {
+      append_number (text, values[k]);
+      g_string_append_c (text, ',');
+    }
+    g_string_append_printf (text, "%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT, r->device_peak_bytes,
+                            r->host_peak_bytes);
+    for (guint g = 0; g < run->n_groups; g++) {
+      g_string_append_c (text, ',');
+      append_number (text, r->group_norms[g]);
+    }
+    g_string_append (text, ",,\n");
+  }
+  return text;
+}
+
+static GString *
+hyper_csv (DrmadRun *run, DrmadHyper *hyper)
+{
+  GString *text = g_string_new ("iteration,name,raw,value\n");
+  for (guint i = 0; i < run->records->len; i++) {
+    const DrmadRunRecord *r = run->records->pdata[i];
+    for (gsize k = 0; k < run->n; k++) {
+      g_string_append_printf (text, "%u,%s,", r->iteration, drmad_hyper_get_name (hyper, k));
+      append_number (text, r->theta[k]);
+      g_string_append_c (text, ',');
+      append_number (text, drmad_hyper_natural_of (hyper, k, r->theta[k]));
+      g_string_append_c (text, '\n');
+    }
+  }
+  return text;
+}
+
+/* Checkpoint payload: the optimiser state, then the history. */
+static GBytes *
+checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
+{
+  g_autoptr (GBytes) state = drmad_meta_save_state (meta);
+  GByteArray *bytes = g_byte_array_new ();
+  guint64 header[4] = { g_bytes_get_size (state), run->records->len, run->n, run->n_groups };
+  g_byte_array_append (bytes, (const guint8 *) header, sizeof header);
+  g_byte_array_append (bytes, g_bytes_get_data (state, NULL), g_bytes_get_size (state));
+  for (guint i = 0; i < run->records->len; i++) {
+    const DrmadRunRecord *r = run->records->pdata[i];
+    guint64 counts[4] = { r->iteration, r->rejected, r->device_peak_bytes, r->host_peak_bytes };
+    double values[5] = { r->train_loss, r->val_loss, r->val_error, r->seconds, r->meta_learning_rate };
+    g_byte_array_append (bytes, (const guint8 *) counts, sizeof counts);
+    g_byte_array_append (bytes, (const guint8 *) values, sizeof values);
+    g_byte_array_append (bytes, (const guint8 *) r->group_norms, run->n_groups * sizeof (double));
+    g_byte_array_append (bytes, (const guint8 *) r->theta, run->n * sizeof (double));
+  }
+  return g_byte_array_free_to_bytes (bytes);
+}
+
+gboolean
+drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const DrmadMetaReport *report,
+                  GError **error)
+{
+  run->n = drmad_hyper_get_n (hyper);
+  run->n_groups = drmad_hyper_get_n_groups (hyper);
+  DrmadRunRecord *r = g_new0 (DrmadRunRecord, 1);
+  r->iteration = report->iteration;
+  r->rejected = report->rejected;
+  r->train_loss = report->train_loss;
+  r->val_loss = report->val_loss;
+  r->val_error = report->val_error;
+  r->seconds = report->seconds;
+  r->meta_learning_rate = report->meta_learning_rate;
+  r->device_peak_bytes = report->device_peak_bytes;
+  r->host_peak_bytes = report->host_peak_bytes;
+  r->group_norms = g_memdup2 (report->group_norms, MAX (run->n_groups, 1) * sizeof (double));
+  r->theta = g_memdup2 (drmad_hyper_get_values (hyper), MAX (run->n, 1) * sizeof (double));
+  g_ptr_array_add (run->records, r);
+
+  g_autoptr (GString) history = history_csv (run, hyper);
+  g_autoptr (GString) values = hyper_csv (run, hyper);
+  g_autoptr (GBytes) payload = checkpoint_payload (run, meta);
+  g_autofree char *checkpoint = g_build_filename (run->folder, "checkpoint.bin", NULL);
+  /* The checkpoint goes last: a run killed in between resumes from the
+   * previous one and rewrites these files. */
+  return write_in_run (run, "history.csv", history, error) && write_in_run (run, "hyper.csv", values, error)
+         && drmad_checkpoint_write (checkpoint, payload, error);
+}
+
+gboolean
+drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initial_test_loss, double initial_test_error,
+                        double learned_test_loss, double learned_test_error, GError **error)
+{
+  g_autoptr (GString) history = history_csv (run, hyper);
+  const char *labels[2] = { "final-initial", "final-learned" };
+  double losses[2] = { initial_test_loss, learned_test_loss }, errors[2] = { initial_test_error, learned_test_error };
+  for (guint k = 0; k < 2; k++) {
+    g_string_append (history, labels[k]);
+    for (guint column = 1; column < 9 + run->n_groups; column++)
+      g_string_append_c (history, ',');
+    g_string_append_c (history, ',');
+    append_number (history, losses[k]);
+    g_string_append_c (history, ',');
+    append_number (history, errors[k]);
+    g_string_append_c (history, '\n');
+  }
+  return write_in_run (run, "history.csv", history, error);
+}
+
+gboolean
+drmad_checkpoint_write (const char *path, GBytes *payload, GError **error)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+  GByteArray *bytes = g_byte_array_sized_new (size + 24);
+  guint32 version = CHECKPOINT_VERSION;
+  guint64 length = size;
+  guint32 crc = crc32 (crc32 (0, NULL, 0), data, size);
+  g_byte_array_append (bytes, (const guint8 *) CHECKPOINT_MAGIC, 8);
+  g_byte_array_append (bytes, (const guint8 *) &version, 4);
+  g_byte_array_append (bytes, (const guint8 *) &length, 8);
+  g_byte_array_append (bytes, data, size);
+  g_byte_array_append (bytes, (const guint8 *) &crc, 4);
+  gboolean ok = drmad_write_file_atomic (path, bytes->data, bytes->len, error);
+  g_byte_array_unref (bytes);
+  return ok;
+}
+
+GBytes *
+drmad_checkpoint_read (const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize size;
+  GError *local = NULL;
+  if (!g_file_get_contents (path, &contents, &size, &local)) {
+    g_set_error (error, DRMAD_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                 ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_IO, "cannot read the checkpoint: %s", local->message);
+    g_error_free (local);
+    return NULL;
+  }
+  if (size < 24 || memcmp (contents, CHECKPOINT_MAGIC, 8) != 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC,
+                 "%s is not a drmad checkpoint (expected the magic \"%s\" and at least 24 bytes, found %" G_GSIZE_FORMAT " bytes)",
+                 path, CHECKPOINT_MAGIC, size);
+    return NULL;
+  }
+  guint32 version, crc;
+  guint64 length;
+  memcpy (&version, contents + 8, 4);
+  memcpy (&length, contents + 12, 8);
+  if (version != CHECKPOINT_VERSION) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s has checkpoint version %u; this drmad reads version %d",
+                 path, version, CHECKPOINT_VERSION);
+    return NULL;
+  }
+  if (length > MAX_CHECKPOINT_BYTES || length + 24 != size) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
+                 "%s claims a %" G_GUINT64_FORMAT "-byte payload but holds %" G_GSIZE_FORMAT " bytes in all",
+                 path, length, size);
+    return NULL;
+  }
+  memcpy (&crc, contents + 20 + length, 4);
+  if (crc != crc32 (crc32 (0, NULL, 0), (const guint8 *) contents + 20, length)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s fails its CRC-32 check: the file is damaged", path);
+    return NULL;
+  }
+  return g_bytes_new (contents + 20, length);
+}
+
+gboolean
+drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error)
+{
+  g_autofree char *path = g_build_filename (run->folder, "checkpoint.bin", NULL);
+  g_autoptr (GBytes) payload = drmad_checkpoint_read (path, error);
+  if (!payload)
+    return FALSE;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+  guint64 header[4];
+  gsize n = drmad_hyper_get_n (hyper), n_groups = drmad_hyper_get_n_groups (hyper);
+  gsize record_size = 4 * sizeof (guint64) + 5 * sizeof (double) + (n_groups + n) * sizeof (double);
+  if (size < sizeof header)
+    goto corrupt;
+  memcpy (header, data, sizeof header);
+  if (header[2] != n || header[3] != n_groups || header[0] > size || header[1] > size
+      || size != sizeof header + header[0] + header[1] * record_size)
+    goto corrupt;
+  g_autoptr (GBytes) state = g_bytes_new (data + sizeof header, header[0]);
+  if (!drmad_meta_load_state (meta, state, error))
+    return FALSE;
+  g_ptr_array_set_size (run->records, 0);
+  run->n = n;
+  run->n_groups = n_groups;
+  const guint8 *p = data + sizeof header + header[0];
+  for (guint64 i = 0; i < header[1]; i++) {
+    DrmadRunRecord *r = g_new0 (DrmadRunRecord, 1);
+    guint64 counts[4];
+    double values[5];
+    memcpy (counts, p, sizeof counts);
+    memcpy (values, p + sizeof counts, sizeof values);
+    p += sizeof counts + sizeof values;
+    r->iteration = counts[0];
+    r->rejected = counts[1] != 0;
+    r->device_peak_bytes = counts[2];
+    r->host_peak_bytes = counts[3];
+    r->train_loss = values[0];
+    r->val_loss = values[1];
+    r->val_error = values[2];
+    r->seconds = values[3];
+    r->meta_learning_rate = values[4];
+    r->group_norms = g_memdup2 (p, MAX (n_groups, 1) * sizeof (double));
+    p += n_groups * sizeof (double);
+    r->theta = g_memdup2 (p, MAX (n, 1) * sizeof (double));
+    p += n * sizeof (double);
+    g_ptr_array_add (run->records, r);
+  }
+  return TRUE;
+corrupt:
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+               "%s does not match this run's hyperparameters (%" G_GSIZE_FORMAT " values in %" G_GSIZE_FORMAT
+               " groups) or is damaged", path, n, n_groups);
+  return FALSE;
+}
