@@ -1,0 +1,245 @@
+/* The drmad program (issue 4): options and config precedence, the run
+ * folder's contents, resume against an uninterrupted run, PNGs that decode,
+ * bad input with exit status 2, and --check. Runs the real binary. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <png.h>
+#include <string.h>
+
+#include "test-util.h"
+
+static const char *small[] = { "--no-gui", "--iters", "40", "--train-size", "600", "--val-size", "300",
+                                "--layers", "784,20,10", "--learn", "l2,lr,momentum", "--segments", "2",
+                                "--batch", "50", NULL };
+
+static gboolean
+have_data (void)
+{
+  if (!g_file_test ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Runs drmad with @base then @extra arguments; returns the exit status. */
+static int
+drmad (const char *const *base, const char *const *extra, char **out, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = base; a && *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  for (const char *const *a = extra; a && *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  int wait_status;
+  g_autoptr (GError) error = NULL;
+  char *stdout_text = NULL, *stderr_text = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &stdout_text,
+                               &stderr_text, &wait_status, &error));
+  g_assert_no_error (error);
+  g_test_message ("stderr: %s", stderr_text);
+  if (out) *out = stdout_text; else g_free (stdout_text);
+  if (err) *err = stderr_text; else g_free (stderr_text);
+  g_assert_true (WIFEXITED (wait_status));
+  return WEXITSTATUS (wait_status);
+}
+
+static char *
+read_text (const char *folder, const char *name)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  return text;
+}
+
+static void
+test_help_and_bad_input (void)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--help", NULL }, NULL, &out, NULL), ==, 0);
+  const char *documented[] = { "--dataset", "--layers", "--activation", "--batch", "--iters", "--meta-iters",
+                               "--method", "--snapshots", "--seed", "--device", "--gemm", "--out", "--resume",
+                               "--force", "--config", "--check", "--list-devices", "--init-l2", "--init-lr",
+                               "--init-momentum", "--init-scale", "(default: 40)", "(default: piecewise)" };
+  for (guint i = 0; i < G_N_ELEMENTS (documented); i++)
+    g_assert_nonnull (strstr (out, documented[i]));
+  struct { const char *args[4]; const char *fragment; } bad[] = {
+    { { "--no-gui", "--bogus", NULL }, "bogus" },
+    { { "--no-gui", "--batch", "0", NULL }, "--batch 0" },
+    { { "--no-gui", "--layers", "784,x,10", NULL }, "--layers" },
+    { { "--no-gui", "--iters", "-5", NULL }, "--iters" },
+    { { "--no-gui", "--method", "magic", NULL }, "magic" },
+    { { "--no-gui", "--init-lr", "0.1,0.2,0.3,0.4", NULL }, "one per weight layer" },
+    { { "--no-gui", "--init-momentum", "1.5", NULL }, "--init-momentum" },
+    { { "--no-gui", "--dataset", "/no/such/data", NULL }, "/no/such/data" },
+    { { "--no-gui", "--config", "/no/such.ini", NULL }, "/no/such.ini" },
+    { { "--no-gui", "--resume", "/no/such/run", NULL }, "/no/such/run" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree char *err = NULL;
+    g_assert_cmpint (drmad (bad[i].args, NULL, NULL, &err), ==, 2);
+    g_assert_nonnull (strstr (err, bad[i].fragment));
+  }
+}
+
+static void
+test_config_precedence (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-cli-XXXXXX", NULL);
+  g_autofree char *config = g_build_filename (dir, "my.ini", NULL);
+  g_autofree char *out_dir = g_build_filename (dir, "run", NULL);
+  g_assert_true (g_file_set_contents (config, "[drmad]\niters=30\nmeta-iters=1\nseed=5\n", -1, NULL));
+  /* The file sets iters and meta-iters; the command line overrides iters. */
+  g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, "--out", out_dir, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *ini = read_text (out_dir, "run.ini");
+  g_assert_nonnull (strstr (ini, "\niters=40\n"));
+  g_assert_nonnull (strstr (ini, "\nmeta-iters=1\n"));
+  g_assert_nonnull (strstr (ini, "\nseed=5\n"));
+  g_assert_nonnull (strstr (ini, "\nlayers=784,20,10\n"));
+  /* An unknown key in a config file is refused. */
+  g_assert_true (g_file_set_contents (config, "[drmad]\nitres=30\n", -1, NULL));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, NULL }, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "itres"));
+}
+
+static void
+assert_png (const char *folder, const char *name, guint width, guint height)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  png_image image = { .version = PNG_IMAGE_VERSION };
+  g_assert_true (png_image_begin_read_from_file (&image, path));
+  g_assert_cmpuint (image.width, ==, width);
+  g_assert_cmpuint (image.height, ==, height);
+  image.format = PNG_FORMAT_RGBA;
+  g_autofree guint8 *pixels = g_malloc (PNG_IMAGE_SIZE (image));
+  g_assert_true (png_image_finish_read (&image, NULL, pixels, 0, NULL));
+  guint coloured = 0;  /* something besides white, grey and black was drawn */
+  for (gsize i = 0; i < PNG_IMAGE_SIZE (image); i += 4)
+    coloured += pixels[i] != pixels[i + 1] || pixels[i + 1] != pixels[i + 2];
+  g_assert_cmpuint (coloured, >, 100);
+}
+
+static guint
+count_lines (const char *text)
+{
+  guint n = 0;
+  for (const char *p = text; *p; p++)
+    n += *p == '\n';
+  return n;
+}
+
+static void
+test_run_folder_and_resume (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-cli-XXXXXX", NULL);
+  g_autofree char *whole = g_build_filename (dir, "whole", NULL);
+  g_autofree char *split = g_build_filename (dir, "split", NULL);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "4", "--out", whole, NULL }, &out, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "meta 4/4"));
+  g_assert_nonnull (strstr (out, "final  learned: test_loss"));
+  const char *files[] = { "run.ini", "history.csv", "hyper.csv", "checkpoint.bin", "l2.png", "lr.png", "loss.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree char *path = g_build_filename (whole, files[i], NULL);
+    g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  }
+  assert_png (whole, "l2.png", 800, 500);
+  assert_png (whole, "lr.png", 800, 500);
+  assert_png (whole, "loss.png", 800, 500);
+  g_autofree char *history = read_text (whole, "history.csv");
+  g_autofree char *values = read_text (whole, "hyper.csv");
+  g_assert_cmpuint (count_lines (history), ==, 1 + 4 + 2);  /* header, 4 meta-iterations, final initial/learned */
+  g_assert_cmpuint (count_lines (values), ==, 1 + 4 * (2 + 4 + 4));  /* θ: 2 L2, 2×2 lr, 2×2 momentum */
+  g_assert_nonnull (strstr (values, "\n4,momentum/layer2/seg1,"));
+  /* Numbers round-trip: every value in hyper.csv reprints to the same text with %.17g. */
+  g_auto (GStrv) lines = g_strsplit (values, "\n", -1);
+  for (guint i = 1; lines[i] && *lines[i]; i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+    g_assert_cmpstr (g_ascii_formatd (buffer, sizeof buffer, "%.17g", g_ascii_strtod (cells[2], NULL)), ==, cells[2]);
+  }
+
+  /* An existing folder is never overwritten without --force. */
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "1", "--out", whole, NULL }, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--force"));
+  g_autofree char *history_after = read_text (whole, "history.csv");
+  g_assert_cmpstr (history_after, ==, history);
+
+  /* Stop after 2, resume to 4: the same numbers as the uninterrupted run. */
+  g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "2", "--out", split, NULL }, NULL, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "4", NULL }, NULL, NULL, NULL), ==, 0);
+  g_autofree char *resumed_values = read_text (split, "hyper.csv");
+  g_assert_cmpstr (resumed_values, ==, values);
+  g_autofree char *resumed_history = read_text (split, "history.csv");
+  g_auto (GStrv) a = g_strsplit (history, "\n", -1), b = g_strsplit (resumed_history, "\n", -1);
+  g_assert_cmpuint (g_strv_length (a), ==, g_strv_length (b));
+  for (guint i = 0; a[i]; i++) {  /* every column but the timing */
+    g_auto (GStrv) ca = g_strsplit (a[i], ",", -1), cb = g_strsplit (b[i], ",", -1);
+    g_assert_cmpuint (g_strv_length (ca), ==, g_strv_length (cb));
+    for (guint k = 0; ca[k]; k++)
+      if (k != 6)
+        g_assert_cmpstr (ca[k], ==, cb[k]);
+  }
+
+  /* A damaged checkpoint is refused with one clear line. */
+  g_autofree char *checkpoint = g_build_filename (split, "checkpoint.bin", NULL);
+  g_autofree char *bytes = NULL;
+  gsize size;
+  g_assert_true (g_file_get_contents (checkpoint, &bytes, &size, NULL));
+  bytes[size / 2] ^= 0x5a;
+  g_assert_true (g_file_set_contents (checkpoint, bytes, size, NULL));
+  g_autofree char *err2 = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL, NULL, &err2), ==, 2);
+  g_assert_nonnull (strstr (err2, "CRC"));
+}
+
+static void
+test_train_once (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "0", NULL }, &out, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "trained once: val_loss "));
+  g_assert_nonnull (strstr (out, "test_loss "));
+}
+
+static void
+test_check (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *out = NULL;
+  int status = drmad ((const char *[]){ "--no-gui", "--check", NULL }, NULL, &out, NULL);
+  g_test_message ("%s", out);
+  g_assert_nonnull (strstr (out, "exact vs finite diff."));
+  g_assert_nonnull (strstr (out, "momentum"));
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (out, "check passed"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  if (!g_getenv ("DRMAD_BIN")) {
+    g_printerr ("set DRMAD_BIN to the drmad program\n");
+    return 77;
+  }
+  g_test_add_func ("/cli/help-and-bad-input", test_help_and_bad_input);
+  g_test_add_func ("/cli/config-precedence", test_config_precedence);
+  g_test_add_func ("/cli/run-folder-and-resume", test_run_folder_and_resume);
+  g_test_add_func ("/cli/train-once", test_train_once);
+  g_test_add_func ("/cli/check", test_check);
+  return g_test_run ();
+}
