@@ -2,7 +2,7 @@
  * with a run folder, plots, resume, the final evaluation, and --check. */
 #include "drmad-cli.h"
 #include "drmad-options.h"
-#include "drmad-plot.h"
+#include "drmad-job.h"
 
 #include <locale.h>
 #include <math.h>
@@ -71,137 +71,6 @@ list_devices (void)
   return 0;
 }
 
-/* Everything a job trains on. */
-typedef struct {
-  DrmadDataset    *pool, *test_pool;
-  DrmadSplit      *split;
-  DrmadDevice     *device;
-  DrmadDeviceData *train, *val, *test;
-  DrmadNet        *net;
-} Session;
-
-static void
-session_clear (Session *s)
-{
-  drmad_net_free (s->net);
-  drmad_device_data_free (s->train);
-  drmad_device_data_free (s->val);
-  drmad_device_data_free (s->test);
-  drmad_device_unref (s->device);
-  drmad_split_free (s->split);
-  drmad_dataset_free (s->pool);
-  drmad_dataset_free (s->test_pool);
-}
-
-/* Returns an exit status: 0, or EXIT_BAD_INPUT with the message printed. */
-static int
-session_open (Session *s, const DrmadOptions *o, DrmadPrecision precision, gboolean quiet)
-{
-  g_autoptr (GError) error = NULL;
-  if (!drmad_dataset_open (o->dataset, NULL, &s->pool, &s->test_pool, &error)
-      || !(s->split = drmad_dataset_split (s->pool, s->test_pool, o->seed, o->train_size, o->val_size,
-                                           o->test_size, &error))) {
-    fprintf (stderr, "drmad: %s\n", error->message);
-    return EXIT_BAD_INPUT;
-  }
-  guint dim = drmad_dataset_get_dim (s->split->train), classes = drmad_dataset_get_n_classes (s->split->train);
-  if (o->sizes[0] != dim || o->sizes[o->n_sizes - 1] < classes) {
-    fprintf (stderr, "drmad: --layers does not fit the dataset %s: it needs %u inputs and at least %u outputs "
-             "(e.g. --layers %u,100,%u)\n", o->dataset, dim, classes, dim, classes);
-    return EXIT_BAD_INPUT;
-  }
-  if (!(s->device = drmad_device_open (o->device, &error))
-      || !drmad_device_set_gemm_path (s->device, o->gemm, &error)
-      || !(s->train = drmad_device_data_new (s->device, precision, s->split->train, &error))
-      || !(s->val = drmad_device_data_new (s->device, precision, s->split->val, &error))
-      || !(s->test = drmad_device_data_new (s->device, precision, s->split->test, &error))
-      || !(s->net = drmad_net_new (s->device, o->sizes, o->n_sizes, o->activation, precision, o->batch, &error))) {
-    fprintf (stderr, "drmad: %s\n", error->message);
-    return EXIT_BAD_INPUT;
-  }
-  if (!quiet) {
-    const DrmadDeviceInfo *info = drmad_device_get_info (s->device);
-    fprintf (stderr, "device: %s: %s (%s GEMM, %s); data: %u train, %u validation, %u test examples\n",
-             info->platform_name, info->name, drmad_gemm_path_name (drmad_device_get_gemm_path (s->device)),
-             precision == DRMAD_PRECISION_FLOAT64 ? "float64" : "float32",
-             drmad_dataset_get_n (s->split->train), drmad_dataset_get_n (s->split->val),
-             drmad_dataset_get_n (s->split->test));
-  }
-  return 0;
-}
-
-/* Retrains from scratch with @hyper and evaluates on @data. */
-static gboolean
-train_and_evaluate (Session *s, DrmadHyper *hyper, guint64 seed, DrmadDeviceData *data, Progress *progress,
-                    double *loss, double *error_rate, GError **error)
-{
-  return drmad_hyper_train (s->net, hyper, s->train, seed, show_progress, progress, NULL, error)
-         && drmad_net_evaluate (s->net, data, loss, error_rate, error);
-}
-
-/* ---- plots ---- */
-
-/* Per-layer (and per-segment) natural values of a group from a θ vector;
- * groups learned at finer grain are summarised by their geometric mean. */
-static void
-layer_values (const DrmadHyper *hyper, const double *theta, const char *group_name, guint n_layers,
-              guint segments, double fallback_per_layer[], double *out)
-{
-  guint n_groups = drmad_hyper_get_n_groups (hyper);
-  for (guint l = 0; l < n_layers; l++)
-    for (guint s = 0; s < segments; s++)
-      out[l * segments + s] = fallback_per_layer[l];
-  for (guint g = 0; g < n_groups; g++) {
-    if (!g_str_equal (drmad_hyper_get_group_name (hyper, g), group_name))
-      continue;
-    gsize first, count;
-    drmad_hyper_get_group_span (hyper, g, &first, &count);
-    g_autofree double *sum = g_new0 (double, n_layers * segments);
-    g_autofree guint *n = g_new0 (guint, n_layers * segments);
-    for (gsize k = first; k < first + count; k++) {
-      guint layer = 0, segment = 0;
-      const char *name = drmad_hyper_get_name (hyper, k);
-      if (sscanf (name, "%*[^/]/layer%u/seg%u", &layer, &segment) < 1 || layer < 1 || layer > n_layers)
-        continue;
-      guint cell = (layer - 1) * segments + MIN (segment, segments - 1);
-      sum[cell] += log (drmad_hyper_natural_of (hyper, k, theta[k]));
-      n[cell]++;
-    }
-    for (guint c = 0; c < n_layers * segments; c++)
-      if (n[c])
-        out[c] = exp (sum[c] / n[c]);
-  }
-}
-
-static gboolean
-write_plots (DrmadRun *run, const DrmadHyper *hyper, const DrmadOptions *o, GError **error)
-{
-  guint n_iters = drmad_run_get_n_records (run), L = o->n_sizes - 1, S = o->hyper.segments;
-  const DrmadHyperConfig *config = drmad_hyper_get_config (hyper);
-  g_autofree double *l2 = g_new (double, MAX (n_iters, 1) * L);
-  g_autofree double *lr = g_new (double, MAX (n_iters, 1) * L * S);
-  g_autofree double *train = g_new (double, MAX (n_iters, 1));
-  g_autofree double *val = g_new (double, MAX (n_iters, 1));
-  g_autofree double *err = g_new (double, MAX (n_iters, 1));
-  for (guint i = 0; i < n_iters; i++) {
-    const DrmadRunRecord *r = drmad_run_get_record (run, i);
-    layer_values (hyper, r->theta, "l2", L, 1, (double *) config->init_l2, l2 + i * L);
-    layer_values (hyper, r->theta, "lr", L, S, (double *) config->init_lr, lr + i * L * S);
-    train[i] = r->train_loss;
-    val[i] = r->val_loss;
-    err[i] = r->val_error;
-  }
-  g_autoptr (DrmadPlot) l2_plot = drmad_plot_l2 (n_iters, L, l2);
-  g_autoptr (DrmadPlot) lr_plot = drmad_plot_lr (n_iters, L, S, o->hyper.steps, lr);
-  g_autoptr (DrmadPlot) loss_plot = drmad_plot_loss (n_iters, train, val, err);
-  g_autofree char *l2_path = g_build_filename (drmad_run_get_folder (run), "l2.png", NULL);
-  g_autofree char *lr_path = g_build_filename (drmad_run_get_folder (run), "lr.png", NULL);
-  g_autofree char *loss_path = g_build_filename (drmad_run_get_folder (run), "loss.png", NULL);
-  return drmad_plot_write_png (l2_plot, l2_path, 800, 500, error)
-         && drmad_plot_write_png (lr_plot, lr_path, 800, 500, error)
-         && drmad_plot_write_png (loss_plot, loss_path, 800, 500, error);
-}
-
 /* ---- the meta-optimisation job ---- */
 
 static const char *
@@ -211,12 +80,43 @@ fmt (char *buffer, double value, DrmadPrecision precision)
                           value);
 }
 
-static void
-print_summary (const DrmadMetaReport *r, const DrmadHyper *hyper, guint64 total, DrmadPrecision precision)
+typedef struct {
+  Progress             progress;
+  const DrmadOptions  *options;
+  double               seconds_sum;
+  guint                done_here;
+} Terminal;
+
+static gboolean
+terminal_progress (const char *phase, guint64 step, guint64 total, guint64 meta_done, gpointer user_data)
 {
+  Terminal *t = user_data;
+  if (meta_done != t->progress.meta_done || (step == 1 && g_str_equal (phase, "train"))) {
+    t->progress.meta_done = meta_done;
+    if (step == 1 && g_str_equal (phase, "train"))
+      t->progress.meta_started_us = g_get_monotonic_time ();
+  }
+  return show_progress (phase, step, total, &t->progress);
+}
+
+static void
+terminal_message (const char *text, gpointer user_data)
+{
+  Terminal *t = user_data;
+  clear_progress (&t->progress);
+  fprintf (stderr, "%s\n", text);
+}
+
+static void
+terminal_iteration (const DrmadMetaReport *r, DrmadRun *run, DrmadHyper *hyper, gpointer user_data)
+{
+  Terminal *t = user_data;
+  DrmadPrecision precision = t->options->precision;
   char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
-  printf ("meta %u/%" G_GUINT64_FORMAT "  train_loss %s  val_loss %s  val_error %s", r->iteration, total,
-          fmt (a, r->train_loss, precision), fmt (b, r->val_loss, precision), fmt (c, r->val_error, precision));
+  clear_progress (&t->progress);
+  printf ("meta %u/%" G_GUINT64_FORMAT "  train_loss %s  val_loss %s  val_error %s", r->iteration,
+          t->options->meta_iters, fmt (a, r->train_loss, precision), fmt (b, r->val_loss, precision),
+          fmt (c, r->val_error, precision));
   for (guint g = 0; g < r->n_groups; g++)
     printf ("  |d%s| %s", drmad_hyper_get_group_name (hyper, g), fmt (a, r->group_norms[g], precision));
   printf ("  seconds %.2f", r->seconds);
@@ -224,112 +124,44 @@ print_summary (const DrmadMetaReport *r, const DrmadHyper *hyper, guint64 total,
     printf ("  REJECTED (%s; meta learning rate now %g)", r->event, r->meta_learning_rate);
   printf ("\n");
   fflush (stdout);
+  t->seconds_sum += r->seconds;
+  t->progress.meta_seconds = t->seconds_sum / ++t->done_here;
 }
 
 static int
 run_job (const DrmadOptions *o)
 {
   g_autoptr (GError) error = NULL;
-  Session s = { 0 };
-  Progress progress = { .tty = isatty (STDERR_FILENO), .started_us = g_get_monotonic_time (),
-                        .meta_total = o->meta_iters, .meta_started_us = g_get_monotonic_time () };
-  int status = session_open (&s, o, o->precision, FALSE);
-  g_autoptr (DrmadHyper) hyper = NULL, initial = NULL;
-  g_autoptr (DrmadMeta) meta = NULL;
-  g_autoptr (DrmadRun) run = NULL;
+  Terminal t = { .options = o, .progress = { .tty = isatty (STDERR_FILENO), .started_us = g_get_monotonic_time (),
+                                             .meta_total = o->meta_iters, .meta_started_us = g_get_monotonic_time () } };
+  DrmadJobCallbacks callbacks = { terminal_progress, terminal_iteration, terminal_message, &t };
+  DrmadJobResult result;
+  DrmadJobOutcome outcome = drmad_job_run (o, &callbacks, &result, &error);
+  clear_progress (&t.progress);
   char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
-  if (status)
-    goto out;
-  if (!(hyper = drmad_hyper_new (s.net, &o->hyper, &error)) || !(initial = drmad_hyper_new (s.net, &o->hyper, &error))) {
+  int status = 0;
+  if (outcome != DRMAD_JOB_DONE) {
     fprintf (stderr, "drmad: %s\n", error->message);
-    status = EXIT_BAD_INPUT;
-    goto out;
-  }
-
-  if (o->meta_iters == 0) {
-    /* Train once with the given θ; report, change nothing. */
-    double val_loss, val_error, test_loss, test_error;
-    if (!drmad_hyper_train (s.net, hyper, s.train, o->seed, show_progress, &progress, NULL, &error)
-        || !drmad_net_evaluate (s.net, s.val, &val_loss, &val_error, &error)
-        || !drmad_net_evaluate (s.net, s.test, &test_loss, &test_error, &error)) {
-      clear_progress (&progress);
-      fprintf (stderr, "drmad: %s\n", error->message);
-      status = EXIT_FAILED;
-      goto out;
-    }
-    clear_progress (&progress);
-    printf ("trained once: val_loss %s  val_error %s", fmt (a, val_loss, o->precision), fmt (b, val_error, o->precision));
-    printf ("  test_loss %s  test_error %s\n", fmt (a, test_loss, o->precision), fmt (b, test_error, o->precision));
-    goto out;
-  }
-
-  if (!(meta = drmad_meta_new (s.net, hyper, s.train, s.val, &o->reverse, &o->meta, &error))) {
-    fprintf (stderr, "drmad: %s\n", error->message);
-    status = EXIT_BAD_INPUT;
-    goto out;
-  }
-  if (o->resume) {
-    if (!(run = drmad_run_open (o->resume, &error)) || !drmad_run_restore (run, hyper, meta, &error)) {
-      fprintf (stderr, "drmad: cannot resume %s: %s\n", o->resume, error->message);
-      status = EXIT_BAD_INPUT;
-      goto out;
-    }
-    fprintf (stderr, "resuming %s after meta-iteration %u\n", o->resume, drmad_meta_get_iteration (meta));
+    status = outcome == DRMAD_JOB_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAILED;
+  } else if (result.trained_once) {
+    printf ("trained once: val_loss %s  val_error %s", fmt (a, result.val_loss, o->precision),
+            fmt (b, result.val_error, o->precision));
+    printf ("  test_loss %s  test_error %s\n", fmt (a, result.learned_test_loss, o->precision),
+            fmt (b, result.learned_test_error, o->precision));
   } else {
-    g_autofree char *ini = drmad_options_to_ini (o);
-    if (!(run = drmad_run_create (o->out, ini, o->force, &error))) {
-      fprintf (stderr, "drmad: %s\n", error->message);
-      status = EXIT_BAD_INPUT;
-      goto out;
-    }
+    printf ("final  initial: test_loss %s  test_error %s\n", fmt (a, result.initial_test_loss, o->precision),
+            fmt (b, result.initial_test_error, o->precision));
+    printf ("final  learned: test_loss %s  test_error %s\n", fmt (a, result.learned_test_loss, o->precision),
+            fmt (b, result.learned_test_error, o->precision));
+    guint n = result.learned ? g_strv_length (result.learned) : 0;
+    for (guint i = 0; i < n && i < 64; i++)
+      printf ("learned %s\n", result.learned[i]);
+    if (n > 64)
+      printf ("learned … %u values in all: see hyper.csv\n", n);
+    fprintf (stderr, "plots: %s/l2.png %s/lr.png %s/loss.png (%.0f s in all)\n", result.folder, result.folder,
+             result.folder, (g_get_monotonic_time () - t.progress.started_us) / 1e6);
   }
-  fprintf (stderr, "run folder: %s\n", drmad_run_get_folder (run));
-
-  double seconds_sum = 0;
-  guint done_here = 0;
-  for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
-    progress.meta_done = it;
-    progress.meta_started_us = g_get_monotonic_time ();
-    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, show_progress, &progress, &error);
-    clear_progress (&progress);
-    if (!report || !drmad_run_record (run, hyper, meta, report, &error) || !write_plots (run, hyper, o, &error)) {
-      fprintf (stderr, "drmad: meta-iteration %" G_GUINT64_FORMAT " failed: %s\n"
-               "drmad: everything up to the previous meta-iteration is in %s (resume with --resume %s)\n",
-               it + 1, error->message, drmad_run_get_folder (run), drmad_run_get_folder (run));
-      status = EXIT_FAILED;
-      goto out;
-    }
-    print_summary (report, hyper, o->meta_iters, o->precision);
-    seconds_sum += report->seconds;
-    progress.meta_seconds = seconds_sum / ++done_here;
-  }
-
-  /* Final evaluation (issue 4 §4): retrain from scratch with the initial and the learned θ. */
-  double initial_loss, initial_error, learned_loss, learned_error;
-  progress.meta_done = o->meta_iters;
-  if (!train_and_evaluate (&s, initial, o->seed, s.test, &progress, &initial_loss, &initial_error, &error)
-      || !train_and_evaluate (&s, hyper, o->seed, s.test, &progress, &learned_loss, &learned_error, &error)
-      || !drmad_run_record_final (run, hyper, initial_loss, initial_error, learned_loss, learned_error, &error)) {
-    clear_progress (&progress);
-    fprintf (stderr, "drmad: the final evaluation failed: %s\n", error->message);
-    status = EXIT_FAILED;
-    goto out;
-  }
-  clear_progress (&progress);
-  printf ("final  initial: test_loss %s  test_error %s\n", fmt (a, initial_loss, o->precision),
-          fmt (b, initial_error, o->precision));
-  printf ("final  learned: test_loss %s  test_error %s\n", fmt (a, learned_loss, o->precision),
-          fmt (b, learned_error, o->precision));
-  for (gsize i = 0; i < drmad_hyper_get_n (hyper) && i < 64; i++)
-    printf ("learned %s = %s\n", drmad_hyper_get_name (hyper, i), fmt (a, drmad_hyper_get_natural (hyper, i), DRMAD_PRECISION_FLOAT64));
-  if (drmad_hyper_get_n (hyper) > 64)
-    printf ("learned … %" G_GSIZE_FORMAT " values in all: see hyper.csv\n", drmad_hyper_get_n (hyper));
-  fprintf (stderr, "plots: %s/l2.png %s/lr.png %s/loss.png (%.0f s in all)\n", drmad_run_get_folder (run),
-           drmad_run_get_folder (run), drmad_run_get_folder (run),
-           (g_get_monotonic_time () - progress.started_us) / 1e6);
-out:
-  g_clear_pointer (&meta, drmad_meta_free);
-  session_clear (&s);
+  drmad_job_result_clear (&result);
   return status;
 }
 
@@ -389,7 +221,7 @@ run_check (DrmadOptions *o)
 {
   g_autoptr (GError) error = NULL;
   check_defaults (o);
-  Session s = { 0 };
+  DrmadSession s = { 0 };
   /* Finite differences need float64 where the device has it. */
   DrmadPrecision precision = DRMAD_PRECISION_FLOAT64;
   {
@@ -397,13 +229,17 @@ run_check (DrmadOptions *o)
     if (probe && !drmad_device_get_info (probe)->fp64)
       precision = DRMAD_PRECISION_FLOAT32;
   }
-  int status = session_open (&s, o, precision, FALSE);
-  if (status)
-    return status;
+  if (!drmad_session_open (&s, o, precision, &error)) {
+    fprintf (stderr, "drmad: %s\n", error->message);
+    drmad_session_clear (&s);
+    return EXIT_BAD_INPUT;
+  }
+  g_autofree char *description = drmad_session_describe (&s, precision);
+  fprintf (stderr, "%s\n", description);
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new (s.net, &o->hyper, &error);
   if (!hyper || drmad_hyper_get_n (hyper) == 0) {
     fprintf (stderr, "drmad: %s\n", hyper ? "no hyperparameter group is learned (see --learn)" : error->message);
-    session_clear (&s);
+    drmad_session_clear (&s);
     return EXIT_BAD_INPUT;
   }
   gsize n = drmad_hyper_get_n (hyper);
@@ -421,7 +257,7 @@ run_check (DrmadOptions *o)
   g_autoptr (DrmadHypergradient) piece = drmad ? drmad_hypergradient_compute (s.net, hyper, s.train, s.val, &piece_cfg, NULL, NULL, &error) : NULL;
   if (!piece) {
     fprintf (stderr, "drmad: %s\n", error->message);
-    session_clear (&s);
+    drmad_session_clear (&s);
     return EXIT_FAILED;
   }
   /* Central differences of f(θ) through the whole training, at most 64 components, spread evenly. */
@@ -440,7 +276,7 @@ run_check (DrmadOptions *o)
           || !drmad_hyper_train (s.net, moved, s.train, o->seed, NULL, NULL, NULL, &error)
           || !drmad_net_full_gradient (s.net, s.val, &f[side], NULL, &error)) {
         fprintf (stderr, "drmad: %s\n", error->message);
-        session_clear (&s);
+        drmad_session_clear (&s);
         return EXIT_FAILED;
       }
     }
@@ -474,7 +310,7 @@ run_check (DrmadOptions *o)
           " values, tolerance %g\n", K, eps, (n + stride - 1) / stride, n, tolerance);
   printf ("%s\n", pass ? "check passed: the exact hypergradient agrees with finite differences"
                        : "check FAILED: the exact hypergradient is farther from finite differences than the tolerance");
-  session_clear (&s);
+  drmad_session_clear (&s);
   return pass ? 0 : EXIT_FAILED;
 }
 

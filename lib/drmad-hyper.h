@@ -43,6 +43,8 @@ void        drmad_hyper_free (DrmadHyper *hyper);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadHyper, drmad_hyper_free)
 
 const DrmadHyperConfig *drmad_hyper_get_config (const DrmadHyper *hyper);
+/* Weight layers L of the net the hyperparameters were made for. */
+guint                   drmad_hyper_get_n_layers (const DrmadHyper *hyper);
 
 /* The raw vector θ the meta-optimiser moves: log L2, log learning rates,
  * logit momenta, log initial scales, in that order of groups. */

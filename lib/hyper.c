@@ -146,6 +146,7 @@ drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **e
 
 const DrmadHyperConfig *drmad_hyper_get_config (const DrmadHyper *hyper) { return &hyper->config; }
 gsize drmad_hyper_get_n (const DrmadHyper *hyper) { return hyper->n; }
+guint drmad_hyper_get_n_layers (const DrmadHyper *hyper) { return hyper->n_layers; }
 const double *drmad_hyper_get_values (const DrmadHyper *hyper) { return hyper->values; }
 guint drmad_hyper_get_n_groups (const DrmadHyper *hyper) { return hyper->n_groups; }
 

@@ -357,12 +357,15 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   guint64 header[4];
   gsize n = drmad_hyper_get_n (hyper), n_groups = drmad_hyper_get_n_groups (hyper);
   gsize record_size = 4 * sizeof (guint64) + 5 * sizeof (double) + (n_groups + n) * sizeof (double);
-  if (size < sizeof header)
-    goto corrupt;
-  memcpy (header, data, sizeof header);
-  if (header[2] != n || header[3] != n_groups || header[0] > size || header[1] > size
-      || size != sizeof header + header[0] + header[1] * record_size)
-    goto corrupt;
+  if (size >= sizeof header)
+    memcpy (header, data, sizeof header);
+  if (size < sizeof header || header[2] != n || header[3] != n_groups || header[0] > size || header[1] > size
+      || size != sizeof header + header[0] + header[1] * record_size) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "%s does not match this run's hyperparameters (%" G_GSIZE_FORMAT " values in %" G_GSIZE_FORMAT
+                 " groups) or is damaged", path, n, n_groups);
+    return FALSE;
+  }
   g_autoptr (GBytes) state = g_bytes_new (data + sizeof header, header[0]);
   if (!drmad_meta_load_state (meta, state, error))
     return FALSE;
@@ -393,9 +396,4 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     g_ptr_array_add (run->records, r);
   }
   return TRUE;
-corrupt:
-  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
-               "%s does not match this run's hyperparameters (%" G_GSIZE_FORMAT " values in %" G_GSIZE_FORMAT
-               " groups) or is damaged", path, n, n_groups);
-  return FALSE;
 }
