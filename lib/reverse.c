@@ -208,7 +208,7 @@ reverse_exact (Pass *pass, guint64 k, GError **error)
   gboolean ok = run_forward (pass, 0, pass->T, "train", record_checkpoint, &cp, &pass->train_loss_sum, error)
                 && start_reverse (pass, error)
                 && (w_end = vector (pass, net->n_params, error)) && copy (w_end, net->params, error);
-  for (guint i = 0; ok && i <= k; i++) {
+  for (guint i = 0; ok && k > 1 && i <= k; i++) {
     DrmadBuffer *w = i < k ? vector (pass, net->n_params, error) : NULL;
     DrmadBuffer *v = vector (pass, net->n_params, error);
     if ((i < k && !w) || !v) {
@@ -219,7 +219,18 @@ reverse_exact (Pass *pass, guint64 k, GError **error)
       g_ptr_array_add (seg.w, w);
     g_ptr_array_add (seg.v, v);
   }
-  for (gint64 j = (gint64) cp.w->len - 1; ok && j >= 0; j--) {
+  if (ok && k == 1) {
+    /* Every state is stored: reverse straight through the checkpoints. */
+    g_autoptr (DrmadBuffer) v_end = vector (pass, net->n_params, error);
+    ok = v_end && copy (v_end, pass->trainer->velocity, error);
+    for (guint64 t = pass->T; ok && t-- > 0;) {
+      pass->w_now = cp.w->pdata[t];
+      pass->v_now = cp.v->pdata[t];
+      pass->v_next = t + 1 < pass->T ? cp.v->pdata[t + 1] : v_end;
+      ok = reverse_step (pass, t, error);
+    }
+  }
+  for (gint64 j = k == 1 ? -1 : (gint64) cp.w->len - 1; ok && j >= 0; j--) {
     seg.first = (guint64) j * k;
     guint64 end = MIN (seg.first + k, pass->T);
     /* Recompute the segment from its checkpoint, storing every state. */
