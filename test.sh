@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
-# Sets up if needed, builds, and runs the whole test suite.
+# Sets up if needed, builds, and runs the whole test suite; then, in CI or
+# with DRMAD_SANITIZE=1, the same suite again in an ASan + UBSan build
+# (build-sanitize/). Arguments go to `meson test` (e.g. a suite name).
 set -uo pipefail
 cd "$(dirname "$0")"
 . scripts/setup.sh
 drmad_setup || exit 1
+
 meson test -C build --print-errorlogs "$@" | tee build/test-summary.txt
 status=${PIPESTATUS[0]}
-ok=$(grep -E '^Ok:' build/test-summary.txt | awk '{print $2}')
-fail=$(grep -E '^Fail:' build/test-summary.txt | awk '{print $2}')
-skip=$(grep -E '^Skipped:' build/test-summary.txt | awk '{print $2}')
-echo "${ok:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+passed=$(grep -E '^Ok:' build/test-summary.txt | awk '{print $2}')
+failed=$(( $(grep -E '^Fail:' build/test-summary.txt | awk '{print $2}') + $(grep -E '^Timeout:' build/test-summary.txt | awk '{print $2}') ))
+skipped=$(grep -E '^Skipped:' build/test-summary.txt | awk '{print $2}')
+
+if [ "${CI:-}" = true ] || [ "${DRMAD_SANITIZE:-0}" = 1 ]; then
+  echo "== the suite again with AddressSanitizer and UndefinedBehaviorSanitizer (build-sanitize/)"
+  if [ ! -f build-sanitize/build.ninja ]; then
+    meson setup build-sanitize --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >&2 || exit 1
+  fi
+  ninja -C build-sanitize >&2 || exit 1
+  POCL_CACHE_DIR="$PWD/build-sanitize/pocl-cache" \
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0" \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C build-sanitize --print-errorlogs --no-suite slow-under-sanitizers "$@" | tee build/test-sanitize-summary.txt
+  sanitize_status=${PIPESTATUS[0]}
+  [ "$status" = 0 ] && status=$sanitize_status
+  passed=$(( passed + $(grep -E '^Ok:' build/test-sanitize-summary.txt | awk '{print $2}') ))
+  failed=$(( failed + $(grep -E '^Fail:' build/test-sanitize-summary.txt | awk '{print $2}') + $(grep -E '^Timeout:' build/test-sanitize-summary.txt | awk '{print $2}') ))
+  skipped=$(( skipped + $(grep -E '^Skipped:' build/test-sanitize-summary.txt | awk '{print $2}') ))
+fi
+echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 exit "$status"

@@ -2,7 +2,7 @@
 # Installs the library into a scratch folder, builds examples/hyper-mlp.c
 # against it with `pkg-config --cflags --libs drmad` alone, and runs it.
 set -euo pipefail
-source_root=$1 build_root=$2
+source_root=$1 build_root=$2 sanitize=${3:-none}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 meson install -C "$build_root" --destdir "$scratch" --quiet >/dev/null
@@ -11,7 +11,10 @@ pc=$(find "$scratch" -name drmad.pc | head -1)
 mkdir "$scratch/pc"
 sed "s|^prefix=|prefix=$scratch|" "$pc" > "$scratch/pc/drmad.pc"
 export PKG_CONFIG_PATH="$scratch/pc"
-cc "$source_root/examples/hyper-mlp.c" $(pkg-config --cflags --libs drmad) -o "$scratch/hyper-mlp"
+# A sanitizer build of the library needs the same runtime in the program.
+extra=()
+[ "$sanitize" != none ] && extra=(-fsanitize="$sanitize")
+cc "${extra[@]}" "$source_root/examples/hyper-mlp.c" $(pkg-config --cflags --libs drmad) -o "$scratch/hyper-mlp"
 libdir=$(pkg-config --variable=libdir drmad)
 LD_LIBRARY_PATH="$libdir" "$scratch/hyper-mlp" > "$scratch/out.txt"
 cat "$scratch/out.txt"
