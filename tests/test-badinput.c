@@ -1,0 +1,368 @@
+/* Issue 7 §3: one table of malformed inputs — files, folders, names and
+ * settings — each mapped to the GError code it must give and a fragment the
+ * message must hold (the file or value at fault). Nothing may crash. */
+#include "drmad.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <png.h>
+#include <string.h>
+#include <zlib.h>
+
+static char *scratch;
+
+static char *
+path_of (const char *name)
+{
+  return g_build_filename (scratch, name, NULL);
+}
+
+static char *
+put (const char *name, const void *data, gsize length)
+{
+  char *path = path_of (name);
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_mkdir_with_parents (folder, 0755);
+  g_assert_true (g_file_set_contents (path, data, length, NULL));
+  return path;
+}
+
+static void
+be32 (guint8 *p, guint32 v)
+{
+  p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+/* An IDX image file header claiming @n images of rows × cols, followed by @have bytes. */
+static char *
+idx_images (const char *name, guint32 magic, guint32 n, guint32 rows, guint32 cols, gsize have)
+{
+  g_autofree guint8 *bytes = g_malloc0 (16 + have);
+  be32 (bytes, magic);
+  be32 (bytes + 4, n);
+  be32 (bytes + 8, rows);
+  be32 (bytes + 12, cols);
+  return put (name, bytes, 16 + have);
+}
+
+static char *
+idx_labels (const char *name, guint32 n, gsize have)
+{
+  g_autofree guint8 *bytes = g_malloc0 (8 + have);
+  be32 (bytes, 0x801);
+  be32 (bytes + 4, n);
+  return put (name, bytes, 8 + have);
+}
+
+/* @source_path gzip-compressed; with @cut, only the first half of the compressed bytes. */
+static char *
+gz_of (const char *name, const char *source_path, gboolean cut)
+{
+  g_autofree char *data = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (source_path, &data, &length, NULL));
+  char *path = path_of (name);
+  gzFile gz = gzopen (path, "wb");
+  gzwrite (gz, data, length);
+  gzclose (gz);
+  if (cut) {
+    g_autofree char *compressed = NULL;
+    gsize clen;
+    g_assert_true (g_file_get_contents (path, &compressed, &clen, NULL));
+    g_assert_true (g_file_set_contents (path, compressed, clen / 2, NULL));
+  }
+  return path;
+}
+
+static void
+png_file (const char *name, guint width, guint height)
+{
+  g_autofree char *path = path_of (name);
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_mkdir_with_parents (folder, 0755);
+  png_image image = { .version = PNG_IMAGE_VERSION, .width = width, .height = height, .format = PNG_FORMAT_GRAY };
+  g_autofree guint8 *pixels = g_malloc0 (width * height);
+  g_assert_true (png_image_write_to_file (&image, path, 0, pixels, 0, NULL));
+}
+
+typedef struct {
+  const char *name;
+  int         code;        /* DrmadError */
+  const char *fragment;    /* the message names this */
+  gboolean  (*run) (GError **error);
+} BadInput;
+
+#define LOAD_IDX(images, labels) \
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_idx (images, labels, NULL, error); return ds != NULL
+
+static gboolean idx_truncated (GError **error) {
+  g_autofree char *i = idx_images ("trunc-images", 0x803, 10, 28, 28, 28 * 28 * 3);
+  g_autofree char *l = idx_labels ("trunc-labels", 10, 10);
+  LOAD_IDX (i, l);
+}
+static gboolean idx_bad_magic (GError **error) {
+  g_autofree char *i = idx_images ("magic-images", 0x1234, 2, 2, 2, 8);
+  g_autofree char *l = idx_labels ("magic-labels", 2, 2);
+  LOAD_IDX (i, l);
+}
+static gboolean idx_count_mismatch (GError **error) {
+  g_autofree char *i = idx_images ("count-images", 0x803, 3, 2, 2, 12);
+  g_autofree char *l = idx_labels ("count-labels", 4, 4);
+  LOAD_IDX (i, l);
+}
+static gboolean idx_absurd_header (GError **error) {
+  g_autofree char *i = idx_images ("absurd-images", 0x803, 0xFFFFFFFFu, 1000, 1000, 16);
+  g_autofree char *l = idx_labels ("absurd-labels", 0xFFFFFFFFu, 16);
+  LOAD_IDX (i, l);
+}
+static gboolean idx_labels_truncated (GError **error) {
+  g_autofree char *i = idx_images ("lt-images", 0x803, 5, 2, 2, 20);
+  g_autofree char *l = idx_labels ("lt-labels", 5, 2);
+  LOAD_IDX (i, l);
+}
+static gboolean idx_gz_truncated (GError **error) {
+  g_autofree char *raw = idx_images ("gz-source", 0x803, 200, 28, 28, 200 * 28 * 28);
+  g_autofree char *i = gz_of ("gzcut-images.gz", raw, TRUE);
+  g_autofree char *l = idx_labels ("gzcut-labels", 200, 200);
+  LOAD_IDX (i, l);
+}
+static gboolean idx_missing (GError **error) {
+  g_autofree char *i = path_of ("no-such-images");
+  g_autofree char *l = path_of ("no-such-labels");
+  LOAD_IDX (i, l);
+}
+static gboolean idx_empty_file (GError **error) {
+  g_autofree char *i = put ("empty-images", "", 0);
+  g_autofree char *l = idx_labels ("empty-labels", 1, 1);
+  LOAD_IDX (i, l);
+}
+
+#define LOAD_CIFAR(path) \
+  const char *paths[] = { path, NULL }; \
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_cifar10 (paths, NULL, error); return ds != NULL
+
+static gboolean cifar_bad_label (GError **error) {
+  g_autofree guint8 *bytes = g_malloc0 (2 * 3073);
+  bytes[3073] = 12;
+  g_autofree char *p = put ("cifar-label.bin", bytes, 2 * 3073);
+  LOAD_CIFAR (p);
+}
+static gboolean cifar_truncated (GError **error) {
+  g_autofree guint8 *bytes = g_malloc0 (3073 + 100);
+  g_autofree char *p = put ("cifar-trunc.bin", bytes, 3073 + 100);
+  LOAD_CIFAR (p);
+}
+static gboolean png_not_png (GError **error) {
+  png_file ("pngbad/a/one.png", 4, 4);
+  g_autofree char *bad = put ("pngbad/b/broken.png", "\x89PNG\r\n\x1a\nnot really", 19);
+  g_autofree char *folder = path_of ("pngbad");
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (folder, NULL, error);
+  return ds != NULL;
+}
+static gboolean png_mixed_sizes (GError **error) {
+  png_file ("pngmixed/a/one.png", 4, 4);
+  png_file ("pngmixed/b/two.png", 5, 4);
+  g_autofree char *folder = path_of ("pngmixed");
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (folder, NULL, error);
+  return ds != NULL;
+}
+static gboolean png_empty_folder (GError **error) {
+  g_autofree char *folder = path_of ("pngempty");
+  g_mkdir_with_parents (folder, 0755);
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (folder, NULL, error);
+  return ds != NULL;
+}
+static gboolean dataset_unknown_name (GError **error) {
+  DrmadDataset *train = NULL, *test = NULL;
+  return drmad_dataset_open ("imagenet-22k-please", NULL, &train, &test, error);
+}
+static gboolean split_too_large (GError **error) {
+  float x[8] = { 0 };
+  gint32 y[4] = { 0, 1, 0, 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (4, 2, 2, x, y, error);
+  g_autoptr (DrmadSplit) split = drmad_dataset_split (ds, NULL, 1, 3, 2, 1, error);
+  return split != NULL;
+}
+static gboolean arrays_bad_label (GError **error) {
+  float x[4] = { 0 };
+  gint32 y[2] = { 0, 7 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 2, 3, x, y, error);
+  return ds != NULL;
+}
+static gboolean checkpoint_bad_magic (GError **error) {
+  g_autofree char *p = put ("bad-magic.bin", "NOTDRMAD and then some bytes", 28);
+  g_autoptr (GBytes) b = drmad_checkpoint_read (p, error);
+  return b != NULL;
+}
+static gboolean checkpoint_truncated (GError **error) {
+  g_autofree char *p = path_of ("cut.bin");
+  g_autoptr (GBytes) payload = g_bytes_new ("0123456789abcdef", 16);
+  g_assert_true (drmad_checkpoint_write (p, payload, NULL));
+  g_autofree char *data = NULL;
+  gsize n;
+  g_assert_true (g_file_get_contents (p, &data, &n, NULL));
+  g_assert_true (g_file_set_contents (p, data, n - 6, NULL));
+  g_autoptr (GBytes) b = drmad_checkpoint_read (p, error);
+  return b != NULL;
+}
+static gboolean checkpoint_flipped_bit (GError **error) {
+  g_autofree char *p = path_of ("flip.bin");
+  g_autoptr (GBytes) payload = g_bytes_new ("0123456789abcdef", 16);
+  g_assert_true (drmad_checkpoint_write (p, payload, NULL));
+  g_autofree char *data = NULL;
+  gsize n;
+  g_assert_true (g_file_get_contents (p, &data, &n, NULL));
+  data[25] ^= 1;
+  g_assert_true (g_file_set_contents (p, data, n, NULL));
+  g_autoptr (GBytes) b = drmad_checkpoint_read (p, error);
+  return b != NULL;
+}
+static gboolean run_folder_missing (GError **error) {
+  g_autofree char *p = path_of ("not-a-run");
+  g_autoptr (DrmadRun) run = drmad_run_open (p, error);
+  return run != NULL;
+}
+static gboolean run_folder_exists (GError **error) {
+  g_autofree char *p = put ("taken/something.txt", "x", 1);
+  g_autofree char *folder = path_of ("taken");
+  g_autoptr (DrmadRun) run = drmad_run_create (folder, "[drmad]\n", FALSE, error);
+  return run != NULL;
+}
+static gboolean device_no_match (GError **error) {
+  g_autoptr (DrmadDevice) d = drmad_device_open ("quantum-annealer-9000", error);
+  return d != NULL;
+}
+static gboolean device_index_out_of_range (GError **error) {
+  g_autoptr (DrmadDevice) d = drmad_device_open ("4096", error);
+  return d != NULL;
+}
+static gboolean gemm_name (GError **error) {
+  DrmadGemmPath path;
+  return drmad_gemm_path_from_name ("cublas", &path, error);
+}
+static gboolean activation_name (GError **error) {
+  DrmadActivation a;
+  return drmad_activation_from_name ("swish", &a, error);
+}
+static gboolean method_name (GError **error) {
+  DrmadMethod m;
+  return drmad_method_from_name ("rmad", &m, error);
+}
+static gboolean meta_name (GError **error) {
+  DrmadMetaAlgorithm a;
+  return drmad_meta_algorithm_from_name ("lbfgs", &a, error);
+}
+
+/* Settings that need a net (and so a device). */
+static DrmadNet *
+small_net (GError **error)
+{
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  guint sizes[] = { 4, 3, 2 };
+  return device ? drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 4, error) : NULL;
+}
+static gboolean net_zero_width (GError **error) {
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  guint sizes[] = { 4, 0, 2 };
+  g_autoptr (DrmadNet) net = device ? drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 4, error) : NULL;
+  return net != NULL;
+}
+static gboolean hyper_momentum_one (GError **error) {
+  g_autoptr (DrmadNet) net = small_net (error);
+  if (!net)
+    return TRUE;  /* no device: reported as a skip below */
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.init_momentum[1] = 1.0;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
+  return hyper != NULL;
+}
+static gboolean hyper_segments_beyond_steps (GError **error) {
+  g_autoptr (DrmadNet) net = small_net (error);
+  if (!net)
+    return TRUE;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 3;
+  config.segments = 5;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
+  return hyper != NULL;
+}
+static gboolean hyper_nan_theta (GError **error) {
+  g_autoptr (DrmadNet) net = small_net (error);
+  if (!net)
+    return TRUE;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
+  double theta[2] = { 0.0, NAN };
+  return drmad_hyper_set_values (hyper, theta, error);
+}
+
+static const BadInput table[] = {
+  { "idx-truncated", DRMAD_ERROR_TRUNCATED, "trunc-images", idx_truncated },
+  { "idx-bad-magic", DRMAD_ERROR_BAD_MAGIC, "magic-images", idx_bad_magic },
+  { "idx-count-mismatch", DRMAD_ERROR_INVALID_ARGUMENT, "count-labels", idx_count_mismatch },
+  { "idx-absurd-header", DRMAD_ERROR_TOO_LARGE, "absurd-images", idx_absurd_header },
+  { "idx-labels-truncated", DRMAD_ERROR_TRUNCATED, "lt-labels", idx_labels_truncated },
+  { "idx-gz-truncated", DRMAD_ERROR_TRUNCATED, "gzcut-images.gz", idx_gz_truncated },
+  { "idx-missing", DRMAD_ERROR_NOT_FOUND, "no-such-images", idx_missing },
+  { "idx-empty-file", DRMAD_ERROR_TRUNCATED, "empty-images", idx_empty_file },
+  { "cifar-bad-label", DRMAD_ERROR_LABEL_RANGE, "cifar-label.bin", cifar_bad_label },
+  { "cifar-truncated", DRMAD_ERROR_TRUNCATED, "cifar-trunc.bin", cifar_truncated },
+  { "png-not-png", DRMAD_ERROR_BAD_IMAGE, "broken.png", png_not_png },
+  { "png-mixed-sizes", DRMAD_ERROR_MIXED_SIZES, "two.png", png_mixed_sizes },
+  { "png-empty-folder", DRMAD_ERROR_EMPTY, "pngempty", png_empty_folder },
+  { "dataset-unknown-name", DRMAD_ERROR_NOT_FOUND, "imagenet-22k-please", dataset_unknown_name },
+  { "split-too-large", DRMAD_ERROR_INVALID_ARGUMENT, "holds 4", split_too_large },
+  { "arrays-bad-label", DRMAD_ERROR_LABEL_RANGE, "7", arrays_bad_label },
+  { "checkpoint-bad-magic", DRMAD_ERROR_BAD_MAGIC, "bad-magic.bin", checkpoint_bad_magic },
+  { "checkpoint-truncated", DRMAD_ERROR_TRUNCATED, "cut.bin", checkpoint_truncated },
+  { "checkpoint-flipped-bit", DRMAD_ERROR_CORRUPT, "CRC-32", checkpoint_flipped_bit },
+  { "run-folder-missing", DRMAD_ERROR_NOT_FOUND, "not-a-run", run_folder_missing },
+  { "run-folder-exists", DRMAD_ERROR_EXISTS, "--force", run_folder_exists },
+  { "device-no-match", DRMAD_ERROR_NO_DEVICE, "quantum-annealer-9000", device_no_match },
+  { "device-index", DRMAD_ERROR_NO_DEVICE, "4096", device_index_out_of_range },
+  { "gemm-name", DRMAD_ERROR_INVALID_ARGUMENT, "cublas", gemm_name },
+  { "activation-name", DRMAD_ERROR_INVALID_ARGUMENT, "swish", activation_name },
+  { "method-name", DRMAD_ERROR_INVALID_ARGUMENT, "rmad", method_name },
+  { "meta-optimiser-name", DRMAD_ERROR_INVALID_ARGUMENT, "lbfgs", meta_name },
+  { "net-zero-width", DRMAD_ERROR_INVALID_ARGUMENT, "layer 1", net_zero_width },
+  { "hyper-momentum-one", DRMAD_ERROR_INVALID_ARGUMENT, "momentum", hyper_momentum_one },
+  { "hyper-segments-beyond-steps", DRMAD_ERROR_INVALID_ARGUMENT, "segments", hyper_segments_beyond_steps },
+  { "hyper-nan", DRMAD_ERROR_DIVERGED, "l2/layer2", hyper_nan_theta },
+};
+
+static void
+test_bad_input (gconstpointer data)
+{
+  const BadInput *bad = data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = bad->run (&error);
+  if (g_error_matches (error, DRMAD_ERROR, DRMAD_ERROR_NO_PLATFORM) && bad->code != DRMAD_ERROR_NO_PLATFORM) {
+    g_test_skip (error->message);
+    return;
+  }
+  g_assert_false (ok);
+  g_assert_error (error, DRMAD_ERROR, bad->code);
+  g_test_message ("%s: %s", bad->name, error->message);
+  g_assert_nonnull (strstr (error->message, bad->fragment));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  scratch = g_dir_make_tmp ("drmad-bad-XXXXXX", NULL);
+  g_assert_cmpuint (G_N_ELEMENTS (table), >=, 20);
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++) {
+    g_autofree char *path = g_strconcat ("/bad-input/", table[i].name, NULL);
+    g_test_add_data_func (path, &table[i], test_bad_input);
+  }
+  int status = g_test_run ();
+  g_autofree char *command = g_strdup_printf ("rm -rf '%s'", scratch);
+  (void) !system (command);
+  g_free (scratch);
+  return status;
+}
