@@ -211,12 +211,16 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
     goto out;
   }
   if (o->resume) {
-    if (!(run = drmad_run_open (o->resume, error)) || !drmad_run_restore (run, hyper, meta, error)) {
+    if (!(run = drmad_run_open (o->resume, error))
+        || (drmad_run_has_checkpoint (run) && !drmad_run_restore (run, hyper, meta, error))) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
-    say (callbacks, "resuming %s after meta-iteration %u", o->resume, drmad_meta_get_iteration (meta));
+    if (drmad_run_has_checkpoint (run))
+      say (callbacks, "resuming %s after meta-iteration %u", o->resume, drmad_meta_get_iteration (meta));
+    else
+      say (callbacks, "%s has no finished meta-iteration yet: starting it from the beginning", o->resume);
   } else {
     g_autofree char *ini = drmad_options_to_ini (o);
     if (!(run = drmad_run_create (o->out, ini, o->force, error))) {

@@ -35,6 +35,10 @@ const char *drmad_run_get_ini    (const DrmadRun *run);
 gboolean drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta,
                            const DrmadMetaReport *report, GError **error);
 
+/* Whether a meta-iteration has been checkpointed (a run killed before its
+ * first one has run.ini only and starts from the beginning). */
+gboolean drmad_run_has_checkpoint (const DrmadRun *run);
+
 /* Restores the optimiser state and the history from checkpoint.bin. */
 gboolean drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error);
 

@@ -105,6 +105,24 @@ write_in_run (DrmadRun *run, const char *name, const GString *text, GError **err
   return drmad_write_file_atomic (path, text->str, text->len, error);
 }
 
+/* Temporary files a killed writer left behind: ".NAME.XXXXXX" from
+ * drmad_write_file_atomic and "NAME.tmp-XXXXXX" from the plot export. */
+static void
+remove_stale_temporaries (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name (dir))) {
+    gsize length = strlen (name);
+    gboolean ours = (name[0] == '.' && length > 8 && name[length - 7] == '.')
+                    || (length > 11 && strstr (name, ".tmp-") == name + length - 11);
+    if (ours) {
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+      g_unlink (path);
+    }
+  }
+}
+
 DrmadRun *
 drmad_run_create (const char *folder, const char *ini_text, gboolean force, GError **error)
 {
@@ -113,6 +131,7 @@ drmad_run_create (const char *folder, const char *ini_text, gboolean force, GErr
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS, "%s exists and is not a folder", folder);
       return NULL;
     }
+    remove_stale_temporaries (folder);  /* a folder holding only a killed writer's leftovers is empty */
     g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
     if (dir && g_dir_read_name (dir) && !force) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
@@ -135,9 +154,17 @@ drmad_run_create (const char *folder, const char *ini_text, gboolean force, GErr
   return g_steal_pointer (&run);
 }
 
+gboolean
+drmad_run_has_checkpoint (const DrmadRun *run)
+{
+  g_autofree char *path = g_build_filename (run->folder, "checkpoint.bin", NULL);
+  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+}
+
 DrmadRun *
 drmad_run_open (const char *folder, GError **error)
 {
+  remove_stale_temporaries (folder);
   g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
   char *ini = NULL;
   GError *local = NULL;
