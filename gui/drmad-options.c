@@ -98,7 +98,13 @@ read_key_file (const char *path, GHashTable *into, GError **error)
                    path, *key);
       return FALSE;
     }
-    g_autofree char *value = g_key_file_get_string (file, "drmad", *key, NULL);
+    g_autofree char *value = g_key_file_get_string (file, "drmad", *key, &local);
+    if (!value) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s: the value of \"%s\" cannot be read: %s",
+                   path, *key, local->message);
+      g_error_free (local);
+      return FALSE;
+    }
     g_hash_table_replace (into, g_strdup (*key), g_strdup (g_strstrip (value)));
   }
   return TRUE;

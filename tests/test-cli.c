@@ -102,6 +102,11 @@ test_config_precedence (void)
   g_assert_nonnull (strstr (ini, "\nmeta-iters=1\n"));
   g_assert_nonnull (strstr (ini, "\nseed=5\n"));
   g_assert_nonnull (strstr (ini, "\nlayers=784,20,10\n"));
+  /* Regression (found by fuzz-run-ini): a value that is not UTF-8 is refused, not read as NULL. */
+  g_assert_true (g_file_set_contents (config, "[drmad]\nprecision=f\377oat32\n", -1, NULL));
+  g_autofree char *utf8_err = NULL;
+  g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, NULL }, NULL, &utf8_err), ==, 2);
+  g_assert_nonnull (strstr (utf8_err, "precision"));
   /* An unknown key in a config file is refused. */
   g_assert_true (g_file_set_contents (config, "[drmad]\nitres=30\n", -1, NULL));
   g_autofree char *err = NULL;

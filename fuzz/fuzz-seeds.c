@@ -1,0 +1,118 @@
+/* Writes the starting corpora of the fuzz targets: small valid files of
+ * every format, made the way the tests make theirs.
+ *   fuzz-seeds CORPUS_ROOT   →  CORPUS_ROOT/{idx,cifar10,png-folder,run-ini,checkpoint}/ */
+#include "drmad.h"
+
+#include <glib/gstdio.h>
+#include <png.h>
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+static void
+put (const char *root, const char *target, const char *name, const void *data, gsize size)
+{
+  g_autofree char *folder = g_build_filename (root, target, NULL);
+  g_mkdir_with_parents (folder, 0755);
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  if (!g_file_set_contents (path, data, size, NULL))
+    g_printerr ("cannot write %s\n", path);
+}
+
+static void
+be32 (GByteArray *a, guint32 v)
+{
+  guint8 b[4] = { v >> 24, v >> 16, v >> 8, v };
+  g_byte_array_append (a, b, 4);
+}
+
+/* An fuzz-idx input: control byte, then images and labels back to back. */
+static void
+idx_seed (const char *root, const char *name, guint n, guint rows, guint cols, guint8 control_gz)
+{
+  g_autoptr (GByteArray) images = g_byte_array_new (), labels = g_byte_array_new ();
+  be32 (images, 0x803); be32 (images, n); be32 (images, rows); be32 (images, cols);
+  for (guint i = 0; i < n * rows * cols; i++)
+    g_byte_array_append (images, (guint8[]){ (guint8) (i * 37) }, 1);
+  be32 (labels, 0x801); be32 (labels, n);
+  for (guint i = 0; i < n; i++)
+    g_byte_array_append (labels, (guint8[]){ (guint8) (i % 3) }, 1);
+  g_autoptr (GByteArray) input = g_byte_array_new ();
+  gsize total = images->len + labels->len;
+  guint8 control = (guint8) ((images->len * 63 + total - 1) / total) | control_gz;  /* the cut lands at the boundary */
+  g_byte_array_append (input, &control, 1);
+  g_byte_array_append (input, images->data, images->len);
+  g_byte_array_append (input, labels->data, labels->len);
+  put (root, "idx", name, input->data, input->len);
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc != 2) {
+    g_printerr ("usage: fuzz-seeds CORPUS_ROOT\n");
+    return 2;
+  }
+  const char *root = argv[1];
+  idx_seed (root, "plain", 3, 2, 2, 0);
+  idx_seed (root, "gz-images", 4, 3, 2, 0x40);
+  idx_seed (root, "gz-both", 2, 2, 3, 0xc0);
+
+  g_autofree guint8 *cifar = g_malloc0 (2 * 3073);
+  cifar[0] = 3;
+  cifar[3073] = 9;
+  for (guint i = 1; i < 3073; i++)
+    cifar[i] = cifar[3073 + i] = i * 7;
+  put (root, "cifar10", "two-records", cifar, 2 * 3073);
+
+  for (guint format = 0; format < 2; format++) {
+    png_image image = { .version = PNG_IMAGE_VERSION, .width = 4, .height = 4,
+                        .format = format ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY };
+    guint8 pixels[48];
+    for (guint i = 0; i < sizeof pixels; i++)
+      pixels[i] = i * 5;
+    png_alloc_size_t size = 0;
+    png_image_write_to_memory (&image, NULL, &size, 0, pixels, 0, NULL);
+    g_autofree guint8 *png = g_malloc (size);
+    if (png_image_write_to_memory (&image, png, &size, 0, pixels, 0, NULL))
+      put (root, "png-folder", format ? "rgb" : "gray", png, size);
+  }
+
+  const char *ini = "[drmad]\ndataset=fashion-mnist\nlayers=784,100,10\nactivation=tanh\nbatch=50\niters=200\n"
+                    "meta-iters=5\nlearn=l2,lr,momentum,init\nl2-granularity=neuron\nsegments=3\n"
+                    "init-l2=1e-4,2e-4\ninit-lr=0.1\ninit-momentum=0.9\ninit-scale=0\nmethod=piecewise\n"
+                    "snapshots=4\nmeta-optimizer=sign\nmeta-lr=0.07\nseed=3\nprecision=float32\n";
+  put (root, "run-ini", "full", ini, strlen (ini));
+
+  /* A real optimiser state framed as checkpoint.bin's payload (no history). */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (device) {
+    guint sizes[] = { 4, 3, 2 };
+    float x[8] = { 0 };
+    gint32 y[2] = { 0, 1 };
+    g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 4, 2, x, y, &error);
+    g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 2, &error);
+    g_autoptr (DrmadDeviceData) data = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, ds, &error);
+    DrmadHyperConfig config;
+    drmad_hyper_config_init (&config);
+    config.learn_lr = TRUE;
+    config.segments = 2;
+    config.steps = 4;
+    g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, &error);
+    DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD };
+    DrmadMetaConfig meta_config;
+    drmad_meta_config_init (&meta_config);
+    g_autoptr (DrmadMeta) meta = drmad_meta_new (net, hyper, data, data, &reverse, &meta_config, &error);
+    g_autoptr (GBytes) state = drmad_meta_save_state (meta);
+    guint64 header[4] = { g_bytes_get_size (state), 0, drmad_hyper_get_n (hyper), drmad_hyper_get_n_groups (hyper) };
+    g_autoptr (GByteArray) payload = g_byte_array_new ();
+    g_byte_array_append (payload, (const guint8 *) "\1", 1);  /* fuzz-checkpoint: frame it */
+    g_byte_array_append (payload, (const guint8 *) header, sizeof header);
+    g_byte_array_append (payload, g_bytes_get_data (state, NULL), g_bytes_get_size (state));
+    put (root, "checkpoint", "state-no-history", payload->data, payload->len);
+  } else {
+    g_printerr ("fuzz-seeds: no OpenCL device (%s): the checkpoint corpus starts empty\n", error->message);
+  }
+  return 0;
+}

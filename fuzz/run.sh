@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan), seeds their corpora
+# with valid files, and runs each target.
+#
+#   fuzz/run.sh [SECONDS_PER_TARGET | --runs N] [TARGET…]
+#
+# Default: 1 000 000 executions per target. Corpora and crash files go to
+# build-fuzz/corpus/TARGET and build-fuzz/crashes/TARGET; a crash stops the
+# script with the target's report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+limit=(-runs=1000000)
+if [ $# -gt 0 ]; then
+  case "$1" in
+    --runs) limit=(-runs="$2"); shift 2 ;;
+    ''|*[!0-9]*) ;;
+    *) limit=(-max_total_time="$1"); shift ;;
+  esac
+fi
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(idx png-folder cifar10 run-ini checkpoint)
+command -v clang >/dev/null || { echo "fuzz/run.sh needs clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+if [ ! -f build-fuzz/build.ninja ]; then
+  CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dgui=disabled >/dev/null
+fi
+ninja -C build-fuzz >/dev/null
+export POCL_CACHE_DIR="$PWD/build-fuzz/pocl-cache" POCL_SIGFPE_HANDLER=0
+export ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+mkdir -p build-fuzz/corpus build-fuzz/crashes
+./build-fuzz/fuzz/fuzz-seeds build-fuzz/corpus
+for target in "${targets[@]}"; do
+  mkdir -p "build-fuzz/corpus/$target" "build-fuzz/crashes/$target"
+  start=$(date +%s)
+  ./build-fuzz/fuzz/fuzz-"$target" "${limit[@]}" -print_final_stats=1 \
+    -artifact_prefix="build-fuzz/crashes/$target/" "build-fuzz/corpus/$target" \
+    > "build-fuzz/fuzz-$target.log" 2>&1 || { echo "fuzz-$target found a crash:"; tail -40 "build-fuzz/fuzz-$target.log"; exit 1; }
+  runs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "build-fuzz/fuzz-$target.log" | awk '{print $2}')
+  corpus=$(ls "build-fuzz/corpus/$target" | wc -l)
+  echo "fuzz-$target: $runs executions in $(( $(date +%s) - start )) s, no crash, corpus $corpus inputs"
+done
