@@ -41,7 +41,7 @@ __kernel void bias_act (__global real *z, __global const real *params, uint bias
   size_t i = (size_t) r * cols + c;
   real value = z[i] + params[bias_offset + c];
   if (activation == ACT_RELU)
-    value = fmax (value, (real) 0);
+    value = value < 0 ? (real) 0 : value;  /* not fmax: it would turn a NaN into 0 and hide a divergence */
   else if (activation == ACT_TANH)
     value = tanh (value);
   z[i] = value;

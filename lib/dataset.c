@@ -167,6 +167,15 @@ drmad_dataset_new_from_arrays (guint n, guint dim, guint n_classes,
         return NULL;
       }
   gsize n_features = (gsize) n * dim;
+  /* NaN or Inf in the data would only surface as a diverged training run. */
+  for (gsize k = 0; k < n_features; k++)
+    if (!isfinite (features[k]))
+      {
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                     "feature %" G_GSIZE_FORMAT " of example %" G_GSIZE_FORMAT " is %g: features must be finite numbers",
+                     k % dim, k / dim, features[k]);
+        return NULL;
+      }
   float *f = try_alloc (n_features * sizeof (float), "features", error);
   if (f == NULL)
     return NULL;

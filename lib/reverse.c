@@ -4,6 +4,8 @@
 #include "train-private.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 void
 drmad_hypergradient_free (DrmadHypergradient *result)
@@ -54,6 +56,21 @@ start_reverse (Pass *pass, GError **error)
   return TRUE;
 }
 
+/* Test hook (issue 7 §5): DRMAD_INJECT_FAULT=KIND:N puts a NaN into the Nth
+ * (1-based, counted per process) hypergradient ("hypergradient") or into the
+ * minibatch gradient halfway through the Nth forward run ("gradient"). */
+static gboolean
+inject_fault (const char *kind)
+{
+  static gint counters[2];
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  gsize length = strlen (kind);
+  if (!spec || strncmp (spec, kind, length) != 0 || spec[length] != ':')
+    return FALSE;
+  gint *counter = &counters[g_str_equal (kind, "gradient")];
+  return g_atomic_int_add (counter, 1) + 1 == atoi (spec + length + 1);
+}
+
 static void
 host_account (Pass *pass, gint64 bytes)
 {
@@ -93,6 +110,8 @@ run_forward (Pass *pass, guint64 from, guint64 to, const char *phase, RecordFunc
              gpointer data, double *loss_sum, GError **error)
 {
   double sum = 0;
+  if (g_strcmp0 (phase, "train") == 0 && from == 0 && inject_fault ("gradient"))
+    pass->trainer->poison_step = pass->T / 2;
   for (guint64 t = from; t < to; t++) {
     if ((record && !record (pass, t, data, error))
         || !drmad_trainer_enqueue_step (pass->trainer, pass->train, pass->seed, t, error))
@@ -449,6 +468,8 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
          && drmad_net_evaluate (net, val, NULL, &result->val_error, error);
     if (ok) {
       drmad_hyper_reduce (hyper, net, eta, gamma, deta, dgamma, dl2, result->dw0, w0_host, result->gradient);
+      if (inject_fault ("hypergradient"))
+        result->gradient[0] = NAN;
       result->train_loss = pass.train_loss_sum / ((double) pass.T * net->batch);
       result->val_loss = pass.val_loss;
       result->forward_seconds = (pass.reverse_started - started) / 1e6;

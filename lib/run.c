@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -194,7 +195,8 @@ static void
 append_number (GString *text, double value)
 {
   char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-  g_string_append (text, g_ascii_formatd (buffer, sizeof buffer, "%.17g", value));
+  if (isfinite (value))  /* a value a rejected meta-iteration never had stays an empty cell: no NaN is saved */
+    g_string_append (text, g_ascii_formatd (buffer, sizeof buffer, "%.17g", value));
 }
 
 static GString *
@@ -252,8 +254,15 @@ checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
   g_byte_array_append (bytes, g_bytes_get_data (state, NULL), g_bytes_get_size (state));
   for (guint i = 0; i < run->records->len; i++) {
     const DrmadRunRecord *r = run->records->pdata[i];
-    guint64 counts[4] = { r->iteration, r->rejected, r->device_peak_bytes, r->host_peak_bytes };
     double values[5] = { r->train_loss, r->val_loss, r->val_error, r->seconds, r->meta_learning_rate };
+    /* bit 0: rejected; bit k + 1: values[k] missing (stored as 0: no NaN in a checkpoint) */
+    guint64 flags = r->rejected;
+    for (guint k = 0; k < G_N_ELEMENTS (values); k++)
+      if (!isfinite (values[k])) {
+        flags |= (guint64) 2 << k;
+        values[k] = 0;
+      }
+    guint64 counts[4] = { r->iteration, flags, r->device_peak_bytes, r->host_peak_bytes };
     g_byte_array_append (bytes, (const guint8 *) counts, sizeof counts);
     g_byte_array_append (bytes, (const guint8 *) values, sizeof values);
     g_byte_array_append (bytes, (const guint8 *) r->group_norms, run->n_groups * sizeof (double));
@@ -407,8 +416,11 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     memcpy (counts, p, sizeof counts);
     memcpy (values, p + sizeof counts, sizeof values);
     p += sizeof counts + sizeof values;
+    for (guint k = 0; k < G_N_ELEMENTS (values); k++)
+      if (counts[1] & ((guint64) 2 << k))
+        values[k] = NAN;
     r->iteration = counts[0];
-    r->rejected = counts[1] != 0;
+    r->rejected = (counts[1] & 1) != 0;
     r->device_peak_bytes = counts[2];
     r->host_peak_bytes = counts[3];
     r->train_loss = values[0];

@@ -15,6 +15,7 @@ struct _DrmadTrainer {
   DrmadBuffer *velocity;       /* v */
   DrmadBuffer *eta, *gamma;    /* S × P */
   DrmadBuffer *l2;             /* P: exp(λ) on weights, 0 on biases */
+  guint64      poison_step;    /* test hook: a NaN enters g at this step (G_MAXUINT64: never) */
 };
 
 /* Segment of step @t. */

@@ -22,6 +22,7 @@ drmad_trainer_new (DrmadNet *net, GError **error)
   trainer->net = net;
   trainer->n_segments = 1;
   trainer->horizon = 1;
+  trainer->poison_step = G_MAXUINT64;
   gsize elem = drmad_precision_size (net->precision);
   if (!(trainer->velocity = drmad_buffer_new (net->device, net->n_params, elem, error))
       || !(trainer->l2 = drmad_buffer_new (net->device, net->n_params, elem, error))
@@ -144,8 +145,14 @@ drmad_trainer_enqueue_step (DrmadTrainer *trainer, DrmadDeviceData *train, guint
                             GError **error)
 {
   DrmadNet *net = trainer->net;
-  return drmad_net_enqueue_batch_gradient (net, train, net->params, seed, t, net->grad, error)
-         && enqueue_update (trainer, drmad_trainer_segment (trainer, t), error);
+  if (!drmad_net_enqueue_batch_gradient (net, train, net->params, seed, t, net->grad, error))
+    return FALSE;
+  if (t == trainer->poison_step) {
+    const double nan = NAN;
+    if (!drmad_buffer_write_doubles (net->grad, 0, 1, &nan, error))
+      return FALSE;
+  }
+  return enqueue_update (trainer, drmad_trainer_segment (trainer, t), error);
 }
 
 gboolean

@@ -1,0 +1,153 @@
+/* Issue 7 §5: NaN injected into the data, into a gradient and into a
+ * hypergradient is caught — by the loaders, by the divergence guard — and
+ * never reaches a checkpoint or a CSV. */
+#include "drmad.h"
+#include "net-private.h"
+#include "test-util.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static const char *config[] = { "--no-gui", "--iters", "30", "--train-size", "300", "--val-size", "200",
+                                "--test-size", "500", "--layers", "784,16,10", "--batch", "30",
+                                "--learn", "l2,lr", "--meta-iters", "5", NULL };
+
+static gboolean
+have_data (void)
+{
+  if (!g_file_test ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("Fashion-MNIST is not installed");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Runs drmad with DRMAD_INJECT_FAULT=@fault; returns its stdout. */
+static char *
+run_with_fault (const char *fault, const char *folder, int *exit_status)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char **a = config; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, (gpointer) "--out");
+  g_ptr_array_add (argv, (gpointer) folder);
+  g_ptr_array_add (argv, NULL);
+  g_auto (GStrv) env = g_environ_setenv (g_get_environ (), "DRMAD_INJECT_FAULT", fault, TRUE);
+  char *out = NULL;
+  int status;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                               &out, NULL, &status, &error));
+  g_assert_no_error (error);
+  *exit_status = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+  return out;
+}
+
+static void
+assert_no_nan_saved (const char *folder, gsize n_theta)
+{
+  const char *files[] = { "history.csv", "hyper.csv", "run.ini" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree char *path = g_build_filename (folder, files[i], NULL);
+    g_autofree char *text = NULL;
+    g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+    g_autofree char *lower = g_ascii_strdown (text, -1);
+    g_assert_null (strstr (lower, "nan"));
+    g_assert_null (strstr (lower, "inf"));
+  }
+  /* Every double in the checkpoint payload is finite. */
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) payload = drmad_checkpoint_read (checkpoint, &error);
+  g_assert_no_error (error);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+  guint64 header[4];
+  memcpy (header, data, sizeof header);
+  g_assert_cmpuint (header[2], ==, n_theta);
+  /* optimiser state: its header's two doubles, then 7 vectors */
+  const guint8 *state = data + sizeof header;
+  for (gsize off = 5 * sizeof (guint64); off + sizeof (double) <= header[0]; off += sizeof (double)) {
+    double v;
+    memcpy (&v, state + off, sizeof v);
+    g_assert_true (isfinite (v));
+  }
+}
+
+static void
+test_fault (gconstpointer data)
+{
+  const char *fault = data;
+  if (!have_data ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-fault-XXXXXX", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  int status;
+  g_autofree char *out = run_with_fault (fault, folder, &status);
+  g_test_message ("%s", out);
+  g_assert_cmpint (status, ==, 0);                 /* the guard handled it; the run finished */
+  g_assert_nonnull (strstr (out, "REJECTED"));
+  g_assert_nonnull (strstr (out, "meta 5/5"));
+  g_assert_nonnull (strstr (out, "final  learned"));
+  assert_no_nan_saved (folder, 2 + 2 * 4);  /* L2 for 2 layers, lr for 2 layers × 4 segments */
+  g_autofree char *history_path = g_build_filename (folder, "history.csv", NULL);
+  g_autofree char *history = NULL;
+  g_assert_true (g_file_get_contents (history_path, &history, NULL, NULL));
+  g_assert_nonnull (strstr (history, ",1,"));      /* one row marked rejected */
+}
+
+/* NaN in the data is refused where the data come in, naming the example. */
+static void
+test_nan_in_data (void)
+{
+  float x[6] = { 0, 1, 2, 3, NAN, 5 };
+  gint32 y[3] = { 0, 1, 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (3, 2, 2, x, y, &error);
+  g_assert_null (ds);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "example 2"));
+}
+
+/* NaN that reaches the device anyway stops training with DIVERGED, not a silent NaN model. */
+static void
+test_nan_on_device (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  float x[40];
+  gint32 y[10];
+  for (guint i = 0; i < 40; i++)
+    x[i] = (i % 7) / 7.0;
+  for (guint i = 0; i < 10; i++)
+    y[i] = i % 2;
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (10, 4, 2, x, y, &error);
+  g_autoptr (DrmadDeviceData) data = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, ds, &error);
+  const float nan = NAN;
+  CHECK (drmad_buffer_write (data->features, 3 * sizeof (float), sizeof nan, &nan, &error));
+  guint sizes[] = { 4, 3, 2 };
+  g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 5, &error);
+  g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+  CHECK (drmad_net_init_params (net, 1, NULL, &error));
+  g_assert_false (drmad_trainer_run (trainer, data, 1, 0, 40, NULL, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  if (!g_getenv ("DRMAD_BIN"))
+    return 77;
+  g_test_add_func ("/faults/nan-in-data", test_nan_in_data);
+  g_test_add_func ("/faults/nan-on-device", test_nan_on_device);
+  g_test_add_data_func ("/faults/nan-in-gradient", "gradient:3", test_fault);
+  g_test_add_data_func ("/faults/nan-in-hypergradient", "hypergradient:2", test_fault);
+  return g_test_run ();
+}
