@@ -206,7 +206,8 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
     goto out;
   }
 
-  if (!(meta = drmad_meta_new (s.net, hyper, s.train, s.val, &o->reverse, &o->meta, error))) {
+  if (!drmad_hypergradient_check_memory (s.net, hyper, &o->reverse, error)
+      || !(meta = drmad_meta_new (s.net, hyper, s.train, s.val, &o->reverse, &o->meta, error))) {
     outcome = DRMAD_JOB_BAD_INPUT;
     goto out;
   }

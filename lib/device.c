@@ -373,6 +373,31 @@ drmad_device_account (DrmadDevice *device, gint64 delta_bytes)
   g_mutex_unlock (&device->lock);
 }
 
+gboolean
+drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, guint64 largest_array,
+                         const char *what, const char *advice, GError **error)
+{
+  guint64 held = drmad_device_get_allocated_bytes (device);
+  guint64 total = device->info.global_mem_bytes;
+  guint64 left = total > held ? total - held : 0;
+  if (bytes_needed <= left && largest_array <= device->info.max_alloc_bytes)
+    return TRUE;
+  g_autofree char *need = g_format_size (bytes_needed);
+  g_autofree char *free_text = g_format_size (left);
+  g_autofree char *total_text = g_format_size (total);
+  g_autofree char *largest = g_format_size (largest_array);
+  g_autofree char *max_alloc = g_format_size (device->info.max_alloc_bytes);
+  if (largest_array > device->info.max_alloc_bytes)
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
+                 "%s needs one array of %s, more than the largest allocation %s allows (%s): %s",
+                 what, largest, device->info.name, max_alloc, advice);
+  else
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
+                 "%s needs %s of device memory; %s has %s free of %s: %s",
+                 what, need, device->info.name, free_text, total_text, advice);
+  return FALSE;
+}
+
 guint64
 drmad_device_get_allocated_bytes (DrmadDevice *device)
 {

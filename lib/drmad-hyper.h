@@ -110,6 +110,12 @@ DrmadHypergradient *drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hype
                                                  DrmadProgressFunc progress, gpointer user_data,
                                                  GError **error);
 
+/* Whether the device has room for drmad_hypergradient_compute() with
+ * @config; otherwise %DRMAD_ERROR_TOO_LARGE with the bytes needed and free.
+ * drmad_hypergradient_compute() checks this itself before training. */
+gboolean drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
+                                           GError **error);
+
 /* Trains from scratch with @hyper (no reverse pass): what the final evaluation uses. */
 gboolean drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
                             DrmadProgressFunc progress, gpointer user_data, double *train_loss,

@@ -35,14 +35,11 @@ drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const Drma
 {
   guint n = drmad_dataset_get_n (dataset), dim = drmad_dataset_get_dim (dataset);
   gsize elem = drmad_precision_size (precision);
-  if ((guint64) n * dim * elem > device->info.max_alloc_bytes) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
-                 "the dataset %s needs %" G_GUINT64_FORMAT " bytes on the device, more than the "
-                 "largest allocation %s allows (%" G_GUINT64_FORMAT " bytes)",
-                 drmad_dataset_get_source (dataset), (guint64) n * dim * elem, device->info.name,
-                 device->info.max_alloc_bytes);
+  g_autofree char *what = g_strdup_printf ("the dataset %s (%u examples of %u features)",
+                                           drmad_dataset_get_source (dataset), n, dim);
+  if (!drmad_device_check_room (device, (guint64) n * dim * elem + (guint64) n * 4, (guint64) n * dim * elem,
+                                what, "use fewer examples (--train-size, --val-size, --test-size)", error))
     return NULL;
-  }
   g_autoptr (DrmadBuffer) features = drmad_buffer_new (device, (gsize) n * dim, elem, error);
   if (!features)
     return NULL;
@@ -185,6 +182,16 @@ drmad_net_new (DrmadDevice *device, const guint *sizes, guint n_sizes, DrmadActi
 
   gsize elem = drmad_precision_size (precision);
   guint rows = net->rows_capacity;
+  guint64 cells = 2 * (guint64) net->n_params + (guint64) batch * sizes[0] + 2 * (guint64) rows + 4;
+  guint64 largest = MAX (net->n_params, (guint64) batch * sizes[0]);
+  for (guint l = 1; l <= net->n_layers; l++) {
+    cells += (guint64) rows * sizes[l] + 5 * (guint64) batch * sizes[l];
+    largest = MAX (largest, (guint64) rows * sizes[l]);
+  }
+  g_autofree char *what = g_strdup_printf ("a net of %" G_GSIZE_FORMAT " parameters at batch %u", net->n_params, batch);
+  if (!drmad_device_check_room (device, cells * elem + 8 * (guint64) batch, largest * elem, what,
+                                "use narrower layers or a smaller batch", error))
+    return NULL;
   if (!(net->params = drmad_buffer_new (device, net->n_params, elem, error))
       || !(net->grad = drmad_buffer_new (device, net->n_params, elem, error))
       || !(net->input = drmad_buffer_new (device, (gsize) batch * sizes[0], elem, error))

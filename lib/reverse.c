@@ -418,12 +418,36 @@ all_finite (const double *values, gsize n)
   return TRUE;
 }
 
+gboolean
+drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
+                                  GError **error)
+{
+  /* The pass's own vectors plus what the method stores (issue 7 §7). */
+  const DrmadHyperConfig *hc = drmad_hyper_get_config (hyper);
+  guint64 T = hc->steps, P = net->n_params, S = hc->segments, vectors = 2 * S + 12;
+  const char *advice = "use the piecewise method with fewer pieces, or DrMAD";
+  if (config->method == DRMAD_METHOD_EXACT) {
+    guint64 k = config->checkpoint_every ? config->checkpoint_every : (guint64) ceil (sqrt ((double) T));
+    k = MIN (k, T);
+    vectors += 2 * ((T + k - 1) / k) + (k > 1 ? 2 * k + 1 : 1);
+    advice = "use a larger --checkpoint-every, the piecewise method, or DrMAD";
+  } else {
+    vectors += (config->method == DRMAD_METHOD_DRMAD ? 1 : MIN (MAX (config->snapshots, 1), T)) + 1;
+  }
+  g_autofree char *what = g_strdup_printf ("the %s reverse pass over T = %" G_GUINT64_FORMAT " steps",
+                                           drmad_method_name (config->method), T);
+  gsize elem = drmad_precision_size (net->precision);
+  return drmad_device_check_room (net->device, vectors * P * elem, S * P * elem, what, advice, error);
+}
+
 DrmadHypergradient *
 drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
                              DrmadDeviceData *val, const DrmadReverseConfig *config,
                              DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
   if (!drmad_net_check_data (net, val, error))
+    return NULL;
+  if (!drmad_hypergradient_check_memory (net, hyper, config, error))
     return NULL;
   guint64 device_base = drmad_device_get_allocated_bytes (net->device);
   drmad_device_reset_peak (net->device);

@@ -22,6 +22,8 @@ have_data (void)
   return TRUE;
 }
 
+static const char *extra_env_key, *extra_env_value;  /* set around one drmad_with_env () */
+
 /* Runs drmad with @base then @extra arguments; returns the exit status. */
 static int
 drmad (const char *const *base, const char *const *extra, char **out, char **err)
@@ -36,7 +38,10 @@ drmad (const char *const *base, const char *const *extra, char **out, char **err
   int wait_status;
   g_autoptr (GError) error = NULL;
   char *stdout_text = NULL, *stderr_text = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &stdout_text,
+  g_auto (GStrv) env = g_get_environ ();
+  if (extra_env_key)
+    env = g_environ_setenv (env, extra_env_key, extra_env_value, TRUE);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &stdout_text,
                                &stderr_text, &wait_status, &error));
   g_assert_no_error (error);
   g_test_message ("stderr: %s", stderr_text);
@@ -233,6 +238,43 @@ test_check (void)
   g_assert_nonnull (strstr (out, "check passed"));
 }
 
+static int
+drmad_with_env (const char *key, const char *value, const char *const *base, const char *const *extra, char **err)
+{
+  extra_env_key = key;
+  extra_env_value = value;
+  int status = drmad (base, extra, NULL, err);
+  extra_env_key = extra_env_value = NULL;
+  return status;
+}
+
+/* Issue 7 §6–7: no platform, a kernel that fails to build, an array larger
+ * than the device allows, a method that needs more memory than there is:
+ * each a clear line and exit status 2 (1 for --list-devices), nothing created. */
+static void
+test_device_faults (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *empty = g_dir_make_tmp ("drmad-no-icd-XXXXXX", NULL);
+  g_autofree char *err1 = NULL, *err2 = NULL, *err3 = NULL, *err4 = NULL, *err5 = NULL;
+  g_assert_cmpint (drmad_with_env ("OCL_ICD_VENDORS", empty, (const char *[]){ "--list-devices", NULL }, NULL, &err1), ==, 1);
+  g_assert_nonnull (strstr (err1, "pocl-opencl-icd"));
+  g_assert_cmpint (drmad_with_env ("OCL_ICD_VENDORS", empty, small, (const char *[]){ "--meta-iters", "1", NULL }, &err2), ==, 2);
+  g_assert_nonnull (strstr (err2, "no OpenCL platform"));
+  g_autofree char *out_dir = g_build_filename (empty, "run", NULL);
+  g_assert_cmpint (drmad_with_env ("DRMAD_INJECT_BUILD_FAILURE", "1", small,
+                                   (const char *[]){ "--meta-iters", "1", "--out", out_dir, NULL }, &err3), ==, 2);
+  g_assert_nonnull (strstr (err3, "build log"));
+  g_assert_cmpint (drmad (small, (const char *[]){ "--layers", "784,1000000,10", "--out", out_dir, NULL }, NULL, &err4), ==, 2);
+  g_assert_nonnull (strstr (err4, "largest allocation"));
+  g_assert_cmpint (drmad (small, (const char *[]){ "--iters", "200000", "--method", "exact", "--checkpoint-every", "1",
+                                                    "--out", out_dir, NULL }, NULL, &err5), ==, 2);
+  g_assert_nonnull (strstr (err5, "free of"));
+  g_assert_false (g_file_test (out_dir, G_FILE_TEST_EXISTS));  /* refused before anything was made */
+  g_rmdir (empty);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -246,5 +288,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/run-folder-and-resume", test_run_folder_and_resume);
   g_test_add_func ("/cli/train-once", test_train_once);
   g_test_add_func ("/cli/check", test_check);
+  g_test_add_func ("/cli/device-faults", test_device_faults);
   return g_test_run ();
 }
