@@ -133,6 +133,30 @@ drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **er
   return ok;
 }
 
+gboolean
+drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterations, DrmadPlot **l2,
+                      DrmadPlot **lr, DrmadPlot **loss, GError **error)
+{
+  DrmadSession s = { 0 };
+  DrmadHyper *hyper = NULL;
+  DrmadMeta *meta = NULL;
+  DrmadRun *run = NULL;
+  gboolean ok = drmad_session_open (&s, o, o->precision, error)
+                && (hyper = drmad_hyper_new (s.net, &o->hyper, error))
+                && (meta = drmad_meta_new (s.net, hyper, s.train, s.val, &o->reverse, &o->meta, error))
+                && (run = drmad_run_open (folder, error))
+                && drmad_run_restore (run, hyper, meta, error);
+  if (ok) {
+    *n_iterations = drmad_run_get_n_records (run);
+    drmad_run_plots (run, hyper, l2, lr, loss);
+  }
+  g_clear_pointer (&run, drmad_run_free);
+  g_clear_pointer (&meta, drmad_meta_free);
+  g_clear_pointer (&hyper, drmad_hyper_free);
+  drmad_session_clear (&s);
+  return ok;
+}
+
 /* ---- the job ---- */
 
 typedef struct {

@@ -59,3 +59,10 @@ DrmadJobOutcome drmad_job_run (const DrmadOptions *options, const DrmadJobCallba
 void     drmad_run_plots       (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2, DrmadPlot **lr,
                                 DrmadPlot **loss);
 gboolean drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **error);
+
+/* The plots of the run folder @folder, whose run.ini gave @options: opens the
+ * data and the device as the job does, restores checkpoint.bin and builds the
+ * three plots of every finished meta-iteration (@n_iterations of them). Slow
+ * (it loads the data): the window calls it from a worker thread. */
+gboolean drmad_run_load_plots (const char *folder, const DrmadOptions *options, guint *n_iterations,
+                               DrmadPlot **l2, DrmadPlot **lr, DrmadPlot **loss, GError **error);

@@ -5,13 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct {
-  const char *name;
-  const char *default_value;   /* NULL: none */
-  const char *arg;             /* NULL: a flag */
-  const char *help;
-  gboolean    in_ini;          /* kept in run.ini / read from config files */
-} OptionSpec;
+typedef DrmadOptionSpec OptionSpec;
 
 static const OptionSpec specs[] = {
   { "no-gui", NULL, NULL, "Run in the terminal, without a window", FALSE },
@@ -273,6 +267,26 @@ convert (DrmadOptions *o, GError **error)
   return TRUE;
 }
 
+/* o->values: the defaults, then each of @layers in turn; o->given: every key a layer set. */
+static void
+merge_values (DrmadOptions *o, GHashTable *const *layers, guint n_layers)
+{
+  o->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  o->given = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
+    if (specs[i].default_value)
+      g_hash_table_replace (o->values, g_strdup (specs[i].name), g_strdup (specs[i].default_value));
+  for (guint k = 0; k < n_layers; k++) {
+    GHashTableIter iter;
+    gpointer key, value;
+    g_hash_table_iter_init (&iter, layers[k]);
+    while (g_hash_table_iter_next (&iter, &key, &value)) {
+      g_hash_table_replace (o->values, g_strdup (key), g_strdup (value));
+      g_hash_table_add (o->given, g_strdup (key));
+    }
+  }
+}
+
 gboolean
 drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
 {
@@ -343,21 +357,8 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     return FALSE;
   }
 
-  o->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  o->given = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
-    if (specs[i].default_value)
-      g_hash_table_replace (o->values, g_strdup (specs[i].name), g_strdup (specs[i].default_value));
   GHashTable *layers[] = { file, cli };
-  for (guint k = 0; k < G_N_ELEMENTS (layers); k++) {
-    GHashTableIter iter;
-    gpointer key, value;
-    g_hash_table_iter_init (&iter, layers[k]);
-    while (g_hash_table_iter_next (&iter, &key, &value)) {
-      g_hash_table_replace (o->values, g_strdup (key), g_strdup (value));
-      g_hash_table_add (o->given, g_strdup (key));
-    }
-  }
+  merge_values (o, layers, G_N_ELEMENTS (layers));
   o->list_devices = g_hash_table_contains (cli, "list-devices");
   o->check = g_hash_table_contains (cli, "check");
   o->force = g_hash_table_contains (cli, "force");
@@ -374,6 +375,38 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     o->out = g_build_filename ("runs", stamp, NULL);
   }
   return convert (o, error);
+}
+
+gboolean
+drmad_options_from_values (DrmadOptions *o, GHashTable *values, GError **error)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, values);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    const OptionSpec *spec = find_spec (key);
+    if (!spec || !spec->in_ini) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "unknown setting \"%s\" (settings are named as the long options, see drmad --help)",
+                   (char *) key);
+      return FALSE;
+    }
+    if (!value) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "setting \"%s\" has no value", (char *) key);
+      return FALSE;
+    }
+  }
+  drmad_hyper_config_init (&o->hyper);
+  drmad_meta_config_init (&o->meta);
+  merge_values (o, &values, 1);
+  return convert (o, error);
+}
+
+const DrmadOptionSpec *
+drmad_options_get_specs (guint *n_specs)
+{
+  *n_specs = G_N_ELEMENTS (specs);
+  return specs;
 }
 
 gboolean
@@ -396,10 +429,10 @@ drmad_options_to_ini (const DrmadOptions *o)
 void
 drmad_options_clear (DrmadOptions *o)
 {
-  g_free (o->resume);
-  g_free (o->out);
-  g_free (o->dataset);
-  g_free (o->device);
+  g_clear_pointer (&o->resume, g_free);
+  g_clear_pointer (&o->out, g_free);
+  g_clear_pointer (&o->dataset, g_free);
+  g_clear_pointer (&o->device, g_free);
   g_clear_pointer (&o->values, g_hash_table_unref);
   g_clear_pointer (&o->given, g_hash_table_unref);
 }

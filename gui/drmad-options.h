@@ -32,10 +32,28 @@ typedef struct {
   GHashTable *given;      /* keys set by a config file or the command line */
 } DrmadOptions;
 
+/* One row of the option table: what --help lists and run.ini keeps. */
+typedef struct {
+  const char *name;            /* the long option, and the key in run.ini */
+  const char *default_value;   /* NULL: none */
+  const char *arg;             /* NULL: a flag */
+  const char *help;
+  gboolean    in_ini;          /* a setting: kept in run.ini, read from config files */
+} DrmadOptionSpec;
+
+/* The whole table, in --help order. */
+const DrmadOptionSpec *drmad_options_get_specs (guint *n_specs);
+
 /* Parses @argv. Returns FALSE with a message for the user on bad input
  * (unknown option, malformed value, unreadable config). --help is handled
  * by GOptionContext (prints and exits 0). */
 gboolean drmad_options_parse (DrmadOptions *options, int *argc, char ***argv, GError **error);
+
+/* Builds @options from settings: the defaults, then @values (key → value,
+ * keys of run.ini only), converted and checked as drmad_options_parse does.
+ * out and resume stay NULL; the flags stay FALSE. FALSE with a message for
+ * the user on an unknown key or a bad value. */
+gboolean drmad_options_from_values (DrmadOptions *options, GHashTable *values, GError **error);
 
 /* The run.ini text that reproduces these settings. */
 char *drmad_options_to_ini (const DrmadOptions *options);

@@ -1,0 +1,28 @@
+/* A widget that shows one DrmadPlot, drawn by drmad_plot_draw() (the same
+ * drawing as the PNGs), with a read-out of the data point under the pointer. */
+#pragma once
+
+#include <gtk/gtk.h>
+#include "drmad-plot.h"
+
+G_BEGIN_DECLS
+
+#define DRMAD_TYPE_PLOT_VIEW (drmad_plot_view_get_type ())
+G_DECLARE_FINAL_TYPE (DrmadPlotView, drmad_plot_view, DRMAD, PLOT_VIEW, GtkDrawingArea)
+
+GtkWidget       *drmad_plot_view_new      (void);
+/* Takes @plot (may be NULL: nothing to show). */
+void             drmad_plot_view_set_plot (DrmadPlotView *self, DrmadPlot *plot);
+const DrmadPlot *drmad_plot_view_get_plot (DrmadPlotView *self);
+
+/* Moves the read-out to the data point nearest to (@x, @y) in widget
+ * coordinates, as the pointer does; FALSE (and no read-out) when none is
+ * near. */
+gboolean         drmad_plot_view_hover    (DrmadPlotView *self, double x, double y);
+/* "layer 2, meta-iteration 7: 1.23e-4", or NULL when nothing is hovered. */
+const char      *drmad_plot_view_get_hover_text (DrmadPlotView *self);
+
+/* The read-out text of point @point_index of series @series_index. */
+char            *drmad_plot_describe_point (const DrmadPlot *plot, guint series_index, guint point_index);
+
+G_END_DECLS

@@ -1,0 +1,272 @@
+/* DrmadRunner: drmad_job_run in a GTask thread; the worker posts copies to
+ * the caller's main context, where they become signals (issue 5 §5). */
+#include "drmad-runner.h"
+
+#include <gio/gio.h>
+
+/* At most this often a progress event crosses to the main context: every
+ * step would flood it (a step can take 0.1 ms). */
+#define PROGRESS_INTERVAL_US 40000
+
+struct _DrmadRunner {
+  GObject       parent_instance;
+  GCancellable *cancellable;   /* of the running job, else NULL */
+  GApplication *held;          /* held while a job runs */
+};
+
+G_DEFINE_FINAL_TYPE (DrmadRunner, drmad_runner, G_TYPE_OBJECT)
+
+enum { MESSAGE, PROGRESS, ITERATION, FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+/* Owned by the GTask; the worker reads options and writes the counters. */
+typedef struct {
+  DrmadRunner  *runner;
+  GMainContext *context;
+  GCancellable *cancellable;
+  DrmadOptions  options;
+  gint64        started_us, last_progress_us;
+  guint64       last_meta_done;
+  guint         last_iteration;
+} Job;
+
+static void
+job_free (gpointer data)
+{
+  Job *job = data;
+  drmad_options_clear (&job->options);
+  g_clear_object (&job->cancellable);
+  g_main_context_unref (job->context);
+  g_object_unref (job->runner);
+  g_free (job);
+}
+
+static void
+iteration_free (DrmadRunnerIteration *it)
+{
+  g_free (it->event);
+  g_free (it->norms);
+  g_clear_pointer (&it->l2, drmad_plot_free);
+  g_clear_pointer (&it->lr, drmad_plot_free);
+  g_clear_pointer (&it->loss, drmad_plot_free);
+  g_free (it);
+}
+
+static void
+finish_free (gpointer data)
+{
+  DrmadRunnerFinish *finish = data;
+  g_clear_error (&finish->error);
+  drmad_job_result_clear (&finish->result);
+  g_free (finish);
+}
+
+/* ---- events: built in the worker, emitted on the main context ---- */
+
+typedef enum { EVENT_MESSAGE, EVENT_PROGRESS, EVENT_ITERATION } EventKind;
+
+typedef struct {
+  DrmadRunner          *runner;
+  EventKind             kind;
+  char                 *text;   /* the message, or the phase */
+  guint64               step, total, meta_done;
+  DrmadRunnerIteration *iteration;
+} Event;
+
+static void
+event_free (gpointer data)
+{
+  Event *event = data;
+  g_object_unref (event->runner);
+  g_free (event->text);
+  g_clear_pointer (&event->iteration, iteration_free);
+  g_free (event);
+}
+
+static gboolean
+event_dispatch (gpointer data)
+{
+  Event *event = data;
+  switch (event->kind) {
+  case EVENT_MESSAGE:
+    g_signal_emit (event->runner, signals[MESSAGE], 0, event->text);
+    break;
+  case EVENT_PROGRESS:
+    g_signal_emit (event->runner, signals[PROGRESS], 0, event->text, event->step, event->total, event->meta_done);
+    break;
+  case EVENT_ITERATION:
+    g_signal_emit (event->runner, signals[ITERATION], 0, event->iteration);
+    break;
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+post (Job *job, Event *event)
+{
+  event->runner = g_object_ref (job->runner);
+  g_main_context_invoke_full (job->context, G_PRIORITY_DEFAULT, event_dispatch, event, event_free);
+}
+
+/* ---- the callbacks drmad_job_run calls on the worker thread ---- */
+
+static gboolean
+job_progress (const char *phase, guint64 step, guint64 total, guint64 meta_done, gpointer user_data)
+{
+  Job *job = user_data;
+  if (g_cancellable_is_cancelled (job->cancellable))
+    return FALSE;
+  gint64 now = g_get_monotonic_time ();
+  if (now - job->last_progress_us >= PROGRESS_INTERVAL_US || meta_done != job->last_meta_done) {
+    job->last_progress_us = now;
+    job->last_meta_done = meta_done;
+    Event *event = g_new0 (Event, 1);
+    event->kind = EVENT_PROGRESS;
+    event->text = g_strdup (phase);
+    event->step = step;
+    event->total = total;
+    event->meta_done = meta_done;
+    post (job, event);
+  }
+  return TRUE;
+}
+
+static void
+job_iteration (const DrmadMetaReport *report, DrmadRun *run, DrmadHyper *hyper, gpointer user_data)
+{
+  Job *job = user_data;
+  DrmadRunnerIteration *it = g_new0 (DrmadRunnerIteration, 1);
+  it->iteration = report->iteration;
+  it->rejected = report->rejected;
+  it->event = g_strdup (report->event);
+  it->train_loss = report->train_loss;
+  it->val_loss = report->val_loss;
+  it->val_error = report->val_error;
+  it->seconds = report->seconds;
+  it->meta_learning_rate = report->meta_learning_rate;
+  GString *norms = g_string_new (NULL);
+  for (guint g = 0; g < report->n_groups; g++)
+    g_string_append_printf (norms, "%s|d%s| %.3g", g ? "  " : "", drmad_hyper_get_group_name (hyper, g),
+                            report->group_norms[g]);
+  it->norms = g_string_free (norms, FALSE);
+  drmad_run_plots (run, hyper, &it->l2, &it->lr, &it->loss);
+  job->last_iteration = report->iteration;
+  Event *event = g_new0 (Event, 1);
+  event->kind = EVENT_ITERATION;
+  event->iteration = it;
+  post (job, event);
+}
+
+static void
+job_message (const char *text, gpointer user_data)
+{
+  Event *event = g_new0 (Event, 1);
+  event->kind = EVENT_MESSAGE;
+  event->text = g_strdup (text);
+  post (user_data, event);
+}
+
+static void
+job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *unused)
+{
+  Job *job = task_data;
+  DrmadJobCallbacks callbacks = { job_progress, job_iteration, job_message, job };
+  DrmadRunnerFinish *finish = g_new0 (DrmadRunnerFinish, 1);
+  finish->outcome = drmad_job_run (&job->options, &callbacks, &finish->result, &finish->error);
+  finish->iterations_done = job->last_iteration;
+  finish->seconds = (g_get_monotonic_time () - job->started_us) / 1e6;
+  g_task_return_pointer (task, finish, finish_free);
+}
+
+/* On the main context, after every event the worker posted (same priority, posted earlier). */
+static void
+job_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DrmadRunner *self = DRMAD_RUNNER (source);
+  DrmadRunnerFinish *finish = g_task_propagate_pointer (G_TASK (result), NULL);
+  g_clear_object (&self->cancellable);
+  g_signal_emit (self, signals[FINISHED], 0, finish);
+  finish_free (finish);
+  if (self->held) {
+    g_application_release (self->held);
+    g_clear_object (&self->held);
+  }
+}
+
+gboolean
+drmad_runner_start (DrmadRunner *self, DrmadOptions *options)
+{
+  g_return_val_if_fail (DRMAD_IS_RUNNER (self), FALSE);
+  if (self->cancellable)
+    return FALSE;
+  Job *job = g_new0 (Job, 1);
+  job->runner = g_object_ref (self);
+  job->context = g_main_context_ref_thread_default ();
+  job->cancellable = g_cancellable_new ();
+  job->options = *options;
+  memset (options, 0, sizeof *options);
+  job->started_us = g_get_monotonic_time ();
+  job->last_meta_done = G_MAXUINT64;
+  self->cancellable = g_object_ref (job->cancellable);
+  if ((self->held = g_application_get_default ())) {
+    g_object_ref (self->held);
+    g_application_hold (self->held);
+  }
+  /* No cancellable on the task itself: a stopped job still returns its
+   * DrmadRunnerFinish (what was kept, and where). */
+  g_autoptr (GTask) task = g_task_new (self, NULL, job_done, NULL);
+  g_task_set_source_tag (task, drmad_runner_start);
+  g_task_set_task_data (task, job, job_free);
+  g_task_run_in_thread (task, job_thread);
+  return TRUE;
+}
+
+void
+drmad_runner_stop (DrmadRunner *self)
+{
+  g_return_if_fail (DRMAD_IS_RUNNER (self));
+  if (self->cancellable)
+    g_cancellable_cancel (self->cancellable);
+}
+
+gboolean
+drmad_runner_is_running (DrmadRunner *self)
+{
+  g_return_val_if_fail (DRMAD_IS_RUNNER (self), FALSE);
+  return self->cancellable != NULL;
+}
+
+static void
+drmad_runner_dispose (GObject *object)
+{
+  DrmadRunner *self = DRMAD_RUNNER (object);
+  /* A running job holds a reference, so this only runs once it is over. */
+  g_clear_object (&self->cancellable);
+  G_OBJECT_CLASS (drmad_runner_parent_class)->dispose (object);
+}
+
+static void
+drmad_runner_class_init (DrmadRunnerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->dispose = drmad_runner_dispose;
+  signals[MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                   G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[PROGRESS] = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                    G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_UINT64, G_TYPE_UINT64, G_TYPE_UINT64);
+  signals[ITERATION] = g_signal_new ("iteration", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                     NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                    G_TYPE_NONE, 1, G_TYPE_POINTER);
+}
+
+static void
+drmad_runner_init (DrmadRunner *self)
+{
+}
+
+DrmadRunner *
+drmad_runner_new (void)
+{
+  return g_object_new (DRMAD_TYPE_RUNNER, NULL);
+}

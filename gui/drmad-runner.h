@@ -1,0 +1,49 @@
+/* DrmadRunner: runs one job (drmad_job_run) in a GTask worker thread and
+ * reports back on the main context through signals that carry copies; no
+ * widget is touched from the worker (issue 5 §5). */
+#pragma once
+
+#include <glib-object.h>
+#include "drmad-job.h"
+
+G_BEGIN_DECLS
+
+/* What the worker copied out after a meta-iteration. */
+typedef struct {
+  guint      iteration;          /* 1, 2, … */
+  gboolean   rejected;
+  char      *event;              /* why, when rejected */
+  double     train_loss, val_loss, val_error, seconds, meta_learning_rate;
+  char      *norms;              /* "|dl2| 0.00123  |dlr| 0.234" */
+  DrmadPlot *l2, *lr, *loss;     /* drmad_run_plots() of the run so far; a handler may steal them */
+} DrmadRunnerIteration;
+
+/* How the job ended. */
+typedef struct {
+  DrmadJobOutcome outcome;
+  GError         *error;           /* unless DONE */
+  DrmadJobResult  result;          /* result.folder: the run folder, or NULL */
+  guint           iterations_done; /* finished meta-iterations in the run folder */
+  double          seconds;
+} DrmadRunnerFinish;
+
+#define DRMAD_TYPE_RUNNER (drmad_runner_get_type ())
+G_DECLARE_FINAL_TYPE (DrmadRunner, drmad_runner, DRMAD, RUNNER, GObject)
+
+DrmadRunner *drmad_runner_new (void);
+
+/* Runs @options in a worker thread; takes what @options holds (and zeroes
+ * it). While it runs the default GApplication is held, so closing the window
+ * waits for the worker. FALSE when a job is already running.
+ * Signals, on the thread default main context of the caller:
+ *   ::message (const char *text)
+ *   ::progress (const char *phase, guint64 step, guint64 total, guint64 meta_done), at most ~25 a second
+ *   ::iteration (DrmadRunnerIteration *)
+ *   ::finished (DrmadRunnerFinish *), last */
+gboolean drmad_runner_start      (DrmadRunner *self, DrmadOptions *options);
+/* The worker stops within one training step; the run folder keeps every
+ * finished meta-iteration. ::finished follows with outcome CANCELLED. */
+void     drmad_runner_stop       (DrmadRunner *self);
+gboolean drmad_runner_is_running (DrmadRunner *self);
+
+G_END_DECLS

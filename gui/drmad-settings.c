@@ -1,0 +1,233 @@
+/* The window's settings table and its settings.ini (issue 5 §2). */
+#include "drmad-settings.h"
+#include "drmad-options.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+struct _DrmadSettings {
+  GObject     parent_instance;
+  GHashTable *values;   /* key → value, every setting */
+};
+
+G_DEFINE_FINAL_TYPE (DrmadSettings, drmad_settings, G_TYPE_OBJECT)
+
+enum { CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static const DrmadOptionSpec *
+find_setting (const char *key)
+{
+  guint n;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
+  for (guint i = 0; i < n; i++)
+    if (specs[i].in_ini && g_str_equal (specs[i].name, key))
+      return &specs[i];
+  return NULL;
+}
+
+static void
+drmad_settings_finalize (GObject *object)
+{
+  DrmadSettings *self = DRMAD_SETTINGS (object);
+  g_clear_pointer (&self->values, g_hash_table_unref);
+  G_OBJECT_CLASS (drmad_settings_parent_class)->finalize (object);
+}
+
+static void
+drmad_settings_class_init (DrmadSettingsClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = drmad_settings_finalize;
+  /* ::changed (const char *key): detailed by the key */
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
+                                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+drmad_settings_init (DrmadSettings *self)
+{
+  self->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  guint n;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
+  for (guint i = 0; i < n; i++)
+    if (specs[i].in_ini)
+      g_hash_table_insert (self->values, g_strdup (specs[i].name), g_strdup (specs[i].default_value));
+}
+
+DrmadSettings *
+drmad_settings_new (void)
+{
+  return g_object_new (DRMAD_TYPE_SETTINGS, NULL);
+}
+
+const char *
+drmad_settings_get (DrmadSettings *self, const char *key)
+{
+  g_return_val_if_fail (DRMAD_IS_SETTINGS (self), NULL);
+  return g_hash_table_lookup (self->values, key);
+}
+
+gboolean
+drmad_settings_set (DrmadSettings *self, const char *key, const char *value, GError **error)
+{
+  g_return_val_if_fail (DRMAD_IS_SETTINGS (self), FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+  const DrmadOptionSpec *spec = find_setting (key);
+  if (!spec) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION,
+                 "unknown setting \"%s\" (settings are named as the long options, see drmad --help)", key);
+    return FALSE;
+  }
+  if (g_strcmp0 (g_hash_table_lookup (self->values, key), value) == 0)
+    return TRUE;
+  g_hash_table_replace (self->values, g_strdup (key), g_strdup (value));
+  g_signal_emit (self, signals[CHANGED], g_quark_from_string (key), key);
+  return TRUE;
+}
+
+gboolean
+drmad_settings_set_assignment (DrmadSettings *self, const char *assignment, GError **error)
+{
+  const char *equals = strchr (assignment, '=');
+  if (!equals) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "\"%s\": expected key=value", assignment);
+    return FALSE;
+  }
+  g_autofree char *key = g_strstrip (g_strndup (assignment, equals - assignment));
+  g_autofree char *value = g_strstrip (g_strdup (equals + 1));
+  return drmad_settings_set (self, key, value, error);
+}
+
+void
+drmad_settings_reset (DrmadSettings *self)
+{
+  guint n;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
+  for (guint i = 0; i < n; i++)
+    if (specs[i].in_ini)
+      drmad_settings_set (self, specs[i].name, specs[i].default_value, NULL);
+}
+
+GHashTable *
+drmad_settings_dup_values (DrmadSettings *self)
+{
+  GHashTable *copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, self->values);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (copy, g_strdup (key), g_strdup (value));
+  return copy;
+}
+
+gboolean
+drmad_settings_values_equal (GHashTable *a, GHashTable *b, const char *const *except)
+{
+  guint n;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
+  for (guint i = 0; i < n; i++) {
+    if (!specs[i].in_ini || (except && g_strv_contains (except, specs[i].name)))
+      continue;
+    const char *va = g_hash_table_lookup (a, specs[i].name), *vb = g_hash_table_lookup (b, specs[i].name);
+    if (g_strcmp0 (va ? va : specs[i].default_value, vb ? vb : specs[i].default_value) != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* @strict: refuse keys that are not settings (run.ini) rather than skip them (settings.ini). */
+static GHashTable *
+parse_key_file (GKeyFile *file, const char *path, gboolean strict, GError **error)
+{
+  if (!g_key_file_has_group (file, "drmad")) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
+                 "%s has no [drmad] group: settings go under [drmad], one key per long option", path);
+    return NULL;
+  }
+  g_autoptr (GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_auto (GStrv) keys = g_key_file_get_keys (file, "drmad", NULL, NULL);
+  for (char **key = keys; *key; key++) {
+    if (!find_setting (*key)) {
+      if (!strict)
+        continue;
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+                   "%s: unknown setting \"%s\" (settings are named as the long options, see drmad --help)",
+                   path, *key);
+      return NULL;
+    }
+    g_autofree char *value = g_key_file_get_string (file, "drmad", *key, NULL);
+    g_hash_table_replace (values, g_strdup (*key), g_strdup (value ? g_strstrip (value) : ""));
+  }
+  return g_steal_pointer (&values);
+}
+
+GHashTable *
+drmad_settings_parse_ini (const char *text, gsize length, const char *path, GError **error)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  GError *local = NULL;
+  if (!g_key_file_load_from_data (file, text, length, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, local->domain, local->code, "%s: %s", path, local->message);
+    g_error_free (local);
+    return NULL;
+  }
+  return parse_key_file (file, path, TRUE, error);
+}
+
+gboolean
+drmad_settings_apply (DrmadSettings *self, GHashTable *values, GError **error)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, values);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (!drmad_settings_set (self, key, value, error))
+      return FALSE;
+  return TRUE;
+}
+
+char *
+drmad_settings_get_default_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "drmad", "settings.ini", NULL);
+}
+
+gboolean
+drmad_settings_load (DrmadSettings *self, const char *path, GError **error)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  GError *local = NULL;
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local)) {
+    if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+      g_error_free (local);
+      return TRUE;
+    }
+    g_set_error (error, local->domain, local->code, "cannot read the settings %s: %s", path, local->message);
+    g_error_free (local);
+    return FALSE;
+  }
+  g_autoptr (GHashTable) values = parse_key_file (file, path, FALSE, error);
+  return values && drmad_settings_apply (self, values, error);
+}
+
+gboolean
+drmad_settings_save (DrmadSettings *self, const char *path, GError **error)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  guint n;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
+  for (guint i = 0; i < n; i++)
+    if (specs[i].in_ini)
+      g_key_file_set_string (file, "drmad", specs[i].name, g_hash_table_lookup (self->values, specs[i].name));
+  g_key_file_set_comment (file, NULL, NULL,
+                          " drmad window settings, keys as in run.ini: `drmad --no-gui --config FILE` runs them", NULL);
+  g_autofree char *folder = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (folder, 0700) != 0) {
+    int errsv = errno;
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv), "cannot create %s: %s", folder,
+                 g_strerror (errsv));
+    return FALSE;
+  }
+  return g_key_file_save_to_file (file, path, error);
+}

@@ -1,0 +1,45 @@
+/* The window's settings: every key of run.ini (the long options that are
+ * settings) with its value as text, persisted between launches as a GKeyFile
+ * with run.ini's [drmad] group. Widgets bind to it; a run is built from it
+ * with drmad_options_from_values(). */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define DRMAD_TYPE_SETTINGS (drmad_settings_get_type ())
+G_DECLARE_FINAL_TYPE (DrmadSettings, drmad_settings, DRMAD, SETTINGS, GObject)
+
+/* Every setting at its default. */
+DrmadSettings *drmad_settings_new (void);
+
+/* NULL for a key that is not a setting. */
+const char *drmad_settings_get (DrmadSettings *self, const char *key);
+/* Emits ::changed (detail: the key) when the value changes. Refuses a key
+ * that is not a setting. */
+gboolean    drmad_settings_set (DrmadSettings *self, const char *key, const char *value, GError **error);
+/* "key=value", as the app.set-option action takes it. */
+gboolean    drmad_settings_set_assignment (DrmadSettings *self, const char *assignment, GError **error);
+/* Every key back to its default. */
+void        drmad_settings_reset (DrmadSettings *self);
+
+/* A copy of the key → value table, for drmad_options_from_values(). */
+GHashTable *drmad_settings_dup_values (DrmadSettings *self);
+/* Whether @a and @b agree on every setting except those in @except (NULL-terminated). */
+gboolean    drmad_settings_values_equal (GHashTable *a, GHashTable *b, const char *const *except);
+
+/* The [drmad] group of run.ini text (or a settings file) as a key → value
+ * table; keys that are not settings are refused. */
+GHashTable *drmad_settings_parse_ini (const char *text, gsize length, const char *path, GError **error);
+/* Sets every key of @values. */
+gboolean    drmad_settings_apply (DrmadSettings *self, GHashTable *values, GError **error);
+
+/* g_get_user_config_dir()/drmad/settings.ini */
+char       *drmad_settings_get_default_path (void);
+/* A missing file is no error (the defaults stay). Unknown keys are skipped,
+ * so that a settings file from a newer version still loads. */
+gboolean    drmad_settings_load (DrmadSettings *self, const char *path, GError **error);
+gboolean    drmad_settings_save (DrmadSettings *self, const char *path, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,487 @@
+/* The window's actions (issue 5 §4): Start, Stop, Open run, Export, the
+ * dataset's Open…, and the helper tasks behind them, each in a GTask thread. */
+#include "drmad-window-private.h"
+
+#include <gio/gio.h>
+
+/* What may change when a run continues (as with --resume). */
+static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", NULL };
+
+static void
+set_enabled (DrmadWindow *self, const char *name, gboolean enabled)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), name);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
+}
+
+void
+drmad_window_update_actions (DrmadWindow *self)
+{
+  gboolean running = drmad_runner_is_running (self->runner), busy = running || self->tasks_running > 0;
+  set_enabled (self, "start", !busy);
+  set_enabled (self, "stop", running);
+  set_enabled (self, "open-run", !busy);
+  set_enabled (self, "open-dataset", !busy);
+  set_enabled (self, "export", self->run_folder != NULL && self->tasks_running == 0);
+}
+
+static void
+task_begin (DrmadWindow *self, const char *status)
+{
+  self->tasks_running++;
+  drmad_window_set_status (self, "%s", status);
+  drmad_window_update_actions (self);
+}
+
+/* FALSE when the window went away meanwhile (its tasks were cancelled). */
+static gboolean
+task_end (DrmadWindow *self, GError *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return FALSE;
+  self->tasks_running--;
+  drmad_window_update_actions (self);
+  return TRUE;
+}
+
+/* ---- Start and Stop ---- */
+
+/* g_get_user_data_dir()/drmad/runs/DATE-TIME, made unique. */
+static char *
+new_run_folder (void)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autofree char *base = g_build_filename (g_get_user_data_dir (), "drmad", "runs", stamp, NULL);
+  char *folder = g_strdup (base);
+  for (guint n = 2; g_file_test (folder, G_FILE_TEST_EXISTS); n++) {
+    g_free (folder);
+    folder = g_strdup_printf ("%s-%u", base, n);
+  }
+  return folder;
+}
+
+static void
+save_settings (DrmadWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = drmad_settings_get_default_path ();
+  if (!drmad_settings_save (self->settings, path, &error))
+    drmad_window_show_error (self, error->message);
+}
+
+static void
+start (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  DrmadWindow *self = user_data;
+  if (drmad_window_is_busy (self))
+    return;
+  /* a number typed but not yet committed counts */
+  for (GtkWidget *child = gtk_widget_get_first_child (self->settings_box); child;
+       child = gtk_widget_get_next_sibling (child))
+    for (GtkWidget *cell = gtk_widget_get_first_child (child); cell; cell = gtk_widget_get_next_sibling (cell))
+      if (GTK_IS_SPIN_BUTTON (cell))
+        gtk_spin_button_update (GTK_SPIN_BUTTON (cell));
+
+  g_autoptr (GHashTable) values = drmad_settings_dup_values (self->settings);
+  g_autoptr (GError) error = NULL;
+  DrmadOptions options = { 0 };
+  if (!drmad_options_from_values (&options, values, &error)) {
+    drmad_options_clear (&options);
+    drmad_window_show_error (self, error->message);
+    return;
+  }
+  gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+  gboolean resuming = self->resume_folder && options.meta_iters > self->n_plotted
+                      && drmad_settings_values_equal (values, self->resume_values, resume_may_change);
+  if (resuming) {
+    options.resume = g_strdup (self->resume_folder);
+    options.out = g_strdup (self->resume_folder);
+  } else {
+    options.out = new_run_folder ();
+    drmad_window_clear_plots (self);
+    drmad_window_set_run_folder (self, NULL);
+  }
+  g_clear_pointer (&self->resume_folder, g_free);
+  g_clear_pointer (&self->resume_values, g_hash_table_unref);
+  save_settings (self);
+  guint64 meta_total = options.meta_iters;
+  g_clear_pointer (&self->run_values, g_hash_table_unref);
+  self->run_values = g_hash_table_ref (values);
+  drmad_runner_start (self->runner, &options);
+  drmad_window_runner_started (self, resuming, meta_total);
+}
+
+static void
+stop (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  DrmadWindow *self = user_data;
+  if (!drmad_runner_is_running (self->runner))
+    return;
+  drmad_runner_stop (self->runner);
+  set_enabled (self, "stop", FALSE);
+  gtk_progress_bar_set_text (self->progress_bar, "stopping…");
+}
+
+/* ---- Open run ---- */
+
+typedef struct {
+  char       *folder;
+  GHashTable *values;
+  guint       meta_iters;
+  DrmadPlot  *l2, *lr, *loss;
+  guint       n;
+} OpenedRun;
+
+static void
+opened_run_free (gpointer data)
+{
+  OpenedRun *opened = data;
+  g_free (opened->folder);
+  g_clear_pointer (&opened->values, g_hash_table_unref);
+  g_clear_pointer (&opened->l2, drmad_plot_free);
+  g_clear_pointer (&opened->lr, drmad_plot_free);
+  g_clear_pointer (&opened->loss, drmad_plot_free);
+  g_free (opened);
+}
+
+static void
+open_run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  const char *folder = task_data;
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_autofree char *ini = NULL;
+  gsize length;
+  GError *error = NULL;
+  if (!g_file_get_contents (ini_path, &ini, &length, NULL)) {
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                             "%s is not a run folder: it has no readable run.ini", folder);
+    return;
+  }
+  OpenedRun *opened = g_new0 (OpenedRun, 1);
+  opened->folder = g_strdup (folder);
+  DrmadOptions options = { 0 };
+  if (!(opened->values = drmad_settings_parse_ini (ini, length, ini_path, &error))
+      || !drmad_options_from_values (&options, opened->values, &error)
+      || !drmad_run_load_plots (folder, &options, &opened->n, &opened->l2, &opened->lr, &opened->loss, &error)) {
+    g_prefix_error (&error, "cannot open the run %s: ", folder);
+    drmad_options_clear (&options);
+    opened_run_free (opened);
+    g_task_return_error (task, error);
+    return;
+  }
+  opened->meta_iters = options.meta_iters;
+  drmad_options_clear (&options);
+  g_task_return_pointer (task, opened, opened_run_free);
+}
+
+static void
+open_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  OpenedRun *opened = g_task_propagate_pointer (G_TASK (result), &error);
+  DrmadWindow *self = DRMAD_WINDOW (source);
+  if (!task_end (self, error))
+    return;
+  if (!opened) {
+    drmad_window_set_status (self, "Could not open the run");
+    drmad_window_show_error (self, error->message);
+    return;
+  }
+  g_autoptr (GError) apply_error = NULL;
+  if (!drmad_settings_apply (self->settings, opened->values, &apply_error))
+    drmad_window_show_error (self, apply_error->message);
+  drmad_window_set_plots (self, g_steal_pointer (&opened->l2), g_steal_pointer (&opened->lr),
+                          g_steal_pointer (&opened->loss), opened->n);
+  drmad_window_set_run_folder (self, opened->folder);
+  self->meta_total = opened->meta_iters;
+  g_clear_pointer (&self->last_norms, g_free);
+  g_string_truncate (self->summary_extra, 0);
+  g_free (self->resume_folder);
+  self->resume_folder = g_strdup (opened->folder);
+  g_clear_pointer (&self->resume_values, g_hash_table_unref);
+  self->resume_values = g_hash_table_ref (opened->values);
+  gtk_progress_bar_set_fraction (self->progress_bar, opened->meta_iters ? (double) opened->n / opened->meta_iters : 0);
+  gtk_progress_bar_set_text (self->progress_bar, "opened");
+  if (opened->n < opened->meta_iters)
+    drmad_window_set_status (self, "Opened a run with %u of %u meta-iterations: Start continues it", opened->n,
+                             opened->meta_iters);
+  else
+    drmad_window_set_status (self, "Opened a run with %u meta-iterations: raise Meta-iterations above %u and "
+                             "press Start to continue it", opened->n, opened->n);
+  drmad_window_update_summary (self);
+  drmad_window_update_actions (self);
+  opened_run_free (opened);
+}
+
+void
+drmad_window_open_run (DrmadWindow *self, const char *folder)
+{
+  g_return_if_fail (DRMAD_IS_WINDOW (self));
+  if (drmad_window_is_busy (self))
+    return;
+  gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+  task_begin (self, "Opening the run (loading its data)…");
+  g_autoptr (GTask) task = g_task_new (self, self->cancellable, open_run_done, NULL);
+  g_task_set_task_data (task, g_strdup (folder), g_free);
+  g_task_run_in_thread (task, open_run_thread);
+}
+
+/* ---- Export ---- */
+
+typedef struct {
+  char *from, *to;
+} ExportJob;
+
+static void
+export_job_free (gpointer data)
+{
+  ExportJob *job = data;
+  g_free (job->from);
+  g_free (job->to);
+  g_free (job);
+}
+
+/* Copies every file of the run folder: l2.png, lr.png, loss.png (the plots
+ * the window shows, as drmad_run_write_plots drew them), history.csv,
+ * hyper.csv, run.ini, checkpoint.bin. */
+static void
+export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  ExportJob *job = task_data;
+  GError *error = NULL;
+  g_autoptr (GDir) dir = g_dir_open (job->from, 0, &error);
+  if (!dir || g_mkdir_with_parents (job->to, 0755) != 0) {
+    if (!error)
+      error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", job->to);
+    g_prefix_error (&error, "cannot export: ");
+    g_task_return_error (task, error);
+    return;
+  }
+  guint copied = 0;
+  for (const char *name; (name = g_dir_read_name (dir));) {
+    g_autofree char *from_path = g_build_filename (job->from, name, NULL);
+    if (!g_file_test (from_path, G_FILE_TEST_IS_REGULAR) || g_str_has_prefix (name, "."))
+      continue;   /* not the atomic writer's temporary files */
+    g_autofree char *to_path = g_build_filename (job->to, name, NULL);
+    g_autoptr (GFile) from = g_file_new_for_path (from_path);
+    g_autoptr (GFile) to = g_file_new_for_path (to_path);
+    if (!g_file_copy (from, to, G_FILE_COPY_OVERWRITE, cancellable, NULL, NULL, &error)) {
+      g_prefix_error (&error, "cannot export %s to %s: ", name, job->to);
+      g_task_return_error (task, error);
+      return;
+    }
+    copied++;
+  }
+  g_task_return_int (task, copied);
+}
+
+static void
+export_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  gssize copied = g_task_propagate_int (G_TASK (result), &error);
+  DrmadWindow *self = DRMAD_WINDOW (source);
+  if (!task_end (self, error))
+    return;
+  ExportJob *job = g_task_get_task_data (G_TASK (result));
+  if (copied < 0) {
+    drmad_window_set_status (self, "Export failed");
+    drmad_window_show_error (self, error->message);
+  } else {
+    drmad_window_set_status (self, "Exported %" G_GSSIZE_FORMAT " files (plots as PNG, history.csv, hyper.csv, "
+                             "run.ini, checkpoint.bin) to %s", copied, job->to);
+  }
+}
+
+void
+drmad_window_export_to (DrmadWindow *self, const char *folder)
+{
+  g_return_if_fail (DRMAD_IS_WINDOW (self));
+  if (!self->run_folder || self->tasks_running > 0)
+    return;
+  ExportJob *job = g_new0 (ExportJob, 1);
+  job->from = g_strdup (self->run_folder);
+  job->to = g_strdup (folder);
+  task_begin (self, "Exporting…");
+  g_autoptr (GTask) task = g_task_new (self, self->cancellable, export_done, NULL);
+  g_task_set_task_data (task, job, export_job_free);
+  g_task_run_in_thread (task, export_thread);
+}
+
+/* ---- a dataset from a folder ---- */
+
+typedef struct {
+  char *path;
+  guint n_train, n_test, dim, classes;
+} ProbedDataset;
+
+static void
+probed_dataset_free (gpointer data)
+{
+  ProbedDataset *probed = data;
+  g_free (probed->path);
+  g_free (probed);
+}
+
+/* Loads the dataset once, so that a bad file shows now rather than at Start. */
+static void
+probe_dataset_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  const char *path = task_data;
+  g_autoptr (DrmadDataset) train = NULL;
+  g_autoptr (DrmadDataset) test = NULL;
+  GError *error = NULL;
+  if (!drmad_dataset_open (path, NULL, &train, &test, &error)) {
+    g_task_return_error (task, error);
+    return;
+  }
+  ProbedDataset *probed = g_new0 (ProbedDataset, 1);
+  probed->path = g_strdup (path);
+  probed->n_train = drmad_dataset_get_n (train);
+  probed->n_test = test ? drmad_dataset_get_n (test) : 0;
+  probed->dim = drmad_dataset_get_dim (train);
+  probed->classes = drmad_dataset_get_n_classes (train);
+  g_task_return_pointer (task, probed, probed_dataset_free);
+}
+
+static void
+probe_dataset_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  ProbedDataset *probed = g_task_propagate_pointer (G_TASK (result), &error);
+  DrmadWindow *self = DRMAD_WINDOW (source);
+  if (!task_end (self, error))
+    return;
+  if (!probed) {
+    drmad_window_set_status (self, "Could not open the dataset");
+    drmad_window_show_error (self, error->message);
+    return;
+  }
+  g_autofree char *label = g_path_get_basename (probed->path);
+  drmad_window_add_dataset (self, probed->path, label);
+  drmad_settings_set (self->settings, "dataset", probed->path, NULL);
+  /* The network's input and output widths follow the data; the hidden layers stay. */
+  g_auto (GStrv) widths = g_strsplit (drmad_settings_get (self->settings, "layers"), ",", -1);
+  guint n = g_strv_length (widths);
+  if (n >= 2) {
+    g_free (widths[0]);
+    widths[0] = g_strdup_printf ("%u", probed->dim);
+    g_free (widths[n - 1]);
+    widths[n - 1] = g_strdup_printf ("%u", probed->classes);
+    g_autofree char *layers = g_strjoinv (",", widths);
+    drmad_settings_set (self->settings, "layers", layers, NULL);
+  }
+  drmad_window_set_status (self, "Dataset %s: %u training examples of %u values in %u classes%s", label,
+                           probed->n_train, probed->dim, probed->classes,
+                           probed->n_test ? ", and its own test set" : "");
+  probed_dataset_free (probed);
+}
+
+void
+drmad_window_open_dataset (DrmadWindow *self, const char *path)
+{
+  g_return_if_fail (DRMAD_IS_WINDOW (self));
+  if (drmad_window_is_busy (self))
+    return;
+  gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+  /* A file chosen inside an IDX or CIFAR-10 folder stands for its folder. */
+  char *folder = g_file_test (path, G_FILE_TEST_IS_REGULAR) ? g_path_get_dirname (path) : g_strdup (path);
+  task_begin (self, "Loading the dataset…");
+  g_autoptr (GTask) task = g_task_new (self, self->cancellable, probe_dataset_done, NULL);
+  g_task_set_task_data (task, folder, g_free);
+  g_task_run_in_thread (task, probe_dataset_thread);
+}
+
+/* ---- the file choosers ---- */
+
+typedef void (*FolderChosen) (DrmadWindow *self, const char *path);
+
+static void
+on_folder_chosen (GtkNativeDialog *dialog, int response, DrmadWindow *self)
+{
+  FolderChosen chosen = g_object_get_data (G_OBJECT (dialog), "drmad-chosen");
+  if (response == GTK_RESPONSE_ACCEPT) {
+    g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+    g_autofree char *path = file ? g_file_get_path (file) : NULL;
+    if (path)
+      chosen (self, path);
+  }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+choose_folder (DrmadWindow *self, const char *title, const char *accept, const char *start_in, FolderChosen chosen)
+{
+  GtkFileChooserNative *native = gtk_file_chooser_native_new (title, GTK_WINDOW (self),
+                                                              GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, accept,
+                                                              "_Cancel");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
+  if (start_in && g_file_test (start_in, G_FILE_TEST_IS_DIR)) {
+    g_autoptr (GFile) folder = g_file_new_for_path (start_in);
+    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (native), folder, NULL);
+  }
+  g_object_set_data (G_OBJECT (native), "drmad-chosen", chosen);
+  g_signal_connect_object (native, "response", G_CALLBACK (on_folder_chosen), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
+static char *
+runs_folder (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "drmad", "runs", NULL);
+}
+
+static void
+open_run (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  g_autofree char *runs = runs_folder ();
+  choose_folder (user_data, "Open a run folder", "_Open", runs, drmad_window_open_run);
+}
+
+static void
+export (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  choose_folder (user_data, "Export the run into a folder", "_Export", NULL, drmad_window_export_to);
+}
+
+static void
+open_dataset (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  choose_folder (user_data, "Open a dataset: a folder of IDX files, CIFAR-10 batches, or PNG class folders",
+                 "_Open", NULL, drmad_window_open_dataset);
+}
+
+static void
+dismiss_banner (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  DrmadWindow *self = user_data;
+  gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
+}
+
+static void
+show_runs (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  g_autofree char *runs = runs_folder ();
+  g_mkdir_with_parents (runs, 0755);
+  g_autoptr (GFile) folder = g_file_new_for_path (runs);
+  g_autofree char *uri = g_file_get_uri (folder);
+  gtk_show_uri (GTK_WINDOW (user_data), uri, GDK_CURRENT_TIME);
+}
+
+void
+drmad_window_install_actions (DrmadWindow *self)
+{
+  static const GActionEntry entries[] = {
+    { .name = "start", .activate = start },
+    { .name = "stop", .activate = stop },
+    { .name = "open-run", .activate = open_run },
+    { .name = "export", .activate = export },
+    { .name = "open-dataset", .activate = open_dataset },
+    { .name = "dismiss-banner", .activate = dismiss_banner },
+    { .name = "show-runs", .activate = show_runs },
+  };
+  g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
+  drmad_window_update_actions (self);
+}

@@ -1,0 +1,88 @@
+/* Shared by drmad-window.c (state, the runner's signals), drmad-window-settings.c
+ * (settings ↔ widgets) and drmad-window-actions.c (Start, Stop, Open run,
+ * Export, Open dataset). */
+#pragma once
+
+#include "drmad-window.h"
+#include "drmad-runner.h"
+
+G_BEGIN_DECLS
+
+struct _DrmadWindow {
+  GtkApplicationWindow parent_instance;
+
+  /* template children */
+  GtkLabel       *subtitle_label;
+  GtkRevealer    *banner_revealer;
+  GtkLabel       *banner_label;
+  GtkWidget      *settings_box;
+  GtkDropDown    *dataset_dropdown;
+  GtkSpinButton  *train_size_spin, *val_size_spin;
+  GtkEntry       *layers_entry;
+  GtkDropDown    *activation_dropdown;
+  GtkSpinButton  *batch_spin;
+  GtkSwitch      *learn_l2_switch, *learn_lr_switch, *learn_momentum_switch, *learn_init_switch;
+  GtkDropDown    *l2_granularity_dropdown;
+  GtkSpinButton  *segments_spin;
+  GtkEntry       *init_l2_entry, *init_lr_entry, *init_momentum_entry, *init_scale_entry;
+  GtkSpinButton  *iters_spin, *meta_iters_spin;
+  GtkDropDown    *method_dropdown;
+  GtkSpinButton  *snapshots_spin;
+  GtkEntry       *meta_lr_entry;
+  GtkSpinButton  *seed_spin;
+  GtkDropDown    *device_dropdown, *precision_dropdown;
+  DrmadPlotView  *l2_view, *lr_view, *loss_view;
+  GtkLabel       *summary_label;
+  GtkProgressBar *progress_bar;
+  GtkLabel       *status_label;
+
+  DrmadSettings  *settings;
+  DrmadRunner    *runner;
+  GCancellable   *cancellable;      /* of the helper tasks (open run, export, dataset, devices) */
+  GPtrArray      *choices;          /* Choice: the drop-downs bound to settings */
+  gboolean        syncing;          /* settings → widgets in progress */
+  guint           tasks_running;    /* helper tasks in flight */
+
+  /* the run shown */
+  char           *run_folder;
+  char           *resume_folder;    /* Start continues it while the settings match resume_values */
+  GHashTable     *resume_values;
+  GHashTable     *run_values;       /* the settings the current run started with */
+  guint           n_plotted;
+  guint64         meta_total;
+  double          first_val_loss;
+  char           *last_norms;       /* the hypergradient norms of the last meta-iteration */
+  GString        *summary_extra;    /* lines after the numbers: events, how the run ended */
+
+  /* progress */
+  char           *device_text;
+  gint64          started_us, meta_started_us;
+  guint64         meta_first, meta_current;
+  double          seconds_sum;
+  guint           seconds_n;
+  guint           tick_id;
+  char           *status;
+
+  /* the screenshot hook */
+  char           *screenshot_path;
+  guint           screenshot_after;
+  gboolean        screenshot_taken;
+};
+
+/* drmad-window.c */
+void drmad_window_update_actions (DrmadWindow *self);
+void drmad_window_set_status     (DrmadWindow *self, const char *format, ...) G_GNUC_PRINTF (2, 3);
+void drmad_window_clear_plots    (DrmadWindow *self);
+void drmad_window_set_plots      (DrmadWindow *self, DrmadPlot *l2, DrmadPlot *lr, DrmadPlot *loss, guint n);
+void drmad_window_set_run_folder (DrmadWindow *self, const char *folder);
+void drmad_window_update_summary (DrmadWindow *self);
+void drmad_window_add_dataset    (DrmadWindow *self, const char *value, const char *label);
+void drmad_window_runner_started (DrmadWindow *self, gboolean resuming, guint64 meta_total);
+
+/* drmad-window-settings.c: builds the drop-downs' lists, connects both ways, syncs, lists the devices */
+void drmad_window_bind_settings  (DrmadWindow *self);
+
+/* drmad-window-actions.c */
+void drmad_window_install_actions (DrmadWindow *self);
+
+G_END_DECLS

@@ -1,0 +1,667 @@
+/* DrmadWindow: the template, and what the runner's signals do to the plots,
+ * the summary, the progress bar and the status line. The settings ↔ widgets
+ * binding is in drmad-window-settings.c, the actions in drmad-window-actions.c. */
+#include "drmad-window-private.h"
+#include "drmad-application.h"
+
+#include <math.h>
+
+G_DEFINE_FINAL_TYPE (DrmadWindow, drmad_window, GTK_TYPE_APPLICATION_WINDOW)
+
+enum { PROP_0, PROP_SETTINGS, N_PROPS };
+static GParamSpec *properties[N_PROPS];
+
+/* ---- small helpers ---- */
+
+static char *
+format_duration (double seconds)
+{
+  if (!isfinite (seconds) || seconds < 0)
+    return g_strdup ("…");
+  guint64 s = (guint64) (seconds + 0.5);
+  if (s < 60)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " s", s);
+  if (s < 3600)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " min %02" G_GUINT64_FORMAT " s", s / 60, s % 60);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT " h %02" G_GUINT64_FORMAT " min", s / 3600, s / 60 % 60);
+}
+
+void
+drmad_window_set_status (DrmadWindow *self, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_free (self->status);
+  self->status = g_strdup_vprintf (format, args);
+  va_end (args);
+  gtk_label_set_text (self->status_label, self->status);
+}
+
+void
+drmad_window_show_error (DrmadWindow *self, const char *message)
+{
+  g_return_if_fail (DRMAD_IS_WINDOW (self));
+  gtk_label_set_text (self->banner_label, message);
+  gtk_revealer_set_reveal_child (self->banner_revealer, TRUE);
+}
+
+const char *
+drmad_window_get_error (DrmadWindow *self)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
+  return gtk_revealer_get_reveal_child (self->banner_revealer) ? gtk_label_get_text (self->banner_label) : NULL;
+}
+
+/* ---- plots and the run ---- */
+
+DrmadPlotView *
+drmad_window_get_plot_view (DrmadWindow *self, guint index)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self) && index < 3, NULL);
+  DrmadPlotView *views[] = { self->l2_view, self->lr_view, self->loss_view };
+  return views[index];
+}
+
+static double
+first_value (const DrmadPlot *plot, const char *series_name)
+{
+  for (guint s = 0; s < plot->series->len; s++) {
+    const DrmadPlotSeries *series = plot->series->pdata[s];
+    if (g_str_equal (series->name, series_name) && series->y->len > 0)
+      return g_array_index (series->y, double, 0);
+  }
+  return NAN;
+}
+
+void
+drmad_window_set_plots (DrmadWindow *self, DrmadPlot *l2, DrmadPlot *lr, DrmadPlot *loss, guint n)
+{
+  self->first_val_loss = first_value (loss, "validation loss");
+  drmad_plot_view_set_plot (self->l2_view, l2);
+  drmad_plot_view_set_plot (self->lr_view, lr);
+  drmad_plot_view_set_plot (self->loss_view, loss);
+  self->n_plotted = n;
+}
+
+void
+drmad_window_clear_plots (DrmadWindow *self)
+{
+  drmad_window_set_plots (self, drmad_plot_l2 (0, 0, NULL), drmad_plot_lr (0, 0, 1, 0, NULL),
+                          drmad_plot_loss (0, NULL, NULL, NULL), 0);
+}
+
+void
+drmad_window_set_run_folder (DrmadWindow *self, const char *folder)
+{
+  if (folder != self->run_folder) {
+    g_free (self->run_folder);
+    self->run_folder = g_strdup (folder);
+  }
+  gtk_label_set_text (self->subtitle_label, folder ? folder : "no run yet");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->subtitle_label), folder);
+}
+
+/* The values the plots end on: the hyperparameters as they are now. */
+static void
+append_learned (GString *text, const DrmadPlot *l2, const DrmadPlot *lr)
+{
+  GString *values = g_string_new (NULL);
+  for (guint s = 0; l2 && s < l2->series->len; s++) {
+    const DrmadPlotSeries *series = l2->series->pdata[s];
+    if (series->y->len)
+      g_string_append_printf (values, "%s%.3g", values->len ? ", " : "",
+                              g_array_index (series->y, double, series->y->len - 1));
+  }
+  if (values->len)
+    g_string_append_printf (text, "\n<b>Now</b>\nL2 per layer: %s\n", values->str);
+  gboolean heading = FALSE;
+  for (guint s = 0; lr && s < lr->series->len; s++) {
+    const DrmadPlotSeries *series = lr->series->pdata[s];
+    if (!series->in_legend || series->y->len < 2)
+      continue;
+    if (!heading) {
+      g_string_append (text, "learning rate per segment:\n");
+      heading = TRUE;
+    }
+    g_string_truncate (values, 0);
+    /* the last point repeats the last segment's value at step T */
+    for (guint i = 0; i + 1 < series->y->len; i++)
+      g_string_append_printf (values, "%s%.3g", i ? "  " : "", g_array_index (series->y, double, i));
+    g_autofree char *line = g_markup_printf_escaped ("   %s: %s\n", series->name, values->str);
+    g_string_append (text, line);
+  }
+  g_string_free (values, TRUE);
+}
+
+void
+drmad_window_update_summary (DrmadWindow *self)
+{
+  GString *text = g_string_new (NULL);
+  const DrmadPlot *loss = drmad_plot_view_get_plot (self->loss_view);
+  if (self->n_plotted > 0 && loss && loss->series->len >= 3) {
+    guint last = self->n_plotted - 1;
+    const DrmadPlotSeries *train = loss->series->pdata[0], *val = loss->series->pdata[1], *err = loss->series->pdata[2];
+    if (last < val->y->len) {
+      g_autofree char *line = g_markup_printf_escaped (
+        "<b>Meta-iteration %u</b> of %" G_GUINT64_FORMAT "\n"
+        "validation loss <b>%.4f</b> (first %.4f)\n"
+        "validation error <b>%.2f %%</b>\n"
+        "train loss %.4f\n",
+        self->n_plotted, MAX (self->meta_total, (guint64) self->n_plotted), g_array_index (val->y, double, last),
+        self->first_val_loss, 100 * g_array_index (err->y, double, last), g_array_index (train->y, double, last));
+      g_string_append (text, line);
+    }
+    if (self->last_norms) {
+      g_autofree char *line = g_markup_printf_escaped ("<small>%s</small>\n", self->last_norms);
+      g_string_append (text, line);
+    }
+    append_learned (text, drmad_plot_view_get_plot (self->l2_view), drmad_plot_view_get_plot (self->lr_view));
+  } else {
+    g_string_append (text, "<b>No meta-iteration yet.</b>\nChoose the settings on the left and press <b>Start</b>, "
+                           "or <b>Open run…</b> to look at (and continue) an earlier run.\n");
+  }
+  if (self->summary_extra->len)
+    g_string_append (text, self->summary_extra->str);
+  if (self->run_folder) {
+    g_autofree char *line = g_markup_printf_escaped ("\n<small>run folder %s</small>", self->run_folder);
+    g_string_append (text, line);
+  }
+  gtk_label_set_markup (self->summary_label, text->str);
+  g_string_free (text, TRUE);
+}
+
+static void
+update_elapsed (DrmadWindow *self)
+{
+  g_autofree char *elapsed = format_duration ((g_get_monotonic_time () - self->started_us) / 1e6);
+  drmad_window_set_status (self, "%s · elapsed %s", self->device_text ? self->device_text : "opening the device",
+                           elapsed);
+}
+
+static gboolean
+tick (gpointer user_data)
+{
+  update_elapsed (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+drmad_window_runner_started (DrmadWindow *self, gboolean resuming, guint64 meta_total)
+{
+  self->started_us = self->meta_started_us = g_get_monotonic_time ();
+  self->meta_first = self->meta_current = resuming ? self->n_plotted : 0;
+  self->meta_total = meta_total;
+  self->seconds_sum = 0;
+  self->seconds_n = 0;
+  g_clear_pointer (&self->device_text, g_free);
+  g_clear_pointer (&self->last_norms, g_free);
+  g_string_truncate (self->summary_extra, 0);
+  gtk_widget_set_sensitive (self->settings_box, FALSE);
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_progress_bar_set_text (self->progress_bar, "loading the data and opening the device…");
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  self->tick_id = g_timeout_add_seconds (1, tick, self);
+  update_elapsed (self);
+  drmad_window_update_summary (self);
+  drmad_window_update_actions (self);
+}
+
+/* ---- the runner's signals (main context) ---- */
+
+static void
+on_runner_message (DrmadRunner *runner, const char *text, DrmadWindow *self)
+{
+  if (g_str_has_prefix (text, "device: ")) {
+    /* "device: P: D (host GEMM, float32); data: …": the status line keeps the device */
+    const char *end = strstr (text, "; data: ");
+    g_free (self->device_text);
+    self->device_text = end ? g_strndup (text, end - text) : g_strdup (text);
+    update_elapsed (self);
+    if (end) {
+      g_autofree char *line = g_markup_printf_escaped ("\n%s", end + 2);
+      g_string_append (self->summary_extra, line);
+      drmad_window_update_summary (self);
+    }
+  } else if (g_str_has_prefix (text, "run folder: ")) {
+    drmad_window_set_run_folder (self, text + strlen ("run folder: "));
+    drmad_window_update_summary (self);
+    drmad_window_update_actions (self);
+  }
+}
+
+static void
+on_runner_progress (DrmadRunner *runner, const char *phase, guint64 step, guint64 total, guint64 meta_done,
+                    DrmadWindow *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (meta_done != self->meta_current) {
+    self->meta_current = meta_done;
+    self->meta_started_us = now;
+  }
+  g_autofree char *text = NULL;
+  if (meta_done >= self->meta_total) {
+    /* after the last meta-iteration: retraining with the initial and the learned values */
+    gtk_progress_bar_set_fraction (self->progress_bar, self->meta_total ? 1.0 : (double) step / MAX (total, 1));
+    text = g_strdup_printf ("%s: %s step %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
+                            self->meta_total ? "final evaluation" : "training once", phase, step, total);
+  } else {
+    /* as the terminal's bar: training is the first half of a meta-iteration, the reverse pass the second */
+    double within = g_str_equal (phase, "reverse") ? 0.5 + 0.5 * step / MAX (total, 1) : 0.5 * step / MAX (total, 1);
+    double elapsed = (now - self->meta_started_us) / 1e6;
+    double this_left = within > 0 ? elapsed * (1 - within) / within : NAN;
+    double per_iteration = self->seconds_n ? self->seconds_sum / self->seconds_n : elapsed / MAX (within, 1e-3);
+    double eta = this_left + (self->meta_total - meta_done - 1) * per_iteration;
+    double span = MAX (1, self->meta_total - self->meta_first);
+    gtk_progress_bar_set_fraction (self->progress_bar, CLAMP ((meta_done - self->meta_first + within) / span, 0, 1));
+    g_autofree char *left = format_duration (eta);
+    text = g_strdup_printf ("meta-iteration %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " · %s %" G_GUINT64_FORMAT
+                            "/%" G_GUINT64_FORMAT " · about %s left", meta_done + 1, self->meta_total, phase, step,
+                            total, left);
+  }
+  gtk_progress_bar_set_text (self->progress_bar, text);
+}
+
+static gboolean take_screenshot (gpointer user_data);
+
+/* The screenshot hook runs unattended: a failure goes to stderr and the exit status. */
+static void
+screenshot_failed (DrmadWindow *self, const char *message)
+{
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+  g_printerr ("drmad: no screenshot: %s\n", message);
+  if (DRMAD_IS_APPLICATION (application))
+    drmad_application_set_exit_status (DRMAD_APPLICATION (application), 1);
+}
+
+static void
+on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow *self)
+{
+  drmad_window_set_plots (self, g_steal_pointer (&it->l2), g_steal_pointer (&it->lr), g_steal_pointer (&it->loss),
+                          it->iteration);
+  self->seconds_sum += it->seconds;
+  self->seconds_n++;
+  if (it->rejected) {
+    g_autofree char *line = g_markup_printf_escaped ("\nmeta-iteration %u rejected: %s (meta learning rate now %g)",
+                                                     it->iteration, it->event, it->meta_learning_rate);
+    g_string_append (self->summary_extra, line);
+  }
+  g_free (self->last_norms);
+  self->last_norms = g_strdup_printf ("hypergradient %s · %.2f s per meta-iteration", it->norms, it->seconds);
+  drmad_window_update_summary (self);
+  if (self->screenshot_path && !self->screenshot_taken && it->iteration >= self->screenshot_after) {
+    self->screenshot_taken = TRUE;
+    /* once the new plots are laid out and drawn */
+    g_timeout_add (300, take_screenshot, g_object_ref (self));
+  }
+}
+
+static void
+on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow *self)
+{
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  gtk_widget_set_sensitive (self->settings_box, TRUE);
+  g_autofree char *elapsed = format_duration (finish->seconds);
+  const char *folder = finish->result.folder;
+  gboolean resumable = FALSE;
+  switch (finish->outcome) {
+  case DRMAD_JOB_DONE:
+    gtk_progress_bar_set_fraction (self->progress_bar, 1);
+    if (finish->result.trained_once) {
+      gtk_progress_bar_set_text (self->progress_bar, "trained once");
+      drmad_window_set_status (self, "Trained once in %s: validation loss %.4f, error %.2f %%; test error %.2f %%",
+                               elapsed, finish->result.val_loss, 100 * finish->result.val_error,
+                               100 * finish->result.learned_test_error);
+    } else {
+      gtk_progress_bar_set_text (self->progress_bar, "finished");
+      drmad_window_set_status (self, "Finished in %s: test error %.2f %% with the initial values, %.2f %% with the "
+                               "learned ones", elapsed, 100 * finish->result.initial_test_error,
+                               100 * finish->result.learned_test_error);
+      g_string_append_printf (self->summary_extra, "\n<b>final</b> test error %.2f %% → <b>%.2f %%</b> "
+                              "(test loss %.4f → %.4f)", 100 * finish->result.initial_test_error,
+                              100 * finish->result.learned_test_error, finish->result.initial_test_loss,
+                              finish->result.learned_test_loss);
+    }
+    break;
+  case DRMAD_JOB_CANCELLED:
+    gtk_progress_bar_set_text (self->progress_bar, "stopped");
+    resumable = folder && self->n_plotted > 0;
+    if (resumable)
+      drmad_window_set_status (self, "Stopped after meta-iteration %u (%s); the run folder keeps every finished "
+                               "meta-iteration: Start continues it", self->n_plotted, elapsed);
+    else
+      drmad_window_set_status (self, "Stopped before the first meta-iteration finished (%s)", elapsed);
+    break;
+  case DRMAD_JOB_BAD_INPUT:
+  case DRMAD_JOB_FAILED:
+    gtk_progress_bar_set_text (self->progress_bar, "failed");
+    resumable = folder && self->n_plotted > 0;
+    drmad_window_set_status (self, "Failed after %s%s", elapsed,
+                             resumable ? "; the run folder keeps every finished meta-iteration" : "");
+    drmad_window_show_error (self, finish->error->message);
+    break;
+  }
+  g_clear_pointer (&self->resume_folder, g_free);
+  g_clear_pointer (&self->resume_values, g_hash_table_unref);
+  if (resumable) {
+    self->resume_folder = g_strdup (folder);
+    self->resume_values = g_steal_pointer (&self->run_values);
+  }
+  g_clear_pointer (&self->run_values, g_hash_table_unref);
+  drmad_window_update_summary (self);
+  drmad_window_update_actions (self);
+  if (self->screenshot_path) {
+    if (!self->screenshot_taken)
+      screenshot_failed (self, finish->error ? finish->error->message : "the run ended before the screenshot");
+    g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
+  }
+}
+
+/* ---- public ---- */
+
+gboolean
+drmad_window_is_running (DrmadWindow *self)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), FALSE);
+  return drmad_runner_is_running (self->runner);
+}
+
+gboolean
+drmad_window_is_busy (DrmadWindow *self)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), FALSE);
+  return drmad_runner_is_running (self->runner) || self->tasks_running > 0;
+}
+
+const char *
+drmad_window_get_status (DrmadWindow *self)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
+  return self->status;
+}
+
+guint
+drmad_window_get_n_plotted (DrmadWindow *self)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), 0);
+  return self->n_plotted;
+}
+
+const char *
+drmad_window_get_run_folder (DrmadWindow *self)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
+  return self->run_folder;
+}
+
+gboolean
+drmad_window_save_png (DrmadWindow *self, const char *path, GError **error)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), FALSE);
+  GtkWidget *widget = GTK_WIDGET (self);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (self));
+  if (width <= 0 || height <= 0 || !renderer) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot save %s: the window is not shown", path);
+    return FALSE;
+  }
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  if (!node) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot save %s: the window drew nothing", path);
+    return FALSE;
+  }
+  g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (renderer, node,
+                                                                &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (!gdk_texture_save_to_png (texture, path)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot write %s", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- saving the window as it is drawn ---- */
+
+static void
+after_paint (GdkFrameClock *clock, GTask *task)
+{
+  DrmadWindow *self = g_task_get_source_object (task);
+  g_signal_handlers_disconnect_by_func (clock, after_paint, task);
+  GError *error = NULL;
+  if (drmad_window_save_png (self, g_task_get_task_data (task), &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+void
+drmad_window_save_png_async (DrmadWindow *self, const char *path, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (DRMAD_IS_WINDOW (self));
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+  if (!clock) {
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot save %s: the window is not shown", path);
+    g_object_unref (task);
+    return;
+  }
+  g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), task);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+drmad_window_save_png_finish (DrmadWindow *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* The read-out on the newest L2 point, found by sweeping the plot as a pointer would. */
+static void
+hover_newest_l2 (DrmadWindow *self)
+{
+  GtkWidget *view = GTK_WIDGET (self->l2_view);
+  int width = gtk_widget_get_width (view), height = gtk_widget_get_height (view);
+  for (int x = width - 1; x >= 0; x -= 2)
+    for (int y = 0; y < height; y += 2)
+      if (drmad_plot_view_hover (self->l2_view, x, y))
+        return;
+}
+
+static void
+screenshot_saved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DrmadWindow *self = DRMAD_WINDOW (source);
+  g_autoptr (GError) error = NULL;
+  if (drmad_window_save_png_finish (self, result, &error))
+    g_printerr ("drmad: saved the window to %s\n", self->screenshot_path);
+  else
+    g_printerr ("drmad: %s\n", error->message);
+  if (drmad_runner_is_running (self->runner))
+    drmad_runner_stop (self->runner);   /* on_runner_finished quits */
+  else
+    g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
+}
+
+static gboolean
+take_screenshot (gpointer user_data)
+{
+  DrmadWindow *self = user_data;
+  hover_newest_l2 (self);
+  drmad_window_save_png_async (self, self->screenshot_path, screenshot_saved, NULL);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+drmad_window_screenshot_after (DrmadWindow *self, const char *path, guint iterations)
+{
+  g_return_if_fail (DRMAD_IS_WINDOW (self));
+  g_free (self->screenshot_path);
+  self->screenshot_path = g_strdup (path);
+  self->screenshot_after = MAX (iterations, 1);
+  self->screenshot_taken = FALSE;
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.start", NULL);
+  if (!drmad_runner_is_running (self->runner)) {
+    screenshot_failed (self, drmad_window_get_error (self) ? drmad_window_get_error (self) : "the run did not start");
+    g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
+  }
+}
+
+/* ---- the class ---- */
+
+static void
+drmad_window_constructed (GObject *object)
+{
+  DrmadWindow *self = DRMAD_WINDOW (object);
+  G_OBJECT_CLASS (drmad_window_parent_class)->constructed (object);
+  g_assert (self->settings);
+
+  drmad_window_bind_settings (self);
+
+  drmad_window_clear_plots (self);
+  drmad_window_set_run_folder (self, NULL);
+  drmad_window_update_summary (self);
+  gtk_progress_bar_set_text (self->progress_bar, "idle");
+  drmad_window_set_status (self, "Ready");
+  drmad_window_install_actions (self);
+}
+
+static void
+drmad_window_dispose (GObject *object)
+{
+  DrmadWindow *self = DRMAD_WINDOW (object);
+  g_cancellable_cancel (self->cancellable);
+  if (self->runner) {
+    /* the worker goes on until it notices (one step); the runner holds the application till then */
+    g_signal_handlers_disconnect_by_data (self->runner, self);
+    drmad_runner_stop (self->runner);
+    g_clear_object (&self->runner);
+  }
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  if (self->settings)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), DRMAD_TYPE_WINDOW);
+  g_clear_object (&self->settings);
+  G_OBJECT_CLASS (drmad_window_parent_class)->dispose (object);
+}
+
+static void
+drmad_window_finalize (GObject *object)
+{
+  DrmadWindow *self = DRMAD_WINDOW (object);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->choices, g_ptr_array_unref);
+  g_free (self->run_folder);
+  g_free (self->resume_folder);
+  g_clear_pointer (&self->resume_values, g_hash_table_unref);
+  g_clear_pointer (&self->run_values, g_hash_table_unref);
+  g_string_free (self->summary_extra, TRUE);
+  g_free (self->device_text);
+  g_free (self->last_norms);
+  g_free (self->status);
+  g_free (self->screenshot_path);
+  G_OBJECT_CLASS (drmad_window_parent_class)->finalize (object);
+}
+
+static void
+drmad_window_set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+{
+  DrmadWindow *self = DRMAD_WINDOW (object);
+  switch (id) {
+  case PROP_SETTINGS:
+    self->settings = g_value_dup_object (value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
+  }
+}
+
+static void
+drmad_window_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+  DrmadWindow *self = DRMAD_WINDOW (object);
+  switch (id) {
+  case PROP_SETTINGS:
+    g_value_set_object (value, self->settings);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
+  }
+}
+
+static void
+drmad_window_class_init (DrmadWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  object_class->constructed = drmad_window_constructed;
+  object_class->dispose = drmad_window_dispose;
+  object_class->finalize = drmad_window_finalize;
+  object_class->set_property = drmad_window_set_property;
+  object_class->get_property = drmad_window_get_property;
+  properties[PROP_SETTINGS] = g_param_spec_object ("settings", NULL, NULL, DRMAD_TYPE_SETTINGS,
+                                                   G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (DRMAD_TYPE_PLOT_VIEW);
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/drmad/Drmad/ui/drmad-window.ui");
+#define BIND(name) gtk_widget_class_bind_template_child (widget_class, DrmadWindow, name)
+  BIND (subtitle_label);
+  BIND (banner_revealer);
+  BIND (banner_label);
+  BIND (settings_box);
+  BIND (dataset_dropdown);
+  BIND (train_size_spin);
+  BIND (val_size_spin);
+  BIND (layers_entry);
+  BIND (activation_dropdown);
+  BIND (batch_spin);
+  BIND (learn_l2_switch);
+  BIND (learn_lr_switch);
+  BIND (learn_momentum_switch);
+  BIND (learn_init_switch);
+  BIND (l2_granularity_dropdown);
+  BIND (segments_spin);
+  BIND (init_l2_entry);
+  BIND (init_lr_entry);
+  BIND (init_momentum_entry);
+  BIND (init_scale_entry);
+  BIND (iters_spin);
+  BIND (meta_iters_spin);
+  BIND (method_dropdown);
+  BIND (snapshots_spin);
+  BIND (meta_lr_entry);
+  BIND (seed_spin);
+  BIND (device_dropdown);
+  BIND (precision_dropdown);
+  BIND (l2_view);
+  BIND (lr_view);
+  BIND (loss_view);
+  BIND (summary_label);
+  BIND (progress_bar);
+  BIND (status_label);
+#undef BIND
+}
+
+static void
+drmad_window_init (DrmadWindow *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->runner = drmad_runner_new ();
+  self->summary_extra = g_string_new (NULL);
+  self->first_val_loss = NAN;
+  gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect (self->runner, "message", G_CALLBACK (on_runner_message), self);
+  g_signal_connect (self->runner, "progress", G_CALLBACK (on_runner_progress), self);
+  g_signal_connect (self->runner, "iteration", G_CALLBACK (on_runner_iteration), self);
+  g_signal_connect (self->runner, "finished", G_CALLBACK (on_runner_finished), self);
+}
+
+DrmadWindow *
+drmad_window_new (GtkApplication *application, DrmadSettings *settings)
+{
+  return g_object_new (DRMAD_TYPE_WINDOW, "application", application, "settings", settings, NULL);
+}

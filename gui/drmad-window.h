@@ -1,0 +1,50 @@
+/* The main window (issue 5): settings on the left, live plots of the run on
+ * the right, Start / Stop / Open run / Export in the header bar. */
+#pragma once
+
+#include <gtk/gtk.h>
+#include "drmad-plot-view.h"
+#include "drmad-settings.h"
+
+G_BEGIN_DECLS
+
+#define DRMAD_TYPE_WINDOW (drmad_window_get_type ())
+G_DECLARE_FINAL_TYPE (DrmadWindow, drmad_window, DRMAD, WINDOW, GtkApplicationWindow)
+
+DrmadWindow *drmad_window_new (GtkApplication *application, DrmadSettings *settings);
+
+/* Shows @message in the banner above the plots. */
+void         drmad_window_show_error (DrmadWindow *self, const char *message);
+/* The banner's text, or NULL when it is hidden. */
+const char  *drmad_window_get_error  (DrmadWindow *self);
+
+gboolean     drmad_window_is_running (DrmadWindow *self);
+/* A run, or opening a run / dataset, or an export, is in progress. */
+gboolean     drmad_window_is_busy    (DrmadWindow *self);
+/* The status line: device and elapsed time, or how the last run ended. */
+const char  *drmad_window_get_status (DrmadWindow *self);
+/* Meta-iterations the plots show. */
+guint        drmad_window_get_n_plotted (DrmadWindow *self);
+/* The run folder shown (the current run's, or the one opened), or NULL. */
+const char  *drmad_window_get_run_folder (DrmadWindow *self);
+/* 0: learned L2, 1: learning-rate schedule, 2: loss. */
+DrmadPlotView *drmad_window_get_plot_view (DrmadWindow *self, guint index);
+
+/* What Open run…, Export… and the dataset's Open… do once a folder is chosen. */
+void         drmad_window_open_run     (DrmadWindow *self, const char *folder);
+void         drmad_window_export_to    (DrmadWindow *self, const char *folder);
+void         drmad_window_open_dataset (DrmadWindow *self, const char *folder);
+
+/* Renders the window (not a screen grab) to a PNG with its own renderer,
+ * from the render nodes of the last frame: FALSE when there are none (a
+ * change since then invalidated them); _async waits for the next frame. */
+gboolean     drmad_window_save_png (DrmadWindow *self, const char *path, GError **error);
+void         drmad_window_save_png_async  (DrmadWindow *self, const char *path, GAsyncReadyCallback callback,
+                                           gpointer user_data);
+gboolean     drmad_window_save_png_finish (DrmadWindow *self, GAsyncResult *result, GError **error);
+
+/* The screenshot hook (scripts/screenshots.sh): starts the run, and after
+ * @iterations meta-iterations saves the window to @path, stops and quits. */
+void         drmad_window_screenshot_after (DrmadWindow *self, const char *path, guint iterations);
+
+G_END_DECLS

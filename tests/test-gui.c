@@ -1,0 +1,402 @@
+/* The window (issue 5 §6), in this process under Xvfb (tests/run-with-xvfb.sh):
+ * a tiny run set through app.set-option, started and watched until two
+ * meta-iterations are plotted, stopped (control back within 1 s, the run
+ * folder holding every finished meta-iteration), saved as a PNG, exported,
+ * opened again and continued; bad input lands in the window's banner. Also
+ * the settings table and drmad_options_from_values against the command line. */
+#include <gtk/gtk.h>
+#include <string.h>
+
+#include "drmad-application.h"
+#include "drmad-options.h"
+#include "drmad-window.h"
+
+static gboolean display_ok;
+
+static gboolean
+have_display_data_and_device (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return FALSE;
+  }
+  if (!g_file_test ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)");
+    return FALSE;
+  }
+  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
+  if (!devices || devices->len == 0) {
+    g_test_skip ("no OpenCL device");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- the main context, iterated until a condition holds ---- */
+
+typedef gboolean (*Condition) (DrmadWindow *window);
+
+static gboolean
+wake (gpointer unused)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates until @condition holds or @seconds pass; returns the seconds it took, or -1. */
+static double
+wait_until (DrmadWindow *window, Condition condition, double seconds)
+{
+  gint64 start = g_get_monotonic_time ();
+  guint waker = g_timeout_add (5, wake, NULL);
+  while (!condition (window) && g_get_monotonic_time () - start < seconds * 1e6)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (waker);
+  return condition (window) ? (g_get_monotonic_time () - start) / 1e6 : -1;
+}
+
+static gboolean two_plotted (DrmadWindow *w) { return drmad_window_get_n_plotted (w) >= 2; }
+static gboolean idle (DrmadWindow *w) { return !drmad_window_is_busy (w); }
+static gboolean stopped (DrmadWindow *w)
+{
+  return !drmad_window_is_running (w) && strstr (drmad_window_get_status (w), "Stopped") != NULL;
+}
+
+static guint resumed_target;
+static gboolean one_more (DrmadWindow *w) { return drmad_window_get_n_plotted (w) >= resumed_target; }
+
+static void
+set_option (GApplication *app, const char *assignment)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (app), "set-option", g_variant_new_string (assignment));
+}
+
+static void
+activate (DrmadWindow *window, const char *name)
+{
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), name));
+  g_action_group_activate_action (G_ACTION_GROUP (window), name, NULL);
+}
+
+/* Rows of history.csv after its header. */
+static guint
+history_rows (const char *folder)
+{
+  g_autofree char *path = g_build_filename (folder, "history.csv", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  guint lines = 0;
+  for (const char *p = text; *p; p++)
+    lines += *p == '\n';
+  return lines - 1;
+}
+
+static gboolean saved_flag;
+static gboolean is_saved (DrmadWindow *w) { return saved_flag; }
+
+static void
+saved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  drmad_window_save_png_finish (DRMAD_WINDOW (source), result, user_data);
+  saved_flag = TRUE;
+}
+
+/* The PNG has the window's size and shows more than a blank surface. */
+static void
+assert_window_png (DrmadWindow *window, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  saved_flag = FALSE;
+  drmad_window_save_png_async (window, path, saved, &error);
+  g_assert_cmpfloat (wait_until (window, is_saved, 10), >=, 0);
+  g_assert_no_error (error);
+  g_autoptr (GdkTexture) texture = gdk_texture_new_from_filename (path, &error);
+  g_assert_no_error (error);
+  int width = gdk_texture_get_width (texture), height = gdk_texture_get_height (texture);
+  g_assert_cmpint (width, ==, gtk_widget_get_width (GTK_WIDGET (window)));
+  g_assert_cmpint (height, ==, gtk_widget_get_height (GTK_WIDGET (window)));
+  g_assert_cmpint (width, >=, 800);
+  g_autofree guint32 *pixels = g_new (guint32, (gsize) width * height);
+  gdk_texture_download (texture, (guchar *) pixels, width * 4);
+  g_autoptr (GHashTable) colours = g_hash_table_new (g_direct_hash, g_direct_equal);
+  for (gsize i = 0; i < (gsize) width * height; i += 7)
+    g_hash_table_add (colours, GUINT_TO_POINTER (pixels[i]));
+  g_test_message ("%s: %d × %d, %u colours", path, width, height, g_hash_table_size (colours));
+  g_assert_cmpuint (g_hash_table_size (colours), >, 100);
+}
+
+static void
+test_window (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (app));
+  g_assert_nonnull (windows);
+  DrmadWindow *window = DRMAD_WINDOW (windows->data);
+  DrmadSettings *settings = drmad_application_get_settings (app);
+
+  const char *tiny[] = { "layers=784,16,10", "iters=30", "train-size=300", "val-size=200", "meta-iters=50",
+                         "method=drmad", "batch=50", "learn=l2,lr", "segments=2" };
+  for (guint i = 0; i < G_N_ELEMENTS (tiny); i++)
+    set_option (G_APPLICATION (app), tiny[i]);
+  g_assert_cmpstr (drmad_settings_get (settings, "layers"), ==, "784,16,10");
+  g_assert_cmpstr (drmad_settings_get (settings, "method"), ==, "drmad");
+  g_assert_cmpstr (drmad_settings_get (settings, "learn"), ==, "l2,lr");
+
+  /* Start, and watch it plot. */
+  activate (window, "start");
+  g_assert_true (drmad_window_is_running (window));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "start"));
+  double took = wait_until (window, two_plotted, 60);
+  g_test_message ("two meta-iterations plotted after %.2f s", took);
+  g_assert_cmpfloat (took, >=, 0);
+  g_assert_null (drmad_window_get_error (window));
+  const DrmadPlot *l2 = drmad_plot_view_get_plot (drmad_window_get_plot_view (window, 0));
+  g_assert_cmpuint (l2->series->len, ==, 2);   /* two weight layers */
+  g_assert_cmpuint (((DrmadPlotSeries *) l2->series->pdata[0])->x->len, >=, 2);
+
+  /* Hovering a data point reads it out. */
+  DrmadPlotView *view = drmad_window_get_plot_view (window, 0);
+  gboolean found = FALSE;
+  for (int x = 0; x < gtk_widget_get_width (GTK_WIDGET (view)) && !found; x += 2)
+    for (int y = 0; y < gtk_widget_get_height (GTK_WIDGET (view)) && !found; y += 2)
+      found = drmad_plot_view_hover (view, x, y);
+  g_assert_true (found);
+  g_test_message ("hover: %s", drmad_plot_view_get_hover_text (view));
+  g_assert_true (g_str_has_prefix (drmad_plot_view_get_hover_text (view), "layer "));
+  g_assert_nonnull (strstr (drmad_plot_view_get_hover_text (view), ", meta-iteration "));
+
+  /* Stop: control back within a second, everything so far kept. */
+  activate (window, "stop");
+  took = wait_until (window, stopped, 1.0);
+  g_test_message ("stopped %.3f s after Stop: %s", took, drmad_window_get_status (window));
+  g_assert_cmpfloat (took, >=, 0);
+  g_assert_cmpfloat (took, <, 1.0);
+  guint n = drmad_window_get_n_plotted (window);
+  g_autofree char *folder = g_strdup (drmad_window_get_run_folder (window));
+  g_assert_nonnull (folder);
+  g_assert_true (g_str_has_prefix (folder, g_get_user_data_dir ()));
+  g_assert_cmpuint (history_rows (folder), ==, n);
+
+  const char *png = g_getenv ("DRMAD_GUI_PNG");
+  g_autofree char *png_path = png ? g_strdup (png) : g_build_filename (g_get_user_data_dir (), "gui-window.png", NULL);
+  assert_window_png (window, png_path);
+
+  /* The settings were saved when the run started. */
+  g_autofree char *settings_path = drmad_settings_get_default_path ();
+  g_autofree char *settings_text = NULL;
+  g_assert_true (g_file_get_contents (settings_path, &settings_text, NULL, NULL));
+  g_assert_nonnull (strstr (settings_text, "\nlayers=784,16,10\n"));
+
+  /* Export copies the run folder. */
+  g_autofree char *export_folder = g_build_filename (g_get_user_data_dir (), "exported", NULL);
+  drmad_window_export_to (window, export_folder);
+  g_assert_cmpfloat (wait_until (window, idle, 10), >=, 0);
+  const char *exported[] = { "l2.png", "lr.png", "loss.png", "history.csv", "hyper.csv", "run.ini", "checkpoint.bin" };
+  for (guint i = 0; i < G_N_ELEMENTS (exported); i++) {
+    g_autofree char *path = g_build_filename (export_folder, exported[i], NULL);
+    g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  }
+  g_assert_cmpuint (history_rows (export_folder), ==, n);
+
+  /* Open run restores its settings and plots; Start then continues it. */
+  set_option (G_APPLICATION (app), "layers=784,20,10");
+  drmad_window_open_run (window, folder);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_null (drmad_window_get_error (window));
+  g_assert_cmpstr (drmad_settings_get (settings, "layers"), ==, "784,16,10");
+  g_assert_cmpuint (drmad_window_get_n_plotted (window), ==, n);
+  l2 = drmad_plot_view_get_plot (drmad_window_get_plot_view (window, 0));
+  g_assert_cmpuint (((DrmadPlotSeries *) l2->series->pdata[0])->x->len, ==, n);
+
+  activate (window, "start");
+  resumed_target = n + 1;
+  g_assert_cmpfloat (wait_until (window, one_more, 60), >=, 0);
+  activate (window, "stop");
+  g_assert_cmpfloat (wait_until (window, stopped, 1.0), >=, 0);
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, folder);
+  g_assert_cmpuint (history_rows (folder), ==, drmad_window_get_n_plotted (window));
+  g_assert_cmpuint (drmad_window_get_n_plotted (window), >, n);
+
+  /* Bad input is shown in the window, and nothing starts. */
+  set_option (G_APPLICATION (app), "layers=784,x,10");
+  activate (window, "start");
+  g_assert_false (drmad_window_is_running (window));
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "--layers"));
+  drmad_window_open_dataset (window, "/no/such/dataset");
+  g_assert_cmpfloat (wait_until (window, idle, 10), >=, 0);
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "/no/such/dataset"));
+  drmad_window_open_run (window, g_get_user_data_dir ());
+  g_assert_cmpfloat (wait_until (window, idle, 10), >=, 0);
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "not a run folder"));
+
+  /* A dataset folder: loaded once, and the network's ends follow it. */
+  set_option (G_APPLICATION (app), "layers=100,16,3");
+  drmad_window_open_dataset (window, "/usr/share/datasets/fashion-mnist");
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_null (drmad_window_get_error (window));
+  g_assert_cmpstr (drmad_settings_get (settings, "dataset"), ==, "/usr/share/datasets/fashion-mnist");
+  g_assert_cmpstr (drmad_settings_get (settings, "layers"), ==, "784,16,10");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* The program itself: `drmad [settings]` opens the window with those
+ * settings over the saved ones; the screenshot hook (scripts/screenshots.sh)
+ * starts, saves the window after a meta-iteration, stops and quits. */
+static void
+test_program (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *png = g_build_filename (g_get_user_data_dir (), "hook.png", NULL);
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--layers", "784,16,10", "--iters", "30", "--train-size", "300",
+                         "--val-size", "200", "--meta-iters", "50", "--method", "drmad", NULL };
+  g_auto (GStrv) envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "DRMAD_SCREENSHOT", png, TRUE);
+  envp = g_environ_setenv (envp, "DRMAD_SCREENSHOT_AFTER", "2", TRUE);
+  /* the test's isolated folders (GLib points the variables themselves at /dev/null) */
+  envp = g_environ_setenv (envp, "HOME", g_get_home_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  g_autofree char *err = NULL;
+  int status;
+  g_autoptr (GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("drmad with the screenshot hook: %.1f s; stderr: %s", (g_get_monotonic_time () - start) / 1e6, err);
+  g_assert_true (g_spawn_check_wait_status (status, &error));
+  g_assert_nonnull (strstr (err, "saved the window to"));
+  g_autoptr (GdkTexture) texture = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), >=, 800);
+  /* the window saved its settings on the way out: the command line's */
+  g_autofree char *settings_path = drmad_settings_get_default_path ();
+  g_autofree char *settings_text = NULL;
+  g_assert_true (g_file_get_contents (settings_path, &settings_text, NULL, NULL));
+  g_assert_nonnull (strstr (settings_text, "\nlayers=784,16,10\n"));
+  g_assert_nonnull (strstr (settings_text, "\nmethod=drmad\n"));
+}
+
+/* ---- no display needed ---- */
+
+static void
+test_settings (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadSettings) settings = drmad_settings_new ();
+  g_assert_cmpstr (drmad_settings_get (settings, "method"), ==, "piecewise");
+  g_assert_cmpstr (drmad_settings_get (settings, "meta-iters"), ==, "40");
+  g_assert_null (drmad_settings_get (settings, "no-gui"));   /* a flag, not a setting */
+  g_assert_true (drmad_settings_set_assignment (settings, "layers = 784,16,10", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (drmad_settings_get (settings, "layers"), ==, "784,16,10");
+  g_assert_false (drmad_settings_set_assignment (settings, "itres=30", &error));
+  g_assert_nonnull (strstr (error->message, "itres"));
+  g_clear_error (&error);
+  g_assert_false (drmad_settings_set_assignment (settings, "iters", &error));
+  g_clear_error (&error);
+
+  /* settings.ini round trip, in run.ini's format */
+  g_assert_true (drmad_settings_set (settings, "init-l2", "1e-3,2e-4", &error));
+  g_autofree char *path = drmad_settings_get_default_path ();
+  g_assert_true (g_str_has_prefix (path, g_get_user_config_dir ()));
+  g_assert_true (drmad_settings_save (settings, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (DrmadSettings) loaded = drmad_settings_new ();
+  g_assert_true (drmad_settings_load (loaded, path, &error));
+  g_assert_no_error (error);
+  g_autoptr (GHashTable) a = drmad_settings_dup_values (settings);
+  g_autoptr (GHashTable) b = drmad_settings_dup_values (loaded);
+  g_assert_true (drmad_settings_values_equal (a, b, NULL));
+  g_autofree char *text = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (path, &text, &length, NULL));
+  g_autoptr (GHashTable) parsed = drmad_settings_parse_ini (text, length, path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (parsed, "init-l2"), ==, "1e-3,2e-4");
+  drmad_settings_reset (loaded);
+  g_assert_cmpstr (drmad_settings_get (loaded, "layers"), ==, "784,100,100,10");
+  g_hash_table_unref (b);
+  b = drmad_settings_dup_values (loaded);
+  g_assert_false (drmad_settings_values_equal (a, b, NULL));
+  const char *except[] = { "layers", "init-l2", NULL };
+  g_assert_true (drmad_settings_values_equal (a, b, except));
+  /* a missing file keeps the defaults */
+  g_assert_true (drmad_settings_load (loaded, "/no/such/settings.ini", &error));
+  g_assert_no_error (error);
+}
+
+/* drmad_options_from_values gives what the command line gives. */
+static void
+test_options_from_values (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *args[] = { "drmad", "--no-gui", "--layers", "784,16,10", "--iters", "30", "--method", "drmad", "--init-l2",
+                   "1e-3,2e-4", "--learn", "l2,momentum", "--l2-granularity", "neuron", "--meta-iters", "7", NULL };
+  int argc = G_N_ELEMENTS (args) - 1;
+  char **argv = args;
+  DrmadOptions cli = { 0 }, window = { 0 };
+  g_assert_true (drmad_options_parse (&cli, &argc, &argv, &error));
+  g_assert_no_error (error);
+  g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (values, "layers", "784,16,10");
+  g_hash_table_insert (values, "iters", "30");
+  g_hash_table_insert (values, "method", "drmad");
+  g_hash_table_insert (values, "init-l2", "1e-3,2e-4");
+  g_hash_table_insert (values, "learn", "l2,momentum");
+  g_hash_table_insert (values, "l2-granularity", "neuron");
+  g_hash_table_insert (values, "meta-iters", "7");
+  g_assert_true (drmad_options_from_values (&window, values, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (window.n_sizes, ==, cli.n_sizes);
+  g_assert_cmpmem (window.sizes, sizeof window.sizes, cli.sizes, sizeof cli.sizes);
+  g_assert_cmpmem (&window.hyper, sizeof window.hyper, &cli.hyper, sizeof cli.hyper);
+  g_assert_cmpmem (&window.reverse, sizeof window.reverse, &cli.reverse, sizeof cli.reverse);
+  g_assert_cmpmem (&window.meta, sizeof window.meta, &cli.meta, sizeof cli.meta);
+  g_assert_cmpuint (window.meta_iters, ==, 7);
+  g_assert_cmpuint (window.batch, ==, cli.batch);
+  g_assert_cmpstr (window.dataset, ==, cli.dataset);
+  g_assert_cmpint (window.precision, ==, cli.precision);
+  g_autofree char *ini_cli = drmad_options_to_ini (&cli);
+  g_autofree char *ini_window = drmad_options_to_ini (&window);
+  g_assert_cmpstr (ini_window, ==, ini_cli);
+  g_assert_null (window.out);
+  g_assert_false (window.no_gui);
+  drmad_options_clear (&window);
+  drmad_options_clear (&cli);
+
+  /* the same checks, the same messages */
+  g_hash_table_insert (values, "batch", "0");
+  g_assert_false (drmad_options_from_values (&window, values, &error));
+  g_assert_nonnull (strstr (error->message, "--batch 0"));
+  g_clear_error (&error);
+  drmad_options_clear (&window);
+  g_hash_table_remove (values, "batch");
+  g_hash_table_insert (values, "no-gui", "true");
+  g_assert_false (drmad_options_from_values (&window, values, &error));
+  g_assert_nonnull (strstr (error->message, "no-gui"));
+  drmad_options_clear (&window);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  display_ok = gtk_init_check ();
+  g_test_add_func ("/gui/settings", test_settings);
+  g_test_add_func ("/gui/options-from-values", test_options_from_values);
+  g_test_add_func ("/gui/window", test_window);
+  g_test_add_func ("/gui/program", test_program);
+  return g_test_run ();
+}
