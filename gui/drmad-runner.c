@@ -101,11 +101,24 @@ event_dispatch (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Always through a source that the caller's thread dispatches. Not
+ * g_main_context_invoke(): from a GTask thread (no thread default context
+ * of its own) it runs the function right there whenever it can acquire the
+ * context, i.e. whenever the main thread is not inside an iteration at that
+ * moment (between two g_main_context_iteration() calls, or in a test that
+ * drives the loop by hand), and the signal handlers then touch the window
+ * and free its plots on the worker, racing the main thread (a SIGSEGV in the
+ * gui test). */
 static void
 post (Job *job, Event *event)
 {
   event->runner = g_object_ref (job->runner);
-  g_main_context_invoke_full (job->context, G_PRIORITY_DEFAULT, event_dispatch, event, event_free);
+  GSource *source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, event_dispatch, event, event_free);
+  g_source_set_static_name (source, "[drmad] runner event");
+  g_source_attach (source, job->context);
+  g_source_unref (source);
 }
 
 /* ---- the callbacks drmad_job_run calls on the worker thread ---- */

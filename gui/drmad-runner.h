@@ -35,7 +35,9 @@ DrmadRunner *drmad_runner_new (void);
 /* Runs @options in a worker thread; takes what @options holds (and zeroes
  * it). While it runs the default GApplication is held, so closing the window
  * waits for the worker. FALSE when a job is already running.
- * Signals, on the thread default main context of the caller:
+ * Signals, on the thread default main context of the caller, always from
+ * its dispatch in the thread that iterates it (never on the worker, even when
+ * that thread is between iterations):
  *   ::message (const char *text)
  *   ::progress (const char *phase, guint64 step, guint64 total, guint64 meta_done), at most ~25 a second
  *   ::iteration (DrmadRunnerIteration *)

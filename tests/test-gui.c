@@ -3,12 +3,14 @@
  * meta-iterations are plotted, stopped (control back within 1 s, the run
  * folder holding every finished meta-iteration), saved as a PNG, exported,
  * opened again and continued; bad input lands in the window's banner. Also
- * the settings table and drmad_options_from_values against the command line. */
+ * the settings table, drmad_options_from_values against the command line,
+ * and that the runner's signals never run on its worker thread. */
 #include <gtk/gtk.h>
 #include <string.h>
 
 #include "drmad-application.h"
 #include "drmad-options.h"
+#include "drmad-runner.h"
 #include "drmad-window.h"
 
 static gboolean display_ok;
@@ -122,6 +124,93 @@ assert_window_png (DrmadWindow *window, const char *path)
     g_hash_table_add (colours, GUINT_TO_POINTER (pixels[i]));
   g_test_message ("%s: %d × %d, %u colours", path, width, height, g_hash_table_size (colours));
   g_assert_cmpuint (g_hash_table_size (colours), >, 100);
+}
+
+/* The runner's signals are emitted on the main context's thread only, even
+ * while that thread is busy outside the main loop (as the window test is
+ * between its waits, e.g. hovering): g_main_context_invoke() from the worker
+ * would run them on the worker whenever it could acquire the context, racing
+ * the main thread on the window and its plots (a SIGSEGV seen once in ~12
+ * suite runs). */
+typedef struct {
+  GThread *main_thread;
+  guint    emitted, off_thread, iterations;
+  gboolean finished;
+} RunnerWatch;
+
+static void
+watch_emission (RunnerWatch *watch)
+{
+  watch->emitted++;
+  if (g_thread_self () != watch->main_thread)
+    watch->off_thread++;
+}
+
+static void
+on_watch_message (DrmadRunner *runner, const char *text, RunnerWatch *watch)
+{
+  watch_emission (watch);
+}
+
+static void
+on_watch_progress (DrmadRunner *runner, const char *phase, guint64 step, guint64 total, guint64 meta_done,
+                   RunnerWatch *watch)
+{
+  watch_emission (watch);
+}
+
+static void
+on_watch_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, RunnerWatch *watch)
+{
+  watch_emission (watch);
+  watch->iterations++;
+}
+
+static void
+on_watch_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, RunnerWatch *watch)
+{
+  watch_emission (watch);
+  g_assert_cmpint (finish->outcome, ==, DRMAD_JOB_DONE);
+  watch->finished = TRUE;
+}
+
+static void
+test_runner_thread (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (values, "layers", "784,16,10");
+  g_hash_table_insert (values, "iters", "30");
+  g_hash_table_insert (values, "train-size", "300");
+  g_hash_table_insert (values, "val-size", "200");
+  g_hash_table_insert (values, "meta-iters", "2");
+  g_hash_table_insert (values, "method", "drmad");
+  g_hash_table_insert (values, "batch", "50");
+  DrmadOptions options = { 0 };
+  g_assert_true (drmad_options_from_values (&options, values, &error));
+  g_assert_no_error (error);
+  options.out = g_build_filename (g_get_user_data_dir (), "runner-thread", NULL);
+
+  RunnerWatch watch = { .main_thread = g_thread_self () };
+  g_autoptr (DrmadRunner) runner = drmad_runner_new ();
+  g_signal_connect (runner, "message", G_CALLBACK (on_watch_message), &watch);
+  g_signal_connect (runner, "progress", G_CALLBACK (on_watch_progress), &watch);
+  g_signal_connect (runner, "iteration", G_CALLBACK (on_watch_iteration), &watch);
+  g_signal_connect (runner, "finished", G_CALLBACK (on_watch_finished), &watch);
+  g_assert_true (drmad_runner_start (runner, &options));
+  /* Busy away from the main loop while the worker posts several progress events. */
+  g_usleep (G_USEC_PER_SEC);
+  g_assert_cmpuint (watch.off_thread, ==, 0);
+  g_assert_cmpuint (watch.emitted, ==, 0);
+  gint64 start = g_get_monotonic_time ();
+  while (!watch.finished && g_get_monotonic_time () - start < 60 * G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("%u emissions, %u of them off the main thread", watch.emitted, watch.off_thread);
+  g_assert_true (watch.finished);
+  g_assert_cmpuint (watch.iterations, ==, 2);
+  g_assert_cmpuint (watch.off_thread, ==, 0);
 }
 
 static void
@@ -396,6 +485,7 @@ main (int argc, char **argv)
   display_ok = gtk_init_check ();
   g_test_add_func ("/gui/settings", test_settings);
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
+  g_test_add_func ("/gui/runner-thread", test_runner_thread);
   g_test_add_func ("/gui/window", test_window);
   g_test_add_func ("/gui/program", test_program);
   return g_test_run ();
