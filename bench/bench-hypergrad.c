@@ -76,9 +76,11 @@ main (int argc, char **argv)
 {
   g_autofree char *net_text = NULL, *iters_text = NULL, *methods_text = NULL, *csv_path = NULL;
   int batch_option = 0, repeats_option = 0;
+  double lr_option = 0;
   GOptionEntry entries[] = {
     { "net", 0, 0, G_OPTION_ARG_STRING, &net_text, "Layer widths (default: both 784,100,100,10 and 784,50,50,50,10)", "W,W,…" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch_option, "Batch size with --net (default 100)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr_option, "Learning rate with --net (default 0.1; 0.05 for 784,50,50,50,10 as in the paper)", "η" },
     { "iters", 0, 0, G_OPTION_ARG_STRING, &iters_text, "Horizons T (default 100,300,1000,3000)", "T,T,…" },
     { "methods", 0, 0, G_OPTION_ARG_STRING, &methods_text, "Any of plain,exact1,exact,piecewise8,drmad (default all)", "LIST" },
     { "repeats", 0, 0, G_OPTION_ARG_INT, &repeats_option, "Repeats per cell, median reported (default 3 for T ≤ 300, else 1)", "N" },
@@ -99,7 +101,7 @@ main (int argc, char **argv)
     for (char **p = parts; *p && nets[0].n < 8; p++)
       nets[0].sizes[nets[0].n++] = atoi (*p);
     nets[0].batch = batch_option > 0 ? batch_option : 100;
-    nets[0].lr = 0.1;
+    nets[0].lr = lr_option > 0 ? lr_option : nets[0].n == 5 && nets[0].sizes[1] == 50 ? 0.05 : 0.1;
     n_nets = 1;
   } else {
     nets[0] = (typeof (nets[0])) { { 784, 100, 100, 10 }, 4, 100, 0.1 };
