@@ -309,6 +309,15 @@ matrix (DrmadBuffer *buffer, gsize offset, gsize ld)
   return (DrmadMatrix) { .mem = buffer->mem, .host = buffer->host, .offset = offset, .ld = ld };
 }
 
+/* C = alpha·op(A)·op(B) + beta·C on the net's device, precision and GEMM path. */
+static gboolean
+net_gemm (DrmadNet *net, gboolean transpose_a, gboolean transpose_b, gsize m, gsize n, gsize k, double alpha,
+          DrmadMatrix a, DrmadMatrix b, double beta, DrmadMatrix c, GError **error)
+{
+  return drmad_gemm (net->device, net->precision, net->gemm_path, transpose_a, transpose_b, m, n, k,
+                     alpha, a, b, beta, c, error);
+}
+
 /* Forward pass over @rows rows of @input starting at row @first_row; leaves
  * a_1 … a_L (logits) in the workspace. */
 static gboolean
@@ -318,9 +327,9 @@ forward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *input, gsize first_row
   for (guint l = 1; l <= net->n_layers; l++) {
     guint fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     DrmadMatrix a = l == 1 ? matrix (input, first_row * fan_in, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
-    if (!drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, FALSE, rows, fan_out, fan_in,
-                     1.0, a, matrix (params, net->weight_offset[l], fan_out),
-                     0.0, matrix (net->acts[l], 0, fan_out), error))
+    if (!net_gemm (net, FALSE, FALSE, rows, fan_out, fan_in,
+                   1.0, a, matrix (params, net->weight_offset[l], fan_out),
+                   0.0, matrix (net->acts[l], 0, fan_out), error))
       return FALSE;
     DrmadLaunch launch = drmad_launch_begin (net->k_bias_act, net->precision);
     drmad_launch_mem (&launch, net->acts[l]->mem);
@@ -389,16 +398,16 @@ backward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *input, gsize first_ro
   for (guint l = net->n_layers; l >= 1; l--) {
     guint fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     DrmadMatrix a = l == 1 ? matrix (input, first_row * fan_in, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
-    if (!drmad_gemm (net->device, net->precision, net->gemm_path, TRUE, FALSE, fan_in, fan_out, rows,
-                     1.0, a, matrix (net->deltas[l], 0, fan_out),
-                     add ? 1.0 : 0.0, matrix (grad, net->weight_offset[l], fan_out), error)
+    if (!net_gemm (net, TRUE, FALSE, fan_in, fan_out, rows,
+                   1.0, a, matrix (net->deltas[l], 0, fan_out),
+                   add ? 1.0 : 0.0, matrix (grad, net->weight_offset[l], fan_out), error)
         || !column_sums (net, net->deltas[l], rows, fan_out, grad, net->bias_offset[l], add, error))
       return FALSE;
     if (l == 1)
       break;
-    if (!drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, TRUE, rows, fan_in, fan_out,
-                     1.0, matrix (net->deltas[l], 0, fan_out), matrix (params, net->weight_offset[l], fan_out),
-                     0.0, matrix (net->pre_deltas[l - 1], 0, fan_in), error))
+    if (!net_gemm (net, FALSE, TRUE, rows, fan_in, fan_out,
+                   1.0, matrix (net->deltas[l], 0, fan_out), matrix (params, net->weight_offset[l], fan_out),
+                   0.0, matrix (net->pre_deltas[l - 1], 0, fan_in), error))
       return FALSE;
     DrmadLaunch back = drmad_launch_begin (net->k_act_backward, net->precision);
     drmad_launch_mem (&back, net->deltas[l - 1]->mem);
@@ -422,13 +431,13 @@ drmad_net_enqueue_batch_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *di
   for (guint l = 1; l <= L; l++) {
     guint fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     DrmadMatrix a = l == 1 ? matrix (net->input, 0, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
-    if (!drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, FALSE, rows, fan_out, fan_in,
-                     1.0, a, matrix (dir, net->weight_offset[l], fan_out),
-                     0.0, matrix (net->r_z[l], 0, fan_out), error))
+    if (!net_gemm (net, FALSE, FALSE, rows, fan_out, fan_in,
+                   1.0, a, matrix (dir, net->weight_offset[l], fan_out),
+                   0.0, matrix (net->r_z[l], 0, fan_out), error))
       return FALSE;
-    if (l > 1 && !drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, FALSE, rows, fan_out, fan_in,
-                              1.0, matrix (net->r_a[l - 1], 0, fan_in), matrix (params, net->weight_offset[l], fan_out),
-                              1.0, matrix (net->r_z[l], 0, fan_out), error))
+    if (l > 1 && !net_gemm (net, FALSE, FALSE, rows, fan_out, fan_in,
+                            1.0, matrix (net->r_a[l - 1], 0, fan_in), matrix (params, net->weight_offset[l], fan_out),
+                            1.0, matrix (net->r_z[l], 0, fan_out), error))
       return FALSE;
     DrmadLaunch launch = drmad_launch_begin (net->k_r_bias_act, net->precision);
     drmad_launch_mem (&launch, net->r_z[l]->mem);
@@ -456,23 +465,23 @@ drmad_net_enqueue_batch_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *di
     guint fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     DrmadMatrix a = l == 1 ? matrix (net->input, 0, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
     /* R(gW_l) = R(a_{l−1})ᵀ δ_l + a_{l−1}ᵀ R(δ_l);  R(gb_l) = Σ_rows R(δ_l) */
-    if (!drmad_gemm (net->device, net->precision, net->gemm_path, TRUE, FALSE, fan_in, fan_out, rows,
-                     1.0, a, matrix (net->r_deltas[l], 0, fan_out),
-                     0.0, matrix (out, net->weight_offset[l], fan_out), error)
-        || (l > 1 && !drmad_gemm (net->device, net->precision, net->gemm_path, TRUE, FALSE, fan_in, fan_out, rows,
-                                  1.0, matrix (net->r_a[l - 1], 0, fan_in), matrix (net->deltas[l], 0, fan_out),
-                                  1.0, matrix (out, net->weight_offset[l], fan_out), error))
+    if (!net_gemm (net, TRUE, FALSE, fan_in, fan_out, rows,
+                   1.0, a, matrix (net->r_deltas[l], 0, fan_out),
+                   0.0, matrix (out, net->weight_offset[l], fan_out), error)
+        || (l > 1 && !net_gemm (net, TRUE, FALSE, fan_in, fan_out, rows,
+                                1.0, matrix (net->r_a[l - 1], 0, fan_in), matrix (net->deltas[l], 0, fan_out),
+                                1.0, matrix (out, net->weight_offset[l], fan_out), error))
         || !column_sums (net, net->r_deltas[l], rows, fan_out, out, net->bias_offset[l], FALSE, error))
       return FALSE;
     if (l == 1)
       break;
     /* R(δ_{l−1}) = (R(δ_l) W_lᵀ + δ_l VW_lᵀ) ⊙ φ'(z_{l−1}) + (δ_l W_lᵀ) ⊙ φ''(z_{l−1}) ⊙ R(z_{l−1}) */
-    if (!drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, TRUE, rows, fan_in, fan_out,
-                     1.0, matrix (net->r_deltas[l], 0, fan_out), matrix (params, net->weight_offset[l], fan_out),
-                     0.0, matrix (net->r_deltas[l - 1], 0, fan_in), error)
-        || !drmad_gemm (net->device, net->precision, net->gemm_path, FALSE, TRUE, rows, fan_in, fan_out,
-                        1.0, matrix (net->deltas[l], 0, fan_out), matrix (dir, net->weight_offset[l], fan_out),
-                        1.0, matrix (net->r_deltas[l - 1], 0, fan_in), error))
+    if (!net_gemm (net, FALSE, TRUE, rows, fan_in, fan_out,
+                   1.0, matrix (net->r_deltas[l], 0, fan_out), matrix (params, net->weight_offset[l], fan_out),
+                   0.0, matrix (net->r_deltas[l - 1], 0, fan_in), error)
+        || !net_gemm (net, FALSE, TRUE, rows, fan_in, fan_out,
+                      1.0, matrix (net->deltas[l], 0, fan_out), matrix (dir, net->weight_offset[l], fan_out),
+                      1.0, matrix (net->r_deltas[l - 1], 0, fan_in), error))
       return FALSE;
     DrmadLaunch back = drmad_launch_begin (net->k_r_act_backward, net->precision);
     drmad_launch_mem (&back, net->r_deltas[l - 1]->mem);
