@@ -449,6 +449,7 @@ print_components (DrmadHyper *hyper, GArray *methods, const double *fd)
 int
 main (int argc, char **argv)
 {
+  drmad_prepare_environment ();  /* before any thread or OpenCL call */
   gint iters = 500, train_size = 10000, val_size = 5000, repeats = PLAIN_REPEATS;
   g_autofree char *csv_path = NULL, *device_spec = NULL, *precision_name = NULL, *snapshots_text = NULL;
   gboolean components = FALSE, check_exact = FALSE, curvature = FALSE;

@@ -74,6 +74,7 @@ compare (const void *a, const void *b)
 int
 main (int argc, char **argv)
 {
+  drmad_prepare_environment ();  /* before any thread or OpenCL call */
   g_autofree char *net_text = NULL, *iters_text = NULL, *methods_text = NULL, *csv_path = NULL;
   int batch_option = 0, repeats_option = 0;
   double lr_option = 0;

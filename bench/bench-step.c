@@ -587,6 +587,7 @@ bench_check_losses (Bench *bench, GError **error)
 int
 main (int argc, char **argv)
 {
+  drmad_prepare_environment ();  /* before any thread or OpenCL call */
   gint repeats = 9, steps = 64;
   g_autofree char *csv_path = NULL;
   g_autofree char *device_spec = NULL;

@@ -17,6 +17,7 @@ fail (GError *error)
 int
 main (void)
 {
+  drmad_prepare_environment ();  /* before any thread or OpenCL call */
   GError *error = NULL;
   g_autoptr (DrmadDataset) pool = NULL;
   g_autoptr (DrmadDataset) test = NULL;

@@ -18,6 +18,7 @@ fail (GError *error)
 int
 main (void)
 {
+  drmad_prepare_environment ();  /* before any thread or OpenCL call */
   GError *error = NULL;
 
   /* The default device: $DRMAD_DEVICE, else the first GPU, else the first CPU. */

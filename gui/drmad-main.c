@@ -1,6 +1,7 @@
 /* `drmad`: the desktop window, or with --no-gui (and for --list-devices,
  * --check, --version, --help, or without a display) the headless runner. */
 #include "drmad-cli.h"
+#include "drmad.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,7 @@ wants_terminal (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+  drmad_prepare_environment ();  /* before any thread or OpenCL call */
 #ifdef DRMAD_HAVE_GUI
   if (!wants_terminal (argc, argv)) {
     if (gtk_init_check ())

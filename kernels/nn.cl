@@ -1,7 +1,7 @@
 /* MLP kernels (ALGORITHM.md §1 and §3). `real` is float or double, set by the
  * build options; counter-hash.h is prepended by the host. Every kernel takes
- * its sizes explicitly and ignores work-items past them (global sizes are
- * rounded up to the local size). */
+ * its sizes explicitly and walks its indices with FOR_CHUNK, so any global
+ * size works. */
 #ifdef DRMAD_FP64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
@@ -10,41 +10,51 @@
 #define ACT_RELU     1
 #define ACT_TANH     2
 
+/* for (i = …) over this work-item's contiguous share of 0 … n−1 in dimension
+ * @dim: work-item g of G takes [g·⌈n/G⌉, (g+1)·⌈n/G⌉). GPUs are launched with
+ * G ≥ n, one index per work-item (coalesced); CPU devices with a few
+ * work-items per compute unit, each running a loop the compiler vectorises
+ * (lib/net.c, drmad_net_run_1d: PoCL pays ~20 ns per work-group). */
+#define FOR_CHUNK(i, n, dim)                                                              \
+  for (size_t i##_share = ((size_t) (n) + get_global_size (dim) - 1) / get_global_size (dim), \
+              i = get_global_id (dim) * i##_share, i##_end = min ((size_t) (n), i + i##_share); \
+       i < i##_end; i++)
+
 /* Minibatch at (seed, step): indices and labels. */
 __kernel void sample_batch (__global const int *labels, uint n, ulong seed, ulong step, uint batch,
                             __global uint *indices, __global int *batch_labels)
 {
-  uint j = get_global_id (0);
-  if (j >= batch)
-    return;
-  uint i = drmad_sample_index (seed, step, batch, j, n);
-  indices[j] = i;
-  batch_labels[j] = labels[i];
+  FOR_CHUNK (j, batch, 0) {
+    uint i = drmad_sample_index (seed, step, batch, (uint) j, n);
+    indices[j] = i;
+    batch_labels[j] = labels[i];
+  }
 }
 
 __kernel void gather_rows (__global const real *x, __global const uint *indices, uint dim, uint rows,
                            __global real *out)
 {
-  uint k = get_global_id (0), j = get_global_id (1);
-  if (k >= dim || j >= rows)
-    return;
-  out[(size_t) j * dim + k] = x[(size_t) indices[j] * dim + k];
+  FOR_CHUNK (j, rows, 1) {
+    __global const real *row = x + (size_t) indices[j] * dim;
+    FOR_CHUNK (k, dim, 0)
+      out[j * dim + k] = row[k];
+  }
 }
 
 /* z ← φ(z + b): the bias row is read from the parameter vector. */
 __kernel void bias_act (__global real *z, __global const real *params, uint bias_offset,
                         uint rows, uint cols, uint activation)
 {
-  uint c = get_global_id (0), r = get_global_id (1);
-  if (c >= cols || r >= rows)
-    return;
-  size_t i = (size_t) r * cols + c;
-  real value = z[i] + params[bias_offset + c];
-  if (activation == ACT_RELU)
-    value = value < 0 ? (real) 0 : value;  /* not fmax: it would turn a NaN into 0 and hide a divergence */
-  else if (activation == ACT_TANH)
-    value = tanh (value);
-  z[i] = value;
+  FOR_CHUNK (r, rows, 1)
+    FOR_CHUNK (c, cols, 0) {
+      size_t i = r * cols + c;
+      real value = z[i] + params[bias_offset + c];
+      if (activation == ACT_RELU)
+        value = value < 0 ? (real) 0 : value;  /* not fmax: it would turn a NaN into 0 and hide a divergence */
+      else if (activation == ACT_TANH)
+        value = tanh (value);
+      z[i] = value;
+    }
 }
 
 /* Softmax cross-entropy per row: loss, 0/1 error, and δ_L = (p − Y)·scale
@@ -53,28 +63,27 @@ __kernel void softmax_xent (__global const real *logits, __global const int *lab
                             uint rows, uint classes, real scale,
                             __global real *delta, __global real *row_loss, __global real *row_wrong)
 {
-  uint r = get_global_id (0);
-  if (r >= rows)
-    return;
-  __global const real *z = logits + (size_t) r * classes;
-  int label = labels[label_offset + r];
-  real top = z[0];
-  uint argmax = 0;
-  for (uint c = 1; c < classes; c++)
-    if (z[c] > top) {
-      top = z[c];
-      argmax = c;
-    }
-  real sum = 0;
-  for (uint c = 0; c < classes; c++)
-    sum += exp (z[c] - top);
-  real log_sum = log (sum);
-  row_loss[r] = log_sum + top - z[label];
-  row_wrong[r] = argmax == (uint) label ? (real) 0 : (real) 1;
-  if (delta) {
-    __global real *d = delta + (size_t) r * classes;
+  FOR_CHUNK (r, rows, 0) {
+    __global const real *z = logits + r * classes;
+    int label = labels[label_offset + r];
+    real top = z[0];
+    uint argmax = 0;
+    for (uint c = 1; c < classes; c++)
+      if (z[c] > top) {
+        top = z[c];
+        argmax = c;
+      }
+    real sum = 0;
     for (uint c = 0; c < classes; c++)
-      d[c] = (exp (z[c] - top - log_sum) - (c == (uint) label ? (real) 1 : (real) 0)) * scale;
+      sum += exp (z[c] - top);
+    real log_sum = log (sum);
+    row_loss[r] = log_sum + top - z[label];
+    row_wrong[r] = argmax == (uint) label ? (real) 0 : (real) 1;
+    if (delta) {
+      __global real *d = delta + r * classes;
+      for (uint c = 0; c < classes; c++)
+        d[c] = (exp (z[c] - top - log_sum) - (c == (uint) label ? (real) 1 : (real) 0)) * scale;
+    }
   }
 }
 
@@ -94,47 +103,44 @@ inline real act_d2 (real a, uint activation)
 __kernel void act_backward (__global real *delta, __global const real *pre, __global const real *act,
                             uint n, uint activation)
 {
-  uint i = get_global_id (0);
-  if (i >= n)
-    return;
-  delta[i] = pre[i] * act_d1 (act[i], activation);
+  FOR_CHUNK (i, n, 0)
+    delta[i] = pre[i] * act_d1 (act[i], activation);
 }
 
 /* ALGORITHM.md §3, R-forward: R(z) += Vb; R(a) = φ'(z) ⊙ R(z). */
 __kernel void r_bias_act (__global real *rz, __global real *ra, __global const real *dir, uint bias_offset,
                           __global const real *act, uint rows, uint cols, uint activation)
 {
-  uint c = get_global_id (0), r = get_global_id (1);
-  if (c >= cols || r >= rows)
-    return;
-  size_t i = (size_t) r * cols + c;
-  real value = rz[i] + dir[bias_offset + c];
-  rz[i] = value;
-  if (ra)
-    ra[i] = act_d1 (act[i], activation) * value;
+  FOR_CHUNK (r, rows, 1)
+    FOR_CHUNK (c, cols, 0) {
+      size_t i = r * cols + c;
+      real value = rz[i] + dir[bias_offset + c];
+      rz[i] = value;
+      if (ra)
+        ra[i] = act_d1 (act[i], activation) * value;
+    }
 }
 
 /* ALGORITHM.md §3: R(δ_L) = [p ⊙ (R(z_L) − rowsum(p ⊙ R(z_L)))] · scale. */
 __kernel void r_softmax (__global const real *logits, __global const real *rz, uint rows, uint classes,
                          real scale, __global real *rdelta)
 {
-  uint r = get_global_id (0);
-  if (r >= rows)
-    return;
-  __global const real *z = logits + (size_t) r * classes;
-  __global const real *rzr = rz + (size_t) r * classes;
-  real top = z[0];
-  for (uint c = 1; c < classes; c++)
-    top = fmax (top, z[c]);
-  real sum = 0, dot = 0;
-  for (uint c = 0; c < classes; c++) {
-    real e = exp (z[c] - top);
-    sum += e;
-    dot += e * rzr[c];
+  FOR_CHUNK (r, rows, 0) {
+    __global const real *z = logits + r * classes;
+    __global const real *rzr = rz + r * classes;
+    real top = z[0];
+    for (uint c = 1; c < classes; c++)
+      top = fmax (top, z[c]);
+    real sum = 0, dot = 0;
+    for (uint c = 0; c < classes; c++) {
+      real e = exp (z[c] - top);
+      sum += e;
+      dot += e * rzr[c];
+    }
+    dot /= sum;
+    for (uint c = 0; c < classes; c++)
+      rdelta[r * classes + c] = exp (z[c] - top) / sum * (rzr[c] - dot) * scale;
   }
-  dot /= sum;
-  for (uint c = 0; c < classes; c++)
-    rdelta[(size_t) r * classes + c] = exp (z[c] - top) / sum * (rzr[c] - dot) * scale;
 }
 
 /* ALGORITHM.md §3: R(δ_{l−1}) = pre_R ⊙ φ'(z) + (δ_l W_lᵀ) ⊙ φ''(z) ⊙ R(z),
@@ -142,24 +148,22 @@ __kernel void r_softmax (__global const real *logits, __global const real *rz, u
 __kernel void r_act_backward (__global real *rdelta, __global const real *pre, __global const real *act,
                               __global const real *rz, uint n, uint activation)
 {
-  uint i = get_global_id (0);
-  if (i >= n)
-    return;
-  real a = act[i];
-  rdelta[i] = rdelta[i] * act_d1 (a, activation) + pre[i] * act_d2 (a, activation) * rz[i];
+  FOR_CHUNK (i, n, 0) {
+    real a = act[i];
+    rdelta[i] = rdelta[i] * act_d1 (a, activation) + pre[i] * act_d2 (a, activation) * rz[i];
+  }
 }
 
 /* out[offset + c] (+)= Σ_r m[r, c]: bias gradients. */
 __kernel void column_sums (__global const real *m, uint rows, uint cols,
                            __global real *out, uint out_offset, uint add)
 {
-  uint c = get_global_id (0);
-  if (c >= cols)
-    return;
-  real sum = add ? out[out_offset + c] : (real) 0;
-  for (uint r = 0; r < rows; r++)
-    sum += m[(size_t) r * cols + c];
-  out[out_offset + c] = sum;
+  FOR_CHUNK (c, cols, 0) {
+    real sum = add ? out[out_offset + c] : (real) 0;
+    for (uint r = 0; r < rows; r++)
+      sum += m[(size_t) r * cols + c];
+    out[out_offset + c] = sum;
+  }
 }
 
 /* acc[slot] += Σ values[0 … n): one work-item, so no atomics on reals. */
@@ -182,17 +186,16 @@ __kernel void sgd_momentum (__global real *w, __global real *v, __global real *g
                             __global const real *eta, __global const real *gamma,
                             __global const real *l2, uint n, uint segment_offset)
 {
-  uint i = get_global_id (0);
-  if (i >= n)
-    return;
   eta += segment_offset;
   gamma += segment_offset;
-  real gi = g[i] + l2[i] * w[i];
-  real gi_gamma = gamma[i];
-  real vi = gi_gamma * v[i] - (1 - gi_gamma) * gi;
-  g[i] = gi;
-  v[i] = vi;
-  w[i] += eta[i] * vi;
+  FOR_CHUNK (i, n, 0) {
+    real gi = g[i] + l2[i] * w[i];
+    real gi_gamma = gamma[i];
+    real vi = gi_gamma * v[i] - (1 - gi_gamma) * gi;
+    g[i] = gi;
+    v[i] = vi;
+    w[i] += eta[i] * vi;
+  }
 }
 
 /* ALGORITHM.md §2, the part of one reverse step before the HVP:
@@ -207,16 +210,15 @@ __kernel void reverse_before_hvp (__global const real *dw, __global real *dv,
                                   __global const real *gamma, __global real *deta,
                                   __global real *dgamma, __global real *u, uint n, uint segment_offset)
 {
-  uint i = get_global_id (0);
-  if (i >= n)
-    return;
-  uint s = segment_offset + i;
-  real dwi = dw[i];
-  deta[s] += dwi * v_next[i];
-  real dvi = dv[i] + eta[s] * dwi;
-  dgamma[s] += dvi * (v_now[i] + g[i] + l2[i] * w[i]);
-  u[i] = (1 - gamma[s]) * dvi;
-  dv[i] = dvi;
+  FOR_CHUNK (i, n, 0) {
+    size_t s = segment_offset + i;
+    real dwi = dw[i];
+    deta[s] += dwi * v_next[i];
+    real dvi = dv[i] + eta[s] * dwi;
+    dgamma[s] += dvi * (v_now[i] + g[i] + l2[i] * w[i]);
+    u[i] = (1 - gamma[s]) * dvi;
+    dv[i] = dvi;
+  }
 }
 
 /* ALGORITHM.md §2, after the HVP (hu = R(g)·u without the L2 term):
@@ -226,13 +228,12 @@ __kernel void reverse_after_hvp (__global real *dw, __global real *dv, __global 
                                  __global const real *gamma, __global real *dl2, uint n,
                                  uint segment_offset)
 {
-  uint i = get_global_id (0);
-  if (i >= n)
-    return;
-  real ui = u[i], l2i = l2[i];
-  dw[i] -= hu[i] + l2i * ui;
-  dl2[i] -= l2i * w[i] * ui;
-  dv[i] *= gamma[segment_offset + i];
+  FOR_CHUNK (i, n, 0) {
+    real ui = u[i], l2i = l2[i];
+    dw[i] -= hu[i] + l2i * ui;
+    dl2[i] -= l2i * w[i] * ui;
+    dv[i] *= gamma[segment_offset + i];
+  }
 }
 
 /* ALGORITHM.md §2b/§2c: the point on the straight line between snapshots a
@@ -243,12 +244,11 @@ __kernel void interpolate (__global const real *wa, __global const real *wb, rea
                            real inv_steps, __global const real *eta, uint eta_offset,
                            __global real *w, __global real *v, uint n)
 {
-  uint i = get_global_id (0);
-  if (i >= n)
-    return;
-  real a = wa[i], b = wb[i];
-  if (w)
-    w[i] = a + beta * (b - a);
-  if (v)
-    v[i] = (b - a) * inv_steps / eta[eta_offset + i];
+  FOR_CHUNK (i, n, 0) {
+    real a = wa[i], b = wb[i];
+    if (w)
+      w[i] = a + beta * (b - a);
+    if (v)
+      v[i] = (b - a) * inv_steps / eta[eta_offset + i];
+  }
 }

@@ -239,6 +239,12 @@ choose_index (const char *spec, GPtrArray *list, guint *chosen, GError **error)
   return FALSE;
 }
 
+void
+drmad_prepare_environment (void)
+{
+  g_setenv ("POCL_MAX_PTHREAD_COUNT", "1", FALSE);
+}
+
 DrmadDevice *
 drmad_device_open (const char *spec, GError **error)
 {

@@ -40,6 +40,20 @@ GPtrArray *drmad_device_list (GError **error);
 typedef struct _DrmadDevice DrmadDevice;
 
 /**
+ * drmad_prepare_environment:
+ * Call first thing in main(), before any other thread starts and before any
+ * OpenCL call. Sets, only where unset, the environment that CPU OpenCL
+ * platforms run the library's many small commands fastest with:
+ * POCL_MAX_PTHREAD_COUNT=1. PoCL's pthread device wakes all its worker threads
+ * for every command of an in-order queue and all but one go back to sleep;
+ * with one worker a DrMAD meta-iteration of 784-100-100-10 at T = 1000 took
+ * 15–20 % less time on 2 cores (docs/benchmarks.md). GEMMs are unaffected:
+ * OpenBLAS keeps its own threads. GPU platforms ignore the variable.
+ * Calling it later is harmless but has no effect on a platform already loaded.
+ */
+void drmad_prepare_environment (void);
+
+/**
  * drmad_device_open:
  * @spec: NULL or "" for the default (the first GPU, else the first CPU device;
  *   $DRMAD_DEVICE overrides), a list index ("1"), or a case-insensitive

@@ -22,6 +22,8 @@ struct _DrmadNet {
   DrmadPrecision  precision;
   DrmadActivation activation;
   DrmadGemmPath   gemm_path;
+  gsize           cpu_chunk;                      /* CPU devices: least indices per work-item
+                                                   * (drmad_net_run_1d); 0 on GPUs: one each */
   guint           n_layers;                       /* L */
   guint           sizes[DRMAD_MAX_LAYERS + 1];
   gsize           weight_offset[DRMAD_MAX_LAYERS + 1];  /* index 1 … L */
@@ -69,5 +71,6 @@ gboolean drmad_net_enqueue_full_gradient (DrmadNet *net, DrmadDeviceData *data, 
 
 gboolean drmad_net_check_data (DrmadNet *net, DrmadDeviceData *data, GError **error);
 
-/* 1-D launch helper: global @n, local 64. */
+/* Launches a FOR_CHUNK kernel over @n indices (one per work-item on GPUs, a few
+ * long chunks on CPU devices). */
 gboolean drmad_net_run_1d (DrmadNet *net, DrmadLaunch *launch, gsize n, GError **error);

@@ -56,6 +56,37 @@ test_choose (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
 }
 
+/* drmad_prepare_environment() sets POCL_MAX_PTHREAD_COUNT only where unset,
+ * and PoCL then runs its CPU device with one worker (one compute unit).
+ * Each case runs in a fresh process, before any OpenCL call. */
+static void
+test_prepare_environment (void)
+{
+  if (g_test_subprocess ()) {
+    const char *preset = g_getenv ("DRMAD_TEST_PRESET");
+    if (preset)
+      g_setenv ("POCL_MAX_PTHREAD_COUNT", preset, TRUE);
+    else
+      g_unsetenv ("POCL_MAX_PTHREAD_COUNT");
+    drmad_prepare_environment ();
+    g_assert_cmpstr (g_getenv ("POCL_MAX_PTHREAD_COUNT"), ==, preset ? preset : "1");
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+    const DrmadDeviceInfo *info = device ? drmad_device_get_info (device) : NULL;
+    if (!preset && info && strstr (info->platform_name, "Portable Computing Language")
+        && g_str_equal (info->type, "CPU"))
+      g_assert_cmpuint (info->compute_units, ==, 1);
+    return;
+  }
+  g_unsetenv ("DRMAD_TEST_PRESET");
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  g_setenv ("DRMAD_TEST_PRESET", "2", TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_unsetenv ("DRMAD_TEST_PRESET");
+  g_test_trap_assert_passed ();
+}
+
 static void
 test_accounting (void)
 {
@@ -176,6 +207,7 @@ main (int argc, char **argv)
   g_test_add_func ("/device/list", test_list);
   g_test_add_func ("/device/choose", test_choose);
   g_test_add_func ("/device/accounting", test_accounting);
+  g_test_add_func ("/device/prepare-environment", test_prepare_environment);
   g_test_add_func ("/device/build-failure", test_build_failure);
   static const GemmCase cases[] = {
     { DRMAD_PRECISION_FLOAT32, DRMAD_GEMM_HOST }, { DRMAD_PRECISION_FLOAT64, DRMAD_GEMM_HOST },

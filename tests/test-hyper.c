@@ -348,6 +348,55 @@ test_names (void)
   problem_teardown (&p);
 }
 
+/* Every kernel walks its indices in chunks whose split depends on the launch
+ * (kernels/nn.cl, FOR_CHUNK): GPUs one index per work-item, CPU devices a few
+ * long chunks. The hypergradients (training, evaluation, gradient, HVP and
+ * the reverse-step kernels) must not depend on the split: compare the default
+ * against one index per work-item (the GPU geometry) and against chunks of 7
+ * (uneven, every boundary exercised). */
+static void
+hypergradients_with_chunk (const char *chunk, DrmadHypergradient **exact, DrmadHypergradient **drmad)
+{
+  if (chunk)
+    g_setenv ("DRMAD_KERNEL_CHUNK", chunk, TRUE);
+  Problem p = { 0 };
+  gboolean ready = problem_setup (&p, 8);
+  g_unsetenv ("DRMAD_KERNEL_CHUNK");
+  if (!ready)
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_NEURON, 20);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  *exact = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 4, 0);
+  *drmad = hypergradient (&p, hyper, DRMAD_METHOD_DRMAD, 0, 0);
+  problem_teardown (&p);
+}
+
+static void
+test_launch_geometry (void)
+{
+  g_autoptr (DrmadHypergradient) exact = NULL, drmad = NULL;
+  hypergradients_with_chunk (NULL, &exact, &drmad);
+  if (!exact)
+    return;
+  const char *chunks[] = { "0", "7" };
+  for (guint c = 0; c < G_N_ELEMENTS (chunks); c++) {
+    g_autoptr (DrmadHypergradient) other_exact = NULL, other_drmad = NULL;
+    hypergradients_with_chunk (chunks[c], &other_exact, &other_drmad);
+    g_assert_nonnull (other_exact);
+    double rel_exact = relative_error (other_exact->gradient, exact->gradient, 0, exact->n);
+    double rel_drmad = relative_error (other_drmad->gradient, drmad->gradient, 0, drmad->n);
+    double rel_dw0 = relative_error (other_exact->dw0, exact->dw0, 0, exact->n_params);
+    g_test_message ("chunk %s vs default: exact %.3g, DrMAD %.3g, dw0 %.3g", chunks[c], rel_exact, rel_drmad, rel_dw0);
+    g_assert_cmpfloat (rel_exact, <=, 1e-12);
+    g_assert_cmpfloat (rel_drmad, <=, 1e-12);
+    g_assert_cmpfloat (rel_dw0, <=, 1e-12);
+    g_assert_cmpfloat (fabs (other_exact->val_loss - exact->val_loss), <=, 1e-12 * fabs (exact->val_loss));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -363,5 +412,6 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/divergence-guard", test_divergence_guard);
   g_test_add_func ("/hyper/cancel", test_cancel);
   g_test_add_func ("/hyper/names", test_names);
+  g_test_add_func ("/hyper/launch-geometry", test_launch_geometry);
   return g_test_run ();
 }
