@@ -14,9 +14,10 @@
  * synchronises every 16 steps and at the end, so a block's wall time covers
  * all its work); blocks of every configuration are interleaved, --repeats
  * times, and the median block time per step is reported. The host GEMM path
- * and the reference are measured at 1 and 2 OpenBLAS threads, so that the
- * library's default (1, unless $DRMAD_BLAS_THREADS says otherwise) is backed
- * by a measurement every run.
+ * and the reference are measured at 1 and 2 OpenBLAS threads (the device
+ * path gives them to its large GEMMs only, lib/blas.c), so that the
+ * library's default (2 on two or more cores, unless $DRMAD_BLAS_THREADS says
+ * otherwise) is backed by a measurement every run.
  */
 #include "net-private.h"
 #include "drmad.h"
@@ -234,10 +235,14 @@ typedef struct {
   double        median_us, min_us, ratio;
 } Config;
 
+/* The reference calls OpenBLAS directly with this many threads; the device's
+ * host GEMMs use it for their large GEMMs and one thread for the rest. */
 static void
 set_blas_threads (const Config *config, int default_threads)
 {
-  openblas_set_num_threads (config->blas_threads ? config->blas_threads : default_threads);
+  int threads = config->blas_threads ? config->blas_threads : default_threads;
+  openblas_set_num_threads (threads);
+  drmad_blas_set_large_threads (threads);
 }
 
 /* Runs @n_steps steps of @config; returns the wall time in µs, or a negative number on error. */
@@ -326,7 +331,7 @@ typedef struct {
   DrmadDevice     *device;
   DrmadDataset    *train_set;
   DrmadDeviceData *train;
-  int              default_threads;  /* what drmad_device_open chose: 1 unless $DRMAD_BLAS_THREADS */
+  int              default_threads;  /* what drmad_device_open chose for large GEMMs */
   gboolean         has_host_path;
   GPtrArray       *nets, *trainers, *references;
   GArray          *configs;
@@ -402,7 +407,7 @@ bench_new (const char *device_spec, char **data_description, GError **error)
   g_autoptr (Bench) bench = g_new0 (Bench, 1);
   if (!(bench->device = drmad_device_open (device_spec, error)))
     return NULL;
-  bench->default_threads = openblas_get_num_threads ();
+  bench->default_threads = drmad_blas_get_large_threads ();
   bench->has_host_path = drmad_device_get_info (bench->device)->native_kernels;
   if (!(bench->train_set = load_train (data_description, error))
       || !(bench->train = drmad_device_data_new (bench->device, DRMAD_PRECISION_FLOAT32, bench->train_set, error)))
@@ -462,7 +467,7 @@ bench_time (Bench *bench, guint repeats, guint steps, GError **error)
         return FALSE;
       config->block_us[r] = us / steps;
     }
-  openblas_set_num_threads (bench->default_threads);
+  set_blas_threads (&(Config) { 0 }, bench->default_threads);
 
   for (guint b = 0; b < G_N_ELEMENTS (batch_sizes); b++)
     bench->best_reference[b] = G_MAXDOUBLE;
@@ -568,7 +573,7 @@ bench_check_losses (Bench *bench, GError **error)
 {
   g_print ("\nloss check, first %d steps from the same weights (want |device - reference| <= %g):\n",
            CHECK_STEPS, CHECK_TOLERANCE);
-  openblas_set_num_threads (bench->default_threads);
+  set_blas_threads (&(Config) { 0 }, bench->default_threads);
   for (guint i = 0; i < bench->configs->len; i++) {
     Config *config = &g_array_index (bench->configs, Config, i);
     if (config->kind == KIND_REFERENCE || (config->kind == KIND_HOST && config->blas_threads != blas_thread_counts[0]))

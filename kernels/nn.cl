@@ -202,20 +202,23 @@ __kernel void sgd_momentum (__global real *w, __global real *v, __global real *g
  *   dη_t += dw ⊙ v_{t+1};  dv += η ⊙ dw;  dγ_t += dv ⊙ (v_t + g_t);
  * with g_t = g + exp(λ) ⊙ w_t regularised (g as the minibatch gradient left it);
  *   u = (1 − γ) ⊙ dv
- * accumulated per parameter (dη, dγ per segment), reduced to groups on the host. */
+ * accumulated per parameter (dη, dγ per segment), reduced to groups on the host.
+ * Without @with_dgamma (momentum not learned) g is not read and dγ not kept. */
 __kernel void reverse_before_hvp (__global const real *dw, __global real *dv,
                                   __global const real *v_next, __global const real *v_now,
                                   __global const real *g, __global const real *w,
                                   __global const real *l2, __global const real *eta,
                                   __global const real *gamma, __global real *deta,
-                                  __global real *dgamma, __global real *u, uint n, uint segment_offset)
+                                  __global real *dgamma, __global real *u, uint n, uint segment_offset,
+                                  uint with_dgamma)
 {
   FOR_CHUNK (i, n, 0) {
     size_t s = segment_offset + i;
     real dwi = dw[i];
     deta[s] += dwi * v_next[i];
     real dvi = dv[i] + eta[s] * dwi;
-    dgamma[s] += dvi * (v_now[i] + g[i] + l2[i] * w[i]);
+    if (with_dgamma)
+      dgamma[s] += dvi * (v_now[i] + g[i] + l2[i] * w[i]);
     u[i] = (1 - gamma[s]) * dvi;
     dv[i] = dvi;
   }

@@ -39,6 +39,11 @@ typedef struct {
   gsize  ld;      /* leading dimension, elements */
 } DrmadMatrix;
 
+/* OpenBLAS threads for host GEMMs of at least 4 Mi multiply-adds (smaller
+ * ones use one); process-wide, as OpenBLAS's own setting is. */
+void drmad_blas_set_large_threads (int threads);
+int  drmad_blas_get_large_threads (void);
+
 gboolean drmad_gemm (DrmadDevice *device, DrmadPrecision precision, DrmadGemmPath path,
                      gboolean transpose_a, gboolean transpose_b,
                      gsize m, gsize n, gsize k,

@@ -2,7 +2,7 @@
 #include "device-private.h"
 #include "drmad-kernels.h"
 
-#include <cblas.h>
+#include "blas.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,13 +283,12 @@ drmad_device_open (const char *spec, GError **error)
   device->gemm_path = device->info.native_kernels && g_str_equal (device->info.type, "CPU")
                       ? DRMAD_GEMM_HOST : DRMAD_GEMM_CLBLAST;
   if (device->gemm_path == DRMAD_GEMM_HOST) {
-    /* Measured with PoCL 3.1 on 2 cores (bench-step prints both every run):
-     * for 784-100-100-10 steps one OpenBLAS thread and two are within ±10 %
-     * of each other at batch 100, two about 5–13 % faster at batch 256; one
-     * thread leaves PoCL's workers a core and is the stable choice.
-     * DRMAD_BLAS_THREADS overrides. */
+    /* Threads for the large GEMMs (lib/blas.c, host_gemm): two where there
+     * are two cores (measured on 2 cores only: a DrMAD meta-iteration of
+     * 784-100-100-10 about 5 % faster than with one; bench-step prints 1 and
+     * 2 every run). DRMAD_BLAS_THREADS overrides. */
     const char *threads = g_getenv ("DRMAD_BLAS_THREADS");
-    openblas_set_num_threads (threads ? MAX (1, atoi (threads)) : 1);
+    drmad_blas_set_large_threads (threads ? atoi (threads) : MIN ((int) g_get_num_processors (), 2));
   }
   return device;
 }

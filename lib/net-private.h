@@ -52,7 +52,9 @@ struct _DrmadNet {
 
 /* Enqueues the minibatch gradient at (seed, step) for the parameters in
  * @params into @grad (unregularised, mean over the batch) and adds the
- * minibatch's summed loss to acc[0]. No host synchronisation. */
+ * minibatch's summed loss to acc[0]. No host synchronisation. With @grad
+ * NULL, only the forward pass and the δ_l that drmad_net_enqueue_batch_hvp()
+ * needs: no weight GEMMs, no loss. */
 gboolean drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
                                            guint64 seed, guint64 step, DrmadBuffer *grad,
                                            GError **error);

@@ -417,7 +417,8 @@ column_sums (DrmadNet *net, DrmadBuffer *m, guint rows, guint cols, DrmadBuffer 
 /* Backward pass for the @rows rows in the workspace whose inputs are rows
  * @first_row… of @input (ALGORITHM.md §3: gW_l = a_{l−1}ᵀ δ_l,
  * gb_l = Σ_rows δ_l, δ_{l−1} = (δ_l W_lᵀ) ⊙ φ'(z_{l−1})); with @add the
- * gradient is added to @grad instead of replacing it. */
+ * gradient is added to @grad instead of replacing it. With @grad NULL only
+ * the δ_l are computed (what the R-operator needs). */
 static gboolean
 backward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *input, gsize first_row, guint rows,
           DrmadBuffer *grad, gboolean add, GError **error)
@@ -425,10 +426,10 @@ backward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *input, gsize first_ro
   for (guint l = net->n_layers; l >= 1; l--) {
     guint fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     DrmadMatrix a = l == 1 ? matrix (input, first_row * fan_in, fan_in) : matrix (net->acts[l - 1], 0, fan_in);
-    if (!net_gemm (net, TRUE, FALSE, fan_in, fan_out, rows,
-                   1.0, a, matrix (net->deltas[l], 0, fan_out),
-                   add ? 1.0 : 0.0, matrix (grad, net->weight_offset[l], fan_out), error)
-        || !column_sums (net, net->deltas[l], rows, fan_out, grad, net->bias_offset[l], add, error))
+    if (grad && (!net_gemm (net, TRUE, FALSE, fan_in, fan_out, rows,
+                            1.0, a, matrix (net->deltas[l], 0, fan_out),
+                            add ? 1.0 : 0.0, matrix (grad, net->weight_offset[l], fan_out), error)
+                 || !column_sums (net, net->deltas[l], rows, fan_out, grad, net->bias_offset[l], add, error)))
       return FALSE;
     if (l == 1)
       break;
@@ -565,7 +566,7 @@ drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuf
   return run_2d (net, &gather, data->dim, net->batch, error)
          && forward (net, params, net->input, 0, net->batch, error)
          && softmax_loss (net, net->batch_labels, 0, net->batch, 1.0 / net->batch, TRUE, error)
-         && accumulate (net, net->row_loss, net->batch, 0, error)
+         && (!grad || accumulate (net, net->row_loss, net->batch, 0, error))
          && backward (net, params, net->input, 0, net->batch, grad, FALSE, error);
 }
 

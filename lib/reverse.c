@@ -29,6 +29,7 @@ typedef struct {
   /* reverse state */
   DrmadBuffer *dw, *dv, *deta, *dgamma, *dl2, *u, *hu, *w_now, *v_now, *v_next;
   cl_kernel    k_before, k_after, k_interpolate;
+  gboolean     with_dgamma;   /* momentum learned: the reverse steps need g_t (ALGORITHM.md §2) */
   /* results of the forward run */
   DrmadDeviceData *val;
   double       train_loss_sum, val_loss;
@@ -137,7 +138,9 @@ reverse_step (Pass *pass, guint64 t, GError **error)
   DrmadNet *net = pass->net;
   DrmadTrainer *trainer = pass->trainer;
   guint32 offset = drmad_trainer_segment (trainer, t) * net->n_params;
-  if (!drmad_net_enqueue_batch_gradient (net, pass->train, pass->w_now, pass->seed, t, net->grad, error))
+  /* g_t enters only dγ; the HVP needs just the forward pass and the δ_l. */
+  if (!drmad_net_enqueue_batch_gradient (net, pass->train, pass->w_now, pass->seed, t,
+                                         pass->with_dgamma ? net->grad : NULL, error))
     return FALSE;
   DrmadLaunch before = drmad_launch_begin (pass->k_before, net->precision);
   drmad_launch_mem (&before, pass->dw->mem);
@@ -154,6 +157,7 @@ reverse_step (Pass *pass, guint64 t, GError **error)
   drmad_launch_mem (&before, pass->u->mem);
   drmad_launch_uint (&before, net->n_params);
   drmad_launch_uint (&before, offset);
+  drmad_launch_uint (&before, pass->with_dgamma);
   if (!drmad_net_run_1d (net, &before, net->n_params, error)
       || !drmad_net_enqueue_batch_hvp (net, pass->w_now, pass->u, pass->hu, error))
     return FALSE;
@@ -377,6 +381,7 @@ pass_begin (Pass *pass, DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train
   pass->train = train;
   pass->seed = seed;
   pass->T = config->steps;
+  pass->with_dgamma = config->learn_momentum;
   pass->elem = drmad_precision_size (net->precision);
   g_autofree double *eta = g_new (double, S * P), *gamma = g_new (double, S * P), *l2 = g_new (double, P);
   double scales[DRMAD_HYPER_MAX_LAYERS];

@@ -109,7 +109,8 @@ relative_error (const double *a, const double *b, gsize first, gsize count)
 
 typedef struct {
   DrmadL2Granularity l2;
-  guint              k;   /* checkpoint spacing */
+  guint              k;            /* checkpoint spacing */
+  gboolean           fixed_momentum;  /* momentum not learned: the reverse steps skip g_t (lib/reverse.c) */
 } ExactCase;
 
 /* ALGORITHM.md §4.3: exact hypergradient vs central differences of f(θ),
@@ -124,6 +125,7 @@ test_exact_vs_finite_differences (gconstpointer data)
   g_autoptr (GError) error = NULL;
   DrmadHyperConfig config;
   config_all_groups (&config, ec->l2, 50);
+  config.learn_momentum = !ec->fixed_momentum;
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
   g_assert_no_error (error);
   g_autoptr (DrmadHypergradient) exact = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, ec->k, 0);
@@ -402,11 +404,13 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   static const ExactCase layer = { DRMAD_L2_PER_LAYER, 0 }, layer_k1 = { DRMAD_L2_PER_LAYER, 1 },
-                         neuron = { DRMAD_L2_PER_NEURON, 7 }, weight = { DRMAD_L2_PER_WEIGHT, 50 };
+                         neuron = { DRMAD_L2_PER_NEURON, 7 }, weight = { DRMAD_L2_PER_WEIGHT, 50 },
+                         fixed_momentum = { DRMAD_L2_PER_LAYER, 5, TRUE };
   g_test_add_data_func ("/hyper/exact-vs-finite-differences/l2-per-layer", &layer, test_exact_vs_finite_differences);
   g_test_add_data_func ("/hyper/exact-vs-finite-differences/l2-per-layer-k1", &layer_k1, test_exact_vs_finite_differences);
   g_test_add_data_func ("/hyper/exact-vs-finite-differences/l2-per-neuron", &neuron, test_exact_vs_finite_differences);
   g_test_add_data_func ("/hyper/exact-vs-finite-differences/l2-per-weight", &weight, test_exact_vs_finite_differences);
+  g_test_add_data_func ("/hyper/exact-vs-finite-differences/fixed-momentum", &fixed_momentum, test_exact_vs_finite_differences);
   g_test_add_func ("/hyper/piecewise-limits", test_piecewise_limits);
   g_test_add_func ("/hyper/memory-scaling", test_memory_scaling);
   g_test_add_func ("/hyper/divergence-guard", test_divergence_guard);
