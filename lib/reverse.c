@@ -344,12 +344,17 @@ reverse_pieces (Pass *pass, guint K, GError **error)
   pass->w_now = w_now;
   pass->v_now = v_now;
   pass->v_next = v_next;
+  guint64 v_next_key = G_MAXUINT64;
   for (guint64 t = pass->T; ok && t-- > 0;) {
     /* v̂_{t+1}: the velocity of the piece holding step t; v̂_t: of the piece
-     * holding step t − 1, and v̂_0 = 0 (§2b). */
-    ok = interpolate (pass, &snap, t, t, w_now, v_next, error)
-         && (t == 0 ? drmad_buffer_zero (v_now, error) : interpolate (pass, &snap, t, t - 1, NULL, v_now, error))
+     * holding step t − 1, and v̂_0 = 0 (§2b). v̂ only changes with the piece
+     * or the η segment, and v̂_t only enters dγ (momentum learned). */
+    guint64 key = (guint64) piece_of (&snap, t) * G_MAXUINT32 + drmad_trainer_segment (pass->trainer, t);
+    ok = interpolate (pass, &snap, t, t, w_now, key != v_next_key ? v_next : NULL, error)
+         && (!pass->with_dgamma
+             || (t == 0 ? drmad_buffer_zero (v_now, error) : interpolate (pass, &snap, t, t - 1, NULL, v_now, error)))
          && reverse_step (pass, t, error);
+    v_next_key = key;
   }
   pass->w_now = pass->v_now = pass->v_next = NULL;
   g_free (snap.times);
