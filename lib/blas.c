@@ -141,10 +141,10 @@ typedef struct {
 } HostGemmArgs;
 
 /* OpenBLAS threads for one host GEMM: one below LARGE_GEMM_WORK
- * multiply-adds, large_gemm_threads from there. Measured on 2 cores: a second
- * thread makes a 100×784×100 sgemm 1.2–1.35× faster, and made 100×100×100 no
- * faster and the 784-50-50-50-10 meta-iteration (50×784×50, 2 Mi) 20 %
- * slower; so for these nets only the first layer at batch 100 uses it. */
+ * multiply-adds, large_gemm_threads (DRMAD_BLAS_THREADS, default 1) from
+ * there. Measured on 2 cores: a second thread makes a 100×784×100 sgemm
+ * 1.2–1.35× faster on its own, and made 100×100×100 no faster and the
+ * 784-50-50-50-10 meta-iteration (50×784×50, 2 Mi) 20 % slower. */
 #define LARGE_GEMM_WORK (4.0 * 1024 * 1024)
 static gint large_gemm_threads = 1;
 

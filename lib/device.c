@@ -283,12 +283,14 @@ drmad_device_open (const char *spec, GError **error)
   device->gemm_path = device->info.native_kernels && g_str_equal (device->info.type, "CPU")
                       ? DRMAD_GEMM_HOST : DRMAD_GEMM_CLBLAST;
   if (device->gemm_path == DRMAD_GEMM_HOST) {
-    /* Threads for the large GEMMs (lib/blas.c, host_gemm): two where there
-     * are two cores (measured on 2 cores only: a DrMAD meta-iteration of
-     * 784-100-100-10 about 5 % faster than with one; bench-step prints 1 and
-     * 2 every run). DRMAD_BLAS_THREADS overrides. */
+    /* Threads for the large GEMMs (lib/blas.c, host_gemm): one unless
+     * DRMAD_BLAS_THREADS says otherwise. On 2 cores two threads made a DrMAD
+     * meta-iteration of 784-100-100-10 about 5 % faster in most runs but 2×
+     * slower in about one run of four: OpenBLAS's idle thread spins with
+     * sched_yield and then competes with PoCL's worker for the cores
+     * (bench-step prints 1 and 2 every run; docs/benchmarks.md). */
     const char *threads = g_getenv ("DRMAD_BLAS_THREADS");
-    drmad_blas_set_large_threads (threads ? atoi (threads) : MIN ((int) g_get_num_processors (), 2));
+    drmad_blas_set_large_threads (threads ? atoi (threads) : 1);
   }
   return device;
 }
