@@ -10,9 +10,19 @@
  * layer (what the peers in bench/peers learn too). Memory: the library's own
  * device accounting (what the pass added at its peak) and the process's peak
  * RSS during the method (VmHWM, reset before each method through
- * /proc/self/clear_refs). */
+ * /proc/self/clear_refs).
+ *
+ * The GEMM floor, measured in the same run: the GEMMs of one training step
+ * and of one DrMAD reverse step (θ without momentum: the gradient's forward
+ * pass and δ chain, then the R-operator), called alone on host OpenBLAS with
+ * the same shapes. `x floor` is a method's time over T times those GEMMs
+ * (exact with k = ⌈√T⌉ recomputes every step once more): how much of the
+ * time is spent outside GEMMs. The floor's header line also gives the bound
+ * from the machine's sgemm peak (1024³ on every core), which no
+ * implementation of the same arithmetic can beat. */
 #include "drmad.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +81,119 @@ compare (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+/* C (m×n) = op(A)·op(B), row-major, single precision, on scratch memory. */
+static void
+gemm (float *scratch[3], gboolean ta, gboolean tb, int m, int n, int k)
+{
+  cblas_sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
+               scratch[0], ta ? m : k, scratch[1], tb ? k : n, 0.0f, scratch[2], n);
+}
+
+/* The GEMMs of one step, as lib/net.c issues them; returns the multiply-adds.
+ * Training: forward a_{l−1}W_l, backward a_{l−1}ᵀδ_l and δ_l W_lᵀ (l ≥ 2).
+ * DrMAD reverse step without momentum in θ: forward, the δ chain, and the
+ * R-operator (R-forward a_{l−1}V_l and R(a_{l−1})W_l; R-backward a_{l−1}ᵀR(δ_l),
+ * R(a_{l−1})ᵀδ_l, R(δ_l)W_lᵀ and δ_l V_lᵀ). */
+static double
+step_gemms (float *scratch[3], const guint *s, guint L, guint B, gboolean reverse)
+{
+  double macs = 0;
+  for (guint l = 1; l <= L; l++) {
+    double layer = (double) B * s[l] * s[l - 1];
+    gemm (scratch, FALSE, FALSE, B, s[l], s[l - 1]);                  /* a_{l−1} W_l */
+    if (reverse) {
+      gemm (scratch, FALSE, FALSE, B, s[l], s[l - 1]);                /* a_{l−1} V_l */
+      if (l > 1)
+        gemm (scratch, FALSE, FALSE, B, s[l], s[l - 1]);              /* R(a_{l−1}) W_l */
+    }
+    macs += layer * (reverse ? (l > 1 ? 3 : 2) : 1);
+  }
+  for (guint l = L; l >= 1; l--) {
+    double layer = (double) B * s[l] * s[l - 1];
+    guint weight_grads = reverse ? (l > 1 ? 2 : 1) : 1;              /* a_{l−1}ᵀδ_l, or a_{l−1}ᵀR(δ_l) + R(a_{l−1})ᵀδ_l */
+    guint delta_grads = l == 1 ? 0 : reverse ? 3 : 1;                 /* δ_l W_lᵀ (+ R(δ_l) W_lᵀ + δ_l V_lᵀ) */
+    for (guint i = 0; i < weight_grads; i++)
+      gemm (scratch, TRUE, FALSE, s[l - 1], s[l], B);
+    for (guint i = 0; i < delta_grads; i++)
+      gemm (scratch, FALSE, TRUE, B, s[l - 1], s[l]);
+    macs += layer * (weight_grads + delta_grads);
+  }
+  return macs;
+}
+
+typedef struct {
+  double train_us, reverse_us;       /* one OpenBLAS thread, median */
+  double train_macs, reverse_macs;
+} Floor;
+
+static double
+time_step_us (float *scratch[3], const guint *s, guint L, guint B, gboolean reverse, double *macs)
+{
+  double us[41];
+  for (guint r = 0; r < G_N_ELEMENTS (us); r++) {
+    gint64 start = g_get_monotonic_time ();
+    for (guint i = 0; i < 10; i++)
+      *macs = step_gemms (scratch, s, L, B, reverse);
+    us[r] = (g_get_monotonic_time () - start) / 10.0;
+  }
+  qsort (us, G_N_ELEMENTS (us), sizeof (double), compare);
+  return us[G_N_ELEMENTS (us) / 2];
+}
+
+static Floor
+gemm_floor (const guint *s, guint L, guint B)
+{
+  gsize cells = 0;
+  for (guint l = 1; l <= L; l++)
+    cells = MAX (cells, (gsize) MAX (B, s[l]) * MAX (s[l - 1], MAX (B, s[l])));
+  float *scratch[3];
+  for (guint i = 0; i < 3; i++) {
+    scratch[i] = g_new (float, cells);
+    for (gsize j = 0; j < cells; j++)
+      scratch[i][j] = (float) ((j * 7 + i) % 13) / 13.0f - 0.5f;
+  }
+  int threads = openblas_get_num_threads ();
+  openblas_set_num_threads (1);
+  Floor floor;
+  floor.train_us = time_step_us (scratch, s, L, B, FALSE, &floor.train_macs);
+  floor.reverse_us = time_step_us (scratch, s, L, B, TRUE, &floor.reverse_macs);
+  openblas_set_num_threads (threads);
+  for (guint i = 0; i < 3; i++)
+    g_free (scratch[i]);
+  return floor;
+}
+
+/* sgemm GFLOP/s of 1024³ on every core: the machine's practical peak. */
+static double
+peak_gflops (void)
+{
+  const int n = 1024;
+  float *a = g_new0 (float, (gsize) n * n), *b = g_new0 (float, (gsize) n * n), *c = g_new0 (float, (gsize) n * n);
+  int threads = openblas_get_num_threads ();
+  openblas_set_num_threads (g_get_num_processors ());
+  double best = 0;
+  for (guint r = 0; r < 5; r++) {
+    gint64 start = g_get_monotonic_time ();
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    best = MAX (best, 2.0 * n * n * n / ((g_get_monotonic_time () - start) * 1e3));
+  }
+  openblas_set_num_threads (threads);
+  g_free (a);
+  g_free (b);
+  g_free (c);
+  return best;
+}
+
+/* T × the GEMMs of the steps @method performs. */
+static double
+floor_seconds (const Method *method, const Floor *floor, guint64 T)
+{
+  double per_step = method->plain ? floor->train_us : floor->train_us + floor->reverse_us;
+  if (!method->plain && method->method == DRMAD_METHOD_EXACT && method->k != 1)
+    per_step += floor->train_us;  /* each segment recomputed from its checkpoint */
+  return T * per_step / 1e6;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -125,12 +248,15 @@ main (int argc, char **argv)
   printf ("bench-hypergrad: seconds per meta-iteration and peak memory of each method (issue 6 §1)\n");
   printf ("device: %s: %s (%s GEMM); Fashion-MNIST 10000 train / 5000 validation; float32; momentum 0.9;\n",
           info->platform_name, info->name, drmad_gemm_path_name (drmad_device_get_gemm_path (device)));
-  printf ("theta: L2 and learning rate per layer; x plain: time / one plain training run of the same T steps\n\n");
-  printf ("%-18s %5s %6s %-11s %10s %8s %12s %10s\n", "net", "batch", "T", "method", "s/meta-it", "x plain",
-          "device MiB", "RSS MiB");
+  printf ("theta: L2 and learning rate per layer; x plain: time / one plain training run of the same T steps;\n"
+          "x floor: time / the same GEMMs alone (host OpenBLAS, 1 thread; see the floor line of each net)\n");
+  double peak = peak_gflops ();
+  printf ("sgemm peak: %.1f GFLOP/s (1024^3, %u threads)\n\n", peak, g_get_num_processors ());
+  printf ("%-18s %5s %6s %-11s %10s %8s %8s %12s %10s\n", "net", "batch", "T", "method", "s/meta-it", "x plain",
+          "x floor", "device MiB", "RSS MiB");
   FILE *csv = csv_path ? fopen (csv_path, "w") : NULL;
   if (csv)
-    fprintf (csv, "net,batch,T,method,seconds,x_plain,device_peak_bytes,peak_rss_mib\n");
+    fprintf (csv, "net,batch,T,method,seconds,x_plain,x_floor,device_peak_bytes,peak_rss_mib\n");
 
   for (guint n = 0; n < n_nets; n++) {
     g_autoptr (GString) net_name = g_string_new (NULL);
@@ -140,6 +266,14 @@ main (int argc, char **argv)
                                               DRMAD_PRECISION_FLOAT32, nets[n].batch, &error);
     if (!net)
       die (error);
+    Floor floor = gemm_floor (nets[n].sizes, nets[n].n - 1, nets[n].batch);
+    double drmad_flop = 2 * (floor.train_macs + floor.reverse_macs);
+    printf ("%s floor: training step %.0f us (%.1f MFLOP, %.1f GFLOP/s), DrMAD reverse step %.0f us "
+            "(%.1f MFLOP, %.1f GFLOP/s); a DrMAD meta-iteration is %.1f MFLOP per step: at the sgemm peak "
+            "at least %.3f s per 1000 steps\n",
+            net_name->str, floor.train_us, 2 * floor.train_macs / 1e6, 2 * floor.train_macs / floor.train_us / 1e3,
+            floor.reverse_us, 2 * floor.reverse_macs / 1e6, 2 * floor.reverse_macs / floor.reverse_us / 1e3,
+            drmad_flop / 1e6, 1000 * drmad_flop / (peak * 1e9));
     for (char **t_text = iters; *t_text; t_text++) {
       guint64 T = g_ascii_strtoull (*t_text, NULL, 10);
       DrmadHyperConfig config;
@@ -184,12 +318,13 @@ main (int argc, char **argv)
         double seconds = times[MIN (repeats, 16) / 2], rss = peak_rss_mib ();
         if (method->plain)
           plain_seconds = seconds;
-        printf ("%-18s %5u %6" G_GUINT64_FORMAT " %-11s %10.3f %8.2f %12.2f %10.1f\n", net_name->str, nets[n].batch,
-                T, method->name, seconds, seconds / plain_seconds, device_peak / 1048576.0, rss);
+        double x_floor = seconds / floor_seconds (method, &floor, T);
+        printf ("%-18s %5u %6" G_GUINT64_FORMAT " %-11s %10.3f %8.2f %8.2f %12.2f %10.1f\n", net_name->str,
+                nets[n].batch, T, method->name, seconds, seconds / plain_seconds, x_floor, device_peak / 1048576.0, rss);
         fflush (stdout);
         if (csv)
-          fprintf (csv, "%s,%u,%" G_GUINT64_FORMAT ",%s,%.6f,%.4f,%" G_GUINT64_FORMAT ",%.1f\n", net_name->str,
-                   nets[n].batch, T, method->name, seconds, seconds / plain_seconds, device_peak, rss);
+          fprintf (csv, "%s,%u,%" G_GUINT64_FORMAT ",%s,%.6f,%.4f,%.4f,%" G_GUINT64_FORMAT ",%.1f\n", net_name->str,
+                   nets[n].batch, T, method->name, seconds, seconds / plain_seconds, x_floor, device_peak, rss);
       }
     }
   }
