@@ -39,9 +39,9 @@
  * hypergradient over a few steps) compiles every kernel the timed runs use.
  * Exit status 77 (skipped) when Fashion-MNIST is not installed.
  */
+#include "blas.h"
 #include "drmad.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -540,10 +540,10 @@ main (int argc, char **argv)
   const char *precision_text = precision == DRMAD_PRECISION_FLOAT64 ? "float64" : "float32";
   guint k_exact = (guint) MIN ((guint64) ceil (sqrt ((double) T)), T);
   g_print ("bench-hypergrad-accuracy: exact vs DrMAD vs piecewise hypergradients (ALGORITHM.md section 4.4)\n");
-  g_print ("device:   %s: %s (%s, %u compute units); GEMM path %s; OpenBLAS %d thread%s\n",
+  g_print ("device:   %s: %s (%s, %u compute units); GEMM path %s; OpenBLAS %d thread%s for large GEMMs, 1 for the rest\n",
            info->platform_name, info->name, info->type, info->compute_units,
-           drmad_gemm_path_name (drmad_device_get_gemm_path (device)), openblas_get_num_threads (),
-           openblas_get_num_threads () == 1 ? "" : "s");
+           drmad_gemm_path_name (drmad_device_get_gemm_path (device)), drmad_blas_get_large_threads (),
+           drmad_blas_get_large_threads () == 1 ? "" : "s");
   g_print ("data:     fashion-mnist (%s), split seed %d: %d train, %d validation examples, standardised\n",
            source, DATA_SEED, train_size, val_size);
   g_print ("net:      MLP 784-100-100-10 ReLU %s, %" G_GSIZE_FORMAT " parameters, batch %d, T = %" G_GUINT64_FORMAT
