@@ -123,6 +123,21 @@ terminal_iteration (const DrmadMetaReport *r, DrmadRun *run, DrmadHyper *hyper, 
   if (r->rejected)
     printf ("  REJECTED (%s; meta learning rate now %g)", r->event, r->meta_learning_rate);
   printf ("\n");
+  if (r->fidelity_measured) {
+    guint64 T = t->options->hyper.steps;
+    g_autofree char *method = drmad_reverse_config_describe (&r->method, T);
+    g_autofree char *reference = drmad_reverse_config_describe (&r->fidelity_reference, T);
+    if (g_str_equal (method, reference))
+      printf ("fidelity %s: the reference itself (cosine 1, relative_error 0, sign_agreement 1)", method);
+    else
+      printf ("fidelity %s vs %s: cosine %.4f  relative_error %.4g  sign_agreement %.4f", method, reference,
+              r->fidelity.cosine, r->fidelity.relative_error, r->fidelity.sign_agreement);
+    for (guint g = 0; g < r->n_groups && r->fidelity.cosine < 1; g++)
+      printf ("  %s %.3f", drmad_hyper_get_group_name (hyper, g), r->group_fidelity[g].cosine);
+    printf ("\n");
+  }
+  if (r->fidelity_warning)
+    fprintf (stderr, "drmad: warning: %s\n", r->fidelity_warning);
   fflush (stdout);
   t->seconds_sum += r->seconds;
   t->progress.meta_seconds = t->seconds_sum / ++t->done_here;
@@ -153,6 +168,9 @@ run_job (const DrmadOptions *o)
             fmt (b, result.initial_test_error, o->precision));
     printf ("final  learned: test_loss %s  test_error %s\n", fmt (a, result.learned_test_loss, o->precision),
             fmt (b, result.learned_test_error, o->precision));
+    printf ("final  best:    test_loss %s  test_error %s", fmt (a, result.best_test_loss, o->precision),
+            fmt (b, result.best_test_error, o->precision));
+    printf ("  (the accepted θ with the lowest validation loss, %s)\n", fmt (a, result.best_val_loss, o->precision));
     guint n = result.learned ? g_strv_length (result.learned) : 0;
     for (guint i = 0; i < n && i < 64; i++)
       printf ("learned %s\n", result.learned[i]);

@@ -201,6 +201,7 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
   DrmadJobOutcome outcome = DRMAD_JOB_DONE;
   g_autoptr (DrmadHyper) hyper = NULL;
   g_autoptr (DrmadHyper) initial = NULL;
+  g_autoptr (DrmadHyper) best = NULL;
   g_autoptr (DrmadMeta) meta = NULL;
   g_autoptr (DrmadRun) run = NULL;
   g_autofree char *description = NULL;
@@ -208,7 +209,8 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
 
   if (!drmad_session_open (&s, o, o->precision, error)
       || !(hyper = drmad_hyper_new (s.net, &o->hyper, error))
-      || !(initial = drmad_hyper_new (s.net, &o->hyper, error))) {
+      || !(initial = drmad_hyper_new (s.net, &o->hyper, error))
+      || !(best = drmad_hyper_new (s.net, &o->hyper, error))) {
     outcome = DRMAD_JOB_BAD_INPUT;
     goto out;
   }
@@ -255,6 +257,7 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
   }
   result->folder = g_strdup (drmad_run_get_folder (run));
   say (callbacks, "run folder: %s", result->folder);
+  say (callbacks, "method: %s", drmad_meta_get_method_reason (meta));
 
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
     relay.meta_done = it;
@@ -272,14 +275,21 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
       callbacks->iteration (report, run, hyper, callbacks->user_data);
   }
 
-  /* Final evaluation (issue 4 §4): retrain from scratch with the initial and the learned θ. */
+  /* Final evaluation (issue 4 §4, issue 11 §3): retrain from scratch with
+   * the initial θ, the last θ and the best accepted θ (lowest validation loss). */
   relay.meta_done = o->meta_iters;
-  if (!drmad_hyper_train (s.net, initial, s.train, o->seed, relay_progress, &relay, NULL, error)
+  const double *best_values = drmad_meta_get_best_values (meta);
+  result->best_val_loss = drmad_meta_get_best_val_loss (meta);
+  if (!drmad_hyper_set_values (best, best_values ? best_values : drmad_hyper_get_values (initial), error)
+      || !drmad_hyper_train (s.net, initial, s.train, o->seed, relay_progress, &relay, NULL, error)
       || !drmad_net_evaluate (s.net, s.test, &result->initial_test_loss, &result->initial_test_error, error)
       || !drmad_hyper_train (s.net, hyper, s.train, o->seed, relay_progress, &relay, NULL, error)
       || !drmad_net_evaluate (s.net, s.test, &result->learned_test_loss, &result->learned_test_error, error)
+      || !drmad_hyper_train (s.net, best, s.train, o->seed, relay_progress, &relay, NULL, error)
+      || !drmad_net_evaluate (s.net, s.test, &result->best_test_loss, &result->best_test_error, error)
       || !drmad_run_record_final (run, hyper, result->initial_test_loss, result->initial_test_error,
-                                  result->learned_test_loss, result->learned_test_error, error)) {
+                                  result->learned_test_loss, result->learned_test_error, result->best_test_loss,
+                                  result->best_test_error, error)) {
     outcome = outcome_of (*error, DRMAD_JOB_FAILED);
     g_prefix_error (error, "the final evaluation %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
     goto out;

@@ -46,6 +46,8 @@ typedef struct {
   gboolean trained_once;   /* --meta-iters 0 */
   double   val_loss, val_error;                /* trained once */
   double   initial_test_loss, initial_test_error, learned_test_loss, learned_test_error;
+  double   best_test_loss, best_test_error;  /* the best accepted θ (lowest validation loss) */
+  double   best_val_loss;
   char    *folder;         /* the run folder (NULL when trained once) */
   char   **learned;        /* "name = value" lines, NULL-terminated */
 } DrmadJobResult;

@@ -32,9 +32,12 @@ static const OptionSpec specs[] = {
   { "init-lr", "0.1", "η[,η…]", "Starting learning rate, one or one per layer", TRUE },
   { "init-momentum", "0.9", "γ[,γ…]", "Starting momentum in (0, 1), one or one per layer", TRUE },
   { "init-scale", "0", "S[,S…]", "Starting scale of the initial weights, one or one per layer; 0 = 1/sqrt(fan_in)", TRUE },
-  { "method", "piecewise", "exact|drmad|piecewise", "Reverse pass: exact (checkpointed), DrMAD (one straight line from w_0 to w_T), piecewise (K straight pieces)", TRUE },
-  { "snapshots", "16", "K", "Pieces of the piecewise method (1 = DrMAD)", TRUE },
-  { "checkpoint-every", "0", "k", "Checkpoint spacing of the exact method; 0 = ceil(sqrt(T)), 1 = store every step", TRUE },
+  { "method", "auto", "auto|exact|piecewise|truncated|drmad", "Reverse pass: auto (exact when it fits --memory-budget, else piecewise with the most pieces that fit), exact (checkpointed), piecewise (K straight pieces), truncated (exact through the last R steps only: biased), drmad (R points on the straight line w_0 → w_T, as the authors' code: biased when R < T)", TRUE },
+  { "snapshots", "16", "K", "Pieces of the piecewise method (1 = the full DrMAD line)", TRUE },
+  { "checkpoint-every", "0", "k", "Checkpoint spacing of the exact and truncated methods; 0 = ceil(sqrt(T)), 1 = store every step", TRUE },
+  { "reverse-steps", "0", "R", "drmad: points reversed along the line (T = the full line of the paper); truncated: steps reversed; 0 = ceil(T/10)", TRUE },
+  { "memory-budget", "0", "BYTES", "Device memory the reverse pass may use when --method auto chooses (e.g. 512M, 4G); 0 = half the device's free memory", TRUE },
+  { "fidelity-every", "10", "N", "Measure the method against a more faithful one (exact where it fits) at meta-iteration 1 and every N after; 0 = never", TRUE },
   { "meta-optimizer", "adam", "adam|sgd|sign", "Meta-optimiser on the raw hyperparameters", TRUE },
   { "meta-lr", "0.05", "R", "Meta learning rate (a step on log / logit scale)", TRUE },
   { "meta-momentum", "0.9", "M", "Momentum of the sgd meta-optimiser", TRUE },
@@ -46,7 +49,7 @@ static const OptionSpec specs[] = {
   { "precision", "float32", "float32|float64", "Arithmetic on the device; float64 needs cl_khr_fp64", TRUE },
 };
 
-static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", NULL };
+static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", "fidelity-every", NULL };
 
 static const OptionSpec *
 find_spec (const char *name)
@@ -157,6 +160,26 @@ parse_double (const DrmadOptions *o, const char *name, double low, double high, 
   return parse_number (name, g_hash_table_lookup (o->values, name), low, high, open_low, out, error);
 }
 
+/* A size in bytes: a whole number with an optional K, M, G or T (powers of 1024). */
+static gboolean
+parse_bytes (const DrmadOptions *o, const char *name, guint64 *out, GError **error)
+{
+  const char *value = g_hash_table_lookup (o->values, name);
+  char *end;
+  double number = g_ascii_strtod (value, &end);
+  static const char units[] = "KMGT";
+  const char *unit = *end ? strchr (units, g_ascii_toupper (*end)) : NULL;
+  double scale = unit ? pow (1024, unit - units + 1) : 1;
+  if (unit)
+    end++;
+  if (*end == 'B' || *end == 'b')
+    end++;
+  if (end == value || *end != '\0' || !isfinite (number) || number < 0 || number * scale > 1e18)
+    return bad_value (error, name, value, "a size in bytes, e.g. 512M or 4G (K, M, G, T: powers of 1024)");
+  *out = (guint64) (number * scale);
+  return TRUE;
+}
+
 /* One value for every layer, or one per layer. */
 static gboolean
 parse_per_layer (const DrmadOptions *o, const char *name, guint n_layers, double low, double high,
@@ -236,6 +259,9 @@ convert (DrmadOptions *o, GError **error)
       || !parse_uint (o, "segments", 1, 100000, &o->hyper.segments, error)
       || !parse_uint (o, "snapshots", 1, G_MAXINT, &o->reverse.snapshots, error)
       || !parse_uint (o, "checkpoint-every", 0, G_MAXINT, &o->reverse.checkpoint_every, error)
+      || !parse_unsigned (o, "reverse-steps", 0, 100000000, &o->reverse.reverse_steps, error)
+      || !parse_bytes (o, "memory-budget", &o->reverse.memory_budget, error)
+      || !parse_uint (o, "fidelity-every", 0, 1000000, &o->meta.fidelity_every, error)
       || !drmad_activation_from_name (g_hash_table_lookup (v, "activation"), &o->activation, error)
       || !drmad_method_from_name (g_hash_table_lookup (v, "method"), &o->reverse.method, error)
       || !drmad_meta_algorithm_from_name (g_hash_table_lookup (v, "meta-optimizer"), &o->meta.algorithm, error)

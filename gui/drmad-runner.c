@@ -46,6 +46,8 @@ iteration_free (DrmadRunnerIteration *it)
 {
   g_free (it->event);
   g_free (it->norms);
+  g_free (it->fidelity);
+  g_free (it->fidelity_warning);
   g_clear_pointer (&it->l2, drmad_plot_free);
   g_clear_pointer (&it->lr, drmad_plot_free);
   g_clear_pointer (&it->loss, drmad_plot_free);
@@ -162,6 +164,17 @@ job_iteration (const DrmadMetaReport *report, DrmadRun *run, DrmadHyper *hyper, 
     g_string_append_printf (norms, "%s|d%s| %.3g", g ? "  " : "", drmad_hyper_get_group_name (hyper, g),
                             report->group_norms[g]);
   it->norms = g_string_free (norms, FALSE);
+  if (report->fidelity_measured) {
+    guint64 T = drmad_hyper_get_config (hyper)->steps;
+    g_autofree char *method = drmad_reverse_config_describe (&report->method, T);
+    g_autofree char *reference = drmad_reverse_config_describe (&report->fidelity_reference, T);
+    it->fidelity = g_str_equal (method, reference)
+      ? g_strdup_printf ("fidelity: %s is the reference itself", method)
+      : g_strdup_printf ("fidelity of %s to %s: cosine %.3f, relative error %.3g, signs agree %.0f %%", method,
+                         reference, report->fidelity.cosine, report->fidelity.relative_error,
+                         100 * report->fidelity.sign_agreement);
+  }
+  it->fidelity_warning = g_strdup (report->fidelity_warning);
   drmad_run_plots (run, hyper, &it->l2, &it->lr, &it->loss);
   job->last_iteration = report->iteration;
   Event *event = g_new0 (Event, 1);

@@ -15,6 +15,8 @@ typedef struct {
   char      *event;              /* why, when rejected */
   double     train_loss, val_loss, val_error, seconds, meta_learning_rate;
   char      *norms;              /* "|dl2| 0.00123  |dlr| 0.234" */
+  char      *fidelity;           /* "fidelity of piecewise K=16 to exact k=23: cosine 0.97 …", when measured */
+  char      *fidelity_warning;   /* below cosine 0.5: what is more faithful */
   DrmadPlot *l2, *lr, *loss;     /* drmad_run_plots() of the run so far; a handler may steal them */
 } DrmadRunnerIteration;
 

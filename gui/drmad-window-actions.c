@@ -5,7 +5,7 @@
 #include <gio/gio.h>
 
 /* What may change when a run continues (as with --resume). */
-static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", NULL };
+static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", "fidelity-every", NULL };
 
 static void
 set_enabled (DrmadWindow *self, const char *name, gboolean enabled)

@@ -52,6 +52,7 @@ struct _DrmadWindow {
   guint64         meta_total;
   double          first_val_loss;
   char           *last_norms;       /* the hypergradient norms of the last meta-iteration */
+  char           *last_fidelity;    /* the last fidelity measured, and its warning */
   GString        *summary_extra;    /* lines after the numbers: events, how the run ended */
 
   /* progress */

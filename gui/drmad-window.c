@@ -155,6 +155,10 @@ drmad_window_update_summary (DrmadWindow *self)
       g_autofree char *line = g_markup_printf_escaped ("<small>%s</small>\n", self->last_norms);
       g_string_append (text, line);
     }
+    if (self->last_fidelity) {
+      g_autofree char *line = g_markup_printf_escaped ("<small>%s</small>\n", self->last_fidelity);
+      g_string_append (text, line);
+    }
     append_learned (text, drmad_plot_view_get_plot (self->l2_view), drmad_plot_view_get_plot (self->lr_view));
   } else {
     g_string_append (text, "<b>No meta-iteration yet.</b>\nChoose the settings on the left and press <b>Start</b>, "
@@ -195,6 +199,7 @@ drmad_window_runner_started (DrmadWindow *self, gboolean resuming, guint64 meta_
   self->seconds_n = 0;
   g_clear_pointer (&self->device_text, g_free);
   g_clear_pointer (&self->last_norms, g_free);
+  g_clear_pointer (&self->last_fidelity, g_free);
   g_string_truncate (self->summary_extra, 0);
   gtk_widget_set_sensitive (self->settings_box, FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
@@ -222,6 +227,10 @@ on_runner_message (DrmadRunner *runner, const char *text, DrmadWindow *self)
       g_string_append (self->summary_extra, line);
       drmad_window_update_summary (self);
     }
+  } else if (g_str_has_prefix (text, "method: ")) {
+    g_autofree char *line = g_markup_printf_escaped ("\n%s", text + strlen ("method: "));
+    g_string_append (self->summary_extra, line);
+    drmad_window_update_summary (self);
   } else if (g_str_has_prefix (text, "run folder: ")) {
     drmad_window_set_run_folder (self, text + strlen ("run folder: "));
     drmad_window_update_summary (self);
@@ -287,6 +296,13 @@ on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow 
   }
   g_free (self->last_norms);
   self->last_norms = g_strdup_printf ("hypergradient %s · %.2f s per meta-iteration", it->norms, it->seconds);
+  if (it->fidelity || it->fidelity_warning) {
+    g_free (self->last_fidelity);
+    self->last_fidelity = g_strdup_printf ("%s%s%s%s", it->fidelity ? it->fidelity : "",
+                                           it->fidelity && it->fidelity_warning ? "\n" : "",
+                                           it->fidelity_warning ? "⚠ " : "",
+                                           it->fidelity_warning ? it->fidelity_warning : "");
+  }
   drmad_window_update_summary (self);
   if (self->screenshot_path && !self->screenshot_taken && it->iteration >= self->screenshot_after) {
     self->screenshot_taken = TRUE;
@@ -317,9 +333,9 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
                                "learned ones", elapsed, 100 * finish->result.initial_test_error,
                                100 * finish->result.learned_test_error);
       g_string_append_printf (self->summary_extra, "\n<b>final</b> test error %.2f %% → <b>%.2f %%</b> "
-                              "(test loss %.4f → %.4f)", 100 * finish->result.initial_test_error,
+                              "(test loss %.4f → %.4f); best accepted values: %.2f %%", 100 * finish->result.initial_test_error,
                               100 * finish->result.learned_test_error, finish->result.initial_test_loss,
-                              finish->result.learned_test_loss);
+                              finish->result.learned_test_loss, 100 * finish->result.best_test_error);
     }
     break;
   case DRMAD_JOB_CANCELLED:
@@ -561,6 +577,7 @@ drmad_window_finalize (GObject *object)
   g_string_free (self->summary_extra, TRUE);
   g_free (self->device_text);
   g_free (self->last_norms);
+  g_free (self->last_fidelity);
   g_free (self->status);
   g_free (self->screenshot_path);
   G_OBJECT_CLASS (drmad_window_parent_class)->finalize (object);

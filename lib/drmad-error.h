@@ -36,6 +36,7 @@ typedef enum {
   DRMAD_ERROR_CANCELLED,        /* the progress callback asked to stop */
   DRMAD_ERROR_CORRUPT,          /* a checkpoint or run folder fails its own consistency checks */
   DRMAD_ERROR_EXISTS,           /* an output folder exists and overwriting was not asked for */
+  DRMAD_ERROR_UNSTABLE,         /* a reverse pass's ‖dw‖ grew past its watch limit: the method is unusable there */
 } DrmadError;
 
 G_END_DECLS

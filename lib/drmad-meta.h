@@ -22,6 +22,8 @@ typedef struct {
   double beta1, beta2, epsilon;  /* Adam (0.9, 0.999, 1e-8) */
   double clip;               /* > 0: clip each hypergradient component to ±clip (default 0: off) */
   double divergence_factor;  /* reject a step whose validation loss exceeds this × the best so far (default 2) */
+  guint  fidelity_every;     /* measure the method against a more faithful one at meta-iteration 1 and
+                              * every N after it (default 10); 0: never */
 } DrmadMetaConfig;
 
 void drmad_meta_config_init (DrmadMetaConfig *config);
@@ -37,6 +39,15 @@ typedef struct {
   double  *group_norms;       /* ‖df/dθ‖ per group (drmad_hyper_get_group_name order) */
   double   seconds;
   guint64  device_peak_bytes, host_peak_bytes;
+  DrmadReverseConfig method;  /* the resolved method that computed the hypergradient */
+  /* Fidelity (issue 11 §2), when measured this iteration: the hypergradient
+   * against @fidelity_reference's at the same θ and trajectory. When the
+   * method is exact itself the values are 1, 0, 1 and the reference is exact. */
+  gboolean fidelity_measured;
+  DrmadReverseConfig fidelity_reference;
+  DrmadFidelity  fidelity;          /* over all of θ */
+  DrmadFidelity *group_fidelity;    /* per group, n_groups (NULL when not measured) */
+  char          *fidelity_warning;  /* below cosine 0.5: what would be more faithful; else NULL */
 } DrmadMetaReport;
 
 void drmad_meta_report_free (DrmadMetaReport *report);
@@ -69,6 +80,15 @@ DrmadMetaReport *drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, g
 GBytes  *drmad_meta_save_state (DrmadMeta *meta);
 gboolean drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error);
 guint    drmad_meta_get_iteration (DrmadMeta *meta);
+
+/* The resolved reverse method (auto made concrete) and one sentence on why. */
+const DrmadReverseConfig *drmad_meta_get_method        (DrmadMeta *meta);
+const char               *drmad_meta_get_method_reason (DrmadMeta *meta);
+
+/* The accepted θ with the lowest validation loss so far (NULL before the
+ * first accepted meta-iteration), and that loss. */
+const double *drmad_meta_get_best_values   (DrmadMeta *meta);
+double        drmad_meta_get_best_val_loss (DrmadMeta *meta);
 
 /* The last hypergradient computed (NULL before the first step). */
 const DrmadHypergradient *drmad_meta_get_last_hypergradient (DrmadMeta *meta);

@@ -15,6 +15,10 @@ typedef struct {
   guint64  device_peak_bytes, host_peak_bytes;
   double  *group_norms;   /* n_groups */
   double  *theta;         /* θ after the iteration (raw), n */
+  DrmadReverseConfig method;          /* the resolved method used (history.csv method_used) */
+  gboolean           fidelity_measured;
+  DrmadReverseConfig fidelity_reference;
+  DrmadFidelity      fidelity;        /* overall; NaN when not measured */
 } DrmadRunRecord;
 
 typedef struct _DrmadRun DrmadRun;
@@ -43,10 +47,13 @@ gboolean drmad_run_has_checkpoint (const DrmadRun *run);
 gboolean drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error);
 
 /* The final evaluation: test loss and error after retraining with the
- * initial θ and with the learned θ; added to history.csv. */
+ * initial θ, the last learned θ and the best accepted θ (lowest validation
+ * loss); added to history.csv as rows final-initial, final-learned and
+ * final-best. */
 gboolean drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initial_test_loss,
                                  double initial_test_error, double learned_test_loss,
-                                 double learned_test_error, GError **error);
+                                 double learned_test_error, double best_test_loss, double best_test_error,
+                                 GError **error);
 
 guint                 drmad_run_get_n_records (const DrmadRun *run);
 const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index);

@@ -22,7 +22,13 @@ struct _DrmadMeta {
   guint              accepted_adam_t;
   gboolean           have_accepted;
   double             best_val_loss;
+  double            *best_theta;            /* the accepted θ of best_val_loss */
   DrmadHypergradient *last;
+  DrmadReverseConfig resolved;              /* auto made concrete */
+  char              *method_reason;
+  gboolean           have_reference;
+  DrmadReverseConfig reference;             /* what fidelity is measured against */
+  char              *reference_reason;      /* why there is none, when there is none */
 };
 
 void
@@ -30,7 +36,7 @@ drmad_meta_config_init (DrmadMetaConfig *config)
 {
   *config = (DrmadMetaConfig) {
     .algorithm = DRMAD_META_ADAM, .learning_rate = 0.05, .momentum = 0.9,
-    .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-8, .clip = 0, .divergence_factor = 2,
+    .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-8, .clip = 0, .divergence_factor = 2, .fidelity_every = 10,
   };
 }
 
@@ -64,6 +70,8 @@ drmad_meta_report_free (DrmadMetaReport *report)
     return;
   g_free (report->event);
   g_free (report->group_norms);
+  g_free (report->group_fidelity);
+  g_free (report->fidelity_warning);
   g_free (report);
 }
 
@@ -78,8 +86,48 @@ drmad_meta_free (DrmadMeta *meta)
   g_free (meta->accepted_gradient);
   g_free (meta->accepted_m);
   g_free (meta->accepted_s);
+  g_free (meta->best_theta);
+  g_free (meta->method_reason);
+  g_free (meta->reference_reason);
   drmad_hypergradient_free (meta->last);
   g_free (meta);
+}
+
+/* The most faithful method that fits, for fidelity (issue 11 §2): exact,
+ * else piecewise with 4×, then 2× the pieces. */
+static void
+choose_reference (DrmadMeta *meta, DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *asked)
+{
+  guint64 T = drmad_hyper_get_config (hyper)->steps;
+  DrmadReverseConfig budget = *asked;
+  budget.method = DRMAD_METHOD_AUTO;
+  DrmadReverseConfig best;
+  if (meta->resolved.method == DRMAD_METHOD_EXACT) {
+    meta->reference = meta->resolved;
+    meta->have_reference = TRUE;
+    return;
+  }
+  if (!drmad_reverse_config_resolve (net, hyper, &budget, &best, NULL, NULL)) {
+    meta->reference_reason = g_strdup ("no more faithful method fits the memory budget");
+    return;
+  }
+  if (best.method == DRMAD_METHOD_EXACT) {
+    meta->reference = best;
+    meta->have_reference = TRUE;
+    return;
+  }
+  guint current = meta->resolved.method == DRMAD_METHOD_PIECEWISE ? meta->resolved.snapshots : 1;
+  for (guint factor = 4; factor >= 2; factor /= 2) {
+    guint K = (guint) MIN ((guint64) current * factor, T);
+    if (K > current && K <= best.snapshots) {
+      meta->reference = best;
+      meta->reference.snapshots = K;
+      meta->have_reference = TRUE;
+      return;
+    }
+  }
+  meta->reference_reason = g_strdup_printf ("no method more faithful than %s fits the memory budget",
+                                            drmad_method_name (meta->resolved.method));
 }
 
 DrmadMeta *
@@ -101,12 +149,19 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
                  "no hyperparameter group is learned: enable at least one");
     return NULL;
   }
+  DrmadReverseConfig resolved;
+  g_autofree char *reason = NULL;
+  if (!drmad_reverse_config_resolve (net, hyper, reverse, &resolved, &reason, error))
+    return NULL;
   DrmadMeta *meta = g_new0 (DrmadMeta, 1);
+  meta->resolved = resolved;
+  meta->method_reason = g_steal_pointer (&reason);
+  choose_reference (meta, net, hyper, reverse);
   meta->net = net;
   meta->hyper = hyper;
   meta->train = train;
   meta->val = val;
-  meta->reverse = *reverse;
+  meta->reverse = resolved;
   meta->config = *config;
   meta->learning_rate = config->learning_rate;
   meta->n = drmad_hyper_get_n (hyper);
@@ -116,11 +171,16 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
   meta->accepted_gradient = g_new0 (double, meta->n);
   meta->accepted_m = g_new0 (double, meta->n);
   meta->accepted_s = g_new0 (double, meta->n);
+  meta->best_theta = g_new0 (double, meta->n);
   meta->best_val_loss = INFINITY;
   return meta;
 }
 
 const DrmadHypergradient *drmad_meta_get_last_hypergradient (DrmadMeta *meta) { return meta->last; }
+const DrmadReverseConfig *drmad_meta_get_method (DrmadMeta *meta) { return &meta->resolved; }
+const char *drmad_meta_get_method_reason (DrmadMeta *meta) { return meta->method_reason; }
+const double *drmad_meta_get_best_values (DrmadMeta *meta) { return meta->have_accepted ? meta->best_theta : NULL; }
+double drmad_meta_get_best_val_loss (DrmadMeta *meta) { return meta->best_val_loss; }
 double drmad_meta_get_learning_rate (DrmadMeta *meta) { return meta->learning_rate; }
 
 /* θ_next = θ − step(gradient), from the accepted point and its optimiser state. */
@@ -168,12 +228,16 @@ new_report (DrmadMeta *meta)
 
 /* The guard: go back to the accepted θ and take a half-length step. */
 static DrmadMetaReport *
-reject (DrmadMeta *meta, DrmadMetaReport *report, char *event, GError **error)
+reject_full (DrmadMeta *meta, DrmadMetaReport *report, char *event, gboolean unstable, GError **error)
 {
   report->rejected = TRUE;
   report->event = event;
   meta->learning_rate /= 2;
   report->meta_learning_rate = meta->learning_rate;
+  if (!meta->have_accepted && unstable) {
+    /* The reverse pass blew up at the starting θ: nothing to step from; keep θ. */
+    return report;
+  }
   if (!meta->have_accepted) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
                  "the starting hyperparameters already diverge (%s): lower the initial learning rate", event);
@@ -187,6 +251,60 @@ reject (DrmadMeta *meta, DrmadMetaReport *report, char *event, GError **error)
   return report;
 }
 
+static DrmadMetaReport *
+reject (DrmadMeta *meta, DrmadMetaReport *report, char *event, GError **error)
+{
+  return reject_full (meta, report, event, FALSE, error);
+}
+
+/* The fidelity of this iteration's hypergradient @result (issue 11 §2). */
+static gboolean
+measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergradient *result,
+                  DrmadProgressFunc progress, gpointer user_data, GError **error)
+{
+  guint every = meta->config.fidelity_every;
+  if (every == 0 || (report->iteration - 1) % every != 0)
+    return TRUE;
+  if (!meta->have_reference) {
+    report->fidelity_warning = g_strdup_printf ("fidelity not measured: %s", meta->reference_reason);
+    return TRUE;
+  }
+  g_autoptr (DrmadHypergradient) reference = NULL;
+  if (meta->resolved.method != DRMAD_METHOD_EXACT) {
+    g_autoptr (GError) local = NULL;
+    reference = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val, &meta->reference,
+                                             progress, user_data, &local);
+    if (!reference) {
+      if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)
+          && !g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE)) {
+        g_propagate_error (error, g_steal_pointer (&local));
+        return FALSE;
+      }
+      report->fidelity_warning = g_strdup_printf ("fidelity not measured: the reference pass failed: %s",
+                                                  local->message);
+      return TRUE;
+    }
+  }
+  const double *ref = reference ? reference->gradient : result->gradient;
+  report->fidelity_measured = TRUE;
+  report->fidelity_reference = meta->reference;
+  report->fidelity = drmad_fidelity_compute (result->gradient, ref, 0, meta->n);
+  report->group_fidelity = g_new (DrmadFidelity, MAX (report->n_groups, 1));
+  for (guint g = 0; g < report->n_groups; g++) {
+    gsize first, count;
+    drmad_hyper_get_group_span (meta->hyper, g, &first, &count);
+    report->group_fidelity[g] = drmad_fidelity_compute (result->gradient, ref, first, count);
+  }
+  if (report->fidelity.cosine < 0.5) {
+    guint64 T = drmad_hyper_get_config (meta->hyper)->steps;
+    g_autofree char *ref_name = drmad_reverse_config_describe (&meta->reference, T);
+    report->fidelity_warning = g_strdup_printf ("the hypergradient's cosine to %s is only %.2f: its direction is "
+                                                "unreliable; %s fits the memory budget and is more faithful",
+                                                ref_name, report->fidelity.cosine, ref_name);
+  }
+  return TRUE;
+}
+
 DrmadMetaReport *
 drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
@@ -195,14 +313,16 @@ drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data
   g_autoptr (GError) local = NULL;
   DrmadHypergradient *result = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val,
                                                             &meta->reverse, progress, user_data, &local);
+  report->method = meta->resolved;
   if (!result) {
-    if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
+    gboolean unstable = g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE);
+    if (!unstable && !g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
       g_propagate_error (error, g_steal_pointer (&local));
       drmad_meta_report_free (report);
       return NULL;
     }
     report->seconds = (g_get_monotonic_time () - started) / 1e6;
-    return reject (meta, report, g_strdup (local->message), error);
+    return reject_full (meta, report, g_strdup (local->message), unstable, error);
   }
   report->train_loss = result->train_loss;
   report->val_loss = result->val_loss;
@@ -219,6 +339,10 @@ drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data
   }
   drmad_hypergradient_free (meta->last);
   meta->last = result;
+  if (!measure_fidelity (meta, report, result, progress, user_data, error)) {
+    drmad_meta_report_free (report);
+    return NULL;
+  }
   report->seconds = (g_get_monotonic_time () - started) / 1e6;
   if (meta->have_accepted && result->val_loss > meta->config.divergence_factor * meta->best_val_loss)
     return reject (meta, report,
@@ -232,7 +356,10 @@ drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data
   memcpy (meta->accepted_s, meta->s, meta->n * sizeof (double));
   meta->accepted_adam_t = meta->adam_t;
   meta->have_accepted = TRUE;
-  meta->best_val_loss = MIN (meta->best_val_loss, result->val_loss);
+  if (result->val_loss < meta->best_val_loss) {
+    meta->best_val_loss = result->val_loss;
+    memcpy (meta->best_theta, meta->accepted_theta, meta->n * sizeof (double));
+  }
   if (!apply_update (meta, &local)) {
     /* A step that would put NaN/Inf or absurd values into θ: keep θ, halve. */
     drmad_hyper_set_values (meta->hyper, meta->accepted_theta, NULL);
@@ -250,7 +377,7 @@ typedef struct {
   double  learning_rate, best_val_loss;
 } StateHeader;
 
-#define STATE_VECTORS 7
+#define STATE_VECTORS 8
 
 GBytes *
 drmad_meta_save_state (DrmadMeta *meta)
@@ -262,7 +389,7 @@ drmad_meta_save_state (DrmadMeta *meta)
   };
   const double *vectors[STATE_VECTORS] = { drmad_hyper_get_values (meta->hyper), meta->m, meta->s,
                                            meta->accepted_theta, meta->accepted_gradient,
-                                           meta->accepted_m, meta->accepted_s };
+                                           meta->accepted_m, meta->accepted_s, meta->best_theta };
   GByteArray *bytes = g_byte_array_new ();
   g_byte_array_append (bytes, (const guint8 *) &header, sizeof header);
   for (guint i = 0; i < STATE_VECTORS; i++)
@@ -292,7 +419,7 @@ drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
   if (!drmad_hyper_set_values (meta->hyper, theta, error))
     return FALSE;
   double *vectors[STATE_VECTORS - 1] = { meta->m, meta->s, meta->accepted_theta, meta->accepted_gradient,
-                                         meta->accepted_m, meta->accepted_s };
+                                         meta->accepted_m, meta->accepted_s, meta->best_theta };
   for (guint i = 0; i < STATE_VECTORS - 1; i++)
     memcpy (vectors[i], theta + (i + 1) * meta->n, meta->n * sizeof (double));
   meta->iteration = header.iteration;

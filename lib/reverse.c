@@ -34,7 +34,47 @@ typedef struct {
   DrmadDeviceData *val;
   double       train_loss_sum, val_loss;
   gint64       reverse_started;
+  /* the ‖dw‖ watch (issue 11 §2) */
+  double      *dw_host;        /* P numbers to read dw into */
+  double       dw_start, watch_factor, growth;
+  double       line_beta;      /* the point on the line of the step being reversed; < 0 off a line */
 } Pass;
+
+/* ‖dw‖, read back to the host (the watch runs every DRMAD_SYNC_EVERY steps). */
+static gboolean
+dw_norm (Pass *pass, double *norm, GError **error)
+{
+  gsize P = pass->net->n_params;
+  if (!drmad_buffer_read_doubles (pass->dw, 0, P, pass->dw_host, error))
+    return FALSE;
+  double sum = 0;
+  for (gsize i = 0; i < P; i++)
+    sum += pass->dw_host[i] * pass->dw_host[i];
+  *norm = sqrt (sum);
+  return TRUE;
+}
+
+/* The watch (issue 11 §2): a reverse pass whose ‖dw‖ grows beyond
+ * watch_factor × its start has left the region where its linearisation
+ * means anything; stop it here, naming the step, instead of a NaN later. */
+static gboolean
+watch_dw (Pass *pass, guint64 t, GError **error)
+{
+  double norm;
+  if (!dw_norm (pass, &norm, error))
+    return FALSE;
+  double growth = norm / MAX (pass->dw_start, 1e-300);
+  if (isfinite (growth) && growth <= pass->watch_factor) {
+    pass->growth = MAX (pass->growth, growth);
+    return TRUE;
+  }
+  g_autofree char *where = pass->line_beta >= 0
+    ? g_strdup_printf (" (β = %.3f on the line w_0 → w_T)", pass->line_beta) : g_strdup ("");
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE,
+               "the reverse pass diverged at step %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT "%s: ‖dw‖ grew "
+               "from %.3g to %.3g, more than %g-fold", t, pass->T, where, pass->dw_start, norm, pass->watch_factor);
+  return FALSE;
+}
 
 /* After the forward run, with w_T in the net: dw = ∇_w f(w_T) (ALGORITHM.md
  * §2, first line) and f itself. */
@@ -54,7 +94,9 @@ start_reverse (Pass *pass, GError **error)
                  "the validation loss after training is %g: the hyperparameters diverge", pass->val_loss);
     return FALSE;
   }
-  return TRUE;
+  pass->line_beta = -1;
+  pass->growth = 1;
+  return dw_norm (pass, &pass->dw_start, error);
 }
 
 /* Test hook (issue 7 §5): DRMAD_INJECT_FAULT=KIND:N puts a NaN into the Nth
@@ -131,15 +173,17 @@ run_forward (Pass *pass, guint64 from, guint64 to, const char *phase, RecordFunc
   return TRUE;
 }
 
-/* One reverse step at t, with w_t, v_t, v_{t+1} in pass->w_now, v_now, v_next. */
+/* One reverse step with w_t, v_t, v_{t+1} in pass->w_now, v_now, v_next:
+ * the minibatch of step @t_batch, the η and γ of step @t_sched (the same
+ * step but in the authors' DrMAD loop), step @done of @total for progress. */
 static gboolean
-reverse_step (Pass *pass, guint64 t, GError **error)
+reverse_step_at (Pass *pass, guint64 t_batch, guint64 t_sched, guint64 done, guint64 total, GError **error)
 {
   DrmadNet *net = pass->net;
   DrmadTrainer *trainer = pass->trainer;
-  guint32 offset = drmad_trainer_segment (trainer, t) * net->n_params;
+  guint32 offset = drmad_trainer_segment (trainer, t_sched) * net->n_params;
   /* g_t enters only dγ; the HVP needs just the forward pass and the δ_l. */
-  if (!drmad_net_enqueue_batch_gradient (net, pass->train, pass->w_now, pass->seed, t,
+  if (!drmad_net_enqueue_batch_gradient (net, pass->train, pass->w_now, pass->seed, t_batch,
                                          pass->with_dgamma ? net->grad : NULL, error))
     return FALSE;
   DrmadLaunch before = drmad_launch_begin (pass->k_before, net->precision);
@@ -174,10 +218,15 @@ reverse_step (Pass *pass, guint64 t, GError **error)
   drmad_launch_uint (&after, offset);
   if (!drmad_net_run_1d (net, &after, net->n_params, error))
     return FALSE;
-  guint64 done = pass->T - t;
-  if (done % DRMAD_SYNC_EVERY == 0 && !drmad_device_finish (net->device, error))
+  if ((done % DRMAD_SYNC_EVERY == 0 || done == total) && !watch_dw (pass, t_sched, error))
     return FALSE;
-  return report (pass, "reverse", done, pass->T, error);
+  return report (pass, "reverse", done, total, error);
+}
+
+static gboolean
+reverse_step (Pass *pass, guint64 t, GError **error)
+{
+  return reverse_step_at (pass, t, t, pass->T - t, pass->T, error);
 }
 
 /* ---- exact: checkpoints every k steps, each segment recomputed (§2a) ---- */
@@ -219,8 +268,9 @@ record_segment (Pass *pass, guint64 t, gpointer data, GError **error)
   return j >= seg->v->len || copy (seg->v->pdata[j], pass->trainer->velocity, error);
 }
 
+/* The exact reverse pass from T down to @stop (0; truncated: T − R). */
 static gboolean
-reverse_exact (Pass *pass, guint64 k, GError **error)
+reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
 {
   DrmadNet *net = pass->net;
   Checkpoints cp = { .k = k, .w = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free),
@@ -246,30 +296,34 @@ reverse_exact (Pass *pass, guint64 k, GError **error)
     /* Every state is stored: reverse straight through the checkpoints. */
     g_autoptr (DrmadBuffer) v_end = vector (pass, net->n_params, error);
     ok = v_end && copy (v_end, pass->trainer->velocity, error);
-    for (guint64 t = pass->T; ok && t-- > 0;) {
+    for (guint64 t = pass->T; ok && t-- > stop;) {
       pass->w_now = cp.w->pdata[t];
       pass->v_now = cp.v->pdata[t];
       pass->v_next = t + 1 < pass->T ? cp.v->pdata[t + 1] : v_end;
-      ok = reverse_step (pass, t, error);
+      ok = reverse_step_at (pass, t, t, pass->T - t, pass->T - stop, error);
     }
   }
   for (gint64 j = k == 1 ? -1 : (gint64) cp.w->len - 1; ok && j >= 0; j--) {
     seg.first = (guint64) j * k;
     guint64 end = MIN (seg.first + k, pass->T);
+    if (end <= stop)
+      break;
     /* Recompute the segment from its checkpoint, storing every state. */
     ok = copy (net->params, cp.w->pdata[j], error) && copy (pass->trainer->velocity, cp.v->pdata[j], error)
          && run_forward (pass, seg.first, end, "recompute", record_segment, &seg, NULL, error)
          && copy (seg.v->pdata[end - seg.first], pass->trainer->velocity, error);
-    for (guint64 t = end; ok && t-- > seg.first;) {
+    for (guint64 t = end; ok && t-- > MAX (seg.first, stop);) {
       pass->w_now = seg.w->pdata[t - seg.first];
       pass->v_now = seg.v->pdata[t - seg.first];
       pass->v_next = seg.v->pdata[t + 1 - seg.first];
-      ok = reverse_step (pass, t, error);
+      ok = reverse_step_at (pass, t, t, pass->T - t, pass->T - stop, error);
     }
   }
   pass->w_now = pass->v_now = pass->v_next = NULL;
   if (ok)
     ok = copy (net->params, w_end, error);  /* leave w_T in the net */
+  if (ok && stop > 0)  /* truncated: nothing flows back to w_0 (no initial-scale hypergradient) */
+    ok = drmad_buffer_zero (pass->dw, error);
   g_ptr_array_unref (cp.w);
   g_ptr_array_unref (cp.v);
   g_ptr_array_unref (seg.w);
@@ -353,11 +407,54 @@ reverse_pieces (Pass *pass, guint K, GError **error)
     ok = interpolate (pass, &snap, t, t, w_now, key != v_next_key ? v_next : NULL, error)
          && (!pass->with_dgamma
              || (t == 0 ? drmad_buffer_zero (v_now, error) : interpolate (pass, &snap, t, t - 1, NULL, v_now, error)))
-         && reverse_step (pass, t, error);
+         && ((pass->line_beta = snap.K == 1 ? (double) t / pass->T : -1), reverse_step (pass, t, error));
     v_next_key = key;
   }
   pass->w_now = pass->v_now = pass->v_next = NULL;
   g_free (snap.times);
+  g_ptr_array_unref (snap.w);
+  return ok;
+}
+
+/* DrMAD as the authors' code runs it (docs/algorithm.md §2b): R points
+ * x_i = (1 − β_i) w_0 + β_i w_T, β = linspace(0.001, 0.999, R), visited for
+ * i = R − 1 … 0 with the minibatch of step i and no velocity term:
+ *   dv += η dw;  u = (1 − γ) dv;  dw −= H(x_i) u;  dλ −= exp(λ) ⟨W(x_i), u⟩;  dv *= γ.
+ * With no velocity, dη and dγ stay 0. η and γ are those of the step at
+ * β_i T (the authors' schedules were constant). */
+static gboolean
+reverse_line_points (Pass *pass, guint64 R, GError **error)
+{
+  DrmadNet *net = pass->net;
+  Snapshots snap = { .K = 1, .w = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free) };
+  guint64 times[2] = { 0, pass->T };
+  snap.times = times;
+  g_autoptr (DrmadBuffer) w_now = NULL, zero = NULL;
+  gboolean ok = run_forward (pass, 0, pass->T, "train", record_snapshot, &snap, &pass->train_loss_sum, error)
+                && start_reverse (pass, error)
+                && (w_now = vector (pass, net->n_params, error)) && (zero = vector (pass, net->n_params, error))
+                && drmad_buffer_zero (zero, error);
+  pass->w_now = w_now;
+  pass->v_now = pass->v_next = zero;
+  pass->with_dgamma = FALSE;
+  for (guint64 i = R; ok && i-- > 0;) {
+    double beta = R > 1 ? 0.001 + (0.999 - 0.001) * (double) i / (double) (R - 1) : 0.001;
+    guint64 t_sched = MIN ((guint64) (beta * pass->T), pass->T - 1);
+    DrmadLaunch launch = drmad_launch_begin (pass->k_interpolate, net->precision);
+    drmad_launch_mem (&launch, ((DrmadBuffer *) snap.w->pdata[0])->mem);
+    drmad_launch_mem (&launch, ((DrmadBuffer *) snap.w->pdata[1])->mem);
+    drmad_launch_real (&launch, beta);
+    drmad_launch_real (&launch, 1);
+    drmad_launch_mem (&launch, pass->trainer->eta->mem);
+    drmad_launch_uint (&launch, 0);
+    drmad_launch_mem (&launch, w_now->mem);
+    drmad_launch_mem (&launch, NULL);
+    drmad_launch_uint (&launch, net->n_params);
+    pass->line_beta = beta;
+    ok = drmad_net_run_1d (net, &launch, net->n_params, error)
+         && reverse_step_at (pass, i, t_sched, R - i, R, error);
+  }
+  pass->w_now = pass->v_now = pass->v_next = NULL;
   g_ptr_array_unref (snap.w);
   return ok;
 }
@@ -373,6 +470,7 @@ pass_clear (Pass *pass)
     if (kernels[i])
       clReleaseKernel (kernels[i]);
   g_clear_pointer (&pass->trainer, drmad_trainer_free);
+  g_clear_pointer (&pass->dw_host, g_free);
 }
 
 /* Sets up the trainer from θ and the initial weights; the caller then runs forward. */
@@ -428,26 +526,166 @@ all_finite (const double *values, gsize n)
   return TRUE;
 }
 
+void
+drmad_reverse_config_init (DrmadReverseConfig *config)
+{
+  *config = (DrmadReverseConfig) { .method = DRMAD_METHOD_AUTO, .snapshots = 16, .seed = 1 };
+}
+
+static guint64
+default_k (guint64 T)
+{
+  return MIN ((guint64) ceil (sqrt ((double) T)), T);
+}
+
+static guint64
+default_r (guint64 T)
+{
+  return MAX ((T + 9) / 10, 1);
+}
+
+/* Vectors of P numbers a pass of a resolved method allocates: the trainer
+ * (velocity, L2, η and γ schedules: 2 + 2S), the pass (w_0, dw, dv, dl2, u,
+ * hu, dη and dγ: 6 + 2S), and what the method stores. */
+static guint64
+method_vectors (const DrmadReverseConfig *config, guint64 T, guint64 S)
+{
+  guint64 vectors = 4 * S + 8, k = config->checkpoint_every ? MIN (config->checkpoint_every, T) : default_k (T);
+  guint64 R = config->reverse_steps ? config->reverse_steps : default_r (T);
+  switch (config->method) {
+  case DRMAD_METHOD_EXACT:
+  case DRMAD_METHOD_TRUNCATED:  /* checkpoints, w_T, then one segment's states (or v_T when k = 1) */
+    return vectors + 2 * ((T + k - 1) / k) + 1 + (k > 1 ? 2 * k + 1 : 1);
+  case DRMAD_METHOD_DRMAD:      /* w_0, w_T, the point and the zero velocity; the full line as K = 1 */
+    return vectors + (R < T ? 4 : 5);
+  default:                      /* K + 1 snapshots, the point and two velocities */
+    return vectors + MIN (MAX (config->snapshots, 1), T) + 4;
+  }
+}
+
+guint64
+drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config)
+{
+  const DrmadHyperConfig *hc = drmad_hyper_get_config (hyper);
+  return method_vectors (config, hc->steps, hc->segments) * net->n_params * drmad_precision_size (net->precision);
+}
+
+static guint64
+memory_budget (DrmadNet *net, const DrmadReverseConfig *config)
+{
+  if (config->memory_budget)
+    return config->memory_budget;
+  guint64 total = drmad_device_get_info (net->device)->global_mem_bytes;
+  guint64 held = drmad_device_get_allocated_bytes (net->device);
+  return total > held ? (total - held) / 2 : 0;
+}
+
+gboolean
+drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
+                              DrmadReverseConfig *resolved, char **reason, GError **error)
+{
+  guint64 T = drmad_hyper_get_config (hyper)->steps;
+  DrmadReverseConfig r = *config;
+  if (r.method == DRMAD_METHOD_EXACT || r.method == DRMAD_METHOD_TRUNCATED || r.method == DRMAD_METHOD_AUTO)
+    r.checkpoint_every = r.checkpoint_every ? MIN (r.checkpoint_every, T) : default_k (T);
+  if (r.method == DRMAD_METHOD_DRMAD || r.method == DRMAD_METHOD_TRUNCATED)
+    r.reverse_steps = r.reverse_steps ? MIN (r.reverse_steps, T) : default_r (T);
+  r.snapshots = MIN (MAX (r.snapshots, 1), T);
+  g_autofree char *why = NULL;
+  if (config->method == DRMAD_METHOD_AUTO) {
+    guint64 budget = memory_budget (net, config);
+    g_autofree char *budget_text = g_format_size (budget);
+    g_autofree char *budget_source = config->memory_budget ? g_strdup ("the memory budget")
+                                                           : g_strdup ("half the device's free memory");
+    r.method = DRMAD_METHOD_EXACT;
+    guint64 exact_bytes = drmad_hypergradient_device_bytes (net, hyper, &r);
+    g_autofree char *exact_text = g_format_size (exact_bytes);
+    if (exact_bytes <= budget) {
+      why = g_strdup_printf ("auto chose exact (checkpoints every %u steps, %s): it fits %s (%s)",
+                             r.checkpoint_every, exact_text, budget_source, budget_text);
+    } else {
+      r.method = DRMAD_METHOD_PIECEWISE;
+      r.snapshots = 1;
+      guint64 one = drmad_hypergradient_device_bytes (net, hyper, &r);
+      guint64 per_piece = net->n_params * drmad_precision_size (net->precision);
+      if (one > budget) {
+        g_autofree char *one_text = g_format_size (one);
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
+                     "no reverse pass fits %s (%s): even one straight piece needs %s; raise the memory budget "
+                     "or use a smaller network", budget_source, budget_text, one_text);
+        return FALSE;
+      }
+      r.snapshots = (guint) MIN (1 + (budget - one) / per_piece, MIN (T, G_MAXUINT));
+      why = g_strdup_printf ("auto chose piecewise with K = %u pieces: exact needs %s, more than %s (%s), and "
+                             "K = %u is the most that fits", r.snapshots, exact_text, budget_source, budget_text,
+                             r.snapshots);
+    }
+  } else {
+    g_autofree char *what = drmad_reverse_config_describe (&r, T);
+    why = g_strdup_printf ("method %s, as asked", what);
+  }
+  *resolved = r;
+  if (reason)
+    *reason = g_steal_pointer (&why);
+  return TRUE;
+}
+
+char *
+drmad_reverse_config_describe (const DrmadReverseConfig *c, guint64 T)
+{
+  switch (c->method) {
+  case DRMAD_METHOD_EXACT:
+    return g_strdup_printf ("exact k=%u", c->checkpoint_every ? c->checkpoint_every : (guint) default_k (T));
+  case DRMAD_METHOD_PIECEWISE:
+    return g_strdup_printf ("piecewise K=%u", (guint) MIN (MAX (c->snapshots, 1), T));
+  case DRMAD_METHOD_TRUNCATED:
+    return g_strdup_printf ("truncated R=%" G_GUINT64_FORMAT, c->reverse_steps ? MIN (c->reverse_steps, T) : default_r (T));
+  case DRMAD_METHOD_DRMAD: {
+    guint64 R = c->reverse_steps ? c->reverse_steps : default_r (T);
+    return R >= T ? g_strdup ("drmad R=T (full line)") : g_strdup_printf ("drmad R=%" G_GUINT64_FORMAT, R);
+  }
+  default:
+    return g_strdup ("auto");
+  }
+}
+
+DrmadFidelity
+drmad_fidelity_compute (const double *a, const double *r, gsize first, gsize count)
+{
+  double ar = 0, aa = 0, rr = 0, diff = 0;
+  gsize agree = 0;
+  for (gsize i = first; i < first + count; i++) {
+    ar += a[i] * r[i];
+    aa += a[i] * a[i];
+    rr += r[i] * r[i];
+    diff += (a[i] - r[i]) * (a[i] - r[i]);
+    agree += (a[i] > 0) == (r[i] > 0) && (a[i] < 0) == (r[i] < 0);
+  }
+  DrmadFidelity f;
+  f.cosine = aa == 0 && rr == 0 ? 1 : ar / sqrt (MAX (aa * rr, 1e-300));
+  f.relative_error = rr > 0 ? sqrt (diff / rr) : (diff > 0 ? INFINITY : 0);
+  f.sign_agreement = count ? (double) agree / count : 1;
+  return f;
+}
+
 gboolean
 drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
                                   GError **error)
 {
   /* The pass's own vectors plus what the method stores (issue 7 §7). */
   const DrmadHyperConfig *hc = drmad_hyper_get_config (hyper);
-  guint64 T = hc->steps, P = net->n_params, S = hc->segments, vectors = 2 * S + 12;
-  const char *advice = "use the piecewise method with fewer pieces, or DrMAD";
-  if (config->method == DRMAD_METHOD_EXACT) {
-    guint64 k = config->checkpoint_every ? config->checkpoint_every : (guint64) ceil (sqrt ((double) T));
-    k = MIN (k, T);
-    vectors += 2 * ((T + k - 1) / k) + (k > 1 ? 2 * k + 1 : 1);
-    advice = "use a larger --checkpoint-every, the piecewise method, or DrMAD";
-  } else {
-    vectors += (config->method == DRMAD_METHOD_DRMAD ? 1 : MIN (MAX (config->snapshots, 1), T)) + 1;
-  }
-  g_autofree char *what = g_strdup_printf ("the %s reverse pass over T = %" G_GUINT64_FORMAT " steps",
-                                           drmad_method_name (config->method), T);
+  DrmadReverseConfig resolved;
+  if (!drmad_reverse_config_resolve (net, hyper, config, &resolved, NULL, error))
+    return FALSE;
+  const char *advice = resolved.method == DRMAD_METHOD_EXACT || resolved.method == DRMAD_METHOD_TRUNCATED
+                       ? "use a larger checkpoint spacing, the piecewise method, or DrMAD"
+                       : "use the piecewise method with fewer pieces, or DrMAD";
+  g_autofree char *method = drmad_reverse_config_describe (&resolved, hc->steps);
+  g_autofree char *what = g_strdup_printf ("the %s reverse pass over T = %" G_GUINT64_FORMAT " steps", method,
+                                           hc->steps);
   gsize elem = drmad_precision_size (net->precision);
-  return drmad_device_check_room (net->device, vectors * P * elem, S * P * elem, what, advice, error);
+  return drmad_device_check_room (net->device, drmad_hypergradient_device_bytes (net, hyper, &resolved),
+                                  hc->segments * net->n_params * elem, what, advice, error);
 }
 
 DrmadHypergradient *
@@ -457,11 +695,16 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
 {
   if (!drmad_net_check_data (net, val, error))
     return NULL;
-  if (!drmad_hypergradient_check_memory (net, hyper, config, error))
+  DrmadReverseConfig resolved;
+  if (!drmad_reverse_config_resolve (net, hyper, config, &resolved, NULL, error)
+      || !drmad_hypergradient_check_memory (net, hyper, &resolved, error))
     return NULL;
+  config = &resolved;
   guint64 device_base = drmad_device_get_allocated_bytes (net->device);
   drmad_device_reset_peak (net->device);
-  Pass pass = { .progress = progress, .user_data = user_data, .val = val };
+  Pass pass = { .progress = progress, .user_data = user_data, .val = val,
+                .watch_factor = config->watch_factor > 0 ? config->watch_factor : 1e6,
+                .dw_host = g_new (double, net->n_params) };
   g_autofree double *eta = NULL, *gamma = NULL;
   g_autoptr (DrmadBuffer) w0 = NULL;
   gint64 started = g_get_monotonic_time ();
@@ -477,12 +720,14 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
     && (pass.k_before = drmad_device_create_kernel (net->device, net->precision, "reverse_before_hvp", error))
     && (pass.k_after = drmad_device_create_kernel (net->device, net->precision, "reverse_after_hvp", error))
     && (pass.k_interpolate = drmad_device_create_kernel (net->device, net->precision, "interpolate", error));
-  if (ok && config->method == DRMAD_METHOD_EXACT) {
-    guint64 k = config->checkpoint_every ? config->checkpoint_every : (guint64) ceil (sqrt ((double) pass.T));
-    ok = reverse_exact (&pass, MIN (k, pass.T), error);
-  } else if (ok) {
-    ok = reverse_pieces (&pass, config->method == DRMAD_METHOD_DRMAD ? 1 : MAX (config->snapshots, 1), error);
-  }
+  host_account (&pass, P * sizeof (double));  /* dw_host */
+  if (ok && (config->method == DRMAD_METHOD_EXACT || config->method == DRMAD_METHOD_TRUNCATED))
+    ok = reverse_exact (&pass, config->checkpoint_every, config->method == DRMAD_METHOD_TRUNCATED
+                                                         ? pass.T - config->reverse_steps : 0, error);
+  else if (ok && config->method == DRMAD_METHOD_DRMAD && config->reverse_steps < pass.T)
+    ok = reverse_line_points (&pass, config->reverse_steps, error);
+  else if (ok)
+    ok = reverse_pieces (&pass, config->method == DRMAD_METHOD_DRMAD ? 1 : config->snapshots, error);
 
   g_autoptr (DrmadHypergradient) result = NULL;
   if (ok) {
@@ -510,6 +755,7 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
       result->reverse_seconds = (g_get_monotonic_time () - pass.reverse_started) / 1e6;
       result->device_peak_bytes = drmad_device_get_peak_bytes (net->device) - device_base;
       result->host_peak_bytes = pass.host_peak;
+      result->reverse_growth = pass.growth;
       if (!all_finite (result->gradient, result->n) || !all_finite (result->dw0, P)) {
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
                      "the hypergradient holds NaN or Inf (%s reverse pass over %" G_GUINT64_FORMAT " steps)",

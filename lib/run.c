@@ -10,7 +10,7 @@
 #include <zlib.h>
 
 #define CHECKPOINT_MAGIC "DRMADCK1"
-#define CHECKPOINT_VERSION 1
+#define CHECKPOINT_VERSION 2
 #define MAX_CHECKPOINT_BYTES ((guint64) 1 << 32)
 
 struct _DrmadRun {
@@ -206,7 +206,9 @@ history_csv (DrmadRun *run, DrmadHyper *hyper)
                                 "device_peak_bytes,host_peak_bytes");
   for (guint g = 0; g < run->n_groups; g++)
     g_string_append_printf (text, ",hypergradient_norm_%s", drmad_hyper_get_group_name (hyper, g));
-  g_string_append (text, ",test_loss,test_error\n");
+  g_string_append (text, ",method_used,fidelity_reference,fidelity_cosine,fidelity_relative_error,"
+                   "fidelity_sign_agreement,test_loss,test_error\n");
+  guint64 T = drmad_hyper_get_config (hyper)->steps;
   for (guint i = 0; i < run->records->len; i++) {
     const DrmadRunRecord *r = run->records->pdata[i];
     g_string_append_printf (text, "%u,%d,", r->iteration, r->rejected);
@@ -220,6 +222,16 @@ history_csv (DrmadRun *run, DrmadHyper *hyper)
     for (guint g = 0; g < run->n_groups; g++) {
       g_string_append_c (text, ',');
       append_number (text, r->group_norms[g]);
+    }
+    g_autofree char *method = drmad_reverse_config_describe (&r->method, T);
+    g_autofree char *reference = r->fidelity_measured ? drmad_reverse_config_describe (&r->fidelity_reference, T)
+                                                      : g_strdup ("");
+    g_string_append_printf (text, ",%s,%s", method, reference);
+    double fidelity[3] = { r->fidelity.cosine, r->fidelity.relative_error, r->fidelity.sign_agreement };
+    for (guint k = 0; k < 3; k++) {
+      g_string_append_c (text, ',');
+      if (r->fidelity_measured)
+        append_number (text, fidelity[k]);
     }
     g_string_append (text, ",,\n");
   }
@@ -243,7 +255,9 @@ hyper_csv (DrmadRun *run, DrmadHyper *hyper)
   return text;
 }
 
-/* Checkpoint payload: the optimiser state, then the history. */
+/* Checkpoint payload: the optimiser state, then the history; each record
+ * RECORD_COUNTS integers, 5 values, 3 fidelity numbers, the group norms, θ. */
+#define RECORD_COUNTS 13
 static GBytes *
 checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
 {
@@ -262,9 +276,19 @@ checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
         flags |= (guint64) 2 << k;
         values[k] = 0;
       }
-    guint64 counts[4] = { r->iteration, flags, r->device_peak_bytes, r->host_peak_bytes };
+    guint64 counts[RECORD_COUNTS] = {
+      r->iteration, flags, r->device_peak_bytes, r->host_peak_bytes, r->fidelity_measured,
+      r->method.method, r->method.checkpoint_every, r->method.snapshots, r->method.reverse_steps,
+      r->fidelity_reference.method, r->fidelity_reference.checkpoint_every, r->fidelity_reference.snapshots,
+      r->fidelity_reference.reverse_steps,
+    };
+    double fidelity[3] = { r->fidelity.cosine, r->fidelity.relative_error, r->fidelity.sign_agreement };
+    for (guint k = 0; k < 3; k++)
+      if (!isfinite (fidelity[k]))
+        fidelity[k] = G_MAXDOUBLE;  /* a relative error of Inf (a zero reference): no Inf in a checkpoint */
     g_byte_array_append (bytes, (const guint8 *) counts, sizeof counts);
     g_byte_array_append (bytes, (const guint8 *) values, sizeof values);
+    g_byte_array_append (bytes, (const guint8 *) fidelity, sizeof fidelity);
     g_byte_array_append (bytes, (const guint8 *) r->group_norms, run->n_groups * sizeof (double));
     g_byte_array_append (bytes, (const guint8 *) r->theta, run->n * sizeof (double));
   }
@@ -289,6 +313,10 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   r->host_peak_bytes = report->host_peak_bytes;
   r->group_norms = g_memdup2 (report->group_norms, MAX (run->n_groups, 1) * sizeof (double));
   r->theta = g_memdup2 (drmad_hyper_get_values (hyper), MAX (run->n, 1) * sizeof (double));
+  r->method = report->method;
+  r->fidelity_measured = report->fidelity_measured;
+  r->fidelity_reference = report->fidelity_reference;
+  r->fidelity = report->fidelity;
   g_ptr_array_add (run->records, r);
 
   g_autoptr (GString) history = history_csv (run, hyper);
@@ -303,14 +331,16 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
 
 gboolean
 drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initial_test_loss, double initial_test_error,
-                        double learned_test_loss, double learned_test_error, GError **error)
+                        double learned_test_loss, double learned_test_error, double best_test_loss,
+                        double best_test_error, GError **error)
 {
   g_autoptr (GString) history = history_csv (run, hyper);
-  const char *labels[2] = { "final-initial", "final-learned" };
-  double losses[2] = { initial_test_loss, learned_test_loss }, errors[2] = { initial_test_error, learned_test_error };
-  for (guint k = 0; k < 2; k++) {
+  const char *labels[3] = { "final-initial", "final-learned", "final-best" };
+  double losses[3] = { initial_test_loss, learned_test_loss, best_test_loss };
+  double errors[3] = { initial_test_error, learned_test_error, best_test_error };
+  for (guint k = 0; k < 3; k++) {
     g_string_append (history, labels[k]);
-    for (guint column = 1; column < 9 + run->n_groups; column++)
+    for (guint column = 1; column < 14 + run->n_groups; column++)
       g_string_append_c (history, ',');
     g_string_append_c (history, ',');
     append_number (history, losses[k]);
@@ -392,7 +422,7 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   const guint8 *data = g_bytes_get_data (payload, &size);
   guint64 header[4];
   gsize n = drmad_hyper_get_n (hyper), n_groups = drmad_hyper_get_n_groups (hyper);
-  gsize record_size = 4 * sizeof (guint64) + 5 * sizeof (double) + (n_groups + n) * sizeof (double);
+  gsize record_size = RECORD_COUNTS * sizeof (guint64) + 8 * sizeof (double) + (n_groups + n) * sizeof (double);
   if (size >= sizeof header)
     memcpy (header, data, sizeof header);
   if (size < sizeof header || header[2] != n || header[3] != n_groups || header[0] > size || header[1] > size
@@ -411,11 +441,27 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   const guint8 *p = data + sizeof header + header[0];
   for (guint64 i = 0; i < header[1]; i++) {
     DrmadRunRecord *r = g_new0 (DrmadRunRecord, 1);
-    guint64 counts[4];
-    double values[5];
+    guint64 counts[RECORD_COUNTS];
+    double values[5], fidelity[3];
     memcpy (counts, p, sizeof counts);
     memcpy (values, p + sizeof counts, sizeof values);
-    p += sizeof counts + sizeof values;
+    memcpy (fidelity, p + sizeof counts + sizeof values, sizeof fidelity);
+    p += sizeof counts + sizeof values + sizeof fidelity;
+    if (counts[5] > DRMAD_METHOD_AUTO || counts[9] > DRMAD_METHOD_AUTO || counts[6] > G_MAXUINT
+        || counts[7] > G_MAXUINT || counts[10] > G_MAXUINT || counts[11] > G_MAXUINT) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s: record %" G_GUINT64_FORMAT " names no known "
+                   "method: the file is damaged", path, i + 1);
+      record_free (r);
+      g_ptr_array_set_size (run->records, 0);
+      return FALSE;
+    }
+    r->method = (DrmadReverseConfig) { .method = counts[5], .checkpoint_every = counts[6], .snapshots = counts[7],
+                                       .reverse_steps = counts[8] };
+    r->fidelity_measured = counts[4] != 0;
+    r->fidelity_reference = (DrmadReverseConfig) { .method = counts[9], .checkpoint_every = counts[10],
+                                                   .snapshots = counts[11], .reverse_steps = counts[12] };
+    r->fidelity = r->fidelity_measured
+                  ? (DrmadFidelity) { fidelity[0], fidelity[1], fidelity[2] } : (DrmadFidelity) { NAN, NAN, NAN };
     for (guint k = 0; k < G_N_ELEMENTS (values); k++)
       if (counts[1] & ((guint64) 2 << k))
         values[k] = NAN;

@@ -69,7 +69,8 @@ test_help_and_bad_input (void)
   const char *documented[] = { "--dataset", "--layers", "--activation", "--batch", "--iters", "--meta-iters",
                                "--method", "--snapshots", "--seed", "--device", "--gemm", "--out", "--resume",
                                "--force", "--config", "--check", "--list-devices", "--init-l2", "--init-lr",
-                               "--init-momentum", "--init-scale", "(default: 40)", "(default: piecewise)" };
+                               "--init-momentum", "--init-scale", "(default: 40)", "(default: auto)",
+                               "--reverse-steps", "--memory-budget", "--fidelity-every" };
   for (guint i = 0; i < G_N_ELEMENTS (documented); i++)
     g_assert_nonnull (strstr (out, documented[i]));
   struct { const char *args[4]; const char *fragment; } bad[] = {
@@ -78,6 +79,8 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--layers", "784,x,10", NULL }, "--layers" },
     { { "--no-gui", "--iters", "-5", NULL }, "--iters" },
     { { "--no-gui", "--method", "magic", NULL }, "magic" },
+    { { "--no-gui", "--memory-budget", "12Q", NULL }, "--memory-budget 12Q" },
+    { { "--no-gui", "--fidelity-every", "-1", NULL }, "--fidelity-every" },
     { { "--no-gui", "--init-lr", "0.1,0.2,0.3,0.4", NULL }, "one per weight layer" },
     { { "--no-gui", "--init-momentum", "1.5", NULL }, "--init-momentum" },
     { { "--no-gui", "--dataset", "/no/such/data", NULL }, "/no/such/data" },
@@ -167,7 +170,11 @@ test_run_folder_and_resume (void)
   assert_png (whole, "loss.png", 800, 500);
   g_autofree char *history = read_text (whole, "history.csv");
   g_autofree char *values = read_text (whole, "hyper.csv");
-  g_assert_cmpuint (count_lines (history), ==, 1 + 4 + 2);  /* header, 4 meta-iterations, final initial/learned */
+  g_assert_cmpuint (count_lines (history), ==, 1 + 4 + 3);  /* header, 4 meta-iterations, final initial/learned/best */
+  g_assert_nonnull (strstr (history, "\nfinal-best,"));
+  g_assert_nonnull (strstr (history, ",method_used,fidelity_reference,fidelity_cosine,"));
+  g_assert_nonnull (strstr (out, "final  best:    test_loss"));
+  g_assert_nonnull (strstr (out, "fidelity "));   /* measured at meta-iteration 1 and shown */
   g_assert_cmpuint (count_lines (values), ==, 1 + 4 * (2 + 4 + 4));  /* θ: 2 L2, 2×2 lr, 2×2 momentum */
   g_assert_nonnull (strstr (values, "\n4,momentum/layer2/seg1,"));
   /* Numbers round-trip: every value in hyper.csv reprints to the same text with %.17g. */

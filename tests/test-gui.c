@@ -384,7 +384,7 @@ test_settings (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DrmadSettings) settings = drmad_settings_new ();
-  g_assert_cmpstr (drmad_settings_get (settings, "method"), ==, "piecewise");
+  g_assert_cmpstr (drmad_settings_get (settings, "method"), ==, "auto");
   g_assert_cmpstr (drmad_settings_get (settings, "meta-iters"), ==, "40");
   g_assert_null (drmad_settings_get (settings, "no-gui"));   /* a flag, not a setting */
   g_assert_true (drmad_settings_set_assignment (settings, "layers = 784,16,10", &error));

@@ -3,6 +3,7 @@
  * shortcuts against exact, memory scaling, the divergence guard, cancel. */
 #include "drmad.h"
 #include "test-util.h"
+#include "reference-mlp.h"
 
 #include <math.h>
 
@@ -15,6 +16,8 @@ typedef struct {
   DrmadDataset    *train_set, *val_set;
   DrmadDeviceData *train, *val;
   DrmadNet        *net;
+  double           x[(N_TRAIN + N_VAL) * 6];   /* the data again, for plain C references */
+  gint32           y[N_TRAIN + N_VAL];
 } Problem;
 
 static gboolean
@@ -28,11 +31,13 @@ problem_setup (Problem *p, guint batch)
   }
   GRand *rand = g_rand_new_with_seed (21);
   float x[(N_TRAIN + N_VAL) * 6];
-  gint32 y[N_TRAIN + N_VAL];
+  gint32 *y = p->y;
   for (guint i = 0; i < N_TRAIN + N_VAL; i++) {
     y[i] = g_rand_int_range (rand, 0, 3);
-    for (guint k = 0; k < 6; k++)  /* a learnable signal plus noise */
+    for (guint k = 0; k < 6; k++) {  /* a learnable signal plus noise */
       x[i * 6 + k] = (k % 3 == (guint) y[i] ? 1.0 : 0.0) + g_rand_double_range (rand, -0.8, 0.8);
+      p->x[i * 6 + k] = x[i * 6 + k];
+    }
   }
   g_rand_free (rand);
   p->train_set = drmad_dataset_new_from_arrays (N_TRAIN, 6, 3, x, y, &error);
@@ -88,7 +93,9 @@ static DrmadHypergradient *
 hypergradient (Problem *p, DrmadHyper *hyper, DrmadMethod method, guint k, guint K)
 {
   g_autoptr (GError) error = NULL;
-  DrmadReverseConfig reverse = { .method = method, .checkpoint_every = k, .snapshots = K, .seed = 13 };
+  /* DrMAD here is the full line (R = T); the authors' R-point loop has its own test. */
+  DrmadReverseConfig reverse = { .method = method, .checkpoint_every = k, .snapshots = K, .seed = 13,
+                                 .reverse_steps = G_MAXUINT64 };
   DrmadHypergradient *result = drmad_hypergradient_compute (p->net, hyper, p->train, p->val, &reverse,
                                                             NULL, NULL, &error);
   g_assert_no_error (error);
@@ -198,7 +205,12 @@ peak_bytes (Problem *p, DrmadMethod method, guint k, guint64 steps)
   config_all_groups (&config, DRMAD_L2_PER_LAYER, steps);
   config.learn_momentum = FALSE;  /* momentum 0.5–0.7 for stability over long runs */
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p->net, &config, &error);
-  g_autoptr (DrmadHypergradient) result = hypergradient (p, hyper, method, k, 0);
+  /* The full line diverges at T = 2000: only its memory matters here, so the watch is off. */
+  DrmadReverseConfig reverse = { .method = method, .checkpoint_every = k, .seed = 13,
+                                 .reverse_steps = G_MAXUINT64, .watch_factor = G_MAXDOUBLE };
+  g_autoptr (DrmadHypergradient) result = drmad_hypergradient_compute (p->net, hyper, p->train, p->val, &reverse,
+                                                                       NULL, NULL, &error);
+  g_assert_no_error (error);
   return result->device_peak_bytes;
 }
 
@@ -236,7 +248,7 @@ test_divergence_guard (void)
   config.learn_lr = TRUE;
   config.steps = 40;
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
-  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = 3 };
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = 3, .reverse_steps = G_MAXUINT64 };
   DrmadMetaConfig meta_config;
   drmad_meta_config_init (&meta_config);
   meta_config.algorithm = DRMAD_META_SIGN;
@@ -403,6 +415,371 @@ test_launch_geometry (void)
   }
 }
 
+
+/* Plain C Hessian-vector product of the training loss on one minibatch:
+ * central differences of the plain C gradient of the cross-entropy, plus
+ * the L2 term exp(λ_l) u on the weights (docs/algorithm.md §3). */
+static void
+ref_hvp (const RefNet *ref, const Problem *p, const double *w, const double *u, const guint32 *idx, guint rows,
+         const double *l2_of, double *out)
+{
+  gsize P = ref_n_params (ref);
+  g_autofree double *plus = g_new (double, P), *minus = g_new (double, P);
+  g_autofree double *gp = g_new (double, P), *gm = g_new (double, P);
+  double eps = 1e-5;
+  for (gsize j = 0; j < P; j++) {
+    plus[j] = w[j] + eps * u[j];
+    minus[j] = w[j] - eps * u[j];
+  }
+  ref_loss_grad (ref, plus, p->x, p->y, idx, rows, gp, NULL);
+  ref_loss_grad (ref, minus, p->x, p->y, idx, rows, gm, NULL);
+  for (gsize j = 0; j < P; j++)
+    out[j] = (gp[j] - gm[j]) / (2 * eps) + l2_of[j] * u[j];
+}
+
+/* DrMAD as the authors ran it (issue 11 §5): R points on the line with the
+ * β grid linspace(0.001, 0.999, R), the minibatches of steps 0 … R−1, no
+ * velocity. Against a plain C transcription of their loop (float64): the L2
+ * and initial-scale hypergradients and dw_0 to rounding (the transcription's
+ * HVP is a central difference: ~1e-9), and exactly zero for the learning
+ * rate, which the loop cannot see. */
+static void
+test_drmad_authors_loop (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  const guint64 T = 60, R = 6, seed = 13;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, T);
+  config.learn_momentum = FALSE;
+  config.segments = 1;   /* constant η and γ, as in the authors' runs */
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = seed, .reverse_steps = R };
+  g_autoptr (DrmadHypergradient) lib = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
+                                                                    NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  /* The transcription. w_0 and w_T come from the library's own training
+   * (tested elsewhere); everything after is plain C. */
+  RefNet ref = { 3, sizes, TRUE };
+  gsize P = ref_n_params (&ref);
+  g_assert_cmpuint (P, ==, drmad_net_get_n_params (p.net));
+  g_autofree double *w0 = g_new (double, P), *wT = g_new (double, P), *dw = g_new (double, P);
+  g_autofree double *dv = g_new0 (double, P), *u = g_new (double, P), *x = g_new (double, P);
+  g_autofree double *hu = g_new (double, P), *eta = g_new (double, P), *gamma = g_new (double, P);
+  g_autofree double *l2_of = g_new0 (double, P);
+  double scales[3], dl2[3] = { 0 };
+  for (guint l = 0; l < 3; l++)
+    scales[l] = config.init_scale[l];
+  CHECK (drmad_net_init_params (p.net, seed, scales, &error));
+  CHECK (drmad_net_get_params (p.net, w0, &error));
+  CHECK (drmad_hyper_train (p.net, hyper, p.train, seed, NULL, NULL, NULL, &error));
+  CHECK (drmad_net_get_params (p.net, wT, &error));
+  guint layer_of[512];
+  g_assert_cmpuint (P, <=, G_N_ELEMENTS (layer_of));
+  for (guint l = 1; l <= 3; l++) {
+    gsize w_off, n_w, b_off;
+    drmad_net_get_layer_span (p.net, l, &w_off, &n_w, &b_off);
+    for (gsize j = w_off; j < b_off + sizes[l]; j++) {
+      eta[j] = config.init_lr[l - 1];
+      gamma[j] = config.init_momentum[l - 1];
+      layer_of[j] = j < w_off + n_w ? l : 0;   /* 0: a bias, not penalised */
+      l2_of[j] = layer_of[j] ? config.init_l2[l - 1] : 0;
+    }
+  }
+  guint32 *val_idx = NULL;
+  ref_loss_grad (&ref, wT, p.x + N_TRAIN * 6, p.y + N_TRAIN, val_idx, N_VAL, dw, NULL);
+  for (guint64 i = R; i-- > 0;) {
+    double beta = 0.001 + (0.999 - 0.001) * (double) i / (double) (R - 1);
+    guint32 idx[8];
+    drmad_sampler_batch (seed, i, 8, N_TRAIN, idx);
+    for (gsize j = 0; j < P; j++) {
+      x[j] = (1 - beta) * w0[j] + beta * wT[j];
+      dv[j] += eta[j] * dw[j];
+      u[j] = (1 - gamma[j]) * dv[j];
+    }
+    ref_hvp (&ref, &p, x, u, idx, 8, l2_of, hu);
+    for (gsize j = 0; j < P; j++) {
+      dw[j] -= hu[j];
+      if (layer_of[j])
+        dl2[layer_of[j] - 1] -= l2_of[j] * x[j] * u[j];
+      dv[j] *= gamma[j];
+    }
+  }
+  double dinit[3] = { 0 };
+  for (gsize j = 0; j < P; j++)
+    if (layer_of[j])
+      dinit[layer_of[j] - 1] += dw[j] * w0[j];
+
+  gsize first, count;
+  for (guint g = 0; g < drmad_hyper_get_n_groups (hyper); g++) {
+    drmad_hyper_get_group_span (hyper, g, &first, &count);
+    const char *name = drmad_hyper_get_group_name (hyper, g);
+    const double *expected = g_str_equal (name, "l2") ? dl2 : g_str_equal (name, "init") ? dinit : NULL;
+    for (gsize k = 0; k < count; k++) {
+      g_test_message ("%s[%" G_GSIZE_FORMAT "]: library %.12g, transcription %.12g", name, k,
+                      lib->gradient[first + k], expected ? expected[k] : 0.0);
+      if (expected)
+        g_assert_cmpfloat (fabs (lib->gradient[first + k] - expected[k]), <=, 1e-6 * fabs (expected[k]) + 1e-12);
+      else
+        g_assert_cmpfloat (lib->gradient[first + k], ==, 0);
+    }
+  }
+  g_assert_cmpfloat (ref_rel_error (lib->dw0, dw, P), <=, 1e-6);
+  g_assert_cmpfloat (fabs (dl2[0]), >, 1e-8);   /* the comparison is not between zeros */
+  problem_teardown (&p);
+}
+
+/* drmad with R = T is the full line: identical to piecewise K = 1. */
+static void
+test_drmad_full_line (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 30);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig full = { .method = DRMAD_METHOD_DRMAD, .seed = 13, .reverse_steps = 30 };
+  g_autoptr (DrmadHypergradient) line = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &full, NULL,
+                                                                     NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadHypergradient) one = hypergradient (&p, hyper, DRMAD_METHOD_PIECEWISE, 0, 1);
+  g_assert_cmpfloat (relative_error (line->gradient, one->gradient, 0, line->n), ==, 0);
+  full.reverse_steps = 29;   /* one point fewer: the authors' loop, a different estimate */
+  g_autoptr (DrmadHypergradient) points = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &full, NULL,
+                                                                       NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (relative_error (points->gradient, one->gradient, 0, line->n), >, 1e-6);
+  problem_teardown (&p);
+}
+
+/* truncated with R = T is exact. With R < T it is exact's reverse pass
+ * stopped after R steps: the hypergradients of the learning rates of the
+ * steps it covers are exact's, the rest differ, and nothing reaches w_0. */
+static void
+test_truncated (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 40);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadHypergradient) exact = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 6, 0);
+  for (guint64 R = 10; R <= 40; R += 30) {
+    DrmadReverseConfig reverse = { .method = DRMAD_METHOD_TRUNCATED, .checkpoint_every = 7, .seed = 13,
+                                   .reverse_steps = R };
+    g_autoptr (DrmadHypergradient) truncated = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
+                                                                            NULL, NULL, &error);
+    g_assert_no_error (error);
+    double rel = relative_error (truncated->gradient, exact->gradient, 0, exact->n);
+    g_test_message ("truncated R = %" G_GUINT64_FORMAT " vs exact: %.3g", R, rel);
+    if (R == 40) {
+      g_assert_cmpfloat (rel, <=, 1e-12);
+    } else {
+      g_assert_cmpfloat (rel, >, 1e-6);
+      /* The learning rates of the last segment (steps 30 … 39) only see those steps: exact there. */
+      gsize first, count;
+      drmad_hyper_get_group_span (hyper, 1, &first, &count);
+      g_assert_cmpstr (drmad_hyper_get_group_name (hyper, 1), ==, "lr");
+      for (guint l = 0; l < 3; l++) {
+        gsize last = first + l * 4 + 3;
+        g_assert_cmpfloat (fabs (truncated->gradient[last] - exact->gradient[last]), <=,
+                           1e-9 * fabs (exact->gradient[last]));
+      }
+      for (gsize j = 0; j < truncated->n_params; j++)
+        g_assert_cmpfloat (truncated->dw0[j], ==, 0);
+    }
+  }
+  problem_teardown (&p);
+}
+
+/* auto: exact under a large budget; under a small one, piecewise with the
+ * largest K whose measured peak fits (K + 1 pieces would not). */
+static void
+test_auto_choice (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 200);
+  config.learn_momentum = FALSE;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig reverse, resolved;
+  drmad_reverse_config_init (&reverse);
+  reverse.seed = 13;
+  g_autofree char *reason = NULL;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
+  g_test_message ("%s", reason);
+  g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_EXACT);
+  g_assert_nonnull (strstr (reason, "exact"));
+
+  /* What exact (k = 15) and one piece actually peak at, measured. */
+  g_autoptr (DrmadHypergradient) exact = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 0, 0);
+  g_autoptr (DrmadHypergradient) two = hypergradient (&p, hyper, DRMAD_METHOD_PIECEWISE, 0, 2);
+  g_autoptr (DrmadHypergradient) three = hypergradient (&p, hyper, DRMAD_METHOD_PIECEWISE, 0, 3);
+  guint64 per_piece = three->device_peak_bytes - two->device_peak_bytes;
+  g_assert_cmpuint (per_piece, ==, drmad_net_get_n_params (p.net) * sizeof (double));
+  reverse.memory_budget = exact->device_peak_bytes;   /* exactly enough for exact */
+  g_clear_pointer (&reason, g_free);
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
+  g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_EXACT);
+  /* One byte less: piecewise, K the largest whose measured peak fits. */
+  reverse.memory_budget = exact->device_peak_bytes - 1;
+  g_clear_pointer (&reason, g_free);
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
+  g_test_message ("%s", reason);
+  g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
+  guint K = resolved.snapshots;
+  g_autoptr (DrmadHypergradient) at_k = hypergradient (&p, hyper, DRMAD_METHOD_PIECEWISE, 0, K);
+  g_assert_cmpuint (at_k->device_peak_bytes, <=, reverse.memory_budget);
+  g_assert_cmpuint (at_k->device_peak_bytes + per_piece, >, reverse.memory_budget);
+  /* And the pass itself runs under auto with that budget, as piecewise K. */
+  g_autoptr (DrmadHypergradient) automatic = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
+                                                                          NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (relative_error (automatic->gradient, at_k->gradient, 0, at_k->n), ==, 0);
+  /* Nothing fits: a clear error. */
+  reverse.memory_budget = 1000;
+  g_assert_false (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  problem_teardown (&p);
+}
+
+/* The ‖dw‖ watch (issue 11 §2). The engineered divergence: a watch factor
+ * just under the growth this pass really shows (measured first), so the
+ * pass trips at a known place; the meta step is then rejected with that
+ * reason and θ does not move. */
+static void
+test_watch (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 64);
+  config.learn_momentum = FALSE;
+  for (guint l = 0; l < 3; l++)
+    config.init_lr[l] = 2.0;   /* large steps: the reverse state grows */
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadHypergradient) free_run = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 0, 0);
+  g_test_message ("‖dw‖ grew at most %.4g-fold", free_run->reverse_growth);
+  g_assert_cmpfloat (free_run->reverse_growth, >, 1.5);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 13,
+                                 .watch_factor = 1 + (free_run->reverse_growth - 1) / 2 };
+  g_autoptr (DrmadHypergradient) stopped = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
+                                                                        NULL, NULL, &error);
+  g_assert_null (stopped);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "diverged at step"));
+  g_clear_error (&error);
+
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 0;
+  g_autofree double *before = g_memdup2 (drmad_hyper_get_values (hyper), drmad_hyper_get_n (hyper) * sizeof (double));
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (report->rejected);
+  g_assert_nonnull (strstr (report->event, "diverged at step"));
+  g_assert_cmpmem (drmad_hyper_get_values (hyper), drmad_hyper_get_n (hyper) * sizeof (double), before,
+                   drmad_hyper_get_n (hyper) * sizeof (double));
+  problem_teardown (&p);
+}
+
+/* Fidelity (issue 11 §2): the report's numbers and the run folder's
+ * history.csv columns equal what separate calls compute, and the cosine,
+ * relative error and sign agreement are what their definitions give. */
+static void
+test_fidelity (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 40);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  gsize n = drmad_hyper_get_n (hyper);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_PIECEWISE, .snapshots = 2, .seed = 13 };
+  g_autoptr (DrmadHypergradient) approx = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse, NULL,
+                                                                       NULL, &error);
+  g_autoptr (DrmadHypergradient) exact = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 0, 0);
+  g_assert_no_error (error);
+  double ab = 0, aa = 0, bb = 0, dd = 0, agree = 0;
+  for (gsize i = 0; i < n; i++) {
+    double a = approx->gradient[i], b = exact->gradient[i];
+    ab += a * b;
+    aa += a * a;
+    bb += b * b;
+    dd += (a - b) * (a - b);
+    agree += (a > 0) == (b > 0);
+  }
+  double cosine = ab / sqrt (aa * bb), rel = sqrt (dd / bb), sign = agree / n;
+  g_test_message ("piecewise K = 2 vs exact: cosine %.6f, relative error %.6g, sign agreement %.4f", cosine, rel, sign);
+
+  g_autofree char *folder = g_dir_make_tmp ("drmad-fidelity-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *out = g_build_filename (folder, "run", NULL);
+  g_autoptr (DrmadRun) run = drmad_run_create (out, "[drmad]\n", FALSE, &error);
+  g_assert_no_error (error);
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 2;
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (drmad_meta_get_method (meta)->method, ==, DRMAD_METHOD_PIECEWISE);
+  for (guint it = 1; it <= 3; it++) {
+    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+    g_assert_no_error (error);
+    CHECK (drmad_run_record (run, hyper, meta, report, &error));
+    g_assert_cmpint (report->fidelity_measured, ==, it != 2);   /* at 1, then every 2: 1, 3 */
+    if (it == 1) {
+      g_assert_cmpint (report->fidelity_reference.method, ==, DRMAD_METHOD_EXACT);
+      g_assert_cmpfloat_with_epsilon (report->fidelity.cosine, cosine, 1e-12);
+      g_assert_cmpfloat_with_epsilon (report->fidelity.relative_error, rel, 1e-12 * rel);
+      g_assert_cmpfloat (report->fidelity.sign_agreement, ==, sign);
+      DrmadFidelity same = drmad_fidelity_compute (approx->gradient, exact->gradient, 0, n);
+      g_assert_cmpfloat (same.cosine, ==, report->fidelity.cosine);
+    }
+  }
+  /* history.csv: the columns are there and hold the report's numbers. */
+  g_autofree char *path = g_build_filename (out, "history.csv", NULL), *text = NULL;
+  CHECK (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
+  gint cos_col = -1, method_col = -1, ref_col = -1, sign_col = -1;
+  for (gint c = 0; header[c]; c++) {
+    if (g_str_equal (header[c], "fidelity_cosine")) cos_col = c;
+    if (g_str_equal (header[c], "method_used")) method_col = c;
+    if (g_str_equal (header[c], "fidelity_reference")) ref_col = c;
+    if (g_str_equal (header[c], "fidelity_sign_agreement")) sign_col = c;
+  }
+  g_assert_cmpint (cos_col, >, 0);
+  g_assert_cmpint (sign_col, >, 0);
+  g_auto (GStrv) row1 = g_strsplit (lines[1], ",", -1);
+  g_auto (GStrv) row2 = g_strsplit (lines[2], ",", -1);
+  g_assert_cmpstr (row1[method_col], ==, "piecewise K=2");
+  g_assert_cmpstr (row1[ref_col], ==, "exact k=7");
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (row1[cos_col], NULL), cosine, 1e-12);
+  g_assert_cmpfloat (g_ascii_strtod (row1[sign_col], NULL), ==, sign);
+  g_assert_cmpstr (row2[cos_col], ==, "");   /* not measured at 2 */
+  remove_tree (folder);
+  problem_teardown (&p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -422,5 +799,11 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/cancel", test_cancel);
   g_test_add_func ("/hyper/names", test_names);
   g_test_add_func ("/hyper/launch-geometry", test_launch_geometry);
+  g_test_add_func ("/hyper/drmad-authors-loop", test_drmad_authors_loop);
+  g_test_add_func ("/hyper/drmad-full-line", test_drmad_full_line);
+  g_test_add_func ("/hyper/truncated", test_truncated);
+  g_test_add_func ("/hyper/auto-choice", test_auto_choice);
+  g_test_add_func ("/hyper/watch", test_watch);
+  g_test_add_func ("/hyper/fidelity", test_fidelity);
   return g_test_run ();
 }
