@@ -47,12 +47,14 @@ main (void)
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, &error);
   if (!hyper)
     return fail (error);
-  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = 1 };
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);       /* auto: exact if it fits half the free device memory, else piecewise */
   DrmadMetaConfig meta_config;
-  drmad_meta_config_init (&meta_config);
+  drmad_meta_config_init (&meta_config);      /* Adam; fidelity measured at meta-iteration 1 and every 10 */
   g_autoptr (DrmadMeta) meta = drmad_meta_new (net, hyper, train, val, &reverse, &meta_config, &error);
   if (!meta)
     return fail (error);
+  printf ("%s\n", drmad_meta_get_method_reason (meta));
 
   for (int i = 0; i < 3; i++) {
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
@@ -63,6 +65,9 @@ main (void)
     for (guint g = 0; g < report->n_groups; g++)
       printf ("  |d%s| %.3g", drmad_hyper_get_group_name (hyper, g), report->group_norms[g]);
     printf ("\n");
+    if (report->fidelity_measured)
+      printf ("  fidelity to the reference: cosine %.4f, relative error %.3g, signs agreeing %.2f\n",
+              report->fidelity.cosine, report->fidelity.relative_error, report->fidelity.sign_agreement);
   }
   for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++)
     printf ("%s = %.6g\n", drmad_hyper_get_name (hyper, i), drmad_hyper_get_natural (hyper, i));

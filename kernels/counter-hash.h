@@ -1,6 +1,6 @@
 /* Counter-based hashing shared verbatim by the C library and the OpenCL
  * kernels, so that the host and the device draw the same minibatches.
- * ALGORITHM.md §1: minibatch order is a pure function of (seed, t).
+ * docs/algorithm.md §1: minibatch order is a pure function of (seed, t).
  *
  * A minibatch at step t holds positions t·B … t·B+B−1 of an endless stream;
  * position p lies in epoch p / n at slot p mod n, and the example at that slot

@@ -1,4 +1,4 @@
-/* MLP kernels (ALGORITHM.md §1 and §3). `real` is float or double, set by the
+/* MLP kernels (docs/algorithm.md §1 and §3). `real` is float or double, set by the
  * build options; counter-hash.h is prepended by the host. Every kernel takes
  * its sizes explicitly and walks its indices with FOR_CHUNK, so any global
  * size works. */
@@ -58,7 +58,7 @@ __kernel void bias_act (__global real *z, __global const real *params, uint bias
 }
 
 /* Softmax cross-entropy per row: loss, 0/1 error, and δ_L = (p − Y)·scale
- * (scale = 1/B for the batch mean, ALGORITHM.md §3). */
+ * (scale = 1/B for the batch mean, docs/algorithm.md §3). */
 __kernel void softmax_xent (__global const real *logits, __global const int *labels, uint label_offset,
                             uint rows, uint classes, real scale,
                             __global real *delta, __global real *row_loss, __global real *row_wrong)
@@ -107,7 +107,7 @@ __kernel void act_backward (__global real *delta, __global const real *pre, __gl
     delta[i] = pre[i] * act_d1 (act[i], activation);
 }
 
-/* ALGORITHM.md §3, R-forward: R(z) += Vb; R(a) = φ'(z) ⊙ R(z). */
+/* docs/algorithm.md §3, R-forward: R(z) += Vb; R(a) = φ'(z) ⊙ R(z). */
 __kernel void r_bias_act (__global real *rz, __global real *ra, __global const real *dir, uint bias_offset,
                           __global const real *act, uint rows, uint cols, uint activation)
 {
@@ -121,7 +121,7 @@ __kernel void r_bias_act (__global real *rz, __global real *ra, __global const r
     }
 }
 
-/* ALGORITHM.md §3: R(δ_L) = [p ⊙ (R(z_L) − rowsum(p ⊙ R(z_L)))] · scale. */
+/* docs/algorithm.md §3: R(δ_L) = [p ⊙ (R(z_L) − rowsum(p ⊙ R(z_L)))] · scale. */
 __kernel void r_softmax (__global const real *logits, __global const real *rz, uint rows, uint classes,
                          real scale, __global real *rdelta)
 {
@@ -143,7 +143,7 @@ __kernel void r_softmax (__global const real *logits, __global const real *rz, u
   }
 }
 
-/* ALGORITHM.md §3: R(δ_{l−1}) = pre_R ⊙ φ'(z) + (δ_l W_lᵀ) ⊙ φ''(z) ⊙ R(z),
+/* docs/algorithm.md §3: R(δ_{l−1}) = pre_R ⊙ φ'(z) + (δ_l W_lᵀ) ⊙ φ''(z) ⊙ R(z),
  * where @rdelta holds pre_R = R(δ_l) W_lᵀ + δ_l VW_lᵀ on entry. */
 __kernel void r_act_backward (__global real *rdelta, __global const real *pre, __global const real *act,
                               __global const real *rz, uint n, uint activation)
@@ -177,7 +177,7 @@ __kernel void accumulate (__global const real *values, uint n, __global real *ac
   acc[slot] += sum;
 }
 
-/* ALGORITHM.md §1, one step, fused:
+/* docs/algorithm.md §1, one step, fused:
  *   g ← g + exp(λ) ⊙ w        (l2 holds exp(λ) per weight, 0 on biases)
  *   v ← γ ⊙ v − (1 − γ) ⊙ g
  *   w ← w + η ⊙ v
@@ -198,7 +198,7 @@ __kernel void sgd_momentum (__global real *w, __global real *v, __global real *g
   }
 }
 
-/* ALGORITHM.md §2, the part of one reverse step before the HVP:
+/* docs/algorithm.md §2, the part of one reverse step before the HVP:
  *   dη_t += dw ⊙ v_{t+1};  dv += η ⊙ dw;  dγ_t += dv ⊙ (v_t + g_t);
  * with g_t = g + exp(λ) ⊙ w_t regularised (g as the minibatch gradient left it);
  *   u = (1 − γ) ⊙ dv
@@ -224,7 +224,7 @@ __kernel void reverse_before_hvp (__global const real *dw, __global real *dv,
   }
 }
 
-/* ALGORITHM.md §2, after the HVP (hu = R(g)·u without the L2 term):
+/* docs/algorithm.md §2, after the HVP (hu = R(g)·u without the L2 term):
  *   dw −= hu + exp(λ) ⊙ u;  dλ −= exp(λ) ⊙ w_t ⊙ u;  dv = γ ⊙ dv */
 __kernel void reverse_after_hvp (__global real *dw, __global real *dv, __global const real *hu,
                                  __global const real *u, __global const real *w, __global const real *l2,
@@ -239,7 +239,7 @@ __kernel void reverse_after_hvp (__global real *dw, __global real *dv, __global 
   }
 }
 
-/* ALGORITHM.md §2b/§2c: the point on the straight line between snapshots a
+/* docs/algorithm.md §2b/§2c: the point on the straight line between snapshots a
  * (step t_a) and b (step t_b) at step t, and the line's velocity for the
  * steps t_a … t_b − 1: v̂ = (w_b − w_a) / ((t_b − t_a) η). Writes ŵ_t into @w
  * and v̂ for step @eta_segment's η into @v. */

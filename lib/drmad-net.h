@@ -35,7 +35,7 @@ guint            drmad_device_data_get_n (const DrmadDeviceData *data);
 /**
  * DrmadNet:
  * An MLP z_l = a_{l−1} W_l + b_l, a_l = φ(z_l), softmax cross-entropy on the
- * last layer (ALGORITHM.md §3). All parameters live in one flat vector of
+ * last layer (docs/algorithm.md §3). All parameters live in one flat vector of
  * length P: for each layer, W_l (row-major, fan_in × fan_out) then b_l.
  */
 typedef struct _DrmadNet DrmadNet;
@@ -61,7 +61,7 @@ gboolean drmad_net_set_params (DrmadNet *net, const double *params, GError **err
 gboolean drmad_net_get_params (DrmadNet *net, double *params, GError **error);
 
 /* W_l = scale_l · Z_l with Z_l fixed N(0,1) draws from @seed, biases 0
- * (ALGORITHM.md §1). @scales: L values, or NULL for 1/√fan_in. */
+ * (docs/algorithm.md §1). @scales: L values, or NULL for 1/√fan_in. */
 gboolean drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError **error);
 
 /* Mean unregularised loss of the minibatch at (@seed, @step) and, when
@@ -75,7 +75,7 @@ gboolean drmad_net_full_gradient (DrmadNet *net, DrmadDeviceData *data, double *
 
 /* The Hessian of the minibatch loss at (@seed, @step) (unregularised) times
  * @direction (P numbers) into @product, by Pearlmutter's R-operator
- * (ALGORITHM.md §3): exact, at about three gradients' cost. */
+ * (docs/algorithm.md §3): exact, at about three gradients' cost. */
 gboolean drmad_net_batch_hvp (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
                               const double *direction, double *product, GError **error);
 
@@ -85,7 +85,7 @@ gboolean drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_
 
 /**
  * DrmadTrainer:
- * SGD with momentum exactly as ALGORITHM.md §1, with per-weight vectors η, γ
+ * SGD with momentum exactly as docs/algorithm.md §1, with per-weight vectors η, γ
  * and exp(λ), on a net's parameters in place.
  */
 typedef struct _DrmadTrainer DrmadTrainer;
@@ -106,7 +106,7 @@ gboolean drmad_trainer_set_vectors (DrmadTrainer *trainer, const double *eta, co
 gboolean drmad_trainer_set_schedule (DrmadTrainer *trainer, guint n_segments, guint64 horizon,
                                      const double *eta, const double *gamma, const double *l2,
                                      GError **error);
-/* v ← 0 (ALGORITHM.md §1: v_0 = 0). */
+/* v ← 0 (docs/algorithm.md §1: v_0 = 0). */
 gboolean drmad_trainer_reset_velocity (DrmadTrainer *trainer, GError **error);
 
 /* Runs steps @first_step … @first_step + @n_steps − 1 on minibatches of

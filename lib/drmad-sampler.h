@@ -1,4 +1,4 @@
-/* drmad: the counter-based minibatch sampler (ALGORITHM.md §1). */
+/* drmad: the counter-based minibatch sampler (docs/algorithm.md §1). */
 #pragma once
 
 #include <glib.h>
@@ -13,7 +13,7 @@ guint32 drmad_sampler_index (guint64 seed, guint64 step, guint32 batch, guint32 
 void    drmad_sampler_batch (guint64 seed, guint64 step, guint32 batch, guint32 n, guint32 *indices);
 
 /* A standard normal draw that depends only on (@seed, @counter): the initial
- * weight draws Z of ALGORITHM.md §1. */
+ * weight draws Z of docs/algorithm.md §1. */
 double  drmad_normal_draw   (guint64 seed, guint64 counter);
 
 G_END_DECLS

@@ -1,5 +1,5 @@
 /* Internal: expanding θ into per-parameter vectors and reducing per-parameter
- * sensitivities back into dθ (ALGORITHM.md §1 table, §2 chain rule). */
+ * sensitivities back into dθ (docs/algorithm.md §1 table, §2 chain rule). */
 #pragma once
 
 #include "drmad-hyper.h"

@@ -1,5 +1,5 @@
 /* Hyperparameter groups: the raw vector θ, its names, and its map to the
- * per-parameter η, γ, exp(λ) and initial scales (ALGORITHM.md §1). */
+ * per-parameter η, γ, exp(λ) and initial scales (docs/algorithm.md §1). */
 #include "hyper-private.h"
 
 #include <math.h>
@@ -265,7 +265,7 @@ drmad_hyper_reduce (const DrmadHyper *hyper, const DrmadNet *net, const double *
     for (guint s = 0; s < S; s++)
       for (gsize i = first; i < end; i++) {
         gsize j = (gsize) s * P + i;
-        /* ALGORITHM.md §2 chain rule: da = η dη, db = γ(1 − γ) dγ */
+        /* docs/algorithm.md §2 chain rule: da = η dη, db = γ(1 − γ) dγ */
         if (hyper->learned[GROUP_LR])
           gradient[hyper->first_of[GROUP_LR] + (gsize) (l - 1) * S + s] += eta[j] * deta[j];
         if (hyper->learned[GROUP_MOMENTUM])

@@ -61,7 +61,7 @@ gboolean drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data,
 
 /* After drmad_net_enqueue_batch_gradient() at @params, enqueues the
  * Hessian-vector product of the minibatch loss (unregularised) with the
- * direction @dir into @out, by the R-operator (ALGORITHM.md §3), reusing the
+ * direction @dir into @out, by the R-operator (docs/algorithm.md §3), reusing the
  * forward pass left in the workspace. */
 gboolean drmad_net_enqueue_batch_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir,
                                       DrmadBuffer *out, GError **error);

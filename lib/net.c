@@ -1,4 +1,4 @@
-/* MLP forward, gradient and evaluation on the device (ALGORITHM.md §3). */
+/* MLP forward, gradient and evaluation on the device (docs/algorithm.md §3). */
 #include "net-private.h"
 #include "drmad-sampler.h"
 
@@ -415,7 +415,7 @@ column_sums (DrmadNet *net, DrmadBuffer *m, guint rows, guint cols, DrmadBuffer 
 }
 
 /* Backward pass for the @rows rows in the workspace whose inputs are rows
- * @first_row… of @input (ALGORITHM.md §3: gW_l = a_{l−1}ᵀ δ_l,
+ * @first_row… of @input (docs/algorithm.md §3: gW_l = a_{l−1}ᵀ δ_l,
  * gb_l = Σ_rows δ_l, δ_{l−1} = (δ_l W_lᵀ) ⊙ φ'(z_{l−1})); with @add the
  * gradient is added to @grad instead of replacing it. With @grad NULL only
  * the δ_l are computed (what the R-operator needs). */
@@ -449,7 +449,7 @@ backward (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *input, gsize first_ro
   return TRUE;
 }
 
-/* ALGORITHM.md §3, the R-operator over the batch in the workspace. */
+/* docs/algorithm.md §3, the R-operator over the batch in the workspace. */
 gboolean
 drmad_net_enqueue_batch_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir, DrmadBuffer *out,
                              GError **error)

@@ -1,4 +1,4 @@
-/* Hypergradients: the forward run, then the reverse pass of ALGORITHM.md §2
+/* Hypergradients: the forward run, then the reverse pass of docs/algorithm.md §2
  * along the exact (checkpointed) trajectory, the DrMAD line, or K pieces. */
 #include "hyper-private.h"
 #include "train-private.h"
@@ -29,7 +29,7 @@ typedef struct {
   /* reverse state */
   DrmadBuffer *dw, *dv, *deta, *dgamma, *dl2, *u, *hu, *w_now, *v_now, *v_next;
   cl_kernel    k_before, k_after, k_interpolate;
-  gboolean     with_dgamma;   /* momentum learned: the reverse steps need g_t (ALGORITHM.md §2) */
+  gboolean     with_dgamma;   /* momentum learned: the reverse steps need g_t (docs/algorithm.md §2) */
   /* results of the forward run */
   DrmadDeviceData *val;
   double       train_loss_sum, val_loss;
@@ -76,7 +76,7 @@ watch_dw (Pass *pass, guint64 t, GError **error)
   return FALSE;
 }
 
-/* After the forward run, with w_T in the net: dw = ∇_w f(w_T) (ALGORITHM.md
+/* After the forward run, with w_T in the net: dw = ∇_w f(w_T) (docs/algorithm.md
  * §2, first line) and f itself. */
 static gboolean
 start_reverse (Pass *pass, GError **error)

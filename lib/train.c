@@ -1,4 +1,4 @@
-/* The forward SGD-with-momentum run (ALGORITHM.md §1). */
+/* The forward SGD-with-momentum run (docs/algorithm.md §1). */
 #include "train-private.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
 /* A plain C float64 MLP used as the independent reference in tests: no
- * OpenCL, no BLAS, loops straight from ALGORITHM.md §1 and §3. */
+ * OpenCL, no BLAS, loops straight from docs/algorithm.md §1 and §3. */
 #pragma once
 
 #include <glib.h>

@@ -1,5 +1,5 @@
 /* Hypergradients: the exact reverse pass against central differences of the
- * validation loss through the whole training (ALGORITHM.md §4.3), the
+ * validation loss through the whole training (docs/algorithm.md §4.3), the
  * shortcuts against exact, memory scaling, the divergence guard, cancel. */
 #include "drmad.h"
 #include "test-util.h"
@@ -120,7 +120,7 @@ typedef struct {
   gboolean           fixed_momentum;  /* momentum not learned: the reverse steps skip g_t (lib/reverse.c) */
 } ExactCase;
 
-/* ALGORITHM.md §4.3: exact hypergradient vs central differences of f(θ),
+/* docs/algorithm.md §4.3: exact hypergradient vs central differences of f(θ),
  * every group, float64, tanh, T = 50: relative error ≤ 1e-4 per group. */
 static void
 test_exact_vs_finite_differences (gconstpointer data)

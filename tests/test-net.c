@@ -120,7 +120,7 @@ test_evaluate_reference (gconstpointer data)
   fixture_teardown (&f);
 }
 
-/* ALGORITHM.md §4.1: the gradient against central differences of the loss,
+/* docs/algorithm.md §4.1: the gradient against central differences of the loss,
  * float64, tanh. */
 static void
 test_gradient_finite_differences (gconstpointer data)
@@ -156,7 +156,7 @@ test_gradient_finite_differences (gconstpointer data)
   fixture_teardown (&f);
 }
 
-/* ALGORITHM.md §4.2: the R-operator HVP against central differences of the
+/* docs/algorithm.md §4.2: the R-operator HVP against central differences of the
  * gradient, float64, for each activation. */
 static void
 test_hvp_finite_differences (gconstpointer data)

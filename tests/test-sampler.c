@@ -1,4 +1,4 @@
-/* The counter-based sampler (ALGORITHM.md §1): minibatches are a pure
+/* The counter-based sampler (docs/algorithm.md §1): minibatches are a pure
  * function of (seed, step) and each epoch visits every example once. */
 #include "drmad-sampler.h"
 

@@ -1,4 +1,4 @@
-/* SGD with momentum (ALGORITHM.md §1) against a plain C reference, and real
+/* SGD with momentum (docs/algorithm.md §1) against a plain C reference, and real
  * training on Fashion-MNIST to a required accuracy. */
 #include "drmad.h"
 #include "test-util.h"

@@ -18,7 +18,7 @@ policy as ./build/bench/bench-hypergrad:
 
 theta = (lambda_l, log eta_l) per layer: exp(lambda) = 1e-4 (L2 on weights only),
 eta = 0.1 (0.05 for 784-50-50-50-10), momentum 0.9 fixed; f(theta) = unregularised
-validation cross-entropy at w_T (ALGORITHM.md §1).
+validation cross-entropy at w_T (docs/algorithm.md §1).
 
 Every measurement runs in a fresh subprocess (peak RSS is its own, read by the
 parent with os.wait4); inside it the measured call runs twice and the second is
