@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The DrMAD paper's MNIST experiment in its authors' setting, on Fashion-MNIST
-# (docs/experiments.md, first section; issue 11 §4): a sweep of fixed global
+# (docs/experiments.md, first section): a sweep of fixed global
 # L2 values, then 20 meta-iterations of per-input-unit L2 for each reverse
 # method, at momentum 0.95 (the authors' code) and 0.1 (the paper's text).
 #
@@ -69,5 +69,5 @@ for momentum in 0.95 0.1; do
   run_method "$momentum" truncated-R200 --method truncated --reverse-steps 200
   run_method "$momentum" exact --method exact
 done
-column -t -s $'\t' "$out/sweep.tsv"
-column -t -s $'\t' "$out/methods.tsv"
+column -t -s "$(printf '\t')" "$out/sweep.tsv"
+column -t -s "$(printf '\t')" "$out/methods.tsv"
