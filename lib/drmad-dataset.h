@@ -12,6 +12,11 @@ G_BEGIN_DECLS
  * row-major, and one integer label per example in [0, n_classes).
  * Loaders return features scaled to [0, 1]; drmad_dataset_split() returns
  * standardised copies.
+ *
+ * A loader keeps the 8-bit values its files hold (one byte per feature, see
+ * drmad_dataset_get_bytes()) rather than floats; the float view is made only
+ * when drmad_dataset_get_features() asks for it, and drmad_dataset_split()
+ * converts only the rows it draws.
  */
 typedef struct _DrmadDataset DrmadDataset;
 
@@ -33,8 +38,14 @@ void drmad_load_limits_default (DrmadLoadLimits *limits);
 guint         drmad_dataset_get_n          (const DrmadDataset *ds);
 guint         drmad_dataset_get_dim        (const DrmadDataset *ds);
 guint         drmad_dataset_get_n_classes  (const DrmadDataset *ds);
-const float  *drmad_dataset_get_features   (const DrmadDataset *ds);  /* n × dim */
+/* n × dim floats. For a dataset a loader returned they are byte / 255, made
+ * on the first call (4 bytes a feature) and kept; NULL, with a warning, when
+ * that memory cannot be had. */
+const float  *drmad_dataset_get_features   (const DrmadDataset *ds);
 const gint32 *drmad_dataset_get_labels     (const DrmadDataset *ds);  /* n */
+/* n × dim bytes as a loader read them (feature = byte / 255), or NULL for a
+ * dataset made from floats (drmad_dataset_new_from_arrays(), a split). */
+const guint8 *drmad_dataset_get_bytes      (const DrmadDataset *ds);
 /* Image shape when the data are images (width × height × channels = dim), else dim × 1 × 1. */
 void          drmad_dataset_get_shape      (const DrmadDataset *ds, guint *width, guint *height, guint *channels);
 const char   *drmad_dataset_get_source     (const DrmadDataset *ds);  /* file or folder it came from */
@@ -51,6 +62,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDataset, drmad_dataset_free)
  * An IDX image file (magic 0x00000803, unsigned bytes, n × rows × cols) and
  * its IDX label file (0x00000801). Either may be gzip-compressed (".gz" or
  * gzip magic). Features are pixel/255. n_classes = max label + 1 (at least 2).
+ * A gzip file whose header claims more bytes than the process may have (the
+ * memory available, MemAvailable in /proc/meminfo, or the process's
+ * RLIMIT_AS or RLIMIT_DATA when lower) is refused with
+ * %DRMAD_ERROR_TOO_LARGE before any of it is inflated.
  */
 DrmadDataset *drmad_dataset_load_idx (const char *images_path, const char *labels_path,
                                       const DrmadLoadLimits *limits, GError **error);

@@ -1,6 +1,7 @@
 /* Loaders round-trip files written here, refuse each kind of bad input with
  * its own error code, and splits are disjoint and standardised. */
 #include "drmad-dataset.h"
+#include "dataset-private.h"   /* to see that a pool holds no floats */
 #include "test-util.h"
 
 #include <glib/gstdio.h>
@@ -899,6 +900,247 @@ test_split_too_large (void)
   g_clear_error (&error);
 }
 
+/* ---- splits of a byte pool against a plain C reference ------------------- */
+
+/* Pixel 0 of image i is (i·131) mod 256, one value per image for up to 256
+ * images (131 is odd), so a row of a split can be traced to its image; pixel 1
+ * is constant, so its deviation is zero; the rest follow pixel_value(). */
+static guint8
+ref_pixel (guint i, guint p)
+{
+  return p == 0 ? (guint8) (i * 131) : p == 1 ? 7 : pixel_value (i, p);
+}
+
+static void
+write_ref_idx (const char *dir, const char *prefix, guint n, guint rows, guint cols, guint first)
+{
+  g_autofree char *images_name = g_strconcat (prefix, "-images-idx3-ubyte", NULL);
+  g_autofree char *labels_name = g_strconcat (prefix, "-labels-idx1-ubyte.gz", NULL);
+  g_autofree char *images = path_in (dir, images_name);
+  g_autofree char *labels = path_in (dir, labels_name);
+  GByteArray *a = g_byte_array_new ();
+  append_be32 (a, 0x00000803);
+  append_be32 (a, n);
+  append_be32 (a, rows);
+  append_be32 (a, cols);
+  for (guint i = 0; i < n; i++)
+    for (guint p = 0; p < rows * cols; p++)
+      {
+        guint8 v = ref_pixel (first + i, p);
+        g_byte_array_append (a, &v, 1);
+      }
+  write_array (images, a, FALSE);
+  write_array (labels, idx_labels (n, n, 4), TRUE);
+}
+
+/* The image of a pool whose pixel 0 is @byte0. */
+static guint
+ref_trace (const guint8 *bytes, guint n, guint dim, guint8 byte0)
+{
+  for (guint i = 0; i < n; i++)
+    if (bytes[(gsize) i * dim] == byte0)
+      return i;
+  g_assert_not_reached ();
+}
+
+/* The rows of @ds as images of @pool (through pixel 0), checking the labels on the way. */
+static guint *
+ref_rows (const DrmadSplit *split, const DrmadDataset *ds, const DrmadDataset *pool)
+{
+  guint n = drmad_dataset_get_n (ds), dim = drmad_dataset_get_dim (ds);
+  const float *f = drmad_dataset_get_features (ds);
+  guint *rows = g_new (guint, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    {
+      double x = (double) f[(gsize) i * dim] * split->std[0] + split->mean[0];
+      long b = lround (x * 255);
+      g_assert_cmpfloat (fabs (x * 255 - b), <, 1e-3);
+      g_assert_cmpint (b, >=, 0);
+      g_assert_cmpint (b, <, 256);
+      rows[i] = ref_trace (drmad_dataset_get_bytes (pool), drmad_dataset_get_n (pool), dim, (guint8) b);
+      g_assert_cmpint (drmad_dataset_get_labels (ds)[i], ==, drmad_dataset_get_labels (pool)[rows[i]]);
+    }
+  return rows;
+}
+
+/* drmad-dataset.h's split, written out: a feature is its byte / 255 in float;
+ * per feature, the mean and the deviation over the training split in double,
+ * two passes (sum, then squared distances from the mean), stored as floats,
+ * a deviation below 1e-6 stored as 1; every split's feature becomes
+ * (x − mean) / std in float. Compared bit for bit with what the library gives. */
+static void
+check_split_against_reference (const DrmadSplit *split, const DrmadDataset *pool,
+                               const DrmadDataset *test_pool)
+{
+  guint dim = drmad_dataset_get_dim (pool);
+  guint n_train = drmad_dataset_get_n (split->train);
+  g_autofree guint *train_rows = ref_rows (split, split->train, pool);
+  const guint8 *bytes = drmad_dataset_get_bytes (pool);
+
+  g_autofree float *mean = g_new (float, dim);
+  g_autofree float *std = g_new (float, dim);
+  for (guint d = 0; d < dim; d++)
+    {
+      double sum = 0, sq = 0;
+      for (guint i = 0; i < n_train; i++)
+        sum += (float) bytes[(gsize) train_rows[i] * dim + d] / 255.0f;
+      sum /= n_train;
+      for (guint i = 0; i < n_train; i++)
+        {
+          double c = (float) bytes[(gsize) train_rows[i] * dim + d] / 255.0f - sum;
+          sq += c * c;
+        }
+      double sd = sqrt (sq / n_train);
+      mean[d] = sum;
+      std[d] = sd < 1e-6 ? 1.0f : (float) sd;
+    }
+  g_assert_cmpmem (split->mean, dim * sizeof (float), mean, dim * sizeof (float));
+  g_assert_cmpmem (split->std, dim * sizeof (float), std, dim * sizeof (float));
+  g_assert_cmpfloat (split->std[1], ==, 1.0f);
+
+  const DrmadDataset *parts[] = { split->train, split->val, split->test };
+  for (guint k = 0; k < G_N_ELEMENTS (parts); k++)
+    {
+      const DrmadDataset *from = k == 2 && test_pool ? test_pool : pool;
+      guint n = drmad_dataset_get_n (parts[k]);
+      g_autofree guint *rows = ref_rows (split, parts[k], from);
+      g_autofree float *expected = g_new (float, (gsize) MAX (n, 1) * dim);
+      for (guint i = 0; i < n; i++)
+        for (guint d = 0; d < dim; d++)
+          {
+            float x = (float) drmad_dataset_get_bytes (from)[(gsize) rows[i] * dim + d] / 255.0f;
+            expected[(gsize) i * dim + d] = (x - mean[d]) / std[d];
+          }
+      g_assert_cmpmem (drmad_dataset_get_features (parts[k]), (gsize) n * dim * sizeof (float),
+                       expected, (gsize) n * dim * sizeof (float));
+      g_assert_null (drmad_dataset_get_bytes (parts[k]));
+    }
+}
+
+static void
+test_split_bytes_reference (void)
+{
+  g_autofree char *dir = make_tmp ();
+  write_ref_idx (dir, "train", 60, 3, 5, 0);
+  write_ref_idx (dir, "t10k", 25, 3, 5, 100);
+  GError *error = NULL;
+  DrmadDataset *pool_out = NULL, *test_out = NULL;
+  g_assert_true (drmad_dataset_open (dir, NULL, &pool_out, &test_out, &error));
+  g_assert_no_error (error);
+  g_autoptr (DrmadDataset) pool = pool_out;
+  g_autoptr (DrmadDataset) test_pool = test_out;
+
+  /* the pool holds the file's bytes and no floats until they are asked for */
+  const guint8 *bytes = drmad_dataset_get_bytes (pool);
+  g_assert_nonnull (bytes);
+  for (guint i = 0; i < 60; i++)
+    for (guint p = 0; p < 15; p++)
+      g_assert_cmpuint (bytes[i * 15 + p], ==, ref_pixel (i, p));
+  g_assert_null (pool->features);
+
+  /* the test split from the rest of the pool, then from the test pool */
+  g_autoptr (DrmadSplit) split = drmad_dataset_split (pool, NULL, 5, 0, 12, 9, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (split->train), ==, 39);
+  check_split_against_reference (split, pool, NULL);
+  g_assert_null (pool->features);
+
+  g_autoptr (DrmadSplit) with_test = drmad_dataset_split (pool, test_pool, 9, 30, 20, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (with_test->test), ==, 25);
+  check_split_against_reference (with_test, pool, test_pool);
+  g_assert_null (pool->features);
+  g_assert_null (test_pool->features);
+
+  /* the float view of the pool is byte / 255, and a float pool made from it
+   * splits into the same floats as the byte pool */
+  const float *f = drmad_dataset_get_features (pool);
+  g_assert_nonnull (f);
+  g_assert_true (drmad_dataset_get_features (pool) == f);
+  for (guint k = 0; k < 60 * 15; k++)
+    g_assert_cmpfloat (f[k], ==, bytes[k] / 255.0f);
+  g_autoptr (DrmadDataset) floats = drmad_dataset_new_from_arrays (60, 15, drmad_dataset_get_n_classes (pool), f,
+                                                                   drmad_dataset_get_labels (pool), &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_dataset_get_bytes (floats));
+  g_autoptr (DrmadSplit) same = drmad_dataset_split (floats, NULL, 5, 0, 12, 9, &error);
+  g_assert_no_error (error);
+  const DrmadDataset *a[] = { split->train, split->val, split->test }, *b[] = { same->train, same->val, same->test };
+  for (guint k = 0; k < G_N_ELEMENTS (a); k++)
+    g_assert_cmpmem (drmad_dataset_get_features (a[k]), drmad_dataset_get_n (a[k]) * 15 * sizeof (float),
+                     drmad_dataset_get_features (b[k]), drmad_dataset_get_n (b[k]) * 15 * sizeof (float));
+  g_assert_cmpmem (split->mean, 15 * sizeof (float), same->mean, 15 * sizeof (float));
+  g_assert_cmpmem (split->std, 15 * sizeof (float), same->std, 15 * sizeof (float));
+  remove_tree (dir);
+}
+
+/* CIFAR-10 and PNG pools keep bytes too, and their float view is byte / 255. */
+static void
+test_pool_bytes (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *batch = path_in (dir, "b.bin");
+  write_cifar (batch, 0, 3, G_MAXUINT, 0, 0);
+  const char *paths[] = { batch, NULL };
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) cifar = drmad_dataset_load_cifar10 (paths, NULL, &error);
+  g_assert_no_error (error);
+  const guint8 *bytes = drmad_dataset_get_bytes (cifar);
+  g_assert_nonnull (bytes);
+  for (guint r = 0; r < 3; r++)
+    for (guint p = 0; p < 3072; p++)
+      g_assert_cmpuint (bytes[r * 3072 + p], ==, pixel_value (r, p));
+
+  g_autofree char *cls = path_in (dir, "c");
+  g_autofree char *img = path_in (cls, "i.png");
+  g_mkdir (cls, 0700);
+  write_png_pattern (img, 3, 2, 3, 4);
+  g_autoptr (DrmadDataset) png = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_assert_no_error (error);
+  bytes = drmad_dataset_get_bytes (png);
+  g_assert_nonnull (bytes);
+  const float *f = drmad_dataset_get_features (png);
+  for (guint p = 0; p < 18; p++)
+    {
+      g_assert_cmpuint (bytes[p], ==, pixel_value (4, p));
+      g_assert_cmpfloat (f[p], ==, pixel_value (4, p) / 255.0f);
+    }
+  remove_tree (dir);
+}
+
+/* A gzip file's header is held against the memory the process may have
+ * before anything is inflated: here it claims 2^32 − 1 images of 1000 × 1000
+ * (4.3·10^15 bytes) under limits raised so far that only memory stops it. */
+static void
+test_idx_gz_beyond_memory (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *images = path_in (dir, "vast-images-idx3-ubyte.gz");
+  g_autofree char *labels = path_in (dir, "vast-labels-idx1-ubyte");
+  write_array (images, idx_images (G_MAXUINT32, 2, 1000, 1000), TRUE);
+  write_array (labels, idx_labels (G_MAXUINT32, 2, 2), FALSE);
+  DrmadLoadLimits limits = { .max_examples = G_MAXUINT64, .max_bytes = G_MAXUINT64 };
+  GError *error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  g_assert_null (drmad_dataset_load_idx (images, labels, &limits, &error));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC / 2);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  assert_message_has (error, "vast-images-idx3-ubyte.gz");
+  assert_message_has (error, "4294967295000000 bytes of pixels");
+  assert_message_has (error, "limit of ");
+  assert_message_has (error, "before inflating");
+  g_clear_error (&error);
+
+  /* the same claim in a plain file is held against the file's size, as before */
+  g_autofree char *plain = path_in (dir, "vast-images-idx3-ubyte");
+  write_array (plain, idx_images (G_MAXUINT32, 2, 1000, 1000), FALSE);
+  g_assert_null (drmad_dataset_load_idx (plain, labels, &limits, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
 static void
 test_arrays (void)
 {
@@ -952,5 +1194,8 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/arrays", test_arrays);
   g_test_add_func ("/dataset/split", test_split);
   g_test_add_func ("/dataset/split/too-large", test_split_too_large);
+  g_test_add_func ("/dataset/split/bytes-reference", test_split_bytes_reference);
+  g_test_add_func ("/dataset/pool-bytes", test_pool_bytes);
+  g_test_add_func ("/dataset/idx/gz-beyond-memory", test_idx_gz_beyond_memory);
   return g_test_run ();
 }

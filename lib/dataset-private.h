@@ -1,0 +1,47 @@
+/* Internal: the dataset struct and the helpers that dataset.c (basics, names
+ * and folders), the loaders (dataset-idx.c, dataset-png.c, dataset-cifar.c)
+ * and the split (dataset-split.c) share. */
+#pragma once
+
+#include "drmad-dataset.h"
+
+/* Features are held in one of two forms. A loader keeps the 8-bit values as
+ * its files hold them in @bytes (feature = byte / 255) and leaves @features
+ * NULL until drmad_dataset_get_features() is first called; the split converts
+ * only the rows it draws. Datasets built from floats (arrays, splits) have
+ * @features and no @bytes. */
+struct _DrmadDataset {
+  guint n, dim, n_classes;
+  guint width, height, channels;
+  float *features;   /* n × dim; for a byte dataset made on first use (atomically) */
+  guint8 *bytes;     /* n × dim, or NULL */
+  gint32 *labels;
+  char *source;
+};
+
+/* Zero fields fall back to the defaults; examples are also capped at what a guint holds. */
+DrmadLoadLimits drmad_load_limits_resolve (const DrmadLoadLimits *limits);
+
+/* Refuses sizes beyond @limits before anything is allocated for them. */
+gboolean drmad_load_limits_check (const DrmadLoadLimits *limits, const char *path, guint64 n,
+                                  guint64 dim, GError **error);
+
+/* g_try_malloc with DRMAD_ERROR_OUT_OF_MEMORY naming @what when it fails. */
+gpointer drmad_dataset_try_alloc (gsize n_bytes, const char *what, GError **error);
+
+/* Takes ownership of @features or @bytes (the other one NULL), @labels and @source. */
+DrmadDataset *drmad_dataset_wrap (guint n, guint dim, guint n_classes,
+                                  guint width, guint height, guint channels,
+                                  float *features, guint8 *bytes, gint32 *labels, char *source);
+
+/* The feature value of each byte: b / 255 in float, as a caller would compute it. */
+void drmad_dataset_byte_table (float table[256]);
+
+/* @count bytes to features through drmad_dataset_byte_table(). */
+void drmad_dataset_bytes_scale (const guint8 *bytes, gsize count, float *out);
+
+/* DRMAD_ERROR_NOT_FOUND for ENOENT, else DRMAD_ERROR_IO, naming @path. */
+void drmad_dataset_set_open_error (GError **error, const char *path, int saved_errno);
+
+/* strcmp for a GPtrArray of strings. */
+gint drmad_dataset_compare_strings (gconstpointer a, gconstpointer b);
