@@ -20,9 +20,9 @@
  * time is spent outside GEMMs. The floor's header line also gives the bound
  * from the machine's sgemm peak (1024³ on every core), which no
  * implementation of the same arithmetic can beat. */
+#include "blas.h"
 #include "drmad.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +34,10 @@ typedef struct {
   guint       k, K;
   gboolean    plain;
 } Method;
+
+/* The OpenBLAS the library loaded, with the core it chose (lib/blas.c, top):
+ * the floor runs on the same kernels as the device's host GEMMs. */
+static const DrmadOpenblas *blas;
 
 static const Method all_methods[] = {
   { "plain", 0, 0, 0, TRUE },
@@ -85,7 +89,7 @@ compare (const void *a, const void *b)
 static void
 gemm (float *scratch[3], gboolean ta, gboolean tb, int m, int n, int k)
 {
-  cblas_sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
+  blas->sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
                scratch[0], ta ? m : k, scratch[1], tb ? k : n, 0.0f, scratch[2], n);
 }
 
@@ -152,12 +156,12 @@ gemm_floor (const guint *s, guint L, guint B)
     for (gsize j = 0; j < cells; j++)
       scratch[i][j] = (float) ((j * 7 + i) % 13) / 13.0f - 0.5f;
   }
-  int threads = openblas_get_num_threads ();
-  openblas_set_num_threads (1);
+  int threads = blas->get_num_threads ();
+  blas->set_num_threads (1);
   Floor floor;
   floor.train_us = time_step_us (scratch, s, L, B, FALSE, &floor.train_macs);
   floor.reverse_us = time_step_us (scratch, s, L, B, TRUE, &floor.reverse_macs);
-  openblas_set_num_threads (threads);
+  blas->set_num_threads (threads);
   for (guint i = 0; i < 3; i++)
     g_free (scratch[i]);
   return floor;
@@ -169,15 +173,15 @@ peak_gflops (void)
 {
   const int n = 1024;
   float *a = g_new0 (float, (gsize) n * n), *b = g_new0 (float, (gsize) n * n), *c = g_new0 (float, (gsize) n * n);
-  int threads = openblas_get_num_threads ();
-  openblas_set_num_threads (g_get_num_processors ());
+  int threads = blas->get_num_threads ();
+  blas->set_num_threads (g_get_num_processors ());
   double best = 0;
   for (guint r = 0; r < 5; r++) {
     gint64 start = g_get_monotonic_time ();
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    blas->sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
     best = MAX (best, 2.0 * n * n * n / ((g_get_monotonic_time () - start) * 1e3));
   }
-  openblas_set_num_threads (threads);
+  blas->set_num_threads (threads);
   g_free (a);
   g_free (b);
   g_free (c);
@@ -235,6 +239,9 @@ main (int argc, char **argv)
   }
   g_auto (GStrv) iters = g_strsplit (iters_text ? iters_text : "100,300,1000,3000", ",", -1);
   g_auto (GStrv) wanted = g_strsplit (methods_text ? methods_text : "plain,exact1,exact,piecewise8,drmad", ",", -1);
+  const DrmadBlasInfo *blas_info = drmad_blas_get_info (&error);
+  if (!blas_info || !(blas = drmad_openblas (&error)))
+    die (error);
 
   DrmadDataset *pool = NULL, *test = NULL;
   if (!drmad_dataset_open ("fashion-mnist", NULL, &pool, &test, &error))
@@ -249,6 +256,10 @@ main (int argc, char **argv)
   printf ("bench-hypergrad: seconds per meta-iteration and peak memory of each method (issue 6 §1)\n");
   printf ("device: %s: %s (%s GEMM); Fashion-MNIST 10000 train / 5000 validation; float32; momentum 0.9;\n",
           info->platform_name, info->name, drmad_gemm_path_name (drmad_device_get_gemm_path (device)));
+  g_autofree char *blas_line = drmad_blas_info_describe (blas_info);
+  printf ("BLAS: %s\n", blas_line);
+  if (blas_info->warning)
+    printf ("warning: %s\n", blas_info->warning);
   printf ("theta: L2 and learning rate per layer; x plain: time / one plain training run of the same T steps;\n"
           "x floor: time / the same GEMMs alone (host OpenBLAS, 1 thread; see the floor line of each net)\n");
   double peak = peak_gflops ();

@@ -4,7 +4,7 @@
  *
  * One step is what drmad_trainer_run() does per step: sample and gather the
  * minibatch, forward, softmax cross-entropy, backward, fused SGD-momentum
- * update with L2 (ALGORITHM.md §1 and §3).
+ * update with L2 (docs/algorithm.md §1 and §3).
  *
  * Run it with a kernel cache so that PoCL does not recompile every time:
  *
@@ -22,7 +22,6 @@
 #include "net-private.h"
 #include "drmad.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +44,12 @@ static const guint layer_sizes[] = { 784, 100, 100, 10 };
 static const guint batch_sizes[] = { 100, 256 };
 static const int blas_thread_counts[] = { 1, 2 };
 
+/* The OpenBLAS the library loaded, with the core it chose (lib/blas.c, top):
+ * the reference runs on the same kernels as the device's host GEMMs. */
+static const DrmadOpenblas *blas;
+
 /* ---------------------------------------------------------------------- */
-/* The reference step: plain C and cblas_sgemm on host arrays.             */
+/* The reference step: plain C and OpenBLAS's sgemm on host arrays.       */
 
 typedef struct {
   guint         batch, n, dim;
@@ -147,7 +150,7 @@ reference_step (Reference *ref, guint64 seed, guint64 step)
     guint fan_in = layer_sizes[l - 1], fan_out = layer_sizes[l];
     const float *a = l == 1 ? ref->input : ref->acts[l - 1];
     float *z = ref->acts[l];
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, fan_out, fan_in,
+    blas->sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, fan_out, fan_in,
                  1.0f, a, fan_in, ref->params + ref->weight_offset[l], fan_out, 0.0f, z, fan_out);
     const float *bias = ref->params + ref->bias_offset[l];
     gboolean relu = l < N_LAYERS;
@@ -181,7 +184,7 @@ reference_step (Reference *ref, guint64 seed, guint64 step)
     guint fan_in = layer_sizes[l - 1], fan_out = layer_sizes[l];
     const float *a = l == 1 ? ref->input : ref->acts[l - 1];
     const float *delta = ref->deltas[l];
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, fan_in, fan_out, batch,
+    blas->sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, fan_in, fan_out, batch,
                  1.0f, a, fan_in, delta, fan_out, 0.0f, ref->grad + ref->weight_offset[l], fan_out);
     float *bias_grad = ref->grad + ref->bias_offset[l];
     memset (bias_grad, 0, fan_out * sizeof (float));
@@ -191,7 +194,7 @@ reference_step (Reference *ref, guint64 seed, guint64 step)
     if (l == 1)
       break;
     float *previous = ref->deltas[l - 1];
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, batch, fan_in, fan_out,
+    blas->sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, batch, fan_in, fan_out,
                  1.0f, delta, fan_out, ref->params + ref->weight_offset[l], fan_out, 0.0f, previous, fan_in);
     const float *act = ref->acts[l - 1];
     for (gsize i = 0; i < (gsize) batch * fan_in; i++)
@@ -199,7 +202,7 @@ reference_step (Reference *ref, guint64 seed, guint64 step)
         previous[i] = 0;
   }
 
-  /* ALGORITHM.md §1, fused as in the sgd_momentum kernel. */
+  /* docs/algorithm.md §1, fused as in the sgd_momentum kernel. */
   float *w = ref->params, *v = ref->velocity, *g = ref->grad;
   for (gsize i = 0; i < ref->n_params; i++) {
     float gi = g[i] + ref->l2[i] * w[i];
@@ -241,7 +244,7 @@ static void
 set_blas_threads (const Config *config, int default_threads)
 {
   int threads = config->blas_threads ? config->blas_threads : default_threads;
-  openblas_set_num_threads (threads);
+  blas->set_num_threads (threads);
   drmad_blas_set_large_threads (threads);
 }
 
@@ -617,6 +620,11 @@ main (int argc, char **argv)
     return 2;
   }
 
+  const DrmadBlasInfo *blas_info = drmad_blas_get_info (&error);
+  if (!blas_info || !(blas = drmad_openblas (&error))) {
+    g_printerr ("bench-step: %s\n", error->message);
+    return 1;
+  }
   g_autofree char *data_description = NULL;
   g_autoptr (Bench) bench = bench_new (device_spec, &data_description, &error);
   if (!bench) {
@@ -628,8 +636,12 @@ main (int argc, char **argv)
   g_print ("bench-step: one SGD-momentum training step, MLP 784-100-100-10 ReLU float32, batches 100 and 256\n");
   g_print ("device:   %s: %s (%s, %u compute units, native kernels: %s)\n", info->platform_name, info->name,
            info->type, info->compute_units, info->native_kernels ? "yes" : "no");
+  g_autofree char *blas_line = drmad_blas_info_describe (blas_info);
+  g_print ("BLAS:     %s\n", blas_line);
+  if (blas_info->warning)
+    g_print ("warning:  %s\n", blas_info->warning);
   g_print ("OpenBLAS: %s, %d cores; library default %d thread%s (DRMAD_BLAS_THREADS=%s)\n",
-           openblas_get_config (), openblas_get_num_procs (), bench->default_threads,
+           blas->get_config (), blas->get_num_procs (), bench->default_threads,
            bench->default_threads == 1 ? "" : "s", blas_env ? blas_env : "unset");
   g_print ("data:     %s\n", data_description);
   g_print ("timing:   median of %d interleaved blocks of %d steps per row; POCL_CACHE_DIR=%s\n\n",

@@ -1,11 +1,363 @@
-/* Device arrays and GEMM dispatch (DESIGN.md "Portability and speed"):
+/* Device arrays and GEMM dispatch (docs/architecture.md, the data path):
  * CLBlast on GPUs, OpenBLAS inside an OpenCL native kernel on CPU devices so
- * that the call stays ordered on the same in-order queue without a host sync. */
+ * that the call stays ordered on the same in-order queue without a host sync.
+ *
+ * OpenBLAS is loaded here at run time (dlopen), not linked.
+ * A DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernel core in a library
+ * constructor, before main() runs, from the CPU's family and model numbers;
+ * on a CPU its table does not know (a 2-core AVX-512 Xeon that reports a
+ * generic model) it falls back to Prescott (SSE3) kernels.
+ * Linked, nothing the program does afterwards can change that. Loaded
+ * here, the core is chosen first: if
+ * OPENBLAS_CORETYPE is unset, it is set from the CPU's features (AVX-512
+ * F+BW+VL+DQ+CD: SkylakeX; AVX2+FMA: Zen on AMD, Haswell otherwise; AVX:
+ * Sandybridge) by drmad_prepare_environment() while the process has one
+ * thread, or at the latest just before the dlopen. A user who set it keeps
+ * the choice. Every OpenBLAS call of the library, the tests and the
+ * benchmarks goes through the table of drmad_openblas(), so nothing loads
+ * OpenBLAS earlier; drmad_blas_get_info() says which core runs and warns
+ * (once, GLib's log) when it is older than the CPU allows.
+ *
+ * Why this mechanism, measured:
+ * - the cost of a wrong core: sgemm 100x100x784, one thread, on a 2-core
+ *   AMD EPYC (AVX2): 55-75 GFLOP/s with Zen or Haswell kernels, 17-20 with
+ *   Prescott, 43 with Sandybridge (3-4x); on that 2-core AVX-512 Xeon:
+ *   33 GFLOP/s with Prescott, 143 with SkylakeX, and the bench-step
+ *   host-GEMM step 1473 us vs 494 us. bench-step on the EPYC:
+ *   the table below.
+ * - the cost of loading it this way: one dlopen of 4-8 ms on first use and
+ *   one indirect call per GEMM (nothing measurable next to a 100x100x784
+ *   GEMM of about 250 us; the table below).
+ * - against the alternatives: re-executing the program with
+ *   OPENBLAS_CORETYPE set works only for programs, not for a library inside
+ *   someone else's process (the window, any C program using libdrmad); a
+ *   start-up check of openblas_get_corename() against the CPU can only warn,
+ *   since the kernels of a loaded OpenBLAS cannot be changed; BLIS (Debian
+ *   libblis4) detects the CPU by its features but reached 95-100 GFLOP/s
+ *   on that Xeon where OpenBLAS's SkylakeX kernels reach 143, and would be a
+ *   second BLAS to install and keep in step.
+ *
+ *   bench/bench-step, us per step (device/host GEMM path / the plain C +
+ *   OpenBLAS reference), OpenBLAS 1 thread, median of 3 interleaved runs on
+ *   a 2-core AMD EPYC (AVX2) shared with another job (runs vary by 20 %):
+ *                                              batch 100      batch 256
+ *     linked, OPENBLAS_CORETYPE unset: Zen     956 / 1287    2137 / 2631
+ *     linked, OPENBLAS_CORETYPE=Prescott      3077 / 3219    7277 / 8342
+ *     loaded here, unset: Zen (drmad)          996 / 1308    2425 / 2849
+ *     loaded here, =Prescott (the user)       3072 / 3213    7814 / 7512
+ *   The same kernels run as fast either way; the wrong ones cost 3x here.
+ *   (On this CPU OpenBLAS's own choice, Zen, is already right.)
+ */
 #include "blas.h"
 
-#include <cblas.h>
 #include <clblast_c.h>
+#include <dlfcn.h>
 #include <string.h>
+#ifdef __x86_64__
+#include <cpuid.h>
+#endif
+
+/* ---- OpenBLAS, loaded at run time ---- */
+
+typedef enum { ISA_UNKNOWN, ISA_SSE, ISA_AVX, ISA_AVX2, ISA_AVX512 } Isa;
+static const char *const isa_names[] = { "unknown", "sse", "avx", "avx2", "avx512" };
+
+typedef struct {
+  Isa         isa;           /* the widest the CPU and the OS support */
+  const char *core;          /* the OpenBLAS core for it; NULL: leave the choice to OpenBLAS */
+  char        features[128]; /* the features looked at that the CPU has */
+  char        model[49];     /* the brand string */
+} Cpu;
+
+static void
+cpu_detect (Cpu *cpu)
+{
+  memset (cpu, 0, sizeof *cpu);
+#ifdef __x86_64__
+  /* libgcc reports AVX and AVX-512 only where the OS saves their registers (XGETBV). */
+  __builtin_cpu_init ();
+  const struct { const char *name; gboolean has; } features[] = {
+    { "sse3", __builtin_cpu_supports ("sse3") },
+    { "avx", __builtin_cpu_supports ("avx") },
+    { "fma", __builtin_cpu_supports ("fma") },
+    { "avx2", __builtin_cpu_supports ("avx2") },
+    { "avx512f", __builtin_cpu_supports ("avx512f") },
+    { "avx512cd", __builtin_cpu_supports ("avx512cd") },
+    { "avx512bw", __builtin_cpu_supports ("avx512bw") },
+    { "avx512dq", __builtin_cpu_supports ("avx512dq") },
+    { "avx512vl", __builtin_cpu_supports ("avx512vl") },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (features); i++)
+    if (features[i].has) {
+      if (cpu->features[0])
+        g_strlcat (cpu->features, " ", sizeof cpu->features);
+      g_strlcat (cpu->features, features[i].name, sizeof cpu->features);
+    }
+  gboolean avx = features[1].has, fma = features[2].has, avx2 = features[3].has;
+  gboolean avx512 = features[4].has && features[5].has && features[6].has && features[7].has && features[8].has;
+  if (avx512) {
+    cpu->isa = ISA_AVX512;
+    cpu->core = "SkylakeX";
+  } else if (avx2 && fma) {
+    cpu->isa = ISA_AVX2;
+    cpu->core = __builtin_cpu_is ("amd") ? "Zen" : "Haswell";
+  } else if (avx) {
+    cpu->isa = ISA_AVX;
+    cpu->core = "Sandybridge";
+  } else {
+    cpu->isa = ISA_SSE;  /* x86-64's baseline: OpenBLAS's own choice is as good as any */
+  }
+  guint regs[12];
+  if (__get_cpuid_max (0x80000000, NULL) >= 0x80000004) {
+    for (guint i = 0; i < 3; i++)
+      __get_cpuid (0x80000002 + i, &regs[4 * i], &regs[4 * i + 1], &regs[4 * i + 2], &regs[4 * i + 3]);
+    memcpy (cpu->model, regs, 48);
+    cpu->model[48] = '\0';
+    g_strstrip (cpu->model);
+  }
+#endif
+}
+
+/* The instruction set an OpenBLAS core's kernels use (names as
+ * openblas_get_corename() gives them, x86-64 only). */
+static Isa
+core_isa (const char *core)
+{
+  static const struct { const char *name; Isa isa; } cores[] = {
+    { "SkylakeX", ISA_AVX512 }, { "Cooperlake", ISA_AVX512 }, { "SapphireRapids", ISA_AVX512 },
+    { "Haswell", ISA_AVX2 }, { "Zen", ISA_AVX2 }, { "Excavator", ISA_AVX2 }, { "Steamroller", ISA_AVX2 },
+    { "Sandybridge", ISA_AVX }, { "Bulldozer", ISA_AVX }, { "Piledriver", ISA_AVX },
+    { "Prescott", ISA_SSE }, { "Core2", ISA_SSE }, { "Penryn", ISA_SSE }, { "Dunnington", ISA_SSE },
+    { "Nehalem", ISA_SSE }, { "Atom", ISA_SSE }, { "Athlon", ISA_SSE }, { "Opteron", ISA_SSE },
+    { "Opteron_SSE3", ISA_SSE }, { "Barcelona", ISA_SSE }, { "Bobcat", ISA_SSE }, { "Nano", ISA_SSE },
+    { "Katmai", ISA_SSE }, { "Coppermine", ISA_SSE }, { "Northwood", ISA_SSE }, { "Banias", ISA_SSE },
+  };
+  for (guint i = 0; core && i < G_N_ELEMENTS (cores); i++)
+    if (g_ascii_strcasecmp (core, cores[i].name) == 0)
+      return cores[i].isa;
+  return ISA_UNKNOWN;
+}
+
+#define CORETYPE "OPENBLAS_CORETYPE"
+/* Set beside OPENBLAS_CORETYPE when the library chose it, so that a child
+ * process that inherits both (the tests run the drmad program) does not take
+ * the library's choice for the user's. */
+#define CORETYPE_MARK "DRMAD_CHOSEN_CORETYPE"
+
+/* The files to load: $DRMAD_OPENBLAS, else the runtime's soname, else the
+ * development link. */
+static void
+library_names (const char *names[3])
+{
+  const char *chosen = g_getenv ("DRMAD_OPENBLAS");
+  names[0] = chosen && *chosen ? chosen : "libopenblas.so.0";
+  names[1] = chosen && *chosen ? NULL : "libopenblas.so";
+  names[2] = NULL;
+}
+
+/* Who chose the core, made once: by drmad_prepare_environment(), else just
+ * before the dlopen. */
+typedef struct {
+  gboolean         made;
+  gboolean         loaded_before;  /* OpenBLAS was in the process already: its constructor has chosen */
+  DrmadBlasChooser chooser;
+  char            *value;          /* OPENBLAS_CORETYPE as the user set it, or the library's choice */
+} Choice;
+
+static Choice choice;
+G_LOCK_DEFINE_STATIC (choice);
+
+static Choice
+make_choice (const Cpu *cpu)
+{
+  G_LOCK (choice);
+  if (!choice.made) {
+    const char *names[3];
+    library_names (names);
+    for (guint i = 0; names[i] && !choice.loaded_before; i++) {
+      void *handle = dlopen (names[i], RTLD_NOW | RTLD_NOLOAD);
+      if (handle) {
+        choice.loaded_before = TRUE;
+        dlclose (handle);  /* the reference RTLD_NOLOAD took */
+      }
+    }
+    const char *set = g_getenv (CORETYPE), *mark = g_getenv (CORETYPE_MARK);
+    if (set && *set && g_strcmp0 (set, mark) != 0) {
+      choice.chooser = DRMAD_BLAS_CHOSEN_BY_USER;
+      choice.value = g_strdup (set);
+    } else if (choice.loaded_before) {
+      /* Too late to choose; OpenBLAS's constructor read what was there. */
+      choice.chooser = set && *set ? DRMAD_BLAS_CHOSEN_BY_DRMAD : DRMAD_BLAS_CHOSEN_BY_OPENBLAS;
+      choice.value = set && *set ? g_strdup (set) : NULL;
+    } else if (cpu->core) {
+      if (g_strcmp0 (set, cpu->core) != 0 || g_strcmp0 (mark, cpu->core) != 0) {
+        g_setenv (CORETYPE, cpu->core, TRUE);
+        g_setenv (CORETYPE_MARK, cpu->core, TRUE);
+      }
+      choice.chooser = DRMAD_BLAS_CHOSEN_BY_DRMAD;
+      choice.value = g_strdup (cpu->core);
+    } else {
+      choice.chooser = DRMAD_BLAS_CHOSEN_BY_OPENBLAS;
+    }
+    choice.made = TRUE;
+  }
+  Choice made = choice;
+  G_UNLOCK (choice);
+  return made;
+}
+
+void
+drmad_blas_prepare_environment (void)
+{
+  Cpu cpu;
+  cpu_detect (&cpu);
+  make_choice (&cpu);
+}
+
+/* Everything about the loaded library; made once, kept for the process. */
+typedef struct {
+  DrmadOpenblas api;
+  DrmadBlasInfo info;
+  Cpu           cpu;
+  GError       *error;   /* why it could not be loaded */
+} Openblas;
+
+static gpointer
+load_openblas (gpointer data)
+{
+  Openblas *blas = g_new0 (Openblas, 1);
+  cpu_detect (&blas->cpu);
+  Choice made = make_choice (&blas->cpu);
+
+  const char *names[3];
+  library_names (names);
+  g_autoptr (GString) failures = g_string_new (NULL);
+  void *handle = NULL;
+  for (guint i = 0; names[i] && !handle; i++) {
+    handle = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
+    if (handle)
+      blas->info.library = g_strdup (names[i]);
+    else
+      g_string_append_printf (failures, "%s%s", failures->len ? "; " : "", dlerror ());
+  }
+  if (!handle) {
+    blas->error = g_error_new (DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                               "cannot load OpenBLAS, which runs the GEMMs of CPU devices (%s): "
+                               "install the Debian package libopenblas0", failures->str);
+    return blas;
+  }
+  const struct { const char *name; void **slot; } symbols[] = {
+    { "cblas_sgemm", (void **) &blas->api.sgemm },
+    { "cblas_dgemm", (void **) &blas->api.dgemm },
+    { "openblas_set_num_threads", (void **) &blas->api.set_num_threads },
+    { "openblas_get_num_threads", (void **) &blas->api.get_num_threads },
+    { "openblas_get_num_procs", (void **) &blas->api.get_num_procs },
+    { "openblas_get_corename", (void **) &blas->api.get_corename },
+    { "openblas_get_config", (void **) &blas->api.get_config },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (symbols); i++)
+    if (!(*symbols[i].slot = dlsym (handle, symbols[i].name))) {
+      blas->error = g_error_new (DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                                 "%s has no function %s: it is not OpenBLAS; install the Debian package "
+                                 "libopenblas0", blas->info.library, symbols[i].name);
+      return blas;
+    }
+
+  DrmadBlasInfo *info = &blas->info;
+  const char *config = blas->api.get_config ();
+  info->config = g_strdup (config ? config : "");
+  g_auto (GStrv) words = g_strsplit (info->config, " ", 3);
+  info->version = words[0] && words[1] ? g_strjoin (" ", words[0], words[1], NULL) : g_strdup (info->config);
+  const char *core = blas->api.get_corename ();
+  info->core = g_strdup (core ? core : "unknown");
+  Isa isa = core_isa (info->core);
+  info->core_isa = isa_names[isa];
+  info->cpu_isa = isa_names[blas->cpu.isa];
+  info->cpu_features = blas->cpu.features;
+  info->cpu_model = blas->cpu.model;
+  info->chosen_by = made.chooser;
+  info->core_older_than_cpu = isa != ISA_UNKNOWN && blas->cpu.isa != ISA_UNKNOWN && isa < blas->cpu.isa;
+  if (!info->core_older_than_cpu)
+    return blas;
+
+  g_autofree char *why = NULL;
+  if (made.chooser == DRMAD_BLAS_CHOSEN_BY_USER)
+    why = g_strdup_printf (CORETYPE "=%s was set by the user; unset it to let drmad choose %s",
+                           made.value, blas->cpu.core);
+  else if (made.loaded_before)
+    why = g_strdup_printf ("%s was loaded before drmad could choose its kernels (the program or a library "
+                           "links it); start the program with " CORETYPE "=%s",
+                           info->library, blas->cpu.core);
+  else if (made.chooser == DRMAD_BLAS_CHOSEN_BY_DRMAD)
+    why = g_strdup_printf ("drmad set " CORETYPE "=%s but %s runs %s: it may lack those kernels",
+                           made.value, info->library, info->core);
+  else
+    why = g_strdup_printf ("OpenBLAS chose them; start the program with " CORETYPE "=%s", blas->cpu.core);
+  info->warning = g_strdup_printf ("the BLAS kernels %s (%s) are older than this CPU allows (%s%s%s), "
+                                   "and GEMMs run several times slower: %s", info->core, info->core_isa,
+                                   info->cpu_isa, info->cpu_model[0] ? ", " : "", info->cpu_model, why);
+  /* Once, from here; the user's own choice is not an error. */
+  if (made.chooser == DRMAD_BLAS_CHOSEN_BY_USER)
+    g_message ("%s", info->warning);
+  else
+    g_warning ("%s", info->warning);
+  return blas;
+}
+
+static Openblas *
+openblas (void)
+{
+  static GOnce once = G_ONCE_INIT;
+  return g_once (&once, load_openblas, NULL);
+}
+
+const DrmadOpenblas *
+drmad_openblas (GError **error)
+{
+  Openblas *blas = openblas ();
+  if (blas->error) {
+    g_propagate_error (error, g_error_copy (blas->error));
+    return NULL;
+  }
+  return &blas->api;
+}
+
+const DrmadBlasInfo *
+drmad_blas_get_info (GError **error)
+{
+  Openblas *blas = openblas ();
+  if (blas->error) {
+    g_propagate_error (error, g_error_copy (blas->error));
+    return NULL;
+  }
+  return &blas->info;
+}
+
+const char *
+drmad_blas_chooser_name (DrmadBlasChooser chooser)
+{
+  switch (chooser) {
+  case DRMAD_BLAS_CHOSEN_BY_DRMAD:
+    return "drmad";
+  case DRMAD_BLAS_CHOSEN_BY_USER:
+    return "the user (" CORETYPE ")";
+  case DRMAD_BLAS_CHOSEN_BY_OPENBLAS:
+  default:
+    return "OpenBLAS";
+  }
+}
+
+char *
+drmad_blas_info_describe (const DrmadBlasInfo *info)
+{
+  return g_strdup_printf ("%s (%s), kernels %s (%s) chosen by %s; CPU %s: %s (widest %s)",
+                          info->version, info->library, info->core, info->core_isa,
+                          drmad_blas_chooser_name (info->chosen_by),
+                          info->cpu_model[0] ? info->cpu_model : "(model unknown)",
+                          info->cpu_features[0] ? info->cpu_features : "no features known", info->cpu_isa);
+}
+
+/* ---- device arrays ---- */
 
 static void CL_CALLBACK
 free_host_storage (cl_mem mem, void *host)
@@ -134,6 +486,7 @@ drmad_buffer_copy (DrmadBuffer *dst, const DrmadBuffer *src, GError **error)
 /* The native kernel's argument block, copied by the runtime; the pointers
  * are the buffers' own host storage (see DrmadBuffer). */
 typedef struct {
+  const DrmadOpenblas *blas;
   void  *a, *b, *c;
   gsize  a_offset, b_offset, c_offset, lda, ldb, ldc, m, n, k;
   double alpha, beta;
@@ -164,17 +517,18 @@ static void CL_CALLBACK
 host_gemm (void *data)
 {
   const HostGemmArgs *g = data;
+  const DrmadOpenblas *blas = g->blas;
   int threads = (double) g->m * g->n * g->k >= LARGE_GEMM_WORK ? g_atomic_int_get (&large_gemm_threads) : 1;
-  if (openblas_get_num_threads () != threads)
-    openblas_set_num_threads (threads);
+  if (blas->get_num_threads () != threads)
+    blas->set_num_threads (threads);
   enum CBLAS_TRANSPOSE ta = g->transpose_a ? CblasTrans : CblasNoTrans;
   enum CBLAS_TRANSPOSE tb = g->transpose_b ? CblasTrans : CblasNoTrans;
   if (g->fp64)
-    cblas_dgemm (CblasRowMajor, ta, tb, g->m, g->n, g->k, g->alpha,
+    blas->dgemm (CblasRowMajor, ta, tb, g->m, g->n, g->k, g->alpha,
                  (double *) g->a + g->a_offset, g->lda, (double *) g->b + g->b_offset, g->ldb,
                  g->beta, (double *) g->c + g->c_offset, g->ldc);
   else
-    cblas_sgemm (CblasRowMajor, ta, tb, g->m, g->n, g->k, g->alpha,
+    blas->sgemm (CblasRowMajor, ta, tb, g->m, g->n, g->k, g->alpha,
                  (float *) g->a + g->a_offset, g->lda, (float *) g->b + g->b_offset, g->ldb,
                  g->beta, (float *) g->c + g->c_offset, g->ldc);
 }
@@ -189,7 +543,11 @@ drmad_gemm (DrmadDevice *device, DrmadPrecision precision, DrmadGemmPath path,
   gboolean fp64 = precision == DRMAD_PRECISION_FLOAT64;
   if (path == DRMAD_GEMM_HOST) {
     g_return_val_if_fail (a.host && b.host && c.host, FALSE);
+    const DrmadOpenblas *blas = drmad_openblas (error);
+    if (!blas)
+      return FALSE;
     HostGemmArgs args = {
+      .blas = blas,
       .a = a.host, .b = b.host, .c = c.host,
       .a_offset = a.offset, .b_offset = b.offset, .c_offset = c.offset,
       .lda = a.ld, .ldb = b.ld, .ldc = c.ld, .m = m, .n = n, .k = k,

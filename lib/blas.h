@@ -3,6 +3,10 @@
 
 #include "device-private.h"
 
+/* For the enum types and the prototypes the table below copies; nothing in
+ * the library or its programs links OpenBLAS (lib/blas.c, top). */
+#include <cblas.h>
+
 /* A device array of @n numbers of one precision, counted in the device's
  * memory accounting. On devices that run native kernels the storage is host
  * memory the library owns (CL_MEM_USE_HOST_PTR, zero-copy on CPU devices), so
@@ -38,6 +42,29 @@ typedef struct {
   gsize    offset;  /* elements */
   gsize  ld;      /* leading dimension, elements */
 } DrmadMatrix;
+
+/* OpenBLAS, loaded at run time the first time a host GEMM or a BLAS query
+ * needs it, after its kernel core was chosen (lib/blas.c, top). Every call
+ * into OpenBLAS in the library, the tests and the benchmarks goes through
+ * this table, so that nothing loads OpenBLAS earlier. */
+typedef struct {
+  __typeof__ (cblas_sgemm)              *sgemm;
+  __typeof__ (cblas_dgemm)              *dgemm;
+  __typeof__ (openblas_set_num_threads) *set_num_threads;
+  __typeof__ (openblas_get_num_threads) *get_num_threads;
+  __typeof__ (openblas_get_num_procs)   *get_num_procs;
+  __typeof__ (openblas_get_corename)    *get_corename;
+  __typeof__ (openblas_get_config)      *get_config;
+} DrmadOpenblas;
+
+/* The loaded library; NULL with %DRMAD_ERROR_NOT_FOUND naming the file and
+ * the Debian package when it cannot be loaded. Thread-safe; the first call
+ * loads it (and logs once when its core is older than the CPU allows). */
+const DrmadOpenblas *drmad_openblas (GError **error);
+
+/* From drmad_prepare_environment(): sets OPENBLAS_CORETYPE from the CPU's
+ * features, unless the user set it, while the process has one thread. */
+void drmad_blas_prepare_environment (void);
 
 /* OpenBLAS threads for host GEMMs of at least 4 Mi multiply-adds (smaller
  * ones use one); process-wide, as OpenBLAS's own setting is. */

@@ -49,6 +49,11 @@ typedef struct _DrmadDevice DrmadDevice;
  * with one worker a DrMAD meta-iteration of 784-100-100-10 at T = 1000 took
  * 15–20 % less time on 2 cores (docs/benchmarks.md). GEMMs are unaffected:
  * OpenBLAS keeps its own threads. GPU platforms ignore the variable.
+ * It also sets OPENBLAS_CORETYPE, unless the user set it, to the kernels for
+ * the widest instruction set the CPU supports (x86-64: SkylakeX for
+ * AVX-512, Zen or Haswell for AVX2, Sandybridge for AVX), so that OpenBLAS,
+ * loaded later, never runs older kernels than the CPU allows (see
+ * drmad_blas_get_info()).
  * Calling it later is harmless but has no effect on a platform already loaded.
  */
 void drmad_prepare_environment (void);
@@ -82,5 +87,47 @@ void    drmad_device_reset_peak          (DrmadDevice *device);
 
 /* Waits for everything enqueued so far. */
 gboolean drmad_device_finish (DrmadDevice *device, GError **error);
+
+/* The host BLAS (OpenBLAS), which runs the GEMMs of CPU devices. The
+ * library loads it at run time, the first time it is needed, after choosing
+ * its kernel core from the CPU's features (OPENBLAS_CORETYPE, unless the
+ * user set it); $DRMAD_OPENBLAS names another file to load instead of
+ * libopenblas.so.0. */
+typedef enum {
+  DRMAD_BLAS_CHOSEN_BY_OPENBLAS,  /* OpenBLAS's own detection */
+  DRMAD_BLAS_CHOSEN_BY_DRMAD,     /* OPENBLAS_CORETYPE set by the library from the CPU's features */
+  DRMAD_BLAS_CHOSEN_BY_USER,      /* OPENBLAS_CORETYPE set before the library loaded OpenBLAS */
+} DrmadBlasChooser;
+
+typedef struct {
+  const char      *library;       /* the file loaded: "libopenblas.so.0" */
+  const char      *version;       /* "OpenBLAS 0.3.21" */
+  const char      *config;        /* openblas_get_config(): version and build options */
+  const char      *core;          /* openblas_get_corename(): the kernels in use, e.g. "Zen" */
+  const char      *core_isa;      /* the widest instruction set those kernels use:
+                                   * "avx512", "avx2", "avx", "sse", or "unknown" */
+  const char      *cpu_isa;       /* the widest this CPU and OS support, same words ("unknown" off x86-64) */
+  const char      *cpu_features;  /* the features it was judged by that the CPU has: "sse3 avx fma avx2" */
+  const char      *cpu_model;     /* the CPU's brand string, "" where unknown */
+  DrmadBlasChooser chosen_by;
+  gboolean         core_older_than_cpu;  /* core_isa below cpu_isa: GEMMs several times slower */
+  const char      *warning;       /* when core_older_than_cpu, why and what would fix it; else NULL */
+} DrmadBlasInfo;
+
+/**
+ * drmad_blas_get_info:
+ * Loads OpenBLAS if it is not loaded yet and describes it. The strings live
+ * as long as the process. When OpenBLAS cannot be loaded: NULL and
+ * %DRMAD_ERROR_NOT_FOUND naming the file and the Debian package. When the
+ * core is older than the CPU allows, the library has said so once through
+ * GLib's log (domain "drmad"): a warning, or a message when the user chose
+ * the core.
+ */
+const DrmadBlasInfo *drmad_blas_get_info (GError **error);
+/* "OpenBLAS", "drmad", "the user (OPENBLAS_CORETYPE)" */
+const char *drmad_blas_chooser_name (DrmadBlasChooser chooser);
+/* One line: version, file, core and its instruction set, who chose it, the
+ * CPU and its features: what the programs print after "BLAS: ". */
+char *drmad_blas_info_describe (const DrmadBlasInfo *info);
 
 G_END_DECLS

@@ -1,0 +1,277 @@
+/* OpenBLAS loaded at run time (lib/blas.c, top), with the kernels for the
+ * widest instruction set the CPU supports unless the user set
+ * OPENBLAS_CORETYPE; GEMMs through the loaded library against a plain C
+ * triple loop.
+ * OpenBLAS chooses its core once per process, so each case that depends on
+ * the environment runs in a fresh process (g_test_trap_subprocess), where
+ * nothing has loaded OpenBLAS yet: the test program does not link it. */
+#include "blas.h"
+#include "drmad.h"
+#include "test-util.h"
+
+#include <dlfcn.h>
+#include <math.h>
+#include <string.h>
+
+/* TRUE on x86-64 CPUs with AVX, where kernels older than the CPU exist (Prescott). */
+static gboolean
+cpu_has_avx (void)
+{
+#ifdef __x86_64__
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("avx") != 0;
+#else
+  return FALSE;
+#endif
+}
+
+static void
+clear_coretype (void)
+{
+  g_unsetenv ("OPENBLAS_CORETYPE");
+  g_unsetenv ("DRMAD_CHOSEN_CORETYPE");
+}
+
+static const DrmadBlasInfo *
+get_info (void)
+{
+  g_autoptr (GError) error = NULL;
+  const DrmadBlasInfo *info = drmad_blas_get_info (&error);
+  g_assert_no_error (error);
+  g_assert_nonnull (info);
+  g_autofree char *line = drmad_blas_info_describe (info);
+  g_test_message ("BLAS: %s", line);
+  g_assert_nonnull (strstr (line, info->core));
+  g_assert_nonnull (strstr (line, info->version));
+  return info;
+}
+
+static const char *const isa_words[] = { "sse", "avx", "avx2", "avx512" };
+
+static int
+isa_level (const char *isa)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (isa_words); i++)
+    if (g_str_equal (isa, isa_words[i]))
+      return i;
+  return -1;
+}
+
+/* Nothing set: the library chooses the core from the CPU's features, and it
+ * is not older than the CPU's instruction set; with @prepare through
+ * drmad_prepare_environment(), else at the first use. */
+static void
+check_core_for_cpu (gboolean prepare)
+{
+  clear_coretype ();
+  if (prepare)
+    drmad_prepare_environment ();
+  const DrmadBlasInfo *info = get_info ();
+  g_assert_cmpint (isa_level (info->cpu_isa), >=, 0);
+  g_assert_cmpint (isa_level (info->core_isa), >=, isa_level (info->cpu_isa));
+  g_assert_false (info->core_older_than_cpu);
+  g_assert_null (info->warning);
+  if (!g_str_equal (info->cpu_isa, "sse")) {
+    g_assert_cmpint (info->chosen_by, ==, DRMAD_BLAS_CHOSEN_BY_DRMAD);
+    g_assert_cmpint (g_ascii_strcasecmp (g_getenv ("OPENBLAS_CORETYPE"), info->core), ==, 0);
+  }
+}
+
+static void
+test_core_for_cpu (gconstpointer prepare)
+{
+#ifndef __x86_64__
+  g_test_skip ("the cores are chosen on x86-64 only");
+  return;
+#endif
+  if (g_test_subprocess ()) {
+    check_core_for_cpu (GPOINTER_TO_INT (prepare));
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+/* The user's OPENBLAS_CORETYPE is kept, reported as theirs, and flagged
+ * (once, as a message) when it is older than the CPU. */
+static void
+test_user_coretype (void)
+{
+  if (g_test_subprocess ()) {
+    clear_coretype ();
+    g_setenv ("OPENBLAS_CORETYPE", "Prescott", TRUE);
+    drmad_prepare_environment ();
+    g_assert_cmpstr (g_getenv ("OPENBLAS_CORETYPE"), ==, "Prescott");
+    const DrmadBlasInfo *info = get_info ();
+    g_assert_cmpstr (info->core, ==, "Prescott");
+    g_assert_cmpstr (info->core_isa, ==, "sse");
+    g_assert_cmpint (info->chosen_by, ==, DRMAD_BLAS_CHOSEN_BY_USER);
+    g_assert_cmpint (info->core_older_than_cpu, ==, cpu_has_avx ());
+    if (cpu_has_avx ())
+      g_assert_nonnull (strstr (info->warning, "OPENBLAS_CORETYPE=Prescott was set by the user"));
+    return;
+  }
+#ifndef __x86_64__
+  g_test_skip ("OpenBLAS has no Prescott core off x86-64");
+  return;
+#endif
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  if (cpu_has_avx ())
+    g_test_trap_assert_stderr ("*Message*BLAS kernels Prescott (sse) are older than this CPU allows*");
+}
+
+/* A wrong core inherited from a parent process that ran the library is not
+ * the user's: the library chooses again. */
+static void
+test_inherited_coretype (void)
+{
+  if (g_test_subprocess ()) {
+    g_setenv ("OPENBLAS_CORETYPE", "Prescott", TRUE);
+    g_setenv ("DRMAD_CHOSEN_CORETYPE", "Prescott", TRUE);
+    drmad_prepare_environment ();
+    const DrmadBlasInfo *info = get_info ();
+    g_assert_cmpint (info->chosen_by, ==, DRMAD_BLAS_CHOSEN_BY_DRMAD);
+    g_assert_false (info->core_older_than_cpu);
+    g_assert_cmpstr (info->core, !=, "Prescott");
+    return;
+  }
+  if (!cpu_has_avx ()) {
+    g_test_skip ("needs an x86-64 CPU with AVX");
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+/* OpenBLAS already in the process with a wrong core (as in a program that
+ * links it): the library cannot change it, says so once as a warning, and
+ * reports OpenBLAS's choice. */
+static void
+test_loaded_before (void)
+{
+  if (g_test_subprocess ()) {
+    clear_coretype ();
+    g_setenv ("OPENBLAS_CORETYPE", "Prescott", TRUE);
+    void *handle = dlopen ("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+    g_assert_nonnull (handle);
+    g_unsetenv ("OPENBLAS_CORETYPE");
+    drmad_prepare_environment ();
+    g_test_expect_message ("drmad", G_LOG_LEVEL_WARNING, "*Prescott (sse) are older*loaded before drmad*");
+    const DrmadBlasInfo *info = get_info ();
+    g_test_assert_expected_messages ();
+    g_assert_cmpstr (info->core, ==, "Prescott");
+    g_assert_cmpint (info->chosen_by, ==, DRMAD_BLAS_CHOSEN_BY_OPENBLAS);
+    g_assert_true (info->core_older_than_cpu);
+    return;
+  }
+  if (!cpu_has_avx ()) {
+    g_test_skip ("needs an x86-64 CPU with AVX");
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+/* No OpenBLAS: a clear error naming the file and the package, no abort. */
+static void
+test_missing_library (void)
+{
+  if (g_test_subprocess ()) {
+    g_setenv ("DRMAD_OPENBLAS", "/nonexistent/libopenblas.so.0", TRUE);
+    g_autoptr (GError) error = NULL;
+    g_assert_null (drmad_blas_get_info (&error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+    g_assert_nonnull (strstr (error->message, "/nonexistent/libopenblas.so.0"));
+    g_assert_nonnull (strstr (error->message, "libopenblas0"));
+    g_clear_error (&error);
+    g_assert_null (drmad_openblas (&error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+
+    /* A host GEMM on a CPU device reports the same error. */
+    g_autoptr (DrmadDevice) device = drmad_device_open (NULL, NULL);
+    if (!device || !drmad_device_get_info (device)->native_kernels)
+      return;
+    g_autoptr (DrmadBuffer) buffer = drmad_buffer_new (device, 4, sizeof (float), &error);
+    g_assert_no_error (error);
+    DrmadMatrix m = { .mem = buffer->mem, .host = buffer->host, .ld = 2 };
+    g_assert_false (drmad_gemm (device, DRMAD_PRECISION_FLOAT32, DRMAD_GEMM_HOST, FALSE, FALSE, 2, 2, 2,
+                                1.0, m, m, 0.0, m, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+    g_assert_nonnull (strstr (error->message, "libopenblas0"));
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+/* Row-major C = alpha·op(A)·op(B) + beta·C in plain C, in doubles. */
+static void
+reference_gemm (gboolean ta, gboolean tb, int m, int n, int k, double alpha, const double *a,
+                const double *b, double beta, double *c)
+{
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double sum = 0;
+      for (int p = 0; p < k; p++)
+        sum += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
+      c[i * n + j] = alpha * sum + beta * c[i * n + j];
+    }
+}
+
+/* Both precisions, every transpose, through the loaded library's sgemm and dgemm. */
+static void
+test_gemm (void)
+{
+  g_autoptr (GError) error = NULL;
+  const DrmadOpenblas *blas = drmad_openblas (&error);
+  g_assert_no_error (error);
+  const int m = 13, n = 9, k = 17;
+  const double alpha = 0.7, beta = 0.3;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (12);
+  double a[13 * 17], b[17 * 9], c0[13 * 9];
+  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
+    a[i] = g_rand_double_range (rand, -1, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (b); i++)
+    b[i] = g_rand_double_range (rand, -1, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (c0); i++)
+    c0[i] = g_rand_double_range (rand, -1, 1);
+  float af[G_N_ELEMENTS (a)], bf[G_N_ELEMENTS (b)];
+  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
+    af[i] = a[i];
+  for (guint i = 0; i < G_N_ELEMENTS (b); i++)
+    bf[i] = b[i];
+  for (int t = 0; t < 4; t++) {
+    gboolean ta = t & 1, tb = t & 2;
+    double want[G_N_ELEMENTS (c0)], got[G_N_ELEMENTS (c0)];
+    float gotf[G_N_ELEMENTS (c0)];
+    memcpy (want, c0, sizeof c0);
+    memcpy (got, c0, sizeof c0);
+    for (guint i = 0; i < G_N_ELEMENTS (c0); i++)
+      gotf[i] = c0[i];
+    /* The operands hold the same numbers whichever way they are read. */
+    reference_gemm (ta, tb, m, n, k, alpha, a, b, beta, want);
+    enum CBLAS_TRANSPOSE cta = ta ? CblasTrans : CblasNoTrans, ctb = tb ? CblasTrans : CblasNoTrans;
+    blas->dgemm (CblasRowMajor, cta, ctb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, got, n);
+    blas->sgemm (CblasRowMajor, cta, ctb, m, n, k, alpha, af, ta ? m : k, bf, tb ? k : n, beta, gotf, n);
+    for (guint i = 0; i < G_N_ELEMENTS (c0); i++) {
+      g_assert_cmpfloat_with_epsilon (got[i], want[i], 1e-12);
+      g_assert_cmpfloat_with_epsilon (gotf[i], want[i], 1e-5);
+    }
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/blas/core-for-cpu/prepared", GINT_TO_POINTER (TRUE), test_core_for_cpu);
+  g_test_add_data_func ("/blas/core-for-cpu/first-use", GINT_TO_POINTER (FALSE), test_core_for_cpu);
+  g_test_add_func ("/blas/user-coretype", test_user_coretype);
+  g_test_add_func ("/blas/inherited-coretype", test_inherited_coretype);
+  g_test_add_func ("/blas/loaded-before", test_loaded_before);
+  g_test_add_func ("/blas/missing-library", test_missing_library);
+  g_test_add_func ("/blas/gemm", test_gemm);
+  return g_test_run ();
+}
