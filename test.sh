@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 . scripts/setup.sh
-drmad_setup || exit 1
+drmad_setup tests || exit 1
 
 meson test -C build --print-errorlogs "$@" | tee build/test-summary.txt
 status=${PIPESTATUS[0]}
@@ -19,7 +19,7 @@ skipped=$(grep -E '^Skipped:' build/test-summary.txt | awk '{print $2}')
 if [ "${CI:-}" = true ] || [ "${DRMAD_SANITIZE:-0}" = 1 ]; then
   echo "== the suite again with AddressSanitizer and UndefinedBehaviorSanitizer (build-sanitize/)"
   if [ ! -f build-sanitize/build.ninja ]; then
-    meson setup build-sanitize --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >&2 || exit 1
+    meson setup build-sanitize --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dtest_hooks=true >&2 || exit 1
   fi
   ninja -C build-sanitize >&2 || exit 1
   POCL_CACHE_DIR="$PWD/build-sanitize/pocl-cache" \

@@ -1,4 +1,4 @@
-/* DrmadApplication (issue 5 §1–2): one window; app.set-option, app.reset-settings,
+/* DrmadApplication: one window; app.set-option, app.reset-settings,
  * app.about, app.quit; settings.ini loaded at startup and saved at shutdown. */
 #include "drmad-application.h"
 #include "drmad-options.h"
@@ -56,7 +56,7 @@ about (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   gtk_show_about_dialog (GTK_WINDOW (get_window (user_data)),
                          "program-name", "drmad",
                          "logo-icon-name", DRMAD_APPLICATION_ID,
-                         "version", "0.1.0",
+                         "version", DRMAD_VERSION,
                          "comments", "Learns hyperparameters of neural networks (L2 penalties, learning-rate and "
                                      "momentum schedules, initial scales) by gradient descent on hypergradients "
                                      "from the DrMAD reverse pass, on any OpenCL device.",

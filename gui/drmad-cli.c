@@ -1,10 +1,12 @@
-/* The headless runner behind `drmad --no-gui` (issue 4): meta-optimisation
+/* The headless runner behind `drmad --no-gui`: meta-optimisation
  * with a run folder, plots, resume, the final evaluation, and --check. */
 #include "drmad-cli.h"
 #include "drmad-options.h"
 #include "drmad-job.h"
 
+#include <errno.h>
 #include <locale.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,28 +18,19 @@
 typedef struct {
   gboolean tty;
   gint64   started_us;       /* of the whole job */
-  guint64  meta_done, meta_total;
-  gint64   meta_started_us;  /* of the current meta-iteration */
-  double   meta_seconds;     /* mean seconds per finished meta-iteration */
+  DrmadEta eta;
 } Progress;
 
 static gboolean
-show_progress (const char *phase, guint64 step, guint64 total, gpointer user_data)
+show_progress (const DrmadJobProgress *event, Progress *p)
 {
-  Progress *p = user_data;
-  if (!p->tty || (step % 8 != 0 && step != total))
+  double left = drmad_eta_progress (&p->eta, event, NULL);
+  if (!p->tty || (event->step % 8 != 0 && event->step != event->total))
     return TRUE;
-  double elapsed = (g_get_monotonic_time () - p->meta_started_us) / 1e6;
-  /* ETA: the rest of this meta-iteration from its pace, plus the iterations still to come. */
-  double fraction = (g_str_equal (phase, "reverse") ? 0.5 + 0.5 * step / total : 0.5 * step / total);
-  double this_left = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
-  double later = p->meta_total > p->meta_done + 1
-                 ? (p->meta_total - p->meta_done - 1) * (p->meta_seconds > 0 ? p->meta_seconds : elapsed / MAX (fraction, 1e-3))
-                 : 0;
-  int width = 24, filled = (int) (width * step / MAX (total, 1));
+  int width = 24, filled = (int) (width * event->step / MAX (event->total, 1));
   fprintf (stderr, "\r[%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "] %-8s [%.*s%*s] %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
-           "  ETA %.0fs   ", p->meta_done + 1, p->meta_total, phase, filled, "########################",
-           width - filled, "", step, total, this_left + later);
+           "  ETA %.0fs   ", MIN (event->meta_done + 1, MAX (event->meta_total, 1)), event->meta_total, event->phase,
+           filled, "########################", width - filled, "", event->step, event->total, isnan (left) ? 0 : left);
   fflush (stderr);
   return TRUE;
 }
@@ -68,6 +61,16 @@ list_devices (void)
             memory, alloc, info->fp64 ? "yes" : "no", info->native_kernels ? "yes" : "no",
             info->platform_name, info->name);
   }
+  /* The BLAS that runs the GEMMs of CPU devices, and its kernels (lib/blas.c, top). */
+  const DrmadBlasInfo *blas = drmad_blas_get_info (&error);
+  if (!blas) {
+    printf ("BLAS: not available: %s\n", error->message);
+    return 0;
+  }
+  g_autofree char *line = drmad_blas_info_describe (blas);
+  printf ("BLAS: %s\n", line);
+  if (blas->warning)
+    printf ("warning: %s\n", blas->warning);
   return 0;
 }
 
@@ -83,24 +86,36 @@ fmt (char *buffer, double value, DrmadPrecision precision)
 typedef struct {
   Progress             progress;
   const DrmadOptions  *options;
-  double               seconds_sum;
-  guint                done_here;
 } Terminal;
 
-static gboolean
-terminal_progress (const char *phase, guint64 step, guint64 total, guint64 meta_done, gpointer user_data)
+/* SIGINT and SIGTERM stop the job through its cancel path within one step;
+ * a second one ends the process at once (SA_RESETHAND). */
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_stop_signal (int signo)
 {
-  Terminal *t = user_data;
-  if (meta_done != t->progress.meta_done || (step == 1 && g_str_equal (phase, "train"))) {
-    t->progress.meta_done = meta_done;
-    if (step == 1 && g_str_equal (phase, "train"))
-      t->progress.meta_started_us = g_get_monotonic_time ();
-  }
-  return show_progress (phase, step, total, &t->progress);
+  stop_signal = signo;
 }
 
 static void
-terminal_message (const char *text, gpointer user_data)
+catch_stop_signals (void)
+{
+  struct sigaction action = { .sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND };
+  sigemptyset (&action.sa_mask);
+  sigaction (SIGINT, &action, NULL);
+  sigaction (SIGTERM, &action, NULL);
+}
+
+static gboolean
+terminal_progress (const DrmadJobProgress *event, gpointer user_data)
+{
+  Terminal *t = user_data;
+  return !stop_signal && show_progress (event, &t->progress);
+}
+
+static void
+terminal_notice (const char *text, gpointer user_data)
 {
   Terminal *t = user_data;
   clear_progress (&t->progress);
@@ -108,54 +123,66 @@ terminal_message (const char *text, gpointer user_data)
 }
 
 static void
-terminal_iteration (const DrmadMetaReport *r, DrmadRun *run, DrmadHyper *hyper, gpointer user_data)
+terminal_started (const DrmadJobStarted *event, gpointer user_data)
+{
+  g_autofree char *text = drmad_job_started_describe (event);
+  terminal_notice (text, user_data);
+}
+
+static void
+terminal_folder (const DrmadJobFolder *event, gpointer user_data)
 {
   Terminal *t = user_data;
+  clear_progress (&t->progress);
+  if (event->resumed && event->resumed_after)
+    fprintf (stderr, "resuming %s after meta-iteration %u\n", event->folder, event->resumed_after);
+  fprintf (stderr, "run folder: %s\nmethod: %s\n", event->folder, event->method_reason);
+  drmad_eta_start (&t->progress.eta, event->resumed_after, t->options->meta_iters);
+}
+
+static void
+terminal_iteration (DrmadJobIteration *event, gpointer user_data)
+{
+  Terminal *t = user_data;
+  const DrmadMetaReport *r = event->report;
   DrmadPrecision precision = t->options->precision;
   char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
   clear_progress (&t->progress);
-  printf ("meta %u/%" G_GUINT64_FORMAT "  train_loss %s  val_loss %s  val_error %s", r->iteration,
-          t->options->meta_iters, fmt (a, r->train_loss, precision), fmt (b, r->val_loss, precision),
-          fmt (c, r->val_error, precision));
-  for (guint g = 0; g < r->n_groups; g++)
-    printf ("  |d%s| %s", drmad_hyper_get_group_name (hyper, g), fmt (a, r->group_norms[g], precision));
-  printf ("  seconds %.2f", r->seconds);
+  printf ("meta %u/%" G_GUINT64_FORMAT "  train_loss %s  val_loss %s  val_error %s  %s  seconds %.2f", r->iteration,
+          event->meta_total, fmt (a, r->train_loss, precision), fmt (b, r->val_loss, precision),
+          fmt (c, r->val_error, precision), event->norms, r->seconds);
   if (r->rejected)
     printf ("  REJECTED (%s; meta learning rate now %g)", r->event, r->meta_learning_rate);
   printf ("\n");
-  if (r->fidelity_measured) {
-    guint64 T = t->options->hyper.steps;
-    g_autofree char *method = drmad_reverse_config_describe (&r->method, T);
-    g_autofree char *reference = drmad_reverse_config_describe (&r->fidelity_reference, T);
-    if (g_str_equal (method, reference))
-      printf ("fidelity %s: the reference itself (cosine 1, relative_error 0, sign_agreement 1)", method);
-    else
-      printf ("fidelity %s vs %s: cosine %.4f  relative_error %.4g  sign_agreement %.4f", method, reference,
-              r->fidelity.cosine, r->fidelity.relative_error, r->fidelity.sign_agreement);
-    for (guint g = 0; g < r->n_groups && r->fidelity.cosine < 1; g++)
-      printf ("  %s %.3f", drmad_hyper_get_group_name (hyper, g), r->group_fidelity[g].cosine);
-    printf ("\n");
-  }
+  if (event->fidelity)
+    printf ("%s\n", event->fidelity);
+  fflush (stdout);
   if (r->fidelity_warning)
     fprintf (stderr, "drmad: warning: %s\n", r->fidelity_warning);
-  fflush (stdout);
-  t->seconds_sum += r->seconds;
-  t->progress.meta_seconds = t->seconds_sum / ++t->done_here;
+  drmad_eta_iteration (&t->progress.eta, r->seconds);
 }
 
 static int
 run_job (const DrmadOptions *o)
 {
   g_autoptr (GError) error = NULL;
-  Terminal t = { .options = o, .progress = { .tty = isatty (STDERR_FILENO), .started_us = g_get_monotonic_time (),
-                                             .meta_total = o->meta_iters, .meta_started_us = g_get_monotonic_time () } };
-  DrmadJobCallbacks callbacks = { terminal_progress, terminal_iteration, terminal_message, &t };
+  Terminal t = { .options = o, .progress = { .tty = isatty (STDERR_FILENO), .started_us = g_get_monotonic_time () } };
+  drmad_eta_start (&t.progress.eta, 0, o->meta_iters);
+  DrmadJobCallbacks callbacks = { terminal_started, terminal_folder, terminal_progress, terminal_iteration,
+                                  terminal_notice, &t };
   DrmadJobResult result;
+  catch_stop_signals ();
   DrmadJobOutcome outcome = drmad_job_run (o, &callbacks, &result, &error);
   clear_progress (&t.progress);
   char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
   int status = 0;
-  if (outcome != DRMAD_JOB_DONE) {
+  if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
+    fprintf (stderr, "drmad: %s\n", error->message);
+    if (result.folder)
+      fprintf (stderr, "drmad: stopped by %s; continue with: drmad --no-gui --resume %s\n",
+               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", result.folder);
+    status = 128 + stop_signal;
+  } else if (outcome != DRMAD_JOB_DONE) {
     fprintf (stderr, "drmad: %s\n", error->message);
     status = outcome == DRMAD_JOB_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAILED;
   } else if (result.trained_once) {
@@ -180,6 +207,11 @@ run_job (const DrmadOptions *o)
              result.folder, (g_get_monotonic_time () - t.progress.started_us) / 1e6);
   }
   drmad_job_result_clear (&result);
+  /* Results on a full disk or a closed pipe are lost: say so in the exit status. */
+  if (fflush (stdout) != 0 || ferror (stdout)) {
+    fprintf (stderr, "drmad: cannot write the results to standard output: %s\n", g_strerror (errno));
+    status = status ? status : EXIT_FAILED;
+  }
   return status;
 }
 
@@ -343,7 +375,7 @@ drmad_cli_main (int argc, char **argv)
     fprintf (stderr, "drmad: %s (see drmad --help)\n", error->message);
     status = EXIT_BAD_INPUT;
   } else if (options.version) {
-    printf ("drmad 0.1.0\n");
+    printf ("drmad %s\n", DRMAD_VERSION);
     status = 0;
   } else if (options.list_devices) {
     status = list_devices ();

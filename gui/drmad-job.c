@@ -1,9 +1,11 @@
 /* The job: everything between parsed options and a finished run folder. */
 #include "drmad-job.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void
 drmad_session_clear (DrmadSession *s)
@@ -13,42 +15,160 @@ drmad_session_clear (DrmadSession *s)
   g_clear_pointer (&s->val, drmad_device_data_free);
   g_clear_pointer (&s->test, drmad_device_data_free);
   g_clear_pointer (&s->device, drmad_device_unref);
-  g_clear_pointer (&s->split, drmad_split_free);
-  g_clear_pointer (&s->pool, drmad_dataset_free);
-  g_clear_pointer (&s->test_pool, drmad_dataset_free);
+  g_clear_pointer (&s->data_identity, g_free);
+}
+
+/* The library's messages name no command-line option; the front end adds
+ * which of its options change the thing that failed. */
+static void
+add_advice (GError **error, const char *advice)
+{
+  if (!error || !*error)
+    return;
+  char *message = g_strdup_printf ("%s (%s)", (*error)->message, advice);
+  g_free ((*error)->message);
+  (*error)->message = message;
+}
+
+/* The data's identity: its source, the split sizes, an MD5 of the labels
+ * and features of every split as loaded. */
+static char *
+data_identity (const DrmadSplit *split)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_MD5);
+  DrmadDataset *splits[3] = { split->train, split->val, split->test };
+  for (guint k = 0; k < 3; k++) {
+    gsize n = drmad_dataset_get_n (splits[k]), dim = drmad_dataset_get_dim (splits[k]);
+    g_checksum_update (sum, (const guchar *) drmad_dataset_get_labels (splits[k]), n * sizeof (gint32));
+    g_checksum_update (sum, (const guchar *) drmad_dataset_get_features (splits[k]), n * dim * sizeof (float));
+  }
+  return g_strdup_printf ("data=%s %u+%u+%u examples md5 %s", drmad_dataset_get_source (split->train),
+                          drmad_dataset_get_n (splits[0]), drmad_dataset_get_n (splits[1]),
+                          drmad_dataset_get_n (splits[2]), g_checksum_get_string (sum));
+}
+
+/* Refuses a path that is neither a regular file nor a folder (a FIFO or a
+ * device would block open() or read forever). */
+static gboolean
+check_plain_path (const char *path, const char *option, GError **error)
+{
+  GStatBuf st;
+  if (g_stat (path, &st) != 0 || S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
+    return TRUE;
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+               "%s %s is neither a file nor a folder (a pipe or a device?): give a file or a folder", option, path);
+  return FALSE;
 }
 
 gboolean
 drmad_session_open (DrmadSession *s, const DrmadOptions *o, DrmadPrecision precision, GError **error)
 {
-  if (!drmad_dataset_open (o->dataset, NULL, &s->pool, &s->test_pool, error)
-      || !(s->split = drmad_dataset_split (s->pool, s->test_pool, o->seed, o->train_size, o->val_size,
-                                           o->test_size, error)))
+  g_autoptr (DrmadSplit) split = NULL;
+  DrmadDataset *pool = NULL, *test_pool = NULL;
+  if (!check_plain_path (o->dataset, "--dataset", error)
+      || !drmad_dataset_open (o->dataset, NULL, &pool, &test_pool, error))
     return FALSE;
-  guint dim = drmad_dataset_get_dim (s->split->train), classes = drmad_dataset_get_n_classes (s->split->train);
+  split = drmad_dataset_split (pool, test_pool, o->seed, o->train_size, o->val_size, o->test_size, error);
+  g_clear_pointer (&pool, drmad_dataset_free);   /* the split holds copies of its rows */
+  g_clear_pointer (&test_pool, drmad_dataset_free);
+  if (!split) {
+    add_advice (error, "--train-size, --val-size, --test-size");
+    return FALSE;
+  }
+  s->n_train = drmad_dataset_get_n (split->train);
+  s->n_val = drmad_dataset_get_n (split->val);
+  s->n_test = drmad_dataset_get_n (split->test);
+  s->data_identity = data_identity (split);
+  guint dim = drmad_dataset_get_dim (split->train), classes = drmad_dataset_get_n_classes (split->train);
   if (o->sizes[0] != dim || o->sizes[o->n_sizes - 1] < classes) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "--layers does not fit the dataset %s: it needs %u inputs and at least %u outputs "
                  "(e.g. --layers %u,100,%u)", o->dataset, dim, classes, dim, classes);
     return FALSE;
   }
-  return (s->device = drmad_device_open (o->device, error))
-         && drmad_device_set_gemm_path (s->device, o->gemm, error)
-         && (s->train = drmad_device_data_new (s->device, precision, s->split->train, error))
-         && (s->val = drmad_device_data_new (s->device, precision, s->split->val, error))
-         && (s->test = drmad_device_data_new (s->device, precision, s->split->test, error))
-         && (s->net = drmad_net_new (s->device, o->sizes, o->n_sizes, o->activation, precision, o->batch, error));
+  if (!(s->device = drmad_device_open (o->device, error))) {
+    add_advice (error, "see drmad --list-devices");
+    return FALSE;
+  }
+  if (!drmad_device_set_gemm_path (s->device, o->gemm, error)) {
+    add_advice (error, "choose another with --gemm");
+    return FALSE;
+  }
+  if (!(s->train = drmad_device_data_new (s->device, precision, split->train, error))
+      || !(s->val = drmad_device_data_new (s->device, precision, split->val, error))
+      || !(s->test = drmad_device_data_new (s->device, precision, split->test, error))) {
+    add_advice (error, "--train-size, --val-size, --test-size");
+    return FALSE;
+  }
+  return (s->net = drmad_net_new (s->device, o->sizes, o->n_sizes, o->activation, precision, o->batch, error))
+         != NULL;
+}
+
+static DrmadJobStarted
+session_started (const DrmadSession *s, DrmadPrecision precision)
+{
+  const DrmadDeviceInfo *info = drmad_device_get_info (s->device);
+  return (DrmadJobStarted) {
+    .platform = info->platform_name, .device = info->name,
+    .gemm = drmad_gemm_path_name (drmad_device_get_gemm_path (s->device)), .precision = precision,
+    .n_train = s->n_train, .n_val = s->n_val, .n_test = s->n_test,
+  };
+}
+
+char *
+drmad_job_started_describe (const DrmadJobStarted *e)
+{
+  return g_strdup_printf ("device: %s: %s (%s GEMM, %s); data: %u train, %u validation, %u test example%s",
+                          e->platform, e->device, e->gemm,
+                          e->precision == DRMAD_PRECISION_FLOAT64 ? "float64" : "float32", e->n_train, e->n_val,
+                          e->n_test, e->n_test == 1 ? "" : "s");
 }
 
 char *
 drmad_session_describe (const DrmadSession *s, DrmadPrecision precision)
 {
-  const DrmadDeviceInfo *info = drmad_device_get_info (s->device);
-  return g_strdup_printf ("device: %s: %s (%s GEMM, %s); data: %u train, %u validation, %u test examples",
-                          info->platform_name, info->name, drmad_gemm_path_name (drmad_device_get_gemm_path (s->device)),
-                          precision == DRMAD_PRECISION_FLOAT64 ? "float64" : "float32",
-                          drmad_dataset_get_n (s->split->train), drmad_dataset_get_n (s->split->val),
-                          drmad_dataset_get_n (s->split->test));
+  DrmadJobStarted started = session_started (s, precision);
+  return drmad_job_started_describe (&started);
+}
+
+/* ---- time left ---- */
+
+void
+drmad_eta_start (DrmadEta *eta, guint64 meta_first, guint64 meta_total)
+{
+  *eta = (DrmadEta) { .meta_started_us = g_get_monotonic_time (), .meta_first = meta_first,
+                      .meta_current = meta_first, .meta_total = meta_total };
+}
+
+double
+drmad_eta_progress (DrmadEta *eta, const DrmadJobProgress *event, double *fraction)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (event->meta_done != eta->meta_current) {
+    eta->meta_current = event->meta_done;
+    eta->meta_started_us = now;
+  }
+  double step = (double) event->step / MAX (event->total, 1);
+  if (event->meta_done >= eta->meta_total) {  /* the final evaluation, or training once */
+    if (fraction)
+      *fraction = eta->meta_total ? 1 : step;
+    return NAN;
+  }
+  double within = g_str_equal (event->phase, "reverse") ? 0.5 + 0.5 * step : 0.5 * step;
+  double elapsed = (now - eta->meta_started_us) / 1e6;
+  double this_left = within > 0 ? elapsed * (1 - within) / within : NAN;
+  double per_iteration = eta->seconds_n ? eta->seconds_sum / eta->seconds_n : elapsed / MAX (within, 1e-3);
+  if (fraction)
+    *fraction = CLAMP ((event->meta_done - eta->meta_first + within) / MAX (1.0, eta->meta_total - eta->meta_first),
+                       0, 1);
+  return this_left + (eta->meta_total - event->meta_done - 1) * per_iteration;
+}
+
+void
+drmad_eta_iteration (DrmadEta *eta, double seconds)
+{
+  eta->seconds_sum += seconds;
+  eta->seconds_n++;
 }
 
 void
@@ -63,32 +183,24 @@ drmad_job_result_clear (DrmadJobResult *result)
 /* Per-layer (and per-segment) natural values of a group from a θ vector;
  * groups learned at finer grain are summarised by their geometric mean. */
 static void
-layer_values (const DrmadHyper *hyper, const double *theta, const char *group_name, guint n_layers,
+layer_values (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, guint n_layers,
               guint segments, const double *fallback_per_layer, double *out)
 {
-  for (guint l = 0; l < n_layers; l++)
-    for (guint s = 0; s < segments; s++)
-      out[l * segments + s] = fallback_per_layer[l];
-  for (guint g = 0; g < drmad_hyper_get_n_groups (hyper); g++) {
-    if (!g_str_equal (drmad_hyper_get_group_name (hyper, g), group_name))
+  g_autofree double *sum = g_new0 (double, n_layers * segments);
+  g_autofree guint *n = g_new0 (guint, n_layers * segments);
+  for (gsize k = 0; k < drmad_hyper_get_n (hyper); k++) {
+    DrmadHyperEntry entry = drmad_hyper_get_entry (hyper, k);
+    if (entry.kind != kind || entry.layer < 1 || entry.layer > n_layers)
       continue;
-    gsize first, count;
-    drmad_hyper_get_group_span (hyper, g, &first, &count);
-    g_autofree double *sum = g_new0 (double, n_layers * segments);
-    g_autofree guint *n = g_new0 (guint, n_layers * segments);
-    for (gsize k = first; k < first + count; k++) {
-      guint layer = 0, segment = 0;
-      if (sscanf (drmad_hyper_get_name (hyper, k), "%*[^/]/layer%u/seg%u", &layer, &segment) < 1
-          || layer < 1 || layer > n_layers)
-        continue;
-      guint cell = (layer - 1) * segments + MIN (segment, segments - 1);
-      sum[cell] += log (drmad_hyper_natural_of (hyper, k, theta[k]));
-      n[cell]++;
-    }
-    for (guint c = 0; c < n_layers * segments; c++)
-      if (n[c])
-        out[c] = exp (sum[c] / n[c]);
+    guint cell = (entry.layer - 1) * segments + MIN (entry.segment, segments - 1);
+    sum[cell] += log (drmad_hyper_natural_of (hyper, k, theta[k]));
+    n[cell]++;
   }
+  for (guint l = 0; l < n_layers; l++)
+    for (guint s = 0; s < segments; s++) {
+      guint c = l * segments + s;
+      out[c] = n[c] ? exp (sum[c] / n[c]) : fallback_per_layer[l];
+    }
 }
 
 void
@@ -104,8 +216,8 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
   g_autofree double *err = g_new (double, MAX (n_iters, 1));
   for (guint i = 0; i < n_iters; i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
-    layer_values (hyper, r->theta, "l2", L, 1, config->init_l2, l2 + i * L);
-    layer_values (hyper, r->theta, "lr", L, S, config->init_lr, lr + i * L * S);
+    layer_values (hyper, r->theta, DRMAD_GROUP_L2, L, 1, config->init_l2, l2 + i * L);
+    layer_values (hyper, r->theta, DRMAD_GROUP_LR, L, S, config->init_lr, lr + i * L * S);
     train[i] = r->train_loss;
     val[i] = r->val_loss;
     err[i] = r->val_error;
@@ -118,18 +230,27 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
     *loss_plot = drmad_plot_loss (n_iters, train, val, err);
 }
 
+/* The run folder's l2.png, lr.png and loss.png from the three plots. */
+static gboolean
+write_plots (const DrmadRun *run, DrmadPlot *const *plots, GError **error)
+{
+  const char *names[3] = { "l2.png", "lr.png", "loss.png" };
+  for (guint i = 0; i < 3; i++) {
+    g_autofree char *path = g_build_filename (drmad_run_get_folder (run), names[i], NULL);
+    if (!drmad_plot_write_png (plots[i], path, 800, 500, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **error)
 {
   DrmadPlot *plots[3];
-  const char *names[3] = { "l2.png", "lr.png", "loss.png" };
   drmad_run_plots (run, hyper, &plots[0], &plots[1], &plots[2]);
-  gboolean ok = TRUE;
-  for (guint i = 0; i < 3; i++) {
-    g_autofree char *path = g_build_filename (drmad_run_get_folder (run), names[i], NULL);
-    ok = ok && drmad_plot_write_png (plots[i], path, 800, 500, error);
+  gboolean ok = write_plots (run, plots, error);
+  for (guint i = 0; i < 3; i++)
     drmad_plot_free (plots[i]);
-  }
   return ok;
 }
 
@@ -137,39 +258,37 @@ gboolean
 drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterations, DrmadPlot **l2,
                       DrmadPlot **lr, DrmadPlot **loss, GError **error)
 {
-  DrmadSession s = { 0 };
-  DrmadHyper *hyper = NULL;
-  DrmadMeta *meta = NULL;
-  DrmadRun *run = NULL;
-  gboolean ok = drmad_session_open (&s, o, o->precision, error)
-                && (hyper = drmad_hyper_new (s.net, &o->hyper, error))
-                && (meta = drmad_meta_new (s.net, hyper, s.train, s.val, &o->reverse, &o->meta, error))
-                && (run = drmad_run_open (folder, error))
-                && drmad_run_restore (run, hyper, meta, error);
-  if (ok) {
-    *n_iterations = drmad_run_get_n_records (run);
-    drmad_run_plots (run, hyper, l2, lr, loss);
-  }
-  g_clear_pointer (&run, drmad_run_free);
-  g_clear_pointer (&meta, drmad_meta_free);
-  g_clear_pointer (&hyper, drmad_hyper_free);
-  drmad_session_clear (&s);
-  return ok;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
+  g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
+  if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+    return FALSE;
+  *n_iterations = drmad_run_get_n_records (run);
+  drmad_run_plots (run, hyper, l2, lr, loss);
+  return TRUE;
 }
 
 /* ---- the job ---- */
 
+/* What the trajectory depends on: the settings a resume may not change,
+ * and the data actually loaded (drmad_session_open). */
+static char *
+run_identity (const DrmadOptions *o, const DrmadSession *s)
+{
+  g_autofree char *settings = drmad_options_trajectory_text (o);
+  return g_strdup_printf ("%s%s\n", settings, s->data_identity);
+}
+
 typedef struct {
   const DrmadJobCallbacks *callbacks;
-  guint64 meta_done;
+  guint64 meta_done, meta_total;
 } ProgressRelay;
 
 static gboolean
 relay_progress (const char *phase, guint64 step, guint64 total, gpointer user_data)
 {
   ProgressRelay *relay = user_data;
-  return !relay->callbacks->progress
-         || relay->callbacks->progress (phase, step, total, relay->meta_done, relay->callbacks->user_data);
+  DrmadJobProgress event = { phase, step, total, relay->meta_done, relay->meta_total };
+  return !relay->callbacks->progress || relay->callbacks->progress (&event, relay->callbacks->user_data);
 }
 
 static void
@@ -178,13 +297,44 @@ say (const DrmadJobCallbacks *callbacks, const char *format, ...) G_GNUC_PRINTF 
 static void
 say (const DrmadJobCallbacks *callbacks, const char *format, ...)
 {
-  if (!callbacks->message)
+  if (!callbacks->notice)
     return;
   va_list args;
   va_start (args, format);
   g_autofree char *text = g_strdup_vprintf (format, args);
   va_end (args);
-  callbacks->message (text, callbacks->user_data);
+  callbacks->notice (text, callbacks->user_data);
+}
+
+/* "|dl2| 0.00123  |dlr| 0.234" with @format for each norm */
+static char *
+format_norms (const DrmadMetaReport *report, const DrmadHyper *hyper, const char *format)
+{
+  GString *text = g_string_new (NULL);
+  char number[G_ASCII_DTOSTR_BUF_SIZE];
+  for (guint g = 0; g < report->n_groups; g++)
+    g_string_append_printf (text, "%s|d%s| %s", g ? "  " : "", drmad_hyper_get_group_name (hyper, g),
+                            g_ascii_formatd (number, sizeof number, format, report->group_norms[g]));
+  return g_string_free (text, FALSE);
+}
+
+/* One line on the fidelity measured at this meta-iteration, or NULL. */
+static char *
+format_fidelity (const DrmadMetaReport *r, const DrmadHyper *hyper)
+{
+  if (!r->fidelity_measured)
+    return NULL;
+  guint64 T = drmad_hyper_get_config (hyper)->steps;
+  g_autofree char *method = drmad_reverse_config_describe (&r->method, T);
+  g_autofree char *reference = drmad_reverse_config_describe (&r->fidelity_reference, T);
+  if (g_str_equal (method, reference))
+    return g_strdup_printf ("fidelity %s: the reference itself (cosine 1, relative_error 0, sign_agreement 1)", method);
+  GString *text = g_string_new (NULL);
+  g_string_append_printf (text, "fidelity %s vs %s: cosine %.4f  relative_error %.4g  sign_agreement %.4f", method,
+                          reference, r->fidelity.cosine, r->fidelity.relative_error, r->fidelity.sign_agreement);
+  for (guint g = 0; g < r->n_groups && r->n_groups > 1; g++)
+    g_string_append_printf (text, "  %s %.3f", drmad_hyper_get_group_name (hyper, g), r->group_fidelity[g].cosine);
+  return g_string_free (text, FALSE);
 }
 
 static DrmadJobOutcome
@@ -202,9 +352,9 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
   g_autoptr (DrmadHyper) hyper = NULL;
   g_autoptr (DrmadHyper) initial = NULL;
   g_autoptr (DrmadHyper) best = NULL;
+  g_autofree char *identity = NULL;
   g_autoptr (DrmadMeta) meta = NULL;
   g_autoptr (DrmadRun) run = NULL;
-  g_autofree char *description = NULL;
   memset (result, 0, sizeof *result);
 
   if (!drmad_session_open (&s, o, o->precision, error)
@@ -214,8 +364,9 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
     outcome = DRMAD_JOB_BAD_INPUT;
     goto out;
   }
-  description = drmad_session_describe (&s, o->precision);
-  say (callbacks, "%s", description);
+  DrmadJobStarted started = session_started (&s, o->precision);
+  if (callbacks->started)
+    callbacks->started (&started, callbacks->user_data);
 
   if (o->meta_iters == 0) {
     /* Train once with the given θ; report, change nothing. */
@@ -237,45 +388,77 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
     outcome = DRMAD_JOB_BAD_INPUT;
     goto out;
   }
+  identity = run_identity (o, &s);
   if (o->resume) {
+    g_autofree char *ini = drmad_options_to_ini (o);
     if (!(run = drmad_run_open (o->resume, error))
-        || (drmad_run_has_checkpoint (run) && !drmad_run_restore (run, hyper, meta, error))) {
+        || (drmad_run_set_identity (run, identity), FALSE)
+        || (drmad_run_has_checkpoint (run) && !drmad_run_restore (run, hyper, meta, error))
+        || !drmad_run_update_ini (run, ini, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
-    if (drmad_run_has_checkpoint (run))
-      say (callbacks, "resuming %s after meta-iteration %u", o->resume, drmad_meta_get_iteration (meta));
-    else
+    if (!drmad_run_has_checkpoint (run))
       say (callbacks, "%s has no finished meta-iteration yet: starting it from the beginning", o->resume);
   } else {
     g_autofree char *ini = drmad_options_to_ini (o);
     if (!(run = drmad_run_create (o->out, ini, o->force, error))) {
+      if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS) && !o->force)
+        add_advice (error, "another --out, --resume to continue it, or --force to overwrite it");
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
+    drmad_run_set_identity (run, identity);
   }
   result->folder = g_strdup (drmad_run_get_folder (run));
-  say (callbacks, "run folder: %s", result->folder);
-  say (callbacks, "method: %s", drmad_meta_get_method_reason (meta));
+  {
+    g_autofree char *method = drmad_reverse_config_describe (drmad_meta_get_method (meta), o->hyper.steps);
+    DrmadJobFolder event = { .folder = result->folder, .resumed_after = drmad_meta_get_iteration (meta),
+                             .resumed = o->resume != NULL, .method = drmad_meta_get_method (meta),
+                             .method_text = method, .method_reason = drmad_meta_get_method_reason (meta) };
+    if (callbacks->folder)
+      callbacks->folder (&event, callbacks->user_data);
+  }
+  relay.meta_total = o->meta_iters;
+  if (o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters)
+    say (callbacks, "%s already has its %u meta-iterations: only the final evaluation runs again "
+         "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta));
 
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
     relay.meta_done = it;
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, relay_progress, &relay, error);
-    if (!report || !drmad_run_record (run, hyper, meta, report, error)
-        || !drmad_run_write_plots (run, hyper, error)) {
+    DrmadJobIteration event = { .report = report, .run = run, .hyper = hyper, .meta_total = o->meta_iters };
+    gboolean recorded = report && drmad_run_record (run, hyper, meta, report, error);
+    if (recorded)
+      drmad_run_plots (run, hyper, &event.l2, &event.lr, &event.loss);
+    DrmadPlot *plots[3] = { event.l2, event.lr, event.loss };
+    if (!recorded || !write_plots (run, plots, error)) {
+      for (guint i = 0; i < 3; i++)
+        g_clear_pointer (&plots[i], drmad_plot_free);
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
       g_prefix_error (error, "meta-iteration %" G_GUINT64_FORMAT " %s: ", it + 1,
                       outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
-      say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s)",
-           it, result->folder, result->folder);
+      if (it > 0)
+        say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s)",
+             it, result->folder, result->folder);
+      else
+        say (callbacks, "no meta-iteration finished: %s holds nothing of this run%s", result->folder,
+             o->force ? " (an earlier run there is unchanged)" : "");
       goto out;
     }
+    event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");
+    event.fidelity = format_fidelity (report, hyper);
     if (callbacks->iteration)
-      callbacks->iteration (report, run, hyper, callbacks->user_data);
+      callbacks->iteration (&event, callbacks->user_data);
+    g_clear_pointer (&event.l2, drmad_plot_free);   /* what the handler did not steal */
+    g_clear_pointer (&event.lr, drmad_plot_free);
+    g_clear_pointer (&event.loss, drmad_plot_free);
+    g_free (event.norms);
+    g_free (event.fidelity);
   }
 
-  /* Final evaluation (issue 4 §4, issue 11 §3): retrain from scratch with
+  /* Final evaluation: retrain from scratch with
    * the initial θ, the last θ and the best accepted θ (lowest validation loss). */
   relay.meta_done = o->meta_iters;
   const double *best_values = drmad_meta_get_best_values (meta);

@@ -7,13 +7,14 @@
 #include "drmad-options.h"
 #include "drmad-plot.h"
 
-/* Everything a job trains on. */
+/* Everything a job trains on. The loaded pool and the split's host copy
+ * are freed once the device holds the data (the process's memory peak). */
 typedef struct {
-  DrmadDataset    *pool, *test_pool;
-  DrmadSplit      *split;
   DrmadDevice     *device;
   DrmadDeviceData *train, *val, *test;
   DrmadNet        *net;
+  guint            n_train, n_val, n_test;
+  char            *data_identity;   /* "data=SOURCE N+N+N examples md5 …": what was loaded */
 } DrmadSession;
 
 /* Loads and splits the data, opens the device, uploads, builds the net.
@@ -31,16 +32,76 @@ typedef enum {
   DRMAD_JOB_CANCELLED,
 } DrmadJobOutcome;
 
-/* Called from the thread that runs the job. */
+/* The typed events a job reports to its front end (the terminal, the
+ * window's runner), in this order: started (once the data and the device
+ * are open), folder (meta-optimisation only), then progress and iteration
+ * events, notices at any time; drmad_job_run()'s return and DrmadJobResult
+ * are the finish. Everything a handler receives belongs to the job and
+ * lives only for the call, unless said otherwise. */
 typedef struct {
+  const char *platform, *device;   /* the OpenCL platform and device names */
+  const char *gemm;                /* "host", "clblast" */
+  DrmadPrecision precision;
+  guint n_train, n_val, n_test;    /* examples in each split */
+} DrmadJobStarted;
+
+typedef struct {
+  const char *folder;
+  guint       resumed_after;       /* finished meta-iterations found there (0: a new run) */
+  gboolean    resumed;             /* --resume was given */
+  const DrmadReverseConfig *method;   /* the resolved reverse method */
+  const char *method_text;         /* "exact k=23" */
+  const char *method_reason;       /* one sentence: what auto chose and why */
+} DrmadJobFolder;
+
+typedef struct {
+  const char *phase;               /* "train", "reverse", "recompute" */
+  guint64     step, total;         /* within the phase */
+  guint64     meta_done;           /* finished meta-iterations; = meta_total in the final evaluation */
+  guint64     meta_total;
+} DrmadJobProgress;
+
+typedef struct {
+  const DrmadMetaReport *report;
+  DrmadRun              *run;
+  DrmadHyper            *hyper;
+  guint64                meta_total;
+  DrmadPlot             *l2, *lr, *loss;  /* drmad_run_plots() of the run so far, drawn once; a handler may steal them */
+  char                  *norms;           /* "|dl2| 0.00123  |dlr| 0.234" */
+  char                  *fidelity;        /* one line when fidelity was measured, else NULL */
+} DrmadJobIteration;
+
+/* Called from the thread that runs the job; any may be NULL. */
+typedef struct {
+  void     (*started)   (const DrmadJobStarted *event, gpointer user_data);
+  void     (*folder)    (const DrmadJobFolder *event, gpointer user_data);
   /* every step; FALSE stops the job within one step (outcome CANCELLED) */
-  gboolean (*progress)  (const char *phase, guint64 step, guint64 total, guint64 meta_done, gpointer user_data);
+  gboolean (*progress)  (const DrmadJobProgress *event, gpointer user_data);
   /* after each meta-iteration is recorded in the run folder */
-  void     (*iteration) (const DrmadMetaReport *report, DrmadRun *run, DrmadHyper *hyper, gpointer user_data);
-  /* a line for the user (the device, the run folder, resuming) */
-  void     (*message)   (const char *text, gpointer user_data);
+  void     (*iteration) (DrmadJobIteration *event, gpointer user_data);
+  /* a line for the user that is none of the above (a warning, resuming) */
+  void     (*notice)    (const char *text, gpointer user_data);
   gpointer user_data;
 } DrmadJobCallbacks;
+
+/* "device: P: D (host GEMM, float32); data: N train, N validation, N test examples" */
+char *drmad_job_started_describe (const DrmadJobStarted *event);
+
+/* The time left, for the terminal's bar and the window's: a meta-iteration
+ * is its training (first half) then its reverse pass (second half); the
+ * iterations still to come take the mean of the finished ones. */
+typedef struct {
+  gint64  meta_started_us;
+  guint64 meta_first, meta_current, meta_total;
+  double  seconds_sum;
+  guint   seconds_n;
+} DrmadEta;
+
+void   drmad_eta_start     (DrmadEta *eta, guint64 meta_first, guint64 meta_total);
+/* Updates from a progress event; returns the seconds left (NAN when unknown)
+ * and, in @fraction, how much of the meta-iterations of this session is done. */
+double drmad_eta_progress  (DrmadEta *eta, const DrmadJobProgress *event, double *fraction);
+void   drmad_eta_iteration (DrmadEta *eta, double seconds);
 
 typedef struct {
   gboolean trained_once;   /* --meta-iters 0 */
@@ -62,9 +123,8 @@ void     drmad_run_plots       (const DrmadRun *run, const DrmadHyper *hyper, Dr
                                 DrmadPlot **loss);
 gboolean drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **error);
 
-/* The plots of the run folder @folder, whose run.ini gave @options: opens the
- * data and the device as the job does, restores checkpoint.bin and builds the
- * three plots of every finished meta-iteration (@n_iterations of them). Slow
- * (it loads the data): the window calls it from a worker thread. */
+/* The plots of the run folder @folder, whose run.ini gave @options: reads
+ * the history in checkpoint.bin (no device, no data) and builds the three
+ * plots of every finished meta-iteration (@n_iterations of them). */
 gboolean drmad_run_load_plots (const char *folder, const DrmadOptions *options, guint *n_iterations,
                                DrmadPlot **l2, DrmadPlot **lr, DrmadPlot **loss, GError **error);

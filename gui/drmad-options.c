@@ -1,9 +1,11 @@
-/* The option table, config files and run.ini (issue 4 §1). */
+/* The option table, config files and run.ini. */
 #include "drmad-options.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef DrmadOptionSpec OptionSpec;
 
@@ -69,42 +71,86 @@ store_option (const char *option_name, const char *value, gpointer data, GError 
   return TRUE;
 }
 
-static gboolean
-read_key_file (const char *path, GHashTable *into, GError **error)
+const char *const *
+drmad_options_resume_may_change (void)
 {
-  g_autoptr (GKeyFile) file = g_key_file_new ();
-  GError *local = NULL;
-  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local)) {
-    g_set_error (error, DRMAD_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                 ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_INVALID_ARGUMENT,
-                 "cannot read the settings file %s: %s", path, local->message);
-    g_error_free (local);
-    return FALSE;
-  }
+  return resume_may_change;
+}
+
+/* The one reader of run.ini and settings files: the [drmad] group as
+ * key → value. */
+static GHashTable *
+read_key_file (GKeyFile *file, const char *path, gboolean strict, GError **error)
+{
   if (!g_key_file_has_group (file, "drmad")) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "%s has no [drmad] group: settings go under [drmad], one key per long option", path);
-    return FALSE;
+    return NULL;
   }
+  g_autoptr (GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_auto (GStrv) keys = g_key_file_get_keys (file, "drmad", NULL, NULL);
   for (char **key = keys; *key; key++) {
     const OptionSpec *spec = find_spec (*key);
     if (!spec || !spec->in_ini) {
+      if (!strict)
+        continue;
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                    "%s: unknown setting \"%s\" (settings are named as the long options, see drmad --help)",
                    path, *key);
-      return FALSE;
+      return NULL;
     }
+    GError *local = NULL;
     g_autofree char *value = g_key_file_get_string (file, "drmad", *key, &local);
     if (!value) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s: the value of \"%s\" cannot be read: %s",
                    path, *key, local->message);
       g_error_free (local);
-      return FALSE;
+      return NULL;
     }
-    g_hash_table_replace (into, g_strdup (*key), g_strdup (g_strstrip (value)));
+    g_hash_table_replace (values, g_strdup (*key), g_strdup (g_strstrip (value)));
   }
-  return TRUE;
+  return g_steal_pointer (&values);
+}
+
+GHashTable *
+drmad_options_read_ini (const char *text, gsize length, const char *path, gboolean strict, GError **error)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  GError *local = NULL;
+  gboolean loaded = text ? g_key_file_load_from_data (file, text, length, G_KEY_FILE_NONE, &local)
+                         : g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local);
+  if (!loaded) {
+    g_set_error (error, DRMAD_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                 ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_INVALID_ARGUMENT,
+                 "cannot read the settings file %s: %s", path, local->message);
+    g_error_free (local);
+    return NULL;
+  }
+  return read_key_file (file, path, strict, error);
+}
+
+char *
+drmad_options_new_run_folder (const char *base)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autofree char *first = g_build_filename (base, stamp, NULL);
+  char *folder = g_strdup (first);
+  for (guint n = 2; g_file_test (folder, G_FILE_TEST_EXISTS); n++) {
+    g_free (folder);
+    folder = g_strdup_printf ("%s-%u", first, n);
+  }
+  return folder;
+}
+
+static void
+merge_into (GHashTable *into, GHashTable *from)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, from);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_replace (into, g_strdup (key), g_strdup (value));
 }
 
 static gboolean
@@ -354,6 +400,11 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
 
   const char *resume = g_hash_table_lookup (cli, "resume");
   const char *config = g_hash_table_lookup (cli, "config");
+  if (resume && g_hash_table_lookup (cli, "out")) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "--resume %s and --out cannot be combined: a resumed run stays in its own folder", resume);
+    return FALSE;
+  }
   if (resume && config) {
     g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                          "--resume and --config cannot be combined: a resumed run keeps its own run.ini");
@@ -365,22 +416,34 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "--resume %s: no run.ini there, so it is not a run folder", resume);
       return FALSE;
     }
-    if (!read_key_file (ini, file, error))
+    g_autoptr (GHashTable) read = drmad_options_read_ini (NULL, 0, ini, TRUE, error);
+    if (!read)
       return FALSE;
+    merge_into (file, read);
     GHashTableIter iter;
     gpointer key;
     g_hash_table_iter_init (&iter, cli);
     while (g_hash_table_iter_next (&iter, &key, NULL)) {
       const OptionSpec *spec = find_spec (key);
       if (spec->in_ini && !g_strv_contains (resume_may_change, key)) {
+        g_autofree char *may = g_strjoinv (", --", (char **) resume_may_change);
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                      "--%s cannot change when resuming (the run keeps the settings in %s/run.ini; "
-                     "only --meta-iters, --device and --gemm may)", (char *) key, resume);
+                     "only --%s may)", (char *) key, resume, may);
         return FALSE;
       }
     }
-  } else if (config && !read_key_file (config, file, error)) {
-    return FALSE;
+  } else if (config) {
+    GStatBuf st;
+    if (g_stat (config, &st) == 0 && !S_ISREG (st.st_mode)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "--config %s is not a regular file (a folder, a pipe or a device): give a settings file", config);
+      return FALSE;
+    }
+    g_autoptr (GHashTable) read = drmad_options_read_ini (NULL, 0, config, TRUE, error);
+    if (!read)
+      return FALSE;
+    merge_into (file, read);
   }
 
   GHashTable *layers[] = { file, cli };
@@ -395,11 +458,8 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     o->out = g_strdup (resume);
   else if (g_hash_table_lookup (cli, "out"))
     o->out = g_strdup (g_hash_table_lookup (cli, "out"));
-  else {
-    g_autoptr (GDateTime) now = g_date_time_new_now_local ();
-    g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
-    o->out = g_build_filename ("runs", stamp, NULL);
-  }
+  else
+    o->out = drmad_options_new_run_folder ("runs");
   return convert (o, error);
 }
 
@@ -450,6 +510,16 @@ drmad_options_to_ini (const DrmadOptions *o)
       g_key_file_set_string (file, "drmad", specs[i].name, g_hash_table_lookup (o->values, specs[i].name));
   g_key_file_set_comment (file, NULL, NULL, " drmad run settings: `drmad --no-gui --config run.ini` repeats this run", NULL);
   return g_key_file_to_data (file, NULL, NULL);
+}
+
+char *
+drmad_options_trajectory_text (const DrmadOptions *o)
+{
+  GString *text = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
+    if (specs[i].in_ini && !g_strv_contains (resume_may_change, specs[i].name))
+      g_string_append_printf (text, "%s=%s\n", specs[i].name, (char *) g_hash_table_lookup (o->values, specs[i].name));
+  return g_string_free (text, FALSE);
 }
 
 void

@@ -55,6 +55,26 @@ gboolean drmad_options_parse (DrmadOptions *options, int *argc, char ***argv, GE
  * the user on an unknown key or a bad value. */
 gboolean drmad_options_from_values (DrmadOptions *options, GHashTable *values, GError **error);
 
+/* The one reader of run.ini and settings files (@text, or the file at @path
+ * when @text is NULL): the [drmad] group as key → value. @strict refuses
+ * keys that are not settings (run.ini, --config); otherwise they are skipped
+ * (the window's settings.ini, which a newer version may have written). */
+GHashTable *drmad_options_read_ini (const char *text, gsize length, const char *path, gboolean strict,
+                                    GError **error);
+
+/* The settings a resumed run may change (NULL-terminated): the rest define
+ * its trajectory. */
+const char *const *drmad_options_resume_may_change (void);
+
+/* The default run folder, for the CLI (@base "runs", under the current
+ * folder) and the window (@base its data folder's drmad/runs):
+ * @base/DATE-TIME, with -2, -3, … when that exists. */
+char *drmad_options_new_run_folder (const char *base);
+
+/* The settings a run's trajectory depends on (every setting but those a
+ * resumed run may change), as "key=value" lines. */
+char *drmad_options_trajectory_text (const DrmadOptions *options);
+
 /* The run.ini text that reproduces these settings. */
 char *drmad_options_to_ini (const DrmadOptions *options);
 

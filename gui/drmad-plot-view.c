@@ -1,5 +1,5 @@
 /* DrmadPlotView: a GtkDrawingArea that owns a DrmadPlot and draws it with
- * drmad_plot_draw(); hovering shows the nearest data point (issue 5 §3). */
+ * drmad_plot_draw(); hovering shows the nearest data point. */
 #include "drmad-plot-view.h"
 
 #include <math.h>

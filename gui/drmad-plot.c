@@ -1,14 +1,11 @@
 /* Plots: the model (series of data points) and one cairo drawing of it that
- * the window and the PNG export share (DESIGN.md). Pixels are computed only
+ * the window and the PNG export share. Pixels are computed only
  * here, by plot_frame_*; drawing and hit testing both go through them. */
 #include "drmad-plot.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
+#include <drmad.h>
 #include <math.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Okabe & Ito (2008), colour-blind safe; yellow and black last because they
  * read worst against a white background and black axes. */
@@ -123,17 +120,14 @@ plot_frame_to_pixel (const PlotFrame *frame, double x, double y, double *px, dou
 static void
 pad_range (double *lo, double *hi, double equal_pad, double fraction)
 {
-  if (*hi - *lo <= 1e-12 * MAX (fabs (*lo), fabs (*hi)))
-    {
-      *lo -= equal_pad;
-      *hi += equal_pad;
-    }
-  else
-    {
-      double pad = (*hi - *lo) * fraction;
-      *lo -= pad;
-      *hi += pad;
-    }
+  if (*hi - *lo <= 1e-12 * MAX (fabs (*lo), fabs (*hi))) {
+    *lo -= equal_pad;
+    *hi += equal_pad;
+  } else {
+    double pad = (*hi - *lo) * fraction;
+    *lo -= pad;
+    *hi += pad;
+  }
 }
 
 static PlotFrame
@@ -147,30 +141,27 @@ plot_frame_compute (const DrmadPlot *plot, double width, double height)
 
   frame.x_min = frame.y_min = INFINITY;
   frame.x_max = frame.y_max = -INFINITY;
-  for (guint s = 0; s < plot->series->len; s++)
-    {
-      const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
-      for (guint i = 0; i < series->x->len; i++)
-        {
-          double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i);
-          if (!point_valid (plot, x, y))
-            continue;
-          double v = plot_frame_y_value (&frame, y);
-          frame.x_min = MIN (frame.x_min, x);
-          frame.x_max = MAX (frame.x_max, x);
-          frame.y_min = MIN (frame.y_min, v);
-          frame.y_max = MAX (frame.y_max, v);
-          frame.integer_x &= x == floor (x);
-          frame.empty = FALSE;
-        }
+  for (guint s = 0; s < plot->series->len; s++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
+    for (guint i = 0; i < series->x->len; i++) {
+      double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i);
+      if (!point_valid (plot, x, y))
+        continue;
+      double v = plot_frame_y_value (&frame, y);
+      frame.x_min = MIN (frame.x_min, x);
+      frame.x_max = MAX (frame.x_max, x);
+      frame.y_min = MIN (frame.y_min, v);
+      frame.y_max = MAX (frame.y_max, v);
+      frame.integer_x &= x == floor (x);
+      frame.empty = FALSE;
     }
-  if (frame.empty)
-    {
-      frame.x_min = 0, frame.x_max = 1;
-      frame.y_min = 0, frame.y_max = 1;
-      frame.integer_x = FALSE;
-      return frame;
-    }
+  }
+  if (frame.empty) {
+    frame.x_min = 0, frame.x_max = 1;
+    frame.y_min = 0, frame.y_max = 1;
+    frame.integer_x = FALSE;
+    return frame;
+  }
   pad_range (&frame.x_min, &frame.x_max, frame.integer_x ? 1 : MAX (fabs (frame.x_min) * 0.1, 0.5), 0.03);
   /* a log axis pads half a decade either side of a single value */
   pad_range (&frame.y_min, &frame.y_max,
@@ -215,12 +206,11 @@ linear_ticks (double lo, double hi, double target_count, double min_step)
 {
   GArray *ticks = g_array_new (FALSE, TRUE, sizeof (Tick));
   double step = MAX (nice_step ((hi - lo) / target_count), min_step);
-  for (double k = ceil (lo / step - 1e-9); k * step <= hi + step * 1e-9; k++)
-    {
-      Tick t = { .value = k * step, .major = TRUE, .exponent = G_MININT };
-      format_number (t.text, sizeof t.text, t.value, step);
-      g_array_append_val (ticks, t);
-    }
+  for (double k = ceil (lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
+    Tick t = { .value = k * step, .major = TRUE, .exponent = G_MININT };
+    format_number (t.text, sizeof t.text, t.value, step);
+    g_array_append_val (ticks, t);
+  }
   return ticks;
 }
 
@@ -239,23 +229,20 @@ log_ticks (double lo, double hi)
       labelled++;
   gboolean label_125 = labelled < 2;
   for (int k = first; k <= last; k++)
-    for (int m = 1; m <= 9; m++)
-      {
-        double v = k + log10 (m);
-        if (v < lo - 1e-9 || v > hi + 1e-9)
-          continue;
-        Tick t = { .value = v, .exponent = G_MININT };
-        if (m == 1 && k % decade_step == 0 && !label_125)
-          t.major = TRUE, t.exponent = k;
-        else if (label_125 && (m == 1 || m == 2 || m == 5))
-          {
-            t.major = TRUE;
-            g_snprintf (t.text, sizeof t.text, "%g", m * pow (10, k));
-          }
-        else if (decade_step > 1 || last - first > 6)
-          continue;
-        g_array_append_val (ticks, t);
-      }
+    for (int m = 1; m <= 9; m++) {
+      double v = k + log10 (m);
+      if (v < lo - 1e-9 || v > hi + 1e-9)
+        continue;
+      Tick t = { .value = v, .exponent = G_MININT };
+      if (m == 1 && k % decade_step == 0 && !label_125)
+        t.major = TRUE, t.exponent = k;
+      else if (label_125 && (m == 1 || m == 2 || m == 5)) {
+        t.major = TRUE;
+        g_snprintf (t.text, sizeof t.text, "%g", m * pow (10, k));
+      } else if (decade_step > 1 || last - first > 6)
+        continue;
+      g_array_append_val (ticks, t);
+    }
   guint majors = 0;
   for (guint i = 0; i < ticks->len; i++)
     majors += g_array_index (ticks, Tick, i).major;
@@ -264,11 +251,10 @@ log_ticks (double lo, double hi)
 
   g_array_unref (ticks);
   ticks = linear_ticks (pow (10, lo), pow (10, hi), 4, 0);
-  for (guint i = 0; i < ticks->len; i++)
-    {
-      Tick *t = &g_array_index (ticks, Tick, i);
-      t->value = t->value > 0 ? log10 (t->value) : -INFINITY;
-    }
+  for (guint i = 0; i < ticks->len; i++) {
+    Tick *t = &g_array_index (ticks, Tick, i);
+    t->value = t->value > 0 ? log10 (t->value) : -INFINITY;
+  }
   for (guint i = ticks->len; i-- > 0;)
     if (!isfinite (g_array_index (ticks, Tick, i).value))
       g_array_remove_index (ticks, i);
@@ -298,33 +284,29 @@ text_width (cairo_t *cr, const char *text)
 static double
 tick_label (cairo_t *cr, const Tick *t, double x, double y, double align, gboolean draw)
 {
-  if (t->exponent == G_MININT)
-    {
-      double w = text_width (cr, t->text);
-      if (draw)
-        {
-          cairo_move_to (cr, x - align * w, y);
-          cairo_show_text (cr, t->text);
-        }
-      return w;
+  if (t->exponent == G_MININT) {
+    double w = text_width (cr, t->text);
+    if (draw) {
+      cairo_move_to (cr, x - align * w, y);
+      cairo_show_text (cr, t->text);
     }
+    return w;
+  }
   char exponent[16];
   g_snprintf (exponent, sizeof exponent, "%d", t->exponent);
   double base_w = text_width (cr, "10");
   cairo_set_font_size (cr, FONT_TICK * 0.75);
   double exp_w = text_width (cr, exponent);
   double w = base_w + exp_w + 1;
-  if (draw)
-    {
-      cairo_move_to (cr, x - align * w + base_w + 1, y - FONT_TICK * 0.45);
-      cairo_show_text (cr, exponent);
-    }
+  if (draw) {
+    cairo_move_to (cr, x - align * w + base_w + 1, y - FONT_TICK * 0.45);
+    cairo_show_text (cr, exponent);
+  }
   cairo_set_font_size (cr, FONT_TICK);
-  if (draw)
-    {
-      cairo_move_to (cr, x - align * w, y);
-      cairo_show_text (cr, "10");
-    }
+  if (draw) {
+    cairo_move_to (cr, x - align * w, y);
+    cairo_show_text (cr, "10");
+  }
   return w;
 }
 
@@ -338,38 +320,35 @@ draw_axes (const DrmadPlot *plot, const PlotFrame *frame, cairo_t *cr, double wi
 
   set_font (cr, FONT_TICK, FALSE);
   cairo_set_line_width (cr, 1);
-  for (guint i = 0; i < y_ticks->len; i++)
-    {
-      const Tick *t = &g_array_index (y_ticks, Tick, i);
-      double py = round (frame->bottom - (t->value - frame->y_min) / (frame->y_max - frame->y_min) * plot_h) + 0.5;
-      if (t->major)
-        {
-          cairo_set_source_rgb (cr, 0.92, 0.92, 0.92);
-          cairo_move_to (cr, frame->left, py);
-          cairo_line_to (cr, frame->right, py);
-          cairo_stroke (cr);
-        }
-      cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-      cairo_move_to (cr, frame->left - (t->major ? 5 : 3), py);
-      cairo_line_to (cr, frame->left, py);
-      cairo_stroke (cr);
-      if (t->major)
-        tick_label (cr, t, frame->left - 8, py + FONT_TICK * 0.35, 1, TRUE);
-    }
-  for (guint i = 0; i < x_ticks->len; i++)
-    {
-      const Tick *t = &g_array_index (x_ticks, Tick, i);
-      double px = round (frame->left + (t->value - frame->x_min) / (frame->x_max - frame->x_min) * plot_w) + 0.5;
+  for (guint i = 0; i < y_ticks->len; i++) {
+    const Tick *t = &g_array_index (y_ticks, Tick, i);
+    double py = round (frame->bottom - (t->value - frame->y_min) / (frame->y_max - frame->y_min) * plot_h) + 0.5;
+    if (t->major) {
       cairo_set_source_rgb (cr, 0.92, 0.92, 0.92);
-      cairo_move_to (cr, px, frame->top);
-      cairo_line_to (cr, px, frame->bottom);
+      cairo_move_to (cr, frame->left, py);
+      cairo_line_to (cr, frame->right, py);
       cairo_stroke (cr);
-      cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-      cairo_move_to (cr, px, frame->bottom);
-      cairo_line_to (cr, px, frame->bottom + 5);
-      cairo_stroke (cr);
-      tick_label (cr, t, px, frame->bottom + 8 + FONT_TICK, 0.5, TRUE);
     }
+    cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+    cairo_move_to (cr, frame->left - (t->major ? 5 : 3), py);
+    cairo_line_to (cr, frame->left, py);
+    cairo_stroke (cr);
+    if (t->major)
+      tick_label (cr, t, frame->left - 8, py + FONT_TICK * 0.35, 1, TRUE);
+  }
+  for (guint i = 0; i < x_ticks->len; i++) {
+    const Tick *t = &g_array_index (x_ticks, Tick, i);
+    double px = round (frame->left + (t->value - frame->x_min) / (frame->x_max - frame->x_min) * plot_w) + 0.5;
+    cairo_set_source_rgb (cr, 0.92, 0.92, 0.92);
+    cairo_move_to (cr, px, frame->top);
+    cairo_line_to (cr, px, frame->bottom);
+    cairo_stroke (cr);
+    cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+    cairo_move_to (cr, px, frame->bottom);
+    cairo_line_to (cr, px, frame->bottom + 5);
+    cairo_stroke (cr);
+    tick_label (cr, t, px, frame->bottom + 8 + FONT_TICK, 0.5, TRUE);
+  }
   cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
   cairo_rectangle (cr, round (frame->left) + 0.5, round (frame->top) + 0.5,
                    round (frame->right) - round (frame->left), round (frame->bottom) - round (frame->top));
@@ -377,25 +356,22 @@ draw_axes (const DrmadPlot *plot, const PlotFrame *frame, cairo_t *cr, double wi
 
   cairo_set_source_rgb (cr, 0, 0, 0);
   set_font (cr, FONT_LABEL, FALSE);
-  if (plot->x_label)
-    {
-      cairo_move_to (cr, frame->left + plot_w / 2 - text_width (cr, plot->x_label) / 2, height - 10);
-      cairo_show_text (cr, plot->x_label);
-    }
-  if (plot->y_label)
-    {
-      cairo_save (cr);
-      cairo_move_to (cr, 4 + FONT_LABEL, frame->top + plot_h / 2 + text_width (cr, plot->y_label) / 2);
-      cairo_rotate (cr, -G_PI / 2);
-      cairo_show_text (cr, plot->y_label);
-      cairo_restore (cr);
-    }
-  if (plot->title)
-    {
-      set_font (cr, FONT_TITLE, TRUE);
-      cairo_move_to (cr, width / 2 - text_width (cr, plot->title) / 2, frame->top - 12);
-      cairo_show_text (cr, plot->title);
-    }
+  if (plot->x_label) {
+    cairo_move_to (cr, frame->left + plot_w / 2 - text_width (cr, plot->x_label) / 2, height - 10);
+    cairo_show_text (cr, plot->x_label);
+  }
+  if (plot->y_label) {
+    cairo_save (cr);
+    cairo_move_to (cr, 4 + FONT_LABEL, frame->top + plot_h / 2 + text_width (cr, plot->y_label) / 2);
+    cairo_rotate (cr, -G_PI / 2);
+    cairo_show_text (cr, plot->y_label);
+    cairo_restore (cr);
+  }
+  if (plot->title) {
+    set_font (cr, FONT_TITLE, TRUE);
+    cairo_move_to (cr, width / 2 - text_width (cr, plot->title) / 2, frame->top - 12);
+    cairo_show_text (cr, plot->title);
+  }
 }
 
 static void
@@ -415,27 +391,23 @@ series_foreach_segment (const DrmadPlot *plot, const PlotFrame *frame, const Drm
 {
   gboolean have_prev = FALSE;
   double prev_x = 0, prev_y = 0;
-  for (guint i = 0; i < series->x->len; i++)
-    {
-      double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i);
-      if (!point_valid (plot, x, y))
-        {
-          have_prev = FALSE;
-          continue;
-        }
-      double px, py;
-      plot_frame_to_pixel (frame, x, y, &px, &py);
-      if (!have_prev)
-        visit (px, py, px, py, TRUE, data);
-      else if (series->steps)
-        {
-          visit (prev_x, prev_y, px, prev_y, FALSE, data);
-          visit (px, prev_y, px, py, FALSE, data);
-        }
-      else
-        visit (prev_x, prev_y, px, py, FALSE, data);
-      have_prev = TRUE, prev_x = px, prev_y = py;
+  for (guint i = 0; i < series->x->len; i++) {
+    double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i);
+    if (!point_valid (plot, x, y)) {
+      have_prev = FALSE;
+      continue;
     }
+    double px, py;
+    plot_frame_to_pixel (frame, x, y, &px, &py);
+    if (!have_prev)
+      visit (px, py, px, py, TRUE, data);
+    else if (series->steps) {
+      visit (prev_x, prev_y, px, prev_y, FALSE, data);
+      visit (px, prev_y, px, py, FALSE, data);
+    } else
+      visit (prev_x, prev_y, px, py, FALSE, data);
+    have_prev = TRUE, prev_x = px, prev_y = py;
+  }
 }
 
 static void
@@ -459,15 +431,14 @@ draw_series (const DrmadPlot *plot, const PlotFrame *frame, cairo_t *cr, const D
   cairo_stroke (cr);
   if (series->x->len > MARKER_MAX_POINTS)
     return;
-  for (guint i = 0; i < series->x->len; i++)
-    {
-      double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), px, py;
-      if (!point_valid (plot, x, y))
-        continue;
-      plot_frame_to_pixel (frame, x, y, &px, &py);
-      cairo_new_sub_path (cr);
-      cairo_arc (cr, px, py, MARKER_RADIUS, 0, 2 * G_PI);
-    }
+  for (guint i = 0; i < series->x->len; i++) {
+    double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), px, py;
+    if (!point_valid (plot, x, y))
+      continue;
+    plot_frame_to_pixel (frame, x, y, &px, &py);
+    cairo_new_sub_path (cr);
+    cairo_arc (cr, px, py, MARKER_RADIUS, 0, 2 * G_PI);
+  }
   cairo_fill (cr);
 }
 
@@ -483,12 +454,11 @@ cover_segment (double x0, double y0, double x1, double y1, gboolean starts_run, 
 {
   LegendBox *box = data;
   int samples = 1 + (int) (hypot (x1 - x0, y1 - y0) / 3);
-  for (int k = 0; k <= samples; k++)
-    {
-      double x = x0 + (x1 - x0) * k / samples, y = y0 + (y1 - y0) * k / samples;
-      if (x >= box->x && x <= box->x + box->w && y >= box->y && y <= box->y + box->h)
-        box->covered += box->alpha;
-    }
+  for (int k = 0; k <= samples; k++) {
+    double x = x0 + (x1 - x0) * k / samples, y = y0 + (y1 - y0) * k / samples;
+    if (x >= box->x && x <= box->x + box->w && y >= box->y && y <= box->y + box->h)
+      box->covered += box->alpha;
+  }
 }
 
 /* In the corner of the plot area that hides the least data. */
@@ -499,12 +469,11 @@ draw_legend (const DrmadPlot *plot, const PlotFrame *frame, cairo_t *cr)
   set_font (cr, FONT_TICK, FALSE);
   double text_w = 0;
   guint rows = 0;
-  for (guint s = 0; s < plot->series->len; s++)
-    {
-      const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
-      if (series->in_legend && series->name)
-        text_w = MAX (text_w, text_width (cr, series->name)), rows++;
-    }
+  for (guint s = 0; s < plot->series->len; s++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
+    if (series->in_legend && series->name)
+      text_w = MAX (text_w, text_width (cr, series->name)), rows++;
+  }
   if (rows == 0)
     return;
 
@@ -516,17 +485,15 @@ draw_legend (const DrmadPlot *plot, const PlotFrame *frame, cairo_t *cr)
     { frame->left + inset, frame->bottom - inset - h, w, h },
   };
   LegendBox *best = &corners[0];
-  for (guint c = 0; c < G_N_ELEMENTS (corners); c++)
-    {
-      for (guint s = 0; s < plot->series->len; s++)
-        {
-          const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
-          corners[c].alpha = series->alpha;
-          series_foreach_segment (plot, frame, series, cover_segment, &corners[c]);
-        }
-      if (corners[c].covered < best->covered - 1e-9)
-        best = &corners[c];
+  for (guint c = 0; c < G_N_ELEMENTS (corners); c++) {
+    for (guint s = 0; s < plot->series->len; s++) {
+      const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
+      corners[c].alpha = series->alpha;
+      series_foreach_segment (plot, frame, series, cover_segment, &corners[c]);
     }
+    if (corners[c].covered < best->covered - 1e-9)
+      best = &corners[c];
+  }
 
   cairo_rectangle (cr, round (best->x) + 0.5, round (best->y) + 0.5, round (w), round (h));
   cairo_set_source_rgba (cr, 1, 1, 1, 0.88);
@@ -536,24 +503,23 @@ draw_legend (const DrmadPlot *plot, const PlotFrame *frame, cairo_t *cr)
   cairo_stroke (cr);
 
   double y = best->y + pad + row / 2;
-  for (guint s = 0; s < plot->series->len; s++)
-    {
-      const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
-      if (!series->in_legend || !series->name)
-        continue;
-      double x = best->x + pad;
-      set_series_source (cr, series);
-      cairo_set_line_width (cr, 2);
-      cairo_move_to (cr, x, y);
-      cairo_line_to (cr, x + swatch, y);
-      cairo_stroke (cr);
-      cairo_arc (cr, x + swatch / 2, y, MARKER_RADIUS, 0, 2 * G_PI);
-      cairo_fill (cr);
-      cairo_set_source_rgb (cr, 0, 0, 0);
-      cairo_move_to (cr, x + swatch + pad, y + FONT_TICK * 0.35);
-      cairo_show_text (cr, series->name);
-      y += row;
-    }
+  for (guint s = 0; s < plot->series->len; s++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
+    if (!series->in_legend || !series->name)
+      continue;
+    double x = best->x + pad;
+    set_series_source (cr, series);
+    cairo_set_line_width (cr, 2);
+    cairo_move_to (cr, x, y);
+    cairo_line_to (cr, x + swatch, y);
+    cairo_stroke (cr);
+    cairo_arc (cr, x + swatch / 2, y, MARKER_RADIUS, 0, 2 * G_PI);
+    cairo_fill (cr);
+    cairo_set_source_rgb (cr, 0, 0, 0);
+    cairo_move_to (cr, x + swatch + pad, y + FONT_TICK * 0.35);
+    cairo_show_text (cr, series->name);
+    y += row;
+  }
 }
 
 void
@@ -576,16 +542,14 @@ drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height
     draw_series (plot, &frame, cr, g_ptr_array_index (plot->series, s));
   cairo_restore (cr);
 
-  if (frame.empty)
-    {
-      const char *note = "no data yet";
-      set_font (cr, FONT_LABEL, FALSE);
-      cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
-      cairo_move_to (cr, (frame.left + frame.right) / 2 - text_width (cr, note) / 2,
-                     (frame.top + frame.bottom) / 2);
-      cairo_show_text (cr, note);
-    }
-  else
+  if (frame.empty) {
+    const char *note = "no data yet";
+    set_font (cr, FONT_LABEL, FALSE);
+    cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
+    cairo_move_to (cr, (frame.left + frame.right) / 2 - text_width (cr, note) / 2,
+                   (frame.top + frame.bottom) / 2);
+    cairo_show_text (cr, note);
+  } else
     draw_legend (plot, &frame, cr);
   cairo_restore (cr);
 }
@@ -599,61 +563,33 @@ drmad_plot_nearest (const DrmadPlot *plot, double width, double height, double p
   double best = radius * radius;
   gboolean found = FALSE;
   /* ties go to the later series, the one drawn on top */
-  for (guint s = 0; s < plot->series->len; s++)
-    {
-      const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
-      for (guint i = 0; i < series->x->len; i++)
-        {
-          double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), qx, qy;
-          if (!point_valid (plot, x, y))
-            continue;
-          plot_frame_to_pixel (&frame, x, y, &qx, &qy);
-          double d = (qx - px) * (qx - px) + (qy - py) * (qy - py);
-          if (d <= best)
-            {
-              best = d, found = TRUE;
-              if (series_index)
-                *series_index = s;
-              if (point_index)
-                *point_index = i;
-            }
-        }
+  for (guint s = 0; s < plot->series->len; s++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
+    for (guint i = 0; i < series->x->len; i++) {
+      double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), qx, qy;
+      if (!point_valid (plot, x, y))
+        continue;
+      plot_frame_to_pixel (&frame, x, y, &qx, &qy);
+      double d = (qx - px) * (qx - px) + (qy - py) * (qy - py);
+      if (d <= best) {
+        best = d, found = TRUE;
+        if (series_index)
+          *series_index = s;
+        if (point_index)
+          *point_index = i;
+      }
     }
+  }
   return found;
 }
 
 /* ---- PNG export ---- */
 
-typedef struct {
-  int fd;
-  int saved_errno;
-} PngSink;
-
 static cairo_status_t
-png_sink_write (void *closure, const unsigned char *data, unsigned int length)
+png_append (void *closure, const unsigned char *data, unsigned int length)
 {
-  PngSink *sink = closure;
-  while (length > 0)
-    {
-      ssize_t n = write (sink->fd, data, length);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          sink->saved_errno = n < 0 ? errno : EIO;
-          return CAIRO_STATUS_WRITE_ERROR;
-        }
-      data += n, length -= (unsigned int) n;
-    }
+  g_byte_array_append (closure, data, length);
   return CAIRO_STATUS_SUCCESS;
-}
-
-static gboolean
-set_errno_error (GError **error, int errsv, const char *what, const char *path)
-{
-  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv), "Could not %s “%s”: %s",
-               what, path, g_strerror (errsv));
-  return FALSE;
 }
 
 gboolean
@@ -668,54 +604,17 @@ drmad_plot_write_png (const DrmadPlot *plot, const char *path, int width, int he
   drmad_plot_draw (plot, cr, width, height);
   cairo_status_t status = cairo_status (cr);
   cairo_destroy (cr);
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      cairo_surface_destroy (surface);
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "Could not draw “%s”: %s", path,
-                   cairo_status_to_string (status));
-      return FALSE;
-    }
-
-  g_autofree char *tmp_path = g_strconcat (path, ".tmp-XXXXXX", NULL);
-  PngSink sink = { .fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0666) };
-  if (sink.fd < 0)
-    {
-      int errsv = errno;
-      cairo_surface_destroy (surface);
-      return set_errno_error (error, errsv, "create a temporary file for", path);
-    }
-  status = cairo_surface_write_to_png_stream (surface, png_sink_write, &sink);
+  g_autoptr (GByteArray) png = g_byte_array_new ();
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_write_to_png_stream (surface, png_append, png);
   cairo_surface_destroy (surface);
-  const char *failed = NULL;
-  if (status != CAIRO_STATUS_SUCCESS)
-    failed = "write";
-  else if (fsync (sink.fd) != 0)
-    failed = "flush", sink.saved_errno = errno;
-  if (close (sink.fd) != 0 && !failed)
-    failed = "close", sink.saved_errno = errno;
-  if (!failed && g_rename (tmp_path, path) != 0)
-    failed = "rename a temporary file to", sink.saved_errno = errno;
-  if (failed)
-    {
-      g_unlink (tmp_path);
-      if (sink.saved_errno == 0)
-        {
-          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "Could not write “%s”: %s", path,
-                       cairo_status_to_string (status));
-          return FALSE;
-        }
-      return set_errno_error (error, sink.saved_errno, failed, path);
-    }
-
-  /* the rename itself survives a crash only once the folder is synced */
-  g_autofree char *dir = g_path_get_dirname (path);
-  int dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0)
-    {
-      fsync (dir_fd);
-      close (dir_fd);
-    }
-  return TRUE;
+  if (status != CAIRO_STATUS_SUCCESS) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_FAILED, "cannot draw %s: %s", path,
+                 cairo_status_to_string (status));
+    return FALSE;
+  }
+  /* The library's writer: a temporary file, fsync, rename, fsync of the folder. */
+  return drmad_write_file_atomic (path, png->data, png->len, error);
 }
 
 /* ---- the plots of a run ---- */
@@ -724,13 +623,12 @@ DrmadPlot *
 drmad_plot_l2 (guint n_iters, guint n_layers, const double *l2)
 {
   DrmadPlot *plot = drmad_plot_new ("Learned L2 per layer", "meta-iteration", "L2 coefficient", TRUE);
-  for (guint l = 0; l < n_layers; l++)
-    {
-      g_autofree char *name = g_strdup_printf ("layer %u", l + 1);
-      DrmadPlotSeries *series = drmad_plot_add_series (plot, name, l, 1);
-      for (guint i = 0; i < n_iters; i++)
-        drmad_plot_series_append (series, i + 1, l2[(gsize) i * n_layers + l]);
-    }
+  for (guint l = 0; l < n_layers; l++) {
+    g_autofree char *name = g_strdup_printf ("layer %u", l + 1);
+    DrmadPlotSeries *series = drmad_plot_add_series (plot, name, l, 1);
+    for (guint i = 0; i < n_iters; i++)
+      drmad_plot_series_append (series, i + 1, l2[(gsize) i * n_layers + l]);
+  }
   return plot;
 }
 
@@ -741,23 +639,21 @@ drmad_plot_lr (guint n_iters, guint n_layers, guint segments, guint64 steps, con
 {
   DrmadPlot *plot = drmad_plot_new ("Learning-rate schedule", "training step", "learning rate", TRUE);
   g_return_val_if_fail (segments > 0, plot);
-  for (guint i = 0; i < n_iters; i++)
-    {
-      gboolean current = i + 1 == n_iters;
-      double alpha = current ? 1 : 0.12 + 0.38 * i / (n_iters - 1);
-      for (guint l = 0; l < n_layers; l++)
-        {
-          g_autofree char *name = current ? g_strdup_printf ("layer %u", l + 1)
-                                          : g_strdup_printf ("layer %u, meta-iteration %u", l + 1, i + 1);
-          DrmadPlotSeries *series = drmad_plot_add_series (plot, name, l, alpha);
-          series->steps = TRUE;
-          series->in_legend = current;
-          const double *schedule = lr + ((gsize) i * n_layers + l) * segments;
-          for (guint s = 0; s < segments; s++)
-            drmad_plot_series_append (series, (double) ((s * steps + segments - 1) / segments), schedule[s]);
-          drmad_plot_series_append (series, (double) steps, schedule[segments - 1]);
-        }
+  for (guint i = 0; i < n_iters; i++) {
+    gboolean current = i + 1 == n_iters;
+    double alpha = current ? 1 : 0.12 + 0.38 * i / (n_iters - 1);
+    for (guint l = 0; l < n_layers; l++) {
+      g_autofree char *name = current ? g_strdup_printf ("layer %u", l + 1)
+                                      : g_strdup_printf ("layer %u, meta-iteration %u", l + 1, i + 1);
+      DrmadPlotSeries *series = drmad_plot_add_series (plot, name, l, alpha);
+      series->steps = TRUE;
+      series->in_legend = current;
+      const double *schedule = lr + ((gsize) i * n_layers + l) * segments;
+      for (guint s = 0; s < segments; s++)
+        drmad_plot_series_append (series, (double) ((s * steps + segments - 1) / segments), schedule[s]);
+      drmad_plot_series_append (series, (double) steps, schedule[segments - 1]);
     }
+  }
   return plot;
 }
 
@@ -771,13 +667,12 @@ drmad_plot_loss (guint n_iters, const double *train_loss, const double *val_loss
     { "validation loss", val_loss },
     { "validation error", val_error },
   };
-  for (guint c = 0; c < G_N_ELEMENTS (columns); c++)
-    {
-      if (columns[c].values == NULL)
-        continue;
-      DrmadPlotSeries *series = drmad_plot_add_series (plot, columns[c].name, c, 1);
-      for (guint i = 0; i < n_iters; i++)
-        drmad_plot_series_append (series, i + 1, columns[c].values[i]);
-    }
+  for (guint c = 0; c < G_N_ELEMENTS (columns); c++) {
+    if (columns[c].values == NULL)
+      continue;
+    DrmadPlotSeries *series = drmad_plot_add_series (plot, columns[c].name, c, 1);
+    for (guint i = 0; i < n_iters; i++)
+      drmad_plot_series_append (series, i + 1, columns[c].values[i]);
+  }
   return plot;
 }

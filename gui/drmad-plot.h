@@ -1,5 +1,5 @@
 /* Plots: a model of series apart from pixels, drawn on any cairo context, so
- * the window and the PNG export share one drawing (DESIGN.md). */
+ * the window and the PNG export share one drawing. */
 #pragma once
 
 #include <cairo.h>

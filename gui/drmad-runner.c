@@ -1,5 +1,5 @@
 /* DrmadRunner: drmad_job_run in a GTask thread; the worker posts copies to
- * the caller's main context, where they become signals (issue 5 §5). */
+ * the caller's main context, where they become signals. */
 #include "drmad-runner.h"
 
 #include <gio/gio.h>
@@ -16,7 +16,7 @@ struct _DrmadRunner {
 
 G_DEFINE_FINAL_TYPE (DrmadRunner, drmad_runner, G_TYPE_OBJECT)
 
-enum { MESSAGE, PROGRESS, ITERATION, FINISHED, N_SIGNALS };
+enum { STARTED, FOLDER, NOTICE, PROGRESS, ITERATION, FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 /* Owned by the GTask; the worker reads options and writes the counters. */
@@ -65,13 +65,13 @@ finish_free (gpointer data)
 
 /* ---- events: built in the worker, emitted on the main context ---- */
 
-typedef enum { EVENT_MESSAGE, EVENT_PROGRESS, EVENT_ITERATION } EventKind;
-
 typedef struct {
   DrmadRunner          *runner;
-  EventKind             kind;
-  char                 *text;   /* the message, or the phase */
-  guint64               step, total, meta_done;
+  guint                 signal;   /* STARTED, FOLDER, NOTICE, PROGRESS, ITERATION */
+  char                 *text;     /* the notice, or the phase */
+  DrmadJobProgress      progress;
+  DrmadRunnerStarted    started;
+  DrmadRunnerFolder     folder;
   DrmadRunnerIteration *iteration;
 } Event;
 
@@ -81,6 +81,12 @@ event_free (gpointer data)
   Event *event = data;
   g_object_unref (event->runner);
   g_free (event->text);
+  g_free (event->started.platform);
+  g_free (event->started.device);
+  g_free (event->started.gemm);
+  g_free (event->folder.folder);
+  g_free (event->folder.method_text);
+  g_free (event->folder.method_reason);
   g_clear_pointer (&event->iteration, iteration_free);
   g_free (event);
 }
@@ -89,14 +95,21 @@ static gboolean
 event_dispatch (gpointer data)
 {
   Event *event = data;
-  switch (event->kind) {
-  case EVENT_MESSAGE:
-    g_signal_emit (event->runner, signals[MESSAGE], 0, event->text);
+  switch (event->signal) {
+  case STARTED:
+    g_signal_emit (event->runner, signals[STARTED], 0, &event->started);
     break;
-  case EVENT_PROGRESS:
-    g_signal_emit (event->runner, signals[PROGRESS], 0, event->text, event->step, event->total, event->meta_done);
+  case FOLDER:
+    g_signal_emit (event->runner, signals[FOLDER], 0, &event->folder);
     break;
-  case EVENT_ITERATION:
+  case NOTICE:
+    g_signal_emit (event->runner, signals[NOTICE], 0, event->text);
+    break;
+  case PROGRESS:
+    event->progress.phase = event->text;
+    g_signal_emit (event->runner, signals[PROGRESS], 0, &event->progress);
+    break;
+  case ITERATION:
     g_signal_emit (event->runner, signals[ITERATION], 0, event->iteration);
     break;
   }
@@ -126,30 +139,29 @@ post (Job *job, Event *event)
 /* ---- the callbacks drmad_job_run calls on the worker thread ---- */
 
 static gboolean
-job_progress (const char *phase, guint64 step, guint64 total, guint64 meta_done, gpointer user_data)
+job_progress (const DrmadJobProgress *progress, gpointer user_data)
 {
   Job *job = user_data;
   if (g_cancellable_is_cancelled (job->cancellable))
     return FALSE;
   gint64 now = g_get_monotonic_time ();
-  if (now - job->last_progress_us >= PROGRESS_INTERVAL_US || meta_done != job->last_meta_done) {
+  if (now - job->last_progress_us >= PROGRESS_INTERVAL_US || progress->meta_done != job->last_meta_done) {
     job->last_progress_us = now;
-    job->last_meta_done = meta_done;
+    job->last_meta_done = progress->meta_done;
     Event *event = g_new0 (Event, 1);
-    event->kind = EVENT_PROGRESS;
-    event->text = g_strdup (phase);
-    event->step = step;
-    event->total = total;
-    event->meta_done = meta_done;
+    event->signal = PROGRESS;
+    event->text = g_strdup (progress->phase);
+    event->progress = *progress;
     post (job, event);
   }
   return TRUE;
 }
 
 static void
-job_iteration (const DrmadMetaReport *report, DrmadRun *run, DrmadHyper *hyper, gpointer user_data)
+job_iteration (DrmadJobIteration *event, gpointer user_data)
 {
   Job *job = user_data;
+  const DrmadMetaReport *report = event->report;
   DrmadRunnerIteration *it = g_new0 (DrmadRunnerIteration, 1);
   it->iteration = report->iteration;
   it->rejected = report->rejected;
@@ -159,35 +171,48 @@ job_iteration (const DrmadMetaReport *report, DrmadRun *run, DrmadHyper *hyper, 
   it->val_error = report->val_error;
   it->seconds = report->seconds;
   it->meta_learning_rate = report->meta_learning_rate;
-  GString *norms = g_string_new (NULL);
-  for (guint g = 0; g < report->n_groups; g++)
-    g_string_append_printf (norms, "%s|d%s| %.3g", g ? "  " : "", drmad_hyper_get_group_name (hyper, g),
-                            report->group_norms[g]);
-  it->norms = g_string_free (norms, FALSE);
-  if (report->fidelity_measured) {
-    guint64 T = drmad_hyper_get_config (hyper)->steps;
-    g_autofree char *method = drmad_reverse_config_describe (&report->method, T);
-    g_autofree char *reference = drmad_reverse_config_describe (&report->fidelity_reference, T);
-    it->fidelity = g_str_equal (method, reference)
-      ? g_strdup_printf ("fidelity: %s is the reference itself", method)
-      : g_strdup_printf ("fidelity of %s to %s: cosine %.3f, relative error %.3g, signs agree %.0f %%", method,
-                         reference, report->fidelity.cosine, report->fidelity.relative_error,
-                         100 * report->fidelity.sign_agreement);
-  }
+  it->norms = g_strdup (event->norms);
+  it->fidelity = g_strdup (event->fidelity);
   it->fidelity_warning = g_strdup (report->fidelity_warning);
-  drmad_run_plots (run, hyper, &it->l2, &it->lr, &it->loss);
+  it->l2 = g_steal_pointer (&event->l2);
+  it->lr = g_steal_pointer (&event->lr);
+  it->loss = g_steal_pointer (&event->loss);
   job->last_iteration = report->iteration;
-  Event *event = g_new0 (Event, 1);
-  event->kind = EVENT_ITERATION;
-  event->iteration = it;
-  post (job, event);
+  Event *posted = g_new0 (Event, 1);
+  posted->signal = ITERATION;
+  posted->iteration = it;
+  post (job, posted);
 }
 
 static void
-job_message (const char *text, gpointer user_data)
+job_started (const DrmadJobStarted *started, gpointer user_data)
 {
   Event *event = g_new0 (Event, 1);
-  event->kind = EVENT_MESSAGE;
+  event->signal = STARTED;
+  event->started = (DrmadRunnerStarted) {
+    g_strdup (started->platform), g_strdup (started->device), g_strdup (started->gemm), started->precision,
+    started->n_train, started->n_val, started->n_test,
+  };
+  post (user_data, event);
+}
+
+static void
+job_folder (const DrmadJobFolder *folder, gpointer user_data)
+{
+  Event *event = g_new0 (Event, 1);
+  event->signal = FOLDER;
+  event->folder = (DrmadRunnerFolder) {
+    g_strdup (folder->folder), g_strdup (folder->method_text), g_strdup (folder->method_reason),
+    folder->resumed_after, folder->resumed,
+  };
+  post (user_data, event);
+}
+
+static void
+job_notice (const char *text, gpointer user_data)
+{
+  Event *event = g_new0 (Event, 1);
+  event->signal = NOTICE;
   event->text = g_strdup (text);
   post (user_data, event);
 }
@@ -196,7 +221,7 @@ static void
 job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *unused)
 {
   Job *job = task_data;
-  DrmadJobCallbacks callbacks = { job_progress, job_iteration, job_message, job };
+  DrmadJobCallbacks callbacks = { job_started, job_folder, job_progress, job_iteration, job_notice, job };
   DrmadRunnerFinish *finish = g_new0 (DrmadRunnerFinish, 1);
   finish->outcome = drmad_job_run (&job->options, &callbacks, &finish->result, &finish->error);
   finish->iterations_done = job->last_iteration;
@@ -276,10 +301,14 @@ drmad_runner_class_init (DrmadRunnerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   object_class->dispose = drmad_runner_dispose;
-  signals[MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                   G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[STARTED] = g_signal_new ("started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                   G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[FOLDER] = g_signal_new ("folder", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                  G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[NOTICE] = g_signal_new ("notice", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                  G_TYPE_NONE, 1, G_TYPE_STRING);
   signals[PROGRESS] = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                    G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_UINT64, G_TYPE_UINT64, G_TYPE_UINT64);
+                                    G_TYPE_NONE, 1, G_TYPE_POINTER);
   signals[ITERATION] = g_signal_new ("iteration", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                      NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
   signals[FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,

@@ -1,6 +1,6 @@
 /* DrmadRunner: runs one job (drmad_job_run) in a GTask worker thread and
  * reports back on the main context through signals that carry copies; no
- * widget is touched from the worker (issue 5 §5). */
+ * widget is touched from the worker (docs/architecture.md, "Threads"). */
 #pragma once
 
 #include <glib-object.h>
@@ -19,6 +19,19 @@ typedef struct {
   char      *fidelity_warning;   /* below cosine 0.5: what is more faithful */
   DrmadPlot *l2, *lr, *loss;     /* drmad_run_plots() of the run so far; a handler may steal them */
 } DrmadRunnerIteration;
+
+/* The job's started and folder events, copied (drmad-job.h). */
+typedef struct {
+  char          *platform, *device, *gemm;
+  DrmadPrecision precision;
+  guint          n_train, n_val, n_test;
+} DrmadRunnerStarted;
+
+typedef struct {
+  char    *folder, *method_text, *method_reason;
+  guint    resumed_after;
+  gboolean resumed;
+} DrmadRunnerFolder;
 
 /* How the job ended. */
 typedef struct {
@@ -40,8 +53,8 @@ DrmadRunner *drmad_runner_new (void);
  * Signals, on the thread default main context of the caller, always from
  * its dispatch in the thread that iterates it (never on the worker, even when
  * that thread is between iterations):
- *   ::message (const char *text)
- *   ::progress (const char *phase, guint64 step, guint64 total, guint64 meta_done), at most ~25 a second
+ *   ::started (DrmadRunnerStarted *), ::folder (DrmadRunnerFolder *), ::notice (const char *text)
+ *   ::progress (DrmadJobProgress *), at most ~25 a second
  *   ::iteration (DrmadRunnerIteration *)
  *   ::finished (DrmadRunnerFinish *), last */
 gboolean drmad_runner_start      (DrmadRunner *self, DrmadOptions *options);

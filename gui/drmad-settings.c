@@ -1,4 +1,4 @@
-/* The window's settings table and its settings.ini (issue 5 §2). */
+/* The window's settings table and its settings.ini. */
 #include "drmad-settings.h"
 #include "drmad-options.h"
 
@@ -136,45 +136,6 @@ drmad_settings_values_equal (GHashTable *a, GHashTable *b, const char *const *ex
   return TRUE;
 }
 
-/* @strict: refuse keys that are not settings (run.ini) rather than skip them (settings.ini). */
-static GHashTable *
-parse_key_file (GKeyFile *file, const char *path, gboolean strict, GError **error)
-{
-  if (!g_key_file_has_group (file, "drmad")) {
-    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
-                 "%s has no [drmad] group: settings go under [drmad], one key per long option", path);
-    return NULL;
-  }
-  g_autoptr (GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_auto (GStrv) keys = g_key_file_get_keys (file, "drmad", NULL, NULL);
-  for (char **key = keys; *key; key++) {
-    if (!find_setting (*key)) {
-      if (!strict)
-        continue;
-      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
-                   "%s: unknown setting \"%s\" (settings are named as the long options, see drmad --help)",
-                   path, *key);
-      return NULL;
-    }
-    g_autofree char *value = g_key_file_get_string (file, "drmad", *key, NULL);
-    g_hash_table_replace (values, g_strdup (*key), g_strdup (value ? g_strstrip (value) : ""));
-  }
-  return g_steal_pointer (&values);
-}
-
-GHashTable *
-drmad_settings_parse_ini (const char *text, gsize length, const char *path, GError **error)
-{
-  g_autoptr (GKeyFile) file = g_key_file_new ();
-  GError *local = NULL;
-  if (!g_key_file_load_from_data (file, text, length, G_KEY_FILE_NONE, &local)) {
-    g_set_error (error, local->domain, local->code, "%s: %s", path, local->message);
-    g_error_free (local);
-    return NULL;
-  }
-  return parse_key_file (file, path, TRUE, error);
-}
-
 gboolean
 drmad_settings_apply (DrmadSettings *self, GHashTable *values, GError **error)
 {
@@ -196,18 +157,9 @@ drmad_settings_get_default_path (void)
 gboolean
 drmad_settings_load (DrmadSettings *self, const char *path, GError **error)
 {
-  g_autoptr (GKeyFile) file = g_key_file_new ();
-  GError *local = NULL;
-  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local)) {
-    if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-      g_error_free (local);
-      return TRUE;
-    }
-    g_set_error (error, local->domain, local->code, "cannot read the settings %s: %s", path, local->message);
-    g_error_free (local);
-    return FALSE;
-  }
-  g_autoptr (GHashTable) values = parse_key_file (file, path, FALSE, error);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, path, FALSE, error);
   return values && drmad_settings_apply (self, values, error);
 }
 

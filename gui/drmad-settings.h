@@ -29,9 +29,6 @@ GHashTable *drmad_settings_dup_values (DrmadSettings *self);
 /* Whether @a and @b agree on every setting except those in @except (NULL-terminated). */
 gboolean    drmad_settings_values_equal (GHashTable *a, GHashTable *b, const char *const *except);
 
-/* The [drmad] group of run.ini text (or a settings file) as a key → value
- * table; keys that are not settings are refused. */
-GHashTable *drmad_settings_parse_ini (const char *text, gsize length, const char *path, GError **error);
 /* Sets every key of @values. */
 gboolean    drmad_settings_apply (DrmadSettings *self, GHashTable *values, GError **error);
 

@@ -1,11 +1,10 @@
-/* The window's actions (issue 5 §4): Start, Stop, Open run, Export, the
+/* The window's actions: Start, Stop, Open run, Export, the
  * dataset's Open…, and the helper tasks behind them, each in a GTask thread. */
 #include "drmad-window-private.h"
 
 #include <gio/gio.h>
 
 /* What may change when a run continues (as with --resume). */
-static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", "fidelity-every", NULL };
 
 static void
 set_enabled (DrmadWindow *self, const char *name, gboolean enabled)
@@ -46,19 +45,14 @@ task_end (DrmadWindow *self, GError *error)
 
 /* ---- Start and Stop ---- */
 
-/* g_get_user_data_dir()/drmad/runs/DATE-TIME, made unique. */
+static char *runs_folder (void);
+
+/* The window's runs go to g_get_user_data_dir()/drmad/runs/DATE-TIME. */
 static char *
 new_run_folder (void)
 {
-  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
-  g_autofree char *base = g_build_filename (g_get_user_data_dir (), "drmad", "runs", stamp, NULL);
-  char *folder = g_strdup (base);
-  for (guint n = 2; g_file_test (folder, G_FILE_TEST_EXISTS); n++) {
-    g_free (folder);
-    folder = g_strdup_printf ("%s-%u", base, n);
-  }
-  return folder;
+  g_autofree char *base = runs_folder ();
+  return drmad_options_new_run_folder (base);
 }
 
 static void
@@ -93,7 +87,7 @@ start (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   }
   gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
   gboolean resuming = self->resume_folder && options.meta_iters > self->n_plotted
-                      && drmad_settings_values_equal (values, self->resume_values, resume_may_change);
+                      && drmad_settings_values_equal (values, self->resume_values, drmad_options_resume_may_change ());
   if (resuming) {
     options.resume = g_strdup (self->resume_folder);
     options.out = g_strdup (self->resume_folder);
@@ -161,7 +155,7 @@ open_run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
   OpenedRun *opened = g_new0 (OpenedRun, 1);
   opened->folder = g_strdup (folder);
   DrmadOptions options = { 0 };
-  if (!(opened->values = drmad_settings_parse_ini (ini, length, ini_path, &error))
+  if (!(opened->values = drmad_options_read_ini (ini, length, ini_path, TRUE, &error))
       || !drmad_options_from_values (&options, opened->values, &error)
       || !drmad_run_load_plots (folder, &options, &opened->n, &opened->l2, &opened->lr, &opened->loss, &error)) {
     g_prefix_error (&error, "cannot open the run %s: ", folder);

@@ -57,10 +57,8 @@ struct _DrmadWindow {
 
   /* progress */
   char           *device_text;
-  gint64          started_us, meta_started_us;
-  guint64         meta_first, meta_current;
-  double          seconds_sum;
-  guint           seconds_n;
+  gint64          started_us;
+  DrmadEta        eta;              /* the time left, as the terminal computes it */
   guint           tick_id;
   char           *status;
 

@@ -1,4 +1,4 @@
-/* The settings ↔ widgets binding of DrmadWindow (issue 5 §2): every row of
+/* The settings ↔ widgets binding of DrmadWindow: every row of
  * the settings pane stands for one key of run.ini in DrmadSettings; a change
  * on either side shows on the other. */
 #include "drmad-window-private.h"

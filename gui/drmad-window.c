@@ -192,11 +192,9 @@ tick (gpointer user_data)
 void
 drmad_window_runner_started (DrmadWindow *self, gboolean resuming, guint64 meta_total)
 {
-  self->started_us = self->meta_started_us = g_get_monotonic_time ();
-  self->meta_first = self->meta_current = resuming ? self->n_plotted : 0;
+  self->started_us = g_get_monotonic_time ();
   self->meta_total = meta_total;
-  self->seconds_sum = 0;
-  self->seconds_n = 0;
+  drmad_eta_start (&self->eta, resuming ? self->n_plotted : 0, meta_total);
   g_clear_pointer (&self->device_text, g_free);
   g_clear_pointer (&self->last_norms, g_free);
   g_clear_pointer (&self->last_fidelity, g_free);
@@ -214,58 +212,55 @@ drmad_window_runner_started (DrmadWindow *self, gboolean resuming, guint64 meta_
 /* ---- the runner's signals (main context) ---- */
 
 static void
-on_runner_message (DrmadRunner *runner, const char *text, DrmadWindow *self)
+on_runner_started (DrmadRunner *runner, DrmadRunnerStarted *started, DrmadWindow *self)
 {
-  if (g_str_has_prefix (text, "device: ")) {
-    /* "device: P: D (host GEMM, float32); data: …": the status line keeps the device */
-    const char *end = strstr (text, "; data: ");
-    g_free (self->device_text);
-    self->device_text = end ? g_strndup (text, end - text) : g_strdup (text);
-    update_elapsed (self);
-    if (end) {
-      g_autofree char *line = g_markup_printf_escaped ("\n%s", end + 2);
-      g_string_append (self->summary_extra, line);
-      drmad_window_update_summary (self);
-    }
-  } else if (g_str_has_prefix (text, "method: ")) {
-    g_autofree char *line = g_markup_printf_escaped ("\n%s", text + strlen ("method: "));
-    g_string_append (self->summary_extra, line);
-    drmad_window_update_summary (self);
-  } else if (g_str_has_prefix (text, "run folder: ")) {
-    drmad_window_set_run_folder (self, text + strlen ("run folder: "));
-    drmad_window_update_summary (self);
-    drmad_window_update_actions (self);
-  }
+  /* The status line keeps the device; the summary the data. */
+  g_free (self->device_text);
+  self->device_text = g_strdup_printf ("device: %s: %s (%s GEMM, %s)", started->platform, started->device,
+                                       started->gemm, started->precision == DRMAD_PRECISION_FLOAT64 ? "float64"
+                                                                                                    : "float32");
+  update_elapsed (self);
+  g_autofree char *line = g_markup_printf_escaped ("\ndata: %u train, %u validation, %u test examples",
+                                                   started->n_train, started->n_val, started->n_test);
+  g_string_append (self->summary_extra, line);
+  drmad_window_update_summary (self);
 }
 
 static void
-on_runner_progress (DrmadRunner *runner, const char *phase, guint64 step, guint64 total, guint64 meta_done,
-                    DrmadWindow *self)
+on_runner_folder (DrmadRunner *runner, DrmadRunnerFolder *folder, DrmadWindow *self)
 {
-  gint64 now = g_get_monotonic_time ();
-  if (meta_done != self->meta_current) {
-    self->meta_current = meta_done;
-    self->meta_started_us = now;
-  }
+  g_autofree char *line = g_markup_printf_escaped ("\n%s", folder->method_reason);
+  g_string_append (self->summary_extra, line);
+  drmad_window_set_run_folder (self, folder->folder);
+  drmad_window_update_summary (self);
+  drmad_window_update_actions (self);
+}
+
+static void
+on_runner_notice (DrmadRunner *runner, const char *text, DrmadWindow *self)
+{
+  g_autofree char *line = g_markup_printf_escaped ("\n%s", text);
+  g_string_append (self->summary_extra, line);
+  drmad_window_update_summary (self);
+}
+
+static void
+on_runner_progress (DrmadRunner *runner, DrmadJobProgress *progress, DrmadWindow *self)
+{
+  double fraction;
+  double left = drmad_eta_progress (&self->eta, progress, &fraction);
+  gtk_progress_bar_set_fraction (self->progress_bar, fraction);
   g_autofree char *text = NULL;
-  if (meta_done >= self->meta_total) {
+  if (progress->meta_done >= progress->meta_total) {
     /* after the last meta-iteration: retraining with the initial and the learned values */
-    gtk_progress_bar_set_fraction (self->progress_bar, self->meta_total ? 1.0 : (double) step / MAX (total, 1));
     text = g_strdup_printf ("%s: %s step %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
-                            self->meta_total ? "final evaluation" : "training once", phase, step, total);
+                            progress->meta_total ? "final evaluation" : "training once", progress->phase,
+                            progress->step, progress->total);
   } else {
-    /* as the terminal's bar: training is the first half of a meta-iteration, the reverse pass the second */
-    double within = g_str_equal (phase, "reverse") ? 0.5 + 0.5 * step / MAX (total, 1) : 0.5 * step / MAX (total, 1);
-    double elapsed = (now - self->meta_started_us) / 1e6;
-    double this_left = within > 0 ? elapsed * (1 - within) / within : NAN;
-    double per_iteration = self->seconds_n ? self->seconds_sum / self->seconds_n : elapsed / MAX (within, 1e-3);
-    double eta = this_left + (self->meta_total - meta_done - 1) * per_iteration;
-    double span = MAX (1, self->meta_total - self->meta_first);
-    gtk_progress_bar_set_fraction (self->progress_bar, CLAMP ((meta_done - self->meta_first + within) / span, 0, 1));
-    g_autofree char *left = format_duration (eta);
+    g_autofree char *duration = format_duration (left);
     text = g_strdup_printf ("meta-iteration %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " · %s %" G_GUINT64_FORMAT
-                            "/%" G_GUINT64_FORMAT " · about %s left", meta_done + 1, self->meta_total, phase, step,
-                            total, left);
+                            "/%" G_GUINT64_FORMAT " · about %s left", progress->meta_done + 1, progress->meta_total,
+                            progress->phase, progress->step, progress->total, duration);
   }
   gtk_progress_bar_set_text (self->progress_bar, text);
 }
@@ -287,8 +282,7 @@ on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow 
 {
   drmad_window_set_plots (self, g_steal_pointer (&it->l2), g_steal_pointer (&it->lr), g_steal_pointer (&it->loss),
                           it->iteration);
-  self->seconds_sum += it->seconds;
-  self->seconds_n++;
+  drmad_eta_iteration (&self->eta, it->seconds);
   if (it->rejected) {
     g_autofree char *line = g_markup_printf_escaped ("\nmeta-iteration %u rejected: %s (meta learning rate now %g)",
                                                      it->iteration, it->event, it->meta_learning_rate);
@@ -671,7 +665,9 @@ drmad_window_init (DrmadWindow *self)
   self->summary_extra = g_string_new (NULL);
   self->first_val_loss = NAN;
   gtk_widget_init_template (GTK_WIDGET (self));
-  g_signal_connect (self->runner, "message", G_CALLBACK (on_runner_message), self);
+  g_signal_connect (self->runner, "started", G_CALLBACK (on_runner_started), self);
+  g_signal_connect (self->runner, "folder", G_CALLBACK (on_runner_folder), self);
+  g_signal_connect (self->runner, "notice", G_CALLBACK (on_runner_notice), self);
   g_signal_connect (self->runner, "progress", G_CALLBACK (on_runner_progress), self);
   g_signal_connect (self->runner, "iteration", G_CALLBACK (on_runner_iteration), self);
   g_signal_connect (self->runner, "finished", G_CALLBACK (on_runner_finished), self);

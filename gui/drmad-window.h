@@ -1,4 +1,4 @@
-/* The main window (issue 5): settings on the left, live plots of the run on
+/* The main window: settings on the left, live plots of the run on
  * the right, Start / Stop / Open run / Export in the header bar. */
 #pragma once
 

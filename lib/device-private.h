@@ -34,7 +34,7 @@ cl_kernel drmad_device_create_kernel (DrmadDevice *device, DrmadPrecision precis
 
 void drmad_device_account (DrmadDevice *device, gint64 delta_bytes);
 
-/* Issue 7 §7: refuses, before anything is allocated, work that needs more
+/* Refuses, before anything is allocated, work that needs more
  * device memory than is left (global memory less what the library holds) or
  * a single array larger than the device's largest allocation. @what names
  * the work and @advice says what to change; the message gives the numbers. */

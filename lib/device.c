@@ -219,8 +219,8 @@ choose_index (const char *spec, GPtrArray *list, guint *chosen, GError **error)
       return TRUE;
     }
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_DEVICE,
-                 "device %s does not exist: there are %u devices, numbered 0 to %u (see --list-devices)",
-                 spec, list->len, list->len - 1);
+                 "device %s does not exist: there %s %u device%s, numbered 0 to %u",
+                 spec, list->len == 1 ? "is" : "are", list->len, list->len == 1 ? "" : "s", list->len - 1);
     return FALSE;
   }
   g_autofree char *needle = g_utf8_casefold (spec, -1);
@@ -234,8 +234,7 @@ choose_index (const char *spec, GPtrArray *list, guint *chosen, GError **error)
     }
   }
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_DEVICE,
-               "no OpenCL device matches \"%s\": give a number or part of a name shown by --list-devices",
-               spec);
+               "no OpenCL device matches \"%s\": give a device's number or part of its name", spec);
   return FALSE;
 }
 
@@ -243,6 +242,8 @@ void
 drmad_prepare_environment (void)
 {
   g_setenv ("POCL_MAX_PTHREAD_COUNT", "1", FALSE);
+  /* OPENBLAS_CORETYPE, before OpenBLAS is loaded (lib/blas.c, top). */
+  drmad_blas_prepare_environment ();
 }
 
 DrmadDevice *
@@ -357,8 +358,8 @@ drmad_device_set_gemm_path (DrmadDevice *device, DrmadGemmPath path, GError **er
            ? DRMAD_GEMM_HOST : DRMAD_GEMM_CLBLAST;
   if (path == DRMAD_GEMM_HOST && !device->info.native_kernels) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_UNSUPPORTED,
-                 "GEMM path \"host\" needs a device that runs native kernels; %s does not "
-                 "(use --gemm clblast)", device->info.name);
+                 "GEMM path \"host\" needs a device that runs native kernels; %s does not: use CLBlast",
+                 device->info.name);
     return FALSE;
   }
   device->gemm_path = path;
@@ -454,9 +455,11 @@ kernel_source (GError **error)
     g_string_append_len (source, text, size);
     g_string_append_c (source, '\n');
   }
-  /* A debug hook so that tests can see what a failing build reports. */
+#ifdef DRMAD_TEST_HOOKS
+  /* A test hook (docs/reliability.md): what a failing build reports. */
   if (g_getenv ("DRMAD_INJECT_BUILD_FAILURE"))
     g_string_append (source, "\nthis does not compile;\n");
+#endif
   return g_string_free (source, FALSE);
 }
 

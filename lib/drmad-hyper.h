@@ -39,6 +39,10 @@ void drmad_hyper_config_init (DrmadHyperConfig *config);
 typedef struct _DrmadHyper DrmadHyper;
 
 DrmadHyper *drmad_hyper_new  (const DrmadNet *net, const DrmadHyperConfig *config, GError **error);
+/* The same θ from the layer widths alone (input first, @n_sizes − 1 weight
+ * layers): no device needed, e.g. to read and plot a finished run folder. */
+DrmadHyper *drmad_hyper_new_for_sizes (const guint *sizes, guint n_sizes, const DrmadHyperConfig *config,
+                                       GError **error);
 void        drmad_hyper_free (DrmadHyper *hyper);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadHyper, drmad_hyper_free)
 
@@ -59,6 +63,25 @@ double        drmad_hyper_get_natural (const DrmadHyper *hyper, gsize index);
 
 /* The natural value of θ[@index] had it the raw value @raw. */
 double        drmad_hyper_natural_of  (const DrmadHyper *hyper, gsize index, double raw);
+
+/* What one entry of θ is: which group, which weight layer, which schedule
+ * segment, which unit. Front ends use this, never the names, to place a
+ * value in a plot or a table. */
+typedef enum {
+  DRMAD_GROUP_L2,
+  DRMAD_GROUP_LR,
+  DRMAD_GROUP_MOMENTUM,
+  DRMAD_GROUP_INIT,
+} DrmadGroupKind;
+
+typedef struct {
+  DrmadGroupKind kind;
+  guint          layer;     /* weight layer, 1 … L */
+  guint          segment;   /* lr, momentum: the schedule segment; else 0 */
+  gint64         unit;      /* l2 per neuron: the input unit; per weight: the weight within its layer; else −1 */
+} DrmadHyperEntry;
+
+DrmadHyperEntry drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index);
 
 /* Groups: "l2", "lr", "momentum", "init", only those learned, in θ order. */
 guint       drmad_hyper_get_n_groups   (const DrmadHyper *hyper);

@@ -40,7 +40,7 @@ typedef struct {
   double   seconds;
   guint64  device_peak_bytes, host_peak_bytes;
   DrmadReverseConfig method;  /* the resolved method that computed the hypergradient */
-  /* Fidelity (issue 11 §2), when measured this iteration: the hypergradient
+  /* Fidelity (docs/algorithm.md §5), when measured this iteration: the hypergradient
    * against @fidelity_reference's at the same θ and trajectory. When the
    * method is exact itself the values are 1, 0, 1 and the reference is exact. */
   gboolean fidelity_measured;

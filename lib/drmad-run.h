@@ -1,4 +1,4 @@
-/* drmad: the run folder (DESIGN.md "The run folder"): run.ini, history.csv,
+/* drmad: the run folder (docs/architecture.md, "The run folder"): run.ini, history.csv,
  * hyper.csv and checkpoint.bin, every file written atomically. */
 #pragma once
 
@@ -24,10 +24,33 @@ typedef struct {
 typedef struct _DrmadRun DrmadRun;
 
 /* Creates @folder (and parents) and writes @ini_text as run.ini. An existing
- * folder that holds anything is refused with %DRMAD_ERROR_EXISTS unless @force. */
+ * folder that holds anything is refused with %DRMAD_ERROR_EXISTS unless
+ * @force, and even then unless it is a run folder (it has a run.ini): the
+ * earlier run stays whole until this one has recorded its first
+ * meta-iteration (in a folder beside it, FOLDER.drmad-new-XXXXXX), then the
+ * new folder takes its place and the earlier run's files go. Whatever is
+ * never recorded leaves the earlier run as it was.
+ * Both calls hold a lock on the folder (flock on FOLDER/.drmad-lock) until
+ * drmad_run_free(): a second run of the same folder, from this process or
+ * another, gets %DRMAD_ERROR_BUSY with the holder's PID. */
 DrmadRun *drmad_run_create (const char *folder, const char *ini_text, gboolean force, GError **error);
-/* Opens an existing run folder for resuming: reads run.ini (drmad_run_get_ini). */
+/* Opens an existing run folder for resuming: reads run.ini (drmad_run_get_ini).
+ * Refuses (%DRMAD_ERROR_CORRUPT) a folder whose history.csv records finished
+ * meta-iterations when checkpoint.bin is missing. */
 DrmadRun *drmad_run_open   (const char *folder, GError **error);
+
+/* For reading (drmad_run_load_history) while another process may be running
+ * it: no lock, nothing removed; drmad_run_record() refuses to write. */
+DrmadRun *drmad_run_open_read_only (const char *folder, GError **error);
+
+/* Rewrites run.ini (a resumed run's settings, e.g. more meta-iterations). */
+gboolean  drmad_run_update_ini (DrmadRun *run, const char *ini_text, GError **error);
+
+/* The settings and data the run's trajectory depends on, as "key=value"
+ * lines: kept in checkpoint.bin, and compared by drmad_run_restore() and
+ * drmad_run_load_history(), which refuse (%DRMAD_ERROR_MISMATCH) a
+ * checkpoint whose lines differ, naming the first that does. */
+void      drmad_run_set_identity (DrmadRun *run, const char *identity);
 void      drmad_run_free   (DrmadRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadRun, drmad_run_free)
 
@@ -45,6 +68,9 @@ gboolean drmad_run_has_checkpoint (const DrmadRun *run);
 
 /* Restores the optimiser state and the history from checkpoint.bin. */
 gboolean drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error);
+/* The history alone (drmad_run_get_record), for reading or plotting a run:
+ * @hyper may come from drmad_hyper_new_for_sizes(), no device needed. */
+gboolean drmad_run_load_history (DrmadRun *run, DrmadHyper *hyper, GError **error);
 
 /* The final evaluation: test loss and error after retraining with the
  * initial θ, the last learned θ and the best accepted θ (lowest validation

@@ -5,7 +5,8 @@
 #include <math.h>
 #include <string.h>
 
-enum { GROUP_L2, GROUP_LR, GROUP_MOMENTUM, GROUP_INIT, N_GROUP_KINDS };
+enum { GROUP_L2 = DRMAD_GROUP_L2, GROUP_LR = DRMAD_GROUP_LR, GROUP_MOMENTUM = DRMAD_GROUP_MOMENTUM,
+       GROUP_INIT = DRMAD_GROUP_INIT, N_GROUP_KINDS };
 static const char *const group_names[N_GROUP_KINDS] = { "l2", "lr", "momentum", "init" };
 
 struct _DrmadHyper {
@@ -15,6 +16,7 @@ struct _DrmadHyper {
   gsize            n;
   double          *values;
   char           **names;
+  DrmadHyperEntry *entries;
   guint            n_groups;
   guint            group_kind[N_GROUP_KINDS];
   gsize            group_first[N_GROUP_KINDS], group_count[N_GROUP_KINDS];
@@ -47,6 +49,7 @@ drmad_hyper_free (DrmadHyper *hyper)
     return;
   g_free (hyper->values);
   g_strfreev (hyper->names);
+  g_free (hyper->entries);
   g_free (hyper);
 }
 
@@ -64,8 +67,24 @@ l2_count (const DrmadHyper *hyper, guint l)
 DrmadHyper *
 drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **error)
 {
+  guint sizes[DRMAD_HYPER_MAX_LAYERS + 2];
   guint L = drmad_net_get_n_layers (net);
+  if (L > DRMAD_HYPER_MAX_LAYERS) {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "too many layers");
+    return NULL;
+  }
+  for (guint l = 0; l <= L; l++)
+    sizes[l] = drmad_net_get_size (net, l);
+  return drmad_hyper_new_for_sizes (sizes, L + 1, config, error);
+}
+
+DrmadHyper *
+drmad_hyper_new_for_sizes (const guint *sizes, guint n_sizes, const DrmadHyperConfig *config, GError **error)
+{
+  guint L = n_sizes > 0 ? n_sizes - 1 : 0;
   const char *bad = NULL;
+  if (L < 1)
+    bad = "a net needs at least one weight layer (two widths)";
   if (config->segments == 0 || config->steps == 0)
     bad = "the number of segments and of steps T must be at least 1";
   else if (config->segments > config->steps)
@@ -91,7 +110,7 @@ drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **e
   hyper->config = *config;
   hyper->n_layers = L;
   for (guint l = 0; l <= L; l++)
-    hyper->sizes[l] = drmad_net_get_size (net, l);
+    hyper->sizes[l] = sizes[l];
   for (guint l = 0; l < L; l++)
     if (hyper->config.init_scale[l] == 0)
       hyper->config.init_scale[l] = 1 / sqrt (hyper->sizes[l]);
@@ -102,6 +121,7 @@ drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **e
 
   GPtrArray *names = g_ptr_array_new ();
   GArray *values = g_array_new (FALSE, FALSE, sizeof (double));
+  GArray *entries = g_array_new (FALSE, FALSE, sizeof (DrmadHyperEntry));
   const DrmadHyperConfig *c = &hyper->config;
   for (guint kind = 0; kind < N_GROUP_KINDS; kind++) {
     if (!hyper->learned[kind])
@@ -118,6 +138,8 @@ drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **e
                                   : c->l2 == DRMAD_L2_PER_NEURON ? g_strdup_printf ("l2/layer%u/in%" G_GSIZE_FORMAT, l, j)
                                   : g_strdup_printf ("l2/layer%u/w%" G_GSIZE_FORMAT, l, j));
           g_array_append_val (values, v);
+          DrmadHyperEntry entry = { kind, l, 0, c->l2 == DRMAD_L2_PER_LAYER ? -1 : (gint64) j };
+          g_array_append_val (entries, entry);
         }
         break;
       case GROUP_LR:
@@ -126,12 +148,16 @@ drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **e
         for (guint s = 0; s < c->segments; s++) {
           g_ptr_array_add (names, g_strdup_printf ("%s/layer%u/seg%u", group_names[kind], l, s));
           g_array_append_val (values, v);
+          DrmadHyperEntry entry = { kind, l, s, -1 };
+          g_array_append_val (entries, entry);
         }
         break;
       default:
         v = log (c->init_scale[l - 1]);
         g_ptr_array_add (names, g_strdup_printf ("init/layer%u", l));
         g_array_append_val (values, v);
+        DrmadHyperEntry entry = { kind, l, 0, -1 };
+        g_array_append_val (entries, entry);
       }
     }
     hyper->group_count[hyper->n_groups] = names->len - hyper->group_first[hyper->n_groups];
@@ -141,7 +167,15 @@ drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **e
   g_ptr_array_add (names, NULL);
   hyper->names = (char **) g_ptr_array_free (names, FALSE);
   hyper->values = (double *) g_array_free (values, FALSE);
+  hyper->entries = (DrmadHyperEntry *) g_array_free (entries, FALSE);
   return g_steal_pointer (&hyper);
+}
+
+DrmadHyperEntry
+drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index)
+{
+  g_return_val_if_fail (index < hyper->n, ((DrmadHyperEntry) { DRMAD_GROUP_L2, 0, 0, -1 }));
+  return hyper->entries[index];
 }
 
 const DrmadHyperConfig *drmad_hyper_get_config (const DrmadHyper *hyper) { return &hyper->config; }
@@ -189,10 +223,7 @@ double
 drmad_hyper_natural_of (const DrmadHyper *hyper, gsize index, double raw)
 {
   g_return_val_if_fail (index < hyper->n, NAN);
-  gsize momentum_first = hyper->first_of[GROUP_MOMENTUM];
-  gboolean is_momentum = hyper->learned[GROUP_MOMENTUM] && index >= momentum_first
-                         && index < momentum_first + (gsize) hyper->n_layers * hyper->config.segments;
-  return is_momentum ? sigmoid (raw) : exp (raw);
+  return hyper->entries[index].kind == DRMAD_GROUP_MOMENTUM ? sigmoid (raw) : exp (raw);
 }
 
 double

@@ -1,5 +1,5 @@
 /* The meta-optimiser: Adam, SGD with momentum or sign-SGD on θ, with the
- * divergence guard of issue 3 §4. */
+ * divergence guard (drmad-meta.h). */
 #include "drmad-meta.h"
 
 #include <math.h>
@@ -93,7 +93,7 @@ drmad_meta_free (DrmadMeta *meta)
   g_free (meta);
 }
 
-/* The most faithful method that fits, for fidelity (issue 11 §2): exact,
+/* The most faithful method that fits, for fidelity (docs/algorithm.md §5): exact,
  * else piecewise with 4×, then 2× the pieces. */
 static void
 choose_reference (DrmadMeta *meta, DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *asked)
@@ -257,7 +257,7 @@ reject (DrmadMeta *meta, DrmadMetaReport *report, char *event, GError **error)
   return reject_full (meta, report, event, FALSE, error);
 }
 
-/* The fidelity of this iteration's hypergradient @result (issue 11 §2). */
+/* The fidelity of this iteration's hypergradient @result (docs/algorithm.md §5). */
 static gboolean
 measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergradient *result,
                   DrmadProgressFunc progress, gpointer user_data, GError **error)

@@ -41,7 +41,7 @@ drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const Drma
   g_autofree char *what = g_strdup_printf ("the dataset %s (%u examples of %u features)",
                                            drmad_dataset_get_source (dataset), n, dim);
   if (!drmad_device_check_room (device, (guint64) n * dim * elem + (guint64) n * 4, (guint64) n * dim * elem,
-                                what, "use fewer examples (--train-size, --val-size, --test-size)", error))
+                                what, "use fewer examples", error))
     return NULL;
   g_autoptr (DrmadBuffer) features = drmad_buffer_new (device, (gsize) n * dim, elem, error);
   if (!features)
@@ -165,9 +165,11 @@ drmad_net_new (DrmadDevice *device, const guint *sizes, guint n_sizes, DrmadActi
   net->activation = activation;
   net->gemm_path = device->gemm_path;
   net->cpu_chunk = g_strcmp0 (device->info.type, "CPU") == 0 ? CPU_MIN_CHUNK : 0;
+#ifdef DRMAD_TEST_HOOKS
   const char *chunk = g_getenv ("DRMAD_KERNEL_CHUNK");  /* test hook: 0 = GPU geometry */
   if (chunk)
     net->cpu_chunk = strtoul (chunk, NULL, 10);
+#endif
   net->n_layers = n_sizes - 1;
   net->batch = batch;
   net->rows_capacity = MAX (batch, EVAL_CHUNK_ROWS);

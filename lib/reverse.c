@@ -34,7 +34,7 @@ typedef struct {
   DrmadDeviceData *val;
   double       train_loss_sum, val_loss;
   gint64       reverse_started;
-  /* the ‖dw‖ watch (issue 11 §2) */
+  /* the ‖dw‖ watch (docs/algorithm.md §2f) */
   double      *dw_host;        /* P numbers to read dw into */
   double       dw_start, watch_factor, growth;
   double       line_beta;      /* the point on the line of the step being reversed; < 0 off a line */
@@ -54,7 +54,7 @@ dw_norm (Pass *pass, double *norm, GError **error)
   return TRUE;
 }
 
-/* The watch (issue 11 §2): a reverse pass whose ‖dw‖ grows beyond
+/* The watch (docs/algorithm.md §2f): a reverse pass whose ‖dw‖ grows beyond
  * watch_factor × its start has left the region where its linearisation
  * means anything; stop it here, naming the step, instead of a NaN later. */
 static gboolean
@@ -99,12 +99,15 @@ start_reverse (Pass *pass, GError **error)
   return dw_norm (pass, &pass->dw_start, error);
 }
 
-/* Test hook (issue 7 §5): DRMAD_INJECT_FAULT=KIND:N puts a NaN into the Nth
+/* Test hook (docs/reliability.md): DRMAD_INJECT_FAULT=KIND:N puts a NaN into the Nth
  * (1-based, counted per process) hypergradient ("hypergradient") or into the
  * minibatch gradient halfway through the Nth forward run ("gradient"). */
 static gboolean
 inject_fault (const char *kind)
 {
+#ifndef DRMAD_TEST_HOOKS
+  return FALSE;
+#endif
   static gint counters[2];
   const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
   gsize length = strlen (kind);
@@ -672,7 +675,7 @@ gboolean
 drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
                                   GError **error)
 {
-  /* The pass's own vectors plus what the method stores (issue 7 §7). */
+  /* The pass's own vectors plus what the method stores (docs/algorithm.md §2e). */
   const DrmadHyperConfig *hc = drmad_hyper_get_config (hyper);
   DrmadReverseConfig resolved;
   if (!drmad_reverse_config_resolve (net, hyper, config, &resolved, NULL, error))

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -10,11 +12,19 @@
 #include <zlib.h>
 
 #define CHECKPOINT_MAGIC "DRMADCK1"
-#define CHECKPOINT_VERSION 2
+#define CHECKPOINT_VERSION 3
+#define LOCK_NAME ".drmad-lock"
+
+/* Every file a run folder of ours holds; nothing else is ever removed. */
+static const char *const run_files[] = { "run.ini", "history.csv", "hyper.csv", "checkpoint.bin", "l2.png", "lr.png",
+                                         "loss.png", LOCK_NAME, NULL };
 #define MAX_CHECKPOINT_BYTES ((guint64) 1 << 32)
 
 struct _DrmadRun {
-  char      *folder;
+  char      *folder;        /* where the files are written now */
+  char      *replaces;      /* --force on an earlier run: the folder this one replaces at its first record */
+  int        lock_fd, replaced_lock_fd;
+  char      *identity;      /* the settings and data the trajectory depends on (drmad_run_set_identity) */
   char      *ini;
   GPtrArray *records;   /* DrmadRunRecord */
   guint      n_groups;
@@ -29,11 +39,21 @@ record_free (DrmadRunRecord *record)
   g_free (record);
 }
 
+static void remove_run_folder (const char *folder);
+
 void
 drmad_run_free (DrmadRun *run)
 {
   if (!run)
     return;
+  if (run->replaces)   /* never got to its first record: the earlier run stays as it was */
+    remove_run_folder (run->folder);
+  if (run->lock_fd >= 0)
+    close (run->lock_fd);
+  if (run->replaced_lock_fd >= 0)
+    close (run->replaced_lock_fd);
+  g_free (run->replaces);
+  g_free (run->identity);
   g_free (run->folder);
   g_free (run->ini);
   g_ptr_array_unref (run->records);
@@ -47,6 +67,7 @@ run_new (const char *folder, char *ini)
   run->folder = g_strdup (folder);
   run->ini = ini;
   run->records = g_ptr_array_new_with_free_func ((GDestroyNotify) record_free);
+  run->lock_fd = run->replaced_lock_fd = -1;
   return run;
 }
 
@@ -55,6 +76,20 @@ set_errno_error (GError **error, int saved, const char *what, const char *path)
 {
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot %s %s: %s", what, path, g_strerror (saved));
   return FALSE;
+}
+
+/* The process's umask (read once: umask() can only be read by setting it). */
+static mode_t
+process_umask (void)
+{
+  static gsize once = 0;
+  static mode_t mask;
+  if (g_once_init_enter (&once)) {
+    mask = umask (022);
+    umask (mask);
+    g_once_init_leave (&once, 1);
+  }
+  return mask;
 }
 
 gboolean
@@ -81,7 +116,7 @@ drmad_write_file_atomic (const char *path, const void *contents, gsize length, G
     p += written;
     left -= written;
   }
-  if (fsync (fd) != 0 || close (fd) != 0) {
+  if (fchmod (fd, 0666 & ~process_umask ()) != 0 || fsync (fd) != 0 || close (fd) != 0) {
     int saved = errno;
     g_unlink (template);
     return set_errno_error (error, saved, "flush", path);
@@ -102,57 +137,200 @@ drmad_write_file_atomic (const char *path, const void *contents, gsize length, G
 static gboolean
 write_in_run (DrmadRun *run, const char *name, const GString *text, GError **error)
 {
+  if (run->lock_fd < 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%s was opened read-only: it cannot be written", run->folder);
+    return FALSE;
+  }
   g_autofree char *path = g_build_filename (run->folder, name, NULL);
   return drmad_write_file_atomic (path, text->str, text->len, error);
 }
 
-/* Temporary files a killed writer left behind: ".NAME.XXXXXX" from
- * drmad_write_file_atomic and "NAME.tmp-XXXXXX" from the plot export. */
+/* Whether @name is one of ours: a run file, or the temporary file
+ * ".NAME.XXXXXX" drmad_write_file_atomic() writes it through. */
+static gboolean
+is_run_file (const char *name, gboolean *temporary)
+{
+  *temporary = FALSE;
+  for (const char *const *f = run_files; *f; f++) {
+    gsize length = strlen (*f);
+    if (g_str_equal (name, *f))
+      return TRUE;
+    if (name[0] == '.' && strncmp (name + 1, *f, length) == 0 && name[1 + length] == '.'
+        && strlen (name) == length + 8) {
+      *temporary = TRUE;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* Removes what a killed writer left behind (ours only). Call with the lock held. */
 static void
 remove_stale_temporaries (const char *folder)
 {
   g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
   const char *name;
-  while (dir && (name = g_dir_read_name (dir))) {
-    gsize length = strlen (name);
-    gboolean ours = (name[0] == '.' && length > 8 && name[length - 7] == '.')
-                    || (length > 11 && strstr (name, ".tmp-") == name + length - 11);
-    if (ours) {
+  gboolean temporary;
+  while (dir && (name = g_dir_read_name (dir)))
+    if (is_run_file (name, &temporary) && temporary) {
       g_autofree char *path = g_build_filename (folder, name, NULL);
       g_unlink (path);
     }
+}
+
+/* Counts what @folder holds besides our lock file and temporary files. */
+static guint
+count_contents (const char *folder, gboolean *has_ini)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+  guint count = 0;
+  gboolean temporary;
+  *has_ini = FALSE;
+  while (dir && (name = g_dir_read_name (dir))) {
+    if (g_str_equal (name, LOCK_NAME) || (is_run_file (name, &temporary) && temporary))
+      continue;
+    *has_ini |= g_str_equal (name, "run.ini");
+    count++;
   }
+  return count;
+}
+
+/* A run folder the whole --force replacement leaves behind, or a staging
+ * folder that never got its first record: its files go, then the folder
+ * (which stays when it holds anything else). */
+static void
+remove_run_folder (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+  gboolean temporary;
+  while (dir && (name = g_dir_read_name (dir)))
+    if (is_run_file (name, &temporary)) {
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (folder);
+}
+
+/* flock() on FOLDER/.drmad-lock for the life of the run, with our PID in it;
+ * a second run of the same folder is refused with the holder's PID. */
+static int
+take_lock (const char *folder, GError **error)
+{
+  g_autofree char *path = g_build_filename (folder, LOCK_NAME, NULL);
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0666 & ~process_umask ());
+  if (fd < 0) {
+    set_errno_error (error, errno, "create the lock file", path);
+    return -1;
+  }
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
+    int saved = errno;
+    char holder[32] = "";
+    ssize_t got = pread (fd, holder, sizeof holder - 1, 0);
+    holder[MAX (got, 0)] = '\0';
+    g_strstrip (holder);
+    close (fd);
+    if (saved == EWOULDBLOCK)
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BUSY,
+                   "the run folder %s is in use by process %s: wait for it to finish, stop it, or use another folder",
+                   folder, *holder ? holder : "(unknown)");
+    else
+      set_errno_error (error, saved, "lock", path);
+    return -1;
+  }
+  char pid[32];
+  int length = g_snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
+  if (ftruncate (fd, 0) != 0 || pwrite (fd, pid, length, 0) != length) {
+    int saved = errno;
+    close (fd);
+    set_errno_error (error, saved, "write the lock file", path);
+    return -1;
+  }
+  return fd;
+}
+
+static gboolean
+write_ini (DrmadRun *run, const char *ini_text, GError **error)
+{
+  g_autofree char *ini_path = g_build_filename (run->folder, "run.ini", NULL);
+  if (!drmad_write_file_atomic (ini_path, ini_text, strlen (ini_text), error))
+    return FALSE;
+  g_free (run->ini);
+  run->ini = g_strdup (ini_text);
+  return TRUE;
 }
 
 DrmadRun *
 drmad_run_create (const char *folder, const char *ini_text, gboolean force, GError **error)
 {
-  if (g_file_test (folder, G_FILE_TEST_EXISTS)) {
-    if (!g_file_test (folder, G_FILE_TEST_IS_DIR)) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS, "%s exists and is not a folder", folder);
-      return NULL;
-    }
-    remove_stale_temporaries (folder);  /* a folder holding only a killed writer's leftovers is empty */
-    g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
-    if (dir && g_dir_read_name (dir) && !force) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
-                   "the output folder %s already holds files: choose another --out, resume it with "
-                   "--resume %s, or overwrite it with --force", folder, folder);
-      return NULL;
-    }
+  g_autoptr (DrmadRun) run = run_new (folder, g_strdup (ini_text));
+  gboolean has_ini = FALSE;
+  if (g_file_test (folder, G_FILE_TEST_EXISTS) && !g_file_test (folder, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS, "%s exists and is not a folder", folder);
+    return NULL;
   }
-  if (g_mkdir_with_parents (folder, 0755) != 0) {
+  if (g_file_test (folder, G_FILE_TEST_IS_DIR) && count_contents (folder, &has_ini) > 0) {
+    if (!force) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
+                   "the output folder %s already holds files: choose another folder, resume that run, or "
+                   "overwrite it", folder);
+      return NULL;
+    }
+    if (!has_ini) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
+                   "the output folder %s holds files but no run.ini: it is not a run folder, and overwriting "
+                   "could delete files of yours; choose another folder", folder);
+      return NULL;
+    }
+    /* Overwriting an earlier run: it stays whole until this one has written
+     * its first meta-iteration in a folder beside it (drmad_run_record). */
+    if ((run->replaced_lock_fd = take_lock (folder, error)) < 0)
+      return NULL;
+    g_autofree char *staging = g_strdup_printf ("%s.drmad-new-XXXXXX", folder);
+    if (!g_mkdtemp_full (staging, 0777 & ~process_umask ())) {
+      set_errno_error (error, errno, "create a folder beside", folder);
+      return NULL;
+    }
+    g_free (run->folder);
+    run->folder = g_steal_pointer (&staging);
+    run->replaces = g_strdup (folder);
+  } else if (g_mkdir_with_parents (folder, 0777 & ~process_umask ()) != 0) {
     set_errno_error (error, errno, "create the output folder", folder);
     return NULL;
   }
-  g_autoptr (DrmadRun) run = run_new (folder, g_strdup (ini_text));
-  /* An earlier run's checkpoint must not be resumed into this one. */
-  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
-  g_unlink (checkpoint);
-  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
-  if (!drmad_write_file_atomic (ini_path, ini_text, strlen (ini_text), error))
+  if ((run->lock_fd = take_lock (run->folder, error)) < 0)
+    return NULL;
+  remove_stale_temporaries (run->folder);
+  if (!write_ini (run, ini_text, error))
     return NULL;
   return g_steal_pointer (&run);
+}
+
+/* --force: the new run's folder takes the earlier run's place, whole. */
+static gboolean
+replace_earlier_run (DrmadRun *run, GError **error)
+{
+  g_autofree char *old = g_strdup_printf ("%s.drmad-old-XXXXXX", run->replaces);
+  if (!g_mkdtemp_full (old, 0700))
+    return set_errno_error (error, errno, "create a folder beside", run->replaces);
+  if (g_rename (run->replaces, old) != 0) {
+    int saved = errno;
+    g_rmdir (old);
+    return set_errno_error (error, saved, "move aside the earlier run in", run->replaces);
+  }
+  if (g_rename (run->folder, run->replaces) != 0) {
+    int saved = errno;
+    g_rename (old, run->replaces);
+    return set_errno_error (error, saved, "move the new run into", run->replaces);
+  }
+  remove_run_folder (old);
+  close (run->replaced_lock_fd);
+  run->replaced_lock_fd = -1;
+  g_free (run->folder);
+  run->folder = g_steal_pointer (&run->replaces);
+  return TRUE;
 }
 
 gboolean
@@ -162,10 +340,9 @@ drmad_run_has_checkpoint (const DrmadRun *run)
   return g_file_test (path, G_FILE_TEST_IS_REGULAR);
 }
 
-DrmadRun *
-drmad_run_open (const char *folder, GError **error)
+static DrmadRun *
+open_run (const char *folder, gboolean for_writing, GError **error)
 {
-  remove_stale_temporaries (folder);
   g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
   char *ini = NULL;
   GError *local = NULL;
@@ -176,10 +353,56 @@ drmad_run_open (const char *folder, GError **error)
     g_error_free (local);
     return NULL;
   }
-  return run_new (folder, ini);
+  g_autoptr (DrmadRun) run = run_new (folder, ini);
+  if (!for_writing)
+    return g_steal_pointer (&run);
+  if ((run->lock_fd = take_lock (folder, error)) < 0)
+    return NULL;
+  remove_stale_temporaries (folder);
+  /* Finished meta-iterations in history.csv but no readable checkpoint:
+   * starting over would overwrite them. */
+  g_autofree char *history_path = g_build_filename (folder, "history.csv", NULL);
+  g_autofree char *history = NULL;
+  guint rows = 0;
+  if (g_file_get_contents (history_path, &history, NULL, NULL))
+    for (const char *line = strchr (history, '\n'); line && line[1]; line = strchr (line + 1, '\n'))
+      rows += g_ascii_isdigit (line[1]);
+  if (rows > 0 && !drmad_run_has_checkpoint (run)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "%s records %u finished meta-iteration%s but %s/checkpoint.bin is missing or not a file: "
+                 "refusing to start the run over; put the checkpoint back, or start a new run in another folder",
+                 history_path, rows, rows == 1 ? "" : "s", folder);
+    return NULL;
+  }
+  return g_steal_pointer (&run);
 }
 
-const char *drmad_run_get_folder (const DrmadRun *run) { return run->folder; }
+DrmadRun *
+drmad_run_open (const char *folder, GError **error)
+{
+  return open_run (folder, TRUE, error);
+}
+
+DrmadRun *
+drmad_run_open_read_only (const char *folder, GError **error)
+{
+  return open_run (folder, FALSE, error);
+}
+
+gboolean
+drmad_run_update_ini (DrmadRun *run, const char *ini_text, GError **error)
+{
+  return g_strcmp0 (run->ini, ini_text) == 0 || write_ini (run, ini_text, error);
+}
+
+void
+drmad_run_set_identity (DrmadRun *run, const char *identity)
+{
+  g_free (run->identity);
+  run->identity = g_strdup (identity);
+}
+
+const char *drmad_run_get_folder (const DrmadRun *run) { return run->replaces ? run->replaces : run->folder; }
 const char *drmad_run_get_ini (const DrmadRun *run) { return run->ini; }
 guint drmad_run_get_n_records (const DrmadRun *run) { return run->records->len; }
 
@@ -263,9 +486,11 @@ checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
 {
   g_autoptr (GBytes) state = drmad_meta_save_state (meta);
   GByteArray *bytes = g_byte_array_new ();
-  guint64 header[4] = { g_bytes_get_size (state), run->records->len, run->n, run->n_groups };
+  const char *identity = run->identity ? run->identity : "";
+  guint64 header[5] = { g_bytes_get_size (state), run->records->len, run->n, run->n_groups, strlen (identity) };
   g_byte_array_append (bytes, (const guint8 *) header, sizeof header);
   g_byte_array_append (bytes, g_bytes_get_data (state, NULL), g_bytes_get_size (state));
+  g_byte_array_append (bytes, (const guint8 *) identity, header[4]);
   for (guint i = 0; i < run->records->len; i++) {
     const DrmadRunRecord *r = run->records->pdata[i];
     double values[5] = { r->train_loss, r->val_loss, r->val_error, r->seconds, r->meta_learning_rate };
@@ -326,7 +551,8 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   /* The checkpoint goes last: a run killed in between resumes from the
    * previous one and rewrites these files. */
   return write_in_run (run, "history.csv", history, error) && write_in_run (run, "hyper.csv", values, error)
-         && drmad_checkpoint_write (checkpoint, payload, error);
+         && drmad_checkpoint_write (checkpoint, payload, error)
+         && (!run->replaces || replace_earlier_run (run, error));
 }
 
 gboolean
@@ -411,6 +637,36 @@ drmad_checkpoint_read (const char *path, GError **error)
   return g_bytes_new (contents + 20, length);
 }
 
+/* The first "key=value" line of @stored (the checkpoint's) that @current
+ * does not have, as an error naming both values. */
+static gboolean
+identities_agree (const char *stored, const char *current, const char *path, GError **error)
+{
+  g_auto (GStrv) old_lines = g_strsplit (stored, "\n", -1);
+  g_auto (GStrv) new_lines = g_strsplit (current, "\n", -1);
+  for (guint i = 0; old_lines[i]; i++) {
+    if (!*old_lines[i] || g_strv_contains ((const char *const *) new_lines, old_lines[i]))
+      continue;
+    const char *equals = strchr (old_lines[i], '=');
+    gsize key_length = equals ? (gsize) (equals - old_lines[i]) + 1 : strlen (old_lines[i]);
+    const char *now = NULL;
+    for (guint k = 0; new_lines[k] && !now; k++)
+      if (strncmp (new_lines[k], old_lines[i], key_length) == 0)
+        now = new_lines[k];
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                 "%s was written by a run with %s; this run has %s: resuming would mix two runs in one history",
+                 path, old_lines[i], now ? now : "nothing of the kind");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+drmad_run_load_history (DrmadRun *run, DrmadHyper *hyper, GError **error)
+{
+  return drmad_run_restore (run, hyper, NULL, error);
+}
+
 gboolean
 drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error)
 {
@@ -420,25 +676,28 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     return FALSE;
   gsize size;
   const guint8 *data = g_bytes_get_data (payload, &size);
-  guint64 header[4];
+  guint64 header[5];
   gsize n = drmad_hyper_get_n (hyper), n_groups = drmad_hyper_get_n_groups (hyper);
   gsize record_size = RECORD_COUNTS * sizeof (guint64) + 8 * sizeof (double) + (n_groups + n) * sizeof (double);
   if (size >= sizeof header)
     memcpy (header, data, sizeof header);
   if (size < sizeof header || header[2] != n || header[3] != n_groups || header[0] > size || header[1] > size
-      || size != sizeof header + header[0] + header[1] * record_size) {
+      || header[4] > size || size != sizeof header + header[0] + header[4] + header[1] * record_size) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "%s does not match this run's hyperparameters (%" G_GSIZE_FORMAT " values in %" G_GSIZE_FORMAT
                  " groups) or is damaged", path, n, n_groups);
     return FALSE;
   }
+  g_autofree char *identity = g_strndup ((const char *) data + sizeof header + header[0], header[4]);
+  if (run->identity && *identity && !identities_agree (identity, run->identity, path, error))
+    return FALSE;
   g_autoptr (GBytes) state = g_bytes_new (data + sizeof header, header[0]);
-  if (!drmad_meta_load_state (meta, state, error))
+  if (meta && !drmad_meta_load_state (meta, state, error))
     return FALSE;
   g_ptr_array_set_size (run->records, 0);
   run->n = n;
   run->n_groups = n_groups;
-  const guint8 *p = data + sizeof header + header[0];
+  const guint8 *p = data + sizeof header + header[0] + header[4];
   for (guint64 i = 0; i < header[1]; i++) {
     DrmadRunRecord *r = g_new0 (DrmadRunRecord, 1);
     guint64 counts[RECORD_COUNTS];

@@ -5,6 +5,8 @@ DRMAD_PACKAGES="meson ninja-build pkg-config gcc ocl-icd-opencl-dev opencl-heade
 clinfo libclblast-dev libopenblas-dev libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libpng-dev
 zlib1g-dev dataset-fashion-mnist xvfb xauth"
 
+# drmad_setup [tests]: with "tests", the build also compiles in the test
+# hooks (meson option test_hooks, docs/reliability.md) that the suite needs.
 drmad_setup () {
   local missing=()
   for pkg in $DRMAD_PACKAGES; do
@@ -26,6 +28,9 @@ drmad_setup () {
   export POCL_SIGFPE_HANDLER=0
   if [ ! -f build/build.ninja ]; then
     meson setup build --buildtype=debugoptimized >&2 || return 1
+  fi
+  if [ "${1:-}" = tests ] && ! grep -q -- '-DDRMAD_TEST_HOOKS' build/build.ninja; then
+    meson configure build -Dtest_hooks=true >&2 || return 1
   fi
   ninja -C build >&2
 }

@@ -1,4 +1,4 @@
-/* Issue 7 §3: one table of malformed inputs — files, folders, names and
+/* One table of malformed inputs — files, folders, names and
  * settings — each mapped to the GError code it must give and a fragment the
  * message must hold (the file or value at fault). Nothing may crash. */
 #include "drmad.h"
@@ -126,6 +126,17 @@ static gboolean idx_gz_truncated (GError **error) {
   g_autofree char *i = gz_of ("gzcut-images.gz", raw, TRUE);
   g_autofree char *l = idx_labels ("gzcut-labels", 200, 200);
   LOAD_IDX (i, l);
+}
+/* A gzip file whose header claims 2^32 − 1 images of 1000 × 1000 (4.3·10^15
+ * bytes), with the loader's limits raised out of the way: memory refuses it
+ * before anything is inflated. */
+static gboolean idx_gz_beyond_memory (GError **error) {
+  g_autofree char *raw = idx_images ("vast-source", 0x803, 0xFFFFFFFFu, 1000, 1000, 16);
+  g_autofree char *i = gz_of ("vast-images.gz", raw, FALSE);
+  g_autofree char *l = idx_labels ("vast-labels", 0xFFFFFFFFu, 16);
+  DrmadLoadLimits limits = { .max_examples = G_MAXUINT64, .max_bytes = G_MAXUINT64 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_idx (i, l, &limits, error);
+  return ds != NULL;
 }
 static gboolean idx_missing (GError **error) {
   g_autofree char *i = path_of ("no-such-images");
@@ -307,6 +318,7 @@ static const BadInput table[] = {
   { "idx-absurd-header", DRMAD_ERROR_TOO_LARGE, "absurd-images", idx_absurd_header },
   { "idx-labels-truncated", DRMAD_ERROR_TRUNCATED, "lt-labels", idx_labels_truncated },
   { "idx-gz-truncated", DRMAD_ERROR_TRUNCATED, "gzcut-images.gz", idx_gz_truncated },
+  { "idx-gz-beyond-memory", DRMAD_ERROR_TOO_LARGE, "vast-images.gz", idx_gz_beyond_memory },
   { "idx-missing", DRMAD_ERROR_NOT_FOUND, "no-such-images", idx_missing },
   { "idx-empty-file", DRMAD_ERROR_TRUNCATED, "empty-images", idx_empty_file },
   { "cifar-bad-label", DRMAD_ERROR_LABEL_RANGE, "cifar-label.bin", cifar_bad_label },
@@ -321,7 +333,7 @@ static const BadInput table[] = {
   { "checkpoint-truncated", DRMAD_ERROR_TRUNCATED, "cut.bin", checkpoint_truncated },
   { "checkpoint-flipped-bit", DRMAD_ERROR_CORRUPT, "CRC-32", checkpoint_flipped_bit },
   { "run-folder-missing", DRMAD_ERROR_NOT_FOUND, "not-a-run", run_folder_missing },
-  { "run-folder-exists", DRMAD_ERROR_EXISTS, "--force", run_folder_exists },
+  { "run-folder-exists", DRMAD_ERROR_EXISTS, "overwrite it", run_folder_exists },
   { "device-no-match", DRMAD_ERROR_NO_DEVICE, "quantum-annealer-9000", device_no_match },
   { "device-index", DRMAD_ERROR_NO_DEVICE, "4096", device_index_out_of_range },
   { "gemm-name", DRMAD_ERROR_INVALID_ARGUMENT, "cublas", gemm_name },

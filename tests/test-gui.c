@@ -1,4 +1,4 @@
-/* The window (issue 5 §6), in this process under Xvfb (tests/run-with-xvfb.sh):
+/* The window, in this process under Xvfb (tests/run-with-xvfb.sh):
  * a tiny run set through app.set-option, started and watched until two
  * meta-iterations are plotted, stopped (control back within 1 s, the run
  * folder holding every finished meta-iteration), saved as a PNG, exported,
@@ -147,14 +147,7 @@ watch_emission (RunnerWatch *watch)
 }
 
 static void
-on_watch_message (DrmadRunner *runner, const char *text, RunnerWatch *watch)
-{
-  watch_emission (watch);
-}
-
-static void
-on_watch_progress (DrmadRunner *runner, const char *phase, guint64 step, guint64 total, guint64 meta_done,
-                   RunnerWatch *watch)
+on_watch_event (DrmadRunner *runner, gpointer event, RunnerWatch *watch)
 {
   watch_emission (watch);
 }
@@ -195,8 +188,10 @@ test_runner_thread (void)
 
   RunnerWatch watch = { .main_thread = g_thread_self () };
   g_autoptr (DrmadRunner) runner = drmad_runner_new ();
-  g_signal_connect (runner, "message", G_CALLBACK (on_watch_message), &watch);
-  g_signal_connect (runner, "progress", G_CALLBACK (on_watch_progress), &watch);
+  g_signal_connect (runner, "started", G_CALLBACK (on_watch_event), &watch);
+  g_signal_connect (runner, "folder", G_CALLBACK (on_watch_event), &watch);
+  g_signal_connect (runner, "notice", G_CALLBACK (on_watch_event), &watch);
+  g_signal_connect (runner, "progress", G_CALLBACK (on_watch_event), &watch);
   g_signal_connect (runner, "iteration", G_CALLBACK (on_watch_iteration), &watch);
   g_signal_connect (runner, "finished", G_CALLBACK (on_watch_finished), &watch);
   g_assert_true (drmad_runner_start (runner, &options));
@@ -411,7 +406,7 @@ test_settings (void)
   g_autofree char *text = NULL;
   gsize length;
   g_assert_true (g_file_get_contents (path, &text, &length, NULL));
-  g_autoptr (GHashTable) parsed = drmad_settings_parse_ini (text, length, path, &error);
+  g_autoptr (GHashTable) parsed = drmad_options_read_ini (text, length, path, TRUE, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (g_hash_table_lookup (parsed, "init-l2"), ==, "1e-3,2e-4");
   drmad_settings_reset (loaded);

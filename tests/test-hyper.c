@@ -359,6 +359,32 @@ test_names (void)
   g_assert_cmpfloat_with_epsilon (drmad_hyper_get_natural (hyper, 27), 0.5, 1e-12);
   g_assert_cmpfloat_with_epsilon (drmad_hyper_get_natural (hyper, 15), 0.3, 1e-12);
   g_assert_cmpfloat_with_epsilon (drmad_hyper_get_natural (hyper, 5), 0.01, 1e-12);
+  /* The layout: each entry's group, layer, segment and unit, as the names say. */
+  DrmadHyperEntry e = drmad_hyper_get_entry (hyper, 0);
+  g_assert_cmpint (e.kind, ==, DRMAD_GROUP_L2);
+  g_assert_cmpuint (e.layer, ==, 1);
+  g_assert_cmpint (e.unit, ==, 0);
+  e = drmad_hyper_get_entry (hyper, 14);   /* l2/layer3/in3: 6 + 5 units before it, then the 4th */
+  g_assert_cmpstr (drmad_hyper_get_name (hyper, 14), ==, "l2/layer3/in3");
+  g_assert_cmpuint (e.layer, ==, 3);
+  g_assert_cmpint (e.unit, ==, 3);
+  e = drmad_hyper_get_entry (hyper, 15 + 7);
+  g_assert_cmpint (e.kind, ==, DRMAD_GROUP_LR);
+  g_assert_cmpuint (e.layer, ==, 2);
+  g_assert_cmpuint (e.segment, ==, 3);
+  g_assert_cmpint (e.unit, ==, -1);
+  g_assert_cmpint (drmad_hyper_get_entry (hyper, 27).kind, ==, DRMAD_GROUP_MOMENTUM);
+  g_assert_cmpint (drmad_hyper_get_entry (hyper, 41).kind, ==, DRMAD_GROUP_INIT);
+  /* From the widths alone, without a device: the same θ. */
+  g_autoptr (DrmadHyper) bare = drmad_hyper_new_for_sizes (sizes, G_N_ELEMENTS (sizes), &config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_hyper_get_n (bare), ==, drmad_hyper_get_n (hyper));
+  for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++) {
+    g_assert_cmpstr (drmad_hyper_get_name (bare, i), ==, drmad_hyper_get_name (hyper, i));
+    g_assert_cmpfloat (drmad_hyper_get_values (bare)[i], ==, drmad_hyper_get_values (hyper)[i]);
+    DrmadHyperEntry a = drmad_hyper_get_entry (bare, i), b = drmad_hyper_get_entry (hyper, i);
+    g_assert_true (a.kind == b.kind && a.layer == b.layer && a.segment == b.segment && a.unit == b.unit);
+  }
   double bad[42] = { NAN };
   g_assert_false (drmad_hyper_set_values (hyper, bad, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED);
@@ -395,6 +421,7 @@ hypergradients_with_chunk (const char *chunk, DrmadHypergradient **exact, DrmadH
 static void
 test_launch_geometry (void)
 {
+  SKIP_WITHOUT_TEST_HOOKS ();
   g_autoptr (DrmadHypergradient) exact = NULL, drmad = NULL;
   hypergradients_with_chunk (NULL, &exact, &drmad);
   if (!exact)
@@ -437,7 +464,7 @@ ref_hvp (const RefNet *ref, const Problem *p, const double *w, const double *u, 
     out[j] = (gp[j] - gm[j]) / (2 * eps) + l2_of[j] * u[j];
 }
 
-/* DrMAD as the authors ran it (issue 11 §5): R points on the line with the
+/* DrMAD as the authors ran it (docs/algorithm.md §2b): R points on the line with the
  * β grid linspace(0.001, 0.999, R), the minibatches of steps 0 … R−1, no
  * velocity. Against a plain C transcription of their loop (float64): the L2
  * and initial-scale hypergradients and dw_0 to rounding (the transcription's
@@ -654,7 +681,7 @@ test_auto_choice (void)
   problem_teardown (&p);
 }
 
-/* The ‖dw‖ watch (issue 11 §2). The engineered divergence: a watch factor
+/* The ‖dw‖ watch (docs/algorithm.md §2f). The engineered divergence: a watch factor
  * just under the growth this pass really shows (measured first), so the
  * pass trips at a known place; the meta step is then rejected with that
  * reason and θ does not move. */
@@ -699,7 +726,7 @@ test_watch (void)
   problem_teardown (&p);
 }
 
-/* Fidelity (issue 11 §2): the report's numbers and the run folder's
+/* Fidelity (docs/algorithm.md §5): the report's numbers and the run folder's
  * history.csv columns equal what separate calls compute, and the cosine,
  * relative error and sign agreement are what their definitions give. */
 static void

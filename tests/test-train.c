@@ -109,7 +109,7 @@ test_cancel_and_divergence (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
 }
 
-/* Issue 2 §6: 784-100-10 on 10k Fashion-MNIST images, ≥ 2 epochs, ≥ 82 % test accuracy. */
+/* 784-100-10 on 10k Fashion-MNIST images, ≥ 2 epochs, ≥ 82 % test accuracy. */
 static void
 test_fashion_mnist (void)
 {

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <sys/wait.h>
 
 /* Runs a call that reports through `error`, failing with its message. */
 #define CHECK(call) G_STMT_START {        \
@@ -28,4 +29,45 @@ remove_tree (const char *path)
   } else {
     g_unlink (path);
   }
+}
+
+/* A test of a fault-injection hook skips itself in a build without the hooks
+ * (meson option test_hooks; test.sh turns it on). */
+#ifdef DRMAD_TEST_HOOKS
+#define SKIP_WITHOUT_TEST_HOOKS() G_STMT_START { } G_STMT_END
+#else
+#define SKIP_WITHOUT_TEST_HOOKS() G_STMT_START {                                         \
+    g_test_skip ("built without the test hooks (meson configure build -Dtest_hooks=true)"); \
+    return;                                                                              \
+  } G_STMT_END
+#endif
+
+/* Runs $DRMAD_BIN with @base then @extra arguments (NULL-terminated; either
+ * may be NULL), with @env_key=@env_value added when @env_key is set. Returns
+ * the exit status (128 + the signal when killed); stdout and stderr go to
+ * @out and @err when set. */
+static inline int
+run_drmad (const char *const *base, const char *const *extra, const char *env_key, const char *env_value, char **out,
+           char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = base; a && *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  for (const char *const *a = extra; a && *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  int wait_status;
+  g_autoptr (GError) error = NULL;
+  char *stdout_text = NULL, *stderr_text = NULL;
+  g_auto (GStrv) env = g_get_environ ();
+  if (env_key)
+    env = g_environ_setenv (env, env_key, env_value, TRUE);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &stdout_text,
+                               &stderr_text, &wait_status, &error));
+  g_assert_no_error (error);
+  g_test_message ("stderr: %s", stderr_text);
+  if (out) *out = stdout_text; else g_free (stdout_text);
+  if (err) *err = stderr_text; else g_free (stderr_text);
+  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
 }

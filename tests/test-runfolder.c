@@ -1,0 +1,318 @@
+/* Run folders that cannot be corrupted (docs/reliability.md, "Run folders"):
+ * one run per folder (the lock), a checkpoint tied to its settings and data,
+ * refusals that delete nothing, --force that replaces an earlier run whole
+ * or not at all, resume that updates run.ini, SIGINT and SIGTERM, a full
+ * stdout, pipes where files are expected, file modes. Runs the real binary. */
+#include <glib.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "test-util.h"
+
+static const char *small[] = { "--no-gui", "--iters", "20", "--train-size", "200", "--val-size", "50",
+                                "--test-size", "50", "--layers", "784,16,10", "--batch", "20", NULL };
+
+static gboolean
+have_data (void)
+{
+  if (!g_file_test ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static int
+drmad (const char *const *extra, char **err)
+{
+  return run_drmad (small, extra, NULL, NULL, NULL, err);
+}
+
+static char *
+read_file (const char *folder, const char *name)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  char *text = NULL;
+  return g_file_get_contents (path, &text, NULL, NULL) ? text : NULL;
+}
+
+/* Names in @parent that start with @prefix. */
+static guint
+count_prefixed (const char *parent, const char *prefix)
+{
+  g_autoptr (GDir) dir = g_dir_open (parent, 0, NULL);
+  const char *name;
+  guint n = 0;
+  while (dir && (name = g_dir_read_name (dir)))
+    n += g_str_has_prefix (name, prefix);
+  return n;
+}
+
+/* Starts drmad in the background; the caller waits or signals it. */
+static GSubprocess *
+start_drmad (const char *const *extra)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  for (const char *const *a = extra; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  GSubprocess *process = g_subprocess_newv ((const char *const *) argv->pdata,
+                                            G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  return process;
+}
+
+/* Waits until @path exists (the background run has made its folder), at most 60 s. */
+static void
+wait_for (const char *path)
+{
+  for (int i = 0; i < 600 && !g_file_test (path, G_FILE_TEST_EXISTS); i++)
+    g_usleep (100000);
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+}
+
+/* One run per folder: a second one is refused with the holder's PID and
+ * changes nothing; after the first ends, the folder can be resumed. */
+static void
+test_lock (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-lock-XXXXXX", NULL);
+  g_autofree char *folder = g_build_filename (dir, "C", NULL);
+  g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
+  g_autoptr (GSubprocess) first = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
+  wait_for (history);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--seed", "2", "--force", "--out", folder, NULL },
+                          &err), ==, 2);
+  g_assert_nonnull (strstr (err, "in use by process"));
+  g_assert_nonnull (strstr (err, g_subprocess_get_identifier (first)));
+  g_autofree char *err2 = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "500", NULL }, NULL,
+                              NULL, NULL, NULL, &err2), ==, 2);
+  g_assert_nonnull (strstr (err2, "in use by process"));
+  g_subprocess_send_signal (first, SIGTERM);
+  g_assert_true (g_subprocess_wait (first, NULL, NULL));
+  g_assert_cmpint (g_subprocess_get_exit_status (first), ==, 128 + SIGTERM);
+  /* The stopped run resumes: its settings, not the refused run's. */
+  g_autofree char *ini = read_file (folder, "run.ini");
+  g_assert_nonnull (strstr (ini, "seed=1"));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "1", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  remove_tree (dir);
+}
+
+/* A refused --out deletes nothing; --force refuses a folder that is not a run. */
+static void
+test_refusals_delete_nothing (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-refuse-XXXXXX", NULL);
+  g_autofree char *home = g_build_filename (dir, "H", NULL);
+  g_autofree char *backup = g_build_filename (home, ".bashrc.backup", NULL);
+  g_autofree char *tmp_like = g_build_filename (home, ".notes.AB12CD", NULL);
+  g_assert_cmpint (g_mkdir (home, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (backup, "a\n", -1, NULL));
+  g_assert_true (g_file_set_contents (tmp_like, "b\n", -1, NULL));
+  g_autofree char *err = NULL, *err2 = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", home, NULL }, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "already holds files"));
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--force", "--out", home, NULL }, &err2), ==, 2);
+  g_assert_nonnull (strstr (err2, "not a run folder"));
+  g_assert_true (g_file_test (backup, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (tmp_like, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpuint (count_prefixed (dir, "H."), ==, 0);
+  remove_tree (dir);
+}
+
+/* --force on an earlier run: a new run that fails before its first
+ * meta-iteration leaves the earlier one byte for byte; one that records it
+ * replaces the earlier one whole; nothing is left beside the folder. */
+static void
+test_force_replaces_whole (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-force-XXXXXX", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL), ==, 0);
+  g_autofree char *history = read_file (folder, "history.csv"), *ini = read_file (folder, "run.ini");
+  g_autofree char *checkpoint = read_file (folder, "checkpoint.bin");
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--force", "--init-lr", "1e6", "--out", folder,
+                                            NULL }, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "unchanged"));
+  g_autofree char *history2 = read_file (folder, "history.csv"), *ini2 = read_file (folder, "run.ini");
+  g_assert_cmpstr (history2, ==, history);
+  g_assert_cmpstr (ini2, ==, ini);
+  g_autofree char *checkpoint2 = read_file (folder, "checkpoint.bin");
+  g_assert_true (checkpoint2 && memcmp (checkpoint2, checkpoint, 8) == 0);
+  g_assert_cmpuint (count_prefixed (dir, "F."), ==, 0);
+
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--force", "--seed", "5", "--out", folder, NULL },
+                          NULL), ==, 0);
+  g_autofree char *ini3 = read_file (folder, "run.ini"), *history3 = read_file (folder, "history.csv");
+  g_assert_nonnull (strstr (ini3, "seed=5"));
+  g_assert_nonnull (strstr (history3, "\n1,0,"));
+  g_assert_null (strstr (history3, "\n2,0,"));   /* nothing of the earlier run's second meta-iteration */
+  g_assert_cmpuint (count_prefixed (dir, "F."), ==, 0);
+  remove_tree (dir);
+}
+
+/* A checkpoint belongs to its settings and data; finished meta-iterations
+ * without a checkpoint are not silently started over; resume updates run.ini
+ * and cannot be sent to another folder. */
+static void
+test_checkpoint_identity (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-identity-XXXXXX", NULL);
+  g_autofree char *folder = g_build_filename (dir, "I", NULL);
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL), ==, 0);
+  const char *resume[] = { "--no-gui", "--resume", folder, "--meta-iters", "3", NULL };
+
+  /* An edited setting that defines the trajectory: refused, naming it. */
+  g_autofree char *ini = read_file (folder, "run.ini");
+  g_autofree char *edited = g_strdup (ini);
+  char *iters = strstr (edited, "\niters=20\n");
+  g_assert_nonnull (iters);
+  memcpy (iters, "\niters=25\n", 10);
+  g_assert_true (g_file_set_contents (ini_path, edited, -1, NULL));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_drmad (resume, NULL, NULL, NULL, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "iters=20"));
+  g_assert_nonnull (strstr (err, "iters=25"));
+  g_assert_true (g_file_set_contents (ini_path, ini, -1, NULL));
+
+  /* Another run's checkpoint copied in: refused, naming the first difference. */
+  g_autofree char *other = g_build_filename (dir, "O", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--seed", "9", "--out", other, NULL }, NULL), ==, 0);
+  g_autofree char *mine = NULL;
+  gsize mine_length;
+  g_assert_true (g_file_get_contents (checkpoint, &mine, &mine_length, NULL));
+  g_autofree char *theirs_path = g_build_filename (other, "checkpoint.bin", NULL);
+  gsize theirs_length;
+  g_autofree char *theirs = NULL;
+  g_assert_true (g_file_get_contents (theirs_path, &theirs, &theirs_length, NULL));
+  g_assert_true (g_file_set_contents (checkpoint, theirs, theirs_length, NULL));
+  g_autofree char *err2 = NULL;
+  g_assert_cmpint (run_drmad (resume, NULL, NULL, NULL, NULL, &err2), ==, 2);
+  g_assert_nonnull (strstr (err2, "seed=9"));
+
+  /* No checkpoint, or a folder in its place, with finished meta-iterations: refused, CSVs kept. */
+  g_autofree char *history = read_file (folder, "history.csv");
+  g_assert_cmpint (g_unlink (checkpoint), ==, 0);
+  g_autofree char *err3 = NULL;
+  g_assert_cmpint (run_drmad (resume, NULL, NULL, NULL, NULL, &err3), ==, 2);
+  g_assert_nonnull (strstr (err3, "records 2 finished meta-iterations"));
+  g_assert_cmpint (g_mkdir (checkpoint, 0755), ==, 0);
+  g_assert_cmpint (run_drmad (resume, NULL, NULL, NULL, NULL, NULL), ==, 2);
+  g_autofree char *history_after = read_file (folder, "history.csv");
+  g_assert_cmpstr (history_after, ==, history);
+  g_assert_cmpint (g_rmdir (checkpoint), ==, 0);
+  g_assert_true (g_file_set_contents (checkpoint, mine, mine_length, NULL));
+
+  /* Resume: run.ini takes the new meta-iteration count; --out is refused. */
+  g_assert_cmpint (run_drmad (resume, NULL, NULL, NULL, NULL, NULL), ==, 0);
+  g_autofree char *ini_after = read_file (folder, "run.ini");
+  g_assert_nonnull (strstr (ini_after, "meta-iters=3"));
+  g_autofree char *err4 = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--out", other, NULL }, NULL, NULL,
+                              NULL, NULL, &err4), ==, 2);
+  g_assert_nonnull (strstr (err4, "cannot be combined"));
+  remove_tree (dir);
+}
+
+/* SIGINT stops a headless run within a step, says how to continue, exits 130. */
+static void
+test_signals (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-signal-XXXXXX", NULL);
+  g_autofree char *folder = g_build_filename (dir, "S", NULL);
+  g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
+  g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
+  wait_for (history);
+  gint64 sent = g_get_monotonic_time ();
+  g_subprocess_send_signal (run, SIGINT);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
+  double seconds = (g_get_monotonic_time () - sent) / 1e6;
+  g_test_message ("stopped %.2f s after SIGINT: %s", seconds, err);
+  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 130);
+  g_assert_nonnull (strstr (err, "continue with: drmad --no-gui --resume"));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "1", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  remove_tree (dir);
+}
+
+/* Special files and output that cannot be written. */
+static void
+test_special_files (void)
+{
+  if (!have_data ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-special-XXXXXX", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "pipe", NULL);
+  g_autofree char *out = g_build_filename (dir, "R", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_autofree char *err = NULL, *err2 = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--config", fifo, "--out", out, NULL }, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "not a regular file"));
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--dataset", fifo, "--out", out, NULL }, &err2), ==, 2);
+  g_assert_nonnull (strstr (err2, "neither a file nor a folder"));
+
+  /* stdout on a full device: the results are lost, and the exit status says so. */
+  g_autofree char *command = g_strdup_printf ("'%s' --no-gui --iters 20 --train-size 200 --val-size 50 --test-size 50 "
+                                              "--layers 784,16,10 --batch 20 --meta-iters 1 --out '%s' > /dev/full",
+                                              g_getenv ("DRMAD_BIN"), out);
+  int status;
+  g_autofree char *full_err = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char *[]){ "/bin/sh", "-c", command, NULL }, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               NULL, &full_err, &status, NULL));
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (full_err, "cannot write the results to standard output"));
+
+  /* One file-mode policy: every file of the run folder follows the umask (022 here: 0644). */
+  const char *names[] = { "run.ini", "history.csv", "hyper.csv", "checkpoint.bin", "l2.png", "lr.png", "loss.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *path = g_build_filename (out, names[i], NULL);
+    GStatBuf st;
+    g_assert_cmpint (g_stat (path, &st), ==, 0);
+    g_test_message ("%s: %o", names[i], st.st_mode & 0777);
+    g_assert_cmpint (st.st_mode & 0777, ==, 0644);
+  }
+  remove_tree (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  if (!g_getenv ("DRMAD_BIN")) {
+    g_printerr ("set DRMAD_BIN to the drmad program\n");
+    return 77;
+  }
+  umask (022);
+  g_test_add_func ("/runfolder/lock", test_lock);
+  g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
+  g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
+  g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
+  g_test_add_func ("/runfolder/signals", test_signals);
+  g_test_add_func ("/runfolder/special-files", test_special_files);
+  return g_test_run ();
+}
