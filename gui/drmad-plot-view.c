@@ -170,7 +170,7 @@ static void
 drmad_plot_view_init (DrmadPlotView *self)
 {
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self), draw, NULL, NULL);
-  gtk_widget_set_size_request (GTK_WIDGET (self), 320, 220);
+  gtk_widget_set_size_request (GTK_WIDGET (self), 240, 180);   /* two columns beside the settings fit 1024 px */
   gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
   gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
   GtkEventController *motion = gtk_event_controller_motion_new ();

@@ -435,9 +435,57 @@ open_run (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 }
 
 static void
+on_replace_response (GtkDialog *dialog, int response, DrmadWindow *self)
+{
+  const char *folder = g_object_get_data (G_OBJECT (dialog), "drmad-folder");
+  if (response == GTK_RESPONSE_ACCEPT)
+    drmad_window_export_to (self, folder);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+/* Export asks before replacing files of the same names in the chosen folder
+ * (the terminal refuses a non-empty folder without --force). */
+static void
+export_or_ask (DrmadWindow *self, const char *folder)
+{
+  guint clashes = 0;
+  if (self->run_folder) {
+    g_autoptr (GDir) dir = g_dir_open (self->run_folder, 0, NULL);
+    for (const char *name; dir && (name = g_dir_read_name (dir));) {
+      g_autofree char *there = g_build_filename (folder, name, NULL);
+      clashes += name[0] != '.' && g_file_test (there, G_FILE_TEST_EXISTS);
+    }
+  }
+  if (clashes == 0) {
+    drmad_window_export_to (self, folder);
+    return;
+  }
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
+                                              "Replace %u file%s in %s?", clashes, clashes == 1 ? "" : "s", folder);
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
+                                            "The folder already holds files of the same names as the run's "
+                                            "(plots, history.csv, hyper.csv, run.ini, checkpoint.bin).");
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Cancel", GTK_RESPONSE_CANCEL);
+  gtk_dialog_add_button (GTK_DIALOG (dialog), "_Replace", GTK_RESPONSE_ACCEPT);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  g_object_set_data_full (G_OBJECT (dialog), "drmad-folder", g_strdup (folder), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_replace_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+toggle_settings (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  DrmadWindow *self = user_data;
+  gtk_toggle_button_set_active (self->settings_toggle, !gtk_toggle_button_get_active (self->settings_toggle));
+}
+
+static void
 export (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
-  choose_folder (user_data, "Export the run into a folder", "_Export", NULL, drmad_window_export_to);
+  choose_folder (user_data, "Export the run into a folder", "_Export", NULL, export_or_ask);
 }
 
 static void
@@ -472,6 +520,7 @@ drmad_window_install_actions (DrmadWindow *self)
     { .name = "stop", .activate = stop },
     { .name = "open-run", .activate = open_run },
     { .name = "export", .activate = export },
+    { .name = "toggle-settings", .activate = toggle_settings },
     { .name = "open-dataset", .activate = open_dataset },
     { .name = "dismiss-banner", .activate = dismiss_banner },
     { .name = "show-runs", .activate = show_runs },

@@ -16,6 +16,8 @@ struct _DrmadWindow {
   GtkRevealer    *banner_revealer;
   GtkLabel       *banner_label;
   GtkWidget      *settings_box;
+  GtkWidget      *settings_scroller;
+  GtkToggleButton *settings_toggle;
   GtkDropDown    *dataset_dropdown;
   GtkSpinButton  *train_size_spin, *val_size_spin;
   GtkEntry       *layers_entry;
@@ -53,6 +55,9 @@ struct _DrmadWindow {
   double          first_val_loss;
   char           *last_norms;       /* the hypergradient norms of the last meta-iteration */
   char           *last_fidelity;    /* the last fidelity measured, and its warning */
+  GHashTable     *key_widgets;      /* setting → the widget that edits it (drmad-window-settings.c) */
+  GHashTable     *extra_entries;    /* setting → its entry in "More settings" */
+  GtkWidget      *marked;           /* the field marked invalid, if any */
   GString        *summary_extra;    /* lines after the numbers: events, how the run ended */
 
   /* progress */

@@ -3,6 +3,8 @@
  * on either side shows on the other. */
 #include "drmad-window-private.h"
 
+#include <string.h>
+
 /* A drop-down bound to one setting: item i stands for values[i]. */
 typedef struct {
   DrmadWindow   *window;
@@ -114,6 +116,33 @@ update_sensitivity (DrmadWindow *self)
                             g_strcmp0 (drmad_settings_get (self->settings, "method"), "piecewise") == 0);
 }
 
+/* Marks the field of the setting the options reject (the same wording as
+ * the command line), or clears the mark: values are checked as they change,
+ * not only when Start is pressed. */
+static void
+validate (DrmadWindow *self)
+{
+  g_autoptr (GHashTable) values = drmad_settings_dup_values (self->settings);
+  DrmadOptions options = { 0 };
+  g_autoptr (GError) error = NULL;
+  gboolean ok = drmad_options_from_values (&options, values, &error);
+  drmad_options_clear (&options);
+  if (self->marked) {
+    gtk_widget_remove_css_class (self->marked, "error");
+    gtk_widget_set_tooltip_text (self->marked, g_object_get_data (G_OBJECT (self->marked), "drmad-tooltip"));
+    self->marked = NULL;
+  }
+  if (ok || !g_str_has_prefix (error->message, "--"))
+    return;
+  g_autofree char *key = g_strndup (error->message + 2, strcspn (error->message + 2, " "));
+  GtkWidget *widget = g_hash_table_lookup (self->key_widgets, key);
+  if (!widget)
+    return;
+  gtk_widget_add_css_class (widget, "error");
+  gtk_widget_set_tooltip_text (widget, error->message);
+  self->marked = widget;
+}
+
 static void
 sync_key (DrmadWindow *self, const char *key)
 {
@@ -121,6 +150,9 @@ sync_key (DrmadWindow *self, const char *key)
   if (!value)
     return;
   self->syncing = TRUE;
+  GtkEditable *extra = g_hash_table_lookup (self->extra_entries, key);
+  if (extra && g_strcmp0 (gtk_editable_get_text (extra), value) != 0)
+    gtk_editable_set_text (extra, value);
   for (guint i = 0; i < G_N_ELEMENTS (entry_fields); i++)
     if (g_str_equal (entry_fields[i].key, key)) {
       GtkEditable *editable = GTK_EDITABLE (WIDGET_AT (self, entry_fields[i].offset));
@@ -163,6 +195,7 @@ static void
 on_settings_changed (DrmadSettings *settings, const char *key, DrmadWindow *self)
 {
   sync_key (self, key);
+  validate (self);
 }
 
 /* ---- widgets → settings ---- */
@@ -331,10 +364,77 @@ list_devices_done (GObject *source, GAsyncResult *result, gpointer user_data)
   sync_key (self, "device");
 }
 
+/* The wheel scrolls the settings column; it changes a number field or a
+ * drop-down only when that has the keyboard focus (else scrolling the
+ * column changed whatever value passed under the pointer). */
+static gboolean
+on_settings_scroll (GtkEventControllerScroll *controller, double dx, double dy, DrmadWindow *self)
+{
+  GtkWidget *scroller = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
+  GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (scroller));
+  double x, y;
+  GdkEvent *event = gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (controller));
+  if (event && gdk_event_get_position (event, &x, &y)) {
+    graphene_point_t in_window = GRAPHENE_POINT_INIT ((float) x, (float) y), in_scroller;
+    GtkWidget *native = GTK_WIDGET (gtk_widget_get_native (scroller));
+    double nx, ny;
+    gtk_native_get_surface_transform (GTK_NATIVE (native), &nx, &ny);
+    in_window.x -= nx, in_window.y -= ny;
+    if (gtk_widget_compute_point (native, scroller, &in_window, &in_scroller)) {
+      GtkWidget *target = gtk_widget_pick (scroller, in_scroller.x, in_scroller.y, GTK_PICK_DEFAULT);
+      if (focus && target && (focus == target || gtk_widget_is_ancestor (target, focus)
+                              || gtk_widget_is_ancestor (focus, target)))
+        return FALSE;   /* the focused field takes the wheel */
+    }
+  }
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  double step = MAX (gtk_adjustment_get_step_increment (adjustment), 48);
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment) + dy * step);
+  return TRUE;
+}
+
+/* Every run.ini setting the rows above do not show gets an entry under
+ * "More settings", with the option's help as its tooltip. */
+static void
+add_more_settings (DrmadWindow *self)
+{
+  GtkWidget *grid = gtk_grid_new ();
+  gtk_grid_set_row_spacing (GTK_GRID (grid), 6);
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
+  gtk_widget_set_margin_top (grid, 6);
+  guint n, row = 0;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
+  for (guint i = 0; i < n; i++) {
+    if (!specs[i].in_ini || g_hash_table_contains (self->key_widgets, specs[i].name)
+        || g_str_equal (specs[i].name, "learn") || g_str_equal (specs[i].name, "l2-granularity"))
+      continue;
+    GtkWidget *label = gtk_label_new (specs[i].name);
+    gtk_label_set_xalign (GTK_LABEL (label), 0);
+    gtk_widget_add_css_class (label, "dim-label");
+    GtkWidget *entry = gtk_entry_new ();
+    gtk_widget_set_hexpand (entry, TRUE);
+    gtk_widget_set_tooltip_text (entry, specs[i].help);
+    g_object_set_data (G_OBJECT (entry), "drmad-key", (gpointer) specs[i].name);
+    g_object_set_data_full (G_OBJECT (entry), "drmad-tooltip", g_strdup (specs[i].help), g_free);
+    g_signal_connect (entry, "changed", G_CALLBACK (on_entry_changed), self);
+    gtk_widget_set_name (entry, specs[i].name);
+    gtk_grid_attach (GTK_GRID (grid), label, 0, row, 1, 1);
+    gtk_grid_attach (GTK_GRID (grid), entry, 1, row++, 1, 1);
+    g_hash_table_insert (self->extra_entries, (gpointer) specs[i].name, entry);
+    g_hash_table_insert (self->key_widgets, (gpointer) specs[i].name, entry);
+  }
+  GtkWidget *expander = gtk_expander_new ("More settings");
+  gtk_expander_set_child (GTK_EXPANDER (expander), grid);
+  gtk_widget_set_tooltip_text (expander, "Every other setting of run.ini (drmad --help explains each)");
+  gtk_box_append (GTK_BOX (self->settings_box), expander);
+}
+
 void
 drmad_window_bind_settings (DrmadWindow *self)
 {
   self->choices = g_ptr_array_new_with_free_func (choice_free);
+  self->key_widgets = g_hash_table_new (g_str_hash, g_str_equal);
+  self->extra_entries = g_hash_table_new (g_str_hash, g_str_equal);
 
   bind_choice (self, self->activation_dropdown, "activation", activation_values);
   bind_choice (self, self->l2_granularity_dropdown, "l2-granularity", granularity_values);
@@ -346,6 +446,29 @@ drmad_window_bind_settings (DrmadWindow *self)
     choice_append (dataset, *name, builtin_label (*name));
   Choice *device = bind_choice (self, self->device_dropdown, "device", NULL);
   choice_append (device, "", "Automatic: the first GPU, else the CPU");
+
+  for (guint i = 0; i < self->choices->len; i++) {
+    Choice *choice = self->choices->pdata[i];
+    g_hash_table_insert (self->key_widgets, (gpointer) choice->key, choice->dropdown);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (entry_fields); i++)
+    g_hash_table_insert (self->key_widgets, (gpointer) entry_fields[i].key, WIDGET_AT (self, entry_fields[i].offset));
+  for (guint i = 0; i < G_N_ELEMENTS (spin_fields); i++)
+    g_hash_table_insert (self->key_widgets, (gpointer) spin_fields[i].key, WIDGET_AT (self, spin_fields[i].offset));
+  g_hash_table_insert (self->key_widgets, "learn", self->learn_l2_switch);
+  GHashTableIter iter;
+  gpointer widget;
+  g_hash_table_iter_init (&iter, self->key_widgets);
+  while (g_hash_table_iter_next (&iter, NULL, &widget))
+    g_object_set_data_full (G_OBJECT (widget), "drmad-tooltip", g_strdup (gtk_widget_get_tooltip_text (widget)), g_free);
+  add_more_settings (self);
+  GtkWidget *scroller = gtk_widget_get_ancestor (self->settings_box, GTK_TYPE_SCROLLED_WINDOW);
+  if (scroller) {
+    GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+    gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
+    g_signal_connect (scroll, "scroll", G_CALLBACK (on_settings_scroll), self);
+    gtk_widget_add_controller (scroller, scroll);
+  }
 
   for (guint i = 0; i < G_N_ELEMENTS (entry_fields); i++) {
     GtkWidget *entry = WIDGET_AT (self, entry_fields[i].offset);
@@ -365,6 +488,7 @@ drmad_window_bind_settings (DrmadWindow *self)
     g_signal_connect (learn_switch (self, g), "notify::active", G_CALLBACK (on_learn_switch), self);
   g_signal_connect_object (self->settings, "changed", G_CALLBACK (on_settings_changed), self, 0);
   sync_all (self);
+  validate (self);
 
   /* One column of labels across the sections' grids. */
   g_autoptr (GtkSizeGroup) labels = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
@@ -376,4 +500,26 @@ drmad_window_bind_settings (DrmadWindow *self)
 
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, list_devices_done, NULL);
   g_task_run_in_thread (task, list_devices_thread);
+}
+
+GtkWidget *
+drmad_window_get_setting_widget (DrmadWindow *self, const char *key)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
+  return g_hash_table_lookup (self->key_widgets, key);
+}
+
+const char *
+drmad_window_get_invalid_setting (DrmadWindow *self)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
+  if (!self->marked)
+    return NULL;
+  GHashTableIter iter;
+  gpointer key, widget;
+  g_hash_table_iter_init (&iter, self->key_widgets);
+  while (g_hash_table_iter_next (&iter, &key, &widget))
+    if (widget == self->marked)
+      return key;
+  return NULL;
 }

@@ -530,6 +530,9 @@ drmad_window_constructed (GObject *object)
   g_assert (self->settings);
 
   drmad_window_bind_settings (self);
+  /* The settings column can be hidden: the plots take the room (small screens). */
+  g_object_bind_property (self->settings_toggle, "active", self->settings_scroller, "visible",
+                          G_BINDING_SYNC_CREATE);
 
   drmad_window_clear_plots (self);
   drmad_window_set_run_folder (self, NULL);
@@ -564,6 +567,8 @@ drmad_window_finalize (GObject *object)
   DrmadWindow *self = DRMAD_WINDOW (object);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->choices, g_ptr_array_unref);
+  g_clear_pointer (&self->key_widgets, g_hash_table_unref);
+  g_clear_pointer (&self->extra_entries, g_hash_table_unref);
   g_free (self->run_folder);
   g_free (self->resume_folder);
   g_clear_pointer (&self->resume_values, g_hash_table_unref);
@@ -624,6 +629,8 @@ drmad_window_class_init (DrmadWindowClass *klass)
   BIND (banner_revealer);
   BIND (banner_label);
   BIND (settings_box);
+  BIND (settings_scroller);
+  BIND (settings_toggle);
   BIND (dataset_dropdown);
   BIND (train_size_spin);
   BIND (val_size_spin);

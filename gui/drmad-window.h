@@ -27,6 +27,10 @@ const char  *drmad_window_get_status (DrmadWindow *self);
 guint        drmad_window_get_n_plotted (DrmadWindow *self);
 /* The run folder shown (the current run's, or the one opened), or NULL. */
 const char  *drmad_window_get_run_folder (DrmadWindow *self);
+/* The widget that edits setting @key (every run.ini setting has one), or NULL. */
+GtkWidget   *drmad_window_get_setting_widget (DrmadWindow *self, const char *key);
+/* The setting whose field is marked invalid, with the message as its tooltip; NULL when all are valid. */
+const char  *drmad_window_get_invalid_setting (DrmadWindow *self);
 /* 0: learned L2, 1: learning-rate schedule, 2: loss. */
 DrmadPlotView *drmad_window_get_plot_view (DrmadWindow *self, guint index);
 

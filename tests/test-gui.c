@@ -223,6 +223,23 @@ test_window (void)
   DrmadWindow *window = DRMAD_WINDOW (windows->data);
   DrmadSettings *settings = drmad_application_get_settings (app);
 
+  /* Every run.ini setting has a control; a bad value is marked at its field
+   * as it is typed, with the command line's wording, and unmarked when fixed. */
+  guint n_specs;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n_specs);
+  for (guint i = 0; i < n_specs; i++)
+    if (specs[i].in_ini)
+      g_assert_nonnull (drmad_window_get_setting_widget (window, specs[i].name));
+  g_assert_null (drmad_window_get_invalid_setting (window));
+  set_option (G_APPLICATION (app), "clip=-1");
+  g_assert_cmpstr (drmad_window_get_invalid_setting (window), ==, "clip");
+  GtkWidget *clip = drmad_window_get_setting_widget (window, "clip");
+  g_assert_true (gtk_widget_has_css_class (clip, "error"));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (clip), "--clip -1"));
+  set_option (G_APPLICATION (app), "clip=0");
+  g_assert_null (drmad_window_get_invalid_setting (window));
+  g_assert_false (gtk_widget_has_css_class (clip, "error"));
+
   const char *tiny[] = { "layers=784,16,10", "iters=30", "train-size=300", "val-size=200", "meta-iters=50",
                          "method=drmad", "batch=50", "learn=l2,lr", "segments=2" };
   for (guint i = 0; i < G_N_ELEMENTS (tiny); i++)
