@@ -372,7 +372,7 @@ drmad_cli_main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int status;
   if (!drmad_options_parse (&options, &argc, &argv, &error)) {
-    fprintf (stderr, "drmad: %s (see drmad --help)\n", error->message);
+    fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
     status = EXIT_BAD_INPUT;
   } else if (options.version) {
     printf ("drmad %s\n", DRMAD_VERSION);

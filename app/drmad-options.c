@@ -317,17 +317,20 @@ convert (DrmadOptions *o, GError **error)
   guint n_layers = o->n_sizes - 1;
   o->hyper.steps = T;
   o->reverse.seed = o->seed;
-  if (!parse_per_layer (o, "init-l2", n_layers, 0, INFINITY, TRUE, o->hyper.init_l2, error)
-      || !parse_per_layer (o, "init-lr", n_layers, 0, INFINITY, TRUE, o->hyper.init_lr, error)
+  /* Bounds past which training cannot work (it overflows, or never moves): refused here, naming the option. */
+  if (!parse_per_layer (o, "init-l2", n_layers, 1e-12, 100, FALSE, o->hyper.init_l2, error)
+      || !parse_per_layer (o, "init-lr", n_layers, 1e-12, 100, FALSE, o->hyper.init_lr, error)
       || !parse_per_layer (o, "init-momentum", n_layers, 0, 1, TRUE, o->hyper.init_momentum, error)
-      || !parse_per_layer (o, "init-scale", n_layers, 0, INFINITY, FALSE, o->hyper.init_scale, error)
+      || !parse_per_layer (o, "init-scale", n_layers, 0, 100, FALSE, o->hyper.init_scale, error)
       || !parse_double (o, "meta-lr", 0, INFINITY, TRUE, &o->meta.learning_rate, error)
       || !parse_double (o, "meta-momentum", 0, 0.999999, FALSE, &o->meta.momentum, error)
       || !parse_double (o, "clip", 0, INFINITY, FALSE, &o->meta.clip, error)
       || !parse_double (o, "divergence-factor", 1, INFINITY, TRUE, &o->meta.divergence_factor, error))
     return FALSE;
-  if (o->hyper.init_momentum[0] >= 1)
-    return bad_value (error, "init-momentum", g_hash_table_lookup (v, "init-momentum"), "values strictly between 0 and 1");
+  for (guint l = 0; l < n_layers; l++)
+    if (o->hyper.init_momentum[l] >= 1)
+      return bad_value (error, "init-momentum", g_hash_table_lookup (v, "init-momentum"),
+                        "values strictly between 0 and 1");
   if (o->hyper.segments > T)
     return bad_value (error, "segments", g_hash_table_lookup (v, "segments"), "at most as many segments as training steps (--iters)");
   const char *precision = g_hash_table_lookup (v, "precision");
@@ -448,6 +451,8 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
 
   GHashTable *layers[] = { file, cli };
   merge_values (o, layers, G_N_ELEMENTS (layers));
+  /* A bad value that came from a file: say which file. */
+  g_autofree char *file_path = resume ? g_build_filename (resume, "run.ini", NULL) : g_strdup (config);
   o->list_devices = g_hash_table_contains (cli, "list-devices");
   o->check = g_hash_table_contains (cli, "check");
   o->force = g_hash_table_contains (cli, "force");
@@ -460,7 +465,14 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     o->out = g_strdup (g_hash_table_lookup (cli, "out"));
   else
     o->out = drmad_options_new_run_folder ("runs");
-  return convert (o, error);
+  if (convert (o, error))
+    return TRUE;
+  if (file_path && g_str_has_prefix ((*error)->message, "--")) {
+    g_autofree char *key = g_strndup ((*error)->message + 2, strcspn ((*error)->message + 2, " "));
+    if (g_hash_table_contains (file, key) && !g_hash_table_contains (cli, key))
+      g_prefix_error (error, "in %s: ", file_path);
+  }
+  return FALSE;
 }
 
 gboolean

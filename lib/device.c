@@ -4,7 +4,9 @@
 
 #include "blas.h"
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef CL_PLATFORM_NOT_FOUND_KHR
 #define CL_PLATFORM_NOT_FOUND_KHR -1001
@@ -242,6 +244,17 @@ void
 drmad_prepare_environment (void)
 {
   g_setenv ("POCL_MAX_PTHREAD_COUNT", "1", FALSE);
+  /* PoCL compiles kernels into a cache ($POCL_CACHE_DIR, else
+   * $XDG_CACHE_HOME/pocl or ~/.cache/pocl); when that cannot be written,
+   * every kernel build fails with no cause given ("no device", "kernels
+   * failed to build"). Say so once, and what to set. */
+  const char *cache = g_getenv ("POCL_CACHE_DIR");
+  g_autofree char *fallback = g_build_filename (g_get_user_cache_dir (), "pocl", NULL);
+  const char *folder = cache && *cache ? cache : fallback;
+  if (g_mkdir_with_parents (folder, 0755) != 0 || access (folder, W_OK | X_OK) != 0)
+    g_warning ("the OpenCL kernel cache %s cannot be written (%s): kernels will fail to build; set POCL_CACHE_DIR "
+               "to a writable folder", folder, g_file_test (folder, G_FILE_TEST_EXISTS)
+               && !g_file_test (folder, G_FILE_TEST_IS_DIR) ? "it is not a folder" : g_strerror (errno));
   /* OPENBLAS_CORETYPE, before OpenBLAS is loaded (lib/blas.c, top). */
   drmad_blas_prepare_environment ();
 }

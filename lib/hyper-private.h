@@ -5,6 +5,11 @@
 #include "drmad-hyper.h"
 #include "net-private.h"
 
+/* Whether @hyper was made for a net of @net's widths (else
+ * %DRMAD_ERROR_INVALID_ARGUMENT naming both): every entry point that takes
+ * both checks this before expanding θ over the net's parameters. */
+gboolean drmad_hyper_check_net (const DrmadHyper *hyper, const DrmadNet *net, GError **error);
+
 /* η (S×P), γ (S×P), exp(λ) (P) and the initial scales (L) for the current θ. */
 void drmad_hyper_expand (const DrmadHyper *hyper, const DrmadNet *net, double *eta, double *gamma,
                          double *l2, double *scales);

@@ -171,6 +171,31 @@ drmad_hyper_new_for_sizes (const guint *sizes, guint n_sizes, const DrmadHyperCo
   return g_steal_pointer (&hyper);
 }
 
+static char *
+widths_text (const guint *sizes, guint n_sizes)
+{
+  GString *text = g_string_new (NULL);
+  for (guint l = 0; l < n_sizes; l++)
+    g_string_append_printf (text, "%s%u", l ? "-" : "", sizes[l]);
+  return g_string_free (text, FALSE);
+}
+
+gboolean
+drmad_hyper_check_net (const DrmadHyper *hyper, const DrmadNet *net, GError **error)
+{
+  gboolean same = hyper->n_layers == net->n_layers;
+  for (guint l = 0; same && l <= net->n_layers; l++)
+    same = hyper->sizes[l] == net->sizes[l];
+  if (same)
+    return TRUE;
+  g_autofree char *made_for = widths_text (hyper->sizes, hyper->n_layers + 1);
+  g_autofree char *given = widths_text (net->sizes, net->n_layers + 1);
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+               "the hyperparameters were made for a %s net, not this %s one: make them with drmad_hyper_new () "
+               "for this net", made_for, given);
+  return FALSE;
+}
+
 DrmadHyperEntry
 drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index)
 {

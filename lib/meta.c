@@ -1,6 +1,7 @@
 /* The meta-optimiser: Adam, SGD with momentum or sign-SGD on θ, with the
  * divergence guard (drmad-meta.h). */
 #include "drmad-meta.h"
+#include "net-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -151,7 +152,13 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
   }
   DrmadReverseConfig resolved;
   g_autofree char *reason = NULL;
-  if (!drmad_reverse_config_resolve (net, hyper, reverse, &resolved, &reason, error))
+  if ((guint) config->algorithm > DRMAD_META_SIGN) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "meta-optimiser %d out of range (0 to %d)",
+                 (int) config->algorithm, DRMAD_META_SIGN);
+    return NULL;
+  }
+  if (!drmad_net_check_data (net, train, error) || !drmad_net_check_data (net, val, error)
+      || !drmad_reverse_config_resolve (net, hyper, reverse, &resolved, &reason, error))
     return NULL;
   DrmadMeta *meta = g_new0 (DrmadMeta, 1);
   meta->resolved = resolved;

@@ -510,6 +510,8 @@ gboolean
 drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
                    DrmadProgressFunc progress, gpointer user_data, double *train_loss, GError **error)
 {
+  if (!drmad_hyper_check_net (hyper, net, error))
+    return FALSE;
   Pass pass = { .progress = progress, .user_data = user_data };
   double sum = 0;
   gboolean ok = pass_begin (&pass, net, hyper, train, seed, NULL, NULL, error)
@@ -589,6 +591,15 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
 {
   guint64 T = drmad_hyper_get_config (hyper)->steps;
   DrmadReverseConfig r = *config;
+  if ((guint) config->method > DRMAD_METHOD_AUTO || (config->method == DRMAD_METHOD_PIECEWISE && config->snapshots == 0)
+      || config->watch_factor < 0 || !drmad_hyper_check_net (hyper, net, error)) {
+    if (error && !*error)
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "reverse configuration out of range: method %d (0 to %d), snapshots %u (at least 1 for the "
+                   "piecewise method), watch factor %g (0 or more)", (int) config->method, DRMAD_METHOD_AUTO,
+                   config->snapshots, config->watch_factor);
+    return FALSE;
+  }
   if (r.method == DRMAD_METHOD_EXACT || r.method == DRMAD_METHOD_TRUNCATED || r.method == DRMAD_METHOD_AUTO)
     r.checkpoint_every = r.checkpoint_every ? MIN (r.checkpoint_every, T) : default_k (T);
   if (r.method == DRMAD_METHOD_DRMAD || r.method == DRMAD_METHOD_TRUNCATED)
@@ -696,7 +707,7 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
                              DrmadDeviceData *val, const DrmadReverseConfig *config,
                              DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
-  if (!drmad_net_check_data (net, val, error))
+  if (!drmad_hyper_check_net (hyper, net, error) || !drmad_net_check_data (net, val, error))
     return NULL;
   DrmadReverseConfig resolved;
   if (!drmad_reverse_config_resolve (net, hyper, config, &resolved, NULL, error)

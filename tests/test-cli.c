@@ -63,6 +63,10 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--fidelity-every", "-1", NULL }, "--fidelity-every" },
     { { "--no-gui", "--init-lr", "0.1,0.2,0.3,0.4", NULL }, "one per weight layer" },
     { { "--no-gui", "--init-momentum", "1.5", NULL }, "--init-momentum" },
+    { { "--no-gui", "--init-momentum", "0.5,1", NULL }, "--init-momentum 0.5,1" },
+    { { "--no-gui", "--init-l2", "1e300", NULL }, "--init-l2 1e300" },
+    { { "--no-gui", "--init-scale", "1e30", NULL }, "--init-scale 1e30" },
+    { { "--no-gui", "--init-lr", "1e-320", NULL }, "--init-lr 1e-320" },
     { { "--no-gui", "--dataset", "/no/such/data", NULL }, "/no/such/data" },
     { { "--no-gui", "--config", "/no/such.ini", NULL }, "/no/such.ini" },
     { { "--no-gui", "--resume", "/no/such/run", NULL }, "/no/such/run" },
@@ -96,10 +100,17 @@ test_config_precedence (void)
   g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, NULL }, NULL, &utf8_err), ==, 2);
   g_assert_nonnull (strstr (utf8_err, "precision"));
   /* An unknown key in a config file is refused. */
+  /* A bad value in a config file names the file. */
+  g_assert_true (g_file_set_contents (config, "[drmad]\niters=abc\n", -1, NULL));
+  g_autofree char *file_err = NULL;
+  g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &file_err), ==, 2);
+  g_assert_nonnull (strstr (file_err, config));
+  g_assert_nonnull (strstr (file_err, "--iters abc"));
   g_assert_true (g_file_set_contents (config, "[drmad]\nitres=30\n", -1, NULL));
   g_autofree char *err = NULL;
   g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, NULL }, NULL, &err), ==, 2);
   g_assert_nonnull (strstr (err, "itres"));
+  g_assert_null (strstr (strstr (err, "drmad --help") + 1, "drmad --help"));   /* said once */
 }
 
 static void

@@ -6,6 +6,7 @@
 #include "reference-mlp.h"
 
 #include <math.h>
+#include <string.h>
 
 static const guint sizes[] = { 6, 5, 4, 3 };
 #define N_TRAIN 40
@@ -807,6 +808,63 @@ test_fidelity (void)
   problem_teardown (&p);
 }
 
+/* Objects that do not belong together are refused up front, never read out
+ * of bounds: θ made for another net, a method or meta-optimiser out of
+ * range, piecewise with no pieces, data of the other precision. */
+static void
+test_misuse (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_NEURON, 20);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  static const guint other_sizes[] = { 6, 4, 3 };
+  g_autoptr (DrmadNet) other = drmad_net_new (p.device, other_sizes, 3, DRMAD_ACTIVATION_TANH,
+                                              DRMAD_PRECISION_FLOAT64, 8, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 1 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+
+  g_assert_null (drmad_hypergradient_compute (other, hyper, p.train, p.val, &reverse, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "6-5-4-3"));
+  g_clear_error (&error);
+  g_assert_false (drmad_hyper_train (other, hyper, p.train, 1, NULL, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (drmad_meta_new (other, hyper, p.train, p.val, &reverse, &meta_config, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  DrmadReverseConfig bad_method = { .method = 7, .seed = 1 };
+  g_assert_null (drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &bad_method, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  DrmadReverseConfig no_pieces = { .method = DRMAD_METHOD_PIECEWISE, .snapshots = 0, .seed = 1 };
+  g_assert_null (drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &no_pieces, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  meta_config.algorithm = 9;
+  g_assert_null (drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  drmad_meta_config_init (&meta_config);
+
+  /* float32 validation data with the float64 net */
+  g_autoptr (DrmadDeviceData) val32 = drmad_device_data_new (p.device, DRMAD_PRECISION_FLOAT32, p.val_set, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_meta_new (p.net, hyper, p.train, val32, &reverse, &meta_config, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (drmad_hypergradient_compute (p.net, hyper, p.train, val32, &reverse, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  problem_teardown (&p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -832,5 +890,6 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/auto-choice", test_auto_choice);
   g_test_add_func ("/hyper/watch", test_watch);
   g_test_add_func ("/hyper/fidelity", test_fidelity);
+  g_test_add_func ("/hyper/misuse", test_misuse);
   return g_test_run ();
 }
