@@ -217,29 +217,6 @@ run_job (const DrmadOptions *o)
 
 /* ---- --check ---- */
 
-static double
-cosine (const double *a, const double *b, gsize first, gsize count)
-{
-  double ab = 0, aa = 0, bb = 0;
-  for (gsize i = first; i < first + count; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / sqrt (MAX (aa * bb, 1e-300));
-}
-
-static double
-relative (const double *a, const double *b, gsize first, gsize count)
-{
-  double diff = 0, norm = 0;
-  for (gsize i = first; i < first + count; i++) {
-    diff += (a[i] - b[i]) * (a[i] - b[i]);
-    norm += b[i] * b[i];
-  }
-  return sqrt (diff / MAX (norm, 1e-300));
-}
-
 /* The small configuration --check uses unless the model is given. */
 static void
 check_defaults (DrmadOptions *o)
@@ -350,11 +327,12 @@ run_check (DrmadOptions *o)
       }
     double exact_vs_fd = norm > 0 ? sqrt (diff / norm) : (diff > 0 ? INFINITY : 0);
     gboolean ok = exact_vs_fd <= tolerance;
+    DrmadFidelity d = drmad_fidelity_compute (drmad->gradient, exact->gradient, first, count);
+    DrmadFidelity k = drmad_fidelity_compute (piece->gradient, exact->gradient, first, count);
     pass = pass && ok;
     printf ("%-9s %6" G_GSIZE_FORMAT "  %-12.3g %-9s  %-11.4f%-11.3g  %-11.4f%-11.3g\n",
             drmad_hyper_get_group_name (hyper, g), count, exact_vs_fd, ok ? "ok" : "TOO FAR",
-            cosine (drmad->gradient, exact->gradient, first, count), relative (drmad->gradient, exact->gradient, first, count),
-            cosine (piece->gradient, exact->gradient, first, count), relative (piece->gradient, exact->gradient, first, count));
+            d.cosine, d.relative_error, k.cosine, k.relative_error);
   }
   printf ("\npiecewise uses K = %u pieces; finite differences: step %g on %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
           " values, tolerance %g\n", K, eps, (n + stride - 1) / stride, n, tolerance);

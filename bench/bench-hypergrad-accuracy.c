@@ -114,19 +114,17 @@ median (const double *values, guint n)
   return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
 }
 
-/* Cosine and ‖a − b‖/‖b‖ over [first, first + count). */
+/* Cosine and ‖a − b‖/‖b‖ over [first, first + count): the library's
+ * measure (drmad_fidelity_compute), NaN where a side is zero. */
 static void
 compare_span (const double *a, const double *b, gsize first, gsize count, double *cosine, double *relative)
 {
-  double dot = 0, aa = 0, bb = 0, diff = 0;
-  for (gsize i = first; i < first + count; i++) {
-    dot += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-    diff += (a[i] - b[i]) * (a[i] - b[i]);
-  }
-  *cosine = aa > 0 && bb > 0 ? dot / sqrt (aa * bb) : NAN;
-  *relative = bb > 0 ? sqrt (diff / bb) : NAN;
+  DrmadFidelity f = drmad_fidelity_compute (a, b, first, count);
+  double aa = 0, bb = 0;
+  for (gsize i = first; i < first + count; i++)
+    aa += a[i] * a[i], bb += b[i] * b[i];
+  *cosine = aa > 0 && bb > 0 ? f.cosine : NAN;
+  *relative = bb > 0 ? f.relative_error : NAN;
 }
 
 static double

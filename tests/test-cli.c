@@ -12,15 +12,6 @@ static const char *small[] = { "--no-gui", "--iters", "40", "--train-size", "600
                                 "--layers", "784,20,10", "--learn", "l2,lr,momentum", "--segments", "2",
                                 "--batch", "50", NULL };
 
-static gboolean
-have_data (void)
-{
-  if (!g_file_test ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS)) {
-    g_test_skip ("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)");
-    return FALSE;
-  }
-  return TRUE;
-}
 
 static const char *extra_env_key, *extra_env_value;  /* set around one drmad_with_env () */
 
@@ -81,7 +72,7 @@ test_help_and_bad_input (void)
 static void
 test_config_precedence (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = g_dir_make_tmp ("drmad-cli-XXXXXX", NULL);
   g_autofree char *config = g_build_filename (dir, "my.ini", NULL);
@@ -142,7 +133,7 @@ count_lines (const char *text)
 static void
 test_run_folder_and_resume (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = g_dir_make_tmp ("drmad-cli-XXXXXX", NULL);
   g_autofree char *whole = g_build_filename (dir, "whole", NULL);
@@ -214,7 +205,7 @@ test_run_folder_and_resume (void)
 static void
 test_train_once (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *out = NULL;
   g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "0", NULL }, &out, NULL), ==, 0);
@@ -225,7 +216,7 @@ test_train_once (void)
 static void
 test_check (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *out = NULL;
   int status = drmad ((const char *[]){ "--no-gui", "--check", NULL }, NULL, &out, NULL);
@@ -252,7 +243,7 @@ drmad_with_env (const char *key, const char *value, const char *const *base, con
 static void
 test_device_faults (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *empty = g_dir_make_tmp ("drmad-no-icd-XXXXXX", NULL);
   g_autofree char *err1 = NULL, *err2 = NULL, *err3 = NULL, *err4 = NULL, *err5 = NULL;

@@ -13,15 +13,6 @@ static const char *config[] = { "--no-gui", "--iters", "30", "--train-size", "30
                                 "--test-size", "500", "--layers", "784,16,10", "--batch", "30",
                                 "--learn", "l2,lr", "--meta-iters", "5", NULL };
 
-static gboolean
-have_data (void)
-{
-  if (!g_file_test ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS)) {
-    g_test_skip ("Fashion-MNIST is not installed");
-    return FALSE;
-  }
-  return TRUE;
-}
 
 /* Runs drmad with DRMAD_INJECT_FAULT=@fault; returns its stdout. */
 static char *
@@ -81,7 +72,7 @@ test_fault (gconstpointer data)
 {
   SKIP_WITHOUT_TEST_HOOKS ();
   const char *fault = data;
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = g_dir_make_tmp ("drmad-fault-XXXXXX", NULL);
   g_autofree char *folder = g_build_filename (dir, "run", NULL);

@@ -15,15 +15,6 @@
 static const char *small[] = { "--no-gui", "--iters", "20", "--train-size", "200", "--val-size", "50",
                                 "--test-size", "50", "--layers", "784,16,10", "--batch", "20", NULL };
 
-static gboolean
-have_data (void)
-{
-  if (!g_file_test ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS)) {
-    g_test_skip ("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)");
-    return FALSE;
-  }
-  return TRUE;
-}
 
 static int
 drmad (const char *const *extra, char **err)
@@ -83,7 +74,7 @@ wait_for (const char *path)
 static void
 test_lock (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = g_dir_make_tmp ("drmad-lock-XXXXXX", NULL);
   g_autofree char *folder = g_build_filename (dir, "C", NULL);
@@ -114,7 +105,7 @@ test_lock (void)
 static void
 test_refusals_delete_nothing (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = g_dir_make_tmp ("drmad-refuse-XXXXXX", NULL);
   g_autofree char *home = g_build_filename (dir, "H", NULL);
@@ -140,7 +131,7 @@ test_refusals_delete_nothing (void)
 static void
 test_force_replaces_whole (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = g_dir_make_tmp ("drmad-force-XXXXXX", NULL);
   g_autofree char *folder = g_build_filename (dir, "F", NULL);
@@ -148,7 +139,7 @@ test_force_replaces_whole (void)
   g_autofree char *history = read_file (folder, "history.csv"), *ini = read_file (folder, "run.ini");
   g_autofree char *checkpoint = read_file (folder, "checkpoint.bin");
   g_autofree char *err = NULL;
-  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--force", "--init-lr", "1e6", "--out", folder,
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--force", "--init-lr", "90", "--out", folder,
                                             NULL }, &err), ==, 1);
   g_assert_nonnull (strstr (err, "unchanged"));
   g_autofree char *history2 = read_file (folder, "history.csv"), *ini2 = read_file (folder, "run.ini");
@@ -174,7 +165,7 @@ test_force_replaces_whole (void)
 static void
 test_checkpoint_identity (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = g_dir_make_tmp ("drmad-identity-XXXXXX", NULL);
   g_autofree char *folder = g_build_filename (dir, "I", NULL);
@@ -239,7 +230,7 @@ test_checkpoint_identity (void)
 static void
 test_signals (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = g_dir_make_tmp ("drmad-signal-XXXXXX", NULL);
   g_autofree char *folder = g_build_filename (dir, "S", NULL);
@@ -263,7 +254,7 @@ test_signals (void)
 static void
 test_special_files (void)
 {
-  if (!have_data ())
+  if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = g_dir_make_tmp ("drmad-special-XXXXXX", NULL);
   g_autofree char *fifo = g_build_filename (dir, "pipe", NULL);

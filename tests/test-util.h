@@ -71,3 +71,14 @@ run_drmad (const char *const *base, const char *const *extra, const char *env_ke
   if (err) *err = stderr_text; else g_free (stderr_text);
   return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
 }
+
+/* Tests on the real data skip themselves where it is not installed. */
+static inline gboolean
+have_fashion_mnist (void)
+{
+  if (!g_file_test ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)");
+    return FALSE;
+  }
+  return TRUE;
+}
