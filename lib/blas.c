@@ -499,7 +499,7 @@ typedef struct {
  * 1.2–1.35× faster on its own, and made 100×100×100 no faster and the
  * 784-50-50-50-10 meta-iteration (50×784×50, 2 Mi) 20 % slower. */
 #define LARGE_GEMM_WORK (4.0 * 1024 * 1024)
-static gint large_gemm_threads = 1;
+static gint large_gemm_threads = 0;   /* 0: not set yet, DRMAD_BLAS_THREADS or 1 */
 
 void
 drmad_blas_set_large_threads (int threads)
@@ -510,7 +510,19 @@ drmad_blas_set_large_threads (int threads)
 int
 drmad_blas_get_large_threads (void)
 {
-  return g_atomic_int_get (&large_gemm_threads);
+  int threads = g_atomic_int_get (&large_gemm_threads);
+  if (threads == 0) {
+    /* On 2 cores two threads made a DrMAD meta-iteration of 784-100-100-10
+     * about 5 % faster in most runs but 2× slower in about one run of four:
+     * OpenBLAS's idle thread spins with sched_yield and then competes with
+     * PoCL's worker for the cores (bench-step prints 1 and 2 every run;
+     * docs/benchmarks.md). */
+    const char *text = g_getenv ("DRMAD_BLAS_THREADS");
+    threads = MAX (text ? atoi (text) : 1, 1);
+    g_atomic_int_compare_and_exchange (&large_gemm_threads, 0, threads);
+    threads = g_atomic_int_get (&large_gemm_threads);
+  }
+  return threads;
 }
 
 static void CL_CALLBACK
@@ -518,7 +530,7 @@ host_gemm (void *data)
 {
   const HostGemmArgs *g = data;
   const DrmadOpenblas *blas = g->blas;
-  int threads = (double) g->m * g->n * g->k >= LARGE_GEMM_WORK ? g_atomic_int_get (&large_gemm_threads) : 1;
+  int threads = (double) g->m * g->n * g->k >= LARGE_GEMM_WORK ? drmad_blas_get_large_threads () : 1;
   if (blas->get_num_threads () != threads)
     blas->set_num_threads (threads);
   enum CBLAS_TRANSPOSE ta = g->transpose_a ? CblasTrans : CblasNoTrans;

@@ -2,7 +2,6 @@
 #include "device-private.h"
 #include "drmad-kernels.h"
 
-#include "blas.h"
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
@@ -240,24 +239,6 @@ choose_index (const char *spec, GPtrArray *list, guint *chosen, GError **error)
   return FALSE;
 }
 
-void
-drmad_prepare_environment (void)
-{
-  g_setenv ("POCL_MAX_PTHREAD_COUNT", "1", FALSE);
-  /* PoCL compiles kernels into a cache ($POCL_CACHE_DIR, else
-   * $XDG_CACHE_HOME/pocl or ~/.cache/pocl); when that cannot be written,
-   * every kernel build fails with no cause given ("no device", "kernels
-   * failed to build"). Say so once, and what to set. */
-  const char *cache = g_getenv ("POCL_CACHE_DIR");
-  g_autofree char *fallback = g_build_filename (g_get_user_cache_dir (), "pocl", NULL);
-  const char *folder = cache && *cache ? cache : fallback;
-  if (g_mkdir_with_parents (folder, 0755) != 0 || access (folder, W_OK | X_OK) != 0)
-    g_warning ("the OpenCL kernel cache %s cannot be written (%s): kernels will fail to build; set POCL_CACHE_DIR "
-               "to a writable folder", folder, g_file_test (folder, G_FILE_TEST_EXISTS)
-               && !g_file_test (folder, G_FILE_TEST_IS_DIR) ? "it is not a folder" : g_strerror (errno));
-  /* OPENBLAS_CORETYPE, before OpenBLAS is loaded (lib/blas.c, top). */
-  drmad_blas_prepare_environment ();
-}
 
 DrmadDevice *
 drmad_device_open (const char *spec, GError **error)
@@ -296,16 +277,6 @@ drmad_device_open (const char *spec, GError **error)
   g_mutex_init (&device->lock);
   device->gemm_path = device->info.native_kernels && g_str_equal (device->info.type, "CPU")
                       ? DRMAD_GEMM_HOST : DRMAD_GEMM_CLBLAST;
-  if (device->gemm_path == DRMAD_GEMM_HOST) {
-    /* Threads for the large GEMMs (lib/blas.c, host_gemm): one unless
-     * DRMAD_BLAS_THREADS says otherwise. On 2 cores two threads made a DrMAD
-     * meta-iteration of 784-100-100-10 about 5 % faster in most runs but 2×
-     * slower in about one run of four: OpenBLAS's idle thread spins with
-     * sched_yield and then competes with PoCL's worker for the cores
-     * (bench-step prints 1 and 2 every run; docs/benchmarks.md). */
-    const char *threads = g_getenv ("DRMAD_BLAS_THREADS");
-    drmad_blas_set_large_threads (threads ? atoi (threads) : 1);
-  }
   return device;
 }
 
