@@ -147,33 +147,35 @@ report (Pass *pass, const char *phase, guint64 done, guint64 total, GError **err
   return TRUE;
 }
 
-/* Forward steps [from, to) from the net's current w and the trainer's v;
- * before each step t, @record (if set) is called to store what the method needs. */
+/* Forward steps [from, to) from the net's current w and the trainer's v
+ * (drmad_trainer_run_steps); before each step t, @record (if set) is called
+ * to store what the method needs. */
 typedef gboolean (*RecordFunc) (Pass *pass, guint64 t, gpointer data, GError **error);
+
+typedef struct {
+  Pass      *pass;
+  RecordFunc record;
+  gpointer   data;
+} Recorder;
+
+static gboolean
+record_step (guint64 t, gpointer data, GError **error)
+{
+  Recorder *recorder = data;
+  return recorder->record (recorder->pass, t, recorder->data, error);
+}
 
 static gboolean
 run_forward (Pass *pass, guint64 from, guint64 to, const char *phase, RecordFunc record,
              gpointer data, double *loss_sum, GError **error)
 {
-  double sum = 0;
-  if (g_strcmp0 (phase, "train") == 0 && from == 0 && inject_fault ("gradient"))
+  gboolean training = g_strcmp0 (phase, "train") == 0;
+  if (training && from == 0 && inject_fault ("gradient"))
     pass->trainer->poison_step = pass->T / 2;
-  for (guint64 t = from; t < to; t++) {
-    if ((record && !record (pass, t, data, error))
-        || !drmad_trainer_enqueue_step (pass->trainer, pass->train, pass->seed, t, error))
-      return FALSE;
-    if ((t + 1 - from) % DRMAD_SYNC_EVERY == 0 || t + 1 == to) {
-      if (!drmad_trainer_sync (pass->trainer, phase, t + 1, pass->T, NULL, NULL, &sum, error))
-        return FALSE;
-    }
-    if (g_strcmp0 (phase, "train") == 0 && !report (pass, phase, t + 1, pass->T, error))
-      return FALSE;
-  }
-  if (record && to == pass->T && !record (pass, to, data, error))
-    return FALSE;
-  if (loss_sum)
-    *loss_sum = sum;
-  return TRUE;
+  Recorder recorder = { pass, record, data };
+  return drmad_trainer_run_steps (pass->trainer, pass->train, pass->seed, from, to, pass->T, phase,
+                                  record ? record_step : NULL, &recorder, training ? pass->progress : NULL,
+                                  pass->user_data, loss_sum, error);
 }
 
 /* One reverse step with w_t, v_t, v_{t+1} in pass->w_now, v_now, v_next:

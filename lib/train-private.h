@@ -26,6 +26,19 @@ guint drmad_trainer_segment (const DrmadTrainer *trainer, guint64 t);
 gboolean drmad_trainer_enqueue_step (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed,
                                      guint64 t, GError **error);
 
+/* The one training loop: steps [@from, @to) from the net's current w and
+ * the trainer's v. Before each step t (and once more with t = @to when
+ * @to = @total) @before, when set, may store what it needs. A host sync
+ * every DRMAD_SYNC_EVERY steps (the loss sum into @loss_sum, NaN/Inf fail);
+ * @progress, when set, hears (@phase, t + 1 − @from, @to − @from) after
+ * every step, and FALSE from it cancels. */
+typedef gboolean (*DrmadStepHook) (guint64 t, gpointer data, GError **error);
+
+gboolean drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, guint64 from,
+                                  guint64 to, guint64 total, const char *phase, DrmadStepHook before,
+                                  gpointer before_data, DrmadProgressFunc progress, gpointer user_data,
+                                  double *loss_sum, GError **error);
+
 /* Reads the loss sum, fails on NaN/Inf, and reports progress; called every
  * DRMAD_SYNC_EVERY steps by the loops that enqueue steps. */
 gboolean drmad_trainer_sync (DrmadTrainer *trainer, const char *phase, guint64 done, guint64 total,

@@ -176,6 +176,33 @@ drmad_trainer_sync (DrmadTrainer *trainer, const char *phase, guint64 done, guin
 }
 
 gboolean
+drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, guint64 from, guint64 to,
+                         guint64 total, const char *phase, DrmadStepHook before, gpointer before_data,
+                         DrmadProgressFunc progress, gpointer user_data, double *loss_sum, GError **error)
+{
+  double sum = 0;
+  for (guint64 t = from; t < to; t++) {
+    if ((before && !before (t, before_data, error)) || !drmad_trainer_enqueue_step (trainer, train, seed, t, error))
+      return FALSE;
+    /* Progress every step (so a cancel lands within one step), a host sync
+     * only every DRMAD_SYNC_EVERY steps. */
+    if (((t + 1 - from) % DRMAD_SYNC_EVERY == 0 || t + 1 == to)
+        && !drmad_trainer_sync (trainer, phase, t + 1, total, NULL, NULL, &sum, error))
+      return FALSE;
+    if (progress && !progress (phase, t + 1 - from, to - from, user_data)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "%s cancelled at step %" G_GUINT64_FORMAT
+                   " of %" G_GUINT64_FORMAT, phase, t + 1, total);
+      return FALSE;
+    }
+  }
+  if (before && to == total && !before (to, before_data, error))
+    return FALSE;
+  if (loss_sum)
+    *loss_sum = sum;
+  return TRUE;
+}
+
+gboolean
 drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, guint64 first_step,
                    guint64 n_steps, DrmadProgressFunc progress, gpointer user_data,
                    double *mean_loss, GError **error)
@@ -187,23 +214,11 @@ drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, 
                  train->n, train->dim, net->sizes[0]);
     return FALSE;
   }
-  if (!drmad_buffer_zero (net->acc, error))
-    return FALSE;
   double loss_sum = 0;
-  for (guint64 done = 0; done < n_steps; done++) {
-    if (!drmad_trainer_enqueue_step (trainer, train, seed, first_step + done, error))
-      return FALSE;
-    /* Progress every step (so a cancel lands within one step), a host sync
-     * only every DRMAD_SYNC_EVERY steps. */
-    if (((done + 1) % DRMAD_SYNC_EVERY == 0 || done + 1 == n_steps)
-        && !drmad_trainer_sync (trainer, "train", done + 1, n_steps, NULL, NULL, &loss_sum, error))
-      return FALSE;
-    if (progress && !progress ("train", done + 1, n_steps, user_data)) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "training cancelled at step %" G_GUINT64_FORMAT,
-                   first_step + done + 1);
-      return FALSE;
-    }
-  }
+  if (!drmad_buffer_zero (net->acc, error)
+      || !drmad_trainer_run_steps (trainer, train, seed, first_step, first_step + n_steps, first_step + n_steps,
+                                   "train", NULL, NULL, progress, user_data, &loss_sum, error))
+    return FALSE;
   if (mean_loss)
     *mean_loss = n_steps ? loss_sum / ((double) n_steps * net->batch) : NAN;
   return TRUE;
