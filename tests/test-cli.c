@@ -261,6 +261,13 @@ test_device_faults (void)
   g_autofree char *err1 = NULL, *err2 = NULL, *err3 = NULL, *err4 = NULL, *err5 = NULL;
   g_assert_cmpint (drmad_with_env ("OCL_ICD_VENDORS", empty, (const char *[]){ "--list-devices", NULL }, NULL, &err1), ==, 1);
   g_assert_nonnull (strstr (err1, "pocl-opencl-icd"));
+  /* An unusable kernel cache (a file where the folder should be) is named, with what to set. */
+  g_autofree char *not_a_folder = g_build_filename (empty, "cache-file", NULL);
+  g_assert_true (g_file_set_contents (not_a_folder, "x", 1, NULL));
+  g_autofree char *cache_err = NULL;
+  drmad_with_env ("POCL_CACHE_DIR", not_a_folder, (const char *[]){ "--list-devices", NULL }, NULL, &cache_err);
+  g_assert_nonnull (strstr (cache_err, "set POCL_CACHE_DIR"));
+  g_unlink (not_a_folder);
   g_assert_cmpint (drmad_with_env ("OCL_ICD_VENDORS", empty, small, (const char *[]){ "--meta-iters", "1", NULL }, &err2), ==, 2);
   g_assert_nonnull (strstr (err2, "no OpenCL platform"));
   g_autofree char *out_dir = g_build_filename (empty, "run", NULL);
