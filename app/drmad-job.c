@@ -214,6 +214,12 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
   g_autofree double *train = g_new (double, MAX (n_iters, 1));
   g_autofree double *val = g_new (double, MAX (n_iters, 1));
   g_autofree double *err = g_new (double, MAX (n_iters, 1));
+  g_autofree gboolean *rejected = g_new (gboolean, MAX (n_iters, 1));
+  /* meta-iteration 0: θ as it starts, from the settings; the records hold θ after each meta-iteration */
+  g_autofree double *initial_lr = g_new (double, MAX (L * S, 1));
+  for (guint l = 0; l < L; l++)
+    for (guint s = 0; s < S; s++)
+      initial_lr[l * S + s] = config->init_lr[l];
   for (guint i = 0; i < n_iters; i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
     layer_values (hyper, r->theta, DRMAD_GROUP_L2, L, 1, config->init_l2, l2 + i * L);
@@ -221,13 +227,19 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
     train[i] = r->train_loss;
     val[i] = r->val_loss;
     err[i] = r->val_error;
+    rejected[i] = r->rejected;
   }
+  DrmadPlotRunData data = {
+    .n_iters = n_iters, .n_layers = L, .segments = S, .steps = config->steps,
+    .initial_l2 = config->init_l2, .l2 = l2, .initial_lr = initial_lr, .lr = lr,
+    .train_loss = train, .val_loss = val, .val_error = err, .rejected = rejected,
+  };
   if (l2_plot)
-    *l2_plot = drmad_plot_l2 (n_iters, L, l2);
+    *l2_plot = drmad_plot_run_l2 (&data);
   if (lr_plot)
-    *lr_plot = drmad_plot_lr (n_iters, L, S, config->steps, lr);
+    *lr_plot = drmad_plot_run_lr (&data);
   if (loss_plot)
-    *loss_plot = drmad_plot_loss (n_iters, train, val, err);
+    *loss_plot = drmad_plot_run_loss (&data);
 }
 
 /* The run folder's l2.png, lr.png and loss.png from the three plots. */

@@ -1,6 +1,9 @@
 /* Plots: the model (series of data points) and one cairo drawing of it that
- * the window and the PNG export share. Pixels are computed only
- * here, by plot_frame_*; drawing and hit testing both go through them. */
+ * the window and the PNG export share. Pixels are computed only here, by
+ * plot_layout_*; drawing and hit testing both go through them. Text is
+ * measured on a private image surface, so that the layout (margins grown to
+ * fit the tick labels, the legend beside or below the axes) is the same for
+ * every target and for hit testing, which has no cairo context. */
 #include "drmad-plot.h"
 
 #include <drmad.h>
@@ -21,14 +24,25 @@ static const double palette[][3] = {
 };
 #define PALETTE_SIZE G_N_ELEMENTS (palette)
 
-/* Fixed margins (not measured from text) so that hit testing needs no cairo
- * context and maps points exactly as drawing does. */
-enum { MARGIN_LEFT = 74, MARGIN_RIGHT = 18, MARGIN_TOP = 34, MARGIN_BOTTOM = 48 };
+/* Rejected meta-iterations: a pale red column behind the data; the best one:
+ * a dashed grey line. Neither is a palette colour. */
+static const double rejected_fill[3] = { 1.0, 0.86, 0.86 };
+static const double rejected_edge[3] = { 0.85, 0.55, 0.55 };
+static const double best_rgb[3] = { 0.35, 0.35, 0.35 };
+
 #define FONT_TICK 11.0
 #define FONT_LABEL 12.0
 #define FONT_TITLE 14.0
 #define MARKER_RADIUS 2.5
 #define MARKER_MAX_POINTS 30
+#define OUTER 6.0            /* blank border of the whole drawing */
+#define TICK_GAP 8.0         /* axis line to tick label */
+#define TITLE_GAP 8.0        /* tick labels to the axis title */
+#define LEGEND_ROW (FONT_TICK + 6)
+#define LEGEND_SWATCH 22.0
+#define LEGEND_PAD 6.0
+#define LEGEND_GAP 12.0      /* between items of a row, and between the legend and the axes */
+#define MIN_LABEL_GAP (FONT_TICK + 5)   /* vertical pixels between tick labels */
 
 /* ---- model ---- */
 
@@ -51,6 +65,9 @@ drmad_plot_new (const char *title, const char *x_label, const char *y_label, gbo
   plot->y_label = g_strdup (y_label);
   plot->log_y = log_y;
   plot->series = g_ptr_array_new_with_free_func (series_free);
+  plot->rejected_x = g_array_new (FALSE, FALSE, sizeof (double));
+  plot->best_x = NAN;
+  plot->shades = g_array_new (FALSE, FALSE, sizeof (DrmadPlotShade));
   return plot;
 }
 
@@ -60,9 +77,13 @@ drmad_plot_free (DrmadPlot *plot)
   if (plot == NULL)
     return;
   g_ptr_array_unref (plot->series);
+  g_array_unref (plot->rejected_x);
+  g_array_unref (plot->shades);
   g_free (plot->title);
   g_free (plot->x_label);
   g_free (plot->y_label);
+  g_free (plot->y2_label);
+  g_free (plot->best_text);
   g_free (plot);
 }
 
@@ -89,179 +110,7 @@ drmad_plot_series_append (DrmadPlotSeries *series, double x, double y)
   g_array_append_val (series->y, y);
 }
 
-/* ---- frame: data ↔ pixels ---- */
-
-typedef struct {
-  double left, top, right, bottom;   /* plot area, pixels */
-  double x_min, x_max, y_min, y_max; /* visible range; y in log10 units on a log axis */
-  gboolean log_y, empty, integer_x;
-} PlotFrame;
-
-static gboolean
-point_valid (const DrmadPlot *plot, double x, double y)
-{
-  return isfinite (x) && isfinite (y) && (!plot->log_y || y > 0);
-}
-
-static double
-plot_frame_y_value (const PlotFrame *frame, double y)
-{
-  return frame->log_y ? log10 (y) : y;
-}
-
-static void
-plot_frame_to_pixel (const PlotFrame *frame, double x, double y, double *px, double *py)
-{
-  *px = frame->left + (x - frame->x_min) / (frame->x_max - frame->x_min) * (frame->right - frame->left);
-  *py = frame->bottom - (plot_frame_y_value (frame, y) - frame->y_min)
-                          / (frame->y_max - frame->y_min) * (frame->bottom - frame->top);
-}
-
-static void
-pad_range (double *lo, double *hi, double equal_pad, double fraction)
-{
-  if (*hi - *lo <= 1e-12 * MAX (fabs (*lo), fabs (*hi))) {
-    *lo -= equal_pad;
-    *hi += equal_pad;
-  } else {
-    double pad = (*hi - *lo) * fraction;
-    *lo -= pad;
-    *hi += pad;
-  }
-}
-
-static PlotFrame
-plot_frame_compute (const DrmadPlot *plot, double width, double height)
-{
-  PlotFrame frame = { .log_y = plot->log_y, .empty = TRUE, .integer_x = TRUE };
-  frame.left = MIN (MARGIN_LEFT, width * 0.3);
-  frame.right = MAX (frame.left + 1, width - MARGIN_RIGHT);
-  frame.top = MIN (MARGIN_TOP, height * 0.2);
-  frame.bottom = MAX (frame.top + 1, height - MARGIN_BOTTOM);
-
-  frame.x_min = frame.y_min = INFINITY;
-  frame.x_max = frame.y_max = -INFINITY;
-  for (guint s = 0; s < plot->series->len; s++) {
-    const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
-    for (guint i = 0; i < series->x->len; i++) {
-      double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i);
-      if (!point_valid (plot, x, y))
-        continue;
-      double v = plot_frame_y_value (&frame, y);
-      frame.x_min = MIN (frame.x_min, x);
-      frame.x_max = MAX (frame.x_max, x);
-      frame.y_min = MIN (frame.y_min, v);
-      frame.y_max = MAX (frame.y_max, v);
-      frame.integer_x &= x == floor (x);
-      frame.empty = FALSE;
-    }
-  }
-  if (frame.empty) {
-    frame.x_min = 0, frame.x_max = 1;
-    frame.y_min = 0, frame.y_max = 1;
-    frame.integer_x = FALSE;
-    return frame;
-  }
-  pad_range (&frame.x_min, &frame.x_max, frame.integer_x ? 1 : MAX (fabs (frame.x_min) * 0.1, 0.5), 0.03);
-  /* a log axis pads half a decade either side of a single value */
-  pad_range (&frame.y_min, &frame.y_max,
-             frame.log_y ? 0.5 : (frame.y_min != 0 ? fabs (frame.y_min) * 0.1 : 1), 0.06);
-  return frame;
-}
-
-/* ---- ticks ---- */
-
-typedef struct {
-  double value;     /* axis units (log10 on a log axis) */
-  gboolean major;
-  int exponent;     /* for labels 10^k; G_MININT when labelled by text */
-  char text[32];
-} Tick;
-
-/* 1, 2 or 5 × 10^k, the nearest to @raw on a log scale */
-static double
-nice_step (double raw)
-{
-  double decade = pow (10, floor (log10 (raw)));
-  double m = raw / decade;
-  return (m < 1.42 ? 1 : m < 3.17 ? 2 : m < 7.08 ? 5 : 10) * decade;
-}
-
-static void
-format_number (char *buf, gsize size, double v, double step)
-{
-  if (fabs (v) < step * 1e-6)
-    v = 0;
-  double mag = MAX (fabs (v), step);
-  if (step >= 1 && mag < 1e9)
-    g_snprintf (buf, size, "%.0f", v);
-  else if (mag >= 1e5 || mag < 1e-3)
-    g_snprintf (buf, size, "%g", v);
-  else
-    g_snprintf (buf, size, "%.*f", (int) ceil (-log10 (step) - 1e-9), v);
-}
-
-static GArray *
-linear_ticks (double lo, double hi, double target_count, double min_step)
-{
-  GArray *ticks = g_array_new (FALSE, TRUE, sizeof (Tick));
-  double step = MAX (nice_step ((hi - lo) / target_count), min_step);
-  for (double k = ceil (lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
-    Tick t = { .value = k * step, .major = TRUE, .exponent = G_MININT };
-    format_number (t.text, sizeof t.text, t.value, step);
-    g_array_append_val (ticks, t);
-  }
-  return ticks;
-}
-
-/* Decades labelled 10^k with minor ticks at 2…9; when fewer than two decades
- * are in view, 1, 2 and 5 times each decade are labelled as numbers, and when even that
- * gives fewer than two labels, plain 1-2-5 ticks in natural units. */
-static GArray *
-log_ticks (double lo, double hi)
-{
-  GArray *ticks = g_array_new (FALSE, TRUE, sizeof (Tick));
-  int first = (int) floor (lo), last = (int) ceil (hi);
-  int decade_step = MAX (1, (int) ceil ((last - first) / 8.0));
-  int labelled = 0;
-  for (int k = first; k <= last; k++)
-    if (k >= lo - 1e-9 && k <= hi + 1e-9 && k % decade_step == 0)
-      labelled++;
-  gboolean label_125 = labelled < 2;
-  for (int k = first; k <= last; k++)
-    for (int m = 1; m <= 9; m++) {
-      double v = k + log10 (m);
-      if (v < lo - 1e-9 || v > hi + 1e-9)
-        continue;
-      Tick t = { .value = v, .exponent = G_MININT };
-      if (m == 1 && k % decade_step == 0 && !label_125)
-        t.major = TRUE, t.exponent = k;
-      else if (label_125 && (m == 1 || m == 2 || m == 5)) {
-        t.major = TRUE;
-        g_snprintf (t.text, sizeof t.text, "%g", m * pow (10, k));
-      } else if (decade_step > 1 || last - first > 6)
-        continue;
-      g_array_append_val (ticks, t);
-    }
-  guint majors = 0;
-  for (guint i = 0; i < ticks->len; i++)
-    majors += g_array_index (ticks, Tick, i).major;
-  if (majors >= 2)
-    return ticks;
-
-  g_array_unref (ticks);
-  ticks = linear_ticks (pow (10, lo), pow (10, hi), 4, 0);
-  for (guint i = 0; i < ticks->len; i++) {
-    Tick *t = &g_array_index (ticks, Tick, i);
-    t->value = t->value > 0 ? log10 (t->value) : -INFINITY;
-  }
-  for (guint i = ticks->len; i-- > 0;)
-    if (!isfinite (g_array_index (ticks, Tick, i).value))
-      g_array_remove_index (ticks, i);
-  return ticks;
-}
-
-/* ---- drawing ---- */
+/* ---- text ---- */
 
 static void
 set_font (cairo_t *cr, double size, gboolean bold)
@@ -279,8 +128,201 @@ text_width (cairo_t *cr, const char *text)
   return ext.x_advance;
 }
 
+/* A context on a private surface, for measuring text the same way whatever
+ * the drawing's target is. */
+static cairo_t *
+measure_context (void)
+{
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+  cairo_t *cr = cairo_create (surface);
+  cairo_surface_destroy (surface);
+  return cr;
+}
+
+/* ---- ticks ---- */
+
+typedef struct {
+  double value;     /* axis units (log10 on a log axis, fractions on a percent axis) */
+  double natural;   /* the number its label shows */
+  gboolean major;   /* labelled (and a grid line) */
+  int exponent;     /* labelled 10^exponent; G_MININT when labelled by text */
+  char text[32];
+} Tick;
+
+/* 1, 2 or 5 × 10^k, the nearest to @raw on a log scale */
+static double
+nice_step (double raw)
+{
+  double decade = pow (10, floor (log10 (raw)));
+  double m = raw / decade;
+  return (m < 1.42 ? 1 : m < 3.17 ? 2 : m < 7.08 ? 5 : 10) * decade;
+}
+
+static void
+format_one (char *buf, gsize size, double v, int digits, gboolean exp_style, const char *suffix)
+{
+  char number[G_ASCII_DTOSTR_BUF_SIZE], format[16];
+  if (v == 0) {
+    g_snprintf (buf, size, "0%s", suffix);
+    return;
+  }
+  g_snprintf (format, sizeof format, "%%.%df", digits);
+  if (!exp_style) {
+    g_ascii_formatd (number, sizeof number, format, v);
+    g_snprintf (buf, size, "%s%s", number, suffix);
+    return;
+  }
+  int e = (int) floor (log10 (fabs (v)));
+  g_ascii_formatd (number, sizeof number, format, v / pow (10, e));
+  if (fabs (g_ascii_strtod (number, NULL)) >= 10)   /* 9.99 rounded up to 10.0 */
+    g_ascii_formatd (number, sizeof number, format, v / pow (10, ++e));
+  g_snprintf (buf, size, "%se%d%s", number, e, suffix);
+}
+
+/* Labels every labelled text tick of @ticks (ordered by value) with the
+ * fewest digits, all ticks alike, that give each its exact value back; so
+ * the labels are as many digits as the spacing needs, and distinct. Numbers
+ * below 10^-3 or from 10^5 up read as 1.05e-4. */
+static void
+format_ticks (GArray *ticks, const char *suffix)
+{
+  gboolean exp_style = FALSE;
+  for (guint i = 0; i < ticks->len; i++) {
+    const Tick *t = &g_array_index (ticks, Tick, i);
+    double a = fabs (t->natural);
+    if (t->major && t->exponent == G_MININT && a != 0 && (a < 1e-3 || a >= 1e5))
+      exp_style = TRUE;
+  }
+  for (int digits = 0; digits <= 12; digits++) {
+    gboolean exact = TRUE;
+    const char *previous = NULL;
+    for (guint i = 0; i < ticks->len; i++) {
+      Tick *t = &g_array_index (ticks, Tick, i);
+      if (!t->major || t->exponent != G_MININT)
+        continue;
+      format_one (t->text, sizeof t->text, t->natural, digits, exp_style, suffix);
+      double back = g_ascii_strtod (t->text, NULL);
+      if (fabs (back - t->natural) > 1e-9 * fabs (t->natural) || (previous && strcmp (previous, t->text) == 0))
+        exact = FALSE;
+      previous = t->text;
+    }
+    if (exact)
+      return;
+  }
+}
+
+/* Unlabels ticks that would crowd the one labelled below them. */
+static void
+thin_labels (GArray *ticks, double pixels_per_unit, double min_gap)
+{
+  double last = -INFINITY;
+  for (guint i = 0; i < ticks->len; i++) {
+    Tick *t = &g_array_index (ticks, Tick, i);
+    if (!t->major)
+      continue;
+    if ((t->value - last) * pixels_per_unit < min_gap) {
+      t->major = FALSE;
+      t->exponent = G_MININT;
+      t->text[0] = '\0';
+    } else
+      last = t->value;
+  }
+}
+
+static guint
+count_labels (const GArray *ticks)
+{
+  guint n = 0;
+  for (guint i = 0; i < ticks->len; i++)
+    n += g_array_index (ticks, Tick, i).major;
+  return n;
+}
+
+/* Multiples of a 1-2-5 step over [lo, hi] × @scale, about @target of them
+ * and at least @min_count when the step may shrink that far; values are
+ * divided by @scale again (a percent axis holds fractions). */
+static GArray *
+linear_ticks (double lo, double hi, double scale, double target, guint min_count, double min_step)
+{
+  GArray *ticks = g_array_new (FALSE, TRUE, sizeof (Tick));
+  double slo = lo * scale, shi = hi * scale;
+  double step = MAX (nice_step ((shi - slo) / MAX (target, 1)), min_step);
+  for (int tries = 0; tries < 8 && step * 0.45 >= min_step; tries++) {
+    double count = floor (shi / step + 1e-9) - ceil (slo / step - 1e-9) + 1;
+    if (count >= min_count)
+      break;
+    step = nice_step (step * 0.45);
+  }
+  for (double k = ceil (slo / step - 1e-9); k * step <= shi + step * 1e-9; k++) {
+    double v = fabs (k) < 0.5 ? 0 : k * step;
+    Tick t = { .value = v / scale, .natural = v, .major = TRUE, .exponent = G_MININT };
+    g_array_append_val (ticks, t);
+  }
+  return ticks;
+}
+
+/* A log axis over [lo, hi] (log10 units), @axis_px pixels long, labels at
+ * least three ticks when there is room for them: powers of ten when three or
+ * more are in view (every few decades when they would crowd), else 1, 2 and
+ * 5 times powers of ten, else evenly spaced numbers in natural units (a
+ * range narrower than a factor of about 2.5). */
+static GArray *
+log_ticks (double lo, double hi, double axis_px)
+{
+  double per_unit = axis_px / (hi - lo);
+  guint max_labels = MAX (2, (guint) (axis_px / (MIN_LABEL_GAP + 6)));
+  guint want = MIN (3, max_labels);
+  int first = (int) ceil (lo - 1e-9), last = (int) floor (hi + 1e-9);
+  int decades = last - first + 1;
+
+  GArray *ticks = g_array_new (FALSE, TRUE, sizeof (Tick));
+  if (decades >= (int) want) {
+    int step = (decades + (int) max_labels - 1) / (int) max_labels;
+    gboolean minors = step == 1 && per_unit * log10 (10.0 / 9) >= 3;
+    for (int k = (int) floor (lo); k <= (int) ceil (hi); k++)
+      for (int m = 1; m <= 9; m++) {
+        double v = k + log10 (m);
+        if (v < lo - 1e-9 || v > hi + 1e-9 || (m > 1 && !minors))
+          continue;
+        Tick t = { .value = v, .natural = m * pow (10, k), .exponent = G_MININT };
+        if (m == 1 && k % step == 0)
+          t.major = TRUE, t.exponent = k;
+        g_array_append_val (ticks, t);
+      }
+    return ticks;
+  }
+
+  for (int k = (int) floor (lo); k <= (int) ceil (hi); k++)
+    for (int m = 1; m <= 9; m++) {
+      double v = k + log10 (m);
+      if (v < lo - 1e-9 || v > hi + 1e-9)
+        continue;
+      Tick t = { .value = v, .natural = m * pow (10, k), .major = m == 1 || m == 2 || m == 5,
+                 .exponent = G_MININT };
+      g_array_append_val (ticks, t);
+    }
+  thin_labels (ticks, per_unit, MIN_LABEL_GAP);
+  if (count_labels (ticks) >= want) {
+    format_ticks (ticks, "");
+    return ticks;
+  }
+  g_array_unref (ticks);
+
+  ticks = linear_ticks (pow (10, lo), pow (10, hi), 1, MIN (max_labels, 5), want, 0);
+  for (guint i = ticks->len; i-- > 0;) {
+    Tick *t = &g_array_index (ticks, Tick, i);
+    if (t->natural > 0)
+      t->value = log10 (t->natural);
+    else
+      g_array_remove_index (ticks, i);
+  }
+  thin_labels (ticks, per_unit, MIN_LABEL_GAP);
+  format_ticks (ticks, "");
+  return ticks;
+}
+
 /* Width of a tick label; draws it with its right edge at @x (align 1), centre
- * (align 0.5), baseline at @y, when @draw. */
+ * (align 0.5) or left edge (align 0), baseline at @y, when @draw. */
 static double
 tick_label (cairo_t *cr, const Tick *t, double x, double y, double align, gboolean draw)
 {
@@ -310,68 +352,502 @@ tick_label (cairo_t *cr, const Tick *t, double x, double y, double align, gboole
   return w;
 }
 
-static void
-draw_axes (const DrmadPlot *plot, const PlotFrame *frame, cairo_t *cr, double width, double height)
+static double
+widest_label (cairo_t *cr, const GArray *ticks)
 {
-  g_autoptr (GArray) x_ticks = linear_ticks (frame->x_min, frame->x_max, 6, frame->integer_x ? 1 : 0);
-  g_autoptr (GArray) y_ticks = frame->log_y ? log_ticks (frame->y_min, frame->y_max)
-                                            : linear_ticks (frame->y_min, frame->y_max, 5, 0);
-  double plot_w = frame->right - frame->left, plot_h = frame->bottom - frame->top;
+  double w = 0;
+  set_font (cr, FONT_TICK, FALSE);
+  for (guint i = 0; i < ticks->len; i++) {
+    const Tick *t = &g_array_index (ticks, Tick, i);
+    if (t->major)
+      w = MAX (w, tick_label (cr, t, 0, 0, 0, FALSE));
+  }
+  return w;
+}
+
+/* ---- layout: data ↔ pixels ---- */
+
+typedef struct {
+  double lo, hi;     /* visible range, axis units (log10 on a log axis) */
+  gboolean log;
+  GArray *ticks;
+} Axis;
+
+typedef enum {
+  ITEM_SERIES,
+  ITEM_REJECTED,
+  ITEM_BEST,
+  ITEM_CAPTION,      /* text alone */
+  ITEM_SHADES,       /* "0 ▮▮▮▮ 7": one cell per faded meta-iteration */
+} ItemKind;
+
+typedef struct {
+  ItemKind kind;
+  const DrmadPlotSeries *series;
+  const char *text;
+  double w;
+  double x, y;       /* left edge, centre of its row */
+} LegendItem;
+
+typedef struct {
+  DrmadPlotRect area, legend;
+  Axis x, y, y2;
+  gboolean empty, has_y2, integer_x;
+  GArray *items;     /* LegendItem */
+} PlotLayout;
+
+static const Axis *
+series_axis (const PlotLayout *layout, const DrmadPlotSeries *series)
+{
+  return series->right_axis && layout->has_y2 ? &layout->y2 : &layout->y;
+}
+
+static gboolean
+point_valid (const DrmadPlot *plot, const DrmadPlotSeries *series, double x, double y)
+{
+  gboolean log_axis = plot->log_y && !(series->right_axis && plot->y2_label);
+  return isfinite (x) && isfinite (y) && (!log_axis || y > 0);
+}
+
+static double
+axis_to_pixel_x (const PlotLayout *layout, double x)
+{
+  return layout->area.x + (x - layout->x.lo) / (layout->x.hi - layout->x.lo) * layout->area.width;
+}
+
+/* @v in axis units */
+static double
+axis_to_pixel_y (const PlotLayout *layout, const Axis *axis, double v)
+{
+  return layout->area.y + layout->area.height - (v - axis->lo) / (axis->hi - axis->lo) * layout->area.height;
+}
+
+static void
+layout_to_pixel (const PlotLayout *layout, const DrmadPlotSeries *series, double x, double y, double *px, double *py)
+{
+  const Axis *axis = series_axis (layout, series);
+  *px = axis_to_pixel_x (layout, x);
+  *py = axis_to_pixel_y (layout, axis, axis->log ? log10 (y) : y);
+}
+
+static void
+pad_range (double *lo, double *hi, double equal_pad, double fraction)
+{
+  if (*hi - *lo <= 1e-12 * MAX (fabs (*lo), fabs (*hi))) {
+    *lo -= equal_pad;
+    *hi += equal_pad;
+  } else {
+    double pad = (*hi - *lo) * fraction;
+    *lo -= pad;
+    *hi += pad;
+  }
+}
+
+static void
+pad_y_range (Axis *axis)
+{
+  if (axis->lo > axis->hi) {   /* no point on this axis */
+    axis->lo = 0, axis->hi = 1;
+    return;
+  }
+  /* a log axis pads half a decade either side of a single value */
+  pad_range (&axis->lo, &axis->hi, axis->log ? 0.5 : (axis->lo != 0 ? fabs (axis->lo) * 0.1 : 1), 0.06);
+}
+
+static void
+data_ranges (const DrmadPlot *plot, PlotLayout *layout)
+{
+  layout->empty = TRUE;
+  layout->integer_x = TRUE;
+  layout->x.lo = layout->y.lo = layout->y2.lo = INFINITY;
+  layout->x.hi = layout->y.hi = layout->y2.hi = -INFINITY;
+  for (guint s = 0; s < plot->series->len; s++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
+    Axis *axis = (Axis *) series_axis (layout, series);
+    for (guint i = 0; i < series->x->len; i++) {
+      double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i);
+      if (!point_valid (plot, series, x, y))
+        continue;
+      double v = axis->log ? log10 (y) : y;
+      layout->x.lo = MIN (layout->x.lo, x);
+      layout->x.hi = MAX (layout->x.hi, x);
+      axis->lo = MIN (axis->lo, v);
+      axis->hi = MAX (axis->hi, v);
+      layout->integer_x &= x == floor (x);
+      layout->empty = FALSE;
+    }
+  }
+  if (layout->empty) {
+    layout->x.lo = 0, layout->x.hi = 1;
+    layout->y.lo = layout->y2.lo = 0;
+    layout->y.hi = layout->y2.hi = 1;
+    layout->integer_x = FALSE;
+    return;
+  }
+  pad_range (&layout->x.lo, &layout->x.hi,
+             layout->integer_x ? 1 : MAX (fabs (layout->x.lo) * 0.1, 0.5), 0.03);
+  pad_y_range (&layout->y);
+  pad_y_range (&layout->y2);
+}
+
+/* ---- legend items ---- */
+
+static void
+add_item (GArray *items, cairo_t *cr, ItemKind kind, const DrmadPlotSeries *series, const char *text, double w)
+{
+  LegendItem item = { .kind = kind, .series = series, .text = text, .w = w };
+  if (kind != ITEM_SHADES)
+    item.w = (kind == ITEM_CAPTION ? 0 : LEGEND_SWATCH + LEGEND_PAD) + text_width (cr, text);
+  g_array_append_val (items, item);
+}
+
+/* The shade key: the first and last meta-iteration as text beside a bar of
+ * one cell per shade (cells narrower when there are many). */
+static double
+shade_bar_width (const DrmadPlot *plot)
+{
+  return CLAMP (plot->shades->len * 6.0, 12.0, 90.0);
+}
+
+static void
+shade_end_labels (const DrmadPlot *plot, char first[16], char last[16])
+{
+  const DrmadPlotShade *shades = (const DrmadPlotShade *) plot->shades->data;
+  g_snprintf (first, 16, "%u", shades[0].meta_iteration);
+  g_snprintf (last, 16, "%u", shades[plot->shades->len - 1].meta_iteration);
+}
+
+static GArray *
+legend_items (const DrmadPlot *plot, cairo_t *cr)
+{
+  GArray *items = g_array_new (FALSE, TRUE, sizeof (LegendItem));
+  set_font (cr, FONT_TICK, FALSE);
+  for (guint s = 0; s < plot->series->len; s++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
+    if (series->in_legend && series->name)
+      add_item (items, cr, ITEM_SERIES, series, series->name, 0);
+  }
+  if (plot->rejected_x->len > 0)
+    add_item (items, cr, ITEM_REJECTED, NULL, "rejected (undone)", 0);
+  if (isfinite (plot->best_x) && plot->best_text)
+    add_item (items, cr, ITEM_BEST, NULL, plot->best_text, 0);
+  if (plot->shades->len > 0) {
+    char first[16], last[16];
+    shade_end_labels (plot, first, last);
+    add_item (items, cr, ITEM_CAPTION, NULL, "faded: earlier meta-iterations", 0);
+    double w = shade_bar_width (plot) + 2 * 4 + text_width (cr, first) + text_width (cr, last);
+    add_item (items, cr, ITEM_SHADES, NULL, NULL, w);
+  }
+  return items;
+}
+
+/* In a column at the right edge, top-aligned with the plot area. */
+static void
+place_legend_column (PlotLayout *layout, double width, double top)
+{
+  double w = 0;
+  for (guint i = 0; i < layout->items->len; i++)
+    w = MAX (w, g_array_index (layout->items, LegendItem, i).w);
+  layout->legend = (DrmadPlotRect) { width - OUTER - w, top, w, layout->items->len * LEGEND_ROW };
+  for (guint i = 0; i < layout->items->len; i++) {
+    LegendItem *item = &g_array_index (layout->items, LegendItem, i);
+    item->x = layout->legend.x;
+    item->y = top + (i + 0.5) * LEGEND_ROW;
+  }
+}
+
+/* In rows along the bottom edge, each row centred; returns its height. */
+static double
+place_legend_rows (PlotLayout *layout, double width, double height)
+{
+  double avail = width - 2 * OUTER;
+  guint n = layout->items->len, rows = 0;
+  g_autofree guint *row_of = g_new0 (guint, MAX (n, 1));
+  g_autofree double *row_w = g_new0 (double, MAX (n, 1));
+  for (guint i = 0; i < n; i++) {
+    const LegendItem *item = &g_array_index (layout->items, LegendItem, i);
+    if (rows == 0 || row_w[rows - 1] + LEGEND_GAP + item->w > avail)
+      rows++;
+    else
+      row_w[rows - 1] += LEGEND_GAP;
+    row_of[i] = rows - 1;
+    row_w[rows - 1] += item->w;
+  }
+  double total = rows * LEGEND_ROW, top = height - OUTER - total, max_w = 0;
+  g_autofree double *cursor = g_new0 (double, MAX (rows, 1));
+  for (guint r = 0; r < rows; r++) {
+    cursor[r] = MAX (OUTER, (width - row_w[r]) / 2);
+    max_w = MAX (max_w, MIN (row_w[r], avail));
+  }
+  for (guint i = 0; i < n; i++) {
+    LegendItem *item = &g_array_index (layout->items, LegendItem, i);
+    item->x = cursor[row_of[i]];
+    item->y = top + (row_of[i] + 0.5) * LEGEND_ROW;
+    cursor[row_of[i]] += item->w + LEGEND_GAP;
+  }
+  layout->legend = (DrmadPlotRect) { MAX (OUTER, (width - max_w) / 2), top, max_w, total };
+  return total;
+}
+
+/* ---- layout ---- */
+
+static void
+plot_layout_clear (PlotLayout *layout)
+{
+  g_clear_pointer (&layout->x.ticks, g_array_unref);
+  g_clear_pointer (&layout->y.ticks, g_array_unref);
+  g_clear_pointer (&layout->y2.ticks, g_array_unref);
+  g_clear_pointer (&layout->items, g_array_unref);
+}
+
+static GArray *
+vertical_ticks (const Axis *axis, double axis_px, gboolean percent)
+{
+  if (axis->log)
+    return log_ticks (axis->lo, axis->hi, axis_px);
+  double target = CLAMP (axis_px / 60, 2, 7);
+  GArray *ticks = linear_ticks (axis->lo, axis->hi, percent ? 100 : 1, target, 2, 0);
+  thin_labels (ticks, axis_px / (axis->hi - axis->lo), MIN_LABEL_GAP);
+  format_ticks (ticks, percent ? "%" : "");
+  return ticks;
+}
+
+/* Margins: the title above; the x tick labels and title below, then the
+ * legend's rows if it goes there; on the left the y axis title and the
+ * widest y tick label; on the right the second axis' labels and title, then
+ * the legend's column if it goes there. */
+static void
+plot_layout_compute (const DrmadPlot *plot, double width, double height, PlotLayout *layout)
+{
+  memset (layout, 0, sizeof *layout);
+  cairo_t *cr = measure_context ();
+  layout->has_y2 = plot->y2_label != NULL;
+  layout->y.log = plot->log_y;
+  data_ranges (plot, layout);
+  layout->items = layout->empty ? g_array_new (FALSE, TRUE, sizeof (LegendItem)) : legend_items (plot, cr);
+
+  double top = plot->title ? 34 : OUTER + FONT_TICK / 2;
+  double bottom = height - (OUTER + FONT_TICK + TICK_GAP + (plot->x_label ? FONT_LABEL + 14 : 4));
+  double right_limit = width - OUTER;
+  if (layout->items->len > 0) {
+    double w = 0;
+    for (guint i = 0; i < layout->items->len; i++)
+      w = MAX (w, g_array_index (layout->items, LegendItem, i).w);
+    if (width - w - LEGEND_GAP - OUTER >= MAX (0.6 * width, 280)) {
+      place_legend_column (layout, width, top);
+      right_limit = layout->legend.x - LEGEND_GAP;
+    } else
+      bottom -= place_legend_rows (layout, width, height) + 4;
+  }
+  bottom = MAX (bottom, top + 1);
+  double plot_h = bottom - top;
+
+  layout->y.ticks = vertical_ticks (&layout->y, plot_h, FALSE);
+  double left = OUTER + (plot->y_label ? FONT_LABEL + TITLE_GAP : 0) + widest_label (cr, layout->y.ticks) + TICK_GAP;
+  left = MIN (left, width * 0.45);
+  double right = right_limit - 12;   /* half the last x tick label */
+  if (layout->has_y2) {
+    layout->y2.ticks = vertical_ticks (&layout->y2, plot_h, plot->y2_percent);
+    right = right_limit - widest_label (cr, layout->y2.ticks) - TICK_GAP - TITLE_GAP - FONT_LABEL;
+  }
+  right = MAX (right, left + 1);
+  layout->area = (DrmadPlotRect) { left, top, right - left, plot_h };
+
+  double target = CLAMP (layout->area.width / 70, 2, 8);
+  layout->x.ticks = linear_ticks (layout->x.lo, layout->x.hi, 1, target, 2, layout->integer_x ? 1 : 0);
+  format_ticks (layout->x.ticks, "");
+  cairo_destroy (cr);
+}
+
+void
+drmad_plot_get_layout (const DrmadPlot *plot, double width, double height, DrmadPlotRect *area,
+                       DrmadPlotRect *legend)
+{
+  g_return_if_fail (plot != NULL);
+  PlotLayout layout;
+  plot_layout_compute (plot, width, height, &layout);
+  if (area)
+    *area = layout.area;
+  if (legend)
+    *legend = layout.legend;
+  plot_layout_clear (&layout);
+}
+
+GStrv
+drmad_plot_get_tick_labels (const DrmadPlot *plot, double width, double height, DrmadPlotAxis axis)
+{
+  g_return_val_if_fail (plot != NULL, NULL);
+  PlotLayout layout;
+  plot_layout_compute (plot, width, height, &layout);
+  const GArray *ticks = axis == DRMAD_PLOT_AXIS_X ? layout.x.ticks : axis == DRMAD_PLOT_AXIS_Y ? layout.y.ticks
+                                                                                                : layout.y2.ticks;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  for (guint i = 0; ticks && i < ticks->len; i++) {
+    const Tick *t = &g_array_index (ticks, Tick, i);
+    if (!t->major)
+      continue;
+    if (t->exponent != G_MININT) {
+      g_autofree char *text = g_strdup_printf ("10^%d", t->exponent);
+      g_strv_builder_add (builder, text);
+    } else
+      g_strv_builder_add (builder, t->text);
+  }
+  plot_layout_clear (&layout);
+  return g_strv_builder_end (builder);
+}
+
+/* ---- drawing ---- */
+
+/* @text, less its first words while it is wider than @room
+ * ("validation error (%)" becomes "error (%)" on a short axis). */
+static const char *
+fit_words (cairo_t *cr, const char *text, double room)
+{
+  while (text_width (cr, text) > room) {
+    const char *space = strchr (text, ' ');
+    if (!space)
+      break;
+    text = space + 1;
+  }
+  return text;
+}
+
+static void
+draw_axes (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, double width, double height)
+{
+  const DrmadPlotRect *a = &layout->area;
+  double left = a->x, top = a->y, right = a->x + a->width, bottom = a->y + a->height;
 
   set_font (cr, FONT_TICK, FALSE);
   cairo_set_line_width (cr, 1);
-  for (guint i = 0; i < y_ticks->len; i++) {
-    const Tick *t = &g_array_index (y_ticks, Tick, i);
-    double py = round (frame->bottom - (t->value - frame->y_min) / (frame->y_max - frame->y_min) * plot_h) + 0.5;
+  for (guint i = 0; i < layout->y.ticks->len; i++) {
+    const Tick *t = &g_array_index (layout->y.ticks, Tick, i);
+    double py = round (axis_to_pixel_y (layout, &layout->y, t->value)) + 0.5;
     if (t->major) {
       cairo_set_source_rgb (cr, 0.92, 0.92, 0.92);
-      cairo_move_to (cr, frame->left, py);
-      cairo_line_to (cr, frame->right, py);
+      cairo_move_to (cr, left, py);
+      cairo_line_to (cr, right, py);
       cairo_stroke (cr);
     }
     cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-    cairo_move_to (cr, frame->left - (t->major ? 5 : 3), py);
-    cairo_line_to (cr, frame->left, py);
+    cairo_move_to (cr, left - (t->major ? 5 : 3), py);
+    cairo_line_to (cr, left, py);
     cairo_stroke (cr);
     if (t->major)
-      tick_label (cr, t, frame->left - 8, py + FONT_TICK * 0.35, 1, TRUE);
+      tick_label (cr, t, left - TICK_GAP, py + FONT_TICK * 0.35, 1, TRUE);
   }
-  for (guint i = 0; i < x_ticks->len; i++) {
-    const Tick *t = &g_array_index (x_ticks, Tick, i);
-    double px = round (frame->left + (t->value - frame->x_min) / (frame->x_max - frame->x_min) * plot_w) + 0.5;
+  for (guint i = 0; layout->has_y2 && i < layout->y2.ticks->len; i++) {
+    const Tick *t = &g_array_index (layout->y2.ticks, Tick, i);
+    double py = round (axis_to_pixel_y (layout, &layout->y2, t->value)) + 0.5;
+    cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+    cairo_move_to (cr, right, py);
+    cairo_line_to (cr, right + (t->major ? 5 : 3), py);
+    cairo_stroke (cr);
+    if (t->major)
+      tick_label (cr, t, right + TICK_GAP, py + FONT_TICK * 0.35, 0, TRUE);
+  }
+  for (guint i = 0; i < layout->x.ticks->len; i++) {
+    const Tick *t = &g_array_index (layout->x.ticks, Tick, i);
+    double px = round (axis_to_pixel_x (layout, t->value)) + 0.5;
     cairo_set_source_rgb (cr, 0.92, 0.92, 0.92);
-    cairo_move_to (cr, px, frame->top);
-    cairo_line_to (cr, px, frame->bottom);
+    cairo_move_to (cr, px, top);
+    cairo_line_to (cr, px, bottom);
     cairo_stroke (cr);
     cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-    cairo_move_to (cr, px, frame->bottom);
-    cairo_line_to (cr, px, frame->bottom + 5);
+    cairo_move_to (cr, px, bottom);
+    cairo_line_to (cr, px, bottom + 5);
     cairo_stroke (cr);
-    tick_label (cr, t, px, frame->bottom + 8 + FONT_TICK, 0.5, TRUE);
+    tick_label (cr, t, px, bottom + TICK_GAP + FONT_TICK, 0.5, TRUE);
   }
   cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-  cairo_rectangle (cr, round (frame->left) + 0.5, round (frame->top) + 0.5,
-                   round (frame->right) - round (frame->left), round (frame->bottom) - round (frame->top));
+  cairo_rectangle (cr, round (left) + 0.5, round (top) + 0.5, round (right) - round (left), round (bottom) - round (top));
   cairo_stroke (cr);
 
   cairo_set_source_rgb (cr, 0, 0, 0);
   set_font (cr, FONT_LABEL, FALSE);
   if (plot->x_label) {
-    cairo_move_to (cr, frame->left + plot_w / 2 - text_width (cr, plot->x_label) / 2, height - 10);
+    cairo_move_to (cr, left + a->width / 2 - text_width (cr, plot->x_label) / 2,
+                   bottom + TICK_GAP + FONT_TICK + 6 + FONT_LABEL);
     cairo_show_text (cr, plot->x_label);
   }
+  /* rotated: the ascent of the glyphs points left (y) or right (y2) */
+  double room = height - 2 * OUTER;
   if (plot->y_label) {
+    const char *text = fit_words (cr, plot->y_label, room);
     cairo_save (cr);
-    cairo_move_to (cr, 4 + FONT_LABEL, frame->top + plot_h / 2 + text_width (cr, plot->y_label) / 2);
+    cairo_move_to (cr, OUTER + FONT_LABEL * 0.8,
+                   MIN (height - OUTER, top + a->height / 2 + text_width (cr, text) / 2));
     cairo_rotate (cr, -G_PI / 2);
-    cairo_show_text (cr, plot->y_label);
+    cairo_show_text (cr, text);
+    cairo_restore (cr);
+  }
+  if (layout->has_y2) {
+    double x = right + TICK_GAP + widest_label (cr, layout->y2.ticks) + TITLE_GAP + FONT_LABEL * 0.2;
+    set_font (cr, FONT_LABEL, FALSE);
+    cairo_set_source_rgb (cr, 0, 0, 0);
+    const char *text = fit_words (cr, plot->y2_label, room);
+    cairo_save (cr);
+    cairo_move_to (cr, x, MAX (OUTER, top + a->height / 2 - text_width (cr, text) / 2));
+    cairo_rotate (cr, G_PI / 2);
+    cairo_show_text (cr, text);
     cairo_restore (cr);
   }
   if (plot->title) {
     set_font (cr, FONT_TITLE, TRUE);
-    cairo_move_to (cr, width / 2 - text_width (cr, plot->title) / 2, frame->top - 12);
+    cairo_move_to (cr, MAX (OUTER, left + a->width / 2 - text_width (cr, plot->title) / 2), top - 12);
     cairo_show_text (cr, plot->title);
   }
+}
+
+/* Behind the data: a pale column over each rejected meta-iteration, one x
+ * unit wide, and the dashed line of the best one. */
+static void
+draw_marks (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr)
+{
+  const DrmadPlotRect *a = &layout->area;
+  double unit = fabs (axis_to_pixel_x (layout, 1) - axis_to_pixel_x (layout, 0));
+  for (guint i = 0; i < plot->rejected_x->len; i++) {
+    double px = axis_to_pixel_x (layout, g_array_index (plot->rejected_x, double, i));
+    double half = CLAMP (unit / 2, 2, 20);
+    cairo_rectangle (cr, px - half, a->y, 2 * half, a->height);
+  }
+  cairo_set_source_rgb (cr, rejected_fill[0], rejected_fill[1], rejected_fill[2]);
+  cairo_fill (cr);
+  if (isfinite (plot->best_x)) {
+    double px = round (axis_to_pixel_x (layout, plot->best_x)) + 0.5;
+    static const double dash[] = { 5, 4 };
+    cairo_save (cr);
+    cairo_set_dash (cr, dash, G_N_ELEMENTS (dash), 0);
+    cairo_set_line_width (cr, 1.5);
+    cairo_set_source_rgb (cr, best_rgb[0], best_rgb[1], best_rgb[2]);
+    cairo_move_to (cr, px, a->y);
+    cairo_line_to (cr, px, a->y + a->height);
+    cairo_stroke (cr);
+    cairo_restore (cr);
+  }
+}
+
+/* Over the data: a ring around each point of the best meta-iteration. */
+static void
+draw_best_rings (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr)
+{
+  if (!isfinite (plot->best_x))
+    return;
+  cairo_new_path (cr);
+  for (guint s = 0; s < plot->series->len; s++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
+    for (guint i = 0; i < series->x->len; i++) {
+      double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), px, py;
+      if (x != plot->best_x || !point_valid (plot, series, x, y))
+        continue;
+      layout_to_pixel (layout, series, x, y, &px, &py);
+      cairo_new_sub_path (cr);
+      cairo_arc (cr, px, py, MARKER_RADIUS + 3, 0, 2 * G_PI);
+    }
+  }
+  cairo_set_source_rgb (cr, best_rgb[0], best_rgb[1], best_rgb[2]);
+  cairo_set_line_width (cr, 1.5);
+  cairo_stroke (cr);
 }
 
 static void
@@ -381,144 +857,110 @@ set_series_source (cairo_t *cr, const DrmadPlotSeries *series)
   cairo_set_source_rgba (cr, rgb[0], rgb[1], rgb[2], CLAMP (series->alpha, 0, 1));
 }
 
-/* Calls @visit on each pixel-space segment of @series (a step function adds
- * its corner point); invalid points break the line. */
-typedef void (*SegmentFunc) (double x0, double y0, double x1, double y1, gboolean starts_run, gpointer data);
-
 static void
-series_foreach_segment (const DrmadPlot *plot, const PlotFrame *frame, const DrmadPlotSeries *series,
-                        SegmentFunc visit, gpointer data)
-{
-  gboolean have_prev = FALSE;
-  double prev_x = 0, prev_y = 0;
-  for (guint i = 0; i < series->x->len; i++) {
-    double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i);
-    if (!point_valid (plot, x, y)) {
-      have_prev = FALSE;
-      continue;
-    }
-    double px, py;
-    plot_frame_to_pixel (frame, x, y, &px, &py);
-    if (!have_prev)
-      visit (px, py, px, py, TRUE, data);
-    else if (series->steps) {
-      visit (prev_x, prev_y, px, prev_y, FALSE, data);
-      visit (px, prev_y, px, py, FALSE, data);
-    } else
-      visit (prev_x, prev_y, px, py, FALSE, data);
-    have_prev = TRUE, prev_x = px, prev_y = py;
-  }
-}
-
-static void
-path_segment (double x0, double y0, double x1, double y1, gboolean starts_run, gpointer data)
-{
-  cairo_t *cr = data;
-  if (starts_run)
-    cairo_move_to (cr, x0, y0);
-  else
-    cairo_line_to (cr, x1, y1);
-}
-
-static void
-draw_series (const DrmadPlot *plot, const PlotFrame *frame, cairo_t *cr, const DrmadPlotSeries *series)
+draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const DrmadPlotSeries *series)
 {
   set_series_source (cr, series);
   cairo_set_line_width (cr, series->alpha >= 1 ? 2 : 1.5);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
   cairo_new_path (cr);
-  series_foreach_segment (plot, frame, series, path_segment, cr);
+  /* invalid points break the line; a step function adds its corner point */
+  gboolean have_prev = FALSE;
+  double prev_y = 0;
+  for (guint i = 0; i < series->x->len; i++) {
+    double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), px, py;
+    if (!point_valid (plot, series, x, y)) {
+      have_prev = FALSE;
+      continue;
+    }
+    layout_to_pixel (layout, series, x, y, &px, &py);
+    if (!have_prev)
+      cairo_move_to (cr, px, py);
+    else {
+      if (series->steps)
+        cairo_line_to (cr, px, prev_y);
+      cairo_line_to (cr, px, py);
+    }
+    have_prev = TRUE, prev_y = py;
+  }
   cairo_stroke (cr);
   if (series->x->len > MARKER_MAX_POINTS)
     return;
   for (guint i = 0; i < series->x->len; i++) {
     double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), px, py;
-    if (!point_valid (plot, x, y))
+    if (!point_valid (plot, series, x, y))
       continue;
-    plot_frame_to_pixel (frame, x, y, &px, &py);
+    layout_to_pixel (layout, series, x, y, &px, &py);
     cairo_new_sub_path (cr);
     cairo_arc (cr, px, py, MARKER_RADIUS, 0, 2 * G_PI);
   }
   cairo_fill (cr);
 }
 
-typedef struct {
-  double x, y, w, h;
-  double covered;   /* data drawn under the box, weighted by alpha */
-  double alpha;
-} LegendBox;
-
-/* Samples a segment every few pixels and counts the samples inside the box. */
 static void
-cover_segment (double x0, double y0, double x1, double y1, gboolean starts_run, gpointer data)
+draw_legend (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr)
 {
-  LegendBox *box = data;
-  int samples = 1 + (int) (hypot (x1 - x0, y1 - y0) / 3);
-  for (int k = 0; k <= samples; k++) {
-    double x = x0 + (x1 - x0) * k / samples, y = y0 + (y1 - y0) * k / samples;
-    if (x >= box->x && x <= box->x + box->w && y >= box->y && y <= box->y + box->h)
-      box->covered += box->alpha;
-  }
-}
-
-/* In the corner of the plot area that hides the least data. */
-static void
-draw_legend (const DrmadPlot *plot, const PlotFrame *frame, cairo_t *cr)
-{
-  const double pad = 6, swatch = 22, row = FONT_TICK + 5;
   set_font (cr, FONT_TICK, FALSE);
-  double text_w = 0;
-  guint rows = 0;
-  for (guint s = 0; s < plot->series->len; s++) {
-    const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
-    if (series->in_legend && series->name)
-      text_w = MAX (text_w, text_width (cr, series->name)), rows++;
-  }
-  if (rows == 0)
-    return;
-
-  double w = pad * 3 + swatch + text_w, h = pad * 2 + rows * row, inset = 8;
-  LegendBox corners[4] = {
-    { frame->right - inset - w, frame->top + inset, w, h },
-    { frame->left + inset, frame->top + inset, w, h },
-    { frame->right - inset - w, frame->bottom - inset - h, w, h },
-    { frame->left + inset, frame->bottom - inset - h, w, h },
-  };
-  LegendBox *best = &corners[0];
-  for (guint c = 0; c < G_N_ELEMENTS (corners); c++) {
-    for (guint s = 0; s < plot->series->len; s++) {
-      const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
-      corners[c].alpha = series->alpha;
-      series_foreach_segment (plot, frame, series, cover_segment, &corners[c]);
+  for (guint i = 0; i < layout->items->len; i++) {
+    const LegendItem *item = &g_array_index (layout->items, LegendItem, i);
+    double x = item->x, y = item->y, text_x = x + LEGEND_SWATCH + LEGEND_PAD;
+    switch (item->kind) {
+    case ITEM_SERIES:
+      set_series_source (cr, item->series);
+      cairo_set_line_width (cr, 2);
+      cairo_move_to (cr, x, y);
+      cairo_line_to (cr, x + LEGEND_SWATCH, y);
+      cairo_stroke (cr);
+      cairo_arc (cr, x + LEGEND_SWATCH / 2, y, MARKER_RADIUS, 0, 2 * G_PI);
+      cairo_fill (cr);
+      break;
+    case ITEM_REJECTED:
+      cairo_rectangle (cr, x + 4.5, y - 5.5, LEGEND_SWATCH - 8, 11);
+      cairo_set_source_rgb (cr, rejected_fill[0], rejected_fill[1], rejected_fill[2]);
+      cairo_fill_preserve (cr);
+      cairo_set_source_rgb (cr, rejected_edge[0], rejected_edge[1], rejected_edge[2]);
+      cairo_set_line_width (cr, 1);
+      cairo_stroke (cr);
+      break;
+    case ITEM_BEST: {
+      static const double dash[] = { 3, 2 };
+      double px = round (x + LEGEND_SWATCH / 2) + 0.5;
+      cairo_save (cr);
+      cairo_set_dash (cr, dash, G_N_ELEMENTS (dash), 0);
+      cairo_set_line_width (cr, 1.5);
+      cairo_set_source_rgb (cr, best_rgb[0], best_rgb[1], best_rgb[2]);
+      cairo_move_to (cr, px, y - LEGEND_ROW / 2 + 2);
+      cairo_line_to (cr, px, y + LEGEND_ROW / 2 - 2);
+      cairo_stroke (cr);
+      cairo_restore (cr);
+      break;
     }
-    if (corners[c].covered < best->covered - 1e-9)
-      best = &corners[c];
-  }
-
-  cairo_rectangle (cr, round (best->x) + 0.5, round (best->y) + 0.5, round (w), round (h));
-  cairo_set_source_rgba (cr, 1, 1, 1, 0.88);
-  cairo_fill_preserve (cr);
-  cairo_set_source_rgb (cr, 0.6, 0.6, 0.6);
-  cairo_set_line_width (cr, 1);
-  cairo_stroke (cr);
-
-  double y = best->y + pad + row / 2;
-  for (guint s = 0; s < plot->series->len; s++) {
-    const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
-    if (!series->in_legend || !series->name)
+    case ITEM_CAPTION:
+      text_x = x;
+      break;
+    case ITEM_SHADES: {
+      char first[16], last[16];
+      shade_end_labels (plot, first, last);
+      double bar = shade_bar_width (plot), cell = bar / plot->shades->len;
+      double bar_x = x + text_width (cr, first) + 4;
+      cairo_set_source_rgb (cr, 0, 0, 0);
+      cairo_move_to (cr, x, y + FONT_TICK * 0.35);
+      cairo_show_text (cr, first);
+      for (guint s = 0; s < plot->shades->len; s++) {
+        const DrmadPlotShade *shade = &g_array_index (plot->shades, DrmadPlotShade, s);
+        cairo_rectangle (cr, bar_x + s * cell, y - 5, cell, 10);
+        cairo_set_source_rgba (cr, 0.15, 0.15, 0.15, CLAMP (shade->alpha, 0, 1));
+        cairo_fill (cr);
+      }
+      cairo_set_source_rgb (cr, 0, 0, 0);
+      cairo_move_to (cr, bar_x + bar + 4, y + FONT_TICK * 0.35);
+      cairo_show_text (cr, last);
       continue;
-    double x = best->x + pad;
-    set_series_source (cr, series);
-    cairo_set_line_width (cr, 2);
-    cairo_move_to (cr, x, y);
-    cairo_line_to (cr, x + swatch, y);
-    cairo_stroke (cr);
-    cairo_arc (cr, x + swatch / 2, y, MARKER_RADIUS, 0, 2 * G_PI);
-    cairo_fill (cr);
+    }
+    }
     cairo_set_source_rgb (cr, 0, 0, 0);
-    cairo_move_to (cr, x + swatch + pad, y + FONT_TICK * 0.35);
-    cairo_show_text (cr, series->name);
-    y += row;
+    cairo_move_to (cr, text_x, y + FONT_TICK * 0.35);
+    cairo_show_text (cr, item->text);
   }
 }
 
@@ -526,32 +968,44 @@ void
 drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height)
 {
   g_return_if_fail (plot != NULL && cr != NULL);
-  PlotFrame frame = plot_frame_compute (plot, width, height);
+  PlotLayout layout;
+  plot_layout_compute (plot, width, height, &layout);
+  const DrmadPlotRect *a = &layout.area;
 
   cairo_save (cr);
   cairo_rectangle (cr, 0, 0, width, height);
   cairo_clip (cr);
   cairo_set_source_rgb (cr, 1, 1, 1);
   cairo_paint (cr);
-  draw_axes (plot, &frame, cr, width, height);
 
   cairo_save (cr);
-  cairo_rectangle (cr, frame.left, frame.top, frame.right - frame.left, frame.bottom - frame.top);
+  cairo_rectangle (cr, a->x, a->y, a->width, a->height);
   cairo_clip (cr);
-  for (guint s = 0; s < plot->series->len; s++)
-    draw_series (plot, &frame, cr, g_ptr_array_index (plot->series, s));
+  if (!layout.empty)
+    draw_marks (plot, &layout, cr);
   cairo_restore (cr);
 
-  if (frame.empty) {
+  draw_axes (plot, &layout, cr, width, height);
+
+  cairo_save (cr);
+  cairo_rectangle (cr, a->x, a->y, a->width, a->height);
+  cairo_clip (cr);
+  for (guint s = 0; s < plot->series->len; s++)
+    draw_series (plot, &layout, cr, g_ptr_array_index (plot->series, s));
+  if (!layout.empty)
+    draw_best_rings (plot, &layout, cr);
+  cairo_restore (cr);
+
+  if (layout.empty) {
     const char *note = "no data yet";
     set_font (cr, FONT_LABEL, FALSE);
     cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
-    cairo_move_to (cr, (frame.left + frame.right) / 2 - text_width (cr, note) / 2,
-                   (frame.top + frame.bottom) / 2);
+    cairo_move_to (cr, a->x + a->width / 2 - text_width (cr, note) / 2, a->y + a->height / 2);
     cairo_show_text (cr, note);
   } else
-    draw_legend (plot, &frame, cr);
+    draw_legend (plot, &layout, cr);
   cairo_restore (cr);
+  plot_layout_clear (&layout);
 }
 
 gboolean
@@ -559,7 +1013,8 @@ drmad_plot_nearest (const DrmadPlot *plot, double width, double height, double p
                     double radius, guint *series_index, guint *point_index)
 {
   g_return_val_if_fail (plot != NULL, FALSE);
-  PlotFrame frame = plot_frame_compute (plot, width, height);
+  PlotLayout layout;
+  plot_layout_compute (plot, width, height, &layout);
   double best = radius * radius;
   gboolean found = FALSE;
   /* ties go to the later series, the one drawn on top */
@@ -567,9 +1022,9 @@ drmad_plot_nearest (const DrmadPlot *plot, double width, double height, double p
     const DrmadPlotSeries *series = g_ptr_array_index (plot->series, s);
     for (guint i = 0; i < series->x->len; i++) {
       double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), qx, qy;
-      if (!point_valid (plot, x, y))
+      if (!point_valid (plot, series, x, y))
         continue;
-      plot_frame_to_pixel (&frame, x, y, &qx, &qy);
+      layout_to_pixel (&layout, series, x, y, &qx, &qy);
       double d = (qx - px) * (qx - px) + (qy - py) * (qy - py);
       if (d <= best) {
         best = d, found = TRUE;
@@ -580,6 +1035,7 @@ drmad_plot_nearest (const DrmadPlot *plot, double width, double height, double p
       }
     }
   }
+  plot_layout_clear (&layout);
   return found;
 }
 
@@ -619,60 +1075,133 @@ drmad_plot_write_png (const DrmadPlot *plot, const char *path, int width, int he
 
 /* ---- the plots of a run ---- */
 
-DrmadPlot *
-drmad_plot_l2 (guint n_iters, guint n_layers, const double *l2)
+/* The accepted meta-iteration with the lowest validation loss; 0: none. */
+static guint
+best_iteration (const DrmadPlotRunData *data)
 {
+  guint best = 0;
+  double best_loss = INFINITY;
+  for (guint i = 0; data->val_loss && i < data->n_iters; i++)
+    if (!(data->rejected && data->rejected[i]) && data->val_loss[i] < best_loss)
+      best = i + 1, best_loss = data->val_loss[i];
+  return best;
+}
+
+static void
+add_marks (DrmadPlot *plot, const DrmadPlotRunData *data)
+{
+  for (guint i = 0; data->rejected && i < data->n_iters; i++)
+    if (data->rejected[i]) {
+      double x = i + 1;
+      g_array_append_val (plot->rejected_x, x);
+    }
+  guint best = best_iteration (data);
+  if (best > 0) {
+    plot->best_x = best;
+    plot->best_text = g_strdup_printf ("best: %u (lowest val. loss)", best);
+  }
+}
+
+DrmadPlot *
+drmad_plot_run_l2 (const DrmadPlotRunData *data)
+{
+  g_return_val_if_fail (data != NULL, NULL);
   DrmadPlot *plot = drmad_plot_new ("Learned L2 per layer", "meta-iteration", "L2 coefficient", TRUE);
-  for (guint l = 0; l < n_layers; l++) {
+  for (guint l = 0; l < data->n_layers; l++) {
     g_autofree char *name = g_strdup_printf ("layer %u", l + 1);
     DrmadPlotSeries *series = drmad_plot_add_series (plot, name, l, 1);
-    for (guint i = 0; i < n_iters; i++)
-      drmad_plot_series_append (series, i + 1, l2[(gsize) i * n_layers + l]);
+    if (data->initial_l2)
+      drmad_plot_series_append (series, 0, data->initial_l2[l]);
+    for (guint i = 0; data->l2 && i < data->n_iters; i++)
+      drmad_plot_series_append (series, i + 1, data->l2[(gsize) i * data->n_layers + l]);
   }
+  add_marks (plot, data);
   return plot;
 }
 
 /* Segment s starts at the first step t with ⌊t·S/T⌋ = s (drmad-net.h). The
- * last meta-iteration is drawn on top; earlier ones fade the older they are. */
+ * last schedule is drawn on top; earlier ones fade the older they are, and
+ * the key says which meta-iteration each shade is. */
 DrmadPlot *
-drmad_plot_lr (guint n_iters, guint n_layers, guint segments, guint64 steps, const double *lr)
+drmad_plot_run_lr (const DrmadPlotRunData *data)
 {
+  g_return_val_if_fail (data != NULL, NULL);
   DrmadPlot *plot = drmad_plot_new ("Learning-rate schedule", "training step", "learning rate", TRUE);
-  g_return_val_if_fail (segments > 0, plot);
-  for (guint i = 0; i < n_iters; i++) {
-    gboolean current = i + 1 == n_iters;
-    double alpha = current ? 1 : 0.12 + 0.38 * i / (n_iters - 1);
-    for (guint l = 0; l < n_layers; l++) {
+  guint S = data->segments, L = data->n_layers;
+  g_return_val_if_fail (S > 0, plot);
+  guint first = data->initial_lr ? 0 : 1, n = (data->lr ? data->n_iters : 0) + (data->initial_lr ? 1 : 0);
+  for (guint j = 0; j < n; j++) {
+    guint meta = first + j;
+    gboolean current = j + 1 == n;
+    double alpha = current ? 1 : 0.12 + 0.38 * j / (n - 1);
+    if (!current) {
+      DrmadPlotShade shade = { meta, alpha };
+      g_array_append_val (plot->shades, shade);
+    }
+    for (guint l = 0; l < L; l++) {
       g_autofree char *name = current ? g_strdup_printf ("layer %u", l + 1)
-                                      : g_strdup_printf ("layer %u, meta-iteration %u", l + 1, i + 1);
+                                      : g_strdup_printf ("layer %u, meta-iteration %u", l + 1, meta);
       DrmadPlotSeries *series = drmad_plot_add_series (plot, name, l, alpha);
       series->steps = TRUE;
       series->in_legend = current;
-      const double *schedule = lr + ((gsize) i * n_layers + l) * segments;
-      for (guint s = 0; s < segments; s++)
-        drmad_plot_series_append (series, (double) ((s * steps + segments - 1) / segments), schedule[s]);
-      drmad_plot_series_append (series, (double) steps, schedule[segments - 1]);
+      const double *schedule = meta == 0 ? data->initial_lr + (gsize) l * S
+                                         : data->lr + ((gsize) (meta - 1) * L + l) * S;
+      for (guint s = 0; s < S; s++)
+        drmad_plot_series_append (series, (double) ((s * data->steps + S - 1) / S), schedule[s]);
+      drmad_plot_series_append (series, (double) data->steps, schedule[S - 1]);
     }
   }
   return plot;
+}
+
+/* Losses on the left axis, the error in percent on the right one: they have
+ * different units and scales. */
+DrmadPlot *
+drmad_plot_run_loss (const DrmadPlotRunData *data)
+{
+  g_return_val_if_fail (data != NULL, NULL);
+  DrmadPlot *plot = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+  plot->y2_label = g_strdup ("validation error (%)");
+  plot->y2_percent = TRUE;
+  g_autofree char *train_name = data->steps
+    ? g_strdup_printf ("train loss (mean over %" G_GUINT64_FORMAT " steps)", data->steps)
+    : g_strdup ("train loss (mean over the T steps)");
+  const struct { const char *name; const double *values; gboolean right; } columns[] = {
+    { train_name, data->train_loss, FALSE },
+    { "validation loss", data->val_loss, FALSE },
+    { "validation error", data->val_error, TRUE },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (columns); c++) {
+    if (columns[c].values == NULL)
+      continue;
+    DrmadPlotSeries *series = drmad_plot_add_series (plot, columns[c].name, c, 1);
+    series->right_axis = columns[c].right;
+    for (guint i = 0; i < data->n_iters; i++)
+      drmad_plot_series_append (series, i + 1, columns[c].values[i]);
+  }
+  add_marks (plot, data);
+  return plot;
+}
+
+DrmadPlot *
+drmad_plot_l2 (guint n_iters, guint n_layers, const double *l2)
+{
+  DrmadPlotRunData data = { .n_iters = n_iters, .n_layers = n_layers, .l2 = l2 };
+  return drmad_plot_run_l2 (&data);
+}
+
+DrmadPlot *
+drmad_plot_lr (guint n_iters, guint n_layers, guint segments, guint64 steps, const double *lr)
+{
+  DrmadPlotRunData data = { .n_iters = n_iters, .n_layers = n_layers, .segments = segments, .steps = steps, .lr = lr };
+  return drmad_plot_run_lr (&data);
 }
 
 /* Any of the three arrays may be NULL (not recorded): its series is left out. */
 DrmadPlot *
 drmad_plot_loss (guint n_iters, const double *train_loss, const double *val_loss, const double *val_error)
 {
-  DrmadPlot *plot = drmad_plot_new ("Loss", "meta-iteration", "loss / error", FALSE);
-  const struct { const char *name; const double *values; } columns[] = {
-    { "train loss", train_loss },
-    { "validation loss", val_loss },
-    { "validation error", val_error },
-  };
-  for (guint c = 0; c < G_N_ELEMENTS (columns); c++) {
-    if (columns[c].values == NULL)
-      continue;
-    DrmadPlotSeries *series = drmad_plot_add_series (plot, columns[c].name, c, 1);
-    for (guint i = 0; i < n_iters; i++)
-      drmad_plot_series_append (series, i + 1, columns[c].values[i]);
-  }
-  return plot;
+  DrmadPlotRunData data = { .n_iters = n_iters, .train_loss = train_loss, .val_loss = val_loss,
+                            .val_error = val_error };
+  return drmad_plot_run_loss (&data);
 }

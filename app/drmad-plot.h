@@ -14,12 +14,25 @@ typedef struct {
   double  alpha;         /* 1 = current; earlier meta-iterations fade */
   gboolean in_legend;
   gboolean steps;        /* draw as a step function (schedules) */
+  gboolean right_axis;   /* against the second y axis, when the plot has one */
 } DrmadPlotSeries;
+
+/* One entry of the key of faded series: the meta-iteration drawn at @alpha. */
+typedef struct {
+  guint  meta_iteration;
+  double alpha;
+} DrmadPlotShade;
 
 typedef struct {
   char      *title, *x_label, *y_label;
   gboolean   log_y;
   GPtrArray *series;     /* DrmadPlotSeries, drawn in order */
+  char      *y2_label;   /* NULL: no second axis; else a linear axis on the right for right_axis series */
+  gboolean   y2_percent; /* the second axis holds fractions, labelled and read out in percent */
+  GArray    *rejected_x; /* doubles: x of rejected meta-iterations, drawn as shaded columns */
+  double     best_x;     /* x of the best meta-iteration, a dashed line; NaN: none */
+  char      *best_text;  /* its legend text */
+  GArray    *shades;     /* DrmadPlotShade: the key of the faded series, oldest first; empty: none */
 } DrmadPlot;
 
 DrmadPlot       *drmad_plot_new        (const char *title, const char *x_label, const char *y_label, gboolean log_y);
@@ -31,8 +44,29 @@ void             drmad_plot_series_append (DrmadPlotSeries *series, double x, do
 /* Draws the whole plot (background, axes with ticks and labels, series,
  * legend, title) into the rectangle (0, 0, width, height) of @cr. Points that
  * are NaN/Inf, or ≤ 0 on a log axis, are skipped. An empty plot draws its
- * axes and a "no data yet" note. */
+ * axes and a "no data yet" note. The legend lies outside the plot area: in a
+ * column on the right when the plot is wide enough, else in rows below. */
 void drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height);
+
+typedef struct {
+  double x, y, width, height;
+} DrmadPlotRect;
+
+/* Where drmad_plot_draw() puts the plot area (the axes' box, inside which
+ * all data lie) and the legend (zero width and height when there is none)
+ * for a plot drawn at @width × @height. */
+void drmad_plot_get_layout (const DrmadPlot *plot, double width, double height, DrmadPlotRect *area,
+                            DrmadPlotRect *legend);
+
+typedef enum {
+  DRMAD_PLOT_AXIS_X,
+  DRMAD_PLOT_AXIS_Y,
+  DRMAD_PLOT_AXIS_Y2,
+} DrmadPlotAxis;
+
+/* The tick labels drawn on @axis, from the lowest value up; "10^-4" stands for
+ * a power of ten drawn with a superscript. Empty when the axis is not drawn. */
+GStrv drmad_plot_get_tick_labels (const DrmadPlot *plot, double width, double height, DrmadPlotAxis axis);
 
 /* Renders to a @width × @height ARGB PNG, written atomically (temp file in
  * the same folder, then rename): an earlier file survives any failure. */
@@ -43,11 +77,35 @@ gboolean drmad_plot_write_png (const DrmadPlot *plot, const char *path, int widt
 gboolean drmad_plot_nearest (const DrmadPlot *plot, double width, double height, double px, double py,
                              double radius, guint *series_index, guint *point_index);
 
-/* The three plots of a run, built from per-meta-iteration arrays (row-major):
- *   l2:   n_iters × n_layers L2 coefficients (natural units), log scale, against meta-iteration
- *   lr:   n_iters × n_layers × segments learning rates; the last iteration's
- *         schedule per layer against training step (0 … steps), earlier ones faded
- *   loss: train loss, validation loss and validation error against meta-iteration */
+/* What a run recorded, for its plots (arrays row-major; any pointer may be
+ * NULL: not recorded). Meta-iteration i + 1 is row i; meta-iteration 0 is
+ * the starting values, before any meta-step. */
+typedef struct {
+  guint           n_iters, n_layers, segments;
+  guint64         steps;            /* T, training steps per meta-iteration */
+  const double   *initial_l2;       /* n_layers */
+  const double   *l2;               /* n_iters × n_layers, natural units */
+  const double   *initial_lr;       /* n_layers × segments */
+  const double   *lr;               /* n_iters × n_layers × segments */
+  const double   *train_loss;       /* n_iters: mean minibatch loss over the T steps */
+  const double   *val_loss;         /* n_iters */
+  const double   *val_error;        /* n_iters, a fraction */
+  const gboolean *rejected;         /* n_iters: the divergence guard undid the meta-step */
+} DrmadPlotRunData;
+
+/* The three plots of a run:
+ *   l2:   L2 coefficient per layer against meta-iteration (0 when initial_l2 is
+ *         given), log scale; rejected meta-iterations shaded, the best one (lowest
+ *         validation loss among the accepted) marked
+ *   lr:   the last schedule per layer against training step (0 … steps), earlier
+ *         ones (the starting one first, when initial_lr is given) faded, with a key
+ *   loss: train and validation loss against meta-iteration, validation error in
+ *         percent on a second axis, the same marks as l2 */
+DrmadPlot *drmad_plot_run_l2   (const DrmadPlotRunData *data);
+DrmadPlot *drmad_plot_run_lr   (const DrmadPlotRunData *data);
+DrmadPlot *drmad_plot_run_loss (const DrmadPlotRunData *data);
+
+/* The same without starting values, marks or T. */
 DrmadPlot *drmad_plot_l2   (guint n_iters, guint n_layers, const double *l2);
 DrmadPlot *drmad_plot_lr   (guint n_iters, guint n_layers, guint segments, guint64 steps, const double *lr);
 DrmadPlot *drmad_plot_loss (guint n_iters, const double *train_loss, const double *val_loss, const double *val_error);

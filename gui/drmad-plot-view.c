@@ -41,7 +41,8 @@ drmad_plot_describe_point (const DrmadPlot *plot, guint series_index, guint poin
   g_return_val_if_fail (point_index < series->x->len, NULL);
   double x = g_array_index (series->x, double, point_index), y = g_array_index (series->y, double, point_index);
   g_autofree char *x_text = x == floor (x) && fabs (x) < 1e15 ? g_strdup_printf ("%.0f", x) : format_value (x);
-  g_autofree char *y_text = format_value (y);
+  g_autofree char *y_text = series->right_axis && plot->y2_label && plot->y2_percent
+                            ? g_strdup_printf ("%.4g %%", 100 * y) : format_value (y);
   return g_strdup_printf ("%s, %s %s: %s", series->name, plot->x_label, x_text, y_text);
 }
 

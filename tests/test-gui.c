@@ -312,7 +312,7 @@ test_window (void)
   g_assert_cmpstr (drmad_settings_get (settings, "layers"), ==, "784,16,10");
   g_assert_cmpuint (drmad_window_get_n_plotted (window), ==, n);
   l2 = drmad_plot_view_get_plot (drmad_window_get_plot_view (window, 0));
-  g_assert_cmpuint (((DrmadPlotSeries *) l2->series->pdata[0])->x->len, ==, n);
+  g_assert_cmpuint (((DrmadPlotSeries *) l2->series->pdata[0])->x->len, ==, n + 1);   /* meta-iteration 0, the starting values, then n */
 
   activate (window, "start");
   resumed_target = n + 1;

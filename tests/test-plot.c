@@ -45,23 +45,43 @@ close_to (const guint8 a[3], const guint8 b[3], int tolerance)
   return TRUE;
 }
 
-/* Pixels of @rgb inside the plot area (well inside the margins), and their centroid. */
+/* Pixels of @rgb (within @tolerance) inside @rect, and their centroid. */
 static guint
-count_colour (cairo_surface_t *surface, const guint8 rgb[3], double *cx, double *cy)
+count_colour_in (cairo_surface_t *surface, const DrmadPlotRect *rect, const guint8 rgb[3], int tolerance,
+                 double *cx, double *cy)
 {
   guint n = 0;
   double sx = 0, sy = 0;
-  for (int y = 40; y < H - 50; y++)
-    for (int x = 80; x < W - 20; x++)
+  int x0 = MAX (0, (int) ceil (rect->x)), x1 = MIN (W, (int) floor (rect->x + rect->width));
+  int y0 = MAX (0, (int) ceil (rect->y)), y1 = MIN (H, (int) floor (rect->y + rect->height));
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
       {
         guint8 p[3];
         pixel_rgb (surface, x, y, p);
-        if (close_to (p, rgb, 8))
+        if (close_to (p, rgb, tolerance))
           n++, sx += x + 0.5, sy += y + 0.5;
       }
   if (cx)
     *cx = n ? sx / n : NAN, *cy = n ? sy / n : NAN;
   return n;
+}
+
+/* The plot area less its frame line. */
+static DrmadPlotRect
+inner_area (const DrmadPlot *plot, int width, int height)
+{
+  DrmadPlotRect area;
+  drmad_plot_get_layout (plot, width, height, &area, NULL);
+  return (DrmadPlotRect) { area.x + 2, area.y + 2, area.width - 4, area.height - 4 };
+}
+
+/* Pixels of @rgb inside the plot area, and their centroid. */
+static guint
+count_colour (const DrmadPlot *plot, cairo_surface_t *surface, const guint8 rgb[3], double *cx, double *cy)
+{
+  DrmadPlotRect area = inner_area (plot, W, H);
+  return count_colour_in (surface, &area, rgb, 8, cx, cy);
 }
 
 static void
@@ -169,6 +189,14 @@ test_builders (void)
           }
       }
   g_assert_cmpfloat (series_at (lr, 0)->alpha, <, series_at (lr, LAYERS)->alpha);
+  /* the key: one shade per faded meta-iteration, the same alpha as its series */
+  g_assert_cmpuint (lr->shades->len, ==, ITERS - 1);
+  for (guint i = 0; i + 1 < ITERS; i++)
+    {
+      const DrmadPlotShade *shade = &g_array_index (lr->shades, DrmadPlotShade, i);
+      g_assert_cmpuint (shade->meta_iteration, ==, i + 1);
+      g_assert_cmpfloat (shade->alpha, ==, series_at (lr, i * LAYERS)->alpha);
+    }
 
   /* T = 10, S = 4: step t uses segment ⌊t·S/T⌋, so segments start at 0 3 5 8 */
   g_autoptr (DrmadPlot) uneven = drmad_plot_lr (1, 1, SEGMENTS, 10, lr_values);
@@ -179,13 +207,16 @@ test_builders (void)
   g_autoptr (DrmadPlot) loss = drmad_plot_loss (ITERS, train_loss, val_loss, val_error);
   g_assert_false (loss->log_y);
   g_assert_cmpstr (loss->title, ==, "Loss");
+  g_assert_cmpstr (loss->y2_label, ==, "validation error (%)");
+  g_assert_true (loss->y2_percent);
   g_assert_cmpuint (loss->series->len, ==, 3);
-  const char *names[] = { "train loss", "validation loss", "validation error" };
+  const char *names[] = { "train loss (mean over the T steps)", "validation loss", "validation error" };
   const double *columns[] = { train_loss, val_loss, val_error };
   for (guint c = 0; c < 3; c++)
     {
       DrmadPlotSeries *s = series_at (loss, c);
       g_assert_cmpstr (s->name, ==, names[c]);
+      g_assert_cmpint (s->right_axis, ==, c == 2);
       g_assert_cmpuint (s->x->len, ==, ITERS);
       for (guint i = 0; i < ITERS; i++)
         g_assert_cmpfloat (point_y (s, i), ==, columns[c][i]);
@@ -201,7 +232,7 @@ assert_draws_series (const DrmadPlot *plot)
   assert_corners_white (surface);
   for (guint s = 0; s < plot->series->len; s++)
     if (series_at (plot, s)->in_legend)
-      g_assert_cmpuint (count_colour (surface, palette_rgb[series_at (plot, s)->color_index], NULL, NULL), >, 200);
+      g_assert_cmpuint (count_colour (plot, surface, palette_rgb[series_at (plot, s)->color_index], NULL, NULL), >, 200);
   cairo_surface_destroy (surface);
 }
 
@@ -296,8 +327,8 @@ test_nearest (void)
 
   cairo_surface_t *surface = render (plot);
   double ax, ay, bx, by;
-  g_assert_cmpuint (count_colour (surface, palette_rgb[0], &ax, &ay), >=, 5);
-  g_assert_cmpuint (count_colour (surface, palette_rgb[1], &bx, &by), >=, 5);
+  g_assert_cmpuint (count_colour (plot, surface, palette_rgb[0], &ax, &ay), >=, 5);
+  g_assert_cmpuint (count_colour (plot, surface, palette_rgb[1], &bx, &by), >=, 5);
   cairo_surface_destroy (surface);
   g_assert_cmpfloat (ax, <, bx);   /* x grows to the right, y upwards */
   g_assert_cmpfloat (ay, >, by);
@@ -354,11 +385,460 @@ test_invalid_and_empty (void)
       cairo_surface_t *surface = render (plots[p]);
       assert_corners_white (surface);
       guint8 px[3];
-      pixel_rgb (surface, 100, H - 48, px);   /* on the x axis */
+      DrmadPlotRect area;
+      drmad_plot_get_layout (plots[p], W, H, &area, NULL);
+      pixel_rgb (surface, (int) (area.x + area.width / 2), (int) round (area.y + area.height), px);   /* on the x axis */
       g_assert_cmpuint (px[0], <, 200);
       cairo_surface_destroy (surface);
       g_assert_false (drmad_plot_nearest (plots[p], W, H, W / 2, H / 2, 1e6, NULL, NULL));
     }
+}
+
+/* ---- a run with starting values, a rejected and a best meta-iteration ---- */
+
+enum { RUN_ITERS = 8, RUN_LAYERS = 3, RUN_SEGMENTS = 4 };
+static double run_l2[RUN_ITERS * RUN_LAYERS], run_lr[RUN_ITERS * RUN_LAYERS * RUN_SEGMENTS];
+static double run_initial_l2[RUN_LAYERS], run_initial_lr[RUN_LAYERS * RUN_SEGMENTS];
+static double run_train[RUN_ITERS], run_val[RUN_ITERS], run_error[RUN_ITERS];
+static gboolean run_rejected[RUN_ITERS];
+
+/* Meta-iteration 4 (row 3) is rejected although its validation loss is the
+ * lowest of all: the best is meta-iteration 6, the lowest among the rest.
+ * L2 stays within 1.0–1.1 × 10^-4, the case whose labels once read alike;
+ * learning rates span 0.055–0.13. */
+static DrmadPlotRunData
+run_data (void)
+{
+  for (guint l = 0; l < RUN_LAYERS; l++)
+    {
+      run_initial_l2[l] = 1.0e-4 * (1 + 0.01 * l);
+      for (guint s = 0; s < RUN_SEGMENTS; s++)
+        run_initial_lr[l * RUN_SEGMENTS + s] = 0.1;
+    }
+  for (guint i = 0; i < RUN_ITERS; i++)
+    {
+      for (guint l = 0; l < RUN_LAYERS; l++)
+        {
+          run_l2[i * RUN_LAYERS + l] = run_initial_l2[l] * (1 + 0.01 * (i + 1));
+          for (guint s = 0; s < RUN_SEGMENTS; s++)
+            run_lr[(i * RUN_LAYERS + l) * RUN_SEGMENTS + s] = 0.1 + (0.13 - 0.1) * (i + 1) / RUN_ITERS
+                                                               - (0.1 - 0.055) * s / (RUN_SEGMENTS - 1) * (l + 1) / RUN_LAYERS;
+        }
+      run_train[i] = 2.0 - 0.1 * i;
+      run_val[i] = 2.5 - 0.1 * i;
+      run_error[i] = 0.40 - 0.03 * i;
+      run_rejected[i] = FALSE;
+    }
+  run_val[5] = 1.0;         /* meta-iteration 6: the best accepted */
+  run_val[3] = 0.5;         /* meta-iteration 4: lower, but rejected */
+  run_rejected[3] = TRUE;
+  return (DrmadPlotRunData) {
+    .n_iters = RUN_ITERS, .n_layers = RUN_LAYERS, .segments = RUN_SEGMENTS, .steps = 500,
+    .initial_l2 = run_initial_l2, .l2 = run_l2, .initial_lr = run_initial_lr, .lr = run_lr,
+    .train_loss = run_train, .val_loss = run_val, .val_error = run_error, .rejected = run_rejected,
+  };
+}
+
+static gboolean
+rects_intersect (const DrmadPlotRect *a, const DrmadPlotRect *b)
+{
+  return a->x < b->x + b->width && b->x < a->x + a->width && a->y < b->y + b->height && b->y < a->y + a->height;
+}
+
+static cairo_surface_t *
+render_at (const DrmadPlot *plot, int width, int height)
+{
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cairo_t *cr = cairo_create (surface);
+  drmad_plot_draw (plot, cr, width, height);
+  g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  return surface;
+}
+
+static void
+pixel_at (cairo_surface_t *surface, int x, int y, guint8 rgb[3])
+{
+  const guint8 *row = cairo_image_surface_get_data (surface) + (gsize) y * cairo_image_surface_get_stride (surface);
+  guint32 p = ((const guint32 *) row)[x];
+  rgb[0] = (p >> 16) & 255, rgb[1] = (p >> 8) & 255, rgb[2] = p & 255;
+}
+
+/* Legend text is the only black ink (axis lines are dark grey, the data
+ * palette colours): no dark pixel lies inside the plot area, while the legend
+ * box holds its text; the legend box and the plot area are disjoint, and
+ * the data's colours lie only in the area and the legend. Wide plots get a
+ * column on the right, narrow ones rows below, and data filling the whole
+ * area (no free corner) changes nothing. */
+static void
+test_legend_outside (void)
+{
+  DrmadPlotRunData data = run_data ();
+  g_autoptr (DrmadPlot) l2 = drmad_plot_run_l2 (&data);
+  g_autoptr (DrmadPlot) lr = drmad_plot_run_lr (&data);
+  g_autoptr (DrmadPlot) loss = drmad_plot_run_loss (&data);
+  g_autoptr (DrmadPlot) filled = drmad_plot_new ("filled", "x", "y", FALSE);
+  for (guint c = 0; c < 3; c++)
+    {
+      g_autofree char *name = g_strdup_printf ("zigzag %u", c);
+      DrmadPlotSeries *s = drmad_plot_add_series (filled, name, c, 1);
+      for (guint i = 0; i <= 40; i++)
+        drmad_plot_series_append (s, i, (i + c) % 2);
+    }
+  const DrmadPlot *plots[] = { l2, lr, loss, filled };
+  const int sizes[][2] = { { 800, 500 }, { 640, 400 }, { 360, 260 }, { 260, 200 } };
+  static const guint8 black[3] = { 0, 0, 0 };
+  for (guint p = 0; p < G_N_ELEMENTS (plots); p++)
+    for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+      {
+        int w = sizes[z][0], h = sizes[z][1];
+        DrmadPlotRect area, legend;
+        drmad_plot_get_layout (plots[p], w, h, &area, &legend);
+        g_assert_cmpfloat (legend.width, >, 0);
+        g_assert_false (rects_intersect (&area, &legend));
+        g_assert_cmpfloat (legend.x, >=, 0);
+        g_assert_cmpfloat (legend.y, >=, 0);
+        g_assert_cmpfloat (legend.x + legend.width, <=, w);
+        g_assert_cmpfloat (legend.y + legend.height, <=, h);
+        if (z == 0)   /* wide: a column on the right */
+          g_assert_cmpfloat (legend.x, >, area.x + area.width);
+        if (z == G_N_ELEMENTS (sizes) - 1)   /* narrow: rows below */
+          g_assert_cmpfloat (legend.y, >, area.y + area.height);
+
+        cairo_surface_t *surface = render_at (plots[p], w, h);
+        guint dark_inside = 0, dark_in_legend = 0;
+        for (int y = 0; y < h; y++)
+          for (int x = 0; x < w; x++)
+            {
+              guint8 px[3];
+              pixel_at (surface, x, y, px);
+              if (!close_to (px, black, 40))
+                continue;
+              if (x > area.x + 1 && x < area.x + area.width - 1 && y > area.y + 1 && y < area.y + area.height - 1)
+                dark_inside++;
+              if (x >= legend.x && x < legend.x + legend.width && y >= legend.y && y < legend.y + legend.height)
+                dark_in_legend++;
+            }
+        g_assert_cmpuint (dark_inside, ==, 0);
+        g_assert_cmpuint (dark_in_legend, >, 50);
+        cairo_surface_destroy (surface);
+
+        /* the data's colours: inside the area (lines, markers) or the legend
+         * (swatches), nowhere else */
+        surface = render_at (plots[p], w, h);
+        guint stray = 0, in_area = 0;
+        for (int y = 0; y < h; y++)
+          for (int x = 0; x < w; x++)
+            {
+              guint8 px[3];
+              pixel_at (surface, x, y, px);
+              gboolean data_colour = FALSE;
+              for (guint c = 0; c < G_N_ELEMENTS (palette_rgb); c++)
+                data_colour |= close_to (px, palette_rgb[c], 4);
+              if (!data_colour)
+                continue;
+              gboolean inside_area = x >= area.x && x < area.x + area.width && y >= area.y && y < area.y + area.height;
+              in_area += inside_area;
+              stray += !inside_area
+                       && !(x >= legend.x && x < legend.x + legend.width && y >= legend.y && y < legend.y + legend.height);
+            }
+        g_assert_cmpuint (stray, ==, 0);
+        g_assert_cmpuint (in_area, >, 100);
+        cairo_surface_destroy (surface);
+      }
+}
+
+static gboolean
+strv_distinct (GStrv v)
+{
+  for (guint i = 0; v[i]; i++)
+    for (guint j = i + 1; v[j]; j++)
+      if (g_str_equal (v[i], v[j]))
+        return FALSE;
+  return TRUE;
+}
+
+/* Parses "0.06", "1.05e-4", "10^-3" or "20%" (as 20). */
+static double
+label_value (const char *label)
+{
+  if (g_str_has_prefix (label, "10^"))
+    return pow (10, g_ascii_strtod (label + 3, NULL));
+  return g_ascii_strtod (label, NULL);
+}
+
+/* Labels of the y axis: at least @min_count, distinct, increasing, and all
+ * within [lo, hi] with lo ≤ data ≤ hi (what is in view) */
+static void
+assert_y_labels (const DrmadPlot *plot, int w, int h, DrmadPlotAxis axis, guint min_count, double data_lo,
+                 double data_hi, double scale)
+{
+  g_auto (GStrv) labels = drmad_plot_get_tick_labels (plot, w, h, axis);
+  g_autofree char *joined = g_strjoinv (" | ", labels);
+  g_test_message ("%s %dx%d axis %d: %s", plot->title, w, h, axis, joined);
+  g_assert_cmpuint (g_strv_length (labels), >=, min_count);
+  g_assert_true (strv_distinct (labels));
+  double span = data_hi - data_lo, previous = -INFINITY;
+  for (guint i = 0; labels[i]; i++)
+    {
+      double v = label_value (labels[i]) / scale;
+      g_assert_cmpfloat (v, >, previous);
+      /* in view: the axis pads the data by less than half its span (a log
+       * axis by less than half a decade) */
+      if (plot->log_y && axis == DRMAD_PLOT_AXIS_Y)
+        {
+          g_assert_cmpfloat (v, >=, data_lo / pow (10, 0.5));
+          g_assert_cmpfloat (v, <=, data_hi * pow (10, 0.5));
+        }
+      else
+        {
+          g_assert_cmpfloat (v, >=, data_lo - span / 2);
+          g_assert_cmpfloat (v, <=, data_hi + span / 2);
+        }
+      previous = v;
+    }
+}
+
+/* Ink columns left of the plot area, over the area's rows: column 0 (the
+ * edge) is blank, and the ink forms two runs (the rotated axis title, then
+ * the tick labels) apart by at least 4 blank columns (gaps between the
+ * characters of a label are narrower): nothing is clipped and the labels do
+ * not run into the title. */
+static void
+assert_left_margin (const DrmadPlot *plot, int w, int h)
+{
+  DrmadPlotRect area;
+  drmad_plot_get_layout (plot, w, h, &area, NULL);
+  cairo_surface_t *surface = render_at (plot, w, h);
+  static const guint8 white[3] = { 255, 255, 255 };
+  int runs = 0, blank = 1000;
+  for (int x = 0; x < (int) area.x - 6; x++)
+    {
+      gboolean ink = FALSE;
+      for (int y = MAX (0, (int) area.y - 6); y < MIN (h, (int) (area.y + area.height) + 6) && !ink; y++)
+        {
+          guint8 px[3];
+          pixel_at (surface, x, y, px);
+          ink = !close_to (px, white, 30);
+        }
+      if (x == 0)
+        g_assert_false (ink);
+      if (ink && blank >= 4)
+        runs++;
+      blank = ink ? 0 : blank + 1;
+    }
+  cairo_surface_destroy (surface);
+  g_assert_cmpint (runs, ==, 2);
+}
+
+static void
+test_log_ticks (void)
+{
+  /* the learned L2 of three layers, all near 1.05e-4 (less than a decade) */
+  DrmadPlotRunData data = run_data ();
+  g_autoptr (DrmadPlot) l2 = drmad_plot_run_l2 (&data);
+  double lo = INFINITY, hi = -INFINITY;
+  for (guint i = 0; i < G_N_ELEMENTS (run_l2); i++)
+    lo = MIN (lo, run_l2[i]), hi = MAX (hi, run_l2[i]);
+  for (guint i = 0; i < RUN_LAYERS; i++)
+    lo = MIN (lo, run_initial_l2[i]);
+  const int sizes[][2] = { { 800, 500 }, { W, H }, { 300, 220 } };
+  for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+    {
+      assert_y_labels (l2, sizes[z][0], sizes[z][1], DRMAD_PLOT_AXIS_Y, 3, lo, hi, 1);
+      assert_left_margin (l2, sizes[z][0], sizes[z][1]);
+    }
+
+  /* one value: the axis pads half a decade either way */
+  g_autoptr (DrmadPlot) single = drmad_plot_new ("one", "x", "y", TRUE);
+  drmad_plot_series_append (drmad_plot_add_series (single, "s", 0, 1), 1, 1.05127e-4);
+  assert_y_labels (single, W, H, DRMAD_PLOT_AXIS_Y, 3, 1.05127e-4, 1.05127e-4, 1);
+
+  /* 0.055–0.13: at least three labels, one of them below 0.10 */
+  g_autoptr (DrmadPlot) lr = drmad_plot_new ("lr", "training step", "learning rate", TRUE);
+  DrmadPlotSeries *s = drmad_plot_add_series (lr, "layer 1", 0, 1);
+  drmad_plot_series_append (s, 0, 0.13);
+  drmad_plot_series_append (s, 50, 0.055);
+  drmad_plot_series_append (s, 100, 0.09);
+  for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+    {
+      assert_y_labels (lr, sizes[z][0], sizes[z][1], DRMAD_PLOT_AXIS_Y, 3, 0.055, 0.13, 1);
+      g_auto (GStrv) labels = drmad_plot_get_tick_labels (lr, sizes[z][0], sizes[z][1], DRMAD_PLOT_AXIS_Y);
+      g_assert_cmpfloat (label_value (labels[0]), <, 0.10);
+    }
+
+  /* a wide range: powers of ten, at least three */
+  g_autoptr (DrmadPlot) wide = drmad_plot_new ("wide", "x", "y", TRUE);
+  s = drmad_plot_add_series (wide, "s", 0, 1);
+  drmad_plot_series_append (s, 0, 3e-7);
+  drmad_plot_series_append (s, 1, 2e-2);
+  assert_y_labels (wide, W, H, DRMAD_PLOT_AXIS_Y, 3, 3e-7, 2e-2, 1);
+  g_auto (GStrv) wide_labels = drmad_plot_get_tick_labels (wide, W, H, DRMAD_PLOT_AXIS_Y);
+  for (guint i = 0; wide_labels[i]; i++)
+    g_assert_true (g_str_has_prefix (wide_labels[i], "10^"));
+
+  /* the margin grows with the labels: long labels start further right than
+   * short ones would need, yet the title stays clear of them */
+  g_autoptr (DrmadPlot) narrow = drmad_plot_new ("narrow", "x", "L2 coefficient", TRUE);
+  s = drmad_plot_add_series (narrow, "s", 0, 1);
+  drmad_plot_series_append (s, 0, 1.0512e-4);
+  drmad_plot_series_append (s, 1, 1.0519e-4);
+  assert_y_labels (narrow, W, H, DRMAD_PLOT_AXIS_Y, 3, 1.0512e-4, 1.0519e-4, 1);
+  DrmadPlotRect narrow_area, wide_area;
+  drmad_plot_get_layout (narrow, W, H, &narrow_area, NULL);
+  drmad_plot_get_layout (wide, W, H, &wide_area, NULL);
+  g_assert_cmpfloat (narrow_area.x, >, wide_area.x);
+  assert_left_margin (narrow, W, H);
+}
+
+/* The loss plot: the error on its own axis in percent on the right, whose
+ * labels cover the error's range; the green error line spans most of the
+ * area's height although losses are ten times larger (a shared axis would
+ * squash it into the bottom tenth); hovering its points finds them. */
+static void
+test_error_axis (void)
+{
+  DrmadPlotRunData data = run_data ();
+  g_autoptr (DrmadPlot) loss = drmad_plot_run_loss (&data);
+  g_assert_cmpstr (series_at (loss, 0)->name, ==, "train loss (mean over 500 steps)");
+  g_assert_true (series_at (loss, 2)->right_axis);
+  g_assert_false (series_at (loss, 0)->right_axis || series_at (loss, 1)->right_axis);
+
+  double err_lo = run_error[RUN_ITERS - 1], err_hi = run_error[0];
+  assert_y_labels (loss, W, H, DRMAD_PLOT_AXIS_Y2, 3, err_lo, err_hi, 100);
+  g_auto (GStrv) labels = drmad_plot_get_tick_labels (loss, W, H, DRMAD_PLOT_AXIS_Y2);
+  for (guint i = 0; labels[i]; i++)
+    g_assert_true (g_str_has_suffix (labels[i], "%"));
+  g_auto (GStrv) left = drmad_plot_get_tick_labels (loss, W, H, DRMAD_PLOT_AXIS_Y);
+  g_assert_cmpfloat (label_value (left[g_strv_length (left) - 1]), >=, 2.0);
+
+  /* the error line's vertical extent */
+  cairo_surface_t *surface = render (loss);
+  DrmadPlotRect area = inner_area (loss, W, H);
+  int top = H, bottom = -1;
+  for (int y = (int) area.y; y < (int) (area.y + area.height); y++)
+    for (int x = (int) area.x; x < (int) (area.x + area.width); x++)
+      {
+        guint8 px[3];
+        pixel_rgb (surface, x, y, px);
+        if (close_to (px, palette_rgb[2], 8))
+          top = MIN (top, y), bottom = MAX (bottom, y);
+      }
+  cairo_surface_destroy (surface);
+  g_assert_cmpint (bottom - top, >, area.height * 0.7);
+
+  /* hover: the point of the first error value sits near the green top */
+  gboolean found = FALSE;
+  for (int x = (int) area.x; x < (int) (area.x + area.width) && !found; x++)
+    {
+      guint series, point;
+      if (drmad_plot_nearest (loss, W, H, x, top + 1, 4, &series, &point) && series == 2)
+        {
+          g_assert_cmpuint (point, ==, 0);
+          found = TRUE;
+        }
+    }
+  g_assert_true (found);
+}
+
+/* Meta-iteration 0 (the starting values) in the L2 and learning-rate plots;
+ * the rejected meta-iteration shaded and the best one dashed, at the pixel
+ * columns where hit testing finds those meta-iterations' points; the faded
+ * schedules' key draws one shade per earlier meta-iteration. */
+static void
+test_run_marks (void)
+{
+  DrmadPlotRunData data = run_data ();
+  g_autoptr (DrmadPlot) l2 = drmad_plot_run_l2 (&data);
+  g_autoptr (DrmadPlot) lr = drmad_plot_run_lr (&data);
+  g_autoptr (DrmadPlot) loss = drmad_plot_run_loss (&data);
+
+  g_assert_cmpuint (l2->series->len, ==, RUN_LAYERS);
+  for (guint l = 0; l < RUN_LAYERS; l++)
+    {
+      const DrmadPlotSeries *s = series_at (l2, l);
+      g_assert_cmpuint (s->x->len, ==, RUN_ITERS + 1);
+      g_assert_cmpfloat (point_x (s, 0), ==, 0);
+      g_assert_cmpfloat (point_y (s, 0), ==, run_initial_l2[l]);
+      for (guint i = 0; i < RUN_ITERS; i++)
+        {
+          g_assert_cmpfloat (point_x (s, i + 1), ==, i + 1);
+          g_assert_cmpfloat (point_y (s, i + 1), ==, run_l2[i * RUN_LAYERS + l]);
+        }
+    }
+
+  /* best: the lowest validation loss among the accepted, computed here */
+  guint best = 0;
+  for (guint i = 0; i < RUN_ITERS; i++)
+    if (!run_rejected[i] && (best == 0 || run_val[i] < run_val[best - 1]))
+      best = i + 1;
+  g_assert_cmpuint (best, ==, 6);
+  const DrmadPlot *marked[] = { l2, loss };
+  for (guint p = 0; p < G_N_ELEMENTS (marked); p++)
+    {
+      g_assert_cmpuint (marked[p]->rejected_x->len, ==, 1);
+      g_assert_cmpfloat (g_array_index (marked[p]->rejected_x, double, 0), ==, 4);
+      g_assert_cmpfloat (marked[p]->best_x, ==, best);
+      g_assert_nonnull (strstr (marked[p]->best_text, "6"));
+    }
+
+  /* the shaded column and the dashed line, on a row of the area with no data */
+  cairo_surface_t *surface = render (l2);
+  DrmadPlotRect area = inner_area (l2, W, H);
+  static const guint8 rejected_rgb[3] = { 255, 219, 219 }, best_rgb[3] = { 89, 89, 89 };
+  double rx, ry, bx, by;
+  g_assert_cmpuint (count_colour_in (surface, &area, rejected_rgb, 3, &rx, &ry), >, 200);
+  g_assert_cmpuint (count_colour_in (surface, &area, best_rgb, 12, &bx, &by), >, 40);
+  cairo_surface_destroy (surface);
+  const struct { double px; double meta; } columns[] = { { rx, 4 }, { bx, best } };
+  for (guint c = 0; c < G_N_ELEMENTS (columns); c++)
+    {
+      gboolean found = FALSE;
+      for (int y = (int) area.y; y < (int) (area.y + area.height) && !found; y++)
+        {
+          guint series, point;
+          if (drmad_plot_nearest (l2, W, H, columns[c].px, y, 2, &series, &point))
+            {
+              g_assert_cmpfloat (point_x (series_at (l2, series), point), ==, columns[c].meta);
+              found = TRUE;
+            }
+        }
+      g_assert_true (found);
+    }
+
+  /* learning rates: the starting schedule is meta-iteration 0, faded */
+  g_assert_cmpuint (lr->series->len, ==, (RUN_ITERS + 1) * RUN_LAYERS);
+  for (guint l = 0; l < RUN_LAYERS; l++)
+    {
+      const DrmadPlotSeries *s = series_at (lr, l);
+      g_autofree char *name = g_strdup_printf ("layer %u, meta-iteration 0", l + 1);
+      g_assert_cmpstr (s->name, ==, name);
+      g_assert_false (s->in_legend);
+      g_assert_cmpfloat (point_y (s, 0), ==, run_initial_lr[l * RUN_SEGMENTS]);
+      g_assert_cmpfloat (point_x (s, RUN_SEGMENTS), ==, 500);
+    }
+  g_assert_cmpuint (lr->shades->len, ==, RUN_ITERS);
+  for (guint i = 0; i < RUN_ITERS; i++)
+    {
+      const DrmadPlotShade *shade = &g_array_index (lr->shades, DrmadPlotShade, i);
+      g_assert_cmpuint (shade->meta_iteration, ==, i);
+      g_assert_cmpfloat (shade->alpha, ==, series_at (lr, i * RUN_LAYERS)->alpha);
+      if (i > 0)
+        g_assert_cmpfloat (shade->alpha, >, g_array_index (lr->shades, DrmadPlotShade, i - 1).alpha);
+    }
+  /* each shade's grey (0.15 at its alpha over white) is in the legend */
+  DrmadPlotRect legend;
+  drmad_plot_get_layout (lr, W, H, NULL, &legend);
+  surface = render (lr);
+  for (guint i = 0; i < RUN_ITERS; i++)
+    {
+      double alpha = g_array_index (lr->shades, DrmadPlotShade, i).alpha;
+      guint8 grey = (guint8) round (255 * (1 - alpha) + 0.15 * 255 * alpha);
+      const guint8 rgb[3] = { grey, grey, grey };
+      g_assert_cmpuint (count_colour_in (surface, &legend, rgb, 2, NULL, NULL), >=, 4);
+    }
+  cairo_surface_destroy (surface);
 }
 
 int
@@ -371,5 +851,9 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/write-png", test_write_png);
   g_test_add_func ("/plot/nearest", test_nearest);
   g_test_add_func ("/plot/invalid-and-empty", test_invalid_and_empty);
+  g_test_add_func ("/plot/legend-outside", test_legend_outside);
+  g_test_add_func ("/plot/log-ticks", test_log_ticks);
+  g_test_add_func ("/plot/error-axis", test_error_axis);
+  g_test_add_func ("/plot/run-marks", test_run_marks);
   return g_test_run ();
 }
