@@ -1,7 +1,12 @@
 /* hyper-mlp: three meta-iterations of DrMAD on Fashion-MNIST through the
- * installed library.
+ * installed library. Built and run as docs/install.md says (DIR: the prefix
+ * the library was installed under; tests/installed-example.sh does this):
  *
- *   cc hyper-mlp.c $(pkg-config --cflags --libs drmad) -o hyper-mlp && ./hyper-mlp
+ *   cc hyper-mlp.c $(pkg-config --cflags --libs drmad) -Wl,-rpath,DIR/lib -o hyper-mlp
+ *   ./hyper-mlp
+ *
+ * Everything it makes is freed by g_autoptr, in the reverse order of the
+ * declarations: the meta before the net, θ and data it borrows.
  */
 #include <drmad.h>
 #include <stdio.h>
@@ -51,6 +56,7 @@ main (void)
   drmad_reverse_config_init (&reverse);       /* auto: exact if it fits half the free device memory, else piecewise */
   DrmadMetaConfig meta_config;
   drmad_meta_config_init (&meta_config);      /* Adam; fidelity measured at meta-iteration 1 and every 10 */
+  /* Borrows net, hyper, train and val: declared after them, it is freed first. */
   g_autoptr (DrmadMeta) meta = drmad_meta_new (net, hyper, train, val, &reverse, &meta_config, &error);
   if (!meta)
     return fail (error);

@@ -1,8 +1,12 @@
 /* train-mlp: train a 784-100-10 MLP on Fashion-MNIST with the public drmad API
- * and print its test accuracy.
+ * and print its test accuracy. Against the library installed under DIR
+ * (docs/install.md):
  *
- *   cc train-mlp.c $(pkg-config --cflags --libs drmad) -o train-mlp
+ *   cc train-mlp.c $(pkg-config --cflags --libs drmad) -Wl,-rpath,DIR/lib -o train-mlp
  *   ./train-mlp
+ *
+ * Everything it makes is freed by g_autoptr, in the reverse order of the
+ * declarations: the trainer before the net it borrows.
  */
 #include <drmad.h>
 #include <stdio.h>

@@ -34,7 +34,7 @@ typedef struct {
 
 void drmad_load_limits_default (DrmadLoadLimits *limits);
 
-/* Accessors. The arrays belong to the dataset. */
+/* Accessors. The arrays and strings belong to the dataset and live as long as it. */
 guint         drmad_dataset_get_n          (const DrmadDataset *ds);
 guint         drmad_dataset_get_dim        (const DrmadDataset *ds);
 guint         drmad_dataset_get_n_classes  (const DrmadDataset *ds);
@@ -50,12 +50,16 @@ const guint8 *drmad_dataset_get_bytes      (const DrmadDataset *ds);
 void          drmad_dataset_get_shape      (const DrmadDataset *ds, guint *width, guint *height, guint *channels);
 const char   *drmad_dataset_get_source     (const DrmadDataset *ds);  /* file or folder it came from */
 
-/* A dataset built from caller arrays (copied). Labels must be in [0, n_classes). */
+/* A dataset built from caller arrays (copied: the caller keeps and frees its
+ * own). Labels must be in [0, n_classes). Free with drmad_dataset_free(). */
 DrmadDataset *drmad_dataset_new_from_arrays (guint n, guint dim, guint n_classes,
                                              const float *features, const gint32 *labels,
                                              GError **error);
 void          drmad_dataset_free           (DrmadDataset *ds);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDataset, drmad_dataset_free)
+
+/* Every loader returns a new dataset, freed with drmad_dataset_free(); the
+ * paths and @limits (NULL for the defaults) are read during the call only. */
 
 /**
  * drmad_dataset_load_idx:
@@ -95,7 +99,9 @@ DrmadDataset *drmad_dataset_load_cifar10 (const char *const *paths, const DrmadL
  * and test_batch.bin (CIFAR-10), or a folder of class subfolders (PNG).
  * @train receives the training pool; @test the predefined test set, or NULL
  * when the source has none (then drmad_dataset_split() takes the test split
- * from the pool).
+ * from the pool). Both are new datasets the caller frees with
+ * drmad_dataset_free(); whatever *@train and *@test held before is
+ * overwritten, not freed. On failure neither is touched.
  */
 gboolean drmad_dataset_open (const char *name_or_path, const DrmadLoadLimits *limits,
                              DrmadDataset **train, DrmadDataset **test, GError **error);
@@ -108,6 +114,8 @@ char **drmad_dataset_list_builtin (void);
  * Train, validation and test sets drawn without overlap from a seed, features
  * standardised per feature with the training split's mean and standard
  * deviation (a feature with deviation below 1e-6 is only centred).
+ * The split owns its three datasets and both arrays: drmad_split_free()
+ * frees them all, so do not free its members yourself.
  */
 typedef struct {
   DrmadDataset *train;
@@ -124,6 +132,8 @@ typedef struct {
  * A zero @n_train means "all that remain after validation (and test)"; a
  * zero @n_test with a @test_pool means "all of @test_pool".
  * Sizes larger than what exists give %DRMAD_ERROR_INVALID_ARGUMENT.
+ * Returns a new split (drmad_split_free()) holding copies of the rows it
+ * drew: @pool and @test_pool may be freed as soon as it returns.
  */
 DrmadSplit *drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *test_pool,
                                  guint64 seed, guint n_train, guint n_val, guint n_test,

@@ -17,7 +17,8 @@ typedef enum {
   DRMAD_GEMM_HOST,     /* OpenBLAS called from an OpenCL native kernel on the same queue (CPU devices) */
 } DrmadGemmPath;
 
-/* One OpenCL device as listed by drmad_device_list(). */
+/* One OpenCL device as listed by drmad_device_list(). Each owns its strings;
+ * drmad_device_info_free() frees them and the struct. */
 typedef struct {
   guint    index;            /* position in the list: what --device N selects */
   char    *platform_name;
@@ -34,7 +35,8 @@ void drmad_device_info_free (DrmadDeviceInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDeviceInfo, drmad_device_info_free)
 
 /* Every device of every platform, in a stable order; elements are DrmadDeviceInfo.
- * No platform at all gives %DRMAD_ERROR_NO_PLATFORM with the package to install. */
+ * No platform at all gives %DRMAD_ERROR_NO_PLATFORM with the package to install.
+ * A new array: g_ptr_array_unref() frees it and its elements. */
 GPtrArray *drmad_device_list (GError **error);
 
 typedef struct _DrmadDevice DrmadDevice;
@@ -65,19 +67,24 @@ void drmad_prepare_environment (void);
  *   substring of "platform name: device name".
  * Creates the context and an in-order queue. Kernels are compiled on first
  * use, once per precision, and kept.
+ * Returns a new device holding one reference: drop it with
+ * drmad_device_unref(). Nets, device data and trainers take references of
+ * their own, so the device may be unreffed before them; the context and
+ * queue go with the last reference.
  */
 DrmadDevice *drmad_device_open  (const char *spec, GError **error);
-DrmadDevice *drmad_device_ref   (DrmadDevice *device);
+DrmadDevice *drmad_device_ref   (DrmadDevice *device);  /* @device, with one more reference */
 void         drmad_device_unref (DrmadDevice *device);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDevice, drmad_device_unref)
 
+/* Belongs to @device and lives as long as it. */
 const DrmadDeviceInfo *drmad_device_get_info (DrmadDevice *device);
 
 /* The GEMM path used by nets created afterwards. AUTO resolves per device;
  * HOST on a device without native kernels gives %DRMAD_ERROR_UNSUPPORTED. */
 gboolean      drmad_device_set_gemm_path (DrmadDevice *device, DrmadGemmPath path, GError **error);
 DrmadGemmPath drmad_device_get_gemm_path (DrmadDevice *device);  /* never AUTO */
-const char   *drmad_gemm_path_name       (DrmadGemmPath path);
+const char   *drmad_gemm_path_name       (DrmadGemmPath path);  /* a static string */
 gboolean      drmad_gemm_path_from_name  (const char *name, DrmadGemmPath *path, GError **error);
 
 /* Bytes of device memory the library holds now and at most since open or the last reset. */
@@ -116,18 +123,20 @@ typedef struct {
 
 /**
  * drmad_blas_get_info:
- * Loads OpenBLAS if it is not loaded yet and describes it. The strings live
- * as long as the process. When OpenBLAS cannot be loaded: NULL and
+ * Loads OpenBLAS if it is not loaded yet and describes it. The struct and
+ * its strings belong to the library and live as long as the process: never
+ * free them. When OpenBLAS cannot be loaded: NULL and
  * %DRMAD_ERROR_NOT_FOUND naming the file and the Debian package. When the
  * core is older than the CPU allows, the library has said so once through
  * GLib's log (domain "drmad"): a warning, or a message when the user chose
  * the core.
  */
 const DrmadBlasInfo *drmad_blas_get_info (GError **error);
-/* "OpenBLAS", "drmad", "the user (OPENBLAS_CORETYPE)" */
+/* "OpenBLAS", "drmad", "the user (OPENBLAS_CORETYPE)": static strings. */
 const char *drmad_blas_chooser_name (DrmadBlasChooser chooser);
 /* One line: version, file, core and its instruction set, who chose it, the
- * CPU and its features: what the programs print after "BLAS: ". */
+ * CPU and its features: what the programs print after "BLAS: ". A new
+ * string: g_free() it. */
 char *drmad_blas_info_describe (const DrmadBlasInfo *info);
 
 G_END_DECLS

@@ -38,25 +38,33 @@ void drmad_hyper_config_init (DrmadHyperConfig *config);
 
 typedef struct _DrmadHyper DrmadHyper;
 
+/* A new θ for nets of @net's widths, freed with drmad_hyper_free(). It copies
+ * the widths and @config and keeps nothing of @net, which may be freed first;
+ * pass it only with nets of those widths (the entry points check). */
 DrmadHyper *drmad_hyper_new  (const DrmadNet *net, const DrmadHyperConfig *config, GError **error);
 /* The same θ from the layer widths alone (input first, @n_sizes − 1 weight
- * layers): no device needed, e.g. to read and plot a finished run folder. */
+ * layers): no device needed, e.g. to read and plot a finished run folder.
+ * @sizes and @config are copied; free with drmad_hyper_free(). */
 DrmadHyper *drmad_hyper_new_for_sizes (const guint *sizes, guint n_sizes, const DrmadHyperConfig *config,
                                        GError **error);
 void        drmad_hyper_free (DrmadHyper *hyper);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadHyper, drmad_hyper_free)
 
-const DrmadHyperConfig *drmad_hyper_get_config (const DrmadHyper *hyper);
+const DrmadHyperConfig *drmad_hyper_get_config (const DrmadHyper *hyper);  /* belongs to @hyper */
 /* Weight layers L of the net the hyperparameters were made for. */
 guint                   drmad_hyper_get_n_layers (const DrmadHyper *hyper);
 
 /* The raw vector θ the meta-optimiser moves: log L2, log learning rates,
- * logit momenta, log initial scales, in that order of groups. */
+ * logit momenta, log initial scales, in that order of groups. The n values
+ * belong to @hyper and live as long as it; drmad_hyper_set_values(),
+ * drmad_meta_step(), drmad_meta_load_state() and drmad_run_restore() change
+ * them in place. */
 gsize         drmad_hyper_get_n      (const DrmadHyper *hyper);
 const double *drmad_hyper_get_values (const DrmadHyper *hyper);
 /* Copies @values in; refuses NaN/Inf with %DRMAD_ERROR_DIVERGED, leaving θ unchanged. */
 gboolean      drmad_hyper_set_values (DrmadHyper *hyper, const double *values, GError **error);
-/* A stable readable name: "l2/layer2", "l2/layer1/in17", "lr/layer1/seg3", "momentum/layer3/seg0", "init/layer1". */
+/* A stable readable name: "l2/layer2", "l2/layer1/in17", "lr/layer1/seg3", "momentum/layer3/seg0", "init/layer1".
+ * It belongs to @hyper and lives as long as it. */
 const char   *drmad_hyper_get_name   (const DrmadHyper *hyper, gsize index);
 /* The value in natural units (exp, sigmoid). */
 double        drmad_hyper_get_natural (const DrmadHyper *hyper, gsize index);
@@ -83,7 +91,8 @@ typedef struct {
 
 DrmadHyperEntry drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index);
 
-/* Groups: "l2", "lr", "momentum", "init", only those learned, in θ order. */
+/* Groups: "l2", "lr", "momentum", "init", only those learned, in θ order
+ * (static strings). */
 guint       drmad_hyper_get_n_groups   (const DrmadHyper *hyper);
 const char *drmad_hyper_get_group_name (const DrmadHyper *hyper, guint group);
 void        drmad_hyper_get_group_span (const DrmadHyper *hyper, guint group, gsize *first, gsize *count);
@@ -96,7 +105,7 @@ typedef enum {
   DRMAD_METHOD_AUTO,       /* exact when it fits the memory budget, else piecewise with the largest K that fits */
 } DrmadMethod;
 
-const char *drmad_method_name      (DrmadMethod method);
+const char *drmad_method_name      (DrmadMethod method);  /* a static string */
 gboolean    drmad_method_from_name (const char *name, DrmadMethod *method, GError **error);
 
 typedef struct {
@@ -121,13 +130,15 @@ void drmad_reverse_config_init (DrmadReverseConfig *config);
  * The concrete method @config stands for on @net and @hyper: auto becomes
  * exact or piecewise with the largest K that fits the memory budget; 0
  * defaults become their values (k, R). @reason (if set) gets one sentence
- * saying what was chosen and why. %DRMAD_ERROR_TOO_LARGE when nothing fits.
+ * saying what was chosen and why, a new string to g_free().
+ * %DRMAD_ERROR_TOO_LARGE when nothing fits.
  */
 gboolean drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
                                        DrmadReverseConfig *resolved, char **reason, GError **error);
 
 /* "exact k=23", "piecewise K=16", "drmad R=200", "drmad R=T (full line)", "truncated R=200"
- * for a resolved configuration (no spaces around '=', no commas: a CSV cell). */
+ * for a resolved configuration (no spaces around '=', no commas: a CSV cell).
+ * A new string: g_free() it. */
 char *drmad_reverse_config_describe (const DrmadReverseConfig *resolved, guint64 steps);
 
 /* Device bytes the reverse pass of a resolved @config adds on @net (what
@@ -143,7 +154,8 @@ typedef struct {
 
 DrmadFidelity drmad_fidelity_compute (const double *approx, const double *reference, gsize first, gsize count);
 
-/* The outcome of one forward and reverse pass. */
+/* The outcome of one forward and reverse pass. drmad_hypergradient_free()
+ * frees it with its arrays; nothing in it refers to the objects it came from. */
 typedef struct {
   double   train_loss;      /* mean minibatch loss of the forward run */
   double   val_loss;        /* f(θ) = CE(w_T; validation) */
@@ -166,6 +178,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadHypergradient, drmad_hypergradient_free)
  * Trains @net from scratch for T steps with the hyperparameters @hyper on
  * @train, evaluates f on @val, and runs the reverse pass of @config->method.
  * Progress phases: "train", "reverse". Leaves w_T in @net.
+ * Returns a new result the caller frees with drmad_hypergradient_free();
+ * every argument is borrowed for the call only.
  */
 DrmadHypergradient *drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper,
                                                  DrmadDeviceData *train, DrmadDeviceData *val,
@@ -179,7 +193,8 @@ DrmadHypergradient *drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hype
 gboolean drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
                                            GError **error);
 
-/* Trains from scratch with @hyper (no reverse pass): what the final evaluation uses. */
+/* Trains from scratch with @hyper (no reverse pass): what the final evaluation uses.
+ * Leaves the trained weights in @net; the arguments are borrowed for the call. */
 gboolean drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
                             DrmadProgressFunc progress, gpointer user_data, double *train_loss,
                             GError **error);

@@ -12,7 +12,7 @@ typedef enum {
   DRMAD_META_SIGN,   /* sign-SGD, the DrMAD authors' choice */
 } DrmadMetaAlgorithm;
 
-const char *drmad_meta_algorithm_name      (DrmadMetaAlgorithm algorithm);
+const char *drmad_meta_algorithm_name      (DrmadMetaAlgorithm algorithm);  /* a static string */
 gboolean    drmad_meta_algorithm_from_name (const char *name, DrmadMetaAlgorithm *algorithm, GError **error);
 
 typedef struct {
@@ -28,7 +28,9 @@ typedef struct {
 
 void drmad_meta_config_init (DrmadMetaConfig *config);
 
-/* What one meta-iteration did; arrays belong to the report. */
+/* What one meta-iteration did. The caller frees it with
+ * drmad_meta_report_free(), which frees its arrays and strings too; nothing
+ * in it refers to the DrmadMeta. */
 typedef struct {
   guint    iteration;         /* 1, 2, … */
   gboolean rejected;          /* the divergence guard restored θ and halved the meta learning rate */
@@ -55,7 +57,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadMetaReport, drmad_meta_report_free)
 
 typedef struct _DrmadMeta DrmadMeta;
 
-/* The objects passed in must outlive the DrmadMeta; θ lives in @hyper. */
+/* A new meta-optimiser, freed with drmad_meta_free(). @net, @hyper, @train and
+ * @val are borrowed, neither copied nor referenced: each must outlive the
+ * DrmadMeta (free the meta first; drmad_meta_free() frees none of them).
+ * θ lives in @hyper, which every step moves; every step retrains @net.
+ * @reverse and @config are copied. */
 DrmadMeta *drmad_meta_new  (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
                             DrmadDeviceData *val, const DrmadReverseConfig *reverse,
                             const DrmadMetaConfig *config, GError **error);
@@ -68,29 +74,35 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadMeta, drmad_meta_free)
  * θ. The divergence guard: NaN/Inf anywhere, or a validation loss above
  * divergence_factor × the best so far, rejects the step — θ goes back to the
  * last accepted point, the meta learning rate halves, and the report says so.
- * NaN never reaches θ. Returns NULL only on errors the guard cannot handle
- * (device failures, cancellation, a first point that already diverges).
+ * NaN never reaches θ. Returns a new report (drmad_meta_report_free()), or
+ * NULL only on errors the guard cannot handle (device failures,
+ * cancellation, a first point that already diverges).
  */
 DrmadMetaReport *drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data,
                                   GError **error);
 
 /* The whole optimiser state (θ, moments, the accepted point, the meta
- * learning rate, the iteration count), for checkpoints. Loading checks that
- * it belongs to a θ of the same size and leaves @meta untouched on failure. */
+ * learning rate, the iteration count), for checkpoints: a new GBytes to
+ * g_bytes_unref(). Loading copies from @state (borrowed for the call), checks
+ * that it belongs to a θ of the same size and leaves @meta untouched on
+ * failure. */
 GBytes  *drmad_meta_save_state (DrmadMeta *meta);
 gboolean drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error);
 guint    drmad_meta_get_iteration (DrmadMeta *meta);
 
-/* The resolved reverse method (auto made concrete) and one sentence on why. */
+/* The resolved reverse method (auto made concrete) and one sentence on why;
+ * both belong to @meta and live as long as it. */
 const DrmadReverseConfig *drmad_meta_get_method        (DrmadMeta *meta);
 const char               *drmad_meta_get_method_reason (DrmadMeta *meta);
 
 /* The accepted θ with the lowest validation loss so far (NULL before the
- * first accepted meta-iteration), and that loss. */
+ * first accepted meta-iteration), and that loss. The n values belong to
+ * @meta, live as long as it and change with each step and load. */
 const double *drmad_meta_get_best_values   (DrmadMeta *meta);
 double        drmad_meta_get_best_val_loss (DrmadMeta *meta);
 
-/* The last hypergradient computed (NULL before the first step). */
+/* The last hypergradient computed (NULL before the first step). It belongs to
+ * @meta: the next drmad_meta_step() may free it; copy what you need. */
 const DrmadHypergradient *drmad_meta_get_last_hypergradient (DrmadMeta *meta);
 double drmad_meta_get_learning_rate (DrmadMeta *meta);
 

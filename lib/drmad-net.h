@@ -12,7 +12,7 @@ typedef enum {
   DRMAD_ACTIVATION_TANH,
 } DrmadActivation;
 
-const char *drmad_activation_name      (DrmadActivation activation);
+const char *drmad_activation_name      (DrmadActivation activation);  /* a static string */
 gboolean    drmad_activation_from_name (const char *name, DrmadActivation *activation, GError **error);
 
 /**
@@ -26,6 +26,10 @@ typedef gboolean (*DrmadProgressFunc) (const char *phase, guint64 step, guint64 
 /* A dataset copied to a device, in the precision of the nets that use it. */
 typedef struct _DrmadDeviceData DrmadDeviceData;
 
+/* A new copy of @dataset on @device, freed with drmad_device_data_free(). It
+ * keeps a reference to @device and nothing of @dataset, which may be freed as
+ * soon as it returns (a loaded dataset keeps the float view this makes; see
+ * drmad_dataset_get_features()). */
 DrmadDeviceData *drmad_device_data_new  (DrmadDevice *device, DrmadPrecision precision,
                                          const DrmadDataset *dataset, GError **error);
 void             drmad_device_data_free (DrmadDeviceData *data);
@@ -40,7 +44,9 @@ guint            drmad_device_data_get_n (const DrmadDeviceData *data);
  */
 typedef struct _DrmadNet DrmadNet;
 
-/* @sizes: n_sizes ≥ 2 layer widths, input first, classes last. @batch: minibatch size. */
+/* @sizes: n_sizes ≥ 2 layer widths, input first, classes last (copied). @batch:
+ * minibatch size. A new net holding a reference to @device; free with
+ * drmad_net_free(). */
 DrmadNet *drmad_net_new  (DrmadDevice *device, const guint *sizes, guint n_sizes,
                           DrmadActivation activation, DrmadPrecision precision, guint batch,
                           GError **error);
@@ -52,17 +58,23 @@ guint          drmad_net_get_size       (const DrmadNet *net, guint index);  /* 
 gsize          drmad_net_get_n_params   (const DrmadNet *net);
 guint          drmad_net_get_batch      (const DrmadNet *net);
 DrmadPrecision drmad_net_get_precision  (const DrmadNet *net);
+/* The net's own reference, not a new one: valid as long as the net;
+ * drmad_device_ref() it to keep it longer. */
 DrmadDevice   *drmad_net_get_device     (const DrmadNet *net);
 /* Where layer @layer ∈ [1, L] lives in the flat parameter vector. */
 void           drmad_net_get_layer_span (const DrmadNet *net, guint layer,
                                          gsize *weight_offset, gsize *n_weights, gsize *bias_offset);
 
+/* @params: the caller's P numbers, copied in or filled. */
 gboolean drmad_net_set_params (DrmadNet *net, const double *params, GError **error);
 gboolean drmad_net_get_params (DrmadNet *net, double *params, GError **error);
 
 /* W_l = scale_l · Z_l with Z_l fixed N(0,1) draws from @seed, biases 0
  * (docs/algorithm.md §1). @scales: L values, or NULL for 1/√fan_in. */
 gboolean drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError **error);
+
+/* The functions below borrow @data for the call only; it must have been made
+ * on the net's device, in the net's precision. */
 
 /* Mean unregularised loss of the minibatch at (@seed, @step) and, when
  * @gradient is non-NULL, its gradient (P numbers) at the current parameters. */
@@ -90,6 +102,8 @@ gboolean drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_
  */
 typedef struct _DrmadTrainer DrmadTrainer;
 
+/* A new trainer for @net, which it borrows: @net must outlive the trainer.
+ * drmad_trainer_free() frees the trainer only, never the net. */
 DrmadTrainer *drmad_trainer_new  (DrmadNet *net, GError **error);
 void          drmad_trainer_free (DrmadTrainer *trainer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadTrainer, drmad_trainer_free)
@@ -97,12 +111,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadTrainer, drmad_trainer_free)
 /* The same η, γ for every parameter and exp(λ) = @l2 on every weight (biases unregularised). */
 gboolean drmad_trainer_set_uniform (DrmadTrainer *trainer, double eta, double gamma, double l2,
                                     GError **error);
-/* Per-parameter vectors of length P; a NULL vector keeps its current values. */
+/* Per-parameter vectors of length P, copied to the device; a NULL vector keeps
+ * its current values. */
 gboolean drmad_trainer_set_vectors (DrmadTrainer *trainer, const double *eta, const double *gamma,
                                     const double *l2, GError **error);
 /* Schedules: @eta and @gamma hold @n_segments vectors of P numbers each;
  * step t of a run of @horizon steps uses segment ⌊t·S/T⌋. @l2: P numbers.
- * A NULL vector keeps its values (allowed only when S does not change). */
+ * A NULL vector keeps its values (allowed only when S does not change).
+ * The vectors are copied to the device. */
 gboolean drmad_trainer_set_schedule (DrmadTrainer *trainer, guint n_segments, guint64 horizon,
                                      const double *eta, const double *gamma, const double *l2,
                                      GError **error);
@@ -111,7 +127,8 @@ gboolean drmad_trainer_reset_velocity (DrmadTrainer *trainer, GError **error);
 
 /* Runs steps @first_step … @first_step + @n_steps − 1 on minibatches of
  * @train drawn with @seed; @mean_loss (optional) receives the mean minibatch
- * loss over those steps (regularisation not included). */
+ * loss over those steps (regularisation not included). @train is borrowed
+ * for the call. */
 gboolean drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed,
                             guint64 first_step, guint64 n_steps,
                             DrmadProgressFunc progress, gpointer user_data,

@@ -7,7 +7,8 @@
 
 G_BEGIN_DECLS
 
-/* One meta-iteration as the run folder keeps it. */
+/* One meta-iteration as the run folder keeps it. Records and their arrays
+ * belong to the run (drmad_run_get_record). */
 typedef struct {
   guint    iteration;
   gboolean rejected;
@@ -32,7 +33,10 @@ typedef struct _DrmadRun DrmadRun;
  * never recorded leaves the earlier run as it was.
  * Both calls hold a lock on the folder (flock on FOLDER/.drmad-lock) until
  * drmad_run_free(): a second run of the same folder, from this process or
- * another, gets %DRMAD_ERROR_BUSY with the holder's PID. */
+ * another, gets %DRMAD_ERROR_BUSY with the holder's PID.
+ * Each returns a new run, freed with drmad_run_free(), which releases the
+ * lock (and removes the side folder of a forced run that never recorded);
+ * @folder and @ini_text are copied. */
 DrmadRun *drmad_run_create (const char *folder, const char *ini_text, gboolean force, GError **error);
 /* Opens an existing run folder for resuming: reads run.ini (drmad_run_get_ini).
  * Refuses (%DRMAD_ERROR_CORRUPT) a folder whose history.csv records finished
@@ -43,22 +47,30 @@ DrmadRun *drmad_run_open   (const char *folder, GError **error);
  * it: no lock, nothing removed; drmad_run_record() refuses to write. */
 DrmadRun *drmad_run_open_read_only (const char *folder, GError **error);
 
-/* Rewrites run.ini (a resumed run's settings, e.g. more meta-iterations). */
+/* Rewrites run.ini (a resumed run's settings, e.g. more meta-iterations);
+ * @ini_text is copied, and a string drmad_run_get_ini() returned earlier is
+ * freed when the text changes. */
 gboolean  drmad_run_update_ini (DrmadRun *run, const char *ini_text, GError **error);
 
 /* The settings and data the run's trajectory depends on, as "key=value"
  * lines: kept in checkpoint.bin, and compared by drmad_run_restore() and
  * drmad_run_load_history(), which refuse (%DRMAD_ERROR_MISMATCH) a
- * checkpoint whose lines differ, naming the first that does. */
+ * checkpoint whose lines differ, naming the first that does. @identity is
+ * copied. */
 void      drmad_run_set_identity (DrmadRun *run, const char *identity);
 void      drmad_run_free   (DrmadRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadRun, drmad_run_free)
 
+/* Both belong to @run: the folder lives as long as the run, the text until
+ * drmad_run_update_ini() changes it. */
 const char *drmad_run_get_folder (const DrmadRun *run);
 const char *drmad_run_get_ini    (const DrmadRun *run);
 
 /* Appends the report of a meta-iteration and rewrites history.csv, hyper.csv
- * and checkpoint.bin (the optimiser state and the whole history). */
+ * and checkpoint.bin (the optimiser state and the whole history). @hyper must
+ * be the θ @meta moves and @report its last report; all three are borrowed
+ * for the call (the run copies what it keeps, so @report may be freed
+ * after). */
 gboolean drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta,
                            const DrmadMetaReport *report, GError **error);
 
@@ -66,7 +78,10 @@ gboolean drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta,
  * first one has run.ini only and starts from the beginning). */
 gboolean drmad_run_has_checkpoint (const DrmadRun *run);
 
-/* Restores the optimiser state and the history from checkpoint.bin. */
+/* Restores the optimiser state and the history from checkpoint.bin: the
+ * state, θ included, goes into @meta and the θ it moves, which @hyper must
+ * be (both borrowed for the call). Records that drmad_run_get_record()
+ * returned before are freed. */
 gboolean drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error);
 /* The history alone (drmad_run_get_record), for reading or plotting a run:
  * @hyper may come from drmad_hyper_new_for_sizes(), no device needed. */
@@ -82,13 +97,17 @@ gboolean drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initia
                                  GError **error);
 
 guint                 drmad_run_get_n_records (const DrmadRun *run);
+/* Belongs to @run: valid until drmad_run_free() or the next
+ * drmad_run_restore() or drmad_run_load_history() (drmad_run_record() only
+ * appends). */
 const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index);
 
 /* Writes @contents to @path atomically: a temporary file in the same folder,
  * fsync, rename, fsync of the folder. An earlier file survives any failure. */
 gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error);
 
-/* checkpoint.bin framing: magic, version, length, payload, CRC-32. */
+/* checkpoint.bin framing: magic, version, length, payload, CRC-32. Writing
+ * borrows @payload; reading returns a new GBytes to g_bytes_unref(). */
 gboolean drmad_checkpoint_write (const char *path, GBytes *payload, GError **error);
 GBytes  *drmad_checkpoint_read  (const char *path, GError **error);
 

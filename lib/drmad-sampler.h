@@ -9,7 +9,7 @@ G_BEGIN_DECLS
  * A pure function: the device computes the same value in its gather kernel. */
 guint32 drmad_sampler_index (guint64 seed, guint64 step, guint32 batch, guint32 j, guint32 n);
 
-/* Fills @indices[0 … batch) for @step. */
+/* Fills @indices[0 … batch) for @step: the caller's array of @batch entries. */
 void    drmad_sampler_batch (guint64 seed, guint64 step, guint32 batch, guint32 n, guint32 *indices);
 
 /* A standard normal draw that depends only on (@seed, @counter): the initial

@@ -1,25 +1,73 @@
 #!/usr/bin/env bash
-# Installs the library into a scratch folder, builds examples/hyper-mlp.c
-# against it with `pkg-config --cflags --libs drmad` alone, and runs it.
+# Follows docs/install.md step by step: configures its own build of the
+# source tree with --prefix=DIR --libdir=lib, builds and installs it, finds
+# drmad.pc through PKG_CONFIG_PATH=DIR/lib/pkgconfig, compiles
+# examples/hyper-mlp.c with `pkg-config --cflags --libs drmad` and an rpath
+# to DIR/lib, and runs it. It also checks that the installed headers are
+# the ones docs/install.md lists, and compiles and runs the program in the
+# tour at the top of lib/drmad.h.
+# Arguments (tests/meson.build): the source root, the build root (not used:
+# the recipe makes its own build) and b_sanitize.
 set -euo pipefail
-source_root=$1 build_root=$2 sanitize=${3:-none}
+source_root=$1 sanitize=${3:-none}
+# meson test points LD_LIBRARY_PATH at the build tree, which would load the
+# uninstalled library and hide a missing rpath: the recipe runs without it.
+unset LD_LIBRARY_PATH
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-meson install -C "$build_root" --destdir "$scratch" --quiet >/dev/null
-pc=$(find "$scratch" -name drmad.pc | head -1)
-# Installed under $scratch instead of its prefix: point the prefix there.
-mkdir "$scratch/pc"
-sed "s|^prefix=|prefix=$scratch|" "$pc" > "$scratch/pc/drmad.pc"
-export PKG_CONFIG_PATH="$scratch/pc"
+DIR=$scratch/prefix
+
 # A sanitizer build of the library needs the same runtime in the program.
-extra=()
-[ "$sanitize" != none ] && extra=(-fsanitize="$sanitize")
-cc "${extra[@]}" "$source_root/examples/hyper-mlp.c" $(pkg-config --cflags --libs drmad) -o "$scratch/hyper-mlp"
-libdir=$(pkg-config --variable=libdir drmad)
-LD_LIBRARY_PATH="$libdir" "$scratch/hyper-mlp" > "$scratch/out.txt"
+setup_extra=() cc_extra=()
+if [ "$sanitize" != none ]; then
+  setup_extra=(-Db_sanitize="$sanitize" -Db_lundef=false)
+  cc_extra=(-fsanitize="$sanitize")
+fi
+quietly () {  # runs "$@" with its output in a log, shown only on failure
+  "$@" >"$scratch/step.log" 2>&1 || { tail -n 60 "$scratch/step.log"; echo "failed: $*"; exit 1; }
+}
+
+# 1. Configure with the prefix, build, install (docs/install.md, "The recipe").
+quietly meson setup "$scratch/build" "$source_root" --prefix="$DIR" --libdir=lib "${setup_extra[@]}"
+quietly ninja -C "$scratch/build"
+quietly meson install -C "$scratch/build"
+
+# 2. pkg-config finds the installed drmad.pc, whose prefix is DIR.
+export PKG_CONFIG_PATH="$DIR/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+test "$(pkg-config --variable=prefix drmad)" = "$DIR"
+test "$(pkg-config --variable=libdir drmad)" = "$DIR/lib"
+echo "pkg-config --cflags --libs drmad: $(pkg-config --cflags --libs drmad)"
+
+# The installed headers are exactly those docs/install.md lists.
+installed=$(cd "$DIR" && ls include/drmad/*.h | sort)
+documented=$(grep -oE 'include/drmad/[a-z-]+\.h' "$source_root/docs/install.md" | sort -u)
+if [ "$installed" != "$documented" ]; then
+  echo "installed headers differ from docs/install.md:"
+  diff <(echo "$documented") <(echo "$installed") || true
+  exit 1
+fi
+
+# 3. Compile against the installed library, with the rpath.
+cc "${cc_extra[@]}" "$source_root/examples/hyper-mlp.c" $(pkg-config --cflags --libs drmad) \
+   -Wl,-rpath,"$DIR/lib" -o "$scratch/hyper-mlp"
+# The loader finds the installed copy through the rpath alone.
+libs=$(ldd "$scratch/hyper-mlp")  # whole, not piped: grep -q would close the pipe early
+grep -q "libdrmad.so.0 => $DIR/lib/libdrmad.so.0 " <<< "$libs" \
+  || { echo "$libs"; echo "libdrmad.so.0 does not resolve to $DIR/lib"; exit 1; }
+
+# 4. Run it.
+"$scratch/hyper-mlp" > "$scratch/out.txt"
 cat "$scratch/out.txt"
 # Three meta-iterations, each with a finite validation loss, and the learned values.
 test "$(grep -cE '^meta-iteration [123]: validation loss [0-9.]+ ' "$scratch/out.txt")" = 3
 grep -qE '^l2/layer1 = [0-9.e+-]+$' "$scratch/out.txt"
 grep -qE '^lr/layer2/seg1 = [0-9.e+-]+$' "$scratch/out.txt"
-echo "ok: built against the installed library and ran 3 meta-iterations"
+
+# The tour in drmad.h is a whole program: built the same way, it must run.
+awk '/^ \*   #include <drmad.h>$/ { on = 1 } on { line = $0; sub (/^ \*(   )?/, "", line); print line }
+     /^ \*   main \(void\)$/ { in_main = 1 } in_main && /^ \*   }$/ { exit }' "$source_root/lib/drmad.h" > "$scratch/tour.c"
+grep -q 'drmad_prepare_environment' "$scratch/tour.c"
+cc "${cc_extra[@]}" -Wall -Werror "$scratch/tour.c" $(pkg-config --cflags --libs drmad) \
+   -Wl,-rpath,"$DIR/lib" -o "$scratch/tour"
+"$scratch/tour"
+echo "ok: installed with --prefix, built against it with pkg-config and an rpath, ran 3 meta-iterations and the tour"
