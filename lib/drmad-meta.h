@@ -89,6 +89,8 @@ DrmadMetaReport *drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, g
 GBytes  *drmad_meta_save_state (DrmadMeta *meta);
 gboolean drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error);
 guint    drmad_meta_get_iteration (DrmadMeta *meta);
+/* The θ this optimiser moves (borrowed: the one given to drmad_meta_new). */
+DrmadHyper *drmad_meta_get_hyper (DrmadMeta *meta);
 
 /* The resolved reverse method (auto made concrete) and one sentence on why;
  * both belong to @meta and live as long as it. */

@@ -312,8 +312,28 @@ measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergrad
   return TRUE;
 }
 
+static DrmadMetaReport *meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data,
+                                   GError **error);
+
 DrmadMetaReport *
 drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GError **error)
+{
+  /* A step that returns nothing (a device error, a cancel) leaves the
+   * iteration count and the meta learning rate as they were. */
+  guint iteration = meta->iteration;
+  double learning_rate = meta->learning_rate;
+  DrmadMetaReport *report = meta_step (meta, progress, user_data, error);
+  if (!report) {
+    meta->iteration = iteration;
+    meta->learning_rate = learning_rate;
+  }
+  return report;
+}
+
+DrmadHyper *drmad_meta_get_hyper (DrmadMeta *meta) { return meta->hyper; }
+
+static DrmadMetaReport *
+meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
   gint64 started = g_get_monotonic_time ();
   DrmadMetaReport *report = new_report (meta);

@@ -524,6 +524,12 @@ gboolean
 drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const DrmadMetaReport *report,
                   GError **error)
 {
+  if (drmad_meta_get_hyper (meta) != hyper || report->iteration != drmad_meta_get_iteration (meta)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "the hyperparameters or the report given are not those of the optimiser (its θ, its iteration %u; "
+                 "the report's %u)", drmad_meta_get_iteration (meta), report->iteration);
+    return FALSE;
+  }
   run->n = drmad_hyper_get_n (hyper);
   run->n_groups = drmad_hyper_get_n_groups (hyper);
   DrmadRunRecord *r = g_new0 (DrmadRunRecord, 1);
@@ -691,12 +697,14 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   g_autofree char *identity = g_strndup ((const char *) data + sizeof header + header[0], header[4]);
   if (run->identity && *identity && !identities_agree (identity, run->identity, path, error))
     return FALSE;
-  g_autoptr (GBytes) state = g_bytes_new (data + sizeof header, header[0]);
-  if (meta && !drmad_meta_load_state (meta, state, error))
+  if (meta && drmad_meta_get_hyper (meta) != hyper) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "the hyperparameters given are not the ones the optimiser moves (drmad_meta_new)");
     return FALSE;
-  g_ptr_array_set_size (run->records, 0);
-  run->n = n;
-  run->n_groups = n_groups;
+  }
+  /* All or nothing: the records are read first, the optimiser state loaded
+   * last (it checks itself and leaves the optimiser untouched on failure). */
+  g_autoptr (GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) record_free);
   const guint8 *p = data + sizeof header + header[0] + header[4];
   for (guint64 i = 0; i < header[1]; i++) {
     DrmadRunRecord *r = g_new0 (DrmadRunRecord, 1);
@@ -711,7 +719,6 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s: record %" G_GUINT64_FORMAT " names no known "
                    "method: the file is damaged", path, i + 1);
       record_free (r);
-      g_ptr_array_set_size (run->records, 0);
       return FALSE;
     }
     r->method = (DrmadReverseConfig) { .method = counts[5], .checkpoint_every = counts[6], .snapshots = counts[7],
@@ -737,7 +744,14 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     p += n_groups * sizeof (double);
     r->theta = g_memdup2 (p, MAX (n, 1) * sizeof (double));
     p += n * sizeof (double);
-    g_ptr_array_add (run->records, r);
+    g_ptr_array_add (records, r);
   }
+  g_autoptr (GBytes) state = g_bytes_new (data + sizeof header, header[0]);
+  if (meta && !drmad_meta_load_state (meta, state, error))
+    return FALSE;
+  g_ptr_array_unref (run->records);
+  run->records = g_steal_pointer (&records);
+  run->n = n;
+  run->n_groups = n_groups;
   return TRUE;
 }

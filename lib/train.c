@@ -208,12 +208,8 @@ drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, 
                    double *mean_loss, GError **error)
 {
   DrmadNet *net = trainer->net;
-  if (train->dim != net->sizes[0] || train->precision != net->precision || train->n == 0) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                 "the training data (%u examples of %u features) do not fit the net (%u inputs)",
-                 train->n, train->dim, net->sizes[0]);
+  if (!drmad_net_check_data (net, train, error))
     return FALSE;
-  }
   double loss_sum = 0;
   if (!drmad_buffer_zero (net->acc, error)
       || !drmad_trainer_run_steps (trainer, train, seed, first_step, first_step + n_steps, first_step + n_steps,

@@ -804,6 +804,12 @@ test_fidelity (void)
   problem_teardown (&p);
 }
 
+static gboolean
+cancel_at_once (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  return FALSE;
+}
+
 /* Objects that do not belong together are refused up front, never read out
  * of bounds: θ made for another net, a method or meta-optimiser out of
  * range, piecewise with no pieces, data of the other precision. */
@@ -858,6 +864,36 @@ test_misuse (void)
   g_clear_error (&error);
   g_assert_null (drmad_hypergradient_compute (p.net, hyper, p.train, val32, &reverse, NULL, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* The trainer checks its data as every other entry point does. */
+  g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (p.net, &error);
+  g_assert_no_error (error);
+  g_assert_false (drmad_trainer_run (trainer, val32, 1, 0, 4, NULL, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* A run folder records only the θ its optimiser moves; a cancelled step leaves the count. */
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadHyper) stranger = drmad_hyper_new (p.net, &config, &error);
+  g_assert_null (drmad_meta_step (meta, cancel_at_once, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpuint (drmad_meta_get_iteration (meta), ==, 0);
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (report->iteration, ==, 1);
+  g_autofree char *folder = g_dir_make_tmp ("drmad-misuse-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (folder, "run", NULL);
+  g_autoptr (DrmadRun) run = drmad_run_create (out, "[drmad]\n", FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_false (drmad_run_record (run, stranger, meta, report, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  CHECK (drmad_run_record (run, hyper, meta, report, &error));
+  g_clear_pointer (&run, drmad_run_free);
+  remove_tree (folder);
   problem_teardown (&p);
 }
 
