@@ -2,7 +2,7 @@
 #pragma once
 
 #include <glib.h>
-#include "drmad-hyper.h"
+#include "drmad-hypergradient.h"
 
 G_BEGIN_DECLS
 

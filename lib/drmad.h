@@ -70,5 +70,6 @@
 #include "drmad-device.h"
 #include "drmad-net.h"
 #include "drmad-hyper.h"
+#include "drmad-hypergradient.h"
 #include "drmad-meta.h"
 #include "drmad-run.h"

@@ -2,7 +2,7 @@
  * sensitivities back into dθ (docs/algorithm.md §1 table, §2 chain rule). */
 #pragma once
 
-#include "drmad-hyper.h"
+#include "drmad-hypergradient.h"
 #include "net-private.h"
 
 /* Whether @hyper was made for a net of @net's widths (else

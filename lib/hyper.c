@@ -339,27 +339,3 @@ drmad_hyper_reduce (const DrmadHyper *hyper, const DrmadNet *net, const double *
   }
 }
 
-const char *
-drmad_method_name (DrmadMethod method)
-{
-  switch (method) {
-  case DRMAD_METHOD_EXACT: return "exact";
-  case DRMAD_METHOD_PIECEWISE: return "piecewise";
-  case DRMAD_METHOD_TRUNCATED: return "truncated";
-  case DRMAD_METHOD_AUTO: return "auto";
-  default: return "drmad";
-  }
-}
-
-gboolean
-drmad_method_from_name (const char *name, DrmadMethod *method, GError **error)
-{
-  for (DrmadMethod m = DRMAD_METHOD_EXACT; m <= DRMAD_METHOD_AUTO; m++)
-    if (g_ascii_strcasecmp (name, drmad_method_name (m)) == 0) {
-      *method = m;
-      return TRUE;
-    }
-  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-               "unknown method \"%s\": expected auto, exact, piecewise, truncated or drmad", name);
-  return FALSE;
-}
