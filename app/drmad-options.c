@@ -23,7 +23,7 @@ static const OptionSpec specs[] = {
   { "val-size", "5000", "N", "Validation examples (the meta-loss is their cross-entropy)", TRUE },
   { "test-size", "0", "N", "Test examples; 0 = the dataset's own test set", TRUE },
   { "layers", "784,100,100,10", "W,W,…", "Layer widths, input first, classes last", TRUE },
-  { "activation", "relu", "relu|tanh", "Hidden units", TRUE },
+  { "activation", "relu", "relu|tanh|softsign", "Hidden units: ReLU, tanh, or softsign z/(1+|z|)", TRUE },
   { "batch", "100", "N", "Minibatch size", TRUE },
   { "iters", "500", "T", "Training steps per run", TRUE },
   { "meta-iters", "40", "N", "Meta-iterations; 0 trains once with the given values and reports validation and test loss", TRUE },

@@ -52,7 +52,7 @@ static const Field spin_fields[] = {
 };
 
 /* Values of the fixed drop-downs, in the order of their items in the .ui. */
-static const char *const activation_values[] = { "relu", "tanh", NULL };
+static const char *const activation_values[] = { "relu", "tanh", "softsign", NULL };
 static const char *const granularity_values[] = { "layer", "neuron", "weight", NULL };
 static const char *const method_values[] = { "auto", "exact", "piecewise", "truncated", "drmad", NULL };
 static const char *const precision_values[] = { "float32", "float64", NULL };

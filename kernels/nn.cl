@@ -9,6 +9,7 @@
 #define ACT_IDENTITY 0
 #define ACT_RELU     1
 #define ACT_TANH     2
+#define ACT_SOFTSIGN 3
 
 /* for (i = …) over this work-item's contiguous share of 0 … n−1 in dimension
  * @dim: work-item g of G takes [g·⌈n/G⌉, (g+1)·⌈n/G⌉). GPUs are launched with
@@ -53,6 +54,8 @@ __kernel void bias_act (__global real *z, __global const real *params, uint bias
         value = value < 0 ? (real) 0 : value;  /* not fmax: it would turn a NaN into 0 and hide a divergence */
       else if (activation == ACT_TANH)
         value = tanh (value);
+      else if (activation == ACT_SOFTSIGN)
+        value = value / (1 + fabs (value));
       z[i] = value;
     }
 }
@@ -91,12 +94,14 @@ __kernel void softmax_xent (__global const real *logits, __global const int *lab
 inline real act_d1 (real a, uint activation)
 {
   return activation == ACT_RELU ? (a > 0 ? (real) 1 : (real) 0)
-       : activation == ACT_TANH ? 1 - a * a : (real) 1;
+       : activation == ACT_TANH ? 1 - a * a
+       : activation == ACT_SOFTSIGN ? (1 - fabs (a)) * (1 - fabs (a)) : (real) 1;
 }
 
 inline real act_d2 (real a, uint activation)
 {
-  return activation == ACT_TANH ? -2 * a * (1 - a * a) : (real) 0;
+  return activation == ACT_TANH ? -2 * a * (1 - a * a)
+       : activation == ACT_SOFTSIGN ? -2 * sign (a) * (1 - fabs (a)) * (1 - fabs (a)) * (1 - fabs (a)) : (real) 0;
 }
 
 /* δ = (δ_l W_lᵀ) ⊙ φ'(z): @pre keeps δ_l W_lᵀ, which the R-operator needs. */

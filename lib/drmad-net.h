@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 typedef enum {
   DRMAD_ACTIVATION_RELU,
   DRMAD_ACTIVATION_TANH,
+  DRMAD_ACTIVATION_SOFTSIGN,   /* z / (1 + |z|): added by following docs/architecture.md, kept as its test */
 } DrmadActivation;
 
 const char *drmad_activation_name      (DrmadActivation activation);  /* a static string */

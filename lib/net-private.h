@@ -7,7 +7,7 @@
 
 #define DRMAD_MAX_LAYERS 16
 
-enum { ACT_IDENTITY = 0, ACT_RELU = 1, ACT_TANH = 2 };  /* as in kernels/nn.cl */
+enum { ACT_IDENTITY = 0, ACT_RELU = 1, ACT_TANH = 2, ACT_SOFTSIGN = 3 };  /* as in kernels/nn.cl */
 
 struct _DrmadDeviceData {
   DrmadDevice   *device;

@@ -14,7 +14,7 @@
 const char *
 drmad_activation_name (DrmadActivation activation)
 {
-  return activation == DRMAD_ACTIVATION_TANH ? "tanh" : "relu";
+  return activation == DRMAD_ACTIVATION_TANH ? "tanh" : activation == DRMAD_ACTIVATION_SOFTSIGN ? "softsign" : "relu";
 }
 
 gboolean
@@ -24,9 +24,11 @@ drmad_activation_from_name (const char *name, DrmadActivation *activation, GErro
     *activation = DRMAD_ACTIVATION_RELU;
   else if (g_ascii_strcasecmp (name, "tanh") == 0)
     *activation = DRMAD_ACTIVATION_TANH;
+  else if (g_ascii_strcasecmp (name, "softsign") == 0)
+    *activation = DRMAD_ACTIVATION_SOFTSIGN;
   else {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                 "unknown activation \"%s\": expected relu or tanh", name);
+                 "unknown activation \"%s\": expected relu, tanh or softsign", name);
     return FALSE;
   }
   return TRUE;
@@ -329,7 +331,8 @@ run_2d (DrmadNet *net, DrmadLaunch *launch, gsize cols, gsize rows, GError **err
 static guint
 hidden_activation (const DrmadNet *net)
 {
-  return net->activation == DRMAD_ACTIVATION_TANH ? ACT_TANH : ACT_RELU;
+  return net->activation == DRMAD_ACTIVATION_TANH ? ACT_TANH
+         : net->activation == DRMAD_ACTIVATION_SOFTSIGN ? ACT_SOFTSIGN : ACT_RELU;
 }
 
 static DrmadMatrix

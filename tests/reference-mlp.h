@@ -9,7 +9,7 @@
 typedef struct {
   guint        n_layers;   /* L */
   const guint *sizes;      /* L + 1 */
-  gboolean     tanh_units; /* else ReLU */
+  int          activation; /* DrmadActivation: 0 ReLU, 1 tanh, 2 softsign */
 } RefNet;
 
 static inline gsize
@@ -51,7 +51,7 @@ ref_loss_grad (const RefNet *net, const double *params, const double *x, const g
         for (guint k = 0; k < fi; k++)
           z += acts[l - 1][(gsize) r * fi + k] * params[w_off[l] + (gsize) k * fo + c];
         if (l < L)
-          z = net->tanh_units ? tanh (z) : (z > 0 ? z : 0);
+          z = net->activation == 1 ? tanh (z) : net->activation == 2 ? z / (1 + fabs (z)) : (z > 0 ? z : 0);
         acts[l][(gsize) r * fo + c] = z;
       }
   }
@@ -96,7 +96,9 @@ ref_loss_grad (const RefNet *net, const double *params, const double *x, const g
           for (guint c = 0; c < fo; c++)
             s += deltas[l][(gsize) r * fo + c] * params[w_off[l] + (gsize) k * fo + c];
           double a = acts[l - 1][(gsize) r * fi + k];
-          deltas[l - 1][(gsize) r * fi + k] = s * (net->tanh_units ? 1 - a * a : (a > 0 ? 1 : 0));
+          deltas[l - 1][(gsize) r * fi + k] = s * (net->activation == 1 ? 1 - a * a
+                                                   : net->activation == 2 ? (1 - fabs (a)) * (1 - fabs (a))
+                                                   : (a > 0 ? 1 : 0));
         }
     }
   }

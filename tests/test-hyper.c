@@ -488,7 +488,7 @@ test_drmad_authors_loop (void)
 
   /* The transcription. w_0 and w_T come from the library's own training
    * (tested elsewhere); everything after is plain C. */
-  RefNet ref = { 3, sizes, TRUE };
+  RefNet ref = { 3, sizes, DRMAD_ACTIVATION_TANH };
   gsize P = ref_n_params (&ref);
   g_assert_cmpuint (P, ==, drmad_net_get_n_params (p.net));
   g_autofree double *w0 = g_new (double, P), *wT = g_new (double, P), *dw = g_new (double, P);

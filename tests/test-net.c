@@ -81,7 +81,7 @@ test_gradient_reference (gconstpointer data)
     return;
   g_autoptr (GError) error = NULL;
   gsize n = drmad_net_get_n_params (f.net);
-  RefNet ref = { 3, sizes, nc->activation == DRMAD_ACTIVATION_TANH };
+  RefNet ref = { 3, sizes, nc->activation };
   g_assert_cmpuint (ref_n_params (&ref), ==, n);
   double tolerance = nc->precision == DRMAD_PRECISION_FLOAT64 ? 1e-12 : 2e-5;
   g_autofree double *got = g_new (double, n), *expect = g_new (double, n);
@@ -108,7 +108,7 @@ test_evaluate_reference (gconstpointer data)
   if (!fixture_setup (&f, nc))
     return;
   g_autoptr (GError) error = NULL;
-  RefNet ref = { 3, sizes, nc->activation == DRMAD_ACTIVATION_TANH };
+  RefNet ref = { 3, sizes, nc->activation };
   double wrong, loss, error_rate;
   double expect = ref_loss_grad (&ref, f.params, f.x, drmad_dataset_get_labels (f.dataset), NULL,
                                  N_EXAMPLES, NULL, &wrong);
@@ -221,14 +221,13 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  static NetCase cases[2][2][2];
+  static NetCase cases[2][2][3];
   for (int p = 0; p < 2; p++)
     for (int g = 0; g < 2; g++)
-      for (int a = 0; a < 2; a++) {
+      for (int a = 0; a < 3; a++) {
         NetCase *nc = &cases[p][g][a];
         *nc = (NetCase) { p ? DRMAD_PRECISION_FLOAT64 : DRMAD_PRECISION_FLOAT32,
-                          g ? DRMAD_GEMM_CLBLAST : DRMAD_GEMM_HOST,
-                          a ? DRMAD_ACTIVATION_TANH : DRMAD_ACTIVATION_RELU };
+                          g ? DRMAD_GEMM_CLBLAST : DRMAD_GEMM_HOST, (DrmadActivation) a };
         g_autofree char *suffix = g_strdup_printf ("%s/%s/%s", drmad_gemm_path_name (nc->path),
                                                    p ? "float64" : "float32", drmad_activation_name (nc->activation));
         g_autofree char *grad = g_strconcat ("/net/gradient-vs-reference/", suffix, NULL);
@@ -243,6 +242,11 @@ main (int argc, char **argv)
   g_test_add_data_func ("/net/hvp-vs-finite-differences/host/float64/relu", &cases[1][0][0],
                         test_hvp_finite_differences);
   g_test_add_data_func ("/net/hvp-vs-finite-differences/clblast/float64/tanh", &cases[1][1][1],
+                        test_hvp_finite_differences);
+  /* softsign: the activation added by following docs/architecture.md ("Where to add things"). */
+  g_test_add_data_func ("/net/gradient-vs-finite-differences/host/float64/softsign", &cases[1][0][2],
+                        test_gradient_finite_differences);
+  g_test_add_data_func ("/net/hvp-vs-finite-differences/host/float64/softsign", &cases[1][0][2],
                         test_hvp_finite_differences);
   g_test_add_func ("/net/bad-shapes", test_bad_shapes);
   return g_test_run ();

@@ -49,7 +49,7 @@ test_sgd_reference (gconstpointer data)
   g_assert_no_error (error);
   CHECK (drmad_net_get_params (net, got, &error));
 
-  RefNet ref = { 2, sizes, TRUE };
+  RefNet ref = { 2, sizes, DRMAD_ACTIVATION_TANH };
   double loss_sum = 0;
   for (guint64 t = 0; t < STEPS; t++) {
     guint32 idx[BATCH];
