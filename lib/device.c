@@ -1,6 +1,7 @@
 /* OpenCL platforms and devices: listing, choice, context, queue, programs. */
 #include "device-private.h"
 #include "drmad-kernels.h"
+#include "enum-names.h"
 
 #include <stdlib.h>
 #include <errno.h>
@@ -311,27 +312,22 @@ drmad_device_get_info (DrmadDevice *device)
   return &device->info;
 }
 
+static const char *const gemm_path_names[] = { "auto", "clblast", "host" };   /* DrmadGemmPath order */
+
 const char *
 drmad_gemm_path_name (DrmadGemmPath path)
 {
-  switch (path) {
-  case DRMAD_GEMM_CLBLAST: return "clblast";
-  case DRMAD_GEMM_HOST: return "host";
-  default: return "auto";
-  }
+  return (guint) path < G_N_ELEMENTS (gemm_path_names) ? gemm_path_names[path] : "auto";
 }
 
 gboolean
 drmad_gemm_path_from_name (const char *name, DrmadGemmPath *path, GError **error)
 {
-  for (DrmadGemmPath p = DRMAD_GEMM_AUTO; p <= DRMAD_GEMM_HOST; p++)
-    if (g_ascii_strcasecmp (name, drmad_gemm_path_name (p)) == 0) {
-      *path = p;
-      return TRUE;
-    }
-  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-               "unknown GEMM path \"%s\": expected auto, clblast or host", name);
-  return FALSE;
+  guint value;
+  if (!drmad_enum_from_name (name, gemm_path_names, G_N_ELEMENTS (gemm_path_names), "GEMM path", &value, error))
+    return FALSE;
+  *path = value;
+  return TRUE;
 }
 
 gboolean

@@ -2,6 +2,7 @@
  * divergence guard (drmad-meta.h). */
 #include "drmad-meta.h"
 #include "net-private.h"
+#include "enum-names.h"
 
 #include <math.h>
 #include <string.h>
@@ -41,27 +42,22 @@ drmad_meta_config_init (DrmadMetaConfig *config)
   };
 }
 
+static const char *const algorithm_names[] = { "adam", "sgd", "sign" };   /* DrmadMetaAlgorithm order */
+
 const char *
 drmad_meta_algorithm_name (DrmadMetaAlgorithm algorithm)
 {
-  switch (algorithm) {
-  case DRMAD_META_SGD: return "sgd";
-  case DRMAD_META_SIGN: return "sign";
-  default: return "adam";
-  }
+  return (guint) algorithm < G_N_ELEMENTS (algorithm_names) ? algorithm_names[algorithm] : "adam";
 }
 
 gboolean
 drmad_meta_algorithm_from_name (const char *name, DrmadMetaAlgorithm *algorithm, GError **error)
 {
-  for (DrmadMetaAlgorithm a = DRMAD_META_ADAM; a <= DRMAD_META_SIGN; a++)
-    if (g_ascii_strcasecmp (name, drmad_meta_algorithm_name (a)) == 0) {
-      *algorithm = a;
-      return TRUE;
-    }
-  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-               "unknown meta-optimiser \"%s\": expected adam, sgd or sign", name);
-  return FALSE;
+  guint value;
+  if (!drmad_enum_from_name (name, algorithm_names, G_N_ELEMENTS (algorithm_names), "meta-optimiser", &value, error))
+    return FALSE;
+  *algorithm = value;
+  return TRUE;
 }
 
 void

@@ -1,5 +1,6 @@
 /* MLP forward, gradient and evaluation on the device (docs/algorithm.md §3). */
 #include "net-private.h"
+#include "enum-names.h"
 #include "drmad-sampler.h"
 
 #include <math.h>
@@ -11,26 +12,21 @@
 #define CPU_MIN_CHUNK 2048
 #define CPU_ITEMS_PER_UNIT 4
 
+static const char *const activation_names[] = { "relu", "tanh", "softsign" };   /* DrmadActivation order */
+
 const char *
 drmad_activation_name (DrmadActivation activation)
 {
-  return activation == DRMAD_ACTIVATION_TANH ? "tanh" : activation == DRMAD_ACTIVATION_SOFTSIGN ? "softsign" : "relu";
+  return (guint) activation < G_N_ELEMENTS (activation_names) ? activation_names[activation] : "relu";
 }
 
 gboolean
 drmad_activation_from_name (const char *name, DrmadActivation *activation, GError **error)
 {
-  if (g_ascii_strcasecmp (name, "relu") == 0)
-    *activation = DRMAD_ACTIVATION_RELU;
-  else if (g_ascii_strcasecmp (name, "tanh") == 0)
-    *activation = DRMAD_ACTIVATION_TANH;
-  else if (g_ascii_strcasecmp (name, "softsign") == 0)
-    *activation = DRMAD_ACTIVATION_SOFTSIGN;
-  else {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                 "unknown activation \"%s\": expected relu, tanh or softsign", name);
+  guint value;
+  if (!drmad_enum_from_name (name, activation_names, G_N_ELEMENTS (activation_names), "activation", &value, error))
     return FALSE;
-  }
+  *activation = value;
   return TRUE;
 }
 

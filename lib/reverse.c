@@ -2,34 +2,32 @@
  * along the exact (checkpointed) trajectory, the DrMAD line, or K pieces. */
 #include "hyper-private.h"
 #include "train-private.h"
+#include "enum-names.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const method_names[] = { "exact", "drmad", "piecewise", "truncated", "auto" };   /* DrmadMethod order */
+
 const char *
 drmad_method_name (DrmadMethod method)
 {
-  switch (method) {
-  case DRMAD_METHOD_EXACT: return "exact";
-  case DRMAD_METHOD_PIECEWISE: return "piecewise";
-  case DRMAD_METHOD_TRUNCATED: return "truncated";
-  case DRMAD_METHOD_AUTO: return "auto";
-  default: return "drmad";
-  }
+  return (guint) method < G_N_ELEMENTS (method_names) ? method_names[method] : "drmad";
 }
 
 gboolean
 drmad_method_from_name (const char *name, DrmadMethod *method, GError **error)
 {
-  for (DrmadMethod m = DRMAD_METHOD_EXACT; m <= DRMAD_METHOD_AUTO; m++)
-    if (g_ascii_strcasecmp (name, drmad_method_name (m)) == 0) {
-      *method = m;
-      return TRUE;
-    }
-  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-               "unknown method \"%s\": expected auto, exact, piecewise, truncated or drmad", name);
-  return FALSE;
+  /* Listed in the order a user should consider them. */
+  static const char *const preferred[] = { "auto", "exact", "piecewise", "truncated", "drmad" };
+  static const DrmadMethod preferred_value[] = { DRMAD_METHOD_AUTO, DRMAD_METHOD_EXACT, DRMAD_METHOD_PIECEWISE,
+                                                 DRMAD_METHOD_TRUNCATED, DRMAD_METHOD_DRMAD };
+  guint value;
+  if (!drmad_enum_from_name (name, preferred, G_N_ELEMENTS (preferred), "method", &value, error))
+    return FALSE;
+  *method = preferred_value[value];
+  return TRUE;
 }
 
 void
