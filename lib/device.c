@@ -313,22 +313,7 @@ drmad_device_get_info (DrmadDevice *device)
 }
 
 static const char *const gemm_path_names[] = { "auto", "clblast", "host" };   /* DrmadGemmPath order */
-
-const char *
-drmad_gemm_path_name (DrmadGemmPath path)
-{
-  return (guint) path < G_N_ELEMENTS (gemm_path_names) ? gemm_path_names[path] : "auto";
-}
-
-gboolean
-drmad_gemm_path_from_name (const char *name, DrmadGemmPath *path, GError **error)
-{
-  guint value;
-  if (!drmad_enum_from_name (name, gemm_path_names, G_N_ELEMENTS (gemm_path_names), "GEMM path", &value, error))
-    return FALSE;
-  *path = value;
-  return TRUE;
-}
+DRMAD_DEFINE_ENUM_NAMES (DrmadGemmPath, drmad_gemm_path_name, drmad_gemm_path_from_name, gemm_path_names, "GEMM path")
 
 gboolean
 drmad_device_set_gemm_path (DrmadDevice *device, DrmadGemmPath path, GError **error)

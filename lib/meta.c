@@ -43,22 +43,8 @@ drmad_meta_config_init (DrmadMetaConfig *config)
 }
 
 static const char *const algorithm_names[] = { "adam", "sgd", "sign" };   /* DrmadMetaAlgorithm order */
-
-const char *
-drmad_meta_algorithm_name (DrmadMetaAlgorithm algorithm)
-{
-  return (guint) algorithm < G_N_ELEMENTS (algorithm_names) ? algorithm_names[algorithm] : "adam";
-}
-
-gboolean
-drmad_meta_algorithm_from_name (const char *name, DrmadMetaAlgorithm *algorithm, GError **error)
-{
-  guint value;
-  if (!drmad_enum_from_name (name, algorithm_names, G_N_ELEMENTS (algorithm_names), "meta-optimiser", &value, error))
-    return FALSE;
-  *algorithm = value;
-  return TRUE;
-}
+DRMAD_DEFINE_ENUM_NAMES (DrmadMetaAlgorithm, drmad_meta_algorithm_name, drmad_meta_algorithm_from_name,
+                         algorithm_names, "meta-optimiser")
 
 void
 drmad_meta_report_free (DrmadMetaReport *report)

@@ -13,22 +13,8 @@
 #define CPU_ITEMS_PER_UNIT 4
 
 static const char *const activation_names[] = { "relu", "tanh", "softsign" };   /* DrmadActivation order */
-
-const char *
-drmad_activation_name (DrmadActivation activation)
-{
-  return (guint) activation < G_N_ELEMENTS (activation_names) ? activation_names[activation] : "relu";
-}
-
-gboolean
-drmad_activation_from_name (const char *name, DrmadActivation *activation, GError **error)
-{
-  guint value;
-  if (!drmad_enum_from_name (name, activation_names, G_N_ELEMENTS (activation_names), "activation", &value, error))
-    return FALSE;
-  *activation = value;
-  return TRUE;
-}
+DRMAD_DEFINE_ENUM_NAMES (DrmadActivation, drmad_activation_name, drmad_activation_from_name, activation_names,
+                         "activation")
 
 DrmadDeviceData *
 drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const DrmadDataset *dataset,
