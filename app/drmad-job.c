@@ -279,6 +279,22 @@ drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterat
   return TRUE;
 }
 
+gboolean
+drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, GError **error)
+{
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
+  g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
+  if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+    return FALSE;
+  *rows = g_array_new (FALSE, FALSE, sizeof (DrmadJobRow));
+  for (guint i = 0; i < drmad_run_get_n_records (run); i++) {
+    const DrmadRunRecord *r = drmad_run_get_record (run, i);
+    DrmadJobRow row = { r->iteration, r->rejected, r->train_loss, r->val_loss, r->val_error };
+    g_array_append_val (*rows, row);
+  }
+  return TRUE;
+}
+
 /* ---- the job ---- */
 
 /* What the trajectory depends on: the settings a resume may not change,

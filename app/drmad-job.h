@@ -126,5 +126,15 @@ gboolean drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GE
 /* The plots of the run folder @folder, whose run.ini gave @options: reads
  * the history in checkpoint.bin (no device, no data) and builds the three
  * plots of every finished meta-iteration (@n_iterations of them). */
+/* One finished meta-iteration's numbers, as the window's summary shows them. */
+typedef struct {
+  guint    iteration;
+  gboolean rejected;
+  double   train_loss, val_loss, val_error;   /* NaN when rejected before they were known */
+} DrmadJobRow;
+
+/* @rows (if set) gets a GArray of DrmadJobRow, one per finished meta-iteration. */
+gboolean drmad_run_load_rows (const char *folder, const DrmadOptions *options, GArray **rows, GError **error);
+
 gboolean drmad_run_load_plots (const char *folder, const DrmadOptions *options, guint *n_iterations,
                                DrmadPlot **l2, DrmadPlot **lr, DrmadPlot **loss, GError **error);

@@ -52,7 +52,7 @@ struct _DrmadWindow {
   GHashTable     *run_values;       /* the settings the current run started with */
   guint           n_plotted;
   guint64         meta_total;
-  double          first_val_loss;
+  GArray         *rows;             /* DrmadJobRow of every meta-iteration shown: the summary's numbers */
   char           *last_norms;       /* the hypergradient norms of the last meta-iteration */
   char           *last_fidelity;    /* the last fidelity measured, and its warning */
   GHashTable     *key_widgets;      /* setting → the widget that edits it (drmad-window-settings.c) */
@@ -78,6 +78,8 @@ void drmad_window_update_actions (DrmadWindow *self);
 void drmad_window_set_status     (DrmadWindow *self, const char *format, ...) G_GNUC_PRINTF (2, 3);
 void drmad_window_clear_plots    (DrmadWindow *self);
 void drmad_window_set_plots      (DrmadWindow *self, DrmadPlot *l2, DrmadPlot *lr, DrmadPlot *loss, guint n);
+/* The summary's numbers: takes @rows (DrmadJobRow). */
+void drmad_window_set_rows       (DrmadWindow *self, GArray *rows);
 void drmad_window_set_run_folder (DrmadWindow *self, const char *folder);
 void drmad_window_update_summary (DrmadWindow *self);
 void drmad_window_add_dataset    (DrmadWindow *self, const char *value, const char *label);

@@ -62,21 +62,9 @@ drmad_window_get_plot_view (DrmadWindow *self, guint index)
   return views[index];
 }
 
-static double
-first_value (const DrmadPlot *plot, const char *series_name)
-{
-  for (guint s = 0; s < plot->series->len; s++) {
-    const DrmadPlotSeries *series = plot->series->pdata[s];
-    if (g_str_equal (series->name, series_name) && series->y->len > 0)
-      return g_array_index (series->y, double, 0);
-  }
-  return NAN;
-}
-
 void
 drmad_window_set_plots (DrmadWindow *self, DrmadPlot *l2, DrmadPlot *lr, DrmadPlot *loss, guint n)
 {
-  self->first_val_loss = first_value (loss, "validation loss");
   drmad_plot_view_set_plot (self->l2_view, l2);
   drmad_plot_view_set_plot (self->lr_view, lr);
   drmad_plot_view_set_plot (self->loss_view, loss);
@@ -84,10 +72,18 @@ drmad_window_set_plots (DrmadWindow *self, DrmadPlot *l2, DrmadPlot *lr, DrmadPl
 }
 
 void
+drmad_window_set_rows (DrmadWindow *self, GArray *rows)
+{
+  g_clear_pointer (&self->rows, g_array_unref);
+  self->rows = rows;
+}
+
+void
 drmad_window_clear_plots (DrmadWindow *self)
 {
   drmad_window_set_plots (self, drmad_plot_l2 (0, 0, NULL), drmad_plot_lr (0, 0, 1, 0, NULL),
                           drmad_plot_loss (0, NULL, NULL, NULL), 0);
+  drmad_window_set_rows (self, g_array_new (FALSE, FALSE, sizeof (DrmadJobRow)));
 }
 
 void
@@ -137,20 +133,17 @@ void
 drmad_window_update_summary (DrmadWindow *self)
 {
   GString *text = g_string_new (NULL);
-  const DrmadPlot *loss = drmad_plot_view_get_plot (self->loss_view);
-  if (self->n_plotted > 0 && loss && loss->series->len >= 3) {
-    guint last = self->n_plotted - 1;
-    const DrmadPlotSeries *train = loss->series->pdata[0], *val = loss->series->pdata[1], *err = loss->series->pdata[2];
-    if (last < val->y->len) {
-      g_autofree char *line = g_markup_printf_escaped (
-        "<b>Meta-iteration %u</b> of %" G_GUINT64_FORMAT "\n"
-        "validation loss <b>%.4f</b> (first %.4f)\n"
-        "validation error <b>%.2f %%</b>\n"
-        "train loss %.4f\n",
-        self->n_plotted, MAX (self->meta_total, (guint64) self->n_plotted), g_array_index (val->y, double, last),
-        self->first_val_loss, 100 * g_array_index (err->y, double, last), g_array_index (train->y, double, last));
-      g_string_append (text, line);
-    }
+  if (self->rows && self->rows->len > 0) {
+    const DrmadJobRow *first = &g_array_index (self->rows, DrmadJobRow, 0);
+    const DrmadJobRow *last = &g_array_index (self->rows, DrmadJobRow, self->rows->len - 1);
+    g_autofree char *line = g_markup_printf_escaped (
+      "<b>Meta-iteration %u</b> of %" G_GUINT64_FORMAT "%s\n"
+      "validation loss <b>%.4f</b> (first %.4f)\n"
+      "validation error <b>%.2f %%</b>\n"
+      "train loss %.4f\n",
+      last->iteration, MAX (self->meta_total, (guint64) last->iteration), last->rejected ? " (rejected)" : "",
+      last->val_loss, first->val_loss, 100 * last->val_error, last->train_loss);
+    g_string_append (text, line);
     if (self->last_norms) {
       g_autofree char *line = g_markup_printf_escaped ("<small>%s</small>\n", self->last_norms);
       g_string_append (text, line);
@@ -282,6 +275,8 @@ on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow 
 {
   drmad_window_set_plots (self, g_steal_pointer (&it->l2), g_steal_pointer (&it->lr), g_steal_pointer (&it->loss),
                           it->iteration);
+  DrmadJobRow row = { it->iteration, it->rejected, it->train_loss, it->val_loss, it->val_error };
+  g_array_append_val (self->rows, row);
   drmad_eta_iteration (&self->eta, it->seconds);
   if (it->rejected) {
     g_autofree char *line = g_markup_printf_escaped ("\nmeta-iteration %u rejected: %s (meta learning rate now %g)",
@@ -569,6 +564,7 @@ drmad_window_finalize (GObject *object)
   g_clear_pointer (&self->choices, g_ptr_array_unref);
   g_clear_pointer (&self->key_widgets, g_hash_table_unref);
   g_clear_pointer (&self->extra_entries, g_hash_table_unref);
+  g_clear_pointer (&self->rows, g_array_unref);
   g_free (self->run_folder);
   g_free (self->resume_folder);
   g_clear_pointer (&self->resume_values, g_hash_table_unref);
@@ -670,7 +666,7 @@ drmad_window_init (DrmadWindow *self)
   self->cancellable = g_cancellable_new ();
   self->runner = drmad_runner_new ();
   self->summary_extra = g_string_new (NULL);
-  self->first_val_loss = NAN;
+  self->rows = g_array_new (FALSE, FALSE, sizeof (DrmadJobRow));
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect (self->runner, "started", G_CALLBACK (on_runner_started), self);
   g_signal_connect (self->runner, "folder", G_CALLBACK (on_runner_folder), self);
