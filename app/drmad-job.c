@@ -203,6 +203,26 @@ layer_values (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind,
     }
 }
 
+char *
+drmad_job_learned_text (const DrmadHyper *hyper, const double *theta)
+{
+  const DrmadHyperConfig *config = drmad_hyper_get_config (hyper);
+  guint L = drmad_hyper_get_n_layers (hyper), S = config->segments;
+  g_autofree double *l2 = g_new (double, L), *lr = g_new (double, L * S);
+  layer_values (hyper, theta, DRMAD_GROUP_L2, L, 1, config->init_l2, l2);
+  layer_values (hyper, theta, DRMAD_GROUP_LR, L, S, config->init_lr, lr);
+  GString *text = g_string_new ("L2 per layer:");
+  for (guint l = 0; l < L; l++)
+    g_string_append_printf (text, "%s %.3g", l ? "," : "", l2[l]);
+  g_string_append (text, "\nlearning rate per segment:");
+  for (guint l = 0; l < L; l++) {
+    g_string_append_printf (text, "\n   layer %u:", l + 1);
+    for (guint s = 0; s < S; s++)
+      g_string_append_printf (text, "  %.3g", lr[l * S + s]);
+  }
+  return g_string_free (text, FALSE);
+}
+
 void
 drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_plot, DrmadPlot **lr_plot,
                  DrmadPlot **loss_plot)
@@ -280,7 +300,7 @@ drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterat
 }
 
 gboolean
-drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, GError **error)
+drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, char **learned, GError **error)
 {
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
   g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
@@ -292,6 +312,8 @@ drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, G
     DrmadJobRow row = { r->iteration, r->rejected, r->train_loss, r->val_loss, r->val_error };
     g_array_append_val (*rows, row);
   }
+  guint n = drmad_run_get_n_records (run);
+  *learned = n ? drmad_job_learned_text (hyper, drmad_run_get_record (run, n - 1)->theta) : NULL;
   return TRUE;
 }
 
@@ -477,6 +499,7 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");
     event.fidelity = format_fidelity (report, hyper);
+    event.learned = drmad_job_learned_text (hyper, drmad_hyper_get_values (hyper));
     if (callbacks->iteration)
       callbacks->iteration (&event, callbacks->user_data);
     g_clear_pointer (&event.l2, drmad_plot_free);   /* what the handler did not steal */
@@ -484,6 +507,7 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
     g_clear_pointer (&event.loss, drmad_plot_free);
     g_free (event.norms);
     g_free (event.fidelity);
+    g_free (event.learned);
   }
 
   /* Final evaluation: retrain from scratch with

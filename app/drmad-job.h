@@ -69,6 +69,7 @@ typedef struct {
   DrmadPlot             *l2, *lr, *loss;  /* drmad_run_plots() of the run so far, drawn once; a handler may steal them */
   char                  *norms;           /* "|dl2| 0.00123  |dlr| 0.234" */
   char                  *fidelity;        /* one line when fidelity was measured, else NULL */
+  char                  *learned;         /* drmad_job_learned_text () of θ now */
 } DrmadJobIteration;
 
 /* Called from the thread that runs the job; any may be NULL. */
@@ -133,8 +134,14 @@ typedef struct {
   double   train_loss, val_loss, val_error;   /* NaN when rejected before they were known */
 } DrmadJobRow;
 
-/* @rows (if set) gets a GArray of DrmadJobRow, one per finished meta-iteration. */
-gboolean drmad_run_load_rows (const char *folder, const DrmadOptions *options, GArray **rows, GError **error);
+/* @rows gets a GArray of DrmadJobRow, one per finished meta-iteration, and
+ * @learned the learned values after the last (drmad_job_learned_text), or NULL. */
+gboolean drmad_run_load_rows (const char *folder, const DrmadOptions *options, GArray **rows, char **learned,
+                              GError **error);
+
+/* "L2 per layer: …\nlearning rate per segment:\n   layer 1: …" for θ = @theta
+ * (finer-grained L2 summarised per layer by the geometric mean). */
+char *drmad_job_learned_text (const DrmadHyper *hyper, const double *theta);
 
 gboolean drmad_run_load_plots (const char *folder, const DrmadOptions *options, guint *n_iterations,
                                DrmadPlot **l2, DrmadPlot **lr, DrmadPlot **loss, GError **error);

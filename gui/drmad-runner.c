@@ -48,6 +48,7 @@ iteration_free (DrmadRunnerIteration *it)
   g_free (it->norms);
   g_free (it->fidelity);
   g_free (it->fidelity_warning);
+  g_free (it->learned);
   g_clear_pointer (&it->l2, drmad_plot_free);
   g_clear_pointer (&it->lr, drmad_plot_free);
   g_clear_pointer (&it->loss, drmad_plot_free);
@@ -174,6 +175,7 @@ job_iteration (DrmadJobIteration *event, gpointer user_data)
   it->norms = g_strdup (event->norms);
   it->fidelity = g_strdup (event->fidelity);
   it->fidelity_warning = g_strdup (report->fidelity_warning);
+  it->learned = g_strdup (event->learned);
   it->l2 = g_steal_pointer (&event->l2);
   it->lr = g_steal_pointer (&event->lr);
   it->loss = g_steal_pointer (&event->loss);

@@ -17,6 +17,7 @@ typedef struct {
   char      *norms;              /* "|dl2| 0.00123  |dlr| 0.234" */
   char      *fidelity;           /* "fidelity of piecewise K=16 to exact k=23: cosine 0.97 …", when measured */
   char      *fidelity_warning;   /* below cosine 0.5: what is more faithful */
+  char      *learned;            /* the learned values now (drmad_job_learned_text) */
   DrmadPlot *l2, *lr, *loss;     /* drmad_run_plots() of the run so far; a handler may steal them */
 } DrmadRunnerIteration;
 

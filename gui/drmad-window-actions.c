@@ -126,6 +126,7 @@ typedef struct {
   DrmadPlot  *l2, *lr, *loss;
   guint       n;
   GArray     *rows;    /* DrmadJobRow */
+  char       *learned;
 } OpenedRun;
 
 static void
@@ -138,6 +139,7 @@ opened_run_free (gpointer data)
   g_clear_pointer (&opened->lr, drmad_plot_free);
   g_clear_pointer (&opened->loss, drmad_plot_free);
   g_clear_pointer (&opened->rows, g_array_unref);
+  g_free (opened->learned);
   g_free (opened);
 }
 
@@ -160,7 +162,7 @@ open_run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
   if (!(opened->values = drmad_options_read_ini (ini, length, ini_path, TRUE, &error))
       || !drmad_options_from_values (&options, opened->values, &error)
       || !drmad_run_load_plots (folder, &options, &opened->n, &opened->l2, &opened->lr, &opened->loss, &error)
-      || !drmad_run_load_rows (folder, &options, &opened->rows, &error)) {
+      || !drmad_run_load_rows (folder, &options, &opened->rows, &opened->learned, &error)) {
     g_prefix_error (&error, "cannot open the run %s: ", folder);
     drmad_options_clear (&options);
     opened_run_free (opened);
@@ -191,6 +193,7 @@ open_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
   drmad_window_set_plots (self, g_steal_pointer (&opened->l2), g_steal_pointer (&opened->lr),
                           g_steal_pointer (&opened->loss), opened->n);
   drmad_window_set_rows (self, g_steal_pointer (&opened->rows));
+  drmad_window_set_learned (self, opened->learned);
   drmad_window_set_run_folder (self, opened->folder);
   self->meta_total = opened->meta_iters;
   g_clear_pointer (&self->last_norms, g_free);

@@ -53,6 +53,7 @@ struct _DrmadWindow {
   guint           n_plotted;
   guint64         meta_total;
   GArray         *rows;             /* DrmadJobRow of every meta-iteration shown: the summary's numbers */
+  char           *learned;          /* the learned values after the last of them */
   char           *last_norms;       /* the hypergradient norms of the last meta-iteration */
   char           *last_fidelity;    /* the last fidelity measured, and its warning */
   GHashTable     *key_widgets;      /* setting → the widget that edits it (drmad-window-settings.c) */
@@ -80,6 +81,7 @@ void drmad_window_clear_plots    (DrmadWindow *self);
 void drmad_window_set_plots      (DrmadWindow *self, DrmadPlot *l2, DrmadPlot *lr, DrmadPlot *loss, guint n);
 /* The summary's numbers: takes @rows (DrmadJobRow). */
 void drmad_window_set_rows       (DrmadWindow *self, GArray *rows);
+void drmad_window_set_learned    (DrmadWindow *self, const char *learned);
 void drmad_window_set_run_folder (DrmadWindow *self, const char *folder);
 void drmad_window_update_summary (DrmadWindow *self);
 void drmad_window_add_dataset    (DrmadWindow *self, const char *value, const char *label);

@@ -79,11 +79,19 @@ drmad_window_set_rows (DrmadWindow *self, GArray *rows)
 }
 
 void
+drmad_window_set_learned (DrmadWindow *self, const char *learned)
+{
+  g_free (self->learned);
+  self->learned = g_strdup (learned);
+}
+
+void
 drmad_window_clear_plots (DrmadWindow *self)
 {
   drmad_window_set_plots (self, drmad_plot_l2 (0, 0, NULL), drmad_plot_lr (0, 0, 1, 0, NULL),
                           drmad_plot_loss (0, NULL, NULL, NULL), 0);
   drmad_window_set_rows (self, g_array_new (FALSE, FALSE, sizeof (DrmadJobRow)));
+  drmad_window_set_learned (self, NULL);
 }
 
 void
@@ -98,36 +106,6 @@ drmad_window_set_run_folder (DrmadWindow *self, const char *folder)
 }
 
 /* The values the plots end on: the hyperparameters as they are now. */
-static void
-append_learned (GString *text, const DrmadPlot *l2, const DrmadPlot *lr)
-{
-  GString *values = g_string_new (NULL);
-  for (guint s = 0; l2 && s < l2->series->len; s++) {
-    const DrmadPlotSeries *series = l2->series->pdata[s];
-    if (series->y->len)
-      g_string_append_printf (values, "%s%.3g", values->len ? ", " : "",
-                              g_array_index (series->y, double, series->y->len - 1));
-  }
-  if (values->len)
-    g_string_append_printf (text, "\n<b>Now</b>\nL2 per layer: %s\n", values->str);
-  gboolean heading = FALSE;
-  for (guint s = 0; lr && s < lr->series->len; s++) {
-    const DrmadPlotSeries *series = lr->series->pdata[s];
-    if (!series->in_legend || series->y->len < 2)
-      continue;
-    if (!heading) {
-      g_string_append (text, "learning rate per segment:\n");
-      heading = TRUE;
-    }
-    g_string_truncate (values, 0);
-    /* the last point repeats the last segment's value at step T */
-    for (guint i = 0; i + 1 < series->y->len; i++)
-      g_string_append_printf (values, "%s%.3g", i ? "  " : "", g_array_index (series->y, double, i));
-    g_autofree char *line = g_markup_printf_escaped ("   %s: %s\n", series->name, values->str);
-    g_string_append (text, line);
-  }
-  g_string_free (values, TRUE);
-}
 
 void
 drmad_window_update_summary (DrmadWindow *self)
@@ -152,7 +130,10 @@ drmad_window_update_summary (DrmadWindow *self)
       g_autofree char *line = g_markup_printf_escaped ("<small>%s</small>\n", self->last_fidelity);
       g_string_append (text, line);
     }
-    append_learned (text, drmad_plot_view_get_plot (self->l2_view), drmad_plot_view_get_plot (self->lr_view));
+    if (self->learned) {
+      g_autofree char *line = g_markup_printf_escaped ("\n<b>Now</b>\n%s\n", self->learned);
+      g_string_append (text, line);
+    }
   } else {
     g_string_append (text, "<b>No meta-iteration yet.</b>\nChoose the settings on the left and press <b>Start</b>, "
                            "or <b>Open run…</b> to look at (and continue) an earlier run.\n");
@@ -277,6 +258,7 @@ on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow 
                           it->iteration);
   DrmadJobRow row = { it->iteration, it->rejected, it->train_loss, it->val_loss, it->val_error };
   g_array_append_val (self->rows, row);
+  drmad_window_set_learned (self, it->learned);
   drmad_eta_iteration (&self->eta, it->seconds);
   if (it->rejected) {
     g_autofree char *line = g_markup_printf_escaped ("\nmeta-iteration %u rejected: %s (meta learning rate now %g)",
@@ -565,6 +547,7 @@ drmad_window_finalize (GObject *object)
   g_clear_pointer (&self->key_widgets, g_hash_table_unref);
   g_clear_pointer (&self->extra_entries, g_hash_table_unref);
   g_clear_pointer (&self->rows, g_array_unref);
+  g_free (self->learned);
   g_free (self->run_folder);
   g_free (self->resume_folder);
   g_clear_pointer (&self->resume_values, g_hash_table_unref);
