@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Peers of drmad on the same machine (issue 6 §2).
+"""Peers of drmad on the same machine (issue 6 §2, issue 12 §2).
 
 Measures, for the same networks, data sizes, T, batch sizes and initial-weight
-policy as ./build/bench/bench-hypergrad:
+policy as bench-hypergrad (BUILD/bench/bench-hypergrad, BUILD from --build, default build):
 
   jax      plain        T steps of momentum SGD (jit, lax.scan): the unit
   jax      exact        jax.grad of f(theta) through the whole lax.scan training
@@ -14,7 +14,7 @@ policy as ./build/bench/bench-hypergrad:
                         minibatch gradient and takes the HVP as grad of (g . u)
   autograd drmad-noG    the same without recomputing g_t (the authors needed it for
                         d gamma only; theta here has no momentum): the fairer peer
-  ours     plain, exact1, exact, piecewise8, drmad   (./build/bench/bench-hypergrad)
+  ours     plain, exact1, exact, piecewise8, drmad   (bench-hypergrad --methods M)
 
 theta = (lambda_l, log eta_l) per layer: exp(lambda) = 1e-4 (L2 on weights only),
 eta = 0.1 (0.05 for 784-50-50-50-10), momentum 0.9 fixed; f(theta) = unregularised
@@ -23,6 +23,22 @@ validation cross-entropy at w_T (docs/algorithm.md §1).
 Every measurement runs in a fresh subprocess (peak RSS is its own, read by the
 parent with os.wait4); inside it the measured call runs twice and the second is
 timed, the first minus the second is reported as compile/warm-up time.
+
+The output ends with one line per target of issue 12 §2, each over both nets
+at T = 1000 (the worst of the two decides; a target not measured is missed):
+
+  target NAME: VALUE - met        or        target NAME: VALUE - missed
+
+  plain training <= 1.0x JAX plain              ours plain / jax plain
+  exact hypergradient <= 1.0x fastest JAX exact ours exact (checkpoints every ceil(sqrt T) steps,
+                                                the library's default) / the fastest of jax exact,
+                                                exact-remat1, exact-rematK
+  DrMAD meta-iteration <= 0.5x JAX exact        ours drmad / jax exact (ours drmad as bench-hypergrad
+                                                runs it: the library's default R = ceil(T/10) points
+                                                on the line, not T steps as autograd drmad)
+  training step <= 1.3x GEMM floor              ours plain's 'x floor': its time per step over the
+                                                GEMMs of one training step alone, both measured by
+                                                the same bench-hypergrad process (its floor line)
 
   bench/peers/setup.sh && bench/peers/.venv/bin/python bench/peers/peers.py --iters 100,300,1000
 """
@@ -33,6 +49,7 @@ import gzip
 import json
 import math
 import os
+import re
 import resource
 import struct
 import subprocess
@@ -55,6 +72,7 @@ DATA_SEED, RUN_SEED = 1, 7
 PEER_METHODS = [("jax", "plain"), ("jax", "exact"), ("jax", "exact-remat1"), ("jax", "exact-rematK"),
                 ("autograd", "plain"), ("autograd", "drmad"), ("autograd", "drmad-noG")]
 OUR_METHODS = ["plain", "exact1", "exact", "piecewise8", "drmad"]
+TARGET_T = 1000  # issue 12 §2: the targets are ratios at T = 1000, both nets
 
 
 # ---------------------------------------------------------------- data, init
@@ -403,7 +421,8 @@ def measure_quietly(run, args, label):
             best = r
         if "error" in r or r.get("other_load", 0) <= QUIET:
             break
-        print(f"  ({label}: other processes used {r['other_load']:.2f} cores meanwhile: measuring again)", flush=True)
+        print(f"  ({label}: other processes used {r['other_load']:.2f} cores meanwhile"
+              + (": measuring again)" if attempt < args.retries else ": no retries left, kept)"), flush=True)
     return best
 
 
@@ -454,12 +473,16 @@ def run_peer(spec, timeout):
     return result
 
 
-def run_ours(program, net, T, method, timeout):
-    sizes, batch, _ = NETS[net]
-    env = dict(os.environ, POCL_CACHE_DIR=os.path.join(ROOT, "build", "pocl-cache"))
+# bench-hypergrad's floor line: "NET floor: training step N us (...), DrMAD reverse step N us (...)"
+FLOOR_LINE = re.compile(r"^(\S+) floor: training step ([0-9.]+) us .*DrMAD reverse step ([0-9.]+) us")
+
+
+def run_ours(program, build_dir, net, T, method, timeout):
+    sizes, batch, lr = NETS[net]
+    env = dict(os.environ, POCL_CACHE_DIR=os.path.join(build_dir, "pocl-cache"))
     with tempfile.NamedTemporaryFile(suffix=".csv") as csv_file:
-        argv = [program, "--net", ",".join(map(str, sizes)), "--batch", str(batch), "--iters", str(T),
-                "--methods", method, "--csv", csv_file.name]
+        argv = [program, "--net", ",".join(map(str, sizes)), "--batch", str(batch), "--lr", repr(lr),
+                "--iters", str(T), "--methods", method, "--csv", csv_file.name]
         rc, wall, rss, out, err, other = run_child(argv, timeout, env)
         if rc != 0:
             return {"error": "timed out" if rc is None else f"exit {rc}: {err.strip()[-400:]}", "wall_s": wall,
@@ -469,14 +492,23 @@ def run_ours(program, net, T, method, timeout):
     if not rows:
         return {"error": "no CSV row", "wall_s": wall, "peak_rss_mib": rss}
     row = rows[0]
-    return {"steady_s": float(row["seconds"]), "peak_rss_mib": rss, "method_rss_mib": float(row["peak_rss_mib"]),
-            "device_peak_mib": int(row["device_peak_bytes"]) / 1048576, "wall_s": wall, "other_load": other}
+    result = {"steady_s": float(row["seconds"]), "peak_rss_mib": rss, "method_rss_mib": float(row["peak_rss_mib"]),
+              "device_peak_mib": int(row["device_peak_bytes"]) / 1048576, "wall_s": wall, "other_load": other}
+    if row.get("x_floor"):
+        result["x_floor"] = float(row["x_floor"])
+    for line in out.splitlines():
+        m = FLOOR_LINE.match(line)
+        if m:  # the GEMM floor this same process measured
+            result["floor_train_us"], result["floor_reverse_us"] = float(m.group(2)), float(m.group(3))
+        elif line.startswith(("BLAS: ", "device: ", "sgemm peak: ", "warning: ")):
+            result.setdefault("header", []).append(line)
+    return result
 
 
-def run_ours_accuracy(program, T, timeout):
+def run_ours_accuracy(program, build_dir, T, timeout):
     """Fallback when bench-hypergrad is missing: bench-hypergrad-accuracy
     (784-100-100-10 batch 100 only, its own theta), one process for all methods."""
-    env = dict(os.environ, POCL_CACHE_DIR=os.path.join(ROOT, "build", "pocl-cache"))
+    env = dict(os.environ, POCL_CACHE_DIR=os.path.join(build_dir, "pocl-cache"))
     with tempfile.NamedTemporaryFile(suffix=".csv") as csv_file:
         rc, wall, rss, out, err, _ = run_child([program, "--iters", str(T), "--snapshots", "8", "--csv",
                                                 csv_file.name], timeout, env)
@@ -526,6 +558,9 @@ def main():
     parser.add_argument("--no-fd-check", action="store_true", help="skip the finite-difference sanity check")
     parser.add_argument("--fd-iters", type=int, default=100, help="T of the finite-difference check (default 100)")
     parser.add_argument("--csv", help="also write the table as CSV to this file")
+    parser.add_argument("--build", default="build",
+                        help="the meson build folder holding bench/bench-hypergrad, relative to the repository "
+                             "root or absolute; its pocl-cache is PoCL's kernel cache (default %(default)s)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -565,9 +600,13 @@ def main():
             hypergrads[(net, T, impl, method)] = r["hypergrad"]
             r["hypergrad_finite"] = all(math.isfinite(x) for x in r["hypergrad"])
 
-    ours_program = os.path.join(ROOT, "build", "bench", "bench-hypergrad")
-    accuracy_program = os.path.join(ROOT, "build", "bench", "bench-hypergrad-accuracy")
+    build_dir = os.path.join(ROOT, args.build)  # an absolute --build stays as it is
+    ours_program = os.path.join(build_dir, "bench", "bench-hypergrad")
+    accuracy_program = os.path.join(build_dir, "bench", "bench-hypergrad-accuracy")
     use_accuracy = not os.access(ours_program, os.X_OK)
+    if not args.skip_ours:
+        print(f"ours:     {ours_program if not use_accuracy else accuracy_program + ' (bench-hypergrad missing)'}"
+              "\n", flush=True)
 
     for net in nets:
         history = {}  # (impl, method) -> (T, wall, rss) of the largest T measured
@@ -578,7 +617,7 @@ def main():
             if not args.skip_ours and use_accuracy:
                 configs = [c for c in configs if c[0] != "ours"]
                 if net == "784-100-100-10":
-                    for m, r in run_ours_accuracy(accuracy_program, T, 3 * args.budget).items():
+                    for m, r in run_ours_accuracy(accuracy_program, build_dir, T, 3 * args.budget).items():
                         record(net, T, "ours", m, r)
             for impl, method in configs:
                 key = (impl, method)
@@ -591,8 +630,8 @@ def main():
                                                       f"{est_rss:.0f} MiB from T={t0}"})
                         continue
                 if impl == "ours":
-                    r = measure_quietly(lambda: run_ours(ours_program, net, T, method, 3 * args.budget), args,
-                                        f"{net} T={T} {impl} {method}")
+                    r = measure_quietly(lambda: run_ours(ours_program, build_dir, net, T, method, 3 * args.budget),
+                                        args, f"{net} T={T} {impl} {method}")
                 else:
                     r = measure_quietly(lambda: run_peer({"impl": impl, "method": method, "net": net, "T": T},
                                                          3 * args.budget), args, f"{net} T={T} {impl} {method}")
@@ -640,6 +679,8 @@ def main():
         note = r.get("error") or r.get("skipped") or ""
         if not note and r["impl"] == "ours" and "method_rss_mib" in r:
             note = f"in-process peak RSS {r['method_rss_mib']:.0f} MiB, device {r['device_peak_mib']:.0f} MiB"
+            if "x_floor" in r:
+                note += f", x floor {r['x_floor']:.2f}"
         if r.get("hypergrad_finite") is False:
             note = (note + "; " if note else "") + "the hypergradient holds NaN or Inf"
         if r.get("other_load", 0) > QUIET:
@@ -690,13 +731,73 @@ def main():
 
     if args.csv:
         fields = ["net", "T", "impl", "method", "steady_s", "x_plain", "peak_rss_mib", "compile_s", "first_s",
-                  "rss_over_plain_mib", "base_rss_mib", "method_rss_mib", "device_peak_mib", "val_loss", "hypergrad_finite", "wall_s", "other_load", "tries", "error", "skipped"]
+                  "rss_over_plain_mib", "base_rss_mib", "method_rss_mib", "device_peak_mib", "x_floor",
+                  "floor_train_us", "floor_reverse_us", "val_loss", "hypergrad_finite", "wall_s", "other_load",
+                  "tries", "error", "skipped"]
         with open(args.csv, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             w.writeheader()
             for r in rows:
                 w.writerow(r)
         print(f"\nwrote {args.csv}")
+
+    print("\n" + "\n".join(target_lines(find, rows)))
+
+
+def target_lines(find, rows):
+    """One line per target of issue 12 §2, over both nets at T = TARGET_T:
+    'target NAME: VALUE - met' or '- missed'. VALUE is the worst ratio of the
+    two nets, then each net's figures; a net not measured makes it missed."""
+    headers = next((r["header"] for r in rows if r.get("header")), [])
+    out = [f"ours ran with {h}" for h in headers if h.startswith(("BLAS: ", "warning: "))]
+
+    def noisy(*rs):
+        return " (not quiet)" if any(r.get("other_load", 0) > QUIET for r in rs) else ""
+
+    def plain(net):
+        o, j = find(net, TARGET_T, "ours", "plain"), find(net, TARGET_T, "jax", "plain")
+        if not (o and j):
+            return None, "ours or jax plain not measured"
+        ratio = o["steady_s"] / j["steady_s"]
+        return ratio, f"{o['steady_s']:.3f} s / {j['steady_s']:.3f} s = {ratio:.2f}x{noisy(o, j)}"
+
+    def exact(net):
+        o = find(net, TARGET_T, "ours", "exact")
+        variants = [r for r in (find(net, TARGET_T, "jax", m) for m in ("exact", "exact-remat1", "exact-rematK"))
+                    if r]
+        if not (o and variants):
+            return None, "ours exact or every jax exact variant not measured"
+        j = min(variants, key=lambda r: r["steady_s"])
+        ratio = o["steady_s"] / j["steady_s"]
+        return ratio, (f"{o['steady_s']:.3f} s / {j['steady_s']:.3f} s (jax {j['method']}) = {ratio:.2f}x"
+                       f"{noisy(o, j)}")
+
+    def drmad(net):
+        o, j = find(net, TARGET_T, "ours", "drmad"), find(net, TARGET_T, "jax", "exact")
+        if not (o and j):
+            return None, "ours drmad or jax exact not measured"
+        ratio = o["steady_s"] / j["steady_s"]
+        return ratio, f"{o['steady_s']:.3f} s / {j['steady_s']:.3f} s = {ratio:.2f}x{noisy(o, j)}"
+
+    def floor(net):
+        o = find(net, TARGET_T, "ours", "plain")
+        if not (o and "x_floor" in o and "floor_train_us" in o):
+            return None, "ours plain or its GEMM floor not measured"
+        step_us = o["steady_s"] / TARGET_T * 1e6
+        return o["x_floor"], (f"{step_us:.0f} us / floor {o['floor_train_us']:.0f} us = {o['x_floor']:.2f}x"
+                              f"{noisy(o)}")
+
+    for name, limit, measure in (("plain training <= 1.0x JAX plain", 1.0, plain),
+                                 ("exact hypergradient <= 1.0x the fastest JAX exact variant", 1.0, exact),
+                                 ("DrMAD meta-iteration <= 0.5x JAX exact", 0.5, drmad),
+                                 ("training step <= 1.3x the GEMM floor", 1.3, floor)):
+        results = [(net, *measure(net)) for net in NETS]
+        ratios = [ratio for _, ratio, _ in results]
+        met = all(ratio is not None and ratio <= limit for ratio in ratios)
+        worst = "not measured" if None in ratios else f"{max(ratios):.2f}x"
+        detail = "; ".join(f"{net} {text}" for net, _, text in results)
+        out.append(f"target {name}, T={TARGET_T}: {worst} ({detail}) - {'met' if met else 'missed'}")
+    return out
 
 
 if __name__ == "__main__":
