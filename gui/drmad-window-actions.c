@@ -1,6 +1,7 @@
 /* The window's actions: Start, Stop, Open run, Export, the
  * dataset's Open…, and the helper tasks behind them, each in a GTask thread. */
 #include "drmad-window-private.h"
+#include "drmad-compare.h"
 
 #include <gio/gio.h>
 
@@ -434,6 +435,84 @@ runs_folder (void)
   return g_build_filename (g_get_user_data_dir (), "drmad", "runs", NULL);
 }
 
+GtkWidget *
+drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
+  for (const char *const *f = folders; f && *f; f++)
+    g_ptr_array_add (all, (gpointer) *f);
+  if (self->run_folder && !g_strv_contains (folders, self->run_folder)
+      && g_file_test (self->run_folder, G_FILE_TEST_IS_DIR))
+    g_ptr_array_add (all, self->run_folder);   /* and the run this window shows */
+  g_ptr_array_add (all, NULL);
+  g_autoptr (GError) error = NULL;
+  DrmadPlot *val = NULL, *l2 = NULL, *lr = NULL;
+  if (!drmad_compare_runs ((const char *const *) all->pdata, &val, &l2, &lr, &error)) {
+    drmad_window_show_error (self, error->message);
+    return NULL;
+  }
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_title (GTK_WINDOW (window), "Compare runs");
+  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1300, 480);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_box_set_homogeneous (GTK_BOX (box), TRUE);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  gtk_widget_set_margin_top (box, 12);
+  gtk_widget_set_margin_bottom (box, 12);
+  DrmadPlot *plots[3] = { val, l2, lr };
+  for (guint i = 0; i < 3; i++) {
+    GtkWidget *view = drmad_plot_view_new ();
+    gtk_widget_set_hexpand (view, TRUE);
+    gtk_widget_set_vexpand (view, TRUE);
+    drmad_plot_view_set_plot (DRMAD_PLOT_VIEW (view), plots[i]);
+    gtk_box_append (GTK_BOX (box), view);
+  }
+  gtk_window_set_child (GTK_WINDOW (window), box);
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
+
+static void
+on_compare_chosen (GtkNativeDialog *native, int response, DrmadWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT) {
+    g_autoptr (GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (native));
+    g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+    for (guint i = 0; i < g_list_model_get_n_items (files); i++) {
+      g_autoptr (GFile) file = g_list_model_get_item (files, i);
+      char *path = g_file_get_path (file);
+      if (path)
+        g_ptr_array_add (paths, path);
+    }
+    g_ptr_array_add (paths, NULL);
+    drmad_window_compare_runs (self, (const char *const *) paths->pdata);
+  }
+  g_object_unref (native);
+}
+
+static char *runs_folder (void);
+
+/* Several run folders at once (Ctrl or Shift in the chooser), plus the one shown. */
+static void
+compare_runs (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  DrmadWindow *self = user_data;
+  GtkFileChooserNative *native = gtk_file_chooser_native_new ("Compare run folders", GTK_WINDOW (self),
+                                                              GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Compare",
+                                                              "_Cancel");
+  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (native), TRUE);
+  g_autofree char *runs = runs_folder ();
+  if (g_file_test (runs, G_FILE_TEST_IS_DIR)) {
+    g_autoptr (GFile) folder = g_file_new_for_path (runs);
+    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (native), folder, NULL);
+  }
+  g_signal_connect_object (native, "response", G_CALLBACK (on_compare_chosen), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
 static void
 open_run (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
@@ -526,6 +605,7 @@ drmad_window_install_actions (DrmadWindow *self)
     { .name = "start", .activate = start },
     { .name = "stop", .activate = stop },
     { .name = "open-run", .activate = open_run },
+    { .name = "compare-runs", .activate = compare_runs },
     { .name = "export", .activate = export },
     { .name = "toggle-settings", .activate = toggle_settings },
     { .name = "open-dataset", .activate = open_dataset },

@@ -36,6 +36,10 @@ DrmadPlotView *drmad_window_get_plot_view (DrmadWindow *self, guint index);
 
 /* What Open run…, Export… and the dataset's Open… do once a folder is chosen. */
 void         drmad_window_open_run     (DrmadWindow *self, const char *folder);
+/* A window overlaying @folders (NULL-terminated) and the run this window
+ * shows, if any: validation loss, learned L2 per layer, learning-rate
+ * schedule. Returns it (owned by GTK), or NULL after showing the error. */
+GtkWidget   *drmad_window_compare_runs (DrmadWindow *self, const char *const *folders);
 void         drmad_window_export_to    (DrmadWindow *self, const char *folder);
 void         drmad_window_open_dataset (DrmadWindow *self, const char *folder);
 

@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "drmad-application.h"
+#include "drmad-compare.h"
 #include "drmad-options.h"
 #include "drmad-runner.h"
 #include "drmad-window.h"
+#include "test-util.h"
 
 static gboolean display_ok;
 
@@ -490,6 +492,62 @@ test_options_from_values (void)
   drmad_options_clear (&window);
 }
 
+/* Compare runs: two run folders that differ in their seed, overlaid; each
+ * series named by its folder and the setting that differs, holding the
+ * validation losses history.csv holds. No device needed to read them. */
+static void
+test_compare (void)
+{
+  if (!g_file_test ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("Fashion-MNIST is not installed");
+    return;
+  }
+  g_autofree char *dir = g_dir_make_tmp ("drmad-compare-XXXXXX", NULL);
+  char *folders[3] = { g_build_filename (dir, "first", NULL), g_build_filename (dir, "second", NULL), NULL };
+  for (guint k = 0; k < 2; k++) {
+    g_autofree char *seed = g_strdup_printf ("%u", k + 1);
+    const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", "784,16,10", "--iters", "30",
+                           "--train-size", "300", "--val-size", "200", "--test-size", "50", "--batch", "50",
+                           "--meta-iters", "3", "--seed", seed, "--out", folders[k], NULL };
+    int status;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                 NULL, NULL, NULL, NULL, &status, NULL));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  g_autoptr (GError) error = NULL;
+  DrmadPlot *val = NULL, *l2 = NULL, *lr = NULL;
+  g_assert_true (drmad_compare_runs ((const char *const *) folders, &val, &l2, &lr, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (val->series->len, ==, 2);
+  g_assert_cmpuint (l2->series->len, ==, 2);
+  g_assert_cmpuint (lr->series->len, ==, 2);
+  for (guint k = 0; k < 2; k++) {
+    const DrmadPlotSeries *series = val->series->pdata[k];
+    g_autofree char *expected_name = g_strdup_printf ("%s: seed=%u", k ? "second" : "first", k + 1);
+    g_assert_cmpstr (series->name, ==, expected_name);
+    g_assert_cmpuint (((DrmadPlotSeries *) l2->series->pdata[k])->x->len, ==, 2);   /* two weight layers */
+    /* The validation losses are history.csv's, meta-iteration by meta-iteration. */
+    g_autofree char *path = g_build_filename (folders[k], "history.csv", NULL), *text = NULL;
+    g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+    g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+    g_assert_cmpuint (series->y->len, ==, 3);
+    for (guint i = 0; i < 3; i++) {
+      g_auto (GStrv) cells = g_strsplit (lines[i + 1], ",", -1);
+      g_assert_cmpfloat (g_array_index (series->y, double, i), ==, g_ascii_strtod (cells[3], NULL));
+    }
+  }
+  /* A folder that is not a run: a clear error naming it. */
+  const char *bad[] = { folders[0], dir, NULL };
+  g_assert_false (drmad_compare_runs (bad, &val, &l2, &lr, &error));
+  g_assert_nonnull (strstr (error->message, dir));
+  drmad_plot_free (val);
+  drmad_plot_free (l2);
+  drmad_plot_free (lr);
+  g_free (folders[0]);
+  g_free (folders[1]);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -500,5 +558,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
   g_test_add_func ("/gui/window", test_window);
   g_test_add_func ("/gui/program", test_program);
+  g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();
 }

@@ -1,0 +1,154 @@
+/* Several run folders side by side: their validation loss, learned L2 per
+ * layer and learning-rate schedules overlaid, one colour per run, each named
+ * by its folder and the settings that set it apart. Read from the run
+ * folders alone (no device, no data). */
+#include "drmad-compare.h"
+#include "drmad-job.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+  char          *folder;
+  GHashTable    *values;     /* its run.ini */
+  DrmadOptions   options;
+  DrmadHyper    *hyper;
+  DrmadRun      *run;
+} Loaded;
+
+static void
+loaded_clear (Loaded *l)
+{
+  g_free (l->folder);
+  g_clear_pointer (&l->values, g_hash_table_unref);
+  drmad_options_clear (&l->options);
+  g_clear_pointer (&l->hyper, drmad_hyper_free);
+  g_clear_pointer (&l->run, drmad_run_free);
+}
+
+static gboolean
+load (Loaded *l, const char *folder, GError **error)
+{
+  l->folder = g_strdup (folder);
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  if (!(l->values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, error))
+      || !drmad_options_from_values (&l->options, l->values, error)
+      || !(l->hyper = drmad_hyper_new_for_sizes (l->options.sizes, l->options.n_sizes, &l->options.hyper, error))
+      || !(l->run = drmad_run_open_read_only (folder, error))
+      || (drmad_run_has_checkpoint (l->run) && !drmad_run_load_history (l->run, l->hyper, error))) {
+    g_prefix_error (error, "cannot compare %s: ", folder);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* "FOLDER: key=value, …" with the settings in which this run differs from
+ * any other (a resume may change only what does not define the trajectory,
+ * so those keys are left out). */
+static char *
+run_label (const Loaded *runs, guint n, guint k)
+{
+  g_autofree char *base = g_path_get_basename (runs[k].folder);
+  GString *label = g_string_new (base);
+  guint count;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&count);
+  const char *const *may_change = drmad_options_resume_may_change ();
+  guint shown = 0, more = 0;
+  for (guint s = 0; s < count; s++) {
+    if (!specs[s].in_ini || g_strv_contains (may_change, specs[s].name))
+      continue;
+    const char *mine = g_hash_table_lookup (runs[k].options.values, specs[s].name);
+    gboolean differs = FALSE;
+    for (guint j = 0; j < n && !differs; j++)
+      differs = g_strcmp0 (mine, g_hash_table_lookup (runs[j].options.values, specs[s].name)) != 0;
+    if (!differs)
+      continue;
+    if (shown < 3)
+      g_string_append_printf (label, "%s%s=%s", shown ? ", " : ": ", specs[s].name, mine);
+    else
+      more++;
+    shown++;
+  }
+  if (more)
+    g_string_append_printf (label, ", +%u more", more);
+  return g_string_free (label, FALSE);
+}
+
+/* Natural value of each entry of @kind averaged (geometrically) per layer ×
+ * segment cell, for θ = @theta; cells with none keep @fallback. */
+static void
+cells (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, guint L, guint S, const double *fallback,
+       double *out)
+{
+  g_autofree double *sum = g_new0 (double, L * S);
+  g_autofree guint *hits = g_new0 (guint, L * S);
+  for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++) {
+    DrmadHyperEntry e = drmad_hyper_get_entry (hyper, i);
+    if (e.kind != kind || e.layer < 1 || e.layer > L)
+      continue;
+    guint c = (e.layer - 1) * S + MIN (e.segment, S - 1);
+    sum[c] += log (drmad_hyper_natural_of (hyper, i, theta[i]));
+    hits[c]++;
+  }
+  for (guint l = 0; l < L; l++)
+    for (guint s = 0; s < S; s++)
+      out[l * S + s] = hits[l * S + s] ? exp (sum[l * S + s] / hits[l * S + s]) : fallback[l];
+}
+
+gboolean
+drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot **l2_plot, DrmadPlot **lr_plot,
+                    GError **error)
+{
+  guint n = folders ? g_strv_length ((char **) folders) : 0;
+  if (n == 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "no run folder to compare");
+    return FALSE;
+  }
+  Loaded *runs = g_new0 (Loaded, n);
+  gboolean ok = TRUE;
+  for (guint k = 0; ok && k < n; k++)
+    ok = load (&runs[k], folders[k], error);
+  if (ok) {
+    g_autoptr (DrmadPlot) val = drmad_plot_new ("Validation loss", "meta-iteration", "validation loss", FALSE);
+    g_autoptr (DrmadPlot) l2 = drmad_plot_new ("Learned L2 per layer (last)", "layer", "L2 coefficient", TRUE);
+    g_autoptr (DrmadPlot) lr = drmad_plot_new ("Learning-rate schedule (last, mean over layers)", "training step",
+                                               "learning rate", TRUE);
+    for (guint k = 0; k < n; k++) {
+      Loaded *r = &runs[k];
+      g_autofree char *name = run_label (runs, n, k);
+      const DrmadHyperConfig *config = drmad_hyper_get_config (r->hyper);
+      guint L = drmad_hyper_get_n_layers (r->hyper), S = config->segments;
+      guint records = drmad_run_get_n_records (r->run);
+      DrmadPlotSeries *v = drmad_plot_add_series (val, name, k, 1);
+      for (guint i = 0; i < records; i++) {
+        const DrmadRunRecord *rec = drmad_run_get_record (r->run, i);
+        if (!rec->rejected)
+          drmad_plot_series_append (v, rec->iteration, rec->val_loss);
+      }
+      /* θ after the last meta-iteration, or the start when none finished. */
+      const double *theta = records ? drmad_run_get_record (r->run, records - 1)->theta
+                                    : drmad_hyper_get_values (r->hyper);
+      g_autofree double *l2_cells = g_new (double, L), *lr_cells = g_new (double, L * S);
+      cells (r->hyper, theta, DRMAD_GROUP_L2, L, 1, config->init_l2, l2_cells);
+      cells (r->hyper, theta, DRMAD_GROUP_LR, L, S, config->init_lr, lr_cells);
+      DrmadPlotSeries *w = drmad_plot_add_series (l2, name, k, 1);
+      for (guint l = 0; l < L; l++)
+        drmad_plot_series_append (w, l + 1, l2_cells[l]);
+      DrmadPlotSeries *e = drmad_plot_add_series (lr, name, k, 1);
+      e->steps = TRUE;
+      for (guint s = 0; s <= S; s++) {
+        double sum = 0;
+        for (guint l = 0; l < L; l++)
+          sum += log (lr_cells[l * S + MIN (s, S - 1)]);
+        drmad_plot_series_append (e, (double) s * config->steps / S, exp (sum / L));
+      }
+    }
+    *val_plot = g_steal_pointer (&val);
+    *l2_plot = g_steal_pointer (&l2);
+    *lr_plot = g_steal_pointer (&lr);
+  }
+  for (guint k = 0; k < n; k++)
+    loaded_clear (&runs[k]);
+  g_free (runs);
+  return ok;
+}

@@ -1,0 +1,14 @@
+/* Comparing run folders: the overlay plots of the window's "Compare runs". */
+#pragma once
+
+#include <drmad.h>
+#include "drmad-plot.h"
+
+/* Three new plots of the run folders @folders (NULL-terminated): validation
+ * loss against meta-iteration, the learned L2 per layer after the last
+ * meta-iteration, and the learning-rate schedule after it (the geometric mean
+ * over layers). One colour per run; each series is named "FOLDER: key=value,
+ * …" with the trajectory settings in which that run differs from any other.
+ * Reads run.ini and checkpoint.bin only (no device, no data). */
+gboolean drmad_compare_runs (const char *const *folders, DrmadPlot **val, DrmadPlot **l2, DrmadPlot **lr,
+                             GError **error);
