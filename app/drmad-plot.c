@@ -6,6 +6,8 @@
  * every target and for hit testing, which has no cairo context. */
 #include "drmad-plot.h"
 
+#include <cairo-svg.h>
+
 #include <drmad.h>
 #include <math.h>
 #include <string.h>
@@ -68,6 +70,7 @@ drmad_plot_new (const char *title, const char *x_label, const char *y_label, gbo
   plot->rejected_x = g_array_new (FALSE, FALSE, sizeof (double));
   plot->best_x = NAN;
   plot->shades = g_array_new (FALSE, FALSE, sizeof (DrmadPlotShade));
+  plot->view_x_lo = plot->view_x_hi = NAN;
   return plot;
 }
 
@@ -457,6 +460,7 @@ pad_y_range (Axis *axis)
 static void
 data_ranges (const DrmadPlot *plot, PlotLayout *layout)
 {
+  gboolean zoomed = isfinite (plot->view_x_lo) && isfinite (plot->view_x_hi) && plot->view_x_hi > plot->view_x_lo;
   layout->empty = TRUE;
   layout->integer_x = TRUE;
   layout->x.lo = layout->y.lo = layout->y2.lo = INFINITY;
@@ -468,6 +472,8 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
       double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i);
       if (!point_valid (plot, series, x, y))
         continue;
+      if (zoomed && (x < plot->view_x_lo || x > plot->view_x_hi))
+        continue;   /* the y axes fit what is in view */
       double v = axis->log ? log10 (y) : y;
       layout->x.lo = MIN (layout->x.lo, x);
       layout->x.hi = MAX (layout->x.hi, x);
@@ -478,7 +484,7 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
     }
   }
   if (layout->empty) {
-    layout->x.lo = 0, layout->x.hi = 1;
+    layout->x.lo = zoomed ? plot->view_x_lo : 0, layout->x.hi = zoomed ? plot->view_x_hi : 1;
     layout->y.lo = layout->y2.lo = 0;
     layout->y.hi = layout->y2.hi = 1;
     layout->integer_x = FALSE;
@@ -486,6 +492,10 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
   }
   pad_range (&layout->x.lo, &layout->x.hi,
              layout->integer_x ? 1 : MAX (fabs (layout->x.lo) * 0.1, 0.5), 0.03);
+  if (zoomed) {
+    layout->x.lo = plot->view_x_lo;
+    layout->x.hi = plot->view_x_hi;
+  }
   pad_y_range (&layout->y);
   pad_y_range (&layout->y2);
 }
@@ -1046,6 +1056,38 @@ png_append (void *closure, const unsigned char *data, unsigned int length)
 {
   g_byte_array_append (closure, data, length);
   return CAIRO_STATUS_SUCCESS;
+}
+
+void
+drmad_plot_get_x_range (const DrmadPlot *plot, double width, double height, double *lo, double *hi)
+{
+  g_return_if_fail (plot != NULL);
+  PlotLayout layout;
+  plot_layout_compute (plot, width, height, &layout);
+  *lo = layout.x.lo;
+  *hi = layout.x.hi;
+  plot_layout_clear (&layout);
+}
+
+gboolean
+drmad_plot_write_svg (const DrmadPlot *plot, const char *path, int width, int height, GError **error)
+{
+  g_return_val_if_fail (plot != NULL && path != NULL, FALSE);
+  g_autoptr (GByteArray) svg = g_byte_array_new ();
+  cairo_surface_t *surface = cairo_svg_surface_create_for_stream (png_append, svg, width, height);
+  cairo_t *cr = cairo_create (surface);
+  drmad_plot_draw (plot, cr, width, height);
+  cairo_status_t status = cairo_status (cr);
+  cairo_destroy (cr);
+  cairo_surface_finish (surface);
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_status (surface);
+  cairo_surface_destroy (surface);
+  if (status != CAIRO_STATUS_SUCCESS) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_FAILED, "cannot draw %s: %s", path, cairo_status_to_string (status));
+    return FALSE;
+  }
+  return drmad_write_file_atomic (path, svg->data, svg->len, error);
 }
 
 gboolean

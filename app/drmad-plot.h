@@ -33,6 +33,7 @@ typedef struct {
   double     best_x;     /* x of the best meta-iteration, a dashed line; NaN: none */
   char      *best_text;  /* its legend text */
   GArray    *shades;     /* DrmadPlotShade: the key of the faded series, oldest first; empty: none */
+  double     view_x_lo, view_x_hi;   /* the x range shown (zoom); NaN: all the data */
 } DrmadPlot;
 
 DrmadPlot       *drmad_plot_new        (const char *title, const char *x_label, const char *y_label, gboolean log_y);
@@ -71,6 +72,11 @@ GStrv drmad_plot_get_tick_labels (const DrmadPlot *plot, double width, double he
 /* Renders to a @width × @height ARGB PNG, written atomically (temp file in
  * the same folder, then rename): an earlier file survives any failure. */
 gboolean drmad_plot_write_png (const DrmadPlot *plot, const char *path, int width, int height, GError **error);
+/* The same drawing as SVG (vector), written the same way. */
+gboolean drmad_plot_write_svg (const DrmadPlot *plot, const char *path, int width, int height, GError **error);
+
+/* The x range drawn at this size (after padding, or the zoom), in data units. */
+void drmad_plot_get_x_range (const DrmadPlot *plot, double width, double height, double *lo, double *hi);
 
 /* The data point nearest to (@px, @py) in a plot drawn at width × height, for
  * hover read-outs; FALSE when none is within @radius pixels. */

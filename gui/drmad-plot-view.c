@@ -13,6 +13,10 @@ struct _DrmadPlotView {
   DrmadPlot     *plot;
   char          *hover_text;   /* NULL: no read-out */
   double         hover_x, hover_y;
+  /* What the user chose, kept when the plot is replaced after each meta-iteration. */
+  double         zoom_lo, zoom_hi;   /* the x range shown; NaN: all */
+  int            log_choice;         /* -1: the plot's own scale; 0 linear; 1 log */
+  double         drag_lo, drag_hi;   /* the range when a pan began */
 };
 
 G_DEFINE_FINAL_TYPE (DrmadPlotView, drmad_plot_view, GTK_TYPE_DRAWING_AREA)
@@ -132,12 +136,25 @@ on_leave (GtkEventControllerMotion *controller, DrmadPlotView *self)
   clear_hover (self);
 }
 
+/* The user's zoom and scale onto the plot shown. */
+static void
+apply_choices (DrmadPlotView *self)
+{
+  if (!self->plot)
+    return;
+  self->plot->view_x_lo = self->zoom_lo;
+  self->plot->view_x_hi = self->zoom_hi;
+  if (self->log_choice >= 0)
+    self->plot->log_y = self->log_choice;
+}
+
 void
 drmad_plot_view_set_plot (DrmadPlotView *self, DrmadPlot *plot)
 {
   g_return_if_fail (DRMAD_IS_PLOT_VIEW (self));
   g_clear_pointer (&self->plot, drmad_plot_free);
   self->plot = plot;
+  apply_choices (self);
   /* The point under a resting pointer may have moved: drop the read-out
    * rather than show a stale value. */
   g_clear_pointer (&self->hover_text, g_free);
@@ -149,6 +166,169 @@ drmad_plot_view_get_plot (DrmadPlotView *self)
 {
   g_return_val_if_fail (DRMAD_IS_PLOT_VIEW (self), NULL);
   return self->plot;
+}
+
+void
+drmad_plot_view_zoom (DrmadPlotView *self, double x, double factor)
+{
+  g_return_if_fail (DRMAD_IS_PLOT_VIEW (self));
+  int width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
+  if (!self->plot || width <= 0 || height <= 0 || !(factor > 0))
+    return;
+  DrmadPlotRect area;
+  double lo, hi;
+  drmad_plot_get_layout (self->plot, width, height, &area, NULL);
+  drmad_plot_get_x_range (self->plot, width, height, &lo, &hi);
+  double at = lo + (CLAMP (x, area.x, area.x + area.width) - area.x) / MAX (area.width, 1) * (hi - lo);
+  self->zoom_lo = at - (at - lo) * factor;
+  self->zoom_hi = at + (hi - at) * factor;
+  apply_choices (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+drmad_plot_view_reset_zoom (DrmadPlotView *self)
+{
+  g_return_if_fail (DRMAD_IS_PLOT_VIEW (self));
+  self->zoom_lo = self->zoom_hi = NAN;
+  apply_choices (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+drmad_plot_view_set_log (DrmadPlotView *self, gboolean log_y)
+{
+  g_return_if_fail (DRMAD_IS_PLOT_VIEW (self));
+  self->log_choice = log_y;
+  apply_choices (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* The wheel zooms the x axis around the pointer; a drag pans it; a double
+ * click shows everything again. */
+static gboolean
+on_scroll (GtkEventControllerScroll *controller, double dx, double dy, DrmadPlotView *self)
+{
+  double x = self->hover_x;
+  GdkEvent *event = gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (controller));
+  double ex, ey;
+  if (event && gdk_event_get_position (event, &ex, &ey)) {
+    graphene_point_t p = GRAPHENE_POINT_INIT ((float) ex, (float) ey), q;
+    GtkWidget *native = GTK_WIDGET (gtk_widget_get_native (GTK_WIDGET (self)));
+    double nx, ny;
+    gtk_native_get_surface_transform (GTK_NATIVE (native), &nx, &ny);
+    p.x -= nx, p.y -= ny;
+    if (gtk_widget_compute_point (native, GTK_WIDGET (self), &p, &q))
+      x = q.x;
+  }
+  drmad_plot_view_zoom (self, x, dy > 0 ? 1.25 : 0.8);
+  return TRUE;
+}
+
+static void
+on_drag_begin (GtkGestureDrag *gesture, double x, double y, DrmadPlotView *self)
+{
+  self->drag_lo = self->zoom_lo;
+  self->drag_hi = self->zoom_hi;
+}
+
+static void
+on_drag_update (GtkGestureDrag *gesture, double dx, double dy, DrmadPlotView *self)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
+  if (!self->plot || !isfinite (self->drag_lo) || width <= 0)
+    return;   /* nothing to pan: all the data is in view */
+  DrmadPlotRect area;
+  drmad_plot_get_layout (self->plot, width, height, &area, NULL);
+  double shift = -dx / MAX (area.width, 1) * (self->drag_hi - self->drag_lo);
+  self->zoom_lo = self->drag_lo + shift;
+  self->zoom_hi = self->drag_hi + shift;
+  apply_choices (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+on_pressed (GtkGestureClick *gesture, int n_press, double x, double y, DrmadPlotView *self)
+{
+  if (n_press == 2)
+    drmad_plot_view_reset_zoom (self);
+}
+
+static void
+save_response (GtkNativeDialog *native, int response, DrmadPlotView *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT && self->plot) {
+    g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
+    g_autofree char *path = g_file_get_path (file);
+    gboolean svg = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (native), "drmad-svg"));
+    int width = MAX (gtk_widget_get_width (GTK_WIDGET (self)), 400);
+    int height = MAX (gtk_widget_get_height (GTK_WIDGET (self)), 250);
+    g_autoptr (GError) error = NULL;
+    gboolean ok = svg ? drmad_plot_write_svg (self->plot, path, width, height, &error)
+                      : drmad_plot_write_png (self->plot, path, width, height, &error);
+    if (!ok)
+      g_warning ("%s", error->message);
+  }
+  g_object_unref (native);
+}
+
+static void
+save_as (DrmadPlotView *self, gboolean svg)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *native = gtk_file_chooser_native_new (svg ? "Save the plot as SVG" : "Save the plot as PNG",
+                                                              GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                                              GTK_FILE_CHOOSER_ACTION_SAVE, "_Save", "_Cancel");
+  g_autofree char *name = g_strdup_printf ("%s.%s", self->plot && self->plot->title ? self->plot->title : "plot",
+                                           svg ? "svg" : "png");
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (native), name);
+  g_object_set_data (G_OBJECT (native), "drmad-svg", GINT_TO_POINTER (svg));
+  g_signal_connect_object (native, "response", G_CALLBACK (save_response), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+}
+
+static void
+action_save_png (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  save_as (user_data, FALSE);
+}
+
+static void
+action_save_svg (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  save_as (user_data, TRUE);
+}
+
+static void
+action_reset_zoom (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  drmad_plot_view_reset_zoom (user_data);
+}
+
+static void
+action_log (GSimpleAction *action, GVariant *state, gpointer user_data)
+{
+  g_simple_action_set_state (action, state);
+  drmad_plot_view_set_log (user_data, g_variant_get_boolean (state));
+}
+
+/* Right click: the plot's menu. */
+static void
+on_context (GtkGestureClick *gesture, int n_press, double x, double y, DrmadPlotView *self)
+{
+  GAction *log = g_action_map_lookup_action (G_ACTION_MAP (g_object_get_data (G_OBJECT (self), "drmad-actions")),
+                                             "log");
+  g_simple_action_set_state (G_SIMPLE_ACTION (log), g_variant_new_boolean (self->plot && self->plot->log_y));
+  g_autoptr (GMenu) menu = g_menu_new ();
+  g_menu_append (menu, "Logarithmic scale", "plot.log");
+  g_menu_append (menu, "Show all (double click)", "plot.reset-zoom");
+  g_menu_append (menu, "Save as PNG…", "plot.save-png");
+  g_menu_append (menu, "Save as SVG…", "plot.save-svg");
+  GtkWidget *popover = gtk_popover_menu_new_from_model (G_MENU_MODEL (menu));
+  gtk_widget_set_parent (popover, GTK_WIDGET (self));
+  gtk_popover_set_pointing_to (GTK_POPOVER (popover), &(GdkRectangle) { (int) x, (int) y, 1, 1 });
+  g_signal_connect (popover, "closed", G_CALLBACK (gtk_widget_unparent), NULL);
+  gtk_popover_popup (GTK_POPOVER (popover));
 }
 
 static void
@@ -178,6 +358,33 @@ drmad_plot_view_init (DrmadPlotView *self)
   g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
   g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
   gtk_widget_add_controller (GTK_WIDGET (self), motion);
+
+  self->zoom_lo = self->zoom_hi = self->drag_lo = self->drag_hi = NAN;
+  self->log_choice = -1;
+  GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+  g_signal_connect (scroll, "scroll", G_CALLBACK (on_scroll), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), scroll);
+  GtkGesture *drag = gtk_gesture_drag_new ();
+  g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
+  g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+  GtkGesture *click = gtk_gesture_click_new ();
+  g_signal_connect (click, "pressed", G_CALLBACK (on_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+  GtkGesture *context = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (context), GDK_BUTTON_SECONDARY);
+  g_signal_connect (context, "pressed", G_CALLBACK (on_context), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (context));
+  static const GActionEntry entries[] = {
+    { .name = "save-png", .activate = action_save_png },
+    { .name = "save-svg", .activate = action_save_svg },
+    { .name = "reset-zoom", .activate = action_reset_zoom },
+    { .name = "log", .state = "false", .change_state = action_log },
+  };
+  GSimpleActionGroup *group = g_simple_action_group_new ();
+  g_action_map_add_action_entries (G_ACTION_MAP (group), entries, G_N_ELEMENTS (entries), self);
+  gtk_widget_insert_action_group (GTK_WIDGET (self), "plot", G_ACTION_GROUP (group));
+  g_object_set_data_full (G_OBJECT (self), "drmad-actions", group, g_object_unref);
 }
 
 GtkWidget *

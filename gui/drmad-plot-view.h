@@ -15,6 +15,14 @@ GtkWidget       *drmad_plot_view_new      (void);
 void             drmad_plot_view_set_plot (DrmadPlotView *self, DrmadPlot *plot);
 const DrmadPlot *drmad_plot_view_get_plot (DrmadPlotView *self);
 
+/* The view's own choices, kept as the plot is replaced after each
+ * meta-iteration (the wheel, a drag, a double click and the right-click menu
+ * call these): zoom the x axis by @factor (< 1 in, > 1 out) around the
+ * widget x coordinate @x; show all the data again; a log or linear y axis. */
+void             drmad_plot_view_zoom       (DrmadPlotView *self, double x, double factor);
+void             drmad_plot_view_reset_zoom (DrmadPlotView *self);
+void             drmad_plot_view_set_log    (DrmadPlotView *self, gboolean log_y);
+
 /* Moves the read-out to the data point nearest to (@x, @y) in widget
  * coordinates, as the pointer does; FALSE (and no read-out) when none is
  * near. */

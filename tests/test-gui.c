@@ -6,6 +6,7 @@
  * the settings table, drmad_options_from_values against the command line,
  * and that the runner's signals never run on its worker thread. */
 #include <gtk/gtk.h>
+#include <math.h>
 #include <string.h>
 
 #include "drmad-application.h"
@@ -272,6 +273,22 @@ test_window (void)
   g_test_message ("hover: %s", drmad_plot_view_get_hover_text (view));
   g_assert_true (g_str_has_prefix (drmad_plot_view_get_hover_text (view), "layer "));
   g_assert_nonnull (strstr (drmad_plot_view_get_hover_text (view), ", meta-iteration "));
+
+  /* Zoom and scale are the view's: they hold as the next meta-iteration's plot replaces this one. */
+  DrmadPlotView *loss_view = drmad_window_get_plot_view (window, 2);
+  guint before_zoom = drmad_window_get_n_plotted (window);
+  drmad_plot_view_zoom (loss_view, gtk_widget_get_width (GTK_WIDGET (loss_view)) / 2.0, 0.5);
+  drmad_plot_view_set_log (loss_view, TRUE);
+  double zoom_lo = drmad_plot_view_get_plot (loss_view)->view_x_lo;
+  g_assert_true (isfinite (zoom_lo));
+  resumed_target = before_zoom + 1;
+  g_assert_cmpfloat (wait_until (window, one_more, 60), >=, 0);
+  const DrmadPlot *replaced = drmad_plot_view_get_plot (loss_view);
+  g_assert_cmpfloat (replaced->view_x_lo, ==, zoom_lo);
+  g_assert_true (replaced->log_y);
+  drmad_plot_view_reset_zoom (loss_view);
+  drmad_plot_view_set_log (loss_view, FALSE);
+  g_assert_false (isfinite (drmad_plot_view_get_plot (loss_view)->view_x_lo));
 
   /* Stop: control back within a second, everything so far kept. */
   activate (window, "stop");

@@ -841,6 +841,45 @@ test_run_marks (void)
   cairo_surface_destroy (surface);
 }
 
+/* Zoom (the x range shown) and SVG: a zoomed plot shows that range and fits
+ * its y axis to the points in it; the SVG export is a vector drawing of the
+ * same plot, written atomically. */
+static void
+test_zoom_and_svg (void)
+{
+  g_autoptr (DrmadPlot) plot = drmad_plot_new ("zoom", "meta-iteration", "loss", FALSE);
+  DrmadPlotSeries *series = drmad_plot_add_series (plot, "loss", 0, 1);
+  for (guint i = 0; i <= 20; i++)
+    drmad_plot_series_append (series, i, i == 2 ? 100.0 : 1.0 + 0.01 * i);   /* a spike at 2 */
+  double lo, hi;
+  drmad_plot_get_x_range (plot, 800, 500, &lo, &hi);
+  g_assert_cmpfloat (lo, <=, 0);
+  g_assert_cmpfloat (hi, >=, 20);
+  g_auto (GStrv) all_y = drmad_plot_get_tick_labels (plot, 800, 500, DRMAD_PLOT_AXIS_Y);
+  g_assert_cmpfloat (g_ascii_strtod (all_y[g_strv_length (all_y) - 1], NULL), >=, 50);   /* the spike is in view */
+  plot->view_x_lo = 10;
+  plot->view_x_hi = 20;
+  drmad_plot_get_x_range (plot, 800, 500, &lo, &hi);
+  g_assert_cmpfloat (lo, ==, 10);
+  g_assert_cmpfloat (hi, ==, 20);
+  g_auto (GStrv) zoomed_y = drmad_plot_get_tick_labels (plot, 800, 500, DRMAD_PLOT_AXIS_Y);
+  g_assert_cmpfloat (g_ascii_strtod (zoomed_y[g_strv_length (zoomed_y) - 1], NULL), <, 2);   /* fitted to 1.1–1.2 */
+
+  g_autofree char *dir = g_dir_make_tmp ("drmad-svg-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "zoom.svg", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (drmad_plot_write_svg (plot, path, 640, 400, &error));
+  g_assert_no_error (error);
+  g_autofree char *svg = NULL;
+  g_assert_true (g_file_get_contents (path, &svg, NULL, NULL));
+  g_assert_true (g_str_has_prefix (svg, "<?xml"));
+  g_assert_nonnull (strstr (svg, "<svg"));
+  g_assert_nonnull (strstr (svg, "width=\"640\""));
+  g_assert_nonnull (strstr (svg, "<path"));
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -849,6 +888,7 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/builders", test_builders);
   g_test_add_func ("/plot/draw", test_draw);
   g_test_add_func ("/plot/write-png", test_write_png);
+  g_test_add_func ("/plot/zoom-and-svg", test_zoom_and_svg);
   g_test_add_func ("/plot/nearest", test_nearest);
   g_test_add_func ("/plot/invalid-and-empty", test_invalid_and_empty);
   g_test_add_func ("/plot/legend-outside", test_legend_outside);
