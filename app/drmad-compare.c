@@ -4,6 +4,7 @@
  * folders alone (no device, no data). */
 #include "drmad-compare.h"
 #include "drmad-job.h"
+#include "drmad-run-plots.h"
 
 #include <math.h>
 #include <string.h>
@@ -74,27 +75,6 @@ run_label (const Loaded *runs, guint n, guint k)
   return g_string_free (label, FALSE);
 }
 
-/* Natural value of each entry of @kind averaged (geometrically) per layer ×
- * segment cell, for θ = @theta; cells with none keep @fallback. */
-static void
-cells (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, guint L, guint S, const double *fallback,
-       double *out)
-{
-  g_autofree double *sum = g_new0 (double, L * S);
-  g_autofree guint *hits = g_new0 (guint, L * S);
-  for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++) {
-    DrmadHyperEntry e = drmad_hyper_get_entry (hyper, i);
-    if (e.kind != kind || e.layer < 1 || e.layer > L)
-      continue;
-    guint c = (e.layer - 1) * S + MIN (e.segment, S - 1);
-    sum[c] += log (drmad_hyper_natural_of (hyper, i, theta[i]));
-    hits[c]++;
-  }
-  for (guint l = 0; l < L; l++)
-    for (guint s = 0; s < S; s++)
-      out[l * S + s] = hits[l * S + s] ? exp (sum[l * S + s] / hits[l * S + s]) : fallback[l];
-}
-
 gboolean
 drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot **l2_plot, DrmadPlot **lr_plot,
                     GError **error)
@@ -129,8 +109,8 @@ drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot 
       const double *theta = records ? drmad_run_get_record (r->run, records - 1)->theta
                                     : drmad_hyper_get_values (r->hyper);
       g_autofree double *l2_cells = g_new (double, L), *lr_cells = g_new (double, L * S);
-      cells (r->hyper, theta, DRMAD_GROUP_L2, L, 1, config->init_l2, l2_cells);
-      cells (r->hyper, theta, DRMAD_GROUP_LR, L, S, config->init_lr, lr_cells);
+      drmad_theta_cells (r->hyper, theta, DRMAD_GROUP_L2, 1, config->init_l2, l2_cells);
+      drmad_theta_cells (r->hyper, theta, DRMAD_GROUP_LR, S, config->init_lr, lr_cells);
       DrmadPlotSeries *w = drmad_plot_add_series (l2, name, k, 1);
       for (guint l = 0; l < L; l++)
         drmad_plot_series_append (w, l + 1, l2_cells[l]);

@@ -1,6 +1,7 @@
 /* DrmadRunner: drmad_job_run in a GTask thread; the worker posts copies to
  * the caller's main context, where they become signals. */
 #include "drmad-runner.h"
+#include "drmad-run-plots.h"
 
 #include <gio/gio.h>
 
@@ -52,6 +53,10 @@ iteration_free (DrmadRunnerIteration *it)
   g_clear_pointer (&it->l2, drmad_plot_free);
   g_clear_pointer (&it->lr, drmad_plot_free);
   g_clear_pointer (&it->loss, drmad_plot_free);
+  g_clear_pointer (&it->momentum, drmad_plot_free);
+  g_clear_pointer (&it->init, drmad_plot_free);
+  g_clear_pointer (&it->norms_plot, drmad_plot_free);
+  g_clear_pointer (&it->fidelity_plot, drmad_plot_free);
   g_free (it);
 }
 
@@ -179,6 +184,7 @@ job_iteration (DrmadJobIteration *event, gpointer user_data)
   it->l2 = g_steal_pointer (&event->l2);
   it->lr = g_steal_pointer (&event->lr);
   it->loss = g_steal_pointer (&event->loss);
+  drmad_run_extra_plots (event->run, event->hyper, &it->momentum, &it->init, &it->norms_plot, &it->fidelity_plot);
   job->last_iteration = report->iteration;
   Event *posted = g_new0 (Event, 1);
   posted->signal = ITERATION;

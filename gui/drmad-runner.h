@@ -19,6 +19,7 @@ typedef struct {
   char      *fidelity_warning;   /* below cosine 0.5: what is more faithful */
   char      *learned;            /* the learned values now (drmad_job_learned_text) */
   DrmadPlot *l2, *lr, *loss;     /* drmad_run_plots() of the run so far; a handler may steal them */
+  DrmadPlot *momentum, *init, *norms_plot, *fidelity_plot;   /* drmad_run_extra_plots(); may be stolen too */
 } DrmadRunnerIteration;
 
 /* The job's started and folder events, copied (drmad-job.h). */

@@ -2,6 +2,7 @@
  * dataset's Open…, and the helper tasks behind them, each in a GTask thread. */
 #include "drmad-window-private.h"
 #include "drmad-compare.h"
+#include "drmad-run-plots.h"
 
 #include <gio/gio.h>
 
@@ -128,6 +129,7 @@ typedef struct {
   guint       n;
   GArray     *rows;    /* DrmadJobRow */
   char       *learned;
+  DrmadPlot  *momentum, *init, *norms, *fidelity;
 } OpenedRun;
 
 static void
@@ -141,6 +143,10 @@ opened_run_free (gpointer data)
   g_clear_pointer (&opened->loss, drmad_plot_free);
   g_clear_pointer (&opened->rows, g_array_unref);
   g_free (opened->learned);
+  g_clear_pointer (&opened->momentum, drmad_plot_free);
+  g_clear_pointer (&opened->init, drmad_plot_free);
+  g_clear_pointer (&opened->norms, drmad_plot_free);
+  g_clear_pointer (&opened->fidelity, drmad_plot_free);
   g_free (opened);
 }
 
@@ -163,7 +169,9 @@ open_run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
   if (!(opened->values = drmad_options_read_ini (ini, length, ini_path, TRUE, &error))
       || !drmad_options_from_values (&options, opened->values, &error)
       || !drmad_run_load_plots (folder, &options, &opened->n, &opened->l2, &opened->lr, &opened->loss, &error)
-      || !drmad_run_load_rows (folder, &options, &opened->rows, &opened->learned, &error)) {
+      || !drmad_run_load_rows (folder, &options, &opened->rows, &opened->learned, &error)
+      || !drmad_run_load_extra_plots (folder, &options, &opened->momentum, &opened->init, &opened->norms,
+                                      &opened->fidelity, &error)) {
     g_prefix_error (&error, "cannot open the run %s: ", folder);
     drmad_options_clear (&options);
     opened_run_free (opened);
@@ -195,6 +203,8 @@ open_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
                           g_steal_pointer (&opened->loss), opened->n);
   drmad_window_set_rows (self, g_steal_pointer (&opened->rows));
   drmad_window_set_learned (self, opened->learned);
+  drmad_window_set_extra_plots (self, g_steal_pointer (&opened->momentum), g_steal_pointer (&opened->init),
+                                g_steal_pointer (&opened->norms), g_steal_pointer (&opened->fidelity));
   drmad_window_set_run_folder (self, opened->folder);
   self->meta_total = opened->meta_iters;
   g_clear_pointer (&self->last_norms, g_free);

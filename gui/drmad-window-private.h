@@ -34,6 +34,7 @@ struct _DrmadWindow {
   GtkSpinButton  *seed_spin;
   GtkDropDown    *device_dropdown, *precision_dropdown;
   DrmadPlotView  *l2_view, *lr_view, *loss_view;
+  DrmadPlotView  *momentum_view, *init_view, *norms_view, *fidelity_view;   /* the other pages beside lr_view */
   GtkLabel       *summary_label;
   GtkProgressBar *progress_bar;
   GtkLabel       *status_label;
@@ -82,6 +83,9 @@ void drmad_window_set_plots      (DrmadWindow *self, DrmadPlot *l2, DrmadPlot *l
 /* The summary's numbers: takes @rows (DrmadJobRow). */
 void drmad_window_set_rows       (DrmadWindow *self, GArray *rows);
 void drmad_window_set_learned    (DrmadWindow *self, const char *learned);
+/* Takes the four plots of the pages beside the learning rate (each may be NULL). */
+void drmad_window_set_extra_plots (DrmadWindow *self, DrmadPlot *momentum, DrmadPlot *init, DrmadPlot *norms,
+                                   DrmadPlot *fidelity);
 void drmad_window_set_run_folder (DrmadWindow *self, const char *folder);
 void drmad_window_update_summary (DrmadWindow *self);
 void drmad_window_add_dataset    (DrmadWindow *self, const char *value, const char *label);

@@ -57,8 +57,9 @@ drmad_window_get_error (DrmadWindow *self)
 DrmadPlotView *
 drmad_window_get_plot_view (DrmadWindow *self, guint index)
 {
-  g_return_val_if_fail (DRMAD_IS_WINDOW (self) && index < 3, NULL);
-  DrmadPlotView *views[] = { self->l2_view, self->lr_view, self->loss_view };
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self) && index < 7, NULL);
+  DrmadPlotView *views[] = { self->l2_view, self->lr_view, self->loss_view, self->momentum_view, self->init_view,
+                             self->norms_view, self->fidelity_view };
   return views[index];
 }
 
@@ -79,6 +80,16 @@ drmad_window_set_rows (DrmadWindow *self, GArray *rows)
 }
 
 void
+drmad_window_set_extra_plots (DrmadWindow *self, DrmadPlot *momentum, DrmadPlot *init, DrmadPlot *norms,
+                              DrmadPlot *fidelity)
+{
+  drmad_plot_view_set_plot (self->momentum_view, momentum);
+  drmad_plot_view_set_plot (self->init_view, init);
+  drmad_plot_view_set_plot (self->norms_view, norms);
+  drmad_plot_view_set_plot (self->fidelity_view, fidelity);
+}
+
+void
 drmad_window_set_learned (DrmadWindow *self, const char *learned)
 {
   g_free (self->learned);
@@ -92,6 +103,7 @@ drmad_window_clear_plots (DrmadWindow *self)
                           drmad_plot_loss (0, NULL, NULL, NULL), 0);
   drmad_window_set_rows (self, g_array_new (FALSE, FALSE, sizeof (DrmadJobRow)));
   drmad_window_set_learned (self, NULL);
+  drmad_window_set_extra_plots (self, NULL, NULL, NULL, NULL);
 }
 
 void
@@ -259,6 +271,8 @@ on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow 
   DrmadJobRow row = { it->iteration, it->rejected, it->train_loss, it->val_loss, it->val_error };
   g_array_append_val (self->rows, row);
   drmad_window_set_learned (self, it->learned);
+  drmad_window_set_extra_plots (self, g_steal_pointer (&it->momentum), g_steal_pointer (&it->init),
+                                g_steal_pointer (&it->norms_plot), g_steal_pointer (&it->fidelity_plot));
   drmad_eta_iteration (&self->eta, it->seconds);
   if (it->rejected) {
     g_autofree char *line = g_markup_printf_escaped ("\nmeta-iteration %u rejected: %s (meta learning rate now %g)",
@@ -636,6 +650,10 @@ drmad_window_class_init (DrmadWindowClass *klass)
   BIND (precision_dropdown);
   BIND (l2_view);
   BIND (lr_view);
+  BIND (momentum_view);
+  BIND (init_view);
+  BIND (norms_view);
+  BIND (fidelity_view);
   BIND (loss_view);
   BIND (summary_label);
   BIND (progress_bar);

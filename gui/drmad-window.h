@@ -27,6 +27,9 @@ const char  *drmad_window_get_status (DrmadWindow *self);
 guint        drmad_window_get_n_plotted (DrmadWindow *self);
 /* The run folder shown (the current run's, or the one opened), or NULL. */
 const char  *drmad_window_get_run_folder (DrmadWindow *self);
+/* The plot views: 0 L2, 1 learning rate, 2 loss, then the pages beside the
+ * learning rate: 3 momentum, 4 initial scale, 5 hypergradient norms, 6 fidelity. */
+
 /* The widget that edits setting @key (every run.ini setting has one), or NULL. */
 GtkWidget   *drmad_window_get_setting_widget (DrmadWindow *self, const char *key);
 /* The setting whose field is marked invalid, with the message as its tooltip; NULL when all are valid. */

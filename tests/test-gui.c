@@ -263,6 +263,22 @@ test_window (void)
   g_assert_cmpuint (l2->series->len, ==, 2);   /* two weight layers */
   g_assert_cmpuint (((DrmadPlotSeries *) l2->series->pdata[0])->x->len, >=, 2);
 
+  /* The pages beside the learning rate: the momentum schedule (not learned
+   * here, and saying so), the initial scale, the hypergradient norm of each
+   * group learned, and the fidelity measured at meta-iteration 1. */
+  const DrmadPlot *momentum = drmad_plot_view_get_plot (drmad_window_get_plot_view (window, 3));
+  const DrmadPlot *norms = drmad_plot_view_get_plot (drmad_window_get_plot_view (window, 5));
+  const DrmadPlot *fidelity = drmad_plot_view_get_plot (drmad_window_get_plot_view (window, 6));
+  g_assert_nonnull (strstr (momentum->title, "not learned"));
+  g_assert_nonnull (drmad_plot_view_get_plot (drmad_window_get_plot_view (window, 4)));
+  g_assert_cmpuint (norms->series->len, ==, 2);   /* l2 and lr */
+  g_assert_cmpstr (((DrmadPlotSeries *) norms->series->pdata[0])->name, ==, "l2");
+  g_assert_cmpuint (((DrmadPlotSeries *) norms->series->pdata[0])->x->len, >=, 1);
+  const DrmadPlotSeries *cosine = fidelity->series->pdata[0];
+  g_assert_cmpuint (cosine->x->len, >=, 1);
+  g_assert_cmpfloat (g_array_index (cosine->x, double, 0), ==, 1);
+  g_assert_cmpfloat (fabs (g_array_index (cosine->y, double, 0)), <=, 1);
+
   /* Hovering a data point reads it out. */
   DrmadPlotView *view = drmad_window_get_plot_view (window, 0);
   gboolean found = FALSE;

@@ -1,0 +1,122 @@
+/* The further plots of a run folder (drmad-run-plots.h). */
+#include "drmad-run-plots.h"
+
+#include <math.h>
+
+void
+drmad_theta_cells (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, guint S,
+                   const double *fallback, double *out)
+{
+  guint L = drmad_hyper_get_n_layers (hyper);
+  g_autofree double *sum = g_new0 (double, L * S);
+  g_autofree guint *hits = g_new0 (guint, L * S);
+  for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++) {
+    DrmadHyperEntry e = drmad_hyper_get_entry (hyper, i);
+    if (e.kind != kind || e.layer < 1 || e.layer > L)
+      continue;
+    guint c = (e.layer - 1) * S + MIN (e.segment, S - 1);
+    sum[c] += log (drmad_hyper_natural_of (hyper, i, theta[i]));
+    hits[c]++;
+  }
+  for (guint l = 0; l < L; l++)
+    for (guint s = 0; s < S; s++)
+      out[l * S + s] = hits[l * S + s] ? exp (sum[l * S + s] / hits[l * S + s]) : fallback[l];
+}
+
+static gboolean
+learns (const DrmadHyper *hyper, const char *group)
+{
+  for (guint g = 0; g < drmad_hyper_get_n_groups (hyper); g++)
+    if (g_str_equal (drmad_hyper_get_group_name (hyper, g), group))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+retitle (DrmadPlot *plot, const char *title, const char *y_label, gboolean log_y)
+{
+  g_free (plot->title);
+  plot->title = g_strdup (title);
+  g_free (plot->y_label);
+  plot->y_label = g_strdup (y_label);
+  plot->log_y = log_y;
+}
+
+void
+drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **momentum_plot, DrmadPlot **init_plot,
+                       DrmadPlot **norms_plot, DrmadPlot **fidelity_plot)
+{
+  const DrmadHyperConfig *config = drmad_hyper_get_config (hyper);
+  guint n = drmad_run_get_n_records (run), L = drmad_hyper_get_n_layers (hyper), S = config->segments;
+  /* Meta-iteration 0, the start, is the configuration's values. */
+  g_autofree double *mom0 = g_new (double, L * S), *mom = g_new (double, MAX (n, 1) * L * S);
+  g_autofree double *init0 = g_new (double, L), *init = g_new (double, MAX (n, 1) * L);
+  g_autofree gboolean *rejected = g_new0 (gboolean, MAX (n, 1));
+  g_autofree double *val = g_new (double, MAX (n, 1));
+  for (guint l = 0; l < L; l++) {
+    for (guint s = 0; s < S; s++)
+      mom0[l * S + s] = config->init_momentum[l];
+    init0[l] = config->init_scale[l];
+  }
+  for (guint i = 0; i < n; i++) {
+    const DrmadRunRecord *r = drmad_run_get_record (run, i);
+    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, mom + (gsize) i * L * S);
+    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_INIT, 1, config->init_scale, init + (gsize) i * L);
+    rejected[i] = r->rejected;
+    val[i] = r->val_loss;
+  }
+  DrmadPlotRunData data = { .n_iters = n, .n_layers = L, .segments = S, .steps = config->steps,
+                            .rejected = rejected, .val_loss = val };
+  if (momentum_plot) {
+    data.initial_lr = mom0;
+    data.lr = mom;
+    *momentum_plot = drmad_plot_run_lr (&data);
+    retitle (*momentum_plot, learns (hyper, "momentum") ? "Momentum schedule" : "Momentum schedule (not learned)",
+             "momentum", FALSE);
+  }
+  if (init_plot) {
+    data.initial_l2 = init0;
+    data.l2 = init;
+    *init_plot = drmad_plot_run_l2 (&data);
+    retitle (*init_plot, learns (hyper, "init") ? "Initial weight scale" : "Initial weight scale (not learned)",
+             "scale of W_0", TRUE);
+  }
+  if (norms_plot) {
+    DrmadPlot *plot = drmad_plot_new ("Hypergradient norm per group", "meta-iteration", "‖df/dθ‖", TRUE);
+    for (guint g = 0; g < drmad_hyper_get_n_groups (hyper); g++) {
+      DrmadPlotSeries *series = drmad_plot_add_series (plot, drmad_hyper_get_group_name (hyper, g), g, 1);
+      for (guint i = 0; i < n; i++) {
+        const DrmadRunRecord *r = drmad_run_get_record (run, i);
+        if (!r->rejected && isfinite (r->group_norms[g]) && r->group_norms[g] > 0)
+          drmad_plot_series_append (series, r->iteration, r->group_norms[g]);
+      }
+    }
+    *norms_plot = plot;
+  }
+  if (fidelity_plot) {
+    DrmadPlot *plot = drmad_plot_new ("Fidelity to the reference method", "meta-iteration", "cosine, sign agreement",
+                                      FALSE);
+    DrmadPlotSeries *cosine = drmad_plot_add_series (plot, "cosine", 0, 1);
+    DrmadPlotSeries *sign = drmad_plot_add_series (plot, "sign agreement", 1, 1);
+    for (guint i = 0; i < n; i++) {
+      const DrmadRunRecord *r = drmad_run_get_record (run, i);
+      if (!r->fidelity_measured)
+        continue;
+      drmad_plot_series_append (cosine, r->iteration, r->fidelity.cosine);
+      drmad_plot_series_append (sign, r->iteration, r->fidelity.sign_agreement);
+    }
+    *fidelity_plot = plot;
+  }
+}
+
+gboolean
+drmad_run_load_extra_plots (const char *folder, const DrmadOptions *o, DrmadPlot **momentum, DrmadPlot **init,
+                            DrmadPlot **norms, DrmadPlot **fidelity, GError **error)
+{
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
+  g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
+  if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+    return FALSE;
+  drmad_run_extra_plots (run, hyper, momentum, init, norms, fidelity);
+  return TRUE;
+}
