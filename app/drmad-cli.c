@@ -3,6 +3,9 @@
 #include "drmad-cli.h"
 #include "drmad-options.h"
 #include "drmad-job.h"
+#ifdef DRMAD_HAVE_MPI
+#include "drmad-mpi.h"
+#endif
 
 #include <errno.h>
 #include <float.h>
@@ -163,18 +166,31 @@ terminal_iteration (DrmadJobIteration *event, gpointer user_data)
   drmad_eta_iteration (&t->progress.eta, r->seconds);
 }
 
+/* @ranks: one of several MPI processes (docs/mpi.md), or NULL alone. Only
+ * rank 0 prints; another rank prints only its error. */
 static int
-run_job (const DrmadOptions *o)
+run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
 {
   g_autoptr (GError) error = NULL;
-  Terminal t = { .options = o, .progress = { .tty = isatty (STDERR_FILENO), .started_us = g_get_monotonic_time () } };
+  gboolean quiet = ranks && ranks->rank > 0;
+  Terminal t = { .options = o, .progress = { .tty = !quiet && isatty (STDERR_FILENO),
+                                             .started_us = g_get_monotonic_time () } };
   drmad_eta_start (&t.progress.eta, 0, o->meta_iters);
   DrmadJobCallbacks callbacks = { terminal_started, terminal_folder, terminal_progress, terminal_iteration,
                                   terminal_notice, &t };
+  if (quiet)
+    callbacks = (DrmadJobCallbacks) { .progress = terminal_progress, .user_data = &t };
   DrmadJobResult result;
   catch_stop_signals ();
-  DrmadJobOutcome outcome = drmad_job_run (o, &callbacks, &result, &error);
+  DrmadJobOutcome outcome = drmad_job_run_ranks (o, ranks, &callbacks, &result, &error);
   clear_progress (&t.progress);
+  if (quiet) {
+    int status = outcome == DRMAD_JOB_DONE ? 0 : outcome == DRMAD_JOB_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAILED;
+    if (outcome != DRMAD_JOB_DONE)
+      fprintf (stderr, "drmad: rank %u: %s\n", ranks->rank, error->message);
+    drmad_job_result_clear (&result);
+    return status;
+  }
   char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
   int status = 0;
   if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
@@ -383,7 +399,26 @@ drmad_cli_main (int argc, char **argv)
   } else if (options.check) {
     status = run_check (&options);
   } else {
-    status = run_job (&options);
+#ifdef DRMAD_HAVE_MPI
+    /* Under mpirun or srun: one of several processes (docs/mpi.md). A
+     * failing rank ends all of them, since the others may be waiting for
+     * its hypergradient. */
+    if (drmad_mpi_launched ()) {
+      DrmadJobRanks ranks;
+      if (!drmad_mpi_init (&ranks, &error)) {
+        fprintf (stderr, "drmad: %s\n", error->message);
+        drmad_options_clear (&options);
+        return EXIT_FAILED;
+      }
+      status = run_job (&options, ranks.size > 1 ? &ranks : NULL);
+      if (status != 0 && ranks.size > 1)
+        drmad_mpi_abort (status);
+      drmad_mpi_finalize ();
+      drmad_options_clear (&options);
+      return status;
+    }
+#endif
+    status = run_job (&options, NULL);
   }
   drmad_options_clear (&options);
   return status;

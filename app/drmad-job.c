@@ -322,10 +322,47 @@ drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, c
 /* What the trajectory depends on: the settings a resume may not change,
  * and the data actually loaded (drmad_session_open). */
 static char *
-run_identity (const DrmadOptions *o, const DrmadSession *s)
+run_identity (const DrmadOptions *o, const DrmadSession *s, const DrmadJobRanks *ranks)
 {
   g_autofree char *settings = drmad_options_trajectory_text (o);
-  return g_strdup_printf ("%s%s\n", settings, s->data_identity);
+  /* Alone, the identity is what it always was, so older run folders resume. */
+  g_autofree char *processes = ranks->size > 1 ? g_strdup_printf ("ranks=%u\n", ranks->size) : g_strdup ("");
+  return g_strdup_printf ("%s%s%s\n", settings, processes, s->data_identity);
+}
+
+/* run.ini: the settings, and with several processes their number in [mpi]. */
+static char *
+run_ini (const DrmadOptions *o, const DrmadJobRanks *ranks)
+{
+  g_autofree char *ini = drmad_options_to_ini (o);
+  if (ranks->size <= 1)
+    return g_steal_pointer (&ini);
+  return g_strdup_printf ("%s\n# the number of MPI processes whose hypergradients were averaged (docs/mpi.md)\n"
+                          "[mpi]\nranks=%u\n", ini, ranks->size);
+}
+
+gboolean
+drmad_job_folder_ranks (const char *folder, guint *ranks, GError **error)
+{
+  g_autofree char *path = g_build_filename (folder, "run.ini", NULL);
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "cannot read %s: %s", path, local->message);
+    return FALSE;
+  }
+  *ranks = 1;
+  if (!g_key_file_has_key (file, "mpi", "ranks", NULL))
+    return TRUE;
+  g_autofree char *value = g_key_file_get_string (file, "mpi", "ranks", NULL);
+  guint64 n;
+  if (!value || !g_ascii_string_to_unsigned (g_strstrip (value), 10, 1, G_MAXINT, &n, NULL)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%s: [mpi] ranks is \"%s\", expected a whole number from 1", path, value ? value : "");
+    return FALSE;
+  }
+  *ranks = n;
+  return TRUE;
 }
 
 typedef struct {
@@ -396,6 +433,19 @@ outcome_of (const GError *error, DrmadJobOutcome otherwise)
 DrmadJobOutcome
 drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJobResult *result, GError **error)
 {
+  return drmad_job_run_ranks (o, NULL, callbacks, result, error);
+}
+
+DrmadJobOutcome
+drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const DrmadJobCallbacks *callbacks,
+                     DrmadJobResult *result, GError **error)
+{
+  static const DrmadJobRanks alone = { .rank = 0, .size = 1 };
+  if (!ranks)
+    ranks = &alone;
+  gboolean writer = ranks->rank == 0;   /* only rank 0 writes the run folder and reports */
+  DrmadReverseConfig reverse = o->reverse;
+  reverse.seed = o->seed + ranks->rank;  /* own initial weights and minibatches; the split is the seed's */
   DrmadSession s = { 0 };
   ProgressRelay relay = { .callbacks = callbacks };
   DrmadJobOutcome outcome = DRMAD_JOB_DONE;
@@ -433,14 +483,40 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
     goto out;
   }
 
-  if (!drmad_hypergradient_check_memory (s.net, hyper, &o->reverse, error)
-      || !(meta = drmad_meta_new (s.net, hyper, s.train, s.val, &o->reverse, &o->meta, error))) {
+  if (!drmad_hypergradient_check_memory (s.net, hyper, &reverse, error)
+      || !(meta = drmad_meta_new (s.net, hyper, s.train, s.val, &reverse, &o->meta, error))) {
     outcome = DRMAD_JOB_BAD_INPUT;
     goto out;
   }
-  identity = run_identity (o, &s);
+  if (ranks->size > 1)
+    drmad_meta_set_reduce (meta, ranks->reduce, ranks->user_data);
+  identity = run_identity (o, &s, ranks);
   if (o->resume) {
-    g_autofree char *ini = drmad_options_to_ini (o);
+    guint recorded_ranks;
+    if (!drmad_job_folder_ranks (o->resume, &recorded_ranks, error)) {
+      outcome = DRMAD_JOB_BAD_INPUT;
+      goto out;
+    }
+    if (recorded_ranks != ranks->size) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                   "cannot resume %s: it was run by %u process%s (its run.ini, [mpi] ranks) and this is %u: "
+                   "resume it with as many (%s)", o->resume, recorded_ranks, recorded_ranks == 1 ? "" : "es",
+                   ranks->size, recorded_ranks == 1 ? "plain drmad" : "mpirun -n N or srun -n N");
+      outcome = DRMAD_JOB_BAD_INPUT;
+      goto out;
+    }
+  }
+  if (o->resume && !writer) {
+    /* The other ranks read the checkpoint to start from the same θ and optimiser state. */
+    g_autoptr (DrmadRun) peek = drmad_run_open_read_only (o->resume, error);
+    if (!peek || (drmad_run_set_identity (peek, identity), FALSE)
+        || (drmad_run_has_checkpoint (peek) && !drmad_run_restore (peek, hyper, meta, error))) {
+      g_prefix_error (error, "cannot resume %s: ", o->resume);
+      outcome = DRMAD_JOB_BAD_INPUT;
+      goto out;
+    }
+  } else if (o->resume) {
+    g_autofree char *ini = run_ini (o, ranks);
     if (!(run = drmad_run_open (o->resume, error))
         || (drmad_run_set_identity (run, identity), FALSE)
         || (drmad_run_has_checkpoint (run) && !drmad_run_restore (run, hyper, meta, error))
@@ -451,8 +527,8 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
     }
     if (!drmad_run_has_checkpoint (run))
       say (callbacks, "%s has no finished meta-iteration yet: starting it from the beginning", o->resume);
-  } else {
-    g_autofree char *ini = drmad_options_to_ini (o);
+  } else if (writer) {
+    g_autofree char *ini = run_ini (o, ranks);
     if (!(run = drmad_run_create (o->out, ini, o->force, error))) {
       if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS) && !o->force)
         add_advice (error, "another --out, --resume to continue it, or --force to overwrite it");
@@ -461,8 +537,8 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
     }
     drmad_run_set_identity (run, identity);
   }
-  result->folder = g_strdup (drmad_run_get_folder (run));
-  {
+  result->folder = g_strdup (run ? drmad_run_get_folder (run) : o->out);
+  if (writer) {
     g_autofree char *method = drmad_reverse_config_describe (drmad_meta_get_method (meta), o->hyper.steps);
     DrmadJobFolder event = { .folder = result->folder, .resumed_after = drmad_meta_get_iteration (meta),
                              .resumed = o->resume != NULL, .method = drmad_meta_get_method (meta),
@@ -471,13 +547,19 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
       callbacks->folder (&event, callbacks->user_data);
   }
   relay.meta_total = o->meta_iters;
-  if (o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters)
+  if (writer && o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters)
     say (callbacks, "%s already has its %u meta-iterations: only the final evaluation runs again "
          "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta));
 
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
     relay.meta_done = it;
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, relay_progress, &relay, error);
+    if (report && ranks->size > 1
+        && !ranks->check_theta (drmad_hyper_get_values (hyper), drmad_hyper_get_n (hyper), report->iteration,
+                                ranks->user_data, error))
+      g_clear_pointer (&report, drmad_meta_report_free);
+    if (report && !writer)
+      continue;
     DrmadJobIteration event = { .report = report, .run = run, .hyper = hyper, .meta_total = o->meta_iters };
     gboolean recorded = report && drmad_run_record (run, hyper, meta, report, error);
     if (recorded)
@@ -489,6 +571,8 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
       g_prefix_error (error, "meta-iteration %" G_GUINT64_FORMAT " %s: ", it + 1,
                       outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
+      if (!writer)
+        goto out;
       if (it > 0)
         say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s)",
              it, result->folder, result->folder);
@@ -513,6 +597,8 @@ drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJ
   /* Final evaluation: retrain from scratch with
    * the initial θ, the last θ and the best accepted θ (lowest validation loss). */
   relay.meta_done = o->meta_iters;
+  if (!writer)
+    goto out;   /* rank 0 alone evaluates and records the final numbers */
   const double *best_values = drmad_meta_get_best_values (meta);
   result->best_val_loss = drmad_meta_get_best_val_loss (meta);
   if (!drmad_hyper_set_values (best, best_values ? best_values : drmad_hyper_get_values (initial), error)

@@ -119,6 +119,32 @@ void drmad_job_result_clear (DrmadJobResult *result);
 DrmadJobOutcome drmad_job_run (const DrmadOptions *options, const DrmadJobCallbacks *callbacks,
                                DrmadJobResult *result, GError **error);
 
+/* The processes a job is one of (docs/mpi.md): each trains with seed + rank
+ * (initial weights and minibatches; the split stays that of the seed),
+ * @reduce averages the hypergradient and its scalars over all of them
+ * (drmad_meta_set_reduce), @check_theta confirms after every
+ * meta-iteration that θ is the same on all of them (FALSE with a message
+ * when not). Only rank 0 writes the run folder, reports folder and
+ * iteration events and runs the final evaluation; run.ini records @size in
+ * its [mpi] group, and --resume refuses a folder run with another number of
+ * processes. Both functions are collective: every rank calls them, in the
+ * same order. */
+typedef struct {
+  guint               rank, size;
+  DrmadMetaReduceFunc reduce;
+  gboolean          (*check_theta) (const double *theta, gsize n, guint iteration, gpointer user_data,
+                                    GError **error);
+  gpointer            user_data;
+} DrmadJobRanks;
+
+/* drmad_job_run() as one of @ranks->size processes; @ranks NULL: alone. */
+DrmadJobOutcome drmad_job_run_ranks (const DrmadOptions *options, const DrmadJobRanks *ranks,
+                                     const DrmadJobCallbacks *callbacks, DrmadJobResult *result, GError **error);
+
+/* The number of processes the run folder @folder was run with (its run.ini's
+ * [mpi] ranks; 1 when absent). FALSE when run.ini cannot be read. */
+gboolean drmad_job_folder_ranks (const char *folder, guint *ranks, GError **error);
+
 /* The three plots of a run so far (l2, lr, loss). */
 void     drmad_run_plots       (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2, DrmadPlot **lr,
                                 DrmadPlot **loss);

@@ -81,6 +81,52 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadMeta, drmad_meta_free)
 DrmadMetaReport *drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data,
                                   GError **error);
 
+/* The numbers of one meta-iteration that a reduction hook may replace. */
+typedef struct {
+  double val_loss, val_error, train_loss;
+} DrmadMetaScalars;
+
+/**
+ * DrmadMetaReduceFunc:
+ * Called by drmad_meta_step() after the hypergradient of each
+ * meta-iteration and before the divergence guard and the update: it
+ * replaces @gradient (@n values) and @scalars in place with reduced ones
+ * (e.g. the mean over several processes that each trained with their own
+ * seed), so that the guard, the report and the update all use the reduced
+ * values. It is called on every meta-iteration, also when the local
+ * reverse pass diverged or was unstable: then @gradient and @scalars hold
+ * NaN, the reduced values are expected to be non-finite too, and the step
+ * is rejected on every process alike. Returning FALSE with @error set ends
+ * the step with that error (drmad_meta_step() returns NULL).
+ *
+ * A hook that averages over MPI ranks (the program's app/drmad-mpi.c does
+ * this):
+ *
+ *   static gboolean
+ *   average (double *gradient, gsize n, DrmadMetaScalars *s, gpointer data, GError **error)
+ *   {
+ *     int size;
+ *     MPI_Comm_size (MPI_COMM_WORLD, &size);
+ *     MPI_Allreduce (MPI_IN_PLACE, gradient, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+ *     MPI_Allreduce (MPI_IN_PLACE, s, 3, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+ *     for (gsize i = 0; i < n; i++)
+ *       gradient[i] /= size;
+ *     s->val_loss /= size; s->val_error /= size; s->train_loss /= size;
+ *     return TRUE;
+ *   }
+ *   …
+ *   drmad_meta_set_reduce (meta, average, NULL);
+ *
+ * Fidelity (DrmadMetaConfig.fidelity_every) is measured on the local
+ * hypergradient, before the hook. With a hook set, a non-finite reduced
+ * result before the first accepted meta-iteration is an error
+ * (%DRMAD_ERROR_DIVERGED) rather than a retry, so that every process
+ * decides alike. @func NULL removes the hook; @user_data is borrowed.
+ */
+typedef gboolean (*DrmadMetaReduceFunc) (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_data,
+                                         GError **error);
+void drmad_meta_set_reduce (DrmadMeta *meta, DrmadMetaReduceFunc func, gpointer user_data);
+
 /* The whole optimiser state (θ, moments, the accepted point, the meta
  * learning rate, the iteration count), for checkpoints: a new GBytes to
  * g_bytes_unref(). Loading copies from @state (borrowed for the call), checks

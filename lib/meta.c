@@ -31,6 +31,8 @@ struct _DrmadMeta {
   gboolean           have_reference;
   DrmadReverseConfig reference;             /* what fidelity is measured against */
   char              *reference_reason;      /* why there is none, when there is none */
+  DrmadMetaReduceFunc reduce;               /* drmad_meta_set_reduce(), or NULL */
+  gpointer           reduce_data;
 };
 
 void
@@ -314,6 +316,46 @@ drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data
 
 DrmadHyper *drmad_meta_get_hyper (DrmadMeta *meta) { return meta->hyper; }
 
+void
+drmad_meta_set_reduce (DrmadMeta *meta, DrmadMetaReduceFunc func, gpointer user_data)
+{
+  meta->reduce = func;
+  meta->reduce_data = func ? user_data : NULL;
+}
+
+/* Runs the reduction hook on @gradient and the three scalars (drmad-meta.h);
+ * *finite says whether everything it returned is finite. */
+static gboolean
+reduce (DrmadMeta *meta, double *gradient, double *train_loss, double *val_loss, double *val_error,
+        gboolean *finite, GError **error)
+{
+  DrmadMetaScalars scalars = { .val_loss = *val_loss, .val_error = *val_error, .train_loss = *train_loss };
+  if (!meta->reduce (gradient, meta->n, &scalars, meta->reduce_data, error))
+    return FALSE;
+  *val_loss = scalars.val_loss;
+  *val_error = scalars.val_error;
+  *train_loss = scalars.train_loss;
+  *finite = isfinite (scalars.val_loss) && isfinite (scalars.val_error) && isfinite (scalars.train_loss);
+  for (gsize i = 0; i < meta->n && *finite; i++)
+    *finite = isfinite (gradient[i]);
+  return TRUE;
+}
+
+/* A reduced hypergradient that is not finite (this process's pass or
+ * another's failed): every process rejects alike (drmad-meta.h). */
+static DrmadMetaReport *
+reject_reduced (DrmadMeta *meta, DrmadMetaReport *report, char *event, GError **error)
+{
+  if (!meta->have_accepted) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
+                 "the starting hyperparameters already diverge (%s): lower the initial learning rate", event);
+    g_free (event);
+    drmad_meta_report_free (report);
+    return NULL;
+  }
+  return reject (meta, report, event, error);
+}
+
 static DrmadMetaReport *
 meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
@@ -331,13 +373,39 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
       return NULL;
     }
     report->seconds = (g_get_monotonic_time () - started) / 1e6;
+    if (meta->reduce) {
+      /* The other processes wait for this one's numbers: send NaN. */
+      g_autofree double *nan_gradient = g_new (double, meta->n);
+      for (gsize i = 0; i < meta->n; i++)
+        nan_gradient[i] = NAN;
+      gboolean finite;
+      if (!reduce (meta, nan_gradient, &report->train_loss, &report->val_loss, &report->val_error, &finite, error)) {
+        drmad_meta_report_free (report);
+        return NULL;
+      }
+      return reject_reduced (meta, report, g_strdup (local->message), error);
+    }
     return reject_full (meta, report, g_strdup (local->message), unstable, error);
+  }
+  drmad_hypergradient_free (meta->last);
+  meta->last = result;
+  report->device_peak_bytes = result->device_peak_bytes;
+  report->host_peak_bytes = result->host_peak_bytes;
+  /* Fidelity is a property of this process's method: measured before the reduction. */
+  if (!measure_fidelity (meta, report, result, progress, user_data, error)) {
+    drmad_meta_report_free (report);
+    return NULL;
+  }
+  gboolean finite = TRUE;
+  if (meta->reduce
+      && !reduce (meta, result->gradient, &result->train_loss, &result->val_loss, &result->val_error, &finite,
+                  error)) {
+    drmad_meta_report_free (report);
+    return NULL;
   }
   report->train_loss = result->train_loss;
   report->val_loss = result->val_loss;
   report->val_error = result->val_error;
-  report->device_peak_bytes = result->device_peak_bytes;
-  report->host_peak_bytes = result->host_peak_bytes;
   for (guint g = 0; g < report->n_groups; g++) {
     gsize first, count;
     drmad_hyper_get_group_span (meta->hyper, g, &first, &count);
@@ -346,13 +414,10 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
       sum += result->gradient[i] * result->gradient[i];
     report->group_norms[g] = sqrt (sum);
   }
-  drmad_hypergradient_free (meta->last);
-  meta->last = result;
-  if (!measure_fidelity (meta, report, result, progress, user_data, error)) {
-    drmad_meta_report_free (report);
-    return NULL;
-  }
   report->seconds = (g_get_monotonic_time () - started) / 1e6;
+  if (!finite)
+    return reject_reduced (meta, report, g_strdup ("the reduced hypergradient is not finite (a process's reverse "
+                                                   "pass diverged)"), error);
   if (meta->have_accepted && result->val_loss > meta->config.divergence_factor * meta->best_val_loss)
     return reject (meta, report,
                    g_strdup_printf ("validation loss %.6g exceeds %g × the best so far (%.6g)", result->val_loss,

@@ -3,7 +3,7 @@
 # builds into build/.
 DRMAD_PACKAGES="meson ninja-build pkg-config gcc ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
 clinfo libclblast-dev libopenblas-dev libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libpng-dev
-zlib1g-dev dataset-fashion-mnist xvfb xauth"
+zlib1g-dev dataset-fashion-mnist xvfb xauth libopenmpi-dev openmpi-bin"
 
 # drmad_setup [tests]: with "tests", the build also compiles in the test
 # hooks (meson option test_hooks, docs/reliability.md) that the suite needs.

@@ -1,0 +1,122 @@
+/* Hypergradients averaged over MPI ranks (drmad-mpi.h, docs/mpi.md): one
+ * MPI_Allreduce per meta-iteration, and a hash of θ compared on every rank. */
+#include "drmad-mpi.h"
+
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+gboolean
+drmad_mpi_launched (void)
+{
+  /* Open MPI's mpirun, then PMIx and PMI (srun under Slurm). */
+  static const char *const variables[] = { "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", NULL };
+  for (const char *const *v = variables; *v; v++)
+    if (g_getenv (*v))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+mpi_failed (int code, const char *what, GError **error)
+{
+  if (code == MPI_SUCCESS)
+    return FALSE;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string (code, text, &length);
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_FAILED, "%s failed: %.*s", what, length, text);
+  return TRUE;
+}
+
+/* The hook of drmad_meta_set_reduce(): the mean over all ranks of the
+ * hypergradient and the three scalars, in one MPI_Allreduce. */
+static gboolean
+average (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_data, GError **error)
+{
+  const DrmadJobRanks *ranks = user_data;
+  g_autofree double *buffer = g_new (double, n + 3);
+  memcpy (buffer, gradient, n * sizeof (double));
+  buffer[n] = scalars->val_loss;
+  buffer[n + 1] = scalars->val_error;
+  buffer[n + 2] = scalars->train_loss;
+  if (n + 3 > G_MAXINT) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%" G_GSIZE_FORMAT " hyperparameters are too "
+                 "many for one MPI message", n);
+    return FALSE;
+  }
+  if (mpi_failed (MPI_Allreduce (MPI_IN_PLACE, buffer, (int) (n + 3), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
+                  "averaging the hypergradient (MPI_Allreduce)", error))
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    gradient[i] = buffer[i] / ranks->size;
+  scalars->val_loss = buffer[n] / ranks->size;
+  scalars->val_error = buffer[n + 1] / ranks->size;
+  scalars->train_loss = buffer[n + 2] / ranks->size;
+  return TRUE;
+}
+
+#define HASH_BYTES 32   /* SHA-256 */
+
+/* θ's SHA-256 from every rank; all must equal rank 0's. */
+static gboolean
+check_theta (const double *theta, gsize n, guint iteration, gpointer user_data, GError **error)
+{
+  const DrmadJobRanks *ranks = user_data;
+  guint8 mine[HASH_BYTES];
+  gsize length = sizeof mine;
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, (const guchar *) theta, n * sizeof (double));
+#ifdef DRMAD_TEST_HOOKS
+  /* DRMAD_INJECT_THETA_MISMATCH=R: rank R hashes one more byte from
+   * meta-iteration 2 on, as if its θ had drifted (tests/test-mpi.c). */
+  const char *drift = g_getenv ("DRMAD_INJECT_THETA_MISMATCH");
+  if (drift && g_ascii_strtoull (drift, NULL, 10) == ranks->rank && iteration >= 2)
+    g_checksum_update (sum, (const guchar *) "x", 1);
+#endif
+  g_checksum_get_digest (sum, mine, &length);
+  g_autofree guint8 *all = g_new (guint8, (gsize) HASH_BYTES * ranks->size);
+  if (mpi_failed (MPI_Allgather (mine, HASH_BYTES, MPI_BYTE, all, HASH_BYTES, MPI_BYTE, MPI_COMM_WORLD),
+                  "comparing θ across ranks (MPI_Allgather)", error))
+    return FALSE;
+  for (guint r = 1; r < ranks->size; r++)
+    if (memcmp (all + (gsize) r * HASH_BYTES, all, HASH_BYTES) != 0) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                   "after meta-iteration %u the hyperparameters of rank %u differ from rank 0's (SHA-256 of θ): "
+                   "the ranks no longer take the same step, so the run stops", iteration, r);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+drmad_mpi_init (DrmadJobRanks *ranks, GError **error)
+{
+  int rank = 0, size = 1;
+  if (mpi_failed (MPI_Init (NULL, NULL), "MPI_Init", error))
+    return FALSE;
+  /* Errors come back as codes (mpi_failed) rather than ending the process unexplained. */
+  MPI_Comm_set_errhandler (MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank (MPI_COMM_WORLD, &rank);
+  MPI_Comm_size (MPI_COMM_WORLD, &size);
+  *ranks = (DrmadJobRanks) { .rank = rank, .size = size, .reduce = average, .check_theta = check_theta,
+                             .user_data = ranks };
+  return TRUE;
+}
+
+void
+drmad_mpi_finalize (void)
+{
+  int initialized = 0, finalized = 0;
+  MPI_Initialized (&initialized);
+  MPI_Finalized (&finalized);
+  if (initialized && !finalized)
+    MPI_Finalize ();
+}
+
+void
+drmad_mpi_abort (int status)
+{
+  MPI_Abort (MPI_COMM_WORLD, status);
+  exit (status);   /* MPI_Abort does not return; for the compiler */
+}

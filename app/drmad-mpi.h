@@ -1,0 +1,17 @@
+/* The MPI glue of `mpirun -n N drmad --no-gui` (docs/mpi.md): built only
+ * with Open MPI (meson option mpi); the library knows nothing of MPI. */
+#pragma once
+
+#include "drmad-job.h"
+
+/* Whether an MPI launcher (mpirun, srun) started this process: read from
+ * the environment it sets, so that plain `drmad` never initialises MPI. */
+gboolean drmad_mpi_launched (void);
+
+/* MPI_Init, and @ranks filled for drmad_job_run_ranks(): this rank, the
+ * number of ranks, the averaging hook and the θ check. */
+gboolean drmad_mpi_init     (DrmadJobRanks *ranks, GError **error);
+void     drmad_mpi_finalize (void);
+/* Ends every rank at once (MPI_Abort) with @status: for a rank that fails
+ * while the others may wait in a collective call. */
+G_NORETURN void drmad_mpi_abort (int status);

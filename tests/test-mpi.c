@@ -1,0 +1,373 @@
+/* The meta-optimiser's reduction hook (lib/drmad-meta.h) against
+ * hypergradients computed separately, and, in a build with Open MPI,
+ * `mpirun -n 2 drmad --no-gui` (app/drmad-mpi.c, docs/mpi.md): its first
+ * step against the mean of two single-process hypergradients with seeds s
+ * and s + 1, the θ check across ranks, and --resume with another number of
+ * processes. One small job: 784-16-10, T = 20, 200 examples. */
+#include "drmad-job.h"
+#include "test-util.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SEED 3
+#define META_LR 0.01
+
+/* The job's settings as run.ini keys; SGD without momentum, so that
+ * θ₁ = θ₀ − meta_lr · ḡ and the first step shows the averaged ḡ itself. */
+static const char *const settings[][2] = {
+  { "layers", "784,16,10" }, { "iters", "20" }, { "batch", "20" }, { "train-size", "200" }, { "val-size", "200" },
+  { "test-size", "200" }, { "segments", "2" }, { "meta-optimizer", "sgd" }, { "meta-momentum", "0" },
+  { "meta-lr", "0.01" }, { "fidelity-every", "0" }, { "seed", "3" },
+};
+
+typedef struct {
+  DrmadOptions options;
+  DrmadSession session;
+} Fixture;
+
+static void
+fixture_open (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    g_hash_table_insert (values, (gpointer) settings[i][0], (gpointer) settings[i][1]);
+  memset (f, 0, sizeof *f);
+  CHECK (drmad_options_from_values (&f->options, values, &error));
+  g_assert_cmpfloat (f->options.meta.learning_rate, ==, META_LR);
+  CHECK (drmad_session_open (&f->session, &f->options, f->options.precision, &error));
+}
+
+static void
+fixture_close (Fixture *f)
+{
+  drmad_session_clear (&f->session);
+  drmad_options_clear (&f->options);
+}
+
+/* One meta-iteration from the starting θ with @seed (initial weights and
+ * minibatches), as the job runs it; its hypergradient (n values) and
+ * scalars, and θ after the step in @theta_after when not NULL. */
+typedef struct {
+  double *gradient;
+  DrmadMetaScalars scalars;
+} Single;
+
+static DrmadMeta *
+new_meta (Fixture *f, DrmadHyper *hyper, guint64 seed)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadReverseConfig reverse = f->options.reverse;
+  reverse.seed = seed;
+  DrmadMeta *meta = drmad_meta_new (f->session.net, hyper, f->session.train, f->session.val, &reverse,
+                                    &f->options.meta, &error);
+  g_assert_no_error (error);
+  return meta;
+}
+
+static Single
+single_step (Fixture *f, guint64 seed)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (f->session.net, &f->options.hyper, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMeta) meta = new_meta (f, hyper, seed);
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (report->rejected);
+  const DrmadHypergradient *last = drmad_meta_get_last_hypergradient (meta);
+  Single s = { g_memdup2 (last->gradient, drmad_hyper_get_n (hyper) * sizeof (double)),
+               { last->val_loss, last->val_error, last->train_loss } };
+  return s;
+}
+
+/* θ₀ − meta_lr · (a + b) / 2, as SGD without momentum computes it. */
+static double *
+expected_theta (const double *theta0, const Single *a, const Single *b, gsize n)
+{
+  double *theta = g_new (double, n);
+  for (gsize i = 0; i < n; i++) {
+    double m = -((a->gradient[i] + b->gradient[i]) / 2);   /* momentum 0: m = 0 · m − ḡ */
+    theta[i] = theta0[i] + META_LR * m;
+  }
+  return theta;
+}
+
+/* Component by component within rounding of the step: the step is
+ * meta_lr · |g| and θ about 10, so a few ulps of θ. */
+static void
+assert_theta_close (const double *got, const double *want, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat_with_epsilon (got[i], want[i], 1e-13 * MAX (fabs (want[i]), 1));
+}
+
+/* ---- the hook, in one process ---- */
+
+typedef struct {
+  const Single *other;
+  gsize n;
+  guint calls;
+} Averaging;
+
+/* Averages with a hypergradient computed beforehand, as a second process would send it. */
+static gboolean
+average_with_other (double *gradient, gsize n, DrmadMetaScalars *s, gpointer user_data, GError **error)
+{
+  Averaging *a = user_data;
+  g_assert_cmpuint (n, ==, a->n);
+  a->calls++;
+  for (gsize i = 0; i < n; i++)
+    gradient[i] = (gradient[i] + a->other->gradient[i]) / 2;
+  s->val_loss = (s->val_loss + a->other->scalars.val_loss) / 2;
+  s->val_error = (s->val_error + a->other->scalars.val_error) / 2;
+  s->train_loss = (s->train_loss + a->other->scalars.train_loss) / 2;
+  return TRUE;
+}
+
+static void
+test_hook_average (void)
+{
+  Fixture f;
+  fixture_open (&f);
+  g_autoptr (GError) error = NULL;
+  Single a = single_step (&f, SEED), b = single_step (&f, SEED + 1);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (f.session.net, &f.options.hyper, &error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_autofree double *theta0 = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  g_autofree double *want = expected_theta (theta0, &a, &b, n);
+  /* The two seeds give different hypergradients, so the mean is not either one. */
+  double differ = 0;
+  for (gsize i = 0; i < n; i++)
+    differ = MAX (differ, fabs (a.gradient[i] - b.gradient[i]) / MAX (fabs (a.gradient[i]), 1e-30));
+  g_assert_cmpfloat (differ, >, 1e-3);
+
+  g_autoptr (DrmadMeta) meta = new_meta (&f, hyper, SEED);
+  Averaging averaging = { &b, n, 0 };
+  drmad_meta_set_reduce (meta, average_with_other, &averaging);
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (averaging.calls, ==, 1);
+  g_assert_false (report->rejected);
+  assert_theta_close (drmad_hyper_get_values (hyper), want, n);
+  /* The report and the last hypergradient hold the reduced values. */
+  g_assert_cmpfloat (report->val_loss, ==, (a.scalars.val_loss + b.scalars.val_loss) / 2);
+  g_assert_cmpfloat (report->val_error, ==, (a.scalars.val_error + b.scalars.val_error) / 2);
+  g_assert_cmpfloat (report->train_loss, ==, (a.scalars.train_loss + b.scalars.train_loss) / 2);
+  const DrmadHypergradient *last = drmad_meta_get_last_hypergradient (meta);
+  double norm = 0;
+  for (gsize i = 0; i < n; i++) {
+    g_assert_cmpfloat (last->gradient[i], ==, (a.gradient[i] + b.gradient[i]) / 2);
+    norm += last->gradient[i] * last->gradient[i];
+  }
+  double groups = 0;
+  for (guint g = 0; g < report->n_groups; g++)
+    groups += report->group_norms[g] * report->group_norms[g];
+  g_assert_cmpfloat_with_epsilon (sqrt (groups), sqrt (norm), 1e-12 * sqrt (norm));
+  g_free (a.gradient);
+  g_free (b.gradient);
+  fixture_close (&f);
+}
+
+static gboolean
+fail_hook (double *gradient, gsize n, DrmadMetaScalars *s, gpointer user_data, GError **error)
+{
+  g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_FAILED, "the other process is gone");
+  return FALSE;
+}
+
+static gboolean
+nan_hook (double *gradient, gsize n, DrmadMetaScalars *s, gpointer user_data, GError **error)
+{
+  gradient[n / 2] = NAN;   /* as when another process's pass diverged */
+  return TRUE;
+}
+
+/* A failing hook ends the step with its error and changes nothing; a
+ * non-finite reduction at the first meta-iteration is an error on every
+ * process alike (DRMAD_ERROR_DIVERGED), θ untouched. */
+static void
+test_hook_failures (void)
+{
+  Fixture f;
+  fixture_open (&f);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (f.session.net, &f.options.hyper, &error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_autofree double *theta0 = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  g_autoptr (DrmadMeta) meta = new_meta (&f, hyper, SEED);
+  drmad_meta_set_reduce (meta, fail_hook, NULL);
+  g_assert_null (drmad_meta_step (meta, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "the other process is gone");
+  g_clear_error (&error);
+  g_assert_cmpuint (drmad_meta_get_iteration (meta), ==, 0);
+  g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), ==, META_LR);
+  g_assert_cmpmem (drmad_hyper_get_values (hyper), n * sizeof (double), theta0, n * sizeof (double));
+
+  drmad_meta_set_reduce (meta, nan_hook, NULL);
+  g_assert_null (drmad_meta_step (meta, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED);
+  g_clear_error (&error);
+  g_assert_cmpmem (drmad_hyper_get_values (hyper), n * sizeof (double), theta0, n * sizeof (double));
+  fixture_close (&f);
+}
+
+/* ---- mpirun -n 2 ---- */
+
+#ifdef DRMAD_HAVE_MPI
+/* mpirun --oversubscribe -n @n $DRMAD_BIN --no-gui SETTINGS --out @folder @extra…; the exit status. */
+static int
+run_mpi (guint n, const char *folder, const char *const *extra, const char *env_key, const char *env_value,
+         char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_MPIRUN")));
+  g_ptr_array_add (argv, g_strdup ("--oversubscribe"));
+  g_ptr_array_add (argv, g_strdup ("-n"));
+  g_ptr_array_add (argv, g_strdup_printf ("%u", n));
+  if (env_key) {   /* mpirun passes it on to every rank */
+    g_ptr_array_add (argv, g_strdup ("-x"));
+    g_ptr_array_add (argv, g_strdup_printf ("%s=%s", env_key, env_value));
+  }
+  g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_BIN")));
+  g_ptr_array_add (argv, g_strdup ("--no-gui"));
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    g_ptr_array_add (argv, g_strdup_printf ("--%s=%s", settings[i][0], settings[i][1]));
+  g_ptr_array_add (argv, g_strdup ("--out"));
+  g_ptr_array_add (argv, g_strdup (folder));
+  for (const char *const *a = extra; a && *a; a++)
+    g_ptr_array_add (argv, g_strdup (*a));
+  g_ptr_array_add (argv, NULL);
+  g_auto (GStrv) env = g_get_environ ();
+  /* Open MPI refuses root without these (CI runs as root). */
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  g_autofree char *out = NULL;
+  CHECK (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out, err, &wait_status,
+                       &error));
+  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+}
+
+/* θ after meta-iteration @iteration from hyper.csv (iteration,name,raw,value), in θ's order. */
+static double *
+read_theta (const char *folder, guint iteration, DrmadHyper *hyper)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (folder, "hyper.csv", NULL);
+  g_autofree char *text = NULL;
+  CHECK (g_file_get_contents (path, &text, NULL, &error));
+  gsize n = drmad_hyper_get_n (hyper), k = 0;
+  double *theta = g_new (double, n);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **line = lines + 1; *line && **line; line++) {
+    g_auto (GStrv) cells = g_strsplit (*line, ",", -1);
+    g_assert_cmpuint (g_strv_length (cells), ==, 4);
+    if (g_ascii_strtoull (cells[0], NULL, 10) != iteration)
+      continue;
+    g_assert_cmpuint (k, <, n);
+    g_assert_cmpstr (cells[1], ==, drmad_hyper_get_name (hyper, k));
+    theta[k++] = g_ascii_strtod (cells[2], NULL);
+  }
+  g_assert_cmpuint (k, ==, n);
+  return theta;
+}
+#endif
+
+#define SKIP_WITHOUT_MPI() G_STMT_START {                                                   \
+    if (!g_getenv ("DRMAD_MPIRUN") || !*g_getenv ("DRMAD_MPIRUN")) {                        \
+      g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)"); \
+      return;                                                                              \
+    }                                                                                      \
+  } G_STMT_END
+
+/* mpirun -n 2: θ after the first step is θ₀ − meta_lr · (g_s + g_{s+1}) / 2
+ * with g computed here in one process; three meta-iterations pass the θ
+ * check on both ranks; run.ini records 2; plain drmad may not resume it. */
+static void
+test_two_ranks (void)
+{
+#ifndef DRMAD_HAVE_MPI
+  g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)");
+#else
+  SKIP_WITHOUT_MPI ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *folder = g_build_filename (tmp, "run", NULL);
+  g_autofree char *err = NULL;
+  const char *const three[] = { "--meta-iters=3", NULL };
+  int status = run_mpi (2, folder, three, NULL, NULL, &err);
+  if (status != 0)
+    g_printerr ("%s", err);
+  g_assert_cmpint (status, ==, 0);
+
+  Fixture f;
+  fixture_open (&f);
+  Single a = single_step (&f, SEED), b = single_step (&f, SEED + 1);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (f.session.net, &f.options.hyper, &error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_autofree double *want = expected_theta (drmad_hyper_get_values (hyper), &a, &b, n);
+  g_autofree double *got = read_theta (folder, 1, hyper);
+  g_autofree double *alone = expected_theta (drmad_hyper_get_values (hyper), &a, &a, n);
+  assert_theta_close (got, want, n);
+  /* …and not the step of rank 0's own hypergradient. */
+  double apart = 0;
+  for (gsize i = 0; i < n; i++)
+    apart = MAX (apart, fabs (got[i] - alone[i]));
+  g_assert_cmpfloat (apart, >, 1e-9);
+
+  guint ranks = 0;
+  CHECK (drmad_job_folder_ranks (folder, &ranks, &error));
+  g_assert_cmpuint (ranks, ==, 2);
+  g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
+  g_assert_true (g_file_test (history, G_FILE_TEST_EXISTS));
+
+  /* A different number of processes may not resume it. */
+  const char *const resume[] = { "--no-gui", "--resume", folder, "--meta-iters", "4", NULL };
+  g_autofree char *resume_err = NULL;
+  g_assert_cmpint (run_drmad (resume, NULL, NULL, NULL, NULL, &resume_err), ==, 2);
+  g_assert_nonnull (strstr (resume_err, "it was run by 2 processes"));
+  g_free (a.gradient);
+  g_free (b.gradient);
+  fixture_close (&f);
+  remove_tree (tmp);
+#endif
+}
+
+/* A rank whose θ drifts (a test hook) stops the job with a message naming it. */
+static void
+test_theta_mismatch (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+#ifndef DRMAD_HAVE_MPI
+  g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)");
+#else
+  SKIP_WITHOUT_MPI ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *folder = g_build_filename (tmp, "run", NULL);
+  g_autofree char *err = NULL;
+  const char *const three[] = { "--meta-iters=3", NULL };
+  int status = run_mpi (2, folder, three, "DRMAD_INJECT_THETA_MISMATCH", "1", &err);
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, "after meta-iteration 2 the hyperparameters of rank 1 differ from rank 0's"));
+  remove_tree (tmp);
+#endif
+}
+
+int
+main (int argc, char **argv)
+{
+  drmad_prepare_environment ();
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/mpi/hook-average", test_hook_average);
+  g_test_add_func ("/mpi/hook-failures", test_hook_failures);
+  g_test_add_func ("/mpi/two-ranks", test_two_ranks);
+  g_test_add_func ("/mpi/theta-mismatch", test_theta_mismatch);
+  return g_test_run ();
+}
