@@ -1,5 +1,6 @@
 /* The job: everything between parsed options and a finished run folder. */
 #include "drmad-job.h"
+#include "drmad-run-plots.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -180,28 +181,6 @@ drmad_job_result_clear (DrmadJobResult *result)
 
 /* ---- plots ---- */
 
-/* Per-layer (and per-segment) natural values of a group from a θ vector;
- * groups learned at finer grain are summarised by their geometric mean. */
-static void
-layer_values (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, guint n_layers,
-              guint segments, const double *fallback_per_layer, double *out)
-{
-  g_autofree double *sum = g_new0 (double, n_layers * segments);
-  g_autofree guint *n = g_new0 (guint, n_layers * segments);
-  for (gsize k = 0; k < drmad_hyper_get_n (hyper); k++) {
-    DrmadHyperEntry entry = drmad_hyper_get_entry (hyper, k);
-    if (entry.kind != kind || entry.layer < 1 || entry.layer > n_layers)
-      continue;
-    guint cell = (entry.layer - 1) * segments + MIN (entry.segment, segments - 1);
-    sum[cell] += log (drmad_hyper_natural_of (hyper, k, theta[k]));
-    n[cell]++;
-  }
-  for (guint l = 0; l < n_layers; l++)
-    for (guint s = 0; s < segments; s++) {
-      guint c = l * segments + s;
-      out[c] = n[c] ? exp (sum[c] / n[c]) : fallback_per_layer[l];
-    }
-}
 
 char *
 drmad_job_learned_text (const DrmadHyper *hyper, const double *theta)
@@ -209,8 +188,8 @@ drmad_job_learned_text (const DrmadHyper *hyper, const double *theta)
   const DrmadHyperConfig *config = drmad_hyper_get_config (hyper);
   guint L = drmad_hyper_get_n_layers (hyper), S = config->segments;
   g_autofree double *l2 = g_new (double, L), *lr = g_new (double, L * S);
-  layer_values (hyper, theta, DRMAD_GROUP_L2, L, 1, config->init_l2, l2);
-  layer_values (hyper, theta, DRMAD_GROUP_LR, L, S, config->init_lr, lr);
+  drmad_theta_cells (hyper, theta, DRMAD_GROUP_L2, 1, config->init_l2, l2);
+  drmad_theta_cells (hyper, theta, DRMAD_GROUP_LR, S, config->init_lr, lr);
   GString *text = g_string_new ("L2 per layer:");
   for (guint l = 0; l < L; l++)
     g_string_append_printf (text, "%s %.3g", l ? "," : "", l2[l]);
@@ -242,8 +221,8 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
       initial_lr[l * S + s] = config->init_lr[l];
   for (guint i = 0; i < n_iters; i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
-    layer_values (hyper, r->theta, DRMAD_GROUP_L2, L, 1, config->init_l2, l2 + i * L);
-    layer_values (hyper, r->theta, DRMAD_GROUP_LR, L, S, config->init_lr, lr + i * L * S);
+    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_L2, 1, config->init_l2, l2 + i * L);
+    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_LR, S, config->init_lr, lr + i * L * S);
     train[i] = r->train_loss;
     val[i] = r->val_loss;
     err[i] = r->val_error;
