@@ -278,6 +278,29 @@ drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterat
   return TRUE;
 }
 
+char *
+drmad_run_final_text (const char *folder)
+{
+  g_autofree char *path = g_build_filename (folder, "history.csv", NULL), *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  double errors[3] = { NAN, NAN, NAN };
+  const char *labels[3] = { "final-initial,", "final-learned,", "final-best," };
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    for (guint k = 0; k < 3; k++)
+      if (g_str_has_prefix (lines[i], labels[k])) {
+        const char *last = strrchr (lines[i], ',');
+        errors[k] = last && last[1] ? g_ascii_strtod (last + 1, NULL) : NAN;
+      }
+  if (!isfinite (errors[0]) || !isfinite (errors[1]))
+    return NULL;
+  return isfinite (errors[2])
+         ? g_strdup_printf ("final test error %.2f %% → %.2f %% (best accepted values %.2f %%)", 100 * errors[0],
+                            100 * errors[1], 100 * errors[2])
+         : g_strdup_printf ("final test error %.2f %% → %.2f %%", 100 * errors[0], 100 * errors[1]);
+}
+
 gboolean
 drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, char **learned, GError **error)
 {
@@ -288,7 +311,7 @@ drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, c
   *rows = g_array_new (FALSE, FALSE, sizeof (DrmadJobRow));
   for (guint i = 0; i < drmad_run_get_n_records (run); i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
-    DrmadJobRow row = { r->iteration, r->rejected, r->train_loss, r->val_loss, r->val_error };
+    DrmadJobRow row = { r->iteration, r->rejected, r->train_loss, r->val_loss, r->val_error, r->seconds };
     g_array_append_val (*rows, row);
   }
   guint n = drmad_run_get_n_records (run);

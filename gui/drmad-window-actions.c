@@ -209,6 +209,11 @@ open_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
   self->meta_total = opened->meta_iters;
   g_clear_pointer (&self->last_norms, g_free);
   g_string_truncate (self->summary_extra, 0);
+  g_autofree char *final = drmad_run_final_text (opened->folder);
+  if (final) {
+    g_autofree char *line = g_markup_printf_escaped ("\n%s", final);
+    g_string_append (self->summary_extra, line);
+  }
   g_free (self->resume_folder);
   self->resume_folder = g_strdup (opened->folder);
   g_clear_pointer (&self->resume_values, g_hash_table_unref);
@@ -541,8 +546,8 @@ on_replace_response (GtkDialog *dialog, int response, DrmadWindow *self)
 
 /* Export asks before replacing files of the same names in the chosen folder
  * (the terminal refuses a non-empty folder without --force). */
-static void
-export_or_ask (DrmadWindow *self, const char *folder)
+GtkWidget *
+drmad_window_export_asking (DrmadWindow *self, const char *folder)
 {
   guint clashes = 0;
   if (self->run_folder) {
@@ -554,7 +559,7 @@ export_or_ask (DrmadWindow *self, const char *folder)
   }
   if (clashes == 0) {
     drmad_window_export_to (self, folder);
-    return;
+    return NULL;
   }
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
   GtkWidget *dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
@@ -569,6 +574,13 @@ export_or_ask (DrmadWindow *self, const char *folder)
   g_object_set_data_full (G_OBJECT (dialog), "drmad-folder", g_strdup (folder), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_replace_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
+  return dialog;
+}
+
+static void
+export_or_ask (DrmadWindow *self, const char *folder)
+{
+  drmad_window_export_asking (self, folder);
 }
 
 static void

@@ -268,7 +268,7 @@ on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow 
 {
   drmad_window_set_plots (self, g_steal_pointer (&it->l2), g_steal_pointer (&it->lr), g_steal_pointer (&it->loss),
                           it->iteration);
-  DrmadJobRow row = { it->iteration, it->rejected, it->train_loss, it->val_loss, it->val_error };
+  DrmadJobRow row = { it->iteration, it->rejected, it->train_loss, it->val_loss, it->val_error, it->seconds };
   g_array_append_val (self->rows, row);
   drmad_window_set_learned (self, it->learned);
   drmad_window_set_extra_plots (self, g_steal_pointer (&it->momentum), g_steal_pointer (&it->init),
@@ -301,7 +301,12 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
 {
   g_clear_handle_id (&self->tick_id, g_source_remove);
   gtk_widget_set_sensitive (self->settings_box, TRUE);
-  g_autofree char *elapsed = format_duration (finish->seconds);
+  /* The whole run: every meta-iteration shown (earlier sessions too), plus
+   * what this session spent outside them (set-up, final evaluation). */
+  double whole = finish->seconds - self->eta.seconds_sum;
+  for (guint i = 0; self->rows && i < self->rows->len; i++)
+    whole += g_array_index (self->rows, DrmadJobRow, i).seconds;
+  g_autofree char *elapsed = format_duration (MAX (whole, finish->seconds));
   const char *folder = finish->result.folder;
   gboolean resumable = FALSE;
   switch (finish->outcome) {

@@ -44,6 +44,9 @@ void         drmad_window_open_run     (DrmadWindow *self, const char *folder);
  * schedule. Returns it (owned by GTK), or NULL after showing the error. */
 GtkWidget   *drmad_window_compare_runs (DrmadWindow *self, const char *const *folders);
 void         drmad_window_export_to    (DrmadWindow *self, const char *folder);
+/* Export as the menu does: when @folder holds files of the run's names, a
+ * question (returned; Replace exports) instead; else exports and returns NULL. */
+GtkWidget   *drmad_window_export_asking (DrmadWindow *self, const char *folder);
 void         drmad_window_open_dataset (DrmadWindow *self, const char *folder);
 
 /* Renders the window (not a screen grab) to a PNG with its own renderer,

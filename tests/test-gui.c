@@ -7,10 +7,12 @@
  * and that the runner's signals never run on its worker thread. */
 #include <gtk/gtk.h>
 #include <math.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "drmad-application.h"
 #include "drmad-compare.h"
+#include "drmad-job.h"
 #include "drmad-options.h"
 #include "drmad-runner.h"
 #include "drmad-window.h"
@@ -338,6 +340,14 @@ test_window (void)
     g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
   }
   g_assert_cmpuint (history_rows (export_folder), ==, n);
+  /* Exporting there again asks before replacing those files; a new folder does not. */
+  GtkWidget *question = drmad_window_export_asking (window, export_folder);
+  g_assert_nonnull (question);
+  gtk_window_destroy (GTK_WINDOW (question));
+  g_autofree char *export_again = g_build_filename (g_get_user_data_dir (), "exported-again", NULL);
+  g_assert_null (drmad_window_export_asking (window, export_again));
+  g_assert_cmpfloat (wait_until (window, idle, 10), >=, 0);
+  g_assert_cmpuint (history_rows (export_again), ==, n);
 
   /* Open run restores its settings and plots; Start then continues it. */
   set_option (G_APPLICATION (app), "layers=784,20,10");
@@ -382,6 +392,25 @@ test_window (void)
   gtk_window_destroy (GTK_WINDOW (window));
   while (g_main_context_iteration (NULL, FALSE))
     ;
+}
+
+/* The final test errors a finished run's summary shows, from the rows
+ * history.csv ends with (here a file this test writes). */
+static void
+test_final_text (void)
+{
+  g_autofree char *folder = g_dir_make_tmp ("drmad-final-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (folder, "history.csv", NULL);
+  g_assert_null (drmad_run_final_text (folder));
+  const char *text = "meta_iteration,val_loss,test_loss,test_error\n1,0.5,,\n"
+                     "final-initial,,0.61,0.1576\nfinal-learned,,0.55,0.1493\nfinal-best,,0.54,0.1465\n";
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  g_autofree char *final = drmad_run_final_text (folder);
+  g_assert_cmpstr (final, ==, "final test error 15.76 % → 14.93 % (best accepted values 14.65 %)");
+  g_assert_true (g_file_set_contents (path, "meta_iteration\n1\n", -1, NULL));
+  g_assert_null (drmad_run_final_text (folder));
+  g_assert_cmpint (g_remove (path), ==, 0);
+  g_assert_cmpint (g_rmdir (folder), ==, 0);
 }
 
 /* The program itself: `drmad [settings]` opens the window with those
@@ -586,6 +615,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   display_ok = gtk_init_check ();
+  g_test_add_func ("/gui/final-text", test_final_text);
   g_test_add_func ("/gui/settings", test_settings);
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
