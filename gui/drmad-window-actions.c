@@ -93,13 +93,14 @@ start (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   if (resuming) {
     options.resume = g_strdup (self->resume_folder);
     options.out = g_strdup (self->resume_folder);
+    g_clear_pointer (&self->resume_folder, g_free);
+    g_clear_pointer (&self->resume_values, g_hash_table_unref);
   } else {
+    /* The shown run stays (and Start can still continue it) until the new
+     * run's folder exists: a Start that fails before leaves it on screen. */
     options.out = new_run_folder ();
-    drmad_window_clear_plots (self);
-    drmad_window_set_run_folder (self, NULL);
+    self->replace_pending = TRUE;
   }
-  g_clear_pointer (&self->resume_folder, g_free);
-  g_clear_pointer (&self->resume_values, g_hash_table_unref);
   save_settings (self);
   guint64 meta_total = options.meta_iters;
   g_clear_pointer (&self->run_values, g_hash_table_unref);

@@ -51,6 +51,7 @@ struct _DrmadWindow {
   char           *resume_folder;    /* Start continues it while the settings match resume_values */
   GHashTable     *resume_values;
   GHashTable     *run_values;       /* the settings the current run started with */
+  gboolean        replace_pending;  /* a new run started: the shown one stays until its folder exists */
   guint           n_plotted;
   guint64         meta_total;
   GArray         *rows;             /* DrmadJobRow of every meta-iteration shown: the summary's numbers */

@@ -215,6 +215,12 @@ on_runner_started (DrmadRunner *runner, DrmadRunnerStarted *started, DrmadWindow
 static void
 on_runner_folder (DrmadRunner *runner, DrmadRunnerFolder *folder, DrmadWindow *self)
 {
+  if (self->replace_pending) {
+    self->replace_pending = FALSE;
+    drmad_window_clear_plots (self);
+    g_clear_pointer (&self->resume_folder, g_free);
+    g_clear_pointer (&self->resume_values, g_hash_table_unref);
+  }
   g_autofree char *line = g_markup_printf_escaped ("\n%s", folder->method_reason);
   g_string_append (self->summary_extra, line);
   drmad_window_set_run_folder (self, folder->folder);
@@ -304,8 +310,16 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
   /* The whole run: every meta-iteration shown (earlier sessions too), plus
    * what this session spent outside them (set-up, final evaluation). */
   double whole = finish->seconds - self->eta.seconds_sum;
-  for (guint i = 0; self->rows && i < self->rows->len; i++)
+  for (guint i = 0; !self->replace_pending && self->rows && i < self->rows->len; i++)
     whole += g_array_index (self->rows, DrmadJobRow, i).seconds;
+  /* Ended before the new run's folder existed: the shown run stays, and
+   * stays continuable. */
+  gboolean kept = self->replace_pending && finish->outcome != DRMAD_JOB_DONE;
+  if (self->replace_pending && !kept) {   /* training once: no run folder, nothing to continue */
+    drmad_window_clear_plots (self);
+    drmad_window_set_run_folder (self, finish->result.folder);
+  }
+  self->replace_pending = FALSE;
   g_autofree char *elapsed = format_duration (MAX (whole, finish->seconds));
   const char *folder = finish->result.folder;
   gboolean resumable = FALSE;
@@ -330,7 +344,7 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
     break;
   case DRMAD_JOB_CANCELLED:
     gtk_progress_bar_set_text (self->progress_bar, "stopped");
-    resumable = folder && self->n_plotted > 0;
+    resumable = !kept && folder && self->n_plotted > 0;
     if (resumable)
       drmad_window_set_status (self, "Stopped after meta-iteration %u (%s); the run folder keeps every finished "
                                "meta-iteration: Start continues it", self->n_plotted, elapsed);
@@ -340,14 +354,18 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
   case DRMAD_JOB_BAD_INPUT:
   case DRMAD_JOB_FAILED:
     gtk_progress_bar_set_text (self->progress_bar, "failed");
-    resumable = folder && self->n_plotted > 0;
+    resumable = !kept && folder && self->n_plotted > 0;
     drmad_window_set_status (self, "Failed after %s%s", elapsed,
-                             resumable ? "; the run folder keeps every finished meta-iteration" : "");
+                             kept        ? "; the run shown before is kept"
+                             : resumable ? "; the run folder keeps every finished meta-iteration"
+                                         : "");
     drmad_window_show_error (self, finish->error->message);
     break;
   }
-  g_clear_pointer (&self->resume_folder, g_free);
-  g_clear_pointer (&self->resume_values, g_hash_table_unref);
+  if (!kept) {
+    g_clear_pointer (&self->resume_folder, g_free);
+    g_clear_pointer (&self->resume_values, g_hash_table_unref);
+  }
   if (resumable) {
     self->resume_folder = g_strdup (folder);
     self->resume_values = g_steal_pointer (&self->run_values);

@@ -368,6 +368,21 @@ test_window (void)
   g_assert_cmpuint (history_rows (folder), ==, drmad_window_get_n_plotted (window));
   g_assert_cmpuint (drmad_window_get_n_plotted (window), >, n);
 
+  /* A Start that fails before its run folder exists (no such data set here:
+   * a new run, as the settings differ) leaves the shown run on screen, still
+   * continuable. */
+  guint shown = drmad_window_get_n_plotted (window);
+  g_autofree char *dataset = g_strdup (drmad_settings_get (settings, "dataset"));
+  set_option (G_APPLICATION (app), "dataset=/no/such/dataset");
+  activate (window, "start");
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "/no/such/dataset"));
+  g_assert_cmpuint (drmad_window_get_n_plotted (window), ==, shown);
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, folder);
+  g_autofree char *restore = g_strdup_printf ("dataset=%s", dataset ? dataset : "");
+  set_option (G_APPLICATION (app), restore);
+
   /* Bad input is shown in the window, and nothing starts. */
   set_option (G_APPLICATION (app), "layers=784,x,10");
   activate (window, "start");
