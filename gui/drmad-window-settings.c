@@ -367,30 +367,36 @@ list_devices_done (GObject *source, GAsyncResult *result, gpointer user_data)
 /* The wheel scrolls the settings column; it changes a number field or a
  * drop-down only when that has the keyboard focus (else scrolling the
  * column changed whatever value passed under the pointer). */
-static gboolean
-on_settings_scroll (GtkEventControllerScroll *controller, double dx, double dy, DrmadWindow *self)
+gboolean
+drmad_window_settings_wheel (DrmadWindow *self, double x, double y, double dy)
 {
-  GtkWidget *scroller = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
+  GtkWidget *scroller = self->settings_scroller;
   GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (scroller));
-  double x, y;
-  GdkEvent *event = gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (controller));
-  if (event && gdk_event_get_position (event, &x, &y)) {
-    graphene_point_t in_window = GRAPHENE_POINT_INIT ((float) x, (float) y), in_scroller;
-    GtkWidget *native = GTK_WIDGET (gtk_widget_get_native (scroller));
-    double nx, ny;
-    gtk_native_get_surface_transform (GTK_NATIVE (native), &nx, &ny);
-    in_window.x -= nx, in_window.y -= ny;
-    if (gtk_widget_compute_point (native, scroller, &in_window, &in_scroller)) {
-      GtkWidget *target = gtk_widget_pick (scroller, in_scroller.x, in_scroller.y, GTK_PICK_DEFAULT);
-      if (focus && target && (focus == target || gtk_widget_is_ancestor (target, focus)
-                              || gtk_widget_is_ancestor (focus, target)))
-        return FALSE;   /* the focused field takes the wheel */
-    }
-  }
+  GtkWidget *target = gtk_widget_pick (scroller, x, y, GTK_PICK_DEFAULT);
+  if (focus && target && (focus == target || gtk_widget_is_ancestor (target, focus)
+                          || gtk_widget_is_ancestor (focus, target)))
+    return FALSE;   /* the focused field takes the wheel */
   GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
   double step = MAX (gtk_adjustment_get_step_increment (adjustment), 48);
   gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment) + dy * step);
   return TRUE;
+}
+
+static gboolean
+on_settings_scroll (GtkEventControllerScroll *controller, double dx, double dy, DrmadWindow *self)
+{
+  GtkWidget *scroller = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
+  GdkEvent *event = gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (controller));
+  double x, y, nx, ny;
+  if (!event || !gdk_event_get_position (event, &x, &y))
+    return drmad_window_settings_wheel (self, -1, -1, dy);
+  /* the event's position is the surface's: into the scroller's coordinates */
+  GtkWidget *native = GTK_WIDGET (gtk_widget_get_native (scroller));
+  gtk_native_get_surface_transform (GTK_NATIVE (native), &nx, &ny);
+  graphene_point_t in_window = GRAPHENE_POINT_INIT ((float) (x - nx), (float) (y - ny)), in_scroller;
+  if (!gtk_widget_compute_point (native, scroller, &in_window, &in_scroller))
+    return drmad_window_settings_wheel (self, -1, -1, dy);
+  return drmad_window_settings_wheel (self, in_scroller.x, in_scroller.y, dy);
 }
 
 /* Every run.ini setting the rows above do not show gets an entry under

@@ -47,6 +47,10 @@ void         drmad_window_export_to    (DrmadWindow *self, const char *folder);
 /* Export as the menu does: when @folder holds files of the run's names, a
  * question (returned; Replace exports) instead; else exports and returns NULL. */
 GtkWidget   *drmad_window_export_asking (DrmadWindow *self, const char *folder);
+/* The settings column's wheel at (@x, @y) in the column's coordinates: TRUE
+ * when it scrolled the column, FALSE when the focused field under the pointer
+ * takes it (an unfocused number field never changes under the wheel). */
+gboolean     drmad_window_settings_wheel (DrmadWindow *self, double x, double y, double dy);
 void         drmad_window_open_dataset (DrmadWindow *self, const char *folder);
 
 /* Renders the window (not a screen grab) to a PNG with its own renderer,

@@ -68,6 +68,22 @@ static gboolean stopped (DrmadWindow *w)
   return !drmad_window_is_running (w) && strstr (drmad_window_get_status (w), "Stopped") != NULL;
 }
 
+static gboolean allocated (DrmadWindow *w) { return gtk_widget_get_width (GTK_WIDGET (w)) > 0; }
+
+/* The accelerators a shortcuts window lists. */
+static void
+collect_accelerators (GtkWidget *widget, GPtrArray *accelerators)
+{
+  if (GTK_IS_SHORTCUTS_SHORTCUT (widget)) {
+    char *accelerator = NULL;
+    g_object_get (widget, "accelerator", &accelerator, NULL);
+    if (accelerator)
+      g_ptr_array_add (accelerators, accelerator);
+  }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    collect_accelerators (child, accelerators);
+}
+
 static guint resumed_target;
 static gboolean one_more (DrmadWindow *w) { return drmad_window_get_n_plotted (w) >= resumed_target; }
 
@@ -244,6 +260,59 @@ test_window (void)
   set_option (G_APPLICATION (app), "clip=0");
   g_assert_null (drmad_window_get_invalid_setting (window));
   g_assert_false (gtk_widget_has_css_class (clip, "error"));
+
+  /* The keyboard shortcuts window lists every accelerator the application
+   * sets, Ctrl+? opening it. */
+  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
+  g_assert_nonnull (overlay);
+  g_autoptr (GPtrArray) listed = g_ptr_array_new_with_free_func (g_free);
+  collect_accelerators (GTK_WIDGET (overlay), listed);
+  const char *actions[] = { "app.quit", "win.start", "win.stop", "win.open-run", "win.export",
+                            "win.toggle-settings", "win.show-help-overlay" };
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++) {
+    g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), actions[i]);
+    g_assert_nonnull (accels[0]);
+    guint key, shown_key;
+    GdkModifierType mods, shown_mods;
+    g_assert_true (gtk_accelerator_parse (accels[0], &key, &mods));
+    gboolean found = FALSE;
+    for (guint k = 0; k < listed->len && !found; k++)
+      found = gtk_accelerator_parse (listed->pdata[k], &shown_key, &shown_mods) && shown_key == key
+              && shown_mods == mods;
+    if (!found)
+      g_error ("%s (%s) is missing from the shortcuts window", actions[i], accels[0]);
+  }
+
+  /* It fits a 1024×600 screen: its smallest size does, and at 1024 wide its
+   * natural height does too (the settings column scrolls). */
+  int min_w, nat_w, min_h, nat_h;
+  gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min_w, &nat_w, NULL, NULL);
+  gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_VERTICAL, 1024, &min_h, &nat_h, NULL, NULL);
+  g_test_message ("window: minimum %d×%d, natural width %d, natural height at 1024 wide %d", min_w, min_h, nat_w,
+                  nat_h);
+  g_assert_cmpint (min_w, <=, 1024);
+  g_assert_cmpint (nat_w, <=, 1024);
+  g_assert_cmpint (min_h, <=, 600);
+  g_assert_cmpint (nat_h, <=, 600);
+
+  /* The wheel over a number field that does not have the focus scrolls the
+   * column and leaves the value alone; with the focus, the field takes it. */
+  g_assert_cmpfloat (wait_until (window, allocated, 10), >=, 0);
+  GtkWidget *iters = drmad_window_get_setting_widget (window, "iters");
+  GtkWidget *column = gtk_widget_get_ancestor (iters, GTK_TYPE_SCROLLED_WINDOW);
+  graphene_point_t centre = GRAPHENE_POINT_INIT (gtk_widget_get_width (iters) / 2.0f,
+                                                 gtk_widget_get_height (iters) / 2.0f), at;
+  g_assert_true (gtk_widget_compute_point (iters, column, &centre, &at));
+  g_autofree char *iters_before = g_strdup (drmad_settings_get (settings, "iters"));
+  double iters_value = gtk_spin_button_get_value (GTK_SPIN_BUTTON (iters));
+  gtk_root_set_focus (GTK_ROOT (window), NULL);
+  g_assert_true (drmad_window_settings_wheel (window, at.x, at.y, 1));
+  g_assert_true (drmad_window_settings_wheel (window, at.x, at.y, -1));
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (iters)), ==, iters_value);
+  g_assert_cmpstr (drmad_settings_get (settings, "iters"), ==, iters_before);
+  g_assert_true (gtk_widget_grab_focus (iters));
+  g_assert_false (drmad_window_settings_wheel (window, at.x, at.y, 1));
+  gtk_root_set_focus (GTK_ROOT (window), NULL);
 
   const char *tiny[] = { "layers=784,16,10", "iters=30", "train-size=300", "val-size=200", "meta-iters=50",
                          "method=drmad", "batch=50", "learn=l2,lr", "segments=2" };
