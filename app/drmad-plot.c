@@ -803,9 +803,21 @@ draw_axes (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, double 
     cairo_restore (cr);
   }
   if (plot->title) {
-    set_font (cr, FONT_TITLE, TRUE);
-    cairo_move_to (cr, MAX (OUTER, left + a->width / 2 - text_width (cr, plot->title) / 2), top - 12);
-    cairo_show_text (cr, plot->title);
+    /* centred over the plot area; smaller, down to the tick labels' size,
+     * rather than cut at the edge of a narrow plot */
+    double room = width - 2 * OUTER, size = FONT_TITLE;
+    set_font (cr, size, TRUE);
+    while (text_width (cr, plot->title) > room && size > FONT_TICK)
+      set_font (cr, size = MAX (FONT_TICK, size - 0.5), TRUE);
+    g_autofree char *title = g_strdup (plot->title);
+    for (glong n = g_utf8_strlen (plot->title, -1); text_width (cr, title) > room && n > 1;) {
+      g_autofree char *kept = g_utf8_substring (plot->title, 0, --n);   /* then "…" at the end */
+      g_free (title);
+      title = g_strconcat (g_strchomp (kept), "…", NULL);
+    }
+    double w = text_width (cr, title);
+    cairo_move_to (cr, CLAMP (left + a->width / 2 - w / 2, OUTER, MAX (OUTER, width - OUTER - w)), top - 12);
+    cairo_show_text (cr, title);
   }
 }
 

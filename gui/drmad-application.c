@@ -128,8 +128,12 @@ drmad_application_activate (GApplication *application)
     g_clear_pointer (&self->open_run, g_free);
   }
   /* scripts/screenshots.sh: DRMAD_SCREENSHOT=PATH [DRMAD_SCREENSHOT_AFTER=N] drmad [settings] */
-  const char *screenshot = g_getenv ("DRMAD_SCREENSHOT");
-  if (screenshot && *screenshot) {
+  /* and DRMAD_SCREENSHOT_COMPARE=PATH DRMAD_COMPARE=RUN:RUN… for the comparison */
+  const char *screenshot = g_getenv ("DRMAD_SCREENSHOT"), *compare = g_getenv ("DRMAD_SCREENSHOT_COMPARE");
+  if (compare && *compare) {
+    g_auto (GStrv) folders = g_strsplit (g_getenv ("DRMAD_COMPARE") ? g_getenv ("DRMAD_COMPARE") : "", ":", -1);
+    drmad_window_screenshot_compare (window, compare, (const char *const *) folders);
+  } else if (screenshot && *screenshot) {
     const char *after = g_getenv ("DRMAD_SCREENSHOT_AFTER");
     drmad_window_screenshot_after (window, screenshot, after ? (guint) g_ascii_strtoull (after, NULL, 10) : 5);
   }

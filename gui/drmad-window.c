@@ -417,13 +417,12 @@ drmad_window_get_run_folder (DrmadWindow *self)
   return self->run_folder;
 }
 
-gboolean
-drmad_window_save_png (DrmadWindow *self, const char *path, GError **error)
+/* Any shown window, rendered with its own renderer. */
+static gboolean
+save_widget_png (GtkWidget *widget, const char *path, GError **error)
 {
-  g_return_val_if_fail (DRMAD_IS_WINDOW (self), FALSE);
-  GtkWidget *widget = GTK_WIDGET (self);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (self));
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (widget));
   if (width <= 0 || height <= 0 || !renderer) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot save %s: the window is not shown", path);
     return FALSE;
@@ -443,6 +442,55 @@ drmad_window_save_png (DrmadWindow *self, const char *path, GError **error)
     return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+drmad_window_save_png (DrmadWindow *self, const char *path, GError **error)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), FALSE);
+  return save_widget_png (GTK_WIDGET (self), path, error);
+}
+
+/* scripts/screenshots.sh's comparison: once the comparison window has
+ * painted, save it and quit. */
+static void
+compare_painted (GdkFrameClock *clock, GtkWidget *compare)
+{
+  g_signal_handlers_disconnect_by_func (clock, compare_painted, compare);
+  DrmadWindow *self = DRMAD_WINDOW (gtk_window_get_transient_for (GTK_WINDOW (compare)));
+  g_autoptr (GError) error = NULL;
+  if (save_widget_png (compare, self->screenshot_path, &error))
+    g_printerr ("drmad: saved the comparison to %s\n", self->screenshot_path);
+  else
+    screenshot_failed (self, error->message);
+  g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
+}
+
+static gboolean
+compare_shown (gpointer user_data)
+{
+  GtkWidget *compare = user_data;
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (compare);
+  if (clock) {
+    g_signal_connect (clock, "after-paint", G_CALLBACK (compare_painted), compare);
+    gtk_widget_queue_draw (compare);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+void
+drmad_window_screenshot_compare (DrmadWindow *self, const char *path, const char *const *folders)
+{
+  g_return_if_fail (DRMAD_IS_WINDOW (self));
+  g_free (self->screenshot_path);
+  self->screenshot_path = g_strdup (path);
+  GtkWidget *compare = drmad_window_compare_runs (self, folders);
+  if (!compare) {
+    screenshot_failed (self, drmad_window_get_error (self));
+    g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
+    return;
+  }
+  g_timeout_add (500, compare_shown, compare);   /* once laid out */
 }
 
 /* ---- saving the window as it is drawn ---- */

@@ -43,6 +43,9 @@ void         drmad_window_open_run     (DrmadWindow *self, const char *folder);
  * shows, if any: validation loss, learned L2 per layer, learning-rate
  * schedule. Returns it (owned by GTK), or NULL after showing the error. */
 GtkWidget   *drmad_window_compare_runs (DrmadWindow *self, const char *const *folders);
+/* scripts/screenshots.sh: opens the comparison of @folders, saves it to
+ * @path once drawn, and quits the application. */
+void         drmad_window_screenshot_compare (DrmadWindow *self, const char *path, const char *const *folders);
 void         drmad_window_export_to    (DrmadWindow *self, const char *folder);
 /* Export as the menu does: when @folder holds files of the run's names, a
  * question (returned; Replace exports) instead; else exports and returns NULL. */

@@ -844,6 +844,36 @@ test_run_marks (void)
 /* Zoom (the x range shown) and SVG: a zoomed plot shows that range and fits
  * its y axis to the points in it; the SVG export is a vector drawing of the
  * same plot, written atomically. */
+/* A title wider than the plot is drawn smaller, inside the drawing: its ink
+ * (the only black above the plot area) stays off the outer 4 pixels on
+ * either side, and there is some. */
+static void
+test_long_title (void)
+{
+  g_autoptr (DrmadPlot) plot = drmad_plot_new ("Learning-rate schedule (last, mean over layers)", "training step",
+                                               "learning rate", TRUE);
+  DrmadPlotSeries *series = drmad_plot_add_series (plot, "run", 0, 1);
+  for (int i = 0; i < 5; i++)
+    drmad_plot_series_append (series, 50 * i, 0.16 / (1 + i));
+  const int width = 300, height = 300;
+  DrmadPlotRect area;
+  drmad_plot_get_layout (plot, width, height, &area, NULL);
+  cairo_surface_t *surface = render_at (plot, width, height);
+  guint ink = 0, ink_at_edges = 0;
+  for (int y = 0; y < (int) area.y - 2; y++)
+    for (int x = 0; x < width; x++) {
+      guint8 rgb[3];
+      pixel_at (surface, x, y, rgb);
+      if (rgb[0] < 80 && rgb[1] < 80 && rgb[2] < 80) {
+        ink++;
+        ink_at_edges += x < 4 || x >= width - 4;
+      }
+    }
+  cairo_surface_destroy (surface);
+  g_assert_cmpuint (ink, >, 100);
+  g_assert_cmpuint (ink_at_edges, ==, 0);
+}
+
 static void
 test_zoom_and_svg (void)
 {
@@ -895,5 +925,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/log-ticks", test_log_ticks);
   g_test_add_func ("/plot/error-axis", test_error_axis);
   g_test_add_func ("/plot/run-marks", test_run_marks);
+  g_test_add_func ("/plot/long-title", test_long_title);
   return g_test_run ();
 }
