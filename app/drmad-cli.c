@@ -232,6 +232,31 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
   return status;
 }
 
+#ifdef DRMAD_HAVE_MPI
+/* Several ranks on one machine take different devices of the default kind
+ * (GPUs, else CPUs) by their local rank, unless --device or $DRMAD_DEVICE
+ * chose one. */
+static void
+choose_rank_device (DrmadOptions *o)
+{
+  const char *from_environment = g_getenv ("DRMAD_DEVICE");
+  if ((o->device && *o->device) || (from_environment && *from_environment))
+    return;
+  guint local_rank, local_size;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  if (!drmad_mpi_local_rank (&local_rank, &local_size, &error) || local_size < 2
+      || !(list = drmad_device_list (&error)) || list->len == 0)
+    return;   /* one rank here, or no device: the job reports it */
+  guint index = drmad_device_default_index (list, local_rank);
+  const DrmadDeviceInfo *info = list->pdata[index];
+  g_free (o->device);
+  o->device = g_strdup_printf ("%u", index);
+  fprintf (stderr, "drmad: local rank %u of %u on this machine: device %u (%s: %s)\n", local_rank, local_size, index,
+           info->platform_name, info->name);
+}
+#endif
+
 /* ---- --check ---- */
 
 /* The small configuration --check uses unless the model is given. */
@@ -410,6 +435,7 @@ drmad_cli_main (int argc, char **argv)
         drmad_options_clear (&options);
         return EXIT_FAILED;
       }
+      choose_rank_device (&options);
       status = run_job (&options, ranks.size > 1 ? &ranks : NULL);
       if (status != 0 && ranks.size > 1)
         drmad_mpi_abort (status);

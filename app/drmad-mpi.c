@@ -104,6 +104,22 @@ drmad_mpi_init (DrmadJobRanks *ranks, GError **error)
   return TRUE;
 }
 
+gboolean
+drmad_mpi_local_rank (guint *local_rank, guint *local_size, GError **error)
+{
+  MPI_Comm node;
+  int rank = 0, size = 1;
+  if (mpi_failed (MPI_Comm_split_type (MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node),
+                  "finding the ranks on this machine (MPI_Comm_split_type)", error))
+    return FALSE;
+  MPI_Comm_rank (node, &rank);
+  MPI_Comm_size (node, &size);
+  MPI_Comm_free (&node);
+  *local_rank = rank;
+  *local_size = size;
+  return TRUE;
+}
+
 void
 drmad_mpi_finalize (void)
 {

@@ -12,6 +12,9 @@ gboolean drmad_mpi_launched (void);
  * number of ranks, the averaging hook and the θ check. */
 gboolean drmad_mpi_init     (DrmadJobRanks *ranks, GError **error);
 void     drmad_mpi_finalize (void);
+/* After drmad_mpi_init(): this rank's number among the ranks on its machine
+ * (MPI_Comm_split_type, shared memory), and how many there are. */
+gboolean drmad_mpi_local_rank (guint *local_rank, guint *local_size, GError **error);
 /* Ends every rank at once (MPI_Abort) with @status: for a rank that fails
  * while the others may wait in a collective call. */
 G_NORETURN void drmad_mpi_abort (int status);

@@ -198,20 +198,27 @@ find_by_index (guint index, cl_platform_id platform, cl_device_id device, gpoint
   return FALSE;
 }
 
+guint
+drmad_device_default_index (GPtrArray *list, guint nth)
+{
+  g_return_val_if_fail (list != NULL && list->len > 0, 0);
+  for (const char *const *kind = (const char *const[]){ "GPU", "CPU", NULL }; *kind; kind++) {
+    guint count = 0;
+    for (guint i = 0; i < list->len; i++)
+      count += g_str_equal (((DrmadDeviceInfo *) list->pdata[i])->type, *kind);
+    for (guint i = 0, seen = 0; count && i < list->len; i++)
+      if (g_str_equal (((DrmadDeviceInfo *) list->pdata[i])->type, *kind) && seen++ == nth % count)
+        return i;
+  }
+  return nth % list->len;
+}
+
 /* Picks the list index that @spec names; NULL/"" picks the first GPU, else the first CPU. */
 static gboolean
 choose_index (const char *spec, GPtrArray *list, guint *chosen, GError **error)
 {
   if (spec == NULL || *spec == '\0') {
-    for (const char *const *kind = (const char *const[]){ "GPU", "CPU", NULL }; *kind; kind++)
-      for (guint i = 0; i < list->len; i++) {
-        DrmadDeviceInfo *info = list->pdata[i];
-        if (g_str_equal (info->type, *kind)) {
-          *chosen = i;
-          return TRUE;
-        }
-      }
-    *chosen = 0;
+    *chosen = list->len ? drmad_device_default_index (list, 0) : 0;
     return TRUE;
   }
   guint64 number;

@@ -39,6 +39,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDeviceInfo, drmad_device_info_free)
  * A new array: g_ptr_array_unref() frees it and its elements. */
 GPtrArray *drmad_device_list (GError **error);
 
+/* The list index of the @nth device (counting from 0, modulo their number)
+ * of the kind an empty --device picks: GPUs when @list has any, else CPUs,
+ * else any device. With @nth 0 it is the default device; several processes
+ * on one machine (MPI ranks) take one each with their local rank. @list
+ * must not be empty. */
+guint drmad_device_default_index (GPtrArray *list, guint nth);
+
 typedef struct _DrmadDevice DrmadDevice;
 
 /**

@@ -201,12 +201,44 @@ test_gemm (gconstpointer data)
   g_rand_free (rand);
 }
 
+/* The default device and one per local rank, on lists this test makes. */
+static DrmadDeviceInfo *
+fake_device (const char *type)
+{
+  DrmadDeviceInfo *info = g_new0 (DrmadDeviceInfo, 1);
+  info->platform_name = g_strdup ("fake");
+  info->name = g_strdup (type);
+  info->type = g_strdup (type);
+  return info;
+}
+
+static void
+test_default_index (void)
+{
+  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_device_info_free);
+  g_ptr_array_add (list, fake_device ("CPU"));
+  g_assert_cmpuint (drmad_device_default_index (list, 0), ==, 0);
+  g_assert_cmpuint (drmad_device_default_index (list, 3), ==, 0);
+  g_ptr_array_add (list, fake_device ("GPU"));
+  g_ptr_array_add (list, fake_device ("accelerator"));
+  g_ptr_array_add (list, fake_device ("GPU"));
+  /* GPUs first, when there are any: ranks 0, 1, 2, 3 take 1, 3, 1, 3 */
+  const guint expected[] = { 1, 3, 1, 3 };
+  for (guint rank = 0; rank < G_N_ELEMENTS (expected); rank++)
+    g_assert_cmpuint (drmad_device_default_index (list, rank), ==, expected[rank]);
+  g_ptr_array_remove_range (list, 0, 2);   /* an accelerator and a GPU left */
+  g_assert_cmpuint (drmad_device_default_index (list, 1), ==, 1);
+  g_ptr_array_remove_index (list, 1);      /* only an accelerator: any device */
+  g_assert_cmpuint (drmad_device_default_index (list, 5), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/device/list", test_list);
   g_test_add_func ("/device/choose", test_choose);
+  g_test_add_func ("/device/default-index", test_default_index);
   g_test_add_func ("/device/accounting", test_accounting);
   g_test_add_func ("/device/prepare-environment", test_prepare_environment);
   g_test_add_func ("/device/build-failure", test_build_failure);

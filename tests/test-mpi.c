@@ -304,6 +304,17 @@ test_two_ranks (void)
   if (status != 0)
     g_printerr ("%s", err);
   g_assert_cmpint (status, ==, 0);
+  /* Without --device, each local rank takes the device drmad_device_default_index() gives it. */
+  if (!g_getenv ("DRMAD_DEVICE") || !*g_getenv ("DRMAD_DEVICE")) {
+    g_autoptr (GPtrArray) devices = drmad_device_list (&error);
+    g_assert_no_error (error);
+    for (guint r = 0; r < 2; r++) {
+      g_autofree char *line = g_strdup_printf ("local rank %u of 2 on this machine: device %u ", r,
+                                               drmad_device_default_index (devices, r));
+      if (!strstr (err, line))
+        g_error ("\"%s\" missing from the ranks' messages:\n%s", line, err);
+    }
+  }
 
   Fixture f;
   fixture_open (&f);
