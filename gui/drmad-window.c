@@ -474,6 +474,10 @@ compare_shown (gpointer user_data)
   if (clock) {
     g_signal_connect (clock, "after-paint", G_CALLBACK (compare_painted), compare);
     gtk_widget_queue_draw (compare);
+  } else {
+    DrmadWindow *self = DRMAD_WINDOW (gtk_window_get_transient_for (GTK_WINDOW (compare)));
+    screenshot_failed (self, "the comparison window is not shown");
+    g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
   }
   return G_SOURCE_REMOVE;
 }
