@@ -360,14 +360,16 @@ open_run (const char *folder, gboolean for_writing, GError **error)
     return NULL;
   remove_stale_temporaries (folder);
   /* Finished meta-iterations in history.csv but no readable checkpoint:
-   * starting over would overwrite them. */
+   * starting over would overwrite them. One row is what a process killed
+   * while writing its first record leaves (history.csv, hyper.csv, then the
+   * checkpoint): that run starts over, rewriting the row. */
   g_autofree char *history_path = g_build_filename (folder, "history.csv", NULL);
   g_autofree char *history = NULL;
   guint rows = 0;
   if (g_file_get_contents (history_path, &history, NULL, NULL))
     for (const char *line = strchr (history, '\n'); line && line[1]; line = strchr (line + 1, '\n'))
       rows += g_ascii_isdigit (line[1]);
-  if (rows > 0 && !drmad_run_has_checkpoint (run)) {
+  if (rows > 1 && !drmad_run_has_checkpoint (run)) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "%s records %u finished meta-iteration%s but %s/checkpoint.bin is missing or not a file: "
                  "refusing to start the run over; put the checkpoint back, or start a new run in another folder",

@@ -215,6 +215,25 @@ test_checkpoint_identity (void)
   g_assert_cmpint (g_rmdir (checkpoint), ==, 0);
   g_assert_true (g_file_set_contents (checkpoint, mine, mine_length, NULL));
 
+  /* One row and no checkpoint is what a process killed while writing its
+   * first record leaves: resumed, it starts over and ends as an
+   * uninterrupted run. */
+  g_autofree char *first = g_build_filename (dir, "F", NULL);
+  g_autofree char *first_history = g_build_filename (first, "history.csv", NULL);
+  g_autofree char *first_checkpoint = g_build_filename (first, "checkpoint.bin", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", first, NULL }, NULL), ==, 0);
+  g_autofree char *whole = read_file (first, "hyper.csv");
+  g_autofree char *first_rows = read_file (first, "history.csv");
+  g_auto (GStrv) lines = g_strsplit (first_rows, "\n", 3);   /* header, row 1, the rest */
+  g_autofree char *one_row = g_strconcat (lines[0], "\n", lines[1], "\n", NULL);
+  g_assert_true (g_file_set_contents (first_history, one_row, -1, NULL));
+  g_assert_cmpint (g_unlink (first_checkpoint), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", first, NULL }, NULL, NULL, NULL, NULL, NULL),
+                   ==, 0);
+  g_autofree char *whole_after = read_file (first, "hyper.csv");
+  g_assert_cmpstr (whole_after, ==, whole);
+  g_assert_true (g_file_test (first_checkpoint, G_FILE_TEST_IS_REGULAR));
+
   /* Resume: run.ini takes the new meta-iteration count; --out is refused. */
   g_assert_cmpint (run_drmad (resume, NULL, NULL, NULL, NULL, NULL), ==, 0);
   g_autofree char *ini_after = read_file (folder, "run.ini");
