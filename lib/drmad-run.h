@@ -28,8 +28,9 @@ typedef struct _DrmadRun DrmadRun;
  * folder that holds anything is refused with %DRMAD_ERROR_EXISTS unless
  * @force, and even then unless it is a run folder (it has a run.ini): the
  * earlier run stays whole until this one has recorded its first
- * meta-iteration (in a folder beside it, FOLDER.drmad-new-XXXXXX), then the
- * new folder takes its place and the earlier run's files go. Whatever is
+ * meta-iteration (in a folder beside it: FOLDER.drmad-new- and six random
+ * characters), then the new folder takes its place and the earlier run's
+ * files go. Whatever is
  * never recorded leaves the earlier run as it was.
  * Both calls hold a lock on the folder (flock on FOLDER/.drmad-lock) until
  * drmad_run_free(): a second run of the same folder, from this process or

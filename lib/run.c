@@ -147,7 +147,8 @@ write_in_run (DrmadRun *run, const char *name, const GString *text, GError **err
 }
 
 /* Whether @name is one of ours: a run file, or the temporary file
- * ".NAME.XXXXXX" drmad_write_file_atomic() writes it through. */
+ * drmad_write_file_atomic() writes it through (".NAME." and six random
+ * characters). */
 static gboolean
 is_run_file (const char *name, gboolean *temporary)
 {
