@@ -166,15 +166,16 @@ is_run_file (const char *name, gboolean *temporary)
   return FALSE;
 }
 
-/* Removes what a killed writer left behind (ours only). Call with the lock held. */
+/* Unlinks our files in @folder: only the temporaries a killed writer left
+ * behind (call with the lock held), or every run file and temporary. */
 static void
-remove_stale_temporaries (const char *folder)
+remove_own_files (const char *folder, gboolean temporaries_only)
 {
   g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
   const char *name;
   gboolean temporary;
   while (dir && (name = g_dir_read_name (dir)))
-    if (is_run_file (name, &temporary) && temporary) {
+    if (is_run_file (name, &temporary) && (temporary || !temporaries_only)) {
       g_autofree char *path = g_build_filename (folder, name, NULL);
       g_unlink (path);
     }
@@ -204,14 +205,7 @@ count_contents (const char *folder, gboolean *has_ini)
 static void
 remove_run_folder (const char *folder)
 {
-  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
-  const char *name;
-  gboolean temporary;
-  while (dir && (name = g_dir_read_name (dir)))
-    if (is_run_file (name, &temporary)) {
-      g_autofree char *path = g_build_filename (folder, name, NULL);
-      g_unlink (path);
-    }
+  remove_own_files (folder, FALSE);
   g_rmdir (folder);
 }
 
@@ -303,7 +297,7 @@ drmad_run_create (const char *folder, const char *ini_text, gboolean force, GErr
   }
   if ((run->lock_fd = take_lock (run->folder, error)) < 0)
     return NULL;
-  remove_stale_temporaries (run->folder);
+  remove_own_files (run->folder, TRUE);   /* what a killed writer left */
   if (!write_ini (run, ini_text, error))
     return NULL;
   return g_steal_pointer (&run);
@@ -359,7 +353,7 @@ open_run (const char *folder, gboolean for_writing, GError **error)
     return g_steal_pointer (&run);
   if ((run->lock_fd = take_lock (folder, error)) < 0)
     return NULL;
-  remove_stale_temporaries (folder);
+  remove_own_files (folder, TRUE);   /* what a killed writer left */
   /* Finished meta-iterations in history.csv but no readable checkpoint:
    * starting over would overwrite them. One row is what a process killed
    * while writing its first record leaves (history.csv, hyper.csv, then the
