@@ -419,6 +419,11 @@ drmad_buffer_free (DrmadBuffer *buffer)
   if (!buffer)
     return;
   drmad_device_account (buffer->device, -(gint64) (MAX (buffer->n, 1) * buffer->elem_size));
+  /* Native kernels (host GEMMs, lib/net-host.c) reach host storage by plain
+   * pointers, so the runtime does not hold the buffer for them as it does
+   * for kernel arguments: let whatever is queued finish first. */
+  if (buffer->host)
+    clFinish (buffer->device->queue);
   clReleaseMemObject (buffer->mem);
   drmad_device_unref (buffer->device);
   g_free (buffer);
@@ -525,24 +530,31 @@ drmad_blas_get_large_threads (void)
   return threads;
 }
 
+void
+drmad_blas_host_gemm (const DrmadOpenblas *blas, gboolean fp64, gboolean transpose_a, gboolean transpose_b,
+                      gsize m, gsize n, gsize k, double alpha, const void *a, gsize lda, const void *b,
+                      gsize ldb, double beta, void *c, gsize ldc)
+{
+  int threads = (double) m * n * k >= LARGE_GEMM_WORK ? drmad_blas_get_large_threads () : 1;
+  if (blas->get_num_threads () != threads)
+    blas->set_num_threads (threads);
+  enum CBLAS_TRANSPOSE ta = transpose_a ? CblasTrans : CblasNoTrans;
+  enum CBLAS_TRANSPOSE tb = transpose_b ? CblasTrans : CblasNoTrans;
+  if (fp64)
+    blas->dgemm (CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else
+    blas->sgemm (CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 static void CL_CALLBACK
 host_gemm (void *data)
 {
   const HostGemmArgs *g = data;
-  const DrmadOpenblas *blas = g->blas;
-  int threads = (double) g->m * g->n * g->k >= LARGE_GEMM_WORK ? drmad_blas_get_large_threads () : 1;
-  if (blas->get_num_threads () != threads)
-    blas->set_num_threads (threads);
-  enum CBLAS_TRANSPOSE ta = g->transpose_a ? CblasTrans : CblasNoTrans;
-  enum CBLAS_TRANSPOSE tb = g->transpose_b ? CblasTrans : CblasNoTrans;
-  if (g->fp64)
-    blas->dgemm (CblasRowMajor, ta, tb, g->m, g->n, g->k, g->alpha,
-                 (double *) g->a + g->a_offset, g->lda, (double *) g->b + g->b_offset, g->ldb,
-                 g->beta, (double *) g->c + g->c_offset, g->ldc);
-  else
-    blas->sgemm (CblasRowMajor, ta, tb, g->m, g->n, g->k, g->alpha,
-                 (float *) g->a + g->a_offset, g->lda, (float *) g->b + g->b_offset, g->ldb,
-                 g->beta, (float *) g->c + g->c_offset, g->ldc);
+  gsize size = g->fp64 ? sizeof (double) : sizeof (float);
+  drmad_blas_host_gemm (g->blas, g->fp64, g->transpose_a, g->transpose_b, g->m, g->n, g->k, g->alpha,
+                        (const char *) g->a + g->a_offset * size, g->lda,
+                        (const char *) g->b + g->b_offset * size, g->ldb, g->beta,
+                        (char *) g->c + g->c_offset * size, g->ldc);
 }
 
 gboolean

@@ -71,6 +71,13 @@ void drmad_blas_prepare_environment (void);
 void drmad_blas_set_large_threads (int threads);
 int  drmad_blas_get_large_threads (void);
 
+/* One OpenBLAS GEMM on host pointers, row-major, with the thread count of
+ * drmad_blas_get_large_threads() for large ones; for code already running on
+ * the device's thread (native kernels). */
+void drmad_blas_host_gemm (const DrmadOpenblas *blas, gboolean fp64, gboolean transpose_a, gboolean transpose_b,
+                           gsize m, gsize n, gsize k, double alpha, const void *a, gsize lda, const void *b,
+                           gsize ldb, double beta, void *c, gsize ldc);
+
 gboolean drmad_gemm (DrmadDevice *device, DrmadPrecision precision, DrmadGemmPath path,
                      gboolean transpose_a, gboolean transpose_b,
                      gsize m, gsize n, gsize k,

@@ -22,6 +22,9 @@ struct _DrmadNet {
   DrmadPrecision  precision;
   DrmadActivation activation;
   DrmadGemmPath   gemm_path;
+  gboolean        host_fused;                     /* a step and an HVP are one native kernel each
+                                                   * (lib/net-host.c): the host GEMM path, unless
+                                                   * DRMAD_HOST_STEP=0 */
   gsize           cpu_chunk;                      /* CPU devices: least indices per work-item
                                                    * (drmad_net_run_1d); 0 on GPUs: one each */
   guint           n_layers;                       /* L */
@@ -50,6 +53,14 @@ struct _DrmadNet {
             k_column_sums, k_accumulate, k_sgd_momentum, k_r_bias_act, k_r_softmax, k_r_act_backward;
 };
 
+/* The kernels' activation code of the hidden layers. */
+static inline guint
+hidden_activation (const DrmadNet *net)
+{
+  return net->activation == DRMAD_ACTIVATION_TANH ? ACT_TANH
+         : net->activation == DRMAD_ACTIVATION_SOFTSIGN ? ACT_SOFTSIGN : ACT_RELU;
+}
+
 /* Enqueues the minibatch gradient at (seed, step) for the parameters in
  * @params into @grad (unregularised, mean over the batch) and adds the
  * minibatch's summed loss to acc[0]. No host synchronisation. With @grad
@@ -76,3 +87,18 @@ gboolean drmad_net_check_data (DrmadNet *net, DrmadDeviceData *data, GError **er
 /* Launches a FOR_CHUNK kernel over @n indices (one per work-item on GPUs, a few
  * long chunks on CPU devices). */
 gboolean drmad_net_run_1d (DrmadNet *net, DrmadLaunch *launch, gsize n, GError **error);
+
+/* The fused host path (lib/net-host.c), when net->host_fused: what
+ * drmad_net_enqueue_batch_gradient() and drmad_net_enqueue_batch_hvp() do, as
+ * one native kernel each. With @update (and @grad), the step then applies
+ * the §1 update to @params and @update->velocity, as sgd_momentum does. */
+typedef struct {
+  DrmadBuffer *velocity, *eta, *gamma, *l2;
+  gsize        segment_offset;   /* into eta and gamma */
+} DrmadHostUpdate;
+
+gboolean drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params, guint64 seed,
+                                      guint64 step, DrmadBuffer *grad, const DrmadHostUpdate *update,
+                                      GError **error);
+gboolean drmad_net_enqueue_host_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir, DrmadBuffer *out,
+                                     GError **error);

@@ -149,6 +149,7 @@ drmad_net_new (DrmadDevice *device, const guint *sizes, guint n_sizes, DrmadActi
   net->activation = activation;
   net->gemm_path = device->gemm_path;
   net->cpu_chunk = g_strcmp0 (device->info.type, "CPU") == 0 ? CPU_MIN_CHUNK : 0;
+  net->host_fused = net->gemm_path == DRMAD_GEMM_HOST && g_strcmp0 (g_getenv ("DRMAD_HOST_STEP"), "0") != 0;
 #ifdef DRMAD_TEST_HOOKS
   const char *chunk = g_getenv ("DRMAD_KERNEL_CHUNK");  /* test hook: 0 = GPU geometry */
   if (chunk)
@@ -310,13 +311,6 @@ run_2d (DrmadNet *net, DrmadLaunch *launch, gsize cols, gsize rows, GError **err
                            (gsize[]){ LOCAL_1D, 1 }, error);
 }
 
-static guint
-hidden_activation (const DrmadNet *net)
-{
-  return net->activation == DRMAD_ACTIVATION_TANH ? ACT_TANH
-         : net->activation == DRMAD_ACTIVATION_SOFTSIGN ? ACT_SOFTSIGN : ACT_RELU;
-}
-
 static DrmadMatrix
 matrix (DrmadBuffer *buffer, gsize offset, gsize ld)
 {
@@ -441,6 +435,8 @@ gboolean
 drmad_net_enqueue_batch_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir, DrmadBuffer *out,
                              GError **error)
 {
+  if (net->host_fused)
+    return drmad_net_enqueue_host_hvp (net, params, dir, out, error);
   guint rows = net->batch, L = net->n_layers;
   /* R-forward: R(z_l) = R(a_{l−1}) W_l + a_{l−1} VW_l + Vb_l, R(a_l) = φ'(z_l) ⊙ R(z_l). */
   for (guint l = 1; l <= L; l++) {
@@ -534,6 +530,8 @@ gboolean
 drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
                                   guint64 seed, guint64 step, DrmadBuffer *grad, GError **error)
 {
+  if (net->host_fused)
+    return drmad_net_enqueue_host_step (net, data, params, seed, step, grad, NULL, error);
   DrmadLaunch sample = drmad_launch_begin (net->k_sample_batch, net->precision);
   drmad_launch_mem (&sample, data->labels->mem);
   drmad_launch_uint (&sample, data->n);

@@ -145,6 +145,13 @@ drmad_trainer_enqueue_step (DrmadTrainer *trainer, DrmadDeviceData *train, guint
                             GError **error)
 {
   DrmadNet *net = trainer->net;
+  if (net->host_fused && t != trainer->poison_step) {
+    DrmadHostUpdate update = {
+      .velocity = trainer->velocity, .eta = trainer->eta, .gamma = trainer->gamma, .l2 = trainer->l2,
+      .segment_offset = (gsize) drmad_trainer_segment (trainer, t) * net->n_params,
+    };
+    return drmad_net_enqueue_host_step (net, train, net->params, seed, t, net->grad, &update, error);
+  }
   if (!drmad_net_enqueue_batch_gradient (net, train, net->params, seed, t, net->grad, error))
     return FALSE;
   if (t == trainer->poison_step) {

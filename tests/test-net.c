@@ -9,6 +9,7 @@ typedef struct {
   DrmadPrecision  precision;
   DrmadGemmPath   path;
   DrmadActivation activation;
+  gboolean        launches;   /* host path with DRMAD_HOST_STEP=0: a kernel launch per stage */
 } NetCase;
 
 typedef struct {
@@ -49,7 +50,10 @@ fixture_setup (Fixture *f, const NetCase *nc)
   g_assert_no_error (error);
   f->data = drmad_device_data_new (f->device, nc->precision, f->dataset, &error);
   g_assert_no_error (error);
+  if (nc->launches)
+    g_setenv ("DRMAD_HOST_STEP", "0", TRUE);
   f->net = drmad_net_new (f->device, sizes, G_N_ELEMENTS (sizes), nc->activation, nc->precision, BATCH, &error);
+  g_unsetenv ("DRMAD_HOST_STEP");
   g_assert_no_error (error);
   gsize n = drmad_net_get_n_params (f->net);
   f->params = g_new (double, n);
@@ -221,14 +225,17 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  static NetCase cases[2][2][3];
+  /* Paths: the host GEMMs with the fused host step (the CPU default,
+   * lib/net-host.c), CLBlast with the kernels, the host GEMMs with the kernels. */
+  static NetCase cases[2][3][3];
+  static const char *const path_names[] = { "host", "clblast", "host-launches" };
   for (int p = 0; p < 2; p++)
-    for (int g = 0; g < 2; g++)
+    for (int g = 0; g < 3; g++)
       for (int a = 0; a < 3; a++) {
         NetCase *nc = &cases[p][g][a];
         *nc = (NetCase) { p ? DRMAD_PRECISION_FLOAT64 : DRMAD_PRECISION_FLOAT32,
-                          g ? DRMAD_GEMM_CLBLAST : DRMAD_GEMM_HOST, (DrmadActivation) a };
-        g_autofree char *suffix = g_strdup_printf ("%s/%s/%s", drmad_gemm_path_name (nc->path),
+                          g == 1 ? DRMAD_GEMM_CLBLAST : DRMAD_GEMM_HOST, (DrmadActivation) a, g == 2 };
+        g_autofree char *suffix = g_strdup_printf ("%s/%s/%s", path_names[g],
                                                    p ? "float64" : "float32", drmad_activation_name (nc->activation));
         g_autofree char *grad = g_strconcat ("/net/gradient-vs-reference/", suffix, NULL);
         g_autofree char *eval = g_strconcat ("/net/evaluate-vs-reference/", suffix, NULL);
@@ -242,6 +249,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/net/hvp-vs-finite-differences/host/float64/relu", &cases[1][0][0],
                         test_hvp_finite_differences);
   g_test_add_data_func ("/net/hvp-vs-finite-differences/clblast/float64/tanh", &cases[1][1][1],
+                        test_hvp_finite_differences);
+  g_test_add_data_func ("/net/hvp-vs-finite-differences/host-launches/float64/tanh", &cases[1][2][1],
+                        test_hvp_finite_differences);
+  g_test_add_data_func ("/net/hvp-vs-finite-differences/host-launches/float64/softsign", &cases[1][2][2],
                         test_hvp_finite_differences);
   /* softsign: the activation added by following docs/architecture.md ("Where to add things"). */
   g_test_add_data_func ("/net/gradient-vs-finite-differences/host/float64/softsign", &cases[1][0][2],

@@ -1,0 +1,265 @@
+/* The fused host step and HVP of lib/net-host.c, written once for both
+ * precisions: net-host.c includes this file with REAL (float or double),
+ * NAME(x) (x##_f32 or x##_f64), FP64 (0 or 1) and ACT_TANH_FN defined. Each
+ * loop does what the kernel of kernels/nn.cl named beside it does, in the
+ * same order of additions, so that a host step and a step of launches agree
+ * to the rounding of the activation functions. */
+
+/* bias_act: z ← φ(z + b) over @rows rows of @cols. */
+static DRMAD_VECTOR_CLONES void
+NAME (bias_act) (REAL *restrict z, const REAL *restrict bias, gsize rows, gsize cols, guint activation)
+{
+  for (gsize r = 0; r < rows; r++) {
+    REAL *restrict row = z + r * cols;
+    for (gsize c = 0; c < cols; c++)
+      row[c] += bias[c];
+  }
+  gsize n = rows * cols;
+  if (activation == ACT_RELU)
+    for (gsize i = 0; i < n; i++)
+      z[i] = z[i] < 0 ? (REAL) 0 : z[i];   /* not fmax: a NaN stays a NaN */
+  else if (activation == ACT_TANH)
+    for (gsize i = 0; i < n; i++)
+      z[i] = ACT_TANH_FN (z[i]);
+  else if (activation == ACT_SOFTSIGN)
+    for (gsize i = 0; i < n; i++)
+      z[i] = z[i] / (1 + (z[i] < 0 ? -z[i] : z[i]));
+}
+
+static inline REAL
+NAME (act_d1) (REAL a, guint activation)
+{
+  REAL s = 1 - (a < 0 ? -a : a);
+  return activation == ACT_RELU ? (a > 0 ? (REAL) 1 : (REAL) 0)
+       : activation == ACT_TANH ? 1 - a * a
+       : activation == ACT_SOFTSIGN ? s * s : (REAL) 1;
+}
+
+static inline REAL
+NAME (act_d2) (REAL a, guint activation)
+{
+  REAL s = 1 - (a < 0 ? -a : a), sign = a > 0 ? (REAL) 1 : a < 0 ? (REAL) -1 : (REAL) 0;
+  return activation == ACT_TANH ? -2 * a * (1 - a * a)
+       : activation == ACT_SOFTSIGN ? -2 * sign * s * s * s : (REAL) 0;
+}
+
+/* act_backward: δ = pre ⊙ φ'(a). */
+static DRMAD_VECTOR_CLONES void
+NAME (act_backward) (REAL *restrict delta, const REAL *restrict pre, const REAL *restrict act, gsize n,
+                     guint activation)
+{
+  for (gsize i = 0; i < n; i++)
+    delta[i] = pre[i] * NAME (act_d1) (act[i], activation);
+}
+
+/* column_sums: out[c] (+)= Σ_r m[r, c], row by row (the kernel's order per column). */
+static DRMAD_VECTOR_CLONES void
+NAME (column_sums) (const REAL *restrict m, gsize rows, gsize cols, REAL *restrict out, gboolean add)
+{
+  if (!add)
+    memset (out, 0, cols * sizeof *out);
+  for (gsize r = 0; r < rows; r++) {
+    const REAL *restrict row = m + r * cols;
+    for (gsize c = 0; c < cols; c++)
+      out[c] += row[c];
+  }
+}
+
+/* softmax_xent over @rows rows: loss, 0/1 error and, with @delta, δ_L. */
+static void
+NAME (softmax_xent) (const REAL *logits, const gint32 *labels, gsize rows, gsize classes, REAL scale,
+                     REAL *delta, REAL *row_loss, REAL *row_wrong)
+{
+  for (gsize r = 0; r < rows; r++) {
+    const REAL *z = logits + r * classes;
+    gint32 label = labels[r];
+    REAL top = z[0];
+    gsize argmax = 0;
+    for (gsize c = 1; c < classes; c++)
+      if (z[c] > top) {
+        top = z[c];
+        argmax = c;
+      }
+    REAL sum = 0;
+    for (gsize c = 0; c < classes; c++)
+      sum += EXP_FN (z[c] - top);
+    REAL log_sum = LOG_FN (sum);
+    row_loss[r] = log_sum + top - z[label];
+    row_wrong[r] = argmax == (gsize) label ? (REAL) 0 : (REAL) 1;
+    if (delta)
+      for (gsize c = 0; c < classes; c++)
+        delta[r * classes + c] = (EXP_FN (z[c] - top - log_sum) - (c == (gsize) label ? (REAL) 1 : (REAL) 0)) * scale;
+  }
+}
+
+/* sgd_momentum: g ← g + exp(λ) ⊙ w; v ← γ ⊙ v − (1 − γ) ⊙ g; w ← w + η ⊙ v. */
+static DRMAD_VECTOR_CLONES void
+NAME (sgd_momentum) (REAL *restrict w, REAL *restrict v, REAL *restrict g, const REAL *restrict eta,
+                     const REAL *restrict gamma, const REAL *restrict l2, gsize n)
+{
+  for (gsize i = 0; i < n; i++) {
+    REAL gi = g[i] + l2[i] * w[i];
+    REAL vi = gamma[i] * v[i] - (1 - gamma[i]) * gi;
+    g[i] = gi;
+    v[i] = vi;
+    w[i] += eta[i] * vi;
+  }
+}
+
+/* r_bias_act: R(z) += Vb; R(a) = φ'(a) ⊙ R(z) when @ra is set. */
+static DRMAD_VECTOR_CLONES void
+NAME (r_bias_act) (REAL *restrict rz, REAL *restrict ra, const REAL *restrict dir_bias, const REAL *restrict act,
+                   gsize rows, gsize cols, guint activation)
+{
+  for (gsize r = 0; r < rows; r++)
+    for (gsize c = 0; c < cols; c++)
+      rz[r * cols + c] += dir_bias[c];
+  if (ra)
+    for (gsize i = 0; i < rows * cols; i++)
+      ra[i] = NAME (act_d1) (act[i], activation) * rz[i];
+}
+
+/* r_softmax: R(δ_L) = [p ⊙ (R(z_L) − rowsum(p ⊙ R(z_L)))] · scale. */
+static void
+NAME (r_softmax) (const REAL *logits, const REAL *rz, gsize rows, gsize classes, REAL scale, REAL *r_delta)
+{
+  for (gsize r = 0; r < rows; r++) {
+    const REAL *z = logits + r * classes, *rzr = rz + r * classes;
+    REAL top = z[0];
+    for (gsize c = 1; c < classes; c++)
+      top = z[c] > top || top != top ? z[c] : top;   /* fmax: a NaN loses */
+    REAL sum = 0, dot = 0;
+    for (gsize c = 0; c < classes; c++) {
+      REAL e = EXP_FN (z[c] - top);
+      sum += e;
+      dot += e * rzr[c];
+    }
+    dot /= sum;
+    for (gsize c = 0; c < classes; c++)
+      r_delta[r * classes + c] = EXP_FN (z[c] - top) / sum * (rzr[c] - dot) * scale;
+  }
+}
+
+/* r_act_backward: R(δ) = pre_R ⊙ φ'(a) + pre ⊙ φ''(a) ⊙ R(z), pre_R in @r_delta on entry. */
+static DRMAD_VECTOR_CLONES void
+NAME (r_act_backward) (REAL *restrict r_delta, const REAL *restrict pre, const REAL *restrict act,
+                       const REAL *restrict rz, gsize n, guint activation)
+{
+  for (gsize i = 0; i < n; i++) {
+    REAL a = act[i];
+    r_delta[i] = r_delta[i] * NAME (act_d1) (a, activation) + pre[i] * NAME (act_d2) (a, activation) * rz[i];
+  }
+}
+
+static void
+NAME (gemm) (const HostStep *h, gboolean transpose_a, gboolean transpose_b, gsize m, gsize n, gsize k,
+             const REAL *a, gsize lda, const REAL *b, gsize ldb, double beta, REAL *c, gsize ldc)
+{
+  drmad_blas_host_gemm (h->blas, FP64, transpose_a, transpose_b, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+}
+
+#define HOST(buffer) ((REAL *) (buffer)->host)
+
+/* drmad_net_enqueue_batch_gradient() as one function: sample_batch,
+ * gather_rows, the forward pass, softmax_xent, accumulate and the backward
+ * pass; then, with an update, sgd_momentum. */
+static void
+NAME (step) (const HostStep *h)
+{
+  DrmadNet *net = h->net;
+  guint L = net->n_layers, rows = net->batch, act = hidden_activation (net);
+  const REAL *w = h->params, *features = h->features;
+  REAL *input = HOST (net->input);
+  guint32 *indices = net->indices->host;
+  gint32 *batch_labels = net->batch_labels->host;
+  gsize dim = net->sizes[0];
+  for (guint j = 0; j < rows; j++) {
+    guint32 i = drmad_sample_index (h->seed, h->step, rows, j, h->n);
+    indices[j] = i;
+    batch_labels[j] = h->labels[i];
+    memcpy (input + (gsize) j * dim, features + (gsize) i * dim, dim * sizeof (REAL));
+  }
+  for (guint l = 1; l <= L; l++) {
+    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    const REAL *a = l == 1 ? input : HOST (net->acts[l - 1]);
+    NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, w + net->weight_offset[l], fan_out,
+                 0.0, HOST (net->acts[l]), fan_out);
+    NAME (bias_act) (HOST (net->acts[l]), w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
+  }
+  REAL *row_loss = HOST (net->row_loss);
+  NAME (softmax_xent) (HOST (net->acts[L]), batch_labels, rows, net->sizes[L], (REAL) 1 / rows,
+                       HOST (net->deltas[L]), row_loss, HOST (net->row_wrong));
+  REAL *g = h->grad;
+  if (g) {
+    REAL sum = 0;
+    for (guint r = 0; r < rows; r++)
+      sum += row_loss[r];
+    HOST (net->acc)[0] += sum;
+  }
+  for (guint l = L; l >= 1; l--) {
+    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    const REAL *a = l == 1 ? input : HOST (net->acts[l - 1]);
+    REAL *delta = HOST (net->deltas[l]);
+    if (g) {
+      NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, 0.0,
+                   g + net->weight_offset[l], fan_out);
+      NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], FALSE);
+    }
+    if (l == 1)
+      break;
+    REAL *pre = HOST (net->pre_deltas[l - 1]);
+    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta, fan_out, w + net->weight_offset[l], fan_out,
+                 0.0, pre, fan_in);
+    NAME (act_backward) (HOST (net->deltas[l - 1]), pre, HOST (net->acts[l - 1]), rows * fan_in, act);
+  }
+  if (h->velocity)
+    NAME (sgd_momentum) (h->params, h->velocity, g, (const REAL *) h->eta + h->segment_offset,
+                         (const REAL *) h->gamma + h->segment_offset, h->l2, net->n_params);
+}
+
+/* drmad_net_enqueue_batch_hvp() as one function: the R-forward pass,
+ * r_softmax and the R-backward pass (docs/algorithm.md §3). */
+static void
+NAME (hvp) (const HostStep *h)
+{
+  DrmadNet *net = h->net;
+  guint L = net->n_layers, rows = net->batch, act = hidden_activation (net);
+  const REAL *w = h->params, *dir = h->dir;
+  REAL *out = h->out;
+  for (guint l = 1; l <= L; l++) {
+    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    const REAL *a = l == 1 ? HOST (net->input) : HOST (net->acts[l - 1]);
+    REAL *rz = HOST (net->r_z[l]);
+    NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, dir + net->weight_offset[l], fan_out,
+                 0.0, rz, fan_out);
+    if (l > 1)
+      NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, HOST (net->r_a[l - 1]), fan_in,
+                   w + net->weight_offset[l], fan_out, 1.0, rz, fan_out);
+    NAME (r_bias_act) (rz, l < L ? HOST (net->r_a[l]) : NULL, dir + net->bias_offset[l], HOST (net->acts[l]),
+                       rows, fan_out, l < L ? act : ACT_IDENTITY);
+  }
+  NAME (r_softmax) (HOST (net->acts[L]), HOST (net->r_z[L]), rows, net->sizes[L], (REAL) 1 / rows,
+                    HOST (net->r_deltas[L]));
+  for (guint l = L; l >= 1; l--) {
+    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    const REAL *a = l == 1 ? HOST (net->input) : HOST (net->acts[l - 1]);
+    REAL *r_delta = HOST (net->r_deltas[l]), *delta = HOST (net->deltas[l]);
+    NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, r_delta, fan_out, 0.0,
+                 out + net->weight_offset[l], fan_out);
+    if (l > 1)
+      NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, HOST (net->r_a[l - 1]), fan_in, delta, fan_out, 1.0,
+                   out + net->weight_offset[l], fan_out);
+    NAME (column_sums) (r_delta, rows, fan_out, out + net->bias_offset[l], FALSE);
+    if (l == 1)
+      break;
+    REAL *r_prev = HOST (net->r_deltas[l - 1]);
+    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, r_delta, fan_out, w + net->weight_offset[l], fan_out,
+                 0.0, r_prev, fan_in);
+    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta, fan_out, dir + net->weight_offset[l], fan_out,
+                 1.0, r_prev, fan_in);
+    NAME (r_act_backward) (r_prev, HOST (net->pre_deltas[l - 1]), HOST (net->acts[l - 1]),
+                           HOST (net->r_z[l - 1]), rows * fan_in, act);
+  }
+}
+
+#undef HOST

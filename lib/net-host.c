@@ -1,0 +1,153 @@
+/* The fused host path of CPU devices that run native kernels: a whole
+ * training step (or a whole Hessian-vector product) is one native kernel that
+ * calls OpenBLAS for the GEMMs and runs the elementwise work in plain C,
+ * instead of about 30 launches of kernels/nn.cl with a host GEMM between
+ * them. On PoCL each launch costs several microseconds of queue and worker
+ * hand-over, as much as the GEMMs of a 784-50-50-50-10 step at batch 50
+ * (docs/benchmarks.md). The loops are in net-host-body.h, once per precision;
+ * this file is built with -fno-trapping-math so that they vectorise. */
+#include "net-private.h"
+#include "counter-hash.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+  DrmadNet            *net;
+  const DrmadOpenblas *blas;
+  const void          *features;   /* the data, for a step */
+  const gint32        *labels;
+  guint                n;
+  guint64              seed, step;
+  void                *params, *grad;
+  void                *velocity;   /* with an update: the trainer's v, η, γ, exp(λ) */
+  const void          *eta, *gamma, *l2;
+  gsize                segment_offset;
+  const void          *dir;        /* for an HVP */
+  void                *out;
+} HostStep;
+
+/* Elementwise loops get an AVX2 clone where the compiler can make one
+ * (ifunc picks it at load time); sanitizer and clang builds keep one copy. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define DRMAD_VECTOR_CLONES __attribute__ ((target_clones ("avx2", "default")))
+#else
+#define DRMAD_VECTOR_CLONES
+#endif
+
+/* exp for float32 activations, in a form the compiler vectorises: 2ⁿ·exp(r)
+ * with |r| ≤ ln2/2 and a degree-6 polynomial (within 2 ulp over the clamped
+ * range [−87, 88]). */
+static inline float
+exp_f32 (float x)
+{
+  x = x > -87.0f ? x : -87.0f;
+  x = x < 88.0f ? x : 88.0f;
+  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  union { int32_t i; float f; } scale = { .i = ((int32_t) n + 127) << 23 };
+  return p * scale.f;
+}
+
+/* tanh for float32: an odd polynomial below |x| = 0.625, (1 − e^{−2|x|}) /
+ * (1 + e^{−2|x|}) above; a NaN stays a NaN (it takes the polynomial branch). */
+static inline float
+tanh_f32 (float x)
+{
+  float a = x < 0 ? -x : x, z = x * x;
+  float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z
+                  + 1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+  float e = exp_f32 (-2.0f * a);
+  float big = (1.0f - e) / (1.0f + e);
+  big = x < 0 ? -big : big;
+  return a >= 0.625f ? big : small;
+}
+
+#define REAL        float
+#define NAME(x)     x##_f32
+#define FP64        FALSE
+#define ACT_TANH_FN tanh_f32
+#define EXP_FN      expf
+#define LOG_FN      logf
+#include "net-host-body.h"
+#undef REAL
+#undef NAME
+#undef FP64
+#undef ACT_TANH_FN
+#undef EXP_FN
+#undef LOG_FN
+
+#define REAL        double
+#define NAME(x)     x##_f64
+#define FP64        TRUE
+#define ACT_TANH_FN tanh
+#define EXP_FN      exp
+#define LOG_FN      log
+#include "net-host-body.h"
+
+static void CL_CALLBACK
+run_step (void *data)
+{
+  const HostStep *h = data;
+  if (h->net->precision == DRMAD_PRECISION_FLOAT64)
+    step_f64 (h);
+  else
+    step_f32 (h);
+}
+
+static void CL_CALLBACK
+run_hvp (void *data)
+{
+  const HostStep *h = data;
+  if (h->net->precision == DRMAD_PRECISION_FLOAT64)
+    hvp_f64 (h);
+  else
+    hvp_f32 (h);
+}
+
+static gboolean
+enqueue (DrmadNet *net, void (CL_CALLBACK *function) (void *), HostStep *args, GError **error)
+{
+  args->net = net;
+  if (!(args->blas = drmad_openblas (error)))
+    return FALSE;
+  return drmad_cl_check (clEnqueueNativeKernel (net->device->queue, function, args, sizeof *args,
+                                                0, NULL, NULL, 0, NULL, NULL),
+                         "clEnqueueNativeKernel (host step)", error);
+}
+
+gboolean
+drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params, guint64 seed,
+                             guint64 step, DrmadBuffer *grad, const DrmadHostUpdate *update, GError **error)
+{
+  g_return_val_if_fail (net->host_fused && (!update || grad), FALSE);
+  HostStep args = {
+    .features = data->features->host, .labels = data->labels->host, .n = data->n,
+    .seed = seed, .step = step, .params = params->host, .grad = grad ? grad->host : NULL,
+  };
+  if (update) {
+    args.velocity = update->velocity->host;
+    args.eta = update->eta->host;
+    args.gamma = update->gamma->host;
+    args.l2 = update->l2->host;
+    args.segment_offset = update->segment_offset;
+  }
+  return enqueue (net, run_step, &args, error);
+}
+
+gboolean
+drmad_net_enqueue_host_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir, DrmadBuffer *out,
+                            GError **error)
+{
+  g_return_val_if_fail (net->host_fused, FALSE);
+  HostStep args = { .params = params->host, .dir = dir->host, .out = out->host };
+  return enqueue (net, run_hvp, &args, error);
+}
