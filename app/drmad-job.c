@@ -95,11 +95,16 @@ drmad_session_open (DrmadSession *s, const DrmadOptions *o, DrmadPrecision preci
     add_advice (error, "choose another with --gemm");
     return FALSE;
   }
-  if (!(s->train = drmad_device_data_new (s->device, precision, split->train, error))
-      || !(s->val = drmad_device_data_new (s->device, precision, split->val, error))
-      || !(s->test = drmad_device_data_new (s->device, precision, split->test, error))) {
-    add_advice (error, "--train-size, --val-size, --test-size");
-    return FALSE;
+  /* Each split's floats go as soon as the device holds them, so that the
+   * host and device copies of the whole data never coexist (peak RSS). */
+  DrmadDataset **host[] = { &split->train, &split->val, &split->test };
+  DrmadDeviceData **device[] = { &s->train, &s->val, &s->test };
+  for (guint k = 0; k < G_N_ELEMENTS (host); k++) {
+    if (!(*device[k] = drmad_device_data_new (s->device, precision, *host[k], error))) {
+      add_advice (error, "--train-size, --val-size, --test-size");
+      return FALSE;
+    }
+    g_clear_pointer (host[k], drmad_dataset_free);
   }
   return (s->net = drmad_net_new (s->device, o->sizes, o->n_sizes, o->activation, precision, o->batch, error))
          != NULL;
