@@ -217,12 +217,13 @@ reference_step (Reference *ref, guint64 seed, guint64 step)
 /* ---------------------------------------------------------------------- */
 /* Configurations and timing.                                             */
 
-typedef enum { KIND_HOST, KIND_CLBLAST, KIND_REFERENCE } Kind;
+typedef enum { KIND_HOST, KIND_HOST_LAUNCHES, KIND_CLBLAST, KIND_REFERENCE } Kind;
 
 static const char *
 kind_name (Kind kind)
 {
-  return kind == KIND_HOST ? "device/host" : kind == KIND_CLBLAST ? "device/clblast" : "reference";
+  return kind == KIND_HOST ? "device/host" : kind == KIND_HOST_LAUNCHES ? "device/host-launch"
+         : kind == KIND_CLBLAST ? "device/clblast" : "reference";
 }
 
 typedef struct {
@@ -373,10 +374,16 @@ static gboolean
 add_device_configs (Bench *bench, guint b, Kind kind, GError **error)
 {
   guint batch = batch_sizes[b];
-  if (!drmad_device_set_gemm_path (bench->device, kind == KIND_HOST ? DRMAD_GEMM_HOST : DRMAD_GEMM_CLBLAST, error))
+  if (!drmad_device_set_gemm_path (bench->device, kind == KIND_CLBLAST ? DRMAD_GEMM_CLBLAST : DRMAD_GEMM_HOST, error))
     return FALSE;
+  /* device/host-launch: host GEMMs with a kernel launch per stage, as before
+   * the fused host step (lib/net-host.c), for the ratio between the two. */
+  if (kind == KIND_HOST_LAUNCHES)
+    g_setenv ("DRMAD_HOST_STEP", "0", TRUE);
   DrmadNet *net = drmad_net_new (bench->device, layer_sizes, N_SIZES, DRMAD_ACTIVATION_RELU,
                                  DRMAD_PRECISION_FLOAT32, batch, error);
+  if (kind == KIND_HOST_LAUNCHES)
+    g_unsetenv ("DRMAD_HOST_STEP");
   if (!net)
     return FALSE;
   g_ptr_array_add (bench->nets, net);
@@ -393,7 +400,8 @@ add_device_configs (Bench *bench, guint b, Kind kind, GError **error)
       return FALSE;
   }
   Config config = { .kind = kind, .batch = batch, .net = net, .trainer = trainer };
-  if (kind == KIND_CLBLAST) {
+  if (kind == KIND_CLBLAST || kind == KIND_HOST_LAUNCHES) {
+    config.blas_threads = kind == KIND_HOST_LAUNCHES ? blas_thread_counts[0] : 0;
     g_array_append_val (bench->configs, config);
     return TRUE;
   }
@@ -423,7 +431,8 @@ bench_new (const char *device_spec, char **data_description, GError **error)
   g_array_set_clear_func (bench->configs, (GDestroyNotify) config_clear);
   DrmadGemmPath original_path = drmad_device_get_gemm_path (bench->device);
   for (guint b = 0; b < G_N_ELEMENTS (batch_sizes); b++) {
-    if ((bench->has_host_path && !add_device_configs (bench, b, KIND_HOST, error))
+    if ((bench->has_host_path && (!add_device_configs (bench, b, KIND_HOST, error)
+                                  || !add_device_configs (bench, b, KIND_HOST_LAUNCHES, error)))
         || !add_device_configs (bench, b, KIND_CLBLAST, error))
       return NULL;
     Reference *ref = reference_new (bench->train_set, batch_sizes[b], bench->initial[b],
@@ -567,6 +576,10 @@ print_verdicts (Bench *bench)
     g_print ("OpenBLAS %d -> %d threads, batch %u: device/host time x %.2f, reference time x %.2f"
              " (< 1: more threads faster)\n", one, two, batch_sizes[b],
              host_two->median_us / host_one->median_us, ref_two->median_us / ref_one->median_us);
+    const Config *launches = find_config (bench, batch_sizes[b], KIND_HOST_LAUNCHES, one);
+    g_print ("fused host step (device/host) vs a launch per stage (device/host-launch), batch %u, %d thread: "
+             "%.0f us vs %.0f us = %.2fx\n", batch_sizes[b], one, host_one->median_us, launches->median_us,
+             host_one->median_us / launches->median_us);
   }
 }
 
