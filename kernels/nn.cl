@@ -42,6 +42,19 @@ __kernel void gather_rows (__global const real *x, __global const uint *indices,
   }
 }
 
+/* Rows of a byte dataset as reals through its table of 256 values per
+ * feature (lib/net.c, drmad_device_data_new): rows @indices[j], or
+ * @first + j when @indices is NULL. */
+__kernel void gather_bytes (__global const uchar *x, __global const real *lut, __global const uint *indices,
+                            uint first, uint dim, uint rows, __global real *out)
+{
+  FOR_CHUNK (j, rows, 1) {
+    __global const uchar *row = x + (size_t) (indices ? indices[j] : first + (uint) j) * dim;
+    FOR_CHUNK (k, dim, 0)
+      out[j * dim + k] = lut[k * 256 + row[k]];
+  }
+}
+
 /* z ← φ(z + b): the bias row is read from the parameter vector. */
 __kernel void bias_act (__global real *z, __global const real *params, uint bias_offset,
                         uint rows, uint cols, uint activation)

@@ -15,6 +15,8 @@ struct _DrmadDataset {
   guint width, height, channels;
   float *features;   /* n × dim; for a byte dataset made on first use (atomically) */
   guint8 *bytes;     /* n × dim, or NULL */
+  float *mean, *std; /* with @bytes, a split's standardisation: feature = (byte / 255 − mean) / std
+                      * per feature; NULL: byte / 255 */
   gint32 *labels;
   char *source;
 };
@@ -36,6 +38,11 @@ DrmadDataset *drmad_dataset_wrap (guint n, guint dim, guint n_classes,
 
 /* The feature value of each byte: b / 255 in float, as a caller would compute it. */
 void drmad_dataset_byte_table (float table[256]);
+
+/* The feature of byte b at feature d, for every d and b: @lut[d·256 + b]
+ * (dim × 256 floats), equal to what drmad_dataset_get_features() gives. Only
+ * for a dataset with bytes. */
+void drmad_dataset_byte_lut (const DrmadDataset *ds, float *lut);
 
 /* @count bytes to features through drmad_dataset_byte_table(). */
 void drmad_dataset_bytes_scale (const guint8 *bytes, gsize count, float *out);

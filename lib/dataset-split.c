@@ -26,40 +26,47 @@ seeded_permutation (guint n, guint64 seed, guint64 stream, GError **error)
   return perm;
 }
 
-/* The rows @rows of @src as floats. A byte pool is converted here, row by
- * row, with the loaders' byte / 255 table, so the floats equal those of the
- * pool's float view without that view (4 bytes per pixel of the whole pool)
- * ever being made. */
+/* The rows @rows of @src: as bytes from a byte pool (the split standardises
+ * them by reference, drmad_dataset_copy_rows()), else as floats. */
 static DrmadDataset *
 dataset_gather (const DrmadDataset *src, const guint32 *rows, guint count, guint n_classes,
                 GError **error)
 {
-  float *f = drmad_dataset_try_alloc ((gsize) count * src->dim * sizeof (float), "split features", error);
-  gint32 *l = f ? drmad_dataset_try_alloc ((gsize) count * sizeof (gint32), "split labels", error) : NULL;
+  gsize row_bytes = src->dim * (src->bytes ? 1 : sizeof (float));
+  guint8 *x = drmad_dataset_try_alloc ((gsize) count * row_bytes, "split features", error);
+  gint32 *l = x ? drmad_dataset_try_alloc ((gsize) count * sizeof (gint32), "split labels", error) : NULL;
   if (l == NULL) {
-    g_free (f);
+    g_free (x);
     return NULL;
   }
-  float table[256];
-  if (src->bytes)
-    drmad_dataset_byte_table (table);
+  const guint8 *from = src->bytes ? src->bytes : (const guint8 *) src->features;
   for (guint i = 0; i < count; i++) {
-    float *dst = f + (gsize) i * src->dim;
-    if (src->bytes) {
-      const guint8 *row = src->bytes + (gsize) rows[i] * src->dim;
-      for (guint d = 0; d < src->dim; d++)
-        dst[d] = table[row[d]];
-    } else
-      memcpy (dst, src->features + (gsize) rows[i] * src->dim, src->dim * sizeof (float));
+    memcpy (x + (gsize) i * row_bytes, from + (gsize) rows[i] * row_bytes, row_bytes);
     l[i] = src->labels[rows[i]];
   }
   return drmad_dataset_wrap (count, src->dim, n_classes, src->width, src->height, src->channels,
-                             f, NULL, l, g_strdup (src->source));
+                             src->bytes ? NULL : (float *) x, src->bytes ? x : NULL, l, g_strdup (src->source));
+}
+
+/* Sum of row @i's features into @sum (minus @centre, squared, with @centre). */
+static void
+add_row (const DrmadDataset *ds, const float table[256], guint i, const double *centre, double *sum)
+{
+  for (guint d = 0; d < ds->dim; d++) {
+    gsize at = (gsize) i * ds->dim + d;
+    double x = ds->bytes ? table[ds->bytes[at]] : ds->features[at];
+    sum[d] += centre ? (x - centre[d]) * (x - centre[d]) : x;
+  }
 }
 
 static void
 dataset_standardise (DrmadDataset *ds, const float *mean, const float *std)
 {
+  if (ds->bytes) {
+    ds->mean = g_memdup2 (mean, ds->dim * sizeof *mean);
+    ds->std = g_memdup2 (std, ds->dim * sizeof *std);
+    return;
+  }
   for (guint i = 0; i < ds->n; i++) {
     float *row = ds->features + (gsize) i * ds->dim;
     for (guint d = 0; d < ds->dim; d++)
@@ -126,16 +133,14 @@ drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *test_pool,
   g_autofree double *sum = g_new0 (double, dim);
   g_autofree double *sq = g_new0 (double, dim);
   const DrmadDataset *tr = split->train;
+  float table[256];
+  drmad_dataset_byte_table (table);
   for (guint i = 0; i < tr->n; i++)
-    for (guint d = 0; d < dim; d++)
-      sum[d] += tr->features[(gsize) i * dim + d];
+    add_row (tr, table, i, NULL, sum);
   for (guint d = 0; d < dim; d++)
     sum[d] /= tr->n;
   for (guint i = 0; i < tr->n; i++)
-    for (guint d = 0; d < dim; d++) {
-      double c = tr->features[(gsize) i * dim + d] - sum[d];
-      sq[d] += c * c;
-    }
+    add_row (tr, table, i, sum, sq);
   for (guint d = 0; d < dim; d++) {
     double sd = sqrt (sq[d] / tr->n);
     split->mean[d] = sum[d];

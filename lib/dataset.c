@@ -124,7 +124,39 @@ guint drmad_dataset_get_dim (const DrmadDataset *ds) { return ds->dim; }
 guint drmad_dataset_get_n_classes (const DrmadDataset *ds) { return ds->n_classes; }
 const gint32 *drmad_dataset_get_labels (const DrmadDataset *ds) { return ds->labels; }
 const char *drmad_dataset_get_source (const DrmadDataset *ds) { return ds->source; }
-const guint8 *drmad_dataset_get_bytes (const DrmadDataset *ds) { return ds->bytes; }
+const guint8 *drmad_dataset_get_bytes (const DrmadDataset *ds) { return ds->mean ? NULL : ds->bytes; }
+
+void
+drmad_dataset_byte_lut (const DrmadDataset *ds, float *lut)
+{
+  float table[256];
+  drmad_dataset_byte_table (table);
+  for (guint d = 0; d < ds->dim; d++)
+    for (guint b = 0; b < 256; b++)
+      lut[(gsize) d * 256 + b] = ds->mean ? (table[b] - ds->mean[d]) / ds->std[d] : table[b];
+}
+
+void
+drmad_dataset_copy_rows (const DrmadDataset *ds, guint first, guint count, float *out)
+{
+  g_return_if_fail ((guint64) first + count <= ds->n);
+  gsize dim = ds->dim;
+  const float *f = g_atomic_pointer_get (&((DrmadDataset *) ds)->features);
+  if (f != NULL || ds->bytes == NULL) {
+    memcpy (out, f + (gsize) first * dim, (gsize) count * dim * sizeof (float));
+    return;
+  }
+  const guint8 *bytes = ds->bytes + (gsize) first * dim;
+  if (ds->mean == NULL) {
+    drmad_dataset_bytes_scale (bytes, (gsize) count * dim, out);
+    return;
+  }
+  float table[256];
+  drmad_dataset_byte_table (table);
+  for (gsize i = 0; i < count; i++)
+    for (gsize d = 0; d < dim; d++)
+      out[i * dim + d] = (table[bytes[i * dim + d]] - ds->mean[d]) / ds->std[d];
+}
 
 /* A loaded dataset keeps its bytes; the float view is made once, on first
  * use, and kept until the dataset is freed. Two threads asking at once may
@@ -143,7 +175,7 @@ drmad_dataset_get_features (const DrmadDataset *ds)
                ds->source, count * sizeof (float), ds->n, ds->dim);
     return NULL;
   }
-  drmad_dataset_bytes_scale (ds->bytes, count, f);
+  drmad_dataset_copy_rows (ds, 0, ds->n, f);
   if (!g_atomic_pointer_compare_and_exchange (&self->features, NULL, f))
     g_free (f);
   return g_atomic_pointer_get (&self->features);
@@ -167,6 +199,8 @@ drmad_dataset_free (DrmadDataset *ds)
     return;
   g_free (ds->features);
   g_free (ds->bytes);
+  g_free (ds->mean);
+  g_free (ds->std);
   g_free (ds->labels);
   g_free (ds->source);
   g_free (ds);

@@ -15,8 +15,10 @@ G_BEGIN_DECLS
  *
  * A loader keeps the 8-bit values its files hold (one byte per feature, see
  * drmad_dataset_get_bytes()) rather than floats; the float view is made only
- * when drmad_dataset_get_features() asks for it, and drmad_dataset_split()
- * converts only the rows it draws.
+ * when drmad_dataset_get_features() asks for it. drmad_dataset_split() of
+ * such a pool keeps the bytes of the rows it draws and their standardisation,
+ * and drmad_device_data_new() sends the bytes and a table of 256 values per
+ * feature, so that neither the host nor the device holds the data as floats.
  */
 typedef struct _DrmadDataset DrmadDataset;
 
@@ -43,8 +45,13 @@ guint         drmad_dataset_get_n_classes  (const DrmadDataset *ds);
  * that memory cannot be had. */
 const float  *drmad_dataset_get_features   (const DrmadDataset *ds);
 const gint32 *drmad_dataset_get_labels     (const DrmadDataset *ds);  /* n */
+/* Rows @first … @first + @count − 1 as floats into @out (@count × dim), the
+ * values drmad_dataset_get_features() holds, without making the float view
+ * of the whole dataset. */
+void          drmad_dataset_copy_rows      (const DrmadDataset *ds, guint first, guint count, float *out);
 /* n × dim bytes as a loader read them (feature = byte / 255), or NULL for a
- * dataset made from floats (drmad_dataset_new_from_arrays(), a split). */
+ * dataset made from floats (drmad_dataset_new_from_arrays()) or standardised
+ * (a split: it keeps its rows as bytes too, but its features are not byte / 255). */
 const guint8 *drmad_dataset_get_bytes      (const DrmadDataset *ds);
 /* Image shape when the data are images (width × height × channels = dim), else dim × 1 × 1. */
 void          drmad_dataset_get_shape      (const DrmadDataset *ds, guint *width, guint *height, guint *channels);

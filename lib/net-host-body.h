@@ -183,7 +183,7 @@ NAME (step) (const HostStep *h)
 {
   DrmadNet *net = h->net;
   guint L = net->n_layers, rows = net->batch, act = hidden_activation (net);
-  const REAL *w = h->params, *features = h->features;
+  const REAL *w = h->params, *features = h->features, *lut = h->lut;
   REAL *input = HOST (net->input);
   guint32 *indices = net->indices->host;
   gint32 *batch_labels = net->batch_labels->host;
@@ -192,7 +192,13 @@ NAME (step) (const HostStep *h)
     guint32 i = drmad_sample_index (h->seed, h->step, rows, j, h->n);
     indices[j] = i;
     batch_labels[j] = h->labels[i];
-    memcpy (input + (gsize) j * dim, features + (gsize) i * dim, dim * sizeof (REAL));
+    REAL *row = input + (gsize) j * dim;
+    if (h->bytes) {
+      const guint8 *src = h->bytes + (gsize) i * dim;
+      for (gsize k = 0; k < dim; k++)
+        row[k] = lut[k * 256 + src[k]];
+    } else
+      memcpy (row, features + (gsize) i * dim, dim * sizeof (REAL));
   }
   for (guint l = 1; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];

@@ -13,7 +13,9 @@ struct _DrmadDeviceData {
   DrmadDevice   *device;
   DrmadPrecision precision;
   guint          n, dim, n_classes;
-  DrmadBuffer   *features;   /* n × dim reals */
+  DrmadBuffer   *features;   /* n × dim reals, or NULL with bytes */
+  DrmadBuffer   *bytes;      /* a byte dataset: n × dim bytes, … */
+  DrmadBuffer   *lut;        /* … and dim × 256 reals, feature d of byte b at d·256 + b */
   DrmadBuffer   *labels;     /* n ints */
 };
 
@@ -50,7 +52,8 @@ struct _DrmadNet {
   DrmadBuffer    *acc;                            /* scalars: [0] loss sum, [1] error count */
 
   cl_kernel k_sample_batch, k_gather_rows, k_bias_act, k_softmax_xent, k_act_backward,
-            k_column_sums, k_accumulate, k_sgd_momentum, k_r_bias_act, k_r_softmax, k_r_act_backward;
+            k_column_sums, k_accumulate, k_sgd_momentum, k_r_bias_act, k_r_softmax, k_r_act_backward,
+            k_gather_bytes;
 };
 
 /* The kernels' activation code of the hidden layers. */

@@ -1,5 +1,6 @@
 /* MLP forward, gradient and evaluation on the device (docs/algorithm.md §3). */
 #include "net-private.h"
+#include "dataset-private.h"
 #include "enum-names.h"
 #include "drmad-sampler.h"
 
@@ -16,40 +17,65 @@ static const char *const activation_names[] = { "relu", "tanh", "softsign" };   
 DRMAD_DEFINE_ENUM_NAMES (DrmadActivation, drmad_activation_name, drmad_activation_from_name, activation_names,
                          "activation")
 
+/* @n reals of @values (float32) into @buffer in its precision, a chunk at a time. */
+static gboolean
+write_reals (DrmadBuffer *buffer, gsize offset, const float *values, gsize n, GError **error)
+{
+  if (buffer->elem_size == sizeof (float))
+    return drmad_buffer_write (buffer, offset * sizeof (float), n * sizeof (float), values, error);
+  double wide[1024];
+  for (gsize done = 0; done < n; done += G_N_ELEMENTS (wide)) {
+    gsize count = MIN (G_N_ELEMENTS (wide), n - done);
+    for (gsize i = 0; i < count; i++)
+      wide[i] = values[done + i];
+    if (!drmad_buffer_write (buffer, (offset + done) * sizeof (double), count * sizeof (double), wide, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* A dataset with bytes (a loader's, or a split of one) goes as its bytes and
+ * a table of the 256 values of each feature (4× less memory than reals,
+ * drmad-dataset.h); one made from floats goes as reals, a block of rows at a
+ * time so that no second full copy is made on the host. */
 DrmadDeviceData *
 drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const DrmadDataset *dataset,
                        GError **error)
 {
   guint n = drmad_dataset_get_n (dataset), dim = drmad_dataset_get_dim (dataset);
   gsize elem = drmad_precision_size (precision);
+  gboolean bytes = dataset->bytes != NULL;
+  guint64 feature_bytes = bytes ? (guint64) n * dim + (guint64) dim * 256 * elem : (guint64) n * dim * elem;
   g_autofree char *what = g_strdup_printf ("the dataset %s (%u examples of %u features)",
                                            drmad_dataset_get_source (dataset), n, dim);
-  if (!drmad_device_check_room (device, (guint64) n * dim * elem + (guint64) n * 4, (guint64) n * dim * elem,
+  if (!drmad_device_check_room (device, feature_bytes + (guint64) n * 4,
+                                bytes ? MAX ((guint64) n * dim, (guint64) dim * 256 * elem) : (guint64) n * dim * elem,
                                 what, "use fewer examples", error))
     return NULL;
-  g_autoptr (DrmadBuffer) features = drmad_buffer_new (device, (gsize) n * dim, elem, error);
-  if (!features)
-    return NULL;
+  g_autoptr (DrmadBuffer) features = NULL, byte_buffer = NULL, lut = NULL;
   g_autoptr (DrmadBuffer) labels = drmad_buffer_new (device, n, sizeof (gint32), error);
-  if (!labels)
+  if (!labels || !drmad_buffer_write (labels, 0, n * sizeof (gint32), drmad_dataset_get_labels (dataset), error))
     return NULL;
-  const float *x = drmad_dataset_get_features (dataset);
-  gboolean ok;
-  if (precision == DRMAD_PRECISION_FLOAT32) {
-    ok = drmad_buffer_write (features, 0, (gsize) n * dim * sizeof (float), x, error);
-  } else {
-    g_autofree double *wide = g_try_new (double, (gsize) n * dim + 1);
-    if (!wide) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
-                   "no host memory to widen %s to float64", drmad_dataset_get_source (dataset));
+  if (bytes) {
+    g_autofree float *table = g_new (float, (gsize) dim * 256);
+    drmad_dataset_byte_lut (dataset, table);
+    if (!(byte_buffer = drmad_buffer_new (device, (gsize) n * dim, 1, error))
+        || !drmad_buffer_write (byte_buffer, 0, (gsize) n * dim, dataset->bytes, error)
+        || !(lut = drmad_buffer_new (device, (gsize) dim * 256, elem, error))
+        || !write_reals (lut, 0, table, (gsize) dim * 256, error))
       return NULL;
+  } else {
+    if (!(features = drmad_buffer_new (device, (gsize) n * dim, elem, error)))
+      return NULL;
+    guint block = MAX (1u, 65536 / MAX (dim, 1u));
+    g_autofree float *rows = g_new (float, (gsize) block * dim);
+    for (guint first = 0; first < n; first += block) {
+      guint count = MIN (block, n - first);
+      drmad_dataset_copy_rows (dataset, first, count, rows);
+      if (!write_reals (features, (gsize) first * dim, rows, (gsize) count * dim, error))
+        return NULL;
     }
-    for (gsize i = 0; i < (gsize) n * dim; i++)
-      wide[i] = x[i];
-    ok = drmad_buffer_write (features, 0, (gsize) n * dim * sizeof (double), wide, error);
   }
-  if (!ok || !drmad_buffer_write (labels, 0, n * sizeof (gint32), drmad_dataset_get_labels (dataset), error))
-    return NULL;
 
   DrmadDeviceData *data = g_new0 (DrmadDeviceData, 1);
   data->device = drmad_device_ref (device);
@@ -58,6 +84,8 @@ drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const Drma
   data->dim = dim;
   data->n_classes = drmad_dataset_get_n_classes (dataset);
   data->features = g_steal_pointer (&features);
+  data->bytes = g_steal_pointer (&byte_buffer);
+  data->lut = g_steal_pointer (&lut);
   data->labels = g_steal_pointer (&labels);
   return data;
 }
@@ -68,6 +96,8 @@ drmad_device_data_free (DrmadDeviceData *data)
   if (!data)
     return;
   drmad_buffer_free (data->features);
+  drmad_buffer_free (data->bytes);
+  drmad_buffer_free (data->lut);
   drmad_buffer_free (data->labels);
   drmad_device_unref (data->device);
   g_free (data);
@@ -86,7 +116,7 @@ drmad_net_free (DrmadNet *net)
     return;
   cl_kernel kernels[] = { net->k_sample_batch, net->k_gather_rows, net->k_bias_act, net->k_softmax_xent,
                           net->k_act_backward, net->k_column_sums, net->k_accumulate, net->k_sgd_momentum,
-                          net->k_r_bias_act, net->k_r_softmax, net->k_r_act_backward };
+                          net->k_r_bias_act, net->k_r_softmax, net->k_r_act_backward, net->k_gather_bytes };
   for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
     if (kernels[i])
       clReleaseKernel (kernels[i]);
@@ -212,7 +242,7 @@ drmad_net_new (DrmadDevice *device, const guint *sizes, guint n_sizes, DrmadActi
     { &net->k_act_backward, "act_backward" }, { &net->k_column_sums, "column_sums" },
     { &net->k_accumulate, "accumulate" }, { &net->k_sgd_momentum, "sgd_momentum" },
     { &net->k_r_bias_act, "r_bias_act" }, { &net->k_r_softmax, "r_softmax" },
-    { &net->k_r_act_backward, "r_act_backward" },
+    { &net->k_r_act_backward, "r_act_backward" }, { &net->k_gather_bytes, "gather_bytes" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (kernels); i++)
     if (!(*kernels[i].slot = drmad_device_create_kernel (device, precision, kernels[i].name, error)))
@@ -526,6 +556,39 @@ drmad_net_check_data (DrmadNet *net, DrmadDeviceData *data, GError **error)
   return TRUE;
 }
 
+/* Rows of a byte dataset as reals into net->input (at most net->batch rows):
+ * rows @indices[j], or @first + j when @indices is NULL. */
+static gboolean
+gather_bytes (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *indices, guint first, guint rows,
+              GError **error)
+{
+  DrmadLaunch gather = drmad_launch_begin (net->k_gather_bytes, net->precision);
+  drmad_launch_mem (&gather, data->bytes->mem);
+  drmad_launch_mem (&gather, data->lut->mem);
+  drmad_launch_mem (&gather, indices ? indices->mem : NULL);
+  drmad_launch_uint (&gather, first);
+  drmad_launch_uint (&gather, data->dim);
+  drmad_launch_uint (&gather, rows);
+  drmad_launch_mem (&gather, net->input->mem);
+  return run_2d (net, &gather, data->dim, rows, error);
+}
+
+/* The input rows @first … @first + @rows − 1 of @data for a pass: the
+ * dataset's own reals, or (bytes) a copy as reals in net->input. */
+static gboolean
+input_rows (DrmadNet *net, DrmadDeviceData *data, guint first, guint rows, DrmadBuffer **input,
+            gsize *first_row, GError **error)
+{
+  if (!data->bytes) {
+    *input = data->features;
+    *first_row = first;
+    return TRUE;
+  }
+  *input = net->input;
+  *first_row = 0;
+  return gather_bytes (net, data, NULL, first, rows, error);
+}
+
 gboolean
 drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
                                   guint64 seed, guint64 step, DrmadBuffer *grad, GError **error)
@@ -542,13 +605,19 @@ drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuf
   drmad_launch_mem (&sample, net->batch_labels->mem);
   if (!drmad_net_run_1d (net, &sample, net->batch, error))
     return FALSE;
-  DrmadLaunch gather = drmad_launch_begin (net->k_gather_rows, net->precision);
-  drmad_launch_mem (&gather, data->features->mem);
-  drmad_launch_mem (&gather, net->indices->mem);
-  drmad_launch_uint (&gather, data->dim);
-  drmad_launch_uint (&gather, net->batch);
-  drmad_launch_mem (&gather, net->input->mem);
-  return run_2d (net, &gather, data->dim, net->batch, error)
+  gboolean gathered;
+  if (data->bytes)
+    gathered = gather_bytes (net, data, net->indices, 0, net->batch, error);
+  else {
+    DrmadLaunch gather = drmad_launch_begin (net->k_gather_rows, net->precision);
+    drmad_launch_mem (&gather, data->features->mem);
+    drmad_launch_mem (&gather, net->indices->mem);
+    drmad_launch_uint (&gather, data->dim);
+    drmad_launch_uint (&gather, net->batch);
+    drmad_launch_mem (&gather, net->input->mem);
+    gathered = run_2d (net, &gather, data->dim, net->batch, error);
+  }
+  return gathered
          && forward (net, params, net->input, 0, net->batch, error)
          && softmax_loss (net, net->batch_labels, 0, net->batch, 1.0 / net->batch, TRUE, error)
          && (!grad || accumulate (net, net->row_loss, net->batch, 0, error))
@@ -561,10 +630,13 @@ drmad_net_enqueue_full_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuff
 {
   for (guint first = 0; first < data->n; first += net->batch) {
     guint rows = MIN (net->batch, data->n - first);
-    if (!forward (net, params, data->features, first, rows, error)
+    DrmadBuffer *input;
+    gsize at;
+    if (!input_rows (net, data, first, rows, &input, &at, error)
+        || !forward (net, params, input, at, rows, error)
         || !softmax_loss (net, data->labels, first, rows, 1.0 / data->n, TRUE, error)
         || !accumulate (net, net->row_loss, rows, 0, error)
-        || !backward (net, params, data->features, first, rows, grad, first > 0, error))
+        || !backward (net, params, input, at, rows, grad, first > 0, error))
       return FALSE;
   }
   return TRUE;
@@ -597,9 +669,14 @@ drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_loss, dou
 {
   if (!drmad_net_check_data (net, data, error) || !drmad_buffer_zero (net->acc, error))
     return FALSE;
-  for (guint first = 0; first < data->n; first += net->rows_capacity) {
-    guint rows = MIN (net->rows_capacity, data->n - first);
-    if (!forward (net, net->params, data->features, first, rows, error)
+  /* A byte dataset goes through net->input, a batch of rows at a time. */
+  guint chunk = data->bytes ? net->batch : net->rows_capacity;
+  for (guint first = 0; first < data->n; first += chunk) {
+    guint rows = MIN (chunk, data->n - first);
+    DrmadBuffer *input;
+    gsize at;
+    if (!input_rows (net, data, first, rows, &input, &at, error)
+        || !forward (net, net->params, input, at, rows, error)
         || !softmax_loss (net, data->labels, first, rows, 1.0, FALSE, error)
         || !accumulate (net, net->row_loss, rows, 0, error)
         || !accumulate (net, net->row_wrong, rows, 1, error))

@@ -974,6 +974,13 @@ check_split_against_reference (const DrmadSplit *split, const DrmadDataset *pool
 {
   guint dim = drmad_dataset_get_dim (pool);
   guint n_train = drmad_dataset_get_n (split->train);
+  /* a split of a byte pool keeps bytes and no floats until they are asked for */
+  const DrmadDataset *held[] = { split->train, split->val, split->test };
+  for (guint k = 0; k < G_N_ELEMENTS (held); k++)
+    {
+      g_assert_nonnull (held[k]->bytes);
+      g_assert_null (held[k]->features);
+    }
   g_autofree guint *train_rows = ref_rows (split, split->train, pool);
   const guint8 *bytes = drmad_dataset_get_bytes (pool);
 
@@ -1011,6 +1018,14 @@ check_split_against_reference (const DrmadSplit *split, const DrmadDataset *pool
             float x = (float) drmad_dataset_get_bytes (from)[(gsize) rows[i] * dim + d] / 255.0f;
             expected[(gsize) i * dim + d] = (x - mean[d]) / std[d];
           }
+      /* a split of a byte pool keeps bytes and no floats; its rows as floats
+       * come a block at a time, or all at once as the float view */
+      if (n >= 3)
+        {
+          g_autofree float *middle = g_new (float, (gsize) 2 * dim);
+          drmad_dataset_copy_rows (parts[k], 1, 2, middle);
+          g_assert_cmpmem (middle, (gsize) 2 * dim * sizeof (float), expected + dim, (gsize) 2 * dim * sizeof (float));
+        }
       g_assert_cmpmem (drmad_dataset_get_features (parts[k]), (gsize) n * dim * sizeof (float),
                        expected, (gsize) n * dim * sizeof (float));
       g_assert_null (drmad_dataset_get_bytes (parts[k]));
