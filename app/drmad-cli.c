@@ -155,6 +155,9 @@ terminal_iteration (DrmadJobIteration *event, gpointer user_data)
   printf ("meta %u/%" G_GUINT64_FORMAT "  train_loss %s  val_loss %s  val_error %s  %s  seconds %.2f", r->iteration,
           event->meta_total, fmt (a, r->train_loss, precision), fmt (b, r->val_loss, precision),
           fmt (c, r->val_error, precision), event->norms, r->seconds);
+  if (r->ranks > 1)   /* the mean of several processes (docs/distributed.md) */
+    printf ("  ranks %u  spread: val_loss %s  |d| %s", r->ranks, fmt (a, r->val_loss_spread, precision),
+            fmt (b, r->hypergradient_norm_spread, precision));
   if (r->rejected)
     printf ("  REJECTED (%s; meta learning rate now %g)", r->event, r->meta_learning_rate);
   printf ("\n");

@@ -77,8 +77,12 @@ single_step (Fixture *f, guint64 seed)
   g_assert_no_error (error);
   g_assert_false (report->rejected);
   const DrmadHypergradient *last = drmad_meta_get_last_hypergradient (meta);
-  Single s = { g_memdup2 (last->gradient, drmad_hyper_get_n (hyper) * sizeof (double)),
+  gsize n = drmad_hyper_get_n (hyper);
+  Single s = { g_memdup2 (last->gradient, n * sizeof (double)),
                { last->val_loss, last->val_error, last->train_loss } };
+  for (gsize i = 0; i < n; i++)
+    s.scalars.hypergradient_norm += s.gradient[i] * s.gradient[i];
+  s.scalars.hypergradient_norm = sqrt (s.scalars.hypergradient_norm);
   return s;
 }
 
@@ -111,12 +115,31 @@ typedef struct {
   guint calls;
 } Averaging;
 
-/* Averages with a hypergradient computed beforehand, as a second process would send it. */
+/* The population standard deviation of two values. */
+static double
+spread_of_two (double a, double b)
+{
+  return fabs (a - b) / 2;
+}
+
+/* Averages with a hypergradient computed beforehand, as a second process
+ * would send it, and gives the spreads of the two. */
 static gboolean
 average_with_other (double *gradient, gsize n, DrmadMetaScalars *s, gpointer user_data, GError **error)
 {
   Averaging *a = user_data;
   g_assert_cmpuint (n, ==, a->n);
+  /* What the library fills in for one process. */
+  g_assert_cmpuint (s->ranks, ==, 1);
+  g_assert_cmpfloat (s->val_loss_spread, ==, 0);
+  g_assert_cmpfloat (s->hypergradient_norm_spread, ==, 0);
+  double norm = 0;
+  for (gsize i = 0; i < n; i++)
+    norm += gradient[i] * gradient[i];
+  g_assert_cmpfloat_with_epsilon (s->hypergradient_norm, sqrt (norm), 1e-14 * sqrt (norm));
+  s->ranks = 2;
+  s->val_loss_spread = spread_of_two (s->val_loss, a->other->scalars.val_loss);
+  s->hypergradient_norm_spread = spread_of_two (s->hypergradient_norm, a->other->scalars.hypergradient_norm);
   a->calls++;
   for (gsize i = 0; i < n; i++)
     gradient[i] = (gradient[i] + a->other->gradient[i]) / 2;
@@ -155,6 +178,11 @@ test_hook_average (void)
   g_assert_cmpfloat (report->val_loss, ==, (a.scalars.val_loss + b.scalars.val_loss) / 2);
   g_assert_cmpfloat (report->val_error, ==, (a.scalars.val_error + b.scalars.val_error) / 2);
   g_assert_cmpfloat (report->train_loss, ==, (a.scalars.train_loss + b.scalars.train_loss) / 2);
+  g_assert_cmpuint (report->ranks, ==, 2);
+  g_assert_cmpfloat (report->val_loss_spread, ==, spread_of_two (a.scalars.val_loss, b.scalars.val_loss));
+  g_assert_cmpfloat (report->hypergradient_norm_spread, ==,
+                     spread_of_two (a.scalars.hypergradient_norm, b.scalars.hypergradient_norm));
+  g_assert_cmpfloat (report->val_loss_spread, >, 0);
   const DrmadHypergradient *last = drmad_meta_get_last_hypergradient (meta);
   double norm = 0;
   for (gsize i = 0; i < n; i++) {
@@ -252,6 +280,27 @@ run_mpi (guint n, const char *folder, const char *const *extra, const char *env_
   return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
 }
 
+/* The cell of @column in the row of meta-iteration @iteration of history.csv. */
+static char *
+history_cell (const char *folder, guint iteration, const char *column)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (folder, "history.csv", NULL), *text = NULL;
+  CHECK (g_file_get_contents (path, &text, NULL, &error));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
+  guint c = 0;
+  while (header[c] && !g_str_equal (header[c], column))
+    c++;
+  g_assert_nonnull (header[c]);
+  for (char **line = lines + 1; *line && **line; line++) {
+    g_auto (GStrv) cells = g_strsplit (*line, ",", -1);
+    if (g_ascii_strtoull (cells[0], NULL, 10) == iteration && g_ascii_isdigit (cells[0][0]))
+      return g_strdup (cells[c]);
+  }
+  g_error ("no row for meta-iteration %u in %s", iteration, path);
+}
+
 /* θ after meta-iteration @iteration from hyper.csv (iteration,name,raw,value), in θ's order. */
 static double *
 read_theta (const char *folder, guint iteration, DrmadHyper *hyper)
@@ -334,8 +383,20 @@ test_two_ranks (void)
   guint ranks = 0;
   CHECK (drmad_job_folder_ranks (folder, &ranks, &error));
   g_assert_cmpuint (ranks, ==, 2);
-  g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
-  g_assert_true (g_file_test (history, G_FILE_TEST_EXISTS));
+  /* history.csv: 2 ranks, and the first row's spreads are those of the two hypergradients computed here. */
+  g_autofree char *ranks_cell = history_cell (folder, 1, "ranks");
+  g_autofree char *val_spread = history_cell (folder, 1, "val_loss_spread");
+  g_autofree char *norm_spread = history_cell (folder, 1, "hypergradient_norm_spread");
+  g_assert_cmpstr (ranks_cell, ==, "2");
+  double want_val = spread_of_two (a.scalars.val_loss, b.scalars.val_loss);
+  double want_norm = spread_of_two (a.scalars.hypergradient_norm, b.scalars.hypergradient_norm);
+  g_test_message ("spreads across the two ranks: val_loss %.6g, hypergradient norm %.6g", want_val, want_norm);
+  /* The glue takes them from sums of squares: a few ulps of the squares, far below the spreads here. */
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (val_spread, NULL), want_val,
+                                  1e-10 * want_val);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (norm_spread, NULL), want_norm,
+                                  1e-10 * want_norm);
+  g_assert_cmpfloat (want_val, >, 1e-9);
 
   /* A different number of processes may not resume it. */
   const char *const resume[] = { "--no-gui", "--resume", folder, "--meta-iters", "4", NULL };
