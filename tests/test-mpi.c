@@ -26,8 +26,9 @@ typedef struct {
   DrmadSession session;
 } Fixture;
 
+/* The session on part @part of @parts of the training split (--shard-data). */
 static void
-fixture_open (Fixture *f)
+fixture_open_part (Fixture *f, guint part, guint parts)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
@@ -36,7 +37,13 @@ fixture_open (Fixture *f)
   memset (f, 0, sizeof *f);
   CHECK (drmad_options_from_values (&f->options, values, &error));
   g_assert_cmpfloat (f->options.meta.learning_rate, ==, META_LR);
-  CHECK (drmad_session_open (&f->session, &f->options, f->options.precision, &error));
+  CHECK (drmad_session_open_part (&f->session, &f->options, f->options.precision, part, parts, &error));
+}
+
+static void
+fixture_open (Fixture *f)
+{
+  fixture_open_part (f, 0, 1);
 }
 
 static void
@@ -242,6 +249,55 @@ test_hook_failures (void)
   fixture_close (&f);
 }
 
+/* ---- the program ---- */
+
+/* --no-gui SETTINGS --out @folder (or --resume @folder when @extra starts
+ * with "--resume") @extra…, NULL-terminated, onto @argv (which frees them). */
+static void
+add_job_arguments (GPtrArray *argv, const char *folder, const char *const *extra)
+{
+  gboolean resume = extra && extra[0] && g_str_equal (extra[0], "--resume");
+  g_ptr_array_add (argv, g_strdup ("--no-gui"));
+  for (guint i = 0; i < G_N_ELEMENTS (settings) && !resume; i++)
+    g_ptr_array_add (argv, g_strdup_printf ("--%s=%s", settings[i][0], settings[i][1]));
+  g_ptr_array_add (argv, g_strdup (resume ? "--resume" : "--out"));
+  g_ptr_array_add (argv, g_strdup (folder));
+  for (const char *const *a = resume ? extra + 1 : extra; a && *a; a++)
+    g_ptr_array_add (argv, g_strdup (*a));
+  g_ptr_array_add (argv, NULL);
+}
+
+/* Alone, --shard-data changes nothing (its one part is the whole split) and says so. */
+static void
+test_shard_data_alone (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
+  g_assert_no_error (error);
+  char *hyper_csv[2];
+  for (guint sharded = 0; sharded < 2; sharded++) {
+    g_autofree char *folder = g_build_filename (tmp, sharded ? "sharded" : "plain", NULL);
+    g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+    const char *const extra[] = { "--meta-iters=1", sharded ? "--shard-data" : NULL, NULL };
+    add_job_arguments (argv, folder, extra);
+    g_autofree char *err = NULL;
+    g_assert_cmpint (run_drmad ((const char *const *) argv->pdata, NULL, NULL, NULL, NULL, &err), ==, 0);
+    g_assert_cmpint (strstr (err, "--shard-data with one process: its one part is the whole training split") != NULL,
+                     ==, sharded);
+    g_autofree char *path = g_build_filename (folder, "hyper.csv", NULL);
+    CHECK (g_file_get_contents (path, &hyper_csv[sharded], NULL, &error));
+    guint ranks = 0;
+    gboolean shard = TRUE;
+    CHECK (drmad_job_folder_ranks (folder, &ranks, &shard, &error));
+    g_assert_cmpuint (ranks, ==, 1);
+    g_assert_false (shard);
+  }
+  g_assert_cmpstr (hyper_csv[1], ==, hyper_csv[0]);
+  g_free (hyper_csv[0]);
+  g_free (hyper_csv[1]);
+  remove_tree (tmp);
+}
+
 /* ---- mpirun -n 2 ---- */
 
 #ifdef DRMAD_HAVE_MPI
@@ -260,14 +316,7 @@ run_mpi (guint n, const char *folder, const char *const *extra, const char *env_
     g_ptr_array_add (argv, g_strdup_printf ("%s=%s", env_key, env_value));
   }
   g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_BIN")));
-  g_ptr_array_add (argv, g_strdup ("--no-gui"));
-  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
-    g_ptr_array_add (argv, g_strdup_printf ("--%s=%s", settings[i][0], settings[i][1]));
-  g_ptr_array_add (argv, g_strdup ("--out"));
-  g_ptr_array_add (argv, g_strdup (folder));
-  for (const char *const *a = extra; a && *a; a++)
-    g_ptr_array_add (argv, g_strdup (*a));
-  g_ptr_array_add (argv, NULL);
+  add_job_arguments (argv, folder, extra);
   g_auto (GStrv) env = g_get_environ ();
   /* Open MPI refuses root without these (CI runs as root). */
   env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
@@ -381,7 +430,7 @@ test_two_ranks (void)
   g_assert_cmpfloat (apart, >, 1e-9);
 
   guint ranks = 0;
-  CHECK (drmad_job_folder_ranks (folder, &ranks, &error));
+  CHECK (drmad_job_folder_ranks (folder, &ranks, NULL, &error));
   g_assert_cmpuint (ranks, ==, 2);
   /* history.csv: 2 ranks, and the first row's spreads are those of the two hypergradients computed here. */
   g_autofree char *ranks_cell = history_cell (folder, 1, "ranks");
@@ -403,9 +452,78 @@ test_two_ranks (void)
   g_autofree char *resume_err = NULL;
   g_assert_cmpint (run_drmad (resume, NULL, NULL, NULL, NULL, &resume_err), ==, 2);
   g_assert_nonnull (strstr (resume_err, "it was run by 2 processes"));
+  /* …nor the same number with the other choice of --shard-data. */
+  const char *const resume_sharded[] = { "--resume", "--meta-iters=4", "--shard-data", NULL };
+  g_free (g_steal_pointer (&resume_err));
+  g_assert_cmpint (run_mpi (2, folder, resume_sharded, NULL, NULL, &resume_err), !=, 0);
+  g_assert_nonnull (strstr (resume_err, "it was run without --shard-data (its run.ini, [mpi] shard-data=false) and "
+                                        "this run is with it: resume it without --shard-data"));
   g_free (a.gradient);
   g_free (b.gradient);
   fixture_close (&f);
+  remove_tree (tmp);
+#endif
+}
+
+/* mpirun -n 2 --shard-data: rank r trains on part r of the training split
+ * with seed s + r, so θ after the first step is θ₀ − meta_lr times the mean
+ * of the two hypergradients computed here on the two halves (the validation
+ * split whole in both), not that of the whole split; run.ini records the
+ * sharding and a resume without --shard-data is refused. */
+static void
+test_shard_data (void)
+{
+#ifndef DRMAD_HAVE_MPI
+  g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)");
+#else
+  SKIP_WITHOUT_MPI ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *folder = g_build_filename (tmp, "run", NULL);
+  g_autofree char *err = NULL;
+  const char *const one[] = { "--meta-iters=1", "--shard-data", NULL };
+  int status = run_mpi (2, folder, one, NULL, NULL, &err);
+  if (status != 0)
+    g_printerr ("%s", err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (err, "data: 100 train (this process's part of 200, --shard-data over 2 processes), "
+                                 "200 validation"));
+
+  Fixture halves[2], whole;
+  fixture_open_part (&halves[0], 0, 2);
+  fixture_open_part (&halves[1], 1, 2);
+  fixture_open (&whole);
+  g_assert_cmpuint (halves[0].session.n_train + halves[1].session.n_train, ==, whole.session.n_train);
+  Single a = single_step (&halves[0], SEED), b = single_step (&halves[1], SEED + 1);
+  Single c = single_step (&whole, SEED), d = single_step (&whole, SEED + 1);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (whole.session.net, &whole.options.hyper, &error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_autofree double *want = expected_theta (drmad_hyper_get_values (hyper), &a, &b, n);
+  g_autofree double *unsharded = expected_theta (drmad_hyper_get_values (hyper), &c, &d, n);
+  g_autofree double *got = read_theta (folder, 1, hyper);
+  assert_theta_close (got, want, n);
+  double apart = 0;
+  for (gsize i = 0; i < n; i++)
+    apart = MAX (apart, fabs (got[i] - unsharded[i]));
+  g_assert_cmpfloat (apart, >, 1e-9);
+
+  guint ranks = 0;
+  gboolean shard = FALSE;
+  CHECK (drmad_job_folder_ranks (folder, &ranks, &shard, &error));
+  g_assert_cmpuint (ranks, ==, 2);
+  g_assert_true (shard);
+  const char *const resume[] = { "--resume", "--meta-iters=2", NULL };
+  g_autofree char *resume_err = NULL;
+  g_assert_cmpint (run_mpi (2, folder, resume, NULL, NULL, &resume_err), !=, 0);
+  g_assert_nonnull (strstr (resume_err, "it was run with --shard-data (its run.ini, [mpi] shard-data=true) and this "
+                                        "run is without it: resume it with --shard-data"));
+  Single *all[] = { &a, &b, &c, &d };
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    g_free (all[i]->gradient);
+  fixture_close (&halves[0]);
+  fixture_close (&halves[1]);
+  fixture_close (&whole);
   remove_tree (tmp);
 #endif
 }
@@ -441,5 +559,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/hook-failures", test_hook_failures);
   g_test_add_func ("/mpi/two-ranks", test_two_ranks);
   g_test_add_func ("/mpi/theta-mismatch", test_theta_mismatch);
+  g_test_add_func ("/mpi/shard-data-alone", test_shard_data_alone);
+  g_test_add_func ("/mpi/shard-data", test_shard_data);
   return g_test_run ();
 }
