@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,18 @@ average (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_dat
   if (mpi_failed (MPI_Allreduce (MPI_IN_PLACE, buffer, (int) (N_SUMS + n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
                   "averaging the hypergradient (MPI_Allreduce)", error))
     return FALSE;
+#ifdef DRMAD_TEST_HOOKS
+  /* DRMAD_INJECT_KILL=R:C: rank R dies by SIGKILL right after its C-th
+   * allreduce, in the middle of meta-iteration C: rank 0 has recorded C − 1
+   * (it records before its next allreduce) and cannot record C, which waits
+   * for the θ check with R (tests/test-mpi.c, /mpi/rank-killed). */
+  static guint calls;
+  const char *kill_at = g_getenv ("DRMAD_INJECT_KILL");
+  calls++;
+  if (kill_at && strchr (kill_at, ':') && g_ascii_strtoull (kill_at, NULL, 10) == ranks->rank
+      && g_ascii_strtoull (strchr (kill_at, ':') + 1, NULL, 10) == calls)
+    raise (SIGKILL);
+#endif
   if (g_getenv ("DRMAD_MPI_TIMING"))
     fprintf (stderr, "drmad: rank %u: allreduce of %" G_GSIZE_FORMAT " doubles: %.1f µs\n", ranks->rank, N_SUMS + n,
              (double) (g_get_monotonic_time () - started));

@@ -528,6 +528,75 @@ test_shard_data (void)
 #endif
 }
 
+/* The rows of meta-iterations in @folder's history.csv. */
+static guint
+history_rows (const char *folder)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (folder, "history.csv", NULL), *text = NULL;
+  CHECK (g_file_get_contents (path, &text, NULL, &error));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint rows = 0;
+  for (char **line = lines + 1; *line; line++)
+    rows += g_ascii_isdigit (**line);
+  return rows;
+}
+
+static char *
+read_file_text (const char *folder, const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  char *text = NULL;
+  CHECK (g_file_get_contents (path, &text, NULL, &error));
+  return text;
+}
+
+/* Rank 1 dies by SIGKILL in the middle of meta-iteration 3 (a test hook):
+ * the job stops with mpirun's message naming rank 1; the run folder holds
+ * meta-iterations 1 and 2 and no record of 3; `mpirun -n 2 drmad --resume`
+ * finishes it, and θ after every meta-iteration (hyper.csv, %.17g) is
+ * bit-identical to an uninterrupted run's. */
+static void
+test_rank_killed (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+#ifndef DRMAD_HAVE_MPI
+  g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)");
+#else
+  SKIP_WITHOUT_MPI ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *whole = g_build_filename (tmp, "whole", NULL), *killed = g_build_filename (tmp, "killed", NULL);
+  const char *const five[] = { "--meta-iters=5", NULL };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_mpi (2, whole, five, NULL, NULL, &err), ==, 0);
+  g_free (g_steal_pointer (&err));
+
+  int status = run_mpi (2, killed, five, "DRMAD_INJECT_KILL", "1:3", &err);
+  g_test_message ("killed run: exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, !=, 0);
+  if (!strstr (err, "rank 1") || !strstr (err, "signal 9"))
+    g_error ("the message does not name rank 1 and its signal:\n%s", err);
+  g_assert_cmpuint (history_rows (killed), ==, 2);
+  g_autofree char *checkpoint = g_build_filename (killed, "checkpoint.bin", NULL);
+  g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
+  g_free (g_steal_pointer (&err));
+
+  const char *const resume[] = { "--resume", NULL };
+  status = run_mpi (2, killed, resume, NULL, NULL, &err);
+  if (status != 0)
+    g_printerr ("%s", err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (err, "after meta-iteration 2"));
+  g_assert_cmpuint (history_rows (killed), ==, 5);
+  g_autofree char *want = read_file_text (whole, "hyper.csv"), *got = read_file_text (killed, "hyper.csv");
+  g_assert_cmpstr (got, ==, want);
+  remove_tree (tmp);
+#endif
+}
+
 /* A rank whose θ drifts (a test hook) stops the job with a message naming it. */
 static void
 test_theta_mismatch (void)
@@ -559,6 +628,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/hook-failures", test_hook_failures);
   g_test_add_func ("/mpi/two-ranks", test_two_ranks);
   g_test_add_func ("/mpi/theta-mismatch", test_theta_mismatch);
+  g_test_add_func ("/mpi/rank-killed", test_rank_killed);
   g_test_add_func ("/mpi/shard-data-alone", test_shard_data_alone);
   g_test_add_func ("/mpi/shard-data", test_shard_data);
   return g_test_run ();
