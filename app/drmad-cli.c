@@ -169,7 +169,7 @@ terminal_iteration (DrmadJobIteration *event, gpointer user_data)
   drmad_eta_iteration (&t->progress.eta, r->seconds);
 }
 
-/* @ranks: one of several MPI processes (docs/mpi.md), or NULL alone. Only
+/* @ranks: one of several MPI processes (docs/distributed.md), or NULL alone. Only
  * rank 0 prints; another rank prints only its error. */
 static int
 run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
@@ -428,7 +428,7 @@ drmad_cli_main (int argc, char **argv)
     status = run_check (&options);
   } else {
 #ifdef DRMAD_HAVE_MPI
-    /* Under mpirun or srun: one of several processes (docs/mpi.md). A
+    /* Under mpirun or srun: one of several processes (docs/distributed.md). A
      * failing rank ends all of them, since the others may be waiting for
      * its hypergradient. */
     if (drmad_mpi_launched ()) {

@@ -1,4 +1,4 @@
-/* Hypergradients averaged over MPI ranks (drmad-mpi.h, docs/mpi.md): one
+/* Hypergradients averaged over MPI ranks (drmad-mpi.h, docs/distributed.md): one
  * MPI_Allreduce per meta-iteration, and a hash of θ compared on every rank. */
 #include "drmad-mpi.h"
 

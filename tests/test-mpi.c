@@ -1,6 +1,6 @@
 /* The meta-optimiser's reduction hook (lib/drmad-meta.h) against
  * hypergradients computed separately, and, in a build with Open MPI,
- * `mpirun -n 2 drmad --no-gui` (app/drmad-mpi.c, docs/mpi.md): its first
+ * `mpirun -n 2 drmad --no-gui` (app/drmad-mpi.c, docs/distributed.md): its first
  * step against the mean of two single-process hypergradients with seeds s
  * and s + 1, the θ check across ranks, and --resume with another number of
  * processes. One small job: 784-16-10, T = 20, 200 examples. */
