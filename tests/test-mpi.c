@@ -114,6 +114,16 @@ assert_theta_close (const double *got, const double *want, gsize n)
     g_assert_cmpfloat_with_epsilon (got[i], want[i], 1e-13 * MAX (fabs (want[i]), 1));
 }
 
+/* …and at least one component apart from @other by more than rounding. */
+static void
+assert_theta_apart (const double *got, const double *other, gsize n)
+{
+  double apart = 0;
+  for (gsize i = 0; i < n; i++)
+    apart = MAX (apart, fabs (got[i] - other[i]));
+  g_assert_cmpfloat (apart, >, 1e-9);
+}
+
 /* ---- the hook, in one process ---- */
 
 typedef struct {
@@ -251,6 +261,17 @@ test_hook_failures (void)
 
 /* ---- the program ---- */
 
+/* The text of the file @name in @folder. */
+static char *
+read_file_text (const char *folder, const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  char *text = NULL;
+  CHECK (g_file_get_contents (path, &text, NULL, &error));
+  return text;
+}
+
 /* --no-gui SETTINGS --out @folder (or --resume @folder when @extra starts
  * with "--resume") @extra…, NULL-terminated, onto @argv (which frees them). */
 static void
@@ -284,8 +305,7 @@ test_shard_data_alone (void)
     g_assert_cmpint (run_drmad ((const char *const *) argv->pdata, NULL, NULL, NULL, NULL, &err), ==, 0);
     g_assert_cmpint (strstr (err, "--shard-data with one process: its one part is the whole training split") != NULL,
                      ==, sharded);
-    g_autofree char *path = g_build_filename (folder, "hyper.csv", NULL);
-    CHECK (g_file_get_contents (path, &hyper_csv[sharded], NULL, &error));
+    hyper_csv[sharded] = read_file_text (folder, "hyper.csv");
     guint ranks = 0;
     gboolean shard = TRUE;
     CHECK (drmad_job_folder_ranks (folder, &ranks, &shard, &error));
@@ -300,7 +320,6 @@ test_shard_data_alone (void)
 
 /* ---- mpirun -n 2 ---- */
 
-#ifdef DRMAD_HAVE_MPI
 /* mpirun --oversubscribe -n @n $DRMAD_BIN --no-gui SETTINGS --out @folder @extra…; the exit status. */
 static int
 run_mpi (guint n, const char *folder, const char *const *extra, const char *env_key, const char *env_value,
@@ -329,13 +348,31 @@ run_mpi (guint n, const char *folder, const char *const *extra, const char *env_
   return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
 }
 
+/* run_mpi() that must succeed; the ranks' stderr in *@err. */
+static void
+run_mpi_ok (guint n, const char *folder, const char *const *extra, char **err)
+{
+  int status = run_mpi (n, folder, extra, NULL, NULL, err);
+  if (status != 0)
+    g_error ("mpirun -n %u exited with %d:\n%s", n, status, *err);
+}
+
+/* A new temporary folder for a test (remove_tree() it), and in @folder its "run" inside. */
+static char *
+new_tmp (char **folder)
+{
+  g_autoptr (GError) error = NULL;
+  char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
+  g_assert_no_error (error);
+  *folder = g_build_filename (tmp, "run", NULL);
+  return tmp;
+}
+
 /* The cell of @column in the row of meta-iteration @iteration of history.csv. */
 static char *
 history_cell (const char *folder, guint iteration, const char *column)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = g_build_filename (folder, "history.csv", NULL), *text = NULL;
-  CHECK (g_file_get_contents (path, &text, NULL, &error));
+  g_autofree char *text = read_file_text (folder, "history.csv");
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
   guint c = 0;
@@ -347,17 +384,26 @@ history_cell (const char *folder, guint iteration, const char *column)
     if (g_ascii_strtoull (cells[0], NULL, 10) == iteration && g_ascii_isdigit (cells[0][0]))
       return g_strdup (cells[c]);
   }
-  g_error ("no row for meta-iteration %u in %s", iteration, path);
+  g_error ("no row for meta-iteration %u in %s/history.csv", iteration, folder);
+}
+
+/* The rows of meta-iterations in @folder's history.csv. */
+static guint
+history_rows (const char *folder)
+{
+  g_autofree char *text = read_file_text (folder, "history.csv");
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint rows = 0;
+  for (char **line = lines + 1; *line; line++)
+    rows += g_ascii_isdigit (**line);
+  return rows;
 }
 
 /* θ after meta-iteration @iteration from hyper.csv (iteration,name,raw,value), in θ's order. */
 static double *
 read_theta (const char *folder, guint iteration, DrmadHyper *hyper)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = g_build_filename (folder, "hyper.csv", NULL);
-  g_autofree char *text = NULL;
-  CHECK (g_file_get_contents (path, &text, NULL, &error));
+  g_autofree char *text = read_file_text (folder, "hyper.csv");
   gsize n = drmad_hyper_get_n (hyper), k = 0;
   double *theta = g_new (double, n);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
@@ -373,7 +419,6 @@ read_theta (const char *folder, guint iteration, DrmadHyper *hyper)
   g_assert_cmpuint (k, ==, n);
   return theta;
 }
-#endif
 
 #define SKIP_WITHOUT_MPI() G_STMT_START {                                                   \
     if (!g_getenv ("DRMAD_MPIRUN") || !*g_getenv ("DRMAD_MPIRUN")) {                        \
@@ -388,20 +433,11 @@ read_theta (const char *folder, guint iteration, DrmadHyper *hyper)
 static void
 test_two_ranks (void)
 {
-#ifndef DRMAD_HAVE_MPI
-  g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)");
-#else
   SKIP_WITHOUT_MPI ();
   g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autofree char *folder = g_build_filename (tmp, "run", NULL);
-  g_autofree char *err = NULL;
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
   const char *const three[] = { "--meta-iters=3", NULL };
-  int status = run_mpi (2, folder, three, NULL, NULL, &err);
-  if (status != 0)
-    g_printerr ("%s", err);
-  g_assert_cmpint (status, ==, 0);
+  run_mpi_ok (2, folder, three, &err);
   /* Without --device, each local rank takes the device drmad_device_default_index() gives it. */
   if (!g_getenv ("DRMAD_DEVICE") || !*g_getenv ("DRMAD_DEVICE")) {
     g_autoptr (GPtrArray) devices = drmad_device_list (&error);
@@ -423,11 +459,7 @@ test_two_ranks (void)
   g_autofree double *got = read_theta (folder, 1, hyper);
   g_autofree double *alone = expected_theta (drmad_hyper_get_values (hyper), &a, &a, n);
   assert_theta_close (got, want, n);
-  /* …and not the step of rank 0's own hypergradient. */
-  double apart = 0;
-  for (gsize i = 0; i < n; i++)
-    apart = MAX (apart, fabs (got[i] - alone[i]));
-  g_assert_cmpfloat (apart, >, 1e-9);
+  assert_theta_apart (got, alone, n);   /* not the step of rank 0's own hypergradient */
 
   guint ranks = 0;
   CHECK (drmad_job_folder_ranks (folder, &ranks, NULL, &error));
@@ -462,7 +494,6 @@ test_two_ranks (void)
   g_free (b.gradient);
   fixture_close (&f);
   remove_tree (tmp);
-#endif
 }
 
 /* mpirun -n 2 --shard-data: rank r trains on part r of the training split
@@ -473,20 +504,11 @@ test_two_ranks (void)
 static void
 test_shard_data (void)
 {
-#ifndef DRMAD_HAVE_MPI
-  g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)");
-#else
   SKIP_WITHOUT_MPI ();
   g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autofree char *folder = g_build_filename (tmp, "run", NULL);
-  g_autofree char *err = NULL;
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
   const char *const one[] = { "--meta-iters=1", "--shard-data", NULL };
-  int status = run_mpi (2, folder, one, NULL, NULL, &err);
-  if (status != 0)
-    g_printerr ("%s", err);
-  g_assert_cmpint (status, ==, 0);
+  run_mpi_ok (2, folder, one, &err);
   g_assert_nonnull (strstr (err, "data: 100 train (this process's part of 200, --shard-data over 2 processes), "
                                  "200 validation"));
 
@@ -503,10 +525,7 @@ test_shard_data (void)
   g_autofree double *unsharded = expected_theta (drmad_hyper_get_values (hyper), &c, &d, n);
   g_autofree double *got = read_theta (folder, 1, hyper);
   assert_theta_close (got, want, n);
-  double apart = 0;
-  for (gsize i = 0; i < n; i++)
-    apart = MAX (apart, fabs (got[i] - unsharded[i]));
-  g_assert_cmpfloat (apart, >, 1e-9);
+  assert_theta_apart (got, unsharded, n);
 
   guint ranks = 0;
   gboolean shard = FALSE;
@@ -525,31 +544,6 @@ test_shard_data (void)
   fixture_close (&halves[1]);
   fixture_close (&whole);
   remove_tree (tmp);
-#endif
-}
-
-/* The rows of meta-iterations in @folder's history.csv. */
-static guint
-history_rows (const char *folder)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = g_build_filename (folder, "history.csv", NULL), *text = NULL;
-  CHECK (g_file_get_contents (path, &text, NULL, &error));
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  guint rows = 0;
-  for (char **line = lines + 1; *line; line++)
-    rows += g_ascii_isdigit (**line);
-  return rows;
-}
-
-static char *
-read_file_text (const char *folder, const char *name)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = g_build_filename (folder, name, NULL);
-  char *text = NULL;
-  CHECK (g_file_get_contents (path, &text, NULL, &error));
-  return text;
 }
 
 /* Rank 1 dies by SIGKILL in the middle of meta-iteration 3 (a test hook):
@@ -561,17 +555,11 @@ static void
 test_rank_killed (void)
 {
   SKIP_WITHOUT_TEST_HOOKS ();
-#ifndef DRMAD_HAVE_MPI
-  g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)");
-#else
   SKIP_WITHOUT_MPI ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autofree char *whole = g_build_filename (tmp, "whole", NULL), *killed = g_build_filename (tmp, "killed", NULL);
+  g_autofree char *whole = NULL, *tmp = new_tmp (&whole), *err = NULL;
+  g_autofree char *killed = g_build_filename (tmp, "killed", NULL);
   const char *const five[] = { "--meta-iters=5", NULL };
-  g_autofree char *err = NULL;
-  g_assert_cmpint (run_mpi (2, whole, five, NULL, NULL, &err), ==, 0);
+  run_mpi_ok (2, whole, five, &err);
   g_free (g_steal_pointer (&err));
 
   int status = run_mpi (2, killed, five, "DRMAD_INJECT_KILL", "1:3", &err);
@@ -585,16 +573,12 @@ test_rank_killed (void)
   g_free (g_steal_pointer (&err));
 
   const char *const resume[] = { "--resume", NULL };
-  status = run_mpi (2, killed, resume, NULL, NULL, &err);
-  if (status != 0)
-    g_printerr ("%s", err);
-  g_assert_cmpint (status, ==, 0);
+  run_mpi_ok (2, killed, resume, &err);
   g_assert_nonnull (strstr (err, "after meta-iteration 2"));
   g_assert_cmpuint (history_rows (killed), ==, 5);
   g_autofree char *want = read_file_text (whole, "hyper.csv"), *got = read_file_text (killed, "hyper.csv");
   g_assert_cmpstr (got, ==, want);
   remove_tree (tmp);
-#endif
 }
 
 /* A rank whose θ drifts (a test hook) stops the job with a message naming it. */
@@ -602,21 +586,13 @@ static void
 test_theta_mismatch (void)
 {
   SKIP_WITHOUT_TEST_HOOKS ();
-#ifndef DRMAD_HAVE_MPI
-  g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)");
-#else
   SKIP_WITHOUT_MPI ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autofree char *folder = g_build_filename (tmp, "run", NULL);
-  g_autofree char *err = NULL;
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
   const char *const three[] = { "--meta-iters=3", NULL };
   int status = run_mpi (2, folder, three, "DRMAD_INJECT_THETA_MISMATCH", "1", &err);
   g_assert_cmpint (status, !=, 0);
   g_assert_nonnull (strstr (err, "after meta-iteration 2 the hyperparameters of rank 1 differ from rank 0's"));
   remove_tree (tmp);
-#endif
 }
 
 int
