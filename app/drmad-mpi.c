@@ -72,6 +72,7 @@ average (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_dat
   if (mpi_failed (MPI_Allreduce (MPI_IN_PLACE, buffer, (int) (N_SUMS + n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
                   "averaging the hypergradient (MPI_Allreduce)", error))
     return FALSE;
+  gint64 allreduce_us = g_get_monotonic_time () - started;
 #ifdef DRMAD_TEST_HOOKS
   /* DRMAD_INJECT_KILL=R:C: rank R dies by SIGKILL right after its C-th
    * allreduce, in the middle of meta-iteration C: rank 0 has recorded C − 1
@@ -86,7 +87,7 @@ average (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_dat
 #endif
   if (g_getenv ("DRMAD_MPI_TIMING"))
     fprintf (stderr, "drmad: rank %u: allreduce of %" G_GSIZE_FORMAT " doubles: %.1f µs\n", ranks->rank, N_SUMS + n,
-             (double) (g_get_monotonic_time () - started));
+             (double) allreduce_us);
   for (gsize i = 0; i < n; i++)
     gradient[i] = buffer[N_SUMS + i] / ranks->size;
   scalars->val_loss = buffer[SUM_VAL_LOSS] / ranks->size;
