@@ -155,6 +155,9 @@ terminal_iteration (DrmadJobIteration *event, gpointer user_data)
   printf ("meta %u/%" G_GUINT64_FORMAT "  train_loss %s  val_loss %s  val_error %s  %s  seconds %.2f", r->iteration,
           event->meta_total, fmt (a, r->train_loss, precision), fmt (b, r->val_loss, precision),
           fmt (c, r->val_error, precision), event->norms, r->seconds);
+  if (r->ranks > 1)   /* the mean of several processes (docs/distributed.md) */
+    printf ("  ranks %u  spread: val_loss %s  |d| %s", r->ranks, fmt (a, r->val_loss_spread, precision),
+            fmt (b, r->hypergradient_norm_spread, precision));
   if (r->rejected)
     printf ("  REJECTED (%s; meta learning rate now %g)", r->event, r->meta_learning_rate);
   printf ("\n");
@@ -166,7 +169,7 @@ terminal_iteration (DrmadJobIteration *event, gpointer user_data)
   drmad_eta_iteration (&t->progress.eta, r->seconds);
 }
 
-/* @ranks: one of several MPI processes (docs/mpi.md), or NULL alone. Only
+/* @ranks: one of several MPI processes (docs/distributed.md), or NULL alone. Only
  * rank 0 prints; another rank prints only its error. */
 static int
 run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
@@ -425,7 +428,7 @@ drmad_cli_main (int argc, char **argv)
     status = run_check (&options);
   } else {
 #ifdef DRMAD_HAVE_MPI
-    /* Under mpirun or srun: one of several processes (docs/mpi.md). A
+    /* Under mpirun or srun: one of several processes (docs/distributed.md). A
      * failing rank ends all of them, since the others may be waiting for
      * its hypergradient. */
     if (drmad_mpi_launched ()) {

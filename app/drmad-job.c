@@ -72,6 +72,29 @@ check_plain_path (const char *path, const char *option, GError **error)
 gboolean
 drmad_session_open (DrmadSession *s, const DrmadOptions *o, DrmadPrecision precision, GError **error)
 {
+  return drmad_session_open_part (s, o, precision, 0, 1, error);
+}
+
+/* Keeps part @part of @parts of @split's training set (already standardised
+ * with the whole set's statistics, as validation and test are). */
+static gboolean
+keep_part (DrmadSplit *split, guint part, guint parts, GError **error)
+{
+  DrmadDataset *shard = drmad_dataset_shard (split->train, part, parts, error);
+  if (!shard) {
+    g_prefix_error (error, "--shard-data over %u processes: ", parts);
+    add_advice (error, "more --train-size, or fewer processes");
+    return FALSE;
+  }
+  drmad_dataset_free (split->train);
+  split->train = shard;
+  return TRUE;
+}
+
+gboolean
+drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision precision, guint part, guint parts,
+                         GError **error)
+{
   g_autoptr (DrmadSplit) split = NULL;
   DrmadDataset *pool = NULL, *test_pool = NULL;
   if (!check_plain_path (o->dataset, "--dataset", error)
@@ -84,10 +107,15 @@ drmad_session_open (DrmadSession *s, const DrmadOptions *o, DrmadPrecision preci
     add_advice (error, "--train-size, --val-size, --test-size");
     return FALSE;
   }
-  s->n_train = drmad_dataset_get_n (split->train);
+  s->n_train_split = drmad_dataset_get_n (split->train);
   s->n_val = drmad_dataset_get_n (split->val);
   s->n_test = drmad_dataset_get_n (split->test);
-  s->data_identity = data_identity (split);
+  s->data_identity = data_identity (split);   /* of the whole split: the same on every process */
+  s->part = part;
+  s->parts = parts;
+  if (parts > 1 && !keep_part (split, part, parts, error))
+    return FALSE;
+  s->n_train = drmad_dataset_get_n (split->train);
   guint dim = drmad_dataset_get_dim (split->train), classes = drmad_dataset_get_n_classes (split->train);
   if (o->sizes[0] != dim || o->sizes[o->n_sizes - 1] < classes) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
@@ -125,16 +153,19 @@ session_started (const DrmadSession *s, DrmadPrecision precision)
   return (DrmadJobStarted) {
     .platform = info->platform_name, .device = info->name,
     .gemm = drmad_gemm_path_name (drmad_device_get_gemm_path (s->device)), .precision = precision,
-    .n_train = s->n_train, .n_val = s->n_val, .n_test = s->n_test,
+    .n_train = s->n_train, .n_val = s->n_val, .n_test = s->n_test, .parts = MAX (s->parts, 1),
+    .n_train_split = s->n_train_split,
   };
 }
 
 char *
 drmad_job_started_describe (const DrmadJobStarted *e)
 {
-  return g_strdup_printf ("device: %s: %s (%s GEMM, %s); data: %u train, %u validation, %u test example%s",
+  g_autofree char *part = e->parts > 1 ? g_strdup_printf (" (this process's part of %u, --shard-data over %u processes)",
+                                                          e->n_train_split, e->parts) : g_strdup ("");
+  return g_strdup_printf ("device: %s: %s (%s GEMM, %s); data: %u train%s, %u validation, %u test example%s",
                           e->platform, e->device, e->gemm,
-                          e->precision == DRMAD_PRECISION_FLOAT64 ? "float64" : "float32", e->n_train, e->n_val,
+                          e->precision == DRMAD_PRECISION_FLOAT64 ? "float64" : "float32", e->n_train, part, e->n_val,
                           e->n_test, e->n_test == 1 ? "" : "s");
 }
 
@@ -340,24 +371,28 @@ static char *
 run_identity (const DrmadOptions *o, const DrmadSession *s, const DrmadJobRanks *ranks)
 {
   g_autofree char *settings = drmad_options_trajectory_text (o);
-  /* Alone, the identity is what it always was, so older run folders resume. */
-  g_autofree char *processes = ranks->size > 1 ? g_strdup_printf ("ranks=%u\n", ranks->size) : g_strdup ("");
+  /* Alone, and unsharded, the identity is what it always was, so older run folders resume. */
+  g_autofree char *processes = ranks->size > 1 ? g_strdup_printf ("ranks=%u\n%s", ranks->size,
+                                                                  s->parts > 1 ? "shard-data=true\n" : "")
+                                               : g_strdup ("");
   return g_strdup_printf ("%s%s%s\n", settings, processes, s->data_identity);
 }
 
-/* run.ini: the settings, and with several processes their number in [mpi]. */
+/* run.ini: the settings, and with several processes their number and
+ * whether each had its own part of the data in [mpi]. */
 static char *
-run_ini (const DrmadOptions *o, const DrmadJobRanks *ranks)
+run_ini (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean sharded)
 {
   g_autofree char *ini = drmad_options_to_ini (o);
   if (ranks->size <= 1)
     return g_steal_pointer (&ini);
-  return g_strdup_printf ("%s\n# the number of MPI processes whose hypergradients were averaged (docs/mpi.md)\n"
-                          "[mpi]\nranks=%u\n", ini, ranks->size);
+  return g_strdup_printf ("%s\n# the number of MPI processes whose hypergradients were averaged, and whether each "
+                          "trained on its own part of the training split (--shard-data; docs/distributed.md)\n"
+                          "[mpi]\nranks=%u\nshard-data=%s\n", ini, ranks->size, sharded ? "true" : "false");
 }
 
 gboolean
-drmad_job_folder_ranks (const char *folder, guint *ranks, GError **error)
+drmad_job_folder_ranks (const char *folder, guint *ranks, gboolean *shard_data, GError **error)
 {
   g_autofree char *path = g_build_filename (folder, "run.ini", NULL);
   g_autoptr (GKeyFile) file = g_key_file_new ();
@@ -367,6 +402,19 @@ drmad_job_folder_ranks (const char *folder, guint *ranks, GError **error)
     return FALSE;
   }
   *ranks = 1;
+  if (shard_data)
+    *shard_data = FALSE;
+  if (g_key_file_has_key (file, "mpi", "shard-data", NULL)) {
+    g_autofree char *value = g_key_file_get_string (file, "mpi", "shard-data", NULL);
+    gboolean sharded = value && g_str_equal (g_strstrip (value), "true");
+    if (!sharded && !(value && g_str_equal (value, "false"))) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "%s: [mpi] shard-data is \"%s\", expected true or false", path, value ? value : "");
+      return FALSE;
+    }
+    if (shard_data)
+      *shard_data = sharded;
+  }
   if (!g_key_file_has_key (file, "mpi", "ranks", NULL))
     return TRUE;
   g_autofree char *value = g_key_file_get_string (file, "mpi", "ranks", NULL);
@@ -472,7 +520,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   g_autoptr (DrmadRun) run = NULL;
   memset (result, 0, sizeof *result);
 
-  if (!drmad_session_open (&s, o, o->precision, error)
+  /* --shard-data: rank r trains on part r of the training split; alone, the one part is all of it. */
+  gboolean sharded = o->shard_data && ranks->size > 1;
+  if (o->shard_data && ranks->size == 1 && writer)
+    say (callbacks, "--shard-data with one process: its one part is the whole training split");
+  if (!drmad_session_open_part (&s, o, o->precision, sharded ? ranks->rank : 0, sharded ? ranks->size : 1, error)
       || !(hyper = drmad_hyper_new (s.net, &o->hyper, error))
       || !(initial = drmad_hyper_new (s.net, &o->hyper, error))
       || !(best = drmad_hyper_new (s.net, &o->hyper, error))) {
@@ -508,7 +560,8 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   identity = run_identity (o, &s, ranks);
   if (o->resume) {
     guint recorded_ranks;
-    if (!drmad_job_folder_ranks (o->resume, &recorded_ranks, error)) {
+    gboolean recorded_sharded;
+    if (!drmad_job_folder_ranks (o->resume, &recorded_ranks, &recorded_sharded, error)) {
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
@@ -517,6 +570,15 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                    "cannot resume %s: it was run by %u process%s (its run.ini, [mpi] ranks) and this is %u: "
                    "resume it with as many (%s)", o->resume, recorded_ranks, recorded_ranks == 1 ? "" : "es",
                    ranks->size, recorded_ranks == 1 ? "plain drmad" : "mpirun -n N or srun -n N");
+      outcome = DRMAD_JOB_BAD_INPUT;
+      goto out;
+    }
+    if (recorded_ranks > 1 && recorded_sharded != sharded) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                   "cannot resume %s: it was run %s --shard-data (its run.ini, [mpi] shard-data=%s) and this run is "
+                   "%s it: resume it %s --shard-data", o->resume, recorded_sharded ? "with" : "without",
+                   recorded_sharded ? "true" : "false", sharded ? "with" : "without",
+                   recorded_sharded ? "with" : "without");
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
@@ -531,7 +593,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       goto out;
     }
   } else if (o->resume) {
-    g_autofree char *ini = run_ini (o, ranks);
+    g_autofree char *ini = run_ini (o, ranks, sharded);
     if (!(run = drmad_run_open (o->resume, error))
         || (drmad_run_set_identity (run, identity), FALSE)
         || (drmad_run_has_checkpoint (run) && !drmad_run_restore (run, hyper, meta, error))
@@ -543,7 +605,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     if (!drmad_run_has_checkpoint (run))
       say (callbacks, "%s has no finished meta-iteration yet: starting it from the beginning", o->resume);
   } else if (writer) {
-    g_autofree char *ini = run_ini (o, ranks);
+    g_autofree char *ini = run_ini (o, ranks, sharded);
     if (!(run = drmad_run_create (o->out, ini, o->force, error))) {
       if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS) && !o->force)
         add_advice (error, "another --out, --resume to continue it, or --force to overwrite it");

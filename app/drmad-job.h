@@ -13,14 +13,20 @@ typedef struct {
   DrmadDevice     *device;
   DrmadDeviceData *train, *val, *test;
   DrmadNet        *net;
-  guint            n_train, n_val, n_test;
-  char            *data_identity;   /* "data=SOURCE N+N+N examples md5 …": what was loaded */
+  guint            n_train, n_val, n_test;   /* n_train: this process's part */
+  guint            part, parts;              /* the part of the training split trained on (0 of 1: all) */
+  guint            n_train_split;            /* the whole training split */
+  char            *data_identity;   /* "data=SOURCE N+N+N examples md5 …": what was loaded (the whole split) */
 } DrmadSession;
 
 /* Loads and splits the data, opens the device, uploads, builds the net.
  * Errors are bad input (the user can fix them). */
 gboolean drmad_session_open  (DrmadSession *session, const DrmadOptions *options, DrmadPrecision precision,
                               GError **error);
+/* The same on part @part of @parts of the training split
+ * (drmad_dataset_shard; --shard-data); validation and test stay whole. */
+gboolean drmad_session_open_part (DrmadSession *session, const DrmadOptions *options, DrmadPrecision precision,
+                                  guint part, guint parts, GError **error);
 void     drmad_session_clear (DrmadSession *session);
 /* "device: …; data: …" */
 char    *drmad_session_describe (const DrmadSession *session, DrmadPrecision precision);
@@ -42,7 +48,8 @@ typedef struct {
   const char *platform, *device;   /* the OpenCL platform and device names */
   const char *gemm;                /* "host", "clblast" */
   DrmadPrecision precision;
-  guint n_train, n_val, n_test;    /* examples in each split */
+  guint n_train, n_val, n_test;    /* examples in each split (n_train: this process's part) */
+  guint parts, n_train_split;      /* --shard-data: the training split's n_train_split examples in parts (else 1) */
 } DrmadJobStarted;
 
 typedef struct {
@@ -119,15 +126,17 @@ void drmad_job_result_clear (DrmadJobResult *result);
 DrmadJobOutcome drmad_job_run (const DrmadOptions *options, const DrmadJobCallbacks *callbacks,
                                DrmadJobResult *result, GError **error);
 
-/* The processes a job is one of (docs/mpi.md): each trains with seed + rank
- * (initial weights and minibatches; the split stays that of the seed),
+/* The processes a job is one of (docs/distributed.md): each trains with seed + rank
+ * (initial weights and minibatches; the split stays that of the seed, and
+ * with --shard-data each trains on part rank of size of its training set),
  * @reduce averages the hypergradient and its scalars over all of them
  * (drmad_meta_set_reduce), @check_theta confirms after every
  * meta-iteration that θ is the same on all of them (FALSE with a message
  * when not). Only rank 0 writes the run folder, reports folder and
- * iteration events and runs the final evaluation; run.ini records @size in
- * its [mpi] group, and --resume refuses a folder run with another number of
- * processes. Both functions are collective: every rank calls them, in the
+ * iteration events and runs the final evaluation; run.ini records @size and
+ * whether the data is sharded in its [mpi] group, and --resume refuses a
+ * folder run with another number of processes or the other choice of
+ * --shard-data. Both functions are collective: every rank calls them, in the
  * same order. */
 typedef struct {
   guint               rank, size;
@@ -142,8 +151,10 @@ DrmadJobOutcome drmad_job_run_ranks (const DrmadOptions *options, const DrmadJob
                                      const DrmadJobCallbacks *callbacks, DrmadJobResult *result, GError **error);
 
 /* The number of processes the run folder @folder was run with (its run.ini's
- * [mpi] ranks; 1 when absent). FALSE when run.ini cannot be read. */
-gboolean drmad_job_folder_ranks (const char *folder, guint *ranks, GError **error);
+ * [mpi] ranks; 1 when absent), and in @shard_data (may be NULL) whether each
+ * trained on its own part of the data ([mpi] shard-data; FALSE when absent).
+ * FALSE when run.ini cannot be read or holds a bad value. */
+gboolean drmad_job_folder_ranks (const char *folder, guint *ranks, gboolean *shard_data, GError **error);
 
 /* The three plots of a run so far (l2, lr, loss). */
 void     drmad_run_plots       (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2, DrmadPlot **lr,

@@ -1,8 +1,11 @@
-/* Hypergradients averaged over MPI ranks (drmad-mpi.h, docs/mpi.md): one
+/* Hypergradients averaged over MPI ranks (drmad-mpi.h, docs/distributed.md): one
  * MPI_Allreduce per meta-iteration, and a hash of θ compared on every rank. */
 #include "drmad-mpi.h"
 
+#include <math.h>
 #include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,30 +32,70 @@ mpi_failed (int code, const char *what, GError **error)
   return TRUE;
 }
 
+/* What each rank sends after the hypergradient: the sums of the three
+ * scalars, and of the validation loss, the hypergradient norm and its square
+ * (for the spreads), then the hypergradient. */
+enum { SUM_VAL_LOSS, SUM_VAL_ERROR, SUM_TRAIN_LOSS, SUM_VAL_LOSS_SQUARED, SUM_NORM, SUM_NORM_SQUARED, N_SUMS };
+
+/* The population standard deviation of N values from their sum and the sum of their squares. */
+static double
+spread (double sum, double sum_of_squares, guint n)
+{
+  double mean = sum / n;
+  return sqrt (MAX (sum_of_squares / n - mean * mean, 0));   /* rounding may make it a hair below 0 */
+}
+
 /* The hook of drmad_meta_set_reduce(): the mean over all ranks of the
- * hypergradient and the three scalars, in one MPI_Allreduce. */
+ * hypergradient and the three scalars, and the spreads across ranks of the
+ * validation loss and of the hypergradient norm, in one MPI_Allreduce. With
+ * DRMAD_MPI_TIMING set, every rank prints the time it spent in that call
+ * (docs/distributed.md, "Measured"). */
 static gboolean
 average (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_data, GError **error)
 {
   const DrmadJobRanks *ranks = user_data;
-  g_autofree double *buffer = g_new (double, n + 3);
-  memcpy (buffer, gradient, n * sizeof (double));
-  buffer[n] = scalars->val_loss;
-  buffer[n + 1] = scalars->val_error;
-  buffer[n + 2] = scalars->train_loss;
-  if (n + 3 > G_MAXINT) {
+  if (n + N_SUMS > G_MAXINT) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%" G_GSIZE_FORMAT " hyperparameters are too "
                  "many for one MPI message", n);
     return FALSE;
   }
-  if (mpi_failed (MPI_Allreduce (MPI_IN_PLACE, buffer, (int) (n + 3), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
+  g_autofree double *buffer = g_new (double, N_SUMS + n);
+  double norm = scalars->hypergradient_norm;
+  buffer[SUM_VAL_LOSS] = scalars->val_loss;
+  buffer[SUM_VAL_ERROR] = scalars->val_error;
+  buffer[SUM_TRAIN_LOSS] = scalars->train_loss;
+  buffer[SUM_VAL_LOSS_SQUARED] = scalars->val_loss * scalars->val_loss;
+  buffer[SUM_NORM] = norm;
+  buffer[SUM_NORM_SQUARED] = norm * norm;
+  memcpy (buffer + N_SUMS, gradient, n * sizeof (double));
+  gint64 started = g_get_monotonic_time ();
+  if (mpi_failed (MPI_Allreduce (MPI_IN_PLACE, buffer, (int) (N_SUMS + n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
                   "averaging the hypergradient (MPI_Allreduce)", error))
     return FALSE;
+  gint64 allreduce_us = g_get_monotonic_time () - started;
+#ifdef DRMAD_TEST_HOOKS
+  /* DRMAD_INJECT_KILL=R:C: rank R dies by SIGKILL right after its C-th
+   * allreduce, in the middle of meta-iteration C: rank 0 has recorded C − 1
+   * (it records before its next allreduce) and cannot record C, which waits
+   * for the θ check with R (tests/test-mpi.c, /mpi/rank-killed). */
+  static guint calls;
+  const char *kill_at = g_getenv ("DRMAD_INJECT_KILL");
+  calls++;
+  if (kill_at && strchr (kill_at, ':') && g_ascii_strtoull (kill_at, NULL, 10) == ranks->rank
+      && g_ascii_strtoull (strchr (kill_at, ':') + 1, NULL, 10) == calls)
+    raise (SIGKILL);
+#endif
+  if (g_getenv ("DRMAD_MPI_TIMING"))
+    fprintf (stderr, "drmad: rank %u: allreduce of %" G_GSIZE_FORMAT " doubles: %.1f µs\n", ranks->rank, N_SUMS + n,
+             (double) allreduce_us);
   for (gsize i = 0; i < n; i++)
-    gradient[i] = buffer[i] / ranks->size;
-  scalars->val_loss = buffer[n] / ranks->size;
-  scalars->val_error = buffer[n + 1] / ranks->size;
-  scalars->train_loss = buffer[n + 2] / ranks->size;
+    gradient[i] = buffer[N_SUMS + i] / ranks->size;
+  scalars->val_loss = buffer[SUM_VAL_LOSS] / ranks->size;
+  scalars->val_error = buffer[SUM_VAL_ERROR] / ranks->size;
+  scalars->train_loss = buffer[SUM_TRAIN_LOSS] / ranks->size;
+  scalars->ranks = ranks->size;
+  scalars->val_loss_spread = spread (buffer[SUM_VAL_LOSS], buffer[SUM_VAL_LOSS_SQUARED], ranks->size);
+  scalars->hypergradient_norm_spread = spread (buffer[SUM_NORM], buffer[SUM_NORM_SQUARED], ranks->size);
   return TRUE;
 }
 

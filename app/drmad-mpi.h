@@ -1,4 +1,4 @@
-/* The MPI glue of `mpirun -n N drmad --no-gui` (docs/mpi.md): built only
+/* The MPI glue of `mpirun -n N drmad --no-gui` (docs/distributed.md): built only
  * with Open MPI (meson option mpi); the library knows nothing of MPI. */
 #pragma once
 

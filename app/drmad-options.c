@@ -18,6 +18,7 @@ static const OptionSpec specs[] = {
   { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device and --gemm may change)", FALSE },
   { "force", NULL, NULL, "Overwrite an existing run folder", FALSE },
   { "version", NULL, NULL, "Print the version and exit", FALSE },
+  { "shard-data", NULL, NULL, "Under mpirun or srun, each process trains on its own disjoint part of the training split (validation and test stay whole); alone, the one part is the whole split", FALSE },
   { "dataset", "fashion-mnist", "NAME|PATH", "A built-in name (fashion-mnist, mnist) or a folder: IDX files, CIFAR-10 batches, or one PNG subfolder per class", TRUE },
   { "train-size", "10000", "N", "Training examples; 0 = all not used for validation", TRUE },
   { "val-size", "5000", "N", "Validation examples (the meta-loss is their cross-entropy)", TRUE },
@@ -458,6 +459,7 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   o->force = g_hash_table_contains (cli, "force");
   o->version = g_hash_table_contains (cli, "version");
   o->no_gui = g_hash_table_contains (cli, "no-gui");
+  o->shard_data = g_hash_table_contains (cli, "shard-data");
   o->resume = g_strdup (resume);
   if (resume)
     o->out = g_strdup (resume);

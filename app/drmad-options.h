@@ -8,6 +8,7 @@
 typedef struct {
   /* what to do */
   gboolean list_devices, check, force, version, no_gui;
+  gboolean shard_data;    /* --shard-data: one disjoint part of the training split per MPI process */
   char    *resume;        /* a run folder, or NULL */
   char    *out;           /* the run folder to create */
   /* data and model */

@@ -59,6 +59,47 @@ add_row (const DrmadDataset *ds, const float table[256], guint i, const double *
   }
 }
 
+DrmadDataset *
+drmad_dataset_subset (const DrmadDataset *ds, const guint32 *rows, guint count, GError **error)
+{
+  g_return_val_if_fail (ds != NULL, NULL);
+  if (count == 0 || !rows) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "a subset of %s needs at least one row", ds->source);
+    return NULL;
+  }
+  for (guint i = 0; i < count; i++)
+    if (rows[i] >= ds->n) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "row %u asked for, but %s holds %u (rows 0 to %u)", rows[i], ds->source, ds->n, ds->n - 1);
+      return NULL;
+    }
+  return dataset_gather (ds, rows, count, ds->n_classes, error);
+}
+
+DrmadDataset *
+drmad_dataset_shard (const DrmadDataset *ds, guint part, guint parts, GError **error)
+{
+  g_return_val_if_fail (ds != NULL, NULL);
+  if (parts == 0 || part >= parts) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "part %u of %u asked for: parts are numbered "
+                 "from 0 to one less than their number", part, parts);
+    return NULL;
+  }
+  if (parts > ds->n) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%s holds %u examples: too few for %u parts of at least one each", ds->source, ds->n, parts);
+    return NULL;
+  }
+  guint first = (guint) ((guint64) part * ds->n / parts), end = (guint) ((guint64) (part + 1) * ds->n / parts);
+  g_autofree guint32 *rows = drmad_dataset_try_alloc ((gsize) (end - first) * sizeof (guint32), "shard rows", error);
+  if (!rows)
+    return NULL;
+  for (guint i = first; i < end; i++)
+    rows[i - first] = i;
+  return drmad_dataset_subset (ds, rows, end - first, error);
+}
+
 static void
 dataset_standardise (DrmadDataset *ds, const float *mean, const float *std)
 {

@@ -148,4 +148,27 @@ DrmadSplit *drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *t
 void        drmad_split_free    (DrmadSplit *split);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadSplit, drmad_split_free)
 
+/**
+ * drmad_dataset_subset:
+ * A new dataset (drmad_dataset_free()) of the rows @rows[0 … @count − 1] of
+ * @ds, in that order (a row may repeat): their features as floats (byte /
+ * 255 for a loader's dataset, as drmad_dataset_get_features() gives them)
+ * and labels, with @ds's class count, image shape and source. @ds and @rows
+ * are read during the call only. No rows, or one ≥ the number of examples,
+ * is %DRMAD_ERROR_INVALID_ARGUMENT.
+ */
+DrmadDataset *drmad_dataset_subset (const DrmadDataset *ds, const guint32 *rows, guint count, GError **error);
+
+/**
+ * drmad_dataset_shard:
+ * Part @part (from 0) of @parts of @ds: the consecutive rows from
+ * ⌊part·n/parts⌋ up to ⌊(part+1)·n/parts⌋, as drmad_dataset_subset() copies
+ * them. The parts are disjoint, together hold every row once, and their
+ * sizes differ by at most one. A split's training set is already in a
+ * seeded random order, so its parts are random disjoint samples of it
+ * (`mpirun drmad --shard-data` gives each process one). @part ≥ @parts, or
+ * more parts than examples, is %DRMAD_ERROR_INVALID_ARGUMENT.
+ */
+DrmadDataset *drmad_dataset_shard  (const DrmadDataset *ds, guint part, guint parts, GError **error);
+
 G_END_DECLS

@@ -50,6 +50,11 @@ typedef struct {
   DrmadFidelity  fidelity;          /* over all of θ */
   DrmadFidelity *group_fidelity;    /* per group, n_groups (NULL when not measured) */
   char          *fidelity_warning;  /* below cosine 0.5: what would be more faithful; else NULL */
+  /* Across the processes a reduction hook combined (DrmadMetaScalars): how
+   * many (1 without a hook), and the standard deviations across them of the
+   * validation loss and of the hypergradient norm ‖g‖ (0 for one process). */
+  guint  ranks;
+  double val_loss_spread, hypergradient_norm_spread;
 } DrmadMetaReport;
 
 void drmad_meta_report_free (DrmadMetaReport *report);
@@ -81,9 +86,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadMeta, drmad_meta_free)
 DrmadMetaReport *drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data,
                                   GError **error);
 
-/* The numbers of one meta-iteration that a reduction hook may replace. */
+/* The numbers of one meta-iteration that a reduction hook may replace.
+ * The first three hold this process's values on the way in. The fields
+ * after them were added later, at the end, so that a hook written before
+ * them (which sets only the first three) works unchanged: the library fills
+ * them in with what one process has (ranks 1, spreads 0) and reads them back
+ * after the call into the report (DrmadMetaReport.ranks, …_spread). */
 typedef struct {
   double val_loss, val_error, train_loss;
+  guint  ranks;                      /* in 1; out: how many processes the values are the mean of (0 reads as 1) */
+  double hypergradient_norm;         /* in: ‖g‖ of this process's own hypergradient, for its spread; not read back */
+  double val_loss_spread;            /* in 0; out: the standard deviation of val_loss across the processes */
+  double hypergradient_norm_spread;  /* in 0; out: the standard deviation of hypergradient_norm across them */
 } DrmadMetaScalars;
 
 /**
@@ -100,18 +114,25 @@ typedef struct {
  * the step with that error (drmad_meta_step() returns NULL).
  *
  * A hook that averages over MPI ranks (the program's app/drmad-mpi.c does
- * this):
+ * this, with the sums below in one message):
  *
  *   static gboolean
  *   average (double *gradient, gsize n, DrmadMetaScalars *s, gpointer data, GError **error)
  *   {
  *     int size;
  *     MPI_Comm_size (MPI_COMM_WORLD, &size);
+ *     double sums[5] = { s->val_loss, s->val_error, s->train_loss,
+ *                        s->val_loss * s->val_loss, s->hypergradient_norm * s->hypergradient_norm };
+ *     double norm_sum = s->hypergradient_norm;
  *     MPI_Allreduce (MPI_IN_PLACE, gradient, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
- *     MPI_Allreduce (MPI_IN_PLACE, s, 3, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+ *     MPI_Allreduce (MPI_IN_PLACE, sums, 5, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+ *     MPI_Allreduce (MPI_IN_PLACE, &norm_sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
  *     for (gsize i = 0; i < n; i++)
  *       gradient[i] /= size;
- *     s->val_loss /= size; s->val_error /= size; s->train_loss /= size;
+ *     s->val_loss = sums[0] / size; s->val_error = sums[1] / size; s->train_loss = sums[2] / size;
+ *     s->ranks = size;   // optional, as are the spreads: the population standard deviations
+ *     s->val_loss_spread = sqrt (fmax (sums[3] / size - s->val_loss * s->val_loss, 0));
+ *     s->hypergradient_norm_spread = sqrt (fmax (sums[4] / size - pow (norm_sum / size, 2), 0));
  *     return TRUE;
  *   }
  *   …

@@ -20,6 +20,10 @@ typedef struct {
   gboolean           fidelity_measured;
   DrmadReverseConfig fidelity_reference;
   DrmadFidelity      fidelity;        /* overall; NaN when not measured */
+  /* DrmadMetaReport's: the processes averaged over and the spreads across
+   * them; 0 and NaN in a record read from a checkpoint older than them. */
+  guint    ranks;
+  double   val_loss_spread, hypergradient_norm_spread;
 } DrmadRunRecord;
 
 typedef struct _DrmadRun DrmadRun;
@@ -108,7 +112,9 @@ const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index)
 gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error);
 
 /* checkpoint.bin framing: magic, version, length, payload, CRC-32. Writing
- * borrows @payload; reading returns a new GBytes to g_bytes_unref(). */
+ * borrows @payload; reading returns a new GBytes to g_bytes_unref(). Reading
+ * accepts this version and the one before (version 3, whose records lack
+ * the ranks and spreads). */
 gboolean drmad_checkpoint_write (const char *path, GBytes *payload, GError **error);
 GBytes  *drmad_checkpoint_read  (const char *path, GError **error);
 

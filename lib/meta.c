@@ -214,6 +214,7 @@ new_report (DrmadMeta *meta)
   report->n_groups = drmad_hyper_get_n_groups (meta->hyper);
   report->group_norms = g_new0 (double, MAX (report->n_groups, 1));
   report->train_loss = report->val_loss = report->val_error = NAN;
+  report->ranks = 1;   /* one process, spreads 0, unless a reduction hook says otherwise */
   return report;
 }
 
@@ -323,18 +324,26 @@ drmad_meta_set_reduce (DrmadMeta *meta, DrmadMetaReduceFunc func, gpointer user_
   meta->reduce_data = func ? user_data : NULL;
 }
 
-/* Runs the reduction hook on @gradient and the three scalars (drmad-meta.h);
- * *finite says whether everything it returned is finite. */
+/* Runs the reduction hook on @gradient and the three scalars (drmad-meta.h),
+ * the number of processes and the spreads going into @report; *finite says
+ * whether everything it returned is finite. */
 static gboolean
 reduce (DrmadMeta *meta, double *gradient, double *train_loss, double *val_loss, double *val_error,
-        gboolean *finite, GError **error)
+        DrmadMetaReport *report, gboolean *finite, GError **error)
 {
-  DrmadMetaScalars scalars = { .val_loss = *val_loss, .val_error = *val_error, .train_loss = *train_loss };
+  double norm = 0;
+  for (gsize i = 0; i < meta->n; i++)
+    norm += gradient[i] * gradient[i];
+  DrmadMetaScalars scalars = { .val_loss = *val_loss, .val_error = *val_error, .train_loss = *train_loss,
+                               .ranks = 1, .hypergradient_norm = sqrt (norm) };
   if (!meta->reduce (gradient, meta->n, &scalars, meta->reduce_data, error))
     return FALSE;
   *val_loss = scalars.val_loss;
   *val_error = scalars.val_error;
   *train_loss = scalars.train_loss;
+  report->ranks = MAX (scalars.ranks, 1);
+  report->val_loss_spread = scalars.val_loss_spread;
+  report->hypergradient_norm_spread = scalars.hypergradient_norm_spread;
   *finite = isfinite (scalars.val_loss) && isfinite (scalars.val_error) && isfinite (scalars.train_loss);
   for (gsize i = 0; i < meta->n && *finite; i++)
     *finite = isfinite (gradient[i]);
@@ -379,7 +388,8 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
       for (gsize i = 0; i < meta->n; i++)
         nan_gradient[i] = NAN;
       gboolean finite;
-      if (!reduce (meta, nan_gradient, &report->train_loss, &report->val_loss, &report->val_error, &finite, error)) {
+      if (!reduce (meta, nan_gradient, &report->train_loss, &report->val_loss, &report->val_error, report, &finite,
+                   error)) {
         drmad_meta_report_free (report);
         return NULL;
       }
@@ -398,8 +408,8 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
   }
   gboolean finite = TRUE;
   if (meta->reduce
-      && !reduce (meta, result->gradient, &result->train_loss, &result->val_loss, &result->val_error, &finite,
-                  error)) {
+      && !reduce (meta, result->gradient, &result->train_loss, &result->val_loss, &result->val_error, report,
+                  &finite, error)) {
     drmad_meta_report_free (report);
     return NULL;
   }

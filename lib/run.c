@@ -12,7 +12,8 @@
 #include <zlib.h>
 
 #define CHECKPOINT_MAGIC "DRMADCK1"
-#define CHECKPOINT_VERSION 3
+#define CHECKPOINT_VERSION 4   /* 4: records hold ranks and the two spreads */
+#define CHECKPOINT_OLDEST_VERSION 3
 #define LOCK_NAME ".drmad-lock"
 
 /* Every file a run folder of ours holds; nothing else is ever removed. */
@@ -427,7 +428,7 @@ history_csv (DrmadRun *run, DrmadHyper *hyper)
   for (guint g = 0; g < run->n_groups; g++)
     g_string_append_printf (text, ",hypergradient_norm_%s", drmad_hyper_get_group_name (hyper, g));
   g_string_append (text, ",method_used,fidelity_reference,fidelity_cosine,fidelity_relative_error,"
-                   "fidelity_sign_agreement,test_loss,test_error\n");
+                   "fidelity_sign_agreement,ranks,val_loss_spread,hypergradient_norm_spread,test_loss,test_error\n");
   guint64 T = drmad_hyper_get_config (hyper)->steps;
   for (guint i = 0; i < run->records->len; i++) {
     const DrmadRunRecord *r = run->records->pdata[i];
@@ -453,6 +454,14 @@ history_csv (DrmadRun *run, DrmadHyper *hyper)
       if (r->fidelity_measured)
         append_number (text, fidelity[k]);
     }
+    g_string_append_c (text, ',');
+    if (r->ranks)   /* 0: a record from an older checkpoint, which did not keep it */
+      g_string_append_printf (text, "%u", r->ranks);
+    double spreads[2] = { r->val_loss_spread, r->hypergradient_norm_spread };
+    for (guint k = 0; k < 2; k++) {
+      g_string_append_c (text, ',');
+      append_number (text, spreads[k]);
+    }
     g_string_append (text, ",,\n");
   }
   return text;
@@ -476,8 +485,11 @@ hyper_csv (DrmadRun *run, DrmadHyper *hyper)
 }
 
 /* Checkpoint payload: the optimiser state, then the history; each record
- * RECORD_COUNTS integers, 5 values, 3 fidelity numbers, the group norms, θ. */
-#define RECORD_COUNTS 13
+ * RECORD_COUNTS integers, RECORD_VALUES values, 3 fidelity numbers, the
+ * group norms, θ (version 3: one count and two values fewer, the ranks and
+ * the spreads). */
+#define RECORD_COUNTS 14
+#define RECORD_VALUES 7
 static GBytes *
 checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
 {
@@ -490,7 +502,8 @@ checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
   g_byte_array_append (bytes, (const guint8 *) identity, header[4]);
   for (guint i = 0; i < run->records->len; i++) {
     const DrmadRunRecord *r = run->records->pdata[i];
-    double values[5] = { r->train_loss, r->val_loss, r->val_error, r->seconds, r->meta_learning_rate };
+    double values[RECORD_VALUES] = { r->train_loss, r->val_loss, r->val_error, r->seconds, r->meta_learning_rate,
+                                     r->val_loss_spread, r->hypergradient_norm_spread };
     /* bit 0: rejected; bit k + 1: values[k] missing (stored as 0: no NaN in a checkpoint) */
     guint64 flags = r->rejected;
     for (guint k = 0; k < G_N_ELEMENTS (values); k++)
@@ -502,7 +515,7 @@ checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
       r->iteration, flags, r->device_peak_bytes, r->host_peak_bytes, r->fidelity_measured,
       r->method.method, r->method.checkpoint_every, r->method.snapshots, r->method.reverse_steps,
       r->fidelity_reference.method, r->fidelity_reference.checkpoint_every, r->fidelity_reference.snapshots,
-      r->fidelity_reference.reverse_steps,
+      r->fidelity_reference.reverse_steps, r->ranks,
     };
     double fidelity[3] = { r->fidelity.cosine, r->fidelity.relative_error, r->fidelity.sign_agreement };
     for (guint k = 0; k < 3; k++)
@@ -545,6 +558,9 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   r->fidelity_measured = report->fidelity_measured;
   r->fidelity_reference = report->fidelity_reference;
   r->fidelity = report->fidelity;
+  r->ranks = report->ranks;
+  r->val_loss_spread = report->val_loss_spread;
+  r->hypergradient_norm_spread = report->hypergradient_norm_spread;
   g_ptr_array_add (run->records, r);
 
   g_autoptr (GString) history = history_csv (run, hyper);
@@ -569,7 +585,7 @@ drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initial_test_lo
   double errors[3] = { initial_test_error, learned_test_error, best_test_error };
   for (guint k = 0; k < 3; k++) {
     g_string_append (history, labels[k]);
-    for (guint column = 1; column < 14 + run->n_groups; column++)
+    for (guint column = 1; column < 17 + run->n_groups; column++)
       g_string_append_c (history, ',');
     g_string_append_c (history, ',');
     append_number (history, losses[k]);
@@ -599,8 +615,9 @@ drmad_checkpoint_write (const char *path, GBytes *payload, GError **error)
   return ok;
 }
 
-GBytes *
-drmad_checkpoint_read (const char *path, GError **error)
+/* The payload, and in @version the version of a file this drmad reads. */
+static GBytes *
+checkpoint_read (const char *path, guint32 *version_read, GError **error)
 {
   g_autofree char *contents = NULL;
   gsize size;
@@ -621,9 +638,10 @@ drmad_checkpoint_read (const char *path, GError **error)
   guint64 length;
   memcpy (&version, contents + 8, 4);
   memcpy (&length, contents + 12, 8);
-  if (version != CHECKPOINT_VERSION) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s has checkpoint version %u; this drmad reads version %d",
-                 path, version, CHECKPOINT_VERSION);
+  if (version < CHECKPOINT_OLDEST_VERSION || version > CHECKPOINT_VERSION) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "%s has checkpoint version %u; this drmad reads versions %d to %d", path, version,
+                 CHECKPOINT_OLDEST_VERSION, CHECKPOINT_VERSION);
     return NULL;
   }
   if (length > MAX_CHECKPOINT_BYTES || length + 24 != size) {
@@ -637,7 +655,15 @@ drmad_checkpoint_read (const char *path, GError **error)
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s fails its CRC-32 check: the file is damaged", path);
     return NULL;
   }
+  *version_read = version;
   return g_bytes_new (contents + 20, length);
+}
+
+GBytes *
+drmad_checkpoint_read (const char *path, GError **error)
+{
+  guint32 version;
+  return checkpoint_read (path, &version, error);
 }
 
 /* The first "key=value" line of @stored (the checkpoint's) that @current
@@ -674,14 +700,17 @@ gboolean
 drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error)
 {
   g_autofree char *path = g_build_filename (run->folder, "checkpoint.bin", NULL);
-  g_autoptr (GBytes) payload = drmad_checkpoint_read (path, error);
+  guint32 version;
+  g_autoptr (GBytes) payload = checkpoint_read (path, &version, error);
   if (!payload)
     return FALSE;
   gsize size;
   const guint8 *data = g_bytes_get_data (payload, &size);
   guint64 header[5];
   gsize n = drmad_hyper_get_n (hyper), n_groups = drmad_hyper_get_n_groups (hyper);
-  gsize record_size = RECORD_COUNTS * sizeof (guint64) + 8 * sizeof (double) + (n_groups + n) * sizeof (double);
+  gboolean old = version < 4;   /* no ranks, no spreads */
+  gsize n_counts = RECORD_COUNTS - old, n_values = RECORD_VALUES - 2 * old;
+  gsize record_size = n_counts * sizeof (guint64) + (n_values + 3) * sizeof (double) + (n_groups + n) * sizeof (double);
   if (size >= sizeof header)
     memcpy (header, data, sizeof header);
   if (size < sizeof header || header[2] != n || header[3] != n_groups || header[0] > size || header[1] > size
@@ -705,12 +734,16 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   const guint8 *p = data + sizeof header + header[0] + header[4];
   for (guint64 i = 0; i < header[1]; i++) {
     DrmadRunRecord *r = g_new0 (DrmadRunRecord, 1);
-    guint64 counts[RECORD_COUNTS];
-    double values[5], fidelity[3];
-    memcpy (counts, p, sizeof counts);
-    memcpy (values, p + sizeof counts, sizeof values);
-    memcpy (fidelity, p + sizeof counts + sizeof values, sizeof fidelity);
-    p += sizeof counts + sizeof values + sizeof fidelity;
+    guint64 counts[RECORD_COUNTS] = { 0 };   /* version 3: ranks 0, unknown */
+    double values[RECORD_VALUES] = { 0 }, fidelity[3];
+    guint64 missing = old ? (guint64) 2 << 5 | (guint64) 2 << 6 : 0;   /* the spreads of version 3: NaN */
+    memcpy (counts, p, n_counts * sizeof (guint64));
+    p += n_counts * sizeof (guint64);
+    memcpy (values, p, n_values * sizeof (double));
+    p += n_values * sizeof (double);
+    memcpy (fidelity, p, sizeof fidelity);
+    p += sizeof fidelity;
+    counts[1] |= missing;
     if (counts[5] > DRMAD_METHOD_AUTO || counts[9] > DRMAD_METHOD_AUTO || counts[6] > G_MAXUINT
         || counts[7] > G_MAXUINT || counts[10] > G_MAXUINT || counts[11] > G_MAXUINT) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s: record %" G_GUINT64_FORMAT " names no known "
@@ -737,6 +770,9 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     r->val_error = values[2];
     r->seconds = values[3];
     r->meta_learning_rate = values[4];
+    r->val_loss_spread = values[5];
+    r->hypergradient_norm_spread = values[6];
+    r->ranks = MIN (counts[13], G_MAXUINT);
     r->group_norms = g_memdup2 (p, MAX (n_groups, 1) * sizeof (double));
     p += n_groups * sizeof (double);
     r->theta = g_memdup2 (p, MAX (n, 1) * sizeof (double));

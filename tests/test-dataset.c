@@ -1089,6 +1089,85 @@ test_split_bytes_reference (void)
   remove_tree (dir);
 }
 
+/* drmad_dataset_subset and drmad_dataset_shard against the plain rows:
+ * each row of the result equals, bit for bit, the row of the original it
+ * names (the float view byte / 255 for a loader's dataset); the shards of a
+ * dataset are disjoint, in order and together the whole. */
+static void
+assert_rows_equal (const DrmadDataset *got, const DrmadDataset *from, const guint32 *rows, guint count)
+{
+  guint dim = drmad_dataset_get_dim (from);
+  g_assert_cmpuint (drmad_dataset_get_n (got), ==, count);
+  g_assert_cmpuint (drmad_dataset_get_dim (got), ==, dim);
+  g_assert_cmpuint (drmad_dataset_get_n_classes (got), ==, drmad_dataset_get_n_classes (from));
+  g_assert_cmpstr (drmad_dataset_get_source (got), ==, drmad_dataset_get_source (from));
+  const float *f = drmad_dataset_get_features (from), *g = drmad_dataset_get_features (got);
+  for (guint i = 0; i < count; i++) {
+    g_assert_cmpmem (g + (gsize) i * dim, dim * sizeof (float), f + (gsize) rows[i] * dim, dim * sizeof (float));
+    g_assert_cmpint (drmad_dataset_get_labels (got)[i], ==, drmad_dataset_get_labels (from)[rows[i]]);
+  }
+}
+
+static void
+test_subset (void)
+{
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) pool = make_pool (10, 0);
+  const guint32 rows[] = { 7, 0, 7, 9, 3 };
+  g_autoptr (DrmadDataset) some = drmad_dataset_subset (pool, rows, G_N_ELEMENTS (rows), &error);
+  g_assert_no_error (error);
+  assert_rows_equal (some, pool, rows, G_N_ELEMENTS (rows));
+
+  /* 10 rows in 3 parts: 0–2, 3–5, 6–9 */
+  const guint sizes[3] = { 3, 3, 4 };
+  guint next = 0;
+  for (guint part = 0; part < 3; part++) {
+    g_autoptr (DrmadDataset) shard = drmad_dataset_shard (pool, part, 3, &error);
+    g_assert_no_error (error);
+    guint32 expected[4];
+    for (guint i = 0; i < sizes[part]; i++)
+      expected[i] = next++;
+    assert_rows_equal (shard, pool, expected, sizes[part]);
+  }
+  g_assert_cmpuint (next, ==, 10);
+  g_autoptr (DrmadDataset) whole = drmad_dataset_shard (pool, 0, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (drmad_dataset_get_features (whole), 10 * POOL_DIM * sizeof (float),
+                   drmad_dataset_get_features (pool), 10 * POOL_DIM * sizeof (float));
+
+  /* a loader's byte dataset: the rows come out as byte / 255 */
+  g_autofree char *dir = make_tmp ();
+  write_ref_idx (dir, "train", 20, 3, 5, 0);
+  write_ref_idx (dir, "t10k", 5, 3, 5, 100);
+  DrmadDataset *pool_out = NULL, *test_out = NULL;
+  g_assert_true (drmad_dataset_open (dir, NULL, &pool_out, &test_out, &error));
+  g_autoptr (DrmadDataset) bytes = pool_out;
+  g_autoptr (DrmadDataset) test_pool = test_out;
+  g_autoptr (DrmadDataset) second = drmad_dataset_shard (bytes, 1, 2, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 10; i++)
+    for (guint p = 0; p < 15; p++)
+      g_assert_cmpfloat (drmad_dataset_get_features (second)[i * 15 + p], ==, ref_pixel (10 + i, p) / 255.0f);
+
+  /* bad input */
+  const guint32 beyond[] = { 1, 10 };
+  g_assert_null (drmad_dataset_subset (pool, beyond, 2, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "row 10 asked for");
+  g_clear_error (&error);
+  g_assert_null (drmad_dataset_subset (pool, rows, 0, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (drmad_dataset_shard (pool, 3, 3, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (drmad_dataset_shard (pool, 0, 11, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "too few for 11 parts");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
 /* CIFAR-10 and PNG pools keep bytes too, and their float view is byte / 255. */
 static void
 test_pool_bytes (void)
@@ -1210,6 +1289,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/split", test_split);
   g_test_add_func ("/dataset/split/too-large", test_split_too_large);
   g_test_add_func ("/dataset/split/bytes-reference", test_split_bytes_reference);
+  g_test_add_func ("/dataset/subset", test_subset);
   g_test_add_func ("/dataset/pool-bytes", test_pool_bytes);
   g_test_add_func ("/dataset/idx/gz-beyond-memory", test_idx_gz_beyond_memory);
   return g_test_run ();

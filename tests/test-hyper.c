@@ -800,6 +800,16 @@ test_fidelity (void)
   g_assert_cmpfloat_with_epsilon (g_ascii_strtod (row1[cos_col], NULL), cosine, 1e-12);
   g_assert_cmpfloat (g_ascii_strtod (row1[sign_col], NULL), ==, sign);
   g_assert_cmpstr (row2[cos_col], ==, "");   /* not measured at 2 */
+  /* One process, no reduction hook: ranks 1, spreads 0. */
+  gint ranks_col = -1;
+  for (gint c = 0; header[c]; c++)
+    if (g_str_equal (header[c], "ranks")) ranks_col = c;
+  g_assert_cmpint (ranks_col, >, 0);
+  g_assert_cmpstr (header[ranks_col + 1], ==, "val_loss_spread");
+  g_assert_cmpstr (header[ranks_col + 2], ==, "hypergradient_norm_spread");
+  g_assert_cmpstr (row1[ranks_col], ==, "1");
+  g_assert_cmpstr (row1[ranks_col + 1], ==, "0");
+  g_assert_cmpstr (row1[ranks_col + 2], ==, "0");
   remove_tree (folder);
   problem_teardown (&p);
 }

@@ -1,6 +1,6 @@
 /* The meta-optimiser's reduction hook (lib/drmad-meta.h) against
  * hypergradients computed separately, and, in a build with Open MPI,
- * `mpirun -n 2 drmad --no-gui` (app/drmad-mpi.c, docs/mpi.md): its first
+ * `mpirun -n 2 drmad --no-gui` (app/drmad-mpi.c, docs/distributed.md): its first
  * step against the mean of two single-process hypergradients with seeds s
  * and s + 1, the θ check across ranks, and --resume with another number of
  * processes. One small job: 784-16-10, T = 20, 200 examples. */
@@ -26,8 +26,9 @@ typedef struct {
   DrmadSession session;
 } Fixture;
 
+/* The session on part @part of @parts of the training split (--shard-data). */
 static void
-fixture_open (Fixture *f)
+fixture_open_part (Fixture *f, guint part, guint parts)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
@@ -36,7 +37,13 @@ fixture_open (Fixture *f)
   memset (f, 0, sizeof *f);
   CHECK (drmad_options_from_values (&f->options, values, &error));
   g_assert_cmpfloat (f->options.meta.learning_rate, ==, META_LR);
-  CHECK (drmad_session_open (&f->session, &f->options, f->options.precision, &error));
+  CHECK (drmad_session_open_part (&f->session, &f->options, f->options.precision, part, parts, &error));
+}
+
+static void
+fixture_open (Fixture *f)
+{
+  fixture_open_part (f, 0, 1);
 }
 
 static void
@@ -77,8 +84,12 @@ single_step (Fixture *f, guint64 seed)
   g_assert_no_error (error);
   g_assert_false (report->rejected);
   const DrmadHypergradient *last = drmad_meta_get_last_hypergradient (meta);
-  Single s = { g_memdup2 (last->gradient, drmad_hyper_get_n (hyper) * sizeof (double)),
+  gsize n = drmad_hyper_get_n (hyper);
+  Single s = { g_memdup2 (last->gradient, n * sizeof (double)),
                { last->val_loss, last->val_error, last->train_loss } };
+  for (gsize i = 0; i < n; i++)
+    s.scalars.hypergradient_norm += s.gradient[i] * s.gradient[i];
+  s.scalars.hypergradient_norm = sqrt (s.scalars.hypergradient_norm);
   return s;
 }
 
@@ -103,6 +114,16 @@ assert_theta_close (const double *got, const double *want, gsize n)
     g_assert_cmpfloat_with_epsilon (got[i], want[i], 1e-13 * MAX (fabs (want[i]), 1));
 }
 
+/* …and at least one component apart from @other by more than rounding. */
+static void
+assert_theta_apart (const double *got, const double *other, gsize n)
+{
+  double apart = 0;
+  for (gsize i = 0; i < n; i++)
+    apart = MAX (apart, fabs (got[i] - other[i]));
+  g_assert_cmpfloat (apart, >, 1e-9);
+}
+
 /* ---- the hook, in one process ---- */
 
 typedef struct {
@@ -111,12 +132,31 @@ typedef struct {
   guint calls;
 } Averaging;
 
-/* Averages with a hypergradient computed beforehand, as a second process would send it. */
+/* The population standard deviation of two values. */
+static double
+spread_of_two (double a, double b)
+{
+  return fabs (a - b) / 2;
+}
+
+/* Averages with a hypergradient computed beforehand, as a second process
+ * would send it, and gives the spreads of the two. */
 static gboolean
 average_with_other (double *gradient, gsize n, DrmadMetaScalars *s, gpointer user_data, GError **error)
 {
   Averaging *a = user_data;
   g_assert_cmpuint (n, ==, a->n);
+  /* What the library fills in for one process. */
+  g_assert_cmpuint (s->ranks, ==, 1);
+  g_assert_cmpfloat (s->val_loss_spread, ==, 0);
+  g_assert_cmpfloat (s->hypergradient_norm_spread, ==, 0);
+  double norm = 0;
+  for (gsize i = 0; i < n; i++)
+    norm += gradient[i] * gradient[i];
+  g_assert_cmpfloat_with_epsilon (s->hypergradient_norm, sqrt (norm), 1e-14 * sqrt (norm));
+  s->ranks = 2;
+  s->val_loss_spread = spread_of_two (s->val_loss, a->other->scalars.val_loss);
+  s->hypergradient_norm_spread = spread_of_two (s->hypergradient_norm, a->other->scalars.hypergradient_norm);
   a->calls++;
   for (gsize i = 0; i < n; i++)
     gradient[i] = (gradient[i] + a->other->gradient[i]) / 2;
@@ -155,6 +195,11 @@ test_hook_average (void)
   g_assert_cmpfloat (report->val_loss, ==, (a.scalars.val_loss + b.scalars.val_loss) / 2);
   g_assert_cmpfloat (report->val_error, ==, (a.scalars.val_error + b.scalars.val_error) / 2);
   g_assert_cmpfloat (report->train_loss, ==, (a.scalars.train_loss + b.scalars.train_loss) / 2);
+  g_assert_cmpuint (report->ranks, ==, 2);
+  g_assert_cmpfloat (report->val_loss_spread, ==, spread_of_two (a.scalars.val_loss, b.scalars.val_loss));
+  g_assert_cmpfloat (report->hypergradient_norm_spread, ==,
+                     spread_of_two (a.scalars.hypergradient_norm, b.scalars.hypergradient_norm));
+  g_assert_cmpfloat (report->val_loss_spread, >, 0);
   const DrmadHypergradient *last = drmad_meta_get_last_hypergradient (meta);
   double norm = 0;
   for (gsize i = 0; i < n; i++) {
@@ -214,9 +259,67 @@ test_hook_failures (void)
   fixture_close (&f);
 }
 
+/* ---- the program ---- */
+
+/* The text of the file @name in @folder. */
+static char *
+read_file_text (const char *folder, const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  char *text = NULL;
+  CHECK (g_file_get_contents (path, &text, NULL, &error));
+  return text;
+}
+
+/* --no-gui SETTINGS --out @folder (or --resume @folder when @extra starts
+ * with "--resume") @extra…, NULL-terminated, onto @argv (which frees them). */
+static void
+add_job_arguments (GPtrArray *argv, const char *folder, const char *const *extra)
+{
+  gboolean resume = extra && extra[0] && g_str_equal (extra[0], "--resume");
+  g_ptr_array_add (argv, g_strdup ("--no-gui"));
+  for (guint i = 0; i < G_N_ELEMENTS (settings) && !resume; i++)
+    g_ptr_array_add (argv, g_strdup_printf ("--%s=%s", settings[i][0], settings[i][1]));
+  g_ptr_array_add (argv, g_strdup (resume ? "--resume" : "--out"));
+  g_ptr_array_add (argv, g_strdup (folder));
+  for (const char *const *a = resume ? extra + 1 : extra; a && *a; a++)
+    g_ptr_array_add (argv, g_strdup (*a));
+  g_ptr_array_add (argv, NULL);
+}
+
+/* Alone, --shard-data changes nothing (its one part is the whole split) and says so. */
+static void
+test_shard_data_alone (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
+  g_assert_no_error (error);
+  char *hyper_csv[2];
+  for (guint sharded = 0; sharded < 2; sharded++) {
+    g_autofree char *folder = g_build_filename (tmp, sharded ? "sharded" : "plain", NULL);
+    g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+    const char *const extra[] = { "--meta-iters=1", sharded ? "--shard-data" : NULL, NULL };
+    add_job_arguments (argv, folder, extra);
+    g_autofree char *err = NULL;
+    g_assert_cmpint (run_drmad ((const char *const *) argv->pdata, NULL, NULL, NULL, NULL, &err), ==, 0);
+    g_assert_cmpint (strstr (err, "--shard-data with one process: its one part is the whole training split") != NULL,
+                     ==, sharded);
+    hyper_csv[sharded] = read_file_text (folder, "hyper.csv");
+    guint ranks = 0;
+    gboolean shard = TRUE;
+    CHECK (drmad_job_folder_ranks (folder, &ranks, &shard, &error));
+    g_assert_cmpuint (ranks, ==, 1);
+    g_assert_false (shard);
+  }
+  g_assert_cmpstr (hyper_csv[1], ==, hyper_csv[0]);
+  g_free (hyper_csv[0]);
+  g_free (hyper_csv[1]);
+  remove_tree (tmp);
+}
+
 /* ---- mpirun -n 2 ---- */
 
-#ifdef DRMAD_HAVE_MPI
 /* mpirun --oversubscribe -n @n $DRMAD_BIN --no-gui SETTINGS --out @folder @extra…; the exit status. */
 static int
 run_mpi (guint n, const char *folder, const char *const *extra, const char *env_key, const char *env_value,
@@ -232,14 +335,7 @@ run_mpi (guint n, const char *folder, const char *const *extra, const char *env_
     g_ptr_array_add (argv, g_strdup_printf ("%s=%s", env_key, env_value));
   }
   g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_BIN")));
-  g_ptr_array_add (argv, g_strdup ("--no-gui"));
-  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
-    g_ptr_array_add (argv, g_strdup_printf ("--%s=%s", settings[i][0], settings[i][1]));
-  g_ptr_array_add (argv, g_strdup ("--out"));
-  g_ptr_array_add (argv, g_strdup (folder));
-  for (const char *const *a = extra; a && *a; a++)
-    g_ptr_array_add (argv, g_strdup (*a));
-  g_ptr_array_add (argv, NULL);
+  add_job_arguments (argv, folder, extra);
   g_auto (GStrv) env = g_get_environ ();
   /* Open MPI refuses root without these (CI runs as root). */
   env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
@@ -252,14 +348,62 @@ run_mpi (guint n, const char *folder, const char *const *extra, const char *env_
   return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
 }
 
+/* run_mpi() that must succeed; the ranks' stderr in *@err. */
+static void
+run_mpi_ok (guint n, const char *folder, const char *const *extra, char **err)
+{
+  int status = run_mpi (n, folder, extra, NULL, NULL, err);
+  if (status != 0)
+    g_error ("mpirun -n %u exited with %d:\n%s", n, status, *err);
+}
+
+/* A new temporary folder for a test (remove_tree() it), and in @folder its "run" inside. */
+static char *
+new_tmp (char **folder)
+{
+  g_autoptr (GError) error = NULL;
+  char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
+  g_assert_no_error (error);
+  *folder = g_build_filename (tmp, "run", NULL);
+  return tmp;
+}
+
+/* The cell of @column in the row of meta-iteration @iteration of history.csv. */
+static char *
+history_cell (const char *folder, guint iteration, const char *column)
+{
+  g_autofree char *text = read_file_text (folder, "history.csv");
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
+  guint c = 0;
+  while (header[c] && !g_str_equal (header[c], column))
+    c++;
+  g_assert_nonnull (header[c]);
+  for (char **line = lines + 1; *line && **line; line++) {
+    g_auto (GStrv) cells = g_strsplit (*line, ",", -1);
+    if (g_ascii_strtoull (cells[0], NULL, 10) == iteration && g_ascii_isdigit (cells[0][0]))
+      return g_strdup (cells[c]);
+  }
+  g_error ("no row for meta-iteration %u in %s/history.csv", iteration, folder);
+}
+
+/* The rows of meta-iterations in @folder's history.csv. */
+static guint
+history_rows (const char *folder)
+{
+  g_autofree char *text = read_file_text (folder, "history.csv");
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint rows = 0;
+  for (char **line = lines + 1; *line; line++)
+    rows += g_ascii_isdigit (**line);
+  return rows;
+}
+
 /* θ after meta-iteration @iteration from hyper.csv (iteration,name,raw,value), in θ's order. */
 static double *
 read_theta (const char *folder, guint iteration, DrmadHyper *hyper)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = g_build_filename (folder, "hyper.csv", NULL);
-  g_autofree char *text = NULL;
-  CHECK (g_file_get_contents (path, &text, NULL, &error));
+  g_autofree char *text = read_file_text (folder, "hyper.csv");
   gsize n = drmad_hyper_get_n (hyper), k = 0;
   double *theta = g_new (double, n);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
@@ -275,7 +419,6 @@ read_theta (const char *folder, guint iteration, DrmadHyper *hyper)
   g_assert_cmpuint (k, ==, n);
   return theta;
 }
-#endif
 
 #define SKIP_WITHOUT_MPI() G_STMT_START {                                                   \
     if (!g_getenv ("DRMAD_MPIRUN") || !*g_getenv ("DRMAD_MPIRUN")) {                        \
@@ -290,20 +433,11 @@ read_theta (const char *folder, guint iteration, DrmadHyper *hyper)
 static void
 test_two_ranks (void)
 {
-#ifndef DRMAD_HAVE_MPI
-  g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)");
-#else
   SKIP_WITHOUT_MPI ();
   g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autofree char *folder = g_build_filename (tmp, "run", NULL);
-  g_autofree char *err = NULL;
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
   const char *const three[] = { "--meta-iters=3", NULL };
-  int status = run_mpi (2, folder, three, NULL, NULL, &err);
-  if (status != 0)
-    g_printerr ("%s", err);
-  g_assert_cmpint (status, ==, 0);
+  run_mpi_ok (2, folder, three, &err);
   /* Without --device, each local rank takes the device drmad_device_default_index() gives it. */
   if (!g_getenv ("DRMAD_DEVICE") || !*g_getenv ("DRMAD_DEVICE")) {
     g_autoptr (GPtrArray) devices = drmad_device_list (&error);
@@ -325,28 +459,126 @@ test_two_ranks (void)
   g_autofree double *got = read_theta (folder, 1, hyper);
   g_autofree double *alone = expected_theta (drmad_hyper_get_values (hyper), &a, &a, n);
   assert_theta_close (got, want, n);
-  /* …and not the step of rank 0's own hypergradient. */
-  double apart = 0;
-  for (gsize i = 0; i < n; i++)
-    apart = MAX (apart, fabs (got[i] - alone[i]));
-  g_assert_cmpfloat (apart, >, 1e-9);
+  assert_theta_apart (got, alone, n);   /* not the step of rank 0's own hypergradient */
 
   guint ranks = 0;
-  CHECK (drmad_job_folder_ranks (folder, &ranks, &error));
+  CHECK (drmad_job_folder_ranks (folder, &ranks, NULL, &error));
   g_assert_cmpuint (ranks, ==, 2);
-  g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
-  g_assert_true (g_file_test (history, G_FILE_TEST_EXISTS));
+  /* history.csv: 2 ranks, and the first row's spreads are those of the two hypergradients computed here. */
+  g_autofree char *ranks_cell = history_cell (folder, 1, "ranks");
+  g_autofree char *val_spread = history_cell (folder, 1, "val_loss_spread");
+  g_autofree char *norm_spread = history_cell (folder, 1, "hypergradient_norm_spread");
+  g_assert_cmpstr (ranks_cell, ==, "2");
+  double want_val = spread_of_two (a.scalars.val_loss, b.scalars.val_loss);
+  double want_norm = spread_of_two (a.scalars.hypergradient_norm, b.scalars.hypergradient_norm);
+  g_test_message ("spreads across the two ranks: val_loss %.6g, hypergradient norm %.6g", want_val, want_norm);
+  /* The glue takes them from sums of squares: a few ulps of the squares, far below the spreads here. */
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (val_spread, NULL), want_val,
+                                  1e-10 * want_val);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (norm_spread, NULL), want_norm,
+                                  1e-10 * want_norm);
+  g_assert_cmpfloat (want_val, >, 1e-9);
 
   /* A different number of processes may not resume it. */
   const char *const resume[] = { "--no-gui", "--resume", folder, "--meta-iters", "4", NULL };
   g_autofree char *resume_err = NULL;
   g_assert_cmpint (run_drmad (resume, NULL, NULL, NULL, NULL, &resume_err), ==, 2);
   g_assert_nonnull (strstr (resume_err, "it was run by 2 processes"));
+  /* …nor the same number with the other choice of --shard-data. */
+  const char *const resume_sharded[] = { "--resume", "--meta-iters=4", "--shard-data", NULL };
+  g_free (g_steal_pointer (&resume_err));
+  g_assert_cmpint (run_mpi (2, folder, resume_sharded, NULL, NULL, &resume_err), !=, 0);
+  g_assert_nonnull (strstr (resume_err, "it was run without --shard-data (its run.ini, [mpi] shard-data=false) and "
+                                        "this run is with it: resume it without --shard-data"));
   g_free (a.gradient);
   g_free (b.gradient);
   fixture_close (&f);
   remove_tree (tmp);
-#endif
+}
+
+/* mpirun -n 2 --shard-data: rank r trains on part r of the training split
+ * with seed s + r, so θ after the first step is θ₀ − meta_lr times the mean
+ * of the two hypergradients computed here on the two halves (the validation
+ * split whole in both), not that of the whole split; run.ini records the
+ * sharding and a resume without --shard-data is refused. */
+static void
+test_shard_data (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
+  const char *const one[] = { "--meta-iters=1", "--shard-data", NULL };
+  run_mpi_ok (2, folder, one, &err);
+  g_assert_nonnull (strstr (err, "data: 100 train (this process's part of 200, --shard-data over 2 processes), "
+                                 "200 validation"));
+
+  Fixture halves[2], whole;
+  fixture_open_part (&halves[0], 0, 2);
+  fixture_open_part (&halves[1], 1, 2);
+  fixture_open (&whole);
+  g_assert_cmpuint (halves[0].session.n_train + halves[1].session.n_train, ==, whole.session.n_train);
+  Single a = single_step (&halves[0], SEED), b = single_step (&halves[1], SEED + 1);
+  Single c = single_step (&whole, SEED), d = single_step (&whole, SEED + 1);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (whole.session.net, &whole.options.hyper, &error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_autofree double *want = expected_theta (drmad_hyper_get_values (hyper), &a, &b, n);
+  g_autofree double *unsharded = expected_theta (drmad_hyper_get_values (hyper), &c, &d, n);
+  g_autofree double *got = read_theta (folder, 1, hyper);
+  assert_theta_close (got, want, n);
+  assert_theta_apart (got, unsharded, n);
+
+  guint ranks = 0;
+  gboolean shard = FALSE;
+  CHECK (drmad_job_folder_ranks (folder, &ranks, &shard, &error));
+  g_assert_cmpuint (ranks, ==, 2);
+  g_assert_true (shard);
+  const char *const resume[] = { "--resume", "--meta-iters=2", NULL };
+  g_autofree char *resume_err = NULL;
+  g_assert_cmpint (run_mpi (2, folder, resume, NULL, NULL, &resume_err), !=, 0);
+  g_assert_nonnull (strstr (resume_err, "it was run with --shard-data (its run.ini, [mpi] shard-data=true) and this "
+                                        "run is without it: resume it with --shard-data"));
+  Single *all[] = { &a, &b, &c, &d };
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    g_free (all[i]->gradient);
+  fixture_close (&halves[0]);
+  fixture_close (&halves[1]);
+  fixture_close (&whole);
+  remove_tree (tmp);
+}
+
+/* Rank 1 dies by SIGKILL in the middle of meta-iteration 3 (a test hook):
+ * the job stops with mpirun's message naming rank 1; the run folder holds
+ * meta-iterations 1 and 2 and no record of 3; `mpirun -n 2 drmad --resume`
+ * finishes it, and θ after every meta-iteration (hyper.csv, %.17g) is
+ * bit-identical to an uninterrupted run's. */
+static void
+test_rank_killed (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *whole = NULL, *tmp = new_tmp (&whole), *err = NULL;
+  g_autofree char *killed = g_build_filename (tmp, "killed", NULL);
+  const char *const five[] = { "--meta-iters=5", NULL };
+  run_mpi_ok (2, whole, five, &err);
+  g_free (g_steal_pointer (&err));
+
+  int status = run_mpi (2, killed, five, "DRMAD_INJECT_KILL", "1:3", &err);
+  g_test_message ("killed run: exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, !=, 0);
+  if (!strstr (err, "rank 1") || !strstr (err, "signal 9"))
+    g_error ("the message does not name rank 1 and its signal:\n%s", err);
+  g_assert_cmpuint (history_rows (killed), ==, 2);
+  g_autofree char *checkpoint = g_build_filename (killed, "checkpoint.bin", NULL);
+  g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
+  g_free (g_steal_pointer (&err));
+
+  const char *const resume[] = { "--resume", NULL };
+  run_mpi_ok (2, killed, resume, &err);
+  g_assert_nonnull (strstr (err, "after meta-iteration 2"));
+  g_assert_cmpuint (history_rows (killed), ==, 5);
+  g_autofree char *want = read_file_text (whole, "hyper.csv"), *got = read_file_text (killed, "hyper.csv");
+  g_assert_cmpstr (got, ==, want);
+  remove_tree (tmp);
 }
 
 /* A rank whose θ drifts (a test hook) stops the job with a message naming it. */
@@ -354,21 +586,13 @@ static void
 test_theta_mismatch (void)
 {
   SKIP_WITHOUT_TEST_HOOKS ();
-#ifndef DRMAD_HAVE_MPI
-  g_test_skip ("built without Open MPI (meson option mpi; libopenmpi-dev, openmpi-bin)");
-#else
   SKIP_WITHOUT_MPI ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_autofree char *folder = g_build_filename (tmp, "run", NULL);
-  g_autofree char *err = NULL;
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
   const char *const three[] = { "--meta-iters=3", NULL };
   int status = run_mpi (2, folder, three, "DRMAD_INJECT_THETA_MISMATCH", "1", &err);
   g_assert_cmpint (status, !=, 0);
   g_assert_nonnull (strstr (err, "after meta-iteration 2 the hyperparameters of rank 1 differ from rank 0's"));
   remove_tree (tmp);
-#endif
 }
 
 int
@@ -380,5 +604,8 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/hook-failures", test_hook_failures);
   g_test_add_func ("/mpi/two-ranks", test_two_ranks);
   g_test_add_func ("/mpi/theta-mismatch", test_theta_mismatch);
+  g_test_add_func ("/mpi/rank-killed", test_rank_killed);
+  g_test_add_func ("/mpi/shard-data-alone", test_shard_data_alone);
+  g_test_add_func ("/mpi/shard-data", test_shard_data);
   return g_test_run ();
 }

@@ -309,6 +309,67 @@ test_special_files (void)
   remove_tree (dir);
 }
 
+/* A run folder an older drmad wrote (tests/data/checkpoint-v3: the small job,
+ * two meta-iterations, checkpoint version 3, before history.csv had ranks
+ * and spreads) resumes: the two rows keep their numbers and θ exactly, with
+ * empty ranks and spread cells (not known then), the new row has ranks 1
+ * and spreads 0, and the checkpoint is rewritten as version 4. */
+static void
+test_checkpoint_v3 (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-v3-XXXXXX", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *fixture = g_build_filename (g_getenv ("DRMAD_TEST_DATA"), "checkpoint-v3", NULL);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  const char *names[] = { "run.ini", "checkpoint.bin", "history.csv", "hyper.csv" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *from = g_build_filename (fixture, names[i], NULL), *to = g_build_filename (folder, names[i], NULL);
+    g_autofree char *contents = NULL;
+    gsize length;
+    g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
+    g_assert_true (g_file_set_contents (to, contents, length, NULL));
+  }
+  g_autofree char *old_history = read_file (folder, "history.csv"), *old_hyper = read_file (folder, "hyper.csv");
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL,
+                              NULL, NULL, NULL, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "after meta-iteration 2"));
+
+  g_autofree char *hyper = read_file (folder, "hyper.csv");
+  g_assert_true (g_str_has_prefix (hyper, old_hyper));   /* θ after 1 and 2 read back exactly */
+  g_autofree char *history = read_file (folder, "history.csv");
+  g_auto (GStrv) old_lines = g_strsplit (old_history, "\n", -1), lines = g_strsplit (history, "\n", -1);
+  g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
+  guint ranks = 0;
+  while (header[ranks] && !g_str_equal (header[ranks], "ranks"))
+    ranks++;
+  g_assert_cmpstr (header[ranks + 1], ==, "val_loss_spread");
+  g_assert_cmpstr (header[ranks + 2], ==, "hypergradient_norm_spread");
+  for (guint row = 1; row <= 3; row++) {
+    g_auto (GStrv) cells = g_strsplit (lines[row], ",", -1);
+    g_assert_cmpuint (g_ascii_strtoull (cells[0], NULL, 10), ==, row);
+    if (row == 3) {
+      g_assert_cmpstr (cells[ranks], ==, "1");
+      g_assert_cmpstr (cells[ranks + 1], ==, "0");
+      g_assert_cmpstr (cells[ranks + 2], ==, "0");
+      continue;
+    }
+    /* the older columns as written before, then three empty cells */
+    g_auto (GStrv) old_cells = g_strsplit (old_lines[row], ",", -1);
+    for (guint c = 0; c < ranks; c++)
+      g_assert_cmpstr (cells[c], ==, old_cells[c]);
+    for (guint c = ranks; c < ranks + 3; c++)
+      g_assert_cmpstr (cells[c], ==, "");
+  }
+  g_autofree char *checkpoint = read_file (folder, "checkpoint.bin");
+  guint32 version;
+  memcpy (&version, checkpoint + 8, 4);
+  g_assert_cmpuint (version, ==, 4);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -322,6 +383,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
+  g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/signals", test_signals);
   g_test_add_func ("/runfolder/special-files", test_special_files);
   return g_test_run ();
