@@ -74,7 +74,12 @@ drmad_dataset_subset (const DrmadDataset *ds, const guint32 *rows, guint count, 
                    "row %u asked for, but %s holds %u (rows 0 to %u)", rows[i], ds->source, ds->n, ds->n - 1);
       return NULL;
     }
-  return dataset_gather (ds, rows, count, ds->n_classes, error);
+  DrmadDataset *subset = dataset_gather (ds, rows, count, ds->n_classes, error);
+  if (subset && ds->mean) {   /* rows of a split kept as bytes: the same standardisation */
+    subset->mean = g_memdup2 (ds->mean, ds->dim * sizeof *ds->mean);
+    subset->std = g_memdup2 (ds->std, ds->dim * sizeof *ds->std);
+  }
+  return subset;
 }
 
 DrmadDataset *

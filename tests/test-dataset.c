@@ -1148,6 +1148,14 @@ test_subset (void)
   for (guint i = 0; i < 10; i++)
     for (guint p = 0; p < 15; p++)
       g_assert_cmpfloat (drmad_dataset_get_features (second)[i * 15 + p], ==, ref_pixel (10 + i, p) / 255.0f);
+  /* a split of it keeps bytes and its standardisation, and so do its shards */
+  g_autoptr (DrmadSplit) split = drmad_dataset_split (bytes, NULL, 3, 0, 4, 4, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadDataset) half = drmad_dataset_shard (split->train, 1, 2, &error);
+  g_assert_no_error (error);
+  g_assert_null (half->features);
+  const guint32 upper[] = { 6, 7, 8, 9, 10, 11 };
+  assert_rows_equal (half, split->train, upper, G_N_ELEMENTS (upper));
 
   /* bad input */
   const guint32 beyond[] = { 1, 10 };
