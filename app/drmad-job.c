@@ -131,7 +131,7 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
     add_advice (error, "choose another with --gemm");
     return FALSE;
   }
-  /* Each split's floats go as soon as the device holds them, so that the
+  /* Each split's host rows go as soon as the device holds them, so that the
    * host and device copies of the whole data never coexist (peak RSS). */
   DrmadDataset **host[] = { &split->train, &split->val, &split->test };
   DrmadDeviceData **device[] = { &s->train, &s->val, &s->test };
