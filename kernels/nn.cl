@@ -42,16 +42,17 @@ __kernel void gather_rows (__global const real *x, __global const uint *indices,
   }
 }
 
-/* Rows of a byte dataset as reals through its table of 256 values per
- * feature (lib/net.c, drmad_device_data_new): rows @indices[j], or
+/* Rows of a byte dataset as reals: feature d of byte b is (b / 255 − mean[d])
+ * / std[d] in float, as drmad_dataset_get_features() computes it (mean 0 and
+ * std 1 for a dataset that is not standardised); rows @indices[j], or
  * @first + j when @indices is NULL. */
-__kernel void gather_bytes (__global const uchar *x, __global const real *lut, __global const uint *indices,
-                            uint first, uint dim, uint rows, __global real *out)
+__kernel void gather_bytes (__global const uchar *x, __global const float *mean, __global const float *std,
+                            __global const uint *indices, uint first, uint dim, uint rows, __global real *out)
 {
   FOR_CHUNK (j, rows, 1) {
     __global const uchar *row = x + (size_t) (indices ? indices[j] : first + (uint) j) * dim;
     FOR_CHUNK (k, dim, 0)
-      out[j * dim + k] = lut[k * 256 + row[k]];
+      out[j * dim + k] = (real) (((float) row[k] / 255.0f - mean[k]) / std[k]);
   }
 }
 

@@ -39,10 +39,10 @@ DrmadDataset *drmad_dataset_wrap (guint n, guint dim, guint n_classes,
 /* The feature value of each byte: b / 255 in float, as a caller would compute it. */
 void drmad_dataset_byte_table (float table[256]);
 
-/* The feature of byte b at feature d, for every d and b: @lut[d·256 + b]
- * (dim × 256 floats), equal to what drmad_dataset_get_features() gives. Only
- * for a dataset with bytes. */
-void drmad_dataset_byte_lut (const DrmadDataset *ds, float *lut);
+/* A byte dataset's standardisation as @mean and @std (dim floats each):
+ * feature = (byte / 255 − mean) / std in float, what
+ * drmad_dataset_get_features() gives (0 and 1 when it has none). */
+void drmad_dataset_byte_standardisation (const DrmadDataset *ds, float *mean, float *std);
 
 /* @count bytes to features through drmad_dataset_byte_table(). */
 void drmad_dataset_bytes_scale (const guint8 *bytes, gsize count, float *out);

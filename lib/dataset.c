@@ -127,13 +127,12 @@ const char *drmad_dataset_get_source (const DrmadDataset *ds) { return ds->sourc
 const guint8 *drmad_dataset_get_bytes (const DrmadDataset *ds) { return ds->mean ? NULL : ds->bytes; }
 
 void
-drmad_dataset_byte_lut (const DrmadDataset *ds, float *lut)
+drmad_dataset_byte_standardisation (const DrmadDataset *ds, float *mean, float *std)
 {
-  float table[256];
-  drmad_dataset_byte_table (table);
-  for (guint d = 0; d < ds->dim; d++)
-    for (guint b = 0; b < 256; b++)
-      lut[(gsize) d * 256 + b] = ds->mean ? (table[b] - ds->mean[d]) / ds->std[d] : table[b];
+  for (guint d = 0; d < ds->dim; d++) {
+    mean[d] = ds->mean ? ds->mean[d] : 0.0f;
+    std[d] = ds->mean ? ds->std[d] : 1.0f;
+  }
 }
 
 void

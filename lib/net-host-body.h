@@ -5,6 +5,15 @@
  * same order of additions, so that a host step and a step of launches agree
  * to the rounding of the activation functions. */
 
+/* gather_bytes: one row of a byte dataset, (b / 255 − mean) / std in float. */
+static DRMAD_VECTOR_CLONES void
+NAME (from_bytes) (REAL *restrict out, const guint8 *restrict bytes, const float *restrict mean,
+                   const float *restrict std, gsize dim)
+{
+  for (gsize k = 0; k < dim; k++)
+    out[k] = (REAL) (((float) bytes[k] / 255.0f - mean[k]) / std[k]);
+}
+
 /* bias_act: z ← φ(z + b) over @rows rows of @cols. */
 static DRMAD_VECTOR_CLONES void
 NAME (bias_act) (REAL *restrict z, const REAL *restrict bias, gsize rows, gsize cols, guint activation)
@@ -183,7 +192,7 @@ NAME (step) (const HostStep *h)
 {
   DrmadNet *net = h->net;
   guint L = net->n_layers, rows = net->batch, act = hidden_activation (net);
-  const REAL *w = h->params, *features = h->features, *lut = h->lut;
+  const REAL *w = h->params, *features = h->features;
   REAL *input = HOST (net->input);
   guint32 *indices = net->indices->host;
   gint32 *batch_labels = net->batch_labels->host;
@@ -193,11 +202,9 @@ NAME (step) (const HostStep *h)
     indices[j] = i;
     batch_labels[j] = h->labels[i];
     REAL *row = input + (gsize) j * dim;
-    if (h->bytes) {
-      const guint8 *src = h->bytes + (gsize) i * dim;
-      for (gsize k = 0; k < dim; k++)
-        row[k] = lut[k * 256 + src[k]];
-    } else
+    if (h->bytes)
+      NAME (from_bytes) (row, h->bytes + (gsize) i * dim, h->mean, h->std, dim);
+    else
       memcpy (row, features + (gsize) i * dim, dim * sizeof (REAL));
   }
   for (guint l = 1; l <= L; l++) {

@@ -16,9 +16,9 @@
 typedef struct {
   DrmadNet            *net;
   const DrmadOpenblas *blas;
-  const void          *features;   /* the data, for a step: reals, or bytes and their table */
+  const void          *features;   /* the data, for a step: reals, or bytes and their standardisation */
   const guint8        *bytes;
-  const void          *lut;
+  const float         *mean, *std;
   const gint32        *labels;
   guint                n;
   guint64              seed, step;
@@ -133,7 +133,7 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
   g_return_val_if_fail (net->host_fused && (!update || grad), FALSE);
   HostStep args = {
     .features = data->features ? data->features->host : NULL, .bytes = data->bytes ? data->bytes->host : NULL,
-    .lut = data->lut ? data->lut->host : NULL, .labels = data->labels->host, .n = data->n,
+    .mean = data->mean ? data->mean->host : NULL, .std = data->std ? data->std->host : NULL, .labels = data->labels->host, .n = data->n,
     .seed = seed, .step = step, .params = params->host, .grad = grad ? grad->host : NULL,
   };
   if (update) {

@@ -15,7 +15,7 @@ struct _DrmadDeviceData {
   guint          n, dim, n_classes;
   DrmadBuffer   *features;   /* n × dim reals, or NULL with bytes */
   DrmadBuffer   *bytes;      /* a byte dataset: n × dim bytes, … */
-  DrmadBuffer   *lut;        /* … and dim × 256 reals, feature d of byte b at d·256 + b */
+  DrmadBuffer   *mean, *std; /* … and dim floats each: feature = (byte / 255 − mean) / std in float */
   DrmadBuffer   *labels;     /* n ints */
 };
 

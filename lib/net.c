@@ -35,8 +35,7 @@ write_reals (DrmadBuffer *buffer, gsize offset, const float *values, gsize n, GE
 }
 
 /* A dataset with bytes (a loader's, or a split of one) goes as its bytes and
- * a table of the 256 values of each feature (4× less memory than reals,
- * drmad-dataset.h); one made from floats goes as reals, a block of rows at a
+ * its standardisation (4× less memory than reals, drmad-dataset.h); one made from floats goes as reals, a block of rows at a
  * time so that no second full copy is made on the host. */
 DrmadDeviceData *
 drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const DrmadDataset *dataset,
@@ -45,24 +44,26 @@ drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const Drma
   guint n = drmad_dataset_get_n (dataset), dim = drmad_dataset_get_dim (dataset);
   gsize elem = drmad_precision_size (precision);
   gboolean bytes = dataset->bytes != NULL;
-  guint64 feature_bytes = bytes ? (guint64) n * dim + (guint64) dim * 256 * elem : (guint64) n * dim * elem;
+  guint64 feature_bytes = bytes ? (guint64) n * dim + (guint64) dim * 2 * sizeof (float) : (guint64) n * dim * elem;
   g_autofree char *what = g_strdup_printf ("the dataset %s (%u examples of %u features)",
                                            drmad_dataset_get_source (dataset), n, dim);
   if (!drmad_device_check_room (device, feature_bytes + (guint64) n * 4,
-                                bytes ? MAX ((guint64) n * dim, (guint64) dim * 256 * elem) : (guint64) n * dim * elem,
+                                bytes ? (guint64) n * dim : (guint64) n * dim * elem,
                                 what, "use fewer examples", error))
     return NULL;
-  g_autoptr (DrmadBuffer) features = NULL, byte_buffer = NULL, lut = NULL;
+  g_autoptr (DrmadBuffer) features = NULL, byte_buffer = NULL, mean = NULL, std = NULL;
   g_autoptr (DrmadBuffer) labels = drmad_buffer_new (device, n, sizeof (gint32), error);
   if (!labels || !drmad_buffer_write (labels, 0, n * sizeof (gint32), drmad_dataset_get_labels (dataset), error))
     return NULL;
   if (bytes) {
-    g_autofree float *table = g_new (float, (gsize) dim * 256);
-    drmad_dataset_byte_lut (dataset, table);
+    g_autofree float *centre = g_new (float, dim), *scale = g_new (float, dim);
+    drmad_dataset_byte_standardisation (dataset, centre, scale);
     if (!(byte_buffer = drmad_buffer_new (device, (gsize) n * dim, 1, error))
         || !drmad_buffer_write (byte_buffer, 0, (gsize) n * dim, dataset->bytes, error)
-        || !(lut = drmad_buffer_new (device, (gsize) dim * 256, elem, error))
-        || !write_reals (lut, 0, table, (gsize) dim * 256, error))
+        || !(mean = drmad_buffer_new (device, dim, sizeof (float), error))
+        || !drmad_buffer_write (mean, 0, dim * sizeof (float), centre, error)
+        || !(std = drmad_buffer_new (device, dim, sizeof (float), error))
+        || !drmad_buffer_write (std, 0, dim * sizeof (float), scale, error))
       return NULL;
   } else {
     if (!(features = drmad_buffer_new (device, (gsize) n * dim, elem, error)))
@@ -85,7 +86,8 @@ drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const Drma
   data->n_classes = drmad_dataset_get_n_classes (dataset);
   data->features = g_steal_pointer (&features);
   data->bytes = g_steal_pointer (&byte_buffer);
-  data->lut = g_steal_pointer (&lut);
+  data->mean = g_steal_pointer (&mean);
+  data->std = g_steal_pointer (&std);
   data->labels = g_steal_pointer (&labels);
   return data;
 }
@@ -97,7 +99,8 @@ drmad_device_data_free (DrmadDeviceData *data)
     return;
   drmad_buffer_free (data->features);
   drmad_buffer_free (data->bytes);
-  drmad_buffer_free (data->lut);
+  drmad_buffer_free (data->mean);
+  drmad_buffer_free (data->std);
   drmad_buffer_free (data->labels);
   drmad_device_unref (data->device);
   g_free (data);
@@ -564,7 +567,8 @@ gather_bytes (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *indices, guint 
 {
   DrmadLaunch gather = drmad_launch_begin (net->k_gather_bytes, net->precision);
   drmad_launch_mem (&gather, data->bytes->mem);
-  drmad_launch_mem (&gather, data->lut->mem);
+  drmad_launch_mem (&gather, data->mean->mem);
+  drmad_launch_mem (&gather, data->std->mem);
   drmad_launch_mem (&gather, indices ? indices->mem : NULL);
   drmad_launch_uint (&gather, first);
   drmad_launch_uint (&gather, data->dim);
