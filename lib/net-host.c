@@ -26,7 +26,7 @@ typedef struct {
   void                *velocity;   /* with an update: the trainer's v, η, γ, exp(λ) */
   const void          *eta, *gamma, *l2;
   gsize                segment_offset;
-  const void          *dir;        /* for an HVP */
+  const void          *dir;        /* for an HVP (@out set) */
   void                *out;
 } HostStep;
 
@@ -96,32 +96,23 @@ tanh_f32 (float x)
 #include "net-host-body.h"
 
 static void CL_CALLBACK
-run_step (void *data)
+run (void *data)
 {
   const HostStep *h = data;
-  if (h->net->precision == DRMAD_PRECISION_FLOAT64)
-    step_f64 (h);
+  gboolean fp64 = h->net->precision == DRMAD_PRECISION_FLOAT64;
+  if (h->out)
+    fp64 ? hvp_f64 (h) : hvp_f32 (h);
   else
-    step_f32 (h);
-}
-
-static void CL_CALLBACK
-run_hvp (void *data)
-{
-  const HostStep *h = data;
-  if (h->net->precision == DRMAD_PRECISION_FLOAT64)
-    hvp_f64 (h);
-  else
-    hvp_f32 (h);
+    fp64 ? step_f64 (h) : step_f32 (h);
 }
 
 static gboolean
-enqueue (DrmadNet *net, void (CL_CALLBACK *function) (void *), HostStep *args, GError **error)
+enqueue (DrmadNet *net, HostStep *args, GError **error)
 {
   args->net = net;
   if (!(args->blas = drmad_openblas (error)))
     return FALSE;
-  return drmad_cl_check (clEnqueueNativeKernel (net->device->queue, function, args, sizeof *args,
+  return drmad_cl_check (clEnqueueNativeKernel (net->device->queue, run, args, sizeof *args,
                                                 0, NULL, NULL, 0, NULL, NULL),
                          "clEnqueueNativeKernel (host step)", error);
 }
@@ -143,7 +134,7 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
     args.l2 = update->l2->host;
     args.segment_offset = update->segment_offset;
   }
-  return enqueue (net, run_step, &args, error);
+  return enqueue (net, &args, error);
 }
 
 gboolean
@@ -152,5 +143,5 @@ drmad_net_enqueue_host_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir
 {
   g_return_val_if_fail (net->host_fused, FALSE);
   HostStep args = { .params = params->host, .dir = dir->host, .out = out->host };
-  return enqueue (net, run_hvp, &args, error);
+  return enqueue (net, &args, error);
 }
