@@ -184,6 +184,72 @@ NAME (gemm) (const HostStep *h, gboolean transpose_a, gboolean transpose_b, gsiz
 
 #define HOST(buffer) ((REAL *) (buffer)->host)
 
+/* The forward pass over @rows rows of @input: a_1 … a_L (logits) in the workspace. */
+static void
+NAME (forward) (const HostStep *h, const REAL *input, gsize rows)
+{
+  DrmadNet *net = h->net;
+  guint L = net->n_layers, act = hidden_activation (net);
+  const REAL *w = h->params;
+  for (guint l = 1; l <= L; l++) {
+    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    const REAL *a = l == 1 ? input : HOST (net->acts[l - 1]);
+    NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, w + net->weight_offset[l], fan_out,
+                 0.0, HOST (net->acts[l]), fan_out);
+    NAME (bias_act) (HOST (net->acts[l]), w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
+  }
+}
+
+/* The backward pass from δ_L in the workspace: the δ_l, and with @g the
+ * gradient into (@add: added to) @g. */
+static void
+NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboolean add)
+{
+  DrmadNet *net = h->net;
+  guint act = hidden_activation (net);
+  const REAL *w = h->params;
+  for (guint l = net->n_layers; l >= 1; l--) {
+    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    const REAL *a = l == 1 ? input : HOST (net->acts[l - 1]);
+    REAL *delta = HOST (net->deltas[l]);
+    if (g) {
+      NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, add ? 1.0 : 0.0,
+                   g + net->weight_offset[l], fan_out);
+      NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], add);
+    }
+    if (l == 1)
+      break;
+    REAL *pre = HOST (net->pre_deltas[l - 1]);
+    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta, fan_out, w + net->weight_offset[l], fan_out,
+                 0.0, pre, fan_in);
+    NAME (act_backward) (HOST (net->deltas[l - 1]), pre, HOST (net->acts[l - 1]), rows * fan_in, act);
+  }
+}
+
+/* Σ of @n values in order, added to acc[@slot] (the accumulate kernel). */
+static void
+NAME (accumulate) (const HostStep *h, const REAL *values, gsize n, guint slot)
+{
+  REAL sum = 0;
+  for (gsize r = 0; r < n; r++)
+    sum += values[r];
+  HOST (h->net->acc)[slot] += sum;
+}
+
+/* Rows @first … @first + @rows − 1 of the data for a pass: the data's own
+ * reals, or a byte dataset's rows as reals in net->input. */
+static const REAL *
+NAME (data_rows) (const HostStep *h, gsize first, gsize rows)
+{
+  gsize dim = h->net->sizes[0];
+  if (!h->bytes)
+    return (const REAL *) h->features + first * dim;
+  REAL *input = HOST (h->net->input);
+  for (gsize j = 0; j < rows; j++)
+    NAME (from_bytes) (input + j * dim, h->bytes + (first + j) * dim, h->mean, h->std, dim);
+  return input;
+}
+
 /* drmad_net_enqueue_batch_gradient() as one function: sample_batch,
  * gather_rows, the forward pass, softmax_xent, accumulate and the backward
  * pass; then, with an update, sgd_momentum. */
@@ -191,8 +257,8 @@ static void
 NAME (step) (const HostStep *h)
 {
   DrmadNet *net = h->net;
-  guint L = net->n_layers, rows = net->batch, act = hidden_activation (net);
-  const REAL *w = h->params, *features = h->features;
+  guint L = net->n_layers, rows = net->batch;
+  const REAL *features = h->features;
   REAL *input = HOST (net->input);
   guint32 *indices = net->indices->host;
   gint32 *batch_labels = net->batch_labels->host;
@@ -207,42 +273,50 @@ NAME (step) (const HostStep *h)
     else
       memcpy (row, features + (gsize) i * dim, dim * sizeof (REAL));
   }
-  for (guint l = 1; l <= L; l++) {
-    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    const REAL *a = l == 1 ? input : HOST (net->acts[l - 1]);
-    NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, w + net->weight_offset[l], fan_out,
-                 0.0, HOST (net->acts[l]), fan_out);
-    NAME (bias_act) (HOST (net->acts[l]), w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
-  }
-  REAL *row_loss = HOST (net->row_loss);
+  NAME (forward) (h, input, rows);
+  REAL *row_loss = HOST (net->row_loss), *g = h->grad;
   NAME (softmax_xent) (HOST (net->acts[L]), batch_labels, rows, net->sizes[L], (REAL) 1 / rows,
                        HOST (net->deltas[L]), row_loss, HOST (net->row_wrong));
-  REAL *g = h->grad;
-  if (g) {
-    REAL sum = 0;
-    for (guint r = 0; r < rows; r++)
-      sum += row_loss[r];
-    HOST (net->acc)[0] += sum;
-  }
-  for (guint l = L; l >= 1; l--) {
-    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    const REAL *a = l == 1 ? input : HOST (net->acts[l - 1]);
-    REAL *delta = HOST (net->deltas[l]);
-    if (g) {
-      NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, 0.0,
-                   g + net->weight_offset[l], fan_out);
-      NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], FALSE);
-    }
-    if (l == 1)
-      break;
-    REAL *pre = HOST (net->pre_deltas[l - 1]);
-    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta, fan_out, w + net->weight_offset[l], fan_out,
-                 0.0, pre, fan_in);
-    NAME (act_backward) (HOST (net->deltas[l - 1]), pre, HOST (net->acts[l - 1]), rows * fan_in, act);
-  }
+  if (g)
+    NAME (accumulate) (h, row_loss, rows, 0);
+  NAME (backward) (h, input, rows, g, FALSE);
   if (h->velocity)
     NAME (sgd_momentum) (h->params, h->velocity, g, (const REAL *) h->eta + h->segment_offset,
                          (const REAL *) h->gamma + h->segment_offset, h->l2, net->n_params);
+}
+
+/* drmad_net_enqueue_full_gradient() as one function, @chunk rows at a time. */
+static void
+NAME (full_gradient) (const HostStep *h)
+{
+  DrmadNet *net = h->net;
+  guint L = net->n_layers;
+  for (gsize first = 0; first < h->n; first += h->chunk) {
+    gsize rows = MIN (h->chunk, h->n - first);
+    const REAL *input = NAME (data_rows) (h, first, rows);
+    NAME (forward) (h, input, rows);
+    NAME (softmax_xent) (HOST (net->acts[L]), h->labels + first, rows, net->sizes[L], (REAL) 1 / h->n,
+                         HOST (net->deltas[L]), HOST (net->row_loss), HOST (net->row_wrong));
+    NAME (accumulate) (h, HOST (net->row_loss), rows, 0);
+    NAME (backward) (h, input, rows, h->grad, first > 0);
+  }
+}
+
+/* drmad_net_evaluate()'s passes as one function: the summed loss and error
+ * count into acc[0] and acc[1], @chunk rows at a time. */
+static void
+NAME (evaluate) (const HostStep *h)
+{
+  DrmadNet *net = h->net;
+  guint L = net->n_layers;
+  for (gsize first = 0; first < h->n; first += h->chunk) {
+    gsize rows = MIN (h->chunk, h->n - first);
+    NAME (forward) (h, NAME (data_rows) (h, first, rows), rows);
+    NAME (softmax_xent) (HOST (net->acts[L]), h->labels + first, rows, net->sizes[L], 1, NULL,
+                         HOST (net->row_loss), HOST (net->row_wrong));
+    NAME (accumulate) (h, HOST (net->row_loss), rows, 0);
+    NAME (accumulate) (h, HOST (net->row_wrong), rows, 1);
+  }
 }
 
 /* drmad_net_enqueue_batch_hvp() as one function: the R-forward pass,

@@ -13,7 +13,10 @@
 #include <stdint.h>
 #include <string.h>
 
+typedef enum { HOST_STEP, HOST_HVP, HOST_FULL_GRADIENT, HOST_EVALUATE } HostWork;
+
 typedef struct {
+  HostWork             work;
   DrmadNet            *net;
   const DrmadOpenblas *blas;
   const void          *features;   /* the data, for a step: reals, or bytes and their standardisation */
@@ -21,12 +24,13 @@ typedef struct {
   const float         *mean, *std;
   const gint32        *labels;
   guint                n;
+  guint                chunk;      /* rows per pass of a full gradient or an evaluation */
   guint64              seed, step;
   void                *params, *grad;
   void                *velocity;   /* with an update: the trainer's v, η, γ, exp(λ) */
   const void          *eta, *gamma, *l2;
   gsize                segment_offset;
-  const void          *dir;        /* for an HVP (@out set) */
+  const void          *dir;        /* for an HVP */
   void                *out;
 } HostStep;
 
@@ -100,10 +104,12 @@ run (void *data)
 {
   const HostStep *h = data;
   gboolean fp64 = h->net->precision == DRMAD_PRECISION_FLOAT64;
-  if (h->out)
-    fp64 ? hvp_f64 (h) : hvp_f32 (h);
-  else
-    fp64 ? step_f64 (h) : step_f32 (h);
+  switch (h->work) {
+  case HOST_STEP:          fp64 ? step_f64 (h) : step_f32 (h); break;
+  case HOST_HVP:           fp64 ? hvp_f64 (h) : hvp_f32 (h); break;
+  case HOST_FULL_GRADIENT: fp64 ? full_gradient_f64 (h) : full_gradient_f32 (h); break;
+  case HOST_EVALUATE:      fp64 ? evaluate_f64 (h) : evaluate_f32 (h); break;
+  }
 }
 
 static gboolean
@@ -117,16 +123,27 @@ enqueue (DrmadNet *net, HostStep *args, GError **error)
                          "clEnqueueNativeKernel (host step)", error);
 }
 
+/* The data's side of a native kernel's arguments. */
+static HostStep
+data_args (DrmadDeviceData *data, HostWork work)
+{
+  return (HostStep) {
+    .work = work, .n = data->n, .labels = data->labels->host,
+    .features = data->features ? data->features->host : NULL, .bytes = data->bytes ? data->bytes->host : NULL,
+    .mean = data->mean ? data->mean->host : NULL, .std = data->std ? data->std->host : NULL,
+  };
+}
+
 gboolean
 drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params, guint64 seed,
                              guint64 step, DrmadBuffer *grad, const DrmadHostUpdate *update, GError **error)
 {
   g_return_val_if_fail (net->host_fused && (!update || grad), FALSE);
-  HostStep args = {
-    .features = data->features ? data->features->host : NULL, .bytes = data->bytes ? data->bytes->host : NULL,
-    .mean = data->mean ? data->mean->host : NULL, .std = data->std ? data->std->host : NULL, .labels = data->labels->host, .n = data->n,
-    .seed = seed, .step = step, .params = params->host, .grad = grad ? grad->host : NULL,
-  };
+  HostStep args = data_args (data, HOST_STEP);
+  args.seed = seed;
+  args.step = step;
+  args.params = params->host;
+  args.grad = grad ? grad->host : NULL;
   if (update) {
     args.velocity = update->velocity->host;
     args.eta = update->eta->host;
@@ -142,6 +159,18 @@ drmad_net_enqueue_host_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir
                             GError **error)
 {
   g_return_val_if_fail (net->host_fused, FALSE);
-  HostStep args = { .params = params->host, .dir = dir->host, .out = out->host };
+  HostStep args = { .work = HOST_HVP, .params = params->host, .dir = dir->host, .out = out->host };
+  return enqueue (net, &args, error);
+}
+
+gboolean
+drmad_net_enqueue_host_passes (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params, DrmadBuffer *grad,
+                               guint chunk, GError **error)
+{
+  g_return_val_if_fail (net->host_fused && chunk > 0, FALSE);
+  HostStep args = data_args (data, grad ? HOST_FULL_GRADIENT : HOST_EVALUATE);
+  args.params = params->host;
+  args.grad = grad ? grad->host : NULL;
+  args.chunk = chunk;
   return enqueue (net, &args, error);
 }

@@ -105,3 +105,8 @@ gboolean drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, Drma
                                       GError **error);
 gboolean drmad_net_enqueue_host_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir, DrmadBuffer *out,
                                      GError **error);
+/* All of @data in passes of @chunk rows (at most net->batch for a byte
+ * dataset or with @grad): with @grad, what drmad_net_enqueue_full_gradient()
+ * does; without, the summed loss and error count into acc[0] and acc[1]. */
+gboolean drmad_net_enqueue_host_passes (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
+                                        DrmadBuffer *grad, guint chunk, GError **error);

@@ -632,6 +632,8 @@ gboolean
 drmad_net_enqueue_full_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
                                  DrmadBuffer *grad, GError **error)
 {
+  if (net->host_fused)
+    return drmad_net_enqueue_host_passes (net, data, params, grad, net->batch, error);
   for (guint first = 0; first < data->n; first += net->batch) {
     guint rows = MIN (net->batch, data->n - first);
     DrmadBuffer *input;
@@ -675,7 +677,9 @@ drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_loss, dou
     return FALSE;
   /* A byte dataset goes through net->input, a batch of rows at a time. */
   guint chunk = data->bytes ? net->batch : net->rows_capacity;
-  for (guint first = 0; first < data->n; first += chunk) {
+  if (net->host_fused && !drmad_net_enqueue_host_passes (net, data, net->params, NULL, chunk, error))
+    return FALSE;
+  for (guint first = 0; !net->host_fused && first < data->n; first += chunk) {
     guint rows = MIN (chunk, data->n - first);
     DrmadBuffer *input;
     gsize at;
