@@ -29,8 +29,10 @@ typedef struct _DrmadDeviceData DrmadDeviceData;
 
 /* A new copy of @dataset on @device, freed with drmad_device_data_free(). It
  * keeps a reference to @device and nothing of @dataset, which may be freed as
- * soon as it returns (a loaded dataset keeps the float view this makes; see
- * drmad_dataset_get_features()). */
+ * soon as it returns. A dataset that holds bytes (a loader's, a split of one)
+ * is copied as its bytes and its per-feature standardisation, one byte a
+ * feature, and turned into reals as the passes read it; one made from floats
+ * is copied as reals. Neither makes the dataset's float view. */
 DrmadDeviceData *drmad_device_data_new  (DrmadDevice *device, DrmadPrecision precision,
                                          const DrmadDataset *dataset, GError **error);
 void             drmad_device_data_free (DrmadDeviceData *data);

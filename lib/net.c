@@ -35,8 +35,9 @@ write_reals (DrmadBuffer *buffer, gsize offset, const float *values, gsize n, GE
 }
 
 /* A dataset with bytes (a loader's, or a split of one) goes as its bytes and
- * its standardisation (4× less memory than reals, drmad-dataset.h); one made from floats goes as reals, a block of rows at a
- * time so that no second full copy is made on the host. */
+ * its standardisation (4× less memory than reals, drmad-dataset.h); one made
+ * from floats goes as reals, a block of rows at a time so that no second
+ * full copy is made on the host. */
 DrmadDeviceData *
 drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const DrmadDataset *dataset,
                        GError **error)
