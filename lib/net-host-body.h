@@ -364,4 +364,36 @@ NAME (hvp) (const HostStep *h)
   }
 }
 
+/* One reverse step: the minibatch gradient at w_t (only the δ_l unless dγ is
+ * kept), reverse_before_hvp, the HVP with u and reverse_after_hvp
+ * (docs/algorithm.md §2; kernels/nn.cl has the loops' formulas). */
+static void
+NAME (reverse) (const HostStep *h)
+{
+  NAME (step) (h);
+  gsize n = h->net->n_params;
+  const REAL *dw = h->dw, *v_next = h->v_next, *v_now = h->v_now, *g = h->grad, *w = h->params, *l2 = h->l2;
+  const REAL *eta = (const REAL *) h->eta + h->segment_offset, *gamma = (const REAL *) h->gamma + h->segment_offset;
+  REAL *dv = h->dv, *deta = (REAL *) h->deta + h->segment_offset, *dgamma = (REAL *) h->dgamma + h->segment_offset;
+  REAL *u = (REAL *) h->dir;
+  for (gsize i = 0; i < n; i++) {
+    REAL dwi = dw[i];
+    deta[i] += dwi * v_next[i];
+    REAL dvi = dv[i] + eta[i] * dwi;
+    if (h->with_dgamma)
+      dgamma[i] += dvi * (v_now[i] + g[i] + l2[i] * w[i]);
+    u[i] = (1 - gamma[i]) * dvi;
+    dv[i] = dvi;
+  }
+  NAME (hvp) (h);
+  REAL *dw_out = h->dw, *dl2 = h->dl2;
+  const REAL *hu = h->out;
+  for (gsize i = 0; i < n; i++) {
+    REAL ui = u[i], l2i = l2[i];
+    dw_out[i] -= hu[i] + l2i * ui;
+    dl2[i] -= l2i * w[i] * ui;
+    dv[i] *= gamma[i];
+  }
+}
+
 #undef HOST

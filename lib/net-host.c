@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef enum { HOST_STEP, HOST_HVP, HOST_FULL_GRADIENT, HOST_EVALUATE } HostWork;
+typedef enum { HOST_STEP, HOST_HVP, HOST_REVERSE, HOST_FULL_GRADIENT, HOST_EVALUATE } HostWork;
 
 typedef struct {
   HostWork             work;
@@ -32,6 +32,9 @@ typedef struct {
   gsize                segment_offset;
   const void          *dir;        /* for an HVP */
   void                *out;
+  void                *dw, *dv, *deta, *dgamma, *dl2;   /* for a reverse step (dir = u, out = hu) */
+  const void          *v_next, *v_now;
+  gboolean             with_dgamma;
 } HostStep;
 
 /* Elementwise loops get an AVX2 clone where the compiler can make one
@@ -107,6 +110,7 @@ run (void *data)
   switch (h->work) {
   case HOST_STEP:          fp64 ? step_f64 (h) : step_f32 (h); break;
   case HOST_HVP:           fp64 ? hvp_f64 (h) : hvp_f32 (h); break;
+  case HOST_REVERSE:       fp64 ? reverse_f64 (h) : reverse_f32 (h); break;
   case HOST_FULL_GRADIENT: fp64 ? full_gradient_f64 (h) : full_gradient_f32 (h); break;
   case HOST_EVALUATE:      fp64 ? evaluate_f64 (h) : evaluate_f32 (h); break;
   }
@@ -160,6 +164,33 @@ drmad_net_enqueue_host_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir
 {
   g_return_val_if_fail (net->host_fused, FALSE);
   HostStep args = { .work = HOST_HVP, .params = params->host, .dir = dir->host, .out = out->host };
+  return enqueue (net, &args, error);
+}
+
+gboolean
+drmad_net_enqueue_host_reverse (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
+                                const DrmadHostReverse *r, GError **error)
+{
+  g_return_val_if_fail (net->host_fused, FALSE);
+  HostStep args = data_args (data, HOST_REVERSE);
+  args.seed = seed;
+  args.step = step;
+  args.params = r->w->host;
+  args.grad = r->with_dgamma ? r->g->host : NULL;
+  args.l2 = r->l2->host;
+  args.eta = r->eta->host;
+  args.gamma = r->gamma->host;
+  args.segment_offset = r->segment_offset;
+  args.dir = r->u->host;
+  args.out = r->hu->host;
+  args.dw = r->dw->host;
+  args.dv = r->dv->host;
+  args.deta = r->deta->host;
+  args.dgamma = r->dgamma->host;
+  args.dl2 = r->dl2->host;
+  args.v_next = r->v_next->host;
+  args.v_now = r->v_now->host;
+  args.with_dgamma = r->with_dgamma;
   return enqueue (net, &args, error);
 }
 

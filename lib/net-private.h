@@ -105,6 +105,19 @@ gboolean drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, Drma
                                       GError **error);
 gboolean drmad_net_enqueue_host_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *dir, DrmadBuffer *out,
                                      GError **error);
+/* One reverse step (docs/algorithm.md §2) on the fused host path: the
+ * minibatch gradient at @w (into @g when @with_dgamma, else only the δ_l),
+ * then what the kernels reverse_before_hvp, the HVP with u and
+ * reverse_after_hvp do, as one native kernel. */
+typedef struct {
+  DrmadBuffer *dw, *dv, *v_next, *v_now, *g, *w, *l2, *eta, *gamma, *deta, *dgamma, *u, *hu, *dl2;
+  gsize        segment_offset;   /* into eta, gamma, deta, dgamma */
+  gboolean     with_dgamma;
+} DrmadHostReverse;
+
+gboolean drmad_net_enqueue_host_reverse (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
+                                         const DrmadHostReverse *reverse, GError **error);
+
 /* All of @data in passes of @chunk rows (at most net->batch for a byte
  * dataset or with @grad): with @grad, what drmad_net_enqueue_full_gradient()
  * does; without, the summed loss and error count into acc[0] and acc[1]. */

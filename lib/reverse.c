@@ -201,15 +201,23 @@ run_forward (Pass *pass, guint64 from, guint64 to, const char *phase, RecordFunc
                                   pass->user_data, loss_sum, error);
 }
 
-/* One reverse step with w_t, v_t, v_{t+1} in pass->w_now, v_now, v_next:
- * the minibatch of step @t_batch, the η and γ of step @t_sched (the same
- * step but in the authors' DrMAD loop), step @done of @total for progress. */
+/* Enqueues the work of one reverse step: the gradient at pass->w_now on the
+ * minibatch of step @t_batch, the part before the HVP, the HVP, the part
+ * after; @offset selects the schedule segment of η and γ. */
 static gboolean
-reverse_step_at (Pass *pass, guint64 t_batch, guint64 t_sched, guint64 done, guint64 total, GError **error)
+enqueue_reverse_step (Pass *pass, guint64 t_batch, guint32 offset, GError **error)
 {
   DrmadNet *net = pass->net;
   DrmadTrainer *trainer = pass->trainer;
-  guint32 offset = drmad_trainer_segment (trainer, t_sched) * net->n_params;
+  if (net->host_fused) {
+    DrmadHostReverse r = {
+      .dw = pass->dw, .dv = pass->dv, .v_next = pass->v_next, .v_now = pass->v_now, .g = net->grad,
+      .w = pass->w_now, .l2 = trainer->l2, .eta = trainer->eta, .gamma = trainer->gamma, .deta = pass->deta,
+      .dgamma = pass->dgamma, .u = pass->u, .hu = pass->hu, .dl2 = pass->dl2, .segment_offset = offset,
+      .with_dgamma = pass->with_dgamma,
+    };
+    return drmad_net_enqueue_host_reverse (net, pass->train, pass->seed, t_batch, &r, error);
+  }
   /* g_t enters only dγ; the HVP needs just the forward pass and the δ_l. */
   if (!drmad_net_enqueue_batch_gradient (net, pass->train, pass->w_now, pass->seed, t_batch,
                                          pass->with_dgamma ? net->grad : NULL, error))
@@ -244,7 +252,17 @@ reverse_step_at (Pass *pass, guint64 t_batch, guint64 t_sched, guint64 done, gui
   drmad_launch_mem (&after, pass->dl2->mem);
   drmad_launch_uint (&after, net->n_params);
   drmad_launch_uint (&after, offset);
-  if (!drmad_net_run_1d (net, &after, net->n_params, error))
+  return drmad_net_run_1d (net, &after, net->n_params, error);
+}
+
+/* One reverse step with w_t, v_t, v_{t+1} in pass->w_now, v_now, v_next:
+ * the minibatch of step @t_batch, the η and γ of step @t_sched (the same
+ * step but in the authors' DrMAD loop), step @done of @total for progress. */
+static gboolean
+reverse_step_at (Pass *pass, guint64 t_batch, guint64 t_sched, guint64 done, guint64 total, GError **error)
+{
+  guint32 offset = drmad_trainer_segment (pass->trainer, t_sched) * pass->net->n_params;
+  if (!enqueue_reverse_step (pass, t_batch, offset, error))
     return FALSE;
   if ((done % DRMAD_SYNC_EVERY == 0 || done == total) && !watch_dw (pass, t_sched, error))
     return FALSE;

@@ -393,16 +393,23 @@ test_names (void)
  * (kernels/nn.cl, FOR_CHUNK): GPUs one index per work-item, CPU devices a few
  * long chunks. The hypergradients (training, evaluation, gradient, HVP and
  * the reverse-step kernels) must not depend on the split: compare the default
- * against one index per work-item (the GPU geometry) and against chunks of 7
- * (uneven, every boundary exercised). */
+ * (on a CPU device the fused host step of lib/net-host.c, which launches none
+ * of them) against the kernels with their default split, with one index per
+ * work-item (the GPU geometry) and with chunks of 7 (uneven, every boundary
+ * exercised). */
 static void
 hypergradients_with_chunk (const char *chunk, DrmadHypergradient **exact, DrmadHypergradient **drmad)
 {
-  if (chunk)
-    g_setenv ("DRMAD_KERNEL_CHUNK", chunk, TRUE);
+  if (chunk) {
+    /* the kernels, a launch per stage (DRMAD_HOST_STEP=0), with @chunk ("": the default) */
+    g_setenv ("DRMAD_HOST_STEP", "0", TRUE);
+    if (*chunk)
+      g_setenv ("DRMAD_KERNEL_CHUNK", chunk, TRUE);
+  }
   Problem p = { 0 };
   gboolean ready = problem_setup (&p, 8);
   g_unsetenv ("DRMAD_KERNEL_CHUNK");
+  g_unsetenv ("DRMAD_HOST_STEP");
   if (!ready)
     return;
   g_autoptr (GError) error = NULL;
@@ -423,7 +430,7 @@ test_launch_geometry (void)
   hypergradients_with_chunk (NULL, &exact, &drmad);
   if (!exact)
     return;
-  const char *chunks[] = { "0", "7" };
+  const char *chunks[] = { "", "0", "7" };
   for (guint c = 0; c < G_N_ELEMENTS (chunks); c++) {
     g_autoptr (DrmadHypergradient) other_exact = NULL, other_drmad = NULL;
     hypergradients_with_chunk (chunks[c], &other_exact, &other_drmad);
@@ -431,7 +438,8 @@ test_launch_geometry (void)
     double rel_exact = relative_error (other_exact->gradient, exact->gradient, 0, exact->n);
     double rel_drmad = relative_error (other_drmad->gradient, drmad->gradient, 0, drmad->n);
     double rel_dw0 = relative_error (other_exact->dw0, exact->dw0, 0, exact->n_params);
-    g_test_message ("chunk %s vs default: exact %.3g, DrMAD %.3g, dw0 %.3g", chunks[c], rel_exact, rel_drmad, rel_dw0);
+    g_test_message ("kernels, chunk %s, vs the default: exact %.3g, DrMAD %.3g, dw0 %.3g",
+                    chunks[c][0] ? chunks[c] : "as on this device", rel_exact, rel_drmad, rel_dw0);
     g_assert_cmpfloat (rel_exact, <=, 1e-12);
     g_assert_cmpfloat (rel_drmad, <=, 1e-12);
     g_assert_cmpfloat (rel_dw0, <=, 1e-12);
