@@ -3,6 +3,7 @@
 #include "drmad-cli.h"
 #include "drmad-options.h"
 #include "drmad-job.h"
+#include "drmad-evaluate.h"
 #ifdef DRMAD_HAVE_MPI
 #include "drmad-mpi.h"
 #endif
@@ -421,8 +422,13 @@ drmad_cli_main (int argc, char **argv)
     status = 0;
   } else if (options.list_devices) {
     status = list_devices ();
+  } else if (options.check && options.evaluate) {
+    fprintf (stderr, "drmad: --check and --evaluate cannot be combined: give one\n");
+    status = EXIT_BAD_INPUT;
   } else if (options.check) {
     status = run_check (&options);
+  } else if (options.evaluate) {
+    status = drmad_evaluate_main (&options, stdin, stdout, stderr);
   } else {
 #ifdef DRMAD_HAVE_MPI
     /* Under mpirun or srun: one of several processes (docs/mpi.md). A

@@ -13,6 +13,7 @@ static const OptionSpec specs[] = {
   { "no-gui", NULL, NULL, "Run in the terminal, without a window", FALSE },
   { "list-devices", NULL, NULL, "List OpenCL platforms and devices, then exit", FALSE },
   { "check", NULL, NULL, "Compare exact hypergradients with finite differences and DrMAD/piecewise with exact, on a small configuration or the one given; exit status 1 when exact misses", FALSE },
+  { "evaluate", NULL, NULL, "Read one θ per line on standard input (KEY=VALUE items: init-l2, init-lr, init-momentum, init-scale, and θ's entries by name, e.g. lr/layer2/seg0=0.2), train once for each with the other settings, and write one result line each (val_loss=… val_error=… test_loss=… test_error=…); the data are loaded once", FALSE },
   { "config", NULL, "FILE", "Read settings from FILE ([drmad] group, keys named as the long options); the command line overrides it", FALSE },
   { "out", NULL, "DIR", "Run folder to create (default: runs/DATE-TIME)", FALSE },
   { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device and --gemm may change)", FALSE },
@@ -153,11 +154,20 @@ merge_into (GHashTable *into, GHashTable *from)
     g_hash_table_replace (into, g_strdup (key), g_strdup (value));
 }
 
+/* A bad value named as the option (--init-l2 abc) or, @as_key, as a key of
+ * a drmad --evaluate line (init-l2=abc). */
+static gboolean
+bad_value_as (GError **error, gboolean as_key, const char *name, const char *value, const char *expected)
+{
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, as_key ? "%s=%s: expected %s" : "--%s %s: expected %s",
+               name, value, expected);
+  return FALSE;
+}
+
 static gboolean
 bad_value (GError **error, const char *name, const char *value, const char *expected)
 {
-  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "--%s %s: expected %s", name, value, expected);
-  return FALSE;
+  return bad_value_as (error, FALSE, name, value, expected);
 }
 
 static gboolean
@@ -182,8 +192,8 @@ parse_uint (const DrmadOptions *o, const char *name, guint min, guint max, guint
 }
 
 static gboolean
-parse_number (const char *name, const char *text, double low, double high, gboolean open_low, double *out,
-              GError **error)
+parse_number (const char *name, const char *text, gboolean as_key, double low, double high, gboolean open_low,
+              double *out, GError **error)
 {
   char *end;
   double value = g_ascii_strtod (text, &end);
@@ -193,7 +203,7 @@ parse_number (const char *name, const char *text, double low, double high, gbool
       || (open_low ? value <= low : value < low)) {
     g_autofree char *upper = isfinite (high) ? g_strdup_printf (" up to %g", high) : g_strdup ("");
     g_autofree char *expected = g_strdup_printf ("a number %s %g%s", open_low ? "above" : "from", low, upper);
-    return bad_value (error, name, text, expected);
+    return bad_value_as (error, as_key, name, text, expected);
   }
   *out = value;
   return TRUE;
@@ -203,7 +213,7 @@ static gboolean
 parse_double (const DrmadOptions *o, const char *name, double low, double high, gboolean open_low, double *out,
               GError **error)
 {
-  return parse_number (name, g_hash_table_lookup (o->values, name), low, high, open_low, out, error);
+  return parse_number (name, g_hash_table_lookup (o->values, name), FALSE, low, high, open_low, out, error);
 }
 
 /* A size in bytes: a whole number with an optional K, M, G or T (powers of 1024). */
@@ -226,22 +236,71 @@ parse_bytes (const DrmadOptions *o, const char *name, guint64 *out, GError **err
   return TRUE;
 }
 
-/* One value for every layer, or one per layer. */
+/* One value for every layer, or one per layer: @value of the setting @name. */
 static gboolean
-parse_per_layer (const DrmadOptions *o, const char *name, guint n_layers, double low, double high,
-                 gboolean open_low, double *out, GError **error)
+parse_per_layer_text (const char *name, const char *value, gboolean as_key, guint n_layers, double low, double high,
+                      gboolean open_low, double *out, GError **error)
 {
-  const char *value = g_hash_table_lookup (o->values, name);
   g_auto (GStrv) parts = g_strsplit (value, ",", -1);
   guint n = g_strv_length (parts);
   if (n != 1 && n != n_layers) {
     g_autofree char *expected = g_strdup_printf ("one value, or %u (one per weight layer)", n_layers);
-    return bad_value (error, name, value, expected);
+    return bad_value_as (error, as_key, name, value, expected);
   }
   for (guint l = 0; l < n_layers; l++)
-    if (!parse_number (name, g_strstrip (parts[n == 1 ? 0 : l]), low, high, open_low, &out[l], error))
+    if (!parse_number (name, g_strstrip (parts[n == 1 ? 0 : l]), as_key, low, high, open_low, &out[l], error))
       return FALSE;
   return TRUE;
+}
+
+/* The settings that give θ its starting values, one per weight layer, with
+ * the bounds past which training cannot work (it overflows, or never moves). */
+static const struct {
+  const char *name;
+  double      low, high;
+  gboolean    open_low, open_high;
+  gsize       offset;   /* of the per-layer array in DrmadHyperConfig */
+} start_specs[] = {
+  { "init-l2", 1e-12, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_l2) },
+  { "init-lr", 1e-12, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_lr) },
+  { "init-momentum", 0, 1, TRUE, TRUE, G_STRUCT_OFFSET (DrmadHyperConfig, init_momentum) },
+  { "init-scale", 0, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_scale) },
+};
+static const char *const start_keys[] = { "init-l2", "init-lr", "init-momentum", "init-scale", NULL };
+
+const char *const *
+drmad_options_start_keys (void)
+{
+  return start_keys;
+}
+
+static gboolean
+parse_start_value (DrmadHyperConfig *hyper, guint n_layers, const char *key, const char *value, gboolean as_key,
+                   GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (start_specs); i++) {
+    if (!g_str_equal (start_specs[i].name, key))
+      continue;
+    double parsed[DRMAD_HYPER_MAX_LAYERS];
+    if (!parse_per_layer_text (key, value, as_key, n_layers, start_specs[i].low, start_specs[i].high,
+                               start_specs[i].open_low, parsed, error))
+      return FALSE;
+    for (guint l = 0; l < n_layers && start_specs[i].open_high; l++)
+      if (parsed[l] >= start_specs[i].high)
+        return bad_value_as (error, as_key, key, value, "values strictly between 0 and 1");
+    memcpy (G_STRUCT_MEMBER_P (hyper, start_specs[i].offset), parsed, n_layers * sizeof (double));
+    return TRUE;
+  }
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s is not a setting of θ's starting values (%s, %s, %s or %s)",
+               key, start_keys[0], start_keys[1], start_keys[2], start_keys[3]);
+  return FALSE;
+}
+
+gboolean
+drmad_options_parse_start_value (DrmadHyperConfig *hyper, guint n_layers, const char *key, const char *value,
+                                 GError **error)
+{
+  return parse_start_value (hyper, n_layers, key, value, TRUE, error);
 }
 
 static gboolean
@@ -318,19 +377,15 @@ convert (DrmadOptions *o, GError **error)
   o->hyper.steps = T;
   o->reverse.seed = o->seed;
   /* Bounds past which training cannot work (it overflows, or never moves): refused here, naming the option. */
-  if (!parse_per_layer (o, "init-l2", n_layers, 1e-12, 100, FALSE, o->hyper.init_l2, error)
-      || !parse_per_layer (o, "init-lr", n_layers, 1e-12, 100, FALSE, o->hyper.init_lr, error)
-      || !parse_per_layer (o, "init-momentum", n_layers, 0, 1, TRUE, o->hyper.init_momentum, error)
-      || !parse_per_layer (o, "init-scale", n_layers, 0, 100, FALSE, o->hyper.init_scale, error)
-      || !parse_double (o, "meta-lr", 0, INFINITY, TRUE, &o->meta.learning_rate, error)
+  for (guint i = 0; i < G_N_ELEMENTS (start_specs); i++)
+    if (!parse_start_value (&o->hyper, n_layers, start_specs[i].name, g_hash_table_lookup (v, start_specs[i].name),
+                            FALSE, error))
+      return FALSE;
+  if (!parse_double (o, "meta-lr", 0, INFINITY, TRUE, &o->meta.learning_rate, error)
       || !parse_double (o, "meta-momentum", 0, 0.999999, FALSE, &o->meta.momentum, error)
       || !parse_double (o, "clip", 0, INFINITY, FALSE, &o->meta.clip, error)
       || !parse_double (o, "divergence-factor", 1, INFINITY, TRUE, &o->meta.divergence_factor, error))
     return FALSE;
-  for (guint l = 0; l < n_layers; l++)
-    if (o->hyper.init_momentum[l] >= 1)
-      return bad_value (error, "init-momentum", g_hash_table_lookup (v, "init-momentum"),
-                        "values strictly between 0 and 1");
   if (o->hyper.segments > T)
     return bad_value (error, "segments", g_hash_table_lookup (v, "segments"), "at most as many segments as training steps (--iters)");
   const char *precision = g_hash_table_lookup (v, "precision");
@@ -458,6 +513,7 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   o->force = g_hash_table_contains (cli, "force");
   o->version = g_hash_table_contains (cli, "version");
   o->no_gui = g_hash_table_contains (cli, "no-gui");
+  o->evaluate = g_hash_table_contains (cli, "evaluate");
   o->resume = g_strdup (resume);
   if (resume)
     o->out = g_strdup (resume);

@@ -39,7 +39,7 @@ test_help_and_bad_input (void)
   g_assert_cmpint (drmad ((const char *[]){ "--help", NULL }, NULL, &out, NULL), ==, 0);
   const char *documented[] = { "--dataset", "--layers", "--activation", "--batch", "--iters", "--meta-iters",
                                "--method", "--snapshots", "--seed", "--device", "--gemm", "--out", "--resume",
-                               "--force", "--config", "--check", "--list-devices", "--init-l2", "--init-lr",
+                               "--force", "--config", "--check", "--evaluate", "--list-devices", "--init-l2", "--init-lr",
                                "--init-momentum", "--init-scale", "(default: 40)", "(default: auto)",
                                "--reverse-steps", "--memory-budget", "--fidelity-every" };
   for (guint i = 0; i < G_N_ELEMENTS (documented); i++)
