@@ -26,7 +26,9 @@ DrmadHyper *drmad_evaluate_parse_line (const DrmadOptions *options, const guint 
 
 /* Reads lines from @in until EOF; for each θ, trains from scratch
  * (drmad_hyper_train with the options' seed) and writes one line to @out,
- *   val_loss=V val_error=E test_loss=V test_error=E train_loss=V diverged=0 seconds=S
+ *   val_loss=V val_error=E test_loss=V test_error=E train_loss=V diverged=0 seconds=S test_seconds=S
+ * (seconds: the whole line; test_seconds: the part the test set took, which
+ * a search that reads only the validation numbers need not count)
  * (a training whose loss became NaN or infinite: diverged=1, the losses inf
  * and the errors 1), or for a bad line
  *   error: line N: MESSAGE

@@ -120,6 +120,7 @@ test_against_train_once (void)
     g_assert_cmpstr (again, ==, reference);
   }
   g_assert_nonnull (strstr (first, " diverged=0 seconds="));
+  g_assert_nonnull (strstr (first, " test_seconds="));
   g_autofree char *train_loss = value_of (first, "train_loss", "=");
   g_assert_cmpfloat (g_ascii_strtod (train_loss, NULL), >, 0);
 }
