@@ -255,12 +255,16 @@ def main():
     parser.add_argument("--seeds", type=int, default=3, help="Optuna seeds per sampler (default 3: seeds 1, 2, 3)")
     parser.add_argument("--budget-scale", type=float, default=1.0,
                         help="Optuna's budget as a multiple of drmad's search time (default 1: equal time)")
+    parser.add_argument("--extend", type=float, default=1.0,
+                        help="run each study this many times its budget (default 1); the curves and targets use "
+                        "the budget, trials.csv has every trial, for reading the curves at longer budgets")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: " + " ".join(QUICK_OPTIONS) + ", one seed")
     parser.add_argument("--drmad-options", default="",
                         help="more options for drmad and drmad --evaluate, e.g. '--meta-iters 80' (quoted)")
     parser.add_argument("--build", default="build", help="the meson build folder (default build)")
-    parser.add_argument("--out", help="where the drmad run folders go (default BUILD/optuna-runs/DATE-TIME)")
+    parser.add_argument("--out", help="where the drmad run folders and trials.csv go "
+                        "(default BUILD/optuna-runs/DATE-TIME)")
     args = parser.parse_args()
 
     build = args.build if os.path.isabs(args.build) else os.path.join(ROOT, args.build)
@@ -288,8 +292,8 @@ def main():
         if s not in ("tpe", "random"):
             fail(f"--samplers {args.samplers}: expected tpe, random or both")
     seeds = list(range(1, (1 if args.quick else args.seeds) + 1))
-    if not seeds or args.budget_scale <= 0:
-        fail("--seeds and --budget-scale must be positive")
+    if not seeds or args.budget_scale <= 0 or args.extend < 1:
+        fail("--seeds and --budget-scale must be positive, --extend at least 1")
     extra = (QUICK_OPTIONS if args.quick else []) + shlex.split(args.drmad_options)
     out = args.out or os.path.join(build, "optuna-runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
     os.makedirs(out, exist_ok=True)
@@ -299,12 +303,20 @@ def main():
     print(f"optuna {optuna.__version__}, Python {sys.version.split()[0]}; drmad {drmad}; run folders {out}")
     print(f"CPU: {cpu_name()}; load average at start {os.getloadavg()[0]:.2f}")
     verdicts = {}
+    # Every meta-iteration and every trial with the time it finished, to read
+    # the curves at other budgets afterwards.
+    log_file = open(os.path.join(out, "trials.csv"), "w", newline="")
+    log = csv.writer(log_file)
+    log.writerow(["problem", "who", "seed", "index", "finished_seconds", "val_loss", "test_error", "rejected"])
     for p in problems:
         title, problem_options = PROBLEMS[p]
         options = problem_options + extra
         print(f"\n== problem {p}: {title}")
         run = run_drmad(drmad, options, os.path.join(out, f"drmad-{p}"), env)
         names = list(run["theta"][1].keys())
+        for r in run["iterations"]:
+            log.writerow([p, "drmad", "", r["iteration"], f"{r['finished']:.3f}", repr(r["val_loss"]), "",
+                          int(r["rejected"])])
         budget = run["budget"] * args.budget_scale
         print(f"  drmad: {len(names)} hyperparameters, {len(run['iterations'])} meta-iterations, search "
               f"{run['budget']:.1f} s (process {run['wall']:.1f} s with the final evaluation); other processes "
@@ -321,11 +333,15 @@ def main():
         studies = {}
         for s in samplers:
             for seed in seeds:
-                trials, other = run_study(optuna, s, seed, names, drmad, options, env, budget)
+                trials, other = run_study(optuna, s, seed, names, drmad, options, env, budget * args.extend)
                 curve = study_curve(trials, budget)
+                for i, t in enumerate(trials):
+                    log.writerow([p, s, seed, i + 1, f"{t['finished']:.3f}", repr(t["val_loss"]),
+                                  repr(t["test_error"]), ""])
+                log_file.flush()
                 studies.setdefault(s, []).append(curve)
                 per_trial = statistics.median(t["seconds"] for t in trials) if trials else float("nan")
-                print(f"  {s:6} seed {seed}: {len(trials)} trials ({sum(t['diverged'] for t in trials)} diverged, "
+                print(f"  {s:6} seed {seed}: {len([t for t in trials if t['finished'] <= budget])} trials ({sum(t['diverged'] for t in trials)} diverged, "
                       f"median {per_trial:.2f} s of drmad per trial), best val loss "
                       + ", ".join(f"{c['val_loss']:.4f} at {int(100 * c['fraction'])}%" for c in curve)
                       + f"; other processes used {other:.2f} cores", flush=True)
@@ -344,6 +360,7 @@ def main():
         best_sampler = min(samplers, key=lambda s: medians[s][-1]["val_loss"])
         verdicts[p] = (ours[-1], medians[best_sampler][-1], best_sampler)
 
+    log_file.close()
     print()
     for p in problems:
         mine, theirs, sampler = verdicts[p]
