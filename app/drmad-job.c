@@ -554,6 +554,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
          "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta));
 
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
+    if (o->patience && drmad_meta_get_stalled (meta) >= o->patience) {
+      say (callbacks, "stopping after meta-iteration %" G_GUINT64_FORMAT ": the validation loss has not improved "
+           "for %u meta-iterations (--patience %u)", it, drmad_meta_get_stalled (meta), o->patience);
+      break;
+    }
     relay.meta_done = it;
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, relay_progress, &relay, error);
     if (report && ranks->size > 1

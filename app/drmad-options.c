@@ -16,7 +16,7 @@ static const OptionSpec specs[] = {
   { "evaluate", NULL, NULL, "Read one θ per line on standard input (KEY=VALUE items: init-l2, init-lr, init-momentum, init-scale, and θ's entries by name, e.g. lr/layer2/seg0=0.2), train once for each with the other settings, and write one result line each (val_loss=… val_error=… test_loss=… test_error=…); the data are loaded once", FALSE },
   { "config", NULL, "FILE", "Read settings from FILE ([drmad] group, keys named as the long options); the command line overrides it", FALSE },
   { "out", NULL, "DIR", "Run folder to create (default: runs/DATE-TIME)", FALSE },
-  { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device and --gemm may change)", FALSE },
+  { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device, --gemm, --fidelity-every and --patience may change)", FALSE },
   { "force", NULL, NULL, "Overwrite an existing run folder", FALSE },
   { "version", NULL, NULL, "Print the version and exit", FALSE },
   { "dataset", "fashion-mnist", "NAME|PATH", "A built-in name (fashion-mnist, mnist) or a folder: IDX files, CIFAR-10 batches, or one PNG subfolder per class", TRUE },
@@ -28,6 +28,7 @@ static const OptionSpec specs[] = {
   { "batch", "100", "N", "Minibatch size", TRUE },
   { "iters", "500", "T", "Training steps per run", TRUE },
   { "meta-iters", "40", "N", "Meta-iterations; 0 trains once with the given values and reports validation and test loss", TRUE },
+  { "patience", "0", "N", "Stop the meta-iterations early when the validation loss has not improved for N of them (the final evaluation runs as usual); 0 = never", TRUE },
   { "learn", "l2,lr", "LIST", "Hyperparameter groups to learn: any of l2, lr, momentum, init, or none", TRUE },
   { "l2-granularity", "layer", "layer|neuron|weight", "One L2 penalty per layer, per input unit of each layer, or per weight", TRUE },
   { "segments", "4", "S", "Segments of the learning-rate and momentum schedules", TRUE },
@@ -52,7 +53,7 @@ static const OptionSpec specs[] = {
   { "precision", "float32", "float32|float64", "Arithmetic on the device; float64 needs cl_khr_fp64", TRUE },
 };
 
-static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", "fidelity-every", NULL };
+static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", "fidelity-every", "patience", NULL };
 
 static const OptionSpec *
 find_spec (const char *name)
@@ -360,6 +361,7 @@ convert (DrmadOptions *o, GError **error)
       || !parse_uint (o, "batch", 1, 1u << 20, &o->batch, error)
       || !parse_unsigned (o, "iters", 1, 100000000, &T, error)
       || !parse_unsigned (o, "meta-iters", 0, 1000000, &o->meta_iters, error)
+      || !parse_uint (o, "patience", 0, 1000000, &o->patience, error)
       || !parse_unsigned (o, "seed", 0, G_MAXUINT64, &o->seed, error)
       || !parse_uint (o, "segments", 1, 100000, &o->hyper.segments, error)
       || !parse_uint (o, "snapshots", 1, G_MAXINT, &o->reverse.snapshots, error)

@@ -19,6 +19,7 @@ typedef struct {
   DrmadActivation activation;
   guint    batch;
   guint64  meta_iters;
+  guint    patience;      /* stop after this many meta-iterations without a better validation loss; 0: never */
   guint64  seed;
   /* hypergradients */
   DrmadHyperConfig   hyper;   /* steps = --iters */

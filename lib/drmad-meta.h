@@ -148,6 +148,11 @@ const char               *drmad_meta_get_method_reason (DrmadMeta *meta);
  * @meta, live as long as it and change with each step and load. */
 const double *drmad_meta_get_best_values   (DrmadMeta *meta);
 double        drmad_meta_get_best_val_loss (DrmadMeta *meta);
+/* Meta-iterations since the one that measured the best validation loss
+ * (all of them before the first accepted one); rejected ones count. A
+ * caller that stops when it reaches N stops when the validation loss has
+ * not improved for N meta-iterations. Kept in the saved state. */
+guint         drmad_meta_get_stalled       (DrmadMeta *meta);
 
 /* The last hypergradient computed (NULL before the first step). It belongs to
  * @meta: the next drmad_meta_step() may free it; copy what you need. */

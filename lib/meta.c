@@ -25,6 +25,7 @@ struct _DrmadMeta {
   gboolean           have_accepted;
   double             best_val_loss;
   double            *best_theta;            /* the accepted θ of best_val_loss */
+  guint              best_iteration;        /* the meta-iteration that measured it (0: none yet) */
   DrmadHypergradient *last;
   DrmadReverseConfig resolved;              /* auto made concrete */
   char              *method_reason;
@@ -172,6 +173,7 @@ const DrmadReverseConfig *drmad_meta_get_method (DrmadMeta *meta) { return &meta
 const char *drmad_meta_get_method_reason (DrmadMeta *meta) { return meta->method_reason; }
 const double *drmad_meta_get_best_values (DrmadMeta *meta) { return meta->have_accepted ? meta->best_theta : NULL; }
 double drmad_meta_get_best_val_loss (DrmadMeta *meta) { return meta->best_val_loss; }
+guint drmad_meta_get_stalled (DrmadMeta *meta) { return meta->iteration - meta->best_iteration; }
 double drmad_meta_get_learning_rate (DrmadMeta *meta) { return meta->learning_rate; }
 
 /* θ_next = θ − step(gradient), from the accepted point and its optimiser state. */
@@ -432,6 +434,7 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
   meta->have_accepted = TRUE;
   if (result->val_loss < meta->best_val_loss) {
     meta->best_val_loss = result->val_loss;
+    meta->best_iteration = report->iteration;
     memcpy (meta->best_theta, meta->accepted_theta, meta->n * sizeof (double));
   }
   if (!apply_update (meta, &local)) {
@@ -445,11 +448,16 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
 
 guint drmad_meta_get_iteration (DrmadMeta *meta) { return meta->iteration; }
 
-/* State layout: a header of counters, then 7 vectors of n doubles. */
+/* State layout: a header of counters, then 8 vectors of n doubles.
+ * best_iteration came last, later: a state without it (8 bytes shorter)
+ * still loads, as if the best were the last meta-iteration. */
 typedef struct {
   guint64 n, iteration, adam_t, accepted_adam_t, have_accepted;
   double  learning_rate, best_val_loss;
+  guint64 best_iteration;
 } StateHeader;
+
+#define STATE_HEADER_WITHOUT_BEST_ITERATION G_STRUCT_OFFSET (StateHeader, best_iteration)
 
 #define STATE_VECTORS 8
 
@@ -460,6 +468,7 @@ drmad_meta_save_state (DrmadMeta *meta)
     .n = meta->n, .iteration = meta->iteration, .adam_t = meta->adam_t,
     .accepted_adam_t = meta->accepted_adam_t, .have_accepted = meta->have_accepted,
     .learning_rate = meta->learning_rate, .best_val_loss = meta->best_val_loss,
+    .best_iteration = meta->best_iteration,
   };
   const double *vectors[STATE_VECTORS] = { drmad_hyper_get_values (meta->hyper), meta->m, meta->s,
                                            meta->accepted_theta, meta->accepted_gradient,
@@ -477,19 +486,24 @@ drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
   gsize size;
   const guint8 *data = g_bytes_get_data (state, &size);
   StateHeader header;
-  if (size < sizeof header) {
+  gsize vectors_bytes = STATE_VECTORS * meta->n * sizeof (double);
+  gsize header_size = size == STATE_HEADER_WITHOUT_BEST_ITERATION + vectors_bytes
+                      ? STATE_HEADER_WITHOUT_BEST_ITERATION : sizeof header;
+  if (size < header_size) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "the optimiser state is %" G_GSIZE_FORMAT
                  " bytes, shorter than its header", size);
     return FALSE;
   }
-  memcpy (&header, data, sizeof header);
-  if (header.n != meta->n || size != sizeof header + STATE_VECTORS * meta->n * sizeof (double)) {
+  memcpy (&header, data, header_size);
+  if (header_size < sizeof header)
+    header.best_iteration = header.iteration;
+  if (header.n != meta->n || size != header_size + vectors_bytes || header.best_iteration > header.iteration) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "the optimiser state holds %" G_GUINT64_FORMAT " hyperparameters in %" G_GSIZE_FORMAT
                  " bytes; this run has %" G_GSIZE_FORMAT, header.n, size, meta->n);
     return FALSE;
   }
-  const double *theta = (const double *) (data + sizeof header);
+  const double *theta = (const double *) (data + header_size);
   if (!drmad_hyper_set_values (meta->hyper, theta, error))
     return FALSE;
   double *vectors[STATE_VECTORS - 1] = { meta->m, meta->s, meta->accepted_theta, meta->accepted_gradient,
@@ -502,5 +516,6 @@ drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
   meta->have_accepted = header.have_accepted != 0;
   meta->learning_rate = header.learning_rate;
   meta->best_val_loss = header.best_val_loss;
+  meta->best_iteration = header.best_iteration;
   return TRUE;
 }

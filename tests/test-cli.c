@@ -213,6 +213,48 @@ test_train_once (void)
   g_assert_nonnull (strstr (out, "test_loss "));
 }
 
+/* --patience N stops once N meta-iterations in a row found no better
+ * validation loss than the best one: checked against history.csv; a
+ * resume of the stopped run stops again at once. */
+static void
+test_patience (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-cli-XXXXXX", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *err = NULL;
+  /* Meta learning rate 1 overshoots after two steps on this problem. */
+  g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "12", "--meta-lr", "1", "--patience", "2", "--out",
+                                                   folder, NULL }, NULL, &err), ==, 0);
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_auto (GStrv) lines = g_strsplit (history, "\n", -1);
+  guint rows = 0, best_row = 0;
+  double best = G_MAXDOUBLE;
+  for (guint i = 1; lines[i] && g_ascii_isdigit (lines[i][0]); i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    rows++;
+    double val_loss = g_ascii_strtod (cells[3], NULL);
+    if (g_str_equal (cells[1], "0") && val_loss < best) {
+      best = val_loss;
+      best_row = rows;
+    }
+  }
+  g_assert_cmpuint (rows, <, 12);
+  g_assert_cmpuint (rows, ==, best_row + 2);
+  g_assert_nonnull (strstr (history, "\nfinal-best,"));
+  g_autofree char *said = g_strdup_printf ("stopping after meta-iteration %u", rows);
+  g_assert_nonnull (strstr (err, said));
+  g_assert_nonnull (strstr (err, "--patience 2"));
+  g_autofree char *resumed_err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, &resumed_err), ==, 0);
+  g_assert_nonnull (strstr (resumed_err, said));
+  g_autofree char *resumed = read_text (folder, "history.csv");
+  g_auto (GStrv) resumed_lines = g_strsplit (resumed, "\n", -1);
+  g_assert_cmpuint (g_strv_length (resumed_lines), ==, g_strv_length (lines));
+  remove_tree (dir);
+}
+
 static void
 test_check (void)
 {
@@ -297,6 +339,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/config-precedence", test_config_precedence);
   g_test_add_func ("/cli/run-folder-and-resume", test_run_folder_and_resume);
   g_test_add_func ("/cli/train-once", test_train_once);
+  g_test_add_func ("/cli/patience", test_patience);
   g_test_add_func ("/cli/check", test_check);
   g_test_add_func ("/cli/device-faults", test_device_faults);
   return g_test_run ();

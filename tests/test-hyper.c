@@ -259,10 +259,15 @@ test_divergence_guard (void)
   g_autofree double *accepted = g_new (double, n);
   for (gsize i = 0; i < n; i++)
     accepted[i] = log (0.1);
-  guint rejected = 0;
+  guint rejected = 0, best_iteration = 1;
+  double best_val_loss = first->val_loss;
   for (guint it = 0; it < 4; it++) {
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
     g_assert_no_error (error);
+    if (!report->rejected && report->val_loss < best_val_loss) {
+      best_val_loss = report->val_loss;
+      best_iteration = report->iteration;
+    }
     const double *theta = drmad_hyper_get_values (hyper);
     for (gsize i = 0; i < n; i++)
       g_assert_true (isfinite (theta[i]));
@@ -274,6 +279,30 @@ test_divergence_guard (void)
   }
   g_assert_cmpuint (rejected, >=, 1);
   g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), <, 14);
+  /* Meta-iterations since the best validation loss (what --patience reads), from the reports; kept in the
+   * saved state, and a state saved before it was kept (8 bytes shorter) loads as "the best is the last". */
+  g_assert_cmpuint (drmad_meta_get_stalled (meta), ==, 5 - best_iteration);
+  g_autoptr (GBytes) state = drmad_meta_save_state (meta);
+  g_autofree double *theta_now = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  g_autoptr (DrmadMeta) restored = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  CHECK (drmad_meta_load_state (restored, state, &error));
+  g_assert_cmpuint (drmad_meta_get_stalled (restored), ==, 5 - best_iteration);
+  gsize size;
+  const guint8 *bytes = g_bytes_get_data (state, &size);
+  gsize old_header = 7 * 8;
+  g_autofree guint8 *old = g_malloc (size - 8);
+  memcpy (old, bytes, old_header);
+  memcpy (old + old_header, bytes + old_header + 8, size - old_header - 8);
+  g_autoptr (GBytes) old_state = g_bytes_new (old, size - 8);
+  g_autoptr (DrmadMeta) from_old = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  CHECK (drmad_meta_load_state (from_old, old_state, &error));
+  g_assert_cmpuint (drmad_meta_get_stalled (from_old), ==, 0);
+  g_assert_cmpuint (drmad_meta_get_iteration (from_old), ==, 5);
+  g_assert_cmpmem (drmad_hyper_get_values (hyper), n * sizeof (double), theta_now, n * sizeof (double));
+  g_autoptr (GBytes) truncated = g_bytes_new (old, size - 12);
+  g_assert_false (drmad_meta_load_state (from_old, truncated, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+  g_clear_error (&error);
 
   /* A second, wilder step (±40 on log η): rejected, and θ is the accepted point moved by half of it. */
   meta_config.learning_rate = 40;
