@@ -445,6 +445,12 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   static const DrmadJobRanks alone = { .rank = 0, .size = 1 };
   if (!ranks)
     ranks = &alone;
+  if (o->warm_start && ranks->size > 1) {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                         "--warm-start runs in one process: each would choose from its own training");
+    memset (result, 0, sizeof *result);
+    return DRMAD_JOB_BAD_INPUT;
+  }
   gboolean writer = ranks->rank == 0;   /* only rank 0 writes the run folder and reports */
   DrmadReverseConfig reverse = o->reverse;
   reverse.seed = o->seed + ranks->rank;  /* own initial weights and minibatches; the split is the seed's */
@@ -549,6 +555,15 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       callbacks->folder (&event, callbacks->user_data);
   }
   relay.meta_total = o->meta_iters;
+  if (o->warm_start && drmad_meta_get_iteration (meta) == 0 && o->meta_iters > 0) {
+    g_autofree char *summary = NULL;
+    if (!drmad_meta_warm_start (meta, o->warm_start, relay_progress, &relay, &summary, error)) {
+      outcome = outcome_of (*error, DRMAD_JOB_FAILED);
+      g_prefix_error (error, "the warm start %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
+      goto out;
+    }
+    say (callbacks, "warm start (--warm-start %u): %s", o->warm_start, summary);
+  }
   if (writer && o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters)
     say (callbacks, "%s already has its %u meta-iterations: only the final evaluation runs again "
          "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta));

@@ -46,7 +46,9 @@ static const OptionSpec specs[] = {
   { "meta-lr", "0.05", "R", "Meta learning rate (a step on log / logit scale)", TRUE },
   { "meta-momentum", "0.9", "M", "Momentum of the sgd meta-optimiser", TRUE },
   { "clip", "0", "C", "Clip each hypergradient component to ±C; 0 = off", TRUE },
-  { "divergence-factor", "2", "F", "Reject a meta-step whose validation loss exceeds F × the best so far", TRUE },
+  { "divergence-factor", "2", "F", "Reject a meta-step whose validation loss exceeds F × the best so far (1: any step that does not improve on it, backtracking)", TRUE },
+  { "meta-lr-growth", "1", "G", "After a meta-iteration that lowers the best validation loss, multiply the meta learning rate by G (a rejected one halves it; with --divergence-factor 1, the bold driver); 1 = constant", TRUE },
+  { "warm-start", "0", "N", "Before the first meta-iteration, try N factors per group (L2 ×1/100…100, learning rates and initial scales ×1/10…10, momenta ±2 in logit), one group after another, and start from the best; 0 = off", TRUE },
   { "seed", "1", "N", "Seed for the split, the initial weights and the minibatches", TRUE },
   { "device", "", "N|SUBSTRING", "OpenCL device: a number from --list-devices or part of its name; empty = $DRMAD_DEVICE, else the first GPU, else the first CPU", TRUE },
   { "gemm", "auto", "auto|clblast|host", "Matrix products: CLBlast, or OpenBLAS in a native kernel (CPU devices); auto picks host on CPUs", TRUE },
@@ -386,7 +388,9 @@ convert (DrmadOptions *o, GError **error)
   if (!parse_double (o, "meta-lr", 0, INFINITY, TRUE, &o->meta.learning_rate, error)
       || !parse_double (o, "meta-momentum", 0, 0.999999, FALSE, &o->meta.momentum, error)
       || !parse_double (o, "clip", 0, INFINITY, FALSE, &o->meta.clip, error)
-      || !parse_double (o, "divergence-factor", 1, INFINITY, TRUE, &o->meta.divergence_factor, error))
+      || !parse_double (o, "divergence-factor", 1, INFINITY, FALSE, &o->meta.divergence_factor, error)
+      || !parse_double (o, "meta-lr-growth", 1, 100, FALSE, &o->meta.learning_rate_growth, error)
+      || !parse_uint (o, "warm-start", 0, 1000, &o->warm_start, error))
     return FALSE;
   if (o->hyper.segments > T)
     return bad_value (error, "segments", g_hash_table_lookup (v, "segments"), "at most as many segments as training steps (--iters)");

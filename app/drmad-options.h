@@ -19,7 +19,8 @@ typedef struct {
   DrmadActivation activation;
   guint    batch;
   guint64  meta_iters;
-  guint    patience;      /* stop after this many meta-iterations without a better validation loss; 0: never */
+  guint    patience;
+  guint    warm_start;    /* factors per group tried before the first meta-iteration; 0: none */      /* stop after this many meta-iterations without a better validation loss; 0: never */
   guint64  seed;
   /* hypergradients */
   DrmadHyperConfig   hyper;   /* steps = --iters */
