@@ -237,6 +237,20 @@ def study_curve(trials, budget):
     return curve
 
 
+def read_trials(path):
+    """The studies of an earlier run's trials.csv: (problem, sampler, seed) -> trials."""
+    studies = {}
+    for row in read_csv(path):
+        if row["who"] == "drmad":
+            continue
+        key = (row["problem"], row["who"], int(row["seed"]))
+        studies.setdefault(key, []).append({
+            "finished": float(row["finished_seconds"]), "val_loss": float(row["val_loss"]),
+            "test_error": float(row["test_error"]),
+            "recorded_budget": float(row.get("rejected_or_budget") or row["finished_seconds"])})
+    return studies
+
+
 def median_point(points):
     """The median of @points by validation loss, as one of them (the lower
     middle for an even count), so its test error belongs to its θ."""
@@ -258,6 +272,10 @@ def main():
     parser.add_argument("--extend", type=float, default=1.0,
                         help="run each study this many times its budget (default 1); the curves and targets use "
                         "the budget, trials.csv has every trial, for reading the curves at longer budgets")
+    parser.add_argument("--optuna-trials", metavar="CSV",
+                        help="do not run the studies: read them from the trials.csv of an earlier run (same "
+                        "problems, samplers and seeds) at this run's budget; for comparing drmad settings "
+                        "(--drmad-options) with one set of studies")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: " + " ".join(QUICK_OPTIONS) + ", one seed")
     parser.add_argument("--drmad-options", default="",
@@ -307,7 +325,9 @@ def main():
     # the curves at other budgets afterwards.
     log_file = open(os.path.join(out, "trials.csv"), "w", newline="")
     log = csv.writer(log_file)
-    log.writerow(["problem", "who", "seed", "index", "finished_seconds", "val_loss", "test_error", "rejected"])
+    log.writerow(["problem", "who", "seed", "index", "finished_seconds", "val_loss", "test_error",
+                  "rejected_or_budget"])
+    recorded = read_trials(args.optuna_trials) if args.optuna_trials else None
     for p in problems:
         title, problem_options = PROBLEMS[p]
         options = problem_options + extra
@@ -333,18 +353,31 @@ def main():
         studies = {}
         for s in samplers:
             for seed in seeds:
+                if recorded is not None:
+                    trials = recorded.get((p, s, seed))
+                    if trials is None:
+                        fail(f"{args.optuna_trials} has no trials of problem {p}, sampler {s}, seed {seed}")
+                    covered = max(t["recorded_budget"] for t in trials)
+                    if covered < budget - 1e-9:
+                        print(f"  note: the recorded {s} seed {seed} ran {covered:.1f} s, less than this budget: "
+                              "its curve stops there")
+                    studies.setdefault(s, []).append(study_curve(trials, budget))
+                    continue
                 trials, other = run_study(optuna, s, seed, names, drmad, options, env, budget * args.extend)
                 curve = study_curve(trials, budget)
                 for i, t in enumerate(trials):
                     log.writerow([p, s, seed, i + 1, f"{t['finished']:.3f}", repr(t["val_loss"]),
-                                  repr(t["test_error"]), ""])
+                                  repr(t["test_error"]), f"{budget * args.extend:.3f}"])
                 log_file.flush()
                 studies.setdefault(s, []).append(curve)
                 per_trial = statistics.median(t["seconds"] for t in trials) if trials else float("nan")
-                print(f"  {s:6} seed {seed}: {len([t for t in trials if t['finished'] <= budget])} trials ({sum(t['diverged'] for t in trials)} diverged, "
-                      f"median {per_trial:.2f} s of drmad per trial), best val loss "
+                print(f"  {s:6} seed {seed}: {len([t for t in trials if t['finished'] <= budget])} trials "
+                      f"({sum(t['diverged'] for t in trials)} diverged, median {per_trial:.2f} s of drmad per "
+                      "trial), best val loss "
                       + ", ".join(f"{c['val_loss']:.4f} at {int(100 * c['fraction'])}%" for c in curve)
                       + f"; other processes used {other:.2f} cores", flush=True)
+        if recorded is not None:
+            print(f"  Optuna: the studies recorded in {args.optuna_trials}, read at this budget")
 
         print(f"\n  problem {p}: best validation loss / test error of that θ at 25 / 50 / 100 % of "
               f"{budget:.1f} s (Optuna: median of {len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
