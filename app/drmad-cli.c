@@ -221,6 +221,12 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
       printf ("learned %s\n", result.learned[i]);
     if (n > 64)
       printf ("learned … %u values in all: see hyper.csv\n", n);
+    if (result.best && result.best_iteration && n <= 64)
+      printf ("best (measured by meta-iteration %u; as a drmad --evaluate line): %s\n", result.best_iteration,
+              result.best);
+    else if (result.best_iteration)
+      printf ("best: measured by meta-iteration %u, hyper.csv's iteration %u%s\n", result.best_iteration,
+              result.best_iteration - 1, result.best_iteration == 1 ? " (0: the starting values)" : "");
     fprintf (stderr, "plots: %s/l2.png %s/lr.png %s/loss.png (%.0f s in all)\n", result.folder, result.folder,
              result.folder, (g_get_monotonic_time () - t.progress.started_us) / 1e6);
   }

@@ -177,6 +177,7 @@ drmad_job_result_clear (DrmadJobResult *result)
 {
   g_clear_pointer (&result->folder, g_free);
   g_clear_pointer (&result->learned, g_strfreev);
+  g_clear_pointer (&result->best, g_free);
 }
 
 /* ---- plots ---- */
@@ -643,6 +644,12 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                                              drmad_hyper_get_natural (hyper, i)));
   g_ptr_array_add (lines, NULL);
   result->learned = (char **) g_ptr_array_free (lines, FALSE);
+  GString *best_line = g_string_new (NULL);
+  for (gsize i = 0; i < drmad_hyper_get_n (best); i++)
+    g_string_append_printf (best_line, "%s%s=%.17g", i ? " " : "", drmad_hyper_get_name (best, i),
+                            drmad_hyper_get_natural (best, i));
+  result->best = g_string_free (best_line, FALSE);
+  result->best_iteration = drmad_meta_get_iteration (meta) - drmad_meta_get_stalled (meta);
 out:
   g_clear_pointer (&meta, drmad_meta_free);
   drmad_session_clear (&s);

@@ -1,7 +1,7 @@
 /* The drmad program: options and config precedence, the run
  * folder's contents, resume against an uninterrupted run, PNGs that decode,
  * bad input with exit status 2, and --check. Runs the real binary. */
-#include <glib.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <png.h>
 #include <string.h>
@@ -223,10 +223,10 @@ test_patience (void)
     return;
   g_autofree char *dir = g_dir_make_tmp ("drmad-cli-XXXXXX", NULL);
   g_autofree char *folder = g_build_filename (dir, "run", NULL);
-  g_autofree char *err = NULL;
+  g_autofree char *err = NULL, *out = NULL;
   /* Meta learning rate 1 overshoots after two steps on this problem. */
   g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "12", "--meta-lr", "1", "--patience", "2", "--out",
-                                                   folder, NULL }, NULL, &err), ==, 0);
+                                                   folder, NULL }, &out, &err), ==, 0);
   g_autofree char *history = read_text (folder, "history.csv");
   g_auto (GStrv) lines = g_strsplit (history, "\n", -1);
   guint rows = 0, best_row = 0;
@@ -246,6 +246,39 @@ test_patience (void)
   g_autofree char *said = g_strdup_printf ("stopping after meta-iteration %u", rows);
   g_assert_nonnull (strstr (err, said));
   g_assert_nonnull (strstr (err, "--patience 2"));
+  /* The best θ, printed as a drmad --evaluate line, measured by the best row, retrains to the final-best row. */
+  g_autofree char *measured = g_strdup_printf ("best (measured by meta-iteration %u; as a drmad --evaluate line): ",
+                                               best_row);
+  const char *best_line = strstr (out, measured);
+  g_assert_nonnull (best_line);
+  best_line += strlen (measured);
+  g_autofree char *theta = g_strndup (best_line, strcspn (best_line, "\n"));
+  g_autofree char *stdin_path = g_build_filename (dir, "theta.txt", NULL);
+  g_assert_true (g_file_set_contents (stdin_path, theta, -1, NULL));
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, "--evaluate");
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) evaluate = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_autofree char *result = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (evaluate, NULL, NULL, &result, NULL, &error));
+  g_assert_no_error (error);
+  const char *final_best = strstr (history, "\nfinal-best,");
+  g_auto (GStrv) final_cells = g_strsplit (final_best + 1, ",", -1);
+  guint n_cells = g_strv_length (final_cells);
+  double final_test_loss = g_ascii_strtod (final_cells[n_cells - 2], NULL);
+  double final_test_error = g_ascii_strtod (final_cells[n_cells - 1], NULL);
+  const char *test_loss = strstr (result, "test_loss="), *test_error = strstr (result, "test_error=");
+  g_assert_nonnull (test_loss);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (test_loss + 10, NULL), final_test_loss, 1e-8 * final_test_loss);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (test_error + 11, NULL), final_test_error, 1e-8);
+
   g_autofree char *resumed_err = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, &resumed_err), ==, 0);
   g_assert_nonnull (strstr (resumed_err, said));
