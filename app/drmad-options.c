@@ -43,7 +43,7 @@ static const OptionSpec specs[] = {
   { "memory-budget", "0", "BYTES", "Device memory the reverse pass may use when --method auto chooses (e.g. 512M, 4G); 0 = half the device's free memory", TRUE },
   { "fidelity-every", "10", "N", "Measure the method against a more faithful one (exact where it fits) at meta-iteration 1 and every N after; 0 = never", TRUE },
   { "meta-optimizer", "adam", "adam|sgd|sign", "Meta-optimiser on the raw hyperparameters", TRUE },
-  { "meta-lr", "0.05", "R", "Meta learning rate (a step on log / logit scale)", TRUE },
+  { "meta-lr", "0.15", "R", "Meta learning rate (a step on log / logit scale)", TRUE },
   { "meta-momentum", "0.9", "M", "Momentum of the sgd meta-optimiser", TRUE },
   { "clip", "0", "C", "Clip each hypergradient component to ±C; 0 = off", TRUE },
   { "divergence-factor", "2", "F", "Reject a meta-step whose validation loss exceeds F × the best so far (1: any step that does not improve on it, backtracking)", TRUE },

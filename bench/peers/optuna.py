@@ -160,6 +160,10 @@ def run_drmad(drmad, options, folder, env):
     wall = time.monotonic() - start
     if proc.returncode != 0:
         fail(f"drmad exited with {proc.returncode}:\n{err}")
+    with open(os.path.join(folder, "stdout.txt"), "w") as f:   # what the user would have seen
+        f.write("".join(lines))
+    with open(os.path.join(folder, "stderr.txt"), "w") as f:
+        f.write(err)
     for line in err.splitlines():
         if line.startswith("method:") or line.startswith("device:"):
             print(f"  {line}")
