@@ -3,6 +3,7 @@
 #include "drmad-cli.h"
 #include "drmad-options.h"
 #include "drmad-job.h"
+#include "drmad-evaluate.h"
 #ifdef DRMAD_HAVE_MPI
 #include "drmad-mpi.h"
 #endif
@@ -223,6 +224,12 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
       printf ("learned %s\n", result.learned[i]);
     if (n > 64)
       printf ("learned … %u values in all: see hyper.csv\n", n);
+    if (result.best && result.best_iteration && n <= 64)
+      printf ("best (measured by meta-iteration %u; as a drmad --evaluate line): %s\n", result.best_iteration,
+              result.best);
+    else if (result.best_iteration)
+      printf ("best: measured by meta-iteration %u, hyper.csv's iteration %u%s\n", result.best_iteration,
+              result.best_iteration - 1, result.best_iteration == 1 ? " (0: the starting values)" : "");
     fprintf (stderr, "plots: %s/l2.png %s/lr.png %s/loss.png (%.0f s in all)\n", result.folder, result.folder,
              result.folder, (g_get_monotonic_time () - t.progress.started_us) / 1e6);
   }
@@ -424,8 +431,13 @@ drmad_cli_main (int argc, char **argv)
     status = 0;
   } else if (options.list_devices) {
     status = list_devices ();
+  } else if (options.check && options.evaluate) {
+    fprintf (stderr, "drmad: --check and --evaluate cannot be combined: give one\n");
+    status = EXIT_BAD_INPUT;
   } else if (options.check) {
     status = run_check (&options);
+  } else if (options.evaluate) {
+    status = drmad_evaluate_main (&options, stdin, stdout, stderr);
   } else {
 #ifdef DRMAD_HAVE_MPI
     /* Under mpirun or srun: one of several processes (docs/distributed.md). A

@@ -221,6 +221,7 @@ drmad_job_result_clear (DrmadJobResult *result)
 {
   g_clear_pointer (&result->folder, g_free);
   g_clear_pointer (&result->learned, g_strfreev);
+  g_clear_pointer (&result->best, g_free);
 }
 
 /* ---- plots ---- */
@@ -506,6 +507,12 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   static const DrmadJobRanks alone = { .rank = 0, .size = 1 };
   if (!ranks)
     ranks = &alone;
+  if (o->warm_start && ranks->size > 1) {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                         "--warm-start runs in one process: each would choose from its own training");
+    memset (result, 0, sizeof *result);
+    return DRMAD_JOB_BAD_INPUT;
+  }
   gboolean writer = ranks->rank == 0;   /* only rank 0 writes the run folder and reports */
   DrmadReverseConfig reverse = o->reverse;
   reverse.seed = o->seed + ranks->rank;  /* own initial weights and minibatches; the split is the seed's */
@@ -624,11 +631,25 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       callbacks->folder (&event, callbacks->user_data);
   }
   relay.meta_total = o->meta_iters;
+  if (o->warm_start && drmad_meta_get_iteration (meta) == 0 && o->meta_iters > 0) {
+    g_autofree char *summary = NULL;
+    if (!drmad_meta_warm_start (meta, o->warm_start, relay_progress, &relay, &summary, error)) {
+      outcome = outcome_of (*error, DRMAD_JOB_FAILED);
+      g_prefix_error (error, "the warm start %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
+      goto out;
+    }
+    say (callbacks, "warm start (--warm-start %u): %s", o->warm_start, summary);
+  }
   if (writer && o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters)
     say (callbacks, "%s already has its %u meta-iterations: only the final evaluation runs again "
          "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta));
 
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
+    if (o->patience && drmad_meta_get_stalled (meta) >= o->patience) {
+      say (callbacks, "stopping after meta-iteration %" G_GUINT64_FORMAT ": the validation loss has not improved "
+           "for %u meta-iterations (--patience %u)", it, drmad_meta_get_stalled (meta), o->patience);
+      break;
+    }
     relay.meta_done = it;
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, relay_progress, &relay, error);
     if (report && ranks->size > 1
@@ -698,6 +719,12 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                                              drmad_hyper_get_natural (hyper, i)));
   g_ptr_array_add (lines, NULL);
   result->learned = (char **) g_ptr_array_free (lines, FALSE);
+  GString *best_line = g_string_new (NULL);
+  for (gsize i = 0; i < drmad_hyper_get_n (best); i++)
+    g_string_append_printf (best_line, "%s%s=%.17g", i ? " " : "", drmad_hyper_get_name (best, i),
+                            drmad_hyper_get_natural (best, i));
+  result->best = g_string_free (best_line, FALSE);
+  result->best_iteration = drmad_meta_get_iteration (meta) - drmad_meta_get_stalled (meta);
 out:
   g_clear_pointer (&meta, drmad_meta_free);
   drmad_session_clear (&s);

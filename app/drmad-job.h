@@ -119,6 +119,8 @@ typedef struct {
   double   best_val_loss;
   char    *folder;         /* the run folder (NULL when trained once) */
   char   **learned;        /* "name = value" lines, NULL-terminated */
+  char    *best;           /* the best accepted θ as one drmad --evaluate line ("l2/layer1=… lr/layer1/seg0=…") */
+  guint    best_iteration; /* the meta-iteration that measured it (its θ is hyper.csv's iteration before) */
 } DrmadJobResult;
 
 void drmad_job_result_clear (DrmadJobResult *result);

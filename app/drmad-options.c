@@ -13,9 +13,10 @@ static const OptionSpec specs[] = {
   { "no-gui", NULL, NULL, "Run in the terminal, without a window", FALSE },
   { "list-devices", NULL, NULL, "List OpenCL platforms and devices, then exit", FALSE },
   { "check", NULL, NULL, "Compare exact hypergradients with finite differences and DrMAD/piecewise with exact, on a small configuration or the one given; exit status 1 when exact misses", FALSE },
+  { "evaluate", NULL, NULL, "Read one θ per line on standard input (KEY=VALUE items: init-l2, init-lr, init-momentum, init-scale, and θ's entries by name, e.g. lr/layer2/seg0=0.2), train once for each with the other settings, and write one result line each (val_loss=… val_error=… test_loss=… test_error=…); the data are loaded once", FALSE },
   { "config", NULL, "FILE", "Read settings from FILE ([drmad] group, keys named as the long options); the command line overrides it", FALSE },
   { "out", NULL, "DIR", "Run folder to create (default: runs/DATE-TIME)", FALSE },
-  { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device and --gemm may change)", FALSE },
+  { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device, --gemm, --fidelity-every and --patience may change)", FALSE },
   { "force", NULL, NULL, "Overwrite an existing run folder", FALSE },
   { "version", NULL, NULL, "Print the version and exit", FALSE },
   { "shard-data", NULL, NULL, "Under mpirun or srun, each process trains on its own disjoint part of the training split (validation and test stay whole); alone, the one part is the whole split", FALSE },
@@ -28,6 +29,7 @@ static const OptionSpec specs[] = {
   { "batch", "100", "N", "Minibatch size", TRUE },
   { "iters", "500", "T", "Training steps per run", TRUE },
   { "meta-iters", "40", "N", "Meta-iterations; 0 trains once with the given values and reports validation and test loss", TRUE },
+  { "patience", "0", "N", "Stop the meta-iterations early when the validation loss has not improved for N of them (the final evaluation runs as usual); 0 = never", TRUE },
   { "learn", "l2,lr", "LIST", "Hyperparameter groups to learn: any of l2, lr, momentum, init, or none", TRUE },
   { "l2-granularity", "layer", "layer|neuron|weight", "One L2 penalty per layer, per input unit of each layer, or per weight", TRUE },
   { "segments", "4", "S", "Segments of the learning-rate and momentum schedules", TRUE },
@@ -42,17 +44,19 @@ static const OptionSpec specs[] = {
   { "memory-budget", "0", "BYTES", "Device memory the reverse pass may use when --method auto chooses (e.g. 512M, 4G); 0 = half the device's free memory", TRUE },
   { "fidelity-every", "10", "N", "Measure the method against a more faithful one (exact where it fits) at meta-iteration 1 and every N after; 0 = never", TRUE },
   { "meta-optimizer", "adam", "adam|sgd|sign", "Meta-optimiser on the raw hyperparameters", TRUE },
-  { "meta-lr", "0.05", "R", "Meta learning rate (a step on log / logit scale)", TRUE },
+  { "meta-lr", "0.15", "R", "Meta learning rate (a step on log / logit scale)", TRUE },
   { "meta-momentum", "0.9", "M", "Momentum of the sgd meta-optimiser", TRUE },
   { "clip", "0", "C", "Clip each hypergradient component to ±C; 0 = off", TRUE },
-  { "divergence-factor", "2", "F", "Reject a meta-step whose validation loss exceeds F × the best so far", TRUE },
+  { "divergence-factor", "2", "F", "Reject a meta-step whose validation loss exceeds F × the best so far (1: any step that does not improve on it, backtracking)", TRUE },
+  { "meta-lr-growth", "1", "G", "After a meta-iteration that lowers the best validation loss, multiply the meta learning rate by G (a rejected one halves it; with --divergence-factor 1, the bold driver); 1 = constant", TRUE },
+  { "warm-start", "0", "N", "Before the first meta-iteration, try N factors per group (L2 ×1/100…100, learning rates and initial scales ×1/10…10, momenta ±2 in logit), one group after another, and start from the best; 0 = off", TRUE },
   { "seed", "1", "N", "Seed for the split, the initial weights and the minibatches", TRUE },
   { "device", "", "N|SUBSTRING", "OpenCL device: a number from --list-devices or part of its name; empty = $DRMAD_DEVICE, else the first GPU, else the first CPU", TRUE },
   { "gemm", "auto", "auto|clblast|host", "Matrix products: CLBlast, or OpenBLAS in a native kernel (CPU devices); auto picks host on CPUs", TRUE },
   { "precision", "float32", "float32|float64", "Arithmetic on the device; float64 needs cl_khr_fp64", TRUE },
 };
 
-static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", "fidelity-every", NULL };
+static const char *const resume_may_change[] = { "meta-iters", "device", "gemm", "fidelity-every", "patience", NULL };
 
 static const OptionSpec *
 find_spec (const char *name)
@@ -154,11 +158,20 @@ merge_into (GHashTable *into, GHashTable *from)
     g_hash_table_replace (into, g_strdup (key), g_strdup (value));
 }
 
+/* A bad value named as the option (--init-l2 abc) or, @as_key, as a key of
+ * a drmad --evaluate line (init-l2=abc). */
+static gboolean
+bad_value_as (GError **error, gboolean as_key, const char *name, const char *value, const char *expected)
+{
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, as_key ? "%s=%s: expected %s" : "--%s %s: expected %s",
+               name, value, expected);
+  return FALSE;
+}
+
 static gboolean
 bad_value (GError **error, const char *name, const char *value, const char *expected)
 {
-  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "--%s %s: expected %s", name, value, expected);
-  return FALSE;
+  return bad_value_as (error, FALSE, name, value, expected);
 }
 
 static gboolean
@@ -183,8 +196,8 @@ parse_uint (const DrmadOptions *o, const char *name, guint min, guint max, guint
 }
 
 static gboolean
-parse_number (const char *name, const char *text, double low, double high, gboolean open_low, double *out,
-              GError **error)
+parse_number (const char *name, const char *text, gboolean as_key, double low, double high, gboolean open_low,
+              double *out, GError **error)
 {
   char *end;
   double value = g_ascii_strtod (text, &end);
@@ -194,7 +207,7 @@ parse_number (const char *name, const char *text, double low, double high, gbool
       || (open_low ? value <= low : value < low)) {
     g_autofree char *upper = isfinite (high) ? g_strdup_printf (" up to %g", high) : g_strdup ("");
     g_autofree char *expected = g_strdup_printf ("a number %s %g%s", open_low ? "above" : "from", low, upper);
-    return bad_value (error, name, text, expected);
+    return bad_value_as (error, as_key, name, text, expected);
   }
   *out = value;
   return TRUE;
@@ -204,7 +217,7 @@ static gboolean
 parse_double (const DrmadOptions *o, const char *name, double low, double high, gboolean open_low, double *out,
               GError **error)
 {
-  return parse_number (name, g_hash_table_lookup (o->values, name), low, high, open_low, out, error);
+  return parse_number (name, g_hash_table_lookup (o->values, name), FALSE, low, high, open_low, out, error);
 }
 
 /* A size in bytes: a whole number with an optional K, M, G or T (powers of 1024). */
@@ -227,22 +240,71 @@ parse_bytes (const DrmadOptions *o, const char *name, guint64 *out, GError **err
   return TRUE;
 }
 
-/* One value for every layer, or one per layer. */
+/* One value for every layer, or one per layer: @value of the setting @name. */
 static gboolean
-parse_per_layer (const DrmadOptions *o, const char *name, guint n_layers, double low, double high,
-                 gboolean open_low, double *out, GError **error)
+parse_per_layer_text (const char *name, const char *value, gboolean as_key, guint n_layers, double low, double high,
+                      gboolean open_low, double *out, GError **error)
 {
-  const char *value = g_hash_table_lookup (o->values, name);
   g_auto (GStrv) parts = g_strsplit (value, ",", -1);
   guint n = g_strv_length (parts);
   if (n != 1 && n != n_layers) {
     g_autofree char *expected = g_strdup_printf ("one value, or %u (one per weight layer)", n_layers);
-    return bad_value (error, name, value, expected);
+    return bad_value_as (error, as_key, name, value, expected);
   }
   for (guint l = 0; l < n_layers; l++)
-    if (!parse_number (name, g_strstrip (parts[n == 1 ? 0 : l]), low, high, open_low, &out[l], error))
+    if (!parse_number (name, g_strstrip (parts[n == 1 ? 0 : l]), as_key, low, high, open_low, &out[l], error))
       return FALSE;
   return TRUE;
+}
+
+/* The settings that give θ its starting values, one per weight layer, with
+ * the bounds past which training cannot work (it overflows, or never moves). */
+static const struct {
+  const char *name;
+  double      low, high;
+  gboolean    open_low, open_high;
+  gsize       offset;   /* of the per-layer array in DrmadHyperConfig */
+} start_specs[] = {
+  { "init-l2", 1e-12, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_l2) },
+  { "init-lr", 1e-12, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_lr) },
+  { "init-momentum", 0, 1, TRUE, TRUE, G_STRUCT_OFFSET (DrmadHyperConfig, init_momentum) },
+  { "init-scale", 0, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_scale) },
+};
+static const char *const start_keys[] = { "init-l2", "init-lr", "init-momentum", "init-scale", NULL };
+
+const char *const *
+drmad_options_start_keys (void)
+{
+  return start_keys;
+}
+
+static gboolean
+parse_start_value (DrmadHyperConfig *hyper, guint n_layers, const char *key, const char *value, gboolean as_key,
+                   GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (start_specs); i++) {
+    if (!g_str_equal (start_specs[i].name, key))
+      continue;
+    double parsed[DRMAD_HYPER_MAX_LAYERS];
+    if (!parse_per_layer_text (key, value, as_key, n_layers, start_specs[i].low, start_specs[i].high,
+                               start_specs[i].open_low, parsed, error))
+      return FALSE;
+    for (guint l = 0; l < n_layers && start_specs[i].open_high; l++)
+      if (parsed[l] >= start_specs[i].high)
+        return bad_value_as (error, as_key, key, value, "values strictly between 0 and 1");
+    memcpy (G_STRUCT_MEMBER_P (hyper, start_specs[i].offset), parsed, n_layers * sizeof (double));
+    return TRUE;
+  }
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s is not a setting of θ's starting values (%s, %s, %s or %s)",
+               key, start_keys[0], start_keys[1], start_keys[2], start_keys[3]);
+  return FALSE;
+}
+
+gboolean
+drmad_options_parse_start_value (DrmadHyperConfig *hyper, guint n_layers, const char *key, const char *value,
+                                 GError **error)
+{
+  return parse_start_value (hyper, n_layers, key, value, TRUE, error);
 }
 
 static gboolean
@@ -302,6 +364,7 @@ convert (DrmadOptions *o, GError **error)
       || !parse_uint (o, "batch", 1, 1u << 20, &o->batch, error)
       || !parse_unsigned (o, "iters", 1, 100000000, &T, error)
       || !parse_unsigned (o, "meta-iters", 0, 1000000, &o->meta_iters, error)
+      || !parse_uint (o, "patience", 0, 1000000, &o->patience, error)
       || !parse_unsigned (o, "seed", 0, G_MAXUINT64, &o->seed, error)
       || !parse_uint (o, "segments", 1, 100000, &o->hyper.segments, error)
       || !parse_uint (o, "snapshots", 1, G_MAXINT, &o->reverse.snapshots, error)
@@ -319,19 +382,17 @@ convert (DrmadOptions *o, GError **error)
   o->hyper.steps = T;
   o->reverse.seed = o->seed;
   /* Bounds past which training cannot work (it overflows, or never moves): refused here, naming the option. */
-  if (!parse_per_layer (o, "init-l2", n_layers, 1e-12, 100, FALSE, o->hyper.init_l2, error)
-      || !parse_per_layer (o, "init-lr", n_layers, 1e-12, 100, FALSE, o->hyper.init_lr, error)
-      || !parse_per_layer (o, "init-momentum", n_layers, 0, 1, TRUE, o->hyper.init_momentum, error)
-      || !parse_per_layer (o, "init-scale", n_layers, 0, 100, FALSE, o->hyper.init_scale, error)
-      || !parse_double (o, "meta-lr", 0, INFINITY, TRUE, &o->meta.learning_rate, error)
+  for (guint i = 0; i < G_N_ELEMENTS (start_specs); i++)
+    if (!parse_start_value (&o->hyper, n_layers, start_specs[i].name, g_hash_table_lookup (v, start_specs[i].name),
+                            FALSE, error))
+      return FALSE;
+  if (!parse_double (o, "meta-lr", 0, INFINITY, TRUE, &o->meta.learning_rate, error)
       || !parse_double (o, "meta-momentum", 0, 0.999999, FALSE, &o->meta.momentum, error)
       || !parse_double (o, "clip", 0, INFINITY, FALSE, &o->meta.clip, error)
-      || !parse_double (o, "divergence-factor", 1, INFINITY, TRUE, &o->meta.divergence_factor, error))
+      || !parse_double (o, "divergence-factor", 1, INFINITY, FALSE, &o->meta.divergence_factor, error)
+      || !parse_double (o, "meta-lr-growth", 1, 100, FALSE, &o->meta.learning_rate_growth, error)
+      || !parse_uint (o, "warm-start", 0, 1000, &o->warm_start, error))
     return FALSE;
-  for (guint l = 0; l < n_layers; l++)
-    if (o->hyper.init_momentum[l] >= 1)
-      return bad_value (error, "init-momentum", g_hash_table_lookup (v, "init-momentum"),
-                        "values strictly between 0 and 1");
   if (o->hyper.segments > T)
     return bad_value (error, "segments", g_hash_table_lookup (v, "segments"), "at most as many segments as training steps (--iters)");
   const char *precision = g_hash_table_lookup (v, "precision");
@@ -460,6 +521,7 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   o->version = g_hash_table_contains (cli, "version");
   o->no_gui = g_hash_table_contains (cli, "no-gui");
   o->shard_data = g_hash_table_contains (cli, "shard-data");
+  o->evaluate = g_hash_table_contains (cli, "evaluate");
   o->resume = g_strdup (resume);
   if (resume)
     o->out = g_strdup (resume);

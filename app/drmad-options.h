@@ -9,6 +9,7 @@ typedef struct {
   /* what to do */
   gboolean list_devices, check, force, version, no_gui;
   gboolean shard_data;    /* --shard-data: one disjoint part of the training split per MPI process */
+  gboolean evaluate;      /* --evaluate: θ lines on stdin, one result line each */
   char    *resume;        /* a run folder, or NULL */
   char    *out;           /* the run folder to create */
   /* data and model */
@@ -19,6 +20,8 @@ typedef struct {
   DrmadActivation activation;
   guint    batch;
   guint64  meta_iters;
+  guint    patience;
+  guint    warm_start;    /* factors per group tried before the first meta-iteration; 0: none */      /* stop after this many meta-iterations without a better validation loss; 0: never */
   guint64  seed;
   /* hypergradients */
   DrmadHyperConfig   hyper;   /* steps = --iters */
@@ -78,6 +81,19 @@ char *drmad_options_trajectory_text (const DrmadOptions *options);
 
 /* The run.ini text that reproduces these settings. */
 char *drmad_options_to_ini (const DrmadOptions *options);
+
+/* The settings that give θ its starting values, per weight layer
+ * (init-l2, init-lr, init-momentum, init-scale; NULL-terminated): the
+ * global keys of a drmad --evaluate line. */
+const char *const *drmad_options_start_keys (void);
+
+/* Parses @value, one number or one per each of @n_layers weight layers, of
+ * the start setting @key into @hyper's per-layer array, with the bounds
+ * the command line has. FALSE with a message that names it as
+ * "key=value: expected …" (and @hyper unchanged) on a bad value or a key
+ * that is not one of drmad_options_start_keys(). */
+gboolean drmad_options_parse_start_value (DrmadHyperConfig *hyper, guint n_layers, const char *key,
+                                          const char *value, GError **error);
 
 /* Whether @key was given on the command line or in a config file (not a default). */
 gboolean drmad_options_given (const DrmadOptions *options, const char *key);

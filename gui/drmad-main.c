@@ -1,5 +1,5 @@
 /* `drmad`: the desktop window, or with --no-gui (and for --list-devices,
- * --check, --version, --help, or without a display) the headless runner. */
+ * --check, --evaluate, --version, --help, or without a display) the headless runner. */
 #include "drmad-cli.h"
 #include "drmad.h"
 
@@ -14,7 +14,7 @@
 static gboolean
 wants_terminal (int argc, char **argv)
 {
-  static const char *const terminal[] = { "--no-gui", "--list-devices", "--check", "--version", "--help",
+  static const char *const terminal[] = { "--no-gui", "--list-devices", "--check", "--evaluate", "--version", "--help",
                                           "--help-all", "-h", "-?", NULL };
   for (int i = 1; i < argc; i++) {
     if (g_str_equal (argv[i], "--"))

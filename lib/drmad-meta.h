@@ -21,9 +21,13 @@ typedef struct {
   double momentum;           /* SGD momentum (default 0.9) */
   double beta1, beta2, epsilon;  /* Adam (0.9, 0.999, 1e-8) */
   double clip;               /* > 0: clip each hypergradient component to ±clip (default 0: off) */
-  double divergence_factor;  /* reject a step whose validation loss exceeds this × the best so far (default 2) */
+  double divergence_factor;  /* reject a step whose validation loss exceeds this × the best so far (default 2;
+                              * 1: any step that does not improve on the best, backtracking) */
   guint  fidelity_every;     /* measure the method against a more faithful one at meta-iteration 1 and
                               * every N after it (default 10); 0: never */
+  double learning_rate_growth;  /* ≥ 1: an accepted meta-iteration that lowers the best validation loss
+                                 * multiplies the meta learning rate by this before its step (default 1:
+                                 * constant); with divergence_factor 1, the "bold driver" */
 } DrmadMetaConfig;
 
 void drmad_meta_config_init (DrmadMetaConfig *config);
@@ -85,6 +89,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadMeta, drmad_meta_free)
  */
 DrmadMetaReport *drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data,
                                   GError **error);
+
+/**
+ * drmad_meta_warm_start:
+ * A coarse search before the first meta-iteration, for hypergradient
+ * descent to refine: for each learned group in θ order, every entry of the
+ * group is moved together by each of @points factors spread evenly on the
+ * log scale over [1/100, 100] for L2, [1/10, 10] for learning rates and
+ * initial scales (momenta: logit shifts over [−2, 2]); θ keeps the group's
+ * move with the lowest validation loss (training from scratch with the
+ * method's seed, no reverse pass), or none when none beats where it was,
+ * and the next group starts from there. Costs 1 + @points × groups
+ * trainings at most (the unmoved θ once). @summary, when not NULL, gets one
+ * entry per group, "l2 ×0.1 (validation loss 0.381); lr ×1 (…)", to g_free().
+ * Refused once a meta-iteration has run; @points 0 does nothing.
+ */
+gboolean drmad_meta_warm_start (DrmadMeta *meta, guint points, DrmadProgressFunc progress, gpointer user_data,
+                                char **summary, GError **error);
 
 /* The numbers of one meta-iteration that a reduction hook may replace.
  * The first three hold this process's values on the way in. The fields
@@ -169,6 +190,11 @@ const char               *drmad_meta_get_method_reason (DrmadMeta *meta);
  * @meta, live as long as it and change with each step and load. */
 const double *drmad_meta_get_best_values   (DrmadMeta *meta);
 double        drmad_meta_get_best_val_loss (DrmadMeta *meta);
+/* Meta-iterations since the one that measured the best validation loss
+ * (all of them before the first accepted one); rejected ones count. A
+ * caller that stops when it reaches N stops when the validation loss has
+ * not improved for N meta-iterations. Kept in the saved state. */
+guint         drmad_meta_get_stalled       (DrmadMeta *meta);
 
 /* The last hypergradient computed (NULL before the first step). It belongs to
  * @meta: the next drmad_meta_step() may free it; copy what you need. */

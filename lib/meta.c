@@ -25,6 +25,7 @@ struct _DrmadMeta {
   gboolean           have_accepted;
   double             best_val_loss;
   double            *best_theta;            /* the accepted θ of best_val_loss */
+  guint              best_iteration;        /* the meta-iteration that measured it (0: none yet) */
   DrmadHypergradient *last;
   DrmadReverseConfig resolved;              /* auto made concrete */
   char              *method_reason;
@@ -41,6 +42,7 @@ drmad_meta_config_init (DrmadMetaConfig *config)
   *config = (DrmadMetaConfig) {
     .algorithm = DRMAD_META_ADAM, .learning_rate = 0.05, .momentum = 0.9,
     .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-8, .clip = 0, .divergence_factor = 2, .fidelity_every = 10,
+    .learning_rate_growth = 1,
   };
 }
 
@@ -119,14 +121,15 @@ DrmadMeta *
 drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadDeviceData *val,
                 const DrmadReverseConfig *reverse, const DrmadMetaConfig *config, GError **error)
 {
-  if (!(config->learning_rate > 0) || !isfinite (config->learning_rate) || !(config->divergence_factor > 1)
+  if (!(config->learning_rate > 0) || !isfinite (config->learning_rate) || !(config->divergence_factor >= 1)
       || config->clip < 0 || !(config->beta1 >= 0 && config->beta1 < 1) || !(config->beta2 >= 0 && config->beta2 < 1)
-      || !(config->momentum >= 0 && config->momentum < 1)) {
+      || !(config->momentum >= 0 && config->momentum < 1)
+      || !(config->learning_rate_growth >= 1 && config->learning_rate_growth <= 100)) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                 "meta-optimiser settings out of range: learning rate %g (> 0), divergence factor %g (> 1), "
-                 "clip %g (≥ 0), momentum %g and betas %g, %g (in [0, 1))",
+                 "meta-optimiser settings out of range: learning rate %g (> 0), divergence factor %g (≥ 1), "
+                 "clip %g (≥ 0), momentum %g and betas %g, %g (in [0, 1)), learning-rate growth %g (1 to 100)",
                  config->learning_rate, config->divergence_factor, config->clip, config->momentum,
-                 config->beta1, config->beta2);
+                 config->beta1, config->beta2, config->learning_rate_growth);
     return NULL;
   }
   if (drmad_hyper_get_n (hyper) == 0) {
@@ -172,6 +175,7 @@ const DrmadReverseConfig *drmad_meta_get_method (DrmadMeta *meta) { return &meta
 const char *drmad_meta_get_method_reason (DrmadMeta *meta) { return meta->method_reason; }
 const double *drmad_meta_get_best_values (DrmadMeta *meta) { return meta->have_accepted ? meta->best_theta : NULL; }
 double drmad_meta_get_best_val_loss (DrmadMeta *meta) { return meta->best_val_loss; }
+guint drmad_meta_get_stalled (DrmadMeta *meta) { return meta->iteration - meta->best_iteration; }
 double drmad_meta_get_learning_rate (DrmadMeta *meta) { return meta->learning_rate; }
 
 /* θ_next = θ − step(gradient), from the accepted point and its optimiser state. */
@@ -441,7 +445,10 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
   meta->accepted_adam_t = meta->adam_t;
   meta->have_accepted = TRUE;
   if (result->val_loss < meta->best_val_loss) {
+    if (isfinite (meta->best_val_loss))   /* an improvement on an earlier θ: a longer step next */
+      meta->learning_rate *= meta->config.learning_rate_growth;
     meta->best_val_loss = result->val_loss;
+    meta->best_iteration = report->iteration;
     memcpy (meta->best_theta, meta->accepted_theta, meta->n * sizeof (double));
   }
   if (!apply_update (meta, &local)) {
@@ -455,11 +462,94 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
 
 guint drmad_meta_get_iteration (DrmadMeta *meta) { return meta->iteration; }
 
-/* State layout: a header of counters, then 7 vectors of n doubles. */
+/* The validation loss after training from scratch with @theta (inf when the training diverges). */
+static gboolean
+warm_start_loss (DrmadMeta *meta, const double *theta, DrmadProgressFunc progress, gpointer user_data,
+                 double *val_loss, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  double val_error;
+  if (!drmad_hyper_set_values (meta->hyper, theta, error))
+    return FALSE;
+  if (drmad_hyper_train (meta->net, meta->hyper, meta->train, meta->reverse.seed, progress, user_data, NULL, &local)
+      && drmad_net_evaluate (meta->net, meta->val, val_loss, &val_error, &local)) {
+    if (!isfinite (*val_loss))
+      *val_loss = INFINITY;
+    return TRUE;
+  }
+  if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  *val_loss = INFINITY;
+  return TRUE;
+}
+
+gboolean
+drmad_meta_warm_start (DrmadMeta *meta, guint points, DrmadProgressFunc progress, gpointer user_data,
+                       char **summary, GError **error)
+{
+  if (meta->iteration > 0) {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                         "a warm start comes before the first meta-iteration, not after");
+    return FALSE;
+  }
+  GString *text = g_string_new (NULL);
+  g_autofree double *start = g_memdup2 (drmad_hyper_get_values (meta->hyper), meta->n * sizeof (double));
+  g_autofree double *theta = g_memdup2 (start, meta->n * sizeof (double));
+  g_autofree double *trial = g_new (double, meta->n);
+  double best_loss = INFINITY;
+  gboolean ok = points == 0 || warm_start_loss (meta, theta, progress, user_data, &best_loss, error);
+  for (guint g = 0; ok && points > 0 && g < drmad_hyper_get_n_groups (meta->hyper); g++) {
+    gsize first, count;
+    drmad_hyper_get_group_span (meta->hyper, g, &first, &count);
+    DrmadGroupKind kind = drmad_hyper_get_entry (meta->hyper, first).kind;
+    /* The half-width of the grid in raw units: log of the factor's span, or a logit shift. */
+    double half = kind == DRMAD_GROUP_L2 ? log (100) : kind == DRMAD_GROUP_MOMENTUM ? 2 : log (10);
+    double best_shift = 0;
+    for (guint k = 0; ok && k < points; k++) {
+      double shift = points == 1 ? -half : -half + 2 * half * k / (points - 1);
+      if (fabs (shift) < 1e-12)
+        continue;   /* where it is: already measured */
+      memcpy (trial, theta, meta->n * sizeof (double));
+      for (gsize i = first; i < first + count; i++)
+        trial[i] += shift;
+      double loss;
+      ok = warm_start_loss (meta, trial, progress, user_data, &loss, error);
+      if (ok && loss < best_loss) {
+        best_loss = loss;
+        best_shift = shift;
+      }
+    }
+    for (gsize i = first; i < first + count; i++)
+      theta[i] += best_shift;
+    const char *name = drmad_hyper_get_group_name (meta->hyper, g);
+    if (kind == DRMAD_GROUP_MOMENTUM)
+      g_string_append_printf (text, "%s%s logit %+g (validation loss %.6g)", text->len ? "; " : "", name,
+                              best_shift, best_loss);
+    else
+      g_string_append_printf (text, "%s%s ×%.3g (validation loss %.6g)", text->len ? "; " : "", name,
+                              exp (best_shift), best_loss);
+  }
+  /* θ is where the search ended, or where it started when the search failed. */
+  drmad_hyper_set_values (meta->hyper, ok ? theta : start, NULL);
+  if (ok && summary)
+    *summary = g_string_free (g_steal_pointer (&text), FALSE);
+  if (text)
+    g_string_free (text, TRUE);
+  return ok;
+}
+
+/* State layout: a header of counters, then 8 vectors of n doubles.
+ * best_iteration came last, later: a state without it (8 bytes shorter)
+ * still loads, as if the best were the last meta-iteration. */
 typedef struct {
   guint64 n, iteration, adam_t, accepted_adam_t, have_accepted;
   double  learning_rate, best_val_loss;
+  guint64 best_iteration;
 } StateHeader;
+
+#define STATE_HEADER_WITHOUT_BEST_ITERATION G_STRUCT_OFFSET (StateHeader, best_iteration)
 
 #define STATE_VECTORS 8
 
@@ -470,6 +560,7 @@ drmad_meta_save_state (DrmadMeta *meta)
     .n = meta->n, .iteration = meta->iteration, .adam_t = meta->adam_t,
     .accepted_adam_t = meta->accepted_adam_t, .have_accepted = meta->have_accepted,
     .learning_rate = meta->learning_rate, .best_val_loss = meta->best_val_loss,
+    .best_iteration = meta->best_iteration,
   };
   const double *vectors[STATE_VECTORS] = { drmad_hyper_get_values (meta->hyper), meta->m, meta->s,
                                            meta->accepted_theta, meta->accepted_gradient,
@@ -487,19 +578,24 @@ drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
   gsize size;
   const guint8 *data = g_bytes_get_data (state, &size);
   StateHeader header;
-  if (size < sizeof header) {
+  gsize vectors_bytes = STATE_VECTORS * meta->n * sizeof (double);
+  gsize header_size = size == STATE_HEADER_WITHOUT_BEST_ITERATION + vectors_bytes
+                      ? STATE_HEADER_WITHOUT_BEST_ITERATION : sizeof header;
+  if (size < header_size) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "the optimiser state is %" G_GSIZE_FORMAT
                  " bytes, shorter than its header", size);
     return FALSE;
   }
-  memcpy (&header, data, sizeof header);
-  if (header.n != meta->n || size != sizeof header + STATE_VECTORS * meta->n * sizeof (double)) {
+  memcpy (&header, data, header_size);
+  if (header_size < sizeof header)
+    header.best_iteration = header.iteration;
+  if (header.n != meta->n || size != header_size + vectors_bytes || header.best_iteration > header.iteration) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "the optimiser state holds %" G_GUINT64_FORMAT " hyperparameters in %" G_GSIZE_FORMAT
                  " bytes; this run has %" G_GSIZE_FORMAT, header.n, size, meta->n);
     return FALSE;
   }
-  const double *theta = (const double *) (data + sizeof header);
+  const double *theta = (const double *) (data + header_size);
   if (!drmad_hyper_set_values (meta->hyper, theta, error))
     return FALSE;
   double *vectors[STATE_VECTORS - 1] = { meta->m, meta->s, meta->accepted_theta, meta->accepted_gradient,
@@ -512,5 +608,6 @@ drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
   meta->have_accepted = header.have_accepted != 0;
   meta->learning_rate = header.learning_rate;
   meta->best_val_loss = header.best_val_loss;
+  meta->best_iteration = header.best_iteration;
   return TRUE;
 }

@@ -1,7 +1,7 @@
 /* The drmad program: options and config precedence, the run
  * folder's contents, resume against an uninterrupted run, PNGs that decode,
  * bad input with exit status 2, and --check. Runs the real binary. */
-#include <glib.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <png.h>
 #include <string.h>
@@ -39,7 +39,7 @@ test_help_and_bad_input (void)
   g_assert_cmpint (drmad ((const char *[]){ "--help", NULL }, NULL, &out, NULL), ==, 0);
   const char *documented[] = { "--dataset", "--layers", "--activation", "--batch", "--iters", "--meta-iters",
                                "--method", "--snapshots", "--seed", "--device", "--gemm", "--out", "--resume",
-                               "--force", "--config", "--check", "--list-devices", "--init-l2", "--init-lr",
+                               "--force", "--config", "--check", "--evaluate", "--list-devices", "--init-l2", "--init-lr",
                                "--init-momentum", "--init-scale", "(default: 40)", "(default: auto)",
                                "--reverse-steps", "--memory-budget", "--fidelity-every" };
   for (guint i = 0; i < G_N_ELEMENTS (documented); i++)
@@ -213,6 +213,81 @@ test_train_once (void)
   g_assert_nonnull (strstr (out, "test_loss "));
 }
 
+/* --patience N stops once N meta-iterations in a row found no better
+ * validation loss than the best one: checked against history.csv; a
+ * resume of the stopped run stops again at once. */
+static void
+test_patience (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-cli-XXXXXX", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *err = NULL, *out = NULL;
+  /* Meta learning rate 1 overshoots after two steps on this problem. */
+  g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "12", "--meta-lr", "1", "--patience", "2", "--out",
+                                                   folder, NULL }, &out, &err), ==, 0);
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_auto (GStrv) lines = g_strsplit (history, "\n", -1);
+  guint rows = 0, best_row = 0;
+  double best = G_MAXDOUBLE;
+  for (guint i = 1; lines[i] && g_ascii_isdigit (lines[i][0]); i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    rows++;
+    double val_loss = g_ascii_strtod (cells[3], NULL);
+    if (g_str_equal (cells[1], "0") && val_loss < best) {
+      best = val_loss;
+      best_row = rows;
+    }
+  }
+  g_assert_cmpuint (rows, <, 12);
+  g_assert_cmpuint (rows, ==, best_row + 2);
+  g_assert_nonnull (strstr (history, "\nfinal-best,"));
+  g_autofree char *said = g_strdup_printf ("stopping after meta-iteration %u", rows);
+  g_assert_nonnull (strstr (err, said));
+  g_assert_nonnull (strstr (err, "--patience 2"));
+  /* The best θ, printed as a drmad --evaluate line, measured by the best row, retrains to the final-best row. */
+  g_autofree char *measured = g_strdup_printf ("best (measured by meta-iteration %u; as a drmad --evaluate line): ",
+                                               best_row);
+  const char *best_line = strstr (out, measured);
+  g_assert_nonnull (best_line);
+  best_line += strlen (measured);
+  g_autofree char *theta = g_strndup (best_line, strcspn (best_line, "\n"));
+  g_autofree char *stdin_path = g_build_filename (dir, "theta.txt", NULL);
+  g_assert_true (g_file_set_contents (stdin_path, theta, -1, NULL));
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, "--evaluate");
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) evaluate = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_autofree char *result = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (evaluate, NULL, NULL, &result, NULL, &error));
+  g_assert_no_error (error);
+  const char *final_best = strstr (history, "\nfinal-best,");
+  g_auto (GStrv) final_cells = g_strsplit (final_best + 1, ",", -1);
+  guint n_cells = g_strv_length (final_cells);
+  double final_test_loss = g_ascii_strtod (final_cells[n_cells - 2], NULL);
+  double final_test_error = g_ascii_strtod (final_cells[n_cells - 1], NULL);
+  const char *test_loss = strstr (result, "test_loss="), *test_error = strstr (result, "test_error=");
+  g_assert_nonnull (test_loss);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (test_loss + 10, NULL), final_test_loss, 1e-8 * final_test_loss);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (test_error + 11, NULL), final_test_error, 1e-8);
+
+  g_autofree char *resumed_err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, &resumed_err), ==, 0);
+  g_assert_nonnull (strstr (resumed_err, said));
+  g_autofree char *resumed = read_text (folder, "history.csv");
+  g_auto (GStrv) resumed_lines = g_strsplit (resumed, "\n", -1);
+  g_assert_cmpuint (g_strv_length (resumed_lines), ==, g_strv_length (lines));
+  remove_tree (dir);
+}
+
 static void
 test_check (void)
 {
@@ -297,6 +372,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/config-precedence", test_config_precedence);
   g_test_add_func ("/cli/run-folder-and-resume", test_run_folder_and_resume);
   g_test_add_func ("/cli/train-once", test_train_once);
+  g_test_add_func ("/cli/patience", test_patience);
   g_test_add_func ("/cli/check", test_check);
   g_test_add_func ("/cli/device-faults", test_device_faults);
   return g_test_run ();

@@ -259,10 +259,15 @@ test_divergence_guard (void)
   g_autofree double *accepted = g_new (double, n);
   for (gsize i = 0; i < n; i++)
     accepted[i] = log (0.1);
-  guint rejected = 0;
+  guint rejected = 0, best_iteration = 1;
+  double best_val_loss = first->val_loss;
   for (guint it = 0; it < 4; it++) {
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
     g_assert_no_error (error);
+    if (!report->rejected && report->val_loss < best_val_loss) {
+      best_val_loss = report->val_loss;
+      best_iteration = report->iteration;
+    }
     const double *theta = drmad_hyper_get_values (hyper);
     for (gsize i = 0; i < n; i++)
       g_assert_true (isfinite (theta[i]));
@@ -274,6 +279,30 @@ test_divergence_guard (void)
   }
   g_assert_cmpuint (rejected, >=, 1);
   g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), <, 14);
+  /* Meta-iterations since the best validation loss (what --patience reads), from the reports; kept in the
+   * saved state, and a state saved before it was kept (8 bytes shorter) loads as "the best is the last". */
+  g_assert_cmpuint (drmad_meta_get_stalled (meta), ==, 5 - best_iteration);
+  g_autoptr (GBytes) state = drmad_meta_save_state (meta);
+  g_autofree double *theta_now = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  g_autoptr (DrmadMeta) restored = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  CHECK (drmad_meta_load_state (restored, state, &error));
+  g_assert_cmpuint (drmad_meta_get_stalled (restored), ==, 5 - best_iteration);
+  gsize size;
+  const guint8 *bytes = g_bytes_get_data (state, &size);
+  gsize old_header = 7 * 8;
+  g_autofree guint8 *old = g_malloc (size - 8);
+  memcpy (old, bytes, old_header);
+  memcpy (old + old_header, bytes + old_header + 8, size - old_header - 8);
+  g_autoptr (GBytes) old_state = g_bytes_new (old, size - 8);
+  g_autoptr (DrmadMeta) from_old = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  CHECK (drmad_meta_load_state (from_old, old_state, &error));
+  g_assert_cmpuint (drmad_meta_get_stalled (from_old), ==, 0);
+  g_assert_cmpuint (drmad_meta_get_iteration (from_old), ==, 5);
+  g_assert_cmpmem (drmad_hyper_get_values (hyper), n * sizeof (double), theta_now, n * sizeof (double));
+  g_autoptr (GBytes) truncated = g_bytes_new (old, size - 12);
+  g_assert_false (drmad_meta_load_state (from_old, truncated, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+  g_clear_error (&error);
 
   /* A second, wilder step (±40 on log η): rejected, and θ is the accepted point moved by half of it. */
   meta_config.learning_rate = 40;
@@ -293,6 +322,121 @@ test_divergence_guard (void)
     g_assert_true (isfinite (theta[i]));
     g_assert_cmpfloat_with_epsilon (fabs (theta[i] - before[i]), 20, 1e-9);
   }
+  problem_teardown (&p);
+}
+
+/* --warm-start: one group after another, the move of the grid with the
+ * lowest validation loss, against the same coordinate search done here
+ * by training each candidate directly. */
+static void
+test_warm_start (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_NEURON, 30);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadHyper) probe = drmad_hyper_new (p.net, &config, &error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_autofree double *expected = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  g_autofree double *trial = g_new (double, n);
+  const guint points = 3;
+  for (guint g = 0; g < drmad_hyper_get_n_groups (hyper); g++) {
+    gsize first, count;
+    drmad_hyper_get_group_span (hyper, g, &first, &count);
+    const char *group = drmad_hyper_get_group_name (hyper, g);
+    double half = g_str_equal (group, "l2") ? log (100) : g_str_equal (group, "momentum") ? 2 : log (10);
+    double best_shift = 0, best = INFINITY;
+    for (guint k = 0; k < points; k++) {
+      double shift = -half + 2 * half * k / (points - 1);
+      memcpy (trial, expected, n * sizeof (double));
+      for (gsize i = first; i < first + count; i++)
+        trial[i] += shift;
+      CHECK (drmad_hyper_set_values (probe, trial, &error));
+      double loss = validation_loss (&p, probe, 13);
+      g_test_message ("%s shift %+.4f: validation loss %.6f", group, shift, loss);
+      if (loss < best - 1e-12 * (shift != 0)) {   /* the unmoved θ wins a tie, as in the library */
+        best = loss;
+        best_shift = shift;
+      }
+    }
+    for (gsize i = first; i < first + count; i++)
+      expected[i] += best_shift;
+  }
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 13 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autofree char *summary = NULL;
+  CHECK (drmad_meta_warm_start (meta, 0, NULL, NULL, NULL, &error));
+  CHECK (drmad_meta_warm_start (meta, points, NULL, NULL, &summary, &error));
+  g_test_message ("warm start: %s", summary);
+  g_assert_nonnull (strstr (summary, "l2 ×"));
+  g_assert_nonnull (strstr (summary, "; momentum logit "));
+  const double *theta = drmad_hyper_get_values (hyper);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat_with_epsilon (theta[i], expected[i], 1e-12);
+  /* After a meta-iteration it is refused, θ untouched. */
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree double *after = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  g_assert_false (drmad_meta_warm_start (meta, points, NULL, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpmem (drmad_hyper_get_values (hyper), n * sizeof (double), after, n * sizeof (double));
+  problem_teardown (&p);
+}
+
+/* The bold driver (divergence factor 1, growth 2): a step that improves
+ * on the best doubles the meta learning rate, any other is rejected and
+ * halves it; the rate in every report against that rule. */
+static void
+test_learning_rate_growth (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 30);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 13 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.divergence_factor = 1;
+  meta_config.learning_rate_growth = 2;
+  meta_config.learning_rate = 0.2;
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  double rate = 0.2, best = INFINITY;
+  guint grown = 0, rejected = 0;
+  for (guint it = 0; it < 8; it++) {
+    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+    g_assert_no_error (error);
+    if (report->rejected) {
+      rate /= 2;
+      rejected++;
+      g_assert_false (report->val_loss <= best);   /* worse, or not measured (NaN) */
+    } else {
+      g_assert_cmpfloat (report->val_loss, <=, best);
+      if (isfinite (best) && report->val_loss < best) {
+        rate *= 2;
+        grown++;
+      }
+      best = MIN (best, report->val_loss);
+    }
+    g_test_message ("meta-iteration %u: validation loss %.6f%s, meta learning rate %g", report->iteration,
+                    report->val_loss, report->rejected ? " (rejected)" : "", report->meta_learning_rate);
+    g_assert_cmpfloat (report->meta_learning_rate, ==, rate);
+  }
+  g_assert_cmpuint (grown, >=, 1);
+  g_assert_cmpuint (rejected, >=, 1);
+  /* Out of range: refused. */
+  meta_config.learning_rate_growth = 0.5;
+  g_assert_null (drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
   problem_teardown (&p);
 }
 
@@ -931,6 +1075,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/hyper/piecewise-limits/fixed-momentum", GINT_TO_POINTER (TRUE), test_piecewise_limits);
   g_test_add_func ("/hyper/memory-scaling", test_memory_scaling);
   g_test_add_func ("/hyper/divergence-guard", test_divergence_guard);
+  g_test_add_func ("/hyper/warm-start", test_warm_start);
+  g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
   g_test_add_func ("/hyper/cancel", test_cancel);
   g_test_add_func ("/hyper/names", test_names);
   g_test_add_func ("/hyper/launch-geometry", test_launch_geometry);

@@ -1,0 +1,255 @@
+/* drmad --no-gui --evaluate: θ lines in, result lines out, one process. */
+#include "drmad-evaluate.h"
+#include "drmad-job.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#define EXIT_FAILED 1
+#define EXIT_BAD_INPUT 2
+
+/* The natural range of one entry of θ: the bounds the command line puts
+ * on the starting values of its group. */
+typedef struct {
+  double   low, high;
+  gboolean open_low, open_high;
+} EntryRange;
+
+static EntryRange
+entry_range (DrmadGroupKind kind)
+{
+  switch (kind) {
+  case DRMAD_GROUP_MOMENTUM: return (EntryRange) { 0, 1, TRUE, TRUE };
+  case DRMAD_GROUP_INIT:     return (EntryRange) { 0, 100, TRUE, FALSE };
+  default:                   return (EntryRange) { 1e-12, 100, FALSE, FALSE };
+  }
+}
+
+static gboolean
+parse_entry_value (const char *key, const char *text, DrmadGroupKind kind, double *raw, GError **error)
+{
+  EntryRange range = entry_range (kind);
+  char *end;
+  double value = g_ascii_strtod (text, &end);
+  gboolean ok = end != text && *end == '\0' && isfinite (value)
+                && (range.open_low ? value > range.low : value >= range.low)
+                && (range.open_high ? value < range.high : value <= range.high);
+  if (!ok) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s=%s: expected a number %s %g %s %g", key, text,
+                 range.open_low ? "above" : "from", range.low, range.open_high ? "and below" : "up to", range.high);
+    return FALSE;
+  }
+  *raw = kind == DRMAD_GROUP_MOMENTUM ? log (value / (1 - value)) : log (value);
+  return TRUE;
+}
+
+/* What a line may name, for the message on a key it may not. */
+static void
+set_unknown_key (GError **error, const char *key, const DrmadHyper *names)
+{
+  static const char *const groups[] = { "l2/", "lr/", "momentum/", "init/" };
+  g_autofree char *start = g_strjoinv (", ", (char **) drmad_options_start_keys ());
+  gsize n = drmad_hyper_get_n (names);
+  g_autofree char *entries = n == 0 ? g_strdup ("θ has no entries (--learn none)")
+                             : n == 1 ? g_strdup_printf ("θ's one entry %s", drmad_hyper_get_name (names, 0))
+                             : g_strdup_printf ("θ's %" G_GSIZE_FORMAT " entries %s … %s", n,
+                                                drmad_hyper_get_name (names, 0), drmad_hyper_get_name (names, n - 1));
+  guint n_specs;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n_specs);
+  for (guint i = 0; i < n_specs; i++)
+    if (specs[i].in_ini && g_str_equal (specs[i].name, key)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "%s is the same for every line (give --%s on the command line); a line sets %s, or %s", key, key,
+                   start, entries);
+      return;
+    }
+  for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
+    if (g_str_has_prefix (key, groups[g])) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "θ has no entry %s here: expected one of %s (which entries θ has follows --learn, "
+                   "--l2-granularity, --segments and --layers)", key, entries);
+      return;
+    }
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unknown key \"%s\": expected %s, or %s", key, start,
+               entries);
+}
+
+DrmadHyper *
+drmad_evaluate_parse_line (const DrmadOptions *o, const guint *sizes, guint n_sizes, const char *line,
+                           GError **error)
+{
+  g_auto (GStrv) items = g_strsplit_set (line, " \t\r\n\v\f", -1);
+  guint first = 0;
+  while (items[first] && !*items[first])
+    first++;
+  if (!items[first] || items[first][0] == '#')
+    return NULL;
+
+  /* The names depend only on which groups are learned and the widths, not on the starting values. */
+  g_autoptr (DrmadHyper) names = drmad_hyper_new_for_sizes (sizes, n_sizes, &o->hyper, error);
+  if (!names)
+    return NULL;
+  gsize n = drmad_hyper_get_n (names);
+  g_autoptr (GHashTable) index_of = g_hash_table_new (g_str_hash, g_str_equal);
+  for (gsize i = 0; i < n; i++)
+    g_hash_table_insert (index_of, (gpointer) drmad_hyper_get_name (names, i), GSIZE_TO_POINTER (i + 1));
+
+  DrmadHyperConfig config = o->hyper;
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree double *raw = g_new (double, MAX (n, 1));
+  g_autofree gboolean *set = g_new0 (gboolean, MAX (n, 1));
+  for (guint k = first; items[k]; k++) {
+    char *item = items[k];
+    if (!*item)
+      continue;
+    char *equals = strchr (item, '=');
+    if (!equals || equals == item) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "\"%s\": expected KEY=VALUE items separated by blanks (e.g. init-l2=1e-4 lr/layer1/seg0=0.1)", item);
+      return NULL;
+    }
+    *equals = '\0';
+    const char *key = item, *value = equals + 1;
+    if (!g_hash_table_add (seen, (gpointer) key)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s is given twice: expected each key once",
+                   key);
+      return NULL;
+    }
+    if (g_strv_contains (drmad_options_start_keys (), key)) {
+      if (!drmad_options_parse_start_value (&config, n_sizes - 1, key, value, error))
+        return NULL;
+      continue;
+    }
+    gsize index = GPOINTER_TO_SIZE (g_hash_table_lookup (index_of, key));
+    if (!index) {
+      set_unknown_key (error, key, names);
+      return NULL;
+    }
+    if (!parse_entry_value (key, value, drmad_hyper_get_entry (names, index - 1).kind, &raw[index - 1], error))
+      return NULL;
+    set[index - 1] = TRUE;
+  }
+
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, n_sizes, &config, error);
+  if (!hyper)
+    return NULL;
+  g_autofree double *values = g_memdup2 (drmad_hyper_get_values (hyper), MAX (n, 1) * sizeof (double));
+  for (gsize i = 0; i < n; i++)
+    if (set[i])
+      values[i] = raw[i];
+  if (!drmad_hyper_set_values (hyper, values, error))
+    return NULL;
+  return g_steal_pointer (&hyper);
+}
+
+static const char *
+fmt (char *buffer, double value, DrmadPrecision precision)
+{
+  return g_ascii_formatd (buffer, G_ASCII_DTOSTR_BUF_SIZE, precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g",
+                          value);
+}
+
+/* Trains @hyper from scratch and writes its result line; FALSE with @error
+ * when the device failed. */
+static gboolean
+evaluate_one (const DrmadOptions *o, DrmadSession *s, DrmadHyper *hyper, FILE *out, GError **error)
+{
+  gint64 started = g_get_monotonic_time ();
+  double train_loss = INFINITY, val_loss = INFINITY, val_error = 1, test_loss = INFINITY, test_error = 1;
+  g_autoptr (GError) local = NULL;
+  gboolean diverged = FALSE;
+  if (!drmad_hyper_train (s->net, hyper, s->train, o->seed, NULL, NULL, &train_loss, &local)) {
+    if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+    diverged = TRUE;
+    train_loss = INFINITY;
+  } else if (!drmad_net_evaluate (s->net, s->val, &val_loss, &val_error, error)) {
+    return FALSE;
+  }
+  gint64 test_started = g_get_monotonic_time ();
+  if (!diverged && !drmad_net_evaluate (s->net, s->test, &test_loss, &test_error, error))
+    return FALSE;
+  gint64 finished = g_get_monotonic_time ();
+  if (!diverged && !(isfinite (val_loss) && isfinite (test_loss))) {
+    diverged = TRUE;   /* weights that overflowed without the training loss saying so */
+    val_loss = test_loss = INFINITY;
+    val_error = test_error = 1;
+  }
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE],
+       d[G_ASCII_DTOSTR_BUF_SIZE], e[G_ASCII_DTOSTR_BUF_SIZE];
+  fprintf (out, "val_loss=%s val_error=%s test_loss=%s test_error=%s train_loss=%s diverged=%d seconds=%.3f "
+           "test_seconds=%.3f\n", fmt (a, val_loss, o->precision), fmt (b, val_error, o->precision),
+           fmt (c, test_loss, o->precision), fmt (d, test_error, o->precision), fmt (e, train_loss, o->precision),
+           diverged, (finished - started) / 1e6, (finished - test_started) / 1e6);
+  return TRUE;
+}
+
+int
+drmad_evaluate_main (const DrmadOptions *o, FILE *in, FILE *out, FILE *log)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadSession s = { 0 };
+  if (o->resume) {
+    fprintf (log, "drmad: --evaluate and --resume cannot be combined: --evaluate trains once per line of "
+                  "standard input and keeps no run folder\n");
+    return EXIT_BAD_INPUT;
+  }
+  if (!drmad_session_open (&s, o, o->precision, &error)) {
+    fprintf (log, "drmad: %s\n", error->message);
+    drmad_session_clear (&s);
+    return EXIT_BAD_INPUT;
+  }
+  guint sizes[DRMAD_HYPER_MAX_LAYERS + 1];
+  guint n_sizes = drmad_net_get_n_layers (s.net) + 1;
+  for (guint l = 0; l < n_sizes; l++)
+    sizes[l] = drmad_net_get_size (s.net, l);
+  g_autoptr (DrmadHyper) names = drmad_hyper_new_for_sizes (sizes, n_sizes, &o->hyper, &error);
+  if (!names) {
+    fprintf (log, "drmad: %s\n", error->message);
+    drmad_session_clear (&s);
+    return EXIT_BAD_INPUT;
+  }
+  g_autofree char *description = drmad_session_describe (&s, o->precision);
+  gsize n = drmad_hyper_get_n (names);
+  fprintf (log, "%s\nevaluate: one θ per line on standard input (init-l2, init-lr, init-momentum, init-scale", description);
+  if (n)
+    fprintf (log, ", and %" G_GSIZE_FORMAT " entr%s %s%s%s", n, n == 1 ? "y" : "ies", drmad_hyper_get_name (names, 0),
+             n > 1 ? " … " : "", n > 1 ? drmad_hyper_get_name (names, n - 1) : "");
+  fprintf (log, "), one result line each on standard output\n");
+  fflush (log);
+
+  int status = 0;
+  char *line = NULL;
+  size_t capacity = 0;
+  ssize_t length;
+  for (guint64 number = 1; (length = getline (&line, &capacity, in)) >= 0; number++) {
+    g_clear_error (&error);
+    if ((size_t) length != strlen (line)) {
+      fprintf (out, "error: line %" G_GUINT64_FORMAT ": it holds a NUL byte: expected text\n", number);
+      fflush (out);
+      continue;
+    }
+    g_autoptr (DrmadHyper) hyper = drmad_evaluate_parse_line (o, sizes, n_sizes, line, &error);
+    if (!hyper && !error)
+      continue;   /* blank or a comment */
+    if (!hyper) {
+      fprintf (out, "error: line %" G_GUINT64_FORMAT ": %s\n", number, error->message);
+    } else if (!evaluate_one (o, &s, hyper, out, &error)) {
+      fprintf (out, "error: line %" G_GUINT64_FORMAT ": %s\n", number, error->message);
+      fprintf (log, "drmad: line %" G_GUINT64_FORMAT ": %s\n", number, error->message);
+      status = EXIT_FAILED;
+    }
+    if (fflush (out) != 0 || ferror (out)) {
+      fprintf (log, "drmad: cannot write the results to standard output: %s\n", g_strerror (errno));
+      status = EXIT_FAILED;
+    }
+    if (status)
+      break;
+  }
+  free (line);
+  drmad_session_clear (&s);
+  return status;
+}
