@@ -16,7 +16,7 @@
  * times, and the median block time per step is reported. The host GEMM path
  * and the reference are measured at 1 and 2 OpenBLAS threads (the device
  * path gives them to its large GEMMs only, lib/blas.c), so that the
- * library's default (1, unless $DRMAD_BLAS_THREADS says otherwise) is backed
+ * library's default (2 on two cores or more, unless $DRMAD_BLAS_THREADS says otherwise) is backed
  * by a measurement every run.
  */
 #include "net-private.h"

@@ -499,12 +499,13 @@ typedef struct {
 } HostGemmArgs;
 
 /* OpenBLAS threads for one host GEMM: one below LARGE_GEMM_WORK
- * multiply-adds, large_gemm_threads (DRMAD_BLAS_THREADS, default 1) from
- * there. Measured on 2 cores: a second thread makes a 100×784×100 sgemm
- * 1.2–1.35× faster on its own, and made 100×100×100 no faster and the
- * 784-50-50-50-10 meta-iteration (50×784×50, 2 Mi) 20 % slower. */
+ * multiply-adds, large_gemm_threads (DRMAD_BLAS_THREADS, default 2 where
+ * the machine has two cores or more) from there. Measured on 2 cores: a
+ * second thread makes a 100×784×100 sgemm 1.2–1.35× faster on its own, and
+ * made 100×100×100 no faster and the 784-50-50-50-10 meta-iteration
+ * (50×784×50, 2 Mi) 20 % slower. */
 #define LARGE_GEMM_WORK (4.0 * 1024 * 1024)
-static gint large_gemm_threads = 0;   /* 0: not set yet, DRMAD_BLAS_THREADS or 1 */
+static gint large_gemm_threads = 0;   /* 0: not set yet, DRMAD_BLAS_THREADS or the default */
 
 void
 drmad_blas_set_large_threads (int threads)
@@ -517,13 +518,16 @@ drmad_blas_get_large_threads (void)
 {
   int threads = g_atomic_int_get (&large_gemm_threads);
   if (threads == 0) {
-    /* On 2 cores two threads made a DrMAD meta-iteration of 784-100-100-10
-     * about 5 % faster in most runs but 2× slower in about one run of four:
-     * OpenBLAS's idle thread spins with sched_yield and then competes with
-     * PoCL's worker for the cores (bench-step prints 1 and 2 every run;
-     * docs/benchmarks.md). */
+    /* Two where there are two cores. While a step was a launch per stage,
+     * two threads made a DrMAD meta-iteration of 784-100-100-10 about 5 %
+     * faster in most runs but 2× slower in about one run of four (OpenBLAS's
+     * idle thread spun and competed with PoCL's worker and the host thread
+     * that queued the launches). With the fused host step (net-host.c) the
+     * host thread sleeps while PoCL's worker runs OpenBLAS, and two threads
+     * were faster in every run on 2 cores: plain training of 784-100-100-10
+     * at T = 1000 0.58–0.65 s against 0.78 s (docs/benchmarks.md). */
     const char *text = g_getenv ("DRMAD_BLAS_THREADS");
-    threads = MAX (text ? atoi (text) : 1, 1);
+    threads = MAX (text ? atoi (text) : (int) MIN (g_get_num_processors (), 2u), 1);
     g_atomic_int_compare_and_exchange (&large_gemm_threads, 0, threads);
     threads = g_atomic_int_get (&large_gemm_threads);
   }
