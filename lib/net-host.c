@@ -46,8 +46,9 @@ typedef struct {
 #endif
 
 /* exp for float32 activations, in a form the compiler vectorises: 2ⁿ·exp(r)
- * with |r| ≤ ln2/2 and a degree-6 polynomial (within 2 ulp over the clamped
- * range [−87, 88]). */
+ * with |r| ≤ ln2/2 and a degree-6 polynomial, over the clamped range
+ * [−87, 88]. Against the float64 exp over [−86, 86]: at most 8.1e-8
+ * relative (1.4 ulp); the tanh below, at most 1.5e-7 relative over [−10, 10]. */
 static inline float
 exp_f32 (float x)
 {
