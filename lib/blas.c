@@ -524,8 +524,9 @@ drmad_blas_get_large_threads (void)
      * idle thread spun and competed with PoCL's worker and the host thread
      * that queued the launches). With the fused host step (net-host.c) the
      * host thread sleeps while PoCL's worker runs OpenBLAS, and two threads
-     * were faster in every run on 2 cores: plain training of 784-100-100-10
-     * at T = 1000 0.58–0.65 s against 0.78 s (docs/benchmarks.md). */
+     * were faster in 7 of 8 comparisons on 2 cores: plain training of
+     * 784-100-100-10 at T = 1000 0.58–0.68 s against 0.73–0.83 s; the eighth
+     * was 0.95 s (docs/benchmarks.md). */
     const char *text = g_getenv ("DRMAD_BLAS_THREADS");
     threads = MAX (text ? atoi (text) : (int) MIN (g_get_num_processors (), 2u), 1);
     g_atomic_int_compare_and_exchange (&large_gemm_threads, 0, threads);
