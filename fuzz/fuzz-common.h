@@ -14,7 +14,9 @@ fuzz_folder (void)
 {
   if (!fuzz_scratch) {
     const char *base = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) ? "/dev/shm" : g_get_tmp_dir ();
-    g_autofree char *template = g_build_filename (base, "drmad-fuzz-XXXXXX", NULL);
+    g_autofree char *xs = g_strnfill (6, 'X');   /* g_mkdtemp() makes them random */
+    g_autofree char *name = g_strconcat ("drmad-fuzz-", xs, NULL);
+    g_autofree char *template = g_build_filename (base, name, NULL);
     fuzz_scratch = g_mkdtemp (g_steal_pointer (&template));
     if (!fuzz_scratch)
       abort ();

@@ -93,12 +93,22 @@ process_umask (void)
   return mask;
 }
 
+/* @prefix followed by the six X's that g_mkstemp() and g_mkdtemp() replace
+ * with random characters. */
+static char *
+random_name_template (const char *prefix)
+{
+  g_autofree char *xs = g_strnfill (6, 'X');
+  return g_strconcat (prefix, xs, NULL);
+}
+
 gboolean
 drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error)
 {
   g_autofree char *folder = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *template = g_strdup_printf ("%s/.%s.XXXXXX", folder, base);
+  g_autofree char *prefix = g_strdup_printf ("%s/.%s.", folder, base);
+  g_autofree char *template = random_name_template (prefix);
   int fd = g_mkstemp (template);
   if (fd < 0)
     return set_errno_error (error, errno, "create a temporary file beside", path);
@@ -284,7 +294,8 @@ drmad_run_create (const char *folder, const char *ini_text, gboolean force, GErr
      * its first meta-iteration in a folder beside it (drmad_run_record). */
     if ((run->replaced_lock_fd = take_lock (folder, error)) < 0)
       return NULL;
-    g_autofree char *staging = g_strdup_printf ("%s.drmad-new-XXXXXX", folder);
+    g_autofree char *prefix = g_strdup_printf ("%s.drmad-new-", folder);
+    g_autofree char *staging = random_name_template (prefix);
     if (!g_mkdtemp_full (staging, 0777 & ~process_umask ())) {
       set_errno_error (error, errno, "create a folder beside", folder);
       return NULL;
@@ -308,7 +319,8 @@ drmad_run_create (const char *folder, const char *ini_text, gboolean force, GErr
 static gboolean
 replace_earlier_run (DrmadRun *run, GError **error)
 {
-  g_autofree char *old = g_strdup_printf ("%s.drmad-old-XXXXXX", run->replaces);
+  g_autofree char *prefix = g_strdup_printf ("%s.drmad-old-", run->replaces);
+  g_autofree char *old = random_name_template (prefix);
   if (!g_mkdtemp_full (old, 0700))
     return set_errno_error (error, errno, "create a folder beside", run->replaces);
   if (g_rename (run->replaces, old) != 0) {

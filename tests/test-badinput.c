@@ -2,6 +2,7 @@
  * settings — each mapped to the GError code it must give and a fragment the
  * message must hold (the file or value at fault). Nothing may crash. */
 #include "drmad.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -366,7 +367,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  scratch = g_dir_make_tmp ("drmad-bad-XXXXXX", NULL);
+  scratch = test_tmp_dir ("drmad-bad", NULL);
   g_assert_cmpuint (G_N_ELEMENTS (table), >=, 20);
   for (guint i = 0; i < G_N_ELEMENTS (table); i++) {
     g_autofree char *path = g_strconcat ("/bad-input/", table[i].name, NULL);

@@ -74,7 +74,7 @@ test_config_precedence (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-cli-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
   g_autofree char *config = g_build_filename (dir, "my.ini", NULL);
   g_autofree char *out_dir = g_build_filename (dir, "run", NULL);
   g_assert_true (g_file_set_contents (config, "[drmad]\niters=30\nmeta-iters=1\nseed=5\n", -1, NULL));
@@ -135,7 +135,7 @@ test_run_folder_and_resume (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-cli-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
   g_autofree char *whole = g_build_filename (dir, "whole", NULL);
   g_autofree char *split = g_build_filename (dir, "split", NULL);
   g_autofree char *out = NULL;
@@ -221,7 +221,7 @@ test_patience (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-cli-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
   g_autofree char *folder = g_build_filename (dir, "run", NULL);
   g_autofree char *err = NULL, *out = NULL;
   /* Meta learning rate 1 overshoots after two steps on this problem. */
@@ -332,7 +332,7 @@ test_device_faults (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *empty = g_dir_make_tmp ("drmad-no-icd-XXXXXX", NULL);
+  g_autofree char *empty = test_tmp_dir ("drmad-no-icd", NULL);
   g_autofree char *err1 = NULL, *err2 = NULL, *err3 = NULL, *err4 = NULL, *err5 = NULL;
   g_assert_cmpint (drmad_with_env ("OCL_ICD_VENDORS", empty, (const char *[]){ "--list-devices", NULL }, NULL, &err1), ==, 1);
   g_assert_nonnull (strstr (err1, "pocl-opencl-icd"));

@@ -2,6 +2,7 @@
  * check that what it left is readable, resume it, and check that the final
  * hyperparameters equal an uninterrupted run's bit for bit. */
 #include "drmad.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -75,7 +76,7 @@ test_kill_and_resume (void)
     g_test_skip ("Fashion-MNIST is not installed");
     return;
   }
-  g_autofree char *dir = g_dir_make_tmp ("drmad-crash-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-crash", NULL);
   g_autofree char *reference = g_build_filename (dir, "reference", NULL);
   g_autoptr (GPtrArray) reference_argv = command ((const char *[]){ "--out", reference, NULL });
   gint64 start = g_get_monotonic_time ();

@@ -17,7 +17,7 @@ static char *
 make_tmp (void)
 {
   GError *error = NULL;
-  char *dir = g_dir_make_tmp ("drmad-test-dataset-XXXXXX", &error);
+  char *dir = test_tmp_dir ("drmad-test-dataset", &error);
   g_assert_no_error (error);
   return dir;
 }

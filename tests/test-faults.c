@@ -74,7 +74,7 @@ test_fault (gconstpointer data)
   const char *fault = data;
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-fault-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-fault", NULL);
   g_autofree char *folder = g_build_filename (dir, "run", NULL);
   int status;
   g_autofree char *out = run_with_fault (fault, folder, &status);

@@ -483,7 +483,7 @@ test_window (void)
 static void
 test_final_text (void)
 {
-  g_autofree char *folder = g_dir_make_tmp ("drmad-final-XXXXXX", NULL);
+  g_autofree char *folder = test_tmp_dir ("drmad-final", NULL);
   g_autofree char *path = g_build_filename (folder, "history.csv", NULL);
   g_assert_null (drmad_run_final_text (folder));
   const char *text = "meta_iteration,val_loss,test_loss,test_error\n1,0.5,,\n"
@@ -648,7 +648,7 @@ test_compare (void)
     g_test_skip ("Fashion-MNIST is not installed");
     return;
   }
-  g_autofree char *dir = g_dir_make_tmp ("drmad-compare-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-compare", NULL);
   char *folders[3] = { g_build_filename (dir, "first", NULL), g_build_filename (dir, "second", NULL), NULL };
   for (guint k = 0; k < 2; k++) {
     g_autofree char *seed = g_strdup_printf ("%u", k + 1);

@@ -906,7 +906,7 @@ test_fidelity (void)
   double cosine = ab / sqrt (aa * bb), rel = sqrt (dd / bb), sign = agree / n;
   g_test_message ("piecewise K = 2 vs exact: cosine %.6f, relative error %.6g, sign agreement %.4f", cosine, rel, sign);
 
-  g_autofree char *folder = g_dir_make_tmp ("drmad-fidelity-XXXXXX", &error);
+  g_autofree char *folder = test_tmp_dir ("drmad-fidelity", &error);
   g_assert_no_error (error);
   g_autofree char *out = g_build_filename (folder, "run", NULL);
   g_autoptr (DrmadRun) run = drmad_run_create (out, "[drmad]\n", FALSE, &error);
@@ -1046,7 +1046,7 @@ test_misuse (void)
   g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (report->iteration, ==, 1);
-  g_autofree char *folder = g_dir_make_tmp ("drmad-misuse-XXXXXX", NULL);
+  g_autofree char *folder = test_tmp_dir ("drmad-misuse", NULL);
   g_autofree char *out = g_build_filename (folder, "run", NULL);
   g_autoptr (DrmadRun) run = drmad_run_create (out, "[drmad]\n", FALSE, &error);
   g_assert_no_error (error);

@@ -293,7 +293,7 @@ static void
 test_shard_data_alone (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
+  g_autofree char *tmp = test_tmp_dir ("drmad-mpi", &error);
   g_assert_no_error (error);
   char *hyper_csv[2];
   for (guint sharded = 0; sharded < 2; sharded++) {
@@ -362,7 +362,7 @@ static char *
 new_tmp (char **folder)
 {
   g_autoptr (GError) error = NULL;
-  char *tmp = g_dir_make_tmp ("drmad-mpi-XXXXXX", &error);
+  char *tmp = test_tmp_dir ("drmad-mpi", &error);
   g_assert_no_error (error);
   *folder = g_build_filename (tmp, "run", NULL);
   return tmp;

@@ -2,6 +2,7 @@
  * that drawing really draws them, the atomic PNG export, and hit testing. */
 #include "drmad-plot.h"
 #include "drmad.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -272,7 +273,7 @@ count_files (const char *dir_path)
 static void
 test_write_png (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("drmad-plot-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-plot", NULL);
   g_autofree char *path = g_build_filename (dir, "loss.png", NULL);
   g_autoptr (DrmadPlot) loss = drmad_plot_loss (ITERS, train_loss, val_loss, val_error);
   g_autoptr (GError) error = NULL;
@@ -895,7 +896,7 @@ test_zoom_and_svg (void)
   g_auto (GStrv) zoomed_y = drmad_plot_get_tick_labels (plot, 800, 500, DRMAD_PLOT_AXIS_Y);
   g_assert_cmpfloat (g_ascii_strtod (zoomed_y[g_strv_length (zoomed_y) - 1], NULL), <, 2);   /* fitted to 1.1–1.2 */
 
-  g_autofree char *dir = g_dir_make_tmp ("drmad-svg-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-svg", NULL);
   g_autofree char *path = g_build_filename (dir, "zoom.svg", NULL);
   g_autoptr (GError) error = NULL;
   g_assert_true (drmad_plot_write_svg (plot, path, 640, 400, &error));

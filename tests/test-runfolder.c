@@ -76,7 +76,7 @@ test_lock (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-lock-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-lock", NULL);
   g_autofree char *folder = g_build_filename (dir, "C", NULL);
   g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
   g_autoptr (GSubprocess) first = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
@@ -107,7 +107,7 @@ test_refusals_delete_nothing (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-refuse-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-refuse", NULL);
   g_autofree char *home = g_build_filename (dir, "H", NULL);
   g_autofree char *backup = g_build_filename (home, ".bashrc.backup", NULL);
   g_autofree char *tmp_like = g_build_filename (home, ".notes.AB12CD", NULL);
@@ -133,7 +133,7 @@ test_force_replaces_whole (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-force-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-force", NULL);
   g_autofree char *folder = g_build_filename (dir, "F", NULL);
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL), ==, 0);
   g_autofree char *history = read_file (folder, "history.csv"), *ini = read_file (folder, "run.ini");
@@ -167,7 +167,7 @@ test_checkpoint_identity (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-identity-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-identity", NULL);
   g_autofree char *folder = g_build_filename (dir, "I", NULL);
   g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
@@ -251,7 +251,7 @@ test_signals (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-signal-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-signal", NULL);
   g_autofree char *folder = g_build_filename (dir, "S", NULL);
   g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
   g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
@@ -275,7 +275,7 @@ test_special_files (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-special-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-special", NULL);
   g_autofree char *fifo = g_build_filename (dir, "pipe", NULL);
   g_autofree char *out = g_build_filename (dir, "R", NULL);
   g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
@@ -319,7 +319,7 @@ test_checkpoint_v3 (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-v3-XXXXXX", NULL);
+  g_autofree char *dir = test_tmp_dir ("drmad-v3", NULL);
   g_autofree char *folder = g_build_filename (dir, "run", NULL);
   g_autofree char *fixture = g_build_filename (g_getenv ("DRMAD_TEST_DATA"), "checkpoint-v3", NULL);
   g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);

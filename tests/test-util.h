@@ -12,6 +12,16 @@
     g_assert_true (check_ok_);            \
   } G_STMT_END
 
+/* A new folder in the temporary directory, named @prefix, a dash and six
+ * random characters (g_dir_make_tmp's template, its X's made here). */
+static inline char *
+test_tmp_dir (const char *prefix, GError **error)
+{
+  g_autofree char *xs = g_strnfill (6, 'X');
+  g_autofree char *name = g_strdup_printf ("%s-%s", prefix, xs);
+  return g_dir_make_tmp (name, error);
+}
+
 /* Removes a file or a folder with everything in it (symbolic links are not followed). */
 static inline void
 remove_tree (const char *path)
