@@ -183,6 +183,11 @@ NAME (gemm) (const HostStep *h, gboolean transpose_a, gboolean transpose_b, gsiz
 }
 
 #define HOST(buffer) ((REAL *) (buffer)->host)
+/* a_l, δ_l and δ_{l+1} W_{l+1}ᵀ: in the net's workspace, or in a tape slot
+ * (HostStep's acts, deltas and pre_deltas). */
+#define WS_ACT(l)   ((REAL *) h->acts[l])
+#define WS_DELTA(l) ((REAL *) h->deltas[l])
+#define WS_PRE(l)   ((REAL *) h->pre_deltas[l])
 
 /* The forward pass over @rows rows of @input: a_1 … a_L (logits) in the workspace. */
 static void
@@ -193,10 +198,10 @@ NAME (forward) (const HostStep *h, const REAL *input, gsize rows)
   const REAL *w = h->params;
   for (guint l = 1; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    const REAL *a = l == 1 ? input : HOST (net->acts[l - 1]);
+    const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, w + net->weight_offset[l], fan_out,
-                 0.0, HOST (net->acts[l]), fan_out);
-    NAME (bias_act) (HOST (net->acts[l]), w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
+                 0.0, WS_ACT (l), fan_out);
+    NAME (bias_act) (WS_ACT (l), w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
   }
 }
 
@@ -210,8 +215,8 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
   const REAL *w = h->params;
   for (guint l = net->n_layers; l >= 1; l--) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    const REAL *a = l == 1 ? input : HOST (net->acts[l - 1]);
-    REAL *delta = HOST (net->deltas[l]);
+    const REAL *a = l == 1 ? input : WS_ACT (l - 1);
+    REAL *delta = WS_DELTA (l);
     if (g) {
       NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, add ? 1.0 : 0.0,
                    g + net->weight_offset[l], fan_out);
@@ -219,10 +224,10 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
     }
     if (l == 1)
       break;
-    REAL *pre = HOST (net->pre_deltas[l - 1]);
+    REAL *pre = WS_PRE (l - 1);
     NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta, fan_out, w + net->weight_offset[l], fan_out,
                  0.0, pre, fan_in);
-    NAME (act_backward) (HOST (net->deltas[l - 1]), pre, HOST (net->acts[l - 1]), rows * fan_in, act);
+    NAME (act_backward) (WS_DELTA (l - 1), pre, WS_ACT (l - 1), rows * fan_in, act);
   }
 }
 
@@ -253,11 +258,13 @@ NAME (data_rows) (const HostStep *h, gsize first, gsize rows)
 /* drmad_net_enqueue_batch_gradient() as one function: sample_batch,
  * gather_rows, the forward pass, softmax_xent, accumulate and the backward
  * pass; then, with an update, sgd_momentum. */
+/* sample_batch and gather_rows: the minibatch of the step in net->input,
+ * its indices and labels. */
 static void
-NAME (step) (const HostStep *h)
+NAME (gather_batch) (const HostStep *h)
 {
   DrmadNet *net = h->net;
-  guint L = net->n_layers, rows = net->batch;
+  guint rows = net->batch;
   const REAL *features = h->features;
   REAL *input = HOST (net->input);
   guint32 *indices = net->indices->host;
@@ -273,10 +280,20 @@ NAME (step) (const HostStep *h)
     else
       memcpy (row, features + (gsize) i * dim, dim * sizeof (REAL));
   }
+}
+
+static void
+NAME (step) (const HostStep *h)
+{
+  DrmadNet *net = h->net;
+  guint L = net->n_layers, rows = net->batch;
+  REAL *input = HOST (net->input);
+  gint32 *batch_labels = net->batch_labels->host;
+  NAME (gather_batch) (h);
   NAME (forward) (h, input, rows);
   REAL *row_loss = HOST (net->row_loss), *g = h->grad;
-  NAME (softmax_xent) (HOST (net->acts[L]), batch_labels, rows, net->sizes[L], (REAL) 1 / rows,
-                       HOST (net->deltas[L]), row_loss, HOST (net->row_wrong));
+  NAME (softmax_xent) (WS_ACT (L), batch_labels, rows, net->sizes[L], (REAL) 1 / rows,
+                       WS_DELTA (L), row_loss, HOST (net->row_wrong));
   if (g)
     NAME (accumulate) (h, row_loss, rows, 0);
   NAME (backward) (h, input, rows, g, FALSE);
@@ -295,8 +312,8 @@ NAME (full_gradient) (const HostStep *h)
     gsize rows = MIN (h->chunk, h->n - first);
     const REAL *input = NAME (data_rows) (h, first, rows);
     NAME (forward) (h, input, rows);
-    NAME (softmax_xent) (HOST (net->acts[L]), h->labels + first, rows, net->sizes[L], (REAL) 1 / h->n,
-                         HOST (net->deltas[L]), HOST (net->row_loss), HOST (net->row_wrong));
+    NAME (softmax_xent) (WS_ACT (L), h->labels + first, rows, net->sizes[L], (REAL) 1 / h->n,
+                         WS_DELTA (L), HOST (net->row_loss), HOST (net->row_wrong));
     NAME (accumulate) (h, HOST (net->row_loss), rows, 0);
     NAME (backward) (h, input, rows, h->grad, first > 0);
   }
@@ -312,7 +329,7 @@ NAME (evaluate) (const HostStep *h)
   for (gsize first = 0; first < h->n; first += h->chunk) {
     gsize rows = MIN (h->chunk, h->n - first);
     NAME (forward) (h, NAME (data_rows) (h, first, rows), rows);
-    NAME (softmax_xent) (HOST (net->acts[L]), h->labels + first, rows, net->sizes[L], 1, NULL,
+    NAME (softmax_xent) (WS_ACT (L), h->labels + first, rows, net->sizes[L], 1, NULL,
                          HOST (net->row_loss), HOST (net->row_wrong));
     NAME (accumulate) (h, HOST (net->row_loss), rows, 0);
     NAME (accumulate) (h, HOST (net->row_wrong), rows, 1);
@@ -330,22 +347,22 @@ NAME (hvp) (const HostStep *h)
   REAL *out = h->out;
   for (guint l = 1; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    const REAL *a = l == 1 ? HOST (net->input) : HOST (net->acts[l - 1]);
+    const REAL *a = l == 1 ? HOST (net->input) : WS_ACT (l - 1);
     REAL *rz = HOST (net->r_z[l]);
     NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, dir + net->weight_offset[l], fan_out,
                  0.0, rz, fan_out);
     if (l > 1)
       NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, HOST (net->r_a[l - 1]), fan_in,
                    w + net->weight_offset[l], fan_out, 1.0, rz, fan_out);
-    NAME (r_bias_act) (rz, l < L ? HOST (net->r_a[l]) : NULL, dir + net->bias_offset[l], HOST (net->acts[l]),
+    NAME (r_bias_act) (rz, l < L ? HOST (net->r_a[l]) : NULL, dir + net->bias_offset[l], WS_ACT (l),
                        rows, fan_out, l < L ? act : ACT_IDENTITY);
   }
-  NAME (r_softmax) (HOST (net->acts[L]), HOST (net->r_z[L]), rows, net->sizes[L], (REAL) 1 / rows,
+  NAME (r_softmax) (WS_ACT (L), HOST (net->r_z[L]), rows, net->sizes[L], (REAL) 1 / rows,
                     HOST (net->r_deltas[L]));
   for (guint l = L; l >= 1; l--) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    const REAL *a = l == 1 ? HOST (net->input) : HOST (net->acts[l - 1]);
-    REAL *r_delta = HOST (net->r_deltas[l]), *delta = HOST (net->deltas[l]);
+    const REAL *a = l == 1 ? HOST (net->input) : WS_ACT (l - 1);
+    REAL *r_delta = HOST (net->r_deltas[l]), *delta = WS_DELTA (l);
     NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, r_delta, fan_out, 0.0,
                  out + net->weight_offset[l], fan_out);
     if (l > 1)
@@ -359,41 +376,72 @@ NAME (hvp) (const HostStep *h)
                  0.0, r_prev, fan_in);
     NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta, fan_out, dir + net->weight_offset[l], fan_out,
                  1.0, r_prev, fan_in);
-    NAME (r_act_backward) (r_prev, HOST (net->pre_deltas[l - 1]), HOST (net->acts[l - 1]),
+    NAME (r_act_backward) (r_prev, WS_PRE (l - 1), WS_ACT (l - 1),
                            HOST (net->r_z[l - 1]), rows * fan_in, act);
   }
 }
 
 /* One reverse step: the minibatch gradient at w_t (only the δ_l unless dγ is
- * kept), reverse_before_hvp, the HVP with u and reverse_after_hvp
- * (docs/algorithm.md §2; kernels/nn.cl has the loops' formulas). */
-static void
-NAME (reverse) (const HostStep *h)
+ * kept; with a tape slot, only the minibatch: the a_l and δ_l are the slot's,
+ * left there by the recompute's step at w_t), reverse_before_hvp, the HVP
+ * with u and reverse_after_hvp (docs/algorithm.md §2; kernels/nn.cl has the
+ * loops' formulas). */
+/* reverse_before_hvp: dη += dw ⊙ v_{t+1}; dv += η ⊙ dw; (dγ += dv ⊙ (v_t + g + exp(λ) ⊙ w));
+ * u = (1 − γ) ⊙ dv. */
+static DRMAD_VECTOR_CLONES void
+NAME (reverse_before) (const REAL *restrict dw, const REAL *restrict v_next, const REAL *restrict eta,
+                       const REAL *restrict gamma, REAL *restrict dv, REAL *restrict deta, REAL *restrict u, gsize n)
 {
-  NAME (step) (h);
-  gsize n = h->net->n_params;
-  const REAL *dw = h->dw, *v_next = h->v_next, *v_now = h->v_now, *g = h->grad, *w = h->params, *l2 = h->l2;
-  const REAL *eta = (const REAL *) h->eta + h->segment_offset, *gamma = (const REAL *) h->gamma + h->segment_offset;
-  REAL *dv = h->dv, *deta = (REAL *) h->deta + h->segment_offset, *dgamma = (REAL *) h->dgamma + h->segment_offset;
-  REAL *u = (REAL *) h->dir;
   for (gsize i = 0; i < n; i++) {
     REAL dwi = dw[i];
     deta[i] += dwi * v_next[i];
     REAL dvi = dv[i] + eta[i] * dwi;
-    if (h->with_dgamma)
-      dgamma[i] += dvi * (v_now[i] + g[i] + l2[i] * w[i]);
     u[i] = (1 - gamma[i]) * dvi;
     dv[i] = dvi;
   }
-  NAME (hvp) (h);
-  REAL *dw_out = h->dw, *dl2 = h->dl2;
-  const REAL *hu = h->out;
+}
+
+static DRMAD_VECTOR_CLONES void
+NAME (reverse_dgamma) (const REAL *restrict dv, const REAL *restrict v_now, const REAL *restrict g,
+                       const REAL *restrict l2, const REAL *restrict w, REAL *restrict dgamma, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    dgamma[i] += dv[i] * (v_now[i] + g[i] + l2[i] * w[i]);
+}
+
+/* reverse_after_hvp: dw −= Hu + exp(λ) ⊙ u; dλ −= exp(λ) ⊙ w ⊙ u; dv ⊙= γ. */
+static DRMAD_VECTOR_CLONES void
+NAME (reverse_after) (const REAL *restrict hu, const REAL *restrict u, const REAL *restrict l2,
+                      const REAL *restrict w, const REAL *restrict gamma, REAL *restrict dw, REAL *restrict dl2,
+                      REAL *restrict dv, gsize n)
+{
   for (gsize i = 0; i < n; i++) {
     REAL ui = u[i], l2i = l2[i];
-    dw_out[i] -= hu[i] + l2i * ui;
+    dw[i] -= hu[i] + l2i * ui;
     dl2[i] -= l2i * w[i] * ui;
     dv[i] *= gamma[i];
   }
 }
 
+static void
+NAME (reverse) (const HostStep *h)
+{
+  if (h->from_tape)
+    NAME (gather_batch) (h);
+  else
+    NAME (step) (h);
+  gsize n = h->net->n_params;
+  const REAL *w = h->params, *l2 = h->l2;
+  const REAL *eta = (const REAL *) h->eta + h->segment_offset, *gamma = (const REAL *) h->gamma + h->segment_offset;
+  REAL *u = (REAL *) h->dir;
+  NAME (reverse_before) (h->dw, h->v_next, eta, gamma, h->dv, (REAL *) h->deta + h->segment_offset, u, n);
+  if (h->with_dgamma)
+    NAME (reverse_dgamma) (h->dv, h->v_now, h->grad, l2, w, (REAL *) h->dgamma + h->segment_offset, n);
+  NAME (hvp) (h);
+  NAME (reverse_after) (h->out, u, l2, w, gamma, h->dw, h->dl2, h->dv, n);
+}
+
 #undef HOST
+#undef WS_ACT
+#undef WS_DELTA
+#undef WS_PRE

@@ -35,6 +35,9 @@ typedef struct {
   void                *dw, *dv, *deta, *dgamma, *dl2;   /* for a reverse step (dir = u, out = hu) */
   const void          *v_next, *v_now;
   gboolean             with_dgamma;
+  gboolean             from_tape;  /* a reverse step whose a_l and δ_l are in the tape slot */
+  void                *acts[DRMAD_MAX_LAYERS + 1], *deltas[DRMAD_MAX_LAYERS + 1],
+                      *pre_deltas[DRMAD_MAX_LAYERS + 1];   /* the workspace or a tape slot */
 } HostStep;
 
 /* Elementwise loops get an AVX2 clone where the compiler can make one
@@ -117,10 +120,44 @@ run (void *data)
   }
 }
 
+gsize
+drmad_net_host_tape_reals (const DrmadNet *net)
+{
+  gsize reals = 0;
+  for (guint l = 1; l <= net->n_layers; l++)
+    reals += (gsize) net->batch * net->sizes[l] * (l < net->n_layers ? 3 : 2);
+  return reals;
+}
+
+/* Points @args at the a_l, δ_l and pre-δ_l of @tape (laid out a_1 … a_L,
+ * δ_1 … δ_L, pre-δ_1 … pre-δ_{L−1}, batch rows each), or of the net's
+ * workspace when @tape is NULL. */
+static void
+workspace_args (DrmadNet *net, DrmadBuffer *tape, HostStep *args)
+{
+  guint L = net->n_layers;
+  gsize elem = drmad_precision_size (net->precision), at = 0;
+  for (guint l = 1; l <= L; l++) {
+    if (!tape) {
+      args->acts[l] = net->acts[l]->host;
+      args->deltas[l] = net->deltas[l]->host;
+      args->pre_deltas[l] = l < L ? net->pre_deltas[l]->host : NULL;
+      continue;
+    }
+    gsize size = (gsize) net->batch * net->sizes[l] * elem;
+    args->acts[l] = (char *) tape->host + at;
+    args->deltas[l] = (char *) tape->host + at + size;
+    args->pre_deltas[l] = l < L ? (char *) tape->host + at + 2 * size : NULL;
+    at += (l < L ? 3 : 2) * size;
+  }
+}
+
 static gboolean
 enqueue (DrmadNet *net, HostStep *args, GError **error)
 {
   args->net = net;
+  if (!args->acts[1])
+    workspace_args (net, NULL, args);
   if (!(args->blas = drmad_openblas (error)))
     return FALSE;
   return drmad_cl_check (clEnqueueNativeKernel (net->device->queue, run, args, sizeof *args,
@@ -149,6 +186,7 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
   args.step = step;
   args.params = params->host;
   args.grad = grad ? grad->host : NULL;
+  workspace_args (net, net->host_tape, &args);
   if (update) {
     args.velocity = update->velocity->host;
     args.eta = update->eta->host;
@@ -192,6 +230,8 @@ drmad_net_enqueue_host_reverse (DrmadNet *net, DrmadDeviceData *data, guint64 se
   args.v_next = r->v_next->host;
   args.v_now = r->v_now->host;
   args.with_dgamma = r->with_dgamma;
+  args.from_tape = r->tape != NULL;
+  workspace_args (net, r->tape, &args);
   return enqueue (net, &args, error);
 }
 

@@ -50,6 +50,8 @@ struct _DrmadNet {
   DrmadBuffer    *batch_labels;                   /* int, batch */
   DrmadBuffer    *row_loss, *row_wrong;           /* rows_capacity */
   DrmadBuffer    *acc;                            /* scalars: [0] loss sum, [1] error count */
+  DrmadBuffer    *host_tape;                      /* fused host path: where the next step leaves its
+                                                   * a_l and δ_l (a tape slot; NULL: the workspace) */
 
   cl_kernel k_sample_batch, k_gather_rows, k_bias_act, k_softmax_xent, k_act_backward,
             k_column_sums, k_accumulate, k_sgd_momentum, k_r_bias_act, k_r_softmax, k_r_act_backward,
@@ -111,9 +113,19 @@ gboolean drmad_net_enqueue_host_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBu
  * reverse_after_hvp do, as one native kernel. */
 typedef struct {
   DrmadBuffer *dw, *dv, *v_next, *v_now, *g, *w, *l2, *eta, *gamma, *deta, *dgamma, *u, *hu, *dl2;
+  DrmadBuffer *tape;             /* NULL, or the tape slot a step at w on this minibatch wrote (then
+                                  * no gradient is recomputed; only without dγ) */
   gsize        segment_offset;   /* into eta, gamma, deta, dgamma */
   gboolean     with_dgamma;
 } DrmadHostReverse;
+
+/* A tape slot of the fused host path holds what a training step leaves for
+ * the HVP at the same weights and minibatch: a_l, δ_l (l = 1 … L) and the
+ * pre-activation δ_l (l < L), batch rows each. Set net->host_tape to a
+ * buffer of this many reals and the next drmad_net_enqueue_host_step()
+ * writes there instead of the workspace; a reverse step given the slot then
+ * skips its forward and backward passes (lib/reverse.c, the exact method). */
+gsize drmad_net_host_tape_reals (const DrmadNet *net);
 
 gboolean drmad_net_enqueue_host_reverse (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
                                          const DrmadHostReverse *reverse, GError **error);

@@ -51,6 +51,7 @@ typedef struct {
   guint64          host_bytes, host_peak;
   /* reverse state */
   DrmadBuffer *dw, *dv, *deta, *dgamma, *dl2, *u, *hu, *w_now, *v_now, *v_next;
+  DrmadBuffer *tape;           /* the a_l and δ_l at w_now on the step's minibatch, or NULL */
   cl_kernel    k_before, k_after, k_interpolate;
   gboolean     with_dgamma;   /* momentum learned: the reverse steps need g_t (docs/algorithm.md §2) */
   /* results of the forward run */
@@ -214,7 +215,7 @@ enqueue_reverse_step (Pass *pass, guint64 t_batch, guint32 offset, GError **erro
       .dw = pass->dw, .dv = pass->dv, .v_next = pass->v_next, .v_now = pass->v_now, .g = net->grad,
       .w = pass->w_now, .l2 = trainer->l2, .eta = trainer->eta, .gamma = trainer->gamma, .deta = pass->deta,
       .dgamma = pass->dgamma, .u = pass->u, .hu = pass->hu, .dl2 = pass->dl2, .segment_offset = offset,
-      .with_dgamma = pass->with_dgamma,
+      .with_dgamma = pass->with_dgamma, .tape = pass->tape,
     };
     return drmad_net_enqueue_host_reverse (net, pass->train, pass->seed, t_batch, &r, error);
   }
@@ -277,6 +278,15 @@ reverse_step (Pass *pass, guint64 t, GError **error)
 
 /* ---- exact: checkpoints every k steps, each segment recomputed (§2a) ---- */
 
+/* Whether the exact method with checkpoints every @k steps keeps a tape slot
+ * per step of a segment (reverse_exact). */
+static gboolean
+uses_tape (const DrmadNet *net, gboolean with_dgamma, guint64 k)
+{
+  return net->host_fused && !with_dgamma && k > 1;
+}
+
+
 typedef struct {
   guint64      k;
   GPtrArray   *w, *v;          /* checkpoints at t = 0, k, 2k, … */
@@ -301,6 +311,7 @@ record_checkpoint (Pass *pass, guint64 t, gpointer data, GError **error)
 
 typedef struct {
   GPtrArray *w, *v;            /* states of the segment being reversed: w_t (len), v_t (len + 1) */
+  GPtrArray *tape;             /* fused host path without dγ: each step's a_l and δ_l (len), or empty */
   guint64    first;
 } SegmentStates;
 
@@ -309,6 +320,8 @@ record_segment (Pass *pass, guint64 t, gpointer data, GError **error)
 {
   SegmentStates *seg = data;
   guint64 j = t - seg->first;
+  if (seg->tape->len)  /* the step from w_t leaves its passes in slot j */
+    pass->net->host_tape = j < seg->tape->len ? seg->tape->pdata[j] : NULL;
   if (j < seg->w->len && !copy (seg->w->pdata[j], pass->net->params, error))
     return FALSE;
   return j >= seg->v->len || copy (seg->v->pdata[j], pass->trainer->velocity, error);
@@ -322,7 +335,8 @@ reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
   Checkpoints cp = { .k = k, .w = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free),
                      .v = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free) };
   SegmentStates seg = { .w = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free),
-                        .v = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free) };
+                        .v = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free),
+                        .tape = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free) };
   g_autoptr (DrmadBuffer) w_end = NULL;
   gboolean ok = run_forward (pass, 0, pass->T, "train", record_checkpoint, &cp, &pass->train_loss_sum, error)
                 && start_reverse (pass, error)
@@ -337,6 +351,15 @@ reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
     if (w)
       g_ptr_array_add (seg.w, w);
     g_ptr_array_add (seg.v, v);
+  }
+  /* The recompute's step at w_t runs the forward and backward passes that
+   * the reverse step at t needs again: on the fused host path they stay in a
+   * tape slot per step (g_t is not kept, so not when dγ needs it). */
+  for (guint i = 0; ok && uses_tape (net, pass->with_dgamma, k) && i < k; i++) {
+    DrmadBuffer *slot = vector (pass, drmad_net_host_tape_reals (net), error);
+    if (!(ok = slot != NULL))
+      break;
+    g_ptr_array_add (seg.tape, slot);
   }
   if (ok && k == 1) {
     /* Every state is stored: reverse straight through the checkpoints. */
@@ -358,14 +381,17 @@ reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
     ok = copy (net->params, cp.w->pdata[j], error) && copy (pass->trainer->velocity, cp.v->pdata[j], error)
          && run_forward (pass, seg.first, end, "recompute", record_segment, &seg, NULL, error)
          && copy (seg.v->pdata[end - seg.first], pass->trainer->velocity, error);
+    net->host_tape = NULL;
     for (guint64 t = end; ok && t-- > MAX (seg.first, stop);) {
       pass->w_now = seg.w->pdata[t - seg.first];
       pass->v_now = seg.v->pdata[t - seg.first];
       pass->v_next = seg.v->pdata[t + 1 - seg.first];
+      pass->tape = seg.tape->len ? seg.tape->pdata[t - seg.first] : NULL;
       ok = reverse_step_at (pass, t, t, pass->T - t, pass->T - stop, error);
     }
   }
-  pass->w_now = pass->v_now = pass->v_next = NULL;
+  net->host_tape = NULL;
+  pass->w_now = pass->v_now = pass->v_next = pass->tape = NULL;
   if (ok)
     ok = copy (net->params, w_end, error);  /* leave w_T in the net */
   if (ok && stop > 0)  /* truncated: nothing flows back to w_0 (no initial-scale hypergradient) */
@@ -374,6 +400,7 @@ reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
   g_ptr_array_unref (cp.v);
   g_ptr_array_unref (seg.w);
   g_ptr_array_unref (seg.v);
+  g_ptr_array_unref (seg.tape);
   return ok;
 }
 
@@ -615,7 +642,12 @@ guint64
 drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config)
 {
   const DrmadHyperConfig *hc = drmad_hyper_get_config (hyper);
-  return method_vectors (config, hc->steps, hc->segments) * net->n_params * drmad_precision_size (net->precision);
+  guint64 reals = method_vectors (config, hc->steps, hc->segments) * net->n_params;
+  guint64 k = config->checkpoint_every ? MIN (config->checkpoint_every, hc->steps) : default_k (hc->steps);
+  if ((config->method == DRMAD_METHOD_EXACT || config->method == DRMAD_METHOD_TRUNCATED)
+      && uses_tape (net, hc->learn_momentum, k))
+    reals += k * drmad_net_host_tape_reals (net);
+  return reals * drmad_precision_size (net->precision);
 }
 
 static guint64

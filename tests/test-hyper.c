@@ -194,6 +194,34 @@ test_piecewise_limits (gconstpointer data)
   problem_teardown (&p);
 }
 
+/* The exact method's recompute keeps each step's forward and backward passes
+ * for the reverse step at the same weights (a tape slot, on the fused host
+ * path with momentum fixed): the hypergradient is the one of k = 1, which
+ * stores every state and recomputes nothing, to the last bit; and the pass
+ * peaks at the memory the library predicts, the slots included. */
+static void
+test_exact_tape (gconstpointer data)
+{
+  gboolean fixed_momentum = GPOINTER_TO_INT (data);
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 30);
+  config.learn_momentum = !fixed_momentum;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadHypergradient) every = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 1, 0);
+  g_autoptr (DrmadHypergradient) segments = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 4, 0);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_assert_cmpmem (segments->gradient, n * sizeof (double), every->gradient, n * sizeof (double));
+  g_assert_cmpmem (segments->dw0, every->n_params * sizeof (double), every->dw0, every->n_params * sizeof (double));
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .checkpoint_every = 4 };
+  g_assert_cmpuint (segments->device_peak_bytes, ==, drmad_hypergradient_device_bytes (p.net, hyper, &reverse));
+  problem_teardown (&p);
+}
+
 static guint64
 peak_bytes (Problem *p, DrmadMethod method, guint k, guint64 steps)
 {
@@ -1073,6 +1101,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/hyper/exact-vs-finite-differences/fixed-momentum", &fixed_momentum, test_exact_vs_finite_differences);
   g_test_add_data_func ("/hyper/piecewise-limits/all-groups", GINT_TO_POINTER (FALSE), test_piecewise_limits);
   g_test_add_data_func ("/hyper/piecewise-limits/fixed-momentum", GINT_TO_POINTER (TRUE), test_piecewise_limits);
+  g_test_add_data_func ("/hyper/exact-tape/fixed-momentum", GINT_TO_POINTER (TRUE), test_exact_tape);
+  g_test_add_data_func ("/hyper/exact-tape/learned-momentum", GINT_TO_POINTER (FALSE), test_exact_tape);
   g_test_add_func ("/hyper/memory-scaling", test_memory_scaling);
   g_test_add_func ("/hyper/divergence-guard", test_divergence_guard);
   g_test_add_func ("/hyper/warm-start", test_warm_start);
