@@ -80,6 +80,16 @@ NAME (column_sums) (const REAL *restrict m, gsize rows, gsize cols, REAL *restri
   }
 }
 
+/* out[c] −= Σ_r m[r, c]: the sums first, in column_sums' order. */
+static DRMAD_VECTOR_CLONES void
+NAME (column_sums_subtract) (const REAL *restrict m, gsize rows, gsize cols, REAL *restrict out)
+{
+  REAL sums[cols];
+  NAME (column_sums) (m, rows, cols, sums, FALSE);
+  for (gsize c = 0; c < cols; c++)
+    out[c] -= sums[c];
+}
+
 /* softmax_xent over @rows rows: loss, 0/1 error and, with @delta, δ_L. */
 static void
 NAME (softmax_xent) (const REAL *logits, const gint32 *labels, gsize rows, gsize classes, REAL scale,
@@ -176,10 +186,17 @@ NAME (r_act_backward) (REAL *restrict r_delta, const REAL *restrict pre, const R
 }
 
 static void
+NAME (gemm_scaled) (const HostStep *h, gboolean transpose_a, gboolean transpose_b, gsize m, gsize n, gsize k,
+                    double alpha, const REAL *a, gsize lda, const REAL *b, gsize ldb, double beta, REAL *c, gsize ldc)
+{
+  drmad_blas_host_gemm (h->blas, FP64, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static void
 NAME (gemm) (const HostStep *h, gboolean transpose_a, gboolean transpose_b, gsize m, gsize n, gsize k,
              const REAL *a, gsize lda, const REAL *b, gsize ldb, double beta, REAL *c, gsize ldc)
 {
-  drmad_blas_host_gemm (h->blas, FP64, transpose_a, transpose_b, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+  NAME (gemm_scaled) (h, transpose_a, transpose_b, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
 }
 
 #define HOST(buffer) ((REAL *) (buffer)->host)
@@ -339,12 +356,11 @@ NAME (evaluate) (const HostStep *h)
 /* drmad_net_enqueue_batch_hvp() as one function: the R-forward pass,
  * r_softmax and the R-backward pass (docs/algorithm.md §3). */
 static void
-NAME (hvp) (const HostStep *h)
+NAME (hvp) (const HostStep *h, REAL *out, gboolean subtract)
 {
   DrmadNet *net = h->net;
   guint L = net->n_layers, rows = net->batch, act = hidden_activation (net);
   const REAL *w = h->params, *dir = h->dir;
-  REAL *out = h->out;
   for (guint l = 1; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? HOST (net->input) : WS_ACT (l - 1);
@@ -363,12 +379,17 @@ NAME (hvp) (const HostStep *h)
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? HOST (net->input) : WS_ACT (l - 1);
     REAL *r_delta = HOST (net->r_deltas[l]), *delta = WS_DELTA (l);
-    NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, r_delta, fan_out, 0.0,
-                 out + net->weight_offset[l], fan_out);
+    /* out = Hu, or out −= Hu straight from the GEMMs (no zeroing pass, no Hu vector) */
+    double alpha = subtract ? -1.0 : 1.0;
+    NAME (gemm_scaled) (h, TRUE, FALSE, fan_in, fan_out, rows, alpha, a, fan_in, r_delta, fan_out,
+                        subtract ? 1.0 : 0.0, out + net->weight_offset[l], fan_out);
     if (l > 1)
-      NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, HOST (net->r_a[l - 1]), fan_in, delta, fan_out, 1.0,
-                   out + net->weight_offset[l], fan_out);
-    NAME (column_sums) (r_delta, rows, fan_out, out + net->bias_offset[l], FALSE);
+      NAME (gemm_scaled) (h, TRUE, FALSE, fan_in, fan_out, rows, alpha, HOST (net->r_a[l - 1]), fan_in, delta,
+                          fan_out, 1.0, out + net->weight_offset[l], fan_out);
+    if (subtract)
+      NAME (column_sums_subtract) (r_delta, rows, fan_out, out + net->bias_offset[l]);
+    else
+      NAME (column_sums) (r_delta, rows, fan_out, out + net->bias_offset[l], FALSE);
     if (l == 1)
       break;
     REAL *r_prev = HOST (net->r_deltas[l - 1]);
@@ -409,15 +430,15 @@ NAME (reverse_dgamma) (const REAL *restrict dv, const REAL *restrict v_now, cons
     dgamma[i] += dv[i] * (v_now[i] + g[i] + l2[i] * w[i]);
 }
 
-/* reverse_after_hvp: dw −= Hu + exp(λ) ⊙ u; dλ −= exp(λ) ⊙ w ⊙ u; dv ⊙= γ. */
+/* reverse_after_hvp, Hu already taken from dw by the HVP: dw −= exp(λ) ⊙ u;
+ * dλ −= exp(λ) ⊙ w ⊙ u; dv ⊙= γ. */
 static DRMAD_VECTOR_CLONES void
-NAME (reverse_after) (const REAL *restrict hu, const REAL *restrict u, const REAL *restrict l2,
-                      const REAL *restrict w, const REAL *restrict gamma, REAL *restrict dw, REAL *restrict dl2,
-                      REAL *restrict dv, gsize n)
+NAME (reverse_after) (const REAL *restrict u, const REAL *restrict l2, const REAL *restrict w,
+                      const REAL *restrict gamma, REAL *restrict dw, REAL *restrict dl2, REAL *restrict dv, gsize n)
 {
   for (gsize i = 0; i < n; i++) {
     REAL ui = u[i], l2i = l2[i];
-    dw[i] -= hu[i] + l2i * ui;
+    dw[i] -= l2i * ui;
     dl2[i] -= l2i * w[i] * ui;
     dv[i] *= gamma[i];
   }
@@ -437,8 +458,8 @@ NAME (reverse) (const HostStep *h)
   NAME (reverse_before) (h->dw, h->v_next, eta, gamma, h->dv, (REAL *) h->deta + h->segment_offset, u, n);
   if (h->with_dgamma)
     NAME (reverse_dgamma) (h->dv, h->v_now, h->grad, l2, w, (REAL *) h->dgamma + h->segment_offset, n);
-  NAME (hvp) (h);
-  NAME (reverse_after) (h->out, u, l2, w, gamma, h->dw, h->dl2, h->dv, n);
+  NAME (hvp) (h, h->dw, TRUE);
+  NAME (reverse_after) (u, l2, w, gamma, h->dw, h->dl2, h->dv, n);
 }
 
 #undef HOST

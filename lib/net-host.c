@@ -113,7 +113,7 @@ run (void *data)
   gboolean fp64 = h->net->precision == DRMAD_PRECISION_FLOAT64;
   switch (h->work) {
   case HOST_STEP:          fp64 ? step_f64 (h) : step_f32 (h); break;
-  case HOST_HVP:           fp64 ? hvp_f64 (h) : hvp_f32 (h); break;
+  case HOST_HVP:           fp64 ? hvp_f64 (h, h->out, FALSE) : hvp_f32 (h, h->out, FALSE); break;
   case HOST_REVERSE:       fp64 ? reverse_f64 (h) : reverse_f32 (h); break;
   case HOST_FULL_GRADIENT: fp64 ? full_gradient_f64 (h) : full_gradient_f32 (h); break;
   case HOST_EVALUATE:      fp64 ? evaluate_f64 (h) : evaluate_f32 (h); break;
