@@ -42,17 +42,21 @@ __kernel void gather_rows (__global const real *x, __global const uint *indices,
   }
 }
 
-/* Rows of a byte dataset as reals: feature d of byte b is (b / 255 − mean[d])
- * / std[d] in float, as drmad_dataset_get_features() computes it (mean 0 and
- * std 1 for a dataset that is not standardised); rows @indices[j], or
- * @first + j when @indices is NULL. */
-__kernel void gather_bytes (__global const uchar *x, __global const float *mean, __global const float *std,
+/* Rows of a byte dataset as reals: feature d of byte b is b · scale[d] +
+ * offset[d] in float (rounded twice: not contracted to an fma) for a
+ * standardised dataset, b / 255 without @scale, as
+ * drmad_dataset_get_features() computes it (lib/dataset-private.h); rows
+ * @indices[j], or @first + j when @indices is NULL. */
+__kernel void gather_bytes (__global const uchar *x, __global const float *scale, __global const float *offset,
                             __global const uint *indices, uint first, uint dim, uint rows, __global real *out)
 {
   FOR_CHUNK (j, rows, 1) {
     __global const uchar *row = x + (size_t) (indices ? indices[j] : first + (uint) j) * dim;
     FOR_CHUNK (k, dim, 0)
-      out[j * dim + k] = (real) (((float) row[k] / 255.0f - mean[k]) / std[k]);
+    {
+#pragma OPENCL FP_CONTRACT OFF
+      out[j * dim + k] = (real) (scale ? (float) row[k] * scale[k] + offset[k] : (float) row[k] / 255.0f);
+    }
   }
 }
 

@@ -15,8 +15,9 @@ struct _DrmadDataset {
   guint width, height, channels;
   float *features;   /* n × dim; for a byte dataset made on first use (atomically) */
   guint8 *bytes;     /* n × dim, or NULL */
-  float *mean, *std; /* with @bytes, a split's standardisation: feature = (byte / 255 − mean) / std
-                      * per feature; NULL: byte / 255 */
+  float *mean, *std; /* with @bytes, a split's standardisation per feature: the feature is
+                      * byte · scale + offset (drmad_dataset_byte_coefficients());
+                      * NULL: byte / 255 */
   gint32 *labels;
   char *source;
 };
@@ -39,10 +40,15 @@ DrmadDataset *drmad_dataset_wrap (guint n, guint dim, guint n_classes,
 /* The feature value of each byte: b / 255 in float, as a caller would compute it. */
 void drmad_dataset_byte_table (float table[256]);
 
-/* A byte dataset's standardisation as @mean and @std (dim floats each):
- * feature = (byte / 255 − mean) / std in float, what
- * drmad_dataset_get_features() gives (0 and 1 when it has none). */
-void drmad_dataset_byte_standardisation (const DrmadDataset *ds, float *mean, float *std);
+/* A standardised byte dataset's features are a multiply and an add each,
+ * feature = byte · scale + offset in float, each operation rounded (never
+ * contracted to an fma), with scale = 1 / (255 std) and offset = −mean / std
+ * in float (dim each): what drmad_dataset_get_features() gives and what a
+ * step's gather computes (kernels/nn.cl, lib/net-host-body.h), a rounding or
+ * two from (byte / 255 − mean) / std and without its two divisions (a tenth
+ * of a training step at batch 50). FALSE, and nothing written, for a dataset
+ * without a standardisation (its features are byte / 255). */
+gboolean drmad_dataset_byte_coefficients (const DrmadDataset *ds, float *scale, float *offset);
 
 /* @count bytes to features through drmad_dataset_byte_table(). */
 void drmad_dataset_bytes_scale (const guint8 *bytes, gsize count, float *out);

@@ -126,13 +126,16 @@ const gint32 *drmad_dataset_get_labels (const DrmadDataset *ds) { return ds->lab
 const char *drmad_dataset_get_source (const DrmadDataset *ds) { return ds->source; }
 const guint8 *drmad_dataset_get_bytes (const DrmadDataset *ds) { return ds->mean ? NULL : ds->bytes; }
 
-void
-drmad_dataset_byte_standardisation (const DrmadDataset *ds, float *mean, float *std)
+gboolean
+drmad_dataset_byte_coefficients (const DrmadDataset *ds, float *scale, float *offset)
 {
+  if (!ds->mean)
+    return FALSE;
   for (guint d = 0; d < ds->dim; d++) {
-    mean[d] = ds->mean ? ds->mean[d] : 0.0f;
-    std[d] = ds->mean ? ds->std[d] : 1.0f;
+    scale[d] = 1.0f / (255.0f * ds->std[d]);
+    offset[d] = -ds->mean[d] / ds->std[d];
   }
+  return TRUE;
 }
 
 void
@@ -150,11 +153,35 @@ drmad_dataset_copy_rows (const DrmadDataset *ds, guint first, guint count, float
     drmad_dataset_bytes_scale (bytes, (gsize) count * dim, out);
     return;
   }
-  float table[256];
-  drmad_dataset_byte_table (table);
+  g_autofree float *scale = g_new (float, 2 * dim);
+  float *offset = scale + dim;
+  drmad_dataset_byte_coefficients (ds, scale, offset);
   for (gsize i = 0; i < count; i++)
     for (gsize d = 0; d < dim; d++)
-      out[i * dim + d] = (table[bytes[i * dim + d]] - ds->mean[d]) / ds->std[d];
+      out[i * dim + d] = (float) bytes[i * dim + d] * scale[d] + offset[d];
+}
+
+void
+drmad_dataset_checksum_update (const DrmadDataset *ds, GChecksum *sum)
+{
+  gsize dim = ds->dim;
+  g_checksum_update (sum, (const guchar *) ds->labels, (gsize) ds->n * sizeof (gint32));
+  guint block = MAX (1u, 65536 / MAX (ds->dim, 1u));
+  g_autofree float *rows = g_new (float, (gsize) block * dim);
+  float table[256];
+  drmad_dataset_byte_table (table);
+  for (guint first = 0; first < ds->n; first += block) {
+    guint count = MIN (block, ds->n - first);
+    if (ds->mean && ds->bytes) {
+      const guint8 *bytes = ds->bytes + (gsize) first * dim;
+      for (gsize i = 0; i < count; i++)
+        for (gsize d = 0; d < dim; d++)
+          rows[i * dim + d] = (table[bytes[i * dim + d]] - ds->mean[d]) / ds->std[d];
+    } else {
+      drmad_dataset_copy_rows (ds, first, count, rows);
+    }
+    g_checksum_update (sum, (const guchar *) rows, (gsize) count * dim * sizeof (float));
+  }
 }
 
 /* A loaded dataset keeps its bytes; the float view is made once, on first

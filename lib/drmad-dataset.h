@@ -49,6 +49,13 @@ const gint32 *drmad_dataset_get_labels     (const DrmadDataset *ds);  /* n */
  * values drmad_dataset_get_features() holds, without making the float view
  * of the whole dataset. */
 void          drmad_dataset_copy_rows      (const DrmadDataset *ds, guint first, guint count, float *out);
+/* Feeds @sum with the labels and the features of @ds as their definition
+ * gives them: byte / 255 for a loader's bytes, then (x − mean) / std in
+ * float for a split, whatever rounding the form that
+ * drmad_dataset_get_features() and a training step compute leaves (a byte
+ * split's are a multiply-add, a few ulps away). What a run folder records as
+ * its data's identity, the same across versions that round differently. */
+void          drmad_dataset_checksum_update (const DrmadDataset *ds, GChecksum *sum);
 /* n × dim bytes as a loader read them (feature = byte / 255), or NULL for a
  * dataset made from floats (drmad_dataset_new_from_arrays()) or standardised
  * (a split: it keeps its rows as bytes too, but its features are not byte / 255). */

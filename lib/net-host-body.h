@@ -5,13 +5,18 @@
  * same order of additions, so that a host step and a step of launches agree
  * to the rounding of the activation functions. */
 
-/* gather_bytes: one row of a byte dataset, (b / 255 − mean) / std in float. */
+/* gather_bytes: one row of a byte dataset, b · scale + offset in float (two
+ * roundings) when standardised, else b / 255. */
 static DRMAD_VECTOR_CLONES void
-NAME (from_bytes) (REAL *restrict out, const guint8 *restrict bytes, const float *restrict mean,
-                   const float *restrict std, gsize dim)
+NAME (from_bytes) (REAL *restrict out, const guint8 *restrict bytes, const float *restrict scale,
+                   const float *restrict offset, gsize dim)
 {
-  for (gsize k = 0; k < dim; k++)
-    out[k] = (REAL) (((float) bytes[k] / 255.0f - mean[k]) / std[k]);
+  if (scale)
+    for (gsize k = 0; k < dim; k++)
+      out[k] = (REAL) ((float) bytes[k] * scale[k] + offset[k]);
+  else
+    for (gsize k = 0; k < dim; k++)
+      out[k] = (REAL) ((float) bytes[k] / 255.0f);
 }
 
 /* bias_act: z ← φ(z + b) over @rows rows of @cols. */
@@ -268,7 +273,7 @@ NAME (data_rows) (const HostStep *h, gsize first, gsize rows)
     return (const REAL *) h->features + first * dim;
   REAL *input = HOST (h->net->input);
   for (gsize j = 0; j < rows; j++)
-    NAME (from_bytes) (input + j * dim, h->bytes + (first + j) * dim, h->mean, h->std, dim);
+    NAME (from_bytes) (input + j * dim, h->bytes + (first + j) * dim, h->scale, h->offset, dim);
   return input;
 }
 
@@ -287,13 +292,21 @@ NAME (gather_batch) (const HostStep *h)
   guint32 *indices = net->indices->host;
   gint32 *batch_labels = net->batch_labels->host;
   gsize dim = net->sizes[0];
+  for (guint j = 0; j < rows; j++)
+    indices[j] = drmad_sample_index (h->seed, h->step, rows, j, h->n);
+  /* The rows are scattered over the data: the next one's cache lines are
+   * asked for while this one converts (its loads were most of the gather). */
+  gsize row_bytes = h->bytes ? dim : dim * sizeof (REAL);
+  const char *base = h->bytes ? (const char *) h->bytes : (const char *) features;
   for (guint j = 0; j < rows; j++) {
-    guint32 i = drmad_sample_index (h->seed, h->step, rows, j, h->n);
-    indices[j] = i;
+    guint32 i = indices[j];
+    if (j + 1 < rows)
+      for (gsize at = 0; at < row_bytes; at += 64)
+        __builtin_prefetch (base + (gsize) indices[j + 1] * row_bytes + at);
     batch_labels[j] = h->labels[i];
     REAL *row = input + (gsize) j * dim;
     if (h->bytes)
-      NAME (from_bytes) (row, h->bytes + (gsize) i * dim, h->mean, h->std, dim);
+      NAME (from_bytes) (row, h->bytes + (gsize) i * dim, h->scale, h->offset, dim);
     else
       memcpy (row, features + (gsize) i * dim, dim * sizeof (REAL));
   }

@@ -21,7 +21,7 @@ typedef struct {
   const DrmadOpenblas *blas;
   const void          *features;   /* the data, for a step: reals, or bytes and their standardisation */
   const guint8        *bytes;
-  const float         *mean, *std;
+  const float         *scale, *offset;   /* NULL: byte / 255 */
   const gint32        *labels;
   guint                n;
   guint                chunk;      /* rows per pass of a full gradient or an evaluation */
@@ -172,7 +172,7 @@ data_args (DrmadDeviceData *data, HostWork work)
   return (HostStep) {
     .work = work, .n = data->n, .labels = data->labels->host,
     .features = data->features ? data->features->host : NULL, .bytes = data->bytes ? data->bytes->host : NULL,
-    .mean = data->mean ? data->mean->host : NULL, .std = data->std ? data->std->host : NULL,
+    .scale = data->scale ? data->scale->host : NULL, .offset = data->offset ? data->offset->host : NULL,
   };
 }
 

@@ -15,7 +15,8 @@ struct _DrmadDeviceData {
   guint          n, dim, n_classes;
   DrmadBuffer   *features;   /* n × dim reals, or NULL with bytes */
   DrmadBuffer   *bytes;      /* a byte dataset: n × dim bytes, … */
-  DrmadBuffer   *mean, *std; /* … and dim floats each: feature = (byte / 255 − mean) / std in float */
+  DrmadBuffer   *scale, *offset; /* … and, standardised, dim floats each: feature = byte · scale +
+                              * offset in float (drmad_dataset_byte_coefficients()); NULL: byte / 255 */
   DrmadBuffer   *labels;     /* n ints */
 };
 

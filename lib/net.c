@@ -52,19 +52,21 @@ drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const Drma
                                 bytes ? (guint64) n * dim : (guint64) n * dim * elem,
                                 what, "use fewer examples", error))
     return NULL;
-  g_autoptr (DrmadBuffer) features = NULL, byte_buffer = NULL, mean = NULL, std = NULL;
+  g_autoptr (DrmadBuffer) features = NULL, byte_buffer = NULL, scale = NULL, offset = NULL;
   g_autoptr (DrmadBuffer) labels = drmad_buffer_new (device, n, sizeof (gint32), error);
   if (!labels || !drmad_buffer_write (labels, 0, n * sizeof (gint32), drmad_dataset_get_labels (dataset), error))
     return NULL;
   if (bytes) {
-    g_autofree float *centre = g_new (float, dim), *scale = g_new (float, dim);
-    drmad_dataset_byte_standardisation (dataset, centre, scale);
+    g_autofree float *coefficients = g_new (float, 2 * (gsize) dim);
+    gboolean standardised = drmad_dataset_byte_coefficients (dataset, coefficients, coefficients + dim);
     if (!(byte_buffer = drmad_buffer_new (device, (gsize) n * dim, 1, error))
-        || !drmad_buffer_write (byte_buffer, 0, (gsize) n * dim, dataset->bytes, error)
-        || !(mean = drmad_buffer_new (device, dim, sizeof (float), error))
-        || !drmad_buffer_write (mean, 0, dim * sizeof (float), centre, error)
-        || !(std = drmad_buffer_new (device, dim, sizeof (float), error))
-        || !drmad_buffer_write (std, 0, dim * sizeof (float), scale, error))
+        || !drmad_buffer_write (byte_buffer, 0, (gsize) n * dim, dataset->bytes, error))
+      return NULL;
+    if (standardised
+        && (!(scale = drmad_buffer_new (device, dim, sizeof (float), error))
+            || !drmad_buffer_write (scale, 0, dim * sizeof (float), coefficients, error)
+            || !(offset = drmad_buffer_new (device, dim, sizeof (float), error))
+            || !drmad_buffer_write (offset, 0, dim * sizeof (float), coefficients + dim, error)))
       return NULL;
   } else {
     if (!(features = drmad_buffer_new (device, (gsize) n * dim, elem, error)))
@@ -87,8 +89,8 @@ drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const Drma
   data->n_classes = drmad_dataset_get_n_classes (dataset);
   data->features = g_steal_pointer (&features);
   data->bytes = g_steal_pointer (&byte_buffer);
-  data->mean = g_steal_pointer (&mean);
-  data->std = g_steal_pointer (&std);
+  data->scale = g_steal_pointer (&scale);
+  data->offset = g_steal_pointer (&offset);
   data->labels = g_steal_pointer (&labels);
   return data;
 }
@@ -100,8 +102,8 @@ drmad_device_data_free (DrmadDeviceData *data)
     return;
   drmad_buffer_free (data->features);
   drmad_buffer_free (data->bytes);
-  drmad_buffer_free (data->mean);
-  drmad_buffer_free (data->std);
+  drmad_buffer_free (data->scale);
+  drmad_buffer_free (data->offset);
   drmad_buffer_free (data->labels);
   drmad_device_unref (data->device);
   g_free (data);
@@ -568,8 +570,8 @@ gather_bytes (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *indices, guint 
 {
   DrmadLaunch gather = drmad_launch_begin (net->k_gather_bytes, net->precision);
   drmad_launch_mem (&gather, data->bytes->mem);
-  drmad_launch_mem (&gather, data->mean->mem);
-  drmad_launch_mem (&gather, data->std->mem);
+  drmad_launch_mem (&gather, data->scale ? data->scale->mem : NULL);
+  drmad_launch_mem (&gather, data->offset ? data->offset->mem : NULL);
   drmad_launch_mem (&gather, indices ? indices->mem : NULL);
   drmad_launch_uint (&gather, first);
   drmad_launch_uint (&gather, data->dim);

@@ -262,6 +262,41 @@ test_gemm (void)
   }
 }
 
+/* drmad_blas_host_gemm() with beta = 0 clears C itself and asks OpenBLAS for
+ * beta = 1: C's old contents (NaN here) are not read, the columns of a wider
+ * C beyond n stay as they were, and the numbers are OpenBLAS's own beta = 0
+ * result, bit for bit; beta ≠ 0 is left to OpenBLAS. */
+static void
+test_host_gemm_beta_zero (void)
+{
+  g_autoptr (GError) error = NULL;
+  const DrmadOpenblas *blas = drmad_openblas (&error);
+  g_assert_no_error (error);
+  enum { M = 37, N = 29, K = 41, LDC = 33 };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  float a[M * K], b[K * N], c0[M * LDC];
+  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
+    a[i] = g_rand_double_range (rand, -1, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (b); i++)
+    b[i] = g_rand_double_range (rand, -1, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (c0); i++)
+    c0[i] = g_rand_double_range (rand, -1, 1);
+  for (int beta10 = 0; beta10 <= 3; beta10 += 3) {
+    float ours[M * LDC], theirs[M * LDC];
+    memcpy (ours, c0, sizeof c0);
+    memcpy (theirs, c0, sizeof c0);
+    if (beta10 == 0)
+      for (guint r = 0; r < M; r++)
+        ours[r * LDC + 3] = NAN;   /* not read with beta = 0 */
+    drmad_blas_host_gemm (blas, FALSE, FALSE, FALSE, M, N, K, 0.7, a, K, b, N, beta10 / 10.0, ours, LDC);
+    blas->sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 0.7f, a, K, b, N, beta10 / 10.0f, theirs, LDC);
+    g_assert_cmpmem (ours, sizeof ours, theirs, sizeof theirs);
+    for (guint r = 0; r < M; r++)
+      for (guint j = N; j < LDC; j++)
+        g_assert_cmpfloat (ours[r * LDC + j], ==, c0[r * LDC + j]);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -273,5 +308,6 @@ main (int argc, char **argv)
   g_test_add_func ("/blas/loaded-before", test_loaded_before);
   g_test_add_func ("/blas/missing-library", test_missing_library);
   g_test_add_func ("/blas/gemm", test_gemm);
+  g_test_add_func ("/blas/host-gemm-beta-zero", test_host_gemm_beta_zero);
   return g_test_run ();
 }

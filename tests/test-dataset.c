@@ -967,7 +967,9 @@ ref_rows (const DrmadSplit *split, const DrmadDataset *ds, const DrmadDataset *p
  * per feature, the mean and the deviation over the training split in double,
  * two passes (sum, then squared distances from the mean), stored as floats,
  * a deviation below 1e-6 stored as 1; every split's feature becomes
- * (x − mean) / std in float. Compared bit for bit with what the library gives. */
+ * byte · (1 / (255 std)) + (−mean / std), each operation rounded in float
+ * (lib/dataset-private.h), within a few float ulps of (x − mean) / std.
+ * Compared bit for bit with what the library gives. */
 static void
 check_split_against_reference (const DrmadSplit *split, const DrmadDataset *pool,
                                const DrmadDataset *test_pool)
@@ -1012,12 +1014,23 @@ check_split_against_reference (const DrmadSplit *split, const DrmadDataset *pool
       guint n = drmad_dataset_get_n (parts[k]);
       g_autofree guint *rows = ref_rows (split, parts[k], from);
       g_autofree float *expected = g_new (float, (gsize) MAX (n, 1) * dim);
+      g_autofree float *defined = g_new (float, (gsize) MAX (n, 1) * dim);
       for (guint i = 0; i < n; i++)
         for (guint d = 0; d < dim; d++)
           {
-            float x = (float) drmad_dataset_get_bytes (from)[(gsize) rows[i] * dim + d] / 255.0f;
-            expected[(gsize) i * dim + d] = (x - mean[d]) / std[d];
+            guint8 b = drmad_dataset_get_bytes (from)[(gsize) rows[i] * dim + d];
+            volatile float scale = 1.0f / (255.0f * std[d]), offset = -mean[d] / std[d], product = b * scale;
+            expected[(gsize) i * dim + d] = product + offset;
+            float x = (float) b / 255.0f, plain = (x - mean[d]) / std[d];
+            defined[(gsize) i * dim + d] = plain;
+            g_assert_cmpfloat (fabsf (expected[(gsize) i * dim + d] - plain), <=, 4 * FLT_EPSILON * MAX (fabsf (plain), 1));
           }
+      /* the identity a run folder records: MD5 of the labels, then of the features as defined */
+      g_autoptr (GChecksum) ours = g_checksum_new (G_CHECKSUM_MD5), reference = g_checksum_new (G_CHECKSUM_MD5);
+      drmad_dataset_checksum_update (parts[k], ours);
+      g_checksum_update (reference, (const guchar *) drmad_dataset_get_labels (parts[k]), (gsize) n * sizeof (gint32));
+      g_checksum_update (reference, (const guchar *) defined, (gsize) n * dim * sizeof (float));
+      g_assert_cmpstr (g_checksum_get_string (ours), ==, g_checksum_get_string (reference));
       /* a split of a byte pool keeps bytes and no floats; its rows as floats
        * come a block at a time, or all at once as the float view */
       if (n >= 3)
@@ -1068,7 +1081,8 @@ test_split_bytes_reference (void)
   g_assert_null (test_pool->features);
 
   /* the float view of the pool is byte / 255, and a float pool made from it
-   * splits into the same floats as the byte pool */
+   * splits into the same rows, mean and deviation as the byte pool, its
+   * features (x − mean) / std within a few ulps of the bytes' multiply-add */
   const float *f = drmad_dataset_get_features (pool);
   g_assert_nonnull (f);
   g_assert_true (drmad_dataset_get_features (pool) == f);
@@ -1082,8 +1096,14 @@ test_split_bytes_reference (void)
   g_assert_no_error (error);
   const DrmadDataset *a[] = { split->train, split->val, split->test }, *b[] = { same->train, same->val, same->test };
   for (guint k = 0; k < G_N_ELEMENTS (a); k++)
-    g_assert_cmpmem (drmad_dataset_get_features (a[k]), drmad_dataset_get_n (a[k]) * 15 * sizeof (float),
-                     drmad_dataset_get_features (b[k]), drmad_dataset_get_n (b[k]) * 15 * sizeof (float));
+    {
+      g_assert_cmpuint (drmad_dataset_get_n (a[k]), ==, drmad_dataset_get_n (b[k]));
+      g_assert_cmpmem (drmad_dataset_get_labels (a[k]), drmad_dataset_get_n (a[k]) * sizeof (gint32),
+                       drmad_dataset_get_labels (b[k]), drmad_dataset_get_n (b[k]) * sizeof (gint32));
+      const float *fa = drmad_dataset_get_features (a[k]), *fb = drmad_dataset_get_features (b[k]);
+      for (guint i = 0; i < drmad_dataset_get_n (a[k]) * 15; i++)
+        g_assert_cmpfloat (fabsf (fa[i] - fb[i]), <=, 4 * FLT_EPSILON * MAX (fabsf (fb[i]), 1));
+    }
   g_assert_cmpmem (split->mean, 15 * sizeof (float), same->mean, 15 * sizeof (float));
   g_assert_cmpmem (split->std, 15 * sizeof (float), same->std, 15 * sizeof (float));
   remove_tree (dir);
