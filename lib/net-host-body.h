@@ -136,6 +136,20 @@ NAME (sgd_momentum) (REAL *restrict w, REAL *restrict v, REAL *restrict g, const
   }
 }
 
+/* sgd_momentum over a stretch where η, γ and exp(λ) are one value each. */
+static DRMAD_VECTOR_CLONES void
+NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, REAL *restrict g, REAL eta, REAL gamma,
+                             REAL l2, gsize n)
+{
+  for (gsize i = 0; i < n; i++) {
+    REAL gi = g[i] + l2 * w[i];
+    REAL vi = gamma * v[i] - (1 - gamma) * gi;
+    g[i] = gi;
+    v[i] = vi;
+    w[i] += eta * vi;
+  }
+}
+
 /* r_bias_act: R(z) += Vb; R(a) = φ'(a) ⊙ R(z) when @ra is set. */
 static DRMAD_VECTOR_CLONES void
 NAME (r_bias_act) (REAL *restrict rz, REAL *restrict ra, const REAL *restrict dir_bias, const REAL *restrict act,
@@ -327,7 +341,14 @@ NAME (step) (const HostStep *h)
   if (g)
     NAME (accumulate) (h, row_loss, rows, 0);
   NAME (backward) (h, input, rows, g, FALSE);
-  if (h->velocity)
+  if (h->velocity && h->uniform)
+    for (guint r = 0; r < h->uniform->n; r++) {
+      const DrmadUniformRun *run = &h->uniform->runs[r];
+      NAME (sgd_momentum_uniform) ((REAL *) h->params + run->start, (REAL *) h->velocity + run->start,
+                                   g + run->start, (REAL) run->eta, (REAL) run->gamma, (REAL) run->l2,
+                                   run->end - run->start);
+    }
+  else if (h->velocity)
     NAME (sgd_momentum) (h->params, h->velocity, g, (const REAL *) h->eta + h->segment_offset,
                          (const REAL *) h->gamma + h->segment_offset, h->l2, net->n_params);
 }
@@ -457,6 +478,32 @@ NAME (reverse_after) (const REAL *restrict u, const REAL *restrict l2, const REA
   }
 }
 
+/* reverse_before and reverse_after over a stretch of one η, γ and exp(λ). */
+static DRMAD_VECTOR_CLONES void
+NAME (reverse_before_uniform) (const REAL *restrict dw, const REAL *restrict v_next, REAL eta, REAL gamma,
+                               REAL *restrict dv, REAL *restrict deta, REAL *restrict u, gsize n)
+{
+  for (gsize i = 0; i < n; i++) {
+    REAL dwi = dw[i];
+    deta[i] += dwi * v_next[i];
+    REAL dvi = dv[i] + eta * dwi;
+    u[i] = (1 - gamma) * dvi;
+    dv[i] = dvi;
+  }
+}
+
+static DRMAD_VECTOR_CLONES void
+NAME (reverse_after_uniform) (const REAL *restrict u, REAL l2, const REAL *restrict w, REAL gamma,
+                              REAL *restrict dw, REAL *restrict dl2, REAL *restrict dv, gsize n)
+{
+  for (gsize i = 0; i < n; i++) {
+    REAL ui = u[i];
+    dw[i] -= l2 * ui;
+    dl2[i] -= l2 * w[i] * ui;
+    dv[i] *= gamma;
+  }
+}
+
 static void
 NAME (reverse) (const HostStep *h)
 {
@@ -467,12 +514,26 @@ NAME (reverse) (const HostStep *h)
   gsize n = h->net->n_params;
   const REAL *w = h->params, *l2 = h->l2;
   const REAL *eta = (const REAL *) h->eta + h->segment_offset, *gamma = (const REAL *) h->gamma + h->segment_offset;
-  REAL *u = (REAL *) h->dir;
-  NAME (reverse_before) (h->dw, h->v_next, eta, gamma, h->dv, (REAL *) h->deta + h->segment_offset, u, n);
+  REAL *u = (REAL *) h->dir, *dw = h->dw, *dv = h->dv, *deta = (REAL *) h->deta + h->segment_offset;
+  const DrmadUniformRuns *uniform = h->uniform;
+  for (guint r = 0; uniform && r < uniform->n; r++) {
+    gsize at = uniform->runs[r].start;
+    NAME (reverse_before_uniform) (dw + at, (const REAL *) h->v_next + at, (REAL) uniform->runs[r].eta,
+                                   (REAL) uniform->runs[r].gamma, dv + at, deta + at, u + at,
+                                   uniform->runs[r].end - at);
+  }
+  if (!uniform)
+    NAME (reverse_before) (dw, h->v_next, eta, gamma, dv, deta, u, n);
   if (h->with_dgamma)
-    NAME (reverse_dgamma) (h->dv, h->v_now, h->grad, l2, w, (REAL *) h->dgamma + h->segment_offset, n);
-  NAME (hvp) (h, h->dw, TRUE);
-  NAME (reverse_after) (u, l2, w, gamma, h->dw, h->dl2, h->dv, n);
+    NAME (reverse_dgamma) (dv, h->v_now, h->grad, l2, w, (REAL *) h->dgamma + h->segment_offset, n);
+  NAME (hvp) (h, dw, TRUE);
+  for (guint r = 0; uniform && r < uniform->n; r++) {
+    gsize at = uniform->runs[r].start;
+    NAME (reverse_after_uniform) (u + at, (REAL) uniform->runs[r].l2, w + at, (REAL) uniform->runs[r].gamma,
+                                  dw + at, (REAL *) h->dl2 + at, dv + at, uniform->runs[r].end - at);
+  }
+  if (!uniform)
+    NAME (reverse_after) (u, l2, w, gamma, dw, h->dl2, dv, n);
 }
 
 #undef HOST

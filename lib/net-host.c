@@ -30,6 +30,7 @@ typedef struct {
   void                *velocity;   /* with an update: the trainer's v, η, γ, exp(λ) */
   const void          *eta, *gamma, *l2;
   gsize                segment_offset;
+  const DrmadUniformRuns *uniform; /* of the segment: η, γ and exp(λ) in stretches, or NULL */
   const void          *dir;        /* for an HVP */
   void                *out;
   void                *dw, *dv, *deta, *dgamma, *dl2;   /* for a reverse step (dir = u, out = hu) */
@@ -193,6 +194,7 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
     args.gamma = update->gamma->host;
     args.l2 = update->l2->host;
     args.segment_offset = update->segment_offset;
+    args.uniform = update->uniform;
   }
   return enqueue (net, &args, error);
 }
@@ -220,6 +222,7 @@ drmad_net_enqueue_host_reverse (DrmadNet *net, DrmadDeviceData *data, guint64 se
   args.eta = r->eta->host;
   args.gamma = r->gamma->host;
   args.segment_offset = r->segment_offset;
+  args.uniform = r->uniform;
   args.dir = r->u->host;
   args.out = r->hu->host;
   args.dw = r->dw->host;

@@ -98,9 +98,25 @@ gboolean drmad_net_run_1d (DrmadNet *net, DrmadLaunch *launch, gsize n, GError *
  * drmad_net_enqueue_batch_gradient() and drmad_net_enqueue_batch_hvp() do, as
  * one native kernel each. With @update (and @grad), the step then applies
  * the §1 update to @params and @update->velocity, as sgd_momentum does. */
+/* Stretches of parameters [start, end) over which η and γ (of one schedule
+ * segment) and exp(λ) hold one value each, as a per-layer θ leaves them: the
+ * fused host loops then read three numbers instead of three vectors, and
+ * compute the same (lib/train.c makes them; @n = 0: too many stretches, the
+ * loops read the vectors). */
+typedef struct {
+  gsize  start, end;
+  double eta, gamma, l2;
+} DrmadUniformRun;
+
+typedef struct {
+  guint            n;
+  DrmadUniformRun *runs;
+} DrmadUniformRuns;
+
 typedef struct {
   DrmadBuffer *velocity, *eta, *gamma, *l2;
   gsize        segment_offset;   /* into eta and gamma */
+  const DrmadUniformRuns *uniform;   /* of the segment, or NULL */
 } DrmadHostUpdate;
 
 gboolean drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params, guint64 seed,
@@ -116,6 +132,7 @@ typedef struct {
   DrmadBuffer *dw, *dv, *v_next, *v_now, *g, *w, *l2, *eta, *gamma, *deta, *dgamma, *u, *hu, *dl2;
   DrmadBuffer *tape;             /* NULL, or the tape slot a step at w on this minibatch wrote (then
                                   * no gradient is recomputed; only without dγ) */
+  const DrmadUniformRuns *uniform;   /* of the segment, or NULL */
   gsize        segment_offset;   /* into eta, gamma, deta, dgamma */
   gboolean     with_dgamma;
 } DrmadHostReverse;

@@ -216,6 +216,7 @@ enqueue_reverse_step (Pass *pass, guint64 t_batch, guint32 offset, GError **erro
       .w = pass->w_now, .l2 = trainer->l2, .eta = trainer->eta, .gamma = trainer->gamma, .deta = pass->deta,
       .dgamma = pass->dgamma, .u = pass->u, .hu = pass->hu, .dl2 = pass->dl2, .segment_offset = offset,
       .with_dgamma = pass->with_dgamma, .tape = pass->tape,
+      .uniform = drmad_trainer_uniform (trainer, offset / net->n_params),
     };
     return drmad_net_enqueue_host_reverse (net, pass->train, pass->seed, t_batch, &r, error);
   }

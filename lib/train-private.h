@@ -16,7 +16,11 @@ struct _DrmadTrainer {
   DrmadBuffer *eta, *gamma;    /* S × P */
   DrmadBuffer *l2;             /* P: exp(λ) on weights, 0 on biases */
   guint64      poison_step;    /* test hook: a NaN enters g at this step (G_MAXUINT64: never) */
+  DrmadUniformRuns *uniform;   /* fused host path: n_segments of them (else NULL) */
 };
+
+/* The uniform stretches of segment @segment, or NULL (lib/net-private.h). */
+const DrmadUniformRuns *drmad_trainer_uniform (const DrmadTrainer *trainer, guint segment);
 
 /* Segment of step @t. */
 guint drmad_trainer_segment (const DrmadTrainer *trainer, guint64 t);

@@ -3,11 +3,67 @@
 
 #include <math.h>
 
+/* Frees the stretches once no queued step reads them any more. */
+static void
+uniform_free (DrmadTrainer *trainer)
+{
+  if (trainer->uniform)
+    clFinish (trainer->velocity->device->queue);   /* the buffers hold the device; the net may be gone */
+  for (guint s = 0; trainer->uniform && s < trainer->n_segments; s++)
+    g_free (trainer->uniform[s].runs);
+  g_clear_pointer (&trainer->uniform, g_free);
+}
+
+/* More stretches than this and the loops read the vectors (a per-neuron or
+ * per-weight θ); a per-layer θ makes two a layer. */
+#define MAX_UNIFORM_RUNS 64
+
+/* The uniform stretches of each segment, from the values the buffers hold
+ * (none with DRMAD_HOST_UNIFORM=0: the loops then read the vectors). */
+static void
+uniform_make (DrmadTrainer *trainer)
+{
+  DrmadNet *net = trainer->net;
+  uniform_free (trainer);
+  if (!net->host_fused || g_strcmp0 (g_getenv ("DRMAD_HOST_UNIFORM"), "0") == 0)
+    return;
+  gsize n = net->n_params;
+  gboolean fp64 = net->precision == DRMAD_PRECISION_FLOAT64;
+#define VALUE(buffer, i) (fp64 ? ((const double *) (buffer)->host)[i] : (double) ((const float *) (buffer)->host)[i])
+  trainer->uniform = g_new0 (DrmadUniformRuns, trainer->n_segments);
+  for (guint s = 0; s < trainer->n_segments; s++) {
+    DrmadUniformRun runs[MAX_UNIFORM_RUNS];
+    guint count = 0;
+    gboolean too_many = FALSE;
+    for (gsize i = 0; i < n && !too_many; i++) {
+      double eta = VALUE (trainer->eta, s * n + i), gamma = VALUE (trainer->gamma, s * n + i);
+      double l2 = VALUE (trainer->l2, i);
+      DrmadUniformRun *last = count ? &runs[count - 1] : NULL;
+      if (last && last->eta == eta && last->gamma == gamma && last->l2 == l2)
+        last->end = i + 1;
+      else if (!(too_many = count == MAX_UNIFORM_RUNS))
+        runs[count++] = (DrmadUniformRun) { .start = i, .end = i + 1, .eta = eta, .gamma = gamma, .l2 = l2 };
+    }
+    if (!too_many) {
+      trainer->uniform[s].n = count;
+      trainer->uniform[s].runs = g_memdup2 (runs, count * sizeof *runs);
+    }
+  }
+#undef VALUE
+}
+
+const DrmadUniformRuns *
+drmad_trainer_uniform (const DrmadTrainer *trainer, guint segment)
+{
+  return trainer->uniform && trainer->uniform[segment].n ? &trainer->uniform[segment] : NULL;
+}
+
 void
 drmad_trainer_free (DrmadTrainer *trainer)
 {
   if (!trainer)
     return;
+  uniform_free (trainer);
   drmad_buffer_free (trainer->velocity);
   drmad_buffer_free (trainer->eta);
   drmad_buffer_free (trainer->gamma);
@@ -67,6 +123,7 @@ drmad_trainer_set_schedule (DrmadTrainer *trainer, guint n_segments, guint64 hor
     return FALSE;
   gsize elem = drmad_precision_size (net->precision);
   if (n_segments != trainer->n_segments || !trainer->eta) {
+    uniform_free (trainer);   /* made for the old number of segments */
     g_autoptr (DrmadBuffer) new_eta = drmad_buffer_new (net->device, n * n_segments, elem, error);
     g_autoptr (DrmadBuffer) new_gamma = new_eta ? drmad_buffer_new (net->device, n * n_segments, elem, error) : NULL;
     if (!new_gamma)
@@ -78,9 +135,16 @@ drmad_trainer_set_schedule (DrmadTrainer *trainer, guint n_segments, guint64 hor
     trainer->n_segments = n_segments;
   }
   trainer->horizon = horizon;
-  return (!eta || drmad_buffer_write_doubles (trainer->eta, 0, n * n_segments, eta, error))
-         && (!gamma || drmad_buffer_write_doubles (trainer->gamma, 0, n * n_segments, gamma, error))
-         && (!l2 || drmad_buffer_write_doubles (trainer->l2, 0, n, l2, error));
+  /* The writes block, and the queue runs in order: no step still queued
+   * reads the stretches being replaced. */
+  gboolean ok = (!eta || drmad_buffer_write_doubles (trainer->eta, 0, n * n_segments, eta, error))
+                && (!gamma || drmad_buffer_write_doubles (trainer->gamma, 0, n * n_segments, gamma, error))
+                && (!l2 || drmad_buffer_write_doubles (trainer->l2, 0, n, l2, error));
+  if (ok)
+    uniform_make (trainer);
+  else
+    uniform_free (trainer);
+  return ok;
 }
 
 gboolean
@@ -149,6 +213,7 @@ drmad_trainer_enqueue_step (DrmadTrainer *trainer, DrmadDeviceData *train, guint
     DrmadHostUpdate update = {
       .velocity = trainer->velocity, .eta = trainer->eta, .gamma = trainer->gamma, .l2 = trainer->l2,
       .segment_offset = (gsize) drmad_trainer_segment (trainer, t) * net->n_params,
+      .uniform = drmad_trainer_uniform (trainer, drmad_trainer_segment (trainer, t)),
     };
     return drmad_net_enqueue_host_step (net, train, net->params, seed, t, net->grad, &update, error);
   }

@@ -222,6 +222,48 @@ test_exact_tape (gconstpointer data)
   problem_teardown (&p);
 }
 
+/* A per-layer θ makes η, γ and exp(λ) constant over each layer's weights
+ * and biases, and the fused host loops then read three numbers per stretch
+ * instead of three vectors (lib/train.c): the same hypergradients, bit for
+ * bit, as the loops over the vectors (DRMAD_HOST_UNIFORM=0), for the exact
+ * method and DrMAD, momentum learned or not, per-layer and per-neuron L2. */
+static void
+test_uniform_stretches (void)
+{
+  for (guint c = 0; c < 4; c++) {
+    gboolean per_neuron = c & 1, fixed_momentum = c & 2;
+    DrmadHypergradient *results[2][2];
+    for (guint vectors = 0; vectors < 2; vectors++) {
+      if (vectors)
+        g_setenv ("DRMAD_HOST_UNIFORM", "0", TRUE);
+      Problem p = { 0 };
+      gboolean ready = problem_setup (&p, 8);
+      if (!ready) {
+        g_unsetenv ("DRMAD_HOST_UNIFORM");
+        return;
+      }
+      g_autoptr (GError) error = NULL;
+      DrmadHyperConfig config;
+      config_all_groups (&config, per_neuron ? DRMAD_L2_PER_NEURON : DRMAD_L2_PER_LAYER, 20);
+      config.learn_momentum = !fixed_momentum;
+      g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+      g_assert_no_error (error);
+      results[vectors][0] = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 4, 0);
+      results[vectors][1] = hypergradient (&p, hyper, DRMAD_METHOD_DRMAD, 0, 0);
+      g_unsetenv ("DRMAD_HOST_UNIFORM");
+      problem_teardown (&p);
+    }
+    for (guint m = 0; m < 2; m++) {
+      DrmadHypergradient *a = results[0][m], *b = results[1][m];
+      g_assert_cmpmem (a->gradient, a->n * sizeof (double), b->gradient, b->n * sizeof (double));
+      g_assert_cmpmem (a->dw0, a->n_params * sizeof (double), b->dw0, b->n_params * sizeof (double));
+      g_assert_cmpfloat (a->val_loss, ==, b->val_loss);
+      drmad_hypergradient_free (a);
+      drmad_hypergradient_free (b);
+    }
+  }
+}
+
 static guint64
 peak_bytes (Problem *p, DrmadMethod method, guint k, guint64 steps)
 {
@@ -1103,6 +1145,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/hyper/piecewise-limits/fixed-momentum", GINT_TO_POINTER (TRUE), test_piecewise_limits);
   g_test_add_data_func ("/hyper/exact-tape/fixed-momentum", GINT_TO_POINTER (TRUE), test_exact_tape);
   g_test_add_data_func ("/hyper/exact-tape/learned-momentum", GINT_TO_POINTER (FALSE), test_exact_tape);
+  g_test_add_func ("/hyper/uniform-stretches", test_uniform_stretches);
   g_test_add_func ("/hyper/memory-scaling", test_memory_scaling);
   g_test_add_func ("/hyper/divergence-guard", test_divergence_guard);
   g_test_add_func ("/hyper/warm-start", test_warm_start);
