@@ -549,8 +549,7 @@ pass_clear (Pass *pass)
 
 /* Sets up the trainer from θ and the initial weights; the caller then runs forward. */
 static gboolean
-pass_begin (Pass *pass, DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
-            double **eta_out, double **gamma_out, GError **error)
+pass_begin (Pass *pass, DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed, GError **error)
 {
   const DrmadHyperConfig *config = drmad_hyper_get_config (hyper);
   gsize P = net->n_params, S = config->segments;
@@ -560,21 +559,19 @@ pass_begin (Pass *pass, DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train
   pass->T = config->steps;
   pass->with_dgamma = config->learn_momentum;
   pass->elem = drmad_precision_size (net->precision);
+  /* θ expanded to every parameter, for the trainer's buffers only: freed
+   * here, not held through the pass (the reduction expands it again). */
   g_autofree double *eta = g_new (double, S * P), *gamma = g_new (double, S * P), *l2 = g_new (double, P);
   double scales[DRMAD_HYPER_MAX_LAYERS];
   host_account (pass, (2 * S + 1) * P * sizeof (double));
   drmad_hyper_expand (hyper, net, eta, gamma, l2, scales);
-  if (!drmad_net_check_data (net, train, error)
-      || !(pass->trainer = drmad_trainer_new (net, error))
-      || !drmad_trainer_set_schedule (pass->trainer, S, pass->T, eta, gamma, l2, error)
-      || !drmad_net_init_params (net, seed, scales, error)
-      || !drmad_buffer_zero (net->acc, error))  /* the forward run's loss sum starts here */
-    return FALSE;
-  if (eta_out)
-    *eta_out = g_steal_pointer (&eta);
-  if (gamma_out)
-    *gamma_out = g_steal_pointer (&gamma);
-  return TRUE;
+  gboolean ok = drmad_net_check_data (net, train, error)
+                && (pass->trainer = drmad_trainer_new (net, error))
+                && drmad_trainer_set_schedule (pass->trainer, S, pass->T, eta, gamma, l2, error)
+                && drmad_net_init_params (net, seed, scales, error)
+                && drmad_buffer_zero (net->acc, error);  /* the forward run's loss sum starts here */
+  host_account (pass, -(gint64) ((2 * S + 1) * P * sizeof (double)));
+  return ok;
 }
 
 gboolean
@@ -585,7 +582,7 @@ drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, gui
     return FALSE;
   Pass pass = { .progress = progress, .user_data = user_data };
   double sum = 0;
-  gboolean ok = pass_begin (&pass, net, hyper, train, seed, NULL, NULL, error)
+  gboolean ok = pass_begin (&pass, net, hyper, train, seed, error)
                 && run_forward (&pass, 0, pass.T, "train", NULL, NULL, &sum, error);
   if (ok && train_loss)
     *train_loss = sum / ((double) pass.T * net->batch);
@@ -795,11 +792,10 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
   Pass pass = { .progress = progress, .user_data = user_data, .val = val,
                 .watch_factor = config->watch_factor > 0 ? config->watch_factor : 1e6,
                 .dw_host = g_new (double, net->n_params) };
-  g_autofree double *eta = NULL, *gamma = NULL;
   g_autoptr (DrmadBuffer) w0 = NULL;
   gint64 started = g_get_monotonic_time ();
   gsize P = net->n_params, S = drmad_hyper_get_config (hyper)->segments;
-  gboolean ok = pass_begin (&pass, net, hyper, train, config->seed, &eta, &gamma, error)
+  gboolean ok = pass_begin (&pass, net, hyper, train, config->seed, error)
     && (w0 = vector (&pass, P, error)) && copy (w0, net->params, error)
     && (pass.dw = vector (&pass, P, error)) && (pass.dv = vector (&pass, P, error))
     && (pass.deta = vector (&pass, S * P, error)) && (pass.dgamma = vector (&pass, S * P, error))
@@ -828,7 +824,10 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
     result->dw0 = g_new (double, P);
     g_autofree double *deta = g_new (double, S * P), *dgamma = g_new (double, S * P);
     g_autofree double *dl2 = g_new (double, P), *w0_host = g_new (double, P);
-    host_account (&pass, (2 * S + 3) * P * sizeof (double));
+    g_autofree double *eta = g_new (double, S * P), *gamma = g_new (double, S * P), *l2 = g_new (double, P);
+    double scales[DRMAD_HYPER_MAX_LAYERS];
+    host_account (&pass, (4 * S + 4) * P * sizeof (double));
+    drmad_hyper_expand (hyper, net, eta, gamma, l2, scales);
     ok = drmad_buffer_read_doubles (pass.deta, 0, S * P, deta, error)
          && drmad_buffer_read_doubles (pass.dgamma, 0, S * P, dgamma, error)
          && drmad_buffer_read_doubles (pass.dl2, 0, P, dl2, error)
