@@ -619,7 +619,8 @@ default_r (guint64 T)
 
 /* Vectors of P numbers a pass of a resolved method allocates: the trainer
  * (velocity, L2, η and γ schedules: 2 + 2S), the pass (w_0, dw, dv, dl2, u,
- * hu, dη and dγ: 6 + 2S), and what the method stores. */
+ * hu, dη and dγ: 6 + 2S; dγ only with momentum learned, else one number:
+ * drmad_hypergradient_device_bytes()), and what the method stores. */
 static guint64
 method_vectors (const DrmadReverseConfig *config, guint64 T, guint64 S)
 {
@@ -641,6 +642,8 @@ drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadR
 {
   const DrmadHyperConfig *hc = drmad_hyper_get_config (hyper);
   guint64 reals = method_vectors (config, hc->steps, hc->segments) * net->n_params;
+  if (!hc->learn_momentum)   /* dγ is one number, not S vectors */
+    reals -= hc->segments * net->n_params - 1;
   guint64 k = config->checkpoint_every ? MIN (config->checkpoint_every, hc->steps) : default_k (hc->steps);
   if ((config->method == DRMAD_METHOD_EXACT || config->method == DRMAD_METHOD_TRUNCATED)
       && uses_tape (net, hc->learn_momentum, k))
@@ -795,10 +798,12 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
   g_autoptr (DrmadBuffer) w0 = NULL;
   gint64 started = g_get_monotonic_time ();
   gsize P = net->n_params, S = drmad_hyper_get_config (hyper)->segments;
+  gboolean momentum_learned = drmad_hyper_get_config (hyper)->learn_momentum;
   gboolean ok = pass_begin (&pass, net, hyper, train, config->seed, error)
     && (w0 = vector (&pass, P, error)) && copy (w0, net->params, error)
     && (pass.dw = vector (&pass, P, error)) && (pass.dv = vector (&pass, P, error))
-    && (pass.deta = vector (&pass, S * P, error)) && (pass.dgamma = vector (&pass, S * P, error))
+    && (pass.deta = vector (&pass, S * P, error))
+    && (pass.dgamma = vector (&pass, momentum_learned ? S * P : 1, error))   /* dγ only when kept */
     && (pass.dl2 = vector (&pass, P, error)) && (pass.u = vector (&pass, P, error))
     && (pass.hu = vector (&pass, P, error))
     && drmad_buffer_zero (pass.dv, error) && drmad_buffer_zero (pass.deta, error)
@@ -822,14 +827,14 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
     result->n_params = P;
     result->gradient = g_new0 (double, MAX (result->n, 1));
     result->dw0 = g_new (double, P);
-    g_autofree double *deta = g_new (double, S * P), *dgamma = g_new (double, S * P);
+    g_autofree double *deta = g_new (double, S * P), *dgamma = g_new0 (double, S * P);
     g_autofree double *dl2 = g_new (double, P), *w0_host = g_new (double, P);
     g_autofree double *eta = g_new (double, S * P), *gamma = g_new (double, S * P), *l2 = g_new (double, P);
     double scales[DRMAD_HYPER_MAX_LAYERS];
     host_account (&pass, (4 * S + 4) * P * sizeof (double));
     drmad_hyper_expand (hyper, net, eta, gamma, l2, scales);
     ok = drmad_buffer_read_doubles (pass.deta, 0, S * P, deta, error)
-         && drmad_buffer_read_doubles (pass.dgamma, 0, S * P, dgamma, error)
+         && (!momentum_learned || drmad_buffer_read_doubles (pass.dgamma, 0, S * P, dgamma, error))
          && drmad_buffer_read_doubles (pass.dl2, 0, P, dl2, error)
          && drmad_buffer_read_doubles (pass.dw, 0, P, result->dw0, error)
          && drmad_buffer_read_doubles (w0, 0, P, w0_host, error)
