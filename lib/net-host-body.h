@@ -225,7 +225,7 @@ NAME (gemm) (const HostStep *h, gboolean transpose_a, gboolean transpose_b, gsiz
 #define WS_DELTA(l) ((REAL *) h->deltas[l])
 #define WS_PRE(l)   ((REAL *) h->pre_deltas[l])
 
-/* The forward pass over @rows rows of @input: a_1 … a_L (logits) in the workspace. */
+/* The forward pass over @rows rows of @input: a_1 … a_L (logits) in the workspace (or tape slot). */
 static void
 NAME (forward) (const HostStep *h, const REAL *input, gsize rows)
 {
@@ -291,9 +291,6 @@ NAME (data_rows) (const HostStep *h, gsize first, gsize rows)
   return input;
 }
 
-/* drmad_net_enqueue_batch_gradient() as one function: sample_batch,
- * gather_rows, the forward pass, softmax_xent, accumulate and the backward
- * pass; then, with an update, sgd_momentum. */
 /* sample_batch and gather_rows: the minibatch of the step in net->input,
  * its indices and labels. */
 static void
@@ -326,6 +323,10 @@ NAME (gather_batch) (const HostStep *h)
   }
 }
 
+/* drmad_net_enqueue_batch_gradient() as one function: sample_batch,
+ * gather_rows, the forward pass, softmax_xent, accumulate and the backward
+ * pass (a_l and δ_l into the workspace, or the tape slot the step was given);
+ * then, with an update, sgd_momentum. */
 static void
 NAME (step) (const HostStep *h)
 {
