@@ -20,7 +20,8 @@
  * and of one DrMAD reverse step (θ without momentum: the gradient's forward
  * pass and δ chain, then the R-operator), called alone on host OpenBLAS with
  * the same shapes. `x floor` is a method's time over T times those GEMMs
- * (exact with k = ⌈√T⌉ recomputes every step once more): how much of the
+ * (exact with k = ⌈√T⌉ recomputes every step once more, and on the fused
+ * host path its reverse step is the HVP's GEMMs alone): how much of the
  * time is spent outside GEMMs. The floor's header line also gives the bound
  * from the machine's sgemm peak (1024³ on every core), which no
  * implementation of the same arithmetic can beat. */
@@ -107,23 +108,24 @@ gemm (float *scratch[3], gboolean ta, gboolean tb, int m, int n, int k)
  * R-operator (R-forward a_{l−1}V_l and R(a_{l−1})W_l; R-backward a_{l−1}ᵀR(δ_l),
  * R(a_{l−1})ᵀδ_l, R(δ_l)W_lᵀ and δ_l V_lᵀ). */
 static double
-step_gemms (float *scratch[3], const guint *s, guint L, guint B, gboolean reverse)
+step_gemms (float *scratch[3], const guint *s, guint L, guint B, gboolean reverse, gboolean hvp_only)
 {
   double macs = 0;
   for (guint l = 1; l <= L; l++) {
     double layer = (double) B * s[l] * s[l - 1];
-    gemm (scratch, FALSE, FALSE, B, s[l], s[l - 1]);                  /* a_{l−1} W_l */
+    if (!hvp_only)
+      gemm (scratch, FALSE, FALSE, B, s[l], s[l - 1]);                /* a_{l−1} W_l */
     if (reverse) {
       gemm (scratch, FALSE, FALSE, B, s[l], s[l - 1]);                /* a_{l−1} V_l */
       if (l > 1)
         gemm (scratch, FALSE, FALSE, B, s[l], s[l - 1]);              /* R(a_{l−1}) W_l */
     }
-    macs += layer * (reverse ? (l > 1 ? 3 : 2) : 1);
+    macs += layer * ((reverse ? (l > 1 ? 3 : 2) : 1) - (hvp_only ? 1 : 0));
   }
   for (guint l = L; l >= 1; l--) {
     double layer = (double) B * s[l] * s[l - 1];
     guint weight_grads = reverse ? (l > 1 ? 2 : 1) : 1;              /* a_{l−1}ᵀδ_l, or a_{l−1}ᵀR(δ_l) + R(a_{l−1})ᵀδ_l */
-    guint delta_grads = l == 1 ? 0 : reverse ? 3 : 1;                 /* δ_l W_lᵀ (+ R(δ_l) W_lᵀ + δ_l V_lᵀ) */
+    guint delta_grads = l == 1 ? 0 : (reverse ? 3 : 1) - (hvp_only ? 1 : 0);   /* δ_l W_lᵀ (+ R(δ_l) W_lᵀ + δ_l V_lᵀ) */
     for (guint i = 0; i < weight_grads; i++)
       gemm (scratch, TRUE, FALSE, s[l - 1], s[l], B);
     for (guint i = 0; i < delta_grads; i++)
@@ -136,16 +138,19 @@ step_gemms (float *scratch[3], const guint *s, guint L, guint B, gboolean revers
 typedef struct {
   double train_us, reverse_us;       /* one OpenBLAS thread, median */
   double train_macs, reverse_macs;
+  double hvp_us, hvp_macs;           /* the R-operator's GEMMs alone: a reverse step whose forward
+                                      * pass and δ chain come from the exact method's tape */
 } Floor;
 
 static double
-time_step_us (float *scratch[3], const guint *s, guint L, guint B, gboolean reverse, double *macs)
+time_step_us (float *scratch[3], const guint *s, guint L, guint B, gboolean reverse, gboolean hvp_only,
+              double *macs)
 {
   double us[41];
   for (guint r = 0; r < G_N_ELEMENTS (us); r++) {
     gint64 start = g_get_monotonic_time ();
     for (guint i = 0; i < 10; i++)
-      *macs = step_gemms (scratch, s, L, B, reverse);
+      *macs = step_gemms (scratch, s, L, B, reverse, hvp_only);
     us[r] = (g_get_monotonic_time () - start) / 10.0;
   }
   qsort (us, G_N_ELEMENTS (us), sizeof (double), compare);
@@ -167,8 +172,9 @@ gemm_floor (const guint *s, guint L, guint B)
   int threads = blas->get_num_threads ();
   blas->set_num_threads (1);
   Floor floor;
-  floor.train_us = time_step_us (scratch, s, L, B, FALSE, &floor.train_macs);
-  floor.reverse_us = time_step_us (scratch, s, L, B, TRUE, &floor.reverse_macs);
+  floor.train_us = time_step_us (scratch, s, L, B, FALSE, FALSE, &floor.train_macs);
+  floor.reverse_us = time_step_us (scratch, s, L, B, TRUE, FALSE, &floor.reverse_macs);
+  floor.hvp_us = time_step_us (scratch, s, L, B, TRUE, TRUE, &floor.hvp_macs);
   blas->set_num_threads (threads);
   for (guint i = 0; i < 3; i++)
     g_free (scratch[i]);
@@ -196,15 +202,17 @@ peak_gflops (void)
   return best;
 }
 
-/* T × the GEMMs of the steps @method performs. */
+/* T × the GEMMs of the steps @method performs; @tape: the fused host path,
+ * where exact with k > 1 keeps the recompute's passes for the reverse step
+ * (docs/algorithm.md §2a; θ here has no momentum). */
 static double
-floor_seconds (const Method *method, const Floor *floor, guint64 T)
+floor_seconds (const Method *method, const Floor *floor, guint64 T, gboolean tape)
 {
   if (method->method == DRMAD_METHOD_DRMAD && method->K == 1)   /* the authors' loop: ceil(T/10) reverse steps */
     return (T * floor->train_us + (double) ((T + 9) / 10) * floor->reverse_us) / 1e6;
   double per_step = method->plain ? floor->train_us : floor->train_us + floor->reverse_us;
-  if (!method->plain && method->method == DRMAD_METHOD_EXACT && method->k != 1)
-    per_step += floor->train_us;  /* each segment recomputed from its checkpoint */
+  if (!method->plain && method->method == DRMAD_METHOD_EXACT && method->k != 1)   /* each segment recomputed */
+    per_step = 2 * floor->train_us + (tape ? floor->hvp_us : floor->reverse_us);
   return T * per_step / 1e6;
 }
 
@@ -270,8 +278,13 @@ main (int argc, char **argv)
   printf ("BLAS: %s\n", blas_line);
   if (blas_info->warning)
     printf ("warning: %s\n", blas_info->warning);
+  /* The fused host path (lib/net-host.c) unless DRMAD_HOST_STEP=0: there exact keeps a tape. */
+  gboolean tape = drmad_device_get_gemm_path (device) == DRMAD_GEMM_HOST
+                  && g_strcmp0 (g_getenv ("DRMAD_HOST_STEP"), "0") != 0;
   printf ("theta: L2 and learning rate per layer; x plain: time / one plain training run of the same T steps;\n"
-          "x floor: time / the same GEMMs alone (host OpenBLAS, 1 thread; see the floor line of each net)\n");
+          "x floor: time / the same GEMMs alone (host OpenBLAS, 1 thread; see the floor line of each net;\n"
+          "exact: two training steps and %s per step)\n",
+          tape ? "the HVP's GEMMs (the tape has the passes)" : "a reverse step");
   double peak = peak_gflops ();
   printf ("sgemm peak: %.1f GFLOP/s (1024^3, %u threads)\n\n", peak, g_get_num_processors ());
   printf ("%-18s %5s %6s %-11s %10s %8s %8s %12s %10s\n", "net", "batch", "T", "method", "s/meta-it", "x plain",
@@ -292,10 +305,10 @@ main (int argc, char **argv)
     double drmad_flop = 2 * (floor.train_macs + floor.reverse_macs);
     printf ("%s floor: training step %.0f us (%.1f MFLOP, %.1f GFLOP/s), DrMAD reverse step %.0f us "
             "(%.1f MFLOP, %.1f GFLOP/s); a DrMAD meta-iteration is %.1f MFLOP per step: at the sgemm peak "
-            "at least %.3f s per 1000 steps\n",
+            "at least %.3f s per 1000 steps; the HVP's GEMMs alone %.0f us (%.1f MFLOP)\n",
             net_name->str, floor.train_us, 2 * floor.train_macs / 1e6, 2 * floor.train_macs / floor.train_us / 1e3,
             floor.reverse_us, 2 * floor.reverse_macs / 1e6, 2 * floor.reverse_macs / floor.reverse_us / 1e3,
-            drmad_flop / 1e6, 1000 * drmad_flop / (peak * 1e9));
+            drmad_flop / 1e6, 1000 * drmad_flop / (peak * 1e9), floor.hvp_us, 2 * floor.hvp_macs / 1e6);
     for (char **t_text = iters; *t_text; t_text++) {
       guint64 T = g_ascii_strtoull (*t_text, NULL, 10);
       DrmadHyperConfig config;
@@ -353,7 +366,7 @@ main (int argc, char **argv)
         double seconds = times[MIN (repeats, 16) / 2], rss = peak_rss_mib ();
         if (method->plain)
           plain_seconds = seconds;
-        double x_floor = seconds / floor_seconds (method, &floor, T);
+        double x_floor = seconds / floor_seconds (method, &floor, T, tape);
         printf ("%-18s %5u %6" G_GUINT64_FORMAT " %-11s %10.3f %8.2f %8.2f %12.2f %10.1f\n", net_name->str,
                 nets[n].batch, T, method->name, seconds, seconds / plain_seconds, x_floor, device_peak / 1048576.0, rss);
         fflush (stdout);
