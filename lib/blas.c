@@ -357,6 +357,56 @@ drmad_blas_info_describe (const DrmadBlasInfo *info)
                           info->cpu_features[0] ? info->cpu_features : "no features known", info->cpu_isa);
 }
 
+/* ---- CLBlast, loaded at run time ----
+ * Only the GPU path runs it, so it is loaded on the first CLBlast GEMM: a
+ * process on a CPU device (host GEMMs) never maps it. Linked, its
+ * constructors and relocations alone kept 3.1 MiB of it resident in every
+ * drmad process (/proc/PID/smaps). */
+
+typedef struct {
+  __typeof__ (CLBlastSgemm) *sgemm;
+  __typeof__ (CLBlastDgemm) *dgemm;
+  GError *error;   /* why it could not be loaded */
+} Clblast;
+
+static gpointer
+load_clblast (gpointer data)
+{
+  Clblast *clblast = g_new0 (Clblast, 1);
+  /* The runtime's soname, else the development link. */
+  const char *names[] = { "libclblast.so.1", "libclblast.so" };
+  g_autoptr (GString) failures = g_string_new (NULL);
+  void *handle = NULL;
+  const char *name = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (names) && !handle; i++) {
+    handle = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
+    if (handle)
+      name = names[i];
+    else
+      g_string_append_printf (failures, "%s%s", failures->len ? "; " : "", dlerror ());
+  }
+  if (!handle) {
+    clblast->error = g_error_new (DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                                  "cannot load CLBlast, which runs the GEMMs of devices without native kernels "
+                                  "(%s): install the Debian package libclblast1", failures->str);
+    return clblast;
+  }
+  clblast->sgemm = (__typeof__ (CLBlastSgemm) *) dlsym (handle, "CLBlastSgemm");
+  clblast->dgemm = (__typeof__ (CLBlastDgemm) *) dlsym (handle, "CLBlastDgemm");
+  if (!clblast->sgemm || !clblast->dgemm)
+    clblast->error = g_error_new (DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                                  "%s has no function CLBlastSgemm or CLBlastDgemm: install the Debian package "
+                                  "libclblast1", name);
+  return clblast;
+}
+
+static const Clblast *
+clblast_load (void)
+{
+  static GOnce once = G_ONCE_INIT;
+  return g_once (&once, load_clblast, NULL);
+}
+
 /* ---- device arrays ---- */
 
 static void CL_CALLBACK
@@ -588,13 +638,18 @@ drmad_gemm (DrmadDevice *device, DrmadPrecision precision, DrmadGemmPath path,
                            "clEnqueueNativeKernel (host GEMM)", error);
   }
 
+  const Clblast *clblast = clblast_load ();
+  if (clblast->error) {
+    g_propagate_error (error, g_error_copy (clblast->error));
+    return FALSE;
+  }
   CLBlastTranspose ta = transpose_a ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastTranspose tb = transpose_b ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastStatusCode status = fp64
-    ? CLBlastDgemm (CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.mem, a.offset, a.ld,
-                    b.mem, b.offset, b.ld, beta, c.mem, c.offset, c.ld, &device->queue, NULL)
-    : CLBlastSgemm (CLBlastLayoutRowMajor, ta, tb, m, n, k, (float) alpha, a.mem, a.offset, a.ld,
-                    b.mem, b.offset, b.ld, (float) beta, c.mem, c.offset, c.ld, &device->queue, NULL);
+    ? clblast->dgemm (CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.mem, a.offset, a.ld,
+                      b.mem, b.offset, b.ld, beta, c.mem, c.offset, c.ld, &device->queue, NULL)
+    : clblast->sgemm (CLBlastLayoutRowMajor, ta, tb, m, n, k, (float) alpha, a.mem, a.offset, a.ld,
+                      b.mem, b.offset, b.ld, (float) beta, c.mem, c.offset, c.ld, &device->queue, NULL);
   if (status != CLBlastSuccess) {
     g_set_error (error, DRMAD_ERROR,
                  status == CLBlastOpenCLOutOfResources || status == CLBlastOpenCLOutOfHostMemory
