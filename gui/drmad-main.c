@@ -8,6 +8,7 @@
 
 #ifdef DRMAD_GUI_MODULE
 #include <dlfcn.h>
+#include "drmad-module.h"
 
 /* Options that mean the terminal, whatever else is given. */
 static gboolean
@@ -31,26 +32,12 @@ wants_terminal (int argc, char **argv)
 static gboolean
 run_window (int argc, char **argv, int *status)
 {
-  g_autofree char *program = g_file_read_link ("/proc/self/exe", NULL);
-  g_autofree char *folder = program ? g_path_get_dirname (program) : NULL;
-  g_autofree char *beside = folder ? g_build_filename (folder, DRMAD_GUI_MODULE, NULL) : NULL;
-  g_autofree char *installed = g_build_filename (DRMAD_GUI_MODULE_DIR, DRMAD_GUI_MODULE, NULL);
-  const char *paths[] = { beside, installed };
-  void *module = NULL;
   g_autofree char *failure = NULL;
-  for (guint i = 0; i < G_N_ELEMENTS (paths) && !module; i++) {
-    if (!paths[i] || !g_file_test (paths[i], G_FILE_TEST_EXISTS))
-      continue;
-    if (!(module = dlopen (paths[i], RTLD_NOW | RTLD_LOCAL))) {
-      g_free (failure);
-      failure = g_strdup (dlerror ());
-    }
-  }
+  void *module = drmad_module_open (DRMAD_GUI_MODULE, RTLD_NOW | RTLD_LOCAL, &failure);
   int (*gui_main) (int, char **) = module ? (int (*) (int, char **)) dlsym (module, "drmad_gui_main") : NULL;
   if (!gui_main) {
     fprintf (stderr, "drmad: cannot load the window (%s): running headless, as with --no-gui\n",
-             failure ? failure : module ? "its module has no drmad_gui_main" : DRMAD_GUI_MODULE " is neither beside "
-             "the program nor in " DRMAD_GUI_MODULE_DIR);
+             module ? DRMAD_GUI_MODULE " has no drmad_gui_main" : failure);
     return FALSE;
   }
   *status = gui_main (argc, argv);
