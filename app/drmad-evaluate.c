@@ -197,7 +197,8 @@ drmad_evaluate_main (const DrmadOptions *o, FILE *in, FILE *out, FILE *log)
                   "standard input and keeps no run folder\n");
     return EXIT_BAD_INPUT;
   }
-  if (!drmad_session_open (&s, o, o->precision, &error)) {
+  /* Every line evaluates on the test set: draw it now, once. */
+  if (!drmad_session_open (&s, o, o->precision, &error) || !drmad_session_get_test (&s, &error)) {
     fprintf (log, "drmad: %s\n", error->message);
     drmad_session_clear (&s);
     return EXIT_BAD_INPUT;

@@ -17,6 +17,10 @@ drmad_session_clear (DrmadSession *s)
   g_clear_pointer (&s->test, drmad_device_data_free);
   g_clear_pointer (&s->device, drmad_device_unref);
   g_clear_pointer (&s->data_identity, g_free);
+  g_clear_pointer (&s->test_dataset, g_free);
+  g_clear_pointer (&s->test_mean, g_free);
+  g_clear_pointer (&s->test_std, g_free);
+  g_clear_pointer (&s->test_md5, g_free);
 }
 
 /* The library's messages name no command-line option; the front end adds
@@ -29,6 +33,14 @@ add_advice (GError **error, const char *advice)
   char *message = g_strdup_printf ("%s (%s)", (*error)->message, advice);
   g_free ((*error)->message);
   (*error)->message = message;
+}
+
+static char *
+dataset_md5 (const DrmadDataset *ds)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_MD5);
+  drmad_dataset_checksum_update (ds, sum);
+  return g_strdup (g_checksum_get_string (sum));
 }
 
 /* The data's identity: its source, the split sizes, an MD5 of the labels
@@ -90,11 +102,22 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
       || !drmad_dataset_open (o->dataset, NULL, &pool, &test_pool, error))
     return FALSE;
   split = drmad_dataset_split (pool, test_pool, o->seed, o->train_size, o->val_size, o->test_size, error);
+  gboolean defer_test = test_pool != NULL;
   g_clear_pointer (&pool, drmad_dataset_free);   /* the split holds copies of its rows */
   g_clear_pointer (&test_pool, drmad_dataset_free);
   if (!split) {
     add_advice (error, "--train-size, --val-size, --test-size");
     return FALSE;
+  }
+  if (defer_test) {
+    guint dim = drmad_dataset_get_dim (split->test);
+    s->test_dataset = g_strdup (o->dataset);
+    s->test_seed = o->seed;
+    s->test_classes = drmad_dataset_get_n_classes (split->test);
+    s->test_precision = precision;
+    s->test_mean = g_memdup2 (split->mean, dim * sizeof (float));
+    s->test_std = g_memdup2 (split->std, dim * sizeof (float));
+    s->test_md5 = dataset_md5 (split->test);
   }
   s->n_train_split = drmad_dataset_get_n (split->train);
   s->n_val = drmad_dataset_get_n (split->val);
@@ -125,6 +148,10 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
   DrmadDataset **host[] = { &split->train, &split->val, &split->test };
   DrmadDeviceData **device[] = { &s->train, &s->val, &s->test };
   for (guint k = 0; k < G_N_ELEMENTS (host); k++) {
+    if (k == 2 && defer_test) {   /* drawn again when first needed (drmad_session_get_test) */
+      g_clear_pointer (host[k], drmad_dataset_free);
+      continue;
+    }
     if (!(*device[k] = drmad_device_data_new (s->device, precision, *host[k], error))) {
       add_advice (error, "--train-size, --val-size, --test-size");
       return FALSE;
@@ -133,6 +160,33 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
   }
   return (s->net = drmad_net_new (s->device, o->sizes, o->n_sizes, o->activation, precision, o->batch, error))
          != NULL;
+}
+
+DrmadDeviceData *
+drmad_session_get_test (DrmadSession *s, GError **error)
+{
+  if (s->test || !s->test_dataset)
+    return s->test;
+  DrmadDataset *test_pool = NULL;
+  if (!drmad_dataset_open (s->test_dataset, NULL, NULL, &test_pool, error))
+    return NULL;
+  g_autoptr (DrmadDataset) test = test_pool
+      ? drmad_dataset_split_test (test_pool, s->test_seed, s->n_test, s->test_classes, s->test_mean, s->test_std,
+                                  error)
+      : NULL;
+  if (!test_pool)
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "%s: its test set is gone since the run began",
+                 s->test_dataset);
+  g_clear_pointer (&test_pool, drmad_dataset_free);
+  if (!test)
+    return NULL;
+  g_autofree char *md5 = dataset_md5 (test);
+  if (strcmp (md5, s->test_md5) != 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "%s: its test set changed since the run began "
+                 "(md5 %s, now %s)", s->test_dataset, s->test_md5, md5);
+    return NULL;
+  }
+  return s->test = drmad_device_data_new (s->device, s->test_precision, test, error);
 }
 
 static DrmadJobStarted
@@ -536,6 +590,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     double test_loss, test_error;
     if (!drmad_hyper_train (s.net, hyper, s.train, o->seed, relay_progress, &relay, NULL, error)
         || !drmad_net_evaluate (s.net, s.val, &result->val_loss, &result->val_error, error)
+        || !drmad_session_get_test (&s, error)
         || !drmad_net_evaluate (s.net, s.test, &test_loss, &test_error, error)) {
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
       goto out;
@@ -689,6 +744,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   const double *best_values = drmad_meta_get_best_values (meta);
   result->best_val_loss = drmad_meta_get_best_val_loss (meta);
   if (!drmad_hyper_set_values (best, best_values ? best_values : drmad_hyper_get_values (initial), error)
+      || !drmad_session_get_test (&s, error)
       || !drmad_hyper_train (s.net, initial, s.train, o->seed, relay_progress, &relay, NULL, error)
       || !drmad_net_evaluate (s.net, s.test, &result->initial_test_loss, &result->initial_test_error, error)
       || !drmad_hyper_train (s.net, hyper, s.train, o->seed, relay_progress, &relay, NULL, error)

@@ -8,7 +8,11 @@
 #include "drmad-plot.h"
 
 /* Everything a job trains on. The loaded pool and the split's host copy
- * are freed once the device holds the data (the process's memory peak). */
+ * are freed once the device holds the data (the process's memory peak).
+ * A dataset with a test set of its own (IDX t10k files, CIFAR-10's
+ * test_batch) leaves @test NULL until drmad_session_get_test() draws it
+ * again from its files: the meta-iterations never use it, and its rows
+ * would add to their peak. */
 typedef struct {
   DrmadDevice     *device;
   DrmadDeviceData *train, *val, *test;
@@ -17,6 +21,13 @@ typedef struct {
   guint            part, parts;              /* the part of the training split trained on (0 of 1: all) */
   guint            n_train_split;            /* the whole training split */
   char            *data_identity;   /* "data=SOURCE N+N+N examples md5 …": what was loaded (the whole split) */
+  /* What drmad_session_get_test() needs to draw the test set again. */
+  char            *test_dataset;    /* --dataset, as given */
+  guint64          test_seed;
+  guint            test_classes;
+  DrmadPrecision   test_precision;
+  float           *test_mean, *test_std;   /* the split's standardisation */
+  char            *test_md5;        /* of the test set as first drawn */
 } DrmadSession;
 
 /* Loads and splits the data, opens the device, uploads, builds the net.
@@ -28,6 +39,10 @@ gboolean drmad_session_open  (DrmadSession *session, const DrmadOptions *options
 gboolean drmad_session_open_part (DrmadSession *session, const DrmadOptions *options, DrmadPrecision precision,
                                   guint part, guint parts, GError **error);
 void     drmad_session_clear (DrmadSession *session);
+/* The test set on the device: drawn again from the dataset's files on the
+ * first call when the session deferred it (then checked against what was
+ * first loaded: a file changed since is an error), kept after. */
+DrmadDeviceData *drmad_session_get_test (DrmadSession *session, GError **error);
 /* "device: …; data: …" */
 char    *drmad_session_describe (const DrmadSession *session, DrmadPrecision precision);
 

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifdef DRMAD_HAVE_GUI
-#include <gtk/gtk.h>
-#include "drmad-application.h"
+#ifdef DRMAD_GUI_MODULE
+#include <dlfcn.h>
+#include "drmad-module.h"
 
 /* Options that mean the terminal, whatever else is given. */
 static gboolean
@@ -25,19 +25,38 @@ wants_terminal (int argc, char **argv)
   }
   return FALSE;
 }
+
+/* Runs the window from its module (gui/meson.build): TRUE with its exit
+ * status in @status; FALSE, having said why, when the module cannot be
+ * loaded or there is no display. */
+static gboolean
+run_window (int argc, char **argv, int *status)
+{
+  g_autofree char *failure = NULL;
+  void *module = drmad_module_open (DRMAD_GUI_MODULE, RTLD_NOW | RTLD_LOCAL, &failure);
+  int (*gui_main) (int, char **) = module ? (int (*) (int, char **)) dlsym (module, "drmad_gui_main") : NULL;
+  if (!gui_main) {
+    fprintf (stderr, "drmad: cannot load the window (%s): running headless, as with --no-gui\n",
+             module ? DRMAD_GUI_MODULE " has no drmad_gui_main" : failure);
+    return FALSE;
+  }
+  *status = gui_main (argc, argv);
+  if (*status != -1)
+    return TRUE;
+  fprintf (stderr, "drmad: no display to open a window on (DISPLAY / WAYLAND_DISPLAY unset or unreachable): "
+                   "running headless, as with --no-gui\n");
+  return FALSE;
+}
 #endif
 
 int
 main (int argc, char **argv)
 {
   drmad_prepare_environment ();  /* before any thread or OpenCL call */
-#ifdef DRMAD_HAVE_GUI
-  if (!wants_terminal (argc, argv)) {
-    if (gtk_init_check ())
-      return drmad_application_main (argc, argv);
-    fprintf (stderr, "drmad: no display to open a window on (DISPLAY / WAYLAND_DISPLAY unset or unreachable): "
-                     "running headless, as with --no-gui\n");
-  }
+#ifdef DRMAD_GUI_MODULE
+  int status;
+  if (!wants_terminal (argc, argv) && run_window (argc, argv, &status))
+    return status;
 #endif
   return drmad_cli_main (argc, argv);
 }

@@ -53,6 +53,7 @@
 #include <clblast_c.h>
 #include <dlfcn.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef __x86_64__
 #include <cpuid.h>
 #endif
@@ -357,12 +358,103 @@ drmad_blas_info_describe (const DrmadBlasInfo *info)
                           info->cpu_features[0] ? info->cpu_features : "no features known", info->cpu_isa);
 }
 
+/* ---- CLBlast, loaded at run time ----
+ * Only the GPU path runs it, so it is loaded on the first CLBlast GEMM: a
+ * process on a CPU device (host GEMMs) never maps it. Linked, its
+ * constructors and relocations alone kept 3.1 MiB of it resident in every
+ * drmad process (/proc/PID/smaps). */
+
+typedef struct {
+  __typeof__ (CLBlastSgemm) *sgemm;
+  __typeof__ (CLBlastDgemm) *dgemm;
+  GError *error;   /* why it could not be loaded */
+} Clblast;
+
+static gpointer
+load_clblast (gpointer data)
+{
+  Clblast *clblast = g_new0 (Clblast, 1);
+  /* The runtime's soname, else the development link. */
+  const char *names[] = { "libclblast.so.1", "libclblast.so" };
+  g_autoptr (GString) failures = g_string_new (NULL);
+  void *handle = NULL;
+  const char *name = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (names) && !handle; i++) {
+    handle = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
+    if (handle)
+      name = names[i];
+    else
+      g_string_append_printf (failures, "%s%s", failures->len ? "; " : "", dlerror ());
+  }
+  if (!handle) {
+    clblast->error = g_error_new (DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                                  "cannot load CLBlast, which runs the GEMMs of devices without native kernels "
+                                  "(%s): install the Debian package libclblast1", failures->str);
+    return clblast;
+  }
+  clblast->sgemm = (__typeof__ (CLBlastSgemm) *) dlsym (handle, "CLBlastSgemm");
+  clblast->dgemm = (__typeof__ (CLBlastDgemm) *) dlsym (handle, "CLBlastDgemm");
+  if (!clblast->sgemm || !clblast->dgemm)
+    clblast->error = g_error_new (DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                                  "%s has no function CLBlastSgemm or CLBlastDgemm: install the Debian package "
+                                  "libclblast1", name);
+  return clblast;
+}
+
+static const Clblast *
+clblast_load (void)
+{
+  static GOnce once = G_ONCE_INIT;
+  return g_once (&once, load_clblast, NULL);
+}
+
 /* ---- device arrays ---- */
 
-static void CL_CALLBACK
-free_host_storage (cl_mem mem, void *host)
+/* The host storage of an array on a device that runs native kernels: a
+ * mapping of its own when large, so that it goes back to the system when
+ * freed whatever glibc's mmap threshold is (the reverse pass's checkpoints
+ * and segment states, the data), else an aligned heap block. Zero either way. */
+typedef struct {
+  gpointer data;
+  gsize    length;   /* of the mapping; 0 for a heap block */
+} HostStorage;
+
+#define HOST_MAPPING_MIN (128 * 1024)
+
+static HostStorage *
+host_storage_new (gsize blocks)
 {
-  g_aligned_free (host);
+  gsize bytes = blocks * 128;
+  if (bytes >= HOST_MAPPING_MIN) {
+    void *mapped = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped != MAP_FAILED) {
+      HostStorage *storage = g_new (HostStorage, 1);
+      *storage = (HostStorage) { .data = mapped, .length = bytes };
+      return storage;
+    }
+  }
+  gpointer data = g_aligned_alloc0 (blocks, 128, 128);
+  if (!data)
+    return NULL;
+  HostStorage *storage = g_new (HostStorage, 1);
+  *storage = (HostStorage) { .data = data, .length = 0 };
+  return storage;
+}
+
+static void
+host_storage_free (HostStorage *storage)
+{
+  if (storage->length)
+    munmap (storage->data, storage->length);
+  else
+    g_aligned_free (storage->data);
+  g_free (storage);
+}
+
+static void CL_CALLBACK
+free_host_storage (cl_mem mem, void *storage)
+{
+  host_storage_free (storage);
 }
 
 DrmadBuffer *
@@ -376,12 +468,14 @@ drmad_buffer_new (DrmadDevice *device, gsize n, gsize elem_size, GError **error)
                  n, bytes, device->info.name, device->info.max_alloc_bytes);
     return NULL;
   }
+  HostStorage *storage = NULL;
   gpointer host = NULL;
   if (device->info.native_kernels) {
     /* PoCL fills and copies in aligned chunks as if it had allocated the
      * storage itself: give it 128-byte alignment and whole 128-byte blocks. */
     gsize blocks = (bytes + 127) / 128;
-    host = blocks < G_MAXSIZE / 128 ? g_aligned_alloc0 (blocks, 128, 128) : NULL;
+    storage = blocks < G_MAXSIZE / 128 ? host_storage_new (blocks) : NULL;
+    host = storage ? storage->data : NULL;
     if (!host) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
                    "no host memory for an array of %" G_GSIZE_FORMAT " bytes", bytes);
@@ -392,15 +486,16 @@ drmad_buffer_new (DrmadDevice *device, gsize n, gsize elem_size, GError **error)
   cl_mem mem = clCreateBuffer (device->context, CL_MEM_READ_WRITE | (host ? CL_MEM_USE_HOST_PTR : 0),
                                bytes, host, &status);
   if (!drmad_cl_check (status, "clCreateBuffer", error)) {
-    g_aligned_free (host);
+    if (storage)
+      host_storage_free (storage);
     return NULL;
   }
   /* Commands still queued may use the storage after drmad_buffer_free():
    * the runtime frees it once the last of them has released the buffer. */
-  if (host && !drmad_cl_check (clSetMemObjectDestructorCallback (mem, free_host_storage, host),
-                               "clSetMemObjectDestructorCallback", error)) {
+  if (storage && !drmad_cl_check (clSetMemObjectDestructorCallback (mem, free_host_storage, storage),
+                                  "clSetMemObjectDestructorCallback", error)) {
     clReleaseMemObject (mem);
-    g_aligned_free (host);
+    host_storage_free (storage);
     return NULL;
   }
   DrmadBuffer *buffer = g_new0 (DrmadBuffer, 1);
@@ -461,11 +556,17 @@ drmad_buffer_read_doubles (DrmadBuffer *buffer, gsize offset, gsize n, double *v
 {
   if (buffer->elem_size == sizeof (double))
     return drmad_buffer_read (buffer, offset * sizeof (double), n * sizeof (double), values, error);
-  g_autofree float *floats = g_new (float, MAX (n, 1));
-  if (!drmad_buffer_read (buffer, offset * sizeof (float), n * sizeof (float), floats, error))
+  /* The floats into the first half of @values, widened from the last back
+   * (double i takes the bytes of floats 2i and 2i + 1, both read by then):
+   * no second array, which at every step of a reverse pass was a block
+   * mapped and unmapped (glibc's fixed mmap threshold, environment.c). */
+  if (!drmad_buffer_read (buffer, offset * sizeof (float), n * sizeof (float), values, error))
     return FALSE;
-  for (gsize i = 0; i < n; i++)
-    values[i] = floats[i];
+  for (gsize i = n; i-- > 0;) {
+    float f;
+    memcpy (&f, (const char *) values + i * sizeof (float), sizeof f);
+    values[i] = f;
+  }
   return TRUE;
 }
 
@@ -600,13 +701,18 @@ drmad_gemm (DrmadDevice *device, DrmadPrecision precision, DrmadGemmPath path,
                            "clEnqueueNativeKernel (host GEMM)", error);
   }
 
+  const Clblast *clblast = clblast_load ();
+  if (clblast->error) {
+    g_propagate_error (error, g_error_copy (clblast->error));
+    return FALSE;
+  }
   CLBlastTranspose ta = transpose_a ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastTranspose tb = transpose_b ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastStatusCode status = fp64
-    ? CLBlastDgemm (CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.mem, a.offset, a.ld,
-                    b.mem, b.offset, b.ld, beta, c.mem, c.offset, c.ld, &device->queue, NULL)
-    : CLBlastSgemm (CLBlastLayoutRowMajor, ta, tb, m, n, k, (float) alpha, a.mem, a.offset, a.ld,
-                    b.mem, b.offset, b.ld, (float) beta, c.mem, c.offset, c.ld, &device->queue, NULL);
+    ? clblast->dgemm (CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.mem, a.offset, a.ld,
+                      b.mem, b.offset, b.ld, beta, c.mem, c.offset, c.ld, &device->queue, NULL)
+    : clblast->sgemm (CLBlastLayoutRowMajor, ta, tb, m, n, k, (float) alpha, a.mem, a.offset, a.ld,
+                      b.mem, b.offset, b.ld, (float) beta, c.mem, c.offset, c.ld, &device->queue, NULL);
   if (status != CLBlastSuccess) {
     g_set_error (error, DRMAD_ERROR,
                  status == CLBlastOpenCLOutOfResources || status == CLBlastOpenCLOutOfHostMemory

@@ -161,15 +161,15 @@ drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *test_pool,
   guint n_classes = MAX (pool->n_classes, test_pool ? test_pool->n_classes : 0);
   guint dim = pool->dim;
   g_autofree guint32 *perm = seeded_permutation (pool->n, seed, 1, error);
-  g_autofree guint32 *test_perm = NULL;
-  if (perm == NULL || (test_pool && !(test_perm = seeded_permutation (test_pool->n, seed, 2, error))))
+  if (perm == NULL)
     return NULL;
 
-  /* Validation and test come first so they stay fixed when only n_train changes. */
+  /* Validation and test come first so they stay fixed when only n_train
+   * changes; a test pool's test set is drawn last, once the standardisation
+   * is known, as drmad_dataset_split_test() draws it again. */
   g_autoptr (DrmadSplit) split = g_new0 (DrmadSplit, 1);
   if (!(split->val = dataset_gather (pool, perm, n_val, n_classes, error))
-      || !(split->test = test_pool ? dataset_gather (test_pool, test_perm, n_test, n_classes, error)
-                                   : dataset_gather (pool, perm + n_val, n_test, n_classes, error))
+      || (!test_pool && !(split->test = dataset_gather (pool, perm + n_val, n_test, n_classes, error)))
       || !(split->train = dataset_gather (pool, perm + from_pool, n_train, n_classes, error))
       || !(split->mean = drmad_dataset_try_alloc (dim * sizeof (float), "means", error))
       || !(split->std = drmad_dataset_try_alloc (dim * sizeof (float), "deviations", error)))
@@ -194,8 +194,31 @@ drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *test_pool,
   }
   dataset_standardise (split->train, split->mean, split->std);
   dataset_standardise (split->val, split->mean, split->std);
-  dataset_standardise (split->test, split->mean, split->std);
+  if (!test_pool)
+    dataset_standardise (split->test, split->mean, split->std);
+  else if (!(split->test = drmad_dataset_split_test (test_pool, seed, n_test, n_classes, split->mean, split->std,
+                                                     error)))
+    return NULL;
   return g_steal_pointer (&split);
+}
+
+DrmadDataset *
+drmad_dataset_split_test (const DrmadDataset *test_pool, guint64 seed, guint n_test, guint n_classes,
+                          const float *mean, const float *std, GError **error)
+{
+  g_return_val_if_fail (test_pool != NULL && mean != NULL && std != NULL, NULL);
+  if (n_test > test_pool->n) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%u test examples asked for but the test pool (%s) holds %u",
+                 n_test, test_pool->source, test_pool->n);
+    return NULL;
+  }
+  g_autofree guint32 *test_perm = seeded_permutation (test_pool->n, seed, 2, error);
+  DrmadDataset *test = test_perm ? dataset_gather (test_pool, test_perm, n_test ? n_test : test_pool->n,
+                                                   MAX (n_classes, test_pool->n_classes), error) : NULL;
+  if (test)
+    dataset_standardise (test, mean, std);
+  return test;
 }
 
 void

@@ -325,13 +325,14 @@ open_folder (const char *folder, const DrmadLoadLimits *limits,
   g_autofree char *train_images = find_maybe_gz (folder, "train-images-idx3-ubyte");
   if (train_images) {
     g_autofree char *test_images = find_maybe_gz (folder, "t10k-images-idx3-ubyte");
-    g_autoptr (DrmadDataset) tr = load_idx_pair (folder, "train", limits, error);
-    if (tr == NULL)
+    g_autoptr (DrmadDataset) tr = NULL;
+    if (train && !(tr = load_idx_pair (folder, "train", limits, error)))
       return FALSE;
     g_autoptr (DrmadDataset) te = NULL;
     if (test_images && !(te = load_idx_pair (folder, "t10k", limits, error)))
       return FALSE;
-    *train = g_steal_pointer (&tr);
+    if (train)
+      *train = g_steal_pointer (&tr);
     *test = g_steal_pointer (&te);
     return TRUE;
   }
@@ -349,19 +350,23 @@ open_folder (const char *folder, const DrmadLoadLimits *limits,
     g_ptr_array_add (batches, NULL);
     g_autofree char *test_batch = g_build_filename (folder, "test_batch.bin", NULL);
     const char *test_paths[] = { test_batch, NULL };
-    g_autoptr (DrmadDataset) tr = drmad_dataset_load_cifar10 ((const char *const *) batches->pdata,
-                                                             limits, error);
-    if (tr == NULL)
+    g_autoptr (DrmadDataset) tr = NULL;
+    if (train && !(tr = drmad_dataset_load_cifar10 ((const char *const *) batches->pdata, limits, error)))
       return FALSE;
     g_autoptr (DrmadDataset) te = NULL;
     if (g_file_test (test_batch, G_FILE_TEST_EXISTS)
         && !(te = drmad_dataset_load_cifar10 (test_paths, limits, error)))
       return FALSE;
-    *train = g_steal_pointer (&tr);
+    if (train)
+      *train = g_steal_pointer (&tr);
     *test = g_steal_pointer (&te);
     return TRUE;
   }
 
+  if (!train) {   /* class subfolders hold no test set of their own */
+    *test = NULL;
+    return TRUE;
+  }
   DrmadDataset *tr = drmad_dataset_load_png_folder (folder, limits, error);
   if (tr == NULL)
     return FALSE;
@@ -374,6 +379,10 @@ static gboolean
 open_file (const char *path, const DrmadLoadLimits *limits,
            DrmadDataset **train, DrmadDataset **test, GError **error)
 {
+  if (!train) {   /* one file is a training pool, never a test set */
+    *test = NULL;
+    return TRUE;
+  }
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
   DrmadDataset *ds = NULL;

@@ -435,6 +435,95 @@ kernel_source (GError **error)
   return g_string_free (source, FALSE);
 }
 
+/* ---- PoCL program binaries ----
+ * PoCL builds a program from source through clang even when its own cache
+ * holds the result: it runs the preprocessor over the source to find the
+ * entry, and that alone leaves 4 MiB more of libclang-cpp resident for the
+ * rest of the process (docs/benchmarks.md, peak RSS). A program made from
+ * the binary PoCL gave for the same source, options, platform, device and
+ * driver skips it. The binary is kept in a drmad folder of PoCL's cache
+ * ($POCL_CACHE_DIR, else ~/.cache/pocl: drmad_prepare_environment()),
+ * named by a SHA-256 of all of those and headed by a SHA-256 of itself;
+ * whatever does not match or does not build is ignored, and the source
+ * build runs as before. Other platforms always build from source. */
+
+#define BINARY_CHECKSUM_BYTES 32   /* SHA-256 */
+
+static gboolean
+is_pocl (const DrmadDevice *device)
+{
+  return g_strcmp0 (device->info.platform_name, "Portable Computing Language") == 0;
+}
+
+/* The binary's file for @source and @options on @device. */
+static char *
+binary_path (const DrmadDevice *device, const char *source, const char *options)
+{
+  g_autoptr (GChecksum) key = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *platform_version = platform_string (device->platform, CL_PLATFORM_VERSION);
+  g_autofree char *driver_version = device_string (device->id, CL_DRIVER_VERSION);
+  g_autofree char *device_version = device_string (device->id, CL_DEVICE_VERSION);
+  const char *parts[] = { source, options, platform_version, device->info.name, driver_version, device_version };
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    g_checksum_update (key, (const guchar *) (parts[i] ? parts[i] : ""), strlen (parts[i] ? parts[i] : "") + 1);
+  const char *cache = g_getenv ("POCL_CACHE_DIR");
+  g_autofree char *name = g_strconcat (g_checksum_get_string (key), ".bin", NULL);
+  return cache && *cache ? g_build_filename (cache, "drmad", name, NULL)
+                         : g_build_filename (g_get_user_cache_dir (), "pocl", "drmad", name, NULL);
+}
+
+static void
+binary_checksum (const guint8 *data, gsize length, guint8 digest[BINARY_CHECKSUM_BYTES])
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize digest_length = BINARY_CHECKSUM_BYTES;
+  g_checksum_update (sum, data, length);
+  g_checksum_get_digest (sum, digest, &digest_length);
+}
+
+/* The program from the binary at @path, built; NULL when there is none or it does not serve. */
+static cl_program
+program_from_binary (DrmadDevice *device, const char *path, const char *options)
+{
+  g_autofree guint8 *contents = NULL;
+  gsize length = 0;
+  guint8 digest[BINARY_CHECKSUM_BYTES];
+  if (!g_file_get_contents (path, (char **) &contents, &length, NULL) || length <= BINARY_CHECKSUM_BYTES)
+    return NULL;
+  const guint8 *binary = contents + BINARY_CHECKSUM_BYTES;
+  gsize binary_length = length - BINARY_CHECKSUM_BYTES;
+  binary_checksum (binary, binary_length, digest);
+  if (memcmp (digest, contents, BINARY_CHECKSUM_BYTES) != 0)
+    return NULL;
+  cl_int status = CL_SUCCESS, binary_status = CL_SUCCESS;
+  cl_program program = clCreateProgramWithBinary (device->context, 1, &device->id, &binary_length, &binary,
+                                                  &binary_status, &status);
+  if (status != CL_SUCCESS || binary_status != CL_SUCCESS
+      || clBuildProgram (program, 1, &device->id, options, NULL, NULL) != CL_SUCCESS) {
+    if (program)
+      clReleaseProgram (program);
+    return NULL;
+  }
+  return program;
+}
+
+/* @program's binary to @path, for the next process; nothing when it cannot be had or written. */
+static void
+save_binary (DrmadDevice *device, cl_program program, const char *path)
+{
+  size_t size = 0;
+  if (clGetProgramInfo (program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || size == 0)
+    return;
+  g_autofree guint8 *contents = g_try_malloc (BINARY_CHECKSUM_BYTES + size);
+  unsigned char *binary = contents ? contents + BINARY_CHECKSUM_BYTES : NULL;
+  if (!contents || clGetProgramInfo (program, CL_PROGRAM_BINARIES, sizeof binary, &binary, NULL) != CL_SUCCESS)
+    return;
+  binary_checksum (binary, size, contents);
+  g_autofree char *folder = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (folder, 0755) == 0)
+    g_file_set_contents (path, (const char *) contents, BINARY_CHECKSUM_BYTES + size, NULL);
+}
+
 static cl_program
 build_program (DrmadDevice *device, DrmadPrecision precision, GError **error)
 {
@@ -447,14 +536,18 @@ build_program (DrmadDevice *device, DrmadPrecision precision, GError **error)
   g_autofree char *source = kernel_source (error);
   if (!source)
     return NULL;
-  cl_int status;
-  const char *text = source;
-  cl_program program = clCreateProgramWithSource (device->context, 1, &text, NULL, &status);
-  if (!drmad_cl_check (status, "clCreateProgramWithSource", error))
-    return NULL;
   const char *options = precision == DRMAD_PRECISION_FLOAT64
                         ? "-cl-std=CL1.2 -DDRMAD_FP64=1 -Dreal=double"
                         : "-cl-std=CL1.2 -Dreal=float";
+  g_autofree char *binary = is_pocl (device) ? binary_path (device, source, options) : NULL;
+  cl_program program = binary ? program_from_binary (device, binary, options) : NULL;
+  if (program)
+    return program;
+  cl_int status;
+  const char *text = source;
+  program = clCreateProgramWithSource (device->context, 1, &text, NULL, &status);
+  if (!drmad_cl_check (status, "clCreateProgramWithSource", error))
+    return NULL;
   status = clBuildProgram (program, 1, &device->id, options, NULL, NULL);
   if (status != CL_SUCCESS) {
     size_t size = 0;
@@ -467,6 +560,8 @@ build_program (DrmadDevice *device, DrmadPrecision precision, GError **error)
     clReleaseProgram (program);
     return NULL;
   }
+  if (binary)
+    save_binary (device, program, binary);
   return program;
 }
 

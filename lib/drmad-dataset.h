@@ -116,6 +116,9 @@ DrmadDataset *drmad_dataset_load_cifar10 (const char *const *paths, const DrmadL
  * from the pool). Both are new datasets the caller frees with
  * drmad_dataset_free(); whatever *@train and *@test held before is
  * overwritten, not freed. On failure neither is touched.
+ * With @train NULL only the predefined test set is loaded (and *@test is
+ * NULL, nothing read, when the source has none): what a caller needs to
+ * draw the same test split again (drmad_dataset_split_test()).
  */
 gboolean drmad_dataset_open (const char *name_or_path, const DrmadLoadLimits *limits,
                              DrmadDataset **train, DrmadDataset **test, GError **error);
@@ -153,6 +156,19 @@ DrmadSplit *drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *t
                                  guint64 seed, guint n_train, guint n_val, guint n_test,
                                  GError **error);
 void        drmad_split_free    (DrmadSplit *split);
+
+/**
+ * drmad_dataset_split_test:
+ * The test set drmad_dataset_split() draws from @test_pool with @seed and
+ * @n_test (0: all of it), again: the same rows in the same order, with
+ * @n_classes classes (the split's, drmad_dataset_get_n_classes() of its test
+ * set) and standardised with @mean and @std (the split's, dim each). A
+ * caller that frees a split's test set while it is not needed draws it
+ * again with this. A new dataset (drmad_dataset_free()).
+ */
+DrmadDataset *drmad_dataset_split_test (const DrmadDataset *test_pool, guint64 seed, guint n_test,
+                                        guint n_classes, const float *mean, const float *std,
+                                        GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadSplit, drmad_split_free)
 
 /**

@@ -63,6 +63,17 @@ typedef struct _DrmadDevice DrmadDevice;
  * AVX-512, Zen or Haswell for AVX2, Sandybridge for AVX), so that OpenBLAS,
  * loaded later, never runs older kernels than the CPU allows (see
  * drmad_blas_get_info()).
+ * And, unless $MALLOC_MMAP_THRESHOLD_ is set, it fixes glibc's mmap
+ * threshold at 1 MiB: glibc otherwise raises the threshold to the size of
+ * each large block freed (up to 32 MiB; the data's, while loading), after
+ * which the reverse pass's multi-megabyte work arrays land in the heap
+ * between short-lived blocks, and the heap's freed holes stay resident
+ * (7 MiB more peak RSS in a default run, more with more meta-iterations).
+ * Not lower: OpenBLAS allocates a 528 KB job table for each threaded GEMM
+ * (Debian's build, 64 CPUs at most), which would then be mapped and
+ * unmapped each time, thousands of times a meta-iteration. (Device arrays
+ * of 128 KiB or more have their own mappings whatever the threshold:
+ * drmad_buffer_new() in lib/blas.c.)
  * Calling it later is harmless but has no effect on a platform already loaded.
  */
 void drmad_prepare_environment (void);

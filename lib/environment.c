@@ -5,6 +5,7 @@
 #include "blas.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +24,11 @@ drmad_prepare_environment (void)
     g_warning ("the OpenCL kernel cache %s cannot be written (%s): kernels will fail to build; set POCL_CACHE_DIR "
                "to a writable folder", folder, g_file_test (folder, G_FILE_TEST_EXISTS)
                && !g_file_test (folder, G_FILE_TEST_IS_DIR) ? "it is not a folder" : g_strerror (errno));
+  /* Blocks of 1 MiB or more each in their own mapping, returned when freed:
+   * no raising of the threshold, so no heap holes left resident
+   * (drmad-device.h). */
+  if (!g_getenv ("MALLOC_MMAP_THRESHOLD_"))
+    mallopt (M_MMAP_THRESHOLD, 1024 * 1024);
   /* OPENBLAS_CORETYPE, before OpenBLAS is loaded (lib/blas.c, top). */
   drmad_blas_prepare_environment ();
 }

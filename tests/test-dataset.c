@@ -697,6 +697,23 @@ test_open_paths (void)
   g_clear_pointer (&train, drmad_dataset_free);
   g_clear_pointer (&test, drmad_dataset_free);
 
+  /* no training pool asked for: the test set alone, or NULL where there is none */
+  g_assert_true (drmad_dataset_open (idx, NULL, NULL, &test, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (test), ==, 5);
+  g_clear_pointer (&test, drmad_dataset_free);
+  g_assert_true (drmad_dataset_open (cifar, NULL, NULL, &test, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (test), ==, 1);
+  g_clear_pointer (&test, drmad_dataset_free);
+  const char *without_test[] = { png, ti };
+  for (guint k = 0; k < G_N_ELEMENTS (without_test); k++) {
+    test = (DrmadDataset *) 0x1;   /* must be overwritten with NULL */
+    g_assert_true (drmad_dataset_open (without_test[k], NULL, NULL, &test, &error));
+    g_assert_no_error (error);
+    g_assert_null (test);
+  }
+
   test = (DrmadDataset *) 0x1;   /* must be overwritten with NULL */
   g_assert_true (drmad_dataset_open (png, NULL, &train, &test, &error));
   g_assert_no_error (error);
@@ -1079,6 +1096,28 @@ test_split_bytes_reference (void)
   check_split_against_reference (with_test, pool, test_pool);
   g_assert_null (pool->features);
   g_assert_null (test_pool->features);
+
+  /* the test set drawn again is the split's: rows, labels, standardisation */
+  for (guint n_test = 0; n_test <= 25; n_test += 7) {
+    g_autoptr (DrmadSplit) first = drmad_dataset_split (pool, test_pool, 9, 30, 20, n_test, &error);
+    g_assert_no_error (error);
+    g_autoptr (DrmadDataset) again = drmad_dataset_split_test (test_pool, 9, n_test,
+                                                               drmad_dataset_get_n_classes (first->test),
+                                                               first->mean, first->std, &error);
+    g_assert_no_error (error);
+    guint n = drmad_dataset_get_n (first->test);
+    g_assert_cmpuint (drmad_dataset_get_n (again), ==, n);
+    g_assert_cmpuint (drmad_dataset_get_n_classes (again), ==, drmad_dataset_get_n_classes (first->test));
+    g_assert_cmpmem (drmad_dataset_get_labels (again), n * sizeof (gint32),
+                     drmad_dataset_get_labels (first->test), n * sizeof (gint32));
+    g_autofree float *want = g_new (float, n * 15), *got = g_new (float, n * 15);
+    drmad_dataset_copy_rows (first->test, 0, n, want);
+    drmad_dataset_copy_rows (again, 0, n, got);
+    g_assert_cmpmem (got, n * 15 * sizeof (float), want, n * 15 * sizeof (float));
+  }
+  g_assert_null (drmad_dataset_split_test (test_pool, 9, 26, 10, with_test->mean, with_test->std, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
 
   /* the float view of the pool is byte / 255, and a float pool made from it
    * splits into the same rows, mean and deviation as the byte pool, its

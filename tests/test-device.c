@@ -201,6 +201,71 @@ test_gemm (gconstpointer data)
   g_rand_free (rand);
 }
 
+/* The .bin files of drmad's folder in PoCL's cache, as a list of paths. */
+static GPtrArray *
+program_binaries (void)
+{
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *folder = g_build_filename (g_getenv ("POCL_CACHE_DIR"), "drmad", NULL);
+  GDir *dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name (dir)))
+    if (g_str_has_suffix (name, ".bin"))
+      g_ptr_array_add (paths, g_build_filename (folder, name, NULL));
+  if (dir)
+    g_dir_close (dir);
+  return paths;
+}
+
+/* On PoCL a built program leaves its binary, headed by its SHA-256, for the
+ * next process; a damaged one is ignored and written again. */
+static void
+test_program_binary (void)
+{
+  g_autoptr (DrmadDevice) device = open_or_skip ();
+  if (!device)
+    return;
+  if (g_strcmp0 (drmad_device_get_info (device)->platform_name, "Portable Computing Language") != 0
+      || !g_getenv ("POCL_CACHE_DIR")) {
+    g_test_skip ("not PoCL with $POCL_CACHE_DIR");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  cl_kernel kernel = drmad_device_create_kernel (device, DRMAD_PRECISION_FLOAT32, "accumulate", &error);
+  g_assert_no_error (error);
+  clReleaseKernel (kernel);
+  g_autoptr (GPtrArray) binaries = program_binaries ();
+  g_assert_cmpuint (binaries->len, >, 0);
+
+  /* Every binary damaged in its last byte: the next device builds from source and writes them again. */
+  for (guint i = 0; i < binaries->len; i++) {
+    g_autofree char *contents = NULL;
+    gsize length = 0;
+    CHECK (g_file_get_contents (binaries->pdata[i], &contents, &length, &error));
+    g_assert_cmpuint (length, >, 32);
+    contents[length - 1] ^= 0x5a;
+    CHECK (g_file_set_contents (binaries->pdata[i], contents, length, &error));
+  }
+  g_autoptr (DrmadDevice) again = drmad_device_open (NULL, &error);
+  g_assert_no_error (error);
+  kernel = drmad_device_create_kernel (again, DRMAD_PRECISION_FLOAT32, "accumulate", &error);
+  g_assert_no_error (error);
+  clReleaseKernel (kernel);
+  gboolean rewritten = FALSE;
+  for (guint i = 0; i < binaries->len; i++) {
+    g_autofree char *contents = NULL;
+    gsize length = 0;
+    CHECK (g_file_get_contents (binaries->pdata[i], &contents, &length, &error));
+    g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+    guint8 digest[32];
+    gsize digest_length = sizeof digest;
+    g_checksum_update (sum, (const guchar *) contents + 32, length - 32);
+    g_checksum_get_digest (sum, digest, &digest_length);
+    rewritten |= memcmp (digest, contents, 32) == 0;
+  }
+  g_assert_true (rewritten);
+}
+
 /* The default device and one per local rank, on lists this test makes. */
 static DrmadDeviceInfo *
 fake_device (const char *type)
@@ -242,6 +307,7 @@ main (int argc, char **argv)
   g_test_add_func ("/device/accounting", test_accounting);
   g_test_add_func ("/device/prepare-environment", test_prepare_environment);
   g_test_add_func ("/device/build-failure", test_build_failure);
+  g_test_add_func ("/device/program-binary", test_program_binary);
   static const GemmCase cases[] = {
     { DRMAD_PRECISION_FLOAT32, DRMAD_GEMM_HOST }, { DRMAD_PRECISION_FLOAT64, DRMAD_GEMM_HOST },
     { DRMAD_PRECISION_FLOAT32, DRMAD_GEMM_CLBLAST }, { DRMAD_PRECISION_FLOAT64, DRMAD_GEMM_CLBLAST },

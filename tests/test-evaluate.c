@@ -5,8 +5,10 @@
 #include <gio/gio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drmad-evaluate.h"
+#include "drmad-job.h"
 #include "test-util.h"
 
 /* 784-20-10 on 600 + 300 + 200 examples, T = 40: a second per training. */
@@ -302,6 +304,82 @@ test_parse_line (void)
   g_assert_nonnull (strstr (error->message, "above 0 and below 1"));
 }
 
+/* t10k labels (10 000, IDX, uncompressed): label (i + @shift) mod 10 for image i. */
+static void
+write_test_labels (const char *path, guint shift)
+{
+  g_autofree guint8 *file = g_malloc (8 + 10000);
+  const guint8 head[8] = { 0, 0, 8, 1, 0, 0, 0x27, 0x10 };
+  memcpy (file, head, 8);
+  for (guint i = 0; i < 10000; i++)
+    file[8 + i] = (i + shift) % 10;
+  g_autoptr (GError) error = NULL;
+  CHECK (g_file_set_contents (path, (const char *) file, 8 + 10000, &error));
+}
+
+/* The session leaves a test set of the dataset's own on disk until it is
+ * asked for, then draws the same one again; a test set changed or gone
+ * since the session opened is an error, not other numbers. */
+static void
+test_session_deferred_test (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = test_tmp_dir ("drmad-deferred-test", &error);
+  g_assert_no_error (error);
+  const char *linked[] = { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz" };
+  for (guint i = 0; i < G_N_ELEMENTS (linked); i++) {
+    g_autofree char *from = g_build_filename ("/usr/share/datasets/fashion-mnist", linked[i], NULL);
+    g_autofree char *to = g_build_filename (dir, linked[i], NULL);
+    g_assert_cmpint (symlink (from, to), ==, 0);
+  }
+  g_autofree char *labels = g_build_filename (dir, "t10k-labels-idx1-ubyte", NULL);
+  g_autofree char *images = g_build_filename (dir, "t10k-images-idx3-ubyte.gz", NULL);
+  write_test_labels (labels, 0);
+  const char *settings[][2] = {
+    { "dataset", dir }, { "train-size", "600" }, { "val-size", "300" }, { "test-size", "200" },
+    { "layers", "784,20,10" }, { "iters", "20" }, { "batch", "50" }, { "seed", "4" },
+  };
+  g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    g_hash_table_insert (values, (gpointer) settings[i][0], (gpointer) settings[i][1]);
+  DrmadOptions options = { 0 };
+  CHECK (drmad_options_from_values (&options, values, &error));
+
+  /* Unchanged: drawn on the first call, the same set after. */
+  DrmadSession s = { 0 };
+  CHECK (drmad_session_open (&s, &options, options.precision, &error));
+  g_assert_null (s.test);
+  g_assert_cmpuint (s.n_test, ==, 200);
+  DrmadDeviceData *test = drmad_session_get_test (&s, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (test);
+  g_assert_cmpuint (drmad_device_data_get_n (test), ==, 200);
+  g_assert_true (drmad_session_get_test (&s, &error) == test);
+  drmad_session_clear (&s);
+
+  /* Other labels since the session opened. */
+  CHECK (drmad_session_open (&s, &options, options.precision, &error));
+  write_test_labels (labels, 1);
+  g_assert_null (drmad_session_get_test (&s, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "changed since the run began"));
+  g_clear_error (&error);
+  drmad_session_clear (&s);
+
+  /* The test images gone since the session opened. */
+  CHECK (drmad_session_open (&s, &options, options.precision, &error));
+  g_assert_cmpint (g_unlink (images), ==, 0);
+  g_assert_null (drmad_session_get_test (&s, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  drmad_session_clear (&s);
+
+  drmad_options_clear (&options);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -311,6 +389,7 @@ main (int argc, char **argv)
     g_test_add_func ("/evaluate/against-train-once", test_against_train_once);
     g_test_add_func ("/evaluate/against-library", test_against_library);
     g_test_add_func ("/evaluate/bad-lines", test_bad_lines);
+    g_test_add_func ("/evaluate/session-deferred-test", test_session_deferred_test);
   }
   return g_test_run ();
 }
