@@ -220,6 +220,19 @@ reference_gemm (gboolean ta, gboolean tb, int m, int n, int k, double alpha, con
     }
 }
 
+/* @n uniform numbers in [−1, 1), as doubles or floats. */
+static void
+fill_random (GRand *rand, double *d, float *f, gsize n)
+{
+  for (gsize i = 0; i < n; i++) {
+    double x = g_rand_double_range (rand, -1, 1);
+    if (d)
+      d[i] = x;
+    if (f)
+      f[i] = x;
+  }
+}
+
 /* Both precisions, every transpose, through the loaded library's sgemm and dgemm. */
 static void
 test_gemm (void)
@@ -231,12 +244,9 @@ test_gemm (void)
   const double alpha = 0.7, beta = 0.3;
   g_autoptr (GRand) rand = g_rand_new_with_seed (12);
   double a[13 * 17], b[17 * 9], c0[13 * 9];
-  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
-    a[i] = g_rand_double_range (rand, -1, 1);
-  for (guint i = 0; i < G_N_ELEMENTS (b); i++)
-    b[i] = g_rand_double_range (rand, -1, 1);
-  for (guint i = 0; i < G_N_ELEMENTS (c0); i++)
-    c0[i] = g_rand_double_range (rand, -1, 1);
+  fill_random (rand, a, NULL, G_N_ELEMENTS (a));
+  fill_random (rand, b, NULL, G_N_ELEMENTS (b));
+  fill_random (rand, c0, NULL, G_N_ELEMENTS (c0));
   float af[G_N_ELEMENTS (a)], bf[G_N_ELEMENTS (b)];
   for (guint i = 0; i < G_N_ELEMENTS (a); i++)
     af[i] = a[i];
@@ -275,12 +285,9 @@ test_host_gemm_beta_zero (void)
   enum { M = 37, N = 29, K = 41, LDC = 33 };
   g_autoptr (GRand) rand = g_rand_new_with_seed (5);
   float a[M * K], b[K * N], c0[M * LDC];
-  for (guint i = 0; i < G_N_ELEMENTS (a); i++)
-    a[i] = g_rand_double_range (rand, -1, 1);
-  for (guint i = 0; i < G_N_ELEMENTS (b); i++)
-    b[i] = g_rand_double_range (rand, -1, 1);
-  for (guint i = 0; i < G_N_ELEMENTS (c0); i++)
-    c0[i] = g_rand_double_range (rand, -1, 1);
+  fill_random (rand, NULL, a, G_N_ELEMENTS (a));
+  fill_random (rand, NULL, b, G_N_ELEMENTS (b));
+  fill_random (rand, NULL, c0, G_N_ELEMENTS (c0));
   for (int beta10 = 0; beta10 <= 3; beta10 += 3) {
     float ours[M * LDC], theirs[M * LDC];
     memcpy (ours, c0, sizeof c0);

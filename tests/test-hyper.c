@@ -163,6 +163,19 @@ test_exact_vs_finite_differences (gconstpointer data)
   problem_teardown (&p);
 }
 
+/* θ of every group over @steps steps, momentum learned unless @fixed_momentum. */
+static DrmadHyper *
+hyper_with (Problem *p, DrmadL2Granularity l2, guint64 steps, gboolean fixed_momentum)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, l2, steps);
+  config.learn_momentum = !fixed_momentum;
+  DrmadHyper *hyper = drmad_hyper_new (p->net, &config, &error);
+  g_assert_no_error (error);
+  return hyper;
+}
+
 /* §2c: K = T is exact to rounding; K = 1 is DrMAD. With momentum fixed the
  * line's velocities are cached across steps and v̂_t is not formed at all
  * (lib/reverse.c, reverse_pieces): the limits must hold there too. */
@@ -173,11 +186,7 @@ test_piecewise_limits (gconstpointer data)
   Problem p = { 0 };
   if (!problem_setup (&p, 8))
     return;
-  g_autoptr (GError) error = NULL;
-  DrmadHyperConfig config;
-  config_all_groups (&config, DRMAD_L2_PER_LAYER, 30);
-  config.learn_momentum = !fixed_momentum;
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadHyper) hyper = hyper_with (&p, DRMAD_L2_PER_LAYER, 30, fixed_momentum);
   g_autoptr (DrmadHypergradient) exact = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 1, 0);
   g_autoptr (DrmadHypergradient) full = hypergradient (&p, hyper, DRMAD_METHOD_PIECEWISE, 0, 30);
   g_autoptr (DrmadHypergradient) drmad = hypergradient (&p, hyper, DRMAD_METHOD_DRMAD, 0, 0);
@@ -206,12 +215,7 @@ test_exact_tape (gconstpointer data)
   Problem p = { 0 };
   if (!problem_setup (&p, 8))
     return;
-  g_autoptr (GError) error = NULL;
-  DrmadHyperConfig config;
-  config_all_groups (&config, DRMAD_L2_PER_LAYER, 30);
-  config.learn_momentum = !fixed_momentum;
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
-  g_assert_no_error (error);
+  g_autoptr (DrmadHyper) hyper = hyper_with (&p, DRMAD_L2_PER_LAYER, 30, fixed_momentum);
   g_autoptr (DrmadHypergradient) every = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 1, 0);
   g_autoptr (DrmadHypergradient) segments = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 4, 0);
   gsize n = drmad_hyper_get_n (hyper);
@@ -242,12 +246,8 @@ test_uniform_stretches (void)
         g_unsetenv ("DRMAD_HOST_UNIFORM");
         return;
       }
-      g_autoptr (GError) error = NULL;
-      DrmadHyperConfig config;
-      config_all_groups (&config, per_neuron ? DRMAD_L2_PER_NEURON : DRMAD_L2_PER_LAYER, 20);
-      config.learn_momentum = !fixed_momentum;
-      g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
-      g_assert_no_error (error);
+      g_autoptr (DrmadHyper) hyper = hyper_with (&p, per_neuron ? DRMAD_L2_PER_NEURON : DRMAD_L2_PER_LAYER, 20,
+                                                  fixed_momentum);
       results[vectors][0] = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 4, 0);
       results[vectors][1] = hypergradient (&p, hyper, DRMAD_METHOD_DRMAD, 0, 0);
       g_unsetenv ("DRMAD_HOST_UNIFORM");
