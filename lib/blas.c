@@ -223,6 +223,22 @@ typedef struct {
   GError       *error;   /* why it could not be loaded */
 } Openblas;
 
+/* dlopen()s the first of @names (NULL-terminated) that loads, its name in
+ * @opened; each failure's dlerror() appended to @failures. */
+static void *
+open_first (const char *const *names, const char **opened, GString *failures)
+{
+  for (guint i = 0; names[i]; i++) {
+    void *handle = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
+    if (handle) {
+      *opened = names[i];
+      return handle;
+    }
+    g_string_append_printf (failures, "%s%s", failures->len ? "; " : "", dlerror ());
+  }
+  return NULL;
+}
+
 static gpointer
 load_openblas (gpointer data)
 {
@@ -233,20 +249,15 @@ load_openblas (gpointer data)
   const char *names[3];
   library_names (names);
   g_autoptr (GString) failures = g_string_new (NULL);
-  void *handle = NULL;
-  for (guint i = 0; names[i] && !handle; i++) {
-    handle = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
-    if (handle)
-      blas->info.library = g_strdup (names[i]);
-    else
-      g_string_append_printf (failures, "%s%s", failures->len ? "; " : "", dlerror ());
-  }
+  const char *name = NULL;
+  void *handle = open_first (names, &name, failures);
   if (!handle) {
     blas->error = g_error_new (DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
                                "cannot load OpenBLAS, which runs the GEMMs of CPU devices (%s): "
                                "install the Debian package libopenblas0", failures->str);
     return blas;
   }
+  blas->info.library = g_strdup (name);
   const struct { const char *name; void **slot; } symbols[] = {
     { "cblas_sgemm", (void **) &blas->api.sgemm },
     { "cblas_dgemm", (void **) &blas->api.dgemm },
@@ -375,17 +386,10 @@ load_clblast (gpointer data)
 {
   Clblast *clblast = g_new0 (Clblast, 1);
   /* The runtime's soname, else the development link. */
-  const char *names[] = { "libclblast.so.1", "libclblast.so" };
+  const char *names[] = { "libclblast.so.1", "libclblast.so", NULL };
   g_autoptr (GString) failures = g_string_new (NULL);
-  void *handle = NULL;
   const char *name = NULL;
-  for (guint i = 0; i < G_N_ELEMENTS (names) && !handle; i++) {
-    handle = dlopen (names[i], RTLD_NOW | RTLD_LOCAL);
-    if (handle)
-      name = names[i];
-    else
-      g_string_append_printf (failures, "%s%s", failures->len ? "; " : "", dlerror ());
-  }
+  void *handle = open_first (names, &name, failures);
   if (!handle) {
     clblast->error = g_error_new (DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
                                   "cannot load CLBlast, which runs the GEMMs of devices without native kernels "
