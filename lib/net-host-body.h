@@ -122,15 +122,16 @@ NAME (softmax_xent) (const REAL *logits, const gint32 *labels, gsize rows, gsize
   }
 }
 
-/* sgd_momentum: g ← g + exp(λ) ⊙ w; v ← γ ⊙ v − (1 − γ) ⊙ g; w ← w + η ⊙ v. */
+/* sgd_momentum: v ← γ ⊙ v − (1 − γ) ⊙ (g + exp(λ) ⊙ w); w ← w + η ⊙ v. Unlike
+ * the kernel, g is left as the minibatch gradient (nothing reads it after a
+ * training step, and the store was a sixth of the loop's traffic). */
 static DRMAD_VECTOR_CLONES void
-NAME (sgd_momentum) (REAL *restrict w, REAL *restrict v, REAL *restrict g, const REAL *restrict eta,
+NAME (sgd_momentum) (REAL *restrict w, REAL *restrict v, const REAL *restrict g, const REAL *restrict eta,
                      const REAL *restrict gamma, const REAL *restrict l2, gsize n)
 {
   for (gsize i = 0; i < n; i++) {
     REAL gi = g[i] + l2[i] * w[i];
     REAL vi = gamma[i] * v[i] - (1 - gamma[i]) * gi;
-    g[i] = gi;
     v[i] = vi;
     w[i] += eta[i] * vi;
   }
@@ -138,16 +139,35 @@ NAME (sgd_momentum) (REAL *restrict w, REAL *restrict v, REAL *restrict g, const
 
 /* sgd_momentum over a stretch where η, γ and exp(λ) are one value each. */
 static DRMAD_VECTOR_CLONES void
-NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, REAL *restrict g, REAL eta, REAL gamma,
+NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, const REAL *restrict g, REAL eta, REAL gamma,
                              REAL l2, gsize n)
 {
   for (gsize i = 0; i < n; i++) {
     REAL gi = g[i] + l2 * w[i];
     REAL vi = gamma * v[i] - (1 - gamma) * gi;
-    g[i] = gi;
     v[i] = vi;
     w[i] += eta * vi;
   }
+}
+
+/* The update of parameters @start … @end − 1 (a layer's W_l and b_l, right
+ * after the backward pass last reads them, while g_l is still in cache). */
+static void
+NAME (update_range) (const HostStep *h, const REAL *g, gsize start, gsize end)
+{
+  REAL *w = h->params, *v = h->velocity;
+  if (h->uniform)
+    for (guint r = 0; r < h->uniform->n; r++) {
+      const DrmadUniformRun *run = &h->uniform->runs[r];
+      gsize from = MAX (run->start, start), to = MIN (run->end, end);
+      if (from < to)
+        NAME (sgd_momentum_uniform) (w + from, v + from, g + from, (REAL) run->eta, (REAL) run->gamma,
+                                     (REAL) run->l2, to - from);
+    }
+  else
+    NAME (sgd_momentum) (w + start, v + start, g + start, (const REAL *) h->eta + h->segment_offset + start,
+                         (const REAL *) h->gamma + h->segment_offset + start, (const REAL *) h->l2 + start,
+                         end - start);
 }
 
 /* r_bias_act: R(z) += Vb; R(a) = φ'(a) ⊙ R(z) when @ra is set. */
@@ -225,6 +245,42 @@ NAME (gemm) (const HostStep *h, gboolean transpose_a, gboolean transpose_b, gsiz
 #define WS_DELTA(l) ((REAL *) h->deltas[l])
 #define WS_PRE(l)   ((REAL *) h->pre_deltas[l])
 
+/* With @h->prefetch (a training step), asks for the cache lines of part
+ * @part of @parts of the minibatch of step @h->prefetch_step, the rows and
+ * labels gather_batch reads next, and keeps their indices in
+ * net->next_indices (a sample index is a few hundred cycles of hashing). The
+ * parts go out before each GEMM of the forward and backward passes, so that
+ * the loads from memory overlap the GEMMs: most of a gather was waiting on
+ * scattered rows and labels. */
+static void
+NAME (prefetch_rows) (const HostStep *h, guint part, guint parts)
+{
+  if (!h->prefetch)
+    return;
+  DrmadNet *net = h->net;
+  guint batch = net->batch;
+  gsize dim = net->sizes[0];
+  gsize row_bytes = h->bytes ? dim : dim * sizeof (REAL);
+  const char *base = h->bytes ? (const char *) h->bytes : (const char *) h->features;
+  if (part == 0)
+    net->next_valid = FALSE;
+  for (guint j = part * batch / parts; j < (part + 1) * batch / parts; j++) {
+    guint32 i = drmad_sample_index (h->seed, h->prefetch_step, batch, j, h->n);
+    net->next_indices[j] = i;
+    const char *row = base + (gsize) i * row_bytes;
+    for (gsize at = 0; at < row_bytes; at += 64)
+      __builtin_prefetch (row + at);
+    __builtin_prefetch (row + row_bytes - 1);
+    __builtin_prefetch (h->labels + i);
+  }
+  if (part + 1 == parts) {
+    net->next_valid = TRUE;
+    net->next_seed = h->seed;
+    net->next_step = h->prefetch_step;
+    net->next_n = h->n;
+  }
+}
+
 /* The forward pass over @rows rows of @input: a_1 … a_L (logits) in the workspace (or tape slot). */
 static void
 NAME (forward) (const HostStep *h, const REAL *input, gsize rows)
@@ -235,6 +291,7 @@ NAME (forward) (const HostStep *h, const REAL *input, gsize rows)
   for (guint l = 1; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
+    NAME (prefetch_rows) (h, l - 1, 2 * L);
     NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, w + net->weight_offset[l], fan_out,
                  0.0, WS_ACT (l), fan_out);
     NAME (bias_act) (WS_ACT (l), w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
@@ -253,17 +310,20 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     REAL *delta = WS_DELTA (l);
+    NAME (prefetch_rows) (h, 2 * net->n_layers - l, 2 * net->n_layers);
     if (g) {
       NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, add ? 1.0 : 0.0,
                    g + net->weight_offset[l], fan_out);
       NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], add);
     }
-    if (l == 1)
-      break;
-    REAL *pre = WS_PRE (l - 1);
-    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta, fan_out, w + net->weight_offset[l], fan_out,
-                 0.0, pre, fan_in);
-    NAME (act_backward) (WS_DELTA (l - 1), pre, WS_ACT (l - 1), rows * fan_in, act);
+    if (l > 1) {
+      REAL *pre = WS_PRE (l - 1);
+      NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta, fan_out, w + net->weight_offset[l], fan_out,
+                   0.0, pre, fan_in);
+      NAME (act_backward) (WS_DELTA (l - 1), pre, WS_ACT (l - 1), rows * fan_in, act);
+    }
+    if (h->velocity)   /* a training step: W_l and b_l are read no more */
+      NAME (update_range) (h, g, net->weight_offset[l], net->bias_offset[l] + fan_out);
   }
 }
 
@@ -303,8 +363,12 @@ NAME (gather_batch) (const HostStep *h)
   guint32 *indices = net->indices->host;
   gint32 *batch_labels = net->batch_labels->host;
   gsize dim = net->sizes[0];
-  for (guint j = 0; j < rows; j++)
-    indices[j] = drmad_sample_index (h->seed, h->step, rows, j, h->n);
+  if (net->next_valid && net->next_seed == h->seed && net->next_step == h->step && net->next_n == h->n)
+    memcpy (indices, net->next_indices, rows * sizeof *indices);   /* the previous step's prefetch */
+  else
+    for (guint j = 0; j < rows; j++)
+      indices[j] = drmad_sample_index (h->seed, h->step, rows, j, h->n);
+  net->next_valid = FALSE;
   /* The rows are scattered over the data: the next one's cache lines are
    * asked for while this one converts (its loads were most of the gather). */
   gsize row_bytes = h->bytes ? dim : dim * sizeof (REAL);
@@ -325,8 +389,9 @@ NAME (gather_batch) (const HostStep *h)
 
 /* drmad_net_enqueue_batch_gradient() as one function: sample_batch,
  * gather_rows, the forward pass, softmax_xent, accumulate and the backward
- * pass (a_l and δ_l into the workspace, or the tape slot the step was given);
- * then, with an update, sgd_momentum. */
+ * pass (a_l and δ_l into the workspace, or the tape slot the step was given),
+ * with an update each layer's sgd_momentum as soon as the pass is done with
+ * its W_l (and the next step's rows prefetched along the way). */
 static void
 NAME (step) (const HostStep *h)
 {
@@ -342,16 +407,6 @@ NAME (step) (const HostStep *h)
   if (g)
     NAME (accumulate) (h, row_loss, rows, 0);
   NAME (backward) (h, input, rows, g, FALSE);
-  if (h->velocity && h->uniform)
-    for (guint r = 0; r < h->uniform->n; r++) {
-      const DrmadUniformRun *run = &h->uniform->runs[r];
-      NAME (sgd_momentum_uniform) ((REAL *) h->params + run->start, (REAL *) h->velocity + run->start,
-                                   g + run->start, (REAL) run->eta, (REAL) run->gamma, (REAL) run->l2,
-                                   run->end - run->start);
-    }
-  else if (h->velocity)
-    NAME (sgd_momentum) (h->params, h->velocity, g, (const REAL *) h->eta + h->segment_offset,
-                         (const REAL *) h->gamma + h->segment_offset, h->l2, net->n_params);
 }
 
 /* drmad_net_enqueue_full_gradient() as one function, @chunk rows at a time. */

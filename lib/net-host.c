@@ -26,6 +26,8 @@ typedef struct {
   guint                n;
   guint                chunk;      /* rows per pass of a full gradient or an evaluation */
   guint64              seed, step;
+  gboolean             prefetch;   /* a step: prefetch the rows of step prefetch_step (the next one) */
+  guint64              prefetch_step;
   void                *params, *grad;
   void                *velocity;   /* with an update: the trainer's v, η, γ, exp(λ) */
   const void          *eta, *gamma, *l2;
@@ -44,7 +46,7 @@ typedef struct {
 /* Elementwise loops get an AVX2 clone where the compiler can make one
  * (ifunc picks it at load time); sanitizer and clang builds keep one copy. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define DRMAD_VECTOR_CLONES __attribute__ ((target_clones ("avx2", "default")))
+#define DRMAD_VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "avx2", "default")))
 #else
 #define DRMAD_VECTOR_CLONES
 #endif
@@ -195,6 +197,8 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
     args.l2 = update->l2->host;
     args.segment_offset = update->segment_offset;
     args.uniform = update->uniform;
+    args.prefetch = TRUE;   /* training goes on with the next step */
+    args.prefetch_step = step + 1;
   }
   return enqueue (net, &args, error);
 }

@@ -53,6 +53,13 @@ struct _DrmadNet {
   DrmadBuffer    *acc;                            /* scalars: [0] loss sum, [1] error count */
   DrmadBuffer    *host_tape;                      /* fused host path: where the next step leaves its
                                                    * a_l and δ_l (a tape slot; NULL: the workspace) */
+  /* Fused host path: the minibatch indices a training step computed for the
+   * next one while prefetching its rows (lib/net-host-body.h, prefetch_rows),
+   * valid for (next_seed, next_step, next_n) once next_valid is set. */
+  guint32        *next_indices;                   /* batch */
+  gboolean        next_valid;
+  guint64         next_seed, next_step;
+  guint32         next_n;
 
   cl_kernel k_sample_batch, k_gather_rows, k_bias_act, k_softmax_xent, k_act_backward,
             k_column_sums, k_accumulate, k_sgd_momentum, k_r_bias_act, k_r_softmax, k_r_act_backward,

@@ -138,6 +138,7 @@ drmad_net_free (DrmadNet *net)
     drmad_buffer_free (net->r_deltas[l]);
   }
   drmad_buffer_free (net->indices);
+  g_free (net->next_indices);
   drmad_buffer_free (net->batch_labels);
   drmad_buffer_free (net->row_loss);
   drmad_buffer_free (net->row_wrong);
@@ -231,6 +232,7 @@ drmad_net_new (DrmadDevice *device, const guint *sizes, guint n_sizes, DrmadActi
       || !(net->row_wrong = drmad_buffer_new (device, rows, elem, error))
       || !(net->acc = drmad_buffer_new (device, 4, elem, error)))
     return NULL;
+  net->next_indices = g_new (guint32, batch);
   for (guint l = 1; l <= net->n_layers; l++) {
     gsize batch_cells = (gsize) batch * sizes[l];
     if (!(net->acts[l] = drmad_buffer_new (device, (gsize) rows * sizes[l], elem, error))
