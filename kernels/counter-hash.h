@@ -35,13 +35,18 @@ DRMAD_FN drmad_u32 drmad_feistel_round (drmad_u32 value, drmad_u64 key, drmad_u3
   return (drmad_u32) (drmad_mix64 (key ^ ((drmad_u64) round << 40) ^ (drmad_u64) value) >> 16);
 }
 
-/* A bijection of [0, n) keyed by @key; n ≥ 1. */
-DRMAD_FN drmad_u32 drmad_permute (drmad_u32 i, drmad_u32 n, drmad_u64 key)
+/* Half the width of the power of four that drmad_permute works on for @n. */
+DRMAD_FN drmad_u32 drmad_permute_half_bits (drmad_u32 n)
 {
   drmad_u32 bits = 2;
   while (bits < 32 && ((drmad_u64) 1 << bits) < (drmad_u64) n)
     bits += 2;
-  drmad_u32 half_bits = bits / 2;
+  return bits / 2;
+}
+
+/* drmad_permute with @half_bits = drmad_permute_half_bits (@n). */
+DRMAD_FN drmad_u32 drmad_permute_half (drmad_u32 i, drmad_u32 n, drmad_u64 key, drmad_u32 half_bits)
+{
   drmad_u32 mask = ((drmad_u32) 1 << half_bits) - 1;
   do {
     drmad_u32 left = i >> half_bits, right = i & mask;
@@ -53,6 +58,12 @@ DRMAD_FN drmad_u32 drmad_permute (drmad_u32 i, drmad_u32 n, drmad_u64 key)
     i = (left << half_bits) | right;
   } while (i >= n);
   return i;
+}
+
+/* A bijection of [0, n) keyed by @key; n ≥ 1. */
+DRMAD_FN drmad_u32 drmad_permute (drmad_u32 i, drmad_u32 n, drmad_u64 key)
+{
+  return drmad_permute_half (i, n, key, drmad_permute_half_bits (n));
 }
 
 DRMAD_FN drmad_u64 drmad_epoch_key (drmad_u64 seed, drmad_u64 epoch)
@@ -68,5 +79,29 @@ DRMAD_FN drmad_u32 drmad_sample_index (drmad_u64 seed, drmad_u64 step, drmad_u32
   drmad_u64 epoch = position / n;
   return drmad_permute ((drmad_u32) (position % n), n, drmad_epoch_key (seed, epoch));
 }
+
+#ifndef __OPENCL_VERSION__
+/* Slots @first … @first + @count − 1 of the minibatch at @step into @out, as
+ * drmad_sample_index gives them, with the epoch's key and the permutation's
+ * width worked out once rather than per slot (the host's gathers). */
+static inline void drmad_sample_range (drmad_u64 seed, drmad_u64 step, drmad_u32 batch, drmad_u32 first,
+                                       drmad_u32 count, drmad_u32 n, drmad_u32 *out)
+{
+  if (count == 0)
+    return;
+  drmad_u32 half_bits = drmad_permute_half_bits (n);
+  drmad_u64 position = step * (drmad_u64) batch + first;
+  drmad_u64 epoch = position / n;
+  drmad_u32 slot = (drmad_u32) (position % n);
+  drmad_u64 key = drmad_epoch_key (seed, epoch);
+  for (drmad_u32 j = 0; j < count; j++) {
+    out[j] = drmad_permute_half (slot, n, key, half_bits);
+    if (++slot == n) {
+      slot = 0;
+      key = drmad_epoch_key (seed, ++epoch);
+    }
+  }
+}
+#endif
 
 #endif

@@ -264,9 +264,10 @@ NAME (prefetch_rows) (const HostStep *h, guint part, guint parts)
   const char *base = h->bytes ? (const char *) h->bytes : (const char *) h->features;
   if (part == 0)
     net->next_valid = FALSE;
-  for (guint j = part * batch / parts; j < (part + 1) * batch / parts; j++) {
-    guint32 i = drmad_sample_index (h->seed, h->prefetch_step, batch, j, h->n);
-    net->next_indices[j] = i;
+  guint first = part * batch / parts, end = (part + 1) * batch / parts;
+  drmad_sample_range (h->seed, h->prefetch_step, batch, first, end - first, h->n, net->next_indices + first);
+  for (guint j = first; j < end; j++) {
+    guint32 i = net->next_indices[j];
     const char *row = base + (gsize) i * row_bytes;
     for (gsize at = 0; at < row_bytes; at += 64)
       __builtin_prefetch (row + at);
@@ -366,8 +367,7 @@ NAME (gather_batch) (const HostStep *h)
   if (net->next_valid && net->next_seed == h->seed && net->next_step == h->step && net->next_n == h->n)
     memcpy (indices, net->next_indices, rows * sizeof *indices);   /* the previous step's prefetch */
   else
-    for (guint j = 0; j < rows; j++)
-      indices[j] = drmad_sample_index (h->seed, h->step, rows, j, h->n);
+    drmad_sample_range (h->seed, h->step, rows, 0, rows, h->n, indices);
   net->next_valid = FALSE;
   /* The rows are scattered over the data: the next one's cache lines are
    * asked for while this one converts (its loads were most of the gather). */

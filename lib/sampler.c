@@ -12,8 +12,7 @@ drmad_sampler_index (guint64 seed, guint64 step, guint32 batch, guint32 j, guint
 void
 drmad_sampler_batch (guint64 seed, guint64 step, guint32 batch, guint32 n, guint32 *indices)
 {
-  for (guint32 j = 0; j < batch; j++)
-    indices[j] = drmad_sample_index (seed, step, batch, j, n);
+  drmad_sample_range (seed, step, batch, 0, batch, n, indices);
 }
 
 double

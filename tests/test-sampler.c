@@ -20,6 +20,14 @@ test_deterministic (void)
           g_assert_cmpuint (drmad_sampler_index (1234, step, 64, j, 1000), ==, a[j]);
         }
     }
+  /* batches that span several epochs (lib/sampler.c steps the epoch's key along) */
+  for (guint32 n = 1; n <= 7; n += 6)
+    for (guint64 step = 0; step < 5; step++)
+      {
+        drmad_sampler_batch (99, step, 64, n, a);
+        for (guint j = 0; j < 64; j++)
+          g_assert_cmpuint (drmad_sampler_index (99, step, 64, j, n), ==, a[j]);
+      }
   /* a step taken out of order draws the same batch as in order */
   drmad_sampler_batch (1234, 17, 64, 1000, a);
   drmad_sampler_batch (1234, 3, 64, 1000, b);
