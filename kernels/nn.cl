@@ -94,17 +94,20 @@ __kernel void softmax_xent (__global const real *logits, __global const int *lab
         top = z[c];
         argmax = c;
       }
+    /* one exp per logit: with δ wanted, e^(z − top) waits in δ for the sum */
+    __global real *d = delta ? delta + r * classes : 0;
     real sum = 0;
-    for (uint c = 0; c < classes; c++)
-      sum += exp (z[c] - top);
-    real log_sum = log (sum);
-    row_loss[r] = log_sum + top - z[label];
-    row_wrong[r] = argmax == (uint) label ? (real) 0 : (real) 1;
-    if (delta) {
-      __global real *d = delta + r * classes;
-      for (uint c = 0; c < classes; c++)
-        d[c] = (exp (z[c] - top - log_sum) - (c == (uint) label ? (real) 1 : (real) 0)) * scale;
+    for (uint c = 0; c < classes; c++) {
+      real e = exp (z[c] - top);
+      sum += e;
+      if (d)
+        d[c] = e;
     }
+    row_loss[r] = log (sum) + top - z[label];
+    row_wrong[r] = argmax == (uint) label ? (real) 0 : (real) 1;
+    if (d)
+      for (uint c = 0; c < classes; c++)
+        d[c] = (d[c] / sum - (c == (uint) label ? (real) 1 : (real) 0)) * scale;
   }
 }
 

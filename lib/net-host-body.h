@@ -110,15 +110,18 @@ NAME (softmax_xent) (const REAL *logits, const gint32 *labels, gsize rows, gsize
         top = z[c];
         argmax = c;
       }
-    REAL sum = 0;
-    for (gsize c = 0; c < classes; c++)
-      sum += EXP_FN (z[c] - top);
-    REAL log_sum = LOG_FN (sum);
-    row_loss[r] = log_sum + top - z[label];
+    REAL *d = delta ? delta + r * classes : NULL, sum = 0;
+    for (gsize c = 0; c < classes; c++) {
+      REAL e = EXP_FN (z[c] - top);
+      sum += e;
+      if (d)
+        d[c] = e;
+    }
+    row_loss[r] = LOG_FN (sum) + top - z[label];
     row_wrong[r] = argmax == (gsize) label ? (REAL) 0 : (REAL) 1;
-    if (delta)
+    if (d)
       for (gsize c = 0; c < classes; c++)
-        delta[r * classes + c] = (EXP_FN (z[c] - top - log_sum) - (c == (gsize) label ? (REAL) 1 : (REAL) 0)) * scale;
+        d[c] = (d[c] / sum - (c == (gsize) label ? (REAL) 1 : (REAL) 0)) * scale;
   }
 }
 
