@@ -153,11 +153,46 @@ NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, const REAL *res
   }
 }
 
+/* With @h->given_indices (a training step), asks for the cache lines of
+ * the next @count rows (and their labels) of the next step's minibatch,
+ * which its gather_batch reads: a few rows at a time, spread over the step
+ * (before each GEMM, between stretches of the update), so that the loads from
+ * memory overlap work. Most of a gather was waiting on scattered rows, and
+ * prefetches asked for all at once were mostly lost: they need free miss
+ * buffers (docs/benchmarks.md). */
+static void
+NAME (prefetch_some) (const HostStep *h, guint count)
+{
+  guint batch = h->net->batch;
+  if (!h->given_indices || h->prefetched >= batch)
+    return;
+  gsize dim = h->net->sizes[0];
+  gsize row_bytes = h->bytes ? dim : dim * sizeof (REAL);
+  const char *base = h->bytes ? (const char *) h->bytes : (const char *) h->features;
+  const guint32 *next = h->indices + batch;
+  guint end = MIN (batch, h->prefetched + count);
+  for (guint j = h->prefetched; j < end; j++) {
+    const char *row = base + (gsize) next[j] * row_bytes;
+    for (gsize at = 0; at < row_bytes; at += 64)
+      __builtin_prefetch (row + at);
+    __builtin_prefetch (row + row_bytes - 1);
+    __builtin_prefetch (h->labels + next[j]);
+  }
+  ((HostStep *) h)->prefetched = end;   /* the runtime's copy of the arguments, this step's own */
+}
+
 /* The update of parameters @start … @end − 1 (a layer's W_l and b_l, right
  * after the backward pass last reads them, while g_l is still in cache). */
 static void
 NAME (update_range) (const HostStep *h, const REAL *g, gsize start, gsize end)
 {
+  if (end - start > UPDATE_STRETCH) {
+    for (gsize at = start; at < end; at += UPDATE_STRETCH) {
+      NAME (update_range) (h, g, at, MIN (end, at + UPDATE_STRETCH));
+      NAME (prefetch_some) (h, PREFETCH_ROWS);
+    }
+    return;
+  }
   REAL *w = h->params, *v = h->velocity;
   if (h->uniform)
     for (guint r = 0; r < h->uniform->n; r++) {
@@ -248,43 +283,6 @@ NAME (gemm) (const HostStep *h, gboolean transpose_a, gboolean transpose_b, gsiz
 #define WS_DELTA(l) ((REAL *) h->deltas[l])
 #define WS_PRE(l)   ((REAL *) h->pre_deltas[l])
 
-/* With @h->prefetch (a training step), asks for the cache lines of part
- * @part of @parts of the minibatch of step @h->prefetch_step, the rows and
- * labels gather_batch reads next, and keeps their indices in
- * net->next_indices (a sample index is a few hundred cycles of hashing). The
- * parts go out before each GEMM of the forward and backward passes, so that
- * the loads from memory overlap the GEMMs: most of a gather was waiting on
- * scattered rows and labels. */
-static void
-NAME (prefetch_rows) (const HostStep *h, guint part, guint parts)
-{
-  if (!h->prefetch)
-    return;
-  DrmadNet *net = h->net;
-  guint batch = net->batch;
-  gsize dim = net->sizes[0];
-  gsize row_bytes = h->bytes ? dim : dim * sizeof (REAL);
-  const char *base = h->bytes ? (const char *) h->bytes : (const char *) h->features;
-  if (part == 0)
-    net->next_valid = FALSE;
-  guint first = part * batch / parts, end = (part + 1) * batch / parts;
-  drmad_sample_range (h->seed, h->prefetch_step, batch, first, end - first, h->n, net->next_indices + first);
-  for (guint j = first; j < end; j++) {
-    guint32 i = net->next_indices[j];
-    const char *row = base + (gsize) i * row_bytes;
-    for (gsize at = 0; at < row_bytes; at += 64)
-      __builtin_prefetch (row + at);
-    __builtin_prefetch (row + row_bytes - 1);
-    __builtin_prefetch (h->labels + i);
-  }
-  if (part + 1 == parts) {
-    net->next_valid = TRUE;
-    net->next_seed = h->seed;
-    net->next_step = h->prefetch_step;
-    net->next_n = h->n;
-  }
-}
-
 /* The forward pass over @rows rows of @input: a_1 … a_L (logits) in the workspace (or tape slot). */
 static void
 NAME (forward) (const HostStep *h, const REAL *input, gsize rows)
@@ -295,7 +293,7 @@ NAME (forward) (const HostStep *h, const REAL *input, gsize rows)
   for (guint l = 1; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
-    NAME (prefetch_rows) (h, l - 1, 2 * L);
+    NAME (prefetch_some) (h, PREFETCH_ROWS);
     NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, w + net->weight_offset[l], fan_out,
                  0.0, WS_ACT (l), fan_out);
     NAME (bias_act) (WS_ACT (l), w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
@@ -314,7 +312,7 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     REAL *delta = WS_DELTA (l);
-    NAME (prefetch_rows) (h, 2 * net->n_layers - l, 2 * net->n_layers);
+    NAME (prefetch_some) (h, PREFETCH_ROWS);
     if (g) {
       NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, add ? 1.0 : 0.0,
                    g + net->weight_offset[l], fan_out);
@@ -367,11 +365,10 @@ NAME (gather_batch) (const HostStep *h)
   guint32 *indices = net->indices->host;
   gint32 *batch_labels = net->batch_labels->host;
   gsize dim = net->sizes[0];
-  if (net->next_valid && net->next_seed == h->seed && net->next_step == h->step && net->next_n == h->n)
-    memcpy (indices, net->next_indices, rows * sizeof *indices);   /* the previous step's prefetch */
+  if (h->given_indices)
+    memcpy (indices, h->indices, rows * sizeof *indices);
   else
     drmad_sample_range (h->seed, h->step, rows, 0, rows, h->n, indices);
-  net->next_valid = FALSE;
   /* The rows are scattered over the data: the next one's cache lines are
    * asked for while this one converts (its loads were most of the gather). */
   gsize row_bytes = h->bytes ? dim : dim * sizeof (REAL);

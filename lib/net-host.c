@@ -26,8 +26,6 @@ typedef struct {
   guint                n;
   guint                chunk;      /* rows per pass of a full gradient or an evaluation */
   guint64              seed, step;
-  gboolean             prefetch;   /* a step: prefetch the rows of step prefetch_step (the next one) */
-  guint64              prefetch_step;
   void                *params, *grad;
   void                *velocity;   /* with an update: the trainer's v, η, γ, exp(λ) */
   const void          *eta, *gamma, *l2;
@@ -41,6 +39,11 @@ typedef struct {
   gboolean             from_tape;  /* a reverse step whose a_l and δ_l are in the tape slot */
   void                *acts[DRMAD_MAX_LAYERS + 1], *deltas[DRMAD_MAX_LAYERS + 1],
                       *pre_deltas[DRMAD_MAX_LAYERS + 1];   /* the workspace or a tape slot */
+  /* A training step: the minibatch indices of this step and of the next one
+   * (whose rows it prefetches), worked out by the thread that queued it. */
+  gboolean             given_indices;
+  guint                prefetched;  /* rows of the next step prefetched so far */
+  guint32              indices[];  /* 2 × batch with given_indices */
 } HostStep;
 
 /* Elementwise loops get an AVX2 clone where the compiler can make one
@@ -86,6 +89,12 @@ tanh_f32 (float x)
   big = x < 0 ? -big : big;
   return a >= 0.625f ? big : small;
 }
+
+/* The next step's rows are prefetched PREFETCH_ROWS at a time, before each
+ * GEMM and after every UPDATE_STRETCH parameters of the update
+ * (net-host-body.h, prefetch_some). */
+#define PREFETCH_ROWS  2
+#define UPDATE_STRETCH 2048
 
 #define REAL        float
 #define NAME(x)     x##_f32
@@ -155,17 +164,44 @@ workspace_args (DrmadNet *net, DrmadBuffer *tape, HostStep *args)
   }
 }
 
+/* Queues @args (@size bytes: a HostStep and its indices) as a native kernel;
+ * the runtime copies them. */
 static gboolean
-enqueue (DrmadNet *net, HostStep *args, GError **error)
+enqueue_sized (DrmadNet *net, HostStep *args, gsize size, GError **error)
 {
   args->net = net;
   if (!args->acts[1])
     workspace_args (net, NULL, args);
   if (!(args->blas = drmad_openblas (error)))
     return FALSE;
-  return drmad_cl_check (clEnqueueNativeKernel (net->device->queue, run, args, sizeof *args,
-                                                0, NULL, NULL, 0, NULL, NULL),
+  return drmad_cl_check (clEnqueueNativeKernel (net->device->queue, run, args, size, 0, NULL, NULL, 0, NULL, NULL),
                          "clEnqueueNativeKernel (host step)", error);
+}
+
+static gboolean
+enqueue (DrmadNet *net, HostStep *args, GError **error)
+{
+  return enqueue_sized (net, args, sizeof *args, error);
+}
+
+/* Fills @indices with the minibatch of (@seed, @step) over @n examples and
+ * the one after it: the first half from the net's note of the previous
+ * call's second half when that was this step's, which it replaces (the
+ * training loop asks for steps in order; each batch is hashed once). */
+static void
+step_indices (DrmadNet *net, guint64 seed, guint64 step, guint32 n, guint32 *indices)
+{
+  guint batch = net->batch;
+  if (net->next_valid && net->next_seed == seed && net->next_step == step && net->next_n == n)
+    memcpy (indices, net->next_indices, batch * sizeof *indices);
+  else
+    drmad_sample_range (seed, step, batch, 0, batch, n, indices);
+  drmad_sample_range (seed, step + 1, batch, 0, batch, n, indices + batch);
+  memcpy (net->next_indices, indices + batch, batch * sizeof *indices);
+  net->next_valid = TRUE;
+  net->next_seed = seed;
+  net->next_step = step + 1;
+  net->next_n = n;
 }
 
 /* The data's side of a native kernel's arguments. */
@@ -184,23 +220,25 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
                              guint64 step, DrmadBuffer *grad, const DrmadHostUpdate *update, GError **error)
 {
   g_return_val_if_fail (net->host_fused && (!update || grad), FALSE);
-  HostStep args = data_args (data, HOST_STEP);
-  args.seed = seed;
-  args.step = step;
-  args.params = params->host;
-  args.grad = grad ? grad->host : NULL;
-  workspace_args (net, net->host_tape, &args);
+  gsize size = sizeof (HostStep) + (update ? 2 * net->batch * sizeof (guint32) : 0);
+  g_autofree HostStep *args = g_malloc (size);
+  *args = data_args (data, HOST_STEP);
+  args->seed = seed;
+  args->step = step;
+  args->params = params->host;
+  args->grad = grad ? grad->host : NULL;
+  workspace_args (net, net->host_tape, args);
   if (update) {
-    args.velocity = update->velocity->host;
-    args.eta = update->eta->host;
-    args.gamma = update->gamma->host;
-    args.l2 = update->l2->host;
-    args.segment_offset = update->segment_offset;
-    args.uniform = update->uniform;
-    args.prefetch = TRUE;   /* training goes on with the next step */
-    args.prefetch_step = step + 1;
+    args->velocity = update->velocity->host;
+    args->eta = update->eta->host;
+    args->gamma = update->gamma->host;
+    args->l2 = update->l2->host;
+    args->segment_offset = update->segment_offset;
+    args->uniform = update->uniform;
+    args->given_indices = TRUE;   /* training goes on with the next step: its rows are prefetched */
+    step_indices (net, seed, step, data->n, args->indices);
   }
-  return enqueue (net, &args, error);
+  return enqueue_sized (net, args, size, error);
 }
 
 gboolean

@@ -53,9 +53,9 @@ struct _DrmadNet {
   DrmadBuffer    *acc;                            /* scalars: [0] loss sum, [1] error count */
   DrmadBuffer    *host_tape;                      /* fused host path: where the next step leaves its
                                                    * a_l and δ_l (a tape slot; NULL: the workspace) */
-  /* Fused host path: the minibatch indices a training step computed for the
-   * next one while prefetching its rows (lib/net-host-body.h, prefetch_rows),
-   * valid for (next_seed, next_step, next_n) once next_valid is set. */
+  /* Fused host path: the minibatch indices of the step after the last
+   * training step queued (lib/net-host.c, step_indices), valid for
+   * (next_seed, next_step, next_n) once next_valid is set. */
   guint32        *next_indices;                   /* batch */
   gboolean        next_valid;
   guint64         next_seed, next_step;

@@ -32,8 +32,9 @@ gboolean drmad_trainer_enqueue_step (DrmadTrainer *trainer, DrmadDeviceData *tra
 
 /* The one training loop: steps [@from, @to) from the net's current w and
  * the trainer's v. Before each step t (and once more with t = @to when
- * @to = @total) @before, when set, may store what it needs. A host sync
- * every DRMAD_SYNC_EVERY steps (the loss sum into @loss_sum, NaN/Inf fail);
+ * @to = @total) @before, when set, may store what it needs. The loss sum is
+ * read every DRMAD_SYNC_EVERY steps without draining the queue (NaN/Inf fail
+ * a block later) and at the end (into @loss_sum);
  * @progress, when set, hears (@phase, t + 1 − @from, @to − @from) after
  * every step, and FALSE from it cancels. */
 typedef gboolean (*DrmadStepHook) (guint64 t, gpointer data, GError **error);
@@ -43,8 +44,7 @@ gboolean drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train,
                                   gpointer before_data, DrmadProgressFunc progress, gpointer user_data,
                                   double *loss_sum, GError **error);
 
-/* Reads the loss sum, fails on NaN/Inf, and reports progress; called every
- * DRMAD_SYNC_EVERY steps by the loops that enqueue steps. */
+/* Reads the loss sum (a blocking read: the queue drains) and fails on NaN or
+ * Inf, naming @phase and step @done of @total. */
 gboolean drmad_trainer_sync (DrmadTrainer *trainer, const char *phase, guint64 done, guint64 total,
-                             DrmadProgressFunc progress, gpointer user_data, double *loss_sum,
-                             GError **error);
+                             double *loss_sum, GError **error);

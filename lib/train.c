@@ -227,24 +227,62 @@ drmad_trainer_enqueue_step (DrmadTrainer *trainer, DrmadDeviceData *train, guint
   return enqueue_update (trainer, drmad_trainer_segment (trainer, t), error);
 }
 
-gboolean
-drmad_trainer_sync (DrmadTrainer *trainer, const char *phase, guint64 done, guint64 total,
-                    DrmadProgressFunc progress, gpointer user_data, double *loss_sum, GError **error)
+static gboolean
+check_loss (double loss_sum, const char *phase, guint64 done, guint64 total, GError **error)
 {
-  if (!drmad_buffer_read_doubles (trainer->net->acc, 0, 1, loss_sum, error))
-    return FALSE;
-  if (!isfinite (*loss_sum)) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
-                 "%s diverged: the minibatch loss became %g by step %" G_GUINT64_FORMAT
-                 " of %" G_GUINT64_FORMAT " (try a smaller learning rate)", phase, *loss_sum, done, total);
-    return FALSE;
-  }
-  if (progress && !progress (phase, done, total, user_data)) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "%s cancelled at step %" G_GUINT64_FORMAT,
-                 phase, done);
-    return FALSE;
-  }
-  return TRUE;
+  if (isfinite (loss_sum))
+    return TRUE;
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
+               "%s diverged: the minibatch loss became %g by step %" G_GUINT64_FORMAT
+               " of %" G_GUINT64_FORMAT " (try a smaller learning rate)", phase, loss_sum, done, total);
+  return FALSE;
+}
+
+gboolean
+drmad_trainer_sync (DrmadTrainer *trainer, const char *phase, guint64 done, guint64 total, double *loss_sum,
+                    GError **error)
+{
+  return drmad_buffer_read_doubles (trainer->net->acc, 0, 1, loss_sum, error)
+         && check_loss (*loss_sum, phase, done, total, error);
+}
+
+/* A read of the running loss sum queued behind a block of steps. The
+ * training loop waits for block k's read only once block k + 1 is queued as
+ * well, so the device always has steps to run while the host thread wakes
+ * up and queues more (a blocking read every block left the device idle for
+ * two thread wake-ups a block: about a sixth of the time of a small net's
+ * steps on a virtual machine, docs/benchmarks.md). */
+typedef struct {
+  cl_event event;    /* NULL: none queued */
+  guint64  done;     /* steps done when it was queued */
+  union { float f; double d; } value;
+} LossRead;
+
+static gboolean
+loss_read_queue (DrmadTrainer *trainer, LossRead *read, guint64 done, GError **error)
+{
+  DrmadBuffer *acc = trainer->net->acc;
+  read->done = done;
+  return drmad_cl_check (clEnqueueReadBuffer (acc->device->queue, acc->mem, CL_FALSE, 0, acc->elem_size,
+                                              &read->value, 0, NULL, &read->event),
+                         "clEnqueueReadBuffer (loss sum)", error)
+         && drmad_cl_check (clFlush (acc->device->queue), "clFlush", error);
+}
+
+/* Waits for @read if one is queued; with @phase, checks the sum it read. */
+static gboolean
+loss_read_finish (DrmadTrainer *trainer, LossRead *read, const char *phase, guint64 total, GError **error)
+{
+  if (!read->event)
+    return TRUE;
+  cl_int status = clWaitForEvents (1, &read->event);
+  clReleaseEvent (read->event);
+  read->event = NULL;
+  if (!phase)
+    return TRUE;
+  double sum = trainer->net->acc->elem_size == sizeof (double) ? read->value.d : read->value.f;
+  return drmad_cl_check (status, "clWaitForEvents (loss sum)", error)
+         && check_loss (sum, phase, read->done, total, error);
 }
 
 gboolean
@@ -252,26 +290,33 @@ drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 
                          guint64 total, const char *phase, DrmadStepHook before, gpointer before_data,
                          DrmadProgressFunc progress, gpointer user_data, double *loss_sum, GError **error)
 {
+  LossRead reads[2] = { { NULL } };
+  guint block = 0;
   double sum = 0;
-  for (guint64 t = from; t < to; t++) {
-    if ((before && !before (t, before_data, error)) || !drmad_trainer_enqueue_step (trainer, train, seed, t, error))
-      return FALSE;
-    /* Progress every step (so a cancel lands within one step), a host sync
-     * only every DRMAD_SYNC_EVERY steps. */
-    if (((t + 1 - from) % DRMAD_SYNC_EVERY == 0 || t + 1 == to)
-        && !drmad_trainer_sync (trainer, phase, t + 1, total, NULL, NULL, &sum, error))
-      return FALSE;
-    if (progress && !progress (phase, t + 1 - from, to - from, user_data)) {
+  gboolean ok = TRUE;
+  for (guint64 t = from; ok && t < to; t++) {
+    ok = (!before || before (t, before_data, error)) && drmad_trainer_enqueue_step (trainer, train, seed, t, error);
+    /* Progress every step (so a cancel lands within one step), a host wait
+     * only every DRMAD_SYNC_EVERY steps, for the block before. */
+    if (ok && (t + 1 - from) % DRMAD_SYNC_EVERY == 0 && t + 1 < to) {
+      ok = loss_read_queue (trainer, &reads[block % 2], t + 1, error)
+           && loss_read_finish (trainer, &reads[(block + 1) % 2], phase, total, error);
+      block++;
+    }
+    if (ok && progress && !progress (phase, t + 1 - from, to - from, user_data)) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "%s cancelled at step %" G_GUINT64_FORMAT
                    " of %" G_GUINT64_FORMAT, phase, t + 1, total);
-      return FALSE;
+      ok = FALSE;
     }
   }
-  if (before && to == total && !before (to, before_data, error))
-    return FALSE;
-  if (loss_sum)
+  /* No read may outlive @reads, whatever stopped the loop. */
+  for (guint i = 0; i < 2; i++)
+    ok = loss_read_finish (trainer, &reads[(block + i) % 2], ok ? phase : NULL, total, ok ? error : NULL) && ok;
+  ok = ok && (from == to || drmad_trainer_sync (trainer, phase, to, total, &sum, error))
+       && (!before || to != total || before (to, before_data, error));
+  if (ok && loss_sum)
     *loss_sum = sum;
-  return TRUE;
+  return ok;
 }
 
 gboolean
