@@ -126,15 +126,17 @@ NAME (softmax_xent) (const REAL *logits, const gint32 *labels, gsize rows, gsize
 }
 
 /* sgd_momentum: v ← γ ⊙ v − (1 − γ) ⊙ (g + exp(λ) ⊙ w); w ← w + η ⊙ v. Unlike
- * the kernel, g is left as the minibatch gradient (nothing reads it after a
- * training step, and the store was a sixth of the loop's traffic). */
+ * the kernel, it clears g as it reads it (nothing reads g after a training
+ * step): the next step's weight-gradient GEMMs then add into zeros, and no
+ * clearing pass over g goes before them (DrmadNet's zero_grad). */
 static DRMAD_VECTOR_CLONES void
-NAME (sgd_momentum) (REAL *restrict w, REAL *restrict v, const REAL *restrict g, const REAL *restrict eta,
+NAME (sgd_momentum) (REAL *restrict w, REAL *restrict v, REAL *restrict g, const REAL *restrict eta,
                      const REAL *restrict gamma, const REAL *restrict l2, gsize n)
 {
   for (gsize i = 0; i < n; i++) {
     REAL gi = g[i] + l2[i] * w[i];
     REAL vi = gamma[i] * v[i] - (1 - gamma[i]) * gi;
+    g[i] = 0;
     v[i] = vi;
     w[i] += eta[i] * vi;
   }
@@ -142,12 +144,13 @@ NAME (sgd_momentum) (REAL *restrict w, REAL *restrict v, const REAL *restrict g,
 
 /* sgd_momentum over a stretch where η, γ and exp(λ) are one value each. */
 static DRMAD_VECTOR_CLONES void
-NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, const REAL *restrict g, REAL eta, REAL gamma,
+NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, REAL *restrict g, REAL eta, REAL gamma,
                              REAL l2, gsize n)
 {
   for (gsize i = 0; i < n; i++) {
     REAL gi = g[i] + l2 * w[i];
     REAL vi = gamma * v[i] - (1 - gamma) * gi;
+    g[i] = 0;
     v[i] = vi;
     w[i] += eta * vi;
   }
@@ -184,7 +187,7 @@ NAME (prefetch_some) (const HostStep *h, guint count)
 /* The update of parameters @start … @end − 1 (a layer's W_l and b_l, right
  * after the backward pass last reads them, while g_l is still in cache). */
 static void
-NAME (update_range) (const HostStep *h, const REAL *g, gsize start, gsize end)
+NAME (update_range) (const HostStep *h, REAL *g, gsize start, gsize end)
 {
   if (end - start > UPDATE_STRETCH) {
     for (gsize at = start; at < end; at += UPDATE_STRETCH) {
@@ -313,10 +316,10 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     REAL *delta = WS_DELTA (l);
     NAME (prefetch_some) (h, PREFETCH_ROWS);
-    if (g) {
-      NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, add ? 1.0 : 0.0,
+    if (g) {   /* into zeros the last update left: no clearing pass */
+      NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, add || h->grad_zero ? 1.0 : 0.0,
                    g + net->weight_offset[l], fan_out);
-      NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], add);
+      NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], add || h->grad_zero);
     }
     if (l > 1) {
       REAL *pre = WS_PRE (l - 1);

@@ -42,6 +42,7 @@ typedef struct {
   /* A training step: the minibatch indices of this step and of the next one
    * (whose rows it prefetches), worked out by the thread that queued it. */
   gboolean             given_indices;
+  gboolean             grad_zero;   /* a training step whose grad holds zeros (DrmadNet's zero_grad) */
   guint                prefetched;  /* rows of the next step prefetched so far */
   guint32              indices[];  /* 2 × batch with given_indices */
 } HostStep;
@@ -237,7 +238,10 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
     args->uniform = update->uniform;
     args->given_indices = TRUE;   /* training goes on with the next step: its rows are prefetched */
     step_indices (net, seed, step, data->n, args->indices);
+    args->grad_zero = net->zero_grad == grad;
   }
+  /* the update leaves g zero; without one, g keeps the gradient */
+  net->zero_grad = update ? grad : NULL;
   return enqueue_sized (net, args, size, error);
 }
 
@@ -256,6 +260,8 @@ drmad_net_enqueue_host_reverse (DrmadNet *net, DrmadDeviceData *data, guint64 se
 {
   g_return_val_if_fail (net->host_fused, FALSE);
   HostStep args = data_args (data, HOST_REVERSE);
+  if (r->with_dgamma)
+    net->zero_grad = NULL;   /* the step at w_t writes g_t */
   args.seed = seed;
   args.step = step;
   args.params = r->w->host;
@@ -286,6 +292,8 @@ drmad_net_enqueue_host_passes (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer
 {
   g_return_val_if_fail (net->host_fused && chunk > 0, FALSE);
   HostStep args = data_args (data, grad ? HOST_FULL_GRADIENT : HOST_EVALUATE);
+  if (grad)
+    net->zero_grad = NULL;
   args.params = params->host;
   args.grad = grad ? grad->host : NULL;
   args.chunk = chunk;

@@ -57,6 +57,11 @@ struct _DrmadNet {
    * training step queued (lib/net-host.c, step_indices), valid for
    * (next_seed, next_step, next_n) once next_valid is set. */
   guint32        *next_indices;                   /* batch */
+  /* Fused host path: the gradient array that the work queued so far leaves
+   * all zeros (a training step's update clears g_l as it reads it, so the
+   * next step's weight-gradient GEMMs need no clearing pass), or NULL.
+   * Everything queued that writes a gradient otherwise sets it to NULL. */
+  DrmadBuffer    *zero_grad;
   gboolean        next_valid;
   guint64         next_seed, next_step;
   guint32         next_n;

@@ -604,6 +604,7 @@ drmad_net_enqueue_batch_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuf
 {
   if (net->host_fused)
     return drmad_net_enqueue_host_step (net, data, params, seed, step, grad, NULL, error);
+  net->zero_grad = NULL;
   DrmadLaunch sample = drmad_launch_begin (net->k_sample_batch, net->precision);
   drmad_launch_mem (&sample, data->labels->mem);
   drmad_launch_uint (&sample, data->n);
@@ -639,6 +640,7 @@ drmad_net_enqueue_full_gradient (DrmadNet *net, DrmadDeviceData *data, DrmadBuff
 {
   if (net->host_fused)
     return drmad_net_enqueue_host_passes (net, data, params, grad, net->batch, error);
+  net->zero_grad = NULL;
   for (guint first = 0; first < data->n; first += net->batch) {
     guint rows = MIN (net->batch, data->n - first);
     DrmadBuffer *input;
