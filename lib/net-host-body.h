@@ -19,25 +19,29 @@ NAME (from_bytes) (REAL *restrict out, const guint8 *restrict bytes, const float
       out[k] = (REAL) ((float) bytes[k] / 255.0f);
 }
 
-/* bias_act: z ← φ(z + b) over @rows rows of @cols. */
+/* bias_act: z ← φ(z + b) over @rows rows of @cols, one pass. */
 static DRMAD_VECTOR_CLONES void
 NAME (bias_act) (REAL *restrict z, const REAL *restrict bias, gsize rows, gsize cols, guint activation)
 {
   for (gsize r = 0; r < rows; r++) {
     REAL *restrict row = z + r * cols;
-    for (gsize c = 0; c < cols; c++)
-      row[c] += bias[c];
+    if (activation == ACT_RELU)
+      for (gsize c = 0; c < cols; c++) {
+        REAL v = row[c] + bias[c];
+        row[c] = v < 0 ? (REAL) 0 : v;   /* not fmax: a NaN stays a NaN */
+      }
+    else if (activation == ACT_TANH)
+      for (gsize c = 0; c < cols; c++)
+        row[c] = ACT_TANH_FN (row[c] + bias[c]);
+    else if (activation == ACT_SOFTSIGN)
+      for (gsize c = 0; c < cols; c++) {
+        REAL v = row[c] + bias[c];
+        row[c] = v / (1 + (v < 0 ? -v : v));
+      }
+    else
+      for (gsize c = 0; c < cols; c++)
+        row[c] += bias[c];
   }
-  gsize n = rows * cols;
-  if (activation == ACT_RELU)
-    for (gsize i = 0; i < n; i++)
-      z[i] = z[i] < 0 ? (REAL) 0 : z[i];   /* not fmax: a NaN stays a NaN */
-  else if (activation == ACT_TANH)
-    for (gsize i = 0; i < n; i++)
-      z[i] = ACT_TANH_FN (z[i]);
-  else if (activation == ACT_SOFTSIGN)
-    for (gsize i = 0; i < n; i++)
-      z[i] = z[i] / (1 + (z[i] < 0 ? -z[i] : z[i]));
 }
 
 static inline REAL
@@ -157,15 +161,16 @@ NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, REAL *restrict 
 }
 
 /* With @h->given_indices (a training step), asks for the cache lines of
- * the next @count rows (and their labels) of the next step's minibatch,
+ * the next @h->prefetch_rows rows (and their labels) of the next step's minibatch,
  * which its gather_batch reads: a few rows at a time, spread over the step
  * (before each GEMM, between stretches of the update), so that the loads from
  * memory overlap work. Most of a gather was waiting on scattered rows, and
  * prefetches asked for all at once were mostly lost: they need free miss
  * buffers (docs/benchmarks.md). */
 static void
-NAME (prefetch_some) (const HostStep *h, guint count)
+NAME (prefetch_some) (const HostStep *h)
 {
+  guint count = h->prefetch_rows;
   guint batch = h->net->batch;
   if (!h->given_indices || h->prefetched >= batch)
     return;
@@ -192,7 +197,7 @@ NAME (update_range) (const HostStep *h, REAL *g, gsize start, gsize end)
   if (end - start > UPDATE_STRETCH) {
     for (gsize at = start; at < end; at += UPDATE_STRETCH) {
       NAME (update_range) (h, g, at, MIN (end, at + UPDATE_STRETCH));
-      NAME (prefetch_some) (h, PREFETCH_ROWS);
+      NAME (prefetch_some) (h);
     }
     return;
   }
@@ -296,7 +301,7 @@ NAME (forward) (const HostStep *h, const REAL *input, gsize rows)
   for (guint l = 1; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
-    NAME (prefetch_some) (h, PREFETCH_ROWS);
+    NAME (prefetch_some) (h);
     NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, w + net->weight_offset[l], fan_out,
                  0.0, WS_ACT (l), fan_out);
     NAME (bias_act) (WS_ACT (l), w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
@@ -315,7 +320,7 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     REAL *delta = WS_DELTA (l);
-    NAME (prefetch_some) (h, PREFETCH_ROWS);
+    NAME (prefetch_some) (h);
     if (g) {   /* into zeros the last update left: no clearing pass */
       NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, add || h->grad_zero ? 1.0 : 0.0,
                    g + net->weight_offset[l], fan_out);

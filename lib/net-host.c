@@ -44,6 +44,7 @@ typedef struct {
   gboolean             given_indices;
   gboolean             grad_zero;   /* a training step whose grad holds zeros (DrmadNet's zero_grad) */
   guint                prefetched;  /* rows of the next step prefetched so far */
+  guint                prefetch_rows;   /* rows per prefetch_some: the batch over the places that call it */
   guint32              indices[];  /* 2 × batch with given_indices */
 } HostStep;
 
@@ -91,11 +92,10 @@ tanh_f32 (float x)
   return a >= 0.625f ? big : small;
 }
 
-/* The next step's rows are prefetched PREFETCH_ROWS at a time, before each
- * GEMM and after every UPDATE_STRETCH parameters of the update
- * (net-host-body.h, prefetch_some). */
-#define PREFETCH_ROWS  2
-#define UPDATE_STRETCH 2048
+/* The next step's rows are prefetched a few at a time (HostStep's
+ * prefetch_rows), before each GEMM and after every UPDATE_STRETCH parameters
+ * of the update (net-host-body.h, prefetch_some). */
+#define UPDATE_STRETCH 1024
 
 #define REAL        float
 #define NAME(x)     x##_f32
@@ -238,6 +238,10 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
     args->uniform = update->uniform;
     args->given_indices = TRUE;   /* training goes on with the next step: its rows are prefetched */
     step_indices (net, seed, step, data->n, args->indices);
+    guint places = 2 * net->n_layers;   /* before each forward GEMM and each layer's backward */
+    for (guint l = 1; l <= net->n_layers; l++)
+      places += ((gsize) (net->sizes[l - 1] + 1) * net->sizes[l] + UPDATE_STRETCH - 1) / UPDATE_STRETCH;
+    args->prefetch_rows = (net->batch + places - 1) / places;
     args->grad_zero = net->zero_grad == grad;
   }
   /* the update leaves g zero; without one, g keeps the gradient */
