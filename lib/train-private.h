@@ -43,8 +43,3 @@ gboolean drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train,
                                   guint64 to, guint64 total, const char *phase, DrmadStepHook before,
                                   gpointer before_data, DrmadProgressFunc progress, gpointer user_data,
                                   double *loss_sum, GError **error);
-
-/* Reads the loss sum (a blocking read: the queue drains) and fails on NaN or
- * Inf, naming @phase and step @done of @total. */
-gboolean drmad_trainer_sync (DrmadTrainer *trainer, const char *phase, guint64 done, guint64 total,
-                             double *loss_sum, GError **error);

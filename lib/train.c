@@ -238,8 +238,10 @@ check_loss (double loss_sum, const char *phase, guint64 done, guint64 total, GEr
   return FALSE;
 }
 
-gboolean
-drmad_trainer_sync (DrmadTrainer *trainer, const char *phase, guint64 done, guint64 total, double *loss_sum,
+/* Reads the loss sum (a blocking read: the queue drains) and fails on NaN or
+ * Inf, naming @phase and step @done of @total. */
+static gboolean
+trainer_sync (DrmadTrainer *trainer, const char *phase, guint64 done, guint64 total, double *loss_sum,
                     GError **error)
 {
   return drmad_buffer_read_doubles (trainer->net->acc, 0, 1, loss_sum, error)
@@ -312,7 +314,7 @@ drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 
   /* No read may outlive @reads, whatever stopped the loop. */
   for (guint i = 0; i < 2; i++)
     ok = loss_read_finish (trainer, &reads[(block + i) % 2], ok ? phase : NULL, total, ok ? error : NULL) && ok;
-  ok = ok && (from == to || drmad_trainer_sync (trainer, phase, to, total, &sum, error))
+  ok = ok && (from == to || trainer_sync (trainer, phase, to, total, &sum, error))
        && (!before || to != total || before (to, before_data, error));
   if (ok && loss_sum)
     *loss_sum = sum;
