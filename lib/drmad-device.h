@@ -73,7 +73,14 @@ typedef struct _DrmadDevice DrmadDevice;
  * (Debian's build, 64 CPUs at most), which would then be mapped and
  * unmapped each time, thousands of times a meta-iteration. (Device arrays
  * of 128 KiB or more have their own mappings whatever the threshold:
- * drmad_buffer_new() in lib/blas.c.)
+ * drmad_buffer_new() in lib/blas.c.) For the same table it sets, unless
+ * $MALLOC_TRIM_THRESHOLD_ is set, glibc's trim threshold to 4 MiB: at the
+ * 128 KiB that a fixed mmap threshold leaves, each threaded GEMM's free of
+ * the table handed its pages back to the kernel (madvise) and the next GEMM
+ * faulted them in again; the madvise's TLB shoot-down across the cores took
+ * 7 % of the worker thread's time in an exact hypergradient of
+ * 784-100-100-10 (docs/benchmarks.md). At most 4 MiB of freed heap per
+ * thread then stays resident.
  * Calling it later is harmless but has no effect on a platform already loaded.
  */
 void drmad_prepare_environment (void);

@@ -29,6 +29,12 @@ drmad_prepare_environment (void)
    * (drmad-device.h). */
   if (!g_getenv ("MALLOC_MMAP_THRESHOLD_"))
     mallopt (M_MMAP_THRESHOLD, 1024 * 1024);
+  /* A fixed threshold leaves glibc's trim threshold at 128 KiB: each free of
+   * OpenBLAS's 528 KB job table at the top of PoCL's worker's heap then gave
+   * the pages back (madvise) and took them again, a TLB shoot-down across
+   * the cores each threaded GEMM (drmad-device.h). */
+  if (!g_getenv ("MALLOC_TRIM_THRESHOLD_"))
+    mallopt (M_TRIM_THRESHOLD, 4 * 1024 * 1024);
   /* OPENBLAS_CORETYPE, before OpenBLAS is loaded (lib/blas.c, top). */
   drmad_blas_prepare_environment ();
 }
