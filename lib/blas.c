@@ -418,10 +418,29 @@ clblast_load (void)
  * mapping of its own when large, so that it goes back to the system when
  * freed whatever glibc's mmap threshold is (the reverse pass's checkpoints
  * and segment states, the data), else an aligned heap block. Zero either way. */
+typedef struct _DrmadStoragePool DrmadStoragePool;
+
 typedef struct {
-  gpointer data;
-  gsize    length;   /* of the mapping; 0 for a heap block */
+  gpointer          data;
+  gsize             length;   /* of the mapping; 0 for a heap block */
+  gint              users;    /* the buffers on it (drmad_buffers_new: several), and its maker until done */
+  DrmadStoragePool *pool;     /* drmad_buffers_new's mappings: where it goes when the last user is done */
 } HostStorage;
+
+/* A device's kept mappings (drmad_buffers_new): the exact method stores
+ * tens of MB to a GB of states each meta-iteration, and mapping them afresh
+ * cost more than the work on them (first-touch page faults, 36 % of an
+ * exact1 pass of 784-100-100-10 in clear_page on a 2-core VM,
+ * docs/benchmarks.md). Kept mappings are MADV_FREE: the system may take
+ * their pages back under memory pressure, and otherwise the next pass finds
+ * them in place. */
+#define POOL_KEPT 8   /* mappings kept at most: a pass's kinds of stored states (reverse_exact: 6) */
+
+struct _DrmadStoragePool {
+  gint         ref_count;   /* the device and each storage it made */
+  GMutex       lock;
+  HostStorage *kept[POOL_KEPT];
+};
 
 #define HOST_MAPPING_MIN (128 * 1024)
 #define HOST_HUGE_MIN    (4 * 1024 * 1024)
@@ -451,7 +470,7 @@ host_storage_new (gsize blocks)
 #endif
       }
       HostStorage *storage = g_new (HostStorage, 1);
-      *storage = (HostStorage) { .data = mapped, .length = bytes };
+      *storage = (HostStorage) { .data = mapped, .length = bytes, .users = 1 };
       return storage;
     }
   }
@@ -459,7 +478,7 @@ host_storage_new (gsize blocks)
   if (!data)
     return NULL;
   HostStorage *storage = g_new (HostStorage, 1);
-  *storage = (HostStorage) { .data = data, .length = 0 };
+  *storage = (HostStorage) { .data = data, .length = 0, .users = 1 };
   return storage;
 }
 
@@ -473,14 +492,110 @@ host_storage_free (HostStorage *storage)
   g_free (storage);
 }
 
+void
+drmad_storage_pool_trim (DrmadStoragePool *pool)
+{
+  if (!pool)
+    return;
+  HostStorage *kept[POOL_KEPT];
+  g_mutex_lock (&pool->lock);
+  for (guint i = 0; i < POOL_KEPT; i++)
+    kept[i] = g_steal_pointer (&pool->kept[i]);
+  g_mutex_unlock (&pool->lock);
+  for (guint i = 0; i < POOL_KEPT; i++)
+    if (kept[i])
+      host_storage_free (kept[i]);
+}
+
+void
+drmad_storage_pool_unref (DrmadStoragePool *pool)
+{
+  if (!pool || !g_atomic_int_dec_and_test (&pool->ref_count))
+    return;
+  drmad_storage_pool_trim (pool);
+  g_mutex_clear (&pool->lock);
+  g_free (pool);
+}
+
+/* Drops one user of @storage; after the last, a mapping of a pool is kept
+ * there (in place of the smallest kept one when all places are taken),
+ * anything else freed. */
+static void
+host_storage_release (HostStorage *storage)
+{
+  if (!g_atomic_int_dec_and_test (&storage->users))
+    return;
+  DrmadStoragePool *pool = g_steal_pointer (&storage->pool);
+  if (pool && storage->length) {
+    HostStorage *drop = storage;
+#ifdef MADV_FREE
+    madvise (storage->data, storage->length, MADV_FREE);
+#endif
+    g_mutex_lock (&pool->lock);
+    guint place = 0;
+    for (guint i = 1; i < POOL_KEPT; i++)   /* an empty place, else the smallest */
+      if (pool->kept[place] && (!pool->kept[i] || pool->kept[i]->length < pool->kept[place]->length))
+        place = i;
+    if (!pool->kept[place] || pool->kept[place]->length < storage->length) {
+      drop = pool->kept[place];
+      pool->kept[place] = storage;
+    }
+    g_mutex_unlock (&pool->lock);
+    storage = drop;
+  }
+  if (storage)
+    host_storage_free (storage);
+  drmad_storage_pool_unref (pool);
+}
+
+/* A mapping of @bytes for drmad_buffers_new: the smallest kept one that is
+ * large enough and not more than twice as large, else a new one. Its
+ * contents are whatever the last user left. */
+static HostStorage *
+pool_storage (DrmadDevice *device, gsize blocks)
+{
+  gsize bytes = blocks * 128;
+  g_mutex_lock (&device->lock);
+  if (!device->storage_pool) {
+    device->storage_pool = g_new0 (DrmadStoragePool, 1);
+    device->storage_pool->ref_count = 1;
+    g_mutex_init (&device->storage_pool->lock);
+  }
+  DrmadStoragePool *pool = device->storage_pool;
+  g_atomic_int_inc (&pool->ref_count);
+  g_mutex_unlock (&device->lock);
+  g_mutex_lock (&pool->lock);
+  HostStorage *storage = NULL;
+  guint fit = POOL_KEPT;
+  for (guint i = 0; i < POOL_KEPT; i++) {
+    HostStorage *kept = pool->kept[i];
+    if (kept && kept->length >= bytes && kept->length / 2 <= bytes
+        && (fit == POOL_KEPT || kept->length < pool->kept[fit]->length))
+      fit = i;
+  }
+  if (fit < POOL_KEPT)
+    storage = g_steal_pointer (&pool->kept[fit]);
+  g_mutex_unlock (&pool->lock);
+  if (storage)
+    storage->users = 1;
+  else
+    storage = host_storage_new (blocks);
+  if (storage && storage->length)
+    storage->pool = pool;
+  else
+    drmad_storage_pool_unref (pool);   /* a heap block: freed, never kept */
+  return storage;
+}
+
 static void CL_CALLBACK
 free_host_storage (cl_mem mem, void *storage)
 {
-  host_storage_free (storage);
+  host_storage_release (storage);
 }
 
-DrmadBuffer *
-drmad_buffer_new (DrmadDevice *device, gsize n, gsize elem_size, GError **error)
+/* The size check of a device array of @n numbers: its bytes, or 0 with @error set. */
+static gsize
+array_bytes (DrmadDevice *device, gsize n, gsize elem_size, GError **error)
 {
   gsize bytes = MAX (n, 1) * elem_size;
   if (bytes / elem_size != MAX (n, 1) || bytes > device->info.max_alloc_bytes) {
@@ -488,37 +603,32 @@ drmad_buffer_new (DrmadDevice *device, gsize n, gsize elem_size, GError **error)
                  "an array of %" G_GSIZE_FORMAT " numbers (%" G_GSIZE_FORMAT " bytes) exceeds the "
                  "largest allocation %s allows (%" G_GUINT64_FORMAT " bytes)",
                  n, bytes, device->info.name, device->info.max_alloc_bytes);
-    return NULL;
+    return 0;
   }
-  HostStorage *storage = NULL;
-  gpointer host = NULL;
-  if (device->info.native_kernels) {
-    /* PoCL fills and copies in aligned chunks as if it had allocated the
-     * storage itself: give it 128-byte alignment and whole 128-byte blocks. */
-    gsize blocks = (bytes + 127) / 128;
-    storage = blocks < G_MAXSIZE / 128 ? host_storage_new (blocks) : NULL;
-    host = storage ? storage->data : NULL;
-    if (!host) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
-                   "no host memory for an array of %" G_GSIZE_FORMAT " bytes", bytes);
-      return NULL;
-    }
-  }
+  return bytes;
+}
+
+/* A device array of @bytes on @host (a part of @storage, which it then also
+ * uses), or owned by the device when @host is NULL. */
+static DrmadBuffer *
+buffer_wrap (DrmadDevice *device, gsize n, gsize elem_size, gsize bytes, HostStorage *storage, gpointer host,
+             GError **error)
+{
   cl_int status;
   cl_mem mem = clCreateBuffer (device->context, CL_MEM_READ_WRITE | (host ? CL_MEM_USE_HOST_PTR : 0),
                                bytes, host, &status);
-  if (!drmad_cl_check (status, "clCreateBuffer", error)) {
-    if (storage)
-      host_storage_free (storage);
+  if (!drmad_cl_check (status, "clCreateBuffer", error))
     return NULL;
-  }
   /* Commands still queued may use the storage after drmad_buffer_free():
    * the runtime frees it once the last of them has released the buffer. */
-  if (storage && !drmad_cl_check (clSetMemObjectDestructorCallback (mem, free_host_storage, storage),
-                                  "clSetMemObjectDestructorCallback", error)) {
-    clReleaseMemObject (mem);
-    host_storage_free (storage);
-    return NULL;
+  if (storage) {
+    g_atomic_int_inc (&storage->users);
+    if (!drmad_cl_check (clSetMemObjectDestructorCallback (mem, free_host_storage, storage),
+                         "clSetMemObjectDestructorCallback", error)) {
+      clReleaseMemObject (mem);
+      host_storage_release (storage);
+      return NULL;
+    }
   }
   DrmadBuffer *buffer = g_new0 (DrmadBuffer, 1);
   buffer->host = host;
@@ -528,6 +638,63 @@ drmad_buffer_new (DrmadDevice *device, gsize n, gsize elem_size, GError **error)
   buffer->elem_size = elem_size;
   drmad_device_account (device, bytes);
   return buffer;
+}
+
+static gboolean
+no_host_memory (gsize bytes, GError **error)
+{
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
+               "no host memory for %" G_GSIZE_FORMAT " bytes of arrays", bytes);
+  return FALSE;
+}
+
+DrmadBuffer *
+drmad_buffer_new (DrmadDevice *device, gsize n, gsize elem_size, GError **error)
+{
+  gsize bytes = array_bytes (device, n, elem_size, error);
+  if (!bytes)
+    return NULL;
+  if (!device->info.native_kernels)
+    return buffer_wrap (device, n, elem_size, bytes, NULL, NULL, error);
+  /* PoCL fills and copies in aligned chunks as if it had allocated the
+   * storage itself: give it 128-byte alignment and whole 128-byte blocks. */
+  gsize blocks = (bytes + 127) / 128;
+  HostStorage *storage = blocks < G_MAXSIZE / 128 ? host_storage_new (blocks) : NULL;
+  if (!storage) {
+    no_host_memory (bytes, error);
+    return NULL;
+  }
+  DrmadBuffer *buffer = buffer_wrap (device, n, elem_size, bytes, storage, storage->data, error);
+  host_storage_release (storage);
+  return buffer;
+}
+
+GPtrArray *
+drmad_buffers_new (DrmadDevice *device, guint count, gsize n, gsize elem_size, GError **error)
+{
+  g_autoptr (GPtrArray) buffers = g_ptr_array_new_full (count, (GDestroyNotify) drmad_buffer_free);
+  gsize bytes = array_bytes (device, n, elem_size, error);
+  if (!bytes)
+    return NULL;
+  gsize blocks = (bytes + 127) / 128;
+  HostStorage *storage = NULL;
+  if (device->info.native_kernels && count > 0) {
+    storage = blocks < G_MAXSIZE / 128 / count ? pool_storage (device, blocks * count) : NULL;
+    if (!storage) {
+      no_host_memory (blocks * 128 * count, error);
+      return NULL;
+    }
+  }
+  for (guint i = 0; i < count; i++) {
+    DrmadBuffer *buffer = buffer_wrap (device, n, elem_size, bytes, storage,
+                                       storage ? (char *) storage->data + (gsize) i * blocks * 128 : NULL, error);
+    if (!buffer)
+      break;
+    g_ptr_array_add (buffers, buffer);
+  }
+  if (storage)
+    host_storage_release (storage);
+  return buffers->len == count ? g_steal_pointer (&buffers) : NULL;
 }
 
 void
@@ -622,11 +789,10 @@ typedef struct {
 } HostGemmArgs;
 
 /* OpenBLAS threads for one host GEMM: one below LARGE_GEMM_WORK
- * multiply-adds, large_gemm_threads (DRMAD_BLAS_THREADS, default 2 where
- * the machine has two cores or more) from there. Measured on 2 cores: a
- * second thread makes a 100×784×100 sgemm 1.2–1.35× faster on its own, and
- * made 100×100×100 no faster and the 784-50-50-50-10 meta-iteration
- * (50×784×50, 2 Mi) 20 % slower. */
+ * multiply-adds, large_gemm_threads (DRMAD_BLAS_THREADS, default 1) from
+ * there. Measured on 2 cores: a second thread makes a 100×784×100 sgemm
+ * 1.2–1.35× faster on its own, and made 100×100×100 no faster and the
+ * 784-50-50-50-10 meta-iteration (50×784×50, 2 Mi) 20 % slower. */
 #define LARGE_GEMM_WORK (4.0 * 1024 * 1024)
 static gint large_gemm_threads = 0;   /* 0: not set yet, DRMAD_BLAS_THREADS or the default */
 
@@ -641,17 +807,17 @@ drmad_blas_get_large_threads (void)
 {
   int threads = g_atomic_int_get (&large_gemm_threads);
   if (threads == 0) {
-    /* Two where there are two cores. While a step was a launch per stage,
-     * two threads made a DrMAD meta-iteration of 784-100-100-10 about 5 %
-     * faster in most runs but 2× slower in about one run of four (OpenBLAS's
-     * idle thread spun and competed with PoCL's worker and the host thread
-     * that queued the launches). With the fused host step (net-host.c) the
-     * host thread sleeps while PoCL's worker runs OpenBLAS, and two threads
-     * were faster in 7 of 8 comparisons on 2 cores: plain training of
-     * 784-100-100-10 at T = 1000 0.58–0.68 s against 0.73–0.83 s; the eighth
-     * was 0.95 s (docs/benchmarks.md). */
+    /* One. Within a training step, OpenBLAS's second thread spins between
+     * the large GEMMs (sched_yield, for up to 2^28 cycles), and on a 2-core
+     * AMD EPYC (Zen 4) VM about half of the runs of plain training of
+     * 784-100-100-10 then took 2–2.5× as long as the others (0.93–1.25 s
+     * against 0.44–0.53 s at T = 1000), run by run; letting it sleep at
+     * once (OPENBLAS_THREAD_TIMEOUT=4–8) ended that, but was then no
+     * faster than one thread (0.45–0.65 s against 0.45–0.47 s; exact1
+     * 1.22–1.54 s against 1.19–1.28 s). An earlier AVX2 machine measured
+     * two threads 20 % faster; docs/benchmarks.md has both. */
     const char *text = g_getenv ("DRMAD_BLAS_THREADS");
-    threads = MAX (text ? atoi (text) : (int) MIN (g_get_num_processors (), 2u), 1);
+    threads = MAX (text ? atoi (text) : 1, 1);
     g_atomic_int_compare_and_exchange (&large_gemm_threads, 0, threads);
     threads = g_atomic_int_get (&large_gemm_threads);
   }

@@ -24,6 +24,14 @@ typedef struct {
 DrmadBuffer *drmad_buffer_new   (DrmadDevice *device, gsize n, gsize elem_size, GError **error);
 void         drmad_buffer_free  (DrmadBuffer *buffer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadBuffer, drmad_buffer_free)
+/* @count arrays of @n numbers each (a GPtrArray that frees them), on one
+ * host allocation on devices that run native kernels: one mapping and its
+ * 2 MiB pages instead of a mapping, 4 KiB page faults and an unmapping per
+ * array (the exact method's thousands of stored states). Once the last of
+ * them is freed, the device keeps that mapping for a later call (a few, the
+ * largest; lib/blas.c): unlike drmad_buffer_new()'s, the arrays do not start
+ * zero but hold what earlier ones left. NULL with @error set on failure. */
+GPtrArray   *drmad_buffers_new  (DrmadDevice *device, guint count, gsize n, gsize elem_size, GError **error);
 
 /* Host doubles ↔ device reals (float or double by @buffer->elem_size); blocking. */
 gboolean drmad_buffer_write_doubles (DrmadBuffer *buffer, gsize offset, gsize n, const double *values, GError **error);

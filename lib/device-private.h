@@ -16,7 +16,13 @@ struct _DrmadDevice {
   cl_program       programs[2];   /* per DrmadPrecision, built on first use */
   guint64          allocated_bytes;
   guint64          peak_bytes;
+  struct _DrmadStoragePool *storage_pool;   /* lib/blas.c: drmad_buffers_new()'s last storage, kept */
 };
+
+/* Drops the device's hold on @pool (lib/blas.c); NULL is ignored. */
+void drmad_storage_pool_unref (struct _DrmadStoragePool *pool);
+/* Frees the mappings @pool keeps; NULL is ignored. */
+void drmad_storage_pool_trim  (struct _DrmadStoragePool *pool);
 
 const char *drmad_cl_status_name (cl_int status);
 

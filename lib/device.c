@@ -309,6 +309,7 @@ drmad_device_unref (DrmadDevice *device)
   g_free (device->info.platform_name);
   g_free (device->info.name);
   g_free (device->info.type);
+  drmad_storage_pool_unref (device->storage_pool);
   g_mutex_clear (&device->lock);
   g_free (device);
 }
@@ -394,6 +395,15 @@ drmad_device_get_peak_bytes (DrmadDevice *device)
   guint64 bytes = device->peak_bytes;
   g_mutex_unlock (&device->lock);
   return bytes;
+}
+
+void
+drmad_device_trim_memory (DrmadDevice *device)
+{
+  g_mutex_lock (&device->lock);
+  struct _DrmadStoragePool *pool = device->storage_pool;
+  g_mutex_unlock (&device->lock);
+  drmad_storage_pool_trim (pool);
 }
 
 void

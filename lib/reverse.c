@@ -279,40 +279,55 @@ reverse_step (Pass *pass, guint64 t, GError **error)
 
 /* ---- exact: checkpoints every k steps, each segment recomputed (§2a) ---- */
 
-/* Whether the exact method with checkpoints every @k steps keeps a tape slot
- * per step of a segment (reverse_exact). */
-static gboolean
-uses_tape (const DrmadNet *net, gboolean with_dgamma, guint64 k)
+/* Tape slots of the exact method with checkpoints every @k steps that
+ * reverses @reversed steps: on the fused host path without dγ (g_t is not
+ * kept), one per step of a segment (k > 1: the recompute's step at w_t
+ * leaves its passes there for the reverse step at t), or, with every state
+ * stored (k = 1), one per reversed step, left by the training run itself:
+ * the reverse pass then runs no forward or backward pass at all. */
+static guint64
+tape_slots (const DrmadNet *net, gboolean with_dgamma, guint64 k, guint64 reversed)
 {
-  return net->host_fused && !with_dgamma && k > 1;
+  if (!net->host_fused || with_dgamma)
+    return 0;
+  return k > 1 ? k : reversed;
 }
 
+/* @count arrays of @n reals on one allocation (drmad_buffers_new), or an
+ * empty array for none; NULL with @error set on failure. */
+static GPtrArray *
+vectors (Pass *pass, guint64 count, gsize n, GError **error)
+{
+  if (count > G_MAXUINT) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE, "%" G_GUINT64_FORMAT " stored arrays are too many",
+                 count);
+    return NULL;
+  }
+  return drmad_buffers_new (pass->net->device, (guint) count, n, pass->elem, error);
+}
 
 typedef struct {
   guint64      k;
   GPtrArray   *w, *v;          /* checkpoints at t = 0, k, 2k, … */
+  GPtrArray   *tape;           /* k = 1 with tape slots: the passes of steps first_taped, …, T − 1 */
+  guint64      first_taped;
 } Checkpoints;
 
 static gboolean
 record_checkpoint (Pass *pass, guint64 t, gpointer data, GError **error)
 {
   Checkpoints *cp = data;
+  if (cp->tape->len)   /* the step from w_t leaves its passes in its slot */
+    pass->net->host_tape = t >= cp->first_taped && t < pass->T ? cp->tape->pdata[t - cp->first_taped] : NULL;
   if (t % cp->k != 0 || t == pass->T)
     return TRUE;
-  DrmadBuffer *w = vector (pass, pass->net->n_params, error);
-  DrmadBuffer *v = w ? vector (pass, pass->net->n_params, error) : NULL;
-  if (!v) {
-    drmad_buffer_free (w);
-    return FALSE;
-  }
-  g_ptr_array_add (cp->w, w);
-  g_ptr_array_add (cp->v, v);
-  return copy (w, pass->net->params, error) && copy (v, pass->trainer->velocity, error);
+  return copy (cp->w->pdata[t / cp->k], pass->net->params, error)
+         && copy (cp->v->pdata[t / cp->k], pass->trainer->velocity, error);
 }
 
 typedef struct {
-  GPtrArray *w, *v;            /* states of the segment being reversed: w_t (len), v_t (len + 1) */
-  GPtrArray *tape;             /* fused host path without dγ: each step's a_l and δ_l (len), or empty */
+  GPtrArray *w, *v;            /* states of the segment being reversed: w_t (k), v_t (k + 1) */
+  GPtrArray *tape;             /* each step's a_l and δ_l (k), or empty */
   guint64    first;
 } SegmentStates;
 
@@ -333,49 +348,36 @@ static gboolean
 reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
 {
   DrmadNet *net = pass->net;
-  Checkpoints cp = { .k = k, .w = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free),
-                     .v = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free) };
-  SegmentStates seg = { .w = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free),
-                        .v = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free),
-                        .tape = g_ptr_array_new_with_free_func ((GDestroyNotify) drmad_buffer_free) };
+  gsize P = net->n_params;
+  guint64 T = pass->T, slots = tape_slots (net, pass->with_dgamma, k, T - stop), checkpoints = (T + k - 1) / k;
+  Checkpoints cp = { .k = k, .first_taped = stop };
+  SegmentStates seg = { 0 };
   g_autoptr (DrmadBuffer) w_end = NULL;
-  gboolean ok = run_forward (pass, 0, pass->T, "train", record_checkpoint, &cp, &pass->train_loss_sum, error)
-                && start_reverse (pass, error)
-                && (w_end = vector (pass, net->n_params, error)) && copy (w_end, net->params, error);
-  for (guint i = 0; ok && k > 1 && i <= k; i++) {
-    DrmadBuffer *w = i < k ? vector (pass, net->n_params, error) : NULL;
-    DrmadBuffer *v = vector (pass, net->n_params, error);
-    if ((i < k && !w) || !v) {
-      ok = FALSE;
-      break;
-    }
-    if (w)
-      g_ptr_array_add (seg.w, w);
-    g_ptr_array_add (seg.v, v);
+  g_autoptr (DrmadBuffer) v_end = NULL;
+  /* Everything the pass stores, allocated up front, each kind on one
+   * allocation (thousands of arrays with k = 1). */
+  gboolean ok = (cp.w = vectors (pass, checkpoints, P, error)) && (cp.v = vectors (pass, checkpoints, P, error))
+                && (cp.tape = vectors (pass, k == 1 ? slots : 0, drmad_net_host_tape_reals (net), error))
+                && (seg.w = vectors (pass, k > 1 ? k : 0, P, error))
+                && (seg.v = vectors (pass, k > 1 ? k + 1 : 0, P, error))
+                && (seg.tape = vectors (pass, k > 1 ? slots : 0, drmad_net_host_tape_reals (net), error))
+                && (w_end = vector (pass, P, error)) && (k > 1 || (v_end = vector (pass, P, error)))
+                && run_forward (pass, 0, T, "train", record_checkpoint, &cp, &pass->train_loss_sum, error)
+                && start_reverse (pass, error) && copy (w_end, net->params, error)
+                && (k > 1 || copy (v_end, pass->trainer->velocity, error));
+  net->host_tape = NULL;
+  /* k = 1: every state is stored (and, on the fused host path, every
+   * step's passes): reverse straight through the checkpoints. */
+  for (guint64 t = T; ok && k == 1 && t-- > stop;) {
+    pass->w_now = cp.w->pdata[t];
+    pass->v_now = cp.v->pdata[t];
+    pass->v_next = t + 1 < T ? cp.v->pdata[t + 1] : v_end;
+    pass->tape = cp.tape->len ? cp.tape->pdata[t - stop] : NULL;
+    ok = reverse_step_at (pass, t, t, T - t, T - stop, error);
   }
-  /* The recompute's step at w_t runs the forward and backward passes that
-   * the reverse step at t needs again: on the fused host path they stay in a
-   * tape slot per step (g_t is not kept, so not when dγ needs it). */
-  for (guint i = 0; ok && uses_tape (net, pass->with_dgamma, k) && i < k; i++) {
-    DrmadBuffer *slot = vector (pass, drmad_net_host_tape_reals (net), error);
-    if (!(ok = slot != NULL))
-      break;
-    g_ptr_array_add (seg.tape, slot);
-  }
-  if (ok && k == 1) {
-    /* Every state is stored: reverse straight through the checkpoints. */
-    g_autoptr (DrmadBuffer) v_end = vector (pass, net->n_params, error);
-    ok = v_end && copy (v_end, pass->trainer->velocity, error);
-    for (guint64 t = pass->T; ok && t-- > stop;) {
-      pass->w_now = cp.w->pdata[t];
-      pass->v_now = cp.v->pdata[t];
-      pass->v_next = t + 1 < pass->T ? cp.v->pdata[t + 1] : v_end;
-      ok = reverse_step_at (pass, t, t, pass->T - t, pass->T - stop, error);
-    }
-  }
-  for (gint64 j = k == 1 ? -1 : (gint64) cp.w->len - 1; ok && j >= 0; j--) {
+  for (gint64 j = k == 1 ? -1 : (gint64) checkpoints - 1; ok && j >= 0; j--) {
     seg.first = (guint64) j * k;
-    guint64 end = MIN (seg.first + k, pass->T);
+    guint64 end = MIN (seg.first + k, T);
     if (end <= stop)
       break;
     /* Recompute the segment from its checkpoint, storing every state. */
@@ -388,7 +390,7 @@ reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
       pass->v_now = seg.v->pdata[t - seg.first];
       pass->v_next = seg.v->pdata[t + 1 - seg.first];
       pass->tape = seg.tape->len ? seg.tape->pdata[t - seg.first] : NULL;
-      ok = reverse_step_at (pass, t, t, pass->T - t, pass->T - stop, error);
+      ok = reverse_step_at (pass, t, t, T - t, T - stop, error);
     }
   }
   net->host_tape = NULL;
@@ -397,11 +399,12 @@ reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
     ok = copy (net->params, w_end, error);  /* leave w_T in the net */
   if (ok && stop > 0)  /* truncated: nothing flows back to w_0 (no initial-scale hypergradient) */
     ok = drmad_buffer_zero (pass->dw, error);
-  g_ptr_array_unref (cp.w);
-  g_ptr_array_unref (cp.v);
-  g_ptr_array_unref (seg.w);
-  g_ptr_array_unref (seg.v);
-  g_ptr_array_unref (seg.tape);
+  g_clear_pointer (&cp.w, g_ptr_array_unref);
+  g_clear_pointer (&cp.v, g_ptr_array_unref);
+  g_clear_pointer (&cp.tape, g_ptr_array_unref);
+  g_clear_pointer (&seg.w, g_ptr_array_unref);
+  g_clear_pointer (&seg.v, g_ptr_array_unref);
+  g_clear_pointer (&seg.tape, g_ptr_array_unref);
   return ok;
 }
 
@@ -644,10 +647,11 @@ drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadR
   guint64 reals = method_vectors (config, hc->steps, hc->segments) * net->n_params;
   if (!hc->learn_momentum)   /* dγ is one number, not S vectors */
     reals -= hc->segments * net->n_params - 1;
-  guint64 k = config->checkpoint_every ? MIN (config->checkpoint_every, hc->steps) : default_k (hc->steps);
-  if ((config->method == DRMAD_METHOD_EXACT || config->method == DRMAD_METHOD_TRUNCATED)
-      && uses_tape (net, hc->learn_momentum, k))
-    reals += k * drmad_net_host_tape_reals (net);
+  guint64 T = hc->steps, k = config->checkpoint_every ? MIN (config->checkpoint_every, T) : default_k (T);
+  guint64 R = config->reverse_steps ? MIN (config->reverse_steps, T) : default_r (T);
+  if (config->method == DRMAD_METHOD_EXACT || config->method == DRMAD_METHOD_TRUNCATED)
+    reals += tape_slots (net, hc->learn_momentum, k, config->method == DRMAD_METHOD_EXACT ? T : R)
+             * drmad_net_host_tape_reals (net);
   return reals * drmad_precision_size (net->precision);
 }
 
