@@ -739,6 +739,9 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   /* Final evaluation: retrain from scratch with
    * the initial θ, the last θ and the best accepted θ (lowest validation loss). */
   relay.meta_done = o->meta_iters;
+  /* No hypergradient from here on: the stored states' memory, kept for the
+   * next meta-iteration, goes back before the test split comes in. */
+  drmad_device_trim_memory (s.device);
   if (!writer)
     goto out;   /* rank 0 alone evaluates and records the final numbers */
   const double *best_values = drmad_meta_get_best_values (meta);

@@ -28,9 +28,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadBuffer, drmad_buffer_free)
  * host allocation on devices that run native kernels: one mapping and its
  * 2 MiB pages instead of a mapping, 4 KiB page faults and an unmapping per
  * array (the exact method's thousands of stored states). Once the last of
- * them is freed, the device keeps that mapping for a later call (a few, the
- * largest; lib/blas.c): unlike drmad_buffer_new()'s, the arrays do not start
- * zero but hold what earlier ones left. NULL with @error set on failure. */
+ * them is freed, the device keeps that mapping for a later call when it is
+ * 64 MiB or more (a few, the largest; lib/blas.c): unlike
+ * drmad_buffer_new()'s, the arrays do not start zero but may hold what
+ * earlier ones left. NULL with @error set on failure. */
 GPtrArray   *drmad_buffers_new  (DrmadDevice *device, guint count, gsize n, gsize elem_size, GError **error);
 
 /* Host doubles ↔ device reals (float or double by @buffer->elem_size); blocking. */

@@ -354,17 +354,18 @@ reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
   SegmentStates seg = { 0 };
   g_autoptr (DrmadBuffer) w_end = NULL;
   g_autoptr (DrmadBuffer) v_end = NULL;
-  /* Everything the pass stores, allocated up front, each kind on one
-   * allocation (thousands of arrays with k = 1). */
+  /* Each kind of stored state on one allocation (thousands of arrays with
+   * k = 1); the segment's only once training and the validation gradient
+   * are done, as their own work arrays are then gone. */
   gboolean ok = (cp.w = vectors (pass, checkpoints, P, error)) && (cp.v = vectors (pass, checkpoints, P, error))
                 && (cp.tape = vectors (pass, k == 1 ? slots : 0, drmad_net_host_tape_reals (net), error))
+                && run_forward (pass, 0, T, "train", record_checkpoint, &cp, &pass->train_loss_sum, error)
+                && start_reverse (pass, error)
+                && (w_end = vector (pass, P, error)) && copy (w_end, net->params, error)
+                && (k > 1 || ((v_end = vector (pass, P, error)) && copy (v_end, pass->trainer->velocity, error)))
                 && (seg.w = vectors (pass, k > 1 ? k : 0, P, error))
                 && (seg.v = vectors (pass, k > 1 ? k + 1 : 0, P, error))
-                && (seg.tape = vectors (pass, k > 1 ? slots : 0, drmad_net_host_tape_reals (net), error))
-                && (w_end = vector (pass, P, error)) && (k > 1 || (v_end = vector (pass, P, error)))
-                && run_forward (pass, 0, T, "train", record_checkpoint, &cp, &pass->train_loss_sum, error)
-                && start_reverse (pass, error) && copy (w_end, net->params, error)
-                && (k > 1 || copy (v_end, pass->trainer->velocity, error));
+                && (seg.tape = vectors (pass, k > 1 ? slots : 0, drmad_net_host_tape_reals (net), error));
   net->host_tape = NULL;
   /* k = 1: every state is stored (and, on the fused host path, every
    * step's passes): reverse straight through the checkpoints. */

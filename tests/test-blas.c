@@ -304,6 +304,59 @@ test_host_gemm_beta_zero (void)
   }
 }
 
+/* drmad_buffers_new(): @count arrays back to back on one allocation, each
+ * 128-byte aligned and counted in the device's memory; a mapping of 64 MiB
+ * or more is kept once they are freed and the next call of the same size
+ * gets it back as it was left (the exact method's stored states, no page
+ * faults), a smaller one is not kept, and drmad_device_trim_memory() gives
+ * the kept one back (the next call gets fresh, zero memory). */
+static void
+test_buffers_kept (void)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadDevice *device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  if (!drmad_device_get_info (device)->native_kernels) {
+    g_test_skip ("the device owns its arrays' storage (no native kernels)");
+    drmad_device_unref (device);
+    return;
+  }
+  guint64 base = drmad_device_get_allocated_bytes (device);
+  const gsize large = 8u << 20, small = 100000;   /* floats: 2 × 32 MiB, 2 × 400 KB */
+  for (guint round = 0; round < 5; round++) {
+    gsize n = round < 3 ? large : small;
+    GPtrArray *arrays = drmad_buffers_new (device, 2, n, sizeof (float), &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (arrays->len, ==, 2);
+    g_assert_cmpuint (drmad_device_get_allocated_bytes (device), ==, base + 2 * n * sizeof (float));
+    DrmadBuffer *first = arrays->pdata[0], *second = arrays->pdata[1];
+    g_assert_cmpuint ((guintptr) first->host % 128, ==, 0);
+    g_assert_true ((char *) second->host == (char *) first->host + (n * sizeof (float) + 127) / 128 * 128);
+    float *a = first->host, *b = second->host;
+    /* round 1 finds round 0's marks (kept), round 2 fresh memory (trimmed
+     * after round 1); rounds 3 and 4 are small: nothing kept */
+    gboolean kept = round == 1;
+    g_assert_cmpfloat (a[7], ==, kept ? 1.5f + round - 1 : 0);
+    g_assert_cmpfloat (b[n - 1], ==, kept ? -2.5f : 0);
+    a[7] = 1.5f + round;
+    b[n - 1] = -2.5f;
+    /* copies between the arrays work as on any others */
+    g_assert_true (drmad_buffer_copy (second, first, &error));
+    g_assert_true (drmad_device_finish (device, &error));
+    g_assert_no_error (error);
+    g_assert_cmpfloat (b[7], ==, 1.5f + round);
+    b[n - 1] = -2.5f;
+    g_ptr_array_unref (arrays);
+    g_assert_cmpuint (drmad_device_get_allocated_bytes (device), ==, base);
+    if (round == 1)
+      drmad_device_trim_memory (device);
+  }
+  drmad_device_unref (device);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -316,5 +369,6 @@ main (int argc, char **argv)
   g_test_add_func ("/blas/missing-library", test_missing_library);
   g_test_add_func ("/blas/gemm", test_gemm);
   g_test_add_func ("/blas/host-gemm-beta-zero", test_host_gemm_beta_zero);
+  g_test_add_func ("/blas/buffers-kept", test_buffers_kept);
   return g_test_run ();
 }
