@@ -863,6 +863,24 @@ test_truncated (void)
         g_assert_cmpfloat (truncated->dw0[j], ==, 0);
     }
   }
+  /* Momentum fixed, so tape slots on the fused host path: with every state
+   * stored (k = 1) the training run fills slots for the last R steps only,
+   * and the result is k = 7's to the last bit, each at its predicted peak. */
+  config.learn_momentum = FALSE;
+  g_autoptr (DrmadHyper) fixed = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadHypergradient *results[2];
+  for (guint i = 0; i < 2; i++) {
+    DrmadReverseConfig reverse = { .method = DRMAD_METHOD_TRUNCATED, .checkpoint_every = i ? 1 : 7, .seed = 13,
+                                   .reverse_steps = 10 };
+    results[i] = drmad_hypergradient_compute (p.net, fixed, p.train, p.val, &reverse, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (results[i]->device_peak_bytes, ==, drmad_hypergradient_device_bytes (p.net, fixed, &reverse));
+  }
+  g_assert_cmpmem (results[1]->gradient, results[1]->n * sizeof (double), results[0]->gradient,
+                   results[0]->n * sizeof (double));
+  drmad_hypergradient_free (results[0]);
+  drmad_hypergradient_free (results[1]);
   problem_teardown (&p);
 }
 
