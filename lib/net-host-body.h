@@ -3,7 +3,7 @@
  * NAME(x) (x##_f32 or x##_f64), FP64 (0 or 1) and ACT_TANH_FN defined. Each
  * loop does what the kernel of kernels/nn.cl named beside it does, in the
  * same order of additions, so that a host step and a step of launches agree
- * to the rounding of the activation functions. */
+ * to the rounding of the activation functions and of exp. */
 
 /* gather_bytes: one row of a byte dataset, b · scale + offset in float (two
  * roundings) when standardised, else b / 255. */
@@ -100,7 +100,7 @@ NAME (column_sums_subtract) (const REAL *restrict m, gsize rows, gsize cols, REA
 }
 
 /* softmax_xent over @rows rows: loss, 0/1 error and, with @delta, δ_L. */
-static void
+static DRMAD_VECTOR_CLONES void
 NAME (softmax_xent) (const REAL *logits, const gint32 *labels, gsize rows, gsize classes, REAL scale,
                      REAL *delta, REAL *row_loss, REAL *row_wrong)
 {
@@ -115,12 +115,14 @@ NAME (softmax_xent) (const REAL *logits, const gint32 *labels, gsize rows, gsize
         argmax = c;
       }
     REAL *d = delta ? delta + r * classes : NULL, sum = 0;
-    for (gsize c = 0; c < classes; c++) {
-      REAL e = EXP_FN (z[c] - top);
-      sum += e;
-      if (d)
-        d[c] = e;
-    }
+    if (d) {   /* the exps first, a loop the compiler vectorises, then their sum in order */
+      for (gsize c = 0; c < classes; c++)
+        d[c] = EXP_FN (z[c] - top);
+      for (gsize c = 0; c < classes; c++)
+        sum += d[c];
+    } else
+      for (gsize c = 0; c < classes; c++)
+        sum += EXP_FN (z[c] - top);
     row_loss[r] = LOG_FN (sum) + top - z[label];
     row_wrong[r] = argmax == (gsize) label ? (REAL) 0 : (REAL) 1;
     if (d)
