@@ -644,12 +644,11 @@ buffer_wrap (DrmadDevice *device, gsize n, gsize elem_size, gsize bytes, HostSto
   return buffer;
 }
 
-static gboolean
+static void
 no_host_memory (gsize bytes, GError **error)
 {
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
                "no host memory for %" G_GSIZE_FORMAT " bytes of arrays", bytes);
-  return FALSE;
 }
 
 DrmadBuffer *

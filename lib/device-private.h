@@ -16,7 +16,7 @@ struct _DrmadDevice {
   cl_program       programs[2];   /* per DrmadPrecision, built on first use */
   guint64          allocated_bytes;
   guint64          peak_bytes;
-  struct _DrmadStoragePool *storage_pool;   /* lib/blas.c: drmad_buffers_new()'s last storage, kept */
+  struct _DrmadStoragePool *storage_pool;   /* lib/blas.c: drmad_buffers_new()'s large mappings, kept */
 };
 
 /* Drops the device's hold on @pool (lib/blas.c); NULL is ignored. */
