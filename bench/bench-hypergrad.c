@@ -33,6 +33,7 @@
  * implementation of the same arithmetic can beat. */
 #include "blas.h"
 #include "drmad.h"
+#include "host-team.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -142,7 +143,10 @@ step_gemms (float *scratch[3], const guint *s, guint L, guint B, gboolean revers
 }
 
 typedef struct {
-  double train_us, reverse_us;       /* one OpenBLAS thread, median */
+  double train_us;                   /* on the threads a training step shares (lib/host-team.c), median */
+  double train_one_us;               /* one thread, median */
+  guint  train_threads;
+  double reverse_us;                 /* one OpenBLAS thread, median */
   double train_macs, reverse_macs;
   double hvp_us, hvp_macs;           /* the R-operator's GEMMs alone: a reverse step whose forward
                                       * pass and δ chain come from the exact method's tape */
@@ -163,6 +167,66 @@ time_step_us (float *scratch[3], const guint *s, guint L, guint B, gboolean reve
   return us[G_N_ELEMENTS (us) / 2];
 }
 
+/* The training step's GEMMs as the members of the host team share them
+ * (lib/net-host-body.h, step_part): member t's rows of the batch in the
+ * forward pass and the δ chain, its rows of W_l in the weight gradients. */
+static void
+step_part_gemms (float *scratch[3], const guint *s, guint L, guint B, guint t, guint threads)
+{
+  guint rows = B * (t + 1) / threads - B * t / threads;
+  for (guint l = 1; l <= L; l++)
+    gemm (scratch, FALSE, FALSE, rows, s[l], s[l - 1]);
+  for (guint l = L; l >= 1; l--) {
+    guint part = s[l - 1] * (t + 1) / threads - s[l - 1] * t / threads;
+    if (part)
+      gemm (scratch, TRUE, FALSE, part, s[l], B);
+    if (l > 1)
+      gemm (scratch, FALSE, TRUE, rows, s[l - 1], s[l]);
+  }
+}
+
+typedef struct {
+  float      *scratch[DRMAD_TEAM_MAX][3];   /* each member's own */
+  const guint *s;
+  guint       L, B;
+} TeamFloor;
+
+static void
+team_gemms (const void *data, guint t, guint threads)
+{
+  const TeamFloor *f = data;
+  for (guint i = 0; i < 10; i++)
+    step_part_gemms ((float **) f->scratch[t], f->s, f->L, f->B, t, threads);
+}
+
+/* The training step's GEMMs on @threads members of the host team, ten
+ * steps per start of the team (one wake-up per ten steps: the GEMMs' own
+ * time on that many cores), median µs per step; 0 when the team cannot run. */
+static double
+time_team_step_us (const guint *s, guint L, guint B, guint threads, gsize cells)
+{
+  TeamFloor f = { .s = s, .L = L, .B = B };
+  for (guint t = 0; t < threads; t++)
+    for (guint i = 0; i < 3; i++) {
+      f.scratch[t][i] = g_new (float, cells);
+      for (gsize j = 0; j < cells; j++)
+        f.scratch[t][i][j] = (float) ((j * 7 + i) % 13) / 13.0f - 0.5f;
+    }
+  double us[41];
+  guint runs = 0;
+  for (guint r = 0; r < G_N_ELEMENTS (us); r++) {
+    gint64 start = g_get_monotonic_time ();
+    if (!drmad_team_run (threads, team_gemms, &f))
+      break;
+    us[runs++] = (g_get_monotonic_time () - start) / 10.0;
+  }
+  for (guint t = 0; t < threads; t++)
+    for (guint i = 0; i < 3; i++)
+      g_free (f.scratch[t][i]);
+  qsort (us, runs, sizeof (double), compare);
+  return runs ? us[runs / 2] : 0;
+}
+
 static Floor
 gemm_floor (const guint *s, guint L, guint B)
 {
@@ -178,7 +242,13 @@ gemm_floor (const guint *s, guint L, guint B)
   int threads = blas->get_num_threads ();
   blas->set_num_threads (1);
   Floor floor;
-  floor.train_us = time_step_us (scratch, s, L, B, FALSE, FALSE, &floor.train_macs);
+  floor.train_one_us = time_step_us (scratch, s, L, B, FALSE, FALSE, &floor.train_macs);
+  floor.train_threads = drmad_team_step_threads (B);
+  floor.train_us = floor.train_threads > 1 ? time_team_step_us (s, L, B, floor.train_threads, cells) : 0;
+  if (floor.train_us == 0) {
+    floor.train_us = floor.train_one_us;
+    floor.train_threads = 1;
+  }
   floor.reverse_us = time_step_us (scratch, s, L, B, TRUE, FALSE, &floor.reverse_macs);
   floor.hvp_us = time_step_us (scratch, s, L, B, TRUE, TRUE, &floor.hvp_macs);
   blas->set_num_threads (threads);
@@ -192,6 +262,7 @@ static Floor
 floor_min (Floor a, Floor b)
 {
   a.train_us = MIN (a.train_us, b.train_us);
+  a.train_one_us = MIN (a.train_one_us, b.train_one_us);
   a.reverse_us = MIN (a.reverse_us, b.reverse_us);
   a.hvp_us = MIN (a.hvp_us, b.hvp_us);
   return a;
@@ -299,9 +370,11 @@ main (int argc, char **argv)
   gboolean tape = drmad_device_get_gemm_path (device) == DRMAD_GEMM_HOST
                   && g_strcmp0 (g_getenv ("DRMAD_HOST_STEP"), "0") != 0;
   printf ("theta: L2 and learning rate per layer; x plain: time / one plain training run of the same T steps;\n"
-          "x floor: time / the same GEMMs alone (host OpenBLAS, 1 thread; see the floor line of each net;\n"
+          "x floor: time / the same GEMMs alone (host OpenBLAS, one thread per GEMM; a training step's on the\n"
+          "threads the step shares, %u here at batch 100 (DRMAD_HOST_THREADS), a reverse step's on one;\n"
+          "see the floor line of each net;\n"
           "exact: two training steps (exact1: one) and %s per step)\n",
-          tape ? "the HVP's GEMMs (the tape has the passes)" : "a reverse step");
+          drmad_team_step_threads (100), tape ? "the HVP's GEMMs (the tape has the passes)" : "a reverse step");
   double peak = peak_gflops ();
   printf ("sgemm peak: %.1f GFLOP/s (1024^3, %u threads)\n\n", peak, g_get_num_processors ());
   printf ("%-18s %5s %6s %-11s %10s %8s %8s %12s %10s\n", "net", "batch", "T", "method", "s/meta-it", "x plain",
@@ -320,10 +393,12 @@ main (int argc, char **argv)
       die (error);
     Floor floor = gemm_floor (nets[n].sizes, nets[n].n - 1, nets[n].batch);
     double drmad_flop = 2 * (floor.train_macs + floor.reverse_macs);
-    printf ("%s floor: training step %.0f us (%.1f MFLOP, %.1f GFLOP/s), DrMAD reverse step %.0f us "
+    printf ("%s floor: training step %.0f us on %u thread%s, one thread %.0f us (%.1f MFLOP, %.1f GFLOP/s), "
+            "DrMAD reverse step %.0f us "
             "(%.1f MFLOP, %.1f GFLOP/s); a DrMAD meta-iteration is %.1f MFLOP per step: at the sgemm peak "
             "at least %.3f s per 1000 steps; the HVP's GEMMs alone %.0f us (%.1f MFLOP)\n",
-            net_name->str, floor.train_us, 2 * floor.train_macs / 1e6, 2 * floor.train_macs / floor.train_us / 1e3,
+            net_name->str, floor.train_us, floor.train_threads, floor.train_threads > 1 ? "s" : "", floor.train_one_us,
+            2 * floor.train_macs / 1e6, 2 * floor.train_macs / floor.train_us / 1e3,
             floor.reverse_us, 2 * floor.reverse_macs / 1e6, 2 * floor.reverse_macs / floor.reverse_us / 1e3,
             drmad_flop / 1e6, 1000 * drmad_flop / (peak * 1e9), floor.hvp_us, 2 * floor.hvp_macs / 1e6);
     for (char **t_text = iters; *t_text; t_text++) {

@@ -164,42 +164,43 @@ NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, REAL *restrict 
 
 /* With @h->given_indices (a training step), asks for the cache lines of
  * the next @h->prefetch_rows rows (and their labels) of the next step's minibatch,
- * which its gather_batch reads: a few rows at a time, spread over the step
+ * which its gather_batch reads (member @t of the host team: its own rows): a few rows at a time, spread over the step
  * (before each GEMM, between stretches of the update), so that the loads from
  * memory overlap work. Most of a gather was waiting on scattered rows, and
  * prefetches asked for all at once were mostly lost: they need free miss
  * buffers (docs/benchmarks.md). */
 static void
-NAME (prefetch_some) (const HostStep *h)
+NAME (prefetch_some) (const HostStep *h, guint t)
 {
-  guint count = h->prefetch_rows;
-  guint batch = h->net->batch;
-  if (!h->given_indices || h->prefetched >= batch)
+  guint batch = h->net->batch, threads = MAX (h->threads, 1);
+  guint first = batch * t / threads, last = batch * (t + 1) / threads;   /* member @t's rows */
+  guint from = first + h->prefetched[t];
+  if (!h->given_indices || from >= last)
     return;
   gsize dim = h->net->sizes[0];
   gsize row_bytes = h->bytes ? dim : dim * sizeof (REAL);
   const char *base = h->bytes ? (const char *) h->bytes : (const char *) h->features;
   const guint32 *next = h->indices + batch;
-  guint end = MIN (batch, h->prefetched + count);
-  for (guint j = h->prefetched; j < end; j++) {
+  guint end = MIN (last, from + h->prefetch_rows);
+  for (guint j = from; j < end; j++) {
     const char *row = base + (gsize) next[j] * row_bytes;
     for (gsize at = 0; at < row_bytes; at += 64)
       __builtin_prefetch (row + at);
     __builtin_prefetch (row + row_bytes - 1);
     __builtin_prefetch (h->labels + next[j]);
   }
-  ((HostStep *) h)->prefetched = end;   /* the runtime's copy of the arguments, this step's own */
+  ((HostStep *) h)->prefetched[t] = end - first;   /* the runtime's copy of the arguments, this step's own */
 }
 
 /* The update of parameters @start … @end − 1 (a layer's W_l and b_l, right
  * after the backward pass last reads them, while g_l is still in cache). */
 static void
-NAME (update_range) (const HostStep *h, REAL *g, gsize start, gsize end)
+NAME (update_range) (const HostStep *h, guint t, REAL *g, gsize start, gsize end)
 {
   if (end - start > UPDATE_STRETCH) {
     for (gsize at = start; at < end; at += UPDATE_STRETCH) {
-      NAME (update_range) (h, g, at, MIN (end, at + UPDATE_STRETCH));
-      NAME (prefetch_some) (h);
+      NAME (update_range) (h, t, g, at, MIN (end, at + UPDATE_STRETCH));
+      NAME (prefetch_some) (h, t);
     }
     return;
   }
@@ -293,20 +294,23 @@ NAME (gemm) (const HostStep *h, gboolean transpose_a, gboolean transpose_b, gsiz
 #define WS_DELTA(l) ((REAL *) h->deltas[l])
 #define WS_PRE(l)   ((REAL *) h->pre_deltas[l])
 
-/* The forward pass over @rows rows of @input: a_1 … a_L (logits) in the workspace (or tape slot). */
+/* The forward pass over rows @first … @first + @rows − 1 of @input (by
+ * member @t of the host team): those rows of a_1 … a_L (logits) in the
+ * workspace (or tape slot). */
 static void
-NAME (forward) (const HostStep *h, const REAL *input, gsize rows)
+NAME (forward) (const HostStep *h, guint t, const REAL *input, gsize first, gsize rows)
 {
   DrmadNet *net = h->net;
   guint L = net->n_layers, act = hidden_activation (net);
   const REAL *w = h->params;
   for (guint l = 1; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    const REAL *a = l == 1 ? input : WS_ACT (l - 1);
-    NAME (prefetch_some) (h);
+    const REAL *a = (l == 1 ? input : WS_ACT (l - 1)) + first * fan_in;
+    REAL *z = WS_ACT (l) + first * fan_out;
+    NAME (prefetch_some) (h, t);
     NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, w + net->weight_offset[l], fan_out,
-                 0.0, WS_ACT (l), fan_out);
-    NAME (bias_act) (WS_ACT (l), w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
+                 0.0, z, fan_out);
+    NAME (bias_act) (z, w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
   }
 }
 
@@ -322,7 +326,7 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     REAL *delta = WS_DELTA (l);
-    NAME (prefetch_some) (h);
+    NAME (prefetch_some) (h, 0);
     if (g) {   /* into zeros the last update left: no clearing pass */
       NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, add || h->grad_zero ? 1.0 : 0.0,
                    g + net->weight_offset[l], fan_out);
@@ -335,7 +339,7 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
       NAME (act_backward) (WS_DELTA (l - 1), pre, WS_ACT (l - 1), rows * fan_in, act);
     }
     if (h->velocity)   /* a training step: W_l and b_l are read no more */
-      NAME (update_range) (h, g, net->weight_offset[l], net->bias_offset[l] + fan_out);
+      NAME (update_range) (h, 0, g, net->weight_offset[l], net->bias_offset[l] + fan_out);
   }
 }
 
@@ -364,28 +368,29 @@ NAME (data_rows) (const HostStep *h, gsize first, gsize rows)
 }
 
 /* sample_batch and gather_rows: the minibatch of the step in net->input,
- * its indices and labels. */
+ * its indices and labels (member @t of the host team: its own rows). */
 static void
-NAME (gather_batch) (const HostStep *h)
+NAME (gather_batch) (const HostStep *h, guint t)
 {
   DrmadNet *net = h->net;
-  guint rows = net->batch;
+  guint rows = net->batch, threads = MAX (h->threads, 1);
+  guint from = rows * t / threads, to = rows * (t + 1) / threads;
   const REAL *features = h->features;
   REAL *input = HOST (net->input);
   guint32 *indices = net->indices->host;
   gint32 *batch_labels = net->batch_labels->host;
   gsize dim = net->sizes[0];
   if (h->given_indices)
-    memcpy (indices, h->indices, rows * sizeof *indices);
+    memcpy (indices + from, h->indices + from, (to - from) * sizeof *indices);
   else
-    drmad_sample_range (h->seed, h->step, rows, 0, rows, h->n, indices);
+    drmad_sample_range (h->seed, h->step, rows, from, to - from, h->n, indices + from);
   /* The rows are scattered over the data: the next one's cache lines are
    * asked for while this one converts (its loads were most of the gather). */
   gsize row_bytes = h->bytes ? dim : dim * sizeof (REAL);
   const char *base = h->bytes ? (const char *) h->bytes : (const char *) features;
-  for (guint j = 0; j < rows; j++) {
+  for (guint j = from; j < to; j++) {
     guint32 i = indices[j];
-    if (j + 1 < rows)
+    if (j + 1 < to)
       for (gsize at = 0; at < row_bytes; at += 64)
         __builtin_prefetch (base + (gsize) indices[j + 1] * row_bytes + at);
     batch_labels[j] = h->labels[i];
@@ -409,14 +414,81 @@ NAME (step) (const HostStep *h)
   guint L = net->n_layers, rows = net->batch;
   REAL *input = HOST (net->input);
   gint32 *batch_labels = net->batch_labels->host;
-  NAME (gather_batch) (h);
-  NAME (forward) (h, input, rows);
+  NAME (gather_batch) (h, 0);
+  NAME (forward) (h, 0, input, 0, rows);
   REAL *row_loss = HOST (net->row_loss), *g = h->grad;
   NAME (softmax_xent) (WS_ACT (L), batch_labels, rows, net->sizes[L], (REAL) 1 / rows,
                        WS_DELTA (L), row_loss, HOST (net->row_wrong));
   if (g)
     NAME (accumulate) (h, row_loss, rows, 0);
   NAME (backward) (h, input, rows, g, FALSE);
+}
+
+/* The update of member @t's rows of W_l (and, for the last member, of
+ * b_l): the rows whose gradient it worked out in step_part. */
+static void
+NAME (update_part) (const HostStep *h, REAL *g, guint l, guint t, guint threads)
+{
+  DrmadNet *net = h->net;
+  gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+  gsize first = fan_in * t / threads, last = fan_in * (t + 1) / threads;
+  gsize start = net->weight_offset[l] + first * fan_out, end = net->weight_offset[l] + last * fan_out;
+  if (t == threads - 1)
+    end = net->bias_offset[l] + fan_out;   /* b_l follows W_l */
+  NAME (update_range) (h, t, g, start, end);
+}
+
+/* A training step with an update shared by @threads members of the host
+ * team (lib/host-team.c), member @t's part. Member t has rows
+ * batch·t/threads … of the minibatch for the gather, the forward pass,
+ * softmax_xent and the δ chain, and rows fan_in·t/threads … of each W_l for
+ * its weight gradient (over the whole batch: the single thread's sums,
+ * split by output) and its update. A barrier before each layer's backward
+ * step makes δ_l whole; by then every member is done with W_{l+1}, whose
+ * rows each member then updates. The loss is summed by member 0 and the
+ * bias gradients by the last, each in the single thread's order. Every
+ * number is the one step() gives with the same GEMMs (docs/architecture.md,
+ * "The host step"). */
+static void
+NAME (step_part) (const void *data, guint t, guint threads)
+{
+  const HostStep *h = data;
+  DrmadNet *net = h->net;
+  guint L = net->n_layers, batch = net->batch, act = hidden_activation (net);
+  gsize first = (gsize) batch * t / threads, rows = (gsize) batch * (t + 1) / threads - first;
+  const REAL *input = HOST (net->input), *w = h->params;
+  REAL *row_loss = HOST (net->row_loss), *g = h->grad;
+  gsize classes = net->sizes[L];
+  NAME (gather_batch) (h, t);
+  NAME (forward) (h, t, input, first, rows);
+  NAME (softmax_xent) (WS_ACT (L) + first * classes, (const gint32 *) net->batch_labels->host + first, rows,
+                       classes, (REAL) 1 / batch, WS_DELTA (L) + first * classes, row_loss + first,
+                       HOST (net->row_wrong) + first);
+  for (guint l = L; l >= 1; l--) {
+    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    REAL *delta = WS_DELTA (l);
+    drmad_team_barrier (threads);   /* δ_l whole; W_{l+1} read no more */
+    if (l == L && t == 0)
+      NAME (accumulate) (h, row_loss, batch, 0);
+    if (l < L)
+      NAME (update_part) (h, g, l + 1, t, threads);
+    NAME (prefetch_some) (h, t);
+    if (l > 1) {
+      REAL *pre = WS_PRE (l - 1) + first * fan_in;
+      NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta + first * fan_out, fan_out,
+                   w + net->weight_offset[l], fan_out, 0.0, pre, fan_in);
+      NAME (act_backward) (WS_DELTA (l - 1) + first * fan_in, pre, WS_ACT (l - 1) + first * fan_in, rows * fan_in,
+                           act);
+    }
+    const REAL *a = l == 1 ? input : WS_ACT (l - 1);
+    gsize from = fan_in * t / threads, to = fan_in * (t + 1) / threads;
+    if (to > from)
+      NAME (gemm) (h, TRUE, FALSE, to - from, fan_out, batch, a + from, fan_in, delta, fan_out,
+                   h->grad_zero ? 1.0 : 0.0, g + net->weight_offset[l] + from * fan_out, fan_out);
+    if (t == threads - 1)
+      NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
+  }
+  NAME (update_part) (h, g, 1, t, threads);   /* no member reads W_1 after its own weight gradient */
 }
 
 /* drmad_net_enqueue_full_gradient() as one function, @chunk rows at a time. */
@@ -428,7 +500,7 @@ NAME (full_gradient) (const HostStep *h)
   for (gsize first = 0; first < h->n; first += h->chunk) {
     gsize rows = MIN (h->chunk, h->n - first);
     const REAL *input = NAME (data_rows) (h, first, rows);
-    NAME (forward) (h, input, rows);
+    NAME (forward) (h, 0, input, 0, rows);
     NAME (softmax_xent) (WS_ACT (L), h->labels + first, rows, net->sizes[L], (REAL) 1 / h->n,
                          WS_DELTA (L), HOST (net->row_loss), HOST (net->row_wrong));
     NAME (accumulate) (h, HOST (net->row_loss), rows, 0);
@@ -445,7 +517,7 @@ NAME (evaluate) (const HostStep *h)
   guint L = net->n_layers;
   for (gsize first = 0; first < h->n; first += h->chunk) {
     gsize rows = MIN (h->chunk, h->n - first);
-    NAME (forward) (h, NAME (data_rows) (h, first, rows), rows);
+    NAME (forward) (h, 0, NAME (data_rows) (h, first, rows), 0, rows);
     NAME (softmax_xent) (WS_ACT (L), h->labels + first, rows, net->sizes[L], 1, NULL,
                          HOST (net->row_loss), HOST (net->row_wrong));
     NAME (accumulate) (h, HOST (net->row_loss), rows, 0);
@@ -574,7 +646,7 @@ static void
 NAME (reverse) (const HostStep *h)
 {
   if (h->from_tape)
-    NAME (gather_batch) (h);
+    NAME (gather_batch) (h, 0);
   else
     NAME (step) (h);
   gsize n = h->net->n_params;

@@ -8,6 +8,7 @@
  * this file is built with -fno-trapping-math so that they vectorise. */
 #include "net-private.h"
 #include "counter-hash.h"
+#include "host-team.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -43,8 +44,9 @@ typedef struct {
    * (whose rows it prefetches), worked out by the thread that queued it. */
   gboolean             given_indices;
   gboolean             grad_zero;   /* a training step whose grad holds zeros (DrmadNet's zero_grad) */
-  guint                prefetched;  /* rows of the next step prefetched so far */
+  guint                prefetched[DRMAD_TEAM_MAX];   /* of each member's rows of the next step, prefetched so far */
   guint                prefetch_rows;   /* rows per prefetch_some: the batch over the places that call it */
+  guint                threads;     /* a training step shared by this many threads of the host team (0, 1: alone) */
   guint32              indices[];  /* 2 × batch with given_indices */
 } HostStep;
 
@@ -128,7 +130,12 @@ run (void *data)
   const HostStep *h = data;
   gboolean fp64 = h->net->precision == DRMAD_PRECISION_FLOAT64;
   switch (h->work) {
-  case HOST_STEP:          fp64 ? step_f64 (h) : step_f32 (h); break;
+  case HOST_STEP:
+    if (h->threads > 1 && drmad_team_run (h->threads, fp64 ? step_part_f64 : step_part_f32, h))
+      break;
+    ((HostStep *) h)->threads = 1;   /* the team is busy: alone (the runtime's copy of the arguments) */
+    fp64 ? step_f64 (h) : step_f32 (h);
+    break;
   case HOST_HVP:           fp64 ? hvp_f64 (h, h->out, FALSE) : hvp_f32 (h, h->out, FALSE); break;
   case HOST_REVERSE:       fp64 ? reverse_f64 (h) : reverse_f32 (h); break;
   case HOST_FULL_GRADIENT: fp64 ? full_gradient_f64 (h) : full_gradient_f32 (h); break;
@@ -246,6 +253,7 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
       places += ((gsize) (net->sizes[l - 1] + 1) * net->sizes[l] + UPDATE_STRETCH - 1) / UPDATE_STRETCH;
     args->prefetch_rows = (net->batch + places - 1) / places;
     args->grad_zero = net->zero_grad == grad;
+    args->threads = drmad_team_step_threads (net->batch);
   }
   /* the update leaves g zero; without one, g keeps the gradient */
   net->zero_grad = update ? grad : NULL;

@@ -1,6 +1,7 @@
 /* SGD with momentum (docs/algorithm.md §1) against a plain C reference, and real
  * training on Fashion-MNIST to a required accuracy. */
 #include "drmad.h"
+#include "host-team.h"
 #include "test-util.h"
 #include "reference-mlp.h"
 
@@ -70,6 +71,113 @@ test_sgd_reference (gconstpointer data)
   g_assert_cmpfloat (ref_rel_error (got, w, n), <=, tolerance);
   for (guint half = 0; half < 2; half++)
     g_assert_cmpfloat_with_epsilon (mean_loss[half], loss_sum[half] / (STEPS / 2), tolerance);
+  g_rand_free (rand);
+}
+
+/* A training step shared by the host team (lib/host-team.c; each member
+ * its rows of the batch, its rows of each W_l) gives the single thread's
+ * numbers, on uneven splits (batch 50 over 3 members, fan-ins 23 and 13)
+ * and with η, γ and exp(λ) per weight or per layer; and both agree with the
+ * plain C reference. Three members on two cores also checks that a member
+ * waiting at a barrier lets the others run. */
+#define TEAM_BATCH 50
+#define TEAM_EXAMPLES 131
+#define TEAM_STEPS 12
+static void
+test_host_team (gconstpointer data)
+{
+  DrmadPrecision precision = GPOINTER_TO_INT (data);
+  static const guint team_sizes[] = { 23, 13, 9, 4 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  if (drmad_device_get_gemm_path (device) != DRMAD_GEMM_HOST) {
+    g_test_skip ("the device runs its GEMMs itself: no host step, no host team");
+    return;
+  }
+  GRand *rand = g_rand_new_with_seed (11);
+  g_autofree float *features = g_new (float, TEAM_EXAMPLES * 23);
+  g_autofree double *x = g_new (double, TEAM_EXAMPLES * 23);
+  gint32 labels[TEAM_EXAMPLES];
+  for (guint i = 0; i < TEAM_EXAMPLES * 23; i++)
+    x[i] = features[i] = g_rand_double_range (rand, -1, 1);
+  for (guint i = 0; i < TEAM_EXAMPLES; i++)
+    labels[i] = g_rand_int_range (rand, 0, 4);
+  g_autoptr (DrmadDataset) dataset = drmad_dataset_new_from_arrays (TEAM_EXAMPLES, 23, 4, features, labels, &error);
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, precision, dataset, &error);
+  g_autoptr (DrmadNet) net = drmad_net_new (device, team_sizes, 4, DRMAD_ACTIVATION_TANH, precision, TEAM_BATCH,
+                                            &error);
+  g_assert_no_error (error);
+  gsize n = drmad_net_get_n_params (net);
+  g_autofree double *w0 = g_new (double, n), *eta = g_new (double, n), *gamma = g_new (double, n);
+  g_autofree double *l2 = g_new (double, n);
+  double *got[3][2] = { { NULL } };   /* the weights after training: threads − 1, per layer */
+  CHECK (drmad_net_init_params (net, 4, (double[]){ 0.8, 1.2, 1.0 }, &error));
+  CHECK (drmad_net_get_params (net, w0, &error));
+  for (gsize i = 0; i < n; i++) {
+    eta[i] = g_rand_double_range (rand, 0.05, 0.3);
+    gamma[i] = g_rand_double_range (rand, 0.5, 0.95);
+    l2[i] = g_rand_double_range (rand, 0, 0.1);
+  }
+  double loss[3][2];
+  for (guint threads = 1; threads <= 3; threads++)
+    for (guint uniform = 0; uniform < 2; uniform++) {
+      drmad_team_set_threads (threads);
+      g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+      CHECK (drmad_net_set_params (net, w0, &error));
+      if (uniform)
+        CHECK (drmad_trainer_set_uniform (trainer, 0.2, 0.8, 0.01, &error));
+      else
+        CHECK (drmad_trainer_set_vectors (trainer, eta, gamma, l2, &error));
+      guint runs = drmad_team_runs ();
+      CHECK (drmad_trainer_run (trainer, train, 5, 0, TEAM_STEPS, NULL, NULL, &loss[threads - 1][uniform], &error));
+      /* every step on the team (none found it busy), or none with one thread */
+      g_assert_cmpuint (drmad_team_runs () - runs, ==, threads > 1 ? TEAM_STEPS : 0);
+      got[threads - 1][uniform] = g_new (double, n);
+      CHECK (drmad_net_get_params (net, got[threads - 1][uniform], &error));
+    }
+  drmad_team_set_threads (0);
+
+  /* The reference: the same steps in plain C, in double. */
+  RefNet ref = { 3, team_sizes, DRMAD_ACTIVATION_TANH };
+  double tolerance = precision == DRMAD_PRECISION_FLOAT64 ? 1e-11 : 1e-4;
+  for (guint uniform = 0; uniform < 2; uniform++) {
+    g_autofree double *w = g_memdup2 (w0, n * sizeof (double)), *v = g_new0 (double, n), *g = g_new (double, n);
+    g_autofree gboolean *bias = g_new0 (gboolean, n);   /* W_l, then b_l, layer by layer */
+    for (guint l = 1, at = 0; l < G_N_ELEMENTS (team_sizes); l++) {
+      at += team_sizes[l - 1] * team_sizes[l];
+      for (guint j = 0; j < team_sizes[l]; j++)
+        bias[at++] = TRUE;
+    }
+    double loss_sum = 0;
+    for (guint64 t = 0; t < TEAM_STEPS; t++) {
+      guint32 idx[TEAM_BATCH];
+      drmad_sampler_batch (5, t, TEAM_BATCH, TEAM_EXAMPLES, idx);
+      loss_sum += ref_loss_grad (&ref, w, x, labels, idx, TEAM_BATCH, g, NULL);
+      for (gsize i = 0; i < n; i++) {
+        double e = uniform ? 0.2 : eta[i], m = uniform ? 0.8 : gamma[i];
+        double r = !uniform ? l2[i] : bias[i] ? 0 : 0.01;   /* set_uniform leaves biases unregularised */
+        v[i] = m * v[i] - (1 - m) * (g[i] + r * w[i]);
+        w[i] += e * v[i];
+      }
+    }
+    for (guint threads = 1; threads <= 3; threads++) {
+      double *mine = got[threads - 1][uniform];
+      g_test_message ("%u thread(s), %s: relative error %g to the reference, %g to one thread", threads,
+                      uniform ? "per layer" : "per weight", ref_rel_error (mine, w, n),
+                      ref_rel_error (mine, got[0][uniform], n));
+      g_assert_cmpfloat (ref_rel_error (mine, w, n), <=, tolerance);
+      g_assert_cmpfloat_with_epsilon (loss[threads - 1][uniform], loss_sum / TEAM_STEPS, tolerance);
+      /* the same GEMMs on other rows: the single thread's numbers to the last bits */
+      g_assert_cmpfloat (ref_rel_error (mine, got[0][uniform], n), <=,
+                         precision == DRMAD_PRECISION_FLOAT64 ? 1e-14 : 1e-6);
+    }
+  }
+  for (guint i = 0; i < 6; i++)
+    g_free (got[i / 2][i % 2]);
   g_rand_free (rand);
 }
 
@@ -157,6 +265,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/train/sgd-vs-reference/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_sgd_reference);
   g_test_add_data_func ("/train/sgd-vs-reference/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_sgd_reference);
+  g_test_add_data_func ("/train/host-team/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_team);
+  g_test_add_data_func ("/train/host-team/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_team);
   g_test_add_func ("/train/cancel-and-divergence", test_cancel_and_divergence);
   g_test_add_func ("/train/fashion-mnist-accuracy", test_fashion_mnist);
   return g_test_run ();

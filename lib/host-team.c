@@ -1,0 +1,203 @@
+/* The host team: helper threads that run parts of a fused host step beside
+ * the PoCL worker thread that runs the step's native kernel
+ * (lib/net-host.c). One team per process, for one step at a time; a step
+ * that finds it busy runs alone. Its members wait for work and for each
+ * other by spinning: a step is a few hundred microseconds with a handful of
+ * barriers, and a thread put to sleep costs tens of microseconds to wake on
+ * a VM. A helper that sees no work for IDLE_SPIN_US sleeps on a condition
+ * variable until the next step; a barrier that waits longer than
+ * BARRIER_SPIN_US yields the CPU between looks, so that a team on a machine
+ * with more threads than cores (several processes, say) does not spin
+ * against the thread it waits for. docs/architecture.md, "The host step",
+ * tells why the work is split by rows and not by GEMM. */
+#include "host-team.h"
+#include "blas.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause ()
+#else
+#define CPU_RELAX() do { } while (0)
+#endif
+
+#define IDLE_SPIN_US    200
+#define BARRIER_SPIN_US 50
+
+typedef struct {
+  gint           busy;           /* a step holds the team */
+  guint          helpers;        /* started helper threads */
+  gint           job;            /* bumped for each step; helpers wait for it to change */
+  gint           job_before;     /* job before the step that starts helpers */
+  gint           sleepers;       /* helpers asleep on wake */
+  gint           done;           /* helpers finished with this step */
+  gint           arrived;        /* members at the barrier */
+  gint           phase;          /* bumped as the last member arrives */
+  guint          threads;        /* members of this step */
+  DrmadTeamWork  work;
+  const void    *data;
+  GMutex         lock;
+  GCond          wake;
+} Team;
+
+static Team team;
+static gint threads_set = 0;   /* drmad_team_set_threads() */
+static gint steps_run = 0;     /* drmad_team_runs() */
+
+/* Spins until *@at differs from @seen, yielding the CPU between looks once
+ * @spin_us have passed. */
+static void
+wait_change (gint *at, gint seen, gint64 spin_us)
+{
+  gint64 since = 0;
+  for (guint i = 1; g_atomic_int_get (at) == seen; i++) {
+    CPU_RELAX ();
+    if (i % 256)
+      continue;
+    gint64 now = g_get_monotonic_time ();
+    if (since == 0)
+      since = now;
+    else if (now - since > spin_us)
+      sched_yield ();
+  }
+}
+
+void
+drmad_team_barrier (guint threads)
+{
+  if (threads < 2)
+    return;
+  gint phase = g_atomic_int_get (&team.phase);
+  if (g_atomic_int_add (&team.arrived, 1) == (gint) threads - 1) {
+    g_atomic_int_set (&team.arrived, 0);
+    g_atomic_int_inc (&team.phase);
+  } else
+    wait_change (&team.phase, phase, BARRIER_SPIN_US);
+}
+
+static gpointer
+helper (gpointer data)
+{
+  guint index = GPOINTER_TO_UINT (data);
+  gint seen = team.job_before;   /* the step it was started for may have begun */
+  for (;;) {
+    gint64 start = g_get_monotonic_time ();
+    for (guint i = 1; g_atomic_int_get (&team.job) == seen; i++) {
+      CPU_RELAX ();
+      if (i % 256 == 0 && g_get_monotonic_time () - start > IDLE_SPIN_US) {
+        g_mutex_lock (&team.lock);
+        g_atomic_int_inc (&team.sleepers);
+        while (g_atomic_int_get (&team.job) == seen)
+          g_cond_wait (&team.wake, &team.lock);
+        g_atomic_int_add (&team.sleepers, -1);
+        g_mutex_unlock (&team.lock);
+      }
+    }
+    seen = g_atomic_int_get (&team.job);
+    if (index < team.threads) {
+      team.work (team.data, index, team.threads);
+      g_atomic_int_inc (&team.done);
+    }
+  }
+  return NULL;
+}
+
+/* A child of fork() has none of the helpers. */
+static void
+forget_helpers (void)
+{
+  team.helpers = 0;
+  team.busy = 0;
+}
+
+void
+drmad_team_set_threads (guint threads)
+{
+  g_atomic_int_set (&threads_set, (gint) MIN (threads, DRMAD_TEAM_MAX));
+}
+
+guint
+drmad_team_runs (void)
+{
+  return (guint) g_atomic_int_get (&steps_run);
+}
+
+guint
+drmad_team_threads (void)
+{
+  gint set = g_atomic_int_get (&threads_set);
+  if (set > 0)
+    return (guint) set;
+  static gsize wanted = 0;
+  if (g_once_init_enter (&wanted)) {
+    const char *text = g_getenv ("DRMAD_HOST_THREADS");
+    long threads;
+    if (text && *text)
+      threads = strtol (text, NULL, 10);
+    else {
+      /* both cores of a 2-core machine, shared with the other processes of
+       * an MPI job on the same node */
+      long cores = (long) g_get_num_processors ();
+      const char *local = g_getenv ("OMPI_COMM_WORLD_LOCAL_SIZE");
+      if (local && atol (local) > 0)
+        cores /= atol (local);
+      threads = MIN (cores, DRMAD_TEAM_DEFAULT);
+    }
+    g_once_init_leave (&wanted, (gsize) CLAMP (threads, 1, DRMAD_TEAM_MAX));
+  }
+  return (guint) wanted;
+}
+
+guint
+drmad_team_step_threads (guint batch)
+{
+  guint threads = MIN (drmad_team_threads (), batch / DRMAD_TEAM_MIN_ROWS);
+  return threads > 1 && drmad_blas_get_large_threads () == 1 ? threads : 1;
+}
+
+gboolean
+drmad_team_run (guint threads, DrmadTeamWork work, const void *data)
+{
+  if (threads < 2 || !g_atomic_int_compare_and_exchange (&team.busy, 0, 1))
+    return FALSE;
+  static gsize atfork = 0;
+  if (g_once_init_enter (&atfork)) {
+    pthread_atfork (NULL, NULL, forget_helpers);
+    g_once_init_leave (&atfork, 1);
+  }
+  team.job_before = g_atomic_int_get (&team.job);
+  while (team.helpers < threads - 1) {
+    GError *error = NULL;
+    GThread *thread = g_thread_try_new ("drmad-team", helper, GUINT_TO_POINTER (team.helpers + 1), &error);
+    if (!thread) {   /* run with the helpers there are */
+      g_clear_error (&error);
+      break;
+    }
+    g_thread_unref (thread);
+    team.helpers++;
+  }
+  if (team.helpers < threads - 1) {
+    g_atomic_int_set (&team.busy, 0);
+    return FALSE;
+  }
+  team.threads = threads;
+  team.work = work;
+  team.data = data;
+  team.arrived = 0;
+  g_atomic_int_set (&team.done, 0);
+  g_atomic_int_inc (&team.job);   /* a full barrier: the fields above are seen first */
+  if (g_atomic_int_get (&team.sleepers) > 0) {
+    g_mutex_lock (&team.lock);
+    g_cond_broadcast (&team.wake);
+    g_mutex_unlock (&team.lock);
+  }
+  work (data, 0, threads);
+  for (gint done; (done = g_atomic_int_get (&team.done)) < (gint) threads - 1;)
+    wait_change (&team.done, done, BARRIER_SPIN_US);
+  g_atomic_int_inc (&steps_run);
+  g_atomic_int_set (&team.busy, 0);
+  return TRUE;
+}
