@@ -113,19 +113,24 @@ gemm (float *scratch[3], gboolean ta, gboolean tb, int m, int n, int k)
  * Training: forward a_{l−1}W_l, backward a_{l−1}ᵀδ_l and δ_l W_lᵀ (l ≥ 2).
  * DrMAD reverse step without momentum in θ: forward, the δ chain, and the
  * R-operator (R-forward a_{l−1}V_l and R(a_{l−1})W_l; R-backward a_{l−1}ᵀR(δ_l),
- * R(a_{l−1})ᵀδ_l, R(δ_l)W_lᵀ and δ_l V_lᵀ). */
+ * R(a_{l−1})ᵀδ_l, R(δ_l)W_lᵀ and δ_l V_lᵀ). Member @t of @threads of the
+ * host team (0 of 1: alone) as lib/net-host-body.h splits them (step_part,
+ * hvp): its rows of the batch, its rows of W_l in the weight terms. The
+ * multiply-adds are the whole step's. */
 static double
-step_gemms (float *scratch[3], const guint *s, guint L, guint B, gboolean reverse, gboolean hvp_only)
+step_gemms (float *scratch[3], const guint *s, guint L, guint B, gboolean reverse, gboolean hvp_only, guint t,
+            guint threads)
 {
   double macs = 0;
+  guint rows = B * (t + 1) / threads - B * t / threads;
   for (guint l = 1; l <= L; l++) {
     double layer = (double) B * s[l] * s[l - 1];
     if (!hvp_only)
-      gemm (scratch, FALSE, FALSE, B, s[l], s[l - 1]);                /* a_{l−1} W_l */
+      gemm (scratch, FALSE, FALSE, rows, s[l], s[l - 1]);             /* a_{l−1} W_l */
     if (reverse) {
-      gemm (scratch, FALSE, FALSE, B, s[l], s[l - 1]);                /* a_{l−1} V_l */
+      gemm (scratch, FALSE, FALSE, rows, s[l], s[l - 1]);             /* a_{l−1} V_l */
       if (l > 1)
-        gemm (scratch, FALSE, FALSE, B, s[l], s[l - 1]);              /* R(a_{l−1}) W_l */
+        gemm (scratch, FALSE, FALSE, rows, s[l], s[l - 1]);           /* R(a_{l−1}) W_l */
     }
     macs += layer * ((reverse ? (l > 1 ? 3 : 2) : 1) - (hvp_only ? 1 : 0));
   }
@@ -133,23 +138,25 @@ step_gemms (float *scratch[3], const guint *s, guint L, guint B, gboolean revers
     double layer = (double) B * s[l] * s[l - 1];
     guint weight_grads = reverse ? (l > 1 ? 2 : 1) : 1;              /* a_{l−1}ᵀδ_l, or a_{l−1}ᵀR(δ_l) + R(a_{l−1})ᵀδ_l */
     guint delta_grads = l == 1 ? 0 : (reverse ? 3 : 1) - (hvp_only ? 1 : 0);   /* δ_l W_lᵀ (+ R(δ_l) W_lᵀ + δ_l V_lᵀ) */
-    for (guint i = 0; i < weight_grads; i++)
-      gemm (scratch, TRUE, FALSE, s[l - 1], s[l], B);
+    guint part = s[l - 1] * (t + 1) / threads - s[l - 1] * t / threads;
+    for (guint i = 0; i < weight_grads && part; i++)
+      gemm (scratch, TRUE, FALSE, part, s[l], B);
     for (guint i = 0; i < delta_grads; i++)
-      gemm (scratch, FALSE, TRUE, B, s[l - 1], s[l]);
+      gemm (scratch, FALSE, TRUE, rows, s[l - 1], s[l]);
     macs += layer * (weight_grads + delta_grads);
   }
   return macs;
 }
 
+/* Median µs per step of each kind's GEMMs, on the threads the steps share
+ * (lib/host-team.c; one OpenBLAS thread per GEMM), and on one thread. */
 typedef struct {
-  double train_us;                   /* on the threads a training step shares (lib/host-team.c), median */
-  double train_one_us;               /* one thread, median */
-  guint  train_threads;
-  double reverse_us;                 /* one OpenBLAS thread, median */
-  double train_macs, reverse_macs;
-  double hvp_us, hvp_macs;           /* the R-operator's GEMMs alone: a reverse step whose forward
+  guint  threads;
+  double train_us, train_one_us;
+  double reverse_us, reverse_one_us;
+  double hvp_us, hvp_one_us;         /* the R-operator's GEMMs alone: a reverse step whose forward
                                       * pass and δ chain come from the exact method's tape */
+  double train_macs, reverse_macs, hvp_macs;
 } Floor;
 
 static double
@@ -160,35 +167,18 @@ time_step_us (float *scratch[3], const guint *s, guint L, guint B, gboolean reve
   for (guint r = 0; r < G_N_ELEMENTS (us); r++) {
     gint64 start = g_get_monotonic_time ();
     for (guint i = 0; i < 10; i++)
-      *macs = step_gemms (scratch, s, L, B, reverse, hvp_only);
+      *macs = step_gemms (scratch, s, L, B, reverse, hvp_only, 0, 1);
     us[r] = (g_get_monotonic_time () - start) / 10.0;
   }
   qsort (us, G_N_ELEMENTS (us), sizeof (double), compare);
   return us[G_N_ELEMENTS (us) / 2];
 }
 
-/* The training step's GEMMs as the members of the host team share them
- * (lib/net-host-body.h, step_part): member t's rows of the batch in the
- * forward pass and the δ chain, its rows of W_l in the weight gradients. */
-static void
-step_part_gemms (float *scratch[3], const guint *s, guint L, guint B, guint t, guint threads)
-{
-  guint rows = B * (t + 1) / threads - B * t / threads;
-  for (guint l = 1; l <= L; l++)
-    gemm (scratch, FALSE, FALSE, rows, s[l], s[l - 1]);
-  for (guint l = L; l >= 1; l--) {
-    guint part = s[l - 1] * (t + 1) / threads - s[l - 1] * t / threads;
-    if (part)
-      gemm (scratch, TRUE, FALSE, part, s[l], B);
-    if (l > 1)
-      gemm (scratch, FALSE, TRUE, rows, s[l - 1], s[l]);
-  }
-}
-
 typedef struct {
   float      *scratch[DRMAD_TEAM_MAX][3];   /* each member's own */
   const guint *s;
   guint       L, B;
+  gboolean    reverse, hvp_only;
 } TeamFloor;
 
 static void
@@ -196,16 +186,17 @@ team_gemms (const void *data, guint t, guint threads)
 {
   const TeamFloor *f = data;
   for (guint i = 0; i < 10; i++)
-    step_part_gemms ((float **) f->scratch[t], f->s, f->L, f->B, t, threads);
+    step_gemms ((float **) f->scratch[t], f->s, f->L, f->B, f->reverse, f->hvp_only, t, threads);
 }
 
-/* The training step's GEMMs on @threads members of the host team, ten
- * steps per start of the team (one wake-up per ten steps: the GEMMs' own
- * time on that many cores), median µs per step; 0 when the team cannot run. */
+/* A step's GEMMs on @threads members of the host team, ten steps per
+ * start of the team (one hand-over per ten steps: the GEMMs' own time on
+ * that many cores), median µs per step; 0 when the team cannot run. */
 static double
-time_team_step_us (const guint *s, guint L, guint B, guint threads, gsize cells)
+time_team_step_us (const guint *s, guint L, guint B, gboolean reverse, gboolean hvp_only, guint threads,
+                   gsize cells)
 {
-  TeamFloor f = { .s = s, .L = L, .B = B };
+  TeamFloor f = { .s = s, .L = L, .B = B, .reverse = reverse, .hvp_only = hvp_only };
   for (guint t = 0; t < threads; t++)
     for (guint i = 0; i < 3; i++) {
       f.scratch[t][i] = g_new (float, cells);
@@ -243,14 +234,21 @@ gemm_floor (const guint *s, guint L, guint B)
   blas->set_num_threads (1);
   Floor floor;
   floor.train_one_us = time_step_us (scratch, s, L, B, FALSE, FALSE, &floor.train_macs);
-  floor.train_threads = drmad_team_step_threads (B);
-  floor.train_us = floor.train_threads > 1 ? time_team_step_us (s, L, B, floor.train_threads, cells) : 0;
-  if (floor.train_us == 0) {
-    floor.train_us = floor.train_one_us;
-    floor.train_threads = 1;
+  floor.reverse_one_us = time_step_us (scratch, s, L, B, TRUE, FALSE, &floor.reverse_macs);
+  floor.hvp_one_us = time_step_us (scratch, s, L, B, TRUE, TRUE, &floor.hvp_macs);
+  floor.threads = drmad_team_step_threads (B);
+  floor.train_us = floor.reverse_us = floor.hvp_us = 0;
+  if (floor.threads > 1) {
+    floor.train_us = time_team_step_us (s, L, B, FALSE, FALSE, floor.threads, cells);
+    floor.reverse_us = time_team_step_us (s, L, B, TRUE, FALSE, floor.threads, cells);
+    floor.hvp_us = time_team_step_us (s, L, B, TRUE, TRUE, floor.threads, cells);
   }
-  floor.reverse_us = time_step_us (scratch, s, L, B, TRUE, FALSE, &floor.reverse_macs);
-  floor.hvp_us = time_step_us (scratch, s, L, B, TRUE, TRUE, &floor.hvp_macs);
+  if (floor.train_us == 0 || floor.reverse_us == 0 || floor.hvp_us == 0) {   /* alone */
+    floor.threads = 1;
+    floor.train_us = floor.train_one_us;
+    floor.reverse_us = floor.reverse_one_us;
+    floor.hvp_us = floor.hvp_one_us;
+  }
   blas->set_num_threads (threads);
   for (guint i = 0; i < 3; i++)
     g_free (scratch[i]);
@@ -264,6 +262,8 @@ floor_min (Floor a, Floor b)
   a.train_us = MIN (a.train_us, b.train_us);
   a.train_one_us = MIN (a.train_one_us, b.train_one_us);
   a.reverse_us = MIN (a.reverse_us, b.reverse_us);
+  a.reverse_one_us = MIN (a.reverse_one_us, b.reverse_one_us);
+  a.hvp_one_us = MIN (a.hvp_one_us, b.hvp_one_us);
   a.hvp_us = MIN (a.hvp_us, b.hvp_us);
   return a;
 }
@@ -370,9 +370,8 @@ main (int argc, char **argv)
   gboolean tape = drmad_device_get_gemm_path (device) == DRMAD_GEMM_HOST
                   && g_strcmp0 (g_getenv ("DRMAD_HOST_STEP"), "0") != 0;
   printf ("theta: L2 and learning rate per layer; x plain: time / one plain training run of the same T steps;\n"
-          "x floor: time / the same GEMMs alone (host OpenBLAS, one thread per GEMM; a training step's on the\n"
-          "threads the step shares, %u here at batch 100 (DRMAD_HOST_THREADS), a reverse step's on one;\n"
-          "see the floor line of each net;\n"
+          "x floor: time / the same GEMMs alone (host OpenBLAS, one thread per GEMM, on the threads the steps\n"
+          "share: %u at batch 100 here, DRMAD_HOST_THREADS; see the floor line of each net;\n"
           "exact: two training steps (exact1: one) and %s per step)\n",
           drmad_team_step_threads (100), tape ? "the HVP's GEMMs (the tape has the passes)" : "a reverse step");
   double peak = peak_gflops ();
@@ -393,14 +392,16 @@ main (int argc, char **argv)
       die (error);
     Floor floor = gemm_floor (nets[n].sizes, nets[n].n - 1, nets[n].batch);
     double drmad_flop = 2 * (floor.train_macs + floor.reverse_macs);
-    printf ("%s floor: training step %.0f us on %u thread%s, one thread %.0f us (%.1f MFLOP, %.1f GFLOP/s), "
-            "DrMAD reverse step %.0f us "
-            "(%.1f MFLOP, %.1f GFLOP/s); a DrMAD meta-iteration is %.1f MFLOP per step: at the sgemm peak "
-            "at least %.3f s per 1000 steps; the HVP's GEMMs alone %.0f us (%.1f MFLOP)\n",
-            net_name->str, floor.train_us, floor.train_threads, floor.train_threads > 1 ? "s" : "", floor.train_one_us,
+    /* peers.py reads "training step N us" and "DrMAD reverse step N us" */
+    printf ("%s floor on %u thread%s: training step %.0f us (one thread %.0f us; %.1f MFLOP, %.1f GFLOP/s), "
+            "DrMAD reverse step %.0f us (one thread %.0f us; %.1f MFLOP, %.1f GFLOP/s); a DrMAD meta-iteration "
+            "is %.1f MFLOP per step: at the sgemm peak at least %.3f s per 1000 steps; the HVP's GEMMs alone "
+            "%.0f us (one thread %.0f us; %.1f MFLOP)\n",
+            net_name->str, floor.threads, floor.threads > 1 ? "s" : "", floor.train_us, floor.train_one_us,
             2 * floor.train_macs / 1e6, 2 * floor.train_macs / floor.train_us / 1e3,
-            floor.reverse_us, 2 * floor.reverse_macs / 1e6, 2 * floor.reverse_macs / floor.reverse_us / 1e3,
-            drmad_flop / 1e6, 1000 * drmad_flop / (peak * 1e9), floor.hvp_us, 2 * floor.hvp_macs / 1e6);
+            floor.reverse_us, floor.reverse_one_us, 2 * floor.reverse_macs / 1e6,
+            2 * floor.reverse_macs / floor.reverse_us / 1e3,
+            drmad_flop / 1e6, 1000 * drmad_flop / (peak * 1e9), floor.hvp_us, floor.hvp_one_us, 2 * floor.hvp_macs / 1e6);
     for (char **t_text = iters; *t_text; t_text++) {
       guint64 T = g_ascii_strtoull (*t_text, NULL, 10);
       DrmadHyperConfig config;

@@ -438,8 +438,9 @@ NAME (update_part) (const HostStep *h, REAL *g, guint l, guint t, guint threads)
   NAME (update_range) (h, t, g, start, end);
 }
 
-/* A training step with an update shared by @threads members of the host
- * team (lib/host-team.c), member @t's part. Member t has rows
+/* A training step shared by @threads members of the host team
+ * (lib/host-team.c), member @t's part (with an update, or for a reverse
+ * step the gradient or only the δ_l). Member t has rows
  * batch·t/threads … of the minibatch for the gather, the forward pass,
  * softmax_xent and the δ chain, and rows fan_in·t/threads … of each W_l for
  * its weight gradient (over the whole batch: the single thread's sums,
@@ -468,9 +469,9 @@ NAME (step_part) (const void *data, guint t, guint threads)
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     REAL *delta = WS_DELTA (l);
     drmad_team_barrier (threads);   /* δ_l whole; W_{l+1} read no more */
-    if (l == L && t == 0)
+    if (l == L && t == 0 && g)
       NAME (accumulate) (h, row_loss, batch, 0);
-    if (l < L)
+    if (l < L && h->velocity)
       NAME (update_part) (h, g, l + 1, t, threads);
     NAME (prefetch_some) (h, t);
     if (l > 1) {
@@ -482,13 +483,14 @@ NAME (step_part) (const void *data, guint t, guint threads)
     }
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     gsize from = fan_in * t / threads, to = fan_in * (t + 1) / threads;
-    if (to > from)
+    if (g && to > from)
       NAME (gemm) (h, TRUE, FALSE, to - from, fan_out, batch, a + from, fan_in, delta, fan_out,
                    h->grad_zero ? 1.0 : 0.0, g + net->weight_offset[l] + from * fan_out, fan_out);
-    if (t == threads - 1)
+    if (g && t == threads - 1)
       NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
   }
-  NAME (update_part) (h, g, 1, t, threads);   /* no member reads W_1 after its own weight gradient */
+  if (h->velocity)   /* no member reads W_1 after its own weight gradient */
+    NAME (update_part) (h, g, 1, t, threads);
 }
 
 /* drmad_net_enqueue_full_gradient() as one function, @chunk rows at a time. */
@@ -526,51 +528,64 @@ NAME (evaluate) (const HostStep *h)
 }
 
 /* drmad_net_enqueue_batch_hvp() as one function: the R-forward pass,
- * r_softmax and the R-backward pass (docs/algorithm.md §3). */
+ * r_softmax and the R-backward pass (docs/algorithm.md §3); member @t of
+ * @threads of the host team (0 of 1: alone) as in step_part, its rows of
+ * the batch for the R-forward pass and the R(δ) chain, its rows of each W_l
+ * for the weight terms of Hu; the last member the bias terms. A barrier
+ * before each layer's R-backward step makes R(δ_l) whole. */
 static void
-NAME (hvp) (const HostStep *h, REAL *out, gboolean subtract)
+NAME (hvp) (const HostStep *h, REAL *out, gboolean subtract, guint t, guint threads)
 {
   DrmadNet *net = h->net;
-  guint L = net->n_layers, rows = net->batch, act = hidden_activation (net);
+  guint L = net->n_layers, batch = net->batch, act = hidden_activation (net);
+  gsize first = (gsize) batch * t / threads, rows = (gsize) batch * (t + 1) / threads - first;
   const REAL *w = h->params, *dir = h->dir;
   for (guint l = 1; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    const REAL *a = l == 1 ? HOST (net->input) : WS_ACT (l - 1);
-    REAL *rz = HOST (net->r_z[l]);
+    const REAL *a = (l == 1 ? HOST (net->input) : WS_ACT (l - 1)) + first * fan_in;
+    REAL *rz = HOST (net->r_z[l]) + first * fan_out;
     NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, a, fan_in, dir + net->weight_offset[l], fan_out,
                  0.0, rz, fan_out);
     if (l > 1)
-      NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, HOST (net->r_a[l - 1]), fan_in,
+      NAME (gemm) (h, FALSE, FALSE, rows, fan_out, fan_in, HOST (net->r_a[l - 1]) + first * fan_in, fan_in,
                    w + net->weight_offset[l], fan_out, 1.0, rz, fan_out);
-    NAME (r_bias_act) (rz, l < L ? HOST (net->r_a[l]) : NULL, dir + net->bias_offset[l], WS_ACT (l),
-                       rows, fan_out, l < L ? act : ACT_IDENTITY);
+    NAME (r_bias_act) (rz, l < L ? HOST (net->r_a[l]) + first * fan_out : NULL, dir + net->bias_offset[l],
+                       WS_ACT (l) + first * fan_out, rows, fan_out, l < L ? act : ACT_IDENTITY);
   }
-  NAME (r_softmax) (WS_ACT (L), HOST (net->r_z[L]), rows, net->sizes[L], (REAL) 1 / rows,
-                    HOST (net->r_deltas[L]));
+  gsize classes = net->sizes[L];
+  NAME (r_softmax) (WS_ACT (L) + first * classes, HOST (net->r_z[L]) + first * classes, rows, classes,
+                    (REAL) 1 / batch, HOST (net->r_deltas[L]) + first * classes);
   for (guint l = L; l >= 1; l--) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? HOST (net->input) : WS_ACT (l - 1);
     REAL *r_delta = HOST (net->r_deltas[l]), *delta = WS_DELTA (l);
+    drmad_team_barrier (threads);   /* R(δ_l) whole */
     /* out = Hu, or out −= Hu straight from the GEMMs (no zeroing pass, no Hu vector) */
     double alpha = subtract ? -1.0 : 1.0;
-    NAME (gemm_scaled) (h, TRUE, FALSE, fan_in, fan_out, rows, alpha, a, fan_in, r_delta, fan_out,
-                        subtract ? 1.0 : 0.0, out + net->weight_offset[l], fan_out);
-    if (l > 1)
-      NAME (gemm_scaled) (h, TRUE, FALSE, fan_in, fan_out, rows, alpha, HOST (net->r_a[l - 1]), fan_in, delta,
-                          fan_out, 1.0, out + net->weight_offset[l], fan_out);
-    if (subtract)
-      NAME (column_sums_subtract) (r_delta, rows, fan_out, out + net->bias_offset[l]);
-    else
-      NAME (column_sums) (r_delta, rows, fan_out, out + net->bias_offset[l], FALSE);
+    gsize from = fan_in * t / threads, to = fan_in * (t + 1) / threads;
+    REAL *out_rows = out + net->weight_offset[l] + from * fan_out;
+    if (to > from) {
+      NAME (gemm_scaled) (h, TRUE, FALSE, to - from, fan_out, batch, alpha, a + from, fan_in, r_delta, fan_out,
+                          subtract ? 1.0 : 0.0, out_rows, fan_out);
+      if (l > 1)
+        NAME (gemm_scaled) (h, TRUE, FALSE, to - from, fan_out, batch, alpha, HOST (net->r_a[l - 1]) + from,
+                            fan_in, delta, fan_out, 1.0, out_rows, fan_out);
+    }
+    if (t == threads - 1) {
+      if (subtract)
+        NAME (column_sums_subtract) (r_delta, batch, fan_out, out + net->bias_offset[l]);
+      else
+        NAME (column_sums) (r_delta, batch, fan_out, out + net->bias_offset[l], FALSE);
+    }
     if (l == 1)
       break;
-    REAL *r_prev = HOST (net->r_deltas[l - 1]);
-    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, r_delta, fan_out, w + net->weight_offset[l], fan_out,
-                 0.0, r_prev, fan_in);
-    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta, fan_out, dir + net->weight_offset[l], fan_out,
-                 1.0, r_prev, fan_in);
-    NAME (r_act_backward) (r_prev, WS_PRE (l - 1), WS_ACT (l - 1),
-                           HOST (net->r_z[l - 1]), rows * fan_in, act);
+    REAL *r_prev = HOST (net->r_deltas[l - 1]) + first * fan_in;
+    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, r_delta + first * fan_out, fan_out,
+                 w + net->weight_offset[l], fan_out, 0.0, r_prev, fan_in);
+    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta + first * fan_out, fan_out,
+                 dir + net->weight_offset[l], fan_out, 1.0, r_prev, fan_in);
+    NAME (r_act_backward) (r_prev, WS_PRE (l - 1) + first * fan_in, WS_ACT (l - 1) + first * fan_in,
+                           HOST (net->r_z[l - 1]) + first * fan_in, rows * fan_in, act);
   }
 }
 
@@ -643,35 +658,47 @@ NAME (reverse_after_uniform) (const REAL *restrict u, REAL l2, const REAL *restr
 }
 
 static void
-NAME (reverse) (const HostStep *h)
+NAME (reverse) (const void *data, guint t, guint threads)
 {
+  const HostStep *h = data;
   if (h->from_tape)
-    NAME (gather_batch) (h, 0);
-  else
+    NAME (gather_batch) (h, t);
+  else if (threads == 1)
     NAME (step) (h);
-  gsize n = h->net->n_params;
+  else
+    NAME (step_part) (h, t, threads);
+  /* member @t's stretch of the parameters for the elementwise loops */
+  gsize n = h->net->n_params, from = n * t / threads, to = n * (t + 1) / threads;
   const REAL *w = h->params, *l2 = h->l2;
   const REAL *eta = (const REAL *) h->eta + h->segment_offset, *gamma = (const REAL *) h->gamma + h->segment_offset;
   REAL *u = (REAL *) h->dir, *dw = h->dw, *dv = h->dv, *deta = (REAL *) h->deta + h->segment_offset;
   const DrmadUniformRuns *uniform = h->uniform;
-  for (guint r = 0; uniform && r < uniform->n; r++) {
-    gsize at = uniform->runs[r].start;
-    NAME (reverse_before_uniform) (dw + at, (const REAL *) h->v_next + at, (REAL) uniform->runs[r].eta,
-                                   (REAL) uniform->runs[r].gamma, dv + at, deta + at, u + at,
-                                   uniform->runs[r].end - at);
-  }
-  if (!uniform)
-    NAME (reverse_before) (dw, h->v_next, eta, gamma, dv, deta, u, n);
   if (h->with_dgamma)
-    NAME (reverse_dgamma) (dv, h->v_now, h->grad, l2, w, (REAL *) h->dgamma + h->segment_offset, n);
-  NAME (hvp) (h, dw, TRUE);
+    drmad_team_barrier (threads);   /* g whole */
   for (guint r = 0; uniform && r < uniform->n; r++) {
-    gsize at = uniform->runs[r].start;
-    NAME (reverse_after_uniform) (u + at, (REAL) uniform->runs[r].l2, w + at, (REAL) uniform->runs[r].gamma,
-                                  dw + at, (REAL *) h->dl2 + at, dv + at, uniform->runs[r].end - at);
+    gsize at = MAX (uniform->runs[r].start, from), end = MIN (uniform->runs[r].end, to);
+    if (at < end)
+      NAME (reverse_before_uniform) (dw + at, (const REAL *) h->v_next + at, (REAL) uniform->runs[r].eta,
+                                     (REAL) uniform->runs[r].gamma, dv + at, deta + at, u + at, end - at);
   }
   if (!uniform)
-    NAME (reverse_after) (u, l2, w, gamma, dw, h->dl2, dv, n);
+    NAME (reverse_before) (dw + from, (const REAL *) h->v_next + from, eta + from, gamma + from, dv + from,
+                           deta + from, u + from, to - from);
+  if (h->with_dgamma)
+    NAME (reverse_dgamma) (dv + from, (const REAL *) h->v_now + from, (const REAL *) h->grad + from, l2 + from,
+                           w + from, (REAL *) h->dgamma + h->segment_offset + from, to - from);
+  drmad_team_barrier (threads);   /* u whole */
+  NAME (hvp) (h, dw, TRUE, t, threads);
+  drmad_team_barrier (threads);   /* Hu subtracted from all of dw */
+  for (guint r = 0; uniform && r < uniform->n; r++) {
+    gsize at = MAX (uniform->runs[r].start, from), end = MIN (uniform->runs[r].end, to);
+    if (at < end)
+      NAME (reverse_after_uniform) (u + at, (REAL) uniform->runs[r].l2, w + at, (REAL) uniform->runs[r].gamma,
+                                    dw + at, (REAL *) h->dl2 + at, dv + at, end - at);
+  }
+  if (!uniform)
+    NAME (reverse_after) (u + from, l2 + from, w + from, gamma + from, dw + from, (REAL *) h->dl2 + from,
+                          dv + from, to - from);
 }
 
 #undef HOST

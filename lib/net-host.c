@@ -131,13 +131,19 @@ run (void *data)
   gboolean fp64 = h->net->precision == DRMAD_PRECISION_FLOAT64;
   switch (h->work) {
   case HOST_STEP:
-    if (h->threads > 1 && drmad_team_run (h->threads, fp64 ? step_part_f64 : step_part_f32, h))
+  case HOST_REVERSE: {
+    DrmadTeamWork part = h->work == HOST_STEP ? (fp64 ? step_part_f64 : step_part_f32)
+                                              : (fp64 ? reverse_f64 : reverse_f32);
+    if (h->threads > 1 && drmad_team_run (h->threads, part, h))
       break;
     ((HostStep *) h)->threads = 1;   /* the team is busy: alone (the runtime's copy of the arguments) */
-    fp64 ? step_f64 (h) : step_f32 (h);
+    if (h->work == HOST_STEP)
+      fp64 ? step_f64 (h) : step_f32 (h);
+    else
+      part (h, 0, 1);
     break;
-  case HOST_HVP:           fp64 ? hvp_f64 (h, h->out, FALSE) : hvp_f32 (h, h->out, FALSE); break;
-  case HOST_REVERSE:       fp64 ? reverse_f64 (h) : reverse_f32 (h); break;
+  }
+  case HOST_HVP:           fp64 ? hvp_f64 (h, h->out, FALSE, 0, 1) : hvp_f32 (h, h->out, FALSE, 0, 1); break;
   case HOST_FULL_GRADIENT: fp64 ? full_gradient_f64 (h) : full_gradient_f32 (h); break;
   case HOST_EVALUATE:      fp64 ? evaluate_f64 (h) : evaluate_f32 (h); break;
   }
@@ -297,6 +303,7 @@ drmad_net_enqueue_host_reverse (DrmadNet *net, DrmadDeviceData *data, guint64 se
   args.v_now = r->v_now->host;
   args.with_dgamma = r->with_dgamma;
   args.from_tape = r->tape != NULL;
+  args.threads = drmad_team_step_threads (net->batch);
   workspace_args (net, r->tape, &args);
   return enqueue (net, &args, error);
 }

@@ -2,6 +2,7 @@
  * validation loss through the whole training (docs/algorithm.md §4.3), the
  * shortcuts against exact, memory scaling, the divergence guard, cancel. */
 #include "drmad.h"
+#include "host-team.h"
 #include "test-util.h"
 #include "reference-mlp.h"
 
@@ -174,6 +175,60 @@ hyper_with (Problem *p, DrmadL2Granularity l2, guint64 steps, gboolean fixed_mom
   DrmadHyper *hyper = drmad_hyper_new (p->net, &config, &error);
   g_assert_no_error (error);
   return hyper;
+}
+
+/* The host team (lib/host-team.c) shares training and reverse steps by
+ * rows of the batch and of each W_l: exact (k = 4, recomputed, and k = 1,
+ * from the tape) and DrMAD give the single thread's hypergradients with 2
+ * members (batch 32) and 3 (batch 48, uneven splits of the widths 6, 5
+ * and 4), momentum learned (the reverse step's gradient g_t) or fixed, per
+ * layer and per weight; the single thread's are checked against finite
+ * differences above. */
+static void
+test_host_team (void)
+{
+  for (guint c = 0; c < 4; c++) {
+    guint threads = c & 1 ? 3 : 2;
+    gboolean fixed_momentum = c & 2;
+    Problem p = { 0 };
+    if (!problem_setup (&p, 16 * threads))
+      return;
+    if (drmad_device_get_gemm_path (p.device) != DRMAD_GEMM_HOST) {
+      problem_teardown (&p);
+      g_test_skip ("the device runs its GEMMs itself: no host step, no host team");
+      return;
+    }
+    g_autoptr (DrmadHyper) hyper = hyper_with (&p, c & 1 ? DRMAD_L2_PER_WEIGHT : DRMAD_L2_PER_LAYER, 20,
+                                                fixed_momentum);
+    static const struct { DrmadMethod method; guint k; } methods[] = {
+      { DRMAD_METHOD_EXACT, 4 }, { DRMAD_METHOD_EXACT, 1 }, { DRMAD_METHOD_DRMAD, 0 },
+    };
+    for (guint m = 0; m < G_N_ELEMENTS (methods); m++) {
+      DrmadHypergradient *results[2];
+      for (guint team = 0; team < 2; team++) {
+        drmad_team_set_threads (team ? threads : 1);
+        guint runs = drmad_team_runs ();
+        results[team] = hypergradient (&p, hyper, methods[m].method, methods[m].k, 0);
+        /* each training and reverse step on the team, or none alone */
+        if (team)
+          g_assert_cmpuint (drmad_team_runs () - runs, >=, 2 * 20);
+        else
+          g_assert_cmpuint (drmad_team_runs (), ==, runs);
+      }
+      drmad_team_set_threads (0);
+      DrmadHypergradient *alone = results[0], *shared = results[1];
+      double rel = relative_error (shared->gradient, alone->gradient, 0, alone->n);
+      g_test_message ("%u threads, momentum %s, %s k=%u: relative difference %.3g to one thread", threads,
+                      fixed_momentum ? "fixed" : "learned", methods[m].method == DRMAD_METHOD_EXACT ? "exact" : "DrMAD",
+                      methods[m].k, rel);
+      g_assert_cmpfloat (rel, <=, 1e-13);
+      g_assert_cmpfloat (relative_error (shared->dw0, alone->dw0, 0, alone->n_params), <=, 1e-13);
+      g_assert_cmpfloat_with_epsilon (shared->val_loss, alone->val_loss, 1e-13);
+      drmad_hypergradient_free (alone);
+      drmad_hypergradient_free (shared);
+    }
+    problem_teardown (&p);
+  }
 }
 
 /* §2c: K = T is exact to rounding; K = 1 is DrMAD. With momentum fixed the
@@ -1184,6 +1239,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/hyper/exact-tape/fixed-momentum", GINT_TO_POINTER (TRUE), test_exact_tape);
   g_test_add_data_func ("/hyper/exact-tape/learned-momentum", GINT_TO_POINTER (FALSE), test_exact_tape);
   g_test_add_func ("/hyper/uniform-stretches", test_uniform_stretches);
+  g_test_add_func ("/hyper/host-team", test_host_team);
   g_test_add_func ("/hyper/memory-scaling", test_memory_scaling);
   g_test_add_func ("/hyper/divergence-guard", test_divergence_guard);
   g_test_add_func ("/hyper/warm-start", test_warm_start);
