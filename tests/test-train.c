@@ -10,6 +10,24 @@ static const guint sizes[] = { 6, 5, 4 };
 #define BATCH 5
 #define STEPS 40
 
+/* @n examples of @dim features uniform in [−1, 1) and labels below 4 from
+ * @rand, on @device; the features also in @x (n × dim), the labels in @labels. */
+static DrmadDeviceData *
+random_data (DrmadDevice *device, DrmadPrecision precision, GRand *rand, guint n, guint dim, double *x,
+             gint32 *labels)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree float *features = g_new (float, (gsize) n * dim);
+  for (gsize i = 0; i < (gsize) n * dim; i++)
+    x[i] = features[i] = g_rand_double_range (rand, -1, 1);
+  for (guint i = 0; i < n; i++)
+    labels[i] = g_rand_int_range (rand, 0, 4);
+  g_autoptr (DrmadDataset) dataset = drmad_dataset_new_from_arrays (n, dim, 4, features, labels, &error);
+  DrmadDeviceData *data = drmad_device_data_new (device, precision, dataset, &error);
+  g_assert_no_error (error);
+  return data;
+}
+
 static void
 test_sgd_reference (gconstpointer data)
 {
@@ -21,15 +39,9 @@ test_sgd_reference (gconstpointer data)
     return;
   }
   GRand *rand = g_rand_new_with_seed (5);
-  float features[N_EXAMPLES * 6];
   double x[N_EXAMPLES * 6];
   gint32 labels[N_EXAMPLES];
-  for (guint i = 0; i < N_EXAMPLES * 6; i++)
-    x[i] = features[i] = g_rand_double_range (rand, -1, 1);
-  for (guint i = 0; i < N_EXAMPLES; i++)
-    labels[i] = g_rand_int_range (rand, 0, 4);
-  g_autoptr (DrmadDataset) dataset = drmad_dataset_new_from_arrays (N_EXAMPLES, 6, 4, features, labels, &error);
-  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, precision, dataset, &error);
+  g_autoptr (DrmadDeviceData) train = random_data (device, precision, rand, N_EXAMPLES, 6, x, labels);
   g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_TANH, precision, BATCH, &error);
   g_assert_no_error (error);
   gsize n = drmad_net_get_n_params (net);
@@ -99,15 +111,9 @@ test_host_team (gconstpointer data)
     return;
   }
   GRand *rand = g_rand_new_with_seed (11);
-  g_autofree float *features = g_new (float, TEAM_EXAMPLES * 23);
   g_autofree double *x = g_new (double, TEAM_EXAMPLES * 23);
   gint32 labels[TEAM_EXAMPLES];
-  for (guint i = 0; i < TEAM_EXAMPLES * 23; i++)
-    x[i] = features[i] = g_rand_double_range (rand, -1, 1);
-  for (guint i = 0; i < TEAM_EXAMPLES; i++)
-    labels[i] = g_rand_int_range (rand, 0, 4);
-  g_autoptr (DrmadDataset) dataset = drmad_dataset_new_from_arrays (TEAM_EXAMPLES, 23, 4, features, labels, &error);
-  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, precision, dataset, &error);
+  g_autoptr (DrmadDeviceData) train = random_data (device, precision, rand, TEAM_EXAMPLES, 23, x, labels);
   g_autoptr (DrmadNet) net = drmad_net_new (device, team_sizes, 4, DRMAD_ACTIVATION_TANH, precision, TEAM_BATCH,
                                             &error);
   g_assert_no_error (error);
