@@ -76,6 +76,9 @@ list_devices (void)
   printf ("BLAS: %s\n", line);
   if (blas->warning)
     printf ("warning: %s\n", blas->warning);
+  guint threads = drmad_host_step_threads (100);
+  printf ("host step: %u thread%s per training and reverse step at batch 100 (DRMAD_HOST_THREADS; %u CPUs online)\n",
+          threads, threads > 1 ? "s" : "", g_get_num_processors ());
   return 0;
 }
 

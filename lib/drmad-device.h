@@ -172,4 +172,10 @@ const char *drmad_blas_chooser_name (DrmadBlasChooser chooser);
  * string: g_free() it. */
 char *drmad_blas_info_describe (const DrmadBlasInfo *info);
 
+/* The threads that share each training and reverse step of a net with
+ * @batch rows on a CPU device's fused host path (DRMAD_HOST_THREADS, by
+ * default the online CPUs up to 2; at least 16 rows each; 1 while
+ * DRMAD_BLAS_THREADS > 1). The results are the same on any number. */
+guint drmad_host_step_threads (guint batch);
+
 G_END_DECLS

@@ -12,6 +12,7 @@
  * tells why the work is split by rows and not by GEMM. */
 #include "host-team.h"
 #include "blas.h"
+#include "drmad-device.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -156,6 +157,12 @@ drmad_team_step_threads (guint batch)
 {
   guint threads = MIN (drmad_team_threads (), batch / DRMAD_TEAM_MIN_ROWS);
   return threads > 1 && drmad_blas_get_large_threads () == 1 ? threads : 1;
+}
+
+guint
+drmad_host_step_threads (guint batch)
+{
+  return drmad_team_step_threads (batch);
 }
 
 gboolean

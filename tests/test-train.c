@@ -1,6 +1,7 @@
 /* SGD with momentum (docs/algorithm.md §1) against a plain C reference, and real
  * training on Fashion-MNIST to a required accuracy. */
 #include "drmad.h"
+#include "blas.h"
 #include "host-team.h"
 #include "test-util.h"
 #include "reference-mlp.h"
@@ -128,6 +129,14 @@ test_host_team (gconstpointer data)
     gamma[i] = g_rand_double_range (rand, 0.5, 0.95);
     l2[i] = g_rand_double_range (rand, 0, 0.1);
   }
+  /* who shares a step: 16 rows or more each, never beside OpenBLAS's own threads */
+  drmad_team_set_threads (3);
+  g_assert_cmpuint (drmad_host_step_threads (TEAM_BATCH), ==, 3);
+  g_assert_cmpuint (drmad_host_step_threads (47), ==, 2);
+  g_assert_cmpuint (drmad_host_step_threads (31), ==, 1);
+  drmad_blas_set_large_threads (2);
+  g_assert_cmpuint (drmad_host_step_threads (TEAM_BATCH), ==, 1);
+  drmad_blas_set_large_threads (1);
   double loss[3][2];
   for (guint threads = 1; threads <= 3; threads++)
     for (guint uniform = 0; uniform < 2; uniform++) {
