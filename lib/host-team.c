@@ -5,17 +5,17 @@
  * other by spinning: a step is a few hundred microseconds with a handful of
  * barriers, and a thread put to sleep costs tens of microseconds to wake on
  * a VM. A helper that sees no work for IDLE_SPIN_US sleeps on a condition
- * variable until the next step; a barrier that waits longer than
- * BARRIER_SPIN_US yields the CPU between looks, so that a team on a machine
- * with more threads than cores (several processes, say) does not spin
- * against the thread it waits for. docs/architecture.md, "The host step",
- * tells why the work is split by rows and not by GEMM. */
+ * variable until the next step; a member that waits at a barrier longer than
+ * BARRIER_SPIN_US sleeps until the others arrive: the member it waits for
+ * was preempted (by the program's own thread, say), and spinning or
+ * yielding there made whole runs twice as slow (docs/benchmarks.md).
+ * docs/architecture.md, "The host step", tells why the work is split by
+ * rows and not by GEMM. */
 #include "host-team.h"
 #include "blas.h"
 #include "drmad-device.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -40,16 +40,19 @@ typedef struct {
   guint          threads;        /* members of this step */
   DrmadTeamWork  work;
   const void    *data;
+  gint           blocked;        /* members asleep in wait_change */
   GMutex         lock;
-  GCond          wake;
+  GCond          wake;           /* a new step */
+  GCond          changed;        /* a barrier's phase or the done count */
 } Team;
 
 static Team team;
 static gint threads_set = 0;   /* drmad_team_set_threads() */
 static gint steps_run = 0;     /* drmad_team_runs() */
 
-/* Spins until *@at differs from @seen, yielding the CPU between looks once
- * @spin_us have passed. */
+/* Spins until *@at differs from @seen; after @spin_us, sleeps until it
+ * does (the member it waits for was preempted: the CPU is better given to
+ * whatever preempted it than spun on). */
 static void
 wait_change (gint *at, gint seen, gint64 spin_us)
 {
@@ -61,8 +64,26 @@ wait_change (gint *at, gint seen, gint64 spin_us)
     gint64 now = g_get_monotonic_time ();
     if (since == 0)
       since = now;
-    else if (now - since > spin_us)
-      sched_yield ();
+    else if (now - since > spin_us) {
+      g_mutex_lock (&team.lock);
+      g_atomic_int_inc (&team.blocked);
+      while (g_atomic_int_get (at) == seen)
+        g_cond_wait (&team.changed, &team.lock);
+      g_atomic_int_add (&team.blocked, -1);
+      g_mutex_unlock (&team.lock);
+      return;
+    }
+  }
+}
+
+/* After a change of what wait_change waits on: wakes the members asleep. */
+static void
+wake_blocked (void)
+{
+  if (g_atomic_int_get (&team.blocked) > 0) {
+    g_mutex_lock (&team.lock);
+    g_cond_broadcast (&team.changed);
+    g_mutex_unlock (&team.lock);
   }
 }
 
@@ -75,6 +96,7 @@ drmad_team_barrier (guint threads)
   if (g_atomic_int_add (&team.arrived, 1) == (gint) threads - 1) {
     g_atomic_int_set (&team.arrived, 0);
     g_atomic_int_inc (&team.phase);
+    wake_blocked ();
   } else
     wait_change (&team.phase, phase, BARRIER_SPIN_US);
 }
@@ -101,6 +123,7 @@ helper (gpointer data)
     if (index < team.threads) {
       team.work (team.data, index, team.threads);
       g_atomic_int_inc (&team.done);
+      wake_blocked ();
     }
   }
   return NULL;

@@ -134,6 +134,10 @@ run (void *data)
   case HOST_REVERSE: {
     DrmadTeamWork part = h->work == HOST_STEP ? (fp64 ? step_part_f64 : step_part_f32)
                                               : (fp64 ? reverse_f64 : reverse_f32);
+    /* one OpenBLAS thread per GEMM (DRMAD_BLAS_THREADS is 1 when the team
+     * runs), set here so that no member changes it under another */
+    if (h->threads > 1 && h->blas->get_num_threads () != 1)
+      h->blas->set_num_threads (1);
     if (h->threads > 1 && drmad_team_run (h->threads, part, h))
       break;
     ((HostStep *) h)->threads = 1;   /* the team is busy: alone (the runtime's copy of the arguments) */

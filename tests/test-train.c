@@ -89,11 +89,11 @@ test_sgd_reference (gconstpointer data)
 
 /* A training step shared by the host team (lib/host-team.c; each member
  * its rows of the batch, its rows of each W_l) gives the single thread's
- * numbers, on uneven splits (batch 50 over 3 members, fan-ins 23 and 13)
+ * numbers, on uneven splits (batch 100 over 3 members, fan-ins 23 and 13)
  * and with η, γ and exp(λ) per weight or per layer; and both agree with the
  * plain C reference. Three members on two cores also checks that a member
  * waiting at a barrier lets the others run. */
-#define TEAM_BATCH 50
+#define TEAM_BATCH (3 * DRMAD_TEAM_MIN_ROWS + 4)
 #define TEAM_EXAMPLES 131
 #define TEAM_STEPS 12
 static void
@@ -129,11 +129,11 @@ test_host_team (gconstpointer data)
     gamma[i] = g_rand_double_range (rand, 0.5, 0.95);
     l2[i] = g_rand_double_range (rand, 0, 0.1);
   }
-  /* who shares a step: 16 rows or more each, never beside OpenBLAS's own threads */
+  /* who shares a step: DRMAD_TEAM_MIN_ROWS rows or more each, never beside OpenBLAS's own threads */
   drmad_team_set_threads (3);
   g_assert_cmpuint (drmad_host_step_threads (TEAM_BATCH), ==, 3);
-  g_assert_cmpuint (drmad_host_step_threads (47), ==, 2);
-  g_assert_cmpuint (drmad_host_step_threads (31), ==, 1);
+  g_assert_cmpuint (drmad_host_step_threads (3 * DRMAD_TEAM_MIN_ROWS - 1), ==, 2);
+  g_assert_cmpuint (drmad_host_step_threads (2 * DRMAD_TEAM_MIN_ROWS - 1), ==, 1);
   drmad_blas_set_large_threads (2);
   g_assert_cmpuint (drmad_host_step_threads (TEAM_BATCH), ==, 1);
   drmad_blas_set_large_threads (1);
