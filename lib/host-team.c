@@ -159,9 +159,16 @@ drmad_team_threads (void)
   if (g_once_init_enter (&wanted)) {
     const char *text = g_getenv ("DRMAD_HOST_THREADS");
     long threads;
-    if (text && *text)
-      threads = strtol (text, NULL, 10);
-    else {
+    char *end = NULL;
+    if (text && *text) {
+      threads = strtol (text, &end, 10);
+      if (*end || threads < 1 || threads > DRMAD_TEAM_MAX) {
+        g_warning ("DRMAD_HOST_THREADS=%s: expected a whole number from 1 to %d; using %d", text, DRMAD_TEAM_MAX,
+                   (int) CLAMP (*end ? 1 : threads, 1, DRMAD_TEAM_MAX));
+        if (*end)
+          threads = 1;
+      }
+    } else {
       /* both cores of a 2-core machine, shared with the other processes of
        * an MPI job on the same node */
       long cores = (long) g_get_num_processors ();
@@ -202,7 +209,7 @@ drmad_team_run (guint threads, DrmadTeamWork work, const void *data)
   while (team.helpers < threads - 1) {
     GError *error = NULL;
     GThread *thread = g_thread_try_new ("drmad-team", helper, GUINT_TO_POINTER (team.helpers + 1), &error);
-    if (!thread) {   /* run with the helpers there are */
+    if (!thread) {   /* the step runs alone (below) */
       g_clear_error (&error);
       break;
     }
