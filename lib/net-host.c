@@ -46,7 +46,8 @@ typedef struct {
   gboolean             grad_zero;   /* a training step whose grad holds zeros (DrmadNet's zero_grad) */
   guint                prefetched[DRMAD_TEAM_MAX];   /* of each member's rows of the next step, prefetched so far */
   guint                prefetch_rows;   /* rows per prefetch_some: the batch over the places that call it */
-  guint                threads;     /* a training step shared by this many threads of the host team (0, 1: alone) */
+  guint                threads;     /* a training or reverse step shared by this many threads of the host team
+                                     * (0, 1: alone) */
   guint32              indices[];  /* 2 × batch with given_indices */
 } HostStep;
 
@@ -140,7 +141,8 @@ run (void *data)
       h->blas->set_num_threads (1);
     if (h->threads > 1 && drmad_team_run (h->threads, part, h))
       break;
-    ((HostStep *) h)->threads = 1;   /* the team is busy: alone (the runtime's copy of the arguments) */
+    ((HostStep *) h)->threads = 1;   /* the team is busy or has no helpers: alone (the runtime's copy of the
+                                      * arguments) */
     if (h->work == HOST_STEP)
       fp64 ? step_f64 (h) : step_f32 (h);
     else
