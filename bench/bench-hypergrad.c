@@ -19,7 +19,9 @@
  * The GEMM floor, measured in the same run: the GEMMs of one training step
  * and of one DrMAD reverse step (θ without momentum: the gradient's forward
  * pass and δ chain, then the R-operator), called alone on host OpenBLAS with
- * the same shapes. `x floor` is a method's time over T times those GEMMs
+ * the same shapes, one OpenBLAS thread per GEMM, split over the threads the
+ * steps share (lib/host-team.c, DRMAD_HOST_THREADS) as the steps split them,
+ * and also on one thread (printed beside). `x floor` is a method's time over T times those GEMMs
  * (exact with k = ⌈√T⌉ recomputes every step once more, and on the fused
  * host path its reverse step is the HVP's GEMMs alone): how much of the
  * time is spent outside GEMMs; the floor is timed again right before each
@@ -174,6 +176,17 @@ time_step_us (float *scratch[3], const guint *s, guint L, guint B, gboolean reve
   return us[G_N_ELEMENTS (us) / 2];
 }
 
+/* A, B and C of the floor's GEMMs, @cells floats each, A and B filled. */
+static void
+scratch_new (float *scratch[3], gsize cells)
+{
+  for (guint i = 0; i < 3; i++) {
+    scratch[i] = g_new (float, cells);
+    for (gsize j = 0; j < cells; j++)
+      scratch[i][j] = (float) ((j * 7 + i) % 13) / 13.0f - 0.5f;
+  }
+}
+
 typedef struct {
   float      *scratch[DRMAD_TEAM_MAX][3];   /* each member's own */
   const guint *s;
@@ -198,11 +211,7 @@ time_team_step_us (const guint *s, guint L, guint B, gboolean reverse, gboolean 
 {
   TeamFloor f = { .s = s, .L = L, .B = B, .reverse = reverse, .hvp_only = hvp_only };
   for (guint t = 0; t < threads; t++)
-    for (guint i = 0; i < 3; i++) {
-      f.scratch[t][i] = g_new (float, cells);
-      for (gsize j = 0; j < cells; j++)
-        f.scratch[t][i][j] = (float) ((j * 7 + i) % 13) / 13.0f - 0.5f;
-    }
+    scratch_new (f.scratch[t], cells);
   double us[41];
   guint runs = 0;
   for (guint r = 0; r < G_N_ELEMENTS (us); r++) {
@@ -225,18 +234,14 @@ gemm_floor (const guint *s, guint L, guint B)
   for (guint l = 1; l <= L; l++)
     cells = MAX (cells, (gsize) MAX (B, s[l]) * MAX (s[l - 1], MAX (B, s[l])));
   float *scratch[3];
-  for (guint i = 0; i < 3; i++) {
-    scratch[i] = g_new (float, cells);
-    for (gsize j = 0; j < cells; j++)
-      scratch[i][j] = (float) ((j * 7 + i) % 13) / 13.0f - 0.5f;
-  }
+  scratch_new (scratch, cells);
   int threads = blas->get_num_threads ();
   blas->set_num_threads (1);
   Floor floor;
   floor.train_one_us = time_step_us (scratch, s, L, B, FALSE, FALSE, &floor.train_macs);
   floor.reverse_one_us = time_step_us (scratch, s, L, B, TRUE, FALSE, &floor.reverse_macs);
   floor.hvp_one_us = time_step_us (scratch, s, L, B, TRUE, TRUE, &floor.hvp_macs);
-  floor.threads = drmad_team_step_threads (B);
+  floor.threads = drmad_host_step_threads (B);
   floor.train_us = floor.reverse_us = floor.hvp_us = 0;
   if (floor.threads > 1) {
     floor.train_us = time_team_step_us (s, L, B, FALSE, FALSE, floor.threads, cells);
@@ -373,7 +378,7 @@ main (int argc, char **argv)
           "x floor: time / the same GEMMs alone (host OpenBLAS, one thread per GEMM, on the threads the steps\n"
           "share: %u at batch 100 here, DRMAD_HOST_THREADS; see the floor line of each net;\n"
           "exact: two training steps (exact1: one) and %s per step)\n",
-          drmad_team_step_threads (100), tape ? "the HVP's GEMMs (the tape has the passes)" : "a reverse step");
+          drmad_host_step_threads (100), tape ? "the HVP's GEMMs (the tape has the passes)" : "a reverse step");
   double peak = peak_gflops ();
   printf ("sgemm peak: %.1f GFLOP/s (1024^3, %u threads)\n\n", peak, g_get_num_processors ());
   printf ("%-18s %5s %6s %-11s %10s %8s %8s %12s %10s\n", "net", "batch", "T", "method", "s/meta-it", "x plain",

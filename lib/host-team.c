@@ -17,7 +17,6 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define CPU_RELAX() _mm_pause ()
@@ -33,17 +32,15 @@ typedef struct {
   guint          helpers;        /* started helper threads */
   gint           job;            /* bumped for each step; helpers wait for it to change */
   gint           job_before;     /* job before the step that starts helpers */
-  gint           sleepers;       /* helpers asleep on wake */
   gint           done;           /* helpers finished with this step */
   gint           arrived;        /* members at the barrier */
   gint           phase;          /* bumped as the last member arrives */
   guint          threads;        /* members of this step */
   DrmadTeamWork  work;
   const void    *data;
-  gint           blocked;        /* members asleep in wait_change */
+  gint           blocked;        /* threads asleep in wait_change */
   GMutex         lock;
-  GCond          wake;           /* a new step */
-  GCond          changed;        /* a barrier's phase or the done count */
+  GCond          changed;        /* job, a barrier's phase or the done count */
 } Team;
 
 static Team team;
@@ -51,8 +48,9 @@ static gint threads_set = 0;   /* drmad_team_set_threads() */
 static gint steps_run = 0;     /* drmad_team_runs() */
 
 /* Spins until *@at differs from @seen; after @spin_us, sleeps until it
- * does (the member it waits for was preempted: the CPU is better given to
- * whatever preempted it than spun on). */
+ * does (at a barrier: the member it waits for was preempted, and the CPU is
+ * better given to whatever preempted it than spun on; a helper: no step
+ * came). */
 static void
 wait_change (gint *at, gint seen, gint64 spin_us)
 {
@@ -107,18 +105,7 @@ helper (gpointer data)
   guint index = GPOINTER_TO_UINT (data);
   gint seen = team.job_before;   /* the step it was started for may have begun */
   for (;;) {
-    gint64 start = g_get_monotonic_time ();
-    for (guint i = 1; g_atomic_int_get (&team.job) == seen; i++) {
-      CPU_RELAX ();
-      if (i % 256 == 0 && g_get_monotonic_time () - start > IDLE_SPIN_US) {
-        g_mutex_lock (&team.lock);
-        g_atomic_int_inc (&team.sleepers);
-        while (g_atomic_int_get (&team.job) == seen)
-          g_cond_wait (&team.wake, &team.lock);
-        g_atomic_int_add (&team.sleepers, -1);
-        g_mutex_unlock (&team.lock);
-      }
-    }
+    wait_change (&team.job, seen, IDLE_SPIN_US);
     seen = g_atomic_int_get (&team.job);
     if (index < team.threads) {
       team.work (team.data, index, team.threads);
@@ -183,16 +170,10 @@ drmad_team_threads (void)
 }
 
 guint
-drmad_team_step_threads (guint batch)
+drmad_host_step_threads (guint batch)
 {
   guint threads = MIN (drmad_team_threads (), batch / DRMAD_TEAM_MIN_ROWS);
   return threads > 1 && drmad_blas_get_large_threads () == 1 ? threads : 1;
-}
-
-guint
-drmad_host_step_threads (guint batch)
-{
-  return drmad_team_step_threads (batch);
 }
 
 gboolean
@@ -226,11 +207,7 @@ drmad_team_run (guint threads, DrmadTeamWork work, const void *data)
   team.arrived = 0;
   g_atomic_int_set (&team.done, 0);
   g_atomic_int_inc (&team.job);   /* a full barrier: the fields above are seen first */
-  if (g_atomic_int_get (&team.sleepers) > 0) {
-    g_mutex_lock (&team.lock);
-    g_cond_broadcast (&team.wake);
-    g_mutex_unlock (&team.lock);
-  }
+  wake_blocked ();
   work (data, 0, threads);
   for (gint done; (done = g_atomic_int_get (&team.done)) < (gint) threads - 1;)
     wait_change (&team.done, done, BARRIER_SPIN_US);

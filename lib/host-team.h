@@ -21,11 +21,10 @@ typedef void (*DrmadTeamWork) (const void *data, guint thread, guint threads);
  * OMPI_COMM_WORLD_LOCAL_SIZE), at most DRMAD_TEAM_DEFAULT; read once. */
 guint    drmad_team_threads (void);
 
-/* The threads a training step of @batch rows shares (1: alone): at most
- * drmad_team_threads(), each with DRMAD_TEAM_MIN_ROWS rows or more, and
- * only while OpenBLAS runs one thread per GEMM (DRMAD_BLAS_THREADS unset
- * or 1: OpenBLAS's own threads and the team's would share the cores). */
-guint    drmad_team_step_threads (guint batch);
+/* drmad_host_step_threads() (drmad-device.h) is the threads a step of a
+ * batch shares: at most drmad_team_threads(), each with
+ * DRMAD_TEAM_MIN_ROWS rows or more, and only while OpenBLAS runs one thread
+ * per GEMM (OpenBLAS's own threads and the team's would share the cores). */
 
 /* Runs @work (@data, t, @threads) on the caller (t = 0) and on @threads − 1
  * helpers (t = 1 …), and returns when all are done. Returns FALSE, having

@@ -265,7 +265,7 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
       places += ((gsize) (net->sizes[l - 1] + 1) * net->sizes[l] + UPDATE_STRETCH - 1) / UPDATE_STRETCH;
     args->prefetch_rows = (net->batch + places - 1) / places;
     args->grad_zero = net->zero_grad == grad;
-    args->threads = drmad_team_step_threads (net->batch);
+    args->threads = drmad_host_step_threads (net->batch);
   }
   /* the update leaves g zero; without one, g keeps the gradient */
   net->zero_grad = update ? grad : NULL;
@@ -309,7 +309,7 @@ drmad_net_enqueue_host_reverse (DrmadNet *net, DrmadDeviceData *data, guint64 se
   args.v_now = r->v_now->host;
   args.with_dgamma = r->with_dgamma;
   args.from_tape = r->tape != NULL;
-  args.threads = drmad_team_step_threads (net->batch);
+  args.threads = drmad_host_step_threads (net->batch);
   workspace_args (net, r->tape, &args);
   return enqueue (net, &args, error);
 }
