@@ -227,6 +227,18 @@ time_team_step_us (const guint *s, guint L, guint B, gboolean reverse, gboolean 
   return runs ? us[runs / 2] : 0;
 }
 
+/* The fused host path (lib/net-host.c) unless DRMAD_HOST_STEP=0: there
+ * exact keeps a tape, and a step's threads are the host team's. */
+static gboolean fused_host = FALSE;
+
+/* The threads a step of @batch shares: the host team's on the fused host
+ * path, else one (a GPU's steps are its kernels; the floor is still the host's GEMMs). */
+static guint
+team_threads (guint batch)
+{
+  return fused_host ? drmad_host_step_threads (batch) : 1;
+}
+
 static Floor
 gemm_floor (const guint *s, guint L, guint B)
 {
@@ -241,7 +253,7 @@ gemm_floor (const guint *s, guint L, guint B)
   floor.train_one_us = time_step_us (scratch, s, L, B, FALSE, FALSE, &floor.train_macs);
   floor.reverse_one_us = time_step_us (scratch, s, L, B, TRUE, FALSE, &floor.reverse_macs);
   floor.hvp_one_us = time_step_us (scratch, s, L, B, TRUE, TRUE, &floor.hvp_macs);
-  floor.threads = drmad_host_step_threads (B);
+  floor.threads = team_threads (B);
   floor.train_us = floor.reverse_us = floor.hvp_us = 0;
   if (floor.threads > 1) {
     floor.train_us = time_team_step_us (s, L, B, FALSE, FALSE, floor.threads, cells);
@@ -371,14 +383,13 @@ main (int argc, char **argv)
   printf ("BLAS: %s\n", blas_line);
   if (blas_info->warning)
     printf ("warning: %s\n", blas_info->warning);
-  /* The fused host path (lib/net-host.c) unless DRMAD_HOST_STEP=0: there exact keeps a tape. */
-  gboolean tape = drmad_device_get_gemm_path (device) == DRMAD_GEMM_HOST
-                  && g_strcmp0 (g_getenv ("DRMAD_HOST_STEP"), "0") != 0;
+  fused_host = drmad_device_get_gemm_path (device) == DRMAD_GEMM_HOST
+               && g_strcmp0 (g_getenv ("DRMAD_HOST_STEP"), "0") != 0;
   printf ("theta: L2 and learning rate per layer; x plain: time / one plain training run of the same T steps;\n"
           "x floor: time / the same GEMMs alone (host OpenBLAS, one thread per GEMM, on the threads the steps\n"
           "share: %u at batch 100 here, DRMAD_HOST_THREADS; see the floor line of each net;\n"
           "exact: two training steps (exact1: one) and %s per step)\n",
-          drmad_host_step_threads (100), tape ? "the HVP's GEMMs (the tape has the passes)" : "a reverse step");
+          team_threads (100), fused_host ? "the HVP's GEMMs (the tape has the passes)" : "a reverse step");
   double peak = peak_gflops ();
   printf ("sgemm peak: %.1f GFLOP/s (1024^3, %u threads)\n\n", peak, g_get_num_processors ());
   printf ("%-18s %5s %6s %-11s %10s %8s %8s %12s %10s\n", "net", "batch", "T", "method", "s/meta-it", "x plain",
@@ -480,7 +491,7 @@ main (int argc, char **argv)
         floors[reps] = gemm_floor (nets[n].sizes, nets[n].n - 1, nets[n].batch);
         for (guint r = 0; r < reps; r++) {
           Floor near = floor_min (floors[r], floors[r + 1]);
-          ratios[r] = times[r] / floor_seconds (method, &near, T, tape);
+          ratios[r] = times[r] / floor_seconds (method, &near, T, fused_host);
         }
         qsort (times, reps, sizeof (double), compare);
         qsort (ratios, reps, sizeof (double), compare);
