@@ -8,7 +8,7 @@
 # default job and the device test programs, each with a time limit. Figures
 # from it: docs/benchmarks.md ("the NVIDIA H200 through its OpenCL driver").
 #
-# Usage: scripts/device-check.sh pack [DIR]   (default .device-check: about 53 MiB)
+# Usage: scripts/device-check.sh pack [DIR]   (default .device-check: about 51 MiB)
 #        DIR/run.sh [OUT]                     on the other machine (x86-64 Linux, glibc ≥ 2.36);
 #                                             OUT: where the log and CSV files go (default DIR/out)
 set -euo pipefail
