@@ -107,7 +107,7 @@ main (int argc, char **argv)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- slow spells of this machine's cores, without drmad");
   g_option_context_add_main_entries (context, entries, NULL);
-  GError *error = NULL;
+  g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error) || threads < 1 || threads > 16 || seconds <= 0) {
     fprintf (stderr, "bench-spells: %s\n", error ? error->message : "--threads takes 1 to 16, --seconds a positive number");
     return 2;
