@@ -5,7 +5,7 @@
 # load (CLBlast, GLib, the OpenCL ICD loader, …) and Fashion-MNIST into one
 # folder; `run`, on the other machine, finds the vendor's OpenCL library, makes
 # the loader see it and runs bench-step, bench-launch, bench-hypergrad, the
-# default job and the device test programs, each with a time limit. Figures
+# default job, bench-spells and the device test programs, each with a time limit. Figures
 # from it: docs/benchmarks.md ("the NVIDIA H200 through its OpenCL driver").
 #
 # Usage: scripts/device-check.sh pack [DIR]   (default .device-check: about 51 MiB)
@@ -22,7 +22,7 @@ ninja -C build-device >/dev/null
 rm -rf "$dir"
 mkdir -p "$dir/bin" "$dir/lib" "$dir/data"
 tests="device blas net train hyper"
-cp build-device/gui/drmad build-device/bench/bench-{step,launch,hypergrad} "$dir/bin/"
+cp build-device/gui/drmad build-device/bench/bench-{step,launch,hypergrad,spells} "$dir/bin/"
 for t in $tests; do cp "build-device/tests/test-$t" "$dir/bin/"; done
 cp -L build-device/lib/libdrmad.so.0 "$dir/lib/"
 clblast=$(ldconfig -p | awk '/libclblast.so.1 /{print $NF; exit}')
@@ -53,6 +53,7 @@ t() { local s=\$1; shift; echo; echo "=== \$* (limit \${s} s)"; local a=\$(date 
 t 30 "\$G/bin/drmad" --list-devices
 t 60 "\$G/bin/bench-step" --csv "\$O/bench-step.csv"
 t 40 "\$G/bin/bench-launch"
+t 40 "\$G/bin/bench-spells" --seconds 10
 t 170 "\$G/bin/bench-hypergrad" --iters 1000,3000 --csv "\$O/bench-hypergrad.csv"
 T=; [ -x /usr/bin/time ] && T="/usr/bin/time -v"
 t 120 \$T "\$G/bin/drmad" --no-gui --out "\$O/run" --force
