@@ -127,7 +127,11 @@ step_gemms (float *scratch[3], const guint *s, guint L, guint B, gboolean revers
   guint rows = B * (t + 1) / threads - B * t / threads;
   for (guint l = 1; l <= L; l++) {
     double layer = (double) B * s[l] * s[l - 1];
-    if (!hvp_only)
+    if (l == 1 && !reverse && L > 1) {   /* a training step's X·W_1: two halves of its rows of W_1 (net-host-body.h) */
+      for (guint half = 0; half < 2; half++)
+        if (threads == 1 || t == half)
+          gemm (scratch, FALSE, FALSE, B, s[1], s[0] * (half + 1) / 2 - s[0] * half / 2);
+    } else if (!hvp_only)
       gemm (scratch, FALSE, FALSE, rows, s[l], s[l - 1]);             /* a_{l−1} W_l */
     if (reverse) {
       gemm (scratch, FALSE, FALSE, rows, s[l], s[l - 1]);             /* a_{l−1} V_l */

@@ -298,12 +298,12 @@ NAME (gemm) (const HostStep *h, gboolean transpose_a, gboolean transpose_b, gsiz
  * member @t of the host team): those rows of a_1 … a_L (logits) in the
  * workspace (or tape slot). */
 static void
-NAME (forward) (const HostStep *h, guint t, const REAL *input, gsize first, gsize rows)
+NAME (forward_from) (const HostStep *h, guint t, const REAL *input, gsize first, gsize rows, guint from_layer)
 {
   DrmadNet *net = h->net;
   guint L = net->n_layers, act = hidden_activation (net);
   const REAL *w = h->params;
-  for (guint l = 1; l <= L; l++) {
+  for (guint l = from_layer; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = (l == 1 ? input : WS_ACT (l - 1)) + first * fan_in;
     REAL *z = WS_ACT (l) + first * fan_out;
@@ -312,6 +312,44 @@ NAME (forward) (const HostStep *h, guint t, const REAL *input, gsize first, gsiz
                  0.0, z, fan_out);
     NAME (bias_act) (z, w + net->bias_offset[l], rows, fan_out, l < L ? act : ACT_IDENTITY);
   }
+}
+
+static void
+NAME (forward) (const HostStep *h, guint t, const REAL *input, gsize first, gsize rows)
+{
+  NAME (forward_from) (h, t, input, first, rows, 1);
+}
+
+/* A training step's z_1 = X·W_1 is two GEMMs over the halves of its inner
+ * dimension (the rows of W_1), summed: half @part (0 or 1) into @out (beta
+ * 0). So in the host team each of two members reads only the rows of W_1
+ * that it updates (a line of W_1 read by both cores made the update of its
+ * writer 3–4× slower: docs/architecture.md, "The host step"), and one
+ * thread sums the same two halves, so the numbers do not depend on the
+ * threads. Nets with one layer have no WS_PRE (1) to hold the second half
+ * and keep the single GEMM (LAYER1_HALVES, lib/net-host.c). */
+static void
+NAME (layer1_half) (const HostStep *h, const REAL *input, guint part, REAL *out)
+{
+  DrmadNet *net = h->net;
+  gsize batch = net->batch, fan_in = net->sizes[0], fan_out = net->sizes[1];
+  gsize from = fan_in * part / 2, to = fan_in * (part + 1) / 2;
+  NAME (gemm) (h, FALSE, FALSE, batch, fan_out, to - from, input + from, fan_in,
+               (const REAL *) h->params + net->weight_offset[1] + from * fan_out, fan_out, 0.0, out, fan_out);
+}
+
+/* z_1 = half 0 + half 1 (in WS_ACT (1) and WS_PRE (1)) over rows @first …
+ * @first + @rows − 1, then bias and activation. */
+static void
+NAME (layer1_sum) (const HostStep *h, gsize first, gsize rows)
+{
+  DrmadNet *net = h->net;
+  gsize fan_out = net->sizes[1];
+  REAL *z = WS_ACT (1) + first * fan_out;
+  const REAL *second = WS_PRE (1) + first * fan_out;
+  for (gsize i = 0; i < rows * fan_out; i++)
+    z[i] += second[i];
+  NAME (bias_act) (z, (const REAL *) h->params + net->bias_offset[1], rows, fan_out, hidden_activation (net));
 }
 
 /* The backward pass from δ_L in the workspace: the δ_l, and with @g the
@@ -415,7 +453,14 @@ NAME (step) (const HostStep *h)
   REAL *input = HOST (net->input);
   gint32 *batch_labels = net->batch_labels->host;
   NAME (gather_batch) (h, 0);
-  NAME (forward) (h, 0, input, 0, rows);
+  if (LAYER1_HALVES (net)) {
+    NAME (prefetch_some) (h, 0);
+    NAME (layer1_half) (h, input, 0, WS_ACT (1));
+    NAME (layer1_half) (h, input, 1, WS_PRE (1));
+    NAME (layer1_sum) (h, 0, rows);
+    NAME (forward_from) (h, 0, input, 0, rows, 2);
+  } else
+    NAME (forward) (h, 0, input, 0, rows);
   REAL *row_loss = HOST (net->row_loss), *g = h->grad;
   NAME (softmax_xent) (WS_ACT (L), batch_labels, rows, net->sizes[L], (REAL) 1 / rows,
                        WS_DELTA (L), row_loss, HOST (net->row_wrong));
@@ -461,7 +506,16 @@ NAME (step_part) (const void *data, guint t, guint threads)
   REAL *row_loss = HOST (net->row_loss), *g = h->grad;
   gsize classes = net->sizes[L];
   NAME (gather_batch) (h, t);
-  NAME (forward) (h, t, input, first, rows);
+  if (LAYER1_HALVES (net)) {   /* members 0 and 1 each a half of z_1 over the whole batch */
+    drmad_team_barrier (threads);   /* every row gathered */
+    NAME (prefetch_some) (h, t);
+    if (t < 2)
+      NAME (layer1_half) (h, input, t, t == 0 ? WS_ACT (1) : WS_PRE (1));
+    drmad_team_barrier (threads);
+    NAME (layer1_sum) (h, first, rows);
+    NAME (forward_from) (h, t, input, first, rows, 2);
+  } else
+    NAME (forward) (h, t, input, first, rows);
   NAME (softmax_xent) (WS_ACT (L) + first * classes, (const gint32 *) net->batch_labels->host + first, rows,
                        classes, (REAL) 1 / batch, WS_DELTA (L) + first * classes, row_loss + first,
                        HOST (net->row_wrong) + first);

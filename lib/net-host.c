@@ -103,6 +103,11 @@ tanh_f32 (float x)
  * of the update (net-host-body.h, prefetch_some). */
 #define UPDATE_STRETCH 1024
 
+/* A training step computes z_1 in two halves (net-host-body.h,
+ * layer1_half) where the net has a second layer, whose pre-δ_1 holds the
+ * second half until the backward pass needs it. */
+#define LAYER1_HALVES(net) ((net)->n_layers > 1)
+
 #define REAL        float
 #define NAME(x)     x##_f32
 #define FP64        FALSE
