@@ -352,6 +352,26 @@ NAME (layer1_sum) (const HostStep *h, gsize first, gsize rows)
   NAME (bias_act) (z, (const REAL *) h->params + net->bias_offset[1], rows, fan_out, hidden_activation (net));
 }
 
+/* A training step's forward pass, member @t of @threads (0 of 1: alone):
+ * z_1 by layer1_half, each half by the member of its number (both by a lone
+ * thread), after a barrier that makes the gathered batch whole; then the
+ * member's rows @first … @first + @rows − 1 of the rest. */
+static void
+NAME (step_forward) (const HostStep *h, guint t, guint threads, const REAL *input, gsize first, gsize rows)
+{
+  if (!LAYER1_HALVES (h->net)) {
+    NAME (forward) (h, t, input, first, rows);
+    return;
+  }
+  drmad_team_barrier (threads);   /* every row gathered */
+  NAME (prefetch_some) (h, t);
+  for (guint part = t; part < 2; part += threads)
+    NAME (layer1_half) (h, input, part, part == 0 ? WS_ACT (1) : WS_PRE (1));
+  drmad_team_barrier (threads);   /* both halves done */
+  NAME (layer1_sum) (h, first, rows);
+  NAME (forward_from) (h, t, input, first, rows, 2);
+}
+
 /* The backward pass from δ_L in the workspace: the δ_l, and with @g the
  * gradient into (@add: added to) @g. */
 static void
@@ -453,14 +473,7 @@ NAME (step) (const HostStep *h)
   REAL *input = HOST (net->input);
   gint32 *batch_labels = net->batch_labels->host;
   NAME (gather_batch) (h, 0);
-  if (LAYER1_HALVES (net)) {
-    NAME (prefetch_some) (h, 0);
-    NAME (layer1_half) (h, input, 0, WS_ACT (1));
-    NAME (layer1_half) (h, input, 1, WS_PRE (1));
-    NAME (layer1_sum) (h, 0, rows);
-    NAME (forward_from) (h, 0, input, 0, rows, 2);
-  } else
-    NAME (forward) (h, 0, input, 0, rows);
+  NAME (step_forward) (h, 0, 1, input, 0, rows);
   REAL *row_loss = HOST (net->row_loss), *g = h->grad;
   NAME (softmax_xent) (WS_ACT (L), batch_labels, rows, net->sizes[L], (REAL) 1 / rows,
                        WS_DELTA (L), row_loss, HOST (net->row_wrong));
@@ -506,16 +519,7 @@ NAME (step_part) (const void *data, guint t, guint threads)
   REAL *row_loss = HOST (net->row_loss), *g = h->grad;
   gsize classes = net->sizes[L];
   NAME (gather_batch) (h, t);
-  if (LAYER1_HALVES (net)) {   /* members 0 and 1 each a half of z_1 over the whole batch */
-    drmad_team_barrier (threads);   /* every row gathered */
-    NAME (prefetch_some) (h, t);
-    if (t < 2)
-      NAME (layer1_half) (h, input, t, t == 0 ? WS_ACT (1) : WS_PRE (1));
-    drmad_team_barrier (threads);
-    NAME (layer1_sum) (h, first, rows);
-    NAME (forward_from) (h, t, input, first, rows, 2);
-  } else
-    NAME (forward) (h, t, input, first, rows);
+  NAME (step_forward) (h, t, threads, input, first, rows);
   NAME (softmax_xent) (WS_ACT (L) + first * classes, (const gint32 *) net->batch_labels->host + first, rows,
                        classes, (REAL) 1 / batch, WS_DELTA (L) + first * classes, row_loss + first,
                        HOST (net->row_wrong) + first);
