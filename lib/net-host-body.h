@@ -364,10 +364,13 @@ NAME (step_forward) (const HostStep *h, guint t, guint threads, const REAL *inpu
     return;
   }
   drmad_team_barrier (threads);   /* every row gathered */
+  STEP_PHASE (t, threads, PHASE_WAIT);
   NAME (prefetch_some) (h, t);
   for (guint part = t; part < 2; part += threads)
     NAME (layer1_half) (h, input, part, part == 0 ? WS_ACT (1) : WS_PRE (1));
+  STEP_PHASE (t, threads, PHASE_LAYER1);
   drmad_team_barrier (threads);   /* both halves done */
+  STEP_PHASE (t, threads, PHASE_WAIT);
   NAME (layer1_sum) (h, first, rows);
   NAME (forward_from) (h, t, input, first, rows, 2);
 }
@@ -518,19 +521,26 @@ NAME (step_part) (const void *data, guint t, guint threads)
   const REAL *input = HOST (net->input), *w = h->params;
   REAL *row_loss = HOST (net->row_loss), *g = h->grad;
   gsize classes = net->sizes[L];
+  STEP_PHASE_BEGIN (t, threads);
   NAME (gather_batch) (h, t);
+  STEP_PHASE (t, threads, PHASE_GATHER);
   NAME (step_forward) (h, t, threads, input, first, rows);
+  STEP_PHASE (t, threads, PHASE_FORWARD);
   NAME (softmax_xent) (WS_ACT (L) + first * classes, (const gint32 *) net->batch_labels->host + first, rows,
                        classes, (REAL) 1 / batch, WS_DELTA (L) + first * classes, row_loss + first,
                        HOST (net->row_wrong) + first);
+  STEP_PHASE (t, threads, PHASE_SOFTMAX);
   for (guint l = L; l >= 1; l--) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     REAL *delta = WS_DELTA (l);
     drmad_team_barrier (threads);   /* δ_l whole; W_{l+1} read no more */
+    STEP_PHASE (t, threads, PHASE_WAIT);
     if (l == L && t == 0 && g)
       NAME (accumulate) (h, row_loss, batch, 0);
+    STEP_PHASE (t, threads, PHASE_SOFTMAX);
     if (l < L && h->velocity)
       NAME (update_part) (h, g, l + 1, t, threads);
+    STEP_PHASE (t, threads, PHASE_UPDATE);
     NAME (prefetch_some) (h, t);
     if (l > 1) {
       REAL *pre = WS_PRE (l - 1) + first * fan_in;
@@ -539,6 +549,7 @@ NAME (step_part) (const void *data, guint t, guint threads)
       NAME (act_backward) (WS_DELTA (l - 1) + first * fan_in, pre, WS_ACT (l - 1) + first * fan_in, rows * fan_in,
                            act);
     }
+    STEP_PHASE (t, threads, PHASE_DELTA);
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     gsize from = fan_in * t / threads, to = fan_in * (t + 1) / threads;
     if (g && to > from)
@@ -546,9 +557,11 @@ NAME (step_part) (const void *data, guint t, guint threads)
                    h->grad_zero ? 1.0 : 0.0, g + net->weight_offset[l] + from * fan_out, fan_out);
     if (g && t == threads - 1)
       NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
+    STEP_PHASE (t, threads, PHASE_WEIGHT_GRAD);
   }
   if (h->velocity)   /* no member reads W_1 after its own weight gradient */
     NAME (update_part) (h, g, 1, t, threads);
+  STEP_PHASE (t, threads, PHASE_UPDATE);
 }
 
 /* drmad_net_enqueue_full_gradient() as one function, @chunk rows at a time. */

@@ -103,6 +103,61 @@ tanh_f32 (float x)
  * of the update (net-host-body.h, prefetch_some). */
 #define UPDATE_STRETCH 1024
 
+/* -Dstep_profile=true: the time of each phase of a training step on the
+ * host team (step_part), summed per member and phase, printed as µs per
+ * step at exit. STEP_PHASE (t, threads, p) adds the time since member
+ * @t's last mark to phase @p; no code at all in other builds. */
+#ifdef DRMAD_STEP_PROFILE
+#include <stdio.h>
+#include <time.h>
+enum { PHASE_GATHER, PHASE_WAIT, PHASE_LAYER1, PHASE_FORWARD, PHASE_SOFTMAX, PHASE_DELTA, PHASE_WEIGHT_GRAD,
+       PHASE_UPDATE, N_PHASES };
+static const char *const phase_names[N_PHASES] = {
+  "gather", "barrier waits", "layer 1 GEMM (halves)", "rest of forward", "softmax and loss",
+  "delta chain (GEMM, phi')", "weight gradients (GEMM, bias sums)", "update",
+};
+typedef struct {
+  guint64 ns[N_PHASES], last, steps;
+} __attribute__ ((aligned (64))) PhaseTimes;
+static PhaseTimes phase_times[DRMAD_TEAM_MAX];
+
+static inline guint64
+now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (guint64) ts.tv_sec * 1000000000u + (guint64) ts.tv_nsec;
+}
+
+#define STEP_PHASE_BEGIN(t, threads) \
+  do { if ((threads) > 1) { phase_times[t].last = now_ns (); phase_times[t].steps++; } } while (0)
+#define STEP_PHASE(t, threads, p) \
+  do { if ((threads) > 1) { guint64 now_ = now_ns (); phase_times[t].ns[p] += now_ - phase_times[t].last; \
+                            phase_times[t].last = now_; } } while (0)
+
+static void __attribute__ ((destructor))
+print_phases (void)
+{
+  if (!phase_times[0].steps)
+    return;
+  fprintf (stderr, "drmad step profile: µs per training step on the host team (%" G_GUINT64_FORMAT " steps)\n",
+           phase_times[0].steps);
+  for (guint p = 0; p <= N_PHASES; p++) {
+    fprintf (stderr, "  %-36s", p < N_PHASES ? phase_names[p] : "all");
+    for (guint t = 0; t < DRMAD_TEAM_MAX && phase_times[t].steps; t++) {
+      guint64 ns = 0;
+      for (guint q = 0; q < N_PHASES; q++)
+        ns += p < N_PHASES && q != p ? 0 : phase_times[t].ns[q];
+      fprintf (stderr, " %9.2f", ns / 1e3 / phase_times[t].steps);
+    }
+    fputc ('\n', stderr);
+  }
+}
+#else
+#define STEP_PHASE_BEGIN(t, threads) do { } while (0)
+#define STEP_PHASE(t, threads, p)    do { } while (0)
+#endif
+
 /* A training step computes z_1 in two halves (net-host-body.h,
  * layer1_half) where the net has a second layer, whose pre-δ_1 holds the
  * second half until the backward pass needs it. */
