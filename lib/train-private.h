@@ -13,7 +13,7 @@ struct _DrmadTrainer {
   guint        n_segments;     /* S: η and γ hold S vectors of P numbers */
   guint64      horizon;        /* T: step t uses segment ⌊t·S/T⌋ */
   DrmadBuffer *velocity;       /* v */
-  DrmadBuffer *eta, *gamma;    /* S × P */
+  DrmadBuffer *eta, *gamma;    /* S × P; NULL until a schedule is set or a step needs the default */
   DrmadBuffer *l2;             /* P: exp(λ) on weights, 0 on biases */
   guint64      poison_step;    /* test hook: a NaN enters g at this step (G_MAXUINT64: never) */
   DrmadUniformRuns *uniform;   /* fused host path: n_segments of them (else NULL) */

