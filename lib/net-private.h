@@ -57,6 +57,11 @@ struct _DrmadNet {
    * training step queued (lib/net-host.c, step_indices), valid for
    * (next_seed, next_step, next_n) once next_valid is set. */
   guint32        *next_indices;                   /* batch */
+  /* drmad_net_init_params(): the unit normal draws of the weights of seed
+   * init_seed (n_params; NULL before the first call). Every meta-iteration
+   * starts from the same seed, and the draws took 3 ms of each. */
+  double         *init_draws;
+  guint64         init_seed;
   /* Fused host path: the gradient array that the work queued so far leaves
    * all zeros (a training step's update clears g_l as it reads it, so the
    * next step's weight-gradient GEMMs need no clearing pass), or NULL.

@@ -139,6 +139,7 @@ drmad_net_free (DrmadNet *net)
   }
   drmad_buffer_free (net->indices);
   g_free (net->next_indices);
+  g_free (net->init_draws);
   drmad_buffer_free (net->batch_labels);
   drmad_buffer_free (net->row_loss);
   drmad_buffer_free (net->row_wrong);
@@ -301,17 +302,28 @@ drmad_net_get_params (DrmadNet *net, double *params, GError **error)
 gboolean
 drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError **error)
 {
+  for (guint l = 1; scales && l <= net->n_layers; l++)
+    if (!isfinite (scales[l - 1])) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "initial scale of layer %u is %g: expected a finite number", l, scales[l - 1]);
+      return FALSE;
+    }
+  if (!net->init_draws || net->init_seed != seed) {
+    if (!net->init_draws)
+      net->init_draws = g_new0 (double, net->n_params);
+    for (guint l = 1; l <= net->n_layers; l++) {
+      gsize start = net->weight_offset[l], count = (gsize) net->sizes[l - 1] * net->sizes[l];
+      for (gsize i = 0; i < count; i++)
+        net->init_draws[start + i] = drmad_normal_draw (seed, start + i);
+    }
+    net->init_seed = seed;
+  }
   g_autofree double *params = g_new0 (double, net->n_params);
   for (guint l = 1; l <= net->n_layers; l++) {
     double scale = scales ? scales[l - 1] : 1.0 / sqrt (net->sizes[l - 1]);
-    if (!isfinite (scale)) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                   "initial scale of layer %u is %g: expected a finite number", l, scale);
-      return FALSE;
-    }
     gsize start = net->weight_offset[l], count = (gsize) net->sizes[l - 1] * net->sizes[l];
     for (gsize i = 0; i < count; i++)
-      params[start + i] = scale * drmad_normal_draw (seed, start + i);
+      params[start + i] = scale * net->init_draws[start + i];
   }
   return drmad_net_set_params (net, params, error);
 }

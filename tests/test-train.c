@@ -29,6 +29,51 @@ random_data (DrmadDevice *device, DrmadPrecision precision, GRand *rand, guint n
   return data;
 }
 
+/* drmad_net_init_params() against its definition: weight i of the net is
+ * the layer's scale (default 1/√fan_in) × drmad_normal_draw (seed, i),
+ * biases 0, whether the draws are fresh or the ones the net kept from the
+ * seed before (a new seed, the same seed with other scales, the default
+ * scales, a refused scale in between). */
+static void
+test_init_params (void)
+{
+  static const guint sizes[] = { 7, 5, 3 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_TANH, DRMAD_PRECISION_FLOAT64, 4,
+                                            &error);
+  g_assert_no_error (error);
+  gsize n = drmad_net_get_n_params (net);
+  g_autofree double *got = g_new (double, n);
+  static const struct { guint64 seed; gboolean defaults; double scales[2]; } cases[] = {
+    { 3, FALSE, { 0.5, 2.0 } }, { 4, FALSE, { 0.5, 2.0 } }, { 3, FALSE, { 1.5, 0.25 } }, { 3, TRUE, { 0 } },
+    { 4, TRUE, { 0 } },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    if (c == 2) {   /* refused, naming the layer: the next call still draws right */
+      g_assert_false (drmad_net_init_params (net, 9, (double[]){ 1.0, NAN }, &error));
+      g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "layer 2"));
+      g_clear_error (&error);
+    }
+    CHECK (drmad_net_init_params (net, cases[c].seed, cases[c].defaults ? NULL : cases[c].scales, &error));
+    CHECK (drmad_net_get_params (net, got, &error));
+    for (guint l = 1; l <= 2; l++) {
+      gsize w_off, n_w, b_off;
+      drmad_net_get_layer_span (net, l, &w_off, &n_w, &b_off);
+      double scale = cases[c].defaults ? 1.0 / sqrt (sizes[l - 1]) : cases[c].scales[l - 1];
+      for (gsize i = w_off; i < w_off + n_w; i++)
+        g_assert_cmpfloat (got[i], ==, scale * drmad_normal_draw (cases[c].seed, i));
+      for (gsize j = 0; j < sizes[l]; j++)
+        g_assert_cmpfloat (got[b_off + j], ==, 0.0);
+    }
+  }
+}
+
 static void
 test_sgd_reference (gconstpointer data)
 {
@@ -283,6 +328,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/host-team/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_team);
   g_test_add_data_func ("/train/host-team/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_team);
   g_test_add_func ("/train/cancel-and-divergence", test_cancel_and_divergence);
+  g_test_add_func ("/train/init-params", test_init_params);
   g_test_add_func ("/train/fashion-mnist-accuracy", test_fashion_mnist);
   return g_test_run ();
 }
