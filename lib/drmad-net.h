@@ -73,7 +73,9 @@ gboolean drmad_net_set_params (DrmadNet *net, const double *params, GError **err
 gboolean drmad_net_get_params (DrmadNet *net, double *params, GError **error);
 
 /* W_l = scale_l · Z_l with Z_l fixed N(0,1) draws from @seed, biases 0
- * (docs/algorithm.md §1). @scales: L values, or NULL for 1/√fan_in. */
+ * (docs/algorithm.md §1). @scales: L values, or NULL for 1/√fan_in. The
+ * net keeps the draws of the last seed (8 bytes a parameter), so that a
+ * second call with it, as each meta-iteration makes, draws nothing. */
 gboolean drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError **error);
 
 /* The functions below borrow @data for the call only; it must have been made
@@ -106,7 +108,8 @@ gboolean drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_
 typedef struct _DrmadTrainer DrmadTrainer;
 
 /* A new trainer for @net, which it borrows: @net must outlive the trainer.
- * drmad_trainer_free() frees the trainer only, never the net. */
+ * drmad_trainer_free() frees the trainer only, never the net. Its schedule
+ * is η = 0.1 and γ = 0.9 everywhere and no L2 until one is set. */
 DrmadTrainer *drmad_trainer_new  (DrmadNet *net, GError **error);
 void          drmad_trainer_free (DrmadTrainer *trainer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadTrainer, drmad_trainer_free)
