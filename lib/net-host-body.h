@@ -193,13 +193,14 @@ NAME (prefetch_some) (const HostStep *h, guint t)
 }
 
 /* The update of parameters @start … @end − 1 (a layer's W_l and b_l, right
- * after the backward pass last reads them, while g_l is still in cache). */
+ * after the backward pass last reads them, while g_l is still in cache),
+ * whose gradient is @g_start[0 … end − start − 1]. */
 static void
-NAME (update_range) (const HostStep *h, guint t, REAL *g, gsize start, gsize end)
+NAME (update_from) (const HostStep *h, guint t, REAL *g_start, gsize start, gsize end)
 {
   if (end - start > UPDATE_STRETCH) {
     for (gsize at = start; at < end; at += UPDATE_STRETCH) {
-      NAME (update_range) (h, t, g, at, MIN (end, at + UPDATE_STRETCH));
+      NAME (update_from) (h, t, g_start + (at - start), at, MIN (end, at + UPDATE_STRETCH));
       NAME (prefetch_some) (h, t);
     }
     return;
@@ -210,13 +211,20 @@ NAME (update_range) (const HostStep *h, guint t, REAL *g, gsize start, gsize end
       const DrmadUniformRun *run = &h->uniform->runs[r];
       gsize from = MAX (run->start, start), to = MIN (run->end, end);
       if (from < to)
-        NAME (sgd_momentum_uniform) (w + from, v + from, g + from, (REAL) run->eta, (REAL) run->gamma,
-                                     (REAL) run->l2, to - from);
+        NAME (sgd_momentum_uniform) (w + from, v + from, g_start + (from - start), (REAL) run->eta,
+                                     (REAL) run->gamma, (REAL) run->l2, to - from);
     }
   else
-    NAME (sgd_momentum) (w + start, v + start, g + start, (const REAL *) h->eta + h->segment_offset + start,
+    NAME (sgd_momentum) (w + start, v + start, g_start, (const REAL *) h->eta + h->segment_offset + start,
                          (const REAL *) h->gamma + h->segment_offset + start, (const REAL *) h->l2 + start,
                          end - start);
+}
+
+/* The update of parameters @start … @end − 1 whose gradient is in @g. */
+static void
+NAME (update_range) (const HostStep *h, guint t, REAL *g, gsize start, gsize end)
+{
+  NAME (update_from) (h, t, g + start, start, end);
 }
 
 /* r_bias_act: R(z) += Vb; R(a) = φ'(a) ⊙ R(z) when @ra is set. */
@@ -375,6 +383,39 @@ NAME (step_forward) (const HostStep *h, guint t, guint threads, const REAL *inpu
   NAME (forward_from) (h, t, input, first, rows, 2);
 }
 
+/* The weight gradient of rows @from … @to − 1 of W_1 (over the whole batch,
+ * δ_1 in the workspace) and at once their update, GRAD_BLOCK_BYTES of
+ * gradient at a time in a block on the stack: W_1's gradient never goes
+ * through g (which stays as it was: zeros after a training step), so the
+ * update reads 2 arrays of W_1's size instead of 3 and writes 2 instead of
+ * 3, and the GEMM writes into a block that stays in L1. Only W_1 can take
+ * it: no later pass of the step reads it. Each entry is the same dot
+ * product over the batch as the whole GEMM's (the row split of the host
+ * team relies on the same). */
+static gboolean
+NAME (blocked_update) (const HostStep *h, guint l)
+{
+  return l == 1 && h->velocity && h->grad && h->net->sizes[1] * sizeof (REAL) * 4 <= GRAD_BLOCK_BYTES;
+}
+
+static void
+NAME (grad_update_rows) (const HostStep *h, guint t, const REAL *input, gsize from, gsize to)
+{
+  DrmadNet *net = h->net;
+  gsize fan_in = net->sizes[0], fan_out = net->sizes[1];
+  REAL block[GRAD_BLOCK_BYTES / sizeof (REAL)] __attribute__ ((aligned (64)));
+  gsize per = GRAD_BLOCK_BYTES / (fan_out * sizeof (REAL));
+  REAL *g = h->grad;
+  for (gsize r = from; r < to; r += per) {
+    gsize n = MIN (per, to - r), start = net->weight_offset[1] + r * fan_out;
+    NAME (gemm) (h, TRUE, FALSE, n, fan_out, net->batch, input + r, fan_in, WS_DELTA (1), fan_out, 0.0, block,
+                 fan_out);
+    NAME (update_from) (h, t, block, start, start + n * fan_out);
+    if (!h->grad_zero)   /* g's rows as a training step leaves them */
+      memset (g + start, 0, n * fan_out * sizeof (REAL));
+  }
+}
+
 /* The backward pass from δ_L in the workspace: the δ_l, and with @g the
  * gradient into (@add: added to) @g. */
 static void
@@ -388,6 +429,12 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     REAL *delta = WS_DELTA (l);
     NAME (prefetch_some) (h, 0);
+    if (!add && NAME (blocked_update) (h, l)) {
+      NAME (grad_update_rows) (h, 0, input, 0, fan_in);
+      NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], h->grad_zero);
+      NAME (update_range) (h, 0, g, net->bias_offset[l], net->bias_offset[l] + fan_out);
+      continue;   /* l = 1: no δ_0 */
+    }
     if (g) {   /* into zeros the last update left: no clearing pass */
       NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, add || h->grad_zero ? 1.0 : 0.0,
                    g + net->weight_offset[l], fan_out);
@@ -552,6 +599,15 @@ NAME (step_part) (const void *data, guint t, guint threads)
     STEP_PHASE (t, threads, PHASE_DELTA);
     const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     gsize from = fan_in * t / threads, to = fan_in * (t + 1) / threads;
+    if (NAME (blocked_update) (h, l)) {   /* W_1's rows updated too */
+      NAME (grad_update_rows) (h, t, input, from, to);
+      if (t == threads - 1) {
+        NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
+        NAME (update_range) (h, t, g, net->bias_offset[l], net->bias_offset[l] + fan_out);
+      }
+      STEP_PHASE (t, threads, PHASE_WEIGHT_GRAD);
+      break;
+    }
     if (g && to > from)
       NAME (gemm) (h, TRUE, FALSE, to - from, fan_out, batch, a + from, fan_in, delta, fan_out,
                    h->grad_zero ? 1.0 : 0.0, g + net->weight_offset[l] + from * fan_out, fan_out);
@@ -559,7 +615,7 @@ NAME (step_part) (const void *data, guint t, guint threads)
       NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
     STEP_PHASE (t, threads, PHASE_WEIGHT_GRAD);
   }
-  if (h->velocity)   /* no member reads W_1 after its own weight gradient */
+  if (h->velocity && !NAME (blocked_update) (h, 1))   /* no member reads W_1 after its own weight gradient */
     NAME (update_part) (h, g, 1, t, threads);
   STEP_PHASE (t, threads, PHASE_UPDATE);
 }

@@ -103,6 +103,12 @@ tanh_f32 (float x)
  * of the update (net-host-body.h, prefetch_some). */
 #define UPDATE_STRETCH 1024
 
+/* The bytes of W_1's gradient that a training step works out at a time
+ * and applies at once (net-host-body.h, grad_update_rows): within L1. */
+#ifndef GRAD_BLOCK_BYTES
+#define GRAD_BLOCK_BYTES 16384
+#endif
+
 /* -Dstep_profile=true: the time of each phase of a training step on the
  * host team (step_part), summed per member and phase, printed as µs per
  * step at exit. STEP_PHASE (t, threads, p) adds the time since member
