@@ -371,14 +371,15 @@ NAME (step_forward) (const HostStep *h, guint t, guint threads, const REAL *inpu
     NAME (forward) (h, t, input, first, rows);
     return;
   }
+  guint profiled = h->velocity ? threads : 0;   /* a training step's phases */
   drmad_team_barrier (threads);   /* every row gathered */
-  STEP_PHASE (t, threads, PHASE_WAIT);
+  STEP_PHASE (t, profiled, PHASE_WAIT);
   NAME (prefetch_some) (h, t);
   for (guint part = t; part < 2; part += threads)
     NAME (layer1_half) (h, input, part, part == 0 ? WS_ACT (1) : WS_PRE (1));
-  STEP_PHASE (t, threads, PHASE_LAYER1);
+  STEP_PHASE (t, profiled, PHASE_LAYER1);
   drmad_team_barrier (threads);   /* both halves done */
-  STEP_PHASE (t, threads, PHASE_WAIT);
+  STEP_PHASE (t, profiled, PHASE_WAIT);
   NAME (layer1_sum) (h, first, rows);
   NAME (forward_from) (h, t, input, first, rows, 2);
 }
@@ -422,7 +423,7 @@ static void
 NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboolean add)
 {
   DrmadNet *net = h->net;
-  guint act = hidden_activation (net);
+  guint act = hidden_activation (net), profiled = h->velocity ? 1 : 0;   /* a training step's phases */
   const REAL *w = h->params;
   for (guint l = net->n_layers; l >= 1; l--) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
@@ -433,6 +434,7 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
       NAME (grad_update_rows) (h, 0, input, 0, fan_in);
       NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], h->grad_zero);
       NAME (update_range) (h, 0, g, net->bias_offset[l], net->bias_offset[l] + fan_out);
+      STEP_PHASE (0, profiled, PHASE_WEIGHT_GRAD);
       continue;   /* l = 1: no δ_0 */
     }
     if (g) {   /* into zeros the last update left: no clearing pass */
@@ -440,14 +442,17 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
                    g + net->weight_offset[l], fan_out);
       NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], add || h->grad_zero);
     }
+    STEP_PHASE (0, profiled, PHASE_WEIGHT_GRAD);
     if (l > 1) {
       REAL *pre = WS_PRE (l - 1);
       NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta, fan_out, w + net->weight_offset[l], fan_out,
                    0.0, pre, fan_in);
       NAME (act_backward) (WS_DELTA (l - 1), pre, WS_ACT (l - 1), rows * fan_in, act);
     }
+    STEP_PHASE (0, profiled, PHASE_DELTA);
     if (h->velocity)   /* a training step: W_l and b_l are read no more */
       NAME (update_range) (h, 0, g, net->weight_offset[l], net->bias_offset[l] + fan_out);
+    STEP_PHASE (0, profiled, PHASE_UPDATE);
   }
 }
 
@@ -522,13 +527,18 @@ NAME (step) (const HostStep *h)
   guint L = net->n_layers, rows = net->batch;
   REAL *input = HOST (net->input);
   gint32 *batch_labels = net->batch_labels->host;
+  guint profiled = h->velocity ? 1 : 0;
+  STEP_PHASE_BEGIN (0, profiled);
   NAME (gather_batch) (h, 0);
+  STEP_PHASE (0, profiled, PHASE_GATHER);
   NAME (step_forward) (h, 0, 1, input, 0, rows);
+  STEP_PHASE (0, profiled, PHASE_FORWARD);
   REAL *row_loss = HOST (net->row_loss), *g = h->grad;
   NAME (softmax_xent) (WS_ACT (L), batch_labels, rows, net->sizes[L], (REAL) 1 / rows,
                        WS_DELTA (L), row_loss, HOST (net->row_wrong));
   if (g)
     NAME (accumulate) (h, row_loss, rows, 0);
+  STEP_PHASE (0, profiled, PHASE_SOFTMAX);
   NAME (backward) (h, input, rows, g, FALSE);
 }
 

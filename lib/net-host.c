@@ -109,10 +109,11 @@ tanh_f32 (float x)
 #define GRAD_BLOCK_BYTES 16384
 #endif
 
-/* -Dstep_profile=true: the time of each phase of a training step on the
- * host team (step_part), summed per member and phase, printed as µs per
- * step at exit. STEP_PHASE (t, threads, p) adds the time since member
- * @t's last mark to phase @p; no code at all in other builds. */
+/* -Dstep_profile=true: the time of each phase of a training step, on the
+ * host team (step_part) or alone (step), summed per member and phase,
+ * printed as µs per step at exit. STEP_PHASE (t, threads, p) adds the time
+ * since member @t's last mark to phase @p (@threads 0: not a training step,
+ * nothing); no code at all in other builds. */
 #ifdef DRMAD_STEP_PROFILE
 #include <stdio.h>
 #include <time.h>
@@ -136,9 +137,9 @@ now_ns (void)
 }
 
 #define STEP_PHASE_BEGIN(t, threads) \
-  do { if ((threads) > 1) { phase_times[t].last = now_ns (); phase_times[t].steps++; } } while (0)
+  do { if ((threads) > 0) { phase_times[t].last = now_ns (); phase_times[t].steps++; } } while (0)
 #define STEP_PHASE(t, threads, p) \
-  do { if ((threads) > 1) { guint64 now_ = now_ns (); phase_times[t].ns[p] += now_ - phase_times[t].last; \
+  do { if ((threads) > 0) { guint64 now_ = now_ns (); phase_times[t].ns[p] += now_ - phase_times[t].last; \
                             phase_times[t].last = now_; } } while (0)
 
 static void __attribute__ ((destructor))
@@ -146,7 +147,7 @@ print_phases (void)
 {
   if (!phase_times[0].steps)
     return;
-  fprintf (stderr, "drmad step profile: µs per training step on the host team (%" G_GUINT64_FORMAT " steps)\n",
+  fprintf (stderr, "drmad step profile: µs per training step, alone or on the host team (%" G_GUINT64_FORMAT " steps)\n",
            phase_times[0].steps);
   for (guint p = 0; p <= N_PHASES; p++) {
     fprintf (stderr, "  %-36s", p < N_PHASES ? phase_names[p] : "all");
@@ -160,8 +161,8 @@ print_phases (void)
   }
 }
 #else
-#define STEP_PHASE_BEGIN(t, threads) do { } while (0)
-#define STEP_PHASE(t, threads, p)    do { } while (0)
+#define STEP_PHASE_BEGIN(t, threads) do { (void) (threads); } while (0)
+#define STEP_PHASE(t, threads, p)    do { (void) (threads); } while (0)
 #endif
 
 /* A training step computes z_1 in two halves (net-host-body.h,
