@@ -162,6 +162,60 @@ NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, REAL *restrict 
   }
 }
 
+/* A training step that updates a net with a second layer keeps its
+ * minibatch X in net->input as two column halves, batch × ⌊fan_in/2⌋ then
+ * batch × ⌈fan_in/2⌉, the halves of layer1_half: in a team of two, member t
+ * gathers half t of every row, the only part of X it reads (its half of z_1
+ * and its rows of W_1's gradient), so no line of X goes from one core to
+ * the other and back each step (the gather took 15 µs a member instead of
+ * 5: docs/benchmarks.md). Other passes keep X row by row. */
+static inline gboolean
+NAME (halved_input) (const HostStep *h)
+{
+  return h->velocity && LAYER1_HALVES (h->net);
+}
+
+/* Where column @c of the pass's input X (row 0) is: in @input (X row by
+ * row, or net->input with halved_input), with the distance between rows
+ * in @ld and the end of its run of columns (its half, or fan_in) in @end. */
+static const REAL *
+NAME (input_columns) (const HostStep *h, const REAL *input, gsize c, gsize *ld, gsize *end)
+{
+  gsize dim = h->net->sizes[0], half = dim / 2, batch = h->net->batch;
+  if (!NAME (halved_input) (h)) {
+    *ld = *end = dim;
+    return input + c;
+  }
+  if (c < half) {
+    *ld = *end = half;
+    return input + c;
+  }
+  *ld = dim - half;
+  *end = dim;
+  return input + batch * half + (c - half);
+}
+
+/* The columns of X that member @t of @threads gathers and prefetches,
+ * @c0 … @c1 − 1, and its rows @r0 … @r1 − 1: in a team of two with a
+ * halved X, half t of every row; else its rows, whole. */
+static void
+NAME (gather_part) (const HostStep *h, guint t, guint threads, gsize *c0, gsize *c1, guint *r0, guint *r1)
+{
+  gsize dim = h->net->sizes[0];
+  guint batch = h->net->batch;
+  if (threads == 2 && NAME (halved_input) (h)) {
+    *c0 = t ? dim / 2 : 0;
+    *c1 = t ? dim : dim / 2;
+    *r0 = 0;
+    *r1 = batch;
+  } else {
+    *c0 = 0;
+    *c1 = dim;
+    *r0 = batch * t / threads;
+    *r1 = batch * (t + 1) / threads;
+  }
+}
+
 /* With @h->given_indices (a training step), asks for the cache lines of
  * the next @h->prefetch_rows rows (and their labels) of the next step's minibatch,
  * which its gather_batch reads (member @t of the host team: its own rows): a few rows at a time, spread over the step
@@ -172,21 +226,22 @@ NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, REAL *restrict 
 static void
 NAME (prefetch_some) (const HostStep *h, guint t)
 {
-  guint batch = h->net->batch, threads = MAX (h->threads, 1);
-  guint first = batch * t / threads, last = batch * (t + 1) / threads;   /* member @t's rows */
+  guint batch = h->net->batch, threads = MAX (h->threads, 1), first, last;   /* member @t's rows */
+  gsize c0, c1;
+  NAME (gather_part) (h, t, threads, &c0, &c1, &first, &last);
   guint from = first + h->prefetched[t];
   if (!h->given_indices || from >= last)
     return;
-  gsize dim = h->net->sizes[0];
-  gsize row_bytes = h->bytes ? dim : dim * sizeof (REAL);
-  const char *base = h->bytes ? (const char *) h->bytes : (const char *) h->features;
+  gsize dim = h->net->sizes[0], size = h->bytes ? 1 : sizeof (REAL);
+  gsize row_bytes = dim * size, part_bytes = (c1 - c0) * size;
+  const char *base = (h->bytes ? (const char *) h->bytes : (const char *) h->features) + c0 * size;
   const guint32 *next = h->indices + batch;
   guint end = MIN (last, from + h->prefetch_rows);
   for (guint j = from; j < end; j++) {
     const char *row = base + (gsize) next[j] * row_bytes;
-    for (gsize at = 0; at < row_bytes; at += 64)
+    for (gsize at = 0; at < part_bytes; at += 64)
       __builtin_prefetch (row + at);
-    __builtin_prefetch (row + row_bytes - 1);
+    __builtin_prefetch (row + part_bytes - 1);
     __builtin_prefetch (h->labels + next[j]);
   }
   ((HostStep *) h)->prefetched[t] = end - first;   /* the runtime's copy of the arguments, this step's own */
@@ -337,12 +392,13 @@ NAME (forward) (const HostStep *h, guint t, const REAL *input, gsize first, gsiz
  * threads. Nets with one layer have no WS_PRE (1) to hold the second half
  * and keep the single GEMM (LAYER1_HALVES, lib/net-host.c). */
 static void
-NAME (layer1_half) (const HostStep *h, const REAL *input, guint part, REAL *out)
+NAME (layer1_half) (const HostStep *h, guint part, REAL *out)
 {
   DrmadNet *net = h->net;
   gsize batch = net->batch, fan_in = net->sizes[0], fan_out = net->sizes[1];
-  gsize from = fan_in * part / 2, to = fan_in * (part + 1) / 2;
-  NAME (gemm) (h, FALSE, FALSE, batch, fan_out, to - from, input + from, fan_in,
+  gsize from = fan_in * part / 2, to = fan_in * (part + 1) / 2, ld, end;
+  const REAL *x = NAME (input_columns) (h, (const REAL *) net->input->host, from, &ld, &end);
+  NAME (gemm) (h, FALSE, FALSE, batch, fan_out, to - from, x, ld,
                (const REAL *) h->params + net->weight_offset[1] + from * fan_out, fan_out, 0.0, out, fan_out);
 }
 
@@ -376,12 +432,29 @@ NAME (step_forward) (const HostStep *h, guint t, guint threads, const REAL *inpu
   STEP_PHASE (t, profiled, PHASE_WAIT);
   NAME (prefetch_some) (h, t);
   for (guint part = t; part < 2; part += threads)
-    NAME (layer1_half) (h, input, part, part == 0 ? WS_ACT (1) : WS_PRE (1));
+    NAME (layer1_half) (h, part, part == 0 ? WS_ACT (1) : WS_PRE (1));
   STEP_PHASE (t, profiled, PHASE_LAYER1);
   drmad_team_barrier (threads);   /* both halves done */
   STEP_PHASE (t, profiled, PHASE_WAIT);
   NAME (layer1_sum) (h, first, rows);
   NAME (forward_from) (h, t, input, first, rows, 2);
+}
+
+/* Rows @from … @to − 1 of W_l's gradient, a_{l−1}ᵀ δ_l over @rows rows of
+ * the batch, into (@beta 1: added to) @g's rows: for W_1 a GEMM for each
+ * half of X the rows span. */
+static void
+NAME (weight_grad_rows) (const HostStep *h, const REAL *input, guint l, gsize rows, gsize from, gsize to,
+                         double beta, REAL *g)
+{
+  DrmadNet *net = h->net;
+  gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l], ld = fan_in, end = to;
+  for (gsize r = from; r < to; r = end) {
+    const REAL *a = l == 1 ? NAME (input_columns) (h, input, r, &ld, &end) : WS_ACT (l - 1) + r;
+    end = MIN (end, to);
+    NAME (gemm) (h, TRUE, FALSE, end - r, fan_out, rows, a, ld, WS_DELTA (l), fan_out, beta,
+                 g + net->weight_offset[l] + r * fan_out, fan_out);
+  }
 }
 
 /* The weight gradient of rows @from … @to − 1 of W_1 (over the whole batch,
@@ -400,17 +473,17 @@ NAME (blocked_update) (const HostStep *h, guint l)
 }
 
 static void
-NAME (grad_update_rows) (const HostStep *h, guint t, const REAL *input, gsize from, gsize to)
+NAME (grad_update_rows) (const HostStep *h, guint t, gsize from, gsize to)
 {
   DrmadNet *net = h->net;
-  gsize fan_in = net->sizes[0], fan_out = net->sizes[1];
+  gsize fan_out = net->sizes[1];
   REAL block[GRAD_BLOCK_BYTES / sizeof (REAL)] __attribute__ ((aligned (64)));
   gsize per = GRAD_BLOCK_BYTES / (fan_out * sizeof (REAL));
   REAL *g = h->grad;
-  for (gsize r = from; r < to; r += per) {
-    gsize n = MIN (per, to - r), start = net->weight_offset[1] + r * fan_out;
-    NAME (gemm) (h, TRUE, FALSE, n, fan_out, net->batch, input + r, fan_in, WS_DELTA (1), fan_out, 0.0, block,
-                 fan_out);
+  for (gsize r = from, ld, end; r < to; r += MIN (per, MIN (to, end) - r)) {
+    const REAL *x = NAME (input_columns) (h, (const REAL *) net->input->host, r, &ld, &end);   /* within a half */
+    gsize n = MIN (per, MIN (to, end) - r), start = net->weight_offset[1] + r * fan_out;
+    NAME (gemm) (h, TRUE, FALSE, n, fan_out, net->batch, x, ld, WS_DELTA (1), fan_out, 0.0, block, fan_out);
     NAME (update_from) (h, t, block, start, start + n * fan_out);
     if (!h->grad_zero)   /* g's rows as a training step leaves them */
       memset (g + start, 0, n * fan_out * sizeof (REAL));
@@ -427,19 +500,17 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
   const REAL *w = h->params;
   for (guint l = net->n_layers; l >= 1; l--) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     REAL *delta = WS_DELTA (l);
     NAME (prefetch_some) (h, 0);
     if (!add && NAME (blocked_update) (h, l)) {
-      NAME (grad_update_rows) (h, 0, input, 0, fan_in);
+      NAME (grad_update_rows) (h, 0, 0, fan_in);
       NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], h->grad_zero);
       NAME (update_range) (h, 0, g, net->bias_offset[l], net->bias_offset[l] + fan_out);
       STEP_PHASE (0, profiled, PHASE_WEIGHT_GRAD);
       continue;   /* l = 1: no δ_0 */
     }
     if (g) {   /* into zeros the last update left: no clearing pass */
-      NAME (gemm) (h, TRUE, FALSE, fan_in, fan_out, rows, a, fan_in, delta, fan_out, add || h->grad_zero ? 1.0 : 0.0,
-                   g + net->weight_offset[l], fan_out);
+      NAME (weight_grad_rows) (h, input, l, rows, 0, fan_in, add || h->grad_zero ? 1.0 : 0.0, g);
       NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], add || h->grad_zero);
     }
     STEP_PHASE (0, profiled, PHASE_WEIGHT_GRAD);
@@ -481,37 +552,47 @@ NAME (data_rows) (const HostStep *h, gsize first, gsize rows)
 }
 
 /* sample_batch and gather_rows: the minibatch of the step in net->input,
- * its indices and labels (member @t of the host team: its own rows). */
+ * its indices and labels (member @t of the host team: its own rows' indices
+ * and labels; the rows and columns of gather_part, laid out as
+ * input_columns says). */
 static void
 NAME (gather_batch) (const HostStep *h, guint t)
 {
   DrmadNet *net = h->net;
   guint rows = net->batch, threads = MAX (h->threads, 1);
-  guint from = rows * t / threads, to = rows * (t + 1) / threads;
+  guint from = rows * t / threads, to = rows * (t + 1) / threads, r0, r1;
   const REAL *features = h->features;
   REAL *input = HOST (net->input);
   guint32 *indices = net->indices->host;
   gint32 *batch_labels = net->batch_labels->host;
-  gsize dim = net->sizes[0];
+  gsize dim = net->sizes[0], c0, c1;
   if (h->given_indices)
     memcpy (indices + from, h->indices + from, (to - from) * sizeof *indices);
   else
     drmad_sample_range (h->seed, h->step, rows, from, to - from, h->n, indices + from);
+  for (guint j = from; j < to; j++)
+    batch_labels[j] = h->labels[indices[j]];
+  /* a halved X in a team of two: every row (h->indices has them all) */
+  NAME (gather_part) (h, t, threads, &c0, &c1, &r0, &r1);
+  const guint32 *rows_at = h->given_indices ? h->indices : indices;
   /* The rows are scattered over the data: the next one's cache lines are
    * asked for while this one converts (its loads were most of the gather). */
-  gsize row_bytes = h->bytes ? dim : dim * sizeof (REAL);
-  const char *base = h->bytes ? (const char *) h->bytes : (const char *) features;
-  for (guint j = from; j < to; j++) {
-    guint32 i = indices[j];
-    if (j + 1 < to)
-      for (gsize at = 0; at < row_bytes; at += 64)
-        __builtin_prefetch (base + (gsize) indices[j + 1] * row_bytes + at);
-    batch_labels[j] = h->labels[i];
-    REAL *row = input + (gsize) j * dim;
-    if (h->bytes)
-      NAME (from_bytes) (row, h->bytes + (gsize) i * dim, h->scale, h->offset, dim);
-    else
-      memcpy (row, features + (gsize) i * dim, dim * sizeof (REAL));
+  gsize size = h->bytes ? 1 : sizeof (REAL), part_bytes = (c1 - c0) * size;
+  const char *base = (h->bytes ? (const char *) h->bytes : (const char *) features) + c0 * size;
+  for (guint j = r0; j < r1; j++) {
+    gsize i = rows_at[j];
+    if (j + 1 < r1)
+      for (gsize at = 0; at < part_bytes; at += 64)
+        __builtin_prefetch (base + (gsize) rows_at[j + 1] * dim * size + at);
+    for (gsize c = c0, ld, end; c < c1; c = end) {   /* each half of X the columns span */
+      REAL *row = (REAL *) NAME (input_columns) (h, input, c, &ld, &end) + j * ld;
+      end = MIN (end, c1);
+      if (h->bytes)
+        NAME (from_bytes) (row, h->bytes + i * dim + c, h->scale ? h->scale + c : NULL,
+                           h->offset ? h->offset + c : NULL, end - c);
+      else
+        memcpy (row, features + i * dim + c, (end - c) * sizeof (REAL));
+    }
   }
 }
 
@@ -607,10 +688,9 @@ NAME (step_part) (const void *data, guint t, guint threads)
                            act);
     }
     STEP_PHASE (t, threads, PHASE_DELTA);
-    const REAL *a = l == 1 ? input : WS_ACT (l - 1);
     gsize from = fan_in * t / threads, to = fan_in * (t + 1) / threads;
     if (NAME (blocked_update) (h, l)) {   /* W_1's rows updated too */
-      NAME (grad_update_rows) (h, t, input, from, to);
+      NAME (grad_update_rows) (h, t, from, to);
       if (t == threads - 1) {
         NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
         NAME (update_range) (h, t, g, net->bias_offset[l], net->bias_offset[l] + fan_out);
@@ -618,9 +698,8 @@ NAME (step_part) (const void *data, guint t, guint threads)
       STEP_PHASE (t, threads, PHASE_WEIGHT_GRAD);
       break;
     }
-    if (g && to > from)
-      NAME (gemm) (h, TRUE, FALSE, to - from, fan_out, batch, a + from, fan_in, delta, fan_out,
-                   h->grad_zero ? 1.0 : 0.0, g + net->weight_offset[l] + from * fan_out, fan_out);
+    if (g)
+      NAME (weight_grad_rows) (h, input, l, batch, from, to, h->grad_zero ? 1.0 : 0.0, g);
     if (g && t == threads - 1)
       NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
     STEP_PHASE (t, threads, PHASE_WEIGHT_GRAD);

@@ -2,6 +2,7 @@
  * training on Fashion-MNIST to a required accuracy. */
 #include "drmad.h"
 #include "blas.h"
+#include "dataset-private.h"
 #include "host-team.h"
 #include "test-util.h"
 #include "reference-mlp.h"
@@ -248,6 +249,75 @@ test_host_team (gconstpointer data)
   g_rand_free (rand);
 }
 
+/* A team of two gathers its minibatch by columns (each member half of every
+ * row, lib/net-host-body.h, gather_part): from a byte dataset with a
+ * standardisation per column, the trained weights are bit for bit those of
+ * the same features sent as floats, alone and on the team, at the columns
+ * where the halves meet too (an odd width). */
+static void
+test_host_team_bytes (void)
+{
+  enum { N = 97, DIM = 23 };
+  static const guint byte_sizes[] = { DIM, 40, 3 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  if (drmad_device_get_gemm_path (device) != DRMAD_GEMM_HOST) {
+    g_test_skip ("the device runs its GEMMs itself: no host step, no host team");
+    return;
+  }
+  GRand *rand = g_rand_new_with_seed (23);
+  guint8 *bytes = g_new (guint8, N * DIM);
+  gint32 *labels = g_new (gint32, N);
+  float *mean = g_new (float, DIM), *std = g_new (float, DIM);
+  for (guint i = 0; i < N * DIM; i++)
+    bytes[i] = g_rand_int_range (rand, 0, 256);
+  for (guint i = 0; i < N; i++)
+    labels[i] = g_rand_int_range (rand, 0, 3);
+  for (guint d = 0; d < DIM; d++) {
+    mean[d] = g_rand_double_range (rand, 0.2, 0.6);
+    std[d] = g_rand_double_range (rand, 0.1, 0.4);
+  }
+  g_rand_free (rand);
+  g_autoptr (DrmadDataset) byte_set = drmad_dataset_wrap (N, DIM, 3, DIM, 1, 1, NULL, bytes, labels,
+                                                          g_strdup ("bytes"));
+  byte_set->mean = mean;
+  byte_set->std = std;
+  g_autoptr (DrmadDataset) float_set = drmad_dataset_new_from_arrays (N, DIM, 3,
+                                                                      drmad_dataset_get_features (byte_set),
+                                                                      labels, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadNet) net = drmad_net_new (device, byte_sizes, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32,
+                                            TEAM_BATCH, &error);
+  g_assert_no_error (error);
+  gsize n = drmad_net_get_n_params (net);
+  g_autofree double *w0 = g_new (double, n), *got = g_new (double, 4 * n);
+  CHECK (drmad_net_init_params (net, 2, NULL, &error));
+  CHECK (drmad_net_get_params (net, w0, &error));
+  for (guint k = 0; k < 4; k++) {   /* bytes, floats; alone, then a team of two */
+    drmad_team_set_threads (k < 2 ? 1 : 2);
+    g_autoptr (DrmadDeviceData) set = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32,
+                                                             k % 2 ? float_set : byte_set, &error);
+    g_assert_no_error (error);
+    g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+    CHECK (drmad_net_set_params (net, w0, &error));
+    CHECK (drmad_trainer_set_uniform (trainer, 0.1, 0.9, 0.001, &error));
+    guint runs = drmad_team_runs ();
+    CHECK (drmad_trainer_run (trainer, set, 3, 0, TEAM_STEPS, NULL, NULL, NULL, &error));
+    g_assert_cmpuint (drmad_team_runs () - runs, ==, k < 2 ? 0 : TEAM_STEPS);
+    CHECK (drmad_net_get_params (net, got + k * n, &error));
+  }
+  drmad_team_set_threads (0);
+  g_assert_cmpfloat (ref_rel_error (got, w0, n), >, 1e-3);   /* it trained */
+  g_assert_cmpmem (got, n * sizeof (double), got + n, n * sizeof (double));
+  g_assert_cmpmem (got + 2 * n, n * sizeof (double), got + 3 * n, n * sizeof (double));
+  /* the team's GEMMs are the lone thread's, on other rows */
+  g_assert_cmpfloat (ref_rel_error (got + 2 * n, got, n), <=, 1e-6);
+}
+
 static gboolean
 cancel_at_32 (const char *phase, guint64 step, guint64 total, gpointer user_data)
 {
@@ -334,6 +404,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/sgd-vs-reference/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_sgd_reference);
   g_test_add_data_func ("/train/host-team/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_team);
   g_test_add_data_func ("/train/host-team/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_team);
+  g_test_add_func ("/train/host-team/bytes", test_host_team_bytes);
   g_test_add_func ("/train/cancel-and-divergence", test_cancel_and_divergence);
   g_test_add_func ("/train/init-params", test_init_params);
   g_test_add_func ("/train/fashion-mnist-accuracy", test_fashion_mnist);
