@@ -100,15 +100,14 @@ compare (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* C (m×n) = op(A)·op(B), row-major, single precision, on scratch memory;
- * C cleared by a memset and beta = 1, as lib/blas.c issues a beta = 0 GEMM
- * (faster than OpenBLAS's own clearing: the floor is the fastest known way). */
+/* C (m×n) = op(A)·op(B), row-major, single precision, on scratch memory,
+ * as the library issues a beta = 0 GEMM (lib/blas.c, drmad_blas_host_gemm:
+ * the fastest known way to a cleared C for each size). */
 static void
 gemm (float *scratch[3], gboolean ta, gboolean tb, int m, int n, int k)
 {
-  memset (scratch[2], 0, (gsize) m * n * sizeof (float));
-  blas->sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
-               scratch[0], ta ? m : k, scratch[1], tb ? k : n, 1.0f, scratch[2], n);
+  drmad_blas_host_gemm (blas, FALSE, ta, tb, m, n, k, 1.0, scratch[0], ta ? m : k, scratch[1], tb ? k : n, 0.0,
+                        scratch[2], n);
 }
 
 /* The GEMMs of one step, as lib/net.c issues them; returns the multiply-adds.

@@ -797,6 +797,12 @@ typedef struct {
  * 1.2–1.35× faster on its own, and made 100×100×100 no faster and the
  * 784-50-50-50-10 meta-iteration (50×784×50, 2 Mi) 20 % slower. */
 #define LARGE_GEMM_WORK (4.0 * 1024 * 1024)
+
+/* Up to 100³ multiply-adds OpenBLAS's SkylakeX-class cores may take their
+ * small-matrix kernels, which write C at once for beta = 0 (no clearing
+ * pass, C not read); above, a beta = 0 GEMM is a memset and beta = 1
+ * (drmad_blas_host_gemm). */
+#define BETA0_NATIVE_WORK (100.0 * 100 * 100)
 static gint large_gemm_threads = 0;   /* 0: not set yet, DRMAD_BLAS_THREADS or the default */
 
 void
@@ -837,10 +843,12 @@ drmad_blas_host_gemm (const DrmadOpenblas *blas, gboolean fp64, gboolean transpo
     blas->set_num_threads (threads);
   enum CBLAS_TRANSPOSE ta = transpose_a ? CblasTrans : CblasNoTrans;
   enum CBLAS_TRANSPOSE tb = transpose_b ? CblasTrans : CblasNoTrans;
-  if (beta == 0.0) {
+  if (beta == 0.0 && (double) m * n * k > BETA0_NATIVE_WORK) {
     /* OpenBLAS clears C for beta = 0 a short column at a time, a pass as slow
      * as a tenth of a small step's GEMMs (the weight gradients of a 784-wide
-     * layer); a memset of the rows and beta = 1 give the same numbers, 0 + AB. */
+     * layer); a memset of the rows and beta = 1 give the same numbers, 0 + AB.
+     * Small GEMMs keep beta = 0: a memset was 4 % of a training step's time
+     * on the host team (784-100-100-10, docs/benchmarks.md). */
     gsize size = fp64 ? sizeof (double) : sizeof (float);
     if (ldc == n)
       memset (c, 0, m * n * size);

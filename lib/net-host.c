@@ -125,6 +125,7 @@ static const char *const phase_names[N_PHASES] = {
 };
 typedef struct {
   guint64 ns[N_PHASES], last, steps;
+  guint64 between, gaps;   /* from a step's last mark to the next step's start, gaps under 1 ms */
 } __attribute__ ((aligned (64))) PhaseTimes;
 static PhaseTimes phase_times[DRMAD_TEAM_MAX];
 
@@ -137,7 +138,10 @@ now_ns (void)
 }
 
 #define STEP_PHASE_BEGIN(t, threads) \
-  do { if ((threads) > 0) { phase_times[t].last = now_ns (); phase_times[t].steps++; } } while (0)
+  do { if ((threads) > 0) { guint64 now_ = now_ns (); \
+                            if (phase_times[t].last && now_ - phase_times[t].last < 1000000) { \
+                              phase_times[t].between += now_ - phase_times[t].last; phase_times[t].gaps++; } \
+                            phase_times[t].last = now_; phase_times[t].steps++; } } while (0)
 #define STEP_PHASE(t, threads, p) \
   do { if ((threads) > 0) { guint64 now_ = now_ns (); phase_times[t].ns[p] += now_ - phase_times[t].last; \
                             phase_times[t].last = now_; } } while (0)
@@ -159,6 +163,10 @@ print_phases (void)
     }
     fputc ('\n', stderr);
   }
+  fprintf (stderr, "  %-36s", "between steps (gaps under 1 ms)");
+  for (guint t = 0; t < DRMAD_TEAM_MAX && phase_times[t].steps; t++)
+    fprintf (stderr, " %9.2f", phase_times[t].gaps ? phase_times[t].between / 1e3 / phase_times[t].gaps : 0.0);
+  fputc ('\n', stderr);
 }
 #else
 #define STEP_PHASE_BEGIN(t, threads) do { (void) (threads); } while (0)

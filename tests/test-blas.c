@@ -272,35 +272,41 @@ test_gemm (void)
   }
 }
 
-/* drmad_blas_host_gemm() with beta = 0 clears C itself and asks OpenBLAS for
- * beta = 1: C's old contents (NaN here) are not read, the columns of a wider
- * C beyond n stay as they were, and the numbers are OpenBLAS's own beta = 0
- * result, bit for bit; beta ≠ 0 is left to OpenBLAS. */
+/* drmad_blas_host_gemm() with beta = 0, below 100³ multiply-adds (left to
+ * OpenBLAS's beta = 0) and above (C cleared by a memset and beta = 1): C's
+ * old contents (NaN here) are not read, the columns of a wider C beyond n
+ * stay as they were, and the numbers are OpenBLAS's own beta = 0 result,
+ * bit for bit; beta ≠ 0 is left to OpenBLAS. */
 static void
 test_host_gemm_beta_zero (void)
 {
   g_autoptr (GError) error = NULL;
   const DrmadOpenblas *blas = drmad_openblas (&error);
   g_assert_no_error (error);
-  enum { M = 37, N = 29, K = 41, LDC = 33 };
+  static const struct { int m, n, k, ldc; } shapes[] = { { 37, 29, 41, 33 }, { 131, 97, 101, 100 } };
   g_autoptr (GRand) rand = g_rand_new_with_seed (5);
-  float a[M * K], b[K * N], c0[M * LDC];
-  fill_random (rand, NULL, a, G_N_ELEMENTS (a));
-  fill_random (rand, NULL, b, G_N_ELEMENTS (b));
-  fill_random (rand, NULL, c0, G_N_ELEMENTS (c0));
-  for (int beta10 = 0; beta10 <= 3; beta10 += 3) {
-    float ours[M * LDC], theirs[M * LDC];
-    memcpy (ours, c0, sizeof c0);
-    memcpy (theirs, c0, sizeof c0);
-    if (beta10 == 0)
-      for (guint r = 0; r < M; r++)
-        ours[r * LDC + 3] = NAN;   /* not read with beta = 0 */
-    drmad_blas_host_gemm (blas, FALSE, FALSE, FALSE, M, N, K, 0.7, a, K, b, N, beta10 / 10.0, ours, LDC);
-    blas->sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 0.7f, a, K, b, N, beta10 / 10.0f, theirs, LDC);
-    g_assert_cmpmem (ours, sizeof ours, theirs, sizeof theirs);
-    for (guint r = 0; r < M; r++)
-      for (guint j = N; j < LDC; j++)
-        g_assert_cmpfloat (ours[r * LDC + j], ==, c0[r * LDC + j]);
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++) {
+    int M = shapes[s].m, N = shapes[s].n, K = shapes[s].k, LDC = shapes[s].ldc;
+    gsize c_size = (gsize) M * LDC * sizeof (float);
+    g_autofree float *a = g_new (float, M * K), *b = g_new (float, K * N), *c0 = g_new (float, M * LDC);
+    g_autofree float *ours = g_new (float, M * LDC), *theirs = g_new (float, M * LDC);
+    fill_random (rand, NULL, a, M * K);
+    fill_random (rand, NULL, b, K * N);
+    fill_random (rand, NULL, c0, M * LDC);
+    for (int beta10 = 0; beta10 <= 3; beta10 += 3) {
+      memcpy (ours, c0, c_size);
+      memcpy (theirs, c0, c_size);
+      if (beta10 == 0)
+        for (int r = 0; r < M; r++)
+          ours[r * LDC + 3] = NAN;   /* not read with beta = 0 */
+      drmad_blas_host_gemm (blas, FALSE, FALSE, FALSE, M, N, K, 0.7, a, K, b, N, beta10 / 10.0, ours, LDC);
+      blas->sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 0.7f, a, K, b, N, beta10 / 10.0f, theirs,
+                   LDC);
+      g_assert_cmpmem (ours, c_size, theirs, c_size);
+      for (int r = 0; r < M; r++)
+        for (int j = N; j < LDC; j++)
+          g_assert_cmpfloat (ours[r * LDC + j], ==, c0[r * LDC + j]);
+    }
   }
 }
 
