@@ -283,6 +283,11 @@ load_openblas (gpointer data)
   const char *core = blas->api.get_corename ();
   info->core = g_strdup (core ? core : "unknown");
   Isa isa = core_isa (info->core);
+  /* OpenBLAS's AVX-512 cores have sgemm kernels for small matrices, when
+   * it was built with them (SMALL_MATRIX_OPT: the core's kernel is there) */
+  g_autofree char *core_upper = g_ascii_strup (info->core, -1);
+  g_autofree char *small_kernel = g_strconcat ("sgemm_small_kernel_nn_", core_upper, NULL);
+  blas->api.small_kernels = isa == ISA_AVX512 && dlsym (handle, small_kernel) != NULL;
   info->core_isa = isa_names[isa];
   info->cpu_isa = isa_names[blas->cpu.isa];
   info->cpu_features = blas->cpu.features;
@@ -798,11 +803,17 @@ typedef struct {
  * 784-50-50-50-10 meta-iteration (50×784×50, 2 Mi) 20 % slower. */
 #define LARGE_GEMM_WORK (4.0 * 1024 * 1024)
 
-/* Up to 100³ multiply-adds OpenBLAS's SkylakeX-class cores may take their
- * small-matrix kernels, which write C at once for beta = 0 (no clearing
- * pass, C not read); above, a beta = 0 GEMM is a memset and beta = 1
- * (drmad_blas_host_gemm). */
-#define BETA0_NATIVE_WORK (100.0 * 100 * 100)
+#define SMALL_WORK DRMAD_BLAS_SMALL_WORK
+
+/* With small_kernels, a larger one-thread sgemm goes as blocks of at least
+ * SPLIT_MIN_ROWS rows of C, each within SMALL_WORK: one thread of the
+ * 2-core EPYC (Zen 4, SkylakeX kernels) ran 100×100×392 in 77.7 µs as 4
+ * blocks of 25 rows against 83.8 µs whole, 392×100×100 (Aᵀ·B) in 73.5 µs
+ * as blocks of 80 against 84.7, 50×50×784 in 40.2 against 49.4; blocks of
+ * 10 rows lost (85.4), and blocks just over SMALL_WORK, packed, lost more
+ * (34 rows: 98.6). Not for A·Bᵀ, which OpenBLAS keeps on the packed
+ * kernels when C is not tiny: smaller blocks there are only slower. */
+#define SPLIT_MIN_ROWS 16
 static gint large_gemm_threads = 0;   /* 0: not set yet, DRMAD_BLAS_THREADS or the default */
 
 void
@@ -841,9 +852,21 @@ drmad_blas_host_gemm (const DrmadOpenblas *blas, gboolean fp64, gboolean transpo
   int threads = (double) m * n * k >= LARGE_GEMM_WORK ? drmad_blas_get_large_threads () : 1;
   if (blas->get_num_threads () != threads)
     blas->set_num_threads (threads);
+  double work = (double) m * n * k;
+  gsize block = work > SMALL_WORK ? (gsize) (SMALL_WORK / ((double) n * k)) : m;
+  if (threads == 1 && blas->small_kernels && !fp64 && !(transpose_b && !transpose_a) && block >= SPLIT_MIN_ROWS
+      && block < m) {
+    gsize blocks = (m + block - 1) / block;
+    block = (m + blocks - 1) / blocks;   /* as even as they come */
+    for (gsize r = 0; r < m; r += block)
+      drmad_blas_host_gemm (blas, fp64, transpose_a, transpose_b, MIN (block, m - r), n, k, alpha,
+                            (const float *) a + (transpose_a ? r : r * lda), lda, b, ldb, beta,
+                            (float *) c + r * ldc, ldc);
+    return;
+  }
   enum CBLAS_TRANSPOSE ta = transpose_a ? CblasTrans : CblasNoTrans;
   enum CBLAS_TRANSPOSE tb = transpose_b ? CblasTrans : CblasNoTrans;
-  if (beta == 0.0 && (double) m * n * k > BETA0_NATIVE_WORK) {
+  if (beta == 0.0 && work > SMALL_WORK) {
     /* OpenBLAS clears C for beta = 0 a short column at a time, a pass as slow
      * as a tenth of a small step's GEMMs (the weight gradients of a 784-wide
      * layer); a memset of the rows and beta = 1 give the same numbers, 0 + AB.

@@ -64,6 +64,8 @@ typedef struct {
   __typeof__ (openblas_get_num_procs)   *get_num_procs;
   __typeof__ (openblas_get_corename)    *get_corename;
   __typeof__ (openblas_get_config)      *get_config;
+  gboolean small_kernels;   /* sgemm up to 100³ multiply-adds runs small-matrix kernels (lib/blas.c,
+                             * drmad_blas_host_gemm) */
 } DrmadOpenblas;
 
 /* The loaded library; NULL with %DRMAD_ERROR_NOT_FOUND naming the file and
@@ -83,6 +85,13 @@ int  drmad_blas_get_large_threads (void);
 /* One OpenBLAS GEMM on host pointers, row-major, with the thread count of
  * drmad_blas_get_large_threads() for large ones; for code already running on
  * the device's thread (native kernels). */
+/* Up to this many multiply-adds OpenBLAS's SkylakeX-class cores may take
+ * their small-matrix kernels, which neither pack A and B nor clear C for
+ * beta = 0 (C written at once, not read); above, drmad_blas_host_gemm()
+ * clears C by a memset and asks for beta = 1, and with small_kernels splits
+ * a one-thread sgemm into blocks of rows within it. */
+#define DRMAD_BLAS_SMALL_WORK (100.0 * 100 * 100)
+
 void drmad_blas_host_gemm (const DrmadOpenblas *blas, gboolean fp64, gboolean transpose_a, gboolean transpose_b,
                            gsize m, gsize n, gsize k, double alpha, const void *a, gsize lda, const void *b,
                            gsize ldb, double beta, void *c, gsize ldc);

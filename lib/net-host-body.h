@@ -462,10 +462,11 @@ NAME (weight_grad_rows) (const HostStep *h, const REAL *input, guint l, gsize ro
  * gradient at a time in a block on the stack: W_1's gradient never goes
  * through g (which stays as it was: zeros after a training step), so the
  * update reads 2 arrays of W_1's size instead of 3 and writes 2 instead of
- * 3, and the GEMM writes into a block that stays in L1. Only W_1 can take
- * it: no later pass of the step reads it. Each entry is the same dot
- * product over the batch as the whole GEMM's (the row split of the host
- * team relies on the same). */
+ * 3, and the GEMM writes into a block that stays in cache (blocks of at
+ * most DRMAD_BLAS_SMALL_WORK multiply-adds: OpenBLAS's small-matrix kernels,
+ * lib/blas.c). Only W_1 can take it: no later pass of the step reads it.
+ * Each entry is a dot product over the batch as in the whole GEMM, the
+ * same in a block of any size for a given OpenBLAS kernel. */
 static gboolean
 NAME (blocked_update) (const HostStep *h, guint l)
 {
@@ -478,7 +479,9 @@ NAME (grad_update_rows) (const HostStep *h, guint t, gsize from, gsize to)
   DrmadNet *net = h->net;
   gsize fan_out = net->sizes[1];
   REAL block[GRAD_BLOCK_BYTES / sizeof (REAL)] __attribute__ ((aligned (64)));
-  gsize per = GRAD_BLOCK_BYTES / (fan_out * sizeof (REAL));
+  /* rows a block, within the block and the small-matrix kernels' work (at least 4 rows: blocked_update) */
+  gsize per = MIN (GRAD_BLOCK_BYTES / (fan_out * sizeof (REAL)),
+                   MAX (4, (gsize) (DRMAD_BLAS_SMALL_WORK / ((double) fan_out * net->batch))));
   REAL *g = h->grad;
   for (gsize r = from, ld, end; r < to; r += MIN (per, MIN (to, end) - r)) {
     const REAL *x = NAME (input_columns) (h, (const REAL *) net->input->host, r, &ld, &end);   /* within a half */

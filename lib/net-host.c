@@ -104,10 +104,11 @@ tanh_f32 (float x)
 #define UPDATE_STRETCH 1024
 
 /* The bytes of W_1's gradient that a training step works out at a time
- * and applies at once (net-host-body.h, grad_update_rows): within L1. */
-#ifndef GRAD_BLOCK_BYTES
-#define GRAD_BLOCK_BYTES 16384
-#endif
+ * and applies at once (net-host-body.h, grad_update_rows), on the stack:
+ * within L1 with what the GEMM reads, and for 784-100-100-10 blocks of 80
+ * rows, which the small-matrix kernels run faster than 40 (73.5 against
+ * 76.2 µs for a member's 392 rows; lib/blas.c, SPLIT_MIN_ROWS). */
+#define GRAD_BLOCK_BYTES 32768
 
 /* -Dstep_profile=true: the time of each phase of a training step, on the
  * host team (step_part) or alone (step), summed per member and phase,

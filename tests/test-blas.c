@@ -272,11 +272,13 @@ test_gemm (void)
   }
 }
 
-/* drmad_blas_host_gemm() with beta = 0, below 100³ multiply-adds (left to
- * OpenBLAS's beta = 0) and above (C cleared by a memset and beta = 1): C's
- * old contents (NaN here) are not read, the columns of a wider C beyond n
- * stay as they were, and the numbers are OpenBLAS's own beta = 0 result,
- * bit for bit; beta ≠ 0 is left to OpenBLAS. */
+/* drmad_blas_host_gemm() against a plain C reference in double, every
+ * transpose, beta 0 and 0.3, below 100³ multiply-adds (left to OpenBLAS,
+ * and then OpenBLAS's own result bit for bit) and above (C cleared by a
+ * memset and beta = 1, and on OpenBLAS's AVX-512 cores split into blocks
+ * of rows for its small-matrix kernels): C's old contents (NaN here) are
+ * not read with beta = 0, the columns of a wider C beyond n stay as they
+ * were. */
 static void
 test_host_gemm_beta_zero (void)
 {
@@ -287,26 +289,44 @@ test_host_gemm_beta_zero (void)
   g_autoptr (GRand) rand = g_rand_new_with_seed (5);
   for (guint s = 0; s < G_N_ELEMENTS (shapes); s++) {
     int M = shapes[s].m, N = shapes[s].n, K = shapes[s].k, LDC = shapes[s].ldc;
+    gboolean small = (double) M * N * K <= 1e6;
     gsize c_size = (gsize) M * LDC * sizeof (float);
     g_autofree float *a = g_new (float, M * K), *b = g_new (float, K * N), *c0 = g_new (float, M * LDC);
     g_autofree float *ours = g_new (float, M * LDC), *theirs = g_new (float, M * LDC);
+    g_autofree double *ref = g_new (double, M * N);
     fill_random (rand, NULL, a, M * K);
     fill_random (rand, NULL, b, K * N);
     fill_random (rand, NULL, c0, M * LDC);
-    for (int beta10 = 0; beta10 <= 3; beta10 += 3) {
-      memcpy (ours, c0, c_size);
-      memcpy (theirs, c0, c_size);
-      if (beta10 == 0)
+    for (int t = 0; t < 4; t++)
+      for (int beta10 = 0; beta10 <= 3; beta10 += 3) {
+        gboolean ta = t & 1, tb = t & 2;
+        int lda = ta ? M : K, ldb = tb ? K : N;
+        memcpy (ours, c0, c_size);
+        memcpy (theirs, c0, c_size);
+        if (beta10 == 0)
+          for (int r = 0; r < M; r++)
+            ours[r * LDC + 3] = NAN;   /* not read with beta = 0 */
+        drmad_blas_host_gemm (blas, FALSE, ta, tb, M, N, K, 0.7, a, lda, b, ldb, beta10 / 10.0, ours, LDC);
+        double diff = 0, norm = 0;
         for (int r = 0; r < M; r++)
-          ours[r * LDC + 3] = NAN;   /* not read with beta = 0 */
-      drmad_blas_host_gemm (blas, FALSE, FALSE, FALSE, M, N, K, 0.7, a, K, b, N, beta10 / 10.0, ours, LDC);
-      blas->sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 0.7f, a, K, b, N, beta10 / 10.0f, theirs,
-                   LDC);
-      g_assert_cmpmem (ours, c_size, theirs, c_size);
-      for (int r = 0; r < M; r++)
-        for (int j = N; j < LDC; j++)
-          g_assert_cmpfloat (ours[r * LDC + j], ==, c0[r * LDC + j]);
-    }
+          for (int j = 0; j < N; j++) {
+            double sum = 0;
+            for (int i = 0; i < K; i++)
+              sum += (double) (ta ? a[i * lda + r] : a[r * lda + i]) * (tb ? b[j * ldb + i] : b[i * ldb + j]);
+            ref[r * N + j] = 0.7 * sum + beta10 / 10.0 * c0[r * LDC + j];
+            diff += (ours[r * LDC + j] - ref[r * N + j]) * (ours[r * LDC + j] - ref[r * N + j]);
+            norm += ref[r * N + j] * ref[r * N + j];
+          }
+        g_assert_cmpfloat (sqrt (diff / norm), <=, 1e-6);
+        for (int r = 0; r < M; r++)
+          for (int j = N; j < LDC; j++)
+            g_assert_cmpfloat (ours[r * LDC + j], ==, c0[r * LDC + j]);
+        if (small) {   /* OpenBLAS's own numbers */
+          blas->sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 0.7f,
+                       a, lda, b, ldb, beta10 / 10.0f, theirs, LDC);
+          g_assert_cmpmem (ours, c_size, theirs, c_size);
+        }
+      }
   }
 }
 

@@ -7,10 +7,10 @@
 #include "test-util.h"
 #include "reference-mlp.h"
 
-/* 400 hidden units: a training step works out W_1's gradient and update a
- * few of its rows at a time (lib/net-host-body.h, grad_update_rows; 16 KiB a
+/* 700 hidden units: a training step works out W_1's gradient and update a
+ * few of its rows at a time (lib/net-host-body.h, grad_update_rows; 32 KiB a
  * block: 5 of the 6 rows in float64, the 6 in float32). */
-static const guint sizes[] = { 6, 400, 4 };
+static const guint sizes[] = { 6, 700, 4 };
 #define N_EXAMPLES 19
 #define BATCH 5
 #define STEPS 40
@@ -138,7 +138,7 @@ test_sgd_reference (gconstpointer data)
 
 /* A training step shared by the host team (lib/host-team.c; each member
  * its rows of the batch, its rows of each W_l) gives the single thread's
- * numbers, on uneven splits (batch 100 over 3 members, fan-ins 23 and 901)
+ * numbers, on uneven splits (batch 100 over 3 members, fan-ins 23 and 1100)
  * and with η, γ and exp(λ) per weight or per layer; and both agree with the
  * plain C reference. Three members on two cores also checks that a member
  * waiting at a barrier lets the others run. */
@@ -149,11 +149,11 @@ static void
 test_host_team (gconstpointer data)
 {
   DrmadPrecision precision = GPOINTER_TO_INT (data);
-  /* 901 wide: float32 takes W_1's gradient and update 4 rows at a time
+  /* 1100 wide: float32 takes W_1's gradient and update 7 rows at a time
    * (each member's rows in blocks, the last short); float64's rows are too
-   * wide for a 16 KiB block (lib/net-host-body.h, blocked_update), and its
+   * wide for a 32 KiB block (lib/net-host-body.h, blocked_update), and its
    * W_1 goes through g like the other layers. */
-  static const guint team_sizes[] = { 23, 901, 9, 4 };
+  static const guint team_sizes[] = { 23, 1100, 9, 4 };
   g_autoptr (GError) error = NULL;
   g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
   if (!device) {
