@@ -132,34 +132,50 @@ NAME (softmax_xent) (const REAL *logits, const gint32 *labels, gsize rows, gsize
 }
 
 /* sgd_momentum: v ← γ ⊙ v − (1 − γ) ⊙ (g + exp(λ) ⊙ w); w ← w + η ⊙ v. Unlike
- * the kernel, it clears g as it reads it (nothing reads g after a training
- * step): the next step's weight-gradient GEMMs then add into zeros, and no
- * clearing pass over g goes before them (DrmadNet's zero_grad). */
+ * the kernel, with @clear it clears g as it reads it (nothing reads g after
+ * a training step): the next step's weight-gradient GEMMs then add into
+ * zeros, and no clearing pass over g goes before them (DrmadNet's
+ * zero_grad). A block of W_1's gradient (grad_update_rows) is not cleared:
+ * its next GEMM writes it whole. */
 static DRMAD_VECTOR_CLONES void
 NAME (sgd_momentum) (REAL *restrict w, REAL *restrict v, REAL *restrict g, const REAL *restrict eta,
-                     const REAL *restrict gamma, const REAL *restrict l2, gsize n)
+                     const REAL *restrict gamma, const REAL *restrict l2, gsize n, gboolean clear)
 {
-  for (gsize i = 0; i < n; i++) {
-    REAL gi = g[i] + l2[i] * w[i];
-    REAL vi = gamma[i] * v[i] - (1 - gamma[i]) * gi;
-    g[i] = 0;
-    v[i] = vi;
-    w[i] += eta[i] * vi;
-  }
+  if (clear)
+    for (gsize i = 0; i < n; i++) {
+      REAL gi = g[i] + l2[i] * w[i];
+      REAL vi = gamma[i] * v[i] - (1 - gamma[i]) * gi;
+      g[i] = 0;
+      v[i] = vi;
+      w[i] += eta[i] * vi;
+    }
+  else
+    for (gsize i = 0; i < n; i++) {
+      REAL vi = gamma[i] * v[i] - (1 - gamma[i]) * (g[i] + l2[i] * w[i]);
+      v[i] = vi;
+      w[i] += eta[i] * vi;
+    }
 }
 
 /* sgd_momentum over a stretch where η, γ and exp(λ) are one value each. */
 static DRMAD_VECTOR_CLONES void
 NAME (sgd_momentum_uniform) (REAL *restrict w, REAL *restrict v, REAL *restrict g, REAL eta, REAL gamma,
-                             REAL l2, gsize n)
+                             REAL l2, gsize n, gboolean clear)
 {
-  for (gsize i = 0; i < n; i++) {
-    REAL gi = g[i] + l2 * w[i];
-    REAL vi = gamma * v[i] - (1 - gamma) * gi;
-    g[i] = 0;
-    v[i] = vi;
-    w[i] += eta * vi;
-  }
+  if (clear)
+    for (gsize i = 0; i < n; i++) {
+      REAL gi = g[i] + l2 * w[i];
+      REAL vi = gamma * v[i] - (1 - gamma) * gi;
+      g[i] = 0;
+      v[i] = vi;
+      w[i] += eta * vi;
+    }
+  else
+    for (gsize i = 0; i < n; i++) {
+      REAL vi = gamma * v[i] - (1 - gamma) * (g[i] + l2 * w[i]);
+      v[i] = vi;
+      w[i] += eta * vi;
+    }
 }
 
 /* A training step that updates a net with a second layer keeps its
@@ -249,13 +265,13 @@ NAME (prefetch_some) (const HostStep *h, guint t)
 
 /* The update of parameters @start … @end − 1 (a layer's W_l and b_l, right
  * after the backward pass last reads them, while g_l is still in cache),
- * whose gradient is @g_start[0 … end − start − 1]. */
+ * whose gradient is @g_start[0 … end − start − 1], cleared with @clear. */
 static void
-NAME (update_from) (const HostStep *h, guint t, REAL *g_start, gsize start, gsize end)
+NAME (update_from) (const HostStep *h, guint t, REAL *g_start, gsize start, gsize end, gboolean clear)
 {
   if (end - start > UPDATE_STRETCH) {
     for (gsize at = start; at < end; at += UPDATE_STRETCH) {
-      NAME (update_from) (h, t, g_start + (at - start), at, MIN (end, at + UPDATE_STRETCH));
+      NAME (update_from) (h, t, g_start + (at - start), at, MIN (end, at + UPDATE_STRETCH), clear);
       NAME (prefetch_some) (h, t);
     }
     return;
@@ -267,19 +283,19 @@ NAME (update_from) (const HostStep *h, guint t, REAL *g_start, gsize start, gsiz
       gsize from = MAX (run->start, start), to = MIN (run->end, end);
       if (from < to)
         NAME (sgd_momentum_uniform) (w + from, v + from, g_start + (from - start), (REAL) run->eta,
-                                     (REAL) run->gamma, (REAL) run->l2, to - from);
+                                     (REAL) run->gamma, (REAL) run->l2, to - from, clear);
     }
   else
     NAME (sgd_momentum) (w + start, v + start, g_start, (const REAL *) h->eta + h->segment_offset + start,
                          (const REAL *) h->gamma + h->segment_offset + start, (const REAL *) h->l2 + start,
-                         end - start);
+                         end - start, clear);
 }
 
 /* The update of parameters @start … @end − 1 whose gradient is in @g. */
 static void
 NAME (update_range) (const HostStep *h, guint t, REAL *g, gsize start, gsize end)
 {
-  NAME (update_from) (h, t, g + start, start, end);
+  NAME (update_from) (h, t, g + start, start, end, TRUE);
 }
 
 /* r_bias_act: R(z) += Vb; R(a) = φ'(a) ⊙ R(z) when @ra is set. */
@@ -487,7 +503,7 @@ NAME (grad_update_rows) (const HostStep *h, guint t, gsize from, gsize to)
     const REAL *x = NAME (input_columns) (h, (const REAL *) net->input->host, r, &ld, &end);   /* within a half */
     gsize n = MIN (per, MIN (to, end) - r), start = net->weight_offset[1] + r * fan_out;
     NAME (gemm) (h, TRUE, FALSE, n, fan_out, net->batch, x, ld, WS_DELTA (1), fan_out, 0.0, block, fan_out);
-    NAME (update_from) (h, t, block, start, start + n * fan_out);
+    NAME (update_from) (h, t, block, start, start + n * fan_out, FALSE);
     if (!h->grad_zero)   /* g's rows as a training step leaves them */
       memset (g + start, 0, n * fan_out * sizeof (REAL));
   }
