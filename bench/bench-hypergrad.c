@@ -19,7 +19,9 @@
  * The GEMM floor, measured in the same run: the GEMMs of one training step
  * and of one DrMAD reverse step (θ without momentum: the gradient's forward
  * pass and δ chain, then the R-operator), called alone on host OpenBLAS with
- * the same shapes, one OpenBLAS thread per GEMM, split over the threads the
+ * the same shapes, through drmad_blas_host_gemm() as the library issues them
+ * (lib/blas.c: beta = 0, blocks for the small-matrix kernels), one OpenBLAS
+ * thread per GEMM, split over the threads the
  * steps share (lib/host-team.c, DRMAD_HOST_THREADS) as the steps split them,
  * and also on one thread (printed beside). `x floor` is a method's time over T times those GEMMs
  * (exact with k = ⌈√T⌉ recomputes every step once more, and on the fused

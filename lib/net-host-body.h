@@ -242,7 +242,7 @@ NAME (gather_part) (const HostStep *h, guint t, guint threads, gsize *c0, gsize 
 static void
 NAME (prefetch_some) (const HostStep *h, guint t)
 {
-  guint batch = h->net->batch, threads = MAX (h->threads, 1), first, last;   /* member @t's rows */
+  guint batch = h->net->batch, threads = MAX (h->threads, 1), first, last;   /* member @t's part */
   gsize c0, c1;
   NAME (gather_part) (h, t, threads, &c0, &c1, &first, &last);
   guint from = first + h->prefetched[t];
@@ -642,18 +642,17 @@ NAME (step) (const HostStep *h)
   NAME (backward) (h, input, rows, g, FALSE);
 }
 
-/* The update of member @t's rows of W_l (and, for the last member, of
- * b_l): the rows whose gradient it worked out in step_part. */
+/* The update of member @t's rows of W_l (and, for member 0, of b_l): the
+ * rows whose gradient it worked out in step_part. */
 static void
 NAME (update_part) (const HostStep *h, REAL *g, guint l, guint t, guint threads)
 {
   DrmadNet *net = h->net;
   gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
   gsize first = fan_in * t / threads, last = fan_in * (t + 1) / threads;
-  gsize start = net->weight_offset[l] + first * fan_out, end = net->weight_offset[l] + last * fan_out;
-  if (t == threads - 1)
-    end = net->bias_offset[l] + fan_out;   /* b_l follows W_l */
-  NAME (update_range) (h, t, g, start, end);
+  NAME (update_range) (h, t, g, net->weight_offset[l] + first * fan_out, net->weight_offset[l] + last * fan_out);
+  if (t == 0)   /* b_l, whose gradient member 0 summed */
+    NAME (update_range) (h, t, g, net->bias_offset[l], net->bias_offset[l] + fan_out);
 }
 
 /* A training step shared by @threads members of the host team
@@ -664,8 +663,9 @@ NAME (update_part) (const HostStep *h, REAL *g, guint l, guint t, guint threads)
  * its weight gradient (over the whole batch: the single thread's sums,
  * split by output) and its update. A barrier before each layer's backward
  * step makes δ_l whole; by then every member is done with W_{l+1}, whose
- * rows each member then updates. The loss is summed by member 0 and the
- * bias gradients by the last, each in the single thread's order. Every
+ * rows each member then updates. The loss and the bias gradients are summed
+ * by member 0 (the other gathers the half of X that starts mid-row and was
+ * the one the others waited for), each in the single thread's order. Every
  * number is the one step() gives with the same GEMMs (docs/architecture.md,
  * "The host step"). */
 static void
@@ -710,7 +710,7 @@ NAME (step_part) (const void *data, guint t, guint threads)
     gsize from = fan_in * t / threads, to = fan_in * (t + 1) / threads;
     if (NAME (blocked_update) (h, l)) {   /* W_1's rows updated too */
       NAME (grad_update_rows) (h, t, from, to);
-      if (t == threads - 1) {
+      if (t == 0) {
         NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
         NAME (update_range) (h, t, g, net->bias_offset[l], net->bias_offset[l] + fan_out);
       }
@@ -719,7 +719,7 @@ NAME (step_part) (const void *data, guint t, guint threads)
     }
     if (g)
       NAME (weight_grad_rows) (h, input, l, batch, from, to, h->grad_zero ? 1.0 : 0.0, g);
-    if (g && t == threads - 1)
+    if (g && t == 0)
       NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
     STEP_PHASE (t, threads, PHASE_WEIGHT_GRAD);
   }
