@@ -136,6 +136,24 @@ test_sgd_reference (gconstpointer data)
   g_rand_free (rand);
 }
 
+/* The default device when its GEMMs are the host's (a host step, a host
+ * team), else NULL and the test skipped. */
+static DrmadDevice *
+host_team_device (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return NULL;
+  }
+  if (drmad_device_get_gemm_path (device) != DRMAD_GEMM_HOST) {
+    g_test_skip ("the device runs its GEMMs itself: no host step, no host team");
+    return NULL;
+  }
+  return g_steal_pointer (&device);
+}
+
 /* A training step shared by the host team (lib/host-team.c; each member
  * its rows of the batch, its rows of each W_l) gives the single thread's
  * numbers, on uneven splits (batch 100 over 3 members, fan-ins 23 and 1100)
@@ -155,15 +173,9 @@ test_host_team (gconstpointer data)
    * W_1 goes through g like the other layers. */
   static const guint team_sizes[] = { 23, 1100, 9, 4 };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = host_team_device ();
+  if (!device)
     return;
-  }
-  if (drmad_device_get_gemm_path (device) != DRMAD_GEMM_HOST) {
-    g_test_skip ("the device runs its GEMMs itself: no host step, no host team");
-    return;
-  }
   GRand *rand = g_rand_new_with_seed (11);
   g_autofree double *x = g_new (double, TEAM_EXAMPLES * 23);
   gint32 labels[TEAM_EXAMPLES];
@@ -260,15 +272,9 @@ test_host_team_bytes (void)
   enum { N = 97, DIM = 23 };
   static const guint byte_sizes[] = { DIM, 40, 3 };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = host_team_device ();
+  if (!device)
     return;
-  }
-  if (drmad_device_get_gemm_path (device) != DRMAD_GEMM_HOST) {
-    g_test_skip ("the device runs its GEMMs itself: no host step, no host team");
-    return;
-  }
   GRand *rand = g_rand_new_with_seed (23);
   guint8 *bytes = g_new (guint8, N * DIM);
   gint32 *labels = g_new (gint32, N);
