@@ -849,10 +849,10 @@ drmad_blas_host_gemm (const DrmadOpenblas *blas, gboolean fp64, gboolean transpo
                       gsize m, gsize n, gsize k, double alpha, const void *a, gsize lda, const void *b,
                       gsize ldb, double beta, void *c, gsize ldc)
 {
-  int threads = (double) m * n * k >= LARGE_GEMM_WORK ? drmad_blas_get_large_threads () : 1;
+  double work = (double) m * n * k;
+  int threads = work >= LARGE_GEMM_WORK ? drmad_blas_get_large_threads () : 1;
   if (blas->get_num_threads () != threads)
     blas->set_num_threads (threads);
-  double work = (double) m * n * k;
   gsize block = work > SMALL_WORK ? (gsize) (SMALL_WORK / ((double) n * k)) : m;
   if (threads == 1 && blas->small_kernels && !fp64 && !(transpose_b && !transpose_a) && block >= SPLIT_MIN_ROWS
       && block < m) {

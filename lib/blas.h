@@ -82,9 +82,6 @@ void drmad_blas_prepare_environment (void);
 void drmad_blas_set_large_threads (int threads);
 int  drmad_blas_get_large_threads (void);
 
-/* One OpenBLAS GEMM on host pointers, row-major, with the thread count of
- * drmad_blas_get_large_threads() for large ones; for code already running on
- * the device's thread (native kernels). */
 /* Up to this many multiply-adds OpenBLAS's SkylakeX-class cores may take
  * their small-matrix kernels, which neither pack A and B nor clear C for
  * beta = 0 (C written at once, not read); above, drmad_blas_host_gemm()
@@ -92,6 +89,9 @@ int  drmad_blas_get_large_threads (void);
  * a one-thread sgemm into blocks of rows within it. */
 #define DRMAD_BLAS_SMALL_WORK (100.0 * 100 * 100)
 
+/* One OpenBLAS GEMM on host pointers, row-major, with the thread count of
+ * drmad_blas_get_large_threads() for large ones; for code already running on
+ * the device's thread (native kernels). */
 void drmad_blas_host_gemm (const DrmadOpenblas *blas, gboolean fp64, gboolean transpose_a, gboolean transpose_b,
                            gsize m, gsize n, gsize k, double alpha, const void *a, gsize lda, const void *b,
                            gsize ldb, double beta, void *c, gsize ldc);

@@ -490,7 +490,7 @@ NAME (blocked_update) (const HostStep *h, guint l)
 }
 
 static void
-NAME (grad_update_rows) (const HostStep *h, guint t, gsize from, gsize to)
+NAME (grad_update_rows) (const HostStep *h, guint t, gsize from, gsize to, gboolean bias)
 {
   DrmadNet *net = h->net;
   gsize fan_out = net->sizes[1];
@@ -507,6 +507,10 @@ NAME (grad_update_rows) (const HostStep *h, guint t, gsize from, gsize to)
     if (!h->grad_zero)   /* g's rows as a training step leaves them */
       memset (g + start, 0, n * fan_out * sizeof (REAL));
   }
+  if (bias) {   /* b_1's gradient, Σ over the batch of δ_1, and its update */
+    NAME (column_sums) (WS_DELTA (1), net->batch, fan_out, g + net->bias_offset[1], h->grad_zero);
+    NAME (update_range) (h, t, g, net->bias_offset[1], net->bias_offset[1] + fan_out);
+  }
 }
 
 /* The backward pass from δ_L in the workspace: the δ_l, and with @g the
@@ -521,10 +525,8 @@ NAME (backward) (const HostStep *h, const REAL *input, gsize rows, REAL *g, gboo
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     REAL *delta = WS_DELTA (l);
     NAME (prefetch_some) (h, 0);
-    if (!add && NAME (blocked_update) (h, l)) {
-      NAME (grad_update_rows) (h, 0, 0, fan_in);
-      NAME (column_sums) (delta, rows, fan_out, g + net->bias_offset[l], h->grad_zero);
-      NAME (update_range) (h, 0, g, net->bias_offset[l], net->bias_offset[l] + fan_out);
+    if (!add && NAME (blocked_update) (h, l)) {   /* a training step: @rows is the batch */
+      NAME (grad_update_rows) (h, 0, 0, fan_in, TRUE);
       STEP_PHASE (0, profiled, PHASE_WEIGHT_GRAD);
       continue;   /* l = 1: no δ_0 */
     }
@@ -678,26 +680,27 @@ NAME (step_part) (const void *data, guint t, guint threads)
   const REAL *input = HOST (net->input), *w = h->params;
   REAL *row_loss = HOST (net->row_loss), *g = h->grad;
   gsize classes = net->sizes[L];
-  STEP_PHASE_BEGIN (t, threads);
+  guint profiled = h->velocity ? threads : 0;   /* a training step's phases (not a reverse step's) */
+  STEP_PHASE_BEGIN (t, profiled);
   NAME (gather_batch) (h, t);
-  STEP_PHASE (t, threads, PHASE_GATHER);
+  STEP_PHASE (t, profiled, PHASE_GATHER);
   NAME (step_forward) (h, t, threads, input, first, rows);
-  STEP_PHASE (t, threads, PHASE_FORWARD);
+  STEP_PHASE (t, profiled, PHASE_FORWARD);
   NAME (softmax_xent) (WS_ACT (L) + first * classes, (const gint32 *) net->batch_labels->host + first, rows,
                        classes, (REAL) 1 / batch, WS_DELTA (L) + first * classes, row_loss + first,
                        HOST (net->row_wrong) + first);
-  STEP_PHASE (t, threads, PHASE_SOFTMAX);
+  STEP_PHASE (t, profiled, PHASE_SOFTMAX);
   for (guint l = L; l >= 1; l--) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     REAL *delta = WS_DELTA (l);
     drmad_team_barrier (threads);   /* δ_l whole; W_{l+1} read no more */
-    STEP_PHASE (t, threads, PHASE_WAIT);
+    STEP_PHASE (t, profiled, PHASE_WAIT);
     if (l == L && t == 0 && g)
       NAME (accumulate) (h, row_loss, batch, 0);
-    STEP_PHASE (t, threads, PHASE_SOFTMAX);
+    STEP_PHASE (t, profiled, PHASE_SOFTMAX);
     if (l < L && h->velocity)
       NAME (update_part) (h, g, l + 1, t, threads);
-    STEP_PHASE (t, threads, PHASE_UPDATE);
+    STEP_PHASE (t, profiled, PHASE_UPDATE);
     NAME (prefetch_some) (h, t);
     if (l > 1) {
       REAL *pre = WS_PRE (l - 1) + first * fan_in;
@@ -706,26 +709,22 @@ NAME (step_part) (const void *data, guint t, guint threads)
       NAME (act_backward) (WS_DELTA (l - 1) + first * fan_in, pre, WS_ACT (l - 1) + first * fan_in, rows * fan_in,
                            act);
     }
-    STEP_PHASE (t, threads, PHASE_DELTA);
+    STEP_PHASE (t, profiled, PHASE_DELTA);
     gsize from = fan_in * t / threads, to = fan_in * (t + 1) / threads;
-    if (NAME (blocked_update) (h, l)) {   /* W_1's rows updated too */
-      NAME (grad_update_rows) (h, t, from, to);
-      if (t == 0) {
-        NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
-        NAME (update_range) (h, t, g, net->bias_offset[l], net->bias_offset[l] + fan_out);
-      }
-      STEP_PHASE (t, threads, PHASE_WEIGHT_GRAD);
+    if (NAME (blocked_update) (h, l)) {   /* W_1's rows updated too, b_1 by member 0 */
+      NAME (grad_update_rows) (h, t, from, to, t == 0);
+      STEP_PHASE (t, profiled, PHASE_WEIGHT_GRAD);
       break;
     }
     if (g)
       NAME (weight_grad_rows) (h, input, l, batch, from, to, h->grad_zero ? 1.0 : 0.0, g);
     if (g && t == 0)
       NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
-    STEP_PHASE (t, threads, PHASE_WEIGHT_GRAD);
+    STEP_PHASE (t, profiled, PHASE_WEIGHT_GRAD);
   }
   if (h->velocity && !NAME (blocked_update) (h, 1))   /* no member reads W_1 after its own weight gradient */
     NAME (update_part) (h, g, 1, t, threads);
-  STEP_PHASE (t, threads, PHASE_UPDATE);
+  STEP_PHASE (t, profiled, PHASE_UPDATE);
 }
 
 /* drmad_net_enqueue_full_gradient() as one function, @chunk rows at a time. */

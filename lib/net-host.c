@@ -105,9 +105,9 @@ tanh_f32 (float x)
 
 /* The bytes of W_1's gradient that a training step works out at a time
  * and applies at once (net-host-body.h, grad_update_rows), on the stack:
- * within L1 with what the GEMM reads, and for 784-100-100-10 blocks of 80
- * rows, which the small-matrix kernels run faster than 40 (73.5 against
- * 76.2 µs for a member's 392 rows; lib/blas.c, SPLIT_MIN_ROWS). */
+ * for 784-100-100-10 blocks of 80 rows, which the small-matrix kernels run
+ * faster than 40 (73.5 against 76.2 µs for a member's 392 rows; lib/blas.c,
+ * SPLIT_MIN_ROWS), still read back from L1 or L2 by the update. */
 #define GRAD_BLOCK_BYTES 32768
 
 /* -Dstep_profile=true: the time of each phase of a training step, on the

@@ -289,7 +289,7 @@ test_host_gemm_beta_zero (void)
   g_autoptr (GRand) rand = g_rand_new_with_seed (5);
   for (guint s = 0; s < G_N_ELEMENTS (shapes); s++) {
     int M = shapes[s].m, N = shapes[s].n, K = shapes[s].k, LDC = shapes[s].ldc;
-    gboolean small = (double) M * N * K <= 1e6;
+    gboolean small = (double) M * N * K <= DRMAD_BLAS_SMALL_WORK;
     gsize c_size = (gsize) M * LDC * sizeof (float);
     g_autofree float *a = g_new (float, M * K), *b = g_new (float, K * N), *c0 = g_new (float, M * LDC);
     g_autofree float *ours = g_new (float, M * LDC), *theirs = g_new (float, M * LDC);
