@@ -317,7 +317,7 @@ parse_layers (DrmadOptions *o, GError **error)
     guint64 width;
     if (o->n_sizes > DRMAD_HYPER_MAX_LAYERS
         || !g_ascii_string_to_unsigned (g_strstrip (*part), 10, 1, 1u << 24, &width, NULL))
-      return bad_value (error, "layers", value, "2 to 17 positive widths, input first, classes last, e.g. 784,100,10");
+      return bad_value (error, "layers", value, "2 to 17 widths of 1 to 16777216, input first, classes last, e.g. 784,100,10");
     o->sizes[o->n_sizes++] = width;
   }
   if (o->n_sizes < 2)
