@@ -26,6 +26,7 @@
 
 #define IDLE_SPIN_US    200
 #define BARRIER_SPIN_US 50
+#define WAKE_SPIN_US    1000
 
 typedef struct {
   gint           busy;           /* a step holds the team */
@@ -50,7 +51,11 @@ static gint steps_run = 0;     /* drmad_team_runs() */
 /* Spins until *@at differs from @seen; after @spin_us, sleeps until it
  * does (at a barrier: the member it waits for was preempted, and the CPU is
  * better given to whatever preempted it than spun on; a helper: no step
- * came). */
+ * came). While another member is asleep, or woken and not yet running,
+ * it spins on for up to WAKE_SPIN_US: that member will come as soon as it
+ * runs, and a wake-up takes longer on a VM than BARRIER_SPIN_US. Sleeping
+ * there too made the next barrier wait for a wake-up again, and so on: the
+ * team slept at every barrier, a step 3–6× as long (docs/benchmarks.md). */
 static void
 wait_change (gint *at, gint seen, gint64 spin_us)
 {
@@ -62,7 +67,7 @@ wait_change (gint *at, gint seen, gint64 spin_us)
     gint64 now = g_get_monotonic_time ();
     if (since == 0)
       since = now;
-    else if (now - since > spin_us) {
+    else if (now - since > (g_atomic_int_get (&team.blocked) > 0 ? MAX (spin_us, WAKE_SPIN_US) : spin_us)) {
       g_mutex_lock (&team.lock);
       g_atomic_int_inc (&team.blocked);
       while (g_atomic_int_get (at) == seen)
