@@ -456,6 +456,21 @@ batch_index (guint batch)
   g_assert_not_reached ();
 }
 
+/* After a block on more than one OpenBLAS thread, OpenBLAS's other threads
+ * spin for work for 2^28 TSC cycles (its default THREAD_TIMEOUT: 90–270 ms
+ * at 1–3 GHz) before they sleep; a block of the host team timed meanwhile
+ * shares the cores with them and took 3–6× as long on the 2-core Zen 5
+ * (821–948 µs a step against 137–146 with OPENBLAS_THREAD_TIMEOUT=4:
+ * docs/benchmarks.md). So the next block waits for them to sleep. */
+#define OPENBLAS_SPIN_US 300000
+
+static void
+after_block (const Config *config)
+{
+  if (config->blas_threads > 1)
+    g_usleep (OPENBLAS_SPIN_US);
+}
+
 /* Warm-up, then @repeats rounds in which every configuration runs one block
  * of @steps steps: interleaving spreads any drift of the machine over all rows. */
 static gboolean
@@ -465,6 +480,7 @@ bench_time (Bench *bench, guint repeats, guint steps, GError **error)
     Config *config = &g_array_index (bench->configs, Config, i);
     set_blas_threads (config, bench->default_threads);
     double us = run_block (config, WARMUP_STEPS, bench->train, error);
+    after_block (config);
     if (us < 0)
       return FALSE;
     config->warmup_ms = us / 1000;
@@ -475,6 +491,7 @@ bench_time (Bench *bench, guint repeats, guint steps, GError **error)
       Config *config = &g_array_index (bench->configs, Config, i);
       set_blas_threads (config, bench->default_threads);
       double us = run_block (config, steps, bench->train, error);
+      after_block (config);
       if (us < 0)
         return FALSE;
       config->block_us[r] = us / steps;

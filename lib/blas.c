@@ -310,9 +310,13 @@ load_openblas (gpointer data)
                            made.value, info->library, info->core);
   else
     why = g_strdup_printf ("OpenBLAS chose them; start the program with " CORETYPE "=%s", blas->cpu.core);
+  /* how much slower: Prescott's SSE kernels against AVX-512 ones 3–4×
+   * (Xeon), Haswell's AVX2 ones 1.5–1.7× (Zen 5): docs/benchmarks.md */
   info->warning = g_strdup_printf ("the BLAS kernels %s (%s) are older than this CPU allows (%s%s%s), "
-                                   "and GEMMs run several times slower: %s", info->core, info->core_isa,
-                                   info->cpu_isa, info->cpu_model[0] ? ", " : "", info->cpu_model, why);
+                                   "and GEMMs run %s: %s", info->core, info->core_isa,
+                                   info->cpu_isa, info->cpu_model[0] ? ", " : "", info->cpu_model,
+                                   blas->cpu.isa - isa > 1 ? "several times slower" : "up to about twice as slow",
+                                   why);
   /* Once, from here; the user's own choice is not an error. */
   if (made.chooser == DRMAD_BLAS_CHOSEN_BY_USER)
     g_message ("%s", info->warning);
