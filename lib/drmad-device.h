@@ -150,7 +150,7 @@ typedef struct {
   const char      *cpu_features;  /* the features it was judged by that the CPU has: "sse3 avx fma avx2" */
   const char      *cpu_model;     /* the CPU's brand string, "" where unknown */
   DrmadBlasChooser chosen_by;
-  gboolean         core_older_than_cpu;  /* core_isa below cpu_isa: GEMMs several times slower */
+  gboolean         core_older_than_cpu;  /* core_isa below cpu_isa: GEMMs slower (1.5–4×) */
   const char      *warning;       /* when core_older_than_cpu, why and what would fix it; else NULL */
 } DrmadBlasInfo;
 
