@@ -25,7 +25,7 @@ tests="device blas net train hyper"
 cp build-device/gui/drmad build-device/bench/bench-{step,launch,hypergrad,spells} "$dir/bin/"
 for t in $tests; do cp "build-device/tests/test-$t" "$dir/bin/"; done
 cp -L build-device/lib/libdrmad.so.0 "$dir/lib/"
-clblast=$(ldconfig -p | awk '/libclblast.so.1 /{print $NF; exit}')
+clblast=$(ldconfig -p | awk '/libclblast.so.1 / && !found {print $NF; found = 1}')   # no early exit: SIGPIPE under pipefail
 [ -n "$clblast" ] || { echo "device-check.sh: no libclblast.so.1: apt-get install libclblast1" >&2; exit 1; }
 # every library the programs and CLBlast load, but the C and C++ runtimes the other machine has
 for lib in $( (ldd "$dir"/bin/* "$clblast"; echo "x => $clblast ") | awk '/=> \//{print $3}' | sort -u |
