@@ -444,7 +444,11 @@ NAME (step_forward) (const HostStep *h, guint t, guint threads, const REAL *inpu
     return;
   }
   guint profiled = h->velocity ? threads : 0;   /* a training step's phases */
-  drmad_team_barrier (threads);   /* every row gathered */
+  gsize c0, c1;
+  guint r0, r1;
+  NAME (gather_part) (h, t, threads, &c0, &c1, &r0, &r1);
+  if (r1 - r0 < h->net->batch)   /* else each member gathered all of the half of X that its half of z_1 reads */
+    drmad_team_barrier (threads);   /* every row gathered */
   STEP_PHASE (t, profiled, PHASE_WAIT);
   NAME (prefetch_some) (h, t);
   for (guint part = t; part < 2; part += threads)
