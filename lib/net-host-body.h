@@ -434,8 +434,10 @@ NAME (layer1_sum) (const HostStep *h, gsize first, gsize rows)
 
 /* A training step's forward pass, member @t of @threads (0 of 1: alone):
  * z_1 by layer1_half, each half by the member of its number (both by a lone
- * thread), after a barrier that makes the gathered batch whole; then the
- * member's rows @first … @first + @rows − 1 of the rest. */
+ * thread), after a barrier that makes the gathered batch whole (none in a
+ * team of two with X halved: each member gathered every row of the half its
+ * GEMM reads, gather_part); then the member's rows @first … @first + @rows − 1
+ * of the rest. */
 static void
 NAME (step_forward) (const HostStep *h, guint t, guint threads, const REAL *input, gsize first, gsize rows)
 {
