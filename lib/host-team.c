@@ -8,7 +8,8 @@
  * variable until the next step; a member that waits at a barrier longer than
  * BARRIER_SPIN_US sleeps until the others arrive: the member it waits for
  * was preempted (by the program's own thread, say), and spinning or
- * yielding there made whole runs twice as slow (docs/benchmarks.md).
+ * yielding there made whole runs twice as slow (docs/benchmarks.md), unless
+ * a member is asleep (WAKE_SPIN_US, wait_change).
  * docs/architecture.md, "The host step", tells why the work is split by
  * rows and not by GEMM. */
 #include "host-team.h"
@@ -48,17 +49,20 @@ static Team team;
 static gint threads_set = 0;   /* drmad_team_set_threads() */
 static gint steps_run = 0;     /* drmad_team_runs() */
 
-/* Spins until *@at differs from @seen; after @spin_us, sleeps until it
- * does (at a barrier: the member it waits for was preempted, and the CPU is
- * better given to whatever preempted it than spun on; a helper: no step
- * came). While another member is asleep, or woken and not yet running,
- * it spins on for up to WAKE_SPIN_US: that member will come as soon as it
- * runs, and a wake-up takes longer on a VM than BARRIER_SPIN_US. Sleeping
- * there too made the next barrier wait for a wake-up again, and so on: the
- * team slept at every barrier, a step 3–6× as long (docs/benchmarks.md). */
+/* Spins until *@at differs from @seen; after BARRIER_SPIN_US (@barrier:
+ * a barrier, or the end of a step) or IDLE_SPIN_US (a helper waiting for a
+ * step), sleeps until it does (at a barrier: the member it waits for was
+ * preempted, and the CPU is better given to whatever preempted it than spun
+ * on; a helper: no step came). At a barrier while another member is asleep,
+ * or woken and not yet running, it spins on for up to WAKE_SPIN_US: that
+ * member comes as soon as it runs, and a wake-up takes longer on a VM than
+ * BARRIER_SPIN_US. Sleeping there too made the next barrier wait for a
+ * wake-up again, and so on: the team slept at every barrier, its steps 3–6×
+ * as long (docs/benchmarks.md). */
 static void
-wait_change (gint *at, gint seen, gint64 spin_us)
+wait_change (gint *at, gint seen, gboolean barrier)
 {
+  gint64 spin_us = barrier ? BARRIER_SPIN_US : IDLE_SPIN_US;
   gint64 since = 0;
   for (guint i = 1; g_atomic_int_get (at) == seen; i++) {
     CPU_RELAX ();
@@ -67,7 +71,7 @@ wait_change (gint *at, gint seen, gint64 spin_us)
     gint64 now = g_get_monotonic_time ();
     if (since == 0)
       since = now;
-    else if (now - since > (g_atomic_int_get (&team.blocked) > 0 ? MAX (spin_us, WAKE_SPIN_US) : spin_us)) {
+    else if (now - since > (barrier && g_atomic_int_get (&team.blocked) > 0 ? WAKE_SPIN_US : spin_us)) {
       g_mutex_lock (&team.lock);
       g_atomic_int_inc (&team.blocked);
       while (g_atomic_int_get (at) == seen)
@@ -101,7 +105,7 @@ drmad_team_barrier (guint threads)
     g_atomic_int_inc (&team.phase);
     wake_blocked ();
   } else
-    wait_change (&team.phase, phase, BARRIER_SPIN_US);
+    wait_change (&team.phase, phase, TRUE);
 }
 
 static gpointer
@@ -110,7 +114,7 @@ helper (gpointer data)
   guint index = GPOINTER_TO_UINT (data);
   gint seen = team.job_before;   /* the step it was started for may have begun */
   for (;;) {
-    wait_change (&team.job, seen, IDLE_SPIN_US);
+    wait_change (&team.job, seen, FALSE);
     seen = g_atomic_int_get (&team.job);
     if (index < team.threads) {
       team.work (team.data, index, team.threads);
@@ -215,7 +219,7 @@ drmad_team_run (guint threads, DrmadTeamWork work, const void *data)
   wake_blocked ();
   work (data, 0, threads);
   for (gint done; (done = g_atomic_int_get (&team.done)) < (gint) threads - 1;)
-    wait_change (&team.done, done, BARRIER_SPIN_US);
+    wait_change (&team.done, done, TRUE);
   g_atomic_int_inc (&steps_run);
   g_atomic_int_set (&team.busy, 0);
   return TRUE;
