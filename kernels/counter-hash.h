@@ -81,22 +81,65 @@ DRMAD_FN drmad_u32 drmad_sample_index (drmad_u64 seed, drmad_u64 step, drmad_u32
 }
 
 #ifndef __OPENCL_VERSION__
+/* One pass of drmad_permute_half's four rounds over @i, without the cycle-walk. */
+static inline drmad_u32 drmad_permute_rounds (drmad_u32 i, drmad_u64 key, drmad_u32 half_bits)
+{
+  drmad_u32 mask = ((drmad_u32) 1 << half_bits) - 1;
+  drmad_u32 left = i >> half_bits, right = i & mask;
+#pragma GCC unroll 4
+  for (drmad_u32 r = 0; r < 4; r++) {
+    drmad_u32 next = left ^ (drmad_feistel_round (right, key, r) & mask);
+    left = right;
+    right = next;
+  }
+  return (left << half_bits) | right;
+}
+
 /* Slots @first … @first + @count − 1 of the minibatch at @step into @out, as
  * drmad_sample_index gives them, with the epoch's key and the permutation's
- * width worked out once rather than per slot (the host's gathers). */
-static inline void drmad_sample_range (drmad_u64 seed, drmad_u64 step, drmad_u32 batch, drmad_u32 first,
-                                       drmad_u32 count, drmad_u32 n, drmad_u32 *out)
+ * width worked out once rather than per slot (the host's gathers and the
+ * indices of each fused host step). Up to 256 slots of an epoch at a time:
+ * one pass of the rounds over all of them, then passes over those still at
+ * n or above, gathered into a short list (the cycle-walk): loops that a
+ * caller compiled for AVX-512 runs 8 or 16 slots at a time, with the same
+ * values as drmad_permute_half slot by slot. */
+static inline __attribute__ ((always_inline)) void drmad_sample_range (drmad_u64 seed, drmad_u64 step, drmad_u32 batch,
+                                                                  drmad_u32 first, drmad_u32 count, drmad_u32 n,
+                                                                  drmad_u32 *out)
 {
-  if (count == 0)
-    return;
   drmad_u32 half_bits = drmad_permute_half_bits (n);
   drmad_u64 position = step * (drmad_u64) batch + first;
   drmad_u64 epoch = position / n;
   drmad_u32 slot = (drmad_u32) (position % n);
   drmad_u64 key = drmad_epoch_key (seed, epoch);
-  for (drmad_u32 j = 0; j < count; j++) {
-    out[j] = drmad_permute_half (slot, n, key, half_bits);
-    if (++slot == n) {
+  drmad_u32 at[256], value[256];
+  for (drmad_u32 done = 0; done < count;) {
+    drmad_u32 left = count - done < n - slot ? count - done : n - slot;   /* slots left in this epoch */
+    drmad_u32 run = left < 256 ? left : 256, walking = 0;
+    drmad_u32 *part = out + done;
+    for (drmad_u32 j = 0; j < run; j++)
+      part[j] = drmad_permute_rounds (slot + j, key, half_bits);
+    for (drmad_u32 j = 0; j < run; j++)
+      if (part[j] >= n) {
+        at[walking] = j;
+        value[walking++] = part[j];
+      }
+    while (walking > 0) {
+      for (drmad_u32 k = 0; k < walking; k++)
+        value[k] = drmad_permute_rounds (value[k], key, half_bits);
+      drmad_u32 still = 0;
+      for (drmad_u32 k = 0; k < walking; k++) {
+        if (value[k] >= n) {
+          at[still] = at[k];
+          value[still++] = value[k];
+        } else
+          part[at[k]] = value[k];
+      }
+      walking = still;
+    }
+    done += run;
+    slot += run;
+    if (slot == n) {
       slot = 0;
       key = drmad_epoch_key (seed, ++epoch);
     }

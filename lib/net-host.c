@@ -9,6 +9,8 @@
 #include "net-private.h"
 #include "counter-hash.h"
 #include "host-team.h"
+#include "vector-clones.h"
+#include "drmad-sampler.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -51,16 +53,6 @@ typedef struct {
   guint32              indices[];  /* 2 × batch with given_indices */
 } HostStep;
 
-/* Elementwise loops get an AVX-512 (x86-64-v4) and an AVX2 clone where the
- * compiler can make them (ifunc picks one at load time; their sums run in
- * order, as no flag lets the compiler reassociate them, and
- * -ffp-contract=off holds, so every clone gives the same numbers);
- * sanitizer and clang builds keep one copy. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define DRMAD_VECTOR_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "avx2", "default")))
-#else
-#define DRMAD_VECTOR_CLONES
-#endif
 
 /* exp for float32 (tanh and the softmax), in a form the compiler vectorises: 2ⁿ·exp(r)
  * with |r| ≤ ln2/2 and a degree-6 polynomial, over the clamped range
@@ -294,8 +286,8 @@ step_indices (DrmadNet *net, guint64 seed, guint64 step, guint32 n, guint32 *ind
   if (net->next_valid && net->next_seed == seed && net->next_step == step && net->next_n == n)
     memcpy (indices, net->next_indices, batch * sizeof *indices);
   else
-    drmad_sample_range (seed, step, batch, 0, batch, n, indices);
-  drmad_sample_range (seed, step + 1, batch, 0, batch, n, indices + batch);
+    drmad_sampler_batch (seed, step, batch, n, indices);
+  drmad_sampler_batch (seed, step + 1, batch, n, indices + batch);
   memcpy (net->next_indices, indices + batch, batch * sizeof *indices);
   net->next_valid = TRUE;
   net->next_seed = seed;

@@ -1,5 +1,9 @@
+/* Built with the fused host step's flags (lib/meson.build): a batch's
+ * indices are worked out 8 or 16 at a time on AVX-512 (counter-hash.h,
+ * drmad_sample_range), once per training step on the host path. */
 #include "drmad-sampler.h"
 #include "counter-hash.h"
+#include "vector-clones.h"
 
 #include <math.h>
 
@@ -9,7 +13,7 @@ drmad_sampler_index (guint64 seed, guint64 step, guint32 batch, guint32 j, guint
   return drmad_sample_index (seed, step, batch, j, n);
 }
 
-void
+DRMAD_VECTOR_CLONES void
 drmad_sampler_batch (guint64 seed, guint64 step, guint32 batch, guint32 n, guint32 *indices)
 {
   drmad_sample_range (seed, step, batch, 0, batch, n, indices);

@@ -28,6 +28,21 @@ test_deterministic (void)
         for (guint j = 0; j < 64; j++)
           g_assert_cmpuint (drmad_sampler_index (99, step, 64, j, n), ==, a[j]);
       }
+  /* drmad_sampler_batch (AVX-512 and AVX2 clones where the CPU has them:
+   * one pass of the rounds, then the cycle-walk) against the scalar index,
+   * over sizes whose permutation walks rarely (n = 4^k) to often (n = 4^k + 1),
+   * and batches that cross epochs or hold several */
+  static const guint32 sizes[] = { 1, 2, 3, 5, 16, 17, 1000, 10000, 16385, 65537, (1u << 20) + 3 };
+  static const guint32 batches[] = { 1, 7, 50, 100, 256 };
+  guint32 c[256];
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    for (guint b = 0; b < G_N_ELEMENTS (batches); b++)
+      for (guint64 step = 0; step < 300; step += 1 + step / 3)
+        {
+          drmad_sampler_batch (7 + s, step, batches[b], sizes[s], c);
+          for (guint j = 0; j < batches[b]; j++)
+            g_assert_cmpuint (drmad_sampler_index (7 + s, step, batches[b], j, sizes[s]), ==, c[j]);
+        }
   /* a step taken out of order draws the same batch as in order */
   drmad_sampler_batch (1234, 17, 64, 1000, a);
   drmad_sampler_batch (1234, 3, 64, 1000, b);
