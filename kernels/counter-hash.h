@@ -107,6 +107,8 @@ static inline __attribute__ ((always_inline)) void drmad_sample_range (drmad_u64
                                                                   drmad_u32 first, drmad_u32 count, drmad_u32 n,
                                                                   drmad_u32 *out)
 {
+  if (count == 0)
+    return;
   drmad_u32 half_bits = drmad_permute_half_bits (n);
   drmad_u64 position = step * (drmad_u64) batch + first;
   drmad_u64 epoch = position / n;

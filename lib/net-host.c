@@ -53,7 +53,6 @@ typedef struct {
   guint32              indices[];  /* 2 × batch with given_indices */
 } HostStep;
 
-
 /* exp for float32 (tanh and the softmax), in a form the compiler vectorises: 2ⁿ·exp(r)
  * with |r| ≤ ln2/2 and a degree-6 polynomial, over the clamped range
  * [−87, 88]. Against the float64 exp over [−86, 86]: at most 8.1e-8
