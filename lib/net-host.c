@@ -264,8 +264,29 @@ enqueue_sized (DrmadNet *net, HostStep *args, gsize size, GError **error)
     workspace_args (net, NULL, args);
   if (!(args->blas = drmad_openblas (error)))
     return FALSE;
+  if (net->host_direct && args->work == HOST_STEP) {   /* the queue is idle: drmad_net_host_direct_begin */
+    run (args);
+    return TRUE;
+  }
   return drmad_cl_check (clEnqueueNativeKernel (net->device->queue, run, args, size, 0, NULL, NULL, 0, NULL, NULL),
                          "clEnqueueNativeKernel (host step)", error);
+}
+
+gboolean
+drmad_net_host_direct_begin (DrmadNet *net, GError **error)
+{
+  if (!net->host_fused || g_strcmp0 (g_getenv ("DRMAD_HOST_DIRECT"), "0") == 0)
+    return FALSE;
+  if (!drmad_cl_check (clFinish (net->device->queue), "clFinish (before training steps)", error))
+    return FALSE;
+  net->host_direct = TRUE;
+  return TRUE;
+}
+
+void
+drmad_net_host_direct_end (DrmadNet *net)
+{
+  net->host_direct = FALSE;
 }
 
 static gboolean

@@ -28,6 +28,8 @@ struct _DrmadNet {
   gboolean        host_fused;                     /* a step and an HVP are one native kernel each
                                                    * (lib/net-host.c): the host GEMM path, unless
                                                    * DRMAD_HOST_STEP=0 */
+  gboolean        host_direct;                    /* fused training steps run on the calling thread,
+                                                   * the queue idle (drmad_net_host_direct_begin) */
   gsize           cpu_chunk;                      /* CPU devices: least indices per work-item
                                                    * (drmad_net_run_1d); 0 on GPUs: one each */
   guint           n_layers;                       /* L */
@@ -135,6 +137,19 @@ typedef struct {
   gsize        segment_offset;   /* into eta and gamma */
   const DrmadUniformRuns *uniform;   /* of the segment, or NULL */
 } DrmadHostUpdate;
+
+/* Training steps on the calling thread. While a training loop queues
+ * nothing but its steps (no hook between them), drmad_net_enqueue_host_step()
+ * on a fused host path can run each step at once instead of as a native
+ * kernel: the same function on the same arrays (PoCL's CPU device works on
+ * the host's memory), without PoCL's hand-over between steps or a third
+ * thread beside the two of the host team. Begin waits for the queue to
+ * drain and returns whether steps now run directly (FALSE: not a fused
+ * host path, or DRMAD_HOST_DIRECT=0; @error set only when the wait failed);
+ * end goes back to queuing. Nothing may be queued in between that reads or
+ * writes what the steps do. */
+gboolean drmad_net_host_direct_begin (DrmadNet *net, GError **error);
+void     drmad_net_host_direct_end   (DrmadNet *net);
 
 gboolean drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params, guint64 seed,
                                       guint64 step, DrmadBuffer *grad, const DrmadHostUpdate *update,

@@ -308,11 +308,23 @@ drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 
   guint block = 0;
   double sum = 0;
   gboolean ok = TRUE;
+  /* With nothing queued between the steps, a fused host path runs them on
+   * this thread (drmad_net_host_direct_begin): the loss sum is then in
+   * host memory after each step, and is checked there. */
+  DrmadNet *net = trainer->net;
+  gboolean direct = !before && (trainer->poison_step < from || trainer->poison_step >= to)
+                    && drmad_net_host_direct_begin (net, error);
+  if (!direct && error && *error)
+    return FALSE;
   for (guint64 t = from; ok && t < to; t++) {
     ok = (!before || before (t, before_data, error)) && drmad_trainer_enqueue_step (trainer, train, seed, t, error);
     /* Progress every step (so a cancel lands within one step), a host wait
      * only every DRMAD_SYNC_EVERY steps, for the block before. */
-    if (ok && (t + 1 - from) % DRMAD_SYNC_EVERY == 0 && t + 1 < to) {
+    if (ok && direct && (t + 1 - from) % DRMAD_SYNC_EVERY == 0 && t + 1 < to) {
+      const void *acc = net->acc->host;
+      ok = check_loss (net->acc->elem_size == sizeof (double) ? *(const double *) acc : *(const float *) acc, phase,
+                       t + 1, total, error);
+    } else if (ok && (t + 1 - from) % DRMAD_SYNC_EVERY == 0 && t + 1 < to) {
       ok = loss_read_queue (trainer, &reads[block % 2], t + 1, error)
            && loss_read_finish (trainer, &reads[(block + 1) % 2], phase, total, error);
       block++;
@@ -323,6 +335,8 @@ drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 
       ok = FALSE;
     }
   }
+  if (direct)
+    drmad_net_host_direct_end (net);
   /* No read may outlive @reads, whatever stopped the loop. */
   for (guint i = 0; i < 2; i++)
     ok = loss_read_finish (trainer, &reads[(block + i) % 2], ok ? phase : NULL, total, ok ? error : NULL) && ok;

@@ -4,6 +4,7 @@
 #include "blas.h"
 #include "dataset-private.h"
 #include "host-team.h"
+#include "train-private.h"
 #include "test-util.h"
 #include "reference-mlp.h"
 
@@ -324,6 +325,63 @@ test_host_team_bytes (void)
   g_assert_cmpfloat (ref_rel_error (got + 2 * n, got, n), <=, 1e-6);
 }
 
+/* Training steps run on the calling thread (drmad_net_host_direct_begin,
+ * lib/net-host.c) give the numbers of the same steps queued as native
+ * kernels (DRMAD_HOST_DIRECT=0), bit for bit, alone and on a team of two,
+ * over more than one block of DRMAD_SYNC_EVERY steps; and a loss that blows
+ * up is caught at the end of its block, as when queued. */
+static void
+test_host_direct (gconstpointer data)
+{
+  DrmadPrecision precision = GPOINTER_TO_INT (data);
+  static const guint direct_sizes[] = { 23, 70, 9, 4 };
+  enum { DIRECT_STEPS = 3 * DRMAD_SYNC_EVERY + 5 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = host_team_device ();
+  if (!device)
+    return;
+  GRand *rand = g_rand_new_with_seed (31);
+  g_autofree double *x = g_new (double, TEAM_EXAMPLES * 23);
+  gint32 labels[TEAM_EXAMPLES];
+  g_autoptr (DrmadDeviceData) train = random_data (device, precision, rand, TEAM_EXAMPLES, 23, x, labels);
+  g_rand_free (rand);
+  g_autoptr (DrmadNet) net = drmad_net_new (device, direct_sizes, 4, DRMAD_ACTIVATION_RELU, precision, TEAM_BATCH,
+                                            &error);
+  g_assert_no_error (error);
+  gsize n = drmad_net_get_n_params (net);
+  g_autofree double *w0 = g_new (double, n), *got = g_new (double, 4 * n);
+  double loss[4];
+  CHECK (drmad_net_init_params (net, 6, NULL, &error));
+  CHECK (drmad_net_get_params (net, w0, &error));
+  for (guint k = 0; k < 4; k++) {   /* queued, direct; alone, then a team of two */
+    g_setenv ("DRMAD_HOST_DIRECT", k % 2 ? "1" : "0", TRUE);
+    g_assert_true (drmad_net_host_direct_begin (net, &error) == (k % 2 == 1));
+    g_assert_no_error (error);
+    drmad_net_host_direct_end (net);
+    drmad_team_set_threads (k < 2 ? 1 : 2);
+    g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+    CHECK (drmad_net_set_params (net, w0, &error));
+    CHECK (drmad_trainer_set_uniform (trainer, 0.1, 0.9, 0.001, &error));
+    CHECK (drmad_trainer_run (trainer, train, 8, 0, DIRECT_STEPS, NULL, NULL, &loss[k], &error));
+    CHECK (drmad_net_get_params (net, got + k * n, &error));
+    if (k == 3) {   /* weights blown up in the first step: caught after the first block */
+      CHECK (drmad_trainer_set_uniform (trainer, 1e30, 0.0, 0.0, &error));
+      g_assert_false (drmad_trainer_run (trainer, train, 8, 0, DIRECT_STEPS, NULL, NULL, NULL, &error));
+      g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED);
+      g_autofree char *block = g_strdup_printf ("by step %d of %d", DRMAD_SYNC_EVERY, (int) DIRECT_STEPS);
+      g_assert_nonnull (strstr (error->message, block));
+      g_clear_error (&error);
+    }
+  }
+  g_unsetenv ("DRMAD_HOST_DIRECT");
+  drmad_team_set_threads (0);
+  g_assert_cmpfloat (ref_rel_error (got, w0, n), >, 1e-3);   /* it trained */
+  for (guint k = 0; k < 4; k += 2) {
+    g_assert_cmpmem (got + k * n, n * sizeof (double), got + (k + 1) * n, n * sizeof (double));
+    g_assert_cmpfloat (loss[k], ==, loss[k + 1]);
+  }
+}
+
 static gboolean
 cancel_at_32 (const char *phase, guint64 step, guint64 total, gpointer user_data)
 {
@@ -411,6 +469,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/host-team/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_team);
   g_test_add_data_func ("/train/host-team/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_team);
   g_test_add_func ("/train/host-team/bytes", test_host_team_bytes);
+  g_test_add_data_func ("/train/host-direct/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_direct);
+  g_test_add_data_func ("/train/host-direct/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_direct);
   g_test_add_func ("/train/cancel-and-divergence", test_cancel_and_divergence);
   g_test_add_func ("/train/init-params", test_init_params);
   g_test_add_func ("/train/fashion-mnist-accuracy", test_fashion_mnist);
