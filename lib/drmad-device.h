@@ -174,7 +174,7 @@ char *drmad_blas_info_describe (const DrmadBlasInfo *info);
 
 /* The threads that share each training and reverse step of a net with
  * @batch rows on a CPU device's fused host path (DRMAD_HOST_THREADS, by
- * default the online CPUs up to 2; at least 32 rows each; 1 while
+ * default the online CPUs up to 2; at least 20 rows each; 1 while
  * DRMAD_BLAS_THREADS > 1). The results are the same on any number. */
 guint drmad_host_step_threads (guint batch);
 

@@ -9,9 +9,13 @@
 #define DRMAD_TEAM_MAX     8
 #define DRMAD_TEAM_DEFAULT 2
 
-/* The fewest rows of a minibatch per member of a step: with 25 (784-50-50-50-10
- * at batch 50) half the runs on 2 cores were slower than one thread alone. */
-#define DRMAD_TEAM_MIN_ROWS 32
+/* The fewest rows of a minibatch per member of a step. On the 2-core Zen 5
+ * (docs/benchmarks.md), with a training loop's steps on the calling thread
+ * and no sleeping cascade at the barriers, 784-50-50-50-10 on two members
+ * was faster than alone in every run at 20 and 25 rows each (plain and
+ * DrMAD 25–37 %), and at 16 and 8 rows now faster, now twice as slow; it
+ * was 32 while half the runs at 25 rows were slower than one thread. */
+#define DRMAD_TEAM_MIN_ROWS 20
 
 /* One member's part of a step: @thread of @threads (0 is the caller's). */
 typedef void (*DrmadTeamWork) (const void *data, guint thread, guint threads);
