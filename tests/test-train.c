@@ -362,7 +362,9 @@ test_host_direct (gconstpointer data)
     g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
     CHECK (drmad_net_set_params (net, w0, &error));
     CHECK (drmad_trainer_set_uniform (trainer, 0.1, 0.9, 0.001, &error));
+    guint runs = drmad_team_runs ();
     CHECK (drmad_trainer_run (trainer, train, 8, 0, DIRECT_STEPS, NULL, NULL, &loss[k], &error));
+    g_assert_cmpuint (drmad_team_runs () - runs, ==, k < 2 ? 0 : DIRECT_STEPS);
     CHECK (drmad_net_get_params (net, got + k * n, &error));
     if (k == 3) {   /* weights blown up in the first step: caught after the first block */
       CHECK (drmad_trainer_set_uniform (trainer, 1e30, 0.0, 0.0, &error));
