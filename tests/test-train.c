@@ -155,14 +155,31 @@ host_team_device (void)
   return g_steal_pointer (&device);
 }
 
+/* A net of @sizes (four widths) at TEAM_BATCH on @device, and
+ * TEAM_EXAMPLES random examples from @rand in @train (features also in @x,
+ * labels in @labels, when given). */
+#define TEAM_BATCH (3 * DRMAD_TEAM_MIN_ROWS + 4)
+#define TEAM_EXAMPLES 131
+static DrmadNet *
+team_net (DrmadDevice *device, DrmadPrecision precision, const guint *sizes, DrmadActivation activation,
+          GRand *rand, double *x, gint32 *labels, DrmadDeviceData **train)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree double *own_x = x ? NULL : g_new (double, (gsize) TEAM_EXAMPLES * sizes[0]);
+  g_autofree gint32 *own_labels = labels ? NULL : g_new (gint32, TEAM_EXAMPLES);
+  *train = random_data (device, precision, rand, TEAM_EXAMPLES, sizes[0], x ? x : own_x,
+                        labels ? labels : own_labels);
+  DrmadNet *net = drmad_net_new (device, sizes, 4, activation, precision, TEAM_BATCH, &error);
+  g_assert_no_error (error);
+  return net;
+}
+
 /* A training step shared by the host team (lib/host-team.c; each member
  * its rows of the batch, its rows of each W_l) gives the single thread's
  * numbers, on uneven splits (batch 100 over 3 members, fan-ins 23 and 1100)
  * and with η, γ and exp(λ) per weight or per layer; and both agree with the
  * plain C reference. Three members on two cores also checks that a member
  * waiting at a barrier lets the others run. */
-#define TEAM_BATCH (3 * DRMAD_TEAM_MIN_ROWS + 4)
-#define TEAM_EXAMPLES 131
 #define TEAM_STEPS 12
 static void
 test_host_team (gconstpointer data)
@@ -180,10 +197,8 @@ test_host_team (gconstpointer data)
   GRand *rand = g_rand_new_with_seed (11);
   g_autofree double *x = g_new (double, TEAM_EXAMPLES * 23);
   gint32 labels[TEAM_EXAMPLES];
-  g_autoptr (DrmadDeviceData) train = random_data (device, precision, rand, TEAM_EXAMPLES, 23, x, labels);
-  g_autoptr (DrmadNet) net = drmad_net_new (device, team_sizes, 4, DRMAD_ACTIVATION_TANH, precision, TEAM_BATCH,
-                                            &error);
-  g_assert_no_error (error);
+  g_autoptr (DrmadDeviceData) train = NULL;
+  g_autoptr (DrmadNet) net = team_net (device, precision, team_sizes, DRMAD_ACTIVATION_TANH, rand, x, labels, &train);
   gsize n = drmad_net_get_n_params (net);
   g_autofree double *w0 = g_new (double, n), *eta = g_new (double, n), *gamma = g_new (double, n);
   g_autofree double *l2 = g_new (double, n);
@@ -340,14 +355,10 @@ test_host_direct (gconstpointer data)
   g_autoptr (DrmadDevice) device = host_team_device ();
   if (!device)
     return;
-  GRand *rand = g_rand_new_with_seed (31);
-  g_autofree double *x = g_new (double, TEAM_EXAMPLES * 23);
-  gint32 labels[TEAM_EXAMPLES];
-  g_autoptr (DrmadDeviceData) train = random_data (device, precision, rand, TEAM_EXAMPLES, 23, x, labels);
-  g_rand_free (rand);
-  g_autoptr (DrmadNet) net = drmad_net_new (device, direct_sizes, 4, DRMAD_ACTIVATION_RELU, precision, TEAM_BATCH,
-                                            &error);
-  g_assert_no_error (error);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (31);
+  g_autoptr (DrmadDeviceData) train = NULL;
+  g_autoptr (DrmadNet) net = team_net (device, precision, direct_sizes, DRMAD_ACTIVATION_RELU, rand, NULL, NULL,
+                                       &train);
   gsize n = drmad_net_get_n_params (net);
   g_autofree double *w0 = g_new (double, n), *got = g_new (double, 4 * n);
   double loss[4];
