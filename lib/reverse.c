@@ -160,6 +160,19 @@ copy (DrmadBuffer *dst, DrmadBuffer *src, GError **error)
   return drmad_buffer_copy (dst, src, error);
 }
 
+/* copy() from a hook of the training loop: on the host while the net runs
+ * its steps on the calling thread (the queue is idle then, and the steps
+ * do not go through it: drmad_trainer_run_steps). */
+static gboolean
+hook_copy (Pass *pass, DrmadBuffer *dst, DrmadBuffer *src, GError **error)
+{
+  if (!pass->net->host_direct)
+    return copy (dst, src, error);
+  g_return_val_if_fail (dst->host && src->host && dst->n * dst->elem_size >= src->n * src->elem_size, FALSE);
+  memcpy (dst->host, src->host, src->n * src->elem_size);
+  return TRUE;
+}
+
 static gboolean
 report (Pass *pass, const char *phase, guint64 done, guint64 total, GError **error)
 {
@@ -321,8 +334,8 @@ record_checkpoint (Pass *pass, guint64 t, gpointer data, GError **error)
     pass->net->host_tape = t >= cp->first_taped && t < pass->T ? cp->tape->pdata[t - cp->first_taped] : NULL;
   if (t % cp->k != 0 || t == pass->T)
     return TRUE;
-  return copy (cp->w->pdata[t / cp->k], pass->net->params, error)
-         && copy (cp->v->pdata[t / cp->k], pass->trainer->velocity, error);
+  return hook_copy (pass, cp->w->pdata[t / cp->k], pass->net->params, error)
+         && hook_copy (pass, cp->v->pdata[t / cp->k], pass->trainer->velocity, error);
 }
 
 typedef struct {
@@ -338,9 +351,9 @@ record_segment (Pass *pass, guint64 t, gpointer data, GError **error)
   guint64 j = t - seg->first;
   if (seg->tape->len)  /* the step from w_t leaves its passes in slot j */
     pass->net->host_tape = j < seg->tape->len ? seg->tape->pdata[j] : NULL;
-  if (j < seg->w->len && !copy (seg->w->pdata[j], pass->net->params, error))
+  if (j < seg->w->len && !hook_copy (pass, seg->w->pdata[j], pass->net->params, error))
     return FALSE;
-  return j >= seg->v->len || copy (seg->v->pdata[j], pass->trainer->velocity, error);
+  return j >= seg->v->len || hook_copy (pass, seg->v->pdata[j], pass->trainer->velocity, error);
 }
 
 /* The exact reverse pass from T down to @stop (0; truncated: T − R). */
@@ -427,7 +440,7 @@ record_snapshot (Pass *pass, guint64 t, gpointer data, GError **error)
   if (!w)
     return FALSE;
   g_ptr_array_add (snap->w, w);
-  return copy (w, pass->net->params, error);
+  return hook_copy (pass, w, pass->net->params, error);
 }
 
 static guint

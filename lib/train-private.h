@@ -32,7 +32,9 @@ gboolean drmad_trainer_enqueue_step (DrmadTrainer *trainer, DrmadDeviceData *tra
 
 /* The one training loop: steps [@from, @to) from the net's current w and
  * the trainer's v. Before each step t (and once more with t = @to when
- * @to = @total) @before, when set, may store what it needs. The loss sum is
+ * @to = @total) @before, when set, may store what it needs; while the net
+ * runs its steps on the calling thread (drmad_net_host_direct_begin,
+ * net->host_direct) it must queue nothing, and copies on the host. The loss sum is
  * read every DRMAD_SYNC_EVERY steps without draining the queue (NaN/Inf fail
  * a block later) and at the end (into @loss_sum);
  * @progress, when set, hears (@phase, t + 1 − @from, @to − @from) after

@@ -308,11 +308,11 @@ drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 
   guint block = 0;
   double sum = 0;
   gboolean ok = TRUE;
-  /* With nothing queued between the steps, a fused host path runs them on
-   * this thread (drmad_net_host_direct_begin): the loss sum is then in
-   * host memory after each step, and is checked there. */
+  /* A fused host path runs the steps on this thread
+   * (drmad_net_host_direct_begin; @before then queues nothing): the loss
+   * sum is in host memory after each step, and is checked there. */
   DrmadNet *net = trainer->net;
-  gboolean direct = !before && (trainer->poison_step < from || trainer->poison_step >= to)
+  gboolean direct = (trainer->poison_step < from || trainer->poison_step >= to)
                     && drmad_net_host_direct_begin (net, error);
   if (!direct && error && *error)
     return FALSE;

@@ -231,6 +231,45 @@ test_host_team (void)
   }
 }
 
+/* Training steps on the calling thread (DRMAD_HOST_DIRECT, lib/net-host.c),
+ * with the exact method's checkpoints and segment states and the piecewise
+ * method's snapshots copied on the host by the hooks before each step
+ * (lib/reverse.c, hook_copy): every method's hypergradient bit for bit that
+ * of the same steps queued as native kernels. */
+static void
+test_host_direct (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 2 * DRMAD_TEAM_MIN_ROWS + 1))
+    return;
+  if (drmad_device_get_gemm_path (p.device) != DRMAD_GEMM_HOST) {
+    problem_teardown (&p);
+    g_test_skip ("the device runs its GEMMs itself: no host step");
+    return;
+  }
+  g_autoptr (DrmadHyper) hyper = hyper_with (&p, DRMAD_L2_PER_LAYER, 20, FALSE);
+  static const struct { DrmadMethod method; guint k, K; } methods[] = {
+    { DRMAD_METHOD_EXACT, 4, 0 }, { DRMAD_METHOD_EXACT, 1, 0 }, { DRMAD_METHOD_DRMAD, 0, 0 },
+    { DRMAD_METHOD_PIECEWISE, 0, 3 },
+  };
+  for (guint m = 0; m < G_N_ELEMENTS (methods); m++) {
+    DrmadHypergradient *results[2];
+    for (guint direct = 0; direct < 2; direct++) {
+      g_setenv ("DRMAD_HOST_DIRECT", direct ? "1" : "0", TRUE);
+      results[direct] = hypergradient (&p, hyper, methods[m].method, methods[m].k, methods[m].K);
+    }
+    g_unsetenv ("DRMAD_HOST_DIRECT");
+    g_assert_cmpmem (results[0]->gradient, results[0]->n * sizeof (double), results[1]->gradient,
+                     results[1]->n * sizeof (double));
+    g_assert_cmpmem (results[0]->dw0, results[0]->n_params * sizeof (double), results[1]->dw0,
+                     results[1]->n_params * sizeof (double));
+    g_assert_cmpfloat (results[0]->val_loss, ==, results[1]->val_loss);
+    drmad_hypergradient_free (results[0]);
+    drmad_hypergradient_free (results[1]);
+  }
+  problem_teardown (&p);
+}
+
 /* §2c: K = T is exact to rounding; K = 1 is DrMAD. With momentum fixed the
  * line's velocities are cached across steps and v̂_t is not formed at all
  * (lib/reverse.c, reverse_pieces): the limits must hold there too. */
@@ -1240,6 +1279,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/hyper/exact-tape/learned-momentum", GINT_TO_POINTER (FALSE), test_exact_tape);
   g_test_add_func ("/hyper/uniform-stretches", test_uniform_stretches);
   g_test_add_func ("/hyper/host-team", test_host_team);
+  g_test_add_func ("/hyper/host-direct", test_host_direct);
   g_test_add_func ("/hyper/memory-scaling", test_memory_scaling);
   g_test_add_func ("/hyper/divergence-guard", test_divergence_guard);
   g_test_add_func ("/hyper/warm-start", test_warm_start);
