@@ -139,7 +139,8 @@ typedef struct {
 } DrmadHostUpdate;
 
 /* Training steps on the calling thread. While a training loop queues
- * nothing but its steps (no hook between them), drmad_net_enqueue_host_step()
+ * nothing but its steps (lib/train.c; its hooks copy on the host),
+ * drmad_net_enqueue_host_step()
  * on a fused host path can run each step at once instead of as a native
  * kernel: the same function on the same arrays (PoCL's CPU device works on
  * the host's memory), without PoCL's hand-over between steps or a third
