@@ -320,14 +320,16 @@ drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 
     ok = (!before || before (t, before_data, error)) && drmad_trainer_enqueue_step (trainer, train, seed, t, error);
     /* Progress every step (so a cancel lands within one step), a host wait
      * only every DRMAD_SYNC_EVERY steps, for the block before. */
-    if (ok && direct && (t + 1 - from) % DRMAD_SYNC_EVERY == 0 && t + 1 < to) {
-      const void *acc = net->acc->host;
-      ok = check_loss (net->acc->elem_size == sizeof (double) ? *(const double *) acc : *(const float *) acc, phase,
-                       t + 1, total, error);
-    } else if (ok && (t + 1 - from) % DRMAD_SYNC_EVERY == 0 && t + 1 < to) {
-      ok = loss_read_queue (trainer, &reads[block % 2], t + 1, error)
-           && loss_read_finish (trainer, &reads[(block + 1) % 2], phase, total, error);
-      block++;
+    if (ok && (t + 1 - from) % DRMAD_SYNC_EVERY == 0 && t + 1 < to) {
+      if (direct) {
+        const void *acc = net->acc->host;
+        ok = check_loss (net->acc->elem_size == sizeof (double) ? *(const double *) acc : *(const float *) acc,
+                         phase, t + 1, total, error);
+      } else {
+        ok = loss_read_queue (trainer, &reads[block % 2], t + 1, error)
+             && loss_read_finish (trainer, &reads[(block + 1) % 2], phase, total, error);
+        block++;
+      }
     }
     if (ok && progress && !progress (phase, t + 1 - from, to - from, user_data)) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "%s cancelled at step %" G_GUINT64_FORMAT
