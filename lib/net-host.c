@@ -9,6 +9,7 @@
 #include "net-private.h"
 #include "counter-hash.h"
 #include "host-team.h"
+#include "small-gemm.h"
 #include "vector-clones.h"
 #include "drmad-sampler.h"
 

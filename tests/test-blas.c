@@ -6,6 +6,7 @@
  * the environment runs in a fresh process (g_test_trap_subprocess), where
  * nothing has loaded OpenBLAS yet: the test program does not link it. */
 #include "blas.h"
+#include "small-gemm.h"
 #include "drmad.h"
 #include "test-util.h"
 
@@ -383,6 +384,80 @@ test_buffers_kept (void)
   drmad_device_unref (device);
 }
 
+/* The host step's own GEMM (lib/small-gemm.c) against sums in double over
+ * random shapes, both orientations of A, strides wider than the rows, alpha
+ * and beta, and the columns past n left alone; each kernel this CPU runs,
+ * and their numbers bit for bit the same as each other's and as the same
+ * product computed a few rows at a time (the host team splits C's rows). */
+static float *
+random_floats (GRand *rand, gsize n)
+{
+  float *x = g_new (float, n);
+  for (gsize i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (rand, -1, 1);
+  return x;
+}
+
+static void
+test_small_gemm (void)
+{
+  static const char *const kinds[] = { "avx512", "avx2" };
+  GRand *rand = g_rand_new_with_seed (11);
+  guint ran = 0;
+  for (guint trial = 0; trial < 400; trial++) {
+    gboolean ta = g_rand_boolean (rand);
+    gsize m = g_rand_int_range (rand, 1, 40), n = g_rand_int_range (rand, 1, 140), k = g_rand_int_range (rand, 0, 100);
+    if (trial % 50 == 0)   /* a long sum: chunks of K_CHUNK */
+      k = 785;
+    gsize lda = (ta ? m : k) + g_rand_int_range (rand, 0, 3), ldb = n + g_rand_int_range (rand, 0, 3);
+    gsize ldc = n + g_rand_int_range (rand, 0, 3), a_rows = ta ? k : m;
+    float alpha = trial % 3 ? 1.0f : 0.37f, beta = trial % 4 == 0 ? 0.0f : trial % 4 == 1 ? 1.0f : -0.5f;
+    g_autofree float *a = random_floats (rand, MAX (a_rows * lda, 1)), *b = random_floats (rand, MAX (k * ldb, 1));
+    g_autofree float *c0 = random_floats (rand, m * ldc), *first = NULL;
+    if (beta == 0.0f)   /* not read */
+      for (gsize i = 0; i < m; i++)
+        for (gsize j = 0; j < n; j++)
+          c0[i * ldc + j] = NAN;
+    for (guint kind = 0; kind < G_N_ELEMENTS (kinds); kind++) {
+      if (!drmad_small_sgemm_choose (kinds[kind]))
+        continue;
+      g_autofree float *c = g_memdup2 (c0, m * ldc * sizeof (float));
+      g_autofree float *split = g_memdup2 (c0, m * ldc * sizeof (float));
+      g_assert_true (drmad_small_sgemm (ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+      for (gsize i = 0; i < m; i++)
+        for (gsize j = 0; j < ldc; j++) {
+          if (j < n) {
+            double sum = 0, size = 0;
+            for (gsize p = 0; p < k; p++) {
+              double term = (double) (ta ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j];
+              sum += term;
+              size += fabs (term);
+            }
+            double want = alpha * sum + (beta != 0.0f ? beta * c0[i * ldc + j] : 0.0);
+            /* a long sum within 1e-7 of the terms' size: one chain of 785
+             * float additions was 2e-7 off, chunks of 32 4e-8 */
+            g_assert_cmpfloat_with_epsilon (c[i * ldc + j], want, (k > 100 ? 1e-7 : 1e-6) * (size + 1));
+          } else
+            g_assert_cmpmem (&c[i * ldc + j], sizeof (float), &c0[i * ldc + j], sizeof (float));
+        }
+      for (gsize i = 0; i < m; i += 5)   /* rows 5 at a time */
+        g_assert_true (drmad_small_sgemm (ta, MIN (5, m - i), n, k, alpha, ta ? a + i : a + i * lda, lda, b, ldb, beta,
+                                          split + i * ldc, ldc));
+      g_assert_cmpmem (split, m * ldc * sizeof (float), c, m * ldc * sizeof (float));
+      if (first)
+        g_assert_cmpmem (c, m * ldc * sizeof (float), first, m * ldc * sizeof (float));
+      else
+        first = g_steal_pointer (&c);
+      ran++;
+    }
+  }
+  drmad_small_sgemm_choose ("0");
+  g_assert_false (drmad_small_sgemm (FALSE, 1, 1, 1, 1.0f, (float[]){ 1 }, 1, (float[]){ 1 }, 1, 0.0f, (float[]){ 0 }, 1));
+  g_rand_free (rand);
+  if (!ran)
+    g_test_skip ("this CPU has neither AVX-512 nor AVX2 with FMA: the host step uses the BLAS");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -396,5 +471,6 @@ main (int argc, char **argv)
   g_test_add_func ("/blas/gemm", test_gemm);
   g_test_add_func ("/blas/host-gemm-beta-zero", test_host_gemm_beta_zero);
   g_test_add_func ("/blas/buffers-kept", test_buffers_kept);
+  g_test_add_func ("/blas/small-gemm", test_small_gemm);
   return g_test_run ();
 }

@@ -45,7 +45,8 @@ at T = 1000 (the worst of the two decides; a target not measured is missed):
                                                 line, T reverse steps as autograd drmad, and is
                                                 what the autograd ratios compare)
   training step <= 1.3x GEMM floor              ours plain's 'x floor': its time per step over the
-                                                GEMMs of one training step alone, on as many threads
+                                                GEMMs of one training step alone (on OpenBLAS or on
+                                                the step's own kernels, whichever is faster), on as many threads
                                                 as the step shares (DRMAD_HOST_THREADS), both measured
                                                 by the same bench-hypergrad process (its floor line)
 

@@ -1,0 +1,289 @@
+/* The host step's own single-precision GEMM for the small matrices of a
+ * training or reverse step (lib/small-gemm.h).
+ *
+ * Why not the BLAS: a step's GEMMs are tens of rows by tens of columns
+ * (784-50-50-50-10 at batch 50: 50 × 50 × 392 for each half of layer 1,
+ * 25 × 50 × 50 for a member's rows, W_1's gradient in blocks of 392 × 50 ×
+ * 50). OpenBLAS packs A and B on every call and runs kernels tiled for
+ * large matrices; with the Haswell (AVX2) core a machine image may choose
+ * for an AVX-512 CPU it has no small-matrix kernels at all. Here C is
+ * computed in blocks of rows × vectors held in registers, B's row p loaded
+ * once per block and A's entries broadcast, with nothing packed: measured
+ * against OpenBLAS in bench/bench-small-gemm.c.
+ *
+ * Both kernels sum each entry of C over k in order with fused
+ * multiply-adds, so the AVX-512 and the AVX2 kernel, any blocking and any
+ * split of C's rows over the host team give the same numbers. */
+#include "small-gemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86 1
+#else
+#define HAVE_X86 0
+#endif
+
+#if HAVE_X86
+
+/* Each entry's sum over k goes in chunks of K_CHUNK terms, each chunk from
+ * 0, the chunks' sums added in order: a long sum (layer 1's 392 or 784
+ * terms) as one chain of float additions lost 3–4× the accuracy of
+ * OpenBLAS's, and training amplified it (tests/test-train.c,
+ * sgd-vs-reference). */
+#define K_CHUNK 32
+
+/* AVX-512: blocks of up to 6 rows × 4 vectors of 16 (24 accumulators of the
+ * 32 registers; the entries of A go in as broadcast operands). */
+#define ROWS_512 6
+#define VECS_512 4
+
+#define T512 __attribute__ ((target ("avx512f,fma"), always_inline)) static inline
+
+T512 void
+block_512 (const int rows, const int vecs, const int ta, gsize k, float alpha, const float *a, gsize lda,
+           const float *b, gsize ldb, float beta, float *c, gsize ldc, __mmask16 last)
+{
+  __m512 acc[ROWS_512][VECS_512], total[ROWS_512][VECS_512];
+  for (gsize p0 = 0; p0 < k || p0 == 0; p0 += K_CHUNK) {
+#pragma GCC unroll 6
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
+      for (int v = 0; v < vecs; v++)
+        acc[r][v] = _mm512_setzero_ps ();
+    for (gsize p = p0; p < MIN (k, p0 + K_CHUNK); p++) {
+      const float *bp = b + p * ldb;
+      __m512 bv[VECS_512];
+#pragma GCC unroll 4
+      for (int v = 0; v < vecs; v++)
+        bv[v] = v + 1 < vecs ? _mm512_loadu_ps (bp + 16 * v) : _mm512_maskz_loadu_ps (last, bp + 16 * v);
+#pragma GCC unroll 6
+      for (int r = 0; r < rows; r++) {
+        __m512 av = _mm512_set1_ps (ta ? a[p * lda + r] : a[r * lda + p]);
+#pragma GCC unroll 4
+        for (int v = 0; v < vecs; v++)
+          acc[r][v] = _mm512_fmadd_ps (av, bv[v], acc[r][v]);
+      }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
+      for (int v = 0; v < vecs; v++)
+        total[r][v] = p0 == 0 ? acc[r][v] : _mm512_add_ps (total[r][v], acc[r][v]);
+  }
+  __m512 al = _mm512_set1_ps (alpha), be = _mm512_set1_ps (beta);
+#pragma GCC unroll 6
+  for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < vecs; v++) {
+      float *cv = c + r * ldc + 16 * v;
+      __mmask16 mask = v + 1 < vecs ? (__mmask16) 0xffff : last;
+      __m512 out = _mm512_mul_ps (total[r][v], al);
+      if (beta != 0.0f)
+        out = _mm512_fmadd_ps (be, _mm512_maskz_loadu_ps (mask, cv), out);
+      _mm512_mask_storeu_ps (cv, mask, out);
+    }
+}
+
+/* AVX2: blocks of up to 3 rows × 4 vectors of 8 (12 accumulators of the 16
+ * registers; B's vectors go in as memory operands). */
+#define ROWS_256 3
+#define VECS_256 4
+
+#define T256 __attribute__ ((target ("avx2,fma"), always_inline)) static inline
+
+T256 __m256
+load_256 (const float *p, int full, __m256i mask)
+{
+  return full ? _mm256_loadu_ps (p) : _mm256_maskload_ps (p, mask);
+}
+
+T256 void
+block_256 (const int rows, const int vecs, const int ta, gsize k, float alpha, const float *a, gsize lda,
+           const float *b, gsize ldb, float beta, float *c, gsize ldc, __m256i last)
+{
+  __m256 acc[ROWS_256][VECS_256], total[ROWS_256][VECS_256];
+  for (gsize p0 = 0; p0 < k || p0 == 0; p0 += K_CHUNK) {
+#pragma GCC unroll 3
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
+      for (int v = 0; v < vecs; v++)
+        acc[r][v] = _mm256_setzero_ps ();
+    for (gsize p = p0; p < MIN (k, p0 + K_CHUNK); p++) {
+      const float *bp = b + p * ldb;
+#pragma GCC unroll 3
+      for (int r = 0; r < rows; r++) {
+        __m256 av = _mm256_broadcast_ss (ta ? a + p * lda + r : a + r * lda + p);
+#pragma GCC unroll 4
+        for (int v = 0; v < vecs; v++)
+          acc[r][v] = _mm256_fmadd_ps (av, load_256 (bp + 8 * v, v + 1 < vecs, last), acc[r][v]);
+      }
+    }
+#pragma GCC unroll 3
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
+      for (int v = 0; v < vecs; v++)
+        total[r][v] = p0 == 0 ? acc[r][v] : _mm256_add_ps (total[r][v], acc[r][v]);
+  }
+  __m256 al = _mm256_set1_ps (alpha), be = _mm256_set1_ps (beta);
+  __m256i all = _mm256_set1_epi32 (-1);
+#pragma GCC unroll 3
+  for (int r = 0; r < rows; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < vecs; v++) {
+      float *cv = c + r * ldc + 8 * v;
+      __m256i mask = v + 1 < vecs ? all : last;
+      __m256 out = _mm256_mul_ps (total[r][v], al);
+      if (beta != 0.0f)
+        out = _mm256_fmadd_ps (be, _mm256_maskload_ps (cv, mask), out);
+      _mm256_maskstore_ps (cv, mask, out);
+    }
+}
+
+typedef struct {
+  gsize        k, lda, ldb, ldc;
+  float        alpha, beta;
+  const float *a, *b;
+  float       *c;
+} Gemm;
+
+/* One kernel function per (rows, vectors, transposed A): the block's shape
+ * known when it compiles, so its accumulators stay in registers. */
+#define DEFINE_512(R, V, TA)                                                                           \
+  static __attribute__ ((target ("avx512f,fma"), noinline)) void                                       \
+  kernel_512_##R##_##V##_##TA (const Gemm *g, gsize i, gsize j, __mmask16 last)                        \
+  {                                                                                                    \
+    block_512 (R, V, TA, g->k, g->alpha, TA ? g->a + i : g->a + i * g->lda, g->lda, g->b + j, g->ldb,   \
+               g->beta, g->c + i * g->ldc + j, g->ldc, last);                                          \
+  }
+#define DEFINE_256(R, V, TA)                                                                           \
+  static __attribute__ ((target ("avx2,fma"), noinline)) void                                          \
+  kernel_256_##R##_##V##_##TA (const Gemm *g, gsize i, gsize j, __m256i last)                          \
+  {                                                                                                    \
+    block_256 (R, V, TA, g->k, g->alpha, TA ? g->a + i : g->a + i * g->lda, g->lda, g->b + j, g->ldb,   \
+               g->beta, g->c + i * g->ldc + j, g->ldc, last);                                          \
+  }
+#define DEFINE_V(DEF, R, TA) DEF (R, 1, TA) DEF (R, 2, TA) DEF (R, 3, TA) DEF (R, 4, TA)
+#define DEFINE_RV(DEF, TA)                                                                             \
+  DEFINE_V (DEF, 1, TA) DEFINE_V (DEF, 2, TA) DEFINE_V (DEF, 3, TA) DEFINE_V (DEF, 4, TA)               \
+  DEFINE_V (DEF, 5, TA) DEFINE_V (DEF, 6, TA)
+DEFINE_RV (DEFINE_512, 0)
+DEFINE_RV (DEFINE_512, 1)
+#define DEFINE_RV_256(DEF, TA) DEFINE_V (DEF, 1, TA) DEFINE_V (DEF, 2, TA) DEFINE_V (DEF, 3, TA)
+DEFINE_RV_256 (DEFINE_256, 0)
+DEFINE_RV_256 (DEFINE_256, 1)
+
+typedef void (*Kernel512) (const Gemm *, gsize, gsize, __mmask16);
+typedef void (*Kernel256) (const Gemm *, gsize, gsize, __m256i);
+
+#define ROW_512(R, TA) { kernel_512_##R##_1_##TA, kernel_512_##R##_2_##TA, kernel_512_##R##_3_##TA, kernel_512_##R##_4_##TA }
+#define ROW_256(R, TA) { kernel_256_##R##_1_##TA, kernel_256_##R##_2_##TA, kernel_256_##R##_3_##TA, kernel_256_##R##_4_##TA }
+/* [transposed A][rows − 1][vectors − 1] */
+static const Kernel512 kernels_512[2][ROWS_512][VECS_512] = {
+  { ROW_512 (1, 0), ROW_512 (2, 0), ROW_512 (3, 0), ROW_512 (4, 0), ROW_512 (5, 0), ROW_512 (6, 0) },
+  { ROW_512 (1, 1), ROW_512 (2, 1), ROW_512 (3, 1), ROW_512 (4, 1), ROW_512 (5, 1), ROW_512 (6, 1) },
+};
+static const Kernel256 kernels_256[2][ROWS_256][VECS_256] = {
+  { ROW_256 (1, 0), ROW_256 (2, 0), ROW_256 (3, 0) },
+  { ROW_256 (1, 1), ROW_256 (2, 1), ROW_256 (3, 1) },
+};
+
+/* C's columns in chunks of 64 (16 × 4 lanes), the last one the rest; each
+ * chunk's rows 6 at a time, the last block the rest. */
+static __attribute__ ((target ("avx512f"))) void
+sgemm_512 (const Gemm *g, gboolean ta, gsize m, gsize n)
+{
+  for (gsize j = 0; j < n; j += 16 * VECS_512) {
+    gsize cols = MIN (n - j, 16 * VECS_512), vecs = (cols + 15) / 16;
+    __mmask16 last = (__mmask16) (0xffffu >> (16 * vecs - cols));
+    for (gsize i = 0; i < m; i += ROWS_512)
+      kernels_512[ta ? 1 : 0][MIN (m - i, ROWS_512) - 1][vecs - 1](g, i, j, last);
+  }
+}
+
+static __attribute__ ((target ("avx2"))) void
+sgemm_256 (const Gemm *g, gboolean ta, gsize m, gsize n)
+{
+  for (gsize j = 0; j < n; j += 8 * VECS_256) {
+    gsize cols = MIN (n - j, 8 * VECS_256), vecs = (cols + 7) / 8, tail = cols - 8 * (vecs - 1);
+    __m256i last = _mm256_cmpgt_epi32 (_mm256_set1_epi32 ((int) tail), _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
+    for (gsize i = 0; i < m; i += ROWS_256)
+      kernels_256[ta ? 1 : 0][MIN (m - i, ROWS_256) - 1][vecs - 1](g, i, j, last);
+  }
+}
+
+#endif /* HAVE_X86 */
+
+enum { NONE = 1, AVX2, AVX512 };
+static gint chosen = 0;   /* 0: not chosen yet */
+
+/* The kind @name asks for ("avx2", "0", else the default) that
+ * this CPU can run. AVX-512 by default; the AVX2 kernels only when asked
+ * for: on an AVX2 CPU the BLAS's own Haswell kernels were as fast or
+ * faster (bench/bench-small-gemm.c, docs/benchmarks.md). */
+static int
+kind_for (const char *name)
+{
+#if HAVE_X86
+  __builtin_cpu_init ();
+  if (name && strcmp (name, "avx2") == 0)
+    return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma") ? AVX2 : NONE;
+  if ((!name || strcmp (name, "0") != 0) && __builtin_cpu_supports ("avx512f"))
+    return AVX512;
+#else
+  (void) name;
+#endif
+  return NONE;
+}
+
+static int
+choose (void)
+{
+  int kind = g_atomic_int_get (&chosen);
+  if (!kind) {
+    const char *name = g_getenv ("DRMAD_SMALL_GEMM");
+    g_atomic_int_compare_and_exchange (&chosen, 0, kind_for (name && *name ? name : NULL));
+    kind = g_atomic_int_get (&chosen);
+  }
+  return kind;
+}
+
+gboolean
+drmad_small_sgemm_choose (const char *kernels)
+{
+  int kind = kind_for (kernels ? kernels : "0");
+  g_atomic_int_set (&chosen, kind);
+  return kind != NONE || (kernels && strcmp (kernels, "0") == 0);
+}
+
+const char *
+drmad_small_sgemm_kernels (void)
+{
+  int kind = choose ();
+  return kind == AVX512 ? "avx512" : kind == AVX2 ? "avx2" : NULL;
+}
+
+gboolean
+drmad_small_sgemm (gboolean transpose_a, gsize m, gsize n, gsize k, float alpha, const float *a, gsize lda,
+                   const float *b, gsize ldb, float beta, float *c, gsize ldc)
+{
+  int kind = choose ();
+  if (kind == NONE)
+    return FALSE;
+#if HAVE_X86
+  if (m == 0 || n == 0)
+    return TRUE;
+  Gemm g = { .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c };
+  if (kind == AVX512)
+    sgemm_512 (&g, transpose_a, m, n);
+  else
+    sgemm_256 (&g, transpose_a, m, n);
+  return TRUE;
+#else
+  (void) transpose_a; (void) m; (void) n; (void) k; (void) alpha; (void) a; (void) lda; (void) b; (void) ldb;
+  (void) beta; (void) c; (void) ldc;
+  return FALSE;
+#endif
+}
