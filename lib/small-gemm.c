@@ -15,6 +15,7 @@
  * multiply-adds, so the AVX-512 and the AVX2 kernel, any blocking and any
  * split of C's rows over the host team give the same numbers. */
 #include "small-gemm.h"
+#include "drmad-device.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,12 @@ drmad_small_sgemm_kernels (void)
 {
   int kind = choose ();
   return kind == AVX512 ? "avx512" : kind == AVX2 ? "avx2" : NULL;
+}
+
+const char *
+drmad_host_step_gemm_kernels (void)
+{
+  return drmad_small_sgemm_kernels ();
 }
 
 gboolean
