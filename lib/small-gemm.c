@@ -36,10 +36,12 @@
  * sgd-vs-reference). */
 #define K_CHUNK 32
 
-/* AVX-512: blocks of up to 6 rows × 4 vectors of 16 (24 accumulators of the
- * 32 registers; the entries of A go in as broadcast operands). */
-#define ROWS_512 6
+/* AVX-512: blocks of up to 6 rows × 4 vectors of 16, or 8 rows × 3 vectors
+ * (24 accumulators of the 32 registers; the entries of A go in as broadcast
+ * operands). */
+#define ROWS_512 8
 #define VECS_512 4
+#define ROWS_FOR(vecs) ((vecs) == 4 ? 6 : 8)
 
 #define T512 __attribute__ ((target ("avx512f,fma"), always_inline)) static inline
 
@@ -49,7 +51,7 @@ block_512 (const int rows, const int vecs, const int ta, gsize k, float alpha, c
 {
   __m512 acc[ROWS_512][VECS_512], total[ROWS_512][VECS_512];
   for (gsize p0 = 0; p0 < k || p0 == 0; p0 += K_CHUNK) {
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int r = 0; r < rows; r++)
 #pragma GCC unroll 4
       for (int v = 0; v < vecs; v++)
@@ -60,7 +62,7 @@ block_512 (const int rows, const int vecs, const int ta, gsize k, float alpha, c
 #pragma GCC unroll 4
       for (int v = 0; v < vecs; v++)
         bv[v] = v + 1 < vecs ? _mm512_loadu_ps (bp + 16 * v) : _mm512_maskz_loadu_ps (last, bp + 16 * v);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
       for (int r = 0; r < rows; r++) {
         __m512 av = _mm512_set1_ps (ta ? a[p * lda + r] : a[r * lda + p]);
 #pragma GCC unroll 4
@@ -68,14 +70,14 @@ block_512 (const int rows, const int vecs, const int ta, gsize k, float alpha, c
           acc[r][v] = _mm512_fmadd_ps (av, bv[v], acc[r][v]);
       }
     }
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int r = 0; r < rows; r++)
 #pragma GCC unroll 4
       for (int v = 0; v < vecs; v++)
         total[r][v] = p0 == 0 ? acc[r][v] : _mm512_add_ps (total[r][v], acc[r][v]);
   }
   __m512 al = _mm512_set1_ps (alpha), be = _mm512_set1_ps (beta);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
   for (int r = 0; r < rows; r++)
 #pragma GCC unroll 4
     for (int v = 0; v < vecs; v++) {
@@ -85,6 +87,59 @@ block_512 (const int rows, const int vecs, const int ta, gsize k, float alpha, c
       if (beta != 0.0f)
         out = _mm512_fmadd_ps (be, _mm512_maskz_loadu_ps (mask, cv), out);
       _mm512_mask_storeu_ps (cv, mask, out);
+    }
+}
+
+/* Aᵀ·B's last @cols (1–4) columns of C, rows @i … @i + @rows − 1 (at most
+ * 64): vectors over C's rows, which lie side by side in each row of A, and
+ * B's entries broadcast, where a vector across the columns would fill 1–4
+ * of its 16 lanes in every row (784-50-50-50-10's weight gradients: 50 =
+ * 3 × 16 + 2). The same sums, in the same order, as block_512. */
+T512 void
+columns_512 (const int cols, gsize rows, gsize k, float alpha, const float *a, gsize lda, const float *b,
+             gsize ldb, float beta, float *c, gsize ldc)
+{
+  __mmask16 mask[4];
+  for (int v = 0; v < 4; v++) {
+    gsize left = rows > (gsize) 16 * v ? rows - 16 * v : 0;
+    mask[v] = left >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << left) - 1);
+  }
+  __m512 acc[4][4], total[4][4];
+  for (gsize p0 = 0; p0 < k || p0 == 0; p0 += K_CHUNK) {
+#pragma GCC unroll 4
+    for (int j = 0; j < cols; j++)
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++)
+        acc[j][v] = _mm512_setzero_ps ();
+    for (gsize p = p0; p < MIN (k, p0 + K_CHUNK); p++) {
+      const float *ap = a + p * lda, *bp = b + p * ldb;
+      __m512 av[4];
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++)
+        av[v] = _mm512_maskz_loadu_ps (mask[v], ap + 16 * v);
+#pragma GCC unroll 4
+      for (int j = 0; j < cols; j++) {
+        __m512 bj = _mm512_set1_ps (bp[j]);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++)
+          acc[j][v] = _mm512_fmadd_ps (av[v], bj, acc[j][v]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < cols; j++)
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++)
+        total[j][v] = p0 == 0 ? acc[j][v] : _mm512_add_ps (total[j][v], acc[j][v]);
+  }
+  __m512 al = _mm512_set1_ps (alpha);
+  for (int j = 0; j < cols; j++)
+    for (int v = 0; v < 4 && (gsize) 16 * v < rows; v++) {
+      float out[16];
+      _mm512_storeu_ps (out, _mm512_mul_ps (total[j][v], al));
+      for (gsize l = 0; l < 16 && 16 * v + l < rows; l++) {
+        float *cp = c + (16 * v + l) * ldc + j;
+        *cp = beta != 0.0f ? __builtin_fmaf (beta, *cp, out[l]) : out[l];
+      }
     }
 }
 
@@ -169,12 +224,27 @@ typedef struct {
 #define DEFINE_V(DEF, R, TA) DEF (R, 1, TA) DEF (R, 2, TA) DEF (R, 3, TA) DEF (R, 4, TA)
 #define DEFINE_RV(DEF, TA)                                                                             \
   DEFINE_V (DEF, 1, TA) DEFINE_V (DEF, 2, TA) DEFINE_V (DEF, 3, TA) DEFINE_V (DEF, 4, TA)               \
-  DEFINE_V (DEF, 5, TA) DEFINE_V (DEF, 6, TA)
+  DEFINE_V (DEF, 5, TA) DEFINE_V (DEF, 6, TA) DEFINE_V (DEF, 7, TA) DEFINE_V (DEF, 8, TA)
 DEFINE_RV (DEFINE_512, 0)
 DEFINE_RV (DEFINE_512, 1)
 #define DEFINE_RV_256(DEF, TA) DEFINE_V (DEF, 1, TA) DEFINE_V (DEF, 2, TA) DEFINE_V (DEF, 3, TA)
 DEFINE_RV_256 (DEFINE_256, 0)
 DEFINE_RV_256 (DEFINE_256, 1)
+
+#define DEFINE_COLUMNS(J)                                                                              \
+  static __attribute__ ((target ("avx512f,fma"), noinline)) void                                       \
+  columns_512_##J (const Gemm *g, gsize i, gsize rows, gsize j)                                        \
+  {                                                                                                    \
+    columns_512 (J, rows, g->k, g->alpha, g->a + i, g->lda, g->b + j, g->ldb, g->beta,                 \
+                 g->c + i * g->ldc + j, g->ldc);                                                       \
+  }
+DEFINE_COLUMNS (1)
+DEFINE_COLUMNS (2)
+DEFINE_COLUMNS (3)
+DEFINE_COLUMNS (4)
+static void (*const columns_512_kernels[4]) (const Gemm *, gsize, gsize, gsize) = {
+  columns_512_1, columns_512_2, columns_512_3, columns_512_4
+};
 
 typedef void (*Kernel512) (const Gemm *, gsize, gsize, __mmask16);
 typedef void (*Kernel256) (const Gemm *, gsize, gsize, __m256i);
@@ -183,8 +253,10 @@ typedef void (*Kernel256) (const Gemm *, gsize, gsize, __m256i);
 #define ROW_256(R, TA) { kernel_256_##R##_1_##TA, kernel_256_##R##_2_##TA, kernel_256_##R##_3_##TA, kernel_256_##R##_4_##TA }
 /* [transposed A][rows − 1][vectors − 1] */
 static const Kernel512 kernels_512[2][ROWS_512][VECS_512] = {
-  { ROW_512 (1, 0), ROW_512 (2, 0), ROW_512 (3, 0), ROW_512 (4, 0), ROW_512 (5, 0), ROW_512 (6, 0) },
-  { ROW_512 (1, 1), ROW_512 (2, 1), ROW_512 (3, 1), ROW_512 (4, 1), ROW_512 (5, 1), ROW_512 (6, 1) },
+  { ROW_512 (1, 0), ROW_512 (2, 0), ROW_512 (3, 0), ROW_512 (4, 0), ROW_512 (5, 0), ROW_512 (6, 0), ROW_512 (7, 0),
+    ROW_512 (8, 0) },
+  { ROW_512 (1, 1), ROW_512 (2, 1), ROW_512 (3, 1), ROW_512 (4, 1), ROW_512 (5, 1), ROW_512 (6, 1), ROW_512 (7, 1),
+    ROW_512 (8, 1) },
 };
 static const Kernel256 kernels_256[2][ROWS_256][VECS_256] = {
   { ROW_256 (1, 0), ROW_256 (2, 0), ROW_256 (3, 0) },
@@ -196,11 +268,18 @@ static const Kernel256 kernels_256[2][ROWS_256][VECS_256] = {
 static __attribute__ ((target ("avx512f"))) void
 sgemm_512 (const Gemm *g, gboolean ta, gsize m, gsize n)
 {
+  gsize rest = n % 16;
+  if (ta && n > 16 && rest <= 4 && rest > 0) {   /* Aᵀ·B's last 1–4 columns by columns_512 */
+    n -= rest;
+    for (gsize i = 0; i < m; i += 64)
+      columns_512_kernels[rest - 1](g, i, MIN (64, m - i), n);
+  }
   for (gsize j = 0; j < n; j += 16 * VECS_512) {
     gsize cols = MIN (n - j, 16 * VECS_512), vecs = (cols + 15) / 16;
     __mmask16 last = (__mmask16) (0xffffu >> (16 * vecs - cols));
-    for (gsize i = 0; i < m; i += ROWS_512)
-      kernels_512[ta ? 1 : 0][MIN (m - i, ROWS_512) - 1][vecs - 1](g, i, j, last);
+    gsize rows = ROWS_FOR (vecs);
+    for (gsize i = 0; i < m; i += rows)
+      kernels_512[ta ? 1 : 0][MIN (m - i, rows) - 1][vecs - 1](g, i, j, last);
   }
 }
 
