@@ -180,9 +180,9 @@ guint drmad_host_step_threads (guint batch);
 
 /* The kernels of the fused host step's single-precision A·B and Aᵀ·B
  * GEMMs: "avx512" (drmad's own, chosen by the CPU's instruction set, not
- * by the BLAS's core), "avx2" (only with DRMAD_SMALL_GEMM=avx2), or NULL:
- * the BLAS (no AVX-512, or DRMAD_SMALL_GEMM=0). A·Bᵀ and double precision
- * always run on the BLAS. A static string. */
+ * by the BLAS's core) or NULL: the BLAS (no AVX-512, or
+ * DRMAD_SMALL_GEMM=0). A·Bᵀ and double precision always run on the BLAS.
+ * A static string. */
 const char *drmad_host_step_gemm_kernels (void);
 
 G_END_DECLS

@@ -11,9 +11,9 @@
  * once per block and A's entries broadcast, with nothing packed: measured
  * against OpenBLAS in bench/bench-small-gemm.c.
  *
- * Both kernels sum each entry of C over k in order with fused
- * multiply-adds, so the AVX-512 and the AVX2 kernel, any blocking and any
- * split of C's rows over the host team give the same numbers. */
+ * Each entry of C is summed over k with fused multiply-adds in a fixed
+ * order (K_CHUNK), so any blocking and any split of C's rows over the host
+ * team give the same numbers. */
 #include "small-gemm.h"
 #include "drmad-device.h"
 
@@ -143,61 +143,6 @@ columns_512 (const int cols, gsize rows, gsize k, float alpha, const float *a, g
     }
 }
 
-/* AVX2: blocks of up to 3 rows × 4 vectors of 8 (12 accumulators of the 16
- * registers; B's vectors go in as memory operands). */
-#define ROWS_256 3
-#define VECS_256 4
-
-#define T256 __attribute__ ((target ("avx2,fma"), always_inline)) static inline
-
-T256 __m256
-load_256 (const float *p, int full, __m256i mask)
-{
-  return full ? _mm256_loadu_ps (p) : _mm256_maskload_ps (p, mask);
-}
-
-T256 void
-block_256 (const int rows, const int vecs, const int ta, gsize k, float alpha, const float *a, gsize lda,
-           const float *b, gsize ldb, float beta, float *c, gsize ldc, __m256i last)
-{
-  __m256 acc[ROWS_256][VECS_256], total[ROWS_256][VECS_256];
-  for (gsize p0 = 0; p0 < k || p0 == 0; p0 += K_CHUNK) {
-#pragma GCC unroll 3
-    for (int r = 0; r < rows; r++)
-#pragma GCC unroll 4
-      for (int v = 0; v < vecs; v++)
-        acc[r][v] = _mm256_setzero_ps ();
-    for (gsize p = p0; p < MIN (k, p0 + K_CHUNK); p++) {
-      const float *bp = b + p * ldb;
-#pragma GCC unroll 3
-      for (int r = 0; r < rows; r++) {
-        __m256 av = _mm256_broadcast_ss (ta ? a + p * lda + r : a + r * lda + p);
-#pragma GCC unroll 4
-        for (int v = 0; v < vecs; v++)
-          acc[r][v] = _mm256_fmadd_ps (av, load_256 (bp + 8 * v, v + 1 < vecs, last), acc[r][v]);
-      }
-    }
-#pragma GCC unroll 3
-    for (int r = 0; r < rows; r++)
-#pragma GCC unroll 4
-      for (int v = 0; v < vecs; v++)
-        total[r][v] = p0 == 0 ? acc[r][v] : _mm256_add_ps (total[r][v], acc[r][v]);
-  }
-  __m256 al = _mm256_set1_ps (alpha), be = _mm256_set1_ps (beta);
-  __m256i all = _mm256_set1_epi32 (-1);
-#pragma GCC unroll 3
-  for (int r = 0; r < rows; r++)
-#pragma GCC unroll 4
-    for (int v = 0; v < vecs; v++) {
-      float *cv = c + r * ldc + 8 * v;
-      __m256i mask = v + 1 < vecs ? all : last;
-      __m256 out = _mm256_mul_ps (total[r][v], al);
-      if (beta != 0.0f)
-        out = _mm256_fmadd_ps (be, _mm256_maskload_ps (cv, mask), out);
-      _mm256_maskstore_ps (cv, mask, out);
-    }
-}
-
 typedef struct {
   gsize        k, lda, ldb, ldc;
   float        alpha, beta;
@@ -214,22 +159,12 @@ typedef struct {
     block_512 (R, V, TA, g->k, g->alpha, TA ? g->a + i : g->a + i * g->lda, g->lda, g->b + j, g->ldb,   \
                g->beta, g->c + i * g->ldc + j, g->ldc, last);                                          \
   }
-#define DEFINE_256(R, V, TA)                                                                           \
-  static __attribute__ ((target ("avx2,fma"), noinline)) void                                          \
-  kernel_256_##R##_##V##_##TA (const Gemm *g, gsize i, gsize j, __m256i last)                          \
-  {                                                                                                    \
-    block_256 (R, V, TA, g->k, g->alpha, TA ? g->a + i : g->a + i * g->lda, g->lda, g->b + j, g->ldb,   \
-               g->beta, g->c + i * g->ldc + j, g->ldc, last);                                          \
-  }
 #define DEFINE_V(DEF, R, TA) DEF (R, 1, TA) DEF (R, 2, TA) DEF (R, 3, TA) DEF (R, 4, TA)
 #define DEFINE_RV(DEF, TA)                                                                             \
   DEFINE_V (DEF, 1, TA) DEFINE_V (DEF, 2, TA) DEFINE_V (DEF, 3, TA) DEFINE_V (DEF, 4, TA)               \
   DEFINE_V (DEF, 5, TA) DEFINE_V (DEF, 6, TA) DEFINE_V (DEF, 7, TA) DEFINE_V (DEF, 8, TA)
 DEFINE_RV (DEFINE_512, 0)
 DEFINE_RV (DEFINE_512, 1)
-#define DEFINE_RV_256(DEF, TA) DEFINE_V (DEF, 1, TA) DEFINE_V (DEF, 2, TA) DEFINE_V (DEF, 3, TA)
-DEFINE_RV_256 (DEFINE_256, 0)
-DEFINE_RV_256 (DEFINE_256, 1)
 
 #define DEFINE_COLUMNS(J)                                                                              \
   static __attribute__ ((target ("avx512f,fma"), noinline)) void                                       \
@@ -247,20 +182,14 @@ static void (*const columns_512_kernels[4]) (const Gemm *, gsize, gsize, gsize) 
 };
 
 typedef void (*Kernel512) (const Gemm *, gsize, gsize, __mmask16);
-typedef void (*Kernel256) (const Gemm *, gsize, gsize, __m256i);
 
 #define ROW_512(R, TA) { kernel_512_##R##_1_##TA, kernel_512_##R##_2_##TA, kernel_512_##R##_3_##TA, kernel_512_##R##_4_##TA }
-#define ROW_256(R, TA) { kernel_256_##R##_1_##TA, kernel_256_##R##_2_##TA, kernel_256_##R##_3_##TA, kernel_256_##R##_4_##TA }
 /* [transposed A][rows − 1][vectors − 1] */
 static const Kernel512 kernels_512[2][ROWS_512][VECS_512] = {
   { ROW_512 (1, 0), ROW_512 (2, 0), ROW_512 (3, 0), ROW_512 (4, 0), ROW_512 (5, 0), ROW_512 (6, 0), ROW_512 (7, 0),
     ROW_512 (8, 0) },
   { ROW_512 (1, 1), ROW_512 (2, 1), ROW_512 (3, 1), ROW_512 (4, 1), ROW_512 (5, 1), ROW_512 (6, 1), ROW_512 (7, 1),
     ROW_512 (8, 1) },
-};
-static const Kernel256 kernels_256[2][ROWS_256][VECS_256] = {
-  { ROW_256 (1, 0), ROW_256 (2, 0), ROW_256 (3, 0) },
-  { ROW_256 (1, 1), ROW_256 (2, 1), ROW_256 (3, 1) },
 };
 
 /* C's columns in chunks of 64 (16 × 4 lanes), the last one the rest; each
@@ -283,66 +212,49 @@ sgemm_512 (const Gemm *g, gboolean ta, gsize m, gsize n)
   }
 }
 
-static __attribute__ ((target ("avx2"))) void
-sgemm_256 (const Gemm *g, gboolean ta, gsize m, gsize n)
-{
-  for (gsize j = 0; j < n; j += 8 * VECS_256) {
-    gsize cols = MIN (n - j, 8 * VECS_256), vecs = (cols + 7) / 8, tail = cols - 8 * (vecs - 1);
-    __m256i last = _mm256_cmpgt_epi32 (_mm256_set1_epi32 ((int) tail), _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
-    for (gsize i = 0; i < m; i += ROWS_256)
-      kernels_256[ta ? 1 : 0][MIN (m - i, ROWS_256) - 1][vecs - 1](g, i, j, last);
-  }
-}
 
 #endif /* HAVE_X86 */
 
-enum { NONE = 1, AVX2, AVX512 };
-static gint chosen = 0;   /* 0: not chosen yet */
+static gint chosen = -1;   /* -1: not chosen yet; 0: the BLAS; 1: AVX-512 */
 
-/* The kind @name asks for ("avx2", "0", else the default) that
- * this CPU can run. AVX-512 by default; the AVX2 kernels only when asked
- * for: on an AVX2 CPU the BLAS's own Haswell kernels were as fast or
- * faster (bench/bench-small-gemm.c, docs/benchmarks.md). */
-static int
-kind_for (const char *name)
+/* The AVX-512 kernels unless @name is "0", where this CPU has AVX-512. An
+ * AVX2 version (3 rows × 4 vectors of 8) was measured against OpenBLAS's
+ * Haswell kernels and dropped: 0.84–1.23× their time (docs/benchmarks.md). */
+static gint
+kernels_for (const char *name)
 {
 #if HAVE_X86
   __builtin_cpu_init ();
-  if (name && strcmp (name, "avx2") == 0)
-    return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma") ? AVX2 : NONE;
-  if ((!name || strcmp (name, "0") != 0) && __builtin_cpu_supports ("avx512f"))
-    return AVX512;
+  return (!name || strcmp (name, "0") != 0) && __builtin_cpu_supports ("avx512f");
 #else
   (void) name;
+  return 0;
 #endif
-  return NONE;
 }
 
-static int
-choose (void)
+static gboolean
+chosen_avx512 (void)
 {
-  int kind = g_atomic_int_get (&chosen);
-  if (!kind) {
+  gint kind = g_atomic_int_get (&chosen);
+  if (kind < 0) {
     const char *name = g_getenv ("DRMAD_SMALL_GEMM");
-    g_atomic_int_compare_and_exchange (&chosen, 0, kind_for (name && *name ? name : NULL));
+    g_atomic_int_compare_and_exchange (&chosen, -1, kernels_for (name && *name ? name : NULL));
     kind = g_atomic_int_get (&chosen);
   }
-  return kind;
+  return kind == 1;
 }
 
 gboolean
-drmad_small_sgemm_choose (const char *kernels)
+drmad_small_sgemm_choose (gboolean on)
 {
-  int kind = kind_for (kernels ? kernels : "0");
-  g_atomic_int_set (&chosen, kind);
-  return kind != NONE || (kernels && strcmp (kernels, "0") == 0);
+  g_atomic_int_set (&chosen, on ? kernels_for (NULL) : 0);
+  return chosen_avx512 () == on;
 }
 
 const char *
 drmad_small_sgemm_kernels (void)
 {
-  int kind = choose ();
-  return kind == AVX512 ? "avx512" : kind == AVX2 ? "avx2" : NULL;
+  return chosen_avx512 () ? "avx512" : NULL;
 }
 
 const char *
@@ -355,17 +267,13 @@ gboolean
 drmad_small_sgemm (gboolean transpose_a, gsize m, gsize n, gsize k, float alpha, const float *a, gsize lda,
                    const float *b, gsize ldb, float beta, float *c, gsize ldc)
 {
-  int kind = choose ();
-  if (kind == NONE)
+  if (!chosen_avx512 ())
     return FALSE;
 #if HAVE_X86
   if (m == 0 || n == 0)
     return TRUE;
   Gemm g = { .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c };
-  if (kind == AVX512)
-    sgemm_512 (&g, transpose_a, m, n);
-  else
-    sgemm_256 (&g, transpose_a, m, n);
+  sgemm_512 (&g, transpose_a, m, n);
   return TRUE;
 #else
   (void) transpose_a; (void) m; (void) n; (void) k; (void) alpha; (void) a; (void) lda; (void) b; (void) ldb;
