@@ -49,6 +49,7 @@
  *   (On this CPU OpenBLAS's own choice, Zen, is already right.)
  */
 #include "blas.h"
+#include "small-gemm.h"
 
 #include <clblast_c.h>
 #include <dlfcn.h>
@@ -313,9 +314,12 @@ load_openblas (gpointer data)
   /* how much slower: Prescott's SSE kernels against AVX-512 ones 3–4×
    * (Xeon), Haswell's AVX2 ones 1.5–1.7× (Zen 5): docs/benchmarks.md */
   info->warning = g_strdup_printf ("the BLAS kernels %s (%s) are older than this CPU allows (%s%s%s), "
-                                   "and GEMMs run %s: %s", info->core, info->core_isa,
+                                   "and its GEMMs run %s%s: %s", info->core, info->core_isa,
                                    info->cpu_isa, info->cpu_model[0] ? ", " : "", info->cpu_model,
                                    blas->cpu.isa - isa > 1 ? "several times slower" : "up to about twice as slow",
+                                   drmad_small_sgemm_kernels ()
+                                     ? " (not the host step's A·B and Aᵀ·B: drmad's own AVX-512 kernels run those)"
+                                     : "",
                                    why);
   /* Once, from here; the user's own choice is not an error. */
   if (made.chooser == DRMAD_BLAS_CHOSEN_BY_USER)
