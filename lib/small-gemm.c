@@ -192,8 +192,9 @@ static const Kernel512 kernels_512[2][ROWS_512][VECS_512] = {
     ROW_512 (8, 1) },
 };
 
-/* C's columns in chunks of 64 (16 × 4 lanes), the last one the rest; each
- * chunk's rows 6 at a time, the last block the rest. */
+/* Aᵀ·B's last 1–4 columns first (columns_512); then C's columns in chunks
+ * of 64 (16 × 4 lanes), the last one the rest, each chunk's rows 6 at a
+ * time (8 for 3 vectors or fewer), the last block the rest. */
 static __attribute__ ((target ("avx512f"))) void
 sgemm_512 (const Gemm *g, gboolean ta, gsize m, gsize n)
 {
@@ -211,7 +212,6 @@ sgemm_512 (const Gemm *g, gboolean ta, gsize m, gsize n)
       kernels_512[ta ? 1 : 0][MIN (m - i, rows) - 1][vecs - 1](g, i, j, last);
   }
 }
-
 
 #endif /* HAVE_X86 */
 
