@@ -227,8 +227,8 @@ NAME (gather_part) (const HostStep *h, guint t, guint threads, gsize *c0, gsize 
   } else {
     *c0 = 0;
     *c1 = dim;
-    *r0 = batch * t / threads;
-    *r1 = batch * (t + 1) / threads;
+    *r0 = team_first_row (batch, t, threads);
+    *r1 = team_first_row (batch, t + 1, threads);
   }
 }
 
@@ -592,7 +592,7 @@ NAME (gather_batch) (const HostStep *h, guint t)
 {
   DrmadNet *net = h->net;
   guint rows = net->batch, threads = MAX (h->threads, 1);
-  guint from = rows * t / threads, to = rows * (t + 1) / threads, r0, r1;
+  guint from = team_first_row (rows, t, threads), to = team_first_row (rows, t + 1, threads), r0, r1;
   const REAL *features = h->features;
   REAL *input = HOST (net->input);
   guint32 *indices = net->indices->host;
@@ -671,7 +671,8 @@ NAME (update_part) (const HostStep *h, REAL *g, guint l, guint t, guint threads)
 /* A training step shared by @threads members of the host team
  * (lib/host-team.c), member @t's part (with an update, or for a reverse
  * step the gradient or only the δ_l). Member t has rows
- * batch·t/threads … of the minibatch for the gather, the forward pass,
+ * team_first_row (batch, t) … (about batch·t/threads, lib/net-host.c) of
+ * the minibatch for the gather, the forward pass,
  * softmax_xent and the δ chain, and rows fan_in·t/threads … of each W_l for
  * its weight gradient (over the whole batch: the single thread's sums,
  * split by output) and its update. A barrier before each layer's backward
@@ -687,7 +688,7 @@ NAME (step_part) (const void *data, guint t, guint threads)
   const HostStep *h = data;
   DrmadNet *net = h->net;
   guint L = net->n_layers, batch = net->batch, act = hidden_activation (net);
-  gsize first = (gsize) batch * t / threads, rows = (gsize) batch * (t + 1) / threads - first;
+  gsize first = team_first_row (batch, t, threads), rows = team_first_row (batch, t + 1, threads) - first;
   const REAL *input = HOST (net->input), *w = h->params;
   REAL *row_loss = HOST (net->row_loss), *g = h->grad;
   gsize classes = net->sizes[L];
@@ -783,7 +784,7 @@ NAME (hvp) (const HostStep *h, REAL *out, gboolean subtract, guint t, guint thre
 {
   DrmadNet *net = h->net;
   guint L = net->n_layers, batch = net->batch, act = hidden_activation (net);
-  gsize first = (gsize) batch * t / threads, rows = (gsize) batch * (t + 1) / threads - first;
+  gsize first = team_first_row (batch, t, threads), rows = team_first_row (batch, t + 1, threads) - first;
   const REAL *w = h->params, *dir = h->dir;
   for (guint l = 1; l <= L; l++) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
