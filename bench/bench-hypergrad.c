@@ -111,8 +111,8 @@ static gboolean floor_own = FALSE;
 static void
 gemm (float *scratch[3], gboolean ta, gboolean tb, int m, int n, int k)
 {
-  if (floor_own && !tb
-      && drmad_small_sgemm (ta, m, n, k, 1.0f, scratch[0], ta ? m : k, scratch[1], n, 0.0f, scratch[2], n))
+  if (floor_own && drmad_small_sgemm (ta, tb, m, n, k, 1.0f, scratch[0], ta ? m : k, scratch[1], tb ? k : n, 0.0f,
+                                      scratch[2], n))
     return;   /* as the host step issues them (lib/net-host-body.h, gemm_scaled) */
   drmad_blas_host_gemm (blas, FALSE, ta, tb, m, n, k, 1.0, scratch[0], ta ? m : k, scratch[1], tb ? k : n, 0.0,
                         scratch[2], n);
@@ -300,8 +300,8 @@ floor_min (Floor a, Floor b)
 }
 
 /* The floor on host OpenBLAS, and where the fused host step runs its own
- * kernels (lib/small-gemm.c) on them too (the A·Bᵀ GEMMs stay on OpenBLAS,
- * as in the step): the faster of the two, part by part. So `x floor` never
+ * kernels (lib/small-gemm.c) on them too, each GEMM where the step runs
+ * it: the faster of the two, part by part. So `x floor` never
  * credits the step with GEMMs faster than the BLAS's: it is the time spent
  * beyond the faster way to the same GEMMs. */
 static Floor

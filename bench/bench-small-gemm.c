@@ -1,6 +1,6 @@
 /* bench-small-gemm: the fused host step's own single-precision GEMM
  * (lib/small-gemm.c) against OpenBLAS on the shapes of a training step, one
- * thread, in the same run. For each shape (A·B or Aᵀ·B, m × n × k: a
+ * thread, in the same run. For each shape (A·B, Aᵀ·B or A·Bᵀ, m × n × k: a
  * member's part of 784-50-50-50-10 at batch 50 and of 784-100-100-10 at
  * batch 100, lib/net-host-body.h) it prints the best µs of five rounds of
  * OpenBLAS with the core drmad chose (or the user), through
@@ -17,22 +17,26 @@
 #include <stdio.h>
 
 typedef struct {
-  gboolean    ta;
+  gboolean    ta, tb;
   guint       m, n, k;
   const char *what;
 } Shape;
 
 static const Shape shapes[] = {
-  { FALSE, 50, 50, 392, "50-net: a half of layer 1" },
-  { FALSE, 25, 50, 50, "50-net: layer 2, a member's rows" },
-  { FALSE, 25, 10, 50, "50-net: layer 4, a member's rows" },
-  { TRUE, 392, 50, 50, "50-net: W_1's gradient, a member's rows" },
-  { TRUE, 25, 50, 50, "50-net: W_2's gradient, a member's rows" },
-  { FALSE, 100, 100, 392, "100-net: a half of layer 1" },
-  { FALSE, 50, 100, 100, "100-net: layer 2, a member's rows" },
-  { TRUE, 392, 100, 100, "100-net: W_1's gradient, a member's rows" },
-  { TRUE, 50, 100, 100, "100-net: W_2's gradient, a member's rows" },
-  { TRUE, 50, 10, 100, "100-net: W_3's gradient, a member's rows" },
+  { FALSE, FALSE, 50, 50, 392, "50-net: a half of layer 1" },
+  { FALSE, FALSE, 25, 50, 50, "50-net: layer 2, a member's rows" },
+  { FALSE, FALSE, 25, 10, 50, "50-net: layer 4, a member's rows" },
+  { TRUE, FALSE, 392, 50, 50, "50-net: W_1's gradient, a member's rows" },
+  { TRUE, FALSE, 25, 50, 50, "50-net: W_2's gradient, a member's rows" },
+  { FALSE, TRUE, 25, 50, 50, "50-net: delta_2 W_2^T, a member's rows" },
+  { FALSE, TRUE, 25, 50, 10, "50-net: delta_4 W_4^T, a member's rows" },
+  { FALSE, FALSE, 100, 100, 392, "100-net: a half of layer 1" },
+  { FALSE, FALSE, 50, 100, 100, "100-net: layer 2, a member's rows" },
+  { TRUE, FALSE, 392, 100, 100, "100-net: W_1's gradient, a member's rows" },
+  { TRUE, FALSE, 50, 100, 100, "100-net: W_2's gradient, a member's rows" },
+  { TRUE, FALSE, 50, 10, 100, "100-net: W_3's gradient, a member's rows" },
+  { FALSE, TRUE, 50, 100, 100, "100-net: delta_2 W_2^T, a member's rows" },
+  { FALSE, TRUE, 50, 100, 10, "100-net: delta_3 W_3^T, a member's rows" },
 };
 
 #define ROUNDS 5
@@ -41,14 +45,14 @@ static const Shape shapes[] = {
 static double
 best_us (const DrmadOpenblas *blas, gboolean own, const Shape *s, const float *a, const float *b, float *c)
 {
-  guint lda = s->ta ? s->m : s->k;
+  guint lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
   double work = (double) s->m * s->n * s->k, best = INFINITY;
   guint calls = MAX (20, (guint) (2e-3 * 100e9 / work));
   for (guint r = 0; r < ROUNDS; r++) {
     gint64 start = g_get_monotonic_time ();
     for (guint i = 0; i < calls; i++)
-      if (!own || !drmad_small_sgemm (s->ta, s->m, s->n, s->k, 1.0f, a, lda, b, s->n, 0.0f, c, s->n))
-        drmad_blas_host_gemm (blas, FALSE, s->ta, FALSE, s->m, s->n, s->k, 1.0, a, lda, b, s->n, 0.0, c, s->n);
+      if (!own || !drmad_small_sgemm (s->ta, s->tb, s->m, s->n, s->k, 1.0f, a, lda, b, ldb, 0.0f, c, s->n))
+        drmad_blas_host_gemm (blas, FALSE, s->ta, s->tb, s->m, s->n, s->k, 1.0, a, lda, b, ldb, 0.0, c, s->n);
     best = MIN (best, (double) (g_get_monotonic_time () - start) / calls);
   }
   return best;
@@ -84,7 +88,7 @@ main (void)
     }
     double blas_us = best_us (blas, FALSE, s, a, b, want);
     g_autofree char *dims = g_strdup_printf ("%u x %u x %u", s->m, s->n, s->k);
-    printf ("%-4s %15s  %-42s %7.2f us", s->ta ? "TN" : "NN", dims, s->what, blas_us);
+    printf ("%-4s %15s  %-42s %7.2f us", s->ta ? "TN" : s->tb ? "NT" : "NN", dims, s->what, blas_us);
     if (drmad_small_sgemm_kernels ()) {
       double us = best_us (blas, TRUE, s, a, b, got), diff = 0;
       for (gsize j = 0; j < (gsize) s->m * s->n; j++)

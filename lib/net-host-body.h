@@ -357,7 +357,7 @@ NAME (gemm_scaled) (const HostStep *h, gboolean transpose_a, gboolean transpose_
                     double alpha, const REAL *a, gsize lda, const REAL *b, gsize ldb, double beta, REAL *c, gsize ldc)
 {
 #if !FP64
-  if (!transpose_b && drmad_small_sgemm (transpose_a, m, n, k, (float) alpha, a, lda, b, ldb, (float) beta, c, ldc))
+  if (drmad_small_sgemm (transpose_a, transpose_b, m, n, k, (float) alpha, a, lda, b, ldb, (float) beta, c, ldc))
     return;
 #endif
   drmad_blas_host_gemm (h->blas, FP64, transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

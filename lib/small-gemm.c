@@ -213,6 +213,77 @@ sgemm_512 (const Gemm *g, gboolean ta, gsize m, gsize n)
   }
 }
 
+/* A·Bᵀ (B n × k): C's columns @w at a time (a multiple of 16, w·k ≤
+ * BT_FLOATS), B's rows for them transposed into a block on the stack, then
+ * A·(the block) by sgemm_512: the same sums as A·B with B transposed
+ * beforehand. FALSE for k over BT_FLOATS / 16. */
+#define BT_FLOATS 8192
+
+/* dst[c·@ldd + r] = src[r·@lds + c] for r < @rows, c < @cols (both at
+ * most 16): a 16 × 16 transpose in registers (unpacks of 32 and 64 bits,
+ * then shuffles of 128-bit lanes), rows past @rows as zeros. */
+T512 void
+transpose_16 (const float *src, gsize lds, gsize rows, gsize cols, float *dst, gsize ldd)
+{
+  __mmask16 in = (__mmask16) (0xffffu >> (16 - cols)), out = (__mmask16) (0xffffu >> (16 - rows));
+  __m512 r[16], t[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++)
+    r[i] = (gsize) i < rows ? _mm512_maskz_loadu_ps (in, src + i * lds) : _mm512_setzero_ps ();
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps (r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps (r[i], r[i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 16; i += 4) {
+    __m512d a0 = _mm512_castps_pd (t[i]), a1 = _mm512_castps_pd (t[i + 1]);
+    __m512d a2 = _mm512_castps_pd (t[i + 2]), a3 = _mm512_castps_pd (t[i + 3]);
+    r[i] = _mm512_castpd_ps (_mm512_unpacklo_pd (a0, a2));
+    r[i + 1] = _mm512_castpd_ps (_mm512_unpackhi_pd (a0, a2));
+    r[i + 2] = _mm512_castpd_ps (_mm512_unpacklo_pd (a1, a3));
+    r[i + 3] = _mm512_castpd_ps (_mm512_unpackhi_pd (a1, a3));
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++) {
+    t[i] = _mm512_shuffle_f32x4 (r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4 (r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_f32x4 (r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4 (r[i + 8], r[i + 12], 0xdd);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i++) {
+    r[i] = _mm512_shuffle_f32x4 (t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4 (t[i], t[i + 8], 0xdd);
+  }
+#pragma GCC unroll 16
+  for (int c = 0; c < 16; c++)
+    if ((gsize) c < cols)
+      _mm512_mask_storeu_ps (dst + c * ldd, out, r[c]);
+}
+
+static __attribute__ ((target ("avx512f,fma"))) gboolean
+sgemm_512_nt (const Gemm *g, gsize m, gsize n)
+{
+  gsize k = g->k, w = MIN (64, BT_FLOATS / MAX (k, 1)) / 16 * 16;
+  if (w == 0)
+    return FALSE;
+  float bt[BT_FLOATS] __attribute__ ((aligned (64)));
+  for (gsize j = 0; j < n; j += w) {
+    gsize cols = MIN (w, n - j);
+    for (gsize c0 = 0; c0 < cols; c0 += 16)
+      for (gsize p0 = 0; p0 < k; p0 += 16)
+        transpose_16 (g->b + (j + c0) * g->ldb + p0, g->ldb, MIN (16, cols - c0), MIN (16, k - p0),
+                      bt + p0 * cols + c0, cols);
+    Gemm block = *g;
+    block.b = bt;
+    block.ldb = cols;
+    block.c = g->c + j;
+    sgemm_512 (&block, FALSE, m, cols);
+  }
+  return TRUE;
+}
+
 #endif /* HAVE_X86 */
 
 static gint chosen = -1;   /* -1: not chosen yet; 0: the BLAS; 1: AVX-512 */
@@ -264,19 +335,21 @@ drmad_host_step_gemm_kernels (void)
 }
 
 gboolean
-drmad_small_sgemm (gboolean transpose_a, gsize m, gsize n, gsize k, float alpha, const float *a, gsize lda,
-                   const float *b, gsize ldb, float beta, float *c, gsize ldc)
+drmad_small_sgemm (gboolean transpose_a, gboolean transpose_b, gsize m, gsize n, gsize k, float alpha,
+                   const float *a, gsize lda, const float *b, gsize ldb, float beta, float *c, gsize ldc)
 {
-  if (!chosen_avx512 ())
+  if (!chosen_avx512 () || (transpose_a && transpose_b))
     return FALSE;
 #if HAVE_X86
   if (m == 0 || n == 0)
     return TRUE;
   Gemm g = { .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c };
+  if (transpose_b)
+    return sgemm_512_nt (&g, m, n);
   sgemm_512 (&g, transpose_a, m, n);
   return TRUE;
 #else
-  (void) transpose_a; (void) m; (void) n; (void) k; (void) alpha; (void) a; (void) lda; (void) b; (void) ldb;
+  (void) transpose_a; (void) transpose_b; (void) m; (void) n; (void) k; (void) alpha; (void) a; (void) lda; (void) b; (void) ldb;
   (void) beta; (void) c; (void) ldc;
   return FALSE;
 #endif

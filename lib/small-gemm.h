@@ -4,15 +4,17 @@
 
 #include <glib.h>
 
-/* C = alpha·op(A)·B + beta·C, row-major, op(A) = A (m × k, @lda) or, with
- * @transpose_a, Aᵀ (A k × m); B k × n (@ldb), C m × n (@ldc). With @beta 0
- * C is not read. Each entry of C is one sum over k in a fixed order (chunks
- * of terms, fused multiply-adds), then times alpha, then plus beta·C: the
- * same numbers whatever rows of C a call is given. FALSE, with nothing
- * done, on a CPU without AVX-512 and when DRMAD_SMALL_GEMM=0: the caller
- * then uses the BLAS. */
-gboolean drmad_small_sgemm (gboolean transpose_a, gsize m, gsize n, gsize k, float alpha, const float *a,
-                            gsize lda, const float *b, gsize ldb, float beta, float *c, gsize ldc);
+/* C = alpha·op(A)·op(B) + beta·C, row-major, op(A) = A (m × k, @lda) or,
+ * with @transpose_a, Aᵀ (A k × m); op(B) = B (k × n, @ldb) or, with
+ * @transpose_b, Bᵀ (B n × k); C m × n (@ldc). With @beta 0 C is not read.
+ * Each entry of C is one sum over k in a fixed order (chunks of terms,
+ * fused multiply-adds), then times alpha, then plus beta·C: the same
+ * numbers whatever rows of C a call is given (OpenBLAS's depend on where a
+ * row falls in its blocking: docs/benchmarks.md). FALSE, with nothing done,
+ * on a CPU without AVX-512, when DRMAD_SMALL_GEMM=0, for Aᵀ·Bᵀ, and for
+ * A·Bᵀ with k over 512: the caller then uses the BLAS. */
+gboolean drmad_small_sgemm (gboolean transpose_a, gboolean transpose_b, gsize m, gsize n, gsize k, float alpha,
+                            const float *a, gsize lda, const float *b, gsize ldb, float beta, float *c, gsize ldc);
 
 /* "avx512" when drmad_small_sgemm() runs, else NULL (the BLAS). Chosen on
  * the first call, from DRMAD_SMALL_GEMM if set. */

@@ -385,7 +385,7 @@ test_buffers_kept (void)
 }
 
 /* The host step's own GEMM (lib/small-gemm.c) against sums in double over
- * random shapes, both orientations of A, strides wider than the rows, alpha
+ * random shapes, A·B, Aᵀ·B and A·Bᵀ, strides wider than the rows, alpha
  * and beta, and the columns past n left alone; its numbers bit for bit the
  * same as the same product computed a few rows at a time (the host team
  * splits C's rows). */
@@ -406,15 +406,16 @@ test_small_gemm (void)
     return;
   }
   GRand *rand = g_rand_new_with_seed (11);
-  for (guint trial = 0; trial < 400; trial++) {
-    gboolean ta = g_rand_boolean (rand);
+  for (guint trial = 0; trial < 600; trial++) {
+    guint op = trial % 3;   /* A·B, Aᵀ·B, A·Bᵀ */
+    gboolean ta = op == 1, tb = op == 2;
     gsize m = g_rand_int_range (rand, 1, 40), n = g_rand_int_range (rand, 1, 140), k = g_rand_int_range (rand, 0, 100);
-    if (trial % 50 == 0)   /* a long sum: chunks of K_CHUNK (lib/small-gemm.c) */
-      k = trial % 100 ? 1100 : 785;
-    gsize lda = (ta ? m : k) + g_rand_int_range (rand, 0, 3), ldb = n + g_rand_int_range (rand, 0, 3);
-    gsize ldc = n + g_rand_int_range (rand, 0, 3), a_rows = ta ? k : m;
-    float alpha = trial % 3 ? 1.0f : 0.37f, beta = trial % 4 == 0 ? 0.0f : trial % 4 == 1 ? 1.0f : -0.5f;
-    g_autofree float *a = random_floats (rand, MAX (a_rows * lda, 1)), *b = random_floats (rand, MAX (k * ldb, 1));
+    if (trial % 50 < 3)   /* a long sum: chunks of K_CHUNK (lib/small-gemm.c); A·Bᵀ up to 512 */
+      k = tb ? 512 : trial % 100 < 50 ? 1100 : 785;
+    gsize lda = (ta ? m : k) + g_rand_int_range (rand, 0, 3), ldb = (tb ? k : n) + g_rand_int_range (rand, 0, 3);
+    gsize ldc = n + g_rand_int_range (rand, 0, 3), a_rows = ta ? k : m, b_rows = tb ? n : k;
+    float alpha = trial % 5 ? 1.0f : 0.37f, beta = trial % 4 == 0 ? 0.0f : trial % 4 == 1 ? 1.0f : -0.5f;
+    g_autofree float *a = random_floats (rand, MAX (a_rows * lda, 1)), *b = random_floats (rand, MAX (b_rows * ldb, 1));
     g_autofree float *c0 = random_floats (rand, m * ldc);
     if (beta == 0.0f)   /* not read */
       for (gsize i = 0; i < m; i++)
@@ -422,13 +423,13 @@ test_small_gemm (void)
           c0[i * ldc + j] = NAN;
     g_autofree float *c = g_memdup2 (c0, m * ldc * sizeof (float));
     g_autofree float *split = g_memdup2 (c0, m * ldc * sizeof (float));
-    g_assert_true (drmad_small_sgemm (ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+    g_assert_true (drmad_small_sgemm (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
     for (gsize i = 0; i < m; i++)
       for (gsize j = 0; j < ldc; j++) {
         if (j < n) {
           double sum = 0, size = 0;
           for (gsize p = 0; p < k; p++) {
-            double term = (double) (ta ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j];
+            double term = (double) (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
             sum += term;
             size += fabs (term);
           }
@@ -440,12 +441,18 @@ test_small_gemm (void)
           g_assert_cmpmem (&c[i * ldc + j], sizeof (float), &c0[i * ldc + j], sizeof (float));
       }
     for (gsize i = 0; i < m; i += 5)   /* rows 5 at a time */
-      g_assert_true (drmad_small_sgemm (ta, MIN (5, m - i), n, k, alpha, ta ? a + i : a + i * lda, lda, b, ldb, beta,
-                                        split + i * ldc, ldc));
+      g_assert_true (drmad_small_sgemm (ta, tb, MIN (5, m - i), n, k, alpha, ta ? a + i : a + i * lda, lda, b, ldb,
+                                        beta, split + i * ldc, ldc));
     g_assert_cmpmem (split, m * ldc * sizeof (float), c, m * ldc * sizeof (float));
   }
+  /* the BLAS's cases: Aᵀ·Bᵀ, and A·Bᵀ past 512 terms */
+  g_assert_false (drmad_small_sgemm (TRUE, TRUE, 1, 1, 1, 1.0f, (float[]){ 1 }, 1, (float[]){ 1 }, 1, 0.0f,
+                                     (float[]){ 0 }, 1));
+  g_autofree float *wide = g_new0 (float, 513);
+  g_assert_false (drmad_small_sgemm (FALSE, TRUE, 1, 1, 513, 1.0f, wide, 513, wide, 513, 0.0f, (float[]){ 0 }, 1));
   g_assert_true (drmad_small_sgemm_choose (FALSE));
-  g_assert_false (drmad_small_sgemm (FALSE, 1, 1, 1, 1.0f, (float[]){ 1 }, 1, (float[]){ 1 }, 1, 0.0f, (float[]){ 0 }, 1));
+  g_assert_false (drmad_small_sgemm (FALSE, FALSE, 1, 1, 1, 1.0f, (float[]){ 1 }, 1, (float[]){ 1 }, 1, 0.0f,
+                                     (float[]){ 0 }, 1));
   g_rand_free (rand);
 }
 
