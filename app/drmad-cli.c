@@ -80,7 +80,7 @@ list_devices (void)
   const char *kernels = drmad_host_step_gemm_kernels ();
   g_autofree char *gemms = kernels ? g_strdup_printf ("drmad's own %s kernels", kernels) : g_strdup ("the BLAS");
   printf ("host step: %u thread%s per training and reverse step at batch 100 (DRMAD_HOST_THREADS; %u CPUs online); "
-          "its A·B and Aᵀ·B GEMMs on %s (DRMAD_SMALL_GEMM), A·Bᵀ on the BLAS\n",
+          "its single-precision GEMMs on %s (DRMAD_SMALL_GEMM)\n",
           threads, threads > 1 ? "s" : "", g_get_num_processors (), gemms);
   return 0;
 }

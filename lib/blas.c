@@ -318,7 +318,7 @@ load_openblas (gpointer data)
                                    info->cpu_isa, info->cpu_model[0] ? ", " : "", info->cpu_model,
                                    blas->cpu.isa - isa > 1 ? "several times slower" : "up to about twice as slow",
                                    drmad_small_sgemm_kernels ()
-                                     ? " (not the host step's A·B and Aᵀ·B: drmad's own AVX-512 kernels run those)"
+                                     ? " (not the host step's float32 GEMMs: drmad's own AVX-512 kernels run those)"
                                      : "",
                                    why);
   /* Once, from here; the user's own choice is not an error. */

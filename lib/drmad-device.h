@@ -178,11 +178,11 @@ char *drmad_blas_info_describe (const DrmadBlasInfo *info);
  * DRMAD_BLAS_THREADS > 1). The results are the same on any number. */
 guint drmad_host_step_threads (guint batch);
 
-/* The kernels of the fused host step's single-precision A·B and Aᵀ·B
- * GEMMs: "avx512" (drmad's own, chosen by the CPU's instruction set, not
- * by the BLAS's core) or NULL: the BLAS (no AVX-512, or
- * DRMAD_SMALL_GEMM=0). A·Bᵀ and double precision always run on the BLAS.
- * A static string. */
+/* The kernels of the fused host step's single-precision GEMMs: "avx512"
+ * (drmad's own, chosen by the CPU's instruction set, not by the BLAS's
+ * core; their numbers do not depend on the threads that share a step) or
+ * NULL: the BLAS (no AVX-512, or DRMAD_SMALL_GEMM=0). Double precision
+ * always runs on the BLAS. A static string. */
 const char *drmad_host_step_gemm_kernels (void);
 
 G_END_DECLS
