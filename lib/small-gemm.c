@@ -8,7 +8,8 @@
  * large matrices; with the Haswell (AVX2) core a machine image may choose
  * for an AVX-512 CPU it has no small-matrix kernels at all. Here C is
  * computed in blocks of rows × vectors held in registers, B's row p loaded
- * once per block and A's entries broadcast, with nothing packed: measured
+ * once per block and A's entries broadcast, with nothing packed (for A·Bᵀ,
+ * B's rows are first transposed into a block on the stack): measured
  * against OpenBLAS in bench/bench-small-gemm.c.
  *
  * Each entry of C is summed over k with fused multiply-adds in a fixed
