@@ -103,17 +103,19 @@ compare (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* C (m×n) = op(A)·op(B), row-major, single precision, on scratch memory,
- * as the library issues a beta = 0 GEMM (lib/blas.c, drmad_blas_host_gemm:
- * the fastest known way to a cleared C for each size). */
+/* The floor's GEMMs on the host step's own kernels (gemm_floor). */
 static gboolean floor_own = FALSE;
 
+/* C (m×n) = op(A)·op(B), row-major, single precision, on scratch memory,
+ * as the library issues a beta = 0 GEMM (lib/blas.c, drmad_blas_host_gemm:
+ * the fastest known way to a cleared C for each size), or with @floor_own
+ * as the host step does (lib/net-host-body.h, gemm_scaled). */
 static void
 gemm (float *scratch[3], gboolean ta, gboolean tb, int m, int n, int k)
 {
   if (floor_own && drmad_small_sgemm (ta, tb, m, n, k, 1.0f, scratch[0], ta ? m : k, scratch[1], tb ? k : n, 0.0f,
                                       scratch[2], n))
-    return;   /* as the host step issues them (lib/net-host-body.h, gemm_scaled) */
+    return;
   drmad_blas_host_gemm (blas, FALSE, ta, tb, m, n, k, 1.0, scratch[0], ta ? m : k, scratch[1], tb ? k : n, 0.0,
                         scratch[2], n);
 }
@@ -170,7 +172,7 @@ typedef struct {
   double hvp_us, hvp_one_us;         /* the R-operator's GEMMs alone: a reverse step whose forward
                                       * pass and δ chain come from the exact method's tape */
   double train_macs, reverse_macs, hvp_macs;
-  double blas_train_us, own_train_us;   /* the training step's on each (0: not measured) */
+  double blas_train_us, own_train_us;   /* the training step's on each (G_MAXDOUBLE: not measured) */
 } Floor;
 
 static double
@@ -311,7 +313,7 @@ gemm_floor (const guint *s, guint L, guint B)
   Floor floor = gemm_floor_now (s, L, B);
   floor.blas_train_us = floor.train_us;
   floor.own_train_us = G_MAXDOUBLE;
-  if (fused_host && drmad_small_sgemm_kernels ()) {
+  if (fused_host && drmad_host_step_gemm_kernels ()) {
     floor_own = TRUE;
     Floor own = gemm_floor_now (s, L, B);
     floor_own = FALSE;
@@ -448,7 +450,7 @@ main (int argc, char **argv)
     double drmad_flop = 2 * (floor.train_macs + floor.reverse_macs);
     /* peers.py reads "training step N us" and "DrMAD reverse step N us" */
     g_autofree char *own = floor.own_train_us < G_MAXDOUBLE
-                             ? g_strdup_printf (", on the step's own %s kernels %.0f us", drmad_small_sgemm_kernels (),
+                             ? g_strdup_printf (", on the step's own %s kernels %.0f us", drmad_host_step_gemm_kernels (),
                                                 floor.own_train_us)
                              : g_strdup ("");
     printf ("%s floor on %u thread%s: training step %.0f us (one thread %.0f us; %.1f MFLOP, %.1f GFLOP/s; "

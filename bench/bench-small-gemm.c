@@ -89,7 +89,7 @@ main (void)
     double blas_us = best_us (blas, FALSE, s, a, b, want);
     g_autofree char *dims = g_strdup_printf ("%u x %u x %u", s->m, s->n, s->k);
     printf ("%-4s %15s  %-42s %7.2f us", s->ta ? "TN" : s->tb ? "NT" : "NN", dims, s->what, blas_us);
-    if (drmad_small_sgemm_kernels ()) {
+    if (drmad_host_step_gemm_kernels ()) {
       double us = best_us (blas, TRUE, s, a, b, got), diff = 0;
       for (gsize j = 0; j < (gsize) s->m * s->n; j++)
         diff = MAX (diff, fabs ((double) got[j] - want[j]));

@@ -317,7 +317,7 @@ load_openblas (gpointer data)
                                    "and its GEMMs run %s%s: %s", info->core, info->core_isa,
                                    info->cpu_isa, info->cpu_model[0] ? ", " : "", info->cpu_model,
                                    blas->cpu.isa - isa > 1 ? "several times slower" : "up to about twice as slow",
-                                   drmad_small_sgemm_kernels ()
+                                   drmad_host_step_gemm_kernels ()
                                      ? " (not the host step's float32 GEMMs: drmad's own AVX-512 kernels run those)"
                                      : "",
                                    why);

@@ -491,7 +491,8 @@ NAME (weight_grad_rows) (const HostStep *h, const REAL *input, guint l, gsize ro
  * 3, and the GEMM writes into a block that stays in cache (blocks of at
  * most DRMAD_BLAS_SMALL_WORK multiply-adds, for OpenBLAS's small-matrix
  * kernels, lib/blas.c, where the BLAS runs it: drmad's own kernels,
- * lib/small-gemm.c, take any block). Only W_1 can take it: no later pass of the step reads it.
+ * lib/small-gemm.c, take any block). Only W_1 can take it: no later pass
+ * of the step reads it.
  * Each entry is a dot product over the batch as in the whole GEMM, the
  * same in a block of any size for a given OpenBLAS kernel. */
 static gboolean

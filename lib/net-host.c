@@ -192,7 +192,7 @@ team_first_row (gsize n, guint t, guint threads)
     return n;
   gsize even = n * t / threads, at = (even + TEAM_ROW_ALIGN / 2) / TEAM_ROW_ALIGN * TEAM_ROW_ALIGN;
   gsize moved = at > even ? at - even : even - at;
-  return moved * 8 * threads <= n && at <= n ? at : even;
+  return moved * threads * 8 <= n && at <= n ? at : even;   /* moved ≤ an eighth of n / threads */
 }
 
 #define REAL        float

@@ -324,15 +324,9 @@ drmad_small_sgemm_choose (gboolean on)
 }
 
 const char *
-drmad_small_sgemm_kernels (void)
-{
-  return chosen_avx512 () ? "avx512" : NULL;
-}
-
-const char *
 drmad_host_step_gemm_kernels (void)
 {
-  return drmad_small_sgemm_kernels ();
+  return chosen_avx512 () ? "avx512" : NULL;
 }
 
 gboolean

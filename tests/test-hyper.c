@@ -181,7 +181,8 @@ hyper_with (Problem *p, DrmadL2Granularity l2, guint64 steps, gboolean fixed_mom
  * rows of the batch and of each W_l: exact (k = 4, recomputed, and k = 1,
  * from the tape) and DrMAD give the single thread's hypergradients with 2
  * members (batch 50, split at row 24: team_first_row in lib/net-host.c)
- * and 3 (batch 61: uneven splits of the batch and of the widths 6, 5 and 4), momentum learned (the reverse step's gradient g_t) or fixed, per
+ * and 3 (batch 61: uneven splits of the batch and of the widths 6, 5 and
+ * 4), momentum learned (the reverse step's gradient g_t) or fixed, per
  * layer and per weight; the single thread's are checked against finite
  * differences above. */
 static void
