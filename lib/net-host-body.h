@@ -656,8 +656,17 @@ NAME (step) (const HostStep *h)
   NAME (backward) (h, input, rows, g, FALSE);
 }
 
-/* The update of member @t's rows of W_l (and, for member 0, of b_l): the
- * rows whose gradient it worked out in step_part. */
+/* The member of @threads that sums b_l's gradient and updates b_l: the
+ * layers' bias sums dealt out in turn from the last layer, so that no
+ * member does them all (member 0 also sums the loss). */
+static inline guint
+NAME (bias_owner) (const DrmadNet *net, guint l, guint threads)
+{
+  return (net->n_layers - l) % threads;
+}
+
+/* The update of member @t's rows of W_l (and of b_l where it is the
+ * bias's owner): the rows whose gradient it worked out in step_part. */
 static void
 NAME (update_part) (const HostStep *h, REAL *g, guint l, guint t, guint threads)
 {
@@ -665,7 +674,7 @@ NAME (update_part) (const HostStep *h, REAL *g, guint l, guint t, guint threads)
   gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
   gsize first = fan_in * t / threads, last = fan_in * (t + 1) / threads;
   NAME (update_range) (h, t, g, net->weight_offset[l] + first * fan_out, net->weight_offset[l] + last * fan_out);
-  if (t == 0)   /* b_l, whose gradient member 0 summed */
+  if (t == NAME (bias_owner) (net, l, threads))
     NAME (update_range) (h, t, g, net->bias_offset[l], net->bias_offset[l] + fan_out);
 }
 
@@ -673,16 +682,16 @@ NAME (update_part) (const HostStep *h, REAL *g, guint l, guint t, guint threads)
  * (lib/host-team.c), member @t's part (with an update, or for a reverse
  * step the gradient or only the δ_l). Member t has rows
  * team_first_row (batch, t) … (about batch·t/threads, lib/net-host.c) of
- * the minibatch for the gather, the forward pass,
- * softmax_xent and the δ chain, and rows fan_in·t/threads … of each W_l for
- * its weight gradient (over the whole batch: the single thread's sums,
- * split by output) and its update. A barrier before each layer's backward
- * step makes δ_l whole; by then every member is done with W_{l+1}, whose
- * rows each member then updates. The loss and the bias gradients are summed
- * by member 0 (the other gathers the half of X that starts mid-row and was
- * the one the others waited for), each in the single thread's order. Every
- * number is the one step() gives with the same GEMMs (docs/architecture.md,
- * "The host step"). */
+ * the minibatch for the gather, the forward pass, softmax_xent and the
+ * whole δ chain, which needs no other member's rows; then, after the one
+ * barrier of the backward pass (every δ_l whole, and no member reads any
+ * W_l again this step), rows fan_in·t/threads … of each W_l for its weight
+ * gradient (over the whole batch: the single thread's sums, split by
+ * output) and its update, layer after layer while the gradient is in
+ * cache. The loss is summed by member 0, each b_l's gradient by its
+ * bias_owner, each in the single thread's order. Every number is the one
+ * step() gives with the same GEMMs (docs/architecture.md, "The host
+ * step"). */
 static void
 NAME (step_part) (const void *data, guint t, guint threads)
 {
@@ -703,41 +712,41 @@ NAME (step_part) (const void *data, guint t, guint threads)
                        classes, (REAL) 1 / batch, WS_DELTA (L) + first * classes, row_loss + first,
                        HOST (net->row_wrong) + first);
   STEP_PHASE (t, profiled, PHASE_SOFTMAX);
+  for (guint l = L; l > 1; l--) {   /* the member's rows of δ_{L−1} … δ_1 */
+    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    REAL *pre = WS_PRE (l - 1) + first * fan_in;
+    NAME (prefetch_some) (h, t);
+    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, WS_DELTA (l) + first * fan_out, fan_out,
+                 w + net->weight_offset[l], fan_out, 0.0, pre, fan_in);
+    NAME (act_backward) (WS_DELTA (l - 1) + first * fan_in, pre, WS_ACT (l - 1) + first * fan_in, rows * fan_in,
+                         act);
+  }
+  STEP_PHASE (t, profiled, PHASE_DELTA);
+  drmad_team_barrier (threads);   /* every δ_l whole; no W_l read again this step */
+  STEP_PHASE (t, profiled, PHASE_WAIT);
+  if (t == 0 && g)
+    NAME (accumulate) (h, row_loss, batch, 0);
+  STEP_PHASE (t, profiled, PHASE_SOFTMAX);
+  if (!g)
+    return;
   for (guint l = L; l >= 1; l--) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
-    REAL *delta = WS_DELTA (l);
-    drmad_team_barrier (threads);   /* δ_l whole; W_{l+1} read no more */
-    STEP_PHASE (t, profiled, PHASE_WAIT);
-    if (l == L && t == 0 && g)
-      NAME (accumulate) (h, row_loss, batch, 0);
-    STEP_PHASE (t, profiled, PHASE_SOFTMAX);
-    if (l < L && h->velocity)
-      NAME (update_part) (h, g, l + 1, t, threads);
-    STEP_PHASE (t, profiled, PHASE_UPDATE);
-    NAME (prefetch_some) (h, t);
-    if (l > 1) {
-      REAL *pre = WS_PRE (l - 1) + first * fan_in;
-      NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta + first * fan_out, fan_out,
-                   w + net->weight_offset[l], fan_out, 0.0, pre, fan_in);
-      NAME (act_backward) (WS_DELTA (l - 1) + first * fan_in, pre, WS_ACT (l - 1) + first * fan_in, rows * fan_in,
-                           act);
-    }
-    STEP_PHASE (t, profiled, PHASE_DELTA);
     gsize from = fan_in * t / threads, to = fan_in * (t + 1) / threads;
-    if (NAME (blocked_update) (h, l)) {   /* W_1's rows updated too, b_1 by member 0 */
-      NAME (grad_update_rows) (h, t, from, to, t == 0);
+    gboolean bias = t == NAME (bias_owner) (net, l, threads);
+    NAME (prefetch_some) (h, t);
+    if (NAME (blocked_update) (h, l)) {   /* W_1's rows updated too, and b_1 by its owner */
+      NAME (grad_update_rows) (h, t, from, to, bias);
       STEP_PHASE (t, profiled, PHASE_WEIGHT_GRAD);
-      break;
+      continue;
     }
-    if (g)
-      NAME (weight_grad_rows) (h, input, l, batch, from, to, h->grad_zero ? 1.0 : 0.0, g);
-    if (g && t == 0)
-      NAME (column_sums) (delta, batch, fan_out, g + net->bias_offset[l], h->grad_zero);
+    NAME (weight_grad_rows) (h, input, l, batch, from, to, h->grad_zero ? 1.0 : 0.0, g);
+    if (bias)
+      NAME (column_sums) (WS_DELTA (l), batch, fan_out, g + net->bias_offset[l], h->grad_zero);
     STEP_PHASE (t, profiled, PHASE_WEIGHT_GRAD);
+    if (h->velocity)
+      NAME (update_part) (h, g, l, t, threads);
+    STEP_PHASE (t, profiled, PHASE_UPDATE);
   }
-  if (h->velocity && !NAME (blocked_update) (h, 1))   /* no member reads W_1 after its own weight gradient */
-    NAME (update_part) (h, g, 1, t, threads);
-  STEP_PHASE (t, profiled, PHASE_UPDATE);
 }
 
 /* drmad_net_enqueue_full_gradient() as one function, @chunk rows at a time. */
@@ -777,9 +786,10 @@ NAME (evaluate) (const HostStep *h)
 /* drmad_net_enqueue_batch_hvp() as one function: the R-forward pass,
  * r_softmax and the R-backward pass (docs/algorithm.md §3); member @t of
  * @threads of the host team (0 of 1: alone) as in step_part, its rows of
- * the batch for the R-forward pass and the R(δ) chain, its rows of each W_l
- * for the weight terms of Hu; the last member the bias terms. A barrier
- * before each layer's R-backward step makes R(δ_l) whole. */
+ * the batch for the R-forward pass and the whole R(δ) chain (which needs
+ * no other member's rows), then, after one barrier that makes every R(δ_l)
+ * whole, its rows of each W_l for the weight terms of Hu, and each b_l's
+ * terms by its bias_owner. */
 static void
 NAME (hvp) (const HostStep *h, REAL *out, gboolean subtract, guint t, guint threads)
 {
@@ -802,11 +812,21 @@ NAME (hvp) (const HostStep *h, REAL *out, gboolean subtract, guint t, guint thre
   gsize classes = net->sizes[L];
   NAME (r_softmax) (WS_ACT (L) + first * classes, HOST (net->r_z[L]) + first * classes, rows, classes,
                     (REAL) 1 / batch, HOST (net->r_deltas[L]) + first * classes);
+  for (guint l = L; l > 1; l--) {   /* the member's rows of R(δ_{L−1}) … R(δ_1) */
+    gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
+    REAL *r_prev = HOST (net->r_deltas[l - 1]) + first * fan_in;
+    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, HOST (net->r_deltas[l]) + first * fan_out, fan_out,
+                 w + net->weight_offset[l], fan_out, 0.0, r_prev, fan_in);
+    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, WS_DELTA (l) + first * fan_out, fan_out,
+                 dir + net->weight_offset[l], fan_out, 1.0, r_prev, fan_in);
+    NAME (r_act_backward) (r_prev, WS_PRE (l - 1) + first * fan_in, WS_ACT (l - 1) + first * fan_in,
+                           HOST (net->r_z[l - 1]) + first * fan_in, rows * fan_in, act);
+  }
+  drmad_team_barrier (threads);   /* every R(δ_l) whole */
   for (guint l = L; l >= 1; l--) {
     gsize fan_in = net->sizes[l - 1], fan_out = net->sizes[l];
     const REAL *a = l == 1 ? HOST (net->input) : WS_ACT (l - 1);
-    REAL *r_delta = HOST (net->r_deltas[l]), *delta = WS_DELTA (l);
-    drmad_team_barrier (threads);   /* R(δ_l) whole */
+    REAL *r_delta = HOST (net->r_deltas[l]);
     /* out = Hu, or out −= Hu straight from the GEMMs (no zeroing pass, no Hu vector) */
     double alpha = subtract ? -1.0 : 1.0;
     gsize from = fan_in * t / threads, to = fan_in * (t + 1) / threads;
@@ -816,23 +836,14 @@ NAME (hvp) (const HostStep *h, REAL *out, gboolean subtract, guint t, guint thre
                           subtract ? 1.0 : 0.0, out_rows, fan_out);
       if (l > 1)
         NAME (gemm_scaled) (h, TRUE, FALSE, to - from, fan_out, batch, alpha, HOST (net->r_a[l - 1]) + from,
-                            fan_in, delta, fan_out, 1.0, out_rows, fan_out);
+                            fan_in, WS_DELTA (l), fan_out, 1.0, out_rows, fan_out);
     }
-    if (t == threads - 1) {
+    if (t == NAME (bias_owner) (net, l, threads)) {
       if (subtract)
         NAME (column_sums_subtract) (r_delta, batch, fan_out, out + net->bias_offset[l]);
       else
         NAME (column_sums) (r_delta, batch, fan_out, out + net->bias_offset[l], FALSE);
     }
-    if (l == 1)
-      break;
-    REAL *r_prev = HOST (net->r_deltas[l - 1]) + first * fan_in;
-    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, r_delta + first * fan_out, fan_out,
-                 w + net->weight_offset[l], fan_out, 0.0, r_prev, fan_in);
-    NAME (gemm) (h, FALSE, TRUE, rows, fan_in, fan_out, delta + first * fan_out, fan_out,
-                 dir + net->weight_offset[l], fan_out, 1.0, r_prev, fan_in);
-    NAME (r_act_backward) (r_prev, WS_PRE (l - 1) + first * fan_in, WS_ACT (l - 1) + first * fan_in,
-                           HOST (net->r_z[l - 1]) + first * fan_in, rows * fan_in, act);
   }
 }
 
