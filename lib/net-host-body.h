@@ -511,13 +511,16 @@ NAME (grad_update_rows) (const HostStep *h, guint t, gsize from, gsize to, gbool
   gsize per = MIN (GRAD_BLOCK_BYTES / (fan_out * sizeof (REAL)),
                    MAX (4, (gsize) (DRMAD_BLAS_SMALL_WORK / ((double) fan_out * net->batch))));
   REAL *g = h->grad;
+  guint profiled = h->velocity ? MAX (h->threads, 1) : 0;   /* a training step's phases: its GEMM, its update */
   for (gsize r = from, ld, end; r < to; r += MIN (per, MIN (to, end) - r)) {
     const REAL *x = NAME (input_columns) (h, (const REAL *) net->input->host, r, &ld, &end);   /* within a half */
     gsize n = MIN (per, MIN (to, end) - r), start = net->weight_offset[1] + r * fan_out;
     NAME (gemm) (h, TRUE, FALSE, n, fan_out, net->batch, x, ld, WS_DELTA (1), fan_out, 0.0, block, fan_out);
+    STEP_PHASE (t, profiled, PHASE_WEIGHT_GRAD);
     NAME (update_from) (h, t, block, start, start + n * fan_out, FALSE);
     if (!h->grad_zero)   /* g's rows as a training step leaves them */
       memset (g + start, 0, n * fan_out * sizeof (REAL));
+    STEP_PHASE (t, profiled, PHASE_UPDATE);
   }
   if (bias) {   /* b_1's gradient, Σ over the batch of δ_1, and its update */
     NAME (column_sums) (WS_DELTA (1), net->batch, fan_out, g + net->bias_offset[1], h->grad_zero);
