@@ -173,6 +173,7 @@ typedef struct {
                                       * pass and δ chain come from the exact method's tape */
   double train_macs, reverse_macs, hvp_macs;
   double blas_train_us, own_train_us;   /* the training step's on each (G_MAXDOUBLE: not measured) */
+  double round_trip_ns;                 /* team_round_trip_ns(); 0: no team */
 } Floor;
 
 static double
@@ -253,6 +254,44 @@ team_threads (guint batch)
   return fused_host ? drmad_host_step_threads (batch) : 1;
 }
 
+/* A cache line handed from member 0 of the host team to member 1 and
+ * back, PINGS times: ns a round trip, the median of 5 runs. On a VM the
+ * two virtual CPUs can sit close (tens of ns) or far apart (hundreds): a
+ * step shares its rows, δ_l and W_l between the cores several hundred
+ * lines a step, and its ratio to the floor follows this figure while the
+ * floor's GEMMs, each on its own scratch, do not (docs/benchmarks.md). */
+#define PINGS 20000
+static gint ping_line[16] __attribute__ ((aligned (64)));
+
+static void
+team_ping (const void *data, guint t, guint threads)
+{
+  (void) data;
+  if (threads < 2 || t > 1)
+    return;
+  for (gint i = 0; i < PINGS; i++) {
+    while (g_atomic_int_get (ping_line) != 2 * i + (gint) t)
+      ;
+    g_atomic_int_set (ping_line, 2 * i + (gint) t + 1);
+  }
+}
+
+static double
+team_round_trip_ns (guint threads)
+{
+  double ns[5];
+  guint runs = 0;
+  for (guint r = 0; r < G_N_ELEMENTS (ns) && threads > 1; r++) {
+    g_atomic_int_set (ping_line, 0);
+    gint64 start = g_get_monotonic_time ();
+    if (!drmad_team_run (threads, team_ping, NULL))
+      break;
+    ns[runs++] = (g_get_monotonic_time () - start) * 1e3 / PINGS;
+  }
+  qsort (ns, runs, sizeof (double), compare);
+  return runs ? ns[runs / 2] : 0;
+}
+
 static Floor
 gemm_floor_now (const guint *s, guint L, guint B)
 {
@@ -268,14 +307,16 @@ gemm_floor_now (const guint *s, guint L, guint B)
   floor.reverse_one_us = time_step_us (scratch, s, L, B, TRUE, FALSE, &floor.reverse_macs);
   floor.hvp_one_us = time_step_us (scratch, s, L, B, TRUE, TRUE, &floor.hvp_macs);
   floor.threads = team_threads (B);
-  floor.train_us = floor.reverse_us = floor.hvp_us = 0;
+  floor.train_us = floor.reverse_us = floor.hvp_us = floor.round_trip_ns = 0;
   if (floor.threads > 1) {
     floor.train_us = time_team_step_us (s, L, B, FALSE, FALSE, floor.threads, cells);
     floor.reverse_us = time_team_step_us (s, L, B, TRUE, FALSE, floor.threads, cells);
     floor.hvp_us = time_team_step_us (s, L, B, TRUE, TRUE, floor.threads, cells);
+    floor.round_trip_ns = team_round_trip_ns (floor.threads);
   }
   if (floor.train_us == 0 || floor.reverse_us == 0 || floor.hvp_us == 0) {   /* alone */
     floor.threads = 1;
+    floor.round_trip_ns = 0;
     floor.train_us = floor.train_one_us;
     floor.reverse_us = floor.reverse_one_us;
     floor.hvp_us = floor.hvp_one_us;
@@ -298,6 +339,7 @@ floor_min (Floor a, Floor b)
   a.reverse_one_us = MIN (a.reverse_one_us, b.reverse_one_us);
   a.hvp_one_us = MIN (a.hvp_one_us, b.hvp_one_us);
   a.hvp_us = MIN (a.hvp_us, b.hvp_us);
+  a.round_trip_ns = MIN (a.round_trip_ns, b.round_trip_ns);
   return a;
 }
 
@@ -428,15 +470,17 @@ main (int argc, char **argv)
           "x floor: time / the same GEMMs alone (the faster of host OpenBLAS and the host step's own kernels,\n"
           "one thread per GEMM, on the threads the steps\n"
           "share: %u at batch 100 here, DRMAD_HOST_THREADS; see the floor line of each net;\n"
-          "exact: two training steps (exact1: one) and %s per step)\n",
+          "exact: two training steps (exact1: one) and %s per step;\n"
+          "trip ns: a cache line from one of the team's threads to the other and back, measured beside the floor\n"
+          "(the step shares rows and weights between the cores; the floor's GEMMs do not), 0 without a team)\n",
           team_threads (100), fused_host ? "the HVP's GEMMs (the tape has the passes)" : "a reverse step");
   double peak = peak_gflops ();
   printf ("sgemm peak: %.1f GFLOP/s (1024^3, %u threads)\n\n", peak, g_get_num_processors ());
-  printf ("%-18s %5s %6s %-11s %10s %8s %8s %12s %10s\n", "net", "batch", "T", "method", "s/meta-it", "x plain",
-          "x floor", "device MiB", "RSS MiB");
+  printf ("%-18s %5s %6s %-11s %10s %8s %8s %12s %10s %8s\n", "net", "batch", "T", "method", "s/meta-it", "x plain",
+          "x floor", "device MiB", "RSS MiB", "trip ns");
   FILE *csv = csv_path ? fopen (csv_path, "w") : NULL;
   if (csv)
-    fprintf (csv, "net,batch,T,method,seconds,x_plain,x_floor,device_peak_bytes,peak_rss_mib\n");
+    fprintf (csv, "net,batch,T,method,seconds,x_plain,x_floor,device_peak_bytes,peak_rss_mib,round_trip_ns\n");
 
   for (guint n = 0; n < n_nets; n++) {
     g_autoptr (GString) net_name = g_string_new (NULL);
@@ -484,7 +528,7 @@ main (int argc, char **argv)
         const Method *method = &all_methods[m];
         if (!g_strv_contains ((const char *const *) wanted, method->name))
           continue;
-        double times[16], ratios[16];
+        double times[16], ratios[16], trips[16];
         guint64 device_peak = 0;
         /* Plain training, the shortest, always gets five timed runs. */
         guint reps = MIN (method->plain ? MAX (repeats, 5) : repeats, 16);
@@ -537,18 +581,22 @@ main (int argc, char **argv)
         for (guint r = 0; r < reps; r++) {
           Floor near = floor_min (floors[r], floors[r + 1]);
           ratios[r] = times[r] / floor_seconds (method, &near, T, fused_host);
+          trips[r] = near.round_trip_ns;
         }
         qsort (times, reps, sizeof (double), compare);
         qsort (ratios, reps, sizeof (double), compare);
-        double seconds = times[reps / 2], x_floor = ratios[reps / 2];
+        qsort (trips, reps, sizeof (double), compare);
+        double seconds = times[reps / 2], x_floor = ratios[reps / 2], round_trip = trips[reps / 2];
         if (method->plain)
           plain_seconds = seconds;
-        printf ("%-18s %5u %6" G_GUINT64_FORMAT " %-11s %10.3f %8.2f %8.2f %12.2f %10.1f\n", net_name->str,
-                nets[n].batch, T, method->name, seconds, seconds / plain_seconds, x_floor, device_peak / 1048576.0, rss);
+        printf ("%-18s %5u %6" G_GUINT64_FORMAT " %-11s %10.3f %8.2f %8.2f %12.2f %10.1f %8.0f\n", net_name->str,
+                nets[n].batch, T, method->name, seconds, seconds / plain_seconds, x_floor, device_peak / 1048576.0, rss,
+                round_trip);
         fflush (stdout);
         if (csv)
-          fprintf (csv, "%s,%u,%" G_GUINT64_FORMAT ",%s,%.6f,%.4f,%.4f,%" G_GUINT64_FORMAT ",%.1f\n", net_name->str,
-                   nets[n].batch, T, method->name, seconds, seconds / plain_seconds, x_floor, device_peak, rss);
+          fprintf (csv, "%s,%u,%" G_GUINT64_FORMAT ",%s,%.6f,%.4f,%.4f,%" G_GUINT64_FORMAT ",%.1f,%.0f\n", net_name->str,
+                   nets[n].batch, T, method->name, seconds, seconds / plain_seconds, x_floor, device_peak, rss,
+                   round_trip);
       }
     }
   }

@@ -48,7 +48,9 @@ at T = 1000 (the worst of the two decides; a target not measured is missed):
                                                 GEMMs of one training step alone (on OpenBLAS or on
                                                 the step's own kernels, whichever is faster), on as many threads
                                                 as the step shares (DRMAD_HOST_THREADS), both measured
-                                                by the same bench-hypergrad process (its floor line)
+                                                by the same bench-hypergrad process (its floor line);
+                                                beside it the team's cross-core round trip, which the
+                                                step's ratio follows on a VM and the floor does not
 
   bench/peers/setup.sh && bench/peers/.venv/bin/python bench/peers/peers.py --iters 100,300,1000
 """
@@ -484,6 +486,11 @@ def run_peer(spec, timeout):
     return result
 
 
+# bench-hypergrad's 'trip ns' above which the two cores count as far apart: on the 2-core Zen 5 VM a
+# round trip took 75-200 ns in some hours and 360-510 ns in others, and a 784-50-50-50-10 step took
+# 1.5x its GEMM floor in the first and 2.5x in the second (docs/benchmarks.md)
+FAR_ROUND_TRIP_NS = 300
+
 # bench-hypergrad's floor line: "NET floor on K threads: training step N us (one thread M us; ...), DrMAD
 # reverse step N us (...)": each step's GEMMs on the threads the steps share (lib/host-team.c)
 FLOOR_LINE = re.compile(r"^(\S+) floor(?: on (\d+) threads?)?: training step ([0-9.]+) us(?: \(one thread ([0-9.]+) us)?"
@@ -509,6 +516,8 @@ def run_ours(program, build_dir, net, T, method, timeout):
               "device_peak_mib": int(row["device_peak_bytes"]) / 1048576, "wall_s": wall, "other_load": other}
     if row.get("x_floor"):
         result["x_floor"] = float(row["x_floor"])
+    if float(row.get("round_trip_ns") or 0) > 0:  # the team's cross-core round trip beside the floor
+        result["round_trip_ns"] = float(row["round_trip_ns"])
     for line in out.splitlines():
         m = FLOOR_LINE.match(line)
         if m:  # the GEMM floor this same process measured
@@ -697,6 +706,8 @@ def main():
             note = f"in-process peak RSS {r['method_rss_mib']:.0f} MiB, device {r['device_peak_mib']:.0f} MiB"
             if "x_floor" in r:
                 note += f", x floor {r['x_floor']:.2f}"
+            if "round_trip_ns" in r:
+                note += f", cross-core round trip {r['round_trip_ns']:.0f} ns"
         if r.get("hypergrad_finite") is False:
             note = (note + "; " if note else "") + "the hypergradient holds NaN or Inf"
         if r.get("other_load", 0) > QUIET:
@@ -748,7 +759,7 @@ def main():
     if args.csv:
         fields = ["net", "T", "impl", "method", "steady_s", "x_plain", "peak_rss_mib", "compile_s", "first_s",
                   "rss_over_plain_mib", "base_rss_mib", "method_rss_mib", "device_peak_mib", "x_floor",
-                  "floor_train_us", "floor_reverse_us", "val_loss", "hypergrad_finite", "wall_s", "other_load",
+                  "round_trip_ns", "floor_train_us", "floor_reverse_us", "val_loss", "hypergrad_finite", "wall_s", "other_load",
                   "tries", "error", "skipped"]
         with open(args.csv, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
@@ -812,6 +823,11 @@ def target_lines(find, rows):
         threads = o.get("floor_threads", 1)
         one = (f", one-thread GEMMs {o['floor_train_one_us']:.0f} us: {step_us / o['floor_train_one_us']:.2f}x"
                if threads > 1 else "")
+        # a step hands rows and weights between the cores; a VM's two virtual CPUs far apart make that
+        # several times dearer, the floor's GEMMs (each on its own scratch) not at all (docs/benchmarks.md)
+        if "round_trip_ns" in o:
+            far = " - the cores were far apart" if o["round_trip_ns"] > FAR_ROUND_TRIP_NS else ""
+            one += f", cross-core round trip {o['round_trip_ns']:.0f} ns{far}"
         return o["x_floor"], (f"{step_us:.0f} us / floor {step_us / o['x_floor']:.0f} us on {threads} thread"
                               f"{'s' if threads > 1 else ''} = {o['x_floor']:.2f}x"
                               f" (first floor line {o['floor_train_us']:.0f} us{one}){noisy(o)}")
