@@ -759,8 +759,8 @@ def main():
     if args.csv:
         fields = ["net", "T", "impl", "method", "steady_s", "x_plain", "peak_rss_mib", "compile_s", "first_s",
                   "rss_over_plain_mib", "base_rss_mib", "method_rss_mib", "device_peak_mib", "x_floor",
-                  "round_trip_ns", "floor_train_us", "floor_reverse_us", "val_loss", "hypergrad_finite", "wall_s", "other_load",
-                  "tries", "error", "skipped"]
+                  "round_trip_ns", "floor_train_us", "floor_reverse_us", "val_loss", "hypergrad_finite", "wall_s",
+                  "other_load", "tries", "error", "skipped"]
         with open(args.csv, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             w.writeheader()
