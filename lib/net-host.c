@@ -373,7 +373,10 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
     args->uniform = update->uniform;
     args->given_indices = TRUE;   /* training goes on with the next step: its rows are prefetched */
     step_indices (net, seed, step, data->n, args->indices);
-    guint places = 2 * net->n_layers;   /* before each forward GEMM and each layer's backward */
+    /* before each forward GEMM and each layer's backward (a team member
+     * has L − 1 more, its δ chain apart from its weight gradients: its
+     * prefetches end a little earlier in the step) */
+    guint places = 2 * net->n_layers;
     for (guint l = 1; l <= net->n_layers; l++)
       places += ((gsize) (net->sizes[l - 1] + 1) * net->sizes[l] + UPDATE_STRETCH - 1) / UPDATE_STRETCH;
     args->prefetch_rows = (net->batch + places - 1) / places;
