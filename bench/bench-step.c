@@ -1,6 +1,11 @@
 /* bench-step: the time of one training step of an MLP 784-100-100-10 (ReLU,
  * float32) on the device, through each GEMM path, against a plain C +
- * OpenBLAS step that does the same math on host arrays (issue 2 §7).
+ * OpenBLAS step that does the same math on host arrays (issue 2 §7), and
+ * against the same reference with its GEMMs on drmad's own AVX-512
+ * small-matrix kernels (lib/small-gemm.c) where the CPU has them: OpenBLAS
+ * runs the kernels of its chosen core (Haswell's AVX2 ones when
+ * OPENBLAS_CORETYPE says so on an AVX-512 CPU), and a reference on slower
+ * kernels than the device's flatters its ratio (issue 12).
  *
  * One step is what drmad_trainer_run() does per step: sample and gather the
  * minibatch, forward, softmax cross-entropy, backward, fused SGD-momentum
@@ -20,6 +25,7 @@
  * by a measurement every run.
  */
 #include "net-private.h"
+#include "small-gemm.h"
 #include "drmad.h"
 
 #include <math.h>
@@ -49,7 +55,7 @@ static const int blas_thread_counts[] = { 1, 2 };
 static const DrmadOpenblas *blas;
 
 /* ---------------------------------------------------------------------- */
-/* The reference step: plain C and OpenBLAS's sgemm on host arrays.       */
+/* The reference step: plain C and sgemm on host arrays.                  */
 
 typedef struct {
   guint         batch, n, dim;
@@ -135,9 +141,21 @@ reference_reset (Reference *ref, const double *initial)
   }
 }
 
-/* One step at (seed, step); returns the minibatch's mean loss before the update. */
+/* C = op(A)·op(B), row-major: on drmad's own small-matrix kernels with
+ * @own where they run (this CPU has AVX-512), else on OpenBLAS. */
+static void
+reference_sgemm (gboolean own, gboolean ta, gboolean tb, guint m, guint n, guint k, const float *a, guint lda,
+                 const float *b, guint ldb, float *c, guint ldc)
+{
+  if (!own || !drmad_small_sgemm (ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc))
+    blas->sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
+                 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+/* One step at (seed, step), its GEMMs on OpenBLAS or (@own) on drmad's
+ * own kernels; returns the minibatch's mean loss before the update. */
 static double
-reference_step (Reference *ref, guint64 seed, guint64 step)
+reference_step (Reference *ref, guint64 seed, guint64 step, gboolean own)
 {
   guint batch = ref->batch, dim = ref->dim;
   drmad_sampler_batch (seed, step, batch, ref->n, ref->indices);
@@ -150,8 +168,8 @@ reference_step (Reference *ref, guint64 seed, guint64 step)
     guint fan_in = layer_sizes[l - 1], fan_out = layer_sizes[l];
     const float *a = l == 1 ? ref->input : ref->acts[l - 1];
     float *z = ref->acts[l];
-    blas->sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, fan_out, fan_in,
-                 1.0f, a, fan_in, ref->params + ref->weight_offset[l], fan_out, 0.0f, z, fan_out);
+    reference_sgemm (own, FALSE, FALSE, batch, fan_out, fan_in, a, fan_in, ref->params + ref->weight_offset[l],
+                     fan_out, z, fan_out);
     const float *bias = ref->params + ref->bias_offset[l];
     gboolean relu = l < N_LAYERS;
     for (guint r = 0; r < batch; r++)
@@ -184,8 +202,8 @@ reference_step (Reference *ref, guint64 seed, guint64 step)
     guint fan_in = layer_sizes[l - 1], fan_out = layer_sizes[l];
     const float *a = l == 1 ? ref->input : ref->acts[l - 1];
     const float *delta = ref->deltas[l];
-    blas->sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, fan_in, fan_out, batch,
-                 1.0f, a, fan_in, delta, fan_out, 0.0f, ref->grad + ref->weight_offset[l], fan_out);
+    reference_sgemm (own, TRUE, FALSE, fan_in, fan_out, batch, a, fan_in, delta, fan_out,
+                     ref->grad + ref->weight_offset[l], fan_out);
     float *bias_grad = ref->grad + ref->bias_offset[l];
     memset (bias_grad, 0, fan_out * sizeof (float));
     for (guint r = 0; r < batch; r++)
@@ -194,8 +212,8 @@ reference_step (Reference *ref, guint64 seed, guint64 step)
     if (l == 1)
       break;
     float *previous = ref->deltas[l - 1];
-    blas->sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, batch, fan_in, fan_out,
-                 1.0f, delta, fan_out, ref->params + ref->weight_offset[l], fan_out, 0.0f, previous, fan_in);
+    reference_sgemm (own, FALSE, TRUE, batch, fan_in, fan_out, delta, fan_out, ref->params + ref->weight_offset[l],
+                     fan_out, previous, fan_in);
     const float *act = ref->acts[l - 1];
     for (gsize i = 0; i < (gsize) batch * fan_in; i++)
       if (!(act[i] > 0))
@@ -217,13 +235,20 @@ reference_step (Reference *ref, guint64 seed, guint64 step)
 /* ---------------------------------------------------------------------- */
 /* Configurations and timing.                                             */
 
-typedef enum { KIND_HOST, KIND_HOST_LAUNCHES, KIND_CLBLAST, KIND_REFERENCE } Kind;
+/* KIND_REFERENCE_OWN: the reference with its GEMMs on drmad's own kernels. */
+typedef enum { KIND_HOST, KIND_HOST_LAUNCHES, KIND_CLBLAST, KIND_REFERENCE, KIND_REFERENCE_OWN } Kind;
 
 static const char *
 kind_name (Kind kind)
 {
   return kind == KIND_HOST ? "device/host" : kind == KIND_HOST_LAUNCHES ? "device/host-launch"
-         : kind == KIND_CLBLAST ? "device/clblast" : "reference";
+         : kind == KIND_CLBLAST ? "device/clblast" : kind == KIND_REFERENCE ? "reference" : "reference/own";
+}
+
+static gboolean
+is_reference (Kind kind)
+{
+  return kind == KIND_REFERENCE || kind == KIND_REFERENCE_OWN;
 }
 
 typedef struct {
@@ -254,9 +279,9 @@ static double
 run_block (Config *config, guint64 n_steps, DrmadDeviceData *train, GError **error)
 {
   gint64 start = g_get_monotonic_time ();
-  if (config->kind == KIND_REFERENCE) {
+  if (is_reference (config->kind)) {
     for (guint64 s = 0; s < n_steps; s++)
-      reference_step (config->reference, DATA_SEED, config->next_step + s);
+      reference_step (config->reference, DATA_SEED, config->next_step + s, config->kind == KIND_REFERENCE_OWN);
   } else if (!drmad_trainer_run (config->trainer, train, DATA_SEED, config->next_step, n_steps,
                                  NULL, NULL, NULL, error)) {
     return -1;
@@ -322,7 +347,7 @@ check_losses (DrmadNet *net, DrmadTrainer *trainer, DrmadDeviceData *train, Refe
     double device_loss;
     if (!drmad_trainer_run (trainer, train, DATA_SEED, step, 1, NULL, NULL, &device_loss, error))
       return FALSE;
-    double reference_loss = reference_step (ref, DATA_SEED, step);
+    double reference_loss = reference_step (ref, DATA_SEED, step, FALSE);
     if (step == 0)
       *first_loss = reference_loss;
     *max_difference = MAX (*max_difference, fabs (device_loss - reference_loss));
@@ -337,6 +362,7 @@ typedef struct {
   DrmadDeviceData *train;
   int              default_threads;  /* what drmad_device_open chose for large GEMMs */
   gboolean         has_host_path;
+  gboolean         own_kernels;      /* drmad's own small-matrix kernels run (the CPU, DRMAD_SMALL_GEMM) */
   GPtrArray       *nets, *trainers, *references;
   GArray          *configs;
   double          *initial[G_N_ELEMENTS (batch_sizes)];  /* the start both sides share */
@@ -420,6 +446,7 @@ bench_new (const char *device_spec, char **data_description, GError **error)
     return NULL;
   bench->default_threads = drmad_blas_get_large_threads ();
   bench->has_host_path = drmad_device_get_info (bench->device)->native_kernels;
+  bench->own_kernels = drmad_host_step_gemm_kernels () != NULL;   /* as the device's host step has them */
   if (!(bench->train_set = load_train (data_description, error))
       || !(bench->train = drmad_device_data_new (bench->device, DRMAD_PRECISION_FLOAT32, bench->train_set, error)))
     return NULL;
@@ -441,6 +468,9 @@ bench_new (const char *device_spec, char **data_description, GError **error)
     for (guint t = 0; t < G_N_ELEMENTS (blas_thread_counts); t++)
       g_array_append_val (bench->configs, ((Config) { .kind = KIND_REFERENCE, .batch = batch_sizes[b],
                                                       .reference = ref, .blas_threads = blas_thread_counts[t] }));
+    if (bench->own_kernels)   /* one thread: the kernels' own (OpenBLAS's for the shapes they leave) */
+      g_array_append_val (bench->configs, ((Config) { .kind = KIND_REFERENCE_OWN, .batch = batch_sizes[b],
+                                                      .reference = ref, .blas_threads = blas_thread_counts[0] }));
   }
   if (!drmad_device_set_gemm_path (bench->device, original_path, error))
     return NULL;
@@ -507,7 +537,7 @@ bench_time (Bench *bench, guint repeats, guint steps, GError **error)
     for (guint r = 1; r < repeats; r++)
       config->min_us = MIN (config->min_us, config->block_us[r]);
     guint b = batch_index (config->batch);
-    if (config->kind == KIND_REFERENCE)
+    if (is_reference (config->kind))
       bench->best_reference[b] = MIN (bench->best_reference[b], config->median_us);
   }
   /* Ratios are to the faster reference of the same batch: the best plain C does here. */
@@ -609,7 +639,7 @@ bench_check_losses (Bench *bench, GError **error)
   set_blas_threads (&(Config) { 0 }, bench->default_threads);
   for (guint i = 0; i < bench->configs->len; i++) {
     Config *config = &g_array_index (bench->configs, Config, i);
-    if (config->kind == KIND_REFERENCE || (config->kind == KIND_HOST && config->blas_threads != blas_thread_counts[0]))
+    if (is_reference (config->kind) || (config->kind == KIND_HOST && config->blas_threads != blas_thread_counts[0]))
       continue;
     guint b = batch_index (config->batch);
     double difference, first_loss;
@@ -618,6 +648,23 @@ bench_check_losses (Bench *bench, GError **error)
       return FALSE;
     g_print ("  batch %3u  %-15s max |dloss| = %.1e (step-0 loss %.4f) - %s\n", config->batch,
              kind_name (config->kind), difference, first_loss, difference <= CHECK_TOLERANCE ? "ok" : "DIFFERS");
+  }
+  for (guint b = 0; bench->own_kernels && b < G_N_ELEMENTS (batch_sizes); b++) {
+    /* reference/own against reference: the same steps, the GEMMs on the other kernels */
+    Reference *ref = bench->references->pdata[b];
+    double losses[CHECK_STEPS], difference = 0;
+    for (guint own = 0; own < 2; own++) {
+      reference_reset (ref, bench->initial[b]);
+      for (guint64 step = 0; step < CHECK_STEPS; step++) {
+        double loss = reference_step (ref, DATA_SEED, step, own);
+        if (own)
+          difference = MAX (difference, fabs (loss - losses[step]));
+        else
+          losses[step] = loss;
+      }
+    }
+    g_print ("  batch %3u  %-15s max |dloss| = %.1e (step-0 loss %.4f) - %s\n", batch_sizes[b],
+             kind_name (KIND_REFERENCE_OWN), difference, losses[0], difference <= CHECK_TOLERANCE ? "ok" : "DIFFERS");
   }
   return TRUE;
 }
