@@ -725,6 +725,11 @@ NAME (step_part) (const void *data, guint t, guint threads)
                          act);
   }
   STEP_PHASE (t, profiled, PHASE_DELTA);
+  if (t == 0 && h->ahead) {   /* the minibatch of step + 2 for step_indices, here where member 0 would wait */
+    drmad_sampler_batch (h->seed, h->step + 2, batch, h->n, h->ahead);
+    net->ahead_valid = TRUE;
+    STEP_PHASE (t, profiled, PHASE_GATHER);
+  }
   drmad_team_barrier (threads);   /* every δ_l whole; no W_l read again this step */
   STEP_PHASE (t, profiled, PHASE_WAIT);
   if (t == 0 && g)

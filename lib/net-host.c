@@ -51,6 +51,7 @@ typedef struct {
   guint                prefetch_rows;   /* rows per prefetch_some: the batch over the places that call it */
   guint                threads;     /* a training or reverse step shared by this many threads of the host team
                                      * (0, 1: alone) */
+  guint32             *ahead;       /* or NULL: where member 0 of the team leaves the indices of step + 2 */
   guint32              indices[];  /* 2 × batch with given_indices */
 } HostStep;
 
@@ -321,20 +322,27 @@ enqueue (DrmadNet *net, HostStep *args, GError **error)
 }
 
 /* Fills @indices with the minibatch of (@seed, @step) over @n examples and
- * the one after it: the first half from the net's note of the previous
- * call's second half when that was this step's, which it replaces (the
- * training loop asks for steps in order; each batch is hashed once). */
+ * the one after it, from the net's note of them where the previous call
+ * left it (its second half, and the step after that if its team worked it
+ * out: HostStep's ahead), else by hashing; then notes the second half for
+ * the next call (the training loop asks for steps in order; each batch is
+ * hashed once). */
 static void
 step_indices (DrmadNet *net, guint64 seed, guint64 step, guint32 n, guint32 *indices)
 {
   guint batch = net->batch;
-  if (net->next_valid && net->next_seed == seed && net->next_step == step && net->next_n == n)
+  gboolean noted = net->next_valid && net->next_seed == seed && net->next_step == step && net->next_n == n;
+  if (noted)
     memcpy (indices, net->next_indices, batch * sizeof *indices);
   else
     drmad_sampler_batch (seed, step, batch, n, indices);
-  drmad_sampler_batch (seed, step + 1, batch, n, indices + batch);
+  if (noted && net->ahead_valid)
+    memcpy (indices + batch, net->next_indices + batch, batch * sizeof *indices);
+  else
+    drmad_sampler_batch (seed, step + 1, batch, n, indices + batch);
   memcpy (net->next_indices, indices + batch, batch * sizeof *indices);
   net->next_valid = TRUE;
+  net->ahead_valid = FALSE;   /* until a team's step leaves step + 2's in next_indices + batch */
   net->next_seed = seed;
   net->next_step = step + 1;
   net->next_n = n;
@@ -382,6 +390,11 @@ drmad_net_enqueue_host_step (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *
     args->prefetch_rows = (net->batch + places - 1) / places;
     args->grad_zero = net->zero_grad == grad;
     args->threads = drmad_host_step_threads (net->batch);
+    /* On the calling thread (no queued step reads the note meanwhile), a
+     * team's member 0 hashes step + 2's minibatch while it would wait for
+     * the others' δ chain, not this thread between steps (step_part). */
+    if (net->host_direct && args->threads > 1)
+      args->ahead = net->next_indices + net->batch;
   }
   /* the update leaves g zero; without one, g keeps the gradient */
   net->zero_grad = update ? grad : NULL;

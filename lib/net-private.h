@@ -57,8 +57,10 @@ struct _DrmadNet {
                                                    * a_l and δ_l (a tape slot; NULL: the workspace) */
   /* Fused host path: the minibatch indices of the step after the last
    * training step queued (lib/net-host.c, step_indices), valid for
-   * (next_seed, next_step, next_n) once next_valid is set. */
-  guint32        *next_indices;                   /* batch */
+   * (next_seed, next_step, next_n) once next_valid is set; then those of
+   * the step after that, valid with ahead_valid as well (worked out during
+   * a team's step, HostStep's ahead). */
+  guint32        *next_indices;                   /* 2 × batch */
   /* drmad_net_init_params(): the unit normal draws of the weights of seed
    * init_seed (n_params; NULL before the first call). Every meta-iteration
    * starts from the same seed, and the draws took 3 ms of each. */
@@ -69,7 +71,7 @@ struct _DrmadNet {
    * next step's weight-gradient GEMMs need no clearing pass), or NULL.
    * Everything queued that writes a gradient otherwise sets it to NULL. */
   DrmadBuffer    *zero_grad;
-  gboolean        next_valid;
+  gboolean        next_valid, ahead_valid;
   guint64         next_seed, next_step;
   guint32         next_n;
 

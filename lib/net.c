@@ -233,7 +233,7 @@ drmad_net_new (DrmadDevice *device, const guint *sizes, guint n_sizes, DrmadActi
       || !(net->row_wrong = drmad_buffer_new (device, rows, elem, error))
       || !(net->acc = drmad_buffer_new (device, 4, elem, error)))
     return NULL;
-  net->next_indices = g_new (guint32, batch);
+  net->next_indices = g_new (guint32, 2 * (gsize) batch);
   for (guint l = 1; l <= net->n_layers; l++) {
     gsize batch_cells = (gsize) batch * sizes[l];
     if (!(net->acts[l] = drmad_buffer_new (device, (gsize) rows * sizes[l], elem, error))

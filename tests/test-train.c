@@ -286,6 +286,53 @@ test_host_team (gconstpointer data)
   g_rand_free (rand);
 }
 
+/* A team's member 0 works out the minibatch of step + 2 during a step
+ * (lib/net-host.c, step_indices): runs of steps that continue, jump ahead,
+ * change seed, or alternate between the team and one thread train the
+ * weights to the single thread's numbers on the same minibatches. */
+static void
+test_host_team_ahead (void)
+{
+  static const guint sizes[] = { 23, 40, 9, 4 };
+  static const struct { guint64 seed, from, to; guint threads; } runs[] = {
+    { 5, 0, 4, 2 }, { 5, 4, 8, 2 },    /* on from the note of the last run */
+    { 5, 8, 12, 1 }, { 5, 12, 16, 2 }, /* one thread between: no note of step + 2 */
+    { 5, 20, 24, 2 },                  /* a jump */
+    { 6, 24, 25, 2 }, { 6, 25, 29, 2 } /* another seed; a run of one step */
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = host_team_device ();
+  if (!device)
+    return;
+  GRand *rand = g_rand_new_with_seed (12);
+  g_autoptr (DrmadDeviceData) train = NULL;
+  g_autoptr (DrmadNet) net = team_net (device, DRMAD_PRECISION_FLOAT32, sizes, DRMAD_ACTIVATION_RELU, rand, NULL,
+                                       NULL, &train);
+  gsize n = drmad_net_get_n_params (net);
+  g_autofree double *w0 = g_new (double, n), *alone = g_new (double, n), *mixed = g_new (double, n);
+  CHECK (drmad_net_init_params (net, 3, NULL, &error));
+  CHECK (drmad_net_get_params (net, w0, &error));
+  drmad_blas_set_large_threads (1);
+  for (guint team = 0; team < 2; team++) {
+    g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+    CHECK (drmad_net_set_params (net, w0, &error));
+    CHECK (drmad_trainer_set_uniform (trainer, 0.1, 0.9, 0.001, &error));
+    for (guint r = 0; r < G_N_ELEMENTS (runs); r++) {
+      drmad_team_set_threads (team ? runs[r].threads : 1);
+      guint before = drmad_team_runs ();
+      CHECK (drmad_trainer_run (trainer, train, runs[r].seed, runs[r].from, runs[r].to - runs[r].from, NULL, NULL,
+                                NULL, &error));
+      g_assert_cmpuint (drmad_team_runs () - before, ==,
+                        team && runs[r].threads > 1 ? runs[r].to - runs[r].from : 0);
+    }
+    CHECK (drmad_net_get_params (net, team ? mixed : alone, &error));
+  }
+  drmad_team_set_threads (0);
+  g_assert_cmpfloat (ref_rel_error (mixed, w0, n), >, 1e-3);   /* it trained */
+  g_assert_cmpfloat (ref_rel_error (mixed, alone, n), <=, drmad_host_step_gemm_kernels () ? 0.0 : 1e-6);
+  g_rand_free (rand);
+}
+
 /* A team of two gathers its minibatch by columns (each member half of every
  * row, lib/net-host-body.h, gather_part): from a byte dataset with a
  * standardisation per column, the trained weights are bit for bit those of
@@ -491,6 +538,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/host-team/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_team);
   g_test_add_data_func ("/train/host-team/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_team);
   g_test_add_func ("/train/host-team/bytes", test_host_team_bytes);
+  g_test_add_func ("/train/host-team/ahead", test_host_team_ahead);
   g_test_add_data_func ("/train/host-direct/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_direct);
   g_test_add_data_func ("/train/host-direct/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_direct);
   g_test_add_func ("/train/cancel-and-divergence", test_cancel_and_divergence);
