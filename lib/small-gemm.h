@@ -16,10 +16,8 @@
 gboolean drmad_small_sgemm (gboolean transpose_a, gboolean transpose_b, gsize m, gsize n, gsize k, float alpha,
                             const float *a, gsize lda, const float *b, gsize ldb, float beta, float *c, gsize ldc);
 
-/* Whether drmad_small_sgemm() runs: drmad_host_step_gemm_kernels()
- * (lib/drmad-device.h), chosen on the first call, from DRMAD_SMALL_GEMM if
- * set. */
-
 /* For tests and benchmarks: from now on run the kernels (@on) or leave the
- * GEMMs to the BLAS. FALSE when this CPU cannot run them (then the BLAS). */
+ * GEMMs to the BLAS. FALSE when this CPU cannot run them (then the BLAS).
+ * Otherwise the choice is made on the first call, from DRMAD_SMALL_GEMM if
+ * set; drmad_host_step_gemm_kernels() (lib/drmad-device.h) says which. */
 gboolean drmad_small_sgemm_choose (gboolean on);
