@@ -245,7 +245,7 @@ NAME (prefetch_some) (const HostStep *h, guint t)
   guint batch = h->net->batch, threads = MAX (h->threads, 1), first, last;   /* member @t's part */
   gsize c0, c1;
   NAME (gather_part) (h, t, threads, &c0, &c1, &first, &last);
-  guint from = first + h->prefetched[t];
+  guint from = first + prefetched_rows;
   if (!h->given_indices || from >= last)
     return;
   gsize dim = h->net->sizes[0], size = h->bytes ? 1 : sizeof (REAL);
@@ -260,7 +260,7 @@ NAME (prefetch_some) (const HostStep *h, guint t)
     __builtin_prefetch (row + part_bytes - 1);
     __builtin_prefetch (h->labels + next[j]);
   }
-  ((HostStep *) h)->prefetched[t] = end - first;   /* the runtime's copy of the arguments, this step's own */
+  prefetched_rows = end - first;
 }
 
 /* The update of parameters @start … @end − 1 (a layer's W_l and b_l, right
@@ -646,6 +646,7 @@ NAME (step) (const HostStep *h)
   gint32 *batch_labels = net->batch_labels->host;
   guint profiled = h->velocity ? 1 : 0;
   STEP_PHASE_BEGIN (0, profiled);
+  prefetched_rows = 0;
   NAME (gather_batch) (h, 0);
   STEP_PHASE (0, profiled, PHASE_GATHER);
   NAME (step_forward) (h, 0, 1, input, 0, rows);
@@ -707,6 +708,7 @@ NAME (step_part) (const void *data, guint t, guint threads)
   gsize classes = net->sizes[L];
   guint profiled = h->velocity ? threads : 0;   /* a training step's phases (not a reverse step's) */
   STEP_PHASE_BEGIN (t, profiled);
+  prefetched_rows = 0;
   NAME (gather_batch) (h, t);
   STEP_PHASE (t, profiled, PHASE_GATHER);
   NAME (step_forward) (h, t, threads, input, first, rows);

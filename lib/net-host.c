@@ -47,7 +47,6 @@ typedef struct {
    * (whose rows it prefetches), worked out by the thread that queued it. */
   gboolean             given_indices;
   gboolean             grad_zero;   /* a training step whose grad holds zeros (DrmadNet's zero_grad) */
-  guint                prefetched[DRMAD_TEAM_MAX];   /* of each member's rows of the next step, prefetched so far */
   guint                prefetch_rows;   /* rows per prefetch_some: the batch over the places that call it */
   guint                threads;     /* a training or reverse step shared by this many threads of the host team
                                      * (0, 1: alone) */
@@ -95,6 +94,14 @@ tanh_f32 (float x)
  * prefetch_rows), before each GEMM and after every UPDATE_STRETCH parameters
  * of the update (net-host-body.h, prefetch_some). */
 #define UPDATE_STRETCH 1024
+
+/* Of the thread's rows of the next step, how many prefetch_some has asked
+ * for so far this step: the thread's own (each member of the host team is
+ * a thread), set to 0 as its part of a step starts. Not in HostStep: a
+ * member writes it some fifty times a step, and a line that one core keeps
+ * writing while the other reads the step's arguments beside it goes from
+ * core to core each time (docs/architecture.md, "The host step"). */
+static __thread guint prefetched_rows;
 
 /* The bytes of W_1's gradient that a training step works out at a time
  * and applies at once (net-host-body.h, grad_update_rows), on the stack:
