@@ -21,8 +21,8 @@ entry_range (DrmadGroupKind kind)
 {
   switch (kind) {
   case DRMAD_GROUP_MOMENTUM: return (EntryRange) { 0, 1, TRUE, TRUE };
-  case DRMAD_GROUP_INIT:     return (EntryRange) { 0, 100, TRUE, FALSE };
-  default:                   return (EntryRange) { 1e-12, 100, FALSE, FALSE };
+  case DRMAD_GROUP_INIT:     return (EntryRange) { 0, DRMAD_HYPER_SCALE_MAX, TRUE, FALSE };
+  default:                   return (EntryRange) { DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE };
   }
 }
 

@@ -537,6 +537,31 @@ outcome_of (const GError *error, DrmadJobOutcome otherwise)
   return g_error_matches (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED) ? DRMAD_JOB_CANCELLED : otherwise;
 }
 
+/* One θ of the final evaluation: trains from scratch and measures the test
+ * split. A training that diverges is a result for that θ, not an error (as
+ * in drmad --evaluate): test loss inf, error 1, *diverged set; the other
+ * θs are still evaluated and the run still finishes. */
+static gboolean
+final_test (DrmadSession *s, DrmadHyper *hyper, guint64 seed, ProgressRelay *relay, double *test_loss,
+            double *test_error, gboolean *diverged, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  *diverged = FALSE;
+  if (drmad_hyper_train (s->net, hyper, s->train, seed, relay_progress, relay, NULL, &local)) {
+    if (!drmad_net_evaluate (s->net, s->test, test_loss, test_error, error))
+      return FALSE;
+    if (isfinite (*test_loss))
+      return TRUE;
+  } else if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  *diverged = TRUE;   /* also weights that overflowed without the training loss saying so */
+  *test_loss = INFINITY;
+  *test_error = 1;
+  return TRUE;
+}
+
 DrmadJobOutcome
 drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJobResult *result, GError **error)
 {
@@ -748,12 +773,12 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   result->best_val_loss = drmad_meta_get_best_val_loss (meta);
   if (!drmad_hyper_set_values (best, best_values ? best_values : drmad_hyper_get_values (initial), error)
       || !drmad_session_get_test (&s, error)
-      || !drmad_hyper_train (s.net, initial, s.train, o->seed, relay_progress, &relay, NULL, error)
-      || !drmad_net_evaluate (s.net, s.test, &result->initial_test_loss, &result->initial_test_error, error)
-      || !drmad_hyper_train (s.net, hyper, s.train, o->seed, relay_progress, &relay, NULL, error)
-      || !drmad_net_evaluate (s.net, s.test, &result->learned_test_loss, &result->learned_test_error, error)
-      || !drmad_hyper_train (s.net, best, s.train, o->seed, relay_progress, &relay, NULL, error)
-      || !drmad_net_evaluate (s.net, s.test, &result->best_test_loss, &result->best_test_error, error)
+      || !final_test (&s, initial, o->seed, &relay, &result->initial_test_loss, &result->initial_test_error,
+                      &result->initial_diverged, error)
+      || !final_test (&s, hyper, o->seed, &relay, &result->learned_test_loss, &result->learned_test_error,
+                      &result->learned_diverged, error)
+      || !final_test (&s, best, o->seed, &relay, &result->best_test_loss, &result->best_test_error,
+                      &result->best_diverged, error)
       || !drmad_run_record_final (run, hyper, result->initial_test_loss, result->initial_test_error,
                                   result->learned_test_loss, result->learned_test_error, result->best_test_loss,
                                   result->best_test_error, error)) {

@@ -265,10 +265,10 @@ static const struct {
   gboolean    open_low, open_high;
   gsize       offset;   /* of the per-layer array in DrmadHyperConfig */
 } start_specs[] = {
-  { "init-l2", 1e-12, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_l2) },
-  { "init-lr", 1e-12, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_lr) },
+  { "init-l2", DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_l2) },
+  { "init-lr", DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_lr) },
   { "init-momentum", 0, 1, TRUE, TRUE, G_STRUCT_OFFSET (DrmadHyperConfig, init_momentum) },
-  { "init-scale", 0, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_scale) },
+  { "init-scale", 0, DRMAD_HYPER_SCALE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_scale) },
 };
 static const char *const start_keys[] = { "init-l2", "init-lr", "init-momentum", "init-scale", NULL };
 

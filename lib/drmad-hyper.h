@@ -92,6 +92,20 @@ typedef struct {
 
 DrmadHyperEntry drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index);
 
+/* The natural values a hyperparameter may take, the same for a starting
+ * value (--init-l2, a drmad --evaluate line) and a learned one, so that any
+ * learned θ can be given back: L2 and learning rates in [1e-12, 100],
+ * momenta in (0, 1), initial scales in (0, 100]. Past them training
+ * overflows or never moves. */
+#define DRMAD_HYPER_RATE_MIN  1e-12
+#define DRMAD_HYPER_RATE_MAX  100
+#define DRMAD_HYPER_SCALE_MAX 100
+
+/* TRUE when every entry of the raw vector @values lies within the ranges
+ * above; else FALSE with %DRMAD_ERROR_INVALID_ARGUMENT naming the first entry
+ * outside, its natural value and its range. */
+gboolean drmad_hyper_check_range (const DrmadHyper *hyper, const double *values, GError **error);
+
 /* Groups: "l2", "lr", "momentum", "init", only those learned, in θ order
  * (static strings). */
 guint       drmad_hyper_get_n_groups   (const DrmadHyper *hyper);

@@ -59,6 +59,9 @@ typedef struct {
    * validation loss and of the hypergradient norm ‖g‖ (0 for one process). */
   guint  ranks;
   double val_loss_spread, hypergradient_norm_spread;
+  /* Rejected because the step would take θ outside the ranges of
+   * drmad_hyper_check_range(): the meta learning rate is too large for it. */
+  gboolean out_of_range;
 } DrmadMetaReport;
 
 void drmad_meta_report_free (DrmadMetaReport *report);

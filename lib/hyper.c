@@ -221,11 +221,44 @@ drmad_hyper_set_values (DrmadHyper *hyper, const double *values, GError **error)
 {
   for (gsize i = 0; i < hyper->n; i++)
     if (!isfinite (values[i]) || fabs (values[i]) > 700) {
+      /* The raw value is a logarithm or a logit: say what it would mean. */
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
-                   "hyperparameter %s would become %g: refused", hyper->names[i], values[i]);
+                   "hyperparameter %s would become %g (raw %s %g): refused", hyper->names[i],
+                   drmad_hyper_natural_of (hyper, i, values[i]),
+                   hyper->entries[i].kind == DRMAD_GROUP_MOMENTUM ? "logit" : "log", values[i]);
       return FALSE;
     }
   memcpy (hyper->values, values, hyper->n * sizeof (double));
+  return TRUE;
+}
+
+gboolean
+drmad_hyper_check_range (const DrmadHyper *hyper, const double *values, GError **error)
+{
+  for (gsize i = 0; i < hyper->n; i++) {
+    double natural = drmad_hyper_natural_of (hyper, i, values[i]);
+    const char *what, *range;
+    switch (hyper->entries[i].kind) {
+    case DRMAD_GROUP_MOMENTUM:
+      if (natural > 0 && natural < 1)
+        continue;
+      what = "momentum", range = "above 0 and below 1";
+      break;
+    case DRMAD_GROUP_INIT:
+      if (natural > 0 && natural <= DRMAD_HYPER_SCALE_MAX)
+        continue;
+      what = "initial scale", range = "above 0 up to " G_STRINGIFY (DRMAD_HYPER_SCALE_MAX);
+      break;
+    default:
+      if (natural >= DRMAD_HYPER_RATE_MIN && natural <= DRMAD_HYPER_RATE_MAX)
+        continue;
+      what = hyper->entries[i].kind == DRMAD_GROUP_L2 ? "L2" : "learning rate";
+      range = "from " G_STRINGIFY (DRMAD_HYPER_RATE_MIN) " up to " G_STRINGIFY (DRMAD_HYPER_RATE_MAX);
+    }
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s would become %.6g, outside the %s range (%s)",
+                 hyper->names[i], natural, what, range);
+    return FALSE;
+  }
   return TRUE;
 }
 

@@ -207,7 +207,19 @@ apply_update (DrmadMeta *meta, GError **error)
       theta[i] -= meta->learning_rate * m_hat / (sqrt (s_hat) + c->epsilon);
     }
   }
-  return drmad_hyper_set_values (meta->hyper, theta, error);
+  return drmad_hyper_check_range (meta->hyper, theta, error) && drmad_hyper_set_values (meta->hyper, theta, error);
+}
+
+/* After a step apply_update() refused: θ and the optimiser state go back to
+ * the accepted point, so that the next meta-iteration measures it again and
+ * steps from it with the halved meta learning rate. */
+static void
+stay_at_accepted (DrmadMeta *meta)
+{
+  drmad_hyper_set_values (meta->hyper, meta->accepted_theta, NULL);
+  memcpy (meta->m, meta->accepted_m, meta->n * sizeof (double));
+  memcpy (meta->s, meta->accepted_s, meta->n * sizeof (double));
+  meta->adam_t = meta->accepted_adam_t;
 }
 
 static DrmadMetaReport *
@@ -240,9 +252,14 @@ reject_full (DrmadMeta *meta, DrmadMetaReport *report, char *event, gboolean uns
     drmad_meta_report_free (report);
     return NULL;
   }
-  if (!apply_update (meta, error)) {
-    drmad_meta_report_free (report);
-    return NULL;
+  g_autoptr (GError) local = NULL;
+  if (!apply_update (meta, &local)) {
+    /* Even the half-length step leaves the ranges (a meta learning rate far
+     * too large): rejected all the same, rather than ending the run. */
+    stay_at_accepted (meta);
+    report->out_of_range = TRUE;
+    report->event = g_strdup_printf ("%s; the half-length step too, θ stays at the last accepted values", event);
+    g_free (event);
   }
   return report;
 }
@@ -452,8 +469,9 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
     memcpy (meta->best_theta, meta->accepted_theta, meta->n * sizeof (double));
   }
   if (!apply_update (meta, &local)) {
-    /* A step that would put NaN/Inf or absurd values into θ: keep θ, halve. */
-    drmad_hyper_set_values (meta->hyper, meta->accepted_theta, NULL);
+    /* A step that would put NaN/Inf or values outside the ranges into θ: keep θ, halve. */
+    stay_at_accepted (meta);
+    report->out_of_range = TRUE;
     return reject (meta, report, g_strdup (local->message), error);
   }
   report->meta_learning_rate = meta->learning_rate;

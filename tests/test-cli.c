@@ -3,6 +3,7 @@
  * bad input with exit status 2, and --check. Runs the real binary. */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <png.h>
 #include <string.h>
 
@@ -289,6 +290,151 @@ test_patience (void)
   remove_tree (dir);
 }
 
+/* An IDX dataset in @folder: @n images of 5 × 7 pixels and labels 0 … 2,
+ * drawn from a fixed seed (train-*-ubyte only: a split of one pool). */
+static void
+write_small_idx (const char *folder, guint32 n)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  guint32 rows = 5, cols = 7;
+  g_autofree guint8 *images = g_malloc (16 + (gsize) n * rows * cols), *labels = g_malloc (8 + n);
+  guint32 image_header[4] = { GUINT32_TO_BE (0x803), GUINT32_TO_BE (n), GUINT32_TO_BE (rows), GUINT32_TO_BE (cols) };
+  guint32 label_header[2] = { GUINT32_TO_BE (0x801), GUINT32_TO_BE (n) };
+  memcpy (images, image_header, 16);
+  memcpy (labels, label_header, 8);
+  for (gsize i = 0; i < (gsize) n * rows * cols; i++)
+    images[16 + i] = g_rand_int_range (rand, 0, 256);
+  for (guint32 i = 0; i < n; i++)
+    labels[8 + i] = g_rand_int_range (rand, 0, 3);
+  g_autofree char *image_path = g_build_filename (folder, "train-images-idx3-ubyte", NULL);
+  g_autofree char *label_path = g_build_filename (folder, "train-labels-idx1-ubyte", NULL);
+  g_assert_true (g_file_set_contents (image_path, (const char *) images, 16 + (gsize) n * rows * cols, NULL));
+  g_assert_true (g_file_set_contents (label_path, (const char *) labels, 8 + n, NULL));
+}
+
+/* The cells of the history.csv row that starts with @label. */
+static char **
+history_row (const char *history, const char *label)
+{
+  g_autofree char *start = g_strconcat ("\n", label, ",", NULL);
+  const char *row = strstr (history, start);
+  g_assert_nonnull (row);
+  g_autofree char *line = g_strndup (row + 1, strcspn (row + 1, "\n"));
+  return g_strsplit (line, ",", -1);
+}
+
+/* A θ whose training diverges in the final evaluation (here the last one,
+ * an L2 of about 4 that a bold meta-step reached without being measured) is
+ * a result for that θ: the other two are still evaluated, the run finishes
+ * with status 0, and history.csv holds all three final rows. */
+static void
+test_final_diverged (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60",
+                            "--val-size", "20", "--test-size", "20", "--iters", "80", "--batch", "10",
+                            "--init-l2", "1e-2", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--meta-lr", "12", "--out", folder, NULL },
+                          &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "final  learned: test_loss inf  test_error 1  diverged"));
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_auto (GStrv) learned = history_row (history, "final-learned");
+  guint n = g_strv_length (learned);
+  g_assert_cmpstr (learned[n - 2], ==, "");   /* no inf is saved */
+  g_assert_cmpfloat (g_ascii_strtod (learned[n - 1], NULL), ==, 1);
+  /* The initial θ trains as it would alone: its row is what --meta-iters 0 reports. */
+  g_autofree char *once = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "0", NULL }, &once, NULL), ==, 0);
+  g_auto (GStrv) initial = history_row (history, "final-initial");
+  g_auto (GStrv) best = history_row (history, "final-best");
+  const char *test_loss = strstr (once, "test_loss "), *test_error = strstr (once, "test_error ");
+  g_assert_nonnull (test_loss);
+  g_assert_nonnull (test_error);
+  double once_loss = g_ascii_strtod (test_loss + 10, NULL), once_error = g_ascii_strtod (test_error + 11, NULL);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (initial[n - 2], NULL), once_loss, 1e-6 * once_loss);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (initial[n - 1], NULL), once_error, 1e-9);
+  g_assert_true (isfinite (g_ascii_strtod (best[n - 2], NULL)) && best[n - 2][0]);
+  /* The learned θ diverges in drmad --evaluate too. */
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  GString *theta = g_string_new (NULL);
+  for (guint i = 0; lines[i]; i++)
+    if (g_str_has_prefix (lines[i], "learned ")) {
+      g_auto (GStrv) name_value = g_strsplit (lines[i] + 8, " = ", 2);
+      g_string_append_printf (theta, "%s%s=%s", theta->len ? " " : "", name_value[0], name_value[1]);
+    }
+  g_string_append_c (theta, '\n');
+  g_autofree char *theta_text = g_string_free (theta, FALSE);
+  g_autofree char *stdin_path = g_build_filename (dir, "theta.txt", NULL);
+  g_assert_true (g_file_set_contents (stdin_path, theta_text, -1, NULL));
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = options; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, "--evaluate");
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) evaluate = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_autofree char *result = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (evaluate, NULL, NULL, &result, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("evaluate: %s", result);
+  g_assert_nonnull (strstr (result, "diverged=1"));
+  /* --resume of the finished run evaluates again and finishes too. */
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL), ==, 0);
+  remove_tree (dir);
+}
+
+/* A meta learning rate so large that even the halved step would take θ far
+ * outside the ranges a value may take (L2 and learning rates in [1e-12,
+ * 100]): each such step is rejected, θ stays at the accepted values, the
+ * message names the value in natural units, the range and --meta-lr, and the
+ * run finishes. */
+static void
+test_meta_lr_out_of_range (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60",
+                                            "--val-size", "20", "--test-size", "20", "--iters", "6", "--batch", "10",
+                                            "--meta-iters", "2", "--meta-lr", "1e4", "--out", folder, NULL },
+                          NULL, &out, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "meta 2/2"));
+  g_assert_nonnull (strstr (out, "range (from 1e-12 up to 100)"));
+  g_assert_nonnull (strstr (out, "a smaller --meta-lr"));
+  g_assert_nonnull (strstr (out, "final  best:"));
+  /* The value the message names is a natural one: far above 100, not a logarithm of one. */
+  const char *become = strstr (out, "would become ");
+  g_assert_nonnull (become);
+  g_assert_cmpfloat (g_ascii_strtod (become + strlen ("would become "), NULL), >, 1e6);
+  /* Every value the run recorded lies in its range. */
+  g_autofree char *values = read_text (folder, "hyper.csv");
+  g_auto (GStrv) lines = g_strsplit (values, "\n", -1);
+  guint checked = 0;
+  for (guint i = 1; lines[i] && lines[i][0]; i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    double natural = g_ascii_strtod (cells[3], NULL);
+    if (g_str_has_prefix (cells[1], "l2/") || g_str_has_prefix (cells[1], "lr/")) {
+      g_assert_cmpfloat (natural, >=, 1e-12);
+      g_assert_cmpfloat (natural, <=, 100);
+      checked++;
+    }
+  }
+  g_assert_cmpuint (checked, >, 0);
+  remove_tree (dir);
+}
+
 static void
 test_check (void)
 {
@@ -396,6 +542,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once", test_train_once);
   g_test_add_func ("/cli/patience", test_patience);
   g_test_add_func ("/cli/check", test_check);
+  g_test_add_func ("/cli/final-diverged", test_final_diverged);
+  g_test_add_func ("/cli/meta-lr-out-of-range", test_meta_lr_out_of_range);
   g_test_add_func ("/cli/device-faults", test_device_faults);
   return g_test_run ();
 }
