@@ -99,8 +99,16 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
   g_autoptr (DrmadSplit) split = NULL;
   DrmadDataset *pool = NULL, *test_pool = NULL;
   if (!check_plain_path (o->dataset, "--dataset", error)
-      || !drmad_dataset_open (o->dataset, NULL, &pool, &test_pool, error))
+      || !drmad_dataset_open (o->dataset, NULL, &pool, &test_pool, error)) {
+    if (o->dataset_from && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND)) {
+      /* Most likely a relative path written by a run started in another folder. */
+      g_autofree char *advice = g_strdup_printf ("the dataset value came from %s%s", o->dataset_from,
+                                                 g_path_is_absolute (o->dataset)
+                                                 ? "" : "; a relative path there is read from the current folder");
+      add_advice (error, advice);
+    }
     return FALSE;
+  }
   split = drmad_dataset_split (pool, test_pool, o->seed, o->train_size, o->val_size, o->test_size, error);
   gboolean defer_test = test_pool != NULL;
   g_clear_pointer (&pool, drmad_dataset_free);   /* the split holds copies of its rows */

@@ -404,6 +404,22 @@ convert (DrmadOptions *o, GError **error)
   return TRUE;
 }
 
+/* A --dataset that names a path (not an installed built-in or
+ * $DRMAD_DATA_DIR name, which drmad_dataset_open() looks up first) becomes
+ * absolute, so that run.ini names the same data from any folder (--resume,
+ * --config). */
+static void
+absolute_dataset (GHashTable *values)
+{
+  const char *dataset = g_hash_table_lookup (values, "dataset");
+  if (!dataset || !*dataset || g_path_is_absolute (dataset) || !g_file_test (dataset, G_FILE_TEST_EXISTS))
+    return;
+  g_auto (GStrv) installed = drmad_dataset_list_builtin ();
+  if (!strchr (dataset, G_DIR_SEPARATOR) && g_strv_contains ((const char *const *) installed, dataset))
+    return;
+  g_hash_table_replace (values, g_strdup ("dataset"), g_canonicalize_filename (dataset, NULL));
+}
+
 /* o->values: the defaults, then each of @layers in turn; o->given: every key a layer set. */
 static void
 merge_values (DrmadOptions *o, GHashTable *const *layers, guint n_layers)
@@ -515,6 +531,12 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   merge_values (o, layers, G_N_ELEMENTS (layers));
   /* A bad value that came from a file: say which file. */
   g_autofree char *file_path = resume ? g_build_filename (resume, "run.ini", NULL) : g_strdup (config);
+  /* A resumed run keeps its dataset value as written: it is part of the
+   * checkpoint's identity (drmad_options_trajectory_text). */
+  if (!resume)
+    absolute_dataset (o->values);
+  if (file_path && g_hash_table_contains (file, "dataset") && !g_hash_table_contains (cli, "dataset"))
+    o->dataset_from = g_strdup (file_path);
   o->list_devices = g_hash_table_contains (cli, "list-devices");
   o->check = g_hash_table_contains (cli, "check");
   o->force = g_hash_table_contains (cli, "force");
@@ -604,6 +626,7 @@ drmad_options_clear (DrmadOptions *o)
   g_clear_pointer (&o->resume, g_free);
   g_clear_pointer (&o->out, g_free);
   g_clear_pointer (&o->dataset, g_free);
+  g_clear_pointer (&o->dataset_from, g_free);
   g_clear_pointer (&o->device, g_free);
   g_clear_pointer (&o->values, g_hash_table_unref);
   g_clear_pointer (&o->given, g_hash_table_unref);

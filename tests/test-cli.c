@@ -435,6 +435,50 @@ test_meta_lr_out_of_range (void)
   remove_tree (dir);
 }
 
+/* A relative --dataset is saved absolute in run.ini, so that the run
+ * resumes and repeats from any folder; a relative one read from a file
+ * that is not found says which file it came from. */
+static void
+test_relative_dataset (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *elsewhere = g_build_filename (dir, "elsewhere", NULL);
+  g_mkdir (data, 0755);
+  g_mkdir (elsewhere, 0755);
+  write_small_idx (data, 300);
+  g_autofree char *cwd = g_get_current_dir ();
+  const char *options[] = { "--no-gui", "--layers", "35,4,3", "--train-size", "60", "--val-size", "20",
+                            "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  g_assert_cmpint (g_chdir (dir), ==, 0);
+  int status = drmad (options, (const char *[]){ "--dataset", "data", "--meta-iters", "1", "--out", folder, NULL },
+                      NULL, NULL);
+  g_assert_cmpint (g_chdir (elsewhere), ==, 0);
+  g_assert_cmpint (status, ==, 0);
+  g_autoptr (GKeyFile) ini = g_key_file_new ();
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_assert_true (g_key_file_load_from_file (ini, ini_path, G_KEY_FILE_NONE, NULL));
+  g_autofree char *saved = g_key_file_get_string (ini, "drmad", "dataset", NULL);
+  g_assert_cmpstr (saved, ==, data);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL, NULL,
+                          NULL), ==, 0);
+  g_autofree char *rerun = g_build_filename (dir, "rerun", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", ini_path, "--out", rerun, NULL }, NULL, NULL,
+                          NULL), ==, 0);
+  /* A run.ini of an older drmad, with the path as typed, read from another folder. */
+  g_key_file_set_string (ini, "drmad", "dataset", "data");
+  g_autofree char *relative_ini = g_build_filename (dir, "relative.ini", NULL);
+  g_assert_true (g_key_file_save_to_file (ini, relative_ini, NULL));
+  g_autofree char *err = NULL, *again = g_build_filename (dir, "again", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", relative_ini, "--out", again, NULL }, NULL, NULL,
+                          &err), ==, 2);
+  g_autofree char *came_from = g_strdup_printf ("the dataset value came from %s", relative_ini);
+  g_assert_nonnull (strstr (err, came_from));
+  g_assert_cmpint (g_chdir (cwd), ==, 0);
+  remove_tree (dir);
+}
+
 static void
 test_check (void)
 {
@@ -544,6 +588,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/check", test_check);
   g_test_add_func ("/cli/final-diverged", test_final_diverged);
   g_test_add_func ("/cli/meta-lr-out-of-range", test_meta_lr_out_of_range);
+  g_test_add_func ("/cli/relative-dataset", test_relative_dataset);
   g_test_add_func ("/cli/device-faults", test_device_faults);
   return g_test_run ();
 }
