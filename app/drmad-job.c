@@ -691,8 +691,17 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   } else if (writer) {
     g_autofree char *ini = run_ini (o, ranks, sharded);
     if (!(run = drmad_run_create (o->out, ini, o->force, error))) {
-      if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS) && !o->force)
-        add_advice (error, "another --out, --resume to continue it, or --force to overwrite it");
+      /* --resume and --force apply only to a run folder, not to a file or
+       * other files; --force not to a link to one (drmad_run_create). */
+      g_autofree char *earlier_ini = g_build_filename (o->out, "run.ini", NULL);
+      gboolean exists = g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS);
+      if (exists && !o->force && g_file_test (o->out, G_FILE_TEST_IS_DIR)
+          && g_file_test (earlier_ini, G_FILE_TEST_IS_REGULAR))
+        add_advice (error, g_file_test (o->out, G_FILE_TEST_IS_SYMLINK)
+                           ? "another --out, or --resume to continue it"
+                           : "another --out, --resume to continue it, or --force to overwrite it");
+      else if (exists && !g_file_test (o->out, G_FILE_TEST_IS_DIR))
+        add_advice (error, "another --out");
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
