@@ -259,6 +259,23 @@ test_bad_lines (void)
   g_assert_nonnull (strstr (err2, "cannot be combined"));
 }
 
+/* --evaluate keeps no run folder: --out is refused as --resume is
+ * (drmad_evaluate_main), with status 2, before anything is loaded or made. */
+static void
+test_refuses_out (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-evaluate", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *err = NULL, *out = NULL;
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--evaluate", "--out", folder, NULL }, NULL, NULL, &out, &err),
+                   ==, 2);
+  g_assert_nonnull (strstr (err, "--evaluate and --out"));
+  g_assert_nonnull (strstr (err, folder));
+  g_assert_cmpstr (out, ==, "");
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  remove_tree (dir);
+}
+
 /* The parser alone: global keys, then entries, in natural units. */
 static void
 test_parse_line (void)
@@ -389,6 +406,7 @@ main (int argc, char **argv)
     g_test_add_func ("/evaluate/against-train-once", test_against_train_once);
     g_test_add_func ("/evaluate/against-library", test_against_library);
     g_test_add_func ("/evaluate/bad-lines", test_bad_lines);
+    g_test_add_func ("/evaluate/refuses-out", test_refuses_out);
     g_test_add_func ("/evaluate/session-deferred-test", test_session_deferred_test);
   }
   return g_test_run ();
