@@ -251,9 +251,24 @@ parse_per_layer_text (const char *name, const char *value, gboolean as_key, guin
     g_autofree char *expected = g_strdup_printf ("one value, or %u (one per weight layer)", n_layers);
     return bad_value_as (error, as_key, name, value, expected);
   }
-  for (guint l = 0; l < n_layers; l++)
-    if (!parse_number (name, g_strstrip (parts[n == 1 ? 0 : l]), as_key, low, high, open_low, &out[l], error))
+  for (guint l = 0; l < n_layers; l++) {
+    g_autoptr (GError) local = NULL;
+    const char *item = g_strstrip (parts[n == 1 ? 0 : l]);
+    if (parse_number (name, item, as_key, low, high, open_low, &out[l], &local))
+      continue;
+    if (n == 1) {
+      g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
+    }
+    /* Several items: show the whole value, and which item is wrong (an
+     * empty one shows nothing by itself: "--init-lr 0.1,"). */
+    const char *expected = strstr (local->message, ": expected ");
+    g_autofree char *which = *item ? g_strdup_printf ("item %u of %u (%s)", l + 1, n, item)
+                                   : g_strdup_printf ("item %u of %u is empty", l + 1, n);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, as_key ? "%s=%s: %s%s" : "--%s %s: %s%s", name,
+                 value, which, expected ? expected : ": expected a number");
+    return FALSE;
+  }
   return TRUE;
 }
 

@@ -60,6 +60,9 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--init-l2", "1e300", NULL }, "--init-l2 1e300" },
     { { "--no-gui", "--init-scale", "1e30", NULL }, "--init-scale 1e30" },
     { { "--no-gui", "--init-lr", "1e-320", NULL }, "--init-lr 1e-320" },
+    /* An empty item: the whole value, and which item (the default job has 3 weight layers). */
+    { { "--no-gui", "--init-lr", "0.1,0.1,", NULL }, "--init-lr 0.1,0.1,: item 3 of 3 is empty: expected a number" },
+    { { "--no-gui", "--init-l2", "1e-4,x,1e-4", NULL }, "--init-l2 1e-4,x,1e-4: item 2 of 3 (x): expected" },
     { { "--no-gui", "--dataset", "/no/such/data", NULL }, "/no/such/data" },
     { { "--no-gui", "--config", "/no/such.ini", NULL }, "/no/such.ini" },
     { { "--no-gui", "--resume", "/no/such/run", NULL }, "/no/such/run" },
