@@ -99,9 +99,10 @@ read_key_file (GKeyFile *file, const char *path, gboolean strict, GError **error
     if (!spec || !spec->in_ini) {
       if (!strict)
         continue;
+      g_autofree char *quoted = drmad_error_excerpt (*key, DRMAD_ERROR_EXCERPT_CHARS);
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                    "%s: unknown setting \"%s\" (settings are named as the long options, see drmad --help)",
-                   path, *key);
+                   path, quoted);
       return NULL;
     }
     GError *local = NULL;
@@ -125,9 +126,11 @@ drmad_options_read_ini (const char *text, gsize length, const char *path, gboole
   gboolean loaded = text ? g_key_file_load_from_data (file, text, length, G_KEY_FILE_NONE, &local)
                          : g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local);
   if (!loaded) {
+    /* GLib's message quotes the line at fault, which may be binary or huge. */
+    g_autofree char *reason = drmad_error_excerpt (local->message, 4 * DRMAD_ERROR_EXCERPT_CHARS);
     g_set_error (error, DRMAD_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
                  ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_INVALID_ARGUMENT,
-                 "cannot read the settings file %s: %s", path, local->message);
+                 "cannot read the settings file %s: %s", path, reason);
     g_error_free (local);
     return NULL;
   }
@@ -163,8 +166,9 @@ merge_into (GHashTable *into, GHashTable *from)
 static gboolean
 bad_value_as (GError **error, gboolean as_key, const char *name, const char *value, const char *expected)
 {
+  g_autofree char *quoted = drmad_error_excerpt (value, DRMAD_ERROR_EXCERPT_CHARS);
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, as_key ? "%s=%s: expected %s" : "--%s %s: expected %s",
-               name, value, expected);
+               name, quoted, expected);
   return FALSE;
 }
 
@@ -263,10 +267,12 @@ parse_per_layer_text (const char *name, const char *value, gboolean as_key, guin
     /* Several items: show the whole value, and which item is wrong (an
      * empty one shows nothing by itself: "--init-lr 0.1,"). */
     const char *expected = strstr (local->message, ": expected ");
-    g_autofree char *which = *item ? g_strdup_printf ("item %u of %u (%s)", l + 1, n, item)
+    g_autofree char *quoted_item = drmad_error_excerpt (item, DRMAD_ERROR_EXCERPT_CHARS);
+    g_autofree char *quoted = drmad_error_excerpt (value, DRMAD_ERROR_EXCERPT_CHARS);
+    g_autofree char *which = *item ? g_strdup_printf ("item %u of %u (%s)", l + 1, n, quoted_item)
                                    : g_strdup_printf ("item %u of %u is empty", l + 1, n);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, as_key ? "%s=%s: %s%s" : "--%s %s: %s%s", name,
-                 value, which, expected ? expected : ": expected a number");
+                 quoted, which, expected ? expected : ": expected a number");
     return FALSE;
   }
   return TRUE;
@@ -490,7 +496,8 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (*argc > 1) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unexpected argument \"%s\"", (*argv)[1]);
+    g_autofree char *quoted = drmad_error_excerpt ((*argv)[1], DRMAD_ERROR_EXCERPT_CHARS);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unexpected argument \"%s\"", quoted);
     return FALSE;
   }
 

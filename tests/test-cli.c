@@ -482,6 +482,83 @@ test_relative_dataset (void)
   remove_tree (dir);
 }
 
+/* Every line of @text is UTF-8 and shorter than @limit bytes. */
+static void
+assert_short_text_lines (const char *text, gsize limit)
+{
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    g_assert_cmpuint (strlen (lines[i]), <, limit);
+}
+
+/* A bad value is quoted by its first characters (drmad_error_excerpt), with
+ * bytes that are not UTF-8 and control characters escaped: on stderr for
+ * options and settings files, and on stdout for drmad --evaluate lines,
+ * which a reader decodes as text. */
+static void
+test_long_and_binary_values (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  GString *widths = g_string_new ("35");
+  for (guint i = 0; i < 100000; i++)
+    g_string_append (widths, ",4");
+  g_string_append (widths, ",3");
+  g_autofree char *layers = g_string_free (widths, FALSE);
+  g_autofree char *wide = g_build_filename (dir, "wide.ini", NULL);
+  g_autofree char *wide_text = g_strdup_printf ("[drmad]\nlayers=%s\n", layers);
+  g_assert_true (g_file_set_contents (wide, wide_text, -1, NULL));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", wide, NULL }, NULL, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--layers 35,4,4,4"));
+  g_autofree char *length = g_strdup_printf ("(%zu bytes in all)", strlen (layers));
+  g_assert_nonnull (strstr (err, length));
+  assert_short_text_lines (err, 600);
+
+  g_autofree char *binary = g_build_filename (dir, "binary.ini", NULL);
+  guint8 bytes[4096];
+  for (guint i = 0; i < sizeof bytes; i++)
+    bytes[i] = (i * 167 + 13) & 0xff;
+  g_assert_true (g_file_set_contents (binary, (const char *) bytes, sizeof bytes, NULL));
+  g_autofree char *err_binary = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", binary, NULL }, NULL, NULL, &err_binary), ==, 2);
+  g_assert_nonnull (strstr (err_binary, binary));
+  assert_short_text_lines (err_binary, 1200);
+
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  GString *input = g_string_new ("init-lr=");
+  for (guint i = 0; i < 2000000; i++)
+    g_string_append_c (input, '9');
+  g_string_append (input, "\ninit-lr=0.1\xff\n\xff\xfe=1\ninit-lr=0.1\x1b[2J\n");
+  g_autofree char *stdin_path = g_build_filename (dir, "lines.txt", NULL);
+  g_assert_true (g_file_set_contents (stdin_path, input->str, input->len, NULL));
+  g_string_free (input, TRUE);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                        | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--evaluate", "--dataset", data, "--layers", "35,4,3",
+                         "--train-size", "60", "--val-size", "20", "--test-size", "20", "--iters", "6", "--batch", "10",
+                         NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) evaluate = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) out_bytes = NULL;
+  g_assert_true (g_subprocess_communicate (evaluate, NULL, NULL, &out_bytes, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree char *out = g_strndup (g_bytes_get_data (out_bytes, NULL), g_bytes_get_size (out_bytes));
+  g_test_message ("evaluate: %s", out);
+  g_assert_cmpuint (strlen (out), ==, g_bytes_get_size (out_bytes));   /* no NUL */
+  assert_short_text_lines (out, 600);
+  g_assert_nonnull (strstr (out, "error: line 1: init-lr=9999"));
+  g_assert_nonnull (strstr (out, "(2000000 bytes in all)"));
+  g_assert_nonnull (strstr (out, "error: line 2: init-lr=0.1\\xff: expected"));
+  g_assert_nonnull (strstr (out, "error: line 3: unknown key \"\\xff\\xfe\""));
+  g_assert_nonnull (strstr (out, "error: line 4: init-lr=0.1\\x1b[2J: expected"));
+  remove_tree (dir);
+}
+
 static void
 test_check (void)
 {
@@ -592,6 +669,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/final-diverged", test_final_diverged);
   g_test_add_func ("/cli/meta-lr-out-of-range", test_meta_lr_out_of_range);
   g_test_add_func ("/cli/relative-dataset", test_relative_dataset);
+  g_test_add_func ("/cli/long-and-binary-values", test_long_and_binary_values);
   g_test_add_func ("/cli/device-faults", test_device_faults);
   return g_test_run ();
 }
