@@ -166,8 +166,10 @@ terminal_iteration (DrmadJobIteration *event, gpointer user_data)
     printf ("  ranks %u  spread: val_loss %s  |d| %s", r->ranks, fmt (a, r->val_loss_spread, precision),
             fmt (b, r->hypergradient_norm_spread, precision));
   if (r->rejected)
-    printf ("  REJECTED (%s; meta learning rate now %g%s)", r->event, r->meta_learning_rate,
-            r->out_of_range ? "; a smaller --meta-lr takes shorter steps" : "");
+    printf ("  REJECTED (%s; meta learning rate now %g)", r->event, r->meta_learning_rate);
+  if (r->clamped)
+    printf ("  (%u value%s of the next θ held at the edge of %s range; a smaller --meta-lr takes shorter steps)",
+            r->clamped, r->clamped == 1 ? "" : "s", r->clamped == 1 ? "its" : "their");
   printf ("\n");
   if (event->fidelity)
     printf ("%s\n", event->fidelity);

@@ -101,10 +101,11 @@ DrmadHyperEntry drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index);
 #define DRMAD_HYPER_RATE_MAX  100
 #define DRMAD_HYPER_SCALE_MAX 100
 
-/* TRUE when every entry of the raw vector @values lies within the ranges
- * above; else FALSE with %DRMAD_ERROR_INVALID_ARGUMENT naming the first entry
- * outside, its natural value and its range. */
-gboolean drmad_hyper_check_range (const DrmadHyper *hyper, const double *values, GError **error);
+/* Puts every entry of the raw vector @values that lies outside the ranges
+ * above on the nearest bound (a momentum within 1e-12 of 0 or 1, an initial
+ * scale from 1e-12): a meta-step projected onto them. Returns how many it
+ * moved; NaN entries stay, for drmad_hyper_set_values() to refuse. */
+guint drmad_hyper_clamp_range (const DrmadHyper *hyper, double *values);
 
 /* Groups: "l2", "lr", "momentum", "init", only those learned, in θ order
  * (static strings). */

@@ -232,34 +232,37 @@ drmad_hyper_set_values (DrmadHyper *hyper, const double *values, GError **error)
   return TRUE;
 }
 
-gboolean
-drmad_hyper_check_range (const DrmadHyper *hyper, const double *values, GError **error)
+/* The logarithm of the bound @natural, moved inside by the last bit exp()
+ * would round past: a value held there, printed and given back (drmad
+ * --evaluate), is within its range. */
+static double
+log_bound (double natural, gboolean upper)
 {
+  double raw = log (natural);
+  while (upper ? exp (raw) > natural : exp (raw) < natural)
+    raw = nextafter (raw, upper ? -INFINITY : INFINITY);
+  return raw;
+}
+
+guint
+drmad_hyper_clamp_range (const DrmadHyper *hyper, double *values)
+{
+  /* the raw bounds: logarithms, and for momenta logits (momentum 1e-12 … 1 − 1e-12) */
+  const double rate_lo = log_bound (DRMAD_HYPER_RATE_MIN, FALSE), rate_hi = log_bound (DRMAD_HYPER_RATE_MAX, TRUE);
+  const double scale_hi = log_bound (DRMAD_HYPER_SCALE_MAX, TRUE), logit = log ((1 - 1e-12) / 1e-12);
+  guint moved = 0;
   for (gsize i = 0; i < hyper->n; i++) {
-    double natural = drmad_hyper_natural_of (hyper, i, values[i]);
-    const char *what, *range;
-    switch (hyper->entries[i].kind) {
-    case DRMAD_GROUP_MOMENTUM:
-      if (natural > 0 && natural < 1)
-        continue;
-      what = "momentum", range = "above 0 and below 1";
-      break;
-    case DRMAD_GROUP_INIT:
-      if (natural > 0 && natural <= DRMAD_HYPER_SCALE_MAX)
-        continue;
-      what = "initial scale", range = "above 0 up to " G_STRINGIFY (DRMAD_HYPER_SCALE_MAX);
-      break;
-    default:
-      if (natural >= DRMAD_HYPER_RATE_MIN && natural <= DRMAD_HYPER_RATE_MAX)
-        continue;
-      what = hyper->entries[i].kind == DRMAD_GROUP_L2 ? "L2" : "learning rate";
-      range = "from " G_STRINGIFY (DRMAD_HYPER_RATE_MIN) " up to " G_STRINGIFY (DRMAD_HYPER_RATE_MAX);
+    double lo = rate_lo, hi = rate_hi;
+    if (hyper->entries[i].kind == DRMAD_GROUP_MOMENTUM)
+      lo = -logit, hi = logit;
+    else if (hyper->entries[i].kind == DRMAD_GROUP_INIT)
+      hi = scale_hi;
+    if (values[i] < lo || values[i] > hi) {   /* false for NaN */
+      values[i] = values[i] < lo ? lo : hi;
+      moved++;
     }
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s would become %.6g, outside the %s range (%s)",
-                 hyper->names[i], natural, what, range);
-    return FALSE;
   }
-  return TRUE;
+  return moved;
 }
 
 const char *

@@ -178,9 +178,11 @@ double drmad_meta_get_best_val_loss (DrmadMeta *meta) { return meta->best_val_lo
 guint drmad_meta_get_stalled (DrmadMeta *meta) { return meta->iteration - meta->best_iteration; }
 double drmad_meta_get_learning_rate (DrmadMeta *meta) { return meta->learning_rate; }
 
-/* θ_next = θ − step(gradient), from the accepted point and its optimiser state. */
+/* θ_next = θ − step(gradient), from the accepted point and its optimiser
+ * state, projected onto the ranges a value may take (@clamped: how many
+ * entries it moved onto a bound). */
 static gboolean
-apply_update (DrmadMeta *meta, GError **error)
+apply_update (DrmadMeta *meta, guint *clamped, GError **error)
 {
   const DrmadMetaConfig *c = &meta->config;
   g_autofree double *theta = g_memdup2 (meta->accepted_theta, meta->n * sizeof (double));
@@ -207,7 +209,8 @@ apply_update (DrmadMeta *meta, GError **error)
       theta[i] -= meta->learning_rate * m_hat / (sqrt (s_hat) + c->epsilon);
     }
   }
-  return drmad_hyper_check_range (meta->hyper, theta, error) && drmad_hyper_set_values (meta->hyper, theta, error);
+  *clamped = drmad_hyper_clamp_range (meta->hyper, theta);
+  return drmad_hyper_set_values (meta->hyper, theta, error);
 }
 
 /* After a step apply_update() refused: θ and the optimiser state go back to
@@ -253,12 +256,11 @@ reject_full (DrmadMeta *meta, DrmadMetaReport *report, char *event, gboolean uns
     return NULL;
   }
   g_autoptr (GError) local = NULL;
-  if (!apply_update (meta, &local)) {
-    /* Even the half-length step leaves the ranges (a meta learning rate far
-     * too large): rejected all the same, rather than ending the run. */
+  if (!apply_update (meta, &report->clamped, &local)) {
+    /* The half-length step would put NaN into θ too: rejected all the same, rather than ending the run. */
     stay_at_accepted (meta);
-    report->out_of_range = TRUE;
-    report->event = g_strdup_printf ("%s; the half-length step too, θ stays at the last accepted values", event);
+    report->event = g_strdup_printf ("%s; the half-length step too (%s), θ stays at the last accepted values", event,
+                                     local->message);
     g_free (event);
   }
   return report;
@@ -468,10 +470,9 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
     meta->best_iteration = report->iteration;
     memcpy (meta->best_theta, meta->accepted_theta, meta->n * sizeof (double));
   }
-  if (!apply_update (meta, &local)) {
-    /* A step that would put NaN/Inf or values outside the ranges into θ: keep θ, halve. */
+  if (!apply_update (meta, &report->clamped, &local)) {
+    /* A step that would put NaN into θ: keep θ, halve. */
     stay_at_accepted (meta);
-    report->out_of_range = TRUE;
     return reject (meta, report, g_strdup (local->message), error);
   }
   report->meta_learning_rate = meta->learning_rate;

@@ -414,27 +414,24 @@ test_meta_lr_out_of_range (void)
                                             "--meta-iters", "2", "--meta-lr", "1e4", "--out", folder, NULL },
                           NULL, &out, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "meta 2/2"));
-  g_assert_nonnull (strstr (out, "range (from 1e-12 up to 100)"));
-  g_assert_nonnull (strstr (out, "a smaller --meta-lr"));
+  g_assert_nonnull (strstr (out, "held at the edge of their range; a smaller --meta-lr takes shorter steps"));
   g_assert_nonnull (strstr (out, "final  best:"));
-  /* The value the message names is a natural one: far above 100, not a logarithm of one. */
-  const char *become = strstr (out, "would become ");
-  g_assert_nonnull (become);
-  g_assert_cmpfloat (g_ascii_strtod (become + strlen ("would become "), NULL), >, 1e6);
-  /* Every value the run recorded lies in its range. */
+  /* Every value the run recorded lies in its range, and the step of 1e4 put some on a bound. */
   g_autofree char *values = read_text (folder, "hyper.csv");
   g_auto (GStrv) lines = g_strsplit (values, "\n", -1);
-  guint checked = 0;
+  guint checked = 0, on_bound = 0;
   for (guint i = 1; lines[i] && lines[i][0]; i++) {
     g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
     double natural = g_ascii_strtod (cells[3], NULL);
     if (g_str_has_prefix (cells[1], "l2/") || g_str_has_prefix (cells[1], "lr/")) {
-      g_assert_cmpfloat (natural, >=, 1e-12);
-      g_assert_cmpfloat (natural, <=, 100);
+      g_assert_cmpfloat (natural, >=, 1e-12 * (1 - 1e-12));
+      g_assert_cmpfloat (natural, <=, 100 * (1 + 1e-12));
+      on_bound += fabs (natural / 100 - 1) < 1e-12 || fabs (natural / 1e-12 - 1) < 1e-12;
       checked++;
     }
   }
   g_assert_cmpuint (checked, >, 0);
+  g_assert_cmpuint (on_bound, >, 0);
   remove_tree (dir);
 }
 
