@@ -167,6 +167,9 @@ terminal_iteration (DrmadJobIteration *event, gpointer user_data)
             fmt (b, r->hypergradient_norm_spread, precision));
   if (r->rejected)
     printf ("  REJECTED (%s; meta learning rate now %g)", r->event, r->meta_learning_rate);
+  if (r->clamped)
+    printf ("  (%u value%s of the next θ held at the edge of %s range; a smaller --meta-lr takes shorter steps)",
+            r->clamped, r->clamped == 1 ? "" : "s", r->clamped == 1 ? "its" : "their");
   printf ("\n");
   if (event->fidelity)
     printf ("%s\n", event->fidelity);
@@ -218,12 +221,13 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
     printf ("  test_loss %s  test_error %s\n", fmt (a, result.learned_test_loss, o->precision),
             fmt (b, result.learned_test_error, o->precision));
   } else {
-    printf ("final  initial: test_loss %s  test_error %s\n", fmt (a, result.initial_test_loss, o->precision),
-            fmt (b, result.initial_test_error, o->precision));
-    printf ("final  learned: test_loss %s  test_error %s\n", fmt (a, result.learned_test_loss, o->precision),
-            fmt (b, result.learned_test_error, o->precision));
-    printf ("final  best:    test_loss %s  test_error %s", fmt (a, result.best_test_loss, o->precision),
-            fmt (b, result.best_test_error, o->precision));
+    const char *diverged = "  diverged (its training overflowed)";
+    printf ("final  initial: test_loss %s  test_error %s%s\n", fmt (a, result.initial_test_loss, o->precision),
+            fmt (b, result.initial_test_error, o->precision), result.initial_diverged ? diverged : "");
+    printf ("final  learned: test_loss %s  test_error %s%s\n", fmt (a, result.learned_test_loss, o->precision),
+            fmt (b, result.learned_test_error, o->precision), result.learned_diverged ? diverged : "");
+    printf ("final  best:    test_loss %s  test_error %s%s", fmt (a, result.best_test_loss, o->precision),
+            fmt (b, result.best_test_error, o->precision), result.best_diverged ? diverged : "");
     printf ("  (the accepted θ with the lowest validation loss, %s)\n", fmt (a, result.best_val_loss, o->precision));
     guint n = result.learned ? g_strv_length (result.learned) : 0;
     for (guint i = 0; i < n && i < 64; i++)

@@ -21,8 +21,8 @@ entry_range (DrmadGroupKind kind)
 {
   switch (kind) {
   case DRMAD_GROUP_MOMENTUM: return (EntryRange) { 0, 1, TRUE, TRUE };
-  case DRMAD_GROUP_INIT:     return (EntryRange) { 0, 100, TRUE, FALSE };
-  default:                   return (EntryRange) { 1e-12, 100, FALSE, FALSE };
+  case DRMAD_GROUP_INIT:     return (EntryRange) { 0, DRMAD_HYPER_SCALE_MAX, TRUE, FALSE };
+  default:                   return (EntryRange) { DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE };
   }
 }
 
@@ -36,7 +36,8 @@ parse_entry_value (const char *key, const char *text, DrmadGroupKind kind, doubl
                 && (range.open_low ? value > range.low : value >= range.low)
                 && (range.open_high ? value < range.high : value <= range.high);
   if (!ok) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s=%s: expected a number %s %g %s %g", key, text,
+    g_autofree char *quoted = drmad_error_excerpt (text, DRMAD_ERROR_EXCERPT_CHARS);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s=%s: expected a number %s %g %s %g", key, quoted,
                  range.open_low ? "above" : "from", range.low, range.open_high ? "and below" : "up to", range.high);
     return FALSE;
   }
@@ -46,8 +47,9 @@ parse_entry_value (const char *key, const char *text, DrmadGroupKind kind, doubl
 
 /* What a line may name, for the message on a key it may not. */
 static void
-set_unknown_key (GError **error, const char *key, const DrmadHyper *names)
+set_unknown_key (GError **error, const char *given_key, const DrmadHyper *names)
 {
+  g_autofree char *key = drmad_error_excerpt (given_key, DRMAD_ERROR_EXCERPT_CHARS);
   static const char *const groups[] = { "l2/", "lr/", "momentum/", "init/" };
   g_autofree char *start = g_strjoinv (", ", (char **) drmad_options_start_keys ());
   gsize n = drmad_hyper_get_n (names);
@@ -58,14 +60,14 @@ set_unknown_key (GError **error, const char *key, const DrmadHyper *names)
   guint n_specs;
   const DrmadOptionSpec *specs = drmad_options_get_specs (&n_specs);
   for (guint i = 0; i < n_specs; i++)
-    if (specs[i].in_ini && g_str_equal (specs[i].name, key)) {
+    if (specs[i].in_ini && g_str_equal (specs[i].name, given_key)) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                    "%s is the same for every line (give --%s on the command line); a line sets %s, or %s", key, key,
                    start, entries);
       return;
     }
   for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
-    if (g_str_has_prefix (key, groups[g])) {
+    if (g_str_has_prefix (given_key, groups[g])) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                    "θ has no entry %s here: expected one of %s (which entries θ has follows --learn, "
                    "--l2-granularity, --segments and --layers)", key, entries);
@@ -105,15 +107,18 @@ drmad_evaluate_parse_line (const DrmadOptions *o, const guint *sizes, guint n_si
       continue;
     char *equals = strchr (item, '=');
     if (!equals || equals == item) {
+      g_autofree char *quoted = drmad_error_excerpt (item, DRMAD_ERROR_EXCERPT_CHARS);
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                   "\"%s\": expected KEY=VALUE items separated by blanks (e.g. init-l2=1e-4 lr/layer1/seg0=0.1)", item);
+                   "\"%s\": expected KEY=VALUE items separated by blanks (e.g. init-l2=1e-4 lr/layer1/seg0=0.1)",
+                   quoted);
       return NULL;
     }
     *equals = '\0';
     const char *key = item, *value = equals + 1;
     if (!g_hash_table_add (seen, (gpointer) key)) {
+      g_autofree char *quoted = drmad_error_excerpt (key, DRMAD_ERROR_EXCERPT_CHARS);
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s is given twice: expected each key once",
-                   key);
+                   quoted);
       return NULL;
     }
     if (g_strv_contains (drmad_options_start_keys (), key)) {
@@ -195,6 +200,11 @@ drmad_evaluate_main (const DrmadOptions *o, FILE *in, FILE *out, FILE *log)
   if (o->resume) {
     fprintf (log, "drmad: --evaluate and --resume cannot be combined: --evaluate trains once per line of "
                   "standard input and keeps no run folder\n");
+    return EXIT_BAD_INPUT;
+  }
+  if (drmad_options_given (o, "out")) {
+    fprintf (log, "drmad: --evaluate and --out %s cannot be combined: --evaluate trains once per line of "
+                  "standard input, writes its results on standard output and keeps no run folder\n", o->out);
     return EXIT_BAD_INPUT;
   }
   /* Every line evaluates on the test set: draw it now, once. */

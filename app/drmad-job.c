@@ -99,8 +99,16 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
   g_autoptr (DrmadSplit) split = NULL;
   DrmadDataset *pool = NULL, *test_pool = NULL;
   if (!check_plain_path (o->dataset, "--dataset", error)
-      || !drmad_dataset_open (o->dataset, NULL, &pool, &test_pool, error))
+      || !drmad_dataset_open (o->dataset, NULL, &pool, &test_pool, error)) {
+    if (o->dataset_from && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND)) {
+      /* Most likely a relative path written by a run started in another folder. */
+      g_autofree char *advice = g_strdup_printf ("the dataset value came from %s%s", o->dataset_from,
+                                                 g_path_is_absolute (o->dataset)
+                                                 ? "" : "; a relative path there is read from the current folder");
+      add_advice (error, advice);
+    }
     return FALSE;
+  }
   split = drmad_dataset_split (pool, test_pool, o->seed, o->train_size, o->val_size, o->test_size, error);
   gboolean defer_test = test_pool != NULL;
   g_clear_pointer (&pool, drmad_dataset_free);   /* the split holds copies of its rows */
@@ -537,6 +545,31 @@ outcome_of (const GError *error, DrmadJobOutcome otherwise)
   return g_error_matches (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED) ? DRMAD_JOB_CANCELLED : otherwise;
 }
 
+/* One θ of the final evaluation: trains from scratch and measures the test
+ * split. A training that diverges is a result for that θ, not an error (as
+ * in drmad --evaluate): test loss inf, error 1, *diverged set; the other
+ * θs are still evaluated and the run still finishes. */
+static gboolean
+final_test (DrmadSession *s, DrmadHyper *hyper, guint64 seed, ProgressRelay *relay, double *test_loss,
+            double *test_error, gboolean *diverged, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  *diverged = FALSE;
+  if (drmad_hyper_train (s->net, hyper, s->train, seed, relay_progress, relay, NULL, &local)) {
+    if (!drmad_net_evaluate (s->net, s->test, test_loss, test_error, error))
+      return FALSE;
+    if (isfinite (*test_loss))
+      return TRUE;
+  } else if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  *diverged = TRUE;   /* also weights that overflowed without the training loss saying so */
+  *test_loss = INFINITY;
+  *test_error = 1;
+  return TRUE;
+}
+
 DrmadJobOutcome
 drmad_job_run (const DrmadOptions *o, const DrmadJobCallbacks *callbacks, DrmadJobResult *result, GError **error)
 {
@@ -658,8 +691,17 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   } else if (writer) {
     g_autofree char *ini = run_ini (o, ranks, sharded);
     if (!(run = drmad_run_create (o->out, ini, o->force, error))) {
-      if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS) && !o->force)
-        add_advice (error, "another --out, --resume to continue it, or --force to overwrite it");
+      /* --resume and --force apply only to a run folder, not to a file or
+       * other files; --force not to a link to one (drmad_run_create). */
+      g_autofree char *earlier_ini = g_build_filename (o->out, "run.ini", NULL);
+      gboolean exists = g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS);
+      if (exists && !o->force && g_file_test (o->out, G_FILE_TEST_IS_DIR)
+          && g_file_test (earlier_ini, G_FILE_TEST_IS_REGULAR))
+        add_advice (error, g_file_test (o->out, G_FILE_TEST_IS_SYMLINK)
+                           ? "another --out, or --resume to continue it"
+                           : "another --out, --resume to continue it, or --force to overwrite it");
+      else if (exists && !g_file_test (o->out, G_FILE_TEST_IS_DIR))
+        add_advice (error, "another --out");
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
@@ -748,12 +790,12 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   result->best_val_loss = drmad_meta_get_best_val_loss (meta);
   if (!drmad_hyper_set_values (best, best_values ? best_values : drmad_hyper_get_values (initial), error)
       || !drmad_session_get_test (&s, error)
-      || !drmad_hyper_train (s.net, initial, s.train, o->seed, relay_progress, &relay, NULL, error)
-      || !drmad_net_evaluate (s.net, s.test, &result->initial_test_loss, &result->initial_test_error, error)
-      || !drmad_hyper_train (s.net, hyper, s.train, o->seed, relay_progress, &relay, NULL, error)
-      || !drmad_net_evaluate (s.net, s.test, &result->learned_test_loss, &result->learned_test_error, error)
-      || !drmad_hyper_train (s.net, best, s.train, o->seed, relay_progress, &relay, NULL, error)
-      || !drmad_net_evaluate (s.net, s.test, &result->best_test_loss, &result->best_test_error, error)
+      || !final_test (&s, initial, o->seed, &relay, &result->initial_test_loss, &result->initial_test_error,
+                      &result->initial_diverged, error)
+      || !final_test (&s, hyper, o->seed, &relay, &result->learned_test_loss, &result->learned_test_error,
+                      &result->learned_diverged, error)
+      || !final_test (&s, best, o->seed, &relay, &result->best_test_loss, &result->best_test_error,
+                      &result->best_diverged, error)
       || !drmad_run_record_final (run, hyper, result->initial_test_loss, result->initial_test_error,
                                   result->learned_test_loss, result->learned_test_error, result->best_test_loss,
                                   result->best_test_error, error)) {

@@ -131,6 +131,9 @@ typedef struct {
   double   val_loss, val_error;                /* trained once */
   double   initial_test_loss, initial_test_error, learned_test_loss, learned_test_error;
   double   best_test_loss, best_test_error;  /* the best accepted θ (lowest validation loss) */
+  /* The final evaluation's training with that θ diverged: its test loss is
+   * inf and its error 1, as drmad --evaluate reports diverged=1. */
+  gboolean initial_diverged, learned_diverged, best_diverged;
   double   best_val_loss;
   char    *folder;         /* the run folder (NULL when trained once) */
   char   **learned;        /* "name = value" lines, NULL-terminated */

@@ -99,9 +99,10 @@ read_key_file (GKeyFile *file, const char *path, gboolean strict, GError **error
     if (!spec || !spec->in_ini) {
       if (!strict)
         continue;
+      g_autofree char *quoted = drmad_error_excerpt (*key, DRMAD_ERROR_EXCERPT_CHARS);
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                    "%s: unknown setting \"%s\" (settings are named as the long options, see drmad --help)",
-                   path, *key);
+                   path, quoted);
       return NULL;
     }
     GError *local = NULL;
@@ -125,9 +126,11 @@ drmad_options_read_ini (const char *text, gsize length, const char *path, gboole
   gboolean loaded = text ? g_key_file_load_from_data (file, text, length, G_KEY_FILE_NONE, &local)
                          : g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local);
   if (!loaded) {
+    /* GLib's message quotes the line at fault, which may be binary or huge. */
+    g_autofree char *reason = drmad_error_excerpt (local->message, 4 * DRMAD_ERROR_EXCERPT_CHARS);
     g_set_error (error, DRMAD_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
                  ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_INVALID_ARGUMENT,
-                 "cannot read the settings file %s: %s", path, local->message);
+                 "cannot read the settings file %s: %s", path, reason);
     g_error_free (local);
     return NULL;
   }
@@ -163,8 +166,9 @@ merge_into (GHashTable *into, GHashTable *from)
 static gboolean
 bad_value_as (GError **error, gboolean as_key, const char *name, const char *value, const char *expected)
 {
+  g_autofree char *quoted = drmad_error_excerpt (value, DRMAD_ERROR_EXCERPT_CHARS);
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, as_key ? "%s=%s: expected %s" : "--%s %s: expected %s",
-               name, value, expected);
+               name, quoted, expected);
   return FALSE;
 }
 
@@ -251,9 +255,26 @@ parse_per_layer_text (const char *name, const char *value, gboolean as_key, guin
     g_autofree char *expected = g_strdup_printf ("one value, or %u (one per weight layer)", n_layers);
     return bad_value_as (error, as_key, name, value, expected);
   }
-  for (guint l = 0; l < n_layers; l++)
-    if (!parse_number (name, g_strstrip (parts[n == 1 ? 0 : l]), as_key, low, high, open_low, &out[l], error))
+  for (guint l = 0; l < n_layers; l++) {
+    g_autoptr (GError) local = NULL;
+    const char *item = g_strstrip (parts[n == 1 ? 0 : l]);
+    if (parse_number (name, item, as_key, low, high, open_low, &out[l], &local))
+      continue;
+    if (n == 1) {
+      g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
+    }
+    /* Several items: show the whole value, and which item is wrong (an
+     * empty one shows nothing by itself: "--init-lr 0.1,"). */
+    const char *expected = strstr (local->message, ": expected ");
+    g_autofree char *quoted_item = drmad_error_excerpt (item, DRMAD_ERROR_EXCERPT_CHARS);
+    g_autofree char *quoted = drmad_error_excerpt (value, DRMAD_ERROR_EXCERPT_CHARS);
+    g_autofree char *which = *item ? g_strdup_printf ("item %u of %u (%s)", l + 1, n, quoted_item)
+                                   : g_strdup_printf ("item %u of %u is empty", l + 1, n);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, as_key ? "%s=%s: %s%s" : "--%s %s: %s%s", name,
+                 quoted, which, expected ? expected : ": expected a number");
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -265,10 +286,10 @@ static const struct {
   gboolean    open_low, open_high;
   gsize       offset;   /* of the per-layer array in DrmadHyperConfig */
 } start_specs[] = {
-  { "init-l2", 1e-12, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_l2) },
-  { "init-lr", 1e-12, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_lr) },
+  { "init-l2", DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_l2) },
+  { "init-lr", DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_lr) },
   { "init-momentum", 0, 1, TRUE, TRUE, G_STRUCT_OFFSET (DrmadHyperConfig, init_momentum) },
-  { "init-scale", 0, 100, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_scale) },
+  { "init-scale", 0, DRMAD_HYPER_SCALE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_scale) },
 };
 static const char *const start_keys[] = { "init-l2", "init-lr", "init-momentum", "init-scale", NULL };
 
@@ -404,6 +425,22 @@ convert (DrmadOptions *o, GError **error)
   return TRUE;
 }
 
+/* A --dataset that names a path (not an installed built-in or
+ * $DRMAD_DATA_DIR name, which drmad_dataset_open() looks up first) becomes
+ * absolute, so that run.ini names the same data from any folder (--resume,
+ * --config). */
+static void
+absolute_dataset (GHashTable *values)
+{
+  const char *dataset = g_hash_table_lookup (values, "dataset");
+  if (!dataset || !*dataset || g_path_is_absolute (dataset) || !g_file_test (dataset, G_FILE_TEST_EXISTS))
+    return;
+  g_auto (GStrv) installed = drmad_dataset_list_builtin ();
+  if (!strchr (dataset, G_DIR_SEPARATOR) && g_strv_contains ((const char *const *) installed, dataset))
+    return;
+  g_hash_table_replace (values, g_strdup ("dataset"), g_canonicalize_filename (dataset, NULL));
+}
+
 /* o->values: the defaults, then each of @layers in turn; o->given: every key a layer set. */
 static void
 merge_values (DrmadOptions *o, GHashTable *const *layers, guint n_layers)
@@ -459,7 +496,8 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
   if (*argc > 1) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unexpected argument \"%s\"", (*argv)[1]);
+    g_autofree char *quoted = drmad_error_excerpt ((*argv)[1], DRMAD_ERROR_EXCERPT_CHARS);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unexpected argument \"%s\"", quoted);
     return FALSE;
   }
 
@@ -515,6 +553,12 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   merge_values (o, layers, G_N_ELEMENTS (layers));
   /* A bad value that came from a file: say which file. */
   g_autofree char *file_path = resume ? g_build_filename (resume, "run.ini", NULL) : g_strdup (config);
+  /* A resumed run keeps its dataset value as written: it is part of the
+   * checkpoint's identity (drmad_options_trajectory_text). */
+  if (!resume)
+    absolute_dataset (o->values);
+  if (file_path && g_hash_table_contains (file, "dataset") && !g_hash_table_contains (cli, "dataset"))
+    o->dataset_from = g_strdup (file_path);
   o->list_devices = g_hash_table_contains (cli, "list-devices");
   o->check = g_hash_table_contains (cli, "check");
   o->force = g_hash_table_contains (cli, "force");
@@ -604,6 +648,7 @@ drmad_options_clear (DrmadOptions *o)
   g_clear_pointer (&o->resume, g_free);
   g_clear_pointer (&o->out, g_free);
   g_clear_pointer (&o->dataset, g_free);
+  g_clear_pointer (&o->dataset_from, g_free);
   g_clear_pointer (&o->device, g_free);
   g_clear_pointer (&o->values, g_hash_table_unref);
   g_clear_pointer (&o->given, g_hash_table_unref);

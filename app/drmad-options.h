@@ -14,6 +14,7 @@ typedef struct {
   char    *out;           /* the run folder to create */
   /* data and model */
   char    *dataset;
+  char    *dataset_from;  /* the file that gave --dataset (a --config file, a resumed run.ini), or NULL */
   guint    train_size, val_size, test_size;
   guint    sizes[DRMAD_HYPER_MAX_LAYERS + 1];
   guint    n_sizes;

@@ -42,4 +42,13 @@ typedef enum {
   DRMAD_ERROR_MISMATCH,         /* a checkpoint belongs to other settings or other data than the run resuming it */
 } DrmadError;
 
+/* A short, printable form of @text (a value someone gave) to quote in a
+ * message: at most @max_chars characters, control characters and bytes that
+ * are not UTF-8 escaped (\n, \t, \xff), then "…" and the whole length in
+ * bytes when cut. NULL gives "(null)". Free with g_free(). */
+char *drmad_error_excerpt (const char *text, guint max_chars);
+
+/* How much of a value a message quotes (drmad_error_excerpt()). */
+#define DRMAD_ERROR_EXCERPT_CHARS 64
+
 G_END_DECLS

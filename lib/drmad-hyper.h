@@ -92,6 +92,21 @@ typedef struct {
 
 DrmadHyperEntry drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index);
 
+/* The natural values a hyperparameter may take, the same for a starting
+ * value (--init-l2, a drmad --evaluate line) and a learned one, so that any
+ * learned θ can be given back: L2 and learning rates in [1e-12, 100],
+ * momenta in (0, 1), initial scales in (0, 100]. Past them training
+ * overflows or never moves. */
+#define DRMAD_HYPER_RATE_MIN  1e-12
+#define DRMAD_HYPER_RATE_MAX  100
+#define DRMAD_HYPER_SCALE_MAX 100
+
+/* Puts every entry of the raw vector @values that lies outside the ranges
+ * above on the nearest bound (a momentum within 1e-12 of 0 or 1, an initial
+ * scale from 1e-12): a meta-step projected onto them. Returns how many it
+ * moved; NaN entries stay, for drmad_hyper_set_values() to refuse. */
+guint drmad_hyper_clamp_range (const DrmadHyper *hyper, double *values);
+
 /* Groups: "l2", "lr", "momentum", "init", only those learned, in θ order
  * (static strings). */
 guint       drmad_hyper_get_n_groups   (const DrmadHyper *hyper);

@@ -59,6 +59,10 @@ typedef struct {
    * validation loss and of the hypergradient norm ‖g‖ (0 for one process). */
   guint  ranks;
   double val_loss_spread, hypergradient_norm_spread;
+  /* Entries that the step after this meta-iteration would have taken
+   * outside their ranges, held at the nearest bound instead
+   * (drmad_hyper_clamp_range()): often, a meta learning rate too large. */
+  guint  clamped;
 } DrmadMetaReport;
 
 void drmad_meta_report_free (DrmadMetaReport *report);

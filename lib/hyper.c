@@ -221,12 +221,48 @@ drmad_hyper_set_values (DrmadHyper *hyper, const double *values, GError **error)
 {
   for (gsize i = 0; i < hyper->n; i++)
     if (!isfinite (values[i]) || fabs (values[i]) > 700) {
+      /* The raw value is a logarithm or a logit: say what it would mean. */
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
-                   "hyperparameter %s would become %g: refused", hyper->names[i], values[i]);
+                   "hyperparameter %s would become %g (raw %s %g): refused", hyper->names[i],
+                   drmad_hyper_natural_of (hyper, i, values[i]),
+                   hyper->entries[i].kind == DRMAD_GROUP_MOMENTUM ? "logit" : "log", values[i]);
       return FALSE;
     }
   memcpy (hyper->values, values, hyper->n * sizeof (double));
   return TRUE;
+}
+
+/* The logarithm of the bound @natural, moved inside by the last bit exp()
+ * would round past: a value held there, printed and given back (drmad
+ * --evaluate), is within its range. */
+static double
+log_bound (double natural, gboolean upper)
+{
+  double raw = log (natural);
+  while (upper ? exp (raw) > natural : exp (raw) < natural)
+    raw = nextafter (raw, upper ? -INFINITY : INFINITY);
+  return raw;
+}
+
+guint
+drmad_hyper_clamp_range (const DrmadHyper *hyper, double *values)
+{
+  /* the raw bounds: logarithms, and for momenta logits (momentum 1e-12 … 1 − 1e-12) */
+  const double rate_lo = log_bound (DRMAD_HYPER_RATE_MIN, FALSE), rate_hi = log_bound (DRMAD_HYPER_RATE_MAX, TRUE);
+  const double scale_hi = log_bound (DRMAD_HYPER_SCALE_MAX, TRUE), logit = log ((1 - 1e-12) / 1e-12);
+  guint moved = 0;
+  for (gsize i = 0; i < hyper->n; i++) {
+    double lo = rate_lo, hi = rate_hi;
+    if (hyper->entries[i].kind == DRMAD_GROUP_MOMENTUM)
+      lo = -logit, hi = logit;
+    else if (hyper->entries[i].kind == DRMAD_GROUP_INIT)
+      hi = scale_hi;
+    if (values[i] < lo || values[i] > hi) {   /* false for NaN */
+      values[i] = values[i] < lo ? lo : hi;
+      moved++;
+    }
+  }
+  return moved;
 }
 
 const char *

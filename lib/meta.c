@@ -178,9 +178,11 @@ double drmad_meta_get_best_val_loss (DrmadMeta *meta) { return meta->best_val_lo
 guint drmad_meta_get_stalled (DrmadMeta *meta) { return meta->iteration - meta->best_iteration; }
 double drmad_meta_get_learning_rate (DrmadMeta *meta) { return meta->learning_rate; }
 
-/* θ_next = θ − step(gradient), from the accepted point and its optimiser state. */
+/* θ_next = θ − step(gradient), from the accepted point and its optimiser
+ * state, projected onto the ranges a value may take (@clamped: how many
+ * entries it moved onto a bound). */
 static gboolean
-apply_update (DrmadMeta *meta, GError **error)
+apply_update (DrmadMeta *meta, guint *clamped, GError **error)
 {
   const DrmadMetaConfig *c = &meta->config;
   g_autofree double *theta = g_memdup2 (meta->accepted_theta, meta->n * sizeof (double));
@@ -207,7 +209,20 @@ apply_update (DrmadMeta *meta, GError **error)
       theta[i] -= meta->learning_rate * m_hat / (sqrt (s_hat) + c->epsilon);
     }
   }
+  *clamped = drmad_hyper_clamp_range (meta->hyper, theta);
   return drmad_hyper_set_values (meta->hyper, theta, error);
+}
+
+/* After a step apply_update() refused: θ and the optimiser state go back to
+ * the accepted point, so that the next meta-iteration measures it again and
+ * steps from it with the halved meta learning rate. */
+static void
+stay_at_accepted (DrmadMeta *meta)
+{
+  drmad_hyper_set_values (meta->hyper, meta->accepted_theta, NULL);
+  memcpy (meta->m, meta->accepted_m, meta->n * sizeof (double));
+  memcpy (meta->s, meta->accepted_s, meta->n * sizeof (double));
+  meta->adam_t = meta->accepted_adam_t;
 }
 
 static DrmadMetaReport *
@@ -240,9 +255,13 @@ reject_full (DrmadMeta *meta, DrmadMetaReport *report, char *event, gboolean uns
     drmad_meta_report_free (report);
     return NULL;
   }
-  if (!apply_update (meta, error)) {
-    drmad_meta_report_free (report);
-    return NULL;
+  g_autoptr (GError) local = NULL;
+  if (!apply_update (meta, &report->clamped, &local)) {
+    /* The half-length step would put NaN into θ too: rejected all the same, rather than ending the run. */
+    stay_at_accepted (meta);
+    report->event = g_strdup_printf ("%s; the half-length step too (%s), θ stays at the last accepted values", event,
+                                     local->message);
+    g_free (event);
   }
   return report;
 }
@@ -451,9 +470,9 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
     meta->best_iteration = report->iteration;
     memcpy (meta->best_theta, meta->accepted_theta, meta->n * sizeof (double));
   }
-  if (!apply_update (meta, &local)) {
-    /* A step that would put NaN/Inf or absurd values into θ: keep θ, halve. */
-    drmad_hyper_set_values (meta->hyper, meta->accepted_theta, NULL);
+  if (!apply_update (meta, &report->clamped, &local)) {
+    /* A step that would put NaN into θ: keep θ, halve. */
+    stay_at_accepted (meta);
     return reject (meta, report, g_strdup (local->message), error);
   }
   report->meta_learning_rate = meta->learning_rate;

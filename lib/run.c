@@ -220,6 +220,37 @@ remove_run_folder (const char *folder)
   g_rmdir (folder);
 }
 
+/* Removes the FOLDER.drmad-new-XXXXXX staging folders beside @folder that a
+ * --force run killed before its first record left behind. Call with
+ * @folder's lock held: the process that makes a staging folder holds it until
+ * the staging folder takes @folder's place, so none of them is being made
+ * now. A staging folder whose own lock some process still holds, or that
+ * has no lock file, is left alone; so are FOLDER.drmad-old-* folders, which
+ * may hold the only copy of an earlier run. */
+static void
+remove_stale_staging (const char *folder)
+{
+  g_autofree char *parent = g_path_get_dirname (folder), *base = g_path_get_basename (folder);
+  g_autofree char *prefix = g_strconcat (base, ".drmad-new-", NULL);
+  g_autoptr (GDir) dir = g_dir_open (parent, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name (dir))) {
+    if (!g_str_has_prefix (name, prefix) || strlen (name) != strlen (prefix) + 6)
+      continue;
+    g_autofree char *staging = g_build_filename (parent, name, NULL);
+    g_autofree char *lock_path = g_build_filename (staging, LOCK_NAME, NULL);
+    GStatBuf st;
+    if (g_lstat (staging, &st) != 0 || !S_ISDIR (st.st_mode))
+      continue;
+    int fd = open (lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+      continue;
+    if (flock (fd, LOCK_EX | LOCK_NB) == 0)   /* its process is gone */
+      remove_run_folder (staging);
+    close (fd);
+  }
+}
+
 /* flock() on FOLDER/.drmad-lock for the life of the run, with our PID in it;
  * a second run of the same folder is refused with the holder's PID. */
 static int
@@ -278,22 +309,32 @@ drmad_run_create (const char *folder, const char *ini_text, gboolean force, GErr
     return NULL;
   }
   if (g_file_test (folder, G_FILE_TEST_IS_DIR) && count_contents (folder, &has_ini) > 0) {
-    if (!force) {
+    if (!force && has_ini) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
                    "the output folder %s already holds files: choose another folder, resume that run, or "
                    "overwrite it", folder);
       return NULL;
     }
+    if (force && has_ini && g_file_test (folder, G_FILE_TEST_IS_SYMLINK)) {
+      /* The replacement renames folders: it would replace the link, not the
+       * run it points to, and the earlier run could not be moved aside. */
+      g_autofree char *target = g_file_read_link (folder, NULL);
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "the output folder %s is a symbolic link (to %s): --force replaces a run folder by renaming "
+                   "folders, so give the folder itself", folder, target ? target : "?");
+      return NULL;
+    }
     if (!has_ini) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
-                   "the output folder %s holds files but no run.ini: it is not a run folder, and overwriting "
-                   "could delete files of yours; choose another folder", folder);
+                   "the output folder %s already holds files but no run.ini: it is not a run folder%s; choose another "
+                   "folder", folder, force ? ", and overwriting could delete files of yours" : "");
       return NULL;
     }
     /* Overwriting an earlier run: it stays whole until this one has written
      * its first meta-iteration in a folder beside it (drmad_run_record). */
     if ((run->replaced_lock_fd = take_lock (folder, error)) < 0)
       return NULL;
+    remove_stale_staging (folder);
     g_autofree char *prefix = g_strdup_printf ("%s.drmad-new-", folder);
     g_autofree char *staging = random_name_template (prefix);
     if (!g_mkdtemp_full (staging, 0777 & ~process_umask ())) {
@@ -310,6 +351,8 @@ drmad_run_create (const char *folder, const char *ini_text, gboolean force, GErr
   if ((run->lock_fd = take_lock (run->folder, error)) < 0)
     return NULL;
   remove_own_files (run->folder, TRUE);   /* what a killed writer left */
+  if (!run->replaces)
+    remove_stale_staging (folder);
   if (!write_ini (run, ini_text, error))
     return NULL;
   return g_steal_pointer (&run);
@@ -367,6 +410,7 @@ open_run (const char *folder, gboolean for_writing, GError **error)
   if ((run->lock_fd = take_lock (folder, error)) < 0)
     return NULL;
   remove_own_files (folder, TRUE);   /* what a killed writer left */
+  remove_stale_staging (folder);
   /* Finished meta-iterations in history.csv but no readable checkpoint:
    * starting over would overwrite them. One row is what a process killed
    * while writing its first record leaves (history.csv, hyper.csv, then the

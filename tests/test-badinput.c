@@ -334,7 +334,7 @@ static const BadInput table[] = {
   { "checkpoint-truncated", DRMAD_ERROR_TRUNCATED, "cut.bin", checkpoint_truncated },
   { "checkpoint-flipped-bit", DRMAD_ERROR_CORRUPT, "CRC-32", checkpoint_flipped_bit },
   { "run-folder-missing", DRMAD_ERROR_NOT_FOUND, "not-a-run", run_folder_missing },
-  { "run-folder-exists", DRMAD_ERROR_EXISTS, "overwrite it", run_folder_exists },
+  { "run-folder-exists", DRMAD_ERROR_EXISTS, "it is not a run folder", run_folder_exists },
   { "device-no-match", DRMAD_ERROR_NO_DEVICE, "quantum-annealer-9000", device_no_match },
   { "device-index", DRMAD_ERROR_NO_DEVICE, "4096", device_index_out_of_range },
   { "gemm-name", DRMAD_ERROR_INVALID_ARGUMENT, "cublas", gemm_name },

@@ -3,6 +3,7 @@
  * bad input with exit status 2, and --check. Runs the real binary. */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <png.h>
 #include <string.h>
 
@@ -59,6 +60,9 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--init-l2", "1e300", NULL }, "--init-l2 1e300" },
     { { "--no-gui", "--init-scale", "1e30", NULL }, "--init-scale 1e30" },
     { { "--no-gui", "--init-lr", "1e-320", NULL }, "--init-lr 1e-320" },
+    /* An empty item: the whole value, and which item (the default job has 3 weight layers). */
+    { { "--no-gui", "--init-lr", "0.1,0.1,", NULL }, "--init-lr 0.1,0.1,: item 3 of 3 is empty: expected a number" },
+    { { "--no-gui", "--init-l2", "1e-4,x,1e-4", NULL }, "--init-l2 1e-4,x,1e-4: item 2 of 3 (x): expected" },
     { { "--no-gui", "--dataset", "/no/such/data", NULL }, "/no/such/data" },
     { { "--no-gui", "--config", "/no/such.ini", NULL }, "/no/such.ini" },
     { { "--no-gui", "--resume", "/no/such/run", NULL }, "/no/such/run" },
@@ -289,6 +293,269 @@ test_patience (void)
   remove_tree (dir);
 }
 
+/* An IDX dataset in @folder: @n images of 5 × 7 pixels and labels 0 … 2,
+ * drawn from a fixed seed (train-*-ubyte only: a split of one pool). */
+static void
+write_small_idx (const char *folder, guint32 n)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  guint32 rows = 5, cols = 7;
+  g_autofree guint8 *images = g_malloc (16 + (gsize) n * rows * cols), *labels = g_malloc (8 + n);
+  guint32 image_header[4] = { GUINT32_TO_BE (0x803), GUINT32_TO_BE (n), GUINT32_TO_BE (rows), GUINT32_TO_BE (cols) };
+  guint32 label_header[2] = { GUINT32_TO_BE (0x801), GUINT32_TO_BE (n) };
+  memcpy (images, image_header, 16);
+  memcpy (labels, label_header, 8);
+  for (gsize i = 0; i < (gsize) n * rows * cols; i++)
+    images[16 + i] = g_rand_int_range (rand, 0, 256);
+  for (guint32 i = 0; i < n; i++)
+    labels[8 + i] = g_rand_int_range (rand, 0, 3);
+  g_autofree char *image_path = g_build_filename (folder, "train-images-idx3-ubyte", NULL);
+  g_autofree char *label_path = g_build_filename (folder, "train-labels-idx1-ubyte", NULL);
+  g_assert_true (g_file_set_contents (image_path, (const char *) images, 16 + (gsize) n * rows * cols, NULL));
+  g_assert_true (g_file_set_contents (label_path, (const char *) labels, 8 + n, NULL));
+}
+
+/* The cells of the history.csv row that starts with @label. */
+static char **
+history_row (const char *history, const char *label)
+{
+  g_autofree char *start = g_strconcat ("\n", label, ",", NULL);
+  const char *row = strstr (history, start);
+  g_assert_nonnull (row);
+  g_autofree char *line = g_strndup (row + 1, strcspn (row + 1, "\n"));
+  return g_strsplit (line, ",", -1);
+}
+
+/* A θ whose training diverges in the final evaluation (here the last one,
+ * an L2 of about 4 that a bold meta-step reached without being measured) is
+ * a result for that θ: the other two are still evaluated, the run finishes
+ * with status 0, and history.csv holds all three final rows. */
+static void
+test_final_diverged (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60",
+                            "--val-size", "20", "--test-size", "20", "--iters", "80", "--batch", "10",
+                            "--init-l2", "1e-2", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--meta-lr", "12", "--out", folder, NULL },
+                          &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "final  learned: test_loss inf  test_error 1  diverged"));
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_auto (GStrv) learned = history_row (history, "final-learned");
+  guint n = g_strv_length (learned);
+  g_assert_cmpstr (learned[n - 2], ==, "");   /* no inf is saved */
+  g_assert_cmpfloat (g_ascii_strtod (learned[n - 1], NULL), ==, 1);
+  /* The initial θ trains as it would alone: its row is what --meta-iters 0 reports. */
+  g_autofree char *once = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "0", NULL }, &once, NULL), ==, 0);
+  g_auto (GStrv) initial = history_row (history, "final-initial");
+  g_auto (GStrv) best = history_row (history, "final-best");
+  const char *test_loss = strstr (once, "test_loss "), *test_error = strstr (once, "test_error ");
+  g_assert_nonnull (test_loss);
+  g_assert_nonnull (test_error);
+  double once_loss = g_ascii_strtod (test_loss + 10, NULL), once_error = g_ascii_strtod (test_error + 11, NULL);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (initial[n - 2], NULL), once_loss, 1e-6 * once_loss);
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (initial[n - 1], NULL), once_error, 1e-9);
+  g_assert_true (isfinite (g_ascii_strtod (best[n - 2], NULL)) && best[n - 2][0]);
+  /* The learned θ diverges in drmad --evaluate too. */
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  GString *theta = g_string_new (NULL);
+  for (guint i = 0; lines[i]; i++)
+    if (g_str_has_prefix (lines[i], "learned ")) {
+      g_auto (GStrv) name_value = g_strsplit (lines[i] + 8, " = ", 2);
+      g_string_append_printf (theta, "%s%s=%s", theta->len ? " " : "", name_value[0], name_value[1]);
+    }
+  g_string_append_c (theta, '\n');
+  g_autofree char *theta_text = g_string_free (theta, FALSE);
+  g_autofree char *stdin_path = g_build_filename (dir, "theta.txt", NULL);
+  g_assert_true (g_file_set_contents (stdin_path, theta_text, -1, NULL));
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = options; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, "--evaluate");
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) evaluate = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_autofree char *result = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (evaluate, NULL, NULL, &result, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("evaluate: %s", result);
+  g_assert_nonnull (strstr (result, "diverged=1"));
+  /* --resume of the finished run evaluates again and finishes too. */
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL), ==, 0);
+  remove_tree (dir);
+}
+
+/* A meta learning rate so large that even the halved step would take θ far
+ * outside the ranges a value may take (L2 and learning rates in [1e-12,
+ * 100]): each such step is rejected, θ stays at the accepted values, the
+ * message names the value in natural units, the range and --meta-lr, and the
+ * run finishes. */
+static void
+test_meta_lr_out_of_range (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60",
+                                            "--val-size", "20", "--test-size", "20", "--iters", "6", "--batch", "10",
+                                            "--meta-iters", "2", "--meta-lr", "1e4", "--out", folder, NULL },
+                          NULL, &out, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "meta 2/2"));
+  g_assert_nonnull (strstr (out, "held at the edge of their range; a smaller --meta-lr takes shorter steps"));
+  g_assert_nonnull (strstr (out, "final  best:"));
+  /* Every value the run recorded lies in its range, and the step of 1e4 put some on a bound. */
+  g_autofree char *values = read_text (folder, "hyper.csv");
+  g_auto (GStrv) lines = g_strsplit (values, "\n", -1);
+  guint checked = 0, on_bound = 0;
+  for (guint i = 1; lines[i] && lines[i][0]; i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    double natural = g_ascii_strtod (cells[3], NULL);
+    if (g_str_has_prefix (cells[1], "l2/") || g_str_has_prefix (cells[1], "lr/")) {
+      g_assert_cmpfloat (natural, >=, 1e-12 * (1 - 1e-12));
+      g_assert_cmpfloat (natural, <=, 100 * (1 + 1e-12));
+      on_bound += fabs (natural / 100 - 1) < 1e-12 || fabs (natural / 1e-12 - 1) < 1e-12;
+      checked++;
+    }
+  }
+  g_assert_cmpuint (checked, >, 0);
+  g_assert_cmpuint (on_bound, >, 0);
+  remove_tree (dir);
+}
+
+/* A relative --dataset is saved absolute in run.ini, so that the run
+ * resumes and repeats from any folder; a relative one read from a file
+ * that is not found says which file it came from. */
+static void
+test_relative_dataset (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *elsewhere = g_build_filename (dir, "elsewhere", NULL);
+  g_mkdir (data, 0755);
+  g_mkdir (elsewhere, 0755);
+  write_small_idx (data, 300);
+  g_autofree char *cwd = g_get_current_dir ();
+  const char *options[] = { "--no-gui", "--layers", "35,4,3", "--train-size", "60", "--val-size", "20",
+                            "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  g_assert_cmpint (g_chdir (dir), ==, 0);
+  int status = drmad (options, (const char *[]){ "--dataset", "data", "--meta-iters", "1", "--out", folder, NULL },
+                      NULL, NULL);
+  g_assert_cmpint (g_chdir (elsewhere), ==, 0);
+  g_assert_cmpint (status, ==, 0);
+  g_autoptr (GKeyFile) ini = g_key_file_new ();
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_assert_true (g_key_file_load_from_file (ini, ini_path, G_KEY_FILE_NONE, NULL));
+  g_autofree char *saved = g_key_file_get_string (ini, "drmad", "dataset", NULL);
+  g_assert_cmpstr (saved, ==, data);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL, NULL,
+                          NULL), ==, 0);
+  g_autofree char *rerun = g_build_filename (dir, "rerun", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", ini_path, "--out", rerun, NULL }, NULL, NULL,
+                          NULL), ==, 0);
+  /* A run.ini of an older drmad, with the path as typed, read from another folder. */
+  g_key_file_set_string (ini, "drmad", "dataset", "data");
+  g_autofree char *relative_ini = g_build_filename (dir, "relative.ini", NULL);
+  g_assert_true (g_key_file_save_to_file (ini, relative_ini, NULL));
+  g_autofree char *err = NULL, *again = g_build_filename (dir, "again", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", relative_ini, "--out", again, NULL }, NULL, NULL,
+                          &err), ==, 2);
+  g_autofree char *came_from = g_strdup_printf ("the dataset value came from %s", relative_ini);
+  g_assert_nonnull (strstr (err, came_from));
+  g_assert_cmpint (g_chdir (cwd), ==, 0);
+  remove_tree (dir);
+}
+
+/* Every line of @text is UTF-8 and shorter than @limit bytes. */
+static void
+assert_short_text_lines (const char *text, gsize limit)
+{
+  g_assert_true (g_utf8_validate (text, -1, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    g_assert_cmpuint (strlen (lines[i]), <, limit);
+}
+
+/* A bad value is quoted by its first characters (drmad_error_excerpt), with
+ * bytes that are not UTF-8 and control characters escaped: on stderr for
+ * options and settings files, and on stdout for drmad --evaluate lines,
+ * which a reader decodes as text. */
+static void
+test_long_and_binary_values (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  GString *widths = g_string_new ("35");
+  for (guint i = 0; i < 100000; i++)
+    g_string_append (widths, ",4");
+  g_string_append (widths, ",3");
+  g_autofree char *layers = g_string_free (widths, FALSE);
+  g_autofree char *wide = g_build_filename (dir, "wide.ini", NULL);
+  g_autofree char *wide_text = g_strdup_printf ("[drmad]\nlayers=%s\n", layers);
+  g_assert_true (g_file_set_contents (wide, wide_text, -1, NULL));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", wide, NULL }, NULL, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--layers 35,4,4,4"));
+  g_autofree char *length = g_strdup_printf ("(%zu bytes in all)", strlen (layers));
+  g_assert_nonnull (strstr (err, length));
+  assert_short_text_lines (err, 600);
+
+  g_autofree char *binary = g_build_filename (dir, "binary.ini", NULL);
+  guint8 bytes[4096];
+  for (guint i = 0; i < sizeof bytes; i++)
+    bytes[i] = (i * 167 + 13) & 0xff;
+  g_assert_true (g_file_set_contents (binary, (const char *) bytes, sizeof bytes, NULL));
+  g_autofree char *err_binary = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", binary, NULL }, NULL, NULL, &err_binary), ==, 2);
+  g_assert_nonnull (strstr (err_binary, binary));
+  assert_short_text_lines (err_binary, 1200);
+
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  GString *input = g_string_new ("init-lr=");
+  for (guint i = 0; i < 2000000; i++)
+    g_string_append_c (input, '9');
+  g_string_append (input, "\ninit-lr=0.1\xff\n\xff\xfe=1\ninit-lr=0.1\x1b[2J\n");
+  g_autofree char *stdin_path = g_build_filename (dir, "lines.txt", NULL);
+  g_assert_true (g_file_set_contents (stdin_path, input->str, input->len, NULL));
+  g_string_free (input, TRUE);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                        | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--evaluate", "--dataset", data, "--layers", "35,4,3",
+                         "--train-size", "60", "--val-size", "20", "--test-size", "20", "--iters", "6", "--batch", "10",
+                         NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) evaluate = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) out_bytes = NULL;
+  g_assert_true (g_subprocess_communicate (evaluate, NULL, NULL, &out_bytes, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree char *out = g_strndup (g_bytes_get_data (out_bytes, NULL), g_bytes_get_size (out_bytes));
+  g_test_message ("evaluate: %s", out);
+  g_assert_cmpuint (strlen (out), ==, g_bytes_get_size (out_bytes));   /* no NUL */
+  assert_short_text_lines (out, 600);
+  g_assert_nonnull (strstr (out, "error: line 1: init-lr=9999"));
+  g_assert_nonnull (strstr (out, "(2000000 bytes in all)"));
+  g_assert_nonnull (strstr (out, "error: line 2: init-lr=0.1\\xff: expected"));
+  g_assert_nonnull (strstr (out, "error: line 3: unknown key \"\\xff\\xfe\""));
+  g_assert_nonnull (strstr (out, "error: line 4: init-lr=0.1\\x1b[2J: expected"));
+  remove_tree (dir);
+}
+
 static void
 test_check (void)
 {
@@ -396,6 +663,10 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once", test_train_once);
   g_test_add_func ("/cli/patience", test_patience);
   g_test_add_func ("/cli/check", test_check);
+  g_test_add_func ("/cli/final-diverged", test_final_diverged);
+  g_test_add_func ("/cli/meta-lr-out-of-range", test_meta_lr_out_of_range);
+  g_test_add_func ("/cli/relative-dataset", test_relative_dataset);
+  g_test_add_func ("/cli/long-and-binary-values", test_long_and_binary_values);
   g_test_add_func ("/cli/device-faults", test_device_faults);
   return g_test_run ();
 }

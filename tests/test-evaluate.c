@@ -215,6 +215,7 @@ test_bad_lines (void)
     { "iters=5", { "iters", "--iters on the command line" } },
     { "init-l2=abc", { "init-l2=abc", "expected a number from 1e-12 up to 100" } },
     { "init-l2=1e-4,1e-4,1e-4", { "init-l2=1e-4,1e-4,1e-4", "one value, or 2" } },
+    { "init-lr=0.1,", { "init-lr=0.1,: item 2 of 2 is empty", "expected a number" } },
     { "lr/layer1/seg0=2e3", { "lr/layer1/seg0=2e3", "up to 100" } },
     { "lr/layer1/seg0=0.1x", { "lr/layer1/seg0=0.1x", "expected a number" } },
     { "lr/layer1/seg0=nan", { "lr/layer1/seg0=nan", "expected a number" } },
@@ -257,6 +258,23 @@ test_bad_lines (void)
   g_autofree char *err2 = NULL;
   g_assert_cmpint (run_drmad (small, (const char *[]){ "--evaluate", "--check", NULL }, NULL, NULL, NULL, &err2), ==, 2);
   g_assert_nonnull (strstr (err2, "cannot be combined"));
+}
+
+/* --evaluate keeps no run folder: --out is refused as --resume is
+ * (drmad_evaluate_main), with status 2, before anything is loaded or made. */
+static void
+test_refuses_out (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-evaluate", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *err = NULL, *out = NULL;
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--evaluate", "--out", folder, NULL }, NULL, NULL, &out, &err),
+                   ==, 2);
+  g_assert_nonnull (strstr (err, "--evaluate and --out"));
+  g_assert_nonnull (strstr (err, folder));
+  g_assert_cmpstr (out, ==, "");
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  remove_tree (dir);
 }
 
 /* The parser alone: global keys, then entries, in natural units. */
@@ -389,6 +407,7 @@ main (int argc, char **argv)
     g_test_add_func ("/evaluate/against-train-once", test_against_train_once);
     g_test_add_func ("/evaluate/against-library", test_against_library);
     g_test_add_func ("/evaluate/bad-lines", test_bad_lines);
+    g_test_add_func ("/evaluate/refuses-out", test_refuses_out);
     g_test_add_func ("/evaluate/session-deferred-test", test_session_deferred_test);
   }
   return g_test_run ();

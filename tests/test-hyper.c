@@ -434,7 +434,7 @@ test_divergence_guard (void)
   DrmadMetaConfig meta_config;
   drmad_meta_config_init (&meta_config);
   meta_config.algorithm = DRMAD_META_SIGN;
-  meta_config.learning_rate = 14;  /* log η: −2.3 → about ±11.7 */
+  meta_config.learning_rate = 14;  /* log η: −2.3 → about −16.3, or 11.7 projected onto log 100 */
   g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
   g_assert_no_error (error);
   g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
@@ -489,24 +489,42 @@ test_divergence_guard (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
   g_clear_error (&error);
 
-  /* A second, wilder step (±40 on log η): rejected, and θ is the accepted point moved by half of it. */
+  /* A wild step (±40 on log η) is projected onto η ∈ [1e-12, 100] (drmad_hyper_clamp_range): the entries it
+   * takes past a bound sit on it. Training at η = 100 blows up, so the next meta-iteration is rejected and θ is
+   * the accepted point moved by the halved step, projected again. */
   meta_config.learning_rate = 40;
   g_autoptr (DrmadMeta) wild = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
   g_autofree double *before = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  const double lo = log (DRMAD_HYPER_RATE_MIN), hi = log (DRMAD_HYPER_RATE_MAX);
   g_autoptr (DrmadMetaReport) accepted_first = drmad_meta_step (wild, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_false (accepted_first->rejected);
+  const double *theta = drmad_hyper_get_values (hyper);
+  guint on_bound = 0;
+  for (gsize i = 0; i < n; i++) {
+    /* (a bound is the logarithm moved inside by at most a few bits: drmad_hyper_clamp_range) */
+    g_assert_true (fabs (theta[i] - CLAMP (before[i] + 40, lo, hi)) < 1e-13
+                   || fabs (theta[i] - CLAMP (before[i] - 40, lo, hi)) < 1e-13);
+    on_bound += fabs (theta[i] - before[i]) < 40;
+    g_assert_cmpfloat (exp (theta[i]), >=, DRMAD_HYPER_RATE_MIN);
+    g_assert_cmpfloat (exp (theta[i]), <=, DRMAD_HYPER_RATE_MAX);
+  }
+  g_assert_cmpuint (on_bound, >, 0);
+  g_assert_cmpuint (accepted_first->clamped, ==, on_bound);
   g_autoptr (DrmadMetaReport) blown = drmad_meta_step (wild, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (blown->rejected);
   g_test_message ("rejected: %s", blown->event);
   g_assert_cmpfloat (drmad_meta_get_learning_rate (wild), ==, 20);
-  /* θ is the accepted point moved by the halved step: finite, and 20 from where it started. */
-  const double *theta = drmad_hyper_get_values (hyper);
   for (gsize i = 0; i < n; i++) {
-    g_assert_true (isfinite (theta[i]));
-    g_assert_cmpfloat_with_epsilon (fabs (theta[i] - before[i]), 20, 1e-9);
+    g_assert_true (fabs (theta[i] - CLAMP (before[i] + 20, lo, hi)) < 1e-13
+                   || fabs (theta[i] - CLAMP (before[i] - 20, lo, hi)) < 1e-13);
+    g_assert_cmpfloat (exp (theta[i]), >=, DRMAD_HYPER_RATE_MIN);
+    g_assert_cmpfloat (exp (theta[i]), <=, DRMAD_HYPER_RATE_MAX);
   }
+  g_autoptr (DrmadMetaReport) next = drmad_meta_step (wild, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (next);
   problem_teardown (&p);
 }
 

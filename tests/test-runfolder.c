@@ -6,9 +6,12 @@
 #include <glib.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "test-util.h"
 
@@ -125,6 +128,51 @@ test_refusals_delete_nothing (void)
   remove_tree (dir);
 }
 
+/* --force is refused up front, changing nothing, where it cannot work: on
+ * a symbolic link to a run folder (the replacement renames folders) and on
+ * a file; the refusal of a file does not suggest --force. */
+static void
+test_force_refused_up_front (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-force-link", NULL);
+  g_autofree char *folder = g_build_filename (dir, "R", NULL), *link = g_build_filename (dir, "L", NULL);
+  g_autofree char *file = g_build_filename (dir, "notes.txt", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_autofree char *history = read_file (folder, "history.csv"), *ini = read_file (folder, "run.ini");
+  g_assert_cmpint (symlink ("R", link), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--seed", "2", "--force", "--out", link, NULL },
+                          &err), ==, 2);
+  g_assert_nonnull (strstr (err, "symbolic link"));
+  g_assert_null (strstr (err, "meta 1/1"));   /* refused before any meta-iteration */
+  g_autofree char *history2 = read_file (folder, "history.csv"), *ini2 = read_file (folder, "run.ini");
+  g_assert_cmpstr (history2, ==, history);
+  g_assert_cmpstr (ini2, ==, ini);
+  g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  g_assert_cmpuint (count_prefixed (dir, "R."), ==, 0);
+  g_assert_cmpuint (count_prefixed (dir, "L."), ==, 0);
+  /* Without --force the link is refused as the run folder it is, without suggesting --force. */
+  g_autofree char *err_link = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", link, NULL }, &err_link), ==, 2);
+  g_assert_nonnull (strstr (err_link, "--resume"));
+  g_assert_null (strstr (err_link, "--force"));
+
+  g_assert_true (g_file_set_contents (file, "mine\n", -1, NULL));
+  g_autofree char *err_file = NULL, *err_file_force = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", file, NULL }, &err_file), ==, 2);
+  g_assert_nonnull (strstr (err_file, "is not a folder"));
+  g_assert_null (strstr (err_file, "--force"));
+  g_assert_null (strstr (err_file, "--resume"));
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--force", "--out", file, NULL }, &err_file_force),
+                   ==, 2);
+  g_autofree char *mine = NULL;
+  g_assert_true (g_file_get_contents (file, &mine, NULL, NULL));
+  g_assert_cmpstr (mine, ==, "mine\n");
+  remove_tree (dir);
+}
+
 /* --force on an earlier run: a new run that fails before its first
  * meta-iteration leaves the earlier one byte for byte; one that records it
  * replaces the earlier one whole; nothing is left beside the folder. */
@@ -156,6 +204,58 @@ test_force_replaces_whole (void)
   g_assert_nonnull (strstr (history3, "\n1,0,"));
   g_assert_null (strstr (history3, "\n2,0,"));   /* nothing of the earlier run's second meta-iteration */
   g_assert_cmpuint (count_prefixed (dir, "F."), ==, 0);
+  remove_tree (dir);
+}
+
+/* The name in @parent that starts with @prefix, or NULL. */
+static char *
+find_prefixed (const char *parent, const char *prefix)
+{
+  g_autoptr (GDir) dir = g_dir_open (parent, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name (dir)))
+    if (g_str_has_prefix (name, prefix))
+      return g_build_filename (parent, name, NULL);
+  return NULL;
+}
+
+/* A --force run killed before its first record leaves its staging folder
+ * F.drmad-new-XXXXXX beside F; the next run of F (here --resume) removes it,
+ * but never one whose lock a live process holds. */
+static void
+test_stale_staging (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-stale", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "1", "--iters", "4000", "--force",
+                                                               "--out", folder, NULL });
+  g_autofree char *staging = NULL;
+  for (int i = 0; i < 600 && !staging; i++) {
+    g_usleep (50000);
+    staging = find_prefixed (dir, "F.drmad-new-");
+  }
+  g_assert_nonnull (staging);
+  g_autofree char *staging_ini = g_build_filename (staging, "run.ini", NULL);
+  wait_for (staging_ini);
+  g_subprocess_force_exit (run);
+  g_assert_true (g_subprocess_wait (run, NULL, NULL));
+  g_assert_true (g_file_test (staging, G_FILE_TEST_IS_DIR));   /* what the kill left */
+  /* One whose lock is held (by this test, as a live run would hold it). */
+  g_autofree char *held = g_build_filename (dir, "F.drmad-new-HELD00", NULL);
+  g_autofree char *held_lock = g_build_filename (held, ".drmad-lock", NULL);
+  g_assert_cmpint (g_mkdir (held, 0755), ==, 0);
+  int fd = open (held_lock, O_RDWR | O_CREAT, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (held_lock, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_prefixed (dir, "F.drmad-new-"), ==, 1);
+  close (fd);
   remove_tree (dir);
 }
 
@@ -382,6 +482,8 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/lock", test_lock);
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
+  g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
+  g_test_add_func ("/runfolder/force-refused-up-front", test_force_refused_up_front);
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/signals", test_signals);
