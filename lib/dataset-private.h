@@ -56,5 +56,9 @@ void drmad_dataset_bytes_scale (const guint8 *bytes, gsize count, float *out);
 /* DRMAD_ERROR_NOT_FOUND for ENOENT, else DRMAD_ERROR_IO, naming @path. */
 void drmad_dataset_set_open_error (GError **error, const char *path, int saved_errno);
 
+/* DRMAD_ERROR_MIXED_SIZES, naming both sources and both shapes, unless
+ * @test_pool has @pool's feature count and image shape. */
+gboolean drmad_dataset_check_test_shape (const DrmadDataset *pool, const DrmadDataset *test_pool, GError **error);
+
 /* strcmp for a GPtrArray of strings. */
 gint drmad_dataset_compare_strings (gconstpointer a, gconstpointer b);

@@ -331,6 +331,8 @@ open_folder (const char *folder, const DrmadLoadLimits *limits,
     g_autoptr (DrmadDataset) te = NULL;
     if (test_images && !(te = load_idx_pair (folder, "t10k", limits, error)))
       return FALSE;
+    if (tr && te && !drmad_dataset_check_test_shape (tr, te, error))
+      return FALSE;
     if (train)
       *train = g_steal_pointer (&tr);
     *test = g_steal_pointer (&te);

@@ -115,7 +115,9 @@ DrmadDataset *drmad_dataset_load_cifar10 (const char *const *paths, const DrmadL
  * when the source has none (then drmad_dataset_split() takes the test split
  * from the pool). Both are new datasets the caller frees with
  * drmad_dataset_free(); whatever *@train and *@test held before is
- * overwritten, not freed. On failure neither is touched.
+ * overwritten, not freed. On failure neither is touched. A test set whose
+ * feature count or image shape differs from the training pool's is
+ * %DRMAD_ERROR_MIXED_SIZES, naming both files.
  * With @train NULL only the predefined test set is loaded (and *@test is
  * NULL, nothing read, when the source has none): what a caller needs to
  * draw the same test split again (drmad_dataset_split_test()).
@@ -148,7 +150,9 @@ typedef struct {
  * @n_test from @test_pool when it is non-NULL, else from the rest of @pool.
  * A zero @n_train means "all that remain after validation (and test)"; a
  * zero @n_test with a @test_pool means "all of @test_pool".
- * Sizes larger than what exists give %DRMAD_ERROR_INVALID_ARGUMENT.
+ * Sizes larger than what exists give %DRMAD_ERROR_INVALID_ARGUMENT; a
+ * @test_pool whose feature count or image shape (drmad_dataset_get_shape())
+ * differs from @pool's gives %DRMAD_ERROR_MIXED_SIZES.
  * Returns a new split (drmad_split_free()) holding copies of the rows it
  * drew: @pool and @test_pool may be freed as soon as it returns.
  */

@@ -753,6 +753,62 @@ test_open_paths (void)
   remove_tree (dir);
 }
 
+/* An IDX folder whose test images have the training images' pixel count
+ * in another shape (7 × 5 against 5 × 7) is refused when opened and when
+ * split, naming both files and both shapes; so is another pixel count;
+ * the same shape opens. */
+static void
+test_open_test_shape (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *ti = path_in (dir, "train-images-idx3-ubyte"), *tl = path_in (dir, "train-labels-idx1-ubyte");
+  g_autofree char *si = path_in (dir, "t10k-images-idx3-ubyte"), *sl = path_in (dir, "t10k-labels-idx1-ubyte");
+  write_array (ti, idx_images (6, 6, 5, 7), FALSE);
+  write_array (tl, idx_labels (6, 6, 3), FALSE);
+  write_array (sl, idx_labels (4, 4, 3), FALSE);
+  GError *error = NULL;
+  DrmadDataset *sentinel = (DrmadDataset *) 0x2, *train = sentinel, *test = sentinel;
+
+  write_array (si, idx_images (4, 4, 5, 7), FALSE);
+  g_assert_true (drmad_dataset_open (dir, NULL, &train, &test, &error));
+  g_assert_no_error (error);
+  g_autoptr (DrmadSplit) same = drmad_dataset_split (train, test, 1, 3, 2, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (same->test), ==, 4);
+  g_clear_pointer (&train, drmad_dataset_free);
+  g_clear_pointer (&test, drmad_dataset_free);
+
+  write_array (si, idx_images (4, 4, 7, 5), FALSE);
+  train = test = sentinel;
+  g_assert_false (drmad_dataset_open (dir, NULL, &train, &test, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
+  assert_message_has (error, ti);
+  assert_message_has (error, si);
+  assert_message_has (error, "5 × 7 × 1");
+  assert_message_has (error, "7 × 5 × 1");
+  g_assert_true (train == sentinel && test == sentinel);
+  g_clear_error (&error);
+
+  /* each file alone loads; paired in a split they are refused just the same */
+  g_autoptr (DrmadDataset) pool = drmad_dataset_load_idx (ti, tl, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadDataset) turned = drmad_dataset_load_idx (si, sl, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_dataset_split (pool, turned, 1, 3, 2, 0, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
+  assert_message_has (error, "7 × 5 × 1");
+  g_clear_error (&error);
+
+  write_array (si, idx_images (4, 4, 6, 7), FALSE);
+  g_assert_false (drmad_dataset_open (dir, NULL, &train, &test, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
+  assert_message_has (error, si);
+  assert_message_has (error, "42 features");
+  g_assert_true (train == sentinel && test == sentinel);
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
 static void
 test_open_fashion_mnist (void)
 {
@@ -912,7 +968,7 @@ test_split_too_large (void)
 
   g_autoptr (DrmadDataset) narrow = drmad_dataset_new_from_arrays (1, 2, 2, (float[]) { 0, 1 }, (gint32[]) { 1 }, NULL);
   g_assert_null (drmad_dataset_split (pool, narrow, 1, 0, 10, 1, &error));
-  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
   assert_message_has (error, "2 features");
   g_clear_error (&error);
 }
@@ -1351,6 +1407,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/png/mixed-sizes", test_png_mixed);
   g_test_add_func ("/dataset/png/empty", test_png_empty);
   g_test_add_func ("/dataset/open/paths", test_open_paths);
+  g_test_add_func ("/dataset/open/test-shape", test_open_test_shape);
   g_test_add_func ("/dataset/open/fashion-mnist", test_open_fashion_mnist);
   g_test_add_func ("/dataset/arrays", test_arrays);
   g_test_add_func ("/dataset/split", test_split);
