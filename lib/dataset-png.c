@@ -10,6 +10,8 @@
 static GPtrArray *
 list_entries (const char *folder, gboolean want_dirs, GError **error)
 {
+  if (!drmad_dataset_check_folder (folder, error))
+    return NULL;
   GError *local = NULL;
   GDir *dir = g_dir_open (folder, 0, &local);
   if (dir == NULL) {

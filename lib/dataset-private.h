@@ -60,5 +60,15 @@ void drmad_dataset_set_open_error (GError **error, const char *path, int saved_e
  * @test_pool has @pool's feature count and image shape. */
 gboolean drmad_dataset_check_test_shape (const DrmadDataset *pool, const DrmadDataset *test_pool, GError **error);
 
+/* Whether something by the name @path exists (*@exists) and, when it does,
+ * is a regular file or a link to one. Anything else (a folder, a FIFO, a
+ * dangling link or a loop of them, a name that cannot be looked at) is an
+ * error naming @path, what it is, and @expected ("an IDX file"). */
+gboolean drmad_dataset_probe_file (const char *path, const char *expected, gboolean *exists, GError **error);
+
+/* Refuses a folder whose names cannot be read or whose files cannot be
+ * looked at (no read or no search permission), naming it. */
+gboolean drmad_dataset_check_folder (const char *folder, GError **error);
+
 /* strcmp for a GPtrArray of strings. */
 gint drmad_dataset_compare_strings (gconstpointer a, gconstpointer b);

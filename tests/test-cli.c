@@ -339,7 +339,8 @@ write_idx_pair (const char *dir, const char *prefix, guint n, guint rows, guint 
 }
 
 /* A test set of another shape or pixel count is refused with exit status 2
- * and without the split-size hint, which only sizes that do not fit get. */
+ * and without the split-size hint, which only sizes that do not fit get; a
+ * folder in place of the training images is named as one. */
 static void
 test_dataset_messages (void)
 {
@@ -367,6 +368,14 @@ test_dataset_messages (void)
   g_assert_cmpint (drmad (model, (const char *[]){ "--train-size", "90", NULL }, NULL, &too_many), ==, 2);
   g_assert_nonnull (strstr (too_many, "holds 100"));
   g_assert_nonnull (strstr (too_many, "--train-size"));
+
+  /* a folder where the training images should be is named as such */
+  g_autofree char *images = g_build_filename (dir, "train-images-idx3-ubyte", NULL);
+  g_assert_cmpint (g_unlink (images), ==, 0);
+  g_assert_cmpint (g_mkdir (images, 0755), ==, 0);
+  g_autofree char *folder = NULL;
+  g_assert_cmpint (drmad (model, (const char *[]){ "--train-size", "60", NULL }, NULL, &folder), ==, 2);
+  g_assert_nonnull (strstr (folder, "train-images-idx3-ubyte: is a folder"));
   remove_tree (dir);
 }
 

@@ -7,7 +7,9 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <png.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -809,6 +811,71 @@ test_open_test_shape (void)
   remove_tree (dir);
 }
 
+/* A folder without search permission (mode 600: its names can be read but
+ * not looked at) or without read permission (300) is refused as such, not
+ * taken for an empty PNG folder. Root passes both checks, so the part that
+ * opens runs in a subprocess as nobody when the test runs as root. */
+static void
+test_open_unreadable (void)
+{
+  if (g_test_subprocess ())
+    {
+      if (geteuid () == 0 && (setgid (65534) != 0 || setuid (65534) != 0))
+        {
+          g_test_message ("cannot become nobody (uid 65534): %s; not checked", g_strerror (errno));
+          return;
+        }
+      const char *modes[] = { "600", "300" };
+      for (guint k = 0; k < G_N_ELEMENTS (modes); k++)
+        {
+          g_autofree char *folder = g_strdup (g_getenv (k == 0 ? "DRMAD_TEST_FOLDER_600" : "DRMAD_TEST_FOLDER_300"));
+          g_test_message ("mode %s: %s", modes[k], folder);
+          GStatBuf st;
+          if (g_stat (folder, &st) != 0)
+            {
+              g_test_message ("nobody cannot reach %s (%s: a folder above it is closed); not checked",
+                              folder, g_strerror (errno));
+              return;
+            }
+          GError *error = NULL;
+          DrmadDataset *sentinel = (DrmadDataset *) 0x2, *train = sentinel, *test = sentinel;
+          g_assert_false (drmad_dataset_open (folder, NULL, &train, &test, &error));
+          g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+          assert_message_has (error, folder);
+          assert_message_has (error, g_strerror (EACCES));
+          g_assert_true (train == sentinel && test == sentinel);
+          g_clear_error (&error);
+          g_assert_null (drmad_dataset_load_png_folder (folder, NULL, &error));
+          g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+          assert_message_has (error, g_strerror (EACCES));
+          g_clear_error (&error);
+        }
+      return;
+    }
+  g_autofree char *dir = make_tmp ();
+  g_assert_cmpint (g_chmod (dir, 0711), ==, 0);   /* nobody may pass through to the folders */
+  const int modes[] = { 0600, 0300 };
+  char *folders[G_N_ELEMENTS (modes)];
+  for (guint k = 0; k < G_N_ELEMENTS (folders); k++)
+    {
+      folders[k] = path_in (dir, k == 0 ? "no-search" : "no-read");
+      g_autofree char *cls = path_in (folders[k], "c"), *img = path_in (cls, "i.png");
+      g_assert_cmpint (g_mkdir_with_parents (cls, 0755), ==, 0);
+      write_png_pattern (img, 2, 2, 1, 0);
+      g_assert_cmpint (g_chmod (folders[k], modes[k]), ==, 0);
+    }
+  g_setenv ("DRMAD_TEST_FOLDER_600", folders[0], TRUE);
+  g_setenv ("DRMAD_TEST_FOLDER_300", folders[1], TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  for (guint k = 0; k < G_N_ELEMENTS (folders); k++)
+    {
+      g_chmod (folders[k], 0755);
+      g_clear_pointer (&folders[k], g_free);
+    }
+  remove_tree (dir);
+}
+
 static void
 test_open_fashion_mnist (void)
 {
@@ -1408,6 +1475,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/png/empty", test_png_empty);
   g_test_add_func ("/dataset/open/paths", test_open_paths);
   g_test_add_func ("/dataset/open/test-shape", test_open_test_shape);
+  g_test_add_func ("/dataset/open/unreadable", test_open_unreadable);
   g_test_add_func ("/dataset/open/fashion-mnist", test_open_fashion_mnist);
   g_test_add_func ("/dataset/arrays", test_arrays);
   g_test_add_func ("/dataset/split", test_split);
