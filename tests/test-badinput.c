@@ -306,6 +306,17 @@ static gboolean device_no_match (GError **error) {
   g_autoptr (DrmadDevice) d = drmad_device_open ("quantum-annealer-9000", error);
   return d != NULL;
 }
+/* A stale $DRMAD_DEVICE is named as the source of the device asked for. */
+static gboolean device_environment_no_match (GError **error) {
+  g_autofree char *before = g_strdup (g_getenv ("DRMAD_DEVICE"));
+  g_setenv ("DRMAD_DEVICE", "quantum-annealer-9000", TRUE);
+  g_autoptr (DrmadDevice) d = drmad_device_open (NULL, error);
+  if (before)
+    g_setenv ("DRMAD_DEVICE", before, TRUE);
+  else
+    g_unsetenv ("DRMAD_DEVICE");
+  return d != NULL;
+}
 static gboolean device_index_out_of_range (GError **error) {
   g_autoptr (DrmadDevice) d = drmad_device_open ("4096", error);
   return d != NULL;
@@ -409,6 +420,8 @@ static const BadInput table[] = {
   { "run-folder-exists", DRMAD_ERROR_EXISTS, "overwrite it", run_folder_exists },
   { "device-no-match", DRMAD_ERROR_NO_DEVICE, "quantum-annealer-9000", device_no_match },
   { "device-index", DRMAD_ERROR_NO_DEVICE, "4096", device_index_out_of_range },
+  { "device-environment", DRMAD_ERROR_NO_DEVICE, "\"quantum-annealer-9000\" (from the environment variable DRMAD_DEVICE",
+    device_environment_no_match },
   { "gemm-name", DRMAD_ERROR_INVALID_ARGUMENT, "cublas", gemm_name },
   { "activation-name", DRMAD_ERROR_INVALID_ARGUMENT, "swish", activation_name },
   { "method-name", DRMAD_ERROR_INVALID_ARGUMENT, "rmad", method_name },

@@ -389,6 +389,27 @@ drmad_with_env (const char *key, const char *value, const char *const *base, con
   return status;
 }
 
+/* A device named by $DRMAD_DEVICE that does not exist: exit status 2, the
+ * variable named and how to list the devices; the same value given to
+ * --device is not said to come from the environment. */
+static void
+test_device_from_environment (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli-device", NULL);
+  write_idx_pair (dir, "train", 100, 5, 7);
+  const char *model[] = { "--no-gui", "--dataset", dir, "--layers", "35,4,3", "--iters", "8", "--batch", "10",
+                          "--meta-iters", "0", "--train-size", "60", "--val-size", "20", "--test-size", "20", NULL };
+  g_autofree char *from_environment = NULL, *from_option = NULL;
+  g_assert_cmpint (drmad_with_env ("DRMAD_DEVICE", "quantum-annealer-9000", model, NULL, &from_environment), ==, 2);
+  g_assert_nonnull (strstr (from_environment, "quantum-annealer-9000"));
+  g_assert_nonnull (strstr (from_environment, "DRMAD_DEVICE"));
+  g_assert_nonnull (strstr (from_environment, "drmad --list-devices"));
+  g_assert_cmpint (drmad (model, (const char *[]){ "--device", "quantum-annealer-9000", NULL }, NULL, &from_option), ==, 2);
+  g_assert_nonnull (strstr (from_option, "quantum-annealer-9000"));
+  g_assert_null (strstr (from_option, "DRMAD_DEVICE"));
+  remove_tree (dir);
+}
+
 /* The largest allocation of the devices drmad lists, in bytes (0 when there is none). */
 static double
 max_alloc_bytes (void)
@@ -462,5 +483,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/check", test_check);
   g_test_add_func ("/cli/device-faults", test_device_faults);
   g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
+  g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
   return g_test_run ();
 }
