@@ -464,7 +464,13 @@ test_cifar_bad (void)
   assert_message_has (error, "data_batch_2.bin");
   g_clear_error (&error);
 
+  /* an empty batch among others, which would add nothing unseen */
   write_bytes (bad, "", 0);
+  g_assert_null (drmad_dataset_load_cifar10 (paths, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, "data_batch_2.bin: is empty");
+  g_clear_error (&error);
+
   const char *empty[] = { bad, NULL };
   g_assert_null (drmad_dataset_load_cifar10 (empty, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
@@ -494,7 +500,9 @@ test_png_gray (void)
   write_bytes (top, "not a class", 11);
 
   GError *error = NULL;
+  g_test_expect_message ("drmad", G_LOG_LEVEL_WARNING, "*c_empty: holds no PNG files, so it is not a class*");
   g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_test_assert_expected_messages ();
   g_assert_no_error (error);
   g_assert_cmpuint (drmad_dataset_get_n (ds), ==, 3);
   g_assert_cmpuint (drmad_dataset_get_dim (ds), ==, 20);
@@ -512,6 +520,31 @@ test_png_gray (void)
       for (guint p = 0; p < 20; p++)
         g_assert_cmpfloat (f[i * 20 + p], ==, pixel_value (i, p) / 255.0f);
     }
+  remove_tree (dir);
+}
+
+/* An empty class folder between two others is left out with a warning
+ * naming it: the folder after it takes its number. */
+static void
+test_png_empty_class (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *dog = path_in (dir, "a_dog"), *empty = path_in (dir, "b_empty"), *cat = path_in (dir, "c_cat");
+  g_mkdir (dog, 0700);
+  g_mkdir (empty, 0700);
+  g_mkdir (cat, 0700);
+  g_autofree char *d1 = path_in (dog, "1.png"), *c1 = path_in (cat, "1.png");
+  write_png_pattern (d1, 3, 3, 1, 0);
+  write_png_pattern (c1, 3, 3, 1, 1);
+
+  GError *error = NULL;
+  g_test_expect_message ("drmad", G_LOG_LEVEL_WARNING, "*b_empty: holds no PNG files, so it is not a class: the 2 classes*");
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n_classes (ds), ==, 2);
+  g_assert_cmpint (drmad_dataset_get_labels (ds)[0], ==, 0);
+  g_assert_cmpint (drmad_dataset_get_labels (ds)[1], ==, 1);
   remove_tree (dir);
 }
 
@@ -1477,6 +1510,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/png/bad-image", test_png_bad);
   g_test_add_func ("/dataset/png/mixed-sizes", test_png_mixed);
   g_test_add_func ("/dataset/png/empty", test_png_empty);
+  g_test_add_func ("/dataset/png/empty-class", test_png_empty_class);
   g_test_add_func ("/dataset/open/paths", test_open_paths);
   g_test_add_func ("/dataset/open/test-shape", test_open_test_shape);
   g_test_add_func ("/dataset/open/unreadable", test_open_unreadable);
