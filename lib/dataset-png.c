@@ -98,7 +98,7 @@ drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits
   }
 
   for (guint k = 0; k < skipped->len; k++)
-    g_warning ("%s: holds no PNG files, so it is not a class: the %d classes are the subfolders that hold "
+    g_message ("%s: holds no PNG files, so it is not a class: the %d classes are the subfolders that hold "
                "some, numbered in name order", (const char *) skipped->pdata[k], n_classes);
 
   png_image image;

@@ -93,7 +93,7 @@ DrmadDataset *drmad_dataset_load_idx (const char *images_path, const char *label
  * A folder with one subfolder per class (classes in sorted name order), each
  * holding 8-bit gray or RGB PNG files, all the same size and channel count.
  * A subfolder without PNG files is not a class (the ones after it take its
- * number); each is named in a g_warning().
+ * number); each is named in a message on GLib's log (a warning would be fatal where warnings are).
  */
 DrmadDataset *drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits,
                                              GError **error);
