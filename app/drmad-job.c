@@ -114,7 +114,9 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
   g_clear_pointer (&pool, drmad_dataset_free);   /* the split holds copies of its rows */
   g_clear_pointer (&test_pool, drmad_dataset_free);
   if (!split) {
-    add_advice (error, "--train-size, --val-size, --test-size");
+    /* Only the sizes are the options' doing; a test set of another shape is the data's. */
+    if (error && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT))
+      add_advice (error, "--train-size, --val-size, --test-size");
     return FALSE;
   }
   if (defer_test) {
@@ -161,7 +163,9 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
       continue;
     }
     if (!(*device[k] = drmad_device_data_new (s->device, precision, *host[k], error))) {
-      add_advice (error, "--train-size, --val-size, --test-size");
+      if (error && (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE)
+                    || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY)))
+        add_advice (error, "--train-size, --val-size, --test-size");
       return FALSE;
     }
     g_clear_pointer (host[k], drmad_dataset_free);

@@ -32,6 +32,12 @@ drmad_dataset_load_cifar10 (const char *const *paths, const DrmadLoadLimits *lim
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "%s: is not a regular file", paths[k]);
       return NULL;
     }
+    /* Among other batches an empty one would add nothing and pass unseen. */
+    if (st.st_size == 0) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY,
+                   "%s: is empty (0 bytes): a CIFAR-10 batch holds %d-byte records", paths[k], CIFAR_RECORD);
+      return NULL;
+    }
     if (st.st_size % CIFAR_RECORD != 0) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
                    "%s: %" G_GUINT64_FORMAT " bytes is not a whole number of %d-byte CIFAR-10 records "

@@ -81,7 +81,13 @@ idx_stream_read (IdxStream *s, guint8 *buf, guint64 len, GError **error)
     const char *msg = gzerror (s->gz, &errnum);
     if (errnum == Z_OK || errnum == Z_BUF_ERROR)
       break;   /* end of data; Z_BUF_ERROR is zlib's "unexpected end of file" */
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "%s: cannot read: %s", s->path,
+    /* zlib prefixes its message with the name it was opened by, "<fd:3>"
+     * after gzdopen(); the message names the file itself. */
+    const char *after_name = strstr (msg, ">: ");
+    if (g_str_has_prefix (msg, "<fd:") && after_name)
+      msg = after_name + 3;
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "%s: cannot read: %s%s", s->path,
+                 errnum == Z_DATA_ERROR ? "corrupt gzip data: " : "",
                  errnum == Z_ERRNO ? g_strerror (errno) : msg);
     return -1;
   }

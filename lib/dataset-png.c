@@ -10,6 +10,8 @@
 static GPtrArray *
 list_entries (const char *folder, gboolean want_dirs, GError **error)
 {
+  if (!drmad_dataset_check_folder (folder, error))
+    return NULL;
   GError *local = NULL;
   GDir *dir = g_dir_open (folder, 0, &local);
   if (dir == NULL) {
@@ -68,16 +70,21 @@ drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits
     return NULL;
 
   /* Folders without PNGs are not classes, so a stray empty folder does not
-   * leave a label that no example carries. */
+   * leave a label that no example carries; but the classes after it are
+   * numbered one lower than their place among the folders, so each is
+   * reported where others hold PNG files (where none does, the error says so). */
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GArray) file_class = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autoptr (GPtrArray) skipped = g_ptr_array_new ();
   gint32 n_classes = 0;
   for (guint c = 0; c < classes->len; c++) {
     g_autoptr (GPtrArray) pngs = list_entries (classes->pdata[c], FALSE, error);
     if (pngs == NULL)
       return NULL;
-    if (pngs->len == 0)
+    if (pngs->len == 0) {
+      g_ptr_array_add (skipped, classes->pdata[c]);
       continue;
+    }
     for (guint k = 0; k < pngs->len; k++) {
       g_ptr_array_add (files, g_steal_pointer (&pngs->pdata[k]));
       g_array_append_val (file_class, n_classes);
@@ -89,6 +96,10 @@ drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits
                  "%s: holds no class subfolders with PNG files", folder);
     return NULL;
   }
+
+  for (guint k = 0; k < skipped->len; k++)
+    g_message ("%s: holds no PNG files, so it is not a class: the %d classes are the subfolders that hold "
+               "some, numbered in name order", (const char *) skipped->pdata[k], n_classes);
 
   png_image image;
   guint width = 0, height = 0, channels = 0, dim = 0;

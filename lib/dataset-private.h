@@ -56,5 +56,19 @@ void drmad_dataset_bytes_scale (const guint8 *bytes, gsize count, float *out);
 /* DRMAD_ERROR_NOT_FOUND for ENOENT, else DRMAD_ERROR_IO, naming @path. */
 void drmad_dataset_set_open_error (GError **error, const char *path, int saved_errno);
 
+/* DRMAD_ERROR_MIXED_SIZES, naming both sources and both shapes, unless
+ * @test_pool has @pool's feature count and image shape. */
+gboolean drmad_dataset_check_test_shape (const DrmadDataset *pool, const DrmadDataset *test_pool, GError **error);
+
+/* Whether something by the name @path exists (*@exists) and, when it does,
+ * is a regular file or a link to one. Anything else (a folder, a FIFO, a
+ * dangling link or a loop of them, a name that cannot be looked at) is an
+ * error naming @path, what it is, and @expected ("an IDX file"). */
+gboolean drmad_dataset_probe_file (const char *path, const char *expected, gboolean *exists, GError **error);
+
+/* Refuses a folder whose names cannot be read or whose files cannot be
+ * looked at (no read or no search permission), naming it. */
+gboolean drmad_dataset_check_folder (const char *folder, GError **error);
+
 /* strcmp for a GPtrArray of strings. */
 gint drmad_dataset_compare_strings (gconstpointer a, gconstpointer b);

@@ -120,17 +120,37 @@ dataset_standardise (DrmadDataset *ds, const float *mean, const float *std)
   }
 }
 
+gboolean
+drmad_dataset_check_test_shape (const DrmadDataset *pool, const DrmadDataset *test_pool, GError **error)
+{
+  if (test_pool->dim != pool->dim) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES,
+                 "the test pool (%s) has %u features per example, the training pool (%s) has %u",
+                 test_pool->source, test_pool->dim, pool->source, pool->dim);
+    return FALSE;
+  }
+  /* The same count in another shape (7 × 5 images against 5 × 7) would train
+   * and test without complaint, the test pixels in other places. Height
+   * first: an IDX file's rows × cols. */
+  if (test_pool->height != pool->height || test_pool->width != pool->width
+      || test_pool->channels != pool->channels) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES,
+                 "the test pool (%s) holds images of %u × %u × %u (height × width × channels), the training "
+                 "pool (%s) of %u × %u × %u: a test set must have the training set's image shape",
+                 test_pool->source, test_pool->height, test_pool->width, test_pool->channels,
+                 pool->source, pool->height, pool->width, pool->channels);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 DrmadSplit *
 drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *test_pool,
                      guint64 seed, guint n_train, guint n_val, guint n_test, GError **error)
 {
   g_return_val_if_fail (pool != NULL, NULL);
-  if (test_pool && test_pool->dim != pool->dim) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                 "the test pool (%s) has %u features per example, the training pool (%s) has %u",
-                 test_pool->source, test_pool->dim, pool->source, pool->dim);
+  if (test_pool && !drmad_dataset_check_test_shape (pool, test_pool, error))
     return NULL;
-  }
   if (test_pool && n_test > test_pool->n) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "%u test examples asked for but the test pool (%s) holds %u",

@@ -4,8 +4,13 @@
 #include "dataset-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 static const char *const builtin_names[] = { "fashion-mnist", "mnist", NULL };
 #define SYSTEM_DATA_DIR "/usr/share/datasets"
@@ -279,19 +284,90 @@ drmad_dataset_new_from_arrays (guint n, guint dim, guint n_classes,
 
 /* ---- Opening by name or path -------------------------------------------- */
 
-/* @dir/@stem or @dir/@stem.gz, whichever exists (plain first). */
-static char *
-find_maybe_gz (const char *dir, const char *stem)
+gboolean
+drmad_dataset_probe_file (const char *path, const char *expected, gboolean *exists, GError **error)
 {
-  char *plain = g_build_filename (dir, stem, NULL);
-  if (g_file_test (plain, G_FILE_TEST_IS_REGULAR))
-    return plain;
-  char *gz = g_strconcat (plain, ".gz", NULL);
-  g_free (plain);
-  if (g_file_test (gz, G_FILE_TEST_IS_REGULAR))
-    return gz;
-  g_free (gz);
-  return NULL;
+  GStatBuf link, st;
+  *exists = FALSE;
+  if (g_lstat (path, &link) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR)
+      return TRUE;
+    drmad_dataset_set_open_error (error, path, errno);
+    return FALSE;
+  }
+  *exists = TRUE;
+  if (g_stat (path, &st) != 0) {
+    int saved = errno;
+    g_autofree char *target = S_ISLNK (link.st_mode) ? g_file_read_link (path, NULL) : NULL;
+    if (target && saved == ENOENT)
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                   "%s: is a dangling symbolic link (to %s, which does not exist): expected %s",
+                   path, target, expected);
+    else if (saved == ELOOP)
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO,
+                   "%s: is a loop of symbolic links (too many levels): expected %s", path, expected);
+    else
+      drmad_dataset_set_open_error (error, path, saved);
+    return FALSE;
+  }
+  if (S_ISREG (st.st_mode))
+    return TRUE;
+  const char *kind = S_ISDIR (st.st_mode) ? "a folder"
+                     : S_ISFIFO (st.st_mode) ? "a FIFO (named pipe)"
+                     : S_ISSOCK (st.st_mode) ? "a socket"
+                     : S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) ? "a device" : "a special file";
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "%s: is %s, not a regular file: expected %s",
+               path, kind, expected);
+  return FALSE;
+}
+
+gboolean
+drmad_dataset_check_folder (const char *folder, GError **error)
+{
+  int fd = g_open (folder, O_RDONLY | O_DIRECTORY, 0);
+  if (fd < 0) {
+    drmad_dataset_set_open_error (error, folder, errno);
+    return FALSE;
+  }
+  close (fd);
+  /* Naming "." inside the folder needs its search permission, which looking
+   * at any of its files needs too. */
+  g_autofree char *dot = g_build_filename (folder, ".", NULL);
+  GStatBuf st;
+  if (g_stat (dot, &st) != 0) {
+    drmad_dataset_set_open_error (error, folder, errno);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* @dir/@stem or @dir/@stem.gz, whichever is a file (plain first), in
+ * *@found; NULL when neither name exists. Something else by either name (a
+ * folder, a FIFO, a dangling link) is an error naming it rather than
+ * passed over, since the folder would then be taken for another format and
+ * refused for that format's reasons. */
+static gboolean
+find_maybe_gz (const char *dir, const char *stem, char **found, GError **error)
+{
+  g_autofree char *plain = g_build_filename (dir, stem, NULL);
+  g_autofree char *gz = g_strconcat (plain, ".gz", NULL);
+  GError *plain_error = NULL;
+  gboolean exists;
+  *found = NULL;
+  if (drmad_dataset_probe_file (plain, "an IDX file", &exists, &plain_error) && exists) {
+    *found = g_steal_pointer (&plain);
+    return TRUE;
+  }
+  if (drmad_dataset_probe_file (gz, "an IDX file", &exists, NULL) && exists) {
+    g_clear_error (&plain_error);
+    *found = g_steal_pointer (&gz);
+    return TRUE;
+  }
+  if (plain_error) {
+    g_propagate_error (error, plain_error);
+    return FALSE;
+  }
+  return drmad_dataset_probe_file (gz, "an IDX file", &exists, error);
 }
 
 static DrmadDataset *
@@ -299,8 +375,9 @@ load_idx_pair (const char *dir, const char *prefix, const DrmadLoadLimits *limit
 {
   g_autofree char *images_stem = g_strconcat (prefix, "-images-idx3-ubyte", NULL);
   g_autofree char *labels_stem = g_strconcat (prefix, "-labels-idx1-ubyte", NULL);
-  g_autofree char *images = find_maybe_gz (dir, images_stem);
-  g_autofree char *labels = find_maybe_gz (dir, labels_stem);
+  g_autofree char *images = NULL, *labels = NULL;
+  if (!find_maybe_gz (dir, images_stem, &images, error) || !find_maybe_gz (dir, labels_stem, &labels, error))
+    return NULL;
   if (images == NULL || labels == NULL) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "%s: has no %s[.gz] beside %s",
                  dir, images ? labels_stem : images_stem, images ? images : labels);
@@ -322,19 +399,33 @@ static gboolean
 open_folder (const char *folder, const DrmadLoadLimits *limits,
              DrmadDataset **train, DrmadDataset **test, GError **error)
 {
-  g_autofree char *train_images = find_maybe_gz (folder, "train-images-idx3-ubyte");
+  /* Unreadable, every file below would look absent and the folder empty. */
+  if (!drmad_dataset_check_folder (folder, error))
+    return FALSE;
+  g_autofree char *train_images = NULL, *test_images = NULL;
+  if (!find_maybe_gz (folder, "train-images-idx3-ubyte", &train_images, error)
+      || !find_maybe_gz (folder, "t10k-images-idx3-ubyte", &test_images, error))
+    return FALSE;
   if (train_images) {
-    g_autofree char *test_images = find_maybe_gz (folder, "t10k-images-idx3-ubyte");
     g_autoptr (DrmadDataset) tr = NULL;
     if (train && !(tr = load_idx_pair (folder, "train", limits, error)))
       return FALSE;
     g_autoptr (DrmadDataset) te = NULL;
     if (test_images && !(te = load_idx_pair (folder, "t10k", limits, error)))
       return FALSE;
+    if (tr && te && !drmad_dataset_check_test_shape (tr, te, error))
+      return FALSE;
     if (train)
       *train = g_steal_pointer (&tr);
     *test = g_steal_pointer (&te);
     return TRUE;
+  }
+  if (test_images) {
+    g_autofree char *base = g_path_get_basename (test_images);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                 "%s: holds %s but no train-images-idx3-ubyte[.gz]: an IDX folder needs its training set",
+                 folder, base);
+    return FALSE;
   }
 
   g_autoptr (GPtrArray) batches = g_ptr_array_new_with_free_func (g_free);
@@ -345,22 +436,30 @@ open_folder (const char *folder, const DrmadLoadLimits *limits,
       g_ptr_array_add (batches, g_build_filename (folder, name, NULL));
   if (dir)
     g_dir_close (dir);
+  g_autofree char *test_batch = g_build_filename (folder, "test_batch.bin", NULL);
+  gboolean have_test_batch;
+  if (!drmad_dataset_probe_file (test_batch, "a CIFAR-10 batch", &have_test_batch, error))
+    return FALSE;
   if (batches->len > 0) {
     g_ptr_array_sort (batches, compare_by_length_then_name);
     g_ptr_array_add (batches, NULL);
-    g_autofree char *test_batch = g_build_filename (folder, "test_batch.bin", NULL);
     const char *test_paths[] = { test_batch, NULL };
     g_autoptr (DrmadDataset) tr = NULL;
     if (train && !(tr = drmad_dataset_load_cifar10 ((const char *const *) batches->pdata, limits, error)))
       return FALSE;
     g_autoptr (DrmadDataset) te = NULL;
-    if (g_file_test (test_batch, G_FILE_TEST_EXISTS)
-        && !(te = drmad_dataset_load_cifar10 (test_paths, limits, error)))
+    if (have_test_batch && !(te = drmad_dataset_load_cifar10 (test_paths, limits, error)))
       return FALSE;
     if (train)
       *train = g_steal_pointer (&tr);
     *test = g_steal_pointer (&te);
     return TRUE;
+  }
+  if (have_test_batch) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                 "%s: holds test_batch.bin but no data_batch_N.bin: a CIFAR-10 folder needs its training batches",
+                 folder);
+    return FALSE;
   }
 
   if (!train) {   /* class subfolders hold no test set of their own */
@@ -368,8 +467,16 @@ open_folder (const char *folder, const DrmadLoadLimits *limits,
     return TRUE;
   }
   DrmadDataset *tr = drmad_dataset_load_png_folder (folder, limits, error);
-  if (tr == NULL)
+  if (tr == NULL) {
+    /* Nothing here for any format: say what each would have needed. */
+    if (error && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EMPTY)) {
+      g_clear_error (error);
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY,
+                   "%s: holds no dataset: no train-images-idx3-ubyte[.gz] (IDX), no data_batch_N.bin "
+                   "(CIFAR-10) and no class subfolders with PNG files", folder);
+    }
     return FALSE;
+  }
   *train = tr;
   *test = NULL;
   return TRUE;
@@ -390,7 +497,9 @@ open_file (const char *path, const DrmadLoadLimits *limits,
   if (marker && (marker[18] == '\0' || strcmp (marker + 18, ".gz") == 0)) {
     g_autofree char *stem = g_strndup (base, marker - base);
     g_autofree char *labels_stem = g_strconcat (stem, "-labels-idx1-ubyte", NULL);
-    g_autofree char *labels = find_maybe_gz (dir, labels_stem);
+    g_autofree char *labels = NULL;
+    if (!find_maybe_gz (dir, labels_stem, &labels, error))
+      return FALSE;
     if (labels == NULL) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "%s: has no %s[.gz] beside it",
                    path, labels_stem);

@@ -213,9 +213,12 @@ drmad_device_default_index (GPtrArray *list, guint nth)
   return nth % list->len;
 }
 
-/* Picks the list index that @spec names; NULL/"" picks the first GPU, else the first CPU. */
+/* Picks the list index that @spec names; NULL/"" picks the first GPU, else
+ * the first CPU. @origin says where @spec came from when not from the
+ * caller ("" or " (…)"), since a stale environment variable is otherwise
+ * hard to spot behind a message about an option nobody gave. */
 static gboolean
-choose_index (const char *spec, GPtrArray *list, guint *chosen, GError **error)
+choose_index (const char *spec, const char *origin, GPtrArray *list, guint *chosen, GError **error)
 {
   if (spec == NULL || *spec == '\0') {
     *chosen = list->len ? drmad_device_default_index (list, 0) : 0;
@@ -228,8 +231,8 @@ choose_index (const char *spec, GPtrArray *list, guint *chosen, GError **error)
       return TRUE;
     }
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_DEVICE,
-                 "device %s does not exist: there %s %u device%s, numbered 0 to %u",
-                 spec, list->len == 1 ? "is" : "are", list->len, list->len == 1 ? "" : "s", list->len - 1);
+                 "device %s%s does not exist: there %s %u device%s, numbered 0 to %u",
+                 spec, origin, list->len == 1 ? "is" : "are", list->len, list->len == 1 ? "" : "s", list->len - 1);
     return FALSE;
   }
   g_autofree char *needle = g_utf8_casefold (spec, -1);
@@ -243,7 +246,7 @@ choose_index (const char *spec, GPtrArray *list, guint *chosen, GError **error)
     }
   }
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_DEVICE,
-               "no OpenCL device matches \"%s\": give a device's number or part of its name", spec);
+               "no OpenCL device matches \"%s\"%s: give a device's number or part of its name", spec, origin);
   return FALSE;
 }
 
@@ -254,10 +257,13 @@ drmad_device_open (const char *spec, GError **error)
   g_autoptr (GPtrArray) list = drmad_device_list (error);
   if (!list)
     return NULL;
-  if ((spec == NULL || *spec == '\0') && g_getenv ("DRMAD_DEVICE"))
+  const char *origin = "";
+  if ((spec == NULL || *spec == '\0') && g_getenv ("DRMAD_DEVICE")) {
     spec = g_getenv ("DRMAD_DEVICE");
+    origin = " (from the environment variable DRMAD_DEVICE; unset it for the default device)";
+  }
   guint chosen;
-  if (!choose_index (spec, list, &chosen, error))
+  if (!choose_index (spec, origin, list, &chosen, error))
     return NULL;
   FindByIndex find = { .wanted = chosen };
   if (!for_each_device (find_by_index, &find, error))

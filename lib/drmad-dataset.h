@@ -92,6 +92,8 @@ DrmadDataset *drmad_dataset_load_idx (const char *images_path, const char *label
  * drmad_dataset_load_png_folder:
  * A folder with one subfolder per class (classes in sorted name order), each
  * holding 8-bit gray or RGB PNG files, all the same size and channel count.
+ * A subfolder without PNG files is not a class (the ones after it take its
+ * number); each is named in a message on GLib's log (a warning would be fatal where warnings are).
  */
 DrmadDataset *drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits,
                                              GError **error);
@@ -101,6 +103,7 @@ DrmadDataset *drmad_dataset_load_png_folder (const char *folder, const DrmadLoad
  * CIFAR-10 binary batches: each record is 1 label byte then 3072 bytes
  * (1024 R, 1024 G, 1024 B). @paths is a NULL-terminated list of batch files,
  * loaded in order into one dataset (features in the file's channel-major order).
+ * An empty file among them is %DRMAD_ERROR_EMPTY.
  */
 DrmadDataset *drmad_dataset_load_cifar10 (const char *const *paths, const DrmadLoadLimits *limits,
                                           GError **error);
@@ -115,7 +118,13 @@ DrmadDataset *drmad_dataset_load_cifar10 (const char *const *paths, const DrmadL
  * when the source has none (then drmad_dataset_split() takes the test split
  * from the pool). Both are new datasets the caller frees with
  * drmad_dataset_free(); whatever *@train and *@test held before is
- * overwritten, not freed. On failure neither is touched.
+ * overwritten, not freed. On failure neither is touched. A test set whose
+ * feature count or image shape differs from the training pool's is
+ * %DRMAD_ERROR_MIXED_SIZES, naming both files. A folder that cannot be read,
+ * a file name a format expects (train-images-idx3-ubyte[.gz],
+ * test_batch.bin, …) that is not a regular file (a folder, a FIFO, a
+ * dangling link), and a test set without its training set are errors that
+ * say so, rather than the folder being taken for another format.
  * With @train NULL only the predefined test set is loaded (and *@test is
  * NULL, nothing read, when the source has none): what a caller needs to
  * draw the same test split again (drmad_dataset_split_test()).
@@ -148,7 +157,9 @@ typedef struct {
  * @n_test from @test_pool when it is non-NULL, else from the rest of @pool.
  * A zero @n_train means "all that remain after validation (and test)"; a
  * zero @n_test with a @test_pool means "all of @test_pool".
- * Sizes larger than what exists give %DRMAD_ERROR_INVALID_ARGUMENT.
+ * Sizes larger than what exists give %DRMAD_ERROR_INVALID_ARGUMENT; a
+ * @test_pool whose feature count or image shape (drmad_dataset_get_shape())
+ * differs from @pool's gives %DRMAD_ERROR_MIXED_SIZES.
  * Returns a new split (drmad_split_free()) holding copies of the rows it
  * drew: @pool and @test_pool may be freed as soon as it returns.
  */

@@ -24,7 +24,8 @@ typedef enum {
   DRMAD_ERROR_TRUNCATED,        /* a file ends before the data its header promises */
   DRMAD_ERROR_TOO_LARGE,        /* a size beyond a configured limit or beyond the device */
   DRMAD_ERROR_LABEL_RANGE,      /* a class label outside [0, n_classes) */
-  DRMAD_ERROR_MIXED_SIZES,      /* images in one dataset differ in size or channels */
+  DRMAD_ERROR_MIXED_SIZES,      /* images in one dataset, or a test set and its training set, differ in size,
+                                 * shape or channels */
   DRMAD_ERROR_EMPTY,            /* a folder or file that holds no examples */
   DRMAD_ERROR_BAD_IMAGE,        /* an image file that cannot be decoded */
   DRMAD_ERROR_NO_PLATFORM,      /* no OpenCL platform is installed */

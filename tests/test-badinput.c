@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <png.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static char *scratch;
@@ -189,6 +191,65 @@ static gboolean dataset_unknown_name (GError **error) {
   DrmadDataset *train = NULL, *test = NULL;
   return drmad_dataset_open ("imagenet-22k-please", NULL, &train, &test, error);
 }
+/* An IDX folder @name whose train-images-idx3-ubyte is replaced by what
+ * @replace makes at its path; drmad_dataset_open() of it. */
+static gboolean
+open_idx_folder_with (const char *name, const char *replaced, void (*replace) (const char *path), GError **error)
+{
+  g_autofree char *folder = path_of (name);
+  g_autofree char *images = g_build_filename (name, "train-images-idx3-ubyte", NULL);
+  g_autofree char *labels = g_build_filename (name, "train-labels-idx1-ubyte", NULL);
+  g_autofree char *i = idx_images (images, 0x803, 4, 2, 2, 16);
+  g_autofree char *l = idx_labels (labels, 4, 4);
+  g_autofree char *target = g_build_filename (folder, replaced, NULL);
+  g_unlink (target);
+  replace (target);
+  DrmadDataset *train = NULL, *test = NULL;
+  gboolean ok = drmad_dataset_open (folder, NULL, &train, &test, error);
+  drmad_dataset_free (train);
+  drmad_dataset_free (test);
+  return ok;
+}
+static void make_folder (const char *path) { g_assert_cmpint (g_mkdir (path, 0755), ==, 0); }
+static void make_dangling_link (const char *path) { g_assert_cmpint (symlink ("missing", path), ==, 0); }
+static void make_link_loop (const char *path) { g_assert_cmpint (symlink (path, path), ==, 0); }
+static void make_fifo (const char *path) { g_assert_cmpint (mkfifo (path, 0644), ==, 0); }
+static gboolean dataset_idx_is_folder (GError **error) {
+  return open_idx_folder_with ("idx-folder", "train-images-idx3-ubyte", make_folder, error);
+}
+static gboolean dataset_idx_dangling_link (GError **error) {
+  return open_idx_folder_with ("idx-dangling", "train-images-idx3-ubyte", make_dangling_link, error);
+}
+static gboolean dataset_idx_link_loop (GError **error) {
+  return open_idx_folder_with ("idx-loop", "train-images-idx3-ubyte", make_link_loop, error);
+}
+static gboolean dataset_idx_fifo (GError **error) {
+  return open_idx_folder_with ("idx-fifo", "train-images-idx3-ubyte", make_fifo, error);
+}
+/* A FIFO where the test images would be is not "no test set". */
+static gboolean dataset_t10k_fifo (GError **error) {
+  return open_idx_folder_with ("t10k-fifo", "t10k-images-idx3-ubyte", make_fifo, error);
+}
+static gboolean dataset_t10k_only (GError **error) {
+  g_autofree char *i = idx_images ("t10k-only/t10k-images-idx3-ubyte", 0x803, 4, 2, 2, 16);
+  g_autofree char *l = idx_labels ("t10k-only/t10k-labels-idx1-ubyte", 4, 4);
+  g_autofree char *folder = path_of ("t10k-only");
+  DrmadDataset *train = NULL, *test = NULL;
+  return drmad_dataset_open (folder, NULL, &train, &test, error);
+}
+static gboolean dataset_cifar_test_only (GError **error) {
+  g_autofree guint8 *bytes = g_malloc0 (3073);
+  g_autofree char *p = put ("cifar-test-only/test_batch.bin", bytes, 3073);
+  g_autofree char *folder = path_of ("cifar-test-only");
+  DrmadDataset *train = NULL, *test = NULL;
+  return drmad_dataset_open (folder, NULL, &train, &test, error);
+}
+static gboolean dataset_nothing (GError **error) {
+  g_autofree char *p = put ("nothing/notes/readme.txt", "x", 1);
+  g_autofree char *folder = path_of ("nothing");
+  DrmadDataset *train = NULL, *test = NULL;
+  return drmad_dataset_open (folder, NULL, &train, &test, error);
+}
 static gboolean split_too_large (GError **error) {
   float x[8] = { 0 };
   gint32 y[4] = { 0, 1, 0, 1 };
@@ -243,6 +304,17 @@ static gboolean run_folder_exists (GError **error) {
 }
 static gboolean device_no_match (GError **error) {
   g_autoptr (DrmadDevice) d = drmad_device_open ("quantum-annealer-9000", error);
+  return d != NULL;
+}
+/* A stale $DRMAD_DEVICE is named as the source of the device asked for. */
+static gboolean device_environment_no_match (GError **error) {
+  g_autofree char *before = g_strdup (g_getenv ("DRMAD_DEVICE"));
+  g_setenv ("DRMAD_DEVICE", "quantum-annealer-9000", TRUE);
+  g_autoptr (DrmadDevice) d = drmad_device_open (NULL, error);
+  if (before)
+    g_setenv ("DRMAD_DEVICE", before, TRUE);
+  else
+    g_unsetenv ("DRMAD_DEVICE");
   return d != NULL;
 }
 static gboolean device_index_out_of_range (GError **error) {
@@ -328,6 +400,17 @@ static const BadInput table[] = {
   { "png-mixed-sizes", DRMAD_ERROR_MIXED_SIZES, "two.png", png_mixed_sizes },
   { "png-empty-folder", DRMAD_ERROR_EMPTY, "pngempty", png_empty_folder },
   { "dataset-unknown-name", DRMAD_ERROR_NOT_FOUND, "imagenet-22k-please", dataset_unknown_name },
+  { "dataset-idx-is-folder", DRMAD_ERROR_IO, "train-images-idx3-ubyte: is a folder", dataset_idx_is_folder },
+  { "dataset-idx-dangling-link", DRMAD_ERROR_NOT_FOUND, "train-images-idx3-ubyte: is a dangling symbolic link",
+    dataset_idx_dangling_link },
+  { "dataset-idx-link-loop", DRMAD_ERROR_IO, "train-images-idx3-ubyte: is a loop of symbolic links",
+    dataset_idx_link_loop },
+  { "dataset-idx-fifo", DRMAD_ERROR_IO, "train-images-idx3-ubyte: is a FIFO", dataset_idx_fifo },
+  { "dataset-t10k-fifo", DRMAD_ERROR_IO, "t10k-images-idx3-ubyte: is a FIFO", dataset_t10k_fifo },
+  { "dataset-t10k-only", DRMAD_ERROR_NOT_FOUND, "holds t10k-images-idx3-ubyte but no train-images", dataset_t10k_only },
+  { "dataset-cifar-test-only", DRMAD_ERROR_NOT_FOUND, "holds test_batch.bin but no data_batch_N.bin",
+    dataset_cifar_test_only },
+  { "dataset-nothing", DRMAD_ERROR_EMPTY, "nothing: holds no dataset", dataset_nothing },
   { "split-too-large", DRMAD_ERROR_INVALID_ARGUMENT, "holds 4", split_too_large },
   { "arrays-bad-label", DRMAD_ERROR_LABEL_RANGE, "7", arrays_bad_label },
   { "checkpoint-bad-magic", DRMAD_ERROR_BAD_MAGIC, "bad-magic.bin", checkpoint_bad_magic },
@@ -337,6 +420,8 @@ static const BadInput table[] = {
   { "run-folder-exists", DRMAD_ERROR_EXISTS, "it is not a run folder", run_folder_exists },
   { "device-no-match", DRMAD_ERROR_NO_DEVICE, "quantum-annealer-9000", device_no_match },
   { "device-index", DRMAD_ERROR_NO_DEVICE, "4096", device_index_out_of_range },
+  { "device-environment", DRMAD_ERROR_NO_DEVICE, "\"quantum-annealer-9000\" (from the environment variable DRMAD_DEVICE",
+    device_environment_no_match },
   { "gemm-name", DRMAD_ERROR_INVALID_ARGUMENT, "cublas", gemm_name },
   { "activation-name", DRMAD_ERROR_INVALID_ARGUMENT, "swish", activation_name },
   { "method-name", DRMAD_ERROR_INVALID_ARGUMENT, "rmad", method_name },

@@ -582,6 +582,70 @@ test_check (void)
   g_assert_nonnull (strstr (relu_err, "--check runs in float64"));
 }
 
+/* @dir/@prefix-images-idx3-ubyte of @n images of rows × cols, and its labels (three classes). */
+static void
+write_idx_pair (const char *dir, const char *prefix, guint n, guint rows, guint cols)
+{
+  g_autoptr (GByteArray) images = g_byte_array_new (), labels = g_byte_array_new ();
+  guint32 image_head[4] = { GUINT32_TO_BE (0x803), GUINT32_TO_BE (n), GUINT32_TO_BE (rows), GUINT32_TO_BE (cols) };
+  guint32 label_head[2] = { GUINT32_TO_BE (0x801), GUINT32_TO_BE (n) };
+  g_byte_array_append (images, (const guint8 *) image_head, sizeof image_head);
+  g_byte_array_append (labels, (const guint8 *) label_head, sizeof label_head);
+  for (guint i = 0; i < n; i++) {
+    guint8 label = i % 3;
+    g_byte_array_append (labels, &label, 1);
+    for (guint p = 0; p < rows * cols; p++) {
+      guint8 v = (i * 131 + p * 29) & 0xff;
+      g_byte_array_append (images, &v, 1);
+    }
+  }
+  g_autofree char *image_path = g_strdup_printf ("%s/%s-images-idx3-ubyte", dir, prefix);
+  g_autofree char *label_path = g_strdup_printf ("%s/%s-labels-idx1-ubyte", dir, prefix);
+  g_assert_true (g_file_set_contents (image_path, (const char *) images->data, images->len, NULL));
+  g_assert_true (g_file_set_contents (label_path, (const char *) labels->data, labels->len, NULL));
+}
+
+/* A test set of another shape or pixel count is refused with exit status 2
+ * and without the split-size hint, which only sizes that do not fit get; a
+ * folder in place of the training images is named as one. */
+static void
+test_dataset_messages (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli-data", NULL);
+  const char *model[] = { "--no-gui", "--dataset", dir, "--layers", "35,4,3", "--iters", "8", "--batch", "10",
+                          "--meta-iters", "0", "--val-size", "20", NULL };
+  write_idx_pair (dir, "train", 100, 5, 7);
+  write_idx_pair (dir, "t10k", 30, 7, 5);
+  g_autofree char *turned = NULL;
+  g_assert_cmpint (drmad (model, (const char *[]){ "--train-size", "60", NULL }, NULL, &turned), ==, 2);
+  g_assert_nonnull (strstr (turned, "t10k-images-idx3-ubyte"));
+  g_assert_nonnull (strstr (turned, "train-images-idx3-ubyte"));
+  g_assert_nonnull (strstr (turned, "7 × 5 × 1"));
+  g_assert_nonnull (strstr (turned, "5 × 7 × 1"));
+  g_assert_null (strstr (turned, "--train-size"));
+
+  write_idx_pair (dir, "t10k", 30, 6, 7);
+  g_autofree char *wider = NULL;
+  g_assert_cmpint (drmad (model, (const char *[]){ "--train-size", "60", NULL }, NULL, &wider), ==, 2);
+  g_assert_nonnull (strstr (wider, "42 features"));
+  g_assert_null (strstr (wider, "--train-size"));
+
+  write_idx_pair (dir, "t10k", 30, 5, 7);
+  g_autofree char *too_many = NULL;
+  g_assert_cmpint (drmad (model, (const char *[]){ "--train-size", "90", NULL }, NULL, &too_many), ==, 2);
+  g_assert_nonnull (strstr (too_many, "holds 100"));
+  g_assert_nonnull (strstr (too_many, "--train-size"));
+
+  /* a folder where the training images should be is named as such */
+  g_autofree char *images = g_build_filename (dir, "train-images-idx3-ubyte", NULL);
+  g_assert_cmpint (g_unlink (images), ==, 0);
+  g_assert_cmpint (g_mkdir (images, 0755), ==, 0);
+  g_autofree char *folder = NULL;
+  g_assert_cmpint (drmad (model, (const char *[]){ "--train-size", "60", NULL }, NULL, &folder), ==, 2);
+  g_assert_nonnull (strstr (folder, "train-images-idx3-ubyte: is a folder"));
+  remove_tree (dir);
+}
+
 static int
 drmad_with_env (const char *key, const char *value, const char *const *base, const char *const *extra, char **err)
 {
@@ -590,6 +654,27 @@ drmad_with_env (const char *key, const char *value, const char *const *base, con
   int status = drmad (base, extra, NULL, err);
   extra_env_key = extra_env_value = NULL;
   return status;
+}
+
+/* A device named by $DRMAD_DEVICE that does not exist: exit status 2, the
+ * variable named and how to list the devices; the same value given to
+ * --device is not said to come from the environment. */
+static void
+test_device_from_environment (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli-device", NULL);
+  write_idx_pair (dir, "train", 100, 5, 7);
+  const char *model[] = { "--no-gui", "--dataset", dir, "--layers", "35,4,3", "--iters", "8", "--batch", "10",
+                          "--meta-iters", "0", "--train-size", "60", "--val-size", "20", "--test-size", "20", NULL };
+  g_autofree char *from_environment = NULL, *from_option = NULL;
+  g_assert_cmpint (drmad_with_env ("DRMAD_DEVICE", "quantum-annealer-9000", model, NULL, &from_environment), ==, 2);
+  g_assert_nonnull (strstr (from_environment, "quantum-annealer-9000"));
+  g_assert_nonnull (strstr (from_environment, "DRMAD_DEVICE"));
+  g_assert_nonnull (strstr (from_environment, "drmad --list-devices"));
+  g_assert_cmpint (drmad (model, (const char *[]){ "--device", "quantum-annealer-9000", NULL }, NULL, &from_option), ==, 2);
+  g_assert_nonnull (strstr (from_option, "quantum-annealer-9000"));
+  g_assert_null (strstr (from_option, "DRMAD_DEVICE"));
+  remove_tree (dir);
 }
 
 /* The largest allocation of the devices drmad lists, in bytes (0 when there is none). */
@@ -668,5 +753,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/relative-dataset", test_relative_dataset);
   g_test_add_func ("/cli/long-and-binary-values", test_long_and_binary_values);
   g_test_add_func ("/cli/device-faults", test_device_faults);
+  g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
+  g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
   return g_test_run ();
 }

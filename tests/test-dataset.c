@@ -7,7 +7,9 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <png.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -236,7 +238,11 @@ test_idx_truncated_gz (void)
   write_bytes (images, corrupt, len);
   g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
-  assert_message_has (error, "cut-images-idx3-ubyte.gz");
+  assert_message_has (error, "corrupt gzip data");
+  /* the file named once, and not as zlib's descriptor "<fd:N>" */
+  g_assert_true (g_str_has_prefix (error->message, images));
+  g_assert_null (strstr (error->message + strlen (images), "cut-images-idx3-ubyte.gz"));
+  g_assert_null (strstr (error->message, "<fd:"));
   g_clear_error (&error);
 
   /* a whole gzip stream whose header promises 2 000 000 images (within the
@@ -458,7 +464,13 @@ test_cifar_bad (void)
   assert_message_has (error, "data_batch_2.bin");
   g_clear_error (&error);
 
+  /* an empty batch among others, which would add nothing unseen */
   write_bytes (bad, "", 0);
+  g_assert_null (drmad_dataset_load_cifar10 (paths, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, "data_batch_2.bin: is empty");
+  g_clear_error (&error);
+
   const char *empty[] = { bad, NULL };
   g_assert_null (drmad_dataset_load_cifar10 (empty, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
@@ -488,7 +500,9 @@ test_png_gray (void)
   write_bytes (top, "not a class", 11);
 
   GError *error = NULL;
+  g_test_expect_message ("drmad", G_LOG_LEVEL_MESSAGE, "*c_empty: holds no PNG files, so it is not a class*");
   g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_test_assert_expected_messages ();
   g_assert_no_error (error);
   g_assert_cmpuint (drmad_dataset_get_n (ds), ==, 3);
   g_assert_cmpuint (drmad_dataset_get_dim (ds), ==, 20);
@@ -506,6 +520,31 @@ test_png_gray (void)
       for (guint p = 0; p < 20; p++)
         g_assert_cmpfloat (f[i * 20 + p], ==, pixel_value (i, p) / 255.0f);
     }
+  remove_tree (dir);
+}
+
+/* An empty class folder between two others is left out with a warning
+ * naming it: the folder after it takes its number. */
+static void
+test_png_empty_class (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *dog = path_in (dir, "a_dog"), *empty = path_in (dir, "b_empty"), *cat = path_in (dir, "c_cat");
+  g_mkdir (dog, 0700);
+  g_mkdir (empty, 0700);
+  g_mkdir (cat, 0700);
+  g_autofree char *d1 = path_in (dog, "1.png"), *c1 = path_in (cat, "1.png");
+  write_png_pattern (d1, 3, 3, 1, 0);
+  write_png_pattern (c1, 3, 3, 1, 1);
+
+  GError *error = NULL;
+  g_test_expect_message ("drmad", G_LOG_LEVEL_MESSAGE, "*b_empty: holds no PNG files, so it is not a class: the 2 classes*");
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n_classes (ds), ==, 2);
+  g_assert_cmpint (drmad_dataset_get_labels (ds)[0], ==, 0);
+  g_assert_cmpint (drmad_dataset_get_labels (ds)[1], ==, 1);
   remove_tree (dir);
 }
 
@@ -753,6 +792,127 @@ test_open_paths (void)
   remove_tree (dir);
 }
 
+/* An IDX folder whose test images have the training images' pixel count
+ * in another shape (7 × 5 against 5 × 7) is refused when opened and when
+ * split, naming both files and both shapes; so is another pixel count;
+ * the same shape opens. */
+static void
+test_open_test_shape (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *ti = path_in (dir, "train-images-idx3-ubyte"), *tl = path_in (dir, "train-labels-idx1-ubyte");
+  g_autofree char *si = path_in (dir, "t10k-images-idx3-ubyte"), *sl = path_in (dir, "t10k-labels-idx1-ubyte");
+  write_array (ti, idx_images (6, 6, 5, 7), FALSE);
+  write_array (tl, idx_labels (6, 6, 3), FALSE);
+  write_array (sl, idx_labels (4, 4, 3), FALSE);
+  GError *error = NULL;
+  DrmadDataset *sentinel = (DrmadDataset *) 0x2, *train = sentinel, *test = sentinel;
+
+  write_array (si, idx_images (4, 4, 5, 7), FALSE);
+  g_assert_true (drmad_dataset_open (dir, NULL, &train, &test, &error));
+  g_assert_no_error (error);
+  g_autoptr (DrmadSplit) same = drmad_dataset_split (train, test, 1, 3, 2, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (same->test), ==, 4);
+  g_clear_pointer (&train, drmad_dataset_free);
+  g_clear_pointer (&test, drmad_dataset_free);
+
+  write_array (si, idx_images (4, 4, 7, 5), FALSE);
+  train = test = sentinel;
+  g_assert_false (drmad_dataset_open (dir, NULL, &train, &test, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
+  assert_message_has (error, ti);
+  assert_message_has (error, si);
+  assert_message_has (error, "5 × 7 × 1");
+  assert_message_has (error, "7 × 5 × 1");
+  g_assert_true (train == sentinel && test == sentinel);
+  g_clear_error (&error);
+
+  /* each file alone loads; paired in a split they are refused just the same */
+  g_autoptr (DrmadDataset) pool = drmad_dataset_load_idx (ti, tl, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadDataset) turned = drmad_dataset_load_idx (si, sl, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_dataset_split (pool, turned, 1, 3, 2, 0, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
+  assert_message_has (error, "7 × 5 × 1");
+  g_clear_error (&error);
+
+  write_array (si, idx_images (4, 4, 6, 7), FALSE);
+  g_assert_false (drmad_dataset_open (dir, NULL, &train, &test, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
+  assert_message_has (error, si);
+  assert_message_has (error, "42 features");
+  g_assert_true (train == sentinel && test == sentinel);
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+/* A folder without search permission (mode 600: its names can be read but
+ * not looked at) or without read permission (300) is refused as such, not
+ * taken for an empty PNG folder. Root passes both checks, so the part that
+ * opens runs in a subprocess as nobody when the test runs as root. */
+static void
+test_open_unreadable (void)
+{
+  if (g_test_subprocess ())
+    {
+      if (geteuid () == 0 && (setgid (65534) != 0 || setuid (65534) != 0))
+        {
+          g_test_message ("cannot become nobody (uid 65534): %s; not checked", g_strerror (errno));
+          return;
+        }
+      const char *modes[] = { "600", "300" };
+      for (guint k = 0; k < G_N_ELEMENTS (modes); k++)
+        {
+          g_autofree char *folder = g_strdup (g_getenv (k == 0 ? "DRMAD_TEST_FOLDER_600" : "DRMAD_TEST_FOLDER_300"));
+          g_test_message ("mode %s: %s", modes[k], folder);
+          GStatBuf st;
+          if (g_stat (folder, &st) != 0)
+            {
+              g_test_message ("nobody cannot reach %s (%s: a folder above it is closed); not checked",
+                              folder, g_strerror (errno));
+              return;
+            }
+          GError *error = NULL;
+          DrmadDataset *sentinel = (DrmadDataset *) 0x2, *train = sentinel, *test = sentinel;
+          g_assert_false (drmad_dataset_open (folder, NULL, &train, &test, &error));
+          g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+          assert_message_has (error, folder);
+          assert_message_has (error, g_strerror (EACCES));
+          g_assert_true (train == sentinel && test == sentinel);
+          g_clear_error (&error);
+          g_assert_null (drmad_dataset_load_png_folder (folder, NULL, &error));
+          g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+          assert_message_has (error, g_strerror (EACCES));
+          g_clear_error (&error);
+        }
+      return;
+    }
+  g_autofree char *dir = make_tmp ();
+  g_assert_cmpint (g_chmod (dir, 0711), ==, 0);   /* nobody may pass through to the folders */
+  const int modes[] = { 0600, 0300 };
+  char *folders[G_N_ELEMENTS (modes)];
+  for (guint k = 0; k < G_N_ELEMENTS (folders); k++)
+    {
+      folders[k] = path_in (dir, k == 0 ? "no-search" : "no-read");
+      g_autofree char *cls = path_in (folders[k], "c"), *img = path_in (cls, "i.png");
+      g_assert_cmpint (g_mkdir_with_parents (cls, 0755), ==, 0);
+      write_png_pattern (img, 2, 2, 1, 0);
+      g_assert_cmpint (g_chmod (folders[k], modes[k]), ==, 0);
+    }
+  g_setenv ("DRMAD_TEST_FOLDER_600", folders[0], TRUE);
+  g_setenv ("DRMAD_TEST_FOLDER_300", folders[1], TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  for (guint k = 0; k < G_N_ELEMENTS (folders); k++)
+    {
+      g_chmod (folders[k], 0755);
+      g_clear_pointer (&folders[k], g_free);
+    }
+  remove_tree (dir);
+}
+
 static void
 test_open_fashion_mnist (void)
 {
@@ -912,7 +1072,7 @@ test_split_too_large (void)
 
   g_autoptr (DrmadDataset) narrow = drmad_dataset_new_from_arrays (1, 2, 2, (float[]) { 0, 1 }, (gint32[]) { 1 }, NULL);
   g_assert_null (drmad_dataset_split (pool, narrow, 1, 0, 10, 1, &error));
-  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
   assert_message_has (error, "2 features");
   g_clear_error (&error);
 }
@@ -1350,7 +1510,10 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/png/bad-image", test_png_bad);
   g_test_add_func ("/dataset/png/mixed-sizes", test_png_mixed);
   g_test_add_func ("/dataset/png/empty", test_png_empty);
+  g_test_add_func ("/dataset/png/empty-class", test_png_empty_class);
   g_test_add_func ("/dataset/open/paths", test_open_paths);
+  g_test_add_func ("/dataset/open/test-shape", test_open_test_shape);
+  g_test_add_func ("/dataset/open/unreadable", test_open_unreadable);
   g_test_add_func ("/dataset/open/fashion-mnist", test_open_fashion_mnist);
   g_test_add_func ("/dataset/arrays", test_arrays);
   g_test_add_func ("/dataset/split", test_split);
