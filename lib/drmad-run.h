@@ -35,7 +35,12 @@ typedef struct _DrmadRun DrmadRun;
  * meta-iteration (in a folder beside it: FOLDER.drmad-new- and six random
  * characters), then the new folder takes its place and the earlier run's
  * files go. Whatever is
- * never recorded leaves the earlier run as it was.
+ * never recorded leaves the earlier run as it was. A symbolic link to a
+ * run folder is refused with %DRMAD_ERROR_INVALID_ARGUMENT under @force
+ * (the replacement renames folders); a trailing separator does not change
+ * what @folder names. The staging folders beside @folder that a process
+ * killed before its first record left (marked, unlocked) are removed here
+ * and by drmad_run_open().
  * Both calls hold a lock on the folder (flock on FOLDER/.drmad-lock) until
  * drmad_run_free(): a second run of the same folder, from this process or
  * another, gets %DRMAD_ERROR_BUSY with the holder's PID.

@@ -15,6 +15,9 @@
 #define CHECKPOINT_VERSION 4   /* 4: records hold ranks and the two spreads */
 #define CHECKPOINT_OLDEST_VERSION 3
 #define LOCK_NAME ".drmad-lock"
+/* In a --force run's staging folder until it takes the earlier run's place:
+ * what remove_stale_staging() asks before it removes one. */
+#define STAGING_MARK ".drmad-staging"
 
 /* Every file a run folder of ours holds; nothing else is ever removed. */
 static const char *const run_files[] = { "run.ini", "history.csv", "hyper.csv", "checkpoint.bin", "l2.png", "lr.png",
@@ -217,6 +220,8 @@ static void
 remove_run_folder (const char *folder)
 {
   remove_own_files (folder, FALSE);
+  g_autofree char *mark = g_build_filename (folder, STAGING_MARK, NULL);
+  g_unlink (mark);
   g_rmdir (folder);
 }
 
@@ -224,9 +229,11 @@ remove_run_folder (const char *folder)
  * --force run killed before its first record left behind. Call with
  * @folder's lock held: the process that makes a staging folder holds it until
  * the staging folder takes @folder's place, so none of them is being made
- * now. A staging folder whose own lock some process still holds, or that
- * has no lock file, is left alone; so are FOLDER.drmad-old-* folders, which
- * may hold the only copy of an earlier run. */
+ * now. Only a real folder of this user's with the STAGING_MARK and an
+ * unlocked lock file goes: a run folder someone named so has no mark, a
+ * staging folder some process still holds is locked, and
+ * FOLDER.drmad-old-* folders, which may hold the only copy of an earlier
+ * run, are never looked at. */
 static void
 remove_stale_staging (const char *folder)
 {
@@ -239,8 +246,10 @@ remove_stale_staging (const char *folder)
       continue;
     g_autofree char *staging = g_build_filename (parent, name, NULL);
     g_autofree char *lock_path = g_build_filename (staging, LOCK_NAME, NULL);
-    GStatBuf st;
-    if (g_lstat (staging, &st) != 0 || !S_ISDIR (st.st_mode))
+    g_autofree char *mark = g_build_filename (staging, STAGING_MARK, NULL);
+    GStatBuf st, mark_st;
+    if (g_lstat (staging, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ()
+        || g_lstat (mark, &mark_st) != 0 || !S_ISREG (mark_st.st_mode))
       continue;
     int fd = open (lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -299,9 +308,21 @@ write_ini (DrmadRun *run, const char *ini_text, GError **error)
   return TRUE;
 }
 
-DrmadRun *
-drmad_run_create (const char *folder, const char *ini_text, gboolean force, GError **error)
+/* @folder without trailing separators: "R/" names the folder a link R
+ * points to (lstat follows it), and its dirname would be R itself. */
+static char *
+without_trailing_separators (const char *folder)
 {
+  gsize length = strlen (folder);
+  while (length > 1 && G_IS_DIR_SEPARATOR (folder[length - 1]))
+    length--;
+  return g_strndup (folder, length);
+}
+
+DrmadRun *
+drmad_run_create (const char *folder_given, const char *ini_text, gboolean force, GError **error)
+{
+  g_autofree char *folder = without_trailing_separators (folder_given);
   g_autoptr (DrmadRun) run = run_new (folder, g_strdup (ini_text));
   gboolean has_ini = FALSE;
   if (g_file_test (folder, G_FILE_TEST_EXISTS) && !g_file_test (folder, G_FILE_TEST_IS_DIR)) {
@@ -311,8 +332,8 @@ drmad_run_create (const char *folder, const char *ini_text, gboolean force, GErr
   if (g_file_test (folder, G_FILE_TEST_IS_DIR) && count_contents (folder, &has_ini) > 0) {
     if (!force && has_ini) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
-                   "the output folder %s already holds files: choose another folder, resume that run, or "
-                   "overwrite it", folder);
+                   "the output folder %s already holds files: choose another folder, resume that run%s", folder,
+                   g_file_test (folder, G_FILE_TEST_IS_SYMLINK) ? "" : ", or overwrite it");
       return NULL;
     }
     if (force && has_ini && g_file_test (folder, G_FILE_TEST_IS_SYMLINK)) {
@@ -351,7 +372,17 @@ drmad_run_create (const char *folder, const char *ini_text, gboolean force, GErr
   if ((run->lock_fd = take_lock (run->folder, error)) < 0)
     return NULL;
   remove_own_files (run->folder, TRUE);   /* what a killed writer left */
-  if (!run->replaces)
+  if (run->replaces) {
+    g_autofree char *mark = g_build_filename (run->folder, STAGING_MARK, NULL);
+    int fd = open (mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666 & ~process_umask ());
+    if (fd < 0) {   /* without it remove_stale_staging() would never remove the folder */
+      int saved = errno;
+      remove_run_folder (run->folder);
+      set_errno_error (error, saved, "create a file in", run->folder);
+      return NULL;
+    }
+    close (fd);
+  } else
     remove_stale_staging (folder);
   if (!write_ini (run, ini_text, error))
     return NULL;
@@ -371,6 +402,8 @@ replace_earlier_run (DrmadRun *run, GError **error)
     g_rmdir (old);
     return set_errno_error (error, saved, "move aside the earlier run in", run->replaces);
   }
+  g_autofree char *mark = g_build_filename (run->folder, STAGING_MARK, NULL);
+  g_unlink (mark);   /* a run folder now, whatever its name */
   if (g_rename (run->folder, run->replaces) != 0) {
     int saved = errno;
     g_rename (old, run->replaces);

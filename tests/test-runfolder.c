@@ -153,6 +153,15 @@ test_force_refused_up_front (void)
   g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
   g_assert_cmpuint (count_prefixed (dir, "R."), ==, 0);
   g_assert_cmpuint (count_prefixed (dir, "L."), ==, 0);
+  /* L/ names the folder the link points to, but is the link all the same. */
+  g_autofree char *link_slash = g_strconcat (link, "/", NULL), *err_slash = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--seed", "2", "--force", "--out", link_slash,
+                                            NULL }, &err_slash), ==, 2);
+  g_assert_nonnull (strstr (err_slash, "symbolic link"));
+  g_assert_cmpuint (count_prefixed (dir, "R."), ==, 0);
+  g_assert_cmpuint (count_prefixed (dir, "L."), ==, 0);
+  g_autofree char *history_slash = read_file (folder, "history.csv");
+  g_assert_cmpstr (history_slash, ==, history);
   /* Without --force the link is refused as the run folder it is, without suggesting --force. */
   g_autofree char *err_link = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", link, NULL }, &err_link), ==, 2);
@@ -207,21 +216,11 @@ test_force_replaces_whole (void)
   remove_tree (dir);
 }
 
-/* The name in @parent that starts with @prefix, or NULL. */
-static char *
-find_prefixed (const char *parent, const char *prefix)
-{
-  g_autoptr (GDir) dir = g_dir_open (parent, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name (dir)))
-    if (g_str_has_prefix (name, prefix))
-      return g_build_filename (parent, name, NULL);
-  return NULL;
-}
-
 /* A --force run killed before its first record leaves its staging folder
- * F.drmad-new-XXXXXX beside F; the next run of F (here --resume) removes it,
- * but never one whose lock a live process holds. */
+ * F.drmad-new-XXXXXX beside F (marked, lock released); the next --force,
+ * --resume or new run of F (here --resume) removes it, and nothing else
+ * by that name: not one whose lock a live process holds, nor one without
+ * the mark or a lock file (lib/run.c, remove_stale_staging). */
 static void
 test_stale_staging (void)
 {
@@ -230,32 +229,58 @@ test_stale_staging (void)
   g_autofree char *dir = test_tmp_dir ("drmad-stale", NULL);
   g_autofree char *folder = g_build_filename (dir, "F", NULL);
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
-  g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "1", "--iters", "4000", "--force",
-                                                               "--out", folder, NULL });
-  g_autofree char *staging = NULL;
-  for (int i = 0; i < 600 && !staging; i++) {
-    g_usleep (50000);
-    staging = find_prefixed (dir, "F.drmad-new-");
+  /* A --force run that finishes leaves no staging mark in the folder it became. */
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--seed", "2", "--force", "--out", folder, NULL },
+                          NULL), ==, 0);
+  g_autofree char *own_mark = g_build_filename (folder, ".drmad-staging", NULL);
+  g_assert_false (g_file_test (own_mark, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_prefixed (dir, "F.drmad-"), ==, 0);
+  /* Beside it, as a --force run killed before its first record leaves one (its mark, run.ini and an
+   * unlocked lock), and four that look alike and must stay: one whose lock is held (by this test, as a
+   * live run would hold it), one without a lock file, one without the mark, and a finished run folder
+   * that someone named so. */
+  const struct { const char *name; gboolean mark, lock, held, stays; } beside[] = {
+    { "F.drmad-new-STALE0", TRUE, TRUE, FALSE, FALSE },
+    { "F.drmad-new-HELD00", TRUE, TRUE, TRUE, TRUE },
+    { "F.drmad-new-NOLOCK", TRUE, FALSE, FALSE, TRUE },
+    { "F.drmad-new-NOMARK", FALSE, TRUE, FALSE, TRUE },
+    { "F.drmad-new-keepme", FALSE, TRUE, FALSE, TRUE },
+  };
+  int held_fd = -1;
+  for (guint b = 0; b < G_N_ELEMENTS (beside); b++) {
+    g_autofree char *path = g_build_filename (dir, beside[b].name, NULL);
+    g_assert_cmpint (g_mkdir (path, 0755), ==, 0);
+    g_autofree char *ini = g_build_filename (path, "run.ini", NULL);
+    g_assert_true (g_file_set_contents (ini, "[drmad]\n", -1, NULL));
+    if (g_str_has_suffix (beside[b].name, "keepme")) {
+      g_autofree char *checkpoint = g_build_filename (path, "checkpoint.bin", NULL);
+      g_assert_true (g_file_set_contents (checkpoint, "results", -1, NULL));
+    }
+    if (beside[b].mark) {
+      g_autofree char *mark = g_build_filename (path, ".drmad-staging", NULL);
+      g_assert_true (g_file_set_contents (mark, "", 0, NULL));
+    }
+    if (beside[b].lock) {
+      g_autofree char *lock = g_build_filename (path, ".drmad-lock", NULL);
+      int fd = open (lock, O_RDWR | O_CREAT, 0644);
+      g_assert_cmpint (fd, >=, 0);
+      if (beside[b].held) {
+        g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
+        held_fd = fd;
+      } else
+        close (fd);
+    }
   }
-  g_assert_nonnull (staging);
-  g_autofree char *staging_ini = g_build_filename (staging, "run.ini", NULL);
-  wait_for (staging_ini);
-  g_subprocess_force_exit (run);
-  g_assert_true (g_subprocess_wait (run, NULL, NULL));
-  g_assert_true (g_file_test (staging, G_FILE_TEST_IS_DIR));   /* what the kill left */
-  /* One whose lock is held (by this test, as a live run would hold it). */
-  g_autofree char *held = g_build_filename (dir, "F.drmad-new-HELD00", NULL);
-  g_autofree char *held_lock = g_build_filename (held, ".drmad-lock", NULL);
-  g_assert_cmpint (g_mkdir (held, 0755), ==, 0);
-  int fd = open (held_lock, O_RDWR | O_CREAT, 0644);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
   g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
                               NULL, NULL, NULL, NULL), ==, 0);
-  g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
-  g_assert_true (g_file_test (held_lock, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (count_prefixed (dir, "F.drmad-new-"), ==, 1);
-  close (fd);
+  for (guint b = 0; b < G_N_ELEMENTS (beside); b++) {
+    g_autofree char *ini = g_build_filename (dir, beside[b].name, "run.ini", NULL);
+    g_test_message ("%s", beside[b].name);
+    g_assert_cmpint (g_file_test (ini, G_FILE_TEST_EXISTS), ==, beside[b].stays);
+  }
+  g_autofree char *stale = g_build_filename (dir, "F.drmad-new-STALE0", NULL);
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));   /* the folder too */
+  close (held_fd);
   remove_tree (dir);
 }
 
