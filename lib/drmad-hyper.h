@@ -98,8 +98,8 @@ DrmadHyperEntry drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index);
  * momenta in (0, 1), initial scales in (0, 100]. Past them training
  * overflows or never moves. */
 #define DRMAD_HYPER_RATE_MIN  1e-12
-#define DRMAD_HYPER_RATE_MAX  100
-#define DRMAD_HYPER_SCALE_MAX 100
+#define DRMAD_HYPER_RATE_MAX  100.0
+#define DRMAD_HYPER_SCALE_MAX 100.0
 
 /* Puts every entry of the raw vector @values that lies outside the ranges
  * above on the nearest bound (a momentum within 1e-12 of 0 or 1, an initial

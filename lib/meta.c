@@ -533,6 +533,7 @@ drmad_meta_warm_start (DrmadMeta *meta, guint points, DrmadProgressFunc progress
       memcpy (trial, theta, meta->n * sizeof (double));
       for (gsize i = first; i < first + count; i++)
         trial[i] += shift;
+      drmad_hyper_clamp_range (meta->hyper, trial);   /* as every meta-step: a point in the ranges */
       double loss;
       ok = warm_start_loss (meta, trial, progress, user_data, &loss, error);
       if (ok && loss < best_loss) {
@@ -542,6 +543,7 @@ drmad_meta_warm_start (DrmadMeta *meta, guint points, DrmadProgressFunc progress
     }
     for (gsize i = first; i < first + count; i++)
       theta[i] += best_shift;
+    drmad_hyper_clamp_range (meta->hyper, theta);
     const char *name = drmad_hyper_get_group_name (meta->hyper, g);
     if (kind == DRMAD_GROUP_MOMENTUM)
       g_string_append_printf (text, "%s%s logit %+g (validation loss %.6g)", text->len ? "; " : "", name,
