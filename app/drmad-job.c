@@ -100,7 +100,8 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
   DrmadDataset *pool = NULL, *test_pool = NULL;
   if (!check_plain_path (o->dataset, "--dataset", error)
       || !drmad_dataset_open (o->dataset, NULL, &pool, &test_pool, error)) {
-    if (o->dataset_from && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND)) {
+    if (o->dataset_from && error && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND)
+        && !g_file_test (o->dataset, G_FILE_TEST_EXISTS)) {   /* the value itself, not a file inside it */
       /* Most likely a relative path written by a run started in another folder. */
       g_autofree char *advice = g_strdup_printf ("the dataset value came from %s%s", o->dataset_from,
                                                  g_path_is_absolute (o->dataset)

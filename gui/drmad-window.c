@@ -332,14 +332,20 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
                                elapsed, finish->result.val_loss, 100 * finish->result.val_error,
                                100 * finish->result.learned_test_error);
     } else {
+      const DrmadJobResult *r = &finish->result;
+      /* A θ whose training diverged in the final evaluation: its test loss is inf, its error 1. */
+      const char *diverged = " (its training diverged)";
       gtk_progress_bar_set_text (self->progress_bar, "finished");
-      drmad_window_set_status (self, "Finished in %s: test error %.2f %% with the initial values, %.2f %% with the "
-                               "learned ones", elapsed, 100 * finish->result.initial_test_error,
-                               100 * finish->result.learned_test_error);
+      drmad_window_set_status (self, "Finished in %s: test error %.2f %% with the initial values%s, %.2f %% with the "
+                               "learned ones%s", elapsed, 100 * r->initial_test_error,
+                               r->initial_diverged ? diverged : "", 100 * r->learned_test_error,
+                               r->learned_diverged ? diverged : "");
       g_string_append_printf (self->summary_extra, "\n<b>final</b> test error %.2f %% → <b>%.2f %%</b> "
-                              "(test loss %.4f → %.4f); best accepted values: %.2f %%", 100 * finish->result.initial_test_error,
-                              100 * finish->result.learned_test_error, finish->result.initial_test_loss,
-                              finish->result.learned_test_loss, 100 * finish->result.best_test_error);
+                              "(test loss %.4f → %.4f); best accepted values: %.2f %%%s", 100 * r->initial_test_error,
+                              100 * r->learned_test_error, r->initial_test_loss, r->learned_test_loss,
+                              100 * r->best_test_error,
+                              r->initial_diverged || r->learned_diverged || r->best_diverged
+                              ? "; a test loss of inf: that θ's training diverged" : "");
     }
     break;
   case DRMAD_JOB_CANCELLED:

@@ -293,13 +293,12 @@ test_patience (void)
   remove_tree (dir);
 }
 
-/* An IDX dataset in @folder: @n images of 5 × 7 pixels and labels 0 … 2,
- * drawn from a fixed seed (train-*-ubyte only: a split of one pool). */
+/* @dir/@prefix-images-idx3-ubyte of @n random images of @rows × @cols, and
+ * its labels (three classes). */
 static void
-write_small_idx (const char *folder, guint32 n)
+write_idx_pair (const char *dir, const char *prefix, guint32 n, guint32 rows, guint32 cols)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed (7);
-  guint32 rows = 5, cols = 7;
   g_autofree guint8 *images = g_malloc (16 + (gsize) n * rows * cols), *labels = g_malloc (8 + n);
   guint32 image_header[4] = { GUINT32_TO_BE (0x803), GUINT32_TO_BE (n), GUINT32_TO_BE (rows), GUINT32_TO_BE (cols) };
   guint32 label_header[2] = { GUINT32_TO_BE (0x801), GUINT32_TO_BE (n) };
@@ -309,10 +308,19 @@ write_small_idx (const char *folder, guint32 n)
     images[16 + i] = g_rand_int_range (rand, 0, 256);
   for (guint32 i = 0; i < n; i++)
     labels[8 + i] = g_rand_int_range (rand, 0, 3);
-  g_autofree char *image_path = g_build_filename (folder, "train-images-idx3-ubyte", NULL);
-  g_autofree char *label_path = g_build_filename (folder, "train-labels-idx1-ubyte", NULL);
+  g_autofree char *image_name = g_strconcat (prefix, "-images-idx3-ubyte", NULL);
+  g_autofree char *label_name = g_strconcat (prefix, "-labels-idx1-ubyte", NULL);
+  g_autofree char *image_path = g_build_filename (dir, image_name, NULL);
+  g_autofree char *label_path = g_build_filename (dir, label_name, NULL);
   g_assert_true (g_file_set_contents (image_path, (const char *) images, 16 + (gsize) n * rows * cols, NULL));
   g_assert_true (g_file_set_contents (label_path, (const char *) labels, 8 + n, NULL));
+}
+
+/* A training set of @n 5 × 7 images in @folder. */
+static void
+write_small_idx (const char *folder, guint32 n)
+{
+  write_idx_pair (folder, "train", n, 5, 7);
 }
 
 /* The cells of the history.csv row that starts with @label. */
@@ -395,11 +403,10 @@ test_final_diverged (void)
   remove_tree (dir);
 }
 
-/* A meta learning rate so large that even the halved step would take θ far
- * outside the ranges a value may take (L2 and learning rates in [1e-12,
- * 100]): each such step is rejected, θ stays at the accepted values, the
- * message names the value in natural units, the range and --meta-lr, and the
- * run finishes. */
+/* A meta learning rate so large that its steps would take θ far outside the
+ * ranges a value may take (L2 and learning rates in [1e-12, 100]): each step
+ * is projected onto them (the values past a bound held on it), the line
+ * says so and names --meta-lr, and the run finishes. */
 static void
 test_meta_lr_out_of_range (void)
 {
@@ -580,29 +587,6 @@ test_check (void)
   g_assert_cmpint (relu, ==, 0);
   g_assert_nonnull (strstr (relu_out, "(fd noise)") ? relu_out : strstr (relu_out, "(relative)"));
   g_assert_nonnull (strstr (relu_err, "--check runs in float64"));
-}
-
-/* @dir/@prefix-images-idx3-ubyte of @n images of rows × cols, and its labels (three classes). */
-static void
-write_idx_pair (const char *dir, const char *prefix, guint n, guint rows, guint cols)
-{
-  g_autoptr (GByteArray) images = g_byte_array_new (), labels = g_byte_array_new ();
-  guint32 image_head[4] = { GUINT32_TO_BE (0x803), GUINT32_TO_BE (n), GUINT32_TO_BE (rows), GUINT32_TO_BE (cols) };
-  guint32 label_head[2] = { GUINT32_TO_BE (0x801), GUINT32_TO_BE (n) };
-  g_byte_array_append (images, (const guint8 *) image_head, sizeof image_head);
-  g_byte_array_append (labels, (const guint8 *) label_head, sizeof label_head);
-  for (guint i = 0; i < n; i++) {
-    guint8 label = i % 3;
-    g_byte_array_append (labels, &label, 1);
-    for (guint p = 0; p < rows * cols; p++) {
-      guint8 v = (i * 131 + p * 29) & 0xff;
-      g_byte_array_append (images, &v, 1);
-    }
-  }
-  g_autofree char *image_path = g_strdup_printf ("%s/%s-images-idx3-ubyte", dir, prefix);
-  g_autofree char *label_path = g_strdup_printf ("%s/%s-labels-idx1-ubyte", dir, prefix);
-  g_assert_true (g_file_set_contents (image_path, (const char *) images->data, images->len, NULL));
-  g_assert_true (g_file_set_contents (label_path, (const char *) labels->data, labels->len, NULL));
 }
 
 /* A test set of another shape or pixel count is refused with exit status 2
