@@ -218,6 +218,30 @@ test_train_once (void)
   g_assert_nonnull (strstr (out, "test_loss "));
 }
 
+/* What `drmad @options --evaluate` writes for the θ lines @lines (a file in
+ * @dir on its standard input). */
+static char *
+evaluate_lines (const char *dir, const char *const *options, const char *lines)
+{
+  g_autofree char *stdin_path = g_build_filename (dir, "theta.txt", NULL);
+  g_assert_true (g_file_set_contents (stdin_path, lines, -1, NULL));
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = options; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, "--evaluate");
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) evaluate = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  char *result = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (evaluate, NULL, NULL, &result, NULL, &error));
+  g_assert_no_error (error);
+  return result;
+}
+
 /* --patience N stops once N meta-iterations in a row found no better
  * validation loss than the best one: checked against history.csv; a
  * resume of the stopped run stops again at once. */
@@ -258,22 +282,7 @@ test_patience (void)
   g_assert_nonnull (best_line);
   best_line += strlen (measured);
   g_autofree char *theta = g_strndup (best_line, strcspn (best_line, "\n"));
-  g_autofree char *stdin_path = g_build_filename (dir, "theta.txt", NULL);
-  g_assert_true (g_file_set_contents (stdin_path, theta, -1, NULL));
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
-  for (const char *const *a = small; *a; a++)
-    g_ptr_array_add (argv, (gpointer) *a);
-  g_ptr_array_add (argv, "--evaluate");
-  g_ptr_array_add (argv, NULL);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) evaluate = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_autofree char *result = NULL;
-  g_assert_true (g_subprocess_communicate_utf8 (evaluate, NULL, NULL, &result, NULL, &error));
-  g_assert_no_error (error);
+  g_autofree char *result = evaluate_lines (dir, small, theta);
   const char *final_best = strstr (history, "\nfinal-best,");
   g_auto (GStrv) final_cells = g_strsplit (final_best + 1, ",", -1);
   guint n_cells = g_strv_length (final_cells);
@@ -380,22 +389,7 @@ test_final_diverged (void)
     }
   g_string_append_c (theta, '\n');
   g_autofree char *theta_text = g_string_free (theta, FALSE);
-  g_autofree char *stdin_path = g_build_filename (dir, "theta.txt", NULL);
-  g_assert_true (g_file_set_contents (stdin_path, theta_text, -1, NULL));
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_stdin_file_path (launcher, stdin_path);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
-  for (const char *const *a = options; *a; a++)
-    g_ptr_array_add (argv, (gpointer) *a);
-  g_ptr_array_add (argv, "--evaluate");
-  g_ptr_array_add (argv, NULL);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) evaluate = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_autofree char *result = NULL;
-  g_assert_true (g_subprocess_communicate_utf8 (evaluate, NULL, NULL, &result, NULL, &error));
-  g_assert_no_error (error);
+  g_autofree char *result = evaluate_lines (dir, options, theta_text);
   g_test_message ("evaluate: %s", result);
   g_assert_nonnull (strstr (result, "diverged=1"));
   /* --resume of the finished run evaluates again and finishes too. */
