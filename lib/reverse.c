@@ -730,7 +730,14 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
     }
   } else {
     g_autofree char *what = drmad_reverse_config_describe (&r, T);
-    why = g_strdup_printf ("method %s, as asked", what);
+    const DrmadHyperConfig *hc = drmad_hyper_get_config (hyper);
+    /* groups this method gives no hypergradient for (reverse_line_points; reverse_exact stopped short of 0): say so at once */
+    const char *blind = r.method == DRMAD_METHOD_DRMAD && r.reverse_steps < T && (hc->learn_lr || hc->learn_momentum)
+                        ? "; it has no learning-rate or momentum hypergradient (its loop has no velocity), so "
+                          "those stay at their starting values"
+                        : r.method == DRMAD_METHOD_TRUNCATED && hc->learn_init_scale
+                        ? "; it has no initial-scale hypergradient, so the initial scales stay where they start" : "";
+    why = g_strdup_printf ("method %s, as asked%s", what, blind);
   }
   *resolved = r;
   if (reason)

@@ -682,6 +682,51 @@ test_cancel (void)
   problem_teardown (&p);
 }
 
+/* The reason a method chosen by hand comes with names the groups it gives no
+ * hypergradient for, and it is true: DrMAD as its authors ran it (R < T)
+ * gives exact zeros for the learning rates and momenta, truncated for the
+ * initial scales; exact names none. */
+static void
+test_blind_groups (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 20);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  const struct { DrmadMethod method; const char *said; DrmadGroupKind zero[2]; } cases[] = {
+    { DRMAD_METHOD_DRMAD, "no learning-rate or momentum hypergradient", { DRMAD_GROUP_LR, DRMAD_GROUP_MOMENTUM } },
+    { DRMAD_METHOD_TRUNCATED, "no initial-scale hypergradient", { DRMAD_GROUP_INIT, DRMAD_GROUP_INIT } },
+    { DRMAD_METHOD_EXACT, NULL, { DRMAD_GROUP_L2, DRMAD_GROUP_L2 } },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    DrmadReverseConfig reverse = { .method = cases[c].method, .seed = 1, .reverse_steps = 5 };
+    DrmadReverseConfig resolved;
+    g_autofree char *reason = NULL;
+    g_assert_true (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
+    g_test_message ("%s", reason);
+    g_assert_true (cases[c].said ? strstr (reason, cases[c].said) != NULL : strstr (reason, " no ") == NULL);
+    g_autoptr (DrmadHypergradient) result = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
+                                                                         NULL, NULL, &error);
+    g_assert_no_error (error);
+    guint zeros = 0, nonzeros = 0;
+    for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++) {
+      DrmadGroupKind kind = drmad_hyper_get_entry (hyper, i).kind;
+      gboolean blind = cases[c].said && (kind == cases[c].zero[0] || kind == cases[c].zero[1]);
+      if (blind)
+        g_assert_cmpfloat (result->gradient[i], ==, 0);
+      zeros += blind;
+      nonzeros += result->gradient[i] != 0;
+    }
+    g_assert_cmpuint (zeros, ==, cases[c].said ? (cases[c].zero[0] == cases[c].zero[1] ? 3 : 24) : 0);
+    g_assert_cmpuint (nonzeros, >, 0);
+  }
+  problem_teardown (&p);
+}
+
 static void
 test_names (void)
 {
@@ -1313,5 +1358,6 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/watch", test_watch);
   g_test_add_func ("/hyper/fidelity", test_fidelity);
   g_test_add_func ("/hyper/misuse", test_misuse);
+  g_test_add_func ("/hyper/blind-groups", test_blind_groups);
   return g_test_run ();
 }
