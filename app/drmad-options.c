@@ -352,7 +352,7 @@ parse_learn (DrmadOptions *o, GError **error)
   const char *value = g_hash_table_lookup (o->values, "learn");
   const char *granularity = g_hash_table_lookup (o->values, "l2-granularity");
   DrmadHyperConfig *h = &o->hyper;
-  gboolean l2 = FALSE;
+  gboolean l2 = FALSE, none = FALSE;
   h->learn_lr = h->learn_momentum = h->learn_init_scale = FALSE;
   g_auto (GStrv) parts = g_strsplit (value, ",", -1);
   for (char **part = parts; *part; part++) {
@@ -361,9 +361,12 @@ parse_learn (DrmadOptions *o, GError **error)
     else if (g_str_equal (group, "lr")) h->learn_lr = TRUE;
     else if (g_str_equal (group, "momentum")) h->learn_momentum = TRUE;
     else if (g_str_equal (group, "init")) h->learn_init_scale = TRUE;
-    else if (!g_str_equal (group, "none") && *group)
+    else if (g_str_equal (group, "none")) none = TRUE;
+    else if (*group)
       return bad_value (error, "learn", value, "a comma-separated list of l2, lr, momentum, init (or none)");
   }
+  if (none && (l2 || h->learn_lr || h->learn_momentum || h->learn_init_scale))
+    return bad_value (error, "learn", value, "none alone, or groups to learn without none");
   if (g_str_equal (granularity, "layer")) h->l2 = DRMAD_L2_PER_LAYER;
   else if (g_str_equal (granularity, "neuron")) h->l2 = DRMAD_L2_PER_NEURON;
   else if (g_str_equal (granularity, "weight")) h->l2 = DRMAD_L2_PER_WEIGHT;

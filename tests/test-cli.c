@@ -52,6 +52,7 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--layers", "784,x,10", NULL }, "--layers" },
     { { "--no-gui", "--iters", "-5", NULL }, "--iters" },
     { { "--no-gui", "--method", "magic", NULL }, "magic" },
+    { { "--no-gui", "--learn", "none,l2", NULL }, "none alone" },
     { { "--no-gui", "--memory-budget", "12Q", NULL }, "--memory-budget 12Q" },
     { { "--no-gui", "--fidelity-every", "-1", NULL }, "--fidelity-every" },
     { { "--no-gui", "--init-lr", "0.1,0.2,0.3,0.4", NULL }, "one per weight layer" },
