@@ -170,9 +170,22 @@ idx_read_body (IdxStream *s, guint64 count, const char *what, GError **error)
     buf = grown;
     capacity = next;
   }
-  /* One byte more makes zlib reach the gzip trailer and check its CRC. */
+  /* One byte more makes zlib reach the gzip trailer and check its CRC; any
+   * byte it gives, like a plain file longer than its header says, is data
+   * past what the header counts: the count or the file is wrong. */
   guint8 extra;
-  if (s->compressed && have == count && idx_stream_read (s, &extra, 1, error) < 0) {
+  gint64 past = s->compressed && have == count ? idx_stream_read (s, &extra, 1, error) : 0;
+  if (past < 0) {
+    g_free (buf);
+    return NULL;
+  }
+  if (!s->compressed && s->file_size > header_len + count)
+    past = s->file_size - header_len - count;
+  if (past > 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "%s: holds %s%" G_GINT64_FORMAT " byte%s more than the %" G_GUINT64_FORMAT " bytes of %s its header "
+                 "promises: the header's count or the file is wrong", s->path, s->compressed ? "at least " : "",
+                 past, past == 1 ? "" : "s", count, what);
     g_free (buf);
     return NULL;
   }

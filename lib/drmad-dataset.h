@@ -83,7 +83,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDataset, drmad_dataset_free)
  * A gzip file whose header claims more bytes than the process may have (the
  * memory available, MemAvailable in /proc/meminfo, or the process's
  * RLIMIT_AS or RLIMIT_DATA when lower) is refused with
- * %DRMAD_ERROR_TOO_LARGE before any of it is inflated.
+ * %DRMAD_ERROR_TOO_LARGE before any of it is inflated. A file that ends
+ * before the data its header counts is refused with %DRMAD_ERROR_TRUNCATED,
+ * one that holds more with %DRMAD_ERROR_CORRUPT.
  */
 DrmadDataset *drmad_dataset_load_idx (const char *images_path, const char *labels_path,
                                       const DrmadLoadLimits *limits, GError **error);

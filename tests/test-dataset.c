@@ -189,6 +189,17 @@ test_idx_truncated (void)
   assert_message_has (error, "cut-images-idx3-ubyte");
   g_clear_error (&error);
 
+  /* bytes past what the header counts (one image more), plain and compressed */
+  for (int gz = 0; gz < 2; gz++) {
+    g_autofree char *longer = path_in (dir, gz ? "long-images-idx3-ubyte.gz" : "long-images-idx3-ubyte");
+    write_array (longer, idx_images (10, 11, 5, 5), gz);
+    g_assert_null (drmad_dataset_load_idx (longer, labels, NULL, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+    assert_message_has (error, longer);
+    assert_message_has (error, gz ? "at least 1 byte more than the 250 bytes" : "25 bytes more than the 250 bytes");
+    g_clear_error (&error);
+  }
+
   /* cut inside the header */
   a = idx_images (10, 10, 5, 5);
   g_byte_array_set_size (a, 9);
