@@ -225,8 +225,9 @@ remove_run_folder (const char *folder)
   g_rmdir (folder);
 }
 
-/* Removes the FOLDER.drmad-new-XXXXXX staging folders beside @folder that a
- * --force run killed before its first record left behind. Call with
+/* Removes the staging folders (FOLDER.drmad-new- and six random
+ * characters) beside @folder that a --force run killed before its first
+ * record left behind. Call with
  * @folder's lock held: the process that makes a staging folder holds it until
  * the staging folder takes @folder's place, so none of them is being made
  * now. Only a real folder of this user's with the STAGING_MARK and an

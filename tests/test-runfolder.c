@@ -217,8 +217,9 @@ test_force_replaces_whole (void)
 }
 
 /* A --force run killed before its first record leaves its staging folder
- * F.drmad-new-XXXXXX beside F (marked, lock released); the next --force,
- * --resume or new run of F (here --resume) removes it, and nothing else
+ * (F.drmad-new- and six random characters) beside F, marked, its lock
+ * released; the next --force, --resume or new run of F (here --resume)
+ * removes it, and nothing else
  * by that name: not one whose lock a live process holds, nor one without
  * the mark or a lock file (lib/run.c, remove_stale_staging). */
 static void
