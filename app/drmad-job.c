@@ -622,6 +622,10 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   DrmadJobStarted started = session_started (&s, o->precision);
   if (callbacks->started)
     callbacks->started (&started, callbacks->user_data);
+  if (o->batch > s.n_train)
+    say (callbacks, "--batch %u is larger than the %u training examples%s: each minibatch holds some of them "
+         "more than once (use --batch %u or less, or a larger --train-size)", o->batch, s.n_train,
+         sharded ? " of this process's part" : "", s.n_train);
 
   if (o->meta_iters == 0) {
     /* Train once with the given θ; report, change nothing. */

@@ -213,10 +213,18 @@ test_train_once (void)
 {
   if (!have_fashion_mnist ())
     return;
-  g_autofree char *out = NULL;
-  g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "0", NULL }, &out, NULL), ==, 0);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "0", NULL }, &out, &err), ==, 0);
   g_assert_nonnull (strstr (out, "trained once: val_loss "));
   g_assert_nonnull (strstr (out, "test_loss "));
+  g_assert_null (strstr (err, "is larger than"));
+  /* A minibatch larger than the training split runs (examples repeat within
+   * it), and says so. */
+  g_autofree char *small_out = NULL, *small_err = NULL;
+  g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "0", "--train-size", "30", NULL }, &small_out,
+                          &small_err), ==, 0);
+  g_assert_nonnull (strstr (small_out, "trained once: val_loss "));
+  g_assert_nonnull (strstr (small_err, "--batch 50 is larger than the 30 training examples"));
 }
 
 /* What `drmad @options --evaluate` writes for the θ lines @lines (a file in
