@@ -118,13 +118,60 @@ read_key_file (GKeyFile *file, const char *path, gboolean strict, GError **error
   return g_steal_pointer (&values);
 }
 
+/* GKeyFile keeps the last of a key given twice in a group (also across two
+ * [drmad] headers) without a word: a settings file that sets one twice is
+ * refused, naming both lines, since either value may be the one meant.
+ * Lines as GKeyFile reads them: '#' comments, [group] headers, and
+ * key=value with the key's surrounding blanks dropped. */
+static gboolean
+check_repeated_keys (const char *text, gsize length, const char *path, GError **error)
+{
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean in_drmad = FALSE;
+  guint line_number = 0;
+  for (const char *line = text, *end = text + length; line < end;) {
+    const char *newline = memchr (line, '\n', end - line);
+    const char *stop = newline ? newline : end;
+    line_number++;
+    while (line < stop && g_ascii_isspace (*line))
+      line++;
+    const char *equals = memchr (line, '=', stop - line);
+    if (line < stop && *line == '[')
+      in_drmad = stop - line >= 7 && memcmp (line, "[drmad]", 7) == 0;
+    else if (in_drmad && line < stop && *line != '#' && equals) {
+      const char *key_end = equals;
+      while (key_end > line && g_ascii_isspace (key_end[-1]))
+        key_end--;
+      g_autofree char *key = g_strndup (line, key_end - line);
+      guint first = GPOINTER_TO_UINT (g_hash_table_lookup (seen, key));
+      if (first) {
+        g_autofree char *quoted = drmad_error_excerpt (key, DRMAD_ERROR_EXCERPT_CHARS);
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                     "%s: \"%s\" is set twice, on lines %u and %u: keep the one you mean", path, quoted,
+                     first, line_number);
+        return FALSE;
+      }
+      g_hash_table_insert (seen, g_steal_pointer (&key), GUINT_TO_POINTER (line_number));
+    }
+    line = newline ? newline + 1 : end;
+  }
+  return TRUE;
+}
+
 GHashTable *
 drmad_options_read_ini (const char *text, gsize length, const char *path, gboolean strict, GError **error)
 {
   g_autoptr (GKeyFile) file = g_key_file_new ();
   GError *local = NULL;
+  g_autofree char *contents = NULL;
+  if (!text && g_file_get_contents (path, &contents, &length, NULL))
+    text = contents;   /* else GKeyFile's own read below says why it cannot be read */
+  else if (text && length == (gsize) -1)
+    length = strlen (text);
   gboolean loaded = text ? g_key_file_load_from_data (file, text, length, G_KEY_FILE_NONE, &local)
                          : g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local);
+  if (loaded && !check_repeated_keys (text, length, path, error))
+    return NULL;
   if (!loaded) {
     /* GLib's message quotes the line at fault, which may be binary or huge. */
     g_autofree char *reason = drmad_error_excerpt (local->message, 4 * DRMAD_ERROR_EXCERPT_CHARS);

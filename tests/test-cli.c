@@ -103,6 +103,12 @@ test_config_precedence (void)
   g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &file_err), ==, 2);
   g_assert_nonnull (strstr (file_err, config));
   g_assert_nonnull (strstr (file_err, "--iters abc"));
+  /* A key set twice (here across two [drmad] headers, where GKeyFile would
+   * keep the last) is refused, naming both lines. */
+  g_assert_true (g_file_set_contents (config, "[drmad]\niters=30\n# a comment\n[drmad]\n  iters = 20\n", -1, NULL));
+  g_autofree char *twice_err = NULL;
+  g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &twice_err), ==, 2);
+  g_assert_nonnull (strstr (twice_err, "\"iters\" is set twice, on lines 2 and 5"));
   g_assert_true (g_file_set_contents (config, "[drmad]\nitres=30\n", -1, NULL));
   g_autofree char *err = NULL;
   g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, NULL }, NULL, &err), ==, 2);
