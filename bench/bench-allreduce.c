@@ -1,7 +1,7 @@
 /* bench-allreduce: the latency of the MPI collectives drmad's MPI glue runs
  * once per meta-iteration (app/drmad-mpi.c), and of the one allreduce per
  * training step that data-parallel inner training would need
- * (docs/distributed.md, "Is data-parallel inner training worth it?").
+ * (docs/distributed.md, "Is data-parallel inner training worth adding next?").
  *
  *   mpirun --oversubscribe -n 2 ./build/bench/bench-allreduce [--repeats N]
  *
