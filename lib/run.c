@@ -342,8 +342,8 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
        * run it points to, and the earlier run could not be moved aside. */
       g_autofree char *target = g_file_read_link (folder, NULL);
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                   "the output folder %s is a symbolic link (to %s): --force replaces a run folder by renaming "
-                   "folders, so give the folder itself", folder, target ? target : "?");
+                   "the output folder %s is a symbolic link (to %s): replacing a run folder renames folders, "
+                   "so give the folder itself", folder, target ? target : "?");
       return NULL;
     }
     if (!has_ini) {
