@@ -373,6 +373,35 @@ static gboolean hyper_segments_beyond_steps (GError **error) {
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
   return hyper != NULL;
 }
+/* Values outside their enums: refused, not read as another value or used
+ * as an index (a precision of 5 indexed the device's two programs). */
+static gboolean net_bad_precision (GError **error) {
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  guint sizes[] = { 4, 3, 2 };
+  g_autoptr (DrmadNet) net = device ? drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, (DrmadPrecision) 5, 4,
+                                                     error) : NULL;
+  return net != NULL;
+}
+static gboolean net_bad_activation (GError **error) {
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  guint sizes[] = { 4, 3, 2 };
+  g_autoptr (DrmadNet) net = device ? drmad_net_new (device, sizes, 3, (DrmadActivation) 9, DRMAD_PRECISION_FLOAT32,
+                                                     4, error) : NULL;
+  return net != NULL;
+}
+static gboolean data_bad_precision (GError **error) {
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  const float features[4] = { 0 };
+  const gint32 labels[1] = { 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (1, 4, 2, features, labels, error);
+  g_autoptr (DrmadDeviceData) data = device && ds ? drmad_device_data_new (device, (DrmadPrecision) 7, ds, error)
+                                                  : NULL;
+  return data != NULL;
+}
+static gboolean gemm_path_out_of_range (GError **error) {
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  return device && drmad_device_set_gemm_path (device, (DrmadGemmPath) 7, error);
+}
 static gboolean hyper_nan_theta (GError **error) {
   g_autoptr (DrmadNet) net = small_net (error);
   if (!net)
@@ -430,6 +459,10 @@ static const BadInput table[] = {
   { "hyper-momentum-one", DRMAD_ERROR_INVALID_ARGUMENT, "momentum", hyper_momentum_one },
   { "hyper-segments-beyond-steps", DRMAD_ERROR_INVALID_ARGUMENT, "segments", hyper_segments_beyond_steps },
   { "hyper-nan", DRMAD_ERROR_DIVERGED, "l2/layer2", hyper_nan_theta },
+  { "net-bad-precision", DRMAD_ERROR_INVALID_ARGUMENT, "precision 5", net_bad_precision },
+  { "net-bad-activation", DRMAD_ERROR_INVALID_ARGUMENT, "activation 9", net_bad_activation },
+  { "data-bad-precision", DRMAD_ERROR_INVALID_ARGUMENT, "precision 7", data_bad_precision },
+  { "gemm-path-out-of-range", DRMAD_ERROR_INVALID_ARGUMENT, "GEMM path 7", gemm_path_out_of_range },
 };
 
 static void
