@@ -124,12 +124,14 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
   if (!(config->learning_rate > 0) || !isfinite (config->learning_rate) || !(config->divergence_factor >= 1)
       || config->clip < 0 || !(config->beta1 >= 0 && config->beta1 < 1) || !(config->beta2 >= 0 && config->beta2 < 1)
       || !(config->momentum >= 0 && config->momentum < 1)
-      || !(config->learning_rate_growth >= 1 && config->learning_rate_growth <= 100)) {
+      || !(config->learning_rate_growth >= 1 && config->learning_rate_growth <= 100)
+      || (config->algorithm == DRMAD_META_ADAM && !(config->epsilon > 0 && isfinite (config->epsilon)))) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "meta-optimiser settings out of range: learning rate %g (> 0), divergence factor %g (≥ 1), "
-                 "clip %g (≥ 0), momentum %g and betas %g, %g (in [0, 1)), learning-rate growth %g (1 to 100)",
+                 "clip %g (≥ 0), momentum %g and betas %g, %g (in [0, 1)), learning-rate growth %g (1 to 100), "
+                 "Adam's epsilon %g (> 0)",
                  config->learning_rate, config->divergence_factor, config->clip, config->momentum,
-                 config->beta1, config->beta2, config->learning_rate_growth);
+                 config->beta1, config->beta2, config->learning_rate_growth, config->epsilon);
     return NULL;
   }
   if (drmad_hyper_get_n (hyper) == 0) {

@@ -402,6 +402,53 @@ static gboolean gemm_path_out_of_range (GError **error) {
   g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
   return device && drmad_device_set_gemm_path (device, (DrmadGemmPath) 7, error);
 }
+static gboolean hyper_zero_width (GError **error) {
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  guint sizes[] = { 4, 0, 2 };
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, error);
+  return hyper != NULL;
+}
+static gboolean hyper_bad_granularity (GError **error) {
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.l2 = (DrmadL2Granularity) 9;
+  guint sizes[] = { 4, 3, 2 };
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, error);
+  return hyper != NULL;
+}
+/* The message names the layer and the value at fault. */
+static gboolean hyper_negative_lr (GError **error) {
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.init_lr[1] = -0.5;
+  guint sizes[] = { 4, 3, 2 };
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, error);
+  return hyper != NULL;
+}
+/* Adam with a NaN epsilon made every step NaN, each rejected by the guard. */
+static gboolean meta_nan_epsilon (GError **error) {
+  g_autoptr (DrmadNet) net = small_net (error);
+  if (!net)
+    return TRUE;
+  const float features[8] = { 0, 1, 2, 3, 3, 2, 1, 0 };
+  const gint32 labels[2] = { 0, 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 4, 2, features, labels, error);
+  g_autoptr (DrmadDeviceData) data = drmad_device_data_new (drmad_net_get_device (net), DRMAD_PRECISION_FLOAT32, ds,
+                                                            error);
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 2;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.epsilon = NAN;
+  g_autoptr (DrmadMeta) meta = data && hyper ? drmad_meta_new (net, hyper, data, data, &reverse, &meta_config, error)
+                                             : NULL;
+  return meta != NULL;
+}
 static gboolean hyper_nan_theta (GError **error) {
   g_autoptr (DrmadNet) net = small_net (error);
   if (!net)
@@ -463,6 +510,10 @@ static const BadInput table[] = {
   { "net-bad-activation", DRMAD_ERROR_INVALID_ARGUMENT, "activation 9", net_bad_activation },
   { "data-bad-precision", DRMAD_ERROR_INVALID_ARGUMENT, "precision 7", data_bad_precision },
   { "gemm-path-out-of-range", DRMAD_ERROR_INVALID_ARGUMENT, "GEMM path 7", gemm_path_out_of_range },
+  { "hyper-zero-width", DRMAD_ERROR_INVALID_ARGUMENT, "layer 1 has width 0", hyper_zero_width },
+  { "hyper-bad-granularity", DRMAD_ERROR_INVALID_ARGUMENT, "L2 granularity 9", hyper_bad_granularity },
+  { "hyper-negative-lr", DRMAD_ERROR_INVALID_ARGUMENT, "learning rate of weight layer 2 is -0.5", hyper_negative_lr },
+  { "meta-nan-epsilon", DRMAD_ERROR_INVALID_ARGUMENT, "epsilon nan", meta_nan_epsilon },
 };
 
 static void
