@@ -571,12 +571,17 @@ gboolean
 drmad_net_check_data (DrmadNet *net, DrmadDeviceData *data, GError **error)
 {
   if (data->dim != net->sizes[0] || data->n_classes > net->sizes[net->n_layers]
-      || data->precision != net->precision || data->device != net->device) {
+      || data->precision != net->precision) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                 "the data (%u features, %u classes, %s) do not fit the net (%u inputs, %u outputs, %s) "
-                 "or live on another device",
+                 "the data (%u features, %u classes, %s) do not fit the net (%u inputs, %u outputs, %s)",
                  data->dim, data->n_classes, data->precision ? "float64" : "float32",
                  net->sizes[0], net->sizes[net->n_layers], net->precision ? "float64" : "float32");
+    return FALSE;
+  }
+  if (data->device != net->device) {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                         "the data were copied to another DrmadDevice than the net's: make them with the net's "
+                         "device (drmad_net_get_device ())");
     return FALSE;
   }
   if (data->n == 0) {

@@ -449,6 +449,20 @@ static gboolean meta_nan_epsilon (GError **error) {
                                              : NULL;
   return meta != NULL;
 }
+/* Data that fit the net in every size but were copied to another opened
+ * device: the message says that, not that the sizes do not fit. */
+static gboolean data_other_device (GError **error) {
+  g_autoptr (DrmadNet) net = small_net (error);
+  g_autoptr (DrmadDevice) other = net ? drmad_device_open (NULL, error) : NULL;
+  if (!other)
+    return TRUE;
+  const float features[4] = { 0 };
+  const gint32 labels[1] = { 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (1, 4, 2, features, labels, error);
+  g_autoptr (DrmadDeviceData) data = drmad_device_data_new (other, DRMAD_PRECISION_FLOAT32, ds, error);
+  double loss;
+  return data && drmad_net_evaluate (net, data, &loss, NULL, error);
+}
 static gboolean hyper_nan_theta (GError **error) {
   g_autoptr (DrmadNet) net = small_net (error);
   if (!net)
@@ -513,6 +527,7 @@ static const BadInput table[] = {
   { "hyper-zero-width", DRMAD_ERROR_INVALID_ARGUMENT, "layer 1 has width 0", hyper_zero_width },
   { "hyper-bad-granularity", DRMAD_ERROR_INVALID_ARGUMENT, "L2 granularity 9", hyper_bad_granularity },
   { "hyper-negative-lr", DRMAD_ERROR_INVALID_ARGUMENT, "learning rate of weight layer 2 is -0.5", hyper_negative_lr },
+  { "data-other-device", DRMAD_ERROR_INVALID_ARGUMENT, "another DrmadDevice than the net's", data_other_device },
   { "meta-nan-epsilon", DRMAD_ERROR_INVALID_ARGUMENT, "epsilon nan", meta_nan_epsilon },
 };
 
