@@ -323,6 +323,11 @@ without_trailing_separators (const char *folder)
 DrmadRun *
 drmad_run_create (const char *folder_given, const char *ini_text, gboolean force, GError **error)
 {
+  if (folder_given == NULL || *folder_given == '\0') {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                         "the run folder's name is empty: give the folder to write the run in");
+    return NULL;
+  }
   g_autofree char *folder = without_trailing_separators (folder_given);
   g_autoptr (DrmadRun) run = run_new (folder, g_strdup (ini_text));
   gboolean has_ini = FALSE;

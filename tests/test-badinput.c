@@ -302,6 +302,11 @@ static gboolean run_folder_exists (GError **error) {
   g_autoptr (DrmadRun) run = drmad_run_create (folder, "[drmad]\n", FALSE, error);
   return run != NULL;
 }
+/* An empty name: said so, not "cannot create the output folder : Invalid argument". */
+static gboolean run_folder_empty_name (GError **error) {
+  g_autoptr (DrmadRun) run = drmad_run_create ("", "[drmad]\n", FALSE, error);
+  return run != NULL;
+}
 static gboolean device_no_match (GError **error) {
   g_autoptr (DrmadDevice) d = drmad_device_open ("quantum-annealer-9000", error);
   return d != NULL;
@@ -507,6 +512,7 @@ static const BadInput table[] = {
   { "checkpoint-truncated", DRMAD_ERROR_TRUNCATED, "cut.bin", checkpoint_truncated },
   { "checkpoint-flipped-bit", DRMAD_ERROR_CORRUPT, "CRC-32", checkpoint_flipped_bit },
   { "run-folder-missing", DRMAD_ERROR_NOT_FOUND, "not-a-run", run_folder_missing },
+  { "run-folder-empty-name", DRMAD_ERROR_INVALID_ARGUMENT, "name is empty", run_folder_empty_name },
   { "run-folder-exists", DRMAD_ERROR_EXISTS, "it is not a run folder", run_folder_exists },
   { "device-no-match", DRMAD_ERROR_NO_DEVICE, "quantum-annealer-9000", device_no_match },
   { "device-index", DRMAD_ERROR_NO_DEVICE, "4096", device_index_out_of_range },
