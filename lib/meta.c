@@ -361,8 +361,15 @@ reduce (DrmadMeta *meta, double *gradient, double *train_loss, double *val_loss,
     norm += gradient[i] * gradient[i];
   DrmadMetaScalars scalars = { .val_loss = *val_loss, .val_error = *val_error, .train_loss = *train_loss,
                                .ranks = 1, .hypergradient_norm = sqrt (norm) };
-  if (!meta->reduce (gradient, meta->n, &scalars, meta->reduce_data, error))
+  GError *local = NULL;
+  if (!meta->reduce (gradient, meta->n, &scalars, meta->reduce_data, &local)) {
+    if (!local)   /* a hook that broke its contract: still say why drmad_meta_step() failed */
+      local = g_error_new_literal (DRMAD_ERROR, DRMAD_ERROR_FAILED,
+                                   "the reduction hook (drmad_meta_set_reduce) failed without setting an error");
+    g_propagate_error (error, local);
     return FALSE;
+  }
+  g_clear_error (&local);   /* set by a hook that then succeeded: not an error */
   *val_loss = scalars.val_loss;
   *val_error = scalars.val_error;
   *train_loss = scalars.train_loss;
