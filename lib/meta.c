@@ -146,8 +146,15 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
                  (int) config->algorithm, DRMAD_META_SIGN);
     return NULL;
   }
-  if (!drmad_net_check_data (net, train, error) || !drmad_net_check_data (net, val, error)
-      || !drmad_reverse_config_resolve (net, hyper, reverse, &resolved, &reason, error))
+  if (!drmad_net_check_data (net, train, error)) {
+    g_prefix_error (error, "the training data: ");
+    return NULL;
+  }
+  if (!drmad_net_check_data (net, val, error)) {
+    g_prefix_error (error, "the validation data: ");
+    return NULL;
+  }
+  if (!drmad_reverse_config_resolve (net, hyper, reverse, &resolved, &reason, error))
     return NULL;
   DrmadMeta *meta = g_new0 (DrmadMeta, 1);
   meta->resolved = resolved;

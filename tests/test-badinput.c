@@ -468,6 +468,42 @@ static gboolean data_other_device (GError **error) {
   double loss;
   return data && drmad_net_evaluate (net, data, &loss, NULL, error);
 }
+/* Training data and empty validation data on the net's device, given to
+ * drmad_meta_new() (@meta) or drmad_hypergradient_compute(). */
+static gboolean
+with_empty_validation (gboolean meta, GError **error)
+{
+  g_autoptr (DrmadNet) net = small_net (error);
+  if (!net)
+    return TRUE;
+  const float features[8] = { 0, 1, 2, 3, 3, 2, 1, 0 };
+  const gint32 labels[2] = { 0, 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 4, 2, features, labels, error);
+  g_autoptr (DrmadDataset) none = drmad_dataset_new_from_arrays (0, 4, 2, NULL, NULL, error);
+  DrmadDevice *device = drmad_net_get_device (net);
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, ds, error);
+  g_autoptr (DrmadDeviceData) val = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, none, error);
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 2;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  if (!train || !val || !hyper)
+    return TRUE;
+  if (meta) {
+    g_autoptr (DrmadMeta) m = drmad_meta_new (net, hyper, train, val, &reverse, &meta_config, error);
+    return m != NULL;
+  }
+  g_autoptr (DrmadHypergradient) h = drmad_hypergradient_compute (net, hyper, train, val, &reverse, NULL, NULL,
+                                                                  error);
+  return h != NULL;
+}
+/* Which data hold no examples, the training or the validation data. */
+static gboolean meta_empty_validation (GError **error) { return with_empty_validation (TRUE, error); }
+static gboolean hypergradient_empty_validation (GError **error) { return with_empty_validation (FALSE, error); }
 static gboolean hyper_nan_theta (GError **error) {
   g_autoptr (DrmadNet) net = small_net (error);
   if (!net)
@@ -534,6 +570,8 @@ static const BadInput table[] = {
   { "hyper-bad-granularity", DRMAD_ERROR_INVALID_ARGUMENT, "L2 granularity 9", hyper_bad_granularity },
   { "hyper-negative-lr", DRMAD_ERROR_INVALID_ARGUMENT, "learning rate of weight layer 2 is -0.5", hyper_negative_lr },
   { "data-other-device", DRMAD_ERROR_INVALID_ARGUMENT, "another DrmadDevice than the net's", data_other_device },
+  { "meta-empty-validation", DRMAD_ERROR_EMPTY, "the validation data", meta_empty_validation },
+  { "hypergradient-empty-validation", DRMAD_ERROR_EMPTY, "the validation data", hypergradient_empty_validation },
   { "meta-nan-epsilon", DRMAD_ERROR_INVALID_ARGUMENT, "epsilon nan", meta_nan_epsilon },
 };
 
