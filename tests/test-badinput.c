@@ -504,6 +504,21 @@ with_empty_validation (gboolean meta, GError **error)
 /* Which data hold no examples, the training or the validation data. */
 static gboolean meta_empty_validation (GError **error) { return with_empty_validation (TRUE, error); }
 static gboolean hypergradient_empty_validation (GError **error) { return with_empty_validation (FALSE, error); }
+/* Step numbers that wrap around: it ran no step and reported success with
+ * a mean loss of 0. */
+static gboolean trainer_steps_wrap (GError **error) {
+  g_autoptr (DrmadNet) net = small_net (error);
+  if (!net)
+    return TRUE;
+  const float features[8] = { 0, 1, 2, 3, 3, 2, 1, 0 };
+  const gint32 labels[2] = { 0, 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 4, 2, features, labels, error);
+  g_autoptr (DrmadDeviceData) data = drmad_device_data_new (drmad_net_get_device (net), DRMAD_PRECISION_FLOAT32, ds,
+                                                            error);
+  g_autoptr (DrmadTrainer) trainer = data ? drmad_trainer_new (net, error) : NULL;
+  double loss;
+  return trainer && drmad_trainer_run (trainer, data, 1, G_MAXUINT64 - 1, 5, NULL, NULL, &loss, error);
+}
 static gboolean hyper_nan_theta (GError **error) {
   g_autoptr (DrmadNet) net = small_net (error);
   if (!net)
@@ -572,6 +587,7 @@ static const BadInput table[] = {
   { "data-other-device", DRMAD_ERROR_INVALID_ARGUMENT, "another DrmadDevice than the net's", data_other_device },
   { "meta-empty-validation", DRMAD_ERROR_EMPTY, "the validation data", meta_empty_validation },
   { "hypergradient-empty-validation", DRMAD_ERROR_EMPTY, "the validation data", hypergradient_empty_validation },
+  { "trainer-steps-wrap", DRMAD_ERROR_INVALID_ARGUMENT, "5 steps from step 18446744073709551614", trainer_steps_wrap },
   { "meta-nan-epsilon", DRMAD_ERROR_INVALID_ARGUMENT, "epsilon nan", meta_nan_epsilon },
 };
 
