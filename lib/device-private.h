@@ -48,3 +48,5 @@ gboolean drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, gui
                                   const char *what, const char *advice, GError **error);
 
 gsize drmad_precision_size (DrmadPrecision precision);
+/* FALSE and %DRMAD_ERROR_INVALID_ARGUMENT when @precision is not a DrmadPrecision. */
+gboolean drmad_precision_check (DrmadPrecision precision, GError **error);

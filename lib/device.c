@@ -65,6 +65,17 @@ drmad_precision_size (DrmadPrecision precision)
   return precision == DRMAD_PRECISION_FLOAT64 ? sizeof (double) : sizeof (float);
 }
 
+gboolean
+drmad_precision_check (DrmadPrecision precision, GError **error)
+{
+  if ((guint) precision <= DRMAD_PRECISION_FLOAT64)
+    return TRUE;
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+               "precision %d: expected a DrmadPrecision, 0 to %d (float32 or float64)",
+               (int) precision, DRMAD_PRECISION_FLOAT64);
+  return FALSE;
+}
+
 void
 drmad_device_info_free (DrmadDeviceInfo *info)
 {
@@ -332,6 +343,12 @@ DRMAD_DEFINE_ENUM_NAMES (DrmadGemmPath, drmad_gemm_path_name, drmad_gemm_path_fr
 gboolean
 drmad_device_set_gemm_path (DrmadDevice *device, DrmadGemmPath path, GError **error)
 {
+  if ((guint) path > DRMAD_GEMM_HOST) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "GEMM path %d: expected a DrmadGemmPath, 0 to %d (auto, clblast or host)", (int) path,
+                 DRMAD_GEMM_HOST);
+    return FALSE;
+  }
   if (path == DRMAD_GEMM_AUTO)
     path = device->info.native_kernels && g_str_equal (device->info.type, "CPU")
            ? DRMAD_GEMM_HOST : DRMAD_GEMM_CLBLAST;

@@ -62,7 +62,9 @@ guint                   drmad_hyper_get_n_layers (const DrmadHyper *hyper);
  * them in place. */
 gsize         drmad_hyper_get_n      (const DrmadHyper *hyper);
 const double *drmad_hyper_get_values (const DrmadHyper *hyper);
-/* Copies @values in; refuses NaN/Inf with %DRMAD_ERROR_DIVERGED, leaving θ unchanged. */
+/* Copies @values in; refuses NaN, Inf and raw values beyond ±700 (e^700 ≈
+ * 1e304, near where exp() overflows) with %DRMAD_ERROR_DIVERGED, naming the
+ * entry, leaving θ unchanged. */
 gboolean      drmad_hyper_set_values (DrmadHyper *hyper, const double *values, GError **error);
 /* A stable readable name: "l2/layer2", "l2/layer1/in17", "lr/layer1/seg3", "momentum/layer3/seg0", "init/layer1".
  * It belongs to @hyper and lives as long as it. */

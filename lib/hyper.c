@@ -70,7 +70,8 @@ drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **e
   guint sizes[DRMAD_HYPER_MAX_LAYERS + 2];
   guint L = drmad_net_get_n_layers (net);
   if (L > DRMAD_HYPER_MAX_LAYERS) {
-    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "too many layers");
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "the net has %u weight layers: at most %d are "
+                 "supported", L, DRMAD_HYPER_MAX_LAYERS);
     return NULL;
   }
   for (guint l = 0; l <= L; l++)
@@ -82,24 +83,36 @@ DrmadHyper *
 drmad_hyper_new_for_sizes (const guint *sizes, guint n_sizes, const DrmadHyperConfig *config, GError **error)
 {
   guint L = n_sizes > 0 ? n_sizes - 1 : 0;
-  const char *bad = NULL;
+  g_autofree char *bad = NULL;
   if (L < 1)
-    bad = "a net needs at least one weight layer (two widths)";
-  if (config->segments == 0 || config->steps == 0)
-    bad = "the number of segments and of steps T must be at least 1";
-  else if (config->segments > config->steps)
-    bad = "there cannot be more schedule segments than training steps";
+    bad = g_strdup_printf ("a net needs at least one weight layer (two widths), got %u widths", n_sizes);
   else if (L > DRMAD_HYPER_MAX_LAYERS)
-    bad = "too many layers";
+    bad = g_strdup_printf ("%u weight layers: at most %d are supported", L, DRMAD_HYPER_MAX_LAYERS);
+  else if (config->segments == 0 || config->steps == 0)
+    bad = g_strdup_printf ("%u segments of %" G_GUINT64_FORMAT " steps T: both must be at least 1",
+                           config->segments, config->steps);
+  else if (config->segments > config->steps)
+    bad = g_strdup_printf ("%u schedule segments of %" G_GUINT64_FORMAT " training steps: there cannot be more "
+                           "segments than steps", config->segments, config->steps);
+  else if ((guint) config->l2 > DRMAD_L2_PER_WEIGHT)
+    bad = g_strdup_printf ("L2 granularity %d: expected a DrmadL2Granularity, 0 to %d", (int) config->l2,
+                           DRMAD_L2_PER_WEIGHT);
+  for (guint l = 0; !bad && l <= L; l++)
+    if (sizes[l] == 0)
+      bad = g_strdup_printf ("layer %u has width 0: every width must be at least 1", l);
   for (guint l = 0; !bad && l < L; l++) {
     if (!(config->init_l2[l] > 0) || !isfinite (config->init_l2[l]))
-      bad = "every initial L2 coefficient must be a positive number (it is learned on a log scale)";
+      bad = g_strdup_printf ("initial L2 coefficient of weight layer %u is %g: expected a positive number (it is "
+                             "learned on a log scale)", l + 1, config->init_l2[l]);
     else if (!(config->init_lr[l] > 0) || !isfinite (config->init_lr[l]))
-      bad = "every initial learning rate must be a positive number";
+      bad = g_strdup_printf ("initial learning rate of weight layer %u is %g: expected a positive number", l + 1,
+                             config->init_lr[l]);
     else if (!(config->init_momentum[l] > 0 && config->init_momentum[l] < 1))
-      bad = "every initial momentum must lie strictly between 0 and 1";
+      bad = g_strdup_printf ("initial momentum of weight layer %u is %g: expected a value strictly between 0 and 1",
+                             l + 1, config->init_momentum[l]);
     else if (!(config->init_scale[l] >= 0) || !isfinite (config->init_scale[l]))
-      bad = "every initial scale must be a positive number (0 = 1/sqrt(fan_in))";
+      bad = g_strdup_printf ("initial scale of weight layer %u is %g: expected a positive number (0 = "
+                             "1/sqrt(fan_in))", l + 1, config->init_scale[l]);
   }
   if (bad) {
     g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, bad);

@@ -124,12 +124,14 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
   if (!(config->learning_rate > 0) || !isfinite (config->learning_rate) || !(config->divergence_factor >= 1)
       || config->clip < 0 || !(config->beta1 >= 0 && config->beta1 < 1) || !(config->beta2 >= 0 && config->beta2 < 1)
       || !(config->momentum >= 0 && config->momentum < 1)
-      || !(config->learning_rate_growth >= 1 && config->learning_rate_growth <= 100)) {
+      || !(config->learning_rate_growth >= 1 && config->learning_rate_growth <= 100)
+      || (config->algorithm == DRMAD_META_ADAM && !(config->epsilon > 0 && isfinite (config->epsilon)))) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "meta-optimiser settings out of range: learning rate %g (> 0), divergence factor %g (≥ 1), "
-                 "clip %g (≥ 0), momentum %g and betas %g, %g (in [0, 1)), learning-rate growth %g (1 to 100)",
+                 "clip %g (≥ 0), momentum %g and betas %g, %g (in [0, 1)), learning-rate growth %g (1 to 100), "
+                 "Adam's epsilon %g (> 0)",
                  config->learning_rate, config->divergence_factor, config->clip, config->momentum,
-                 config->beta1, config->beta2, config->learning_rate_growth);
+                 config->beta1, config->beta2, config->learning_rate_growth, config->epsilon);
     return NULL;
   }
   if (drmad_hyper_get_n (hyper) == 0) {
@@ -144,8 +146,15 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
                  (int) config->algorithm, DRMAD_META_SIGN);
     return NULL;
   }
-  if (!drmad_net_check_data (net, train, error) || !drmad_net_check_data (net, val, error)
-      || !drmad_reverse_config_resolve (net, hyper, reverse, &resolved, &reason, error))
+  if (!drmad_net_check_data (net, train, error)) {
+    g_prefix_error (error, "the training data: ");
+    return NULL;
+  }
+  if (!drmad_net_check_data (net, val, error)) {
+    g_prefix_error (error, "the validation data: ");
+    return NULL;
+  }
+  if (!drmad_reverse_config_resolve (net, hyper, reverse, &resolved, &reason, error))
     return NULL;
   DrmadMeta *meta = g_new0 (DrmadMeta, 1);
   meta->resolved = resolved;
@@ -359,8 +368,15 @@ reduce (DrmadMeta *meta, double *gradient, double *train_loss, double *val_loss,
     norm += gradient[i] * gradient[i];
   DrmadMetaScalars scalars = { .val_loss = *val_loss, .val_error = *val_error, .train_loss = *train_loss,
                                .ranks = 1, .hypergradient_norm = sqrt (norm) };
-  if (!meta->reduce (gradient, meta->n, &scalars, meta->reduce_data, error))
+  GError *local = NULL;
+  if (!meta->reduce (gradient, meta->n, &scalars, meta->reduce_data, &local)) {
+    if (!local)   /* a hook that broke its contract: still say why drmad_meta_step() failed */
+      local = g_error_new_literal (DRMAD_ERROR, DRMAD_ERROR_FAILED,
+                                   "the reduction hook (drmad_meta_set_reduce) failed without setting an error");
+    g_propagate_error (error, local);
     return FALSE;
+  }
+  g_clear_error (&local);   /* set by a hook that then succeeded: not an error */
   *val_loss = scalars.val_loss;
   *val_error = scalars.val_error;
   *train_loss = scalars.train_loss;

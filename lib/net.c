@@ -42,6 +42,8 @@ DrmadDeviceData *
 drmad_device_data_new (DrmadDevice *device, DrmadPrecision precision, const DrmadDataset *dataset,
                        GError **error)
 {
+  if (!drmad_precision_check (precision, error))
+    return NULL;
   guint n = drmad_dataset_get_n (dataset), dim = drmad_dataset_get_dim (dataset);
   gsize elem = drmad_precision_size (precision);
   gboolean bytes = dataset->bytes != NULL;
@@ -175,6 +177,14 @@ drmad_net_new (DrmadDevice *device, const guint *sizes, guint n_sizes, DrmadActi
                  "batch size %u: expected 1 to %u", batch, 1u << 20);
     return NULL;
   }
+  if ((guint) activation > DRMAD_ACTIVATION_SOFTSIGN) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "activation %d: expected a DrmadActivation, 0 to %d (relu, tanh or softsign)",
+                 (int) activation, DRMAD_ACTIVATION_SOFTSIGN);
+    return NULL;
+  }
+  if (!drmad_precision_check (precision, error))
+    return NULL;
   if (precision == DRMAD_PRECISION_FLOAT64 && !device->info.fp64) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_UNSUPPORTED,
                  "%s has no cl_khr_fp64: use float32", device->info.name);
@@ -561,12 +571,17 @@ gboolean
 drmad_net_check_data (DrmadNet *net, DrmadDeviceData *data, GError **error)
 {
   if (data->dim != net->sizes[0] || data->n_classes > net->sizes[net->n_layers]
-      || data->precision != net->precision || data->device != net->device) {
+      || data->precision != net->precision) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                 "the data (%u features, %u classes, %s) do not fit the net (%u inputs, %u outputs, %s) "
-                 "or live on another device",
+                 "the data (%u features, %u classes, %s) do not fit the net (%u inputs, %u outputs, %s)",
                  data->dim, data->n_classes, data->precision ? "float64" : "float32",
                  net->sizes[0], net->sizes[net->n_layers], net->precision ? "float64" : "float32");
+    return FALSE;
+  }
+  if (data->device != net->device) {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                         "the data were copied to another DrmadDevice than the net's: make them with the net's "
+                         "device (drmad_net_get_device ())");
     return FALSE;
   }
   if (data->n == 0) {

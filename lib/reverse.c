@@ -582,11 +582,13 @@ pass_begin (Pass *pass, DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train
   double scales[DRMAD_HYPER_MAX_LAYERS];
   host_account (pass, (2 * S + 1) * P * sizeof (double));
   drmad_hyper_expand (hyper, net, eta, gamma, l2, scales);
-  gboolean ok = drmad_net_check_data (net, train, error)
-                && (pass->trainer = drmad_trainer_new (net, error))
-                && drmad_trainer_set_schedule (pass->trainer, S, pass->T, eta, gamma, l2, error)
-                && drmad_net_init_params (net, seed, scales, error)
-                && drmad_buffer_zero (net->acc, error);  /* the forward run's loss sum starts here */
+  gboolean ok = drmad_net_check_data (net, train, error);
+  if (!ok)
+    g_prefix_error (error, "the training data: ");
+  ok = ok && (pass->trainer = drmad_trainer_new (net, error))
+       && drmad_trainer_set_schedule (pass->trainer, S, pass->T, eta, gamma, l2, error)
+       && drmad_net_init_params (net, seed, scales, error)
+       && drmad_buffer_zero (net->acc, error);  /* the forward run's loss sum starts here */
   host_account (pass, -(gint64) ((2 * S + 1) * P * sizeof (double)));
   return ok;
 }
@@ -808,8 +810,12 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
                              DrmadDeviceData *val, const DrmadReverseConfig *config,
                              DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
-  if (!drmad_hyper_check_net (hyper, net, error) || !drmad_net_check_data (net, val, error))
+  if (!drmad_hyper_check_net (hyper, net, error))
     return NULL;
+  if (!drmad_net_check_data (net, val, error)) {
+    g_prefix_error (error, "the validation data: ");
+    return NULL;
+  }
   DrmadReverseConfig resolved;
   if (!drmad_reverse_config_resolve (net, hyper, config, &resolved, NULL, error)
       || !drmad_hypergradient_check_memory (net, hyper, &resolved, error))

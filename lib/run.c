@@ -323,6 +323,11 @@ without_trailing_separators (const char *folder)
 DrmadRun *
 drmad_run_create (const char *folder_given, const char *ini_text, gboolean force, GError **error)
 {
+  if (folder_given == NULL || *folder_given == '\0') {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                         "the run folder's name is empty: give the folder to write the run in");
+    return NULL;
+  }
   g_autofree char *folder = without_trailing_separators (folder_given);
   g_autoptr (DrmadRun) run = run_new (folder, g_strdup (ini_text));
   gboolean has_ini = FALSE;
@@ -624,10 +629,17 @@ gboolean
 drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const DrmadMetaReport *report,
                   GError **error)
 {
-  if (drmad_meta_get_hyper (meta) != hyper || report->iteration != drmad_meta_get_iteration (meta)) {
+  if (drmad_meta_get_hyper (meta) != hyper || report->iteration != drmad_meta_get_iteration (meta)
+      || report->n_groups != drmad_hyper_get_n_groups (hyper)) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                 "the hyperparameters or the report given are not those of the optimiser (its θ, its iteration %u; "
-                 "the report's %u)", drmad_meta_get_iteration (meta), report->iteration);
+                 "the hyperparameters or the report given are not those of the optimiser (its θ, its iteration %u "
+                 "and %u groups; the report's iteration %u and %u groups)", drmad_meta_get_iteration (meta),
+                 drmad_hyper_get_n_groups (hyper), report->iteration, report->n_groups);
+    return FALSE;
+  }
+  if (run->lock_fd < 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%s was opened read-only: it cannot be written", run->folder);
     return FALSE;
   }
   run->n = drmad_hyper_get_n (hyper);
@@ -659,9 +671,13 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   g_autofree char *checkpoint = g_build_filename (run->folder, "checkpoint.bin", NULL);
   /* The checkpoint goes last: a run killed in between resumes from the
    * previous one and rewrites these files. */
-  return write_in_run (run, "history.csv", history, error) && write_in_run (run, "hyper.csv", values, error)
-         && drmad_checkpoint_write (checkpoint, payload, error)
-         && (!run->replaces || replace_earlier_run (run, error));
+  if (write_in_run (run, "history.csv", history, error) && write_in_run (run, "hyper.csv", values, error)
+      && drmad_checkpoint_write (checkpoint, payload, error) && (!run->replaces || replace_earlier_run (run, error)))
+    return TRUE;
+  /* Not recorded: the run's history stays as it was, and a second try
+   * appends the record once (and rewrites the files). */
+  g_ptr_array_remove_index (run->records, run->records->len - 1);
+  return FALSE;
 }
 
 gboolean

@@ -357,6 +357,12 @@ drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, 
   DrmadNet *net = trainer->net;
   if (!drmad_net_check_data (net, train, error))
     return FALSE;
+  if (n_steps > G_MAXUINT64 - first_step) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%" G_GUINT64_FORMAT " steps from step %" G_GUINT64_FORMAT " go past the last step number, %"
+                 G_GUINT64_FORMAT, n_steps, first_step, G_MAXUINT64);
+    return FALSE;
+  }
   double loss_sum = 0;
   if (!drmad_buffer_zero (net->acc, error)
       || !drmad_trainer_run_steps (trainer, train, seed, first_step, first_step + n_steps, first_step + n_steps,

@@ -302,6 +302,11 @@ static gboolean run_folder_exists (GError **error) {
   g_autoptr (DrmadRun) run = drmad_run_create (folder, "[drmad]\n", FALSE, error);
   return run != NULL;
 }
+/* An empty name: said so, not "cannot create the output folder : Invalid argument". */
+static gboolean run_folder_empty_name (GError **error) {
+  g_autoptr (DrmadRun) run = drmad_run_create ("", "[drmad]\n", FALSE, error);
+  return run != NULL;
+}
 static gboolean device_no_match (GError **error) {
   g_autoptr (DrmadDevice) d = drmad_device_open ("quantum-annealer-9000", error);
   return d != NULL;
@@ -373,6 +378,147 @@ static gboolean hyper_segments_beyond_steps (GError **error) {
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
   return hyper != NULL;
 }
+/* Values outside their enums: refused, not read as another value or used
+ * as an index (a precision of 5 indexed the device's two programs). */
+static gboolean net_bad_precision (GError **error) {
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  guint sizes[] = { 4, 3, 2 };
+  g_autoptr (DrmadNet) net = device ? drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, (DrmadPrecision) 5, 4,
+                                                     error) : NULL;
+  return net != NULL;
+}
+static gboolean net_bad_activation (GError **error) {
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  guint sizes[] = { 4, 3, 2 };
+  g_autoptr (DrmadNet) net = device ? drmad_net_new (device, sizes, 3, (DrmadActivation) 9, DRMAD_PRECISION_FLOAT32,
+                                                     4, error) : NULL;
+  return net != NULL;
+}
+static gboolean data_bad_precision (GError **error) {
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  const float features[4] = { 0 };
+  const gint32 labels[1] = { 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (1, 4, 2, features, labels, error);
+  g_autoptr (DrmadDeviceData) data = device && ds ? drmad_device_data_new (device, (DrmadPrecision) 7, ds, error)
+                                                  : NULL;
+  return data != NULL;
+}
+static gboolean gemm_path_out_of_range (GError **error) {
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  return device && drmad_device_set_gemm_path (device, (DrmadGemmPath) 7, error);
+}
+static gboolean hyper_zero_width (GError **error) {
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  guint sizes[] = { 4, 0, 2 };
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, error);
+  return hyper != NULL;
+}
+static gboolean hyper_bad_granularity (GError **error) {
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.l2 = (DrmadL2Granularity) 9;
+  guint sizes[] = { 4, 3, 2 };
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, error);
+  return hyper != NULL;
+}
+/* The message names the layer and the value at fault. */
+static gboolean hyper_negative_lr (GError **error) {
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.init_lr[1] = -0.5;
+  guint sizes[] = { 4, 3, 2 };
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, error);
+  return hyper != NULL;
+}
+/* Adam with a NaN epsilon made every step NaN, each rejected by the guard. */
+static gboolean meta_nan_epsilon (GError **error) {
+  g_autoptr (DrmadNet) net = small_net (error);
+  if (!net)
+    return TRUE;
+  const float features[8] = { 0, 1, 2, 3, 3, 2, 1, 0 };
+  const gint32 labels[2] = { 0, 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 4, 2, features, labels, error);
+  g_autoptr (DrmadDeviceData) data = drmad_device_data_new (drmad_net_get_device (net), DRMAD_PRECISION_FLOAT32, ds,
+                                                            error);
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 2;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.epsilon = NAN;
+  g_autoptr (DrmadMeta) meta = data && hyper ? drmad_meta_new (net, hyper, data, data, &reverse, &meta_config, error)
+                                             : NULL;
+  return meta != NULL;
+}
+/* Data that fit the net in every size but were copied to another opened
+ * device: the message says that, not that the sizes do not fit. */
+static gboolean data_other_device (GError **error) {
+  g_autoptr (DrmadNet) net = small_net (error);
+  g_autoptr (DrmadDevice) other = net ? drmad_device_open (NULL, error) : NULL;
+  if (!other)
+    return TRUE;
+  const float features[4] = { 0 };
+  const gint32 labels[1] = { 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (1, 4, 2, features, labels, error);
+  g_autoptr (DrmadDeviceData) data = drmad_device_data_new (other, DRMAD_PRECISION_FLOAT32, ds, error);
+  double loss;
+  return data && drmad_net_evaluate (net, data, &loss, NULL, error);
+}
+/* Training data and empty validation data on the net's device, given to
+ * drmad_meta_new() (@meta) or drmad_hypergradient_compute(). */
+static gboolean
+with_empty_validation (gboolean meta, GError **error)
+{
+  g_autoptr (DrmadNet) net = small_net (error);
+  if (!net)
+    return TRUE;
+  const float features[8] = { 0, 1, 2, 3, 3, 2, 1, 0 };
+  const gint32 labels[2] = { 0, 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 4, 2, features, labels, error);
+  g_autoptr (DrmadDataset) none = drmad_dataset_new_from_arrays (0, 4, 2, NULL, NULL, error);
+  DrmadDevice *device = drmad_net_get_device (net);
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, ds, error);
+  g_autoptr (DrmadDeviceData) val = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, none, error);
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 2;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  if (!train || !val || !hyper)
+    return TRUE;
+  if (meta) {
+    g_autoptr (DrmadMeta) m = drmad_meta_new (net, hyper, train, val, &reverse, &meta_config, error);
+    return m != NULL;
+  }
+  g_autoptr (DrmadHypergradient) h = drmad_hypergradient_compute (net, hyper, train, val, &reverse, NULL, NULL,
+                                                                  error);
+  return h != NULL;
+}
+/* Which data hold no examples, the training or the validation data. */
+static gboolean meta_empty_validation (GError **error) { return with_empty_validation (TRUE, error); }
+static gboolean hypergradient_empty_validation (GError **error) { return with_empty_validation (FALSE, error); }
+/* Step numbers that wrap around: it ran no step and reported success with
+ * a mean loss of 0. */
+static gboolean trainer_steps_wrap (GError **error) {
+  g_autoptr (DrmadNet) net = small_net (error);
+  if (!net)
+    return TRUE;
+  const float features[8] = { 0, 1, 2, 3, 3, 2, 1, 0 };
+  const gint32 labels[2] = { 0, 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 4, 2, features, labels, error);
+  g_autoptr (DrmadDeviceData) data = drmad_device_data_new (drmad_net_get_device (net), DRMAD_PRECISION_FLOAT32, ds,
+                                                            error);
+  g_autoptr (DrmadTrainer) trainer = data ? drmad_trainer_new (net, error) : NULL;
+  double loss;
+  return trainer && drmad_trainer_run (trainer, data, 1, G_MAXUINT64 - 1, 5, NULL, NULL, &loss, error);
+}
 static gboolean hyper_nan_theta (GError **error) {
   g_autoptr (DrmadNet) net = small_net (error);
   if (!net)
@@ -417,6 +563,7 @@ static const BadInput table[] = {
   { "checkpoint-truncated", DRMAD_ERROR_TRUNCATED, "cut.bin", checkpoint_truncated },
   { "checkpoint-flipped-bit", DRMAD_ERROR_CORRUPT, "CRC-32", checkpoint_flipped_bit },
   { "run-folder-missing", DRMAD_ERROR_NOT_FOUND, "not-a-run", run_folder_missing },
+  { "run-folder-empty-name", DRMAD_ERROR_INVALID_ARGUMENT, "name is empty", run_folder_empty_name },
   { "run-folder-exists", DRMAD_ERROR_EXISTS, "it is not a run folder", run_folder_exists },
   { "device-no-match", DRMAD_ERROR_NO_DEVICE, "quantum-annealer-9000", device_no_match },
   { "device-index", DRMAD_ERROR_NO_DEVICE, "4096", device_index_out_of_range },
@@ -430,6 +577,18 @@ static const BadInput table[] = {
   { "hyper-momentum-one", DRMAD_ERROR_INVALID_ARGUMENT, "momentum", hyper_momentum_one },
   { "hyper-segments-beyond-steps", DRMAD_ERROR_INVALID_ARGUMENT, "segments", hyper_segments_beyond_steps },
   { "hyper-nan", DRMAD_ERROR_DIVERGED, "l2/layer2", hyper_nan_theta },
+  { "net-bad-precision", DRMAD_ERROR_INVALID_ARGUMENT, "precision 5", net_bad_precision },
+  { "net-bad-activation", DRMAD_ERROR_INVALID_ARGUMENT, "activation 9", net_bad_activation },
+  { "data-bad-precision", DRMAD_ERROR_INVALID_ARGUMENT, "precision 7", data_bad_precision },
+  { "gemm-path-out-of-range", DRMAD_ERROR_INVALID_ARGUMENT, "GEMM path 7", gemm_path_out_of_range },
+  { "hyper-zero-width", DRMAD_ERROR_INVALID_ARGUMENT, "layer 1 has width 0", hyper_zero_width },
+  { "hyper-bad-granularity", DRMAD_ERROR_INVALID_ARGUMENT, "L2 granularity 9", hyper_bad_granularity },
+  { "hyper-negative-lr", DRMAD_ERROR_INVALID_ARGUMENT, "learning rate of weight layer 2 is -0.5", hyper_negative_lr },
+  { "data-other-device", DRMAD_ERROR_INVALID_ARGUMENT, "another DrmadDevice than the net's", data_other_device },
+  { "meta-empty-validation", DRMAD_ERROR_EMPTY, "the validation data", meta_empty_validation },
+  { "hypergradient-empty-validation", DRMAD_ERROR_EMPTY, "the validation data", hypergradient_empty_validation },
+  { "trainer-steps-wrap", DRMAD_ERROR_INVALID_ARGUMENT, "5 steps from step 18446744073709551614", trainer_steps_wrap },
+  { "meta-nan-epsilon", DRMAD_ERROR_INVALID_ARGUMENT, "epsilon nan", meta_nan_epsilon },
 };
 
 static void

@@ -1320,6 +1320,57 @@ test_misuse (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   CHECK (drmad_run_record (run, hyper, meta, report, &error));
+  g_assert_cmpuint (drmad_run_get_n_records (run), ==, 1);
+
+  /* A record that is not written is not kept: refused on a read-only run,
+   * or when history.csv cannot be replaced (a folder in its place); the
+   * second try then holds it once. */
+  g_autoptr (DrmadMetaReport) report2 = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadRun) reader = drmad_run_open_read_only (out, &error);
+  g_assert_no_error (error);
+  CHECK (drmad_run_load_history (reader, hyper, &error));
+  g_assert_false (drmad_run_record (reader, hyper, meta, report2, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (drmad_run_get_n_records (reader), ==, 1);
+  g_autofree char *history = g_build_filename (out, "history.csv", NULL);
+  g_autofree char *in_the_way = g_build_filename (history, "file", NULL);
+  g_assert_cmpint (g_unlink (history), ==, 0);
+  g_assert_cmpint (g_mkdir (history, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (in_the_way, "x", 1, NULL));
+  g_assert_false (drmad_run_record (run, hyper, meta, report2, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+  g_clear_error (&error);
+  g_assert_cmpuint (drmad_run_get_n_records (run), ==, 1);
+  remove_tree (history);
+  CHECK (drmad_run_record (run, hyper, meta, report2, &error));
+  g_assert_cmpuint (drmad_run_get_n_records (run), ==, 2);
+  g_assert_cmpuint (drmad_run_get_record (run, 1)->iteration, ==, 2);
+
+  /* A report of another optimiser at the same iteration, with fewer groups
+   * than this θ (its group norms are shorter): refused, not read past. */
+  DrmadHyperConfig l2_only;
+  drmad_hyper_config_init (&l2_only);
+  l2_only.steps = 20;
+  g_autoptr (DrmadHyper) small_hyper = drmad_hyper_new (p.net, &l2_only, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMeta) small_meta = drmad_meta_new (p.net, small_hyper, p.train, p.val, &reverse, &meta_config,
+                                                     &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) small1 = drmad_meta_step (small_meta, NULL, NULL, &error);
+  g_autoptr (DrmadMetaReport) small2 = drmad_meta_step (small_meta, NULL, NULL, &error);
+  g_autoptr (DrmadMetaReport) small3 = drmad_meta_step (small_meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) report3 = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (small3->iteration, ==, report3->iteration);
+  g_assert_cmpuint (small3->n_groups, <, report3->n_groups);
+  g_assert_false (drmad_run_record (run, hyper, meta, small3, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (drmad_run_get_n_records (run), ==, 2);
+  g_clear_pointer (&reader, drmad_run_free);
   g_clear_pointer (&run, drmad_run_free);
   remove_tree (folder);
   problem_teardown (&p);

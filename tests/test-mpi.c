@@ -223,6 +223,12 @@ fail_hook (double *gradient, gsize n, DrmadMetaScalars *s, gpointer user_data, G
 }
 
 static gboolean
+silent_fail_hook (double *gradient, gsize n, DrmadMetaScalars *s, gpointer user_data, GError **error)
+{
+  return FALSE;   /* breaks the contract: no error set */
+}
+
+static gboolean
 nan_hook (double *gradient, gsize n, DrmadMetaScalars *s, gpointer user_data, GError **error)
 {
   gradient[n / 2] = NAN;   /* as when another process's pass diverged */
@@ -249,6 +255,15 @@ test_hook_failures (void)
   g_clear_error (&error);
   g_assert_cmpuint (drmad_meta_get_iteration (meta), ==, 0);
   g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), ==, META_LR);
+  g_assert_cmpmem (drmad_hyper_get_values (hyper), n * sizeof (double), theta0, n * sizeof (double));
+
+  /* A hook that fails without an error still leaves the step with one. */
+  drmad_meta_set_reduce (meta, silent_fail_hook, NULL);
+  g_assert_null (drmad_meta_step (meta, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "drmad_meta_set_reduce"));
+  g_clear_error (&error);
+  g_assert_cmpuint (drmad_meta_get_iteration (meta), ==, 0);
   g_assert_cmpmem (drmad_hyper_get_values (hyper), n * sizeof (double), theta0, n * sizeof (double));
 
   drmad_meta_set_reduce (meta, nan_hook, NULL);
