@@ -70,6 +70,25 @@ static gboolean stopped (DrmadWindow *w)
 
 static gboolean allocated (DrmadWindow *w) { return gtk_widget_get_width (GTK_WIDGET (w)) > 0; }
 
+/* The scrolled window around the tabs of the plots beside the learning rate. */
+static GtkWidget *
+plot_tabs_scroller (DrmadWindow *w)
+{
+  GtkWidget *stack = gtk_widget_get_parent (GTK_WIDGET (drmad_window_get_plot_view (w, 1)));
+  g_assert_true (GTK_IS_STACK (stack));
+  GtkWidget *scroller = gtk_widget_get_first_child (gtk_widget_get_parent (stack));
+  g_assert_true (GTK_IS_SCROLLED_WINDOW (scroller));
+  return scroller;
+}
+
+static gboolean
+tabs_laid_out (DrmadWindow *w)
+{
+  GtkWidget *scroller = plot_tabs_scroller (w);
+  return gtk_widget_get_width (scroller) > 0
+         && gtk_widget_get_mapped (gtk_scrolled_window_get_hscrollbar (GTK_SCROLLED_WINDOW (scroller)));
+}
+
 /* The accelerators a shortcuts window lists. */
 static void
 collect_accelerators (GtkWidget *widget, GPtrArray *accelerators)
@@ -298,6 +317,26 @@ test_window (void)
   /* The wheel over a number field that does not have the focus scrolls the
    * column and leaves the value alone; with the focus, the field takes it. */
   g_assert_cmpfloat (wait_until (window, allocated, 10), >=, 0);
+
+  /* The five plots beside the learning rate have a tab each; where the tabs
+   * do not all fit (at the default size the last two did not), a scrollbar
+   * that takes its own room under them shows that more follow. */
+  GtkWidget *tabs = plot_tabs_scroller (window);
+  GtkWidget *switcher = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (tabs));
+  if (GTK_IS_VIEWPORT (switcher))
+    switcher = gtk_viewport_get_child (GTK_VIEWPORT (switcher));
+  g_assert_true (GTK_IS_STACK_SWITCHER (switcher));
+  g_autoptr (GListModel) pages = G_LIST_MODEL (gtk_stack_get_pages (GTK_STACK (gtk_widget_get_parent (
+    GTK_WIDGET (drmad_window_get_plot_view (window, 1))))));
+  g_assert_cmpuint (g_list_model_get_n_items (pages), ==, 5);
+  int tabs_natural;
+  gtk_widget_measure (switcher, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &tabs_natural, NULL, NULL);
+  wait_until (window, tabs_laid_out, 2);
+  g_test_message ("plot tabs: %d px wide, %d px shown", tabs_natural, gtk_widget_get_width (tabs));
+  if (tabs_natural > gtk_widget_get_width (tabs)) {
+    g_assert_true (gtk_widget_get_mapped (gtk_scrolled_window_get_hscrollbar (GTK_SCROLLED_WINDOW (tabs))));
+    g_assert_false (gtk_scrolled_window_get_overlay_scrolling (GTK_SCROLLED_WINDOW (tabs)));
+  }
   GtkWidget *iters = drmad_window_get_setting_widget (window, "iters");
   GtkWidget *column = gtk_widget_get_ancestor (iters, GTK_TYPE_SCROLLED_WINDOW);
   graphene_point_t centre = GRAPHENE_POINT_INIT (gtk_widget_get_width (iters) / 2.0f,
