@@ -362,9 +362,9 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
     gtk_progress_bar_set_text (self->progress_bar, "failed");
     resumable = !kept && folder && self->n_plotted > 0;
     drmad_window_set_status (self, "Failed after %s%s", elapsed,
-                             kept        ? "; the run shown before is kept"
-                             : resumable ? "; the run folder keeps every finished meta-iteration"
-                                         : "");
+                             kept && self->run_folder ? "; the run shown before is kept"
+                             : resumable              ? "; the run folder keeps every finished meta-iteration"
+                                                      : "");
     drmad_window_show_error (self, finish->error->message);
     break;
   }

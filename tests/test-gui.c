@@ -353,6 +353,20 @@ test_window (void)
   g_assert_false (drmad_window_settings_wheel (window, at.x, at.y, 1));
   gtk_root_set_focus (GTK_ROOT (window), NULL);
 
+  /* A Start that fails before any run was shown says so, and claims to keep no run. */
+  g_assert_null (drmad_window_get_run_folder (window));
+  g_autofree char *first_dataset = g_strdup (drmad_settings_get (settings, "dataset"));
+  set_option (G_APPLICATION (app), "dataset=/no/such/dataset");
+  activate (window, "start");
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "/no/such/dataset"));
+  g_test_message ("status: %s", drmad_window_get_status (window));
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Failed after "));
+  g_assert_null (strstr (drmad_window_get_status (window), "kept"));
+  g_assert_null (drmad_window_get_run_folder (window));
+  g_autofree char *first_restore = g_strdup_printf ("dataset=%s", first_dataset ? first_dataset : "");
+  set_option (G_APPLICATION (app), first_restore);
+
   const char *tiny[] = { "layers=784,16,10", "iters=30", "train-size=300", "val-size=200", "meta-iters=50",
                          "method=drmad", "batch=50", "learn=l2,lr", "segments=2" };
   for (guint i = 0; i < G_N_ELEMENTS (tiny); i++)
