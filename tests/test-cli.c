@@ -713,6 +713,53 @@ test_device_faults (void)
   g_rmdir (empty);
 }
 
+/* A meta-iteration recorded (checkpoint, history.csv) whose plots cannot be
+ * written (a full disk; here a folder where lr.png goes): the message says
+ * the run folder holds it, as --resume then finds, not the one before. */
+static void
+test_plot_write_failure (void)
+{
+  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
+  if (!devices || devices->len == 0) {
+    g_test_skip ("no OpenCL device");
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60", "--val-size",
+                            "20", "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *lr_png = g_build_filename (folder, "lr.png", NULL);
+  g_assert_cmpint (g_unlink (lr_png), ==, 0);
+  g_assert_cmpint (g_mkdir (lr_png, 0755), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL, NULL,
+                          &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "lr.png"));
+  /* what the folder holds: its meta-iteration rows */
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_auto (GStrv) lines = g_strsplit (history, "\n", -1);
+  guint rows = 0;
+  for (guint i = 1; lines[i]; i++)
+    rows += g_ascii_isdigit (lines[i][0]);
+  g_assert_cmpuint (rows, ==, 2);
+  g_autofree char *kept = g_strdup_printf ("everything up to meta-iteration %u is in %s", rows, folder);
+  g_assert_nonnull (strstr (err, kept));
+  g_assert_cmpint (g_rmdir (lr_png), ==, 0);
+  g_autofree char *out = NULL;
+  g_free (err);
+  err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL, &out,
+                          &err), ==, 0);
+  g_autofree char *resumed = g_strdup_printf ("resuming %s after meta-iteration %u", folder, rows);
+  g_assert_nonnull (strstr (err, resumed));
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -734,5 +781,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/device-faults", test_device_faults);
   g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
+  g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
   return g_test_run ();
 }
