@@ -321,7 +321,9 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
   }
   self->replace_pending = FALSE;
   g_autofree char *elapsed = format_duration (MAX (whole, finish->seconds));
-  const char *folder = finish->result.folder;
+  /* A continued run that stopped before it opened its folder (another
+   * process holding it, say) is still the shown run's. */
+  const char *folder = finish->result.folder ? finish->result.folder : kept ? NULL : self->run_folder;
   gboolean resumable = FALSE;
   switch (finish->outcome) {
   case DRMAD_JOB_DONE:

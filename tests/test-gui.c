@@ -9,6 +9,9 @@
 #include <math.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "drmad-application.h"
 #include "drmad-compare.h"
@@ -489,6 +492,28 @@ test_window (void)
   g_assert_cmpstr (drmad_window_get_run_folder (window), ==, folder);
   g_assert_cmpuint (history_rows (folder), ==, drmad_window_get_n_plotted (window));
   g_assert_cmpuint (drmad_window_get_n_plotted (window), >, n);
+
+  /* A Start refused because another process holds the run folder (its
+   * lock, taken here) leaves the run continuable: the next Start, the folder
+   * free again, continues it rather than starting a new run. */
+  guint before_refusal = drmad_window_get_n_plotted (window);
+  g_autofree char *lock_path = g_build_filename (folder, ".drmad-lock", NULL);
+  int lock_fd = g_open (lock_path, O_RDWR, 0);
+  g_assert_cmpint (lock_fd, >=, 0);
+  g_assert_cmpint (flock (lock_fd, LOCK_EX | LOCK_NB), ==, 0);
+  activate (window, "start");
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "in use by process"));
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, folder);
+  g_assert_cmpint (close (lock_fd), ==, 0);
+  activate (window, "start");
+  resumed_target = before_refusal + 1;
+  g_assert_cmpfloat (wait_until (window, one_more, 60), >=, 0);
+  activate (window, "stop");
+  g_assert_cmpfloat (wait_until (window, stopped, 1.0), >=, 0);
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, folder);
+  g_assert_cmpuint (history_rows (folder), ==, drmad_window_get_n_plotted (window));
 
   /* A Start that fails before its run folder exists (no such data set here:
    * a new run, as the settings differ) leaves the shown run on screen, still
