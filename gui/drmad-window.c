@@ -728,7 +728,7 @@ drmad_window_class_init (DrmadWindowClass *klass)
   BIND (method_dropdown);
   BIND (snapshots_spin);
   BIND (meta_lr_entry);
-  BIND (seed_spin);
+  BIND (seed_entry);
   BIND (device_dropdown);
   BIND (precision_dropdown);
   BIND (l2_view);

@@ -283,6 +283,38 @@ test_window (void)
   g_assert_null (drmad_window_get_invalid_setting (window));
   g_assert_false (gtk_widget_has_css_class (clip, "error"));
 
+  /* The largest values the command line takes (as a run.ini from drmad
+   * --no-gui may hold them) are shown as they are, not cut to the field's
+   * range: the seed field showed 4294967295 for a seed of 5000000000, the
+   * training examples 1000000 for 2000000, while Start used the real ones. */
+  const char *largest[] = { "train-size=2147483647", "val-size=2147483647", "batch=1048576", "segments=100000",
+                            "iters=100000000", "meta-iters=1000000", "snapshots=2147483647",
+                            "seed=18446744073709551615" };
+  g_autoptr (GHashTable) largest_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (largest); i++) {
+    g_auto (GStrv) kv = g_strsplit (largest[i], "=", 2);
+    g_hash_table_insert (largest_values, g_strdup (kv[0]), g_strdup (kv[1]));
+  }
+  DrmadOptions largest_options = { 0 };
+  g_assert_true (drmad_options_from_values (&largest_options, largest_values, &error));   /* the command line's */
+  g_assert_no_error (error);
+  drmad_options_clear (&largest_options);
+  for (guint i = 0; i < G_N_ELEMENTS (largest); i++) {
+    set_option (G_APPLICATION (app), largest[i]);
+    g_auto (GStrv) kv = g_strsplit (largest[i], "=", 2);
+    GtkWidget *field = drmad_window_get_setting_widget (window, kv[0]);
+    g_autofree char *shown = GTK_IS_SPIN_BUTTON (field)
+                             ? g_strdup_printf ("%.0f", gtk_spin_button_get_value (GTK_SPIN_BUTTON (field)))
+                             : g_strdup (gtk_editable_get_text (GTK_EDITABLE (field)));
+    g_assert_cmpstr (shown, ==, kv[1]);
+    g_assert_cmpstr (drmad_settings_get (settings, kv[0]), ==, kv[1]);
+  }
+  g_assert_null (drmad_window_get_invalid_setting (window));
+  gtk_editable_set_text (GTK_EDITABLE (drmad_window_get_setting_widget (window, "seed")), "18446744073709551616");
+  g_assert_cmpstr (drmad_window_get_invalid_setting (window), ==, "seed");
+  g_action_group_activate_action (G_ACTION_GROUP (app), "reset-settings", NULL);
+  g_assert_cmpstr (drmad_settings_get (settings, "seed"), ==, "1");
+
   /* The keyboard shortcuts window lists every accelerator the application
    * sets, Ctrl+? opening it. */
   GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
