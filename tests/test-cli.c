@@ -760,6 +760,47 @@ test_plot_write_failure (void)
   remove_tree (dir);
 }
 
+/* --meta-iters 0 trains once and keeps no run folder: with --out, or with
+ * --resume (which trained the starting values, the run's state unread),
+ * it is refused with status 2, nothing made and the run left as it was. */
+static void
+test_train_once_with_folder (void)
+{
+  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
+  if (!devices || devices->len == 0) {
+    g_test_skip ("no OpenCL device");
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *other = g_build_filename (dir, "other", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60", "--val-size",
+                            "20", "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "0", "--out", other, NULL }, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--meta-iters 0 and --out"));
+  g_assert_false (g_file_test (other, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  const char *files[] = { "run.ini", "history.csv", "hyper.csv", "checkpoint.bin" };
+  char *before[G_N_ELEMENTS (files)];
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    before[i] = read_text (folder, files[i]);
+  g_free (err);
+  err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "0", NULL }, NULL, NULL,
+                          &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--meta-iters 0 and --resume"));
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree char *after = read_text (folder, files[i]);
+    g_assert_cmpstr (after, ==, before[i]);
+    g_free (before[i]);
+  }
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -782,5 +823,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
+  g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
   return g_test_run ();
 }
