@@ -1156,7 +1156,7 @@ add_marks (DrmadPlot *plot, const DrmadPlotRunData *data, gboolean theta)
   guint best = best_iteration (data);
   if (best > 0) {
     plot->best_x = theta ? best - 1 : best;
-    plot->best_text = theta ? g_strdup_printf ("best values (lowest val. loss, measured by %u)", best)
+    plot->best_text = theta ? g_strdup_printf ("best values (measured by %u)", best)
                             : g_strdup_printf ("best: %u (lowest val. loss)", best);
   }
 }
