@@ -506,6 +506,15 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
 
   const char *resume = g_hash_table_lookup (cli, "resume");
   const char *config = g_hash_table_lookup (cli, "config");
+  static const char *const folder_options[] = { "out", "resume", "config" };
+  for (guint i = 0; i < G_N_ELEMENTS (folder_options); i++) {
+    const char *given = g_hash_table_lookup (cli, folder_options[i]);
+    if (given && *given == '\0') {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "--%s is empty: expected a %s", folder_options[i],
+                   g_str_equal (folder_options[i], "config") ? "file name" : "folder name");
+      return FALSE;
+    }
+  }
   if (resume && g_hash_table_lookup (cli, "out")) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "--resume %s and --out cannot be combined: a resumed run stays in its own folder", resume);

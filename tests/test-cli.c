@@ -67,6 +67,10 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--dataset", "/no/such/data", NULL }, "/no/such/data" },
     { { "--no-gui", "--config", "/no/such.ini", NULL }, "/no/such.ini" },
     { { "--no-gui", "--resume", "/no/such/run", NULL }, "/no/such/run" },
+    /* an empty folder name: said so, before anything is loaded */
+    { { "--no-gui", "--out", "", NULL }, "--out is empty: expected a folder name" },
+    { { "--no-gui", "--resume=", NULL }, "--resume is empty: expected a folder name" },
+    { { "--no-gui", "--config", "", NULL }, "--config is empty: expected a file name" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autofree char *err = NULL;
