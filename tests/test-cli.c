@@ -805,6 +805,39 @@ test_train_once_with_folder (void)
   remove_tree (dir);
 }
 
+/* --resume with the options that made the run, given again: the same
+ * values are no change, and the run continues; a value that differs is
+ * refused, naming the run's. */
+static void
+test_resume_same_options (void)
+{
+  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
+  if (!devices || devices->len == 0) {
+    g_test_skip ("no OpenCL device");
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60", "--val-size",
+                            "20", "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--resume", folder, NULL }, NULL, &err), ==,
+                   0);
+  g_autofree char *resumed = g_strdup_printf ("resuming %s after meta-iteration 1", folder);
+  g_assert_nonnull (strstr (err, resumed));
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_assert_nonnull (strstr (history, "\n2,"));   /* meta-iteration 2's row */
+  g_autofree char *refused = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--iters", "8", "--meta-iters", "3", "--resume", folder, NULL },
+                          NULL, &refused), ==, 2);
+  g_assert_nonnull (strstr (refused, "--iters 8 cannot change when resuming: the run has 6"));
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -828,5 +861,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
+  g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
   return g_test_run ();
 }
