@@ -448,6 +448,14 @@ drmad_cli_main (int argc, char **argv)
     status = run_check (&options);
   } else if (options.evaluate) {
     status = drmad_evaluate_main (&options, stdin, stdout, stderr);
+  } else if (options.meta_iters == 0 && (options.resume || drmad_options_given (&options, "out"))) {
+    /* Training once keeps no run folder: the folder would be ignored (a
+     * resumed run's state too, its starting values trained instead). */
+    fprintf (stderr, "drmad: --meta-iters 0 and %s %s cannot be combined: --meta-iters 0 trains once with the "
+             "starting values, reports on standard output and keeps no run folder%s\n",
+             options.resume ? "--resume" : "--out", options.resume ? options.resume : options.out,
+             options.resume ? " (to continue the run, give more meta-iterations than it has)" : "");
+    status = EXIT_BAD_INPUT;
   } else {
 #ifdef DRMAD_HAVE_MPI
     /* Under mpirun or srun: one of several processes (docs/distributed.md). A

@@ -762,13 +762,18 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       for (guint i = 0; i < 3; i++)
         g_clear_pointer (&plots[i], drmad_plot_free);
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
-      g_prefix_error (error, "meta-iteration %" G_GUINT64_FORMAT " %s: ", it + 1,
-                      outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
+      if (recorded)
+        g_prefix_error (error, "meta-iteration %" G_GUINT64_FORMAT " is recorded, but not its plots: ", it + 1);
+      else
+        g_prefix_error (error, "meta-iteration %" G_GUINT64_FORMAT " %s: ", it + 1,
+                        outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
       if (!writer)
         goto out;
-      if (it > 0)
+      /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
+      guint64 kept = recorded ? it + 1 : it;
+      if (kept > 0)
         say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s)",
-             it, result->folder, result->folder);
+             kept, result->folder, result->folder);
       else
         say (callbacks, "no meta-iteration finished: %s holds nothing of this run%s", result->folder,
              o->force ? " (an earlier run there is unchanged)" : "");

@@ -553,6 +553,15 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
 
   const char *resume = g_hash_table_lookup (cli, "resume");
   const char *config = g_hash_table_lookup (cli, "config");
+  static const char *const folder_options[] = { "out", "resume", "config" };
+  for (guint i = 0; i < G_N_ELEMENTS (folder_options); i++) {
+    const char *given = g_hash_table_lookup (cli, folder_options[i]);
+    if (given && *given == '\0') {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "--%s is empty: expected a %s", folder_options[i],
+                   g_str_equal (folder_options[i], "config") ? "file name" : "folder name");
+      return FALSE;
+    }
+  }
   if (resume && g_hash_table_lookup (cli, "out")) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "--resume %s and --out cannot be combined: a resumed run stays in its own folder", resume);
@@ -578,11 +587,15 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     g_hash_table_iter_init (&iter, cli);
     while (g_hash_table_iter_next (&iter, &key, NULL)) {
       const OptionSpec *spec = find_spec (key);
-      if (spec->in_ini && !g_strv_contains (resume_may_change, key)) {
+      /* The same value as the run's, as run.ini writes it, is no change: the
+       * command that made the run, given again with --resume, continues it. */
+      const char *given = g_hash_table_lookup (cli, key), *kept = g_hash_table_lookup (read, key);
+      if (spec->in_ini && !g_strv_contains (resume_may_change, key) && g_strcmp0 (given, kept) != 0) {
         g_autofree char *may = g_strjoinv (", --", (char **) resume_may_change);
+        g_autofree char *quoted = drmad_error_excerpt (given, DRMAD_ERROR_EXCERPT_CHARS);
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                     "--%s cannot change when resuming (the run keeps the settings in %s/run.ini; "
-                     "only --%s may)", (char *) key, resume, may);
+                     "--%s %s cannot change when resuming: the run has %s (the run keeps the settings in "
+                     "%s/run.ini; only --%s may)", (char *) key, quoted, kept ? kept : "the default", resume, may);
         return FALSE;
       }
     }

@@ -1141,18 +1141,23 @@ best_iteration (const DrmadPlotRunData *data)
   return best;
 }
 
+/* Meta-iteration k measures the validation loss of the θ it starts from (the
+ * point at k − 1 of a plot of θ, whose point at k is θ after its step), so a
+ * plot of θ (@theta) marks the rejected and the best values one to the left
+ * of the meta-iteration that measured them; the loss plot marks k itself. */
 static void
-add_marks (DrmadPlot *plot, const DrmadPlotRunData *data)
+add_marks (DrmadPlot *plot, const DrmadPlotRunData *data, gboolean theta)
 {
   for (guint i = 0; data->rejected && i < data->n_iters; i++)
     if (data->rejected[i]) {
-      double x = i + 1;
+      double x = theta ? i : i + 1;
       g_array_append_val (plot->rejected_x, x);
     }
   guint best = best_iteration (data);
   if (best > 0) {
-    plot->best_x = best;
-    plot->best_text = g_strdup_printf ("best: %u (lowest val. loss)", best);
+    plot->best_x = theta ? best - 1 : best;
+    plot->best_text = theta ? g_strdup_printf ("best values (measured by %u)", best)
+                            : g_strdup_printf ("best: %u (lowest val. loss)", best);
   }
 }
 
@@ -1169,7 +1174,7 @@ drmad_plot_run_l2 (const DrmadPlotRunData *data)
     for (guint i = 0; data->l2 && i < data->n_iters; i++)
       drmad_plot_series_append (series, i + 1, data->l2[(gsize) i * data->n_layers + l]);
   }
-  add_marks (plot, data);
+  add_marks (plot, data, TRUE);
   return plot;
 }
 
@@ -1233,7 +1238,7 @@ drmad_plot_run_loss (const DrmadPlotRunData *data)
     for (guint i = 0; i < data->n_iters; i++)
       drmad_plot_series_append (series, i + 1, columns[c].values[i]);
   }
-  add_marks (plot, data);
+  add_marks (plot, data, FALSE);
   return plot;
 }
 

@@ -101,12 +101,14 @@ typedef struct {
 
 /* The three plots of a run:
  *   l2:   L2 coefficient per layer against meta-iteration (0 when initial_l2 is
- *         given), log scale; rejected meta-iterations shaded, the best one (lowest
- *         validation loss among the accepted) marked
+ *         given), log scale; the rejected values shaded and the best ones (lowest
+ *         validation loss among the accepted) marked, each at the point θ had
+ *         when a meta-iteration measured it (k − 1 for meta-iteration k)
  *   lr:   the last schedule per layer against training step (0 … steps), earlier
  *         ones (the starting one first, when initial_lr is given) faded, with a key
  *   loss: train and validation loss against meta-iteration, validation error in
- *         percent on a second axis, the same marks as l2 */
+ *         percent on a second axis, rejected meta-iterations shaded and the best
+ *         one marked at the meta-iteration itself */
 DrmadPlot *drmad_plot_run_l2   (const DrmadPlotRunData *data);
 DrmadPlot *drmad_plot_run_lr   (const DrmadPlotRunData *data);
 DrmadPlot *drmad_plot_run_loss (const DrmadPlotRunData *data);

@@ -31,7 +31,7 @@ struct _DrmadWindow {
   GtkDropDown    *method_dropdown;
   GtkSpinButton  *snapshots_spin;
   GtkEntry       *meta_lr_entry;
-  GtkSpinButton  *seed_spin;
+  GtkEntry       *seed_entry;
   GtkDropDown    *device_dropdown, *precision_dropdown;
   DrmadPlotView  *l2_view, *lr_view, *loss_view;
   DrmadPlotView  *momentum_view, *init_view, *norms_view, *fidelity_view;   /* the other pages beside lr_view */

@@ -38,6 +38,7 @@ static const Field entry_fields[] = {
   { G_STRUCT_OFFSET (DrmadWindow, init_momentum_entry), "init-momentum" },
   { G_STRUCT_OFFSET (DrmadWindow, init_scale_entry), "init-scale" },
   { G_STRUCT_OFFSET (DrmadWindow, meta_lr_entry), "meta-lr" },
+  { G_STRUCT_OFFSET (DrmadWindow, seed_entry), "seed" },   /* any 64-bit seed: a double would round it */
 };
 
 static const Field spin_fields[] = {
@@ -48,7 +49,6 @@ static const Field spin_fields[] = {
   { G_STRUCT_OFFSET (DrmadWindow, iters_spin), "iters" },
   { G_STRUCT_OFFSET (DrmadWindow, meta_iters_spin), "meta-iters" },
   { G_STRUCT_OFFSET (DrmadWindow, snapshots_spin), "snapshots" },
-  { G_STRUCT_OFFSET (DrmadWindow, seed_spin), "seed" },
 };
 
 /* Values of the fixed drop-downs, in the order of their items in the .ui. */

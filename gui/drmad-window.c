@@ -321,7 +321,9 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
   }
   self->replace_pending = FALSE;
   g_autofree char *elapsed = format_duration (MAX (whole, finish->seconds));
-  const char *folder = finish->result.folder;
+  /* A continued run that stopped before it opened its folder (another
+   * process holding it, say) is still the shown run's. */
+  const char *folder = finish->result.folder ? finish->result.folder : kept ? NULL : self->run_folder;
   gboolean resumable = FALSE;
   switch (finish->outcome) {
   case DRMAD_JOB_DONE:
@@ -362,9 +364,9 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
     gtk_progress_bar_set_text (self->progress_bar, "failed");
     resumable = !kept && folder && self->n_plotted > 0;
     drmad_window_set_status (self, "Failed after %s%s", elapsed,
-                             kept        ? "; the run shown before is kept"
-                             : resumable ? "; the run folder keeps every finished meta-iteration"
-                                         : "");
+                             kept && self->run_folder ? "; the run shown before is kept"
+                             : resumable              ? "; the run folder keeps every finished meta-iteration"
+                                                      : "");
     drmad_window_show_error (self, finish->error->message);
     break;
   }
@@ -726,7 +728,7 @@ drmad_window_class_init (DrmadWindowClass *klass)
   BIND (method_dropdown);
   BIND (snapshots_spin);
   BIND (meta_lr_entry);
-  BIND (seed_spin);
+  BIND (seed_entry);
   BIND (device_dropdown);
   BIND (precision_dropdown);
   BIND (l2_view);

@@ -67,6 +67,10 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--dataset", "/no/such/data", NULL }, "/no/such/data" },
     { { "--no-gui", "--config", "/no/such.ini", NULL }, "/no/such.ini" },
     { { "--no-gui", "--resume", "/no/such/run", NULL }, "/no/such/run" },
+    /* an empty folder name: said so, before anything is loaded */
+    { { "--no-gui", "--out", "", NULL }, "--out is empty: expected a folder name" },
+    { { "--no-gui", "--resume=", NULL }, "--resume is empty: expected a folder name" },
+    { { "--no-gui", "--config", "", NULL }, "--config is empty: expected a file name" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autofree char *err = NULL;
@@ -727,6 +731,127 @@ test_device_faults (void)
   g_rmdir (empty);
 }
 
+/* A meta-iteration recorded (checkpoint, history.csv) whose plots cannot be
+ * written (a full disk; here a folder where lr.png goes): the message says
+ * the run folder holds it, as --resume then finds, not the one before. */
+static void
+test_plot_write_failure (void)
+{
+  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
+  if (!devices || devices->len == 0) {
+    g_test_skip ("no OpenCL device");
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60", "--val-size",
+                            "20", "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *lr_png = g_build_filename (folder, "lr.png", NULL);
+  g_assert_cmpint (g_unlink (lr_png), ==, 0);
+  g_assert_cmpint (g_mkdir (lr_png, 0755), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL, NULL,
+                          &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "lr.png"));
+  /* what the folder holds: its meta-iteration rows */
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_auto (GStrv) lines = g_strsplit (history, "\n", -1);
+  guint rows = 0;
+  for (guint i = 1; lines[i]; i++)
+    rows += g_ascii_isdigit (lines[i][0]);
+  g_assert_cmpuint (rows, ==, 2);
+  g_autofree char *kept = g_strdup_printf ("everything up to meta-iteration %u is in %s", rows, folder);
+  g_assert_nonnull (strstr (err, kept));
+  g_assert_cmpint (g_rmdir (lr_png), ==, 0);
+  g_autofree char *out = NULL;
+  g_free (err);
+  err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL, &out,
+                          &err), ==, 0);
+  g_autofree char *resumed = g_strdup_printf ("resuming %s after meta-iteration %u", folder, rows);
+  g_assert_nonnull (strstr (err, resumed));
+  remove_tree (dir);
+}
+
+/* --meta-iters 0 trains once and keeps no run folder: with --out, or with
+ * --resume (which trained the starting values, the run's state unread),
+ * it is refused with status 2, nothing made and the run left as it was. */
+static void
+test_train_once_with_folder (void)
+{
+  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
+  if (!devices || devices->len == 0) {
+    g_test_skip ("no OpenCL device");
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *other = g_build_filename (dir, "other", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60", "--val-size",
+                            "20", "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "0", "--out", other, NULL }, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--meta-iters 0 and --out"));
+  g_assert_false (g_file_test (other, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  const char *files[] = { "run.ini", "history.csv", "hyper.csv", "checkpoint.bin" };
+  char *before[G_N_ELEMENTS (files)];
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    before[i] = read_text (folder, files[i]);
+  g_free (err);
+  err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "0", NULL }, NULL, NULL,
+                          &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--meta-iters 0 and --resume"));
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree char *after = read_text (folder, files[i]);
+    g_assert_cmpstr (after, ==, before[i]);
+    g_free (before[i]);
+  }
+  remove_tree (dir);
+}
+
+/* --resume with the options that made the run, given again: the same
+ * values are no change, and the run continues; a value that differs is
+ * refused, naming the run's. */
+static void
+test_resume_same_options (void)
+{
+  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
+  if (!devices || devices->len == 0) {
+    g_test_skip ("no OpenCL device");
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60", "--val-size",
+                            "20", "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--resume", folder, NULL }, NULL, &err), ==,
+                   0);
+  g_autofree char *resumed = g_strdup_printf ("resuming %s after meta-iteration 1", folder);
+  g_assert_nonnull (strstr (err, resumed));
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_assert_nonnull (strstr (history, "\n2,"));   /* meta-iteration 2's row */
+  g_autofree char *refused = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--iters", "8", "--meta-iters", "3", "--resume", folder, NULL },
+                          NULL, &refused), ==, 2);
+  g_assert_nonnull (strstr (refused, "--iters 8 cannot change when resuming: the run has 6"));
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -748,5 +873,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/device-faults", test_device_faults);
   g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
+  g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
+  g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
+  g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
   return g_test_run ();
 }

@@ -9,6 +9,9 @@
 #include <math.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "drmad-application.h"
 #include "drmad-compare.h"
@@ -69,6 +72,25 @@ static gboolean stopped (DrmadWindow *w)
 }
 
 static gboolean allocated (DrmadWindow *w) { return gtk_widget_get_width (GTK_WIDGET (w)) > 0; }
+
+/* The scrolled window around the tabs of the plots beside the learning rate. */
+static GtkWidget *
+plot_tabs_scroller (DrmadWindow *w)
+{
+  GtkWidget *stack = gtk_widget_get_parent (GTK_WIDGET (drmad_window_get_plot_view (w, 1)));
+  g_assert_true (GTK_IS_STACK (stack));
+  GtkWidget *scroller = gtk_widget_get_first_child (gtk_widget_get_parent (stack));
+  g_assert_true (GTK_IS_SCROLLED_WINDOW (scroller));
+  return scroller;
+}
+
+static gboolean
+tabs_laid_out (DrmadWindow *w)
+{
+  GtkWidget *scroller = plot_tabs_scroller (w);
+  return gtk_widget_get_width (scroller) > 0
+         && gtk_widget_get_mapped (gtk_scrolled_window_get_hscrollbar (GTK_SCROLLED_WINDOW (scroller)));
+}
 
 /* The accelerators a shortcuts window lists. */
 static void
@@ -261,6 +283,38 @@ test_window (void)
   g_assert_null (drmad_window_get_invalid_setting (window));
   g_assert_false (gtk_widget_has_css_class (clip, "error"));
 
+  /* The largest values the command line takes (as a run.ini from drmad
+   * --no-gui may hold them) are shown as they are, not cut to the field's
+   * range: the seed field showed 4294967295 for a seed of 5000000000, the
+   * training examples 1000000 for 2000000, while Start used the real ones. */
+  const char *largest[] = { "train-size=2147483647", "val-size=2147483647", "batch=1048576", "segments=100000",
+                            "iters=100000000", "meta-iters=1000000", "snapshots=2147483647",
+                            "seed=18446744073709551615" };
+  g_autoptr (GHashTable) largest_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (largest); i++) {
+    g_auto (GStrv) kv = g_strsplit (largest[i], "=", 2);
+    g_hash_table_insert (largest_values, g_strdup (kv[0]), g_strdup (kv[1]));
+  }
+  DrmadOptions largest_options = { 0 };
+  g_assert_true (drmad_options_from_values (&largest_options, largest_values, &error));   /* the command line's */
+  g_assert_no_error (error);
+  drmad_options_clear (&largest_options);
+  for (guint i = 0; i < G_N_ELEMENTS (largest); i++) {
+    set_option (G_APPLICATION (app), largest[i]);
+    g_auto (GStrv) kv = g_strsplit (largest[i], "=", 2);
+    GtkWidget *field = drmad_window_get_setting_widget (window, kv[0]);
+    g_autofree char *shown = GTK_IS_SPIN_BUTTON (field)
+                             ? g_strdup_printf ("%.0f", gtk_spin_button_get_value (GTK_SPIN_BUTTON (field)))
+                             : g_strdup (gtk_editable_get_text (GTK_EDITABLE (field)));
+    g_assert_cmpstr (shown, ==, kv[1]);
+    g_assert_cmpstr (drmad_settings_get (settings, kv[0]), ==, kv[1]);
+  }
+  g_assert_null (drmad_window_get_invalid_setting (window));
+  gtk_editable_set_text (GTK_EDITABLE (drmad_window_get_setting_widget (window, "seed")), "18446744073709551616");
+  g_assert_cmpstr (drmad_window_get_invalid_setting (window), ==, "seed");
+  g_action_group_activate_action (G_ACTION_GROUP (app), "reset-settings", NULL);
+  g_assert_cmpstr (drmad_settings_get (settings, "seed"), ==, "1");
+
   /* The keyboard shortcuts window lists every accelerator the application
    * sets, Ctrl+? opening it. */
   GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
@@ -298,6 +352,26 @@ test_window (void)
   /* The wheel over a number field that does not have the focus scrolls the
    * column and leaves the value alone; with the focus, the field takes it. */
   g_assert_cmpfloat (wait_until (window, allocated, 10), >=, 0);
+
+  /* The five plots beside the learning rate have a tab each; where the tabs
+   * do not all fit (at the default size the last two did not), a scrollbar
+   * that takes its own room under them shows that more follow. */
+  GtkWidget *tabs = plot_tabs_scroller (window);
+  GtkWidget *switcher = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (tabs));
+  if (GTK_IS_VIEWPORT (switcher))
+    switcher = gtk_viewport_get_child (GTK_VIEWPORT (switcher));
+  g_assert_true (GTK_IS_STACK_SWITCHER (switcher));
+  g_autoptr (GListModel) pages = G_LIST_MODEL (gtk_stack_get_pages (GTK_STACK (gtk_widget_get_parent (
+    GTK_WIDGET (drmad_window_get_plot_view (window, 1))))));
+  g_assert_cmpuint (g_list_model_get_n_items (pages), ==, 5);
+  int tabs_natural;
+  gtk_widget_measure (switcher, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &tabs_natural, NULL, NULL);
+  wait_until (window, tabs_laid_out, 2);
+  g_test_message ("plot tabs: %d px wide, %d px shown", tabs_natural, gtk_widget_get_width (tabs));
+  if (tabs_natural > gtk_widget_get_width (tabs)) {
+    g_assert_true (gtk_widget_get_mapped (gtk_scrolled_window_get_hscrollbar (GTK_SCROLLED_WINDOW (tabs))));
+    g_assert_false (gtk_scrolled_window_get_overlay_scrolling (GTK_SCROLLED_WINDOW (tabs)));
+  }
   GtkWidget *iters = drmad_window_get_setting_widget (window, "iters");
   GtkWidget *column = gtk_widget_get_ancestor (iters, GTK_TYPE_SCROLLED_WINDOW);
   graphene_point_t centre = GRAPHENE_POINT_INIT (gtk_widget_get_width (iters) / 2.0f,
@@ -313,6 +387,20 @@ test_window (void)
   g_assert_true (gtk_widget_grab_focus (iters));
   g_assert_false (drmad_window_settings_wheel (window, at.x, at.y, 1));
   gtk_root_set_focus (GTK_ROOT (window), NULL);
+
+  /* A Start that fails before any run was shown says so, and claims to keep no run. */
+  g_assert_null (drmad_window_get_run_folder (window));
+  g_autofree char *first_dataset = g_strdup (drmad_settings_get (settings, "dataset"));
+  set_option (G_APPLICATION (app), "dataset=/no/such/dataset");
+  activate (window, "start");
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "/no/such/dataset"));
+  g_test_message ("status: %s", drmad_window_get_status (window));
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Failed after "));
+  g_assert_null (strstr (drmad_window_get_status (window), "kept"));
+  g_assert_null (drmad_window_get_run_folder (window));
+  g_autofree char *first_restore = g_strdup_printf ("dataset=%s", first_dataset ? first_dataset : "");
+  set_option (G_APPLICATION (app), first_restore);
 
   const char *tiny[] = { "layers=784,16,10", "iters=30", "train-size=300", "val-size=200", "meta-iters=50",
                          "method=drmad", "batch=50", "learn=l2,lr", "segments=2" };
@@ -436,6 +524,28 @@ test_window (void)
   g_assert_cmpstr (drmad_window_get_run_folder (window), ==, folder);
   g_assert_cmpuint (history_rows (folder), ==, drmad_window_get_n_plotted (window));
   g_assert_cmpuint (drmad_window_get_n_plotted (window), >, n);
+
+  /* A Start refused because another process holds the run folder (its
+   * lock, taken here) leaves the run continuable: the next Start, the folder
+   * free again, continues it rather than starting a new run. */
+  guint before_refusal = drmad_window_get_n_plotted (window);
+  g_autofree char *lock_path = g_build_filename (folder, ".drmad-lock", NULL);
+  int lock_fd = g_open (lock_path, O_RDWR, 0);
+  g_assert_cmpint (lock_fd, >=, 0);
+  g_assert_cmpint (flock (lock_fd, LOCK_EX | LOCK_NB), ==, 0);
+  activate (window, "start");
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "in use by process"));
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, folder);
+  g_assert_cmpint (close (lock_fd), ==, 0);
+  activate (window, "start");
+  resumed_target = before_refusal + 1;
+  g_assert_cmpfloat (wait_until (window, one_more, 60), >=, 0);
+  activate (window, "stop");
+  g_assert_cmpfloat (wait_until (window, stopped, 1.0), >=, 0);
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, folder);
+  g_assert_cmpuint (history_rows (folder), ==, drmad_window_get_n_plotted (window));
 
   /* A Start that fails before its run folder exists (no such data set here:
    * a new run, as the settings differ) leaves the shown run on screen, still

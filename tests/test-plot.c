@@ -775,14 +775,23 @@ test_run_marks (void)
     if (!run_rejected[i] && (best == 0 || run_val[i] < run_val[best - 1]))
       best = i + 1;
   g_assert_cmpuint (best, ==, 6);
-  const DrmadPlot *marked[] = { l2, loss };
+  /* Meta-iteration k measures the θ it starts from (drmad_meta_step: the
+   * hypergradient at the current θ, then the update), which the L2 plot draws
+   * at k − 1; so the best values, those the final evaluation's "best" row
+   * trains with, are its point at 5, and the rejected ones its point at 3.
+   * The loss plot marks the meta-iterations themselves. */
+  const struct { const DrmadPlot *plot; double rejected, best; } marked[] = {
+    { l2, 4 - 1, best - 1 }, { loss, 4, best },
+  };
   for (guint p = 0; p < G_N_ELEMENTS (marked); p++)
     {
-      g_assert_cmpuint (marked[p]->rejected_x->len, ==, 1);
-      g_assert_cmpfloat (g_array_index (marked[p]->rejected_x, double, 0), ==, 4);
-      g_assert_cmpfloat (marked[p]->best_x, ==, best);
-      g_assert_nonnull (strstr (marked[p]->best_text, "6"));
+      g_assert_cmpuint (marked[p].plot->rejected_x->len, ==, 1);
+      g_assert_cmpfloat (g_array_index (marked[p].plot->rejected_x, double, 0), ==, marked[p].rejected);
+      g_assert_cmpfloat (marked[p].plot->best_x, ==, marked[p].best);
+      g_assert_nonnull (strstr (marked[p].plot->best_text, "6"));
     }
+  for (guint l = 0; l < RUN_LAYERS; l++)
+    g_assert_cmpfloat (point_y (series_at (l2, l), (guint) l2->best_x), ==, run_l2[(best - 2) * RUN_LAYERS + l]);
 
   /* the shaded column and the dashed line, on a row of the area with no data */
   cairo_surface_t *surface = render (l2);
@@ -792,7 +801,7 @@ test_run_marks (void)
   g_assert_cmpuint (count_colour_in (surface, &area, rejected_rgb, 3, &rx, &ry), >, 200);
   g_assert_cmpuint (count_colour_in (surface, &area, best_rgb, 12, &bx, &by), >, 40);
   cairo_surface_destroy (surface);
-  const struct { double px; double meta; } columns[] = { { rx, 4 }, { bx, best } };
+  const struct { double px; double meta; } columns[] = { { rx, 4 - 1 }, { bx, best - 1 } };
   for (guint c = 0; c < G_N_ELEMENTS (columns); c++)
     {
       gboolean found = FALSE;
