@@ -498,6 +498,22 @@ relay_progress (const char *phase, guint64 step, guint64 total, gpointer user_da
   return !relay->callbacks->progress || relay->callbacks->progress (&event, relay->callbacks->user_data);
 }
 
+/* --resume and --force apply only to a run folder, not to a file or other
+ * files; --force not to a link to one (drmad_run_create). */
+static void
+out_folder_advice (const DrmadOptions *o, GError **error)
+{
+  g_autofree char *earlier_ini = g_build_filename (o->out, "run.ini", NULL);
+  gboolean exists = g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS);
+  if (exists && !o->force && g_file_test (o->out, G_FILE_TEST_IS_DIR)
+      && g_file_test (earlier_ini, G_FILE_TEST_IS_REGULAR))
+    add_advice (error, g_file_test (o->out, G_FILE_TEST_IS_SYMLINK)
+                       ? "another --out, or --resume to continue it"
+                       : "another --out, --resume to continue it, or --force to overwrite it");
+  else if (exists && !g_file_test (o->out, G_FILE_TEST_IS_DIR))
+    add_advice (error, "another --out");
+}
+
 static void
 say (const DrmadJobCallbacks *callbacks, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -608,6 +624,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   g_autoptr (DrmadRun) run = NULL;
   memset (result, 0, sizeof *result);
 
+  /* --out refused before the data load (seconds), and again when the run is created */
+  if (writer && o->meta_iters > 0 && !o->resume && !drmad_run_check_new (o->out, o->force, error)) {
+    out_folder_advice (o, error);
+    return DRMAD_JOB_BAD_INPUT;
+  }
   /* --shard-data: rank r trains on part r of the training split; alone, the one part is all of it. */
   gboolean sharded = o->shard_data && ranks->size > 1;
   if (o->shard_data && ranks->size == 1 && writer)
@@ -700,17 +721,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   } else if (writer) {
     g_autofree char *ini = run_ini (o, ranks, sharded);
     if (!(run = drmad_run_create (o->out, ini, o->force, error))) {
-      /* --resume and --force apply only to a run folder, not to a file or
-       * other files; --force not to a link to one (drmad_run_create). */
-      g_autofree char *earlier_ini = g_build_filename (o->out, "run.ini", NULL);
-      gboolean exists = g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS);
-      if (exists && !o->force && g_file_test (o->out, G_FILE_TEST_IS_DIR)
-          && g_file_test (earlier_ini, G_FILE_TEST_IS_REGULAR))
-        add_advice (error, g_file_test (o->out, G_FILE_TEST_IS_SYMLINK)
-                           ? "another --out, or --resume to continue it"
-                           : "another --out, --resume to continue it, or --force to overwrite it");
-      else if (exists && !g_file_test (o->out, G_FILE_TEST_IS_DIR))
-        add_advice (error, "another --out");
+      out_folder_advice (o, error);
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }

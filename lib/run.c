@@ -320,43 +320,66 @@ without_trailing_separators (const char *folder)
   return g_strndup (folder, length);
 }
 
+/* drmad_run_create()'s refusals, before anything is touched: *@has_ini
+ * says whether @folder (no trailing separators) holds files with a run.ini. */
+static gboolean
+check_new_folder (const char *folder, gboolean force, gboolean *has_ini, GError **error)
+{
+  *has_ini = FALSE;
+  if (*folder == '\0') {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                         "the run folder's name is empty: give the folder to write the run in");
+    return FALSE;
+  }
+  if (g_file_test (folder, G_FILE_TEST_EXISTS) && !g_file_test (folder, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS, "%s exists and is not a folder", folder);
+    return FALSE;
+  }
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR) || count_contents (folder, has_ini) == 0) {
+    *has_ini = FALSE;   /* an empty folder is a new one */
+    return TRUE;
+  }
+  if (!force && *has_ini) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
+                 "the output folder %s already holds files: choose another folder, resume that run%s", folder,
+                 g_file_test (folder, G_FILE_TEST_IS_SYMLINK) ? "" : ", or overwrite it");
+    return FALSE;
+  }
+  if (force && *has_ini && g_file_test (folder, G_FILE_TEST_IS_SYMLINK)) {
+    /* The replacement renames folders: it would replace the link, not the
+     * run it points to, and the earlier run could not be moved aside. */
+    g_autofree char *target = g_file_read_link (folder, NULL);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "the output folder %s is a symbolic link (to %s): replacing a run folder renames folders, "
+                 "so give the folder itself", folder, target ? target : "?");
+    return FALSE;
+  }
+  if (!*has_ini) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
+                 "the output folder %s already holds files but no run.ini: it is not a run folder%s; choose another "
+                 "folder", folder, force ? ", and overwriting could delete files of yours" : "");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+drmad_run_check_new (const char *folder_given, gboolean force, GError **error)
+{
+  gboolean has_ini;
+  g_autofree char *folder = without_trailing_separators (folder_given ? folder_given : "");
+  return check_new_folder (folder, force, &has_ini, error);
+}
+
 DrmadRun *
 drmad_run_create (const char *folder_given, const char *ini_text, gboolean force, GError **error)
 {
-  if (folder_given == NULL || *folder_given == '\0') {
-    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                         "the run folder's name is empty: give the folder to write the run in");
+  g_autofree char *folder = without_trailing_separators (folder_given ? folder_given : "");
+  gboolean has_ini;
+  if (!check_new_folder (folder, force, &has_ini, error))
     return NULL;
-  }
-  g_autofree char *folder = without_trailing_separators (folder_given);
   g_autoptr (DrmadRun) run = run_new (folder, g_strdup (ini_text));
-  gboolean has_ini = FALSE;
-  if (g_file_test (folder, G_FILE_TEST_EXISTS) && !g_file_test (folder, G_FILE_TEST_IS_DIR)) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS, "%s exists and is not a folder", folder);
-    return NULL;
-  }
-  if (g_file_test (folder, G_FILE_TEST_IS_DIR) && count_contents (folder, &has_ini) > 0) {
-    if (!force && has_ini) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
-                   "the output folder %s already holds files: choose another folder, resume that run%s", folder,
-                   g_file_test (folder, G_FILE_TEST_IS_SYMLINK) ? "" : ", or overwrite it");
-      return NULL;
-    }
-    if (force && has_ini && g_file_test (folder, G_FILE_TEST_IS_SYMLINK)) {
-      /* The replacement renames folders: it would replace the link, not the
-       * run it points to, and the earlier run could not be moved aside. */
-      g_autofree char *target = g_file_read_link (folder, NULL);
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                   "the output folder %s is a symbolic link (to %s): replacing a run folder renames folders, "
-                   "so give the folder itself", folder, target ? target : "?");
-      return NULL;
-    }
-    if (!has_ini) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
-                   "the output folder %s already holds files but no run.ini: it is not a run folder%s; choose another "
-                   "folder", folder, force ? ", and overwriting could delete files of yours" : "");
-      return NULL;
-    }
+  if (has_ini) {
     /* Overwriting an earlier run: it stays whole until this one has written
      * its first meta-iteration in a folder beside it (drmad_run_record). */
     if ((run->replaced_lock_fd = take_lock (folder, error)) < 0)
