@@ -175,7 +175,7 @@ void        drmad_split_free    (DrmadSplit *split);
  * The test set drmad_dataset_split() draws from @test_pool with @seed and
  * @n_test (0: all of it), again: the same rows in the same order, with
  * @n_classes classes (the split's, drmad_dataset_get_n_classes() of its test
- * set) and standardised with @mean and @std (the split's, dim each). A
+ * set; @test_pool's own count where that is larger) and standardised with @mean and @std (the split's, dim each). A
  * caller that frees a split's test set while it is not needed draws it
  * again with this. A new dataset (drmad_dataset_free()).
  */
@@ -187,9 +187,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadSplit, drmad_split_free)
 /**
  * drmad_dataset_subset:
  * A new dataset (drmad_dataset_free()) of the rows @rows[0 … @count − 1] of
- * @ds, in that order (a row may repeat): their features as floats (byte /
- * 255 for a loader's dataset, as drmad_dataset_get_features() gives them)
- * and labels, with @ds's class count, image shape and source. @ds and @rows
+ * @ds, in that order (a row may repeat): their features as @ds holds them
+ * (a loader's dataset: its bytes, drmad_dataset_get_bytes(), which
+ * drmad_dataset_get_features() gives as byte / 255; else floats) and labels, with @ds's class count, image shape and source. @ds and @rows
  * are read during the call only. No rows, or one ≥ the number of examples,
  * is %DRMAD_ERROR_INVALID_ARGUMENT.
  */

@@ -133,7 +133,8 @@ gboolean drmad_trainer_reset_velocity (DrmadTrainer *trainer, GError **error);
 
 /* Runs steps @first_step … @first_step + @n_steps − 1 on minibatches of
  * @train drawn with @seed; @mean_loss (optional) receives the mean minibatch
- * loss over those steps (regularisation not included). @train is borrowed
+ * loss over those steps (regularisation not included; NaN when @n_steps is
+ * 0). Steps numbered past G_MAXUINT64 are refused. @train is borrowed
  * for the call. On a CPU device's host path the steps run on the calling
  * thread (DRMAD_HOST_DIRECT, README), so no other thread may queue work on
  * the same device's net meanwhile (as with any call on one net). */
