@@ -448,6 +448,22 @@ run_ini (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean sharded)
                           "[mpi]\nranks=%u\nshard-data=%s\n", ini, ranks->size, sharded ? "true" : "false");
 }
 
+/* run.ini of a resumed run: the settings now, but never fewer
+ * meta-iterations than the @done it has (a resume with fewer only evaluates
+ * again), so that `--config run.ini` still repeats the run. */
+static char *
+resumed_ini (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean sharded, guint64 done, GError **error)
+{
+  g_autofree char *ini = run_ini (o, ranks, sharded);
+  if (done <= o->meta_iters)
+    return g_steal_pointer (&ini);
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  if (!g_key_file_load_from_data (file, ini, -1, G_KEY_FILE_KEEP_COMMENTS, error))
+    return NULL;
+  g_key_file_set_uint64 (file, "drmad", "meta-iters", done);
+  return g_key_file_to_data (file, NULL, error);
+}
+
 gboolean
 drmad_job_folder_ranks (const char *folder, guint *ranks, gboolean *shard_data, GError **error)
 {
@@ -707,10 +723,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       goto out;
     }
   } else if (o->resume) {
-    g_autofree char *ini = run_ini (o, ranks, sharded);
+    g_autofree char *ini = NULL;
     if (!(run = drmad_run_open (o->resume, error))
         || (drmad_run_set_identity (run, identity), FALSE)
         || (drmad_run_has_checkpoint (run) && !drmad_run_restore (run, hyper, meta, error))
+        || !(ini = resumed_ini (o, ranks, sharded, drmad_meta_get_iteration (meta), error))
         || !drmad_run_update_ini (run, ini, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
       outcome = DRMAD_JOB_BAD_INPUT;

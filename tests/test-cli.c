@@ -205,6 +205,16 @@ test_run_folder_and_resume (void)
       if (k != 6)
         g_assert_cmpstr (ca[k], ==, cb[k]);
   }
+  /* A resume with fewer meta-iterations than the run has only evaluates
+   * again, and run.ini keeps the run's 4, so that --config run.ini repeats it. */
+  g_autofree char *fewer_out = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "1", NULL }, NULL,
+                          &fewer_out, NULL), ==, 0);
+  g_assert_null (strstr (fewer_out, "meta 1/"));
+  g_autofree char *fewer_ini = read_text (split, "run.ini");
+  g_assert_nonnull (strstr (fewer_ini, "\nmeta-iters=4\n"));
+  g_autofree char *fewer_values = read_text (split, "hyper.csv");
+  g_assert_cmpstr (fewer_values, ==, values);
 
   /* A damaged checkpoint is refused with one clear line. */
   g_autofree char *checkpoint = g_build_filename (split, "checkpoint.bin", NULL);
