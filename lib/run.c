@@ -842,8 +842,15 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   gsize record_size = n_counts * sizeof (guint64) + (n_values + 3) * sizeof (double) + (n_groups + n) * sizeof (double);
   if (size >= sizeof header)
     memcpy (header, data, sizeof header);
-  if (size < sizeof header || header[2] != n || header[3] != n_groups || header[0] > size || header[1] > size
-      || header[4] > size || size != sizeof header + header[0] + header[4] + header[1] * record_size) {
+  gboolean framed = size >= sizeof header && header[0] <= size && header[1] <= size && header[4] <= size;
+  if (framed && (header[2] != n || header[3] != n_groups)) {   /* whole, but of another θ */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "%s holds %" G_GUINT64_FORMAT " hyperparameter values in %" G_GUINT64_FORMAT " groups; this run "
+                 "has %" G_GSIZE_FORMAT " in %" G_GSIZE_FORMAT ": it is another run's, or damaged", path, header[2],
+                 header[3], n, n_groups);
+    return FALSE;
+  }
+  if (!framed || size != sizeof header + header[0] + header[4] + header[1] * record_size) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "%s does not match this run's hyperparameters (%" G_GSIZE_FORMAT " values in %" G_GSIZE_FORMAT
                  " groups) or is damaged", path, n, n_groups);

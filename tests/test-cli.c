@@ -226,6 +226,21 @@ test_run_folder_and_resume (void)
   g_autofree char *err2 = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL, NULL, &err2), ==, 2);
   g_assert_nonnull (strstr (err2, "CRC"));
+
+  /* Another run's whole checkpoint (θ of l2, lr and momentum: 10 values in
+   * 3 groups) in a run that learns L2 alone says what each holds. */
+  g_autofree char *other = g_build_filename (dir, "other", NULL);
+  g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "1", "--learn", "l2", "--out", other, NULL }, NULL,
+                          NULL), ==, 0);
+  g_autofree char *whole_checkpoint = g_build_filename (whole, "checkpoint.bin", NULL);
+  g_autofree char *other_checkpoint = g_build_filename (other, "checkpoint.bin", NULL);
+  g_autofree char *whole_bytes = NULL;
+  g_assert_true (g_file_get_contents (whole_checkpoint, &whole_bytes, &size, NULL));
+  g_assert_true (g_file_set_contents (other_checkpoint, whole_bytes, size, NULL));
+  g_autofree char *err3 = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", other, "--meta-iters", "2", NULL }, NULL, NULL,
+                          &err3), ==, 2);
+  g_assert_nonnull (strstr (err3, "holds 10 hyperparameter values in 3 groups; this run has 2 in 1"));
 }
 
 static void
