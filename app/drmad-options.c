@@ -479,16 +479,23 @@ convert (DrmadOptions *o, GError **error)
  * $DRMAD_DATA_DIR name, which drmad_dataset_open() looks up first) becomes
  * absolute, so that run.ini names the same data from any folder (--resume,
  * --config). */
+static char *
+dataset_as_saved (const char *dataset)
+{
+  if (!dataset || !*dataset || g_path_is_absolute (dataset) || !g_file_test (dataset, G_FILE_TEST_EXISTS))
+    return g_strdup (dataset);
+  g_auto (GStrv) installed = drmad_dataset_list_builtin ();
+  if (!strchr (dataset, G_DIR_SEPARATOR) && g_strv_contains ((const char *const *) installed, dataset))
+    return g_strdup (dataset);
+  return g_canonicalize_filename (dataset, NULL);
+}
+
 static void
 absolute_dataset (GHashTable *values)
 {
   const char *dataset = g_hash_table_lookup (values, "dataset");
-  if (!dataset || !*dataset || g_path_is_absolute (dataset) || !g_file_test (dataset, G_FILE_TEST_EXISTS))
-    return;
-  g_auto (GStrv) installed = drmad_dataset_list_builtin ();
-  if (!strchr (dataset, G_DIR_SEPARATOR) && g_strv_contains ((const char *const *) installed, dataset))
-    return;
-  g_hash_table_replace (values, g_strdup ("dataset"), g_canonicalize_filename (dataset, NULL));
+  if (dataset)
+    g_hash_table_replace (values, g_strdup ("dataset"), dataset_as_saved (dataset));
 }
 
 /* o->values: the defaults, then each of @layers in turn; o->given: every key a layer set. */
@@ -587,17 +594,27 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     g_hash_table_iter_init (&iter, cli);
     while (g_hash_table_iter_next (&iter, &key, NULL)) {
       const OptionSpec *spec = find_spec (key);
-      /* The same value as the run's, as run.ini writes it, is no change: the
-       * command that made the run, given again with --resume, continues it. */
-      const char *given = g_hash_table_lookup (cli, key), *kept = g_hash_table_lookup (read, key);
+      /* The same value as the run's, as run.ini writes it (a dataset path
+       * made absolute; the default where run.ini has no such key), is no
+       * change: the command that made the run, given again with --resume,
+       * continues it. */
+      const char *kept = g_hash_table_lookup (read, key);
+      if (!kept)
+        kept = spec->default_value;
+      g_autofree char *given = g_str_equal (key, "dataset") ? dataset_as_saved (g_hash_table_lookup (cli, key))
+                                                            : g_strdup (g_hash_table_lookup (cli, key));
       if (spec->in_ini && !g_strv_contains (resume_may_change, key) && g_strcmp0 (given, kept) != 0) {
         g_autofree char *may = g_strjoinv (", --", (char **) resume_may_change);
-        g_autofree char *quoted = drmad_error_excerpt (given, DRMAD_ERROR_EXCERPT_CHARS);
+        g_autofree char *quoted = drmad_error_excerpt (g_hash_table_lookup (cli, key), DRMAD_ERROR_EXCERPT_CHARS);
+        g_autofree char *quoted_kept = kept ? drmad_error_excerpt (kept, DRMAD_ERROR_EXCERPT_CHARS) : NULL;
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                      "--%s %s cannot change when resuming: the run has %s (the run keeps the settings in "
-                     "%s/run.ini; only --%s may)", (char *) key, quoted, kept ? kept : "the default", resume, may);
+                     "%s/run.ini; only --%s may)", (char *) key, quoted, quoted_kept ? quoted_kept : "none",
+                     resume, may);
         return FALSE;
       }
+      if (spec->in_ini && g_strcmp0 (given, g_hash_table_lookup (cli, key)) != 0)
+        g_hash_table_iter_replace (&iter, g_steal_pointer (&given));   /* the dataset as the run saved it */
     }
   } else if (config) {
     GStatBuf st;

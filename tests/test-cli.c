@@ -508,6 +508,13 @@ test_relative_dataset (void)
   g_assert_cmpstr (saved, ==, data);
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL, NULL,
                           NULL), ==, 0);
+  /* The command that made the run, with --resume for --out, from the same
+   * folder: its relative --dataset is the run's absolute one, no change. */
+  g_assert_cmpint (g_chdir (dir), ==, 0);
+  status = drmad (options, (const char *[]){ "--dataset", "data", "--meta-iters", "3", "--resume", folder, NULL },
+                  NULL, NULL);
+  g_assert_cmpint (g_chdir (elsewhere), ==, 0);
+  g_assert_cmpint (status, ==, 0);
   g_autofree char *rerun = g_build_filename (dir, "rerun", NULL);
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", ini_path, "--out", rerun, NULL }, NULL, NULL,
                           NULL), ==, 0);
@@ -874,6 +881,14 @@ test_resume_same_options (void)
   g_assert_cmpint (drmad (options, (const char *[]){ "--iters", "8", "--meta-iters", "3", "--resume", folder, NULL },
                           NULL, &refused), ==, 2);
   g_assert_nonnull (strstr (refused, "--iters 8 cannot change when resuming: the run has 6"));
+  /* A setting given with its default value where run.ini has it by default. */
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_autoptr (GKeyFile) ini = g_key_file_new ();
+  g_assert_true (g_key_file_load_from_file (ini, ini_path, G_KEY_FILE_KEEP_COMMENTS, NULL));
+  g_assert_true (g_key_file_remove_key (ini, "drmad", "clip", NULL));   /* as a run.ini from before the key */
+  g_assert_true (g_key_file_save_to_file (ini, ini_path, NULL));
+  g_assert_cmpint (drmad (options, (const char *[]){ "--clip", "0", "--meta-iters", "3", "--resume", folder, NULL },
+                          NULL, NULL), ==, 0);
   remove_tree (dir);
 }
 
