@@ -665,6 +665,17 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
                  "%s was opened read-only: it cannot be written", run->folder);
     return FALSE;
   }
+  if (run->records->len > 0) {   /* the records already held are of this θ, and come before this one */
+    const DrmadRunRecord *last = g_ptr_array_index (run->records, run->records->len - 1);
+    if (run->n != drmad_hyper_get_n (hyper) || run->n_groups != drmad_hyper_get_n_groups (hyper)
+        || report->iteration <= last->iteration) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "%s holds meta-iterations up to %u of %" G_GSIZE_FORMAT " hyperparameters in %u groups: meta-iteration %u of %"
+                   G_GSIZE_FORMAT " in %u groups cannot follow them", run->folder, last->iteration, run->n,
+                   run->n_groups, report->iteration, drmad_hyper_get_n (hyper), drmad_hyper_get_n_groups (hyper));
+      return FALSE;
+    }
+  }
   run->n = drmad_hyper_get_n (hyper);
   run->n_groups = drmad_hyper_get_n_groups (hyper);
   DrmadRunRecord *r = g_new0 (DrmadRunRecord, 1);

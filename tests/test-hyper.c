@@ -1370,6 +1370,27 @@ test_misuse (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   g_assert_cmpuint (drmad_run_get_n_records (run), ==, 2);
+  /* Reports that agree with their own optimiser and θ but not with the
+   * records the run holds: another θ's next meta-iteration (the records
+   * would be read with its sizes), and this θ's meta-iteration 2 again. */
+  g_autoptr (DrmadMetaReport) small4 = drmad_meta_step (small_meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (small4->iteration, ==, 4);
+  g_assert_false (drmad_run_record (run, small_hyper, small_meta, small4, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_autoptr (DrmadMeta) again = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) again1 = drmad_meta_step (again, NULL, NULL, &error);
+  g_autoptr (DrmadMetaReport) again2 = drmad_meta_step (again, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (drmad_run_record (run, hyper, again, again2, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (drmad_run_get_n_records (run), ==, 2);
+  g_autofree char *history_text = NULL;
+  g_assert_true (g_file_get_contents (history, &history_text, NULL, NULL));
+  g_assert_null (strstr (history_text, "\n3,"));   /* no third row was written */
   g_clear_pointer (&reader, drmad_run_free);
   g_clear_pointer (&run, drmad_run_free);
   remove_tree (folder);
