@@ -138,12 +138,13 @@ check_repeated_keys (const char *text, gsize length, const char *path, GError **
     const char *equals = memchr (line, '=', stop - line);
     if (line < stop && *line == '[')
       in_drmad = stop - line >= 7 && memcmp (line, "[drmad]", 7) == 0;
-    else if (in_drmad && line < stop && *line != '#' && equals) {
+    else if (in_drmad && line < stop && *line != '#' && *line != '\0' && equals) {
       const char *key_end = equals;
       while (key_end > line && g_ascii_isspace (key_end[-1]))
         key_end--;
       g_autofree char *key = g_strndup (line, key_end - line);
-      guint first = GPOINTER_TO_UINT (g_hash_table_lookup (seen, key));
+      /* a translation, key[LOCALE], is not a setting (and GKeyFile may drop it) */
+      guint first = strchr (key, '[') ? 0 : GPOINTER_TO_UINT (g_hash_table_lookup (seen, key));
       if (first) {
         g_autofree char *quoted = drmad_error_excerpt (key, DRMAD_ERROR_EXCERPT_CHARS);
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
@@ -151,7 +152,8 @@ check_repeated_keys (const char *text, gsize length, const char *path, GError **
                      first, line_number);
         return FALSE;
       }
-      g_hash_table_insert (seen, g_steal_pointer (&key), GUINT_TO_POINTER (line_number));
+      if (!strchr (key, '['))
+        g_hash_table_insert (seen, g_steal_pointer (&key), GUINT_TO_POINTER (line_number));
     }
     line = newline ? newline + 1 : end;
   }

@@ -113,6 +113,13 @@ test_config_precedence (void)
   g_autofree char *twice_err = NULL;
   g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &twice_err), ==, 2);
   g_assert_nonnull (strstr (twice_err, "\"iters\" is set twice, on lines 2 and 5"));
+  /* What GKeyFile itself passes over is not a setting given twice: a
+   * translation (key[LOCALE]) and lines that start with a NUL byte. */
+  static const char passed_over[] = "[drmad]\nseed[de]=1\nseed[de]=2\n\0a=1\n\0a=2\nmeta-iters=0\n";
+  g_assert_true (g_file_set_contents (config, passed_over, sizeof passed_over - 1, NULL));
+  g_autofree char *passed_out = NULL;
+  g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, NULL }, &passed_out, NULL), ==, 0);
+  g_assert_nonnull (strstr (passed_out, "trained once: val_loss "));
   g_assert_true (g_file_set_contents (config, "[drmad]\nitres=30\n", -1, NULL));
   g_autofree char *err = NULL;
   g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, NULL }, NULL, &err), ==, 2);
