@@ -315,11 +315,18 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
   g_autofree double *val = g_new (double, MAX (n_iters, 1));
   g_autofree double *err = g_new (double, MAX (n_iters, 1));
   g_autofree gboolean *rejected = g_new (gboolean, MAX (n_iters, 1));
-  /* meta-iteration 0: θ as it starts, from the settings; the records hold θ after each meta-iteration */
+  /* meta-iteration 0: θ as meta-iteration 1 measured it (after a warm start),
+   * else from the settings; the records hold θ after each meta-iteration */
+  const double *start = drmad_run_get_start (run);
   g_autofree double *initial_lr = g_new (double, MAX (L * S, 1));
+  g_autofree double *initial_l2 = g_memdup2 (config->init_l2, MAX (L, 1) * sizeof (double));
   for (guint l = 0; l < L; l++)
     for (guint s = 0; s < S; s++)
       initial_lr[l * S + s] = config->init_lr[l];
+  if (start) {
+    drmad_theta_cells (hyper, start, DRMAD_GROUP_L2, 1, config->init_l2, initial_l2);
+    drmad_theta_cells (hyper, start, DRMAD_GROUP_LR, S, config->init_lr, initial_lr);
+  }
   for (guint i = 0; i < n_iters; i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
     drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_L2, 1, config->init_l2, l2 + i * L);
@@ -331,7 +338,7 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
   }
   DrmadPlotRunData data = {
     .n_iters = n_iters, .n_layers = L, .segments = S, .steps = config->steps,
-    .initial_l2 = config->init_l2, .l2 = l2, .initial_lr = initial_lr, .lr = lr,
+    .initial_l2 = initial_l2, .l2 = l2, .initial_lr = initial_lr, .lr = lr,
     .train_loss = train, .val_loss = val, .val_error = err, .rejected = rejected,
   };
   if (l2_plot)
@@ -762,6 +769,10 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       goto out;
     }
     say (callbacks, "warm start (--warm-start %u): %s", o->warm_start, summary);
+  }
+  if (writer && drmad_meta_get_iteration (meta) == 0 && !drmad_run_set_start (run, hyper, error)) {
+    outcome = DRMAD_JOB_FAILED;
+    goto out;
   }
   if (writer && o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters)
     say (callbacks, "%s already has its %u meta-iterations: only the final evaluation runs again "

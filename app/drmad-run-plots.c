@@ -58,6 +58,11 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
       mom0[l * S + s] = config->init_momentum[l];
     init0[l] = config->init_scale[l];
   }
+  const double *start = drmad_run_get_start (run);   /* θ as meta-iteration 1 measured it, after a warm start */
+  if (start) {
+    drmad_theta_cells (hyper, start, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, mom0);
+    drmad_theta_cells (hyper, start, DRMAD_GROUP_INIT, 1, config->init_scale, init0);
+  }
   for (guint i = 0; i < n; i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
     drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, mom + (gsize) i * L * S);

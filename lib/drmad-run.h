@@ -111,6 +111,16 @@ gboolean drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initia
                                  double learned_test_error, double best_test_loss, double best_test_error,
                                  GError **error);
 
+/* θ as meta-iteration 1 measures it (after a warm start, drmad_meta_warm_start,
+ * not the configuration's values), set before the first record and kept in
+ * checkpoint.bin with it, so that a plot of θ can start where the run did.
+ * drmad_run_get_start() gives its drmad_hyper_get_n() values (belonging to
+ * @run), or NULL where it was never set or the checkpoint is of a drmad
+ * before 2026-12-05 (then the configuration's values are θ's start unless
+ * the run had a warm start). */
+gboolean              drmad_run_set_start     (DrmadRun *run, const DrmadHyper *hyper, GError **error);
+const double         *drmad_run_get_start     (const DrmadRun *run);
+
 guint                 drmad_run_get_n_records (const DrmadRun *run);
 /* Belongs to @run: valid until drmad_run_free() or the next
  * drmad_run_restore() or drmad_run_load_history() (drmad_run_record() only

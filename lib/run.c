@@ -12,7 +12,7 @@
 #include <zlib.h>
 
 #define CHECKPOINT_MAGIC "DRMADCK1"
-#define CHECKPOINT_VERSION 4   /* 4: records hold ranks and the two spreads */
+#define CHECKPOINT_VERSION 5   /* 4: records hold ranks and the two spreads; 5: the start θ after them, when set */
 #define CHECKPOINT_OLDEST_VERSION 3
 #define LOCK_NAME ".drmad-lock"
 /* In a --force run's staging folder until it takes the earlier run's place:
@@ -33,6 +33,7 @@ struct _DrmadRun {
   GPtrArray *records;   /* DrmadRunRecord */
   guint      n_groups;
   gsize      n;
+  double    *start;         /* θ that meta-iteration 1 measured (drmad_run_set_start), n values, or NULL */
 };
 
 static void
@@ -60,6 +61,7 @@ drmad_run_free (DrmadRun *run)
   g_free (run->identity);
   g_free (run->folder);
   g_free (run->ini);
+  g_free (run->start);
   g_ptr_array_unref (run->records);
   g_free (run);
 }
@@ -645,6 +647,8 @@ checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
     g_byte_array_append (bytes, (const guint8 *) r->group_norms, run->n_groups * sizeof (double));
     g_byte_array_append (bytes, (const guint8 *) r->theta, run->n * sizeof (double));
   }
+  if (run->start)   /* version 5: told apart by the payload's size */
+    g_byte_array_append (bytes, (const guint8 *) run->start, run->n * sizeof (double));
   return g_byte_array_free_to_bytes (bytes);
 }
 
@@ -665,16 +669,16 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
                  "%s was opened read-only: it cannot be written", run->folder);
     return FALSE;
   }
-  if (run->records->len > 0) {   /* the records already held are of this θ, and come before this one */
-    const DrmadRunRecord *last = g_ptr_array_index (run->records, run->records->len - 1);
-    if (run->n != drmad_hyper_get_n (hyper) || run->n_groups != drmad_hyper_get_n_groups (hyper)
-        || report->iteration <= last->iteration) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                   "%s holds meta-iterations up to %u of %" G_GSIZE_FORMAT " hyperparameters in %u groups: meta-iteration %u of %"
-                   G_GSIZE_FORMAT " in %u groups cannot follow them", run->folder, last->iteration, run->n,
-                   run->n_groups, report->iteration, drmad_hyper_get_n (hyper), drmad_hyper_get_n_groups (hyper));
-      return FALSE;
-    }
+  /* The records already held (and the start θ) are of this θ, and come before this one. */
+  const DrmadRunRecord *last = run->records->len ? g_ptr_array_index (run->records, run->records->len - 1) : NULL;
+  if ((last || run->start) && (run->n != drmad_hyper_get_n (hyper) || run->n_groups != drmad_hyper_get_n_groups (hyper)
+                               || (last && report->iteration <= last->iteration))) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%s holds meta-iterations up to %u of %" G_GSIZE_FORMAT " hyperparameters in %u groups: "
+                 "meta-iteration %u of %" G_GSIZE_FORMAT " in %u groups cannot follow them", run->folder,
+                 last ? last->iteration : 0, run->n, run->n_groups, report->iteration, drmad_hyper_get_n (hyper),
+                 drmad_hyper_get_n_groups (hyper));
+    return FALSE;
   }
   run->n = drmad_hyper_get_n (hyper);
   run->n_groups = drmad_hyper_get_n_groups (hyper);
@@ -861,7 +865,9 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
                  header[3], n, n_groups);
     return FALSE;
   }
-  if (!framed || size != sizeof header + header[0] + header[4] + header[1] * record_size) {
+  gsize without_start = framed ? sizeof header + header[0] + header[4] + header[1] * record_size : 0;
+  gboolean has_start = version >= 5 && framed && size == without_start + n * sizeof (double);
+  if (!framed || (size != without_start && !has_start)) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "%s does not match this run's hyperparameters (%" G_GSIZE_FORMAT " values in %" G_GSIZE_FORMAT
                  " groups) or is damaged", path, n, n_groups);
@@ -933,5 +939,28 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   run->records = g_steal_pointer (&records);
   run->n = n;
   run->n_groups = n_groups;
+  g_free (run->start);
+  run->start = has_start ? g_memdup2 (p, n * sizeof (double)) : NULL;
   return TRUE;
+}
+
+gboolean
+drmad_run_set_start (DrmadRun *run, const DrmadHyper *hyper, GError **error)
+{
+  if (run->records->len > 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%s already holds meta-iterations: the θ its first one measured cannot be set now", run->folder);
+    return FALSE;
+  }
+  g_free (run->start);
+  run->n = drmad_hyper_get_n (hyper);
+  run->n_groups = drmad_hyper_get_n_groups (hyper);
+  run->start = g_memdup2 (drmad_hyper_get_values (hyper), MAX (run->n, 1) * sizeof (double));
+  return TRUE;
+}
+
+const double *
+drmad_run_get_start (const DrmadRun *run)
+{
+  return run->start;
 }

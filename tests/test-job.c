@@ -1,0 +1,105 @@
+/* The job's plots of a run folder (app/drmad-job.c, drmad_run_plots): θ's
+ * point 0 is the θ that meta-iteration 1 measured, which after a warm start
+ * is not the configuration's, kept in checkpoint.bin (drmad_run_set_start)
+ * and read back by whoever opens the folder. The run is made by the real
+ * program; the expected values come from the checkpoint's θ through the
+ * library, and from the program's own "best" line. */
+#include <math.h>
+#include <string.h>
+
+#include "drmad-job.h"
+#include "drmad-options.h"
+#include "test-util.h"
+
+static G_GNUC_NO_INLINE int
+drmad (const char *const *options, char **out, char **err)
+{
+  return run_drmad (options, NULL, NULL, NULL, out, err);
+}
+
+static void
+test_warm_start_plots (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-job", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  /* An L2 of 1 on every layer stops learning: the warm start's grid (×1/100,
+   * ×1, ×100) moves it, so θ's start is not the configuration's. */
+  const char *options[] = { "--no-gui", "--iters", "40", "--train-size", "600", "--val-size", "300",
+                            "--layers", "784,20,10", "--learn", "l2", "--batch", "50", "--init-l2", "1",
+                            "--warm-start", "3", "--meta-iters", "2", "--meta-lr", "5", "--out", folder, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (drmad (options, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "warm start (--warm-start 3)"));
+
+  /* The run as the window opens it: settings from run.ini, history and
+   * start from checkpoint.bin. */
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
+  g_assert_no_error (error);
+  DrmadOptions o = { 0 };
+  g_assert_true (drmad_options_from_values (&o, values, &error));
+  g_assert_no_error (error);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o.sizes, o.n_sizes, &o.hyper, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
+  g_assert_no_error (error);
+  g_assert_true (drmad_run_load_history (run, hyper, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_run_get_n_records (run), ==, 2);
+  const double *start = drmad_run_get_start (run);
+  g_assert_nonnull (start);
+
+  /* The start's L2 per layer, through the library's own map of θ. */
+  g_autofree double *before = g_memdup2 (drmad_hyper_get_values (hyper), drmad_hyper_get_n (hyper) * sizeof (double));
+  g_assert_true (drmad_hyper_set_values (hyper, start, &error));
+  g_assert_no_error (error);
+  double start_l2[2];
+  gboolean moved = FALSE;
+  for (guint l = 0; l < 2; l++) {
+    g_autofree char *name = g_strdup_printf ("l2/layer%u", l + 1);
+    gsize i = 0;
+    while (i < drmad_hyper_get_n (hyper) && !g_str_equal (drmad_hyper_get_name (hyper, i), name))
+      i++;
+    g_assert_cmpuint (i, <, drmad_hyper_get_n (hyper));
+    start_l2[l] = drmad_hyper_get_natural (hyper, i);
+    moved |= fabs (start_l2[l] - 1) > 1e-3;
+  }
+  g_assert_true (moved);   /* the warm start chose another L2 than the configuration's 1 */
+  g_assert_true (drmad_hyper_set_values (hyper, before, &error));
+
+  g_autoptr (DrmadPlot) l2 = NULL;
+  drmad_run_plots (run, hyper, &l2, NULL, NULL);
+  g_assert_nonnull (l2);
+  g_assert_cmpuint (l2->series->len, ==, 2);
+  for (guint l = 0; l < 2; l++) {
+    const DrmadPlotSeries *s = g_ptr_array_index (l2->series, l);
+    g_assert_cmpfloat (g_array_index (s->x, double, 0), ==, 0);
+    g_assert_cmpfloat_with_epsilon (g_array_index (s->y, double, 0), start_l2[l], 1e-12 * start_l2[l]);
+  }
+  /* A meta learning rate of 5 (an Adam step of about 5 in log L2) makes
+   * meta-iteration 2 measure a far worse θ: the best is the one meta-iteration
+   * 1 measured, and its ring sits on point 0, the values of the program's
+   * "best" line. */
+  g_assert_nonnull (strstr (out, "best (measured by meta-iteration 1;"));
+  g_assert_cmpfloat (l2->best_x, ==, 0);
+  for (guint l = 0; l < 2; l++) {
+    g_autofree char *item = g_strdup_printf ("l2/layer%u=", l + 1);
+    const char *at = strstr (strstr (out, "best (measured by"), item);
+    g_assert_nonnull (at);
+    double best = g_ascii_strtod (at + strlen (item), NULL);
+    g_assert_cmpfloat_with_epsilon (best, start_l2[l], 1e-9 * best);
+  }
+  drmad_options_clear (&o);
+  remove_tree (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/job/warm-start-plots", test_warm_start_plots);
+  return g_test_run ();
+}
