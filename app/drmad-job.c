@@ -455,19 +455,26 @@ run_ini (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean sharded)
                           "[mpi]\nranks=%u\nshard-data=%s\n", ini, ranks->size, sharded ? "true" : "false");
 }
 
-/* run.ini of a resumed run: the settings now, but never fewer
- * meta-iterations than the @done it has (a resume with fewer only evaluates
- * again), so that `--config run.ini` still repeats the run. */
+/* run.ini of a resumed run: the settings now, except that a resume with
+ * fewer meta-iterations than the @done it has (it only evaluates again)
+ * leaves the count of @kept_ini (the run's run.ini), at least @done, so that
+ * `--config run.ini` still repeats the run and a later --resume still
+ * continues it. */
 static char *
-resumed_ini (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean sharded, guint64 done, GError **error)
+resumed_ini (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean sharded, guint64 done,
+             const char *kept_ini, GError **error)
 {
   g_autofree char *ini = run_ini (o, ranks, sharded);
   if (done <= o->meta_iters)
     return g_steal_pointer (&ini);
+  g_autoptr (GKeyFile) kept = g_key_file_new ();
+  guint64 target = done;
+  if (g_key_file_load_from_data (kept, kept_ini, -1, G_KEY_FILE_NONE, NULL))
+    target = MAX (done, g_key_file_get_uint64 (kept, "drmad", "meta-iters", NULL));
   g_autoptr (GKeyFile) file = g_key_file_new ();
   if (!g_key_file_load_from_data (file, ini, -1, G_KEY_FILE_KEEP_COMMENTS, error))
     return NULL;
-  g_key_file_set_uint64 (file, "drmad", "meta-iters", done);
+  g_key_file_set_uint64 (file, "drmad", "meta-iters", target);
   return g_key_file_to_data (file, NULL, error);
 }
 
@@ -734,7 +741,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     if (!(run = drmad_run_open (o->resume, error))
         || (drmad_run_set_identity (run, identity), FALSE)
         || (drmad_run_has_checkpoint (run) && !drmad_run_restore (run, hyper, meta, error))
-        || !(ini = resumed_ini (o, ranks, sharded, drmad_meta_get_iteration (meta), error))
+        || !(ini = resumed_ini (o, ranks, sharded, drmad_meta_get_iteration (meta), drmad_run_get_ini (run), error))
         || !drmad_run_update_ini (run, ini, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
       outcome = DRMAD_JOB_BAD_INPUT;

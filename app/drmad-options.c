@@ -143,8 +143,16 @@ check_repeated_keys (const char *text, gsize length, const char *path, GError **
       while (key_end > line && g_ascii_isspace (key_end[-1]))
         key_end--;
       g_autofree char *key = g_strndup (line, key_end - line);
-      /* a translation, key[LOCALE], is not a setting (and GKeyFile may drop it) */
-      guint first = strchr (key, '[') ? 0 : GPOINTER_TO_UINT (g_hash_table_lookup (seen, key));
+      if (strchr (key, '[')) {
+        /* A translation, key[LOCALE]: GKeyFile keeps it only under that
+         * locale, so it is refused in every locale rather than in some. */
+        g_autofree char *quoted = drmad_error_excerpt (key, DRMAD_ERROR_EXCERPT_CHARS);
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                     "%s, line %u: \"%s\" is a translated key: settings have none, write the key alone", path,
+                     line_number, quoted);
+        return FALSE;
+      }
+      guint first = GPOINTER_TO_UINT (g_hash_table_lookup (seen, key));
       if (first) {
         g_autofree char *quoted = drmad_error_excerpt (key, DRMAD_ERROR_EXCERPT_CHARS);
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
@@ -152,8 +160,7 @@ check_repeated_keys (const char *text, gsize length, const char *path, GError **
                      first, line_number);
         return FALSE;
       }
-      if (!strchr (key, '['))
-        g_hash_table_insert (seen, g_steal_pointer (&key), GUINT_TO_POINTER (line_number));
+      g_hash_table_insert (seen, g_steal_pointer (&key), GUINT_TO_POINTER (line_number));
     }
     line = newline ? newline + 1 : end;
   }
@@ -603,8 +610,10 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
       const char *kept = g_hash_table_lookup (read, key);
       if (!kept)
         kept = spec->default_value;
-      g_autofree char *given = g_str_equal (key, "dataset") ? dataset_as_saved (g_hash_table_lookup (cli, key))
-                                                            : g_strdup (g_hash_table_lookup (cli, key));
+      /* a dataset path as typed, or made absolute as a new run saves it */
+      const char *typed = g_hash_table_lookup (cli, key);
+      g_autofree char *given = g_strcmp0 (typed, kept) != 0 && g_str_equal (key, "dataset")
+                               ? dataset_as_saved (typed) : g_strdup (typed);
       if (spec->in_ini && !g_strv_contains (resume_may_change, key) && g_strcmp0 (given, kept) != 0) {
         g_autofree char *may = g_strjoinv (", --", (char **) resume_may_change);
         g_autofree char *quoted = drmad_error_excerpt (g_hash_table_lookup (cli, key), DRMAD_ERROR_EXCERPT_CHARS);

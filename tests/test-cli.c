@@ -113,13 +113,19 @@ test_config_precedence (void)
   g_autofree char *twice_err = NULL;
   g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &twice_err), ==, 2);
   g_assert_nonnull (strstr (twice_err, "\"iters\" is set twice, on lines 2 and 5"));
-  /* What GKeyFile itself passes over is not a setting given twice: a
-   * translation (key[LOCALE]) and lines that start with a NUL byte. */
-  static const char passed_over[] = "[drmad]\nseed[de]=1\nseed[de]=2\n\0a=1\n\0a=2\nmeta-iters=0\n";
+  /* Lines that start with a NUL byte, which GKeyFile passes over, are not a
+   * setting given twice. */
+  static const char passed_over[] = "[drmad]\n\0a=1\n\0a=2\nmeta-iters=0\n";
   g_assert_true (g_file_set_contents (config, passed_over, sizeof passed_over - 1, NULL));
   g_autofree char *passed_out = NULL;
   g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, NULL }, &passed_out, NULL), ==, 0);
   g_assert_nonnull (strstr (passed_out, "trained once: val_loss "));
+  /* A translation (key[LOCALE]), which GKeyFile keeps only under that
+   * locale, is refused whatever the locale. */
+  g_assert_true (g_file_set_contents (config, "[drmad]\nseed[de]=1\nmeta-iters=0\n", -1, NULL));
+  g_autofree char *locale_err = NULL;
+  g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, NULL }, NULL, &locale_err), ==, 2);
+  g_assert_nonnull (strstr (locale_err, "line 2: \"seed[de]\" is a translated key"));
   g_assert_true (g_file_set_contents (config, "[drmad]\nitres=30\n", -1, NULL));
   g_autofree char *err = NULL;
   g_assert_cmpint (drmad (small, (const char *[]){ "--config", config, NULL }, NULL, &err), ==, 2);
@@ -222,6 +228,16 @@ test_run_folder_and_resume (void)
   g_assert_nonnull (strstr (fewer_ini, "\nmeta-iters=4\n"));
   g_autofree char *fewer_values = read_text (split, "hyper.csv");
   g_assert_cmpstr (fewer_values, ==, values);
+  /* A run stopped before its count (run.ini says 10, 4 done): a resume with
+   * fewer evaluates again and leaves the 10 for the next --resume. */
+  g_autofree char *split_ini = g_build_filename (split, "run.ini", NULL);
+  g_auto (GStrv) ini_parts = g_strsplit (fewer_ini, "\nmeta-iters=4\n", 2);
+  g_autofree char *stopped_ini = g_strconcat (ini_parts[0], "\nmeta-iters=10\n", ini_parts[1], NULL);
+  g_assert_true (g_file_set_contents (split_ini, stopped_ini, -1, NULL));
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "1", NULL }, NULL, NULL,
+                          NULL), ==, 0);
+  g_autofree char *stopped_after = read_text (split, "run.ini");
+  g_assert_nonnull (strstr (stopped_after, "\nmeta-iters=10\n"));
 
   /* A damaged checkpoint is refused with one clear line. */
   g_autofree char *checkpoint = g_build_filename (split, "checkpoint.bin", NULL);
@@ -525,6 +541,23 @@ test_relative_dataset (void)
   g_autofree char *rerun = g_build_filename (dir, "rerun", NULL);
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", ini_path, "--out", rerun, NULL }, NULL, NULL,
                           NULL), ==, 0);
+  /* A run.ini of an older drmad holds the path as typed: typed the same, it
+   * is no change of --dataset (what follows is the checkpoint's own check,
+   * whose identity this run wrote with the absolute path). */
+  g_autofree char *ini_text = NULL;
+  g_assert_true (g_file_get_contents (ini_path, &ini_text, NULL, NULL));
+  g_autofree char *absolute_line = g_strdup_printf ("\ndataset=%s\n", data);
+  g_assert_nonnull (strstr (ini_text, absolute_line));
+  g_auto (GStrv) around = g_strsplit (ini_text, absolute_line, 2);
+  g_autofree char *old_style = g_strconcat (around[0], "\ndataset=data\n", around[1], NULL);
+  g_assert_true (g_file_set_contents (ini_path, old_style, -1, NULL));
+  g_assert_cmpint (g_chdir (dir), ==, 0);
+  g_autofree char *typed_err = NULL;
+  drmad (options, (const char *[]){ "--dataset", "data", "--meta-iters", "4", "--resume", folder, NULL }, NULL,
+         &typed_err);
+  g_assert_cmpint (g_chdir (elsewhere), ==, 0);
+  g_assert_null (strstr (typed_err, "cannot change when resuming"));
+  g_assert_true (g_file_set_contents (ini_path, ini_text, -1, NULL));
   /* A run.ini of an older drmad, with the path as typed, read from another folder. */
   g_key_file_set_string (ini, "drmad", "dataset", "data");
   g_autofree char *relative_ini = g_build_filename (dir, "relative.ini", NULL);
