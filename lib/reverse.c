@@ -769,18 +769,30 @@ drmad_reverse_config_describe (const DrmadReverseConfig *c, guint64 T)
 DrmadFidelity
 drmad_fidelity_compute (const double *a, const double *r, gsize first, gsize count)
 {
+  /* Each vector divided by its largest magnitude first, so that the squares
+   * neither overflow (‖a‖ beyond 1e154) nor underflow (below 1e-154). */
+  double scale_a = 0, scale_r = 0;
+  for (gsize i = first; i < first + count; i++) {
+    scale_a = fmax (scale_a, fabs (a[i]));
+    scale_r = fmax (scale_r, fabs (r[i]));
+  }
+  double scale = fmax (scale_a, scale_r);
   double ar = 0, aa = 0, rr = 0, diff = 0;
   gsize agree = 0;
   for (gsize i = first; i < first + count; i++) {
-    ar += a[i] * r[i];
-    aa += a[i] * a[i];
-    rr += r[i] * r[i];
-    diff += (a[i] - r[i]) * (a[i] - r[i]);
+    double x = scale_a > 0 ? a[i] / scale_a : a[i], y = scale_r > 0 ? r[i] / scale_r : r[i];
+    double d = scale > 0 ? a[i] / scale - r[i] / scale : a[i] - r[i];
+    ar += x * y;
+    aa += x * x;
+    rr += y * y;
+    diff += d * d;
     agree += (a[i] > 0) == (r[i] > 0) && (a[i] < 0) == (r[i] < 0);
   }
   DrmadFidelity f;
-  f.cosine = aa == 0 && rr == 0 ? 1 : ar / sqrt (MAX (aa * rr, 1e-300));
-  f.relative_error = rr > 0 ? sqrt (diff / rr) : (diff > 0 ? INFINITY : 0);
+  f.cosine = aa == 0 && rr == 0 ? 1 : aa == 0 || rr == 0 ? ar * 0 : ar / (sqrt (aa) * sqrt (rr));
+  /* ‖a − r‖ / ‖r‖: ‖a − r‖ in units of the larger of the two scales, ‖r‖ in
+   * its own (∞ where their ratio overflows). */
+  f.relative_error = rr > 0 ? sqrt (diff) / sqrt (rr) * (scale / scale_r) : (diff > 0 ? INFINITY : diff * 0);
   f.sign_agreement = count ? (double) agree / count : 1;
   return f;
 }

@@ -1144,6 +1144,54 @@ test_watch (void)
 /* Fidelity (docs/algorithm.md §5): the report's numbers and the run folder's
  * history.csv columns equal what separate calls compute, and the cosine,
  * relative error and sign agreement are what their definitions give. */
+/* drmad_fidelity_compute() at magnitudes whose squares overflow or
+ * underflow a double, against the definitions worked out in long double
+ * (whose exponent reaches 1e±4931). */
+static void
+test_fidelity_scale (void)
+{
+  const double a[3] = { 1, -2, 3 }, r[3] = { 2, -1, -0.5 };
+  const double scales[][2] = { { 1, 1 }, { 1e-170, 1e-170 }, { 1e160, 1e160 }, { 1e-160, 1 }, { 1, 1e-160 },
+                               { 1e200, 1e-200 }, { 1e-300, 1e300 } };
+  for (gsize s = 0; s < G_N_ELEMENTS (scales); s++) {
+    double x[3], y[3];
+    long double xy = 0, xx = 0, yy = 0, dd = 0;
+    for (int i = 0; i < 3; i++) {
+      x[i] = a[i] * scales[s][0];
+      y[i] = r[i] * scales[s][1];
+      xy += (long double) x[i] * y[i];
+      xx += (long double) x[i] * x[i];
+      yy += (long double) y[i] * y[i];
+      dd += ((long double) x[i] - y[i]) * ((long double) x[i] - y[i]);
+    }
+    double cosine = (double) (xy / sqrtl (xx * yy)), rel = (double) sqrtl (dd / yy);
+    DrmadFidelity f = drmad_fidelity_compute (x, y, 0, 3);
+    g_test_message ("scales %g, %g: cosine %.17g (%.17g), relative error %.17g (%.17g)", scales[s][0],
+                    scales[s][1], f.cosine, cosine, f.relative_error, rel);
+    g_assert_cmpfloat_with_epsilon (f.cosine, cosine, 1e-14);
+    if (isinf (rel))
+      g_assert_true (isinf (f.relative_error) && f.relative_error > 0);
+    else
+      g_assert_cmpfloat_with_epsilon (f.relative_error, rel, 1e-14 * rel);
+    g_assert_cmpfloat (f.sign_agreement, ==, 2.0 / 3);
+  }
+  /* Both zero: cosine 1 and no error; one of them zero: cosine 0. */
+  const double zero[3] = { 0 };
+  DrmadFidelity f = drmad_fidelity_compute (zero, zero, 0, 3);
+  g_assert_cmpfloat (f.cosine, ==, 1);
+  g_assert_cmpfloat (f.relative_error, ==, 0);
+  f = drmad_fidelity_compute (a, zero, 0, 3);
+  g_assert_cmpfloat (f.cosine, ==, 0);
+  g_assert_true (isinf (f.relative_error));
+  f = drmad_fidelity_compute (zero, a, 0, 3);
+  g_assert_cmpfloat (f.cosine, ==, 0);
+  g_assert_cmpfloat (f.relative_error, ==, 1);
+  /* NaN is not hidden. */
+  const double nan3[3] = { NAN, 1, 1 };
+  f = drmad_fidelity_compute (nan3, a, 0, 3);
+  g_assert_true (isnan (f.cosine) && isnan (f.relative_error));
+}
+
 static void
 test_fidelity (void)
 {
@@ -1429,6 +1477,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/auto-choice", test_auto_choice);
   g_test_add_func ("/hyper/watch", test_watch);
   g_test_add_func ("/hyper/fidelity", test_fidelity);
+  g_test_add_func ("/hyper/fidelity-scale", test_fidelity_scale);
   g_test_add_func ("/hyper/misuse", test_misuse);
   g_test_add_func ("/hyper/blind-groups", test_blind_groups);
   return g_test_run ();
