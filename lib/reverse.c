@@ -687,15 +687,21 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
 {
   guint64 T = drmad_hyper_get_config (hyper)->steps;
   DrmadReverseConfig r = *config;
-  if ((guint) config->method > DRMAD_METHOD_AUTO || (config->method == DRMAD_METHOD_PIECEWISE && config->snapshots == 0)
-      || config->watch_factor < 0 || !drmad_hyper_check_net (hyper, net, error)) {
-    if (error && !*error)
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                   "reverse configuration out of range: method %d (0 to %d), snapshots %u (at least 1 for the "
-                   "piecewise method), watch factor %g (0 or more)", (int) config->method, DRMAD_METHOD_AUTO,
-                   config->snapshots, config->watch_factor);
+  /* Name only the fields at fault. A NaN watch factor is one: it read as the default. */
+  g_autoptr (GString) bad = g_string_new (NULL);
+  if ((guint) config->method > DRMAD_METHOD_AUTO)
+    g_string_append_printf (bad, ", method %d (0 to %d)", (int) config->method, DRMAD_METHOD_AUTO);
+  if (config->method == DRMAD_METHOD_PIECEWISE && config->snapshots == 0)
+    g_string_append (bad, ", snapshots 0 (at least 1 for the piecewise method)");
+  if (!(config->watch_factor >= 0))
+    g_string_append_printf (bad, ", watch factor %g (0 or more)", config->watch_factor);
+  if (bad->len) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "reverse configuration out of range: %s",
+                 bad->str + 2);
     return FALSE;
   }
+  if (!drmad_hyper_check_net (hyper, net, error))
+    return FALSE;
   if (r.method == DRMAD_METHOD_EXACT || r.method == DRMAD_METHOD_TRUNCATED || r.method == DRMAD_METHOD_AUTO)
     r.checkpoint_every = r.checkpoint_every ? MIN (r.checkpoint_every, T) : default_k (T);
   if (r.method == DRMAD_METHOD_DRMAD || r.method == DRMAD_METHOD_TRUNCATED)
