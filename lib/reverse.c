@@ -624,16 +624,19 @@ drmad_reverse_config_init (DrmadReverseConfig *config)
   *config = (DrmadReverseConfig) { .method = DRMAD_METHOD_AUTO, .snapshots = 16, .seed = 1 };
 }
 
+/* ⌈√T⌉, at most G_MAXUINT (DrmadReverseConfig.checkpoint_every is a guint:
+ * √(2⁶⁴ − 1) rounds up to 2³², which read as 0). */
 static guint64
 default_k (guint64 T)
 {
-  return MIN ((guint64) ceil (sqrt ((double) T)), T);
+  return MIN (MIN ((guint64) ceil (sqrt ((double) T)), T), G_MAXUINT);
 }
 
+/* ⌈T/10⌉ (T + 9 wraps near G_MAXUINT64) */
 static guint64
 default_r (guint64 T)
 {
-  return MAX ((T + 9) / 10, 1);
+  return MAX (T / 10 + (T % 10 != 0), 1);
 }
 
 /* Vectors of P numbers a pass of a resolved method allocates: the trainer

@@ -1096,6 +1096,36 @@ test_auto_choice (void)
   problem_teardown (&p);
 }
 
+/* The defaults k = ⌈√T⌉ and R = ⌈T/10⌉ at the largest T: k stayed a guint
+ * (it read as 0, the default, when 2³² wrapped) and ⌈T/10⌉ did not wrap (R
+ * was 1). Resolving and sizing only: nothing trains. */
+static void
+test_defaults_at_largest_steps (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = G_MAXUINT64;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse, resolved;
+  drmad_reverse_config_init (&reverse);
+  reverse.method = DRMAD_METHOD_EXACT;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+  g_assert_cmpuint (resolved.checkpoint_every, ==, G_MAXUINT);   /* ⌈√(2⁶⁴ − 1)⌉ = 2³², held at 2³² − 1 */
+  reverse.method = DRMAD_METHOD_DRMAD;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+  g_assert_cmpuint (resolved.reverse_steps, ==, G_GUINT64_CONSTANT (1844674407370955162));   /* ⌈(2⁶⁴ − 1)/10⌉ */
+  reverse.method = DRMAD_METHOD_TRUNCATED;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+  g_assert_cmpuint (resolved.reverse_steps, ==, G_GUINT64_CONSTANT (1844674407370955162));
+  g_assert_cmpuint (resolved.checkpoint_every, ==, G_MAXUINT);
+  problem_teardown (&p);
+}
+
 /* The ‖dw‖ watch (docs/algorithm.md §2f). The engineered divergence: a watch factor
  * just under the growth this pass really shows (measured first), so the
  * pass trips at a known place; the meta step is then rejected with that
@@ -1475,6 +1505,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/drmad-full-line", test_drmad_full_line);
   g_test_add_func ("/hyper/truncated", test_truncated);
   g_test_add_func ("/hyper/auto-choice", test_auto_choice);
+  g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
   g_test_add_func ("/hyper/watch", test_watch);
   g_test_add_func ("/hyper/fidelity", test_fidelity);
   g_test_add_func ("/hyper/fidelity-scale", test_fidelity_scale);
