@@ -842,7 +842,10 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
       || !drmad_hypergradient_check_memory (net, hyper, &resolved, error))
     return NULL;
   config = &resolved;
+  /* The pass measures its own peak from here; the caller's peak (since open
+   * or their last reset) is given back at the end. */
   guint64 device_base = drmad_device_get_allocated_bytes (net->device);
+  guint64 caller_peak = drmad_device_get_peak_bytes (net->device);
   drmad_device_reset_peak (net->device);
   Pass pass = { .progress = progress, .user_data = user_data, .val = val,
                 .watch_factor = config->watch_factor > 0 ? config->watch_factor : 1e6,
@@ -911,5 +914,6 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
     }
   }
   pass_clear (&pass);
+  drmad_device_raise_peak (net->device, caller_peak);
   return ok ? g_steal_pointer (&result) : NULL;
 }

@@ -1126,6 +1126,39 @@ test_defaults_at_largest_steps (void)
   problem_teardown (&p);
 }
 
+/* drmad_device_get_peak_bytes() is the peak since open or the caller's last
+ * reset: a hypergradient measures its own peak (DrmadHypergradient) without
+ * losing the caller's, which it reset to the bytes held when it started. */
+static void
+test_caller_peak_kept (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 10);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  drmad_device_reset_peak (p.device);
+  guint64 held = drmad_device_get_allocated_bytes (p.device);
+  /* 4096 × 64 doubles on the device for a moment: a peak far above any pass of this net. */
+  g_autofree float *x = g_new0 (float, 4096 * 64);
+  g_autofree gint32 *y = g_new0 (gint32, 4096);
+  g_autoptr (DrmadDataset) big = drmad_dataset_new_from_arrays (4096, 64, 2, x, y, &error);
+  g_assert_no_error (error);
+  DrmadDeviceData *data = drmad_device_data_new (p.device, DRMAD_PRECISION_FLOAT64, big, &error);
+  g_assert_no_error (error);
+  drmad_device_data_free (data);
+  guint64 peak = drmad_device_get_peak_bytes (p.device);
+  g_assert_cmpuint (peak, >=, held + 4096 * 64 * sizeof (double));
+  g_autoptr (DrmadHypergradient) h = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 0, 0);
+  g_assert_cmpuint (h->device_peak_bytes, >, 0);
+  g_assert_cmpuint (held + h->device_peak_bytes, <, peak);
+  g_assert_cmpuint (drmad_device_get_peak_bytes (p.device), ==, peak);
+  problem_teardown (&p);
+}
+
 /* The ‖dw‖ watch (docs/algorithm.md §2f). The engineered divergence: a watch factor
  * just under the growth this pass really shows (measured first), so the
  * pass trips at a known place; the meta step is then rejected with that
@@ -1505,6 +1538,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/drmad-full-line", test_drmad_full_line);
   g_test_add_func ("/hyper/truncated", test_truncated);
   g_test_add_func ("/hyper/auto-choice", test_auto_choice);
+  g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
   g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
   g_test_add_func ("/hyper/watch", test_watch);
   g_test_add_func ("/hyper/fidelity", test_fidelity);
