@@ -53,7 +53,9 @@ typedef struct {
   DrmadReverseConfig fidelity_reference;
   DrmadFidelity  fidelity;          /* over all of θ */
   DrmadFidelity *group_fidelity;    /* per group, n_groups (NULL when not measured) */
-  char          *fidelity_warning;  /* below cosine 0.5: what would be more faithful; else NULL */
+  char          *fidelity_warning;  /* below cosine 0.5: what would be more faithful; when a measurement
+                                    * was due but not made (fidelity_measured FALSE: no more faithful
+                                    * method fits the memory budget, or its pass failed): why; else NULL */
   /* Across the processes a reduction hook combined (DrmadMetaScalars): how
    * many (1 without a hook), and the standard deviations across them of the
    * validation loss and of the hypergradient norm ‖g‖ (0 for one process). */
