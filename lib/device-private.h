@@ -39,6 +39,9 @@ cl_kernel drmad_device_create_kernel (DrmadDevice *device, DrmadPrecision precis
                                       const char *name, GError **error);
 
 void drmad_device_account (DrmadDevice *device, gint64 delta_bytes);
+/* Raises the peak drmad_device_get_peak_bytes() reports to at least @bytes:
+ * a pass that resets the peak to measure its own gives the caller's back. */
+void drmad_device_raise_peak (DrmadDevice *device, guint64 bytes);
 
 /* Refuses, before anything is allocated, work that needs more
  * device memory than is left (global memory less what the library holds) or

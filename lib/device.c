@@ -430,6 +430,14 @@ drmad_device_trim_memory (DrmadDevice *device)
 }
 
 void
+drmad_device_raise_peak (DrmadDevice *device, guint64 bytes)
+{
+  g_mutex_lock (&device->lock);
+  device->peak_bytes = MAX (device->peak_bytes, bytes);
+  g_mutex_unlock (&device->lock);
+}
+
+void
 drmad_device_reset_peak (DrmadDevice *device)
 {
   g_mutex_lock (&device->lock);

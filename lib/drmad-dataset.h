@@ -158,7 +158,8 @@ typedef struct {
  * Draws @n_train and @n_val examples from @pool (a seeded permutation) and
  * @n_test from @test_pool when it is non-NULL, else from the rest of @pool.
  * A zero @n_train means "all that remain after validation (and test)"; a
- * zero @n_test with a @test_pool means "all of @test_pool".
+ * zero @n_test with a @test_pool means "all of @test_pool", and without one
+ * is %DRMAD_ERROR_INVALID_ARGUMENT (a split always has a test set).
  * Sizes larger than what exists give %DRMAD_ERROR_INVALID_ARGUMENT; a
  * @test_pool whose feature count or image shape (drmad_dataset_get_shape())
  * differs from @pool's gives %DRMAD_ERROR_MIXED_SIZES.

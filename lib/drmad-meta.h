@@ -53,7 +53,9 @@ typedef struct {
   DrmadReverseConfig fidelity_reference;
   DrmadFidelity  fidelity;          /* over all of θ */
   DrmadFidelity *group_fidelity;    /* per group, n_groups (NULL when not measured) */
-  char          *fidelity_warning;  /* below cosine 0.5: what would be more faithful; else NULL */
+  char          *fidelity_warning;  /* below cosine 0.5: what would be more faithful; when a measurement
+                                    * was due but not made (fidelity_measured FALSE: no more faithful
+                                    * method fits the memory budget, or its pass failed): why; else NULL */
   /* Across the processes a reduction hook combined (DrmadMetaScalars): how
    * many (1 without a hook), and the standard deviations across them of the
    * validation loss and of the hypergradient norm ‖g‖ (0 for one process). */
@@ -100,7 +102,8 @@ DrmadMetaReport *drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, g
  * descent to refine: for each learned group in θ order, every entry of the
  * group is moved together by each of @points factors spread evenly on the
  * log scale over [1/100, 100] for L2, [1/10, 10] for learning rates and
- * initial scales (momenta: logit shifts over [−2, 2]); θ keeps the group's
+ * initial scales (momenta: logit shifts over [−2, 2]; with @points 1 the
+ * lower end alone, with 2 both ends); θ keeps the group's
  * move with the lowest validation loss (training from scratch with the
  * method's seed, no reverse pass), or none when none beats where it was,
  * and the next group starts from there. Costs 1 + @points × groups

@@ -121,17 +121,25 @@ DrmadMeta *
 drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadDeviceData *val,
                 const DrmadReverseConfig *reverse, const DrmadMetaConfig *config, GError **error)
 {
-  if (!(config->learning_rate > 0) || !isfinite (config->learning_rate) || !(config->divergence_factor >= 1)
-      || config->clip < 0 || !(config->beta1 >= 0 && config->beta1 < 1) || !(config->beta2 >= 0 && config->beta2 < 1)
-      || !(config->momentum >= 0 && config->momentum < 1)
-      || !(config->learning_rate_growth >= 1 && config->learning_rate_growth <= 100)
-      || (config->algorithm == DRMAD_META_ADAM && !(config->epsilon > 0 && isfinite (config->epsilon)))) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                 "meta-optimiser settings out of range: learning rate %g (> 0), divergence factor %g (≥ 1), "
-                 "clip %g (≥ 0), momentum %g and betas %g, %g (in [0, 1)), learning-rate growth %g (1 to 100), "
-                 "Adam's epsilon %g (> 0)",
-                 config->learning_rate, config->divergence_factor, config->clip, config->momentum,
-                 config->beta1, config->beta2, config->learning_rate_growth, config->epsilon);
+  /* Name only the settings at fault. A NaN clip is one: it read as off. */
+  g_autoptr (GString) bad = g_string_new (NULL);
+  if (!(config->learning_rate > 0) || !isfinite (config->learning_rate))
+    g_string_append_printf (bad, ", learning rate %g (> 0)", config->learning_rate);
+  if (!(config->divergence_factor >= 1))
+    g_string_append_printf (bad, ", divergence factor %g (≥ 1)", config->divergence_factor);
+  if (!(config->clip >= 0))
+    g_string_append_printf (bad, ", clip %g (≥ 0)", config->clip);
+  if (!(config->momentum >= 0 && config->momentum < 1))
+    g_string_append_printf (bad, ", momentum %g (in [0, 1))", config->momentum);
+  if (!(config->beta1 >= 0 && config->beta1 < 1) || !(config->beta2 >= 0 && config->beta2 < 1))
+    g_string_append_printf (bad, ", betas %g, %g (in [0, 1))", config->beta1, config->beta2);
+  if (!(config->learning_rate_growth >= 1 && config->learning_rate_growth <= 100))
+    g_string_append_printf (bad, ", learning-rate growth %g (1 to 100)", config->learning_rate_growth);
+  if (config->algorithm == DRMAD_META_ADAM && !(config->epsilon > 0 && isfinite (config->epsilon)))
+    g_string_append_printf (bad, ", Adam's epsilon %g (> 0)", config->epsilon);
+  if (bad->len) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "meta-optimiser settings out of range: %s",
+                 bad->str + 2);
     return NULL;
   }
   if (drmad_hyper_get_n (hyper) == 0) {

@@ -624,16 +624,19 @@ drmad_reverse_config_init (DrmadReverseConfig *config)
   *config = (DrmadReverseConfig) { .method = DRMAD_METHOD_AUTO, .snapshots = 16, .seed = 1 };
 }
 
+/* ⌈√T⌉, at most G_MAXUINT (DrmadReverseConfig.checkpoint_every is a guint:
+ * √(2⁶⁴ − 1) rounds up to 2³², which read as 0). */
 static guint64
 default_k (guint64 T)
 {
-  return MIN ((guint64) ceil (sqrt ((double) T)), T);
+  return MIN (MIN ((guint64) ceil (sqrt ((double) T)), T), G_MAXUINT);
 }
 
+/* ⌈T/10⌉ (T + 9 wraps near G_MAXUINT64) */
 static guint64
 default_r (guint64 T)
 {
-  return MAX ((T + 9) / 10, 1);
+  return MAX (T / 10 + (T % 10 != 0), 1);
 }
 
 /* Vectors of P numbers a pass of a resolved method allocates: the trainer
@@ -687,15 +690,21 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
 {
   guint64 T = drmad_hyper_get_config (hyper)->steps;
   DrmadReverseConfig r = *config;
-  if ((guint) config->method > DRMAD_METHOD_AUTO || (config->method == DRMAD_METHOD_PIECEWISE && config->snapshots == 0)
-      || config->watch_factor < 0 || !drmad_hyper_check_net (hyper, net, error)) {
-    if (error && !*error)
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                   "reverse configuration out of range: method %d (0 to %d), snapshots %u (at least 1 for the "
-                   "piecewise method), watch factor %g (0 or more)", (int) config->method, DRMAD_METHOD_AUTO,
-                   config->snapshots, config->watch_factor);
+  /* Name only the fields at fault. A NaN watch factor is one: it read as the default. */
+  g_autoptr (GString) bad = g_string_new (NULL);
+  if ((guint) config->method > DRMAD_METHOD_AUTO)
+    g_string_append_printf (bad, ", method %d (0 to %d)", (int) config->method, DRMAD_METHOD_AUTO);
+  if (config->method == DRMAD_METHOD_PIECEWISE && config->snapshots == 0)
+    g_string_append (bad, ", snapshots 0 (at least 1 for the piecewise method)");
+  if (!(config->watch_factor >= 0))
+    g_string_append_printf (bad, ", watch factor %g (0 or more)", config->watch_factor);
+  if (bad->len) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "reverse configuration out of range: %s",
+                 bad->str + 2);
     return FALSE;
   }
+  if (!drmad_hyper_check_net (hyper, net, error))
+    return FALSE;
   if (r.method == DRMAD_METHOD_EXACT || r.method == DRMAD_METHOD_TRUNCATED || r.method == DRMAD_METHOD_AUTO)
     r.checkpoint_every = r.checkpoint_every ? MIN (r.checkpoint_every, T) : default_k (T);
   if (r.method == DRMAD_METHOD_DRMAD || r.method == DRMAD_METHOD_TRUNCATED)
@@ -769,18 +778,30 @@ drmad_reverse_config_describe (const DrmadReverseConfig *c, guint64 T)
 DrmadFidelity
 drmad_fidelity_compute (const double *a, const double *r, gsize first, gsize count)
 {
+  /* Each vector divided by its largest magnitude first, so that the squares
+   * neither overflow (‖a‖ beyond 1e154) nor underflow (below 1e-154). */
+  double scale_a = 0, scale_r = 0;
+  for (gsize i = first; i < first + count; i++) {
+    scale_a = fmax (scale_a, fabs (a[i]));
+    scale_r = fmax (scale_r, fabs (r[i]));
+  }
+  double scale = fmax (scale_a, scale_r);
   double ar = 0, aa = 0, rr = 0, diff = 0;
   gsize agree = 0;
   for (gsize i = first; i < first + count; i++) {
-    ar += a[i] * r[i];
-    aa += a[i] * a[i];
-    rr += r[i] * r[i];
-    diff += (a[i] - r[i]) * (a[i] - r[i]);
+    double x = scale_a > 0 ? a[i] / scale_a : a[i], y = scale_r > 0 ? r[i] / scale_r : r[i];
+    double d = scale > 0 ? a[i] / scale - r[i] / scale : a[i] - r[i];
+    ar += x * y;
+    aa += x * x;
+    rr += y * y;
+    diff += d * d;
     agree += (a[i] > 0) == (r[i] > 0) && (a[i] < 0) == (r[i] < 0);
   }
   DrmadFidelity f;
-  f.cosine = aa == 0 && rr == 0 ? 1 : ar / sqrt (MAX (aa * rr, 1e-300));
-  f.relative_error = rr > 0 ? sqrt (diff / rr) : (diff > 0 ? INFINITY : 0);
+  f.cosine = aa == 0 && rr == 0 ? 1 : aa == 0 || rr == 0 ? ar * 0 : ar / (sqrt (aa) * sqrt (rr));
+  /* ‖a − r‖ / ‖r‖: ‖a − r‖ in units of the larger of the two scales, ‖r‖ in
+   * its own (∞ where their ratio overflows). */
+  f.relative_error = rr > 0 ? sqrt (diff) / sqrt (rr) * (scale / scale_r) : (diff > 0 ? INFINITY : diff * 0);
   f.sign_agreement = count ? (double) agree / count : 1;
   return f;
 }
@@ -821,7 +842,10 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
       || !drmad_hypergradient_check_memory (net, hyper, &resolved, error))
     return NULL;
   config = &resolved;
+  /* The pass measures its own peak from here; the caller's peak (since open
+   * or their last reset) is given back at the end. */
   guint64 device_base = drmad_device_get_allocated_bytes (net->device);
+  guint64 caller_peak = drmad_device_get_peak_bytes (net->device);
   drmad_device_reset_peak (net->device);
   Pass pass = { .progress = progress, .user_data = user_data, .val = val,
                 .watch_factor = config->watch_factor > 0 ? config->watch_factor : 1e6,
@@ -890,5 +914,6 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
     }
   }
   pass_clear (&pass);
+  drmad_device_raise_peak (net->device, caller_peak);
   return ok ? g_steal_pointer (&result) : NULL;
 }

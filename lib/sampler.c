@@ -10,12 +10,14 @@
 guint32
 drmad_sampler_index (guint64 seed, guint64 step, guint32 batch, guint32 j, guint32 n)
 {
+  g_return_val_if_fail (n > 0, 0);
   return drmad_sample_index (seed, step, batch, j, n);
 }
 
 DRMAD_VECTOR_CLONES void
 drmad_sampler_batch (guint64 seed, guint64 step, guint32 batch, guint32 n, guint32 *indices)
 {
+  g_return_if_fail (n > 0);
   drmad_sample_range (seed, step, batch, 0, batch, n, indices);
 }
 

@@ -530,6 +530,47 @@ static gboolean hyper_nan_theta (GError **error) {
   return drmad_hyper_set_values (hyper, theta, error);
 }
 
+/* A meta-optimiser or reverse configuration with one bad setting, given to
+ * drmad_meta_new() (@set_meta changes the default DrmadMetaConfig,
+ * @set_reverse the default DrmadReverseConfig). */
+static gboolean
+meta_with (void (*set_meta) (DrmadMetaConfig *), void (*set_reverse) (DrmadReverseConfig *), GError **error)
+{
+  g_autoptr (DrmadNet) net = small_net (error);
+  if (!net)
+    return TRUE;
+  const float features[8] = { 0, 1, 2, 3, 3, 2, 1, 0 };
+  const gint32 labels[2] = { 0, 1 };
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 4, 2, features, labels, error);
+  g_autoptr (DrmadDeviceData) data = drmad_device_data_new (drmad_net_get_device (net), DRMAD_PRECISION_FLOAT32, ds,
+                                                            error);
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 2;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  if (set_meta)
+    set_meta (&meta_config);
+  if (set_reverse)
+    set_reverse (&reverse);
+  g_autoptr (DrmadMeta) meta = data && hyper ? drmad_meta_new (net, hyper, data, data, &reverse, &meta_config, error)
+                                             : NULL;
+  return meta != NULL;
+}
+/* A NaN clip was taken for 0 (off), a NaN watch factor for the default. */
+static void nan_clip (DrmadMetaConfig *c) { c->clip = NAN; }
+static gboolean meta_nan_clip (GError **error) { return meta_with (nan_clip, NULL, error); }
+static void nan_watch (DrmadReverseConfig *c) { c->watch_factor = NAN; }
+static gboolean reverse_nan_watch (GError **error) { return meta_with (NULL, nan_watch, error); }
+/* The message named every setting, the valid ones too, with their ranges. */
+static void no_pieces (DrmadReverseConfig *c) { c->method = DRMAD_METHOD_PIECEWISE; c->snapshots = 0; }
+static gboolean reverse_no_pieces (GError **error) { return meta_with (NULL, no_pieces, error); }
+static void big_growth (DrmadMetaConfig *c) { c->learning_rate_growth = 1000; }
+static gboolean meta_big_growth (GError **error) { return meta_with (big_growth, NULL, error); }
+
 static const BadInput table[] = {
   { "idx-truncated", DRMAD_ERROR_TRUNCATED, "trunc-images", idx_truncated },
   { "idx-bad-magic", DRMAD_ERROR_BAD_MAGIC, "magic-images", idx_bad_magic },
@@ -589,6 +630,12 @@ static const BadInput table[] = {
   { "hypergradient-empty-validation", DRMAD_ERROR_EMPTY, "the validation data", hypergradient_empty_validation },
   { "trainer-steps-wrap", DRMAD_ERROR_INVALID_ARGUMENT, "5 steps from step 18446744073709551614", trainer_steps_wrap },
   { "meta-nan-epsilon", DRMAD_ERROR_INVALID_ARGUMENT, "epsilon nan", meta_nan_epsilon },
+  { "meta-nan-clip", DRMAD_ERROR_INVALID_ARGUMENT, "clip nan", meta_nan_clip },
+  { "meta-growth-only", DRMAD_ERROR_INVALID_ARGUMENT, "out of range: learning-rate growth 1000 (1 to 100)",
+    meta_big_growth },
+  { "reverse-nan-watch", DRMAD_ERROR_INVALID_ARGUMENT, "watch factor nan", reverse_nan_watch },
+  { "reverse-snapshots-only", DRMAD_ERROR_INVALID_ARGUMENT,
+    "out of range: snapshots 0 (at least 1 for the piecewise method)", reverse_no_pieces },
 };
 
 static void

@@ -1096,6 +1096,69 @@ test_auto_choice (void)
   problem_teardown (&p);
 }
 
+/* The defaults k = ⌈√T⌉ and R = ⌈T/10⌉ at the largest T: k stayed a guint
+ * (it read as 0, the default, when 2³² wrapped) and ⌈T/10⌉ did not wrap (R
+ * was 1). Resolving and sizing only: nothing trains. */
+static void
+test_defaults_at_largest_steps (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = G_MAXUINT64;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse, resolved;
+  drmad_reverse_config_init (&reverse);
+  reverse.method = DRMAD_METHOD_EXACT;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+  g_assert_cmpuint (resolved.checkpoint_every, ==, G_MAXUINT);   /* ⌈√(2⁶⁴ − 1)⌉ = 2³², held at 2³² − 1 */
+  reverse.method = DRMAD_METHOD_DRMAD;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+  g_assert_cmpuint (resolved.reverse_steps, ==, G_GUINT64_CONSTANT (1844674407370955162));   /* ⌈(2⁶⁴ − 1)/10⌉ */
+  reverse.method = DRMAD_METHOD_TRUNCATED;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+  g_assert_cmpuint (resolved.reverse_steps, ==, G_GUINT64_CONSTANT (1844674407370955162));
+  g_assert_cmpuint (resolved.checkpoint_every, ==, G_MAXUINT);
+  problem_teardown (&p);
+}
+
+/* drmad_device_get_peak_bytes() is the peak since open or the caller's last
+ * reset: a hypergradient measures its own peak (DrmadHypergradient) without
+ * losing the caller's, which it reset to the bytes held when it started. */
+static void
+test_caller_peak_kept (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 10);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  drmad_device_reset_peak (p.device);
+  guint64 held = drmad_device_get_allocated_bytes (p.device);
+  /* 4096 × 64 doubles on the device for a moment: a peak far above any pass of this net. */
+  g_autofree float *x = g_new0 (float, 4096 * 64);
+  g_autofree gint32 *y = g_new0 (gint32, 4096);
+  g_autoptr (DrmadDataset) big = drmad_dataset_new_from_arrays (4096, 64, 2, x, y, &error);
+  g_assert_no_error (error);
+  DrmadDeviceData *data = drmad_device_data_new (p.device, DRMAD_PRECISION_FLOAT64, big, &error);
+  g_assert_no_error (error);
+  drmad_device_data_free (data);
+  guint64 peak = drmad_device_get_peak_bytes (p.device);
+  g_assert_cmpuint (peak, >=, held + 4096 * 64 * sizeof (double));
+  g_autoptr (DrmadHypergradient) h = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 0, 0);
+  g_assert_cmpuint (h->device_peak_bytes, >, 0);
+  g_assert_cmpuint (held + h->device_peak_bytes, <, peak);
+  g_assert_cmpuint (drmad_device_get_peak_bytes (p.device), ==, peak);
+  problem_teardown (&p);
+}
+
 /* The ‖dw‖ watch (docs/algorithm.md §2f). The engineered divergence: a watch factor
  * just under the growth this pass really shows (measured first), so the
  * pass trips at a known place; the meta step is then rejected with that
@@ -1144,6 +1207,54 @@ test_watch (void)
 /* Fidelity (docs/algorithm.md §5): the report's numbers and the run folder's
  * history.csv columns equal what separate calls compute, and the cosine,
  * relative error and sign agreement are what their definitions give. */
+/* drmad_fidelity_compute() at magnitudes whose squares overflow or
+ * underflow a double, against the definitions worked out in long double
+ * (whose exponent reaches 1e±4931). */
+static void
+test_fidelity_scale (void)
+{
+  const double a[3] = { 1, -2, 3 }, r[3] = { 2, -1, -0.5 };
+  const double scales[][2] = { { 1, 1 }, { 1e-170, 1e-170 }, { 1e160, 1e160 }, { 1e-160, 1 }, { 1, 1e-160 },
+                               { 1e200, 1e-200 }, { 1e-300, 1e300 } };
+  for (gsize s = 0; s < G_N_ELEMENTS (scales); s++) {
+    double x[3], y[3];
+    long double xy = 0, xx = 0, yy = 0, dd = 0;
+    for (int i = 0; i < 3; i++) {
+      x[i] = a[i] * scales[s][0];
+      y[i] = r[i] * scales[s][1];
+      xy += (long double) x[i] * y[i];
+      xx += (long double) x[i] * x[i];
+      yy += (long double) y[i] * y[i];
+      dd += ((long double) x[i] - y[i]) * ((long double) x[i] - y[i]);
+    }
+    double cosine = (double) (xy / sqrtl (xx * yy)), rel = (double) sqrtl (dd / yy);
+    DrmadFidelity f = drmad_fidelity_compute (x, y, 0, 3);
+    g_test_message ("scales %g, %g: cosine %.17g (%.17g), relative error %.17g (%.17g)", scales[s][0],
+                    scales[s][1], f.cosine, cosine, f.relative_error, rel);
+    g_assert_cmpfloat_with_epsilon (f.cosine, cosine, 1e-14);
+    if (isinf (rel))
+      g_assert_true (isinf (f.relative_error) && f.relative_error > 0);
+    else
+      g_assert_cmpfloat_with_epsilon (f.relative_error, rel, 1e-14 * rel);
+    g_assert_cmpfloat (f.sign_agreement, ==, 2.0 / 3);
+  }
+  /* Both zero: cosine 1 and no error; one of them zero: cosine 0. */
+  const double zero[3] = { 0 };
+  DrmadFidelity f = drmad_fidelity_compute (zero, zero, 0, 3);
+  g_assert_cmpfloat (f.cosine, ==, 1);
+  g_assert_cmpfloat (f.relative_error, ==, 0);
+  f = drmad_fidelity_compute (a, zero, 0, 3);
+  g_assert_cmpfloat (f.cosine, ==, 0);
+  g_assert_true (isinf (f.relative_error));
+  f = drmad_fidelity_compute (zero, a, 0, 3);
+  g_assert_cmpfloat (f.cosine, ==, 0);
+  g_assert_cmpfloat (f.relative_error, ==, 1);
+  /* NaN is not hidden. */
+  const double nan3[3] = { NAN, 1, 1 };
+  f = drmad_fidelity_compute (nan3, a, 0, 3);
+  g_assert_true (isnan (f.cosine) && isnan (f.relative_error));
+}
+
 static void
 test_fidelity (void)
 {
@@ -1427,8 +1538,11 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/drmad-full-line", test_drmad_full_line);
   g_test_add_func ("/hyper/truncated", test_truncated);
   g_test_add_func ("/hyper/auto-choice", test_auto_choice);
+  g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
+  g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
   g_test_add_func ("/hyper/watch", test_watch);
   g_test_add_func ("/hyper/fidelity", test_fidelity);
+  g_test_add_func ("/hyper/fidelity-scale", test_fidelity_scale);
   g_test_add_func ("/hyper/misuse", test_misuse);
   g_test_add_func ("/hyper/blind-groups", test_blind_groups);
   return g_test_run ();

@@ -148,6 +148,27 @@ test_normal (void)
   g_assert_cmpuint (same, ==, 0);
 }
 
+/* No examples is refused with a critical warning, not a division by zero. */
+static void
+test_no_examples (void)
+{
+  if (g_test_subprocess ())
+    {
+      guint32 indices[4] = { 7, 7, 7, 7 };
+      g_test_expect_message ("drmad", G_LOG_LEVEL_CRITICAL, "*n > 0*");
+      g_assert_cmpuint (drmad_sampler_index (1, 5, 4, 0, 0), ==, 0);
+      g_test_assert_expected_messages ();
+      g_test_expect_message ("drmad", G_LOG_LEVEL_CRITICAL, "*n > 0*");
+      drmad_sampler_batch (1, 5, 4, 0, indices);
+      g_test_assert_expected_messages ();
+      for (guint j = 0; j < 4; j++)
+        g_assert_cmpuint (indices[j], ==, 7);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -157,5 +178,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sampler/epoch-covers-all", test_epoch_covers_all);
   g_test_add_func ("/sampler/not-identity", test_permutation_is_not_identity);
   g_test_add_func ("/sampler/normal", test_normal);
+  g_test_add_func ("/sampler/no-examples", test_no_examples);
   return g_test_run ();
 }
