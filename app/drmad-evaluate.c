@@ -236,7 +236,8 @@ drmad_evaluate_main (const DrmadOptions *o, FILE *in, FILE *out, FILE *log)
   char *line = NULL;
   size_t capacity = 0;
   ssize_t length;
-  for (guint64 number = 1; (length = getline (&line, &capacity, in)) >= 0; number++) {
+  guint64 number;
+  for (number = 1; (length = getline (&line, &capacity, in)) >= 0; number++) {
     g_clear_error (&error);
     if ((size_t) length != strlen (line)) {
       fprintf (out, "error: line %" G_GUINT64_FORMAT ": it holds a NUL byte: expected text\n", number);
@@ -259,6 +260,13 @@ drmad_evaluate_main (const DrmadOptions *o, FILE *in, FILE *out, FILE *log)
     }
     if (status)
       break;
+  }
+  /* A read error is not the end of the input: the tuner would take the
+   * lines it got no answer for as never sent. */
+  if (!status && ferror (in)) {
+    fprintf (log, "drmad: cannot read standard input after %" G_GUINT64_FORMAT " line%s: %s\n", number - 1,
+             number == 2 ? "" : "s", g_strerror (errno));
+    status = EXIT_FAILED;
   }
   free (line);
   drmad_session_clear (&s);

@@ -277,6 +277,37 @@ test_refuses_out (void)
   remove_tree (dir);
 }
 
+/* Standard input that cannot be read is not the end of the input: status 1
+ * and one line on stderr, not status 0 as if every line had been answered. */
+static void
+test_unreadable_input (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-evaluate", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, "--evaluate");
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, dir);   /* read(): EISDIR */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error));
+  g_assert_no_error (error);
+  g_test_message ("stderr: %s", err);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 1);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_nonnull (strstr (err, "cannot read standard input after 0 lines"));
+  remove_tree (dir);
+}
+
 /* The parser alone: global keys, then entries, in natural units. */
 static void
 test_parse_line (void)
@@ -408,6 +439,7 @@ main (int argc, char **argv)
     g_test_add_func ("/evaluate/against-library", test_against_library);
     g_test_add_func ("/evaluate/bad-lines", test_bad_lines);
     g_test_add_func ("/evaluate/refuses-out", test_refuses_out);
+    g_test_add_func ("/evaluate/unreadable-input", test_unreadable_input);
     g_test_add_func ("/evaluate/session-deferred-test", test_session_deferred_test);
   }
   return g_test_run ();
