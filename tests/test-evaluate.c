@@ -5,6 +5,7 @@
 #include <gio/gio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "drmad-evaluate.h"
@@ -277,6 +278,36 @@ test_refuses_out (void)
   remove_tree (dir);
 }
 
+/* A line of 12 MB of blanks around one item is one θ, and costs about its
+ * own size in memory (split into strings, one per blank, it took 800 MB):
+ * the largest child this test process has waited for stays small. */
+static void
+test_long_blank_line (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  Evaluator e;
+  evaluator_start (&e, NULL);
+  evaluator_send (&e, "init-lr=0.07");
+  g_autofree char *plain = evaluator_read (&e);
+  gsize half = 6 * 1024 * 1024;
+  g_autofree char *line = g_malloc (2 * half + 32);
+  memset (line, ' ', half);
+  strcpy (line + half, "init-lr=0.07");
+  memset (line + half + strlen ("init-lr=0.07"), '\t', half);
+  line[2 * half + strlen ("init-lr=0.07")] = '\0';
+  evaluator_send (&e, line);
+  g_autofree char *padded = evaluator_read (&e);
+  *strstr (plain, " seconds=") = '\0';
+  *strstr (padded, " seconds=") = '\0';
+  g_assert_cmpstr (padded, ==, plain);
+  g_assert_cmpint (evaluator_finish (&e), ==, 0);
+  struct rusage usage;
+  g_assert_cmpint (getrusage (RUSAGE_CHILDREN, &usage), ==, 0);
+  g_test_message ("largest child: %ld kB", usage.ru_maxrss);
+  g_assert_cmpint (usage.ru_maxrss, <, 400 * 1024);
+}
+
 /* Standard input that cannot be read is not the end of the input: status 1
  * and one line on stderr, not status 0 as if every line had been answered. */
 static void
@@ -440,6 +471,7 @@ main (int argc, char **argv)
     g_test_add_func ("/evaluate/bad-lines", test_bad_lines);
     g_test_add_func ("/evaluate/refuses-out", test_refuses_out);
     g_test_add_func ("/evaluate/unreadable-input", test_unreadable_input);
+    g_test_add_func ("/evaluate/long-blank-line", test_long_blank_line);
     g_test_add_func ("/evaluate/session-deferred-test", test_session_deferred_test);
   }
   return g_test_run ();
