@@ -308,6 +308,8 @@ parse_per_layer_text (const char *name, const char *value, gboolean as_key, guin
 {
   g_auto (GStrv) parts = g_strsplit (value, ",", -1);
   guint n = g_strv_length (parts);
+  if (n == 0)   /* an empty value: no number, not a wrong count of them */
+    return parse_number (name, value, as_key, low, high, open_low, open_high, &out[0], error);
   if (n != 1 && n != n_layers) {
     g_autofree char *expected = g_strdup_printf ("one value, or %u (one per weight layer)", n_layers);
     return bad_value_as (error, as_key, name, value, expected);

@@ -217,6 +217,7 @@ test_bad_lines (void)
     { "init-l2=abc", { "init-l2=abc", "expected a number from 1e-12 up to 100" } },
     { "init-l2=1e-4,1e-4,1e-4", { "init-l2=1e-4,1e-4,1e-4", "one value, or 2" } },
     { "init-lr=0.1,", { "init-lr=0.1,: item 2 of 2 is empty", "expected a number" } },
+    { "init-lr=", { "init-lr=: expected a number", "up to 100" } },
     { "lr/layer1/seg0=2e3", { "lr/layer1/seg0=2e3", "up to 100" } },
     { "lr/layer1/seg0=0.1x", { "lr/layer1/seg0=0.1x", "expected a number" } },
     { "lr/layer1/seg0=nan", { "lr/layer1/seg0=nan", "expected a number" } },
