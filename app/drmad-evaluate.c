@@ -68,9 +68,13 @@ set_unknown_key (GError **error, const char *given_key, const DrmadHyper *names)
     }
   for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
     if (g_str_has_prefix (given_key, groups[g])) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                   "θ has no entry %s here: expected one of %s (which entries θ has follows --learn, "
-                   "--l2-granularity, --segments and --layers)", key, entries);
+      if (n == 0)
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                     "θ has no entry %s: θ has no entries (--learn none); a line sets %s", key, start);
+      else
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                     "θ has no entry %s here: expected one of %s (which entries θ has follows --learn, "
+                     "--l2-granularity, --segments and --layers)", key, entries);
       return;
     }
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unknown key \"%s\": expected %s, or %s", key, start,

@@ -384,6 +384,18 @@ test_parse_line (void)
   g_clear_error (&error);
   g_assert_null (drmad_evaluate_parse_line (&options, sizes, 3, "momentum/layer1/seg0=1", &error));
   g_assert_nonnull (strstr (error->message, "above 0 and below 1"));
+  g_clear_error (&error);
+  /* With --learn none θ has no entries, and the message says so in a sentence. */
+  DrmadOptions none = options;
+  none.hyper.l2 = DRMAD_L2_FIXED;
+  none.hyper.learn_lr = none.hyper.learn_momentum = none.hyper.learn_init_scale = FALSE;
+  g_autoptr (DrmadHyper) fixed = drmad_evaluate_parse_line (&none, sizes, 3, "init-l2=1e-3", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_hyper_get_n (fixed), ==, 0);
+  g_assert_null (drmad_evaluate_parse_line (&none, sizes, 3, "l2/layer1=1e-3", &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==, "θ has no entry l2/layer1: θ has no entries (--learn none); a line sets "
+                   "init-l2, init-lr, init-momentum, init-scale");
 }
 
 /* t10k labels (10 000, IDX, uncompressed): label (i + @shift) mod 10 for image i. */
