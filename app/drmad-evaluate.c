@@ -190,12 +190,16 @@ evaluate_one (const DrmadOptions *o, DrmadSession *s, DrmadHyper *hyper, FILE *o
     val_loss = test_loss = INFINITY;
     val_error = test_error = 1;
   }
+  /* Every number with a decimal point, whatever the locale (seconds=0,012
+   * would not read back as a number in the tuner). */
   char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE],
-       d[G_ASCII_DTOSTR_BUF_SIZE], e[G_ASCII_DTOSTR_BUF_SIZE];
-  fprintf (out, "val_loss=%s val_error=%s test_loss=%s test_error=%s train_loss=%s diverged=%d seconds=%.3f "
-           "test_seconds=%.3f\n", fmt (a, val_loss, o->precision), fmt (b, val_error, o->precision),
+       d[G_ASCII_DTOSTR_BUF_SIZE], e[G_ASCII_DTOSTR_BUF_SIZE], f[G_ASCII_DTOSTR_BUF_SIZE],
+       g[G_ASCII_DTOSTR_BUF_SIZE];
+  fprintf (out, "val_loss=%s val_error=%s test_loss=%s test_error=%s train_loss=%s diverged=%d seconds=%s "
+           "test_seconds=%s\n", fmt (a, val_loss, o->precision), fmt (b, val_error, o->precision),
            fmt (c, test_loss, o->precision), fmt (d, test_error, o->precision), fmt (e, train_loss, o->precision),
-           diverged, (finished - started) / 1e6, (finished - test_started) / 1e6);
+           diverged, g_ascii_formatd (f, sizeof f, "%.3f", (finished - started) / 1e6),
+           g_ascii_formatd (g, sizeof g, "%.3f", (finished - test_started) / 1e6));
   return TRUE;
 }
 

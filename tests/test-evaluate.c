@@ -310,6 +310,75 @@ test_long_blank_line (void)
   g_assert_cmpint (usage.ru_maxrss, <, 400 * 1024);
 }
 
+/* drmad @args with stdin @input in the environment @env; its exit status,
+ * stdout in @out. */
+static int
+run_with_input (const char *const *args, char **env, const char *input, char **out)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                               | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_environ (launcher, env);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (process, input, NULL, out, &err, &error));
+  g_assert_no_error (error);
+  g_test_message ("stdout: %s\nstderr: %s", *out, err);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  return g_subprocess_get_exit_status (process);
+}
+
+/* In a locale that writes 0,5 (de_DE, compiled here with localedef), the
+ * result line's seconds and a run's "best … as a drmad --evaluate line" are
+ * still written 0.5: the line reads back into --evaluate as it is. */
+static void
+test_decimal_comma_locale (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-evaluate", NULL);
+  g_autofree char *locale = g_build_filename (dir, "de_DE.UTF-8", NULL);
+  const char *localedef[] = { "localedef", "-i", "de_DE", "-f", "UTF-8", locale, NULL };
+  int wait_status = 1;
+  if (!g_spawn_sync (NULL, (char **) localedef, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
+                     | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &wait_status, NULL)
+      || !g_spawn_check_wait_status (wait_status, NULL)) {
+    remove_tree (dir);
+    g_test_skip ("localedef cannot make de_DE.UTF-8 here");
+    return;
+  }
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_setenv (env, "LOCPATH", dir, TRUE);
+  env = g_environ_setenv (env, "LC_ALL", "de_DE.UTF-8", TRUE);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  const char *run[] = { "--no-gui", "--meta-iters", "2", "--iters", "4", "--segments", "1", "--train-size", "100",
+                        "--val-size", "50", "--test-size", "10", "--layers", "784,5,10", "--out", folder, NULL };
+  g_autofree char *out = NULL;
+  g_assert_cmpint (run_with_input (run, env, "", &out), ==, 0);
+  const char *marker = "as a drmad --evaluate line): ";
+  const char *at = strstr (out, marker);
+  g_assert_nonnull (at);
+  g_autofree char *best = g_strndup (at + strlen (marker), strcspn (at + strlen (marker), "\n"));
+  g_assert_null (strchr (best, ','));
+  const char *evaluate[] = { "--no-gui", "--iters", "4", "--segments", "1", "--train-size", "100", "--val-size", "50",
+                             "--test-size", "10", "--layers", "784,5,10", "--evaluate", NULL };
+  g_autofree char *line = g_strconcat (best, "\n", NULL);
+  g_autofree char *result = NULL;
+  g_assert_cmpint (run_with_input (evaluate, env, line, &result), ==, 0);
+  g_assert_true (g_str_has_prefix (result, "val_loss="));
+  g_assert_null (strchr (result, ','));
+  g_autofree char *seconds = value_of (result, "seconds", "=");
+  g_assert_nonnull (strchr (seconds, '.'));
+  remove_tree (dir);
+}
+
 /* Standard input that cannot be read is not the end of the input: status 1
  * and one line on stderr, not status 0 as if every line had been answered. */
 static void
@@ -486,6 +555,7 @@ main (int argc, char **argv)
     g_test_add_func ("/evaluate/refuses-out", test_refuses_out);
     g_test_add_func ("/evaluate/unreadable-input", test_unreadable_input);
     g_test_add_func ("/evaluate/long-blank-line", test_long_blank_line);
+    g_test_add_func ("/evaluate/decimal-comma-locale", test_decimal_comma_locale);
     g_test_add_func ("/evaluate/session-deferred-test", test_session_deferred_test);
   }
   return g_test_run ();
