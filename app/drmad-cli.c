@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -426,6 +427,29 @@ run_check (DrmadOptions *o)
   return pass ? 0 : EXIT_FAILED;
 }
 
+/* What went to standard output on a full disk or a closed pipe is lost: say
+ * so in the exit status (@status when it is already a failure). */
+static int
+check_stdout (int status)
+{
+  if (fflush (stdout) != 0 || ferror (stdout)) {
+    fprintf (stderr, "drmad: cannot write to standard output: %s\n", g_strerror (errno));
+    return status ? status : EXIT_FAILED;
+  }
+  return status;
+}
+
+/* --help and its variants print from inside the option parser, which then
+ * exits with status 0 whether or not the text was written. */
+static gboolean parsing_options;
+
+static void
+check_help_written (void)
+{
+  if (parsing_options && check_stdout (0) != 0)
+    _exit (EXIT_FAILED);
+}
+
 int
 drmad_cli_main (int argc, char **argv)
 {
@@ -433,19 +457,23 @@ drmad_cli_main (int argc, char **argv)
   DrmadOptions options = { 0 };
   g_autoptr (GError) error = NULL;
   int status;
-  if (!drmad_options_parse (&options, &argc, &argv, &error)) {
+  parsing_options = TRUE;
+  atexit (check_help_written);
+  gboolean parsed = drmad_options_parse (&options, &argc, &argv, &error);
+  parsing_options = FALSE;
+  if (!parsed) {
     fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
     status = EXIT_BAD_INPUT;
   } else if (options.version) {
     printf ("drmad %s\n", DRMAD_VERSION);
-    status = 0;
+    status = check_stdout (0);
   } else if (options.list_devices) {
-    status = list_devices ();
+    status = check_stdout (list_devices ());
   } else if (options.check && options.evaluate) {
     fprintf (stderr, "drmad: --check and --evaluate cannot be combined: give one\n");
     status = EXIT_BAD_INPUT;
   } else if (options.check) {
-    status = run_check (&options);
+    status = check_stdout (run_check (&options));
   } else if (options.evaluate) {
     status = drmad_evaluate_main (&options, stdin, stdout, stderr);
   } else if (options.meta_iters == 0 && (options.resume || drmad_options_given (&options, "out"))) {

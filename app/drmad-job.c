@@ -863,16 +863,20 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     g_prefix_error (error, "the final evaluation %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
     goto out;
   }
+  /* In the C locale's notation whatever the user's (0.001, not 0,001): the
+   * best line is an --evaluate line, which reads numbers that way. */
+  char number[G_ASCII_DTOSTR_BUF_SIZE];
   GPtrArray *lines = g_ptr_array_new ();
   for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++)
-    g_ptr_array_add (lines, g_strdup_printf ("%s = %.17g", drmad_hyper_get_name (hyper, i),
-                                             drmad_hyper_get_natural (hyper, i)));
+    g_ptr_array_add (lines, g_strdup_printf ("%s = %s", drmad_hyper_get_name (hyper, i),
+                                             g_ascii_formatd (number, sizeof number, "%.17g",
+                                                              drmad_hyper_get_natural (hyper, i))));
   g_ptr_array_add (lines, NULL);
   result->learned = (char **) g_ptr_array_free (lines, FALSE);
   GString *best_line = g_string_new (NULL);
   for (gsize i = 0; i < drmad_hyper_get_n (best); i++)
-    g_string_append_printf (best_line, "%s%s=%.17g", i ? " " : "", drmad_hyper_get_name (best, i),
-                            drmad_hyper_get_natural (best, i));
+    g_string_append_printf (best_line, "%s%s=%s", i ? " " : "", drmad_hyper_get_name (best, i),
+                            g_ascii_formatd (number, sizeof number, "%.17g", drmad_hyper_get_natural (best, i)));
   result->best = g_string_free (best_line, FALSE);
   result->best_iteration = drmad_meta_get_iteration (meta) - drmad_meta_get_stalled (meta);
 out:

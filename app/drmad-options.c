@@ -257,15 +257,16 @@ parse_uint (const DrmadOptions *o, const char *name, guint min, guint max, guint
 
 static gboolean
 parse_number (const char *name, const char *text, gboolean as_key, double low, double high, gboolean open_low,
-              double *out, GError **error)
+              gboolean open_high, double *out, GError **error)
 {
   char *end;
   double value = g_ascii_strtod (text, &end);
   while (g_ascii_isspace (*end))
     end++;
-  if (end == text || *end != '\0' || !isfinite (value) || value > high
+  if (end == text || *end != '\0' || !isfinite (value) || (open_high ? value >= high : value > high)
       || (open_low ? value <= low : value < low)) {
-    g_autofree char *upper = isfinite (high) ? g_strdup_printf (" up to %g", high) : g_strdup ("");
+    g_autofree char *upper = !isfinite (high) ? g_strdup ("")
+                             : g_strdup_printf (open_high ? " and below %g" : " up to %g", high);
     g_autofree char *expected = g_strdup_printf ("a number %s %g%s", open_low ? "above" : "from", low, upper);
     return bad_value_as (error, as_key, name, text, expected);
   }
@@ -277,7 +278,7 @@ static gboolean
 parse_double (const DrmadOptions *o, const char *name, double low, double high, gboolean open_low, double *out,
               GError **error)
 {
-  return parse_number (name, g_hash_table_lookup (o->values, name), FALSE, low, high, open_low, out, error);
+  return parse_number (name, g_hash_table_lookup (o->values, name), FALSE, low, high, open_low, FALSE, out, error);
 }
 
 /* A size in bytes: a whole number with an optional K, M, G or T (powers of 1024). */
@@ -303,10 +304,12 @@ parse_bytes (const DrmadOptions *o, const char *name, guint64 *out, GError **err
 /* One value for every layer, or one per layer: @value of the setting @name. */
 static gboolean
 parse_per_layer_text (const char *name, const char *value, gboolean as_key, guint n_layers, double low, double high,
-                      gboolean open_low, double *out, GError **error)
+                      gboolean open_low, gboolean open_high, double *out, GError **error)
 {
   g_auto (GStrv) parts = g_strsplit (value, ",", -1);
   guint n = g_strv_length (parts);
+  if (n == 0)   /* an empty value: no number, not a wrong count of them */
+    return parse_number (name, value, as_key, low, high, open_low, open_high, &out[0], error);
   if (n != 1 && n != n_layers) {
     g_autofree char *expected = g_strdup_printf ("one value, or %u (one per weight layer)", n_layers);
     return bad_value_as (error, as_key, name, value, expected);
@@ -314,7 +317,7 @@ parse_per_layer_text (const char *name, const char *value, gboolean as_key, guin
   for (guint l = 0; l < n_layers; l++) {
     g_autoptr (GError) local = NULL;
     const char *item = g_strstrip (parts[n == 1 ? 0 : l]);
-    if (parse_number (name, item, as_key, low, high, open_low, &out[l], &local))
+    if (parse_number (name, item, as_key, low, high, open_low, open_high, &out[l], &local))
       continue;
     if (n == 1) {
       g_propagate_error (error, g_steal_pointer (&local));
@@ -364,11 +367,8 @@ parse_start_value (DrmadHyperConfig *hyper, guint n_layers, const char *key, con
       continue;
     double parsed[DRMAD_HYPER_MAX_LAYERS];
     if (!parse_per_layer_text (key, value, as_key, n_layers, start_specs[i].low, start_specs[i].high,
-                               start_specs[i].open_low, parsed, error))
+                               start_specs[i].open_low, start_specs[i].open_high, parsed, error))
       return FALSE;
-    for (guint l = 0; l < n_layers && start_specs[i].open_high; l++)
-      if (parsed[l] >= start_specs[i].high)
-        return bad_value_as (error, as_key, key, value, "values strictly between 0 and 1");
     memcpy (G_STRUCT_MEMBER_P (hyper, start_specs[i].offset), parsed, n_layers * sizeof (double));
     return TRUE;
   }

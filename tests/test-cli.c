@@ -674,6 +674,48 @@ test_check (void)
   g_assert_nonnull (strstr (relu_err, "--check runs in float64"));
 }
 
+/* Output that cannot be written (a full disk: /dev/full) is a failure in
+ * every mode that writes to standard output, --help's included: status 1
+ * and one line on stderr, not status 0 with the text lost. */
+static void
+test_stdout_full (void)
+{
+  if (!g_file_test ("/dev/full", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no /dev/full");
+    return;
+  }
+  const char *const *modes[] = {
+    (const char *[]){ "--version", NULL },
+    (const char *[]){ "--help", NULL },
+    (const char *[]){ "--help-all", NULL },
+    (const char *[]){ "--list-devices", NULL },
+    (const char *[]){ "--no-gui", "--check", "--layers", "784,4,10", "--iters", "4", "--train-size", "100",
+                      "--val-size", "50", "--test-size", "10", "--segments", "2", NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++) {
+    if (i == 4 && !have_fashion_mnist ())
+      continue;
+    g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+    g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+    for (const char *const *a = modes[i]; *a; a++)
+      g_ptr_array_add (argv, (gpointer) *a);
+    g_ptr_array_add (argv, NULL);
+    g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_subprocess_launcher_set_stdout_file_path (launcher, "/dev/full");
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GSubprocess) process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata,
+                                                                    &error);
+    g_assert_no_error (error);
+    g_autofree char *err = NULL;
+    g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, &err, &error));
+    g_assert_no_error (error);
+    g_test_message ("%s: %s", modes[i][0], err);
+    g_assert_true (g_subprocess_get_if_exited (process));
+    g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 1);
+    g_assert_nonnull (strstr (err, "cannot write to standard output"));
+  }
+}
+
 /* A test set of another shape or pixel count is refused with exit status 2
  * and without the split-size hint, which only sizes that do not fit get; a
  * folder in place of the training images is named as one. */
@@ -946,6 +988,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once", test_train_once);
   g_test_add_func ("/cli/patience", test_patience);
   g_test_add_func ("/cli/check", test_check);
+  g_test_add_func ("/cli/stdout-full", test_stdout_full);
   g_test_add_func ("/cli/final-diverged", test_final_diverged);
   g_test_add_func ("/cli/meta-lr-out-of-range", test_meta_lr_out_of_range);
   g_test_add_func ("/cli/relative-dataset", test_relative_dataset);

@@ -5,6 +5,7 @@
 #include <gio/gio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "drmad-evaluate.h"
@@ -216,11 +217,13 @@ test_bad_lines (void)
     { "init-l2=abc", { "init-l2=abc", "expected a number from 1e-12 up to 100" } },
     { "init-l2=1e-4,1e-4,1e-4", { "init-l2=1e-4,1e-4,1e-4", "one value, or 2" } },
     { "init-lr=0.1,", { "init-lr=0.1,: item 2 of 2 is empty", "expected a number" } },
+    { "init-lr=", { "init-lr=: expected a number", "up to 100" } },
     { "lr/layer1/seg0=2e3", { "lr/layer1/seg0=2e3", "up to 100" } },
     { "lr/layer1/seg0=0.1x", { "lr/layer1/seg0=0.1x", "expected a number" } },
     { "lr/layer1/seg0=nan", { "lr/layer1/seg0=nan", "expected a number" } },
     { "l2/layer1=", { "l2/layer1=", "expected a number" } },
-    { "init-momentum=1", { "init-momentum=1", "strictly between 0 and 1" } },
+    { "init-momentum=1", { "init-momentum=1", "expected a number above 0 and below 1" } },
+    { "init-momentum=0", { "init-momentum=0", "expected a number above 0 and below 1" } },
     { "init-lr=0.1 noequals", { "\"noequals\"", "KEY=VALUE" } },
     { "=3", { "\"=3\"", "KEY=VALUE" } },
     { "l2/layer1=1e-3 l2/layer1=1e-3", { "l2/layer1", "twice" } },
@@ -277,6 +280,136 @@ test_refuses_out (void)
   remove_tree (dir);
 }
 
+/* A line of 12 MB of blanks around one item is one θ, and costs about its
+ * own size in memory (split into strings, one per blank, it took 800 MB):
+ * the largest child this test process has waited for stays small. */
+static void
+test_long_blank_line (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  Evaluator e;
+  evaluator_start (&e, NULL);
+  evaluator_send (&e, "init-lr=0.07");
+  g_autofree char *plain = evaluator_read (&e);
+  gsize half = 6 * 1024 * 1024;
+  g_autofree char *line = g_malloc (2 * half + 32);
+  memset (line, ' ', half);
+  strcpy (line + half, "init-lr=0.07");
+  memset (line + half + strlen ("init-lr=0.07"), '\t', half);
+  line[2 * half + strlen ("init-lr=0.07")] = '\0';
+  evaluator_send (&e, line);
+  g_autofree char *padded = evaluator_read (&e);
+  *strstr (plain, " seconds=") = '\0';
+  *strstr (padded, " seconds=") = '\0';
+  g_assert_cmpstr (padded, ==, plain);
+  g_assert_cmpint (evaluator_finish (&e), ==, 0);
+  struct rusage usage;
+  g_assert_cmpint (getrusage (RUSAGE_CHILDREN, &usage), ==, 0);
+  g_test_message ("largest child: %ld kB", usage.ru_maxrss);
+  g_assert_cmpint (usage.ru_maxrss, <, 400 * 1024);
+}
+
+/* drmad @args with stdin @input in the environment @env; its exit status,
+ * stdout in @out. */
+static int
+run_with_input (const char *const *args, char **env, const char *input, char **out)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                               | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_environ (launcher, env);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (process, input, NULL, out, &err, &error));
+  g_assert_no_error (error);
+  g_test_message ("stdout: %s\nstderr: %s", *out, err);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  return g_subprocess_get_exit_status (process);
+}
+
+/* In a locale that writes 0,5 (de_DE, compiled here with localedef), the
+ * result line's seconds and a run's "best … as a drmad --evaluate line" are
+ * still written 0.5: the line reads back into --evaluate as it is. */
+static void
+test_decimal_comma_locale (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-evaluate", NULL);
+  g_autofree char *locale = g_build_filename (dir, "de_DE.UTF-8", NULL);
+  const char *localedef[] = { "localedef", "-i", "de_DE", "-f", "UTF-8", locale, NULL };
+  int wait_status = 1;
+  if (!g_spawn_sync (NULL, (char **) localedef, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
+                     | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &wait_status, NULL)
+      || !g_spawn_check_wait_status (wait_status, NULL)) {
+    remove_tree (dir);
+    g_test_skip ("localedef cannot make de_DE.UTF-8 here");
+    return;
+  }
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_setenv (env, "LOCPATH", dir, TRUE);
+  env = g_environ_setenv (env, "LC_ALL", "de_DE.UTF-8", TRUE);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  const char *run[] = { "--no-gui", "--meta-iters", "2", "--iters", "4", "--segments", "1", "--train-size", "100",
+                        "--val-size", "50", "--test-size", "10", "--layers", "784,5,10", "--out", folder, NULL };
+  g_autofree char *out = NULL;
+  g_assert_cmpint (run_with_input (run, env, "", &out), ==, 0);
+  const char *marker = "as a drmad --evaluate line): ";
+  const char *at = strstr (out, marker);
+  g_assert_nonnull (at);
+  g_autofree char *best = g_strndup (at + strlen (marker), strcspn (at + strlen (marker), "\n"));
+  g_assert_null (strchr (best, ','));
+  const char *evaluate[] = { "--no-gui", "--iters", "4", "--segments", "1", "--train-size", "100", "--val-size", "50",
+                             "--test-size", "10", "--layers", "784,5,10", "--evaluate", NULL };
+  g_autofree char *line = g_strconcat (best, "\n", NULL);
+  g_autofree char *result = NULL;
+  g_assert_cmpint (run_with_input (evaluate, env, line, &result), ==, 0);
+  g_assert_true (g_str_has_prefix (result, "val_loss="));
+  g_assert_null (strchr (result, ','));
+  g_autofree char *seconds = value_of (result, "seconds", "=");
+  g_assert_nonnull (strchr (seconds, '.'));
+  remove_tree (dir);
+}
+
+/* Standard input that cannot be read is not the end of the input: status 1
+ * and one line on stderr, not status 0 as if every line had been answered. */
+static void
+test_unreadable_input (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-evaluate", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, "--evaluate");
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_stdin_file_path (launcher, dir);   /* read(): EISDIR */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error));
+  g_assert_no_error (error);
+  g_test_message ("stderr: %s", err);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 1);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_nonnull (strstr (err, "cannot read standard input after 0 lines"));
+  remove_tree (dir);
+}
+
 /* The parser alone: global keys, then entries, in natural units. */
 static void
 test_parse_line (void)
@@ -320,6 +453,18 @@ test_parse_line (void)
   g_clear_error (&error);
   g_assert_null (drmad_evaluate_parse_line (&options, sizes, 3, "momentum/layer1/seg0=1", &error));
   g_assert_nonnull (strstr (error->message, "above 0 and below 1"));
+  g_clear_error (&error);
+  /* With --learn none θ has no entries, and the message says so in a sentence. */
+  DrmadOptions none = options;
+  none.hyper.l2 = DRMAD_L2_FIXED;
+  none.hyper.learn_lr = none.hyper.learn_momentum = none.hyper.learn_init_scale = FALSE;
+  g_autoptr (DrmadHyper) fixed = drmad_evaluate_parse_line (&none, sizes, 3, "init-l2=1e-3", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_hyper_get_n (fixed), ==, 0);
+  g_assert_null (drmad_evaluate_parse_line (&none, sizes, 3, "l2/layer1=1e-3", &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==, "θ has no entry l2/layer1: θ has no entries (--learn none); a line sets "
+                   "init-l2, init-lr, init-momentum, init-scale");
 }
 
 /* t10k labels (10 000, IDX, uncompressed): label (i + @shift) mod 10 for image i. */
@@ -408,6 +553,9 @@ main (int argc, char **argv)
     g_test_add_func ("/evaluate/against-library", test_against_library);
     g_test_add_func ("/evaluate/bad-lines", test_bad_lines);
     g_test_add_func ("/evaluate/refuses-out", test_refuses_out);
+    g_test_add_func ("/evaluate/unreadable-input", test_unreadable_input);
+    g_test_add_func ("/evaluate/long-blank-line", test_long_blank_line);
+    g_test_add_func ("/evaluate/decimal-comma-locale", test_decimal_comma_locale);
     g_test_add_func ("/evaluate/session-deferred-test", test_session_deferred_test);
   }
   return g_test_run ();
