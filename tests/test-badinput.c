@@ -431,29 +431,6 @@ static gboolean hyper_negative_lr (GError **error) {
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, error);
   return hyper != NULL;
 }
-/* Adam with a NaN epsilon made every step NaN, each rejected by the guard. */
-static gboolean meta_nan_epsilon (GError **error) {
-  g_autoptr (DrmadNet) net = small_net (error);
-  if (!net)
-    return TRUE;
-  const float features[8] = { 0, 1, 2, 3, 3, 2, 1, 0 };
-  const gint32 labels[2] = { 0, 1 };
-  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 4, 2, features, labels, error);
-  g_autoptr (DrmadDeviceData) data = drmad_device_data_new (drmad_net_get_device (net), DRMAD_PRECISION_FLOAT32, ds,
-                                                            error);
-  DrmadHyperConfig config;
-  drmad_hyper_config_init (&config);
-  config.steps = 2;
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
-  DrmadReverseConfig reverse;
-  drmad_reverse_config_init (&reverse);
-  DrmadMetaConfig meta_config;
-  drmad_meta_config_init (&meta_config);
-  meta_config.epsilon = NAN;
-  g_autoptr (DrmadMeta) meta = data && hyper ? drmad_meta_new (net, hyper, data, data, &reverse, &meta_config, error)
-                                             : NULL;
-  return meta != NULL;
-}
 /* Data that fit the net in every size but were copied to another opened
  * device: the message says that, not that the sizes do not fit. */
 static gboolean data_other_device (GError **error) {
@@ -570,6 +547,9 @@ static void no_pieces (DrmadReverseConfig *c) { c->method = DRMAD_METHOD_PIECEWI
 static gboolean reverse_no_pieces (GError **error) { return meta_with (NULL, no_pieces, error); }
 static void big_growth (DrmadMetaConfig *c) { c->learning_rate_growth = 1000; }
 static gboolean meta_big_growth (GError **error) { return meta_with (big_growth, NULL, error); }
+/* Adam with a NaN epsilon made every step NaN, each rejected by the guard. */
+static void nan_epsilon (DrmadMetaConfig *c) { c->epsilon = NAN; }
+static gboolean meta_nan_epsilon (GError **error) { return meta_with (nan_epsilon, NULL, error); }
 
 static const BadInput table[] = {
   { "idx-truncated", DRMAD_ERROR_TRUNCATED, "trunc-images", idx_truncated },
