@@ -845,24 +845,38 @@ test_device_faults (void)
   g_rmdir (empty);
 }
 
+/* A tiny run's folder DIR/run, its IDX data in DIR/data (35 features, 3
+ * classes, write_small_idx) and its options (SMALL_IDX_OPTIONS); FALSE,
+ * the test skipped, without an OpenCL device. */
+#define SMALL_IDX_OPTIONS(data) { "--no-gui", "--dataset", (data), "--layers", "35,4,3", "--train-size", "60", \
+                                  "--val-size", "20", "--test-size", "20", "--iters", "6", "--batch", "10", NULL }
+
+static gboolean
+small_idx_setup (char **dir, char **data, char **folder)
+{
+  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
+  if (!devices || devices->len == 0) {
+    g_test_skip ("no OpenCL device");
+    return FALSE;
+  }
+  *dir = test_tmp_dir ("drmad-cli", NULL);
+  *data = g_build_filename (*dir, "data", NULL);
+  *folder = g_build_filename (*dir, "run", NULL);
+  g_mkdir (*data, 0755);
+  write_small_idx (*data, 300);
+  return TRUE;
+}
+
 /* A meta-iteration recorded (checkpoint, history.csv) whose plots cannot be
  * written (a full disk; here a folder where lr.png goes): the message says
  * the run folder holds it, as --resume then finds, not the one before. */
 static void
 test_plot_write_failure (void)
 {
-  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
-  if (!devices || devices->len == 0) {
-    g_test_skip ("no OpenCL device");
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
     return;
-  }
-  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
-  g_autofree char *data = g_build_filename (dir, "data", NULL);
-  g_autofree char *folder = g_build_filename (dir, "run", NULL);
-  g_mkdir (data, 0755);
-  write_small_idx (data, 300);
-  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60", "--val-size",
-                            "20", "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  const char *options[] = SMALL_IDX_OPTIONS (data);
   g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
   g_autofree char *lr_png = g_build_filename (folder, "lr.png", NULL);
   g_assert_cmpint (g_unlink (lr_png), ==, 0);
@@ -898,19 +912,11 @@ test_plot_write_failure (void)
 static void
 test_train_once_with_folder (void)
 {
-  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
-  if (!devices || devices->len == 0) {
-    g_test_skip ("no OpenCL device");
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
     return;
-  }
-  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
-  g_autofree char *data = g_build_filename (dir, "data", NULL);
-  g_autofree char *folder = g_build_filename (dir, "run", NULL);
   g_autofree char *other = g_build_filename (dir, "other", NULL);
-  g_mkdir (data, 0755);
-  write_small_idx (data, 300);
-  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60", "--val-size",
-                            "20", "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  const char *options[] = SMALL_IDX_OPTIONS (data);
   g_autofree char *err = NULL;
   g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "0", "--out", other, NULL }, NULL, &err), ==, 2);
   g_assert_nonnull (strstr (err, "--meta-iters 0 and --out"));
@@ -939,18 +945,10 @@ test_train_once_with_folder (void)
 static void
 test_resume_same_options (void)
 {
-  g_autoptr (GPtrArray) devices = drmad_device_list (NULL);
-  if (!devices || devices->len == 0) {
-    g_test_skip ("no OpenCL device");
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
     return;
-  }
-  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
-  g_autofree char *data = g_build_filename (dir, "data", NULL);
-  g_autofree char *folder = g_build_filename (dir, "run", NULL);
-  g_mkdir (data, 0755);
-  write_small_idx (data, 300);
-  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60", "--val-size",
-                            "20", "--test-size", "20", "--iters", "6", "--batch", "10", NULL };
+  const char *options[] = SMALL_IDX_OPTIONS (data);
   g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
   g_autofree char *err = NULL;
   g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--resume", folder, NULL }, NULL, &err), ==,
