@@ -241,7 +241,8 @@ drmad_hyper_set_values (DrmadHyper *hyper, const double *values, GError **error)
                    hyper->entries[i].kind == DRMAD_GROUP_MOMENTUM ? "logit" : "log", values[i]);
       return FALSE;
     }
-  memcpy (hyper->values, values, hyper->n * sizeof (double));
+  if (hyper->n)   /* --learn none: no values (and memcpy may not take NULL) */
+    memcpy (hyper->values, values, hyper->n * sizeof (double));
   return TRUE;
 }
 
