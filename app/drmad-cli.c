@@ -238,9 +238,12 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
     if (result.best && result.best_iteration && n <= 64)
       printf ("best (measured by meta-iteration %u; as a drmad --evaluate line): %s\n", result.best_iteration,
               result.best);
-    else if (result.best_iteration)
-      printf ("best: measured by meta-iteration %u, hyper.csv's iteration %u%s\n", result.best_iteration,
-              result.best_iteration - 1, result.best_iteration == 1 ? " (0: the starting values)" : "");
+    else if (result.best_iteration > 1)
+      printf ("best: measured by meta-iteration %u, hyper.csv's iteration %u\n", result.best_iteration,
+              result.best_iteration - 1);
+    else if (result.best_iteration)   /* hyper.csv starts after meta-iteration 1 */
+      printf ("best: measured by meta-iteration 1, the values the run started from (the settings', or the warm "
+              "start's where it moved them)\n");
     fprintf (stderr, "plots: %s/l2.png %s/lr.png %s/loss.png (%.0f s in all)\n", result.folder, result.folder,
              result.folder, (g_get_monotonic_time () - t.progress.started_us) / 1e6);
   }

@@ -939,6 +939,25 @@ test_train_once_with_folder (void)
   remove_tree (dir);
 }
 
+/* With more than 64 values θ is not printed in full: the best line names
+ * where to find it, and for the values the run started from (a meta
+ * learning rate of 5 makes meta-iteration 2 far worse) no hyper.csv row. */
+static void
+test_best_line_many_values (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--l2-granularity", "weight", "--meta-iters", "2", "--meta-lr", "5",
+                                                     "--out", folder, NULL }, &out, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "learned … 160 values in all: see hyper.csv"));   /* 152 L2 + 2 × 4 lr */
+  g_assert_nonnull (strstr (out, "best: measured by meta-iteration 1, the values the run started from"));
+  g_assert_null (strstr (out, "iteration 0"));
+  remove_tree (dir);
+}
+
 /* --resume with the options that made the run, given again: the same
  * values are no change, and the run continues; a value that differs is
  * refused, naming the run's. */
@@ -994,6 +1013,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/device-faults", test_device_faults);
   g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
+  g_test_add_func ("/cli/best-line-many-values", test_best_line_many_values);
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
