@@ -300,6 +300,24 @@ drmad_job_learned_text (const DrmadHyper *hyper, const double *theta)
     for (guint s = 0; s < S; s++)
       g_string_append_printf (text, "  %.3g", lr[l * S + s]);
   }
+  /* the other groups when learned (a run with --learn momentum,init showed only L2 and lr, unchanged) */
+  if (config->learn_momentum) {
+    g_autofree double *momentum = g_new (double, L * S);
+    drmad_theta_cells (hyper, theta, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, momentum);
+    g_string_append (text, "\nmomentum per segment:");
+    for (guint l = 0; l < L; l++) {
+      g_string_append_printf (text, "\n   layer %u:", l + 1);
+      for (guint s = 0; s < S; s++)
+        g_string_append_printf (text, "  %.3g", momentum[l * S + s]);
+    }
+  }
+  if (config->learn_init_scale) {
+    g_autofree double *scale = g_new (double, L);
+    drmad_theta_cells (hyper, theta, DRMAD_GROUP_INIT, 1, config->init_scale, scale);
+    g_string_append (text, "\ninitial scale per layer:");
+    for (guint l = 0; l < L; l++)
+      g_string_append_printf (text, "%s %.3g", l ? "," : "", scale[l]);
+  }
   return g_string_free (text, FALSE);
 }
 
