@@ -312,6 +312,9 @@ test_window (void)
   g_assert_null (drmad_window_get_invalid_setting (window));
   gtk_editable_set_text (GTK_EDITABLE (drmad_window_get_setting_widget (window, "seed")), "18446744073709551616");
   g_assert_cmpstr (drmad_window_get_invalid_setting (window), ==, "seed");
+  /* blanks around a seed count for nothing, as around every number */
+  gtk_editable_set_text (GTK_EDITABLE (drmad_window_get_setting_widget (window, "seed")), " 5 ");
+  g_assert_null (drmad_window_get_invalid_setting (window));
   g_action_group_activate_action (G_ACTION_GROUP (app), "reset-settings", NULL);
   g_assert_cmpstr (drmad_settings_get (settings, "seed"), ==, "1");
 
