@@ -71,8 +71,12 @@ test_warm_start_plots (void)
   g_assert_true (drmad_hyper_set_values (hyper, before, &error));
 
   g_autoptr (DrmadPlot) l2 = NULL;
-  drmad_run_plots (run, hyper, &l2, NULL, NULL);
+  g_autoptr (DrmadPlot) lr = NULL;
+  drmad_run_plots (run, hyper, &l2, &lr, NULL);
   g_assert_nonnull (l2);
+  /* --learn l2: the learning-rate plot says it is not learned */
+  g_assert_cmpstr (l2->title, ==, "Learned L2 per layer");
+  g_assert_cmpstr (lr->title, ==, "Learning-rate schedule (not learned)");
   g_assert_cmpuint (l2->series->len, ==, 2);
   for (guint l = 0; l < 2; l++) {
     const DrmadPlotSeries *s = g_ptr_array_index (l2->series, l);
