@@ -300,6 +300,24 @@ drmad_job_learned_text (const DrmadHyper *hyper, const double *theta)
     for (guint s = 0; s < S; s++)
       g_string_append_printf (text, "  %.3g", lr[l * S + s]);
   }
+  /* the other groups when learned (a run with --learn momentum,init showed only L2 and lr, unchanged) */
+  if (config->learn_momentum) {
+    g_autofree double *momentum = g_new (double, L * S);
+    drmad_theta_cells (hyper, theta, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, momentum);
+    g_string_append (text, "\nmomentum per segment:");
+    for (guint l = 0; l < L; l++) {
+      g_string_append_printf (text, "\n   layer %u:", l + 1);
+      for (guint s = 0; s < S; s++)
+        g_string_append_printf (text, "  %.3g", momentum[l * S + s]);
+    }
+  }
+  if (config->learn_init_scale) {
+    g_autofree double *scale = g_new (double, L);
+    drmad_theta_cells (hyper, theta, DRMAD_GROUP_INIT, 1, config->init_scale, scale);
+    g_string_append (text, "\ninitial scale per layer:");
+    for (guint l = 0; l < L; l++)
+      g_string_append_printf (text, "%s %.3g", l ? "," : "", scale[l]);
+  }
   return g_string_free (text, FALSE);
 }
 
@@ -341,10 +359,27 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
     .initial_l2 = initial_l2, .l2 = l2, .initial_lr = initial_lr, .lr = lr,
     .train_loss = train, .val_loss = val, .val_error = err, .rejected = rejected,
   };
-  if (l2_plot)
+  /* a group not learned says so, as the momentum and initial-scale plots do
+   * (a run with --learn momentum,init showed "Learned L2 per layer") */
+  gboolean learns_l2 = FALSE, learns_lr = FALSE;
+  for (guint g = 0; g < drmad_hyper_get_n_groups (hyper); g++) {
+    learns_l2 |= g_str_equal (drmad_hyper_get_group_name (hyper, g), "l2");
+    learns_lr |= g_str_equal (drmad_hyper_get_group_name (hyper, g), "lr");
+  }
+  if (l2_plot) {
     *l2_plot = drmad_plot_run_l2 (&data);
-  if (lr_plot)
+    if (!learns_l2) {
+      g_free ((*l2_plot)->title);
+      (*l2_plot)->title = g_strdup ("L2 per layer (not learned)");
+    }
+  }
+  if (lr_plot) {
     *lr_plot = drmad_plot_run_lr (&data);
+    if (!learns_lr) {
+      g_free ((*lr_plot)->title);
+      (*lr_plot)->title = g_strdup ("Learning-rate schedule (not learned)");
+    }
+  }
   if (loss_plot)
     *loss_plot = drmad_plot_run_loss (&data);
 }

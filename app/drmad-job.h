@@ -202,7 +202,8 @@ gboolean drmad_run_load_rows (const char *folder, const DrmadOptions *options, G
                               GError **error);
 
 /* "L2 per layer: …\nlearning rate per segment:\n   layer 1: …" for θ = @theta
- * (finer-grained L2 summarised per layer by the geometric mean). */
+ * (finer-grained L2 summarised per layer by the geometric mean), then
+ * "momentum per segment:" and "initial scale per layer:" where learned. */
 char *drmad_job_learned_text (const DrmadHyper *hyper, const double *theta);
 
 gboolean drmad_run_load_plots (const char *folder, const DrmadOptions *options, guint *n_iterations,

@@ -238,7 +238,10 @@ static gboolean
 parse_unsigned (const DrmadOptions *o, const char *name, guint64 min, guint64 max, guint64 *out, GError **error)
 {
   const char *value = g_hash_table_lookup (o->values, name);
-  if (!g_ascii_string_to_unsigned (value, 10, min, max, out, NULL)) {
+  /* blanks around it, as numbers take them (the window's seed field showed
+   * "--seed 5 : expected a whole number" for a 5 pasted with a blank) */
+  g_autofree char *stripped = g_strstrip (g_strdup (value));
+  if (!g_ascii_string_to_unsigned (stripped, 10, min, max, out, NULL)) {
     g_autofree char *expected = g_strdup_printf ("a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, min, max);
     return bad_value (error, name, value, expected);
   }

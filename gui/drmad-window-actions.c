@@ -24,6 +24,13 @@ drmad_window_update_actions (DrmadWindow *self)
   set_enabled (self, "open-run", !busy);
   set_enabled (self, "open-dataset", !busy);
   set_enabled (self, "export", self->run_folder != NULL && self->tasks_running == 0);
+  /* the settings are locked while a run goes (the column is insensitive):
+   * the menu's reset changed them under it, and Start then began a new run
+   * where the status line said it would continue */
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+  GAction *reset = application ? g_action_map_lookup_action (G_ACTION_MAP (application), "reset-settings") : NULL;
+  if (G_IS_SIMPLE_ACTION (reset))
+    g_simple_action_set_enabled (G_SIMPLE_ACTION (reset), !busy);
 }
 
 static void

@@ -338,6 +338,8 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
       /* A θ whose training diverged in the final evaluation: its test loss is inf, its error 1. */
       const char *diverged = " (its training diverged)";
       gtk_progress_bar_set_text (self->progress_bar, "finished");
+      /* as an opened finished run: Start continues it once Meta-iterations is raised */
+      resumable = !kept && folder && self->n_plotted > 0;
       drmad_window_set_status (self, "Finished in %s: test error %.2f %% with the initial values%s, %.2f %% with the "
                                "learned ones%s", elapsed, 100 * r->initial_test_error,
                                r->initial_diverged ? diverged : "", 100 * r->learned_test_error,

@@ -312,6 +312,9 @@ test_window (void)
   g_assert_null (drmad_window_get_invalid_setting (window));
   gtk_editable_set_text (GTK_EDITABLE (drmad_window_get_setting_widget (window, "seed")), "18446744073709551616");
   g_assert_cmpstr (drmad_window_get_invalid_setting (window), ==, "seed");
+  /* blanks around a seed count for nothing, as around every number */
+  gtk_editable_set_text (GTK_EDITABLE (drmad_window_get_setting_widget (window, "seed")), " 5 ");
+  g_assert_null (drmad_window_get_invalid_setting (window));
   g_action_group_activate_action (G_ACTION_GROUP (app), "reset-settings", NULL);
   g_assert_cmpstr (drmad_settings_get (settings, "seed"), ==, "1");
 
@@ -414,6 +417,8 @@ test_window (void)
   activate (window, "start");
   g_assert_true (drmad_window_is_running (window));
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "start"));
+  /* the settings are locked while it runs: the menu's reset too */
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "reset-settings"));
   double took = wait_until (window, two_plotted, 60);
   g_test_message ("two meta-iterations plotted after %.2f s", took);
   g_assert_cmpfloat (took, >=, 0);
@@ -546,6 +551,27 @@ test_window (void)
   g_assert_cmpfloat (wait_until (window, stopped, 1.0), >=, 0);
   g_assert_cmpstr (drmad_window_get_run_folder (window), ==, folder);
   g_assert_cmpuint (history_rows (folder), ==, drmad_window_get_n_plotted (window));
+
+  /* A run that finishes is continued, as an opened one, once Meta-iterations
+   * is raised (Start began a new run folder). */
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "reset-settings"));
+  guint before_finish = drmad_window_get_n_plotted (window);
+  g_autofree char *finish_at = g_strdup_printf ("meta-iters=%u", before_finish + 1);
+  set_option (G_APPLICATION (app), finish_at);
+  activate (window, "start");
+  g_assert_cmpfloat (wait_until (window, idle, 120), >=, 0);
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Finished in "));
+  g_assert_cmpuint (drmad_window_get_n_plotted (window), ==, before_finish + 1);
+  g_autofree char *raised = g_strdup_printf ("meta-iters=%u", before_finish + 3);
+  set_option (G_APPLICATION (app), raised);
+  activate (window, "start");
+  resumed_target = before_finish + 2;
+  g_assert_cmpfloat (wait_until (window, one_more, 60), >=, 0);
+  activate (window, "stop");
+  g_assert_cmpfloat (wait_until (window, stopped, 1.0), >=, 0);
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, folder);
+  g_assert_cmpuint (history_rows (folder), ==, drmad_window_get_n_plotted (window));
+  set_option (G_APPLICATION (app), "meta-iters=50");
 
   /* A Start that fails before its run folder exists (no such data set here:
    * a new run, as the settings differ) leaves the shown run on screen, still

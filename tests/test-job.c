@@ -71,8 +71,12 @@ test_warm_start_plots (void)
   g_assert_true (drmad_hyper_set_values (hyper, before, &error));
 
   g_autoptr (DrmadPlot) l2 = NULL;
-  drmad_run_plots (run, hyper, &l2, NULL, NULL);
+  g_autoptr (DrmadPlot) lr = NULL;
+  drmad_run_plots (run, hyper, &l2, &lr, NULL);
   g_assert_nonnull (l2);
+  /* --learn l2: the learning-rate plot says it is not learned */
+  g_assert_cmpstr (l2->title, ==, "Learned L2 per layer");
+  g_assert_cmpstr (lr->title, ==, "Learning-rate schedule (not learned)");
   g_assert_cmpuint (l2->series->len, ==, 2);
   for (guint l = 0; l < 2; l++) {
     const DrmadPlotSeries *s = g_ptr_array_index (l2->series, l);
@@ -96,10 +100,36 @@ test_warm_start_plots (void)
   remove_tree (dir);
 }
 
+/* The values the window shows as "Now" include every learned group: with
+ * --learn momentum,init it showed only L2 and the learning rates, neither
+ * learned. */
+static void
+test_learned_text (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (values, "layers", "784,20,10");
+  g_hash_table_insert (values, "learn", "momentum,init");
+  g_hash_table_insert (values, "segments", "2");
+  g_hash_table_insert (values, "init-momentum", "0.8");
+  g_hash_table_insert (values, "init-scale", "0.05");
+  DrmadOptions o = { 0 };
+  g_assert_true (drmad_options_from_values (&o, values, &error));
+  g_assert_no_error (error);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o.sizes, o.n_sizes, &o.hyper, &error);
+  g_assert_no_error (error);
+  g_autofree char *text = drmad_job_learned_text (hyper, drmad_hyper_get_values (hyper));
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, "\nmomentum per segment:\n   layer 1:  0.8  0.8\n   layer 2:  0.8  0.8"));
+  g_assert_nonnull (strstr (text, "\ninitial scale per layer: 0.05, 0.05"));
+  drmad_options_clear (&o);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/job/warm-start-plots", test_warm_start_plots);
+  g_test_add_func ("/job/learned-text", test_learned_text);
   return g_test_run ();
 }
