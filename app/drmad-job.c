@@ -283,41 +283,43 @@ drmad_job_result_clear (DrmadJobResult *result)
 /* ---- plots ---- */
 
 
+/* "TITLE: v1, v2" (one value a layer, @S 0) or "TITLE:" then a line of @S
+ * values a layer (a schedule), after a line break unless @text is empty: the
+ * values of @group in @theta (@defaults where it is not learned). */
+static void
+append_cells (GString *text, const DrmadHyper *hyper, const double *theta, DrmadGroupKind group, guint S,
+              const double *defaults, const char *title)
+{
+  gboolean schedule = S > 0;
+  S = MAX (S, 1);
+  guint L = drmad_hyper_get_n_layers (hyper);
+  g_autofree double *cells = g_new (double, L * S);
+  drmad_theta_cells (hyper, theta, group, S, defaults, cells);
+  g_string_append_printf (text, "%s%s:", text->len ? "\n" : "", title);
+  for (guint l = 0; l < L; l++) {
+    if (!schedule) {
+      g_string_append_printf (text, "%s %.3g", l ? "," : "", cells[l]);
+      continue;
+    }
+    g_string_append_printf (text, "\n   layer %u:", l + 1);
+    for (guint s = 0; s < S; s++)
+      g_string_append_printf (text, "  %.3g", cells[l * S + s]);
+  }
+}
+
 char *
 drmad_job_learned_text (const DrmadHyper *hyper, const double *theta)
 {
   const DrmadHyperConfig *config = drmad_hyper_get_config (hyper);
-  guint L = drmad_hyper_get_n_layers (hyper), S = config->segments;
-  g_autofree double *l2 = g_new (double, L), *lr = g_new (double, L * S);
-  drmad_theta_cells (hyper, theta, DRMAD_GROUP_L2, 1, config->init_l2, l2);
-  drmad_theta_cells (hyper, theta, DRMAD_GROUP_LR, S, config->init_lr, lr);
-  GString *text = g_string_new ("L2 per layer:");
-  for (guint l = 0; l < L; l++)
-    g_string_append_printf (text, "%s %.3g", l ? "," : "", l2[l]);
-  g_string_append (text, "\nlearning rate per segment:");
-  for (guint l = 0; l < L; l++) {
-    g_string_append_printf (text, "\n   layer %u:", l + 1);
-    for (guint s = 0; s < S; s++)
-      g_string_append_printf (text, "  %.3g", lr[l * S + s]);
-  }
+  guint S = config->segments;
+  GString *text = g_string_new (NULL);
+  append_cells (text, hyper, theta, DRMAD_GROUP_L2, 0, config->init_l2, "L2 per layer");
+  append_cells (text, hyper, theta, DRMAD_GROUP_LR, S, config->init_lr, "learning rate per segment");
   /* the other groups when learned (a run with --learn momentum,init showed only L2 and lr, unchanged) */
-  if (config->learn_momentum) {
-    g_autofree double *momentum = g_new (double, L * S);
-    drmad_theta_cells (hyper, theta, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, momentum);
-    g_string_append (text, "\nmomentum per segment:");
-    for (guint l = 0; l < L; l++) {
-      g_string_append_printf (text, "\n   layer %u:", l + 1);
-      for (guint s = 0; s < S; s++)
-        g_string_append_printf (text, "  %.3g", momentum[l * S + s]);
-    }
-  }
-  if (config->learn_init_scale) {
-    g_autofree double *scale = g_new (double, L);
-    drmad_theta_cells (hyper, theta, DRMAD_GROUP_INIT, 1, config->init_scale, scale);
-    g_string_append (text, "\ninitial scale per layer:");
-    for (guint l = 0; l < L; l++)
-      g_string_append_printf (text, "%s %.3g", l ? "," : "", scale[l]);
-  }
+  if (config->learn_momentum)
+    append_cells (text, hyper, theta, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, "momentum per segment");
+  if (config->learn_init_scale)
+    append_cells (text, hyper, theta, DRMAD_GROUP_INIT, 0, config->init_scale, "initial scale per layer");
   return g_string_free (text, FALSE);
 }
 
