@@ -453,6 +453,15 @@ check_help_written (void)
     _exit (EXIT_FAILED);
 }
 
+static char *headless_notice;
+
+void
+drmad_cli_set_headless_notice (const char *line)
+{
+  g_free (headless_notice);
+  headless_notice = g_strdup (line);
+}
+
 int
 drmad_cli_main (int argc, char **argv)
 {
@@ -464,6 +473,9 @@ drmad_cli_main (int argc, char **argv)
   atexit (check_help_written);
   gboolean parsed = drmad_options_parse (&options, &argc, &argv, &error);
   parsing_options = FALSE;
+  if (parsed && headless_notice)
+    fprintf (stderr, "drmad: %s\n", headless_notice);
+  g_clear_pointer (&headless_notice, g_free);
   if (!parsed) {
     fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
     status = EXIT_BAD_INPUT;

@@ -36,15 +36,16 @@ run_window (int argc, char **argv, int *status)
   void *module = drmad_module_open (DRMAD_GUI_MODULE, RTLD_NOW | RTLD_LOCAL, &failure);
   int (*gui_main) (int, char **) = module ? (int (*) (int, char **)) dlsym (module, "drmad_gui_main") : NULL;
   if (!gui_main) {
-    fprintf (stderr, "drmad: cannot load the window (%s): running headless, as with --no-gui\n",
-             module ? DRMAD_GUI_MODULE " has no drmad_gui_main" : failure);
+    g_autofree char *notice = g_strdup_printf ("cannot load the window (%s): running headless, as with --no-gui",
+                                               module ? DRMAD_GUI_MODULE " has no drmad_gui_main" : failure);
+    drmad_cli_set_headless_notice (notice);
     return FALSE;
   }
   *status = gui_main (argc, argv);
   if (*status != -1)
     return TRUE;
-  fprintf (stderr, "drmad: no display to open a window on (DISPLAY / WAYLAND_DISPLAY unset or unreachable): "
-                   "running headless, as with --no-gui\n");
+  drmad_cli_set_headless_notice ("no display to open a window on (DISPLAY / WAYLAND_DISPLAY unset or unreachable): "
+                                 "running headless, as with --no-gui");
   return FALSE;
 }
 #endif

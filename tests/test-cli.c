@@ -991,6 +991,45 @@ test_resume_same_options (void)
   remove_tree (dir);
 }
 
+/* Without a display the program runs headless and says so, but only once
+ * the options have parsed: a mistyped option gets its error alone. */
+static void
+test_headless_notice (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (guint i = 1; options[i]; i++)   /* all but --no-gui */
+    g_ptr_array_add (argv, (gpointer) options[i]);
+  g_ptr_array_add (argv, "--meta-iters");
+  g_ptr_array_add (argv, "0");
+  g_ptr_array_add (argv, NULL);
+  g_auto (GStrv) env = g_environ_unsetenv (g_environ_unsetenv (g_get_environ (), "DISPLAY"), "WAYLAND_DISPLAY");
+  int wait_status;
+  g_autofree char *err = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                               &wait_status, NULL));
+  g_assert_true (g_spawn_check_wait_status (wait_status, NULL));
+  const char *notice = strstr (err, "running headless, as with --no-gui");
+  if (g_strcmp0 (g_getenv ("DRMAD_HAS_WINDOW"), "1") == 0)
+    g_assert_nonnull (notice);
+  if (notice)
+    g_assert_null (strstr (notice + 1, "running headless"));   /* once */
+  g_clear_pointer (&err, g_free);
+  const char *bogus[] = { g_getenv ("DRMAD_BIN"), "--bogus", NULL };
+  g_assert_true (g_spawn_sync (NULL, (char **) bogus, env, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                               &wait_status, NULL));
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 2);
+  g_assert_nonnull (strstr (err, "--bogus"));
+  g_assert_null (strstr (err, "headless"));
+  g_assert_null (strchr (g_strchomp (err), '\n'));   /* the error alone, one line */
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1017,5 +1056,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
+  g_test_add_func ("/cli/headless-notice", test_headless_notice);
   return g_test_run ();
 }
