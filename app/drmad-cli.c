@@ -466,6 +466,9 @@ int
 drmad_cli_main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  /* Messages in the user's language, numbers as 0.5 in every locale: what
+   * the program prints is read back (--evaluate lines, logs, tables). */
+  setlocale (LC_NUMERIC, "C");
   DrmadOptions options = { 0 };
   g_autoptr (GError) error = NULL;
   int status;

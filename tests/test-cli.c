@@ -674,6 +674,35 @@ test_check (void)
   g_assert_nonnull (strstr (relu_err, "--check runs in float64"));
 }
 
+/* In a locale that writes 0,5 (de_DE) the --check table and its messages
+ * still write 0.5, as every other line the program prints. */
+static void
+test_check_decimal_comma (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_auto (GStrv) env = decimal_comma_environ (dir);
+  if (!env) {
+    remove_tree (dir);
+    return;
+  }
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--check", "--layers", "784,4,10", "--iters", "4",
+                         "--train-size", "100", "--val-size", "50", "--test-size", "10", "--segments", "2", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  int wait_status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &wait_status, NULL));
+  g_test_message ("%s%s", out, err);
+  g_assert_true (g_spawn_check_wait_status (wait_status, NULL));
+  g_assert_nonnull (strstr (out, "check passed"));
+  g_autoptr (GRegex) comma = g_regex_new ("[0-9],[0-9]", 0, 0, NULL);
+  g_assert_false (g_regex_match (comma, out, 0, NULL));
+  g_assert_false (g_regex_match (comma, err, 0, NULL));
+  g_autoptr (GRegex) point = g_regex_new ("[0-9]\\.[0-9]", 0, 0, NULL);
+  g_assert_true (g_regex_match (point, out, 0, NULL));
+  remove_tree (dir);
+}
+
 /* Output that cannot be written (a full disk: /dev/full) is a failure in
  * every mode that writes to standard output, --help's included: status 1
  * and one line on stderr, not status 0 with the text lost. */
@@ -1044,6 +1073,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once", test_train_once);
   g_test_add_func ("/cli/patience", test_patience);
   g_test_add_func ("/cli/check", test_check);
+  g_test_add_func ("/cli/check-decimal-comma", test_check_decimal_comma);
   g_test_add_func ("/cli/stdout-full", test_stdout_full);
   g_test_add_func ("/cli/final-diverged", test_final_diverged);
   g_test_add_func ("/cli/meta-lr-out-of-range", test_meta_lr_out_of_range);

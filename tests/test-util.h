@@ -82,6 +82,26 @@ run_drmad (const char *const *base, const char *const *extra, const char *env_ke
   return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
 }
 
+/* An environment whose locale writes 0,5: de_DE.UTF-8 compiled with
+ * localedef into @dir (Debian package locales). NULL, the test skipped,
+ * where it cannot be made. */
+static inline char **
+decimal_comma_environ (const char *dir)
+{
+  g_autofree char *locale = g_build_filename (dir, "de_DE.UTF-8", NULL);
+  const char *localedef[] = { "localedef", "-i", "de_DE", "-f", "UTF-8", locale, NULL };
+  int wait_status = 1;
+  if (!g_spawn_sync (NULL, (char **) localedef, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
+                     | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &wait_status, NULL)
+      || !g_spawn_check_wait_status (wait_status, NULL)) {
+    g_test_skip ("localedef cannot make de_DE.UTF-8 here (Debian package locales)");
+    return NULL;
+  }
+  char **env = g_get_environ ();
+  env = g_environ_setenv (env, "LOCPATH", dir, TRUE);
+  return g_environ_setenv (env, "LC_ALL", "de_DE.UTF-8", TRUE);
+}
+
 /* Tests on the real data skip themselves where it is not installed. */
 static inline gboolean
 have_fashion_mnist (void)
