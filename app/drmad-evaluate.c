@@ -12,17 +12,16 @@
 /* The natural range of one entry of θ: the bounds the command line puts
  * on the starting values of its group. */
 typedef struct {
-  double   low, high;
-  gboolean open_low, open_high;
+  double low, high;   /* both included */
 } EntryRange;
 
 static EntryRange
 entry_range (DrmadGroupKind kind)
 {
   switch (kind) {
-  case DRMAD_GROUP_MOMENTUM: return (EntryRange) { 0, 1, TRUE, TRUE };
-  case DRMAD_GROUP_INIT:     return (EntryRange) { 0, DRMAD_HYPER_SCALE_MAX, TRUE, FALSE };
-  default:                   return (EntryRange) { DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE };
+  case DRMAD_GROUP_MOMENTUM: return (EntryRange) { DRMAD_HYPER_MOMENTUM_MIN, 1 - DRMAD_HYPER_MOMENTUM_MIN };
+  case DRMAD_GROUP_INIT:     return (EntryRange) { DRMAD_HYPER_SCALE_MIN, DRMAD_HYPER_SCALE_MAX };
+  default:                   return (EntryRange) { DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX };
   }
 }
 
@@ -32,13 +31,11 @@ parse_entry_value (const char *key, const char *text, DrmadGroupKind kind, doubl
   EntryRange range = entry_range (kind);
   char *end;
   double value = g_ascii_strtod (text, &end);
-  gboolean ok = end != text && *end == '\0' && isfinite (value)
-                && (range.open_low ? value > range.low : value >= range.low)
-                && (range.open_high ? value < range.high : value <= range.high);
+  gboolean ok = end != text && *end == '\0' && value >= range.low && value <= range.high;
   if (!ok) {
     g_autofree char *quoted = drmad_error_excerpt (text, DRMAD_ERROR_EXCERPT_CHARS);
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s=%s: expected a number %s %g %s %g", key, quoted,
-                 range.open_low ? "above" : "from", range.low, range.open_high ? "and below" : "up to", range.high);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%s=%s: expected a number from %.13g up to %.13g", key,
+                 quoted, range.low, range.high);
     return FALSE;
   }
   *raw = kind == DRMAD_GROUP_MOMENTUM ? log (value / (1 - value)) : log (value);

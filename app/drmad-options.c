@@ -35,7 +35,7 @@ static const OptionSpec specs[] = {
   { "segments", "4", "S", "Segments of the learning-rate and momentum schedules", TRUE },
   { "init-l2", "1e-4", "C[,C…]", "Starting L2 coefficient, one for all layers or one per layer", TRUE },
   { "init-lr", "0.1", "η[,η…]", "Starting learning rate, one or one per layer", TRUE },
-  { "init-momentum", "0.9", "γ[,γ…]", "Starting momentum in (0, 1), one or one per layer", TRUE },
+  { "init-momentum", "0.9", "γ[,γ…]", "Starting momentum from 1e-12 up to 1 − 1e-12, one or one per layer", TRUE },
   { "init-scale", "0", "S[,S…]", "Starting scale of the initial weights, one or one per layer; 0 = 1/sqrt(fan_in)", TRUE },
   { "method", "auto", "auto|exact|piecewise|truncated|drmad", "Reverse pass: auto (exact when it fits --memory-budget, else piecewise with the most pieces that fit), exact (checkpointed), piecewise (K straight pieces), truncated (exact through the last R steps only: biased), drmad (R points on the straight line w_0 → w_T, as the authors' code: biased when R < T)", TRUE },
   { "snapshots", "16", "K", "Pieces of the piecewise method (1 = the full DrMAD line)", TRUE },
@@ -269,8 +269,8 @@ parse_number (const char *name, const char *text, gboolean as_key, double low, d
   if (end == text || *end != '\0' || !isfinite (value) || (open_high ? value >= high : value > high)
       || (open_low ? value <= low : value < low)) {
     g_autofree char *upper = !isfinite (high) ? g_strdup ("")
-                             : g_strdup_printf (open_high ? " and below %g" : " up to %g", high);
-    g_autofree char *expected = g_strdup_printf ("a number %s %g%s", open_low ? "above" : "from", low, upper);
+                             : g_strdup_printf (open_high ? " and below %.13g" : " up to %.13g", high);
+    g_autofree char *expected = g_strdup_printf ("a number %s %.13g%s", open_low ? "above" : "from", low, upper);
     return bad_value_as (error, as_key, name, text, expected);
   }
   *out = value;
@@ -350,7 +350,9 @@ static const struct {
 } start_specs[] = {
   { "init-l2", DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_l2) },
   { "init-lr", DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_lr) },
-  { "init-momentum", 0, 1, TRUE, TRUE, G_STRUCT_OFFSET (DrmadHyperConfig, init_momentum) },
+  { "init-momentum", DRMAD_HYPER_MOMENTUM_MIN, 1 - DRMAD_HYPER_MOMENTUM_MIN, FALSE, FALSE,
+    G_STRUCT_OFFSET (DrmadHyperConfig, init_momentum) },
+  /* and 0, for 1/sqrt(fan_in): parse_start_value() */
   { "init-scale", 0, DRMAD_HYPER_SCALE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_scale) },
 };
 static const char *const start_keys[] = { "init-l2", "init-lr", "init-momentum", "init-scale", NULL };
@@ -372,6 +374,12 @@ parse_start_value (DrmadHyperConfig *hyper, guint n_layers, const char *key, con
     if (!parse_per_layer_text (key, value, as_key, n_layers, start_specs[i].low, start_specs[i].high,
                                start_specs[i].open_low, start_specs[i].open_high, parsed, error))
       return FALSE;
+    for (guint l = 0; l < n_layers; l++)
+      if (g_str_equal (key, "init-scale") && parsed[l] != 0 && parsed[l] < DRMAD_HYPER_SCALE_MIN) {
+        g_autofree char *expected = g_strdup_printf ("0 (= 1/sqrt(fan_in)) or a number from %g up to %g",
+                                                     DRMAD_HYPER_SCALE_MIN, DRMAD_HYPER_SCALE_MAX);
+        return bad_value_as (error, as_key, key, value, expected);
+      }
     memcpy (G_STRUCT_MEMBER_P (hyper, start_specs[i].offset), parsed, n_layers * sizeof (double));
     return TRUE;
   }

@@ -30,7 +30,7 @@ typedef struct {
   guint64  steps;               /* T */
   double   init_l2[DRMAD_HYPER_MAX_LAYERS];        /* L2 coefficient exp(λ) */
   double   init_lr[DRMAD_HYPER_MAX_LAYERS];        /* learning rate η */
-  double   init_momentum[DRMAD_HYPER_MAX_LAYERS];  /* momentum γ ∈ (0, 1) */
+  double   init_momentum[DRMAD_HYPER_MAX_LAYERS];  /* momentum γ ∈ [1e-12, 1 − 1e-12] */
   double   init_scale[DRMAD_HYPER_MAX_LAYERS];     /* scale of W_0; 0 = 1/√fan_in */
 } DrmadHyperConfig;
 
@@ -95,17 +95,19 @@ typedef struct {
 DrmadHyperEntry drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index);
 
 /* The natural values a hyperparameter may take, the same for a starting
- * value (--init-l2, a drmad --evaluate line) and a learned one, so that any
- * learned θ can be given back: L2 and learning rates in [1e-12, 100],
- * momenta in (0, 1), initial scales in (0, 100]. Past them training
- * overflows or never moves. */
-#define DRMAD_HYPER_RATE_MIN  1e-12
-#define DRMAD_HYPER_RATE_MAX  100.0
-#define DRMAD_HYPER_SCALE_MAX 100.0
+ * value (DrmadHyperConfig, --init-l2, a drmad --evaluate line) and a
+ * learned one, so that any learned θ can be given back: L2 and learning
+ * rates in [1e-12, 100], momenta in [1e-12, 1 − 1e-12], initial scales in
+ * [1e-12, 100] (in a DrmadHyperConfig also 0, for 1/sqrt(fan_in)). Past
+ * them training overflows or never moves. */
+#define DRMAD_HYPER_RATE_MIN     1e-12
+#define DRMAD_HYPER_RATE_MAX     100.0
+#define DRMAD_HYPER_MOMENTUM_MIN 1e-12   /* and 1 − DRMAD_HYPER_MOMENTUM_MIN the largest */
+#define DRMAD_HYPER_SCALE_MIN    1e-12
+#define DRMAD_HYPER_SCALE_MAX    100.0
 
 /* Puts every entry of the raw vector @values that lies outside the ranges
- * above on the nearest bound (a momentum within 1e-12 of 0 or 1, an initial
- * scale from 1e-12): a meta-step projected onto them. Returns how many it
+ * above on the nearest bound: a meta-step projected onto them. Returns how many it
  * moved; NaN entries stay, for drmad_hyper_set_values() to refuse. */
 guint drmad_hyper_clamp_range (const DrmadHyper *hyper, double *values);
 

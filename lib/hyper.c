@@ -101,18 +101,22 @@ drmad_hyper_new_for_sizes (const guint *sizes, guint n_sizes, const DrmadHyperCo
     if (sizes[l] == 0)
       bad = g_strdup_printf ("layer %u has width 0: every width must be at least 1", l);
   for (guint l = 0; !bad && l < L; l++) {
-    if (!(config->init_l2[l] > 0) || !isfinite (config->init_l2[l]))
-      bad = g_strdup_printf ("initial L2 coefficient of weight layer %u is %g: expected a positive number (it is "
-                             "learned on a log scale)", l + 1, config->init_l2[l]);
-    else if (!(config->init_lr[l] > 0) || !isfinite (config->init_lr[l]))
-      bad = g_strdup_printf ("initial learning rate of weight layer %u is %g: expected a positive number", l + 1,
-                             config->init_lr[l]);
-    else if (!(config->init_momentum[l] > 0 && config->init_momentum[l] < 1))
-      bad = g_strdup_printf ("initial momentum of weight layer %u is %g: expected a value strictly between 0 and 1",
-                             l + 1, config->init_momentum[l]);
-    else if (!(config->init_scale[l] >= 0) || !isfinite (config->init_scale[l]))
-      bad = g_strdup_printf ("initial scale of weight layer %u is %g: expected a positive number (0 = "
-                             "1/sqrt(fan_in))", l + 1, config->init_scale[l]);
+    const double rate_lo = DRMAD_HYPER_RATE_MIN, rate_hi = DRMAD_HYPER_RATE_MAX;
+    const double momentum_lo = DRMAD_HYPER_MOMENTUM_MIN, momentum_hi = 1 - DRMAD_HYPER_MOMENTUM_MIN;
+    if (!(config->init_l2[l] >= rate_lo && config->init_l2[l] <= rate_hi))
+      bad = g_strdup_printf ("initial L2 coefficient of weight layer %u is %g: expected a number from %g up to %g",
+                             l + 1, config->init_l2[l], rate_lo, rate_hi);
+    else if (!(config->init_lr[l] >= rate_lo && config->init_lr[l] <= rate_hi))
+      bad = g_strdup_printf ("initial learning rate of weight layer %u is %g: expected a number from %g up to %g",
+                             l + 1, config->init_lr[l], rate_lo, rate_hi);
+    else if (!(config->init_momentum[l] >= momentum_lo && config->init_momentum[l] <= momentum_hi))
+      bad = g_strdup_printf ("initial momentum of weight layer %u is %g: expected a number from %g up to 1 − %g",
+                             l + 1, config->init_momentum[l], momentum_lo, momentum_lo);
+    else if (!(config->init_scale[l] == 0
+               || (config->init_scale[l] >= DRMAD_HYPER_SCALE_MIN && config->init_scale[l] <= DRMAD_HYPER_SCALE_MAX)))
+      bad = g_strdup_printf ("initial scale of weight layer %u is %g: expected 0 (= 1/sqrt(fan_in)) or a number "
+                             "from %g up to %g", l + 1, config->init_scale[l], DRMAD_HYPER_SCALE_MIN,
+                             DRMAD_HYPER_SCALE_MAX);
   }
   if (bad) {
     g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, bad);
@@ -258,19 +262,32 @@ log_bound (double natural, gboolean upper)
   return raw;
 }
 
+/* The logit of the momentum bound @natural, moved inside by the last bit
+ * sigmoid() would round past, as log_bound(). */
+static double
+logit_bound (double natural, gboolean upper)
+{
+  double raw = logit (natural);
+  while (upper ? sigmoid (raw) > natural : sigmoid (raw) < natural)
+    raw = nextafter (raw, upper ? -INFINITY : INFINITY);
+  return raw;
+}
+
 guint
 drmad_hyper_clamp_range (const DrmadHyper *hyper, double *values)
 {
-  /* the raw bounds: logarithms, and for momenta logits (momentum 1e-12 … 1 − 1e-12) */
+  /* the raw bounds: logarithms, and for momenta logits */
   const double rate_lo = log_bound (DRMAD_HYPER_RATE_MIN, FALSE), rate_hi = log_bound (DRMAD_HYPER_RATE_MAX, TRUE);
-  const double scale_hi = log_bound (DRMAD_HYPER_SCALE_MAX, TRUE), logit = log ((1 - 1e-12) / 1e-12);
+  const double scale_lo = log_bound (DRMAD_HYPER_SCALE_MIN, FALSE), scale_hi = log_bound (DRMAD_HYPER_SCALE_MAX, TRUE);
+  const double momentum_lo = logit_bound (DRMAD_HYPER_MOMENTUM_MIN, FALSE);
+  const double momentum_hi = logit_bound (1 - DRMAD_HYPER_MOMENTUM_MIN, TRUE);
   guint moved = 0;
   for (gsize i = 0; i < hyper->n; i++) {
     double lo = rate_lo, hi = rate_hi;
     if (hyper->entries[i].kind == DRMAD_GROUP_MOMENTUM)
-      lo = -logit, hi = logit;
+      lo = momentum_lo, hi = momentum_hi;
     else if (hyper->entries[i].kind == DRMAD_GROUP_INIT)
-      hi = scale_hi;
+      lo = scale_lo, hi = scale_hi;
     if (values[i] < lo || values[i] > hi) {   /* false for NaN */
       values[i] = values[i] < lo ? lo : hi;
       moved++;

@@ -222,8 +222,8 @@ test_bad_lines (void)
     { "lr/layer1/seg0=0.1x", { "lr/layer1/seg0=0.1x", "expected a number" } },
     { "lr/layer1/seg0=nan", { "lr/layer1/seg0=nan", "expected a number" } },
     { "l2/layer1=", { "l2/layer1=", "expected a number" } },
-    { "init-momentum=1", { "init-momentum=1", "expected a number above 0 and below 1" } },
-    { "init-momentum=0", { "init-momentum=0", "expected a number above 0 and below 1" } },
+    { "init-momentum=1", { "init-momentum=1", "expected a number from 1e-12 up to 0.999999999999" } },
+    { "init-momentum=0", { "init-momentum=0", "expected a number from 1e-12 up to 0.999999999999" } },
     { "init-lr=0.1 noequals", { "\"noequals\"", "KEY=VALUE" } },
     { "=3", { "\"=3\"", "KEY=VALUE" } },
     { "l2/layer1=1e-3 l2/layer1=1e-3", { "l2/layer1", "twice" } },
@@ -444,7 +444,7 @@ test_parse_line (void)
   g_assert_nonnull (strstr (error->message, "l2/layer2/in3"));
   g_clear_error (&error);
   g_assert_null (drmad_evaluate_parse_line (&options, sizes, 3, "momentum/layer1/seg0=1", &error));
-  g_assert_nonnull (strstr (error->message, "above 0 and below 1"));
+  g_assert_nonnull (strstr (error->message, "from 1e-12 up to 0.999999999999"));
   g_clear_error (&error);
   /* With --learn none θ has no entries, and the message says so in a sentence. */
   DrmadOptions none = options;

@@ -1362,6 +1362,47 @@ test_misuse (void)
   DrmadHyperConfig config;
   config_all_groups (&config, DRMAD_L2_PER_NEURON, 20);
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+
+  /* Starting values outside the documented ranges (lib/drmad-hyper.h) are
+   * refused up front: a momentum of 1e-310 once trained and failed only at
+   * the final evaluation, its logit past what θ may hold. */
+  const struct { double *field; double value; const char *says; } starts[] = {
+    { &config.init_momentum[0], 1e-310, "initial momentum of weight layer 1 is 1e-310: expected a number from 1e-12" },
+    { &config.init_momentum[1], 1, "initial momentum of weight layer 2 is 1:" },
+    { &config.init_scale[0], 1e-310, "initial scale of weight layer 1 is 1e-310: expected 0" },
+    { &config.init_l2[0], 1e-300, "initial L2 coefficient of weight layer 1 is 1e-300" },
+    { &config.init_lr[1], 1e3, "initial learning rate of weight layer 2 is 1000" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (starts); i++) {
+    double kept = *starts[i].field;
+    *starts[i].field = starts[i].value;
+    g_assert_null (drmad_hyper_new (p.net, &config, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, starts[i].says));
+    g_clear_error (&error);
+    *starts[i].field = kept;
+  }
+  /* A meta-step projected onto those ranges stays inside them, at both ends of every group. */
+  gsize n_all = drmad_hyper_get_n (hyper);
+  g_autofree double *wild = g_new (double, n_all);
+  for (int sign = -1; sign <= 1; sign += 2) {
+    for (gsize i = 0; i < n_all; i++)
+      wild[i] = sign * 1e6;
+    g_assert_cmpuint (drmad_hyper_clamp_range (hyper, wild), ==, n_all);
+    for (gsize i = 0; i < n_all; i++) {
+      DrmadGroupKind kind = drmad_hyper_get_entry (hyper, i).kind;
+      double natural = drmad_hyper_natural_of (hyper, i, wild[i]);
+      double lo = kind == DRMAD_GROUP_MOMENTUM ? DRMAD_HYPER_MOMENTUM_MIN
+                  : kind == DRMAD_GROUP_INIT ? DRMAD_HYPER_SCALE_MIN : DRMAD_HYPER_RATE_MIN;
+      double hi = kind == DRMAD_GROUP_MOMENTUM ? 1 - DRMAD_HYPER_MOMENTUM_MIN
+                  : kind == DRMAD_GROUP_INIT ? DRMAD_HYPER_SCALE_MAX : DRMAD_HYPER_RATE_MAX;
+      g_assert_cmpfloat (natural, >=, lo);
+      g_assert_cmpfloat (natural, <=, hi);
+      g_assert_cmpfloat (fabs (natural - (sign < 0 ? lo : hi)), <=, 1e-12 * hi);   /* on the bound */
+    }
+  }
+
   static const guint other_sizes[] = { 6, 4, 3 };
   g_autoptr (DrmadNet) other = drmad_net_new (p.device, other_sizes, 3, DRMAD_ACTIVATION_TANH,
                                               DRMAD_PRECISION_FLOAT64, 8, &error);
