@@ -39,7 +39,7 @@ static const OptionSpec specs[] = {
   { "init-scale", "0", "S[,S…]", "Starting scale of the initial weights, one or one per layer; 0 = 1/sqrt(fan_in)", TRUE },
   { "method", "auto", "auto|exact|piecewise|truncated|drmad", "Reverse pass: auto (exact when it fits --memory-budget, else piecewise with the most pieces that fit), exact (checkpointed), piecewise (K straight pieces), truncated (exact through the last R steps only: biased), drmad (R points on the straight line w_0 → w_T, as the authors' code: biased when R < T)", TRUE },
   { "snapshots", "16", "K", "Pieces of the piecewise method (1 = the full DrMAD line)", TRUE },
-  { "checkpoint-every", "0", "k", "Checkpoint spacing of the exact and truncated methods; 0 = ceil(sqrt(T)), 1 = store every step", TRUE },
+  { "checkpoint-every", "0", "k", "Checkpoint spacing of the exact and truncated methods; 0 = ceil(sqrt(T)) (truncated: ceil(sqrt(R))), 1 = store every step", TRUE },
   { "reverse-steps", "0", "R", "drmad: points reversed along the line (T = the full line of the paper); truncated: steps reversed; 0 = ceil(T/10)", TRUE },
   { "memory-budget", "0", "BYTES", "Device memory the reverse pass may use when --method auto chooses (e.g. 512M, 4G); 0 = half the device's free memory", TRUE },
   { "fidelity-every", "10", "N", "Measure the method against a more faithful one (exact where it fits) at meta-iteration 1 and every N after; 0 = never", TRUE },

@@ -22,7 +22,7 @@ gboolean    drmad_method_from_name (const char *name, DrmadMethod *method, GErro
 
 typedef struct {
   DrmadMethod method;
-  guint       checkpoint_every;  /* exact, truncated: k; 0 = ⌈√T⌉; 1 stores every step */
+  guint       checkpoint_every;  /* exact, truncated: k; 0 = ⌈√T⌉ (truncated: ⌈√R⌉); 1 stores every step */
   guint       snapshots;         /* piecewise: K ≥ 1 (1 = DrMAD over the full line); clipped to T */
   guint64     seed;              /* initial weights and minibatches */
   guint64     reverse_steps;     /* drmad: R points spread over the line (0 = ⌈T/10⌉, the authors' code;

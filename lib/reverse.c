@@ -303,7 +303,7 @@ tape_slots (const DrmadNet *net, gboolean with_dgamma, guint64 k, guint64 revers
 {
   if (!net->host_fused || with_dgamma)
     return 0;
-  return k > 1 ? k : reversed;
+  return k > 1 ? MIN (k, reversed) : reversed;
 }
 
 /* @count arrays of @n reals on one allocation (drmad_buffers_new), or an
@@ -321,9 +321,9 @@ vectors (Pass *pass, guint64 count, gsize n, GError **error)
 
 typedef struct {
   guint64      k;
-  GPtrArray   *w, *v;          /* checkpoints at t = 0, k, 2k, … */
-  GPtrArray   *tape;           /* k = 1 with tape slots: the passes of steps first_taped, …, T − 1 */
-  guint64      first_taped;
+  GPtrArray   *w, *v;          /* checkpoints at t = first, first + k, first + 2k, … < T */
+  GPtrArray   *tape;           /* k = 1 with tape slots: the passes of steps first, …, T − 1 */
+  guint64      first;          /* the first step reversed: 0, or T − R when truncated */
 } Checkpoints;
 
 static gboolean
@@ -331,11 +331,12 @@ record_checkpoint (Pass *pass, guint64 t, gpointer data, GError **error)
 {
   Checkpoints *cp = data;
   if (cp->tape->len)   /* the step from w_t leaves its passes in its slot */
-    pass->net->host_tape = t >= cp->first_taped && t < pass->T ? cp->tape->pdata[t - cp->first_taped] : NULL;
-  if (t % cp->k != 0 || t == pass->T)
+    pass->net->host_tape = t >= cp->first && t < pass->T ? cp->tape->pdata[t - cp->first] : NULL;
+  if (t < cp->first || (t - cp->first) % cp->k != 0 || t == pass->T)
     return TRUE;
-  return hook_copy (pass, cp->w->pdata[t / cp->k], pass->net->params, error)
-         && hook_copy (pass, cp->v->pdata[t / cp->k], pass->trainer->velocity, error);
+  guint64 j = (t - cp->first) / cp->k;
+  return hook_copy (pass, cp->w->pdata[j], pass->net->params, error)
+         && hook_copy (pass, cp->v->pdata[j], pass->trainer->velocity, error);
 }
 
 typedef struct {
@@ -356,14 +357,16 @@ record_segment (Pass *pass, guint64 t, gpointer data, GError **error)
   return j >= seg->v->len || hook_copy (pass, seg->v->pdata[j], pass->trainer->velocity, error);
 }
 
-/* The exact reverse pass from T down to @stop (0; truncated: T − R). */
+/* The exact reverse pass from T down to @stop (0; truncated: T − R). The
+ * checkpoints are kept from @stop on, every @k steps (k ≤ T − stop), so a
+ * truncated pass stores only what its R steps need. */
 static gboolean
 reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
 {
   DrmadNet *net = pass->net;
   gsize P = net->n_params;
-  guint64 T = pass->T, slots = tape_slots (net, pass->with_dgamma, k, T - stop), checkpoints = (T + k - 1) / k;
-  Checkpoints cp = { .k = k, .first_taped = stop };
+  guint64 T = pass->T, R = T - stop, slots = tape_slots (net, pass->with_dgamma, k, R), checkpoints = (R + k - 1) / k;
+  Checkpoints cp = { .k = k, .first = stop };
   SegmentStates seg = { 0 };
   g_autoptr (DrmadBuffer) w_end = NULL;
   g_autoptr (DrmadBuffer) v_end = NULL;
@@ -383,28 +386,26 @@ reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
   /* k = 1: every state is stored (and, on the fused host path, every
    * step's passes): reverse straight through the checkpoints. */
   for (guint64 t = T; ok && k == 1 && t-- > stop;) {
-    pass->w_now = cp.w->pdata[t];
-    pass->v_now = cp.v->pdata[t];
-    pass->v_next = t + 1 < T ? cp.v->pdata[t + 1] : v_end;
+    pass->w_now = cp.w->pdata[t - stop];
+    pass->v_now = cp.v->pdata[t - stop];
+    pass->v_next = t + 1 < T ? cp.v->pdata[t + 1 - stop] : v_end;
     pass->tape = cp.tape->len ? cp.tape->pdata[t - stop] : NULL;
-    ok = reverse_step_at (pass, t, t, T - t, T - stop, error);
+    ok = reverse_step_at (pass, t, t, T - t, R, error);
   }
   for (gint64 j = k == 1 ? -1 : (gint64) checkpoints - 1; ok && j >= 0; j--) {
-    seg.first = (guint64) j * k;
+    seg.first = stop + (guint64) j * k;
     guint64 end = MIN (seg.first + k, T);
-    if (end <= stop)
-      break;
     /* Recompute the segment from its checkpoint, storing every state. */
     ok = copy (net->params, cp.w->pdata[j], error) && copy (pass->trainer->velocity, cp.v->pdata[j], error)
          && run_forward (pass, seg.first, end, "recompute", record_segment, &seg, NULL, error)
          && copy (seg.v->pdata[end - seg.first], pass->trainer->velocity, error);
     net->host_tape = NULL;
-    for (guint64 t = end; ok && t-- > MAX (seg.first, stop);) {
+    for (guint64 t = end; ok && t-- > seg.first;) {
       pass->w_now = seg.w->pdata[t - seg.first];
       pass->v_now = seg.v->pdata[t - seg.first];
       pass->v_next = seg.v->pdata[t + 1 - seg.first];
       pass->tape = seg.tape->len ? seg.tape->pdata[t - seg.first] : NULL;
-      ok = reverse_step_at (pass, t, t, T - t, T - stop, error);
+      ok = reverse_step_at (pass, t, t, T - t, R, error);
     }
   }
   net->host_tape = NULL;
@@ -639,6 +640,21 @@ default_r (guint64 T)
   return MAX (T / 10 + (T % 10 != 0), 1);
 }
 
+/* R of drmad and truncated, and k of exact and truncated (checkpoints every
+ * k steps of the T, or of the R a truncated pass reverses), as resolved. */
+static guint64
+resolved_r (const DrmadReverseConfig *config, guint64 T)
+{
+  return config->reverse_steps ? MIN (config->reverse_steps, T) : default_r (T);
+}
+
+static guint64
+resolved_k (const DrmadReverseConfig *config, guint64 T)
+{
+  guint64 span = config->method == DRMAD_METHOD_TRUNCATED ? resolved_r (config, T) : T;
+  return config->checkpoint_every ? MIN (config->checkpoint_every, span) : default_k (span);
+}
+
 /* Vectors of P numbers a pass of a resolved method allocates: the trainer
  * (velocity, L2, η and γ schedules: 2 + 2S), the pass (w_0, dw, dv, dl2, u,
  * hu, dη and dγ: 6 + 2S; dγ only with momentum learned, else one number:
@@ -646,12 +662,13 @@ default_r (guint64 T)
 static guint64
 method_vectors (const DrmadReverseConfig *config, guint64 T, guint64 S)
 {
-  guint64 vectors = 4 * S + 8, k = config->checkpoint_every ? MIN (config->checkpoint_every, T) : default_k (T);
-  guint64 R = config->reverse_steps ? config->reverse_steps : default_r (T);
+  guint64 vectors = 4 * S + 8, k = resolved_k (config, T), R = resolved_r (config, T);
   switch (config->method) {
   case DRMAD_METHOD_EXACT:
-  case DRMAD_METHOD_TRUNCATED:  /* checkpoints, w_T, then one segment's states (or v_T when k = 1) */
-    return vectors + 2 * ((T + k - 1) / k) + 1 + (k > 1 ? 2 * k + 1 : 1);
+  case DRMAD_METHOD_TRUNCATED: {  /* checkpoints, w_T, then one segment's states (or v_T when k = 1) */
+    guint64 reversed = config->method == DRMAD_METHOD_EXACT ? T : R;
+    return vectors + 2 * ((reversed + k - 1) / k) + 1 + (k > 1 ? 2 * k + 1 : 1);
+  }
   case DRMAD_METHOD_DRMAD:      /* w_0, w_T, the point and the zero velocity; the full line as K = 1 */
     return vectors + (R < T ? 4 : 5);
   default:                      /* K + 1 snapshots, the point and two velocities */
@@ -666,8 +683,7 @@ drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadR
   guint64 reals = method_vectors (config, hc->steps, hc->segments) * net->n_params;
   if (!hc->learn_momentum)   /* dγ is one number, not S vectors */
     reals -= hc->segments * net->n_params - 1;
-  guint64 T = hc->steps, k = config->checkpoint_every ? MIN (config->checkpoint_every, T) : default_k (T);
-  guint64 R = config->reverse_steps ? MIN (config->reverse_steps, T) : default_r (T);
+  guint64 T = hc->steps, k = resolved_k (config, T), R = resolved_r (config, T);
   if (config->method == DRMAD_METHOD_EXACT || config->method == DRMAD_METHOD_TRUNCATED)
     reals += tape_slots (net, hc->learn_momentum, k, config->method == DRMAD_METHOD_EXACT ? T : R)
              * drmad_net_host_tape_reals (net);
@@ -706,9 +722,9 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
   if (!drmad_hyper_check_net (hyper, net, error))
     return FALSE;
   if (r.method == DRMAD_METHOD_EXACT || r.method == DRMAD_METHOD_TRUNCATED || r.method == DRMAD_METHOD_AUTO)
-    r.checkpoint_every = r.checkpoint_every ? MIN (r.checkpoint_every, T) : default_k (T);
+    r.checkpoint_every = (guint) resolved_k (&r, T);   /* auto: as exact, the method it tries first */
   if (r.method == DRMAD_METHOD_DRMAD || r.method == DRMAD_METHOD_TRUNCATED)
-    r.reverse_steps = r.reverse_steps ? MIN (r.reverse_steps, T) : default_r (T);
+    r.reverse_steps = resolved_r (&r, T);
   r.snapshots = MIN (MAX (r.snapshots, 1), T);
   g_autofree char *why = NULL;
   if (config->method == DRMAD_METHOD_AUTO) {
@@ -765,7 +781,7 @@ drmad_reverse_config_describe (const DrmadReverseConfig *c, guint64 T)
   case DRMAD_METHOD_PIECEWISE:
     return g_strdup_printf ("piecewise K=%u", (guint) MIN (MAX (c->snapshots, 1), T));
   case DRMAD_METHOD_TRUNCATED:
-    return g_strdup_printf ("truncated R=%" G_GUINT64_FORMAT, c->reverse_steps ? MIN (c->reverse_steps, T) : default_r (T));
+    return g_strdup_printf ("truncated R=%" G_GUINT64_FORMAT, resolved_r (c, T));
   case DRMAD_METHOD_DRMAD: {
     guint64 R = c->reverse_steps ? c->reverse_steps : default_r (T);
     return R >= T ? g_strdup ("drmad R=T (full line)") : g_strdup_printf ("drmad R=%" G_GUINT64_FORMAT, R);

@@ -1037,6 +1037,17 @@ test_truncated (void)
   }
   g_assert_cmpmem (results[1]->gradient, results[1]->n * sizeof (double), results[0]->gradient,
                    results[0]->n * sizeof (double));
+  /* It stores only what its 10 steps need, as much as exact over T = 10
+   * steps with the same k, not the states of the 30 steps before T − R. */
+  config.steps = 10;
+  g_autoptr (DrmadHyper) short_run = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 2; i++) {
+    g_autoptr (DrmadHypergradient) exact_short = hypergradient (&p, short_run, DRMAD_METHOD_EXACT, i ? 1 : 7, 0);
+    g_test_message ("peaks: truncated T = 40, R = 10, k = %u: %" G_GUINT64_FORMAT " bytes; exact T = 10: %"
+                    G_GUINT64_FORMAT, i ? 1 : 7, results[i]->device_peak_bytes, exact_short->device_peak_bytes);
+    g_assert_cmpuint (results[i]->device_peak_bytes, ==, exact_short->device_peak_bytes);
+  }
   drmad_hypergradient_free (results[0]);
   drmad_hypergradient_free (results[1]);
   problem_teardown (&p);
@@ -1122,7 +1133,7 @@ test_defaults_at_largest_steps (void)
   reverse.method = DRMAD_METHOD_TRUNCATED;
   CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
   g_assert_cmpuint (resolved.reverse_steps, ==, G_GUINT64_CONSTANT (1844674407370955162));
-  g_assert_cmpuint (resolved.checkpoint_every, ==, G_MAXUINT);
+  g_assert_cmpuint (resolved.checkpoint_every, ==, 1358187914);   /* ⌈√R⌉ */
   problem_teardown (&p);
 }
 
