@@ -55,6 +55,12 @@ libs=$(ldd "$scratch/hyper-mlp")  # whole, not piped: grep -q would close the pi
 grep -q "libdrmad.so.0 => $DIR/lib/libdrmad.so.0 " <<< "$libs" \
   || { echo "$libs"; echo "libdrmad.so.0 does not resolve to $DIR/lib"; exit 1; }
 
+# The installed program starts as it is, without LD_LIBRARY_PATH: it finds
+# DIR/lib through its own rpath.
+"$DIR/bin/drmad" --version > "$scratch/version.txt" 2>&1 \
+  || { cat "$scratch/version.txt"; echo "$DIR/bin/drmad does not start"; exit 1; }
+grep -q '^drmad [0-9]' "$scratch/version.txt"
+
 # 4. Run it.
 "$scratch/hyper-mlp" > "$scratch/out.txt"
 cat "$scratch/out.txt"
