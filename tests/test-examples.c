@@ -24,6 +24,35 @@ run (const char *const *argv, const char *cwd, const char *env_key, const char *
 }
 
 static void
+test_example_arguments (void)
+{
+  g_auto (GStrv) examples = g_strsplit (g_getenv ("DRMAD_EXAMPLES"), ":", -1);
+  for (guint i = 0; examples[i]; i++) {
+    const char *exe = examples[i];
+    g_autofree char *help_out = NULL, *help_err = NULL;
+    g_assert_cmpint (run ((const char *[]){ exe, "--help", NULL }, NULL, NULL, NULL, &help_out, &help_err), ==, 0);
+    g_assert_true (g_str_has_prefix (help_out, "Usage: "));
+    g_assert_nonnull (strstr (help_out, "Fashion-MNIST"));
+    /* It said what it does and did nothing: no device opened, no training. */
+    g_assert_null (strstr (help_out, "device:"));
+    g_assert_null (strstr (help_out, "meta-iteration 1:"));
+    g_assert_null (strstr (help_out, "test accuracy"));
+    g_assert_cmpstr (help_err, ==, "");
+
+    const char *bad[][3] = { { "--bogus", NULL }, { "extra", NULL }, { "--help", "more", NULL } };
+    for (guint b = 0; b < G_N_ELEMENTS (bad); b++) {
+      const char *argv[] = { exe, bad[b][0], bad[b][1], NULL };
+      g_autofree char *out = NULL, *err = NULL;
+      g_assert_cmpint (run (argv, NULL, NULL, NULL, &out, &err), ==, 2);
+      g_autofree char *named = g_strdup_printf ("unexpected argument %s: this example takes none",
+                                                bad[b][1] ? bad[b][1] : bad[b][0]);
+      g_assert_nonnull (strstr (err, named));
+      g_assert_cmpstr (out, ==, "");
+    }
+  }
+}
+
+static void
 test_paper_experiment_arguments (void)
 {
   g_autofree char *script = g_build_filename (g_getenv ("DRMAD_SOURCE_ROOT"), "scripts", "paper-experiment.sh", NULL);
@@ -74,6 +103,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/examples/arguments", test_example_arguments);
   g_test_add_func ("/scripts/paper-experiment-arguments", test_paper_experiment_arguments);
   return g_test_run ();
 }
