@@ -1,6 +1,6 @@
 /* What the documents hand a user besides the program itself: the example
- * programs (examples/, docs/install.md) and scripts/paper-experiment.sh
- * (docs/experiments.md). Their --help answers at once, and an argument they
+ * programs (examples/, docs/install.md), scripts/paper-experiment.sh
+ * (docs/experiments.md) and fuzz/run.sh (docs/reliability.md). Their --help answers at once, and an argument they
  * do not take is refused with exit status 2 before any work starts. */
 #include <glib.h>
 #include <string.h>
@@ -99,11 +99,38 @@ test_paper_experiment_arguments (void)
   remove_tree (dir);
 }
 
+/* fuzz/run.sh (docs/reliability.md): --help, and a target name or --runs
+ * value it cannot use refused before the clang build. Under `timeout`, so
+ * that a regression that starts the build fails here rather than hangs. */
+static void
+test_fuzz_run_arguments (void)
+{
+  g_autofree char *script = g_build_filename (g_getenv ("DRMAD_SOURCE_ROOT"), "fuzz", "run.sh", NULL);
+  g_autofree char *help_out = NULL, *help_err = NULL;
+  g_assert_cmpint (run ((const char *[]){ "timeout", "20", "bash", script, "--help", NULL }, NULL, NULL, NULL,
+                        &help_out, &help_err), ==, 0);
+  g_assert_nonnull (strstr (help_out, "fuzz/run.sh [SECONDS_PER_TARGET | --runs N] [TARGET"));
+  g_assert_nonnull (strstr (help_out, "Targets: idx png-folder cifar10 run-ini checkpoint."));
+  struct { const char *args[3]; const char *fragment; } bad[] = {
+    { { "60", "idxx", NULL }, "no target \"idxx\": expected idx png-folder cifar10 run-ini checkpoint" },
+    { { "--bogus", NULL }, "no target \"--bogus\"" },
+    { { "--runs", NULL }, "--runs needs a number of executions" },
+    { { "--runs", "many", NULL }, "--runs needs a number of executions" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    const char *argv[] = { "timeout", "20", "bash", script, bad[i].args[0], bad[i].args[1], NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (run (argv, NULL, NULL, NULL, &out, &err), ==, 2);
+    g_assert_nonnull (strstr (err, bad[i].fragment));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/examples/arguments", test_example_arguments);
   g_test_add_func ("/scripts/paper-experiment-arguments", test_paper_experiment_arguments);
+  g_test_add_func ("/scripts/fuzz-run-arguments", test_fuzz_run_arguments);
   return g_test_run ();
 }
