@@ -539,7 +539,7 @@ main (int argc, char **argv)
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device_spec, "OpenCL device: index or part of its name", "SPEC" },
     { "dataset", 0, 0, G_OPTION_ARG_STRING, &dataset_option, "Dataset name or folder, as drmad --dataset (default fashion-mnist)", "NAME|PATH" },
     { "layers", 0, 0, G_OPTION_ARG_STRING, &layers_option, "Layer widths, input first (default 784,100,100,10)", "W,W,..." },
-    { "activation", 0, 0, G_OPTION_ARG_STRING, &activation_option, "relu (default) or tanh", "A" },
+    { "activation", 0, 0, G_OPTION_ARG_STRING, &activation_option, "relu (default), tanh or softsign", "A" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch_size, "Minibatch size (default 100)", "N" },
     { "momentum", 0, 0, G_OPTION_ARG_DOUBLE, &init_momentum, "Starting momentum (default 0.9)", "G" },
     { "init-l2", 0, 0, G_OPTION_ARG_DOUBLE, &init_l2, "Starting L2 coefficient (default 1e-3)", "C" },

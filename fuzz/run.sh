@@ -9,16 +9,32 @@
 # script with the target's report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+all_targets=(idx png-folder cifar10 run-ini checkpoint)
 limit=(-runs=1000000)
 if [ $# -gt 0 ]; then
   case "$1" in
-    --runs) limit=(-runs="$2"); shift 2 ;;
+    -h|--help)
+      awk 'NR > 1 && /^#/ { sub (/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+      echo "Targets: ${all_targets[*]}."
+      exit 0 ;;
+    --runs)
+      case "${2-}" in
+        ''|*[!0-9]*) echo "fuzz/run.sh: --runs needs a number of executions (see fuzz/run.sh --help)" >&2; exit 2 ;;
+      esac
+      limit=(-runs="$2"); shift 2 ;;
     ''|*[!0-9]*) ;;
     *) limit=(-max_total_time="$1"); shift ;;
   esac
 fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx png-folder cifar10 run-ini checkpoint)
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+# Every name is checked before the (long) build.
+for target in "${targets[@]}"; do
+  case " ${all_targets[*]} " in
+    *" $target "*) ;;
+    *) echo "fuzz/run.sh: no target \"$target\": expected ${all_targets[*]} (see fuzz/run.sh --help)" >&2; exit 2 ;;
+  esac
+done
 command -v clang >/dev/null || { echo "fuzz/run.sh needs clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dgui=disabled >/dev/null

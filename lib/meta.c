@@ -634,10 +634,24 @@ drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
   memcpy (&header, data, header_size);
   if (header_size < sizeof header)
     header.best_iteration = header.iteration;
-  if (header.n != meta->n || size != header_size + vectors_bytes || header.best_iteration > header.iteration) {
+  if (header.n != meta->n) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
-                 "the optimiser state holds %" G_GUINT64_FORMAT " hyperparameters in %" G_GSIZE_FORMAT
-                 " bytes; this run has %" G_GSIZE_FORMAT, header.n, size, meta->n);
+                 "the optimiser state is for %" G_GUINT64_FORMAT " hyperparameters; this run has %" G_GSIZE_FORMAT,
+                 header.n, meta->n);
+    return FALSE;
+  }
+  if (size != header_size + vectors_bytes) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "the optimiser state of %" G_GSIZE_FORMAT " hyperparameters is %" G_GSIZE_FORMAT " bytes; expected %"
+                 G_GSIZE_FORMAT " (%" G_GSIZE_FORMAT " without its best meta-iteration, as states written before "
+                 "it were)", meta->n, size, sizeof header + vectors_bytes,
+                 (gsize) STATE_HEADER_WITHOUT_BEST_ITERATION + vectors_bytes);
+    return FALSE;
+  }
+  if (header.best_iteration > header.iteration) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "the optimiser state's best meta-iteration (%" G_GUINT64_FORMAT ") comes after its last (%"
+                 G_GUINT64_FORMAT ")", header.best_iteration, header.iteration);
     return FALSE;
   }
   const double *theta = (const double *) (data + header_size);

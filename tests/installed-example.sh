@@ -4,8 +4,10 @@
 # drmad.pc through PKG_CONFIG_PATH=DIR/lib/pkgconfig, compiles
 # examples/hyper-mlp.c with `pkg-config --cflags --libs drmad` and an rpath
 # to DIR/lib, and runs it. It also checks that the installed headers are
-# the ones docs/install.md lists, and compiles and runs the program in the
-# tour at the top of lib/drmad.h.
+# the ones docs/install.md lists and that each compiles on its own (C99, and
+# C++11 where a C++ compiler is installed), that the installed bin/drmad
+# starts, and compiles and runs the program in the tour at the top of
+# lib/drmad.h.
 # Arguments (tests/meson.build): the source root, the build root (not used:
 # the recipe makes its own build) and b_sanitize.
 set -euo pipefail
@@ -47,6 +49,19 @@ if [ "$installed" != "$documented" ]; then
   exit 1
 fi
 
+# Each installed header compiles on its own, as C99 and (where a C++
+# compiler is installed) as C++11, without a warning.
+for header in "$DIR"/include/drmad/*.h; do
+  printf '#include <%s>\nint main (void) { return 0; }\n' "$(basename "$header")" > "$scratch/header.c"
+  cc -std=c99 -Wall -Wextra -pedantic -Werror -c "$scratch/header.c" $(pkg-config --cflags drmad) -o "$scratch/header.o" \
+    || { echo "$header does not compile on its own as C99"; exit 1; }
+  if command -v c++ >/dev/null; then
+    cp "$scratch/header.c" "$scratch/header.cc"
+    c++ -std=c++11 -Wall -Wextra -pedantic -Werror -c "$scratch/header.cc" $(pkg-config --cflags drmad) \
+      -o "$scratch/header.o" || { echo "$header does not compile on its own as C++"; exit 1; }
+  fi
+done
+
 # 3. Compile against the installed library, with the rpath.
 cc "${cc_extra[@]}" "$source_root/examples/hyper-mlp.c" $(pkg-config --cflags --libs drmad) \
    -Wl,-rpath,"$DIR/lib" -o "$scratch/hyper-mlp"
@@ -54,6 +69,12 @@ cc "${cc_extra[@]}" "$source_root/examples/hyper-mlp.c" $(pkg-config --cflags --
 libs=$(ldd "$scratch/hyper-mlp")  # whole, not piped: grep -q would close the pipe early
 grep -q "libdrmad.so.0 => $DIR/lib/libdrmad.so.0 " <<< "$libs" \
   || { echo "$libs"; echo "libdrmad.so.0 does not resolve to $DIR/lib"; exit 1; }
+
+# The installed program starts as it is, without LD_LIBRARY_PATH: it finds
+# DIR/lib through its own rpath.
+"$DIR/bin/drmad" --version > "$scratch/version.txt" 2>&1 \
+  || { cat "$scratch/version.txt"; echo "$DIR/bin/drmad does not start"; exit 1; }
+grep -q '^drmad [0-9]' "$scratch/version.txt"
 
 # 4. Run it.
 "$scratch/hyper-mlp" > "$scratch/out.txt"

@@ -487,6 +487,21 @@ test_divergence_guard (void)
   g_autoptr (GBytes) truncated = g_bytes_new (old, size - 12);
   g_assert_false (drmad_meta_load_state (from_old, truncated, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+  /* The message says what size was expected (it said "holds 15 hyperparameters in … bytes; this run has 15"). */
+  g_autofree char *cut_message = g_strdup_printf ("the optimiser state of %" G_GSIZE_FORMAT " hyperparameters is %"
+                                                  G_GSIZE_FORMAT " bytes; expected %" G_GSIZE_FORMAT " (%"
+                                                  G_GSIZE_FORMAT " without", n, size - 12, size, size - 8);
+  g_assert_nonnull (strstr (error->message, cut_message));
+  g_clear_error (&error);
+  /* A best meta-iteration after the last one is named as that. */
+  g_autofree guint8 *late_best = g_memdup2 (bytes, size);
+  guint64 five = 5, six = 6;
+  g_assert_cmpmem (late_best + 8, 8, &five, 8);   /* the iteration count */
+  memcpy (late_best + old_header, &six, 8);       /* the best meta-iteration */
+  g_autoptr (GBytes) late_state = g_bytes_new (late_best, size);
+  g_assert_false (drmad_meta_load_state (from_old, late_state, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "best meta-iteration (6) comes after its last (5)"));
   g_clear_error (&error);
 
   /* A wild step (±40 on log η) is projected onto η ∈ [1e-12, 100] (drmad_hyper_clamp_range): the entries it
