@@ -185,6 +185,11 @@ drmad_hyper_new_for_sizes (const guint *sizes, guint n_sizes, const DrmadHyperCo
   hyper->names = (char **) g_ptr_array_free (names, FALSE);
   hyper->values = (double *) g_array_free (values, FALSE);
   hyper->entries = (DrmadHyperEntry *) g_array_free (entries, FALSE);
+  /* A starting value on a bound (--init-lr 100) is its logarithm or logit,
+   * which exp() or the sigmoid may turn back into a value a last bit
+   * outside: moved inside, as a meta-step's, so that θ printed and given
+   * back is accepted. */
+  drmad_hyper_clamp_range (hyper, hyper->values);
   return g_steal_pointer (&hyper);
 }
 
@@ -250,27 +255,36 @@ drmad_hyper_set_values (DrmadHyper *hyper, const double *values, GError **error)
   return TRUE;
 }
 
-/* The logarithm of the bound @natural, moved inside by the last bit exp()
+/* The raw value (@raw, its logarithm or logit) of the bound @natural of a
+ * range, moved inside by the last bits @natural_of (exp, the sigmoid)
  * would round past: a value held there, printed and given back (drmad
- * --evaluate), is within its range. */
+ * --evaluate), is within its range. One bit with glibc; where the sigmoid
+ * is flat (near 1) one bit may not reach, so the steps then double. */
 static double
-log_bound (double natural, gboolean upper)
+bound_inside (double raw, double natural, gboolean upper, double (*natural_of) (double))
 {
-  double raw = log (natural);
-  while (upper ? exp (raw) > natural : exp (raw) < natural)
-    raw = nextafter (raw, upper ? -INFINITY : INFINITY);
+  double step = 0;
+  for (guint i = 0; upper ? natural_of (raw) > natural : natural_of (raw) < natural; i++) {
+    if (i < 64) {
+      raw = nextafter (raw, upper ? -INFINITY : INFINITY);
+    } else {
+      step = step ? 2 * step : 1e-15;
+      raw += upper ? -step : step;
+    }
+  }
   return raw;
 }
 
-/* The logit of the momentum bound @natural, moved inside by the last bit
- * sigmoid() would round past, as log_bound(). */
+static double
+log_bound (double natural, gboolean upper)
+{
+  return bound_inside (log (natural), natural, upper, exp);
+}
+
 static double
 logit_bound (double natural, gboolean upper)
 {
-  double raw = logit (natural);
-  while (upper ? sigmoid (raw) > natural : sigmoid (raw) < natural)
-    raw = nextafter (raw, upper ? -INFINITY : INFINITY);
-  return raw;
+  return bound_inside (logit (natural), natural, upper, sigmoid);
 }
 
 guint

@@ -655,12 +655,19 @@ drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
     return FALSE;
   }
   const double *theta = (const double *) (data + header_size);
-  if (!drmad_hyper_set_values (meta->hyper, theta, error))
+  /* θ, the accepted and the best θ onto the ranges as they are now: a
+   * state of an earlier version may hold a momentum the last bit below
+   * 1e-12, which drmad --evaluate refuses (drmad_hyper_clamp_range). */
+  g_autofree double *now = g_memdup2 (theta, meta->n * sizeof (double));
+  drmad_hyper_clamp_range (meta->hyper, now);
+  if (!drmad_hyper_set_values (meta->hyper, now, error))
     return FALSE;
   double *vectors[STATE_VECTORS - 1] = { meta->m, meta->s, meta->accepted_theta, meta->accepted_gradient,
                                          meta->accepted_m, meta->accepted_s, meta->best_theta };
   for (guint i = 0; i < STATE_VECTORS - 1; i++)
     memcpy (vectors[i], theta + (i + 1) * meta->n, meta->n * sizeof (double));
+  drmad_hyper_clamp_range (meta->hyper, meta->accepted_theta);
+  drmad_hyper_clamp_range (meta->hyper, meta->best_theta);
   meta->iteration = header.iteration;
   meta->adam_t = header.adam_t;
   meta->accepted_adam_t = header.accepted_adam_t;

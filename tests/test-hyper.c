@@ -1425,7 +1425,30 @@ test_misuse (void)
                   : kind == DRMAD_GROUP_INIT ? DRMAD_HYPER_SCALE_MAX : DRMAD_HYPER_RATE_MAX;
       g_assert_cmpfloat (natural, >=, lo);
       g_assert_cmpfloat (natural, <=, hi);
-      g_assert_cmpfloat (fabs (natural - (sign < 0 ? lo : hi)), <=, 1e-12 * hi);   /* on the bound */
+      double bound = sign < 0 ? lo : hi;
+      g_assert_cmpfloat (fabs (natural - bound), <=, 1e-12 * bound);   /* on the bound */
+    }
+  }
+  /* Starting values on the bounds themselves: θ holds them inside, so that
+   * θ printed and given back (drmad --evaluate) is accepted. */
+  DrmadHyperConfig edges = config;
+  for (guint l = 0; l < 3; l++) {
+    edges.init_l2[l] = l % 2 ? DRMAD_HYPER_RATE_MIN : DRMAD_HYPER_RATE_MAX;
+    edges.init_lr[l] = l % 2 ? DRMAD_HYPER_RATE_MAX : DRMAD_HYPER_RATE_MIN;
+    edges.init_momentum[l] = l % 2 ? 1 - DRMAD_HYPER_MOMENTUM_MIN : DRMAD_HYPER_MOMENTUM_MIN;
+    edges.init_scale[l] = l % 2 ? DRMAD_HYPER_SCALE_MIN : DRMAD_HYPER_SCALE_MAX;
+  }
+  g_autoptr (DrmadHyper) at_edges = drmad_hyper_new (p.net, &edges, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < drmad_hyper_get_n (at_edges); i++) {
+    DrmadGroupKind kind = drmad_hyper_get_entry (at_edges, i).kind;
+    double natural = drmad_hyper_get_natural (at_edges, i);
+    if (kind == DRMAD_GROUP_MOMENTUM) {
+      g_assert_cmpfloat (natural, >=, DRMAD_HYPER_MOMENTUM_MIN);
+      g_assert_cmpfloat (natural, <=, 1 - DRMAD_HYPER_MOMENTUM_MIN);
+    } else {
+      g_assert_cmpfloat (natural, >=, kind == DRMAD_GROUP_INIT ? DRMAD_HYPER_SCALE_MIN : DRMAD_HYPER_RATE_MIN);
+      g_assert_cmpfloat (natural, <=, kind == DRMAD_GROUP_INIT ? DRMAD_HYPER_SCALE_MAX : DRMAD_HYPER_RATE_MAX);
     }
   }
 
@@ -1499,6 +1522,32 @@ test_misuse (void)
   g_clear_error (&error);
   CHECK (drmad_run_record (run, hyper, meta, report, &error));
   g_assert_cmpuint (drmad_run_get_n_records (run), ==, 1);
+
+  /* A saved state of an earlier version whose θ and best θ hold a momentum
+   * at its lower bound then, the logit log(1e-12 / (1 − 1e-12)), which is a
+   * last bit below 1e-12: loaded inside the range. */
+  {
+    g_autoptr (GBytes) saved = drmad_meta_save_state (meta);
+    gsize size, n_theta = drmad_hyper_get_n (hyper), first, count;
+    g_autofree guint8 *bytes = g_memdup2 (g_bytes_get_data (saved, &size), g_bytes_get_size (saved));
+    gsize header = size - 8 * n_theta * sizeof (double);   /* θ, m, s, accepted θ, g, m, s, best θ */
+    guint momentum_group = 0;
+    while (g_strcmp0 (drmad_hyper_get_group_name (hyper, momentum_group), "momentum") != 0)
+      momentum_group++;
+    drmad_hyper_get_group_span (hyper, momentum_group, &first, &count);
+    double old_bound = -log ((1 - 1e-12) / 1e-12);
+    g_assert_cmpfloat (1 / (1 + exp (-old_bound)), <, DRMAD_HYPER_MOMENTUM_MIN);
+    memcpy (bytes + header + first * sizeof (double), &old_bound, sizeof old_bound);
+    memcpy (bytes + header + (7 * n_theta + first) * sizeof (double), &old_bound, sizeof old_bound);
+    g_autoptr (GBytes) old_state = g_bytes_new (bytes, size);
+    g_autoptr (DrmadMeta) from_old = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+    g_assert_no_error (error);
+    CHECK (drmad_meta_load_state (from_old, old_state, &error));
+    g_assert_cmpfloat (drmad_hyper_get_natural (hyper, first), >=, DRMAD_HYPER_MOMENTUM_MIN);
+    g_assert_cmpfloat (drmad_hyper_natural_of (hyper, first, drmad_meta_get_best_values (from_old)[first]), >=,
+                       DRMAD_HYPER_MOMENTUM_MIN);
+    CHECK (drmad_meta_load_state (from_old, saved, &error));   /* θ as it was, for what follows */
+  }
 
   /* A record that is not written is not kept: refused on a read-only run,
    * or when history.csv cannot be replaced (a folder in its place); the
