@@ -304,15 +304,30 @@ parse_bytes (const DrmadOptions *o, const char *name, guint64 *out, GError **err
   return TRUE;
 }
 
+/* A starting value in [@low, @high], or with @zero_ok also 0 (an initial
+ * scale of 1/sqrt(fan_in)). */
+static gboolean
+parse_start_number (const char *name, const char *text, gboolean as_key, double low, double high, gboolean zero_ok,
+                    double *out, GError **error)
+{
+  if (!zero_ok)
+    return parse_number (name, text, as_key, low, high, FALSE, FALSE, out, error);
+  if (parse_number (name, text, as_key, 0, 0, FALSE, FALSE, out, NULL)
+      || parse_number (name, text, as_key, low, high, FALSE, FALSE, out, NULL))
+    return TRUE;
+  g_autofree char *expected = g_strdup_printf ("0 (= 1/sqrt(fan_in)) or a number from %.13g up to %.13g", low, high);
+  return bad_value_as (error, as_key, name, text, expected);
+}
+
 /* One value for every layer, or one per layer: @value of the setting @name. */
 static gboolean
 parse_per_layer_text (const char *name, const char *value, gboolean as_key, guint n_layers, double low, double high,
-                      gboolean open_low, gboolean open_high, double *out, GError **error)
+                      gboolean zero_ok, double *out, GError **error)
 {
   g_auto (GStrv) parts = g_strsplit (value, ",", -1);
   guint n = g_strv_length (parts);
   if (n == 0)   /* an empty value: no number, not a wrong count of them */
-    return parse_number (name, value, as_key, low, high, open_low, open_high, &out[0], error);
+    return parse_start_number (name, value, as_key, low, high, zero_ok, &out[0], error);
   if (n != 1 && n != n_layers) {
     g_autofree char *expected = g_strdup_printf ("one value, or %u (one per weight layer)", n_layers);
     return bad_value_as (error, as_key, name, value, expected);
@@ -320,7 +335,7 @@ parse_per_layer_text (const char *name, const char *value, gboolean as_key, guin
   for (guint l = 0; l < n_layers; l++) {
     g_autoptr (GError) local = NULL;
     const char *item = g_strstrip (parts[n == 1 ? 0 : l]);
-    if (parse_number (name, item, as_key, low, high, open_low, open_high, &out[l], &local))
+    if (parse_start_number (name, item, as_key, low, high, zero_ok, &out[l], &local))
       continue;
     if (n == 1) {
       g_propagate_error (error, g_steal_pointer (&local));
@@ -344,16 +359,15 @@ parse_per_layer_text (const char *name, const char *value, gboolean as_key, guin
  * the bounds past which training cannot work (it overflows, or never moves). */
 static const struct {
   const char *name;
-  double      low, high;
-  gboolean    open_low, open_high;
-  gsize       offset;   /* of the per-layer array in DrmadHyperConfig */
+  double      low, high;   /* both included */
+  gboolean    zero_ok;     /* 0 too: 1/sqrt(fan_in) */
+  gsize       offset;      /* of the per-layer array in DrmadHyperConfig */
 } start_specs[] = {
-  { "init-l2", DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_l2) },
-  { "init-lr", DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_lr) },
-  { "init-momentum", DRMAD_HYPER_MOMENTUM_MIN, 1 - DRMAD_HYPER_MOMENTUM_MIN, FALSE, FALSE,
+  { "init-l2", DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_l2) },
+  { "init-lr", DRMAD_HYPER_RATE_MIN, DRMAD_HYPER_RATE_MAX, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_lr) },
+  { "init-momentum", DRMAD_HYPER_MOMENTUM_MIN, 1 - DRMAD_HYPER_MOMENTUM_MIN, FALSE,
     G_STRUCT_OFFSET (DrmadHyperConfig, init_momentum) },
-  /* and 0, for 1/sqrt(fan_in): parse_start_value() */
-  { "init-scale", 0, DRMAD_HYPER_SCALE_MAX, FALSE, FALSE, G_STRUCT_OFFSET (DrmadHyperConfig, init_scale) },
+  { "init-scale", DRMAD_HYPER_SCALE_MIN, DRMAD_HYPER_SCALE_MAX, TRUE, G_STRUCT_OFFSET (DrmadHyperConfig, init_scale) },
 };
 static const char *const start_keys[] = { "init-l2", "init-lr", "init-momentum", "init-scale", NULL };
 
@@ -372,14 +386,8 @@ parse_start_value (DrmadHyperConfig *hyper, guint n_layers, const char *key, con
       continue;
     double parsed[DRMAD_HYPER_MAX_LAYERS];
     if (!parse_per_layer_text (key, value, as_key, n_layers, start_specs[i].low, start_specs[i].high,
-                               start_specs[i].open_low, start_specs[i].open_high, parsed, error))
+                               start_specs[i].zero_ok, parsed, error))
       return FALSE;
-    for (guint l = 0; l < n_layers; l++)
-      if (g_str_equal (key, "init-scale") && parsed[l] != 0 && parsed[l] < DRMAD_HYPER_SCALE_MIN) {
-        g_autofree char *expected = g_strdup_printf ("0 (= 1/sqrt(fan_in)) or a number from %g up to %g",
-                                                     DRMAD_HYPER_SCALE_MIN, DRMAD_HYPER_SCALE_MAX);
-        return bad_value_as (error, as_key, key, value, expected);
-      }
     memcpy (G_STRUCT_MEMBER_P (hyper, start_specs[i].offset), parsed, n_layers * sizeof (double));
     return TRUE;
   }

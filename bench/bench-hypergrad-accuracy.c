@@ -577,11 +577,14 @@ main (int argc, char **argv)
     return 2;
   }
   if (iters < 1 || batch_size < 1 || train_size < batch_size || val_size < 1 || repeats < 1 || !(fd_epsilon > 0)
-      || n_segments < 1 || !(init_l2 > 0) || !(init_lr > 0) || !(init_momentum > 0 && init_momentum < 1)
-      || init_scale < 0) {
+      || n_segments < 1 || !(init_l2 >= DRMAD_HYPER_RATE_MIN && init_l2 <= DRMAD_HYPER_RATE_MAX)
+      || !(init_lr >= DRMAD_HYPER_RATE_MIN && init_lr <= DRMAD_HYPER_RATE_MAX)
+      || !(init_momentum >= DRMAD_HYPER_MOMENTUM_MIN && init_momentum <= 1 - DRMAD_HYPER_MOMENTUM_MIN)
+      || !(init_scale == 0 || (init_scale >= DRMAD_HYPER_SCALE_MIN && init_scale <= DRMAD_HYPER_SCALE_MAX))) {
     g_printerr ("bench-hypergrad-accuracy: --iters, --batch, --segments and --repeats must be at least 1, "
-                "--train-size at least the batch, --val-size at least 1, --fd-epsilon, --init-l2 and --init-lr "
-                "positive, --momentum in (0, 1), --init-scale >= 0\n");
+                "--train-size at least the batch, --val-size at least 1, --fd-epsilon positive, --init-l2 and "
+                "--init-lr from 1e-12 up to 100, --momentum from 1e-12 up to 1 - 1e-12, --init-scale 0 or from "
+                "1e-12 up to 100\n");
     return 2;
   }
   g_autoptr (GArray) snapshots = g_array_new (FALSE, FALSE, sizeof (guint));

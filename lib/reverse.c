@@ -365,7 +365,8 @@ reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
 {
   DrmadNet *net = pass->net;
   gsize P = net->n_params;
-  guint64 T = pass->T, R = T - stop, slots = tape_slots (net, pass->with_dgamma, k, R), checkpoints = (R + k - 1) / k;
+  guint64 T = pass->T, R = T - stop, slots = tape_slots (net, pass->with_dgamma, k, R);
+  guint64 checkpoints = R / k + (R % k != 0);
   Checkpoints cp = { .k = k, .first = stop };
   SegmentStates seg = { 0 };
   g_autoptr (DrmadBuffer) w_end = NULL;
@@ -667,7 +668,7 @@ method_vectors (const DrmadReverseConfig *config, guint64 T, guint64 S)
   case DRMAD_METHOD_EXACT:
   case DRMAD_METHOD_TRUNCATED: {  /* checkpoints, w_T, then one segment's states (or v_T when k = 1) */
     guint64 reversed = config->method == DRMAD_METHOD_EXACT ? T : R;
-    return vectors + 2 * ((reversed + k - 1) / k) + 1 + (k > 1 ? 2 * k + 1 : 1);
+    return vectors + 2 * (reversed / k + (reversed % k != 0)) + 1 + (k > 1 ? 2 * k + 1 : 1);
   }
   case DRMAD_METHOD_DRMAD:      /* w_0, w_T, the point and the zero velocity; the full line as K = 1 */
     return vectors + (R < T ? 4 : 5);
@@ -762,7 +763,7 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
     const char *blind = r.method == DRMAD_METHOD_DRMAD && r.reverse_steps < T && (hc->learn_lr || hc->learn_momentum)
                         ? "; it has no learning-rate or momentum hypergradient (its loop has no velocity), so "
                           "those stay at their starting values"
-                        : r.method == DRMAD_METHOD_TRUNCATED && hc->learn_init_scale
+                        : r.method == DRMAD_METHOD_TRUNCATED && r.reverse_steps < T && hc->learn_init_scale
                         ? "; it has no initial-scale hypergradient, so the initial scales stay where they start" : "";
     why = g_strdup_printf ("method %s, as asked%s", what, blind);
   }
@@ -777,11 +778,12 @@ drmad_reverse_config_describe (const DrmadReverseConfig *c, guint64 T)
 {
   switch (c->method) {
   case DRMAD_METHOD_EXACT:
-    return g_strdup_printf ("exact k=%u", c->checkpoint_every ? c->checkpoint_every : (guint) default_k (T));
+    return g_strdup_printf ("exact k=%" G_GUINT64_FORMAT, resolved_k (c, T));
   case DRMAD_METHOD_PIECEWISE:
     return g_strdup_printf ("piecewise K=%u", (guint) MIN (MAX (c->snapshots, 1), T));
   case DRMAD_METHOD_TRUNCATED:
-    return g_strdup_printf ("truncated R=%" G_GUINT64_FORMAT, resolved_r (c, T));
+    return g_strdup_printf ("truncated R=%" G_GUINT64_FORMAT " k=%" G_GUINT64_FORMAT, resolved_r (c, T),
+                            resolved_k (c, T));
   case DRMAD_METHOD_DRMAD: {
     guint64 R = c->reverse_steps ? c->reverse_steps : default_r (T);
     return R >= T ? g_strdup ("drmad R=T (full line)") : g_strdup_printf ("drmad R=%" G_GUINT64_FORMAT, R);

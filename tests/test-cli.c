@@ -64,6 +64,8 @@ test_help_and_bad_input (void)
     /* within (0, 1) and (0, 100] but past what θ may hold: once refused only at the end of the run */
     { { "--no-gui", "--init-momentum", "1e-310", NULL }, "--init-momentum 1e-310: expected a number from 1e-12 up to 0.999999999999" },
     { { "--no-gui", "--init-scale", "1e-310", NULL }, "--init-scale 1e-310: expected 0 (= 1/sqrt(fan_in)) or a number from 1e-12" },
+    { { "--no-gui", "--init-scale", "0,1e-13,0", NULL }, "--init-scale 0,1e-13,0: item 2 of 3 (1e-13): expected 0 (= 1/sqrt(fan_in)) or" },
+    { { "--no-gui", "--init-scale", "200", NULL }, "--init-scale 200: expected 0 (= 1/sqrt(fan_in)) or a number from 1e-12 up to 100" },
     /* An empty item: the whole value, and which item (the default job has 3 weight layers). */
     { { "--no-gui", "--init-lr", "0.1,0.1,", NULL }, "--init-lr 0.1,0.1,: item 3 of 3 is empty: expected a number" },
     { { "--no-gui", "--init-l2", "1e-4,x,1e-4", NULL }, "--init-l2 1e-4,x,1e-4: item 2 of 3 (x): expected" },

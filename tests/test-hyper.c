@@ -712,13 +712,14 @@ test_blind_groups (void)
   config_all_groups (&config, DRMAD_L2_PER_LAYER, 20);
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
   g_assert_no_error (error);
-  const struct { DrmadMethod method; const char *said; DrmadGroupKind zero[2]; } cases[] = {
-    { DRMAD_METHOD_DRMAD, "no learning-rate or momentum hypergradient", { DRMAD_GROUP_LR, DRMAD_GROUP_MOMENTUM } },
-    { DRMAD_METHOD_TRUNCATED, "no initial-scale hypergradient", { DRMAD_GROUP_INIT, DRMAD_GROUP_INIT } },
-    { DRMAD_METHOD_EXACT, NULL, { DRMAD_GROUP_L2, DRMAD_GROUP_L2 } },
+  const struct { DrmadMethod method; guint64 R; const char *said; DrmadGroupKind zero[2]; } cases[] = {
+    { DRMAD_METHOD_DRMAD, 5, "no learning-rate or momentum hypergradient", { DRMAD_GROUP_LR, DRMAD_GROUP_MOMENTUM } },
+    { DRMAD_METHOD_TRUNCATED, 5, "no initial-scale hypergradient", { DRMAD_GROUP_INIT, DRMAD_GROUP_INIT } },
+    { DRMAD_METHOD_TRUNCATED, 20, NULL, { DRMAD_GROUP_L2, DRMAD_GROUP_L2 } },   /* R = T: exact, w_0 reached */
+    { DRMAD_METHOD_EXACT, 5, NULL, { DRMAD_GROUP_L2, DRMAD_GROUP_L2 } },
   };
   for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
-    DrmadReverseConfig reverse = { .method = cases[c].method, .seed = 1, .reverse_steps = 5 };
+    DrmadReverseConfig reverse = { .method = cases[c].method, .seed = 1, .reverse_steps = cases[c].R };
     DrmadReverseConfig resolved;
     g_autofree char *reason = NULL;
     g_assert_true (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
@@ -733,6 +734,8 @@ test_blind_groups (void)
       gboolean blind = cases[c].said && (kind == cases[c].zero[0] || kind == cases[c].zero[1]);
       if (blind)
         g_assert_cmpfloat (result->gradient[i], ==, 0);
+      else if (!cases[c].said && kind == DRMAD_GROUP_INIT)
+        g_assert_cmpfloat (result->gradient[i], !=, 0);
       zeros += blind;
       nonzeros += result->gradient[i] != 0;
     }
