@@ -209,6 +209,8 @@ drmad_plot_view_set_log (DrmadPlotView *self, gboolean log_y)
 static gboolean
 on_scroll (GtkEventControllerScroll *controller, double dx, double dy, DrmadPlotView *self)
 {
+  if (gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller)) & GDK_SHIFT_MASK)
+    return FALSE;   /* Shift+wheel scrolls the plots sideways where they do not all fit */
   double x = self->hover_x;
   GdkEvent *event = gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (controller));
   double ex, ey;

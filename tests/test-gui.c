@@ -4,7 +4,8 @@
  * folder holding every finished meta-iteration), saved as a PNG, exported,
  * opened again and continued; bad input lands in the window's banner. Also
  * the settings table, drmad_options_from_values against the command line,
- * and that the runner's signals never run on its worker thread. */
+ * and that the runner's signals never run on its worker thread. In a window
+ * of its own: that nothing is out of reach at 1024×600 and 800×600. */
 #include <gtk/gtk.h>
 #include <math.h>
 #include <glib/gstdio.h>
@@ -673,6 +674,134 @@ test_program (void)
   g_assert_nonnull (strstr (settings_text, "\nmethod=drmad\n"));
 }
 
+/* ---- the keyboard and small screens, in a window of their own ---- */
+
+static void
+iterate_for (double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  guint waker = g_timeout_add (5, wake, NULL);
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (waker);
+}
+
+/* A window of its own at @width × @height, the application's settings reset
+ * to their defaults. */
+static DrmadWindow *
+new_window (DrmadApplication *app, int width, int height)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "reset-settings", NULL);
+  DrmadWindow *window = drmad_window_new (GTK_APPLICATION (app), drmad_application_get_settings (app));
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_cmpfloat (wait_until (window, allocated, 10), >=, 0);
+  return window;
+}
+
+static void
+close_window (DrmadWindow *window)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Whether all of @widget can be brought into view: it lies inside the
+ * window, or inside what a scrolled window (itself in reach) scrolls over. */
+static gboolean
+reachable (GtkWidget *window, GtkWidget *widget)
+{
+  GtkWidget *scroller = gtk_widget_get_parent (widget) ? gtk_widget_get_ancestor (gtk_widget_get_parent (widget),
+                                                                                 GTK_TYPE_SCROLLED_WINDOW)
+                                                       : NULL;
+  graphene_rect_t bounds;
+  if (!scroller) {
+    g_assert_true (gtk_widget_compute_bounds (widget, window, &bounds));
+    return bounds.origin.x >= -0.5 && bounds.origin.y >= -0.5
+           && bounds.origin.x + bounds.size.width <= gtk_widget_get_width (window) + 0.5
+           && bounds.origin.y + bounds.size.height <= gtk_widget_get_height (window) + 0.5;
+  }
+  GtkWidget *content = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (scroller));
+  if (GTK_IS_VIEWPORT (content))
+    content = gtk_viewport_get_child (GTK_VIEWPORT (content));
+  g_assert_true (gtk_widget_compute_bounds (widget, content, &bounds));
+  GtkAdjustment *h = gtk_scrolled_window_get_hadjustment (GTK_SCROLLED_WINDOW (scroller));
+  GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  return bounds.origin.x >= -0.5 && bounds.origin.y >= -0.5
+         && bounds.origin.x + bounds.size.width <= gtk_adjustment_get_upper (h) + 0.5
+         && bounds.origin.y + bounds.size.height <= gtk_adjustment_get_upper (v) + 0.5
+         && reachable (window, scroller);
+}
+
+/* The window's own size, its decorations (some pixels) left out, is at most the size asked for. */
+static int target_width, target_height;
+static gboolean
+at_target_size (DrmadWindow *w)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (w)), height = gtk_widget_get_height (GTK_WIDGET (w));
+  return width <= target_width && width > target_width - 40 && height <= target_height && height > target_height - 40;
+}
+
+/* Narrower than 1024 px (the settings shown), the plots, their tabs, the
+ * summary, the progress bar and the status line can all be reached: the
+ * plots scroll rather than being cut at the right edge. */
+static void
+test_narrow (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  const int sizes[][2] = { { 1024, 600 }, { 800, 600 } };
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++) {
+    g_autoptr (DrmadApplication) app = drmad_application_new ();
+    DrmadWindow *window = new_window (app, sizes[k][0], sizes[k][1]);
+    target_width = sizes[k][0], target_height = sizes[k][1];
+    double sized = wait_until (window, at_target_size, 10);
+    int min_w, min_h;
+    gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min_w, NULL, NULL, NULL);
+    gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_VERTICAL, sizes[k][0], &min_h, NULL, NULL, NULL);
+    g_test_message ("asked for %d×%d: %d×%d (its smallest %d×%d)", sizes[k][0], sizes[k][1],
+                    gtk_widget_get_width (GTK_WIDGET (window)), gtk_widget_get_height (GTK_WIDGET (window)), min_w, min_h);
+    g_assert_cmpfloat (sized, >=, 0);
+    iterate_for (0.3);   /* the scrollbars shown or hidden, and laid out again */
+    GPtrArray *check = g_ptr_array_new ();
+    for (guint i = 0; i < 3; i++)   /* L2, learning rate, loss: the other plots are pages beside the learning rate */
+      g_ptr_array_add (check, drmad_window_get_plot_view (window, i));
+    GtkWidget *tabs = plot_tabs_scroller (window);
+    g_ptr_array_add (check, tabs);
+    GtkWidget *summary = gtk_widget_get_ancestor (GTK_WIDGET (drmad_window_get_plot_view (window, 2)), GTK_TYPE_GRID);
+    g_ptr_array_add (check, gtk_grid_get_child_at (GTK_GRID (summary), 1, 1));
+    GtkWidget *column = gtk_paned_get_end_child (GTK_PANED (gtk_widget_get_ancestor (summary, GTK_TYPE_PANED)));
+    for (GtkWidget *child = gtk_widget_get_first_child (column); child; child = gtk_widget_get_next_sibling (child))
+      if (GTK_IS_PROGRESS_BAR (child) || GTK_IS_LABEL (child))   /* the progress bar and the status line */
+        g_ptr_array_add (check, child);
+    for (guint i = 0; i < check->len; i++) {
+      GtkWidget *widget = check->pdata[i];
+      g_test_message ("%d×%d: %s %d×%d", sizes[k][0], sizes[k][1], G_OBJECT_TYPE_NAME (widget),
+                      gtk_widget_get_width (widget), gtk_widget_get_height (widget));
+      if (!reachable (GTK_WIDGET (window), widget))
+        g_error ("at %d×%d a %s is out of reach", sizes[k][0], sizes[k][1], G_OBJECT_TYPE_NAME (widget));
+    }
+    /* The plots keep the size they ask for (room for their axes and key). */
+    for (guint i = 0; i < 3; i++) {
+      int w, h;
+      graphene_rect_t box;   /* its border box, as the size request */
+      GtkWidget *view = GTK_WIDGET (drmad_window_get_plot_view (window, i));
+      gtk_widget_get_size_request (view, &w, &h);
+      g_assert_true (gtk_widget_compute_bounds (view, view, &box));
+      g_assert_cmpfloat (box.size.width, >=, w);
+      g_assert_cmpfloat (box.size.height, >=, h);
+    }
+    g_ptr_array_unref (check);
+    close_window (window);
+  }
+}
+
 /* ---- no display needed ---- */
 
 static void
@@ -840,6 +969,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
   g_test_add_func ("/gui/window", test_window);
+  g_test_add_func ("/gui/narrow", test_narrow);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();
