@@ -4,8 +4,9 @@
  * folder holding every finished meta-iteration), saved as a PNG, exported,
  * opened again and continued; bad input lands in the window's banner. Also
  * the settings table, drmad_options_from_values against the command line,
- * and that the runner's signals never run on its worker thread. In a window
- * of its own: that nothing is out of reach at 1024×600 and 800×600. */
+ * and that the runner's signals never run on its worker thread. In windows
+ * of their own: that nothing is out of reach at 1024×600 and 800×600, and
+ * the keyboard. */
 #include <gtk/gtk.h>
 #include <math.h>
 #include <glib/gstdio.h>
@@ -802,6 +803,143 @@ test_narrow (void)
   }
 }
 
+/* GTK's messages while a test records them (criticals and warnings, which
+ * otherwise abort the test): a sequence a user can go through must log none. */
+static gboolean recording;
+static GPtrArray *recorded;
+
+static GLogWriterOutput
+log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  if (recording && (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))) {
+    for (gsize i = 0; i < n_fields; i++)
+      if (g_str_equal (fields[i].key, "MESSAGE"))
+        g_ptr_array_add (recorded, fields[i].length < 0 ? g_strdup (fields[i].value)
+                                                         : g_strndup (fields[i].value, fields[i].length));
+    return G_LOG_WRITER_HANDLED;
+  }
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+/* A g_return_if_fail() critical goes through g_logv() and its handler, not
+ * the writer; g_logv() then aborts unless log_fatal() says not to (set for
+ * each test: GLib unsets it after each). */
+static void
+log_handler (const char *domain, GLogLevelFlags level, const char *message, gpointer user_data)
+{
+  if (recording && (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)))
+    g_ptr_array_add (recorded, g_strdup_printf ("%s: %s", domain ? domain : "", message));
+  else
+    g_log_default_handler (domain, level, message, user_data);
+}
+
+static gboolean
+log_fatal (const char *domain, GLogLevelFlags level, const char *message, gpointer user_data)
+{
+  return !recording;
+}
+
+static void
+record_begin (void)
+{
+  g_clear_pointer (&recorded, g_ptr_array_unref);
+  recorded = g_ptr_array_new_with_free_func (g_free);
+  g_test_log_set_fatal_handler (log_fatal, NULL);
+  recording = TRUE;
+}
+
+/* Fails with the messages recorded since record_begin(), if any. */
+static void
+record_end (const char *what)
+{
+  recording = FALSE;
+  for (guint i = 0; i < recorded->len; i++)
+    g_test_message ("%s logged: %s", what, (const char *) recorded->pdata[i]);
+  if (recorded->len)
+    g_error ("%s logged %u warnings or criticals, the first: %s", what, recorded->len,
+             (const char *) recorded->pdata[0]);
+}
+
+static GtkWidget *
+find_expander (GtkWidget *widget)
+{
+  if (GTK_IS_EXPANDER (widget))
+    return widget;
+  GtkWidget *found = NULL;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child && !found; child = gtk_widget_get_next_sibling (child))
+    found = find_expander (child);
+  return found;
+}
+
+static GtkWidget *
+more_settings (DrmadWindow *window, GtkWidget **first, GtkWidget **last)
+{
+  GtkWidget *grid = gtk_widget_get_parent (drmad_window_get_setting_widget (window, "clip"));
+  GtkWidget *more = find_expander (GTK_WIDGET (window));
+  g_assert_true (GTK_IS_EXPANDER (more));
+  *first = *last = NULL;
+  for (int row = 0; gtk_grid_get_child_at (GTK_GRID (grid), 1, row); row++) {
+    *last = gtk_grid_get_child_at (GTK_GRID (grid), 1, row);
+    *first = *first ? *first : *last;
+  }
+  return more;
+}
+
+static gboolean
+focus_in (DrmadWindow *window, GtkWidget *widget)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+  return focus && (focus == widget || gtk_widget_is_ancestor (focus, widget));
+}
+
+/* Tab from the last of the settings, "More settings" collapsed or expanded,
+ * leaves the column for the plots, and Shift+Tab comes back, logging nothing:
+ * GTK 4.8's expander passed the focus on to its child while collapsed, when
+ * that child is out of the window ("gtk_window_get_focus: assertion
+ * 'GTK_IS_WINDOW (window)' failed"). */
+static void
+test_keyboard_more_settings (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *first, *last, *more = more_settings (window, &first, &last);
+  GtkWidget *column = gtk_widget_get_ancestor (more, GTK_TYPE_SCROLLED_WINDOW);
+  GtkWidget *paned = gtk_widget_get_ancestor (column, GTK_TYPE_PANED);
+  g_assert_false (gtk_expander_get_expanded (GTK_EXPANDER (more)));
+  for (gboolean expanded = FALSE; expanded <= TRUE; expanded++) {
+    gtk_expander_set_expanded (GTK_EXPANDER (more), expanded);
+    iterate_for (0.1);
+    g_assert_true (gtk_widget_is_drawable (last) == expanded);   /* its settings hidden while collapsed */
+    record_begin ();
+    g_assert_true (gtk_widget_grab_focus (more));
+    guint presses = 0;
+    gboolean saw_first = FALSE, saw_last = FALSE;
+    while (focus_in (window, column) && presses++ < 100) {
+      g_assert_true (gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD));
+      saw_first = saw_first || focus_in (window, first);
+      saw_last = saw_last || focus_in (window, last);
+    }
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+    g_test_message ("More settings %s: %u Tab presses to a %s", expanded ? "expanded" : "collapsed", presses,
+                    focus ? G_OBJECT_TYPE_NAME (focus) : "nothing");
+    g_assert_nonnull (focus);
+    g_assert_true (gtk_widget_is_ancestor (focus, paned));   /* beside the column: the plots */
+    g_assert_true (saw_first == expanded);
+    g_assert_true (saw_last == expanded);
+    presses = 0;
+    while (!focus_in (window, column) && presses++ < 100)
+      g_assert_true (gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_BACKWARD));
+    g_assert_true (focus_in (window, expanded ? last : more));
+    iterate_for (0.1);
+    record_end (expanded ? "Tab through More settings (expanded)" : "Tab from More settings (collapsed)");
+  }
+  close_window (window);
+}
+
 /* ---- no display needed ---- */
 
 static void
@@ -963,6 +1101,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_log_set_writer_func (log_writer, NULL, NULL);
+  g_log_set_default_handler (log_handler, NULL);
   display_ok = gtk_init_check ();
   g_test_add_func ("/gui/final-text", test_final_text);
   g_test_add_func ("/gui/settings", test_settings);
@@ -970,6 +1110,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
   g_test_add_func ("/gui/window", test_window);
   g_test_add_func ("/gui/narrow", test_narrow);
+  g_test_add_func ("/gui/keyboard/more-settings", test_keyboard_more_settings);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();
