@@ -940,6 +940,198 @@ test_keyboard_more_settings (void)
   close_window (window);
 }
 
+static GtkEventController *
+key_controller (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
+      return controller;   /* the widget holds it */
+  }
+  return NULL;
+}
+
+/* A key pressed in @widget, as GTK delivers it to its key controller. */
+static gboolean
+press (GtkWidget *widget, guint keyval)
+{
+  GtkEventController *keys = key_controller (widget);
+  g_assert_nonnull (keys);
+  gboolean handled = FALSE;
+  g_signal_emit_by_name (keys, "key-pressed", keyval, 0, (GdkModifierType) 0, &handled);
+  return handled;
+}
+
+static gboolean painted_flag;
+static gboolean is_painted (DrmadWindow *w) { return painted_flag; }
+
+static void
+after_paint (GdkFrameClock *clock, gpointer unused)
+{
+  painted_flag = TRUE;
+}
+
+/* @widget as the next frame draws it (its CSS, focus ring included, and its own drawing). */
+static GdkTexture *
+render (DrmadWindow *window, GtkWidget *widget)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  painted_flag = FALSE;
+  gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), NULL);
+  gtk_widget_queue_draw (widget);
+  g_assert_cmpfloat (wait_until (window, is_painted, 10), >=, 0);
+  g_signal_handler_disconnect (clock, id);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  return gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                      &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+static guint32 *
+pixels_of (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture), height = gdk_texture_get_height (texture);
+  guint32 *pixels = g_new (guint32, (gsize) width * height);
+  gdk_texture_download (texture, (guchar *) pixels, width * 4);
+  return pixels;
+}
+
+/* Pixels that differ between two renderings of one widget, in the band
+ * @inset px wide along its edges (@edges) or inside it (!@edges). */
+static guint
+count_changed (GdkTexture *a, GdkTexture *b, int inset, gboolean edges)
+{
+  int width = gdk_texture_get_width (a), height = gdk_texture_get_height (a);
+  g_assert_cmpint (gdk_texture_get_width (b), ==, width);
+  g_assert_cmpint (gdk_texture_get_height (b), ==, height);
+  g_autofree guint32 *pa = pixels_of (a), *pb = pixels_of (b);
+  guint changed = 0;
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++) {
+      gboolean on_edge = x < inset || y < inset || x >= width - inset || y >= height - inset;
+      if (on_edge == edges && pa[(gsize) y * width + x] != pb[(gsize) y * width + x])
+        changed++;
+    }
+  return changed;
+}
+
+static gboolean
+is_plot (GtkWidget *widget)
+{
+  return widget && (DRMAD_IS_PLOT_VIEW (widget) || gtk_widget_get_ancestor (widget, DRMAD_TYPE_PLOT_VIEW));
+}
+
+/* The "More settings" expander, and the first and the last of its
+ * settings, of @window. */
+/* The plots take the keyboard: Tab reaches each, with a focus ring, and the
+ * arrow keys move a read-out over the meta-iterations, drawn as the
+ * pointer's is, the plot's accessible label. */
+static void
+test_keyboard_plots (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *first, *last, *more = more_settings (window, &first, &last);
+  GtkWidget *l2 = GTK_WIDGET (drmad_window_get_plot_view (window, 0));
+  GtkWidget *lr = GTK_WIDGET (drmad_window_get_plot_view (window, 1));
+  GtkWidget *loss = GTK_WIDGET (drmad_window_get_plot_view (window, 2));
+
+  /* Tab from the last setting: the L2 plot, then past the tabs of the pages
+   * beside the learning rate to its plot, then the loss. */
+  g_assert_true (gtk_widget_grab_focus (more));
+  gtk_window_set_focus_visible (GTK_WINDOW (window), TRUE);   /* as a key press sets it */
+  GtkWidget *order[] = { l2, lr, loss };
+  guint presses = 0, tabs_seen = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++) {
+    while (gtk_root_get_focus (GTK_ROOT (window)) != order[i] && presses++ < 100) {
+      g_assert_true (gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD));
+      GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+      g_assert_true (i > 0 || !is_plot (focus) || focus == l2);   /* the L2 plot comes first */
+      tabs_seen += i == 1 && focus && gtk_widget_get_ancestor (focus, GTK_TYPE_STACK_SWITCHER) != NULL;
+    }
+    g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == order[i]);
+    g_assert_true (gtk_widget_has_visible_focus (order[i]));
+  }
+  g_test_message ("%u Tab presses from More settings to the loss plot", presses);
+  g_assert_cmpuint (tabs_seen, >=, 1);
+
+  /* The focus ring: the focused plot's edges are drawn otherwise, its inside alike. */
+  g_assert_true (gtk_widget_grab_focus (l2));
+  g_autoptr (GdkTexture) unfocused = render (window, loss);
+  g_assert_true (gtk_widget_grab_focus (loss));
+  g_autoptr (GdkTexture) focused = render (window, loss);
+  guint ring = count_changed (unfocused, focused, 6, TRUE), inside = count_changed (unfocused, focused, 6, FALSE);
+  g_test_message ("focus ring: %u pixels changed along the edges, %u inside", ring, inside);
+  g_assert_cmpuint (ring, >, (guint) gtk_widget_get_width (loss));
+  g_assert_cmpuint (inside, ==, 0);
+
+  /* The arrow keys: a read-out over the meta-iterations (a point not drawn,
+   * here one ≤ 0 on the log axis, skipped), the pointer's text. */
+  DrmadPlot *plot = drmad_plot_new ("Learned L2 per layer", "meta-iteration", "L2", TRUE);
+  DrmadPlotSeries *layer1 = drmad_plot_add_series (plot, "layer 1", 0, 1);
+  DrmadPlotSeries *layer2 = drmad_plot_add_series (plot, "layer 2", 1, 1);
+  const double values[2][4] = { { 1e-4, -1, 3e-4, 4e-4 }, { 2e-2, 2.5e-2, 3e-2, 3.5e-2 } };
+  for (guint i = 0; i < 4; i++) {
+    drmad_plot_series_append (layer1, i + 1, values[0][i]);
+    drmad_plot_series_append (layer2, i + 1, values[1][i]);
+  }
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (l2);
+  drmad_plot_view_set_plot (view, plot);
+  g_assert_true (gtk_widget_grab_focus (l2));
+  g_autoptr (GdkTexture) plain = render (window, l2);
+  g_assert_null (drmad_plot_view_get_hover_text (view));
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (l2), GTK_ACCESSIBLE_PROPERTY_LABEL, "Learned L2 per layer");
+  struct { guint keyval; const char *text; } steps[] = {
+    { GDK_KEY_Left, "layer 1, meta-iteration 4: 4.00e-4" },   /* the first key: the newest point */
+    { GDK_KEY_Left, "layer 1, meta-iteration 3: 3.00e-4" },
+    { GDK_KEY_Left, "layer 1, meta-iteration 1: 1.00e-4" },   /* 2 is not drawn (≤ 0 on a log axis) */
+    { GDK_KEY_Left, "layer 1, meta-iteration 1: 1.00e-4" },   /* it stays at the first */
+    { GDK_KEY_Right, "layer 1, meta-iteration 3: 3.00e-4" },
+    { GDK_KEY_Down, "layer 2, meta-iteration 3: 0.03" },
+    { GDK_KEY_Home, "layer 2, meta-iteration 1: 0.02" },
+    { GDK_KEY_Right, "layer 2, meta-iteration 2: 0.025" },
+    { GDK_KEY_Up, "layer 1, meta-iteration 1: 1.00e-4" },     /* the nearest point drawn */
+    { GDK_KEY_End, "layer 1, meta-iteration 4: 4.00e-4" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+    g_assert_true (press (l2, steps[i].keyval));
+    g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, steps[i].text);
+    g_autofree char *label = g_strdup_printf ("Learned L2 per layer: %s", steps[i].text);
+    gtk_test_accessible_assert_property (GTK_ACCESSIBLE (l2), GTK_ACCESSIBLE_PROPERTY_LABEL, label);
+  }
+  g_autoptr (GdkTexture) read_out = render (window, l2);
+  guint drawn = count_changed (plain, read_out, 6, FALSE);
+  g_test_message ("the read-out changed %u pixels", drawn);
+  g_assert_cmpuint (drawn, >, 100);
+  /* As the next meta-iteration's plot replaces it, the cursor on the newest point follows. */
+  DrmadPlot *next = drmad_plot_new ("Learned L2 per layer", "meta-iteration", "L2", TRUE);
+  DrmadPlotSeries *next1 = drmad_plot_add_series (next, "layer 1", 0, 1);
+  drmad_plot_add_series (next, "layer 2", 1, 1);
+  for (guint i = 0; i < 5; i++)
+    drmad_plot_series_append (next1, i + 1, 1e-4 * (i + 1));
+  drmad_plot_view_set_plot (view, next);
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, meta-iteration 5: 5.00e-4");
+  /* Other keys are the window's; Escape hides the read-out, and so does leaving the plot. */
+  g_assert_false (press (l2, GDK_KEY_a));
+  g_assert_true (press (l2, GDK_KEY_Escape));
+  g_assert_null (drmad_plot_view_get_hover_text (view));
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (l2), GTK_ACCESSIBLE_PROPERTY_LABEL, "Learned L2 per layer");
+  g_assert_true (press (l2, GDK_KEY_Home));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, meta-iteration 1: 1.00e-4");
+  g_assert_true (gtk_widget_grab_focus (lr));
+  g_assert_null (drmad_plot_view_get_hover_text (view));
+  close_window (window);
+}
+
 /* ---- no display needed ---- */
 
 static void
@@ -1103,6 +1295,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_log_set_writer_func (log_writer, NULL, NULL);
   g_log_set_default_handler (log_handler, NULL);
+  /* GTK's test accessibility backend rather than none (run-with-xvfb.sh):
+   * the plots' accessible labels are checked, and it needs no session bus. */
+  g_setenv ("GTK_A11Y", "test", TRUE);
   display_ok = gtk_init_check ();
   g_test_add_func ("/gui/final-text", test_final_text);
   g_test_add_func ("/gui/settings", test_settings);
@@ -1111,6 +1306,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/window", test_window);
   g_test_add_func ("/gui/narrow", test_narrow);
   g_test_add_func ("/gui/keyboard/more-settings", test_keyboard_more_settings);
+  g_test_add_func ("/gui/keyboard/plots", test_keyboard_plots);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();
