@@ -1132,6 +1132,55 @@ test_keyboard_plots (void)
   close_window (window);
 }
 
+/* Ctrl+Return (the start action) with the focus in a text field or a number
+ * field: no "GtkText - did not receive a focus-out event" warning (GTK 4.8
+ * sends none to a focused field made insensitive), and the focus goes to
+ * the first plot rather than nowhere. F9 with the focus in a field: no
+ * warning either. */
+static void
+test_keyboard_start (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  /* The text cursor blinks fast: a field left focused but insensitive warns
+   * within a few blinks. */
+  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink-time", 100, NULL);
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *l2 = GTK_WIDGET (drmad_window_get_plot_view (window, 0));
+  /* No such data set: the run ends at once. */
+  set_option (G_APPLICATION (app), "dataset=/no/such/dataset");
+  const char *fields[] = { "layers", "iters" };
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++) {
+    GtkWidget *field = drmad_window_get_setting_widget (window, fields[i]);
+    g_assert_true (gtk_widget_grab_focus (field));
+    gtk_editable_select_region (GTK_EDITABLE (field), 0, 0);   /* as after typing: the cursor blinks */
+    iterate_for (0.3);
+    record_begin ();
+    activate (window, "start");
+    gboolean focus_on_plot = gtk_root_get_focus (GTK_ROOT (window)) == l2;
+    g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+    iterate_for (1.0);   /* blinks of a cursor left behind, if one were */
+    g_autofree char *what = g_strdup_printf ("Ctrl+Return in the %s field", fields[i]);
+    record_end (what);
+    g_assert_true (focus_on_plot);
+    g_assert_nonnull (strstr (drmad_window_get_error (window), "/no/such/dataset"));
+  }
+  GtkWidget *layers = drmad_window_get_setting_widget (window, "layers");
+  g_assert_true (gtk_widget_grab_focus (layers));
+  gtk_editable_select_region (GTK_EDITABLE (layers), 0, 0);
+  iterate_for (0.3);
+  record_begin ();
+  activate (window, "toggle-settings");
+  iterate_for (1.0);
+  record_end ("F9 with the focus in a field");
+  activate (window, "toggle-settings");
+  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink-time", 1200, NULL);
+  close_window (window);
+}
+
 /* ---- no display needed ---- */
 
 static void
@@ -1307,6 +1356,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/narrow", test_narrow);
   g_test_add_func ("/gui/keyboard/more-settings", test_keyboard_more_settings);
   g_test_add_func ("/gui/keyboard/plots", test_keyboard_plots);
+  g_test_add_func ("/gui/keyboard/start", test_keyboard_start);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();
