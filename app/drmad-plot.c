@@ -1061,6 +1061,30 @@ drmad_plot_nearest (const DrmadPlot *plot, double width, double height, double p
   return found;
 }
 
+gboolean
+drmad_plot_locate (const DrmadPlot *plot, double width, double height, guint series_index, guint point_index,
+                   double *px, double *py)
+{
+  g_return_val_if_fail (plot != NULL && series_index < plot->series->len, FALSE);
+  const DrmadPlotSeries *series = g_ptr_array_index (plot->series, series_index);
+  g_return_val_if_fail (point_index < series->x->len, FALSE);
+  double x = g_array_index (series->x, double, point_index), y = g_array_index (series->y, double, point_index);
+  if (!point_valid (plot, series, x, y))
+    return FALSE;
+  if (!px && !py)
+    return TRUE;   /* whether it is drawn: no layout needed */
+  PlotLayout layout;
+  plot_layout_compute (plot, width, height, &layout);
+  double qx, qy;
+  layout_to_pixel (&layout, series, x, y, &qx, &qy);
+  plot_layout_clear (&layout);
+  if (px)
+    *px = qx;
+  if (py)
+    *py = qy;
+  return TRUE;
+}
+
 /* ---- PNG export ---- */
 
 static cairo_status_t

@@ -82,6 +82,12 @@ void drmad_plot_get_x_range (const DrmadPlot *plot, double width, double height,
  * hover read-outs; FALSE when none is within @radius pixels. */
 gboolean drmad_plot_nearest (const DrmadPlot *plot, double width, double height, double px, double py,
                              double radius, guint *series_index, guint *point_index);
+/* Where point @point_index of series @series_index is drawn in a plot drawn at
+ * width × height (its inverse): FALSE when it is not drawn at all (NaN/Inf,
+ * or ≤ 0 on a log axis). A point outside a zoomed x range lies outside the
+ * plot area. With @px and @py NULL, only whether it is drawn (quick). */
+gboolean drmad_plot_locate (const DrmadPlot *plot, double width, double height, guint series_index,
+                            guint point_index, double *px, double *py);
 
 /* What a run recorded, for its plots (arrays row-major; any pointer may be
  * NULL: not recorded). Meta-iteration i + 1 is row i; meta-iteration 0 is

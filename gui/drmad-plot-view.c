@@ -1,5 +1,6 @@
 /* DrmadPlotView: a GtkDrawingArea that owns a DrmadPlot and draws it with
- * drmad_plot_draw(); hovering shows the nearest data point. */
+ * drmad_plot_draw(); hovering shows the nearest data point, and so does a
+ * cursor the arrow keys move once the view has the keyboard focus. */
 #include "drmad-plot-view.h"
 
 #include <math.h>
@@ -13,6 +14,10 @@ struct _DrmadPlotView {
   DrmadPlot     *plot;
   char          *hover_text;   /* NULL: no read-out */
   double         hover_x, hover_y;
+  /* The point read out, by the pointer or the keys: the keys go on from it. */
+  int            point_series; /* -1: none */
+  guint          point_index;
+  gboolean       from_keys;    /* the read-out is the keyboard cursor's: it goes when the focus leaves */
   /* What the user chose, kept when the plot is replaced after each meta-iteration. */
   double         zoom_lo, zoom_hi;   /* the x range shown; NaN: all */
   int            log_choice;         /* -1: the plot's own scale; 0 linear; 1 log */
@@ -89,12 +94,25 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_da
     draw_readout (self, cr, width, height);
 }
 
+/* The accessible name: the plot's title, and the read-out when there is one
+ * (what a screen reader says as the cursor moves). */
+static void
+update_accessible_label (DrmadPlotView *self)
+{
+  const char *title = self->plot && self->plot->title ? self->plot->title : "Plot";
+  g_autofree char *label = self->hover_text ? g_strdup_printf ("%s: %s", title, self->hover_text) : g_strdup (title);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+}
+
 static void
 clear_hover (DrmadPlotView *self)
 {
+  self->point_series = -1;
+  self->from_keys = FALSE;
   if (!self->hover_text)
     return;
   g_clear_pointer (&self->hover_text, g_free);
+  update_accessible_label (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -113,6 +131,10 @@ drmad_plot_view_hover (DrmadPlotView *self, double x, double y)
   self->hover_text = drmad_plot_describe_point (self->plot, series, point);
   self->hover_x = x;
   self->hover_y = y;
+  self->point_series = series;
+  self->point_index = point;
+  self->from_keys = FALSE;
+  update_accessible_label (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
   return TRUE;
 }
@@ -148,16 +170,33 @@ apply_choices (DrmadPlotView *self)
     self->plot->log_y = self->log_choice;
 }
 
+static int find_point (DrmadPlotView *self, guint series_index, int from, int step);
+static void show_cursor (DrmadPlotView *self);
+
 void
 drmad_plot_view_set_plot (DrmadPlotView *self, DrmadPlot *plot)
 {
   g_return_if_fail (DRMAD_IS_PLOT_VIEW (self));
+  /* The keyboard cursor stays on its series and point, and on the newest
+   * point when it was on the last one (a run going on adds one each time). */
+  int series = self->from_keys ? self->point_series : -1;
+  gboolean on_last = series >= 0 && find_point (self, series, G_MAXINT, -1) == (int) self->point_index;
+  guint point = self->point_index;
   g_clear_pointer (&self->plot, drmad_plot_free);
   self->plot = plot;
   apply_choices (self);
+  if (series >= 0 && plot && (guint) series < plot->series->len) {
+    int found = find_point (self, series, on_last ? G_MAXINT : (int) point, -1);
+    if (found >= 0) {
+      self->point_index = found;
+      show_cursor (self);
+      return;
+    }
+  }
   /* The point under a resting pointer may have moved: drop the read-out
    * rather than show a stale value. */
-  g_clear_pointer (&self->hover_text, g_free);
+  clear_hover (self);
+  update_accessible_label (self);   /* the title may be another */
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -204,11 +243,170 @@ drmad_plot_view_set_log (DrmadPlotView *self, gboolean log_y)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+/* ---- the keyboard cursor ---- */
+
+/* The first point of series @series_index that is drawn, from index @from on
+ * going by @step (±1; G_MAXINT: from the last point), or -1. */
+static int
+find_point (DrmadPlotView *self, guint series_index, int from, int step)
+{
+  if (!self->plot || series_index >= self->plot->series->len)
+    return -1;
+  const DrmadPlotSeries *series = g_ptr_array_index (self->plot->series, series_index);
+  if (from == G_MAXINT)
+    from = (int) series->x->len - 1;
+  for (int i = from; i >= 0 && i < (int) series->x->len; i += step)
+    if (drmad_plot_locate (self->plot, 1, 1, series_index, i, NULL, NULL))
+      return i;
+  return -1;
+}
+
+/* The point of series @series_index drawn nearest to @x along the x axis, or -1. */
+static int
+nearest_point (DrmadPlotView *self, guint series_index, double x)
+{
+  const DrmadPlotSeries *series = g_ptr_array_index (self->plot->series, series_index);
+  int best = -1;
+  for (int i = find_point (self, series_index, 0, 1); i >= 0; i = find_point (self, series_index, i + 1, 1))
+    if (best < 0 || fabs (g_array_index (series->x, double, i) - x) < fabs (g_array_index (series->x, double, best) - x))
+      best = i;
+  return best;
+}
+
+/* The read-out of the cursor's point, which a zoomed x range is panned to show. */
+static void
+show_cursor (DrmadPlotView *self)
+{
+  const DrmadPlotSeries *series = g_ptr_array_index (self->plot->series, self->point_series);
+  double x = g_array_index (series->x, double, self->point_index);
+  if (isfinite (self->zoom_lo) && isfinite (self->zoom_hi) && (x < self->zoom_lo || x > self->zoom_hi)) {
+    double span = self->zoom_hi - self->zoom_lo;
+    double shift = x < self->zoom_lo ? x - 0.1 * span - self->zoom_lo : x + 0.1 * span - self->zoom_hi;
+    self->zoom_lo += shift;
+    self->zoom_hi += shift;
+    apply_choices (self);
+  }
+  int width = MAX (gtk_widget_get_width (GTK_WIDGET (self)), 1);
+  int height = MAX (gtk_widget_get_height (GTK_WIDGET (self)), 1);
+  drmad_plot_locate (self->plot, width, height, self->point_series, self->point_index, &self->hover_x,
+                     &self->hover_y);
+  g_free (self->hover_text);
+  self->hover_text = drmad_plot_describe_point (self->plot, self->point_series, self->point_index);
+  self->from_keys = TRUE;
+  update_accessible_label (self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Where the cursor starts: on the first series drawn at full strength (where
+ * earlier meta-iterations are faded, the current one's) with a point drawn. */
+static int
+first_series (DrmadPlotView *self)
+{
+  int fallback = -1;
+  for (guint s = 0; s < self->plot->series->len; s++) {
+    if (find_point (self, s, 0, 1) < 0)
+      continue;
+    if (((const DrmadPlotSeries *) g_ptr_array_index (self->plot->series, s))->alpha >= 1)
+      return s;
+    if (fallback < 0)
+      fallback = s;
+  }
+  return fallback;
+}
+
+gboolean
+drmad_plot_view_key (DrmadPlotView *self, guint keyval)
+{
+  g_return_val_if_fail (DRMAD_IS_PLOT_VIEW (self), FALSE);
+  switch (keyval) {
+  case GDK_KEY_KP_Left: keyval = GDK_KEY_Left; break;
+  case GDK_KEY_KP_Right: keyval = GDK_KEY_Right; break;
+  case GDK_KEY_KP_Up: keyval = GDK_KEY_Up; break;
+  case GDK_KEY_KP_Down: keyval = GDK_KEY_Down; break;
+  case GDK_KEY_KP_Home: keyval = GDK_KEY_Home; break;
+  case GDK_KEY_KP_End: keyval = GDK_KEY_End; break;
+  default: break;
+  }
+  if (keyval == GDK_KEY_Escape) {
+    if (!self->hover_text)
+      return FALSE;
+    clear_hover (self);
+    return TRUE;
+  }
+  if (keyval != GDK_KEY_Left && keyval != GDK_KEY_Right && keyval != GDK_KEY_Up && keyval != GDK_KEY_Down
+      && keyval != GDK_KEY_Home && keyval != GDK_KEY_End)
+    return FALSE;
+  if (!self->plot)
+    return TRUE;   /* nothing to read out; the arrows still stay in the plot */
+  guint n_series = self->plot->series->len;
+  if (self->point_series < 0 || (guint) self->point_series >= n_series
+      || find_point (self, self->point_series, self->point_index, 1) != (int) self->point_index) {
+    /* no cursor yet: the newest point, or with Home the first */
+    int s = first_series (self);
+    if (s < 0)
+      return TRUE;
+    self->point_series = s;
+    self->point_index = find_point (self, s, keyval == GDK_KEY_Home ? 0 : G_MAXINT, keyval == GDK_KEY_Home ? 1 : -1);
+    show_cursor (self);
+    return TRUE;
+  }
+  guint s = self->point_series;
+  int next = -1;
+  switch (keyval) {
+  case GDK_KEY_Left: next = find_point (self, s, (int) self->point_index - 1, -1); break;
+  case GDK_KEY_Right: next = find_point (self, s, self->point_index + 1, 1); break;
+  case GDK_KEY_Home: next = find_point (self, s, 0, 1); break;
+  case GDK_KEY_End: next = find_point (self, s, G_MAXINT, -1); break;
+  default: {   /* Up and Down: the series above or below in the key, at the nearest x */
+    const DrmadPlotSeries *series = g_ptr_array_index (self->plot->series, s);
+    double x = g_array_index (series->x, double, self->point_index);
+    int step = keyval == GDK_KEY_Up ? -1 : 1;
+    for (int t = (int) s + step; t >= 0 && t < (int) n_series && next < 0; t += step)
+      if ((next = nearest_point (self, t, x)) >= 0)
+        s = t;
+    break;
+  }
+  }
+  /* Left of the first point (and so on) the cursor stays, and its read-out. */
+  if (next >= 0) {
+    self->point_series = s;
+    self->point_index = next;
+  }
+  show_cursor (self);
+  return TRUE;
+}
+
+static void popup_menu (DrmadPlotView *self, double x, double y);
+
+static gboolean
+on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, GdkModifierType state,
+                DrmadPlotView *self)
+{
+  if (keyval == GDK_KEY_Menu || (keyval == GDK_KEY_F10 && (state & GDK_SHIFT_MASK))) {
+    gboolean at_cursor = self->hover_text != NULL;
+    popup_menu (self, at_cursor ? self->hover_x : gtk_widget_get_width (GTK_WIDGET (self)) / 2.0,
+                at_cursor ? self->hover_y : gtk_widget_get_height (GTK_WIDGET (self)) / 2.0);
+    return TRUE;
+  }
+  if (state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SHIFT_MASK))
+    return FALSE;   /* the window's shortcuts, and Shift+Tab */
+  return drmad_plot_view_key (self, keyval);
+}
+
+static void
+on_focus_leave (GtkEventControllerFocus *controller, DrmadPlotView *self)
+{
+  if (self->from_keys)
+    clear_hover (self);
+}
+
 /* The wheel zooms the x axis around the pointer; a drag pans it; a double
  * click shows everything again. */
 static gboolean
 on_scroll (GtkEventControllerScroll *controller, double dx, double dy, DrmadPlotView *self)
 {
+  if (gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller)) & GDK_SHIFT_MASK)
+    return FALSE;   /* Shift+wheel scrolls the plots sideways where they do not all fit */
   double x = self->hover_x;
   GdkEvent *event = gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (controller));
   double ex, ey;
@@ -250,6 +448,7 @@ on_drag_update (GtkGestureDrag *gesture, double dx, double dy, DrmadPlotView *se
 static void
 on_pressed (GtkGestureClick *gesture, int n_press, double x, double y, DrmadPlotView *self)
 {
+  gtk_widget_grab_focus (GTK_WIDGET (self));   /* the keys go on from here */
   if (n_press == 2)
     drmad_plot_view_reset_zoom (self);
 }
@@ -312,9 +511,9 @@ action_log (GSimpleAction *action, GVariant *state, gpointer user_data)
   drmad_plot_view_set_log (user_data, g_variant_get_boolean (state));
 }
 
-/* Right click: the plot's menu. */
+/* Right click, or the Menu key: the plot's menu. */
 static void
-on_context (GtkGestureClick *gesture, int n_press, double x, double y, DrmadPlotView *self)
+popup_menu (DrmadPlotView *self, double x, double y)
 {
   GAction *log = g_action_map_lookup_action (G_ACTION_MAP (g_object_get_data (G_OBJECT (self), "drmad-actions")),
                                              "log");
@@ -329,6 +528,12 @@ on_context (GtkGestureClick *gesture, int n_press, double x, double y, DrmadPlot
   gtk_popover_set_pointing_to (GTK_POPOVER (popover), &(GdkRectangle) { (int) x, (int) y, 1, 1 });
   g_signal_connect (popover, "closed", G_CALLBACK (gtk_widget_unparent), NULL);
   gtk_popover_popup (GTK_POPOVER (popover));
+}
+
+static void
+on_context (GtkGestureClick *gesture, int n_press, double x, double y, DrmadPlotView *self)
+{
+  popup_menu (self, x, y);
 }
 
 static void
@@ -354,6 +559,20 @@ drmad_plot_view_init (DrmadPlotView *self)
   gtk_widget_set_size_request (GTK_WIDGET (self), 240, 180);   /* two columns beside the settings fit 1024 px */
   gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
   gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
+  /* Tab reaches it (style.css draws the focus ring); the keys move a cursor. */
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  self->point_series = -1;
+  GtkEventController *keys = gtk_event_controller_key_new ();
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (on_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
+  GtkEventController *focus = gtk_event_controller_focus_new ();
+  g_signal_connect (focus, "leave", G_CALLBACK (on_focus_leave), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), focus);
+  update_accessible_label (self);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  "Left and Right move a cursor over the points and read each out, Up and Down "
+                                  "change the series, Home and End go to the first and the last point, Escape "
+                                  "hides the read-out; the Menu key opens the plot's menu", -1);
   GtkEventController *motion = gtk_event_controller_motion_new ();
   g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
   g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);

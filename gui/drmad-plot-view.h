@@ -1,5 +1,6 @@
 /* A widget that shows one DrmadPlot, drawn by drmad_plot_draw() (the same
- * drawing as the PNGs), with a read-out of the data point under the pointer. */
+ * drawing as the PNGs), with a read-out of the data point under the pointer
+ * or under a cursor the arrow keys move. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -29,6 +30,17 @@ void             drmad_plot_view_set_log    (DrmadPlotView *self, gboolean log_y
 gboolean         drmad_plot_view_hover    (DrmadPlotView *self, double x, double y);
 /* "layer 2, meta-iteration 7: 1.23e-4", or NULL when nothing is hovered. */
 const char      *drmad_plot_view_get_hover_text (DrmadPlotView *self);
+
+/* What a key pressed in the focused view does (its key controller calls
+ * this): Left / Right move the read-out to the previous / next point of its
+ * series, Home / End to the first / last, Up / Down to the nearest point of
+ * the series above / below in the key; the first of these keys starts on
+ * the newest point of the first series (Home: its first point). Escape hides
+ * the read-out. FALSE for a key the view leaves to the window. The read-out
+ * is drawn as the pointer's, and is the view's accessible label with the
+ * plot's title; it goes when the focus leaves, and stays on its point (the
+ * newest, if it was there) as the plot is replaced. */
+gboolean         drmad_plot_view_key (DrmadPlotView *self, guint keyval);
 
 /* The read-out text of point @point_index of series @series_index. */
 char            *drmad_plot_describe_point (const DrmadPlot *plot, guint series_index, guint point_index);

@@ -400,14 +400,18 @@ on_settings_scroll (GtkEventControllerScroll *controller, double dx, double dy, 
 }
 
 /* Every run.ini setting the rows above do not show gets an entry under
- * "More settings", with the option's help as its tooltip. */
+ * "More settings", with the option's help as its tooltip. The entries
+ * follow the expander in the column, shown while it is expanded, rather
+ * than being its child: GTK 4.8's expander passes Tab on to its child even
+ * while collapsed, when that child is out of the window, and Tab from the
+ * expander to the plots logged "gtk_window_get_focus: assertion
+ * 'GTK_IS_WINDOW (window)' failed". */
 static void
 add_more_settings (DrmadWindow *self)
 {
   GtkWidget *grid = gtk_grid_new ();
   gtk_grid_set_row_spacing (GTK_GRID (grid), 6);
   gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
-  gtk_widget_set_margin_top (grid, 6);
   guint n, row = 0;
   const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
   for (guint i = 0; i < n; i++) {
@@ -430,9 +434,10 @@ add_more_settings (DrmadWindow *self)
     g_hash_table_insert (self->key_widgets, (gpointer) specs[i].name, entry);
   }
   GtkWidget *expander = gtk_expander_new ("More settings");
-  gtk_expander_set_child (GTK_EXPANDER (expander), grid);
   gtk_widget_set_tooltip_text (expander, "Every other setting of run.ini (drmad --help explains each)");
+  g_object_bind_property (expander, "expanded", grid, "visible", G_BINDING_SYNC_CREATE);
   gtk_box_append (GTK_BOX (self->settings_box), expander);
+  gtk_box_append (GTK_BOX (self->settings_box), grid);
 }
 
 void
@@ -467,6 +472,13 @@ drmad_window_bind_settings (DrmadWindow *self)
   g_hash_table_iter_init (&iter, self->key_widgets);
   while (g_hash_table_iter_next (&iter, NULL, &widget))
     g_object_set_data_full (G_OBJECT (widget), "drmad-tooltip", g_strdup (gtk_widget_get_tooltip_text (widget)), g_free);
+  /* One column of labels across the sections' grids ("More settings" apart: its names are longer). */
+  g_autoptr (GtkSizeGroup) labels = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
+  for (GtkWidget *section = gtk_widget_get_first_child (self->settings_box); section;
+       section = gtk_widget_get_next_sibling (section))
+    if (GTK_IS_GRID (section))
+      for (int row = 0; gtk_grid_get_child_at (GTK_GRID (section), 0, row); row++)
+        gtk_size_group_add_widget (labels, gtk_grid_get_child_at (GTK_GRID (section), 0, row));
   add_more_settings (self);
   GtkWidget *scroller = gtk_widget_get_ancestor (self->settings_box, GTK_TYPE_SCROLLED_WINDOW);
   if (scroller) {
@@ -495,14 +507,6 @@ drmad_window_bind_settings (DrmadWindow *self)
   g_signal_connect_object (self->settings, "changed", G_CALLBACK (on_settings_changed), self, 0);
   sync_all (self);
   validate (self);
-
-  /* One column of labels across the sections' grids. */
-  g_autoptr (GtkSizeGroup) labels = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
-  for (GtkWidget *section = gtk_widget_get_first_child (self->settings_box); section;
-       section = gtk_widget_get_next_sibling (section))
-    if (GTK_IS_GRID (section))
-      for (int row = 0; gtk_grid_get_child_at (GTK_GRID (section), 0, row); row++)
-        gtk_size_group_add_widget (labels, gtk_grid_get_child_at (GTK_GRID (section), 0, row));
 
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, list_devices_done, NULL);
   g_task_run_in_thread (task, list_devices_thread);

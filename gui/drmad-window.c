@@ -185,6 +185,14 @@ drmad_window_runner_started (DrmadWindow *self, gboolean resuming, guint64 meta_
   g_clear_pointer (&self->last_norms, g_free);
   g_clear_pointer (&self->last_fidelity, g_free);
   g_string_truncate (self->summary_extra, 0);
+  /* A field with the focus (Ctrl+Return typed in it) gives it to the first
+   * plot before the column is greyed out: GTK 4.8 sends no focus-out to a
+   * focused field made insensitive, whose blinking cursor then warned
+   * "GtkText - did not receive a focus-out event", and the focus was lost. */
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  if (focus && gtk_widget_is_ancestor (focus, self->settings_box)
+      && !gtk_widget_grab_focus (GTK_WIDGET (self->l2_view)))
+    gtk_root_set_focus (GTK_ROOT (self), NULL);
   gtk_widget_set_sensitive (self->settings_box, FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, "loading the data and opening the device…");

@@ -4,7 +4,9 @@
  * folder holding every finished meta-iteration), saved as a PNG, exported,
  * opened again and continued; bad input lands in the window's banner. Also
  * the settings table, drmad_options_from_values against the command line,
- * and that the runner's signals never run on its worker thread. */
+ * and that the runner's signals never run on its worker thread. In windows
+ * of their own: that nothing is out of reach at 1024×600 and 800×600, and
+ * the keyboard. */
 #include <gtk/gtk.h>
 #include <math.h>
 #include <glib/gstdio.h>
@@ -673,6 +675,512 @@ test_program (void)
   g_assert_nonnull (strstr (settings_text, "\nmethod=drmad\n"));
 }
 
+/* ---- the keyboard and small screens, in a window of their own ---- */
+
+static void
+iterate_for (double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  guint waker = g_timeout_add (5, wake, NULL);
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (waker);
+}
+
+/* A window of its own at @width × @height, the application's settings reset
+ * to their defaults. */
+static DrmadWindow *
+new_window (DrmadApplication *app, int width, int height)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "reset-settings", NULL);
+  DrmadWindow *window = drmad_window_new (GTK_APPLICATION (app), drmad_application_get_settings (app));
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_cmpfloat (wait_until (window, allocated, 10), >=, 0);
+  return window;
+}
+
+static void
+close_window (DrmadWindow *window)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Whether all of @widget can be brought into view: it lies inside the
+ * window, or inside what a scrolled window (itself in reach) scrolls over. */
+static gboolean
+reachable (GtkWidget *window, GtkWidget *widget)
+{
+  GtkWidget *scroller = gtk_widget_get_parent (widget) ? gtk_widget_get_ancestor (gtk_widget_get_parent (widget),
+                                                                                 GTK_TYPE_SCROLLED_WINDOW)
+                                                       : NULL;
+  graphene_rect_t bounds;
+  if (!scroller) {
+    g_assert_true (gtk_widget_compute_bounds (widget, window, &bounds));
+    return bounds.origin.x >= -0.5 && bounds.origin.y >= -0.5
+           && bounds.origin.x + bounds.size.width <= gtk_widget_get_width (window) + 0.5
+           && bounds.origin.y + bounds.size.height <= gtk_widget_get_height (window) + 0.5;
+  }
+  GtkWidget *content = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (scroller));
+  if (GTK_IS_VIEWPORT (content))
+    content = gtk_viewport_get_child (GTK_VIEWPORT (content));
+  g_assert_true (gtk_widget_compute_bounds (widget, content, &bounds));
+  GtkAdjustment *h = gtk_scrolled_window_get_hadjustment (GTK_SCROLLED_WINDOW (scroller));
+  GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  return bounds.origin.x >= -0.5 && bounds.origin.y >= -0.5
+         && bounds.origin.x + bounds.size.width <= gtk_adjustment_get_upper (h) + 0.5
+         && bounds.origin.y + bounds.size.height <= gtk_adjustment_get_upper (v) + 0.5
+         && reachable (window, scroller);
+}
+
+/* The window's own size, its decorations (some pixels) left out, is at most the size asked for. */
+static int target_width, target_height;
+static gboolean
+at_target_size (DrmadWindow *w)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (w)), height = gtk_widget_get_height (GTK_WIDGET (w));
+  return width <= target_width && width > target_width - 40 && height <= target_height && height > target_height - 40;
+}
+
+/* Narrower than 1024 px (the settings shown), the plots, their tabs, the
+ * summary, the progress bar and the status line can all be reached: the
+ * plots scroll rather than being cut at the right edge. */
+static void
+test_narrow (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  const int sizes[][2] = { { 1024, 600 }, { 800, 600 } };
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++) {
+    g_autoptr (DrmadApplication) app = drmad_application_new ();
+    DrmadWindow *window = new_window (app, sizes[k][0], sizes[k][1]);
+    target_width = sizes[k][0], target_height = sizes[k][1];
+    double sized = wait_until (window, at_target_size, 10);
+    int min_w, min_h;
+    gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min_w, NULL, NULL, NULL);
+    gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_VERTICAL, sizes[k][0], &min_h, NULL, NULL, NULL);
+    g_test_message ("asked for %d×%d: %d×%d (its smallest %d×%d)", sizes[k][0], sizes[k][1],
+                    gtk_widget_get_width (GTK_WIDGET (window)), gtk_widget_get_height (GTK_WIDGET (window)), min_w, min_h);
+    g_assert_cmpfloat (sized, >=, 0);
+    iterate_for (0.3);   /* the scrollbars shown or hidden, and laid out again */
+    GPtrArray *check = g_ptr_array_new ();
+    for (guint i = 0; i < 3; i++)   /* L2, learning rate, loss: the other plots are pages beside the learning rate */
+      g_ptr_array_add (check, drmad_window_get_plot_view (window, i));
+    GtkWidget *tabs = plot_tabs_scroller (window);
+    g_ptr_array_add (check, tabs);
+    GtkWidget *summary = gtk_widget_get_ancestor (GTK_WIDGET (drmad_window_get_plot_view (window, 2)), GTK_TYPE_GRID);
+    g_ptr_array_add (check, gtk_grid_get_child_at (GTK_GRID (summary), 1, 1));
+    GtkWidget *column = gtk_paned_get_end_child (GTK_PANED (gtk_widget_get_ancestor (summary, GTK_TYPE_PANED)));
+    for (GtkWidget *child = gtk_widget_get_first_child (column); child; child = gtk_widget_get_next_sibling (child))
+      if (GTK_IS_PROGRESS_BAR (child) || GTK_IS_LABEL (child))   /* the progress bar and the status line */
+        g_ptr_array_add (check, child);
+    for (guint i = 0; i < check->len; i++) {
+      GtkWidget *widget = check->pdata[i];
+      g_test_message ("%d×%d: %s %d×%d", sizes[k][0], sizes[k][1], G_OBJECT_TYPE_NAME (widget),
+                      gtk_widget_get_width (widget), gtk_widget_get_height (widget));
+      if (!reachable (GTK_WIDGET (window), widget))
+        g_error ("at %d×%d a %s is out of reach", sizes[k][0], sizes[k][1], G_OBJECT_TYPE_NAME (widget));
+    }
+    /* The plots keep the size they ask for (room for their axes and key). */
+    for (guint i = 0; i < 3; i++) {
+      int w, h;
+      graphene_rect_t box;   /* its border box, as the size request */
+      GtkWidget *view = GTK_WIDGET (drmad_window_get_plot_view (window, i));
+      gtk_widget_get_size_request (view, &w, &h);
+      g_assert_true (gtk_widget_compute_bounds (view, view, &box));
+      g_assert_cmpfloat (box.size.width, >=, w);
+      g_assert_cmpfloat (box.size.height, >=, h);
+    }
+    g_ptr_array_unref (check);
+    close_window (window);
+  }
+}
+
+/* GTK's messages while a test records them (criticals and warnings, which
+ * otherwise abort the test): a sequence a user can go through must log none. */
+static gboolean recording;
+static GPtrArray *recorded;
+
+static GLogWriterOutput
+log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  if (recording && (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))) {
+    for (gsize i = 0; i < n_fields; i++)
+      if (g_str_equal (fields[i].key, "MESSAGE"))
+        g_ptr_array_add (recorded, fields[i].length < 0 ? g_strdup (fields[i].value)
+                                                         : g_strndup (fields[i].value, fields[i].length));
+    return G_LOG_WRITER_HANDLED;
+  }
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+/* A g_return_if_fail() critical goes through g_logv() and its handler, not
+ * the writer; g_logv() then aborts unless log_fatal() says not to (set for
+ * each test: GLib unsets it after each). */
+static void
+log_handler (const char *domain, GLogLevelFlags level, const char *message, gpointer user_data)
+{
+  if (recording && (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)))
+    g_ptr_array_add (recorded, g_strdup_printf ("%s: %s", domain ? domain : "", message));
+  else
+    g_log_default_handler (domain, level, message, user_data);
+}
+
+static gboolean
+log_fatal (const char *domain, GLogLevelFlags level, const char *message, gpointer user_data)
+{
+  return !recording;
+}
+
+static void
+record_begin (void)
+{
+  g_clear_pointer (&recorded, g_ptr_array_unref);
+  recorded = g_ptr_array_new_with_free_func (g_free);
+  g_test_log_set_fatal_handler (log_fatal, NULL);
+  recording = TRUE;
+}
+
+/* Fails with the messages recorded since record_begin(), if any. */
+static void
+record_end (const char *what)
+{
+  recording = FALSE;
+  for (guint i = 0; i < recorded->len; i++)
+    g_test_message ("%s logged: %s", what, (const char *) recorded->pdata[i]);
+  if (recorded->len)
+    g_error ("%s logged %u warnings or criticals, the first: %s", what, recorded->len,
+             (const char *) recorded->pdata[0]);
+}
+
+static GtkWidget *
+find_expander (GtkWidget *widget)
+{
+  if (GTK_IS_EXPANDER (widget))
+    return widget;
+  GtkWidget *found = NULL;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child && !found; child = gtk_widget_get_next_sibling (child))
+    found = find_expander (child);
+  return found;
+}
+
+static GtkWidget *
+more_settings (DrmadWindow *window, GtkWidget **first, GtkWidget **last)
+{
+  GtkWidget *grid = gtk_widget_get_parent (drmad_window_get_setting_widget (window, "clip"));
+  GtkWidget *more = find_expander (GTK_WIDGET (window));
+  g_assert_true (GTK_IS_EXPANDER (more));
+  *first = *last = NULL;
+  for (int row = 0; gtk_grid_get_child_at (GTK_GRID (grid), 1, row); row++) {
+    *last = gtk_grid_get_child_at (GTK_GRID (grid), 1, row);
+    *first = *first ? *first : *last;
+  }
+  return more;
+}
+
+static gboolean
+focus_in (DrmadWindow *window, GtkWidget *widget)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+  return focus && (focus == widget || gtk_widget_is_ancestor (focus, widget));
+}
+
+/* Tab from the last of the settings, "More settings" collapsed or expanded,
+ * leaves the column for the plots, and Shift+Tab comes back, logging nothing:
+ * GTK 4.8's expander passed the focus on to its child while collapsed, when
+ * that child is out of the window ("gtk_window_get_focus: assertion
+ * 'GTK_IS_WINDOW (window)' failed"). */
+static void
+test_keyboard_more_settings (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *first, *last, *more = more_settings (window, &first, &last);
+  GtkWidget *column = gtk_widget_get_ancestor (more, GTK_TYPE_SCROLLED_WINDOW);
+  GtkWidget *paned = gtk_widget_get_ancestor (column, GTK_TYPE_PANED);
+  g_assert_false (gtk_expander_get_expanded (GTK_EXPANDER (more)));
+  for (gboolean expanded = FALSE; expanded <= TRUE; expanded++) {
+    gtk_expander_set_expanded (GTK_EXPANDER (more), expanded);
+    iterate_for (0.1);
+    g_assert_true (gtk_widget_is_drawable (last) == expanded);   /* its settings hidden while collapsed */
+    record_begin ();
+    g_assert_true (gtk_widget_grab_focus (more));
+    guint presses = 0;
+    gboolean saw_first = FALSE, saw_last = FALSE;
+    while (focus_in (window, column) && presses++ < 100) {
+      g_assert_true (gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD));
+      saw_first = saw_first || focus_in (window, first);
+      saw_last = saw_last || focus_in (window, last);
+    }
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+    g_test_message ("More settings %s: %u Tab presses to a %s", expanded ? "expanded" : "collapsed", presses,
+                    focus ? G_OBJECT_TYPE_NAME (focus) : "nothing");
+    g_assert_nonnull (focus);
+    g_assert_true (gtk_widget_is_ancestor (focus, paned));   /* beside the column: the plots */
+    g_assert_true (saw_first == expanded);
+    g_assert_true (saw_last == expanded);
+    presses = 0;
+    while (!focus_in (window, column) && presses++ < 100)
+      g_assert_true (gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_BACKWARD));
+    g_assert_true (focus_in (window, expanded ? last : more));
+    iterate_for (0.1);
+    record_end (expanded ? "Tab through More settings (expanded)" : "Tab from More settings (collapsed)");
+  }
+  close_window (window);
+}
+
+static GtkEventController *
+key_controller (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
+      return controller;   /* the widget holds it */
+  }
+  return NULL;
+}
+
+/* A key pressed in @widget, as GTK delivers it to its key controller. */
+static gboolean
+press (GtkWidget *widget, guint keyval)
+{
+  GtkEventController *keys = key_controller (widget);
+  g_assert_nonnull (keys);
+  gboolean handled = FALSE;
+  g_signal_emit_by_name (keys, "key-pressed", keyval, 0, (GdkModifierType) 0, &handled);
+  return handled;
+}
+
+static gboolean painted_flag;
+static gboolean is_painted (DrmadWindow *w) { return painted_flag; }
+
+static void
+after_paint (GdkFrameClock *clock, gpointer unused)
+{
+  painted_flag = TRUE;
+}
+
+/* @widget as the next frame draws it (its CSS, focus ring included, and its own drawing). */
+static GdkTexture *
+render (DrmadWindow *window, GtkWidget *widget)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  painted_flag = FALSE;
+  gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), NULL);
+  gtk_widget_queue_draw (widget);
+  g_assert_cmpfloat (wait_until (window, is_painted, 10), >=, 0);
+  g_signal_handler_disconnect (clock, id);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  return gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                      &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+static guint32 *
+pixels_of (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture), height = gdk_texture_get_height (texture);
+  guint32 *pixels = g_new (guint32, (gsize) width * height);
+  gdk_texture_download (texture, (guchar *) pixels, width * 4);
+  return pixels;
+}
+
+/* Pixels that differ between two renderings of one widget, in the band
+ * @inset px wide along its edges (@edges) or inside it (!@edges). */
+static guint
+count_changed (GdkTexture *a, GdkTexture *b, int inset, gboolean edges)
+{
+  int width = gdk_texture_get_width (a), height = gdk_texture_get_height (a);
+  g_assert_cmpint (gdk_texture_get_width (b), ==, width);
+  g_assert_cmpint (gdk_texture_get_height (b), ==, height);
+  g_autofree guint32 *pa = pixels_of (a), *pb = pixels_of (b);
+  guint changed = 0;
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++) {
+      gboolean on_edge = x < inset || y < inset || x >= width - inset || y >= height - inset;
+      if (on_edge == edges && pa[(gsize) y * width + x] != pb[(gsize) y * width + x])
+        changed++;
+    }
+  return changed;
+}
+
+static gboolean
+is_plot (GtkWidget *widget)
+{
+  return widget && (DRMAD_IS_PLOT_VIEW (widget) || gtk_widget_get_ancestor (widget, DRMAD_TYPE_PLOT_VIEW));
+}
+
+/* The "More settings" expander, and the first and the last of its
+ * settings, of @window. */
+/* The plots take the keyboard: Tab reaches each, with a focus ring, and the
+ * arrow keys move a read-out over the meta-iterations, drawn as the
+ * pointer's is, the plot's accessible label. */
+static void
+test_keyboard_plots (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *first, *last, *more = more_settings (window, &first, &last);
+  GtkWidget *l2 = GTK_WIDGET (drmad_window_get_plot_view (window, 0));
+  GtkWidget *lr = GTK_WIDGET (drmad_window_get_plot_view (window, 1));
+  GtkWidget *loss = GTK_WIDGET (drmad_window_get_plot_view (window, 2));
+
+  /* Tab from the last setting: the L2 plot, then past the tabs of the pages
+   * beside the learning rate to its plot, then the loss. */
+  g_assert_true (gtk_widget_grab_focus (more));
+  gtk_window_set_focus_visible (GTK_WINDOW (window), TRUE);   /* as a key press sets it */
+  GtkWidget *order[] = { l2, lr, loss };
+  guint presses = 0, tabs_seen = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++) {
+    while (gtk_root_get_focus (GTK_ROOT (window)) != order[i] && presses++ < 100) {
+      g_assert_true (gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD));
+      GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+      g_assert_true (i > 0 || !is_plot (focus) || focus == l2);   /* the L2 plot comes first */
+      tabs_seen += i == 1 && focus && gtk_widget_get_ancestor (focus, GTK_TYPE_STACK_SWITCHER) != NULL;
+    }
+    g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == order[i]);
+    g_assert_true (gtk_widget_has_visible_focus (order[i]));
+  }
+  g_test_message ("%u Tab presses from More settings to the loss plot", presses);
+  g_assert_cmpuint (tabs_seen, >=, 1);
+
+  /* The focus ring: the focused plot's edges are drawn otherwise, its inside alike. */
+  g_assert_true (gtk_widget_grab_focus (l2));
+  g_autoptr (GdkTexture) unfocused = render (window, loss);
+  g_assert_true (gtk_widget_grab_focus (loss));
+  g_autoptr (GdkTexture) focused = render (window, loss);
+  guint ring = count_changed (unfocused, focused, 6, TRUE), inside = count_changed (unfocused, focused, 6, FALSE);
+  g_test_message ("focus ring: %u pixels changed along the edges, %u inside", ring, inside);
+  g_assert_cmpuint (ring, >, (guint) gtk_widget_get_width (loss));
+  g_assert_cmpuint (inside, ==, 0);
+
+  /* The arrow keys: a read-out over the meta-iterations (a point not drawn,
+   * here one ≤ 0 on the log axis, skipped), the pointer's text. */
+  DrmadPlot *plot = drmad_plot_new ("Learned L2 per layer", "meta-iteration", "L2", TRUE);
+  DrmadPlotSeries *layer1 = drmad_plot_add_series (plot, "layer 1", 0, 1);
+  DrmadPlotSeries *layer2 = drmad_plot_add_series (plot, "layer 2", 1, 1);
+  const double values[2][4] = { { 1e-4, -1, 3e-4, 4e-4 }, { 2e-2, 2.5e-2, 3e-2, 3.5e-2 } };
+  for (guint i = 0; i < 4; i++) {
+    drmad_plot_series_append (layer1, i + 1, values[0][i]);
+    drmad_plot_series_append (layer2, i + 1, values[1][i]);
+  }
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (l2);
+  drmad_plot_view_set_plot (view, plot);
+  g_assert_true (gtk_widget_grab_focus (l2));
+  g_autoptr (GdkTexture) plain = render (window, l2);
+  g_assert_null (drmad_plot_view_get_hover_text (view));
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (l2), GTK_ACCESSIBLE_PROPERTY_LABEL, "Learned L2 per layer");
+  struct { guint keyval; const char *text; } steps[] = {
+    { GDK_KEY_Left, "layer 1, meta-iteration 4: 4.00e-4" },   /* the first key: the newest point */
+    { GDK_KEY_Left, "layer 1, meta-iteration 3: 3.00e-4" },
+    { GDK_KEY_Left, "layer 1, meta-iteration 1: 1.00e-4" },   /* 2 is not drawn (≤ 0 on a log axis) */
+    { GDK_KEY_Left, "layer 1, meta-iteration 1: 1.00e-4" },   /* it stays at the first */
+    { GDK_KEY_Right, "layer 1, meta-iteration 3: 3.00e-4" },
+    { GDK_KEY_Down, "layer 2, meta-iteration 3: 0.03" },
+    { GDK_KEY_Home, "layer 2, meta-iteration 1: 0.02" },
+    { GDK_KEY_Right, "layer 2, meta-iteration 2: 0.025" },
+    { GDK_KEY_Up, "layer 1, meta-iteration 1: 1.00e-4" },     /* the nearest point drawn */
+    { GDK_KEY_End, "layer 1, meta-iteration 4: 4.00e-4" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+    g_assert_true (press (l2, steps[i].keyval));
+    g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, steps[i].text);
+    g_autofree char *label = g_strdup_printf ("Learned L2 per layer: %s", steps[i].text);
+    gtk_test_accessible_assert_property (GTK_ACCESSIBLE (l2), GTK_ACCESSIBLE_PROPERTY_LABEL, label);
+  }
+  g_autoptr (GdkTexture) read_out = render (window, l2);
+  guint drawn = count_changed (plain, read_out, 6, FALSE);
+  g_test_message ("the read-out changed %u pixels", drawn);
+  g_assert_cmpuint (drawn, >, 100);
+  /* As the next meta-iteration's plot replaces it, the cursor on the newest point follows. */
+  DrmadPlot *next = drmad_plot_new ("Learned L2 per layer", "meta-iteration", "L2", TRUE);
+  DrmadPlotSeries *next1 = drmad_plot_add_series (next, "layer 1", 0, 1);
+  drmad_plot_add_series (next, "layer 2", 1, 1);
+  for (guint i = 0; i < 5; i++)
+    drmad_plot_series_append (next1, i + 1, 1e-4 * (i + 1));
+  drmad_plot_view_set_plot (view, next);
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, meta-iteration 5: 5.00e-4");
+  /* Other keys are the window's; Escape hides the read-out, and so does leaving the plot. */
+  g_assert_false (press (l2, GDK_KEY_a));
+  g_assert_true (press (l2, GDK_KEY_Escape));
+  g_assert_null (drmad_plot_view_get_hover_text (view));
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (l2), GTK_ACCESSIBLE_PROPERTY_LABEL, "Learned L2 per layer");
+  g_assert_true (press (l2, GDK_KEY_Home));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, meta-iteration 1: 1.00e-4");
+  g_assert_true (gtk_widget_grab_focus (lr));
+  g_assert_null (drmad_plot_view_get_hover_text (view));
+  close_window (window);
+}
+
+/* Ctrl+Return (the start action) with the focus in a text field or a number
+ * field: no "GtkText - did not receive a focus-out event" warning (GTK 4.8
+ * sends none to a focused field made insensitive), and the focus goes to
+ * the first plot rather than nowhere. F9 with the focus in a field: no
+ * warning either. */
+static void
+test_keyboard_start (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  /* The text cursor blinks fast: a field left focused but insensitive warns
+   * within a few blinks. */
+  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink-time", 100, NULL);
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *l2 = GTK_WIDGET (drmad_window_get_plot_view (window, 0));
+  /* No such data set: the run ends at once. */
+  set_option (G_APPLICATION (app), "dataset=/no/such/dataset");
+  const char *fields[] = { "layers", "iters" };
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++) {
+    GtkWidget *field = drmad_window_get_setting_widget (window, fields[i]);
+    g_assert_true (gtk_widget_grab_focus (field));
+    gtk_editable_select_region (GTK_EDITABLE (field), 0, 0);   /* as after typing: the cursor blinks */
+    iterate_for (0.3);
+    record_begin ();
+    activate (window, "start");
+    gboolean focus_on_plot = gtk_root_get_focus (GTK_ROOT (window)) == l2;
+    g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+    iterate_for (1.0);   /* blinks of a cursor left behind, if one were */
+    g_autofree char *what = g_strdup_printf ("Ctrl+Return in the %s field", fields[i]);
+    record_end (what);
+    g_assert_true (focus_on_plot);
+    g_assert_nonnull (strstr (drmad_window_get_error (window), "/no/such/dataset"));
+  }
+  GtkWidget *layers = drmad_window_get_setting_widget (window, "layers");
+  g_assert_true (gtk_widget_grab_focus (layers));
+  gtk_editable_select_region (GTK_EDITABLE (layers), 0, 0);
+  iterate_for (0.3);
+  record_begin ();
+  activate (window, "toggle-settings");
+  iterate_for (1.0);
+  record_end ("F9 with the focus in a field");
+  activate (window, "toggle-settings");
+  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink-time", 1200, NULL);
+  close_window (window);
+}
+
 /* ---- no display needed ---- */
 
 static void
@@ -834,12 +1342,21 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_log_set_writer_func (log_writer, NULL, NULL);
+  g_log_set_default_handler (log_handler, NULL);
+  /* GTK's test accessibility backend rather than none (run-with-xvfb.sh):
+   * the plots' accessible labels are checked, and it needs no session bus. */
+  g_setenv ("GTK_A11Y", "test", TRUE);
   display_ok = gtk_init_check ();
   g_test_add_func ("/gui/final-text", test_final_text);
   g_test_add_func ("/gui/settings", test_settings);
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
   g_test_add_func ("/gui/window", test_window);
+  g_test_add_func ("/gui/narrow", test_narrow);
+  g_test_add_func ("/gui/keyboard/more-settings", test_keyboard_more_settings);
+  g_test_add_func ("/gui/keyboard/plots", test_keyboard_plots);
+  g_test_add_func ("/gui/keyboard/start", test_keyboard_start);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();

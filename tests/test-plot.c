@@ -343,6 +343,17 @@ test_nearest (void)
   g_assert_true (drmad_plot_nearest (plot, W, H, bx - 1, by + 1, 1000, &series, &point));
   g_assert_cmpuint (series, ==, 1);
   g_assert_false (drmad_plot_nearest (plot, W, H, (ax + bx) / 2, (ay + by) / 2, 10, &series, &point));
+
+  /* drmad_plot_locate is its inverse: each point where its marker is drawn */
+  double px, py;
+  g_assert_true (drmad_plot_locate (plot, W, H, 0, 0, &px, &py));
+  g_assert_cmpfloat (fabs (px - ax), <=, 2);
+  g_assert_cmpfloat (fabs (py - ay), <=, 2);
+  g_assert_true (drmad_plot_nearest (plot, W, H, px, py, 0.5, &series, &point));
+  g_assert_cmpuint (series, ==, 0);
+  g_assert_true (drmad_plot_locate (plot, W, H, 1, 0, &px, &py));
+  g_assert_cmpfloat (fabs (px - bx), <=, 2);
+  g_assert_cmpfloat (fabs (py - by), <=, 2);
 }
 
 /* On a log axis, NaN, ±Inf and values ≤ 0 are skipped: the plot draws exactly
@@ -375,6 +386,8 @@ test_invalid_and_empty (void)
         g_assert_cmpuint (point, >=, 2);
         g_assert_cmpuint (point, <=, 4);
       }
+  for (guint i = 0; i < G_N_ELEMENTS (xs); i++)   /* only the points drawn have a place */
+    g_assert_true (drmad_plot_locate (with_bad, W, H, 0, i, NULL, NULL) == (i >= 2 && i <= 4));
 
   /* empty, and only invalid points: axes and a note, no hit */
   g_autoptr (DrmadPlot) empty = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
