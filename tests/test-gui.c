@@ -1026,8 +1026,6 @@ is_plot (GtkWidget *widget)
   return widget && (DRMAD_IS_PLOT_VIEW (widget) || gtk_widget_get_ancestor (widget, DRMAD_TYPE_PLOT_VIEW));
 }
 
-/* The "More settings" expander, and the first and the last of its
- * settings, of @window. */
 /* The plots take the keyboard: Tab reaches each, with a focus ring, and the
  * arrow keys move a read-out over the meta-iterations, drawn as the
  * pointer's is, the plot's accessible label. */
