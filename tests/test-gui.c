@@ -871,6 +871,8 @@ find_expander (GtkWidget *widget)
   return found;
 }
 
+/* The "More settings" expander, and the first and the last of its
+ * settings, of @window. */
 static GtkWidget *
 more_settings (DrmadWindow *window, GtkWidget **first, GtkWidget **last)
 {
