@@ -113,6 +113,38 @@ write_png (const char *path, guint width, guint height, guint32 format, const gu
   g_assert_true (png_image_write_to_file (&image, path, 0, pixels, 0, NULL));
 }
 
+/* A PNG written with libpng's own API, for what the simplified one cannot
+ * write: 16-bit samples, Adam7 interlacing, a gAMA chunk (@gamma > 0, in
+ * units of 1/100000). @samples holds height rows of width × channels samples
+ * (big-endian pairs of bytes at 16 bits). */
+static void
+write_png_raw (const char *path, guint width, guint height, int color_type, int bit_depth,
+               gboolean interlaced, int gamma, const guint8 *samples)
+{
+  FILE *f = g_fopen (path, "wb");
+  g_assert_nonnull (f);
+  png_structp png = png_create_write_struct (PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+  png_infop info = png_create_info_struct (png);
+  g_assert_nonnull (info);
+  if (setjmp (png_jmpbuf (png)))
+    g_assert_not_reached ();
+  png_init_io (png, f);
+  png_set_IHDR (png, info, width, height, bit_depth, color_type,
+                interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  if (gamma > 0)
+    png_set_gAMA_fixed (png, info, gamma);
+  png_write_info (png, info);
+  gsize row_bytes = png_get_rowbytes (png, info);
+  g_autofree png_bytep *rows = g_new (png_bytep, height);
+  for (guint y = 0; y < height; y++)
+    rows[y] = (png_bytep) samples + y * row_bytes;
+  png_write_image (png, rows);
+  png_write_end (png, NULL);
+  png_destroy_write_struct (&png, &info);
+  g_assert_cmpint (fclose (f), ==, 0);
+}
+
 static void
 write_png_pattern (const char *path, guint width, guint height, guint channels, guint seed)
 {
@@ -615,6 +647,85 @@ test_png_alpha (void)
   g_assert_cmpfloat (f[1], ==, 200 / 255.0f);
   g_assert_cmpfloat (f[2], ==, 0.0f);
   g_assert_cmpfloat (f[3], ==, 1.0f);
+  remove_tree (dir);
+}
+
+/* The samples as stored: 16 bits scaled to 8 (v · 255 / 65535, rounded)
+ * whether or not the file has a gAMA chunk, interlaced or not, and an 8-bit
+ * file's bytes unchanged by its gAMA chunk. */
+static void
+test_png_depths (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *cls = path_in (dir, "c");
+  g_mkdir (cls, 0700);
+  GError *error = NULL;
+  enum { W = 9, H = 9 };
+  /* gray: 16-bit value (x · 10 + y) · 257 reads as x · 10 + y */
+  guint8 gray16[H][W][2], rgb16[H][W][3][2], gray8[H][W];
+  for (guint y = 0; y < H; y++)
+    for (guint x = 0; x < W; x++) {
+      guint v = x * 10 + y;
+      gray16[y][x][0] = gray16[y][x][1] = v;   /* v · 257, big-endian */
+      gray8[y][x] = v * 2;
+      for (guint k = 0; k < 3; k++) {
+        guint s = (k == 0 ? v : k == 1 ? 255 - v : x * 28) * 257;
+        rgb16[y][x][k][0] = s >> 8;
+        rgb16[y][x][k][1] = s & 0xff;
+      }
+    }
+  static const struct { int type, depth; gboolean interlaced; int gamma; } files[] = {
+    { PNG_COLOR_TYPE_GRAY, 16, FALSE, 0 },        /* no gAMA: libpng's simplified API takes it as linear */
+    { PNG_COLOR_TYPE_GRAY, 16, TRUE, 45455 },
+    { PNG_COLOR_TYPE_GRAY, 8, FALSE, 100000 },    /* gAMA 1.0 on an 8-bit file */
+    { PNG_COLOR_TYPE_GRAY, 8, TRUE, 0 },
+    { PNG_COLOR_TYPE_RGB, 16, TRUE, 45455 },
+    { PNG_COLOR_TYPE_RGB, 16, FALSE, 0 },
+  };
+  for (guint f = 0; f < G_N_ELEMENTS (files); f++) {
+    g_autofree char *file = path_in (cls, "x.png");
+    const guint8 *samples = files[f].depth == 8 ? &gray8[0][0]
+                            : files[f].type == PNG_COLOR_TYPE_GRAY ? &gray16[0][0][0] : &rgb16[0][0][0][0];
+    write_png_raw (file, W, H, files[f].type, files[f].depth, files[f].interlaced, files[f].gamma, samples);
+    g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+    g_assert_no_error (error);
+    guint channels = files[f].type == PNG_COLOR_TYPE_RGB ? 3 : 1;
+    g_assert_cmpuint (drmad_dataset_get_dim (ds), ==, W * H * channels);
+    const guint8 *b = drmad_dataset_get_bytes (ds);
+    for (guint y = 0; y < H; y++)
+      for (guint x = 0; x < W; x++) {
+        guint v = x * 10 + y;
+        for (guint k = 0; k < channels; k++) {
+          guint want = files[f].depth == 8 ? v * 2 : k == 0 ? v : k == 1 ? 255 - v : x * 28;
+          guint got = b[(y * W + x) * channels + k];
+          if (got != want)
+            g_test_message ("file %u: pixel (%u, %u) channel %u is %u, expected %u", f, x, y, k, got, want);
+          g_assert_cmpuint (got, ==, want);
+        }
+      }
+    g_remove (file);
+  }
+  remove_tree (dir);
+}
+
+/* A half-transparent pixel is its value times alpha / 255 on the stored values. */
+static void
+test_png_half_alpha (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *cls = path_in (dir, "c");
+  g_mkdir (cls, 0700);
+  g_autofree char *file = path_in (cls, "rgba.png");
+  const guint8 rgba[] = { 200, 100, 50, 128,   200, 100, 50, 255,   255, 255, 255, 0 };
+  write_png_raw (file, 3, 1, PNG_COLOR_TYPE_RGB_ALPHA, 8, FALSE, 0, rgba);
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_assert_no_error (error);
+  const guint8 want[] = { 100, 50, 25,   200, 100, 50,   0, 0, 0 };
+  const guint8 *b = drmad_dataset_get_bytes (ds);
+  g_assert_cmpuint (drmad_dataset_get_dim (ds), ==, 9);
+  for (guint k = 0; k < 9; k++)
+    g_assert_cmpuint (b[k], ==, want[k]);
   remove_tree (dir);
 }
 
@@ -1528,6 +1639,8 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/png/gray", test_png_gray);
   g_test_add_func ("/dataset/png/rgb", test_png_rgb);
   g_test_add_func ("/dataset/png/alpha", test_png_alpha);
+  g_test_add_func ("/dataset/png/half-alpha", test_png_half_alpha);
+  g_test_add_func ("/dataset/png/depths", test_png_depths);
   g_test_add_func ("/dataset/png/bad-image", test_png_bad);
   g_test_add_func ("/dataset/png/mixed-sizes", test_png_mixed);
   g_test_add_func ("/dataset/png/empty", test_png_empty);
