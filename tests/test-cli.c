@@ -789,6 +789,45 @@ test_dataset_messages (void)
   remove_tree (dir);
 }
 
+/* A dataset smaller than the default sizes: the refusal gives sizes that
+ * fit, and those sizes run. One message for all of them, also when the
+ * folder has no test set of its own and --test-size is left at 0. */
+static void
+test_small_dataset_sizes (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli-small", NULL);
+  write_idx_pair (dir, "train", 100, 5, 7);
+  const char *model[] = { "--no-gui", "--dataset", dir, "--layers", "35,4,3", "--iters", "8", "--batch", "10",
+                          "--meta-iters", "0", NULL };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (model, NULL, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "no test set of its own"));
+  g_assert_nonnull (strstr (err, "for example --train-size 0 --val-size 20 --test-size 20"));
+  g_assert_nonnull (strstr (err, "holds 100 examples"));
+  g_assert_nonnull (strstr (err, "the 60 left"));
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad (model, (const char *[]){ "--train-size", "0", "--val-size", "20", "--test-size", "20",
+                                                   NULL }, &out, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "test_error"));
+
+  /* sizes that fit except --train-size: only that one to change */
+  g_autofree char *train_err = NULL;
+  g_assert_cmpint (drmad (model, (const char *[]){ "--val-size", "30", "--test-size", "10", NULL }, NULL,
+                          &train_err), ==, 2);
+  g_assert_nonnull (strstr (train_err, "for example --train-size 0: "));
+  g_assert_nonnull (strstr (train_err, "the 60 left"));
+
+  /* two examples cannot make three splits */
+  g_autofree char *tiny = g_build_filename (dir, "tiny", NULL);
+  g_assert_cmpint (g_mkdir (tiny, 0755), ==, 0);
+  write_idx_pair (tiny, "train", 2, 5, 7);
+  g_autofree char *tiny_err = NULL;
+  const char *tiny_model[] = { "--no-gui", "--dataset", tiny, "--layers", "35,4,3", "--meta-iters", "0", NULL };
+  g_assert_cmpint (drmad (tiny_model, NULL, NULL, &tiny_err), ==, 2);
+  g_assert_nonnull (strstr (tiny_err, "holds 2 examples, too few"));
+  remove_tree (dir);
+}
+
 static int
 drmad_with_env (const char *key, const char *value, const char *const *base, const char *const *extra, char **err)
 {
@@ -1084,6 +1123,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/long-and-binary-values", test_long_and_binary_values);
   g_test_add_func ("/cli/device-faults", test_device_faults);
   g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
+  g_test_add_func ("/cli/small-dataset-sizes", test_small_dataset_sizes);
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
   g_test_add_func ("/cli/best-line-many-values", test_best_line_many_values);
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
