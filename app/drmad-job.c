@@ -150,6 +150,21 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
     }
     return FALSE;
   }
+  /* Loaders number the classes they find; one class is a loadable folder but
+   * nothing to classify, most likely the wrong folder or broken labels. */
+  const gint32 *labels = drmad_dataset_get_labels (pool);
+  guint pool_size = drmad_dataset_get_n (pool), other = 0;
+  while (other < pool_size && labels[other] == labels[0])
+    other++;
+  if (pool_size > 0 && other == pool_size) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%s: all %u examples have the same label (%d): a classifier needs examples of two classes "
+                 "or more (in a PNG folder, one subfolder of PNG files per class)",
+                 o->dataset, pool_size, labels[0]);
+    g_clear_pointer (&pool, drmad_dataset_free);
+    g_clear_pointer (&test_pool, drmad_dataset_free);
+    return FALSE;
+  }
   split = drmad_dataset_split (pool, test_pool, o->seed, o->train_size, o->val_size, o->test_size, error);
   gboolean defer_test = test_pool != NULL;
   guint pool_n = drmad_dataset_get_n (pool), test_n = test_pool ? drmad_dataset_get_n (test_pool) : 0;

@@ -821,10 +821,55 @@ test_small_dataset_sizes (void)
   g_autofree char *tiny = g_build_filename (dir, "tiny", NULL);
   g_assert_cmpint (g_mkdir (tiny, 0755), ==, 0);
   write_idx_pair (tiny, "train", 2, 5, 7);
+  const guint8 two_labels[] = { 0, 0, 8, 1, 0, 0, 0, 2, 0, 1 };   /* labels 0 and 1 */
+  g_autofree char *tiny_labels = g_build_filename (tiny, "train-labels-idx1-ubyte", NULL);
+  g_assert_true (g_file_set_contents (tiny_labels, (const char *) two_labels, sizeof two_labels, NULL));
   g_autofree char *tiny_err = NULL;
   const char *tiny_model[] = { "--no-gui", "--dataset", tiny, "--layers", "35,4,3", "--meta-iters", "0", NULL };
   g_assert_cmpint (drmad (tiny_model, NULL, NULL, &tiny_err), ==, 2);
   g_assert_nonnull (strstr (tiny_err, "holds 2 examples, too few"));
+  remove_tree (dir);
+}
+
+/* A folder of one class (here a PNG folder with one class subfolder, and
+ * IDX labels all equal) is refused, exit status 2, rather than trained on:
+ * the suggested --layers used to be N,100,1, itself refused. */
+static void
+test_one_class (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli-one-class", NULL);
+  g_autofree char *cls = g_build_filename (dir, "cats", NULL);
+  g_assert_cmpint (g_mkdir (cls, 0755), ==, 0);
+  guint8 pixels[4 * 3];
+  for (guint i = 0; i < 10; i++) {
+    for (guint p = 0; p < sizeof pixels; p++)
+      pixels[p] = (guint8) (i * 31 + p * 7);
+    g_autofree char *name = g_strdup_printf ("%u.png", i);
+    g_autofree char *file = g_build_filename (cls, name, NULL);
+    png_image image = { .version = PNG_IMAGE_VERSION, .width = 4, .height = 3, .format = PNG_FORMAT_GRAY };
+    g_assert_true (png_image_write_to_file (&image, file, 0, pixels, 0, NULL));
+  }
+  const char *model[] = { "--no-gui", "--dataset", dir, "--layers", "12,4,2", "--iters", "8", "--batch", "2",
+                          "--meta-iters", "0", "--train-size", "0", "--val-size", "2", "--test-size", "2", NULL };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (model, NULL, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "all 10 examples have the same label (0)"));
+  g_assert_nonnull (strstr (err, dir));
+
+  g_autofree char *idx = g_build_filename (dir, "idx", NULL);
+  g_assert_cmpint (g_mkdir (idx, 0755), ==, 0);
+  write_idx_pair (idx, "train", 20, 5, 7);
+  guint8 labels[8 + 20];
+  guint32 header[2] = { GUINT32_TO_BE (0x801), GUINT32_TO_BE (20) };
+  memcpy (labels, header, 8);
+  memset (labels + 8, 2, 20);
+  g_autofree char *label_path = g_build_filename (idx, "train-labels-idx1-ubyte", NULL);
+  g_assert_true (g_file_set_contents (label_path, (const char *) labels, sizeof labels, NULL));
+  const char *idx_model[] = { "--no-gui", "--dataset", idx, "--layers", "35,4,3", "--iters", "8", "--batch", "2",
+                              "--meta-iters", "0", "--train-size", "0", "--val-size", "2", "--test-size", "2", NULL };
+  g_autofree char *idx_err = NULL;
+  g_assert_cmpint (drmad (idx_model, NULL, NULL, &idx_err), ==, 2);
+  g_assert_nonnull (strstr (idx_err, "all 20 examples have the same label (2)"));
   remove_tree (dir);
 }
 
@@ -1124,6 +1169,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/device-faults", test_device_faults);
   g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
   g_test_add_func ("/cli/small-dataset-sizes", test_small_dataset_sizes);
+  g_test_add_func ("/cli/one-class", test_one_class);
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
   g_test_add_func ("/cli/best-line-many-values", test_best_line_many_values);
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
