@@ -325,6 +325,22 @@ test_idx_bad_magic (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC);
   g_clear_error (&error);
 
+  /* IDX, but of floats, or of bytes in four dimensions: the message says
+   * what the file is and what drmad reads */
+  const guint8 floats[] = { 0, 0, 0x0D, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0x3f, 0, 0, 0 };
+  write_bytes (images, floats, sizeof floats);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC);
+  assert_message_has (error, "m-images-idx3-ubyte: is an IDX file of 32-bit floats (type 0x0d) in 3 dimensions");
+  assert_message_has (error, "unsigned bytes (type 0x08) in 3 dimensions, images × rows × columns");
+  g_clear_error (&error);
+  const guint8 four[] = { 0, 0, 8, 4, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 3, 1, 2, 3 };
+  write_bytes (images, four, sizeof four);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC);
+  assert_message_has (error, "is an IDX file of unsigned bytes (type 0x08) in 4 dimensions");
+  g_clear_error (&error);
+
   /* not IDX at all, compressed */
   const char text[] = "this is a text file, not an IDX file at all";
   write_gz (images, text, sizeof text);
@@ -517,6 +533,26 @@ test_cifar_bad (void)
   const char *empty[] = { bad, NULL };
   g_assert_null (drmad_dataset_load_cifar10 (empty, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  g_clear_error (&error);
+
+  /* CIFAR-100 given by mistake: three 3074-byte records (two label bytes),
+   * as a batch and as a folder by CIFAR-100's own names */
+  g_autofree guint8 *records = g_malloc0 (3 * 3074);
+  write_bytes (bad, records, 3 * 3074);
+  g_assert_null (drmad_dataset_load_cifar10 (paths, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  assert_message_has (error, "data_batch_2.bin: 9222 bytes");
+  assert_message_has (error, "3074-byte records, the CIFAR-100 layout");
+  g_clear_error (&error);
+  g_autofree char *c100 = path_in (dir, "c100");
+  g_mkdir (c100, 0700);
+  g_autofree char *train = path_in (c100, "train.bin"), *test = path_in (c100, "test.bin");
+  write_bytes (train, records, 3 * 3074);
+  write_bytes (test, records, 3074);
+  DrmadDataset *pool = NULL, *test_pool = NULL;
+  g_assert_false (drmad_dataset_open (c100, NULL, &pool, &test_pool, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, "its train.bin looks like CIFAR-100");
   g_clear_error (&error);
   remove_tree (dir);
 }
