@@ -185,6 +185,41 @@ png_reader_finish (PngReader *r, guint8 *out, guint8 *scratch, GError **error)
   return TRUE;
 }
 
+/* For a folder that gave no classes, where its PNG files are, if it has
+ * any one or two levels down: a note to append to the error, or NULL. */
+char *
+drmad_dataset_png_layout_hint (const char *folder)
+{
+  g_autoptr (GPtrArray) own = list_entries (folder, FALSE, NULL);
+  if (own && own->len > 0)
+    return g_strdup_printf ("it holds %u PNG file%s itself (%s): put them in one subfolder per class",
+                            own->len, own->len == 1 ? "" : "s", (const char *) own->pdata[0]);
+  g_autoptr (GPtrArray) subfolders = list_entries (folder, TRUE, NULL);
+  const char *found = NULL;
+  g_autofree char *found_class = NULL;
+  for (guint i = 0; subfolders && i < subfolders->len; i++) {
+    g_autoptr (GPtrArray) inner = list_entries (subfolders->pdata[i], TRUE, NULL);
+    for (guint k = 0; inner && k < inner->len; k++) {
+      g_autoptr (GPtrArray) pngs = list_entries (inner->pdata[k], FALSE, NULL);
+      if (pngs && pngs->len > 0) {
+        g_autofree char *base = g_path_get_basename (subfolders->pdata[i]);
+        /* a training folder before the others (test sorts before train) */
+        if (found == NULL || g_ascii_strncasecmp (base, "train", 5) == 0) {
+          found = subfolders->pdata[i];
+          g_free (found_class);
+          found_class = g_strdup (inner->pdata[k]);
+        }
+        break;
+      }
+    }
+  }
+  if (found == NULL)
+    return NULL;
+  return g_strdup_printf ("its subfolder %s holds class subfolders of PNG files (%s): give that folder "
+                          "as the dataset (a layout of train and test folders is not read as one; "
+                          "--test-size holds test examples out)", found, found_class);
+}
+
 DrmadDataset *
 drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits, GError **error)
 {
@@ -216,8 +251,9 @@ drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits
     n_classes++;
   }
   if (files->len == 0) {
+    g_autofree char *hint = drmad_dataset_png_layout_hint (folder);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY,
-                 "%s: holds no class subfolders with PNG files", folder);
+                 "%s: holds no class subfolders with PNG files%s%s", folder, hint ? "; " : "", hint ? hint : "");
     return NULL;
   }
 

@@ -473,12 +473,14 @@ open_folder (const char *folder, const DrmadLoadLimits *limits,
       g_clear_error (error);
       /* CIFAR-100's binary version names its files train.bin and test.bin */
       g_autofree char *cifar100 = g_build_filename (folder, "train.bin", NULL);
+      g_autofree char *hint = drmad_dataset_png_layout_hint (folder);
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY,
                    "%s: holds no dataset: no train-images-idx3-ubyte[.gz] (IDX), no data_batch_N.bin "
-                   "(CIFAR-10) and no class subfolders with PNG files%s", folder,
+                   "(CIFAR-10) and no class subfolders with PNG files%s%s%s", folder,
                    g_file_test (cifar100, G_FILE_TEST_EXISTS)
                    ? "; its train.bin looks like CIFAR-100, which drmad does not read (CIFAR-10 batches are "
-                     "data_batch_N.bin, 3073-byte records of one label byte and 3072 pixel bytes)" : "");
+                     "data_batch_N.bin, 3073-byte records of one label byte and 3072 pixel bytes)" : "",
+                   hint ? "; " : "", hint ? hint : "");
     }
     return FALSE;
   }

@@ -604,6 +604,46 @@ test_png_gray (void)
 
 /* An empty class folder between two others is left out with a message
  * naming it: the folder after it takes its number. */
+/* A folder that gives no classes says where its PNG files are: in the
+ * folder itself, or one level too deep (a train/test layout, where the
+ * training folder is named). */
+static void
+test_png_layout_hint (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *flat = path_in (dir, "flat"), *deep = path_in (dir, "deep");
+  g_mkdir (flat, 0700);
+  g_autofree char *loose = path_in (flat, "0.png");
+  write_png_pattern (loose, 3, 3, 1, 0);
+  GError *error = NULL;
+  DrmadDataset *pool = NULL, *test = NULL;
+  g_assert_false (drmad_dataset_open (flat, NULL, &pool, &test, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, "it holds 1 PNG file itself");
+  assert_message_has (error, "put them in one subfolder per class");
+  g_clear_error (&error);
+
+  const char *parts[] = { "test", "train" }, *classes[] = { "cat", "dog" };
+  for (guint p = 0; p < 2; p++)
+    for (guint c = 0; c < 2; c++) {
+      g_autofree char *cls = g_build_filename (deep, parts[p], classes[c], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (cls, 0700), ==, 0);
+      g_autofree char *file = path_in (cls, "1.png");
+      write_png_pattern (file, 3, 3, 1, c);
+    }
+  g_autofree char *train = path_in (deep, "train");
+  g_autofree char *want = g_strdup_printf ("its subfolder %s holds class subfolders of PNG files", train);
+  g_assert_false (drmad_dataset_open (deep, NULL, &pool, &test, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, want);
+  g_clear_error (&error);
+  g_assert_null (drmad_dataset_load_png_folder (deep, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, want);
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
 static void
 test_png_empty_class (void)
 {
@@ -1681,6 +1721,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/png/mixed-sizes", test_png_mixed);
   g_test_add_func ("/dataset/png/empty", test_png_empty);
   g_test_add_func ("/dataset/png/empty-class", test_png_empty_class);
+  g_test_add_func ("/dataset/png/layout-hint", test_png_layout_hint);
   g_test_add_func ("/dataset/open/paths", test_open_paths);
   g_test_add_func ("/dataset/open/test-shape", test_open_test_shape);
   g_test_add_func ("/dataset/open/unreadable", test_open_unreadable);
