@@ -204,9 +204,26 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
   s->n_train = drmad_dataset_get_n (split->train);
   guint dim = drmad_dataset_get_dim (split->train), classes = drmad_dataset_get_n_classes (split->train);
   if (o->sizes[0] != dim || o->sizes[o->n_sizes - 1] < classes) {
+    /* One stray label (255 among 0 to 9) asks for as many outputs: say how many labels occur. */
+    g_autofree gboolean *seen = g_new0 (gboolean, classes);
+    guint distinct = 0;
+    const DrmadDataset *parts[] = { split->train, split->val };
+    for (guint k = 0; k < G_N_ELEMENTS (parts); k++) {
+      const gint32 *labels = drmad_dataset_get_labels (parts[k]);
+      for (guint i = 0; i < drmad_dataset_get_n (parts[k]); i++)
+        if (!seen[labels[i]]) {
+          seen[labels[i]] = TRUE;
+          distinct++;
+        }
+    }
+    g_autofree char *note = NULL;
+    if (o->sizes[o->n_sizes - 1] < classes && distinct < classes)
+      note = g_strdup_printf ("; the labels run up to %u, but only %u of the values 0 to %u occur in the "
+                              "training and validation examples: if the labels are not meant so, check them",
+                              classes - 1, distinct, classes - 1);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "--layers does not fit the dataset %s: it needs %u inputs and at least %u outputs "
-                 "(e.g. --layers %u,100,%u)", o->dataset, dim, classes, dim, classes);
+                 "(e.g. --layers %u,100,%u)%s", o->dataset, dim, classes, dim, classes, note ? note : "");
     return FALSE;
   }
   if (!(s->device = drmad_device_open (o->device, error))) {

@@ -873,6 +873,38 @@ test_one_class (void)
   remove_tree (dir);
 }
 
+/* One stray label (200 among 0 to 2) asks for 201 outputs; the message says
+ * that only 4 of those values occur. Labels that use every value get no note. */
+static void
+test_stray_label (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli-stray-label", NULL);
+  write_idx_pair (dir, "train", 30, 5, 7);
+  guint8 labels[8 + 30];
+  guint32 header[2] = { GUINT32_TO_BE (0x801), GUINT32_TO_BE (30) };
+  memcpy (labels, header, 8);
+  for (guint i = 0; i < 30; i++)
+    labels[8 + i] = i % 3;
+  labels[8 + 29] = 200;
+  g_autofree char *label_path = g_build_filename (dir, "train-labels-idx1-ubyte", NULL);
+  g_assert_true (g_file_set_contents (label_path, (const char *) labels, sizeof labels, NULL));
+  const char *model[] = { "--no-gui", "--dataset", dir, "--layers", "35,4,3", "--meta-iters", "0",
+                          "--train-size", "0", "--val-size", "5", "--test-size", "5", NULL };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (model, NULL, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "at least 201 outputs"));
+  /* 0, 1, 2 and 200 where the permutation put the stray one into training or validation; else 3 */
+  g_assert_true (strstr (err, "only 4 of the values 0 to 200 occur") || strstr (err, "only 3 of the values 0 to 200 occur"));
+
+  labels[8 + 29] = 3;
+  g_assert_true (g_file_set_contents (label_path, (const char *) labels, sizeof labels, NULL));
+  g_autofree char *plain = NULL;
+  g_assert_cmpint (drmad (model, NULL, NULL, &plain), ==, 2);
+  g_assert_nonnull (strstr (plain, "at least 4 outputs"));
+  g_assert_null (strstr (plain, "occur"));
+  remove_tree (dir);
+}
+
 static int
 drmad_with_env (const char *key, const char *value, const char *const *base, const char *const *extra, char **err)
 {
@@ -1000,7 +1032,6 @@ test_plot_write_failure (void)
   g_autofree char *err = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL, NULL,
                           &err), ==, 1);
-  g_test_message ("%s", err);
   g_assert_nonnull (strstr (err, "lr.png"));
   /* what the folder holds: its meta-iteration rows */
   g_autofree char *history = read_text (folder, "history.csv");
@@ -1170,6 +1201,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
   g_test_add_func ("/cli/small-dataset-sizes", test_small_dataset_sizes);
   g_test_add_func ("/cli/one-class", test_one_class);
+  g_test_add_func ("/cli/stray-label", test_stray_label);
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
   g_test_add_func ("/cli/best-line-many-values", test_best_line_many_values);
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
