@@ -192,7 +192,8 @@ drmad_dataset_png_layout_hint (const char *folder)
 {
   g_autoptr (GPtrArray) own = list_entries (folder, FALSE, NULL);
   if (own && own->len > 0)
-    return g_strdup_printf ("it holds %u PNG file%s itself (%s): put them in one subfolder per class",
+    return g_strdup_printf ("it holds %u PNG file%s itself (%s): a PNG dataset is a folder of one subfolder "
+                            "of PNG files per class (if this is one class of one, give the folder above it)",
                             own->len, own->len == 1 ? "" : "s", (const char *) own->pdata[0]);
   g_autoptr (GPtrArray) subfolders = list_entries (folder, TRUE, NULL);
   const char *found = NULL;

@@ -517,9 +517,12 @@ open_file (const char *path, const DrmadLoadLimits *limits,
     const char *paths[] = { path, NULL };
     ds = drmad_dataset_load_cifar10 (paths, limits, error);
   } else {
+    gsize len = strlen (base);
+    gboolean png = len > 4 && g_ascii_strcasecmp (base + len - 4, ".png") == 0;
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
-                 "%s: is neither an IDX images file (NAME-images-idx3-ubyte[.gz]) nor a CIFAR-10 batch (.bin)",
-                 path);
+                 "%s: is neither an IDX images file (NAME-images-idx3-ubyte[.gz]) nor a CIFAR-10 batch (.bin)%s",
+                 path, png ? "; PNG files are read as a folder of one subfolder of PNG files per class: give "
+                             "that folder" : "");
     return FALSE;
   }
   if (ds == NULL)

@@ -620,7 +620,11 @@ test_png_layout_hint (void)
   g_assert_false (drmad_dataset_open (flat, NULL, &pool, &test, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
   assert_message_has (error, "it holds 1 PNG file itself");
-  assert_message_has (error, "put them in one subfolder per class");
+  assert_message_has (error, "a folder of one subfolder of PNG files per class");
+  g_clear_error (&error);
+  /* the PNG file itself */
+  g_assert_false (drmad_dataset_open (loose, NULL, &pool, &test, &error));
+  assert_message_has (error, "PNG files are read as a folder of one subfolder of PNG files per class");
   g_clear_error (&error);
 
   const char *parts[] = { "test", "train" }, *classes[] = { "cat", "dog" };
