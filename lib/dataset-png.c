@@ -78,6 +78,15 @@ png_reader_warning (png_structp png, png_const_charp message)
   (void) message;   /* e.g. an unknown ancillary chunk: the pixels are still read */
 }
 
+/* fread, with a short read said as what it is (libpng's own says "Read Error"). */
+static void
+png_reader_read (png_structp png, png_bytep data, size_t length)
+{
+  PngReader *r = png_get_io_ptr (png);
+  if (fread (data, 1, length, r->file) != length)
+    png_error (png, ferror (r->file) ? "cannot read the file" : "the file ends early (truncated?)");
+}
+
 static void
 png_reader_close (PngReader *r)
 {
@@ -124,7 +133,7 @@ png_reader_open (PngReader *r, const char *path, GError **error)
     png_reader_close (r);
     return FALSE;
   }
-  png_init_io (r->png, r->file);
+  png_set_read_fn (r->png, r, png_reader_read);
   png_set_sig_bytes (r->png, sizeof signature);
   png_read_info (r->png, r->info);
   int color_type = png_get_color_type (r->png, r->info);
