@@ -60,6 +60,7 @@ typedef struct {
   guint width, height;
   guint channels;      /* 1 (gray) or 3 (RGB), alpha dropped */
   guint stored;        /* channels per pixel libpng delivers: @channels, plus one with alpha */
+  const char *kind;    /* the file's colour type, in words */
   char message[200];   /* libpng's last error */
 } PngReader;
 
@@ -148,6 +149,10 @@ png_reader_open (PngReader *r, const char *path, GError **error)
   r->width = png_get_image_width (r->png, r->info);
   r->height = png_get_image_height (r->png, r->info);
   r->channels = color_type & PNG_COLOR_MASK_COLOR ? 3 : 1;
+  r->kind = color_type == PNG_COLOR_TYPE_PALETTE ? "a palette PNG, read as RGB"
+            : color_type == PNG_COLOR_TYPE_RGB_ALPHA ? "an RGBA PNG, read as RGB"
+            : color_type == PNG_COLOR_TYPE_RGB ? "an RGB PNG"
+            : color_type == PNG_COLOR_TYPE_GRAY_ALPHA ? "a gray+alpha PNG, read as gray" : "a gray PNG";
   r->stored = png_get_channels (r->png, r->info);
   if (png_get_bit_depth (r->png, r->info) != 8 || (r->stored != r->channels && r->stored != r->channels + 1)) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_IMAGE,
@@ -273,6 +278,7 @@ drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits
 
   PngReader reader;
   guint width = 0, height = 0, channels = 0, dim = 0;
+  const char *first_kind = NULL;
   guint8 *pixels = NULL;   /* files->len × dim: the bytes stay as decoded */
   guint8 *scratch = NULL;  /* one image with alpha, as libpng delivers it */
   gint32 *labels = NULL;
@@ -284,6 +290,7 @@ drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits
       width = reader.width;
       height = reader.height;
       channels = reader.channels;
+      first_kind = reader.kind;
       if (!drmad_load_limits_check (&lim, path, files->len, (guint64) width * height * channels, error)) {
         png_reader_close (&reader);
         goto fail;
@@ -296,9 +303,12 @@ drmad_dataset_load_png_folder (const char *folder, const DrmadLoadLimits *limits
       }
     } else if (reader.width != width || reader.height != height || reader.channels != channels) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES,
-                   "%s: is %u × %u × %u (width × height × channels), expected %u × %u × %u like %s",
-                   path, reader.width, reader.height, reader.channels, width, height, channels,
-                   (const char *) files->pdata[0]);
+                   "%s: is %u × %u × %u (width × height × channels; %s), expected %u × %u × %u like %s (%s)%s",
+                   path, reader.width, reader.height, reader.channels, reader.kind, width, height, channels,
+                   (const char *) files->pdata[0], first_kind,
+                   reader.width != width || reader.height != height
+                   ? ": drmad does not resize images, give files of one size"
+                   : ": gray and colour files are not mixed, convert them to one kind");
       png_reader_close (&reader);
       goto fail;
     }

@@ -134,6 +134,9 @@ write_png_raw (const char *path, guint width, guint height, int color_type, int 
                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (gamma > 0)
     png_set_gAMA_fixed (png, info, gamma);
+  png_color grays[2] = { { 0, 0, 0 }, { 128, 128, 128 } };   /* palette files: two gray entries */
+  if (color_type == PNG_COLOR_TYPE_PALETTE)
+    png_set_PLTE (png, info, grays, 2);
   png_write_info (png, info);
   gsize row_bytes = png_get_rowbytes (png, info);
   g_autofree png_bytep *rows = g_new (png_bytep, height);
@@ -860,6 +863,16 @@ test_png_mixed (void)
   g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
   assert_message_has (error, "2.png");
+  assert_message_has (error, "(width × height × channels; an RGB PNG), expected 4 × 4 × 1");
+  assert_message_has (error, "(a gray PNG): gray and colour files are not mixed");
+  g_clear_error (&error);
+
+  /* a palette file is colour, even with gray entries: said so */
+  const guint8 index[16] = { 0 };
+  write_png_raw (second, 4, 4, PNG_COLOR_TYPE_PALETTE, 8, FALSE, 0, index);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
+  assert_message_has (error, "a palette PNG, read as RGB");
   g_clear_error (&error);
   remove_tree (dir);
 }
