@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib/gstdio.h>
 #include <png.h>
@@ -32,9 +33,21 @@ list_entries (const char *folder, gboolean want_dirs, GError **error)
       continue;
     char *path = g_build_filename (folder, name, NULL);
     gsize len = strlen (name);
+    gboolean png = len > 4 && g_ascii_strcasecmp (name + len - 4, ".png") == 0;
+    /* A symbolic link that leads nowhere, where a class folder or a PNG file
+     * may be, is said rather than passed over: a class or its files would
+     * be missing without a word. */
+    GStatBuf st;
+    if ((want_dirs || png) && g_stat (path, &st) != 0 && g_lstat (path, &st) == 0 && S_ISLNK (st.st_mode)) {
+      gboolean exists;
+      drmad_dataset_probe_file (path, want_dirs ? "a class folder" : "a PNG file", &exists, error);
+      g_free (path);
+      g_dir_close (dir);
+      g_ptr_array_unref (names);
+      return NULL;
+    }
     gboolean keep = want_dirs ? g_file_test (path, G_FILE_TEST_IS_DIR)
-                              : len > 4 && g_ascii_strcasecmp (name + len - 4, ".png") == 0
-                                && g_file_test (path, G_FILE_TEST_IS_REGULAR);
+                              : png && g_file_test (path, G_FILE_TEST_IS_REGULAR);
     if (keep)
       g_ptr_array_add (names, path);
     else

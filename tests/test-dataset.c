@@ -651,6 +651,45 @@ test_png_layout_hint (void)
   remove_tree (dir);
 }
 
+/* A symbolic link that leads nowhere, as a PNG file or as a class folder,
+ * is refused naming it, not passed over with its class or file missing; a
+ * link that leads to a file or a folder is followed. */
+static void
+test_png_dangling_link (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *a = path_in (dir, "a"), *b = path_in (dir, "b");
+  g_mkdir (a, 0700);
+  g_mkdir (b, 0700);
+  g_autofree char *a1 = path_in (a, "1.png"), *b1 = path_in (b, "1.png"), *b2 = path_in (b, "2.png");
+  write_png_pattern (a1, 3, 3, 1, 0);
+  write_png_pattern (b1, 3, 3, 1, 1);
+  g_assert_cmpint (symlink (a1, b2), ==, 0);
+  GError *error = NULL;
+  DrmadDataset *ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (ds), ==, 3);
+  drmad_dataset_free (ds);
+
+  g_autofree char *gone = path_in (dir, "gone.png"), *b3 = path_in (b, "3.png");
+  g_assert_cmpint (symlink (gone, b3), ==, 0);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  assert_message_has (error, "3.png: is a dangling symbolic link");
+  assert_message_has (error, "expected a PNG file");
+  g_clear_error (&error);
+  g_unlink (b3);
+
+  g_autofree char *nowhere = path_in (dir, "nowhere"), *c = path_in (dir, "c");
+  g_assert_cmpint (symlink (nowhere, c), ==, 0);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  assert_message_has (error, "c: is a dangling symbolic link");
+  assert_message_has (error, "expected a class folder");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
 static void
 test_png_empty_class (void)
 {
@@ -1739,6 +1778,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/png/empty", test_png_empty);
   g_test_add_func ("/dataset/png/empty-class", test_png_empty_class);
   g_test_add_func ("/dataset/png/layout-hint", test_png_layout_hint);
+  g_test_add_func ("/dataset/png/dangling-link", test_png_dangling_link);
   g_test_add_func ("/dataset/open/paths", test_open_paths);
   g_test_add_func ("/dataset/open/test-shape", test_open_test_shape);
   g_test_add_func ("/dataset/open/unreadable", test_open_unreadable);
