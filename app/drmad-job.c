@@ -70,6 +70,46 @@ check_plain_path (const char *path, const char *option, GError **error)
   return FALSE;
 }
 
+/* Sizes that fit a pool of @pool_n examples (and a test pool of @test_n, or
+ * none when @has_test is FALSE), as options to give, for a split that failed
+ * on the sizes asked for: those asked for where they fit, else a fifth of
+ * the pool each for validation and, without a test pool, test, and the rest
+ * for training. NULL when the pool is too small to split at all. */
+static char *
+size_suggestion (const DrmadOptions *o, guint pool_n, gboolean has_test, guint test_n)
+{
+  guint needed = has_test ? 2 : 3;   /* one example for each split the pool gives */
+  if (pool_n < needed)
+    return NULL;
+  guint val = o->val_size, test = o->test_size;
+  gboolean test_fits = has_test ? test <= test_n : test > 0;
+  guint64 from_pool = (guint64) val + (has_test ? 0 : test);
+  gboolean keep = val > 0 && test_fits && from_pool < pool_n;
+  if (!keep) {
+    val = MAX (1u, pool_n / 5);
+    if (!has_test)
+      test = MAX (1u, pool_n / 5);
+    else if (!test_fits)
+      test = 0;
+  }
+  guint rest = pool_n - val - (has_test ? 0 : test);
+  GString *s = g_string_new ("for example");
+  if (o->train_size == 0 || o->train_size > rest)
+    g_string_append (s, " --train-size 0");
+  if (!keep)
+    g_string_append_printf (s, " --val-size %u", val);
+  if ((!keep && !has_test) || !test_fits)
+    g_string_append_printf (s, " --test-size %u", test);
+  if (has_test)
+    g_string_append_printf (s, ": %s holds %u examples for training and validation and %u test examples "
+                            "(--test-size 0 takes them all), and --train-size 0 trains on the %u left after "
+                            "validation", o->dataset, pool_n, test_n, rest);
+  else
+    g_string_append_printf (s, ": %s holds %u examples and no test set of its own, and --train-size 0 trains "
+                            "on the %u left after validation and test", o->dataset, pool_n, rest);
+  return g_string_free (s, FALSE);
+}
+
 gboolean
 drmad_session_open (DrmadSession *s, const DrmadOptions *o, DrmadPrecision precision, GError **error)
 {
@@ -110,14 +150,37 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
     }
     return FALSE;
   }
+  /* Loaders number the classes they find; one class is a loadable folder but
+   * nothing to classify, most likely the wrong folder or broken labels. */
+  const gint32 *labels = drmad_dataset_get_labels (pool);
+  guint pool_size = drmad_dataset_get_n (pool), other = 0;
+  while (other < pool_size && labels[other] == labels[0])
+    other++;
+  if (pool_size > 0 && other == pool_size) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "%s: all %u examples have the same label (%d): a classifier needs examples of two classes "
+                 "or more (in a PNG folder, one subfolder of PNG files per class)",
+                 o->dataset, pool_size, labels[0]);
+    g_clear_pointer (&pool, drmad_dataset_free);
+    g_clear_pointer (&test_pool, drmad_dataset_free);
+    return FALSE;
+  }
   split = drmad_dataset_split (pool, test_pool, o->seed, o->train_size, o->val_size, o->test_size, error);
   gboolean defer_test = test_pool != NULL;
+  guint pool_n = drmad_dataset_get_n (pool), test_n = test_pool ? drmad_dataset_get_n (test_pool) : 0;
   g_clear_pointer (&pool, drmad_dataset_free);   /* the split holds copies of its rows */
   g_clear_pointer (&test_pool, drmad_dataset_free);
   if (!split) {
     /* Only the sizes are the options' doing; a test set of another shape is the data's. */
-    if (error && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT))
-      add_advice (error, "--train-size, --val-size, --test-size");
+    if (error && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT)) {
+      g_autofree char *example = size_suggestion (o, pool_n, defer_test, test_n);
+      g_autofree char *advice = example
+        ? g_strdup_printf ("--train-size, --val-size, --test-size; %s", example)
+        : g_strdup_printf ("--train-size, --val-size, --test-size; %s holds %u examples, too few for a training "
+                           "and a validation split%s of at least one each", o->dataset, pool_n,
+                           defer_test ? "" : " and a test split");
+      add_advice (error, advice);
+    }
     return FALSE;
   }
   if (defer_test) {
@@ -141,9 +204,26 @@ drmad_session_open_part (DrmadSession *s, const DrmadOptions *o, DrmadPrecision 
   s->n_train = drmad_dataset_get_n (split->train);
   guint dim = drmad_dataset_get_dim (split->train), classes = drmad_dataset_get_n_classes (split->train);
   if (o->sizes[0] != dim || o->sizes[o->n_sizes - 1] < classes) {
+    /* One stray label (255 among 0 to 9) asks for as many outputs: say how many labels occur. */
+    g_autofree gboolean *seen = g_new0 (gboolean, classes);
+    guint distinct = 0;
+    const DrmadDataset *parts[] = { split->train, split->val };
+    for (guint k = 0; k < G_N_ELEMENTS (parts); k++) {
+      const gint32 *labels = drmad_dataset_get_labels (parts[k]);
+      for (guint i = 0; i < drmad_dataset_get_n (parts[k]); i++)
+        if (!seen[labels[i]]) {
+          seen[labels[i]] = TRUE;
+          distinct++;
+        }
+    }
+    g_autofree char *note = NULL;
+    if (o->sizes[o->n_sizes - 1] < classes && distinct < classes)
+      note = g_strdup_printf ("; the labels run up to %u, but only %u of the values 0 to %u occur in the "
+                              "training and validation examples: if the labels are not meant so, check them",
+                              classes - 1, distinct, classes - 1);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "--layers does not fit the dataset %s: it needs %u inputs and at least %u outputs "
-                 "(e.g. --layers %u,100,%u)", o->dataset, dim, classes, dim, classes);
+                 "(e.g. --layers %u,100,%u)%s", o->dataset, dim, classes, dim, classes, note ? note : "");
     return FALSE;
   }
   if (!(s->device = drmad_device_open (o->device, error))) {

@@ -366,7 +366,8 @@ probe_dataset_thread (GTask *task, gpointer source, gpointer task_data, GCancell
   probed->n_train = drmad_dataset_get_n (train);
   probed->n_test = test ? drmad_dataset_get_n (test) : 0;
   probed->dim = drmad_dataset_get_dim (train);
-  probed->classes = drmad_dataset_get_n_classes (train);
+  /* the net's outputs cover the test set's labels too, and are never fewer than two */
+  probed->classes = MAX (MAX (drmad_dataset_get_n_classes (train), test ? drmad_dataset_get_n_classes (test) : 0), 2);
   g_task_return_pointer (task, probed, probed_dataset_free);
 }
 

@@ -39,10 +39,14 @@ drmad_dataset_load_cifar10 (const char *const *paths, const DrmadLoadLimits *lim
       return NULL;
     }
     if (st.st_size % CIFAR_RECORD != 0) {
+      /* CIFAR-100's records have two label bytes, coarse and fine. */
+      gboolean cifar100 = st.st_size % (CIFAR_RECORD + 1) == 0;
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
                    "%s: %" G_GUINT64_FORMAT " bytes is not a whole number of %d-byte CIFAR-10 records "
-                   "(%" G_GUINT64_FORMAT " bytes left over)", paths[k], (guint64) st.st_size,
-                   CIFAR_RECORD, (guint64) st.st_size % CIFAR_RECORD);
+                   "(%" G_GUINT64_FORMAT " bytes left over)%s", paths[k], (guint64) st.st_size,
+                   CIFAR_RECORD, (guint64) st.st_size % CIFAR_RECORD,
+                   cifar100 ? "; it is a whole number of 3074-byte records, the CIFAR-100 layout (a coarse and a "
+                              "fine label byte before the pixels), which drmad does not read" : "");
       return NULL;
     }
     n += st.st_size / CIFAR_RECORD;

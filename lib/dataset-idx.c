@@ -100,6 +100,24 @@ read_be32 (const guint8 *p)
   return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
 }
 
+/* The element type of an IDX magic number (0x0000TTDD), or NULL when
+ * @magic is no IDX magic at all. */
+static const char *
+idx_type_name (guint32 magic)
+{
+  if (magic >> 16 != 0 || (magic & 0xff) == 0)
+    return NULL;
+  switch ((magic >> 8) & 0xff) {
+  case 0x08: return "unsigned bytes";
+  case 0x09: return "signed bytes";
+  case 0x0B: return "16-bit integers";
+  case 0x0C: return "32-bit integers";
+  case 0x0D: return "32-bit floats";
+  case 0x0E: return "64-bit floats";
+  default: return NULL;
+  }
+}
+
 static gboolean
 idx_read_header (IdxStream *s, guint32 expected_magic, const char *kind,
                  guint32 *dims, GError **error)
@@ -112,6 +130,17 @@ idx_read_header (IdxStream *s, guint32 expected_magic, const char *kind,
     return FALSE;
   if (got >= 4) {
     guint32 magic = read_be32 (head);
+    const char *type = idx_type_name (magic);
+    if (magic != expected_magic && type != NULL) {
+      /* An IDX file, but not of bytes or not in the dimensions drmad reads. */
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC,
+                   "%s: is an IDX file of %s (type 0x%02x) in %u dimension%s (magic 0x%08x); drmad reads %s as IDX files "
+                   "of unsigned bytes (type 0x08) in %u dimension%s%s (magic 0x%08x)",
+                   s->path, type, (magic >> 8) & 0xff, magic & 0xff, (magic & 0xff) == 1 ? "" : "s", magic, kind,
+                   n_dims, n_dims == 1 ? "" : "s", n_dims == 3 ? ", images × rows × columns" : ", one per image",
+                   expected_magic);
+      return FALSE;
+    }
     if (magic != expected_magic) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC,
                    "%s: not an IDX %s file: expected magic 0x%08x, found 0x%08x",

@@ -72,3 +72,8 @@ gboolean drmad_dataset_check_folder (const char *folder, GError **error);
 
 /* strcmp for a GPtrArray of strings. */
 gint drmad_dataset_compare_strings (gconstpointer a, gconstpointer b);
+
+/* Where the PNG files of a folder that gave no classes are (in the folder
+ * itself, or one level too deep, as in a train/test layout), as a note for
+ * the error; NULL when neither. */
+char *drmad_dataset_png_layout_hint (const char *folder);

@@ -471,9 +471,16 @@ open_folder (const char *folder, const DrmadLoadLimits *limits,
     /* Nothing here for any format: say what each would have needed. */
     if (error && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EMPTY)) {
       g_clear_error (error);
+      /* CIFAR-100's binary version names its files train.bin and test.bin */
+      g_autofree char *cifar100 = g_build_filename (folder, "train.bin", NULL);
+      g_autofree char *hint = drmad_dataset_png_layout_hint (folder);
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY,
                    "%s: holds no dataset: no train-images-idx3-ubyte[.gz] (IDX), no data_batch_N.bin "
-                   "(CIFAR-10) and no class subfolders with PNG files", folder);
+                   "(CIFAR-10) and no class subfolders with PNG files%s%s%s", folder,
+                   g_file_test (cifar100, G_FILE_TEST_EXISTS)
+                   ? "; its train.bin looks like CIFAR-100, which drmad does not read (CIFAR-10 batches are "
+                     "data_batch_N.bin, 3073-byte records of one label byte and 3072 pixel bytes)" : "",
+                   hint ? "; " : "", hint ? hint : "");
     }
     return FALSE;
   }
@@ -510,9 +517,12 @@ open_file (const char *path, const DrmadLoadLimits *limits,
     const char *paths[] = { path, NULL };
     ds = drmad_dataset_load_cifar10 (paths, limits, error);
   } else {
+    gsize len = strlen (base);
+    gboolean png = len > 4 && g_ascii_strcasecmp (base + len - 4, ".png") == 0;
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
-                 "%s: is neither an IDX images file (NAME-images-idx3-ubyte[.gz]) nor a CIFAR-10 batch (.bin)",
-                 path);
+                 "%s: is neither an IDX images file (NAME-images-idx3-ubyte[.gz]) nor a CIFAR-10 batch (.bin)%s",
+                 path, png ? "; PNG files are read as a folder of one subfolder of PNG files per class: give "
+                             "that folder" : "");
     return FALSE;
   }
   if (ds == NULL)

@@ -93,7 +93,12 @@ DrmadDataset *drmad_dataset_load_idx (const char *images_path, const char *label
 /**
  * drmad_dataset_load_png_folder:
  * A folder with one subfolder per class (classes in sorted name order), each
- * holding 8-bit gray or RGB PNG files, all the same size and channel count.
+ * holding PNG files (.png in any case; names starting with a dot passed
+ * over), all the same size and channel count: gray, with or without alpha,
+ * gives one channel, RGB and palette files three. Samples are read as
+ * stored, any bit depth and interlacing: 16 bits scaled to 8 (v · 255 /
+ * 65535, rounded), fewer scaled up, alpha composited on black (v · a / 255)
+ * and gamma chunks ignored.
  * A subfolder without PNG files is not a class (the ones after it take its
  * number); each is named in a message on GLib's log (a warning would be fatal where warnings are).
  */

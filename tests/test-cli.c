@@ -791,6 +791,122 @@ test_dataset_messages (void)
   remove_tree (dir);
 }
 
+/* A dataset smaller than the default sizes: the refusal gives sizes that
+ * fit, and those sizes run. One message for all of them, also when the
+ * folder has no test set of its own and --test-size is left at 0. */
+static void
+test_small_dataset_sizes (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli-small", NULL);
+  write_idx_pair (dir, "train", 100, 5, 7);
+  const char *model[] = { "--no-gui", "--dataset", dir, "--layers", "35,4,3", "--iters", "8", "--batch", "10",
+                          "--meta-iters", "0", NULL };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (model, NULL, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "no test set of its own"));
+  g_assert_nonnull (strstr (err, "for example --train-size 0 --val-size 20 --test-size 20"));
+  g_assert_nonnull (strstr (err, "holds 100 examples"));
+  g_assert_nonnull (strstr (err, "the 60 left"));
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad (model, (const char *[]){ "--train-size", "0", "--val-size", "20", "--test-size", "20",
+                                                   NULL }, &out, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "test_error"));
+
+  /* sizes that fit except --train-size: only that one to change */
+  g_autofree char *train_err = NULL;
+  g_assert_cmpint (drmad (model, (const char *[]){ "--val-size", "30", "--test-size", "10", NULL }, NULL,
+                          &train_err), ==, 2);
+  g_assert_nonnull (strstr (train_err, "for example --train-size 0: "));
+  g_assert_nonnull (strstr (train_err, "the 60 left"));
+
+  /* two examples cannot make three splits */
+  g_autofree char *tiny = g_build_filename (dir, "tiny", NULL);
+  g_assert_cmpint (g_mkdir (tiny, 0755), ==, 0);
+  write_idx_pair (tiny, "train", 2, 5, 7);
+  const guint8 two_labels[] = { 0, 0, 8, 1, 0, 0, 0, 2, 0, 1 };   /* labels 0 and 1 */
+  g_autofree char *tiny_labels = g_build_filename (tiny, "train-labels-idx1-ubyte", NULL);
+  g_assert_true (g_file_set_contents (tiny_labels, (const char *) two_labels, sizeof two_labels, NULL));
+  g_autofree char *tiny_err = NULL;
+  const char *tiny_model[] = { "--no-gui", "--dataset", tiny, "--layers", "35,4,3", "--meta-iters", "0", NULL };
+  g_assert_cmpint (drmad (tiny_model, NULL, NULL, &tiny_err), ==, 2);
+  g_assert_nonnull (strstr (tiny_err, "holds 2 examples, too few"));
+  remove_tree (dir);
+}
+
+/* A folder of one class (here a PNG folder with one class subfolder, and
+ * IDX labels all equal) is refused, exit status 2, rather than trained on:
+ * the suggested --layers used to be N,100,1, itself refused. */
+static void
+test_one_class (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli-one-class", NULL);
+  g_autofree char *cls = g_build_filename (dir, "cats", NULL);
+  g_assert_cmpint (g_mkdir (cls, 0755), ==, 0);
+  guint8 pixels[4 * 3];
+  for (guint i = 0; i < 10; i++) {
+    for (guint p = 0; p < sizeof pixels; p++)
+      pixels[p] = (guint8) (i * 31 + p * 7);
+    g_autofree char *name = g_strdup_printf ("%u.png", i);
+    g_autofree char *file = g_build_filename (cls, name, NULL);
+    png_image image = { .version = PNG_IMAGE_VERSION, .width = 4, .height = 3, .format = PNG_FORMAT_GRAY };
+    g_assert_true (png_image_write_to_file (&image, file, 0, pixels, 0, NULL));
+  }
+  const char *model[] = { "--no-gui", "--dataset", dir, "--layers", "12,4,2", "--iters", "8", "--batch", "2",
+                          "--meta-iters", "0", "--train-size", "0", "--val-size", "2", "--test-size", "2", NULL };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (model, NULL, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "all 10 examples have the same label (0)"));
+  g_assert_nonnull (strstr (err, dir));
+
+  g_autofree char *idx = g_build_filename (dir, "idx", NULL);
+  g_assert_cmpint (g_mkdir (idx, 0755), ==, 0);
+  write_idx_pair (idx, "train", 20, 5, 7);
+  guint8 labels[8 + 20];
+  guint32 header[2] = { GUINT32_TO_BE (0x801), GUINT32_TO_BE (20) };
+  memcpy (labels, header, 8);
+  memset (labels + 8, 2, 20);
+  g_autofree char *label_path = g_build_filename (idx, "train-labels-idx1-ubyte", NULL);
+  g_assert_true (g_file_set_contents (label_path, (const char *) labels, sizeof labels, NULL));
+  const char *idx_model[] = { "--no-gui", "--dataset", idx, "--layers", "35,4,3", "--iters", "8", "--batch", "2",
+                              "--meta-iters", "0", "--train-size", "0", "--val-size", "2", "--test-size", "2", NULL };
+  g_autofree char *idx_err = NULL;
+  g_assert_cmpint (drmad (idx_model, NULL, NULL, &idx_err), ==, 2);
+  g_assert_nonnull (strstr (idx_err, "all 20 examples have the same label (2)"));
+  remove_tree (dir);
+}
+
+/* One stray label (200 among 0 to 2) asks for 201 outputs; the message says
+ * that only 4 of those values occur. Labels that use every value get no note. */
+static void
+test_stray_label (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli-stray-label", NULL);
+  write_idx_pair (dir, "train", 30, 5, 7);
+  guint8 labels[8 + 30];
+  guint32 header[2] = { GUINT32_TO_BE (0x801), GUINT32_TO_BE (30) };
+  memcpy (labels, header, 8);
+  for (guint i = 0; i < 30; i++)
+    labels[8 + i] = i % 3;
+  labels[8 + 29] = 200;
+  g_autofree char *label_path = g_build_filename (dir, "train-labels-idx1-ubyte", NULL);
+  g_assert_true (g_file_set_contents (label_path, (const char *) labels, sizeof labels, NULL));
+  const char *model[] = { "--no-gui", "--dataset", dir, "--layers", "35,4,3", "--meta-iters", "0",
+                          "--train-size", "0", "--val-size", "5", "--test-size", "5", NULL };
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (model, NULL, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "at least 201 outputs"));
+  /* 0, 1, 2 and 200 where the permutation put the stray one into training or validation; else 3 */
+  g_assert_true (strstr (err, "only 4 of the values 0 to 200 occur") || strstr (err, "only 3 of the values 0 to 200 occur"));
+
+  labels[8 + 29] = 3;
+  g_assert_true (g_file_set_contents (label_path, (const char *) labels, sizeof labels, NULL));
+  g_autofree char *plain = NULL;
+  g_assert_cmpint (drmad (model, NULL, NULL, &plain), ==, 2);
+  g_assert_nonnull (strstr (plain, "at least 4 outputs"));
+  g_assert_null (strstr (plain, "occur"));
+  remove_tree (dir);
+}
+
 static int
 drmad_with_env (const char *key, const char *value, const char *const *base, const char *const *extra, char **err)
 {
@@ -918,7 +1034,6 @@ test_plot_write_failure (void)
   g_autofree char *err = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL, NULL,
                           &err), ==, 1);
-  g_test_message ("%s", err);
   g_assert_nonnull (strstr (err, "lr.png"));
   /* what the folder holds: its meta-iteration rows */
   g_autofree char *history = read_text (folder, "history.csv");
@@ -1086,6 +1201,9 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/long-and-binary-values", test_long_and_binary_values);
   g_test_add_func ("/cli/device-faults", test_device_faults);
   g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
+  g_test_add_func ("/cli/small-dataset-sizes", test_small_dataset_sizes);
+  g_test_add_func ("/cli/one-class", test_one_class);
+  g_test_add_func ("/cli/stray-label", test_stray_label);
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
   g_test_add_func ("/cli/best-line-many-values", test_best_line_many_values);
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);

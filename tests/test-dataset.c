@@ -113,6 +113,41 @@ write_png (const char *path, guint width, guint height, guint32 format, const gu
   g_assert_true (png_image_write_to_file (&image, path, 0, pixels, 0, NULL));
 }
 
+/* A PNG written with libpng's own API, for what the simplified one cannot
+ * write: 16-bit samples, Adam7 interlacing, a gAMA chunk (@gamma > 0, in
+ * units of 1/100000). @samples holds height rows of width × channels samples
+ * (big-endian pairs of bytes at 16 bits). */
+static void
+write_png_raw (const char *path, guint width, guint height, int color_type, int bit_depth,
+               gboolean interlaced, int gamma, const guint8 *samples)
+{
+  FILE *f = g_fopen (path, "wb");
+  g_assert_nonnull (f);
+  png_structp png = png_create_write_struct (PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+  png_infop info = png_create_info_struct (png);
+  g_assert_nonnull (info);
+  if (setjmp (png_jmpbuf (png)))
+    g_assert_not_reached ();
+  png_init_io (png, f);
+  png_set_IHDR (png, info, width, height, bit_depth, color_type,
+                interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  if (gamma > 0)
+    png_set_gAMA_fixed (png, info, gamma);
+  png_color grays[2] = { { 0, 0, 0 }, { 128, 128, 128 } };   /* palette files: two gray entries */
+  if (color_type == PNG_COLOR_TYPE_PALETTE)
+    png_set_PLTE (png, info, grays, 2);
+  png_write_info (png, info);
+  gsize row_bytes = png_get_rowbytes (png, info);
+  g_autofree png_bytep *rows = g_new (png_bytep, height);
+  for (guint y = 0; y < height; y++)
+    rows[y] = (png_bytep) samples + y * row_bytes;
+  png_write_image (png, rows);
+  png_write_end (png, NULL);
+  png_destroy_write_struct (&png, &info);
+  g_assert_cmpint (fclose (f), ==, 0);
+}
+
 static void
 write_png_pattern (const char *path, guint width, guint height, guint channels, guint seed)
 {
@@ -291,6 +326,22 @@ test_idx_bad_magic (void)
   write_array (images, idx_images (4, 4, 2, 2), FALSE);
   g_assert_null (drmad_dataset_load_idx (images, images, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC);
+  g_clear_error (&error);
+
+  /* IDX, but of floats, or of bytes in four dimensions: the message says
+   * what the file is and what drmad reads */
+  const guint8 floats[] = { 0, 0, 0x0D, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0x3f, 0, 0, 0 };
+  write_bytes (images, floats, sizeof floats);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC);
+  assert_message_has (error, "m-images-idx3-ubyte: is an IDX file of 32-bit floats (type 0x0d) in 3 dimensions");
+  assert_message_has (error, "unsigned bytes (type 0x08) in 3 dimensions, images × rows × columns");
+  g_clear_error (&error);
+  const guint8 four[] = { 0, 0, 8, 4, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 3, 1, 2, 3 };
+  write_bytes (images, four, sizeof four);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC);
+  assert_message_has (error, "is an IDX file of unsigned bytes (type 0x08) in 4 dimensions");
   g_clear_error (&error);
 
   /* not IDX at all, compressed */
@@ -486,6 +537,26 @@ test_cifar_bad (void)
   g_assert_null (drmad_dataset_load_cifar10 (empty, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
   g_clear_error (&error);
+
+  /* CIFAR-100 given by mistake: three 3074-byte records (two label bytes),
+   * as a batch and as a folder by CIFAR-100's own names */
+  g_autofree guint8 *records = g_malloc0 (3 * 3074);
+  write_bytes (bad, records, 3 * 3074);
+  g_assert_null (drmad_dataset_load_cifar10 (paths, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  assert_message_has (error, "data_batch_2.bin: 9222 bytes");
+  assert_message_has (error, "3074-byte records, the CIFAR-100 layout");
+  g_clear_error (&error);
+  g_autofree char *c100 = path_in (dir, "c100");
+  g_mkdir (c100, 0700);
+  g_autofree char *train = path_in (c100, "train.bin"), *test = path_in (c100, "test.bin");
+  write_bytes (train, records, 3 * 3074);
+  write_bytes (test, records, 3074);
+  DrmadDataset *pool = NULL, *test_pool = NULL;
+  g_assert_false (drmad_dataset_open (c100, NULL, &pool, &test_pool, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, "its train.bin looks like CIFAR-100");
+  g_clear_error (&error);
   remove_tree (dir);
 }
 
@@ -536,6 +607,89 @@ test_png_gray (void)
 
 /* An empty class folder between two others is left out with a message
  * naming it: the folder after it takes its number. */
+/* A folder that gives no classes says where its PNG files are: in the
+ * folder itself, or one level too deep (a train/test layout, where the
+ * training folder is named). */
+static void
+test_png_layout_hint (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *flat = path_in (dir, "flat"), *deep = path_in (dir, "deep");
+  g_mkdir (flat, 0700);
+  g_autofree char *loose = path_in (flat, "0.png");
+  write_png_pattern (loose, 3, 3, 1, 0);
+  GError *error = NULL;
+  DrmadDataset *pool = NULL, *test = NULL;
+  g_assert_false (drmad_dataset_open (flat, NULL, &pool, &test, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, "it holds 1 PNG file itself");
+  assert_message_has (error, "a folder of one subfolder of PNG files per class");
+  g_clear_error (&error);
+  /* the PNG file itself */
+  g_assert_false (drmad_dataset_open (loose, NULL, &pool, &test, &error));
+  assert_message_has (error, "PNG files are read as a folder of one subfolder of PNG files per class");
+  g_clear_error (&error);
+
+  const char *parts[] = { "test", "train" }, *classes[] = { "cat", "dog" };
+  for (guint p = 0; p < 2; p++)
+    for (guint c = 0; c < 2; c++) {
+      g_autofree char *cls = g_build_filename (deep, parts[p], classes[c], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (cls, 0700), ==, 0);
+      g_autofree char *file = path_in (cls, "1.png");
+      write_png_pattern (file, 3, 3, 1, c);
+    }
+  g_autofree char *train = path_in (deep, "train");
+  g_autofree char *want = g_strdup_printf ("its subfolder %s holds class subfolders of PNG files", train);
+  g_assert_false (drmad_dataset_open (deep, NULL, &pool, &test, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, want);
+  g_clear_error (&error);
+  g_assert_null (drmad_dataset_load_png_folder (deep, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, want);
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
+/* A symbolic link that leads nowhere, as a PNG file or as a class folder,
+ * is refused naming it, not passed over with its class or file missing; a
+ * link that leads to a file or a folder is followed. */
+static void
+test_png_dangling_link (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *a = path_in (dir, "a"), *b = path_in (dir, "b");
+  g_mkdir (a, 0700);
+  g_mkdir (b, 0700);
+  g_autofree char *a1 = path_in (a, "1.png"), *b1 = path_in (b, "1.png"), *b2 = path_in (b, "2.png");
+  write_png_pattern (a1, 3, 3, 1, 0);
+  write_png_pattern (b1, 3, 3, 1, 1);
+  g_assert_cmpint (symlink (a1, b2), ==, 0);
+  GError *error = NULL;
+  DrmadDataset *ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_dataset_get_n (ds), ==, 3);
+  drmad_dataset_free (ds);
+
+  g_autofree char *gone = path_in (dir, "gone.png"), *b3 = path_in (b, "3.png");
+  g_assert_cmpint (symlink (gone, b3), ==, 0);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  assert_message_has (error, "3.png: is a dangling symbolic link");
+  assert_message_has (error, "expected a PNG file");
+  g_clear_error (&error);
+  g_unlink (b3);
+
+  g_autofree char *nowhere = path_in (dir, "nowhere"), *c = path_in (dir, "c");
+  g_assert_cmpint (symlink (nowhere, c), ==, 0);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND);
+  assert_message_has (error, "c: is a dangling symbolic link");
+  assert_message_has (error, "expected a class folder");
+  g_clear_error (&error);
+  remove_tree (dir);
+}
+
 static void
 test_png_empty_class (void)
 {
@@ -618,6 +772,85 @@ test_png_alpha (void)
   remove_tree (dir);
 }
 
+/* The samples as stored: 16 bits scaled to 8 (v · 255 / 65535, rounded)
+ * whether or not the file has a gAMA chunk, interlaced or not, and an 8-bit
+ * file's bytes unchanged by its gAMA chunk. */
+static void
+test_png_depths (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *cls = path_in (dir, "c");
+  g_mkdir (cls, 0700);
+  GError *error = NULL;
+  enum { W = 9, H = 9 };
+  /* gray: 16-bit value (x · 10 + y) · 257 reads as x · 10 + y */
+  guint8 gray16[H][W][2], rgb16[H][W][3][2], gray8[H][W];
+  for (guint y = 0; y < H; y++)
+    for (guint x = 0; x < W; x++) {
+      guint v = x * 10 + y;
+      gray16[y][x][0] = gray16[y][x][1] = v;   /* v · 257, big-endian */
+      gray8[y][x] = v * 2;
+      for (guint k = 0; k < 3; k++) {
+        guint s = (k == 0 ? v : k == 1 ? 255 - v : x * 28) * 257;
+        rgb16[y][x][k][0] = s >> 8;
+        rgb16[y][x][k][1] = s & 0xff;
+      }
+    }
+  static const struct { int type, depth; gboolean interlaced; int gamma; } files[] = {
+    { PNG_COLOR_TYPE_GRAY, 16, FALSE, 0 },        /* no gAMA: libpng's simplified API takes it as linear */
+    { PNG_COLOR_TYPE_GRAY, 16, TRUE, 45455 },
+    { PNG_COLOR_TYPE_GRAY, 8, FALSE, 100000 },    /* gAMA 1.0 on an 8-bit file */
+    { PNG_COLOR_TYPE_GRAY, 8, TRUE, 0 },
+    { PNG_COLOR_TYPE_RGB, 16, TRUE, 45455 },
+    { PNG_COLOR_TYPE_RGB, 16, FALSE, 0 },
+  };
+  for (guint f = 0; f < G_N_ELEMENTS (files); f++) {
+    g_autofree char *file = path_in (cls, "x.png");
+    const guint8 *samples = files[f].depth == 8 ? &gray8[0][0]
+                            : files[f].type == PNG_COLOR_TYPE_GRAY ? &gray16[0][0][0] : &rgb16[0][0][0][0];
+    write_png_raw (file, W, H, files[f].type, files[f].depth, files[f].interlaced, files[f].gamma, samples);
+    g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+    g_assert_no_error (error);
+    guint channels = files[f].type == PNG_COLOR_TYPE_RGB ? 3 : 1;
+    g_assert_cmpuint (drmad_dataset_get_dim (ds), ==, W * H * channels);
+    const guint8 *b = drmad_dataset_get_bytes (ds);
+    for (guint y = 0; y < H; y++)
+      for (guint x = 0; x < W; x++) {
+        guint v = x * 10 + y;
+        for (guint k = 0; k < channels; k++) {
+          guint want = files[f].depth == 8 ? v * 2 : k == 0 ? v : k == 1 ? 255 - v : x * 28;
+          guint got = b[(y * W + x) * channels + k];
+          if (got != want)
+            g_test_message ("file %u: pixel (%u, %u) channel %u is %u, expected %u", f, x, y, k, got, want);
+          g_assert_cmpuint (got, ==, want);
+        }
+      }
+    g_remove (file);
+  }
+  remove_tree (dir);
+}
+
+/* A half-transparent pixel is its value times alpha / 255 on the stored values. */
+static void
+test_png_half_alpha (void)
+{
+  g_autofree char *dir = make_tmp ();
+  g_autofree char *cls = path_in (dir, "c");
+  g_mkdir (cls, 0700);
+  g_autofree char *file = path_in (cls, "rgba.png");
+  const guint8 rgba[] = { 200, 100, 50, 128,   200, 100, 50, 255,   255, 255, 255, 0 };
+  write_png_raw (file, 3, 1, PNG_COLOR_TYPE_RGB_ALPHA, 8, FALSE, 0, rgba);
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (dir, NULL, &error);
+  g_assert_no_error (error);
+  const guint8 want[] = { 100, 50, 25,   200, 100, 50,   0, 0, 0 };
+  const guint8 *b = drmad_dataset_get_bytes (ds);
+  g_assert_cmpuint (drmad_dataset_get_dim (ds), ==, 9);
+  for (guint k = 0; k < 9; k++)
+    g_assert_cmpuint (b[k], ==, want[k]);
+  remove_tree (dir);
+}
+
 static void
 test_png_bad (void)
 {
@@ -642,7 +875,7 @@ test_png_bad (void)
   write_bytes (bad, whole, whole_len - 20);
   g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_IMAGE);
-  assert_message_has (error, "b.png");
+  assert_message_has (error, "b.png: cannot decode PNG: the file ends early (truncated?)");
   g_clear_error (&error);
   remove_tree (dir);
 }
@@ -669,6 +902,16 @@ test_png_mixed (void)
   g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
   assert_message_has (error, "2.png");
+  assert_message_has (error, "(width × height × channels; an RGB PNG), expected 4 × 4 × 1");
+  assert_message_has (error, "(a gray PNG): gray and colour files are not mixed");
+  g_clear_error (&error);
+
+  /* a palette file is colour, even with gray entries: said so */
+  const guint8 index[16] = { 0 };
+  write_png_raw (second, 4, 4, PNG_COLOR_TYPE_PALETTE, 8, FALSE, 0, index);
+  g_assert_null (drmad_dataset_load_png_folder (dir, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
+  assert_message_has (error, "a palette PNG, read as RGB");
   g_clear_error (&error);
   remove_tree (dir);
 }
@@ -1528,10 +1771,14 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/png/gray", test_png_gray);
   g_test_add_func ("/dataset/png/rgb", test_png_rgb);
   g_test_add_func ("/dataset/png/alpha", test_png_alpha);
+  g_test_add_func ("/dataset/png/half-alpha", test_png_half_alpha);
+  g_test_add_func ("/dataset/png/depths", test_png_depths);
   g_test_add_func ("/dataset/png/bad-image", test_png_bad);
   g_test_add_func ("/dataset/png/mixed-sizes", test_png_mixed);
   g_test_add_func ("/dataset/png/empty", test_png_empty);
   g_test_add_func ("/dataset/png/empty-class", test_png_empty_class);
+  g_test_add_func ("/dataset/png/layout-hint", test_png_layout_hint);
+  g_test_add_func ("/dataset/png/dangling-link", test_png_dangling_link);
   g_test_add_func ("/dataset/open/paths", test_open_paths);
   g_test_add_func ("/dataset/open/test-shape", test_open_test_shape);
   g_test_add_func ("/dataset/open/unreadable", test_open_unreadable);
