@@ -610,6 +610,94 @@ test_theta_mismatch (void)
   remove_tree (tmp);
 }
 
+/* drmad_job_settings_differ: NULL when every rank has rank 0's settings,
+ * else the first line of the first rank that differs, and rank 0's. */
+static void
+test_settings_differ (void)
+{
+  const char *const same[] = { "seed=3\nlayers=784,16,10\n", "seed=3\nlayers=784,16,10\n",
+                               "seed=3\nlayers=784,16,10\n" };
+  g_assert_null (drmad_job_settings_differ (same, 3));
+  g_assert_null (drmad_job_settings_differ (same, 1));
+  const char *const seed[] = { "seed=3\nlayers=784,16,10\n", "seed=3\nlayers=784,16,10\n",
+                               "seed=5\nlayers=784,16,16,10\n" };
+  g_autofree char *text = drmad_job_settings_differ (seed, 3);
+  g_assert_cmpstr (text, ==, "the processes were not started alike: rank 2 has \"seed=5\" where rank 0 has \"seed=3\"; "
+                             "start every process with the same options and data (docs/distributed.md)");
+  const char *const shorter[] = { "seed=3\nlayers=784,16,10\n", "seed=3\n" };
+  g_autofree char *missing = drmad_job_settings_differ (shorter, 2);
+  g_assert_nonnull (strstr (missing, "rank 1 has nothing where rank 0 has \"layers=784,16,10\""));
+}
+
+/* mpirun with one process of @first's extra options and one of @second's
+ * (Open MPI's "A : B" form), under timeout(1) where it is installed, so that
+ * ranks left waiting for each other end; the exit status. */
+static int
+run_mpmd (const char *folder, const char *const *first, const char *const *second, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *timeout = g_find_program_in_path ("timeout");
+  if (timeout) {
+    const char *const guard[] = { timeout, "--kill-after=10", "300", NULL };
+    for (guint i = 0; guard[i]; i++)
+      g_ptr_array_add (argv, g_strdup (guard[i]));
+  }
+  g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_MPIRUN")));
+  g_ptr_array_add (argv, g_strdup ("--oversubscribe"));
+  for (guint rank = 0; rank < 2; rank++) {
+    if (rank)
+      g_ptr_array_add (argv, g_strdup (":"));
+    g_ptr_array_add (argv, g_strdup ("-n"));
+    g_ptr_array_add (argv, g_strdup ("1"));
+    g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_BIN")));
+    add_job_arguments (argv, folder, rank ? second : first);
+    g_ptr_array_remove_index (argv, argv->len - 1);   /* add_job_arguments' NULL */
+  }
+  g_ptr_array_add (argv, NULL);
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  g_autofree char *out = NULL;
+  CHECK (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out, err, &wait_status,
+                       &error));
+  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+}
+
+/* Ranks started with other settings are refused before the first
+ * meta-iteration, every rank alike, with the setting named, and no run
+ * folder is made: another --seed (which would average hypergradients of
+ * two different splits), another --meta-iters (which left rank 1 waiting
+ * for ever in its fourth allreduce once rank 0 had finished). */
+static void
+test_ranks_differ (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder);
+  static const struct { const char *first, *second, *message; } cases[] = {
+    { "--seed=3", "--seed=4", "rank 1 has \"seed=4\" where rank 0 has \"seed=3\"" },
+    { "--meta-iters=3", "--meta-iters=5", "rank 1 has \"meta-iters=5\" where rank 0 has \"meta-iters=3\"" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *const first[] = { "--meta-iters=3", cases[i].first, NULL };
+    const char *const second[] = { "--meta-iters=3", cases[i].second, NULL };
+    g_autofree char *err = NULL;
+    int status = run_mpmd (folder, first, second, &err);
+    g_test_message ("%s against %s: exit status %d, stderr:\n%s", cases[i].first, cases[i].second, status, err);
+    /* 2, bad input; Open MPI 4.1's mpirun itself now and then crashes while
+     * it relays MPI_Abort's message (status 139) */
+    g_assert_cmpint (status, !=, 0);
+    g_autofree char *rank0 = g_strdup_printf ("drmad: the processes were not started alike: %s", cases[i].message);
+    g_autofree char *rank1 = g_strdup_printf ("drmad: rank 1: the processes were not started alike: %s",
+                                              cases[i].message);
+    if (!strstr (err, rank0) && !strstr (err, rank1))
+      g_error ("no rank says \"%s\":\n%s", cases[i].message, err);
+    g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  }
+  remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -622,5 +710,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/rank-killed", test_rank_killed);
   g_test_add_func ("/mpi/shard-data-alone", test_shard_data_alone);
   g_test_add_func ("/mpi/shard-data", test_shard_data);
+  g_test_add_func ("/mpi/settings-differ", test_settings_differ);
+  g_test_add_func ("/mpi/ranks-differ", test_ranks_differ);
   return g_test_run ();
 }
