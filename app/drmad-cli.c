@@ -202,7 +202,11 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
     *rank_0_reports = outcome != DRMAD_JOB_DONE && result.rank_0_reports;
   if (quiet) {
     int status = outcome == DRMAD_JOB_DONE ? 0 : outcome == DRMAD_JOB_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAILED;
-    if (outcome != DRMAD_JOB_DONE && !result.rank_0_reports)
+    if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
+      fprintf (stderr, "drmad: rank %u: stopped by %s (%s)\n", ranks->rank, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+               error->message);
+      status = 128 + stop_signal;
+    } else if (outcome != DRMAD_JOB_DONE && !result.rank_0_reports)
       fprintf (stderr, "drmad: rank %u: %s\n", ranks->rank, error->message);
     drmad_job_result_clear (&result);
     return status;
@@ -211,9 +215,10 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
   int status = 0;
   if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
     fprintf (stderr, "drmad: %s\n", error->message);
+    g_autofree char *launcher = ranks ? g_strdup_printf ("mpirun -n %u ", ranks->size) : g_strdup ("");
     if (result.folder)
-      fprintf (stderr, "drmad: stopped by %s; continue with: drmad --no-gui --resume %s\n",
-               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", result.folder);
+      fprintf (stderr, "drmad: stopped by %s; continue with: %sdrmad --no-gui --resume %s\n",
+               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", launcher, result.folder);
     status = 128 + stop_signal;
   } else if (outcome != DRMAD_JOB_DONE) {
     fprintf (stderr, "drmad: %s\n", error->message);

@@ -74,13 +74,17 @@ average (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_dat
   /* DRMAD_INJECT_KILL=R:C: rank R dies by SIGKILL right after its C-th
    * allreduce, in the middle of meta-iteration C: rank 0 has recorded C − 1
    * (it records before its next allreduce) and cannot record C, which waits
-   * for the θ check with R (tests/test-mpi.c, /mpi/rank-killed). */
+   * for the θ check with R (tests/test-mpi.c, /mpi/rank-killed).
+   * DRMAD_INJECT_KILL=R:C:S raises signal S instead (15: SIGTERM, which
+   * the program catches and stops at its next step, /mpi/rank-stopped). */
   static guint calls;
   const char *kill_at = g_getenv ("DRMAD_INJECT_KILL");
   calls++;
   if (kill_at && strchr (kill_at, ':') && g_ascii_strtoull (kill_at, NULL, 10) == ranks->rank
-      && g_ascii_strtoull (strchr (kill_at, ':') + 1, NULL, 10) == calls)
-    raise (SIGKILL);
+      && g_ascii_strtoull (strchr (kill_at, ':') + 1, NULL, 10) == calls) {
+    const char *signal_at = strchr (strchr (kill_at, ':') + 1, ':');
+    raise (signal_at ? (int) g_ascii_strtoull (signal_at + 1, NULL, 10) : SIGKILL);
+  }
 #endif
   if (g_getenv ("DRMAD_MPI_TIMING"))
     fprintf (stderr, "drmad: rank %u: allreduce of %" G_GSIZE_FORMAT " doubles: %.1f µs\n", ranks->rank, N_SUMS + n,

@@ -596,6 +596,40 @@ test_rank_killed (void)
   remove_tree (tmp);
 }
 
+/* SIGTERM on one rank (a test hook raises it right after the rank's second
+ * allreduce): on rank 0, the run stops after recording meta-iteration 2 and
+ * says how to continue it, with mpirun and as many processes, which does;
+ * on rank 1, that rank says it was stopped by the signal rather than only
+ * that its training was cancelled. */
+static void
+test_rank_stopped (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
+  const char *const five[] = { "--meta-iters=5", NULL };
+  int status = run_mpi (2, folder, five, "DRMAD_INJECT_KILL", "0:2:15", &err);
+  g_test_message ("SIGTERM on rank 0: exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, !=, 0);
+  g_autofree char *advice = g_strdup_printf ("drmad: stopped by SIGTERM; continue with: mpirun -n 2 drmad --no-gui "
+                                             "--resume %s\n", folder);
+  g_assert_nonnull (strstr (err, advice));
+  g_assert_cmpuint (history_rows (folder), ==, 2);
+  g_free (g_steal_pointer (&err));
+  const char *const resume[] = { "--resume", NULL };
+  run_mpi_ok (2, folder, resume, &err);
+  g_assert_cmpuint (history_rows (folder), ==, 5);
+  remove_tree (tmp);
+
+  g_autofree char *again = NULL, *tmp_again = new_tmp (&again);
+  g_free (g_steal_pointer (&err));
+  status = run_mpi (2, again, five, "DRMAD_INJECT_KILL", "1:2:15", &err);
+  g_test_message ("SIGTERM on rank 1: exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, "drmad: rank 1: stopped by SIGTERM (meta-iteration 3 stopped: "));
+  remove_tree (tmp_again);
+}
+
 /* A rank whose θ drifts (a test hook) stops the job with a message naming it. */
 static void
 test_theta_mismatch (void)
@@ -708,6 +742,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/two-ranks", test_two_ranks);
   g_test_add_func ("/mpi/theta-mismatch", test_theta_mismatch);
   g_test_add_func ("/mpi/rank-killed", test_rank_killed);
+  g_test_add_func ("/mpi/rank-stopped", test_rank_stopped);
   g_test_add_func ("/mpi/shard-data-alone", test_shard_data_alone);
   g_test_add_func ("/mpi/shard-data", test_shard_data);
   g_test_add_func ("/mpi/settings-differ", test_settings_differ);
