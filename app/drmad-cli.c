@@ -469,6 +469,16 @@ drmad_cli_set_headless_notice (const char *line)
   headless_notice = g_strdup (line);
 }
 
+gboolean
+drmad_cli_launched (void)
+{
+#ifdef DRMAD_HAVE_MPI
+  return drmad_mpi_launched ();
+#else
+  return FALSE;
+#endif
+}
+
 int
 drmad_cli_main (int argc, char **argv)
 {
@@ -489,6 +499,13 @@ drmad_cli_main (int argc, char **argv)
   if (!parsed) {
     fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
     status = EXIT_BAD_INPUT;
+#ifdef DRMAD_HAVE_MPI
+  } else if ((options.version || options.list_devices || options.check || options.evaluate)
+             && drmad_mpi_launched () && drmad_mpi_launched_rank () > 0) {
+    /* What does not meta-optimise runs once, in rank 0 (which also has
+     * mpirun's standard input); the other processes end at once. */
+    status = 0;
+#endif
   } else if (options.version) {
     printf ("drmad %s\n", DRMAD_VERSION);
     status = check_stdout (0);

@@ -732,6 +732,84 @@ test_ranks_differ (void)
   remove_tree (tmp);
 }
 
+/* @prefix… (a guard, a display) then mpirun --oversubscribe -n 2 $DRMAD_BIN
+ * @args…, all NULL-terminated; the exit status, standard output in @out. */
+static int
+run_launched (const char *const *prefix, const char *const *args, char **out, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  for (const char *const *a = prefix; *a; a++)
+    g_ptr_array_add (argv, g_strdup (*a));
+  const char *const launcher[] = { g_getenv ("DRMAD_MPIRUN"), "--oversubscribe", "-n", "2", g_getenv ("DRMAD_BIN"), NULL };
+  for (const char *const *a = launcher; *a; a++)
+    g_ptr_array_add (argv, g_strdup (*a));
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, g_strdup (*a));
+  g_ptr_array_add (argv, NULL);
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  CHECK (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, out, err,
+                       &wait_status, &error));
+  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+}
+
+/* Under mpirun -n 2, what does not meta-optimise runs once, in rank 0:
+ * --version prints one line, --evaluate reads (mpirun's standard input,
+ * which is rank 0's) and reports once. */
+static void
+test_one_process_commands (void)
+{
+  SKIP_WITHOUT_MPI ();
+  const char *const none[] = { NULL };
+  const char *const version[] = { "--version", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_launched (none, version, &out, &err), ==, 0);
+  g_assert_cmpstr (out, ==, "drmad " DRMAD_VERSION "\n");
+  g_free (g_steal_pointer (&out));
+  g_free (g_steal_pointer (&err));
+  g_autoptr (GPtrArray) evaluate = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    g_ptr_array_add (evaluate, g_strdup_printf ("--%s=%s", settings[i][0], settings[i][1]));
+  g_ptr_array_add (evaluate, g_strdup ("--evaluate"));
+  g_ptr_array_add (evaluate, NULL);
+  g_assert_cmpint (run_launched (none, (const char *const *) evaluate->pdata, &out, &err), ==, 0);
+  const char *first = strstr (err, "evaluate: one θ per line");
+  g_assert_nonnull (first);
+  g_assert_null (strstr (first + 1, "evaluate: one θ per line"));
+}
+
+/* mpirun -n 2 drmad without --no-gui where a display is (Xvfb): the ranks
+ * run the job headless, as with --no-gui, rather than each opening a window
+ * (which waited there for ever). Under timeout(1), so that windows left open
+ * end the test. */
+static void
+test_launched_without_window (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *xvfb = g_find_program_in_path ("xvfb-run"), *timeout = g_find_program_in_path ("timeout");
+  if (!xvfb || !timeout) {
+    g_test_skip ("needs xvfb-run and timeout");
+    return;
+  }
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *out = NULL, *err = NULL;
+  const char *const prefix[] = { timeout, "--kill-after=10", "120", xvfb, "-a", NULL };
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  add_job_arguments (args, folder, (const char *const[]) { "--meta-iters=1", NULL });
+  g_ptr_array_remove_index (args, 0);   /* --no-gui */
+  int status = run_launched (prefix, (const char *const *) args->pdata, &out, &err);
+  g_test_message ("exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (err, "drmad: started by mpirun or srun: running headless, as with --no-gui"));
+  guint ranks = 0;
+  g_autoptr (GError) error = NULL;
+  CHECK (drmad_job_folder_ranks (folder, &ranks, NULL, &error));
+  g_assert_cmpuint (ranks, ==, 2);
+  remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -747,5 +825,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/shard-data", test_shard_data);
   g_test_add_func ("/mpi/settings-differ", test_settings_differ);
   g_test_add_func ("/mpi/ranks-differ", test_ranks_differ);
+  g_test_add_func ("/mpi/one-process-commands", test_one_process_commands);
+  g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();
 }
