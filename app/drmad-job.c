@@ -57,6 +57,17 @@ data_identity (const DrmadSplit *split)
                           drmad_dataset_get_n (splits[2]), g_checksum_get_string (sum));
 }
 
+/* "N+N+N examples md5 …" of data_identity(): the data without the path it
+ * was found at, which may differ between machines ($DRMAD_DATA_DIR). */
+static const char *
+data_digest (const char *identity)
+{
+  const char *end = g_strrstr (identity, " examples md5 "), *start = end;
+  while (start && start > identity && start[-1] != ' ')
+    start--;
+  return start ? start : identity;
+}
+
 /* Refuses a path that is neither a regular file nor a folder (a FIFO or a
  * device would block open() or read forever). */
 static gboolean
@@ -790,9 +801,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
      * the others (another --meta-iters or --patience). The settings and any
      * objection go to every rank, so that all reach the same verdict and
      * rank 0 alone reports it (result->rank_0_reports). */
-    g_autofree char *text = g_strdup_printf ("%sshard-data=%s\nmeta-iters=%" G_GUINT64_FORMAT "\npatience=%u\nresume=%s\n"
-                                             "%s%s", identity, o->shard_data ? "true" : "false", o->meta_iters,
-                                             o->patience, o->resume ? o->resume : "", objection ? "objection=" : "",
+    g_autofree char *settings = drmad_options_trajectory_text (o);
+    g_autofree char *text = g_strdup_printf ("%sdata=%s\nshard-data=%s\nmeta-iters=%" G_GUINT64_FORMAT "\npatience=%u\n"
+                                             "resume=%s\n%s%s", settings, data_digest (s.data_identity),
+                                             o->shard_data ? "true" : "false", o->meta_iters, o->patience,
+                                             o->resume ? o->resume : "", objection ? "objection=" : "",
                                              objection ? objection->message : "");
     g_strdelimit (text + strlen (text) - (objection ? strlen (objection->message) : 0), "\n", ' ');
     g_auto (GStrv) all = ranks->gather (text, ranks->user_data, error);
