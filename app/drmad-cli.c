@@ -183,7 +183,7 @@ terminal_iteration (DrmadJobIteration *event, gpointer user_data)
 /* @ranks: one of several MPI processes (docs/distributed.md), or NULL alone. Only
  * rank 0 prints; another rank prints only its error. */
 static int
-run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
+run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_reports)
 {
   g_autoptr (GError) error = NULL;
   gboolean quiet = ranks && ranks->rank > 0;
@@ -198,9 +198,15 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
   catch_stop_signals ();
   DrmadJobOutcome outcome = drmad_job_run_ranks (o, ranks, &callbacks, &result, &error);
   clear_progress (&t.progress);
+  if (rank_0_reports)
+    *rank_0_reports = outcome != DRMAD_JOB_DONE && result.rank_0_reports;
   if (quiet) {
     int status = outcome == DRMAD_JOB_DONE ? 0 : outcome == DRMAD_JOB_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAILED;
-    if (outcome != DRMAD_JOB_DONE)
+    if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
+      fprintf (stderr, "drmad: rank %u: stopped by %s (%s)\n", ranks->rank, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+               error->message);
+      status = 128 + stop_signal;
+    } else if (outcome != DRMAD_JOB_DONE && !result.rank_0_reports)
       fprintf (stderr, "drmad: rank %u: %s\n", ranks->rank, error->message);
     drmad_job_result_clear (&result);
     return status;
@@ -209,9 +215,10 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks)
   int status = 0;
   if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
     fprintf (stderr, "drmad: %s\n", error->message);
+    g_autofree char *launcher = ranks ? g_strdup_printf ("mpirun -n %u ", ranks->size) : g_strdup ("");
     if (result.folder)
-      fprintf (stderr, "drmad: stopped by %s; continue with: drmad --no-gui --resume %s\n",
-               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", result.folder);
+      fprintf (stderr, "drmad: stopped by %s; continue with: %sdrmad --no-gui --resume %s\n",
+               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", launcher, result.folder);
     status = 128 + stop_signal;
   } else if (outcome != DRMAD_JOB_DONE) {
     fprintf (stderr, "drmad: %s\n", error->message);
@@ -462,6 +469,16 @@ drmad_cli_set_headless_notice (const char *line)
   headless_notice = g_strdup (line);
 }
 
+gboolean
+drmad_cli_launched (void)
+{
+#ifdef DRMAD_HAVE_MPI
+  return drmad_mpi_launched ();
+#else
+  return FALSE;
+#endif
+}
+
 int
 drmad_cli_main (int argc, char **argv)
 {
@@ -482,6 +499,13 @@ drmad_cli_main (int argc, char **argv)
   if (!parsed) {
     fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
     status = EXIT_BAD_INPUT;
+#ifdef DRMAD_HAVE_MPI
+  } else if ((options.version || options.list_devices || options.check || options.evaluate)
+             && drmad_mpi_launched () && drmad_mpi_launched_rank () > 0) {
+    /* What does not meta-optimise runs once, in rank 0 (which also has
+     * mpirun's standard input); the other processes end at once. */
+    status = 0;
+#endif
   } else if (options.version) {
     printf ("drmad %s\n", DRMAD_VERSION);
     status = check_stdout (0);
@@ -515,15 +539,23 @@ drmad_cli_main (int argc, char **argv)
         return EXIT_FAILED;
       }
       choose_rank_device (&options);
-      status = run_job (&options, ranks.size > 1 ? &ranks : NULL);
-      if (status != 0 && ranks.size > 1)
+      gboolean rank_0_reports = FALSE;
+      status = run_job (&options, ranks.size > 1 ? &ranks : NULL, &rank_0_reports);
+      if (status != 0 && ranks.size > 1 && (ranks.rank == 0 || !rank_0_reports))
         drmad_mpi_abort (status);
+      if (status != 0 && ranks.size > 1) {
+        /* Every rank has the error, and rank 0 ends them all (MPI_Abort, which
+         * sends SIGTERM): two ranks aborting at once can crash Open MPI 4.1's
+         * mpirun. This one waits in MPI_Finalize, and a stop signal ends it. */
+        signal (SIGINT, SIG_DFL);
+        signal (SIGTERM, SIG_DFL);
+      }
       drmad_mpi_finalize ();
       drmad_options_clear (&options);
       return status;
     }
 #endif
-    status = run_job (&options, NULL);
+    status = run_job (&options, NULL, NULL);
   }
   drmad_options_clear (&options);
   return status;

@@ -57,6 +57,17 @@ data_identity (const DrmadSplit *split)
                           drmad_dataset_get_n (splits[2]), g_checksum_get_string (sum));
 }
 
+/* "N+N+N examples md5 …" of data_identity(): the data without the path it
+ * was found at, which may differ between machines ($DRMAD_DATA_DIR). */
+static const char *
+data_digest (const char *identity)
+{
+  const char *end = g_strrstr (identity, " examples md5 "), *start = end;
+  while (start && start > identity && start[-1] != ' ')
+    start--;
+  return start ? start : identity;
+}
+
 /* Refuses a path that is neither a regular file nor a folder (a FIFO or a
  * device would block open() or read forever). */
 static gboolean
@@ -595,6 +606,25 @@ resumed_ini (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean sharded
   return g_key_file_to_data (file, NULL, error);
 }
 
+char *
+drmad_job_settings_differ (const char *const *texts, guint n)
+{
+  for (guint r = 1; r < n; r++) {
+    if (g_str_equal (texts[r], texts[0]))
+      continue;
+    g_auto (GStrv) first = g_strsplit (texts[0], "\n", -1), mine = g_strsplit (texts[r], "\n", -1);
+    guint i = 0;
+    while (first[i] && mine[i] && g_str_equal (first[i], mine[i]))
+      i++;
+    const char *theirs = first[i] && *first[i] ? first[i] : NULL, *own = mine[i] && *mine[i] ? mine[i] : NULL;
+    return g_strdup_printf ("the processes were not started alike: rank %u has %s%s%s where rank 0 has %s%s%s; start "
+                            "every process with the same options and data (docs/distributed.md)", r,
+                            own ? "\"" : "", own ? own : "nothing", own ? "\"" : "",
+                            theirs ? "\"" : "", theirs ? theirs : "nothing", theirs ? "\"" : "");
+  }
+  return NULL;
+}
+
 gboolean
 drmad_job_folder_ranks (const char *folder, guint *ranks, gboolean *shard_data, GError **error)
 {
@@ -769,6 +799,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   g_autofree char *identity = NULL;
   g_autoptr (DrmadMeta) meta = NULL;
   g_autoptr (DrmadRun) run = NULL;
+  g_autoptr (GError) objection = NULL;   /* --resume refused by this rank (below) */
   memset (result, 0, sizeof *result);
 
   /* --out refused before the data load (seconds), and again when the run is created */
@@ -819,30 +850,68 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   if (ranks->size > 1)
     drmad_meta_set_reduce (meta, ranks->reduce, ranks->user_data);
   identity = run_identity (o, &s, ranks);
+  /* A folder to resume must have been run by as many processes, with the
+   * same choice of --shard-data. With several processes, this rank's
+   * objection goes to the others first (below). */
   if (o->resume) {
     guint recorded_ranks;
     gboolean recorded_sharded;
-    if (!drmad_job_folder_ranks (o->resume, &recorded_ranks, &recorded_sharded, error)) {
-      outcome = DRMAD_JOB_BAD_INPUT;
-      goto out;
-    }
-    if (recorded_ranks != ranks->size) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+    if (!drmad_job_folder_ranks (o->resume, &recorded_ranks, &recorded_sharded, &objection))
+      ;
+    else if (recorded_ranks != ranks->size) {
+      g_autofree char *how = recorded_ranks == 1 ? g_strdup ("plain drmad")
+                                                 : g_strdup_printf ("mpirun -n %u or srun -n %u", recorded_ranks,
+                                                                    recorded_ranks);
+      g_set_error (&objection, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
                    "cannot resume %s: it was run by %u process%s (its run.ini, [mpi] ranks) and this is %u: "
                    "resume it with as many (%s)", o->resume, recorded_ranks, recorded_ranks == 1 ? "" : "es",
-                   ranks->size, recorded_ranks == 1 ? "plain drmad" : "mpirun -n N or srun -n N");
-      outcome = DRMAD_JOB_BAD_INPUT;
-      goto out;
-    }
-    if (recorded_ranks > 1 && recorded_sharded != sharded) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                   ranks->size, how);
+    } else if (recorded_ranks > 1 && recorded_sharded != sharded) {
+      g_set_error (&objection, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
                    "cannot resume %s: it was run %s --shard-data (its run.ini, [mpi] shard-data=%s) and this run is "
                    "%s it: resume it %s --shard-data", o->resume, recorded_sharded ? "with" : "without",
                    recorded_sharded ? "true" : "false", sharded ? "with" : "without",
                    recorded_sharded ? "with" : "without");
+    }
+  }
+  if (ranks->size > 1) {
+    /* Every rank must run the same job: other settings or data would be
+     * averaged silently (another --seed, --train-size), stop the collectives
+     * from matching (another --layers), or leave a rank waiting for ever for
+     * the others (another --meta-iters or --patience). The settings and any
+     * objection go to every rank, so that all reach the same verdict and
+     * rank 0 alone reports it (result->rank_0_reports). */
+    g_autofree char *settings = drmad_options_trajectory_text (o);
+    g_autofree char *text = g_strdup_printf ("%sdata=%s\nshard-data=%s\nmeta-iters=%" G_GUINT64_FORMAT "\npatience=%u\n"
+                                             "resume=%s\n%s%s", settings, data_digest (s.data_identity),
+                                             o->shard_data ? "true" : "false", o->meta_iters, o->patience,
+                                             o->resume ? o->resume : "", objection ? "objection=" : "",
+                                             objection ? objection->message : "");
+    g_strdelimit (text + strlen (text) - (objection ? strlen (objection->message) : 0), "\n", ' ');
+    g_auto (GStrv) all = ranks->gather (text, ranks->user_data, error);
+    if (!all) {
+      outcome = DRMAD_JOB_FAILED;
+      goto out;
+    }
+    for (guint r = 0; r < ranks->size && !*error; r++) {
+      const char *said = strstr (all[r], "\nobjection=");
+      if (said) {
+        g_autofree char *who = r ? g_strdup_printf ("rank %u: ", r) : g_strdup ("");
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH, "%s%s", who, said + strlen ("\nobjection="));
+      }
+    }
+    g_autofree char *difference = *error ? NULL : drmad_job_settings_differ ((const char *const *) all, ranks->size);
+    if (difference)
+      g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH, difference);
+    if (*error) {
+      result->rank_0_reports = TRUE;
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
+  } else if (objection) {
+    g_propagate_error (error, g_steal_pointer (&objection));
+    outcome = DRMAD_JOB_BAD_INPUT;
+    goto out;
   }
   if (o->resume && !writer) {
     /* The other ranks read the checkpoint to start from the same θ and optimiser state. */
@@ -912,8 +981,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, relay_progress, &relay, error);
     if (report && ranks->size > 1
         && !ranks->check_theta (drmad_hyper_get_values (hyper), drmad_hyper_get_n (hyper), report->iteration,
-                                ranks->user_data, error))
+                                ranks->user_data, error)) {
       g_clear_pointer (&report, drmad_meta_report_free);
+      /* A θ that differs is seen by every rank alike; an MPI error may not be. */
+      result->rank_0_reports = g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH);
+    }
     if (report && !writer)
       continue;
     DrmadJobIteration event = { .report = report, .run = run, .hyper = hyper, .meta_total = o->meta_iters };

@@ -139,6 +139,10 @@ typedef struct {
   char   **learned;        /* "name = value" lines, NULL-terminated */
   char    *best;           /* the best accepted θ as one drmad --evaluate line ("l2/layer1=… lr/layer1/seg0=…") */
   guint    best_iteration; /* the meta-iteration that measured it (its θ is hyper.csv's iteration before) */
+  /* One of several processes: every rank reached this same error from what
+   * all of them sent (drmad_job_run_ranks), and rank 0 alone reports it and
+   * ends the others. */
+  gboolean rank_0_reports;
 } DrmadJobResult;
 
 void drmad_job_result_clear (DrmadJobResult *result);
@@ -156,15 +160,25 @@ DrmadJobOutcome drmad_job_run (const DrmadOptions *options, const DrmadJobCallba
  * iteration events and runs the final evaluation; run.ini records @size and
  * whether the data is sharded in its [mpi] group, and --resume refuses a
  * folder run with another number of processes or the other choice of
- * --shard-data. Both functions are collective: every rank calls them, in the
- * same order. */
+ * --shard-data. @gather hands every rank the text each rank passed it (a
+ * GStrv of @size, rank order): the job compares the settings of every rank
+ * with rank 0's before the first meta-iteration (drmad_job_settings_differ).
+ * The three functions are collective: every rank calls them, in the same
+ * order. */
 typedef struct {
   guint               rank, size;
   DrmadMetaReduceFunc reduce;
   gboolean          (*check_theta) (const double *theta, gsize n, guint iteration, gpointer user_data,
                                     GError **error);
+  char            **(*gather) (const char *text, gpointer user_data, GError **error);
   gpointer            user_data;
 } DrmadJobRanks;
+
+/* The settings of each rank (@texts, one "key=value" line each, as the job
+ * gathers them) against rank 0's: NULL when all are the same, else what the
+ * first rank that differs has where rank 0 has something else, for an
+ * error message. */
+char *drmad_job_settings_differ (const char *const *texts, guint n);
 
 /* drmad_job_run() as one of @ranks->size processes; @ranks NULL: alone. */
 DrmadJobOutcome drmad_job_run_ranks (const DrmadOptions *options, const DrmadJobRanks *ranks,

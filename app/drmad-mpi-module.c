@@ -74,13 +74,17 @@ average (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_dat
   /* DRMAD_INJECT_KILL=R:C: rank R dies by SIGKILL right after its C-th
    * allreduce, in the middle of meta-iteration C: rank 0 has recorded C − 1
    * (it records before its next allreduce) and cannot record C, which waits
-   * for the θ check with R (tests/test-mpi.c, /mpi/rank-killed). */
+   * for the θ check with R (tests/test-mpi.c, /mpi/rank-killed).
+   * DRMAD_INJECT_KILL=R:C:S raises signal S instead (15: SIGTERM, which
+   * the program catches and stops at its next step, /mpi/rank-stopped). */
   static guint calls;
   const char *kill_at = g_getenv ("DRMAD_INJECT_KILL");
   calls++;
   if (kill_at && strchr (kill_at, ':') && g_ascii_strtoull (kill_at, NULL, 10) == ranks->rank
-      && g_ascii_strtoull (strchr (kill_at, ':') + 1, NULL, 10) == calls)
-    raise (SIGKILL);
+      && g_ascii_strtoull (strchr (kill_at, ':') + 1, NULL, 10) == calls) {
+    const char *signal_at = strchr (strchr (kill_at, ':') + 1, ':');
+    raise (signal_at ? (int) g_ascii_strtoull (signal_at + 1, NULL, 10) : SIGKILL);
+  }
 #endif
   if (g_getenv ("DRMAD_MPI_TIMING"))
     fprintf (stderr, "drmad: rank %u: allreduce of %" G_GSIZE_FORMAT " doubles: %.1f µs\n", ranks->rank, N_SUMS + n,
@@ -129,6 +133,42 @@ check_theta (const double *theta, gsize n, guint iteration, gpointer user_data, 
   return TRUE;
 }
 
+/* Every rank's @text, in rank order (DrmadJobRanks.gather). */
+static char **
+gather (const char *text, gpointer user_data, GError **error)
+{
+  const DrmadJobRanks *ranks = user_data;
+  gsize length = strlen (text) + 1;   /* with its NUL */
+  if (length > G_MAXINT / ranks->size) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "%" G_GSIZE_FORMAT " bytes of settings are too "
+                 "many for one MPI message", length);
+    return NULL;
+  }
+  int mine = (int) length;
+  g_autofree int *lengths = g_new (int, ranks->size), *offsets = g_new (int, ranks->size);
+  if (mpi_failed (MPI_Allgather (&mine, 1, MPI_INT, lengths, 1, MPI_INT, MPI_COMM_WORLD),
+                  "comparing the settings across ranks (MPI_Allgather)", error))
+    return NULL;
+  gsize total = 0;
+  for (guint r = 0; r < ranks->size; r++) {
+    if (lengths[r] < 1 || (gsize) lengths[r] > G_MAXINT / ranks->size) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "rank %u has %d bytes of settings, expected 1 "
+                   "to %d", r, lengths[r], G_MAXINT / (int) ranks->size);
+      return NULL;
+    }
+    offsets[r] = (int) total;
+    total += lengths[r];
+  }
+  g_autofree char *all = g_malloc (total);
+  if (mpi_failed (MPI_Allgatherv (text, mine, MPI_CHAR, all, lengths, offsets, MPI_CHAR, MPI_COMM_WORLD),
+                  "comparing the settings across ranks (MPI_Allgatherv)", error))
+    return NULL;
+  char **texts = g_new0 (char *, ranks->size + 1);
+  for (guint r = 0; r < ranks->size; r++)
+    texts[r] = g_strndup (all + offsets[r], lengths[r] - 1);
+  return texts;
+}
+
 gboolean
 drmad_mpi_module_init (DrmadJobRanks *ranks, GError **error)
 {
@@ -140,7 +180,7 @@ drmad_mpi_module_init (DrmadJobRanks *ranks, GError **error)
   MPI_Comm_rank (MPI_COMM_WORLD, &rank);
   MPI_Comm_size (MPI_COMM_WORLD, &size);
   *ranks = (DrmadJobRanks) { .rank = rank, .size = size, .reduce = average, .check_theta = check_theta,
-                             .user_data = ranks };
+                             .gather = gather, .user_data = ranks };
   return TRUE;
 }
 

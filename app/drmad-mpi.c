@@ -19,6 +19,17 @@ drmad_mpi_launched (void)
   return FALSE;
 }
 
+guint
+drmad_mpi_launched_rank (void)
+{
+  static const char *const variables[] = { "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", NULL };
+  guint64 rank;
+  for (const char *const *v = variables; *v; v++)
+    if (g_getenv (*v) && g_ascii_string_to_unsigned (g_getenv (*v), 10, 0, G_MAXUINT, &rank, NULL))
+      return rank;
+  return 0;
+}
+
 static struct {
   gboolean (*init) (DrmadJobRanks *ranks, GError **error);
   gboolean (*local_rank) (guint *local_rank, guint *local_size, GError **error);

@@ -7,6 +7,9 @@
 /* Whether an MPI launcher (mpirun, srun) started this process: read from
  * the environment it sets, so that plain `drmad` never initialises MPI. */
 gboolean drmad_mpi_launched (void);
+/* Under a launcher, this process's rank as the launcher set it in the
+ * environment (before MPI_Init); 0 when none says. */
+guint    drmad_mpi_launched_rank (void);
 
 /* MPI_Init, and @ranks filled for drmad_job_run_ranks(): this rank, the
  * number of ranks, the averaging hook and the θ check. */

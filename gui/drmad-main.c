@@ -56,7 +56,10 @@ main (int argc, char **argv)
   drmad_prepare_environment ();  /* before any thread or OpenCL call */
 #ifdef DRMAD_GUI_MODULE
   int status;
-  if (!wants_terminal (argc, argv) && run_window (argc, argv, &status))
+  if (!wants_terminal (argc, argv) && drmad_cli_launched ())
+    drmad_cli_set_headless_notice ("started by mpirun or srun: running headless, as with --no-gui (the window runs "
+                                   "in one process started without them)");
+  else if (!wants_terminal (argc, argv) && run_window (argc, argv, &status))
     return status;
 #endif
   return drmad_cli_main (argc, argv);

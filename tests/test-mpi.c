@@ -596,6 +596,40 @@ test_rank_killed (void)
   remove_tree (tmp);
 }
 
+/* SIGTERM on one rank (a test hook raises it right after the rank's second
+ * allreduce): on rank 0, the run stops after recording meta-iteration 2 and
+ * says how to continue it, with mpirun and as many processes, which does;
+ * on rank 1, that rank says it was stopped by the signal rather than only
+ * that its training was cancelled. */
+static void
+test_rank_stopped (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
+  const char *const five[] = { "--meta-iters=5", NULL };
+  int status = run_mpi (2, folder, five, "DRMAD_INJECT_KILL", "0:2:15", &err);
+  g_test_message ("SIGTERM on rank 0: exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, !=, 0);
+  g_autofree char *advice = g_strdup_printf ("drmad: stopped by SIGTERM; continue with: mpirun -n 2 drmad --no-gui "
+                                             "--resume %s\n", folder);
+  g_assert_nonnull (strstr (err, advice));
+  g_assert_cmpuint (history_rows (folder), ==, 2);
+  g_free (g_steal_pointer (&err));
+  const char *const resume[] = { "--resume", NULL };
+  run_mpi_ok (2, folder, resume, &err);
+  g_assert_cmpuint (history_rows (folder), ==, 5);
+  remove_tree (tmp);
+
+  g_autofree char *again = NULL, *tmp_again = new_tmp (&again);
+  g_free (g_steal_pointer (&err));
+  status = run_mpi (2, again, five, "DRMAD_INJECT_KILL", "1:2:15", &err);
+  g_test_message ("SIGTERM on rank 1: exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, "drmad: rank 1: stopped by SIGTERM (meta-iteration 3 stopped: "));
+  remove_tree (tmp_again);
+}
+
 /* A rank whose θ drifts (a test hook) stops the job with a message naming it. */
 static void
 test_theta_mismatch (void)
@@ -610,6 +644,172 @@ test_theta_mismatch (void)
   remove_tree (tmp);
 }
 
+/* drmad_job_settings_differ: NULL when every rank has rank 0's settings,
+ * else the first line of the first rank that differs, and rank 0's. */
+static void
+test_settings_differ (void)
+{
+  const char *const same[] = { "seed=3\nlayers=784,16,10\n", "seed=3\nlayers=784,16,10\n",
+                               "seed=3\nlayers=784,16,10\n" };
+  g_assert_null (drmad_job_settings_differ (same, 3));
+  g_assert_null (drmad_job_settings_differ (same, 1));
+  const char *const seed[] = { "seed=3\nlayers=784,16,10\n", "seed=3\nlayers=784,16,10\n",
+                               "seed=5\nlayers=784,16,16,10\n" };
+  g_autofree char *text = drmad_job_settings_differ (seed, 3);
+  g_assert_cmpstr (text, ==, "the processes were not started alike: rank 2 has \"seed=5\" where rank 0 has \"seed=3\"; "
+                             "start every process with the same options and data (docs/distributed.md)");
+  const char *const shorter[] = { "seed=3\nlayers=784,16,10\n", "seed=3\n" };
+  g_autofree char *missing = drmad_job_settings_differ (shorter, 2);
+  g_assert_nonnull (strstr (missing, "rank 1 has nothing where rank 0 has \"layers=784,16,10\""));
+}
+
+/* mpirun with one process of @first's extra options and one of @second's
+ * (Open MPI's "A : B" form), under timeout(1) where it is installed, so that
+ * ranks left waiting for each other end; the exit status. */
+static int
+run_mpmd (const char *folder, const char *const *first, const char *const *second, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *timeout = g_find_program_in_path ("timeout");
+  if (timeout) {
+    const char *const guard[] = { timeout, "--kill-after=10", "300", NULL };
+    for (guint i = 0; guard[i]; i++)
+      g_ptr_array_add (argv, g_strdup (guard[i]));
+  }
+  g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_MPIRUN")));
+  g_ptr_array_add (argv, g_strdup ("--oversubscribe"));
+  for (guint rank = 0; rank < 2; rank++) {
+    if (rank)
+      g_ptr_array_add (argv, g_strdup (":"));
+    g_ptr_array_add (argv, g_strdup ("-n"));
+    g_ptr_array_add (argv, g_strdup ("1"));
+    g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_BIN")));
+    add_job_arguments (argv, folder, rank ? second : first);
+    g_ptr_array_remove_index (argv, argv->len - 1);   /* add_job_arguments' NULL */
+  }
+  g_ptr_array_add (argv, NULL);
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  g_autofree char *out = NULL;
+  CHECK (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out, err, &wait_status,
+                       &error));
+  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+}
+
+/* Ranks started with other settings are refused before the first
+ * meta-iteration, every rank alike, with the setting named, and no run
+ * folder is made: another --seed (which would average hypergradients of
+ * two different splits), another --meta-iters (which left rank 1 waiting
+ * for ever in its fourth allreduce once rank 0 had finished). */
+static void
+test_ranks_differ (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder);
+  static const struct { const char *first, *second, *message; } cases[] = {
+    { "--seed=3", "--seed=4", "rank 1 has \"seed=4\" where rank 0 has \"seed=3\"" },
+    { "--meta-iters=3", "--meta-iters=5", "rank 1 has \"meta-iters=5\" where rank 0 has \"meta-iters=3\"" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *const first[] = { "--meta-iters=3", cases[i].first, NULL };
+    const char *const second[] = { "--meta-iters=3", cases[i].second, NULL };
+    g_autofree char *err = NULL;
+    int status = run_mpmd (folder, first, second, &err);
+    g_test_message ("%s against %s: exit status %d, stderr:\n%s", cases[i].first, cases[i].second, status, err);
+    /* 2, bad input; Open MPI 4.1's mpirun itself now and then crashes while
+     * it relays MPI_Abort's message (status 139) */
+    g_assert_cmpint (status, !=, 0);
+    g_autofree char *rank0 = g_strdup_printf ("drmad: the processes were not started alike: %s", cases[i].message);
+    g_autofree char *rank1 = g_strdup_printf ("drmad: rank 1: the processes were not started alike: %s",
+                                              cases[i].message);
+    if (!strstr (err, rank0) && !strstr (err, rank1))
+      g_error ("no rank says \"%s\":\n%s", cases[i].message, err);
+    g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  }
+  remove_tree (tmp);
+}
+
+/* @prefix… (a guard, a display) then mpirun --oversubscribe -n 2 $DRMAD_BIN
+ * @args…, all NULL-terminated; the exit status, standard output in @out. */
+static int
+run_launched (const char *const *prefix, const char *const *args, char **out, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  for (const char *const *a = prefix; *a; a++)
+    g_ptr_array_add (argv, g_strdup (*a));
+  const char *const launcher[] = { g_getenv ("DRMAD_MPIRUN"), "--oversubscribe", "-n", "2", g_getenv ("DRMAD_BIN"), NULL };
+  for (const char *const *a = launcher; *a; a++)
+    g_ptr_array_add (argv, g_strdup (*a));
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, g_strdup (*a));
+  g_ptr_array_add (argv, NULL);
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  CHECK (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, out, err,
+                       &wait_status, &error));
+  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+}
+
+/* Under mpirun -n 2, what does not meta-optimise runs once, in rank 0:
+ * --version prints one line, --evaluate reads (mpirun's standard input,
+ * which is rank 0's) and reports once. */
+static void
+test_one_process_commands (void)
+{
+  SKIP_WITHOUT_MPI ();
+  const char *const none[] = { NULL };
+  const char *const version[] = { "--version", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_launched (none, version, &out, &err), ==, 0);
+  g_assert_cmpstr (out, ==, "drmad " DRMAD_VERSION "\n");
+  g_free (g_steal_pointer (&out));
+  g_free (g_steal_pointer (&err));
+  g_autoptr (GPtrArray) evaluate = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    g_ptr_array_add (evaluate, g_strdup_printf ("--%s=%s", settings[i][0], settings[i][1]));
+  g_ptr_array_add (evaluate, g_strdup ("--evaluate"));
+  g_ptr_array_add (evaluate, NULL);
+  g_assert_cmpint (run_launched (none, (const char *const *) evaluate->pdata, &out, &err), ==, 0);
+  const char *first = strstr (err, "evaluate: one θ per line");
+  g_assert_nonnull (first);
+  g_assert_null (strstr (first + 1, "evaluate: one θ per line"));
+}
+
+/* mpirun -n 2 drmad without --no-gui where a display is (Xvfb): the ranks
+ * run the job headless, as with --no-gui, rather than each opening a window
+ * (which waited there for ever). Under timeout(1), so that windows left open
+ * end the test. */
+static void
+test_launched_without_window (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *xvfb = g_find_program_in_path ("xvfb-run"), *timeout = g_find_program_in_path ("timeout");
+  if (!xvfb || !timeout) {
+    g_test_skip ("needs xvfb-run and timeout");
+    return;
+  }
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *out = NULL, *err = NULL;
+  const char *const prefix[] = { timeout, "--kill-after=10", "120", xvfb, "-a", NULL };
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  add_job_arguments (args, folder, (const char *const[]) { "--meta-iters=1", NULL });
+  g_ptr_array_remove_index (args, 0);   /* --no-gui */
+  int status = run_launched (prefix, (const char *const *) args->pdata, &out, &err);
+  g_test_message ("exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (err, "drmad: started by mpirun or srun: running headless, as with --no-gui"));
+  guint ranks = 0;
+  g_autoptr (GError) error = NULL;
+  CHECK (drmad_job_folder_ranks (folder, &ranks, NULL, &error));
+  g_assert_cmpuint (ranks, ==, 2);
+  remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -620,7 +820,12 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/two-ranks", test_two_ranks);
   g_test_add_func ("/mpi/theta-mismatch", test_theta_mismatch);
   g_test_add_func ("/mpi/rank-killed", test_rank_killed);
+  g_test_add_func ("/mpi/rank-stopped", test_rank_stopped);
   g_test_add_func ("/mpi/shard-data-alone", test_shard_data_alone);
   g_test_add_func ("/mpi/shard-data", test_shard_data);
+  g_test_add_func ("/mpi/settings-differ", test_settings_differ);
+  g_test_add_func ("/mpi/ranks-differ", test_ranks_differ);
+  g_test_add_func ("/mpi/one-process-commands", test_one_process_commands);
+  g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();
 }
