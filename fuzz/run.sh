@@ -23,7 +23,10 @@ if [ $# -gt 0 ]; then
       esac
       limit=(-runs="$2"); shift 2 ;;
     ''|*[!0-9]*) ;;
-    *) limit=(-max_total_time="$1"); shift ;;
+    *)
+      # libFuzzer reads -max_total_time=0 as no limit at all
+      [ "$((10#$1))" -gt 0 ] || { echo "fuzz/run.sh: $1 seconds: give 1 or more (see fuzz/run.sh --help)" >&2; exit 2; }
+      limit=(-max_total_time="$1"); shift ;;
   esac
 fi
 targets=("$@")
@@ -55,7 +58,8 @@ for target in "${targets[@]}"; do
   ./build-fuzz/fuzz/fuzz-"$target" "${limit[@]}" -print_final_stats=1 \
     -artifact_prefix="build-fuzz/crashes/$target/" "build-fuzz/corpus/$target" \
     > "build-fuzz/fuzz-$target.log" 2>&1 || { echo "fuzz-$target found a crash:"; tail -40 "build-fuzz/fuzz-$target.log"; exit 1; }
-  runs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "build-fuzz/fuzz-$target.log" | awk '{print $2}')
+  runs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "build-fuzz/fuzz-$target.log" | awk '{print $2}' || true)
+  runs=${runs:-an unknown number of}   # no stats line in the log
   corpus=$(ls "build-fuzz/corpus/$target" | wc -l)
   echo "fuzz-$target: $runs executions in $(( $(date +%s) - start )) s, no crash, corpus $corpus inputs"
 done

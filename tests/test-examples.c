@@ -116,6 +116,7 @@ test_fuzz_run_arguments (void)
     { { "--bogus", NULL }, "no target \"--bogus\"" },
     { { "--runs", NULL }, "--runs needs a number of executions" },
     { { "--runs", "many", NULL }, "--runs needs a number of executions" },
+    { { "0", "idx", NULL }, "0 seconds: give 1 or more" },   /* libFuzzer: no limit at all */
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     const char *argv[] = { "timeout", "20", "bash", script, bad[i].args[0], bad[i].args[1], NULL };
