@@ -1009,9 +1009,12 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       if (kept > 0)
         say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s)",
              kept, result->folder, result->folder);
-      else
-        say (callbacks, "no meta-iteration finished: %s holds nothing of this run%s", result->folder,
-             o->force ? " (an earlier run there is unchanged)" : "");
+      else if (o->force)
+        say (callbacks, "no meta-iteration finished: %s holds nothing of this run (an earlier run there is "
+             "unchanged)", result->folder);
+      else   /* run.ini only: --resume runs it from its start */
+        say (callbacks, "no meta-iteration finished: %s holds only this run's settings (--resume %s starts it "
+             "again)", result->folder, result->folder);
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");

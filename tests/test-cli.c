@@ -1140,6 +1140,28 @@ test_resume_same_options (void)
   remove_tree (dir);
 }
 
+/* A first meta-iteration that fails leaves run.ini alone in the folder:
+ * the message says so, and --resume runs the run from its start. */
+static void
+test_first_meta_iteration_failed (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_drmad (options, (const char *[]){ "--meta-iters", "2", "--out", folder, NULL },
+                              "DRMAD_INJECT_FAULT", "gradient:1", NULL, &err), ==, 1);
+  g_autofree char *said = g_strdup_printf ("no meta-iteration finished: %s holds only this run's settings "
+                                           "(--resume %s starts it again)", folder, folder);
+  g_assert_nonnull (strstr (err, said));
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, &out, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "meta 2/2"));
+  remove_tree (dir);
+}
+
 /* Without a display the program runs headless and says so, but only once
  * the options have parsed: a mistyped option gets its error alone. */
 static void
@@ -1210,5 +1232,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
+  g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
   return g_test_run ();
 }
