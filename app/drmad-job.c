@@ -822,9 +822,9 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   if (callbacks->started)
     callbacks->started (&started, callbacks->user_data);
   if (o->batch > s.n_train)
-    say (callbacks, "--batch %u is larger than the %u training examples%s: each minibatch holds some of them "
+    say (callbacks, "--batch %u is larger than the %u training example%s%s: each minibatch holds some of them "
          "more than once (use --batch %u or less, or a larger --train-size)", o->batch, s.n_train,
-         sharded ? " of this process's part" : "", s.n_train);
+         s.n_train == 1 ? "" : "s", sharded ? " of this process's part" : "", s.n_train);
 
   if (o->meta_iters == 0) {
     /* Train once with the given θ; report, change nothing. */
@@ -968,13 +968,15 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     goto out;
   }
   if (writer && o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters)
-    say (callbacks, "%s already has its %u meta-iterations: only the final evaluation runs again "
-         "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta));
+    say (callbacks, "%s already has its %u meta-iteration%s: only the final evaluation runs again "
+         "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta),
+         drmad_meta_get_iteration (meta) == 1 ? "" : "s");
 
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
     if (o->patience && drmad_meta_get_stalled (meta) >= o->patience) {
       say (callbacks, "stopping after meta-iteration %" G_GUINT64_FORMAT ": the validation loss has not improved "
-           "for %u meta-iterations (--patience %u)", it, drmad_meta_get_stalled (meta), o->patience);
+           "for %u meta-iteration%s (--patience %u)", it, drmad_meta_get_stalled (meta),
+           drmad_meta_get_stalled (meta) == 1 ? "" : "s", o->patience);
       break;
     }
     relay.meta_done = it;
