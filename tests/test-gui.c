@@ -25,6 +25,8 @@
 
 static gboolean display_ok;
 
+static GtkWidget *find_action_button (GtkWidget *widget, const char *action);
+
 static gboolean
 have_display_data_and_device (void)
 {
@@ -472,12 +474,16 @@ test_window (void)
   drmad_plot_view_set_log (loss_view, FALSE);
   g_assert_false (isfinite (drmad_plot_view_get_plot (loss_view)->view_x_lo));
 
-  /* Stop: control back within a second, everything so far kept. */
+  /* Stop: control back within a second, everything so far kept. Stop had
+   * the focus (pressed from the keyboard): Start takes it back. */
+  GtkWidget *stop_button = find_action_button (GTK_WIDGET (window), "win.stop");
+  g_assert_true (gtk_widget_grab_focus (stop_button));
   activate (window, "stop");
   took = wait_until (window, stopped, 1.0);
   g_test_message ("stopped %.3f s after Stop: %s", took, drmad_window_get_status (window));
   g_assert_cmpfloat (took, >=, 0);
   g_assert_cmpfloat (took, <, 1.0);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == find_action_button (GTK_WIDGET (window), "win.start"));
   guint n = drmad_window_get_n_plotted (window);
   g_autofree char *folder = g_strdup (drmad_window_get_run_folder (window));
   g_assert_nonnull (folder);
@@ -898,7 +904,8 @@ focus_in (DrmadWindow *window, GtkWidget *widget)
  * leaves the column for the plots, and Shift+Tab comes back, logging nothing:
  * GTK 4.8's expander passed the focus on to its child while collapsed, when
  * that child is out of the window ("gtk_window_get_focus: assertion
- * 'GTK_IS_WINDOW (window)' failed"). */
+ * 'GTK_IS_WINDOW (window)' failed"). Collapsed with the focus in one of its
+ * settings, the expander takes the focus. */
 static void
 test_keyboard_more_settings (void)
 {
@@ -939,6 +946,15 @@ test_keyboard_more_settings (void)
     iterate_for (0.1);
     record_end (expanded ? "Tab through More settings (expanded)" : "Tab from More settings (collapsed)");
   }
+  /* Collapsed with the focus in one of its settings: the expander takes it
+   * (GTK gave it to the column's scrolled window). */
+  g_assert_true (gtk_widget_grab_focus (first));
+  record_begin ();
+  gtk_expander_set_expanded (GTK_EXPANDER (more), FALSE);
+  iterate_for (0.1);
+  record_end ("More settings collapsed with the focus in it");
+  g_assert_false (gtk_widget_is_drawable (first));
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == more);
   close_window (window);
 }
 
@@ -1132,11 +1148,36 @@ test_keyboard_plots (void)
   close_window (window);
 }
 
+/* The button in @widget that activates @action (Start, Stop in the toolbar). */
+static GtkWidget *
+find_action_button (GtkWidget *widget, const char *action)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), action) == 0)
+    return widget;
+  GtkWidget *found = NULL;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child && !found; child = gtk_widget_get_next_sibling (child))
+    found = find_action_button (child, action);
+  return found;
+}
+
+static gboolean clicked_flag;
+static gboolean start_clicked (DrmadWindow *w) { return clicked_flag; }
+
+/* The focus as a button's click (and the action it ran) is over. */
+static void
+note_focus (GtkWidget *button, GtkWidget **focus)
+{
+  *focus = gtk_root_get_focus (gtk_widget_get_root (button));
+  clicked_flag = TRUE;
+}
+
 /* Ctrl+Return (the start action) with the focus in a text field or a number
  * field: no "GtkText - did not receive a focus-out event" warning (GTK 4.8
  * sends none to a focused field made insensitive), and the focus goes to
  * the first plot rather than nowhere. F9 with the focus in a field: no
- * warning either. */
+ * warning either, and the focus goes to the first plot. The Start button
+ * pressed from the keyboard gives the focus to Stop, and as the run ends
+ * Stop gives it back to Start (both went nowhere). */
 static void
 test_keyboard_start (void)
 {
@@ -1146,6 +1187,8 @@ test_keyboard_start (void)
   }
   /* The text cursor blinks fast: a field left focused but insensitive warns
    * within a few blinks. */
+  int blink_time;
+  g_object_get (gtk_settings_get_default (), "gtk-cursor-blink-time", &blink_time, NULL);
   g_object_set (gtk_settings_get_default (), "gtk-cursor-blink-time", 100, NULL);
   g_autoptr (DrmadApplication) app = drmad_application_new ();
   DrmadWindow *window = new_window (app, 1440, 900);
@@ -1168,16 +1211,37 @@ test_keyboard_start (void)
     g_assert_true (focus_on_plot);
     g_assert_nonnull (strstr (drmad_window_get_error (window), "/no/such/dataset"));
   }
+  GtkWidget *start = find_action_button (GTK_WIDGET (window), "win.start");
+  GtkWidget *stop = find_action_button (GTK_WIDGET (window), "win.stop");
+  g_assert_nonnull (start);
+  g_assert_nonnull (stop);
+  g_assert_true (gtk_widget_grab_focus (start));
+  record_begin ();
+  GtkWidget *focus_running = NULL;
+  clicked_flag = FALSE;
+  gulong id = g_signal_connect_after (start, "clicked", G_CALLBACK (note_focus), &focus_running);
+  gtk_widget_activate (start);   /* Space or Return on it: pressed, then clicked */
+  g_assert_cmpfloat (wait_until (window, start_clicked, 10), >=, 0);
+  g_signal_handler_disconnect (start, id);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  iterate_for (0.3);
+  record_end ("Start pressed from the keyboard");
+  g_assert_true (focus_running == stop);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == start);
   GtkWidget *layers = drmad_window_get_setting_widget (window, "layers");
   g_assert_true (gtk_widget_grab_focus (layers));
   gtk_editable_select_region (GTK_EDITABLE (layers), 0, 0);
   iterate_for (0.3);
   record_begin ();
   activate (window, "toggle-settings");
+  /* the column hidden, its field gives the focus to the first plot (it was
+   * left on the invisible pane) */
+  g_assert_false (gtk_widget_get_visible (gtk_widget_get_ancestor (layers, GTK_TYPE_SCROLLED_WINDOW)));
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == l2);
   iterate_for (1.0);
   record_end ("F9 with the focus in a field");
   activate (window, "toggle-settings");
-  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink-time", 1200, NULL);
+  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink-time", blink_time, NULL);
   close_window (window);
 }
 
