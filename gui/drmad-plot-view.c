@@ -178,16 +178,28 @@ drmad_plot_view_set_plot (DrmadPlotView *self, DrmadPlot *plot)
 {
   g_return_if_fail (DRMAD_IS_PLOT_VIEW (self));
   /* The keyboard cursor stays on its series and point, and on the newest
-   * point when it was on the last one (a run going on adds one each time). */
+   * point when it was on the last one (a run going on adds one each time).
+   * Its series is found again by name: in the learning-rate and momentum
+   * plots a new meta-iteration's series come last and the ones the cursor
+   * was on ("layer 1") are then the faded "layer 1, meta-iteration 2". */
   int series = self->from_keys ? self->point_series : -1;
   gboolean on_last = series >= 0 && find_point (self, series, G_MAXINT, -1) == (int) self->point_index;
   guint point = self->point_index;
+  g_autofree char *name = NULL;
+  if (series >= 0 && self->plot && (guint) series < self->plot->series->len)
+    name = g_strdup (((const DrmadPlotSeries *) g_ptr_array_index (self->plot->series, series))->name);
   g_clear_pointer (&self->plot, drmad_plot_free);
   self->plot = plot;
   apply_choices (self);
+  for (guint s = 0; name && plot && s < plot->series->len; s++)
+    if (g_strcmp0 (((const DrmadPlotSeries *) g_ptr_array_index (plot->series, s))->name, name) == 0) {
+      series = s;
+      break;
+    }
   if (series >= 0 && plot && (guint) series < plot->series->len) {
     int found = find_point (self, series, on_last ? G_MAXINT : (int) point, -1);
     if (found >= 0) {
+      self->point_series = series;
       self->point_index = found;
       show_cursor (self);
       return;
@@ -297,8 +309,18 @@ show_cursor (DrmadPlotView *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
-/* Where the cursor starts: on the first series drawn at full strength (where
- * earlier meta-iterations are faded, the current one's) with a point drawn. */
+/* Whether series @s has an entry in the key (the faded series of earlier
+ * meta-iterations have none: the key shows their shades instead). */
+static gboolean
+in_key (DrmadPlotView *self, guint s)
+{
+  const DrmadPlotSeries *series = g_ptr_array_index (self->plot->series, s);
+  return series->in_legend && series->name;
+}
+
+/* Where the cursor starts: on the first series of the key drawn at full
+ * strength (where earlier meta-iterations are faded, the current one's) with
+ * a point drawn. */
 static int
 first_series (DrmadPlotView *self)
 {
@@ -306,7 +328,7 @@ first_series (DrmadPlotView *self)
   for (guint s = 0; s < self->plot->series->len; s++) {
     if (find_point (self, s, 0, 1) < 0)
       continue;
-    if (((const DrmadPlotSeries *) g_ptr_array_index (self->plot->series, s))->alpha >= 1)
+    if (((const DrmadPlotSeries *) g_ptr_array_index (self->plot->series, s))->alpha >= 1 && in_key (self, s))
       return s;
     if (fallback < 0)
       fallback = s;
@@ -362,7 +384,7 @@ drmad_plot_view_key (DrmadPlotView *self, guint keyval)
     double x = g_array_index (series->x, double, self->point_index);
     int step = keyval == GDK_KEY_Up ? -1 : 1;
     for (int t = (int) s + step; t >= 0 && t < (int) n_series && next < 0; t += step)
-      if ((next = nearest_point (self, t, x)) >= 0)
+      if (in_key (self, t) && (next = nearest_point (self, t, x)) >= 0)
         s = t;
     break;
   }

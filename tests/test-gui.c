@@ -1245,6 +1245,60 @@ test_keyboard_start (void)
   close_window (window);
 }
 
+/* In the learning-rate plot (one series per layer per meta-iteration, the
+ * current ones last and in the key, the earlier ones faded): Up and Down go
+ * through the series of the key only, and as the next meta-iteration's plot
+ * replaces it the cursor stays on its layer's current series, not on the
+ * faded one that now has its index. */
+static void
+test_keyboard_series (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *lr = GTK_WIDGET (drmad_window_get_plot_view (window, 1));
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (lr);
+  /* 2 layers, 2 segments of 100 steps; meta-iteration m, layer l, segment s: 0.1 (s + 1) + 0.01 l + 0.001 m */
+  double lr2[8], lr3[12];
+  for (guint m = 0; m < 3; m++)
+    for (guint l = 0; l < 2; l++)
+      for (guint k = 0; k < 2; k++) {
+        double value = 0.1 * (k + 1) + 0.01 * l + 0.001 * (m + 1);
+        lr3[(m * 2 + l) * 2 + k] = value;
+        if (m < 2)
+          lr2[(m * 2 + l) * 2 + k] = value;
+      }
+  drmad_plot_view_set_plot (view, drmad_plot_lr (2, 2, 2, 100, lr2));
+  const DrmadPlot *plot = drmad_plot_view_get_plot (view);
+  g_assert_cmpuint (plot->series->len, ==, 4);
+  g_assert_false (((DrmadPlotSeries *) plot->series->pdata[1])->in_legend);   /* layer 2, meta-iteration 1 */
+  g_assert_true (gtk_widget_grab_focus (lr));
+  struct { guint keyval; const char *text; } steps[] = {
+    { GDK_KEY_End, "layer 1, training step 100: 0.202" },
+    { GDK_KEY_Up, "layer 1, training step 100: 0.202" },     /* the first in the key: it stays */
+    { GDK_KEY_Down, "layer 2, training step 100: 0.212" },
+    { GDK_KEY_Down, "layer 2, training step 100: 0.212" },   /* the last in the key */
+    { GDK_KEY_Up, "layer 1, training step 100: 0.202" },     /* not the faded layer 2 of meta-iteration 1 */
+    { GDK_KEY_Down, "layer 2, training step 100: 0.212" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+    g_assert_true (press (lr, steps[i].keyval));
+    g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, steps[i].text);
+  }
+  /* the next meta-iteration: still layer 2's current schedule, at its newest point */
+  drmad_plot_view_set_plot (view, drmad_plot_lr (3, 2, 2, 100, lr3));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 2, training step 100: 0.213");
+  /* and on a point before the last, the same point of the current schedule */
+  g_assert_true (press (lr, GDK_KEY_Home));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 2, training step 0: 0.113");
+  drmad_plot_view_set_plot (view, drmad_plot_lr (3, 2, 2, 100, lr3));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 2, training step 0: 0.113");
+  close_window (window);
+}
+
 /* ---- no display needed ---- */
 
 static void
@@ -1421,6 +1475,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/more-settings", test_keyboard_more_settings);
   g_test_add_func ("/gui/keyboard/plots", test_keyboard_plots);
   g_test_add_func ("/gui/keyboard/start", test_keyboard_start);
+  g_test_add_func ("/gui/keyboard/series", test_keyboard_series);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();
