@@ -83,6 +83,20 @@ draw_readout (DrmadPlotView *self, cairo_t *cr, int width, int height)
   cairo_restore (cr);
 }
 
+/* Where the keyboard cursor's point is drawn at @width × @height, into
+ * hover_x and hover_y; FALSE when it is not drawn (≤ 0 on a log axis). */
+static gboolean
+cursor_position (DrmadPlotView *self, int width, int height)
+{
+  if (!self->plot || self->point_series < 0 || (guint) self->point_series >= self->plot->series->len)
+    return FALSE;
+  const DrmadPlotSeries *series = g_ptr_array_index (self->plot->series, self->point_series);
+  if (self->point_index >= series->x->len)
+    return FALSE;
+  return drmad_plot_locate (self->plot, MAX (width, 1), MAX (height, 1), self->point_series, self->point_index,
+                            &self->hover_x, &self->hover_y);
+}
+
 static void
 draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_data)
 {
@@ -90,7 +104,9 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_da
   if (!self->plot)
     return;
   drmad_plot_draw (self->plot, cr, width, height);
-  if (self->hover_text)
+  /* The keyboard cursor's point is placed at the size drawn now: after a
+   * change of scale, a zoom, a pan or a resize it is still on its point. */
+  if (self->hover_text && (!self->from_keys || cursor_position (self, width, height)))
     draw_readout (self, cr, width, height);
 }
 
@@ -285,7 +301,8 @@ nearest_point (DrmadPlotView *self, guint series_index, double x)
   return best;
 }
 
-/* The read-out of the cursor's point, which a zoomed x range is panned to show. */
+/* The read-out of the cursor's point, which a zoomed x range is panned to
+ * show; draw() places it. */
 static void
 show_cursor (DrmadPlotView *self)
 {
@@ -298,10 +315,6 @@ show_cursor (DrmadPlotView *self)
     self->zoom_hi += shift;
     apply_choices (self);
   }
-  int width = MAX (gtk_widget_get_width (GTK_WIDGET (self)), 1);
-  int height = MAX (gtk_widget_get_height (GTK_WIDGET (self)), 1);
-  drmad_plot_locate (self->plot, width, height, self->point_series, self->point_index, &self->hover_x,
-                     &self->hover_y);
   g_free (self->hover_text);
   self->hover_text = drmad_plot_describe_point (self->plot, self->point_series, self->point_index);
   self->from_keys = TRUE;
@@ -405,7 +418,9 @@ on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, 
                 DrmadPlotView *self)
 {
   if (keyval == GDK_KEY_Menu || (keyval == GDK_KEY_F10 && (state & GDK_SHIFT_MASK))) {
-    gboolean at_cursor = self->hover_text != NULL;
+    gboolean at_cursor = self->hover_text != NULL
+                         && (!self->from_keys || cursor_position (self, gtk_widget_get_width (GTK_WIDGET (self)),
+                                                                  gtk_widget_get_height (GTK_WIDGET (self))));
     popup_menu (self, at_cursor ? self->hover_x : gtk_widget_get_width (GTK_WIDGET (self)) / 2.0,
                 at_cursor ? self->hover_y : gtk_widget_get_height (GTK_WIDGET (self)) / 2.0);
     return TRUE;

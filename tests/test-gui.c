@@ -1299,6 +1299,108 @@ test_keyboard_series (void)
   close_window (window);
 }
 
+/* The keyboard cursor's read-out over @view drawn exactly as the pointer's
+ * over the same point (series @series, point @point) is: on its point. The
+ * read-out is the pointer's afterwards. */
+static void
+assert_cursor_on_point (DrmadWindow *window, DrmadPlotView *view, guint series, guint point, const char *what)
+{
+  GtkWidget *widget = GTK_WIDGET (view);
+  g_autofree char *text = g_strdup (drmad_plot_view_get_hover_text (view));
+  g_assert_nonnull (text);
+  g_autoptr (GdkTexture) keys = render (window, widget);
+  double x, y;
+  g_assert_true (drmad_plot_locate (drmad_plot_view_get_plot (view), gtk_widget_get_width (widget),
+                                    gtk_widget_get_height (widget), series, point, &x, &y));
+  g_assert_true (drmad_plot_view_hover (view, x, y));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, text);
+  g_autoptr (GdkTexture) pointer = render (window, widget);
+  guint changed = count_changed (keys, pointer, 0, FALSE);
+  g_test_message ("%s: the point at (%.1f, %.1f), %u pixels drawn otherwise", what, x, y, changed);
+  g_assert_cmpuint (changed, ==, 0);
+}
+
+/* Where point @point of series 0 of @view is drawn now. */
+static void
+point_at (DrmadPlotView *view, guint point, double *x, double *y)
+{
+  g_assert_true (drmad_plot_locate (drmad_plot_view_get_plot (view), gtk_widget_get_width (GTK_WIDGET (view)),
+                                    gtk_widget_get_height (GTK_WIDGET (view)), 0, point, x, y));
+}
+
+static GtkGesture *
+drag_gesture (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (GTK_IS_GESTURE_DRAG (controller))
+      return GTK_GESTURE (controller);   /* the widget holds it */
+  }
+  return NULL;
+}
+
+/* The keyboard cursor stays on its point as the plot is drawn otherwise: a
+ * linear scale, a zoom, a pan, all shown again, the plot grown (F9 hides
+ * the settings); it was drawn where the point had been. */
+static void
+test_keyboard_marker (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  GtkWidget *l2 = GTK_WIDGET (drmad_window_get_plot_view (window, 0));
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (l2);
+  const double values[8] = { 1e-5, 1e-4, 1e-3, 1e-2, 1e-3, 1e-4, 1e-5, 1e-1 };
+  drmad_plot_view_set_plot (view, drmad_plot_l2 (8, 1, values));
+  g_assert_true (gtk_widget_grab_focus (l2));
+  iterate_for (0.3);
+  for (guint i = 0; i < 3; i++)   /* End, Left, Left: meta-iteration 6 (point 5) */
+    g_assert_true (press (l2, i ? GDK_KEY_Left : GDK_KEY_End));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, meta-iteration 6: 1.00e-4");
+  assert_cursor_on_point (window, view, 0, 5, "placed");
+  double x0, y0, x1, y1;
+  struct { const char *what; int change; } changes[] = {
+    { "linear scale", 0 }, { "zoomed", 1 }, { "panned", 2 }, { "all shown", 3 }, { "grown (F9)", 4 },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (changes); c++) {
+    /* the keys' cursor again (the pointer read out the point last) */
+    g_assert_true (press (l2, GDK_KEY_Right));
+    g_assert_true (press (l2, GDK_KEY_Left));
+    point_at (view, 5, &x0, &y0);
+    switch (changes[c].change) {
+    case 0: drmad_plot_view_set_log (view, FALSE); break;
+    case 1: drmad_plot_view_zoom (view, 0.4 * gtk_widget_get_width (l2), 0.8); break;
+    case 2: {
+      GtkGesture *drag = drag_gesture (l2);
+      g_assert_nonnull (drag);
+      g_signal_emit_by_name (drag, "drag-begin", x0, y0);
+      g_signal_emit_by_name (drag, "drag-update", -30.0, 0.0);
+      break;
+    }
+    case 3: drmad_plot_view_reset_zoom (view); break;
+    default: {
+      int width = gtk_widget_get_width (l2);
+      activate (window, "toggle-settings");
+      for (guint i = 0; i < 100 && gtk_widget_get_width (l2) == width; i++)
+        iterate_for (0.05);
+      iterate_for (0.2);
+      break;
+    }
+    }
+    point_at (view, 5, &x1, &y1);
+    g_test_message ("%s: the point moved from (%.1f, %.1f) to (%.1f, %.1f)", changes[c].what, x0, y0, x1, y1);
+    g_assert_cmpfloat (fabs (x1 - x0) + fabs (y1 - y0), >, 3);   /* a change that moves it */
+    g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, meta-iteration 6: 1.00e-4");
+    assert_cursor_on_point (window, view, 0, 5, changes[c].what);
+  }
+  activate (window, "toggle-settings");
+  close_window (window);
+}
+
 /* ---- no display needed ---- */
 
 static void
@@ -1476,6 +1578,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/plots", test_keyboard_plots);
   g_test_add_func ("/gui/keyboard/start", test_keyboard_start);
   g_test_add_func ("/gui/keyboard/series", test_keyboard_series);
+  g_test_add_func ("/gui/keyboard/marker", test_keyboard_marker);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();
