@@ -485,7 +485,17 @@ on_drag_update (GtkGestureDrag *gesture, double dx, double dy, DrmadPlotView *se
 static void
 on_pressed (GtkGestureClick *gesture, int n_press, double x, double y, DrmadPlotView *self)
 {
-  gtk_widget_grab_focus (GTK_WIDGET (self));   /* the keys go on from here */
+  /* The keys go on from here. The viewport of the scrolled plots would
+   * scroll a partly shown plot into view as it takes the focus, moving it
+   * under the pointer in the middle of a click or a drag: a click focuses
+   * without scrolling (Tab still scrolls to the plot it reaches). */
+  GtkWidget *viewport = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_VIEWPORT);
+  gboolean scrolls = viewport && gtk_viewport_get_scroll_to_focus (GTK_VIEWPORT (viewport));
+  if (scrolls)
+    gtk_viewport_set_scroll_to_focus (GTK_VIEWPORT (viewport), FALSE);
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  if (scrolls)
+    gtk_viewport_set_scroll_to_focus (GTK_VIEWPORT (viewport), TRUE);
   if (n_press == 2)
     drmad_plot_view_reset_zoom (self);
 }

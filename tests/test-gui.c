@@ -1401,6 +1401,60 @@ test_keyboard_marker (void)
   close_window (window);
 }
 
+/* A click on a plot partly scrolled out of view (800×600: the learning-rate
+ * plot mostly right of the window's edge) focuses it without scrolling the
+ * plots under the pointer; Tab still scrolls to the plot it reaches. */
+static void
+test_keyboard_click (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 800, 600);
+  target_width = 800, target_height = 600;
+  g_assert_cmpfloat (wait_until (window, at_target_size, 10), >=, 0);
+  iterate_for (0.3);
+  GtkWidget *lr = GTK_WIDGET (drmad_window_get_plot_view (window, 1));
+  GtkWidget *scroller = gtk_widget_get_ancestor (GTK_WIDGET (drmad_window_get_plot_view (window, 0)),
+                                                 GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *h = gtk_scrolled_window_get_hadjustment (GTK_SCROLLED_WINDOW (scroller));
+  graphene_rect_t before, after;
+  g_assert_true (gtk_widget_compute_bounds (lr, GTK_WIDGET (window), &before));
+  g_test_message ("the learning-rate plot at x %.0f, %.0f px wide, in a window %d px wide", before.origin.x,
+                  before.size.width, gtk_widget_get_width (GTK_WIDGET (window)));
+  g_assert_cmpfloat (before.origin.x + before.size.width, >, gtk_widget_get_width (GTK_WIDGET (window)));
+  double value = gtk_adjustment_get_value (h);
+  /* the primary button's click gesture, as a press at its visible left edge */
+  GtkGesture *click = NULL;
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (lr);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !click; i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (GTK_IS_GESTURE_CLICK (controller)
+        && gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (controller)) == GDK_BUTTON_PRIMARY)
+      click = GTK_GESTURE (controller);
+  }
+  g_assert_nonnull (click);
+  g_signal_emit_by_name (click, "pressed", 1, 10.0, 10.0);
+  iterate_for (0.5);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == lr);
+  g_assert_true (gtk_widget_compute_bounds (lr, GTK_WIDGET (window), &after));
+  g_test_message ("after the click: scrolled from %.0f to %.0f, the plot at x %.0f", value,
+                  gtk_adjustment_get_value (h), after.origin.x);
+  g_assert_cmpfloat (gtk_adjustment_get_value (h), ==, value);
+  g_assert_cmpfloat (after.origin.x, ==, before.origin.x);
+  /* Tab away and back: the keyboard brings it into view */
+  g_assert_true (gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD));
+  while (gtk_root_get_focus (GTK_ROOT (window)) != lr)
+    g_assert_true (gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_BACKWARD));
+  iterate_for (0.5);
+  g_assert_true (gtk_widget_compute_bounds (lr, GTK_WIDGET (window), &after));
+  g_test_message ("after Tab: scrolled to %.0f, the plot at x %.0f", gtk_adjustment_get_value (h), after.origin.x);
+  g_assert_cmpfloat (gtk_adjustment_get_value (h), >, value);
+  close_window (window);
+}
+
 /* ---- no display needed ---- */
 
 static void
@@ -1579,6 +1633,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/start", test_keyboard_start);
   g_test_add_func ("/gui/keyboard/series", test_keyboard_series);
   g_test_add_func ("/gui/keyboard/marker", test_keyboard_marker);
+  g_test_add_func ("/gui/keyboard/click", test_keyboard_click);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();
