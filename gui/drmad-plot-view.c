@@ -55,16 +55,59 @@ drmad_plot_describe_point (const DrmadPlot *plot, guint series_index, guint poin
   return g_strdup_printf ("%s, %s %s: %s", series->name, plot->x_label, x_text, y_text);
 }
 
+#define READOUT_PAD 6.0
+#define READOUT_LINE 15.0
+
+/* The read-out's text in lines that fit @width: a narrow plot (240 px) would
+ * cut "layer 1, meta-iteration 2, training step 30: 0.1" before its value,
+ * so the text breaks after its commas (a piece wider than the plot is a line
+ * of its own). @cr has the read-out's font; @box_width gets the widest line
+ * with the padding. */
+static GPtrArray *
+readout_lines (cairo_t *cr, const char *text, int width, double *box_width)
+{
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
+  double max_w = MAX (width - 4 - 2 * READOUT_PAD, 1), widest = 0;
+  g_auto (GStrv) pieces = g_strsplit (text, ", ", -1);
+  GString *line = g_string_new (NULL);
+  for (guint i = 0; pieces[i]; i++) {
+    g_autofree char *piece = pieces[i + 1] ? g_strconcat (pieces[i], ",", NULL) : g_strdup (pieces[i]);
+    g_autofree char *joined = line->len ? g_strconcat (line->str, " ", piece, NULL) : g_strdup (piece);
+    cairo_text_extents_t extents;
+    cairo_text_extents (cr, joined, &extents);
+    if (line->len && extents.x_advance > max_w) {
+      g_ptr_array_add (lines, g_string_free (line, FALSE));
+      line = g_string_new (piece);
+    } else {
+      g_string_assign (line, joined);
+    }
+  }
+  g_ptr_array_add (lines, g_string_free (line, FALSE));
+  for (guint i = 0; i < lines->len; i++) {
+    cairo_text_extents_t extents;
+    cairo_text_extents (cr, lines->pdata[i], &extents);
+    widest = MAX (widest, extents.x_advance);
+  }
+  *box_width = widest + 2 * READOUT_PAD;
+  return lines;
+}
+
+static void
+set_readout_font (cairo_t *cr)
+{
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, 12);
+}
+
 static void
 draw_readout (DrmadPlotView *self, cairo_t *cr, int width, int height)
 {
   cairo_save (cr);
-  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size (cr, 12);
-  cairo_text_extents_t extents;
-  cairo_text_extents (cr, self->hover_text, &extents);
-  double pad = 6, box_w = extents.x_advance + 2 * pad, box_h = 12 + 2 * pad;
-  /* Below and right of the pointer, kept inside the widget. */
+  set_readout_font (cr);
+  double pad = READOUT_PAD, box_w;
+  g_autoptr (GPtrArray) lines = readout_lines (cr, self->hover_text, width, &box_w);
+  double box_h = 12 + READOUT_LINE * (lines->len - 1) + 2 * pad;
+  /* Below and right of the point, kept inside the widget. */
   double x = CLAMP (self->hover_x + 14, 2, MAX (2, width - box_w - 2));
   double y = self->hover_y + 16;
   if (y + box_h > height - 2)
@@ -74,13 +117,36 @@ draw_readout (DrmadPlotView *self, cairo_t *cr, int width, int height)
   cairo_set_source_rgba (cr, 0.13, 0.13, 0.15, 0.88);
   cairo_fill (cr);
   cairo_set_source_rgb (cr, 1, 1, 1);
-  cairo_move_to (cr, x + pad, y + pad + 10);
-  cairo_show_text (cr, self->hover_text);
+  for (guint i = 0; i < lines->len; i++) {
+    cairo_move_to (cr, x + pad, y + pad + 10 + READOUT_LINE * i);
+    cairo_show_text (cr, lines->pdata[i]);
+  }
   cairo_arc (cr, self->hover_x, self->hover_y, 5, 0, 2 * G_PI);
   cairo_set_source_rgba (cr, 0.13, 0.13, 0.15, 0.88);
   cairo_set_line_width (cr, 1.5);
   cairo_stroke (cr);
   cairo_restore (cr);
+}
+
+GStrv
+drmad_plot_view_get_readout_lines (DrmadPlotView *self, double *box_width)
+{
+  g_return_val_if_fail (DRMAD_IS_PLOT_VIEW (self), NULL);
+  if (box_width)
+    *box_width = 0;
+  if (!self->hover_text)
+    return NULL;
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+  cairo_t *cr = cairo_create (surface);
+  set_readout_font (cr);
+  double width;
+  GPtrArray *lines = readout_lines (cr, self->hover_text, gtk_widget_get_width (GTK_WIDGET (self)), &width);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+  if (box_width)
+    *box_width = width;
+  g_ptr_array_add (lines, NULL);
+  return (GStrv) g_ptr_array_free (lines, FALSE);
 }
 
 /* Where the keyboard cursor's point is drawn at @width × @height, into
@@ -140,7 +206,10 @@ drmad_plot_view_hover (DrmadPlotView *self, double x, double y)
   int width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
   if (!self->plot || width <= 0 || height <= 0
       || !drmad_plot_nearest (self->plot, width, height, x, y, HOVER_RADIUS, &series, &point)) {
-    clear_hover (self);
+    /* The keyboard cursor's read-out stays while the pointer passes by
+     * away from the points; the pointer's own goes. */
+    if (!self->from_keys)
+      clear_hover (self);
     return FALSE;
   }
   g_free (self->hover_text);
@@ -171,7 +240,8 @@ on_motion (GtkEventControllerMotion *controller, double x, double y, DrmadPlotVi
 static void
 on_leave (GtkEventControllerMotion *controller, DrmadPlotView *self)
 {
-  clear_hover (self);
+  if (!self->from_keys)   /* the keyboard cursor's read-out goes with the focus, or Escape */
+    clear_hover (self);
 }
 
 /* The user's zoom and scale onto the plot shown. */

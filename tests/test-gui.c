@@ -1455,6 +1455,74 @@ test_keyboard_click (void)
   close_window (window);
 }
 
+static GtkEventController *
+motion_controller (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (GTK_IS_EVENT_CONTROLLER_MOTION (controller))
+      return controller;   /* the widget holds it */
+  }
+  return NULL;
+}
+
+/* The read-out of a plot 240 px wide (its smallest) shows its value: a text
+ * wider than the plot breaks after its commas. The keyboard cursor's
+ * read-out stays while the pointer moves away from the points and leaves;
+ * the pointer's own goes. */
+static void
+test_keyboard_readout (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *widget = drmad_plot_view_new ();
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
+  gtk_window_set_child (GTK_WINDOW (window), widget);
+  gtk_window_set_default_size (GTK_WINDOW (window), 240, 180);
+  gtk_window_present (GTK_WINDOW (window));
+  for (guint i = 0; i < 200 && gtk_widget_get_width (widget) <= 0; i++)
+    iterate_for (0.05);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_test_message ("the plot: %d × %d", width, height);
+  g_assert_cmpint (width, <=, 250);
+  /* meta-iteration 1: layer 1 at 0.1 and 0.2, layer 2 at 0.15 and 0.25; meta-iteration 2 0.2 higher */
+  const double lr[8] = { 0.1, 0.2, 0.15, 0.25, 0.3, 0.4, 0.35, 0.45 };
+  drmad_plot_view_set_plot (view, drmad_plot_lr (2, 2, 2, 100, lr));
+  double x, y;
+  g_assert_true (drmad_plot_locate (drmad_plot_view_get_plot (view), width, height, 0, 1, &x, &y));
+  g_assert_true (drmad_plot_view_hover (view, x, y));
+  const char *text = "layer 1, meta-iteration 1, training step 50: 0.2";
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, text);
+  double box_width;
+  g_auto (GStrv) lines = drmad_plot_view_get_readout_lines (view, &box_width);
+  g_autofree char *joined = g_strjoinv (" ", lines);
+  g_test_message ("the read-out in %u lines, %.0f px wide: %s", g_strv_length (lines), box_width, joined);
+  g_assert_cmpstr (joined, ==, text);
+  g_assert_cmpuint (g_strv_length (lines), >=, 2);
+  g_assert_cmpfloat (box_width, <=, width - 4);
+  g_assert_true (g_str_has_suffix (lines[g_strv_length (lines) - 1], ": 0.2"));
+  /* the pointer away from the points: its read-out goes */
+  g_assert_false (drmad_plot_view_hover (view, 1, 1));
+  g_assert_null (drmad_plot_view_get_hover_text (view));
+  /* the keys' read-out stays */
+  g_assert_true (gtk_widget_grab_focus (widget));
+  g_assert_true (press (widget, GDK_KEY_End));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, training step 100: 0.4");
+  g_assert_false (drmad_plot_view_hover (view, 1, 1));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, training step 100: 0.4");
+  g_signal_emit_by_name (motion_controller (widget), "leave");
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, training step 100: 0.4");
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Learning-rate schedule: layer 1, training step 100: 0.4");
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 /* ---- no display needed ---- */
 
 static void
@@ -1634,6 +1702,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/series", test_keyboard_series);
   g_test_add_func ("/gui/keyboard/marker", test_keyboard_marker);
   g_test_add_func ("/gui/keyboard/click", test_keyboard_click);
+  g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();
