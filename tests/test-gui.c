@@ -794,16 +794,6 @@ test_narrow (void)
       if (!reachable (GTK_WIDGET (window), widget))
         g_error ("at %d×%d a %s is out of reach", sizes[k][0], sizes[k][1], G_OBJECT_TYPE_NAME (widget));
     }
-    /* The plots keep the size they ask for (room for their axes and key). */
-    for (guint i = 0; i < 3; i++) {
-      int w, h;
-      graphene_rect_t box;   /* its border box, as the size request */
-      GtkWidget *view = GTK_WIDGET (drmad_window_get_plot_view (window, i));
-      gtk_widget_get_size_request (view, &w, &h);
-      g_assert_true (gtk_widget_compute_bounds (view, view, &box));
-      g_assert_cmpfloat (box.size.width, >=, w);
-      g_assert_cmpfloat (box.size.height, >=, h);
-    }
     g_ptr_array_unref (check);
     close_window (window);
   }
