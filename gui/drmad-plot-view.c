@@ -277,7 +277,10 @@ drmad_plot_view_set_plot (DrmadPlotView *self, DrmadPlot *plot)
   g_clear_pointer (&self->plot, drmad_plot_free);
   self->plot = plot;
   apply_choices (self);
-  for (guint s = 0; name && plot && s < plot->series->len; s++)
+  /* (the same index first, where two series have one name) */
+  gboolean same = name && plot && (guint) series < plot->series->len
+                  && g_strcmp0 (((const DrmadPlotSeries *) g_ptr_array_index (plot->series, series))->name, name) == 0;
+  for (guint s = 0; name && !same && plot && s < plot->series->len; s++)
     if (g_strcmp0 (((const DrmadPlotSeries *) g_ptr_array_index (plot->series, s))->name, name) == 0) {
       series = s;
       break;
