@@ -55,16 +55,59 @@ drmad_plot_describe_point (const DrmadPlot *plot, guint series_index, guint poin
   return g_strdup_printf ("%s, %s %s: %s", series->name, plot->x_label, x_text, y_text);
 }
 
+#define READOUT_PAD 6.0
+#define READOUT_LINE 15.0
+
+/* The read-out's text in lines that fit @width: a narrow plot (240 px) would
+ * cut "layer 1, meta-iteration 2, training step 30: 0.1" before its value,
+ * so the text breaks after its commas (a piece wider than the plot is a line
+ * of its own). @cr has the read-out's font; @box_width gets the widest line
+ * with the padding. */
+static GPtrArray *
+readout_lines (cairo_t *cr, const char *text, int width, double *box_width)
+{
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
+  double max_w = MAX (width - 4 - 2 * READOUT_PAD, 1), widest = 0;
+  g_auto (GStrv) pieces = g_strsplit (text, ", ", -1);
+  GString *line = g_string_new (NULL);
+  for (guint i = 0; pieces[i]; i++) {
+    g_autofree char *piece = pieces[i + 1] ? g_strconcat (pieces[i], ",", NULL) : g_strdup (pieces[i]);
+    g_autofree char *joined = line->len ? g_strconcat (line->str, " ", piece, NULL) : g_strdup (piece);
+    cairo_text_extents_t extents;
+    cairo_text_extents (cr, joined, &extents);
+    if (line->len && extents.x_advance > max_w) {
+      g_ptr_array_add (lines, g_string_free (line, FALSE));
+      line = g_string_new (piece);
+    } else {
+      g_string_assign (line, joined);
+    }
+  }
+  g_ptr_array_add (lines, g_string_free (line, FALSE));
+  for (guint i = 0; i < lines->len; i++) {
+    cairo_text_extents_t extents;
+    cairo_text_extents (cr, lines->pdata[i], &extents);
+    widest = MAX (widest, extents.x_advance);
+  }
+  *box_width = widest + 2 * READOUT_PAD;
+  return lines;
+}
+
+static void
+set_readout_font (cairo_t *cr)
+{
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, 12);
+}
+
 static void
 draw_readout (DrmadPlotView *self, cairo_t *cr, int width, int height)
 {
   cairo_save (cr);
-  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size (cr, 12);
-  cairo_text_extents_t extents;
-  cairo_text_extents (cr, self->hover_text, &extents);
-  double pad = 6, box_w = extents.x_advance + 2 * pad, box_h = 12 + 2 * pad;
-  /* Below and right of the pointer, kept inside the widget. */
+  set_readout_font (cr);
+  double pad = READOUT_PAD, box_w;
+  g_autoptr (GPtrArray) lines = readout_lines (cr, self->hover_text, width, &box_w);
+  double box_h = 12 + READOUT_LINE * (lines->len - 1) + 2 * pad;
+  /* Below and right of the point, kept inside the widget. */
   double x = CLAMP (self->hover_x + 14, 2, MAX (2, width - box_w - 2));
   double y = self->hover_y + 16;
   if (y + box_h > height - 2)
@@ -74,13 +117,50 @@ draw_readout (DrmadPlotView *self, cairo_t *cr, int width, int height)
   cairo_set_source_rgba (cr, 0.13, 0.13, 0.15, 0.88);
   cairo_fill (cr);
   cairo_set_source_rgb (cr, 1, 1, 1);
-  cairo_move_to (cr, x + pad, y + pad + 10);
-  cairo_show_text (cr, self->hover_text);
+  for (guint i = 0; i < lines->len; i++) {
+    cairo_move_to (cr, x + pad, y + pad + 10 + READOUT_LINE * i);
+    cairo_show_text (cr, lines->pdata[i]);
+  }
   cairo_arc (cr, self->hover_x, self->hover_y, 5, 0, 2 * G_PI);
   cairo_set_source_rgba (cr, 0.13, 0.13, 0.15, 0.88);
   cairo_set_line_width (cr, 1.5);
   cairo_stroke (cr);
   cairo_restore (cr);
+}
+
+GStrv
+drmad_plot_view_get_readout_lines (DrmadPlotView *self, double *box_width)
+{
+  g_return_val_if_fail (DRMAD_IS_PLOT_VIEW (self), NULL);
+  if (box_width)
+    *box_width = 0;
+  if (!self->hover_text)
+    return NULL;
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 1, 1);
+  cairo_t *cr = cairo_create (surface);
+  set_readout_font (cr);
+  double width;
+  GPtrArray *lines = readout_lines (cr, self->hover_text, gtk_widget_get_width (GTK_WIDGET (self)), &width);
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+  if (box_width)
+    *box_width = width;
+  g_ptr_array_add (lines, NULL);
+  return (GStrv) g_ptr_array_free (lines, FALSE);
+}
+
+/* Where the keyboard cursor's point is drawn at @width × @height, into
+ * hover_x and hover_y; FALSE when it is not drawn (≤ 0 on a log axis). */
+static gboolean
+cursor_position (DrmadPlotView *self, int width, int height)
+{
+  if (!self->plot || self->point_series < 0 || (guint) self->point_series >= self->plot->series->len)
+    return FALSE;
+  const DrmadPlotSeries *series = g_ptr_array_index (self->plot->series, self->point_series);
+  if (self->point_index >= series->x->len)
+    return FALSE;
+  return drmad_plot_locate (self->plot, MAX (width, 1), MAX (height, 1), self->point_series, self->point_index,
+                            &self->hover_x, &self->hover_y);
 }
 
 static void
@@ -90,7 +170,9 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_da
   if (!self->plot)
     return;
   drmad_plot_draw (self->plot, cr, width, height);
-  if (self->hover_text)
+  /* The keyboard cursor's point is placed at the size drawn now: after a
+   * change of scale, a zoom, a pan or a resize it is still on its point. */
+  if (self->hover_text && (!self->from_keys || cursor_position (self, width, height)))
     draw_readout (self, cr, width, height);
 }
 
@@ -124,7 +206,10 @@ drmad_plot_view_hover (DrmadPlotView *self, double x, double y)
   int width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
   if (!self->plot || width <= 0 || height <= 0
       || !drmad_plot_nearest (self->plot, width, height, x, y, HOVER_RADIUS, &series, &point)) {
-    clear_hover (self);
+    /* The keyboard cursor's read-out stays while the pointer passes by
+     * away from the points; the pointer's own goes. */
+    if (!self->from_keys)
+      clear_hover (self);
     return FALSE;
   }
   g_free (self->hover_text);
@@ -155,7 +240,8 @@ on_motion (GtkEventControllerMotion *controller, double x, double y, DrmadPlotVi
 static void
 on_leave (GtkEventControllerMotion *controller, DrmadPlotView *self)
 {
-  clear_hover (self);
+  if (!self->from_keys)   /* the keyboard cursor's read-out goes with the focus, or Escape */
+    clear_hover (self);
 }
 
 /* The user's zoom and scale onto the plot shown. */
@@ -178,16 +264,31 @@ drmad_plot_view_set_plot (DrmadPlotView *self, DrmadPlot *plot)
 {
   g_return_if_fail (DRMAD_IS_PLOT_VIEW (self));
   /* The keyboard cursor stays on its series and point, and on the newest
-   * point when it was on the last one (a run going on adds one each time). */
+   * point when it was on the last one (a run going on adds one each time).
+   * Its series is found again by name: in the learning-rate and momentum
+   * plots a new meta-iteration's series come last and the ones the cursor
+   * was on ("layer 1") are then the faded "layer 1, meta-iteration 2". */
   int series = self->from_keys ? self->point_series : -1;
   gboolean on_last = series >= 0 && find_point (self, series, G_MAXINT, -1) == (int) self->point_index;
   guint point = self->point_index;
+  g_autofree char *name = NULL;
+  if (series >= 0 && self->plot && (guint) series < self->plot->series->len)
+    name = g_strdup (((const DrmadPlotSeries *) g_ptr_array_index (self->plot->series, series))->name);
   g_clear_pointer (&self->plot, drmad_plot_free);
   self->plot = plot;
   apply_choices (self);
+  /* (the same index first, where two series have one name) */
+  gboolean same = name && plot && (guint) series < plot->series->len
+                  && g_strcmp0 (((const DrmadPlotSeries *) g_ptr_array_index (plot->series, series))->name, name) == 0;
+  for (guint s = 0; name && !same && plot && s < plot->series->len; s++)
+    if (g_strcmp0 (((const DrmadPlotSeries *) g_ptr_array_index (plot->series, s))->name, name) == 0) {
+      series = s;
+      break;
+    }
   if (series >= 0 && plot && (guint) series < plot->series->len) {
     int found = find_point (self, series, on_last ? G_MAXINT : (int) point, -1);
     if (found >= 0) {
+      self->point_series = series;
       self->point_index = found;
       show_cursor (self);
       return;
@@ -273,7 +374,8 @@ nearest_point (DrmadPlotView *self, guint series_index, double x)
   return best;
 }
 
-/* The read-out of the cursor's point, which a zoomed x range is panned to show. */
+/* The read-out of the cursor's point, which a zoomed x range is panned to
+ * show; draw() places it. */
 static void
 show_cursor (DrmadPlotView *self)
 {
@@ -286,10 +388,6 @@ show_cursor (DrmadPlotView *self)
     self->zoom_hi += shift;
     apply_choices (self);
   }
-  int width = MAX (gtk_widget_get_width (GTK_WIDGET (self)), 1);
-  int height = MAX (gtk_widget_get_height (GTK_WIDGET (self)), 1);
-  drmad_plot_locate (self->plot, width, height, self->point_series, self->point_index, &self->hover_x,
-                     &self->hover_y);
   g_free (self->hover_text);
   self->hover_text = drmad_plot_describe_point (self->plot, self->point_series, self->point_index);
   self->from_keys = TRUE;
@@ -297,8 +395,18 @@ show_cursor (DrmadPlotView *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
-/* Where the cursor starts: on the first series drawn at full strength (where
- * earlier meta-iterations are faded, the current one's) with a point drawn. */
+/* Whether series @s has an entry in the key (the faded series of earlier
+ * meta-iterations have none: the key shows their shades instead). */
+static gboolean
+in_key (DrmadPlotView *self, guint s)
+{
+  const DrmadPlotSeries *series = g_ptr_array_index (self->plot->series, s);
+  return series->in_legend && series->name;
+}
+
+/* Where the cursor starts: on the first series of the key drawn at full
+ * strength (where earlier meta-iterations are faded, the current one's) with
+ * a point drawn. */
 static int
 first_series (DrmadPlotView *self)
 {
@@ -306,7 +414,7 @@ first_series (DrmadPlotView *self)
   for (guint s = 0; s < self->plot->series->len; s++) {
     if (find_point (self, s, 0, 1) < 0)
       continue;
-    if (((const DrmadPlotSeries *) g_ptr_array_index (self->plot->series, s))->alpha >= 1)
+    if (((const DrmadPlotSeries *) g_ptr_array_index (self->plot->series, s))->alpha >= 1 && in_key (self, s))
       return s;
     if (fallback < 0)
       fallback = s;
@@ -362,7 +470,7 @@ drmad_plot_view_key (DrmadPlotView *self, guint keyval)
     double x = g_array_index (series->x, double, self->point_index);
     int step = keyval == GDK_KEY_Up ? -1 : 1;
     for (int t = (int) s + step; t >= 0 && t < (int) n_series && next < 0; t += step)
-      if ((next = nearest_point (self, t, x)) >= 0)
+      if (in_key (self, t) && (next = nearest_point (self, t, x)) >= 0)
         s = t;
     break;
   }
@@ -383,7 +491,9 @@ on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, 
                 DrmadPlotView *self)
 {
   if (keyval == GDK_KEY_Menu || (keyval == GDK_KEY_F10 && (state & GDK_SHIFT_MASK))) {
-    gboolean at_cursor = self->hover_text != NULL;
+    gboolean at_cursor = self->hover_text != NULL
+                         && (!self->from_keys || cursor_position (self, gtk_widget_get_width (GTK_WIDGET (self)),
+                                                                  gtk_widget_get_height (GTK_WIDGET (self))));
     popup_menu (self, at_cursor ? self->hover_x : gtk_widget_get_width (GTK_WIDGET (self)) / 2.0,
                 at_cursor ? self->hover_y : gtk_widget_get_height (GTK_WIDGET (self)) / 2.0);
     return TRUE;
@@ -448,7 +558,17 @@ on_drag_update (GtkGestureDrag *gesture, double dx, double dy, DrmadPlotView *se
 static void
 on_pressed (GtkGestureClick *gesture, int n_press, double x, double y, DrmadPlotView *self)
 {
-  gtk_widget_grab_focus (GTK_WIDGET (self));   /* the keys go on from here */
+  /* The keys go on from here. The viewport of the scrolled plots would
+   * scroll a partly shown plot into view as it takes the focus, moving it
+   * under the pointer in the middle of a click or a drag: a click focuses
+   * without scrolling (Tab still scrolls to the plot it reaches). */
+  GtkWidget *viewport = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_VIEWPORT);
+  gboolean scrolls = viewport && gtk_viewport_get_scroll_to_focus (GTK_VIEWPORT (viewport));
+  if (scrolls)
+    gtk_viewport_set_scroll_to_focus (GTK_VIEWPORT (viewport), FALSE);
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  if (scrolls)
+    gtk_viewport_set_scroll_to_focus (GTK_VIEWPORT (viewport), TRUE);
   if (n_press == 2)
     drmad_plot_view_reset_zoom (self);
 }

@@ -25,21 +25,29 @@ void             drmad_plot_view_reset_zoom (DrmadPlotView *self);
 void             drmad_plot_view_set_log    (DrmadPlotView *self, gboolean log_y);
 
 /* Moves the read-out to the data point nearest to (@x, @y) in widget
- * coordinates, as the pointer does; FALSE (and no read-out) when none is
- * near. */
+ * coordinates, as the pointer does; FALSE when none is near (the pointer's
+ * read-out then goes, the keyboard cursor's stays). */
 gboolean         drmad_plot_view_hover    (DrmadPlotView *self, double x, double y);
 /* "layer 2, meta-iteration 7: 1.23e-4", or NULL when nothing is hovered. */
 const char      *drmad_plot_view_get_hover_text (DrmadPlotView *self);
+/* The read-out's text as drawn at the view's width now: in lines broken
+ * after its commas where it would be wider than the view (NULL when there is
+ * no read-out); @box_width (may be NULL) gets the width of its box. */
+GStrv            drmad_plot_view_get_readout_lines (DrmadPlotView *self, double *box_width);
 
 /* What a key pressed in the focused view does (its key controller calls
  * this): Left / Right move the read-out to the previous / next point of its
  * series, Home / End to the first / last, Up / Down to the nearest point of
- * the series above / below in the key; the first of these keys starts on
- * the newest point of the first series (Home: its first point). Escape hides
- * the read-out. FALSE for a key the view leaves to the window. The read-out
- * is drawn as the pointer's, and is the view's accessible label with the
- * plot's title; it goes when the focus leaves, and stays on its point (the
- * newest, if it was there) as the plot is replaced. */
+ * the series above / below in the key (the faded series of earlier
+ * meta-iterations, not in the key, are passed over); the first of these keys
+ * starts on the newest point of the first series in the key (Home: its
+ * first point). Escape hides the read-out. FALSE for a key the view leaves
+ * to the window. The read-out is drawn as the pointer's, on its point at
+ * whatever scale, zoom and size the plot is drawn, and is the view's
+ * accessible label with the plot's title; it goes when the focus leaves or
+ * the pointer reads out another point (not as the pointer passes by or
+ * leaves), and stays on its point (the newest, if it was there) as the plot
+ * is replaced, its series found again by name. */
 gboolean         drmad_plot_view_key (DrmadPlotView *self, guint keyval);
 
 /* The read-out text of point @point_index of series @series_index. */

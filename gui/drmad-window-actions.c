@@ -596,7 +596,13 @@ static void
 toggle_settings (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   DrmadWindow *self = user_data;
-  gtk_toggle_button_set_active (self->settings_toggle, !gtk_toggle_button_get_active (self->settings_toggle));
+  gboolean hide = gtk_toggle_button_get_active (self->settings_toggle);
+  /* A field of the column with the focus (F9 pressed in it) gives it to the
+   * first plot: hidden, it left the focus on the invisible pane. */
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  if (hide && focus && gtk_widget_is_ancestor (focus, self->settings_scroller))
+    gtk_widget_grab_focus (GTK_WIDGET (self->l2_view));
+  gtk_toggle_button_set_active (self->settings_toggle, !hide);
 }
 
 static void

@@ -399,6 +399,20 @@ on_settings_scroll (GtkEventControllerScroll *controller, double dx, double dy, 
   return drmad_window_settings_wheel (self, in_scroller.x, in_scroller.y, dy);
 }
 
+/* The settings under "More settings" shown while it is expanded; collapsed
+ * with the focus in one of them, the expander takes it (else GTK gave it to
+ * the column's scrolled window). */
+static void
+on_more_expanded (GtkExpander *expander, GParamSpec *pspec, GtkWidget *grid)
+{
+  gboolean expanded = gtk_expander_get_expanded (expander);
+  GtkRoot *root = gtk_widget_get_root (grid);
+  GtkWidget *focus = root ? gtk_root_get_focus (root) : NULL;
+  if (!expanded && focus && gtk_widget_is_ancestor (focus, grid))
+    gtk_widget_grab_focus (GTK_WIDGET (expander));
+  gtk_widget_set_visible (grid, expanded);
+}
+
 /* Every run.ini setting the rows above do not show gets an entry under
  * "More settings", with the option's help as its tooltip. The entries
  * follow the expander in the column, shown while it is expanded, rather
@@ -435,7 +449,8 @@ add_more_settings (DrmadWindow *self)
   }
   GtkWidget *expander = gtk_expander_new ("More settings");
   gtk_widget_set_tooltip_text (expander, "Every other setting of run.ini (drmad --help explains each)");
-  g_object_bind_property (expander, "expanded", grid, "visible", G_BINDING_SYNC_CREATE);
+  g_signal_connect_object (expander, "notify::expanded", G_CALLBACK (on_more_expanded), grid, 0);
+  on_more_expanded (GTK_EXPANDER (expander), NULL, grid);
   gtk_box_append (GTK_BOX (self->settings_box), expander);
   gtk_box_append (GTK_BOX (self->settings_box), grid);
 }

@@ -201,6 +201,10 @@ drmad_window_runner_started (DrmadWindow *self, gboolean resuming, guint64 meta_
   update_elapsed (self);
   drmad_window_update_summary (self);
   drmad_window_update_actions (self);
+  /* Start pressed from the keyboard goes insensitive and drops the focus:
+   * it goes to Stop, the next button a user of the keys wants. */
+  if (focus == self->start_button && !gtk_widget_grab_focus (self->stop_button))
+    gtk_widget_grab_focus (GTK_WIDGET (self->l2_view));
 }
 
 /* ---- the runner's signals (main context) ---- */
@@ -313,6 +317,7 @@ on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow 
 static void
 on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow *self)
 {
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
   g_clear_handle_id (&self->tick_id, g_source_remove);
   gtk_widget_set_sensitive (self->settings_box, TRUE);
   /* The whole run: every meta-iteration shown (earlier sessions too), plus
@@ -391,6 +396,10 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
   g_clear_pointer (&self->run_values, g_hash_table_unref);
   drmad_window_update_summary (self);
   drmad_window_update_actions (self);
+  /* Stop goes insensitive and drops the focus (and a focus dropped during
+   * the run is nowhere): Start takes it, to continue or start again. */
+  if (focus == self->stop_button || !gtk_root_get_focus (GTK_ROOT (self)))
+    gtk_widget_grab_focus (self->start_button);
   if (self->screenshot_path) {
     if (!self->screenshot_taken)
       screenshot_failed (self, finish->error ? finish->error->message : "the run ended before the screenshot");
@@ -717,6 +726,8 @@ drmad_window_class_init (DrmadWindowClass *klass)
   BIND (settings_box);
   BIND (settings_scroller);
   BIND (settings_toggle);
+  BIND (start_button);
+  BIND (stop_button);
   BIND (dataset_dropdown);
   BIND (train_size_spin);
   BIND (val_size_spin);

@@ -25,6 +25,8 @@
 
 static gboolean display_ok;
 
+static GtkWidget *find_action_button (GtkWidget *widget, const char *action);
+
 static gboolean
 have_display_data_and_device (void)
 {
@@ -472,12 +474,16 @@ test_window (void)
   drmad_plot_view_set_log (loss_view, FALSE);
   g_assert_false (isfinite (drmad_plot_view_get_plot (loss_view)->view_x_lo));
 
-  /* Stop: control back within a second, everything so far kept. */
+  /* Stop: control back within a second, everything so far kept. Stop had
+   * the focus (pressed from the keyboard): Start takes it back. */
+  GtkWidget *stop_button = find_action_button (GTK_WIDGET (window), "win.stop");
+  g_assert_true (gtk_widget_grab_focus (stop_button));
   activate (window, "stop");
   took = wait_until (window, stopped, 1.0);
   g_test_message ("stopped %.3f s after Stop: %s", took, drmad_window_get_status (window));
   g_assert_cmpfloat (took, >=, 0);
   g_assert_cmpfloat (took, <, 1.0);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == find_action_button (GTK_WIDGET (window), "win.start"));
   guint n = drmad_window_get_n_plotted (window);
   g_autofree char *folder = g_strdup (drmad_window_get_run_folder (window));
   g_assert_nonnull (folder);
@@ -788,16 +794,6 @@ test_narrow (void)
       if (!reachable (GTK_WIDGET (window), widget))
         g_error ("at %d×%d a %s is out of reach", sizes[k][0], sizes[k][1], G_OBJECT_TYPE_NAME (widget));
     }
-    /* The plots keep the size they ask for (room for their axes and key). */
-    for (guint i = 0; i < 3; i++) {
-      int w, h;
-      graphene_rect_t box;   /* its border box, as the size request */
-      GtkWidget *view = GTK_WIDGET (drmad_window_get_plot_view (window, i));
-      gtk_widget_get_size_request (view, &w, &h);
-      g_assert_true (gtk_widget_compute_bounds (view, view, &box));
-      g_assert_cmpfloat (box.size.width, >=, w);
-      g_assert_cmpfloat (box.size.height, >=, h);
-    }
     g_ptr_array_unref (check);
     close_window (window);
   }
@@ -898,7 +894,8 @@ focus_in (DrmadWindow *window, GtkWidget *widget)
  * leaves the column for the plots, and Shift+Tab comes back, logging nothing:
  * GTK 4.8's expander passed the focus on to its child while collapsed, when
  * that child is out of the window ("gtk_window_get_focus: assertion
- * 'GTK_IS_WINDOW (window)' failed"). */
+ * 'GTK_IS_WINDOW (window)' failed"). Collapsed with the focus in one of its
+ * settings, the expander takes the focus. */
 static void
 test_keyboard_more_settings (void)
 {
@@ -939,6 +936,15 @@ test_keyboard_more_settings (void)
     iterate_for (0.1);
     record_end (expanded ? "Tab through More settings (expanded)" : "Tab from More settings (collapsed)");
   }
+  /* Collapsed with the focus in one of its settings: the expander takes it
+   * (GTK gave it to the column's scrolled window). */
+  g_assert_true (gtk_widget_grab_focus (first));
+  record_begin ();
+  gtk_expander_set_expanded (GTK_EXPANDER (more), FALSE);
+  iterate_for (0.1);
+  record_end ("More settings collapsed with the focus in it");
+  g_assert_false (gtk_widget_is_drawable (first));
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == more);
   close_window (window);
 }
 
@@ -1132,11 +1138,36 @@ test_keyboard_plots (void)
   close_window (window);
 }
 
+/* The button in @widget that activates @action (Start, Stop in the toolbar). */
+static GtkWidget *
+find_action_button (GtkWidget *widget, const char *action)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), action) == 0)
+    return widget;
+  GtkWidget *found = NULL;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child && !found; child = gtk_widget_get_next_sibling (child))
+    found = find_action_button (child, action);
+  return found;
+}
+
+static gboolean clicked_flag;
+static gboolean start_clicked (DrmadWindow *w) { return clicked_flag; }
+
+/* The focus as a button's click (and the action it ran) is over. */
+static void
+note_focus (GtkWidget *button, GtkWidget **focus)
+{
+  *focus = gtk_root_get_focus (gtk_widget_get_root (button));
+  clicked_flag = TRUE;
+}
+
 /* Ctrl+Return (the start action) with the focus in a text field or a number
  * field: no "GtkText - did not receive a focus-out event" warning (GTK 4.8
  * sends none to a focused field made insensitive), and the focus goes to
  * the first plot rather than nowhere. F9 with the focus in a field: no
- * warning either. */
+ * warning either, and the focus goes to the first plot. The Start button
+ * pressed from the keyboard gives the focus to Stop, and as the run ends
+ * Stop gives it back to Start (both went nowhere). */
 static void
 test_keyboard_start (void)
 {
@@ -1146,6 +1177,8 @@ test_keyboard_start (void)
   }
   /* The text cursor blinks fast: a field left focused but insensitive warns
    * within a few blinks. */
+  int blink_time;
+  g_object_get (gtk_settings_get_default (), "gtk-cursor-blink-time", &blink_time, NULL);
   g_object_set (gtk_settings_get_default (), "gtk-cursor-blink-time", 100, NULL);
   g_autoptr (DrmadApplication) app = drmad_application_new ();
   DrmadWindow *window = new_window (app, 1440, 900);
@@ -1168,17 +1201,316 @@ test_keyboard_start (void)
     g_assert_true (focus_on_plot);
     g_assert_nonnull (strstr (drmad_window_get_error (window), "/no/such/dataset"));
   }
+  GtkWidget *start = find_action_button (GTK_WIDGET (window), "win.start");
+  GtkWidget *stop = find_action_button (GTK_WIDGET (window), "win.stop");
+  g_assert_nonnull (start);
+  g_assert_nonnull (stop);
+  g_assert_true (gtk_widget_grab_focus (start));
+  record_begin ();
+  GtkWidget *focus_running = NULL;
+  clicked_flag = FALSE;
+  gulong id = g_signal_connect_after (start, "clicked", G_CALLBACK (note_focus), &focus_running);
+  gtk_widget_activate (start);   /* Space or Return on it: pressed, then clicked */
+  g_assert_cmpfloat (wait_until (window, start_clicked, 10), >=, 0);
+  g_signal_handler_disconnect (start, id);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  iterate_for (0.3);
+  record_end ("Start pressed from the keyboard");
+  g_assert_true (focus_running == stop);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == start);
   GtkWidget *layers = drmad_window_get_setting_widget (window, "layers");
   g_assert_true (gtk_widget_grab_focus (layers));
   gtk_editable_select_region (GTK_EDITABLE (layers), 0, 0);
   iterate_for (0.3);
   record_begin ();
   activate (window, "toggle-settings");
+  /* the column hidden, its field gives the focus to the first plot (it was
+   * left on the invisible pane) */
+  g_assert_false (gtk_widget_get_visible (gtk_widget_get_ancestor (layers, GTK_TYPE_SCROLLED_WINDOW)));
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == l2);
   iterate_for (1.0);
   record_end ("F9 with the focus in a field");
   activate (window, "toggle-settings");
-  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink-time", 1200, NULL);
+  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink-time", blink_time, NULL);
   close_window (window);
+}
+
+/* In the learning-rate plot (one series per layer per meta-iteration, the
+ * current ones last and in the key, the earlier ones faded): Up and Down go
+ * through the series of the key only, and as the next meta-iteration's plot
+ * replaces it the cursor stays on its layer's current series, not on the
+ * faded one that now has its index. */
+static void
+test_keyboard_series (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *lr = GTK_WIDGET (drmad_window_get_plot_view (window, 1));
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (lr);
+  /* 2 layers, 2 segments of 100 steps; meta-iteration m, layer l, segment s: 0.1 (s + 1) + 0.01 l + 0.001 m */
+  double lr2[8], lr3[12];
+  for (guint m = 0; m < 3; m++)
+    for (guint l = 0; l < 2; l++)
+      for (guint k = 0; k < 2; k++) {
+        double value = 0.1 * (k + 1) + 0.01 * l + 0.001 * (m + 1);
+        lr3[(m * 2 + l) * 2 + k] = value;
+        if (m < 2)
+          lr2[(m * 2 + l) * 2 + k] = value;
+      }
+  drmad_plot_view_set_plot (view, drmad_plot_lr (2, 2, 2, 100, lr2));
+  const DrmadPlot *plot = drmad_plot_view_get_plot (view);
+  g_assert_cmpuint (plot->series->len, ==, 4);
+  g_assert_false (((DrmadPlotSeries *) plot->series->pdata[1])->in_legend);   /* layer 2, meta-iteration 1 */
+  g_assert_true (gtk_widget_grab_focus (lr));
+  struct { guint keyval; const char *text; } steps[] = {
+    { GDK_KEY_End, "layer 1, training step 100: 0.202" },
+    { GDK_KEY_Up, "layer 1, training step 100: 0.202" },     /* the first in the key: it stays */
+    { GDK_KEY_Down, "layer 2, training step 100: 0.212" },
+    { GDK_KEY_Down, "layer 2, training step 100: 0.212" },   /* the last in the key */
+    { GDK_KEY_Up, "layer 1, training step 100: 0.202" },     /* not the faded layer 2 of meta-iteration 1 */
+    { GDK_KEY_Down, "layer 2, training step 100: 0.212" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+    g_assert_true (press (lr, steps[i].keyval));
+    g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, steps[i].text);
+  }
+  /* the next meta-iteration: still layer 2's current schedule, at its newest point */
+  drmad_plot_view_set_plot (view, drmad_plot_lr (3, 2, 2, 100, lr3));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 2, training step 100: 0.213");
+  /* and on a point before the last, the same point of the current schedule */
+  g_assert_true (press (lr, GDK_KEY_Home));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 2, training step 0: 0.113");
+  drmad_plot_view_set_plot (view, drmad_plot_lr (3, 2, 2, 100, lr3));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 2, training step 0: 0.113");
+  close_window (window);
+}
+
+/* The keyboard cursor's read-out over @view drawn exactly as the pointer's
+ * over the same point (series @series, point @point) is: on its point. The
+ * read-out is the pointer's afterwards. */
+static void
+assert_cursor_on_point (DrmadWindow *window, DrmadPlotView *view, guint series, guint point, const char *what)
+{
+  GtkWidget *widget = GTK_WIDGET (view);
+  g_autofree char *text = g_strdup (drmad_plot_view_get_hover_text (view));
+  g_assert_nonnull (text);
+  g_autoptr (GdkTexture) keys = render (window, widget);
+  double x, y;
+  g_assert_true (drmad_plot_locate (drmad_plot_view_get_plot (view), gtk_widget_get_width (widget),
+                                    gtk_widget_get_height (widget), series, point, &x, &y));
+  g_assert_true (drmad_plot_view_hover (view, x, y));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, text);
+  g_autoptr (GdkTexture) pointer = render (window, widget);
+  guint changed = count_changed (keys, pointer, 0, FALSE);
+  g_test_message ("%s: the point at (%.1f, %.1f), %u pixels drawn otherwise", what, x, y, changed);
+  g_assert_cmpuint (changed, ==, 0);
+}
+
+/* Where point @point of series 0 of @view is drawn now. */
+static void
+point_at (DrmadPlotView *view, guint point, double *x, double *y)
+{
+  g_assert_true (drmad_plot_locate (drmad_plot_view_get_plot (view), gtk_widget_get_width (GTK_WIDGET (view)),
+                                    gtk_widget_get_height (GTK_WIDGET (view)), 0, point, x, y));
+}
+
+static GtkGesture *
+drag_gesture (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (GTK_IS_GESTURE_DRAG (controller))
+      return GTK_GESTURE (controller);   /* the widget holds it */
+  }
+  return NULL;
+}
+
+/* The keyboard cursor stays on its point as the plot is drawn otherwise: a
+ * linear scale, a zoom, a pan, all shown again, the plot grown (F9 hides
+ * the settings); it was drawn where the point had been. */
+static void
+test_keyboard_marker (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  GtkWidget *l2 = GTK_WIDGET (drmad_window_get_plot_view (window, 0));
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (l2);
+  const double values[8] = { 1e-5, 1e-4, 1e-3, 1e-2, 1e-3, 1e-4, 1e-5, 1e-1 };
+  drmad_plot_view_set_plot (view, drmad_plot_l2 (8, 1, values));
+  g_assert_true (gtk_widget_grab_focus (l2));
+  iterate_for (0.3);
+  for (guint i = 0; i < 3; i++)   /* End, Left, Left: meta-iteration 6 (point 5) */
+    g_assert_true (press (l2, i ? GDK_KEY_Left : GDK_KEY_End));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, meta-iteration 6: 1.00e-4");
+  assert_cursor_on_point (window, view, 0, 5, "placed");
+  double x0, y0, x1, y1;
+  struct { const char *what; int change; } changes[] = {
+    { "linear scale", 0 }, { "zoomed", 1 }, { "panned", 2 }, { "all shown", 3 }, { "grown (F9)", 4 },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (changes); c++) {
+    /* the keys' cursor again (the pointer read out the point last) */
+    g_assert_true (press (l2, GDK_KEY_Right));
+    g_assert_true (press (l2, GDK_KEY_Left));
+    point_at (view, 5, &x0, &y0);
+    switch (changes[c].change) {
+    case 0: drmad_plot_view_set_log (view, FALSE); break;
+    case 1: drmad_plot_view_zoom (view, 0.4 * gtk_widget_get_width (l2), 0.8); break;
+    case 2: {
+      GtkGesture *drag = drag_gesture (l2);
+      g_assert_nonnull (drag);
+      g_signal_emit_by_name (drag, "drag-begin", x0, y0);
+      g_signal_emit_by_name (drag, "drag-update", -30.0, 0.0);
+      break;
+    }
+    case 3: drmad_plot_view_reset_zoom (view); break;
+    default: {
+      int width = gtk_widget_get_width (l2);
+      activate (window, "toggle-settings");
+      for (guint i = 0; i < 100 && gtk_widget_get_width (l2) == width; i++)
+        iterate_for (0.05);
+      iterate_for (0.2);
+      break;
+    }
+    }
+    point_at (view, 5, &x1, &y1);
+    g_test_message ("%s: the point moved from (%.1f, %.1f) to (%.1f, %.1f)", changes[c].what, x0, y0, x1, y1);
+    g_assert_cmpfloat (fabs (x1 - x0) + fabs (y1 - y0), >, 3);   /* a change that moves it */
+    g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, meta-iteration 6: 1.00e-4");
+    assert_cursor_on_point (window, view, 0, 5, changes[c].what);
+  }
+  activate (window, "toggle-settings");
+  close_window (window);
+}
+
+/* A click on a plot partly scrolled out of view (800×600: the learning-rate
+ * plot mostly right of the window's edge) focuses it without scrolling the
+ * plots under the pointer; Tab still scrolls to the plot it reaches. */
+static void
+test_keyboard_click (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 800, 600);
+  target_width = 800, target_height = 600;
+  g_assert_cmpfloat (wait_until (window, at_target_size, 10), >=, 0);
+  iterate_for (0.3);
+  GtkWidget *lr = GTK_WIDGET (drmad_window_get_plot_view (window, 1));
+  GtkWidget *scroller = gtk_widget_get_ancestor (GTK_WIDGET (drmad_window_get_plot_view (window, 0)),
+                                                 GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *h = gtk_scrolled_window_get_hadjustment (GTK_SCROLLED_WINDOW (scroller));
+  graphene_rect_t before, after;
+  g_assert_true (gtk_widget_compute_bounds (lr, GTK_WIDGET (window), &before));
+  g_test_message ("the learning-rate plot at x %.0f, %.0f px wide, in a window %d px wide", before.origin.x,
+                  before.size.width, gtk_widget_get_width (GTK_WIDGET (window)));
+  g_assert_cmpfloat (before.origin.x + before.size.width, >, gtk_widget_get_width (GTK_WIDGET (window)));
+  double value = gtk_adjustment_get_value (h);
+  /* the primary button's click gesture, as a press at its visible left edge */
+  GtkGesture *click = NULL;
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (lr);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !click; i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (GTK_IS_GESTURE_CLICK (controller)
+        && gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (controller)) == GDK_BUTTON_PRIMARY)
+      click = GTK_GESTURE (controller);
+  }
+  g_assert_nonnull (click);
+  g_signal_emit_by_name (click, "pressed", 1, 10.0, 10.0);
+  iterate_for (0.5);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == lr);
+  g_assert_true (gtk_widget_compute_bounds (lr, GTK_WIDGET (window), &after));
+  g_test_message ("after the click: scrolled from %.0f to %.0f, the plot at x %.0f", value,
+                  gtk_adjustment_get_value (h), after.origin.x);
+  g_assert_cmpfloat (gtk_adjustment_get_value (h), ==, value);
+  g_assert_cmpfloat (after.origin.x, ==, before.origin.x);
+  /* Tab away and back: the keyboard brings it into view */
+  g_assert_true (gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD));
+  while (gtk_root_get_focus (GTK_ROOT (window)) != lr)
+    g_assert_true (gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_BACKWARD));
+  iterate_for (0.5);
+  g_assert_true (gtk_widget_compute_bounds (lr, GTK_WIDGET (window), &after));
+  g_test_message ("after Tab: scrolled to %.0f, the plot at x %.0f", gtk_adjustment_get_value (h), after.origin.x);
+  g_assert_cmpfloat (gtk_adjustment_get_value (h), >, value);
+  close_window (window);
+}
+
+static GtkEventController *
+motion_controller (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (GTK_IS_EVENT_CONTROLLER_MOTION (controller))
+      return controller;   /* the widget holds it */
+  }
+  return NULL;
+}
+
+/* The read-out of a plot 240 px wide (its smallest) shows its value: a text
+ * wider than the plot breaks after its commas. The keyboard cursor's
+ * read-out stays while the pointer moves away from the points and leaves;
+ * the pointer's own goes. */
+static void
+test_keyboard_readout (void)
+{
+  if (!display_ok) {
+    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
+    return;
+  }
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *widget = drmad_plot_view_new ();
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
+  gtk_window_set_child (GTK_WINDOW (window), widget);
+  gtk_window_set_default_size (GTK_WINDOW (window), 240, 180);
+  gtk_window_present (GTK_WINDOW (window));
+  for (guint i = 0; i < 200 && gtk_widget_get_width (widget) <= 0; i++)
+    iterate_for (0.05);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_test_message ("the plot: %d × %d", width, height);
+  g_assert_cmpint (width, <=, 250);
+  /* meta-iteration 1: layer 1 at 0.1 and 0.2, layer 2 at 0.15 and 0.25; meta-iteration 2 0.2 higher */
+  const double lr[8] = { 0.1, 0.2, 0.15, 0.25, 0.3, 0.4, 0.35, 0.45 };
+  drmad_plot_view_set_plot (view, drmad_plot_lr (2, 2, 2, 100, lr));
+  double x, y;
+  g_assert_true (drmad_plot_locate (drmad_plot_view_get_plot (view), width, height, 0, 1, &x, &y));
+  g_assert_true (drmad_plot_view_hover (view, x, y));
+  const char *text = "layer 1, meta-iteration 1, training step 50: 0.2";
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, text);
+  double box_width;
+  g_auto (GStrv) lines = drmad_plot_view_get_readout_lines (view, &box_width);
+  g_autofree char *joined = g_strjoinv (" ", lines);
+  g_test_message ("the read-out in %u lines, %.0f px wide: %s", g_strv_length (lines), box_width, joined);
+  g_assert_cmpstr (joined, ==, text);
+  g_assert_cmpuint (g_strv_length (lines), >=, 2);
+  g_assert_cmpfloat (box_width, <=, width - 4);
+  g_assert_true (g_str_has_suffix (lines[g_strv_length (lines) - 1], ": 0.2"));
+  /* the pointer away from the points: its read-out goes */
+  g_assert_false (drmad_plot_view_hover (view, 1, 1));
+  g_assert_null (drmad_plot_view_get_hover_text (view));
+  /* the keys' read-out stays */
+  g_assert_true (gtk_widget_grab_focus (widget));
+  g_assert_true (press (widget, GDK_KEY_End));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, training step 100: 0.4");
+  g_assert_false (drmad_plot_view_hover (view, 1, 1));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, training step 100: 0.4");
+  g_signal_emit_by_name (motion_controller (widget), "leave");
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 1, training step 100: 0.4");
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Learning-rate schedule: layer 1, training step 100: 0.4");
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
 }
 
 /* ---- no display needed ---- */
@@ -1357,6 +1689,10 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/more-settings", test_keyboard_more_settings);
   g_test_add_func ("/gui/keyboard/plots", test_keyboard_plots);
   g_test_add_func ("/gui/keyboard/start", test_keyboard_start);
+  g_test_add_func ("/gui/keyboard/series", test_keyboard_series);
+  g_test_add_func ("/gui/keyboard/marker", test_keyboard_marker);
+  g_test_add_func ("/gui/keyboard/click", test_keyboard_click);
+  g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();
