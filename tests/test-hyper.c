@@ -1378,6 +1378,39 @@ cancel_at_once (const char *phase, guint64 step, guint64 total, gpointer user_da
   return FALSE;
 }
 
+/* θ far too large for the machine is refused before anything is
+ * allocated: 4294967295 segments, or an L2 per weight of 2^48 weights,
+ * made GLib abort the process when its arrays could not grow. */
+static void
+test_too_many_entries (void)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.learn_lr = TRUE;
+  config.segments = G_MAXUINT;
+  config.steps = G_MAXUINT64;
+  const guint sizes[] = { 20, 20, 4 };
+  g_assert_null (drmad_hyper_new_for_sizes (sizes, 3, &config, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "4294967295 segments"));
+  g_clear_error (&error);
+  drmad_hyper_config_init (&config);
+  config.l2 = DRMAD_L2_PER_WEIGHT;
+  const guint wide[] = { 1u << 24, 1u << 24, 10 };
+  g_assert_null (drmad_hyper_new_for_sizes (wide, 3, &config, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  /* A large θ that fits is still made. */
+  config.l2 = DRMAD_L2_PER_LAYER;
+  config.learn_lr = TRUE;
+  config.segments = 100000;
+  config.steps = 100000;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_hyper_get_n (hyper), ==, 2 + 2 * 100000);
+}
+
 /* Objects that do not belong together are refused up front, never read out
  * of bounds: θ made for another net, a method or meta-optimiser out of
  * range, piecewise with no pieces, data of the other precision. */
@@ -1663,6 +1696,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/fidelity", test_fidelity);
   g_test_add_func ("/hyper/fidelity-scale", test_fidelity_scale);
   g_test_add_func ("/hyper/misuse", test_misuse);
+  g_test_add_func ("/hyper/too-many-entries", test_too_many_entries);
   g_test_add_func ("/hyper/blind-groups", test_blind_groups);
   return g_test_run ();
 }
