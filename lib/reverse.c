@@ -176,7 +176,13 @@ hook_copy (Pass *pass, DrmadBuffer *dst, DrmadBuffer *src, GError **error)
 static gboolean
 report (Pass *pass, const char *phase, guint64 done, guint64 total, GError **error)
 {
-  if (pass->progress && !pass->progress (phase, done, total, pass->user_data)) {
+  gboolean go_on = TRUE;
+  if (pass->progress) {
+    drmad_net_callback_begin (pass->net);
+    go_on = pass->progress (phase, done, total, pass->user_data);
+    drmad_net_callback_end (pass->net);
+  }
+  if (!go_on) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "%s cancelled at step %" G_GUINT64_FORMAT
                  " of %" G_GUINT64_FORMAT, phase, done, total);
     return FALSE;
@@ -595,9 +601,9 @@ pass_begin (Pass *pass, DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train
   return ok;
 }
 
-gboolean
-drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
-                   DrmadProgressFunc progress, gpointer user_data, double *train_loss, GError **error)
+static gboolean
+drmad_hyper_train_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
+                             DrmadProgressFunc progress, gpointer user_data, double *train_loss, GError **error)
 {
   if (!drmad_hyper_check_net (hyper, net, error))
     return FALSE;
@@ -609,6 +615,17 @@ drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, gui
     *train_loss = sum / ((double) pass.T * net->batch);
   pass_clear (&pass);
   return ok;
+}
+
+gboolean
+drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
+                   DrmadProgressFunc progress, gpointer user_data, double *train_loss, GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_hyper_train()", error))
+    return FALSE;
+  gboolean result = drmad_hyper_train_unguarded (net, hyper, train, seed, progress, user_data, train_loss, error);
+  drmad_net_leave (net);
+  return result;
 }
 
 static gboolean
@@ -844,10 +861,10 @@ drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadR
                                   hc->segments * net->n_params * elem, what, advice, error);
 }
 
-DrmadHypergradient *
-drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
-                             DrmadDeviceData *val, const DrmadReverseConfig *config,
-                             DrmadProgressFunc progress, gpointer user_data, GError **error)
+static DrmadHypergradient *
+drmad_hypergradient_compute_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
+                                       DrmadDeviceData *val, const DrmadReverseConfig *config,
+                                       DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
   if (!drmad_hyper_check_net (hyper, net, error))
     return NULL;
@@ -934,4 +951,17 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
   pass_clear (&pass);
   drmad_device_raise_peak (net->device, caller_peak);
   return ok ? g_steal_pointer (&result) : NULL;
+}
+
+DrmadHypergradient *
+drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
+                             DrmadDeviceData *val, const DrmadReverseConfig *config,
+                             DrmadProgressFunc progress, gpointer user_data, GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_hypergradient_compute()", error))
+    return NULL;
+  DrmadHypergradient *result = drmad_hypergradient_compute_unguarded (net, hyper, train, val, config, progress,
+                                                                       user_data, error);
+  drmad_net_leave (net);
+  return result;
 }
