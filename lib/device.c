@@ -455,6 +455,16 @@ drmad_device_raise_peak (DrmadDevice *device, guint64 bytes)
 }
 
 void
+drmad_device_begin_peak (DrmadDevice *device, guint64 *allocated, guint64 *peak)
+{
+  g_mutex_lock (&device->lock);
+  *allocated = device->allocated_bytes;
+  *peak = device->peak_bytes;
+  device->peak_bytes = device->allocated_bytes;
+  g_mutex_unlock (&device->lock);
+}
+
+void
 drmad_device_reset_peak (DrmadDevice *device)
 {
   g_mutex_lock (&device->lock);

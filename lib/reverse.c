@@ -879,9 +879,8 @@ drmad_hypergradient_compute_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDe
   config = &resolved;
   /* The pass measures its own peak from here; the caller's peak (since open
    * or their last reset) is given back at the end. */
-  guint64 device_base = drmad_device_get_allocated_bytes (net->device);
-  guint64 caller_peak = drmad_device_get_peak_bytes (net->device);
-  drmad_device_reset_peak (net->device);
+  guint64 device_base, caller_peak;
+  drmad_device_begin_peak (net->device, &device_base, &caller_peak);
   Pass pass = { .progress = progress, .user_data = user_data, .val = val,
                 .watch_factor = config->watch_factor > 0 ? config->watch_factor : 1e6,
                 .dw_host = g_new (double, net->n_params) };
@@ -937,7 +936,8 @@ drmad_hypergradient_compute_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDe
       result->val_loss = pass.val_loss;
       result->forward_seconds = (pass.reverse_started - started) / 1e6;
       result->reverse_seconds = (g_get_monotonic_time () - pass.reverse_started) / 1e6;
-      result->device_peak_bytes = drmad_device_get_peak_bytes (net->device) - device_base;
+      guint64 peak = drmad_device_get_peak_bytes (net->device);
+      result->device_peak_bytes = peak > device_base ? peak - device_base : 0;
       result->host_peak_bytes = pass.host_peak;
       result->reverse_growth = pass.growth;
       if (!all_finite (result->gradient, result->n) || !all_finite (result->dw0, P)) {
