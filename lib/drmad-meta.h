@@ -180,7 +180,8 @@ void drmad_meta_set_reduce (DrmadMeta *meta, DrmadMetaReduceFunc func, gpointer 
  * learning rate, the iteration count), for checkpoints: a new GBytes to
  * g_bytes_unref(). Loading copies from @state (borrowed for the call), checks
  * that it belongs to a θ of the same size and leaves @meta untouched on
- * failure. */
+ * failure; from a progress callback of @meta's own step, or from another
+ * thread while the step runs, it fails with %DRMAD_ERROR_BUSY. */
 GBytes  *drmad_meta_save_state (DrmadMeta *meta);
 gboolean drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error);
 guint    drmad_meta_get_iteration (DrmadMeta *meta);

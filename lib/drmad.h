@@ -80,7 +80,7 @@
  * - A DrmadNet and everything that works on it (its DrmadTrainer, a
  *   DrmadMeta over it, drmad_hyper_train() and
  *   drmad_hypergradient_compute() with it) are used by one thread at a
- *   time. A call that works on the net from a second thread while the first
+ *   time; drmad_meta_load_state() counts as work on the meta's net. A call that works on the net from a second thread while the first
  *   is inside one fails with %DRMAD_ERROR_BUSY, and so does such a call from
  *   a progress callback or reduction hook of work on that same net, which
  *   it would disturb. Getters and drmad_net_get_params() are not refused

@@ -641,8 +641,8 @@ drmad_meta_save_state (DrmadMeta *meta)
   return g_byte_array_free_to_bytes (bytes);
 }
 
-gboolean
-drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
+static gboolean
+drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
 {
   gsize size;
   const guint8 *data = g_bytes_get_data (state, &size);
@@ -700,4 +700,15 @@ drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
   meta->best_val_loss = header.best_val_loss;
   meta->best_iteration = header.best_iteration;
   return TRUE;
+}
+
+/* Not from a progress callback of the meta's own step, whose θ it would change under it. */
+gboolean
+drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
+{
+  if (!drmad_net_enter (meta->net, "drmad_meta_load_state()", error))
+    return FALSE;
+  gboolean result = drmad_meta_load_state_unguarded (meta, state, error);
+  drmad_net_leave (meta->net);
+  return result;
 }

@@ -697,6 +697,64 @@ test_cancel (void)
   problem_teardown (&p);
 }
 
+typedef struct {
+  DrmadMeta *meta;
+  GBytes    *saved;
+  GError    *inner_error;
+} ReloadState;
+
+static gboolean
+reload_inside (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  ReloadState *state = user_data;
+  if (!state->inner_error && !drmad_meta_load_state (state->meta, state->saved, &state->inner_error)
+      && !state->inner_error)
+    g_assert_not_reached ();
+  return TRUE;
+}
+
+/* A progress callback of drmad_meta_step() that loads a state into the
+ * same meta-optimiser would change θ under the step: refused with
+ * DRMAD_ERROR_BUSY, and the step ends as it would have. */
+static void
+test_reload_inside_step (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 10);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadHyper) alone_hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 1 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 0;
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_autoptr (DrmadMeta) alone = drmad_meta_new (p.net, alone_hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
+  g_autoptr (DrmadMetaReport) first_alone = drmad_meta_step (alone, NULL, NULL, &error);
+  g_assert_no_error (error);
+  ReloadState state = { .meta = meta, .saved = drmad_meta_save_state (meta) };
+  g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, reload_inside, &state, &error);
+  g_autoptr (DrmadMetaReport) second_alone = drmad_meta_step (alone, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_error (state.inner_error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+  g_assert_cmpuint (drmad_meta_get_iteration (meta), ==, 2);
+  for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++)
+    g_assert_cmpfloat (drmad_hyper_get_values (hyper)[i], ==, drmad_hyper_get_values (alone_hyper)[i]);
+  /* Outside the step the same state loads. */
+  g_assert_true (drmad_meta_load_state (meta, state.saved, &error));
+  g_assert_cmpuint (drmad_meta_get_iteration (meta), ==, 1);
+  g_clear_error (&state.inner_error);
+  g_bytes_unref (state.saved);
+  g_clear_pointer (&meta, drmad_meta_free);   /* before the net it borrows */
+  g_clear_pointer (&alone, drmad_meta_free);
+  problem_teardown (&p);
+}
+
 /* The reason a method chosen by hand comes with names the groups it gives no
  * hypergradient for, and it is true: DrMAD as its authors ran it (R < T)
  * gives exact zeros for the learning rates and momenta, truncated for the
@@ -1684,6 +1742,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/warm-start", test_warm_start);
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
   g_test_add_func ("/hyper/cancel", test_cancel);
+  g_test_add_func ("/hyper/reload-inside-step", test_reload_inside_step);
   g_test_add_func ("/hyper/names", test_names);
   g_test_add_func ("/hyper/launch-geometry", test_launch_geometry);
   g_test_add_func ("/hyper/drmad-authors-loop", test_drmad_authors_loop);
