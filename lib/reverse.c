@@ -673,6 +673,23 @@ resolved_k (const DrmadReverseConfig *config, guint64 T)
   return config->checkpoint_every ? MIN (config->checkpoint_every, span) : default_k (span);
 }
 
+/* @a + @b and @a × @b, held at G_MAXUINT64 where they would wrap: the
+ * sizes of a pass over 2^62 steps wrapped to a few kB, and the auto method
+ * then chose the exact one, which failed. */
+static guint64
+add_sat (guint64 a, guint64 b)
+{
+  guint64 sum;
+  return __builtin_add_overflow (a, b, &sum) ? G_MAXUINT64 : sum;
+}
+
+static guint64
+mul_sat (guint64 a, guint64 b)
+{
+  guint64 product;
+  return __builtin_mul_overflow (a, b, &product) ? G_MAXUINT64 : product;
+}
+
 /* Vectors of P numbers a pass of a resolved method allocates: the trainer
  * (velocity, L2, η and γ schedules: 2 + 2S), the pass (w_0, dw, dv, dl2, u,
  * hu, dη and dγ: 6 + 2S; dγ only with momentum learned, else one number:
@@ -685,7 +702,8 @@ method_vectors (const DrmadReverseConfig *config, guint64 T, guint64 S)
   case DRMAD_METHOD_EXACT:
   case DRMAD_METHOD_TRUNCATED: {  /* checkpoints, w_T, then one segment's states (or v_T when k = 1) */
     guint64 reversed = config->method == DRMAD_METHOD_EXACT ? T : R;
-    return vectors + 2 * (reversed / k + (reversed % k != 0)) + 1 + (k > 1 ? 2 * k + 1 : 1);
+    return add_sat (add_sat (vectors, mul_sat (2, reversed / k + (reversed % k != 0))),
+                    1 + (k > 1 ? 2 * k + 1 : 1));
   }
   case DRMAD_METHOD_DRMAD:      /* w_0, w_T, the point and the zero velocity; the full line as K = 1 */
     return vectors + (R < T ? 4 : 5);
@@ -698,14 +716,15 @@ guint64
 drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config)
 {
   const DrmadHyperConfig *hc = drmad_hyper_get_config (hyper);
-  guint64 reals = method_vectors (config, hc->steps, hc->segments) * net->n_params;
-  if (!hc->learn_momentum)   /* dγ is one number, not S vectors */
+  guint64 reals = mul_sat (method_vectors (config, hc->steps, hc->segments), net->n_params);
+  if (!hc->learn_momentum && reals < G_MAXUINT64)   /* dγ is one number, not S vectors */
     reals -= hc->segments * net->n_params - 1;
   guint64 T = hc->steps, k = resolved_k (config, T), R = resolved_r (config, T);
   if (config->method == DRMAD_METHOD_EXACT || config->method == DRMAD_METHOD_TRUNCATED)
-    reals += tape_slots (net, hc->learn_momentum, k, config->method == DRMAD_METHOD_EXACT ? T : R)
-             * drmad_net_host_tape_reals (net);
-  return reals * drmad_precision_size (net->precision);
+    reals = add_sat (reals, mul_sat (tape_slots (net, hc->learn_momentum, k,
+                                                 config->method == DRMAD_METHOD_EXACT ? T : R),
+                                     drmad_net_host_tape_reals (net)));
+  return mul_sat (reals, drmad_precision_size (net->precision));
 }
 
 static guint64

@@ -1210,6 +1210,23 @@ test_defaults_at_largest_steps (void)
   CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
   g_assert_cmpuint (resolved.reverse_steps, ==, G_GUINT64_CONSTANT (1844674407370955162));
   g_assert_cmpuint (resolved.checkpoint_every, ==, 1358187914);   /* ⌈√R⌉ */
+
+  /* The sizes of a pass with every state stored over 2^62 steps are held
+   * at G_MAXUINT64 rather than wrapped (to 26 kB): the memory check
+   * refuses it, and auto chooses piecewise instead of an exact pass that
+   * then failed with too many stored arrays. */
+  config.steps = G_GUINT64_CONSTANT (1) << 62;
+  g_autoptr (DrmadHyper) long_run = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  reverse.method = DRMAD_METHOD_EXACT;
+  reverse.checkpoint_every = 1;
+  g_assert_cmpuint (drmad_hypergradient_device_bytes (p.net, long_run, &reverse), ==, G_MAXUINT64);
+  g_assert_false (drmad_hypergradient_check_memory (p.net, long_run, &reverse, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  reverse.method = DRMAD_METHOD_AUTO;
+  CHECK (drmad_reverse_config_resolve (p.net, long_run, &reverse, &resolved, NULL, &error));
+  g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
   problem_teardown (&p);
 }
 
