@@ -698,6 +698,65 @@ test_cancel (void)
 }
 
 typedef struct {
+  DrmadNet           *net;
+  DrmadHyper         *hyper;
+  Problem            *problem;
+  DrmadHypergradient *result;
+  GError             *error;
+} SharedDeviceJob;
+
+static gpointer
+shared_device_job (gpointer data)
+{
+  SharedDeviceJob *job = data;
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 3 };
+  job->result = drmad_hypergradient_compute (job->net, job->hyper, job->problem->train, job->problem->val,
+                                             &reverse, NULL, NULL, &job->error);
+  return NULL;
+}
+
+/* Two threads with a net each on one shared device (and the same device
+ * data) compute hypergradients at once, as drmad.h ("Threads") allows:
+ * each gets what it gets alone, bit for bit, and the device holds no more
+ * afterwards than before. */
+static void
+test_threads_share_a_device (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadNet) second = drmad_net_new (p.device, sizes, G_N_ELEMENTS (sizes), DRMAD_ACTIVATION_TANH,
+                                               DRMAD_PRECISION_FLOAT64, 8, &error);
+  g_assert_no_error (error);
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_NEURON, 30);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadHyper) second_hyper = drmad_hyper_new (second, &config, &error);
+  g_assert_no_error (error);
+  SharedDeviceJob alone = { p.net, hyper, &p };
+  shared_device_job (&alone);
+  g_assert_no_error (alone.error);
+  guint64 held = drmad_device_get_allocated_bytes (p.device);
+  SharedDeviceJob jobs[2] = { { p.net, hyper, &p }, { second, second_hyper, &p } };
+  GThread *threads[2];
+  for (guint i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("shared-device", shared_device_job, &jobs[i]);
+  for (guint i = 0; i < 2; i++) {
+    g_thread_join (threads[i]);
+    g_assert_no_error (jobs[i].error);
+    g_assert_cmpfloat (jobs[i].result->val_loss, ==, alone.result->val_loss);
+    g_assert_cmpmem (jobs[i].result->gradient, alone.result->n * sizeof (double),
+                     alone.result->gradient, alone.result->n * sizeof (double));
+    drmad_hypergradient_free (jobs[i].result);
+  }
+  g_assert_cmpuint (drmad_device_get_allocated_bytes (p.device), ==, held);
+  drmad_hypergradient_free (alone.result);
+  g_clear_pointer (&second, drmad_net_free);
+  problem_teardown (&p);
+}
+
+typedef struct {
   DrmadMeta *meta;
   GBytes    *saved;
   GError    *inner_error;
@@ -1760,6 +1819,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
   g_test_add_func ("/hyper/cancel", test_cancel);
   g_test_add_func ("/hyper/reload-inside-step", test_reload_inside_step);
+  g_test_add_func ("/hyper/threads-share-a-device", test_threads_share_a_device);
   g_test_add_func ("/hyper/names", test_names);
   g_test_add_func ("/hyper/launch-geometry", test_launch_geometry);
   g_test_add_func ("/hyper/drmad-authors-loop", test_drmad_authors_loop);
