@@ -766,15 +766,16 @@ static gboolean
 reload_inside (const char *phase, guint64 step, guint64 total, gpointer user_data)
 {
   ReloadState *state = user_data;
-  if (!state->inner_error && !drmad_meta_load_state (state->meta, state->saved, &state->inner_error)
+  if (g_str_equal (phase, "reverse")   /* the reverse pass's callbacks (the training's: test-net) */
+      && !state->inner_error && !drmad_meta_load_state (state->meta, state->saved, &state->inner_error)
       && !state->inner_error)
     g_assert_not_reached ();
   return TRUE;
 }
 
-/* A progress callback of drmad_meta_step() that loads a state into the
- * same meta-optimiser would change θ under the step: refused with
- * DRMAD_ERROR_BUSY, and the step ends as it would have. */
+/* A progress callback of drmad_meta_step()'s reverse pass that loads a
+ * state into the same meta-optimiser would change θ under the step:
+ * refused with DRMAD_ERROR_BUSY, and the step ends as it would have. */
 static void
 test_reload_inside_step (void)
 {
