@@ -760,7 +760,18 @@ typedef struct {
   DrmadMeta *meta;
   GBytes    *saved;
   GError    *inner_error;
+  GError    *hook_error;
 } ReloadState;
+
+/* A reduction hook that changes nothing but tries the same load. */
+static gboolean
+reload_in_hook (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_data, GError **error)
+{
+  ReloadState *state = user_data;
+  if (!drmad_meta_load_state (state->meta, state->saved, &state->hook_error) && !state->hook_error)
+    g_assert_not_reached ();
+  return TRUE;
+}
 
 static gboolean
 reload_inside (const char *phase, guint64 step, guint64 total, gpointer user_data)
@@ -773,9 +784,10 @@ reload_inside (const char *phase, guint64 step, guint64 total, gpointer user_dat
   return TRUE;
 }
 
-/* A progress callback of drmad_meta_step()'s reverse pass that loads a
- * state into the same meta-optimiser would change θ under the step:
- * refused with DRMAD_ERROR_BUSY, and the step ends as it would have. */
+/* A progress callback of drmad_meta_step()'s reverse pass, or its
+ * reduction hook, that loads a state into the same meta-optimiser would
+ * change θ under the step: refused with DRMAD_ERROR_BUSY, and the step
+ * ends as it would have. */
 static void
 test_reload_inside_step (void)
 {
@@ -798,10 +810,12 @@ test_reload_inside_step (void)
   g_autoptr (DrmadMetaReport) first_alone = drmad_meta_step (alone, NULL, NULL, &error);
   g_assert_no_error (error);
   ReloadState state = { .meta = meta, .saved = drmad_meta_save_state (meta) };
+  drmad_meta_set_reduce (meta, reload_in_hook, &state);
   g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, reload_inside, &state, &error);
   g_autoptr (DrmadMetaReport) second_alone = drmad_meta_step (alone, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_error (state.inner_error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+  g_assert_error (state.hook_error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
   g_assert_cmpuint (drmad_meta_get_iteration (meta), ==, 2);
   for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++)
     g_assert_cmpfloat (drmad_hyper_get_values (hyper)[i], ==, drmad_hyper_get_values (alone_hyper)[i]);
@@ -809,6 +823,7 @@ test_reload_inside_step (void)
   g_assert_true (drmad_meta_load_state (meta, state.saved, &error));
   g_assert_cmpuint (drmad_meta_get_iteration (meta), ==, 1);
   g_clear_error (&state.inner_error);
+  g_clear_error (&state.hook_error);
   g_bytes_unref (state.saved);
   g_clear_pointer (&meta, drmad_meta_free);   /* before the net it borrows */
   g_clear_pointer (&alone, drmad_meta_free);
