@@ -171,6 +171,8 @@ typedef struct {
  * result before the first accepted meta-iteration is an error
  * (%DRMAD_ERROR_DIVERGED) rather than a retry, so that every process
  * decides alike. @func NULL removes the hook; @user_data is borrowed.
+ * Like a progress callback, the hook may not work on the meta's net or
+ * load a state into the meta (%DRMAD_ERROR_BUSY; drmad.h, "Threads").
  */
 typedef gboolean (*DrmadMetaReduceFunc) (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_data,
                                          GError **error);
