@@ -42,6 +42,11 @@ void drmad_device_account (DrmadDevice *device, gint64 delta_bytes);
 /* Raises the peak drmad_device_get_peak_bytes() reports to at least @bytes:
  * a pass that resets the peak to measure its own gives the caller's back. */
 void drmad_device_raise_peak (DrmadDevice *device, guint64 bytes);
+/* The bytes allocated and the peak now into @allocated and @peak, and the
+ * peak reset to the bytes allocated, at one moment: another thread's free
+ * between a read of the bytes and a reset made a pass's own peak (the peak
+ * less those bytes) wrap below zero. */
+void drmad_device_begin_peak (DrmadDevice *device, guint64 *allocated, guint64 *peak);
 
 /* Refuses, before anything is allocated, work that needs more
  * device memory than is left (global memory less what the library holds) or

@@ -138,8 +138,25 @@ fill_info (DrmadDeviceInfo *info, cl_platform_id platform, cl_device_id device)
 /* Walks every device of every platform; @visit returns FALSE to stop. */
 typedef gboolean (*DeviceVisitor) (guint index, cl_platform_id, cl_device_id, gpointer);
 
+static gboolean for_each_device_locked (DeviceVisitor visit, gpointer user_data, GError **error);
+
+/* One walk at a time in the process: PoCL 3.1 sets its devices up on the
+ * first clGetDeviceIDs, and a second thread asking meanwhile was told
+ * CL_DEVICE_NOT_FOUND (drmad_device_open() from two threads at once failed
+ * with %DRMAD_ERROR_NO_DEVICE, or crashed). */
+static GMutex walk_lock;
+
 static gboolean
 for_each_device (DeviceVisitor visit, gpointer user_data, GError **error)
+{
+  g_mutex_lock (&walk_lock);
+  gboolean ok = for_each_device_locked (visit, user_data, error);
+  g_mutex_unlock (&walk_lock);
+  return ok;
+}
+
+static gboolean
+for_each_device_locked (DeviceVisitor visit, gpointer user_data, GError **error)
 {
   cl_uint n_platforms = 0;
   cl_int status = clGetPlatformIDs (0, NULL, &n_platforms);
@@ -438,6 +455,16 @@ drmad_device_raise_peak (DrmadDevice *device, guint64 bytes)
 }
 
 void
+drmad_device_begin_peak (DrmadDevice *device, guint64 *allocated, guint64 *peak)
+{
+  g_mutex_lock (&device->lock);
+  *allocated = device->allocated_bytes;
+  *peak = device->peak_bytes;
+  device->peak_bytes = device->allocated_bytes;
+  g_mutex_unlock (&device->lock);
+}
+
+void
 drmad_device_reset_peak (DrmadDevice *device)
 {
   g_mutex_lock (&device->lock);
@@ -454,11 +481,18 @@ drmad_device_finish (DrmadDevice *device, GError **error)
 static char *
 kernel_source (GError **error)
 {
-  GResource *resource = drmad_kernels_get_resource ();
+  /* Looked up among all registered resources, not in the one
+   * drmad_kernels_get_resource() returns: GLib (2.74) registers static
+   * resources on first use, and a second thread asking for the resource
+   * meanwhile was given NULL (two devices' first nets made at once crashed
+   * here); the global lookup waits for the registration. The call stays:
+   * it registers the resource, and without it a static link leaves its
+   * object file out. */
+  (void) drmad_kernels_get_resource ();
   GString *source = g_string_new (NULL);
   for (const char *const *file = (const char *const[]){ "counter-hash.h", "nn.cl", NULL }; *file; file++) {
     g_autofree char *path = g_strconcat ("/org/drmad/kernels/", *file, NULL);
-    g_autoptr (GBytes) bytes = g_resource_lookup_data (resource, path, 0, error);
+    g_autoptr (GBytes) bytes = g_resources_lookup_data (path, 0, error);
     if (!bytes) {
       g_string_free (source, TRUE);
       return NULL;

@@ -81,7 +81,11 @@ typedef struct _DrmadDevice DrmadDevice;
  * 7 % of the worker thread's time in an exact hypergradient of
  * 784-100-100-10 (docs/benchmarks.md). At most 4 MiB of freed heap per
  * thread then stays resident.
- * Calling it later is harmless but has no effect on a platform already loaded.
+ * Calling it again is harmless. Calling it later, once an OpenCL platform
+ * is loaded, has no effect on that platform; and it sets environment
+ * variables, which glibc does not make safe while other threads run (the
+ * platform's workers and the library's own helpers are such threads once
+ * a device has run work): call it before any thread starts.
  */
 void drmad_prepare_environment (void);
 

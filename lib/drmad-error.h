@@ -39,7 +39,8 @@ typedef enum {
   DRMAD_ERROR_CORRUPT,          /* a checkpoint or run folder fails its own consistency checks; a data file holds more than its header counts */
   DRMAD_ERROR_EXISTS,           /* an output folder exists and overwriting was not asked for */
   DRMAD_ERROR_UNSTABLE,         /* a reverse pass's ‖dw‖ grew past its watch limit: the method is unusable there */
-  DRMAD_ERROR_BUSY,             /* a run folder is in use by another process (its lock is held) */
+  DRMAD_ERROR_BUSY,             /* a run folder is in use by another process (its lock is held); a net is in use
+                                 * by another thread, or by the work whose progress callback made the call */
   DRMAD_ERROR_MISMATCH,         /* a checkpoint belongs to other settings or other data than the run resuming it */
 } DrmadError;
 

@@ -54,7 +54,8 @@ gboolean drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const D
 char *drmad_reverse_config_describe (const DrmadReverseConfig *resolved, guint64 steps);
 
 /* Device bytes the reverse pass of a resolved @config adds on @net (what
- * the memory budget and drmad_hypergradient_check_memory() compare). */
+ * the memory budget and drmad_hypergradient_check_memory() compare);
+ * G_MAXUINT64 when they would pass it. */
 guint64 drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config);
 
 /* How close an approximate hypergradient is to a reference, over a span of θ. */

@@ -171,6 +171,8 @@ typedef struct {
  * result before the first accepted meta-iteration is an error
  * (%DRMAD_ERROR_DIVERGED) rather than a retry, so that every process
  * decides alike. @func NULL removes the hook; @user_data is borrowed.
+ * Like a progress callback, the hook may not work on the meta's net or
+ * load a state into the meta (%DRMAD_ERROR_BUSY; drmad.h, "Threads").
  */
 typedef gboolean (*DrmadMetaReduceFunc) (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_data,
                                          GError **error);
@@ -180,7 +182,8 @@ void drmad_meta_set_reduce (DrmadMeta *meta, DrmadMetaReduceFunc func, gpointer 
  * learning rate, the iteration count), for checkpoints: a new GBytes to
  * g_bytes_unref(). Loading copies from @state (borrowed for the call), checks
  * that it belongs to a θ of the same size and leaves @meta untouched on
- * failure. */
+ * failure; from a progress callback of @meta's own step, or from another
+ * thread while the step runs, it fails with %DRMAD_ERROR_BUSY. */
 GBytes  *drmad_meta_save_state (DrmadMeta *meta);
 gboolean drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error);
 guint    drmad_meta_get_iteration (DrmadMeta *meta);

@@ -21,6 +21,9 @@ gboolean    drmad_activation_from_name (const char *name, DrmadActivation *activ
  * Called from the thread that runs the work, at most every few steps, with a
  * phase name ("train", "evaluate", …), the step reached and the total.
  * Return FALSE to stop: the work ends within one step with %DRMAD_ERROR_CANCELLED.
+ * It may read the net (getters, drmad_net_get_params()) and work on other
+ * nets; a call that works on the same net (evaluation, training, θ's
+ * passes) fails with %DRMAD_ERROR_BUSY (drmad.h, "Threads").
  */
 typedef gboolean (*DrmadProgressFunc) (const char *phase, guint64 step, guint64 total, gpointer user_data);
 
@@ -136,8 +139,10 @@ gboolean drmad_trainer_reset_velocity (DrmadTrainer *trainer, GError **error);
  * loss over those steps (regularisation not included; NaN when @n_steps is
  * 0). Steps numbered past G_MAXUINT64 are refused. @train is borrowed
  * for the call. On a CPU device's host path the steps run on the calling
- * thread (DRMAD_HOST_DIRECT, README), so no other thread may queue work on
- * the same device's net meanwhile (as with any call on one net). */
+ * thread (DRMAD_HOST_DIRECT, README). A net is used by one thread at a
+ * time: another thread's call on it meanwhile fails with
+ * %DRMAD_ERROR_BUSY (drmad.h, "Threads"); other nets on the same device
+ * may train at once. */
 gboolean drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed,
                             guint64 first_step, guint64 n_steps,
                             DrmadProgressFunc progress, gpointer user_data,

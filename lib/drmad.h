@@ -61,6 +61,45 @@
  *   the result keeps them: a DrmadTrainer keeps its net, a DrmadMeta its
  *   net, θ and data; these must outlive it. Nets and device data hold their
  *   own reference to their device, which may be unreffed before them.
+ *
+ * Arguments: a pointer to an object or to an array a function reads is
+ * never NULL unless its declaration says what NULL means (an optional
+ * output, "NULL for the default", the …_free() and …_unref() functions,
+ * which ignore NULL); an index a getter takes is within the range it
+ * names. Breaking either is a programmer error, not a reported one: the
+ * call may crash, or log a critical warning and return 0 or NULL. Every
+ * value the caller chooses (sizes, counts, steps, rates, enums) is checked
+ * and refused with a GError instead.
+ *
+ * Threads: the library may be used from several threads at once.
+ * - Objects that share nothing run in parallel, and so do nets on one
+ *   shared DrmadDevice (its reference count, kernel programs and memory
+ *   counters are locked; OpenCL queues take commands from any thread). On a
+ *   shared device the memory figures (drmad_device_get_peak_bytes(), a
+ *   hypergradient's device_peak_bytes) count every thread's arrays.
+ * - A DrmadNet and everything that works on it (its DrmadTrainer, a
+ *   DrmadMeta over it, drmad_hyper_train() and
+ *   drmad_hypergradient_compute() with it) are used by one thread at a
+ *   time; drmad_meta_load_state() counts as work on the meta's net. A call that works on the net from a second thread while the first
+ *   is inside one fails with %DRMAD_ERROR_BUSY, and so does such a call from
+ *   a progress callback or reduction hook of work on that same net, which
+ *   it would disturb. Getters and drmad_net_get_params() are not refused
+ *   (a callback may read the parameters), and a callback may work on other
+ *   nets.
+ * - DrmadHyper, DrmadMeta and DrmadRun are not locked: use each from one
+ *   thread at a time (drmad_meta_step() moves θ in the DrmadHyper, so
+ *   another thread must not read θ meanwhile: copy it between steps).
+ * - DrmadDataset and DrmadDeviceData are read-only once made: any number of
+ *   threads and nets may read them at once.
+ * - Progress callbacks run on the thread that called the function they
+ *   report on. To cancel from another thread, set a flag (g_atomic_int_set)
+ *   that the callback reads and returns FALSE on: the work stops within one
+ *   step with %DRMAD_ERROR_CANCELLED.
+ * - drmad_prepare_environment() sets environment variables: call it before
+ *   any other thread starts (glibc's setenv() races with other threads'
+ *   getenv(), the OpenCL platform's and the library's own included).
+ * - Freeing an object while another thread uses it, or from a callback of
+ *   work on it, is undefined, as for any C object.
  */
 #pragma once
 

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { GROUP_L2 = DRMAD_GROUP_L2, GROUP_LR = DRMAD_GROUP_LR, GROUP_MOMENTUM = DRMAD_GROUP_MOMENTUM,
        GROUP_INIT = DRMAD_GROUP_INIT, N_GROUP_KINDS };
@@ -79,6 +80,42 @@ drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **e
   return drmad_hyper_new_for_sizes (sizes, L + 1, config, error);
 }
 
+/* Host bytes each entry of θ takes here: its value, its entry, its name
+ * (a pointer and a heap block of up to 32 bytes). */
+#define ENTRY_HOST_BYTES (sizeof (double) + sizeof (DrmadHyperEntry) + sizeof (char *) + 32)
+
+/* Refuses, before anything is allocated, a θ whose entries would not fit
+ * in the machine's memory (%DRMAD_ERROR_TOO_LARGE): millions of segments,
+ * or a per-weight L2 of billions of weights, made GLib abort the process
+ * when an allocation failed. */
+static gboolean
+check_size (const guint *sizes, guint L, const DrmadHyperConfig *config, GError **error)
+{
+  double entries = 0;   /* a double: a per-weight count may pass 2^64 over 16 layers */
+  for (guint l = 1; l <= L; l++) {
+    if (config->l2 == DRMAD_L2_PER_LAYER)
+      entries += 1;
+    else if (config->l2 == DRMAD_L2_PER_NEURON)
+      entries += sizes[l - 1];
+    else if (config->l2 == DRMAD_L2_PER_WEIGHT)
+      entries += (double) sizes[l - 1] * sizes[l];
+    entries += ((config->learn_lr ? 1 : 0) + (config->learn_momentum ? 1 : 0)) * (double) config->segments
+               + (config->learn_init_scale ? 1 : 0);
+  }
+  long pages = sysconf (_SC_PHYS_PAGES), page_size = sysconf (_SC_PAGESIZE);
+  double memory = pages > 0 && page_size > 0 ? (double) pages * page_size : (double) G_MAXSIZE;
+  double bytes = entries * ENTRY_HOST_BYTES;
+  if (bytes <= MIN (memory, (double) G_MAXSIZE / 2))
+    return TRUE;
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
+               "the hyperparameters would have %.4g entries (%u segments; L2 %s), %.3g GB of host memory for their "
+               "values and names; this machine has %.3g GB: use fewer segments or a coarser L2",
+               entries, config->segments, config->l2 == DRMAD_L2_PER_WEIGHT ? "per weight"
+               : config->l2 == DRMAD_L2_PER_NEURON ? "per neuron" : config->l2 == DRMAD_L2_PER_LAYER ? "per layer"
+               : "fixed", bytes / 1e9, memory / 1e9);
+  return FALSE;
+}
+
 DrmadHyper *
 drmad_hyper_new_for_sizes (const guint *sizes, guint n_sizes, const DrmadHyperConfig *config, GError **error)
 {
@@ -122,6 +159,8 @@ drmad_hyper_new_for_sizes (const guint *sizes, guint n_sizes, const DrmadHyperCo
     g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, bad);
     return NULL;
   }
+  if (!check_size (sizes, L, config, error))
+    return NULL;
 
   g_autoptr (DrmadHyper) hyper = g_new0 (DrmadHyper, 1);
   hyper->config = *config;

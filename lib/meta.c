@@ -340,8 +340,8 @@ measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergrad
 static DrmadMetaReport *meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data,
                                    GError **error);
 
-DrmadMetaReport *
-drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GError **error)
+static DrmadMetaReport *
+drmad_meta_step_unguarded (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
   /* A step that returns nothing (a device error, a cancel) leaves the
    * iteration count and the meta learning rate as they were. */
@@ -353,6 +353,16 @@ drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data
     meta->learning_rate = learning_rate;
   }
   return report;
+}
+
+DrmadMetaReport *
+drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GError **error)
+{
+  if (!drmad_net_enter (meta->net, "drmad_meta_step()", error))
+    return NULL;
+  DrmadMetaReport *result = drmad_meta_step_unguarded (meta, progress, user_data, error);
+  drmad_net_leave (meta->net);
+  return result;
 }
 
 DrmadHyper *drmad_meta_get_hyper (DrmadMeta *meta) { return meta->hyper; }
@@ -377,7 +387,10 @@ reduce (DrmadMeta *meta, double *gradient, double *train_loss, double *val_loss,
   DrmadMetaScalars scalars = { .val_loss = *val_loss, .val_error = *val_error, .train_loss = *train_loss,
                                .ranks = 1, .hypergradient_norm = sqrt (norm) };
   GError *local = NULL;
-  if (!meta->reduce (gradient, meta->n, &scalars, meta->reduce_data, &local)) {
+  drmad_net_callback_begin (meta->net);
+  gboolean reduced = meta->reduce (gradient, meta->n, &scalars, meta->reduce_data, &local);
+  drmad_net_callback_end (meta->net);
+  if (!reduced) {
     if (!local)   /* a hook that broke its contract: still say why drmad_meta_step() failed */
       local = g_error_new_literal (DRMAD_ERROR, DRMAD_ERROR_FAILED,
                                    "the reduction hook (drmad_meta_set_reduce) failed without setting an error");
@@ -528,9 +541,9 @@ warm_start_loss (DrmadMeta *meta, const double *theta, DrmadProgressFunc progres
   return TRUE;
 }
 
-gboolean
-drmad_meta_warm_start (DrmadMeta *meta, guint points, DrmadProgressFunc progress, gpointer user_data,
-                       char **summary, GError **error)
+static gboolean
+drmad_meta_warm_start_unguarded (DrmadMeta *meta, guint points, DrmadProgressFunc progress, gpointer user_data,
+                                 char **summary, GError **error)
 {
   if (meta->iteration > 0) {
     g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
@@ -585,6 +598,17 @@ drmad_meta_warm_start (DrmadMeta *meta, guint points, DrmadProgressFunc progress
   return ok;
 }
 
+gboolean
+drmad_meta_warm_start (DrmadMeta *meta, guint points, DrmadProgressFunc progress, gpointer user_data,
+                       char **summary, GError **error)
+{
+  if (!drmad_net_enter (meta->net, "drmad_meta_warm_start()", error))
+    return FALSE;
+  gboolean result = drmad_meta_warm_start_unguarded (meta, points, progress, user_data, summary, error);
+  drmad_net_leave (meta->net);
+  return result;
+}
+
 /* State layout: a header of counters, then 8 vectors of n doubles.
  * best_iteration came last, later: a state without it (8 bytes shorter)
  * still loads, as if the best were the last meta-iteration. */
@@ -617,8 +641,8 @@ drmad_meta_save_state (DrmadMeta *meta)
   return g_byte_array_free_to_bytes (bytes);
 }
 
-gboolean
-drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
+static gboolean
+drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
 {
   gsize size;
   const guint8 *data = g_bytes_get_data (state, &size);
@@ -676,4 +700,15 @@ drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
   meta->best_val_loss = header.best_val_loss;
   meta->best_iteration = header.best_iteration;
   return TRUE;
+}
+
+/* Not from a progress callback of the meta's own step, whose θ it would change under it. */
+gboolean
+drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error)
+{
+  if (!drmad_net_enter (meta->net, "drmad_meta_load_state()", error))
+    return FALSE;
+  gboolean result = drmad_meta_load_state_unguarded (meta, state, error);
+  drmad_net_leave (meta->net);
+  return result;
 }

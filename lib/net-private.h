@@ -22,6 +22,9 @@ struct _DrmadDeviceData {
 
 struct _DrmadNet {
   DrmadDevice    *device;
+  gpointer        owner;        /* the GThread inside a call on the net, or NULL (drmad_net_enter) */
+  guint           depth;        /* the owner's calls on it, nested: the library's own */
+  guint           in_callback;  /* the owner is in a progress callback or hook of work on the net */
   DrmadPrecision  precision;
   DrmadActivation activation;
   DrmadGemmPath   gemm_path;
@@ -188,3 +191,15 @@ gboolean drmad_net_enqueue_host_reverse (DrmadNet *net, DrmadDeviceData *data, g
  * does; without, the summed loss and error count into acc[0] and acc[1]. */
 gboolean drmad_net_enqueue_host_passes (DrmadNet *net, DrmadDeviceData *data, DrmadBuffer *params,
                                         DrmadBuffer *grad, guint chunk, GError **error);
+
+/* Every public entry point that works on a net (its parameters, its
+ * workspace, its trainers, θ's passes over it) runs between these: one
+ * thread at a time, and not from a progress callback or hook of work on
+ * the same net (drmad_net_callback_begin), where it would overwrite that
+ * work's state. FALSE and %DRMAD_ERROR_BUSY otherwise, naming @what. The
+ * library's own nested calls, on the owner thread outside callbacks, pass. */
+gboolean drmad_net_enter (DrmadNet *net, const char *what, GError **error);
+void     drmad_net_leave (DrmadNet *net);
+/* Around a call of the caller's progress function or hook for work on @net. */
+void     drmad_net_callback_begin (DrmadNet *net);
+void     drmad_net_callback_end   (DrmadNet *net);

@@ -297,10 +297,20 @@ drmad_net_get_layer_span (const DrmadNet *net, guint layer, gsize *weight_offset
     *bias_offset = net->bias_offset[layer];
 }
 
+static gboolean
+drmad_net_set_params_unguarded (DrmadNet *net, const double *params, GError **error)
+{
+  return drmad_buffer_write_doubles (net->params, 0, net->n_params, params, error);
+}
+
 gboolean
 drmad_net_set_params (DrmadNet *net, const double *params, GError **error)
 {
-  return drmad_buffer_write_doubles (net->params, 0, net->n_params, params, error);
+  if (!drmad_net_enter (net, "drmad_net_set_params()", error))
+    return FALSE;
+  gboolean result = drmad_net_set_params_unguarded (net, params, error);
+  drmad_net_leave (net);
+  return result;
 }
 
 gboolean
@@ -309,8 +319,8 @@ drmad_net_get_params (DrmadNet *net, double *params, GError **error)
   return drmad_buffer_read_doubles (net->params, 0, net->n_params, params, error);
 }
 
-gboolean
-drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError **error)
+static gboolean
+drmad_net_init_params_unguarded (DrmadNet *net, guint64 seed, const double *scales, GError **error)
 {
   for (guint l = 1; scales && l <= net->n_layers; l++)
     if (!isfinite (scales[l - 1])) {
@@ -336,6 +346,16 @@ drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError
       params[start + i] = scale * net->init_draws[start + i];
   }
   return drmad_net_set_params (net, params, error);
+}
+
+gboolean
+drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_net_init_params()", error))
+    return FALSE;
+  gboolean result = drmad_net_init_params_unguarded (net, seed, scales, error);
+  drmad_net_leave (net);
+  return result;
 }
 
 /* Work-items for @n indices on a CPU device (kernels/nn.cl, FOR_CHUNK): a
@@ -568,6 +588,49 @@ drmad_net_enqueue_batch_hvp (DrmadNet *net, DrmadBuffer *params, DrmadBuffer *di
 }
 
 gboolean
+drmad_net_enter (DrmadNet *net, const char *what, GError **error)
+{
+  gpointer self = g_thread_self ();
+  if (g_atomic_pointer_get (&net->owner) == self) {
+    if (net->in_callback) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BUSY,
+                   "%s was called from a progress callback (or hook) of work on the same net, which it would "
+                   "disturb: call it after that work returns, or on another net", what);
+      return FALSE;
+    }
+    net->depth++;
+    return TRUE;
+  }
+  if (!g_atomic_pointer_compare_and_exchange (&net->owner, NULL, self)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BUSY,
+                 "%s: the net is in use by another thread; a net (and its trainers, θ's passes and "
+                 "meta-optimiser) is used by one thread at a time", what);
+    return FALSE;
+  }
+  net->depth = 1;
+  return TRUE;
+}
+
+void
+drmad_net_leave (DrmadNet *net)
+{
+  if (--net->depth == 0)
+    g_atomic_pointer_set (&net->owner, NULL);
+}
+
+void
+drmad_net_callback_begin (DrmadNet *net)
+{
+  net->in_callback++;
+}
+
+void
+drmad_net_callback_end (DrmadNet *net)
+{
+  net->in_callback--;
+}
+
+gboolean
 drmad_net_check_data (DrmadNet *net, DrmadDeviceData *data, GError **error)
 {
   if (data->dim != net->sizes[0] || data->n_classes > net->sizes[net->n_layers]
@@ -688,9 +751,9 @@ read_acc (DrmadNet *net, double values[2], GError **error)
   return drmad_buffer_read_doubles (net->acc, 0, 2, values, error);
 }
 
-gboolean
-drmad_net_batch_gradient (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
-                          double *loss, double *gradient, GError **error)
+static gboolean
+drmad_net_batch_gradient_unguarded (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
+                                    double *loss, double *gradient, GError **error)
 {
   double sums[2];
   if (!drmad_net_check_data (net, data, error) || !drmad_buffer_zero (net->acc, error)
@@ -704,8 +767,19 @@ drmad_net_batch_gradient (DrmadNet *net, DrmadDeviceData *data, guint64 seed, gu
 }
 
 gboolean
-drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_loss, double *error_rate,
-                    GError **error)
+drmad_net_batch_gradient (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
+                          double *loss, double *gradient, GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_net_batch_gradient()", error))
+    return FALSE;
+  gboolean result = drmad_net_batch_gradient_unguarded (net, data, seed, step, loss, gradient, error);
+  drmad_net_leave (net);
+  return result;
+}
+
+static gboolean
+drmad_net_evaluate_unguarded (DrmadNet *net, DrmadDeviceData *data, double *mean_loss, double *error_rate,
+                              GError **error)
 {
   if (!drmad_net_check_data (net, data, error) || !drmad_buffer_zero (net->acc, error))
     return FALSE;
@@ -735,8 +809,19 @@ drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_loss, dou
 }
 
 gboolean
-drmad_net_full_gradient (DrmadNet *net, DrmadDeviceData *data, double *loss, double *gradient,
-                         GError **error)
+drmad_net_evaluate (DrmadNet *net, DrmadDeviceData *data, double *mean_loss, double *error_rate,
+                    GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_net_evaluate()", error))
+    return FALSE;
+  gboolean result = drmad_net_evaluate_unguarded (net, data, mean_loss, error_rate, error);
+  drmad_net_leave (net);
+  return result;
+}
+
+static gboolean
+drmad_net_full_gradient_unguarded (DrmadNet *net, DrmadDeviceData *data, double *loss, double *gradient,
+                                   GError **error)
 {
   double sums[2];
   if (!drmad_net_check_data (net, data, error) || !drmad_buffer_zero (net->acc, error)
@@ -750,8 +835,19 @@ drmad_net_full_gradient (DrmadNet *net, DrmadDeviceData *data, double *loss, dou
 }
 
 gboolean
-drmad_net_batch_hvp (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
-                     const double *direction, double *product, GError **error)
+drmad_net_full_gradient (DrmadNet *net, DrmadDeviceData *data, double *loss, double *gradient,
+                         GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_net_full_gradient()", error))
+    return FALSE;
+  gboolean result = drmad_net_full_gradient_unguarded (net, data, loss, gradient, error);
+  drmad_net_leave (net);
+  return result;
+}
+
+static gboolean
+drmad_net_batch_hvp_unguarded (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
+                               const double *direction, double *product, GError **error)
 {
   g_autoptr (DrmadBuffer) dir = drmad_buffer_new (net->device, net->n_params, drmad_precision_size (net->precision), error);
   g_autoptr (DrmadBuffer) out = dir ? drmad_buffer_new (net->device, net->n_params, drmad_precision_size (net->precision), error) : NULL;
@@ -760,4 +856,15 @@ drmad_net_batch_hvp (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64
          && drmad_net_enqueue_batch_gradient (net, data, net->params, seed, step, net->grad, error)
          && drmad_net_enqueue_batch_hvp (net, net->params, dir, out, error)
          && drmad_buffer_read_doubles (out, 0, net->n_params, product, error);
+}
+
+gboolean
+drmad_net_batch_hvp (DrmadNet *net, DrmadDeviceData *data, guint64 seed, guint64 step,
+                     const double *direction, double *product, GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_net_batch_hvp()", error))
+    return FALSE;
+  gboolean result = drmad_net_batch_hvp_unguarded (net, data, seed, step, direction, product, error);
+  drmad_net_leave (net);
+  return result;
 }

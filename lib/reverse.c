@@ -176,7 +176,13 @@ hook_copy (Pass *pass, DrmadBuffer *dst, DrmadBuffer *src, GError **error)
 static gboolean
 report (Pass *pass, const char *phase, guint64 done, guint64 total, GError **error)
 {
-  if (pass->progress && !pass->progress (phase, done, total, pass->user_data)) {
+  gboolean go_on = TRUE;
+  if (pass->progress) {
+    drmad_net_callback_begin (pass->net);
+    go_on = pass->progress (phase, done, total, pass->user_data);
+    drmad_net_callback_end (pass->net);
+  }
+  if (!go_on) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "%s cancelled at step %" G_GUINT64_FORMAT
                  " of %" G_GUINT64_FORMAT, phase, done, total);
     return FALSE;
@@ -595,9 +601,9 @@ pass_begin (Pass *pass, DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train
   return ok;
 }
 
-gboolean
-drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
-                   DrmadProgressFunc progress, gpointer user_data, double *train_loss, GError **error)
+static gboolean
+drmad_hyper_train_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
+                             DrmadProgressFunc progress, gpointer user_data, double *train_loss, GError **error)
 {
   if (!drmad_hyper_check_net (hyper, net, error))
     return FALSE;
@@ -609,6 +615,17 @@ drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, gui
     *train_loss = sum / ((double) pass.T * net->batch);
   pass_clear (&pass);
   return ok;
+}
+
+gboolean
+drmad_hyper_train (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, guint64 seed,
+                   DrmadProgressFunc progress, gpointer user_data, double *train_loss, GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_hyper_train()", error))
+    return FALSE;
+  gboolean result = drmad_hyper_train_unguarded (net, hyper, train, seed, progress, user_data, train_loss, error);
+  drmad_net_leave (net);
+  return result;
 }
 
 static gboolean
@@ -656,6 +673,23 @@ resolved_k (const DrmadReverseConfig *config, guint64 T)
   return config->checkpoint_every ? MIN (config->checkpoint_every, span) : default_k (span);
 }
 
+/* @a + @b and @a × @b, held at G_MAXUINT64 where they would wrap: the
+ * sizes of a pass over 2^62 steps wrapped to a few kB, and the auto method
+ * then chose the exact one, which failed. */
+static guint64
+add_sat (guint64 a, guint64 b)
+{
+  guint64 sum;
+  return __builtin_add_overflow (a, b, &sum) ? G_MAXUINT64 : sum;
+}
+
+static guint64
+mul_sat (guint64 a, guint64 b)
+{
+  guint64 product;
+  return __builtin_mul_overflow (a, b, &product) ? G_MAXUINT64 : product;
+}
+
 /* Vectors of P numbers a pass of a resolved method allocates: the trainer
  * (velocity, L2, η and γ schedules: 2 + 2S), the pass (w_0, dw, dv, dl2, u,
  * hu, dη and dγ: 6 + 2S; dγ only with momentum learned, else one number:
@@ -668,7 +702,8 @@ method_vectors (const DrmadReverseConfig *config, guint64 T, guint64 S)
   case DRMAD_METHOD_EXACT:
   case DRMAD_METHOD_TRUNCATED: {  /* checkpoints, w_T, then one segment's states (or v_T when k = 1) */
     guint64 reversed = config->method == DRMAD_METHOD_EXACT ? T : R;
-    return vectors + 2 * (reversed / k + (reversed % k != 0)) + 1 + (k > 1 ? 2 * k + 1 : 1);
+    return add_sat (add_sat (vectors, mul_sat (2, reversed / k + (reversed % k != 0))),
+                    1 + (k > 1 ? 2 * k + 1 : 1));
   }
   case DRMAD_METHOD_DRMAD:      /* w_0, w_T, the point and the zero velocity; the full line as K = 1 */
     return vectors + (R < T ? 4 : 5);
@@ -681,14 +716,15 @@ guint64
 drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config)
 {
   const DrmadHyperConfig *hc = drmad_hyper_get_config (hyper);
-  guint64 reals = method_vectors (config, hc->steps, hc->segments) * net->n_params;
-  if (!hc->learn_momentum)   /* dγ is one number, not S vectors */
+  guint64 reals = mul_sat (method_vectors (config, hc->steps, hc->segments), net->n_params);
+  if (!hc->learn_momentum && reals < G_MAXUINT64)   /* dγ is one number, not S vectors */
     reals -= hc->segments * net->n_params - 1;
   guint64 T = hc->steps, k = resolved_k (config, T), R = resolved_r (config, T);
   if (config->method == DRMAD_METHOD_EXACT || config->method == DRMAD_METHOD_TRUNCATED)
-    reals += tape_slots (net, hc->learn_momentum, k, config->method == DRMAD_METHOD_EXACT ? T : R)
-             * drmad_net_host_tape_reals (net);
-  return reals * drmad_precision_size (net->precision);
+    reals = add_sat (reals, mul_sat (tape_slots (net, hc->learn_momentum, k,
+                                                 config->method == DRMAD_METHOD_EXACT ? T : R),
+                                     drmad_net_host_tape_reals (net)));
+  return mul_sat (reals, drmad_precision_size (net->precision));
 }
 
 static guint64
@@ -844,10 +880,10 @@ drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadR
                                   hc->segments * net->n_params * elem, what, advice, error);
 }
 
-DrmadHypergradient *
-drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
-                             DrmadDeviceData *val, const DrmadReverseConfig *config,
-                             DrmadProgressFunc progress, gpointer user_data, GError **error)
+static DrmadHypergradient *
+drmad_hypergradient_compute_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
+                                       DrmadDeviceData *val, const DrmadReverseConfig *config,
+                                       DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
   if (!drmad_hyper_check_net (hyper, net, error))
     return NULL;
@@ -862,9 +898,8 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
   config = &resolved;
   /* The pass measures its own peak from here; the caller's peak (since open
    * or their last reset) is given back at the end. */
-  guint64 device_base = drmad_device_get_allocated_bytes (net->device);
-  guint64 caller_peak = drmad_device_get_peak_bytes (net->device);
-  drmad_device_reset_peak (net->device);
+  guint64 device_base, caller_peak;
+  drmad_device_begin_peak (net->device, &device_base, &caller_peak);
   Pass pass = { .progress = progress, .user_data = user_data, .val = val,
                 .watch_factor = config->watch_factor > 0 ? config->watch_factor : 1e6,
                 .dw_host = g_new (double, net->n_params) };
@@ -920,7 +955,8 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
       result->val_loss = pass.val_loss;
       result->forward_seconds = (pass.reverse_started - started) / 1e6;
       result->reverse_seconds = (g_get_monotonic_time () - pass.reverse_started) / 1e6;
-      result->device_peak_bytes = drmad_device_get_peak_bytes (net->device) - device_base;
+      guint64 peak = drmad_device_get_peak_bytes (net->device);
+      result->device_peak_bytes = peak > device_base ? peak - device_base : 0;
       result->host_peak_bytes = pass.host_peak;
       result->reverse_growth = pass.growth;
       if (!all_finite (result->gradient, result->n) || !all_finite (result->dw0, P)) {
@@ -934,4 +970,17 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
   pass_clear (&pass);
   drmad_device_raise_peak (net->device, caller_peak);
   return ok ? g_steal_pointer (&result) : NULL;
+}
+
+DrmadHypergradient *
+drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
+                             DrmadDeviceData *val, const DrmadReverseConfig *config,
+                             DrmadProgressFunc progress, gpointer user_data, GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_hypergradient_compute()", error))
+    return NULL;
+  DrmadHypergradient *result = drmad_hypergradient_compute_unguarded (net, hyper, train, val, config, progress,
+                                                                       user_data, error);
+  drmad_net_leave (net);
+  return result;
 }

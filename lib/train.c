@@ -109,9 +109,9 @@ check_vector (const char *what, const double *values, gsize n, double low, doubl
   return TRUE;
 }
 
-gboolean
-drmad_trainer_set_schedule (DrmadTrainer *trainer, guint n_segments, guint64 horizon,
-                            const double *eta, const double *gamma, const double *l2, GError **error)
+static gboolean
+drmad_trainer_set_schedule_unguarded (DrmadTrainer *trainer, guint n_segments, guint64 horizon,
+                                      const double *eta, const double *gamma, const double *l2, GError **error)
 {
   DrmadNet *net = trainer->net;
   gsize n = net->n_params;
@@ -158,8 +158,19 @@ drmad_trainer_set_schedule (DrmadTrainer *trainer, guint n_segments, guint64 hor
 }
 
 gboolean
-drmad_trainer_set_vectors (DrmadTrainer *trainer, const double *eta, const double *gamma,
-                           const double *l2, GError **error)
+drmad_trainer_set_schedule (DrmadTrainer *trainer, guint n_segments, guint64 horizon,
+                            const double *eta, const double *gamma, const double *l2, GError **error)
+{
+  if (!drmad_net_enter (trainer->net, "drmad_trainer_set_schedule()", error))
+    return FALSE;
+  gboolean result = drmad_trainer_set_schedule_unguarded (trainer, n_segments, horizon, eta, gamma, l2, error);
+  drmad_net_leave (trainer->net);
+  return result;
+}
+
+static gboolean
+drmad_trainer_set_vectors_unguarded (DrmadTrainer *trainer, const double *eta, const double *gamma,
+                                     const double *l2, GError **error)
 {
   if (trainer->n_segments != 1 && (!eta || !gamma)) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
@@ -169,14 +180,25 @@ drmad_trainer_set_vectors (DrmadTrainer *trainer, const double *eta, const doubl
   return drmad_trainer_set_schedule (trainer, 1, 1, eta, gamma, l2, error);
 }
 
+gboolean
+drmad_trainer_set_vectors (DrmadTrainer *trainer, const double *eta, const double *gamma,
+                           const double *l2, GError **error)
+{
+  if (!drmad_net_enter (trainer->net, "drmad_trainer_set_vectors()", error))
+    return FALSE;
+  gboolean result = drmad_trainer_set_vectors_unguarded (trainer, eta, gamma, l2, error);
+  drmad_net_leave (trainer->net);
+  return result;
+}
+
 guint
 drmad_trainer_segment (const DrmadTrainer *trainer, guint64 t)
 {
   return MIN (trainer->n_segments - 1, t * trainer->n_segments / trainer->horizon);
 }
 
-gboolean
-drmad_trainer_set_uniform (DrmadTrainer *trainer, double eta, double gamma, double l2, GError **error)
+static gboolean
+drmad_trainer_set_uniform_unguarded (DrmadTrainer *trainer, double eta, double gamma, double l2, GError **error)
 {
   DrmadNet *net = trainer->net;
   g_autofree double *eta_v = g_new (double, net->n_params);
@@ -193,9 +215,29 @@ drmad_trainer_set_uniform (DrmadTrainer *trainer, double eta, double gamma, doub
 }
 
 gboolean
-drmad_trainer_reset_velocity (DrmadTrainer *trainer, GError **error)
+drmad_trainer_set_uniform (DrmadTrainer *trainer, double eta, double gamma, double l2, GError **error)
+{
+  if (!drmad_net_enter (trainer->net, "drmad_trainer_set_uniform()", error))
+    return FALSE;
+  gboolean result = drmad_trainer_set_uniform_unguarded (trainer, eta, gamma, l2, error);
+  drmad_net_leave (trainer->net);
+  return result;
+}
+
+static gboolean
+drmad_trainer_reset_velocity_unguarded (DrmadTrainer *trainer, GError **error)
 {
   return drmad_buffer_zero (trainer->velocity, error);
+}
+
+gboolean
+drmad_trainer_reset_velocity (DrmadTrainer *trainer, GError **error)
+{
+  if (!drmad_net_enter (trainer->net, "drmad_trainer_reset_velocity()", error))
+    return FALSE;
+  gboolean result = drmad_trainer_reset_velocity_unguarded (trainer, error);
+  drmad_net_leave (trainer->net);
+  return result;
 }
 
 static gboolean
@@ -299,6 +341,17 @@ loss_read_finish (DrmadTrainer *trainer, LossRead *read, const char *phase, guin
          && check_loss (sum, phase, read->done, total, error);
 }
 
+/* The caller's @progress, marked on @net (drmad_net_callback_begin). */
+static gboolean
+call_progress (DrmadNet *net, DrmadProgressFunc progress, const char *phase, guint64 step, guint64 total,
+               gpointer user_data)
+{
+  drmad_net_callback_begin (net);
+  gboolean go_on = progress (phase, step, total, user_data);
+  drmad_net_callback_end (net);
+  return go_on;
+}
+
 gboolean
 drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, guint64 from, guint64 to,
                          guint64 total, const char *phase, DrmadStepHook before, gpointer before_data,
@@ -331,7 +384,7 @@ drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 
         block++;
       }
     }
-    if (ok && progress && !progress (phase, t + 1 - from, to - from, user_data)) {
+    if (ok && progress && !call_progress (net, progress, phase, t + 1 - from, to - from, user_data)) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "%s cancelled at step %" G_GUINT64_FORMAT
                    " of %" G_GUINT64_FORMAT, phase, t + 1, total);
       ok = FALSE;
@@ -349,10 +402,10 @@ drmad_trainer_run_steps (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 
   return ok;
 }
 
-gboolean
-drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, guint64 first_step,
-                   guint64 n_steps, DrmadProgressFunc progress, gpointer user_data,
-                   double *mean_loss, GError **error)
+static gboolean
+drmad_trainer_run_unguarded (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, guint64 first_step,
+                             guint64 n_steps, DrmadProgressFunc progress, gpointer user_data,
+                             double *mean_loss, GError **error)
 {
   DrmadNet *net = trainer->net;
   if (!drmad_net_check_data (net, train, error))
@@ -371,4 +424,17 @@ drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, 
   if (mean_loss)
     *mean_loss = n_steps ? loss_sum / ((double) n_steps * net->batch) : NAN;
   return TRUE;
+}
+
+gboolean
+drmad_trainer_run (DrmadTrainer *trainer, DrmadDeviceData *train, guint64 seed, guint64 first_step,
+                   guint64 n_steps, DrmadProgressFunc progress, gpointer user_data,
+                   double *mean_loss, GError **error)
+{
+  if (!drmad_net_enter (trainer->net, "drmad_trainer_run()", error))
+    return FALSE;
+  gboolean result = drmad_trainer_run_unguarded (trainer, train, seed, first_step, n_steps, progress, user_data,
+                                                 mean_loss, error);
+  drmad_net_leave (trainer->net);
+  return result;
 }

@@ -87,6 +87,55 @@ test_prepare_environment (void)
   g_test_trap_assert_passed ();
 }
 
+/* The first devices and kernels of a process, from several threads at
+ * once: PoCL sets its devices up on the first query and GLib registers the
+ * kernels' resource on first use, and a thread asking meanwhile was told
+ * there was no device, or crashed. Each round is a fresh process (the
+ * window is only open once per process). */
+#define FIRST_USE_THREADS 4
+
+static gint first_use_waiting;
+
+static gpointer
+first_use (gpointer data)
+{
+  g_atomic_int_add (&first_use_waiting, -1);
+  while (g_atomic_int_get (&first_use_waiting) > 0)
+    ;   /* all start together */
+  GError **error = data;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, error);
+  if (device) {
+    cl_kernel kernel = drmad_device_create_kernel (device, DRMAD_PRECISION_FLOAT32, "accumulate", error);
+    if (kernel)
+      clReleaseKernel (kernel);
+  }
+  return NULL;
+}
+
+static void
+test_first_use_in_threads (void)
+{
+  if (g_test_subprocess ()) {
+    GError *errors[FIRST_USE_THREADS] = { NULL };
+    GThread *threads[FIRST_USE_THREADS];
+    g_atomic_int_set (&first_use_waiting, FIRST_USE_THREADS);
+    for (guint i = 0; i < FIRST_USE_THREADS; i++)
+      threads[i] = g_thread_new ("first-use", first_use, &errors[i]);
+    for (guint i = 0; i < FIRST_USE_THREADS; i++) {
+      g_thread_join (threads[i]);
+      g_assert_no_error (errors[i]);
+    }
+    return;
+  }
+  g_autoptr (DrmadDevice) device = open_or_skip ();
+  if (!device)
+    return;
+  for (guint round = 0; round < 12; round++) {
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+  }
+}
+
 static void
 test_accounting (void)
 {
@@ -305,6 +354,7 @@ main (int argc, char **argv)
   g_test_add_func ("/device/choose", test_choose);
   g_test_add_func ("/device/default-index", test_default_index);
   g_test_add_func ("/device/accounting", test_accounting);
+  g_test_add_func ("/device/first-use-in-threads", test_first_use_in_threads);
   g_test_add_func ("/device/prepare-environment", test_prepare_environment);
   g_test_add_func ("/device/build-failure", test_build_failure);
   g_test_add_func ("/device/program-binary", test_program_binary);

@@ -697,6 +697,139 @@ test_cancel (void)
   problem_teardown (&p);
 }
 
+typedef struct {
+  DrmadNet           *net;
+  DrmadHyper         *hyper;
+  Problem            *problem;
+  DrmadHypergradient *result;
+  GError             *error;
+} SharedDeviceJob;
+
+static gpointer
+shared_device_job (gpointer data)
+{
+  SharedDeviceJob *job = data;
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 3 };
+  job->result = drmad_hypergradient_compute (job->net, job->hyper, job->problem->train, job->problem->val,
+                                             &reverse, NULL, NULL, &job->error);
+  return NULL;
+}
+
+/* Two threads with a net each on one shared device (and the same device
+ * data) compute hypergradients at once, as drmad.h ("Threads") allows:
+ * each gets what it gets alone, bit for bit, and the device holds no more
+ * afterwards than before. */
+static void
+test_threads_share_a_device (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadNet) second = drmad_net_new (p.device, sizes, G_N_ELEMENTS (sizes), DRMAD_ACTIVATION_TANH,
+                                               DRMAD_PRECISION_FLOAT64, 8, &error);
+  g_assert_no_error (error);
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_NEURON, 30);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadHyper) second_hyper = drmad_hyper_new (second, &config, &error);
+  g_assert_no_error (error);
+  SharedDeviceJob alone = { p.net, hyper, &p };
+  shared_device_job (&alone);
+  g_assert_no_error (alone.error);
+  guint64 held = drmad_device_get_allocated_bytes (p.device);
+  SharedDeviceJob jobs[2] = { { p.net, hyper, &p }, { second, second_hyper, &p } };
+  GThread *threads[2];
+  for (guint i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("shared-device", shared_device_job, &jobs[i]);
+  for (guint i = 0; i < 2; i++) {
+    g_thread_join (threads[i]);
+    g_assert_no_error (jobs[i].error);
+    g_assert_cmpfloat (jobs[i].result->val_loss, ==, alone.result->val_loss);
+    g_assert_cmpmem (jobs[i].result->gradient, alone.result->n * sizeof (double),
+                     alone.result->gradient, alone.result->n * sizeof (double));
+    drmad_hypergradient_free (jobs[i].result);
+  }
+  g_assert_cmpuint (drmad_device_get_allocated_bytes (p.device), ==, held);
+  drmad_hypergradient_free (alone.result);
+  g_clear_pointer (&second, drmad_net_free);
+  problem_teardown (&p);
+}
+
+typedef struct {
+  DrmadMeta *meta;
+  GBytes    *saved;
+  GError    *inner_error;
+  GError    *hook_error;
+} ReloadState;
+
+/* A reduction hook that changes nothing but tries the same load. */
+static gboolean
+reload_in_hook (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_data, GError **error)
+{
+  ReloadState *state = user_data;
+  if (!drmad_meta_load_state (state->meta, state->saved, &state->hook_error) && !state->hook_error)
+    g_assert_not_reached ();
+  return TRUE;
+}
+
+static gboolean
+reload_inside (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  ReloadState *state = user_data;
+  if (g_str_equal (phase, "reverse")   /* the reverse pass's callbacks (the training's: test-net) */
+      && !state->inner_error && !drmad_meta_load_state (state->meta, state->saved, &state->inner_error)
+      && !state->inner_error)
+    g_assert_not_reached ();
+  return TRUE;
+}
+
+/* A progress callback of drmad_meta_step()'s reverse pass, or its
+ * reduction hook, that loads a state into the same meta-optimiser would
+ * change θ under the step: refused with DRMAD_ERROR_BUSY, and the step
+ * ends as it would have. */
+static void
+test_reload_inside_step (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 10);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadHyper) alone_hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 1 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 0;
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_autoptr (DrmadMeta) alone = drmad_meta_new (p.net, alone_hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
+  g_autoptr (DrmadMetaReport) first_alone = drmad_meta_step (alone, NULL, NULL, &error);
+  g_assert_no_error (error);
+  ReloadState state = { .meta = meta, .saved = drmad_meta_save_state (meta) };
+  drmad_meta_set_reduce (meta, reload_in_hook, &state);
+  g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, reload_inside, &state, &error);
+  g_autoptr (DrmadMetaReport) second_alone = drmad_meta_step (alone, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_error (state.inner_error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+  g_assert_error (state.hook_error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+  g_assert_cmpuint (drmad_meta_get_iteration (meta), ==, 2);
+  for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++)
+    g_assert_cmpfloat (drmad_hyper_get_values (hyper)[i], ==, drmad_hyper_get_values (alone_hyper)[i]);
+  /* Outside the step the same state loads. */
+  g_assert_true (drmad_meta_load_state (meta, state.saved, &error));
+  g_assert_cmpuint (drmad_meta_get_iteration (meta), ==, 1);
+  g_clear_error (&state.inner_error);
+  g_clear_error (&state.hook_error);
+  g_bytes_unref (state.saved);
+  g_clear_pointer (&meta, drmad_meta_free);   /* before the net it borrows */
+  g_clear_pointer (&alone, drmad_meta_free);
+  problem_teardown (&p);
+}
+
 /* The reason a method chosen by hand comes with names the groups it gives no
  * hypergradient for, and it is true: DrMAD as its authors ran it (R < T)
  * gives exact zeros for the learning rates and momenta, truncated for the
@@ -1152,6 +1285,23 @@ test_defaults_at_largest_steps (void)
   CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
   g_assert_cmpuint (resolved.reverse_steps, ==, G_GUINT64_CONSTANT (1844674407370955162));
   g_assert_cmpuint (resolved.checkpoint_every, ==, 1358187914);   /* ⌈√R⌉ */
+
+  /* The sizes of a pass with every state stored over 2^62 steps are held
+   * at G_MAXUINT64 rather than wrapped (to 26 kB): the memory check
+   * refuses it, and auto chooses piecewise instead of an exact pass that
+   * then failed with too many stored arrays. */
+  config.steps = G_GUINT64_CONSTANT (1) << 62;
+  g_autoptr (DrmadHyper) long_run = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  reverse.method = DRMAD_METHOD_EXACT;
+  reverse.checkpoint_every = 1;
+  g_assert_cmpuint (drmad_hypergradient_device_bytes (p.net, long_run, &reverse), ==, G_MAXUINT64);
+  g_assert_false (drmad_hypergradient_check_memory (p.net, long_run, &reverse, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  reverse.method = DRMAD_METHOD_AUTO;
+  CHECK (drmad_reverse_config_resolve (p.net, long_run, &reverse, &resolved, NULL, &error));
+  g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
   problem_teardown (&p);
 }
 
@@ -1376,6 +1526,39 @@ static gboolean
 cancel_at_once (const char *phase, guint64 step, guint64 total, gpointer user_data)
 {
   return FALSE;
+}
+
+/* θ far too large for the machine is refused before anything is
+ * allocated: 4294967295 segments, or an L2 per weight of 2^48 weights,
+ * made GLib abort the process when its arrays could not grow. */
+static void
+test_too_many_entries (void)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.learn_lr = TRUE;
+  config.segments = G_MAXUINT;
+  config.steps = G_MAXUINT64;
+  const guint sizes[] = { 20, 20, 4 };
+  g_assert_null (drmad_hyper_new_for_sizes (sizes, 3, &config, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "4294967295 segments"));
+  g_clear_error (&error);
+  drmad_hyper_config_init (&config);
+  config.l2 = DRMAD_L2_PER_WEIGHT;
+  const guint wide[] = { 1u << 24, 1u << 24, 10 };
+  g_assert_null (drmad_hyper_new_for_sizes (wide, 3, &config, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  /* A large θ that fits is still made. */
+  config.l2 = DRMAD_L2_PER_LAYER;
+  config.learn_lr = TRUE;
+  config.segments = 100000;
+  config.steps = 100000;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_hyper_get_n (hyper), ==, 2 + 2 * 100000);
 }
 
 /* Objects that do not belong together are refused up front, never read out
@@ -1651,6 +1834,8 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/warm-start", test_warm_start);
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
   g_test_add_func ("/hyper/cancel", test_cancel);
+  g_test_add_func ("/hyper/reload-inside-step", test_reload_inside_step);
+  g_test_add_func ("/hyper/threads-share-a-device", test_threads_share_a_device);
   g_test_add_func ("/hyper/names", test_names);
   g_test_add_func ("/hyper/launch-geometry", test_launch_geometry);
   g_test_add_func ("/hyper/drmad-authors-loop", test_drmad_authors_loop);
@@ -1663,6 +1848,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/fidelity", test_fidelity);
   g_test_add_func ("/hyper/fidelity-scale", test_fidelity_scale);
   g_test_add_func ("/hyper/misuse", test_misuse);
+  g_test_add_func ("/hyper/too-many-entries", test_too_many_entries);
   g_test_add_func ("/hyper/blind-groups", test_blind_groups);
   return g_test_run ();
 }

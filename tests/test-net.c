@@ -288,6 +288,154 @@ test_byte_data (gconstpointer data)
   fixture_teardown (&f);
 }
 
+/* A small net training on synthetic data, for the tests of who may call
+ * what while it works. */
+typedef struct {
+  DrmadDevice     *device;
+  DrmadDeviceData *data;
+  DrmadNet        *net;
+  DrmadTrainer    *trainer;
+  /* what the callbacks saw */
+  GError          *inner_error;
+  guint            inner_calls;
+  gint             stage;       /* /net/one-thread-at-a-time: 1 the trainer waits, 2 the other thread has tried */
+} Busy;
+
+static gboolean
+busy_setup (Busy *b)
+{
+  g_autoptr (GError) error = NULL;
+  b->device = drmad_device_open (NULL, &error);
+  if (!b->device) {
+    g_test_skip (error->message);
+    return FALSE;
+  }
+  enum { N = 60, DIM = 7, CLASSES = 3 };
+  float features[N * DIM];
+  gint32 labels[N];
+  for (guint i = 0; i < N; i++) {
+    labels[i] = i % CLASSES;
+    for (guint j = 0; j < DIM; j++)
+      features[i * DIM + j] = (float) ((i * 7 + j * 3) % 11) / 11 + (j == (guint) labels[i]);
+  }
+  g_autoptr (DrmadDataset) dataset = drmad_dataset_new_from_arrays (N, DIM, CLASSES, features, labels, &error);
+  g_assert_no_error (error);
+  b->data = drmad_device_data_new (b->device, DRMAD_PRECISION_FLOAT32, dataset, &error);
+  g_assert_no_error (error);
+  const guint widths[] = { DIM, 8, CLASSES };
+  b->net = drmad_net_new (b->device, widths, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 10, &error);
+  g_assert_no_error (error);
+  b->trainer = drmad_trainer_new (b->net, &error);
+  g_assert_no_error (error);
+  return TRUE;
+}
+
+static double
+busy_train (Busy *b, DrmadProgressFunc progress)
+{
+  g_autoptr (GError) error = NULL;
+  double loss = 0;
+  g_assert_true (drmad_net_init_params (b->net, 3, NULL, &error));
+  g_assert_true (drmad_trainer_reset_velocity (b->trainer, &error));
+  g_assert_true (drmad_trainer_run (b->trainer, b->data, 5, 0, 12, progress, b, &loss, &error));
+  g_assert_no_error (error);
+  return loss;
+}
+
+static void
+busy_clear (Busy *b)
+{
+  g_clear_error (&b->inner_error);
+  g_clear_pointer (&b->trainer, drmad_trainer_free);
+  g_clear_pointer (&b->net, drmad_net_free);
+  g_clear_pointer (&b->data, drmad_device_data_free);
+  g_clear_pointer (&b->device, drmad_device_unref);
+}
+
+static gboolean
+evaluate_inside (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  Busy *b = user_data;
+  double loss, error_rate;
+  g_clear_error (&b->inner_error);
+  if (!drmad_net_evaluate (b->net, b->data, &loss, &error_rate, &b->inner_error))
+    b->inner_calls++;
+  return TRUE;
+}
+
+/* A progress callback that calls back into the library on the net whose
+ * training it reports on is refused with DRMAD_ERROR_BUSY: an evaluation
+ * there overwrote the training's loss sum (a mean loss of 0.016 where it
+ * was 0.61), a nested training the weights. The training itself goes on
+ * unchanged. */
+static void
+test_callback_reentry (void)
+{
+  Busy b = { 0 };
+  if (!busy_setup (&b))
+    return;
+  double alone = busy_train (&b, NULL);
+  double with_callback = busy_train (&b, evaluate_inside);
+  g_assert_error (b.inner_error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+  g_assert_nonnull (strstr (b.inner_error->message, "drmad_net_evaluate()"));
+  g_assert_cmpuint (b.inner_calls, ==, 12);
+  g_assert_cmpfloat (with_callback, ==, alone);
+  /* After the work has returned, the same call works. */
+  double loss, error_rate;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (drmad_net_evaluate (b.net, b.data, &loss, &error_rate, &error));
+  busy_clear (&b);
+}
+
+static gpointer
+evaluate_elsewhere (gpointer user_data)
+{
+  Busy *b = user_data;
+  while (g_atomic_int_get (&b->stage) != 1)
+    g_thread_yield ();
+  double loss, error_rate;
+  if (!drmad_net_evaluate (b->net, b->data, &loss, &error_rate, &b->inner_error))
+    b->inner_calls++;
+  g_atomic_int_set (&b->stage, 2);
+  return NULL;
+}
+
+static gboolean
+wait_for_other_thread (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  Busy *b = user_data;
+  if (step == 4) {
+    g_atomic_int_set (&b->stage, 1);
+    while (g_atomic_int_get (&b->stage) != 2)
+      g_thread_yield ();
+  }
+  return TRUE;
+}
+
+/* A net is used by one thread at a time: a second thread's call while the
+ * first trains it is refused with DRMAD_ERROR_BUSY rather than run into the
+ * training's state; once the first is done, the second may use it. */
+static void
+test_one_thread_at_a_time (void)
+{
+  Busy b = { 0 };
+  if (!busy_setup (&b))
+    return;
+  double alone = busy_train (&b, NULL);
+  GThread *other = g_thread_new ("other", evaluate_elsewhere, &b);
+  double shared = busy_train (&b, wait_for_other_thread);
+  g_thread_join (other);
+  g_assert_error (b.inner_error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+  g_assert_nonnull (strstr (b.inner_error->message, "another thread"));
+  g_assert_cmpfloat (shared, ==, alone);
+  g_clear_error (&b.inner_error);
+  g_atomic_int_set (&b.stage, 1);
+  other = g_thread_new ("other", evaluate_elsewhere, &b);
+  g_thread_join (other);
+  g_assert_no_error (b.inner_error);
+  busy_clear (&b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -332,5 +480,7 @@ main (int argc, char **argv)
       g_test_add_data_func (name, &cases[p][g][1], test_byte_data);
     }
   g_test_add_func ("/net/bad-shapes", test_bad_shapes);
+  g_test_add_func ("/net/callback-reentry", test_callback_reentry);
+  g_test_add_func ("/net/one-thread-at-a-time", test_one_thread_at_a_time);
   return g_test_run ();
 }
