@@ -772,7 +772,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   memset (result, 0, sizeof *result);
 
   /* --out refused before the data load (seconds), and again when the run is created */
-  if (writer && o->meta_iters > 0 && !o->resume && !drmad_run_check_new (o->out, o->force, error)) {
+  if (writer && o->meta_iters > 0 && !o->resume && !o->out_default && !drmad_run_check_new (o->out, o->force, error)) {
     out_folder_advice (o, error);
     return DRMAD_JOB_BAD_INPUT;
   }
@@ -868,10 +868,22 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       say (callbacks, "%s has no finished meta-iteration yet: starting it from the beginning", o->resume);
   } else if (writer) {
     g_autofree char *ini = run_ini (o, ranks, sharded);
-    if (!(run = drmad_run_create (o->out, ini, o->force, error))) {
-      out_folder_advice (o, error);
-      outcome = DRMAD_JOB_BAD_INPUT;
-      goto out;
+    g_autofree char *out = g_strdup (o->out);
+    for (guint tries = 1; !(run = drmad_run_create (out, ini, o->force, error)); tries++) {
+      /* A name drmad chose (runs/DATE-TIME) is chosen when the options are
+       * read, seconds before the folder is made: another run started in the
+       * same second may have taken it since. This one takes the next name. */
+      if (!o->out_default || tries >= 100
+          || !(g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS)
+               || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BUSY))) {
+        out_folder_advice (o, error);
+        outcome = DRMAD_JOB_BAD_INPUT;
+        goto out;
+      }
+      g_clear_error (error);
+      g_autofree char *parent = g_path_get_dirname (out);
+      g_free (out);
+      out = drmad_options_new_run_folder (parent);
     }
     drmad_run_set_identity (run, identity);
   }

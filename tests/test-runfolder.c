@@ -500,6 +500,58 @@ test_checkpoint_v3 (void)
   remove_tree (dir);
 }
 
+/* Runs started together without --out: each names its folder runs/DATE-TIME
+ * when it reads its options, seconds before it makes the folder, so runs
+ * started in the same second chose the same name and all but one were
+ * refused ("already holds files", or the lock). Each now takes the next
+ * free name and finishes in a folder of its own. */
+static void
+test_default_folders_side_by_side (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-default-out", NULL);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_cwd (launcher, dir);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, (gpointer) "--meta-iters");
+  g_ptr_array_add (argv, (gpointer) "1");
+  g_ptr_array_add (argv, NULL);
+  enum { N = 3 };
+  GSubprocess *runs[N];
+  for (guint i = 0; i < N; i++) {
+    g_autoptr (GError) error = NULL;
+    runs[i] = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+    g_assert_no_error (error);
+  }
+  for (guint i = 0; i < N; i++) {
+    g_autofree char *err = NULL;
+    g_assert_true (g_subprocess_communicate_utf8 (runs[i], NULL, NULL, NULL, &err, NULL));
+    g_test_message ("run %u: %s", i, err);
+    g_assert_cmpint (g_subprocess_get_exit_status (runs[i]), ==, 0);
+    g_assert_null (strstr (err, "drmad: "));
+    g_object_unref (runs[i]);
+  }
+  g_autofree char *base = g_build_filename (dir, "runs", NULL);
+  g_autoptr (GDir) folders = g_dir_open (base, 0, NULL);
+  g_assert_nonnull (folders);
+  guint finished = 0;
+  const char *name;
+  while ((name = g_dir_read_name (folders))) {
+    g_autofree char *folder = g_build_filename (base, name, NULL);
+    g_autofree char *history = read_file (folder, "history.csv");
+    g_assert_nonnull (history);
+    g_assert_nonnull (strstr (history, "final-best"));
+    finished++;
+  }
+  g_assert_cmpuint (finished, ==, N);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -518,5 +570,6 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/signals", test_signals);
   g_test_add_func ("/runfolder/special-files", test_special_files);
+  g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   return g_test_run ();
 }
