@@ -713,6 +713,36 @@ outcome_of (const GError *error, DrmadJobOutcome otherwise)
   return g_error_matches (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED) ? DRMAD_JOB_CANCELLED : otherwise;
 }
 
+/* A run folder that could not be made or resumed: bad input (status 2),
+ * unless its disk is full, which no change to the command mends: then the
+ * work failed (status 1), and the same command works once there is room. */
+static DrmadJobOutcome
+folder_outcome (GError **error, const char *again)
+{
+  if (!g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_NO_SPACE))
+    return DRMAD_JOB_BAD_INPUT;
+  add_advice (error, again);
+  return DRMAD_JOB_FAILED;
+}
+
+/* Where the meta-iterations up to @kept are, after a failure; a folder that
+ * disappeared while the run went on (deleted, or moved: a relative name
+ * follows the current folder) is said to be gone. */
+static void
+say_kept (const DrmadJobCallbacks *callbacks, const char *folder, guint64 kept, gboolean force, const char *then)
+{
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  if (kept > 0 && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
+    say (callbacks, "%s/checkpoint.bin is gone (the folder was deleted or moved while the run went on): nothing of "
+         "this run can be resumed from there", folder);
+  else if (kept > 0)
+    say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s%s)",
+         kept, folder, folder, then);
+  else
+    say (callbacks, "no meta-iteration finished: %s holds nothing of this run%s", folder,
+         force ? " (an earlier run there is unchanged)" : "");
+}
+
 /* One θ of the final evaluation: trains from scratch and measures the test
  * split. A training that diverges is a result for that θ, not an error (as
  * in drmad --evaluate): test loss inf, error 1, *diverged set; the other
@@ -861,7 +891,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
         || !(ini = resumed_ini (o, ranks, sharded, drmad_meta_get_iteration (meta), drmad_run_get_ini (run), error))
         || !drmad_run_update_ini (run, ini, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
-      outcome = DRMAD_JOB_BAD_INPUT;
+      outcome = folder_outcome (error, "free space there, then resume it again");
       goto out;
     }
     if (!drmad_run_has_checkpoint (run))
@@ -877,7 +907,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
           || !(g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS)
                || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BUSY))) {
         out_folder_advice (o, error);
-        outcome = DRMAD_JOB_BAD_INPUT;
+        outcome = folder_outcome (error, "free space there, then run the same command again");
         goto out;
       }
       g_clear_error (error);
@@ -945,13 +975,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       if (!writer)
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
-      guint64 kept = recorded ? it + 1 : it;
-      if (kept > 0)
-        say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s)",
-             kept, result->folder, result->folder);
-      else
-        say (callbacks, "no meta-iteration finished: %s holds nothing of this run%s", result->folder,
-             o->force ? " (an earlier run there is unchanged)" : "");
+      say_kept (callbacks, result->folder, recorded ? it + 1 : it, o->force, "");
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");
@@ -990,6 +1014,8 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                                   result->best_test_error, error)) {
     outcome = outcome_of (*error, DRMAD_JOB_FAILED);
     g_prefix_error (error, "the final evaluation %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
+    say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,
+              ", which runs the final evaluation again");
     goto out;
   }
   /* In the C locale's notation whatever the user's (0.001, not 0,001): the

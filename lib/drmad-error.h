@@ -41,6 +41,7 @@ typedef enum {
   DRMAD_ERROR_UNSTABLE,         /* a reverse pass's ‖dw‖ grew past its watch limit: the method is unusable there */
   DRMAD_ERROR_BUSY,             /* a run folder is in use by another process (its lock is held) */
   DRMAD_ERROR_MISMATCH,         /* a checkpoint belongs to other settings or other data than the run resuming it */
+  DRMAD_ERROR_NO_SPACE,         /* a file could not be written: its file system is full or the disk quota used up */
 } DrmadError;
 
 /* A short, printable form of @text (a value someone gave) to quote in a

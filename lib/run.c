@@ -80,8 +80,26 @@ run_new (const char *folder, char *ini)
 static gboolean
 set_errno_error (GError **error, int saved, const char *what, const char *path)
 {
-  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot %s %s: %s", what, path, g_strerror (saved));
+  gboolean full = saved == ENOSPC || saved == EDQUOT;
+  g_set_error (error, DRMAD_ERROR, full ? DRMAD_ERROR_NO_SPACE : DRMAD_ERROR_IO, "cannot %s %s: %s", what, path,
+               g_strerror (saved));
   return FALSE;
+}
+
+/* Test hook (docs/reliability.md): DRMAD_INJECT_FAULT=nospace:N makes the
+ * Nth file write of the process (1-based) and every later one fail as on a
+ * full disk. */
+static gboolean
+inject_no_space (void)
+{
+#ifndef DRMAD_TEST_HOOKS
+  return FALSE;
+#endif
+  static gint writes;
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  if (!spec || !g_str_has_prefix (spec, "nospace:"))
+    return FALSE;
+  return g_atomic_int_add (&writes, 1) + 1 >= atoi (spec + strlen ("nospace:"));
 }
 
 /* The process's umask (read once: umask() can only be read by setting it). */
@@ -114,6 +132,8 @@ drmad_write_file_atomic (const char *path, const void *contents, gsize length, G
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *prefix = g_strdup_printf ("%s/.%s.", folder, base);
   g_autofree char *template = random_name_template (prefix);
+  if (inject_no_space ())
+    return set_errno_error (error, ENOSPC, "write", path);
   int fd = g_mkstemp (template);
   if (fd < 0)
     return set_errno_error (error, errno, "create a temporary file beside", path);

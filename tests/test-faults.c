@@ -131,6 +131,56 @@ test_nan_on_device (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED);
 }
 
+/* A full disk (DRMAD_INJECT_FAULT=nospace:N: the Nth file write and every
+ * later one fail with ENOSPC) at each point of a run: writing run.ini, a
+ * meta-iteration's record, the final history. Status 1, not 2 (the command
+ * was right); the message names the file and says what is kept; once there
+ * is room, the same command or --resume finishes the run. Writes, in order:
+ * run.ini, then per meta-iteration history.csv, hyper.csv, checkpoint.bin
+ * and the three plots, then the final history.csv. */
+static const char *small_run[] = { "--no-gui", "--iters", "20", "--train-size", "200", "--val-size", "50",
+                                   "--test-size", "50", "--layers", "784,16,10", "--batch", "20", "--meta-iters",
+                                   "2", NULL };
+
+static void
+test_full_disk (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-full", NULL);
+  struct { const char *fault, *says; } cases[] = {
+    { "nospace:1", "run the same command again" },                        /* run.ini */
+    { "nospace:8", "everything up to meta-iteration 1 is in" },           /* meta-iteration 2's history.csv */
+    { "nospace:12", "everything up to meta-iteration 2 is in" },          /* meta-iteration 2's lr.png */
+    { "nospace:14", "which runs the final evaluation again" },            /* the final history.csv */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *folder = g_strdup_printf ("%s/run%u", dir, i);
+    g_autofree char *err = NULL, *err2 = NULL, *history = NULL;
+    g_assert_cmpint (run_drmad (small_run, (const char *[]){ "--out", folder, NULL }, "DRMAD_INJECT_FAULT",
+                                cases[i].fault, NULL, &err), ==, 1);
+    g_assert_nonnull (strstr (err, "No space left on device"));
+    g_assert_nonnull (strstr (err, cases[i].says));
+    if (i == 0)   /* nothing was recorded: the same command, with room, makes the run */
+      g_assert_cmpint (run_drmad (small_run, (const char *[]){ "--out", folder, NULL }, NULL, NULL, NULL, &err2),
+                       ==, 0);
+    else {
+      g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GBytes) payload = drmad_checkpoint_read (checkpoint, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL,
+                                  &err2), ==, 0);
+    }
+    g_autofree char *history_path = g_build_filename (folder, "history.csv", NULL);
+    g_assert_true (g_file_get_contents (history_path, &history, NULL, NULL));
+    g_assert_nonnull (strstr (history, "\n2,"));
+    g_assert_nonnull (strstr (history, "final-best"));
+  }
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -141,5 +191,6 @@ main (int argc, char **argv)
   g_test_add_func ("/faults/nan-on-device", test_nan_on_device);
   g_test_add_data_func ("/faults/nan-in-gradient", "gradient:3", test_fault);
   g_test_add_data_func ("/faults/nan-in-hypergradient", "hypergradient:2", test_fault);
+  g_test_add_func ("/faults/full-disk", test_full_disk);
   return g_test_run ();
 }

@@ -398,6 +398,31 @@ test_signals (void)
   remove_tree (dir);
 }
 
+/* The run folder deleted while the run goes on (rm -rf of it, or of the
+ * folder a relative runs/DATE-TIME lies in): the run fails at its next write
+ * with status 1 and says that the folder is gone, not that its
+ * meta-iterations are kept there. */
+static void
+test_folder_deleted (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-deleted", NULL);
+  g_autofree char *folder = g_build_filename (dir, "D", NULL);
+  g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
+  g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
+  wait_for (history);
+  for (guint i = 0; i < 100 && g_file_test (folder, G_FILE_TEST_EXISTS); i++)
+    remove_tree (folder);   /* again if a write landed while it went */
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
+  g_test_message ("%s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 1);
+  g_assert_nonnull (strstr (err, "checkpoint.bin is gone"));
+  g_assert_null (strstr (err, "everything up to"));
+  remove_tree (dir);
+}
+
 /* Special files and output that cannot be written. */
 static void
 test_special_files (void)
@@ -570,6 +595,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/signals", test_signals);
   g_test_add_func ("/runfolder/special-files", test_special_files);
+  g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
   g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   return g_test_run ();
 }
