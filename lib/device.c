@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #ifndef CL_PLATFORM_NOT_FOUND_KHR
@@ -144,10 +145,21 @@ for_each_device (DeviceVisitor visit, gpointer user_data, GError **error)
   cl_uint n_platforms = 0;
   cl_int status = clGetPlatformIDs (0, NULL, &n_platforms);
   if (status == CL_PLATFORM_NOT_FOUND_KHR || (status == CL_SUCCESS && n_platforms == 0)) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_PLATFORM,
-                 "no OpenCL platform is installed: install a driver, for the CPU "
-                 "`apt-get install pocl-opencl-icd` (Debian package pocl-opencl-icd), "
-                 "or your GPU vendor's OpenCL ICD");
+    /* The ICD loader skips a driver it cannot load, as under an address-space
+     * limit too small for it (PoCL with its LLVM maps some hundreds of MB):
+     * that looks the same as no driver at all. */
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_PLATFORM,
+                   "no OpenCL platform could be loaded: the process's address-space limit (ulimit -v, %"
+                   G_GUINT64_FORMAT " KiB) may be too small for the driver (PoCL maps some hundreds of MB): "
+                   "raise it; or none is installed: for the CPU `apt-get install pocl-opencl-icd` (Debian "
+                   "package pocl-opencl-icd), or your GPU vendor's OpenCL ICD", (guint64) limit.rlim_cur / 1024);
+    else
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_PLATFORM,
+                   "no OpenCL platform is installed: install a driver, for the CPU "
+                   "`apt-get install pocl-opencl-icd` (Debian package pocl-opencl-icd), "
+                   "or your GPU vendor's OpenCL ICD");
     return FALSE;
   }
   if (!drmad_cl_check (status, "clGetPlatformIDs", error))

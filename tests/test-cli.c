@@ -6,6 +6,7 @@
 #include <math.h>
 #include <png.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "drmad.h"
 #include "test-util.h"
@@ -1179,6 +1180,46 @@ test_headless_notice (void)
   remove_tree (dir);
 }
 
+/* An address-space limit (ulimit -v) too small for PoCL: the ICD loader
+ * skips the driver it cannot load, which looked like no driver installed
+ * ("install pocl-opencl-icd"); the message now names the limit. Lowering a
+ * limit needs no privilege. */
+static void
+limit_address_space (gpointer data)
+{
+  struct rlimit limit = { .rlim_cur = GPOINTER_TO_SIZE (data), .rlim_max = GPOINTER_TO_SIZE (data) };
+  setrlimit (RLIMIT_AS, &limit);
+}
+
+static void
+test_address_space_limit (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  g_test_skip ("AddressSanitizer maps terabytes of shadow memory: no program of this build starts under ulimit -v");
+  return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  g_test_skip ("AddressSanitizer maps terabytes of shadow memory: no program of this build starts under ulimit -v");
+  return;
+#endif
+#endif
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--list-devices", NULL };
+  g_autofree char *err = NULL;
+  int status;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, limit_address_space,
+                               GSIZE_TO_POINTER ((gsize) 100 << 20), NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s", err);
+  g_assert_true (WIFEXITED (status));
+  if (WEXITSTATUS (status) == 0) {
+    g_test_skip ("the OpenCL driver loads within 100 MiB of address space here");
+    return;
+  }
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (err, "address-space limit (ulimit -v, 102400 KiB)"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1200,6 +1241,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/relative-dataset", test_relative_dataset);
   g_test_add_func ("/cli/long-and-binary-values", test_long_and_binary_values);
   g_test_add_func ("/cli/device-faults", test_device_faults);
+  g_test_add_func ("/cli/address-space-limit", test_address_space_limit);
   g_test_add_func ("/cli/dataset-messages", test_dataset_messages);
   g_test_add_func ("/cli/small-dataset-sizes", test_small_dataset_sizes);
   g_test_add_func ("/cli/one-class", test_one_class);
