@@ -3,10 +3,13 @@
  * never reaches a checkpoint or a CSV. */
 #include "drmad.h"
 #include "net-private.h"
+#include "blas.h"
 #include "test-util.h"
 
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 static const char *config[] = { "--no-gui", "--iters", "30", "--train-size", "300", "--val-size", "200",
@@ -181,6 +184,45 @@ test_full_disk (void)
   remove_tree (dir);
 }
 
+/* OpenBLAS under an address-space limit (ulimit -v) that leaves too little
+ * for its GEMM buffers (128 MiB a thread): it retries a failed mapping
+ * forever, so its second thread spun at 100 % CPU for the whole run and the
+ * program hung at exit. Loading it now refuses, naming the limit, and
+ * starts no thread drmad does not use. In a subprocess: the limit and the
+ * load are for the process. */
+static void
+test_blas_address_space (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  g_test_skip ("AddressSanitizer needs more address space than the limit leaves");
+  return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  g_test_skip ("AddressSanitizer needs more address space than the limit leaves");
+  return;
+#endif
+#endif
+  if (g_test_subprocess ()) {
+    g_autofree char *statm = NULL;
+    g_assert_true (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL));
+    guint64 pages = g_ascii_strtoull (statm, NULL, 10);
+    struct rlimit limit = { .rlim_cur = pages * sysconf (_SC_PAGESIZE) + ((guint64) 100 << 20) };
+    limit.rlim_max = limit.rlim_cur;
+    g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+    g_autoptr (GError) error = NULL;
+    g_assert_null (drmad_openblas (&error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY);
+    g_assert_nonnull (strstr (error->message, "ulimit -v"));
+    return;
+  }
+  if (!g_file_test ("/proc/self/statm", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no /proc/self/statm to size the limit from");
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -192,5 +234,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/faults/nan-in-gradient", "gradient:3", test_fault);
   g_test_add_data_func ("/faults/nan-in-hypergradient", "hypergradient:2", test_fault);
   g_test_add_func ("/faults/full-disk", test_full_disk);
+  g_test_add_func ("/faults/blas-address-space", test_blas_address_space);
   return g_test_run ();
 }
