@@ -409,9 +409,9 @@ test_folder_deleted (void)
     return;
   g_autofree char *dir = test_tmp_dir ("drmad-deleted", NULL);
   g_autofree char *folder = g_build_filename (dir, "D", NULL);
-  g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
   g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
-  wait_for (history);
+  wait_for (checkpoint);   /* a meta-iteration recorded */
   for (guint i = 0; i < 100 && g_file_test (folder, G_FILE_TEST_EXISTS); i++)
     remove_tree (folder);   /* again if a write landed while it went */
   g_autofree char *err = NULL;
