@@ -376,6 +376,22 @@ check_new_folder (const char *folder, gboolean force, gboolean *has_ini, GError 
                  "so give the folder itself", folder, target ? target : "?");
     return FALSE;
   }
+  if (force && *has_ini) {
+    /* The new run is made beside it, in FOLDER.drmad-new- and six random
+     * characters, and the earlier one moved aside to FOLDER.drmad-old-…:
+     * names 17 characters longer, which the file system must take. */
+    g_autofree char *parent = g_path_get_dirname (folder), *base = g_path_get_basename (folder);
+    long name_max = pathconf (parent, _PC_NAME_MAX);
+    gsize longer = strlen (".drmad-new-") + 6;
+    if (name_max > 0 && strlen (base) + longer > (gsize) name_max) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "the output folder's name (%" G_GSIZE_FORMAT " bytes) is too long to overwrite it: the new run "
+                   "is made beside it under the name plus %" G_GSIZE_FORMAT " characters, and names in %s may have "
+                   "%ld bytes at most; give a folder with a name of %" G_GSIZE_FORMAT " bytes or fewer",
+                   strlen (base), longer, parent, name_max, (gsize) name_max - longer);
+      return FALSE;
+    }
+  }
   if (!*has_ini) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
                  "the output folder %s already holds files but no run.ini: it is not a run folder%s; choose another "

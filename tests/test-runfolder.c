@@ -170,6 +170,23 @@ test_force_refused_up_front (void)
   g_assert_nonnull (strstr (err_link, "--resume"));
   g_assert_null (strstr (err_link, "--force"));
 
+  /* A name too long for the staging folder beside it (the name plus 17
+   * characters): refused up front, not after the data load with "File name
+   * too long" about a folder the user never named. */
+  long name_max = pathconf (dir, _PC_NAME_MAX);
+  if (name_max > 17 && name_max < 4096) {
+    g_autofree char *long_name = g_strnfill (name_max - 10, 'n');
+    g_autofree char *long_folder = g_build_filename (dir, long_name, NULL), *err_long = NULL;
+    g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", long_folder, NULL }, NULL), ==, 0);
+    g_autofree char *long_history = read_file (long_folder, "history.csv");
+    g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--seed", "2", "--force", "--out", long_folder,
+                                              NULL }, &err_long), ==, 2);
+    g_assert_nonnull (strstr (err_long, "too long to overwrite it"));
+    g_assert_null (strstr (err_long, "device: "));
+    g_autofree char *long_history2 = read_file (long_folder, "history.csv");
+    g_assert_cmpstr (long_history2, ==, long_history);
+  }
+
   g_assert_true (g_file_set_contents (file, "mine\n", -1, NULL));
   g_autofree char *err_file = NULL, *err_file_force = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", file, NULL }, &err_file), ==, 2);
