@@ -941,8 +941,9 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     goto out;
   }
   if (writer && o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters)
-    say (callbacks, "%s already has its %u meta-iterations: only the final evaluation runs again "
-         "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta));
+    say (callbacks, "%s already has its %u meta-iteration%s: only the final evaluation runs again "
+         "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta),
+         drmad_meta_get_iteration (meta) == 1 ? "" : "s");
 
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
     if (o->patience && drmad_meta_get_stalled (meta) >= o->patience) {

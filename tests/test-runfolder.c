@@ -594,6 +594,21 @@ test_default_folders_side_by_side (void)
   remove_tree (dir);
 }
 
+/* Resuming a finished run of one meta-iteration says so in the singular. */
+static void
+test_resume_finished (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-finished", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL), *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, &err),
+                   ==, 0);
+  g_assert_nonnull (strstr (err, "already has its 1 meta-iteration: only the final evaluation runs again"));
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -613,6 +628,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/signals", test_signals);
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
+  g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   return g_test_run ();
 }
