@@ -1203,21 +1203,29 @@ test_address_space_limit (void)
   return;
 #endif
 #endif
+  /* Where the driver fails under a limit depends on the machine: loading
+   * (no platform), or making its device (none listed); a refusal must name
+   * the limit either way. PoCL itself aborts where it cannot start its
+   * threads (260 MB here): not ours to catch, so not checked. */
   const char *argv[] = { g_getenv ("DRMAD_BIN"), "--list-devices", NULL };
-  g_autofree char *err = NULL;
-  int status;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, limit_address_space,
-                               GSIZE_TO_POINTER ((gsize) 100 << 20), NULL, &err, &status, &error));
-  g_assert_no_error (error);
-  g_test_message ("%s", err);
-  g_assert_true (WIFEXITED (status));
-  if (WEXITSTATUS (status) == 0) {
-    g_test_skip ("the OpenCL driver loads within 100 MiB of address space here");
-    return;
+  guint refused = 0;
+  for (gsize mib = 100; mib <= 300; mib += 25) {
+    g_autofree char *err = NULL;
+    int status;
+    g_autoptr (GError) error = NULL;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, limit_address_space,
+                                 GSIZE_TO_POINTER (mib << 20), NULL, &err, &status, &error));
+    g_assert_no_error (error);
+    g_test_message ("%" G_GSIZE_FORMAT " MiB: %s", mib, err);
+    if (!WIFEXITED (status) || WEXITSTATUS (status) == 0)
+      continue;
+    g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+    g_autofree char *named = g_strdup_printf ("address-space limit (ulimit -v, %" G_GSIZE_FORMAT " KiB)", mib << 10);
+    g_assert_nonnull (strstr (err, named));
+    refused++;
   }
-  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
-  g_assert_nonnull (strstr (err, "address-space limit (ulimit -v, 102400 KiB)"));
+  if (!refused)
+    g_test_skip ("the OpenCL driver loads within 100 MiB of address space here");
 }
 
 int
