@@ -409,9 +409,20 @@ drmad_run_check_new (const char *folder_given, gboolean force, GError **error)
   return check_new_folder (folder, force, &has_ini, error);
 }
 
+/* A folder drmad_run_create() made, whose run could not start: its lock
+ * file goes, then the folder, which stays when it holds anything else. */
+static void
+remove_made_folder (const char *folder)
+{
+  g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
+  g_unlink (lock);
+  g_rmdir (folder);
+}
+
 DrmadRun *
 drmad_run_create (const char *folder_given, const char *ini_text, gboolean force, GError **error)
 {
+  gboolean made = FALSE;   /* the folder is new, made here */
   g_autofree char *folder = without_trailing_separators (folder_given ? folder_given : "");
   gboolean has_ini;
   if (!check_new_folder (folder, force, &has_ini, error))
@@ -432,12 +443,18 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
     g_free (run->folder);
     run->folder = g_steal_pointer (&staging);
     run->replaces = g_strdup (folder);
-  } else if (g_mkdir_with_parents (folder, 0777 & ~process_umask ()) != 0) {
-    set_errno_error (error, errno, "create the output folder", folder);
+  } else if (!g_file_test (folder, G_FILE_TEST_EXISTS)) {
+    if (g_mkdir_with_parents (folder, 0777 & ~process_umask ()) != 0) {
+      set_errno_error (error, errno, "create the output folder", folder);
+      return NULL;
+    }
+    made = TRUE;
+  }
+  if ((run->lock_fd = take_lock (run->folder, error)) < 0) {
+    if (made && !g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BUSY))
+      remove_made_folder (run->folder);
     return NULL;
   }
-  if ((run->lock_fd = take_lock (run->folder, error)) < 0)
-    return NULL;
   remove_own_files (run->folder, TRUE);   /* what a killed writer left */
   if (run->replaces) {
     g_autofree char *mark = g_build_filename (run->folder, STAGING_MARK, NULL);
@@ -451,8 +468,11 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
     close (fd);
   } else
     remove_stale_staging (folder);
-  if (!write_ini (run, ini_text, error))
+  if (!write_ini (run, ini_text, error)) {
+    if (made)   /* a full disk: nothing of this run is left behind */
+      remove_made_folder (run->folder);
     return NULL;
+  }
   return g_steal_pointer (&run);
 }
 

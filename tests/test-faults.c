@@ -165,7 +165,9 @@ test_full_disk (void)
                                 cases[i].fault, NULL, &err), ==, 1);
     g_assert_nonnull (strstr (err, "No space left on device"));
     g_assert_nonnull (strstr (err, cases[i].says));
-    if (i == 0)   /* nothing was recorded: the same command, with room, makes the run */
+    if (i == 0)   /* nothing was recorded, and the folder made for it is gone */
+      g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+    if (i == 0)   /* the same command, with room, makes the run */
       g_assert_cmpint (run_drmad (small_run, (const char *[]){ "--out", folder, NULL }, NULL, NULL, NULL, &err2),
                        ==, 0);
     else {
