@@ -183,6 +183,16 @@ test_full_disk (void)
     g_assert_nonnull (strstr (history, "\n2,"));
     g_assert_nonnull (strstr (history, "final-best"));
   }
+  /* Resuming with more meta-iterations rewrites run.ini first: on a full
+   * disk that fails with status 1 too, run.ini as it was. */
+  g_autofree char *folder = g_strdup_printf ("%s/run0", dir), *err = NULL;
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL), *ini = NULL, *ini2 = NULL;
+  g_assert_true (g_file_get_contents (ini_path, &ini, NULL, NULL));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_INJECT_FAULT", "nospace:1", NULL, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "then resume it again"));
+  g_assert_true (g_file_get_contents (ini_path, &ini2, NULL, NULL));
+  g_assert_cmpstr (ini2, ==, ini);
   remove_tree (dir);
 }
 
