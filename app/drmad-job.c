@@ -848,6 +848,16 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   }
   if (ranks->size > 1)
     drmad_meta_set_reduce (meta, ranks->reduce, ranks->user_data);
+  /* A stop asked for while the data and the device were being loaded (no
+   * step reports progress there): before any run folder is made or opened,
+   * not at the first training step, in a new folder that holds nothing. */
+  relay.meta_total = o->meta_iters;
+  if (!relay_progress ("train", 0, o->hyper.steps, &relay)) {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED,
+                         "stopped before the run began: no run folder was made or changed");
+    outcome = DRMAD_JOB_CANCELLED;
+    goto out;
+  }
   identity = run_identity (o, &s, ranks);
   if (o->resume) {
     guint recorded_ranks;

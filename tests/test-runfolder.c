@@ -440,6 +440,48 @@ test_folder_deleted (void)
   remove_tree (dir);
 }
 
+/* Whether process @pid catches @signo (its handler is installed): SigCgt in
+ * /proc/PID/status. FALSE where that cannot be read. */
+static gboolean
+catches (const char *pid, int signo)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/status", pid), *status = NULL;
+  if (!g_file_get_contents (path, &status, NULL, NULL))
+    return FALSE;
+  const char *line = strstr (status, "\nSigCgt:");
+  return line && (g_ascii_strtoull (line + strlen ("\nSigCgt:"), NULL, 16) >> (signo - 1)) & 1;
+}
+
+/* SIGTERM while the data and the device are being loaded: the run stopped
+ * only at its first training step, after making a run folder that held
+ * nothing, and said to resume it. It now stops before any folder is made. */
+static void
+test_signal_during_start (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  if (!g_file_test ("/proc/self/status", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no /proc to see when the program's handler is installed");
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-signal-start", NULL);
+  g_autofree char *folder = g_build_filename (dir, "S", NULL);
+  g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "3", "--out", folder, NULL });
+  const char *pid = g_subprocess_get_identifier (run);
+  /* its handler is installed just before the job starts loading the data */
+  while (pid && !catches (pid, SIGTERM) && !g_file_test (folder, G_FILE_TEST_EXISTS))
+    g_usleep (500);
+  g_subprocess_send_signal (run, SIGTERM);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
+  g_test_message ("%s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 128 + SIGTERM);
+  g_assert_nonnull (strstr (err, "stopped before the run began"));
+  g_assert_null (strstr (err, "--resume"));
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  remove_tree (dir);
+}
+
 /* Special files and output that cannot be written. */
 static void
 test_special_files (void)
@@ -626,6 +668,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/signals", test_signals);
+  g_test_add_func ("/runfolder/signal-during-start", test_signal_during_start);
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
