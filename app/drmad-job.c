@@ -738,9 +738,17 @@ say_kept (const DrmadJobCallbacks *callbacks, const char *folder, guint64 kept, 
   else if (kept > 0)
     say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s%s)",
          kept, folder, folder, then);
-  else
-    say (callbacks, "no meta-iteration finished: %s holds nothing of this run%s", folder,
-         force ? " (an earlier run there is unchanged)" : "");
+  else if (force)
+    say (callbacks, "no meta-iteration finished: %s holds nothing of this run (an earlier run there is unchanged)",
+         folder);
+  else {
+    /* its run.ini is there: a second --out would be refused, --resume starts it over */
+    g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+    say (callbacks, "no meta-iteration finished: %s holds nothing of this run%s%s%s", folder,
+         g_file_test (ini, G_FILE_TEST_IS_REGULAR) ? " (--resume " : "",
+         g_file_test (ini, G_FILE_TEST_IS_REGULAR) ? folder : "",
+         g_file_test (ini, G_FILE_TEST_IS_REGULAR) ? " starts it from the beginning)" : "");
+  }
 }
 
 /* One θ of the final evaluation: trains from scratch and measures the test
