@@ -1027,10 +1027,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       || !final_test (&s, hyper, o->seed, &relay, &result->learned_test_loss, &result->learned_test_error,
                       &result->learned_diverged, error)
       || !final_test (&s, best, o->seed, &relay, &result->best_test_loss, &result->best_test_error,
-                      &result->best_diverged, error)
-      || !drmad_run_record_final (run, hyper, result->initial_test_loss, result->initial_test_error,
-                                  result->learned_test_loss, result->learned_test_error, result->best_test_loss,
-                                  result->best_test_error, error)) {
+                      &result->best_diverged, error)) {
     outcome = outcome_of (*error, DRMAD_JOB_FAILED);
     g_prefix_error (error, "the final evaluation %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
     say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,
@@ -1053,6 +1050,17 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                             g_ascii_formatd (number, sizeof number, "%.17g", drmad_hyper_get_natural (best, i)));
   result->best = g_string_free (best_line, FALSE);
   result->best_iteration = drmad_meta_get_iteration (meta) - drmad_meta_get_stalled (meta);
+  /* Measured but not recorded (a full disk): the numbers are the caller's to
+   * show, since a resume would have to train them again. */
+  if (!drmad_run_record_final (run, hyper, result->initial_test_loss, result->initial_test_error,
+                               result->learned_test_loss, result->learned_test_error, result->best_test_loss,
+                               result->best_test_error, error)) {
+    outcome = DRMAD_JOB_FAILED;
+    result->final_unrecorded = TRUE;
+    g_prefix_error (error, "the final evaluation is measured (above) but not recorded: ");
+    say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,
+              ", which runs the final evaluation again");
+  }
 out:
   g_clear_pointer (&meta, drmad_meta_free);
   drmad_session_clear (&s);

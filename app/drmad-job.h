@@ -139,6 +139,7 @@ typedef struct {
   char   **learned;        /* "name = value" lines, NULL-terminated */
   char    *best;           /* the best accepted θ as one drmad --evaluate line ("l2/layer1=… lr/layer1/seg0=…") */
   guint    best_iteration; /* the meta-iteration that measured it (its θ is hyper.csv's iteration before) */
+  gboolean final_unrecorded; /* the job failed writing the final evaluation, whose numbers above are set */
 } DrmadJobResult;
 
 void drmad_job_result_clear (DrmadJobResult *result);
