@@ -180,6 +180,37 @@ terminal_iteration (DrmadJobIteration *event, gpointer user_data)
   drmad_eta_iteration (&t->progress.eta, r->seconds);
 }
 
+/* The final evaluation's lines: stdout, and where the plots are on stderr. */
+static void
+print_final (const DrmadOptions *o, const DrmadJobResult *result, const Terminal *t)
+{
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+  const char *diverged = "  diverged (its training overflowed)";
+  printf ("final  initial: test_loss %s  test_error %s%s\n", fmt (a, result->initial_test_loss, o->precision),
+          fmt (b, result->initial_test_error, o->precision), result->initial_diverged ? diverged : "");
+  printf ("final  learned: test_loss %s  test_error %s%s\n", fmt (a, result->learned_test_loss, o->precision),
+          fmt (b, result->learned_test_error, o->precision), result->learned_diverged ? diverged : "");
+  printf ("final  best:    test_loss %s  test_error %s%s", fmt (a, result->best_test_loss, o->precision),
+          fmt (b, result->best_test_error, o->precision), result->best_diverged ? diverged : "");
+  printf ("  (the accepted θ with the lowest validation loss, %s)\n", fmt (a, result->best_val_loss, o->precision));
+  guint n = result->learned ? g_strv_length (result->learned) : 0;
+  for (guint i = 0; i < n && i < 64; i++)
+    printf ("learned %s\n", result->learned[i]);
+  if (n > 64)
+    printf ("learned … %u values in all: see hyper.csv\n", n);
+  if (result->best && result->best_iteration && n <= 64)
+    printf ("best (measured by meta-iteration %u; as a drmad --evaluate line): %s\n", result->best_iteration,
+            result->best);
+  else if (result->best_iteration > 1)
+    printf ("best: measured by meta-iteration %u, hyper.csv's iteration %u\n", result->best_iteration,
+            result->best_iteration - 1);
+  else if (result->best_iteration)   /* hyper.csv starts after meta-iteration 1 */
+    printf ("best: measured by meta-iteration 1, the values the run started from (the settings', or the warm "
+            "start's where it moved them)\n");
+  fprintf (stderr, "plots: %s/l2.png %s/lr.png %s/loss.png (%.0f s in all)\n", result->folder, result->folder,
+           result->folder, (g_get_monotonic_time () - t->progress.started_us) / 1e6);
+}
+
 /* @ranks: one of several MPI processes (docs/distributed.md), or NULL alone. Only
  * rank 0 prints; another rank prints only its error. */
 static int
@@ -221,6 +252,10 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", launcher, result.folder);
     status = 128 + stop_signal;
   } else if (outcome != DRMAD_JOB_DONE) {
+    if (result.final_unrecorded) {   /* measured, not written: shown, not lost */
+      print_final (o, &result, &t);
+      fflush (stdout);
+    }
     fprintf (stderr, "drmad: %s\n", error->message);
     status = outcome == DRMAD_JOB_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAILED;
   } else if (result.trained_once) {
@@ -228,32 +263,8 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
             fmt (b, result.val_error, o->precision));
     printf ("  test_loss %s  test_error %s\n", fmt (a, result.learned_test_loss, o->precision),
             fmt (b, result.learned_test_error, o->precision));
-  } else {
-    const char *diverged = "  diverged (its training overflowed)";
-    printf ("final  initial: test_loss %s  test_error %s%s\n", fmt (a, result.initial_test_loss, o->precision),
-            fmt (b, result.initial_test_error, o->precision), result.initial_diverged ? diverged : "");
-    printf ("final  learned: test_loss %s  test_error %s%s\n", fmt (a, result.learned_test_loss, o->precision),
-            fmt (b, result.learned_test_error, o->precision), result.learned_diverged ? diverged : "");
-    printf ("final  best:    test_loss %s  test_error %s%s", fmt (a, result.best_test_loss, o->precision),
-            fmt (b, result.best_test_error, o->precision), result.best_diverged ? diverged : "");
-    printf ("  (the accepted θ with the lowest validation loss, %s)\n", fmt (a, result.best_val_loss, o->precision));
-    guint n = result.learned ? g_strv_length (result.learned) : 0;
-    for (guint i = 0; i < n && i < 64; i++)
-      printf ("learned %s\n", result.learned[i]);
-    if (n > 64)
-      printf ("learned … %u values in all: see hyper.csv\n", n);
-    if (result.best && result.best_iteration && n <= 64)
-      printf ("best (measured by meta-iteration %u; as a drmad --evaluate line): %s\n", result.best_iteration,
-              result.best);
-    else if (result.best_iteration > 1)
-      printf ("best: measured by meta-iteration %u, hyper.csv's iteration %u\n", result.best_iteration,
-              result.best_iteration - 1);
-    else if (result.best_iteration)   /* hyper.csv starts after meta-iteration 1 */
-      printf ("best: measured by meta-iteration 1, the values the run started from (the settings', or the warm "
-              "start's where it moved them)\n");
-    fprintf (stderr, "plots: %s/l2.png %s/lr.png %s/loss.png (%.0f s in all)\n", result.folder, result.folder,
-             result.folder, (g_get_monotonic_time () - t.progress.started_us) / 1e6);
-  }
+  } else
+    print_final (o, &result, &t);
   drmad_job_result_clear (&result);
   /* Results on a full disk or a closed pipe are lost: say so in the exit status. */
   if (fflush (stdout) != 0 || ferror (stdout)) {

@@ -743,6 +743,45 @@ outcome_of (const GError *error, DrmadJobOutcome otherwise)
   return g_error_matches (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED) ? DRMAD_JOB_CANCELLED : otherwise;
 }
 
+/* A run folder that could not be made or resumed: bad input (status 2),
+ * unless its disk is full, which no change to the command mends: then the
+ * work failed (status 1), and the same command works once there is room. */
+static DrmadJobOutcome
+folder_outcome (GError **error, const char *again)
+{
+  if (!g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_NO_SPACE))
+    return DRMAD_JOB_BAD_INPUT;
+  add_advice (error, again);
+  return DRMAD_JOB_FAILED;
+}
+
+/* Where the meta-iterations up to @kept are, after a failure; a folder that
+ * disappeared while the run went on (deleted, or moved: a relative name
+ * follows the current folder) is said to be gone. */
+static void
+say_kept (const DrmadJobCallbacks *callbacks, const char *folder, guint64 kept, gboolean force, const char *then)
+{
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  if (kept > 0 && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
+    say (callbacks, "%s/checkpoint.bin is gone (the folder was deleted or moved while the run went on): nothing of "
+         "this run can be resumed from there", folder);
+  else if (kept > 0)
+    say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s%s)",
+         kept, folder, folder, then);
+  else if (force)
+    say (callbacks, "no meta-iteration finished: %s holds nothing of this run (an earlier run there is unchanged)",
+         folder);
+  else {
+    /* its run.ini is there: a second --out would be refused, --resume starts it over */
+    g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+    if (g_file_test (ini, G_FILE_TEST_IS_REGULAR))
+      say (callbacks, "no meta-iteration finished: %s holds only this run's settings (--resume %s starts it from "
+           "the beginning)", folder, folder);
+    else
+      say (callbacks, "no meta-iteration finished: %s holds nothing of this run", folder);
+  }
+}
+
 /* One θ of the final evaluation: trains from scratch and measures the test
  * split. A training that diverges is a result for that θ, not an error (as
  * in drmad --evaluate): test loss inf, error 1, *diverged set; the other
@@ -803,7 +842,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   memset (result, 0, sizeof *result);
 
   /* --out refused before the data load (seconds), and again when the run is created */
-  if (writer && o->meta_iters > 0 && !o->resume && !drmad_run_check_new (o->out, o->force, error)) {
+  if (writer && o->meta_iters > 0 && !o->resume && !o->out_default && !drmad_run_check_new (o->out, o->force, error)) {
     out_folder_advice (o, error);
     return DRMAD_JOB_BAD_INPUT;
   }
@@ -849,6 +888,16 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   }
   if (ranks->size > 1)
     drmad_meta_set_reduce (meta, ranks->reduce, ranks->user_data);
+  /* A stop asked for while the data and the device were being loaded (no
+   * step reports progress there): before any run folder is made or opened,
+   * not at the first training step, in a new folder that holds nothing. */
+  relay.meta_total = o->meta_iters;
+  if (!relay_progress ("train", 0, o->hyper.steps, &relay)) {
+    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED,
+                         "stopped before the run began: no run folder was made or changed");
+    outcome = DRMAD_JOB_CANCELLED;
+    goto out;
+  }
   identity = run_identity (o, &s, ranks);
   /* A folder to resume must have been run by as many processes, with the
    * same choice of --shard-data. With several processes, this rank's
@@ -930,17 +979,29 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
         || !(ini = resumed_ini (o, ranks, sharded, drmad_meta_get_iteration (meta), drmad_run_get_ini (run), error))
         || !drmad_run_update_ini (run, ini, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
-      outcome = DRMAD_JOB_BAD_INPUT;
+      outcome = folder_outcome (error, "free space there, then resume it again");
       goto out;
     }
     if (!drmad_run_has_checkpoint (run))
       say (callbacks, "%s has no finished meta-iteration yet: starting it from the beginning", o->resume);
   } else if (writer) {
     g_autofree char *ini = run_ini (o, ranks, sharded);
-    if (!(run = drmad_run_create (o->out, ini, o->force, error))) {
-      out_folder_advice (o, error);
-      outcome = DRMAD_JOB_BAD_INPUT;
-      goto out;
+    g_autofree char *out = g_strdup (o->out);
+    for (guint tries = 1; !(run = drmad_run_create (out, ini, o->force, error)); tries++) {
+      /* A name drmad chose (runs/DATE-TIME) is chosen when the options are
+       * read, seconds before the folder is made: another run started in the
+       * same second may have taken it since. This one takes the next name. */
+      if (!o->out_default || tries >= 100
+          || !(g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_EXISTS)
+               || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BUSY))) {
+        out_folder_advice (o, error);
+        outcome = folder_outcome (error, "free space there, then run the same command again");
+        goto out;
+      }
+      g_clear_error (error);
+      g_autofree char *parent = g_path_get_dirname (out);
+      g_free (out);
+      out = drmad_options_new_run_folder (parent);
     }
     drmad_run_set_identity (run, identity);
   }
@@ -1007,16 +1068,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       if (!writer)
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
-      guint64 kept = recorded ? it + 1 : it;
-      if (kept > 0)
-        say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s)",
-             kept, result->folder, result->folder);
-      else if (o->force)
-        say (callbacks, "no meta-iteration finished: %s holds nothing of this run (an earlier run there is "
-             "unchanged)", result->folder);
-      else   /* run.ini only: --resume runs it from its start */
-        say (callbacks, "no meta-iteration finished: %s holds only this run's settings (--resume %s starts it "
-             "again)", result->folder, result->folder);
+      say_kept (callbacks, result->folder, recorded ? it + 1 : it, o->force, "");
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");
@@ -1049,12 +1101,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       || !final_test (&s, hyper, o->seed, &relay, &result->learned_test_loss, &result->learned_test_error,
                       &result->learned_diverged, error)
       || !final_test (&s, best, o->seed, &relay, &result->best_test_loss, &result->best_test_error,
-                      &result->best_diverged, error)
-      || !drmad_run_record_final (run, hyper, result->initial_test_loss, result->initial_test_error,
-                                  result->learned_test_loss, result->learned_test_error, result->best_test_loss,
-                                  result->best_test_error, error)) {
+                      &result->best_diverged, error)) {
     outcome = outcome_of (*error, DRMAD_JOB_FAILED);
     g_prefix_error (error, "the final evaluation %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
+    say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,
+              ", which runs the final evaluation again");
     goto out;
   }
   /* In the C locale's notation whatever the user's (0.001, not 0,001): the
@@ -1073,6 +1124,17 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                             g_ascii_formatd (number, sizeof number, "%.17g", drmad_hyper_get_natural (best, i)));
   result->best = g_string_free (best_line, FALSE);
   result->best_iteration = drmad_meta_get_iteration (meta) - drmad_meta_get_stalled (meta);
+  /* Measured but not recorded (a full disk): the numbers are the caller's to
+   * show, since a resume would have to train them again. */
+  if (!drmad_run_record_final (run, hyper, result->initial_test_loss, result->initial_test_error,
+                               result->learned_test_loss, result->learned_test_error, result->best_test_loss,
+                               result->best_test_error, error)) {
+    outcome = DRMAD_JOB_FAILED;
+    result->final_unrecorded = TRUE;
+    g_prefix_error (error, "the final evaluation is measured (above) but not recorded: ");
+    say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,
+              ", which runs the final evaluation again");
+  }
 out:
   g_clear_pointer (&meta, drmad_meta_free);
   drmad_session_clear (&s);

@@ -143,6 +143,7 @@ typedef struct {
    * all of them sent (drmad_job_run_ranks), and rank 0 alone reports it and
    * ends the others. */
   gboolean rank_0_reports;
+  gboolean final_unrecorded; /* the job failed writing the final evaluation, whose numbers above are set */
 } DrmadJobResult;
 
 void drmad_job_result_clear (DrmadJobResult *result);

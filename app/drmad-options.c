@@ -681,8 +681,10 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     o->out = g_strdup (resume);
   else if (g_hash_table_lookup (cli, "out"))
     o->out = g_strdup (g_hash_table_lookup (cli, "out"));
-  else
+  else {
     o->out = drmad_options_new_run_folder ("runs");
+    o->out_default = TRUE;
+  }
   if (convert (o, error))
     return TRUE;
   if (file_path && g_str_has_prefix ((*error)->message, "--")) {

@@ -12,6 +12,8 @@ typedef struct {
   gboolean evaluate;      /* --evaluate: θ lines on stdin, one result line each */
   char    *resume;        /* a run folder, or NULL */
   char    *out;           /* the run folder to create */
+  gboolean out_default;   /* out is a name drmad chose (drmad_options_new_run_folder()), not the user's: a run
+                           * started in the same second that takes it first moves this one to the next name */
   /* data and model */
   char    *dataset;
   char    *dataset_from;  /* the file that gave --dataset (a --config file, a resumed run.ini), or NULL */

@@ -106,6 +106,7 @@ start (GSimpleAction *action, GVariant *parameter, gpointer user_data)
     /* The shown run stays (and Start can still continue it) until the new
      * run's folder exists: a Start that fails before leaves it on screen. */
     options.out = new_run_folder ();
+    options.out_default = TRUE;
     self->replace_pending = TRUE;
   }
   save_settings (self);

@@ -54,7 +54,9 @@
 #include <clblast_c.h>
 #include <dlfcn.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #ifdef __x86_64__
 #include <cpuid.h>
 #endif
@@ -224,6 +226,14 @@ typedef struct {
   GError       *error;   /* why it could not be loaded */
 } Openblas;
 
+/* What OpenBLAS maps: a GEMM buffer per thread (BUFFER_SIZE, 32 << 22 on
+ * x86-64), and the library itself (Debian's DYNAMIC_ARCH build: about 40 MB
+ * with its kernels for every core), rounded up. */
+#define OPENBLAS_BUFFER_BYTES ((gsize) 128 << 20)
+#define OPENBLAS_LIBRARY_BYTES ((gsize) 64 << 20)
+/* Large enough for OpenBLAS's buffered path, not its small-matrix kernels. */
+#define WARM_UP_SIZE 128
+
 /* dlopen()s the first of @names (NULL-terminated) that loads, its name in
  * @opened; each failure's dlerror() appended to @failures. */
 static void *
@@ -249,6 +259,40 @@ load_openblas (gpointer data)
 
   const char *names[3];
   library_names (names);
+  /* OpenBLAS starts a thread per core when it loads, each mapping a GEMM
+   * buffer of 128 MiB (Debian's 0.3.21), and retries a mapping that fails
+   * forever: under an address-space limit (ulimit -v) its idle second
+   * thread spun at 100 % CPU for the whole run and the program hung at
+   * exit, joining it. It gets the threads drmad's large GEMMs use (one
+   * unless DRMAD_BLAS_THREADS says more; openblas_set_num_threads() starts
+   * more when asked), unless the user chose; under a limit, their buffers
+   * must fit first. */
+  int threads = drmad_blas_get_large_threads ();
+  if (!g_getenv ("OPENBLAS_NUM_THREADS") && !g_getenv ("GOTO_NUM_THREADS") && !g_getenv ("OMP_NUM_THREADS")) {
+    char text[16];
+    g_snprintf (text, sizeof text, "%d", threads);
+    g_setenv ("OPENBLAS_NUM_THREADS", text, TRUE);
+  } else {
+    const char *given = g_getenv ("OPENBLAS_NUM_THREADS");
+    given = given ? given : g_getenv ("GOTO_NUM_THREADS") ? g_getenv ("GOTO_NUM_THREADS") : g_getenv ("OMP_NUM_THREADS");
+    threads = MAX (atoi (given), 1);
+  }
+  struct rlimit limit;
+  gboolean limited = getrlimit (RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
+  gsize needed = (gsize) threads * OPENBLAS_BUFFER_BYTES + OPENBLAS_LIBRARY_BYTES;
+  if (limited) {
+    void *probe = mmap (NULL, needed, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (probe == MAP_FAILED) {
+      blas->error = g_error_new (DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
+                                 "OpenBLAS, which runs the GEMMs of CPU devices, needs about %" G_GSIZE_FORMAT
+                                 " MiB of address space (128 MiB of buffer for each of its %d thread%s, and the "
+                                 "library), and the process's address-space limit (ulimit -v, %" G_GUINT64_FORMAT
+                                 " KiB) leaves less than that: raise the limit", needed >> 20, threads,
+                                 threads == 1 ? "" : "s", (guint64) limit.rlim_cur / 1024);
+      return blas;
+    }
+    munmap (probe, needed);
+  }
   g_autoptr (GString) failures = g_string_new (NULL);
   const char *name = NULL;
   void *handle = open_first (names, &name, failures);
@@ -275,6 +319,15 @@ load_openblas (gpointer data)
                                  "libopenblas0", blas->info.library, symbols[i].name);
       return blas;
     }
+
+  if (limited) {
+    /* Map the calling threads' buffer now, while it fits: a GEMM's later
+     * mapping would retry forever once the run's arrays took the room. */
+    g_autofree float *a = g_new0 (float, WARM_UP_SIZE * WARM_UP_SIZE);
+    g_autofree float *c = g_new0 (float, WARM_UP_SIZE * WARM_UP_SIZE);
+    blas->api.sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, WARM_UP_SIZE, WARM_UP_SIZE, WARM_UP_SIZE, 1, a,
+                     WARM_UP_SIZE, a, WARM_UP_SIZE, 0, c, WARM_UP_SIZE);
+  }
 
   DrmadBlasInfo *info = &blas->info;
   const char *config = blas->api.get_config ();

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #ifndef CL_PLATFORM_NOT_FOUND_KHR
@@ -135,6 +136,20 @@ fill_info (DrmadDeviceInfo *info, cl_platform_id platform, cl_device_id device)
   info->native_kernels = (exec & CL_EXEC_NATIVE_KERNEL) != 0;
 }
 
+/* Under an address-space limit (ulimit -v) a driver that cannot map what it
+ * needs is skipped by the ICD loader, or shows no device: what to say about
+ * the limit then. NULL without one. */
+static char *
+address_space_limit (void)
+{
+  struct rlimit limit;
+  if (getrlimit (RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return NULL;
+  return g_strdup_printf ("the process's address-space limit (ulimit -v, %" G_GUINT64_FORMAT " KiB) may be too "
+                          "small for the driver (PoCL maps some hundreds of MB): raise it",
+                          (guint64) limit.rlim_cur / 1024);
+}
+
 /* Walks every device of every platform; @visit returns FALSE to stop. */
 typedef gboolean (*DeviceVisitor) (guint index, cl_platform_id, cl_device_id, gpointer);
 
@@ -161,10 +176,19 @@ for_each_device_locked (DeviceVisitor visit, gpointer user_data, GError **error)
   cl_uint n_platforms = 0;
   cl_int status = clGetPlatformIDs (0, NULL, &n_platforms);
   if (status == CL_PLATFORM_NOT_FOUND_KHR || (status == CL_SUCCESS && n_platforms == 0)) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_PLATFORM,
-                 "no OpenCL platform is installed: install a driver, for the CPU "
-                 "`apt-get install pocl-opencl-icd` (Debian package pocl-opencl-icd), "
-                 "or your GPU vendor's OpenCL ICD");
+    /* The ICD loader skips a driver it cannot load, as under an address-space
+     * limit too small for it (PoCL with its LLVM maps some hundreds of MB):
+     * that looks the same as no driver at all. */
+    g_autofree char *limit = address_space_limit ();
+    if (limit)
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_PLATFORM,
+                   "no OpenCL platform could be loaded: %s; or none is installed: for the CPU `apt-get install "
+                   "pocl-opencl-icd` (Debian package pocl-opencl-icd), or your GPU vendor's OpenCL ICD", limit);
+    else
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_PLATFORM,
+                   "no OpenCL platform is installed: install a driver, for the CPU "
+                   "`apt-get install pocl-opencl-icd` (Debian package pocl-opencl-icd), "
+                   "or your GPU vendor's OpenCL ICD");
     return FALSE;
   }
   if (!drmad_cl_check (status, "clGetPlatformIDs", error))
@@ -202,8 +226,9 @@ drmad_device_list (GError **error)
   if (!for_each_device (collect_info, list, error))
     return NULL;
   if (list->len == 0) {
+    g_autofree char *limit = address_space_limit ();
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_DEVICE,
-                 "OpenCL platforms are installed but none has a device");
+                 "OpenCL platforms are installed but none has a device%s%s", limit ? ": " : "", limit ? limit : "");
     return NULL;
   }
   return g_steal_pointer (&list);

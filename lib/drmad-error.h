@@ -42,6 +42,7 @@ typedef enum {
   DRMAD_ERROR_BUSY,             /* a run folder is in use by another process (its lock is held); a net is in use
                                  * by another thread, or by the work whose progress callback made the call */
   DRMAD_ERROR_MISMATCH,         /* a checkpoint belongs to other settings or other data than the run resuming it */
+  DRMAD_ERROR_NO_SPACE,         /* a file could not be written: its file system is full or the disk quota used up */
 } DrmadError;
 
 /* A short, printable form of @text (a value someone gave) to quote in a

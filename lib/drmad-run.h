@@ -128,7 +128,9 @@ guint                 drmad_run_get_n_records (const DrmadRun *run);
 const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index);
 
 /* Writes @contents to @path atomically: a temporary file in the same folder,
- * fsync, rename, fsync of the folder. An earlier file survives any failure. */
+ * fsync, rename, fsync of the folder. An earlier file survives any failure.
+ * A full file system or disk quota fails with %DRMAD_ERROR_NO_SPACE, any
+ * other failure with %DRMAD_ERROR_IO; the message names the file. */
 gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error);
 
 /* checkpoint.bin framing: magic, version, length, payload, CRC-32. Writing

@@ -80,8 +80,26 @@ run_new (const char *folder, char *ini)
 static gboolean
 set_errno_error (GError **error, int saved, const char *what, const char *path)
 {
-  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot %s %s: %s", what, path, g_strerror (saved));
+  gboolean full = saved == ENOSPC || saved == EDQUOT;
+  g_set_error (error, DRMAD_ERROR, full ? DRMAD_ERROR_NO_SPACE : DRMAD_ERROR_IO, "cannot %s %s: %s", what, path,
+               g_strerror (saved));
   return FALSE;
+}
+
+/* Test hook (docs/reliability.md): DRMAD_INJECT_FAULT=nospace:N makes the
+ * Nth file write of the process (1-based) and every later one fail as on a
+ * full disk. */
+static gboolean
+inject_no_space (void)
+{
+#ifndef DRMAD_TEST_HOOKS
+  return FALSE;
+#endif
+  static gint writes;
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  if (!spec || !g_str_has_prefix (spec, "nospace:"))
+    return FALSE;
+  return g_atomic_int_add (&writes, 1) + 1 >= atoi (spec + strlen ("nospace:"));
 }
 
 /* The process's umask (read once: umask() can only be read by setting it). */
@@ -114,6 +132,8 @@ drmad_write_file_atomic (const char *path, const void *contents, gsize length, G
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *prefix = g_strdup_printf ("%s/.%s.", folder, base);
   g_autofree char *template = random_name_template (prefix);
+  if (inject_no_space ())
+    return set_errno_error (error, ENOSPC, "write", path);
   int fd = g_mkstemp (template);
   if (fd < 0)
     return set_errno_error (error, errno, "create a temporary file beside", path);
@@ -356,6 +376,22 @@ check_new_folder (const char *folder, gboolean force, gboolean *has_ini, GError 
                  "so give the folder itself", folder, target ? target : "?");
     return FALSE;
   }
+  if (force && *has_ini) {
+    /* The new run is made beside it, in FOLDER.drmad-new- and six random
+     * characters, and the earlier one moved aside to FOLDER.drmad-old-…:
+     * names 17 characters longer, which the file system must take. */
+    g_autofree char *parent = g_path_get_dirname (folder), *base = g_path_get_basename (folder);
+    long name_max = pathconf (parent, _PC_NAME_MAX);
+    gsize longer = strlen (".drmad-new-") + 6;
+    if (name_max > 0 && strlen (base) + longer > (gsize) name_max) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "the output folder's name (%" G_GSIZE_FORMAT " bytes) is too long to overwrite it: the new run "
+                   "is made beside it under the name plus %" G_GSIZE_FORMAT " characters, and names in %s may have "
+                   "%ld bytes at most; give a folder with a name of %" G_GSIZE_FORMAT " bytes or fewer",
+                   strlen (base), longer, parent, name_max, (gsize) name_max - longer);
+      return FALSE;
+    }
+  }
   if (!*has_ini) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EXISTS,
                  "the output folder %s already holds files but no run.ini: it is not a run folder%s; choose another "
@@ -373,9 +409,20 @@ drmad_run_check_new (const char *folder_given, gboolean force, GError **error)
   return check_new_folder (folder, force, &has_ini, error);
 }
 
+/* A folder drmad_run_create() made, whose run could not start: its lock
+ * file goes, then the folder, which stays when it holds anything else. */
+static void
+remove_made_folder (const char *folder)
+{
+  g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
+  g_unlink (lock);
+  g_rmdir (folder);
+}
+
 DrmadRun *
 drmad_run_create (const char *folder_given, const char *ini_text, gboolean force, GError **error)
 {
+  gboolean made = FALSE;   /* the folder is new, made here */
   g_autofree char *folder = without_trailing_separators (folder_given ? folder_given : "");
   gboolean has_ini;
   if (!check_new_folder (folder, force, &has_ini, error))
@@ -396,12 +443,18 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
     g_free (run->folder);
     run->folder = g_steal_pointer (&staging);
     run->replaces = g_strdup (folder);
-  } else if (g_mkdir_with_parents (folder, 0777 & ~process_umask ()) != 0) {
-    set_errno_error (error, errno, "create the output folder", folder);
+  } else if (!g_file_test (folder, G_FILE_TEST_EXISTS)) {
+    if (g_mkdir_with_parents (folder, 0777 & ~process_umask ()) != 0) {
+      set_errno_error (error, errno, "create the output folder", folder);
+      return NULL;
+    }
+    made = TRUE;
+  }
+  if ((run->lock_fd = take_lock (run->folder, error)) < 0) {
+    if (made && !g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BUSY))
+      remove_made_folder (run->folder);
     return NULL;
   }
-  if ((run->lock_fd = take_lock (run->folder, error)) < 0)
-    return NULL;
   remove_own_files (run->folder, TRUE);   /* what a killed writer left */
   if (run->replaces) {
     g_autofree char *mark = g_build_filename (run->folder, STAGING_MARK, NULL);
@@ -415,8 +468,11 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
     close (fd);
   } else
     remove_stale_staging (folder);
-  if (!write_ini (run, ini_text, error))
+  if (!write_ini (run, ini_text, error)) {
+    if (made)   /* a full disk: nothing of this run is left behind */
+      remove_made_folder (run->folder);
     return NULL;
+  }
   return g_steal_pointer (&run);
 }
 

@@ -3,10 +3,13 @@
  * never reaches a checkpoint or a CSV. */
 #include "drmad.h"
 #include "net-private.h"
+#include "blas.h"
 #include "test-util.h"
 
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 static const char *config[] = { "--no-gui", "--iters", "30", "--train-size", "300", "--val-size", "200",
@@ -131,6 +134,113 @@ test_nan_on_device (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED);
 }
 
+/* A full disk (DRMAD_INJECT_FAULT=nospace:N: the Nth file write and every
+ * later one fail with ENOSPC) at each point of a run: writing run.ini, a
+ * meta-iteration's record, the final history. Status 1, not 2 (the command
+ * was right); the message names the file and says what is kept; once there
+ * is room, the same command or --resume finishes the run. Writes, in order:
+ * run.ini, then per meta-iteration history.csv, hyper.csv, checkpoint.bin
+ * and the three plots, then the final history.csv. */
+static const char *small_run[] = { "--no-gui", "--iters", "20", "--train-size", "200", "--val-size", "50",
+                                   "--test-size", "50", "--layers", "784,16,10", "--batch", "20", "--meta-iters",
+                                   "2", NULL };
+
+static void
+test_full_disk (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-full", NULL);
+  struct { const char *fault, *says; } cases[] = {
+    { "nospace:1", "run the same command again" },                        /* run.ini */
+    { "nospace:3", "starts it from the beginning" },                      /* meta-iteration 1's hyper.csv */
+    { "nospace:8", "everything up to meta-iteration 1 is in" },           /* meta-iteration 2's history.csv */
+    { "nospace:12", "everything up to meta-iteration 2 is in" },          /* meta-iteration 2's lr.png */
+    { "nospace:14", "which runs the final evaluation again" },            /* the final history.csv */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *folder = g_strdup_printf ("%s/run%u", dir, i);
+    g_autofree char *out = NULL, *err = NULL, *err2 = NULL, *history = NULL;
+    g_assert_cmpint (run_drmad (small_run, (const char *[]){ "--out", folder, NULL }, "DRMAD_INJECT_FAULT",
+                                cases[i].fault, &out, &err), ==, 1);
+    /* the final evaluation's numbers, measured but not written, are shown all the same */
+    if (g_str_equal (cases[i].fault, "nospace:14")) {
+      g_assert_nonnull (strstr (out, "final  learned: test_loss"));
+      g_assert_nonnull (strstr (err, "measured (above) but not recorded"));
+    }
+    g_assert_nonnull (strstr (err, "No space left on device"));
+    g_assert_nonnull (strstr (err, cases[i].says));
+    if (i == 0)   /* nothing was recorded, and the folder made for it is gone */
+      g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+    if (i == 0)   /* the same command, with room, makes the run */
+      g_assert_cmpint (run_drmad (small_run, (const char *[]){ "--out", folder, NULL }, NULL, NULL, NULL, &err2),
+                       ==, 0);
+    else {
+      g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GBytes) payload = i == 1 ? NULL : drmad_checkpoint_read (checkpoint, &error);
+      g_assert_no_error (error);   /* none yet at meta-iteration 1 */
+      g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL,
+                                  &err2), ==, 0);
+    }
+    g_autofree char *history_path = g_build_filename (folder, "history.csv", NULL);
+    g_assert_true (g_file_get_contents (history_path, &history, NULL, NULL));
+    g_assert_nonnull (strstr (history, "\n2,"));
+    g_assert_nonnull (strstr (history, "final-best"));
+  }
+  /* Resuming with more meta-iterations rewrites run.ini first: on a full
+   * disk that fails with status 1 too, run.ini as it was. */
+  g_autofree char *folder = g_strdup_printf ("%s/run0", dir), *err = NULL;
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL), *ini = NULL, *ini2 = NULL;
+  g_assert_true (g_file_get_contents (ini_path, &ini, NULL, NULL));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_INJECT_FAULT", "nospace:1", NULL, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "then resume it again"));
+  g_assert_true (g_file_get_contents (ini_path, &ini2, NULL, NULL));
+  g_assert_cmpstr (ini2, ==, ini);
+  remove_tree (dir);
+}
+
+/* OpenBLAS under an address-space limit (ulimit -v) that leaves too little
+ * for its GEMM buffers (128 MiB a thread): it retries a failed mapping
+ * forever, so its second thread spun at 100 % CPU for the whole run and the
+ * program hung at exit. Loading it now refuses, naming the limit, and
+ * starts no thread drmad does not use. In a subprocess: the limit and the
+ * load are for the process. */
+static void
+test_blas_address_space (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  g_test_skip ("AddressSanitizer needs more address space than the limit leaves");
+  return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  g_test_skip ("AddressSanitizer needs more address space than the limit leaves");
+  return;
+#endif
+#endif
+  if (g_test_subprocess ()) {
+    g_autofree char *statm = NULL;
+    g_assert_true (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL));
+    guint64 pages = g_ascii_strtoull (statm, NULL, 10);
+    struct rlimit limit = { .rlim_cur = pages * sysconf (_SC_PAGESIZE) + ((guint64) 100 << 20) };
+    limit.rlim_max = limit.rlim_cur;
+    g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+    g_autoptr (GError) error = NULL;
+    g_assert_null (drmad_openblas (&error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY);
+    g_assert_nonnull (strstr (error->message, "ulimit -v"));
+    return;
+  }
+  if (!g_file_test ("/proc/self/statm", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no /proc/self/statm to size the limit from");
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -141,5 +251,7 @@ main (int argc, char **argv)
   g_test_add_func ("/faults/nan-on-device", test_nan_on_device);
   g_test_add_data_func ("/faults/nan-in-gradient", "gradient:3", test_fault);
   g_test_add_data_func ("/faults/nan-in-hypergradient", "hypergradient:2", test_fault);
+  g_test_add_func ("/faults/full-disk", test_full_disk);
+  g_test_add_func ("/faults/blas-address-space", test_blas_address_space);
   return g_test_run ();
 }

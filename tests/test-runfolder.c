@@ -170,6 +170,23 @@ test_force_refused_up_front (void)
   g_assert_nonnull (strstr (err_link, "--resume"));
   g_assert_null (strstr (err_link, "--force"));
 
+  /* A name too long for the staging folder beside it (the name plus 17
+   * characters): refused up front, not after the data load with "File name
+   * too long" about a folder the user never named. */
+  long name_max = pathconf (dir, _PC_NAME_MAX);
+  if (name_max > 17 && name_max < 4096) {
+    g_autofree char *long_name = g_strnfill (name_max - 10, 'n');
+    g_autofree char *long_folder = g_build_filename (dir, long_name, NULL), *err_long = NULL;
+    g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", long_folder, NULL }, NULL), ==, 0);
+    g_autofree char *long_history = read_file (long_folder, "history.csv");
+    g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--seed", "2", "--force", "--out", long_folder,
+                                              NULL }, &err_long), ==, 2);
+    g_assert_nonnull (strstr (err_long, "too long to overwrite it"));
+    g_assert_null (strstr (err_long, "device: "));
+    g_autofree char *long_history2 = read_file (long_folder, "history.csv");
+    g_assert_cmpstr (long_history2, ==, long_history);
+  }
+
   g_assert_true (g_file_set_contents (file, "mine\n", -1, NULL));
   g_autofree char *err_file = NULL, *err_file_force = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", file, NULL }, &err_file), ==, 2);
@@ -398,6 +415,73 @@ test_signals (void)
   remove_tree (dir);
 }
 
+/* The run folder deleted while the run goes on (rm -rf of it, or of the
+ * folder a relative runs/DATE-TIME lies in): the run fails at its next write
+ * with status 1 and says that the folder is gone, not that its
+ * meta-iterations are kept there. */
+static void
+test_folder_deleted (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-deleted", NULL);
+  g_autofree char *folder = g_build_filename (dir, "D", NULL);
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
+  wait_for (checkpoint);   /* a meta-iteration recorded */
+  for (guint i = 0; i < 100 && g_file_test (folder, G_FILE_TEST_EXISTS); i++)
+    remove_tree (folder);   /* again if a write landed while it went */
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
+  g_test_message ("%s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 1);
+  g_assert_nonnull (strstr (err, "checkpoint.bin is gone"));
+  g_assert_null (strstr (err, "everything up to"));
+  remove_tree (dir);
+}
+
+/* Whether process @pid catches @signo (its handler is installed): SigCgt in
+ * /proc/PID/status. FALSE where that cannot be read. */
+static gboolean
+catches (const char *pid, int signo)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/status", pid), *status = NULL;
+  if (!g_file_get_contents (path, &status, NULL, NULL))
+    return FALSE;
+  const char *line = strstr (status, "\nSigCgt:");
+  return line && (g_ascii_strtoull (line + strlen ("\nSigCgt:"), NULL, 16) >> (signo - 1)) & 1;
+}
+
+/* SIGTERM while the data and the device are being loaded: the run stopped
+ * only at its first training step, after making a run folder that held
+ * nothing, and said to resume it. It now stops before any folder is made. */
+static void
+test_signal_during_start (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  if (!g_file_test ("/proc/self/status", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no /proc to see when the program's handler is installed");
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-signal-start", NULL);
+  g_autofree char *folder = g_build_filename (dir, "S", NULL);
+  g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "3", "--out", folder, NULL });
+  const char *pid = g_subprocess_get_identifier (run);
+  /* its handler is installed just before the job starts loading the data */
+  while (pid && !catches (pid, SIGTERM) && !g_file_test (folder, G_FILE_TEST_EXISTS))
+    g_usleep (500);
+  g_subprocess_send_signal (run, SIGTERM);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
+  g_test_message ("%s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 128 + SIGTERM);
+  g_assert_nonnull (strstr (err, "stopped before the run began"));
+  g_assert_null (strstr (err, "--resume"));
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  remove_tree (dir);
+}
+
 /* Special files and output that cannot be written. */
 static void
 test_special_files (void)
@@ -500,6 +584,73 @@ test_checkpoint_v3 (void)
   remove_tree (dir);
 }
 
+/* Runs started together without --out: each names its folder runs/DATE-TIME
+ * when it reads its options, seconds before it makes the folder, so runs
+ * started in the same second chose the same name and all but one were
+ * refused ("already holds files", or the lock). Each now takes the next
+ * free name and finishes in a folder of its own. */
+static void
+test_default_folders_side_by_side (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-default-out", NULL);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_cwd (launcher, dir);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, (gpointer) "--meta-iters");
+  g_ptr_array_add (argv, (gpointer) "1");
+  g_ptr_array_add (argv, NULL);
+  enum { N = 3 };
+  GSubprocess *runs[N];
+  for (guint i = 0; i < N; i++) {
+    g_autoptr (GError) error = NULL;
+    runs[i] = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+    g_assert_no_error (error);
+  }
+  for (guint i = 0; i < N; i++) {
+    g_autofree char *err = NULL;
+    g_assert_true (g_subprocess_communicate_utf8 (runs[i], NULL, NULL, NULL, &err, NULL));
+    g_test_message ("run %u: %s", i, err);
+    g_assert_cmpint (g_subprocess_get_exit_status (runs[i]), ==, 0);
+    g_assert_null (strstr (err, "drmad: "));
+    g_object_unref (runs[i]);
+  }
+  g_autofree char *base = g_build_filename (dir, "runs", NULL);
+  g_autoptr (GDir) folders = g_dir_open (base, 0, NULL);
+  g_assert_nonnull (folders);
+  guint finished = 0;
+  const char *name;
+  while ((name = g_dir_read_name (folders))) {
+    g_autofree char *folder = g_build_filename (base, name, NULL);
+    g_autofree char *history = read_file (folder, "history.csv");
+    g_assert_nonnull (history);
+    g_assert_nonnull (strstr (history, "final-best"));
+    finished++;
+  }
+  g_assert_cmpuint (finished, ==, N);
+  remove_tree (dir);
+}
+
+/* Resuming a finished run of one meta-iteration says so in the singular. */
+static void
+test_resume_finished (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-finished", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL), *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, &err),
+                   ==, 0);
+  g_assert_nonnull (strstr (err, "already has its 1 meta-iteration: only the final evaluation runs again"));
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -517,6 +668,10 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/signals", test_signals);
+  g_test_add_func ("/runfolder/signal-during-start", test_signal_during_start);
   g_test_add_func ("/runfolder/special-files", test_special_files);
+  g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
+  g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
+  g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   return g_test_run ();
 }
