@@ -949,16 +949,23 @@ test_keyboard_more_settings (void)
   close_window (window);
 }
 
+/* @widget's first event controller of @type (the widget holds it). */
 static GtkEventController *
-key_controller (GtkWidget *widget)
+controller_of (GtkWidget *widget, GType type)
 {
   g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
   for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
     g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
-    if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
-      return controller;   /* the widget holds it */
+    if (G_TYPE_CHECK_INSTANCE_TYPE (controller, type))
+      return controller;
   }
   return NULL;
+}
+
+static GtkEventController *
+key_controller (GtkWidget *widget)
+{
+  return controller_of (widget, GTK_TYPE_EVENT_CONTROLLER_KEY);
 }
 
 /* A key pressed in @widget, as GTK delivers it to its key controller. */
@@ -1449,13 +1456,7 @@ test_keyboard_click (void)
 static GtkEventController *
 motion_controller (GtkWidget *widget)
 {
-  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
-    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
-    if (GTK_IS_EVENT_CONTROLLER_MOTION (controller))
-      return controller;   /* the widget holds it */
-  }
-  return NULL;
+  return controller_of (widget, GTK_TYPE_EVENT_CONTROLLER_MOTION);
 }
 
 /* The read-out of a plot 240 px wide (its smallest) shows its value: a text

@@ -335,6 +335,23 @@ test_shard_data_alone (void)
 
 /* ---- mpirun -n 2 ---- */
 
+/* Runs the launcher command @argv (NULL-terminated); its stderr in *@err,
+ * its exit status (128 + the signal when one ended it). */
+static int
+spawn_mpirun (GPtrArray *argv, char **err)
+{
+  g_auto (GStrv) env = g_get_environ ();
+  /* Open MPI refuses root without these (CI runs as root). */
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  g_autofree char *out = NULL;
+  CHECK (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out, err, &wait_status,
+                       &error));
+  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+}
+
 /* mpirun --oversubscribe -n @n $DRMAD_BIN --no-gui SETTINGS --out @folder @extra…; the exit status. */
 static int
 run_mpi (guint n, const char *folder, const char *const *extra, const char *env_key, const char *env_value,
@@ -351,16 +368,7 @@ run_mpi (guint n, const char *folder, const char *const *extra, const char *env_
   }
   g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_BIN")));
   add_job_arguments (argv, folder, extra);
-  g_auto (GStrv) env = g_get_environ ();
-  /* Open MPI refuses root without these (CI runs as root). */
-  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
-  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
-  g_autoptr (GError) error = NULL;
-  int wait_status;
-  g_autofree char *out = NULL;
-  CHECK (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out, err, &wait_status,
-                       &error));
-  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+  return spawn_mpirun (argv, err);
 }
 
 /* run_mpi() that must succeed; the ranks' stderr in *@err. */
@@ -688,15 +696,7 @@ run_mpmd (const char *folder, const char *const *first, const char *const *secon
     g_ptr_array_remove_index (argv, argv->len - 1);   /* add_job_arguments' NULL */
   }
   g_ptr_array_add (argv, NULL);
-  g_auto (GStrv) env = g_get_environ ();
-  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
-  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
-  g_autoptr (GError) error = NULL;
-  int wait_status;
-  g_autofree char *out = NULL;
-  CHECK (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out, err, &wait_status,
-                       &error));
-  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+  return spawn_mpirun (argv, err);
 }
 
 /* Ranks started with other settings are refused before the first
