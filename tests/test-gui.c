@@ -25,6 +25,14 @@
 
 static gboolean display_ok;
 
+/* In a test function: skips it where GTK found no display. */
+#define SKIP_WITHOUT_DISPLAY() G_STMT_START {                                      \
+    if (!display_ok) {                                                               \
+      g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh"); \
+      return;                                                                        \
+    }                                                                                \
+  } G_STMT_END
+
 static GtkWidget *find_action_button (GtkWidget *widget, const char *action);
 
 static gboolean
@@ -760,10 +768,7 @@ at_target_size (DrmadWindow *w)
 static void
 test_narrow (void)
 {
-  if (!display_ok) {
-    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
-    return;
-  }
+  SKIP_WITHOUT_DISPLAY ();
   const int sizes[][2] = { { 1024, 600 }, { 800, 600 } };
   for (guint k = 0; k < G_N_ELEMENTS (sizes); k++) {
     g_autoptr (DrmadApplication) app = drmad_application_new ();
@@ -900,10 +905,7 @@ focus_in (DrmadWindow *window, GtkWidget *widget)
 static void
 test_keyboard_more_settings (void)
 {
-  if (!display_ok) {
-    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
-    return;
-  }
+  SKIP_WITHOUT_DISPLAY ();
   g_autoptr (DrmadApplication) app = drmad_application_new ();
   DrmadWindow *window = new_window (app, 1440, 900);
   GtkWidget *first, *last, *more = more_settings (window, &first, &last);
@@ -1048,10 +1050,7 @@ is_plot (GtkWidget *widget)
 static void
 test_keyboard_plots (void)
 {
-  if (!display_ok) {
-    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
-    return;
-  }
+  SKIP_WITHOUT_DISPLAY ();
   g_autoptr (DrmadApplication) app = drmad_application_new ();
   DrmadWindow *window = new_window (app, 1440, 900);
   GtkWidget *first, *last, *more = more_settings (window, &first, &last);
@@ -1179,10 +1178,7 @@ note_focus (GtkWidget *button, GtkWidget **focus)
 static void
 test_keyboard_start (void)
 {
-  if (!display_ok) {
-    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
-    return;
-  }
+  SKIP_WITHOUT_DISPLAY ();
   /* The text cursor blinks fast: a field left focused but insensitive warns
    * within a few blinks. */
   int blink_time;
@@ -1251,10 +1247,7 @@ test_keyboard_start (void)
 static void
 test_keyboard_series (void)
 {
-  if (!display_ok) {
-    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
-    return;
-  }
+  SKIP_WITHOUT_DISPLAY ();
   g_autoptr (DrmadApplication) app = drmad_application_new ();
   DrmadWindow *window = new_window (app, 1440, 900);
   GtkWidget *lr = GTK_WIDGET (drmad_window_get_plot_view (window, 1));
@@ -1344,10 +1337,7 @@ drag_gesture (GtkWidget *widget)
 static void
 test_keyboard_marker (void)
 {
-  if (!display_ok) {
-    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
-    return;
-  }
+  SKIP_WITHOUT_DISPLAY ();
   g_autoptr (DrmadApplication) app = drmad_application_new ();
   DrmadWindow *window = new_window (app, 1024, 600);
   GtkWidget *l2 = GTK_WIDGET (drmad_window_get_plot_view (window, 0));
@@ -1405,10 +1395,7 @@ test_keyboard_marker (void)
 static void
 test_keyboard_click (void)
 {
-  if (!display_ok) {
-    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
-    return;
-  }
+  SKIP_WITHOUT_DISPLAY ();
   g_autoptr (DrmadApplication) app = drmad_application_new ();
   DrmadWindow *window = new_window (app, 800, 600);
   target_width = 800, target_height = 600;
@@ -1466,10 +1453,7 @@ motion_controller (GtkWidget *widget)
 static void
 test_keyboard_readout (void)
 {
-  if (!display_ok) {
-    g_test_skip ("no display (gtk_init_check failed): run under tests/run-with-xvfb.sh");
-    return;
-  }
+  SKIP_WITHOUT_DISPLAY ();
   GtkWidget *window = gtk_window_new ();
   GtkWidget *widget = drmad_plot_view_new ();
   DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
