@@ -450,9 +450,11 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
     }
     made = TRUE;
   }
-  if ((run->lock_fd = take_lock (run->folder, error)) < 0) {
-    if (made && !g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BUSY))
+  GError *lock_error = NULL;   /* its own: @error may be NULL, and a busy lock leaves the folder */
+  if ((run->lock_fd = take_lock (run->folder, &lock_error)) < 0) {
+    if (made && !g_error_matches (lock_error, DRMAD_ERROR, DRMAD_ERROR_BUSY))
       remove_made_folder (run->folder);
+    g_propagate_error (error, lock_error);
     return NULL;
   }
   remove_own_files (run->folder, TRUE);   /* what a killed writer left */

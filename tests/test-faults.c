@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -241,6 +242,43 @@ test_blas_address_space (void)
   g_test_trap_assert_passed ();
 }
 
+/* drmad_run_create() that makes a folder and cannot write its lock file
+ * (here a file size limit of 0 bytes, as a full disk would), called with
+ * NULL for the error, as GLib's convention allows: it read *error to tell a
+ * busy lock from a failure, and crashed. It fails, and removes the folder
+ * it made, with or without an error to set. In a subprocess: the limit is
+ * the process's. */
+static void
+test_run_create_lock_fails (void)
+{
+  if (g_test_subprocess ()) {
+    g_autofree char *dir = test_tmp_dir ("drmad-lockfail", NULL);
+    g_autofree char *with = g_build_filename (dir, "with-error", NULL);
+    g_autofree char *without = g_build_filename (dir, "without-error", NULL);
+    signal (SIGXFSZ, SIG_IGN);
+    struct rlimit old, limit;
+    g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &old), ==, 0);
+    limit = old;
+    limit.rlim_cur = 0;
+    g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+    GError *error = NULL;
+    DrmadRun *run = drmad_run_create (with, "[drmad]\n", FALSE, &error);
+    DrmadRun *run_without = drmad_run_create (without, "[drmad]\n", FALSE, NULL);
+    g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old), ==, 0);
+    g_assert_null (run);
+    g_assert_null (run_without);
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, "lock file"));
+    g_error_free (error);
+    g_assert_false (g_file_test (with, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (without, G_FILE_TEST_EXISTS));
+    remove_tree (dir);
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -253,5 +291,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/faults/nan-in-hypergradient", "hypergradient:2", test_fault);
   g_test_add_func ("/faults/full-disk", test_full_disk);
   g_test_add_func ("/faults/blas-address-space", test_blas_address_space);
+  g_test_add_func ("/faults/run-create-lock-fails", test_run_create_lock_fails);
   return g_test_run ();
 }
