@@ -152,8 +152,14 @@ drmad_write_file_atomic (const char *path, const void *contents, gsize length, G
     p += written;
     left -= written;
   }
-  if (fchmod (fd, 0666 & ~process_umask ()) != 0 || fsync (fd) != 0 || close (fd) != 0) {
-    int saved = errno;
+  /* Closed whatever fchmod() or fsync() say: a full disk may first show at
+   * the fsync, and a descriptor was lost with each such write. */
+  int saved = 0;
+  if (fchmod (fd, 0666 & ~process_umask ()) != 0 || fsync (fd) != 0)
+    saved = errno;
+  if (close (fd) != 0 && saved == 0)
+    saved = errno;
+  if (saved != 0) {
     g_unlink (template);
     return set_errno_error (error, saved, "flush", path);
   }

@@ -8,8 +8,10 @@
 
 #include <math.h>
 #include <string.h>
+#include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -242,6 +244,70 @@ test_blas_address_space (void)
   g_test_trap_assert_passed ();
 }
 
+/* The descriptors this process has open (/proc/self/fd), the one that
+ * lists them excluded. */
+static guint
+open_descriptors (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  g_assert_nonnull (dir);
+  guint n = 0;
+  while (g_dir_read_name (dir))
+    n++;
+  return n - 1;
+}
+
+/* fsync() as a full disk reports it (ext4 with delayed allocation, NFS, a
+ * quota counted at write-back) while fsync_fails is set: this program's own
+ * definition, which the library linked into it calls. */
+static gboolean fsync_fails;
+
+int
+fsync (int fd)
+{
+  if (fsync_fails) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return syscall (SYS_fsync, fd);
+}
+
+/* drmad_write_file_atomic() whose fsync fails: NO_SPACE naming the file,
+ * the earlier file as it was, no temporary file left, and its descriptor
+ * closed (it stayed open, one lost per failed write, the run going on). */
+static void
+test_atomic_write_fsync_fails (void)
+{
+  if (!g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR)) {
+    g_test_skip ("no /proc/self/fd to count descriptors in");
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-fsync", NULL);
+  g_autofree char *path = g_build_filename (dir, "history.csv", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (drmad_write_file_atomic (path, "earlier\n", 8, &error));
+  g_assert_no_error (error);
+  guint before = open_descriptors ();
+  fsync_fails = TRUE;
+  for (guint i = 0; i < 3; i++) {
+    g_assert_false (drmad_write_file_atomic (path, "later\n", 6, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_SPACE);
+    g_assert_nonnull (strstr (error->message, path));
+    g_clear_error (&error);
+  }
+  fsync_fails = FALSE;
+  g_assert_cmpuint (open_descriptors (), ==, before);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "earlier\n");
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  guint files = 0;
+  while (g_dir_read_name (listing))
+    files++;
+  g_assert_cmpuint (files, ==, 1);   /* history.csv alone */
+  remove_tree (dir);
+}
+
 /* drmad_run_create() that makes a folder and cannot write its lock file
  * (here a file size limit of 0 bytes, as a full disk would), called with
  * NULL for the error, as GLib's convention allows: it read *error to tell a
@@ -291,6 +357,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/faults/nan-in-hypergradient", "hypergradient:2", test_fault);
   g_test_add_func ("/faults/full-disk", test_full_disk);
   g_test_add_func ("/faults/blas-address-space", test_blas_address_space);
+  g_test_add_func ("/faults/atomic-write-fsync-fails", test_atomic_write_fsync_fails);
   g_test_add_func ("/faults/run-create-lock-fails", test_run_create_lock_fails);
   return g_test_run ();
 }
