@@ -170,7 +170,7 @@ test_full_disk (void)
     /* the final evaluation's numbers, measured but not written, are shown all the same */
     if (g_str_equal (cases[i].fault, "nospace:14")) {
       g_assert_nonnull (strstr (out, "final  learned: test_loss"));
-      g_assert_nonnull (strstr (err, "measured (above) but not recorded"));
+      g_assert_nonnull (strstr (err, "measured but not recorded"));
     }
     g_assert_nonnull (strstr (err, "No space left on device"));
     g_assert_nonnull (strstr (err, cases[i].says));
