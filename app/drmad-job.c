@@ -1131,7 +1131,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                                result->best_test_error, error)) {
     outcome = DRMAD_JOB_FAILED;
     result->final_unrecorded = TRUE;
-    g_prefix_error (error, "the final evaluation is measured (above) but not recorded: ");
+    g_prefix_error (error, "the final evaluation is measured but not recorded: ");
     say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,
               ", which runs the final evaluation again");
   }

@@ -314,6 +314,18 @@ on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow 
   }
 }
 
+/* The final evaluation's line of the summary. */
+static void
+append_final (DrmadWindow *self, const DrmadJobResult *r)
+{
+  g_string_append_printf (self->summary_extra, "\n<b>final</b> test error %.2f %% → <b>%.2f %%</b> "
+                          "(test loss %.4f → %.4f); best accepted values: %.2f %%%s", 100 * r->initial_test_error,
+                          100 * r->learned_test_error, r->initial_test_loss, r->learned_test_loss,
+                          100 * r->best_test_error,
+                          r->initial_diverged || r->learned_diverged || r->best_diverged
+                          ? "; a test loss of inf: that θ's training diverged" : "");
+}
+
 static void
 on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow *self)
 {
@@ -357,12 +369,7 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
                                "learned ones%s", elapsed, 100 * r->initial_test_error,
                                r->initial_diverged ? diverged : "", 100 * r->learned_test_error,
                                r->learned_diverged ? diverged : "");
-      g_string_append_printf (self->summary_extra, "\n<b>final</b> test error %.2f %% → <b>%.2f %%</b> "
-                              "(test loss %.4f → %.4f); best accepted values: %.2f %%%s", 100 * r->initial_test_error,
-                              100 * r->learned_test_error, r->initial_test_loss, r->learned_test_loss,
-                              100 * r->best_test_error,
-                              r->initial_diverged || r->learned_diverged || r->best_diverged
-                              ? "; a test loss of inf: that θ's training diverged" : "");
+      append_final (self, r);
     }
     break;
   case DRMAD_JOB_CANCELLED:
@@ -378,10 +385,18 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
   case DRMAD_JOB_FAILED:
     gtk_progress_bar_set_text (self->progress_bar, "failed");
     resumable = !kept && folder && self->n_plotted > 0;
-    drmad_window_set_status (self, "Failed after %s%s", elapsed,
-                             kept && self->run_folder ? "; the run shown before is kept"
-                             : resumable              ? "; the run folder keeps every finished meta-iteration"
-                                                      : "");
+    if (finish->result.final_unrecorded) {
+      /* measured, then not written (a full disk): shown, as drmad --no-gui prints them, not lost */
+      const DrmadJobResult *r = &finish->result;
+      drmad_window_set_status (self, "Failed after %s writing the final evaluation, measured but not recorded: test "
+                               "error %.2f %% with the initial values, %.2f %% with the learned ones", elapsed,
+                               100 * r->initial_test_error, 100 * r->learned_test_error);
+      append_final (self, r);
+    } else
+      drmad_window_set_status (self, "Failed after %s%s", elapsed,
+                               kept && self->run_folder ? "; the run shown before is kept"
+                               : resumable              ? "; the run folder keeps every finished meta-iteration"
+                                                        : "");
     drmad_window_show_error (self, finish->error->message);
     break;
   }

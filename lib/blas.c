@@ -210,12 +210,36 @@ make_choice (const Cpu *cpu)
   return made;
 }
 
+/* The threads OpenBLAS starts when it loads: the user's choice
+ * (OPENBLAS_NUM_THREADS, else GOTO_NUM_THREADS, else OMP_NUM_THREADS, as
+ * OpenBLAS reads them), else the threads drmad's large GEMMs use, then set
+ * in OPENBLAS_NUM_THREADS for OpenBLAS's constructor to read. Set by
+ * drmad_prepare_environment(), before any thread runs; a program that did
+ * not call it has it set just before the dlopen (glibc's setenv() is then
+ * the race drmad_prepare_environment() is there to avoid). */
+static int
+openblas_start_threads (void)
+{
+  for (const char *const *name = (const char *const[]){ "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
+                                                        "OMP_NUM_THREADS", NULL }; *name; name++) {
+    const char *given = g_getenv (*name);
+    if (given)
+      return MAX (atoi (given), 1);
+  }
+  int threads = drmad_blas_get_large_threads ();
+  char text[16];
+  g_snprintf (text, sizeof text, "%d", threads);
+  g_setenv ("OPENBLAS_NUM_THREADS", text, TRUE);
+  return threads;
+}
+
 void
 drmad_blas_prepare_environment (void)
 {
   Cpu cpu;
   cpu_detect (&cpu);
   make_choice (&cpu);
+  openblas_start_threads ();
 }
 
 /* Everything about the loaded library; made once, kept for the process. */
@@ -267,16 +291,7 @@ load_openblas (gpointer data)
    * unless DRMAD_BLAS_THREADS says more; openblas_set_num_threads() starts
    * more when asked), unless the user chose; under a limit, their buffers
    * must fit first. */
-  int threads = drmad_blas_get_large_threads ();
-  if (!g_getenv ("OPENBLAS_NUM_THREADS") && !g_getenv ("GOTO_NUM_THREADS") && !g_getenv ("OMP_NUM_THREADS")) {
-    char text[16];
-    g_snprintf (text, sizeof text, "%d", threads);
-    g_setenv ("OPENBLAS_NUM_THREADS", text, TRUE);
-  } else {
-    const char *given = g_getenv ("OPENBLAS_NUM_THREADS");
-    given = given ? given : g_getenv ("GOTO_NUM_THREADS") ? g_getenv ("GOTO_NUM_THREADS") : g_getenv ("OMP_NUM_THREADS");
-    threads = MAX (atoi (given), 1);
-  }
+  int threads = openblas_start_threads ();
   struct rlimit limit;
   gboolean limited = getrlimit (RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
   gsize needed = (gsize) threads * OPENBLAS_BUFFER_BYTES + OPENBLAS_LIBRARY_BYTES;

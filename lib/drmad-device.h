@@ -62,7 +62,11 @@ typedef struct _DrmadDevice DrmadDevice;
  * the widest instruction set the CPU supports (x86-64: SkylakeX for
  * AVX-512, Zen or Haswell for AVX2, Sandybridge for AVX), so that OpenBLAS,
  * loaded later, never runs older kernels than the CPU allows (see
- * drmad_blas_get_info()).
+ * drmad_blas_get_info()). Unless the user set OPENBLAS_NUM_THREADS,
+ * GOTO_NUM_THREADS or OMP_NUM_THREADS, it sets OPENBLAS_NUM_THREADS to the
+ * threads the large GEMMs use ($DRMAD_BLAS_THREADS, default 1), so that
+ * OpenBLAS starts no more (each maps a 128 MiB buffer); without this call
+ * the library sets it when it loads OpenBLAS, from whichever thread.
  * And, unless $MALLOC_MMAP_THRESHOLD_ is set, it fixes glibc's mmap
  * threshold at 1 MiB: glibc otherwise raises the threshold to the size of
  * each large block freed (up to 32 MiB; the data's, while loading), after

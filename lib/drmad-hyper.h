@@ -43,9 +43,10 @@ typedef struct _DrmadHyper DrmadHyper;
  * the widths and @config and keeps nothing of @net, which may be freed first;
  * pass it only with nets of those widths (the entry points check). Both
  * constructors refuse a θ whose entries (names included, about 72 bytes
- * each) would not fit in the machine's memory, e.g. millions of segments
- * or an L2 per weight of billions of weights, with %DRMAD_ERROR_TOO_LARGE
- * before allocating anything. */
+ * each) would not fit in the machine's memory, or that has more than
+ * G_MAXUINT entries, e.g. millions of segments or an L2 per weight of
+ * billions of weights, with %DRMAD_ERROR_TOO_LARGE before allocating
+ * anything. */
 DrmadHyper *drmad_hyper_new  (const DrmadNet *net, const DrmadHyperConfig *config, GError **error);
 /* The same θ from the layer widths alone (input first, @n_sizes − 1 weight
  * layers): no device needed, e.g. to read and plot a finished run folder.

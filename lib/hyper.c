@@ -105,14 +105,21 @@ check_size (const guint *sizes, guint L, const DrmadHyperConfig *config, GError 
   long pages = sysconf (_SC_PHYS_PAGES), page_size = sysconf (_SC_PAGESIZE);
   double memory = pages > 0 && page_size > 0 ? (double) pages * page_size : (double) G_MAXSIZE;
   double bytes = entries * ENTRY_HOST_BYTES;
-  if (bytes <= MIN (memory, (double) G_MAXSIZE / 2))
+  /* The names, values and entries are built in GLib arrays, whose length
+   * is a guint: past G_MAXUINT entries GLib aborts, whatever the memory. */
+  if (bytes <= MIN (memory, (double) G_MAXSIZE / 2) && entries <= G_MAXUINT)
     return TRUE;
-  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
-               "the hyperparameters would have %.4g entries (%u segments; L2 %s), %.3g GB of host memory for their "
-               "values and names; this machine has %.3g GB: use fewer segments or a coarser L2",
-               entries, config->segments, config->l2 == DRMAD_L2_PER_WEIGHT ? "per weight"
-               : config->l2 == DRMAD_L2_PER_NEURON ? "per neuron" : config->l2 == DRMAD_L2_PER_LAYER ? "per layer"
-               : "fixed", bytes / 1e9, memory / 1e9);
+  const char *l2 = config->l2 == DRMAD_L2_PER_WEIGHT ? "per weight" : config->l2 == DRMAD_L2_PER_NEURON
+                   ? "per neuron" : config->l2 == DRMAD_L2_PER_LAYER ? "per layer" : "fixed";
+  if (entries > G_MAXUINT)
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
+                 "the hyperparameters would have %.4g entries (%u segments; L2 %s), more than the %u they may "
+                 "have: use fewer segments or a coarser L2", entries, config->segments, l2, G_MAXUINT);
+  else
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
+                 "the hyperparameters would have %.4g entries (%u segments; L2 %s), %.3g GB of host memory for "
+                 "their values and names; this machine has %.3g GB: use fewer segments or a coarser L2",
+                 entries, config->segments, l2, bytes / 1e9, memory / 1e9);
   return FALSE;
 }
 

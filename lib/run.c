@@ -152,8 +152,14 @@ drmad_write_file_atomic (const char *path, const void *contents, gsize length, G
     p += written;
     left -= written;
   }
-  if (fchmod (fd, 0666 & ~process_umask ()) != 0 || fsync (fd) != 0 || close (fd) != 0) {
-    int saved = errno;
+  /* Closed whatever fchmod() or fsync() say: a full disk may first show at
+   * the fsync, and a descriptor was lost with each such write. */
+  int saved = 0;
+  if (fchmod (fd, 0666 & ~process_umask ()) != 0 || fsync (fd) != 0)
+    saved = errno;
+  if (close (fd) != 0 && saved == 0)
+    saved = errno;
+  if (saved != 0) {
     g_unlink (template);
     return set_errno_error (error, saved, "flush", path);
   }
@@ -450,9 +456,11 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
     }
     made = TRUE;
   }
-  if ((run->lock_fd = take_lock (run->folder, error)) < 0) {
-    if (made && !g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BUSY))
+  GError *lock_error = NULL;   /* its own: @error may be NULL, and a busy lock leaves the folder */
+  if ((run->lock_fd = take_lock (run->folder, &lock_error)) < 0) {
+    if (made && !g_error_matches (lock_error, DRMAD_ERROR, DRMAD_ERROR_BUSY))
       remove_made_folder (run->folder);
+    g_propagate_error (error, lock_error);
     return NULL;
   }
   remove_own_files (run->folder, TRUE);   /* what a killed writer left */

@@ -456,6 +456,38 @@ test_small_gemm (void)
   g_rand_free (rand);
 }
 
+/* OPENBLAS_NUM_THREADS, which OpenBLAS reads when it loads, is set by
+ * drmad_prepare_environment() (to $DRMAD_BLAS_THREADS, default 1), before
+ * any thread runs, as drmad.h says of the environment: loading OpenBLAS
+ * later, on whichever thread, changes no variable (it set this one then,
+ * a setenv() racing the other threads' getenv()). OpenBLAS itself reports
+ * the thread it started. */
+static void
+test_start_threads_prepared (void)
+{
+  if (g_test_subprocess ()) {
+    clear_coretype ();
+    g_unsetenv ("OPENBLAS_NUM_THREADS");
+    g_unsetenv ("GOTO_NUM_THREADS");
+    g_unsetenv ("OMP_NUM_THREADS");
+    g_unsetenv ("DRMAD_BLAS_THREADS");
+    drmad_prepare_environment ();
+    g_assert_cmpstr (g_getenv ("OPENBLAS_NUM_THREADS"), ==, "1");
+    g_auto (GStrv) before = g_get_environ ();
+    g_autoptr (GError) error = NULL;
+    const DrmadOpenblas *blas = drmad_openblas (&error);
+    g_assert_no_error (error);
+    g_auto (GStrv) after = g_get_environ ();
+    g_assert_cmpuint (g_strv_length (after), ==, g_strv_length (before));
+    for (guint i = 0; before[i]; i++)
+      g_assert_cmpstr (after[i], ==, before[i]);
+    g_assert_cmpint (blas->get_num_threads (), ==, 1);
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -466,6 +498,7 @@ main (int argc, char **argv)
   g_test_add_func ("/blas/inherited-coretype", test_inherited_coretype);
   g_test_add_func ("/blas/loaded-before", test_loaded_before);
   g_test_add_func ("/blas/missing-library", test_missing_library);
+  g_test_add_func ("/blas/start-threads-prepared", test_start_threads_prepared);
   g_test_add_func ("/blas/gemm", test_gemm);
   g_test_add_func ("/blas/host-gemm-beta-zero", test_host_gemm_beta_zero);
   g_test_add_func ("/blas/buffers-kept", test_buffers_kept);

@@ -8,7 +8,10 @@
 
 #include <math.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -167,7 +170,7 @@ test_full_disk (void)
     /* the final evaluation's numbers, measured but not written, are shown all the same */
     if (g_str_equal (cases[i].fault, "nospace:14")) {
       g_assert_nonnull (strstr (out, "final  learned: test_loss"));
-      g_assert_nonnull (strstr (err, "measured (above) but not recorded"));
+      g_assert_nonnull (strstr (err, "measured but not recorded"));
     }
     g_assert_nonnull (strstr (err, "No space left on device"));
     g_assert_nonnull (strstr (err, cases[i].says));
@@ -241,6 +244,107 @@ test_blas_address_space (void)
   g_test_trap_assert_passed ();
 }
 
+/* The descriptors this process has open (/proc/self/fd), the one that
+ * lists them excluded. */
+static guint
+open_descriptors (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  g_assert_nonnull (dir);
+  guint n = 0;
+  while (g_dir_read_name (dir))
+    n++;
+  return n - 1;
+}
+
+/* fsync() as a full disk reports it (ext4 with delayed allocation, NFS, a
+ * quota counted at write-back) while fsync_fails is set: this program's own
+ * definition, which the library linked into it calls. */
+static gboolean fsync_fails;
+
+int
+fsync (int fd)
+{
+  if (fsync_fails) {
+    errno = ENOSPC;
+    return -1;
+  }
+  return syscall (SYS_fsync, fd);
+}
+
+/* drmad_write_file_atomic() whose fsync fails: NO_SPACE naming the file,
+ * the earlier file as it was, no temporary file left, and its descriptor
+ * closed (it stayed open, one lost per failed write, the run going on). */
+static void
+test_atomic_write_fsync_fails (void)
+{
+  if (!g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR)) {
+    g_test_skip ("no /proc/self/fd to count descriptors in");
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-fsync", NULL);
+  g_autofree char *path = g_build_filename (dir, "history.csv", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (drmad_write_file_atomic (path, "earlier\n", 8, &error));
+  g_assert_no_error (error);
+  guint before = open_descriptors ();
+  fsync_fails = TRUE;
+  for (guint i = 0; i < 3; i++) {
+    g_assert_false (drmad_write_file_atomic (path, "later\n", 6, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_SPACE);
+    g_assert_nonnull (strstr (error->message, path));
+    g_clear_error (&error);
+  }
+  fsync_fails = FALSE;
+  g_assert_cmpuint (open_descriptors (), ==, before);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "earlier\n");
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  guint files = 0;
+  while (g_dir_read_name (listing))
+    files++;
+  g_assert_cmpuint (files, ==, 1);   /* history.csv alone */
+  remove_tree (dir);
+}
+
+/* drmad_run_create() that makes a folder and cannot write its lock file
+ * (here a file size limit of 0 bytes, as a full disk would), called with
+ * NULL for the error, as GLib's convention allows: it read *error to tell a
+ * busy lock from a failure, and crashed. It fails, and removes the folder
+ * it made, with or without an error to set. In a subprocess: the limit is
+ * the process's. */
+static void
+test_run_create_lock_fails (void)
+{
+  if (g_test_subprocess ()) {
+    g_autofree char *dir = test_tmp_dir ("drmad-lockfail", NULL);
+    g_autofree char *with = g_build_filename (dir, "with-error", NULL);
+    g_autofree char *without = g_build_filename (dir, "without-error", NULL);
+    signal (SIGXFSZ, SIG_IGN);
+    struct rlimit old, limit;
+    g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &old), ==, 0);
+    limit = old;
+    limit.rlim_cur = 0;
+    g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+    GError *error = NULL;
+    DrmadRun *run = drmad_run_create (with, "[drmad]\n", FALSE, &error);
+    DrmadRun *run_without = drmad_run_create (without, "[drmad]\n", FALSE, NULL);
+    g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old), ==, 0);
+    g_assert_null (run);
+    g_assert_null (run_without);
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, "lock file"));
+    g_error_free (error);
+    g_assert_false (g_file_test (with, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (without, G_FILE_TEST_EXISTS));
+    remove_tree (dir);
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -253,5 +357,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/faults/nan-in-hypergradient", "hypergradient:2", test_fault);
   g_test_add_func ("/faults/full-disk", test_full_disk);
   g_test_add_func ("/faults/blas-address-space", test_blas_address_space);
+  g_test_add_func ("/faults/atomic-write-fsync-fails", test_atomic_write_fsync_fails);
+  g_test_add_func ("/faults/run-create-lock-fails", test_run_create_lock_fails);
   return g_test_run ();
 }

@@ -1656,6 +1656,70 @@ test_compare (void)
   remove_tree (dir);
 }
 
+/* The last field of history.csv's line starting with @label (final-initial,
+ * final-learned), the test error it records, as the status line writes it. */
+static char *
+history_test_error (const char *folder, const char *label)
+{
+  g_autofree char *path = g_build_filename (folder, "history.csv", NULL), *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_autofree char *prefix = g_strconcat ("\n", label, ",", NULL);
+  const char *line = strstr (text, prefix);
+  g_assert_nonnull (line);
+  g_autofree char *row = g_strndup (line + 1, strcspn (line + 1, "\n"));
+  return g_strdup_printf ("%.2f %%", 100 * g_ascii_strtod (strrchr (row, ',') + 1, NULL));
+}
+
+/* A full disk when the final evaluation is written (DRMAD_INJECT_FAULT
+ * nospace:N, the run's last write): the numbers were measured, and drmad
+ * --no-gui prints them, but the window said only "Failed after …" beside
+ * an error about numbers "measured (above)" that it showed nowhere. Its
+ * status line now gives them: the same as an identical run without the
+ * fault records in its history.csv. In a subprocess, whose environment the
+ * hook's variable may change. */
+static void
+test_final_unrecorded (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!g_test_subprocess ()) {
+    if (!have_display_data_and_device ())
+      return;
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  const char *tiny[] = { "layers=784,16,10", "iters=30", "train-size=300", "val-size=200",
+                         "meta-iters=1", "method=drmad", "batch=50", "learn=l2,lr", "segments=2" };
+  for (guint i = 0; i < G_N_ELEMENTS (tiny); i++)
+    set_option (G_APPLICATION (app), tiny[i]);
+  /* The reference: the same run, recorded. Writes: run.ini, the
+   * meta-iteration's history.csv, hyper.csv, checkpoint.bin and three
+   * plots, then the final history.csv, the 8th. */
+  activate (window, "start");
+  g_assert_cmpfloat (wait_until (window, idle, 120), >=, 0);
+  g_test_message ("reference: %s", drmad_window_get_status (window));
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Finished in "));
+  g_autofree char *reference = g_strdup (drmad_window_get_run_folder (window));
+  g_autofree char *initial = history_test_error (reference, "final-initial");
+  g_autofree char *learned = history_test_error (reference, "final-learned");
+  g_setenv ("DRMAD_INJECT_FAULT", "nospace:8", TRUE);   /* counted from here: this run's 8th write */
+  activate (window, "start");
+  g_assert_cmpfloat (wait_until (window, idle, 120), >=, 0);
+  g_unsetenv ("DRMAD_INJECT_FAULT");
+  const char *status = drmad_window_get_status (window);
+  g_test_message ("status: %s; error: %s", status, drmad_window_get_error (window));
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "No space left on device"));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "not recorded"));
+  g_autofree char *numbers = g_strdup_printf ("test error %s with the initial values, %s with the learned ones",
+                                              initial, learned);
+  g_assert_nonnull (strstr (status, "measured but not recorded"));
+  g_assert_nonnull (strstr (status, numbers));
+  close_window (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1679,6 +1743,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/marker", test_keyboard_marker);
   g_test_add_func ("/gui/keyboard/click", test_keyboard_click);
   g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
+  g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   return g_test_run ();

@@ -6,7 +6,10 @@
 #include "test-util.h"
 #include "reference-mlp.h"
 
+#include <dlfcn.h>
 #include <math.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <string.h>
 
 static const guint sizes[] = { 6, 5, 4, 3 };
@@ -1561,6 +1564,68 @@ test_too_many_entries (void)
   g_assert_cmpuint (drmad_hyper_get_n (hyper), ==, 2 + 2 * 100000);
 }
 
+/* sysconf() of a machine with 1 PiB of memory while huge_memory is set: this
+ * program's own definition, which the library linked into it calls; every
+ * other question goes to the C library's. */
+static gboolean huge_memory;
+
+long
+sysconf (int name)
+{
+  static long (*real) (int);
+  if (!real)
+    real = (long (*) (int)) dlsym (RTLD_NEXT, "sysconf");
+  if (huge_memory && name == _SC_PHYS_PAGES)
+    return (long) ((G_GUINT64_CONSTANT (1) << 50) / (guint64) real (_SC_PAGESIZE));
+  return real (name);
+}
+
+/* More entries than GLib's arrays hold (G_MAXUINT; their length is a guint)
+ * are refused with TOO_LARGE on a machine whose memory would take them too:
+ * the check compared the bytes with the memory alone, and there the
+ * 4294967295 segments of /hyper/too-many-entries went on to allocate some
+ * 700 GB before GLib aborted the process. In a subprocess, whose address
+ * space is limited, so that an allocation the check lets through fails at
+ * once rather than taking the machine's memory. */
+static void
+test_too_many_entries_large_memory (void)
+{
+  if (g_test_subprocess ()) {
+    huge_memory = TRUE;
+    struct rlimit limit = { .rlim_cur = (rlim_t) 4 << 30, .rlim_max = (rlim_t) 4 << 30 };
+    g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+    g_autoptr (GError) error = NULL;
+    DrmadHyperConfig config;
+    drmad_hyper_config_init (&config);
+    config.learn_lr = TRUE;
+    config.segments = G_MAXUINT;
+    config.steps = G_MAXUINT64;
+    const guint sizes[] = { 20, 20, 4 };
+    g_assert_null (drmad_hyper_new_for_sizes (sizes, 3, &config, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+    g_assert_nonnull (strstr (error->message, "4294967295 segments"));
+    g_clear_error (&error);
+    /* 2^32 + 2 weights, one L2 entry each: one more than an array holds */
+    drmad_hyper_config_init (&config);
+    config.l2 = DRMAD_L2_PER_WEIGHT;
+    const guint wide[] = { 1u << 16, (1u << 16) + 1, 1 };
+    g_assert_null (drmad_hyper_new_for_sizes (wide, 3, &config, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+    return;
+  }
+#if defined(__SANITIZE_ADDRESS__)
+  g_test_skip ("AddressSanitizer needs more address space than the limit leaves");
+  return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  g_test_skip ("AddressSanitizer needs more address space than the limit leaves");
+  return;
+#endif
+#endif
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 /* Objects that do not belong together are refused up front, never read out
  * of bounds: θ made for another net, a method or meta-optimiser out of
  * range, piecewise with no pieces, data of the other precision. */
@@ -1849,6 +1914,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/fidelity-scale", test_fidelity_scale);
   g_test_add_func ("/hyper/misuse", test_misuse);
   g_test_add_func ("/hyper/too-many-entries", test_too_many_entries);
+  g_test_add_func ("/hyper/too-many-entries-large-memory", test_too_many_entries_large_memory);
   g_test_add_func ("/hyper/blind-groups", test_blind_groups);
   return g_test_run ();
 }
