@@ -106,8 +106,22 @@ drmad_application_startup (GApplication *application)
 
   g_autofree char *path = drmad_settings_get_default_path ();
   g_autoptr (GError) error = NULL;
-  if (!drmad_settings_load (self->settings, path, &error))
-    self->load_error = g_strdup (error->message);
+  if (!drmad_settings_load (self->settings, path, &error)) {
+    /* The window starts from the defaults and saves them as it quits: the
+     * file it could not read is kept beside, as the user wrote it. */
+    g_autoptr (GError) aside_error = NULL;
+    g_autofree char *aside = drmad_settings_set_aside (path, &aside_error);
+    self->load_error = aside ? g_strdup_printf ("%s: the window starts from the defaults; that file is kept as %s",
+                                                error->message, aside)
+                             : g_strdup_printf ("%s: the window starts from the defaults (that file could not be "
+                                                "kept: %s)", error->message, aside_error->message);
+  } else if (drmad_settings_get_ignored_keys (self->settings)) {
+    g_autofree char *keys = g_strjoinv ("\", \"", (char **) drmad_settings_get_ignored_keys (self->settings));
+    self->load_error = g_strdup_printf ("%s: \"%s\" %s no setting of this drmad (a newer version's, or misspelt): "
+                                        "ignored, and kept in the file", path, keys,
+                                        g_strv_length ((char **) drmad_settings_get_ignored_keys (self->settings)) > 1
+                                        ? "are" : "is");
+  }
   if (self->command_line)
     drmad_settings_apply (self->settings, self->command_line, NULL);
 }

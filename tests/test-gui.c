@@ -1656,6 +1656,108 @@ test_compare (void)
   remove_tree (dir);
 }
 
+/* The window as a user launches it, with settings.ini in the test's
+ * isolated folders: the compare hook with no such run makes it quit at
+ * once, saving its settings on the way out. Returns its stderr. */
+static char *
+launch_and_quit (const char *config_home)
+{
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), NULL };
+  g_auto (GStrv) envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "DRMAD_SCREENSHOT_COMPARE", "/nonexistent/compare.png", TRUE);
+  envp = g_environ_setenv (envp, "DRMAD_COMPARE", "/nonexistent", TRUE);
+  envp = g_environ_setenv (envp, "HOME", g_get_home_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config_home ? config_home : g_get_user_config_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  g_autoptr (GError) error = NULL;
+  char *err = NULL;
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("drmad: %s", err);
+  return err;
+}
+
+/* The banner of a window opened in this process on the saved settings. */
+static char *
+startup_banner (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  DrmadWindow *window = DRMAD_WINDOW (gtk_application_get_windows (GTK_APPLICATION (app))->data);
+  char *banner = g_strdup (drmad_window_get_error (window));
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return banner;
+}
+
+/* settings.ini as a user may leave it: a file the window cannot read is
+ * kept (it was replaced by the defaults as the window quit), a newer
+ * version's keys survive the window's save, and a config folder that
+ * cannot be made says that the settings were not saved. */
+static void
+test_settings_file (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = drmad_settings_get_default_path ();
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *aside = g_strconcat (path, ".damaged", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+
+  const char *damaged = "[drmad]\nlayers=784,50,10\niters=77\niters=78\n";
+  g_assert_true (g_file_set_contents (path, damaged, -1, NULL));
+  g_autofree char *banner = startup_banner ();
+  g_test_message ("banner: %s", banner);
+  g_assert_nonnull (banner);
+  g_assert_nonnull (strstr (banner, "set twice"));
+  g_assert_nonnull (strstr (banner, aside));
+  g_free (launch_and_quit (NULL));
+  g_autofree char *kept = NULL, *saved = NULL;
+  g_assert_true (g_file_get_contents (aside, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, damaged);
+  g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+  g_autoptr (GHashTable) values = drmad_options_read_ini (saved, -1, path, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (values, "iters"), ==, "500");   /* the defaults it started from */
+
+  /* a newer version's key and group: named in the banner, and kept */
+  const char *newer = "[drmad]\nlayers=784,50,10\nfuture-knob=7\n\n[future]\nx=1\n";
+  g_assert_true (g_file_set_contents (path, newer, -1, NULL));
+  g_free (banner);
+  banner = startup_banner ();
+  g_test_message ("banner: %s", banner);
+  g_assert_nonnull (banner);
+  g_assert_nonnull (strstr (banner, "\"future-knob\""));
+  g_free (launch_and_quit (NULL));
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_assert_true (g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &error));
+  g_autofree char *knob = g_key_file_get_string (file, "drmad", "future-knob", NULL);
+  g_autofree char *x = g_key_file_get_string (file, "future", "x", NULL);
+  g_autofree char *layers = g_key_file_get_string (file, "drmad", "layers", NULL);
+  g_assert_cmpstr (knob, ==, "7");
+  g_assert_cmpstr (x, ==, "1");
+  g_assert_cmpstr (layers, ==, "784,50,10");
+
+  /* a config folder under a file: the window says what it could not do */
+  g_autofree char *blocker = g_build_filename (folder, "not-a-folder", NULL);
+  g_assert_true (g_file_set_contents (blocker, "", 0, NULL));
+  g_autofree char *under = g_build_filename (blocker, "config", NULL);
+  g_autofree char *err = launch_and_quit (under);
+  g_assert_nonnull (strstr (err, "the settings were not saved"));
+  g_assert_nonnull (strstr (err, under));
+
+  g_unlink (blocker);
+  g_unlink (aside);
+  g_unlink (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1681,5 +1783,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
+  g_test_add_func ("/gui/settings-file", test_settings_file);
   return g_test_run ();
 }
