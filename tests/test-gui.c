@@ -1758,6 +1758,41 @@ test_settings_file (void)
   g_unlink (path);
 }
 
+/* A plot's Save as PNG / SVG: the file has the view's size; a folder that
+ * cannot take it gets a dialog naming the file and why (it was only a
+ * warning on the terminal), and nothing is written. */
+static void
+test_plot_save (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  DrmadPlotView *view = drmad_window_get_plot_view (window, 0);
+  g_autofree char *png = g_build_filename (g_get_user_data_dir (), "l2.png", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_data_dir (), 0755), ==, 0);
+  g_assert_null (drmad_plot_view_save_to (view, png, FALSE));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, MAX (gtk_widget_get_width (GTK_WIDGET (view)), 400));
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, MAX (gtk_widget_get_height (GTK_WIDGET (view)), 250));
+  const char *blocked[] = { "/nonexistent/l2.png", "/nonexistent/l2.svg" };
+  for (guint i = 0; i < G_N_ELEMENTS (blocked); i++) {
+    GtkWidget *dialog = drmad_plot_view_save_to (view, blocked[i], i == 1);
+    g_assert_nonnull (dialog);
+    g_autofree char *secondary = NULL;
+    g_object_get (dialog, "secondary-text", &secondary, NULL);
+    g_test_message ("%s", secondary);
+    g_assert_nonnull (strstr (secondary, blocked[i]));
+    g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (window));
+    g_assert_false (g_file_test (blocked[i], G_FILE_TEST_EXISTS));
+    gtk_window_destroy (GTK_WINDOW (dialog));
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1784,5 +1819,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
   g_test_add_func ("/gui/settings-file", test_settings_file);
+  g_test_add_func ("/gui/plot-save", test_plot_save);
   return g_test_run ();
 }
