@@ -13,6 +13,9 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <errno.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "drmad-application.h"
@@ -1793,6 +1796,105 @@ test_plot_save (void)
     ;
 }
 
+/* A tiny run folder made by drmad --no-gui (as test_compare's), with @seed. */
+static void
+make_tiny_run (const char *folder, const char *seed, const char *layers)
+{
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", layers, "--iters", "30", "--train-size",
+                         "300", "--val-size", "200", "--test-size", "50", "--batch", "50", "--meta-iters", "2",
+                         "--seed", seed, "--out", folder, NULL };
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+/* Every file in @folder (none a temporary one) is the run folder's file of
+ * that name, byte for byte; returns how many there are. */
+static guint
+assert_exported_whole (const char *run, const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  g_assert_nonnull (dir);
+  guint n = 0;
+  for (const char *name; (name = g_dir_read_name (dir)); n++) {
+    g_assert_false (g_str_has_prefix (name, "."));
+    g_autofree char *ours = g_build_filename (folder, name, NULL), *theirs = g_build_filename (run, name, NULL);
+    g_autofree char *a = NULL, *b = NULL;
+    gsize la, lb;
+    g_assert_true (g_file_get_contents (ours, &a, &la, NULL));
+    g_assert_true (g_file_get_contents (theirs, &b, &lb, NULL));
+    g_test_message ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", name, la, lb);
+    g_assert_cmpmem (a, la, b, lb);
+  }
+  return n;
+}
+
+/* Export as a user meets it: a file too big to write (here a file-size
+ * limit, as a full disk) leaves no half file under its name, and the
+ * message says how far it got; a folder that cannot be made says why; the
+ * run folder itself is refused; a good folder gets every file whole. */
+static void
+test_export (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-export", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, run);
+
+  /* the plots are some 20 to 30 kB, the rest smaller */
+  g_autofree char *limited = g_build_filename (dir, "limited", NULL);
+  struct rlimit old_limit, limit;
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &old_limit), ==, 0);
+  limit = old_limit;
+  limit.rlim_cur = 10000;
+  void (*old_handler) (int) = signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+  drmad_window_export_to (window, limited);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old_limit), ==, 0);
+  signal (SIGXFSZ, old_handler);
+  g_test_message ("%s", drmad_window_get_error (window));
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "files were exported before it"));
+  g_assert_cmpuint (assert_exported_whole (run, limited), <, 7);
+
+  g_autofree char *blocker = g_build_filename (dir, "a-file", NULL);
+  g_assert_true (g_file_set_contents (blocker, "", 0, NULL));
+  g_autofree char *under = g_build_filename (blocker, "export", NULL);
+  drmad_window_export_to (window, under);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_nonnull (strstr (drmad_window_get_error (window), under));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), g_strerror (ENOTDIR)));
+
+  g_autofree char *history_before = NULL, *history_after = NULL;
+  g_autofree char *history = g_build_filename (run, "history.csv", NULL);
+  g_assert_true (g_file_get_contents (history, &history_before, NULL, NULL));
+  g_autofree char *same = g_build_filename (dir, "run", ".", NULL);
+  drmad_window_export_to (window, same);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "the run folder itself"));
+  g_assert_true (g_file_get_contents (history, &history_after, NULL, NULL));
+  g_assert_cmpstr (history_after, ==, history_before);
+
+  g_autofree char *good = g_build_filename (dir, "good", NULL);
+  drmad_window_export_to (window, good);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
+  g_assert_cmpuint (assert_exported_whole (run, good), ==, 7);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1820,5 +1922,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/compare", test_compare);
   g_test_add_func ("/gui/settings-file", test_settings_file);
   g_test_add_func ("/gui/plot-save", test_plot_save);
+  g_test_add_func ("/gui/export", test_export);
   return g_test_run ();
 }
