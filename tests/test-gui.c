@@ -1647,6 +1647,18 @@ test_compare (void)
       g_assert_cmpfloat (g_array_index (series->y, double, i), ==, g_ascii_strtod (cells[3], NULL));
     }
   }
+  /* A run compared with itself (the window's own run chosen again, here by
+   * another spelling of its folder) is one run, not two of one name. */
+  drmad_plot_free (val);
+  drmad_plot_free (l2);
+  drmad_plot_free (lr);
+  g_autofree char *first_again = g_strconcat (folders[0], "/.", NULL);
+  const char *twice[] = { folders[0], first_again, folders[1], NULL };
+  g_assert_true (drmad_compare_runs (twice, &val, &l2, &lr, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (val->series->len, ==, 2);
+  g_assert_cmpstr (((DrmadPlotSeries *) val->series->pdata[0])->name, ==, "first: seed=1");
+  g_assert_cmpstr (((DrmadPlotSeries *) val->series->pdata[1])->name, ==, "second: seed=2");
   /* A folder that is not a run: a clear error naming it. */
   const char *bad[] = { folders[0], dir, NULL };
   g_assert_false (drmad_compare_runs (bad, &val, &l2, &lr, &error));
