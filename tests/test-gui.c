@@ -1597,6 +1597,18 @@ test_options_from_values (void)
   g_clear_error (&error);
   drmad_options_clear (&window);
   g_hash_table_remove (values, "batch");
+  /* a decimal comma, as a settings.ini written by hand in such a locale has it */
+  g_hash_table_insert (values, "meta-lr", "0,15");
+  g_assert_false (drmad_options_from_values (&window, values, &error));
+  g_assert_cmpstr (error->message, ==, "--meta-lr 0,15: expected a number above 0, written with a decimal point (0.15)");
+  g_clear_error (&error);
+  drmad_options_clear (&window);
+  g_hash_table_insert (values, "meta-lr", "0,0");   /* no hint where the point would not help */
+  g_assert_false (drmad_options_from_values (&window, values, &error));
+  g_assert_cmpstr (error->message, ==, "--meta-lr 0,0: expected a number above 0");
+  g_clear_error (&error);
+  drmad_options_clear (&window);
+  g_hash_table_remove (values, "meta-lr");
   g_hash_table_insert (values, "no-gui", "true");
   g_assert_false (drmad_options_from_values (&window, values, &error));
   g_assert_nonnull (strstr (error->message, "no-gui"));
