@@ -142,6 +142,7 @@ typedef struct {
   GArray     *rows;    /* DrmadJobRow */
   char       *learned;
   DrmadPlot  *momentum, *init, *norms, *fidelity;
+  char       *writer;  /* the PID of a process running it now, or NULL */
 } OpenedRun;
 
 static void
@@ -159,6 +160,7 @@ opened_run_free (gpointer data)
   g_clear_pointer (&opened->init, drmad_plot_free);
   g_clear_pointer (&opened->norms, drmad_plot_free);
   g_clear_pointer (&opened->fidelity, drmad_plot_free);
+  g_free (opened->writer);
   g_free (opened);
 }
 
@@ -191,6 +193,7 @@ open_run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
     return;
   }
   opened->meta_iters = options.meta_iters;
+  drmad_run_in_use (folder, &opened->writer);
   drmad_options_clear (&options);
   g_task_return_pointer (task, opened, opened_run_free);
 }
@@ -232,7 +235,10 @@ open_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
   self->resume_values = g_hash_table_ref (opened->values);
   gtk_progress_bar_set_fraction (self->progress_bar, opened->meta_iters ? (double) opened->n / opened->meta_iters : 0);
   gtk_progress_bar_set_text (self->progress_bar, "opened");
-  if (opened->n < opened->meta_iters)
+  if (opened->writer)
+    drmad_window_set_status (self, "Opened a run that process %s is still writing (%u meta-iterations so far): "
+                             "Start continues it once that process has ended", opened->writer, opened->n);
+  else if (opened->n < opened->meta_iters)
     drmad_window_set_status (self, "Opened a run with %u of %u meta-iterations: Start continues it", opened->n,
                              opened->meta_iters);
   else

@@ -1919,6 +1919,61 @@ test_export (void)
   remove_tree (dir);
 }
 
+/* Open run on a folder as a user may find it: one another process is
+ * still running (its lock held: Start would be refused, and the status line
+ * said Start continues it), and one whose checkpoint.bin is gone while
+ * history.csv records meta-iterations (it opened as a run with none, and
+ * Compare drew it so). */
+static void
+test_open_run (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-open", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+
+  g_autofree char *lock_path = g_build_filename (run, ".drmad-lock", NULL);
+  g_autofree char *holder = NULL;
+  g_assert_true (g_file_get_contents (lock_path, &holder, NULL, NULL));
+  g_strstrip (holder);
+  int lock_fd = g_open (lock_path, O_RDWR, 0);
+  g_assert_cmpint (lock_fd, >=, 0);
+  g_assert_cmpint (flock (lock_fd, LOCK_EX | LOCK_NB), ==, 0);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_test_message ("%s", drmad_window_get_status (window));
+  g_assert_null (drmad_window_get_error (window));
+  g_autofree char *writing = g_strdup_printf ("process %s is still writing", holder);
+  g_assert_nonnull (strstr (drmad_window_get_status (window), writing));
+  g_assert_cmpint (close (lock_fd), ==, 0);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Opened a run with 2 meta-iterations"));
+
+  g_autofree char *checkpoint = g_build_filename (run, "checkpoint.bin", NULL);
+  g_autofree char *moved = g_build_filename (dir, "checkpoint.bin", NULL);
+  g_assert_cmpint (g_rename (checkpoint, moved), ==, 0);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_test_message ("%s", drmad_window_get_error (window));
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "records 2 finished meta-iterations"));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "checkpoint.bin is missing"));
+  g_autoptr (GError) error = NULL;
+  DrmadPlot *val = NULL, *l2 = NULL, *lr = NULL;
+  const char *alone[] = { run, NULL };
+  g_assert_false (drmad_compare_runs (alone, &val, &l2, &lr, &error));
+  g_assert_nonnull (strstr (error->message, "checkpoint.bin is missing"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1947,5 +2002,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/settings-file", test_settings_file);
   g_test_add_func ("/gui/plot-save", test_plot_save);
   g_test_add_func ("/gui/export", test_export);
+  g_test_add_func ("/gui/open-run", test_open_run);
   return g_test_run ();
 }
