@@ -1974,6 +1974,60 @@ test_open_run (void)
   remove_tree (dir);
 }
 
+/* Whether process @pid catches signal @number (its handler is installed). */
+static gboolean
+catches_signal (GPid pid, int number)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid), *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return FALSE;
+  const char *caught = strstr (text, "\nSigCgt:");
+  return caught && (g_ascii_strtoull (caught + strlen ("\nSigCgt:"), NULL, 16) >> (number - 1)) & 1;
+}
+
+/* Ctrl+C in the terminal, or SIGTERM or SIGHUP, quits the window as Ctrl+Q
+ * does, saving the settings (the command line's here): it killed it, and
+ * what was set since the last Start was lost. */
+static void
+test_quit_signal (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  if (!g_file_test ("/proc/self/status", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no /proc to see when the window catches signals");
+    return;
+  }
+  const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++) {
+    g_autofree char *layers = g_strdup_printf ("784,%u,10", 30 + i);
+    const char *argv[] = { g_getenv ("DRMAD_BIN"), "--layers", layers, NULL };
+    g_auto (GStrv) envp = g_get_environ ();
+    envp = g_environ_setenv (envp, "HOME", g_get_home_dir (), TRUE);
+    envp = g_environ_setenv (envp, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+    envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+    envp = g_environ_setenv (envp, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+    g_autoptr (GError) error = NULL;
+    GPid pid;
+    g_assert_true (g_spawn_async (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                  NULL, NULL, &pid, &error));
+    g_assert_no_error (error);
+    gint64 until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    while (!catches_signal (pid, signals[i]) && g_get_monotonic_time () < until)
+      g_usleep (20000);
+    g_assert_cmpint (kill (pid, signals[i]), ==, 0);
+    int status;
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    g_spawn_close_pid (pid);
+    g_test_message ("signal %d: wait status %d", signals[i], status);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+    g_autofree char *path = drmad_settings_get_default_path (), *text = NULL;
+    g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+    g_autoptr (GHashTable) values = drmad_options_read_ini (text, -1, path, TRUE, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (g_hash_table_lookup (values, "layers"), ==, layers);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2003,5 +2057,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/plot-save", test_plot_save);
   g_test_add_func ("/gui/export", test_export);
   g_test_add_func ("/gui/open-run", test_open_run);
+  g_test_add_func ("/gui/quit-signal", test_quit_signal);
   return g_test_run ();
 }
