@@ -119,7 +119,7 @@ drmad_application_startup (GApplication *application)
                                                 "kept: %s)", error->message, aside_error->message);
   } else if (drmad_settings_get_ignored_keys (self->settings)) {
     g_autofree char *keys = g_strjoinv ("\", \"", (char **) drmad_settings_get_ignored_keys (self->settings));
-    self->load_error = g_strdup_printf ("%s: \"%s\" %s no setting of this drmad (a newer version's, or misspelt): "
+    self->load_error = g_strdup_printf ("%s: \"%s\" %s no setting of this drmad (another version's, or misspelt): "
                                         "ignored, and kept in the file", path, keys,
                                         g_strv_length ((char **) drmad_settings_get_ignored_keys (self->settings)) > 1
                                         ? "are" : "is");
