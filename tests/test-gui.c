@@ -5,8 +5,10 @@
  * opened again and continued; bad input lands in the window's banner. Also
  * the settings table, drmad_options_from_values against the command line,
  * and that the runner's signals never run on its worker thread. In windows
- * of their own: that nothing is out of reach at 1024×600 and 800×600, and
- * the keyboard. */
+ * of their own: that nothing is out of reach at 1024×600 and 800×600, the
+ * keyboard, and the files as a user meets them (settings.ini damaged or from
+ * another version, quitting by a signal, Export cut short, Open run on a
+ * folder in use or without its checkpoint, a plot saved where it cannot be). */
 #include <gtk/gtk.h>
 #include <math.h>
 #include <glib/gstdio.h>
