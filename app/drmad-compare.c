@@ -6,6 +6,7 @@
 #include "drmad-job.h"
 #include "drmad-run-plots.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -86,8 +87,21 @@ drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot 
   }
   Loaded *runs = g_new0 (Loaded, n);
   gboolean ok = TRUE;
-  for (guint k = 0; ok && k < n; k++)
-    ok = load (&runs[k], folders[k], error);
+  /* A folder given twice (the run the window shows, chosen again; the same
+   * folder by another path) is one run: else it came twice, under one name. */
+  g_autofree GStatBuf *seen = g_new0 (GStatBuf, n);
+  guint given = n;
+  n = 0;
+  for (guint k = 0; ok && k < given; k++) {
+    gboolean again = FALSE;
+    if (g_stat (folders[k], &seen[n]) == 0)
+      for (guint j = 0; j < n && !again; j++)
+        again = seen[j].st_dev == seen[n].st_dev && seen[j].st_ino == seen[n].st_ino;
+    else
+      memset (&seen[n], 0, sizeof seen[n]);
+    if (!again)
+      ok = load (&runs[n++], folders[k], error);
+  }
   if (ok) {
     g_autoptr (DrmadPlot) val = drmad_plot_new ("Validation loss", "meta-iteration", "validation loss", FALSE);
     g_autoptr (DrmadPlot) l2 = drmad_plot_new ("Learned L2 per layer (last)", "layer", "L2 coefficient", TRUE);

@@ -270,7 +270,16 @@ parse_number (const char *name, const char *text, gboolean as_key, double low, d
       || (open_low ? value <= low : value < low)) {
     g_autofree char *upper = !isfinite (high) ? g_strdup ("")
                              : g_strdup_printf (open_high ? " and below %.13g" : " up to %.13g", high);
-    g_autofree char *expected = g_strdup_printf ("a number %s %.13g%s", open_low ? "above" : "from", low, upper);
+    /* 0,15 as a locale with a decimal comma writes it (settings.ini by hand) */
+    g_autofree char *pointed = g_strdup (text);
+    char *comma = strchr (pointed, ',');
+    if (comma && !strchr (comma + 1, ','))
+      *comma = '.';
+    double unused;
+    g_autofree char *hint = comma && parse_number (name, pointed, as_key, low, high, open_low, open_high, &unused, NULL)
+                            ? g_strdup_printf (", written with a decimal point (%s)", pointed) : g_strdup ("");
+    g_autofree char *expected = g_strdup_printf ("a number %s %.13g%s%s", open_low ? "above" : "from", low, upper,
+                                                 hint);
     return bad_value_as (error, as_key, name, text, expected);
   }
   *out = value;

@@ -4,7 +4,9 @@
 #include "drmad-options.h"
 #include "drmad-window.h"
 
+#include <glib-unix.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 
 /* gnome.compile_resources(… '--manual-register') */
@@ -106,8 +108,22 @@ drmad_application_startup (GApplication *application)
 
   g_autofree char *path = drmad_settings_get_default_path ();
   g_autoptr (GError) error = NULL;
-  if (!drmad_settings_load (self->settings, path, &error))
-    self->load_error = g_strdup (error->message);
+  if (!drmad_settings_load (self->settings, path, &error)) {
+    /* The window starts from the defaults and saves them as it quits: the
+     * file it could not read is kept beside, as the user wrote it. */
+    g_autoptr (GError) aside_error = NULL;
+    g_autofree char *aside = drmad_settings_set_aside (path, &aside_error);
+    self->load_error = aside ? g_strdup_printf ("%s: the window starts from the defaults; that file is kept as %s",
+                                                error->message, aside)
+                             : g_strdup_printf ("%s: the window starts from the defaults (that file could not be "
+                                                "kept: %s)", error->message, aside_error->message);
+  } else if (drmad_settings_get_ignored_keys (self->settings)) {
+    g_autofree char *keys = g_strjoinv ("\", \"", (char **) drmad_settings_get_ignored_keys (self->settings));
+    self->load_error = g_strdup_printf ("%s: \"%s\" %s no setting of this drmad (another version's, or misspelt): "
+                                        "ignored, and kept in the file", path, keys,
+                                        g_strv_length ((char **) drmad_settings_get_ignored_keys (self->settings)) > 1
+                                        ? "are" : "is");
+  }
   if (self->command_line)
     drmad_settings_apply (self->settings, self->command_line, NULL);
 }
@@ -220,6 +236,20 @@ drmad_application_set_exit_status (DrmadApplication *self, int status)
   self->exit_status = status;
 }
 
+/* SIGINT (Ctrl+C in the terminal it was started from), SIGTERM and SIGHUP
+ * (the terminal closed, the session ending) quit as Ctrl+Q does: a run stops
+ * within a step and the settings are saved (they were lost since the last
+ * Start). */
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  if (gtk_application_get_windows (GTK_APPLICATION (user_data)))
+    g_action_group_activate_action (G_ACTION_GROUP (user_data), "quit", NULL);
+  else
+    g_application_quit (G_APPLICATION (user_data));   /* before the window: no run to stop */
+  return G_SOURCE_CONTINUE;
+}
+
 int
 drmad_application_main (int argc, char **argv)
 {
@@ -243,6 +273,11 @@ drmad_application_main (int argc, char **argv)
   drmad_application_set_command_line (app, options.resume ? NULL : given, options.resume);
   drmad_options_clear (&options);
   char *app_argv[] = { program, NULL };
+  guint signal_sources[] = { g_unix_signal_add (SIGINT, on_quit_signal, app),
+                             g_unix_signal_add (SIGTERM, on_quit_signal, app),
+                             g_unix_signal_add (SIGHUP, on_quit_signal, app) };
   int status = g_application_run (G_APPLICATION (app), 1, app_argv);
+  for (guint i = 0; i < G_N_ELEMENTS (signal_sources); i++)
+    g_source_remove (signal_sources[i]);
   return status ? status : app->exit_status;
 }

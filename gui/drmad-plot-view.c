@@ -573,20 +573,40 @@ on_pressed (GtkGestureClick *gesture, int n_press, double x, double y, DrmadPlot
     drmad_plot_view_reset_zoom (self);
 }
 
+GtkWidget *
+drmad_plot_view_save_to (DrmadPlotView *self, const char *path, gboolean svg)
+{
+  g_return_val_if_fail (DRMAD_IS_PLOT_VIEW (self), NULL);
+  int width = MAX (gtk_widget_get_width (GTK_WIDGET (self)), 400);
+  int height = MAX (gtk_widget_get_height (GTK_WIDGET (self)), 250);
+  g_autoptr (GError) error = NULL;
+  gboolean ok = !self->plot ? (g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "there is no plot to save"), FALSE)
+                : svg ? drmad_plot_write_svg (self->plot, path, width, height, &error)
+                      : drmad_plot_write_png (self->plot, path, width, height, &error);
+  if (ok)
+    return NULL;
+  /* In the window the user saved from (the main one or a comparison), not
+   * only on a terminal it may not have. */
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  GtkWidget *dialog = gtk_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                              GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_ERROR,
+                                              GTK_BUTTONS_CLOSE, "The plot was not saved");
+  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", error->message);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return dialog;
+}
+
 static void
 save_response (GtkNativeDialog *native, int response, DrmadPlotView *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT && self->plot) {
+  if (response == GTK_RESPONSE_ACCEPT) {
     g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (native));
-    g_autofree char *path = g_file_get_path (file);
-    gboolean svg = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (native), "drmad-svg"));
-    int width = MAX (gtk_widget_get_width (GTK_WIDGET (self)), 400);
-    int height = MAX (gtk_widget_get_height (GTK_WIDGET (self)), 250);
-    g_autoptr (GError) error = NULL;
-    gboolean ok = svg ? drmad_plot_write_svg (self->plot, path, width, height, &error)
-                      : drmad_plot_write_png (self->plot, path, width, height, &error);
-    if (!ok)
-      g_warning ("%s", error->message);
+    g_autofree char *path = file ? g_file_get_path (file) : NULL;
+    if (path)
+      drmad_plot_view_save_to (self, path, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (native), "drmad-svg")));
   }
   g_object_unref (native);
 }

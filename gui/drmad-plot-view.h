@@ -50,6 +50,12 @@ GStrv            drmad_plot_view_get_readout_lines (DrmadPlotView *self, double 
  * is replaced, its series found again by name. */
 gboolean         drmad_plot_view_key (DrmadPlotView *self, guint keyval);
 
+/* Save as PNG / SVG (the right-click menu, once a file is chosen): writes
+ * the plot as the view last drew it (zoom and scale), at its size, at least
+ * 400 × 250, atomically. NULL when saved; else the error dialog it shows
+ * (owned by GTK), transient for the view's window. */
+GtkWidget       *drmad_plot_view_save_to (DrmadPlotView *self, const char *path, gboolean svg);
+
 /* The read-out text of point @point_index of series @series_index. */
 char            *drmad_plot_describe_point (const DrmadPlot *plot, guint series_index, guint point_index);
 

@@ -9,6 +9,7 @@
 struct _DrmadSettings {
   GObject     parent_instance;
   GHashTable *values;   /* key → value, every setting */
+  GStrv       ignored;  /* keys of the loaded file that are no setting here */
 };
 
 G_DEFINE_FINAL_TYPE (DrmadSettings, drmad_settings, G_TYPE_OBJECT)
@@ -32,6 +33,7 @@ drmad_settings_finalize (GObject *object)
 {
   DrmadSettings *self = DRMAD_SETTINGS (object);
   g_clear_pointer (&self->values, g_hash_table_unref);
+  g_clear_pointer (&self->ignored, g_strfreev);
   G_OBJECT_CLASS (drmad_settings_parent_class)->finalize (object);
 }
 
@@ -154,19 +156,66 @@ drmad_settings_get_default_path (void)
   return g_build_filename (g_get_user_config_dir (), "drmad", "settings.ini", NULL);
 }
 
+/* The keys of [drmad] in @path that are no setting of this version. */
+static GStrv
+keys_not_settings (const char *path)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) keys = g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, NULL)
+                        ? g_key_file_get_keys (file, "drmad", NULL, NULL) : NULL;
+  for (char **key = keys; key && *key; key++)
+    if (!find_setting (*key))
+      g_strv_builder_add (builder, *key);
+  return g_strv_builder_end (builder);
+}
+
 gboolean
 drmad_settings_load (DrmadSettings *self, const char *path, GError **error)
 {
+  g_clear_pointer (&self->ignored, g_strfreev);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return TRUE;
   g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, path, FALSE, error);
-  return values && drmad_settings_apply (self, values, error);
+  if (!values)
+    return FALSE;
+  self->ignored = keys_not_settings (path);
+  return drmad_settings_apply (self, values, error);
+}
+
+const char *const *
+drmad_settings_get_ignored_keys (DrmadSettings *self)
+{
+  g_return_val_if_fail (DRMAD_IS_SETTINGS (self), NULL);
+  return self->ignored && self->ignored[0] ? (const char *const *) self->ignored : NULL;
+}
+
+char *
+drmad_settings_set_aside (const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+  if (!g_file_get_contents (path, &contents, &length, error))
+    return NULL;
+  g_autofree char *aside = g_strconcat (path, ".damaged", NULL);
+  if (!g_file_set_contents (aside, contents, length, error))
+    return NULL;
+  return g_steal_pointer (&aside);
 }
 
 gboolean
 drmad_settings_save (DrmadSettings *self, const char *path, GError **error)
 {
+  /* What the file holds besides the settings (keys of a newer version,
+   * other groups) stays: only the settings' own keys are written. */
   g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_autoptr (GHashTable) readable = g_file_test (path, G_FILE_TEST_IS_REGULAR)
+                                    ? drmad_options_read_ini (NULL, 0, path, FALSE, NULL) : NULL;
+  /* (one the loader refuses, a key set twice say, is not built on: it was set aside) */
+  if (!readable || !g_key_file_load_from_file (file, path, G_KEY_FILE_KEEP_COMMENTS, NULL)) {
+    g_key_file_free (file);
+    file = g_key_file_new ();
+  }
   guint n;
   const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
   for (guint i = 0; i < n; i++)
@@ -177,9 +226,14 @@ drmad_settings_save (DrmadSettings *self, const char *path, GError **error)
   g_autofree char *folder = g_path_get_dirname (path);
   if (g_mkdir_with_parents (folder, 0700) != 0) {
     int errsv = errno;
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv), "cannot create %s: %s", folder,
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv),
+                 "the settings were not saved for the next launch: cannot create %s: %s", folder,
                  g_strerror (errsv));
     return FALSE;
   }
-  return g_key_file_save_to_file (file, path, error);
+  if (!g_key_file_save_to_file (file, path, error)) {
+    g_prefix_error (error, "the settings were not saved for the next launch: ");
+    return FALSE;
+  }
+  return TRUE;
 }

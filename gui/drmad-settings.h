@@ -35,8 +35,16 @@ gboolean    drmad_settings_apply (DrmadSettings *self, GHashTable *values, GErro
 /* g_get_user_config_dir()/drmad/settings.ini */
 char       *drmad_settings_get_default_path (void);
 /* A missing file is no error (the defaults stay). Unknown keys are skipped,
- * so that a settings file from a newer version still loads. */
+ * so that a settings file from a newer version still loads:
+ * drmad_settings_get_ignored_keys() names them. */
 gboolean    drmad_settings_load (DrmadSettings *self, const char *path, GError **error);
+/* The keys of the last file loaded that are no setting here, or NULL. */
+const char *const *drmad_settings_get_ignored_keys (DrmadSettings *self);
+/* Copies a settings file that cannot be loaded to PATH.damaged (before the
+ * window's own settings replace it); returns that path. */
+char       *drmad_settings_set_aside (const char *path, GError **error);
+/* Writes the settings atomically; keys of @path that are no setting here
+ * (a newer version's) and its other groups are kept. */
 gboolean    drmad_settings_save (DrmadSettings *self, const char *path, GError **error);
 
 G_END_DECLS

@@ -4,7 +4,10 @@
 #include "drmad-compare.h"
 #include "drmad-run-plots.h"
 
+#include <errno.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <string.h>
 
 /* What may change when a run continues (as with --resume). */
 
@@ -139,6 +142,7 @@ typedef struct {
   GArray     *rows;    /* DrmadJobRow */
   char       *learned;
   DrmadPlot  *momentum, *init, *norms, *fidelity;
+  char       *writer;  /* the PID of a process running it now, or NULL */
 } OpenedRun;
 
 static void
@@ -156,6 +160,7 @@ opened_run_free (gpointer data)
   g_clear_pointer (&opened->init, drmad_plot_free);
   g_clear_pointer (&opened->norms, drmad_plot_free);
   g_clear_pointer (&opened->fidelity, drmad_plot_free);
+  g_free (opened->writer);
   g_free (opened);
 }
 
@@ -188,6 +193,7 @@ open_run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
     return;
   }
   opened->meta_iters = options.meta_iters;
+  drmad_run_in_use (folder, &opened->writer);
   drmad_options_clear (&options);
   g_task_return_pointer (task, opened, opened_run_free);
 }
@@ -229,7 +235,10 @@ open_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
   self->resume_values = g_hash_table_ref (opened->values);
   gtk_progress_bar_set_fraction (self->progress_bar, opened->meta_iters ? (double) opened->n / opened->meta_iters : 0);
   gtk_progress_bar_set_text (self->progress_bar, "opened");
-  if (opened->n < opened->meta_iters)
+  if (opened->writer)
+    drmad_window_set_status (self, "Opened a run that process %s is still writing (%u meta-iterations so far): "
+                             "Start continues it once that process has ended", opened->writer, opened->n);
+  else if (opened->n < opened->meta_iters)
     drmad_window_set_status (self, "Opened a run with %u of %u meta-iterations: Start continues it", opened->n,
                              opened->meta_iters);
   else
@@ -268,38 +277,113 @@ export_job_free (gpointer data)
   g_free (job);
 }
 
+typedef struct {
+  char     *name;
+  GBytes   *contents;
+  GStatBuf  seen;
+} ExportedFile;
+
+static void
+exported_file_free (gpointer data)
+{
+  ExportedFile *file = data;
+  g_free (file->name);
+  g_clear_pointer (&file->contents, g_bytes_unref);
+  g_free (file);
+}
+
+static int
+by_name (gconstpointer a, gconstpointer b)
+{
+  return strcmp ((*(ExportedFile *const *) a)->name, (*(ExportedFile *const *) b)->name);
+}
+
+/* The run's files (not the atomic writer's temporaries, not its lock), read
+ * whole; NULL, @error set, when the folder cannot be read. @settled: no file
+ * was replaced while they were read (a run another process or this window
+ * is writing replaces its files after each meta-iteration). */
+static GPtrArray *
+read_run_files (const char *folder, gboolean *settled, GError **error)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, error);
+  if (!dir)
+    return NULL;
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (exported_file_free);
+  for (const char *name; (name = g_dir_read_name (dir));) {
+    g_autofree char *path = g_build_filename (folder, name, NULL);
+    GStatBuf seen;
+    if (g_str_has_prefix (name, ".") || g_stat (path, &seen) != 0 || !S_ISREG (seen.st_mode))
+      continue;
+    char *text;
+    gsize length;
+    if (!g_file_get_contents (path, &text, &length, error))
+      return NULL;
+    ExportedFile *file = g_new0 (ExportedFile, 1);
+    file->name = g_strdup (name);
+    file->contents = g_bytes_new_take (text, length);
+    file->seen = seen;
+    g_ptr_array_add (files, file);
+  }
+  g_ptr_array_sort (files, by_name);
+  *settled = TRUE;
+  for (guint i = 0; i < files->len && *settled; i++) {
+    ExportedFile *file = files->pdata[i];
+    g_autofree char *path = g_build_filename (folder, file->name, NULL);
+    GStatBuf now;
+    *settled = g_stat (path, &now) == 0 && now.st_ino == file->seen.st_ino && now.st_dev == file->seen.st_dev
+               && now.st_size == file->seen.st_size && now.st_mtime == file->seen.st_mtime;
+  }
+  return g_steal_pointer (&files);
+}
+
 /* Copies every file of the run folder: l2.png, lr.png, loss.png (the plots
  * the window shows, as drmad_run_write_plots drew them), history.csv,
- * hyper.csv, run.ini, checkpoint.bin. */
+ * hyper.csv, run.ini, checkpoint.bin; each written as the run writes its
+ * own (a temporary file renamed over the name: an export cut short leaves
+ * no half file), from one reading of the folder in which none changed. */
 static void
 export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   ExportJob *job = task_data;
   GError *error = NULL;
-  g_autoptr (GDir) dir = g_dir_open (job->from, 0, &error);
-  if (!dir || g_mkdir_with_parents (job->to, 0755) != 0) {
-    if (!error)
-      error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s", job->to);
-    g_prefix_error (&error, "cannot export: ");
-    g_task_return_error (task, error);
-    return;
-  }
-  guint copied = 0;
-  for (const char *name; (name = g_dir_read_name (dir));) {
-    g_autofree char *from_path = g_build_filename (job->from, name, NULL);
-    if (!g_file_test (from_path, G_FILE_TEST_IS_REGULAR) || g_str_has_prefix (name, "."))
-      continue;   /* not the atomic writer's temporary files */
-    g_autofree char *to_path = g_build_filename (job->to, name, NULL);
-    g_autoptr (GFile) from = g_file_new_for_path (from_path);
-    g_autoptr (GFile) to = g_file_new_for_path (to_path);
-    if (!g_file_copy (from, to, G_FILE_COPY_OVERWRITE, cancellable, NULL, NULL, &error)) {
-      g_prefix_error (&error, "cannot export %s to %s: ", name, job->to);
+  g_autoptr (GPtrArray) files = NULL;
+  gboolean settled = FALSE;
+  for (guint attempt = 0; attempt < 20 && !settled; attempt++) {
+    if (attempt > 0)
+      g_usleep (50000);
+    g_clear_pointer (&files, g_ptr_array_unref);
+    if (!(files = read_run_files (job->from, &settled, &error))) {
+      g_prefix_error (&error, "cannot export %s: ", job->from);
       g_task_return_error (task, error);
       return;
     }
-    copied++;
   }
-  g_task_return_int (task, copied);
+  if (g_mkdir_with_parents (job->to, 0755) != 0) {
+    int saved = errno;
+    g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (saved), "cannot export: cannot create %s: %s",
+                             job->to, g_strerror (saved));
+    return;
+  }
+  GStatBuf from_stat, to_stat;
+  if (g_stat (job->from, &from_stat) == 0 && g_stat (job->to, &to_stat) == 0 && from_stat.st_ino == to_stat.st_ino
+      && from_stat.st_dev == to_stat.st_dev) {
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                             "cannot export into %s: it is the run folder itself; choose another folder", job->to);
+    return;
+  }
+  for (guint i = 0; i < files->len; i++) {
+    ExportedFile *file = files->pdata[i];
+    g_autofree char *to_path = g_build_filename (job->to, file->name, NULL);
+    gsize length;
+    const void *data = g_bytes_get_data (file->contents, &length);
+    if (!drmad_write_file_atomic (to_path, data, length, &error)) {
+      g_prefix_error (&error, "cannot export %s to %s (%u of the run's %u files were exported before it): ",
+                      file->name, job->to, i, files->len);
+      g_task_return_error (task, error);
+      return;
+    }
+  }
+  g_task_return_int (task, files->len);
 }
 
 static void

@@ -59,8 +59,14 @@ gboolean  drmad_run_check_new (const char *folder, gboolean force, GError **erro
 DrmadRun *drmad_run_open   (const char *folder, GError **error);
 
 /* For reading (drmad_run_load_history) while another process may be running
- * it: no lock, nothing removed; drmad_run_record() refuses to write. */
+ * it: no lock, nothing removed; drmad_run_record() refuses to write. Refuses
+ * as drmad_run_open() does a folder whose checkpoint.bin is missing while
+ * history.csv records finished meta-iterations (a reader showed none). */
 DrmadRun *drmad_run_open_read_only (const char *folder, GError **error);
+/* Whether a process (this one included) is running @folder now, holding the
+ * lock drmad_run_open() takes; @holder (may be NULL) gets the PID it wrote.
+ * Reads only: a folder never run, or whose lock cannot be read, is not. */
+gboolean  drmad_run_in_use (const char *folder, char **holder);
 
 /* Rewrites run.ini (a resumed run's settings, e.g. more meta-iterations);
  * @ini_text is copied, and a string drmad_run_get_ini() returned earlier is

@@ -533,16 +533,17 @@ open_run (const char *folder, gboolean for_writing, GError **error)
     return NULL;
   }
   g_autoptr (DrmadRun) run = run_new (folder, ini);
-  if (!for_writing)
-    return g_steal_pointer (&run);
-  if ((run->lock_fd = take_lock (folder, error)) < 0)
-    return NULL;
-  remove_own_files (folder, TRUE);   /* what a killed writer left */
-  remove_stale_staging (folder);
+  if (for_writing) {
+    if ((run->lock_fd = take_lock (folder, error)) < 0)
+      return NULL;
+    remove_own_files (folder, TRUE);   /* what a killed writer left */
+    remove_stale_staging (folder);
+  }
   /* Finished meta-iterations in history.csv but no readable checkpoint:
-   * starting over would overwrite them. One row is what a process killed
-   * while writing its first record leaves (history.csv, hyper.csv, then the
-   * checkpoint): that run starts over, rewriting the row. */
+   * starting over would overwrite them, and a reader would show none of
+   * them. One row is what a process killed while writing its first record
+   * leaves (history.csv, hyper.csv, then the checkpoint), or one writing it
+   * now: that run starts over, rewriting the row. */
   g_autofree char *history_path = g_build_filename (folder, "history.csv", NULL);
   g_autofree char *history = NULL;
   guint rows = 0;
@@ -551,12 +552,35 @@ open_run (const char *folder, gboolean for_writing, GError **error)
       rows += g_ascii_isdigit (line[1]);
   if (rows > 1 && !drmad_run_has_checkpoint (run)) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
-                 "%s records %u finished meta-iteration%s but %s/checkpoint.bin is missing or not a file: "
-                 "refusing to start the run over; put the checkpoint back, or start a new run in another folder",
-                 history_path, rows, rows == 1 ? "" : "s", folder);
+                 "%s records %u finished meta-iteration%s but %s/checkpoint.bin is missing or not a file: %s",
+                 history_path, rows, rows == 1 ? "" : "s", folder,
+                 for_writing ? "refusing to start the run over; put the checkpoint back, or start a new run in "
+                               "another folder"
+                             : "put the checkpoint back to see them");
     return NULL;
   }
   return g_steal_pointer (&run);
+}
+
+gboolean
+drmad_run_in_use (const char *folder, char **holder)
+{
+  g_autofree char *path = g_build_filename (folder, LOCK_NAME, NULL);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return FALSE;   /* never run, or not readable: no one we can see */
+  /* A shared lock is refused while a writer holds its exclusive one; taken,
+   * it is given back at once (a writer starting in that instant is refused
+   * as if the folder were in use). */
+  gboolean busy = flock (fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  if (busy && holder) {
+    char pid[32] = "";
+    ssize_t got = pread (fd, pid, sizeof pid - 1, 0);
+    pid[MAX (got, 0)] = '\0';
+    *holder = g_strdup (*g_strstrip (pid) ? pid : "(unknown)");
+  }
+  close (fd);   /* gives a shared lock back */
+  return busy;
 }
 
 DrmadRun *

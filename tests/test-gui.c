@@ -5,14 +5,19 @@
  * opened again and continued; bad input lands in the window's banner. Also
  * the settings table, drmad_options_from_values against the command line,
  * and that the runner's signals never run on its worker thread. In windows
- * of their own: that nothing is out of reach at 1024×600 and 800×600, and
- * the keyboard. */
+ * of their own: that nothing is out of reach at 1024×600 and 800×600, the
+ * keyboard, and the files as a user meets them (settings.ini damaged or from
+ * another version, quitting by a signal, Export cut short, Open run on a
+ * folder in use or without its checkpoint, a plot saved where it cannot be). */
 #include <gtk/gtk.h>
 #include <math.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <errno.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "drmad-application.h"
@@ -1594,6 +1599,18 @@ test_options_from_values (void)
   g_clear_error (&error);
   drmad_options_clear (&window);
   g_hash_table_remove (values, "batch");
+  /* a decimal comma, as a settings.ini written by hand in such a locale has it */
+  g_hash_table_insert (values, "meta-lr", "0,15");
+  g_assert_false (drmad_options_from_values (&window, values, &error));
+  g_assert_cmpstr (error->message, ==, "--meta-lr 0,15: expected a number above 0, written with a decimal point (0.15)");
+  g_clear_error (&error);
+  drmad_options_clear (&window);
+  g_hash_table_insert (values, "meta-lr", "0,0");   /* no hint where the point would not help */
+  g_assert_false (drmad_options_from_values (&window, values, &error));
+  g_assert_cmpstr (error->message, ==, "--meta-lr 0,0: expected a number above 0");
+  g_clear_error (&error);
+  drmad_options_clear (&window);
+  g_hash_table_remove (values, "meta-lr");
   g_hash_table_insert (values, "no-gui", "true");
   g_assert_false (drmad_options_from_values (&window, values, &error));
   g_assert_nonnull (strstr (error->message, "no-gui"));
@@ -1644,6 +1661,18 @@ test_compare (void)
       g_assert_cmpfloat (g_array_index (series->y, double, i), ==, g_ascii_strtod (cells[3], NULL));
     }
   }
+  /* A run compared with itself (the window's own run chosen again, here by
+   * another spelling of its folder) is one run, not two of one name. */
+  drmad_plot_free (val);
+  drmad_plot_free (l2);
+  drmad_plot_free (lr);
+  g_autofree char *first_again = g_strconcat (folders[0], "/.", NULL);
+  const char *twice[] = { folders[0], first_again, folders[1], NULL };
+  g_assert_true (drmad_compare_runs (twice, &val, &l2, &lr, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (val->series->len, ==, 2);
+  g_assert_cmpstr (((DrmadPlotSeries *) val->series->pdata[0])->name, ==, "first: seed=1");
+  g_assert_cmpstr (((DrmadPlotSeries *) val->series->pdata[1])->name, ==, "second: seed=2");
   /* A folder that is not a run: a clear error naming it. */
   const char *bad[] = { folders[0], dir, NULL };
   g_assert_false (drmad_compare_runs (bad, &val, &l2, &lr, &error));
@@ -1720,6 +1749,351 @@ test_final_unrecorded (void)
   close_window (window);
 }
 
+/* The window as a user launches it, with settings.ini in the test's
+ * isolated folders: the compare hook with no such run makes it quit at
+ * once, saving its settings on the way out. Returns its stderr. */
+static char *
+launch_and_quit (const char *config_home)
+{
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), NULL };
+  g_auto (GStrv) envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "DRMAD_SCREENSHOT_COMPARE", "/nonexistent/compare.png", TRUE);
+  envp = g_environ_setenv (envp, "DRMAD_COMPARE", "/nonexistent", TRUE);
+  envp = g_environ_setenv (envp, "HOME", g_get_home_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config_home ? config_home : g_get_user_config_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  g_autoptr (GError) error = NULL;
+  char *err = NULL;
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("drmad: %s", err);
+  return err;
+}
+
+/* The banner of a window opened in this process on the saved settings. */
+static char *
+startup_banner (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  DrmadWindow *window = DRMAD_WINDOW (gtk_application_get_windows (GTK_APPLICATION (app))->data);
+  char *banner = g_strdup (drmad_window_get_error (window));
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return banner;
+}
+
+/* settings.ini as a user may leave it: a file the window cannot read is
+ * kept (it was replaced by the defaults as the window quit), a newer
+ * version's keys survive the window's save, and a config folder that
+ * cannot be made says that the settings were not saved. */
+static void
+test_settings_file (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = drmad_settings_get_default_path ();
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *aside = g_strconcat (path, ".damaged", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+
+  const char *damaged = "[drmad]\nlayers=784,50,10\niters=77\niters=78\n";
+  g_assert_true (g_file_set_contents (path, damaged, -1, NULL));
+  g_autofree char *banner = startup_banner ();
+  g_test_message ("banner: %s", banner);
+  g_assert_nonnull (banner);
+  g_assert_nonnull (strstr (banner, "set twice"));
+  g_assert_nonnull (strstr (banner, aside));
+  g_free (launch_and_quit (NULL));
+  g_autofree char *kept = NULL, *saved = NULL;
+  g_assert_true (g_file_get_contents (aside, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, damaged);
+  g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+  g_autoptr (GHashTable) values = drmad_options_read_ini (saved, -1, path, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (values, "iters"), ==, "500");   /* the defaults it started from */
+
+  /* a newer version's key and group: named in the banner, and kept */
+  const char *newer = "[drmad]\nlayers=784,50,10\nfuture-knob=7\n\n[future]\nx=1\n";
+  g_assert_true (g_file_set_contents (path, newer, -1, NULL));
+  g_free (banner);
+  banner = startup_banner ();
+  g_test_message ("banner: %s", banner);
+  g_assert_nonnull (banner);
+  g_assert_nonnull (strstr (banner, "\"future-knob\""));
+  g_free (launch_and_quit (NULL));
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_assert_true (g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &error));
+  g_autofree char *knob = g_key_file_get_string (file, "drmad", "future-knob", NULL);
+  g_autofree char *x = g_key_file_get_string (file, "future", "x", NULL);
+  g_autofree char *layers = g_key_file_get_string (file, "drmad", "layers", NULL);
+  g_assert_cmpstr (knob, ==, "7");
+  g_assert_cmpstr (x, ==, "1");
+  g_assert_cmpstr (layers, ==, "784,50,10");
+
+  /* a config folder under a file: the window says what it could not do */
+  g_autofree char *blocker = g_build_filename (folder, "not-a-folder", NULL);
+  g_assert_true (g_file_set_contents (blocker, "", 0, NULL));
+  g_autofree char *under = g_build_filename (blocker, "config", NULL);
+  g_autofree char *err = launch_and_quit (under);
+  g_assert_nonnull (strstr (err, "the settings were not saved"));
+  g_assert_nonnull (strstr (err, under));
+
+  g_unlink (blocker);
+  g_unlink (aside);
+  g_unlink (path);
+}
+
+/* A plot's Save as PNG / SVG: the file has the view's size; a folder that
+ * cannot take it gets a dialog naming the file and why (it was only a
+ * warning on the terminal), and nothing is written. */
+static void
+test_plot_save (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  DrmadPlotView *view = drmad_window_get_plot_view (window, 0);
+  g_autofree char *png = g_build_filename (g_get_user_data_dir (), "l2.png", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_data_dir (), 0755), ==, 0);
+  g_assert_null (drmad_plot_view_save_to (view, png, FALSE));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, MAX (gtk_widget_get_width (GTK_WIDGET (view)), 400));
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, MAX (gtk_widget_get_height (GTK_WIDGET (view)), 250));
+  const char *blocked[] = { "/nonexistent/l2.png", "/nonexistent/l2.svg" };
+  for (guint i = 0; i < G_N_ELEMENTS (blocked); i++) {
+    GtkWidget *dialog = drmad_plot_view_save_to (view, blocked[i], i == 1);
+    g_assert_nonnull (dialog);
+    g_autofree char *secondary = NULL;
+    g_object_get (dialog, "secondary-text", &secondary, NULL);
+    g_test_message ("%s", secondary);
+    g_assert_nonnull (strstr (secondary, blocked[i]));
+    g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (window));
+    g_assert_false (g_file_test (blocked[i], G_FILE_TEST_EXISTS));
+    gtk_window_destroy (GTK_WINDOW (dialog));
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* A tiny run folder made by drmad --no-gui (as test_compare's), with @seed. */
+static void
+make_tiny_run (const char *folder, const char *seed, const char *layers)
+{
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", layers, "--iters", "30", "--train-size",
+                         "300", "--val-size", "200", "--test-size", "50", "--batch", "50", "--meta-iters", "2",
+                         "--seed", seed, "--out", folder, NULL };
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+/* Every file in @folder (none a temporary one) is the run folder's file of
+ * that name, byte for byte; returns how many there are. */
+static guint
+assert_exported_whole (const char *run, const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  g_assert_nonnull (dir);
+  guint n = 0;
+  for (const char *name; (name = g_dir_read_name (dir)); n++) {
+    g_assert_false (g_str_has_prefix (name, "."));
+    g_autofree char *ours = g_build_filename (folder, name, NULL), *theirs = g_build_filename (run, name, NULL);
+    g_autofree char *a = NULL, *b = NULL;
+    gsize la, lb;
+    g_assert_true (g_file_get_contents (ours, &a, &la, NULL));
+    g_assert_true (g_file_get_contents (theirs, &b, &lb, NULL));
+    g_test_message ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", name, la, lb);
+    g_assert_cmpmem (a, la, b, lb);
+  }
+  return n;
+}
+
+/* Export as a user meets it: a file too big to write (here a file-size
+ * limit, as a full disk) leaves no half file under its name, and the
+ * message says how far it got; a folder that cannot be made says why; the
+ * run folder itself is refused; a good folder gets every file whole. */
+static void
+test_export (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-export", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, run);
+
+  /* the plots are some 20 to 30 kB, the rest smaller */
+  g_autofree char *limited = g_build_filename (dir, "limited", NULL);
+  struct rlimit old_limit, limit;
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &old_limit), ==, 0);
+  limit = old_limit;
+  limit.rlim_cur = 10000;
+  void (*old_handler) (int) = signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+  drmad_window_export_to (window, limited);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old_limit), ==, 0);
+  signal (SIGXFSZ, old_handler);
+  g_test_message ("%s", drmad_window_get_error (window));
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "files were exported before it"));
+  g_assert_cmpuint (assert_exported_whole (run, limited), <, 7);
+
+  g_autofree char *blocker = g_build_filename (dir, "a-file", NULL);
+  g_assert_true (g_file_set_contents (blocker, "", 0, NULL));
+  g_autofree char *under = g_build_filename (blocker, "export", NULL);
+  drmad_window_export_to (window, under);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_nonnull (strstr (drmad_window_get_error (window), under));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), g_strerror (ENOTDIR)));
+
+  g_autofree char *history_before = NULL, *history_after = NULL;
+  g_autofree char *history = g_build_filename (run, "history.csv", NULL);
+  g_assert_true (g_file_get_contents (history, &history_before, NULL, NULL));
+  g_autofree char *same = g_build_filename (dir, "run", ".", NULL);
+  drmad_window_export_to (window, same);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "the run folder itself"));
+  g_assert_true (g_file_get_contents (history, &history_after, NULL, NULL));
+  g_assert_cmpstr (history_after, ==, history_before);
+
+  g_autofree char *good = g_build_filename (dir, "good", NULL);
+  drmad_window_export_to (window, good);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
+  g_assert_cmpuint (assert_exported_whole (run, good), ==, 7);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (dir);
+}
+
+/* Open run on a folder as a user may find it: one another process is
+ * still running (its lock held: Start would be refused, and the status line
+ * said Start continues it), and one whose checkpoint.bin is gone while
+ * history.csv records meta-iterations (it opened as a run with none, and
+ * Compare drew it so). */
+static void
+test_open_run (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-open", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+
+  g_autofree char *lock_path = g_build_filename (run, ".drmad-lock", NULL);
+  g_autofree char *holder = NULL;
+  g_assert_true (g_file_get_contents (lock_path, &holder, NULL, NULL));
+  g_strstrip (holder);
+  int lock_fd = g_open (lock_path, O_RDWR, 0);
+  g_assert_cmpint (lock_fd, >=, 0);
+  g_assert_cmpint (flock (lock_fd, LOCK_EX | LOCK_NB), ==, 0);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_test_message ("%s", drmad_window_get_status (window));
+  g_assert_null (drmad_window_get_error (window));
+  g_autofree char *writing = g_strdup_printf ("process %s is still writing", holder);
+  g_assert_nonnull (strstr (drmad_window_get_status (window), writing));
+  g_assert_cmpint (close (lock_fd), ==, 0);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Opened a run with 2 meta-iterations"));
+
+  g_autofree char *checkpoint = g_build_filename (run, "checkpoint.bin", NULL);
+  g_autofree char *moved = g_build_filename (dir, "checkpoint.bin", NULL);
+  g_assert_cmpint (g_rename (checkpoint, moved), ==, 0);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_test_message ("%s", drmad_window_get_error (window));
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "records 2 finished meta-iterations"));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "checkpoint.bin is missing"));
+  g_autoptr (GError) error = NULL;
+  DrmadPlot *val = NULL, *l2 = NULL, *lr = NULL;
+  const char *alone[] = { run, NULL };
+  g_assert_false (drmad_compare_runs (alone, &val, &l2, &lr, &error));
+  g_assert_nonnull (strstr (error->message, "checkpoint.bin is missing"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (dir);
+}
+
+/* Whether process @pid catches signal @number (its handler is installed). */
+static gboolean
+catches_signal (GPid pid, int number)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid), *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return FALSE;
+  const char *caught = strstr (text, "\nSigCgt:");
+  return caught && (g_ascii_strtoull (caught + strlen ("\nSigCgt:"), NULL, 16) >> (number - 1)) & 1;
+}
+
+/* Ctrl+C in the terminal, or SIGTERM or SIGHUP, quits the window as Ctrl+Q
+ * does, saving the settings (the command line's here): it killed it, and
+ * what was set since the last Start was lost. */
+static void
+test_quit_signal (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  if (!g_file_test ("/proc/self/status", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no /proc to see when the window catches signals");
+    return;
+  }
+  const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++) {
+    g_autofree char *layers = g_strdup_printf ("784,%u,10", 30 + i);
+    const char *argv[] = { g_getenv ("DRMAD_BIN"), "--layers", layers, NULL };
+    g_auto (GStrv) envp = g_get_environ ();
+    envp = g_environ_setenv (envp, "HOME", g_get_home_dir (), TRUE);
+    envp = g_environ_setenv (envp, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+    envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+    envp = g_environ_setenv (envp, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+    g_autoptr (GError) error = NULL;
+    GPid pid;
+    g_assert_true (g_spawn_async (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                  NULL, NULL, &pid, &error));
+    g_assert_no_error (error);
+    gint64 until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    while (!catches_signal (pid, signals[i]) && g_get_monotonic_time () < until)
+      g_usleep (20000);
+    g_assert_cmpint (kill (pid, signals[i]), ==, 0);
+    int status;
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    g_spawn_close_pid (pid);
+    g_test_message ("signal %d: wait status %d", signals[i], status);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+    g_autofree char *path = drmad_settings_get_default_path (), *text = NULL;
+    g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+    g_autoptr (GHashTable) values = drmad_options_read_ini (text, -1, path, TRUE, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (g_hash_table_lookup (values, "layers"), ==, layers);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1746,5 +2120,10 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/compare", test_compare);
+  g_test_add_func ("/gui/settings-file", test_settings_file);
+  g_test_add_func ("/gui/plot-save", test_plot_save);
+  g_test_add_func ("/gui/export", test_export);
+  g_test_add_func ("/gui/open-run", test_open_run);
+  g_test_add_func ("/gui/quit-signal", test_quit_signal);
   return g_test_run ();
 }
