@@ -321,10 +321,15 @@ check_defaults (DrmadOptions *o)
   o->test_size = MAX (o->test_size, 1);
   o->hyper.steps = 40;
   o->hyper.segments = 2;
-  o->hyper.l2 = DRMAD_L2_PER_LAYER;
   o->hyper.learn_lr = o->hyper.learn_momentum = o->hyper.learn_init_scale = TRUE;
-  o->hyper.init_l2[0] = o->hyper.init_l2[1] = 1e-3;
-  o->hyper.init_lr[0] = o->hyper.init_lr[1] = 0.1;
+  /* Settings of θ that do not change the problem's size are the user's
+   * where given (--check --l2-granularity neuron checks per-unit L2). */
+  if (!drmad_options_given (o, "l2-granularity"))
+    o->hyper.l2 = DRMAD_L2_PER_LAYER;
+  if (!drmad_options_given (o, "init-l2"))
+    o->hyper.init_l2[0] = o->hyper.init_l2[1] = 1e-3;
+  if (!drmad_options_given (o, "init-lr"))
+    o->hyper.init_lr[0] = o->hyper.init_lr[1] = 0.1;
 }
 
 static int

@@ -680,6 +680,46 @@ test_check (void)
   g_assert_nonnull (strstr (relu_err, "--check runs in float64"));
 }
 
+/* The row of the --check table for @group ("l2 ", "lr "), a new string. */
+static char *
+check_row (const char *out, const char *group)
+{
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (char **line = lines; *line; line++)
+    if (g_str_has_prefix (*line, group))
+      return g_strdup (*line);
+  return g_strdup ("");
+}
+
+/* --check on its small problem keeps the settings of θ that are given
+ * (they were replaced by its per-layer L2 from 1e-3 and learning rate 0.1
+ * without a word). */
+static void
+test_check_given_theta (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *layer = NULL, *neuron = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", NULL }, NULL, &layer, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", "--l2-granularity", "neuron", NULL }, NULL, &neuron,
+                          NULL), ==, 0);
+  g_test_message ("%s%s", layer, neuron);
+  g_autofree char *l2_row = check_row (neuron, "l2 ");
+  g_assert_nonnull (strstr (l2_row, " 800  "));   /* 784 + 16 input units */
+  /* Starting values given alone: the same table as with the whole small
+   * problem spelled out (which keeps everything given). */
+  g_autofree char *short_form = NULL, *spelled = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", "--init-l2", "1e-6", "--init-lr", "0.3", NULL }, NULL,
+                          &short_form, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", "--init-l2", "1e-6", "--init-lr", "0.3", "--layers",
+                                            "784,16,10", "--activation", "tanh", "--batch", "20", "--train-size", "300",
+                                            "--val-size", "200", "--test-size", "1", "--iters", "40", "--segments", "2",
+                                            "--learn", "l2,lr,momentum,init", NULL }, NULL, &spelled, NULL), ==, 0);
+  g_test_message ("%s%s", short_form, spelled);
+  g_assert_cmpstr (short_form, ==, spelled);
+  g_assert_cmpstr (short_form, !=, layer);
+}
+
 /* In a locale that writes 0,5 (de_DE) the --check table and its messages
  * still write 0.5, as every other line the program prints. */
 static void
@@ -1264,6 +1304,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once", test_train_once);
   g_test_add_func ("/cli/patience", test_patience);
   g_test_add_func ("/cli/check", test_check);
+  g_test_add_func ("/cli/check-given-theta", test_check_given_theta);
   g_test_add_func ("/cli/check-decimal-comma", test_check_decimal_comma);
   g_test_add_func ("/cli/stdout-full", test_stdout_full);
   g_test_add_func ("/cli/final-diverged", test_final_diverged);
