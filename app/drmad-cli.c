@@ -380,15 +380,49 @@ run_check (DrmadOptions *o)
     drmad_session_clear (&s);
     return EXIT_FAILED;
   }
-  /* Central differences of f(θ) through the whole training, at most 64 components, spread evenly. */
+  /* Central differences of f(θ) through the whole training, at most 64
+   * components, spread evenly over each group: every group gets a share, so
+   * that a large one (L2 per unit or per weight) cannot take them all and
+   * leave a group unchecked. */
   double eps = precision == DRMAD_PRECISION_FLOAT64 ? (o->activation == DRMAD_ACTIVATION_TANH ? 1e-5 : 1e-7) : 1e-2;
   double tolerance = precision == DRMAD_PRECISION_FLOAT64 ? 1e-4 : 5e-2;
   g_autofree double *theta = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
   g_autofree double *fd = g_new (double, n), *noise = g_new0 (double, n);
   g_autofree gboolean *checked = g_new0 (gboolean, n);
-  gsize stride = MAX (1, (n + 63) / 64);
+  guint n_groups = drmad_hyper_get_n_groups (hyper), n_large = n_groups;
+  gsize budget = 64, share = 0, n_checked = 0;
+  /* A group no larger than its share is checked whole; what it leaves goes
+   * to the larger ones. */
+  for (gboolean settled = FALSE; !settled && n_large > 0;) {
+    share = MAX (1, budget / n_large);
+    settled = TRUE;
+    for (guint g = 0; g < n_groups; g++) {
+      gsize first, count;
+      drmad_hyper_get_group_span (hyper, g, &first, &count);
+      if (count > 0 && count <= share && !checked[first]) {
+        for (gsize i = first; i < first + count; i++)
+          checked[i] = TRUE;
+        budget -= MIN (budget, count);
+        n_large--;
+        settled = FALSE;
+      }
+    }
+  }
+  for (guint g = 0; g < n_groups; g++) {
+    gsize first, count;
+    drmad_hyper_get_group_span (hyper, g, &first, &count);
+    if (count == 0 || checked[first])
+      continue;
+    gsize stride = MAX (1, (count + share - 1) / share);
+    for (gsize i = first; i < first + count; i += stride)
+      checked[i] = TRUE;
+  }
+  for (gsize i = 0; i < n; i++)
+    n_checked += checked[i] != FALSE;
   double unit = precision == DRMAD_PRECISION_FLOAT64 ? DBL_EPSILON : FLT_EPSILON;
-  for (gsize i = 0; i < n; i += stride) {
+  for (gsize i = 0; i < n; i++) {
+    if (!checked[i])
+      continue;
     /* Two steps, h and 2h: their difference estimates the difference
      * quotient's own error (truncation grows as h², a kink of ReLU shows as
      * a jump); rounding adds about unit·|f|/h. That is the floor below
@@ -410,7 +444,6 @@ run_check (DrmadOptions *o)
     fd[i] = (f[0] - f[1]) / (2 * eps);
     double fd_wide = (f[2] - f[3]) / (4 * eps);
     noise[i] = fabs (fd[i] - fd_wide) + 4 * unit * MAX (fabs (f[0]), 1) / eps;
-    checked[i] = TRUE;
   }
   printf ("\n%-9s %6s  %-30s  %-22s  %-22s\n", "group", "values", "exact vs finite diff.", "DrMAD vs exact",
           "piecewise vs exact");
@@ -445,7 +478,7 @@ run_check (DrmadOptions *o)
   }
   printf ("\npiecewise uses K = %u pieces; finite differences: steps %g and %g on %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
           " values; bound: relative tolerance %g, or the finite differences' own error (their disagreement between the "
-          "two steps plus rounding)%s\n", K, eps, 2 * eps, (n + stride - 1) / stride, n, tolerance,
+          "two steps plus rounding)%s\n", K, eps, 2 * eps, n_checked, n, tolerance,
           noise_decided ? ", which decided where it says \"fd noise\"" : "");
   printf ("%s\n", pass ? "check passed: the exact hypergradient agrees with finite differences"
                        : "check FAILED: the exact hypergradient is farther from finite differences than the tolerance");

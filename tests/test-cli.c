@@ -693,7 +693,13 @@ check_row (const char *out, const char *group)
 
 /* --check on its small problem keeps the settings of θ that are given
  * (they were replaced by its per-layer L2 from 1e-3 and learning rate 0.1
- * without a word). */
+ * without a word), and its finite differences check every group: with an L2
+ * per input unit (800 values for 784-16-10) the 64 components spread over
+ * all of θ all fell in the L2 group and a neighbour, and the unchecked
+ * groups printed a relative error of 0, "ok". Per-unit penalties that all
+ * start at the per-layer value train the same net, so the learning-rate,
+ * momentum and init rows must be those of the per-layer check, where every
+ * value of those groups is checked. */
 static void
 test_check_given_theta (void)
 {
@@ -706,6 +712,12 @@ test_check_given_theta (void)
   g_test_message ("%s%s", layer, neuron);
   g_autofree char *l2_row = check_row (neuron, "l2 ");
   g_assert_nonnull (strstr (l2_row, " 800  "));   /* 784 + 16 input units */
+  const char *groups[] = { "lr ", "momentum ", "init " };
+  for (guint g = 0; g < G_N_ELEMENTS (groups); g++) {
+    g_autofree char *expected = check_row (layer, groups[g]), *got = check_row (neuron, groups[g]);
+    g_assert_cmpstr (expected, !=, "");
+    g_assert_cmpstr (got, ==, expected);
+  }
   /* Starting values given alone: the same table as with the whole small
    * problem spelled out (which keeps everything given). */
   g_autofree char *short_form = NULL, *spelled = NULL;
