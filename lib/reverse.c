@@ -772,6 +772,13 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
     r.method = DRMAD_METHOD_EXACT;
     guint64 exact_bytes = drmad_hypergradient_device_bytes (net, hyper, &r);
     g_autofree char *exact_text = g_format_size (exact_bytes);
+    if (exact_bytes > budget && g_str_equal (exact_text, budget_text)) {
+      /* "exact needs 1.4 MB, more than the memory budget (1.4 MB)": say the bytes */
+      g_free (exact_text);
+      g_free (budget_text);
+      exact_text = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", exact_bytes);
+      budget_text = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", budget);
+    }
     if (exact_bytes <= budget) {
       why = g_strdup_printf ("auto chose exact (checkpoints every %u steps, %s): it fits %s (%s)",
                              r.checkpoint_every, exact_text, budget_source, budget_text);

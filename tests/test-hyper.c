@@ -1242,6 +1242,13 @@ test_auto_choice (void)
   CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
   g_test_message ("%s", reason);
   g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
+  /* The reason tells the two sizes apart where rounding would print them
+   * alike ("exact needs 19.8 kB, more than the memory budget (19.8 kB)"):
+   * the measured peak and the budget, in bytes. */
+  g_autofree char *needs = g_strdup_printf ("exact needs %" G_GUINT64_FORMAT " bytes, more than the memory budget (%"
+                                            G_GUINT64_FORMAT " bytes)", exact->device_peak_bytes,
+                                            reverse.memory_budget);
+  g_assert_nonnull (strstr (reason, needs));
   guint K = resolved.snapshots;
   g_autoptr (DrmadHypergradient) at_k = hypergradient (&p, hyper, DRMAD_METHOD_PIECEWISE, 0, K);
   g_assert_cmpuint (at_k->device_peak_bytes, <=, reverse.memory_budget);
