@@ -321,10 +321,26 @@ check_defaults (DrmadOptions *o)
   o->test_size = MAX (o->test_size, 1);
   o->hyper.steps = 40;
   o->hyper.segments = 2;
-  o->hyper.l2 = DRMAD_L2_PER_LAYER;
   o->hyper.learn_lr = o->hyper.learn_momentum = o->hyper.learn_init_scale = TRUE;
-  o->hyper.init_l2[0] = o->hyper.init_l2[1] = 1e-3;
-  o->hyper.init_lr[0] = o->hyper.init_lr[1] = 0.1;
+  /* Settings of θ that do not change the problem's size are the user's
+   * where given (--check --l2-granularity neuron checks per-unit L2). */
+  if (!drmad_options_given (o, "l2-granularity"))
+    o->hyper.l2 = DRMAD_L2_PER_LAYER;
+  if (!drmad_options_given (o, "init-l2"))
+    o->hyper.init_l2[0] = o->hyper.init_l2[1] = 1e-3;
+  if (!drmad_options_given (o, "init-lr"))
+    o->hyper.init_lr[0] = o->hyper.init_lr[1] = 0.1;
+}
+
+/* The cosine and relative-error columns of --check for @approx against
+ * @exact over a group, or "diverged" where its pass was stopped (NULL). */
+static char *
+fidelity_columns (const DrmadHypergradient *approx, const DrmadHypergradient *exact, gsize first, gsize count)
+{
+  if (!approx)
+    return g_strdup_printf ("%-22s", "diverged");
+  DrmadFidelity f = drmad_fidelity_compute (approx->gradient, exact->gradient, first, count);
+  return g_strdup_printf ("%-11.4f%-11.3g", f.cosine, f.relative_error);
 }
 
 static int
@@ -368,22 +384,68 @@ run_check (DrmadOptions *o)
           o->n_sizes - 1, drmad_activation_name (o->activation), o->hyper.steps, o->batch, n,
           precision == DRMAD_PRECISION_FLOAT64 ? "float64" : "float32");
   g_autoptr (DrmadHypergradient) exact = drmad_hypergradient_compute (s.net, hyper, s.train, s.val, &exact_cfg, NULL, NULL, &error);
-  g_autoptr (DrmadHypergradient) drmad = exact ? drmad_hypergradient_compute (s.net, hyper, s.train, s.val, &drmad_cfg, NULL, NULL, &error) : NULL;
-  g_autoptr (DrmadHypergradient) piece = drmad ? drmad_hypergradient_compute (s.net, hyper, s.train, s.val, &piece_cfg, NULL, NULL, &error) : NULL;
-  if (!piece) {
-    fprintf (stderr, "drmad: %s\n", error->message);
+  if (!exact) {
+    fprintf (stderr, "drmad: the exact hypergradient: %s\n", error->message);
     drmad_session_clear (&s);
     return EXIT_FAILED;
   }
-  /* Central differences of f(θ) through the whole training, at most 64 components, spread evenly. */
+  /* A shortcut whose reverse pass the watch stops (docs/algorithm.md §2f)
+   * is a finding of the check, shown in its columns; the exact pass decides. */
+  g_autoptr (GError) drmad_error = NULL, piece_error = NULL;
+  g_autoptr (DrmadHypergradient) drmad = drmad_hypergradient_compute (s.net, hyper, s.train, s.val, &drmad_cfg, NULL, NULL,
+                                                                       &drmad_error);
+  g_autoptr (DrmadHypergradient) piece = drmad_hypergradient_compute (s.net, hyper, s.train, s.val, &piece_cfg, NULL, NULL,
+                                                                       &piece_error);
+  GError *failed = !drmad && !g_error_matches (drmad_error, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE) ? drmad_error
+                   : !piece && !g_error_matches (piece_error, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE) ? piece_error : NULL;
+  if (failed) {
+    fprintf (stderr, "drmad: %s\n", failed->message);
+    drmad_session_clear (&s);
+    return EXIT_FAILED;
+  }
+  /* Central differences of f(θ) through the whole training, at most 64
+   * components, spread evenly over each group: every group gets a share, so
+   * that a large one (L2 per unit or per weight) cannot take them all and
+   * leave a group unchecked. */
   double eps = precision == DRMAD_PRECISION_FLOAT64 ? (o->activation == DRMAD_ACTIVATION_TANH ? 1e-5 : 1e-7) : 1e-2;
   double tolerance = precision == DRMAD_PRECISION_FLOAT64 ? 1e-4 : 5e-2;
   g_autofree double *theta = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
   g_autofree double *fd = g_new (double, n), *noise = g_new0 (double, n);
   g_autofree gboolean *checked = g_new0 (gboolean, n);
-  gsize stride = MAX (1, (n + 63) / 64);
+  guint n_groups = drmad_hyper_get_n_groups (hyper), n_large = n_groups;
+  gsize budget = 64, share = 0, n_checked = 0;
+  /* A group no larger than its share is checked whole; what it leaves goes
+   * to the larger ones. */
+  for (gboolean settled = FALSE; !settled && n_large > 0;) {
+    share = MAX (1, budget / n_large);
+    settled = TRUE;
+    for (guint g = 0; g < n_groups; g++) {
+      gsize first, count;
+      drmad_hyper_get_group_span (hyper, g, &first, &count);
+      if (count > 0 && count <= share && !checked[first]) {
+        for (gsize i = first; i < first + count; i++)
+          checked[i] = TRUE;
+        budget -= MIN (budget, count);
+        n_large--;
+        settled = FALSE;
+      }
+    }
+  }
+  for (guint g = 0; g < n_groups; g++) {
+    gsize first, count;
+    drmad_hyper_get_group_span (hyper, g, &first, &count);
+    if (count == 0 || checked[first])
+      continue;
+    gsize stride = MAX (1, (count + share - 1) / share);
+    for (gsize i = first; i < first + count; i += stride)
+      checked[i] = TRUE;
+  }
+  for (gsize i = 0; i < n; i++)
+    n_checked += checked[i] != FALSE;
   double unit = precision == DRMAD_PRECISION_FLOAT64 ? DBL_EPSILON : FLT_EPSILON;
-  for (gsize i = 0; i < n; i += stride) {
+  for (gsize i = 0; i < n; i++) {
+    if (!checked[i])
+      continue;
     /* Two steps, h and 2h: their difference estimates the difference
      * quotient's own error (truncation grows as h², a kink of ReLU shows as
      * a jump); rounding adds about unit·|f|/h. That is the floor below
@@ -405,7 +467,6 @@ run_check (DrmadOptions *o)
     fd[i] = (f[0] - f[1]) / (2 * eps);
     double fd_wide = (f[2] - f[3]) / (4 * eps);
     noise[i] = fabs (fd[i] - fd_wide) + 4 * unit * MAX (fabs (f[0]), 1) / eps;
-    checked[i] = TRUE;
   }
   printf ("\n%-9s %6s  %-30s  %-22s  %-22s\n", "group", "values", "exact vs finite diff.", "DrMAD vs exact",
           "piecewise vs exact");
@@ -430,17 +491,22 @@ run_check (DrmadOptions *o)
     gboolean by_noise = noise_bound > relative_bound;
     gboolean ok = sqrt (diff) <= MAX (relative_bound, noise_bound);
     noise_decided |= by_noise;
-    DrmadFidelity d = drmad_fidelity_compute (drmad->gradient, exact->gradient, first, count);
-    DrmadFidelity k = drmad_fidelity_compute (piece->gradient, exact->gradient, first, count);
     pass = pass && ok;
     g_autofree char *verdict = g_strdup_printf ("%s (%s)", ok ? "ok" : "TOO FAR", by_noise ? "fd noise" : "relative");
-    printf ("%-9s %6" G_GSIZE_FORMAT "  %-10.3g %-19s  %-11.4f%-11.3g  %-11.4f%-11.3g\n",
-            drmad_hyper_get_group_name (hyper, g), count, exact_vs_fd, verdict,
-            d.cosine, d.relative_error, k.cosine, k.relative_error);
+    g_autofree char *d_text = fidelity_columns (drmad, exact, first, count);
+    g_autofree char *k_text = fidelity_columns (piece, exact, first, count);
+    printf ("%-9s %6" G_GSIZE_FORMAT "  %-10.3g %-19s  %s  %s\n", drmad_hyper_get_group_name (hyper, g), count,
+            exact_vs_fd, verdict, d_text, k_text);
   }
+  if (drmad_error || piece_error)
+    printf ("\n");
+  if (drmad_error)
+    printf ("DrMAD: %s\n", drmad_error->message);
+  if (piece_error)
+    printf ("piecewise: %s\n", piece_error->message);
   printf ("\npiecewise uses K = %u pieces; finite differences: steps %g and %g on %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
           " values; bound: relative tolerance %g, or the finite differences' own error (their disagreement between the "
-          "two steps plus rounding)%s\n", K, eps, 2 * eps, (n + stride - 1) / stride, n, tolerance,
+          "two steps plus rounding)%s\n", K, eps, 2 * eps, n_checked, n, tolerance,
           noise_decided ? ", which decided where it says \"fd noise\"" : "");
   printf ("%s\n", pass ? "check passed: the exact hypergradient agrees with finite differences"
                        : "check FAILED: the exact hypergradient is farther from finite differences than the tolerance");

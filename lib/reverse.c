@@ -772,6 +772,13 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
     r.method = DRMAD_METHOD_EXACT;
     guint64 exact_bytes = drmad_hypergradient_device_bytes (net, hyper, &r);
     g_autofree char *exact_text = g_format_size (exact_bytes);
+    if (exact_bytes > budget && g_str_equal (exact_text, budget_text)) {
+      /* "exact needs 1.4 MB, more than the memory budget (1.4 MB)": say the bytes */
+      g_free (exact_text);
+      g_free (budget_text);
+      exact_text = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", exact_bytes);
+      budget_text = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", budget);
+    }
     if (exact_bytes <= budget) {
       why = g_strdup_printf ("auto chose exact (checkpoints every %u steps, %s): it fits %s (%s)",
                              r.checkpoint_every, exact_text, budget_source, budget_text);
@@ -801,7 +808,20 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
                           "those stay at their starting values"
                         : r.method == DRMAD_METHOD_TRUNCATED && r.reverse_steps < T && hc->learn_init_scale
                         ? "; it has no initial-scale hypergradient, so the initial scales stay where they start" : "";
-    why = g_strdup_printf ("method %s, as asked%s", what, blind);
+    /* A setting past what T allows is held at its limit: say so, not "as asked" alone. */
+    g_autoptr (GString) held = g_string_new (NULL);
+    if (r.method == DRMAD_METHOD_PIECEWISE && config->snapshots > T)
+      g_string_append_printf (held, "; K = %u is more than the %" G_GUINT64_FORMAT " steps, so K = T (the exact "
+                              "trajectory)", config->snapshots, T);
+    if (r.method == DRMAD_METHOD_TRUNCATED && config->reverse_steps > T)
+      g_string_append_printf (held, "; R = %" G_GUINT64_FORMAT " is more than the %" G_GUINT64_FORMAT " steps, so "
+                              "R = T (exact)", config->reverse_steps, T);
+    if ((r.method == DRMAD_METHOD_EXACT || r.method == DRMAD_METHOD_TRUNCATED)
+        && config->checkpoint_every > r.checkpoint_every)
+      g_string_append_printf (held, "; k = %u is more than the %" G_GUINT64_FORMAT " steps reversed, so k = %u",
+                              config->checkpoint_every, r.method == DRMAD_METHOD_EXACT ? T : r.reverse_steps,
+                              r.checkpoint_every);
+    why = g_strdup_printf ("method %s, as asked%s%s", what, held->str, blind);
   }
   *resolved = r;
   if (reason)

@@ -680,6 +680,87 @@ test_check (void)
   g_assert_nonnull (strstr (relu_err, "--check runs in float64"));
 }
 
+/* The row of the --check table for @group ("l2 ", "lr "), a new string. */
+static char *
+check_row (const char *out, const char *group)
+{
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (char **line = lines; *line; line++)
+    if (g_str_has_prefix (*line, group))
+      return g_strdup (*line);
+  return g_strdup ("");
+}
+
+/* --check on its small problem keeps the settings of θ that are given
+ * (they were replaced by its per-layer L2 from 1e-3 and learning rate 0.1
+ * without a word), and its finite differences check every group: with an L2
+ * per input unit (800 values for 784-16-10) the 64 components spread over
+ * all of θ all fell in the L2 group and a neighbour, and the unchecked
+ * groups printed a relative error of 0, "ok". Per-unit penalties that all
+ * start at the per-layer value train the same net, so the learning-rate,
+ * momentum and init rows must be those of the per-layer check, where every
+ * value of those groups is checked. */
+static void
+test_check_given_theta (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *layer = NULL, *neuron = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", NULL }, NULL, &layer, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", "--l2-granularity", "neuron", NULL }, NULL, &neuron,
+                          NULL), ==, 0);
+  g_test_message ("%s%s", layer, neuron);
+  g_autofree char *l2_row = check_row (neuron, "l2 ");
+  g_assert_nonnull (strstr (l2_row, " 800  "));   /* 784 + 16 input units */
+  const char *groups[] = { "lr ", "momentum ", "init " };
+  for (guint g = 0; g < G_N_ELEMENTS (groups); g++) {
+    g_autofree char *expected = check_row (layer, groups[g]), *got = check_row (neuron, groups[g]);
+    g_assert_cmpstr (expected, !=, "");
+    g_assert_cmpstr (got, ==, expected);
+  }
+  /* Starting values given alone: the same table as with the whole small
+   * problem spelled out (which keeps everything given). */
+  g_autofree char *short_form = NULL, *spelled = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", "--init-l2", "1e-6", "--init-lr", "0.3", NULL }, NULL,
+                          &short_form, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", "--init-l2", "1e-6", "--init-lr", "0.3", "--layers",
+                                            "784,16,10", "--activation", "tanh", "--batch", "20", "--train-size", "300",
+                                            "--val-size", "200", "--test-size", "1", "--iters", "40", "--segments", "2",
+                                            "--learn", "l2,lr,momentum,init", NULL }, NULL, &spelled, NULL), ==, 0);
+  g_test_message ("%s%s", short_form, spelled);
+  g_assert_cmpstr (short_form, ==, spelled);
+  g_assert_cmpstr (short_form, !=, layer);
+}
+
+/* A shortcut that diverges is what --check is there to show, not a failure
+ * of the check: on 784-6-10 ReLU at learning rate 0.3, T = 300, the exact
+ * hypergradient agrees with central differences of the validation loss
+ * (a separate float64 program through the library: 2e-8 relative for the
+ * learning rates, 6e-6 for L2, with steps 1e-7 and 2e-7), while the full
+ * DrMAD line (R = T) and one piece are stopped by the ‖dw‖ watch near step
+ * 28. The check printed only the watch's message and exited 1, as when
+ * exact misses; now their columns say "diverged" and exact decides. */
+static void
+test_check_shortcut_diverges (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *out = NULL, *err = NULL;
+  int status = drmad ((const char *[]){ "--no-gui", "--check", "--layers", "784,6,10", "--activation", "relu", "--iters",
+                                        "300", "--batch", "20", "--train-size", "200", "--val-size", "100", "--test-size",
+                                        "1", "--segments", "2", "--learn", "l2,lr", "--init-lr", "0.3",
+                                        "--reverse-steps", "300", "--snapshots", "1", NULL }, NULL, &out, &err);
+  g_test_message ("%s%s", out, err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (out, "check passed"));
+  g_autofree char *l2_row = check_row (out, "l2 "), *lr_row = check_row (out, "lr ");
+  g_assert_nonnull (strstr (l2_row, " ok ("));
+  g_assert_nonnull (strstr (lr_row, " ok ("));
+  g_assert_nonnull (strstr (l2_row, "diverged"));
+  g_assert_nonnull (strstr (out, "\nDrMAD: the reverse pass diverged at step"));
+  g_assert_nonnull (strstr (out, "\npiecewise: the reverse pass diverged at step"));
+}
+
 /* In a locale that writes 0,5 (de_DE) the --check table and its messages
  * still write 0.5, as every other line the program prints. */
 static void
@@ -1264,6 +1345,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once", test_train_once);
   g_test_add_func ("/cli/patience", test_patience);
   g_test_add_func ("/cli/check", test_check);
+  g_test_add_func ("/cli/check-given-theta", test_check_given_theta);
+  g_test_add_func ("/cli/check-shortcut-diverges", test_check_shortcut_diverges);
   g_test_add_func ("/cli/check-decimal-comma", test_check_decimal_comma);
   g_test_add_func ("/cli/stdout-full", test_stdout_full);
   g_test_add_func ("/cli/final-diverged", test_final_diverged);

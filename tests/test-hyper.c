@@ -1245,6 +1245,13 @@ test_auto_choice (void)
   CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
   g_test_message ("%s", reason);
   g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
+  /* The reason tells the two sizes apart where rounding would print them
+   * alike ("exact needs 19.8 kB, more than the memory budget (19.8 kB)"):
+   * the measured peak and the budget, in bytes. */
+  g_autofree char *needs = g_strdup_printf ("exact needs %" G_GUINT64_FORMAT " bytes, more than the memory budget (%"
+                                            G_GUINT64_FORMAT " bytes)", exact->device_peak_bytes,
+                                            reverse.memory_budget);
+  g_assert_nonnull (strstr (reason, needs));
   guint K = resolved.snapshots;
   g_autoptr (DrmadHypergradient) at_k = hypergradient (&p, hyper, DRMAD_METHOD_PIECEWISE, 0, K);
   g_assert_cmpuint (at_k->device_peak_bytes, <=, reverse.memory_budget);
@@ -1258,6 +1265,59 @@ test_auto_choice (void)
   reverse.memory_budget = 1000;
   g_assert_false (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  problem_teardown (&p);
+}
+
+/* A setting past what T allows is held at its limit, and the reason says
+ * so: "piecewise K=12, as asked" read as if K = 1000 had run. Each held
+ * value is the limit T (or R) of the configuration, and K = T gives the
+ * exact hypergradient. */
+static void
+test_resolve_held_settings (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 12);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  static const struct {
+    DrmadMethod method;
+    guint snapshots, k;
+    guint64 R;
+    const char *says;
+  } cases[] = {
+    { DRMAD_METHOD_PIECEWISE, 1000, 0, 0, "piecewise K=12, as asked; K = 1000 is more than the 12 steps, so K = T" },
+    { DRMAD_METHOD_TRUNCATED, 16, 0, 1000, "truncated R=12 k=4, as asked; R = 1000 is more than the 12 steps, so R = T" },
+    { DRMAD_METHOD_EXACT, 16, 50, 0, "exact k=12, as asked; k = 50 is more than the 12 steps reversed, so k = 12" },
+    { DRMAD_METHOD_TRUNCATED, 16, 9, 5, "truncated R=5 k=5, as asked; k = 9 is more than the 5 steps reversed, so k = 5" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    DrmadReverseConfig reverse, resolved;
+    drmad_reverse_config_init (&reverse);
+    reverse.method = cases[i].method;
+    reverse.snapshots = cases[i].snapshots;
+    reverse.checkpoint_every = cases[i].k;
+    reverse.reverse_steps = cases[i].R;
+    g_autofree char *reason = NULL;
+    CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
+    g_test_message ("%s", reason);
+    g_assert_nonnull (strstr (reason, cases[i].says));
+  }
+  /* Within the limits, nothing is added. */
+  DrmadReverseConfig reverse, resolved;
+  drmad_reverse_config_init (&reverse);
+  reverse.method = DRMAD_METHOD_PIECEWISE;
+  reverse.snapshots = 12;
+  g_autofree char *reason = NULL;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
+  g_assert_cmpstr (reason, ==, "method piecewise K=12, as asked");
+  /* And K = 1000 is what the reason says: the exact hypergradient. */
+  g_autoptr (DrmadHypergradient) exact = hypergradient (&p, hyper, DRMAD_METHOD_EXACT, 0, 0);
+  g_autoptr (DrmadHypergradient) pieces = hypergradient (&p, hyper, DRMAD_METHOD_PIECEWISE, 0, 1000);
+  g_assert_cmpfloat (relative_error (pieces->gradient, exact->gradient, 0, exact->n), <, 1e-12);
   problem_teardown (&p);
 }
 
@@ -1907,6 +1967,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/drmad-full-line", test_drmad_full_line);
   g_test_add_func ("/hyper/truncated", test_truncated);
   g_test_add_func ("/hyper/auto-choice", test_auto_choice);
+  g_test_add_func ("/hyper/resolve-held-settings", test_resolve_held_settings);
   g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
   g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
   g_test_add_func ("/hyper/watch", test_watch);
