@@ -148,7 +148,10 @@ terminal_folder (const DrmadJobFolder *event, gpointer user_data)
   clear_progress (&t->progress);
   if (event->resumed && event->resumed_after)
     fprintf (stderr, "resuming %s after meta-iteration %u\n", event->folder, event->resumed_after);
-  fprintf (stderr, "run folder: %s\nmethod: %s\n", event->folder, event->method_reason);
+  /* "method: exact k=5, as asked", not "method: method exact …" */
+  const char *reason = event->method_reason;
+  fprintf (stderr, "run folder: %s\nmethod: %s\n", event->folder,
+           g_str_has_prefix (reason, "method ") ? reason + strlen ("method ") : reason);
   drmad_eta_start (&t->progress.eta, event->resumed_after, t->options->meta_iters);
 }
 

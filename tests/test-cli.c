@@ -1170,6 +1170,27 @@ test_train_once_with_folder (void)
   remove_tree (dir);
 }
 
+/* The method line names the method once: "method: exact k=2, as asked"
+ * (it read "method: method exact …"), and "method: auto chose …". */
+static void
+test_method_line (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--method", "exact", "--out", folder, NULL },
+                          NULL, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "\nmethod: exact k="));
+  g_assert_null (strstr (err, "method: method"));
+  g_free (g_steal_pointer (&err));
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, "--force", NULL },
+                          NULL, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "\nmethod: auto chose exact"));
+  remove_tree (dir);
+}
+
 /* With more than 64 values θ is not printed in full: the best line names
  * where to find it, and for the values the run started from (a meta
  * learning rate of 5 makes meta-iteration 2 far worse) no hyper.csv row. */
@@ -1366,5 +1387,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
+  g_test_add_func ("/cli/method-line", test_method_line);
   return g_test_run ();
 }
