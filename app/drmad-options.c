@@ -41,7 +41,7 @@ static const OptionSpec specs[] = {
   { "snapshots", "16", "K", "Pieces of the piecewise method (1 = the full DrMAD line)", TRUE },
   { "checkpoint-every", "0", "k", "Checkpoint spacing of the exact and truncated methods; 0 = ceil(sqrt(T)) (truncated: ceil(sqrt(R))), 1 = store every step", TRUE },
   { "reverse-steps", "0", "R", "drmad: points reversed along the line (T = the full line of the paper); truncated: steps reversed; 0 = ceil(T/10)", TRUE },
-  { "memory-budget", "0", "BYTES", "Device memory the reverse pass may use when --method auto chooses (e.g. 512M, 4G); 0 = half the device's free memory", TRUE },
+  { "memory-budget", "0", "BYTES", "Device memory the reverse pass may use when --method auto chooses (e.g. 512M, 512MiB, 4G: powers of 1024); 0 = half the device's free memory", TRUE },
   { "fidelity-every", "10", "N", "Measure the method against a more faithful one (exact where it fits) at meta-iteration 1 and every N after; 0 = never", TRUE },
   { "meta-optimizer", "adam", "adam|sgd|sign", "Meta-optimiser on the raw hyperparameters", TRUE },
   { "meta-lr", "0.15", "R", "Meta learning rate (a step on log / logit scale)", TRUE },
@@ -293,7 +293,8 @@ parse_double (const DrmadOptions *o, const char *name, double low, double high, 
   return parse_number (name, g_hash_table_lookup (o->values, name), FALSE, low, high, open_low, FALSE, out, error);
 }
 
-/* A size in bytes: a whole number with an optional K, M, G or T (powers of 1024). */
+/* A size in bytes: a number with an optional K, M, G or T (powers of 1024),
+ * then optionally i and B (512M, 512MB, 512MiB alike). */
 static gboolean
 parse_bytes (const DrmadOptions *o, const char *name, guint64 *out, GError **error)
 {
@@ -303,12 +304,15 @@ parse_bytes (const DrmadOptions *o, const char *name, guint64 *out, GError **err
   static const char units[] = "KMGT";
   const char *unit = *end ? strchr (units, g_ascii_toupper (*end)) : NULL;
   double scale = unit ? pow (1024, unit - units + 1) : 1;
-  if (unit)
+  if (unit) {
     end++;
+    if (*end == 'i')   /* 512MiB, as the sizes are written back */
+      end++;
+  }
   if (*end == 'B' || *end == 'b')
     end++;
   if (end == value || *end != '\0' || !isfinite (number) || number < 0 || number * scale > 1e18)
-    return bad_value (error, name, value, "a size in bytes, e.g. 512M or 4G (K, M, G, T: powers of 1024)");
+    return bad_value (error, name, value, "a size in bytes, e.g. 512M, 512MiB or 4G (K, M, G, T: powers of 1024)");
   *out = (guint64) (number * scale);
   return TRUE;
 }

@@ -737,6 +737,14 @@ memory_budget (DrmadNet *net, const DrmadReverseConfig *config)
   return total > held ? (total - held) / 2 : 0;
 }
 
+/* A size in the units --memory-budget is given in (K, M, G: powers of
+ * 1024): --memory-budget 1G reads back as 1.0 GiB, not 1.1 GB. */
+static char *
+memory_text (guint64 bytes)
+{
+  return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+}
+
 gboolean
 drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
                               DrmadReverseConfig *resolved, char **reason, GError **error)
@@ -766,14 +774,14 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
   g_autofree char *why = NULL;
   if (config->method == DRMAD_METHOD_AUTO) {
     guint64 budget = memory_budget (net, config);
-    g_autofree char *budget_text = g_format_size (budget);
+    g_autofree char *budget_text = memory_text (budget);
     g_autofree char *budget_source = config->memory_budget ? g_strdup ("the memory budget")
                                                            : g_strdup ("half the device's free memory");
     r.method = DRMAD_METHOD_EXACT;
     guint64 exact_bytes = drmad_hypergradient_device_bytes (net, hyper, &r);
-    g_autofree char *exact_text = g_format_size (exact_bytes);
+    g_autofree char *exact_text = memory_text (exact_bytes);
     if (exact_bytes > budget && g_str_equal (exact_text, budget_text)) {
-      /* "exact needs 1.4 MB, more than the memory budget (1.4 MB)": say the bytes */
+      /* "exact needs 1.3 MiB, more than the memory budget (1.3 MiB)": say the bytes */
       g_free (exact_text);
       g_free (budget_text);
       exact_text = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", exact_bytes);
@@ -788,7 +796,7 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       guint64 one = drmad_hypergradient_device_bytes (net, hyper, &r);
       guint64 per_piece = net->n_params * drmad_precision_size (net->precision);
       if (one > budget) {
-        g_autofree char *one_text = g_format_size (one);
+        g_autofree char *one_text = memory_text (one);
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
                      "no reverse pass fits %s (%s): even one straight piece needs %s; raise the memory budget "
                      "or use a smaller network", budget_source, budget_text, one_text);

@@ -1171,7 +1171,8 @@ test_train_once_with_folder (void)
 }
 
 /* The method line names the method once: "method: exact k=2, as asked"
- * (it read "method: method exact …"), and "method: auto chose …". */
+ * (it read "method: method exact …"), and "method: auto chose …", with
+ * the memory budget in the units it was given in. */
 static void
 test_method_line (void)
 {
@@ -1188,6 +1189,16 @@ test_method_line (void)
   g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, "--force", NULL },
                           NULL, &err), ==, 0);
   g_assert_nonnull (strstr (err, "\nmethod: auto chose exact"));
+  /* A budget reads back in the units it is given in (powers of 1024): 3M
+   * and 3MiB are 3.0 MiB, not "3.1 MB" (GLib puts a no-break space before
+   * the unit). */
+  const char *const budgets[] = { "3M", "3MiB", "3072K" };
+  for (guint i = 0; i < G_N_ELEMENTS (budgets); i++) {
+    g_free (g_steal_pointer (&err));
+    g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, "--force",
+                                                       "--memory-budget", budgets[i], NULL }, NULL, &err), ==, 0);
+    g_assert_nonnull (strstr (err, "it fits the memory budget (3.0\u00a0MiB)"));
+  }
   remove_tree (dir);
 }
 
