@@ -342,7 +342,8 @@ parse_per_layer_text (const char *name, const char *value, gboolean as_key, guin
   if (n == 0)   /* an empty value: no number, not a wrong count of them */
     return parse_start_number (name, value, as_key, low, high, zero_ok, &out[0], error);
   if (n != 1 && n != n_layers) {
-    g_autofree char *expected = g_strdup_printf ("one value, or %u (one per weight layer)", n_layers);
+    g_autofree char *expected = n_layers == 1 ? g_strdup ("one value (the network has one weight layer)")
+                                : g_strdup_printf ("one value, or %u (one per weight layer)", n_layers);
     return bad_value_as (error, as_key, name, value, expected);
   }
   for (guint l = 0; l < n_layers; l++) {

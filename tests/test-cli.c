@@ -47,7 +47,7 @@ test_help_and_bad_input (void)
                                "--reverse-steps", "--memory-budget", "--fidelity-every" };
   for (guint i = 0; i < G_N_ELEMENTS (documented); i++)
     g_assert_nonnull (strstr (out, documented[i]));
-  struct { const char *args[4]; const char *fragment; } bad[] = {
+  struct { const char *args[6]; const char *fragment; } bad[] = {
     { { "--no-gui", "--bogus", NULL }, "bogus" },
     { { "--no-gui", "--batch", "0", NULL }, "--batch 0" },
     { { "--no-gui", "--layers", "784,x,10", NULL }, "--layers" },
@@ -57,6 +57,9 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--memory-budget", "12Q", NULL }, "--memory-budget 12Q" },
     { { "--no-gui", "--fidelity-every", "-1", NULL }, "--fidelity-every" },
     { { "--no-gui", "--init-lr", "0.1,0.2,0.3,0.4", NULL }, "one per weight layer" },
+    /* one weight layer: not "one value, or 1" */
+    { { "--no-gui", "--layers", "784,10", "--init-l2", "1,5e-4", NULL },
+      "--init-l2 1,5e-4: expected one value (the network has one weight layer)" },
     { { "--no-gui", "--init-momentum", "1.5", NULL }, "--init-momentum" },
     { { "--no-gui", "--init-momentum", "0.5,1", NULL }, "--init-momentum 0.5,1" },
     { { "--no-gui", "--init-l2", "1e300", NULL }, "--init-l2 1e300" },
