@@ -68,6 +68,76 @@ data_digest (const char *identity)
   return start ? start : identity;
 }
 
+/* The line of @identity that starts with @key ("dataset="), or NULL; to g_free(). */
+static char *
+identity_line (const char *identity, const char *key)
+{
+  for (const char *p = identity; p && *p;) {
+    const char *end = strchr (p, '\n');
+    if (g_str_has_prefix (p, key))
+      return g_strndup (p, end ? (gsize) (end - p) : strlen (p));
+    p = end ? end + 1 : NULL;
+  }
+  return NULL;
+}
+
+/* The path of a data_identity() line: what precedes its digest. */
+static char *
+data_source (const char *line)
+{
+  const char *digest = data_digest (line), *start = line + strlen ("data=");
+  return g_strndup (start, digest > start ? (gsize) (digest - start - 1) : strlen (start));
+}
+
+/* Restores @run's checkpoint (where it has one) into @hyper and @meta,
+ * checking it against @identity. The data may have moved since the
+ * checkpoint was written (a run folder and its data copied to another
+ * machine, a dataset folder renamed, another $DRMAD_DATA_DIR): where the
+ * checkpoint's data have the split sizes and MD5 of the data loaded now,
+ * only their place differs, and the run resumes with them where they are
+ * now, which the next checkpoint records. @moved gets a sentence saying so,
+ * or NULL; to g_free(). */
+static gboolean
+restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *identity, char **moved, GError **error)
+{
+  *moved = NULL;
+  if (!drmad_run_has_checkpoint (run))
+    return TRUE;
+  g_autofree char *stored = drmad_run_read_identity (run, error);
+  if (!stored)
+    return FALSE;
+  g_autofree char *old_dataset = identity_line (stored, "dataset="), *new_dataset = identity_line (identity, "dataset=");
+  g_autofree char *old_data = identity_line (stored, "data="), *new_data = identity_line (identity, "data=");
+  if (!old_dataset || !new_dataset || !old_data || !new_data
+      || (g_str_equal (old_dataset, new_dataset) && g_str_equal (old_data, new_data)))
+    return drmad_run_restore (run, hyper, meta, error);
+  if (!g_str_equal (data_digest (old_data), data_digest (new_data))) {
+    g_autofree char *was = data_source (old_data), *now = data_source (new_data);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                 "%s/checkpoint.bin was written with the data at %s (%s; %s) and %s holds other data (%s): resuming "
+                 "would mix two runs in one history", drmad_run_get_folder (run), was, old_dataset,
+                 data_digest (old_data), now, data_digest (new_data));
+    return FALSE;
+  }
+  /* the identity as the checkpoint has it: the same but for the data's place */
+  GString *as_recorded = g_string_new (NULL);
+  g_auto (GStrv) lines = g_strsplit (identity, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    g_string_append_printf (as_recorded, "%s%s", i ? "\n" : "",
+                            g_str_has_prefix (lines[i], "dataset=") ? old_dataset
+                            : g_str_has_prefix (lines[i], "data=") ? old_data : lines[i]);
+  drmad_run_set_identity (run, as_recorded->str);
+  g_string_free (as_recorded, TRUE);
+  gboolean ok = drmad_run_restore (run, hyper, meta, error);
+  drmad_run_set_identity (run, identity);
+  if (ok) {
+    g_autofree char *was = data_source (old_data), *now = data_source (new_data);
+    *moved = g_strdup_printf ("the data moved: the checkpoint has them at %s (%s), now they are at %s (%s), the same "
+                              "%s: resuming with them", was, old_dataset, now, new_dataset, data_digest (new_data));
+  }
+  return ok;
+}
+
 /* Refuses a path that is neither a regular file nor a folder (a FIFO or a
  * device would block open() or read forever). */
 static gboolean
@@ -965,17 +1035,18 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   if (o->resume && !writer) {
     /* The other ranks read the checkpoint to start from the same θ and optimiser state. */
     g_autoptr (DrmadRun) peek = drmad_run_open_read_only (o->resume, error);
+    g_autofree char *moved = NULL;
     if (!peek || (drmad_run_set_identity (peek, identity), FALSE)
-        || (drmad_run_has_checkpoint (peek) && !drmad_run_restore (peek, hyper, meta, error))) {
+        || !restore_run (peek, hyper, meta, identity, &moved, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
   } else if (o->resume) {
-    g_autofree char *ini = NULL;
+    g_autofree char *ini = NULL, *moved = NULL;
     if (!(run = drmad_run_open (o->resume, error))
         || (drmad_run_set_identity (run, identity), FALSE)
-        || (drmad_run_has_checkpoint (run) && !drmad_run_restore (run, hyper, meta, error))
+        || !restore_run (run, hyper, meta, identity, &moved, error)
         || !(ini = resumed_ini (o, ranks, sharded, drmad_meta_get_iteration (meta), drmad_run_get_ini (run), error))
         || !drmad_run_update_ini (run, ini, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
@@ -984,6 +1055,8 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     }
     if (!drmad_run_has_checkpoint (run))
       say (callbacks, "%s has no finished meta-iteration yet: starting it from the beginning", o->resume);
+    if (moved)
+      say (callbacks, "%s", moved);
   } else if (writer) {
     g_autofree char *ini = run_ini (o, ranks, sharded);
     g_autofree char *out = g_strdup (o->out);

@@ -16,7 +16,7 @@ static const OptionSpec specs[] = {
   { "evaluate", NULL, NULL, "Read one θ per line on standard input (KEY=VALUE items: init-l2, init-lr, init-momentum, init-scale, and θ's entries by name, e.g. lr/layer2/seg0=0.2), train once for each with the other settings, and write one result line each (val_loss=… val_error=… test_loss=… test_error=…); the data are loaded once", FALSE },
   { "config", NULL, "FILE", "Read settings from FILE ([drmad] group, keys named as the long options); the command line overrides it", FALSE },
   { "out", NULL, "DIR", "Run folder to create (default: runs/DATE-TIME)", FALSE },
-  { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device, --gemm, --fidelity-every and --patience may change)", FALSE },
+  { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device, --gemm, --fidelity-every and --patience may change; --dataset may name the same data in another place)", FALSE },
   { "force", NULL, NULL, "Overwrite an existing run folder", FALSE },
   { "version", NULL, NULL, "Print the version and exit", FALSE },
   { "shard-data", NULL, NULL, "Under mpirun or srun, each process trains on its own disjoint part of the training split (validation and test stay whole); alone, the one part is the whole split", FALSE },
@@ -633,13 +633,16 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
       const char *typed = g_hash_table_lookup (cli, key);
       g_autofree char *given = g_strcmp0 (typed, kept) != 0 && g_str_equal (key, "dataset")
                                ? dataset_as_saved (typed) : g_strdup (typed);
-      if (spec->in_ini && !g_strv_contains (resume_may_change, key) && g_strcmp0 (given, kept) != 0) {
+      /* --dataset may name another place: the checkpoint's MD5 of the data
+       * decides whether they are the run's (drmad-job.c, restore_run). */
+      if (spec->in_ini && !g_strv_contains (resume_may_change, key) && !g_str_equal (key, "dataset")
+          && g_strcmp0 (given, kept) != 0) {
         g_autofree char *may = g_strjoinv (", --", (char **) resume_may_change);
         g_autofree char *quoted = drmad_error_excerpt (g_hash_table_lookup (cli, key), DRMAD_ERROR_EXCERPT_CHARS);
         g_autofree char *quoted_kept = kept ? drmad_error_excerpt (kept, DRMAD_ERROR_EXCERPT_CHARS) : NULL;
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                      "--%s %s cannot change when resuming: the run has %s (the run keeps the settings in "
-                     "%s/run.ini; only --%s may)", (char *) key, quoted, quoted_kept ? quoted_kept : "none",
+                     "%s/run.ini; only --%s may, and --dataset to name the same data in another place)", (char *) key, quoted, quoted_kept ? quoted_kept : "none",
                      resume, may);
         return FALSE;
       }

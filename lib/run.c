@@ -890,6 +890,26 @@ identities_agree (const char *stored, const char *current, const char *path, GEr
   return TRUE;
 }
 
+char *
+drmad_run_read_identity (const DrmadRun *run, GError **error)
+{
+  g_autofree char *path = g_build_filename (run->folder, "checkpoint.bin", NULL);
+  guint32 version;
+  g_autoptr (GBytes) payload = checkpoint_read (path, &version, error);
+  if (!payload)
+    return NULL;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+  guint64 header[5];
+  if (size >= sizeof header)
+    memcpy (header, data, sizeof header);
+  if (size < sizeof header || header[0] > size - sizeof header || header[4] > size - sizeof header - header[0]) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s is damaged: its parts do not fit its size", path);
+    return NULL;
+  }
+  return g_strndup ((const char *) data + sizeof header + header[0], header[4]);
+}
+
 gboolean
 drmad_run_load_history (DrmadRun *run, DrmadHyper *hyper, GError **error)
 {

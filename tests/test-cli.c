@@ -1141,6 +1141,91 @@ test_resume_same_options (void)
   remove_tree (dir);
 }
 
+/* @folder's history.csv without its seconds column, the one column that
+ * differs between two runs of the same job. */
+static char *
+history_without_seconds (const char *folder)
+{
+  g_autofree char *text = read_text (folder, "history.csv");
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
+  guint column = 0;
+  while (header[column] && !g_str_equal (header[column], "seconds"))
+    column++;
+  g_assert_nonnull (header[column]);
+  GString *kept = g_string_new (NULL);
+  for (guint i = 0; lines[i]; i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    for (guint c = 0; cells[c]; c++)
+      if (c != column)
+        g_string_append_printf (kept, "%s%s", c ? "," : "", cells[c]);
+    g_string_append_c (kept, '\n');
+  }
+  return g_string_free (kept, FALSE);
+}
+
+/* A run whose data moved (renamed, or the run and its data copied to
+ * another machine) resumes with --dataset naming the new place, or with
+ * run.ini edited to name it: the checkpoint's MD5 of the data says they are
+ * the run's, and the history is an uninterrupted run's. Other data there
+ * are refused, naming both. */
+static void
+test_resume_data_moved (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autofree char *reference = g_build_filename (dir, "reference", NULL);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "3", "--out", reference, NULL }, NULL, NULL), ==,
+                   0);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *moved = g_build_filename (dir, "moved", NULL);
+  g_assert_cmpint (g_rename (data, moved), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--dataset", moved, "--meta-iters", "2",
+                                            NULL }, NULL, NULL, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "the data moved"));
+  g_autofree char *ini = read_text (folder, "run.ini");
+  g_autofree char *now = g_strdup_printf ("\ndataset=%s\n", moved);
+  g_assert_nonnull (strstr (ini, now));   /* a later resume needs no --dataset */
+  /* moved again, run.ini edited by hand to say where */
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_assert_cmpint (g_rename (moved, data), ==, 0);
+  g_autofree char *was = g_strdup_printf ("\ndataset=%s\n", data);
+  g_auto (GStrv) around = g_strsplit (ini, now, 2);
+  g_autofree char *edited = g_strconcat (around[0], was, around[1], NULL);
+  g_assert_true (g_file_set_contents (ini_path, edited, -1, NULL));
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL, NULL,
+                          NULL), ==, 0);
+  g_autofree char *expected = history_without_seconds (reference);
+  g_autofree char *resumed = history_without_seconds (folder);
+  g_assert_cmpstr (resumed, ==, expected);
+  g_autofree char *expected_hyper = read_text (reference, "hyper.csv");
+  g_autofree char *resumed_hyper = read_text (folder, "hyper.csv");
+  g_assert_cmpstr (resumed_hyper, ==, expected_hyper);
+  /* other data in the new place: every pixel changed */
+  g_autofree char *other = g_build_filename (dir, "other", NULL);
+  g_mkdir (other, 0755);
+  write_small_idx (other, 300);
+  g_autofree char *pixels_path = g_build_filename (other, "train-images-idx3-ubyte", NULL);
+  g_autofree char *pixels = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (pixels_path, &pixels, &length, NULL));
+  for (gsize i = 16; i < length; i++)
+    pixels[i] ^= 1;
+  g_assert_true (g_file_set_contents (pixels_path, pixels, length, NULL));
+  g_autofree char *before = read_text (folder, "history.csv");
+  g_autofree char *refused = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--dataset", other, "--meta-iters", "4",
+                                            NULL }, NULL, NULL, &refused), ==, 2);
+  g_assert_nonnull (strstr (refused, "holds other data"));
+  g_assert_nonnull (strstr (refused, other));
+  g_autofree char *after = read_text (folder, "history.csv");
+  g_assert_cmpstr (after, ==, before);
+  remove_tree (dir);
+}
+
 /* A first meta-iteration that fails leaves run.ini alone in the folder:
  * the message says so, and --resume runs the run from its start. */
 static void
@@ -1281,6 +1366,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
+  g_test_add_func ("/cli/resume-data-moved", test_resume_data_moved);
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
   return g_test_run ();
