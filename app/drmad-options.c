@@ -664,6 +664,12 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
 
   GHashTable *layers[] = { file, cli };
   merge_values (o, layers, G_N_ELEMENTS (layers));
+  o->typed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter typed_iter;
+  gpointer typed_key;
+  g_hash_table_iter_init (&typed_iter, cli);
+  while (g_hash_table_iter_next (&typed_iter, &typed_key, NULL))
+    g_hash_table_add (o->typed, g_strdup (typed_key));
   /* A bad value that came from a file: say which file. */
   g_autofree char *file_path = resume ? g_build_filename (resume, "run.ini", NULL) : g_strdup (config);
   /* A resumed run keeps its dataset value as written: it is part of the
@@ -723,6 +729,12 @@ drmad_options_from_values (DrmadOptions *o, GHashTable *values, GError **error)
   return convert (o, error);
 }
 
+gboolean
+drmad_options_typed (const DrmadOptions *o, const char *key)
+{
+  return o->typed && g_hash_table_contains (o->typed, key);
+}
+
 const DrmadOptionSpec *
 drmad_options_get_specs (guint *n_specs)
 {
@@ -767,4 +779,5 @@ drmad_options_clear (DrmadOptions *o)
   g_clear_pointer (&o->device, g_free);
   g_clear_pointer (&o->values, g_hash_table_unref);
   g_clear_pointer (&o->given, g_hash_table_unref);
+  g_clear_pointer (&o->typed, g_hash_table_unref);
 }

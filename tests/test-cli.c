@@ -1226,6 +1226,35 @@ test_resume_data_moved (void)
   remove_tree (dir);
 }
 
+/* --warm-start chooses where the meta-iterations start: typed with a mode
+ * that has none (--meta-iters 0, --evaluate, --check) it is refused, as it
+ * was ignored, the values given trained instead; from a settings file (a
+ * run's run.ini reused with --meta-iters 0) it does not stop the run. */
+static void
+test_warm_start_without_meta_iterations (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  const char *const modes[][3] = { { "--meta-iters", "0", "--meta-iters 0 and --warm-start 3 cannot be combined" },
+                                   { "--evaluate", NULL, "--evaluate and --warm-start 3 cannot be combined" },
+                                   { "--check", NULL, "--check and --warm-start 3 cannot be combined" } };
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++) {
+    g_autofree char *err = NULL;
+    g_assert_cmpint (drmad (options, (const char *[]){ "--warm-start", "3", modes[i][0], modes[i][1], NULL }, NULL,
+                            &err), ==, 2);
+    g_assert_nonnull (strstr (err, modes[i][2]));
+  }
+  g_autofree char *config = g_build_filename (dir, "settings.ini", NULL);
+  g_assert_true (g_file_set_contents (config, "[drmad]\nwarm-start=3\n", -1, NULL));
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--config", config, "--meta-iters", "0", NULL }, &out, NULL), ==,
+                   0);
+  g_assert_nonnull (strstr (out, "trained once:"));
+  remove_tree (dir);
+}
+
 /* A first meta-iteration that fails leaves run.ini alone in the folder:
  * the message says so, and --resume runs the run from its start. */
 static void
@@ -1367,6 +1396,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
   g_test_add_func ("/cli/resume-data-moved", test_resume_data_moved);
+  g_test_add_func ("/cli/warm-start-without-meta-iterations", test_warm_start_without_meta_iterations);
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
   return g_test_run ();
