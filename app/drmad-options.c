@@ -526,6 +526,48 @@ absolute_dataset (GHashTable *values)
     g_hash_table_replace (values, g_strdup ("dataset"), dataset_as_saved (dataset));
 }
 
+/* Whether @a and @b, two spellings of setting @key, say the same: item by
+ * item (comma-separated), numbers by value (1e-4 and 0.0001), and the groups
+ * of --learn in any order. */
+static gboolean
+same_setting (const char *key, const char *a, const char *b)
+{
+  if (!a || !b)
+    return FALSE;
+  if (g_str_equal (a, b))
+    return TRUE;
+  g_auto (GStrv) items_a = g_strsplit (a, ",", -1);
+  g_auto (GStrv) items_b = g_strsplit (b, ",", -1);
+  guint n = g_strv_length (items_a);
+  if (n != g_strv_length (items_b))
+    return FALSE;
+  if (g_str_equal (key, "learn")) {
+    for (guint i = 0; i < n; i++) {
+      g_strstrip (items_a[i]);
+      g_strstrip (items_b[i]);
+    }
+    for (guint i = 0; i < n; i++)
+      if (!g_strv_contains ((const char *const *) items_b, items_a[i])
+          || !g_strv_contains ((const char *const *) items_a, items_b[i]))
+        return FALSE;
+    return TRUE;
+  }
+  for (guint i = 0; i < n; i++) {
+    char *end_a, *end_b;
+    guint64 i_a = g_ascii_strtoull (items_a[i], &end_a, 10), i_b = g_ascii_strtoull (items_b[i], &end_b, 10);
+    if (end_a != items_a[i] && end_b != items_b[i] && *end_a == '\0' && *end_b == '\0') {
+      if (i_a != i_b)   /* whole numbers (--seed) exactly, not as doubles */
+        return FALSE;
+      continue;
+    }
+    double x = g_ascii_strtod (items_a[i], &end_a), y = g_ascii_strtod (items_b[i], &end_b);
+    gboolean numbers = end_a != items_a[i] && end_b != items_b[i] && *end_a == '\0' && *end_b == '\0';
+    if (numbers ? !(x == y && isfinite (x)) : !g_str_equal (g_strstrip (items_a[i]), g_strstrip (items_b[i])))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* o->values: the defaults, then each of @layers in turn; o->given: every key a layer set. */
 static void
 merge_values (DrmadOptions *o, GHashTable *const *layers, guint n_layers)
@@ -632,7 +674,8 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
       /* a dataset path as typed, or made absolute as a new run saves it */
       const char *typed = g_hash_table_lookup (cli, key);
       g_autofree char *given = g_strcmp0 (typed, kept) != 0 && g_str_equal (key, "dataset")
-                               ? dataset_as_saved (typed) : g_strdup (typed);
+                               ? dataset_as_saved (typed) : same_setting (key, typed, kept) ? g_strdup (kept)
+                               : g_strdup (typed);
       /* --dataset may name another place: the checkpoint's MD5 of the data
        * decides whether they are the run's (drmad-job.c, restore_run). */
       if (spec->in_ini && !g_strv_contains (resume_may_change, key) && !g_str_equal (key, "dataset")
@@ -647,7 +690,7 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
         return FALSE;
       }
       if (spec->in_ini && g_strcmp0 (given, g_hash_table_lookup (cli, key)) != 0)
-        g_hash_table_iter_replace (&iter, g_steal_pointer (&given));   /* the dataset as the run saved it */
+        g_hash_table_iter_replace (&iter, g_steal_pointer (&given));   /* the value as the run saved it */
     }
   } else if (config) {
     GStatBuf st;

@@ -1138,6 +1138,20 @@ test_resume_same_options (void)
   g_assert_true (g_key_file_save_to_file (ini, ini_path, NULL));
   g_assert_cmpint (drmad (options, (const char *[]){ "--clip", "0", "--meta-iters", "3", "--resume", folder, NULL },
                           NULL, NULL), ==, 0);
+  /* The same values spelt otherwise (run.ini: init-l2=1e-4, learn=l2,lr) are
+   * no change either, and run.ini keeps the run's spelling; another number is. */
+  g_autofree char *spelt_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--init-l2", "0.0001", "--learn", "lr,l2", "--meta-lr", "1.5e-1",
+                                                     "--meta-iters", "4", "--resume", folder, NULL }, NULL, &spelt_err),
+                   ==, 0);
+  g_assert_null (strstr (spelt_err, "cannot change"));
+  g_autofree char *ini_text = read_text (folder, "run.ini");
+  g_assert_nonnull (strstr (ini_text, "\ninit-l2=1e-4\n"));
+  g_assert_nonnull (strstr (ini_text, "\nlearn=l2,lr\n"));
+  g_autofree char *other_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--init-l2", "0.001", "--meta-iters", "4", "--resume", folder,
+                                                     NULL }, NULL, &other_err), ==, 2);
+  g_assert_nonnull (strstr (other_err, "--init-l2 0.001 cannot change when resuming: the run has 1e-4"));
   remove_tree (dir);
 }
 
