@@ -406,6 +406,17 @@ double
 drmad_eta_progress (DrmadEta *eta, const DrmadJobProgress *event, double *fraction)
 {
   gint64 now = g_get_monotonic_time ();
+  if (g_str_equal (event->phase, "warm start")) {
+    /* before meta-iteration 1, whose clock starts after it: the warm start's own time left */
+    if (eta->meta_current != G_MAXUINT64) {
+      eta->meta_current = G_MAXUINT64;
+      eta->meta_started_us = now;
+    }
+    if (fraction)
+      *fraction = 0;
+    double done = (double) event->step / MAX (event->total, 1), elapsed = (now - eta->meta_started_us) / 1e6;
+    return done > 0 ? elapsed * (1 - done) / done : NAN;
+  }
   if (event->meta_done != eta->meta_current) {
     eta->meta_current = event->meta_done;
     eta->meta_started_us = now;
@@ -735,6 +746,9 @@ drmad_job_folder_ranks (const char *folder, guint *ranks, gboolean *shard_data, 
 typedef struct {
   const DrmadJobCallbacks *callbacks;
   guint64 meta_done, meta_total;
+  /* during the warm start: its trainings' steps, done and in all */
+  gboolean warm;
+  guint64  warm_done, warm_total;
 } ProgressRelay;
 
 static gboolean
@@ -742,6 +756,13 @@ relay_progress (const char *phase, guint64 step, guint64 total, gpointer user_da
 {
   ProgressRelay *relay = user_data;
   DrmadJobProgress event = { phase, step, total, relay->meta_done, relay->meta_total };
+  if (relay->warm && g_str_equal (phase, "train")) {
+    /* one phase for all of the warm start's trainings, not each as meta-iteration 1's */
+    event = (DrmadJobProgress) { "warm start", MIN (relay->warm_done + step, relay->warm_total), relay->warm_total,
+                                 relay->meta_done, relay->meta_total };
+    if (step >= total)
+      relay->warm_done += total;
+  }
   return !relay->callbacks->progress || relay->callbacks->progress (&event, relay->callbacks->user_data);
 }
 
@@ -1090,7 +1111,19 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   relay.meta_total = o->meta_iters;
   if (o->warm_start && drmad_meta_get_iteration (meta) == 0 && o->meta_iters > 0) {
     g_autofree char *summary = NULL;
-    if (!drmad_meta_warm_start (meta, o->warm_start, relay_progress, &relay, &summary, error)) {
+    /* as drmad_meta_warm_start() counts: θ as given once, then each of the
+     * factors per group but the one of ×1 (the middle of an odd number) */
+    guint per_group = o->warm_start > 1 && o->warm_start % 2 ? o->warm_start - 1 : o->warm_start;
+    guint64 trainings = 1 + (guint64) per_group * drmad_hyper_get_n_groups (hyper);
+    if (writer)
+      say (callbacks, "warm start (--warm-start %u): %" G_GUINT64_FORMAT " trainings of %" G_GUINT64_FORMAT " steps "
+           "before meta-iteration 1", o->warm_start, trainings, (guint64) o->hyper.steps);
+    relay.warm = TRUE;
+    relay.warm_done = 0;
+    relay.warm_total = trainings * o->hyper.steps;
+    gboolean warmed = drmad_meta_warm_start (meta, o->warm_start, relay_progress, &relay, &summary, error);
+    relay.warm = FALSE;
+    if (!warmed) {
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
       g_prefix_error (error, "the warm start %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
       goto out;

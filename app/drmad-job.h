@@ -77,7 +77,7 @@ typedef struct {
 } DrmadJobFolder;
 
 typedef struct {
-  const char *phase;               /* "train", "reverse", "recompute" */
+  const char *phase;               /* "train", "reverse", "recompute"; "warm start" (step and total over all its trainings) */
   guint64     step, total;         /* within the phase */
   guint64     meta_done;           /* finished meta-iterations; = meta_total in the final evaluation */
   guint64     meta_total;

@@ -1269,6 +1269,27 @@ test_warm_start_without_meta_iterations (void)
   remove_tree (dir);
 }
 
+/* A warm start says before it begins how many trainings it takes (θ as
+ * given, then 3 factors per group less the ×1 already measured: 1 + 2 × 2
+ * for l2 and lr), and after it what it chose. */
+static void
+test_warm_start_announced (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--warm-start", "3", "--meta-iters", "1", "--out", folder, NULL },
+                          NULL, &err), ==, 0);
+  const char *before = strstr (err, "warm start (--warm-start 3): 5 trainings of 6 steps before meta-iteration 1");
+  const char *after = strstr (err, "warm start (--warm-start 3): l2 ×");
+  g_assert_nonnull (before);
+  g_assert_nonnull (after);
+  g_assert_true (before < after);
+  remove_tree (dir);
+}
+
 /* A first meta-iteration that fails leaves run.ini alone in the folder:
  * the message says so, and --resume runs the run from its start. */
 static void
@@ -1411,6 +1432,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
   g_test_add_func ("/cli/resume-data-moved", test_resume_data_moved);
   g_test_add_func ("/cli/warm-start-without-meta-iterations", test_warm_start_without_meta_iterations);
+  g_test_add_func ("/cli/warm-start-announced", test_warm_start_announced);
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
   return g_test_run ();
