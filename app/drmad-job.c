@@ -109,8 +109,14 @@ restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *iden
   g_autofree char *old_dataset = identity_line (stored, "dataset="), *new_dataset = identity_line (identity, "dataset=");
   g_autofree char *old_data = identity_line (stored, "data="), *new_data = identity_line (identity, "data=");
   if (!old_dataset || !new_dataset || !old_data || !new_data
-      || (g_str_equal (old_dataset, new_dataset) && g_str_equal (old_data, new_data)))
-    return drmad_run_restore (run, hyper, meta, error);
+      || (g_str_equal (old_dataset, new_dataset) && g_str_equal (old_data, new_data))) {
+    if (drmad_run_restore (run, hyper, meta, error))
+      return TRUE;
+    if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH))
+      add_advice (error, "the settings are run.ini's: put back there the value the checkpoint has, or start a new "
+                         "run with --out");
+    return FALSE;
+  }
   if (!g_str_equal (data_digest (old_data), data_digest (new_data))) {
     g_autofree char *was = data_source (old_data), *now = data_source (new_data);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,

@@ -934,6 +934,13 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   if (size >= sizeof header)
     memcpy (header, data, sizeof header);
   gboolean framed = size >= sizeof header && header[0] <= size && header[1] <= size && header[4] <= size;
+  /* The settings first: a run.ini whose --layers or --learn was edited
+   * gives another θ, and the line that changed says more than its size. */
+  if (framed && sizeof header + header[0] + header[4] <= size) {
+    g_autofree char *identity = g_strndup ((const char *) data + sizeof header + header[0], header[4]);
+    if (run->identity && *identity && !identities_agree (identity, run->identity, path, error))
+      return FALSE;
+  }
   if (framed && (header[2] != n || header[3] != n_groups)) {   /* whole, but of another θ */
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "%s holds %" G_GUINT64_FORMAT " hyperparameter values in %" G_GUINT64_FORMAT " groups; this run "
@@ -949,9 +956,6 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
                  " groups) or is damaged", path, n, n_groups);
     return FALSE;
   }
-  g_autofree char *identity = g_strndup ((const char *) data + sizeof header + header[0], header[4]);
-  if (run->identity && *identity && !identities_agree (identity, run->identity, path, error))
-    return FALSE;
   if (meta && drmad_meta_get_hyper (meta) != hyper) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "the hyperparameters given are not the ones the optimiser moves (drmad_meta_new)");

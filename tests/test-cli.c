@@ -1290,6 +1290,50 @@ test_warm_start_announced (void)
   remove_tree (dir);
 }
 
+/* run.ini edited by hand in a way that changes θ's size (--layers, --learn):
+ * --resume names the setting, both values and run.ini, as for any other
+ * setting, and leaves the folder as it was. It said "checkpoint.bin holds 10
+ * hyperparameter values in 2 groups; this run has 15 in 2: it is another
+ * run's, or damaged", blaming the checkpoint. */
+static void
+test_resume_run_ini_edited (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_autofree char *ini = read_text (folder, "run.ini");
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_autofree char *checkpoint_path = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_autofree char *checkpoint = NULL;
+  gsize checkpoint_length;
+  g_assert_true (g_file_get_contents (checkpoint_path, &checkpoint, &checkpoint_length, NULL));
+  const char *const edits[][3] = { { "\nlayers=35,4,3\n", "\nlayers=35,4,4,3\n",
+                                     "was written by a run with layers=35,4,3; this run has layers=35,4,4,3" },
+                                   { "\nlearn=l2,lr\n", "\nlearn=l2\n",
+                                     "was written by a run with learn=l2,lr; this run has learn=l2" } };
+  for (guint i = 0; i < G_N_ELEMENTS (edits); i++) {
+    g_auto (GStrv) around = g_strsplit (ini, edits[i][0], 2);
+    g_assert_nonnull (around[1]);
+    g_autofree char *edited = g_strconcat (around[0], edits[i][1], around[1], NULL);
+    g_assert_true (g_file_set_contents (ini_path, edited, -1, NULL));
+    g_autofree char *err = NULL;
+    g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL, NULL,
+                            &err), ==, 2);
+    g_assert_nonnull (strstr (err, edits[i][2]));
+    g_assert_nonnull (strstr (err, "the settings are run.ini's"));
+    g_autofree char *history_after = read_text (folder, "history.csv");
+    g_assert_cmpstr (history_after, ==, history);
+    g_autofree char *checkpoint_after = NULL;
+    gsize length_after;
+    g_assert_true (g_file_get_contents (checkpoint_path, &checkpoint_after, &length_after, NULL));
+    g_assert_true (length_after == checkpoint_length && memcmp (checkpoint_after, checkpoint, length_after) == 0);
+  }
+  remove_tree (dir);
+}
+
 /* A first meta-iteration that fails leaves run.ini alone in the folder:
  * the message says so, and --resume runs the run from its start. */
 static void
@@ -1433,6 +1477,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/resume-data-moved", test_resume_data_moved);
   g_test_add_func ("/cli/warm-start-without-meta-iterations", test_warm_start_without_meta_iterations);
   g_test_add_func ("/cli/warm-start-announced", test_warm_start_announced);
+  g_test_add_func ("/cli/resume-run-ini-edited", test_resume_run_ini_edited);
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
   return g_test_run ();
