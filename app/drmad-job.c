@@ -113,8 +113,8 @@ restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *iden
     if (drmad_run_restore (run, hyper, meta, error))
       return TRUE;
     if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH))
-      add_advice (error, "the settings are run.ini's: put back there the value the checkpoint has, or start a new "
-                         "run with --out");
+      add_advice (error, "the settings are run.ini's: if it was edited, put back the checkpoint's value; if the "
+                         "checkpoint is another run's, put this run's back; or start a new run with --out");
     return FALSE;
   }
   if (!g_str_equal (data_digest (old_data), data_digest (new_data))) {
