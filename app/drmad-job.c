@@ -108,8 +108,16 @@ restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *iden
     return FALSE;
   g_autofree char *old_dataset = identity_line (stored, "dataset="), *new_dataset = identity_line (identity, "dataset=");
   g_autofree char *old_data = identity_line (stored, "data="), *new_data = identity_line (identity, "data=");
-  if (!old_dataset || !new_dataset || !old_data || !new_data
-      || (g_str_equal (old_dataset, new_dataset) && g_str_equal (old_data, new_data))) {
+  /* Only the data's lines differ: every other line the checkpoint has is this run's too. */
+  gboolean only_data = old_dataset && new_dataset && old_data && new_data
+                       && !(g_str_equal (old_dataset, new_dataset) && g_str_equal (old_data, new_data));
+  g_auto (GStrv) stored_lines = g_strsplit (stored, "\n", -1);
+  g_auto (GStrv) lines = g_strsplit (identity, "\n", -1);
+  for (guint i = 0; only_data && stored_lines[i]; i++)
+    only_data = !*stored_lines[i] || g_str_has_prefix (stored_lines[i], "dataset=")
+                || g_str_has_prefix (stored_lines[i], "data=")
+                || g_strv_contains ((const char *const *) lines, stored_lines[i]);
+  if (!only_data) {
     if (drmad_run_restore (run, hyper, meta, error))
       return TRUE;
     if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH))
@@ -119,15 +127,20 @@ restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *iden
   }
   if (!g_str_equal (data_digest (old_data), data_digest (new_data))) {
     g_autofree char *was = data_source (old_data), *now = data_source (new_data);
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
-                 "%s/checkpoint.bin was written with the data at %s (%s; %s) and %s holds other data (%s): resuming "
-                 "would mix two runs in one history", drmad_run_get_folder (run), was, old_dataset,
-                 data_digest (old_data), now, data_digest (new_data));
+    if (g_str_equal (was, now))
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                   "the data at %s changed since %s/checkpoint.bin was written (%s then, %s now): resuming would mix "
+                   "two runs in one history", now, drmad_run_get_folder (run), data_digest (old_data),
+                   data_digest (new_data));
+    else
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                   "%s/checkpoint.bin was written with the data at %s (%s; %s) and %s holds other data (%s): "
+                   "resuming would mix two runs in one history", drmad_run_get_folder (run), was, old_dataset,
+                   data_digest (old_data), now, data_digest (new_data));
     return FALSE;
   }
   /* the identity as the checkpoint has it: the same but for the data's place */
   GString *as_recorded = g_string_new (NULL);
-  g_auto (GStrv) lines = g_strsplit (identity, "\n", -1);
   for (guint i = 0; lines[i]; i++)
     g_string_append_printf (as_recorded, "%s%s", i ? "\n" : "",
                             g_str_has_prefix (lines[i], "dataset=") ? old_dataset
