@@ -104,8 +104,18 @@ restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *iden
   if (!drmad_run_has_checkpoint (run))
     return TRUE;
   g_autofree char *stored = drmad_run_read_identity (run, error);
-  if (!stored)
+  if (!stored) {
+    if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT)
+        || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED)
+        || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC)) {
+      /* no way on from a damaged one: say what is left, and how to run it again */
+      g_autofree char *advice = g_strdup_printf ("its meta-iterations so far stay in history.csv and hyper.csv; to "
+                                                 "run it again from the start: drmad --no-gui --config %s/run.ini "
+                                                 "--out NEW_FOLDER", drmad_run_get_folder (run));
+      add_advice (error, advice);
+    }
     return FALSE;
+  }
   g_autofree char *old_dataset = identity_line (stored, "dataset="), *new_dataset = identity_line (identity, "dataset=");
   g_autofree char *old_data = identity_line (stored, "data="), *new_data = identity_line (identity, "data=");
   /* Only the data's lines differ: every other line the checkpoint has is this run's too. */

@@ -255,6 +255,10 @@ test_run_folder_and_resume (void)
   g_autofree char *err2 = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL, NULL, &err2), ==, 2);
   g_assert_nonnull (strstr (err2, "CRC"));
+  /* and says what is left of the run, and how to run it again */
+  g_autofree char *again = g_strdup_printf ("its meta-iterations so far stay in history.csv and hyper.csv; to run it "
+                                            "again from the start: drmad --no-gui --config %s/run.ini --out", split);
+  g_assert_nonnull (strstr (err2, again));
 
   /* Another run's whole checkpoint (θ of l2, lr and momentum: 10 values in
    * 3 groups) in a run that learns L2 alone says what each learns (the
