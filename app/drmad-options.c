@@ -652,7 +652,14 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   if (resume) {
     g_autofree char *ini = g_build_filename (resume, "run.ini", NULL);
     if (!g_file_test (ini, G_FILE_TEST_EXISTS)) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "--resume %s: no run.ini there, so it is not a run folder", resume);
+      g_autofree char *checkpoint = g_build_filename (resume, "checkpoint.bin", NULL);
+      if (g_file_test (checkpoint, G_FILE_TEST_EXISTS))   /* a run whose settings file went */
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                     "--resume %s: %s is missing, but %s is there: a run whose settings file was deleted or moved; "
+                     "put it back (the settings the run was made with, as --config reads them) and resume again",
+                     resume, ini, checkpoint);
+      else
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "--resume %s: no run.ini there, so it is not a run folder", resume);
       return FALSE;
     }
     g_autoptr (GHashTable) read = drmad_options_read_ini (NULL, 0, ini, TRUE, error);

@@ -1298,7 +1298,8 @@ test_warm_start_announced (void)
 
 /* run.ini edited by hand in a way that changes θ's size (--layers, --learn):
  * --resume names the setting, both values and run.ini, as for any other
- * setting, and leaves the folder as it was. It said "checkpoint.bin holds 10
+ * setting, and leaves the folder as it was; run.ini deleted is named as
+ * such. It said "checkpoint.bin holds 10
  * hyperparameter values in 2 groups; this run has 15 in 2: it is another
  * run's, or damaged", blaming the checkpoint. */
 static void
@@ -1337,6 +1338,13 @@ test_resume_run_ini_edited (void)
     g_assert_true (g_file_get_contents (checkpoint_path, &checkpoint_after, &length_after, NULL));
     g_assert_true (length_after == checkpoint_length && memcmp (checkpoint_after, checkpoint, length_after) == 0);
   }
+  /* run.ini deleted: not "not a run folder", with checkpoint.bin there */
+  g_assert_cmpint (g_unlink (ini_path), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, &err), ==, 2);
+  g_autofree char *missing = g_strdup_printf ("%s is missing, but %s is there", ini_path, checkpoint_path);
+  g_assert_nonnull (strstr (err, missing));
+  g_assert_null (strstr (err, "not a run folder"));
   remove_tree (dir);
 }
 
