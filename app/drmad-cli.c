@@ -247,7 +247,11 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
   if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
     fprintf (stderr, "drmad: %s\n", error->message);
     g_autofree char *launcher = ranks ? g_strdup_printf ("mpirun -n %u ", ranks->size) : g_strdup ("");
-    if (result.folder)
+    if (result.folder && result.earlier_run_kept)   /* --resume would continue the earlier run, not this one */
+      fprintf (stderr, "drmad: stopped by %s before this run's first meta-iteration was recorded: %s still holds the "
+               "earlier run as it was; to start this one again, give the same command (with --force)\n",
+               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", result.folder);
+    else if (result.folder)
       fprintf (stderr, "drmad: stopped by %s; continue with: %sdrmad --no-gui --resume %s\n",
                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", launcher, result.folder);
     status = 128 + stop_signal;

@@ -959,6 +959,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   g_autoptr (DrmadMeta) meta = NULL;
   g_autoptr (DrmadRun) run = NULL;
   g_autoptr (GError) objection = NULL;   /* --resume refused by this rank (below) */
+  gboolean replacing = FALSE;            /* --force over an earlier run, which stays until the first record */
   memset (result, 0, sizeof *result);
 
   /* --out refused before the data load (seconds), and again when the run is created */
@@ -1108,6 +1109,8 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     if (moved)
       say (callbacks, "%s", moved);
   } else if (writer) {
+    g_autofree char *earlier_ini = g_build_filename (o->out, "run.ini", NULL);
+    replacing = o->force && g_file_test (earlier_ini, G_FILE_TEST_IS_REGULAR);
     g_autofree char *ini = run_ini (o, ranks, sharded);
     g_autofree char *out = g_strdup (o->out);
     for (guint tries = 1; !(run = drmad_run_create (out, ini, o->force, error)); tries++) {
@@ -1155,6 +1158,8 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     if (!warmed) {
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
       g_prefix_error (error, "the warm start %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
+      if (writer)
+        say_kept (callbacks, result->folder, 0, replacing, "");
       goto out;
     }
     say (callbacks, "warm start (--warm-start %u): %s", o->warm_start, summary);
@@ -1271,6 +1276,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
               ", which runs the final evaluation again");
   }
 out:
+  result->earlier_run_kept = replacing && outcome != DRMAD_JOB_DONE && (!run || drmad_run_get_n_records (run) == 0);
   g_clear_pointer (&meta, drmad_meta_free);
   drmad_session_clear (&s);
   return outcome;

@@ -144,6 +144,9 @@ typedef struct {
    * ends the others. */
   gboolean rank_0_reports;
   gboolean final_unrecorded; /* the job failed writing the final evaluation, whose numbers above are set */
+  /* --force over an earlier run, stopped before its first record: the folder
+   * still holds the earlier run as it was (--resume would continue that one) */
+  gboolean earlier_run_kept;
 } DrmadJobResult;
 
 void drmad_job_result_clear (DrmadJobResult *result);

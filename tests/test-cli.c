@@ -1348,6 +1348,62 @@ test_resume_run_ini_edited (void)
   remove_tree (dir);
 }
 
+/* --force over an earlier run, stopped (SIGTERM) before its first record,
+ * here in a long warm start: the folder still holds the earlier run, byte
+ * for byte, and the message says so instead of "continue with: drmad
+ * --no-gui --resume DIR", which would continue the earlier run. */
+static void
+test_force_stopped_before_first_record (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_autofree char *ini = read_text (folder, "run.ini");
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (guint i = 0; options[i]; i++)
+    g_ptr_array_add (argv, (gpointer) options[i]);
+  const char *extra[] = { "--iters", "2000", "--warm-start", "1000", "--meta-iters", "1", "--seed", "5", "--force",
+                          "--out", folder, NULL };
+  for (guint i = 0; extra[i]; i++)
+    g_ptr_array_add (argv, (gpointer) extra[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) run = g_subprocess_newv ((const char *const *) argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                                   | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  /* the new run's staging folder beside the earlier run, with its run.ini: the warm start follows */
+  gboolean staged = FALSE;
+  for (int i = 0; i < 600 && !staged; i++) {
+    g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+    const char *name;
+    while (listing && (name = g_dir_read_name (listing)) && !staged) {
+      g_autofree char *staged_ini = g_build_filename (dir, name, "run.ini", NULL);
+      staged = g_str_has_prefix (name, "run.drmad-new-") && g_file_test (staged_ini, G_FILE_TEST_EXISTS);
+    }
+    if (!staged)
+      g_usleep (100000);
+  }
+  g_assert_true (staged);
+  g_subprocess_send_signal (run, SIGTERM);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
+  g_test_message ("%s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 143);
+  g_autofree char *kept = g_strdup_printf ("before this run's first meta-iteration was recorded: %s still holds the "
+                                           "earlier run as it was", folder);
+  g_assert_nonnull (strstr (err, kept));
+  g_assert_null (strstr (err, "continue with"));
+  g_autofree char *history_after = read_text (folder, "history.csv");
+  g_autofree char *ini_after = read_text (folder, "run.ini");
+  g_assert_cmpstr (history_after, ==, history);
+  g_assert_cmpstr (ini_after, ==, ini);
+  remove_tree (dir);
+}
+
 /* A first meta-iteration that fails leaves run.ini alone in the folder:
  * the message says so, and --resume runs the run from its start. */
 static void
@@ -1492,6 +1548,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/warm-start-without-meta-iterations", test_warm_start_without_meta_iterations);
   g_test_add_func ("/cli/warm-start-announced", test_warm_start_announced);
   g_test_add_func ("/cli/resume-run-ini-edited", test_resume_run_ini_edited);
+  g_test_add_func ("/cli/force-stopped-before-first-record", test_force_stopped_before_first_record);
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
   return g_test_run ();
