@@ -250,7 +250,11 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
   if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
     fprintf (stderr, "drmad: %s\n", error->message);
     g_autofree char *launcher = ranks ? g_strdup_printf ("mpirun -n %u ", ranks->size) : g_strdup ("");
-    if (result.folder)
+    if (result.folder && result.earlier_run_kept)   /* --resume would continue the earlier run, not this one */
+      fprintf (stderr, "drmad: stopped by %s before this run's first meta-iteration was recorded: %s still holds the "
+               "earlier run as it was; to start this one again, give the same command (with --force)\n",
+               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", result.folder);
+    else if (result.folder)
       fprintf (stderr, "drmad: stopped by %s; continue with: %sdrmad --no-gui --resume %s\n",
                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", launcher, result.folder);
     status = 128 + stop_signal;
@@ -593,6 +597,18 @@ drmad_cli_main (int argc, char **argv)
     status = check_stdout (list_devices ());
   } else if (options.check && options.evaluate) {
     fprintf (stderr, "drmad: --check and --evaluate cannot be combined: give one\n");
+    status = EXIT_BAD_INPUT;
+  } else if (options.warm_start && drmad_options_typed (&options, "warm-start")
+             && (options.check || options.evaluate || options.meta_iters == 0)) {
+    /* It would be ignored: the values given would be trained, not the
+     * warm start's (from a settings file, such as a run's run.ini, it is). */
+    const char *mode = options.check ? "--check" : options.evaluate ? "--evaluate" : "--meta-iters 0";
+    fprintf (stderr, "drmad: %s and --warm-start %u cannot be combined: the warm start chooses where the "
+             "meta-iterations start, and %s %s (leave out --warm-start%s)\n", mode, options.warm_start, mode,
+             options.check ? "measures the hypergradients at the values given"
+             : options.evaluate ? "trains once with each θ given on standard input"
+             : "trains once with the values given, without meta-iterations",
+             options.check || options.evaluate ? "" : ", or give --meta-iters 1 or more");
     status = EXIT_BAD_INPUT;
   } else if (options.check) {
     status = check_stdout (run_check (&options));

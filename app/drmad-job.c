@@ -68,6 +68,105 @@ data_digest (const char *identity)
   return start ? start : identity;
 }
 
+/* The line of @identity that starts with @key ("dataset="), or NULL; to g_free(). */
+static char *
+identity_line (const char *identity, const char *key)
+{
+  for (const char *p = identity; p && *p;) {
+    const char *end = strchr (p, '\n');
+    if (g_str_has_prefix (p, key))
+      return g_strndup (p, end ? (gsize) (end - p) : strlen (p));
+    p = end ? end + 1 : NULL;
+  }
+  return NULL;
+}
+
+/* The path of a data_identity() line: what precedes its digest. */
+static char *
+data_source (const char *line)
+{
+  const char *digest = data_digest (line), *start = line + strlen ("data=");
+  return g_strndup (start, digest > start ? (gsize) (digest - start - 1) : strlen (start));
+}
+
+/* Restores @run's checkpoint (where it has one) into @hyper and @meta,
+ * checking it against @identity. The data may have moved since the
+ * checkpoint was written (a run folder and its data copied to another
+ * machine, a dataset folder renamed, another $DRMAD_DATA_DIR): where the
+ * checkpoint's data have the split sizes and MD5 of the data loaded now,
+ * only their place differs, and the run resumes with them where they are
+ * now, which the next checkpoint records. @moved gets a sentence saying so,
+ * or NULL; to g_free(). */
+static gboolean
+restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *identity, char **moved, GError **error)
+{
+  *moved = NULL;
+  if (!drmad_run_has_checkpoint (run))
+    return TRUE;
+  g_autofree char *stored = drmad_run_read_identity (run, error);
+  if (!stored) {
+    if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT)
+        || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED)
+        || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC)) {
+      /* no way on from a damaged one: say what is left, and how to run it again */
+      g_autofree char *advice = g_strdup_printf ("its meta-iterations so far stay in history.csv and hyper.csv; to "
+                                                 "run it again from the start: drmad --no-gui --config %s/run.ini "
+                                                 "--out NEW_FOLDER", drmad_run_get_folder (run));
+      add_advice (error, advice);
+    }
+    return FALSE;
+  }
+  g_autofree char *old_dataset = identity_line (stored, "dataset="), *new_dataset = identity_line (identity, "dataset=");
+  g_autofree char *old_data = identity_line (stored, "data="), *new_data = identity_line (identity, "data=");
+  /* Only the data's lines differ: every other line the checkpoint has is this run's too. */
+  gboolean only_data = old_dataset && new_dataset && old_data && new_data
+                       && !(g_str_equal (old_dataset, new_dataset) && g_str_equal (old_data, new_data));
+  g_auto (GStrv) stored_lines = g_strsplit (stored, "\n", -1);
+  g_auto (GStrv) lines = g_strsplit (identity, "\n", -1);
+  for (guint i = 0; only_data && stored_lines[i]; i++)
+    only_data = !*stored_lines[i] || g_str_has_prefix (stored_lines[i], "dataset=")
+                || g_str_has_prefix (stored_lines[i], "data=")
+                || g_strv_contains ((const char *const *) lines, stored_lines[i]);
+  if (!only_data) {
+    if (drmad_run_restore (run, hyper, meta, error))
+      return TRUE;
+    if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH))
+      add_advice (error, "the settings are run.ini's: if it was edited, put back the checkpoint's value; if the "
+                         "checkpoint is another run's, put this run's back; or start a new run with --out");
+    return FALSE;
+  }
+  if (!g_str_equal (data_digest (old_data), data_digest (new_data))) {
+    g_autofree char *was = data_source (old_data), *now = data_source (new_data);
+    if (g_str_equal (was, now))
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                   "the data at %s changed since %s/checkpoint.bin was written (%s then, %s now): resuming would mix "
+                   "two runs in one history", now, drmad_run_get_folder (run), data_digest (old_data),
+                   data_digest (new_data));
+    else
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                   "%s/checkpoint.bin was written with the data at %s (%s; %s) and %s holds other data (%s): "
+                   "resuming would mix two runs in one history", drmad_run_get_folder (run), was, old_dataset,
+                   data_digest (old_data), now, data_digest (new_data));
+    return FALSE;
+  }
+  /* the identity as the checkpoint has it: the same but for the data's place */
+  GString *as_recorded = g_string_new (NULL);
+  for (guint i = 0; lines[i]; i++)
+    g_string_append_printf (as_recorded, "%s%s", i ? "\n" : "",
+                            g_str_has_prefix (lines[i], "dataset=") ? old_dataset
+                            : g_str_has_prefix (lines[i], "data=") ? old_data : lines[i]);
+  drmad_run_set_identity (run, as_recorded->str);
+  g_string_free (as_recorded, TRUE);
+  gboolean ok = drmad_run_restore (run, hyper, meta, error);
+  drmad_run_set_identity (run, identity);
+  if (ok) {
+    g_autofree char *was = data_source (old_data), *now = data_source (new_data);
+    *moved = g_strdup_printf ("the data moved: the checkpoint has them at %s (%s), now they are at %s (%s), the same "
+                              "%s: resuming with them", was, old_dataset, now, new_dataset, data_digest (new_data));
+  }
+  return ok;
+}
+
 /* Refuses a path that is neither a regular file nor a folder (a FIFO or a
  * device would block open() or read forever). */
 static gboolean
@@ -336,6 +435,17 @@ double
 drmad_eta_progress (DrmadEta *eta, const DrmadJobProgress *event, double *fraction)
 {
   gint64 now = g_get_monotonic_time ();
+  if (g_str_equal (event->phase, "warm start")) {
+    /* before meta-iteration 1, whose clock starts after it: the warm start's own time left */
+    if (eta->meta_current != G_MAXUINT64) {
+      eta->meta_current = G_MAXUINT64;
+      eta->meta_started_us = now;
+    }
+    if (fraction)
+      *fraction = 0;
+    double done = (double) event->step / MAX (event->total, 1), elapsed = (now - eta->meta_started_us) / 1e6;
+    return done > 0 ? elapsed * (1 - done) / done : NAN;
+  }
   if (event->meta_done != eta->meta_current) {
     eta->meta_current = event->meta_done;
     eta->meta_started_us = now;
@@ -665,6 +775,9 @@ drmad_job_folder_ranks (const char *folder, guint *ranks, gboolean *shard_data, 
 typedef struct {
   const DrmadJobCallbacks *callbacks;
   guint64 meta_done, meta_total;
+  /* during the warm start: its trainings' steps, done and in all */
+  gboolean warm;
+  guint64  warm_done, warm_total;
 } ProgressRelay;
 
 static gboolean
@@ -672,6 +785,13 @@ relay_progress (const char *phase, guint64 step, guint64 total, gpointer user_da
 {
   ProgressRelay *relay = user_data;
   DrmadJobProgress event = { phase, step, total, relay->meta_done, relay->meta_total };
+  if (relay->warm && g_str_equal (phase, "train")) {
+    /* one phase for all of the warm start's trainings, not each as meta-iteration 1's */
+    event = (DrmadJobProgress) { "warm start", MIN (relay->warm_done + step, relay->warm_total), relay->warm_total,
+                                 relay->meta_done, relay->meta_total };
+    if (step >= total)
+      relay->warm_done += total;
+  }
   return !relay->callbacks->progress || relay->callbacks->progress (&event, relay->callbacks->user_data);
 }
 
@@ -839,6 +959,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   g_autoptr (DrmadMeta) meta = NULL;
   g_autoptr (DrmadRun) run = NULL;
   g_autoptr (GError) objection = NULL;   /* --resume refused by this rank (below) */
+  gboolean replacing = FALSE;            /* --force over an earlier run, which stays until the first record */
   memset (result, 0, sizeof *result);
 
   /* --out refused before the data load (seconds), and again when the run is created */
@@ -965,17 +1086,18 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   if (o->resume && !writer) {
     /* The other ranks read the checkpoint to start from the same θ and optimiser state. */
     g_autoptr (DrmadRun) peek = drmad_run_open_read_only (o->resume, error);
+    g_autofree char *moved = NULL;
     if (!peek || (drmad_run_set_identity (peek, identity), FALSE)
-        || (drmad_run_has_checkpoint (peek) && !drmad_run_restore (peek, hyper, meta, error))) {
+        || !restore_run (peek, hyper, meta, identity, &moved, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
   } else if (o->resume) {
-    g_autofree char *ini = NULL;
+    g_autofree char *ini = NULL, *moved = NULL;
     if (!(run = drmad_run_open (o->resume, error))
         || (drmad_run_set_identity (run, identity), FALSE)
-        || (drmad_run_has_checkpoint (run) && !drmad_run_restore (run, hyper, meta, error))
+        || !restore_run (run, hyper, meta, identity, &moved, error)
         || !(ini = resumed_ini (o, ranks, sharded, drmad_meta_get_iteration (meta), drmad_run_get_ini (run), error))
         || !drmad_run_update_ini (run, ini, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
@@ -984,7 +1106,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     }
     if (!drmad_run_has_checkpoint (run))
       say (callbacks, "%s has no finished meta-iteration yet: starting it from the beginning", o->resume);
+    if (moved)
+      say (callbacks, "%s", moved);
   } else if (writer) {
+    g_autofree char *earlier_ini = g_build_filename (o->out, "run.ini", NULL);
+    replacing = o->force && g_file_test (earlier_ini, G_FILE_TEST_IS_REGULAR);
     g_autofree char *ini = run_ini (o, ranks, sharded);
     g_autofree char *out = g_strdup (o->out);
     for (guint tries = 1; !(run = drmad_run_create (out, ini, o->force, error)); tries++) {
@@ -1017,9 +1143,23 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   relay.meta_total = o->meta_iters;
   if (o->warm_start && drmad_meta_get_iteration (meta) == 0 && o->meta_iters > 0) {
     g_autofree char *summary = NULL;
-    if (!drmad_meta_warm_start (meta, o->warm_start, relay_progress, &relay, &summary, error)) {
+    /* as drmad_meta_warm_start() counts: θ as given once, then each of the
+     * factors per group but the one of ×1 (the middle of an odd number) */
+    guint per_group = o->warm_start > 1 && o->warm_start % 2 ? o->warm_start - 1 : o->warm_start;
+    guint64 trainings = 1 + (guint64) per_group * drmad_hyper_get_n_groups (hyper);
+    if (writer)
+      say (callbacks, "warm start (--warm-start %u): %" G_GUINT64_FORMAT " trainings of %" G_GUINT64_FORMAT " steps "
+           "before meta-iteration 1", o->warm_start, trainings, (guint64) o->hyper.steps);
+    relay.warm = TRUE;
+    relay.warm_done = 0;
+    relay.warm_total = trainings * o->hyper.steps;
+    gboolean warmed = drmad_meta_warm_start (meta, o->warm_start, relay_progress, &relay, &summary, error);
+    relay.warm = FALSE;
+    if (!warmed) {
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
       g_prefix_error (error, "the warm start %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
+      if (writer)
+        say_kept (callbacks, result->folder, 0, replacing, "");
       goto out;
     }
     say (callbacks, "warm start (--warm-start %u): %s", o->warm_start, summary);
@@ -1136,6 +1276,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
               ", which runs the final evaluation again");
   }
 out:
+  result->earlier_run_kept = replacing && outcome != DRMAD_JOB_DONE && (!run || drmad_run_get_n_records (run) == 0);
   g_clear_pointer (&meta, drmad_meta_free);
   drmad_session_clear (&s);
   return outcome;

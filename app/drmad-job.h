@@ -77,7 +77,7 @@ typedef struct {
 } DrmadJobFolder;
 
 typedef struct {
-  const char *phase;               /* "train", "reverse", "recompute" */
+  const char *phase;               /* "train", "reverse", "recompute"; "warm start" (step and total over all its trainings) */
   guint64     step, total;         /* within the phase */
   guint64     meta_done;           /* finished meta-iterations; = meta_total in the final evaluation */
   guint64     meta_total;
@@ -144,6 +144,9 @@ typedef struct {
    * ends the others. */
   gboolean rank_0_reports;
   gboolean final_unrecorded; /* the job failed writing the final evaluation, whose numbers above are set */
+  /* --force over an earlier run, stopped before its first record: the folder
+   * still holds the earlier run as it was (--resume would continue that one) */
+  gboolean earlier_run_kept;
 } DrmadJobResult;
 
 void drmad_job_result_clear (DrmadJobResult *result);

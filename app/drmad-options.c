@@ -16,7 +16,7 @@ static const OptionSpec specs[] = {
   { "evaluate", NULL, NULL, "Read one θ per line on standard input (KEY=VALUE items: init-l2, init-lr, init-momentum, init-scale, and θ's entries by name, e.g. lr/layer2/seg0=0.2), train once for each with the other settings, and write one result line each (val_loss=… val_error=… test_loss=… test_error=…); the data are loaded once", FALSE },
   { "config", NULL, "FILE", "Read settings from FILE ([drmad] group, keys named as the long options); the command line overrides it", FALSE },
   { "out", NULL, "DIR", "Run folder to create (default: runs/DATE-TIME)", FALSE },
-  { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device, --gemm, --fidelity-every and --patience may change)", FALSE },
+  { "resume", NULL, "DIR", "Continue the run in DIR from its checkpoint (--meta-iters, --device, --gemm, --fidelity-every and --patience may change; --dataset may name the same data in another place)", FALSE },
   { "force", NULL, NULL, "Overwrite an existing run folder", FALSE },
   { "version", NULL, NULL, "Print the version and exit", FALSE },
   { "shard-data", NULL, NULL, "Under mpirun or srun, each process trains on its own disjoint part of the training split (validation and test stay whole); alone, the one part is the whole split", FALSE },
@@ -540,6 +540,48 @@ absolute_dataset (GHashTable *values)
     g_hash_table_replace (values, g_strdup ("dataset"), dataset_as_saved (dataset));
 }
 
+/* Whether @a and @b, two spellings of setting @key, say the same: item by
+ * item (comma-separated), numbers by value (1e-4 and 0.0001), and the groups
+ * of --learn in any order. */
+static gboolean
+same_setting (const char *key, const char *a, const char *b)
+{
+  if (!a || !b)
+    return FALSE;
+  if (g_str_equal (a, b))
+    return TRUE;
+  g_auto (GStrv) items_a = g_strsplit (a, ",", -1);
+  g_auto (GStrv) items_b = g_strsplit (b, ",", -1);
+  guint n = g_strv_length (items_a);
+  if (n != g_strv_length (items_b))
+    return FALSE;
+  if (g_str_equal (key, "learn")) {
+    for (guint i = 0; i < n; i++) {
+      g_strstrip (items_a[i]);
+      g_strstrip (items_b[i]);
+    }
+    for (guint i = 0; i < n; i++)
+      if (!g_strv_contains ((const char *const *) items_b, items_a[i])
+          || !g_strv_contains ((const char *const *) items_a, items_b[i]))
+        return FALSE;
+    return TRUE;
+  }
+  for (guint i = 0; i < n; i++) {
+    char *end_a, *end_b;
+    guint64 i_a = g_ascii_strtoull (items_a[i], &end_a, 10), i_b = g_ascii_strtoull (items_b[i], &end_b, 10);
+    if (end_a != items_a[i] && end_b != items_b[i] && *end_a == '\0' && *end_b == '\0') {
+      if (i_a != i_b)   /* whole numbers (--seed) exactly, not as doubles */
+        return FALSE;
+      continue;
+    }
+    double x = g_ascii_strtod (items_a[i], &end_a), y = g_ascii_strtod (items_b[i], &end_b);
+    gboolean numbers = end_a != items_a[i] && end_b != items_b[i] && *end_a == '\0' && *end_b == '\0';
+    if (numbers ? !(x == y && isfinite (x)) : !g_str_equal (g_strstrip (items_a[i]), g_strstrip (items_b[i])))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* o->values: the defaults, then each of @layers in turn; o->given: every key a layer set. */
 static void
 merge_values (DrmadOptions *o, GHashTable *const *layers, guint n_layers)
@@ -624,7 +666,14 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   if (resume) {
     g_autofree char *ini = g_build_filename (resume, "run.ini", NULL);
     if (!g_file_test (ini, G_FILE_TEST_EXISTS)) {
-      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "--resume %s: no run.ini there, so it is not a run folder", resume);
+      g_autofree char *checkpoint = g_build_filename (resume, "checkpoint.bin", NULL);
+      if (g_file_test (checkpoint, G_FILE_TEST_EXISTS))   /* a run whose settings file went */
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
+                     "--resume %s: %s is missing, but %s is there: a run whose settings file was deleted or moved; "
+                     "put it back (the settings the run was made with, as --config reads them) and resume again",
+                     resume, ini, checkpoint);
+      else
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "--resume %s: no run.ini there, so it is not a run folder", resume);
       return FALSE;
     }
     g_autoptr (GHashTable) read = drmad_options_read_ini (NULL, 0, ini, TRUE, error);
@@ -646,19 +695,23 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
       /* a dataset path as typed, or made absolute as a new run saves it */
       const char *typed = g_hash_table_lookup (cli, key);
       g_autofree char *given = g_strcmp0 (typed, kept) != 0 && g_str_equal (key, "dataset")
-                               ? dataset_as_saved (typed) : g_strdup (typed);
-      if (spec->in_ini && !g_strv_contains (resume_may_change, key) && g_strcmp0 (given, kept) != 0) {
+                               ? dataset_as_saved (typed) : same_setting (key, typed, kept) ? g_strdup (kept)
+                               : g_strdup (typed);
+      /* --dataset may name another place: the checkpoint's MD5 of the data
+       * decides whether they are the run's (drmad-job.c, restore_run). */
+      if (spec->in_ini && !g_strv_contains (resume_may_change, key) && !g_str_equal (key, "dataset")
+          && g_strcmp0 (given, kept) != 0) {
         g_autofree char *may = g_strjoinv (", --", (char **) resume_may_change);
         g_autofree char *quoted = drmad_error_excerpt (g_hash_table_lookup (cli, key), DRMAD_ERROR_EXCERPT_CHARS);
         g_autofree char *quoted_kept = kept ? drmad_error_excerpt (kept, DRMAD_ERROR_EXCERPT_CHARS) : NULL;
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                      "--%s %s cannot change when resuming: the run has %s (the run keeps the settings in "
-                     "%s/run.ini; only --%s may)", (char *) key, quoted, quoted_kept ? quoted_kept : "none",
+                     "%s/run.ini; only --%s may, and --dataset to name the same data in another place)", (char *) key, quoted, quoted_kept ? quoted_kept : "none",
                      resume, may);
         return FALSE;
       }
       if (spec->in_ini && g_strcmp0 (given, g_hash_table_lookup (cli, key)) != 0)
-        g_hash_table_iter_replace (&iter, g_steal_pointer (&given));   /* the dataset as the run saved it */
+        g_hash_table_iter_replace (&iter, g_steal_pointer (&given));   /* the value as the run saved it */
     }
   } else if (config) {
     GStatBuf st;
@@ -675,6 +728,12 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
 
   GHashTable *layers[] = { file, cli };
   merge_values (o, layers, G_N_ELEMENTS (layers));
+  o->typed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter typed_iter;
+  gpointer typed_key;
+  g_hash_table_iter_init (&typed_iter, cli);
+  while (g_hash_table_iter_next (&typed_iter, &typed_key, NULL))
+    g_hash_table_add (o->typed, g_strdup (typed_key));
   /* A bad value that came from a file: say which file. */
   g_autofree char *file_path = resume ? g_build_filename (resume, "run.ini", NULL) : g_strdup (config);
   /* A resumed run keeps its dataset value as written: it is part of the
@@ -734,6 +793,12 @@ drmad_options_from_values (DrmadOptions *o, GHashTable *values, GError **error)
   return convert (o, error);
 }
 
+gboolean
+drmad_options_typed (const DrmadOptions *o, const char *key)
+{
+  return o->typed && g_hash_table_contains (o->typed, key);
+}
+
 const DrmadOptionSpec *
 drmad_options_get_specs (guint *n_specs)
 {
@@ -778,4 +843,5 @@ drmad_options_clear (DrmadOptions *o)
   g_clear_pointer (&o->device, g_free);
   g_clear_pointer (&o->values, g_hash_table_unref);
   g_clear_pointer (&o->given, g_hash_table_unref);
+  g_clear_pointer (&o->typed, g_hash_table_unref);
 }

@@ -37,6 +37,7 @@ typedef struct {
   /* the merged key → value table, for run.ini */
   GHashTable *values;
   GHashTable *given;      /* keys set by a config file or the command line */
+  GHashTable *typed;      /* keys set on the command line (drmad_options_parse()) */
 } DrmadOptions;
 
 /* One row of the option table: what --help lists and run.ini keeps. */
@@ -100,5 +101,7 @@ gboolean drmad_options_parse_start_value (DrmadHyperConfig *hyper, guint n_layer
 
 /* Whether @key was given on the command line or in a config file (not a default). */
 gboolean drmad_options_given (const DrmadOptions *options, const char *key);
+/* Whether @key was set on the command line itself (not by a settings file). */
+gboolean drmad_options_typed (const DrmadOptions *options, const char *key);
 
 void drmad_options_clear (DrmadOptions *options);

@@ -79,6 +79,10 @@ gboolean  drmad_run_update_ini (DrmadRun *run, const char *ini_text, GError **er
  * checkpoint whose lines differ, naming the first that does. @identity is
  * copied. */
 void      drmad_run_set_identity (DrmadRun *run, const char *identity);
+/* The identity checkpoint.bin was written with ("" from a drmad that kept
+ * none), to g_free(); NULL with an error when the file cannot be read or
+ * is damaged. */
+char     *drmad_run_read_identity (const DrmadRun *run, GError **error);
 void      drmad_run_free   (DrmadRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadRun, drmad_run_free)
 

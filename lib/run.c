@@ -922,6 +922,26 @@ identities_agree (const char *stored, const char *current, const char *path, GEr
   return TRUE;
 }
 
+char *
+drmad_run_read_identity (const DrmadRun *run, GError **error)
+{
+  g_autofree char *path = g_build_filename (run->folder, "checkpoint.bin", NULL);
+  guint32 version;
+  g_autoptr (GBytes) payload = checkpoint_read (path, &version, error);
+  if (!payload)
+    return NULL;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+  guint64 header[5];
+  if (size >= sizeof header)
+    memcpy (header, data, sizeof header);
+  if (size < sizeof header || header[0] > size - sizeof header || header[4] > size - sizeof header - header[0]) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s is damaged: its parts do not fit its size", path);
+    return NULL;
+  }
+  return g_strndup ((const char *) data + sizeof header + header[0], header[4]);
+}
+
 gboolean
 drmad_run_load_history (DrmadRun *run, DrmadHyper *hyper, GError **error)
 {
@@ -946,6 +966,13 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   if (size >= sizeof header)
     memcpy (header, data, sizeof header);
   gboolean framed = size >= sizeof header && header[0] <= size && header[1] <= size && header[4] <= size;
+  /* The settings first: a run.ini whose --layers or --learn was edited
+   * gives another θ, and the line that changed says more than its size. */
+  if (framed && sizeof header + header[0] + header[4] <= size) {
+    g_autofree char *identity = g_strndup ((const char *) data + sizeof header + header[0], header[4]);
+    if (run->identity && *identity && !identities_agree (identity, run->identity, path, error))
+      return FALSE;
+  }
   if (framed && (header[2] != n || header[3] != n_groups)) {   /* whole, but of another θ */
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "%s holds %" G_GUINT64_FORMAT " hyperparameter values in %" G_GUINT64_FORMAT " groups; this run "
@@ -961,9 +988,6 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
                  " groups) or is damaged", path, n, n_groups);
     return FALSE;
   }
-  g_autofree char *identity = g_strndup ((const char *) data + sizeof header + header[0], header[4]);
-  if (run->identity && *identity && !identities_agree (identity, run->identity, path, error))
-    return FALSE;
   if (meta && drmad_meta_get_hyper (meta) != hyper) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "the hyperparameters given are not the ones the optimiser moves (drmad_meta_new)");

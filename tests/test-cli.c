@@ -258,9 +258,14 @@ test_run_folder_and_resume (void)
   g_autofree char *err2 = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL, NULL, &err2), ==, 2);
   g_assert_nonnull (strstr (err2, "CRC"));
+  /* and says what is left of the run, and how to run it again */
+  g_autofree char *again = g_strdup_printf ("its meta-iterations so far stay in history.csv and hyper.csv; to run it "
+                                            "again from the start: drmad --no-gui --config %s/run.ini --out", split);
+  g_assert_nonnull (strstr (err2, again));
 
   /* Another run's whole checkpoint (θ of l2, lr and momentum: 10 values in
-   * 3 groups) in a run that learns L2 alone says what each holds. */
+   * 3 groups) in a run that learns L2 alone says what each learns (the
+   * settings are compared before θ's size). */
   g_autofree char *other = g_build_filename (dir, "other", NULL);
   g_assert_cmpint (drmad (small, (const char *[]){ "--meta-iters", "1", "--learn", "l2", "--out", other, NULL }, NULL,
                           NULL), ==, 0);
@@ -272,7 +277,8 @@ test_run_folder_and_resume (void)
   g_autofree char *err3 = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", other, "--meta-iters", "2", NULL }, NULL, NULL,
                           &err3), ==, 2);
-  g_assert_nonnull (strstr (err3, "holds 10 hyperparameter values in 3 groups; this run has 2 in 1"));
+  g_assert_nonnull (strstr (err3, "written by a run with learn=l2,lr,momentum; this run has learn=l2"));
+  g_assert_nonnull (strstr (err3, "if the checkpoint is another run's, put this run's back"));
 }
 
 static void
@@ -1254,6 +1260,263 @@ test_resume_same_options (void)
   g_assert_true (g_key_file_save_to_file (ini, ini_path, NULL));
   g_assert_cmpint (drmad (options, (const char *[]){ "--clip", "0", "--meta-iters", "3", "--resume", folder, NULL },
                           NULL, NULL), ==, 0);
+  /* The same values spelt otherwise (run.ini: init-l2=1e-4, learn=l2,lr) are
+   * no change either, and run.ini keeps the run's spelling; another number is. */
+  g_autofree char *spelt_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--init-l2", "0.0001", "--learn", "lr,l2", "--meta-lr", "1.5e-1",
+                                                     "--meta-iters", "4", "--resume", folder, NULL }, NULL, &spelt_err),
+                   ==, 0);
+  g_assert_null (strstr (spelt_err, "cannot change"));
+  g_autofree char *ini_text = read_text (folder, "run.ini");
+  g_assert_nonnull (strstr (ini_text, "\ninit-l2=1e-4\n"));
+  g_assert_nonnull (strstr (ini_text, "\nlearn=l2,lr\n"));
+  g_autofree char *other_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--init-l2", "0.001", "--meta-iters", "4", "--resume", folder,
+                                                     NULL }, NULL, &other_err), ==, 2);
+  g_assert_nonnull (strstr (other_err, "--init-l2 0.001 cannot change when resuming: the run has 1e-4"));
+  remove_tree (dir);
+}
+
+/* @folder's history.csv without its seconds column, the one column that
+ * differs between two runs of the same job. */
+static char *
+history_without_seconds (const char *folder)
+{
+  g_autofree char *text = read_text (folder, "history.csv");
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
+  guint column = 0;
+  while (header[column] && !g_str_equal (header[column], "seconds"))
+    column++;
+  g_assert_nonnull (header[column]);
+  GString *kept = g_string_new (NULL);
+  for (guint i = 0; lines[i]; i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    for (guint c = 0; cells[c]; c++)
+      if (c != column)
+        g_string_append_printf (kept, "%s%s", c ? "," : "", cells[c]);
+    g_string_append_c (kept, '\n');
+  }
+  return g_string_free (kept, FALSE);
+}
+
+/* A run whose data moved (renamed, or the run and its data copied to
+ * another machine) resumes with --dataset naming the new place, or with
+ * run.ini edited to name it: the checkpoint's MD5 of the data says they are
+ * the run's, and the history is an uninterrupted run's. Other data there
+ * are refused, naming both. */
+static void
+test_resume_data_moved (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autofree char *reference = g_build_filename (dir, "reference", NULL);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "3", "--out", reference, NULL }, NULL, NULL), ==,
+                   0);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *moved = g_build_filename (dir, "moved", NULL);
+  g_assert_cmpint (g_rename (data, moved), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--dataset", moved, "--meta-iters", "2",
+                                            NULL }, NULL, NULL, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "the data moved"));
+  g_autofree char *ini = read_text (folder, "run.ini");
+  g_autofree char *now = g_strdup_printf ("\ndataset=%s\n", moved);
+  g_assert_nonnull (strstr (ini, now));   /* a later resume needs no --dataset */
+  /* moved again, run.ini edited by hand to say where */
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_assert_cmpint (g_rename (moved, data), ==, 0);
+  g_autofree char *was = g_strdup_printf ("\ndataset=%s\n", data);
+  g_auto (GStrv) around = g_strsplit (ini, now, 2);
+  g_autofree char *edited = g_strconcat (around[0], was, around[1], NULL);
+  g_assert_true (g_file_set_contents (ini_path, edited, -1, NULL));
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL, NULL,
+                          NULL), ==, 0);
+  g_autofree char *expected = history_without_seconds (reference);
+  g_autofree char *resumed = history_without_seconds (folder);
+  g_assert_cmpstr (resumed, ==, expected);
+  g_autofree char *expected_hyper = read_text (reference, "hyper.csv");
+  g_autofree char *resumed_hyper = read_text (folder, "hyper.csv");
+  g_assert_cmpstr (resumed_hyper, ==, expected_hyper);
+  /* other data in the new place: every pixel changed */
+  g_autofree char *other = g_build_filename (dir, "other", NULL);
+  g_mkdir (other, 0755);
+  write_small_idx (other, 300);
+  g_autofree char *pixels_path = g_build_filename (other, "train-images-idx3-ubyte", NULL);
+  g_autofree char *pixels = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (pixels_path, &pixels, &length, NULL));
+  for (gsize i = 16; i < length; i++)
+    pixels[i] ^= 1;
+  g_assert_true (g_file_set_contents (pixels_path, pixels, length, NULL));
+  g_autofree char *before = read_text (folder, "history.csv");
+  g_autofree char *refused = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--dataset", other, "--meta-iters", "4",
+                                            NULL }, NULL, NULL, &refused), ==, 2);
+  g_assert_nonnull (strstr (refused, "holds other data"));
+  g_assert_nonnull (strstr (refused, other));
+  g_autofree char *after = read_text (folder, "history.csv");
+  g_assert_cmpstr (after, ==, before);
+  remove_tree (dir);
+}
+
+/* --warm-start chooses where the meta-iterations start: typed with a mode
+ * that has none (--meta-iters 0, --evaluate, --check) it is refused, as it
+ * was ignored, the values given trained instead; from a settings file (a
+ * run's run.ini reused with --meta-iters 0) it does not stop the run. */
+static void
+test_warm_start_without_meta_iterations (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  const char *const modes[][3] = { { "--meta-iters", "0", "--meta-iters 0 and --warm-start 3 cannot be combined" },
+                                   { "--evaluate", NULL, "--evaluate and --warm-start 3 cannot be combined" },
+                                   { "--check", NULL, "--check and --warm-start 3 cannot be combined" } };
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++) {
+    g_autofree char *err = NULL;
+    g_assert_cmpint (drmad (options, (const char *[]){ "--warm-start", "3", modes[i][0], modes[i][1], NULL }, NULL,
+                            &err), ==, 2);
+    g_assert_nonnull (strstr (err, modes[i][2]));
+  }
+  g_autofree char *config = g_build_filename (dir, "settings.ini", NULL);
+  g_assert_true (g_file_set_contents (config, "[drmad]\nwarm-start=3\n", -1, NULL));
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--config", config, "--meta-iters", "0", NULL }, &out, NULL), ==,
+                   0);
+  g_assert_nonnull (strstr (out, "trained once:"));
+  remove_tree (dir);
+}
+
+/* A warm start says before it begins how many trainings it takes (θ as
+ * given, then 3 factors per group less the ×1 already measured: 1 + 2 × 2
+ * for l2 and lr), and after it what it chose. */
+static void
+test_warm_start_announced (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--warm-start", "3", "--meta-iters", "1", "--out", folder, NULL },
+                          NULL, &err), ==, 0);
+  const char *before = strstr (err, "warm start (--warm-start 3): 5 trainings of 6 steps before meta-iteration 1");
+  const char *after = strstr (err, "warm start (--warm-start 3): l2 ×");
+  g_assert_nonnull (before);
+  g_assert_nonnull (after);
+  g_assert_true (before < after);
+  remove_tree (dir);
+}
+
+/* run.ini edited by hand in a way that changes θ's size (--layers, --learn):
+ * --resume names the setting, both values and run.ini, as for any other
+ * setting, and leaves the folder as it was; run.ini deleted is named as
+ * such. It said "checkpoint.bin holds 10
+ * hyperparameter values in 2 groups; this run has 15 in 2: it is another
+ * run's, or damaged", blaming the checkpoint. */
+static void
+test_resume_run_ini_edited (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_autofree char *ini = read_text (folder, "run.ini");
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_autofree char *checkpoint_path = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_autofree char *checkpoint = NULL;
+  gsize checkpoint_length;
+  g_assert_true (g_file_get_contents (checkpoint_path, &checkpoint, &checkpoint_length, NULL));
+  const char *const edits[][3] = { { "\nlayers=35,4,3\n", "\nlayers=35,4,4,3\n",
+                                     "was written by a run with layers=35,4,3; this run has layers=35,4,4,3" },
+                                   { "\nlearn=l2,lr\n", "\nlearn=l2\n",
+                                     "was written by a run with learn=l2,lr; this run has learn=l2" } };
+  for (guint i = 0; i < G_N_ELEMENTS (edits); i++) {
+    g_auto (GStrv) around = g_strsplit (ini, edits[i][0], 2);
+    g_assert_nonnull (around[1]);
+    g_autofree char *edited = g_strconcat (around[0], edits[i][1], around[1], NULL);
+    g_assert_true (g_file_set_contents (ini_path, edited, -1, NULL));
+    g_autofree char *err = NULL;
+    g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL, NULL,
+                            &err), ==, 2);
+    g_assert_nonnull (strstr (err, edits[i][2]));
+    g_assert_nonnull (strstr (err, "the settings are run.ini's"));
+    g_autofree char *history_after = read_text (folder, "history.csv");
+    g_assert_cmpstr (history_after, ==, history);
+    g_autofree char *checkpoint_after = NULL;
+    gsize length_after;
+    g_assert_true (g_file_get_contents (checkpoint_path, &checkpoint_after, &length_after, NULL));
+    g_assert_true (length_after == checkpoint_length && memcmp (checkpoint_after, checkpoint, length_after) == 0);
+  }
+  /* run.ini deleted: not "not a run folder", with checkpoint.bin there */
+  g_assert_cmpint (g_unlink (ini_path), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, &err), ==, 2);
+  g_autofree char *missing = g_strdup_printf ("%s is missing, but %s is there", ini_path, checkpoint_path);
+  g_assert_nonnull (strstr (err, missing));
+  g_assert_null (strstr (err, "not a run folder"));
+  remove_tree (dir);
+}
+
+/* --force over an earlier run, stopped (SIGTERM) before its first record,
+ * here in a long warm start: the folder still holds the earlier run, byte
+ * for byte, and the message says so instead of "continue with: drmad
+ * --no-gui --resume DIR", which would continue the earlier run. */
+static void
+test_force_stopped_before_first_record (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_autofree char *ini = read_text (folder, "run.ini");
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (guint i = 0; options[i]; i++)
+    g_ptr_array_add (argv, (gpointer) options[i]);
+  const char *extra[] = { "--iters", "2000", "--warm-start", "1000", "--meta-iters", "1", "--seed", "5", "--force",
+                          "--out", folder, NULL };
+  for (guint i = 0; extra[i]; i++)
+    g_ptr_array_add (argv, (gpointer) extra[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) run = g_subprocess_newv ((const char *const *) argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                                   | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  /* the new run's staging folder beside the earlier run, with its run.ini: the warm start follows */
+  gboolean staged = FALSE;
+  for (int i = 0; i < 600 && !staged; i++) {
+    g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+    const char *name;
+    while (listing && (name = g_dir_read_name (listing)) && !staged) {
+      g_autofree char *staged_ini = g_build_filename (dir, name, "run.ini", NULL);
+      staged = g_str_has_prefix (name, "run.drmad-new-") && g_file_test (staged_ini, G_FILE_TEST_EXISTS);
+    }
+    if (!staged)
+      g_usleep (100000);
+  }
+  g_assert_true (staged);
+  g_subprocess_send_signal (run, SIGTERM);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
+  g_test_message ("%s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 143);
+  g_autofree char *kept = g_strdup_printf ("before this run's first meta-iteration was recorded: %s still holds the "
+                                           "earlier run as it was", folder);
+  g_assert_nonnull (strstr (err, kept));
+  g_assert_null (strstr (err, "continue with"));
+  g_autofree char *history_after = read_text (folder, "history.csv");
+  g_autofree char *ini_after = read_text (folder, "run.ini");
+  g_assert_cmpstr (history_after, ==, history);
+  g_assert_cmpstr (ini_after, ==, ini);
   remove_tree (dir);
 }
 
@@ -1399,6 +1662,11 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
+  g_test_add_func ("/cli/resume-data-moved", test_resume_data_moved);
+  g_test_add_func ("/cli/warm-start-without-meta-iterations", test_warm_start_without_meta_iterations);
+  g_test_add_func ("/cli/warm-start-announced", test_warm_start_announced);
+  g_test_add_func ("/cli/resume-run-ini-edited", test_resume_run_ini_edited);
+  g_test_add_func ("/cli/force-stopped-before-first-record", test_force_stopped_before_first_record);
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
   g_test_add_func ("/cli/method-line", test_method_line);

@@ -125,11 +125,42 @@ test_learned_text (void)
   drmad_options_clear (&o);
 }
 
+/* The time left during and after a warm start: its trainings are one phase
+ * with its own estimate, and meta-iteration 1's clock starts when they end.
+ * Before, each training was reported as meta-iteration 1's, whose estimate
+ * then counted the whole warm start as time spent on meta-iteration 1. */
+static void
+test_eta_warm_start (void)
+{
+  DrmadEta eta;
+  drmad_eta_start (&eta, 0, 10);
+  double fraction = -1;
+  DrmadJobProgress warm = { "warm start", 0, 400, 0, 10 };
+  for (guint64 step = 1; step <= 400; step++) {
+    warm.step = step;
+    if (step == 200) {
+      g_usleep (300000);
+      double left = drmad_eta_progress (&eta, &warm, &fraction);
+      g_assert_cmpfloat (fraction, ==, 0);
+      g_assert_cmpfloat (left, >, 0.2);    /* half done in 0.3 s: about 0.3 s to go */
+      g_assert_cmpfloat (left, <, 1.0);
+    } else {
+      drmad_eta_progress (&eta, &warm, NULL);
+    }
+  }
+  /* meta-iteration 1's training, a tenth of it done at once: its clock starts now */
+  DrmadJobProgress train = { "train", 10, 50, 0, 10 };
+  double left = drmad_eta_progress (&eta, &train, &fraction);
+  g_assert_cmpfloat_with_epsilon (fraction, 0.01, 1e-12);   /* a tenth of half of one of ten */
+  g_assert_cmpfloat (left, <, 0.2);   /* counting the warm start's 0.3 s, about 10 × 6 s */
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/job/warm-start-plots", test_warm_start_plots);
   g_test_add_func ("/job/learned-text", test_learned_text);
+  g_test_add_func ("/job/eta-warm-start", test_eta_warm_start);
   return g_test_run ();
 }
