@@ -1208,7 +1208,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       if (!writer)
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
-      say_kept (callbacks, result->folder, recorded ? it + 1 : it, o->force, "");
+      say_kept (callbacks, result->folder, recorded ? it + 1 : it, replacing, "");
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");

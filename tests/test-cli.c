@@ -1542,6 +1542,30 @@ test_first_meta_iteration_failed (void)
   remove_tree (dir);
 }
 
+/* The same with --force and no folder there before (a diverging start, no
+ * test hooks needed): there is no earlier run to keep, and the folder holds
+ * this run's run.ini, so the message is the one without --force. */
+static void
+test_first_meta_iteration_failed_force_new (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--init-lr", "100", "--init-scale", "100", "--iters", "100",
+                                                     "--out", folder, "--force", NULL }, NULL, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "already diverge"));
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  g_assert_true (g_file_test (ini, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *said = g_strdup_printf ("no meta-iteration finished: %s holds only this run's settings "
+                                           "(--resume %s starts it from the beginning)", folder, folder);
+  g_assert_nonnull (strstr (err, said));
+  g_assert_null (strstr (err, "earlier run"));
+  remove_tree (dir);
+}
+
 /* Without a display the program runs headless and says so, but only once
  * the options have parsed: a mistyped option gets its error alone. */
 static void
@@ -1669,6 +1693,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/force-stopped-before-first-record", test_force_stopped_before_first_record);
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
+  g_test_add_func ("/cli/first-meta-iteration-failed-force-new", test_first_meta_iteration_failed_force_new);
   g_test_add_func ("/cli/method-line", test_method_line);
   return g_test_run ();
 }
