@@ -783,6 +783,22 @@ test_run_rejected_last (void)
   right.width = area.width * 0.2;
   g_assert_cmpuint (count_colour_in (surface, &right, rejected_rgb, 3, &rx, &ry), >, 200);
   cairo_surface_destroy (surface);
+
+  /* Every meta-iteration so, as a run whose reverse pass diverges at the
+   * starting values: RUN_ITERS shaded columns, not "no data yet". */
+  for (guint i = 0; i < RUN_ITERS; i++)
+    {
+      run_train[i] = run_val[i] = run_error[i] = NAN;
+      run_rejected[i] = TRUE;
+    }
+  g_autoptr (DrmadPlot) none = drmad_plot_run_loss (&data);
+  drmad_plot_get_x_range (none, W, H, &lo, &hi);
+  g_assert_cmpfloat (lo, <=, 1);
+  g_assert_cmpfloat (hi, >=, RUN_ITERS);
+  surface = render (none);
+  area = inner_area (none, W, H);
+  g_assert_cmpuint (count_colour_in (surface, &area, rejected_rgb, 3, &rx, &ry), >, 0.5 * area.width * area.height);
+  cairo_surface_destroy (surface);
 }
 
 /* Meta-iteration 0 (the starting values) in the L2 and learning-rate plots;
