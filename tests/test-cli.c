@@ -425,6 +425,47 @@ history_row (const char *history, const char *label)
   return g_strsplit (line, ",", -1);
 }
 
+/* Every meta-iteration rejected with no validation loss (the reverse pass
+ * diverges at the starting values, so θ never moves): no θ was accepted, and
+ * the final report says the best row is the starting values, as its numbers
+ * are (history.csv's final-best equals final-initial), not "the accepted θ
+ * with the lowest validation loss, inf". */
+static void
+test_final_none_accepted (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60",
+                            "--val-size", "20", "--test-size", "20", "--iters", "100", "--batch", "10",
+                            "--activation", "tanh", "--init-lr", "50", "--method", "exact", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, &out, &err), ==, 0);
+  g_test_message ("%s", out);
+  g_autofree char *history = read_text (folder, "history.csv");
+  for (guint k = 1; k <= 2; k++)
+    {
+      g_autofree char *label = g_strdup_printf ("%u", k);
+      g_auto (GStrv) row = history_row (history, label);
+      g_assert_cmpstr (row[1], ==, "1");   /* rejected */
+      g_assert_cmpstr (row[3], ==, "");    /* no validation loss */
+    }
+  g_auto (GStrv) initial = history_row (history, "final-initial");
+  g_auto (GStrv) best = history_row (history, "final-best");
+  guint n = g_strv_length (initial);
+  g_assert_cmpstr (best[n - 2], ==, initial[n - 2]);
+  g_assert_cmpstr (best[n - 1], ==, initial[n - 1]);
+  const char *line = strstr (out, "final  best:");
+  g_assert_nonnull (line);
+  g_autofree char *best_line = g_strndup (line, strcspn (line, "\n"));
+  g_assert_null (strstr (best_line, "inf"));
+  g_assert_null (strstr (best_line, "accepted θ"));
+  g_assert_nonnull (strstr (best_line, "no meta-iteration was accepted: the starting values"));
+  remove_tree (dir);
+}
+
 /* A θ whose training diverges in the final evaluation (here the last one,
  * an L2 of about 4 that a bold meta-step reached without being measured) is
  * a result for that θ: the other two are still evaluated, the run finishes
@@ -1672,6 +1713,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/check-decimal-comma", test_check_decimal_comma);
   g_test_add_func ("/cli/stdout-full", test_stdout_full);
   g_test_add_func ("/cli/final-diverged", test_final_diverged);
+  g_test_add_func ("/cli/final-none-accepted", test_final_none_accepted);
   g_test_add_func ("/cli/meta-lr-out-of-range", test_meta_lr_out_of_range);
   g_test_add_func ("/cli/relative-dataset", test_relative_dataset);
   g_test_add_func ("/cli/long-and-binary-values", test_long_and_binary_values);
