@@ -195,7 +195,10 @@ print_final (const DrmadOptions *o, const DrmadJobResult *result, const Terminal
           fmt (b, result->learned_test_error, o->precision), result->learned_diverged ? diverged : "");
   printf ("final  best:    test_loss %s  test_error %s%s", fmt (a, result->best_test_loss, o->precision),
           fmt (b, result->best_test_error, o->precision), result->best_diverged ? diverged : "");
-  printf ("  (the accepted θ with the lowest validation loss, %s)\n", fmt (a, result->best_val_loss, o->precision));
+  if (isfinite (result->best_val_loss))
+    printf ("  (the accepted θ with the lowest validation loss, %s)\n", fmt (a, result->best_val_loss, o->precision));
+  else   /* every meta-step rejected with no validation loss (a reverse pass that diverged at the start) */
+    printf ("  (no meta-iteration was accepted: the starting values)\n");
   guint n = result->learned ? g_strv_length (result->learned) : 0;
   for (guint i = 0; i < n && i < 64; i++)
     printf ("learned %s\n", result->learned[i]);

@@ -633,17 +633,27 @@ drmad_run_final_text (const char *folder)
   double errors[3] = { NAN, NAN, NAN };
   const char *labels[3] = { "final-initial,", "final-learned,", "final-best," };
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i]; i++)
+  /* history.csv's second column says whether a meta-iteration was rejected:
+   * when every one was, the best row is the starting values. */
+  gboolean rejected_column = lines[0] && g_str_has_prefix (lines[0], "iteration,rejected,");
+  gboolean any_accepted = !rejected_column;
+  for (guint i = 0; lines[i]; i++) {
+    if (rejected_column && g_ascii_isdigit (lines[i][0])) {
+      const char *comma = strchr (lines[i], ',');
+      any_accepted |= comma && comma[1] == '0';
+    }
     for (guint k = 0; k < 3; k++)
       if (g_str_has_prefix (lines[i], labels[k])) {
         const char *last = strrchr (lines[i], ',');
         errors[k] = last && last[1] ? g_ascii_strtod (last + 1, NULL) : NAN;
       }
+  }
   if (!isfinite (errors[0]) || !isfinite (errors[1]))
     return NULL;
   return isfinite (errors[2])
-         ? g_strdup_printf ("final test error %.2f %% → %.2f %% (best accepted values %.2f %%)", 100 * errors[0],
-                            100 * errors[1], 100 * errors[2])
+         ? g_strdup_printf ("final test error %.2f %% → %.2f %% (%s %.2f %%)", 100 * errors[0], 100 * errors[1],
+                            any_accepted ? "best accepted values" : "no meta-iteration accepted, best = the starting "
+                            "values,", 100 * errors[2])
          : g_strdup_printf ("final test error %.2f %% → %.2f %%", 100 * errors[0], 100 * errors[1]);
 }
 
@@ -1208,7 +1218,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       if (!writer)
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
-      say_kept (callbacks, result->folder, recorded ? it + 1 : it, o->force, "");
+      say_kept (callbacks, result->folder, recorded ? it + 1 : it, replacing, "");
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");

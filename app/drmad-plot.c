@@ -483,6 +483,18 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
       layout->empty = FALSE;
     }
   }
+  /* A rejected meta-iteration with no numbers (its training or reverse pass
+   * diverged) has only its column: the axis reaches it all the same, and a
+   * plot of such columns alone is not empty. */
+  for (guint i = 0; i < plot->rejected_x->len; i++) {
+    double x = g_array_index (plot->rejected_x, double, i);
+    if (zoomed && (x < plot->view_x_lo || x > plot->view_x_hi))
+      continue;
+    layout->x.lo = MIN (layout->x.lo, x);
+    layout->x.hi = MAX (layout->x.hi, x);
+    layout->integer_x &= x == floor (x);
+    layout->empty = FALSE;
+  }
   if (layout->empty) {
     layout->x.lo = zoomed ? plot->view_x_lo : 0, layout->x.hi = zoomed ? plot->view_x_hi : 1;
     layout->y.lo = layout->y2.lo = 0;

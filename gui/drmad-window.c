@@ -319,8 +319,10 @@ static void
 append_final (DrmadWindow *self, const DrmadJobResult *r)
 {
   g_string_append_printf (self->summary_extra, "\n<b>final</b> test error %.2f %% → <b>%.2f %%</b> "
-                          "(test loss %.4f → %.4f); best accepted values: %.2f %%%s", 100 * r->initial_test_error,
+                          "(test loss %.4f → %.4f); %s: %.2f %%%s", 100 * r->initial_test_error,
                           100 * r->learned_test_error, r->initial_test_loss, r->learned_test_loss,
+                          isfinite (r->best_val_loss) ? "best accepted values"
+                                                      : "no meta-iteration accepted, best = the starting values",
                           100 * r->best_test_error,
                           r->initial_diverged || r->learned_diverged || r->best_diverged
                           ? "; a test loss of inf: that θ's training diverged" : "");

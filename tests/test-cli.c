@@ -425,6 +425,47 @@ history_row (const char *history, const char *label)
   return g_strsplit (line, ",", -1);
 }
 
+/* Every meta-iteration rejected with no validation loss (the reverse pass
+ * diverges at the starting values, so θ never moves): no θ was accepted, and
+ * the final report says the best row is the starting values, as its numbers
+ * are (history.csv's final-best equals final-initial), not "the accepted θ
+ * with the lowest validation loss, inf". */
+static void
+test_final_none_accepted (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,4,3", "--train-size", "60",
+                            "--val-size", "20", "--test-size", "20", "--iters", "100", "--batch", "10",
+                            "--activation", "tanh", "--init-lr", "50", "--method", "exact", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, &out, &err), ==, 0);
+  g_test_message ("%s", out);
+  g_autofree char *history = read_text (folder, "history.csv");
+  for (guint k = 1; k <= 2; k++)
+    {
+      g_autofree char *label = g_strdup_printf ("%u", k);
+      g_auto (GStrv) row = history_row (history, label);
+      g_assert_cmpstr (row[1], ==, "1");   /* rejected */
+      g_assert_cmpstr (row[3], ==, "");    /* no validation loss */
+    }
+  g_auto (GStrv) initial = history_row (history, "final-initial");
+  g_auto (GStrv) best = history_row (history, "final-best");
+  guint n = g_strv_length (initial);
+  g_assert_cmpstr (best[n - 2], ==, initial[n - 2]);
+  g_assert_cmpstr (best[n - 1], ==, initial[n - 1]);
+  const char *line = strstr (out, "final  best:");
+  g_assert_nonnull (line);
+  g_autofree char *best_line = g_strndup (line, strcspn (line, "\n"));
+  g_assert_null (strstr (best_line, "inf"));
+  g_assert_null (strstr (best_line, "accepted θ"));
+  g_assert_nonnull (strstr (best_line, "no meta-iteration was accepted: the starting values"));
+  remove_tree (dir);
+}
+
 /* A θ whose training diverges in the final evaluation (here the last one,
  * an L2 of about 4 that a bold meta-step reached without being measured) is
  * a result for that θ: the other two are still evaluated, the run finishes
@@ -1542,6 +1583,30 @@ test_first_meta_iteration_failed (void)
   remove_tree (dir);
 }
 
+/* The same with --force and no folder there before (a diverging start, no
+ * test hooks needed): there is no earlier run to keep, and the folder holds
+ * this run's run.ini, so the message is the one without --force. */
+static void
+test_first_meta_iteration_failed_force_new (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--init-lr", "100", "--init-scale", "100", "--iters", "100",
+                                                     "--out", folder, "--force", NULL }, NULL, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "already diverge"));
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  g_assert_true (g_file_test (ini, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *said = g_strdup_printf ("no meta-iteration finished: %s holds only this run's settings "
+                                           "(--resume %s starts it from the beginning)", folder, folder);
+  g_assert_nonnull (strstr (err, said));
+  g_assert_null (strstr (err, "earlier run"));
+  remove_tree (dir);
+}
+
 /* Without a display the program runs headless and says so, but only once
  * the options have parsed: a mistyped option gets its error alone. */
 static void
@@ -1648,6 +1713,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/check-decimal-comma", test_check_decimal_comma);
   g_test_add_func ("/cli/stdout-full", test_stdout_full);
   g_test_add_func ("/cli/final-diverged", test_final_diverged);
+  g_test_add_func ("/cli/final-none-accepted", test_final_none_accepted);
   g_test_add_func ("/cli/meta-lr-out-of-range", test_meta_lr_out_of_range);
   g_test_add_func ("/cli/relative-dataset", test_relative_dataset);
   g_test_add_func ("/cli/long-and-binary-values", test_long_and_binary_values);
@@ -1669,6 +1735,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/force-stopped-before-first-record", test_force_stopped_before_first_record);
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
+  g_test_add_func ("/cli/first-meta-iteration-failed-force-new", test_first_meta_iteration_failed_force_new);
   g_test_add_func ("/cli/method-line", test_method_line);
   return g_test_run ();
 }

@@ -651,6 +651,20 @@ test_final_text (void)
   g_assert_cmpstr (final, ==, "final test error 15.76 % → 14.93 % (best accepted values 14.65 %)");
   g_assert_true (g_file_set_contents (path, "meta_iteration\n1\n", -1, NULL));
   g_assert_null (drmad_run_final_text (folder));
+  /* history.csv as the program writes it (iteration, rejected, …): with every
+   * meta-iteration rejected the best row is the starting values, and says so;
+   * with one accepted, it is the best accepted values. */
+  const char *none = "iteration,rejected,train_loss,val_loss,test_loss,test_error\n1,1,,,,\n2,1,,,,\n"
+                     "final-initial,,,,0.88,0.2592\nfinal-learned,,,,0.88,0.2592\nfinal-best,,,,0.88,0.2592\n";
+  g_assert_true (g_file_set_contents (path, none, -1, NULL));
+  g_autofree char *none_text = drmad_run_final_text (folder);
+  g_assert_cmpstr (none_text, ==, "final test error 25.92 % → 25.92 % (no meta-iteration accepted, best = the "
+                                  "starting values, 25.92 %)");
+  const char *one = "iteration,rejected,train_loss,val_loss,test_loss,test_error\n1,1,,,,\n2,0,0.4,0.5,,\n"
+                    "final-initial,,,,0.88,0.2592\nfinal-learned,,,,0.8,0.25\nfinal-best,,,,0.8,0.25\n";
+  g_assert_true (g_file_set_contents (path, one, -1, NULL));
+  g_autofree char *one_text = drmad_run_final_text (folder);
+  g_assert_cmpstr (one_text, ==, "final test error 25.92 % → 25.00 % (best accepted values 25.00 %)");
   g_assert_cmpint (g_remove (path), ==, 0);
   g_assert_cmpint (g_rmdir (folder), ==, 0);
 }

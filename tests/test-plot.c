@@ -756,6 +756,51 @@ test_error_axis (void)
   g_assert_true (found);
 }
 
+/* The last meta-iteration rejected with no numbers (its reverse pass or its
+ * training diverged: history.csv's cells are empty, NaN here): the loss plot
+ * still reaches it on the x axis and shades its column, as the key says. */
+static void
+test_run_rejected_last (void)
+{
+  DrmadPlotRunData data = run_data ();
+  guint last = RUN_ITERS - 1;
+  run_train[last] = run_val[last] = run_error[last] = NAN;
+  run_rejected[last] = TRUE;
+  g_autoptr (DrmadPlot) loss = drmad_plot_run_loss (&data);
+  g_assert_cmpuint (loss->rejected_x->len, ==, 2);
+  g_assert_cmpfloat (g_array_index (loss->rejected_x, double, 1), ==, RUN_ITERS);
+  double lo, hi;
+  drmad_plot_get_x_range (loss, W, H, &lo, &hi);
+  g_assert_cmpfloat (lo, <=, 1);
+  g_assert_cmpfloat (hi, >=, RUN_ITERS);
+  /* two shaded columns: meta-iteration 4's and the last one's */
+  cairo_surface_t *surface = render (loss);
+  DrmadPlotRect area = inner_area (loss, W, H);
+  static const guint8 rejected_rgb[3] = { 255, 219, 219 };
+  double rx, ry;
+  DrmadPlotRect right = area;
+  right.x = area.x + area.width * 0.8;
+  right.width = area.width * 0.2;
+  g_assert_cmpuint (count_colour_in (surface, &right, rejected_rgb, 3, &rx, &ry), >, 200);
+  cairo_surface_destroy (surface);
+
+  /* Every meta-iteration so, as a run whose reverse pass diverges at the
+   * starting values: RUN_ITERS shaded columns, not "no data yet". */
+  for (guint i = 0; i < RUN_ITERS; i++)
+    {
+      run_train[i] = run_val[i] = run_error[i] = NAN;
+      run_rejected[i] = TRUE;
+    }
+  g_autoptr (DrmadPlot) none = drmad_plot_run_loss (&data);
+  drmad_plot_get_x_range (none, W, H, &lo, &hi);
+  g_assert_cmpfloat (lo, <=, 1);
+  g_assert_cmpfloat (hi, >=, RUN_ITERS);
+  surface = render (none);
+  area = inner_area (none, W, H);
+  g_assert_cmpuint (count_colour_in (surface, &area, rejected_rgb, 3, &rx, &ry), >, 0.5 * area.width * area.height);
+  cairo_surface_destroy (surface);
+}
+
 /* Meta-iteration 0 (the starting values) in the L2 and learning-rate plots;
  * the rejected meta-iteration shaded and the best one dashed, at the pixel
  * columns where hit testing finds those meta-iterations' points; the faded
@@ -948,6 +993,7 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/log-ticks", test_log_ticks);
   g_test_add_func ("/plot/error-axis", test_error_axis);
   g_test_add_func ("/plot/run-marks", test_run_marks);
+  g_test_add_func ("/plot/run-rejected-last", test_run_rejected_last);
   g_test_add_func ("/plot/long-title", test_long_title);
   return g_test_run ();
 }
