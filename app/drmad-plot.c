@@ -879,12 +879,36 @@ set_series_source (cairo_t *cr, const DrmadPlotSeries *series)
   cairo_set_source_rgba (cr, rgb[0], rgb[1], rgb[2], CLAMP (series->alpha, 0, 1));
 }
 
+/* Past the palette's eight colours (a network of many layers), the colours
+ * come round again with a dash pattern of their own: layer 9 is blue as
+ * layer 1, but dashed. Solid for the first eight. */
+static void
+set_series_dash (cairo_t *cr, const DrmadPlotSeries *series)
+{
+  static const double dashed[] = { 7, 3 }, dotted[] = { 2, 2 }, dash_dot[] = { 7, 2.5, 2, 2.5 };
+  switch ((series->color_index / PALETTE_SIZE) % 4) {
+  case 0:
+    cairo_set_dash (cr, NULL, 0, 0);
+    break;
+  case 1:
+    cairo_set_dash (cr, dashed, G_N_ELEMENTS (dashed), 0);
+    break;
+  case 2:
+    cairo_set_dash (cr, dotted, G_N_ELEMENTS (dotted), 0);
+    break;
+  default:
+    cairo_set_dash (cr, dash_dot, G_N_ELEMENTS (dash_dot), 0);
+    break;
+  }
+}
+
 static void
 draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const DrmadPlotSeries *series)
 {
   set_series_source (cr, series);
   cairo_set_line_width (cr, series->alpha >= 1 ? 2 : 1.5);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  set_series_dash (cr, series);
   cairo_new_path (cr);
   /* invalid points break the line; a step function adds its corner point */
   gboolean have_prev = FALSE;
@@ -906,6 +930,7 @@ draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const
     have_prev = TRUE, prev_y = py;
   }
   cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
   if (series->x->len > MARKER_MAX_POINTS)
     return;
   for (guint i = 0; i < series->x->len; i++) {
@@ -930,9 +955,11 @@ draw_legend (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr)
     case ITEM_SERIES:
       set_series_source (cr, item->series);
       cairo_set_line_width (cr, 2);
+      set_series_dash (cr, item->series);
       cairo_move_to (cr, x, y);
       cairo_line_to (cr, x + LEGEND_SWATCH, y);
       cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
       cairo_arc (cr, x + LEGEND_SWATCH / 2, y, MARKER_RADIUS, 0, 2 * G_PI);
       cairo_fill (cr);
       break;

@@ -933,6 +933,75 @@ test_zoom_and_svg (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+/* Fraction of the columns from @x0 to @x1 whose pixels at rows @y - 1 … @y
+ * + 1 hold @rgb (within 40): 1 for a solid line along row @y. */
+static double
+row_coverage (cairo_surface_t *surface, int x0, int x1, int y, const guint8 rgb[3])
+{
+  guint hit = 0;
+  for (int x = x0; x < x1; x++)
+    {
+      gboolean any = FALSE;
+      for (int dy = -1; dy <= 1 && !any; dy++)
+        {
+          guint8 p[3];
+          pixel_at (surface, x, y + dy, p);
+          any = close_to (p, rgb, 40);
+        }
+      hit += any;
+    }
+  return (double) hit / MAX (x1 - x0, 1);
+}
+
+/* Twelve hidden layers: the palette has eight colours, so layer 9 has layer
+ * 1's blue; it must not look the same (a dashed line where layer 1's is
+ * solid), in the plot area and in the legend's swatches. */
+static void
+test_many_series_distinct (void)
+{
+  g_autoptr (DrmadPlot) plot = drmad_plot_new ("13 layers", "meta-iteration", "L2", FALSE);
+  for (guint l = 0; l < 13; l++)
+    {
+      g_autofree char *name = g_strdup_printf ("layer %u", l + 1);
+      DrmadPlotSeries *s = drmad_plot_add_series (plot, name, l, 1);
+      for (guint i = 0; i < 50; i++)   /* more than get markers: lines alone */
+        drmad_plot_series_append (s, i, l + 1);
+    }
+  cairo_surface_t *surface = render_at (plot, 800, 500);
+  double x0, x1, y1, y9, unused;
+  g_assert_true (drmad_plot_locate (plot, 800, 500, 0, 5, &x0, &y1));
+  g_assert_true (drmad_plot_locate (plot, 800, 500, 0, 45, &x1, &unused));
+  g_assert_true (drmad_plot_locate (plot, 800, 500, 8, 5, &unused, &y9));
+  double solid = row_coverage (surface, (int) x0, (int) x1, (int) round (y1), palette_rgb[0]);
+  double ninth = row_coverage (surface, (int) x0, (int) x1, (int) round (y9), palette_rgb[0]);
+  g_test_message ("blue coverage along layer 1: %.2f, along layer 9: %.2f", solid, ninth);
+  g_assert_cmpfloat (solid, >, 0.95);
+  g_assert_cmpfloat (ninth, >, 0.3);    /* drawn, in the same blue */
+  g_assert_cmpfloat (ninth, <, 0.85);   /* with gaps */
+
+  /* the legend: each swatch is the 22 pixels left of its text; layer 1's
+   * and layer 9's rows are found by their blue */
+  DrmadPlotRect legend;
+  drmad_plot_get_layout (plot, 800, 500, NULL, &legend);
+  g_assert_cmpfloat (legend.width, >, 0);
+  double swatch_cover[2] = { -1, -1 };
+  guint found = 0;
+  for (int y = (int) legend.y; y < (int) (legend.y + legend.height) && found < 2; y++)
+    {
+      double c = row_coverage (surface, (int) legend.x, (int) legend.x + 22, y, palette_rgb[0]);
+      if (c > 0.3)
+        {
+          swatch_cover[found++] = c;
+          y += 8;   /* the next row */
+        }
+    }
+  g_test_message ("legend swatches: %.2f, %.2f", swatch_cover[0], swatch_cover[1]);
+  g_assert_cmpuint (found, ==, 2);
+  g_assert_cmpfloat (swatch_cover[0], >, 0.95);
+  g_assert_cmpfloat (swatch_cover[1], <, 0.9);
+  cairo_surface_destroy (surface);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -949,5 +1018,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/error-axis", test_error_axis);
   g_test_add_func ("/plot/run-marks", test_run_marks);
   g_test_add_func ("/plot/long-title", test_long_title);
+  g_test_add_func ("/plot/many-series-distinct", test_many_series_distinct);
   return g_test_run ();
 }
