@@ -71,6 +71,7 @@ drmad_plot_new (const char *title, const char *x_label, const char *y_label, gbo
   plot->best_x = NAN;
   plot->shades = g_array_new (FALSE, FALSE, sizeof (DrmadPlotShade));
   plot->view_x_lo = plot->view_x_hi = NAN;
+  plot->y_min = plot->y_max = NAN;
   return plot;
 }
 
@@ -457,6 +458,31 @@ pad_y_range (Axis *axis)
   pad_range (&axis->lo, &axis->hi, axis->log ? 0.5 : (axis->lo != 0 ? fabs (axis->lo) * 0.1 : 1), 0.06);
 }
 
+/* A linear axis of a bounded quantity whose data lie within [@min, @max]
+ * (NaN: no bound) pads no further than 3 % of the bounded range past them:
+ * no "106 %" error, no cosine of 1.10 on the labels of a flat line. */
+static void
+bound_y_range (Axis *axis, double data_lo, double data_hi, double min, double max)
+{
+  if (axis->log || !(data_lo <= data_hi))
+    return;
+  /* within them, give or take rounding (a cosine of 1.0000000000000002) */
+  double slack = isfinite (max - min) ? 1e-9 * (max - min) : 0;
+  gboolean below = data_lo >= min - slack, above = data_hi <= max + slack;
+  double lo = axis->lo, hi = axis->hi;
+  if (below)
+    lo = MAX (lo, min);
+  if (above)
+    hi = MIN (hi, max);
+  if (!(hi > lo))
+    return;
+  double margin = 0.03 * (hi - lo);
+  if (below)
+    axis->lo = MAX (axis->lo, MIN (min - margin, data_lo));
+  if (above)
+    axis->hi = MIN (axis->hi, MAX (max + margin, data_hi));
+}
+
 static void
 data_ranges (const DrmadPlot *plot, PlotLayout *layout)
 {
@@ -496,8 +522,12 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
     layout->x.lo = plot->view_x_lo;
     layout->x.hi = plot->view_x_hi;
   }
+  double y_lo = layout->y.lo, y_hi = layout->y.hi, y2_lo = layout->y2.lo, y2_hi = layout->y2.hi;
   pad_y_range (&layout->y);
   pad_y_range (&layout->y2);
+  bound_y_range (&layout->y, y_lo, y_hi, plot->y_min, plot->y_max);
+  if (plot->y2_percent)
+    bound_y_range (&layout->y2, y2_lo, y2_hi, 0, 1);
 }
 
 /* ---- legend items ---- */

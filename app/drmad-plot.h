@@ -34,6 +34,9 @@ typedef struct {
   char      *best_text;  /* its legend text */
   GArray    *shades;     /* DrmadPlotShade: the key of the faded series, oldest first; empty: none */
   double     view_x_lo, view_x_hi;   /* the x range shown (zoom); NaN: all the data */
+  double     y_min, y_max;           /* the values the left axis' quantity can take (a momentum, a cosine):
+                                      * its padding stays within them when the data do; NaN: unbounded.
+                                      * A y2_percent axis is bounded by 0 and 1 alike. */
 } DrmadPlot;
 
 DrmadPlot       *drmad_plot_new        (const char *title, const char *x_label, const char *y_label, gboolean log_y);

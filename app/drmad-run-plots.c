@@ -78,6 +78,7 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
     *momentum_plot = drmad_plot_run_lr (&data);
     retitle (*momentum_plot, learns (hyper, "momentum") ? "Momentum schedule" : "Momentum schedule (not learned)",
              "momentum", FALSE);
+    (*momentum_plot)->y_min = 0, (*momentum_plot)->y_max = 1;
   }
   if (init_plot) {
     data.initial_l2 = init0;
@@ -101,6 +102,7 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
   if (fidelity_plot) {
     DrmadPlot *plot = drmad_plot_new ("Fidelity to the reference method", "meta-iteration", "cosine, sign agreement",
                                       FALSE);
+    plot->y_min = -1, plot->y_max = 1;   /* a cosine; the sign agreement is a fraction */
     DrmadPlotSeries *cosine = drmad_plot_add_series (plot, "cosine", 0, 1);
     DrmadPlotSeries *sign = drmad_plot_add_series (plot, "sign agreement", 1, 1);
     for (guint i = 0; i < n; i++) {

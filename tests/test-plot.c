@@ -1002,6 +1002,68 @@ test_many_series_distinct (void)
   cairo_surface_destroy (surface);
 }
 
+/* The labels of @axis as numbers (percent signs read as numbers too). */
+static GArray *
+label_values (const DrmadPlot *plot, DrmadPlotAxis axis)
+{
+  g_auto (GStrv) labels = drmad_plot_get_tick_labels (plot, 800, 500, axis);
+  g_autofree char *joined = g_strjoinv (" | ", labels);
+  g_test_message ("%s, axis %d: %s", plot->title, axis, joined);
+  GArray *values = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint i = 0; labels[i]; i++)
+    {
+      double v = label_value (labels[i]);
+      g_array_append_val (values, v);
+    }
+  g_assert_cmpuint (values->len, >=, 2);
+  return values;
+}
+
+/* A bounded quantity keeps its labels within its bounds when its data do:
+ * a flat validation error of 98 % (a net that learns nothing) labels no
+ * 102–106 %, a flat 0 % no −100 %, a cosine of 1 (an exact reverse pass,
+ * measured against itself) no 1.10; an unbounded axis pads as before. */
+static void
+test_bounded_axes (void)
+{
+  const double train[3] = { 2.58, 2.47, 2.41 }, val[3] = { 2.81, 2.63, 2.52 };
+  const double high[3] = { 0.98, 0.98, 0.98 }, zero[3] = { 0, 0, 0 };
+  g_autoptr (DrmadPlot) at_98 = drmad_plot_loss (3, train, val, high);
+  g_autoptr (GArray) v98 = label_values (at_98, DRMAD_PLOT_AXIS_Y2);
+  g_assert_cmpfloat (g_array_index (v98, double, v98->len - 1), ==, 100);   /* 100 % labelled, nothing above */
+  g_assert_cmpfloat (g_array_index (v98, double, 0), <, 98);
+  g_autoptr (DrmadPlot) at_0 = drmad_plot_loss (3, train, val, zero);
+  g_autoptr (GArray) v0 = label_values (at_0, DRMAD_PLOT_AXIS_Y2);
+  g_assert_cmpfloat (g_array_index (v0, double, 0), ==, 0);
+  g_assert_cmpfloat (g_array_index (v0, double, v0->len - 1), <=, 100);
+  /* the flat 0 % line is drawn inside the area, off its bottom edge */
+  DrmadPlotRect area;
+  double px, py;
+  drmad_plot_get_layout (at_0, 800, 500, &area, NULL);
+  g_assert_true (drmad_plot_locate (at_0, 800, 500, 2, 1, &px, &py));
+  g_assert_cmpfloat (py, <, area.y + area.height);
+  g_assert_cmpfloat (py, >, area.y + area.height - 0.1 * area.height);
+
+  g_autoptr (DrmadPlot) cosine = drmad_plot_new ("cosine", "meta-iteration", "cosine", FALSE);
+  cosine->y_min = -1, cosine->y_max = 1;
+  DrmadPlotSeries *s = drmad_plot_add_series (cosine, "cosine", 0, 1);
+  drmad_plot_series_append (s, 1, 1);
+  drmad_plot_series_append (s, 4, 1.0000000000000002);   /* rounding */
+  drmad_plot_series_append (s, 7, 0.99999999999999978);
+  g_autoptr (GArray) vc = label_values (cosine, DRMAD_PLOT_AXIS_Y);
+  g_assert_cmpfloat (g_array_index (vc, double, vc->len - 1), ==, 1);
+  g_assert_true (drmad_plot_locate (cosine, 800, 500, 0, 1, &px, &py));
+  drmad_plot_get_layout (cosine, 800, 500, &area, NULL);
+  g_assert_cmpfloat (py, >, area.y);
+
+  g_autoptr (DrmadPlot) free_axis = drmad_plot_new ("unbounded", "meta-iteration", "loss", FALSE);
+  s = drmad_plot_add_series (free_axis, "loss", 0, 1);
+  drmad_plot_series_append (s, 1, 1);
+  drmad_plot_series_append (s, 2, 1);
+  g_autoptr (GArray) vf = label_values (free_axis, DRMAD_PLOT_AXIS_Y);
+  g_assert_cmpfloat (g_array_index (vf, double, vf->len - 1), >, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1019,5 +1081,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/run-marks", test_run_marks);
   g_test_add_func ("/plot/long-title", test_long_title);
   g_test_add_func ("/plot/many-series-distinct", test_many_series_distinct);
+  g_test_add_func ("/plot/bounded-axes", test_bounded_axes);
   return g_test_run ();
 }
