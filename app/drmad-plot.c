@@ -961,11 +961,18 @@ draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const
   }
   cairo_stroke (cr);
   cairo_set_dash (cr, NULL, 0, 0);
-  if (series->x->len > MARKER_MAX_POINTS)
-    return;
+  /* markers on every point of a short series; on a long one, only where a
+   * point has no drawn neighbour (between NaNs: no line leads to it) */
+  gboolean all_markers = series->x->len <= MARKER_MAX_POINTS;
   for (guint i = 0; i < series->x->len; i++) {
     double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), px, py;
     if (!point_valid (plot, series, x, y))
+      continue;
+    if (!all_markers
+        && ((i > 0 && point_valid (plot, series, g_array_index (series->x, double, i - 1),
+                                   g_array_index (series->y, double, i - 1)))
+            || (i + 1 < series->x->len && point_valid (plot, series, g_array_index (series->x, double, i + 1),
+                                                       g_array_index (series->y, double, i + 1)))))
       continue;
     layout_to_pixel (layout, series, x, y, &px, &py);
     cairo_new_sub_path (cr);

@@ -1064,6 +1064,30 @@ test_bounded_axes (void)
   g_assert_cmpfloat (g_array_index (vf, double, vf->len - 1), >, 1);
 }
 
+/* A long run whose diverged meta-iterations recorded NaN: a point between
+ * two NaNs has no line to it, and a series too long for markers on every
+ * point must still show it (a marker), in the PNG as in the window. */
+static void
+test_isolated_points (void)
+{
+  g_autoptr (DrmadPlot) plot = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+  DrmadPlotSeries *s = drmad_plot_add_series (plot, "validation loss", 0, 1);
+  for (guint i = 0; i < 60; i++)
+    drmad_plot_series_append (s, i + 1, i < 10 ? 2.0 - 0.05 * i : i == 30 ? 1.2 : NAN);
+  cairo_surface_t *surface = render (plot);
+  double px, py;
+  g_assert_true (drmad_plot_locate (plot, W, H, 0, 30, &px, &py));
+  DrmadPlotRect around = { px - 5, py - 5, 10, 10 };
+  guint n = count_colour_in (surface, &around, palette_rgb[0], 8, NULL, NULL);
+  g_test_message ("blue pixels around the lone point at (%.0f, %.0f): %u", px, py, n);
+  g_assert_cmpuint (n, >=, 10);
+  /* the connected points keep no markers: the line is as before */
+  g_assert_true (drmad_plot_locate (plot, W, H, 0, 5, &px, &py));
+  DrmadPlotRect above = { px - 1, py - 4, 3, 2 };
+  g_assert_cmpuint (count_colour_in (surface, &above, palette_rgb[0], 8, NULL, NULL), ==, 0);
+  cairo_surface_destroy (surface);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1082,5 +1106,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/long-title", test_long_title);
   g_test_add_func ("/plot/many-series-distinct", test_many_series_distinct);
   g_test_add_func ("/plot/bounded-axes", test_bounded_axes);
+  g_test_add_func ("/plot/isolated-points", test_isolated_points);
   return g_test_run ();
 }
