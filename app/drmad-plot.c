@@ -389,6 +389,7 @@ typedef struct {
   ItemKind kind;
   const DrmadPlotSeries *series;
   const char *text;
+  char *shortened;   /* owned: text cut to fit the drawing's width, or NULL */
   double w;
   double x, y;       /* left edge, centre of its row */
 } LegendItem;
@@ -581,6 +582,31 @@ legend_items (const DrmadPlot *plot, cairo_t *cr)
   return items;
 }
 
+/* Items wider than @room (a comparison's run described by its settings, in
+ * a narrow window) lose the end of their text to "…": no legend runs off
+ * the drawing's edge. */
+static void
+fit_legend_items (GArray *items, cairo_t *cr, double room)
+{
+  set_font (cr, FONT_TICK, FALSE);
+  for (guint i = 0; i < items->len; i++) {
+    LegendItem *item = &g_array_index (items, LegendItem, i);
+    if (item->w <= room || item->kind == ITEM_SHADES || !item->text)
+      continue;
+    double swatch = item->kind == ITEM_CAPTION ? 0 : LEGEND_SWATCH + LEGEND_PAD;
+    glong n = g_utf8_strlen (item->text, -1);
+    char *text = NULL;
+    do {
+      g_free (text);
+      g_autofree char *kept = g_utf8_substring (item->text, 0, --n);
+      text = g_strconcat (g_strchomp (kept), "…", NULL);
+    } while (n > 1 && swatch + text_width (cr, text) > room);
+    item->shortened = text;
+    item->text = text;
+    item->w = swatch + text_width (cr, text);
+  }
+}
+
 /* In a column at the right edge, top-aligned with the plot area. */
 static void
 place_legend_column (PlotLayout *layout, double width, double top)
@@ -637,6 +663,8 @@ plot_layout_clear (PlotLayout *layout)
   g_clear_pointer (&layout->x.ticks, g_array_unref);
   g_clear_pointer (&layout->y.ticks, g_array_unref);
   g_clear_pointer (&layout->y2.ticks, g_array_unref);
+  for (guint i = 0; layout->items && i < layout->items->len; i++)
+    g_free (g_array_index (layout->items, LegendItem, i).shortened);
   g_clear_pointer (&layout->items, g_array_unref);
 }
 
@@ -665,6 +693,7 @@ plot_layout_compute (const DrmadPlot *plot, double width, double height, PlotLay
   layout->y.log = plot->log_y;
   data_ranges (plot, layout);
   layout->items = layout->empty ? g_array_new (FALSE, TRUE, sizeof (LegendItem)) : legend_items (plot, cr);
+  fit_legend_items (layout->items, cr, width - 2 * OUTER);
 
   double top = plot->title ? 34 : OUTER + FONT_TICK / 2;
   double bottom = height - (OUTER + FONT_TICK + TICK_GAP + (plot->x_label ? FONT_LABEL + 14 : 4));

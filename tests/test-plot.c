@@ -1088,6 +1088,51 @@ test_isolated_points (void)
   cairo_surface_destroy (surface);
 }
 
+/* A legend entry wider than the drawing (the comparison names each run by
+ * its settings) ends in "…" within the drawing: the columns at its edges
+ * stay blank over the legend's rows, and the text still reaches near the
+ * right edge (cut, not dropped). */
+static void
+test_long_legend_entry (void)
+{
+  g_autoptr (DrmadPlot) plot = drmad_plot_new ("Validation loss", "meta-iteration", "validation loss", FALSE);
+  const char *names[] = { "short: layers=784,10",
+                          "deep: layers=784,8,8,8,8,8,8,8,8,8,8,8,8,10, iters=10, learn=l2,lr,momentum,init, "
+                          "segments=4, init-l2=1e-4, init-lr=0.1, +5 more settings that differ" };
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+    {
+      DrmadPlotSeries *s = drmad_plot_add_series (plot, names[k], k, 1);
+      for (guint i = 1; i <= 5; i++)
+        drmad_plot_series_append (s, i, 2.0 / (i + k));
+    }
+  const int widths[] = { 420, W };
+  for (guint z = 0; z < G_N_ELEMENTS (widths); z++)
+    {
+      int w = widths[z];
+      DrmadPlotRect legend;
+      drmad_plot_get_layout (plot, w, H, NULL, &legend);
+      g_assert_cmpfloat (legend.x, >=, 0);
+      g_assert_cmpfloat (legend.x + legend.width, <=, w);
+      cairo_surface_t *surface = render_at (plot, w, H);
+      static const guint8 white[3] = { 255, 255, 255 };
+      int rightmost = -1;
+      for (int y = (int) legend.y; y < (int) (legend.y + legend.height) && y < H; y++)
+        for (int x = 0; x < w; x++)
+          {
+            guint8 p[3];
+            pixel_at (surface, x, y, p);
+            if (close_to (p, white, 30))
+              continue;
+            g_assert_cmpint (x, >=, 4);
+            g_assert_cmpint (x, <, w - 4);
+            rightmost = MAX (rightmost, x);
+          }
+      g_test_message ("width %d: legend ink up to column %d", w, rightmost);
+      g_assert_cmpint (rightmost, >, w - 60);
+      cairo_surface_destroy (surface);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1107,5 +1152,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/many-series-distinct", test_many_series_distinct);
   g_test_add_func ("/plot/bounded-axes", test_bounded_axes);
   g_test_add_func ("/plot/isolated-points", test_isolated_points);
+  g_test_add_func ("/plot/long-legend-entry", test_long_legend_entry);
   return g_test_run ();
 }
