@@ -308,7 +308,7 @@ on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow 
   }
   drmad_window_update_summary (self);
   if (self->screenshot_path && !self->screenshot_taken && it->iteration >= self->screenshot_after) {
-    self->screenshot_taken = TRUE;
+    self->screenshot_taken = self->screenshot_saving = TRUE;
     /* once the new plots are laid out and drawn */
     g_timeout_add (300, take_screenshot, g_object_ref (self));
   }
@@ -418,7 +418,10 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
   if (self->screenshot_path) {
     if (!self->screenshot_taken)
       screenshot_failed (self, finish->error ? finish->error->message : "the run ended before the screenshot");
-    g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
+    /* a run that ends within the screenshot's delay (its last meta-iteration
+     * was the one asked for) quits once the picture is written */
+    if (!self->screenshot_saving)
+      g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
   }
 }
 
@@ -593,10 +596,11 @@ screenshot_saved (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   DrmadWindow *self = DRMAD_WINDOW (source);
   g_autoptr (GError) error = NULL;
+  self->screenshot_saving = FALSE;
   if (drmad_window_save_png_finish (self, result, &error))
     g_printerr ("drmad: saved the window to %s\n", self->screenshot_path);
   else
-    g_printerr ("drmad: %s\n", error->message);
+    screenshot_failed (self, error->message);
   if (drmad_runner_is_running (self->runner))
     drmad_runner_stop (self->runner);   /* on_runner_finished quits */
   else

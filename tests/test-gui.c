@@ -695,6 +695,41 @@ test_program (void)
   g_assert_nonnull (strstr (settings_text, "\nmethod=drmad\n"));
 }
 
+/* The screenshot hook asked for the run's last meta-iteration: a short run
+ * ends (final evaluation and all) within the hook's wait for the plots to
+ * be drawn, and the window quit then without writing the picture, with
+ * exit status 0 and not a word. It now waits for the picture. */
+static void
+test_program_last_iteration (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *png = g_build_filename (g_get_user_data_dir (), "hook-last.png", NULL);
+  g_unlink (png);
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--layers", "784,10", "--iters", "10", "--train-size", "100",
+                         "--val-size", "50", "--test-size", "50", "--batch", "10", "--meta-iters", "1",
+                         "--fidelity-every", "0", NULL };
+  g_auto (GStrv) envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "DRMAD_SCREENSHOT", png, TRUE);
+  envp = g_environ_setenv (envp, "DRMAD_SCREENSHOT_AFTER", "1", TRUE);
+  envp = g_environ_setenv (envp, "HOME", g_get_home_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  g_autofree char *err = NULL;
+  int status;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("drmad with the screenshot hook on its last meta-iteration; stderr: %s", err);
+  g_assert_true (g_spawn_check_wait_status (status, &error));
+  g_assert_nonnull (strstr (err, "saved the window to"));
+  g_autoptr (GdkTexture) texture = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), >=, 800);
+}
+
 /* ---- the keyboard and small screens, in a window of their own ---- */
 
 static void
@@ -2119,6 +2154,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
   g_test_add_func ("/gui/program", test_program);
+  g_test_add_func ("/gui/program-last-iteration", test_program_last_iteration);
   g_test_add_func ("/gui/compare", test_compare);
   g_test_add_func ("/gui/settings-file", test_settings_file);
   g_test_add_func ("/gui/plot-save", test_plot_save);
