@@ -510,6 +510,16 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
       layout->empty = FALSE;
     }
   }
+  /* the marks too: a rejected meta-iteration whose losses are NaN (a
+   * diverged training) has no point, yet its column is shown */
+  for (guint i = 0; !layout->empty && i <= plot->rejected_x->len; i++) {
+    double x = i < plot->rejected_x->len ? g_array_index (plot->rejected_x, double, i) : plot->best_x;
+    if (!isfinite (x) || (zoomed && (x < plot->view_x_lo || x > plot->view_x_hi)))
+      continue;
+    layout->x.lo = MIN (layout->x.lo, x);
+    layout->x.hi = MAX (layout->x.hi, x);
+    layout->integer_x &= x == floor (x);
+  }
   if (layout->empty) {
     layout->x.lo = zoomed ? plot->view_x_lo : 0, layout->x.hi = zoomed ? plot->view_x_hi : 1;
     layout->y.lo = layout->y2.lo = 0;

@@ -1133,6 +1133,52 @@ test_long_legend_entry (void)
     }
 }
 
+/* Pixels of the rejected columns' pale red over the area's height at data x @x. */
+static guint
+rejected_pixels_at (const DrmadPlot *plot, cairo_surface_t *surface, double x)
+{
+  static const guint8 rejected_rgb[3] = { 255, 219, 219 };
+  DrmadPlotRect area = inner_area (plot, W, H);
+  double lo, hi;
+  drmad_plot_get_x_range (plot, W, H, &lo, &hi);
+  DrmadPlotRect column = { area.x + (x - lo) / (hi - lo) * area.width - 1, area.y, 3, area.height };
+  return count_colour_in (surface, &column, rejected_rgb, 3, NULL, NULL);
+}
+
+/* A diverged training records NaN losses and is rejected: a rejected
+ * meta-iteration with no point, first or last, is still in view with its
+ * column (the loss plot of a run whose last meta-iterations diverged showed
+ * none of them, and "rejected" in the legend over nothing). */
+static void
+test_rejected_without_points (void)
+{
+  const double train[4] = { 1.1, NAN, NAN, NAN }, val[4] = { 1.4, NAN, NAN, NAN }, err[4] = { 0.2, NAN, NAN, NAN };
+  const gboolean last[4] = { FALSE, TRUE, TRUE, TRUE };
+  DrmadPlotRunData data = { .n_iters = 4, .train_loss = train, .val_loss = val, .val_error = err, .rejected = last };
+  g_autoptr (DrmadPlot) loss = drmad_plot_run_loss (&data);
+  double lo, hi;
+  drmad_plot_get_x_range (loss, W, H, &lo, &hi);
+  g_test_message ("rejected 2–4 of 4, with NaN losses: x from %g to %g", lo, hi);
+  g_assert_cmpfloat (lo, <=, 1);
+  g_assert_cmpfloat (hi, >=, 4);
+  cairo_surface_t *surface = render (loss);
+  for (guint k = 2; k <= 4; k++)
+    g_assert_cmpuint (rejected_pixels_at (loss, surface, k), >, 100);
+  cairo_surface_destroy (surface);
+
+  const double train1[3] = { NAN, 1.2, 1.0 }, val1[3] = { NAN, 1.5, 1.3 }, err1[3] = { NAN, 0.3, 0.25 };
+  const gboolean first[3] = { TRUE, FALSE, FALSE };
+  DrmadPlotRunData data1 = { .n_iters = 3, .train_loss = train1, .val_loss = val1, .val_error = err1,
+                             .rejected = first };
+  g_autoptr (DrmadPlot) loss1 = drmad_plot_run_loss (&data1);
+  drmad_plot_get_x_range (loss1, W, H, &lo, &hi);
+  g_test_message ("rejected 1 of 3, with NaN losses: x from %g to %g", lo, hi);
+  g_assert_cmpfloat (lo, <=, 1);
+  surface = render (loss1);
+  g_assert_cmpuint (rejected_pixels_at (loss1, surface, 1), >, 100);
+  cairo_surface_destroy (surface);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1153,5 +1199,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/bounded-axes", test_bounded_axes);
   g_test_add_func ("/plot/isolated-points", test_isolated_points);
   g_test_add_func ("/plot/long-legend-entry", test_long_legend_entry);
+  g_test_add_func ("/plot/rejected-without-points", test_rejected_without_points);
   return g_test_run ();
 }
