@@ -100,6 +100,43 @@ test_warm_start_plots (void)
   remove_tree (dir);
 }
 
+/* An L2 per neuron or per weight is drawn one line per layer, the geometric
+ * mean of the layer's values: the title says so (it read "Learned L2 per
+ * layer", as if each layer had one). */
+static void
+test_l2_granularity_title (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  const char *granularity[] = { "neuron", "weight", "layer" };
+  const char *titles[] = { "Learned L2 per layer (geometric mean over neurons)",
+                           "Learned L2 per layer (geometric mean over weights)", "Learned L2 per layer" };
+  for (guint g = 0; g < G_N_ELEMENTS (granularity); g++) {
+    g_autofree char *dir = test_tmp_dir ("drmad-job", NULL);
+    g_autofree char *folder = g_build_filename (dir, "run", NULL);
+    const char *options[] = { "--no-gui", "--iters", "10", "--train-size", "100", "--val-size", "50",
+                              "--test-size", "50", "--layers", "784,10", "--batch", "10", "--meta-iters", "1",
+                              "--fidelity-every", "0", "--l2-granularity", granularity[g], "--out", folder, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (drmad (options, &out, &err), ==, 0);
+    g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
+    g_assert_no_error (error);
+    DrmadOptions o = { 0 };
+    g_assert_true (drmad_options_from_values (&o, values, &error));
+    g_assert_no_error (error);
+    guint n = 0;
+    g_autoptr (DrmadPlot) l2 = NULL;
+    g_assert_true (drmad_run_load_plots (folder, &o, &n, &l2, NULL, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (n, ==, 1);
+    g_assert_cmpstr (l2->title, ==, titles[g]);
+    drmad_options_clear (&o);
+    remove_tree (dir);
+  }
+}
+
 /* The values the window shows as "Now" include every learned group: with
  * --learn momentum,init it showed only L2 and the learning rates, neither
  * learned. */
@@ -131,5 +168,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/job/warm-start-plots", test_warm_start_plots);
   g_test_add_func ("/job/learned-text", test_learned_text);
+  g_test_add_func ("/job/l2-granularity-title", test_l2_granularity_title);
   return g_test_run ();
 }
