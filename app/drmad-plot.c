@@ -435,10 +435,13 @@ layout_to_pixel (const PlotLayout *layout, const DrmadPlotSeries *series, double
   *py = axis_to_pixel_y (layout, axis, axis->log ? log10 (y) : y);
 }
 
+/* A range narrower than 10^-9 of its values (or of a decade, on a log
+ * axis: @absolute) is a flat line: its ticks would need more digits than
+ * the labels have (twelve) to differ, and read "0.900000000000" thrice. */
 static void
-pad_range (double *lo, double *hi, double equal_pad, double fraction)
+pad_range (double *lo, double *hi, double equal_pad, double fraction, double absolute)
 {
-  if (*hi - *lo <= 1e-12 * MAX (fabs (*lo), fabs (*hi))) {
+  if (*hi - *lo <= MAX (1e-9 * MAX (fabs (*lo), fabs (*hi)), absolute)) {
     *lo -= equal_pad;
     *hi += equal_pad;
   } else {
@@ -456,7 +459,8 @@ pad_y_range (Axis *axis)
     return;
   }
   /* a log axis pads half a decade either side of a single value */
-  pad_range (&axis->lo, &axis->hi, axis->log ? 0.5 : (axis->lo != 0 ? fabs (axis->lo) * 0.1 : 1), 0.06);
+  pad_range (&axis->lo, &axis->hi, axis->log ? 0.5 : (axis->lo != 0 ? fabs (axis->lo) * 0.1 : 1), 0.06,
+             axis->log ? 1e-9 : 0);
 }
 
 /* A linear axis of a bounded quantity whose data lie within [@min, @max]
@@ -528,7 +532,7 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
     return;
   }
   pad_range (&layout->x.lo, &layout->x.hi,
-             layout->integer_x ? 1 : MAX (fabs (layout->x.lo) * 0.1, 0.5), 0.03);
+             layout->integer_x ? 1 : MAX (fabs (layout->x.lo) * 0.1, 0.5), 0.03, 0);
   if (zoomed) {
     layout->x.lo = plot->view_x_lo;
     layout->x.hi = plot->view_x_hi;

@@ -1179,6 +1179,39 @@ test_rejected_without_points (void)
   cairo_surface_destroy (surface);
 }
 
+/* Values that differ in their twelfth digit (a momentum, a learning rate
+ * that barely moved) are a flat line to the eye: the axis labels them as
+ * one, not as "0.900000000000 | 0.900000000000 | 0.900000000001". Labels
+ * stay distinct from there to ranges the labels' digits can resolve. */
+static void
+test_nearly_flat (void)
+{
+  const struct { gboolean log; double a, b; } cases[] = {
+    { FALSE, 0.9, 0.9 + 1e-12 }, { FALSE, 1 - 1e-12, 1 - 2e-12 }, { TRUE, 1, 1 + 1e-12 },
+    { TRUE, 0.1, 0.1 * (1 + 1e-11) }, { TRUE, 1e-12, 1e-12 * (1 + 1e-11) }, { FALSE, 0.9, 0.9 + 2e-9 },
+    { FALSE, 5e-4, 5e-4 * (1 + 1e-8) }, { TRUE, 1, 1 + 1e-8 },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr (DrmadPlot) plot = drmad_plot_new ("nearly flat", "training step", "y", cases[c].log);
+      DrmadPlotSeries *s = drmad_plot_add_series (plot, "s", 0, 1);
+      drmad_plot_series_append (s, 0, cases[c].a);
+      drmad_plot_series_append (s, 10, cases[c].b);
+      const int sizes[][2] = { { 800, 500 }, { 420, 260 } };
+      for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+        {
+          g_auto (GStrv) labels = drmad_plot_get_tick_labels (plot, sizes[z][0], sizes[z][1], DRMAD_PLOT_AXIS_Y);
+          g_autofree char *joined = g_strjoinv (" | ", labels);
+          g_test_message ("%.17g, %.17g (%s) at %dx%d: %s", cases[c].a, cases[c].b, cases[c].log ? "log" : "linear",
+                          sizes[z][0], sizes[z][1], joined);
+          g_assert_cmpuint (g_strv_length (labels), >=, 2);
+          g_assert_true (strv_distinct (labels));
+          for (guint i = 1; labels[i]; i++)
+            g_assert_cmpfloat (label_value (labels[i]), >, label_value (labels[i - 1]));
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1200,5 +1233,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/isolated-points", test_isolated_points);
   g_test_add_func ("/plot/long-legend-entry", test_long_legend_entry);
   g_test_add_func ("/plot/rejected-without-points", test_rejected_without_points);
+  g_test_add_func ("/plot/nearly-flat", test_nearly_flat);
   return g_test_run ();
 }
