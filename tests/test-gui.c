@@ -1686,6 +1686,13 @@ test_compare (void)
     g_autofree char *expected_name = g_strdup_printf ("%s: seed=%u", k ? "second" : "first", k + 1);
     g_assert_cmpstr (series->name, ==, expected_name);
     g_assert_cmpuint (((DrmadPlotSeries *) l2->series->pdata[k])->x->len, ==, 2);   /* two weight layers */
+    /* T = 30 in S = 4 segments: segment s starts at the first step t with
+     * ⌊t·4/30⌋ = s, steps 0, 8, 15 and 23 (not 7.5 and 22.5), and ends at 30 */
+    const DrmadPlotSeries *schedule = lr->series->pdata[k];
+    const double starts[] = { 0, 8, 15, 23, 30 };
+    g_assert_cmpuint (schedule->x->len, ==, G_N_ELEMENTS (starts));
+    for (guint s = 0; s < G_N_ELEMENTS (starts); s++)
+      g_assert_cmpfloat (g_array_index (schedule->x, double, s), ==, starts[s]);
     /* The validation losses are history.csv's, meta-iteration by meta-iteration. */
     g_autofree char *path = g_build_filename (folders[k], "history.csv", NULL), *text = NULL;
     g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
