@@ -569,7 +569,11 @@ shade_end_labels (const DrmadPlot *plot, char first[16], char last[16])
 {
   const DrmadPlotShade *shades = (const DrmadPlotShade *) plot->shades->data;
   g_snprintf (first, 16, "%u", shades[0].meta_iteration);
-  g_snprintf (last, 16, "%u", shades[plot->shades->len - 1].meta_iteration);
+  /* one shade (a run of one meta-iteration): "0 ▮", not "0 ▮ 0" */
+  if (plot->shades->len > 1)
+    g_snprintf (last, 16, "%u", shades[plot->shades->len - 1].meta_iteration);
+  else
+    last[0] = '\0';
 }
 
 static GArray *
@@ -590,7 +594,7 @@ legend_items (const DrmadPlot *plot, cairo_t *cr)
     char first[16], last[16];
     shade_end_labels (plot, first, last);
     add_item (items, cr, ITEM_CAPTION, NULL, "faded: earlier meta-iterations", 0);
-    double w = shade_bar_width (plot) + 2 * 4 + text_width (cr, first) + text_width (cr, last);
+    double w = shade_bar_width (plot) + 4 + text_width (cr, first) + (last[0] ? 4 + text_width (cr, last) : 0);
     add_item (items, cr, ITEM_SHADES, NULL, NULL, w);
   }
   return items;
@@ -1082,8 +1086,10 @@ draw_legend (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr)
         cairo_fill (cr);
       }
       cairo_set_source_rgb (cr, 0, 0, 0);
-      cairo_move_to (cr, bar_x + bar + 4, y + FONT_TICK * 0.35);
-      cairo_show_text (cr, last);
+      if (last[0]) {
+        cairo_move_to (cr, bar_x + bar + 4, y + FONT_TICK * 0.35);
+        cairo_show_text (cr, last);
+      }
       continue;
     }
     }

@@ -1212,6 +1212,50 @@ test_nearly_flat (void)
     }
 }
 
+/* Runs of dark columns (text) in the legend's last row, the key of the
+ * faded schedules: "0 ▮▮ 2" has two, its numbers (the bar is grey). */
+static guint
+shade_key_numbers (const DrmadPlot *plot)
+{
+  DrmadPlotRect legend;
+  drmad_plot_get_layout (plot, 800, 500, NULL, &legend);
+  cairo_surface_t *surface = render_at (plot, 800, 500);
+  int centre = (int) (legend.y + legend.height - 17 / 2.0);
+  guint runs = 0;
+  gboolean previous = FALSE;
+  for (int x = (int) legend.x - 2; x < (int) (legend.x + legend.width) + 2; x++)
+    {
+      gboolean dark = FALSE;
+      for (int y = centre - 6; y <= centre + 6 && !dark; y++)
+        {
+          guint8 p[3];
+          pixel_at (surface, x, y, p);
+          dark = p[0] < 100 && p[1] < 100 && p[2] < 100;
+        }
+      runs += dark && !previous;
+      previous = dark;
+    }
+  cairo_surface_destroy (surface);
+  return runs;
+}
+
+/* A run of one meta-iteration has one faded schedule, the starting one:
+ * its key reads "0 ▮", not "from 0 to 0"; with several, first and last. */
+static void
+test_single_shade_key (void)
+{
+  const double initial[2] = { 0.1, 0.1 }, lr[3 * 2] = { 0.09, 0.08, 0.08, 0.07, 0.07, 0.06 };
+  DrmadPlotRunData one = { .n_iters = 1, .n_layers = 1, .segments = 2, .steps = 20, .initial_lr = initial, .lr = lr };
+  g_autoptr (DrmadPlot) single = drmad_plot_run_lr (&one);
+  g_assert_cmpuint (single->shades->len, ==, 1);
+  g_assert_cmpuint (shade_key_numbers (single), ==, 1);
+  DrmadPlotRunData three = one;
+  three.n_iters = 3;
+  g_autoptr (DrmadPlot) several = drmad_plot_run_lr (&three);
+  g_assert_cmpuint (several->shades->len, ==, 3);
+  g_assert_cmpuint (shade_key_numbers (several), ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1234,5 +1278,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/long-legend-entry", test_long_legend_entry);
   g_test_add_func ("/plot/rejected-without-points", test_rejected_without_points);
   g_test_add_func ("/plot/nearly-flat", test_nearly_flat);
+  g_test_add_func ("/plot/single-shade-key", test_single_shade_key);
   return g_test_run ();
 }
