@@ -720,7 +720,10 @@ plot_layout_compute (const DrmadPlot *plot, double width, double height, PlotLay
     double w = 0;
     for (guint i = 0; i < layout->items->len; i++)
       w = MAX (w, g_array_index (layout->items, LegendItem, i).w);
-    if (width - w - LEGEND_GAP - OUTER >= MAX (0.6 * width, 280)) {
+    /* a column only when it fits the height too (thirteen layers and the
+     * key of the faded schedules ran off the bottom of a short plot) */
+    if (width - w - LEGEND_GAP - OUTER >= MAX (0.6 * width, 280)
+        && top + layout->items->len * LEGEND_ROW <= height - OUTER) {
       place_legend_column (layout, width, top);
       right_limit = layout->legend.x - LEGEND_GAP;
     } else

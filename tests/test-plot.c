@@ -1256,6 +1256,38 @@ test_single_shade_key (void)
   g_assert_cmpuint (shade_key_numbers (several), ==, 2);
 }
 
+/* Thirteen layers' schedules and the key of the faded ones, in a short
+ * plot (a small window): the legend's column would run off the bottom,
+ * cutting layer 13 and the key; it goes below the axes in rows instead,
+ * inside the drawing and clear of the plot area. */
+static void
+test_tall_legend (void)
+{
+  enum { L = 13, S = 4, N = 2 };
+  double initial[L * S], lr[N * L * S];
+  for (guint i = 0; i < L * S; i++)
+    initial[i] = 0.1;
+  for (guint i = 0; i < N * L * S; i++)
+    lr[i] = 0.05 + 0.001 * (i % 37);
+  DrmadPlotRunData data = { .n_iters = N, .n_layers = L, .segments = S, .steps = 10, .initial_lr = initial, .lr = lr };
+  g_autoptr (DrmadPlot) plot = drmad_plot_run_lr (&data);
+  const int sizes[][2] = { { 600, 250 }, { 800, 300 }, { 800, 500 } };
+  for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+    {
+      int w = sizes[z][0], h = sizes[z][1];
+      DrmadPlotRect area, legend;
+      drmad_plot_get_layout (plot, w, h, &area, &legend);
+      g_test_message ("%dx%d: area %.0f,%.0f %.0fx%.0f, legend %.0f,%.0f %.0fx%.0f", w, h, area.x, area.y, area.width,
+                      area.height, legend.x, legend.y, legend.width, legend.height);
+      g_assert_cmpfloat (legend.y, >=, 0);
+      g_assert_cmpfloat (legend.y + legend.height, <=, h);
+      g_assert_cmpfloat (legend.x + legend.width, <=, w);
+      gboolean apart = legend.x >= area.x + area.width || legend.y >= area.y + area.height;
+      g_assert_true (apart);
+      g_assert_cmpfloat (area.height, >=, 60);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1279,5 +1311,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/rejected-without-points", test_rejected_without_points);
   g_test_add_func ("/plot/nearly-flat", test_nearly_flat);
   g_test_add_func ("/plot/single-shade-key", test_single_shade_key);
+  g_test_add_func ("/plot/tall-legend", test_tall_legend);
   return g_test_run ();
 }
