@@ -398,6 +398,7 @@ typedef struct {
   DrmadPlotRect area, legend;
   Axis x, y, y2;
   gboolean empty, has_y2, integer_x;
+  gboolean marks_only;   /* empty, but with rejected columns to show (every meta-iteration diverged) */
   GArray *items;     /* LegendItem */
 } PlotLayout;
 
@@ -515,19 +516,33 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
     }
   }
   /* the marks too: a rejected meta-iteration whose losses are NaN (a
-   * diverged training) has no point, yet its column is shown */
-  for (guint i = 0; !layout->empty && i <= plot->rejected_x->len; i++) {
+   * diverged training) has no point, yet its column is shown; when every
+   * meta-iteration is such, the columns alone */
+  gboolean marks_integer = TRUE;
+  double marks_lo = INFINITY, marks_hi = -INFINITY;
+  for (guint i = 0; i <= plot->rejected_x->len; i++) {
     double x = i < plot->rejected_x->len ? g_array_index (plot->rejected_x, double, i) : plot->best_x;
     if (!isfinite (x) || (zoomed && (x < plot->view_x_lo || x > plot->view_x_hi)))
       continue;
-    layout->x.lo = MIN (layout->x.lo, x);
-    layout->x.hi = MAX (layout->x.hi, x);
-    layout->integer_x &= x == floor (x);
+    marks_lo = MIN (marks_lo, x);
+    marks_hi = MAX (marks_hi, x);
+    marks_integer &= x == floor (x);
+  }
+  layout->marks_only = layout->empty && marks_lo <= marks_hi;
+  if (marks_lo <= marks_hi) {
+    layout->x.lo = MIN (layout->x.lo, marks_lo);
+    layout->x.hi = MAX (layout->x.hi, marks_hi);
+    layout->integer_x &= marks_integer;
   }
   if (layout->empty) {
-    layout->x.lo = zoomed ? plot->view_x_lo : 0, layout->x.hi = zoomed ? plot->view_x_hi : 1;
     layout->y.lo = layout->y2.lo = 0;
     layout->y.hi = layout->y2.hi = 1;
+    if (layout->marks_only && !zoomed) {
+      pad_range (&layout->x.lo, &layout->x.hi, layout->integer_x ? 1 : MAX (fabs (layout->x.lo) * 0.1, 0.5), 0.03,
+                 0);
+      return;
+    }
+    layout->x.lo = zoomed ? plot->view_x_lo : 0, layout->x.hi = zoomed ? plot->view_x_hi : 1;
     layout->integer_x = FALSE;
     return;
   }
@@ -710,7 +725,8 @@ plot_layout_compute (const DrmadPlot *plot, double width, double height, PlotLay
   layout->has_y2 = plot->y2_label != NULL;
   layout->y.log = plot->log_y;
   data_ranges (plot, layout);
-  layout->items = layout->empty ? g_array_new (FALSE, TRUE, sizeof (LegendItem)) : legend_items (plot, cr);
+  layout->items = layout->empty && !layout->marks_only ? g_array_new (FALSE, TRUE, sizeof (LegendItem))
+                                                       : legend_items (plot, cr);
   fit_legend_items (layout->items, cr, width - 2 * OUTER);
 
   double top = plot->title ? 34 : OUTER + FONT_TICK / 2;
@@ -1119,7 +1135,7 @@ drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height
   cairo_save (cr);
   cairo_rectangle (cr, a->x, a->y, a->width, a->height);
   cairo_clip (cr);
-  if (!layout.empty)
+  if (!layout.empty || layout.marks_only)
     draw_marks (plot, &layout, cr);
   cairo_restore (cr);
 
@@ -1135,12 +1151,13 @@ drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height
   cairo_restore (cr);
 
   if (layout.empty) {
-    const char *note = "no data yet";
+    const char *note = layout.marks_only ? "no finite values" : "no data yet";
     set_font (cr, FONT_LABEL, FALSE);
     cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
     cairo_move_to (cr, a->x + a->width / 2 - text_width (cr, note) / 2, a->y + a->height / 2);
     cairo_show_text (cr, note);
-  } else
+  }
+  if (!layout.empty || layout.marks_only)
     draw_legend (plot, &layout, cr);
   cairo_restore (cr);
   plot_layout_clear (&layout);

@@ -48,7 +48,9 @@ void             drmad_plot_series_append (DrmadPlotSeries *series, double x, do
 /* Draws the whole plot (background, axes with ticks and labels, series,
  * legend, title) into the rectangle (0, 0, width, height) of @cr. Points that
  * are NaN/Inf, or ≤ 0 on a log axis, are skipped. An empty plot draws its
- * axes and a "no data yet" note. The legend lies outside the plot area: in a
+ * axes and a "no data yet" note; one whose meta-iterations were all
+ * rejected without a finite value, their columns, its legend and "no finite
+ * values". The legend lies outside the plot area: in a
  * column on the right when the plot is wide enough, else in rows below. */
 void drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height);
 

@@ -1179,6 +1179,36 @@ test_rejected_without_points (void)
   cairo_surface_destroy (surface);
 }
 
+/* Every meta-iteration rejected with NaN losses (a reverse pass unstable
+ * from the start): no point at all, but the columns, and the legend that
+ * says what they are, are drawn; the plot does not read "no data yet" as
+ * if the run had not begun (its x axis spanned 0 to 1, no column). */
+static void
+test_all_rejected (void)
+{
+  const double none[2] = { NAN, NAN };
+  const gboolean all[2] = { TRUE, TRUE };
+  DrmadPlotRunData data = { .n_iters = 2, .train_loss = none, .val_loss = none, .val_error = none, .rejected = all };
+  g_autoptr (DrmadPlot) loss = drmad_plot_run_loss (&data);
+  double lo, hi;
+  drmad_plot_get_x_range (loss, W, H, &lo, &hi);
+  g_test_message ("all rejected: x from %g to %g", lo, hi);
+  g_assert_cmpfloat (lo, <=, 1);
+  g_assert_cmpfloat (hi, >=, 2);
+  DrmadPlotRect legend;
+  drmad_plot_get_layout (loss, W, H, NULL, &legend);
+  g_assert_cmpfloat (legend.width, >, 0);
+  cairo_surface_t *surface = render (loss);
+  g_assert_cmpuint (rejected_pixels_at (loss, surface, 1), >, 100);
+  g_assert_cmpuint (rejected_pixels_at (loss, surface, 2), >, 100);
+  cairo_surface_destroy (surface);
+  /* no data and no marks: as before, nothing in view and no legend */
+  DrmadPlotRunData nothing = { .n_iters = 2, .train_loss = none, .val_loss = none, .val_error = none };
+  g_autoptr (DrmadPlot) empty = drmad_plot_run_loss (&nothing);
+  drmad_plot_get_layout (empty, W, H, NULL, &legend);
+  g_assert_cmpfloat (legend.width, ==, 0);
+}
+
 /* Values that differ in their twelfth digit (a momentum, a learning rate
  * that barely moved) are a flat line to the eye: the axis labels them as
  * one, not as "0.900000000000 | 0.900000000000 | 0.900000000001". Labels
@@ -1312,5 +1342,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/nearly-flat", test_nearly_flat);
   g_test_add_func ("/plot/single-shade-key", test_single_shade_key);
   g_test_add_func ("/plot/tall-legend", test_tall_legend);
+  g_test_add_func ("/plot/all-rejected", test_all_rejected);
   return g_test_run ();
 }
