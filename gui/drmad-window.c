@@ -117,6 +117,19 @@ drmad_window_set_run_folder (DrmadWindow *self, const char *folder)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->subtitle_label), folder);
 }
 
+/* A number of the summary: a rejected meta-iteration whose training
+ * diverged has NaN losses, shown as "—" rather than "nan" (and an infinite
+ * loss as "∞"). */
+static char *
+summary_number (const char *format, double value)
+{
+  if (isnan (value))
+    return g_strdup ("—");
+  if (isinf (value))
+    return g_strdup (value > 0 ? "∞" : "−∞");
+  return g_strdup_printf (format, value);
+}
+
 /* The values the plots end on: the hyperparameters as they are now. */
 
 void
@@ -126,13 +139,17 @@ drmad_window_update_summary (DrmadWindow *self)
   if (self->rows && self->rows->len > 0) {
     const DrmadJobRow *first = &g_array_index (self->rows, DrmadJobRow, 0);
     const DrmadJobRow *last = &g_array_index (self->rows, DrmadJobRow, self->rows->len - 1);
+    g_autofree char *val_loss = summary_number ("%.4f", last->val_loss);
+    g_autofree char *first_loss = summary_number ("%.4f", first->val_loss);
+    g_autofree char *val_error = summary_number ("%.2f %%", 100 * last->val_error);
+    g_autofree char *train_loss = summary_number ("%.4f", last->train_loss);
     g_autofree char *line = g_markup_printf_escaped (
       "<b>Meta-iteration %u</b> of %" G_GUINT64_FORMAT "%s\n"
-      "validation loss <b>%.4f</b> (first %.4f)\n"
-      "validation error <b>%.2f %%</b>\n"
-      "train loss %.4f\n",
+      "validation loss <b>%s</b> (first %s)\n"
+      "validation error <b>%s</b>\n"
+      "train loss %s\n",
       last->iteration, MAX (self->meta_total, (guint64) last->iteration), last->rejected ? " (rejected)" : "",
-      last->val_loss, first->val_loss, 100 * last->val_error, last->train_loss);
+      val_loss, first_loss, val_error, train_loss);
     g_string_append (text, line);
     if (self->last_norms) {
       g_autofree char *line = g_markup_printf_escaped ("<small>%s</small>\n", self->last_norms);

@@ -26,6 +26,7 @@
 #include "drmad-options.h"
 #include "drmad-runner.h"
 #include "drmad-window.h"
+#include "drmad-window-private.h"   /* the summary's rows, set without a run */
 #include "test-util.h"
 
 static gboolean display_ok;
@@ -1791,6 +1792,33 @@ test_final_unrecorded (void)
   close_window (window);
 }
 
+/* A rejected meta-iteration whose training diverged has NaN losses: the
+ * summary showed "validation loss nan (first 2.1035)", "validation error
+ * nan %" and "train loss nan". */
+static void
+test_summary_not_finite (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GArray *rows = g_array_new (FALSE, FALSE, sizeof (DrmadJobRow));
+  const DrmadJobRow first = { 1, FALSE, 2.0084, 2.1035, 0.6, 0.03 }, diverged = { 2, TRUE, NAN, NAN, NAN, 0.01 };
+  g_array_append_val (rows, first);
+  g_array_append_val (rows, diverged);
+  drmad_window_set_rows (window, rows);
+  drmad_window_update_summary (window);
+  const char *text = gtk_label_get_text (window->summary_label);
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, "Meta-iteration 2"));
+  g_assert_nonnull (strstr (text, "(first 2.1035)"));
+  g_autofree char *lower = g_ascii_strdown (text, -1);
+  g_assert_null (strstr (lower, "nan"));
+  g_assert_nonnull (strstr (text, "validation loss — (first"));
+  g_assert_nonnull (strstr (text, "validation error —"));
+  g_assert_nonnull (strstr (text, "train loss —"));
+  close_window (window);
+}
+
 /* The window as a user launches it, with settings.ini in the test's
  * isolated folders: the compare hook with no such run makes it quit at
  * once, saving its settings on the way out. Returns its stderr. */
@@ -2147,6 +2175,7 @@ main (int argc, char **argv)
   g_setenv ("GTK_A11Y", "test", TRUE);
   display_ok = gtk_init_check ();
   g_test_add_func ("/gui/final-text", test_final_text);
+  g_test_add_func ("/gui/summary-not-finite", test_summary_not_finite);
   g_test_add_func ("/gui/settings", test_settings);
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
