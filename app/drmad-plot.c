@@ -88,6 +88,7 @@ drmad_plot_free (DrmadPlot *plot)
   g_free (plot->y_label);
   g_free (plot->y2_label);
   g_free (plot->best_text);
+  g_free (plot->empty_note);
   g_free (plot);
 }
 
@@ -1151,7 +1152,7 @@ drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height
   cairo_restore (cr);
 
   if (layout.empty) {
-    const char *note = layout.marks_only ? "no finite values" : "no data yet";
+    const char *note = layout.marks_only ? "no finite values" : plot->empty_note ? plot->empty_note : "no data yet";
     set_font (cr, FONT_LABEL, FALSE);
     cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
     cairo_move_to (cr, a->x + a->width / 2 - text_width (cr, note) / 2, a->y + a->height / 2);

@@ -37,6 +37,7 @@ typedef struct {
   double     y_min, y_max;           /* the values the left axis' quantity can take (a momentum, a cosine):
                                       * its padding stays within them when the data do; NaN: unbounded.
                                       * A y2_percent axis is bounded by 0 and 1 alike. */
+  char      *empty_note;             /* what a plot without data says; NULL: "no data yet" */
 } DrmadPlot;
 
 DrmadPlot       *drmad_plot_new        (const char *title, const char *x_label, const char *y_label, gboolean log_y);
