@@ -134,7 +134,8 @@ drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot 
         double sum = 0;
         for (guint l = 0; l < L; l++)
           sum += log (lr_cells[l * S + MIN (s, S - 1)]);
-        drmad_plot_series_append (e, (double) s * config->steps / S, exp (sum / L));
+        /* segment s starts at the first step t with ⌊t·S/T⌋ = s (drmad-net.h), as in the run's own plot */
+        drmad_plot_series_append (e, (double) ((s * config->steps + S - 1) / S), exp (sum / L));
       }
     }
     *val_plot = g_steal_pointer (&val);

@@ -571,9 +571,15 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
   }
   if (l2_plot) {
     *l2_plot = drmad_plot_run_l2 (&data);
-    if (!learns_l2) {
+    /* one value per layer drawn for an L2 per neuron or per weight: the
+     * geometric mean of the layer's (drmad_theta_cells), and said so */
+    const char *title = !learns_l2                                ? "L2 per layer (not learned)"
+                        : config->l2 == DRMAD_L2_PER_NEURON ? "Learned L2 per layer (geometric mean over neurons)"
+                        : config->l2 == DRMAD_L2_PER_WEIGHT ? "Learned L2 per layer (geometric mean over weights)"
+                                                            : NULL;
+    if (title) {
       g_free ((*l2_plot)->title);
-      (*l2_plot)->title = g_strdup ("L2 per layer (not learned)");
+      (*l2_plot)->title = g_strdup (title);
     }
   }
   if (lr_plot) {

@@ -71,6 +71,7 @@ drmad_plot_new (const char *title, const char *x_label, const char *y_label, gbo
   plot->best_x = NAN;
   plot->shades = g_array_new (FALSE, FALSE, sizeof (DrmadPlotShade));
   plot->view_x_lo = plot->view_x_hi = NAN;
+  plot->y_min = plot->y_max = NAN;
   return plot;
 }
 
@@ -87,6 +88,7 @@ drmad_plot_free (DrmadPlot *plot)
   g_free (plot->y_label);
   g_free (plot->y2_label);
   g_free (plot->best_text);
+  g_free (plot->empty_note);
   g_free (plot);
 }
 
@@ -388,6 +390,7 @@ typedef struct {
   ItemKind kind;
   const DrmadPlotSeries *series;
   const char *text;
+  char *shortened;   /* owned: text cut to fit the drawing's width, or NULL */
   double w;
   double x, y;       /* left edge, centre of its row */
 } LegendItem;
@@ -396,6 +399,7 @@ typedef struct {
   DrmadPlotRect area, legend;
   Axis x, y, y2;
   gboolean empty, has_y2, integer_x;
+  gboolean marks_only;   /* empty, but with rejected columns to show (every meta-iteration diverged) */
   GArray *items;     /* LegendItem */
 } PlotLayout;
 
@@ -433,10 +437,13 @@ layout_to_pixel (const PlotLayout *layout, const DrmadPlotSeries *series, double
   *py = axis_to_pixel_y (layout, axis, axis->log ? log10 (y) : y);
 }
 
+/* A range narrower than 10^-9 of its values (or of a decade, on a log
+ * axis: @absolute) is a flat line: its ticks would need more digits than
+ * the labels have (twelve) to differ, and read "0.900000000000" thrice. */
 static void
-pad_range (double *lo, double *hi, double equal_pad, double fraction)
+pad_range (double *lo, double *hi, double equal_pad, double fraction, double absolute)
 {
-  if (*hi - *lo <= 1e-12 * MAX (fabs (*lo), fabs (*hi))) {
+  if (*hi - *lo <= MAX (1e-9 * MAX (fabs (*lo), fabs (*hi)), absolute)) {
     *lo -= equal_pad;
     *hi += equal_pad;
   } else {
@@ -454,7 +461,33 @@ pad_y_range (Axis *axis)
     return;
   }
   /* a log axis pads half a decade either side of a single value */
-  pad_range (&axis->lo, &axis->hi, axis->log ? 0.5 : (axis->lo != 0 ? fabs (axis->lo) * 0.1 : 1), 0.06);
+  pad_range (&axis->lo, &axis->hi, axis->log ? 0.5 : (axis->lo != 0 ? fabs (axis->lo) * 0.1 : 1), 0.06,
+             axis->log ? 1e-9 : 0);
+}
+
+/* A linear axis of a bounded quantity whose data lie within [@min, @max]
+ * (NaN: no bound) pads no further than 3 % of the bounded range past them:
+ * no "106 %" error, no cosine of 1.10 on the labels of a flat line. */
+static void
+bound_y_range (Axis *axis, double data_lo, double data_hi, double min, double max)
+{
+  if (axis->log || !(data_lo <= data_hi))
+    return;
+  /* within them, give or take rounding (a cosine of 1.0000000000000002) */
+  double slack = isfinite (max - min) ? 1e-9 * (max - min) : 0;
+  gboolean below = data_lo >= min - slack, above = data_hi <= max + slack;
+  double lo = axis->lo, hi = axis->hi;
+  if (below)
+    lo = MAX (lo, min);
+  if (above)
+    hi = MIN (hi, max);
+  if (!(hi > lo))
+    return;
+  double margin = 0.03 * (hi - lo);
+  if (below)
+    axis->lo = MAX (axis->lo, MIN (min - margin, data_lo));
+  if (above)
+    axis->hi = MIN (axis->hi, MAX (max + margin, data_hi));
 }
 
 static void
@@ -483,33 +516,49 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
       layout->empty = FALSE;
     }
   }
-  /* A rejected meta-iteration with no numbers (its training or reverse pass
-   * diverged) has only its column: the axis reaches it all the same, and a
-   * plot of such columns alone is not empty. */
-  for (guint i = 0; i < plot->rejected_x->len; i++) {
-    double x = g_array_index (plot->rejected_x, double, i);
-    if (zoomed && (x < plot->view_x_lo || x > plot->view_x_hi))
+  /* the marks too: a rejected meta-iteration whose losses are NaN (a
+   * diverged training) has no point, yet its column is shown; when every
+   * meta-iteration is such, the columns alone */
+  gboolean marks_integer = TRUE;
+  double marks_lo = INFINITY, marks_hi = -INFINITY;
+  for (guint i = 0; i <= plot->rejected_x->len; i++) {
+    double x = i < plot->rejected_x->len ? g_array_index (plot->rejected_x, double, i) : plot->best_x;
+    if (!isfinite (x) || (zoomed && (x < plot->view_x_lo || x > plot->view_x_hi)))
       continue;
-    layout->x.lo = MIN (layout->x.lo, x);
-    layout->x.hi = MAX (layout->x.hi, x);
-    layout->integer_x &= x == floor (x);
-    layout->empty = FALSE;
+    marks_lo = MIN (marks_lo, x);
+    marks_hi = MAX (marks_hi, x);
+    marks_integer &= x == floor (x);
+  }
+  layout->marks_only = layout->empty && marks_lo <= marks_hi;
+  if (marks_lo <= marks_hi) {
+    layout->x.lo = MIN (layout->x.lo, marks_lo);
+    layout->x.hi = MAX (layout->x.hi, marks_hi);
+    layout->integer_x &= marks_integer;
   }
   if (layout->empty) {
-    layout->x.lo = zoomed ? plot->view_x_lo : 0, layout->x.hi = zoomed ? plot->view_x_hi : 1;
     layout->y.lo = layout->y2.lo = 0;
     layout->y.hi = layout->y2.hi = 1;
+    if (layout->marks_only && !zoomed) {
+      pad_range (&layout->x.lo, &layout->x.hi, layout->integer_x ? 1 : MAX (fabs (layout->x.lo) * 0.1, 0.5), 0.03,
+                 0);
+      return;
+    }
+    layout->x.lo = zoomed ? plot->view_x_lo : 0, layout->x.hi = zoomed ? plot->view_x_hi : 1;
     layout->integer_x = FALSE;
     return;
   }
   pad_range (&layout->x.lo, &layout->x.hi,
-             layout->integer_x ? 1 : MAX (fabs (layout->x.lo) * 0.1, 0.5), 0.03);
+             layout->integer_x ? 1 : MAX (fabs (layout->x.lo) * 0.1, 0.5), 0.03, 0);
   if (zoomed) {
     layout->x.lo = plot->view_x_lo;
     layout->x.hi = plot->view_x_hi;
   }
+  double y_lo = layout->y.lo, y_hi = layout->y.hi, y2_lo = layout->y2.lo, y2_hi = layout->y2.hi;
   pad_y_range (&layout->y);
   pad_y_range (&layout->y2);
+  bound_y_range (&layout->y, y_lo, y_hi, plot->y_min, plot->y_max);
+  if (plot->y2_percent)
+    bound_y_range (&layout->y2, y2_lo, y2_hi, 0, 1);
 }
 
 /* ---- legend items ---- */
@@ -536,7 +585,11 @@ shade_end_labels (const DrmadPlot *plot, char first[16], char last[16])
 {
   const DrmadPlotShade *shades = (const DrmadPlotShade *) plot->shades->data;
   g_snprintf (first, 16, "%u", shades[0].meta_iteration);
-  g_snprintf (last, 16, "%u", shades[plot->shades->len - 1].meta_iteration);
+  /* one shade (a run of one meta-iteration): "0 ▮", not "0 ▮ 0" */
+  if (plot->shades->len > 1)
+    g_snprintf (last, 16, "%u", shades[plot->shades->len - 1].meta_iteration);
+  else
+    last[0] = '\0';
 }
 
 static GArray *
@@ -557,10 +610,35 @@ legend_items (const DrmadPlot *plot, cairo_t *cr)
     char first[16], last[16];
     shade_end_labels (plot, first, last);
     add_item (items, cr, ITEM_CAPTION, NULL, "faded: earlier meta-iterations", 0);
-    double w = shade_bar_width (plot) + 2 * 4 + text_width (cr, first) + text_width (cr, last);
+    double w = shade_bar_width (plot) + 4 + text_width (cr, first) + (last[0] ? 4 + text_width (cr, last) : 0);
     add_item (items, cr, ITEM_SHADES, NULL, NULL, w);
   }
   return items;
+}
+
+/* Items wider than @room (a comparison's run described by its settings, in
+ * a narrow window) lose the end of their text to "…": no legend runs off
+ * the drawing's edge. */
+static void
+fit_legend_items (GArray *items, cairo_t *cr, double room)
+{
+  set_font (cr, FONT_TICK, FALSE);
+  for (guint i = 0; i < items->len; i++) {
+    LegendItem *item = &g_array_index (items, LegendItem, i);
+    if (item->w <= room || item->kind == ITEM_SHADES || !item->text)
+      continue;
+    double swatch = item->kind == ITEM_CAPTION ? 0 : LEGEND_SWATCH + LEGEND_PAD;
+    glong n = g_utf8_strlen (item->text, -1);
+    char *text = NULL;
+    do {
+      g_free (text);
+      g_autofree char *kept = g_utf8_substring (item->text, 0, --n);
+      text = g_strconcat (g_strchomp (kept), "…", NULL);
+    } while (n > 1 && swatch + text_width (cr, text) > room);
+    item->shortened = text;
+    item->text = text;
+    item->w = swatch + text_width (cr, text);
+  }
 }
 
 /* In a column at the right edge, top-aligned with the plot area. */
@@ -619,6 +697,8 @@ plot_layout_clear (PlotLayout *layout)
   g_clear_pointer (&layout->x.ticks, g_array_unref);
   g_clear_pointer (&layout->y.ticks, g_array_unref);
   g_clear_pointer (&layout->y2.ticks, g_array_unref);
+  for (guint i = 0; layout->items && i < layout->items->len; i++)
+    g_free (g_array_index (layout->items, LegendItem, i).shortened);
   g_clear_pointer (&layout->items, g_array_unref);
 }
 
@@ -646,7 +726,9 @@ plot_layout_compute (const DrmadPlot *plot, double width, double height, PlotLay
   layout->has_y2 = plot->y2_label != NULL;
   layout->y.log = plot->log_y;
   data_ranges (plot, layout);
-  layout->items = layout->empty ? g_array_new (FALSE, TRUE, sizeof (LegendItem)) : legend_items (plot, cr);
+  layout->items = layout->empty && !layout->marks_only ? g_array_new (FALSE, TRUE, sizeof (LegendItem))
+                                                       : legend_items (plot, cr);
+  fit_legend_items (layout->items, cr, width - 2 * OUTER);
 
   double top = plot->title ? 34 : OUTER + FONT_TICK / 2;
   double bottom = height - (OUTER + FONT_TICK + TICK_GAP + (plot->x_label ? FONT_LABEL + 14 : 4));
@@ -655,7 +737,10 @@ plot_layout_compute (const DrmadPlot *plot, double width, double height, PlotLay
     double w = 0;
     for (guint i = 0; i < layout->items->len; i++)
       w = MAX (w, g_array_index (layout->items, LegendItem, i).w);
-    if (width - w - LEGEND_GAP - OUTER >= MAX (0.6 * width, 280)) {
+    /* a column only when it fits the height too (thirteen layers and the
+     * key of the faded schedules ran off the bottom of a short plot) */
+    if (width - w - LEGEND_GAP - OUTER >= MAX (0.6 * width, 280)
+        && top + layout->items->len * LEGEND_ROW <= height - OUTER) {
       place_legend_column (layout, width, top);
       right_limit = layout->legend.x - LEGEND_GAP;
     } else
@@ -891,12 +976,36 @@ set_series_source (cairo_t *cr, const DrmadPlotSeries *series)
   cairo_set_source_rgba (cr, rgb[0], rgb[1], rgb[2], CLAMP (series->alpha, 0, 1));
 }
 
+/* Past the palette's eight colours (a network of many layers), the colours
+ * come round again with a dash pattern of their own: layer 9 is blue as
+ * layer 1, but dashed. Solid for the first eight. */
+static void
+set_series_dash (cairo_t *cr, const DrmadPlotSeries *series)
+{
+  static const double dashed[] = { 7, 3 }, dotted[] = { 2, 2 }, dash_dot[] = { 7, 2.5, 2, 2.5 };
+  switch ((series->color_index / PALETTE_SIZE) % 4) {
+  case 0:
+    cairo_set_dash (cr, NULL, 0, 0);
+    break;
+  case 1:
+    cairo_set_dash (cr, dashed, G_N_ELEMENTS (dashed), 0);
+    break;
+  case 2:
+    cairo_set_dash (cr, dotted, G_N_ELEMENTS (dotted), 0);
+    break;
+  default:
+    cairo_set_dash (cr, dash_dot, G_N_ELEMENTS (dash_dot), 0);
+    break;
+  }
+}
+
 static void
 draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const DrmadPlotSeries *series)
 {
   set_series_source (cr, series);
   cairo_set_line_width (cr, series->alpha >= 1 ? 2 : 1.5);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  set_series_dash (cr, series);
   cairo_new_path (cr);
   /* invalid points break the line; a step function adds its corner point */
   gboolean have_prev = FALSE;
@@ -918,11 +1027,19 @@ draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const
     have_prev = TRUE, prev_y = py;
   }
   cairo_stroke (cr);
-  if (series->x->len > MARKER_MAX_POINTS)
-    return;
+  cairo_set_dash (cr, NULL, 0, 0);
+  /* markers on every point of a short series; on a long one, only where a
+   * point has no drawn neighbour (between NaNs: no line leads to it) */
+  gboolean all_markers = series->x->len <= MARKER_MAX_POINTS;
   for (guint i = 0; i < series->x->len; i++) {
     double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), px, py;
     if (!point_valid (plot, series, x, y))
+      continue;
+    if (!all_markers
+        && ((i > 0 && point_valid (plot, series, g_array_index (series->x, double, i - 1),
+                                   g_array_index (series->y, double, i - 1)))
+            || (i + 1 < series->x->len && point_valid (plot, series, g_array_index (series->x, double, i + 1),
+                                                       g_array_index (series->y, double, i + 1)))))
       continue;
     layout_to_pixel (layout, series, x, y, &px, &py);
     cairo_new_sub_path (cr);
@@ -942,9 +1059,11 @@ draw_legend (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr)
     case ITEM_SERIES:
       set_series_source (cr, item->series);
       cairo_set_line_width (cr, 2);
+      set_series_dash (cr, item->series);
       cairo_move_to (cr, x, y);
       cairo_line_to (cr, x + LEGEND_SWATCH, y);
       cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
       cairo_arc (cr, x + LEGEND_SWATCH / 2, y, MARKER_RADIUS, 0, 2 * G_PI);
       cairo_fill (cr);
       break;
@@ -987,8 +1106,10 @@ draw_legend (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr)
         cairo_fill (cr);
       }
       cairo_set_source_rgb (cr, 0, 0, 0);
-      cairo_move_to (cr, bar_x + bar + 4, y + FONT_TICK * 0.35);
-      cairo_show_text (cr, last);
+      if (last[0]) {
+        cairo_move_to (cr, bar_x + bar + 4, y + FONT_TICK * 0.35);
+        cairo_show_text (cr, last);
+      }
       continue;
     }
     }
@@ -1015,7 +1136,7 @@ drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height
   cairo_save (cr);
   cairo_rectangle (cr, a->x, a->y, a->width, a->height);
   cairo_clip (cr);
-  if (!layout.empty)
+  if (!layout.empty || layout.marks_only)
     draw_marks (plot, &layout, cr);
   cairo_restore (cr);
 
@@ -1031,12 +1152,13 @@ drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height
   cairo_restore (cr);
 
   if (layout.empty) {
-    const char *note = "no data yet";
+    const char *note = layout.marks_only ? "no finite values" : plot->empty_note ? plot->empty_note : "no data yet";
     set_font (cr, FONT_LABEL, FALSE);
     cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
     cairo_move_to (cr, a->x + a->width / 2 - text_width (cr, note) / 2, a->y + a->height / 2);
     cairo_show_text (cr, note);
-  } else
+  }
+  if (!layout.empty || layout.marks_only)
     draw_legend (plot, &layout, cr);
   cairo_restore (cr);
   plot_layout_clear (&layout);

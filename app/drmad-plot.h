@@ -34,6 +34,10 @@ typedef struct {
   char      *best_text;  /* its legend text */
   GArray    *shades;     /* DrmadPlotShade: the key of the faded series, oldest first; empty: none */
   double     view_x_lo, view_x_hi;   /* the x range shown (zoom); NaN: all the data */
+  double     y_min, y_max;           /* the values the left axis' quantity can take (a momentum, a cosine):
+                                      * its padding stays within them when the data do; NaN: unbounded.
+                                      * A y2_percent axis is bounded by 0 and 1 alike. */
+  char      *empty_note;             /* what a plot without data says; NULL: "no data yet" */
 } DrmadPlot;
 
 DrmadPlot       *drmad_plot_new        (const char *title, const char *x_label, const char *y_label, gboolean log_y);
@@ -45,7 +49,9 @@ void             drmad_plot_series_append (DrmadPlotSeries *series, double x, do
 /* Draws the whole plot (background, axes with ticks and labels, series,
  * legend, title) into the rectangle (0, 0, width, height) of @cr. Points that
  * are NaN/Inf, or ≤ 0 on a log axis, are skipped. An empty plot draws its
- * axes and a "no data yet" note. The legend lies outside the plot area: in a
+ * axes and a "no data yet" note; one whose meta-iterations were all
+ * rejected without a finite value, their columns, its legend and "no finite
+ * values". The legend lies outside the plot area: in a
  * column on the right when the plot is wide enough, else in rows below. */
 void drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height);
 

@@ -2,6 +2,7 @@
 #include "drmad-run-plots.h"
 
 #include <math.h>
+#include <string.h>
 
 void
 drmad_theta_cells (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, guint S,
@@ -78,6 +79,7 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
     *momentum_plot = drmad_plot_run_lr (&data);
     retitle (*momentum_plot, learns (hyper, "momentum") ? "Momentum schedule" : "Momentum schedule (not learned)",
              "momentum", FALSE);
+    (*momentum_plot)->y_min = 0, (*momentum_plot)->y_max = 1;
   }
   if (init_plot) {
     data.initial_l2 = init0;
@@ -101,6 +103,13 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
   if (fidelity_plot) {
     DrmadPlot *plot = drmad_plot_new ("Fidelity to the reference method", "meta-iteration", "cosine, sign agreement",
                                       FALSE);
+    plot->y_min = -1, plot->y_max = 1;   /* a cosine; the sign agreement is a fraction */
+    /* --fidelity-every 0: never measured, rather than "no data yet" */
+    const char *ini = drmad_run_get_ini (run);
+    g_autoptr (GHashTable) values = ini ? drmad_options_read_ini (ini, strlen (ini), "run.ini", FALSE, NULL) : NULL;
+    const char *every = values ? g_hash_table_lookup (values, "fidelity-every") : NULL;
+    if (every && g_ascii_strtoull (every, NULL, 10) == 0)
+      plot->empty_note = g_strdup ("not measured (--fidelity-every 0)");
     DrmadPlotSeries *cosine = drmad_plot_add_series (plot, "cosine", 0, 1);
     DrmadPlotSeries *sign = drmad_plot_add_series (plot, "sign agreement", 1, 1);
     for (guint i = 0; i < n; i++) {

@@ -75,6 +75,7 @@ struct _DrmadWindow {
   char           *screenshot_path;
   guint           screenshot_after;
   gboolean        screenshot_taken;
+  gboolean        screenshot_saving;   /* taken, not yet written: the end of the run waits for it */
 };
 
 /* drmad-window.c */

@@ -117,6 +117,19 @@ drmad_window_set_run_folder (DrmadWindow *self, const char *folder)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->subtitle_label), folder);
 }
 
+/* A number of the summary: a rejected meta-iteration whose training
+ * diverged has NaN losses, shown as "—" rather than "nan" (and an infinite
+ * loss as "∞"). */
+static char *
+summary_number (const char *format, double value)
+{
+  if (isnan (value))
+    return g_strdup ("—");
+  if (isinf (value))
+    return g_strdup (value > 0 ? "∞" : "−∞");
+  return g_strdup_printf (format, value);
+}
+
 /* The values the plots end on: the hyperparameters as they are now. */
 
 void
@@ -126,13 +139,17 @@ drmad_window_update_summary (DrmadWindow *self)
   if (self->rows && self->rows->len > 0) {
     const DrmadJobRow *first = &g_array_index (self->rows, DrmadJobRow, 0);
     const DrmadJobRow *last = &g_array_index (self->rows, DrmadJobRow, self->rows->len - 1);
+    g_autofree char *val_loss = summary_number ("%.4f", last->val_loss);
+    g_autofree char *first_loss = summary_number ("%.4f", first->val_loss);
+    g_autofree char *val_error = summary_number ("%.2f %%", 100 * last->val_error);
+    g_autofree char *train_loss = summary_number ("%.4f", last->train_loss);
     g_autofree char *line = g_markup_printf_escaped (
       "<b>Meta-iteration %u</b> of %" G_GUINT64_FORMAT "%s\n"
-      "validation loss <b>%.4f</b> (first %.4f)\n"
-      "validation error <b>%.2f %%</b>\n"
-      "train loss %.4f\n",
+      "validation loss <b>%s</b> (first %s)\n"
+      "validation error <b>%s</b>\n"
+      "train loss %s\n",
       last->iteration, MAX (self->meta_total, (guint64) last->iteration), last->rejected ? " (rejected)" : "",
-      last->val_loss, first->val_loss, 100 * last->val_error, last->train_loss);
+      val_loss, first_loss, val_error, train_loss);
     g_string_append (text, line);
     if (self->last_norms) {
       g_autofree char *line = g_markup_printf_escaped ("<small>%s</small>\n", self->last_norms);
@@ -308,7 +325,7 @@ on_runner_iteration (DrmadRunner *runner, DrmadRunnerIteration *it, DrmadWindow 
   }
   drmad_window_update_summary (self);
   if (self->screenshot_path && !self->screenshot_taken && it->iteration >= self->screenshot_after) {
-    self->screenshot_taken = TRUE;
+    self->screenshot_taken = self->screenshot_saving = TRUE;
     /* once the new plots are laid out and drawn */
     g_timeout_add (300, take_screenshot, g_object_ref (self));
   }
@@ -420,7 +437,10 @@ on_runner_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, DrmadWindow 
   if (self->screenshot_path) {
     if (!self->screenshot_taken)
       screenshot_failed (self, finish->error ? finish->error->message : "the run ended before the screenshot");
-    g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
+    /* a run that ends within the screenshot's delay (its last meta-iteration
+     * was the one asked for) quits once the picture is written */
+    if (!self->screenshot_saving)
+      g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
   }
 }
 
@@ -595,10 +615,11 @@ screenshot_saved (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   DrmadWindow *self = DRMAD_WINDOW (source);
   g_autoptr (GError) error = NULL;
+  self->screenshot_saving = FALSE;
   if (drmad_window_save_png_finish (self, result, &error))
     g_printerr ("drmad: saved the window to %s\n", self->screenshot_path);
   else
-    g_printerr ("drmad: %s\n", error->message);
+    screenshot_failed (self, error->message);
   if (drmad_runner_is_running (self->runner))
     drmad_runner_stop (self->runner);   /* on_runner_finished quits */
   else

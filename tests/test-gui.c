@@ -26,6 +26,7 @@
 #include "drmad-options.h"
 #include "drmad-runner.h"
 #include "drmad-window.h"
+#include "drmad-window-private.h"   /* the summary's rows, set without a run */
 #include "test-util.h"
 
 static gboolean display_ok;
@@ -707,6 +708,41 @@ test_program (void)
   g_assert_true (g_file_get_contents (settings_path, &settings_text, NULL, NULL));
   g_assert_nonnull (strstr (settings_text, "\nlayers=784,16,10\n"));
   g_assert_nonnull (strstr (settings_text, "\nmethod=drmad\n"));
+}
+
+/* The screenshot hook asked for the run's last meta-iteration: a short run
+ * ends (final evaluation and all) within the hook's wait for the plots to
+ * be drawn, and the window quit then without writing the picture, with
+ * exit status 0 and not a word. It now waits for the picture. */
+static void
+test_program_last_iteration (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *png = g_build_filename (g_get_user_data_dir (), "hook-last.png", NULL);
+  g_unlink (png);
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--layers", "784,10", "--iters", "10", "--train-size", "100",
+                         "--val-size", "50", "--test-size", "50", "--batch", "10", "--meta-iters", "1",
+                         "--fidelity-every", "0", NULL };
+  g_auto (GStrv) envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "DRMAD_SCREENSHOT", png, TRUE);
+  envp = g_environ_setenv (envp, "DRMAD_SCREENSHOT_AFTER", "1", TRUE);
+  envp = g_environ_setenv (envp, "HOME", g_get_home_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  g_autofree char *err = NULL;
+  int status;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("drmad with the screenshot hook on its last meta-iteration; stderr: %s", err);
+  g_assert_true (g_spawn_check_wait_status (status, &error));
+  g_assert_nonnull (strstr (err, "saved the window to"));
+  g_autoptr (GdkTexture) texture = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), >=, 800);
 }
 
 /* ---- the keyboard and small screens, in a window of their own ---- */
@@ -1665,6 +1701,13 @@ test_compare (void)
     g_autofree char *expected_name = g_strdup_printf ("%s: seed=%u", k ? "second" : "first", k + 1);
     g_assert_cmpstr (series->name, ==, expected_name);
     g_assert_cmpuint (((DrmadPlotSeries *) l2->series->pdata[k])->x->len, ==, 2);   /* two weight layers */
+    /* T = 30 in S = 4 segments: segment s starts at the first step t with
+     * ⌊t·4/30⌋ = s, steps 0, 8, 15 and 23 (not 7.5 and 22.5), and ends at 30 */
+    const DrmadPlotSeries *schedule = lr->series->pdata[k];
+    const double starts[] = { 0, 8, 15, 23, 30 };
+    g_assert_cmpuint (schedule->x->len, ==, G_N_ELEMENTS (starts));
+    for (guint s = 0; s < G_N_ELEMENTS (starts); s++)
+      g_assert_cmpfloat (g_array_index (schedule->x, double, s), ==, starts[s]);
     /* The validation losses are history.csv's, meta-iteration by meta-iteration. */
     g_autofree char *path = g_build_filename (folders[k], "history.csv", NULL), *text = NULL;
     g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
@@ -1760,6 +1803,33 @@ test_final_unrecorded (void)
                                               initial, learned);
   g_assert_nonnull (strstr (status, "measured but not recorded"));
   g_assert_nonnull (strstr (status, numbers));
+  close_window (window);
+}
+
+/* A rejected meta-iteration whose training diverged has NaN losses: the
+ * summary showed "validation loss nan (first 2.1035)", "validation error
+ * nan %" and "train loss nan". */
+static void
+test_summary_not_finite (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GArray *rows = g_array_new (FALSE, FALSE, sizeof (DrmadJobRow));
+  const DrmadJobRow first = { 1, FALSE, 2.0084, 2.1035, 0.6, 0.03 }, diverged = { 2, TRUE, NAN, NAN, NAN, 0.01 };
+  g_array_append_val (rows, first);
+  g_array_append_val (rows, diverged);
+  drmad_window_set_rows (window, rows);
+  drmad_window_update_summary (window);
+  const char *text = gtk_label_get_text (window->summary_label);
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, "Meta-iteration 2"));
+  g_assert_nonnull (strstr (text, "(first 2.1035)"));
+  g_autofree char *lower = g_ascii_strdown (text, -1);
+  g_assert_null (strstr (lower, "nan"));
+  g_assert_nonnull (strstr (text, "validation loss — (first"));
+  g_assert_nonnull (strstr (text, "validation error —"));
+  g_assert_nonnull (strstr (text, "train loss —"));
   close_window (window);
 }
 
@@ -2119,6 +2189,7 @@ main (int argc, char **argv)
   g_setenv ("GTK_A11Y", "test", TRUE);
   display_ok = gtk_init_check ();
   g_test_add_func ("/gui/final-text", test_final_text);
+  g_test_add_func ("/gui/summary-not-finite", test_summary_not_finite);
   g_test_add_func ("/gui/settings", test_settings);
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
@@ -2133,6 +2204,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
   g_test_add_func ("/gui/program", test_program);
+  g_test_add_func ("/gui/program-last-iteration", test_program_last_iteration);
   g_test_add_func ("/gui/compare", test_compare);
   g_test_add_func ("/gui/settings-file", test_settings_file);
   g_test_add_func ("/gui/plot-save", test_plot_save);

@@ -9,6 +9,7 @@
 
 #include "drmad-job.h"
 #include "drmad-options.h"
+#include "drmad-run-plots.h"
 #include "test-util.h"
 
 static G_GNUC_NO_INLINE int
@@ -100,6 +101,83 @@ test_warm_start_plots (void)
   remove_tree (dir);
 }
 
+/* An L2 per neuron or per weight is drawn one line per layer, the geometric
+ * mean of the layer's values: the title says so (it read "Learned L2 per
+ * layer", as if each layer had one). */
+static void
+test_l2_granularity_title (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  const char *granularity[] = { "neuron", "weight", "layer" };
+  const char *titles[] = { "Learned L2 per layer (geometric mean over neurons)",
+                           "Learned L2 per layer (geometric mean over weights)", "Learned L2 per layer" };
+  for (guint g = 0; g < G_N_ELEMENTS (granularity); g++) {
+    g_autofree char *dir = test_tmp_dir ("drmad-job", NULL);
+    g_autofree char *folder = g_build_filename (dir, "run", NULL);
+    const char *options[] = { "--no-gui", "--iters", "10", "--train-size", "100", "--val-size", "50",
+                              "--test-size", "50", "--layers", "784,10", "--batch", "10", "--meta-iters", "1",
+                              "--fidelity-every", "0", "--l2-granularity", granularity[g], "--out", folder, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (drmad (options, &out, &err), ==, 0);
+    g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
+    g_assert_no_error (error);
+    DrmadOptions o = { 0 };
+    g_assert_true (drmad_options_from_values (&o, values, &error));
+    g_assert_no_error (error);
+    guint n = 0;
+    g_autoptr (DrmadPlot) l2 = NULL;
+    g_assert_true (drmad_run_load_plots (folder, &o, &n, &l2, NULL, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (n, ==, 1);
+    g_assert_cmpstr (l2->title, ==, titles[g]);
+    drmad_options_clear (&o);
+    remove_tree (dir);
+  }
+}
+
+/* The fidelity plot of a run made with --fidelity-every 0 has no data and
+ * never will: it says "not measured", not "no data yet" as a run that has
+ * not reached its first measurement does. A run that measures has data. */
+static void
+test_fidelity_not_measured (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  const char *every[] = { "0", "1" };
+  for (guint k = 0; k < G_N_ELEMENTS (every); k++) {
+    g_autofree char *dir = test_tmp_dir ("drmad-job", NULL);
+    g_autofree char *folder = g_build_filename (dir, "run", NULL);
+    const char *options[] = { "--no-gui", "--iters", "10", "--train-size", "100", "--val-size", "50",
+                              "--test-size", "50", "--layers", "784,10", "--batch", "10", "--meta-iters", "1",
+                              "--fidelity-every", every[k], "--out", folder, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (drmad (options, &out, &err), ==, 0);
+    g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
+    g_assert_no_error (error);
+    DrmadOptions o = { 0 };
+    g_assert_true (drmad_options_from_values (&o, values, &error));
+    g_assert_no_error (error);
+    g_autoptr (DrmadPlot) fidelity = NULL;
+    g_assert_true (drmad_run_load_extra_plots (folder, &o, NULL, NULL, NULL, &fidelity, &error));
+    g_assert_no_error (error);
+    const DrmadPlotSeries *cosine = g_ptr_array_index (fidelity->series, 0);
+    if (k == 0) {
+      g_assert_cmpuint (cosine->x->len, ==, 0);
+      g_assert_cmpstr (fidelity->empty_note, ==, "not measured (--fidelity-every 0)");
+    } else {
+      g_assert_cmpuint (cosine->x->len, ==, 1);
+      g_assert_null (fidelity->empty_note);
+    }
+    drmad_options_clear (&o);
+    remove_tree (dir);
+  }
+}
+
 /* The values the window shows as "Now" include every learned group: with
  * --learn momentum,init it showed only L2 and the learning rates, neither
  * learned. */
@@ -162,5 +240,7 @@ main (int argc, char **argv)
   g_test_add_func ("/job/warm-start-plots", test_warm_start_plots);
   g_test_add_func ("/job/learned-text", test_learned_text);
   g_test_add_func ("/job/eta-warm-start", test_eta_warm_start);
+  g_test_add_func ("/job/l2-granularity-title", test_l2_granularity_title);
+  g_test_add_func ("/job/fidelity-not-measured", test_fidelity_not_measured);
   return g_test_run ();
 }

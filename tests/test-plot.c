@@ -978,6 +978,391 @@ test_zoom_and_svg (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+/* Fraction of the columns from @x0 to @x1 whose pixels at rows @y - 1 … @y
+ * + 1 hold @rgb (within 40): 1 for a solid line along row @y. */
+static double
+row_coverage (cairo_surface_t *surface, int x0, int x1, int y, const guint8 rgb[3])
+{
+  guint hit = 0;
+  for (int x = x0; x < x1; x++)
+    {
+      gboolean any = FALSE;
+      for (int dy = -1; dy <= 1 && !any; dy++)
+        {
+          guint8 p[3];
+          pixel_at (surface, x, y + dy, p);
+          any = close_to (p, rgb, 40);
+        }
+      hit += any;
+    }
+  return (double) hit / MAX (x1 - x0, 1);
+}
+
+/* Twelve hidden layers: the palette has eight colours, so layer 9 has layer
+ * 1's blue; it must not look the same (a dashed line where layer 1's is
+ * solid), in the plot area and in the legend's swatches. */
+static void
+test_many_series_distinct (void)
+{
+  g_autoptr (DrmadPlot) plot = drmad_plot_new ("13 layers", "meta-iteration", "L2", FALSE);
+  for (guint l = 0; l < 13; l++)
+    {
+      g_autofree char *name = g_strdup_printf ("layer %u", l + 1);
+      DrmadPlotSeries *s = drmad_plot_add_series (plot, name, l, 1);
+      for (guint i = 0; i < 50; i++)   /* more than get markers: lines alone */
+        drmad_plot_series_append (s, i, l + 1);
+    }
+  cairo_surface_t *surface = render_at (plot, 800, 500);
+  double x0, x1, y1, y9, unused;
+  g_assert_true (drmad_plot_locate (plot, 800, 500, 0, 5, &x0, &y1));
+  g_assert_true (drmad_plot_locate (plot, 800, 500, 0, 45, &x1, &unused));
+  g_assert_true (drmad_plot_locate (plot, 800, 500, 8, 5, &unused, &y9));
+  double solid = row_coverage (surface, (int) x0, (int) x1, (int) round (y1), palette_rgb[0]);
+  double ninth = row_coverage (surface, (int) x0, (int) x1, (int) round (y9), palette_rgb[0]);
+  g_test_message ("blue coverage along layer 1: %.2f, along layer 9: %.2f", solid, ninth);
+  g_assert_cmpfloat (solid, >, 0.95);
+  g_assert_cmpfloat (ninth, >, 0.3);    /* drawn, in the same blue */
+  g_assert_cmpfloat (ninth, <, 0.85);   /* with gaps */
+
+  /* the legend: each swatch is the 22 pixels left of its text; layer 1's
+   * and layer 9's rows are found by their blue */
+  DrmadPlotRect legend;
+  drmad_plot_get_layout (plot, 800, 500, NULL, &legend);
+  g_assert_cmpfloat (legend.width, >, 0);
+  double swatch_cover[2] = { -1, -1 };
+  guint found = 0;
+  for (int y = (int) legend.y; y < (int) (legend.y + legend.height) && found < 2; y++)
+    {
+      double c = row_coverage (surface, (int) legend.x, (int) legend.x + 22, y, palette_rgb[0]);
+      if (c > 0.3)
+        {
+          swatch_cover[found++] = c;
+          y += 8;   /* the next row */
+        }
+    }
+  g_test_message ("legend swatches: %.2f, %.2f", swatch_cover[0], swatch_cover[1]);
+  g_assert_cmpuint (found, ==, 2);
+  g_assert_cmpfloat (swatch_cover[0], >, 0.95);
+  g_assert_cmpfloat (swatch_cover[1], <, 0.9);
+  cairo_surface_destroy (surface);
+}
+
+/* The labels of @axis as numbers (percent signs read as numbers too). */
+static GArray *
+label_values (const DrmadPlot *plot, DrmadPlotAxis axis)
+{
+  g_auto (GStrv) labels = drmad_plot_get_tick_labels (plot, 800, 500, axis);
+  g_autofree char *joined = g_strjoinv (" | ", labels);
+  g_test_message ("%s, axis %d: %s", plot->title, axis, joined);
+  GArray *values = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint i = 0; labels[i]; i++)
+    {
+      double v = label_value (labels[i]);
+      g_array_append_val (values, v);
+    }
+  g_assert_cmpuint (values->len, >=, 2);
+  return values;
+}
+
+/* A bounded quantity keeps its labels within its bounds when its data do:
+ * a flat validation error of 98 % (a net that learns nothing) labels no
+ * 102–106 %, a flat 0 % no −100 %, a cosine of 1 (an exact reverse pass,
+ * measured against itself) no 1.10; an unbounded axis pads as before. */
+static void
+test_bounded_axes (void)
+{
+  const double train[3] = { 2.58, 2.47, 2.41 }, val[3] = { 2.81, 2.63, 2.52 };
+  const double high[3] = { 0.98, 0.98, 0.98 }, zero[3] = { 0, 0, 0 };
+  g_autoptr (DrmadPlot) at_98 = drmad_plot_loss (3, train, val, high);
+  g_autoptr (GArray) v98 = label_values (at_98, DRMAD_PLOT_AXIS_Y2);
+  g_assert_cmpfloat (g_array_index (v98, double, v98->len - 1), ==, 100);   /* 100 % labelled, nothing above */
+  g_assert_cmpfloat (g_array_index (v98, double, 0), <, 98);
+  g_autoptr (DrmadPlot) at_0 = drmad_plot_loss (3, train, val, zero);
+  g_autoptr (GArray) v0 = label_values (at_0, DRMAD_PLOT_AXIS_Y2);
+  g_assert_cmpfloat (g_array_index (v0, double, 0), ==, 0);
+  g_assert_cmpfloat (g_array_index (v0, double, v0->len - 1), <=, 100);
+  /* the flat 0 % line is drawn inside the area, off its bottom edge */
+  DrmadPlotRect area;
+  double px, py;
+  drmad_plot_get_layout (at_0, 800, 500, &area, NULL);
+  g_assert_true (drmad_plot_locate (at_0, 800, 500, 2, 1, &px, &py));
+  g_assert_cmpfloat (py, <, area.y + area.height);
+  g_assert_cmpfloat (py, >, area.y + area.height - 0.1 * area.height);
+
+  g_autoptr (DrmadPlot) cosine = drmad_plot_new ("cosine", "meta-iteration", "cosine", FALSE);
+  cosine->y_min = -1, cosine->y_max = 1;
+  DrmadPlotSeries *s = drmad_plot_add_series (cosine, "cosine", 0, 1);
+  drmad_plot_series_append (s, 1, 1);
+  drmad_plot_series_append (s, 4, 1.0000000000000002);   /* rounding */
+  drmad_plot_series_append (s, 7, 0.99999999999999978);
+  g_autoptr (GArray) vc = label_values (cosine, DRMAD_PLOT_AXIS_Y);
+  g_assert_cmpfloat (g_array_index (vc, double, vc->len - 1), ==, 1);
+  g_assert_true (drmad_plot_locate (cosine, 800, 500, 0, 1, &px, &py));
+  drmad_plot_get_layout (cosine, 800, 500, &area, NULL);
+  g_assert_cmpfloat (py, >, area.y);
+
+  g_autoptr (DrmadPlot) free_axis = drmad_plot_new ("unbounded", "meta-iteration", "loss", FALSE);
+  s = drmad_plot_add_series (free_axis, "loss", 0, 1);
+  drmad_plot_series_append (s, 1, 1);
+  drmad_plot_series_append (s, 2, 1);
+  g_autoptr (GArray) vf = label_values (free_axis, DRMAD_PLOT_AXIS_Y);
+  g_assert_cmpfloat (g_array_index (vf, double, vf->len - 1), >, 1);
+}
+
+/* A long run whose diverged meta-iterations recorded NaN: a point between
+ * two NaNs has no line to it, and a series too long for markers on every
+ * point must still show it (a marker), in the PNG as in the window. */
+static void
+test_isolated_points (void)
+{
+  g_autoptr (DrmadPlot) plot = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+  DrmadPlotSeries *s = drmad_plot_add_series (plot, "validation loss", 0, 1);
+  for (guint i = 0; i < 60; i++)
+    drmad_plot_series_append (s, i + 1, i < 10 ? 2.0 - 0.05 * i : i == 30 ? 1.2 : NAN);
+  cairo_surface_t *surface = render (plot);
+  double px, py;
+  g_assert_true (drmad_plot_locate (plot, W, H, 0, 30, &px, &py));
+  DrmadPlotRect around = { px - 5, py - 5, 10, 10 };
+  guint n = count_colour_in (surface, &around, palette_rgb[0], 8, NULL, NULL);
+  g_test_message ("blue pixels around the lone point at (%.0f, %.0f): %u", px, py, n);
+  g_assert_cmpuint (n, >=, 10);
+  /* the connected points keep no markers: the line is as before */
+  g_assert_true (drmad_plot_locate (plot, W, H, 0, 5, &px, &py));
+  DrmadPlotRect above = { px - 1, py - 4, 3, 2 };
+  g_assert_cmpuint (count_colour_in (surface, &above, palette_rgb[0], 8, NULL, NULL), ==, 0);
+  cairo_surface_destroy (surface);
+}
+
+/* A legend entry wider than the drawing (the comparison names each run by
+ * its settings) ends in "…" within the drawing: the columns at its edges
+ * stay blank over the legend's rows, and the text still reaches near the
+ * right edge (cut, not dropped). */
+static void
+test_long_legend_entry (void)
+{
+  g_autoptr (DrmadPlot) plot = drmad_plot_new ("Validation loss", "meta-iteration", "validation loss", FALSE);
+  const char *names[] = { "short: layers=784,10",
+                          "deep: layers=784,8,8,8,8,8,8,8,8,8,8,8,8,10, iters=10, learn=l2,lr,momentum,init, "
+                          "segments=4, init-l2=1e-4, init-lr=0.1, +5 more settings that differ" };
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+    {
+      DrmadPlotSeries *s = drmad_plot_add_series (plot, names[k], k, 1);
+      for (guint i = 1; i <= 5; i++)
+        drmad_plot_series_append (s, i, 2.0 / (i + k));
+    }
+  const int widths[] = { 420, W };
+  for (guint z = 0; z < G_N_ELEMENTS (widths); z++)
+    {
+      int w = widths[z];
+      DrmadPlotRect legend;
+      drmad_plot_get_layout (plot, w, H, NULL, &legend);
+      g_assert_cmpfloat (legend.x, >=, 0);
+      g_assert_cmpfloat (legend.x + legend.width, <=, w);
+      cairo_surface_t *surface = render_at (plot, w, H);
+      static const guint8 white[3] = { 255, 255, 255 };
+      int rightmost = -1;
+      for (int y = (int) legend.y; y < (int) (legend.y + legend.height) && y < H; y++)
+        for (int x = 0; x < w; x++)
+          {
+            guint8 p[3];
+            pixel_at (surface, x, y, p);
+            if (close_to (p, white, 30))
+              continue;
+            g_assert_cmpint (x, >=, 4);
+            g_assert_cmpint (x, <, w - 4);
+            rightmost = MAX (rightmost, x);
+          }
+      g_test_message ("width %d: legend ink up to column %d", w, rightmost);
+      g_assert_cmpint (rightmost, >, w - 60);
+      cairo_surface_destroy (surface);
+    }
+}
+
+/* Pixels of the rejected columns' pale red over the area's height at data x @x. */
+static guint
+rejected_pixels_at (const DrmadPlot *plot, cairo_surface_t *surface, double x)
+{
+  static const guint8 rejected_rgb[3] = { 255, 219, 219 };
+  DrmadPlotRect area = inner_area (plot, W, H);
+  double lo, hi;
+  drmad_plot_get_x_range (plot, W, H, &lo, &hi);
+  DrmadPlotRect column = { area.x + (x - lo) / (hi - lo) * area.width - 1, area.y, 3, area.height };
+  return count_colour_in (surface, &column, rejected_rgb, 3, NULL, NULL);
+}
+
+/* A diverged training records NaN losses and is rejected: a rejected
+ * meta-iteration with no point, first or last, is still in view with its
+ * column (the loss plot of a run whose last meta-iterations diverged showed
+ * none of them, and "rejected" in the legend over nothing). */
+static void
+test_rejected_without_points (void)
+{
+  const double train[4] = { 1.1, NAN, NAN, NAN }, val[4] = { 1.4, NAN, NAN, NAN }, err[4] = { 0.2, NAN, NAN, NAN };
+  const gboolean last[4] = { FALSE, TRUE, TRUE, TRUE };
+  DrmadPlotRunData data = { .n_iters = 4, .train_loss = train, .val_loss = val, .val_error = err, .rejected = last };
+  g_autoptr (DrmadPlot) loss = drmad_plot_run_loss (&data);
+  double lo, hi;
+  drmad_plot_get_x_range (loss, W, H, &lo, &hi);
+  g_test_message ("rejected 2–4 of 4, with NaN losses: x from %g to %g", lo, hi);
+  g_assert_cmpfloat (lo, <=, 1);
+  g_assert_cmpfloat (hi, >=, 4);
+  cairo_surface_t *surface = render (loss);
+  for (guint k = 2; k <= 4; k++)
+    g_assert_cmpuint (rejected_pixels_at (loss, surface, k), >, 100);
+  cairo_surface_destroy (surface);
+
+  const double train1[3] = { NAN, 1.2, 1.0 }, val1[3] = { NAN, 1.5, 1.3 }, err1[3] = { NAN, 0.3, 0.25 };
+  const gboolean first[3] = { TRUE, FALSE, FALSE };
+  DrmadPlotRunData data1 = { .n_iters = 3, .train_loss = train1, .val_loss = val1, .val_error = err1,
+                             .rejected = first };
+  g_autoptr (DrmadPlot) loss1 = drmad_plot_run_loss (&data1);
+  drmad_plot_get_x_range (loss1, W, H, &lo, &hi);
+  g_test_message ("rejected 1 of 3, with NaN losses: x from %g to %g", lo, hi);
+  g_assert_cmpfloat (lo, <=, 1);
+  surface = render (loss1);
+  g_assert_cmpuint (rejected_pixels_at (loss1, surface, 1), >, 100);
+  cairo_surface_destroy (surface);
+}
+
+/* Every meta-iteration rejected with NaN losses (a reverse pass unstable
+ * from the start): no point at all, but the columns, and the legend that
+ * says what they are, are drawn; the plot does not read "no data yet" as
+ * if the run had not begun (its x axis spanned 0 to 1, no column). */
+static void
+test_all_rejected (void)
+{
+  const double none[2] = { NAN, NAN };
+  const gboolean all[2] = { TRUE, TRUE };
+  DrmadPlotRunData data = { .n_iters = 2, .train_loss = none, .val_loss = none, .val_error = none, .rejected = all };
+  g_autoptr (DrmadPlot) loss = drmad_plot_run_loss (&data);
+  double lo, hi;
+  drmad_plot_get_x_range (loss, W, H, &lo, &hi);
+  g_test_message ("all rejected: x from %g to %g", lo, hi);
+  g_assert_cmpfloat (lo, <=, 1);
+  g_assert_cmpfloat (hi, >=, 2);
+  DrmadPlotRect legend;
+  drmad_plot_get_layout (loss, W, H, NULL, &legend);
+  g_assert_cmpfloat (legend.width, >, 0);
+  cairo_surface_t *surface = render (loss);
+  g_assert_cmpuint (rejected_pixels_at (loss, surface, 1), >, 100);
+  g_assert_cmpuint (rejected_pixels_at (loss, surface, 2), >, 100);
+  cairo_surface_destroy (surface);
+  /* no data and no marks: as before, nothing in view and no legend */
+  DrmadPlotRunData nothing = { .n_iters = 2, .train_loss = none, .val_loss = none, .val_error = none };
+  g_autoptr (DrmadPlot) empty = drmad_plot_run_loss (&nothing);
+  drmad_plot_get_layout (empty, W, H, NULL, &legend);
+  g_assert_cmpfloat (legend.width, ==, 0);
+}
+
+/* Values that differ in their twelfth digit (a momentum, a learning rate
+ * that barely moved) are a flat line to the eye: the axis labels them as
+ * one, not as "0.900000000000 | 0.900000000000 | 0.900000000001". Labels
+ * stay distinct from there to ranges the labels' digits can resolve. */
+static void
+test_nearly_flat (void)
+{
+  const struct { gboolean log; double a, b; } cases[] = {
+    { FALSE, 0.9, 0.9 + 1e-12 }, { FALSE, 1 - 1e-12, 1 - 2e-12 }, { TRUE, 1, 1 + 1e-12 },
+    { TRUE, 0.1, 0.1 * (1 + 1e-11) }, { TRUE, 1e-12, 1e-12 * (1 + 1e-11) }, { FALSE, 0.9, 0.9 + 2e-9 },
+    { FALSE, 5e-4, 5e-4 * (1 + 1e-8) }, { TRUE, 1, 1 + 1e-8 },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr (DrmadPlot) plot = drmad_plot_new ("nearly flat", "training step", "y", cases[c].log);
+      DrmadPlotSeries *s = drmad_plot_add_series (plot, "s", 0, 1);
+      drmad_plot_series_append (s, 0, cases[c].a);
+      drmad_plot_series_append (s, 10, cases[c].b);
+      const int sizes[][2] = { { 800, 500 }, { 420, 260 } };
+      for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+        {
+          g_auto (GStrv) labels = drmad_plot_get_tick_labels (plot, sizes[z][0], sizes[z][1], DRMAD_PLOT_AXIS_Y);
+          g_autofree char *joined = g_strjoinv (" | ", labels);
+          g_test_message ("%.17g, %.17g (%s) at %dx%d: %s", cases[c].a, cases[c].b, cases[c].log ? "log" : "linear",
+                          sizes[z][0], sizes[z][1], joined);
+          g_assert_cmpuint (g_strv_length (labels), >=, 2);
+          g_assert_true (strv_distinct (labels));
+          for (guint i = 1; labels[i]; i++)
+            g_assert_cmpfloat (label_value (labels[i]), >, label_value (labels[i - 1]));
+        }
+    }
+}
+
+/* Runs of dark columns (text) in the legend's last row, the key of the
+ * faded schedules: "0 ▮▮ 2" has two, its numbers (the bar is grey). */
+static guint
+shade_key_numbers (const DrmadPlot *plot)
+{
+  DrmadPlotRect legend;
+  drmad_plot_get_layout (plot, 800, 500, NULL, &legend);
+  cairo_surface_t *surface = render_at (plot, 800, 500);
+  int centre = (int) (legend.y + legend.height - 17 / 2.0);
+  guint runs = 0;
+  gboolean previous = FALSE;
+  for (int x = (int) legend.x - 2; x < (int) (legend.x + legend.width) + 2; x++)
+    {
+      gboolean dark = FALSE;
+      for (int y = centre - 6; y <= centre + 6 && !dark; y++)
+        {
+          guint8 p[3];
+          pixel_at (surface, x, y, p);
+          dark = p[0] < 100 && p[1] < 100 && p[2] < 100;
+        }
+      runs += dark && !previous;
+      previous = dark;
+    }
+  cairo_surface_destroy (surface);
+  return runs;
+}
+
+/* A run of one meta-iteration has one faded schedule, the starting one:
+ * its key reads "0 ▮", not "from 0 to 0"; with several, first and last. */
+static void
+test_single_shade_key (void)
+{
+  const double initial[2] = { 0.1, 0.1 }, lr[3 * 2] = { 0.09, 0.08, 0.08, 0.07, 0.07, 0.06 };
+  DrmadPlotRunData one = { .n_iters = 1, .n_layers = 1, .segments = 2, .steps = 20, .initial_lr = initial, .lr = lr };
+  g_autoptr (DrmadPlot) single = drmad_plot_run_lr (&one);
+  g_assert_cmpuint (single->shades->len, ==, 1);
+  g_assert_cmpuint (shade_key_numbers (single), ==, 1);
+  DrmadPlotRunData three = one;
+  three.n_iters = 3;
+  g_autoptr (DrmadPlot) several = drmad_plot_run_lr (&three);
+  g_assert_cmpuint (several->shades->len, ==, 3);
+  g_assert_cmpuint (shade_key_numbers (several), ==, 2);
+}
+
+/* Thirteen layers' schedules and the key of the faded ones, in a short
+ * plot (a small window): the legend's column would run off the bottom,
+ * cutting layer 13 and the key; it goes below the axes in rows instead,
+ * inside the drawing and clear of the plot area. */
+static void
+test_tall_legend (void)
+{
+  enum { L = 13, S = 4, N = 2 };
+  double initial[L * S], lr[N * L * S];
+  for (guint i = 0; i < L * S; i++)
+    initial[i] = 0.1;
+  for (guint i = 0; i < N * L * S; i++)
+    lr[i] = 0.05 + 0.001 * (i % 37);
+  DrmadPlotRunData data = { .n_iters = N, .n_layers = L, .segments = S, .steps = 10, .initial_lr = initial, .lr = lr };
+  g_autoptr (DrmadPlot) plot = drmad_plot_run_lr (&data);
+  const int sizes[][2] = { { 600, 250 }, { 800, 300 }, { 800, 500 } };
+  for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+    {
+      int w = sizes[z][0], h = sizes[z][1];
+      DrmadPlotRect area, legend;
+      drmad_plot_get_layout (plot, w, h, &area, &legend);
+      g_test_message ("%dx%d: area %.0f,%.0f %.0fx%.0f, legend %.0f,%.0f %.0fx%.0f", w, h, area.x, area.y, area.width,
+                      area.height, legend.x, legend.y, legend.width, legend.height);
+      g_assert_cmpfloat (legend.y, >=, 0);
+      g_assert_cmpfloat (legend.y + legend.height, <=, h);
+      g_assert_cmpfloat (legend.x + legend.width, <=, w);
+      gboolean apart = legend.x >= area.x + area.width || legend.y >= area.y + area.height;
+      g_assert_true (apart);
+      g_assert_cmpfloat (area.height, >=, 60);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -995,5 +1380,14 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/run-marks", test_run_marks);
   g_test_add_func ("/plot/run-rejected-last", test_run_rejected_last);
   g_test_add_func ("/plot/long-title", test_long_title);
+  g_test_add_func ("/plot/many-series-distinct", test_many_series_distinct);
+  g_test_add_func ("/plot/bounded-axes", test_bounded_axes);
+  g_test_add_func ("/plot/isolated-points", test_isolated_points);
+  g_test_add_func ("/plot/long-legend-entry", test_long_legend_entry);
+  g_test_add_func ("/plot/rejected-without-points", test_rejected_without_points);
+  g_test_add_func ("/plot/nearly-flat", test_nearly_flat);
+  g_test_add_func ("/plot/single-shade-key", test_single_shade_key);
+  g_test_add_func ("/plot/tall-legend", test_tall_legend);
+  g_test_add_func ("/plot/all-rejected", test_all_rejected);
   return g_test_run ();
 }
