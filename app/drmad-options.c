@@ -270,11 +270,15 @@ parse_number (const char *name, const char *text, gboolean as_key, double low, d
       || (open_low ? value <= low : value < low)) {
     g_autofree char *upper = !isfinite (high) ? g_strdup ("")
                              : g_strdup_printf (open_high ? " and below %.13g" : " up to %.13g", high);
-    /* 0,15 as a locale with a decimal comma writes it (settings.ini by hand) */
+    /* 0,15 as a locale with a decimal comma writes it (settings.ini by hand);
+     * only one comma (0,1,5 is no number either way), and the text tried
+     * again has none, so that this branch is not entered twice. */
     g_autofree char *pointed = g_strdup (text);
     char *comma = strchr (pointed, ',');
     if (comma && !strchr (comma + 1, ','))
       *comma = '.';
+    else
+      comma = NULL;
     double unused;
     g_autofree char *hint = comma && parse_number (name, pointed, as_key, low, high, open_low, open_high, &unused, NULL)
                             ? g_strdup_printf (", written with a decimal point (%s)", pointed) : g_strdup ("");

@@ -61,6 +61,9 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--layers", "784,10", "--init-l2", "1,5e-4", NULL },
       "--init-l2 1,5e-4: expected one value (the network has one weight layer)" },
     { { "--no-gui", "--init-momentum", "1.5", NULL }, "--init-momentum" },
+    /* two commas: no number with a decimal point either, said without a hint (it recursed until the stack ran out) */
+    { { "--no-gui", "--meta-lr", "0,1,5", NULL }, "--meta-lr 0,1,5: expected a number above 0 (see drmad --help)" },
+    { { "--no-gui", "--meta-momentum", "0,,9", NULL }, "--meta-momentum 0,,9: expected a number from 0 up to 0.999999 (see" },
     { { "--no-gui", "--init-momentum", "0.5,1", NULL }, "--init-momentum 0.5,1" },
     { { "--no-gui", "--init-l2", "1e300", NULL }, "--init-l2 1e300" },
     { { "--no-gui", "--init-scale", "1e30", NULL }, "--init-scale 1e30" },
