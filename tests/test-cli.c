@@ -1365,6 +1365,62 @@ test_resume_data_moved (void)
   remove_tree (dir);
 }
 
+/* A checkpoint that records no identity (a drmad before it kept one) cannot
+ * tell whether the data given with --resume --dataset are the run's: other
+ * data are refused, as --dataset was before the data could move. */
+static void
+test_resume_dataset_without_identity (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  /* the checkpoint as a drmad without the identity wrote it: header[4] = 0, no identity bytes */
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_autoptr (GBytes) payload = drmad_checkpoint_read (checkpoint, NULL);
+  g_assert_nonnull (payload);
+  gsize size;
+  const guint8 *bytes = g_bytes_get_data (payload, &size);
+  guint64 header[5];
+  memcpy (header, bytes, sizeof header);
+  g_assert_cmpuint (header[4], >, 0);
+  g_autoptr (GByteArray) stripped = g_byte_array_new ();
+  guint64 identity_length = header[4];
+  header[4] = 0;
+  g_byte_array_append (stripped, (const guint8 *) header, sizeof header);
+  g_byte_array_append (stripped, bytes + sizeof header, header[0]);
+  g_byte_array_append (stripped, bytes + sizeof header + header[0] + identity_length,
+                       size - sizeof header - header[0] - identity_length);
+  g_autoptr (GBytes) old = g_byte_array_free_to_bytes (g_steal_pointer (&stripped));
+  g_assert_true (drmad_checkpoint_write (checkpoint, old, NULL));
+  /* other data (every training pixel changed) in another place */
+  g_autofree char *other = g_build_filename (dir, "other", NULL);
+  g_mkdir (other, 0755);
+  write_small_idx (other, 300);
+  g_autofree char *pixels_path = g_build_filename (other, "train-images-idx3-ubyte", NULL);
+  g_autofree char *pixels = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (pixels_path, &pixels, &length, NULL));
+  for (gsize i = 16; i < length; i++)
+    pixels[i] ^= 1;
+  g_assert_true (g_file_set_contents (pixels_path, pixels, length, NULL));
+  g_autofree char *before = read_text (folder, "history.csv");
+  g_autofree char *ini_before = read_text (folder, "run.ini");
+  g_autofree char *refused = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--dataset", other, "--meta-iters", "2",
+                                            NULL }, NULL, NULL, &refused), ==, 2);
+  g_assert_nonnull (strstr (refused, "--dataset"));
+  g_autofree char *after = read_text (folder, "history.csv");
+  g_assert_cmpstr (after, ==, before);
+  g_autofree char *ini_after = read_text (folder, "run.ini");
+  g_assert_cmpstr (ini_after, ==, ini_before);
+  /* the run's own data, named as run.ini has them, still resume */
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL, NULL,
+                          NULL), ==, 0);
+  remove_tree (dir);
+}
+
 /* --warm-start chooses where the meta-iterations start: typed with a mode
  * that has none (--meta-iters 0, --evaluate, --check) it is refused, as it
  * was ignored, the values given trained instead; from a settings file (a
@@ -1666,6 +1722,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
   g_test_add_func ("/cli/resume-data-moved", test_resume_data_moved);
+  g_test_add_func ("/cli/resume-dataset-without-identity", test_resume_dataset_without_identity);
   g_test_add_func ("/cli/warm-start-without-meta-iterations", test_warm_start_without_meta_iterations);
   g_test_add_func ("/cli/warm-start-announced", test_warm_start_announced);
   g_test_add_func ("/cli/resume-run-ini-edited", test_resume_run_ini_edited);
