@@ -1273,6 +1273,20 @@ test_resume_same_options (void)
   g_autofree char *ini_text = read_text (folder, "run.ini");
   g_assert_nonnull (strstr (ini_text, "\ninit-l2=1e-4\n"));
   g_assert_nonnull (strstr (ini_text, "\nlearn=l2,lr\n"));
+  /* --learn is read as a set (parse_learn): a group named twice, or an
+   * empty item, names the same groups; one group fewer or more does not. */
+  g_autofree char *repeated_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--learn", "lr,l2,lr,", "--meta-iters", "4", "--resume", folder,
+                                                     NULL }, NULL, &repeated_err), ==, 0);
+  g_assert_null (strstr (repeated_err, "cannot change"));
+  g_autofree char *fewer_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--learn", "lr,lr", "--meta-iters", "4", "--resume", folder,
+                                                     NULL }, NULL, &fewer_err), ==, 2);
+  g_assert_nonnull (strstr (fewer_err, "--learn lr,lr cannot change when resuming: the run has l2,lr"));
+  g_autofree char *more_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--learn", "l2,lr,init", "--meta-iters", "4", "--resume", folder,
+                                                     NULL }, NULL, &more_err), ==, 2);
+  g_assert_nonnull (strstr (more_err, "--learn l2,lr,init cannot change when resuming: the run has l2,lr"));
   g_autofree char *other_err = NULL;
   g_assert_cmpint (drmad (options, (const char *[]){ "--init-l2", "0.001", "--meta-iters", "4", "--resume", folder,
                                                      NULL }, NULL, &other_err), ==, 2);
