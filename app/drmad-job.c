@@ -808,6 +808,7 @@ typedef struct {
   /* during the warm start: its trainings' steps, done and in all */
   gboolean warm;
   guint64  warm_done, warm_total;
+  guint64  warm_step;   /* the step the training under way reached; 0 between trainings */
 } ProgressRelay;
 
 static gboolean
@@ -817,10 +818,15 @@ relay_progress (const char *phase, guint64 step, guint64 total, gpointer user_da
   DrmadJobProgress event = { phase, step, total, relay->meta_done, relay->meta_total };
   if (relay->warm && g_str_equal (phase, "train")) {
     /* one phase for all of the warm start's trainings, not each as meta-iteration 1's */
+    if (step <= relay->warm_step)
+      relay->warm_done += total;   /* the training before stopped early (it diverged): its steps are behind */
+    relay->warm_step = step;
     event = (DrmadJobProgress) { "warm start", MIN (relay->warm_done + step, relay->warm_total), relay->warm_total,
                                  relay->meta_done, relay->meta_total };
-    if (step >= total)
+    if (step >= total) {
       relay->warm_done += total;
+      relay->warm_step = 0;
+    }
   }
   return !relay->callbacks->progress || relay->callbacks->progress (&event, relay->callbacks->user_data);
 }
@@ -1181,7 +1187,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       say (callbacks, "warm start (--warm-start %u): %" G_GUINT64_FORMAT " trainings of %" G_GUINT64_FORMAT " steps "
            "before meta-iteration 1", o->warm_start, trainings, (guint64) o->hyper.steps);
     relay.warm = TRUE;
-    relay.warm_done = 0;
+    relay.warm_done = relay.warm_step = 0;
     relay.warm_total = trainings * o->hyper.steps;
     gboolean warmed = drmad_meta_warm_start (meta, o->warm_start, relay_progress, &relay, &summary, error);
     relay.warm = FALSE;
