@@ -575,9 +575,15 @@ gboolean
 drmad_run_in_use (const char *folder, char **holder)
 {
   g_autofree char *path = g_build_filename (folder, LOCK_NAME, NULL);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO in its place would block open() until a writer came */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return FALSE;   /* never run, or not readable: no one we can see */
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+    close (fd);
+    return FALSE;   /* no lock file a run made */
+  }
   /* A shared lock is refused while a writer holds its exclusive one; taken,
    * it is given back at once (a writer starting in that instant tries again,
    * take_lock). */

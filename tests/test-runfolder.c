@@ -708,6 +708,39 @@ test_in_use_refuses_no_writer (void)
   remove_tree (dir);
 }
 
+static gpointer
+look_once (gpointer data)
+{
+  return GINT_TO_POINTER (drmad_run_in_use (data, NULL) ? 2 : 1);
+}
+
+/* A lock file that is a FIFO (no run makes one; a folder copied with its
+ * special files, or made by hand): drmad_run_in_use() answers at once
+ * instead of blocking in open() until something writes to the pipe (the
+ * window's Open run never finished). */
+static void
+test_in_use_fifo (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-in-use", NULL);
+  g_autofree char *lock = g_build_filename (dir, ".drmad-lock", NULL);
+  g_assert_cmpint (mkfifo (lock, 0644), ==, 0);
+  GThread *thread = g_thread_new ("look", look_once, dir);
+  g_usleep (G_USEC_PER_SEC / 2);   /* time to answer, or to block in open() */
+  /* a writer end opened and closed wakes a blocked open(): the thread then
+   * ends either way, and whether it had blocked is seen from the time */
+  gint64 before = g_get_monotonic_time ();
+  int fd = open (lock, O_WRONLY | O_NONBLOCK);
+  gboolean was_blocked = fd >= 0;   /* only a reader blocked in open() lets a non-blocking writer in */
+  if (fd >= 0)
+    close (fd);
+  gpointer answer = g_thread_join (thread);
+  g_test_message ("blocked: %d, joined after %" G_GINT64_FORMAT " us", was_blocked, g_get_monotonic_time () - before);
+  g_assert_false (was_blocked);
+  g_assert_cmpint (GPOINTER_TO_INT (answer), ==, 1);   /* no one holds it */
+  g_unlink (lock);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -719,6 +752,7 @@ main (int argc, char **argv)
   umask (022);
   g_test_add_func ("/runfolder/lock", test_lock);
   g_test_add_func ("/runfolder/in-use-refuses-no-writer", test_in_use_refuses_no_writer);
+  g_test_add_func ("/runfolder/in-use-fifo", test_in_use_fifo);
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
