@@ -83,6 +83,11 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--out", "", NULL }, "--out is empty: expected a folder name" },
     { { "--no-gui", "--resume=", NULL }, "--resume is empty: expected a folder name" },
     { { "--no-gui", "--config", "", NULL }, "--config is empty: expected a file name" },
+    /* --check's own problem (784,16,10) has two weight layers, not the three of the default --layers the
+     * list was read for: it used the first two values and dropped the third */
+    { { "--no-gui", "--check", "--init-l2", "1e-6,1e-5,1e-1", NULL },
+      "--check --init-l2 1e-6,1e-5,1e-1: with no --layers (nor --iters, --batch, …) --check runs its own small problem" },
+    { { "--no-gui", "--check", "--init-momentum", "0.5,0.6,0.7", NULL }, "--check --init-momentum 0.5,0.6,0.7: with no" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autofree char *err = NULL;
