@@ -312,7 +312,7 @@ choose_rank_device (DrmadOptions *o)
 /* ---- --check ---- */
 
 /* The small configuration --check uses unless the model is given. */
-static void
+static gboolean
 check_defaults (DrmadOptions *o)
 {
   static const struct { const char *key; } model_keys[] = {
@@ -320,7 +320,19 @@ check_defaults (DrmadOptions *o)
   };
   for (guint i = 0; i < G_N_ELEMENTS (model_keys); i++)
     if (drmad_options_given (o, model_keys[i].key))
-      return;
+      return TRUE;
+  /* A starting value per layer was read for --layers (the default's), not
+   * for the small problem's two weight layers: its first two would be used
+   * and the rest dropped without a word. */
+  for (const char *const *key = drmad_options_start_keys (); *key; key++) {
+    const char *value = g_hash_table_lookup (o->values, *key);
+    if (drmad_options_given (o, *key) && value && strchr (value, ',')) {
+      fprintf (stderr, "drmad: --check --%s %s: with no --layers (nor --iters, --batch, …) --check runs its own small "
+               "problem, 784,16,10 (2 weight layers), and a value per layer of %s does not fit it: give one value, "
+               "or give --layers too\n", *key, value, (char *) g_hash_table_lookup (o->values, "layers"));
+      return FALSE;
+    }
+  }
   o->n_sizes = 3;
   o->sizes[1] = 16;
   o->sizes[2] = 10;
@@ -340,6 +352,7 @@ check_defaults (DrmadOptions *o)
     o->hyper.init_l2[0] = o->hyper.init_l2[1] = 1e-3;
   if (!drmad_options_given (o, "init-lr"))
     o->hyper.init_lr[0] = o->hyper.init_lr[1] = 0.1;
+  return TRUE;
 }
 
 /* The cosine and relative-error columns of --check for @approx against
@@ -357,7 +370,8 @@ static int
 run_check (DrmadOptions *o)
 {
   g_autoptr (GError) error = NULL;
-  check_defaults (o);
+  if (!check_defaults (o))
+    return EXIT_BAD_INPUT;
   DrmadSession s = { 0 };
   /* Finite differences need float64 where the device has it. */
   DrmadPrecision precision = DRMAD_PRECISION_FLOAT64;

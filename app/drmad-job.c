@@ -89,6 +89,18 @@ data_source (const char *line)
   return g_strndup (start, digest > start ? (gsize) (digest - start - 1) : strlen (start));
 }
 
+/* The dataset setting's default (what run.ini without the key means). */
+static const char *
+default_dataset (void)
+{
+  guint n;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
+  for (guint i = 0; i < n; i++)
+    if (g_str_equal (specs[i].name, "dataset"))
+      return specs[i].default_value;
+  return "";
+}
+
 /* Restores @run's checkpoint (where it has one) into @hyper and @meta,
  * checking it against @identity. The data may have moved since the
  * checkpoint was written (a run folder and its data copied to another
@@ -127,6 +139,24 @@ restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *iden
     only_data = !*stored_lines[i] || g_str_has_prefix (stored_lines[i], "dataset=")
                 || g_str_has_prefix (stored_lines[i], "data=")
                 || g_strv_contains ((const char *const *) lines, stored_lines[i]);
+  if (!old_data && new_dataset) {
+    /* A checkpoint that keeps no identity of its data (written without one)
+     * cannot tell other data from the run's: the data stay where run.ini
+     * names them, as they did before they could move. */
+    g_autoptr (GKeyFile) ini = g_key_file_new ();
+    g_autofree char *recorded = g_key_file_load_from_data (ini, drmad_run_get_ini (run), (gsize) -1, G_KEY_FILE_NONE,
+                                                           NULL)
+                                ? g_key_file_get_string (ini, "drmad", "dataset", NULL) : NULL;
+    g_autofree char *recorded_line = g_strconcat ("dataset=", recorded ? recorded : default_dataset (), NULL);
+    if (!g_str_equal (recorded_line, new_dataset)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                   "--dataset %s: %s/checkpoint.bin keeps no identity of the data it was written with, so other "
+                   "data cannot be told from the run's (%s): resuming would risk mixing two runs in one history; "
+                   "resume without --dataset", new_dataset + strlen ("dataset="), drmad_run_get_folder (run),
+                   recorded_line + strlen ("dataset="));
+      return FALSE;
+    }
+  }
   if (!only_data) {
     if (drmad_run_restore (run, hyper, meta, error))
       return TRUE;
@@ -794,6 +824,7 @@ typedef struct {
   /* during the warm start: its trainings' steps, done and in all */
   gboolean warm;
   guint64  warm_done, warm_total;
+  guint64  warm_step;   /* the step the training under way reached; 0 between trainings */
 } ProgressRelay;
 
 static gboolean
@@ -803,10 +834,15 @@ relay_progress (const char *phase, guint64 step, guint64 total, gpointer user_da
   DrmadJobProgress event = { phase, step, total, relay->meta_done, relay->meta_total };
   if (relay->warm && g_str_equal (phase, "train")) {
     /* one phase for all of the warm start's trainings, not each as meta-iteration 1's */
+    if (step <= relay->warm_step)
+      relay->warm_done += total;   /* the training before stopped early (it diverged): its steps are behind */
+    relay->warm_step = step;
     event = (DrmadJobProgress) { "warm start", MIN (relay->warm_done + step, relay->warm_total), relay->warm_total,
                                  relay->meta_done, relay->meta_total };
-    if (step >= total)
+    if (step >= total) {
       relay->warm_done += total;
+      relay->warm_step = 0;
+    }
   }
   return !relay->callbacks->progress || relay->callbacks->progress (&event, relay->callbacks->user_data);
 }
@@ -1167,7 +1203,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       say (callbacks, "warm start (--warm-start %u): %" G_GUINT64_FORMAT " trainings of %" G_GUINT64_FORMAT " steps "
            "before meta-iteration 1", o->warm_start, trainings, (guint64) o->hyper.steps);
     relay.warm = TRUE;
-    relay.warm_done = 0;
+    relay.warm_done = relay.warm_step = 0;
     relay.warm_total = trainings * o->hyper.steps;
     gboolean warmed = drmad_meta_warm_start (meta, o->warm_start, relay_progress, &relay, &summary, error);
     relay.warm = FALSE;

@@ -270,11 +270,15 @@ parse_number (const char *name, const char *text, gboolean as_key, double low, d
       || (open_low ? value <= low : value < low)) {
     g_autofree char *upper = !isfinite (high) ? g_strdup ("")
                              : g_strdup_printf (open_high ? " and below %.13g" : " up to %.13g", high);
-    /* 0,15 as a locale with a decimal comma writes it (settings.ini by hand) */
+    /* 0,15 as a locale with a decimal comma writes it (settings.ini by hand);
+     * only one comma (0,1,5 is no number either way), and the text tried
+     * again has none, so that this branch is not entered twice. */
     g_autofree char *pointed = g_strdup (text);
     char *comma = strchr (pointed, ',');
     if (comma && !strchr (comma + 1, ','))
       *comma = '.';
+    else
+      comma = NULL;
     double unused;
     g_autofree char *hint = comma && parse_number (name, pointed, as_key, low, high, open_low, open_high, &unused, NULL)
                             ? g_strdup_printf (", written with a decimal point (%s)", pointed) : g_strdup ("");
@@ -553,19 +557,29 @@ same_setting (const char *key, const char *a, const char *b)
   g_auto (GStrv) items_a = g_strsplit (a, ",", -1);
   g_auto (GStrv) items_b = g_strsplit (b, ",", -1);
   guint n = g_strv_length (items_a);
-  if (n != g_strv_length (items_b))
-    return FALSE;
   if (g_str_equal (key, "learn")) {
-    for (guint i = 0; i < n; i++) {
-      g_strstrip (items_a[i]);
-      g_strstrip (items_b[i]);
-    }
-    for (guint i = 0; i < n; i++)
-      if (!g_strv_contains ((const char *const *) items_b, items_a[i])
-          || !g_strv_contains ((const char *const *) items_a, items_b[i]))
+    /* as parse_learn() reads it: the set of the groups named, whatever their
+     * order, a group named twice or an empty item (lr,l2,lr is l2,lr) */
+    g_autoptr (GHashTable) set_a = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr (GHashTable) set_b = g_hash_table_new (g_str_hash, g_str_equal);
+    for (char **item = items_a; *item; item++)
+      if (*g_strstrip (*item))
+        g_hash_table_add (set_a, *item);
+    for (char **item = items_b; *item; item++)
+      if (*g_strstrip (*item))
+        g_hash_table_add (set_b, *item);
+    if (g_hash_table_size (set_a) != g_hash_table_size (set_b))
+      return FALSE;
+    GHashTableIter iter;
+    gpointer group;
+    g_hash_table_iter_init (&iter, set_a);
+    while (g_hash_table_iter_next (&iter, &group, NULL))
+      if (!g_hash_table_contains (set_b, group))
         return FALSE;
     return TRUE;
   }
+  if (n != g_strv_length (items_b))
+    return FALSE;
   for (guint i = 0; i < n; i++) {
     char *end_a, *end_b;
     guint64 i_a = g_ascii_strtoull (items_a[i], &end_a, 10), i_b = g_ascii_strtoull (items_b[i], &end_b, 10);

@@ -273,11 +273,19 @@ drmad_application_main (int argc, char **argv)
   drmad_application_set_command_line (app, options.resume ? NULL : given, options.resume);
   drmad_options_clear (&options);
   char *app_argv[] = { program, NULL };
-  guint signal_sources[] = { g_unix_signal_add (SIGINT, on_quit_signal, app),
-                             g_unix_signal_add (SIGTERM, on_quit_signal, app),
-                             g_unix_signal_add (SIGHUP, on_quit_signal, app) };
+  /* A signal ignored when the window starts stays so (nohup ignores
+   * SIGHUP, a shell SIGINT for a command started with & in a script): the
+   * window outlives the terminal as it was asked to. */
+  const int quit_signals[] = { SIGINT, SIGTERM, SIGHUP };
+  guint signal_sources[G_N_ELEMENTS (quit_signals)] = { 0 };
+  for (guint i = 0; i < G_N_ELEMENTS (quit_signals); i++) {
+    struct sigaction now;
+    if (sigaction (quit_signals[i], NULL, &now) != 0 || now.sa_handler != SIG_IGN)
+      signal_sources[i] = g_unix_signal_add (quit_signals[i], on_quit_signal, app);
+  }
   int status = g_application_run (G_APPLICATION (app), 1, app_argv);
   for (guint i = 0; i < G_N_ELEMENTS (signal_sources); i++)
-    g_source_remove (signal_sources[i]);
+    if (signal_sources[i])
+      g_source_remove (signal_sources[i]);
   return status ? status : app->exit_status;
 }

@@ -300,8 +300,17 @@ take_lock (const char *folder, GError **error)
     set_errno_error (error, errno, "create the lock file", path);
     return -1;
   }
-  if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
-    int saved = errno;
+  /* A shared lock is someone looking (drmad_run_in_use), given back at
+   * once; a writer holds its exclusive lock for the whole run: a few tries
+   * some milliseconds apart tell the two apart. */
+  int locked, saved = 0;
+  for (guint tries = 0; (locked = flock (fd, LOCK_EX | LOCK_NB)) != 0; tries++) {
+    saved = errno;
+    if (saved != EWOULDBLOCK || tries == 20)
+      break;
+    g_usleep (1000);
+  }
+  if (locked != 0) {
     char holder[32] = "";
     ssize_t got = pread (fd, holder, sizeof holder - 1, 0);
     holder[MAX (got, 0)] = '\0';
@@ -566,12 +575,18 @@ gboolean
 drmad_run_in_use (const char *folder, char **holder)
 {
   g_autofree char *path = g_build_filename (folder, LOCK_NAME, NULL);
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO in its place would block open() until a writer came */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return FALSE;   /* never run, or not readable: no one we can see */
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+    close (fd);
+    return FALSE;   /* no lock file a run made */
+  }
   /* A shared lock is refused while a writer holds its exclusive one; taken,
-   * it is given back at once (a writer starting in that instant is refused
-   * as if the folder were in use). */
+   * it is given back at once (a writer starting in that instant tries again,
+   * take_lock). */
   gboolean busy = flock (fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
   if (busy && holder) {
     char pid[32] = "";

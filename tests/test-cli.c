@@ -61,6 +61,9 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--layers", "784,10", "--init-l2", "1,5e-4", NULL },
       "--init-l2 1,5e-4: expected one value (the network has one weight layer)" },
     { { "--no-gui", "--init-momentum", "1.5", NULL }, "--init-momentum" },
+    /* two commas: no number with a decimal point either, said without a hint (it recursed until the stack ran out) */
+    { { "--no-gui", "--meta-lr", "0,1,5", NULL }, "--meta-lr 0,1,5: expected a number above 0 (see drmad --help)" },
+    { { "--no-gui", "--meta-momentum", "0,,9", NULL }, "--meta-momentum 0,,9: expected a number from 0 up to 0.999999 (see" },
     { { "--no-gui", "--init-momentum", "0.5,1", NULL }, "--init-momentum 0.5,1" },
     { { "--no-gui", "--init-l2", "1e300", NULL }, "--init-l2 1e300" },
     { { "--no-gui", "--init-scale", "1e30", NULL }, "--init-scale 1e30" },
@@ -80,6 +83,11 @@ test_help_and_bad_input (void)
     { { "--no-gui", "--out", "", NULL }, "--out is empty: expected a folder name" },
     { { "--no-gui", "--resume=", NULL }, "--resume is empty: expected a folder name" },
     { { "--no-gui", "--config", "", NULL }, "--config is empty: expected a file name" },
+    /* --check's own problem (784,16,10) has two weight layers, not the three of the default --layers the
+     * list was read for: it used the first two values and dropped the third */
+    { { "--no-gui", "--check", "--init-l2", "1e-6,1e-5,1e-1", NULL },
+      "--check --init-l2 1e-6,1e-5,1e-1: with no --layers (nor --iters, --batch, …) --check runs its own small problem" },
+    { { "--no-gui", "--check", "--init-momentum", "0.5,0.6,0.7", NULL }, "--check --init-momentum 0.5,0.6,0.7: with no" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autofree char *err = NULL;
@@ -1311,6 +1319,20 @@ test_resume_same_options (void)
   g_autofree char *ini_text = read_text (folder, "run.ini");
   g_assert_nonnull (strstr (ini_text, "\ninit-l2=1e-4\n"));
   g_assert_nonnull (strstr (ini_text, "\nlearn=l2,lr\n"));
+  /* --learn is read as a set (parse_learn): a group named twice, or an
+   * empty item, names the same groups; one group fewer or more does not. */
+  g_autofree char *repeated_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--learn", "lr,l2,lr,", "--meta-iters", "4", "--resume", folder,
+                                                     NULL }, NULL, &repeated_err), ==, 0);
+  g_assert_null (strstr (repeated_err, "cannot change"));
+  g_autofree char *fewer_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--learn", "lr,lr", "--meta-iters", "4", "--resume", folder,
+                                                     NULL }, NULL, &fewer_err), ==, 2);
+  g_assert_nonnull (strstr (fewer_err, "--learn lr,lr cannot change when resuming: the run has l2,lr"));
+  g_autofree char *more_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--learn", "l2,lr,init", "--meta-iters", "4", "--resume", folder,
+                                                     NULL }, NULL, &more_err), ==, 2);
+  g_assert_nonnull (strstr (more_err, "--learn l2,lr,init cannot change when resuming: the run has l2,lr"));
   g_autofree char *other_err = NULL;
   g_assert_cmpint (drmad (options, (const char *[]){ "--init-l2", "0.001", "--meta-iters", "4", "--resume", folder,
                                                      NULL }, NULL, &other_err), ==, 2);
@@ -1400,6 +1422,62 @@ test_resume_data_moved (void)
   g_assert_nonnull (strstr (refused, other));
   g_autofree char *after = read_text (folder, "history.csv");
   g_assert_cmpstr (after, ==, before);
+  remove_tree (dir);
+}
+
+/* A checkpoint that records no identity (a drmad before it kept one) cannot
+ * tell whether the data given with --resume --dataset are the run's: other
+ * data are refused, as --dataset was before the data could move. */
+static void
+test_resume_dataset_without_identity (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  /* the checkpoint as a drmad without the identity wrote it: header[4] = 0, no identity bytes */
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_autoptr (GBytes) payload = drmad_checkpoint_read (checkpoint, NULL);
+  g_assert_nonnull (payload);
+  gsize size;
+  const guint8 *bytes = g_bytes_get_data (payload, &size);
+  guint64 header[5];
+  memcpy (header, bytes, sizeof header);
+  g_assert_cmpuint (header[4], >, 0);
+  g_autoptr (GByteArray) stripped = g_byte_array_new ();
+  guint64 identity_length = header[4];
+  header[4] = 0;
+  g_byte_array_append (stripped, (const guint8 *) header, sizeof header);
+  g_byte_array_append (stripped, bytes + sizeof header, header[0]);
+  g_byte_array_append (stripped, bytes + sizeof header + header[0] + identity_length,
+                       size - sizeof header - header[0] - identity_length);
+  g_autoptr (GBytes) old = g_byte_array_free_to_bytes (g_steal_pointer (&stripped));
+  g_assert_true (drmad_checkpoint_write (checkpoint, old, NULL));
+  /* other data (every training pixel changed) in another place */
+  g_autofree char *other = g_build_filename (dir, "other", NULL);
+  g_mkdir (other, 0755);
+  write_small_idx (other, 300);
+  g_autofree char *pixels_path = g_build_filename (other, "train-images-idx3-ubyte", NULL);
+  g_autofree char *pixels = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (pixels_path, &pixels, &length, NULL));
+  for (gsize i = 16; i < length; i++)
+    pixels[i] ^= 1;
+  g_assert_true (g_file_set_contents (pixels_path, pixels, length, NULL));
+  g_autofree char *before = read_text (folder, "history.csv");
+  g_autofree char *ini_before = read_text (folder, "run.ini");
+  g_autofree char *refused = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--dataset", other, "--meta-iters", "2",
+                                            NULL }, NULL, NULL, &refused), ==, 2);
+  g_assert_nonnull (strstr (refused, "--dataset"));
+  g_autofree char *after = read_text (folder, "history.csv");
+  g_assert_cmpstr (after, ==, before);
+  g_autofree char *ini_after = read_text (folder, "run.ini");
+  g_assert_cmpstr (ini_after, ==, ini_before);
+  /* the run's own data, named as run.ini has them, still resume */
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL, NULL,
+                          NULL), ==, 0);
   remove_tree (dir);
 }
 
@@ -1729,6 +1807,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
   g_test_add_func ("/cli/resume-data-moved", test_resume_data_moved);
+  g_test_add_func ("/cli/resume-dataset-without-identity", test_resume_dataset_without_identity);
   g_test_add_func ("/cli/warm-start-without-meta-iterations", test_warm_start_without_meta_iterations);
   g_test_add_func ("/cli/warm-start-announced", test_warm_start_announced);
   g_test_add_func ("/cli/resume-run-ini-edited", test_resume_run_ini_edited);

@@ -2178,6 +2178,55 @@ test_quit_signal (void)
   }
 }
 
+static void
+ignore_hangup_and_interrupt (gpointer user_data)
+{
+  signal (SIGHUP, SIG_IGN);   /* as nohup leaves it */
+  signal (SIGINT, SIG_IGN);   /* as a shell leaves a command started with & in a script */
+}
+
+/* A signal ignored when the window starts stays ignored: `nohup drmad &`
+ * keeps the window (and its run) when the terminal closes, as it did before
+ * the window caught SIGINT, SIGTERM and SIGHUP; SIGTERM still quits it. */
+static void
+test_quit_signal_ignored (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  if (!g_file_test ("/proc/self/status", G_FILE_TEST_EXISTS)) {
+    g_test_skip ("no /proc to see when the window catches signals");
+    return;
+  }
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), NULL };
+  g_auto (GStrv) envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "HOME", g_get_home_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  g_autoptr (GError) error = NULL;
+  GPid pid;
+  g_assert_true (g_spawn_async (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                ignore_hangup_and_interrupt, NULL, &pid, &error));
+  g_assert_no_error (error);
+  gint64 until = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (!catches_signal (pid, SIGTERM) && g_get_monotonic_time () < until)
+    g_usleep (20000);
+  g_assert_true (catches_signal (pid, SIGTERM));
+  g_assert_cmpint (kill (pid, SIGHUP), ==, 0);
+  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+  g_usleep (G_USEC_PER_SEC);
+  int status;
+  pid_t ended = waitpid (pid, &status, WNOHANG);
+  if (ended == 0)
+    g_assert_cmpint (kill (pid, SIGTERM), ==, 0);
+  else
+    g_test_message ("ended by SIGHUP or SIGINT: wait status %d", status);
+  g_assert_cmpint (ended, ==, 0);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2211,5 +2260,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/export", test_export);
   g_test_add_func ("/gui/open-run", test_open_run);
   g_test_add_func ("/gui/quit-signal", test_quit_signal);
+  g_test_add_func ("/gui/quit-signal-ignored", test_quit_signal_ignored);
   return g_test_run ();
 }

@@ -233,6 +233,61 @@ test_eta_warm_start (void)
   g_assert_cmpfloat (left, <, 0.2);   /* counting the warm start's 0.3 s, about 10 × 6 s */
 }
 
+typedef struct {
+  guint64 last, total, events, backwards;
+} WarmSeen;
+
+static gboolean
+warm_progress (const DrmadJobProgress *event, gpointer user_data)
+{
+  WarmSeen *seen = user_data;
+  if (!g_str_equal (event->phase, "warm start"))
+    return TRUE;
+  seen->backwards += event->step < seen->last;
+  seen->last = event->step;
+  seen->total = event->total;
+  seen->events++;
+  return TRUE;
+}
+
+/* The warm start's one phase counts up over all its trainings, also where
+ * one of them diverges part way (a learning rate ×10 of a large one): the
+ * steps it did not take are behind the bar, not counted again by the next
+ * training. Its steps were counted only when a training reached its last,
+ * so the bar went back at the training after a diverged one. */
+static void
+test_warm_start_progress_diverged (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-job", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  /* 40 steps: the loss is read every 16, so a divergence stops a training
+   * before its last step; lr 20 and 20 ×10 (held at 100) diverge here */
+  const char *args[] = { "drmad", "--no-gui", "--iters", "40", "--train-size", "200", "--val-size", "100",
+                         "--test-size", "100", "--layers", "784,50,10", "--learn", "lr", "--batch", "50",
+                         "--init-lr", "20", "--warm-start", "3", "--meta-iters", "1", "--out", folder, NULL };
+  int argc = G_N_ELEMENTS (args) - 1;
+  char **argv = (char **) args;
+  DrmadOptions o = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (drmad_options_parse (&o, &argc, &argv, &error));
+  WarmSeen seen = { 0 };
+  DrmadJobCallbacks callbacks = { .progress = warm_progress, .user_data = &seen };
+  DrmadJobResult result;
+  DrmadJobOutcome outcome = drmad_job_run (&o, &callbacks, &result, &error);
+  g_test_message ("outcome %d %s; %" G_GUINT64_FORMAT " events, last %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
+                  outcome, error ? error->message : "", seen.events, seen.last, seen.total);
+  /* 1 + 2 trainings of 40 steps (×1 is the θ given) */
+  g_assert_cmpuint (seen.total, ==, 3 * 40);
+  g_assert_cmpuint (seen.events, >, 0);
+  g_assert_cmpuint (seen.events, <, 3 * 40);   /* one training at least stopped early: the case at hand */
+  g_assert_cmpuint (seen.backwards, ==, 0);
+  drmad_job_result_clear (&result);
+  drmad_options_clear (&o);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -242,5 +297,6 @@ main (int argc, char **argv)
   g_test_add_func ("/job/eta-warm-start", test_eta_warm_start);
   g_test_add_func ("/job/l2-granularity-title", test_l2_granularity_title);
   g_test_add_func ("/job/fidelity-not-measured", test_fidelity_not_measured);
+  g_test_add_func ("/job/warm-start-progress-diverged", test_warm_start_progress_diverged);
   return g_test_run ();
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "drmad.h"
 #include "test-util.h"
 
 static const char *small[] = { "--no-gui", "--iters", "20", "--train-size", "200", "--val-size", "50",
@@ -651,6 +652,95 @@ test_resume_finished (void)
   remove_tree (dir);
 }
 
+typedef struct {
+  const char *folder;
+  gint        stop;
+  guint       looks, busy;
+} Looker;
+
+static gpointer
+look_in_use (gpointer data)
+{
+  Looker *looker = data;
+  while (!g_atomic_int_get (&looker->stop)) {
+    looker->busy += drmad_run_in_use (looker->folder, NULL);
+    looker->looks++;
+  }
+  return NULL;
+}
+
+/* drmad_run_in_use() takes a shared lock for an instant to see whether a
+ * writer holds the folder: a run opened in that instant (the window's Open
+ * run of a folder while `drmad --resume` of it starts) was refused as "in
+ * use by process" with no process running it. A thread looks while this one
+ * opens and closes the run, as a window and a terminal may. */
+static void
+test_in_use_refuses_no_writer (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-in-use", NULL);
+  g_autofree char *folder = g_build_filename (dir, "R", NULL);
+  g_autoptr (GError) error = NULL;
+  DrmadRun *created = drmad_run_create (folder, "[drmad]\n", FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (drmad_run_in_use (folder, NULL));   /* held: this process is its writer */
+  drmad_run_free (created);
+  g_assert_false (drmad_run_in_use (folder, NULL));
+  Looker looker = { folder, 0, 0, 0 };
+  GThread *thread = g_thread_new ("looker", look_in_use, &looker);
+  guint opened = 0, refused = 0;
+  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+  while (g_get_monotonic_time () < until || looker.looks < 1000) {
+    DrmadRun *run = drmad_run_open (folder, &error);
+    if (run) {
+      opened++;
+      drmad_run_free (run);
+    } else {
+      g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+      refused++;
+      g_clear_error (&error);
+    }
+  }
+  g_atomic_int_set (&looker.stop, 1);
+  g_thread_join (thread);
+  g_test_message ("%u opened, %u refused; %u looks, %u saw it in use", opened, refused, looker.looks, looker.busy);
+  g_assert_cmpuint (looker.busy, >, 0);   /* the two did meet */
+  g_assert_cmpuint (refused, ==, 0);
+  remove_tree (dir);
+}
+
+static gpointer
+look_once (gpointer data)
+{
+  return GINT_TO_POINTER (drmad_run_in_use (data, NULL) ? 2 : 1);
+}
+
+/* A lock file that is a FIFO (no run makes one; a folder copied with its
+ * special files, or made by hand): drmad_run_in_use() answers at once
+ * instead of blocking in open() until something writes to the pipe (the
+ * window's Open run never finished). */
+static void
+test_in_use_fifo (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-in-use", NULL);
+  g_autofree char *lock = g_build_filename (dir, ".drmad-lock", NULL);
+  g_assert_cmpint (mkfifo (lock, 0644), ==, 0);
+  GThread *thread = g_thread_new ("look", look_once, dir);
+  g_usleep (G_USEC_PER_SEC / 2);   /* time to answer, or to block in open() */
+  /* a writer end opened and closed wakes a blocked open(): the thread then
+   * ends either way, and whether it had blocked is seen from the time */
+  gint64 before = g_get_monotonic_time ();
+  int fd = open (lock, O_WRONLY | O_NONBLOCK);
+  gboolean was_blocked = fd >= 0;   /* only a reader blocked in open() lets a non-blocking writer in */
+  if (fd >= 0)
+    close (fd);
+  gpointer answer = g_thread_join (thread);
+  g_test_message ("blocked: %d, joined after %" G_GINT64_FORMAT " us", was_blocked, g_get_monotonic_time () - before);
+  g_assert_false (was_blocked);
+  g_assert_cmpint (GPOINTER_TO_INT (answer), ==, 1);   /* no one holds it */
+  g_unlink (lock);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -661,6 +751,8 @@ main (int argc, char **argv)
   }
   umask (022);
   g_test_add_func ("/runfolder/lock", test_lock);
+  g_test_add_func ("/runfolder/in-use-refuses-no-writer", test_in_use_refuses_no_writer);
+  g_test_add_func ("/runfolder/in-use-fifo", test_in_use_fifo);
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
