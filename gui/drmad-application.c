@@ -115,8 +115,14 @@ drmad_application_startup (GApplication *application)
     g_autofree char *aside = drmad_settings_set_aside (path, &aside_error);
     self->load_error = aside ? g_strdup_printf ("%s: the window starts from the defaults; that file is kept as %s",
                                                 error->message, aside)
-                             : g_strdup_printf ("%s: the window starts from the defaults (that file could not be "
-                                                "kept: %s)", error->message, aside_error->message);
+                             : g_strdup_printf ("%s: the window starts from the defaults, and will not save its "
+                                                "settings over that file (it could not be copied aside: %s)",
+                                                error->message, aside_error->message);
+    if (!aside) {
+      g_autofree char *reason = g_strdup_printf ("%s could be neither read nor copied aside, and saving would replace "
+                                                 "it: make it readable, or move it away", path);
+      drmad_settings_keep_file (self->settings, reason);
+    }
   } else if (drmad_settings_get_ignored_keys (self->settings)) {
     g_autofree char *keys = g_strjoinv ("\", \"", (char **) drmad_settings_get_ignored_keys (self->settings));
     self->load_error = g_strdup_printf ("%s: \"%s\" %s no setting of this drmad (another version's, or misspelt): "

@@ -10,6 +10,7 @@ struct _DrmadSettings {
   GObject     parent_instance;
   GHashTable *values;   /* key → value, every setting */
   GStrv       ignored;  /* keys of the loaded file that are no setting here */
+  char       *unsaved;  /* why saving would lose a file (drmad_settings_keep_file), or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (DrmadSettings, drmad_settings, G_TYPE_OBJECT)
@@ -34,6 +35,7 @@ drmad_settings_finalize (GObject *object)
   DrmadSettings *self = DRMAD_SETTINGS (object);
   g_clear_pointer (&self->values, g_hash_table_unref);
   g_clear_pointer (&self->ignored, g_strfreev);
+  g_free (self->unsaved);
   G_OBJECT_CLASS (drmad_settings_parent_class)->finalize (object);
 }
 
@@ -190,6 +192,28 @@ drmad_settings_get_ignored_keys (DrmadSettings *self)
   return self->ignored && self->ignored[0] ? (const char *const *) self->ignored : NULL;
 }
 
+/* @path, or where the chain of symbolic links from it ends (a settings
+ * file kept in a dotfiles folder and linked from ~/.config): written there,
+ * not over the link. */
+static char *
+link_target (const char *path)
+{
+  g_autofree char *current = g_strdup (path);
+  for (guint hops = 0; hops < 40; hops++) {   /* a loop of links ends somewhere */
+    g_autofree char *target = g_file_read_link (current, NULL);
+    if (!target)
+      break;
+    if (!g_path_is_absolute (target)) {
+      g_autofree char *folder = g_path_get_dirname (current);
+      g_autofree char *relative = g_steal_pointer (&target);
+      target = g_build_filename (folder, relative, NULL);
+    }
+    g_free (current);
+    current = g_steal_pointer (&target);
+  }
+  return g_steal_pointer (&current);
+}
+
 char *
 drmad_settings_set_aside (const char *path, GError **error)
 {
@@ -197,15 +221,39 @@ drmad_settings_set_aside (const char *path, GError **error)
   gsize length;
   if (!g_file_get_contents (path, &contents, &length, error))
     return NULL;
-  g_autofree char *aside = g_strconcat (path, ".damaged", NULL);
-  if (!g_file_set_contents (aside, contents, length, error))
-    return NULL;
-  return g_steal_pointer (&aside);
+  /* PATH.damaged, or PATH.damaged-2, -3, …: an earlier copy stays */
+  for (guint n = 1; n <= 1000; n++) {
+    g_autofree char *aside = n == 1 ? g_strconcat (path, ".damaged", NULL)
+                                    : g_strdup_printf ("%s.damaged-%u", path, n);
+    if (g_file_test (aside, G_FILE_TEST_EXISTS) || g_file_test (aside, G_FILE_TEST_IS_SYMLINK))
+      continue;
+    if (!g_file_set_contents (aside, contents, length, error))
+      return NULL;
+    return g_steal_pointer (&aside);
+  }
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST, "%s.damaged and 999 more copies exist already: remove them",
+               path);
+  return NULL;
+}
+
+void
+drmad_settings_keep_file (DrmadSettings *self, const char *reason)
+{
+  g_return_if_fail (DRMAD_IS_SETTINGS (self));
+  g_free (self->unsaved);
+  self->unsaved = g_strdup (reason);
 }
 
 gboolean
-drmad_settings_save (DrmadSettings *self, const char *path, GError **error)
+drmad_settings_save (DrmadSettings *self, const char *given_path, GError **error)
 {
+  if (self->unsaved) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST, "the settings were not saved for the next launch: %s",
+                 self->unsaved);
+    return FALSE;
+  }
+  g_autofree char *target = link_target (given_path);
+  const char *path = target;
   /* What the file holds besides the settings (keys of a newer version,
    * other groups) stays: only the settings' own keys are written. */
   g_autoptr (GKeyFile) file = g_key_file_new ();

@@ -41,10 +41,15 @@ gboolean    drmad_settings_load (DrmadSettings *self, const char *path, GError *
 /* The keys of the last file loaded that are no setting here, or NULL. */
 const char *const *drmad_settings_get_ignored_keys (DrmadSettings *self);
 /* Copies a settings file that cannot be loaded to PATH.damaged (before the
- * window's own settings replace it); returns that path. */
+ * window's own settings replace it; PATH.damaged-2, -3, … where earlier
+ * copies are); returns that path. */
 char       *drmad_settings_set_aside (const char *path, GError **error);
+/* From now on drmad_settings_save() writes nothing and says @reason: a
+ * file that could neither be read nor set aside is not replaced. */
+void        drmad_settings_keep_file (DrmadSettings *self, const char *reason);
 /* Writes the settings atomically; keys of @path that are no setting here
- * (a newer version's) and its other groups are kept. */
+ * (a newer version's) and its other groups are kept. A symbolic link is
+ * written through, to the file it names, not replaced. */
 gboolean    drmad_settings_save (DrmadSettings *self, const char *path, GError **error);
 
 G_END_DECLS

@@ -1875,9 +1875,11 @@ startup_banner (void)
 }
 
 /* settings.ini as a user may leave it: a file the window cannot read is
- * kept (it was replaced by the defaults as the window quit), a newer
- * version's keys survive the window's save, and a config folder that
- * cannot be made says that the settings were not saved. */
+ * kept (it was replaced by the defaults as the window quit), a second one
+ * beside the first copy, a newer version's keys survive the window's
+ * save, a link to a dotfiles folder stays a link, a file that can be
+ * neither read nor kept is not replaced, and a config folder that cannot
+ * be made says that the settings were not saved. */
 static void
 test_settings_file (void)
 {
@@ -1921,6 +1923,65 @@ test_settings_file (void)
   g_assert_cmpstr (knob, ==, "7");
   g_assert_cmpstr (x, ==, "1");
   g_assert_cmpstr (layers, ==, "784,50,10");
+
+  /* a second damaged file is kept beside the first copy, not over it */
+  const char *damaged_again = "[drmad]\niters=5\niters=6\n";
+  g_assert_true (g_file_set_contents (path, damaged_again, -1, NULL));
+  g_free (banner);
+  banner = startup_banner ();
+  g_test_message ("banner: %s", banner);
+  g_autofree char *numbered = g_strconcat (path, ".damaged-", NULL);
+  const char *named = strstr (banner, numbered);   /* -2, or -3 where the launch above kept one too */
+  g_assert_nonnull (named);
+  g_autofree char *aside_n = g_strdup (named);
+  g_free (g_steal_pointer (&kept));
+  g_assert_true (g_file_get_contents (aside, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, damaged);
+  g_free (g_steal_pointer (&kept));
+  g_assert_true (g_file_get_contents (aside_n, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, damaged_again);
+  for (guint n = 2; n < 5; n++) {
+    g_autofree char *copy = g_strdup_printf ("%s.damaged-%u", path, n);
+    g_unlink (copy);
+  }
+
+  /* settings.ini linked from a dotfiles folder: saved through the link,
+   * which stays (it was replaced by a file of its own) */
+  g_autofree char *dotfiles = g_build_filename (folder, "dotfiles", NULL);
+  g_autofree char *real = g_build_filename (dotfiles, "drmad.ini", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dotfiles, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (real, "[drmad]\nlayers=784,30,10\n", -1, NULL));
+  g_unlink (path);
+  g_assert_cmpint (symlink ("dotfiles/drmad.ini", path), ==, 0);
+  g_free (launch_and_quit (NULL));
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_SYMLINK));
+  g_free (g_steal_pointer (&saved));
+  g_assert_true (g_file_get_contents (real, &saved, NULL, NULL));
+  g_autoptr (GHashTable) linked = drmad_options_read_ini (saved, -1, real, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (linked, "layers"), ==, "784,30,10");
+  g_assert_cmpstr (g_hash_table_lookup (linked, "iters"), ==, "500");   /* written by the window */
+  g_unlink (path);
+  g_unlink (real);
+  g_rmdir (dotfiles);
+
+  /* a file the window can neither read nor copy aside is left as it is
+   * (it was replaced by the defaults at quit); root reads it all the same */
+  if (geteuid () != 0) {
+    const char *unreadable = "[drmad]\nlayers=784,40,10\n";
+    g_assert_true (g_file_set_contents (path, unreadable, -1, NULL));
+    g_assert_cmpint (g_chmod (path, 0), ==, 0);
+    g_free (banner);
+    banner = startup_banner ();
+    g_assert_nonnull (strstr (banner, "will not save its settings over that file"));
+    g_autofree char *quit_err = launch_and_quit (NULL);
+    g_assert_nonnull (strstr (quit_err, "could be neither read nor copied aside"));
+    g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+    g_free (g_steal_pointer (&saved));
+    g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+    g_assert_cmpstr (saved, ==, unreadable);
+    g_unlink (aside);
+  }
 
   /* a config folder under a file: the window says what it could not do */
   g_autofree char *blocker = g_build_filename (folder, "not-a-folder", NULL);
