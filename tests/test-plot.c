@@ -1109,6 +1109,41 @@ test_bounded_axes (void)
   g_assert_cmpfloat (g_array_index (vf, double, vf->len - 1), >, 1);
 }
 
+/* The log axes of the L2 and learning-rate plots are bounded as the linear
+ * ones: an L2 or a learning rate is at most 100 (drmad-hyper.h), so a flat
+ * L2 of 100 (a run that pushed every layer to the bound) labels no 200,
+ * nor does a schedule flat at 100; 100 itself is labelled, and the line
+ * stays inside the area. A log axis of an unbounded quantity pads half a
+ * decade as before. */
+static void
+test_bounded_log_axes (void)
+{
+  const double top[4] = { 100, 100, 100, 100 };
+  DrmadPlotRunData data = { .n_iters = 3, .n_layers = 1, .segments = 1, .steps = 10,
+                            .initial_l2 = top, .l2 = top + 1, .initial_lr = top, .lr = top + 1 };
+  g_autoptr (DrmadPlot) l2 = drmad_plot_run_l2 (&data);
+  g_autoptr (DrmadPlot) lr = drmad_plot_run_lr (&data);
+  DrmadPlot *plots[2] = { l2, lr };
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autoptr (GArray) v = label_values (plots[k], DRMAD_PLOT_AXIS_Y);
+      for (guint i = 0; i < v->len; i++)
+        g_assert_cmpfloat (g_array_index (v, double, i), <=, 100);
+      g_assert_cmpfloat (g_array_index (v, double, v->len - 1), ==, 100);
+      DrmadPlotRect area;
+      double px, py;
+      drmad_plot_get_layout (plots[k], 800, 500, &area, NULL);
+      g_assert_true (drmad_plot_locate (plots[k], 800, 500, k == 0 ? 0 : 1, 1, &px, &py));
+      g_assert_cmpfloat (py, >, area.y);
+    }
+  g_autoptr (DrmadPlot) free_axis = drmad_plot_new ("unbounded", "meta-iteration", "norm", TRUE);
+  DrmadPlotSeries *s = drmad_plot_add_series (free_axis, "norm", 0, 1);
+  drmad_plot_series_append (s, 1, 100);
+  drmad_plot_series_append (s, 2, 100);
+  g_autoptr (GArray) vf = label_values (free_axis, DRMAD_PLOT_AXIS_Y);
+  g_assert_cmpfloat (g_array_index (vf, double, vf->len - 1), >, 100);
+}
+
 /* A long run whose diverged meta-iterations recorded NaN: a point between
  * two NaNs has no line to it, and a series too long for markers on every
  * point must still show it (a marker), in the PNG as in the window. */
@@ -1382,6 +1417,7 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/long-title", test_long_title);
   g_test_add_func ("/plot/many-series-distinct", test_many_series_distinct);
   g_test_add_func ("/plot/bounded-axes", test_bounded_axes);
+  g_test_add_func ("/plot/bounded-log-axes", test_bounded_log_axes);
   g_test_add_func ("/plot/isolated-points", test_isolated_points);
   g_test_add_func ("/plot/long-legend-entry", test_long_legend_entry);
   g_test_add_func ("/plot/rejected-without-points", test_rejected_without_points);
