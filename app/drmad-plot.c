@@ -550,7 +550,10 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
       return;
     }
     layout->x.lo = zoomed ? plot->view_x_lo : 0, layout->x.hi = zoomed ? plot->view_x_hi : 1;
-    layout->integer_x = FALSE;
+    /* no data says nothing of x: labelled 0 and 1, not "0.1 meta-iteration";
+     * a zoom on rejected columns at whole meta-iterations, as on points */
+    if (zoomed && !layout->marks_only)
+      layout->integer_x = FALSE;
     return;
   }
   pad_range (&layout->x.lo, &layout->x.hi,

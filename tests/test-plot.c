@@ -1289,6 +1289,38 @@ test_all_rejected (void)
   g_assert_cmpfloat (legend.width, ==, 0);
 }
 
+/* Whole numbers only on the x axis of a plot whose x values are whole
+ * numbers or unknown: an empty plot (no meta-iteration yet) is labelled 0
+ * and 1, not "0.1 meta-iteration"; a zoom on a run whose meta-iterations
+ * were all rejected without numbers labels 2 and 3, as a zoom on points
+ * does, not 1.6 … 3.4. */
+static void
+test_whole_x_labels (void)
+{
+  g_autoptr (DrmadPlot) empty = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+  g_auto (GStrv) labels = drmad_plot_get_tick_labels (empty, 800, 500, DRMAD_PLOT_AXIS_X);
+  g_autofree char *joined = g_strjoinv (" | ", labels);
+  g_test_message ("empty: %s", joined);
+  g_assert_cmpstr (joined, ==, "0 | 1");
+
+  const double none[3] = { NAN, NAN, NAN };
+  const gboolean all[3] = { TRUE, TRUE, TRUE };
+  DrmadPlotRunData data = { .n_iters = 3, .train_loss = none, .val_loss = none, .val_error = none, .rejected = all };
+  g_autoptr (DrmadPlot) rejected = drmad_plot_run_loss (&data);
+  /* the same zoom on points at 1, 2, 3 for reference */
+  const double values[3] = { 1.5, 1.4, 1.3 };
+  g_autoptr (DrmadPlot) points = drmad_plot_loss (3, values, values, NULL);
+  DrmadPlot *plots[2] = { rejected, points };
+  for (guint k = 0; k < 2; k++)
+    {
+      plots[k]->view_x_lo = 1.5, plots[k]->view_x_hi = 3.5;
+      g_auto (GStrv) zoomed = drmad_plot_get_tick_labels (plots[k], 800, 500, DRMAD_PLOT_AXIS_X);
+      g_autofree char *text = g_strjoinv (" | ", zoomed);
+      g_test_message ("%s, zoomed on 1.5 to 3.5: %s", k == 0 ? "all rejected" : "points", text);
+      g_assert_cmpstr (text, ==, "2 | 3");
+    }
+}
+
 /* Values that differ in their twelfth digit (a momentum, a learning rate
  * that barely moved) are a flat line to the eye: the axis labels them as
  * one, not as "0.900000000000 | 0.900000000000 | 0.900000000001". Labels
@@ -1425,5 +1457,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/single-shade-key", test_single_shade_key);
   g_test_add_func ("/plot/tall-legend", test_tall_legend);
   g_test_add_func ("/plot/all-rejected", test_all_rejected);
+  g_test_add_func ("/plot/whole-x-labels", test_whole_x_labels);
   return g_test_run ();
 }
