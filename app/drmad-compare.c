@@ -107,6 +107,8 @@ drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot 
     g_autoptr (DrmadPlot) l2 = drmad_plot_new ("Learned L2 per layer (last)", "layer", "L2 coefficient", TRUE);
     g_autoptr (DrmadPlot) lr = drmad_plot_new ("Learning-rate schedule (last, mean over layers)", "training step",
                                                "learning rate", TRUE);
+    /* the values an L2 or a learning rate can take (drmad-hyper.h): a flat 100 labels no 200 */
+    l2->y_min = lr->y_min = DRMAD_HYPER_RATE_MIN, l2->y_max = lr->y_max = DRMAD_HYPER_RATE_MAX;
     for (guint k = 0; k < n; k++) {
       Loaded *r = &runs[k];
       g_autofree char *name = run_label (runs, n, k);

@@ -465,14 +465,20 @@ pad_y_range (Axis *axis)
              axis->log ? 1e-9 : 0);
 }
 
-/* A linear axis of a bounded quantity whose data lie within [@min, @max]
- * (NaN: no bound) pads no further than 3 % of the bounded range past them:
- * no "106 %" error, no cosine of 1.10 on the labels of a flat line. */
+/* An axis of a bounded quantity whose data lie within [@min, @max] (NaN:
+ * no bound) pads no further than 3 % of the bounded range past them: no
+ * "106 %" error, no cosine of 1.10 on the labels of a flat line. A log axis
+ * compares decades (@data_lo, @data_hi are log10 already): a flat L2 of
+ * 100, the largest there is, labels no 200; a bound ≤ 0 is none there. */
 static void
 bound_y_range (Axis *axis, double data_lo, double data_hi, double min, double max)
 {
-  if (axis->log || !(data_lo <= data_hi))
+  if (!(data_lo <= data_hi))
     return;
+  if (axis->log) {
+    min = min > 0 ? log10 (min) : NAN;
+    max = max > 0 ? log10 (max) : NAN;
+  }
   /* within them, give or take rounding (a cosine of 1.0000000000000002) */
   double slack = isfinite (max - min) ? 1e-9 * (max - min) : 0;
   gboolean below = data_lo >= min - slack, above = data_hi <= max + slack;
@@ -544,7 +550,10 @@ data_ranges (const DrmadPlot *plot, PlotLayout *layout)
       return;
     }
     layout->x.lo = zoomed ? plot->view_x_lo : 0, layout->x.hi = zoomed ? plot->view_x_hi : 1;
-    layout->integer_x = FALSE;
+    /* no data says nothing of x: labelled 0 and 1, not "0.1 meta-iteration";
+     * a zoom on rejected columns at whole meta-iterations, as on points */
+    if (zoomed && !layout->marks_only)
+      layout->integer_x = FALSE;
     return;
   }
   pad_range (&layout->x.lo, &layout->x.hi,
@@ -1324,6 +1333,8 @@ drmad_plot_run_l2 (const DrmadPlotRunData *data)
 {
   g_return_val_if_fail (data != NULL, NULL);
   DrmadPlot *plot = drmad_plot_new ("Learned L2 per layer", "meta-iteration", "L2 coefficient", TRUE);
+  /* the range of an L2 (drmad-hyper.h), and of an initial scale (drmad_run_extra_plots) */
+  plot->y_min = DRMAD_HYPER_RATE_MIN, plot->y_max = DRMAD_HYPER_RATE_MAX;
   for (guint l = 0; l < data->n_layers; l++) {
     g_autofree char *name = g_strdup_printf ("layer %u", l + 1);
     DrmadPlotSeries *series = drmad_plot_add_series (plot, name, l, 1);
@@ -1344,6 +1355,7 @@ drmad_plot_run_lr (const DrmadPlotRunData *data)
 {
   g_return_val_if_fail (data != NULL, NULL);
   DrmadPlot *plot = drmad_plot_new ("Learning-rate schedule", "training step", "learning rate", TRUE);
+  plot->y_min = DRMAD_HYPER_RATE_MIN, plot->y_max = DRMAD_HYPER_RATE_MAX;   /* a momentum's: its caller's */
   guint S = data->segments, L = data->n_layers;
   g_return_val_if_fail (S > 0, plot);
   guint first = data->initial_lr ? 0 : 1, n = (data->lr ? data->n_iters : 0) + (data->initial_lr ? 1 : 0);

@@ -34,8 +34,9 @@ typedef struct {
   char      *best_text;  /* its legend text */
   GArray    *shades;     /* DrmadPlotShade: the key of the faded series, oldest first; empty: none */
   double     view_x_lo, view_x_hi;   /* the x range shown (zoom); NaN: all the data */
-  double     y_min, y_max;           /* the values the left axis' quantity can take (a momentum, a cosine):
-                                      * its padding stays within them when the data do; NaN: unbounded.
+  double     y_min, y_max;           /* the values the left axis' quantity can take (a momentum, a cosine,
+                                      * an L2): its padding stays within them when the data do, on a log
+                                      * axis too (there a bound ≤ 0 is none); NaN: unbounded.
                                       * A y2_percent axis is bounded by 0 and 1 alike. */
   char      *empty_note;             /* what a plot without data says; NULL: "no data yet" */
 } DrmadPlot;

@@ -64,9 +64,11 @@ DrmadRun *drmad_run_open   (const char *folder, GError **error);
  * history.csv records finished meta-iterations (a reader showed none). */
 DrmadRun *drmad_run_open_read_only (const char *folder, GError **error);
 /* Whether a process (this one included) is running @folder now, holding the
- * lock drmad_run_open() takes; @holder (may be NULL) gets the PID it wrote.
- * Reads only, without blocking: a folder never run, or whose lock cannot be
- * read or is no regular file, is not. */
+ * lock drmad_run_create() and drmad_run_open() take; when it is, @holder
+ * (may be NULL) gets the PID it wrote ("(unknown)" if none), to g_free(),
+ * and is left untouched otherwise. Reads only, without blocking and
+ * without a GError: a folder never run, or whose lock cannot be read or is
+ * no regular file, is not. */
 gboolean  drmad_run_in_use (const char *folder, char **holder);
 
 /* Rewrites run.ini (a resumed run's settings, e.g. more meta-iterations);

@@ -301,12 +301,22 @@ take_lock (const char *folder, GError **error)
     return -1;
   }
   /* A shared lock is someone looking (drmad_run_in_use), given back at
-   * once; a writer holds its exclusive lock for the whole run: a few tries
-   * some milliseconds apart tell the two apart. */
+   * once; a writer holds its exclusive lock for the whole run. A shared
+   * lock of our own, granted, says no writer holds it: lookers alone are
+   * waited for (a looking thread descheduled on a busy machine held its
+   * lock past the few milliseconds a writer gets, and the run was refused
+   * as in use with no process running it), a writer for those few
+   * milliseconds (one that is ending). */
   int locked, saved = 0;
-  for (guint tries = 0; (locked = flock (fd, LOCK_EX | LOCK_NB)) != 0; tries++) {
+  gint64 lookers_until = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  for (guint tries = 0; (locked = flock (fd, LOCK_EX | LOCK_NB)) != 0;) {
     saved = errno;
-    if (saved != EWOULDBLOCK || tries == 20)
+    if (saved != EWOULDBLOCK)
+      break;
+    gboolean lookers = flock (fd, LOCK_SH | LOCK_NB) == 0;
+    if (lookers)
+      flock (fd, LOCK_UN);
+    if (lookers ? g_get_monotonic_time () > lookers_until : tries++ == 20)
       break;
     g_usleep (1000);
   }

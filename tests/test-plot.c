@@ -1109,6 +1109,41 @@ test_bounded_axes (void)
   g_assert_cmpfloat (g_array_index (vf, double, vf->len - 1), >, 1);
 }
 
+/* The log axes of the L2 and learning-rate plots are bounded as the linear
+ * ones: an L2 or a learning rate is at most 100 (drmad-hyper.h), so a flat
+ * L2 of 100 (a run that pushed every layer to the bound) labels no 200,
+ * nor does a schedule flat at 100; 100 itself is labelled, and the line
+ * stays inside the area. A log axis of an unbounded quantity pads half a
+ * decade as before. */
+static void
+test_bounded_log_axes (void)
+{
+  const double top[4] = { 100, 100, 100, 100 };
+  DrmadPlotRunData data = { .n_iters = 3, .n_layers = 1, .segments = 1, .steps = 10,
+                            .initial_l2 = top, .l2 = top + 1, .initial_lr = top, .lr = top + 1 };
+  g_autoptr (DrmadPlot) l2 = drmad_plot_run_l2 (&data);
+  g_autoptr (DrmadPlot) lr = drmad_plot_run_lr (&data);
+  DrmadPlot *plots[2] = { l2, lr };
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autoptr (GArray) v = label_values (plots[k], DRMAD_PLOT_AXIS_Y);
+      for (guint i = 0; i < v->len; i++)
+        g_assert_cmpfloat (g_array_index (v, double, i), <=, 100);
+      g_assert_cmpfloat (g_array_index (v, double, v->len - 1), ==, 100);
+      DrmadPlotRect area;
+      double px, py;
+      drmad_plot_get_layout (plots[k], 800, 500, &area, NULL);
+      g_assert_true (drmad_plot_locate (plots[k], 800, 500, k == 0 ? 0 : 1, 1, &px, &py));
+      g_assert_cmpfloat (py, >, area.y);
+    }
+  g_autoptr (DrmadPlot) free_axis = drmad_plot_new ("unbounded", "meta-iteration", "norm", TRUE);
+  DrmadPlotSeries *s = drmad_plot_add_series (free_axis, "norm", 0, 1);
+  drmad_plot_series_append (s, 1, 100);
+  drmad_plot_series_append (s, 2, 100);
+  g_autoptr (GArray) vf = label_values (free_axis, DRMAD_PLOT_AXIS_Y);
+  g_assert_cmpfloat (g_array_index (vf, double, vf->len - 1), >, 100);
+}
+
 /* A long run whose diverged meta-iterations recorded NaN: a point between
  * two NaNs has no line to it, and a series too long for markers on every
  * point must still show it (a marker), in the PNG as in the window. */
@@ -1254,6 +1289,38 @@ test_all_rejected (void)
   g_assert_cmpfloat (legend.width, ==, 0);
 }
 
+/* Whole numbers only on the x axis of a plot whose x values are whole
+ * numbers or unknown: an empty plot (no meta-iteration yet) is labelled 0
+ * and 1, not "0.1 meta-iteration"; a zoom on a run whose meta-iterations
+ * were all rejected without numbers labels 2 and 3, as a zoom on points
+ * does, not 1.6 … 3.4. */
+static void
+test_whole_x_labels (void)
+{
+  g_autoptr (DrmadPlot) empty = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+  g_auto (GStrv) labels = drmad_plot_get_tick_labels (empty, 800, 500, DRMAD_PLOT_AXIS_X);
+  g_autofree char *joined = g_strjoinv (" | ", labels);
+  g_test_message ("empty: %s", joined);
+  g_assert_cmpstr (joined, ==, "0 | 1");
+
+  const double none[3] = { NAN, NAN, NAN };
+  const gboolean all[3] = { TRUE, TRUE, TRUE };
+  DrmadPlotRunData data = { .n_iters = 3, .train_loss = none, .val_loss = none, .val_error = none, .rejected = all };
+  g_autoptr (DrmadPlot) rejected = drmad_plot_run_loss (&data);
+  /* the same zoom on points at 1, 2, 3 for reference */
+  const double values[3] = { 1.5, 1.4, 1.3 };
+  g_autoptr (DrmadPlot) points = drmad_plot_loss (3, values, values, NULL);
+  DrmadPlot *plots[2] = { rejected, points };
+  for (guint k = 0; k < 2; k++)
+    {
+      plots[k]->view_x_lo = 1.5, plots[k]->view_x_hi = 3.5;
+      g_auto (GStrv) zoomed = drmad_plot_get_tick_labels (plots[k], 800, 500, DRMAD_PLOT_AXIS_X);
+      g_autofree char *text = g_strjoinv (" | ", zoomed);
+      g_test_message ("%s, zoomed on 1.5 to 3.5: %s", k == 0 ? "all rejected" : "points", text);
+      g_assert_cmpstr (text, ==, "2 | 3");
+    }
+}
+
 /* Values that differ in their twelfth digit (a momentum, a learning rate
  * that barely moved) are a flat line to the eye: the axis labels them as
  * one, not as "0.900000000000 | 0.900000000000 | 0.900000000001". Labels
@@ -1382,6 +1449,7 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/long-title", test_long_title);
   g_test_add_func ("/plot/many-series-distinct", test_many_series_distinct);
   g_test_add_func ("/plot/bounded-axes", test_bounded_axes);
+  g_test_add_func ("/plot/bounded-log-axes", test_bounded_log_axes);
   g_test_add_func ("/plot/isolated-points", test_isolated_points);
   g_test_add_func ("/plot/long-legend-entry", test_long_legend_entry);
   g_test_add_func ("/plot/rejected-without-points", test_rejected_without_points);
@@ -1389,5 +1457,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/single-shade-key", test_single_shade_key);
   g_test_add_func ("/plot/tall-legend", test_tall_legend);
   g_test_add_func ("/plot/all-rejected", test_all_rejected);
+  g_test_add_func ("/plot/whole-x-labels", test_whole_x_labels);
   return g_test_run ();
 }

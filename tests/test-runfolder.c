@@ -430,8 +430,12 @@ test_folder_deleted (void)
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
   g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
   wait_for (checkpoint);   /* a meta-iteration recorded */
-  for (guint i = 0; i < 100 && g_file_test (folder, G_FILE_TEST_EXISTS); i++)
-    remove_tree (folder);   /* again if a write landed while it went */
+  /* gone at once, then deleted: an rm -rf racing the run's plots could
+   * delete a plot's temporary file before checkpoint.bin, and the run then
+   * said, truly at that instant, that the folder held its meta-iteration */
+  g_autofree char *gone = g_build_filename (dir, "D.gone", NULL);
+  g_assert_cmpint (g_rename (folder, gone), ==, 0);
+  remove_tree (gone);
   g_autofree char *err = NULL;
   g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
   g_test_message ("%s", err);
@@ -708,6 +712,61 @@ test_in_use_refuses_no_writer (void)
   remove_tree (dir);
 }
 
+typedef struct {
+  int fd;
+  gulong hold_us;
+} SlowLooker;
+
+static gpointer
+release_later (gpointer data)
+{
+  SlowLooker *looker = data;
+  g_usleep (looker->hold_us);
+  close (looker->fd);   /* gives its shared lock back */
+  return NULL;
+}
+
+/* A look descheduled while it holds its shared lock (a busy machine: the
+ * tight loop above was refused once in eight on two loaded cores) holds it
+ * longer than a writer's retries lasted (some 20 ms): the open waits for
+ * it, as no writer holds the folder, and is not refused "in use by process
+ * N". An exclusive lock, a writer's, is still refused at once. The lock is
+ * taken here by hand on the documented lock file, as drmad_run_in_use()
+ * takes it. */
+static void
+test_in_use_slow_look (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-in-use", NULL);
+  g_autofree char *folder = g_build_filename (dir, "R", NULL);
+  g_autofree char *lock = g_build_filename (folder, ".drmad-lock", NULL);
+  g_autoptr (GError) error = NULL;
+  drmad_run_free (drmad_run_create (folder, "[drmad]\n", FALSE, &error));
+  g_assert_no_error (error);
+  SlowLooker looker = { open (lock, O_RDONLY | O_CLOEXEC), 150000 };
+  g_assert_cmpint (looker.fd, >=, 0);
+  g_assert_cmpint (flock (looker.fd, LOCK_SH | LOCK_NB), ==, 0);
+  gint64 start = g_get_monotonic_time ();
+  GThread *thread = g_thread_new ("slow looker", release_later, &looker);
+  DrmadRun *run = drmad_run_open (folder, &error);
+  double waited = (g_get_monotonic_time () - start) / 1e3;
+  g_thread_join (thread);
+  g_test_message ("opened after %.0f ms under a look of 150 ms", waited);
+  g_assert_no_error (error);
+  g_assert_nonnull (run);
+  g_assert_cmpfloat (waited, >=, 100);
+  drmad_run_free (run);
+
+  int writer = open (lock, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (flock (writer, LOCK_EX | LOCK_NB), ==, 0);
+  start = g_get_monotonic_time ();
+  g_assert_null (drmad_run_open (folder, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+  g_test_message ("refused after %.0f ms under an exclusive lock", (g_get_monotonic_time () - start) / 1e3);
+  g_assert_cmpfloat ((g_get_monotonic_time () - start) / 1e3, <, 1000);
+  close (writer);
+  remove_tree (dir);
+}
+
 static gpointer
 look_once (gpointer data)
 {
@@ -752,6 +811,7 @@ main (int argc, char **argv)
   umask (022);
   g_test_add_func ("/runfolder/lock", test_lock);
   g_test_add_func ("/runfolder/in-use-refuses-no-writer", test_in_use_refuses_no_writer);
+  g_test_add_func ("/runfolder/in-use-slow-look", test_in_use_slow_look);
   g_test_add_func ("/runfolder/in-use-fifo", test_in_use_fifo);
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
