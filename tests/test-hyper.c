@@ -1498,6 +1498,22 @@ test_fidelity_scale (void)
   g_assert_true (isnan (f.cosine) && isnan (f.relative_error));
 }
 
+/* The phases a meta-iteration reports, in order, each with its last step
+ * and total ("train 40/40, reverse 40/40, fidelity 80/80"). */
+static gboolean
+record_phases (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  GString *phases = user_data;
+  const char *last = strrchr (phases->str, ',');
+  last = last ? last + 2 : phases->str;
+  if (!g_str_has_prefix (last, phase) || last[strlen (phase)] != ' ')
+    g_string_append_printf (phases, "%s%s ", phases->len ? ", " : "", phase);
+  else
+    g_string_truncate (phases, last - phases->str + strlen (phase) + 1);
+  g_string_append_printf (phases, "%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, step, total);
+  return TRUE;
+}
+
 static void
 test_fidelity (void)
 {
@@ -1538,10 +1554,16 @@ test_fidelity (void)
   g_assert_no_error (error);
   g_assert_cmpint (drmad_meta_get_method (meta)->method, ==, DRMAD_METHOD_PIECEWISE);
   for (guint it = 1; it <= 3; it++) {
-    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+    g_autoptr (GString) phases = g_string_new (NULL);
+    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, record_phases, phases, &error);
     g_assert_no_error (error);
     CHECK (drmad_run_record (run, hyper, meta, report, &error));
     g_assert_cmpint (report->fidelity_measured, ==, it != 2);   /* at 1, then every 2: 1, 3 */
+    /* The reference pass is one phase of its own, over its training and its
+     * reverse pass; reported as "train" and "reverse" again, it read as the
+     * meta-iteration starting over. */
+    g_assert_cmpstr (phases->str, ==, it != 2 ? "train 40/40, reverse 40/40, fidelity 80/80"
+                                              : "train 40/40, reverse 40/40");
     if (it == 1) {
       g_assert_cmpint (report->fidelity_reference.method, ==, DRMAD_METHOD_EXACT);
       g_assert_cmpfloat_with_epsilon (report->fidelity.cosine, cosine, 1e-12);
