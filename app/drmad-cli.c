@@ -33,10 +33,17 @@ show_progress (const DrmadJobProgress *event, Progress *p)
   double left = drmad_eta_progress (&p->eta, event, NULL);
   if (!p->tty || (event->step % 8 != 0 && event->step != event->total))
     return TRUE;
-  int width = 24, filled = (int) (width * event->step / MAX (event->total, 1));
-  fprintf (stderr, "\r[%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "] %-8s [%.*s%*s] %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
-           "  ETA %.0fs   ", MIN (event->meta_done + 1, MAX (event->meta_total, 1)), event->meta_total, event->phase,
-           filled, "########################", width - filled, "", event->step, event->total, isnan (left) ? 0 : left);
+  int width = 24, filled = (int) (width * MIN (event->step, event->total) / MAX (event->total, 1));
+  /* The final evaluation and training once are no meta-iteration; a time
+   * left not known yet is not shown (it read "ETA 0s" through the final
+   * evaluation's three trainings). */
+  g_autofree char *which = event->meta_done < event->meta_total
+                           ? g_strdup_printf ("[%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "] ", event->meta_done + 1,
+                                              event->meta_total)
+                           : g_strdup ("");
+  g_autofree char *eta = isnan (left) ? g_strdup ("") : g_strdup_printf ("  ETA %.0fs", left);
+  fprintf (stderr, "\r%s%-8s [%.*s%*s] %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "%s   ", which, event->phase,
+           filled, "########################", width - filled, "", event->step, event->total, eta);
   fflush (stderr);
   return TRUE;
 }
@@ -223,6 +230,7 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
   gboolean quiet = ranks && ranks->rank > 0;
   Terminal t = { .options = o, .progress = { .tty = !quiet && isatty (STDERR_FILENO),
                                              .started_us = g_get_monotonic_time () } };
+  t.progress.eta.fidelity_every = o->meta.fidelity_every;   /* kept by drmad_eta_start() */
   drmad_eta_start (&t.progress.eta, 0, o->meta_iters);
   DrmadJobCallbacks callbacks = { terminal_started, terminal_folder, terminal_progress, terminal_iteration,
                                   terminal_notice, &t };

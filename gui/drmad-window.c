@@ -256,10 +256,12 @@ on_runner_progress (DrmadRunner *runner, DrmadJobProgress *progress, DrmadWindow
   gtk_progress_bar_set_fraction (self->progress_bar, fraction);
   g_autofree char *text = NULL;
   if (progress->meta_done >= progress->meta_total) {
-    /* after the last meta-iteration: retraining with the initial and the learned values */
-    text = g_strdup_printf ("%s: %s step %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
-                            progress->meta_total ? "final evaluation" : "training once", progress->phase,
-                            progress->step, progress->total);
+    /* after the last meta-iteration: retraining with the initial, the
+     * learned and the best values (phase "final", one count of steps) */
+    g_autofree char *duration = format_duration (left);
+    text = g_strdup_printf ("%s: step %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " · about %s left",
+                            progress->meta_total ? "final evaluation" : "training once", progress->step,
+                            progress->total, duration);
   } else {
     g_autofree char *duration = format_duration (left);
     text = g_strdup_printf ("meta-iteration %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " · %s %" G_GUINT64_FORMAT
