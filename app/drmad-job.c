@@ -461,6 +461,13 @@ drmad_eta_iteration_at (DrmadEta *eta, double seconds, gint64 now)
 }
 
 void
+drmad_eta_set_method (DrmadEta *eta, DrmadMethod method)
+{
+  if (method == DRMAD_METHOD_EXACT)
+    eta->fidelity_every = 0;
+}
+
+void
 drmad_eta_iteration (DrmadEta *eta, double seconds)
 {
   drmad_eta_iteration_at (eta, seconds, g_get_monotonic_time ());

@@ -143,6 +143,8 @@ double drmad_eta_progress  (DrmadEta *eta, const DrmadJobProgress *event, double
 double drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now_us, double *fraction);
 /* A meta-iteration recorded (@seconds: its report's). */
 void   drmad_eta_iteration (DrmadEta *eta, double seconds);
+/* The method the run uses: exact is its own fidelity reference (no fidelity phase). */
+void   drmad_eta_set_method (DrmadEta *eta, DrmadMethod method);
 void   drmad_eta_iteration_at (DrmadEta *eta, double seconds, gint64 now_us);
 
 typedef struct {

@@ -233,6 +233,7 @@ on_runner_folder (DrmadRunner *runner, DrmadRunnerFolder *folder, DrmadWindow *s
     g_clear_pointer (&self->resume_folder, g_free);
     g_clear_pointer (&self->resume_values, g_hash_table_unref);
   }
+  drmad_eta_set_method (&self->eta, folder->method);
   g_autofree char *line = g_markup_printf_escaped ("\n%s", folder->method_reason);
   g_string_append (self->summary_extra, line);
   drmad_window_set_run_folder (self, folder->folder);

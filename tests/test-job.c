@@ -129,7 +129,8 @@ test_learned_text (void)
  * known times: 5 meta-iterations, each training 100 steps in 10 s and
  * reversing them in 20 s, measuring fidelity at 1, 3 and 5 (a 200-step
  * phase of 40 s), recording in 5 s; then the final evaluation's three
- * trainings as one phase of 300 steps, 30 s. The reference at each event
+ * trainings as one phase of 300 steps, 30 s; and the same with exact,
+ * which measures no fidelity. The reference at each event
  * is the simulated end minus now. The terminal showed "ETA 0s" through the
  * final evaluation, and at the fidelity phase's start (read as the
  * meta-iteration's training again) about ten times the run. */
@@ -164,29 +165,40 @@ eta_phase (EtaRun *r, const char *phase, guint64 meta_done, guint64 meta_total, 
   }
 }
 
+/* @exact: the method is its own fidelity reference, so no fidelity phase
+ * runs whatever fidelity_every says. */
 static void
-test_eta (void)
+simulate_eta (gboolean exact)
 {
   enum { META = 5 };
   EtaRun r = { .now = 1000000000 };
-  r.end = r.now + (gint64) ((META * (10 + 20 + 5) + 3 * 40 + 30) * 1e6);
+  guint measured = exact ? 0 : 3;
+  r.end = r.now + (gint64) ((META * (10 + 20 + 5) + measured * 40 + 30) * 1e6);
   r.eta.fidelity_every = 2;
+  drmad_eta_set_method (&r.eta, exact ? DRMAD_METHOD_EXACT : DRMAD_METHOD_DRMAD);
   drmad_eta_start (&r.eta, 0, META);
   r.eta.meta_started_us = r.eta.last_end_us = r.eta.phase_started_us = r.now;   /* started at the simulated time */
   for (guint64 done = 0; done < META; done++) {
     eta_phase (&r, "train", done, META, 100, 10);
     eta_phase (&r, "reverse", done, META, 100, 20);
-    if (done % 2 == 0)
+    if (!exact && done % 2 == 0)
       eta_phase (&r, "fidelity", done, META, 200, 40);
     r.now += 5000000;   /* recording */
     drmad_eta_iteration_at (&r.eta, done % 2 == 0 ? 70 : 30, r.now);
   }
   eta_phase (&r, "final", META, META, 300, 30);
   g_assert_cmpint (r.now, ==, r.end);
-  g_test_message ("worst relative error of the time left: meta-iteration 1 %.3f, later %.3f", r.worst_first,
-                  r.worst_late);
+  g_test_message ("%s: worst relative error of the time left: meta-iteration 1 %.3f, later %.3f",
+                  exact ? "exact" : "drmad", r.worst_first, r.worst_late);
   g_assert_cmpfloat (r.worst_first, <, 0.5);   /* the phases' ratios still unknown */
   g_assert_cmpfloat (r.worst_late, <, 0.1);
+}
+
+static void
+test_eta (void)
+{
+  simulate_eta (FALSE);
+  simulate_eta (TRUE);
 }
 
 int
