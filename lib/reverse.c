@@ -727,14 +727,19 @@ drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadR
   return mul_sat (reals, drmad_precision_size (net->precision));
 }
 
+/* The device memory not yet allocated (what drmad_device_check_room() compares against). */
+static guint64
+device_free (DrmadNet *net)
+{
+  guint64 total = drmad_device_get_info (net->device)->global_mem_bytes;
+  guint64 held = drmad_device_get_allocated_bytes (net->device);
+  return total > held ? total - held : 0;
+}
+
 static guint64
 memory_budget (DrmadNet *net, const DrmadReverseConfig *config)
 {
-  if (config->memory_budget)
-    return config->memory_budget;
-  guint64 total = drmad_device_get_info (net->device)->global_mem_bytes;
-  guint64 held = drmad_device_get_allocated_bytes (net->device);
-  return total > held ? (total - held) / 2 : 0;
+  return config->memory_budget ? config->memory_budget : device_free (net) / 2;
 }
 
 gboolean
@@ -765,10 +770,23 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
   r.snapshots = MIN (MAX (r.snapshots, 1), T);
   g_autofree char *why = NULL;
   if (config->method == DRMAD_METHOD_AUTO) {
-    guint64 budget = memory_budget (net, config);
+    guint64 budget = memory_budget (net, config), free_bytes = device_free (net);
+    g_autofree char *over = NULL;
     g_autofree char *budget_text = g_format_size (budget);
     g_autofree char *budget_source = config->memory_budget ? g_strdup ("the memory budget")
                                                            : g_strdup ("half the device's free memory");
+    if (budget > free_bytes) {
+      /* A budget past the device: what it chose by it did not fit, and the
+       * memory check refused a method the user never asked for ("the
+       * piecewise K=14922 reverse pass … needs 107.4 GB of device memory"). */
+      over = g_strdup_printf ("; the memory budget (%s) is more than that, and the pass cannot use more",
+                              budget_text);
+      g_free (budget_source);
+      budget_source = g_strdup ("the device's free memory");
+      g_free (budget_text);
+      budget_text = g_format_size (free_bytes);
+      budget = free_bytes;
+    }
     r.method = DRMAD_METHOD_EXACT;
     guint64 exact_bytes = drmad_hypergradient_device_bytes (net, hyper, &r);
     g_autofree char *exact_text = g_format_size (exact_bytes);
@@ -780,8 +798,8 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       budget_text = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", budget);
     }
     if (exact_bytes <= budget) {
-      why = g_strdup_printf ("auto chose exact (checkpoints every %u steps, %s): it fits %s (%s)",
-                             r.checkpoint_every, exact_text, budget_source, budget_text);
+      why = g_strdup_printf ("auto chose exact (checkpoints every %u steps, %s): it fits %s (%s)%s",
+                             r.checkpoint_every, exact_text, budget_source, budget_text, over ? over : "");
     } else {
       r.method = DRMAD_METHOD_PIECEWISE;
       r.snapshots = 1;
@@ -796,8 +814,8 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       }
       r.snapshots = (guint) MIN (1 + (budget - one) / per_piece, MIN (T, G_MAXUINT));
       why = g_strdup_printf ("auto chose piecewise with K = %u pieces: exact needs %s, more than %s (%s), and "
-                             "K = %u is the most that fits", r.snapshots, exact_text, budget_source, budget_text,
-                             r.snapshots);
+                             "K = %u is the most that fits%s", r.snapshots, exact_text, budget_source, budget_text,
+                             r.snapshots, over ? over : "");
     }
   } else {
     g_autofree char *what = drmad_reverse_config_describe (&r, T);

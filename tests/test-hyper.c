@@ -1366,6 +1366,26 @@ test_defaults_at_largest_steps (void)
   reverse.method = DRMAD_METHOD_AUTO;
   CHECK (drmad_reverse_config_resolve (p.net, long_run, &reverse, &resolved, NULL, &error));
   g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
+
+  /* A memory budget past the device's memory: auto takes the most pieces
+   * the device holds, and says why. It chose by the budget (K = 2³² − 1
+   * here), and the memory check then refused that piecewise pass, a method
+   * the user never named, with "needs … of device memory". */
+  reverse.memory_budget = G_GUINT64_CONSTANT (1) << 63;
+  g_autofree char *reason = NULL;
+  CHECK (drmad_reverse_config_resolve (p.net, long_run, &reverse, &resolved, &reason, &error));
+  g_test_message ("%s", reason);
+  g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
+  CHECK (drmad_hypergradient_check_memory (p.net, long_run, &resolved, &error));
+  /* K is the most that fits: one more piece, of P doubles, does not. */
+  guint64 room = drmad_device_get_info (p.device)->global_mem_bytes - drmad_device_get_allocated_bytes (p.device);
+  g_assert_cmpuint (drmad_hypergradient_device_bytes (p.net, long_run, &resolved), <=, room);
+  g_assert_cmpuint (drmad_hypergradient_device_bytes (p.net, long_run, &resolved)
+                    + drmad_net_get_n_params (p.net) * sizeof (double), >, room);
+  g_assert_nonnull (strstr (reason, "more than the device's free memory"));
+  g_autofree char *budget_text = g_format_size (reverse.memory_budget);
+  g_autofree char *over = g_strdup_printf ("the memory budget (%s) is more than that", budget_text);
+  g_assert_nonnull (strstr (reason, over));
   problem_teardown (&p);
 }
 
