@@ -210,7 +210,10 @@ print_final (const DrmadOptions *o, const DrmadJobResult *result, const Terminal
           fmt (b, result->learned_test_error, o->precision), result->learned_diverged ? diverged : "");
   printf ("final  best:    test_loss %s  test_error %s%s", fmt (a, result->best_test_loss, o->precision),
           fmt (b, result->best_test_error, o->precision), result->best_diverged ? diverged : "");
-  printf ("  (the accepted θ with the lowest validation loss, %s)\n", fmt (a, result->best_val_loss, o->precision));
+  if (isfinite (result->best_val_loss))
+    printf ("  (the accepted θ with the lowest validation loss, %s)\n", fmt (a, result->best_val_loss, o->precision));
+  else   /* every meta-iteration rejected: no θ measured and accepted ("…, inf") */
+    printf ("  (no meta-iteration was accepted: the values the run started from)\n");
   guint n = result->learned ? g_strv_length (result->learned) : 0;
   for (guint i = 0; i < n && i < 64; i++)
     printf ("learned %s\n", result->learned[i]);

@@ -1352,6 +1352,40 @@ test_address_space_limit (void)
     g_test_skip ("the OpenCL driver loads within 100 MiB of address space here");
 }
 
+/* A run whose every meta-iteration is rejected (the full DrMAD line
+ * diverges in its reverse pass at this learning rate) accepted no θ: the
+ * final "best" is the θ the run started from, and the line says so. It
+ * said "(the accepted θ with the lowest validation loss, inf)". */
+static void
+test_final_none_accepted (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,30,3", "--train-size", "200",
+                            "--val-size", "50", "--test-size", "50", "--iters", "300", "--batch", "20",
+                            "--method", "drmad", "--reverse-steps", "300", "--init-lr", "2", "--fidelity-every", "0",
+                            "--meta-iters", "2", "--out", folder, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (drmad (options, NULL, &out, &err), ==, 0);
+  g_test_message ("%s", out);
+  g_assert_nonnull (strstr (out, "meta 1/2 "));
+  g_assert_nonnull (strstr (out, "meta 2/2 "));
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_auto (GStrv) first = history_row (history, "1"), second = history_row (history, "2");
+  g_assert_cmpstr (first[1], ==, "1");    /* rejected */
+  g_assert_cmpstr (second[1], ==, "1");
+  /* The best is the initial θ: its test numbers are the initial one's. */
+  g_auto (GStrv) initial = history_row (history, "final-initial"), best = history_row (history, "final-best");
+  guint n = g_strv_length (initial);
+  g_assert_cmpstr (best[n - 2], ==, initial[n - 2]);
+  g_assert_null (strstr (out, "lowest validation loss, inf"));
+  g_assert_nonnull (strstr (out, "(no meta-iteration was accepted: the values the run started from)"));
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1388,5 +1422,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/headless-notice", test_headless_notice);
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
   g_test_add_func ("/cli/method-line", test_method_line);
+  g_test_add_func ("/cli/final-none-accepted", test_final_none_accepted);
   return g_test_run ();
 }
