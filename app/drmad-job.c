@@ -380,7 +380,8 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
       *fraction = eta->meta_total ? 1 : step;
     return left;
   }
-  if (!g_str_equal (event->phase, "train") && !g_str_equal (event->phase, "reverse")
+  gboolean saving = g_str_equal (event->phase, "saving");
+  if (!saving && !g_str_equal (event->phase, "train") && !g_str_equal (event->phase, "reverse")
       && !g_str_equal (event->phase, "fidelity")) {
     if (fraction)   /* the warm start, before meta-iteration 1 */
       *fraction = 0;
@@ -401,12 +402,14 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
   double fidelity = eta->fidelity_n ? eta->fidelity_sum / eta->fidelity_n
                     : g_str_equal (event->phase, "fidelity") && !isnan (left) ? elapsed + left : plain;
   gboolean measuring = measures_fidelity (eta, event->meta_done);
+  /* The recording after the passes (run folder, plots): what the last
+   * meta-iteration took beyond its training and reverse pass. */
+  double saving_s = n && eta->last_train_s > 0 ? MAX (plain - eta->last_train_s - eta->last_reverse_s, 0) : 0;
   /* This meta-iteration: the rest of its phase, then the phases after it. */
   double this_left = training ? left + train * ratio : left;
-  if (measuring && !g_str_equal (event->phase, "fidelity"))
+  if (measuring && !g_str_equal (event->phase, "fidelity") && !saving)
     this_left += fidelity;
-  if (n && eta->last_train_s > 0)   /* the recording after the passes: run folder, plots */
-    this_left += MAX (plain - eta->last_train_s - eta->last_reverse_s, 0);
+  this_left = saving ? MAX (saving_s - elapsed, 0) : this_left + saving_s;
   double so_far = (now - eta->meta_started_us) / 1e6;
   if (isnan (this_left) && n)   /* at a phase's first event */
     this_left = MAX (plain + (measuring ? fidelity : 0) - so_far, 0);
@@ -1176,6 +1179,8 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     if (report && !writer)
       continue;
     DrmadJobIteration event = { .report = report, .run = run, .hyper = hyper, .meta_total = o->meta_iters };
+    if (report)   /* the run folder and its plots: seconds with a θ of millions, the bar full meanwhile */
+      relay_progress ("saving", 0, 1, &relay);
     gboolean recorded = report && drmad_run_record (run, hyper, meta, report, error);
     if (recorded)
       drmad_run_plots (run, hyper, &event.l2, &event.lr, &event.loss);

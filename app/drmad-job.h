@@ -77,8 +77,9 @@ typedef struct {
 } DrmadJobFolder;
 
 typedef struct {
-  const char *phase;               /* "train", "reverse", "fidelity" (drmad_meta_step()), "final" (the final
-                                    * evaluation's three trainings), "warm start" */
+  const char *phase;               /* "train", "reverse", "fidelity" (drmad_meta_step()), "saving" (the run
+                                    * folder, step 0 of 1), "final" (the final evaluation's three trainings),
+                                    * "warm start" */
   guint64     step, total;         /* within the phase */
   guint64     meta_done;           /* finished meta-iterations; = meta_total in the final evaluation */
   guint64     meta_total;
