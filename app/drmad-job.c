@@ -1160,7 +1160,18 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
          "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta),
          drmad_meta_get_iteration (meta) == 1 ? "" : "s");
 
+  gboolean repeats = FALSE;   /* the next meta-iteration would be this one again */
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
+    if (repeats) {
+      /* Its reverse pass diverged before any θ was accepted: θ stays where it
+       * started, and each meta-iteration then ran the same pass on the same
+       * minibatches to the same divergence, to the last one. */
+      say (callbacks, "stopping after meta-iteration %" G_GUINT64_FORMAT ": its reverse pass diverged at the "
+           "starting values, which no meta-iteration has moved, so every further one would repeat it; a more "
+           "faithful method (--method exact, or piecewise with more --snapshots) or a smaller --init-lr avoids it",
+           it);
+      break;
+    }
     if (o->patience && drmad_meta_get_stalled (meta) >= o->patience) {
       say (callbacks, "stopping after meta-iteration %" G_GUINT64_FORMAT ": the validation loss has not improved "
            "for %u meta-iteration%s (--patience %u)", it, drmad_meta_get_stalled (meta),
@@ -1169,6 +1180,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     }
     relay.meta_done = it;
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, relay_progress, &relay, error);
+    repeats = report && report->rejected && !isfinite (drmad_meta_get_best_val_loss (meta));
     if (report && ranks->size > 1
         && !ranks->check_theta (drmad_hyper_get_values (hyper), drmad_hyper_get_n (hyper), report->iteration,
                                 ranks->user_data, error)) {
