@@ -727,6 +727,23 @@ drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadR
   return mul_sat (reals, drmad_precision_size (net->precision));
 }
 
+/* Host memory a pass holds besides the device's (host_account: dw on the
+ * host, then θ's expansion, the hypergradient's per-parameter arrays and
+ * w_0, (4S + 5) P doubles at the end). */
+static guint64
+pass_host_bytes (DrmadNet *net, DrmadHyper *hyper)
+{
+  guint64 S = drmad_hyper_get_config (hyper)->segments;
+  return mul_sat (mul_sat (4 * S + 5, net->n_params), sizeof (double));
+}
+
+/* Whether the device's memory is the host's (PoCL): the pass's host arrays come out of it too. */
+static gboolean
+shares_host_memory (DrmadNet *net)
+{
+  return g_strcmp0 (drmad_device_get_info (net->device)->type, "CPU") == 0;
+}
+
 /* The device memory not yet allocated (what drmad_device_check_room() compares against). */
 static guint64
 device_free (DrmadNet *net)
@@ -771,6 +788,8 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
   g_autofree char *why = NULL;
   if (config->method == DRMAD_METHOD_AUTO) {
     guint64 budget = memory_budget (net, config), free_bytes = device_free (net);
+    if (shares_host_memory (net))   /* what is left beside the host arrays (drmad_hypergradient_check_memory) */
+      free_bytes = free_bytes > pass_host_bytes (net, hyper) ? free_bytes - pass_host_bytes (net, hyper) : 0;
     g_autofree char *over = NULL;
     g_autofree char *budget_text = g_format_size (budget);
     g_autofree char *budget_source = config->memory_budget ? g_strdup ("the memory budget")
@@ -782,7 +801,8 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       over = g_strdup_printf ("; the memory budget (%s) is more than that, and the pass cannot use more",
                               budget_text);
       g_free (budget_source);
-      budget_source = g_strdup ("the device's free memory");
+      budget_source = g_strdup (shares_host_memory (net) ? "the device's free memory beside the pass's host arrays"
+                                                         : "the device's free memory");
       g_free (budget_text);
       budget_text = g_format_size (free_bytes);
       budget = free_bytes;
@@ -911,11 +931,22 @@ drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadR
                        ? "use a larger checkpoint spacing, the piecewise method, or DrMAD"
                        : "use the piecewise method with fewer pieces, or DrMAD";
   g_autofree char *method = drmad_reverse_config_describe (&resolved, hc->steps);
+  guint64 bytes = drmad_hypergradient_device_bytes (net, hyper, &resolved);
   g_autofree char *what = g_strdup_printf ("the %s reverse pass over T = %" G_GUINT64_FORMAT " steps", method,
                                            hc->steps);
+  /* A CPU device's memory is the host's: the pass's host arrays come out of
+   * it too (168 bytes a parameter at S = 4, more than DrMAD's device
+   * vectors), and a pass that fitted the device alone was killed for memory. */
+  if (shares_host_memory (net)) {
+    guint64 host = pass_host_bytes (net, hyper);
+    g_autofree char *host_text = g_format_size (host);
+    g_free (what);
+    what = g_strdup_printf ("the %s reverse pass over T = %" G_GUINT64_FORMAT " steps, with its %s of host arrays "
+                            "(a CPU device's memory is the host's),", method, hc->steps, host_text);
+    bytes = add_sat (bytes, host);
+  }
   gsize elem = drmad_precision_size (net->precision);
-  return drmad_device_check_room (net->device, drmad_hypergradient_device_bytes (net, hyper, &resolved),
-                                  hc->segments * net->n_params * elem, what, advice, error);
+  return drmad_device_check_room (net->device, bytes, hc->segments * net->n_params * elem, what, advice, error);
 }
 
 static DrmadHypergradient *

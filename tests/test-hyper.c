@@ -1377,12 +1377,23 @@ test_defaults_at_largest_steps (void)
   g_test_message ("%s", reason);
   g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
   CHECK (drmad_hypergradient_check_memory (p.net, long_run, &resolved, &error));
-  /* K is the most that fits: one more piece, of P doubles, does not. */
+  /* K is the most that fits: one more piece, of P doubles, does not. On a
+   * CPU device the pass's host arrays (measured on a short pass) take
+   * from the same memory. */
   guint64 room = drmad_device_get_info (p.device)->global_mem_bytes - drmad_device_get_allocated_bytes (p.device);
+  if (g_strcmp0 (drmad_device_get_info (p.device)->type, "CPU") == 0) {
+    config.steps = 20;
+    g_autoptr (DrmadHyper) short_run = drmad_hyper_new (p.net, &config, &error);
+    DrmadReverseConfig one = { .method = DRMAD_METHOD_PIECEWISE, .snapshots = 1, .seed = 1 };
+    g_autoptr (DrmadHypergradient) measured = drmad_hypergradient_compute (p.net, short_run, p.train, p.val, &one,
+                                                                           NULL, NULL, &error);
+    g_assert_no_error (error);
+    room -= measured->host_peak_bytes;
+  }
   g_assert_cmpuint (drmad_hypergradient_device_bytes (p.net, long_run, &resolved), <=, room);
   g_assert_cmpuint (drmad_hypergradient_device_bytes (p.net, long_run, &resolved)
                     + drmad_net_get_n_params (p.net) * sizeof (double), >, room);
-  g_assert_nonnull (strstr (reason, "more than the device's free memory"));
+  g_assert_nonnull (strstr (reason, "more than the device's free memory"));   /* (beside the host arrays on a CPU) */
   g_autofree char *budget_text = g_format_size (reverse.memory_budget);
   g_autofree char *over = g_strdup_printf ("the memory budget (%s) is more than that", budget_text);
   g_assert_nonnull (strstr (reason, over));
@@ -2054,6 +2065,66 @@ test_hyper_csv_grows_linearly (void)
   problem_teardown (&p);
 }
 
+/* On a CPU device (PoCL) the device's memory is the host's: the pass's host
+ * arrays (dw, θ expanded, the per-parameter hypergradient; as much as 1.75×
+ * DrMAD's device vectors) come out of the same memory. The check counted
+ * the device part alone, so a pass that fitted it by less than its host
+ * arrays was accepted and then killed for memory. Here T is chosen so that
+ * the device part fits the device's free memory and the host arrays, as
+ * measured on a short pass, do not fit beside it. */
+static void
+test_check_memory_host_arrays (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  if (g_strcmp0 (drmad_device_get_info (p.device)->type, "CPU") != 0) {
+    g_test_skip ("not a CPU device: its memory is not the host's");
+    problem_teardown (&p);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 20);
+  g_autoptr (DrmadHyper) short_run = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .checkpoint_every = 1, .seed = 13 };
+  g_autoptr (DrmadHypergradient) measured = drmad_hypergradient_compute (p.net, short_run, p.train, p.val, &reverse,
+                                                                         NULL, NULL, &error);
+  g_assert_no_error (error);
+  guint64 host = measured->host_peak_bytes;
+  g_assert_cmpuint (host, >, 0);
+  guint64 room = drmad_device_get_info (p.device)->global_mem_bytes - drmad_device_get_allocated_bytes (p.device);
+  /* The largest T whose device part fits the room (bisection: the device part grows with T). */
+  guint64 lo = 1, hi = G_GUINT64_CONSTANT (1) << 40;
+  while (hi - lo > 1) {
+    config.steps = lo + (hi - lo) / 2;
+    g_autoptr (DrmadHyper) h = drmad_hyper_new (p.net, &config, &error);
+    g_assert_no_error (error);
+    if (drmad_hypergradient_device_bytes (p.net, h, &reverse) <= room)
+      lo = config.steps;
+    else
+      hi = config.steps;
+  }
+  config.steps = lo;
+  g_autoptr (DrmadHyper) long_run = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  guint64 device_part = drmad_hypergradient_device_bytes (p.net, long_run, &reverse);
+  g_test_message ("T = %" G_GUINT64_FORMAT ": device part %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                  " bytes free, host arrays %" G_GUINT64_FORMAT, lo, device_part, room, host);
+  g_assert_cmpuint (device_part, <=, room);
+  g_assert_cmpuint (device_part + host, >, room);   /* one step of T adds less than the host arrays */
+  g_assert_false (drmad_hypergradient_check_memory (p.net, long_run, &reverse, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "of host arrays"));
+  g_clear_error (&error);
+  /* Room for both: accepted. */
+  config.steps = 20;
+  CHECK (drmad_hypergradient_check_memory (p.net, short_run, &reverse, &error));
+  problem_teardown (&p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2090,6 +2161,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
   g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
   g_test_add_func ("/hyper/watch", test_watch);
+  g_test_add_func ("/hyper/check-memory-host-arrays", test_check_memory_host_arrays);
   g_test_add_func ("/hyper/fidelity", test_fidelity);
   g_test_add_func ("/hyper/fidelity-scale", test_fidelity_scale);
   g_test_add_func ("/hyper/misuse", test_misuse);
