@@ -233,7 +233,9 @@ on_runner_folder (DrmadRunner *runner, DrmadRunnerFolder *folder, DrmadWindow *s
     g_clear_pointer (&self->resume_folder, g_free);
     g_clear_pointer (&self->resume_values, g_hash_table_unref);
   }
+  /* Timed from here, as the terminal does: the data's loading is no meta-iteration's. */
   drmad_eta_set_method (&self->eta, folder->method);
+  drmad_eta_start (&self->eta, folder->resumed_after, self->meta_total);
   g_autofree char *line = g_markup_printf_escaped ("\n%s", folder->method_reason);
   g_string_append (self->summary_extra, line);
   drmad_window_set_run_folder (self, folder->folder);
