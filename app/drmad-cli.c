@@ -24,6 +24,7 @@
 typedef struct {
   gboolean tty;
   gint64   started_us;       /* of the whole job */
+  gint64   shown_us;         /* when the bar was last drawn */
   DrmadEta eta;
 } Progress;
 
@@ -31,12 +32,24 @@ static gboolean
 show_progress (const DrmadJobProgress *event, Progress *p)
 {
   double left = drmad_eta_progress (&p->eta, event, NULL);
-  if (!p->tty || (event->step % 8 != 0 && event->step != event->total))
+  /* Ten times a second at most: every 8 steps was 7500 lines in the 7 s of
+   * a final evaluation at T = 20000. */
+  gint64 now = g_get_monotonic_time ();
+  if (!p->tty || (event->step % 8 != 0 && event->step != event->total)
+      || (event->step != event->total && event->step > 0 && now - p->shown_us < 100000))
     return TRUE;
-  int width = 24, filled = (int) (width * event->step / MAX (event->total, 1));
-  fprintf (stderr, "\r[%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "] %-8s [%.*s%*s] %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
-           "  ETA %.0fs   ", MIN (event->meta_done + 1, MAX (event->meta_total, 1)), event->meta_total, event->phase,
-           filled, "########################", width - filled, "", event->step, event->total, isnan (left) ? 0 : left);
+  p->shown_us = now;
+  int width = 24, filled = (int) (width * MIN (event->step, event->total) / MAX (event->total, 1));
+  /* The final evaluation and training once are no meta-iteration; a time
+   * left not known yet is not shown (it read "ETA 0s" through the final
+   * evaluation's three trainings). */
+  g_autofree char *which = event->meta_done < event->meta_total
+                           ? g_strdup_printf ("[%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "] ", event->meta_done + 1,
+                                              event->meta_total)
+                           : g_strdup ("");
+  g_autofree char *eta = isnan (left) ? g_strdup ("") : g_strdup_printf ("  ETA %.0fs", left);
+  fprintf (stderr, "\r%s%-8s [%.*s%*s] %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "%s   ", which, event->phase,
+           filled, "########################", width - filled, "", event->step, event->total, eta);
   fflush (stderr);
   return TRUE;
 }
@@ -152,6 +165,8 @@ terminal_folder (const DrmadJobFolder *event, gpointer user_data)
   const char *reason = event->method_reason;
   fprintf (stderr, "run folder: %s\nmethod: %s\n", event->folder,
            g_str_has_prefix (reason, "method ") ? reason + strlen ("method ") : reason);
+  if (event->method)
+    drmad_eta_set_method (&t->progress.eta, event->method->method);
   drmad_eta_start (&t->progress.eta, event->resumed_after, t->options->meta_iters);
 }
 
@@ -226,6 +241,7 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
   gboolean quiet = ranks && ranks->rank > 0;
   Terminal t = { .options = o, .progress = { .tty = !quiet && isatty (STDERR_FILENO),
                                              .started_us = g_get_monotonic_time () } };
+  t.progress.eta.fidelity_every = o->meta.fidelity_every;   /* kept by drmad_eta_start() */
   drmad_eta_start (&t.progress.eta, 0, o->meta_iters);
   DrmadJobCallbacks callbacks = { terminal_started, terminal_folder, terminal_progress, terminal_iteration,
                                   terminal_notice, &t };

@@ -457,50 +457,155 @@ drmad_session_describe (const DrmadSession *s, DrmadPrecision precision)
 void
 drmad_eta_start (DrmadEta *eta, guint64 meta_first, guint64 meta_total)
 {
-  *eta = (DrmadEta) { .meta_started_us = g_get_monotonic_time (), .meta_first = meta_first,
-                      .meta_current = meta_first, .meta_total = meta_total };
+  guint every = eta->fidelity_every;   /* set by the caller, kept */
+  gint64 now = g_get_monotonic_time ();
+  *eta = (DrmadEta) { .meta_started_us = now, .meta_first = meta_first, .meta_current = meta_first,
+                      .meta_total = meta_total, .fidelity_every = every, .last_end_us = now,
+                      .phase_started_us = now };
+}
+
+/* Whether meta-iteration @done + 1 measures fidelity (drmad_meta_step). */
+static gboolean
+measures_fidelity (const DrmadEta *eta, guint64 done)
+{
+  return eta->fidelity_every && done % eta->fidelity_every == 0;
+}
+
+/* The seconds a phase that has run @elapsed and is @step of @total through
+ * still takes, or NAN before its first step. */
+static double
+phase_left (double elapsed, guint64 step, guint64 total)
+{
+  if (step == 0 || total == 0)
+    return NAN;
+  double done = (double) MIN (step, total) / total;
+  return elapsed * (1 - done) / done;
+}
+
+double
+drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now, double *fraction)
+{
+  gboolean warm = g_str_equal (event->phase, "warm start");
+  if (warm)   /* before meta-iteration 1, whose clock starts after it */
+    eta->meta_current = G_MAXUINT64;
+  else if (event->meta_done != eta->meta_current) {
+    eta->meta_current = event->meta_done;
+    eta->meta_started_us = now;
+  }
+  if (strncmp (eta->phase, event->phase, sizeof eta->phase - 1) != 0) {
+    double ended = (now - eta->phase_started_us) / 1e6;   /* one phase runs into the next */
+    if (g_str_equal (eta->phase, "train"))
+      eta->train_s = ended;
+    else if (g_str_equal (eta->phase, "reverse"))
+      eta->reverse_s = ended;
+    else if (g_str_equal (eta->phase, "fidelity"))
+      eta->fidelity_s = ended;
+    g_strlcpy (eta->phase, event->phase, sizeof eta->phase);
+    eta->phase_started_us = now;
+  }
+  eta->last_event_us = now;
+  double elapsed = (now - eta->phase_started_us) / 1e6;
+  double left = phase_left (elapsed, event->step, event->total);
+  double step = (double) event->step / MAX (event->total, 1);
+  if (event->meta_done >= eta->meta_total) {  /* the final evaluation, or training once */
+    if (fraction)
+      *fraction = eta->meta_total ? 1 : step;
+    return left;
+  }
+  gboolean saving = g_str_equal (event->phase, "saving");
+  if (!saving && !g_str_equal (event->phase, "train") && !g_str_equal (event->phase, "reverse")
+      && !g_str_equal (event->phase, "fidelity")) {
+    if (fraction)   /* the warm start, before meta-iteration 1: its own time left */
+      *fraction = 0;
+    return warm ? left : NAN;
+  }
+  /* This meta-iteration's training: so far and what is left of it, or as
+   * measured, or as the last one took. */
+  gboolean training = g_str_equal (event->phase, "train");
+  double train = training ? elapsed + left : eta->train_s > 0 ? eta->train_s : eta->last_train_s;
+  double reverse = g_str_equal (event->phase, "reverse") && !isnan (left) ? elapsed + left : eta->reverse_s;
+  double ratio = eta->train_s > 0 && reverse > 0 ? reverse / eta->train_s
+                 : eta->last_train_s > 0 && eta->last_reverse_s > 0 ? eta->last_reverse_s / eta->last_train_s : 1;
+  /* What the finished meta-iterations took, the fidelity measurements apart;
+   * before any, the training and a reverse pass as long. The fidelity
+   * measurement's own, before the first: as long as a meta-iteration. */
+  guint n = eta->seconds_n;
+  double plain = n ? (eta->wall_sum - eta->fidelity_sum) / n : train * (1 + ratio);
+  double fidelity = eta->fidelity_n ? eta->fidelity_sum / eta->fidelity_n
+                    : g_str_equal (event->phase, "fidelity") && !isnan (left) ? elapsed + left : plain;
+  gboolean measuring = measures_fidelity (eta, event->meta_done);
+  /* The recording after the passes (run folder, plots): what the last
+   * meta-iteration took beyond its training and reverse pass. */
+  double saving_s = n && eta->last_train_s > 0 ? MAX (plain - eta->last_train_s - eta->last_reverse_s, 0) : 0;
+  /* This meta-iteration: the rest of its phase, then the phases after it. */
+  double this_left = training ? left + train * ratio : left;
+  if (measuring && !g_str_equal (event->phase, "fidelity") && !saving)
+    this_left += fidelity;
+  this_left = saving ? MAX (saving_s - elapsed, 0) : this_left + saving_s;
+  double so_far = (now - eta->meta_started_us) / 1e6;
+  if (isnan (this_left) && n)   /* at a phase's first event */
+    this_left = MAX (plain + (measuring ? fidelity : 0) - so_far, 0);
+  if (fraction) {
+    double within = isnan (this_left) ? 0 : so_far / MAX (so_far + this_left, 1e-9);
+    *fraction = CLAMP ((event->meta_done - eta->meta_first + within) / MAX (1.0, eta->meta_total - eta->meta_first),
+                       0, 1);
+  }
+  /* The meta-iterations after this one, then the final evaluation's three trainings. */
+  double later = 0;
+  for (guint64 k = event->meta_done + 1; k < eta->meta_total; k++) {
+    later += plain + (measures_fidelity (eta, k) ? fidelity : 0);
+    if (k - event->meta_done > 100000) {   /* the rest alike */
+      later *= (double) (eta->meta_total - event->meta_done - 1) / (k - event->meta_done);
+      break;
+    }
+  }
+  later += 3 * (eta->last_train_s > 0 ? eta->last_train_s : train);
+  return MAX (this_left + later, 0);
 }
 
 double
 drmad_eta_progress (DrmadEta *eta, const DrmadJobProgress *event, double *fraction)
 {
-  gint64 now = g_get_monotonic_time ();
-  if (g_str_equal (event->phase, "warm start")) {
-    /* before meta-iteration 1, whose clock starts after it: the warm start's own time left */
-    if (eta->meta_current != G_MAXUINT64) {
-      eta->meta_current = G_MAXUINT64;
-      eta->meta_started_us = now;
-    }
-    if (fraction)
-      *fraction = 0;
-    double done = (double) event->step / MAX (event->total, 1), elapsed = (now - eta->meta_started_us) / 1e6;
-    return done > 0 ? elapsed * (1 - done) / done : NAN;
+  return drmad_eta_progress_at (eta, event, g_get_monotonic_time (), fraction);
+}
+
+void
+drmad_eta_iteration_at (DrmadEta *eta, double seconds, gint64 now)
+{
+  eta->seconds_sum += seconds;
+  eta->seconds_n++;
+  eta->wall_sum += (now - eta->last_end_us) / 1e6;
+  eta->last_end_us = now;
+  /* the phase that ran up to its last step, before the record */
+  double ended = (MAX (eta->last_event_us, eta->phase_started_us) - eta->phase_started_us) / 1e6;
+  if (g_str_equal (eta->phase, "reverse"))
+    eta->reverse_s = ended;
+  else if (g_str_equal (eta->phase, "fidelity"))
+    eta->fidelity_s = ended;
+  if (eta->fidelity_s > 0) {
+    eta->fidelity_sum += eta->fidelity_s;
+    eta->fidelity_n++;
   }
-  if (event->meta_done != eta->meta_current) {
-    eta->meta_current = event->meta_done;
-    eta->meta_started_us = now;
+  if (eta->train_s > 0 && eta->reverse_s > 0) {
+    eta->last_train_s = eta->train_s;
+    eta->last_reverse_s = eta->reverse_s;
   }
-  double step = (double) event->step / MAX (event->total, 1);
-  if (event->meta_done >= eta->meta_total) {  /* the final evaluation, or training once */
-    if (fraction)
-      *fraction = eta->meta_total ? 1 : step;
-    return NAN;
-  }
-  double within = g_str_equal (event->phase, "reverse") ? 0.5 + 0.5 * step : 0.5 * step;
-  double elapsed = (now - eta->meta_started_us) / 1e6;
-  double this_left = within > 0 ? elapsed * (1 - within) / within : NAN;
-  double per_iteration = eta->seconds_n ? eta->seconds_sum / eta->seconds_n : elapsed / MAX (within, 1e-3);
-  if (fraction)
-    *fraction = CLAMP ((event->meta_done - eta->meta_first + within) / MAX (1.0, eta->meta_total - eta->meta_first),
-                       0, 1);
-  return this_left + (eta->meta_total - event->meta_done - 1) * per_iteration;
+  eta->train_s = eta->reverse_s = eta->fidelity_s = 0;
+  eta->phase[0] = 0;   /* the next progress starts a phase */
+  eta->phase_started_us = now;
+}
+
+void
+drmad_eta_set_method (DrmadEta *eta, DrmadMethod method)
+{
+  if (method == DRMAD_METHOD_EXACT)
+    eta->fidelity_every = 0;
 }
 
 void
 drmad_eta_iteration (DrmadEta *eta, double seconds)
 {
-  eta->seconds_sum += seconds;
-  eta->seconds_n++;
+  drmad_eta_iteration_at (eta, seconds, g_get_monotonic_time ());
 }
 
 void
@@ -825,6 +930,10 @@ typedef struct {
   gboolean warm;
   guint64  warm_done, warm_total;
   guint64  warm_step;   /* the step the training under way reached; 0 between trainings */
+  /* A phase of several trainings (the final evaluation: "final", 3 parts):
+   * their steps as one count, part × T + step of parts × T. */
+  const char *phase;
+  guint part, parts;
 } ProgressRelay;
 
 static gboolean
@@ -842,6 +951,12 @@ relay_progress (const char *phase, guint64 step, guint64 total, gpointer user_da
     if (step >= total) {
       relay->warm_done += total;
       relay->warm_step = 0;
+    }
+  } else if (relay->phase) {
+    event.phase = relay->phase;
+    if (relay->parts && total <= G_MAXUINT64 / relay->parts) {
+      event.step = relay->part * total + step;
+      event.total = relay->parts * total;
     }
   }
   return !relay->callbacks->progress || relay->callbacks->progress (&event, relay->callbacks->user_data);
@@ -1225,7 +1340,18 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
          "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta),
          drmad_meta_get_iteration (meta) == 1 ? "" : "s");
 
+  gboolean repeats = FALSE;   /* the next meta-iteration would be this one again */
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
+    if (repeats) {
+      /* Its reverse pass diverged before any θ was accepted: θ stays where it
+       * started, and each meta-iteration then ran the same pass on the same
+       * minibatches to the same divergence, to the last one. */
+      say (callbacks, "stopping after meta-iteration %" G_GUINT64_FORMAT ": its reverse pass diverged at the "
+           "starting values, which no meta-iteration has moved, so every further one would repeat it; a more "
+           "faithful method (--method exact, or piecewise with more --snapshots) or a smaller --init-lr avoids it",
+           it);
+      break;
+    }
     if (o->patience && drmad_meta_get_stalled (meta) >= o->patience) {
       say (callbacks, "stopping after meta-iteration %" G_GUINT64_FORMAT ": the validation loss has not improved "
            "for %u meta-iteration%s (--patience %u)", it, drmad_meta_get_stalled (meta),
@@ -1234,6 +1360,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     }
     relay.meta_done = it;
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, relay_progress, &relay, error);
+    repeats = report && report->rejected && !isfinite (drmad_meta_get_best_val_loss (meta));
     if (report && ranks->size > 1
         && !ranks->check_theta (drmad_hyper_get_values (hyper), drmad_hyper_get_n (hyper), report->iteration,
                                 ranks->user_data, error)) {
@@ -1244,6 +1371,8 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     if (report && !writer)
       continue;
     DrmadJobIteration event = { .report = report, .run = run, .hyper = hyper, .meta_total = o->meta_iters };
+    if (report)   /* the run folder and its plots: seconds with a θ of millions, the bar full meanwhile */
+      relay_progress ("saving", 0, 1, &relay);
     gboolean recorded = report && drmad_run_record (run, hyper, meta, report, error);
     if (recorded)
       drmad_run_plots (run, hyper, &event.l2, &event.lr, &event.loss);
@@ -1286,14 +1415,21 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     goto out;   /* rank 0 alone evaluates and records the final numbers */
   const double *best_values = drmad_meta_get_best_values (meta);
   result->best_val_loss = drmad_meta_get_best_val_loss (meta);
-  if (!drmad_hyper_set_values (best, best_values ? best_values : drmad_hyper_get_values (initial), error)
-      || !drmad_session_get_test (&s, error)
-      || !final_test (&s, initial, o->seed, &relay, &result->initial_test_loss, &result->initial_test_error,
-                      &result->initial_diverged, error)
-      || !final_test (&s, hyper, o->seed, &relay, &result->learned_test_loss, &result->learned_test_error,
-                      &result->learned_diverged, error)
-      || !final_test (&s, best, o->seed, &relay, &result->best_test_loss, &result->best_test_error,
-                      &result->best_diverged, error)) {
+  /* The three trainings as one phase of progress, "final", over 3T steps. */
+  DrmadHyper *evaluated[3] = { initial, hyper, best };
+  double *losses[3] = { &result->initial_test_loss, &result->learned_test_loss, &result->best_test_loss };
+  double *errors[3] = { &result->initial_test_error, &result->learned_test_error, &result->best_test_error };
+  gboolean *diverged[3] = { &result->initial_diverged, &result->learned_diverged, &result->best_diverged };
+  gboolean evaluated_all = drmad_hyper_set_values (best, best_values ? best_values : drmad_hyper_get_values (initial),
+                                                   error)
+                           && drmad_session_get_test (&s, error);
+  relay.phase = "final";
+  relay.parts = 3;
+  for (guint k = 0; evaluated_all && k < 3; k++) {
+    relay.part = k;
+    evaluated_all = final_test (&s, evaluated[k], o->seed, &relay, losses[k], errors[k], diverged[k], error);
+  }
+  if (!evaluated_all) {
     outcome = outcome_of (*error, DRMAD_JOB_FAILED);
     g_prefix_error (error, "the final evaluation %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
     say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,

@@ -77,7 +77,9 @@ typedef struct {
 } DrmadJobFolder;
 
 typedef struct {
-  const char *phase;               /* "train", "reverse", "recompute"; "warm start" (step and total over all its trainings) */
+  const char *phase;               /* "train", "reverse", "fidelity" (drmad_meta_step()), "saving" (the run
+                                    * folder, step 0 of 1), "final" (the final evaluation's three trainings),
+                                    * "warm start" */
   guint64     step, total;         /* within the phase */
   guint64     meta_done;           /* finished meta-iterations; = meta_total in the final evaluation */
   guint64     meta_total;
@@ -110,21 +112,41 @@ typedef struct {
 /* "device: P: D (host GEMM, float32); data: N train, N validation, N test examples" */
 char *drmad_job_started_describe (const DrmadJobStarted *event);
 
-/* The time left, for the terminal's bar and the window's: a meta-iteration
- * is its training (first half) then its reverse pass (second half); the
- * iterations still to come take the mean of the finished ones. */
+/* The time left, for the terminal's bar and the window's. Each phase is
+ * timed: a meta-iteration is its training, its reverse pass (in the ratio
+ * to its training the last meta-iteration had; 1:1 before the first), the
+ * fidelity measurement where one runs (at 1 and every fidelity_every), and
+ * the recording; the iterations still to come take the mean wall-clock time
+ * of the finished ones (their fidelity measurements apart). The final
+ * evaluation ("final", its three trainings as one count of steps) and
+ * training once take what their steps so far took. */
 typedef struct {
-  gint64  meta_started_us;
+  gint64  meta_started_us;     /* the current meta-iteration's first progress */
   guint64 meta_first, meta_current, meta_total;
-  double  seconds_sum;
+  double  seconds_sum;         /* DrmadMetaReport.seconds of the finished meta-iterations */
   guint   seconds_n;
+  guint   fidelity_every;      /* as DrmadMetaConfig's; 0 = never */
+  /* wall-clock, finished meta-iterations: all, and the fidelity part */
+  gint64  last_end_us;
+  double  wall_sum, fidelity_sum;
+  guint   fidelity_n;
+  /* the current phase, and the current and last meta-iteration's phases */
+  char    phase[16];
+  gint64  phase_started_us, last_event_us;
+  double  train_s, reverse_s, fidelity_s, last_train_s, last_reverse_s;
 } DrmadEta;
 
 void   drmad_eta_start     (DrmadEta *eta, guint64 meta_first, guint64 meta_total);
 /* Updates from a progress event; returns the seconds left (NAN when unknown)
  * and, in @fraction, how much of the meta-iterations of this session is done. */
 double drmad_eta_progress  (DrmadEta *eta, const DrmadJobProgress *event, double *fraction);
+/* The same at the monotonic time @now_us (g_get_monotonic_time()). */
+double drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now_us, double *fraction);
+/* A meta-iteration recorded (@seconds: its report's). */
 void   drmad_eta_iteration (DrmadEta *eta, double seconds);
+/* The method the run uses: exact is its own fidelity reference (no fidelity phase). */
+void   drmad_eta_set_method (DrmadEta *eta, DrmadMethod method);
+void   drmad_eta_iteration_at (DrmadEta *eta, double seconds, gint64 now_us);
 
 typedef struct {
   gboolean trained_once;   /* --meta-iters 0 */

@@ -211,7 +211,7 @@ job_folder (const DrmadJobFolder *folder, gpointer user_data)
   event->signal = FOLDER;
   event->folder = (DrmadRunnerFolder) {
     g_strdup (folder->folder), g_strdup (folder->method_text), g_strdup (folder->method_reason),
-    folder->resumed_after, folder->resumed,
+    folder->method ? folder->method->method : DRMAD_METHOD_AUTO, folder->resumed_after, folder->resumed,
   };
   post (user_data, event);
 }

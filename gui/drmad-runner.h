@@ -31,6 +31,7 @@ typedef struct {
 
 typedef struct {
   char    *folder, *method_text, *method_reason;
+  DrmadMethod method;
   guint    resumed_after;
   gboolean resumed;
 } DrmadRunnerFolder;

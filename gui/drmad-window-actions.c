@@ -117,6 +117,7 @@ start (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   g_clear_pointer (&self->run_values, g_hash_table_unref);
   self->run_values = g_hash_table_ref (values);
   drmad_runner_start (self->runner, &options);
+  self->eta.fidelity_every = options.meta.fidelity_every;   /* kept by drmad_eta_start() */
   drmad_window_runner_started (self, resuming, meta_total);
 }
 

@@ -250,6 +250,9 @@ on_runner_folder (DrmadRunner *runner, DrmadRunnerFolder *folder, DrmadWindow *s
     g_clear_pointer (&self->resume_folder, g_free);
     g_clear_pointer (&self->resume_values, g_hash_table_unref);
   }
+  /* Timed from here, as the terminal does: the data's loading is no meta-iteration's. */
+  drmad_eta_set_method (&self->eta, folder->method);
+  drmad_eta_start (&self->eta, folder->resumed_after, self->meta_total);
   g_autofree char *line = g_markup_printf_escaped ("\n%s", folder->method_reason);
   g_string_append (self->summary_extra, line);
   drmad_window_set_run_folder (self, folder->folder);
@@ -273,10 +276,12 @@ on_runner_progress (DrmadRunner *runner, DrmadJobProgress *progress, DrmadWindow
   gtk_progress_bar_set_fraction (self->progress_bar, fraction);
   g_autofree char *text = NULL;
   if (progress->meta_done >= progress->meta_total) {
-    /* after the last meta-iteration: retraining with the initial and the learned values */
-    text = g_strdup_printf ("%s: %s step %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
-                            progress->meta_total ? "final evaluation" : "training once", progress->phase,
-                            progress->step, progress->total);
+    /* after the last meta-iteration: retraining with the initial, the
+     * learned and the best values (phase "final", one count of steps) */
+    g_autofree char *duration = format_duration (left);
+    text = g_strdup_printf ("%s: step %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " · about %s left",
+                            progress->meta_total ? "final evaluation" : "training once", progress->step,
+                            progress->total, duration);
   } else {
     g_autofree char *duration = format_duration (left);
     text = g_strdup_printf ("meta-iteration %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " · %s %" G_GUINT64_FORMAT

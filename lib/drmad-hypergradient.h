@@ -29,7 +29,7 @@ typedef struct {
                                   * ≥ T = the full line of the paper's text); truncated: the last R steps
                                   * (0 = ⌈T/10⌉) */
   guint64     memory_budget;     /* auto: bytes the reverse pass may add on the device; 0 = half the
-                                  * device memory not yet allocated */
+                                  * device memory not yet allocated; more than that memory counts as it */
   double      watch_factor;      /* stop the reverse pass when ‖dw‖ grows beyond this × its starting
                                   * value (0 = 1e6); %DRMAD_ERROR_UNSTABLE names the step */
 } DrmadReverseConfig;

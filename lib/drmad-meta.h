@@ -91,7 +91,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadMeta, drmad_meta_free)
  * last accepted point, the meta learning rate halves, and the report says so.
  * NaN never reaches θ. Returns a new report (drmad_meta_report_free()), or
  * NULL only on errors the guard cannot handle (device failures,
- * cancellation, a first point that already diverges).
+ * cancellation, a first point that already diverges). Progress phases:
+ * "train" and "reverse" (drmad_hypergradient_compute()), then, where the
+ * iteration measures fidelity against another method, "fidelity" (that
+ * method's training and reverse pass as one count of steps).
  */
 DrmadMetaReport *drmad_meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data,
                                   GError **error);

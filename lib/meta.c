@@ -289,6 +289,27 @@ reject (DrmadMeta *meta, DrmadMetaReport *report, char *event, GError **error)
   return reject_full (meta, report, event, FALSE, error);
 }
 
+/* The reference pass's progress as one phase, "fidelity": its training
+ * (steps 0 to T) then its reverse pass (T on), over 2T steps. Reported as
+ * "train" and "reverse" again, it read as the meta-iteration starting over
+ * (the terminal's time left jumped to ten times the run). */
+typedef struct {
+  DrmadProgressFunc progress;
+  gpointer          user_data;
+  guint64           trained;   /* the training's total, once its reverse pass began */
+} FidelityProgress;
+
+static gboolean
+fidelity_progress (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  FidelityProgress *f = user_data;
+  if (g_strcmp0 (phase, "reverse") != 0)
+    return f->progress ("fidelity", step, 2 * total, f->user_data);
+  if (!f->trained)
+    f->trained = total;
+  return f->progress ("fidelity", f->trained + step, f->trained + total, f->user_data);
+}
+
 /* The fidelity of this iteration's hypergradient @result (docs/algorithm.md §5). */
 static gboolean
 measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergradient *result,
@@ -304,8 +325,9 @@ measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergrad
   g_autoptr (DrmadHypergradient) reference = NULL;
   if (meta->resolved.method != DRMAD_METHOD_EXACT) {
     g_autoptr (GError) local = NULL;
+    FidelityProgress relay = { progress, user_data, 0 };
     reference = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val, &meta->reference,
-                                             progress, user_data, &local);
+                                             progress ? fidelity_progress : NULL, &relay, &local);
     if (!reference) {
       if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)
           && !g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE)) {

@@ -727,14 +727,36 @@ drmad_hypergradient_device_bytes (DrmadNet *net, DrmadHyper *hyper, const DrmadR
   return mul_sat (reals, drmad_precision_size (net->precision));
 }
 
+/* Host memory a pass holds besides the device's (host_account: dw on the
+ * host, then θ's expansion, the hypergradient's per-parameter arrays and
+ * w_0, (4S + 5) P doubles at the end). */
+static guint64
+pass_host_bytes (DrmadNet *net, DrmadHyper *hyper)
+{
+  guint64 S = drmad_hyper_get_config (hyper)->segments;
+  return mul_sat (mul_sat (4 * S + 5, net->n_params), sizeof (double));
+}
+
+/* Whether the device's memory is the host's (PoCL): the pass's host arrays come out of it too. */
+static gboolean
+shares_host_memory (DrmadNet *net)
+{
+  return g_strcmp0 (drmad_device_get_info (net->device)->type, "CPU") == 0;
+}
+
+/* The device memory not yet allocated (what drmad_device_check_room() compares against). */
+static guint64
+device_free (DrmadNet *net)
+{
+  guint64 total = drmad_device_get_info (net->device)->global_mem_bytes;
+  guint64 held = drmad_device_get_allocated_bytes (net->device);
+  return total > held ? total - held : 0;
+}
+
 static guint64
 memory_budget (DrmadNet *net, const DrmadReverseConfig *config)
 {
-  if (config->memory_budget)
-    return config->memory_budget;
-  guint64 total = drmad_device_get_info (net->device)->global_mem_bytes;
-  guint64 held = drmad_device_get_allocated_bytes (net->device);
-  return total > held ? (total - held) / 2 : 0;
+  return config->memory_budget ? config->memory_budget : device_free (net) / 2;
 }
 
 /* A size in the units --memory-budget is given in (K, M, G: powers of
@@ -773,10 +795,26 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
   r.snapshots = MIN (MAX (r.snapshots, 1), T);
   g_autofree char *why = NULL;
   if (config->method == DRMAD_METHOD_AUTO) {
-    guint64 budget = memory_budget (net, config);
+    guint64 budget = memory_budget (net, config), free_bytes = device_free (net);
+    if (shares_host_memory (net))   /* what is left beside the host arrays (drmad_hypergradient_check_memory) */
+      free_bytes = free_bytes > pass_host_bytes (net, hyper) ? free_bytes - pass_host_bytes (net, hyper) : 0;
+    g_autofree char *over = NULL;
     g_autofree char *budget_text = memory_text (budget);
     g_autofree char *budget_source = config->memory_budget ? g_strdup ("the memory budget")
                                                            : g_strdup ("half the device's free memory");
+    if (budget > free_bytes) {
+      /* A budget past the device: what it chose by it did not fit, and the
+       * memory check refused a method the user never asked for ("the
+       * piecewise K=14922 reverse pass … needs 107.4 GB of device memory"). */
+      over = g_strdup_printf ("; the memory budget (%s) is more than that, and the pass cannot use more",
+                              budget_text);
+      g_free (budget_source);
+      budget_source = g_strdup (shares_host_memory (net) ? "the device's free memory beside the pass's host arrays"
+                                                         : "the device's free memory");
+      g_free (budget_text);
+      budget_text = memory_text (free_bytes);
+      budget = free_bytes;
+    }
     r.method = DRMAD_METHOD_EXACT;
     guint64 exact_bytes = drmad_hypergradient_device_bytes (net, hyper, &r);
     g_autofree char *exact_text = memory_text (exact_bytes);
@@ -788,8 +826,8 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       budget_text = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", budget);
     }
     if (exact_bytes <= budget) {
-      why = g_strdup_printf ("auto chose exact (checkpoints every %u steps, %s): it fits %s (%s)",
-                             r.checkpoint_every, exact_text, budget_source, budget_text);
+      why = g_strdup_printf ("auto chose exact (checkpoints every %u steps, %s): it fits %s (%s)%s",
+                             r.checkpoint_every, exact_text, budget_source, budget_text, over ? over : "");
     } else {
       r.method = DRMAD_METHOD_PIECEWISE;
       r.snapshots = 1;
@@ -804,8 +842,8 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       }
       r.snapshots = (guint) MIN (1 + (budget - one) / per_piece, MIN (T, G_MAXUINT));
       why = g_strdup_printf ("auto chose piecewise with K = %u pieces: exact needs %s, more than %s (%s), and "
-                             "K = %u is the most that fits", r.snapshots, exact_text, budget_source, budget_text,
-                             r.snapshots);
+                             "K = %u is the most that fits%s", r.snapshots, exact_text, budget_source, budget_text,
+                             r.snapshots, over ? over : "");
     }
   } else {
     g_autofree char *what = drmad_reverse_config_describe (&r, T);
@@ -901,11 +939,22 @@ drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadR
                        ? "use a larger checkpoint spacing, the piecewise method, or DrMAD"
                        : "use the piecewise method with fewer pieces, or DrMAD";
   g_autofree char *method = drmad_reverse_config_describe (&resolved, hc->steps);
+  guint64 bytes = drmad_hypergradient_device_bytes (net, hyper, &resolved);
   g_autofree char *what = g_strdup_printf ("the %s reverse pass over T = %" G_GUINT64_FORMAT " steps", method,
                                            hc->steps);
+  /* A CPU device's memory is the host's: the pass's host arrays come out of
+   * it too (168 bytes a parameter at S = 4, more than DrMAD's device
+   * vectors), and a pass that fitted the device alone was killed for memory. */
+  if (shares_host_memory (net)) {
+    guint64 host = pass_host_bytes (net, hyper);
+    g_autofree char *host_text = g_format_size (host);
+    g_free (what);
+    what = g_strdup_printf ("the %s reverse pass over T = %" G_GUINT64_FORMAT " steps, with its %s of host arrays "
+                            "(a CPU device's memory is the host's),", method, hc->steps, host_text);
+    bytes = add_sat (bytes, host);
+  }
   gsize elem = drmad_precision_size (net->precision);
-  return drmad_device_check_room (net->device, drmad_hypergradient_device_bytes (net, hyper, &resolved),
-                                  hc->segments * net->n_params * elem, what, advice, error);
+  return drmad_device_check_room (net->device, bytes, hc->segments * net->n_params * elem, what, advice, error);
 }
 
 static DrmadHypergradient *

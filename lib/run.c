@@ -1,4 +1,5 @@
 /* The run folder: files a user keeps, each written atomically. */
+#define _GNU_SOURCE   /* copy_file_range() */
 #include "drmad-run.h"
 
 #include <errno.h>
@@ -34,6 +35,10 @@ struct _DrmadRun {
   guint      n_groups;
   gsize      n;
   double    *start;         /* θ that meta-iteration 1 measured (drmad_run_set_start), n values, or NULL */
+  /* hyper.csv as this process last wrote it: the rows of the first
+   * hyper_records records, hyper_bytes long (0: not written yet) */
+  guint      hyper_records;
+  guint64    hyper_bytes;
 };
 
 static void
@@ -125,55 +130,146 @@ random_name_template (const char *prefix)
   return g_strconcat (prefix, xs, NULL);
 }
 
-gboolean
-drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error)
+/* A file written through a temporary name beside it, in pieces, then
+ * flushed and renamed into place: whole or not at all. */
+typedef struct {
+  char *path, *template;
+  int   fd;
+} AtomicFile;
+
+static gboolean
+atomic_open (AtomicFile *file, const char *path, GError **error)
 {
   g_autofree char *folder = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *prefix = g_strdup_printf ("%s/.%s.", folder, base);
-  g_autofree char *template = random_name_template (prefix);
+  *file = (AtomicFile) { .fd = -1 };
   if (inject_no_space ())
     return set_errno_error (error, ENOSPC, "write", path);
+  char *template = random_name_template (prefix);
   int fd = g_mkstemp (template);
-  if (fd < 0)
-    return set_errno_error (error, errno, "create a temporary file beside", path);
+  if (fd < 0) {
+    int saved = errno;
+    g_free (template);
+    return set_errno_error (error, saved, "create a temporary file beside", path);
+  }
+  *file = (AtomicFile) { .path = g_strdup (path), .template = template, .fd = fd };
+  return TRUE;
+}
+
+/* Gives the temporary file up (after a failed write, or instead of a commit). */
+static void
+atomic_abort (AtomicFile *file)
+{
+  if (file->fd >= 0) {
+    close (file->fd);
+    g_unlink (file->template);
+  }
+  g_clear_pointer (&file->path, g_free);
+  g_clear_pointer (&file->template, g_free);
+  file->fd = -1;
+}
+
+static gboolean
+atomic_fail (AtomicFile *file, int saved, const char *what, GError **error)
+{
+  g_autofree char *path = g_strdup (file->path);
+  atomic_abort (file);
+  return set_errno_error (error, saved, what, path);
+}
+
+static gboolean
+atomic_write (AtomicFile *file, const void *contents, gsize length, GError **error)
+{
   const char *p = contents;
   gsize left = length;
   while (left > 0) {
-    ssize_t written = write (fd, p, left);
+    ssize_t written = write (file->fd, p, left);
     if (written < 0 && errno == EINTR)
       continue;
-    if (written <= 0) {
-      int saved = errno;
-      close (fd);
-      g_unlink (template);
-      return set_errno_error (error, saved, "write", path);
-    }
+    if (written <= 0)
+      return atomic_fail (file, written < 0 ? errno : ENOSPC, "write", error);
     p += written;
     left -= written;
   }
+  return TRUE;
+}
+
+/* Appends the first @length bytes of the file @source (in the kernel, where
+ * it can: nothing of it passes through this process's memory). */
+static gboolean
+atomic_copy_from (AtomicFile *file, const char *source, guint64 length, GError **error)
+{
+  int in = open (source, O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    return atomic_fail (file, errno, "read", error);
+  guint64 left = length;
+  gboolean in_kernel = TRUE;
+  char buffer[65536];
+  while (left > 0) {
+    ssize_t n = -1;
+    if (in_kernel) {
+      n = copy_file_range (in, NULL, file->fd, NULL, MIN (left, (guint64) 1 << 30), 0);
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+        in_kernel = FALSE;   /* another file system, or no such call: through a buffer */
+        continue;
+      }
+    } else {
+      n = read (in, buffer, MIN (left, sizeof buffer));
+      if (n > 0 && !atomic_write (file, buffer, n, error)) {
+        close (in);
+        return FALSE;
+      }
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      int saved = n < 0 ? errno : EIO;   /* 0: the file was shorter than it was written */
+      close (in);
+      return atomic_fail (file, saved, "copy the earlier rows of", error);
+    }
+    left -= n;
+  }
+  close (in);
+  return TRUE;
+}
+
+static gboolean
+atomic_commit (AtomicFile *file, GError **error)
+{
   /* Closed whatever fchmod() or fsync() say: a full disk may first show at
    * the fsync, and a descriptor was lost with each such write. */
   int saved = 0;
-  if (fchmod (fd, 0666 & ~process_umask ()) != 0 || fsync (fd) != 0)
+  if (fchmod (file->fd, 0666 & ~process_umask ()) != 0 || fsync (file->fd) != 0)
     saved = errno;
-  if (close (fd) != 0 && saved == 0)
+  if (close (file->fd) != 0 && saved == 0)
     saved = errno;
+  file->fd = -1;   /* closed: from here a failure unlinks the temporary file itself */
   if (saved != 0) {
-    g_unlink (template);
-    return set_errno_error (error, saved, "flush", path);
+    g_unlink (file->template);
+    return atomic_fail (file, saved, "flush", error);
   }
-  if (g_rename (template, path) != 0) {
-    int saved = errno;
-    g_unlink (template);
-    return set_errno_error (error, saved, "replace", path);
+  if (g_rename (file->template, file->path) != 0) {
+    saved = errno;
+    g_unlink (file->template);
+    return atomic_fail (file, saved, "replace", error);
   }
+  g_autofree char *folder = g_path_get_dirname (file->path);
   int dir = open (folder, O_RDONLY | O_DIRECTORY);
   if (dir >= 0) {
     fsync (dir);
     close (dir);
   }
+  atomic_abort (file);   /* fd is -1: frees the names only */
   return TRUE;
+}
+
+gboolean
+drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error)
+{
+  AtomicFile file;
+  return atomic_open (&file, path, error) && atomic_write (&file, contents, length, error)
+         && atomic_commit (&file, error);
 }
 
 static gboolean
@@ -700,11 +796,27 @@ history_csv (DrmadRun *run, DrmadHyper *hyper)
   return text;
 }
 
-static GString *
-hyper_csv (DrmadRun *run, DrmadHyper *hyper)
+/* hyper.csv: the rows of every record, written anew through a temporary
+ * file. The rows of the records this process wrote there before are copied
+ * over from it, not formatted again: with a θ of millions (L2 per weight)
+ * formatting every record's rows each time took seconds more per
+ * meta-iteration as the run went on, and held the whole text, gigabytes
+ * after a few dozen meta-iterations, in memory. */
+static gboolean
+write_hyper_csv (DrmadRun *run, DrmadHyper *hyper, GError **error)
 {
-  GString *text = g_string_new ("iteration,name,raw,value\n");
-  for (guint i = 0; i < run->records->len; i++) {
+  g_autofree char *path = g_build_filename (run->folder, "hyper.csv", NULL);
+  GStatBuf st;
+  guint first = run->hyper_records && run->hyper_records < run->records->len && g_stat (path, &st) == 0
+                && S_ISREG (st.st_mode) && (guint64) st.st_size == run->hyper_bytes ? run->hyper_records : 0;
+  run->hyper_records = 0;   /* until the new file is in place */
+  AtomicFile file;
+  if (!atomic_open (&file, path, error)
+      || (first && !atomic_copy_from (&file, path, run->hyper_bytes, error)))
+    return FALSE;
+  guint64 bytes = first ? run->hyper_bytes : 0;
+  g_autoptr (GString) text = g_string_new (first ? "" : "iteration,name,raw,value\n");
+  for (guint i = first; i < run->records->len; i++) {
     const DrmadRunRecord *r = run->records->pdata[i];
     for (gsize k = 0; k < run->n; k++) {
       g_string_append_printf (text, "%u,%s,", r->iteration, drmad_hyper_get_name (hyper, k));
@@ -712,9 +824,19 @@ hyper_csv (DrmadRun *run, DrmadHyper *hyper)
       g_string_append_c (text, ',');
       append_number (text, drmad_hyper_natural_of (hyper, k, r->theta[k]));
       g_string_append_c (text, '\n');
+      if (text->len >= (1 << 20) || (i + 1 == run->records->len && k + 1 == run->n)) {
+        if (!atomic_write (&file, text->str, text->len, error))
+          return FALSE;
+        bytes += text->len;
+        g_string_truncate (text, 0);
+      }
     }
   }
-  return text;
+  if ((text->len && !atomic_write (&file, text->str, text->len, error)) || !atomic_commit (&file, error))
+    return FALSE;
+  run->hyper_records = run->records->len;
+  run->hyper_bytes = bytes + text->len;
+  return TRUE;
 }
 
 /* Checkpoint payload: the optimiser state, then the history; each record
@@ -817,17 +939,17 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   g_ptr_array_add (run->records, r);
 
   g_autoptr (GString) history = history_csv (run, hyper);
-  g_autoptr (GString) values = hyper_csv (run, hyper);
   g_autoptr (GBytes) payload = checkpoint_payload (run, meta);
   g_autofree char *checkpoint = g_build_filename (run->folder, "checkpoint.bin", NULL);
   /* The checkpoint goes last: a run killed in between resumes from the
    * previous one and rewrites these files. */
-  if (write_in_run (run, "history.csv", history, error) && write_in_run (run, "hyper.csv", values, error)
+  if (write_in_run (run, "history.csv", history, error) && write_hyper_csv (run, hyper, error)
       && drmad_checkpoint_write (checkpoint, payload, error) && (!run->replaces || replace_earlier_run (run, error)))
     return TRUE;
   /* Not recorded: the run's history stays as it was, and a second try
-   * appends the record once (and rewrites the files). */
+   * appends the record once (and rewrites the files, hyper.csv whole). */
   g_ptr_array_remove_index (run->records, run->records->len - 1);
+  run->hyper_records = 0;
   return FALSE;
 }
 
@@ -856,20 +978,20 @@ drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initial_test_lo
 gboolean
 drmad_checkpoint_write (const char *path, GBytes *payload, GError **error)
 {
+  /* In pieces, not copied into one buffer first: the payload holds θ of
+   * every record (hundreds of megabytes with L2 per weight). */
   gsize size;
   const guint8 *data = g_bytes_get_data (payload, &size);
-  GByteArray *bytes = g_byte_array_sized_new (size + 24);
   guint32 version = CHECKPOINT_VERSION;
   guint64 length = size;
-  guint32 crc = crc32 (crc32 (0, NULL, 0), data, size);
-  g_byte_array_append (bytes, (const guint8 *) CHECKPOINT_MAGIC, 8);
-  g_byte_array_append (bytes, (const guint8 *) &version, 4);
-  g_byte_array_append (bytes, (const guint8 *) &length, 8);
-  g_byte_array_append (bytes, data, size);
-  g_byte_array_append (bytes, (const guint8 *) &crc, 4);
-  gboolean ok = drmad_write_file_atomic (path, bytes->data, bytes->len, error);
-  g_byte_array_unref (bytes);
-  return ok;
+  guint32 crc = crc32 (0, NULL, 0);
+  for (gsize done = 0; done < size; done += MIN (size - done, (gsize) 1 << 30))   /* zlib takes a uInt */
+    crc = crc32 (crc, data + done, MIN (size - done, (gsize) 1 << 30));
+  AtomicFile file;
+  return atomic_open (&file, path, error) && atomic_write (&file, CHECKPOINT_MAGIC, 8, error)
+         && atomic_write (&file, &version, 4, error) && atomic_write (&file, &length, 8, error)
+         && atomic_write (&file, data, size, error) && atomic_write (&file, &crc, 4, error)
+         && atomic_commit (&file, error);
 }
 
 /* The payload, and in @version the version of a file this drmad reads. */

@@ -433,7 +433,7 @@ history_row (const char *history, const char *label)
   return g_strsplit (line, ",", -1);
 }
 
-/* Every meta-iteration rejected with no validation loss (the reverse pass
+/* The one meta-iteration rejected with no validation loss (the reverse pass
  * diverges at the starting values, so θ never moves): no θ was accepted, and
  * the final report says the best row is the starting values, as its numbers
  * are (history.csv's final-best equals final-initial), not "the accepted θ
@@ -453,13 +453,10 @@ test_final_none_accepted (void)
   g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, &out, &err), ==, 0);
   g_test_message ("%s", out);
   g_autofree char *history = read_text (folder, "history.csv");
-  for (guint k = 1; k <= 2; k++)
-    {
-      g_autofree char *label = g_strdup_printf ("%u", k);
-      g_auto (GStrv) row = history_row (history, label);
-      g_assert_cmpstr (row[1], ==, "1");   /* rejected */
-      g_assert_cmpstr (row[3], ==, "");    /* no validation loss */
-    }
+  g_auto (GStrv) row = history_row (history, "1");
+  g_assert_cmpstr (row[1], ==, "1");   /* rejected */
+  g_assert_cmpstr (row[3], ==, "");    /* no validation loss */
+  g_assert_null (strstr (history, "\n2,"));   /* θ did not move: the run stops (/cli/start-reverse-diverged) */
   g_auto (GStrv) initial = history_row (history, "final-initial");
   g_auto (GStrv) best = history_row (history, "final-best");
   guint n = g_strv_length (initial);
@@ -1772,6 +1769,44 @@ test_address_space_limit (void)
     g_test_skip ("the OpenCL driver loads within 100 MiB of address space here");
 }
 
+/* A run whose first meta-iteration is rejected (the full DrMAD line
+ * diverges in its reverse pass at this learning rate) accepted no θ: the
+ * final "best" is the θ the run started from, and the line says so. It
+ * said "(the accepted θ with the lowest validation loss, inf)". */
+static void
+test_start_reverse_diverged (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *data = g_build_filename (dir, "data", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_mkdir (data, 0755);
+  write_small_idx (data, 300);
+  const char *options[] = { "--no-gui", "--dataset", data, "--layers", "35,30,3", "--train-size", "200",
+                            "--val-size", "50", "--test-size", "50", "--iters", "300", "--batch", "20",
+                            "--method", "drmad", "--reverse-steps", "300", "--init-lr", "2", "--fidelity-every", "0",
+                            "--meta-iters", "2", "--out", folder, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (drmad (options, NULL, &out, &err), ==, 0);
+  g_test_message ("%s", out);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (out, "meta 1/2 "));
+  g_autofree char *history = read_text (folder, "history.csv");
+  g_auto (GStrv) first = history_row (history, "1");
+  g_assert_cmpstr (first[1], ==, "1");    /* rejected */
+  /* θ did not move, so meta-iteration 2 would run the same pass to the same
+   * divergence (it did, and so on to the last): the run stops, saying why. */
+  g_assert_null (strstr (out, "meta 2/2 "));
+  g_assert_null (strstr (history, "\n2,"));
+  g_assert_nonnull (strstr (err, "stopping after meta-iteration 1: its reverse pass diverged at the starting values"));
+  /* The best is the initial θ: its test numbers are the initial one's. */
+  g_auto (GStrv) initial = history_row (history, "final-initial"), best = history_row (history, "final-best");
+  guint n = g_strv_length (initial);
+  g_assert_cmpstr (best[n - 2], ==, initial[n - 2]);
+  g_assert_null (strstr (out, "lowest validation loss, inf"));
+  g_assert_nonnull (strstr (out, "(no meta-iteration was accepted: the starting values)"));
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1816,5 +1851,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/first-meta-iteration-failed", test_first_meta_iteration_failed);
   g_test_add_func ("/cli/first-meta-iteration-failed-force-new", test_first_meta_iteration_failed_force_new);
   g_test_add_func ("/cli/method-line", test_method_line);
+  g_test_add_func ("/cli/start-reverse-diverged", test_start_reverse_diverged);
   return g_test_run ();
 }

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <string.h>
+#include <time.h>
 
 static const guint sizes[] = { 6, 5, 4, 3 };
 #define N_TRAIN 40
@@ -1365,6 +1366,37 @@ test_defaults_at_largest_steps (void)
   reverse.method = DRMAD_METHOD_AUTO;
   CHECK (drmad_reverse_config_resolve (p.net, long_run, &reverse, &resolved, NULL, &error));
   g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
+
+  /* A memory budget past the device's memory: auto takes the most pieces
+   * the device holds, and says why. It chose by the budget (K = 2³² − 1
+   * here), and the memory check then refused that piecewise pass, a method
+   * the user never named, with "needs … of device memory". */
+  reverse.memory_budget = G_GUINT64_CONSTANT (1) << 63;
+  g_autofree char *reason = NULL;
+  CHECK (drmad_reverse_config_resolve (p.net, long_run, &reverse, &resolved, &reason, &error));
+  g_test_message ("%s", reason);
+  g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
+  CHECK (drmad_hypergradient_check_memory (p.net, long_run, &resolved, &error));
+  /* K is the most that fits: one more piece, of P doubles, does not. On a
+   * CPU device the pass's host arrays (measured on a short pass) take
+   * from the same memory. */
+  guint64 room = drmad_device_get_info (p.device)->global_mem_bytes - drmad_device_get_allocated_bytes (p.device);
+  if (g_strcmp0 (drmad_device_get_info (p.device)->type, "CPU") == 0) {
+    config.steps = 20;
+    g_autoptr (DrmadHyper) short_run = drmad_hyper_new (p.net, &config, &error);
+    DrmadReverseConfig one = { .method = DRMAD_METHOD_PIECEWISE, .snapshots = 1, .seed = 1 };
+    g_autoptr (DrmadHypergradient) measured = drmad_hypergradient_compute (p.net, short_run, p.train, p.val, &one,
+                                                                           NULL, NULL, &error);
+    g_assert_no_error (error);
+    room -= measured->host_peak_bytes;
+  }
+  g_assert_cmpuint (drmad_hypergradient_device_bytes (p.net, long_run, &resolved), <=, room);
+  g_assert_cmpuint (drmad_hypergradient_device_bytes (p.net, long_run, &resolved)
+                    + drmad_net_get_n_params (p.net) * sizeof (double), >, room);
+  g_assert_nonnull (strstr (reason, "more than the device's free memory"));   /* (beside the host arrays on a CPU) */
+  g_autofree char *budget_text = g_format_size_full (reverse.memory_budget, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *over = g_strdup_printf ("the memory budget (%s) is more than that", budget_text);
+  g_assert_nonnull (strstr (reason, over));
   problem_teardown (&p);
 }
 
@@ -1497,6 +1529,22 @@ test_fidelity_scale (void)
   g_assert_true (isnan (f.cosine) && isnan (f.relative_error));
 }
 
+/* The phases a meta-iteration reports, in order, each with its last step
+ * and total ("train 40/40, reverse 40/40, fidelity 80/80"). */
+static gboolean
+record_phases (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  GString *phases = user_data;
+  const char *last = strrchr (phases->str, ',');
+  last = last ? last + 2 : phases->str;
+  if (!g_str_has_prefix (last, phase) || last[strlen (phase)] != ' ')
+    g_string_append_printf (phases, "%s%s ", phases->len ? ", " : "", phase);
+  else
+    g_string_truncate (phases, last - phases->str + strlen (phase) + 1);
+  g_string_append_printf (phases, "%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, step, total);
+  return TRUE;
+}
+
 static void
 test_fidelity (void)
 {
@@ -1537,10 +1585,16 @@ test_fidelity (void)
   g_assert_no_error (error);
   g_assert_cmpint (drmad_meta_get_method (meta)->method, ==, DRMAD_METHOD_PIECEWISE);
   for (guint it = 1; it <= 3; it++) {
-    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+    g_autoptr (GString) phases = g_string_new (NULL);
+    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, record_phases, phases, &error);
     g_assert_no_error (error);
     CHECK (drmad_run_record (run, hyper, meta, report, &error));
     g_assert_cmpint (report->fidelity_measured, ==, it != 2);   /* at 1, then every 2: 1, 3 */
+    /* The reference pass is one phase of its own, over its training and its
+     * reverse pass; reported as "train" and "reverse" again, it read as the
+     * meta-iteration starting over. */
+    g_assert_cmpstr (phases->str, ==, it != 2 ? "train 40/40, reverse 40/40, fidelity 80/80"
+                                              : "train 40/40, reverse 40/40");
     if (it == 1) {
       g_assert_cmpint (report->fidelity_reference.method, ==, DRMAD_METHOD_EXACT);
       g_assert_cmpfloat_with_epsilon (report->fidelity.cosine, cosine, 1e-12);
@@ -1935,6 +1989,142 @@ test_misuse (void)
   problem_teardown (&p);
 }
 
+/* hyper.csv with a θ of thousands (L2 per weight) over many meta-iterations:
+ * each record's rows are formatted once. Rewriting every earlier record's
+ * rows at each meta-iteration made a record's cost grow with the run (with
+ * 1.8 million values, 8 meta-iterations: 3 s more at the first record, 11 s
+ * at the eighth, 2.1 GB of memory for a 0.3 GB pass). The file is checked
+ * against the rows written here from θ after each step, also after it was
+ * cut short behind the run's back (then written whole again). */
+static void
+test_hyper_csv_grows_linearly (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  static const guint wide[] = { 6, 120, 100, 3 };
+  g_autoptr (DrmadNet) net = drmad_net_new (p.device, wide, G_N_ELEMENTS (wide), DRMAD_ACTIVATION_TANH,
+                                            DRMAD_PRECISION_FLOAT64, 8, &error);
+  g_assert_no_error (error);
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.l2 = DRMAD_L2_PER_WEIGHT;
+  config.learn_lr = config.learn_momentum = config.learn_init_scale = FALSE;
+  config.steps = 2;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, &error);
+  g_assert_no_error (error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_assert_cmpuint (n, ==, 6 * 120 + 120 * 100 + 100 * 3);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 3 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 0;
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autofree char *folder = test_tmp_dir ("drmad-hyper-csv", &error);
+  g_assert_no_error (error);
+  g_autofree char *out = g_build_filename (folder, "run", NULL);
+  g_autoptr (DrmadRun) run = drmad_run_create (out, "[drmad]\n", FALSE, &error);
+  g_assert_no_error (error);
+  g_autofree char *path = g_build_filename (out, "hyper.csv", NULL);
+  GString *expected = g_string_new ("iteration,name,raw,value\n");
+  enum { RECORDS = 12 };
+  double cpu[RECORDS + 1];
+  char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+  for (guint it = 1; it <= RECORDS; it++) {
+    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+    g_assert_no_error (error);
+    const double *theta = drmad_hyper_get_values (hyper);
+    for (gsize k = 0; k < n; k++)
+      g_string_append_printf (expected, "%u,%s,%s,%s\n", it, drmad_hyper_get_name (hyper, k),
+                              g_ascii_formatd (a, sizeof a, "%.17g", theta[k]),
+                              g_ascii_formatd (b, sizeof b, "%.17g", exp (theta[k])));
+    struct timespec t0, t1;
+    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &t0);
+    CHECK (drmad_run_record (run, hyper, meta, report, &error));
+    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &t1);
+    cpu[it] = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (it == 5) {   /* cut short: the next record writes it whole again */
+      CHECK (truncate (path, expected->len / 2) == 0);
+      continue;
+    }
+    g_autofree char *text = NULL;
+    gsize length;
+    CHECK (g_file_get_contents (path, &text, &length, NULL));
+    g_assert_cmpuint (length, ==, expected->len);
+    g_assert_true (memcmp (text, expected->str, length) == 0);
+  }
+  g_test_message ("CPU seconds of drmad_run_record: first %.4f, last %.4f", cpu[1], cpu[RECORDS]);
+  /* The last formats one record's rows as the first did (plus copying the
+   * earlier ones' bytes in the kernel); formatting all twelve took 12×. */
+  g_assert_cmpfloat (cpu[RECORDS], <, 4 * cpu[1]);
+  g_string_free (expected, TRUE);
+  g_clear_pointer (&run, drmad_run_free);
+  remove_tree (folder);
+  problem_teardown (&p);
+}
+
+/* On a CPU device (PoCL) the device's memory is the host's: the pass's host
+ * arrays (dw, θ expanded, the per-parameter hypergradient; as much as 1.75×
+ * DrMAD's device vectors) come out of the same memory. The check counted
+ * the device part alone, so a pass that fitted it by less than its host
+ * arrays was accepted and then killed for memory. Here T is chosen so that
+ * the device part fits the device's free memory and the host arrays, as
+ * measured on a short pass, do not fit beside it. */
+static void
+test_check_memory_host_arrays (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  if (g_strcmp0 (drmad_device_get_info (p.device)->type, "CPU") != 0) {
+    g_test_skip ("not a CPU device: its memory is not the host's");
+    problem_teardown (&p);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 20);
+  g_autoptr (DrmadHyper) short_run = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .checkpoint_every = 1, .seed = 13 };
+  g_autoptr (DrmadHypergradient) measured = drmad_hypergradient_compute (p.net, short_run, p.train, p.val, &reverse,
+                                                                         NULL, NULL, &error);
+  g_assert_no_error (error);
+  guint64 host = measured->host_peak_bytes;
+  g_assert_cmpuint (host, >, 0);
+  guint64 room = drmad_device_get_info (p.device)->global_mem_bytes - drmad_device_get_allocated_bytes (p.device);
+  /* The largest T whose device part fits the room (bisection: the device part grows with T). */
+  guint64 lo = 1, hi = G_GUINT64_CONSTANT (1) << 40;
+  while (hi - lo > 1) {
+    config.steps = lo + (hi - lo) / 2;
+    g_autoptr (DrmadHyper) h = drmad_hyper_new (p.net, &config, &error);
+    g_assert_no_error (error);
+    if (drmad_hypergradient_device_bytes (p.net, h, &reverse) <= room)
+      lo = config.steps;
+    else
+      hi = config.steps;
+  }
+  config.steps = lo;
+  g_autoptr (DrmadHyper) long_run = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  guint64 device_part = drmad_hypergradient_device_bytes (p.net, long_run, &reverse);
+  g_test_message ("T = %" G_GUINT64_FORMAT ": device part %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                  " bytes free, host arrays %" G_GUINT64_FORMAT, lo, device_part, room, host);
+  g_assert_cmpuint (device_part, <=, room);
+  g_assert_cmpuint (device_part + host, >, room);   /* one step of T adds less than the host arrays */
+  g_assert_false (drmad_hypergradient_check_memory (p.net, long_run, &reverse, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "of host arrays"));
+  g_clear_error (&error);
+  /* Room for both: accepted. */
+  config.steps = 20;
+  CHECK (drmad_hypergradient_check_memory (p.net, short_run, &reverse, &error));
+  problem_teardown (&p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1971,9 +2161,11 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
   g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
   g_test_add_func ("/hyper/watch", test_watch);
+  g_test_add_func ("/hyper/check-memory-host-arrays", test_check_memory_host_arrays);
   g_test_add_func ("/hyper/fidelity", test_fidelity);
   g_test_add_func ("/hyper/fidelity-scale", test_fidelity_scale);
   g_test_add_func ("/hyper/misuse", test_misuse);
+  g_test_add_func ("/hyper/hyper-csv-grows-linearly", test_hyper_csv_grows_linearly);
   g_test_add_func ("/hyper/too-many-entries", test_too_many_entries);
   g_test_add_func ("/hyper/too-many-entries-large-memory", test_too_many_entries_large_memory);
   g_test_add_func ("/hyper/blind-groups", test_blind_groups);
