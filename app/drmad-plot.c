@@ -999,6 +999,90 @@ set_series_dash (cairo_t *cr, const DrmadPlotSeries *series)
   }
 }
 
+/* The path of a line through many points is decimated per pixel column
+ * (min/max decimation, "M4"): of a run of consecutive vertices that fall in
+ * one column of device pixels, the first, the lowest, the highest and the
+ * last are kept, in their order, so the line still enters and leaves the
+ * column where it did and reaches every peak; the ones between would only
+ * be drawn over the same pixels again. A run of DECIMATE_MIN_RUN vertices
+ * or fewer is kept whole: a line of a few points per column (every
+ * realistic plot) draws exactly the path it drew before. */
+#define DECIMATE_MIN_RUN 4
+
+typedef struct {
+  cairo_t *cr;
+  double columns_per_unit;   /* device pixels per user unit along x */
+  gboolean open;             /* a subpath is begun */
+  double column;             /* of the run buffered */
+  guint n;                   /* vertices in the run */
+  double x[DECIMATE_MIN_RUN], y[DECIMATE_MIN_RUN];   /* the first ones, while n ≤ DECIMATE_MIN_RUN */
+  double first_x, first_y, last_x, last_y, low_x, low_y, high_x, high_y;
+  guint low_at, high_at;     /* their order in the run */
+} Decimator;
+
+static void
+decimator_emit (Decimator *d, double x, double y)
+{
+  if (d->open)
+    cairo_line_to (d->cr, x, y);
+  else
+    cairo_move_to (d->cr, x, y);
+  d->open = TRUE;
+}
+
+static void
+decimator_flush (Decimator *d)
+{
+  if (d->n <= DECIMATE_MIN_RUN) {
+    for (guint i = 0; i < d->n; i++)
+      decimator_emit (d, d->x[i], d->y[i]);
+  } else {
+    decimator_emit (d, d->first_x, d->first_y);
+    /* the extremes in the order the line reached them (the first and the
+     * last are emitted once, when one of them is an extreme too) */
+    gboolean low_first = d->low_at < d->high_at;
+    guint at[2] = { low_first ? d->low_at : d->high_at, low_first ? d->high_at : d->low_at };
+    double ex[2] = { low_first ? d->low_x : d->high_x, low_first ? d->high_x : d->low_x };
+    double ey[2] = { low_first ? d->low_y : d->high_y, low_first ? d->high_y : d->low_y };
+    for (guint k = 0; k < 2; k++)
+      if (at[k] != 0 && at[k] != d->n - 1 && (k == 0 || at[1] != at[0]))
+        decimator_emit (d, ex[k], ey[k]);
+    decimator_emit (d, d->last_x, d->last_y);
+  }
+  d->n = 0;
+}
+
+static void
+decimator_add (Decimator *d, double x, double y)
+{
+  double column = floor (x * d->columns_per_unit);
+  if (d->n > 0 && column != d->column)
+    decimator_flush (d);
+  if (d->n == 0) {
+    d->column = column;
+    d->first_x = d->low_x = d->high_x = x;
+    d->first_y = d->low_y = d->high_y = y;
+    d->low_at = d->high_at = 0;
+  }
+  if (d->n < DECIMATE_MIN_RUN)
+    d->x[d->n] = x, d->y[d->n] = y;
+  /* pixel y grows downwards: "low" is the smallest y, drawn highest; either way both are kept */
+  if (y < d->low_y)
+    d->low_x = x, d->low_y = y, d->low_at = d->n;
+  if (y > d->high_y)
+    d->high_x = x, d->high_y = y, d->high_at = d->n;
+  d->last_x = x, d->last_y = y;
+  d->n++;
+}
+
+/* An invalid point breaks the line: the next vertex begins a new subpath. */
+static void
+decimator_break (Decimator *d)
+{
+  decimator_flush (d);
+  d->open = FALSE;
+}
+
 static void
 draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const DrmadPlotSeries *series)
 {
@@ -1007,25 +1091,27 @@ draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
   set_series_dash (cr, series);
   cairo_new_path (cr);
+  double dx = 1, dy = 0;
+  cairo_user_to_device_distance (cr, &dx, &dy);
+  Decimator d = { .cr = cr, .columns_per_unit = isfinite (dx) && fabs (dx) > 0 ? fabs (dx) : 1 };
   /* invalid points break the line; a step function adds its corner point */
   gboolean have_prev = FALSE;
   double prev_y = 0;
   for (guint i = 0; i < series->x->len; i++) {
     double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), px, py;
     if (!point_valid (plot, series, x, y)) {
+      if (have_prev)
+        decimator_break (&d);
       have_prev = FALSE;
       continue;
     }
     layout_to_pixel (layout, series, x, y, &px, &py);
-    if (!have_prev)
-      cairo_move_to (cr, px, py);
-    else {
-      if (series->steps)
-        cairo_line_to (cr, px, prev_y);
-      cairo_line_to (cr, px, py);
-    }
+    if (have_prev && series->steps)
+      decimator_add (&d, px, prev_y);
+    decimator_add (&d, px, py);
     have_prev = TRUE, prev_y = py;
   }
+  decimator_flush (&d);
   cairo_stroke (cr);
   cairo_set_dash (cr, NULL, 0, 0);
   /* markers on every point of a short series; on a long one, only where a
