@@ -33,6 +33,8 @@ typedef struct {
   double     best_x;     /* x of the best meta-iteration, a dashed line; NaN: none */
   char      *best_text;  /* its legend text */
   GArray    *shades;     /* DrmadPlotShade: the key of the faded series, oldest first; empty: none */
+  char      *shades_caption;         /* the key's caption; NULL: "faded: earlier meta-iterations"
+                                      * (drmad_plot_run_lr: "faded: 10 of 300 …" when it left some out) */
   double     view_x_lo, view_x_hi;   /* the x range shown (zoom); NaN: all the data */
   double     y_min, y_max;           /* the values the left axis' quantity can take (a momentum, a cosine):
                                       * its padding stays within them when the data do; NaN: unbounded.
