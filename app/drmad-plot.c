@@ -1008,12 +1008,16 @@ set_series_dash (cairo_t *cr, const DrmadPlotSeries *series)
  * column where it did and reaches every peak; the ones between would only
  * be drawn over the same pixels again. A run of DECIMATE_MIN_RUN vertices
  * or fewer is kept whole: a line of a few points per column (every
- * realistic plot) draws exactly the path it drew before. */
+ * realistic plot) draws exactly the path it drew before. The vertices left
+ * of the plot area, or right of it, (a zoom) count as one column each: of a
+ * run of them only the line into the area and out of it is drawn. */
 #define DECIMATE_MIN_RUN 4
+#define OFF_AREA_MARGIN 8.0   /* px: past the widest stroke and its round joins */
 
 typedef struct {
   cairo_t *cr;
   double columns_per_unit;   /* device pixels per user unit along x */
+  double left, right;        /* the x beyond which vertices are off the plot area */
   gboolean open;             /* a subpath is begun */
   double column;             /* of the run buffered */
   guint n;                   /* vertices in the run */
@@ -1057,7 +1061,7 @@ decimator_flush (Decimator *d)
 static void
 decimator_add (Decimator *d, double x, double y)
 {
-  double column = floor (x * d->columns_per_unit);
+  double column = x < d->left ? -G_MAXDOUBLE : x > d->right ? G_MAXDOUBLE : floor (x * d->columns_per_unit);
   if (d->n > 0 && column != d->column)
     decimator_flush (d);
   if (d->n == 0) {
@@ -1095,7 +1099,9 @@ draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const
   cairo_new_path (cr);
   double dx = 1, dy = 0;
   cairo_user_to_device_distance (cr, &dx, &dy);
-  Decimator d = { .cr = cr, .columns_per_unit = isfinite (dx) && fabs (dx) > 0 ? fabs (dx) : 1 };
+  Decimator d = { .cr = cr, .columns_per_unit = isfinite (dx) && fabs (dx) > 0 ? fabs (dx) : 1,
+                  .left = layout->area.x - OFF_AREA_MARGIN,
+                  .right = layout->area.x + layout->area.width + OFF_AREA_MARGIN };
   /* invalid points break the line; a step function adds its corner point */
   gboolean have_prev = FALSE;
   double prev_y = 0;

@@ -181,6 +181,10 @@ main (int argc, char **argv)
     drmad_plot_series_append (series, i, i == 654321 ? 5 : sin (i * 1e-5) + 0.3 * noise (&state));
   line.points = count_points (line.plot);
   time_plot (&line, width, height, repeat > 0 ? repeat : 5, png_dir);
+  /* zoomed in on 1 % of it: the rest lies outside the plot area */
+  line.name = "long-line-zoomed";
+  line.plot->view_x_lo = 650000, line.plot->view_x_hi = 660000;
+  time_plot (&line, width, height, repeat > 0 ? repeat : 5, png_dir);
   drmad_plot_free (line.plot);
   return 0;
 }
