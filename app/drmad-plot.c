@@ -1432,14 +1432,15 @@ drmad_plot_run_l2 (const DrmadPlotRunData *data)
 
 /* The faded schedules drawn at most, in points: each series costs its
  * points and FADED_SERIES_COST more (a stroke of its own). Cairo strokes a
- * translucent schedule at about 1.5 µs a point, so 300 meta-iterations of
- * 13 layers and 300 segments (1.2 million points) took 1.5–2 s to draw, on
- * every hover, zoom and pan of the window. Past the budget, meta-iterations
+ * translucent schedule at 1.5–3 µs a point (more for a jagged one), so 300
+ * meta-iterations of 13 layers and 300 segments (1.2 million points) took
+ * 2–3 s to draw, on every zoom and pan of the window; with the budget,
+ * 30–70 ms (docs/benchmarks.md). Past the budget, meta-iterations
  * evenly spread over the run are drawn (the starting one and the latest
  * earlier one always), each in the shade of its age, and the key says how
  * many of how many are drawn. Realistic runs (40 meta-iterations of 3 layers
  * and 4 segments: 2 500) are far below it and draw every one. */
-#define FADED_POINT_BUDGET 40000
+#define FADED_POINT_BUDGET 24000
 #define FADED_SERIES_COST 16
 
 /* Segment s starts at the first step t with ⌊t·S/T⌋ = s (drmad-net.h). The

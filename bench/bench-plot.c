@@ -7,8 +7,10 @@
  * Medians of repeated draws (docs/benchmarks.md).
  *
  *   bench-plot [--iters N] [--layers L] [--segments S] [--steps T] [--repeat R]
- *              [--width W] [--height H] [--png DIR]
- * With no size given, both sizes run. --png DIR writes each plot there. */
+ *              [--width W] [--height H] [--png DIR] [--noise A]
+ * With no size given, both sizes run. --png DIR writes each plot there;
+ * --noise A: schedules that jump by up to A (log units, 0.05) from one
+ * segment to the next (jagged ones cost more to stroke). */
 #include "drmad-plot.h"
 
 #include <math.h>
@@ -88,6 +90,9 @@ time_plot (const Case *c, int width, int height, int repeat, const char *png_dir
   cairo_surface_destroy (surface);
 }
 
+/* the spread of the schedules from one segment to the next (log units) */
+static double lr_noise = 0.05;
+
 static gsize
 count_points (const DrmadPlot *plot)
 {
@@ -118,7 +123,7 @@ run_size (const char *tag, guint iters, guint layers, guint segments, guint64 st
       l2[(gsize) i * layers + l] = 1e-4 * exp (2 * progress * (l + 1) / layers + 0.2 * noise (&state));
       for (guint s = 0; s < segments; s++)
         lr[((gsize) i * layers + l) * segments + s]
-          = 0.1 * exp (progress * (0.5 - (double) s / segments) * (1 + 0.3 * l) + 0.05 * noise (&state));
+          = 0.1 * exp (progress * (0.5 - (double) s / segments) * (1 + 0.3 * l) + lr_noise * noise (&state));
     }
     train[i] = 0.5 * exp (-progress) + 0.02 * noise (&state);
     val[i] = train[i] + 0.05 + 0.02 * noise (&state);
@@ -162,6 +167,7 @@ main (int argc, char **argv)
     else if (!strcmp (argv[i], "--width")) width = atoi (argv[i + 1]);
     else if (!strcmp (argv[i], "--height")) height = atoi (argv[i + 1]);
     else if (!strcmp (argv[i], "--png")) png_dir = argv[i + 1];
+    else if (!strcmp (argv[i], "--noise")) lr_noise = atof (argv[i + 1]);
     else {
       fprintf (stderr, "unknown option %s\n", argv[i]);
       return 2;

@@ -1505,7 +1505,7 @@ test_decimation_spike (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
-/* Very many earlier schedules: at most about 40 000 of their points are
+/* Very many earlier schedules: at most about 24 000 of their points are
  * drawn, the starting one and the latest earlier one among them, each in the
  * shade of its age, and the key says how many of how many; a realistic run
  * keeps them all. */
@@ -1527,7 +1527,7 @@ test_faded_cap (void)
       current++;
   }
   g_assert_cmpuint (current, ==, BIG_LAYERS);
-  g_assert_cmpuint (faded_points, <=, 40000);
+  g_assert_cmpuint (faded_points, <=, 24000);
   guint drawn = big->shades->len;
   g_assert_cmpuint (drawn, >=, 2);
   g_assert_cmpuint (drawn, <, BIG_ITERS - 1);
