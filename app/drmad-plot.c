@@ -89,6 +89,7 @@ drmad_plot_free (DrmadPlot *plot)
   g_free (plot->y2_label);
   g_free (plot->best_text);
   g_free (plot->empty_note);
+  g_free (plot->shades_caption);
   g_free (plot);
 }
 
@@ -618,7 +619,8 @@ legend_items (const DrmadPlot *plot, cairo_t *cr)
   if (plot->shades->len > 0) {
     char first[16], last[16];
     shade_end_labels (plot, first, last);
-    add_item (items, cr, ITEM_CAPTION, NULL, "faded: earlier meta-iterations", 0);
+    add_item (items, cr, ITEM_CAPTION, NULL,
+              plot->shades_caption ? plot->shades_caption : "faded: earlier meta-iterations", 0);
     double w = shade_bar_width (plot) + 4 + text_width (cr, first) + (last[0] ? 4 + text_width (cr, last) : 0);
     add_item (items, cr, ITEM_SHADES, NULL, NULL, w);
   }
@@ -1008,6 +1010,94 @@ set_series_dash (cairo_t *cr, const DrmadPlotSeries *series)
   }
 }
 
+/* The path of a line through many points is decimated per pixel column
+ * (min/max decimation, "M4"): of a run of consecutive vertices that fall in
+ * one column of device pixels, the first, the lowest, the highest and the
+ * last are kept, in their order, so the line still enters and leaves the
+ * column where it did and reaches every peak; the ones between would only
+ * be drawn over the same pixels again. A run of DECIMATE_MIN_RUN vertices
+ * or fewer is kept whole: a line of a few points per column (every
+ * realistic plot) draws exactly the path it drew before. The vertices left
+ * of the plot area, or right of it, (a zoom) count as one column each: of a
+ * run of them only the line into the area and out of it is drawn. */
+#define DECIMATE_MIN_RUN 4
+#define OFF_AREA_MARGIN 8.0   /* px: past the widest stroke and its round joins */
+
+typedef struct {
+  cairo_t *cr;
+  double columns_per_unit;   /* device pixels per user unit along x */
+  double left, right;        /* the x beyond which vertices are off the plot area */
+  gboolean open;             /* a subpath is begun */
+  double column;             /* of the run buffered */
+  guint n;                   /* vertices in the run */
+  double x[DECIMATE_MIN_RUN], y[DECIMATE_MIN_RUN];   /* the first ones, while n ≤ DECIMATE_MIN_RUN */
+  double first_x, first_y, last_x, last_y, low_x, low_y, high_x, high_y;
+  guint low_at, high_at;     /* their order in the run */
+} Decimator;
+
+static void
+decimator_emit (Decimator *d, double x, double y)
+{
+  if (d->open)
+    cairo_line_to (d->cr, x, y);
+  else
+    cairo_move_to (d->cr, x, y);
+  d->open = TRUE;
+}
+
+static void
+decimator_flush (Decimator *d)
+{
+  if (d->n <= DECIMATE_MIN_RUN) {
+    for (guint i = 0; i < d->n; i++)
+      decimator_emit (d, d->x[i], d->y[i]);
+  } else {
+    decimator_emit (d, d->first_x, d->first_y);
+    /* the extremes in the order the line reached them (the first and the
+     * last are emitted once, when one of them is an extreme too) */
+    gboolean low_first = d->low_at < d->high_at;
+    guint at[2] = { low_first ? d->low_at : d->high_at, low_first ? d->high_at : d->low_at };
+    double ex[2] = { low_first ? d->low_x : d->high_x, low_first ? d->high_x : d->low_x };
+    double ey[2] = { low_first ? d->low_y : d->high_y, low_first ? d->high_y : d->low_y };
+    for (guint k = 0; k < 2; k++)
+      if (at[k] != 0 && at[k] != d->n - 1 && (k == 0 || at[1] != at[0]))
+        decimator_emit (d, ex[k], ey[k]);
+    decimator_emit (d, d->last_x, d->last_y);
+  }
+  d->n = 0;
+}
+
+static void
+decimator_add (Decimator *d, double x, double y)
+{
+  double column = x < d->left ? -G_MAXDOUBLE : x > d->right ? G_MAXDOUBLE : floor (x * d->columns_per_unit);
+  if (d->n > 0 && column != d->column)
+    decimator_flush (d);
+  if (d->n == 0) {
+    d->column = column;
+    d->first_x = d->low_x = d->high_x = x;
+    d->first_y = d->low_y = d->high_y = y;
+    d->low_at = d->high_at = 0;
+  }
+  if (d->n < DECIMATE_MIN_RUN)
+    d->x[d->n] = x, d->y[d->n] = y;
+  /* pixel y grows downwards: "low" is the smallest y, drawn highest; either way both are kept */
+  if (y < d->low_y)
+    d->low_x = x, d->low_y = y, d->low_at = d->n;
+  if (y > d->high_y)
+    d->high_x = x, d->high_y = y, d->high_at = d->n;
+  d->last_x = x, d->last_y = y;
+  d->n++;
+}
+
+/* An invalid point breaks the line: the next vertex begins a new subpath. */
+static void
+decimator_break (Decimator *d)
+{
+  decimator_flush (d);
+  d->open = FALSE;
+}
+
 static void
 draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const DrmadPlotSeries *series)
 {
@@ -1016,25 +1106,29 @@ draw_series (const DrmadPlot *plot, const PlotLayout *layout, cairo_t *cr, const
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
   set_series_dash (cr, series);
   cairo_new_path (cr);
+  double dx = 1, dy = 0;
+  cairo_user_to_device_distance (cr, &dx, &dy);
+  Decimator d = { .cr = cr, .columns_per_unit = isfinite (dx) && fabs (dx) > 0 ? fabs (dx) : 1,
+                  .left = layout->area.x - OFF_AREA_MARGIN,
+                  .right = layout->area.x + layout->area.width + OFF_AREA_MARGIN };
   /* invalid points break the line; a step function adds its corner point */
   gboolean have_prev = FALSE;
   double prev_y = 0;
   for (guint i = 0; i < series->x->len; i++) {
     double x = g_array_index (series->x, double, i), y = g_array_index (series->y, double, i), px, py;
     if (!point_valid (plot, series, x, y)) {
+      if (have_prev)
+        decimator_break (&d);
       have_prev = FALSE;
       continue;
     }
     layout_to_pixel (layout, series, x, y, &px, &py);
-    if (!have_prev)
-      cairo_move_to (cr, px, py);
-    else {
-      if (series->steps)
-        cairo_line_to (cr, px, prev_y);
-      cairo_line_to (cr, px, py);
-    }
+    if (have_prev && series->steps)
+      decimator_add (&d, px, prev_y);
+    decimator_add (&d, px, py);
     have_prev = TRUE, prev_y = py;
   }
+  decimator_flush (&d);
   cairo_stroke (cr);
   cairo_set_dash (cr, NULL, 0, 0);
   /* markers on every point of a short series; on a long one, only where a
@@ -1347,6 +1441,19 @@ drmad_plot_run_l2 (const DrmadPlotRunData *data)
   return plot;
 }
 
+/* The faded schedules drawn at most, in points: each series costs its
+ * points and FADED_SERIES_COST more (a stroke of its own). Cairo strokes a
+ * translucent schedule at 1.5–3 µs a point (more for a jagged one), so 300
+ * meta-iterations of 13 layers and 300 segments (1.2 million points) took
+ * 2–3 s to draw, on every zoom and pan of the window; with the budget,
+ * 30–70 ms (docs/benchmarks.md). Past the budget, meta-iterations
+ * evenly spread over the run are drawn (the starting one and the latest
+ * earlier one always), each in the shade of its age, and the key says how
+ * many of how many are drawn. Realistic runs (40 meta-iterations of 3 layers
+ * and 4 segments: 2 500) are far below it and draw every one. */
+#define FADED_POINT_BUDGET 24000
+#define FADED_SERIES_COST 16
+
 /* Segment s starts at the first step t with ⌊t·S/T⌋ = s (drmad-net.h). The
  * last schedule is drawn on top; earlier ones fade the older they are, and
  * the key says which meta-iteration each shade is. */
@@ -1359,9 +1466,20 @@ drmad_plot_run_lr (const DrmadPlotRunData *data)
   guint S = data->segments, L = data->n_layers;
   g_return_val_if_fail (S > 0, plot);
   guint first = data->initial_lr ? 0 : 1, n = (data->lr ? data->n_iters : 0) + (data->initial_lr ? 1 : 0);
-  for (guint j = 0; j < n; j++) {
+  /* how many of the n − 1 earlier schedules fit the budget (at least the first and the last) */
+  guint faded = n > 0 ? n - 1 : 0;
+  guint64 per_schedule = (guint64) MAX (L, 1) * (S + 1 + FADED_SERIES_COST);
+  guint drawn = (guint) MIN ((guint64) faded, MAX (FADED_POINT_BUDGET / per_schedule, 2));
+  for (guint j = 0, kept = 0; j < n; j++) {
     guint meta = first + j;
     gboolean current = j + 1 == n;
+    /* the kept ones: the k-th of drawn is the one nearest to k·(faded − 1)/(drawn − 1) */
+    if (!current && drawn < faded) {
+      guint64 want = drawn > 1 ? ((guint64) kept * (faded - 1) * 2 + (drawn - 1)) / (2 * (guint64) (drawn - 1)) : 0;
+      if (j != want)
+        continue;
+      kept++;
+    }
     double alpha = current ? 1 : 0.12 + 0.38 * j / (n - 1);
     if (!current) {
       DrmadPlotShade shade = { meta, alpha };
@@ -1380,6 +1498,8 @@ drmad_plot_run_lr (const DrmadPlotRunData *data)
       drmad_plot_series_append (series, (double) data->steps, schedule[S - 1]);
     }
   }
+  if (drawn < faded)
+    plot->shades_caption = g_strdup_printf ("faded: %u of %u earlier meta-iterations", drawn, faded);
   return plot;
 }
 

@@ -33,6 +33,8 @@ typedef struct {
   double     best_x;     /* x of the best meta-iteration, a dashed line; NaN: none */
   char      *best_text;  /* its legend text */
   GArray    *shades;     /* DrmadPlotShade: the key of the faded series, oldest first; empty: none */
+  char      *shades_caption;         /* the key's caption; NULL: "faded: earlier meta-iterations"
+                                      * (drmad_plot_run_lr: "faded: 10 of 300 …" when it left some out) */
   double     view_x_lo, view_x_hi;   /* the x range shown (zoom); NaN: all the data */
   double     y_min, y_max;           /* the values the left axis' quantity can take (a momentum, a cosine,
                                       * an L2): its padding stays within them when the data do, on a log
@@ -53,7 +55,10 @@ void             drmad_plot_series_append (DrmadPlotSeries *series, double x, do
  * axes and a "no data yet" note; one whose meta-iterations were all
  * rejected without a finite value, their columns, its legend and "no finite
  * values". The legend lies outside the plot area: in a
- * column on the right when the plot is wide enough, else in rows below. */
+ * column on the right when the plot is wide enough, else in rows below.
+ * A line of many points per device-pixel column draws, per column, only
+ * its way in and out and its lowest and highest points (the same pixels,
+ * give or take an antialiased edge; a few points per column: the same path). */
 void drmad_plot_draw (const DrmadPlot *plot, cairo_t *cr, double width, double height);
 
 typedef struct {
@@ -118,7 +123,9 @@ typedef struct {
  *         validation loss among the accepted) marked, each at the point θ had
  *         when a meta-iteration measured it (k − 1 for meta-iteration k)
  *   lr:   the last schedule per layer against training step (0 … steps), earlier
- *         ones (the starting one first, when initial_lr is given) faded, with a key
+ *         ones (the starting one first, when initial_lr is given) faded, with a key;
+ *         past about 24 000 points of earlier ones, some spread over the run (the
+ *         first and the latest among them), and shades_caption says how many
  *   loss: train and validation loss against meta-iteration, validation error in
  *         percent on a second axis, rejected meta-iterations shaded and the best
  *         one marked at the meta-iteration itself */

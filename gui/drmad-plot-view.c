@@ -1,6 +1,13 @@
 /* DrmadPlotView: a GtkDrawingArea that owns a DrmadPlot and draws it with
  * drmad_plot_draw(); hovering shows the nearest data point, and so does a
- * cursor the arrow keys move once the view has the keyboard focus. */
+ * cursor the arrow keys move once the view has the keyboard focus.
+ *
+ * The plot is drawn once into an image (a texture) and kept until the plot,
+ * its zoom or scale, or the widget's size changes: the pointer and the keys
+ * only move the read-out, drawn over it, and redraw nothing else (a plot of
+ * many points takes tens of milliseconds to draw). The image has the
+ * widget's device pixels, so it shows the very pixels a direct drawing
+ * would. */
 #include "drmad-plot-view.h"
 
 #include <math.h>
@@ -22,6 +29,10 @@ struct _DrmadPlotView {
   double         zoom_lo, zoom_hi;   /* the x range shown; NaN: all */
   int            log_choice;         /* -1: the plot's own scale; 0 linear; 1 log */
   double         drag_lo, drag_hi;   /* the range when a pan began */
+  /* The plot drawn (without the read-out) at rendered_width × rendered_height
+   * and rendered_scale; NULL: to draw again. */
+  GdkTexture    *rendered;
+  int            rendered_width, rendered_height, rendered_scale;
 };
 
 G_DEFINE_FINAL_TYPE (DrmadPlotView, drmad_plot_view, GTK_TYPE_DRAWING_AREA)
@@ -163,17 +174,72 @@ cursor_position (DrmadPlotView *self, int width, int height)
                             &self->hover_x, &self->hover_y);
 }
 
+/* The plot is drawn again at the next frame (it changed, or its zoom or scale). */
 static void
-draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_data)
+forget_rendering (DrmadPlotView *self)
 {
-  DrmadPlotView *self = DRMAD_PLOT_VIEW (area);
-  if (!self->plot)
-    return;
+  g_clear_object (&self->rendered);
+}
+
+/* The plot drawn by drmad_plot_draw() into an image of the widget's device
+ * pixels, kept while nothing it shows changes. */
+static GdkTexture *
+rendering (DrmadPlotView *self, int width, int height, int scale)
+{
+  if (self->rendered && self->rendered_width == width && self->rendered_height == height
+      && self->rendered_scale == scale)
+    return self->rendered;
+  forget_rendering (self);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, height * scale);
+  cairo_surface_set_device_scale (surface, scale, scale);
+  cairo_t *cr = cairo_create (surface);
   drmad_plot_draw (self->plot, cr, width, height);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS) {
+    cairo_surface_destroy (surface);
+    return NULL;
+  }
+  int stride = cairo_image_surface_get_stride (surface);
+  /* cairo's ARGB32 is GDK's default memory format (premultiplied, native endian) */
+  g_autoptr (GBytes) bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
+                                                         (gsize) stride * height * scale,
+                                                         (GDestroyNotify) cairo_surface_destroy, surface);
+  self->rendered = gdk_memory_texture_new (width * scale, height * scale, GDK_MEMORY_DEFAULT, bytes, stride);
+  self->rendered_width = width, self->rendered_height = height, self->rendered_scale = scale;
+  return self->rendered;
+}
+
+static void
+drmad_plot_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  DrmadPlotView *self = DRMAD_PLOT_VIEW (widget);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  if (!self->plot || width <= 0 || height <= 0)
+    return;
+  graphene_rect_t bounds = GRAPHENE_RECT_INIT (0, 0, width, height);
+  int scale = MAX (gtk_widget_get_scale_factor (widget), 1);
+  gboolean whole_pixels = TRUE;
+#if GTK_CHECK_VERSION (4, 12, 0)
+  /* a fractional scale (125 %) would resample the image: drawn directly then */
+  GtkNative *native = gtk_widget_get_native (widget);
+  GdkSurface *surface = native ? gtk_native_get_surface (native) : NULL;
+  whole_pixels = !surface || gdk_surface_get_scale (surface) == scale;
+#endif
+  GdkTexture *texture = whole_pixels ? rendering (self, width, height, scale) : NULL;
   /* The keyboard cursor's point is placed at the size drawn now: after a
    * change of scale, a zoom, a pan or a resize it is still on its point. */
-  if (self->hover_text && (!self->from_keys || cursor_position (self, width, height)))
+  gboolean read_out = self->hover_text && (!self->from_keys || cursor_position (self, width, height));
+  if (texture)
+    gtk_snapshot_append_texture (snapshot, texture, &bounds);
+  if (texture && !read_out)
+    return;
+  cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &bounds);
+  if (!texture)
+    drmad_plot_draw (self->plot, cr, width, height);
+  if (read_out)
     draw_readout (self, cr, width, height);
+  cairo_destroy (cr);
 }
 
 /* The accessible name: the plot's title, and the read-out when there is one
@@ -248,6 +314,7 @@ on_leave (GtkEventControllerMotion *controller, DrmadPlotView *self)
 static void
 apply_choices (DrmadPlotView *self)
 {
+  forget_rendering (self);
   if (!self->plot)
     return;
   self->plot->view_x_lo = self->zoom_lo;
@@ -682,6 +749,7 @@ drmad_plot_view_finalize (GObject *object)
   DrmadPlotView *self = DRMAD_PLOT_VIEW (object);
   g_clear_pointer (&self->plot, drmad_plot_free);
   g_clear_pointer (&self->hover_text, g_free);
+  forget_rendering (self);
   G_OBJECT_CLASS (drmad_plot_view_parent_class)->finalize (object);
 }
 
@@ -689,13 +757,14 @@ static void
 drmad_plot_view_class_init (DrmadPlotViewClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = drmad_plot_view_finalize;
+  /* in place of GtkDrawingArea's: the plot's image, then the read-out */
+  GTK_WIDGET_CLASS (klass)->snapshot = drmad_plot_view_snapshot;
   gtk_widget_class_set_css_name (GTK_WIDGET_CLASS (klass), "plotview");
 }
 
 static void
 drmad_plot_view_init (DrmadPlotView *self)
 {
-  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self), draw, NULL, NULL);
   gtk_widget_set_size_request (GTK_WIDGET (self), 240, 180);   /* two columns beside the settings fit 1024 px */
   gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
   gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);

@@ -1554,6 +1554,115 @@ test_keyboard_readout (void)
     ;
 }
 
+/* Pixels inside the @inset px band along the edges that differ between the
+ * widget's rendering and drmad_plot_draw()'s drawing of @plot at its size. */
+static guint
+count_unlike_drawing (GdkTexture *rendered, const DrmadPlot *plot, int inset)
+{
+  int width = gdk_texture_get_width (rendered), height = gdk_texture_get_height (rendered);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cairo_t *cr = cairo_create (surface);
+  drmad_plot_draw (plot, cr, width, height);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  g_autofree guint32 *pixels = pixels_of (rendered);
+  const guint8 *data = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  guint unlike = 0, exact = 0, most = 0;
+  for (int y = inset; y < height - inset; y++)
+    for (int x = inset; x < width - inset; x++) {
+      guint32 p = pixels[(gsize) y * width + x], q = ((const guint32 *) (data + (gsize) y * stride))[x];
+      guint diff = 0;
+      for (int c = 0; c < 32; c += 8)
+        diff = MAX (diff, (guint) abs ((int) ((p >> c) & 255) - (int) ((q >> c) & 255)));
+      exact += diff > 0;
+      unlike += diff > 2;
+      most = MAX (most, diff);
+    }
+  g_test_message ("%u pixels differ from the drawing, by %u at most", exact, most);
+  cairo_surface_destroy (surface);
+  return unlike;
+}
+
+/* What @widget's own snapshot draws (its plot and read-out, without its CSS
+ * box), rendered by the window's renderer at its size: the renderings of the
+ * whole widget (render()) are scaled to its bounds with the focus ring's. */
+static GdkTexture *
+render_content (DrmadWindow *window, GtkWidget *widget)
+{
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  return gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                      &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget),
+                                                           gtk_widget_get_height (widget)));
+}
+
+/* The image of the plot in @widget's snapshot (its first node); NULL: none. */
+static GdkTexture *
+plot_image (GtkWidget *widget)
+{
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  GTK_WIDGET_GET_CLASS (widget)->snapshot (widget, snapshot);
+  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  GskRenderNode *first = node && gsk_render_node_get_node_type (node) == GSK_CONTAINER_NODE
+                         ? gsk_container_node_get_child (node, 0) : node;
+  return first && gsk_render_node_get_node_type (first) == GSK_TEXTURE_NODE
+         ? gsk_texture_node_get_texture (first) : NULL;
+}
+
+/* The plot view draws its plot once and keeps the image while only the
+ * read-out moves: what it shows is drmad_plot_draw()'s very pixels, before
+ * and after a read-out, and again after a zoom and a new plot (nothing stale). */
+static void
+test_plot_rendering_kept (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *widget = GTK_WIDGET (drmad_window_get_plot_view (window, 0));
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
+  double l2[40 * 3];
+  for (guint i = 0; i < G_N_ELEMENTS (l2); i++)
+    l2[i] = 1e-4 * (1 + (i % 3)) * (1 + 0.05 * (i / 3));
+  drmad_plot_view_set_plot (view, drmad_plot_l2 (40, 3, l2));
+  g_autoptr (GdkTexture) plain = render_content (window, widget);
+  g_assert_cmpuint (count_unlike_drawing (plain, drmad_plot_view_get_plot (view), 6), ==, 0);
+
+  /* a read-out over it, then none: the plot under it unchanged */
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  double px, py;
+  g_assert_true (drmad_plot_locate (drmad_plot_view_get_plot (view), width, height, 1, 20, &px, &py));
+  g_assert_true (drmad_plot_view_hover (view, px, py));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "layer 2, meta-iteration 21: 4.00e-4");
+  g_autoptr (GdkTexture) read_out = render_content (window, widget);
+  g_assert_cmpuint (count_changed (plain, read_out, 6, FALSE), >, 100);
+  /* the plot itself was not drawn again: the same image under the read-out */
+  g_autoptr (GdkTexture) image = plot_image (widget);
+  g_assert_nonnull (image);
+  g_object_ref (image);   /* (the view holds one too, until the zoom) */
+  g_assert_true (plot_image (widget) == image);
+  g_assert_false (drmad_plot_view_hover (view, 1, 1));
+  g_assert_true (plot_image (widget) == image);
+  g_autoptr (GdkTexture) again = render_content (window, widget);
+  g_assert_cmpuint (count_changed (plain, again, 0, FALSE), ==, 0);
+
+  /* a zoom and a new plot are drawn anew */
+  drmad_plot_view_zoom (view, width / 2.0, 0.5);
+  g_assert_true (plot_image (widget) != image);
+  g_autoptr (GdkTexture) zoomed = render_content (window, widget);
+  g_assert_cmpuint (count_changed (plain, zoomed, 6, FALSE), >, 100);
+  g_assert_cmpuint (count_unlike_drawing (zoomed, drmad_plot_view_get_plot (view), 6), ==, 0);
+  drmad_plot_view_reset_zoom (view);
+  for (guint i = 0; i < G_N_ELEMENTS (l2); i++)
+    l2[i] *= 2;
+  drmad_plot_view_set_plot (view, drmad_plot_l2 (40, 3, l2));
+  g_autoptr (GdkTexture) replaced = render_content (window, widget);
+  g_assert_cmpuint (count_unlike_drawing (replaced, drmad_plot_view_get_plot (view), 6), ==, 0);
+  close_window (window);
+}
+
 /* ---- no display needed ---- */
 
 static void
@@ -2312,6 +2421,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/marker", test_keyboard_marker);
   g_test_add_func ("/gui/keyboard/click", test_keyboard_click);
   g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
+  g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/program-last-iteration", test_program_last_iteration);

@@ -1430,6 +1430,207 @@ test_tall_legend (void)
     }
 }
 
+/* Deterministic noise in [0, 1). */
+static double
+next_noise (guint64 *state)
+{
+  *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (*state >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* @plot drawn as drmad_plot_draw() draws it, but its only series, of alpha
+ * 0 there, drawn here through every one of its points, undecimated: the
+ * reference for the decimated path. */
+static cairo_surface_t *
+render_undecimated (DrmadPlot *plot)
+{
+  DrmadPlotSeries *series = g_ptr_array_index (plot->series, 0);
+  double alpha = series->alpha;
+  series->alpha = 0;   /* a stroke of alpha 0 leaves every pixel as it was */
+  cairo_surface_t *surface = render (plot);
+  series->alpha = alpha;
+  DrmadPlotRect area;
+  drmad_plot_get_layout (plot, W, H, &area, NULL);
+  cairo_t *cr = cairo_create (surface);
+  cairo_rectangle (cr, area.x, area.y, area.width, area.height);
+  cairo_clip (cr);
+  cairo_set_source_rgba (cr, palette_rgb[0][0] / 255.0, palette_rgb[0][1] / 255.0, palette_rgb[0][2] / 255.0, 1);
+  cairo_set_line_width (cr, 2);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  double prev_y = 0;
+  for (guint i = 0; i < series->x->len; i++) {
+    double px, py;
+    g_assert_true (drmad_plot_locate (plot, W, H, 0, i, &px, &py));
+    if (i == 0)
+      cairo_move_to (cr, px, py);
+    else {
+      if (series->steps)
+        cairo_line_to (cr, px, prev_y);
+      cairo_line_to (cr, px, py);
+    }
+    prev_y = py;
+  }
+  cairo_stroke (cr);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+  return surface;
+}
+
+/* Pixels whose colour differs by more than @tolerance in a channel. */
+static guint
+count_different (cairo_surface_t *a, cairo_surface_t *b, int tolerance)
+{
+  guint n = 0;
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) {
+      guint8 p[3], q[3];
+      pixel_rgb (a, x, y, p);
+      pixel_rgb (b, x, y, q);
+      n += !close_to (p, q, tolerance);
+    }
+  return n;
+}
+
+/* A line of a few points per pixel column (every realistic plot) draws the
+ * very pixels it drew through every point; one of many points per column
+ * nearly so. */
+static void
+test_decimation_unchanged (void)
+{
+  guint64 state = 3;
+  const struct { guint n; gboolean steps; double zoom; } cases[] = {
+    { 1500, FALSE, 1 },    /* about 2.7 points a column */
+    { 400, TRUE, 1 },      /* a step function: its corners too, about 2.8 vertices a column */
+    { 20000, FALSE, 20 },  /* zoomed in on a twentieth: 1.8 a column, 19 000 off the plot area */
+    { 20000, FALSE, 1 },   /* about 36 a column: decimated */
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    g_autoptr (DrmadPlot) plot = drmad_plot_new ("decimation", "x", "y", FALSE);
+    DrmadPlotSeries *series = drmad_plot_add_series (plot, "line", 0, 1);
+    series->steps = cases[c].steps;
+    series->in_legend = FALSE;   /* no legend: its swatch would tell the reference apart */
+    for (guint i = 0; i < cases[c].n; i++)
+      drmad_plot_series_append (series, i, sin (i * 6.0 / cases[c].n) + 0.2 * next_noise (&state));
+    if (cases[c].zoom > 1) {
+      plot->view_x_lo = 0.4 * cases[c].n;
+      plot->view_x_hi = plot->view_x_lo + cases[c].n / cases[c].zoom;
+    }
+    cairo_surface_t *drawn = render (plot), *reference = render_undecimated (plot);
+    guint exact = count_different (drawn, reference, 0), visible = count_different (drawn, reference, 64);
+    g_test_message ("%u points%s, zoom %g: %u pixels differ, %u by more than 64", cases[c].n,
+                    cases[c].steps ? " (steps)" : "", cases[c].zoom, exact, visible);
+    if (c < 2)
+      g_assert_cmpuint (exact, ==, 0);
+    else if (c == 2) {   /* the path off the area is another: cairo's coverage of an edge pixel or two
+                          * rounds otherwise (2 pixels, by a few levels, here) */
+      g_assert_cmpuint (exact, <=, 20);
+      g_assert_cmpuint (visible, ==, 0);
+    }
+    else   /* of 256 000: single pixels of the band's antialiased edge, which a dropped vertex's
+            * stroke (2 px wide, reaching into the next column) covered a little more (166 here) */
+      g_assert_cmpuint (visible, <=, 400);
+    cairo_surface_destroy (drawn);
+    cairo_surface_destroy (reference);
+  }
+}
+
+/* A million points, one of them a spike up and one a dip down: the PNG still
+ * shows both, at the pixels where their points lie. */
+static void
+test_decimation_spike (void)
+{
+  enum { N = 1000000, SPIKE = 654321, DIP = 123457 };
+  g_autoptr (DrmadPlot) plot = drmad_plot_new ("a million points", "x", "y", FALSE);
+  DrmadPlotSeries *series = drmad_plot_add_series (plot, "line", 0, 1);
+  guint64 state = 5;
+  for (guint i = 0; i < N; i++)
+    drmad_plot_series_append (series, i, i == SPIKE ? 3 : i == DIP ? -3 : 0.3 * next_noise (&state));
+  g_autofree char *dir = test_tmp_dir ("drmad-plot", NULL);
+  g_autofree char *path = g_build_filename (dir, "spike.png", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (drmad_plot_write_png (plot, path, W, H, &error));
+  g_assert_no_error (error);
+  png_image image;
+  g_autofree guint8 *pixels = read_png (path, &image);
+  const guint points[] = { SPIKE, DIP };
+  for (guint k = 0; k < G_N_ELEMENTS (points); k++) {
+    double px, py, base_y;
+    g_assert_true (drmad_plot_locate (plot, W, H, 0, points[k], &px, &py));
+    g_assert_true (drmad_plot_locate (plot, W, H, 0, points[k] + 1, NULL, &base_y));
+    g_assert_cmpfloat (fabs (py - base_y), >, 50);   /* far out of the band of the others */
+    /* the line's colour at the tip (a pixel back towards the band) and halfway there */
+    double step = py < base_y ? 1 : -1;
+    const double ys[] = { py + step, (py + base_y) / 2 };
+    for (guint j = 0; j < G_N_ELEMENTS (ys); j++) {
+      const guint8 *p = pixels + ((gsize) floor (ys[j]) * image.width + (gsize) floor (px)) * 4;
+      g_test_message ("point %u at (%.1f, %.1f): pixel at y %.0f is %u %u %u", points[k], px, py, floor (ys[j]), p[0],
+                      p[1], p[2]);
+      g_assert_true (close_to (p, palette_rgb[0], 40));
+    }
+  }
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+/* Very many earlier schedules: at most about 24 000 of their points are
+ * drawn, the starting one and the latest earlier one among them, each in the
+ * shade of its age, and the key says how many of how many; a realistic run
+ * keeps them all. */
+static void
+test_faded_cap (void)
+{
+  enum { BIG_ITERS = 300, BIG_LAYERS = 13, BIG_S = 300 };
+  g_autofree double *lr = g_new (double, (gsize) BIG_ITERS * BIG_LAYERS * BIG_S);
+  for (gsize i = 0; i < (gsize) BIG_ITERS * BIG_LAYERS * BIG_S; i++)
+    lr[i] = 0.1 + 1e-4 * (i % 977);
+  g_autoptr (DrmadPlot) big = drmad_plot_lr (BIG_ITERS, BIG_LAYERS, BIG_S, BIG_S, lr);
+  gsize faded_points = 0;
+  guint current = 0;
+  for (guint s = 0; s < big->series->len; s++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (big->series, s);
+    if (series->alpha < 1)
+      faded_points += series->x->len;
+    else
+      current++;
+  }
+  g_assert_cmpuint (current, ==, BIG_LAYERS);
+  g_assert_cmpuint (faded_points, <=, 24000);
+  guint drawn = big->shades->len;
+  g_assert_cmpuint (drawn, >=, 2);
+  g_assert_cmpuint (drawn, <, BIG_ITERS - 1);
+  g_assert_cmpuint (big->series->len, ==, (drawn + 1) * BIG_LAYERS);
+  const DrmadPlotShade *shades = (const DrmadPlotShade *) big->shades->data;
+  g_assert_cmpuint (shades[0].meta_iteration, ==, 1);
+  g_assert_cmpuint (shades[drawn - 1].meta_iteration, ==, BIG_ITERS - 1);
+  for (guint i = 1; i < drawn; i++) {
+    g_assert_cmpuint (shades[i].meta_iteration, >, shades[i - 1].meta_iteration);
+    /* the shade of its age among all 300, as when every one is drawn */
+    double age_alpha = 0.12 + 0.38 * (shades[i].meta_iteration - 1) / (BIG_ITERS - 1);
+    g_assert_cmpfloat (fabs (shades[i].alpha - age_alpha), <, 1e-12);
+    /* and its series: layer 1 of the meta-iteration the key names */
+    const DrmadPlotSeries *series = g_ptr_array_index (big->series, i * BIG_LAYERS);
+    g_autofree char *name = g_strdup_printf ("layer 1, meta-iteration %u", shades[i].meta_iteration);
+    g_assert_cmpstr (series->name, ==, name);
+    g_assert_cmpfloat (series->alpha, ==, shades[i].alpha);
+  }
+  g_autofree char *caption = g_strdup_printf ("faded: %u of %u earlier meta-iterations", drawn, BIG_ITERS - 1);
+  g_assert_cmpstr (big->shades_caption, ==, caption);
+
+  /* 40 meta-iterations of 3 layers and 4 segments, with the starting values: all 40 earlier ones */
+  enum { ITERS_40 = 40, LAYERS_3 = 3, S_4 = 4 };
+  double small_lr[ITERS_40 * LAYERS_3 * S_4], initial[LAYERS_3 * S_4];
+  for (guint i = 0; i < G_N_ELEMENTS (small_lr); i++)
+    small_lr[i] = 0.1 + 0.001 * i;
+  for (guint i = 0; i < G_N_ELEMENTS (initial); i++)
+    initial[i] = 0.1;
+  DrmadPlotRunData data = { .n_iters = ITERS_40, .n_layers = LAYERS_3, .segments = S_4, .steps = 500,
+                            .initial_lr = initial, .lr = small_lr };
+  g_autoptr (DrmadPlot) realistic = drmad_plot_run_lr (&data);
+  g_assert_cmpuint (realistic->shades->len, ==, ITERS_40);
+  g_assert_cmpuint (realistic->series->len, ==, (ITERS_40 + 1) * LAYERS_3);
+  g_assert_null (realistic->shades_caption);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1458,5 +1659,8 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/tall-legend", test_tall_legend);
   g_test_add_func ("/plot/all-rejected", test_all_rejected);
   g_test_add_func ("/plot/whole-x-labels", test_whole_x_labels);
+  g_test_add_func ("/plot/decimation-unchanged", test_decimation_unchanged);
+  g_test_add_func ("/plot/decimation-spike", test_decimation_spike);
+  g_test_add_func ("/plot/faded-cap", test_faded_cap);
   return g_test_run ();
 }
