@@ -3,12 +3,12 @@
  * refusals that delete nothing, --force that replaces an earlier run whole
  * or not at all, resume that updates run.ini, SIGINT and SIGTERM, a full
  * stdout, pipes where files are expected, file modes. Runs the real binary. */
+#define _GNU_SOURCE   /* F_OFD_SETLK: hold_run_lock() in test-util.h */
 #include <glib.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -287,7 +287,7 @@ test_stale_staging (void)
       int fd = open (lock, O_RDWR | O_CREAT, 0644);
       g_assert_cmpint (fd, >=, 0);
       if (beside[b].held) {
-        g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
+        g_assert_cmpint (hold_run_lock (fd), ==, 0);
         held_fd = fd;
       } else
         close (fd);
