@@ -697,11 +697,14 @@ look_in_use (gpointer data)
   return NULL;
 }
 
-/* drmad_run_in_use() takes a shared lock for an instant to see whether a
- * writer holds the folder: a run opened in that instant (the window's Open
+/* drmad_run_in_use() took a shared lock for an instant to see whether a
+ * writer held the folder: a run opened in that instant (the window's Open
  * run of a folder while `drmad --resume` of it starts) was refused as "in
- * use by process" with no process running it. A thread looks while this one
- * opens and closes the run, as a window and a terminal may. */
+ * use by process" with no process running it, first at once, then (after
+ * 20 ms of tries) when the looking thread was preempted holding it, as on a
+ * busy machine (6 of 20 runs with two busy loops on 2 cores). A look now
+ * takes nothing. A thread looks while this one opens and closes the run, as
+ * a window and a terminal may. */
 static void
 test_in_use_refuses_no_writer (void)
 {
