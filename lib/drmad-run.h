@@ -41,7 +41,7 @@ typedef struct _DrmadRun DrmadRun;
  * what @folder names. The staging folders beside @folder that a process
  * killed before its first record left (marked, unlocked) are removed here
  * and by drmad_run_open().
- * Both calls hold a lock on the folder (flock on FOLDER/.drmad-lock) until
+ * Both calls hold a lock on the folder (fcntl F_OFD_SETLK on FOLDER/.drmad-lock) until
  * drmad_run_free(): a second run of the same folder, from this process or
  * another, gets %DRMAD_ERROR_BUSY with the holder's PID.
  * Each returns a new run, freed with drmad_run_free(), which releases the
@@ -65,8 +65,9 @@ DrmadRun *drmad_run_open   (const char *folder, GError **error);
 DrmadRun *drmad_run_open_read_only (const char *folder, GError **error);
 /* Whether a process (this one included) is running @folder now, holding the
  * lock drmad_run_open() takes; @holder (may be NULL) gets the PID it wrote.
- * Reads only, without blocking: a folder never run, or whose lock cannot be
- * read or is no regular file, is not. */
+ * Reads only and takes no lock (F_OFD_GETLK asks), so a writer starting
+ * meanwhile is never refused because of it; never blocks. A folder never run,
+ * or whose lock cannot be read or is no regular file, is not. */
 gboolean  drmad_run_in_use (const char *folder, char **holder);
 
 /* Rewrites run.ini (a resumed run's settings, e.g. more meta-iterations);
