@@ -417,21 +417,22 @@ test_signals (void)
   remove_tree (dir);
 }
 
-/* Waits until process @pid is stopped (state T in /proc/PID/stat), at most 60 s. */
+/* Waits until process @pid is stopped (state T in /proc/PID/stat), at most
+ * 60 s; fails at once where it has ended. */
 static void
 wait_stopped (const char *pid)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%s/stat", pid);
-  gboolean stopped = FALSE;
-  for (int i = 0; i < 60000 && !stopped; i++) {
+  char state = '?';
+  for (int i = 0; i < 60000 && state != 'T' && state != 'Z'; i++) {
     g_autofree char *stat = NULL;
     g_assert_true (g_file_get_contents (path, &stat, NULL, NULL));
     const char *end = strrchr (stat, ')');   /* after the command's name, which may hold anything */
-    stopped = end && end[1] == ' ' && end[2] == 'T';
-    if (!stopped)
+    state = end && end[1] == ' ' ? end[2] : '?';
+    if (state != 'T')
       g_usleep (1000);
   }
-  g_assert_true (stopped);
+  g_assert_cmpint (state, ==, 'T');
 }
 
 /* The run folder deleted while the run goes on (rm -rf of it, or of the
