@@ -41,7 +41,7 @@ typedef struct _DrmadRun DrmadRun;
  * what @folder names. The staging folders beside @folder that a process
  * killed before its first record left (marked, unlocked) are removed here
  * and by drmad_run_open().
- * Both calls hold a lock on the folder (flock on FOLDER/.drmad-lock) until
+ * Both calls hold a lock on the folder (fcntl F_OFD_SETLK on FOLDER/.drmad-lock) until
  * drmad_run_free(): a second run of the same folder, from this process or
  * another, gets %DRMAD_ERROR_BUSY with the holder's PID.
  * Each returns a new run, freed with drmad_run_free(), which releases the
@@ -66,9 +66,10 @@ DrmadRun *drmad_run_open_read_only (const char *folder, GError **error);
 /* Whether a process (this one included) is running @folder now, holding the
  * lock drmad_run_create() and drmad_run_open() take; when it is, @holder
  * (may be NULL) gets the PID it wrote ("(unknown)" if none), to g_free(),
- * and is left untouched otherwise. Reads only, without blocking and
- * without a GError: a folder never run, or whose lock cannot be read or is
- * no regular file, is not. */
+ * and is left untouched otherwise. Reads only and takes no lock (F_OFD_GETLK
+ * asks), so a writer starting meanwhile is never refused because of it;
+ * never blocks, and sets no GError: a folder never run, or whose lock cannot
+ * be read or is no regular file, is not. */
 gboolean  drmad_run_in_use (const char *folder, char **holder);
 
 /* Rewrites run.ini (a resumed run's settings, e.g. more meta-iterations);

@@ -1,10 +1,9 @@
 /* The run folder: files a user keeps, each written atomically. */
-#define _GNU_SOURCE   /* copy_file_range() */
+#define _GNU_SOURCE   /* copy_file_range(); F_OFD_SETLK, F_OFD_GETLK (Linux 3.15) */
 #include "drmad-run.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -349,6 +348,34 @@ remove_run_folder (const char *folder)
   g_rmdir (folder);
 }
 
+/* The lock of a run folder: an open file description lock (fcntl
+ * F_OFD_SETLK) over all of FOLDER/.drmad-lock. Like flock(), it belongs to
+ * the open file, not to the process, so two opens in one process (the window
+ * and its run) exclude each other, and it goes with the last descriptor; unlike
+ * flock(), F_OFD_GETLK asks whether one is held without taking anything.
+ * @command is F_OFD_SETLK (take it, or -1 with errno EAGAIN or EACCES when held)
+ * or F_OFD_GETLK (*@type becomes F_UNLCK when it is free). */
+static int
+lock_whole_get (int fd, int command, short *type)
+{
+  struct flock lock = { .l_type = *type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+  int result = fcntl (fd, command, &lock);
+  *type = lock.l_type;
+  return result;
+}
+
+static int
+lock_whole (int fd, int command, short type)
+{
+  return lock_whole_get (fd, command, &type);
+}
+
+static gboolean
+held_elsewhere (int saved)
+{
+  return saved == EAGAIN || saved == EACCES;
+}
+
 /* Removes the staging folders (FOLDER.drmad-new- and six random
  * characters) beside @folder that a --force run killed before its first
  * record left behind. Call with
@@ -379,13 +406,13 @@ remove_stale_staging (const char *folder)
     int fd = open (lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
       continue;
-    if (flock (fd, LOCK_EX | LOCK_NB) == 0)   /* its process is gone */
+    if (lock_whole (fd, F_OFD_SETLK, F_WRLCK) == 0)   /* its process is gone */
       remove_run_folder (staging);
     close (fd);
   }
 }
 
-/* flock() on FOLDER/.drmad-lock for the life of the run, with our PID in it;
+/* The lock on FOLDER/.drmad-lock for the life of the run, with our PID in it;
  * a second run of the same folder is refused with the holder's PID. */
 static int
 take_lock (const char *folder, GError **error)
@@ -396,33 +423,17 @@ take_lock (const char *folder, GError **error)
     set_errno_error (error, errno, "create the lock file", path);
     return -1;
   }
-  /* A shared lock is someone looking (drmad_run_in_use), given back at
-   * once; a writer holds its exclusive lock for the whole run. A shared
-   * lock of our own, granted, says no writer holds it: lookers alone are
-   * waited for (a looking thread descheduled on a busy machine held its
-   * lock past the few milliseconds a writer gets, and the run was refused
-   * as in use with no process running it), a writer for those few
-   * milliseconds (one that is ending). */
-  int locked, saved = 0;
-  gint64 lookers_until = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-  for (guint tries = 0; (locked = flock (fd, LOCK_EX | LOCK_NB)) != 0;) {
-    saved = errno;
-    if (saved != EWOULDBLOCK)
-      break;
-    gboolean lookers = flock (fd, LOCK_SH | LOCK_NB) == 0;
-    if (lookers)
-      flock (fd, LOCK_UN);
-    if (lookers ? g_get_monotonic_time () > lookers_until : tries++ == 20)
-      break;
-    g_usleep (1000);
-  }
+  /* Only writers take it: someone looking (drmad_run_in_use) only asks, so a
+   * refusal here is always a writer's (it was refused as "in use" when it met
+   * a look that held a shared flock() a moment too long on a busy machine). */
+  int locked = lock_whole (fd, F_OFD_SETLK, F_WRLCK), saved = locked != 0 ? errno : 0;
   if (locked != 0) {
     char holder[32] = "";
     ssize_t got = pread (fd, holder, sizeof holder - 1, 0);
     holder[MAX (got, 0)] = '\0';
     g_strstrip (holder);
     close (fd);
-    if (saved == EWOULDBLOCK)
+    if (held_elsewhere (saved))
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BUSY,
                    "the run folder %s is in use by process %s: wait for it to finish, stop it, or use another folder",
                    folder, *holder ? holder : "(unknown)");
@@ -690,17 +701,17 @@ drmad_run_in_use (const char *folder, char **holder)
     close (fd);
     return FALSE;   /* no lock file a run made */
   }
-  /* A shared lock is refused while a writer holds its exclusive one; taken,
-   * it is given back at once (a writer starting in that instant tries again,
-   * take_lock). */
-  gboolean busy = flock (fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  /* Asks, takes nothing: a writer starting in this instant is never refused
+   * because of this look (take_lock). */
+  short type = F_WRLCK;
+  gboolean busy = lock_whole_get (fd, F_OFD_GETLK, &type) == 0 && type != F_UNLCK;
   if (busy && holder) {
     char pid[32] = "";
     ssize_t got = pread (fd, pid, sizeof pid - 1, 0);
     pid[MAX (got, 0)] = '\0';
     *holder = g_strdup (*g_strstrip (pid) ? pid : "(unknown)");
   }
-  close (fd);   /* gives a shared lock back */
+  close (fd);
   return busy;
 }
 

@@ -9,12 +9,12 @@
  * keyboard, and the files as a user meets them (settings.ini damaged or from
  * another version, quitting by a signal, Export cut short, Open run on a
  * folder in use or without its checkpoint, a plot saved where it cannot be). */
+#define _GNU_SOURCE   /* F_OFD_SETLK: hold_run_lock() in test-util.h */
 #include <gtk/gtk.h>
 #include <math.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <errno.h>
 #include <signal.h>
@@ -560,7 +560,7 @@ test_window (void)
   g_autofree char *lock_path = g_build_filename (folder, ".drmad-lock", NULL);
   int lock_fd = g_open (lock_path, O_RDWR, 0);
   g_assert_cmpint (lock_fd, >=, 0);
-  g_assert_cmpint (flock (lock_fd, LOCK_EX | LOCK_NB), ==, 0);
+  g_assert_cmpint (hold_run_lock (lock_fd), ==, 0);
   activate (window, "start");
   g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
   g_assert_nonnull (drmad_window_get_error (window));
@@ -2261,7 +2261,7 @@ test_open_run (void)
   g_strstrip (holder);
   int lock_fd = g_open (lock_path, O_RDWR, 0);
   g_assert_cmpint (lock_fd, >=, 0);
-  g_assert_cmpint (flock (lock_fd, LOCK_EX | LOCK_NB), ==, 0);
+  g_assert_cmpint (hold_run_lock (lock_fd), ==, 0);
   drmad_window_open_run (window, run);
   g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
   g_test_message ("%s", drmad_window_get_status (window));

@@ -41,6 +41,18 @@ remove_tree (const char *path)
   }
 }
 
+#ifdef F_OFD_SETLK   /* a test that holds a run folder as a writer defines _GNU_SOURCE first */
+/* Holds the run folder whose .drmad-lock @fd is open read-write, as its
+ * writer does (lib/run.c: an open file description lock over the whole file),
+ * until @fd is closed. 0, or -1 with errno where it is held already. */
+static inline int
+hold_run_lock (int fd)
+{
+  struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+  return fcntl (fd, F_OFD_SETLK, &lock);
+}
+#endif
+
 /* A test of a fault-injection hook skips itself in a build without the hooks
  * (meson option test_hooks; test.sh turns it on). */
 #ifdef DRMAD_TEST_HOOKS
