@@ -560,7 +560,9 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
     }
   }
   later += 3 * (eta->last_train_s > 0 ? eta->last_train_s : train);
-  return MAX (this_left + later, 0);
+  /* unknown stays unknown: MAX () would make NaN 0 ("ETA 0s" at a phase's first event) */
+  double total = this_left + later;
+  return isnan (total) ? NAN : MAX (total, 0);
 }
 
 double

@@ -366,6 +366,30 @@ test_eta (void)
   simulate_eta (TRUE);
 }
 
+/* The first event of meta-iteration 1's training (step 0, nothing timed
+ * yet) and the first of its reverse pass: the time left is unknown there,
+ * NaN by drmad_eta_progress()'s contract, never 0 (the terminal showed
+ * "ETA 0s" with the whole run ahead). And a resumed run (meta_first 3 of
+ * 10) at its first event the same. */
+static void
+test_eta_first_event (void)
+{
+  for (guint64 first = 0; first <= 3; first += 3) {
+    DrmadEta eta = { .fidelity_every = 0 };
+    drmad_eta_start (&eta, first, 10);
+    gint64 now = eta.phase_started_us;
+    DrmadJobProgress train0 = { "train", 0, 100, first, 10 };
+    double fraction, left = drmad_eta_progress_at (&eta, &train0, now, &fraction);
+    g_assert_true (isnan (left) || left > 0);
+    DrmadJobProgress train = { "train", 100, 100, first, 10 };
+    left = drmad_eta_progress_at (&eta, &train, now + 10000000, &fraction);
+    g_assert_cmpfloat (left, >, 10);   /* the reverse pass and 9 meta-iterations more at least */
+    DrmadJobProgress reverse0 = { "reverse", 0, 100, first, 10 };
+    left = drmad_eta_progress_at (&eta, &reverse0, now + 10000000, &fraction);
+    g_assert_true (isnan (left) || left > 10);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -377,5 +401,6 @@ main (int argc, char **argv)
   g_test_add_func ("/job/fidelity-not-measured", test_fidelity_not_measured);
   g_test_add_func ("/job/warm-start-progress-diverged", test_warm_start_progress_diverged);
   g_test_add_func ("/job/eta", test_eta);
+  g_test_add_func ("/job/eta-first-event", test_eta_first_event);
   return g_test_run ();
 }
