@@ -489,6 +489,8 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
   if (warm)   /* before meta-iteration 1, whose clock starts after it */
     eta->meta_current = G_MAXUINT64;
   else if (event->meta_done != eta->meta_current) {
+    if (eta->meta_current == G_MAXUINT64)   /* after a warm start: its time is no meta-iteration's wall time */
+      eta->last_end_us = now;
     eta->meta_current = event->meta_done;
     eta->meta_started_us = now;
   }
