@@ -489,6 +489,8 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
   if (warm)   /* before meta-iteration 1, whose clock starts after it */
     eta->meta_current = G_MAXUINT64;
   else if (event->meta_done != eta->meta_current) {
+    if (eta->meta_current == G_MAXUINT64)   /* after a warm start: its time is no meta-iteration's wall time */
+      eta->last_end_us = now;
     eta->meta_current = event->meta_done;
     eta->meta_started_us = now;
   }
@@ -560,7 +562,9 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
     }
   }
   later += 3 * (eta->last_train_s > 0 ? eta->last_train_s : train);
-  return MAX (this_left + later, 0);
+  /* unknown stays unknown: MAX () would make NaN 0 ("ETA 0s" at a phase's first event) */
+  double total = this_left + later;
+  return isnan (total) ? NAN : MAX (total, 0);
 }
 
 double

@@ -366,6 +366,64 @@ test_eta (void)
   simulate_eta (TRUE);
 }
 
+/* The first event of meta-iteration 1's training (step 0, nothing timed
+ * yet) and the first of its reverse pass: the time left is unknown there,
+ * NaN by drmad_eta_progress()'s contract, never 0 (the terminal showed
+ * "ETA 0s" with the whole run ahead). And a resumed run (meta_first 3 of
+ * 10) at its first event the same. */
+static void
+test_eta_first_event (void)
+{
+  for (guint64 first = 0; first <= 3; first += 3) {
+    DrmadEta eta = { .fidelity_every = 0 };
+    drmad_eta_start (&eta, first, 10);
+    gint64 now = eta.phase_started_us;
+    DrmadJobProgress train0 = { "train", 0, 100, first, 10 };
+    double fraction, left = drmad_eta_progress_at (&eta, &train0, now, &fraction);
+    g_assert_true (isnan (left) || left > 0);
+    DrmadJobProgress train = { "train", 100, 100, first, 10 };
+    left = drmad_eta_progress_at (&eta, &train, now + 10000000, &fraction);
+    g_assert_cmpfloat (left, >, 10);   /* the reverse pass and 9 meta-iterations more at least */
+    DrmadJobProgress reverse0 = { "reverse", 0, 100, first, 10 };
+    left = drmad_eta_progress_at (&eta, &reverse0, now + 10000000, &fraction);
+    g_assert_true (isnan (left) || left > 10);
+  }
+}
+
+/* A warm start of 60 s (three trainings) before 4 meta-iterations of 35 s
+ * each (training 10 s, reverse pass 20 s, recording 5 s; no fidelity): once
+ * meta-iteration 1 is recorded, the time left is the 3 meta-iterations to
+ * come and the final evaluation, the reference being the simulated end
+ * minus now. The warm start's minute counted into meta-iteration 1's wall
+ * time made every later one about 95 s (2.7 × too long). */
+static void
+test_eta_after_warm_start (void)
+{
+  enum { META = 4 };
+  EtaRun r = { .now = 1000000000 };
+  r.end = r.now + (gint64) ((60 + META * 35 + 30) * 1e6);
+  r.eta.fidelity_every = 0;
+  drmad_eta_start (&r.eta, 0, META);
+  r.eta.meta_started_us = r.eta.last_end_us = r.eta.phase_started_us = r.now;
+  for (guint64 k = 0; k <= 300; k++) {   /* the warm start: 3 trainings of 100 steps as one count */
+    if (k > 0)
+      r.now += 200000;
+    DrmadJobProgress event = { "warm start", k, 300, 0, META };
+    drmad_eta_progress_at (&r.eta, &event, r.now, NULL);
+  }
+  for (guint64 done = 0; done < META; done++) {
+    eta_phase (&r, "train", done, META, 100, 10);
+    eta_phase (&r, "reverse", done, META, 100, 20);
+    eta_phase (&r, "saving", done, META, 1, 5);
+    drmad_eta_iteration_at (&r.eta, 30, r.now);
+  }
+  eta_phase (&r, "final", META, META, 300, 30);
+  g_assert_cmpint (r.now, ==, r.end);
+  g_test_message ("after a warm start: worst relative error of the time left from meta-iteration 2 on %.3f",
+                  r.worst_late);
+  g_assert_cmpfloat (r.worst_late, <, 0.1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -377,5 +435,7 @@ main (int argc, char **argv)
   g_test_add_func ("/job/fidelity-not-measured", test_fidelity_not_measured);
   g_test_add_func ("/job/warm-start-progress-diverged", test_warm_start_progress_diverged);
   g_test_add_func ("/job/eta", test_eta);
+  g_test_add_func ("/job/eta-first-event", test_eta_first_event);
+  g_test_add_func ("/job/eta-after-warm-start", test_eta_after_warm_start);
   return g_test_run ();
 }
