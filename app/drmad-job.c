@@ -622,6 +622,13 @@ drmad_eta_set_method (DrmadEta *eta, DrmadMethod method)
 }
 
 void
+drmad_eta_set_fidelity (DrmadEta *eta, gboolean measured)
+{
+  if (!measured)   /* "fidelity not measured: …" in place of each measurement: it takes no time */
+    eta->fidelity_every = 0;
+}
+
+void
 drmad_eta_iteration (DrmadEta *eta, double seconds)
 {
   drmad_eta_iteration_at (eta, seconds, g_get_monotonic_time ());
@@ -1322,7 +1329,8 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     g_autofree char *method = drmad_reverse_config_describe (drmad_meta_get_method (meta), o->hyper.steps);
     DrmadJobFolder event = { .folder = result->folder, .resumed_after = drmad_meta_get_iteration (meta),
                              .resumed = o->resume != NULL, .method = drmad_meta_get_method (meta),
-                             .method_text = method, .method_reason = drmad_meta_get_method_reason (meta) };
+                             .method_text = method, .method_reason = drmad_meta_get_method_reason (meta),
+                             .fidelity_unmeasured = drmad_meta_get_no_fidelity_reason (meta) != NULL };
     if (callbacks->folder)
       callbacks->folder (&event, callbacks->user_data);
   }

@@ -2176,6 +2176,45 @@ test_auto_default_budget_beside_host_arrays (void)
   g_assert_nonnull (strstr (reason, says));
 }
 
+/* drmad_meta_get_no_fidelity_reason(), which the job's folder event passes
+ * on so that the time left counts no fidelity phase where none will run:
+ * NULL where a more faithful reference fits (the default budget, a short
+ * run), the reason where none does (drmad under a budget that holds one
+ * straight piece and not two), and what meta-iteration 1 then warns. */
+static void
+test_meta_no_fidelity_reason (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 20;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 1;
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = 1 };
+  g_autoptr (DrmadMeta) measured = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_meta_get_no_fidelity_reason (measured));
+  DrmadReverseConfig one = { .method = DRMAD_METHOD_PIECEWISE, .snapshots = 1, .seed = 1 };
+  reverse.memory_budget = drmad_hypergradient_device_bytes (p.net, hyper, &one);
+  g_autoptr (DrmadHyper) tight_hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadMeta) tight = drmad_meta_new (p.net, tight_hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  const char *reason = drmad_meta_get_no_fidelity_reason (tight);
+  g_assert_cmpstr (reason, ==, "no method more faithful than drmad fits the memory budget");
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (tight, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (report->fidelity_measured);
+  g_autofree char *warning = g_strdup_printf ("fidelity not measured: %s", reason);
+  g_assert_cmpstr (report->fidelity_warning, ==, warning);
+  problem_teardown (&p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2211,6 +2250,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/resolve-held-settings", test_resolve_held_settings);
   g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
   g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
+  g_test_add_func ("/hyper/meta-no-fidelity-reason", test_meta_no_fidelity_reason);
   g_test_add_func ("/hyper/auto-default-budget-beside-host-arrays", test_auto_default_budget_beside_host_arrays);
   g_test_add_func ("/hyper/watch", test_watch);
   g_test_add_func ("/hyper/check-memory-host-arrays", test_check_memory_host_arrays);

@@ -331,30 +331,35 @@ eta_phase (EtaRun *r, const char *phase, guint64 meta_done, guint64 meta_total, 
 }
 
 /* @exact: the method is its own fidelity reference, so no fidelity phase
- * runs whatever fidelity_every says. */
+ * runs whatever fidelity_every says. @unmeasured: no reference fits the
+ * memory budget ("fidelity not measured: …"), so none runs either; the time
+ * left counted a fidelity phase (as long as a meta-iteration, none having
+ * been timed) at 1, 3 and 5 all the same. */
 static void
-simulate_eta (gboolean exact)
+simulate_eta (gboolean exact, gboolean unmeasured)
 {
   enum { META = 5 };
   EtaRun r = { .now = 1000000000 };
-  guint measured = exact ? 0 : 3;
+  guint measured = exact || unmeasured ? 0 : 3;
   r.end = r.now + (gint64) ((META * (10 + 20 + 5) + measured * 40 + 30) * 1e6);
   r.eta.fidelity_every = 2;
   drmad_eta_set_method (&r.eta, exact ? DRMAD_METHOD_EXACT : DRMAD_METHOD_DRMAD);
+  drmad_eta_set_fidelity (&r.eta, !unmeasured);
   drmad_eta_start (&r.eta, 0, META);
   r.eta.meta_started_us = r.eta.last_end_us = r.eta.phase_started_us = r.now;   /* started at the simulated time */
   for (guint64 done = 0; done < META; done++) {
     eta_phase (&r, "train", done, META, 100, 10);
     eta_phase (&r, "reverse", done, META, 100, 20);
-    if (!exact && done % 2 == 0)
+    if (measured && done % 2 == 0)
       eta_phase (&r, "fidelity", done, META, 200, 40);
     eta_phase (&r, "saving", done, META, 1, 5);   /* the run folder */
     drmad_eta_iteration_at (&r.eta, done % 2 == 0 ? 70 : 30, r.now);
   }
   eta_phase (&r, "final", META, META, 300, 30);
   g_assert_cmpint (r.now, ==, r.end);
-  g_test_message ("%s: worst relative error of the time left: meta-iteration 1 %.3f, later %.3f",
-                  exact ? "exact" : "drmad", r.worst_first, r.worst_late);
+  g_test_message ("%s%s: worst relative error of the time left: meta-iteration 1 %.3f, later %.3f",
+                  exact ? "exact" : "drmad", unmeasured ? " (fidelity not measured)" : "", r.worst_first,
+                  r.worst_late);
   g_assert_cmpfloat (r.worst_first, <, 0.5);   /* the phases' ratios still unknown */
   g_assert_cmpfloat (r.worst_late, <, 0.1);
 }
@@ -362,8 +367,15 @@ simulate_eta (gboolean exact)
 static void
 test_eta (void)
 {
-  simulate_eta (FALSE);
-  simulate_eta (TRUE);
+  simulate_eta (FALSE, FALSE);
+  simulate_eta (TRUE, FALSE);
+}
+
+/* The same run with no fidelity reference that fits: no fidelity phase. */
+static void
+test_eta_fidelity_unmeasured (void)
+{
+  simulate_eta (FALSE, TRUE);
 }
 
 /* The first event of meta-iteration 1's training (step 0, nothing timed
@@ -479,6 +491,7 @@ main (int argc, char **argv)
   g_test_add_func ("/job/fidelity-not-measured", test_fidelity_not_measured);
   g_test_add_func ("/job/warm-start-progress-diverged", test_warm_start_progress_diverged);
   g_test_add_func ("/job/eta", test_eta);
+  g_test_add_func ("/job/eta-fidelity-unmeasured", test_eta_fidelity_unmeasured);
   g_test_add_func ("/job/eta-first-event", test_eta_first_event);
   g_test_add_func ("/job/eta-after-warm-start", test_eta_after_warm_start);
   g_test_add_func ("/job/eta-later-closed-form", test_eta_later_closed_form);
