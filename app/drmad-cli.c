@@ -167,6 +167,7 @@ terminal_folder (const DrmadJobFolder *event, gpointer user_data)
            g_str_has_prefix (reason, "method ") ? reason + strlen ("method ") : reason);
   if (event->method)
     drmad_eta_set_method (&t->progress.eta, event->method->method);
+  drmad_eta_set_fidelity (&t->progress.eta, !event->fidelity_unmeasured);
   drmad_eta_start (&t->progress.eta, event->resumed_after, t->options->meta_iters);
 }
 

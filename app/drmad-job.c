@@ -471,6 +471,26 @@ measures_fidelity (const DrmadEta *eta, guint64 done)
   return eta->fidelity_every && done % eta->fidelity_every == 0;
 }
 
+/* How many meta-iterations come after meta-iteration @done + 1: those with
+ * k finished before them, @done < k < @total. */
+static guint64
+meta_iterations_after (guint64 done, guint64 total)
+{
+  return total > done + 1 ? total - done - 1 : 0;
+}
+
+/* How many of those measure fidelity: the k with measures_fidelity (k), the
+ * multiples of fidelity_every in (@done, @total), counted without a loop (it
+ * ran at every step, over up to 100 000 of them). */
+static guint64
+measuring_after (const DrmadEta *eta, guint64 done)
+{
+  guint64 every = eta->fidelity_every;
+  if (!every || eta->meta_total <= done + 1)
+    return 0;
+  return (eta->meta_total - 1) / every - done / every;
+}
+
 /* The seconds a phase that has run @elapsed and is @step of @total through
  * still takes, or NAN before its first step. */
 static double
@@ -553,14 +573,9 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
                        0, 1);
   }
   /* The meta-iterations after this one, then the final evaluation's three trainings. */
-  double later = 0;
-  for (guint64 k = event->meta_done + 1; k < eta->meta_total; k++) {
-    later += plain + (measures_fidelity (eta, k) ? fidelity : 0);
-    if (k - event->meta_done > 100000) {   /* the rest alike */
-      later *= (double) (eta->meta_total - event->meta_done - 1) / (k - event->meta_done);
-      break;
-    }
-  }
+  guint64 after = meta_iterations_after (event->meta_done, eta->meta_total);
+  guint64 measured_after = measuring_after (eta, event->meta_done);
+  double later = (after ? plain * after : 0) + (measured_after ? fidelity * measured_after : 0);   /* none: not NaN × 0 */
   later += 3 * (eta->last_train_s > 0 ? eta->last_train_s : train);
   /* unknown stays unknown: MAX () would make NaN 0 ("ETA 0s" at a phase's first event) */
   double total = this_left + later;
@@ -603,6 +618,13 @@ void
 drmad_eta_set_method (DrmadEta *eta, DrmadMethod method)
 {
   if (method == DRMAD_METHOD_EXACT)
+    eta->fidelity_every = 0;
+}
+
+void
+drmad_eta_set_fidelity (DrmadEta *eta, gboolean measured)
+{
+  if (!measured)   /* "fidelity not measured: …" in place of each measurement: it takes no time */
     eta->fidelity_every = 0;
 }
 
@@ -1307,7 +1329,8 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     g_autofree char *method = drmad_reverse_config_describe (drmad_meta_get_method (meta), o->hyper.steps);
     DrmadJobFolder event = { .folder = result->folder, .resumed_after = drmad_meta_get_iteration (meta),
                              .resumed = o->resume != NULL, .method = drmad_meta_get_method (meta),
-                             .method_text = method, .method_reason = drmad_meta_get_method_reason (meta) };
+                             .method_text = method, .method_reason = drmad_meta_get_method_reason (meta),
+                             .fidelity_unmeasured = drmad_meta_get_no_fidelity_reason (meta) != NULL };
     if (callbacks->folder)
       callbacks->folder (&event, callbacks->user_data);
   }

@@ -74,6 +74,7 @@ typedef struct {
   const DrmadReverseConfig *method;   /* the resolved reverse method */
   const char *method_text;         /* "exact k=23" */
   const char *method_reason;       /* one sentence: what auto chose and why */
+  gboolean    fidelity_unmeasured; /* no reference fits: fidelity is never measured (drmad_eta_set_fidelity()) */
 } DrmadJobFolder;
 
 typedef struct {
@@ -146,6 +147,9 @@ double drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint
 void   drmad_eta_iteration (DrmadEta *eta, double seconds);
 /* The method the run uses: exact is its own fidelity reference (no fidelity phase). */
 void   drmad_eta_set_method (DrmadEta *eta, DrmadMethod method);
+/* Whether the run measures fidelity at all (DrmadJobFolder.fidelity_unmeasured):
+ * where it cannot, no meta-iteration has a fidelity phase to wait for. */
+void   drmad_eta_set_fidelity (DrmadEta *eta, gboolean measured);
 void   drmad_eta_iteration_at (DrmadEta *eta, double seconds, gint64 now_us);
 
 typedef struct {

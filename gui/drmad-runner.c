@@ -212,6 +212,7 @@ job_folder (const DrmadJobFolder *folder, gpointer user_data)
   event->folder = (DrmadRunnerFolder) {
     g_strdup (folder->folder), g_strdup (folder->method_text), g_strdup (folder->method_reason),
     folder->method ? folder->method->method : DRMAD_METHOD_AUTO, folder->resumed_after, folder->resumed,
+    folder->fidelity_unmeasured,
   };
   post (user_data, event);
 }

@@ -34,6 +34,7 @@ typedef struct {
   DrmadMethod method;
   guint    resumed_after;
   gboolean resumed;
+  gboolean fidelity_unmeasured;   /* DrmadJobFolder's */
 } DrmadRunnerFolder;
 
 /* How the job ended. */

@@ -252,6 +252,7 @@ on_runner_folder (DrmadRunner *runner, DrmadRunnerFolder *folder, DrmadWindow *s
   }
   /* Timed from here, as the terminal does: the data's loading is no meta-iteration's. */
   drmad_eta_set_method (&self->eta, folder->method);
+  drmad_eta_set_fidelity (&self->eta, !folder->fidelity_unmeasured);
   drmad_eta_start (&self->eta, folder->resumed_after, self->meta_total);
   g_autofree char *line = g_markup_printf_escaped ("\n%s", folder->method_reason);
   g_string_append (self->summary_extra, line);

@@ -197,6 +197,10 @@ DrmadHyper *drmad_meta_get_hyper (DrmadMeta *meta);
  * both belong to @meta and live as long as it. */
 const DrmadReverseConfig *drmad_meta_get_method        (DrmadMeta *meta);
 const char               *drmad_meta_get_method_reason (DrmadMeta *meta);
+/* Why fidelity is never measured in this run (no more faithful method fits
+ * the memory budget: "fidelity not measured: …" each time it would be), or
+ * NULL where it is measured every fidelity_every meta-iterations. */
+const char               *drmad_meta_get_no_fidelity_reason (DrmadMeta *meta);
 
 /* The accepted θ with the lowest validation loss so far (NULL before the
  * first accepted meta-iteration), and that loss. The n values belong to

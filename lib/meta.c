@@ -190,6 +190,7 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
 const DrmadHypergradient *drmad_meta_get_last_hypergradient (DrmadMeta *meta) { return meta->last; }
 const DrmadReverseConfig *drmad_meta_get_method (DrmadMeta *meta) { return &meta->resolved; }
 const char *drmad_meta_get_method_reason (DrmadMeta *meta) { return meta->method_reason; }
+const char *drmad_meta_get_no_fidelity_reason (DrmadMeta *meta) { return meta->have_reference ? NULL : meta->reference_reason; }
 const double *drmad_meta_get_best_values (DrmadMeta *meta) { return meta->have_accepted ? meta->best_theta : NULL; }
 double drmad_meta_get_best_val_loss (DrmadMeta *meta) { return meta->best_val_loss; }
 guint drmad_meta_get_stalled (DrmadMeta *meta) { return meta->iteration - meta->best_iteration; }

@@ -806,8 +806,14 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       /* A budget past the device: what it chose by it did not fit, and the
        * memory check refused a method the user never asked for ("the
        * piecewise K=14922 reverse pass … needs 107.4 GB of device memory"). */
-      over = g_strdup_printf ("; the memory budget (%s) is more than that, and the pass cannot use more",
-                              budget_text);
+      /* With no --memory-budget this happens only where the host arrays
+       * share the device's memory: the default, half of it, was no budget
+       * the user gave. */
+      over = config->memory_budget
+             ? g_strdup_printf ("; the memory budget (%s) is more than that, and the pass cannot use more",
+                                budget_text)
+             : g_strdup_printf ("; the default budget, half the device's free memory (%s), is more than that, as the "
+                                "pass's host arrays take more than the other half", budget_text);
       g_free (budget_source);
       budget_source = g_strdup (shares_host_memory (net) ? "the device's free memory beside the pass's host arrays"
                                                          : "the device's free memory");

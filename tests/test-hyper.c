@@ -2125,6 +2125,96 @@ test_check_memory_host_arrays (void)
   problem_teardown (&p);
 }
 
+/* No --memory-budget on a CPU device whose memory the pass's host arrays
+ * share, and those arrays leaving less than half the free memory: the
+ * default budget (half the free memory) is more than what is left, and the
+ * reason says that, not "the memory budget (…) is more than that" as if the
+ * user had given one. A wide layer (about 10⁶ parameters) and enough
+ * segments (learning rates per segment; momentum fixed, so the device needs
+ * less than the host) that the host arrays, (4S + 5) P doubles, are about
+ * 52% of the free memory. Resolving only: nothing is allocated for them. */
+static void
+test_auto_default_budget_beside_host_arrays (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  if (g_strcmp0 (drmad_device_get_info (device)->type, "CPU") != 0) {
+    g_test_skip ("the host arrays share the device's memory only on a CPU device");
+    return;
+  }
+  const guint wide[] = { 6, 100000, 3 };
+  g_autoptr (DrmadNet) net = drmad_net_new (device, wide, G_N_ELEMENTS (wide), DRMAD_ACTIVATION_TANH,
+                                            DRMAD_PRECISION_FLOAT64, 8, &error);
+  g_assert_no_error (error);
+  guint64 P = drmad_net_get_n_params (net);
+  guint64 room = drmad_device_get_info (device)->global_mem_bytes - drmad_device_get_allocated_bytes (device);
+  guint64 S = (guint64) (0.52 * room / (P * sizeof (double)) / 4) + 1;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.learn_lr = TRUE;
+  config.segments = (guint) S;
+  config.steps = S;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint ((4 * S + 5) * P * sizeof (double), >, room / 2);
+  DrmadReverseConfig reverse, resolved;
+  drmad_reverse_config_init (&reverse);
+  g_assert_cmpint (reverse.method, ==, DRMAD_METHOD_AUTO);
+  g_assert_cmpuint (reverse.memory_budget, ==, 0);
+  g_autofree char *reason = NULL;
+  CHECK (drmad_reverse_config_resolve (net, hyper, &reverse, &resolved, &reason, &error));
+  g_test_message ("%s", reason);
+  g_assert_null (strstr (reason, "the memory budget"));
+  g_assert_nonnull (strstr (reason, "the device's free memory beside the pass's host arrays"));
+  g_autofree char *half = g_format_size_full (room / 2, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *says = g_strdup_printf ("the default budget, half the device's free memory (%s), is more than "
+                                           "that", half);
+  g_assert_nonnull (strstr (reason, says));
+}
+
+/* drmad_meta_get_no_fidelity_reason(), which the job's folder event passes
+ * on so that the time left counts no fidelity phase where none will run:
+ * NULL where a more faithful reference fits (the default budget, a short
+ * run), the reason where none does (drmad under a budget that holds one
+ * straight piece and not two), and what meta-iteration 1 then warns. */
+static void
+test_meta_no_fidelity_reason (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 20;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 1;
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = 1 };
+  g_autoptr (DrmadMeta) measured = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_meta_get_no_fidelity_reason (measured));
+  DrmadReverseConfig one = { .method = DRMAD_METHOD_PIECEWISE, .snapshots = 1, .seed = 1 };
+  reverse.memory_budget = drmad_hypergradient_device_bytes (p.net, hyper, &one);
+  g_autoptr (DrmadHyper) tight_hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadMeta) tight = drmad_meta_new (p.net, tight_hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  const char *reason = drmad_meta_get_no_fidelity_reason (tight);
+  g_assert_cmpstr (reason, ==, "no method more faithful than drmad fits the memory budget");
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (tight, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (report->fidelity_measured);
+  g_autofree char *warning = g_strdup_printf ("fidelity not measured: %s", reason);
+  g_assert_cmpstr (report->fidelity_warning, ==, warning);
+  problem_teardown (&p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2160,6 +2250,8 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/resolve-held-settings", test_resolve_held_settings);
   g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
   g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
+  g_test_add_func ("/hyper/meta-no-fidelity-reason", test_meta_no_fidelity_reason);
+  g_test_add_func ("/hyper/auto-default-budget-beside-host-arrays", test_auto_default_budget_beside_host_arrays);
   g_test_add_func ("/hyper/watch", test_watch);
   g_test_add_func ("/hyper/check-memory-host-arrays", test_check_memory_host_arrays);
   g_test_add_func ("/hyper/fidelity", test_fidelity);

@@ -331,30 +331,35 @@ eta_phase (EtaRun *r, const char *phase, guint64 meta_done, guint64 meta_total, 
 }
 
 /* @exact: the method is its own fidelity reference, so no fidelity phase
- * runs whatever fidelity_every says. */
+ * runs whatever fidelity_every says. @unmeasured: no reference fits the
+ * memory budget ("fidelity not measured: …"), so none runs either; the time
+ * left counted a fidelity phase (as long as a meta-iteration, none having
+ * been timed) at 1, 3 and 5 all the same. */
 static void
-simulate_eta (gboolean exact)
+simulate_eta (gboolean exact, gboolean unmeasured)
 {
   enum { META = 5 };
   EtaRun r = { .now = 1000000000 };
-  guint measured = exact ? 0 : 3;
+  guint measured = exact || unmeasured ? 0 : 3;
   r.end = r.now + (gint64) ((META * (10 + 20 + 5) + measured * 40 + 30) * 1e6);
   r.eta.fidelity_every = 2;
   drmad_eta_set_method (&r.eta, exact ? DRMAD_METHOD_EXACT : DRMAD_METHOD_DRMAD);
+  drmad_eta_set_fidelity (&r.eta, !unmeasured);
   drmad_eta_start (&r.eta, 0, META);
   r.eta.meta_started_us = r.eta.last_end_us = r.eta.phase_started_us = r.now;   /* started at the simulated time */
   for (guint64 done = 0; done < META; done++) {
     eta_phase (&r, "train", done, META, 100, 10);
     eta_phase (&r, "reverse", done, META, 100, 20);
-    if (!exact && done % 2 == 0)
+    if (measured && done % 2 == 0)
       eta_phase (&r, "fidelity", done, META, 200, 40);
     eta_phase (&r, "saving", done, META, 1, 5);   /* the run folder */
     drmad_eta_iteration_at (&r.eta, done % 2 == 0 ? 70 : 30, r.now);
   }
   eta_phase (&r, "final", META, META, 300, 30);
   g_assert_cmpint (r.now, ==, r.end);
-  g_test_message ("%s: worst relative error of the time left: meta-iteration 1 %.3f, later %.3f",
-                  exact ? "exact" : "drmad", r.worst_first, r.worst_late);
+  g_test_message ("%s%s: worst relative error of the time left: meta-iteration 1 %.3f, later %.3f",
+                  exact ? "exact" : "drmad", unmeasured ? " (fidelity not measured)" : "", r.worst_first,
+                  r.worst_late);
   g_assert_cmpfloat (r.worst_first, <, 0.5);   /* the phases' ratios still unknown */
   g_assert_cmpfloat (r.worst_late, <, 0.1);
 }
@@ -362,8 +367,15 @@ simulate_eta (gboolean exact)
 static void
 test_eta (void)
 {
-  simulate_eta (FALSE);
-  simulate_eta (TRUE);
+  simulate_eta (FALSE, FALSE);
+  simulate_eta (TRUE, FALSE);
+}
+
+/* The same run with no fidelity reference that fits: no fidelity phase. */
+static void
+test_eta_fidelity_unmeasured (void)
+{
+  simulate_eta (FALSE, TRUE);
 }
 
 /* The first event of meta-iteration 1's training (step 0, nothing timed
@@ -424,6 +436,50 @@ test_eta_after_warm_start (void)
   g_assert_cmpfloat (r.worst_late, <, 0.1);
 }
 
+/* The meta-iterations still to come, summed in closed form: an ETA state
+ * with known times (35 s a meta-iteration, 40 s a fidelity measurement, 10 s
+ * training, 20 s reverse pass, so 5 s recording) asked at the recording of
+ * meta-iteration done + 1: the time left is that recording's 5 s, 35 s for
+ * each k in (done, total), 40 s more for each such k with k %
+ * fidelity_every == 0, and the final evaluation's three trainings. The
+ * count is checked against a loop where the loop is short, and against the
+ * arithmetic at total 1e9, where the old loop stopped at 100 000 iterations
+ * and extrapolated (off by about 1e-5 relative). */
+static void
+test_eta_later_closed_form (void)
+{
+  const guint everys[] = { 0, 1, 2, 3, 7, 10, 1000 };
+  const guint64 dones[] = { 0, 1, 2, 5, 9, 99, 12345 };
+  const guint64 extra[] = { 1, 2, 3, 10, 11, 100, 1001, 1000000000 };
+  for (guint e = 0; e < G_N_ELEMENTS (everys); e++)
+    for (guint d = 0; d < G_N_ELEMENTS (dones); d++)
+      for (guint x = 0; x < G_N_ELEMENTS (extra); x++) {
+        guint64 done = dones[d], total = done + extra[x];   /* total = done + 1: nothing after */
+        DrmadEta eta = { .fidelity_every = everys[e] };
+        drmad_eta_start (&eta, 0, total);
+        eta.seconds_n = 1;
+        eta.wall_sum = 35 + 40;
+        eta.fidelity_sum = 40;
+        eta.fidelity_n = 1;
+        eta.last_train_s = 10;
+        eta.last_reverse_s = 20;
+        DrmadJobProgress saving = { "saving", 0, 1, done, total };
+        double left = drmad_eta_progress_at (&eta, &saving, eta.phase_started_us, NULL);
+        guint64 after = total > done + 1 ? total - done - 1 : 0;
+        guint64 measuring = everys[e] && after ? (total - 1) / everys[e] - done / everys[e] : 0;
+        if (after <= 2000) {   /* the count as the loop took it */
+          guint64 counted = 0;
+          for (guint64 k = done + 1; k < total; k++)
+            counted += everys[e] && k % everys[e] == 0;
+          g_assert_cmpuint (counted, ==, measuring);
+        }
+        double expected = 5 + 35.0 * after + 40.0 * measuring + 3 * 10;
+        if (fabs (left - expected) > 1e-9 * expected)
+          g_error ("fidelity_every %u, done %" G_GUINT64_FORMAT ", total %" G_GUINT64_FORMAT
+                   ": time left %.17g, expected %.17g", everys[e], done, total, left, expected);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -435,7 +491,9 @@ main (int argc, char **argv)
   g_test_add_func ("/job/fidelity-not-measured", test_fidelity_not_measured);
   g_test_add_func ("/job/warm-start-progress-diverged", test_warm_start_progress_diverged);
   g_test_add_func ("/job/eta", test_eta);
+  g_test_add_func ("/job/eta-fidelity-unmeasured", test_eta_fidelity_unmeasured);
   g_test_add_func ("/job/eta-first-event", test_eta_first_event);
   g_test_add_func ("/job/eta-after-warm-start", test_eta_after_warm_start);
+  g_test_add_func ("/job/eta-later-closed-form", test_eta_later_closed_form);
   return g_test_run ();
 }
