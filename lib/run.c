@@ -22,7 +22,6 @@
 /* Every file a run folder of ours holds; nothing else is ever removed. */
 static const char *const run_files[] = { "run.ini", "history.csv", "hyper.csv", "checkpoint.bin", "l2.png", "lr.png",
                                          "loss.png", LOCK_NAME, NULL };
-#define MAX_CHECKPOINT_BYTES ((guint64) 1 << 32)
 
 struct _DrmadRun {
   char      *folder;        /* where the files are written now */
@@ -879,16 +878,40 @@ write_hyper_csv (DrmadRun *run, DrmadHyper *hyper, GError **error)
  * the spreads). */
 #define RECORD_COUNTS 14
 #define RECORD_VALUES 7
+typedef struct {
+  guint8 *data;
+  gsize length;
+} Payload;
+
+static void
+payload_append (Payload *payload, const void *data, gsize length)
+{
+  memcpy (payload->data + payload->length, data, length);
+  payload->length += length;
+}
+
+/* Built in one buffer of its final size: a GByteArray holds at most
+ * G_MAXUINT bytes (GLib aborts the process past 4 GiB), and the payload
+ * holds θ of every record (300 meta-iterations of 1.8 M hyperparameters:
+ * 4.3 GB). */
 static GBytes *
-checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
+checkpoint_payload (DrmadRun *run, DrmadMeta *meta, const char *path, GError **error)
 {
   g_autoptr (GBytes) state = drmad_meta_save_state (meta);
-  GByteArray *bytes = g_byte_array_new ();
   const char *identity = run->identity ? run->identity : "";
   guint64 header[5] = { g_bytes_get_size (state), run->records->len, run->n, run->n_groups, strlen (identity) };
-  g_byte_array_append (bytes, (const guint8 *) header, sizeof header);
-  g_byte_array_append (bytes, g_bytes_get_data (state, NULL), g_bytes_get_size (state));
-  g_byte_array_append (bytes, (const guint8 *) identity, header[4]);
+  gsize record_size = (RECORD_COUNTS + RECORD_VALUES + 3 + run->n_groups + run->n) * sizeof (double);
+  gsize size = sizeof header + header[0] + header[4] + run->records->len * record_size
+               + (run->start ? run->n * sizeof (double) : 0);
+  Payload bytes = { g_try_malloc (MAX (size, 1)), 0 };
+  if (!bytes.data) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY, "cannot write %s: no memory for its %" G_GSIZE_FORMAT
+                 " bytes", path, size);
+    return NULL;
+  }
+  payload_append (&bytes, header, sizeof header);
+  payload_append (&bytes, g_bytes_get_data (state, NULL), g_bytes_get_size (state));
+  payload_append (&bytes, identity, header[4]);
   for (guint i = 0; i < run->records->len; i++) {
     const DrmadRunRecord *r = run->records->pdata[i];
     double values[RECORD_VALUES] = { r->train_loss, r->val_loss, r->val_error, r->seconds, r->meta_learning_rate,
@@ -910,15 +933,15 @@ checkpoint_payload (DrmadRun *run, DrmadMeta *meta)
     for (guint k = 0; k < 3; k++)
       if (!isfinite (fidelity[k]))
         fidelity[k] = G_MAXDOUBLE;  /* a relative error of Inf (a zero reference): no Inf in a checkpoint */
-    g_byte_array_append (bytes, (const guint8 *) counts, sizeof counts);
-    g_byte_array_append (bytes, (const guint8 *) values, sizeof values);
-    g_byte_array_append (bytes, (const guint8 *) fidelity, sizeof fidelity);
-    g_byte_array_append (bytes, (const guint8 *) r->group_norms, run->n_groups * sizeof (double));
-    g_byte_array_append (bytes, (const guint8 *) r->theta, run->n * sizeof (double));
+    payload_append (&bytes, counts, sizeof counts);
+    payload_append (&bytes, values, sizeof values);
+    payload_append (&bytes, fidelity, sizeof fidelity);
+    payload_append (&bytes, r->group_norms, run->n_groups * sizeof (double));
+    payload_append (&bytes, r->theta, run->n * sizeof (double));
   }
   if (run->start)   /* version 5: told apart by the payload's size */
-    g_byte_array_append (bytes, (const guint8 *) run->start, run->n * sizeof (double));
-  return g_byte_array_free_to_bytes (bytes);
+    payload_append (&bytes, run->start, run->n * sizeof (double));
+  return g_bytes_new_take (bytes.data, bytes.length);
 }
 
 gboolean
@@ -973,11 +996,12 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   g_ptr_array_add (run->records, r);
 
   g_autoptr (GString) history = history_csv (run, hyper);
-  g_autoptr (GBytes) payload = checkpoint_payload (run, meta);
   g_autofree char *checkpoint = g_build_filename (run->folder, "checkpoint.bin", NULL);
+  g_autoptr (GBytes) payload = NULL;
   /* The checkpoint goes last: a run killed in between resumes from the
    * previous one and rewrites these files. */
   if (write_in_run (run, "history.csv", history, error) && write_hyper_csv (run, hyper, error)
+      && (payload = checkpoint_payload (run, meta, checkpoint, error))
       && drmad_checkpoint_write (checkpoint, payload, error) && (!run->replaces || replace_earlier_run (run, error)))
     return TRUE;
   /* Not recorded: the run's history stays as it was, and a second try
@@ -1009,6 +1033,55 @@ drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initial_test_lo
   return write_in_run (run, "history.csv", history, error);
 }
 
+/* The most a checkpoint is read, written or checksummed in at once: zlib's
+ * crc32() takes a uInt, and read() on Linux moves at most 0x7ffff000 bytes
+ * a call. Test hook (docs/reliability.md): DRMAD_CHECKPOINT_CHUNK=BYTES
+ * lowers it, so that a small checkpoint takes the many-chunk path. */
+static gsize
+checkpoint_chunk (void)
+{
+  gsize chunk = (gsize) 1 << 30;
+#ifdef DRMAD_TEST_HOOKS
+  const char *spec = g_getenv ("DRMAD_CHECKPOINT_CHUNK");
+  if (spec && g_ascii_strtoull (spec, NULL, 10) > 0)
+    chunk = MIN (chunk, g_ascii_strtoull (spec, NULL, 10));
+#endif
+  return chunk;
+}
+
+static guint32
+checkpoint_crc (guint32 crc, const guint8 *data, gsize length)
+{
+  gsize chunk = checkpoint_chunk ();
+  for (gsize done = 0; done < length; done += MIN (length - done, chunk))
+    crc = crc32 (crc, data + done, MIN (length - done, chunk));
+  return crc;
+}
+
+/* Bytes of memory this process can still take (MemAvailable plus free
+ * swap), or G_MAXUINT64 where it cannot be told. Test hook
+ * (docs/reliability.md): DRMAD_INJECT_FAULT=memory:BYTES pretends that
+ * much is available. */
+static guint64
+memory_available (void)
+{
+#ifdef DRMAD_TEST_HOOKS
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  if (spec && g_str_has_prefix (spec, "memory:"))
+    return g_ascii_strtoull (spec + strlen ("memory:"), NULL, 10);
+#endif
+  g_autofree char *meminfo = NULL;
+  if (!g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL))
+    return G_MAXUINT64;
+  const char *available = strstr (meminfo, "MemAvailable:"), *swap = strstr (meminfo, "SwapFree:");
+  if (!available)
+    return G_MAXUINT64;
+  guint64 kib = g_ascii_strtoull (available + strlen ("MemAvailable:"), NULL, 10);
+  if (swap)
+    kib += g_ascii_strtoull (swap + strlen ("SwapFree:"), NULL, 10);
+  return kib * 1024;
+}
+
 gboolean
 drmad_checkpoint_write (const char *path, GBytes *payload, GError **error)
 {
@@ -1018,58 +1091,132 @@ drmad_checkpoint_write (const char *path, GBytes *payload, GError **error)
   const guint8 *data = g_bytes_get_data (payload, &size);
   guint32 version = CHECKPOINT_VERSION;
   guint64 length = size;
-  guint32 crc = crc32 (0, NULL, 0);
-  for (gsize done = 0; done < size; done += MIN (size - done, (gsize) 1 << 30))   /* zlib takes a uInt */
-    crc = crc32 (crc, data + done, MIN (size - done, (gsize) 1 << 30));
+  guint32 crc = checkpoint_crc (crc32 (0, NULL, 0), data, size);
+  gsize chunk = checkpoint_chunk ();
   AtomicFile file;
-  return atomic_open (&file, path, error) && atomic_write (&file, CHECKPOINT_MAGIC, 8, error)
-         && atomic_write (&file, &version, 4, error) && atomic_write (&file, &length, 8, error)
-         && atomic_write (&file, data, size, error) && atomic_write (&file, &crc, 4, error)
-         && atomic_commit (&file, error);
+  if (!atomic_open (&file, path, error) || !atomic_write (&file, CHECKPOINT_MAGIC, 8, error)
+      || !atomic_write (&file, &version, 4, error) || !atomic_write (&file, &length, 8, error))
+    return FALSE;
+  for (gsize done = 0; done < size; done += MIN (size - done, chunk))
+    if (!atomic_write (&file, data + done, MIN (size - done, chunk), error))
+      return FALSE;
+  return atomic_write (&file, &crc, 4, error) && atomic_commit (&file, error);
 }
 
-/* The payload, and in @version the version of a file this drmad reads. */
+/* Reads @length bytes into @buffer in chunks, the CRC-32 of them into
+ * @crc when not NULL; the bytes read (fewer at the end of the file), or
+ * -1 with errno. */
+static gssize
+read_chunks (int fd, guint8 *buffer, gsize length, guint32 *crc)
+{
+  gsize chunk = checkpoint_chunk (), done = 0;
+  while (done < length) {
+    ssize_t got = read (fd, buffer + done, MIN (length - done, chunk));
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      return -1;
+    if (got == 0)
+      break;
+    if (crc)
+      *crc = crc32 (*crc, buffer + done, got);
+    done += got;
+  }
+  return done;
+}
+
+/* The payload, and in @version the version of a file this drmad reads.
+ * Read with read() into a buffer of the payload's size: g_file_get_contents()
+ * would do, but the file is refused up front, with its size and the memory
+ * there is, where it cannot be held. */
 static GBytes *
 checkpoint_read (const char *path, guint32 *version_read, GError **error)
 {
-  g_autofree char *contents = NULL;
-  gsize size;
-  GError *local = NULL;
-  if (!g_file_get_contents (path, &contents, &size, &local)) {
-    g_set_error (error, DRMAD_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                 ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_IO, "cannot read the checkpoint: %s", local->message);
-    g_error_free (local);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) != 0) {
+    int saved = errno;
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, DRMAD_ERROR, saved == ENOENT ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_IO,
+                 "cannot read the checkpoint: failed to open file \u201c%s\u201d: %s", path, g_strerror (saved));
     return NULL;
   }
-  if (size < 24 || memcmp (contents, CHECKPOINT_MAGIC, 8) != 0) {
+  guint8 head[20];
+  gssize got = S_ISDIR (st.st_mode) ? (errno = EISDIR, -1) : read_chunks (fd, head, sizeof head, NULL);
+  if (got < 0) {
+    int saved = errno;
+    close (fd);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot read the checkpoint: failed to read from file "
+                 "\u201c%s\u201d: %s", path, g_strerror (saved));
+    return NULL;
+  }
+  /* The size as read, for pipes and files whose size stat() does not tell. */
+  guint64 size = S_ISREG (st.st_mode) ? (guint64) st.st_size : (guint64) got;
+  if (got < (gssize) sizeof head || (S_ISREG (st.st_mode) && size < 24) || memcmp (head, CHECKPOINT_MAGIC, 8) != 0) {
+    close (fd);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC,
-                 "%s is not a drmad checkpoint (expected the magic \"%s\" and at least 24 bytes, found %" G_GSIZE_FORMAT " bytes)",
-                 path, CHECKPOINT_MAGIC, size);
+                 "%s is not a drmad checkpoint (expected the magic \"%s\" and at least 24 bytes, found %" G_GUINT64_FORMAT " bytes)",
+                 path, CHECKPOINT_MAGIC, MAX (size, (guint64) got));
     return NULL;
   }
-  guint32 version, crc;
+  guint32 version, crc, stored;
   guint64 length;
-  memcpy (&version, contents + 8, 4);
-  memcpy (&length, contents + 12, 8);
+  memcpy (&version, head + 8, 4);
+  memcpy (&length, head + 12, 8);
   if (version < CHECKPOINT_OLDEST_VERSION || version > CHECKPOINT_VERSION) {
+    close (fd);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "%s has checkpoint version %u; this drmad reads versions %d to %d", path, version,
                  CHECKPOINT_OLDEST_VERSION, CHECKPOINT_VERSION);
     return NULL;
   }
-  if (length > MAX_CHECKPOINT_BYTES || length + 24 != size) {
+  if (S_ISREG (st.st_mode) && (length > size || length + 24 != size)) {
+    close (fd);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
-                 "%s claims a %" G_GUINT64_FORMAT "-byte payload but holds %" G_GSIZE_FORMAT " bytes in all",
+                 "%s claims a %" G_GUINT64_FORMAT "-byte payload but holds %" G_GUINT64_FORMAT " bytes in all",
                  path, length, size);
     return NULL;
   }
-  memcpy (&crc, contents + 20 + length, 4);
-  if (crc != crc32 (crc32 (0, NULL, 0), (const guint8 *) contents + 20, length)) {
+  guint64 available = memory_available ();
+  guint8 *payload = length <= available && length < G_MAXSIZE ? g_try_malloc (MAX (length, 1)) : NULL;
+  if (!payload) {
+    close (fd);
+    g_autofree char *memory = available == G_MAXUINT64 ? g_strdup ("no memory could be allocated for it")
+                              : g_strdup_printf ("%" G_GUINT64_FORMAT " bytes (%.1f GiB) of memory are available",
+                                                 available, available / 1073741824.0);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
+                 "%s is too big to read here: its payload is %" G_GUINT64_FORMAT " bytes (%.1f GiB) and %s", path,
+                 length, length / 1073741824.0, memory);
+    return NULL;
+  }
+  crc = crc32 (0, NULL, 0);
+  gssize read_payload = read_chunks (fd, payload, length, &crc);
+  gssize read_crc = read_payload == (gssize) length ? read_chunks (fd, (guint8 *) &stored, 4, NULL) : 0;
+  guint8 extra;
+  gssize read_more = read_crc == 4 ? read_chunks (fd, &extra, 1, NULL) : 0;
+  int saved = errno;
+  close (fd);
+  if (read_payload < 0 || read_crc < 0 || read_more < 0) {
+    g_free (payload);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot read the checkpoint: failed to read from file "
+                 "\u201c%s\u201d: %s", path, g_strerror (saved));
+    return NULL;
+  }
+  if (read_payload != (gssize) length || read_crc != 4 || read_more != 0) {   /* changed while read, or a pipe */
+    g_free (payload);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
+                 "%s claims a %" G_GUINT64_FORMAT "-byte payload but holds %" G_GUINT64_FORMAT " bytes in all",
+                 path, length, (guint64) (20 + MAX (read_payload, 0) + MAX (read_crc, 0) + MAX (read_more, 0)));
+    return NULL;
+  }
+  if (crc != stored) {
+    g_free (payload);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s fails its CRC-32 check: the file is damaged", path);
     return NULL;
   }
   *version_read = version;
-  return g_bytes_new (contents + 20, length);
+  return g_bytes_new_take (payload, length);
 }
 
 GBytes *

@@ -806,6 +806,119 @@ test_hyper_csv_copy_fallback (void)
   remove_tree (dir);
 }
 
+/* @folder's history.csv without its seconds column, the one column that
+ * differs between two runs of the same job. */
+static char *
+history_without_seconds (const char *folder)
+{
+  g_autofree char *text = read_file (folder, "history.csv");
+  g_assert_nonnull (text);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
+  guint column = 0;
+  while (header[column] && !g_str_equal (header[column], "seconds"))
+    column++;
+  g_assert_nonnull (header[column]);
+  GString *kept = g_string_new (NULL);
+  for (guint i = 0; lines[i]; i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    for (guint c = 0; cells[c]; c++)
+      if (c != column)
+        g_string_append_printf (kept, "%s%s", c ? "," : "", cells[c]);
+    g_string_append_c (kept, '\n');
+  }
+  return g_string_free (kept, FALSE);
+}
+
+/* Copies @folder's run files to @to, whose checkpoint.bin is then changed by the caller. */
+static void
+copy_run (const char *folder, const char *to)
+{
+  g_assert_cmpint (g_mkdir (to, 0755), ==, 0);
+  const char *names[] = { "run.ini", "checkpoint.bin", "history.csv", "hyper.csv" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *from = g_build_filename (folder, names[i], NULL), *path = g_build_filename (to, names[i], NULL);
+    g_autofree char *contents = NULL;
+    gsize length;
+    g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
+    g_assert_true (g_file_set_contents (path, contents, length, NULL));
+  }
+}
+
+/* A checkpoint past 4 GiB (300 meta-iterations of 1.8 M hyperparameters
+ * with L2 per weight) could not be read back: it is now written, read and
+ * checksummed in chunks of at most 1 GiB. DRMAD_CHECKPOINT_CHUNK=4093 makes
+ * the chunks 4093 bytes, so that the few hundred KiB of this run's
+ * checkpoint (θ of 12 890 values per meta-iteration) take hundreds of
+ * chunks whose boundaries fall inside numbers: a run stopped after 2
+ * meta-iterations and resumed to 3 gives the history and θ of an
+ * uninterrupted run. Through the same path, a checkpoint cut short or with
+ * one bit flipped (in a chunk past the first) is refused with the messages
+ * of before, and one bigger than the memory there is is refused up front,
+ * naming the file, its size and the memory. */
+static void
+test_checkpoint_in_chunks (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-chunks", NULL);
+  g_autofree char *whole = g_build_filename (dir, "whole", NULL), *split = g_build_filename (dir, "split", NULL);
+  const char *chunk = "4093";
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--l2-granularity", "weight", "--meta-iters", "3", "--out",
+                                                       whole, NULL }, "DRMAD_CHECKPOINT_CHUNK", chunk, NULL, NULL),
+                   ==, 0);
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--l2-granularity", "weight", "--meta-iters", "2", "--out",
+                                                       split, NULL }, "DRMAD_CHECKPOINT_CHUNK", chunk, NULL, NULL),
+                   ==, 0);
+  g_autofree char *path = g_build_filename (split, "checkpoint.bin", NULL);
+  g_autofree char *checkpoint = NULL;
+  gsize size;
+  g_assert_true (g_file_get_contents (path, &checkpoint, &size, NULL));
+  g_assert_cmpuint (size, >, 50 * 4093);
+
+  /* Damaged copies of the 2-meta-iteration run: refused, and left as they were. */
+  g_autofree char *flipped = g_build_filename (dir, "flipped", NULL), *cut = g_build_filename (dir, "cut", NULL);
+  g_autofree char *big = g_build_filename (dir, "big", NULL);
+  copy_run (split, flipped);
+  copy_run (split, cut);
+  copy_run (split, big);
+  g_autofree char *flipped_path = g_build_filename (flipped, "checkpoint.bin", NULL);
+  g_autofree char *cut_path = g_build_filename (cut, "checkpoint.bin", NULL);
+  checkpoint[20 + 30 * 4093 + 7] ^= 0x10;
+  g_assert_true (g_file_set_contents (flipped_path, checkpoint, size, NULL));
+  checkpoint[20 + 30 * 4093 + 7] ^= 0x10;
+  g_assert_true (g_file_set_contents (cut_path, checkpoint, size - 5000, NULL));
+  g_autofree char *err = NULL, *cut_err = NULL, *big_err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", flipped, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_CHECKPOINT_CHUNK", chunk, NULL, &err), !=, 0);
+  g_assert_nonnull (strstr (err, "fails its CRC-32 check: the file is damaged"));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", cut, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_CHECKPOINT_CHUNK", chunk, NULL, &cut_err), !=, 0);
+  g_autofree char *claims = g_strdup_printf ("claims a %" G_GSIZE_FORMAT "-byte payload but holds %" G_GSIZE_FORMAT
+                                             " bytes in all", size - 24, size - 5000);
+  g_assert_nonnull (strstr (cut_err, claims));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", big, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_INJECT_FAULT", "memory:65536", NULL, &big_err), !=, 0);
+  g_autofree char *big_path = g_build_filename (big, "checkpoint.bin", NULL);
+  g_autofree char *too_big = g_strdup_printf ("%s is too big to read here: its payload is %" G_GSIZE_FORMAT " bytes",
+                                              big_path, size - 24);
+  g_assert_nonnull (strstr (big_err, too_big));
+  g_assert_nonnull (strstr (big_err, "65536 bytes (0.0 GiB) of memory are available"));
+  g_autofree char *after = read_file (flipped, "history.csv"), *before = read_file (split, "history.csv");
+  g_assert_cmpstr (after, ==, before);
+
+  g_autofree char *resume_err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_CHECKPOINT_CHUNK", chunk, NULL, &resume_err), ==, 0);
+  g_assert_nonnull (strstr (resume_err, "after meta-iteration 2"));
+  g_autofree char *expected = history_without_seconds (whole), *got = history_without_seconds (split);
+  g_assert_cmpstr (got, ==, expected);
+  g_autofree char *expected_theta = read_file (whole, "hyper.csv"), *got_theta = read_file (split, "hyper.csv");
+  g_assert_cmpstr (got_theta, ==, expected_theta);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -830,6 +943,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
+  g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
   g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   return g_test_run ();
 }
