@@ -1337,29 +1337,6 @@ test_resume_same_options (void)
   remove_tree (dir);
 }
 
-/* @folder's history.csv without its seconds column, the one column that
- * differs between two runs of the same job. */
-static char *
-history_without_seconds (const char *folder)
-{
-  g_autofree char *text = read_text (folder, "history.csv");
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
-  guint column = 0;
-  while (header[column] && !g_str_equal (header[column], "seconds"))
-    column++;
-  g_assert_nonnull (header[column]);
-  GString *kept = g_string_new (NULL);
-  for (guint i = 0; lines[i]; i++) {
-    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
-    for (guint c = 0; cells[c]; c++)
-      if (c != column)
-        g_string_append_printf (kept, "%s%s", c ? "," : "", cells[c]);
-    g_string_append_c (kept, '\n');
-  }
-  return g_string_free (kept, FALSE);
-}
-
 /* A run whose data moved (renamed, or the run and its data copied to
  * another machine) resumes with --dataset naming the new place, or with
  * run.ini edited to name it: the checkpoint's MD5 of the data says they are

@@ -806,30 +806,6 @@ test_hyper_csv_copy_fallback (void)
   remove_tree (dir);
 }
 
-/* @folder's history.csv without its seconds column, the one column that
- * differs between two runs of the same job. */
-static char *
-history_without_seconds (const char *folder)
-{
-  g_autofree char *text = read_file (folder, "history.csv");
-  g_assert_nonnull (text);
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
-  guint column = 0;
-  while (header[column] && !g_str_equal (header[column], "seconds"))
-    column++;
-  g_assert_nonnull (header[column]);
-  GString *kept = g_string_new (NULL);
-  for (guint i = 0; lines[i]; i++) {
-    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
-    for (guint c = 0; cells[c]; c++)
-      if (c != column)
-        g_string_append_printf (kept, "%s%s", c ? "," : "", cells[c]);
-    g_string_append_c (kept, '\n');
-  }
-  return g_string_free (kept, FALSE);
-}
-
 /* Copies @folder's run files to @to, whose checkpoint.bin is then changed by the caller. */
 static void
 copy_run (const char *folder, const char *to)
