@@ -1712,15 +1712,7 @@ limit_address_space (gpointer data)
 static void
 test_address_space_limit (void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-  g_test_skip ("AddressSanitizer maps terabytes of shadow memory: no program of this build starts under ulimit -v");
-  return;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  g_test_skip ("AddressSanitizer maps terabytes of shadow memory: no program of this build starts under ulimit -v");
-  return;
-#endif
-#endif
+  SKIP_UNDER_ASAN ("AddressSanitizer maps terabytes of shadow memory: no program of this build starts under ulimit -v");
   /* Where the driver fails under a limit depends on the machine: loading
    * (no platform), or making its device (none listed); a refusal must name
    * the limit either way. PoCL itself aborts where it cannot start its

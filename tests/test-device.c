@@ -118,10 +118,7 @@ test_first_use_in_threads (void)
   /* Under AddressSanitizer its runtime aborts now and then as the threads
    * of a fresh PoCL exit ("failed to deallocate … unable to unmap", as GTK's
    * in tests/meson.build): the race this checks is checked in the plain build. */
-#if defined(__SANITIZE_ADDRESS__)
-  g_test_skip ("AddressSanitizer's runtime fails as PoCL's first threads exit; checked in the plain build");
-  return;
-#endif
+  SKIP_UNDER_ASAN ("AddressSanitizer's runtime fails as PoCL's first threads exit; checked in the plain build");
   if (g_test_subprocess ()) {
     GError *errors[FIRST_USE_THREADS] = { NULL };
     GThread *threads[FIRST_USE_THREADS];

@@ -214,15 +214,7 @@ test_full_disk (void)
 static void
 test_blas_address_space (void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-  g_test_skip ("AddressSanitizer needs more address space than the limit leaves");
-  return;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  g_test_skip ("AddressSanitizer needs more address space than the limit leaves");
-  return;
-#endif
-#endif
+  SKIP_UNDER_ASAN ("AddressSanitizer needs more address space than the limit leaves");
   if (g_test_subprocess ()) {
     g_autofree char *statm = NULL;
     g_assert_true (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL));

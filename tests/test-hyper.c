@@ -1727,15 +1727,7 @@ test_too_many_entries_large_memory (void)
     g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
     return;
   }
-#if defined(__SANITIZE_ADDRESS__)
-  g_test_skip ("AddressSanitizer needs more address space than the limit leaves");
-  return;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  g_test_skip ("AddressSanitizer needs more address space than the limit leaves");
-  return;
-#endif
-#endif
+  SKIP_UNDER_ASAN ("AddressSanitizer needs more address space than the limit leaves");
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed ();
 }

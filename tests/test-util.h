@@ -64,6 +64,22 @@ hold_run_lock (int fd)
   } G_STMT_END
 #endif
 
+/* A test that cannot run under AddressSanitizer (its shadow memory under an
+ * address-space limit, its runtime with PoCL's threads) skips itself in the
+ * sanitizer build, saying @why; the plain build runs it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_UNDER_ASAN 1
+#endif
+#endif
+#ifdef TEST_UNDER_ASAN
+#define SKIP_UNDER_ASAN(why) G_STMT_START { g_test_skip (why); return; } G_STMT_END
+#else
+#define SKIP_UNDER_ASAN(why) G_STMT_START { } G_STMT_END
+#endif
+
 /* Runs $DRMAD_BIN with @base then @extra arguments (NULL-terminated; either
  * may be NULL), with @env_key=@env_value added when @env_key is set. Returns
  * the exit status (128 + the signal when killed); stdout and stderr go to
