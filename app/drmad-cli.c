@@ -632,6 +632,16 @@ drmad_cli_main (int argc, char **argv)
   } else if (options.check && options.evaluate) {
     fprintf (stderr, "drmad: --check and --evaluate cannot be combined: give one\n");
     status = EXIT_BAD_INPUT;
+  } else if (options.check && options.resume) {
+    /* --check measures the hypergradients of a fresh training at the
+     * starting values given (README, "--check"); a resumed run's learned θ
+     * is not a starting value, and its run.ini would be read as options
+     * for a check that never uses its checkpoint. */
+    fprintf (stderr, "drmad: --check and --resume %s cannot be combined: --check trains afresh from the starting "
+             "values given and compares hypergradients there, it does not continue a run nor read its checkpoint; "
+             "to check that run's settings, give --check --config %s%srun.ini\n", options.resume, options.resume,
+             g_str_has_suffix (options.resume, G_DIR_SEPARATOR_S) ? "" : G_DIR_SEPARATOR_S);
+    status = EXIT_BAD_INPUT;
   } else if (options.warm_start && drmad_options_typed (&options, "warm-start")
              && (options.check || options.evaluate || options.meta_iters == 0)) {
     /* It would be ignored: the values given would be trained, not the

@@ -1455,6 +1455,37 @@ test_resume_dataset_without_identity (void)
   remove_tree (dir);
 }
 
+/* --check measures a fresh training at the starting values given; with
+ * --resume it ran a check on the run.ini's settings as if they were typed
+ * (saying "--check runs in float64 …, not float32" for the run's own
+ * precision) and ignored the checkpoint. It is refused, naming both options
+ * and the command that checks the run's settings, which then works. */
+static void
+test_check_with_resume (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *history_before = read_text (folder, "history.csv");
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--check", NULL }, NULL, &out, &err), ==, 2);
+  g_autofree char *refused = g_strdup_printf ("drmad: --check and --resume %s cannot be combined", folder);
+  g_autofree char *config = g_build_filename (folder, "run.ini", NULL);
+  g_autofree char *instead = g_strdup_printf ("give --check --config %s\n", config);
+  g_assert_nonnull (strstr (err, refused));
+  g_assert_nonnull (strstr (err, instead));
+  g_assert_null (strstr (out, "check:"));
+  g_autofree char *history_after = read_text (folder, "history.csv");
+  g_assert_cmpstr (history_after, ==, history_before);
+  g_autofree char *check_out = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", "--config", config, NULL }, NULL, &check_out, NULL),
+                   ==, 0);
+  g_assert_nonnull (strstr (check_out, "check: 2-layer relu net, T = 6, batch 10"));
+  remove_tree (dir);
+}
+
 /* --warm-start chooses where the meta-iterations start: typed with a mode
  * that has none (--meta-iters 0, --evaluate, --check) it is refused, as it
  * was ignored, the values given trained instead; from a settings file (a
@@ -1812,6 +1843,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
   g_test_add_func ("/cli/resume-data-moved", test_resume_data_moved);
   g_test_add_func ("/cli/resume-dataset-without-identity", test_resume_dataset_without_identity);
+  g_test_add_func ("/cli/check-with-resume", test_check_with_resume);
   g_test_add_func ("/cli/warm-start-without-meta-iterations", test_warm_start_without_meta_iterations);
   g_test_add_func ("/cli/warm-start-announced", test_warm_start_announced);
   g_test_add_func ("/cli/resume-run-ini-edited", test_resume_run_ini_edited);
