@@ -515,6 +515,7 @@ run_check (DrmadOptions *o)
           "cosine", "rel. error");
   gboolean noise_decided = FALSE;
   gboolean pass = TRUE;
+  g_autoptr (GString) fd_zero_bounds = g_string_new (NULL);
   for (guint g = 0; g < drmad_hyper_get_n_groups (hyper); g++) {
     gsize first, count;
     drmad_hyper_get_group_span (hyper, g, &first, &count);
@@ -528,12 +529,22 @@ run_check (DrmadOptions *o)
     /* Within the relative tolerance, or within what the finite differences
      * themselves can resolve (whichever bound is larger decides). */
     double relative_bound = tolerance * sqrt (norm), noise_bound = 2 * sqrt (floor);
-    double exact_vs_fd = norm > 0 ? sqrt (diff / norm) : (diff > 0 ? INFINITY : 0);
     gboolean by_noise = noise_bound > relative_bound;
     gboolean ok = sqrt (diff) <= MAX (relative_bound, noise_bound);
-    noise_decided |= by_noise;
+    /* Every finite difference of the group exactly 0 (θ moved f by less than
+     * its rounding): an error relative to 0 means nothing (it printed "inf
+     * ok"), so the column shows the absolute difference, which the finite
+     * differences' own error alone bounds. */
+    gboolean fd_zero = norm == 0;
+    double exact_vs_fd = fd_zero ? sqrt (diff) : sqrt (diff / norm);
+    if (fd_zero)
+      g_string_append_printf (fd_zero_bounds, "%s%s %.3g", fd_zero_bounds->len ? ", " : "",
+                              drmad_hyper_get_group_name (hyper, g), noise_bound);
+    else
+      noise_decided |= by_noise;
     pass = pass && ok;
-    g_autofree char *verdict = g_strdup_printf ("%s (%s)", ok ? "ok" : "TOO FAR", by_noise ? "fd noise" : "relative");
+    g_autofree char *verdict = g_strdup_printf ("%s (%s)", ok ? "ok" : "TOO FAR",
+                                                fd_zero ? "absolute, fd 0" : by_noise ? "fd noise" : "relative");
     g_autofree char *d_text = fidelity_columns (drmad, exact, first, count);
     g_autofree char *k_text = fidelity_columns (piece, exact, first, count);
     printf ("%-9s %6" G_GSIZE_FORMAT "  %-10.3g %-19s  %s  %s\n", drmad_hyper_get_group_name (hyper, g), count,
@@ -545,10 +556,16 @@ run_check (DrmadOptions *o)
     printf ("DrMAD: %s\n", drmad_error->message);
   if (piece_error)
     printf ("piecewise: %s\n", piece_error->message);
+  g_autofree char *fd_zero_note = fd_zero_bounds->len
+    ? g_strdup_printf ("; where it says \"fd 0\" every finite difference of the group was exactly 0 (θ moved the "
+                       "validation loss by less than its rounding): the number there is the absolute difference "
+                       "|exact - fd| = |exact|, bounded by the finite differences' own error alone (%s)",
+                       fd_zero_bounds->str)
+    : g_strdup ("");
   printf ("\npiecewise uses K = %u pieces; finite differences: steps %g and %g on %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
           " values; bound: relative tolerance %g, or the finite differences' own error (their disagreement between the "
-          "two steps plus rounding)%s\n", K, eps, 2 * eps, n_checked, n, tolerance,
-          noise_decided ? ", which decided where it says \"fd noise\"" : "");
+          "two steps plus rounding)%s%s\n", K, eps, 2 * eps, n_checked, n, tolerance,
+          noise_decided ? ", which decided where it says \"fd noise\"" : "", fd_zero_note);
   printf ("%s\n", pass ? "check passed: the exact hypergradient agrees with finite differences"
                        : "check FAILED: the exact hypergradient is farther from finite differences than the tolerance");
   drmad_session_clear (&s);
