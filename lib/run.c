@@ -1,6 +1,7 @@
 /* The run folder: files a user keeps, each written atomically. */
 #define _GNU_SOURCE   /* copy_file_range(); F_OFD_SETLK, F_OFD_GETLK (Linux 3.15) */
 #include "drmad-run.h"
+#include "environment-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1059,27 +1060,21 @@ checkpoint_crc (guint32 crc, const guint8 *data, gsize length)
 }
 
 /* Bytes of memory this process can still take (MemAvailable plus free
- * swap), or G_MAXUINT64 where it cannot be told. Test hook
- * (docs/reliability.md): DRMAD_INJECT_FAULT=memory:BYTES pretends that
- * much is available. */
+ * swap, or the room under its cgroup's memory limit where that is less:
+ * drmad_memory_room), or G_MAXUINT64 where it cannot be told; @bound gets
+ * which, a new string. Test hook (docs/reliability.md):
+ * DRMAD_INJECT_FAULT=memory:BYTES pretends that much is available. */
 static guint64
-memory_available (void)
+memory_available (char **bound)
 {
 #ifdef DRMAD_TEST_HOOKS
   const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
-  if (spec && g_str_has_prefix (spec, "memory:"))
+  if (spec && g_str_has_prefix (spec, "memory:")) {
+    *bound = g_strdup ("as the test hook DRMAD_INJECT_FAULT says");
     return g_ascii_strtoull (spec + strlen ("memory:"), NULL, 10);
+  }
 #endif
-  g_autofree char *meminfo = NULL;
-  if (!g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL))
-    return G_MAXUINT64;
-  const char *available = strstr (meminfo, "MemAvailable:"), *swap = strstr (meminfo, "SwapFree:");
-  if (!available)
-    return G_MAXUINT64;
-  guint64 kib = g_ascii_strtoull (available + strlen ("MemAvailable:"), NULL, 10);
-  if (swap)
-    kib += g_ascii_strtoull (swap + strlen ("SwapFree:"), NULL, 10);
-  return kib * 1024;
+  return drmad_memory_room (TRUE, bound);
 }
 
 gboolean
@@ -1178,13 +1173,14 @@ checkpoint_read (const char *path, guint32 *version_read, GError **error)
                  path, length, size);
     return NULL;
   }
-  guint64 available = memory_available ();
+  g_autofree char *bound = NULL;
+  guint64 available = memory_available (&bound);
   guint8 *payload = length <= available && length < G_MAXSIZE ? g_try_malloc (MAX (length, 1)) : NULL;
   if (!payload) {
     close (fd);
     g_autofree char *memory = available == G_MAXUINT64 ? g_strdup ("no memory could be allocated for it")
-                              : g_strdup_printf ("%" G_GUINT64_FORMAT " bytes (%.1f GiB) of memory are available",
-                                                 available, available / 1073741824.0);
+                              : g_strdup_printf ("%" G_GUINT64_FORMAT " bytes (%.1f GiB) of memory are available "
+                                                 "(%s)", available, available / 1073741824.0, bound);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
                  "%s is too big to read here: its payload is %" G_GUINT64_FORMAT " bytes (%.1f GiB) and %s", path,
                  length, length / 1073741824.0, memory);
