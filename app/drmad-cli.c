@@ -635,10 +635,12 @@ drmad_cli_main (int argc, char **argv)
     fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
     status = EXIT_BAD_INPUT;
 #ifdef DRMAD_HAVE_MPI
-  } else if ((options.version || options.list_devices || options.check || options.evaluate)
+  } else if ((options.version || options.list_devices || options.check || options.evaluate || options.meta_iters == 0)
              && drmad_mpi_launched () && drmad_mpi_launched_rank () > 0) {
     /* What does not meta-optimise runs once, in rank 0 (which also has
-     * mpirun's standard input); the other processes end at once. */
+     * mpirun's standard input); the other processes end at once. Training
+     * once (--meta-iters 0) has no hypergradient to average: every rank
+     * trained the same θ and all but rank 0's result was dropped. */
     status = 0;
 #endif
   } else if (options.version) {
@@ -688,7 +690,7 @@ drmad_cli_main (int argc, char **argv)
     /* Under mpirun or srun: one of several processes (docs/distributed.md). A
      * failing rank ends all of them, since the others may be waiting for
      * its hypergradient. */
-    if (drmad_mpi_launched ()) {
+    if (drmad_mpi_launched () && options.meta_iters > 0) {   /* --meta-iters 0: rank 0 alone, as above */
       DrmadJobRanks ranks;
       if (!drmad_mpi_init (&ranks, &error)) {
         fprintf (stderr, "drmad: %s\n", error->message);
