@@ -657,7 +657,7 @@ drmad_cli_main (int argc, char **argv)
      * is not a starting value, and its run.ini would be read as options
      * for a check that never uses its checkpoint. */
     fprintf (stderr, "drmad: --check and --resume %s cannot be combined: --check trains afresh from the starting "
-             "values given and compares hypergradients there, it does not continue a run nor read its checkpoint; "
+             "values given and compares hypergradients there, and neither continues a run nor reads its checkpoint; "
              "to check that run's settings, give --check --config %s%srun.ini\n", options.resume, options.resume,
              g_str_has_suffix (options.resume, G_DIR_SEPARATOR_S) ? "" : G_DIR_SEPARATOR_S);
     status = EXIT_BAD_INPUT;

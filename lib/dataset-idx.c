@@ -244,7 +244,6 @@ memory_allowed (char **what)
     *what = g_strconcat ("the memory available, ", room_what, NULL);
   else
     *what = g_strdup (room_what);
-
   static const struct { int resource; const char *what; } rlimits[] = {
     { RLIMIT_AS, "the process's RLIMIT_AS" },
     { RLIMIT_DATA, "the process's RLIMIT_DATA" },

@@ -111,8 +111,8 @@ drmad_memory_room (gboolean with_swap, char **bound)
   }
   const char *proc_cgroup = "/proc/self/cgroup";
   const char *mount = "/sys/fs/cgroup";
-  g_autofree char *fake_proc = NULL, *fake_mount = NULL;
 #ifdef DRMAD_TEST_HOOKS
+  g_autofree char *fake_proc = NULL, *fake_mount = NULL;
   const char *fake = g_getenv ("DRMAD_INJECT_CGROUP");
   if (fake && *fake) {
     proc_cgroup = fake_proc = g_build_filename (fake, "proc-self-cgroup", NULL);
