@@ -16,6 +16,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
@@ -2105,6 +2106,63 @@ test_settings_file (void)
   g_unlink (path);
 }
 
+/* settings.ini that is a FIFO (or another file that is no regular one):
+ * opening it to read blocked until a writer came, and the window never
+ * came up. It now starts from the defaults, says why in the banner, and
+ * leaves the FIFO as it was, quitting included. In a subprocess with a
+ * time limit: the blocked open() hung the test. */
+static void
+test_settings_fifo (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autofree char *path = drmad_settings_get_default_path ();
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_unlink (path);
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  GStatBuf before, after;
+  g_assert_cmpint (g_lstat (path, &before), ==, 0);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  DrmadWindow *window = DRMAD_WINDOW (gtk_application_get_windows (GTK_APPLICATION (app))->data);
+  const char *banner = drmad_window_get_error (window);
+  g_test_message ("banner: %s", banner);
+  g_assert_nonnull (banner);
+  g_assert_nonnull (strstr (banner, "a FIFO, not a regular file"));
+  g_assert_nonnull (strstr (banner, "will not save its settings over that file"));
+  /* every setting is its default (drmad-options.c's table) */
+  g_autoptr (DrmadSettings) settings = NULL;
+  g_object_get (window, "settings", &settings, NULL);
+  guint n;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
+  for (guint i = 0; i < n; i++)
+    if (specs[i].in_ini)
+      g_assert_cmpstr (drmad_settings_get (settings, specs[i].name), ==, specs[i].default_value);
+  g_assert_false (drmad_settings_save (settings, path, &error));
+  g_assert_nonnull (strstr (error->message, "could be neither read nor copied aside"));
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  /* the program as a user launches it, quitting (and saving) on its own */
+  g_autofree char *err = launch_and_quit (NULL);
+  g_assert_nonnull (strstr (err, "could be neither read nor copied aside"));
+  g_assert_cmpint (g_lstat (path, &after), ==, 0);
+  g_assert_true (S_ISFIFO (after.st_mode));
+  g_assert_cmpuint (after.st_ino, ==, before.st_ino);
+  g_autofree char *aside = g_strconcat (path, ".damaged", NULL);
+  g_assert_false (g_file_test (aside, G_FILE_TEST_EXISTS));
+  g_unlink (path);
+}
+
 /* A plot's Save as PNG / SVG: the file has the view's size; a folder that
  * cannot take it gets a dialog naming the file and why (it was only a
  * warning on the terminal), and nothing is written. */
@@ -2427,6 +2485,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/program-last-iteration", test_program_last_iteration);
   g_test_add_func ("/gui/compare", test_compare);
   g_test_add_func ("/gui/settings-file", test_settings_file);
+  g_test_add_func ("/gui/settings-fifo", test_settings_fifo);
   g_test_add_func ("/gui/plot-save", test_plot_save);
   g_test_add_func ("/gui/export", test_export);
   g_test_add_func ("/gui/open-run", test_open_run);
