@@ -127,10 +127,16 @@ drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot 
       g_autofree double *l2_cells = g_new (double, L), *lr_cells = g_new (double, L * S);
       drmad_theta_cells (r->hyper, theta, DRMAD_GROUP_L2, 1, config->init_l2, l2_cells);
       drmad_theta_cells (r->hyper, theta, DRMAD_GROUP_LR, S, config->init_lr, lr_cells);
-      DrmadPlotSeries *w = drmad_plot_add_series (l2, name, k, 1);
+      /* a run that did not learn a group says so in that group's legend, as
+       * a single run's plot says it in its title (drmad-run-plots.c) */
+      g_autofree char *l2_name = drmad_theta_learns (r->hyper, "l2") ? g_strdup (name)
+                                                                      : g_strconcat (name, " (not learned)", NULL);
+      g_autofree char *lr_name = drmad_theta_learns (r->hyper, "lr") ? g_strdup (name)
+                                                                      : g_strconcat (name, " (not learned)", NULL);
+      DrmadPlotSeries *w = drmad_plot_add_series (l2, l2_name, k, 1);
       for (guint l = 0; l < L; l++)
         drmad_plot_series_append (w, l + 1, l2_cells[l]);
-      DrmadPlotSeries *e = drmad_plot_add_series (lr, name, k, 1);
+      DrmadPlotSeries *e = drmad_plot_add_series (lr, lr_name, k, 1);
       e->steps = TRUE;
       for (guint s = 0; s <= S; s++) {
         double sum = 0;

@@ -1840,6 +1840,34 @@ test_compare (void)
   g_assert_cmpuint (val->series->len, ==, 2);
   g_assert_cmpstr (((DrmadPlotSeries *) val->series->pdata[0])->name, ==, "first: seed=1");
   g_assert_cmpstr (((DrmadPlotSeries *) val->series->pdata[1])->name, ==, "second: seed=2");
+  /* A run that did not learn L2 says so in the L2 plot's legend (its
+   * series is its fixed value), as a single run's plot says it in its
+   * title; its learning-rate series, learned, does not. */
+  drmad_plot_free (val);
+  drmad_plot_free (l2);
+  drmad_plot_free (lr);
+  g_autofree char *third = g_build_filename (dir, "third", NULL);
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", "784,16,10", "--iters", "30",
+                         "--train-size", "300", "--val-size", "200", "--test-size", "50", "--batch", "50",
+                         "--meta-iters", "3", "--seed", "1", "--learn", "lr", "--init-l2", "0.004", "--out", third,
+                         NULL };
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  const char *partly[] = { folders[0], third, NULL };
+  g_assert_true (drmad_compare_runs (partly, &val, &l2, &lr, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (l2->series->len, ==, 2);
+  g_assert_cmpstr (((DrmadPlotSeries *) l2->series->pdata[0])->name, ==, "first: learn=l2,lr, init-l2=1e-4");
+  g_assert_cmpstr (((DrmadPlotSeries *) l2->series->pdata[1])->name, ==,
+                   "third: learn=lr, init-l2=0.004 (not learned)");
+  g_assert_cmpstr (((DrmadPlotSeries *) lr->series->pdata[0])->name, ==, "first: learn=l2,lr, init-l2=1e-4");
+  g_assert_cmpstr (((DrmadPlotSeries *) lr->series->pdata[1])->name, ==, "third: learn=lr, init-l2=0.004");
+  g_assert_cmpstr (((DrmadPlotSeries *) val->series->pdata[1])->name, ==, "third: learn=lr, init-l2=0.004");
+  const DrmadPlotSeries *fixed = l2->series->pdata[1];
+  for (guint l = 0; l < fixed->y->len; l++)
+    g_assert_cmpfloat (g_array_index (fixed->y, double, l), ==, 0.004);   /* --init-l2, never moved */
   /* A folder that is not a run: a clear error naming it. */
   const char *bad[] = { folders[0], dir, NULL };
   g_assert_false (drmad_compare_runs (bad, &val, &l2, &lr, &error));
