@@ -779,12 +779,25 @@ drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **er
 }
 
 gboolean
-drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterations, DrmadPlot **l2,
-                      DrmadPlot **lr, DrmadPlot **loss, GError **error)
+drmad_run_load (const char *folder, const DrmadOptions *o, DrmadHyper **hyper_out, DrmadRun **run_out,
+                GError **error)
 {
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
   g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
   if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+    return FALSE;
+  *hyper_out = g_steal_pointer (&hyper);
+  *run_out = g_steal_pointer (&run);
+  return TRUE;
+}
+
+gboolean
+drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterations, DrmadPlot **l2,
+                      DrmadPlot **lr, DrmadPlot **loss, GError **error)
+{
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  if (!drmad_run_load (folder, o, &hyper, &run, error))
     return FALSE;
   *n_iterations = drmad_run_get_n_records (run);
   drmad_run_plots (run, hyper, l2, lr, loss);
@@ -827,10 +840,17 @@ drmad_run_final_text (const char *folder)
 gboolean
 drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, char **learned, GError **error)
 {
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
-  g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
-  if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  if (!drmad_run_load (folder, o, &hyper, &run, error))
     return FALSE;
+  drmad_run_rows (run, hyper, rows, learned);
+  return TRUE;
+}
+
+void
+drmad_run_rows (const DrmadRun *run, const DrmadHyper *hyper, GArray **rows, char **learned)
+{
   *rows = g_array_new (FALSE, FALSE, sizeof (DrmadJobRow));
   for (guint i = 0; i < drmad_run_get_n_records (run); i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
@@ -839,7 +859,6 @@ drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, c
   }
   guint n = drmad_run_get_n_records (run);
   *learned = n ? drmad_job_learned_text (hyper, drmad_run_get_record (run, n - 1)->theta) : NULL;
-  return TRUE;
 }
 
 /* ---- the job ---- */

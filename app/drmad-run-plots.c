@@ -1,5 +1,6 @@
 /* The further plots of a run folder (drmad-run-plots.h). */
 #include "drmad-run-plots.h"
+#include "drmad-job.h"
 
 #include <math.h>
 #include <string.h>
@@ -129,9 +130,9 @@ gboolean
 drmad_run_load_extra_plots (const char *folder, const DrmadOptions *o, DrmadPlot **momentum, DrmadPlot **init,
                             DrmadPlot **norms, DrmadPlot **fidelity, GError **error)
 {
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
-  g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
-  if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  if (!drmad_run_load (folder, o, &hyper, &run, error))
     return FALSE;
   drmad_run_extra_plots (run, hyper, momentum, init, norms, fidelity);
   return TRUE;

@@ -181,18 +181,23 @@ open_run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
   OpenedRun *opened = g_new0 (OpenedRun, 1);
   opened->folder = g_strdup (folder);
   DrmadOptions options = { 0 };
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  /* checkpoint.bin read once (hundreds of megabytes with a large θ), for the
+   * plots, the summary's rows and the pages beside the learning rate alike */
   if (!(opened->values = drmad_options_read_ini (ini, length, ini_path, TRUE, &error))
       || !drmad_options_from_values (&options, opened->values, &error)
-      || !drmad_run_load_plots (folder, &options, &opened->n, &opened->l2, &opened->lr, &opened->loss, &error)
-      || !drmad_run_load_rows (folder, &options, &opened->rows, &opened->learned, &error)
-      || !drmad_run_load_extra_plots (folder, &options, &opened->momentum, &opened->init, &opened->norms,
-                                      &opened->fidelity, &error)) {
+      || !drmad_run_load (folder, &options, &hyper, &run, &error)) {
     g_prefix_error (&error, "cannot open the run %s: ", folder);
     drmad_options_clear (&options);
     opened_run_free (opened);
     g_task_return_error (task, error);
     return;
   }
+  opened->n = drmad_run_get_n_records (run);
+  drmad_run_plots (run, hyper, &opened->l2, &opened->lr, &opened->loss);
+  drmad_run_rows (run, hyper, &opened->rows, &opened->learned);
+  drmad_run_extra_plots (run, hyper, &opened->momentum, &opened->init, &opened->norms, &opened->fidelity);
   opened->meta_iters = options.meta_iters;
   drmad_run_in_use (folder, &opened->writer);
   drmad_options_clear (&options);

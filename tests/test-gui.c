@@ -20,6 +20,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/inotify.h>
+#endif
 
 #include "drmad-application.h"
 #include "drmad-compare.h"
@@ -2325,6 +2328,23 @@ test_export (void)
   remove_tree (dir);
 }
 
+#ifdef __linux__
+/* The IN_OPEN events of the file @name that inotify @watch has queued. */
+static guint
+count_opens (int watch, const char *name)
+{
+  guint opens = 0;
+  char buffer[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  for (ssize_t got; (got = read (watch, buffer, sizeof buffer)) > 0;)
+    for (char *p = buffer; p < buffer + got;) {
+      const struct inotify_event *event = (const struct inotify_event *) p;
+      opens += (event->mask & IN_OPEN) && event->len && g_str_equal (event->name, name);
+      p += sizeof *event + event->len;
+    }
+  return opens;
+}
+#endif
+
 /* Open run on a folder as a user may find it: one another process is
  * still running (its lock held: Start would be refused, and the status line
  * said Start continues it), and one whose checkpoint.bin is gone while
@@ -2355,9 +2375,21 @@ test_open_run (void)
   g_autofree char *writing = g_strdup_printf ("process %s is still writing", holder);
   g_assert_nonnull (strstr (drmad_window_get_status (window), writing));
   g_assert_cmpint (close (lock_fd), ==, 0);
+#ifdef __linux__
+  /* checkpoint.bin is opened once: the plots, the summary's rows and the
+   * other pages each read it (three times; hundreds of megabytes each with
+   * a large θ). Counted by inotify, which queues every open. */
+  int watch = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  g_assert_cmpint (watch, >=, 0);
+  g_assert_cmpint (inotify_add_watch (watch, run, IN_OPEN), >=, 0);
+#endif
   drmad_window_open_run (window, run);
   g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
   g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Opened a run with 2 meta-iterations"));
+#ifdef __linux__
+  g_assert_cmpuint (count_opens (watch, "checkpoint.bin"), ==, 1);
+  close (watch);
+#endif
 
   g_autofree char *checkpoint = g_build_filename (run, "checkpoint.bin", NULL);
   g_autofree char *moved = g_build_filename (dir, "checkpoint.bin", NULL);
