@@ -550,34 +550,80 @@ runs_folder (void)
   return g_build_filename (g_get_user_data_dir (), "drmad", "runs", NULL);
 }
 
-GtkWidget *
-drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
+/* ---- Compare runs ---- */
+
+/* Read in a GTask thread: a checkpoint.bin of hundreds of megabytes froze
+ * the window for seconds. The comparison's window shows that it is loading
+ * meanwhile; closing it, or another Compare, cancels the load. */
+typedef struct {
+  GStrv         folders;
+  GtkWidget    *compare;     /* the comparison's window, referenced */
+  gboolean      closed;      /* it was closed while loading */
+  GCancellable *cancellable;
+  DrmadPlot    *val, *l2, *lr;
+} CompareJob;
+
+static void
+compare_job_free (gpointer data)
 {
-  g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
-  g_autoptr (GPtrArray) all = g_ptr_array_new ();
-  for (const char *const *f = folders; f && *f; f++)
-    g_ptr_array_add (all, (gpointer) *f);
-  if (self->run_folder && !g_strv_contains (folders, self->run_folder)
-      && g_file_test (self->run_folder, G_FILE_TEST_IS_DIR))
-    g_ptr_array_add (all, self->run_folder);   /* and the run this window shows */
-  g_ptr_array_add (all, NULL);
+  CompareJob *job = data;
+  g_strfreev (job->folders);
+  g_clear_object (&job->compare);
+  g_clear_object (&job->cancellable);
+  g_clear_pointer (&job->val, drmad_plot_free);
+  g_clear_pointer (&job->l2, drmad_plot_free);
+  g_clear_pointer (&job->lr, drmad_plot_free);
+  g_free (job);
+}
+
+static void
+compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  CompareJob *job = task_data;
+  GError *error = NULL;
+  if (drmad_compare_runs_cancellable ((const char *const *) job->folders, cancellable, &job->val, &job->l2, &job->lr,
+                                      &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* The comparison's window closed while it loads: its load is no longer wanted. */
+static void
+on_compare_destroyed (GtkWidget *compare, CompareJob *job)
+{
+  job->closed = TRUE;
+  g_cancellable_cancel (job->cancellable);
+}
+
+static void
+compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DrmadWindow *self = DRMAD_WINDOW (source);
+  CompareJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr (GError) error = NULL;
-  DrmadPlot *val = NULL, *l2 = NULL, *lr = NULL;
-  if (!drmad_compare_runs ((const char *const *) all->pdata, &val, &l2, &lr, &error)) {
-    drmad_window_show_error (self, error->message);
-    return NULL;
+  gboolean loaded = g_task_propagate_boolean (G_TASK (result), &error);
+  g_signal_handlers_disconnect_by_func (job->compare, on_compare_destroyed, job);
+  if (self->compare_cancellable == job->cancellable)
+    g_clear_object (&self->compare_cancellable);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    if (!job->closed)   /* another Compare, or the window going away */
+      gtk_window_destroy (GTK_WINDOW (job->compare));
+    return;
   }
-  GtkWidget *window = gtk_window_new ();
-  gtk_window_set_title (GTK_WINDOW (window), "Compare runs");
-  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
-  gtk_window_set_default_size (GTK_WINDOW (window), 1300, 480);
+  if (!loaded) {
+    gtk_window_destroy (GTK_WINDOW (job->compare));
+    drmad_window_show_error (self, error->message);
+    drmad_window_compare_finished (self, NULL);
+    return;
+  }
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_box_set_homogeneous (GTK_BOX (box), TRUE);
   gtk_widget_set_margin_start (box, 12);
   gtk_widget_set_margin_end (box, 12);
   gtk_widget_set_margin_top (box, 12);
   gtk_widget_set_margin_bottom (box, 12);
-  DrmadPlot *plots[3] = { val, l2, lr };
+  DrmadPlot *plots[3] = { g_steal_pointer (&job->val), g_steal_pointer (&job->l2), g_steal_pointer (&job->lr) };
   for (guint i = 0; i < 3; i++) {
     GtkWidget *view = drmad_plot_view_new ();
     gtk_widget_set_hexpand (view, TRUE);
@@ -585,9 +631,61 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
     drmad_plot_view_set_plot (DRMAD_PLOT_VIEW (view), plots[i]);
     gtk_box_append (GTK_BOX (box), view);
   }
-  gtk_window_set_child (GTK_WINDOW (window), box);
+  gtk_window_set_child (GTK_WINDOW (job->compare), box);
+  g_object_set_data (G_OBJECT (job->compare), "drmad-compare-loaded", GINT_TO_POINTER (TRUE));
+  drmad_window_compare_finished (self, job->compare);
+}
+
+GtkWidget *
+drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
+  g_autoptr (GStrvBuilder) all = g_strv_builder_new ();
+  guint n = 0;
+  for (const char *const *f = folders; f && *f; f++, n++)
+    g_strv_builder_add (all, *f);
+  if (self->run_folder && !(folders && g_strv_contains (folders, self->run_folder))
+      && g_file_test (self->run_folder, G_FILE_TEST_IS_DIR)) {
+    g_strv_builder_add (all, self->run_folder);   /* and the run this window shows */
+    n++;
+  }
+  /* one load at a time: the one in flight, and its window, give way */
+  if (self->compare_cancellable)
+    g_cancellable_cancel (self->compare_cancellable);
+  g_clear_object (&self->compare_cancellable);
+  self->compare_cancellable = g_cancellable_new ();
+
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_title (GTK_WINDOW (window), "Compare runs");
+  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1300, 480);
+  GtkWidget *loading = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_widget_set_halign (loading, GTK_ALIGN_CENTER);
+  gtk_widget_set_valign (loading, GTK_ALIGN_CENTER);
+  GtkWidget *spinner = gtk_spinner_new ();
+  gtk_spinner_start (GTK_SPINNER (spinner));
+  gtk_box_append (GTK_BOX (loading), spinner);
+  g_autofree char *text = g_strdup_printf ("Loading %u run folder%s…", n, n == 1 ? "" : "s");
+  gtk_box_append (GTK_BOX (loading), gtk_label_new (text));
+  gtk_window_set_child (GTK_WINDOW (window), loading);
+
+  CompareJob *job = g_new0 (CompareJob, 1);
+  job->folders = g_strv_builder_end (all);
+  job->compare = g_object_ref (window);
+  job->cancellable = g_object_ref (self->compare_cancellable);
+  g_signal_connect (window, "destroy", G_CALLBACK (on_compare_destroyed), job);
+  g_autoptr (GTask) task = g_task_new (self, self->compare_cancellable, compare_done, NULL);
+  g_task_set_task_data (task, job, compare_job_free);
+  g_task_run_in_thread (task, compare_thread);
   gtk_window_present (GTK_WINDOW (window));
   return window;
+}
+
+gboolean
+drmad_window_is_comparing (DrmadWindow *self)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), FALSE);
+  return self->compare_cancellable != NULL;
 }
 
 static void

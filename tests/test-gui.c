@@ -1883,6 +1883,140 @@ test_compare (void)
   remove_tree (dir);
 }
 
+static gint64 tick_last_us, tick_gap_us;
+
+/* The longest wait between two turns of the main loop, in µs (tick_gap_us). */
+static gboolean
+tick_gap (gpointer unused)
+{
+  gint64 now = g_get_monotonic_time ();
+  tick_gap_us = MAX (tick_gap_us, now - tick_last_us);
+  tick_last_us = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean comparing_done (DrmadWindow *w) { return !drmad_window_is_comparing (w); }
+
+/* The windows shown transient for @window: the comparisons it opened. */
+static guint
+count_comparisons (DrmadWindow *window)
+{
+  guint n = 0;
+  g_autoptr (GListModel) toplevels = gtk_window_get_toplevels ();
+  g_object_ref (toplevels);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++) {
+    g_autoptr (GtkWindow) other = g_list_model_get_item (toplevels, i);
+    n += gtk_window_get_transient_for (other) == GTK_WINDOW (window) && gtk_widget_get_visible (GTK_WIDGET (other));
+  }
+  return n;
+}
+
+/* Compare runs reads the run folders in a thread: with large checkpoints
+ * (here made slow to read by DRMAD_CHECKPOINT_CHUNK, a few bytes a read())
+ * the window froze for as long as they took. Its main loop must keep
+ * turning (no wait between two turns of more than half the load),
+ * the comparison's window saying it is loading; closing that window, or a
+ * second Compare, cancels the load; an error still lands in the banner.
+ * In a subprocess, whose environment the hook's variable may change. */
+static void
+test_compare_loading (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!g_test_subprocess ()) {
+    if (!have_display_data_and_device ())
+      return;
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-compare-loading", NULL);
+  char *folders[3] = { g_build_filename (dir, "first", NULL), g_build_filename (dir, "second", NULL), NULL };
+  for (guint k = 0; k < 2; k++) {
+    g_autofree char *seed = g_strdup_printf ("%u", k + 1);
+    /* L2 per weight: 50 824 hyperparameters, a checkpoint of 4.5 MB */
+    const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", "784,64,10", "--iters", "10",
+                           "--train-size", "300", "--val-size", "200", "--test-size", "50", "--batch", "50",
+                           "--meta-iters", "2", "--l2-granularity", "weight", "--seed", seed, "--out", folders[k],
+                           NULL };
+    int status;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                 NULL, NULL, NULL, NULL, &status, NULL));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  g_setenv ("DRMAD_CHECKPOINT_CHUNK", "2", TRUE);
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  iterate_for (0.5);   /* drawn: GTK's first frame (its shaders compiled) is no part of the load */
+
+  tick_last_us = g_get_monotonic_time ();
+  tick_gap_us = 0;
+  guint ticker = g_timeout_add (10, tick_gap, NULL);
+  gint64 start = g_get_monotonic_time ();
+  GtkWidget *compare = drmad_window_compare_runs (window, (const char *const *) folders);
+  double returned = (g_get_monotonic_time () - start) / 1e6;
+  g_assert_nonnull (compare);
+  g_assert_true (drmad_window_is_comparing (window));
+  g_assert_true (GTK_IS_BOX (gtk_window_get_child (GTK_WINDOW (compare))));
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  double loaded = (g_get_monotonic_time () - start) / 1e6;
+  tick_gap (NULL);   /* and the wait since the last turn */
+  g_source_remove (ticker);
+  g_test_message ("returned after %.3f s, loaded after %.3f s, the main loop waited at most %.3f s", returned,
+                  loaded, tick_gap_us / 1e6);
+  g_assert_null (drmad_window_get_error (window));
+  g_assert_cmpfloat (loaded, >=, 0.5);   /* else the hook made nothing slow, and this shows nothing */
+  g_assert_cmpfloat (returned, <, loaded / 2);
+  g_assert_cmpfloat (tick_gap_us / 1e6, <, loaded / 2);
+  /* loaded: the three plots, one series per run */
+  GtkWidget *box = gtk_window_get_child (GTK_WINDOW (compare));
+  guint views = 0;
+  for (GtkWidget *child = gtk_widget_get_first_child (box); child; child = gtk_widget_get_next_sibling (child)) {
+    g_assert_true (DRMAD_IS_PLOT_VIEW (child));
+    g_assert_cmpuint (drmad_plot_view_get_plot (DRMAD_PLOT_VIEW (child))->series->len, ==, 2);
+    views++;
+  }
+  g_assert_cmpuint (views, ==, 3);
+  gtk_window_destroy (GTK_WINDOW (compare));
+
+  /* closed while loading: nothing more comes of it */
+  compare = drmad_window_compare_runs (window, (const char *const *) folders);
+  gtk_window_destroy (GTK_WINDOW (compare));
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  iterate_for (0.2);
+  g_assert_cmpuint (count_comparisons (window), ==, 0);
+  g_assert_null (drmad_window_get_error (window));
+
+  /* a second Compare: the first's load and window give way */
+  g_autoptr (GtkWidget) first = g_object_ref (drmad_window_compare_runs (window, (const char *const *) folders));
+  const char *alone[] = { folders[1], NULL };
+  GtkWidget *second = drmad_window_compare_runs (window, alone);
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  iterate_for (0.2);
+  g_assert_false (gtk_widget_get_visible (first));   /* destroyed */
+  g_assert_cmpuint (count_comparisons (window), ==, 1);
+  GtkWidget *view = gtk_widget_get_first_child (gtk_window_get_child (GTK_WINDOW (second)));
+  g_assert_true (DRMAD_IS_PLOT_VIEW (view));
+  g_assert_cmpuint (drmad_plot_view_get_plot (DRMAD_PLOT_VIEW (view))->series->len, ==, 1);
+  gtk_window_destroy (GTK_WINDOW (second));
+
+  /* an error: in the banner, as before, and no comparison window */
+  const char *bad[] = { folders[0], dir, NULL };
+  drmad_window_compare_runs (window, bad);
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  iterate_for (0.2);
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), dir));
+  g_assert_cmpuint (count_comparisons (window), ==, 0);
+
+  /* the window closed while its comparison loads: the load is cancelled */
+  drmad_window_compare_runs (window, (const char *const *) folders);
+  close_window (window);
+  g_unsetenv ("DRMAD_CHECKPOINT_CHUNK");
+  g_free (folders[0]);
+  g_free (folders[1]);
+  remove_tree (dir);
+}
+
 /* The last field of history.csv's line starting with @label (final-initial,
  * final-learned), the test error it records, as the status line writes it. */
 static char *
@@ -2544,6 +2678,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/program-last-iteration", test_program_last_iteration);
   g_test_add_func ("/gui/compare", test_compare);
+  g_test_add_func ("/gui/compare-loading", test_compare_loading);
   g_test_add_func ("/gui/settings-file", test_settings_file);
   g_test_add_func ("/gui/settings-fifo", test_settings_fifo);
   g_test_add_func ("/gui/plot-save", test_plot_save);
