@@ -754,17 +754,38 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
     *loss_plot = drmad_plot_run_loss (&data);
 }
 
+const char *const drmad_run_plot_files[3] = { "l2.png", "lr.png", "loss.png" };
+#define RUN_PLOT_WIDTH 800
+#define RUN_PLOT_HEIGHT 500
+
 /* The run folder's l2.png, lr.png and loss.png from the three plots. */
 static gboolean
 write_plots (const DrmadRun *run, DrmadPlot *const *plots, GError **error)
 {
-  const char *names[3] = { "l2.png", "lr.png", "loss.png" };
   for (guint i = 0; i < 3; i++) {
-    g_autofree char *path = g_build_filename (drmad_run_get_folder (run), names[i], NULL);
-    if (!drmad_plot_write_png (plots[i], path, 800, 500, error))
+    g_autofree char *path = g_build_filename (drmad_run_get_folder (run), drmad_run_plot_files[i], NULL);
+    if (!drmad_plot_write_png (plots[i], path, RUN_PLOT_WIDTH, RUN_PLOT_HEIGHT, error))
       return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+drmad_run_plot_pngs (const DrmadRun *run, const DrmadHyper *hyper, GBytes **pngs, GError **error)
+{
+  DrmadPlot *plots[3];
+  drmad_run_plots (run, hyper, &plots[0], &plots[1], &plots[2]);
+  gboolean ok = TRUE;
+  for (guint i = 0; i < 3; i++) {
+    pngs[i] = ok ? drmad_plot_png_bytes (plots[i], drmad_run_plot_files[i], RUN_PLOT_WIDTH, RUN_PLOT_HEIGHT, error)
+                 : NULL;
+    ok = ok && pngs[i];
+    drmad_plot_free (plots[i]);
+  }
+  if (!ok)
+    for (guint i = 0; i < 3; i++)
+      g_clear_pointer (&pngs[i], g_bytes_unref);
+  return ok;
 }
 
 gboolean

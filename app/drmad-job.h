@@ -224,6 +224,10 @@ gboolean drmad_job_folder_ranks (const char *folder, guint *ranks, gboolean *sha
 void     drmad_run_plots       (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2, DrmadPlot **lr,
                                 DrmadPlot **loss);
 gboolean drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **error);
+/* Those files' names, and the same three PNGs in memory (@pngs[3], new), byte
+ * for byte what drmad_run_write_plots() writes for the same history. */
+extern const char *const drmad_run_plot_files[3];
+gboolean drmad_run_plot_pngs (const DrmadRun *run, const DrmadHyper *hyper, GBytes **pngs, GError **error);
 
 /* The plots of the run folder @folder, whose run.ini gave @options: reads
  * the history in checkpoint.bin (no device, no data) and builds the three

@@ -304,6 +304,15 @@ by_name (gconstpointer a, gconstpointer b)
   return strcmp ((*(ExportedFile *const *) a)->name, (*(ExportedFile *const *) b)->name);
 }
 
+/* The same version of a file: a run replaces its files by renaming a new
+ * one over them (a new inode), and the time is to the nanosecond. */
+static gboolean
+same_file (const GStatBuf *a, const GStatBuf *b)
+{
+  return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size
+         && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 /* The run's files (not the atomic writer's temporaries, not its lock), read
  * whole; NULL, @error set, when the folder cannot be read. @settled: no file
  * was replaced while they were read (a run another process or this window
@@ -336,33 +345,158 @@ read_run_files (const char *folder, gboolean *settled, GError **error)
     ExportedFile *file = files->pdata[i];
     g_autofree char *path = g_build_filename (folder, file->name, NULL);
     GStatBuf now;
-    *settled = g_stat (path, &now) == 0 && now.st_ino == file->seen.st_ino && now.st_dev == file->seen.st_dev
-               && now.st_size == file->seen.st_size && now.st_mtime == file->seen.st_mtime;
+    *settled = g_stat (path, &now) == 0 && same_file (&now, &file->seen);
   }
   return g_steal_pointer (&files);
 }
+
+static ExportedFile *
+find_file (GPtrArray *files, const char *name)
+{
+  for (guint i = 0; i < files->len; i++)
+    if (g_str_equal (((ExportedFile *) files->pdata[i])->name, name))
+      return files->pdata[i];
+  return NULL;
+}
+
+/* The iteration of the last meta-iteration row of history.csv (they start
+ * with it; the final rows with "final-"), or of hyper.csv's last row; 0
+ * when there is none. */
+static guint64
+last_iteration (const ExportedFile *file, gboolean last_line_only)
+{
+  if (!file)
+    return 0;
+  gsize length;
+  const char *text = g_bytes_get_data (file->contents, &length), *end = text + length;
+  guint64 last = 0;
+  if (last_line_only) {
+    while (end > text && end[-1] == '\n')
+      end--;
+    const char *line = g_strrstr_len (text, end - text, "\n");
+    text = line ? line + 1 : text;
+  }
+  for (const char *line = text; line && line < end;) {
+    guint64 number = 0;
+    gboolean digits = FALSE;
+    for (const char *c = line; c < end && g_ascii_isdigit (*c); c++, digits = TRUE)
+      number = number * 10 + (guint64) (*c - '0');
+    if (digits)
+      last = number;
+    const char *next = memchr (line, '\n', end - line);
+    line = next ? next + 1 : NULL;
+  }
+  return last;
+}
+
+/* While a run records meta-iterations into the folder (this window's, or
+ * another process's), a reading of its files may fall between them: a
+ * record writes history.csv, hyper.csv, checkpoint.bin, then the three
+ * plots (drmad_run_record, drmad_job_run), each replaced whole, so the
+ * folder holds, say, history.csv of meta-iteration k + 1 beside the
+ * checkpoint and plots of k for as long as the record takes. TRUE when
+ * @files are of one meta-iteration: history.csv's and hyper.csv's last rows
+ * are the checkpoint's last record, read from the checkpoint.bin that
+ * @files hold; the plots, which say no iteration, are then drawn anew from
+ * that checkpoint, as the run draws them (drmad_run_plot_pngs). FALSE with
+ * @error when the checkpoint cannot be read at all. */
+static gboolean
+one_iteration (const char *folder, GPtrArray *files, gboolean *consistent, GError **error)
+{
+  *consistent = FALSE;
+  ExportedFile *ini = find_file (files, "run.ini"), *checkpoint = find_file (files, "checkpoint.bin");
+  guint64 history = last_iteration (find_file (files, "history.csv"), FALSE);
+  guint64 hyper_csv = last_iteration (find_file (files, "hyper.csv"), TRUE);
+  if (!checkpoint) {   /* none recorded yet, or the first being recorded */
+    *consistent = history == 0 && hyper_csv == 0;
+    return TRUE;
+  }
+  if (!ini)
+    return TRUE;   /* a run writes run.ini first: the folder is being made or replaced */
+  gsize length;
+  const char *text = g_bytes_get_data (ini->contents, &length);
+  g_autoptr (GHashTable) values = drmad_options_read_ini (text, length, "run.ini", TRUE, error);
+  DrmadOptions options = { 0 };
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  gboolean loaded = values && drmad_options_from_values (&options, values, error)
+                    && drmad_run_load (folder, &options, &hyper, &run, error);
+  drmad_options_clear (&options);
+  if (!loaded)
+    return FALSE;
+  /* the checkpoint just loaded is the one read with the other files */
+  g_autofree char *path = g_build_filename (folder, "checkpoint.bin", NULL);
+  GStatBuf now;
+  if (g_stat (path, &now) != 0 || !same_file (&now, &checkpoint->seen))
+    return TRUE;
+  guint n = drmad_run_get_n_records (run);
+  guint64 recorded = n ? drmad_run_get_record (run, n - 1)->iteration : 0;
+  if (history != recorded || hyper_csv != recorded)
+    return TRUE;
+  GBytes *pngs[3];
+  if (!drmad_run_plot_pngs (run, hyper, pngs, error))
+    return FALSE;
+  for (guint i = 0; i < 3; i++) {
+    ExportedFile *file = find_file (files, drmad_run_plot_files[i]);
+    if (!file) {
+      file = g_new0 (ExportedFile, 1);
+      file->name = g_strdup (drmad_run_plot_files[i]);
+      g_ptr_array_add (files, file);
+    }
+    g_clear_pointer (&file->contents, g_bytes_unref);
+    file->contents = pngs[i];
+  }
+  g_ptr_array_sort (files, by_name);
+  *consistent = TRUE;
+  return TRUE;
+}
+
+#define EXPORT_PATIENCE_US (30 * G_USEC_PER_SEC)
 
 /* Copies every file of the run folder: l2.png, lr.png, loss.png (the plots
  * the window shows, as drmad_run_write_plots drew them), history.csv,
  * hyper.csv, run.ini, checkpoint.bin; each written as the run writes its
  * own (a temporary file renamed over the name: an export cut short leaves
- * no half file), from one reading of the folder in which none changed. */
+ * no half file), from one reading of the folder in which none changed and,
+ * while a run writes it, whose files are of one meta-iteration
+ * (one_iteration: its plots then drawn from the checkpoint read). */
 static void
 export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   ExportJob *job = task_data;
   GError *error = NULL;
   g_autoptr (GPtrArray) files = NULL;
-  gboolean settled = FALSE;
-  for (guint attempt = 0; attempt < 20 && !settled; attempt++) {
+  gboolean settled = FALSE, writing = FALSE;
+  /* A record of a large θ takes seconds: a reading falling into one is tried
+   * again, for up to EXPORT_PATIENCE_US while a run holds the folder. */
+  gint64 give_up = g_get_monotonic_time () + EXPORT_PATIENCE_US;
+  for (guint attempt = 0; !settled && (attempt < 20 || (writing && g_get_monotonic_time () < give_up)); attempt++) {
     if (attempt > 0)
       g_usleep (50000);
+    if (g_task_return_error_if_cancelled (task))
+      return;
     g_clear_pointer (&files, g_ptr_array_unref);
+    /* before and after: a run starting meanwhile counts */
+    writing = drmad_run_in_use (job->from, NULL);
     if (!(files = read_run_files (job->from, &settled, &error))) {
       g_prefix_error (&error, "cannot export %s: ", job->from);
       g_task_return_error (task, error);
       return;
     }
+    writing |= drmad_run_in_use (job->from, NULL);
+    gboolean consistent = TRUE;
+    if (settled && writing && !one_iteration (job->from, files, &consistent, &error)) {
+      g_prefix_error (&error, "cannot export %s, which a run is writing: ", job->from);
+      g_task_return_error (task, error);
+      return;
+    }
+    settled = settled && consistent;
+  }
+  if (!settled && writing) {
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_BUSY, "cannot export %s: for %d s, each reading of it fell "
+                             "within the recording of a meta-iteration by the run writing it; try again, or stop "
+                             "that run first", job->from, (int) (EXPORT_PATIENCE_US / G_USEC_PER_SEC));
+    return;
   }
   if (g_mkdir_with_parents (job->to, 0755) != 0) {
     int saved = errno;

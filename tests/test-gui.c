@@ -94,6 +94,53 @@ static gboolean stopped (DrmadWindow *w)
 }
 
 static gboolean allocated (DrmadWindow *w) { return gtk_widget_get_width (GTK_WIDGET (w)) > 0; }
+static gboolean no_task (DrmadWindow *w) { return w->tasks_running == 0; }
+
+/* An exported run folder's files are of one meta-iteration, returned:
+ * history.csv's and hyper.csv's last rows are its checkpoint's last record,
+ * and its plots are the ones drawn from that checkpoint. */
+static guint
+assert_one_iteration (const char *folder)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini, TRUE, &error);
+  g_assert_no_error (error);
+  DrmadOptions options = { 0 };
+  g_assert_true (drmad_options_from_values (&options, values, &error));
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  g_assert_true (drmad_run_load (folder, &options, &hyper, &run, &error));
+  g_assert_no_error (error);
+  drmad_options_clear (&options);
+  guint n = drmad_run_get_n_records (run);
+  g_assert_cmpuint (n, >, 0);
+  guint last = drmad_run_get_record (run, n - 1)->iteration;
+  g_autofree char *history_path = g_build_filename (folder, "history.csv", NULL);
+  g_autofree char *hyper_path = g_build_filename (folder, "hyper.csv", NULL);
+  g_autofree char *history = NULL, *hyper_csv = NULL;
+  g_assert_true (g_file_get_contents (history_path, &history, NULL, NULL));
+  g_assert_true (g_file_get_contents (hyper_path, &hyper_csv, NULL, NULL));
+  guint history_last = 0;
+  for (const char *line = history; line; line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL)
+    if (g_ascii_isdigit (*line))
+      history_last = g_ascii_strtoull (line, NULL, 10);
+  g_strchomp (hyper_csv);
+  const char *hyper_line = strrchr (hyper_csv, '\n');
+  g_assert_nonnull (hyper_line);
+  g_assert_cmpuint (history_last, ==, last);
+  g_assert_cmpuint (g_ascii_strtoull (hyper_line + 1, NULL, 10), ==, last);
+  GBytes *pngs[3];
+  g_assert_true (drmad_run_plot_pngs (run, hyper, pngs, &error));
+  for (guint i = 0; i < 3; i++) {
+    g_autofree char *path = g_build_filename (folder, drmad_run_plot_files[i], NULL), *png = NULL;
+    gsize length;
+    g_assert_true (g_file_get_contents (path, &png, &length, NULL));
+    g_assert_cmpmem (png, length, g_bytes_get_data (pngs[i], NULL), g_bytes_get_size (pngs[i]));
+    g_bytes_unref (pngs[i]);
+  }
+  return last;
+}
 
 /* The scrolled window around the tabs of the plots beside the learning rate. */
 static GtkWidget *
@@ -491,6 +538,14 @@ test_window (void)
   drmad_plot_view_reset_zoom (loss_view);
   drmad_plot_view_set_log (loss_view, FALSE);
   g_assert_false (isfinite (drmad_plot_view_get_plot (loss_view)->view_x_lo));
+
+  /* Export while the run goes on: the files are of one meta-iteration. */
+  g_autofree char *export_running = g_build_filename (g_get_user_data_dir (), "exported-running", NULL);
+  drmad_window_export_to (window, export_running);
+  g_assert_cmpfloat (wait_until (window, no_task, 60), >=, 0);
+  g_test_message ("%s", drmad_window_get_status (window));
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
+  g_test_message ("exported while running: meta-iteration %u", assert_one_iteration (export_running));
 
   /* Stop: the run ends before its meta-iterations are done (how soon is
    * bench work, not a test's: 60 s only keeps a hang from blocking the
@@ -2479,6 +2534,92 @@ count_opens (int watch, const char *name)
 }
 #endif
 
+/* Copies @name from folder @from into folder @to, replacing it whole with
+ * the library's writer, as a run replaces its files. */
+static void
+replace_from (const char *from, const char *to, const char *name)
+{
+  g_autofree char *source = g_build_filename (from, name, NULL), *target = g_build_filename (to, name, NULL);
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_get_contents (source, &contents, &length, NULL));
+  g_assert_true (drmad_write_file_atomic (target, contents, length, &error));
+  g_assert_no_error (error);
+}
+
+/* The iteration of history.csv's last meta-iteration row. */
+static guint
+history_last_iteration (const char *folder)
+{
+  g_autofree char *path = g_build_filename (folder, "history.csv", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  guint last = 0;
+  for (const char *line = text; line; line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL)
+    if (g_ascii_isdigit (*line))
+      last = g_ascii_strtoull (line, NULL, 10);
+  return last;
+}
+
+/* Export while a run records a meta-iteration into the folder, played here
+ * by the test: the folder holds a run of 2 meta-iterations, its lock held
+ * as a writer holds it, and the record of a run of 3 has written run.ini,
+ * history.csv and hyper.csv; its checkpoint.bin and plots come half a
+ * second later. The export took history.csv and hyper.csv of 3 beside the
+ * checkpoint and plots of 2; it now waits for the record's end and holds
+ * the files of that run of 3, each byte for byte, the plots too (drawn
+ * from the checkpoint it exported, as the run drew its own). */
+static void
+test_export_recording (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-export-recording", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  g_autofree char *longer = g_build_filename (dir, "longer", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", "784,16,10", "--iters", "30",
+                         "--train-size", "300", "--val-size", "200", "--test-size", "50", "--batch", "50",
+                         "--meta-iters", "3", "--seed", "1", "--out", longer, NULL };
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, run);
+
+  g_autofree char *lock_path = g_build_filename (run, ".drmad-lock", NULL);
+  int lock_fd = g_open (lock_path, O_RDWR, 0);
+  g_assert_cmpint (lock_fd, >=, 0);
+  g_assert_cmpint (hold_run_lock (lock_fd), ==, 0);
+  const char *first[] = { "run.ini", "history.csv", "hyper.csv" };
+  for (guint i = 0; i < G_N_ELEMENTS (first); i++)
+    replace_from (longer, run, first[i]);
+  g_autofree char *exported = g_build_filename (dir, "exported", NULL);
+  drmad_window_export_to (window, exported);
+  iterate_for (0.5);
+  g_assert_true (drmad_window_is_busy (window));   /* waiting for the record's end */
+  const char *then[] = { "checkpoint.bin", "l2.png", "lr.png", "loss.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (then); i++)
+    replace_from (longer, run, then[i]);
+  g_assert_cmpfloat (wait_until (window, idle, 60), >=, 0);
+  g_assert_cmpint (close (lock_fd), ==, 0);
+  g_test_message ("%s", drmad_window_get_status (window));
+  g_assert_null (drmad_window_get_error (window));
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
+  g_assert_cmpuint (history_last_iteration (exported), ==, 3);
+  g_assert_cmpuint (assert_exported_whole (longer, exported), ==, 7);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (dir);
+}
+
 /* Open run on a folder as a user may find it: one another process is
  * still running (its lock held: Start would be refused, and the status line
  * said Start continues it), and one whose checkpoint.bin is gone while
@@ -2683,6 +2824,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/settings-fifo", test_settings_fifo);
   g_test_add_func ("/gui/plot-save", test_plot_save);
   g_test_add_func ("/gui/export", test_export);
+  g_test_add_func ("/gui/export-recording", test_export_recording);
   g_test_add_func ("/gui/open-run", test_open_run);
   g_test_add_func ("/gui/quit-signal", test_quit_signal);
   g_test_add_func ("/gui/quit-signal-ignored", test_quit_signal_ignored);
