@@ -394,12 +394,12 @@ last_iteration (const ExportedFile *file, gboolean last_line_only)
  * record writes history.csv, hyper.csv, checkpoint.bin, then the three
  * plots (drmad_run_record, drmad_job_run), each replaced whole, so the
  * folder holds, say, history.csv of meta-iteration k + 1 beside the
- * checkpoint and plots of k for as long as the record takes. TRUE when
- * @files are of one meta-iteration: history.csv's and hyper.csv's last rows
- * are the checkpoint's last record, read from the checkpoint.bin that
- * @files hold; the plots, which say no iteration, are then drawn anew from
- * that checkpoint, as the run draws them (drmad_run_plot_pngs). FALSE with
- * @error when the checkpoint cannot be read at all. */
+ * checkpoint and plots of k for as long as the record takes. @consistent:
+ * @files are of one meta-iteration, history.csv's and hyper.csv's last rows
+ * being the checkpoint's last record, read from the checkpoint.bin that
+ * @files hold; the plots, which name no meta-iteration, are then drawn anew
+ * from that checkpoint, as the run draws them (drmad_run_plot_pngs). FALSE,
+ * with @error, only when the checkpoint or run.ini cannot be read at all. */
 static gboolean
 one_iteration (const char *folder, GPtrArray *files, gboolean *consistent, GError **error)
 {
@@ -766,7 +766,6 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
     gtk_box_append (GTK_BOX (box), view);
   }
   gtk_window_set_child (GTK_WINDOW (job->compare), box);
-  g_object_set_data (G_OBJECT (job->compare), "drmad-compare-loaded", GINT_TO_POINTER (TRUE));
   drmad_window_compare_finished (self, job->compare);
 }
 
