@@ -738,8 +738,10 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   gboolean loaded = g_task_propagate_boolean (G_TASK (result), &error);
   g_signal_handlers_disconnect_by_func (job->compare, on_compare_destroyed, job);
-  if (self->compare_cancellable == job->cancellable)
+  if (self->compare_cancellable == job->cancellable) {
     g_clear_object (&self->compare_cancellable);
+    self->compare_loading = NULL;
+  }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     if (!job->closed)   /* another Compare, or the window going away */
       gtk_window_destroy (GTK_WINDOW (job->compare));
@@ -782,7 +784,10 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
     g_strv_builder_add (all, self->run_folder);   /* and the run this window shows */
     n++;
   }
-  /* one load at a time: the one in flight, and its window, give way */
+  /* one load at a time: the one in flight, and its window, give way now
+   * (its thread ends once the checkpoint it reads is read) */
+  if (self->compare_loading)
+    gtk_window_destroy (GTK_WINDOW (self->compare_loading));   /* cancels it (on_compare_destroyed) */
   if (self->compare_cancellable)
     g_cancellable_cancel (self->compare_cancellable);
   g_clear_object (&self->compare_cancellable);
@@ -805,6 +810,7 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   CompareJob *job = g_new0 (CompareJob, 1);
   job->folders = g_strv_builder_end (all);
   job->compare = g_object_ref (window);
+  self->compare_loading = window;
   job->cancellable = g_object_ref (self->compare_cancellable);
   g_signal_connect (window, "destroy", G_CALLBACK (on_compare_destroyed), job);
   g_autoptr (GTask) task = g_task_new (self, self->compare_cancellable, compare_done, NULL);

@@ -44,6 +44,7 @@ struct _DrmadWindow {
   DrmadRunner    *runner;
   GCancellable   *cancellable;      /* of the helper tasks (open run, export, dataset, devices) */
   GCancellable   *compare_cancellable;   /* of the comparison loading now, or NULL */
+  GtkWidget      *compare_loading;       /* its window (the load's task holds it) */
   GPtrArray      *choices;          /* Choice: the drop-downs bound to settings */
   gboolean        syncing;          /* settings → widgets in progress */
   guint           tasks_running;    /* helper tasks in flight */
