@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "drmad-cli.h"
 #include "drmad-job.h"
 #include "drmad-options.h"
 #include "drmad-run-plots.h"
@@ -504,6 +505,40 @@ test_eta_queued_burst (void)
   }
 }
 
+/* The --check table keeps its columns under their headings on every row:
+ * each verdict ("ok" or "TOO FAR" on each basis) and fidelity columns of
+ * numbers or "diverged". The row of a group whose finite differences were
+ * all 0 and that failed, "TOO FAR (absolute, fd 0)" (24 characters in a
+ * column of 19), pushed its DrMAD and piecewise columns five characters
+ * right of their headings. */
+static void
+test_check_table_aligned (void)
+{
+  g_autofree char *heading = drmad_check_table_heading ();
+  g_auto (GStrv) lines = g_strsplit (heading, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);   /* two lines, each ending in "\n" */
+  g_test_message ("%s", heading);
+  glong drmad_at = strstr (lines[0], "DrMAD vs exact") - lines[0];
+  glong piece_at = strstr (lines[0], "piecewise vs exact") - lines[0];
+  glong number_at = strstr (lines[0], "exact vs finite diff.") - lines[0];
+  g_assert_cmpint (strstr (lines[1], "relative error (bound)") - lines[1], ==, number_at);
+  g_assert_cmpint (strstr (lines[1], "cosine") - lines[1], ==, drmad_at);
+  g_assert_cmpint (g_strrstr (lines[1], "cosine") - lines[1], ==, piece_at);
+  const char *bases[] = { "relative", "fd noise", "absolute, fd 0" };
+  const char *d_text = "0.9912     0.0431     ", *k_text = "diverged              ";
+  for (guint ok = 0; ok <= 1; ok++)
+    for (guint b = 0; b < G_N_ELEMENTS (bases); b++) {
+      g_autofree char *row = drmad_check_table_row ("lr/layer1", 12, 3.25e-7, ok, bases[b], d_text, k_text);
+      g_test_message ("%s", row);
+      g_assert_true (g_str_has_suffix (row, "\n"));
+      g_assert_cmpint (strstr (row, "3.25e-07") - row, ==, number_at);
+      g_assert_cmpint (strstr (row, d_text) - row, ==, drmad_at);
+      g_assert_cmpint (strstr (row, k_text) - row, ==, piece_at);
+      g_autofree char *verdict = g_strdup_printf ("%s (%s)", ok ? "ok" : "TOO FAR", bases[b]);
+      g_assert_nonnull (strstr (row, verdict));
+    }
+}
+
 /* A warm start of 60 s (three trainings) before 4 meta-iterations of 35 s
  * each (training 10 s, reverse pass 20 s, recording 5 s; no fidelity): once
  * meta-iteration 1 is recorded, the time left is the 3 meta-iterations to
@@ -597,6 +632,7 @@ main (int argc, char **argv)
   g_test_add_func ("/job/eta-first-step-reported", test_eta_first_step_reported);
   g_test_add_func ("/job/eta-first-event", test_eta_first_event);
   g_test_add_func ("/job/eta-queued-burst", test_eta_queued_burst);
+  g_test_add_func ("/job/check-table-aligned", test_check_table_aligned);
   g_test_add_func ("/job/eta-after-warm-start", test_eta_after_warm_start);
   g_test_add_func ("/job/eta-later-closed-form", test_eta_later_closed_form);
   return g_test_run ();
