@@ -121,12 +121,16 @@ drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot 
         if (!rec->rejected)
           drmad_plot_series_append (v, rec->iteration, rec->val_loss);
       }
-      /* θ after the last meta-iteration, or the start when none finished. */
-      const double *theta = records ? drmad_run_get_record (r->run, records - 1)->theta
-                                    : drmad_hyper_get_values (r->hyper);
+      /* θ after the last meta-iteration (its record's cells), or the start when none finished. */
       g_autofree double *l2_cells = g_new (double, L), *lr_cells = g_new (double, L * S);
-      drmad_theta_cells (r->hyper, theta, DRMAD_GROUP_L2, 1, config->init_l2, l2_cells);
-      drmad_theta_cells (r->hyper, theta, DRMAD_GROUP_LR, S, config->init_lr, lr_cells);
+      const DrmadRunRecord *last = records ? drmad_run_get_record (r->run, records - 1) : NULL;
+      if (last) {
+        memcpy (l2_cells, last->l2_cells, L * sizeof (double));
+        memcpy (lr_cells, last->lr_cells, (gsize) L * S * sizeof (double));
+      } else {
+        drmad_hyper_cells (r->hyper, drmad_hyper_get_values (r->hyper), DRMAD_GROUP_L2, l2_cells);
+        drmad_hyper_cells (r->hyper, drmad_hyper_get_values (r->hyper), DRMAD_GROUP_LR, lr_cells);
+      }
       DrmadPlotSeries *w = drmad_plot_add_series (l2, name, k, 1);
       for (guint l = 0; l < L; l++)
         drmad_plot_series_append (w, l + 1, l2_cells[l]);

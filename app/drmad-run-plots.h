@@ -7,12 +7,6 @@
 #include "drmad-plot.h"
 #include "drmad-options.h"
 
-/* The natural value of θ's entries of @kind, averaged geometrically per
- * layer × segment cell (@S segments; 1 for per-layer groups), for θ =
- * @theta; a cell with no entry keeps @fallback[layer]. */
-void drmad_theta_cells (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, guint S,
-                        const double *fallback, double *out);
-
 /* New plots of @run's history (each may be NULL to skip it). A group that is
  * not learned still gets a plot, of its fixed value, saying so in its title. */
 void drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **momentum, DrmadPlot **init,
