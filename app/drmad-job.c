@@ -1022,6 +1022,9 @@ out_folder_advice (const DrmadOptions *o, GError **error)
     add_advice (error, "another --out");
 }
 
+/* hyper.csv's growth a meta-iteration past which a run says how big it will be */
+#define HYPER_CSV_NOTICE_BYTES ((guint64) 10 * 1000 * 1000)
+
 static void
 say (const DrmadJobCallbacks *callbacks, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -1351,6 +1354,18 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                              .fidelity_unmeasured = drmad_meta_get_no_fidelity_reason (meta) != NULL };
     if (callbacks->folder)
       callbacks->folder (&event, callbacks->user_data);
+  }
+  /* hyper.csv has a row for every entry of θ after every meta-iteration
+   * (README, "The run folder"): with an L2 per weight of a large net that
+   * is gigabytes in a few dozen, which a user should know before, not when
+   * the disk is full. */
+  guint64 hyper_csv_bytes = drmad_run_hyper_csv_bytes_per_iteration (hyper);
+  if (writer && hyper_csv_bytes > HYPER_CSV_NOTICE_BYTES && drmad_meta_get_iteration (meta) < o->meta_iters) {
+    g_autofree char *each = g_format_size (hyper_csv_bytes);
+    g_autofree char *all = g_format_size (hyper_csv_bytes * o->meta_iters);
+    say (callbacks, "hyper.csv grows by about %s a meta-iteration (a row for each of the %" G_GSIZE_FORMAT
+         " hyperparameters): about %s after %" G_GUINT64_FORMAT " meta-iteration%s", each, drmad_hyper_get_n (hyper),
+         all, (guint64) o->meta_iters, o->meta_iters == 1 ? "" : "s");
   }
   relay.meta_total = o->meta_iters;
   if (o->warm_start && drmad_meta_get_iteration (meta) == 0 && o->meta_iters > 0) {

@@ -178,8 +178,8 @@ const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index)
 gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error);
 
 /* About how many bytes hyper.csv grows by with each meta-iteration of
- * @hyper's θ: a row per entry, its name and two numbers of about 22
- * characters (%.17g). */
+ * @hyper's θ: a row per entry, with its name and two numbers of about 19
+ * and 22 characters (%.17g). */
 guint64 drmad_run_hyper_csv_bytes_per_iteration (const DrmadHyper *hyper);
 
 /* checkpoint.bin framing: magic, version, length, payload, CRC-32. Writing

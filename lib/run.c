@@ -1052,10 +1052,11 @@ guint64
 drmad_run_hyper_csv_bytes_per_iteration (const DrmadHyper *hyper)
 {
   guint64 bytes = 0;
-  /* "ITERATION,NAME,RAW,VALUE\n": three digits of iteration, two numbers of
-   * about 22 characters each (%.17g of a logarithm and of a small value) */
+  /* "ITERATION,NAME,RAW,VALUE\n": two digits of iteration, then %.17g of
+   * a logarithm (about 19 characters) and of a small natural value (about
+   * 22, "9.9999999999999991e-05") */
   for (gsize k = 0; k < drmad_hyper_get_n (hyper); k++)
-    bytes += strlen (drmad_hyper_get_name (hyper, k)) + 3 + 2 * 22 + 4;
+    bytes += 2 + strlen (drmad_hyper_get_name (hyper, k)) + 19 + 22 + 4;
   return bytes;
 }
 
