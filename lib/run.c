@@ -1010,8 +1010,13 @@ write_hyper_csv (DrmadRun *run, const GPtrArray *records, DrmadHyper *hyper, GEr
       return hyper_csv_refused (run, path, why, error);
   }
   for (guint i = first; i < records->len; i++)
-    if (!((const DrmadRunRecord *) records->pdata[i])->theta)   /* hyper_records 0 with θ let go */
-      return hyper_csv_refused (run, path, "the file's length and check are not known", error);
+    if (!((const DrmadRunRecord *) records->pdata[i])->theta) {   /* rows not known to be there, θ let go */
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                   "cannot write %s: its rows of meta-iteration %u are not known to be there, and its θ is no longer "
+                   "kept (only the last meta-iteration's, past %" G_GSIZE_FORMAT " hyperparameters)", path,
+                   ((const DrmadRunRecord *) records->pdata[i])->iteration, theta_kept_max ());
+      return FALSE;
+    }
   AtomicFile file;
   if (!atomic_open (&file, path, error)
       || (first && !atomic_copy_from (&file, path, run->hyper_bytes, error)))
@@ -1501,9 +1506,8 @@ drmad_run_load_history (DrmadRun *run, DrmadHyper *hyper, GError **error)
   return drmad_run_restore (run, hyper, NULL, error);
 }
 
-/* A record read from a checkpoint at @p (@version's layout, @cells cells,
- * whether it holds θ in *@has_theta already), into @r; FALSE where it names
- * no known method. */
+/* A record read from a checkpoint at @p (@version's layout; @has_theta:
+ * whether θ follows it), into @r; FALSE where it names no known method. */
 static gboolean
 read_record (DrmadRunRecord *r, const guint8 *p, guint32 version, gsize n, gsize n_groups, const DrmadHyper *hyper,
              gboolean has_theta)
