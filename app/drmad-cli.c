@@ -515,6 +515,7 @@ run_check (DrmadOptions *o)
           "cosine", "rel. error");
   gboolean noise_decided = FALSE;
   gboolean pass = TRUE;
+  g_autoptr (GString) fd_zero_bounds = g_string_new (NULL);
   for (guint g = 0; g < drmad_hyper_get_n_groups (hyper); g++) {
     gsize first, count;
     drmad_hyper_get_group_span (hyper, g, &first, &count);
@@ -528,12 +529,22 @@ run_check (DrmadOptions *o)
     /* Within the relative tolerance, or within what the finite differences
      * themselves can resolve (whichever bound is larger decides). */
     double relative_bound = tolerance * sqrt (norm), noise_bound = 2 * sqrt (floor);
-    double exact_vs_fd = norm > 0 ? sqrt (diff / norm) : (diff > 0 ? INFINITY : 0);
     gboolean by_noise = noise_bound > relative_bound;
     gboolean ok = sqrt (diff) <= MAX (relative_bound, noise_bound);
-    noise_decided |= by_noise;
+    /* Every finite difference of the group exactly 0 (θ moved f by less than
+     * its rounding): an error relative to 0 means nothing (it printed "inf
+     * ok"), so the column shows the absolute difference, which the finite
+     * differences' own error alone bounds. */
+    gboolean fd_zero = norm == 0;
+    double exact_vs_fd = fd_zero ? sqrt (diff) : sqrt (diff / norm);
+    if (fd_zero)
+      g_string_append_printf (fd_zero_bounds, "%s%s %.3g", fd_zero_bounds->len ? ", " : "",
+                              drmad_hyper_get_group_name (hyper, g), noise_bound);
+    else
+      noise_decided |= by_noise;
     pass = pass && ok;
-    g_autofree char *verdict = g_strdup_printf ("%s (%s)", ok ? "ok" : "TOO FAR", by_noise ? "fd noise" : "relative");
+    g_autofree char *verdict = g_strdup_printf ("%s (%s)", ok ? "ok" : "TOO FAR",
+                                                fd_zero ? "absolute, fd 0" : by_noise ? "fd noise" : "relative");
     g_autofree char *d_text = fidelity_columns (drmad, exact, first, count);
     g_autofree char *k_text = fidelity_columns (piece, exact, first, count);
     printf ("%-9s %6" G_GSIZE_FORMAT "  %-10.3g %-19s  %s  %s\n", drmad_hyper_get_group_name (hyper, g), count,
@@ -545,10 +556,16 @@ run_check (DrmadOptions *o)
     printf ("DrMAD: %s\n", drmad_error->message);
   if (piece_error)
     printf ("piecewise: %s\n", piece_error->message);
+  g_autofree char *fd_zero_note = fd_zero_bounds->len
+    ? g_strdup_printf ("; where it says \"fd 0\" every finite difference of the group was exactly 0 (θ moved the "
+                       "validation loss by less than its rounding): the number there is the absolute difference "
+                       "|exact - fd| = |exact|, bounded by the finite differences' own error alone (%s)",
+                       fd_zero_bounds->str)
+    : g_strdup ("");
   printf ("\npiecewise uses K = %u pieces; finite differences: steps %g and %g on %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
           " values; bound: relative tolerance %g, or the finite differences' own error (their disagreement between the "
-          "two steps plus rounding)%s\n", K, eps, 2 * eps, n_checked, n, tolerance,
-          noise_decided ? ", which decided where it says \"fd noise\"" : "");
+          "two steps plus rounding)%s%s\n", K, eps, 2 * eps, n_checked, n, tolerance,
+          noise_decided ? ", which decided where it says \"fd noise\"" : "", fd_zero_note);
   printf ("%s\n", pass ? "check passed: the exact hypergradient agrees with finite differences"
                        : "check FAILED: the exact hypergradient is farther from finite differences than the tolerance");
   drmad_session_clear (&s);
@@ -618,10 +635,12 @@ drmad_cli_main (int argc, char **argv)
     fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
     status = EXIT_BAD_INPUT;
 #ifdef DRMAD_HAVE_MPI
-  } else if ((options.version || options.list_devices || options.check || options.evaluate)
+  } else if ((options.version || options.list_devices || options.check || options.evaluate || options.meta_iters == 0)
              && drmad_mpi_launched () && drmad_mpi_launched_rank () > 0) {
     /* What does not meta-optimise runs once, in rank 0 (which also has
-     * mpirun's standard input); the other processes end at once. */
+     * mpirun's standard input); the other processes end at once. Training
+     * once (--meta-iters 0) has no hypergradient to average: every rank
+     * trained the same θ and all but rank 0's result was dropped. */
     status = 0;
 #endif
   } else if (options.version) {
@@ -631,6 +650,16 @@ drmad_cli_main (int argc, char **argv)
     status = check_stdout (list_devices ());
   } else if (options.check && options.evaluate) {
     fprintf (stderr, "drmad: --check and --evaluate cannot be combined: give one\n");
+    status = EXIT_BAD_INPUT;
+  } else if (options.check && options.resume) {
+    /* --check measures the hypergradients of a fresh training at the
+     * starting values given (README, "--check"); a resumed run's learned θ
+     * is not a starting value, and its run.ini would be read as options
+     * for a check that never uses its checkpoint. */
+    fprintf (stderr, "drmad: --check and --resume %s cannot be combined: --check trains afresh from the starting "
+             "values given and compares hypergradients there, and neither continues a run nor reads its checkpoint; "
+             "to check that run's settings, give --check --config %s%srun.ini\n", options.resume, options.resume,
+             g_str_has_suffix (options.resume, G_DIR_SEPARATOR_S) ? "" : G_DIR_SEPARATOR_S);
     status = EXIT_BAD_INPUT;
   } else if (options.warm_start && drmad_options_typed (&options, "warm-start")
              && (options.check || options.evaluate || options.meta_iters == 0)) {
@@ -661,7 +690,7 @@ drmad_cli_main (int argc, char **argv)
     /* Under mpirun or srun: one of several processes (docs/distributed.md). A
      * failing rank ends all of them, since the others may be waiting for
      * its hypergradient. */
-    if (drmad_mpi_launched ()) {
+    if (drmad_mpi_launched () && options.meta_iters > 0) {   /* --meta-iters 0: rank 0 alone, as above */
       DrmadJobRanks ranks;
       if (!drmad_mpi_init (&ranks, &error)) {
         fprintf (stderr, "drmad: %s\n", error->message);

@@ -491,15 +491,19 @@ measuring_after (const DrmadEta *eta, guint64 done)
   return (eta->meta_total - 1) / every - done / every;
 }
 
-/* The seconds a phase that has run @elapsed and is @step of @total through
- * still takes, or NAN before its first step. */
+/* The seconds a phase still takes that has run @elapsed since its first
+ * event, at step @first, and is now @step of @total through; NAN while no
+ * step after the first event is timed. The first event comes after its step
+ * (training reports step 1 first, a warm start's trainings too), and that
+ * step's time is not in @elapsed: counted as done in no time, it made the
+ * time left 0 ("0 s left" at a warm start's first event). */
 static double
-phase_left (double elapsed, guint64 step, guint64 total)
+phase_left (double elapsed, guint64 first, guint64 step, guint64 total)
 {
-  if (step == 0 || total == 0)
+  if (step <= first || total == 0)
     return NAN;
-  double done = (double) MIN (step, total) / total;
-  return elapsed * (1 - done) / done;
+  step = MIN (step, total);
+  return elapsed * (total - step) / (step - first);
 }
 
 double
@@ -524,10 +528,11 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
       eta->fidelity_s = ended;
     g_strlcpy (eta->phase, event->phase, sizeof eta->phase);
     eta->phase_started_us = now;
+    eta->phase_first_step = event->step;
   }
   eta->last_event_us = now;
   double elapsed = (now - eta->phase_started_us) / 1e6;
-  double left = phase_left (elapsed, event->step, event->total);
+  double left = phase_left (elapsed, eta->phase_first_step, event->step, event->total);
   double step = (double) event->step / MAX (event->total, 1);
   if (event->meta_done >= eta->meta_total) {  /* the final evaluation, or training once */
     if (fraction)

@@ -1,5 +1,6 @@
 /* IDX and IDX.gz files: the MNIST-family image and label files. */
 #include "dataset-private.h"
+#include "environment-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -230,26 +231,19 @@ idx_read_body (IdxStream *s, guint64 count, const char *what, GError **error)
 
 /* What memory the process may still have: MemAvailable from /proc/meminfo
  * (free memory and what the kernel can reclaim), else the free physical
- * pages; lower when the process's RLIMIT_AS or RLIMIT_DATA is lower.
- * G_MAXUINT64 when none of these is known. @what names the one that applied. */
+ * pages, or the room under the process's cgroup memory limit where that is
+ * lower (drmad_memory_room); lower still when its RLIMIT_AS or RLIMIT_DATA is.
+ * G_MAXUINT64 when none of these is known. @what names the one that
+ * applied: a new string. */
 static guint64
-memory_allowed (const char **what)
+memory_allowed (char **what)
 {
-  guint64 allowed = G_MAXUINT64;
-  *what = "no known limit";
-  g_autofree char *meminfo = NULL;
-  const char *line;
-  if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL)
-      && (line = strstr (meminfo, "MemAvailable:")) != NULL) {
-    allowed = g_ascii_strtoull (line + strlen ("MemAvailable:"), NULL, 10) * 1024;
-    *what = "the memory available, MemAvailable in /proc/meminfo";
-  } else {
-    long pages = sysconf (_SC_AVPHYS_PAGES), page_size = sysconf (_SC_PAGESIZE);
-    if (pages > 0 && page_size > 0) {
-      allowed = (guint64) pages * page_size;
-      *what = "the free physical memory";
-    }
-  }
+  g_autofree char *room_what = NULL;
+  guint64 allowed = drmad_memory_room (FALSE, &room_what);
+  if (g_str_has_prefix (room_what, "MemAvailable"))
+    *what = g_strconcat ("the memory available, ", room_what, NULL);
+  else
+    *what = g_strdup (room_what);
   static const struct { int resource; const char *what; } rlimits[] = {
     { RLIMIT_AS, "the process's RLIMIT_AS" },
     { RLIMIT_DATA, "the process's RLIMIT_DATA" },
@@ -259,7 +253,8 @@ memory_allowed (const char **what)
     if (getrlimit (rlimits[k].resource, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
         && (guint64) rl.rlim_cur < allowed) {
       allowed = rl.rlim_cur;
-      *what = rlimits[k].what;
+      g_free (*what);
+      *what = g_strdup (rlimits[k].what);
     }
   }
   return allowed;
@@ -315,7 +310,7 @@ drmad_dataset_load_idx (const char *images_path, const char *labels_path,
     goto out;
   }
   if (images.compressed || labels.compressed) {
-    const char *allowed_what;
+    g_autofree char *allowed_what = NULL;
     guint64 allowed = memory_allowed (&allowed_what);
     if (!idx_check_memory (&images, n * dim, "pixels", allowed, allowed_what, error)
         || !idx_check_memory (&labels, n, "labels", allowed, allowed_what, error))

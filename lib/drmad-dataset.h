@@ -81,8 +81,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDataset, drmad_dataset_free)
  * its IDX label file (0x00000801). Either may be gzip-compressed (".gz" or
  * gzip magic). Features are pixel/255. n_classes = max label + 1 (at least 2).
  * A gzip file whose header claims more bytes than the process may have (the
- * memory available, MemAvailable in /proc/meminfo, or the process's
- * RLIMIT_AS or RLIMIT_DATA when lower) is refused with
+ * memory available, MemAvailable in /proc/meminfo, or the room under the
+ * memory limit of the process's cgroup, its RLIMIT_AS or its RLIMIT_DATA
+ * when lower) is refused with
  * %DRMAD_ERROR_TOO_LARGE before any of it is inflated. A file that ends
  * before the data its header counts is refused with %DRMAD_ERROR_TRUNCATED,
  * one that holds more with %DRMAD_ERROR_CORRUPT.

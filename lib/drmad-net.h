@@ -112,7 +112,9 @@ typedef struct _DrmadTrainer DrmadTrainer;
 
 /* A new trainer for @net, which it borrows: @net must outlive the trainer.
  * drmad_trainer_free() frees the trainer only, never the net. Its schedule
- * is η = 0.1 and γ = 0.9 everywhere and no L2 until one is set. */
+ * is η = 0.1 and γ = 0.9 everywhere and no L2 until one is set. It works
+ * on @net (its device arrays): from another thread, or from a callback of
+ * work on @net, it fails with %DRMAD_ERROR_BUSY (drmad.h, "Threads"). */
 DrmadTrainer *drmad_trainer_new  (DrmadNet *net, GError **error);
 void          drmad_trainer_free (DrmadTrainer *trainer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadTrainer, drmad_trainer_free)

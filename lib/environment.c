@@ -2,6 +2,7 @@
  * before its first thread and its first OpenCL or BLAS call. It sits apart
  * from device.c and blas.c so that neither needs the other. */
 #include "device-private.h"
+#include "environment-private.h"
 #include "blas.h"
 
 #include <errno.h>
@@ -37,4 +38,109 @@ drmad_prepare_environment (void)
     mallopt (M_TRIM_THRESHOLD, 4 * 1024 * 1024);
   /* OPENBLAS_CORETYPE, before OpenBLAS is loaded (lib/blas.c, top). */
   drmad_blas_prepare_environment ();
+}
+
+/* A number from the first line of @path ("max", a missing or unreadable
+ * file: FALSE). */
+static gboolean
+read_cgroup_number (const char *path, guint64 *value)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return FALSE;
+  g_strstrip (text);
+  return g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, value, NULL);
+}
+
+/* The least room under the limits of the cgroup @relative (a path of
+ * /proc/self/cgroup) and its ancestors, in the hierarchy mounted at
+ * @mount, whose files are @limit_file and @usage_file; the bound's text in
+ * @bound when one is found below @room. A cgroup whose folder is not
+ * there (a container that mounts its own cgroup as the root) is passed
+ * over, and the root is read like the others. */
+static void
+cgroup_room (const char *mount, const char *relative, const char *limit_file, const char *usage_file,
+             guint64 *room, char **bound)
+{
+  g_autofree char *folder = g_build_filename (mount, relative, NULL);
+  g_autofree char *root = g_canonicalize_filename (mount, NULL);
+  for (char *at = g_canonicalize_filename (folder, NULL); at;) {
+    g_autofree char *limit_path = g_build_filename (at, limit_file, NULL);
+    g_autofree char *usage_path = g_build_filename (at, usage_file, NULL);
+    guint64 limit, usage;
+    if (read_cgroup_number (limit_path, &limit) && read_cgroup_number (usage_path, &usage)) {
+      guint64 left = limit > usage ? limit - usage : 0;
+      if (left < *room) {
+        *room = left;
+        g_free (*bound);
+        *bound = g_strdup_printf ("the room under this process's cgroup memory limit: %" G_GUINT64_FORMAT
+                                  " bytes in %s, of which %" G_GUINT64_FORMAT " in use (%s)",
+                                  limit, limit_path, usage, usage_file);
+      }
+    }
+    gboolean last = strlen (at) <= strlen (root);
+    char *parent = last ? NULL : g_path_get_dirname (at);
+    g_free (at);
+    at = parent;
+  }
+}
+
+guint64
+drmad_memory_room (gboolean with_swap, char **bound)
+{
+  guint64 room = G_MAXUINT64;
+  char *text = g_strdup ("no known limit");
+  g_autofree char *meminfo = NULL;
+  const char *available;
+  if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL)
+      && (available = strstr (meminfo, "MemAvailable:")) != NULL) {
+    guint64 kib = g_ascii_strtoull (available + strlen ("MemAvailable:"), NULL, 10);
+    const char *swap = with_swap ? strstr (meminfo, "SwapFree:") : NULL;
+    if (swap)
+      kib += g_ascii_strtoull (swap + strlen ("SwapFree:"), NULL, 10);
+    room = kib * 1024;
+    g_free (text);
+    text = g_strdup (swap ? "MemAvailable plus SwapFree in /proc/meminfo" : "MemAvailable in /proc/meminfo");
+  } else {
+    long pages = sysconf (_SC_AVPHYS_PAGES), page_size = sysconf (_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0) {   /* a kernel before 3.14 has no MemAvailable */
+      room = (guint64) pages * page_size;
+      g_free (text);
+      text = g_strdup ("the free physical memory");
+    }
+  }
+  const char *proc_cgroup = "/proc/self/cgroup";
+  const char *mount = "/sys/fs/cgroup";
+#ifdef DRMAD_TEST_HOOKS
+  g_autofree char *fake_proc = NULL, *fake_mount = NULL;
+  const char *fake = g_getenv ("DRMAD_INJECT_CGROUP");
+  if (fake && *fake) {
+    proc_cgroup = fake_proc = g_build_filename (fake, "proc-self-cgroup", NULL);
+    mount = fake_mount = g_build_filename (fake, "sys-fs-cgroup", NULL);
+  }
+#endif
+  /* Lines "ID:CONTROLLERS:PATH": "0::PATH" is cgroup v2 (one hierarchy at
+   * the mount), "N:…memory…:PATH" the v1 memory controller's (at
+   * mount/memory); a machine may have both (hybrid). */
+  g_autofree char *cgroups = NULL;
+  if (g_file_get_contents (proc_cgroup, &cgroups, NULL, NULL)) {
+    g_auto (GStrv) lines = g_strsplit (cgroups, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+      g_auto (GStrv) fields = g_strsplit (lines[i], ":", 3);
+      if (g_strv_length (fields) != 3 || fields[2][0] != '/')
+        continue;
+      g_auto (GStrv) controllers = g_strsplit (fields[1], ",", -1);
+      if (g_str_equal (fields[0], "0") && !*fields[1]) {
+        cgroup_room (mount, fields[2], "memory.max", "memory.current", &room, &text);
+      } else if (g_strv_contains ((const char *const *) controllers, "memory")) {
+        g_autofree char *v1 = g_build_filename (mount, "memory", NULL);
+        cgroup_room (v1, fields[2], "memory.limit_in_bytes", "memory.usage_in_bytes", &room, &text);
+      }
+    }
+  }
+  if (bound)
+    *bound = text;
+  else
+    g_free (text);
+  return room;
 }

@@ -2,6 +2,7 @@
  * divergence guard (drmad-meta.h). */
 #include "drmad-meta.h"
 #include "net-private.h"
+#include "reverse-private.h"
 #include "enum-names.h"
 
 #include <math.h>
@@ -291,24 +292,27 @@ reject (DrmadMeta *meta, DrmadMetaReport *report, char *event, GError **error)
 }
 
 /* The reference pass's progress as one phase, "fidelity": its training
- * (steps 0 to T) then its reverse pass (T on), over 2T steps. Reported as
- * "train" and "reverse" again, it read as the meta-iteration starting over
- * (the terminal's time left jumped to ten times the run). */
+ * (steps 0 to T) then its reverse pass (T on), over T plus the reverse
+ * pass's count, known before it starts (drmad_reverse_progress_steps: 2T
+ * for an exact reference with checkpoints, whose segments are recomputed,
+ * T for piecewise). Reported as "train" and "reverse" again, it read as the
+ * meta-iteration starting over (the terminal's time left jumped to ten
+ * times the run); counted as 2T whatever the reverse pass counts, the bar
+ * went back where its count was more. */
 typedef struct {
   DrmadProgressFunc progress;
   gpointer          user_data;
-  guint64           trained;   /* the training's total, once its reverse pass began */
+  guint64           train_steps, reverse_steps;
 } FidelityProgress;
 
 static gboolean
 fidelity_progress (const char *phase, guint64 step, guint64 total, gpointer user_data)
 {
   FidelityProgress *f = user_data;
+  guint64 all = f->train_steps + f->reverse_steps;
   if (g_strcmp0 (phase, "reverse") != 0)
-    return f->progress ("fidelity", step, 2 * total, f->user_data);
-  if (!f->trained)
-    f->trained = total;
-  return f->progress ("fidelity", f->trained + step, f->trained + total, f->user_data);
+    return f->progress ("fidelity", MIN (step, f->train_steps), all, f->user_data);
+  return f->progress ("fidelity", f->train_steps + MIN (step, f->reverse_steps), all, f->user_data);
 }
 
 /* The fidelity of this iteration's hypergradient @result (docs/algorithm.md §5). */
@@ -326,7 +330,8 @@ measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergrad
   g_autoptr (DrmadHypergradient) reference = NULL;
   if (meta->resolved.method != DRMAD_METHOD_EXACT) {
     g_autoptr (GError) local = NULL;
-    FidelityProgress relay = { progress, user_data, 0 };
+    guint64 T = drmad_hyper_get_config (meta->hyper)->steps;
+    FidelityProgress relay = { progress, user_data, T, drmad_reverse_progress_steps (&meta->reference, T) };
     reference = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val, &meta->reference,
                                              progress ? fidelity_progress : NULL, &relay, &local);
     if (!reference) {

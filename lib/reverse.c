@@ -2,6 +2,7 @@
  * along the exact (checkpointed) trajectory, the DrMAD line, or K pieces. */
 #include "hyper-private.h"
 #include "train-private.h"
+#include "reverse-private.h"
 #include "enum-names.h"
 
 #include <math.h>
@@ -62,6 +63,12 @@ typedef struct {
   double      *dw_host;        /* P numbers to read dw into */
   double       dw_start, watch_factor, growth;
   double       line_beta;      /* the point on the line of the step being reversed; < 0 off a line */
+  /* Progress of a checkpointed pass (k > 1): its "reverse" phase counts the
+   * steps recomputed from the checkpoints as well as those reversed
+   * (drmad_reverse_progress_steps), so that the count and the bar move
+   * while a segment is recomputed, not only while it is reversed. */
+  guint64      recomputed, recompute_total;
+  guint64      reversed_before;  /* the steps reversed before the segment being recomputed */
 } Pass;
 
 /* ‖dw‖, read back to the host (the watch runs every DRMAD_SYNC_EVERY steps). */
@@ -208,6 +215,17 @@ record_step (guint64 t, gpointer data, GError **error)
   return recorder->record (recorder->pass, t, recorder->data, error);
 }
 
+/* A segment's recomputation, step @step of its @total, as part of the
+ * "reverse" phase (Pass.recomputed). */
+static gboolean
+recompute_progress (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  Pass *pass = user_data;
+  /* R steps, each recomputed once and reversed once */
+  return pass->progress ("reverse", pass->reversed_before + pass->recomputed + step, 2 * pass->recompute_total,
+                         pass->user_data);
+}
+
 static gboolean
 run_forward (Pass *pass, guint64 from, guint64 to, const char *phase, RecordFunc record,
              gpointer data, double *loss_sum, GError **error)
@@ -216,9 +234,10 @@ run_forward (Pass *pass, guint64 from, guint64 to, const char *phase, RecordFunc
   if (training && from == 0 && inject_fault ("gradient"))
     pass->trainer->poison_step = pass->T / 2;
   Recorder recorder = { pass, record, data };
+  DrmadProgressFunc progress = training ? pass->progress : pass->progress ? recompute_progress : NULL;
   return drmad_trainer_run_steps (pass->trainer, pass->train, pass->seed, from, to, pass->T, phase,
-                                  record ? record_step : NULL, &recorder, training ? pass->progress : NULL,
-                                  pass->user_data, loss_sum, error);
+                                  record ? record_step : NULL, &recorder, progress,
+                                  training ? pass->user_data : pass, loss_sum, error);
 }
 
 /* Enqueues the work of one reverse step: the gradient at pass->w_now on the
@@ -287,7 +306,7 @@ reverse_step_at (Pass *pass, guint64 t_batch, guint64 t_sched, guint64 done, gui
     return FALSE;
   if ((done % DRMAD_SYNC_EVERY == 0 || done == total) && !watch_dw (pass, t_sched, error))
     return FALSE;
-  return report (pass, "reverse", done, total, error);
+  return report (pass, "reverse", done + pass->recomputed, total + pass->recompute_total, error);
 }
 
 static gboolean
@@ -399,13 +418,16 @@ reverse_exact (Pass *pass, guint64 k, guint64 stop, GError **error)
     pass->tape = cp.tape->len ? cp.tape->pdata[t - stop] : NULL;
     ok = reverse_step_at (pass, t, t, T - t, R, error);
   }
+  pass->recompute_total = k > 1 ? R : 0;
   for (gint64 j = k == 1 ? -1 : (gint64) checkpoints - 1; ok && j >= 0; j--) {
     seg.first = stop + (guint64) j * k;
     guint64 end = MIN (seg.first + k, T);
     /* Recompute the segment from its checkpoint, storing every state. */
+    pass->reversed_before = T - end;
     ok = copy (net->params, cp.w->pdata[j], error) && copy (pass->trainer->velocity, cp.v->pdata[j], error)
          && run_forward (pass, seg.first, end, "recompute", record_segment, &seg, NULL, error)
          && copy (seg.v->pdata[end - seg.first], pass->trainer->velocity, error);
+    pass->recomputed += end - seg.first;
     net->host_tape = NULL;
     for (guint64 t = end; ok && t-- > seg.first;) {
       pass->w_now = seg.w->pdata[t - seg.first];
@@ -1053,6 +1075,22 @@ drmad_hypergradient_compute_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDe
   pass_clear (&pass);
   drmad_device_raise_peak (net->device, caller_peak);
   return ok ? g_steal_pointer (&result) : NULL;
+}
+
+guint64
+drmad_reverse_progress_steps (const DrmadReverseConfig *config, guint64 T)
+{
+  switch (config->method) {
+  case DRMAD_METHOD_EXACT:
+  case DRMAD_METHOD_TRUNCATED: {
+    guint64 R = config->method == DRMAD_METHOD_TRUNCATED ? MIN (config->reverse_steps, T) : T;
+    return config->checkpoint_every > 1 ? 2 * R : R;   /* reverse_exact */
+  }
+  case DRMAD_METHOD_DRMAD:
+    return config->reverse_steps < T ? config->reverse_steps : T;   /* reverse_line_points, else the full line */
+  default:
+    return T;   /* reverse_pieces */
+  }
 }
 
 DrmadHypergradient *

@@ -1,6 +1,7 @@
 /* The run folder: files a user keeps, each written atomically. */
 #define _GNU_SOURCE   /* copy_file_range(); F_OFD_SETLK, F_OFD_GETLK (Linux 3.15) */
 #include "drmad-run.h"
+#include "environment-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1277,27 +1278,21 @@ checkpoint_crc (guint32 crc, const guint8 *data, gsize length)
 }
 
 /* Bytes of memory this process can still take (MemAvailable plus free
- * swap), or G_MAXUINT64 where it cannot be told. Test hook
- * (docs/reliability.md): DRMAD_INJECT_FAULT=memory:BYTES pretends that
- * much is available. */
+ * swap, or the room under its cgroup's memory limit where that is less:
+ * drmad_memory_room), or G_MAXUINT64 where it cannot be told; @bound gets
+ * which, a new string. Test hook (docs/reliability.md):
+ * DRMAD_INJECT_FAULT=memory:BYTES pretends that much is available. */
 static guint64
-memory_available (void)
+memory_available (char **bound)
 {
 #ifdef DRMAD_TEST_HOOKS
   const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
-  if (spec && g_str_has_prefix (spec, "memory:"))
+  if (spec && g_str_has_prefix (spec, "memory:")) {
+    *bound = g_strdup ("as the test hook DRMAD_INJECT_FAULT says");
     return g_ascii_strtoull (spec + strlen ("memory:"), NULL, 10);
+  }
 #endif
-  g_autofree char *meminfo = NULL;
-  if (!g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL))
-    return G_MAXUINT64;
-  const char *available = strstr (meminfo, "MemAvailable:"), *swap = strstr (meminfo, "SwapFree:");
-  if (!available)
-    return G_MAXUINT64;
-  guint64 kib = g_ascii_strtoull (available + strlen ("MemAvailable:"), NULL, 10);
-  if (swap)
-    kib += g_ascii_strtoull (swap + strlen ("SwapFree:"), NULL, 10);
-  return kib * 1024;
+  return drmad_memory_room (TRUE, bound);
 }
 
 gboolean
@@ -1346,9 +1341,12 @@ read_chunks (int fd, guint8 *buffer, gsize length, guint32 *crc)
 /* The payload, and in @version the version of a file this drmad reads.
  * Read with read() into a buffer of the payload's size: g_file_get_contents()
  * would do, but the file is refused up front, with its size and the memory
- * there is, where it cannot be held. */
+ * there is, where it cannot be held. @decoded: the caller decodes it while
+ * holding it (drmad_run_restore: its records' θ and group norms, and a copy
+ * of the optimiser state, about as many bytes again), so the peak, twice
+ * the payload, is what must fit. */
 static GBytes *
-checkpoint_read (const char *path, guint32 *version_read, GError **error)
+checkpoint_read (const char *path, guint32 *version_read, gboolean decoded, GError **error)
 {
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   struct stat st;
@@ -1396,16 +1394,21 @@ checkpoint_read (const char *path, guint32 *version_read, GError **error)
                  path, length, size);
     return NULL;
   }
-  guint64 available = memory_available ();
-  guint8 *payload = length <= available && length < G_MAXSIZE ? g_try_malloc (MAX (length, 1)) : NULL;
+  g_autofree char *bound = NULL;
+  guint64 available = memory_available (&bound);
+  guint64 peak = decoded ? (length <= G_MAXUINT64 / 2 ? 2 * length : G_MAXUINT64) : length;
+  guint8 *payload = peak <= available && length < G_MAXSIZE ? g_try_malloc (MAX (length, 1)) : NULL;
   if (!payload) {
     close (fd);
     g_autofree char *memory = available == G_MAXUINT64 ? g_strdup ("no memory could be allocated for it")
-                              : g_strdup_printf ("%" G_GUINT64_FORMAT " bytes (%.1f GiB) of memory are available",
-                                                 available, available / 1073741824.0);
+                              : g_strdup_printf ("%" G_GUINT64_FORMAT " bytes (%.1f GiB) of memory are available "
+                                                 "(%s)", available, available / 1073741824.0, bound);
+    g_autofree char *held = decoded ? g_strdup_printf (", held with what is decoded from it, %" G_GUINT64_FORMAT
+                                                       " bytes (%.1f GiB) in all,", peak, peak / 1073741824.0)
+                                    : g_strdup ("");
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
-                 "%s is too big to read here: its payload is %" G_GUINT64_FORMAT " bytes (%.1f GiB) and %s", path,
-                 length, length / 1073741824.0, memory);
+                 "%s is too big to read here: its payload is %" G_GUINT64_FORMAT " bytes (%.1f GiB)%s and %s", path,
+                 length, length / 1073741824.0, held, memory);
     return NULL;
   }
   crc = crc32 (0, NULL, 0);
@@ -1441,7 +1444,7 @@ GBytes *
 drmad_checkpoint_read (const char *path, GError **error)
 {
   guint32 version;
-  return checkpoint_read (path, &version, error);
+  return checkpoint_read (path, &version, FALSE, error);
 }
 
 /* The first "key=value" line of @stored (the checkpoint's) that @current
@@ -1486,7 +1489,7 @@ drmad_run_read_identity (const DrmadRun *run, GError **error)
 {
   g_autofree char *path = g_build_filename (run->folder, "checkpoint.bin", NULL);
   guint32 version;
-  g_autoptr (GBytes) payload = checkpoint_read (path, &version, error);
+  g_autoptr (GBytes) payload = checkpoint_read (path, &version, FALSE, error);
   if (!payload)
     return NULL;
   gsize size;
@@ -1567,7 +1570,7 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
 {
   g_autofree char *path = g_build_filename (run->folder, "checkpoint.bin", NULL);
   guint32 version;
-  g_autoptr (GBytes) payload = checkpoint_read (path, &version, error);
+  g_autoptr (GBytes) payload = checkpoint_read (path, &version, TRUE, error);
   if (!payload)
     return FALSE;
   gsize size;

@@ -71,8 +71,8 @@ drmad_trainer_free (DrmadTrainer *trainer)
   g_free (trainer);
 }
 
-DrmadTrainer *
-drmad_trainer_new (DrmadNet *net, GError **error)
+static DrmadTrainer *
+drmad_trainer_new_unguarded (DrmadNet *net, GError **error)
 {
   g_autoptr (DrmadTrainer) trainer = g_new0 (DrmadTrainer, 1);
   trainer->net = net;
@@ -90,11 +90,29 @@ drmad_trainer_new (DrmadNet *net, GError **error)
   return g_steal_pointer (&trainer);
 }
 
-/* drmad_trainer_new()'s schedule, unless one is set. */
+/* It allocates on the net's device and clears the velocity through the
+ * net's queue: work on the net, refused while another call or a callback
+ * holds it (drmad_net_enter), in its own name. */
+DrmadTrainer *
+drmad_trainer_new (DrmadNet *net, GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_trainer_new()", error))
+    return NULL;
+  DrmadTrainer *trainer = drmad_trainer_new_unguarded (net, error);
+  drmad_net_leave (net);
+  return trainer;
+}
+
+static gboolean drmad_trainer_set_uniform_unguarded (DrmadTrainer *trainer, double eta, double gamma, double l2,
+                                                     GError **error);
+
+/* drmad_trainer_new()'s schedule, unless one is set. Always within a call
+ * that has entered the net: unguarded, so that no error of it names a
+ * function the caller did not call. */
 static gboolean
 default_schedule (DrmadTrainer *trainer, GError **error)
 {
-  return trainer->eta || drmad_trainer_set_uniform (trainer, 0.1, 0.9, 0.0, error);
+  return trainer->eta || drmad_trainer_set_uniform_unguarded (trainer, 0.1, 0.9, 0.0, error);
 }
 
 static gboolean

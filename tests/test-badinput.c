@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <png.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -634,6 +635,104 @@ test_bad_input (gconstpointer data)
   g_assert_nonnull (strstr (error->message, bad->fragment));
 }
 
+/* The process's MemAvailable from /proc/meminfo, read here as the
+ * reference; 0 where it cannot be read. */
+static guint64
+test_mem_available (void)
+{
+  g_autofree char *meminfo = NULL;
+  const char *line;
+  if (!g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL)
+      || !(line = strstr (meminfo, "MemAvailable:")))
+    return 0;
+  return g_ascii_strtoull (line + strlen ("MemAvailable:"), NULL, 10) * 1024;
+}
+
+/* A cgroup memory limit (a container's, a systemd unit's) is the memory the
+ * process may have, whatever MemAvailable says of the whole machine: a gzip
+ * IDX file that claims 64 MiB, and a checkpoint of 4000 bytes, both well
+ * within MemAvailable, are refused before reading where the fake cgroup's
+ * limit leaves less, with the cgroup file and its numbers in the message.
+ * They were read, the limit unseen (the kernel's OOM killer ends such a
+ * process with no message). cgroup v2 with the limit on the parent of the
+ * process's cgroup (whose memory.max is "max"), and v1, whose hierarchy
+ * the container mounts as its own root. */
+static void
+test_cgroup_memory_limit (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  const guint64 claim = (guint64) 65536 * 32 * 32;
+  struct rlimit rl;
+  if (test_mem_available () < 4 * claim
+      || (getrlimit (RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 4 * claim)) {
+    g_test_skip ("less than 256 MiB of memory available here");
+    return;
+  }
+  g_autofree char *raw = idx_images ("cgroup-source", 0x803, 65536, 32, 32, 16);
+  g_autofree char *images = gz_of ("cgroup-images.gz", raw, FALSE);
+  g_autofree char *labels = idx_labels ("cgroup-labels", 65536, 16);
+  g_autofree char *checkpoint = path_of ("cgroup-checkpoint.bin");
+  g_autofree guint8 *bytes = g_malloc0 (4000);
+  g_autoptr (GBytes) payload = g_bytes_new_take (g_steal_pointer (&bytes), 4000);
+  g_assert_true (drmad_checkpoint_write (checkpoint, payload, NULL));
+  /* Without a cgroup limit both fit: the data set gets past the memory
+   * check to its short body, the checkpoint is read. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDataset) unlimited = drmad_dataset_load_idx (images, labels, NULL, &error);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED);
+  g_clear_error (&error);
+  g_autoptr (GBytes) read_back = drmad_checkpoint_read (checkpoint, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *v2 = path_of ("cgroup-v2");
+  g_autofree char *v2_limit = g_build_filename (v2, "sys-fs-cgroup", "drmad.slice", "memory.max", NULL);
+  g_autofree char *v2_own = g_build_filename (v2, "sys-fs-cgroup", "drmad.slice", "job.scope", "memory.max", NULL);
+  g_autofree char *v2_current = g_build_filename (v2, "sys-fs-cgroup", "drmad.slice", "memory.current", NULL);
+  g_autofree char *v2_own_current = g_build_filename (v2, "sys-fs-cgroup", "drmad.slice", "job.scope",
+                                                      "memory.current", NULL);
+  g_autofree char *v2_proc = g_build_filename (v2, "proc-self-cgroup", NULL);
+  g_autofree char *v2_folder = g_path_get_dirname (v2_own);
+  g_assert_cmpint (g_mkdir_with_parents (v2_folder, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (v2_proc, "0::/drmad.slice/job.scope\n", -1, NULL));
+  g_assert_true (g_file_set_contents (v2_own, "max\n", -1, NULL));
+  g_assert_true (g_file_set_contents (v2_own_current, "1000\n", -1, NULL));
+  g_assert_true (g_file_set_contents (v2_limit, "33554432\n", -1, NULL));   /* 32 MiB */
+  g_assert_true (g_file_set_contents (v2_current, "1048576\n", -1, NULL));
+  g_setenv ("DRMAD_INJECT_CGROUP", v2, TRUE);
+  g_autoptr (DrmadDataset) limited = drmad_dataset_load_idx (images, labels, NULL, &error);
+  g_assert_null (limited);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_autofree char *data_message = g_strdup_printf (
+    "%s: header claims %" G_GUINT64_FORMAT " bytes of pixels, more than the limit of %d bytes (the room under this "
+    "process's cgroup memory limit: 33554432 bytes in %s, of which 1048576 in use (memory.current)); refused before "
+    "inflating", images, claim, 33554432 - 1048576, v2_limit);
+  g_assert_cmpstr (error->message, ==, data_message);
+  g_clear_error (&error);
+
+  g_autofree char *v1 = path_of ("cgroup-v1");
+  g_autofree char *v1_limit = g_build_filename (v1, "sys-fs-cgroup", "memory", "memory.limit_in_bytes", NULL);
+  g_autofree char *v1_usage = g_build_filename (v1, "sys-fs-cgroup", "memory", "memory.usage_in_bytes", NULL);
+  g_autofree char *v1_proc = g_build_filename (v1, "proc-self-cgroup", NULL);
+  g_autofree char *v1_folder = g_path_get_dirname (v1_limit);
+  g_assert_cmpint (g_mkdir_with_parents (v1_folder, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (v1_proc, "5:cpu,cpuacct:/docker/4f2a\n4:memory:/docker/4f2a\n0::/\n", -1,
+                                      NULL));
+  g_assert_true (g_file_set_contents (v1_limit, "3000\n", -1, NULL));
+  g_assert_true (g_file_set_contents (v1_usage, "1000\n", -1, NULL));
+  g_setenv ("DRMAD_INJECT_CGROUP", v1, TRUE);
+  g_autoptr (GBytes) refused = drmad_checkpoint_read (checkpoint, &error);
+  g_unsetenv ("DRMAD_INJECT_CGROUP");
+  g_assert_null (refused);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY);
+  g_test_message ("%s", error->message);
+  g_autofree char *checkpoint_message = g_strdup_printf (
+    "%s is too big to read here: its payload is 4000 bytes (0.0 GiB) and 2000 bytes (0.0 GiB) of memory are "
+    "available (the room under this process's cgroup memory limit: 3000 bytes in %s, of which 1000 in use "
+    "(memory.usage_in_bytes))", checkpoint, v1_limit);
+  g_assert_cmpstr (error->message, ==, checkpoint_message);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -644,6 +743,7 @@ main (int argc, char **argv)
     g_autofree char *path = g_strconcat ("/bad-input/", table[i].name, NULL);
     g_test_add_data_func (path, &table[i], test_bad_input);
   }
+  g_test_add_func ("/bad-input/cgroup-memory-limit", test_cgroup_memory_limit);
   int status = g_test_run ();
   g_autofree char *command = g_strdup_printf ("rm -rf '%s'", scratch);
   (void) !system (command);

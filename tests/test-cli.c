@@ -746,6 +746,51 @@ check_row (const char *out, const char *group)
   return g_strdup ("");
 }
 
+/* The l2 row's number of --check at --init-l2 @l2 on a tiny ReLU net, after
+ * checking that the row says "fd 0" and the note gives its bound. */
+static double
+check_fd_zero_number (const char *l2)
+{
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", "--layers", "784,4,10", "--iters", "4",
+                                            "--train-size", "100", "--val-size", "50", "--test-size", "10",
+                                            "--init-l2", l2, NULL }, NULL, &out, NULL), ==, 0);
+  g_test_message ("%s", out);
+  g_autofree char *row = check_row (out, "l2 ");
+  g_assert_null (strstr (row, "inf"));
+  g_assert_nonnull (strstr (row, " ok (absolute, fd 0) "));
+  char *end;
+  double number = g_ascii_strtod (row + strlen ("l2             2  "), &end);
+  g_assert_true (end > row + strlen ("l2             2  ") && *end == ' ');
+  const char *note = strstr (out, "the number there is the absolute difference |exact - fd| = |exact|, bounded by the "
+                                  "finite differences' own error alone (l2 ");
+  g_assert_nonnull (note);
+  double bound = g_ascii_strtod (strstr (note, "(l2 ") + 4, NULL);
+  g_assert_cmpfloat (number, >, 0);
+  g_assert_cmpfloat (number, <=, bound);
+  /* the lr row still relative, with no "fd 0" of its own */
+  g_autofree char *lr_row = check_row (out, "lr ");
+  g_assert_null (strstr (lr_row, "fd 0"));
+  return number;
+}
+
+/* A group whose finite differences are all exactly 0: at L2 1e-12 the
+ * steps (1e-7 on log λ) move λ by 1e-19, whose effect on the weights is
+ * below their rounding, so f(θ ± h) are the same number. The row printed
+ * "inf ok (fd noise)", an error relative to 0. It now prints the absolute
+ * difference, |exact|, against the finite differences' own error. The
+ * reference for that number: the hypergradient on log λ is λ ∂f/∂λ, and
+ * ∂f/∂λ does not change between λ = 1e-12 and 2e-12 (to about 1e-12), so
+ * the number doubles. */
+static void
+test_check_fd_zero (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  double at_1 = check_fd_zero_number ("1e-12"), at_2 = check_fd_zero_number ("2e-12");
+  g_assert_cmpfloat_with_epsilon (at_2 / at_1, 2, 0.03);   /* each printed to 3 digits */
+}
+
 /* --check on its small problem keeps the settings of θ that are given
  * (they were replaced by its per-layer L2 from 1e-3 and learning rate 0.1
  * without a word), and its finite differences check every group: with an L2
@@ -1455,6 +1500,37 @@ test_resume_dataset_without_identity (void)
   remove_tree (dir);
 }
 
+/* --check measures a fresh training at the starting values given; with
+ * --resume it ran a check on the run.ini's settings as if they were typed
+ * (saying "--check runs in float64 …, not float32" for the run's own
+ * precision) and ignored the checkpoint. It is refused, naming both options
+ * and the command that checks the run's settings, which then works. */
+static void
+test_check_with_resume (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *history_before = read_text (folder, "history.csv");
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--check", NULL }, NULL, &out, &err), ==, 2);
+  g_autofree char *refused = g_strdup_printf ("drmad: --check and --resume %s cannot be combined", folder);
+  g_autofree char *config = g_build_filename (folder, "run.ini", NULL);
+  g_autofree char *instead = g_strdup_printf ("give --check --config %s\n", config);
+  g_assert_nonnull (strstr (err, refused));
+  g_assert_nonnull (strstr (err, instead));
+  g_assert_null (strstr (out, "check:"));
+  g_autofree char *history_after = read_text (folder, "history.csv");
+  g_assert_cmpstr (history_after, ==, history_before);
+  g_autofree char *check_out = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", "--config", config, NULL }, NULL, &check_out, NULL),
+                   ==, 0);
+  g_assert_nonnull (strstr (check_out, "check: 2-layer relu net, T = 6, batch 10"));
+  remove_tree (dir);
+}
+
 /* --warm-start chooses where the meta-iterations start: typed with a mode
  * that has none (--meta-iters 0, --evaluate, --check) it is refused, as it
  * was ignored, the values given trained instead; from a settings file (a
@@ -1828,6 +1904,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train-once", test_train_once);
   g_test_add_func ("/cli/patience", test_patience);
   g_test_add_func ("/cli/check", test_check);
+  g_test_add_func ("/cli/check-fd-zero", test_check_fd_zero);
   g_test_add_func ("/cli/check-given-theta", test_check_given_theta);
   g_test_add_func ("/cli/check-shortcut-diverges", test_check_shortcut_diverges);
   g_test_add_func ("/cli/check-decimal-comma", test_check_decimal_comma);
@@ -1850,6 +1927,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/resume-same-options", test_resume_same_options);
   g_test_add_func ("/cli/resume-data-moved", test_resume_data_moved);
   g_test_add_func ("/cli/resume-dataset-without-identity", test_resume_dataset_without_identity);
+  g_test_add_func ("/cli/check-with-resume", test_check_with_resume);
   g_test_add_func ("/cli/warm-start-without-meta-iterations", test_warm_start_without_meta_iterations);
   g_test_add_func ("/cli/warm-start-announced", test_warm_start_announced);
   g_test_add_func ("/cli/resume-run-ini-edited", test_resume_run_ini_edited);

@@ -3,6 +3,7 @@
  * shortcuts against exact, memory scaling, the divergence guard, cancel. */
 #include "drmad.h"
 #include "host-team.h"
+#include "reverse-private.h"
 #include "test-util.h"
 #include "reference-mlp.h"
 
@@ -1531,7 +1532,7 @@ test_fidelity_scale (void)
 }
 
 /* The phases a meta-iteration reports, in order, each with its last step
- * and total ("train 40/40, reverse 40/40, fidelity 80/80"). */
+ * and total ("train 40/40, reverse 40/40, fidelity 120/120"). */
 static gboolean
 record_phases (const char *phase, guint64 step, guint64 total, gpointer user_data)
 {
@@ -1544,6 +1545,79 @@ record_phases (const char *phase, guint64 step, guint64 total, gpointer user_dat
     g_string_truncate (phases, last - phases->str + strlen (phase) + 1);
   g_string_append_printf (phases, "%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, step, total);
   return TRUE;
+}
+
+/* Every progress event of a pass: its phase, step and total. */
+typedef struct {
+  GString *phases;     /* the phase names in order, each once */
+  guint64  train_last, reverse_last, reverse_total, gaps, totals_changed;
+} PassEvents;
+
+static gboolean
+record_pass (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  PassEvents *e = user_data;
+  if (!g_str_has_suffix (e->phases->str, phase))
+    g_string_append_printf (e->phases, "%s%s", e->phases->len ? " " : "", phase);
+  if (g_str_equal (phase, "reverse")) {
+    e->gaps += step != e->reverse_last + 1;
+    e->totals_changed += e->reverse_total && total != e->reverse_total;
+    e->reverse_total = total;
+    e->reverse_last = step;
+  } else {
+    e->train_last = step;
+  }
+  return TRUE;
+}
+
+/* The reverse pass's progress says what it does: with checkpoints k > 1
+ * steps apart (exact, truncated) each step reversed is first recomputed
+ * from its checkpoint, and both count, one by one: 2R steps (R = T, or the
+ * truncated pass's R), every one reported, under the phase "reverse" (no
+ * other name reaches the caller). The recomputation was silent: the count
+ * said T and stood still while each segment was recomputed, and the
+ * fidelity phase counted 2T for an exact reference that does 3T steps'
+ * work. k = 1 stores every state and recomputes nothing: R steps. The
+ * count drmad_meta_step's fidelity phase uses (/hyper/fidelity) is checked
+ * against each pass's own. */
+static void
+test_reverse_progress (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 40);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  struct { DrmadMethod method; guint k; guint64 R; guint64 total; } cases[] = {
+    { DRMAD_METHOD_EXACT, 0, 0, 80 },         /* k = ⌈√40⌉ = 7: segments of 7, the last of 5 */
+    { DRMAD_METHOD_EXACT, 40, 0, 80 },        /* one segment: all of it recomputed */
+    { DRMAD_METHOD_EXACT, 1, 0, 40 },
+    { DRMAD_METHOD_TRUNCATED, 0, 10, 20 },    /* k = ⌈√10⌉ = 4 */
+    { DRMAD_METHOD_PIECEWISE, 0, 0, 40 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    DrmadReverseConfig reverse = { .method = cases[i].method, .checkpoint_every = cases[i].k, .snapshots = 4,
+                                   .reverse_steps = cases[i].R, .seed = 13 };
+    g_autoptr (GString) phases = g_string_new (NULL);
+    PassEvents e = { .phases = phases };
+    g_autoptr (DrmadHypergradient) result = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
+                                                                         record_pass, &e, &error);
+    g_assert_no_error (error);
+    g_test_message ("%s k=%u: %s, reverse %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, drmad_method_name (cases[i].method),
+                    cases[i].k, phases->str, e.reverse_last, e.reverse_total);
+    g_assert_cmpstr (phases->str, ==, "train reverse");
+    g_assert_cmpuint (e.train_last, ==, 40);
+    g_assert_cmpuint (e.reverse_total, ==, cases[i].total);
+    g_assert_cmpuint (e.reverse_last, ==, cases[i].total);
+    g_assert_cmpuint (e.gaps, ==, 0);
+    g_assert_cmpuint (e.totals_changed, ==, 0);
+    DrmadReverseConfig resolved;
+    g_assert_true (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+    g_assert_cmpuint (drmad_reverse_progress_steps (&resolved, 40), ==, cases[i].total);
+  }
 }
 
 static void
@@ -1593,8 +1667,10 @@ test_fidelity (void)
     g_assert_cmpint (report->fidelity_measured, ==, it != 2);   /* at 1, then every 2: 1, 3 */
     /* The reference pass is one phase of its own, over its training and its
      * reverse pass; reported as "train" and "reverse" again, it read as the
-     * meta-iteration starting over. */
-    g_assert_cmpstr (phases->str, ==, it != 2 ? "train 40/40, reverse 40/40, fidelity 80/80"
+     * meta-iteration starting over. The exact reference (checkpoints every
+     * ⌈√40⌉ = 7 steps) recomputes each step before reversing it: 40 + 2 × 40
+     * (/hyper/reverse-progress). */
+    g_assert_cmpstr (phases->str, ==, it != 2 ? "train 40/40, reverse 40/40, fidelity 120/120"
                                               : "train 40/40, reverse 40/40");
     if (it == 1) {
       g_assert_cmpint (report->fidelity_reference.method, ==, DRMAD_METHOD_EXACT);
@@ -2304,6 +2380,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/auto-default-budget-beside-host-arrays", test_auto_default_budget_beside_host_arrays);
   g_test_add_func ("/hyper/watch", test_watch);
   g_test_add_func ("/hyper/check-memory-host-arrays", test_check_memory_host_arrays);
+  g_test_add_func ("/hyper/reverse-progress", test_reverse_progress);
   g_test_add_func ("/hyper/fidelity", test_fidelity);
   g_test_add_func ("/hyper/fidelity-scale", test_fidelity_scale);
   g_test_add_func ("/hyper/misuse", test_misuse);

@@ -330,6 +330,11 @@ test_eta_warm_start (void)
   /* meta-iteration 1 has just begun: the warm start's 0.3 s is no part of
    * it (counted, its share of the time so far made this 0.1) */
   g_assert_cmpfloat (fraction, <, 0.05);
+  g_assert_true (isnan (left));   /* nothing of it timed yet (test_eta_first_step_reported) */
+  gint64 now = g_get_monotonic_time ();
+  DrmadJobProgress later = { "train", 20, 50, 0, 10 };
+  left = drmad_eta_progress_at (&eta, &later, now + 1000, &fraction);
+  g_assert_cmpfloat (fraction, <, 0.05);
   g_assert_cmpfloat (left, <, 0.2);   /* counting the warm start's 0.3 s, about 10 × 6 s */
 }
 
@@ -500,6 +505,33 @@ test_eta_first_event (void)
   }
 }
 
+/* Training reports step 1 first (lib/train.c), a warm start's trainings
+ * too: at that first event nothing is timed, since the step it reports ran
+ * before the phase's clock started. The time left was 0 there ("0 s left"
+ * in the window, "ETA 0s" in the terminal) for the warm start and for
+ * meta-iteration 1's training; it is unknown (NaN) until a later step is
+ * timed, and then the steps after the first event alone set the pace. */
+static void
+test_eta_first_step_reported (void)
+{
+  const char *phases[] = { "warm start", "train" };
+  for (guint i = 0; i < G_N_ELEMENTS (phases); i++) {
+    DrmadEta eta = { .fidelity_every = 0 };
+    drmad_eta_start (&eta, 0, 10);
+    gint64 now = eta.phase_started_us + 500000;   /* the setup before the first step: no step's time */
+    DrmadJobProgress first = { phases[i], 1, 400, 0, 10 };
+    double fraction, left = drmad_eta_progress_at (&eta, &first, now, &fraction);
+    g_assert_true (isnan (left));
+    /* 10 ms a step: steps 2 to 5 in 40 ms, 395 to go in 3.95 s */
+    DrmadJobProgress fifth = { phases[i], 5, 400, 0, 10 };
+    left = drmad_eta_progress_at (&eta, &fifth, now + 40000, &fraction);
+    if (i == 0)
+      g_assert_cmpfloat_with_epsilon (left, 3.95, 1e-9);
+    else   /* the training's rest, a reverse pass as long, 9 meta-iterations more and the final evaluation */
+      g_assert_cmpfloat (left, >, 3.95);
+  }
+}
+
 /* A warm start of 60 s (three trainings) before 4 meta-iterations of 35 s
  * each (training 10 s, reverse pass 20 s, recording 5 s; no fidelity): once
  * meta-iteration 1 is recorded, the time left is the 3 meta-iterations to
@@ -591,6 +623,7 @@ main (int argc, char **argv)
   g_test_add_func ("/job/warm-start-progress-diverged", test_warm_start_progress_diverged);
   g_test_add_func ("/job/eta", test_eta);
   g_test_add_func ("/job/eta-fidelity-unmeasured", test_eta_fidelity_unmeasured);
+  g_test_add_func ("/job/eta-first-step-reported", test_eta_first_step_reported);
   g_test_add_func ("/job/eta-first-event", test_eta_first_event);
   g_test_add_func ("/job/eta-after-warm-start", test_eta_after_warm_start);
   g_test_add_func ("/job/eta-later-closed-form", test_eta_later_closed_form);

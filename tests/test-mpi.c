@@ -781,6 +781,61 @@ test_one_process_commands (void)
   g_assert_null (strstr (first + 1, "evaluate: one θ per line"));
 }
 
+/* mpirun -n 2 drmad --no-gui --meta-iters 0: training once has no
+ * hypergradient to average, so it runs once, in rank 0, and the other
+ * processes end at once, as for --check and --evaluate. Every rank trained
+ * (only rank 0 printed): here rank 1 is given a data folder with nothing in
+ * it, which it loaded and failed on, ending the job with status 2; now it
+ * never loads it, and the job prints one result. */
+static void
+test_train_once_launched (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder);
+  g_autofree char *empty = g_build_filename (tmp, "empty", NULL);
+  g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *timeout = g_find_program_in_path ("timeout");
+  if (timeout) {
+    const char *const guard[] = { timeout, "--kill-after=10", "300", NULL };
+    for (guint i = 0; guard[i]; i++)
+      g_ptr_array_add (argv, g_strdup (guard[i]));
+  }
+  g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_MPIRUN")));
+  g_ptr_array_add (argv, g_strdup ("--oversubscribe"));
+  for (guint rank = 0; rank < 2; rank++) {
+    if (rank)
+      g_ptr_array_add (argv, g_strdup (":"));
+    g_ptr_array_add (argv, g_strdup ("-n"));
+    g_ptr_array_add (argv, g_strdup ("1"));
+    g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_BIN")));
+    g_ptr_array_add (argv, g_strdup ("--no-gui"));
+    for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+      g_ptr_array_add (argv, g_strdup_printf ("--%s=%s", settings[i][0], settings[i][1]));
+    g_ptr_array_add (argv, g_strdup ("--meta-iters=0"));
+    if (rank)
+      g_ptr_array_add (argv, g_strdup_printf ("--dataset=%s", empty));
+  }
+  g_ptr_array_add (argv, NULL);
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT", "1", TRUE);
+  env = g_environ_setenv (env, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", TRUE);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  int wait_status;
+  CHECK (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out, &err,
+                       &wait_status, &error));
+  g_test_message ("stdout:\n%s\nstderr:\n%s", out, err);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 0);
+  const char *first = strstr (out, "trained once: val_loss ");
+  g_assert_nonnull (first);
+  g_assert_null (strstr (first + 1, "trained once:"));
+  g_assert_null (strstr (err, empty));     /* rank 1 never looked at its data */
+  g_assert_null (strstr (err, "local rank"));   /* no device shared out: one process works */
+  remove_tree (tmp);
+}
+
 /* mpirun -n 2 drmad without --no-gui where a display is (Xvfb): the ranks
  * run the job headless, as with --no-gui, rather than each opening a window
  * (which waited there for ever). Under timeout(1), so that windows left open
@@ -826,6 +881,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/settings-differ", test_settings_differ);
   g_test_add_func ("/mpi/ranks-differ", test_ranks_differ);
   g_test_add_func ("/mpi/one-process-commands", test_one_process_commands);
+  g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();
 }

@@ -387,6 +387,45 @@ test_callback_reentry (void)
   busy_clear (&b);
 }
 
+static gboolean
+new_trainer_inside (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  Busy *b = user_data;
+  g_clear_error (&b->inner_error);
+  DrmadTrainer *trainer = drmad_trainer_new (b->net, &b->inner_error);
+  b->inner_calls += trainer != NULL;
+  drmad_trainer_free (trainer);
+  return TRUE;
+}
+
+/* drmad_trainer_new() allocates on the net's device and clears the velocity
+ * through the net's queue: from a progress callback of work on the net it
+ * is refused like every other call on it, in its own name. It entered no
+ * net: it ran (12 trainers made inside the training), and a busy error of
+ * its default schedule named drmad_trainer_set_uniform(), which the caller
+ * never called. */
+static void
+test_trainer_new_busy (void)
+{
+  Busy b = { 0 };
+  if (!busy_setup (&b))
+    return;
+  double alone = busy_train (&b, NULL);
+  double with_callback = busy_train (&b, new_trainer_inside);
+  g_assert_error (b.inner_error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+  g_test_message ("%s", b.inner_error->message);
+  g_assert_true (g_str_has_prefix (b.inner_error->message, "drmad_trainer_new() was called from a progress callback"));
+  g_assert_null (strstr (b.inner_error->message, "drmad_trainer_set_uniform()"));
+  g_assert_cmpuint (b.inner_calls, ==, 0);
+  g_assert_cmpfloat (with_callback, ==, alone);
+  /* After the work has returned, the same call works. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (b.net, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (trainer);
+  busy_clear (&b);
+}
+
 static gpointer
 evaluate_elsewhere (gpointer user_data)
 {
@@ -481,6 +520,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/net/bad-shapes", test_bad_shapes);
   g_test_add_func ("/net/callback-reentry", test_callback_reentry);
+  g_test_add_func ("/net/trainer-new-busy", test_trainer_new_busy);
   g_test_add_func ("/net/one-thread-at-a-time", test_one_thread_at_a_time);
   return g_test_run ();
 }

@@ -1043,6 +1043,47 @@ test_checkpoint_in_chunks (void)
   remove_tree (dir);
 }
 
+/* Resuming holds checkpoint.bin's payload and, while decoding it, its
+ * records' θ and group norms and a copy of the optimiser state: about twice
+ * the payload at the peak (drmad_run_restore). The memory check counted the
+ * payload once, so a checkpoint with 1.5 times its payload available was
+ * read and then decoded past the memory. Here (DRMAD_INJECT_FAULT=memory:
+ * BYTES) 1.5 × the payload is refused up front, naming both sizes; 2 × is
+ * read and the run goes on. */
+static void
+test_checkpoint_memory_peak (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-peak", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL), *tight = g_build_filename (dir, "tight", NULL);
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--meta-iters", "2", "--out", run, NULL }, NULL, NULL, NULL,
+                              NULL), ==, 0);
+  copy_run (run, tight);
+  g_autofree char *path = g_build_filename (tight, "checkpoint.bin", NULL);
+  struct stat st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  guint64 payload = st.st_size - 24;   /* magic, version, length; the CRC after */
+  g_autofree char *between = g_strdup_printf ("memory:%" G_GUINT64_FORMAT, payload * 3 / 2);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", tight, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_INJECT_FAULT", between, NULL, &err), ==, 2);
+  g_autofree char *refused = g_strdup_printf (
+    "%s is too big to read here: its payload is %" G_GUINT64_FORMAT " bytes (0.0 GiB), held with what is decoded "
+    "from it, %" G_GUINT64_FORMAT " bytes (0.0 GiB) in all, and %" G_GUINT64_FORMAT " bytes (0.0 GiB) of memory are "
+    "available (as the test hook DRMAD_INJECT_FAULT says)", path, payload, 2 * payload, payload * 3 / 2);
+  g_assert_nonnull (strstr (err, refused));
+  g_autofree char *history_after = read_file (tight, "history.csv"), *history_before = read_file (run, "history.csv");
+  g_assert_cmpstr (history_after, ==, history_before);
+  g_autofree char *twice = g_strdup_printf ("memory:%" G_GUINT64_FORMAT, 2 * payload);
+  g_autofree char *resumed = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", tight, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_INJECT_FAULT", twice, NULL, &resumed), ==, 0);
+  g_assert_nonnull (strstr (resumed, "after meta-iteration 2"));
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1070,6 +1111,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
   g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
+  g_test_add_func ("/runfolder/checkpoint-memory-peak", test_checkpoint_memory_peak);
   g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   return g_test_run ();
 }
