@@ -774,17 +774,38 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
     *loss_plot = drmad_plot_run_loss (&data);
 }
 
+const char *const drmad_run_plot_files[3] = { "l2.png", "lr.png", "loss.png" };
+#define RUN_PLOT_WIDTH 800
+#define RUN_PLOT_HEIGHT 500
+
 /* The run folder's l2.png, lr.png and loss.png from the three plots. */
 static gboolean
 write_plots (const DrmadRun *run, DrmadPlot *const *plots, GError **error)
 {
-  const char *names[3] = { "l2.png", "lr.png", "loss.png" };
   for (guint i = 0; i < 3; i++) {
-    g_autofree char *path = g_build_filename (drmad_run_get_folder (run), names[i], NULL);
-    if (!drmad_plot_write_png (plots[i], path, 800, 500, error))
+    g_autofree char *path = g_build_filename (drmad_run_get_folder (run), drmad_run_plot_files[i], NULL);
+    if (!drmad_plot_write_png (plots[i], path, RUN_PLOT_WIDTH, RUN_PLOT_HEIGHT, error))
       return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+drmad_run_plot_pngs (const DrmadRun *run, const DrmadHyper *hyper, GBytes **pngs, GError **error)
+{
+  DrmadPlot *plots[3];
+  drmad_run_plots (run, hyper, &plots[0], &plots[1], &plots[2]);
+  gboolean ok = TRUE;
+  for (guint i = 0; i < 3; i++) {
+    pngs[i] = ok ? drmad_plot_png_bytes (plots[i], drmad_run_plot_files[i], RUN_PLOT_WIDTH, RUN_PLOT_HEIGHT, error)
+                 : NULL;
+    ok = ok && pngs[i];
+    drmad_plot_free (plots[i]);
+  }
+  if (!ok)
+    for (guint i = 0; i < 3; i++)
+      g_clear_pointer (&pngs[i], g_bytes_unref);
+  return ok;
 }
 
 gboolean
@@ -799,12 +820,25 @@ drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **er
 }
 
 gboolean
-drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterations, DrmadPlot **l2,
-                      DrmadPlot **lr, DrmadPlot **loss, GError **error)
+drmad_run_load (const char *folder, const DrmadOptions *o, DrmadHyper **hyper_out, DrmadRun **run_out,
+                GError **error)
 {
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
   g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
   if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+    return FALSE;
+  *hyper_out = g_steal_pointer (&hyper);
+  *run_out = g_steal_pointer (&run);
+  return TRUE;
+}
+
+gboolean
+drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterations, DrmadPlot **l2,
+                      DrmadPlot **lr, DrmadPlot **loss, GError **error)
+{
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  if (!drmad_run_load (folder, o, &hyper, &run, error))
     return FALSE;
   *n_iterations = drmad_run_get_n_records (run);
   drmad_run_plots (run, hyper, l2, lr, loss);
@@ -847,10 +881,17 @@ drmad_run_final_text (const char *folder)
 gboolean
 drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, char **learned, GError **error)
 {
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
-  g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
-  if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  if (!drmad_run_load (folder, o, &hyper, &run, error))
     return FALSE;
+  drmad_run_rows (run, hyper, rows, learned);
+  return TRUE;
+}
+
+void
+drmad_run_rows (const DrmadRun *run, const DrmadHyper *hyper, GArray **rows, char **learned)
+{
   *rows = g_array_new (FALSE, FALSE, sizeof (DrmadJobRow));
   for (guint i = 0; i < drmad_run_get_n_records (run); i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
@@ -862,7 +903,6 @@ drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, c
   *learned = last ? learned_text_of_cells (hyper, last->l2_cells, last->lr_cells, last->momentum_cells,
                                            last->init_cells)
                   : NULL;
-  return TRUE;
 }
 
 /* ---- the job ---- */

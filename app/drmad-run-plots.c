@@ -1,11 +1,12 @@
 /* The further plots of a run folder (drmad-run-plots.h). */
 #include "drmad-run-plots.h"
+#include "drmad-job.h"
 
 #include <math.h>
 #include <string.h>
 
-static gboolean
-learns (const DrmadHyper *hyper, const char *group)
+gboolean
+drmad_theta_learns (const DrmadHyper *hyper, const char *group)
 {
   for (guint g = 0; g < drmad_hyper_get_n_groups (hyper); g++)
     if (g_str_equal (drmad_hyper_get_group_name (hyper, g), group))
@@ -58,7 +59,8 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
     data.initial_lr = mom0;
     data.lr = mom;
     *momentum_plot = drmad_plot_run_lr (&data);
-    retitle (*momentum_plot, learns (hyper, "momentum") ? "Momentum schedule" : "Momentum schedule (not learned)",
+    retitle (*momentum_plot,
+             drmad_theta_learns (hyper, "momentum") ? "Momentum schedule" : "Momentum schedule (not learned)",
              "momentum", FALSE);
     (*momentum_plot)->y_min = 0, (*momentum_plot)->y_max = 1;
   }
@@ -66,7 +68,8 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
     data.initial_l2 = init0;
     data.l2 = init;
     *init_plot = drmad_plot_run_l2 (&data);
-    retitle (*init_plot, learns (hyper, "init") ? "Initial weight scale" : "Initial weight scale (not learned)",
+    retitle (*init_plot,
+             drmad_theta_learns (hyper, "init") ? "Initial weight scale" : "Initial weight scale (not learned)",
              "scale of W_0", TRUE);
   }
   if (norms_plot) {
@@ -108,9 +111,9 @@ gboolean
 drmad_run_load_extra_plots (const char *folder, const DrmadOptions *o, DrmadPlot **momentum, DrmadPlot **init,
                             DrmadPlot **norms, DrmadPlot **fidelity, GError **error)
 {
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
-  g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
-  if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  if (!drmad_run_load (folder, o, &hyper, &run, error))
     return FALSE;
   drmad_run_extra_plots (run, hyper, momentum, init, norms, fidelity);
   return TRUE;

@@ -7,6 +7,11 @@
 #include "drmad-plot.h"
 #include "drmad-options.h"
 
+/* Whether @hyper learns the group named @group ("l2", "lr", "momentum",
+ * "init"): a group not learned keeps its configured values, and its plots
+ * say so. */
+gboolean drmad_theta_learns (const DrmadHyper *hyper, const char *group);
+
 /* New plots of @run's history (each may be NULL to skip it). A group that is
  * not learned still gets a plot, of its fixed value, saying so in its title. */
 void drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **momentum, DrmadPlot **init,
