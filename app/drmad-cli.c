@@ -661,7 +661,9 @@ drmad_cli_main (int argc, char **argv)
     /* What does not meta-optimise runs once, in rank 0 (which also has
      * mpirun's standard input); the other processes end at once. Training
      * once (--meta-iters 0) has no hypergradient to average: every rank
-     * trained the same θ and all but rank 0's result was dropped. */
+     * trained the same θ and all but rank 0's result was dropped. Decided
+     * before MPI_Init, so given to some ranks only it ends the job badly
+     * (docs/distributed.md says how). */
     status = 0;
 #endif
   } else if (options.version) {
