@@ -6,6 +6,7 @@
 #include "drmad-job.h"
 #include "drmad-run-plots.h"
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -35,9 +36,7 @@ load (Loaded *l, const char *folder, GError **error)
   g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
   if (!(l->values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, error))
       || !drmad_options_from_values (&l->options, l->values, error)
-      || !(l->hyper = drmad_hyper_new_for_sizes (l->options.sizes, l->options.n_sizes, &l->options.hyper, error))
-      || !(l->run = drmad_run_open_read_only (folder, error))
-      || (drmad_run_has_checkpoint (l->run) && !drmad_run_load_history (l->run, l->hyper, error))) {
+      || !drmad_run_load (folder, &l->options, &l->hyper, &l->run, error)) {
     g_prefix_error (error, "cannot compare %s: ", folder);
     return FALSE;
   }
@@ -80,6 +79,13 @@ gboolean
 drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot **l2_plot, DrmadPlot **lr_plot,
                     GError **error)
 {
+  return drmad_compare_runs_cancellable (folders, NULL, val_plot, l2_plot, lr_plot, error);
+}
+
+gboolean
+drmad_compare_runs_cancellable (const char *const *folders, GCancellable *cancellable, DrmadPlot **val_plot,
+                                DrmadPlot **l2_plot, DrmadPlot **lr_plot, GError **error)
+{
   guint n = folders ? g_strv_length ((char **) folders) : 0;
   if (n == 0) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "no run folder to compare");
@@ -99,8 +105,9 @@ drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot 
         again = seen[j].st_dev == seen[n].st_dev && seen[j].st_ino == seen[n].st_ino;
     else
       memset (&seen[n], 0, sizeof seen[n]);
+    /* between folders: a checkpoint being read is read to its end */
     if (!again)
-      ok = load (&runs[n++], folders[k], error);
+      ok = !g_cancellable_set_error_if_cancelled (cancellable, error) && load (&runs[n++], folders[k], error);
   }
   if (ok) {
     g_autoptr (DrmadPlot) val = drmad_plot_new ("Validation loss", "meta-iteration", "validation loss", FALSE);
@@ -121,16 +128,26 @@ drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot 
         if (!rec->rejected)
           drmad_plot_series_append (v, rec->iteration, rec->val_loss);
       }
-      /* θ after the last meta-iteration, or the start when none finished. */
-      const double *theta = records ? drmad_run_get_record (r->run, records - 1)->theta
-                                    : drmad_hyper_get_values (r->hyper);
+      /* θ after the last meta-iteration (its record's cells), or the start when none finished. */
       g_autofree double *l2_cells = g_new (double, L), *lr_cells = g_new (double, L * S);
-      drmad_theta_cells (r->hyper, theta, DRMAD_GROUP_L2, 1, config->init_l2, l2_cells);
-      drmad_theta_cells (r->hyper, theta, DRMAD_GROUP_LR, S, config->init_lr, lr_cells);
-      DrmadPlotSeries *w = drmad_plot_add_series (l2, name, k, 1);
+      const DrmadRunRecord *last = records ? drmad_run_get_record (r->run, records - 1) : NULL;
+      if (last) {
+        memcpy (l2_cells, last->l2_cells, L * sizeof (double));
+        memcpy (lr_cells, last->lr_cells, (gsize) L * S * sizeof (double));
+      } else {
+        drmad_hyper_cells (r->hyper, drmad_hyper_get_values (r->hyper), DRMAD_GROUP_L2, l2_cells);
+        drmad_hyper_cells (r->hyper, drmad_hyper_get_values (r->hyper), DRMAD_GROUP_LR, lr_cells);
+      }
+      /* a run that did not learn a group says so in that group's legend, as
+       * a single run's plot says it in its title (drmad-run-plots.c) */
+      g_autofree char *l2_name = drmad_theta_learns (r->hyper, "l2") ? g_strdup (name)
+                                                                      : g_strconcat (name, " (not learned)", NULL);
+      g_autofree char *lr_name = drmad_theta_learns (r->hyper, "lr") ? g_strdup (name)
+                                                                      : g_strconcat (name, " (not learned)", NULL);
+      DrmadPlotSeries *w = drmad_plot_add_series (l2, l2_name, k, 1);
       for (guint l = 0; l < L; l++)
         drmad_plot_series_append (w, l + 1, l2_cells[l]);
-      DrmadPlotSeries *e = drmad_plot_add_series (lr, name, k, 1);
+      DrmadPlotSeries *e = drmad_plot_add_series (lr, lr_name, k, 1);
       e->steps = TRUE;
       for (guint s = 0; s <= S; s++) {
         double sum = 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <drmad.h>
+#include <gio/gio.h>
 #include "drmad-plot.h"
 
 /* Three new plots of the run folders @folders (NULL-terminated): validation
@@ -12,3 +13,8 @@
  * Reads run.ini and checkpoint.bin only (no device, no data). */
 gboolean drmad_compare_runs (const char *const *folders, DrmadPlot **val, DrmadPlot **l2, DrmadPlot **lr,
                              GError **error);
+/* The same, giving up with G_IO_ERROR_CANCELLED once @cancellable (may be
+ * NULL) is cancelled, checked before each folder is read: for a thread
+ * (the window's Compare runs), since a large checkpoint.bin takes seconds. */
+gboolean drmad_compare_runs_cancellable (const char *const *folders, GCancellable *cancellable, DrmadPlot **val,
+                                         DrmadPlot **l2, DrmadPlot **lr, GError **error);

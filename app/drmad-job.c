@@ -651,17 +651,14 @@ drmad_job_result_clear (DrmadJobResult *result)
 
 
 /* "TITLE: v1, v2" (one value a layer, @S 0) or "TITLE:" then a line of @S
- * values a layer (a schedule), after a line break unless @text is empty: the
- * values of @group in @theta (@defaults where it is not learned). */
+ * values a layer (a schedule), after a line break unless @text is empty:
+ * @cells, a group's drmad_hyper_cells(). */
 static void
-append_cells (GString *text, const DrmadHyper *hyper, const double *theta, DrmadGroupKind group, guint S,
-              const double *defaults, const char *title)
+append_cells (GString *text, const DrmadHyper *hyper, const double *cells, guint S, const char *title)
 {
   gboolean schedule = S > 0;
   S = MAX (S, 1);
   guint L = drmad_hyper_get_n_layers (hyper);
-  g_autofree double *cells = g_new (double, L * S);
-  drmad_theta_cells (hyper, theta, group, S, defaults, cells);
   g_string_append_printf (text, "%s%s:", text->len ? "\n" : "", title);
   for (guint l = 0; l < L; l++) {
     if (!schedule) {
@@ -674,20 +671,37 @@ append_cells (GString *text, const DrmadHyper *hyper, const double *theta, Drmad
   }
 }
 
-char *
-drmad_job_learned_text (const DrmadHyper *hyper, const double *theta)
+/* drmad_job_learned_text() from the cells of each kind (DrmadRunRecord's). */
+static char *
+learned_text_of_cells (const DrmadHyper *hyper, const double *l2, const double *lr, const double *momentum,
+                       const double *init)
 {
   const DrmadHyperConfig *config = drmad_hyper_get_config (hyper);
   guint S = config->segments;
   GString *text = g_string_new (NULL);
-  append_cells (text, hyper, theta, DRMAD_GROUP_L2, 0, config->init_l2, "L2 per layer");
-  append_cells (text, hyper, theta, DRMAD_GROUP_LR, S, config->init_lr, "learning rate per segment");
+  append_cells (text, hyper, l2, 0, "L2 per layer");
+  append_cells (text, hyper, lr, S, "learning rate per segment");
   /* the other groups when learned (a run with --learn momentum,init showed only L2 and lr, unchanged) */
   if (config->learn_momentum)
-    append_cells (text, hyper, theta, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, "momentum per segment");
+    append_cells (text, hyper, momentum, S, "momentum per segment");
   if (config->learn_init_scale)
-    append_cells (text, hyper, theta, DRMAD_GROUP_INIT, 0, config->init_scale, "initial scale per layer");
+    append_cells (text, hyper, init, 0, "initial scale per layer");
   return g_string_free (text, FALSE);
+}
+
+char *
+drmad_job_learned_text (const DrmadHyper *hyper, const double *theta)
+{
+  DrmadGroupKind kinds[4] = { DRMAD_GROUP_L2, DRMAD_GROUP_LR, DRMAD_GROUP_MOMENTUM, DRMAD_GROUP_INIT };
+  double *cells[4];
+  for (guint k = 0; k < 4; k++) {
+    cells[k] = g_new (double, MAX (drmad_hyper_get_n_cells (hyper, kinds[k]), 1));
+    drmad_hyper_cells (hyper, theta, kinds[k], cells[k]);
+  }
+  char *text = learned_text_of_cells (hyper, cells[0], cells[1], cells[2], cells[3]);
+  for (guint k = 0; k < 4; k++)
+    g_free (cells[k]);
+  return text;
 }
 
 void
@@ -711,13 +725,14 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
     for (guint s = 0; s < S; s++)
       initial_lr[l * S + s] = config->init_lr[l];
   if (start) {
-    drmad_theta_cells (hyper, start, DRMAD_GROUP_L2, 1, config->init_l2, initial_l2);
-    drmad_theta_cells (hyper, start, DRMAD_GROUP_LR, S, config->init_lr, initial_lr);
+    drmad_hyper_cells (hyper, start, DRMAD_GROUP_L2, initial_l2);
+    drmad_hyper_cells (hyper, start, DRMAD_GROUP_LR, initial_lr);
   }
+  /* the records' cells, not θ: past DRMAD_RUN_THETA_KEPT_MAX only the last holds θ */
   for (guint i = 0; i < n_iters; i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
-    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_L2, 1, config->init_l2, l2 + i * L);
-    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_LR, S, config->init_lr, lr + i * L * S);
+    memcpy (l2 + (gsize) i * L, r->l2_cells, L * sizeof (double));
+    memcpy (lr + (gsize) i * L * S, r->lr_cells, (gsize) L * S * sizeof (double));
     train[i] = r->train_loss;
     val[i] = r->val_loss;
     err[i] = r->val_error;
@@ -738,7 +753,7 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
   if (l2_plot) {
     *l2_plot = drmad_plot_run_l2 (&data);
     /* one value per layer drawn for an L2 per neuron or per weight: the
-     * geometric mean of the layer's (drmad_theta_cells), and said so */
+     * geometric mean of the layer's (drmad_hyper_cells), and said so */
     const char *title = !learns_l2                                ? "L2 per layer (not learned)"
                         : config->l2 == DRMAD_L2_PER_NEURON ? "Learned L2 per layer (geometric mean over neurons)"
                         : config->l2 == DRMAD_L2_PER_WEIGHT ? "Learned L2 per layer (geometric mean over weights)"
@@ -759,17 +774,38 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
     *loss_plot = drmad_plot_run_loss (&data);
 }
 
+const char *const drmad_run_plot_files[3] = { "l2.png", "lr.png", "loss.png" };
+#define RUN_PLOT_WIDTH 800
+#define RUN_PLOT_HEIGHT 500
+
 /* The run folder's l2.png, lr.png and loss.png from the three plots. */
 static gboolean
 write_plots (const DrmadRun *run, DrmadPlot *const *plots, GError **error)
 {
-  const char *names[3] = { "l2.png", "lr.png", "loss.png" };
   for (guint i = 0; i < 3; i++) {
-    g_autofree char *path = g_build_filename (drmad_run_get_folder (run), names[i], NULL);
-    if (!drmad_plot_write_png (plots[i], path, 800, 500, error))
+    g_autofree char *path = g_build_filename (drmad_run_get_folder (run), drmad_run_plot_files[i], NULL);
+    if (!drmad_plot_write_png (plots[i], path, RUN_PLOT_WIDTH, RUN_PLOT_HEIGHT, error))
       return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+drmad_run_plot_pngs (const DrmadRun *run, const DrmadHyper *hyper, GBytes **pngs, GError **error)
+{
+  DrmadPlot *plots[3];
+  drmad_run_plots (run, hyper, &plots[0], &plots[1], &plots[2]);
+  gboolean ok = TRUE;
+  for (guint i = 0; i < 3; i++) {
+    pngs[i] = ok ? drmad_plot_png_bytes (plots[i], drmad_run_plot_files[i], RUN_PLOT_WIDTH, RUN_PLOT_HEIGHT, error)
+                 : NULL;
+    ok = ok && pngs[i];
+    drmad_plot_free (plots[i]);
+  }
+  if (!ok)
+    for (guint i = 0; i < 3; i++)
+      g_clear_pointer (&pngs[i], g_bytes_unref);
+  return ok;
 }
 
 gboolean
@@ -784,12 +820,25 @@ drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **er
 }
 
 gboolean
-drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterations, DrmadPlot **l2,
-                      DrmadPlot **lr, DrmadPlot **loss, GError **error)
+drmad_run_load (const char *folder, const DrmadOptions *o, DrmadHyper **hyper_out, DrmadRun **run_out,
+                GError **error)
 {
   g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
   g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
   if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+    return FALSE;
+  *hyper_out = g_steal_pointer (&hyper);
+  *run_out = g_steal_pointer (&run);
+  return TRUE;
+}
+
+gboolean
+drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterations, DrmadPlot **l2,
+                      DrmadPlot **lr, DrmadPlot **loss, GError **error)
+{
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  if (!drmad_run_load (folder, o, &hyper, &run, error))
     return FALSE;
   *n_iterations = drmad_run_get_n_records (run);
   drmad_run_plots (run, hyper, l2, lr, loss);
@@ -832,10 +881,17 @@ drmad_run_final_text (const char *folder)
 gboolean
 drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, char **learned, GError **error)
 {
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
-  g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
-  if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  if (!drmad_run_load (folder, o, &hyper, &run, error))
     return FALSE;
+  drmad_run_rows (run, hyper, rows, learned);
+  return TRUE;
+}
+
+void
+drmad_run_rows (const DrmadRun *run, const DrmadHyper *hyper, GArray **rows, char **learned)
+{
   *rows = g_array_new (FALSE, FALSE, sizeof (DrmadJobRow));
   for (guint i = 0; i < drmad_run_get_n_records (run); i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
@@ -843,8 +899,10 @@ drmad_run_load_rows (const char *folder, const DrmadOptions *o, GArray **rows, c
     g_array_append_val (*rows, row);
   }
   guint n = drmad_run_get_n_records (run);
-  *learned = n ? drmad_job_learned_text (hyper, drmad_run_get_record (run, n - 1)->theta) : NULL;
-  return TRUE;
+  const DrmadRunRecord *last = n ? drmad_run_get_record (run, n - 1) : NULL;
+  *learned = last ? learned_text_of_cells (hyper, last->l2_cells, last->lr_cells, last->momentum_cells,
+                                           last->init_cells)
+                  : NULL;
 }
 
 /* ---- the job ---- */
@@ -1008,6 +1066,9 @@ out_folder_advice (const DrmadOptions *o, GError **error)
   else if (exists && !g_file_test (o->out, G_FILE_TEST_IS_DIR))
     add_advice (error, "another --out");
 }
+
+/* hyper.csv's growth a meta-iteration past which a run says how big it will be */
+#define HYPER_CSV_NOTICE_BYTES ((guint64) 10 * 1000 * 1000)
 
 static void
 say (const DrmadJobCallbacks *callbacks, const char *format, ...) G_GNUC_PRINTF (2, 3);
@@ -1338,6 +1399,18 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                              .fidelity_unmeasured = drmad_meta_get_no_fidelity_reason (meta) != NULL };
     if (callbacks->folder)
       callbacks->folder (&event, callbacks->user_data);
+  }
+  /* hyper.csv has a row for every entry of θ after every meta-iteration
+   * (README, "The run folder"): with an L2 per weight of a large net that
+   * is gigabytes in a few dozen, which a user should know before, not when
+   * the disk is full. */
+  guint64 hyper_csv_bytes = drmad_run_hyper_csv_bytes_per_iteration (hyper);
+  if (writer && hyper_csv_bytes > HYPER_CSV_NOTICE_BYTES && drmad_meta_get_iteration (meta) < o->meta_iters) {
+    g_autofree char *each = g_format_size (hyper_csv_bytes);
+    g_autofree char *all = g_format_size (hyper_csv_bytes * o->meta_iters);
+    say (callbacks, "hyper.csv grows by about %s a meta-iteration (a row for each of the %" G_GSIZE_FORMAT
+         " hyperparameters): about %s after %" G_GUINT64_FORMAT " meta-iteration%s", each, drmad_hyper_get_n (hyper),
+         all, (guint64) o->meta_iters, o->meta_iters == 1 ? "" : "s");
   }
   relay.meta_total = o->meta_iters;
   if (o->warm_start && drmad_meta_get_iteration (meta) == 0 && o->meta_iters > 0) {

@@ -225,6 +225,10 @@ gboolean drmad_job_folder_ranks (const char *folder, guint *ranks, gboolean *sha
 void     drmad_run_plots       (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2, DrmadPlot **lr,
                                 DrmadPlot **loss);
 gboolean drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **error);
+/* Those files' names, and the same three PNGs in memory (@pngs[3], new), byte
+ * for byte what drmad_run_write_plots() writes for the same history. */
+extern const char *const drmad_run_plot_files[3];
+gboolean drmad_run_plot_pngs (const DrmadRun *run, const DrmadHyper *hyper, GBytes **pngs, GError **error);
 
 /* The plots of the run folder @folder, whose run.ini gave @options: reads
  * the history in checkpoint.bin (no device, no data) and builds the three
@@ -245,6 +249,17 @@ char *drmad_run_final_text (const char *folder);
  * @learned the learned values after the last (drmad_job_learned_text), or NULL. */
 gboolean drmad_run_load_rows (const char *folder, const DrmadOptions *options, GArray **rows, char **learned,
                               GError **error);
+/* The same from a run already loaded (drmad_run_load). */
+void     drmad_run_rows      (const DrmadRun *run, const DrmadHyper *hyper, GArray **rows, char **learned);
+
+/* The run folder @folder whose run.ini gave @options, read-only (no lock,
+ * no device, no data): its θ's layout in @hyper and its history, read from
+ * checkpoint.bin once, in @run (both new). The drmad_run_load_… calls each
+ * read it again: a caller that wants several of their results loads once
+ * and passes @run and @hyper to drmad_run_plots(), drmad_run_rows() and
+ * drmad_run_extra_plots(). */
+gboolean drmad_run_load (const char *folder, const DrmadOptions *options, DrmadHyper **hyper, DrmadRun **run,
+                         GError **error);
 
 /* "L2 per layer: …\nlearning rate per segment:\n   layer 1: …" for θ = @theta
  * (finer-grained L2 summarised per layer by the geometric mean), then

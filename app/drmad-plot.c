@@ -1363,29 +1363,42 @@ drmad_plot_write_svg (const DrmadPlot *plot, const char *path, int width, int he
   return drmad_write_file_atomic (path, svg->data, svg->len, error);
 }
 
-gboolean
-drmad_plot_write_png (const DrmadPlot *plot, const char *path, int width, int height, GError **error)
+GBytes *
+drmad_plot_png_bytes (const DrmadPlot *plot, const char *name, int width, int height, GError **error)
 {
-  g_return_val_if_fail (plot != NULL && path != NULL, FALSE);
-  g_return_val_if_fail (width > 0 && height > 0, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (plot != NULL && name != NULL, NULL);
+  g_return_val_if_fail (width > 0 && height > 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
   cairo_t *cr = cairo_create (surface);
   drmad_plot_draw (plot, cr, width, height);
   cairo_status_t status = cairo_status (cr);
   cairo_destroy (cr);
-  g_autoptr (GByteArray) png = g_byte_array_new ();
+  GByteArray *png = g_byte_array_new ();
   if (status == CAIRO_STATUS_SUCCESS)
     status = cairo_surface_write_to_png_stream (surface, png_append, png);
   cairo_surface_destroy (surface);
   if (status != CAIRO_STATUS_SUCCESS) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_FAILED, "cannot draw %s: %s", path,
+    g_byte_array_unref (png);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_FAILED, "cannot draw %s: %s", name,
                  cairo_status_to_string (status));
-    return FALSE;
+    return NULL;
   }
+  return g_byte_array_free_to_bytes (png);
+}
+
+gboolean
+drmad_plot_write_png (const DrmadPlot *plot, const char *path, int width, int height, GError **error)
+{
+  g_return_val_if_fail (plot != NULL && path != NULL, FALSE);
+  g_autoptr (GBytes) png = drmad_plot_png_bytes (plot, path, width, height, error);
+  if (!png)
+    return FALSE;
   /* The library's writer: a temporary file, fsync, rename, fsync of the folder. */
-  return drmad_write_file_atomic (path, png->data, png->len, error);
+  gsize length;
+  const void *data = g_bytes_get_data (png, &length);
+  return drmad_write_file_atomic (path, data, length, error);
 }
 
 /* ---- the plots of a run ---- */

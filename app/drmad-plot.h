@@ -84,6 +84,8 @@ GStrv drmad_plot_get_tick_labels (const DrmadPlot *plot, double width, double he
 /* Renders to a @width × @height ARGB PNG, written atomically (temp file in
  * the same folder, then rename): an earlier file survives any failure. */
 gboolean drmad_plot_write_png (const DrmadPlot *plot, const char *path, int width, int height, GError **error);
+/* The same PNG in memory (@name for the error only). */
+GBytes  *drmad_plot_png_bytes (const DrmadPlot *plot, const char *name, int width, int height, GError **error);
 /* The same drawing as SVG (vector), written the same way. */
 gboolean drmad_plot_write_svg (const DrmadPlot *plot, const char *path, int width, int height, GError **error);
 

@@ -1,31 +1,12 @@
 /* The further plots of a run folder (drmad-run-plots.h). */
 #include "drmad-run-plots.h"
+#include "drmad-job.h"
 
 #include <math.h>
 #include <string.h>
 
-void
-drmad_theta_cells (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, guint S,
-                   const double *fallback, double *out)
-{
-  guint L = drmad_hyper_get_n_layers (hyper);
-  g_autofree double *sum = g_new0 (double, L * S);
-  g_autofree guint *hits = g_new0 (guint, L * S);
-  for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++) {
-    DrmadHyperEntry e = drmad_hyper_get_entry (hyper, i);
-    if (e.kind != kind || e.layer < 1 || e.layer > L)
-      continue;
-    guint c = (e.layer - 1) * S + MIN (e.segment, S - 1);
-    sum[c] += log (drmad_hyper_natural_of (hyper, i, theta[i]));
-    hits[c]++;
-  }
-  for (guint l = 0; l < L; l++)
-    for (guint s = 0; s < S; s++)
-      out[l * S + s] = hits[l * S + s] ? exp (sum[l * S + s] / hits[l * S + s]) : fallback[l];
-}
-
-static gboolean
-learns (const DrmadHyper *hyper, const char *group)
+gboolean
+drmad_theta_learns (const DrmadHyper *hyper, const char *group)
 {
   for (guint g = 0; g < drmad_hyper_get_n_groups (hyper); g++)
     if (g_str_equal (drmad_hyper_get_group_name (hyper, g), group))
@@ -61,13 +42,14 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
   }
   const double *start = drmad_run_get_start (run);   /* θ as meta-iteration 1 measured it, after a warm start */
   if (start) {
-    drmad_theta_cells (hyper, start, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, mom0);
-    drmad_theta_cells (hyper, start, DRMAD_GROUP_INIT, 1, config->init_scale, init0);
+    drmad_hyper_cells (hyper, start, DRMAD_GROUP_MOMENTUM, mom0);
+    drmad_hyper_cells (hyper, start, DRMAD_GROUP_INIT, init0);
   }
+  /* the records' cells, not θ: past DRMAD_RUN_THETA_KEPT_MAX only the last holds θ */
   for (guint i = 0; i < n; i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
-    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, mom + (gsize) i * L * S);
-    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_INIT, 1, config->init_scale, init + (gsize) i * L);
+    memcpy (mom + (gsize) i * L * S, r->momentum_cells, (gsize) L * S * sizeof (double));
+    memcpy (init + (gsize) i * L, r->init_cells, L * sizeof (double));
     rejected[i] = r->rejected;
     val[i] = r->val_loss;
   }
@@ -77,7 +59,8 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
     data.initial_lr = mom0;
     data.lr = mom;
     *momentum_plot = drmad_plot_run_lr (&data);
-    retitle (*momentum_plot, learns (hyper, "momentum") ? "Momentum schedule" : "Momentum schedule (not learned)",
+    retitle (*momentum_plot,
+             drmad_theta_learns (hyper, "momentum") ? "Momentum schedule" : "Momentum schedule (not learned)",
              "momentum", FALSE);
     (*momentum_plot)->y_min = 0, (*momentum_plot)->y_max = 1;
   }
@@ -85,7 +68,8 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
     data.initial_l2 = init0;
     data.l2 = init;
     *init_plot = drmad_plot_run_l2 (&data);
-    retitle (*init_plot, learns (hyper, "init") ? "Initial weight scale" : "Initial weight scale (not learned)",
+    retitle (*init_plot,
+             drmad_theta_learns (hyper, "init") ? "Initial weight scale" : "Initial weight scale (not learned)",
              "scale of W_0", TRUE);
   }
   if (norms_plot) {
@@ -127,9 +111,9 @@ gboolean
 drmad_run_load_extra_plots (const char *folder, const DrmadOptions *o, DrmadPlot **momentum, DrmadPlot **init,
                             DrmadPlot **norms, DrmadPlot **fidelity, GError **error)
 {
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o->sizes, o->n_sizes, &o->hyper, error);
-  g_autoptr (DrmadRun) run = hyper ? drmad_run_open_read_only (folder, error) : NULL;
-  if (!run || (drmad_run_has_checkpoint (run) && !drmad_run_load_history (run, hyper, error)))
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  if (!drmad_run_load (folder, o, &hyper, &run, error))
     return FALSE;
   drmad_run_extra_plots (run, hyper, momentum, init, norms, fidelity);
   return TRUE;

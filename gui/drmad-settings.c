@@ -3,8 +3,11 @@
 #include "drmad-options.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct _DrmadSettings {
   GObject     parent_instance;
@@ -158,13 +161,13 @@ drmad_settings_get_default_path (void)
   return g_build_filename (g_get_user_config_dir (), "drmad", "settings.ini", NULL);
 }
 
-/* The keys of [drmad] in @path that are no setting of this version. */
+/* The keys of [drmad] in @text that are no setting of this version. */
 static GStrv
-keys_not_settings (const char *path)
+keys_not_settings (const char *text, gsize length)
 {
   g_autoptr (GKeyFile) file = g_key_file_new ();
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto (GStrv) keys = g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, NULL)
+  g_auto (GStrv) keys = g_key_file_load_from_data (file, text, length, G_KEY_FILE_NONE, NULL)
                         ? g_key_file_get_keys (file, "drmad", NULL, NULL) : NULL;
   for (char **key = keys; key && *key; key++)
     if (!find_setting (*key))
@@ -172,16 +175,77 @@ keys_not_settings (const char *path)
   return g_strv_builder_end (builder);
 }
 
+/* @path's contents, read without ever blocking: a FIFO (or a device) in
+ * its place blocked open() until a writer came, and the window never came
+ * up. Such a file is refused as unreadable settings, and left untouched.
+ * FALSE with @error (G_FILE_ERROR_NOENT where there is no file). */
+static gboolean
+read_settings_file (const char *path, char **contents, gsize *length, GError **error)
+{
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) != 0) {
+    int saved = errno;
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read the settings file %s: %s", path,
+                 g_strerror (saved));
+    return FALSE;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    close (fd);
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot read the settings file %s: it is %s, not a "
+                 "regular file", path, S_ISFIFO (st.st_mode) ? "a FIFO" : S_ISDIR (st.st_mode) ? "a folder"
+                                                                 : S_ISSOCK (st.st_mode) ? "a socket" : "a device");
+    return FALSE;
+  }
+  GString *text = g_string_new (NULL);
+  char buffer[8192];
+  for (;;) {
+    ssize_t got = read (fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      int saved = errno;
+      close (fd);
+      g_string_free (text, TRUE);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read the settings file %s: %s",
+                   path, g_strerror (saved));
+      return FALSE;
+    }
+    if (got == 0)
+      break;
+    g_string_append_len (text, buffer, got);
+  }
+  close (fd);
+  *length = text->len;
+  *contents = g_string_free (text, FALSE);
+  return TRUE;
+}
+
 gboolean
 drmad_settings_load (DrmadSettings *self, const char *path, GError **error)
 {
   g_clear_pointer (&self->ignored, g_strfreev);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    return TRUE;
-  g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, path, FALSE, error);
+  g_autofree char *text = NULL;
+  gsize length;
+  GError *local = NULL;
+  if (!read_settings_file (path, &text, &length, &local)) {
+    /* no file there: the first launch (or a config folder under a file,
+     * which saving reports) */
+    if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+        || g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOTDIR)
+        || g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_LOOP)) {
+      g_error_free (local);
+      return TRUE;
+    }
+    g_propagate_error (error, local);
+    return FALSE;
+  }
+  g_autoptr (GHashTable) values = drmad_options_read_ini (text, length, path, FALSE, error);
   if (!values)
     return FALSE;
-  self->ignored = keys_not_settings (path);
+  self->ignored = keys_not_settings (text, length);
   return drmad_settings_apply (self, values, error);
 }
 
@@ -219,7 +283,7 @@ drmad_settings_set_aside (const char *path, GError **error)
 {
   g_autofree char *contents = NULL;
   gsize length;
-  if (!g_file_get_contents (path, &contents, &length, error))
+  if (!read_settings_file (path, &contents, &length, error))
     return NULL;
   /* PATH.damaged, or PATH.damaged-2, -3, …: an earlier copy stays */
   for (guint n = 1; n <= 1000; n++) {

@@ -36,13 +36,15 @@ gboolean    drmad_settings_apply (DrmadSettings *self, GHashTable *values, GErro
 char       *drmad_settings_get_default_path (void);
 /* A missing file is no error (the defaults stay). Unknown keys are skipped,
  * so that a settings file from a newer version still loads:
- * drmad_settings_get_ignored_keys() names them. */
+ * drmad_settings_get_ignored_keys() names them. A FIFO, socket, device or
+ * folder in @path's place is an error, never waited on. */
 gboolean    drmad_settings_load (DrmadSettings *self, const char *path, GError **error);
 /* The keys of the last file loaded that are no setting here, or NULL. */
 const char *const *drmad_settings_get_ignored_keys (DrmadSettings *self);
 /* Copies a settings file that cannot be loaded to PATH.damaged (before the
  * window's own settings replace it; PATH.damaged-2, -3, … where earlier
- * copies are); returns that path. */
+ * copies are); returns that path. A file that is not a regular one is not
+ * copied (an error): drmad_settings_keep_file() then leaves it alone. */
 char       *drmad_settings_set_aside (const char *path, GError **error);
 /* From now on drmad_settings_save() writes nothing and says @reason: a
  * file that could neither be read nor set aside is not replaced. */

@@ -181,18 +181,23 @@ open_run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
   OpenedRun *opened = g_new0 (OpenedRun, 1);
   opened->folder = g_strdup (folder);
   DrmadOptions options = { 0 };
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  /* checkpoint.bin read once (hundreds of megabytes with a large θ), for the
+   * plots, the summary's rows and the pages beside the learning rate alike */
   if (!(opened->values = drmad_options_read_ini (ini, length, ini_path, TRUE, &error))
       || !drmad_options_from_values (&options, opened->values, &error)
-      || !drmad_run_load_plots (folder, &options, &opened->n, &opened->l2, &opened->lr, &opened->loss, &error)
-      || !drmad_run_load_rows (folder, &options, &opened->rows, &opened->learned, &error)
-      || !drmad_run_load_extra_plots (folder, &options, &opened->momentum, &opened->init, &opened->norms,
-                                      &opened->fidelity, &error)) {
+      || !drmad_run_load (folder, &options, &hyper, &run, &error)) {
     g_prefix_error (&error, "cannot open the run %s: ", folder);
     drmad_options_clear (&options);
     opened_run_free (opened);
     g_task_return_error (task, error);
     return;
   }
+  opened->n = drmad_run_get_n_records (run);
+  drmad_run_plots (run, hyper, &opened->l2, &opened->lr, &opened->loss);
+  drmad_run_rows (run, hyper, &opened->rows, &opened->learned);
+  drmad_run_extra_plots (run, hyper, &opened->momentum, &opened->init, &opened->norms, &opened->fidelity);
   opened->meta_iters = options.meta_iters;
   drmad_run_in_use (folder, &opened->writer);
   drmad_options_clear (&options);
@@ -299,6 +304,15 @@ by_name (gconstpointer a, gconstpointer b)
   return strcmp ((*(ExportedFile *const *) a)->name, (*(ExportedFile *const *) b)->name);
 }
 
+/* The same version of a file: a run replaces its files by renaming a new
+ * one over them (a new inode), and the time is to the nanosecond. */
+static gboolean
+same_file (const GStatBuf *a, const GStatBuf *b)
+{
+  return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size
+         && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 /* The run's files (not the atomic writer's temporaries, not its lock), read
  * whole; NULL, @error set, when the folder cannot be read. @settled: no file
  * was replaced while they were read (a run another process or this window
@@ -331,33 +345,158 @@ read_run_files (const char *folder, gboolean *settled, GError **error)
     ExportedFile *file = files->pdata[i];
     g_autofree char *path = g_build_filename (folder, file->name, NULL);
     GStatBuf now;
-    *settled = g_stat (path, &now) == 0 && now.st_ino == file->seen.st_ino && now.st_dev == file->seen.st_dev
-               && now.st_size == file->seen.st_size && now.st_mtime == file->seen.st_mtime;
+    *settled = g_stat (path, &now) == 0 && same_file (&now, &file->seen);
   }
   return g_steal_pointer (&files);
 }
+
+static ExportedFile *
+find_file (GPtrArray *files, const char *name)
+{
+  for (guint i = 0; i < files->len; i++)
+    if (g_str_equal (((ExportedFile *) files->pdata[i])->name, name))
+      return files->pdata[i];
+  return NULL;
+}
+
+/* The iteration of the last meta-iteration row of history.csv (they start
+ * with it; the final rows with "final-"), or of hyper.csv's last row; 0
+ * when there is none. */
+static guint64
+last_iteration (const ExportedFile *file, gboolean last_line_only)
+{
+  if (!file)
+    return 0;
+  gsize length;
+  const char *text = g_bytes_get_data (file->contents, &length), *end = text + length;
+  guint64 last = 0;
+  if (last_line_only) {
+    while (end > text && end[-1] == '\n')
+      end--;
+    const char *line = g_strrstr_len (text, end - text, "\n");
+    text = line ? line + 1 : text;
+  }
+  for (const char *line = text; line && line < end;) {
+    guint64 number = 0;
+    gboolean digits = FALSE;
+    for (const char *c = line; c < end && g_ascii_isdigit (*c); c++, digits = TRUE)
+      number = number * 10 + (guint64) (*c - '0');
+    if (digits)
+      last = number;
+    const char *next = memchr (line, '\n', end - line);
+    line = next ? next + 1 : NULL;
+  }
+  return last;
+}
+
+/* While a run records meta-iterations into the folder (this window's, or
+ * another process's), a reading of its files may fall between them: a
+ * record writes history.csv, hyper.csv, checkpoint.bin, then the three
+ * plots (drmad_run_record, drmad_job_run), each replaced whole, so the
+ * folder holds, say, history.csv of meta-iteration k + 1 beside the
+ * checkpoint and plots of k for as long as the record takes. @consistent:
+ * @files are of one meta-iteration, history.csv's and hyper.csv's last rows
+ * being the checkpoint's last record, read from the checkpoint.bin that
+ * @files hold; the plots, which name no meta-iteration, are then drawn anew
+ * from that checkpoint, as the run draws them (drmad_run_plot_pngs). FALSE,
+ * with @error, only when the checkpoint or run.ini cannot be read at all. */
+static gboolean
+one_iteration (const char *folder, GPtrArray *files, gboolean *consistent, GError **error)
+{
+  *consistent = FALSE;
+  ExportedFile *ini = find_file (files, "run.ini"), *checkpoint = find_file (files, "checkpoint.bin");
+  guint64 history = last_iteration (find_file (files, "history.csv"), FALSE);
+  guint64 hyper_csv = last_iteration (find_file (files, "hyper.csv"), TRUE);
+  if (!checkpoint) {   /* none recorded yet, or the first being recorded */
+    *consistent = history == 0 && hyper_csv == 0;
+    return TRUE;
+  }
+  if (!ini)
+    return TRUE;   /* a run writes run.ini first: the folder is being made or replaced */
+  gsize length;
+  const char *text = g_bytes_get_data (ini->contents, &length);
+  g_autoptr (GHashTable) values = drmad_options_read_ini (text, length, "run.ini", TRUE, error);
+  DrmadOptions options = { 0 };
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  gboolean loaded = values && drmad_options_from_values (&options, values, error)
+                    && drmad_run_load (folder, &options, &hyper, &run, error);
+  drmad_options_clear (&options);
+  if (!loaded)
+    return FALSE;
+  /* the checkpoint just loaded is the one read with the other files */
+  g_autofree char *path = g_build_filename (folder, "checkpoint.bin", NULL);
+  GStatBuf now;
+  if (g_stat (path, &now) != 0 || !same_file (&now, &checkpoint->seen))
+    return TRUE;
+  guint n = drmad_run_get_n_records (run);
+  guint64 recorded = n ? drmad_run_get_record (run, n - 1)->iteration : 0;
+  if (history != recorded || hyper_csv != recorded)
+    return TRUE;
+  GBytes *pngs[3];
+  if (!drmad_run_plot_pngs (run, hyper, pngs, error))
+    return FALSE;
+  for (guint i = 0; i < 3; i++) {
+    ExportedFile *file = find_file (files, drmad_run_plot_files[i]);
+    if (!file) {
+      file = g_new0 (ExportedFile, 1);
+      file->name = g_strdup (drmad_run_plot_files[i]);
+      g_ptr_array_add (files, file);
+    }
+    g_clear_pointer (&file->contents, g_bytes_unref);
+    file->contents = pngs[i];
+  }
+  g_ptr_array_sort (files, by_name);
+  *consistent = TRUE;
+  return TRUE;
+}
+
+#define EXPORT_PATIENCE_US (30 * G_USEC_PER_SEC)
 
 /* Copies every file of the run folder: l2.png, lr.png, loss.png (the plots
  * the window shows, as drmad_run_write_plots drew them), history.csv,
  * hyper.csv, run.ini, checkpoint.bin; each written as the run writes its
  * own (a temporary file renamed over the name: an export cut short leaves
- * no half file), from one reading of the folder in which none changed. */
+ * no half file), from one reading of the folder in which none changed and,
+ * while a run writes it, whose files are of one meta-iteration
+ * (one_iteration: its plots then drawn from the checkpoint read). */
 static void
 export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   ExportJob *job = task_data;
   GError *error = NULL;
   g_autoptr (GPtrArray) files = NULL;
-  gboolean settled = FALSE;
-  for (guint attempt = 0; attempt < 20 && !settled; attempt++) {
+  gboolean settled = FALSE, writing = FALSE;
+  /* A record of a large θ takes seconds: a reading falling into one is tried
+   * again, for up to EXPORT_PATIENCE_US while a run holds the folder. */
+  gint64 give_up = g_get_monotonic_time () + EXPORT_PATIENCE_US;
+  for (guint attempt = 0; !settled && (attempt < 20 || (writing && g_get_monotonic_time () < give_up)); attempt++) {
     if (attempt > 0)
       g_usleep (50000);
+    if (g_task_return_error_if_cancelled (task))
+      return;
     g_clear_pointer (&files, g_ptr_array_unref);
+    /* before and after: a run starting meanwhile counts */
+    writing = drmad_run_in_use (job->from, NULL);
     if (!(files = read_run_files (job->from, &settled, &error))) {
       g_prefix_error (&error, "cannot export %s: ", job->from);
       g_task_return_error (task, error);
       return;
     }
+    writing |= drmad_run_in_use (job->from, NULL);
+    gboolean consistent = TRUE;
+    if (settled && writing && !one_iteration (job->from, files, &consistent, &error)) {
+      g_prefix_error (&error, "cannot export %s, which a run is writing: ", job->from);
+      g_task_return_error (task, error);
+      return;
+    }
+    settled = settled && consistent;
+  }
+  if (!settled && writing) {
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_BUSY, "cannot export %s: for %d s, each reading of it fell "
+                             "within the recording of a meta-iteration by the run writing it; try again, or stop "
+                             "that run first", job->from, (int) (EXPORT_PATIENCE_US / G_USEC_PER_SEC));
+    return;
   }
   if (g_mkdir_with_parents (job->to, 0755) != 0) {
     int saved = errno;
@@ -545,34 +684,82 @@ runs_folder (void)
   return g_build_filename (g_get_user_data_dir (), "drmad", "runs", NULL);
 }
 
-GtkWidget *
-drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
+/* ---- Compare runs ---- */
+
+/* Read in a GTask thread: a checkpoint.bin of hundreds of megabytes froze
+ * the window for seconds. The comparison's window shows that it is loading
+ * meanwhile; closing it, or another Compare, cancels the load. */
+typedef struct {
+  GStrv         folders;
+  GtkWidget    *compare;     /* the comparison's window, referenced */
+  gboolean      closed;      /* it was closed while loading */
+  GCancellable *cancellable;
+  DrmadPlot    *val, *l2, *lr;
+} CompareJob;
+
+static void
+compare_job_free (gpointer data)
 {
-  g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
-  g_autoptr (GPtrArray) all = g_ptr_array_new ();
-  for (const char *const *f = folders; f && *f; f++)
-    g_ptr_array_add (all, (gpointer) *f);
-  if (self->run_folder && !g_strv_contains (folders, self->run_folder)
-      && g_file_test (self->run_folder, G_FILE_TEST_IS_DIR))
-    g_ptr_array_add (all, self->run_folder);   /* and the run this window shows */
-  g_ptr_array_add (all, NULL);
+  CompareJob *job = data;
+  g_strfreev (job->folders);
+  g_clear_object (&job->compare);
+  g_clear_object (&job->cancellable);
+  g_clear_pointer (&job->val, drmad_plot_free);
+  g_clear_pointer (&job->l2, drmad_plot_free);
+  g_clear_pointer (&job->lr, drmad_plot_free);
+  g_free (job);
+}
+
+static void
+compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  CompareJob *job = task_data;
+  GError *error = NULL;
+  if (drmad_compare_runs_cancellable ((const char *const *) job->folders, cancellable, &job->val, &job->l2, &job->lr,
+                                      &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* The comparison's window closed while it loads: its load is no longer wanted. */
+static void
+on_compare_destroyed (GtkWidget *compare, CompareJob *job)
+{
+  job->closed = TRUE;
+  g_cancellable_cancel (job->cancellable);
+}
+
+static void
+compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DrmadWindow *self = DRMAD_WINDOW (source);
+  CompareJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr (GError) error = NULL;
-  DrmadPlot *val = NULL, *l2 = NULL, *lr = NULL;
-  if (!drmad_compare_runs ((const char *const *) all->pdata, &val, &l2, &lr, &error)) {
-    drmad_window_show_error (self, error->message);
-    return NULL;
+  gboolean loaded = g_task_propagate_boolean (G_TASK (result), &error);
+  g_signal_handlers_disconnect_by_func (job->compare, on_compare_destroyed, job);
+  if (self->compare_cancellable == job->cancellable) {
+    g_clear_object (&self->compare_cancellable);
+    self->compare_loading = NULL;
   }
-  GtkWidget *window = gtk_window_new ();
-  gtk_window_set_title (GTK_WINDOW (window), "Compare runs");
-  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
-  gtk_window_set_default_size (GTK_WINDOW (window), 1300, 480);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    if (!job->closed)   /* another Compare, or the window going away */
+      gtk_window_destroy (GTK_WINDOW (job->compare));
+    return;
+  }
+  if (!loaded) {
+    gtk_window_destroy (GTK_WINDOW (job->compare));
+    drmad_window_show_error (self, error->message);
+    drmad_window_compare_finished (self, NULL);
+    return;
+  }
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_box_set_homogeneous (GTK_BOX (box), TRUE);
   gtk_widget_set_margin_start (box, 12);
   gtk_widget_set_margin_end (box, 12);
   gtk_widget_set_margin_top (box, 12);
   gtk_widget_set_margin_bottom (box, 12);
-  DrmadPlot *plots[3] = { val, l2, lr };
+  DrmadPlot *plots[3] = { g_steal_pointer (&job->val), g_steal_pointer (&job->l2), g_steal_pointer (&job->lr) };
   for (guint i = 0; i < 3; i++) {
     GtkWidget *view = drmad_plot_view_new ();
     gtk_widget_set_hexpand (view, TRUE);
@@ -580,9 +767,64 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
     drmad_plot_view_set_plot (DRMAD_PLOT_VIEW (view), plots[i]);
     gtk_box_append (GTK_BOX (box), view);
   }
-  gtk_window_set_child (GTK_WINDOW (window), box);
+  gtk_window_set_child (GTK_WINDOW (job->compare), box);
+  drmad_window_compare_finished (self, job->compare);
+}
+
+GtkWidget *
+drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
+  g_autoptr (GStrvBuilder) all = g_strv_builder_new ();
+  guint n = 0;
+  for (const char *const *f = folders; f && *f; f++, n++)
+    g_strv_builder_add (all, *f);
+  if (self->run_folder && !(folders && g_strv_contains (folders, self->run_folder))
+      && g_file_test (self->run_folder, G_FILE_TEST_IS_DIR)) {
+    g_strv_builder_add (all, self->run_folder);   /* and the run this window shows */
+    n++;
+  }
+  /* one load at a time: the one in flight, and its window, give way now
+   * (its thread ends once the checkpoint it reads is read) */
+  if (self->compare_loading)
+    gtk_window_destroy (GTK_WINDOW (self->compare_loading));   /* cancels it (on_compare_destroyed) */
+  if (self->compare_cancellable)
+    g_cancellable_cancel (self->compare_cancellable);
+  g_clear_object (&self->compare_cancellable);
+  self->compare_cancellable = g_cancellable_new ();
+
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_title (GTK_WINDOW (window), "Compare runs");
+  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1300, 480);
+  GtkWidget *loading = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_widget_set_halign (loading, GTK_ALIGN_CENTER);
+  gtk_widget_set_valign (loading, GTK_ALIGN_CENTER);
+  GtkWidget *spinner = gtk_spinner_new ();
+  gtk_spinner_start (GTK_SPINNER (spinner));
+  gtk_box_append (GTK_BOX (loading), spinner);
+  g_autofree char *text = g_strdup_printf ("Loading %u run folder%s…", n, n == 1 ? "" : "s");
+  gtk_box_append (GTK_BOX (loading), gtk_label_new (text));
+  gtk_window_set_child (GTK_WINDOW (window), loading);
+
+  CompareJob *job = g_new0 (CompareJob, 1);
+  job->folders = g_strv_builder_end (all);
+  job->compare = g_object_ref (window);
+  self->compare_loading = window;
+  job->cancellable = g_object_ref (self->compare_cancellable);
+  g_signal_connect (window, "destroy", G_CALLBACK (on_compare_destroyed), job);
+  g_autoptr (GTask) task = g_task_new (self, self->compare_cancellable, compare_done, NULL);
+  g_task_set_task_data (task, job, compare_job_free);
+  g_task_run_in_thread (task, compare_thread);
   gtk_window_present (GTK_WINDOW (window));
   return window;
+}
+
+gboolean
+drmad_window_is_comparing (DrmadWindow *self)
+{
+  g_return_val_if_fail (DRMAD_IS_WINDOW (self), FALSE);
+  return self->compare_cancellable != NULL;
 }
 
 static void

@@ -43,6 +43,8 @@ struct _DrmadWindow {
   DrmadSettings  *settings;
   DrmadRunner    *runner;
   GCancellable   *cancellable;      /* of the helper tasks (open run, export, dataset, devices) */
+  GCancellable   *compare_cancellable;   /* of the comparison loading now, or NULL */
+  GtkWidget      *compare_loading;       /* its window (the load's task holds it) */
   GPtrArray      *choices;          /* Choice: the drop-downs bound to settings */
   gboolean        syncing;          /* settings → widgets in progress */
   guint           tasks_running;    /* helper tasks in flight */
@@ -76,6 +78,7 @@ struct _DrmadWindow {
   guint           screenshot_after;
   gboolean        screenshot_taken;
   gboolean        screenshot_saving;   /* taken, not yet written: the end of the run waits for it */
+  gboolean        screenshot_compare;  /* of the comparison, once it has loaded */
 };
 
 /* drmad-window.c */
@@ -93,6 +96,8 @@ void drmad_window_set_run_folder (DrmadWindow *self, const char *folder);
 void drmad_window_update_summary (DrmadWindow *self);
 void drmad_window_add_dataset    (DrmadWindow *self, const char *value, const char *label);
 void drmad_window_runner_started (DrmadWindow *self, gboolean resuming, guint64 meta_total);
+/* A comparison loaded into @compare (NULL: it failed, the banner says why): the screenshot hook's turn. */
+void drmad_window_compare_finished (DrmadWindow *self, GtkWidget *compare);
 
 /* drmad-window-settings.c: builds the drop-downs' lists, connects both ways, syncs, lists the devices */
 void drmad_window_bind_settings  (DrmadWindow *self);

@@ -553,18 +553,27 @@ compare_shown (gpointer user_data)
 }
 
 void
-drmad_window_screenshot_compare (DrmadWindow *self, const char *path, const char *const *folders)
+drmad_window_compare_finished (DrmadWindow *self, GtkWidget *compare)
 {
-  g_return_if_fail (DRMAD_IS_WINDOW (self));
-  g_free (self->screenshot_path);
-  self->screenshot_path = g_strdup (path);
-  GtkWidget *compare = drmad_window_compare_runs (self, folders);
+  if (!self->screenshot_compare)
+    return;
+  self->screenshot_compare = FALSE;
   if (!compare) {
     screenshot_failed (self, drmad_window_get_error (self));
     g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
     return;
   }
   g_timeout_add (500, compare_shown, compare);   /* once laid out */
+}
+
+void
+drmad_window_screenshot_compare (DrmadWindow *self, const char *path, const char *const *folders)
+{
+  g_return_if_fail (DRMAD_IS_WINDOW (self));
+  g_free (self->screenshot_path);
+  self->screenshot_path = g_strdup (path);
+  self->screenshot_compare = TRUE;   /* drmad_window_compare_finished() takes it once loaded */
+  drmad_window_compare_runs (self, folders);
 }
 
 /* ---- saving the window as it is drawn ---- */
@@ -684,6 +693,8 @@ drmad_window_dispose (GObject *object)
 {
   DrmadWindow *self = DRMAD_WINDOW (object);
   g_cancellable_cancel (self->cancellable);
+  if (self->compare_cancellable)
+    g_cancellable_cancel (self->compare_cancellable);
   if (self->runner) {
     /* the worker goes on until it notices (one step); the runner holds the application till then */
     g_signal_handlers_disconnect_by_data (self->runner, self);
@@ -703,6 +714,7 @@ drmad_window_finalize (GObject *object)
 {
   DrmadWindow *self = DRMAD_WINDOW (object);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->compare_cancellable);
   g_clear_pointer (&self->choices, g_ptr_array_unref);
   g_clear_pointer (&self->key_widgets, g_hash_table_unref);
   g_clear_pointer (&self->extra_entries, g_hash_table_unref);

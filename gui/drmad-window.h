@@ -41,8 +41,13 @@ DrmadPlotView *drmad_window_get_plot_view (DrmadWindow *self, guint index);
 void         drmad_window_open_run     (DrmadWindow *self, const char *folder);
 /* A window overlaying @folders (NULL-terminated) and the run this window
  * shows, if any: validation loss, learned L2 per layer, learning-rate
- * schedule. Returns it (owned by GTK), or NULL after showing the error. */
+ * schedule. Returns it (owned by GTK) at once, saying that it is loading:
+ * the run folders are read in a thread, and the plots fill it once they are
+ * (an error closes it and shows in the banner). Closing it, or another
+ * comparison, cancels the load. */
 GtkWidget   *drmad_window_compare_runs (DrmadWindow *self, const char *const *folders);
+/* A comparison is loading. */
+gboolean     drmad_window_is_comparing (DrmadWindow *self);
 /* scripts/screenshots.sh: opens the comparison of @folders, saves it to
  * @path once drawn, and quits the application. */
 void         drmad_window_screenshot_compare (DrmadWindow *self, const char *path, const char *const *folders);

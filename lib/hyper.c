@@ -271,6 +271,36 @@ drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index)
   return hyper->entries[index];
 }
 
+guint
+drmad_hyper_get_n_cells (const DrmadHyper *hyper, DrmadGroupKind kind)
+{
+  gboolean schedule = kind == DRMAD_GROUP_LR || kind == DRMAD_GROUP_MOMENTUM;
+  return hyper->n_layers * (schedule ? MAX (hyper->config.segments, 1) : 1);
+}
+
+void
+drmad_hyper_cells (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, double *out)
+{
+  const DrmadHyperConfig *config = &hyper->config;
+  gboolean schedule = kind == DRMAD_GROUP_LR || kind == DRMAD_GROUP_MOMENTUM;
+  guint L = hyper->n_layers, S = schedule ? MAX (config->segments, 1) : 1;
+  const double *fallback = kind == DRMAD_GROUP_L2 ? config->init_l2 : kind == DRMAD_GROUP_LR ? config->init_lr
+                           : kind == DRMAD_GROUP_MOMENTUM ? config->init_momentum : config->init_scale;
+  g_autofree double *sum = g_new0 (double, MAX (L * S, 1));
+  g_autofree gsize *hits = g_new0 (gsize, MAX (L * S, 1));
+  for (gsize i = 0; i < hyper->n; i++) {
+    DrmadHyperEntry e = hyper->entries[i];
+    if (e.kind != kind || e.layer < 1 || e.layer > L)
+      continue;
+    guint c = (e.layer - 1) * S + MIN (e.segment, S - 1);
+    sum[c] += log (drmad_hyper_natural_of (hyper, i, theta[i]));
+    hits[c]++;
+  }
+  for (guint l = 0; l < L; l++)
+    for (guint s = 0; s < S; s++)
+      out[l * S + s] = hits[l * S + s] ? exp (sum[l * S + s] / hits[l * S + s]) : fallback[l];
+}
+
 const DrmadHyperConfig *drmad_hyper_get_config (const DrmadHyper *hyper) { return &hyper->config; }
 gsize drmad_hyper_get_n (const DrmadHyper *hyper) { return hyper->n; }
 guint drmad_hyper_get_n_layers (const DrmadHyper *hyper) { return hyper->n_layers; }

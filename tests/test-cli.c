@@ -1857,6 +1857,44 @@ test_start_reverse_diverged (void)
   remove_tree (dir);
 }
 
+/* hyper.csv has a row for every hyperparameter after every meta-iteration:
+ * a run whose hyper.csv grows by more than 10 MB a meta-iteration (784-256-10
+ * with an L2 per weight and 4 learning-rate segments a layer: 203 272 rows, about 13 MB) says so once at the
+ * start, with the growth it expects, which the test measures after one
+ * meta-iteration (within 10 %, the numbers' lengths vary); a small run says
+ * nothing of it. */
+static void
+test_hyper_csv_size_notice (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-cli", NULL);
+  g_autofree char *big = g_build_filename (dir, "big", NULL), *little = g_build_filename (dir, "little", NULL);
+  const char *options[] = { "--no-gui", "--iters", "5", "--train-size", "100", "--val-size", "50", "--test-size",
+                            "50", "--batch", "10", "--fidelity-every", "0", "--meta-iters", "1", NULL };
+  g_autofree char *err = NULL, *little_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--layers", "784,256,10", "--l2-granularity", "weight",
+                                                     "--out", big, NULL }, NULL, &err), ==, 0);
+  const char *notice = strstr (err, "hyper.csv grows by about ");
+  g_assert_nonnull (notice);
+  g_assert_null (strstr (notice + 1, "hyper.csv grows by"));   /* once */
+  g_assert_nonnull (strstr (notice, " a meta-iteration (a row for each of the 203272 hyperparameters): about "));
+  double megabytes = g_ascii_strtod (notice + strlen ("hyper.csv grows by about "), NULL);
+  char *unit = NULL;
+  g_ascii_strtod (notice + strlen ("hyper.csv grows by about "), &unit);
+  g_assert_true (g_str_has_prefix (unit, "\u00a0MB a meta-iteration"));   /* g_format_size (): a no-break space */
+  g_autofree char *path = g_build_filename (big, "hyper.csv", NULL);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  double measured = (st.st_size - strlen ("iteration,name,raw,value\n")) / 1e6;
+  g_test_message ("said %.1f MB, measured %.2f MB", megabytes, measured);
+  g_assert_cmpfloat (fabs (megabytes - measured), <, 0.1 * measured);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--layers", "784,16,10", "--out", little, NULL }, NULL,
+                          &little_err), ==, 0);
+  g_assert_null (strstr (little_err, "hyper.csv grows"));
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1904,5 +1942,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/first-meta-iteration-failed-force-new", test_first_meta_iteration_failed_force_new);
   g_test_add_func ("/cli/method-line", test_method_line);
   g_test_add_func ("/cli/start-reverse-diverged", test_start_reverse_diverged);
+  g_test_add_func ("/cli/hyper-csv-size-notice", test_hyper_csv_size_notice);
   return g_test_run ();
 }

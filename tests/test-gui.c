@@ -16,9 +16,13 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/inotify.h>
+#endif
 
 #include "drmad-application.h"
 #include "drmad-compare.h"
@@ -90,6 +94,53 @@ static gboolean stopped (DrmadWindow *w)
 }
 
 static gboolean allocated (DrmadWindow *w) { return gtk_widget_get_width (GTK_WIDGET (w)) > 0; }
+static gboolean no_task (DrmadWindow *w) { return w->tasks_running == 0; }
+
+/* An exported run folder's files are of one meta-iteration, returned:
+ * history.csv's and hyper.csv's last rows are its checkpoint's last record,
+ * and its plots are the ones drawn from that checkpoint. */
+static guint
+assert_one_iteration (const char *folder)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini, TRUE, &error);
+  g_assert_no_error (error);
+  DrmadOptions options = { 0 };
+  g_assert_true (drmad_options_from_values (&options, values, &error));
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  g_assert_true (drmad_run_load (folder, &options, &hyper, &run, &error));
+  g_assert_no_error (error);
+  drmad_options_clear (&options);
+  guint n = drmad_run_get_n_records (run);
+  g_assert_cmpuint (n, >, 0);
+  guint last = drmad_run_get_record (run, n - 1)->iteration;
+  g_autofree char *history_path = g_build_filename (folder, "history.csv", NULL);
+  g_autofree char *hyper_path = g_build_filename (folder, "hyper.csv", NULL);
+  g_autofree char *history = NULL, *hyper_csv = NULL;
+  g_assert_true (g_file_get_contents (history_path, &history, NULL, NULL));
+  g_assert_true (g_file_get_contents (hyper_path, &hyper_csv, NULL, NULL));
+  guint history_last = 0;
+  for (const char *line = history; line; line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL)
+    if (g_ascii_isdigit (*line))
+      history_last = g_ascii_strtoull (line, NULL, 10);
+  g_strchomp (hyper_csv);
+  const char *hyper_line = strrchr (hyper_csv, '\n');
+  g_assert_nonnull (hyper_line);
+  g_assert_cmpuint (history_last, ==, last);
+  g_assert_cmpuint (g_ascii_strtoull (hyper_line + 1, NULL, 10), ==, last);
+  GBytes *pngs[3];
+  g_assert_true (drmad_run_plot_pngs (run, hyper, pngs, &error));
+  for (guint i = 0; i < 3; i++) {
+    g_autofree char *path = g_build_filename (folder, drmad_run_plot_files[i], NULL), *png = NULL;
+    gsize length;
+    g_assert_true (g_file_get_contents (path, &png, &length, NULL));
+    g_assert_cmpmem (png, length, g_bytes_get_data (pngs[i], NULL), g_bytes_get_size (pngs[i]));
+    g_bytes_unref (pngs[i]);
+  }
+  return last;
+}
 
 /* The scrolled window around the tabs of the plots beside the learning rate. */
 static GtkWidget *
@@ -487,6 +538,14 @@ test_window (void)
   drmad_plot_view_reset_zoom (loss_view);
   drmad_plot_view_set_log (loss_view, FALSE);
   g_assert_false (isfinite (drmad_plot_view_get_plot (loss_view)->view_x_lo));
+
+  /* Export while the run goes on: the files are of one meta-iteration. */
+  g_autofree char *export_running = g_build_filename (g_get_user_data_dir (), "exported-running", NULL);
+  drmad_window_export_to (window, export_running);
+  g_assert_cmpfloat (wait_until (window, no_task, 60), >=, 0);
+  g_test_message ("%s", drmad_window_get_status (window));
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
+  g_test_message ("exported while running: meta-iteration %u", assert_one_iteration (export_running));
 
   /* Stop: the run ends before its meta-iterations are done (how soon is
    * bench work, not a test's: 60 s only keeps a hang from blocking the
@@ -1839,6 +1898,34 @@ test_compare (void)
   g_assert_cmpuint (val->series->len, ==, 2);
   g_assert_cmpstr (((DrmadPlotSeries *) val->series->pdata[0])->name, ==, "first: seed=1");
   g_assert_cmpstr (((DrmadPlotSeries *) val->series->pdata[1])->name, ==, "second: seed=2");
+  /* A run that did not learn L2 says so in the L2 plot's legend (its
+   * series is its fixed value), as a single run's plot says it in its
+   * title; its learning-rate series, learned, does not. */
+  drmad_plot_free (val);
+  drmad_plot_free (l2);
+  drmad_plot_free (lr);
+  g_autofree char *third = g_build_filename (dir, "third", NULL);
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", "784,16,10", "--iters", "30",
+                         "--train-size", "300", "--val-size", "200", "--test-size", "50", "--batch", "50",
+                         "--meta-iters", "3", "--seed", "1", "--learn", "lr", "--init-l2", "0.004", "--out", third,
+                         NULL };
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  const char *partly[] = { folders[0], third, NULL };
+  g_assert_true (drmad_compare_runs (partly, &val, &l2, &lr, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (l2->series->len, ==, 2);
+  g_assert_cmpstr (((DrmadPlotSeries *) l2->series->pdata[0])->name, ==, "first: learn=l2,lr, init-l2=1e-4");
+  g_assert_cmpstr (((DrmadPlotSeries *) l2->series->pdata[1])->name, ==,
+                   "third: learn=lr, init-l2=0.004 (not learned)");
+  g_assert_cmpstr (((DrmadPlotSeries *) lr->series->pdata[0])->name, ==, "first: learn=l2,lr, init-l2=1e-4");
+  g_assert_cmpstr (((DrmadPlotSeries *) lr->series->pdata[1])->name, ==, "third: learn=lr, init-l2=0.004");
+  g_assert_cmpstr (((DrmadPlotSeries *) val->series->pdata[1])->name, ==, "third: learn=lr, init-l2=0.004");
+  const DrmadPlotSeries *fixed = l2->series->pdata[1];
+  for (guint l = 0; l < fixed->y->len; l++)
+    g_assert_cmpfloat (g_array_index (fixed->y, double, l), ==, 0.004);   /* --init-l2, never moved */
   /* A folder that is not a run: a clear error naming it. */
   const char *bad[] = { folders[0], dir, NULL };
   g_assert_false (drmad_compare_runs (bad, &val, &l2, &lr, &error));
@@ -1846,6 +1933,140 @@ test_compare (void)
   drmad_plot_free (val);
   drmad_plot_free (l2);
   drmad_plot_free (lr);
+  g_free (folders[0]);
+  g_free (folders[1]);
+  remove_tree (dir);
+}
+
+static gint64 tick_last_us, tick_gap_us;
+
+/* The longest wait between two turns of the main loop, in µs (tick_gap_us). */
+static gboolean
+tick_gap (gpointer unused)
+{
+  gint64 now = g_get_monotonic_time ();
+  tick_gap_us = MAX (tick_gap_us, now - tick_last_us);
+  tick_last_us = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean comparing_done (DrmadWindow *w) { return !drmad_window_is_comparing (w); }
+
+/* The windows shown transient for @window: the comparisons it opened. */
+static guint
+count_comparisons (DrmadWindow *window)
+{
+  guint n = 0;
+  g_autoptr (GListModel) toplevels = gtk_window_get_toplevels ();
+  g_object_ref (toplevels);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++) {
+    g_autoptr (GtkWindow) other = g_list_model_get_item (toplevels, i);
+    n += gtk_window_get_transient_for (other) == GTK_WINDOW (window) && gtk_widget_get_visible (GTK_WIDGET (other));
+  }
+  return n;
+}
+
+/* Compare runs reads the run folders in a thread: with large checkpoints
+ * (here made slow to read by DRMAD_CHECKPOINT_CHUNK, a few bytes a read())
+ * the window froze for as long as they took. Its main loop must keep
+ * turning (no wait between two turns of more than half the load),
+ * the comparison's window saying it is loading; closing that window, or a
+ * second Compare, cancels the load; an error still lands in the banner.
+ * In a subprocess, whose environment the hook's variable may change. */
+static void
+test_compare_loading (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!g_test_subprocess ()) {
+    if (!have_display_data_and_device ())
+      return;
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-compare-loading", NULL);
+  char *folders[3] = { g_build_filename (dir, "first", NULL), g_build_filename (dir, "second", NULL), NULL };
+  for (guint k = 0; k < 2; k++) {
+    g_autofree char *seed = g_strdup_printf ("%u", k + 1);
+    /* L2 per weight: 50 824 hyperparameters, a checkpoint of 4.5 MB */
+    const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", "784,64,10", "--iters", "10",
+                           "--train-size", "300", "--val-size", "200", "--test-size", "50", "--batch", "50",
+                           "--meta-iters", "2", "--l2-granularity", "weight", "--seed", seed, "--out", folders[k],
+                           NULL };
+    int status;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                 NULL, NULL, NULL, NULL, &status, NULL));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  g_setenv ("DRMAD_CHECKPOINT_CHUNK", "2", TRUE);
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  iterate_for (0.5);   /* drawn: GTK's first frame (its shaders compiled) is no part of the load */
+
+  tick_last_us = g_get_monotonic_time ();
+  tick_gap_us = 0;
+  guint ticker = g_timeout_add (10, tick_gap, NULL);
+  gint64 start = g_get_monotonic_time ();
+  GtkWidget *compare = drmad_window_compare_runs (window, (const char *const *) folders);
+  double returned = (g_get_monotonic_time () - start) / 1e6;
+  g_assert_nonnull (compare);
+  g_assert_true (drmad_window_is_comparing (window));
+  g_assert_true (GTK_IS_BOX (gtk_window_get_child (GTK_WINDOW (compare))));
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  double loaded = (g_get_monotonic_time () - start) / 1e6;
+  tick_gap (NULL);   /* and the wait since the last turn */
+  g_source_remove (ticker);
+  g_test_message ("returned after %.3f s, loaded after %.3f s, the main loop waited at most %.3f s", returned,
+                  loaded, tick_gap_us / 1e6);
+  g_assert_null (drmad_window_get_error (window));
+  g_assert_cmpfloat (loaded, >=, 0.5);   /* else the hook made nothing slow, and this shows nothing */
+  g_assert_cmpfloat (returned, <, loaded / 2);
+  g_assert_cmpfloat (tick_gap_us / 1e6, <, loaded / 2);
+  /* loaded: the three plots, one series per run */
+  GtkWidget *box = gtk_window_get_child (GTK_WINDOW (compare));
+  guint views = 0;
+  for (GtkWidget *child = gtk_widget_get_first_child (box); child; child = gtk_widget_get_next_sibling (child)) {
+    g_assert_true (DRMAD_IS_PLOT_VIEW (child));
+    g_assert_cmpuint (drmad_plot_view_get_plot (DRMAD_PLOT_VIEW (child))->series->len, ==, 2);
+    views++;
+  }
+  g_assert_cmpuint (views, ==, 3);
+  gtk_window_destroy (GTK_WINDOW (compare));
+
+  /* closed while loading: nothing more comes of it */
+  compare = drmad_window_compare_runs (window, (const char *const *) folders);
+  gtk_window_destroy (GTK_WINDOW (compare));
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  iterate_for (0.2);
+  g_assert_cmpuint (count_comparisons (window), ==, 0);
+  g_assert_null (drmad_window_get_error (window));
+
+  /* a second Compare: the first's load and window give way */
+  g_autoptr (GtkWidget) first = g_object_ref (drmad_window_compare_runs (window, (const char *const *) folders));
+  const char *alone[] = { folders[1], NULL };
+  GtkWidget *second = drmad_window_compare_runs (window, alone);
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  iterate_for (0.2);
+  g_assert_false (gtk_widget_get_visible (first));   /* destroyed */
+  g_assert_cmpuint (count_comparisons (window), ==, 1);
+  GtkWidget *view = gtk_widget_get_first_child (gtk_window_get_child (GTK_WINDOW (second)));
+  g_assert_true (DRMAD_IS_PLOT_VIEW (view));
+  g_assert_cmpuint (drmad_plot_view_get_plot (DRMAD_PLOT_VIEW (view))->series->len, ==, 1);
+  gtk_window_destroy (GTK_WINDOW (second));
+
+  /* an error: in the banner, as before, and no comparison window */
+  const char *bad[] = { folders[0], dir, NULL };
+  drmad_window_compare_runs (window, bad);
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  iterate_for (0.2);
+  g_assert_nonnull (drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), dir));
+  g_assert_cmpuint (count_comparisons (window), ==, 0);
+
+  /* the window closed while its comparison loads: the load is cancelled */
+  drmad_window_compare_runs (window, (const char *const *) folders);
+  close_window (window);
+  g_unsetenv ("DRMAD_CHECKPOINT_CHUNK");
   g_free (folders[0]);
   g_free (folders[1]);
   remove_tree (dir);
@@ -2105,6 +2326,63 @@ test_settings_file (void)
   g_unlink (path);
 }
 
+/* settings.ini that is a FIFO (or another file that is no regular one):
+ * opening it to read blocked until a writer came, and the window never
+ * came up. It now starts from the defaults, says why in the banner, and
+ * leaves the FIFO as it was, quitting included. In a subprocess with a
+ * time limit: the blocked open() hung the test. */
+static void
+test_settings_fifo (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autofree char *path = drmad_settings_get_default_path ();
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  g_unlink (path);
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  GStatBuf before, after;
+  g_assert_cmpint (g_lstat (path, &before), ==, 0);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  DrmadWindow *window = DRMAD_WINDOW (gtk_application_get_windows (GTK_APPLICATION (app))->data);
+  const char *banner = drmad_window_get_error (window);
+  g_test_message ("banner: %s", banner);
+  g_assert_nonnull (banner);
+  g_assert_nonnull (strstr (banner, "a FIFO, not a regular file"));
+  g_assert_nonnull (strstr (banner, "will not save its settings over that file"));
+  /* every setting is its default (drmad-options.c's table) */
+  g_autoptr (DrmadSettings) settings = NULL;
+  g_object_get (window, "settings", &settings, NULL);
+  guint n;
+  const DrmadOptionSpec *specs = drmad_options_get_specs (&n);
+  for (guint i = 0; i < n; i++)
+    if (specs[i].in_ini)
+      g_assert_cmpstr (drmad_settings_get (settings, specs[i].name), ==, specs[i].default_value);
+  g_assert_false (drmad_settings_save (settings, path, &error));
+  g_assert_nonnull (strstr (error->message, "could be neither read nor copied aside"));
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  /* the program as a user launches it, quitting (and saving) on its own */
+  g_autofree char *err = launch_and_quit (NULL);
+  g_assert_nonnull (strstr (err, "could be neither read nor copied aside"));
+  g_assert_cmpint (g_lstat (path, &after), ==, 0);
+  g_assert_true (S_ISFIFO (after.st_mode));
+  g_assert_cmpuint (after.st_ino, ==, before.st_ino);
+  g_autofree char *aside = g_strconcat (path, ".damaged", NULL);
+  g_assert_false (g_file_test (aside, G_FILE_TEST_EXISTS));
+  g_unlink (path);
+}
+
 /* A plot's Save as PNG / SVG: the file has the view's size; a folder that
  * cannot take it gets a dialog naming the file and why (it was only a
  * warning on the terminal), and nothing is written. */
@@ -2239,6 +2517,109 @@ test_export (void)
   remove_tree (dir);
 }
 
+#ifdef __linux__
+/* The IN_OPEN events of the file @name that inotify @watch has queued. */
+static guint
+count_opens (int watch, const char *name)
+{
+  guint opens = 0;
+  char buffer[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  for (ssize_t got; (got = read (watch, buffer, sizeof buffer)) > 0;)
+    for (char *p = buffer; p < buffer + got;) {
+      const struct inotify_event *event = (const struct inotify_event *) p;
+      opens += (event->mask & IN_OPEN) && event->len && g_str_equal (event->name, name);
+      p += sizeof *event + event->len;
+    }
+  return opens;
+}
+#endif
+
+/* Copies @name from folder @from into folder @to, replacing it whole with
+ * the library's writer, as a run replaces its files. */
+static void
+replace_from (const char *from, const char *to, const char *name)
+{
+  g_autofree char *source = g_build_filename (from, name, NULL), *target = g_build_filename (to, name, NULL);
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_get_contents (source, &contents, &length, NULL));
+  g_assert_true (drmad_write_file_atomic (target, contents, length, &error));
+  g_assert_no_error (error);
+}
+
+/* The iteration of history.csv's last meta-iteration row. */
+static guint
+history_last_iteration (const char *folder)
+{
+  g_autofree char *path = g_build_filename (folder, "history.csv", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  guint last = 0;
+  for (const char *line = text; line; line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL)
+    if (g_ascii_isdigit (*line))
+      last = g_ascii_strtoull (line, NULL, 10);
+  return last;
+}
+
+/* Export while a run records a meta-iteration into the folder, played here
+ * by the test: the folder holds a run of 2 meta-iterations, its lock held
+ * as a writer holds it, and the record of a run of 3 has written run.ini,
+ * history.csv and hyper.csv; its checkpoint.bin and plots come half a
+ * second later. The export took history.csv and hyper.csv of 3 beside the
+ * checkpoint and plots of 2; it now waits for the record's end and holds
+ * the files of that run of 3, each byte for byte, the plots too (drawn
+ * from the checkpoint it exported, as the run drew its own). */
+static void
+test_export_recording (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-export-recording", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  g_autofree char *longer = g_build_filename (dir, "longer", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", "784,16,10", "--iters", "30",
+                         "--train-size", "300", "--val-size", "200", "--test-size", "50", "--batch", "50",
+                         "--meta-iters", "3", "--seed", "1", "--out", longer, NULL };
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, run);
+
+  g_autofree char *lock_path = g_build_filename (run, ".drmad-lock", NULL);
+  int lock_fd = g_open (lock_path, O_RDWR, 0);
+  g_assert_cmpint (lock_fd, >=, 0);
+  g_assert_cmpint (hold_run_lock (lock_fd), ==, 0);
+  const char *first[] = { "run.ini", "history.csv", "hyper.csv" };
+  for (guint i = 0; i < G_N_ELEMENTS (first); i++)
+    replace_from (longer, run, first[i]);
+  g_autofree char *exported = g_build_filename (dir, "exported", NULL);
+  drmad_window_export_to (window, exported);
+  iterate_for (0.5);
+  g_assert_true (drmad_window_is_busy (window));   /* waiting for the record's end */
+  const char *then[] = { "checkpoint.bin", "l2.png", "lr.png", "loss.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (then); i++)
+    replace_from (longer, run, then[i]);
+  g_assert_cmpfloat (wait_until (window, idle, 60), >=, 0);
+  g_assert_cmpint (close (lock_fd), ==, 0);
+  g_test_message ("%s", drmad_window_get_status (window));
+  g_assert_null (drmad_window_get_error (window));
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
+  g_assert_cmpuint (history_last_iteration (exported), ==, 3);
+  g_assert_cmpuint (assert_exported_whole (longer, exported), ==, 7);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (dir);
+}
+
 /* Open run on a folder as a user may find it: one another process is
  * still running (its lock held: Start would be refused, and the status line
  * said Start continues it), and one whose checkpoint.bin is gone while
@@ -2269,9 +2650,21 @@ test_open_run (void)
   g_autofree char *writing = g_strdup_printf ("process %s is still writing", holder);
   g_assert_nonnull (strstr (drmad_window_get_status (window), writing));
   g_assert_cmpint (close (lock_fd), ==, 0);
+#ifdef __linux__
+  /* checkpoint.bin is opened once: the plots, the summary's rows and the
+   * other pages each read it (three times; hundreds of megabytes each with
+   * a large θ). Counted by inotify, which queues every open. */
+  int watch = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  g_assert_cmpint (watch, >=, 0);
+  g_assert_cmpint (inotify_add_watch (watch, run, IN_OPEN), >=, 0);
+#endif
   drmad_window_open_run (window, run);
   g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
   g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Opened a run with 2 meta-iterations"));
+#ifdef __linux__
+  g_assert_cmpuint (count_opens (watch, "checkpoint.bin"), ==, 1);
+  close (watch);
+#endif
 
   g_autofree char *checkpoint = g_build_filename (run, "checkpoint.bin", NULL);
   g_autofree char *moved = g_build_filename (dir, "checkpoint.bin", NULL);
@@ -2426,9 +2819,12 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/program", test_program);
   g_test_add_func ("/gui/program-last-iteration", test_program_last_iteration);
   g_test_add_func ("/gui/compare", test_compare);
+  g_test_add_func ("/gui/compare-loading", test_compare_loading);
   g_test_add_func ("/gui/settings-file", test_settings_file);
+  g_test_add_func ("/gui/settings-fifo", test_settings_fifo);
   g_test_add_func ("/gui/plot-save", test_plot_save);
   g_test_add_func ("/gui/export", test_export);
+  g_test_add_func ("/gui/export-recording", test_export_recording);
   g_test_add_func ("/gui/open-run", test_open_run);
   g_test_add_func ("/gui/quit-signal", test_quit_signal);
   g_test_add_func ("/gui/quit-signal-ignored", test_quit_signal_ignored);

@@ -9,6 +9,7 @@
 
 #include <dlfcn.h>
 #include <math.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <string.h>
@@ -2283,6 +2284,62 @@ test_meta_no_fidelity_reason (void)
   problem_teardown (&p);
 }
 
+/* drmad_hyper_cells (): the geometric mean of each layer's L2 per weight
+ * and each layer × segment's learning rate, computed here from θ's names,
+ * and the configuration's value for a group not learned (momentum, init). */
+static void
+test_cells (void)
+{
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.l2 = DRMAD_L2_PER_WEIGHT;
+  config.learn_lr = TRUE;
+  config.segments = 2;
+  config.init_momentum[0] = 0.8, config.init_momentum[1] = 0.7;
+  config.init_scale[0] = 0.05, config.init_scale[1] = 0.5;
+  guint sizes[] = { 3, 4, 2 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_no_error (error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_assert_cmpuint (n, ==, 3 * 4 + 4 * 2 + 2 * 2);
+  g_autofree double *theta = g_new (double, n);
+  double l2_log_sum[2] = { 0 }, lr[2][2] = { { 0 } };
+  guint l2_count[2] = { 0 };
+  for (gsize i = 0; i < n; i++) {
+    theta[i] = -3 + 0.37 * i - 0.01 * i * i;
+    guint layer, unit;
+    const char *name = drmad_hyper_get_name (hyper, i);
+    if (sscanf (name, "l2/layer%u/w%u", &layer, &unit) == 2) {
+      l2_log_sum[layer - 1] += theta[i];   /* log of exp (θ) */
+      l2_count[layer - 1]++;
+    } else {
+      g_assert_cmpint (sscanf (name, "lr/layer%u/seg%u", &layer, &unit), ==, 2);
+      lr[layer - 1][unit] = exp (theta[i]);
+    }
+  }
+  g_assert_cmpuint (drmad_hyper_get_n_cells (hyper, DRMAD_GROUP_L2), ==, 2);
+  g_assert_cmpuint (drmad_hyper_get_n_cells (hyper, DRMAD_GROUP_LR), ==, 4);
+  g_assert_cmpuint (drmad_hyper_get_n_cells (hyper, DRMAD_GROUP_MOMENTUM), ==, 4);
+  g_assert_cmpuint (drmad_hyper_get_n_cells (hyper, DRMAD_GROUP_INIT), ==, 2);
+  double cells[4];
+  drmad_hyper_cells (hyper, theta, DRMAD_GROUP_L2, cells);
+  for (guint l = 0; l < 2; l++) {
+    double expected = exp (l2_log_sum[l] / l2_count[l]);
+    g_assert_cmpfloat_with_epsilon (cells[l], expected, 1e-14 * expected);
+  }
+  drmad_hyper_cells (hyper, theta, DRMAD_GROUP_LR, cells);
+  for (guint c = 0; c < 4; c++)
+    g_assert_cmpfloat_with_epsilon (cells[c], lr[c / 2][c % 2], 1e-14 * lr[c / 2][c % 2]);
+  drmad_hyper_cells (hyper, theta, DRMAD_GROUP_MOMENTUM, cells);
+  const double momentum[4] = { 0.8, 0.8, 0.7, 0.7 };
+  for (guint c = 0; c < 4; c++)
+    g_assert_cmpfloat (cells[c], ==, momentum[c]);
+  drmad_hyper_cells (hyper, theta, DRMAD_GROUP_INIT, cells);
+  g_assert_cmpfloat (cells[0], ==, 0.05);
+  g_assert_cmpfloat (cells[1], ==, 0.5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2304,6 +2361,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/host-direct", test_host_direct);
   g_test_add_func ("/hyper/memory-scaling", test_memory_scaling);
   g_test_add_func ("/hyper/divergence-guard", test_divergence_guard);
+  g_test_add_func ("/hyper/cells", test_cells);
   g_test_add_func ("/hyper/warm-start", test_warm_start);
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
   g_test_add_func ("/hyper/cancel", test_cancel);

@@ -5,6 +5,7 @@
  * program; the expected values come from the checkpoint's θ through the
  * library, and from the program's own "best" line. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "drmad-job.h"
@@ -136,6 +137,103 @@ test_l2_granularity_title (void)
     drmad_options_clear (&o);
     remove_tree (dir);
   }
+}
+
+/* A θ past DRMAD_RUN_THETA_KEPT_MAX (lowered by DRMAD_THETA_KEPT_MAX to
+ * 1000, below the 12 712 entries of 784-16-10 with an L2 per weight): the
+ * run folder read back keeps θ of the last record only, and the plots,
+ * drawn from each record's summary, hold the geometric means of the L2 per
+ * weight of each layer after each meta-iteration and the learning rates
+ * after the last, computed here from hyper.csv; the learned values the
+ * window shows for the folder are those of the last one. */
+static void
+test_large_theta_plots (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-job", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  enum { ITERS = 3, L = 2, S = 4 };
+  const char *options[] = { "--no-gui", "--iters", "20", "--train-size", "200", "--val-size", "50", "--test-size",
+                            "50", "--layers", "784,16,10", "--batch", "20", "--l2-granularity", "weight",
+                            "--segments", "4", "--meta-iters", "3", "--fidelity-every", "0", "--out", folder, NULL };
+  g_assert_cmpint (run_drmad (options, NULL, "DRMAD_THETA_KEPT_MAX", "1000", NULL, NULL), ==, 0);
+
+  /* log sums and counts of the natural values per meta-iteration and layer (× segment) */
+  double l2_sum[ITERS][L] = { { 0 } }, lr[ITERS][L][S];
+  guint l2_count[ITERS][L] = { { 0 } };
+  g_autofree char *hyper_path = g_build_filename (folder, "hyper.csv", NULL), *csv = NULL;
+  g_assert_true (g_file_get_contents (hyper_path, &csv, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (csv, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "iteration,name,raw,value");
+  for (guint i = 1; lines[i] && *lines[i]; i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    guint it = g_ascii_strtoull (cells[0], NULL, 10), layer, unit;
+    double value = g_ascii_strtod (cells[3], NULL);
+    g_assert_true (it >= 1 && it <= ITERS);
+    if (sscanf (cells[1], "l2/layer%u/w%u", &layer, &unit) == 2) {
+      l2_sum[it - 1][layer - 1] += log (value);
+      l2_count[it - 1][layer - 1]++;
+    } else {
+      g_assert_cmpint (sscanf (cells[1], "lr/layer%u/seg%u", &layer, &unit), ==, 2);
+      lr[it - 1][layer - 1][unit] = value;
+    }
+  }
+  g_assert_cmpuint (l2_count[0][0], ==, 784 * 16);
+  g_assert_cmpuint (l2_count[0][1], ==, 16 * 10);
+
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
+  g_assert_no_error (error);
+  DrmadOptions o = { 0 };
+  g_assert_true (drmad_options_from_values (&o, values, &error));
+  g_assert_no_error (error);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o.sizes, o.n_sizes, &o.hyper, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
+  g_assert_no_error (error);
+  g_assert_true (drmad_run_load_history (run, hyper, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_run_get_n_records (run), ==, ITERS);
+  for (guint i = 0; i < ITERS; i++)
+    g_assert_true ((drmad_run_get_record (run, i)->theta != NULL) == (i + 1 == ITERS));
+
+  g_autoptr (DrmadPlot) l2 = NULL;
+  g_autoptr (DrmadPlot) lr_plot = NULL;
+  drmad_run_plots (run, hyper, &l2, &lr_plot, NULL);
+  g_assert_cmpuint (l2->series->len, ==, L);
+  for (guint l = 0; l < L; l++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (l2->series, l);
+    g_assert_cmpuint (series->x->len, ==, ITERS + 1);   /* the start, then each meta-iteration */
+    for (guint i = 0; i < ITERS; i++) {
+      double expected = exp (l2_sum[i][l] / l2_count[i][l]);
+      g_assert_cmpfloat (g_array_index (series->x, double, i + 1), ==, i + 1);
+      g_assert_cmpfloat_with_epsilon (g_array_index (series->y, double, i + 1), expected, 1e-12 * expected);
+    }
+  }
+  /* the current schedule: the last L series, S steps and the end */
+  g_assert_cmpuint (lr_plot->series->len, >=, L);
+  for (guint l = 0; l < L; l++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (lr_plot->series, lr_plot->series->len - L + l);
+    g_assert_cmpuint (series->y->len, ==, S + 1);
+    for (guint k = 0; k < S; k++)
+      g_assert_cmpfloat_with_epsilon (g_array_index (series->y, double, k), lr[ITERS - 1][l][k],
+                                      1e-12 * lr[ITERS - 1][l][k]);
+  }
+
+  g_autoptr (GArray) rows = NULL;
+  g_autofree char *learned = NULL;
+  g_assert_true (drmad_run_load_rows (folder, &o, &rows, &learned, &error));
+  g_assert_no_error (error);
+  g_autofree char *expected_l2 = g_strdup_printf ("L2 per layer: %.3g, %.3g",
+                                                  exp (l2_sum[ITERS - 1][0] / l2_count[ITERS - 1][0]),
+                                                  exp (l2_sum[ITERS - 1][1] / l2_count[ITERS - 1][1]));
+  g_test_message ("%s", learned);
+  g_assert_true (g_str_has_prefix (learned, expected_l2));
+  drmad_options_clear (&o);
+  remove_tree (dir);
 }
 
 /* The fidelity plot of a run made with --fidelity-every 0 has no data and
@@ -521,6 +619,7 @@ main (int argc, char **argv)
   g_test_add_func ("/job/eta-warm-start", test_eta_warm_start);
   g_test_add_func ("/job/l2-granularity-title", test_l2_granularity_title);
   g_test_add_func ("/job/fidelity-not-measured", test_fidelity_not_measured);
+  g_test_add_func ("/job/large-theta-plots", test_large_theta_plots);
   g_test_add_func ("/job/warm-start-progress-diverged", test_warm_start_progress_diverged);
   g_test_add_func ("/job/eta", test_eta);
   g_test_add_func ("/job/eta-fidelity-unmeasured", test_eta_fidelity_unmeasured);
