@@ -491,19 +491,29 @@ measuring_after (const DrmadEta *eta, guint64 done)
   return (eta->meta_total - 1) / every - done / every;
 }
 
-/* The seconds a phase still takes that has run @elapsed since its first
- * event, at step @first, and is now @step of @total through; NAN while no
- * step after the first event is timed. The first event comes after its step
+/* The seconds a phase still takes that is now @step of @total through,
+ * from its pace since its anchor (DrmadEta.anchor_*); NAN while that pace
+ * rests on no measured time. The first event comes after its step
  * (training reports step 1 first, a warm start's trainings too), and that
- * step's time is not in @elapsed: counted as done in no time, it made the
- * time left 0 ("0 s left" at a warm start's first event). */
+ * step's time is not in the phase's clock: counted as done in no time, it
+ * made the time left 0 ("0 s left" at a warm start's first event). And a
+ * queued path reports steps as they are enqueued, waiting for the device
+ * every 16 steps only (lib/train.c, drmad_trainer_run_steps): the first 32
+ * steps of a training come at almost the same instant, whose pace made
+ * "ETA 0s" with the whole phase ahead. So the pace is timed from the first
+ * event DRMAD_PROGRESS_LEAD steps past the phase's first, and only once
+ * DRMAD_PROGRESS_LEAD more are reported: both ends then lag the device by
+ * at most that lead (drmad-net.h), not by the whole of what was reported. */
 static double
-phase_left (double elapsed, guint64 first, guint64 step, guint64 total)
+phase_left (const DrmadEta *eta, gint64 now, guint64 step, guint64 total)
 {
-  if (step <= first || total == 0)
+  if (!eta->anchored || step < eta->anchor_step + DRMAD_PROGRESS_LEAD || total == 0)
     return NAN;
   step = MIN (step, total);
-  return elapsed * (total - step) / (step - first);
+  if (step <= eta->anchor_step)
+    return NAN;
+  double elapsed = (now - eta->anchor_us) / 1e6;
+  return elapsed * (total - step) / (step - eta->anchor_step);
 }
 
 double
@@ -529,10 +539,16 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
     g_strlcpy (eta->phase, event->phase, sizeof eta->phase);
     eta->phase_started_us = now;
     eta->phase_first_step = event->step;
+    eta->anchored = FALSE;
+  }
+  if (!eta->anchored && event->step >= eta->phase_first_step + DRMAD_PROGRESS_LEAD) {
+    eta->anchored = TRUE;
+    eta->anchor_us = now;
+    eta->anchor_step = event->step;
   }
   eta->last_event_us = now;
   double elapsed = (now - eta->phase_started_us) / 1e6;
-  double left = phase_left (elapsed, eta->phase_first_step, event->step, event->total);
+  double left = phase_left (eta, now, event->step, event->total);
   double step = (double) event->step / MAX (event->total, 1);
   if (event->meta_done >= eta->meta_total) {  /* the final evaluation, or training once */
     if (fraction)

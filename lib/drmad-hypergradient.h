@@ -90,7 +90,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadHypergradient, drmad_hypergradient_free)
  * drmad_hypergradient_compute:
  * Trains @net from scratch for T steps with the hyperparameters @hyper on
  * @train, evaluates f on @val, and runs the reverse pass of @config->method.
- * Progress phases: "train", "reverse". Leaves w_T in @net.
+ * Progress phases: "train" (T steps), "reverse", whose total depends on
+ * the method (R: @config's reverse_steps as resolved, at most T): exact T,
+ * or 2T with checkpoints k > 1 steps apart (each step recomputed from its
+ * checkpoint and reversed, both counted); truncated R, or 2R with k > 1;
+ * drmad R where R < T (points on the line), else T; piecewise T. A cancel
+ * during a recomputation reports the "reverse" step the progress gave.
+ * Leaves w_T in @net.
  * Returns a new result the caller frees with drmad_hypergradient_free();
  * every argument is borrowed for the call only.
  */

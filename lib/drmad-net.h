@@ -27,6 +27,15 @@ gboolean    drmad_activation_from_name (const char *name, DrmadActivation *activ
  */
 typedef gboolean (*DrmadProgressFunc) (const char *phase, guint64 step, guint64 total, gpointer user_data);
 
+/* A step reported to a DrmadProgressFunc is queued, not always done: on a
+ * queued path (every OpenCL device, and the host without its fused path)
+ * training reports each step as it is enqueued and waits for the device
+ * only every 16 steps, for the 16 before, so the steps reported run up to
+ * this many ahead of those done, and the first 32 of a training come at
+ * almost the same instant. A time left is measured from steps reported
+ * further apart than this (app/drmad-job.c, drmad_eta_progress). */
+#define DRMAD_PROGRESS_LEAD 32
+
 /* A dataset copied to a device, in the precision of the nets that use it. */
 typedef struct _DrmadDeviceData DrmadDeviceData;
 

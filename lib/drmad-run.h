@@ -139,7 +139,14 @@ gboolean drmad_run_has_checkpoint (const DrmadRun *run);
  * not hold θ to write it anew; a checkpoint of an older drmad (versions 3
  * to 5, which keep every record's θ) of more than
  * DRMAD_RUN_THETA_KEPT_MAX entries has hyper.csv written anew from it
- * here, before the θ of its earlier records is let go. */
+ * here, before the θ of its earlier records is let go. A checkpoint whose
+ * payload, counted twice (it is held while its records and a copy of the
+ * optimiser state are decoded from it, about as many bytes again), is more
+ * than the memory this process may still take (MemAvailable plus free
+ * swap, or the room under its cgroup's memory limit and each above it
+ * where that is less, the cgroup's inactive file cache not counted as
+ * used) is refused before it is read, with %DRMAD_ERROR_OUT_OF_MEMORY
+ * naming the file, the payload, that peak and the memory and its bound. */
 gboolean drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error);
 /* The history alone (drmad_run_get_record), for reading or plotting a run:
  * @hyper may come from drmad_hyper_new_for_sizes(), no device needed. */
@@ -186,7 +193,11 @@ guint64 drmad_run_hyper_csv_bytes_per_iteration (const DrmadHyper *hyper);
  * borrows @payload; reading returns a new GBytes to g_bytes_unref(). Reading
  * accepts this version (6) and the older ones back to version 3 (whose
  * records lack the ranks and spreads; before version 6 every record holds
- * θ and no cells). */
+ * θ and no cells). Reading refuses a payload bigger than the memory this
+ * process may still take (as drmad_run_restore() says, but counted once:
+ * nothing is decoded) with %DRMAD_ERROR_OUT_OF_MEMORY before reading it,
+ * naming the file, the payload and the memory and its bound (MemAvailable
+ * plus free swap, or the cgroup file with its limit and usage). */
 gboolean drmad_checkpoint_write (const char *path, GBytes *payload, GError **error);
 GBytes  *drmad_checkpoint_read  (const char *path, GError **error);
 

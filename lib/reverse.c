@@ -69,6 +69,7 @@ typedef struct {
    * while a segment is recomputed, not only while it is reversed. */
   guint64      recomputed, recompute_total;
   guint64      reversed_before;  /* the steps reversed before the segment being recomputed */
+  guint64      reported;         /* the last "reverse" count recompute_progress gave the caller */
 } Pass;
 
 /* ‖dw‖, read back to the host (the watch runs every DRMAD_SYNC_EVERY steps). */
@@ -222,8 +223,8 @@ recompute_progress (const char *phase, guint64 step, guint64 total, gpointer use
 {
   Pass *pass = user_data;
   /* R steps, each recomputed once and reversed once */
-  return pass->progress ("reverse", pass->reversed_before + pass->recomputed + step, 2 * pass->recompute_total,
-                         pass->user_data);
+  pass->reported = pass->reversed_before + pass->recomputed + step;
+  return pass->progress ("reverse", pass->reported, 2 * pass->recompute_total, pass->user_data);
 }
 
 static gboolean
@@ -235,9 +236,22 @@ run_forward (Pass *pass, guint64 from, guint64 to, const char *phase, RecordFunc
     pass->trainer->poison_step = pass->T / 2;
   Recorder recorder = { pass, record, data };
   DrmadProgressFunc progress = training ? pass->progress : pass->progress ? recompute_progress : NULL;
-  return drmad_trainer_run_steps (pass->trainer, pass->train, pass->seed, from, to, pass->T, phase,
-                                  record ? record_step : NULL, &recorder, progress,
-                                  training ? pass->user_data : pass, loss_sum, error);
+  g_autoptr (GError) local = NULL;
+  if (drmad_trainer_run_steps (pass->trainer, pass->train, pass->seed, from, to, pass->T, phase,
+                               record ? record_step : NULL, &recorder, progress,
+                               training ? pass->user_data : pass, loss_sum, &local))
+    return TRUE;
+  /* A cancel during a recomputation, in the caller's terms: its progress
+   * showed "reverse" and recompute_progress's count, never the
+   * recomputation's own phase and step ("recompute cancelled at step 35 of
+   * 300" where the bar said reverse 12/150). */
+  if (!training && progress && g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_CANCELLED)) {
+    g_clear_error (&local);
+    g_set_error (&local, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "reverse cancelled at step %" G_GUINT64_FORMAT
+                 " of %" G_GUINT64_FORMAT, pass->reported, 2 * pass->recompute_total);
+  }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return FALSE;
 }
 
 /* Enqueues the work of one reverse step: the gradient at pass->w_now on the

@@ -665,7 +665,7 @@ test_learning_rate_growth (void)
 }
 
 typedef struct {
-  guint64 calls, last_step;
+  guint64 calls, last_step, last_total, stop_at;
   char   *last_phase;
 } CancelState;
 
@@ -675,31 +675,45 @@ cancel_in_reverse (const char *phase, guint64 step, guint64 total, gpointer user
   CancelState *state = user_data;
   state->calls++;
   state->last_step = step;
+  state->last_total = total;
   g_free (state->last_phase);
   state->last_phase = g_strdup (phase);
-  return !(g_str_equal (phase, "reverse") && step == 5);
+  return !(g_str_equal (phase, "reverse") && step == state->stop_at);
 }
 
+/* A cancel in the reverse pass stops at the step that asked, and says so
+ * in the terms of the progress the caller saw. Exact at T = 60 keeps
+ * checkpoints 8 steps apart: the last segment (4 steps) is recomputed
+ * first, as "reverse" 1 to 4 of 120, then reversed from 5. A cancel at 3,
+ * within the recomputation, said "recompute cancelled at step 59 of 60", a
+ * phase and a count the caller never saw. */
 static void
 test_cancel (void)
 {
   Problem p = { 0 };
   if (!problem_setup (&p, 8))
     return;
-  g_autoptr (GError) error = NULL;
   DrmadHyperConfig config;
   config_all_groups (&config, DRMAD_L2_PER_LAYER, 60);
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, NULL);
   DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 1 };
-  CancelState state = { 0 };
-  g_autoptr (DrmadHypergradient) result = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
-                                                                       cancel_in_reverse, &state, &error);
-  g_assert_null (result);
-  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED);
-  g_assert_cmpstr (state.last_phase, ==, "reverse");
-  g_assert_cmpuint (state.last_step, ==, 5);     /* nothing ran past the step that asked to stop */
-  g_assert_cmpuint (state.calls, ==, 60 + 5);
-  g_free (state.last_phase);
+  const guint64 stops[] = { 5, 3 };   /* reversing, recomputing */
+  for (guint i = 0; i < G_N_ELEMENTS (stops); i++) {
+    g_autoptr (GError) error = NULL;
+    CancelState state = { .stop_at = stops[i] };
+    g_autoptr (DrmadHypergradient) result = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
+                                                                         cancel_in_reverse, &state, &error);
+    g_assert_null (result);
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED);
+    g_test_message ("%s", error->message);
+    g_assert_cmpstr (state.last_phase, ==, "reverse");
+    g_assert_cmpuint (state.last_step, ==, stops[i]);     /* nothing ran past the step that asked to stop */
+    g_assert_cmpuint (state.calls, ==, 60 + stops[i]);
+    g_assert_cmpuint (state.last_total, ==, 120);
+    g_autofree char *expected = g_strdup_printf ("reverse cancelled at step %" G_GUINT64_FORMAT " of 120", stops[i]);
+    g_assert_cmpstr (error->message, ==, expected);
+    g_free (state.last_phase);
+  }
   problem_teardown (&p);
 }
 
@@ -1577,7 +1591,9 @@ record_pass (const char *phase, guint64 step, guint64 total, gpointer user_data)
  * other name reaches the caller). The recomputation was silent: the count
  * said T and stood still while each segment was recomputed, and the
  * fidelity phase counted 2T for an exact reference that does 3T steps'
- * work. k = 1 stores every state and recomputes nothing: R steps. The
+ * work. k = 1 stores every state and recomputes nothing: R steps. drmad
+ * reverses R points on the line w_0 → w_T where R < T (R by default
+ * ⌈T/10⌉), else the whole line of T: R or T. The
  * count drmad_meta_step's fidelity phase uses (/hyper/fidelity) is checked
  * against each pass's own. */
 static void
@@ -1597,6 +1613,10 @@ test_reverse_progress (void)
     { DRMAD_METHOD_EXACT, 1, 0, 40 },
     { DRMAD_METHOD_TRUNCATED, 0, 10, 20 },    /* k = ⌈√10⌉ = 4 */
     { DRMAD_METHOD_PIECEWISE, 0, 0, 40 },
+    { DRMAD_METHOD_DRMAD, 0, 10, 10 },        /* R < T: R points on the line (reverse_line_points) */
+    { DRMAD_METHOD_DRMAD, 0, 0, 4 },          /* R = ⌈T/10⌉, the authors' code */
+    { DRMAD_METHOD_DRMAD, 0, 40, 40 },        /* R = T: the full line */
+    { DRMAD_METHOD_TRUNCATED, 1, 10, 10 },    /* every state kept: R, nothing recomputed */
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     DrmadReverseConfig reverse = { .method = cases[i].method, .checkpoint_every = cases[i].k, .snapshots = 4,
