@@ -178,6 +178,15 @@ guint                 drmad_run_get_n_records (const DrmadRun *run);
  * that was the last (its theta becomes NULL). */
 const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index);
 
+/* After drmad_run_restore(): NULL, or a sentence saying that hyper.csv is
+ * not the one the checkpoint counts and that θ of the earlier records, to
+ * write it anew, is no longer kept, so that the next drmad_run_record()
+ * moves it aside (hyper.csv.old-N beside it) and begins it anew, and
+ * which meta-iterations the new one lacks. A caller that records prints
+ * it; one that only re-evaluates may ignore it (hyper.csv stays as it is).
+ * Belongs to @run. */
+const char           *drmad_run_get_hyper_csv_notice (const DrmadRun *run);
+
 /* Writes @contents to @path atomically: a temporary file in the same folder,
  * fsync, rename, fsync of the folder. An earlier file survives any failure.
  * A full file system or disk quota fails with %DRMAD_ERROR_NO_SPACE, any
