@@ -1665,6 +1665,22 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     if (run->identity && *identity && !identities_agree (identity, run->identity, path, error))
       return FALSE;
   }
+  if (framed && version >= 6 && header[2] == n && header[3] == n_groups && header[5] != cells) {
+    /* θ alike, its summaries not: the schedules' segments (which a run that
+     * learns neither lr nor momentum may change without changing θ) */
+    guint layers = drmad_hyper_get_n_layers (hyper);
+    guint64 per = 2 * (guint64) layers;
+    g_autofree char *theirs = header[5] > per && (header[5] - per) % per == 0
+                              ? g_strdup_printf (" and %" G_GUINT64_FORMAT " in the checkpoint", (header[5] - per) / per)
+                              : g_strdup ("");
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                 "%s keeps %" G_GUINT64_FORMAT " per-layer values a meta-iteration where this run has %" G_GSIZE_FORMAT
+                 " (one a layer for l2 and init, one a layer and segment for lr and momentum: %u layers, %u segments "
+                 "here%s), with the same %" G_GSIZE_FORMAT " hyperparameters: the segments differ from the run's",
+                 path, header[5], cells, layers, layers ? drmad_hyper_get_n_cells (hyper, DRMAD_GROUP_LR) / layers : 0,
+                 theirs, n);
+    return FALSE;
+  }
   if (framed && (header[2] != n || header[3] != n_groups || (version >= 6 && header[5] != cells))) {
     /* whole, but of another θ */
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,

@@ -842,6 +842,40 @@ test_checkpoint_v3_large_theta (void)
   remove_tree (dir);
 }
 
+/* A run that learns neither lr nor momentum keeps the same θ whatever its
+ * segments, not the same per-layer values (one a layer and segment for lr
+ * and momentum): read with segments=3 where it ran with 2, its history is
+ * refused naming the segments (the message named the same θ size twice). */
+static void
+test_segments_differ (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-segments", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--learn", "l2", "--segments", "2", "--meta-iters", "1",
+                                                       "--out", folder, NULL }, NULL, NULL, NULL, NULL), ==, 0);
+  guint sizes[] = { 784, 16, 10 };
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.segments = 3;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_hyper_get_n (hyper), ==, 2);   /* an L2 a layer */
+  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
+  g_assert_no_error (error);
+  g_assert_false (drmad_run_load_history (run, hyper, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH);
+  g_test_message ("%s", error->message);
+  /* 2 layers: 2 + 2 + 2 × 2 × 2 values in the checkpoint, 2 + 2 + 2 × 2 × 3 here */
+  g_assert_nonnull (strstr (error->message, "checkpoint.bin keeps 12 per-layer values a meta-iteration where this run "
+                                            "has 16 (one a layer for l2 and init, one a layer and segment for lr and "
+                                            "momentum: 2 layers, 3 segments here and 2 in the checkpoint), with the "
+                                            "same 2 hyperparameters: the segments differ from the run's"));
+  remove_tree (dir);
+}
+
 /* Runs started together without --out: each names its folder runs/DATE-TIME
  * when it reads its options, seconds before it makes the folder, so runs
  * started in the same second chose the same name and all but one were
@@ -1183,6 +1217,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/checkpoint-v3-large-theta", test_checkpoint_v3_large_theta);
+  g_test_add_func ("/runfolder/segments-differ", test_segments_differ);
   g_test_add_func ("/runfolder/large-theta-checkpoint", test_large_theta_checkpoint);
   g_test_add_func ("/runfolder/signals", test_signals);
   g_test_add_func ("/runfolder/signal-during-start", test_signal_during_start);
