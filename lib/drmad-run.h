@@ -22,10 +22,12 @@ typedef struct {
   double   train_loss, val_loss, val_error, seconds, meta_learning_rate;
   guint64  device_peak_bytes, host_peak_bytes;
   double  *group_norms;   /* n_groups */
-  /* θ after the iteration (raw), n values: in every record while n ≤
-   * DRMAD_RUN_THETA_KEPT_MAX, else in the last record only and NULL in the
-   * others (hyper.csv has every record's θ). Check for NULL: a record may
-   * lack it in a smaller θ too, where the checkpoint was written so. */
+  /* θ after the iteration (raw), n values, or NULL: check before reading
+   * it. Every record has it while n ≤ DRMAD_RUN_THETA_KEPT_MAX, else the
+   * last record only and the others NULL (hyper.csv has every record's
+   * θ); a record may be NULL with a smaller θ too, where the checkpoint
+   * was written so (under a lower limit). The per-layer values below are
+   * never NULL. */
   double  *theta;
   DrmadReverseConfig method;          /* the resolved method used (history.csv method_used) */
   gboolean           fidelity_measured;
