@@ -2620,6 +2620,143 @@ test_export_recording (void)
   remove_tree (dir);
 }
 
+/* @text (history.csv) up to and including its @rows-th meta-iteration row
+ * (rows start with their iteration), or hyper.csv's (@hyper) rows of
+ * iteration @rows and before: what an export of a checkpoint of @rows
+ * meta-iterations holds, computed line by line here. */
+static char *
+rows_up_to (const char *text, guint rows, gboolean hyper)
+{
+  GString *kept = g_string_new (NULL);
+  guint seen = 0;
+  for (const char *line = text; line && *line;) {
+    const char *next = strchr (line, '\n');
+    next = next ? next + 1 : line + strlen (line);
+    gboolean row = g_ascii_isdigit (*line);
+    if (row && (hyper ? g_ascii_strtoull (line, NULL, 10) > rows : ++seen > rows))
+      break;
+    g_string_append_len (kept, line, next - line);
+    line = next;
+  }
+  return g_string_free (kept, FALSE);
+}
+
+static void
+assert_file_is (const char *folder, const char *name, const char *expected, gsize length)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL), *text = NULL;
+  gsize got;
+  g_assert_true (g_file_get_contents (path, &text, &got, NULL));
+  g_assert_cmpmem (text, got, expected, length);
+}
+
+/* Export of a folder whose history.csv and hyper.csv stay one meta-iteration
+ * ahead of its checkpoint: a run killed (or out of space) between hyper.csv
+ * and checkpoint.bin leaves it so, and a resumed run holds the lock a whole
+ * meta-iteration before it writes them again. Each reading looked like a
+ * record in progress: the export waited 30 s, then failed ("each reading of
+ * it fell within the recording of a meta-iteration"). Now, locked or not,
+ * the export holds the checkpoint's 2 meta-iterations: those rows of
+ * history.csv and hyper.csv (as computed here from the files of the run of
+ * 3), the checkpoint and the plots of 2. The header alone tells the
+ * checkpoint's count: with no memory to decode it (the fault hook), the
+ * export still holds the rows of 2. Then a consistent folder whose plots are
+ * older than its checkpoint, locked, where the checkpoint cannot be decoded
+ * (the same hook; before, "too big to read here" failed the export): the
+ * run's own plots. */
+static void
+test_export_ahead (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-export-ahead", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  g_autofree char *longer = g_build_filename (dir, "longer", NULL);
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", "784,16,10", "--iters", "30",
+                         "--train-size", "300", "--val-size", "200", "--test-size", "50", "--batch", "50",
+                         "--meta-iters", "3", "--seed", "1", "--out", longer, NULL };
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *own_history = g_build_filename (dir, "own-history.csv", NULL);
+  g_autofree char *own_hyper = g_build_filename (dir, "own-hyper.csv", NULL);
+  g_autofree char *history_path = g_build_filename (run, "history.csv", NULL);
+  g_autofree char *hyper_path = g_build_filename (run, "hyper.csv", NULL);
+  g_assert_cmpint (g_rename (history_path, own_history), ==, 0);
+  g_assert_cmpint (g_rename (hyper_path, own_hyper), ==, 0);
+  /* what a run killed between hyper.csv and checkpoint.bin of meta-iteration 3 leaves */
+  replace_from (longer, run, "history.csv");
+  replace_from (longer, run, "hyper.csv");
+  g_autofree char *longer_history = g_build_filename (longer, "history.csv", NULL);
+  g_autofree char *longer_hyper = g_build_filename (longer, "hyper.csv", NULL);
+  g_autofree char *history3 = NULL, *hyper3 = NULL;
+  g_assert_true (g_file_get_contents (longer_history, &history3, NULL, NULL));
+  g_assert_true (g_file_get_contents (longer_hyper, &hyper3, NULL, NULL));
+  g_autofree char *history2 = rows_up_to (history3, 2, FALSE), *hyper2 = rows_up_to (hyper3, 2, TRUE);
+  g_assert_cmpuint (strlen (history2), <, strlen (history3));
+  g_assert_cmpuint (strlen (hyper2), <, strlen (hyper3));
+
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_autofree char *lock_path = g_build_filename (run, ".drmad-lock", NULL);
+  const char *unchanged[] = { "checkpoint.bin", "run.ini", "l2.png", "lr.png", "loss.png" };
+  for (guint unlocked = 0; unlocked < 2; unlocked++) {
+    int lock_fd = unlocked ? -1 : g_open (lock_path, O_RDWR, 0);
+    g_assert_cmpint (unlocked || hold_run_lock (lock_fd) == 0, ==, TRUE);
+    if (unlocked)
+      g_setenv ("DRMAD_INJECT_FAULT", "memory:1", TRUE);
+    g_autofree char *exported = g_build_filename (dir, unlocked ? "exported-unlocked" : "exported", NULL);
+    gint64 t0 = g_get_monotonic_time ();
+    drmad_window_export_to (window, exported);
+    g_assert_cmpfloat (wait_until (window, idle, 60), >=, 0);
+    g_unsetenv ("DRMAD_INJECT_FAULT");
+    g_test_message ("%s after %.1f s: %s", unlocked ? "unlocked" : "locked", (g_get_monotonic_time () - t0) / 1e6,
+                    drmad_window_get_status (window));
+    if (lock_fd >= 0)
+      g_assert_cmpint (close (lock_fd), ==, 0);
+    g_assert_null (drmad_window_get_error (window));
+    g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
+    assert_file_is (exported, "history.csv", history2, strlen (history2));
+    assert_file_is (exported, "hyper.csv", hyper2, strlen (hyper2));
+    for (guint i = 0; i < G_N_ELEMENTS (unchanged); i++) {
+      g_autofree char *path = g_build_filename (run, unchanged[i], NULL), *text = NULL;
+      gsize length;
+      g_assert_true (g_file_get_contents (path, &text, &length, NULL));
+      assert_file_is (exported, unchanged[i], text, length);
+    }
+    g_assert_cmpuint (assert_one_iteration (exported), ==, 2);
+  }
+
+  /* consistent again, the checkpoint newer than the plots, locked */
+  g_autofree char *own_history_text = NULL, *own_hyper_text = NULL;
+  gsize history_length, hyper_length;
+  g_assert_true (g_file_get_contents (own_history, &own_history_text, &history_length, NULL));
+  g_assert_true (g_file_get_contents (own_hyper, &own_hyper_text, &hyper_length, NULL));
+  g_assert_true (drmad_write_file_atomic (history_path, own_history_text, history_length, NULL));
+  g_assert_true (drmad_write_file_atomic (hyper_path, own_hyper_text, hyper_length, NULL));
+  replace_from (run, run, "checkpoint.bin");
+  int lock_fd = g_open (lock_path, O_RDWR, 0);
+  g_assert_cmpint (hold_run_lock (lock_fd), ==, 0);
+  g_setenv ("DRMAD_INJECT_FAULT", "memory:1", TRUE);
+  g_autofree char *undecoded = g_build_filename (dir, "undecoded", NULL);
+  drmad_window_export_to (window, undecoded);
+  g_assert_cmpfloat (wait_until (window, idle, 60), >=, 0);
+  g_unsetenv ("DRMAD_INJECT_FAULT");
+  g_assert_cmpint (close (lock_fd), ==, 0);
+  g_test_message ("%s", drmad_window_get_status (window));
+  g_assert_null (drmad_window_get_error (window));
+  g_assert_cmpuint (assert_exported_whole (run, undecoded), ==, 7);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (dir);
+}
+
 /* Open run on a folder as a user may find it: one another process is
  * still running (its lock held: Start would be refused, and the status line
  * said Start continues it), and one whose checkpoint.bin is gone while
@@ -2825,6 +2962,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/plot-save", test_plot_save);
   g_test_add_func ("/gui/export", test_export);
   g_test_add_func ("/gui/export-recording", test_export_recording);
+  g_test_add_func ("/gui/export-ahead", test_export_ahead);
   g_test_add_func ("/gui/open-run", test_open_run);
   g_test_add_func ("/gui/quit-signal", test_quit_signal);
   g_test_add_func ("/gui/quit-signal-ignored", test_quit_signal_ignored);
