@@ -36,6 +36,12 @@ drmad_window_update_actions (DrmadWindow *self)
     g_simple_action_set_enabled (G_SIMPLE_ACTION (reset), !busy);
 }
 
+/* The window's tasks are made with no source object, the window passed
+ * referenced as the callback's data and released by the callback, and
+ * their data hold no widget by the time it returns: GLib's thread pool
+ * may drop a task's last reference in the worker thread (it schedules the
+ * callback, then unrefs), and what the task held then went away there, a
+ * window with it (docs/architecture.md, the window's threads). */
 static void
 task_begin (DrmadWindow *self, const char *status)
 {
@@ -215,7 +221,7 @@ open_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   OpenedRun *opened = g_task_propagate_pointer (G_TASK (result), &error);
-  DrmadWindow *self = DRMAD_WINDOW (source);
+  g_autoptr (DrmadWindow) self = user_data;   /* released here, in the main thread (task_begin) */
   if (!task_end (self, error))
     return;
   if (!opened) {
@@ -269,7 +275,7 @@ drmad_window_open_run (DrmadWindow *self, const char *folder)
     return;
   gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
   task_begin (self, "Opening the run (loading its data)…");
-  g_autoptr (GTask) task = g_task_new (self, self->cancellable, open_run_done, NULL);
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, open_run_done, g_object_ref (self));
   g_task_set_task_data (task, g_strdup (folder), g_free);
   g_task_run_in_thread (task, open_run_thread);
 }
@@ -695,7 +701,7 @@ export_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   gssize copied = g_task_propagate_int (G_TASK (result), &error);
-  DrmadWindow *self = DRMAD_WINDOW (source);
+  g_autoptr (DrmadWindow) self = user_data;   /* released here, in the main thread (task_begin) */
   if (!task_end (self, error))
     return;
   ExportJob *job = g_task_get_task_data (G_TASK (result));
@@ -718,7 +724,7 @@ drmad_window_export_to (DrmadWindow *self, const char *folder)
   job->from = g_strdup (self->run_folder);
   job->to = g_strdup (folder);
   task_begin (self, "Exporting…");
-  g_autoptr (GTask) task = g_task_new (self, self->cancellable, export_done, NULL);
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, export_done, g_object_ref (self));
   g_task_set_task_data (task, job, export_job_free);
   g_task_run_in_thread (task, export_thread);
 }
@@ -765,7 +771,7 @@ probe_dataset_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   ProbedDataset *probed = g_task_propagate_pointer (G_TASK (result), &error);
-  DrmadWindow *self = DRMAD_WINDOW (source);
+  g_autoptr (DrmadWindow) self = user_data;   /* released here, in the main thread (task_begin) */
   if (!task_end (self, error))
     return;
   if (!probed) {
@@ -803,7 +809,7 @@ drmad_window_open_dataset (DrmadWindow *self, const char *path)
   /* A file chosen inside an IDX or CIFAR-10 folder stands for its folder. */
   char *folder = g_file_test (path, G_FILE_TEST_IS_REGULAR) ? g_path_get_dirname (path) : g_strdup (path);
   task_begin (self, "Loading the dataset…");
-  g_autoptr (GTask) task = g_task_new (self, self->cancellable, probe_dataset_done, NULL);
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, probe_dataset_done, g_object_ref (self));
   g_task_set_task_data (task, folder, g_free);
   g_task_run_in_thread (task, probe_dataset_thread);
 }
@@ -897,22 +903,28 @@ on_compare_destroyed (GtkWidget *compare, CompareJob *job)
 static void
 compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  DrmadWindow *self = DRMAD_WINDOW (source);
+  g_autoptr (DrmadWindow) self = user_data;   /* released here, in the main thread (task_begin) */
   CompareJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr (GError) error = NULL;
   gboolean loaded = g_task_propagate_boolean (G_TASK (result), &error);
-  g_signal_handlers_disconnect_by_func (job->compare, on_compare_destroyed, job);
+  /* the comparison's window and the plots are let go here, in the main
+   * thread, on every path: the task itself may end in its worker thread */
+  g_autoptr (GtkWidget) compare = g_steal_pointer (&job->compare);
+  g_autoptr (DrmadPlot) val = g_steal_pointer (&job->val);
+  g_autoptr (DrmadPlot) l2 = g_steal_pointer (&job->l2);
+  g_autoptr (DrmadPlot) lr = g_steal_pointer (&job->lr);
+  g_signal_handlers_disconnect_by_func (compare, on_compare_destroyed, job);
   if (self->compare_cancellable == job->cancellable) {
     g_clear_object (&self->compare_cancellable);
     self->compare_loading = NULL;
   }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     if (!job->closed)   /* another Compare, or the window going away */
-      gtk_window_destroy (GTK_WINDOW (job->compare));
+      gtk_window_destroy (GTK_WINDOW (compare));
     return;
   }
   if (!loaded) {
-    gtk_window_destroy (GTK_WINDOW (job->compare));
+    gtk_window_destroy (GTK_WINDOW (compare));
     drmad_window_show_error (self, error->message);
     drmad_window_compare_finished (self, NULL);
     return;
@@ -923,7 +935,7 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   gtk_widget_set_margin_end (box, 12);
   gtk_widget_set_margin_top (box, 12);
   gtk_widget_set_margin_bottom (box, 12);
-  DrmadPlot *plots[3] = { g_steal_pointer (&job->val), g_steal_pointer (&job->l2), g_steal_pointer (&job->lr) };
+  DrmadPlot *plots[3] = { g_steal_pointer (&val), g_steal_pointer (&l2), g_steal_pointer (&lr) };
   for (guint i = 0; i < 3; i++) {
     GtkWidget *view = drmad_plot_view_new ();
     gtk_widget_set_hexpand (view, TRUE);
@@ -931,8 +943,8 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
     drmad_plot_view_set_plot (DRMAD_PLOT_VIEW (view), plots[i]);
     gtk_box_append (GTK_BOX (box), view);
   }
-  gtk_window_set_child (GTK_WINDOW (job->compare), box);
-  drmad_window_compare_finished (self, job->compare);
+  gtk_window_set_child (GTK_WINDOW (compare), box);
+  drmad_window_compare_finished (self, compare);
 }
 
 GtkWidget *
@@ -977,7 +989,7 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   self->compare_loading = window;
   job->cancellable = g_object_ref (self->compare_cancellable);
   g_signal_connect (window, "destroy", G_CALLBACK (on_compare_destroyed), job);
-  g_autoptr (GTask) task = g_task_new (self, self->compare_cancellable, compare_done, NULL);
+  g_autoptr (GTask) task = g_task_new (NULL, self->compare_cancellable, compare_done, g_object_ref (self));
   g_task_set_task_data (task, job, compare_job_free);
   g_task_run_in_thread (task, compare_thread);
   gtk_window_present (GTK_WINDOW (window));
