@@ -36,12 +36,31 @@ drmad_window_update_actions (DrmadWindow *self)
     g_simple_action_set_enabled (G_SIMPLE_ACTION (reset), !busy);
 }
 
-/* The window's tasks are made with no source object, the window passed
- * referenced as the callback's data and released by the callback, and
- * their data hold no widget by the time it returns: GLib's thread pool
- * may drop a task's last reference in the worker thread (it schedules the
- * callback, then unrefs), and what the task held then went away there, a
- * window with it (docs/architecture.md, the window's threads). */
+/* The window's tasks are made with no source object, and reach the window
+ * through a weak reference (drmad_window_task_data), and their data hold no
+ * widget by the time their callback returns: GLib's thread pool may drop a
+ * task's last reference in the worker thread (it schedules the callback,
+ * then unrefs), and what the task held went away there, the window with
+ * it; and a window a task held was not disposed when closed, so its tasks
+ * were not cancelled (a comparison loaded to the end, then showed). */
+gpointer
+drmad_window_task_data (DrmadWindow *self)
+{
+  GWeakRef *ref = g_new (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  return ref;
+}
+
+DrmadWindow *
+drmad_window_task_window (gpointer data)
+{
+  GWeakRef *ref = data;
+  DrmadWindow *self = g_weak_ref_get (ref);
+  g_weak_ref_clear (ref);
+  g_free (ref);
+  return self;
+}
+
 static void
 task_begin (DrmadWindow *self, const char *status)
 {
@@ -221,8 +240,8 @@ open_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   OpenedRun *opened = g_task_propagate_pointer (G_TASK (result), &error);
-  g_autoptr (DrmadWindow) self = user_data;   /* released here, in the main thread (task_begin) */
-  if (!task_end (self, error))
+  g_autoptr (DrmadWindow) self = drmad_window_task_window (user_data);
+  if (!self || !task_end (self, error))
     return;
   if (!opened) {
     drmad_window_set_status (self, "Could not open the run");
@@ -275,7 +294,7 @@ drmad_window_open_run (DrmadWindow *self, const char *folder)
     return;
   gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
   task_begin (self, "Opening the run (loading its data)…");
-  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, open_run_done, g_object_ref (self));
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, open_run_done, drmad_window_task_data (self));
   g_task_set_task_data (task, g_strdup (folder), g_free);
   g_task_run_in_thread (task, open_run_thread);
 }
@@ -701,8 +720,8 @@ export_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   gssize copied = g_task_propagate_int (G_TASK (result), &error);
-  g_autoptr (DrmadWindow) self = user_data;   /* released here, in the main thread (task_begin) */
-  if (!task_end (self, error))
+  g_autoptr (DrmadWindow) self = drmad_window_task_window (user_data);
+  if (!self || !task_end (self, error))
     return;
   ExportJob *job = g_task_get_task_data (G_TASK (result));
   if (copied < 0) {
@@ -724,7 +743,7 @@ drmad_window_export_to (DrmadWindow *self, const char *folder)
   job->from = g_strdup (self->run_folder);
   job->to = g_strdup (folder);
   task_begin (self, "Exporting…");
-  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, export_done, g_object_ref (self));
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, export_done, drmad_window_task_data (self));
   g_task_set_task_data (task, job, export_job_free);
   g_task_run_in_thread (task, export_thread);
 }
@@ -771,8 +790,8 @@ probe_dataset_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   ProbedDataset *probed = g_task_propagate_pointer (G_TASK (result), &error);
-  g_autoptr (DrmadWindow) self = user_data;   /* released here, in the main thread (task_begin) */
-  if (!task_end (self, error))
+  g_autoptr (DrmadWindow) self = drmad_window_task_window (user_data);
+  if (!self || !task_end (self, error))
     return;
   if (!probed) {
     drmad_window_set_status (self, "Could not open the dataset");
@@ -809,7 +828,7 @@ drmad_window_open_dataset (DrmadWindow *self, const char *path)
   /* A file chosen inside an IDX or CIFAR-10 folder stands for its folder. */
   char *folder = g_file_test (path, G_FILE_TEST_IS_REGULAR) ? g_path_get_dirname (path) : g_strdup (path);
   task_begin (self, "Loading the dataset…");
-  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, probe_dataset_done, g_object_ref (self));
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, probe_dataset_done, drmad_window_task_data (self));
   g_task_set_task_data (task, folder, g_free);
   g_task_run_in_thread (task, probe_dataset_thread);
 }
@@ -903,7 +922,7 @@ on_compare_destroyed (GtkWidget *compare, CompareJob *job)
 static void
 compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (DrmadWindow) self = user_data;   /* released here, in the main thread (task_begin) */
+  g_autoptr (DrmadWindow) self = drmad_window_task_window (user_data);
   CompareJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr (GError) error = NULL;
   gboolean loaded = g_task_propagate_boolean (G_TASK (result), &error);
@@ -914,11 +933,11 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (DrmadPlot) l2 = g_steal_pointer (&job->l2);
   g_autoptr (DrmadPlot) lr = g_steal_pointer (&job->lr);
   g_signal_handlers_disconnect_by_func (compare, on_compare_destroyed, job);
-  if (self->compare_cancellable == job->cancellable) {
+  if (self && self->compare_cancellable == job->cancellable) {
     g_clear_object (&self->compare_cancellable);
     self->compare_loading = NULL;
   }
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+  if (!self || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     if (!job->closed)   /* another Compare, or the window going away */
       gtk_window_destroy (GTK_WINDOW (compare));
     return;
@@ -989,7 +1008,7 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   self->compare_loading = window;
   job->cancellable = g_object_ref (self->compare_cancellable);
   g_signal_connect (window, "destroy", G_CALLBACK (on_compare_destroyed), job);
-  g_autoptr (GTask) task = g_task_new (NULL, self->compare_cancellable, compare_done, g_object_ref (self));
+  g_autoptr (GTask) task = g_task_new (NULL, self->compare_cancellable, compare_done, drmad_window_task_data (self));
   g_task_set_task_data (task, job, compare_job_free);
   g_task_run_in_thread (task, compare_thread);
   gtk_window_present (GTK_WINDOW (window));
