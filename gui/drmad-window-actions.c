@@ -966,19 +966,36 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   drmad_window_compare_finished (self, compare);
 }
 
+/* How many runs @folders are: one folder given twice (the shown run chosen
+ * again, one folder by two paths) is one, as the comparison counts it
+ * (drmad_compare_runs_cancellable); one that cannot be looked at counts. */
+static guint
+count_runs (const char *const *folders)
+{
+  guint given = g_strv_length ((char **) folders), n = 0;
+  g_autofree GStatBuf *seen = g_new0 (GStatBuf, MAX (given, 1));
+  for (guint k = 0; k < given; k++) {
+    gboolean again = FALSE;
+    if (g_stat (folders[k], &seen[n]) == 0)
+      for (guint j = 0; j < n && !again; j++)
+        again = seen[j].st_dev == seen[n].st_dev && seen[j].st_ino == seen[n].st_ino;
+    else
+      memset (&seen[n], 0, sizeof seen[n]);
+    n += !again;
+  }
+  return n;
+}
+
 GtkWidget *
 drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
 {
   g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
   g_autoptr (GStrvBuilder) all = g_strv_builder_new ();
-  guint n = 0;
-  for (const char *const *f = folders; f && *f; f++, n++)
+  for (const char *const *f = folders; f && *f; f++)
     g_strv_builder_add (all, *f);
   if (self->run_folder && !(folders && g_strv_contains (folders, self->run_folder))
-      && g_file_test (self->run_folder, G_FILE_TEST_IS_DIR)) {
+      && g_file_test (self->run_folder, G_FILE_TEST_IS_DIR))
     g_strv_builder_add (all, self->run_folder);   /* and the run this window shows */
-    n++;
-  }
   /* one load at a time: the one in flight, and its window, give way now
    * (its thread ends once the checkpoint it reads is read) */
   if (self->compare_loading)
@@ -998,12 +1015,14 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   GtkWidget *spinner = gtk_spinner_new ();
   gtk_spinner_start (GTK_SPINNER (spinner));
   gtk_box_append (GTK_BOX (loading), spinner);
+  GStrv all_folders = g_strv_builder_end (all);
+  guint n = count_runs ((const char *const *) all_folders);
   g_autofree char *text = g_strdup_printf ("Loading %u run folder%s…", n, n == 1 ? "" : "s");
   gtk_box_append (GTK_BOX (loading), gtk_label_new (text));
   gtk_window_set_child (GTK_WINDOW (window), loading);
 
   CompareJob *job = g_new0 (CompareJob, 1);
-  job->folders = g_strv_builder_end (all);
+  job->folders = all_folders;
   job->compare = g_object_ref (window);
   self->compare_loading = window;
   job->cancellable = g_object_ref (self->compare_cancellable);

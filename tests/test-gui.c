@@ -17,6 +17,8 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
@@ -2793,6 +2795,48 @@ test_export_ahead (void)
   remove_tree (dir);
 }
 
+/* A run folder whose run.ini is a FIFO: Open run's and Compare runs'
+ * threads waited in open() for a writer that never came (the window stayed
+ * busy for good). Both now refuse it, naming the file and what it is; and
+ * a socket in its place is named a socket (open() of one fails, ENXIO:
+ * the reader looks before it opens). */
+static void
+test_run_ini_fifo (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-run-ini-fifo", NULL);
+  g_autofree char *ini = g_build_filename (dir, "run.ini", NULL);
+  g_assert_cmpint (mkfifo (ini, 0600), ==, 0);
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  drmad_window_open_run (window, dir);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_test_message ("%s", drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), ini));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "a FIFO, not a regular file"));
+  const char *folders[] = { dir, NULL };
+  drmad_window_compare_runs (window, folders);
+  g_assert_cmpfloat (wait_until (window, comparing_done, 30), >=, 0);
+  g_test_message ("%s", drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), ini));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "a FIFO, not a regular file"));
+
+  g_assert_cmpint (g_unlink (ini), ==, 0);
+  int sock = socket (AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un address = { .sun_family = AF_UNIX };
+  g_assert_cmpuint (strlen (ini), <, sizeof address.sun_path);
+  strcpy (address.sun_path, ini);
+  g_assert_cmpint (bind (sock, (struct sockaddr *) &address, sizeof address), ==, 0);
+  drmad_window_open_run (window, dir);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_test_message ("%s", drmad_window_get_error (window));
+  g_assert_nonnull (strstr (drmad_window_get_error (window), "a socket, not a regular file"));
+  close (sock);
+  close_window (window);
+  remove_tree (dir);
+}
+
 /* Open run on a folder as a user may find it: one another process is
  * still running (its lock held: Start would be refused, and the status line
  * said Start continues it), and one whose checkpoint.bin is gone while
@@ -2999,6 +3043,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/export", test_export);
   g_test_add_func ("/gui/export-recording", test_export_recording);
   g_test_add_func ("/gui/export-ahead", test_export_ahead);
+  g_test_add_func ("/gui/run-ini-fifo", test_run_ini_fifo);
   g_test_add_func ("/gui/open-run", test_open_run);
   g_test_add_func ("/gui/quit-signal", test_quit_signal);
   g_test_add_func ("/gui/quit-signal-ignored", test_quit_signal_ignored);
