@@ -184,8 +184,11 @@ void drmad_meta_set_reduce (DrmadMeta *meta, DrmadMetaReduceFunc func, gpointer 
 /* The whole optimiser state (θ, moments, the accepted point, the meta
  * learning rate, the iteration count), for checkpoints: a new GBytes to
  * g_bytes_unref(). Loading copies from @state (borrowed for the call), checks
- * that it belongs to a θ of the same size and leaves @meta untouched on
- * failure; from a progress callback of @meta's own step, or from another
+ * that it belongs to a θ of the same size and that every number in it is
+ * finite and in its range (a meta learning rate > 0, a best loss ≥ 0 or inf,
+ * second moments ≥ 0, θ and its accepted and best copies within ±700):
+ * %DRMAD_ERROR_CORRUPT naming the field otherwise. It leaves @meta untouched
+ * on failure; from a progress callback of @meta's own step, or from another
  * thread while the step runs, it fails with %DRMAD_ERROR_BUSY. */
 GBytes  *drmad_meta_save_state (DrmadMeta *meta);
 gboolean drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error);

@@ -613,6 +613,85 @@ test_warm_start (void)
   problem_teardown (&p);
 }
 
+
+/* Every double of a saved optimiser state is checked on load: NaN at the
+ * meta learning rate, the best loss, any entry of θ, the moments, the
+ * accepted point or the best θ is refused as damaged, naming the field, and
+ * leaves the optimiser as it was; so are values outside a field's range. */
+static void
+test_state_every_double (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 10;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .reverse_steps = G_MAXUINT64 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) state = drmad_meta_save_state (meta);
+  gsize n = drmad_hyper_get_n (hyper), size;
+  const guint8 *bytes = g_bytes_get_data (state, &size);
+  const gsize header = 8 * 8;   /* lib/meta.c StateHeader: five counters, two doubles, the best iteration */
+  g_assert_cmpuint (size, ==, header + 8 * n * sizeof (double));
+  g_autofree double *theta = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  const double rate = drmad_meta_get_learning_rate (meta);
+  static const char *const fields[8] = { "θ", "first moment", "second moment", "accepted θ", "accepted hypergradient",
+                                         "accepted first moment", "accepted second moment", "best θ" };
+  /* Offsets 40 and 48: the meta learning rate and the best validation loss; then the 8 vectors. */
+  for (gsize offset = 40; offset < size; offset += 8) {
+    if (offset == 56)
+      continue;   /* the best iteration, a count */
+    for (guint kind = 0; kind < 3; kind++) {
+      double bad = kind == 0 ? NAN : kind == 1 ? INFINITY : -INFINITY;
+      g_autofree guint8 *copy = g_memdup2 (bytes, size);
+      memcpy (copy + offset, &bad, 8);
+      g_autoptr (GBytes) damaged = g_bytes_new (copy, size);
+      if (kind == 1 && offset == 48)
+        continue;   /* an infinite best loss is "none yet" */
+      g_assert_false (drmad_meta_load_state (meta, damaged, &error));
+      g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+      const char *field = offset == 40 ? "meta learning rate" : offset == 48 ? "best validation loss"
+                          : fields[(offset - header) / 8 / n];
+      g_autofree char *value = NULL;
+      if (offset >= header)
+        value = g_strdup_printf ("(value %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ", %s)", (offset - header) / 8 % n + 1,
+                                 n, drmad_hyper_get_name (hyper, (offset - header) / 8 % n));
+      if (!strstr (error->message, field) || (value && !strstr (error->message, value)))
+        g_error ("offset %" G_GSIZE_FORMAT ": %s names neither %s nor %s", offset, error->message, field, value);
+      g_clear_error (&error);
+      g_assert_cmpmem (drmad_hyper_get_values (hyper), n * sizeof (double), theta, n * sizeof (double));
+      g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), ==, rate);
+    }
+  }
+  /* A zero or negative meta learning rate, a negative best loss, a θ past the ±700 drmad_hyper_set_values()
+   * holds it to: out of range. */
+  const struct { gsize offset; double value; } outside[] = {
+    { 40, 0 }, { 40, -0.05 }, { 48, -1 }, { header, 701 }, { header + 7 * n * 8, -1e300 },
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (outside); k++) {
+    g_autofree guint8 *copy = g_memdup2 (bytes, size);
+    memcpy (copy + outside[k].offset, &outside[k].value, 8);
+    g_autoptr (GBytes) damaged = g_bytes_new (copy, size);
+    g_assert_false (drmad_meta_load_state (meta, damaged, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+    g_clear_error (&error);
+  }
+  /* The state as saved still loads, and the optimiser steps on from it. */
+  CHECK (drmad_meta_load_state (meta, state, &error));
+  g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (isfinite (drmad_meta_get_learning_rate (meta)));
+  problem_teardown (&p);
+}
+
 /* The bold driver (divergence factor 1, growth 2): a step that improves
  * on the best doubles the meta learning rate, any other is rejected and
  * halves it; the rate in every report against that rule. */
@@ -2384,6 +2463,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/cells", test_cells);
   g_test_add_func ("/hyper/warm-start", test_warm_start);
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
+  g_test_add_func ("/hyper/state-every-double", test_state_every_double);
   g_test_add_func ("/hyper/cancel", test_cancel);
   g_test_add_func ("/hyper/reload-inside-step", test_reload_inside_step);
   g_test_add_func ("/hyper/threads-share-a-device", test_threads_share_a_device);
