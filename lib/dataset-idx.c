@@ -303,8 +303,8 @@ drmad_dataset_load_idx (const char *images_path, const char *labels_path,
   if (!idx_stream_open (&labels, labels_path, error)
       || !idx_read_header (&labels, IDX_LABELS_MAGIC, "labels", label_dims, error))
     goto out;
-  if (label_dims[0] != n) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+  if (label_dims[0] != n) {   /* the files disagree: not a value the caller passed */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "%s holds %" G_GUINT64_FORMAT " images but %s holds %u labels",
                  images_path, n, labels_path, label_dims[0]);
     goto out;

@@ -184,7 +184,8 @@ void drmad_meta_set_reduce (DrmadMeta *meta, DrmadMetaReduceFunc func, gpointer 
 /* The whole optimiser state (θ, moments, the accepted point, the meta
  * learning rate, the iteration count), for checkpoints: a new GBytes to
  * g_bytes_unref(). Loading copies from @state (borrowed for the call), checks
- * that it belongs to a θ of the same size and that every number in it is
+ * that it belongs to a θ of the same size (%DRMAD_ERROR_MISMATCH: another
+ * run's settings) and that every number in it is
  * finite and in its range (a meta learning rate > 0, a best loss ≥ 0 or inf,
  * second moments ≥ 0, θ and its accepted and best copies within ±700):
  * %DRMAD_ERROR_CORRUPT naming the field otherwise. It leaves @meta untouched

@@ -146,7 +146,10 @@ gboolean drmad_run_has_checkpoint (const DrmadRun *run);
  * swap, or the room under its cgroup's memory limit and each above it
  * where that is less, the cgroup's inactive file cache not counted as
  * used) is refused before it is read, with %DRMAD_ERROR_OUT_OF_MEMORY
- * naming the file, the payload, that peak and the memory and its bound. */
+ * naming the file, the payload, that peak and the memory and its bound.
+ * A whole checkpoint written for a θ of another size (other layers or
+ * groups learned) is %DRMAD_ERROR_MISMATCH, like one of other settings;
+ * one whose parts do not fit together is %DRMAD_ERROR_CORRUPT. */
 gboolean drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error);
 /* The history alone (drmad_run_get_record), for reading or plotting a run:
  * @hyper may come from drmad_hyper_new_for_sizes(), no device needed. */

@@ -744,8 +744,8 @@ drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
   memcpy (&header, data, header_size);
   if (header_size < sizeof header)
     header.best_iteration = header.iteration;
-  if (header.n != meta->n) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+  if (header.n != meta->n) {   /* another run's θ (drmad-error.h): a damaged size is caught below */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
                  "the optimiser state is for %" G_GUINT64_FORMAT " hyperparameters; this run has %" G_GSIZE_FORMAT,
                  header.n, meta->n);
     return FALSE;

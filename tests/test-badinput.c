@@ -556,7 +556,7 @@ static gboolean meta_nan_epsilon (GError **error) { return meta_with (nan_epsilo
 static const BadInput table[] = {
   { "idx-truncated", DRMAD_ERROR_TRUNCATED, "trunc-images", idx_truncated },
   { "idx-bad-magic", DRMAD_ERROR_BAD_MAGIC, "magic-images", idx_bad_magic },
-  { "idx-count-mismatch", DRMAD_ERROR_INVALID_ARGUMENT, "count-labels", idx_count_mismatch },
+  { "idx-count-mismatch", DRMAD_ERROR_CORRUPT, "count-labels", idx_count_mismatch },
   { "idx-absurd-header", DRMAD_ERROR_TOO_LARGE, "absurd-images", idx_absurd_header },
   { "idx-labels-truncated", DRMAD_ERROR_TRUNCATED, "lt-labels", idx_labels_truncated },
   { "idx-gz-truncated", DRMAD_ERROR_TRUNCATED, "gzcut-images.gz", idx_gz_truncated },

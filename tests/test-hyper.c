@@ -684,6 +684,16 @@ test_state_every_double (void)
     g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
     g_clear_error (&error);
   }
+  /* A whole state of another θ (momentum learned too) belongs to other settings: MISMATCH (drmad-error.h),
+   * not CORRUPT, which it gave. */
+  DrmadHyperConfig more = config;
+  more.learn_momentum = TRUE;
+  g_autoptr (DrmadHyper) other = drmad_hyper_new (p.net, &more, &error);
+  g_autoptr (DrmadMeta) other_meta = drmad_meta_new (p.net, other, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_false (drmad_meta_load_state (other_meta, state, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH);
+  g_clear_error (&error);
   /* The state as saved still loads, and the optimiser steps on from it. */
   CHECK (drmad_meta_load_state (meta, state, &error));
   g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, NULL, NULL, &error);
