@@ -149,6 +149,11 @@ drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *test_pool,
                      guint64 seed, guint n_train, guint n_val, guint n_test, GError **error)
 {
   g_return_val_if_fail (pool != NULL, NULL);
+  if (n_val == 0) {   /* an empty validation set was refused only later, by drmad_meta_new() */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "n_val is 0: a split needs at least one validation example (the meta-loss is measured on them)");
+    return NULL;
+  }
   if (test_pool && !drmad_dataset_check_test_shape (pool, test_pool, error))
     return NULL;
   if (test_pool && n_test > test_pool->n) {

@@ -1340,6 +1340,17 @@ test_split_too_large (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
   assert_message_has (error, "2 features");
   g_clear_error (&error);
+
+  /* No validation examples: refused at the split, naming n_val; the empty validation set it made was
+   * refused only later, by drmad_meta_new(). */
+  g_assert_null (drmad_dataset_split (pool, NULL, 1, 50, 0, 10, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "n_val is 0");
+  g_clear_error (&error);
+  g_assert_null (drmad_dataset_split (pool, test_pool, 1, 0, 0, 0, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "n_val is 0");
+  g_clear_error (&error);
 }
 
 /* ---- splits of a byte pool against a plain C reference ------------------- */
@@ -1751,6 +1762,11 @@ test_arrays (void)
   g_clear_error (&error);
   g_assert_null (drmad_dataset_new_from_arrays (2, 3, 3, NULL, good, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  /* No examples: refused here, not later by whatever used the empty dataset (it was made). */
+  g_assert_null (drmad_dataset_new_from_arrays (0, 3, 3, f, good, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "n is 0");
   g_clear_error (&error);
 }
 
