@@ -303,6 +303,7 @@ typedef struct {
   DrmadProgressFunc progress;
   gpointer          user_data;
   guint64           train_steps, reverse_steps;
+  guint64           reported;   /* the last step the callback was given, for a cancellation's message */
 } FidelityProgress;
 
 static gboolean
@@ -310,9 +311,9 @@ fidelity_progress (const char *phase, guint64 step, guint64 total, gpointer user
 {
   FidelityProgress *f = user_data;
   guint64 all = f->train_steps + f->reverse_steps;
-  if (g_strcmp0 (phase, "reverse") != 0)
-    return f->progress ("fidelity", MIN (step, f->train_steps), all, f->user_data);
-  return f->progress ("fidelity", f->train_steps + MIN (step, f->reverse_steps), all, f->user_data);
+  f->reported = g_strcmp0 (phase, "reverse") != 0 ? MIN (step, f->train_steps)
+                                                  : f->train_steps + MIN (step, f->reverse_steps);
+  return f->progress ("fidelity", f->reported, all, f->user_data);
 }
 
 /* The fidelity of this iteration's hypergradient @result (docs/algorithm.md §5). */
@@ -334,6 +335,13 @@ measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergrad
     FidelityProgress relay = { progress, user_data, T, drmad_reverse_progress_steps (&meta->reference, T) };
     reference = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val, &meta->reference,
                                              progress ? fidelity_progress : NULL, &relay, &local);
+    if (!reference && g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_CANCELLED)) {
+      /* The reference pass names its own phase and count ("train cancelled at
+       * step 3 of 30"), which the callback never saw: say the phase it saw. */
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "fidelity cancelled at step %" G_GUINT64_FORMAT
+                   " of %" G_GUINT64_FORMAT, relay.reported, relay.train_steps + relay.reverse_steps);
+      return FALSE;
+    }
     if (!reference) {
       if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)
           && !g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE)) {

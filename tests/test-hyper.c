@@ -806,6 +806,52 @@ test_cancel (void)
   problem_teardown (&p);
 }
 
+static gboolean
+cancel_in_fidelity (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  CancelState *state = user_data;
+  state->calls++;
+  state->last_step = step;
+  state->last_total = total;
+  g_free (state->last_phase);
+  state->last_phase = g_strdup (phase);
+  return !(g_str_equal (phase, "fidelity") && step == 3);
+}
+
+/* Cancelled while the callback is in phase "fidelity" (the reference pass of
+ * a DrMAD meta-step), the error names that phase and the step and total
+ * the callback was given; it named the reference pass's own ("train
+ * cancelled at step 3 of 20"), a phase the callback never saw. */
+static void
+test_cancel_in_fidelity (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 20;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = 1, .reverse_steps = G_MAXUINT64 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 1;
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_meta_get_no_fidelity_reason (meta));
+  CancelState state = { 0 };
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, cancel_in_fidelity, &state, &error);
+  g_assert_null (report);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED);
+  g_assert_cmpstr (state.last_phase, ==, "fidelity");
+  g_assert_cmpuint (state.last_step, ==, 3);
+  g_autofree char *expected = g_strdup_printf ("fidelity cancelled at step 3 of %" G_GUINT64_FORMAT, state.last_total);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_free (state.last_phase);
+  problem_teardown (&p);
+}
+
 typedef struct {
   DrmadNet           *net;
   DrmadHyper         *hyper;
@@ -2475,6 +2521,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
   g_test_add_func ("/hyper/state-every-double", test_state_every_double);
   g_test_add_func ("/hyper/cancel", test_cancel);
+  g_test_add_func ("/hyper/cancel-in-fidelity", test_cancel_in_fidelity);
   g_test_add_func ("/hyper/reload-inside-step", test_reload_inside_step);
   g_test_add_func ("/hyper/threads-share-a-device", test_threads_share_a_device);
   g_test_add_func ("/hyper/names", test_names);
