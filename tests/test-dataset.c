@@ -369,6 +369,13 @@ test_idx_count_mismatch (void)
   assert_message_has (error, "a-images-idx3-ubyte");
   assert_message_has (error, "b-labels-idx1-ubyte");
   g_clear_error (&error);
+
+  /* No images, of 3 rows × 5 columns: the shape width first, as drmad_dataset_get_shape() gives it */
+  write_array (images, idx_images (0, 0, 3, 5), FALSE);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, "holds 0 images of 5 × 3 pixels (width × height)");
+  g_clear_error (&error);
   remove_tree (dir);
 }
 
@@ -1091,6 +1098,12 @@ test_open_test_shape (void)
   g_assert_null (drmad_dataset_split (pool, turned, 1, 3, 2, 0, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
   assert_message_has (error, "7 × 5 × 1");
+  /* width first, as drmad_dataset_get_shape() and the PNG messages give it (it was height × width) */
+  guint width, height;
+  drmad_dataset_get_shape (turned, &width, &height, NULL);
+  g_assert_cmpuint (width, ==, 5);   /* idx_images (…, rows 7, cols 5) */
+  g_assert_cmpuint (height, ==, 7);
+  assert_message_has (error, "holds images of 5 × 7 × 1 (width × height × channels), the training pool");
   g_clear_error (&error);
 
   write_array (si, idx_images (4, 4, 6, 7), FALSE);

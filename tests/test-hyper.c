@@ -614,6 +614,52 @@ test_warm_start (void)
 }
 
 
+/* Whether @text prints a size in SI units (kB, MB, GB, TB, PB, EB). */
+static gboolean
+has_si_size (const char *text)
+{
+  static const char *const units[] = { " kB", " MB", " GB", " TB", " PB", " EB",
+                                       "\u00a0kB", "\u00a0MB", "\u00a0GB", "\u00a0TB", "\u00a0PB", "\u00a0EB" };
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    if (strstr (text, units[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* One size reads the same in every message: powers of 1024, as
+ * --memory-budget takes them. drmad_reverse_config_resolve() said "405.0
+ * TiB" of an exact pass and drmad_hypergradient_check_memory() "445.3 TB"
+ * of the same one. The reference is GLib's IEC text of the pass's size. */
+static void
+test_memory_units (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = G_GUINT64_CONSTANT (1) << 62;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT };
+  guint64 bytes = drmad_hypergradient_device_bytes (p.net, hyper, &reverse);
+  g_autofree char *size = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  /* auto: exact does not fit, and the reason says what it needs */
+  DrmadReverseConfig automatic = { .method = DRMAD_METHOD_AUTO }, resolved;
+  g_autofree char *reason = NULL;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &automatic, &resolved, &reason, &error));
+  g_test_message ("resolve: %s", reason);
+  g_assert_nonnull (strstr (reason, size));
+  g_assert_false (has_si_size (reason));
+  g_assert_false (drmad_hypergradient_check_memory (p.net, hyper, &reverse, &error));
+  g_test_message ("check_memory: %s", error->message);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, size));   /* the same pass, the same text (a CPU's host arrays: KiB) */
+  g_assert_false (has_si_size (error->message));
+  problem_teardown (&p);
+}
+
 /* Every double of a saved optimiser state is checked on load: NaN at the
  * meta learning rate, the best loss, any entry of θ, the moments, the
  * accepted point or the best θ is refused as damaged, naming the field, and
@@ -2521,6 +2567,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
   g_test_add_func ("/hyper/state-every-double", test_state_every_double);
   g_test_add_func ("/hyper/cancel", test_cancel);
+  g_test_add_func ("/hyper/memory-units", test_memory_units);
   g_test_add_func ("/hyper/cancel-in-fidelity", test_cancel_in_fidelity);
   g_test_add_func ("/hyper/reload-inside-step", test_reload_inside_step);
   g_test_add_func ("/hyper/threads-share-a-device", test_threads_share_a_device);
