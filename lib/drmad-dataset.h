@@ -34,6 +34,8 @@ typedef struct {
   guint64 max_bytes;      /* default 8 GiB of float features in memory */
 } DrmadLoadLimits;
 
+/* Fills every field of @limits with its default (the values above): what a
+ * loader given NULL, or a zero field, uses. */
 void drmad_load_limits_default (DrmadLoadLimits *limits);
 
 /* Accessors. The arrays and strings belong to the dataset and live as long as it. */

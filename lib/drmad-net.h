@@ -49,6 +49,7 @@ DrmadDeviceData *drmad_device_data_new  (DrmadDevice *device, DrmadPrecision pre
                                          const DrmadDataset *dataset, GError **error);
 void             drmad_device_data_free (DrmadDeviceData *data);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDeviceData, drmad_device_data_free)
+/* The number of examples the copy holds (drmad_dataset_get_n() of the dataset it was made from). */
 guint            drmad_device_data_get_n (const DrmadDeviceData *data);
 
 /**

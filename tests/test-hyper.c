@@ -614,6 +614,29 @@ test_warm_start (void)
 }
 
 
+/* What drmad-hypergradient.h says of drmad_reverse_config_describe() and
+ * of drmad_fidelity_compute()'s edge cases, checked as written there. */
+static void
+test_documented_edges (void)
+{
+  DrmadReverseConfig truncated = { .method = DRMAD_METHOD_TRUNCATED, .reverse_steps = 40, .checkpoint_every = 7 };
+  g_autofree char *text = drmad_reverse_config_describe (&truncated, 200);
+  g_assert_cmpstr (text, ==, "truncated R=40 k=7");
+  const double a[3] = { 1, -2, 0 }, zero[3] = { 0, 0, 0 };
+  DrmadFidelity none = drmad_fidelity_compute (a, a, 1, 0);
+  g_assert_cmpfloat (none.cosine, ==, 1);
+  g_assert_cmpfloat (none.relative_error, ==, 0);
+  g_assert_cmpfloat (none.sign_agreement, ==, 1);
+  DrmadFidelity both_zero = drmad_fidelity_compute (zero, zero, 0, 3);
+  g_assert_cmpfloat (both_zero.cosine, ==, 1);
+  g_assert_cmpfloat (both_zero.relative_error, ==, 0);
+  g_assert_cmpfloat (both_zero.sign_agreement, ==, 1);
+  DrmadFidelity against_zero = drmad_fidelity_compute (a, zero, 0, 3);
+  g_assert_cmpfloat (against_zero.cosine, ==, 0);
+  g_assert_true (isinf (against_zero.relative_error) && against_zero.relative_error > 0);
+  g_assert_cmpfloat (against_zero.sign_agreement, ==, 1.0 / 3);   /* only the zero entry agrees */
+}
+
 /* Whether @text prints a size in SI units (kB, MB, GB, TB, PB, EB). */
 static gboolean
 has_si_size (const char *text)
@@ -2568,6 +2591,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/state-every-double", test_state_every_double);
   g_test_add_func ("/hyper/cancel", test_cancel);
   g_test_add_func ("/hyper/memory-units", test_memory_units);
+  g_test_add_func ("/hyper/documented-edges", test_documented_edges);
   g_test_add_func ("/hyper/cancel-in-fidelity", test_cancel_in_fidelity);
   g_test_add_func ("/hyper/reload-inside-step", test_reload_inside_step);
   g_test_add_func ("/hyper/threads-share-a-device", test_threads_share_a_device);
