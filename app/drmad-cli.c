@@ -383,6 +383,29 @@ fidelity_columns (const DrmadHypergradient *approx, const DrmadHypergradient *ex
   return g_strdup_printf ("%-11.4f%-11.3g", f.cosine, f.relative_error);
 }
 
+/* The --check table's verdict column is as wide as its longest text, "TOO
+ * FAR (absolute, fd 0)": a %-19s column let that row push the fidelity
+ * columns five characters right of their headings. */
+#define CHECK_VERDICT_WIDTH ((int) sizeof "TOO FAR (absolute, fd 0)" - 1)
+
+char *
+drmad_check_table_heading (void)
+{
+  int wide = 11 + CHECK_VERDICT_WIDTH;   /* the number (%-10.3g), a space, the verdict */
+  return g_strdup_printf ("%-9s %6s  %-*s  %-22s  %-22s\n%-9s %6s  %-*s  %-11s%-11s  %-11s%-11s\n", "group", "values",
+                          wide, "exact vs finite diff.", "DrMAD vs exact", "piecewise vs exact", "", "", wide,
+                          "relative error (bound)", "cosine", "rel. error", "cosine", "rel. error");
+}
+
+char *
+drmad_check_table_row (const char *group, gsize count, double exact_vs_fd, gboolean ok, const char *basis,
+                       const char *drmad_columns, const char *piecewise_columns)
+{
+  g_autofree char *verdict = g_strdup_printf ("%s (%s)", ok ? "ok" : "TOO FAR", basis);
+  return g_strdup_printf ("%-9s %6" G_GSIZE_FORMAT "  %-10.3g %-*s  %s  %s\n", group, count, exact_vs_fd,
+                          CHECK_VERDICT_WIDTH, verdict, drmad_columns, piecewise_columns);
+}
+
 static int
 run_check (DrmadOptions *o)
 {
@@ -509,10 +532,8 @@ run_check (DrmadOptions *o)
     double fd_wide = (f[2] - f[3]) / (4 * eps);
     noise[i] = fabs (fd[i] - fd_wide) + 4 * unit * MAX (fabs (f[0]), 1) / eps;
   }
-  printf ("\n%-9s %6s  %-30s  %-22s  %-22s\n", "group", "values", "exact vs finite diff.", "DrMAD vs exact",
-          "piecewise vs exact");
-  printf ("%-9s %6s  %-30s  %-11s%-11s  %-11s%-11s\n", "", "", "relative error (bound)", "cosine", "rel. error",
-          "cosine", "rel. error");
+  g_autofree char *heading = drmad_check_table_heading ();
+  printf ("\n%s", heading);
   gboolean noise_decided = FALSE;
   gboolean pass = TRUE;
   g_autoptr (GString) fd_zero_bounds = g_string_new (NULL);
@@ -543,12 +564,12 @@ run_check (DrmadOptions *o)
     else
       noise_decided |= by_noise;
     pass = pass && ok;
-    g_autofree char *verdict = g_strdup_printf ("%s (%s)", ok ? "ok" : "TOO FAR",
-                                                fd_zero ? "absolute, fd 0" : by_noise ? "fd noise" : "relative");
     g_autofree char *d_text = fidelity_columns (drmad, exact, first, count);
     g_autofree char *k_text = fidelity_columns (piece, exact, first, count);
-    printf ("%-9s %6" G_GSIZE_FORMAT "  %-10.3g %-19s  %s  %s\n", drmad_hyper_get_group_name (hyper, g), count,
-            exact_vs_fd, verdict, d_text, k_text);
+    g_autofree char *row = drmad_check_table_row (drmad_hyper_get_group_name (hyper, g), count, exact_vs_fd, ok,
+                                                  fd_zero ? "absolute, fd 0" : by_noise ? "fd noise" : "relative",
+                                                  d_text, k_text);
+    printf ("%s", row);
   }
   if (drmad_error || piece_error)
     printf ("\n");
@@ -640,7 +661,9 @@ drmad_cli_main (int argc, char **argv)
     /* What does not meta-optimise runs once, in rank 0 (which also has
      * mpirun's standard input); the other processes end at once. Training
      * once (--meta-iters 0) has no hypergradient to average: every rank
-     * trained the same θ and all but rank 0's result was dropped. */
+     * trained the same θ and all but rank 0's result was dropped. Decided
+     * before MPI_Init, so given to some ranks only it ends the job badly
+     * (docs/distributed.md says how). */
     status = 0;
 #endif
   } else if (options.version) {

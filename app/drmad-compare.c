@@ -128,12 +128,16 @@ drmad_compare_runs_cancellable (const char *const *folders, GCancellable *cancel
         if (!rec->rejected)
           drmad_plot_series_append (v, rec->iteration, rec->val_loss);
       }
-      /* θ after the last meta-iteration, or the start when none finished. */
-      const double *theta = records ? drmad_run_get_record (r->run, records - 1)->theta
-                                    : drmad_hyper_get_values (r->hyper);
+      /* θ after the last meta-iteration (its record's cells), or the start when none finished. */
       g_autofree double *l2_cells = g_new (double, L), *lr_cells = g_new (double, L * S);
-      drmad_theta_cells (r->hyper, theta, DRMAD_GROUP_L2, 1, config->init_l2, l2_cells);
-      drmad_theta_cells (r->hyper, theta, DRMAD_GROUP_LR, S, config->init_lr, lr_cells);
+      const DrmadRunRecord *last = records ? drmad_run_get_record (r->run, records - 1) : NULL;
+      if (last) {
+        memcpy (l2_cells, last->l2_cells, L * sizeof (double));
+        memcpy (lr_cells, last->lr_cells, (gsize) L * S * sizeof (double));
+      } else {
+        drmad_hyper_cells (r->hyper, drmad_hyper_get_values (r->hyper), DRMAD_GROUP_L2, l2_cells);
+        drmad_hyper_cells (r->hyper, drmad_hyper_get_values (r->hyper), DRMAD_GROUP_LR, lr_cells);
+      }
       /* a run that did not learn a group says so in that group's legend, as
        * a single run's plot says it in its title (drmad-run-plots.c) */
       g_autofree char *l2_name = drmad_theta_learns (r->hyper, "l2") ? g_strdup (name)

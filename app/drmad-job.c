@@ -491,19 +491,29 @@ measuring_after (const DrmadEta *eta, guint64 done)
   return (eta->meta_total - 1) / every - done / every;
 }
 
-/* The seconds a phase still takes that has run @elapsed since its first
- * event, at step @first, and is now @step of @total through; NAN while no
- * step after the first event is timed. The first event comes after its step
+/* The seconds a phase still takes that is now @step of @total through,
+ * from its pace since its anchor (DrmadEta.anchor_*); NAN while that pace
+ * rests on no measured time. The first event comes after its step
  * (training reports step 1 first, a warm start's trainings too), and that
- * step's time is not in @elapsed: counted as done in no time, it made the
- * time left 0 ("0 s left" at a warm start's first event). */
+ * step's time is not in the phase's clock: counted as done in no time, it
+ * made the time left 0 ("0 s left" at a warm start's first event). And a
+ * queued path reports steps as they are enqueued, waiting for the device
+ * every 16 steps only (lib/train.c, drmad_trainer_run_steps): the first 32
+ * steps of a training come at almost the same instant, whose pace made
+ * "ETA 0s" with the whole phase ahead. So the pace is timed from the first
+ * event DRMAD_PROGRESS_LEAD steps past the phase's first, and only once
+ * DRMAD_PROGRESS_LEAD more are reported: both ends then lag the device by
+ * at most that lead (drmad-net.h), not by the whole of what was reported. */
 static double
-phase_left (double elapsed, guint64 first, guint64 step, guint64 total)
+phase_left (const DrmadEta *eta, gint64 now, guint64 step, guint64 total)
 {
-  if (step <= first || total == 0)
+  if (!eta->anchored || step < eta->anchor_step + DRMAD_PROGRESS_LEAD || total == 0)
     return NAN;
   step = MIN (step, total);
-  return elapsed * (total - step) / (step - first);
+  if (step <= eta->anchor_step)
+    return NAN;
+  double elapsed = (now - eta->anchor_us) / 1e6;
+  return elapsed * (total - step) / (step - eta->anchor_step);
 }
 
 double
@@ -529,10 +539,16 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
     g_strlcpy (eta->phase, event->phase, sizeof eta->phase);
     eta->phase_started_us = now;
     eta->phase_first_step = event->step;
+    eta->anchored = FALSE;
+  }
+  if (!eta->anchored && event->step >= eta->phase_first_step + DRMAD_PROGRESS_LEAD) {
+    eta->anchored = TRUE;
+    eta->anchor_us = now;
+    eta->anchor_step = event->step;
   }
   eta->last_event_us = now;
   double elapsed = (now - eta->phase_started_us) / 1e6;
-  double left = phase_left (elapsed, eta->phase_first_step, event->step, event->total);
+  double left = phase_left (eta, now, event->step, event->total);
   double step = (double) event->step / MAX (event->total, 1);
   if (event->meta_done >= eta->meta_total) {  /* the final evaluation, or training once */
     if (fraction)
@@ -651,17 +667,14 @@ drmad_job_result_clear (DrmadJobResult *result)
 
 
 /* "TITLE: v1, v2" (one value a layer, @S 0) or "TITLE:" then a line of @S
- * values a layer (a schedule), after a line break unless @text is empty: the
- * values of @group in @theta (@defaults where it is not learned). */
+ * values a layer (a schedule), after a line break unless @text is empty:
+ * @cells, a group's drmad_hyper_cells(). */
 static void
-append_cells (GString *text, const DrmadHyper *hyper, const double *theta, DrmadGroupKind group, guint S,
-              const double *defaults, const char *title)
+append_cells (GString *text, const DrmadHyper *hyper, const double *cells, guint S, const char *title)
 {
   gboolean schedule = S > 0;
   S = MAX (S, 1);
   guint L = drmad_hyper_get_n_layers (hyper);
-  g_autofree double *cells = g_new (double, L * S);
-  drmad_theta_cells (hyper, theta, group, S, defaults, cells);
   g_string_append_printf (text, "%s%s:", text->len ? "\n" : "", title);
   for (guint l = 0; l < L; l++) {
     if (!schedule) {
@@ -674,20 +687,37 @@ append_cells (GString *text, const DrmadHyper *hyper, const double *theta, Drmad
   }
 }
 
-char *
-drmad_job_learned_text (const DrmadHyper *hyper, const double *theta)
+/* drmad_job_learned_text() from the cells of each kind (DrmadRunRecord's). */
+static char *
+learned_text_of_cells (const DrmadHyper *hyper, const double *l2, const double *lr, const double *momentum,
+                       const double *init)
 {
   const DrmadHyperConfig *config = drmad_hyper_get_config (hyper);
   guint S = config->segments;
   GString *text = g_string_new (NULL);
-  append_cells (text, hyper, theta, DRMAD_GROUP_L2, 0, config->init_l2, "L2 per layer");
-  append_cells (text, hyper, theta, DRMAD_GROUP_LR, S, config->init_lr, "learning rate per segment");
+  append_cells (text, hyper, l2, 0, "L2 per layer");
+  append_cells (text, hyper, lr, S, "learning rate per segment");
   /* the other groups when learned (a run with --learn momentum,init showed only L2 and lr, unchanged) */
   if (config->learn_momentum)
-    append_cells (text, hyper, theta, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, "momentum per segment");
+    append_cells (text, hyper, momentum, S, "momentum per segment");
   if (config->learn_init_scale)
-    append_cells (text, hyper, theta, DRMAD_GROUP_INIT, 0, config->init_scale, "initial scale per layer");
+    append_cells (text, hyper, init, 0, "initial scale per layer");
   return g_string_free (text, FALSE);
+}
+
+char *
+drmad_job_learned_text (const DrmadHyper *hyper, const double *theta)
+{
+  DrmadGroupKind kinds[4] = { DRMAD_GROUP_L2, DRMAD_GROUP_LR, DRMAD_GROUP_MOMENTUM, DRMAD_GROUP_INIT };
+  double *cells[4];
+  for (guint k = 0; k < 4; k++) {
+    cells[k] = g_new (double, MAX (drmad_hyper_get_n_cells (hyper, kinds[k]), 1));
+    drmad_hyper_cells (hyper, theta, kinds[k], cells[k]);
+  }
+  char *text = learned_text_of_cells (hyper, cells[0], cells[1], cells[2], cells[3]);
+  for (guint k = 0; k < 4; k++)
+    g_free (cells[k]);
+  return text;
 }
 
 void
@@ -711,13 +741,14 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
     for (guint s = 0; s < S; s++)
       initial_lr[l * S + s] = config->init_lr[l];
   if (start) {
-    drmad_theta_cells (hyper, start, DRMAD_GROUP_L2, 1, config->init_l2, initial_l2);
-    drmad_theta_cells (hyper, start, DRMAD_GROUP_LR, S, config->init_lr, initial_lr);
+    drmad_hyper_cells (hyper, start, DRMAD_GROUP_L2, initial_l2);
+    drmad_hyper_cells (hyper, start, DRMAD_GROUP_LR, initial_lr);
   }
+  /* the records' cells, not θ: past DRMAD_RUN_THETA_KEPT_MAX only the last holds θ */
   for (guint i = 0; i < n_iters; i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
-    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_L2, 1, config->init_l2, l2 + i * L);
-    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_LR, S, config->init_lr, lr + i * L * S);
+    memcpy (l2 + (gsize) i * L, r->l2_cells, L * sizeof (double));
+    memcpy (lr + (gsize) i * L * S, r->lr_cells, (gsize) L * S * sizeof (double));
     train[i] = r->train_loss;
     val[i] = r->val_loss;
     err[i] = r->val_error;
@@ -738,7 +769,7 @@ drmad_run_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot **l2_pl
   if (l2_plot) {
     *l2_plot = drmad_plot_run_l2 (&data);
     /* one value per layer drawn for an L2 per neuron or per weight: the
-     * geometric mean of the layer's (drmad_theta_cells), and said so */
+     * geometric mean of the layer's (drmad_hyper_cells), and said so */
     const char *title = !learns_l2                                ? "L2 per layer (not learned)"
                         : config->l2 == DRMAD_L2_PER_NEURON ? "Learned L2 per layer (geometric mean over neurons)"
                         : config->l2 == DRMAD_L2_PER_WEIGHT ? "Learned L2 per layer (geometric mean over weights)"
@@ -905,7 +936,10 @@ drmad_run_rows (const DrmadRun *run, const DrmadHyper *hyper, GArray **rows, cha
     g_array_append_val (*rows, row);
   }
   guint n = drmad_run_get_n_records (run);
-  *learned = n ? drmad_job_learned_text (hyper, drmad_run_get_record (run, n - 1)->theta) : NULL;
+  const DrmadRunRecord *last = n ? drmad_run_get_record (run, n - 1) : NULL;
+  *learned = last ? learned_text_of_cells (hyper, last->l2_cells, last->lr_cells, last->momentum_cells,
+                                           last->init_cells)
+                  : NULL;
 }
 
 /* ---- the job ---- */
@@ -1069,6 +1103,9 @@ out_folder_advice (const DrmadOptions *o, GError **error)
   else if (exists && !g_file_test (o->out, G_FILE_TEST_IS_DIR))
     add_advice (error, "another --out");
 }
+
+/* hyper.csv's growth a meta-iteration past which a run says how big it will be */
+#define HYPER_CSV_NOTICE_BYTES ((guint64) 10 * 1000 * 1000)
 
 static void
 say (const DrmadJobCallbacks *callbacks, const char *format, ...) G_GNUC_PRINTF (2, 3);
@@ -1399,6 +1436,18 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                              .fidelity_unmeasured = drmad_meta_get_no_fidelity_reason (meta) != NULL };
     if (callbacks->folder)
       callbacks->folder (&event, callbacks->user_data);
+  }
+  /* hyper.csv has a row for every entry of θ after every meta-iteration
+   * (README, "The run folder"): with an L2 per weight of a large net that
+   * is gigabytes in a few dozen, which a user should know before, not when
+   * the disk is full. */
+  guint64 hyper_csv_bytes = drmad_run_hyper_csv_bytes_per_iteration (hyper);
+  if (writer && hyper_csv_bytes > HYPER_CSV_NOTICE_BYTES && drmad_meta_get_iteration (meta) < o->meta_iters) {
+    g_autofree char *each = g_format_size (hyper_csv_bytes);
+    g_autofree char *all = g_format_size (hyper_csv_bytes * o->meta_iters);
+    say (callbacks, "hyper.csv grows by about %s a meta-iteration (a row for each of the %" G_GSIZE_FORMAT
+         " hyperparameters): about %s after %" G_GUINT64_FORMAT " meta-iteration%s", each, drmad_hyper_get_n (hyper),
+         all, (guint64) o->meta_iters, o->meta_iters == 1 ? "" : "s");
   }
   relay.meta_total = o->meta_iters;
   if (o->warm_start && drmad_meta_get_iteration (meta) == 0 && o->meta_iters > 0) {

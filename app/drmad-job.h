@@ -134,7 +134,12 @@ typedef struct {
   /* the current phase, and the current and last meta-iteration's phases */
   char    phase[16];
   gint64  phase_started_us, last_event_us;
-  guint64 phase_first_step;    /* the step of the phase's first event: the steps timed are those after it */
+  guint64 phase_first_step;    /* the step of the phase's first event */
+  /* the event the phase's pace is timed from: the first DRMAD_PROGRESS_LEAD
+   * steps past phase_first_step, whose reports may come at once */
+  gboolean anchored;
+  gint64  anchor_us;
+  guint64 anchor_step;
   double  train_s, reverse_s, fidelity_s, last_train_s, last_reverse_s;
 } DrmadEta;
 

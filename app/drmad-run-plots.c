@@ -5,26 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-void
-drmad_theta_cells (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, guint S,
-                   const double *fallback, double *out)
-{
-  guint L = drmad_hyper_get_n_layers (hyper);
-  g_autofree double *sum = g_new0 (double, L * S);
-  g_autofree guint *hits = g_new0 (guint, L * S);
-  for (gsize i = 0; i < drmad_hyper_get_n (hyper); i++) {
-    DrmadHyperEntry e = drmad_hyper_get_entry (hyper, i);
-    if (e.kind != kind || e.layer < 1 || e.layer > L)
-      continue;
-    guint c = (e.layer - 1) * S + MIN (e.segment, S - 1);
-    sum[c] += log (drmad_hyper_natural_of (hyper, i, theta[i]));
-    hits[c]++;
-  }
-  for (guint l = 0; l < L; l++)
-    for (guint s = 0; s < S; s++)
-      out[l * S + s] = hits[l * S + s] ? exp (sum[l * S + s] / hits[l * S + s]) : fallback[l];
-}
-
 gboolean
 drmad_theta_learns (const DrmadHyper *hyper, const char *group)
 {
@@ -62,13 +42,14 @@ drmad_run_extra_plots (const DrmadRun *run, const DrmadHyper *hyper, DrmadPlot *
   }
   const double *start = drmad_run_get_start (run);   /* θ as meta-iteration 1 measured it, after a warm start */
   if (start) {
-    drmad_theta_cells (hyper, start, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, mom0);
-    drmad_theta_cells (hyper, start, DRMAD_GROUP_INIT, 1, config->init_scale, init0);
+    drmad_hyper_cells (hyper, start, DRMAD_GROUP_MOMENTUM, mom0);
+    drmad_hyper_cells (hyper, start, DRMAD_GROUP_INIT, init0);
   }
+  /* the records' cells, not θ: past DRMAD_RUN_THETA_KEPT_MAX only the last holds θ */
   for (guint i = 0; i < n; i++) {
     const DrmadRunRecord *r = drmad_run_get_record (run, i);
-    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_MOMENTUM, S, config->init_momentum, mom + (gsize) i * L * S);
-    drmad_theta_cells (hyper, r->theta, DRMAD_GROUP_INIT, 1, config->init_scale, init + (gsize) i * L);
+    memcpy (mom + (gsize) i * L * S, r->momentum_cells, (gsize) L * S * sizeof (double));
+    memcpy (init + (gsize) i * L, r->init_cells, L * sizeof (double));
     rejected[i] = r->rejected;
     val[i] = r->val_loss;
   }

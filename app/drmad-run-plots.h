@@ -7,12 +7,6 @@
 #include "drmad-plot.h"
 #include "drmad-options.h"
 
-/* The natural value of θ's entries of @kind, averaged geometrically per
- * layer × segment cell (@S segments; 1 for per-layer groups), for θ =
- * @theta; a cell with no entry keeps @fallback[layer]. */
-void drmad_theta_cells (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, guint S,
-                        const double *fallback, double *out);
-
 /* Whether @hyper learns the group named @group ("l2", "lr", "momentum",
  * "init"): a group not learned keeps its configured values, and its plots
  * say so. */

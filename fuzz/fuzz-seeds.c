@@ -105,7 +105,14 @@ main (int argc, char **argv)
     drmad_meta_config_init (&meta_config);
     g_autoptr (DrmadMeta) meta = drmad_meta_new (net, hyper, data, data, &reverse, &meta_config, &error);
     g_autoptr (GBytes) state = drmad_meta_save_state (meta);
-    guint64 header[4] = { g_bytes_get_size (state), 0, drmad_hyper_get_n (hyper), drmad_hyper_get_n_groups (hyper) };
+    /* version 6's header (lib/run.c, checkpoint_payload): the state's length, no records, n, the groups, no
+     * identity, the cells a record holds, hyper.csv's length and tail CRC (none written) */
+    DrmadGroupKind kinds[] = { DRMAD_GROUP_L2, DRMAD_GROUP_LR, DRMAD_GROUP_MOMENTUM, DRMAD_GROUP_INIT };
+    guint64 cells = 0;
+    for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+      cells += drmad_hyper_get_n_cells (hyper, kinds[k]);
+    guint64 header[8] = { g_bytes_get_size (state), 0, drmad_hyper_get_n (hyper), drmad_hyper_get_n_groups (hyper),
+                          0, cells, 0, 0 };
     g_autoptr (GByteArray) payload = g_byte_array_new ();
     g_byte_array_append (payload, (const guint8 *) "\1", 1);  /* fuzz-checkpoint: frame it */
     g_byte_array_append (payload, (const guint8 *) header, sizeof header);

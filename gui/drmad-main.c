@@ -1,14 +1,11 @@
 /* `drmad`: the desktop window, or with --no-gui (and for --list-devices,
- * --check, --evaluate, --version, --help, or without a display) the headless runner. */
+ * --check, --evaluate, --version, --help, without a display, or in a build
+ * without the window) the headless runner. */
 #include "drmad-cli.h"
 #include "drmad.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#ifdef DRMAD_GUI_MODULE
-#include <dlfcn.h>
-#include "drmad-module.h"
 
 /* Options that mean the terminal, whatever else is given. */
 static gboolean
@@ -25,6 +22,10 @@ wants_terminal (int argc, char **argv)
   }
   return FALSE;
 }
+
+#ifdef DRMAD_GUI_MODULE
+#include <dlfcn.h>
+#include "drmad-module.h"
 
 /* Runs the window from its module (gui/meson.build): TRUE with its exit
  * status in @status; FALSE, having said why, when the module cannot be
@@ -61,6 +62,12 @@ main (int argc, char **argv)
                                    "in one process started without them)");
   else if (!wants_terminal (argc, argv) && run_window (argc, argv, &status))
     return status;
+#else
+  /* README, "The window": `drmad` opens the window; a build without one
+   * says so rather than running the job headless unannounced. */
+  if (!wants_terminal (argc, argv))
+    drmad_cli_set_headless_notice ("this build has no window (configured with -Dgui=disabled, or GTK 4 not found): "
+                                   "running headless, as with --no-gui");
 #endif
   return drmad_cli_main (argc, argv);
 }

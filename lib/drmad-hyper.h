@@ -99,6 +99,15 @@ typedef struct {
 
 DrmadHyperEntry drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index);
 
+/* What a plot or a summary draws of θ = @theta (drmad_hyper_get_n() raw
+ * values) for the entries of @kind: their natural values averaged
+ * geometrically per cell, one cell per layer for l2 and init, one per layer
+ * × segment for lr and momentum (layer by layer, config->segments each).
+ * A cell with no entry (a group not learned) holds the configuration's
+ * value for its layer. @out takes drmad_hyper_get_n_cells() values. */
+guint drmad_hyper_get_n_cells (const DrmadHyper *hyper, DrmadGroupKind kind);
+void  drmad_hyper_cells       (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, double *out);
+
 /* The natural values a hyperparameter may take, the same for a starting
  * value (DrmadHyperConfig, --init-l2, a drmad --evaluate line) and a
  * learned one, so that any learned θ can be given back: L2 and learning

@@ -48,8 +48,8 @@ void drmad_reverse_config_init (DrmadReverseConfig *config);
 gboolean drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
                                        DrmadReverseConfig *resolved, char **reason, GError **error);
 
-/* "exact k=23", "piecewise K=16", "drmad R=200", "drmad R=T (full line)", "truncated R=200"
- * for a resolved configuration (no spaces around '=', no commas: a CSV cell).
+/* "exact k=23", "piecewise K=16", "drmad R=200", "drmad R=T (full line)", "truncated R=40 k=7"
+ * (R reverse steps, checkpoints every k) for a resolved configuration (no spaces around '=', no commas: a CSV cell).
  * A new string: g_free() it. */
 char *drmad_reverse_config_describe (const DrmadReverseConfig *resolved, guint64 steps);
 
@@ -65,6 +65,11 @@ typedef struct {
   double sign_agreement;   /* fraction of components whose signs agree (zero counts as a sign) */
 } DrmadFidelity;
 
+/* The fidelity of @approx to @reference over entries [@first, @first +
+ * @count) of both. Edge cases: @count 0, or both zero over the span, gives
+ * (cosine 1, relative error 0, sign agreement 1); a zero @reference against
+ * a non-zero @approx gives cosine 0 and relative error inf (no relative
+ * size to measure against); NaN in either gives NaN. */
 DrmadFidelity drmad_fidelity_compute (const double *approx, const double *reference, gsize first, gsize count);
 
 /* The outcome of one forward and reverse pass. drmad_hypergradient_free()
@@ -90,7 +95,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadHypergradient, drmad_hypergradient_free)
  * drmad_hypergradient_compute:
  * Trains @net from scratch for T steps with the hyperparameters @hyper on
  * @train, evaluates f on @val, and runs the reverse pass of @config->method.
- * Progress phases: "train", "reverse". Leaves w_T in @net.
+ * Progress phases: "train" (T steps), "reverse", whose total depends on
+ * the method (R: @config's reverse_steps as resolved, at most T): exact T,
+ * or 2T with checkpoints k > 1 steps apart (each step recomputed from its
+ * checkpoint and reversed, both counted); truncated R, or 2R with k > 1;
+ * drmad R where R < T (points on the line), else T; piecewise T. A cancel
+ * during a recomputation reports the "reverse" step the progress gave.
+ * Leaves w_T in @net.
  * Returns a new result the caller frees with drmad_hypergradient_free();
  * every argument is borrowed for the call only.
  */

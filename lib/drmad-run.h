@@ -7,6 +7,13 @@
 
 G_BEGIN_DECLS
 
+/* The most entries θ may have for every record to keep it whole
+ * (DrmadRunRecord.theta): past it (an L2 per weight: 1.8 million for
+ * 784-1000-1000-10) only the last record does, so that the memory a run
+ * holds and the checkpoint it rewrites after every meta-iteration do not
+ * grow by θ's size with each one (docs/architecture.md, "The run folder"). */
+#define DRMAD_RUN_THETA_KEPT_MAX 65536
+
 /* One meta-iteration as the run folder keeps it. Records and their arrays
  * belong to the run (drmad_run_get_record). */
 typedef struct {
@@ -15,7 +22,11 @@ typedef struct {
   double   train_loss, val_loss, val_error, seconds, meta_learning_rate;
   guint64  device_peak_bytes, host_peak_bytes;
   double  *group_norms;   /* n_groups */
-  double  *theta;         /* θ after the iteration (raw), n */
+  /* θ after the iteration (raw), n values: in every record while n ≤
+   * DRMAD_RUN_THETA_KEPT_MAX, else in the last record only and NULL in the
+   * others (hyper.csv has every record's θ). Check for NULL: a record may
+   * lack it in a smaller θ too, where the checkpoint was written so. */
+  double  *theta;
   DrmadReverseConfig method;          /* the resolved method used (history.csv method_used) */
   gboolean           fidelity_measured;
   DrmadReverseConfig fidelity_reference;
@@ -24,6 +35,13 @@ typedef struct {
    * them; 0 and NaN in a record read from a checkpoint older than them. */
   guint    ranks;
   double   val_loss_spread, hypergradient_norm_spread;
+  /* drmad_hyper_cells() of θ after the iteration, in every record whatever
+   * n is: what the plots and the learned values show. L = the weight
+   * layers, S = the segments; a schedule's cells layer by layer. */
+  double  *l2_cells;         /* L */
+  double  *lr_cells;         /* L × S */
+  double  *momentum_cells;   /* L × S */
+  double  *init_cells;       /* L */
 } DrmadRunRecord;
 
 typedef struct _DrmadRun DrmadRun;
@@ -99,7 +117,11 @@ const char *drmad_run_get_ini    (const DrmadRun *run);
  * and checkpoint.bin (the optimiser state and the whole history). @hyper must
  * be the θ @meta moves and @report its last report; all three are borrowed
  * for the call (the run copies what it keeps, so @report may be freed
- * after). */
+ * after). hyper.csv is continued from the file on disk (its earlier rows
+ * copied over, not formatted again); where that file is missing or not
+ * the one this run wrote, it is written anew from the records' θ, and
+ * where they no longer hold it (DRMAD_RUN_THETA_KEPT_MAX) the call fails
+ * with %DRMAD_ERROR_CORRUPT, naming the file and what it should hold. */
 gboolean drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta,
                            const DrmadMetaReport *report, GError **error);
 
@@ -110,7 +132,24 @@ gboolean drmad_run_has_checkpoint (const DrmadRun *run);
 /* Restores the optimiser state and the history from checkpoint.bin: the
  * state, θ included, goes into @meta and the θ it moves, which @hyper must
  * be (both borrowed for the call). Records that drmad_run_get_record()
- * returned before are freed. */
+ * returned before are freed. A run opened with drmad_run_open() also
+ * checks that hyper.csv holds the rows the checkpoint counts (its length
+ * and the CRC-32 of its last bytes then, kept in the checkpoint), and
+ * refuses with %DRMAD_ERROR_CORRUPT one that does not where the records do
+ * not hold θ to write it anew; a checkpoint of an older drmad (versions 3
+ * to 5, which keep every record's θ) of more than
+ * DRMAD_RUN_THETA_KEPT_MAX entries has hyper.csv written anew from it
+ * here, before the θ of its earlier records is let go. A checkpoint whose
+ * payload, counted twice (it is held while its records and a copy of the
+ * optimiser state are decoded from it, about as many bytes again), is more
+ * than the memory this process may still take (MemAvailable plus free
+ * swap, or the room under its cgroup's memory limit and each above it
+ * where that is less, the cgroup's inactive file cache not counted as
+ * used) is refused before it is read, with %DRMAD_ERROR_OUT_OF_MEMORY
+ * naming the file, the payload, that peak and the memory and its bound.
+ * A whole checkpoint written for a θ of another size (other layers or
+ * groups learned) is %DRMAD_ERROR_MISMATCH, like one of other settings;
+ * one whose parts do not fit together is %DRMAD_ERROR_CORRUPT. */
 gboolean drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error);
 /* The history alone (drmad_run_get_record), for reading or plotting a run:
  * @hyper may come from drmad_hyper_new_for_sizes(), no device needed. */
@@ -135,10 +174,15 @@ gboolean drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initia
 gboolean              drmad_run_set_start     (DrmadRun *run, const DrmadHyper *hyper, GError **error);
 const double         *drmad_run_get_start     (const DrmadRun *run);
 
+/* How many meta-iterations the run holds: those drmad_run_restore() or
+ * drmad_run_load_history() read, plus one for each drmad_run_record() since
+ * (0 for a new run). The final rows (drmad_run_record_final()) are not
+ * among them. Records are numbered from 0 for drmad_run_get_record(). */
 guint                 drmad_run_get_n_records (const DrmadRun *run);
 /* Belongs to @run: valid until drmad_run_free() or the next
- * drmad_run_restore() or drmad_run_load_history() (drmad_run_record() only
- * appends). */
+ * drmad_run_restore() or drmad_run_load_history(); drmad_run_record()
+ * appends, and past DRMAD_RUN_THETA_KEPT_MAX frees the θ of the record
+ * that was the last (its theta becomes NULL). */
 const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index);
 
 /* Writes @contents to @path atomically: a temporary file in the same folder,
@@ -147,10 +191,22 @@ const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index)
  * other failure with %DRMAD_ERROR_IO; the message names the file. */
 gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error);
 
+/* About how many bytes hyper.csv grows by with each meta-iteration of
+ * @hyper's θ: a row per entry, with its name and two numbers of about 19
+ * and 22 characters (%.17g). */
+guint64 drmad_run_hyper_csv_bytes_per_iteration (const DrmadHyper *hyper);
+
 /* checkpoint.bin framing: magic, version, length, payload, CRC-32. Writing
- * borrows @payload; reading returns a new GBytes to g_bytes_unref(). Reading
- * accepts this version and the one before (version 3, whose records lack
- * the ranks and spreads). */
+ * borrows @payload and writes the newest version; reading returns a new
+ * GBytes to g_bytes_unref(). Reading accepts every version from 3, the
+ * oldest (whose records lack the ranks and spreads; before version 6 every
+ * record holds θ and no cells), to the one this drmad writes; any other is
+ * %DRMAD_ERROR_CORRUPT, its message naming the versions read. Reading
+ * refuses a payload bigger than the memory this process may still take (as
+ * drmad_run_restore() says, but counted once: nothing is decoded) with
+ * %DRMAD_ERROR_OUT_OF_MEMORY before reading it, naming the file, the
+ * payload and the memory and its bound (MemAvailable plus free swap, or
+ * the cgroup file with its limit and usage). */
 gboolean drmad_checkpoint_write (const char *path, GBytes *payload, GError **error);
 GBytes  *drmad_checkpoint_read  (const char *path, GError **error);
 

@@ -6,8 +6,11 @@
 /* The bytes of memory this process may still take: MemAvailable from
  * /proc/meminfo (plus SwapFree there when @with_swap), or lower, the room
  * left under the memory limit of the process's cgroup and of each cgroup
- * above it (cgroup v2: memory.max minus memory.current; v1:
- * memory.limit_in_bytes minus memory.usage_in_bytes), which a container
+ * above it (cgroup v2: memory.max minus memory.current less inactive_file
+ * of that cgroup's memory.stat; v1: memory.limit_in_bytes minus
+ * memory.usage_in_bytes less total_inactive_file: the usage without the
+ * page cache the kernel reclaims first, as kubelet's working set; the raw
+ * usage where memory.stat cannot be read), which a container
  * (Docker, Kubernetes) or a systemd unit sets while MemAvailable still shows
  * the whole machine; without MemAvailable (a kernel before 3.14) the free
  * physical pages stand for it. G_MAXUINT64 when none is known. @bound (if set) gets

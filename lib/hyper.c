@@ -115,11 +115,13 @@ check_size (const guint *sizes, guint L, const DrmadHyperConfig *config, GError 
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
                  "the hyperparameters would have %.4g entries (%u segments; L2 %s), more than the %u they may "
                  "have: use fewer segments or a coarser L2", entries, config->segments, l2, G_MAXUINT);
-  else
+  else {
+    g_autofree char *need = drmad_memory_text ((guint64) bytes), *have = drmad_memory_text ((guint64) memory);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
-                 "the hyperparameters would have %.4g entries (%u segments; L2 %s), %.3g GB of host memory for "
-                 "their values and names; this machine has %.3g GB: use fewer segments or a coarser L2",
-                 entries, config->segments, l2, bytes / 1e9, memory / 1e9);
+                 "the hyperparameters would have %.4g entries (%u segments; L2 %s), %s of host memory for "
+                 "their values and names; this machine has %s: use fewer segments or a coarser L2",
+                 entries, config->segments, l2, need, have);
+  }
   return FALSE;
 }
 
@@ -269,6 +271,36 @@ drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index)
 {
   g_return_val_if_fail (index < hyper->n, ((DrmadHyperEntry) { DRMAD_GROUP_L2, 0, 0, -1 }));
   return hyper->entries[index];
+}
+
+guint
+drmad_hyper_get_n_cells (const DrmadHyper *hyper, DrmadGroupKind kind)
+{
+  gboolean schedule = kind == DRMAD_GROUP_LR || kind == DRMAD_GROUP_MOMENTUM;
+  return hyper->n_layers * (schedule ? MAX (hyper->config.segments, 1) : 1);
+}
+
+void
+drmad_hyper_cells (const DrmadHyper *hyper, const double *theta, DrmadGroupKind kind, double *out)
+{
+  const DrmadHyperConfig *config = &hyper->config;
+  gboolean schedule = kind == DRMAD_GROUP_LR || kind == DRMAD_GROUP_MOMENTUM;
+  guint L = hyper->n_layers, S = schedule ? MAX (config->segments, 1) : 1;
+  const double *fallback = kind == DRMAD_GROUP_L2 ? config->init_l2 : kind == DRMAD_GROUP_LR ? config->init_lr
+                           : kind == DRMAD_GROUP_MOMENTUM ? config->init_momentum : config->init_scale;
+  g_autofree double *sum = g_new0 (double, MAX (L * S, 1));
+  g_autofree gsize *hits = g_new0 (gsize, MAX (L * S, 1));
+  for (gsize i = 0; i < hyper->n; i++) {
+    DrmadHyperEntry e = hyper->entries[i];
+    if (e.kind != kind || e.layer < 1 || e.layer > L)
+      continue;
+    guint c = (e.layer - 1) * S + MIN (e.segment, S - 1);
+    sum[c] += log (drmad_hyper_natural_of (hyper, i, theta[i]));
+    hits[c]++;
+  }
+  for (guint l = 0; l < L; l++)
+    for (guint s = 0; s < S; s++)
+      out[l * S + s] = hits[l * S + s] ? exp (sum[l * S + s] / hits[l * S + s]) : fallback[l];
 }
 
 const DrmadHyperConfig *drmad_hyper_get_config (const DrmadHyper *hyper) { return &hyper->config; }

@@ -13,7 +13,10 @@
 #include <zlib.h>
 
 #define CHECKPOINT_MAGIC "DRMADCK1"
-#define CHECKPOINT_VERSION 5   /* 4: records hold ranks and the two spreads; 5: the start θ after them, when set */
+/* 4: records hold ranks and the two spreads; 5: the start θ after them, when set; 6: each record its cells
+ * (drmad_hyper_cells) and θ only where it is kept (DRMAD_RUN_THETA_KEPT_MAX), the header hyper.csv's
+ * length and the CRC-32 of its last bytes */
+#define CHECKPOINT_VERSION 6
 #define CHECKPOINT_OLDEST_VERSION 3
 #define LOCK_NAME ".drmad-lock"
 /* In a --force run's staging folder until it takes the earlier run's place:
@@ -34,18 +37,100 @@ struct _DrmadRun {
   guint      n_groups;
   gsize      n;
   double    *start;         /* θ that meta-iteration 1 measured (drmad_run_set_start), n values, or NULL */
-  /* hyper.csv as this process last wrote it: the rows of the first
-   * hyper_records records, hyper_bytes long (0: not written yet) */
+  /* hyper.csv as this process last wrote it, or as the checkpoint says it
+   * was: the rows of the first hyper_records records, hyper_bytes long,
+   * the last HYPER_TAIL bytes of them with the CRC-32 hyper_tail_crc (0
+   * records: not known, written anew) */
   guint      hyper_records;
   guint64    hyper_bytes;
+  guint32    hyper_tail_crc;
 };
+
+/* The bytes at the end of hyper.csv's known rows whose CRC-32 tells, at
+ * each record and on resume, that the file on disk is the one this run
+ * wrote: read back in a moment where a CRC of the whole file (gigabytes
+ * with an L2 per weight) would take minutes. */
+#define HYPER_TAIL ((guint64) 65536)
 
 static void
 record_free (DrmadRunRecord *record)
 {
   g_free (record->group_norms);
   g_free (record->theta);
+  g_free (record->l2_cells);
+  g_free (record->lr_cells);
+  g_free (record->momentum_cells);
+  g_free (record->init_cells);
   g_free (record);
+}
+
+/* DRMAD_RUN_THETA_KEPT_MAX. Test hook (docs/reliability.md):
+ * DRMAD_THETA_KEPT_MAX=N lowers it, so that the θ of a small net is one
+ * that only the last record keeps. */
+static gsize
+theta_kept_max (void)
+{
+  gsize max = DRMAD_RUN_THETA_KEPT_MAX;
+#ifdef DRMAD_TEST_HOOKS
+  const char *spec = g_getenv ("DRMAD_THETA_KEPT_MAX");
+  if (spec && g_ascii_isdigit (*spec))
+    max = g_ascii_strtoull (spec, NULL, 10);
+#endif
+  return max;
+}
+
+/* The record's cells (DrmadRunRecord), in the order of the kinds. */
+static double **
+record_cells (DrmadRunRecord *r, DrmadGroupKind kind)
+{
+  return kind == DRMAD_GROUP_L2 ? &r->l2_cells : kind == DRMAD_GROUP_LR ? &r->lr_cells
+         : kind == DRMAD_GROUP_MOMENTUM ? &r->momentum_cells : &r->init_cells;
+}
+
+static const DrmadGroupKind cell_kinds[4] = { DRMAD_GROUP_L2, DRMAD_GROUP_LR, DRMAD_GROUP_MOMENTUM, DRMAD_GROUP_INIT };
+
+/* The cells of every kind, one after the other: what a record keeps of θ whatever its size. */
+static gsize
+n_cells (const DrmadHyper *hyper)
+{
+  gsize count = 0;
+  for (guint k = 0; k < G_N_ELEMENTS (cell_kinds); k++)
+    count += drmad_hyper_get_n_cells (hyper, cell_kinds[k]);
+  return count;
+}
+
+/* Fills the record's cells from @theta, or from @stored (n_cells() values) when @theta is NULL. */
+static void
+record_set_cells (DrmadRunRecord *r, const DrmadHyper *hyper, const double *theta, const double *stored)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (cell_kinds); k++) {
+    guint count = drmad_hyper_get_n_cells (hyper, cell_kinds[k]);
+    double **cells = record_cells (r, cell_kinds[k]);
+    *cells = g_new (double, MAX (count, 1));
+    if (theta)
+      drmad_hyper_cells (hyper, theta, cell_kinds[k], *cells);
+    else {
+      memcpy (*cells, stored, count * sizeof (double));
+      stored += count;
+    }
+  }
+}
+
+/* Whether record @index of @records keeps θ past this moment: every one
+ * that has it while θ is small, else the last only. */
+static gboolean
+keeps_theta (const GPtrArray *records, guint index, gsize n)
+{
+  const DrmadRunRecord *r = records->pdata[index];
+  return r->theta && (n <= theta_kept_max () || index + 1 == records->len);
+}
+
+static void
+drop_theta_not_kept (GPtrArray *records, gsize n)
+{
+  for (guint i = 0; i < records->len; i++)
+    if (!keeps_theta (records, i, n))
+      g_clear_pointer (&((DrmadRunRecord *) records->pdata[i])->theta, g_free);
 }
 
 static void remove_run_folder (const char *folder);
@@ -830,35 +915,124 @@ history_csv (DrmadRun *run, DrmadHyper *hyper)
   return text;
 }
 
-/* hyper.csv: the rows of every record, written anew through a temporary
- * file. The rows of the records this process wrote there before are copied
- * over from it, not formatted again: with a θ of millions (L2 per weight)
- * formatting every record's rows each time took seconds more per
- * meta-iteration as the run went on, and held the whole text, gigabytes
- * after a few dozen meta-iterations, in memory. */
+/* The CRC-32 of the HYPER_TAIL bytes (fewer in a shorter file) of @fd that
+ * end at @end, into @crc; FALSE with errno where they cannot be read. */
 static gboolean
-write_hyper_csv (DrmadRun *run, DrmadHyper *hyper, GError **error)
+tail_crc (int fd, guint64 end, guint32 *crc)
+{
+  guint64 tail = MIN (end, HYPER_TAIL), done = 0;
+  g_autofree guint8 *buffer = g_malloc (MAX (tail, 1));
+  while (done < tail) {
+    ssize_t got = pread (fd, buffer + done, tail - done, end - tail + done);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0) {
+      if (got == 0)
+        errno = EIO;   /* shorter than it was just written */
+      return FALSE;
+    }
+    done += got;
+  }
+  *crc = crc32 (crc32 (0, NULL, 0), buffer, tail);
+  return TRUE;
+}
+
+/* Whether hyper.csv at @path begins with the rows of the first
+ * run->hyper_records records as they were written: at least hyper_bytes
+ * long (a run killed after writing hyper.csv and before its checkpoint left
+ * rows beyond), its last bytes before there of the CRC-32 kept. Where not,
+ * @why (to g_free) says what the file is. */
+static gboolean
+hyper_csv_continues (const DrmadRun *run, const char *path, char **why)
+{
+  /* O_NONBLOCK: a FIFO in its place would block open() until a writer came */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  guint32 crc = 0;
+  if (fd < 0 || fstat (fd, &st) != 0) {
+    *why = g_strdup_printf ("it cannot be read (%s)", g_strerror (errno));
+    if (fd >= 0)
+      close (fd);
+    return FALSE;
+  }
+  if (!S_ISREG (st.st_mode))
+    *why = g_strdup ("it is not a regular file");
+  else if ((guint64) st.st_size < run->hyper_bytes)
+    *why = g_strdup_printf ("it holds only %" G_GUINT64_FORMAT " bytes", (guint64) st.st_size);
+  else if (!tail_crc (fd, run->hyper_bytes, &crc))
+    *why = g_strdup_printf ("it cannot be read (%s)", g_strerror (errno));
+  else if (crc != run->hyper_tail_crc)
+    *why = g_strdup_printf ("its bytes there differ (CRC-32 %08x): it is another run's, or was changed", crc);
+  close (fd);
+  return S_ISREG (st.st_mode) && !*why;
+}
+
+static gboolean
+records_hold_theta (const GPtrArray *records)
+{
+  for (guint i = 0; i < records->len; i++)
+    if (!((const DrmadRunRecord *) records->pdata[i])->theta)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+hyper_csv_refused (const DrmadRun *run, const char *path, const char *why, GError **error)
+{
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+               "%s is not the one this run wrote: its checkpoint expects the rows of %u meta-iteration%s there, "
+               "%" G_GUINT64_FORMAT " bytes whose last %" G_GUINT64_FORMAT " have CRC-32 %08x, and %s; with %"
+               G_GSIZE_FORMAT " hyperparameters (more than %" G_GSIZE_FORMAT ") only the last meta-iteration's θ is "
+               "kept, so it cannot be written anew: put this run's hyper.csv back, or run it again in another folder",
+               path,
+               run->hyper_records, run->hyper_records == 1 ? "" : "s", run->hyper_bytes,
+               MIN (run->hyper_bytes, HYPER_TAIL), run->hyper_tail_crc, why, run->n, theta_kept_max ());
+  return FALSE;
+}
+
+/* hyper.csv: the rows of every record of @records, written anew through a
+ * temporary file. The rows of the records written there before (this
+ * process's, or those the checkpoint counts) are copied over from it, not
+ * formatted again: with a θ of millions (L2 per weight) formatting every
+ * record's rows each time took seconds more per meta-iteration as the run
+ * went on, held the whole text in memory, and needs every record's θ,
+ * which past DRMAD_RUN_THETA_KEPT_MAX only the last keeps. On failure the
+ * earlier file and what the run knows of it stay as they were. */
+static gboolean
+write_hyper_csv (DrmadRun *run, const GPtrArray *records, DrmadHyper *hyper, GError **error)
 {
   g_autofree char *path = g_build_filename (run->folder, "hyper.csv", NULL);
-  GStatBuf st;
-  guint first = run->hyper_records && run->hyper_records < run->records->len && g_stat (path, &st) == 0
-                && S_ISREG (st.st_mode) && (guint64) st.st_size == run->hyper_bytes ? run->hyper_records : 0;
-  run->hyper_records = 0;   /* until the new file is in place */
+  g_autofree char *why = NULL;
+  guint first = 0;
+  if (run->hyper_records && run->hyper_records < records->len) {
+    if (hyper_csv_continues (run, path, &why))
+      first = run->hyper_records;
+    else if (!records_hold_theta (records))
+      return hyper_csv_refused (run, path, why, error);
+  }
+  for (guint i = first; i < records->len; i++)
+    if (!((const DrmadRunRecord *) records->pdata[i])->theta) {   /* rows not known to be there, θ let go */
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                   "cannot write %s: its rows of meta-iteration %u are not known to be there, and its θ is no longer "
+                   "kept (only the last meta-iteration's, past %" G_GSIZE_FORMAT " hyperparameters)", path,
+                   ((const DrmadRunRecord *) records->pdata[i])->iteration, theta_kept_max ());
+      return FALSE;
+    }
   AtomicFile file;
   if (!atomic_open (&file, path, error)
       || (first && !atomic_copy_from (&file, path, run->hyper_bytes, error)))
     return FALSE;
   guint64 bytes = first ? run->hyper_bytes : 0;
   g_autoptr (GString) text = g_string_new (first ? "" : "iteration,name,raw,value\n");
-  for (guint i = first; i < run->records->len; i++) {
-    const DrmadRunRecord *r = run->records->pdata[i];
+  for (guint i = first; i < records->len; i++) {
+    const DrmadRunRecord *r = records->pdata[i];
     for (gsize k = 0; k < run->n; k++) {
       g_string_append_printf (text, "%u,%s,", r->iteration, drmad_hyper_get_name (hyper, k));
       append_number (text, r->theta[k]);
       g_string_append_c (text, ',');
       append_number (text, drmad_hyper_natural_of (hyper, k, r->theta[k]));
       g_string_append_c (text, '\n');
-      if (text->len >= (1 << 20) || (i + 1 == run->records->len && k + 1 == run->n)) {
+      if (text->len >= (1 << 20) || (i + 1 == records->len && k + 1 == run->n)) {
         if (!atomic_write (&file, text->str, text->len, error))
           return FALSE;
         bytes += text->len;
@@ -866,19 +1040,45 @@ write_hyper_csv (DrmadRun *run, DrmadHyper *hyper, GError **error)
       }
     }
   }
-  if ((text->len && !atomic_write (&file, text->str, text->len, error)) || !atomic_commit (&file, error))
+  if (text->len && !atomic_write (&file, text->str, text->len, error))
     return FALSE;
-  run->hyper_records = run->records->len;
-  run->hyper_bytes = bytes + text->len;
+  bytes += text->len;
+  guint32 crc;
+  if (!tail_crc (file.fd, bytes, &crc))
+    return atomic_fail (&file, errno, "read back", error);
+  if (!atomic_commit (&file, error))
+    return FALSE;
+  run->hyper_records = records->len;
+  run->hyper_bytes = bytes;
+  run->hyper_tail_crc = crc;
   return TRUE;
 }
 
-/* Checkpoint payload: the optimiser state, then the history; each record
- * RECORD_COUNTS integers, RECORD_VALUES values, 3 fidelity numbers, the
- * group norms, θ (version 3: one count and two values fewer, the ranks and
- * the spreads). */
-#define RECORD_COUNTS 14
+guint64
+drmad_run_hyper_csv_bytes_per_iteration (const DrmadHyper *hyper)
+{
+  guint64 bytes = 0;
+  /* "ITERATION,NAME,RAW,VALUE\n": two digits of iteration, then %.17g of
+   * a logarithm (about 19 characters) and of a small natural value (about
+   * 22, "9.9999999999999991e-05") */
+  for (gsize k = 0; k < drmad_hyper_get_n (hyper); k++)
+    bytes += 2 + strlen (drmad_hyper_get_name (hyper, k)) + 19 + 22 + 4;
+  return bytes;
+}
+
+/* Checkpoint payload: a header of PAYLOAD_HEADER integers (the state's
+ * length, the records, n, the groups, the identity's length; version 6 also
+ * the record's cells, hyper.csv's length and the CRC-32 of its last
+ * HYPER_TAIL bytes), the optimiser state, the identity, then the history;
+ * each record RECORD_COUNTS integers, RECORD_VALUES values, 3 fidelity
+ * numbers, the group norms, the cells (drmad_hyper_cells of every kind),
+ * θ where the record keeps it (count 14 says so); then the start θ, when
+ * set. Version 3: one count and two values fewer (the ranks and the
+ * spreads); versions 3 to 5: 5 header integers, 14 counts, no cells, θ in
+ * every record. */
+#define RECORD_COUNTS 15
 #define RECORD_VALUES 7
+#define PAYLOAD_HEADER 8
 typedef struct {
   guint8 *data;
   gsize length;
@@ -893,17 +1093,21 @@ payload_append (Payload *payload, const void *data, gsize length)
 
 /* Built in one buffer of its final size: a GByteArray holds at most
  * G_MAXUINT bytes (GLib aborts the process past 4 GiB), and the payload
- * holds θ of every record (300 meta-iterations of 1.8 M hyperparameters:
- * 4.3 GB). */
+ * may hold θ of every record (300 meta-iterations of 1.8 M hyperparameters
+ * were 4.3 GB before version 6 kept θ of the last record only). */
 static GBytes *
-checkpoint_payload (DrmadRun *run, DrmadMeta *meta, const char *path, GError **error)
+checkpoint_payload (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *path, GError **error)
 {
   g_autoptr (GBytes) state = drmad_meta_save_state (meta);
   const char *identity = run->identity ? run->identity : "";
-  guint64 header[5] = { g_bytes_get_size (state), run->records->len, run->n, run->n_groups, strlen (identity) };
-  gsize record_size = (RECORD_COUNTS + RECORD_VALUES + 3 + run->n_groups + run->n) * sizeof (double);
+  gsize cells = n_cells (hyper);
+  guint64 header[PAYLOAD_HEADER] = { g_bytes_get_size (state), run->records->len, run->n, run->n_groups,
+                                     strlen (identity), cells, run->hyper_bytes, run->hyper_tail_crc };
+  gsize record_size = (RECORD_COUNTS + RECORD_VALUES + 3 + run->n_groups + cells) * sizeof (double);
   gsize size = sizeof header + header[0] + header[4] + run->records->len * record_size
                + (run->start ? run->n * sizeof (double) : 0);
+  for (guint i = 0; i < run->records->len; i++)
+    size += keeps_theta (run->records, i, run->n) ? run->n * sizeof (double) : 0;
   Payload bytes = { g_try_malloc (MAX (size, 1)), 0 };
   if (!bytes.data) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY, "cannot write %s: no memory for its %" G_GSIZE_FORMAT
@@ -928,7 +1132,7 @@ checkpoint_payload (DrmadRun *run, DrmadMeta *meta, const char *path, GError **e
       r->iteration, flags, r->device_peak_bytes, r->host_peak_bytes, r->fidelity_measured,
       r->method.method, r->method.checkpoint_every, r->method.snapshots, r->method.reverse_steps,
       r->fidelity_reference.method, r->fidelity_reference.checkpoint_every, r->fidelity_reference.snapshots,
-      r->fidelity_reference.reverse_steps, r->ranks,
+      r->fidelity_reference.reverse_steps, r->ranks, keeps_theta (run->records, i, run->n),
     };
     double fidelity[3] = { r->fidelity.cosine, r->fidelity.relative_error, r->fidelity.sign_agreement };
     for (guint k = 0; k < 3; k++)
@@ -938,9 +1142,13 @@ checkpoint_payload (DrmadRun *run, DrmadMeta *meta, const char *path, GError **e
     payload_append (&bytes, values, sizeof values);
     payload_append (&bytes, fidelity, sizeof fidelity);
     payload_append (&bytes, r->group_norms, run->n_groups * sizeof (double));
-    payload_append (&bytes, r->theta, run->n * sizeof (double));
+    for (guint k = 0; k < G_N_ELEMENTS (cell_kinds); k++)
+      payload_append (&bytes, *record_cells ((DrmadRunRecord *) r, cell_kinds[k]),
+                      drmad_hyper_get_n_cells (hyper, cell_kinds[k]) * sizeof (double));
+    if (counts[14])
+      payload_append (&bytes, r->theta, run->n * sizeof (double));
   }
-  if (run->start)   /* version 5: told apart by the payload's size */
+  if (run->start)   /* told apart by the payload's size */
     payload_append (&bytes, run->start, run->n * sizeof (double));
   return g_bytes_new_take (bytes.data, bytes.length);
 }
@@ -987,6 +1195,7 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   r->host_peak_bytes = report->host_peak_bytes;
   r->group_norms = g_memdup2 (report->group_norms, MAX (run->n_groups, 1) * sizeof (double));
   r->theta = g_memdup2 (drmad_hyper_get_values (hyper), MAX (run->n, 1) * sizeof (double));
+  record_set_cells (r, hyper, r->theta, NULL);
   r->method = report->method;
   r->fidelity_measured = report->fidelity_measured;
   r->fidelity_reference = report->fidelity_reference;
@@ -999,16 +1208,25 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   g_autoptr (GString) history = history_csv (run, hyper);
   g_autofree char *checkpoint = g_build_filename (run->folder, "checkpoint.bin", NULL);
   g_autoptr (GBytes) payload = NULL;
+  guint hyper_records = run->hyper_records;
+  guint64 hyper_bytes = run->hyper_bytes;
+  guint32 hyper_tail_crc = run->hyper_tail_crc;
   /* The checkpoint goes last: a run killed in between resumes from the
    * previous one and rewrites these files. */
-  if (write_in_run (run, "history.csv", history, error) && write_hyper_csv (run, hyper, error)
-      && (payload = checkpoint_payload (run, meta, checkpoint, error))
-      && drmad_checkpoint_write (checkpoint, payload, error) && (!run->replaces || replace_earlier_run (run, error)))
+  if (write_in_run (run, "history.csv", history, error) && write_hyper_csv (run, run->records, hyper, error)
+      && (payload = checkpoint_payload (run, hyper, meta, checkpoint, error))
+      && drmad_checkpoint_write (checkpoint, payload, error) && (!run->replaces || replace_earlier_run (run, error))) {
+    drop_theta_not_kept (run->records, run->n);
     return TRUE;
+  }
   /* Not recorded: the run's history stays as it was, and a second try
-   * appends the record once (and rewrites the files, hyper.csv whole). */
+   * appends the record once. hyper.csv on disk still begins with the rows
+   * it had (a failed write leaves the earlier file; one that went through
+   * only added rows), so it is continued from there as before. */
   g_ptr_array_remove_index (run->records, run->records->len - 1);
-  run->hyper_records = 0;
+  run->hyper_records = hyper_records;
+  run->hyper_bytes = hyper_bytes;
+  run->hyper_tail_crc = hyper_tail_crc;
   return FALSE;
 }
 
@@ -1253,6 +1471,19 @@ identities_agree (const char *stored, const char *current, const char *path, GEr
   return TRUE;
 }
 
+/* The payload's header integers, as many as @version has (the later ones
+ * 0 before version 6); their bytes, or 0 when the payload is shorter. */
+static gsize
+payload_header (const guint8 *data, gsize size, guint32 version, guint64 header[PAYLOAD_HEADER])
+{
+  gsize bytes = (version >= 6 ? PAYLOAD_HEADER : 5) * sizeof (guint64);
+  memset (header, 0, PAYLOAD_HEADER * sizeof (guint64));
+  if (size < bytes)
+    return 0;
+  memcpy (header, data, bytes);
+  return bytes;
+}
+
 char *
 drmad_run_read_identity (const DrmadRun *run, GError **error)
 {
@@ -1263,20 +1494,75 @@ drmad_run_read_identity (const DrmadRun *run, GError **error)
     return NULL;
   gsize size;
   const guint8 *data = g_bytes_get_data (payload, &size);
-  guint64 header[5];
-  if (size >= sizeof header)
-    memcpy (header, data, sizeof header);
-  if (size < sizeof header || header[0] > size - sizeof header || header[4] > size - sizeof header - header[0]) {
+  guint64 header[PAYLOAD_HEADER];
+  gsize header_size = payload_header (data, size, version, header);
+  if (!header_size || header[0] > size - header_size || header[4] > size - header_size - header[0]) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s is damaged: its parts do not fit its size", path);
     return NULL;
   }
-  return g_strndup ((const char *) data + sizeof header + header[0], header[4]);
+  return g_strndup ((const char *) data + header_size + header[0], header[4]);
 }
 
 gboolean
 drmad_run_load_history (DrmadRun *run, DrmadHyper *hyper, GError **error)
 {
   return drmad_run_restore (run, hyper, NULL, error);
+}
+
+/* A record read from a checkpoint at @p (@version's layout; @has_theta:
+ * whether θ follows it), into @r; FALSE where it names no known method. */
+static gboolean
+read_record (DrmadRunRecord *r, const guint8 *p, guint32 version, gsize n, gsize n_groups, const DrmadHyper *hyper,
+             gboolean has_theta)
+{
+  gboolean old = version < 4;   /* no ranks, no spreads */
+  gsize n_counts = version < 4 ? RECORD_COUNTS - 2 : version < 6 ? RECORD_COUNTS - 1 : RECORD_COUNTS;
+  gsize n_values = RECORD_VALUES - 2 * old;
+  guint64 counts[RECORD_COUNTS] = { 0 };   /* version 3: ranks 0, unknown */
+  double values[RECORD_VALUES] = { 0 }, fidelity[3];
+  guint64 missing = old ? (guint64) 2 << 5 | (guint64) 2 << 6 : 0;   /* the spreads of version 3: NaN */
+  memcpy (counts, p, n_counts * sizeof (guint64));
+  p += n_counts * sizeof (guint64);
+  memcpy (values, p, n_values * sizeof (double));
+  p += n_values * sizeof (double);
+  memcpy (fidelity, p, sizeof fidelity);
+  p += sizeof fidelity;
+  counts[1] |= missing;
+  if (counts[5] > DRMAD_METHOD_AUTO || counts[9] > DRMAD_METHOD_AUTO || counts[6] > G_MAXUINT
+      || counts[7] > G_MAXUINT || counts[10] > G_MAXUINT || counts[11] > G_MAXUINT)
+    return FALSE;
+  r->method = (DrmadReverseConfig) { .method = counts[5], .checkpoint_every = counts[6], .snapshots = counts[7],
+                                     .reverse_steps = counts[8] };
+  r->fidelity_measured = counts[4] != 0;
+  r->fidelity_reference = (DrmadReverseConfig) { .method = counts[9], .checkpoint_every = counts[10],
+                                                 .snapshots = counts[11], .reverse_steps = counts[12] };
+  r->fidelity = r->fidelity_measured
+                ? (DrmadFidelity) { fidelity[0], fidelity[1], fidelity[2] } : (DrmadFidelity) { NAN, NAN, NAN };
+  for (guint k = 0; k < G_N_ELEMENTS (values); k++)
+    if (counts[1] & ((guint64) 2 << k))
+      values[k] = NAN;
+  r->iteration = counts[0];
+  r->rejected = (counts[1] & 1) != 0;
+  r->device_peak_bytes = counts[2];
+  r->host_peak_bytes = counts[3];
+  r->train_loss = values[0];
+  r->val_loss = values[1];
+  r->val_error = values[2];
+  r->seconds = values[3];
+  r->meta_learning_rate = values[4];
+  r->val_loss_spread = values[5];
+  r->hypergradient_norm_spread = values[6];
+  r->ranks = MIN (counts[13], G_MAXUINT);
+  r->group_norms = g_memdup2 (p, MAX (n_groups, 1) * sizeof (double));
+  p += n_groups * sizeof (double);
+  const guint8 *stored_cells = p;
+  if (version >= 6)
+    p += n_cells (hyper) * sizeof (double);
+  if (has_theta)
+    r->theta = g_memdup2 (p, MAX (n, 1) * sizeof (double));
+  /* before version 6 the cells are θ's, computed here once */
+  record_set_cells (r, hyper, version >= 6 ? NULL : r->theta, (const double *) stored_cells);
+  return TRUE;
 }
 
 gboolean
@@ -1289,31 +1575,58 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     return FALSE;
   gsize size;
   const guint8 *data = g_bytes_get_data (payload, &size);
-  guint64 header[5];
-  gsize n = drmad_hyper_get_n (hyper), n_groups = drmad_hyper_get_n_groups (hyper);
-  gboolean old = version < 4;   /* no ranks, no spreads */
-  gsize n_counts = RECORD_COUNTS - old, n_values = RECORD_VALUES - 2 * old;
-  gsize record_size = n_counts * sizeof (guint64) + (n_values + 3) * sizeof (double) + (n_groups + n) * sizeof (double);
-  if (size >= sizeof header)
-    memcpy (header, data, sizeof header);
-  gboolean framed = size >= sizeof header && header[0] <= size && header[1] <= size && header[4] <= size;
+  guint64 header[PAYLOAD_HEADER];
+  gsize n = drmad_hyper_get_n (hyper), n_groups = drmad_hyper_get_n_groups (hyper), cells = n_cells (hyper);
+  gsize n_counts = version < 4 ? RECORD_COUNTS - 2 : version < 6 ? RECORD_COUNTS - 1 : RECORD_COUNTS;
+  gsize n_values = RECORD_VALUES - 2 * (version < 4);
+  /* a record without θ; before version 6, θ in place of the cells */
+  gsize record_size = n_counts * sizeof (guint64) + (n_values + 3) * sizeof (double)
+                      + (n_groups + (version >= 6 ? cells : n)) * sizeof (double);
+  gsize header_size = payload_header (data, size, version, header);
+  gboolean framed = header_size && header[0] <= size && header[1] <= size && header[4] <= size;
   /* The settings first: a run.ini whose --layers or --learn was edited
    * gives another θ, and the line that changed says more than its size. */
-  if (framed && sizeof header + header[0] + header[4] <= size) {
-    g_autofree char *identity = g_strndup ((const char *) data + sizeof header + header[0], header[4]);
+  if (framed && header_size + header[0] + header[4] <= size) {
+    g_autofree char *identity = g_strndup ((const char *) data + header_size + header[0], header[4]);
     if (run->identity && *identity && !identities_agree (identity, run->identity, path, error))
       return FALSE;
   }
-  if (framed && (header[2] != n || header[3] != n_groups)) {   /* whole, but of another θ */
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+  if (framed && (header[2] != n || header[3] != n_groups || (version >= 6 && header[5] != cells))) {
+    /* whole, but of another θ */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
                  "%s holds %" G_GUINT64_FORMAT " hyperparameter values in %" G_GUINT64_FORMAT " groups; this run "
                  "has %" G_GSIZE_FORMAT " in %" G_GSIZE_FORMAT ": it is another run's, or damaged", path, header[2],
                  header[3], n, n_groups);
     return FALSE;
   }
-  gsize without_start = framed ? sizeof header + header[0] + header[4] + header[1] * record_size : 0;
-  gboolean has_start = version >= 5 && framed && size == without_start + n * sizeof (double);
-  if (!framed || (size != without_start && !has_start)) {
+  /* Where each record starts, and whether it holds θ: every record before
+   * version 6, those whose count 14 says so after. */
+  g_autofree gsize *offsets = NULL;
+  g_autofree gboolean *has_theta = NULL;
+  gsize at = framed ? header_size + header[0] + header[4] : 0;
+  gboolean fits = framed && at <= size;
+  if (fits) {
+    offsets = g_new (gsize, MAX (header[1], 1));
+    has_theta = g_new (gboolean, MAX (header[1], 1));
+  }
+  for (guint64 i = 0; fits && i < header[1]; i++) {
+    offsets[i] = at;
+    if (size - at < record_size) {
+      fits = FALSE;
+      break;
+    }
+    guint64 holds = version < 6;
+    if (version >= 6)
+      memcpy (&holds, data + at + 14 * sizeof (guint64), sizeof holds);
+    has_theta[i] = holds != 0;
+    at += record_size;
+    if (version >= 6 && (holds > 1 || (holds && size - at < n * sizeof (double))))
+      fits = FALSE;
+    else if (version >= 6 && holds)
+      at += n * sizeof (double);
+  }
+  gboolean has_start = fits && version >= 5 && size - at == n * sizeof (double) && n > 0;
+  if (!fits || (size != at && !has_start)) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "%s does not match this run's hyperparameters (%" G_GSIZE_FORMAT " values in %" G_GSIZE_FORMAT
                  " groups) or is damaged", path, n, n_groups);
@@ -1327,63 +1640,66 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   /* All or nothing: the records are read first, the optimiser state loaded
    * last (it checks itself and leaves the optimiser untouched on failure). */
   g_autoptr (GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) record_free);
-  const guint8 *p = data + sizeof header + header[0] + header[4];
   for (guint64 i = 0; i < header[1]; i++) {
     DrmadRunRecord *r = g_new0 (DrmadRunRecord, 1);
-    guint64 counts[RECORD_COUNTS] = { 0 };   /* version 3: ranks 0, unknown */
-    double values[RECORD_VALUES] = { 0 }, fidelity[3];
-    guint64 missing = old ? (guint64) 2 << 5 | (guint64) 2 << 6 : 0;   /* the spreads of version 3: NaN */
-    memcpy (counts, p, n_counts * sizeof (guint64));
-    p += n_counts * sizeof (guint64);
-    memcpy (values, p, n_values * sizeof (double));
-    p += n_values * sizeof (double);
-    memcpy (fidelity, p, sizeof fidelity);
-    p += sizeof fidelity;
-    counts[1] |= missing;
-    if (counts[5] > DRMAD_METHOD_AUTO || counts[9] > DRMAD_METHOD_AUTO || counts[6] > G_MAXUINT
-        || counts[7] > G_MAXUINT || counts[10] > G_MAXUINT || counts[11] > G_MAXUINT) {
+    g_ptr_array_add (records, r);
+    if (!read_record (r, data + offsets[i], version, n, n_groups, hyper, has_theta[i])) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s: record %" G_GUINT64_FORMAT " names no known "
                    "method: the file is damaged", path, i + 1);
-      record_free (r);
       return FALSE;
     }
-    r->method = (DrmadReverseConfig) { .method = counts[5], .checkpoint_every = counts[6], .snapshots = counts[7],
-                                       .reverse_steps = counts[8] };
-    r->fidelity_measured = counts[4] != 0;
-    r->fidelity_reference = (DrmadReverseConfig) { .method = counts[9], .checkpoint_every = counts[10],
-                                                   .snapshots = counts[11], .reverse_steps = counts[12] };
-    r->fidelity = r->fidelity_measured
-                  ? (DrmadFidelity) { fidelity[0], fidelity[1], fidelity[2] } : (DrmadFidelity) { NAN, NAN, NAN };
-    for (guint k = 0; k < G_N_ELEMENTS (values); k++)
-      if (counts[1] & ((guint64) 2 << k))
-        values[k] = NAN;
-    r->iteration = counts[0];
-    r->rejected = (counts[1] & 1) != 0;
-    r->device_peak_bytes = counts[2];
-    r->host_peak_bytes = counts[3];
-    r->train_loss = values[0];
-    r->val_loss = values[1];
-    r->val_error = values[2];
-    r->seconds = values[3];
-    r->meta_learning_rate = values[4];
-    r->val_loss_spread = values[5];
-    r->hypergradient_norm_spread = values[6];
-    r->ranks = MIN (counts[13], G_MAXUINT);
-    r->group_norms = g_memdup2 (p, MAX (n_groups, 1) * sizeof (double));
-    p += n_groups * sizeof (double);
-    r->theta = g_memdup2 (p, MAX (n, 1) * sizeof (double));
-    p += n * sizeof (double);
-    g_ptr_array_add (records, r);
   }
-  g_autoptr (GBytes) state = g_bytes_new (data + sizeof header, header[0]);
+  /* hyper.csv as the checkpoint counts it, for a run that goes on writing:
+   * continued from the file on disk where it is the one written then;
+   * written anew from θ where the records hold it (before version 6, where
+   * it is not known: here, while every record's θ is still read, when only
+   * the last will keep it). */
+  guint hyper_records = 0;
+  guint64 hyper_bytes = 0;
+  guint32 hyper_tail_crc = 0;
+  if (meta && run->lock_fd >= 0 && records->len) {
+    guint saved_records = run->hyper_records;
+    guint64 saved_bytes = run->hyper_bytes;
+    guint32 saved_crc = run->hyper_tail_crc;
+    gsize saved_n = run->n;
+    run->n = n;
+    run->hyper_records = version >= 6 && header[6] ? records->len : 0;
+    run->hyper_bytes = header[6];
+    run->hyper_tail_crc = header[7];
+    g_autofree char *csv = g_build_filename (run->folder, "hyper.csv", NULL);
+    g_autofree char *why = NULL;
+    gboolean ok = TRUE;
+    if (run->hyper_records && !hyper_csv_continues (run, csv, &why)) {
+      drop_theta_not_kept (records, n);
+      if (records_hold_theta (records))
+        run->hyper_records = 0;   /* written anew from θ at the next record, as before version 6 */
+      else
+        ok = hyper_csv_refused (run, csv, why, error);
+    } else if (!run->hyper_records && n > theta_kept_max ())
+      ok = write_hyper_csv (run, records, hyper, error);
+    hyper_records = run->hyper_records;
+    hyper_bytes = run->hyper_bytes;
+    hyper_tail_crc = run->hyper_tail_crc;
+    run->n = saved_n;
+    run->hyper_records = saved_records;
+    run->hyper_bytes = saved_bytes;
+    run->hyper_tail_crc = saved_crc;
+    if (!ok)
+      return FALSE;
+  }
+  drop_theta_not_kept (records, n);
+  g_autoptr (GBytes) state = g_bytes_new (data + header_size, header[0]);
   if (meta && !drmad_meta_load_state (meta, state, error))
     return FALSE;
   g_ptr_array_unref (run->records);
   run->records = g_steal_pointer (&records);
   run->n = n;
   run->n_groups = n_groups;
+  run->hyper_records = hyper_records;
+  run->hyper_bytes = hyper_bytes;
+  run->hyper_tail_crc = hyper_tail_crc;
   g_free (run->start);
-  run->start = has_start ? g_memdup2 (p, n * sizeof (double)) : NULL;
+  run->start = has_start ? g_memdup2 (data + at, n * sizeof (double)) : NULL;
   return TRUE;
 }
 

@@ -7,6 +7,8 @@
  * the running loss sum (one scalar), every SYNC_EVERY steps, which also
  * paces progress reports and cancellation. */
 #define DRMAD_SYNC_EVERY 16
+/* the lead of progress over the steps done (drmad-net.h) */
+G_STATIC_ASSERT (DRMAD_PROGRESS_LEAD == 2 * DRMAD_SYNC_EVERY);
 
 struct _DrmadTrainer {
   DrmadNet    *net;

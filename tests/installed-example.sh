@@ -62,6 +62,45 @@ for header in "$DIR"/include/drmad/*.h; do
   fi
 done
 
+# The installed library exports exactly the functions the installed headers
+# declare (lib/drmad.map): no internal a client could bind to, and no
+# declared function missing. The declared list comes from the headers
+# themselves: GCC's -aux-info writes every prototype the compiler saw with
+# the file that declared it. Data symbols count as exports too (none is public).
+if command -v gcc >/dev/null; then
+  for header in "$DIR"/include/drmad/*.h; do
+    printf '#include <%s>\n' "$(basename "$header")"
+  done > "$scratch/all-headers.c"
+  gcc -aux-info "$scratch/aux.txt" -fsyntax-only "$scratch/all-headers.c" $(pkg-config --cflags drmad) \
+    || { echo "the installed headers do not compile together"; exit 1; }
+  # Lines look like "/* FILE:LINE:NC */ extern TYPE NAME (ARGS);"; static
+  # (inline) functions, such as g_autoptr's cleanups, are no exports.
+  awk -v dir="$DIR/include/drmad/" '
+    index ($0, "/* " dir) == 1 && $0 ~ /\*\/ extern / {
+      sub (/^\/\*[^*]*\*\/ extern /, "")
+      if (match ($0, /[A-Za-z_][A-Za-z0-9_]* \(/))
+        print substr ($0, RSTART, RLENGTH - 2)
+    }' "$scratch/aux.txt" | sort -u > "$scratch/declared.txt"
+  # Functions (T), GNU indirect functions (i: drmad_sampler_batch picks its
+  # clone at load time) and anything else defined, with any @version cut.
+  nm -D --defined-only "$DIR/lib/libdrmad.so.0" | awk '{ sub (/@.*/, "", $NF); print $NF }' \
+    | sort -u > "$scratch/exported.txt"
+  test "$(wc -l < "$scratch/declared.txt")" -gt 100 \
+    || { echo "found only $(wc -l < "$scratch/declared.txt") functions in the installed headers"; exit 1; }
+  undeclared=$(comm -23 "$scratch/exported.txt" "$scratch/declared.txt")
+  unexported=$(comm -13 "$scratch/exported.txt" "$scratch/declared.txt")
+  if [ -n "$undeclared" ] || [ -n "$unexported" ]; then
+    [ -z "$undeclared" ] || printf 'libdrmad.so.0 exports %s symbols that no installed header declares (lib/drmad.map lists the exports):\n%s\n' \
+      "$(wc -l <<< "$undeclared")" "$undeclared"
+    [ -z "$unexported" ] || printf 'functions declared in the installed headers that libdrmad.so.0 does not export (list them in lib/drmad.map):\n%s\n' \
+      "$unexported"
+    exit 1
+  fi
+  echo "libdrmad.so.0 exports exactly the $(wc -l < "$scratch/declared.txt") functions the installed headers declare"
+else
+  echo "no gcc: the check of the library's exports against the headers (gcc -aux-info) is skipped"
+fi
+
 # 3. Compile against the installed library, with the rpath.
 cc "${cc_extra[@]}" "$source_root/examples/hyper-mlp.c" $(pkg-config --cflags --libs drmad) \
    -Wl,-rpath,"$DIR/lib" -o "$scratch/hyper-mlp"

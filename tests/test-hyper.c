@@ -9,6 +9,7 @@
 
 #include <dlfcn.h>
 #include <math.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <string.h>
@@ -612,6 +613,164 @@ test_warm_start (void)
   problem_teardown (&p);
 }
 
+
+/* What drmad-hypergradient.h says of drmad_reverse_config_describe() and
+ * of drmad_fidelity_compute()'s edge cases, checked as written there. */
+static void
+test_documented_edges (void)
+{
+  DrmadReverseConfig truncated = { .method = DRMAD_METHOD_TRUNCATED, .reverse_steps = 40, .checkpoint_every = 7 };
+  g_autofree char *text = drmad_reverse_config_describe (&truncated, 200);
+  g_assert_cmpstr (text, ==, "truncated R=40 k=7");
+  const double a[3] = { 1, -2, 0 }, zero[3] = { 0, 0, 0 };
+  DrmadFidelity none = drmad_fidelity_compute (a, a, 1, 0);
+  g_assert_cmpfloat (none.cosine, ==, 1);
+  g_assert_cmpfloat (none.relative_error, ==, 0);
+  g_assert_cmpfloat (none.sign_agreement, ==, 1);
+  DrmadFidelity both_zero = drmad_fidelity_compute (zero, zero, 0, 3);
+  g_assert_cmpfloat (both_zero.cosine, ==, 1);
+  g_assert_cmpfloat (both_zero.relative_error, ==, 0);
+  g_assert_cmpfloat (both_zero.sign_agreement, ==, 1);
+  DrmadFidelity against_zero = drmad_fidelity_compute (a, zero, 0, 3);
+  g_assert_cmpfloat (against_zero.cosine, ==, 0);
+  g_assert_true (isinf (against_zero.relative_error) && against_zero.relative_error > 0);
+  g_assert_cmpfloat (against_zero.sign_agreement, ==, 1.0 / 3);   /* only the zero entry agrees */
+}
+
+/* Whether @text prints a size in SI units (kB, MB, GB, TB, PB, EB). */
+static gboolean
+has_si_size (const char *text)
+{
+  static const char *const units[] = { " kB", " MB", " GB", " TB", " PB", " EB",
+                                       "\u00a0kB", "\u00a0MB", "\u00a0GB", "\u00a0TB", "\u00a0PB", "\u00a0EB" };
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    if (strstr (text, units[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* One size reads the same in every message: powers of 1024, as
+ * --memory-budget takes them. drmad_reverse_config_resolve() said "405.0
+ * TiB" of an exact pass and drmad_hypergradient_check_memory() "445.3 TB"
+ * of the same one. The reference is GLib's IEC text of the pass's size. */
+static void
+test_memory_units (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = G_GUINT64_CONSTANT (1) << 62;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT };
+  guint64 bytes = drmad_hypergradient_device_bytes (p.net, hyper, &reverse);
+  g_autofree char *size = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  /* auto: exact does not fit, and the reason says what it needs */
+  DrmadReverseConfig automatic = { .method = DRMAD_METHOD_AUTO }, resolved;
+  g_autofree char *reason = NULL;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &automatic, &resolved, &reason, &error));
+  g_test_message ("resolve: %s", reason);
+  g_assert_nonnull (strstr (reason, size));
+  g_assert_false (has_si_size (reason));
+  g_assert_false (drmad_hypergradient_check_memory (p.net, hyper, &reverse, &error));
+  g_test_message ("check_memory: %s", error->message);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, size));   /* the same pass, the same text (a CPU's host arrays: KiB) */
+  g_assert_false (has_si_size (error->message));
+  problem_teardown (&p);
+}
+
+/* Every double of a saved optimiser state is checked on load: NaN at the
+ * meta learning rate, the best loss, any entry of θ, the moments, the
+ * accepted point or the best θ is refused as damaged, naming the field, and
+ * leaves the optimiser as it was; so are values outside a field's range. */
+static void
+test_state_every_double (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 10;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .reverse_steps = G_MAXUINT64 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) state = drmad_meta_save_state (meta);
+  gsize n = drmad_hyper_get_n (hyper), size;
+  const guint8 *bytes = g_bytes_get_data (state, &size);
+  const gsize header = 8 * 8;   /* lib/meta.c StateHeader: five counters, two doubles, the best iteration */
+  g_assert_cmpuint (size, ==, header + 8 * n * sizeof (double));
+  g_autofree double *theta = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  const double rate = drmad_meta_get_learning_rate (meta);
+  static const char *const fields[8] = { "θ", "first moment", "second moment", "accepted θ", "accepted hypergradient",
+                                         "accepted first moment", "accepted second moment", "best θ" };
+  /* Offsets 40 and 48: the meta learning rate and the best validation loss; then the 8 vectors. */
+  for (gsize offset = 40; offset < size; offset += 8) {
+    if (offset == 56)
+      continue;   /* the best iteration, a count */
+    for (guint kind = 0; kind < 3; kind++) {
+      double bad = kind == 0 ? NAN : kind == 1 ? INFINITY : -INFINITY;
+      g_autofree guint8 *copy = g_memdup2 (bytes, size);
+      memcpy (copy + offset, &bad, 8);
+      g_autoptr (GBytes) damaged = g_bytes_new (copy, size);
+      if (kind == 1 && offset == 48)
+        continue;   /* an infinite best loss is "none yet" */
+      g_assert_false (drmad_meta_load_state (meta, damaged, &error));
+      g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+      const char *field = offset == 40 ? "meta learning rate" : offset == 48 ? "best validation loss"
+                          : fields[(offset - header) / 8 / n];
+      g_autofree char *value = NULL;
+      if (offset >= header)
+        value = g_strdup_printf ("(value %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ", %s)", (offset - header) / 8 % n + 1,
+                                 n, drmad_hyper_get_name (hyper, (offset - header) / 8 % n));
+      if (!strstr (error->message, field) || (value && !strstr (error->message, value)))
+        g_error ("offset %" G_GSIZE_FORMAT ": %s names neither %s nor %s", offset, error->message, field, value);
+      g_clear_error (&error);
+      g_assert_cmpmem (drmad_hyper_get_values (hyper), n * sizeof (double), theta, n * sizeof (double));
+      g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), ==, rate);
+    }
+  }
+  /* A zero or negative meta learning rate, a negative best loss, a θ past the ±700 drmad_hyper_set_values()
+   * holds it to: out of range. */
+  const struct { gsize offset; double value; } outside[] = {
+    { 40, 0 }, { 40, -0.05 }, { 48, -1 }, { header, 701 }, { header + 7 * n * 8, -1e300 },
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (outside); k++) {
+    g_autofree guint8 *copy = g_memdup2 (bytes, size);
+    memcpy (copy + outside[k].offset, &outside[k].value, 8);
+    g_autoptr (GBytes) damaged = g_bytes_new (copy, size);
+    g_assert_false (drmad_meta_load_state (meta, damaged, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+    g_clear_error (&error);
+  }
+  /* A whole state of another θ (momentum learned too) belongs to other settings: MISMATCH (drmad-error.h),
+   * not CORRUPT, which it gave. */
+  DrmadHyperConfig more = config;
+  more.learn_momentum = TRUE;
+  g_autoptr (DrmadHyper) other = drmad_hyper_new (p.net, &more, &error);
+  g_autoptr (DrmadMeta) other_meta = drmad_meta_new (p.net, other, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_false (drmad_meta_load_state (other_meta, state, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH);
+  g_clear_error (&error);
+  /* The state as saved still loads, and the optimiser steps on from it. */
+  CHECK (drmad_meta_load_state (meta, state, &error));
+  g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (isfinite (drmad_meta_get_learning_rate (meta)));
+  problem_teardown (&p);
+}
+
 /* The bold driver (divergence factor 1, growth 2): a step that improves
  * on the best doubles the meta learning rate, any other is rejected and
  * halves it; the rate in every report against that rule. */
@@ -664,7 +823,7 @@ test_learning_rate_growth (void)
 }
 
 typedef struct {
-  guint64 calls, last_step;
+  guint64 calls, last_step, last_total, stop_at;
   char   *last_phase;
 } CancelState;
 
@@ -674,30 +833,90 @@ cancel_in_reverse (const char *phase, guint64 step, guint64 total, gpointer user
   CancelState *state = user_data;
   state->calls++;
   state->last_step = step;
+  state->last_total = total;
   g_free (state->last_phase);
   state->last_phase = g_strdup (phase);
-  return !(g_str_equal (phase, "reverse") && step == 5);
+  return !(g_str_equal (phase, "reverse") && step == state->stop_at);
 }
 
+/* A cancel in the reverse pass stops at the step that asked, and says so
+ * in the terms of the progress the caller saw. Exact at T = 60 keeps
+ * checkpoints 8 steps apart: the last segment (4 steps) is recomputed
+ * first, as "reverse" 1 to 4 of 120, then reversed from 5. A cancel at 3,
+ * within the recomputation, said "recompute cancelled at step 59 of 60", a
+ * phase and a count the caller never saw. */
 static void
 test_cancel (void)
 {
   Problem p = { 0 };
   if (!problem_setup (&p, 8))
     return;
-  g_autoptr (GError) error = NULL;
   DrmadHyperConfig config;
   config_all_groups (&config, DRMAD_L2_PER_LAYER, 60);
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, NULL);
   DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .seed = 1 };
+  const guint64 stops[] = { 5, 3 };   /* reversing, recomputing */
+  for (guint i = 0; i < G_N_ELEMENTS (stops); i++) {
+    g_autoptr (GError) error = NULL;
+    CancelState state = { .stop_at = stops[i] };
+    g_autoptr (DrmadHypergradient) result = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
+                                                                         cancel_in_reverse, &state, &error);
+    g_assert_null (result);
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED);
+    g_test_message ("%s", error->message);
+    g_assert_cmpstr (state.last_phase, ==, "reverse");
+    g_assert_cmpuint (state.last_step, ==, stops[i]);     /* nothing ran past the step that asked to stop */
+    g_assert_cmpuint (state.calls, ==, 60 + stops[i]);
+    g_assert_cmpuint (state.last_total, ==, 120);
+    g_autofree char *expected = g_strdup_printf ("reverse cancelled at step %" G_GUINT64_FORMAT " of 120", stops[i]);
+    g_assert_cmpstr (error->message, ==, expected);
+    g_free (state.last_phase);
+  }
+  problem_teardown (&p);
+}
+
+static gboolean
+cancel_in_fidelity (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  CancelState *state = user_data;
+  state->calls++;
+  state->last_step = step;
+  state->last_total = total;
+  g_free (state->last_phase);
+  state->last_phase = g_strdup (phase);
+  return !(g_str_equal (phase, "fidelity") && step == 3);
+}
+
+/* Cancelled while the callback is in phase "fidelity" (the reference pass of
+ * a DrMAD meta-step), the error names that phase and the step and total
+ * the callback was given; it named the reference pass's own ("train
+ * cancelled at step 3 of 20"), a phase the callback never saw. */
+static void
+test_cancel_in_fidelity (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 20;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = 1, .reverse_steps = G_MAXUINT64 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 1;
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_meta_get_no_fidelity_reason (meta));
   CancelState state = { 0 };
-  g_autoptr (DrmadHypergradient) result = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
-                                                                       cancel_in_reverse, &state, &error);
-  g_assert_null (result);
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, cancel_in_fidelity, &state, &error);
+  g_assert_null (report);
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED);
-  g_assert_cmpstr (state.last_phase, ==, "reverse");
-  g_assert_cmpuint (state.last_step, ==, 5);     /* nothing ran past the step that asked to stop */
-  g_assert_cmpuint (state.calls, ==, 60 + 5);
+  g_assert_cmpstr (state.last_phase, ==, "fidelity");
+  g_assert_cmpuint (state.last_step, ==, 3);
+  g_autofree char *expected = g_strdup_printf ("fidelity cancelled at step 3 of %" G_GUINT64_FORMAT, state.last_total);
+  g_assert_cmpstr (error->message, ==, expected);
   g_free (state.last_phase);
   problem_teardown (&p);
 }
@@ -1576,7 +1795,9 @@ record_pass (const char *phase, guint64 step, guint64 total, gpointer user_data)
  * other name reaches the caller). The recomputation was silent: the count
  * said T and stood still while each segment was recomputed, and the
  * fidelity phase counted 2T for an exact reference that does 3T steps'
- * work. k = 1 stores every state and recomputes nothing: R steps. The
+ * work. k = 1 stores every state and recomputes nothing: R steps. drmad
+ * reverses R points on the line w_0 → w_T where R < T (R by default
+ * ⌈T/10⌉), else the whole line of T: R or T. The
  * count drmad_meta_step's fidelity phase uses (/hyper/fidelity) is checked
  * against each pass's own. */
 static void
@@ -1596,6 +1817,10 @@ test_reverse_progress (void)
     { DRMAD_METHOD_EXACT, 1, 0, 40 },
     { DRMAD_METHOD_TRUNCATED, 0, 10, 20 },    /* k = ⌈√10⌉ = 4 */
     { DRMAD_METHOD_PIECEWISE, 0, 0, 40 },
+    { DRMAD_METHOD_DRMAD, 0, 10, 10 },        /* R < T: R points on the line (reverse_line_points) */
+    { DRMAD_METHOD_DRMAD, 0, 0, 4 },          /* R = ⌈T/10⌉, the authors' code */
+    { DRMAD_METHOD_DRMAD, 0, 40, 40 },        /* R = T: the full line */
+    { DRMAD_METHOD_TRUNCATED, 1, 10, 10 },    /* every state kept: R, nothing recomputed */
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     DrmadReverseConfig reverse = { .method = cases[i].method, .checkpoint_every = cases[i].k, .snapshots = 4,
@@ -2283,6 +2508,62 @@ test_meta_no_fidelity_reason (void)
   problem_teardown (&p);
 }
 
+/* drmad_hyper_cells (): the geometric mean of each layer's L2 per weight
+ * and each layer × segment's learning rate, computed here from θ's names,
+ * and the configuration's value for a group not learned (momentum, init). */
+static void
+test_cells (void)
+{
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.l2 = DRMAD_L2_PER_WEIGHT;
+  config.learn_lr = TRUE;
+  config.segments = 2;
+  config.init_momentum[0] = 0.8, config.init_momentum[1] = 0.7;
+  config.init_scale[0] = 0.05, config.init_scale[1] = 0.5;
+  guint sizes[] = { 3, 4, 2 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_no_error (error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_assert_cmpuint (n, ==, 3 * 4 + 4 * 2 + 2 * 2);
+  g_autofree double *theta = g_new (double, n);
+  double l2_log_sum[2] = { 0 }, lr[2][2] = { { 0 } };
+  guint l2_count[2] = { 0 };
+  for (gsize i = 0; i < n; i++) {
+    theta[i] = -3 + 0.37 * i - 0.01 * i * i;
+    guint layer, unit;
+    const char *name = drmad_hyper_get_name (hyper, i);
+    if (sscanf (name, "l2/layer%u/w%u", &layer, &unit) == 2) {
+      l2_log_sum[layer - 1] += theta[i];   /* log of exp (θ) */
+      l2_count[layer - 1]++;
+    } else {
+      g_assert_cmpint (sscanf (name, "lr/layer%u/seg%u", &layer, &unit), ==, 2);
+      lr[layer - 1][unit] = exp (theta[i]);
+    }
+  }
+  g_assert_cmpuint (drmad_hyper_get_n_cells (hyper, DRMAD_GROUP_L2), ==, 2);
+  g_assert_cmpuint (drmad_hyper_get_n_cells (hyper, DRMAD_GROUP_LR), ==, 4);
+  g_assert_cmpuint (drmad_hyper_get_n_cells (hyper, DRMAD_GROUP_MOMENTUM), ==, 4);
+  g_assert_cmpuint (drmad_hyper_get_n_cells (hyper, DRMAD_GROUP_INIT), ==, 2);
+  double cells[4];
+  drmad_hyper_cells (hyper, theta, DRMAD_GROUP_L2, cells);
+  for (guint l = 0; l < 2; l++) {
+    double expected = exp (l2_log_sum[l] / l2_count[l]);
+    g_assert_cmpfloat_with_epsilon (cells[l], expected, 1e-14 * expected);
+  }
+  drmad_hyper_cells (hyper, theta, DRMAD_GROUP_LR, cells);
+  for (guint c = 0; c < 4; c++)
+    g_assert_cmpfloat_with_epsilon (cells[c], lr[c / 2][c % 2], 1e-14 * lr[c / 2][c % 2]);
+  drmad_hyper_cells (hyper, theta, DRMAD_GROUP_MOMENTUM, cells);
+  const double momentum[4] = { 0.8, 0.8, 0.7, 0.7 };
+  for (guint c = 0; c < 4; c++)
+    g_assert_cmpfloat (cells[c], ==, momentum[c]);
+  drmad_hyper_cells (hyper, theta, DRMAD_GROUP_INIT, cells);
+  g_assert_cmpfloat (cells[0], ==, 0.05);
+  g_assert_cmpfloat (cells[1], ==, 0.5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2304,9 +2585,14 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/host-direct", test_host_direct);
   g_test_add_func ("/hyper/memory-scaling", test_memory_scaling);
   g_test_add_func ("/hyper/divergence-guard", test_divergence_guard);
+  g_test_add_func ("/hyper/cells", test_cells);
   g_test_add_func ("/hyper/warm-start", test_warm_start);
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
+  g_test_add_func ("/hyper/state-every-double", test_state_every_double);
   g_test_add_func ("/hyper/cancel", test_cancel);
+  g_test_add_func ("/hyper/memory-units", test_memory_units);
+  g_test_add_func ("/hyper/documented-edges", test_documented_edges);
+  g_test_add_func ("/hyper/cancel-in-fidelity", test_cancel_in_fidelity);
   g_test_add_func ("/hyper/reload-inside-step", test_reload_inside_step);
   g_test_add_func ("/hyper/threads-share-a-device", test_threads_share_a_device);
   g_test_add_func ("/hyper/names", test_names);

@@ -5,8 +5,10 @@
  * program; the expected values come from the checkpoint's θ through the
  * library, and from the program's own "best" line. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "drmad-cli.h"
 #include "drmad-job.h"
 #include "drmad-options.h"
 #include "drmad-run-plots.h"
@@ -138,6 +140,103 @@ test_l2_granularity_title (void)
   }
 }
 
+/* A θ past DRMAD_RUN_THETA_KEPT_MAX (lowered by DRMAD_THETA_KEPT_MAX to
+ * 1000, below the 12 712 entries of 784-16-10 with an L2 per weight): the
+ * run folder read back keeps θ of the last record only, and the plots,
+ * drawn from each record's summary, hold the geometric means of the L2 per
+ * weight of each layer after each meta-iteration and the learning rates
+ * after the last, computed here from hyper.csv; the learned values the
+ * window shows for the folder are those of the last one. */
+static void
+test_large_theta_plots (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-job", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  enum { ITERS = 3, L = 2, S = 4 };
+  const char *options[] = { "--no-gui", "--iters", "20", "--train-size", "200", "--val-size", "50", "--test-size",
+                            "50", "--layers", "784,16,10", "--batch", "20", "--l2-granularity", "weight",
+                            "--segments", "4", "--meta-iters", "3", "--fidelity-every", "0", "--out", folder, NULL };
+  g_assert_cmpint (run_drmad (options, NULL, "DRMAD_THETA_KEPT_MAX", "1000", NULL, NULL), ==, 0);
+
+  /* log sums and counts of the natural values per meta-iteration and layer (× segment) */
+  double l2_sum[ITERS][L] = { { 0 } }, lr[ITERS][L][S];
+  guint l2_count[ITERS][L] = { { 0 } };
+  g_autofree char *hyper_path = g_build_filename (folder, "hyper.csv", NULL), *csv = NULL;
+  g_assert_true (g_file_get_contents (hyper_path, &csv, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (csv, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "iteration,name,raw,value");
+  for (guint i = 1; lines[i] && *lines[i]; i++) {
+    g_auto (GStrv) cells = g_strsplit (lines[i], ",", -1);
+    guint it = g_ascii_strtoull (cells[0], NULL, 10), layer, unit;
+    double value = g_ascii_strtod (cells[3], NULL);
+    g_assert_true (it >= 1 && it <= ITERS);
+    if (sscanf (cells[1], "l2/layer%u/w%u", &layer, &unit) == 2) {
+      l2_sum[it - 1][layer - 1] += log (value);
+      l2_count[it - 1][layer - 1]++;
+    } else {
+      g_assert_cmpint (sscanf (cells[1], "lr/layer%u/seg%u", &layer, &unit), ==, 2);
+      lr[it - 1][layer - 1][unit] = value;
+    }
+  }
+  g_assert_cmpuint (l2_count[0][0], ==, 784 * 16);
+  g_assert_cmpuint (l2_count[0][1], ==, 16 * 10);
+
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
+  g_assert_no_error (error);
+  DrmadOptions o = { 0 };
+  g_assert_true (drmad_options_from_values (&o, values, &error));
+  g_assert_no_error (error);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o.sizes, o.n_sizes, &o.hyper, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
+  g_assert_no_error (error);
+  g_assert_true (drmad_run_load_history (run, hyper, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_run_get_n_records (run), ==, ITERS);
+  for (guint i = 0; i < ITERS; i++)
+    g_assert_true ((drmad_run_get_record (run, i)->theta != NULL) == (i + 1 == ITERS));
+
+  g_autoptr (DrmadPlot) l2 = NULL;
+  g_autoptr (DrmadPlot) lr_plot = NULL;
+  drmad_run_plots (run, hyper, &l2, &lr_plot, NULL);
+  g_assert_cmpuint (l2->series->len, ==, L);
+  for (guint l = 0; l < L; l++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (l2->series, l);
+    g_assert_cmpuint (series->x->len, ==, ITERS + 1);   /* the start, then each meta-iteration */
+    for (guint i = 0; i < ITERS; i++) {
+      double expected = exp (l2_sum[i][l] / l2_count[i][l]);
+      g_assert_cmpfloat (g_array_index (series->x, double, i + 1), ==, i + 1);
+      g_assert_cmpfloat_with_epsilon (g_array_index (series->y, double, i + 1), expected, 1e-12 * expected);
+    }
+  }
+  /* the current schedule: the last L series, S steps and the end */
+  g_assert_cmpuint (lr_plot->series->len, >=, L);
+  for (guint l = 0; l < L; l++) {
+    const DrmadPlotSeries *series = g_ptr_array_index (lr_plot->series, lr_plot->series->len - L + l);
+    g_assert_cmpuint (series->y->len, ==, S + 1);
+    for (guint k = 0; k < S; k++)
+      g_assert_cmpfloat_with_epsilon (g_array_index (series->y, double, k), lr[ITERS - 1][l][k],
+                                      1e-12 * lr[ITERS - 1][l][k]);
+  }
+
+  g_autoptr (GArray) rows = NULL;
+  g_autofree char *learned = NULL;
+  g_assert_true (drmad_run_load_rows (folder, &o, &rows, &learned, &error));
+  g_assert_no_error (error);
+  g_autofree char *expected_l2 = g_strdup_printf ("L2 per layer: %.3g, %.3g",
+                                                  exp (l2_sum[ITERS - 1][0] / l2_count[ITERS - 1][0]),
+                                                  exp (l2_sum[ITERS - 1][1] / l2_count[ITERS - 1][1]));
+  g_test_message ("%s", learned);
+  g_assert_true (g_str_has_prefix (learned, expected_l2));
+  drmad_options_clear (&o);
+  remove_tree (dir);
+}
+
 /* The fidelity plot of a run made with --fidelity-every 0 has no data and
  * never will: it says "not measured", not "no data yet" as a run that has
  * not reached its first measurement does. A run that measures has data. */
@@ -227,15 +326,19 @@ test_eta_warm_start (void)
     }
   }
   /* meta-iteration 1's training, a tenth of it done at once: its clock starts now */
-  DrmadJobProgress train = { "train", 10, 50, 0, 10 };
+  DrmadJobProgress train = { "train", 50, 500, 0, 10 };
   double left = drmad_eta_progress (&eta, &train, &fraction);
   /* meta-iteration 1 has just begun: the warm start's 0.3 s is no part of
    * it (counted, its share of the time so far made this 0.1) */
   g_assert_cmpfloat (fraction, <, 0.05);
   g_assert_true (isnan (left));   /* nothing of it timed yet (test_eta_first_step_reported) */
+  /* its pace is timed from DRMAD_PROGRESS_LEAD steps past its first event
+   * to as many more (test_eta_queued_burst) */
   gint64 now = g_get_monotonic_time ();
-  DrmadJobProgress later = { "train", 20, 50, 0, 10 };
-  left = drmad_eta_progress_at (&eta, &later, now + 1000, &fraction);
+  DrmadJobProgress anchor = { "train", 50 + DRMAD_PROGRESS_LEAD, 500, 0, 10 };
+  drmad_eta_progress_at (&eta, &anchor, now, &fraction);
+  DrmadJobProgress later = { "train", 50 + 2 * DRMAD_PROGRESS_LEAD, 500, 0, 10 };
+  left = drmad_eta_progress_at (&eta, &later, now + 100, &fraction);
   g_assert_cmpfloat (fraction, <, 0.05);
   g_assert_cmpfloat (left, <, 0.2);   /* counting the warm start's 0.3 s, about 10 × 6 s */
 }
@@ -325,6 +428,10 @@ eta_phase (EtaRun *r, const char *phase, guint64 meta_done, guint64 meta_total, 
     g_assert_cmpfloat (fraction, <=, 1);
     if (steps > 1 && k * 10 < steps)   /* "saving" is one event of step 0 of 1, its whole time */
       continue;
+    /* unknown until steps 2 × DRMAD_PROGRESS_LEAD past the phase's first
+     * are timed (test_eta_queued_burst), where no meta-iteration was */
+    if (k < 2 * DRMAD_PROGRESS_LEAD && (meta_done == 0 || meta_done >= meta_total) && isnan (left))
+      continue;
     g_assert_false (isnan (left));
     g_assert_cmpfloat (left, >=, 0);
     double error = fabs (left - truth) / (truth + 2);
@@ -398,8 +505,12 @@ test_eta_first_event (void)
     DrmadJobProgress train0 = { "train", 0, 100, first, 10 };
     double fraction, left = drmad_eta_progress_at (&eta, &train0, now, &fraction);
     g_assert_true (isnan (left) || left > 0);
-    DrmadJobProgress train = { "train", 100, 100, first, 10 };
-    left = drmad_eta_progress_at (&eta, &train, now + 10000000, &fraction);
+    /* 100 steps in 10 s, each reported (one jump to 100 would be timed
+     * from no step DRMAD_PROGRESS_LEAD past another: test_eta_queued_burst) */
+    for (guint64 step = 1; step <= 100; step++) {
+      DrmadJobProgress train = { "train", step, 100, first, 10 };
+      left = drmad_eta_progress_at (&eta, &train, now + 100000 * step, &fraction);
+    }
     g_assert_cmpfloat (left, >, 10);   /* the reverse pass and 9 meta-iterations more at least */
     DrmadJobProgress reverse0 = { "reverse", 0, 100, first, 10 };
     left = drmad_eta_progress_at (&eta, &reverse0, now + 10000000, &fraction);
@@ -411,8 +522,8 @@ test_eta_first_event (void)
  * too: at that first event nothing is timed, since the step it reports ran
  * before the phase's clock started. The time left was 0 there ("0 s left"
  * in the window, "ETA 0s" in the terminal) for the warm start and for
- * meta-iteration 1's training; it is unknown (NaN) until a later step is
- * timed, and then the steps after the first event alone set the pace. */
+ * meta-iteration 1's training; it is unknown (NaN) until later steps are
+ * timed, and then steps after the first event alone set the pace. */
 static void
 test_eta_first_step_reported (void)
 {
@@ -424,14 +535,106 @@ test_eta_first_step_reported (void)
     DrmadJobProgress first = { phases[i], 1, 400, 0, 10 };
     double fraction, left = drmad_eta_progress_at (&eta, &first, now, &fraction);
     g_assert_true (isnan (left));
-    /* 10 ms a step: steps 2 to 5 in 40 ms, 395 to go in 3.95 s */
-    DrmadJobProgress fifth = { phases[i], 5, 400, 0, 10 };
-    left = drmad_eta_progress_at (&eta, &fifth, now + 40000, &fraction);
+    /* 10 ms a step, timed from DRMAD_PROGRESS_LEAD steps past the first
+     * event (test_eta_queued_burst) to as many more: steps 34 to 65 in
+     * 320 ms, 335 to go in 3.35 s */
+    DrmadJobProgress anchor = { phases[i], 1 + DRMAD_PROGRESS_LEAD, 400, 0, 10 };
+    left = drmad_eta_progress_at (&eta, &anchor, now + 10000 * DRMAD_PROGRESS_LEAD, &fraction);
+    g_assert_true (isnan (left));
+    DrmadJobProgress later = { phases[i], 1 + 2 * DRMAD_PROGRESS_LEAD, 400, 0, 10 };
+    left = drmad_eta_progress_at (&eta, &later, now + 2 * 10000 * DRMAD_PROGRESS_LEAD, &fraction);
     if (i == 0)
-      g_assert_cmpfloat_with_epsilon (left, 3.95, 1e-9);
+      g_assert_cmpfloat_with_epsilon (left, 3.35, 1e-9);
     else   /* the training's rest, a reverse pass as long, 9 meta-iterations more and the final evaluation */
-      g_assert_cmpfloat (left, >, 3.95);
+      g_assert_cmpfloat (left, >, 3.35);
   }
+}
+
+/* A queued path (every OpenCL device; the host with DRMAD_HOST_DIRECT=0)
+ * reports each step as it is enqueued and waits for the device every 16
+ * steps only, for the 16 before (lib/train.c, drmad_trainer_run_steps): a
+ * training of 1500 steps of 1.5 ms (`--meta-iters 0 --iters 1500`, training
+ * once, and the final evaluation the same) reports steps 1 to 31 at once,
+ * and step 16k after step 16(k - 1) is done. The reference is the device's
+ * end (1500 × 1.5 ms) minus the report's time; every time left given is
+ * within half of it and the lead of the steps reported over those done
+ * (DRMAD_PROGRESS_LEAD), and one is given by step 100. The terminal drew
+ * "train … 8/1500 ETA 0s" with 2.2 s left. */
+static void
+test_eta_queued_burst (void)
+{
+  const double step_s = 0.0015;
+  const guint64 total = 1500;
+  for (guint i = 0; i < 2; i++) {
+    /* training once (no meta-iteration), and meta-iteration 1's training */
+    guint64 meta_total = i == 0 ? 0 : 3;
+    DrmadEta eta = { .fidelity_every = 0 };
+    drmad_eta_start (&eta, 0, meta_total);
+    gint64 start = eta.phase_started_us;
+    gint64 now = start;
+    double worst = 0;
+    guint64 first_known = 0;
+    for (guint64 step = 1; step <= total; step++) {
+      if (step % 16 == 0 && step >= 32 && step < total)   /* waits for step − 16 */
+        now = MAX (now, start + (gint64) ((step - 16) * step_s * 1e6));
+      else if (step == total)   /* the last sync: all done */
+        now = start + (gint64) (total * step_s * 1e6);
+      else
+        now += 2;   /* enqueueing a step: 2 µs */
+      DrmadJobProgress event = { "train", step, total, 0, meta_total };
+      double left = drmad_eta_progress_at (&eta, &event, now, NULL);
+      if (isnan (left))
+        continue;
+      first_known = first_known ? first_known : step;
+      double truth = total * step_s - (now - start) / 1e6;
+      if (i == 1)   /* a reverse pass as long, 2 meta-iterations more and the final evaluation's 3 trainings */
+        truth += total * step_s + 2 * 2 * total * step_s + 3 * total * step_s;
+      /* within half of it, and the steps reported ahead of those done */
+      double error = fabs (left - truth), allowed = truth / 2 + DRMAD_PROGRESS_LEAD * step_s;
+      worst = MAX (worst, error / allowed);
+      if (error > allowed)
+        g_test_message ("step %" G_GUINT64_FORMAT ": %.3f s left, truly %.3f s", step, left, truth);
+      g_assert_cmpfloat (error, <=, allowed);
+    }
+    g_test_message ("%s: first time left at step %" G_GUINT64_FORMAT ", worst error %.2f of the allowed",
+                    i == 0 ? "training once" : "meta-iteration 1", first_known, worst);
+    g_assert_cmpuint (first_known, >, 0);
+    g_assert_cmpuint (first_known, <=, 100);
+  }
+}
+
+/* The --check table keeps its columns under their headings on every row:
+ * each verdict ("ok" or "TOO FAR" on each basis) and fidelity columns of
+ * numbers or "diverged". The row of a group whose finite differences were
+ * all 0 and that failed, "TOO FAR (absolute, fd 0)" (24 characters in a
+ * column of 19), pushed its DrMAD and piecewise columns five characters
+ * right of their headings. */
+static void
+test_check_table_aligned (void)
+{
+  g_autofree char *heading = drmad_check_table_heading ();
+  g_auto (GStrv) lines = g_strsplit (heading, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 3);   /* two lines, each ending in "\n" */
+  g_test_message ("%s", heading);
+  glong drmad_at = strstr (lines[0], "DrMAD vs exact") - lines[0];
+  glong piece_at = strstr (lines[0], "piecewise vs exact") - lines[0];
+  glong number_at = strstr (lines[0], "exact vs finite diff.") - lines[0];
+  g_assert_cmpint (strstr (lines[1], "relative error (bound)") - lines[1], ==, number_at);
+  g_assert_cmpint (strstr (lines[1], "cosine") - lines[1], ==, drmad_at);
+  g_assert_cmpint (g_strrstr (lines[1], "cosine") - lines[1], ==, piece_at);
+  const char *bases[] = { "relative", "fd noise", "absolute, fd 0" };
+  const char *d_text = "0.9912     0.0431     ", *k_text = "diverged              ";
+  for (guint ok = 0; ok <= 1; ok++)
+    for (guint b = 0; b < G_N_ELEMENTS (bases); b++) {
+      g_autofree char *row = drmad_check_table_row ("lr/layer1", 12, 3.25e-7, ok, bases[b], d_text, k_text);
+      g_test_message ("%s", row);
+      g_assert_true (g_str_has_suffix (row, "\n"));
+      g_assert_cmpint (strstr (row, "3.25e-07") - row, ==, number_at);
+      g_assert_cmpint (strstr (row, d_text) - row, ==, drmad_at);
+      g_assert_cmpint (strstr (row, k_text) - row, ==, piece_at);
+      g_autofree char *verdict = g_strdup_printf ("%s (%s)", ok ? "ok" : "TOO FAR", bases[b]);
+      g_assert_nonnull (strstr (row, verdict));
+    }
 }
 
 /* A warm start of 60 s (three trainings) before 4 meta-iterations of 35 s
@@ -521,11 +724,14 @@ main (int argc, char **argv)
   g_test_add_func ("/job/eta-warm-start", test_eta_warm_start);
   g_test_add_func ("/job/l2-granularity-title", test_l2_granularity_title);
   g_test_add_func ("/job/fidelity-not-measured", test_fidelity_not_measured);
+  g_test_add_func ("/job/large-theta-plots", test_large_theta_plots);
   g_test_add_func ("/job/warm-start-progress-diverged", test_warm_start_progress_diverged);
   g_test_add_func ("/job/eta", test_eta);
   g_test_add_func ("/job/eta-fidelity-unmeasured", test_eta_fidelity_unmeasured);
   g_test_add_func ("/job/eta-first-step-reported", test_eta_first_step_reported);
   g_test_add_func ("/job/eta-first-event", test_eta_first_event);
+  g_test_add_func ("/job/eta-queued-burst", test_eta_queued_burst);
+  g_test_add_func ("/job/check-table-aligned", test_check_table_aligned);
   g_test_add_func ("/job/eta-after-warm-start", test_eta_after_warm_start);
   g_test_add_func ("/job/eta-later-closed-form", test_eta_later_closed_form);
   return g_test_run ();

@@ -556,7 +556,7 @@ test_special_files (void)
  * two meta-iterations, checkpoint version 3, before history.csv had ranks
  * and spreads) resumes: the two rows keep their numbers and θ exactly, with
  * empty ranks and spread cells (not known then), the new row has ranks 1
- * and spreads 0, and the checkpoint is rewritten as version 5 (without the
+ * and spreads 0, and the checkpoint is rewritten as version 6 (without the
  * start θ, which the older file does not have). */
 static void
 test_checkpoint_v3 (void)
@@ -610,7 +610,195 @@ test_checkpoint_v3 (void)
   g_autofree char *checkpoint = read_file (folder, "checkpoint.bin");
   guint32 version;
   memcpy (&version, checkpoint + 8, 4);
-  g_assert_cmpuint (version, ==, 5);
+  g_assert_cmpuint (version, ==, 6);
+  remove_tree (dir);
+}
+
+static gsize
+file_size (const char *folder, const char *name)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  return st.st_size;
+}
+
+/* The rows hyper.csv has for meta-iteration 1: θ's entries, n. */
+static gsize
+hyper_rows_of_first (const char *folder)
+{
+  g_autofree char *text = read_file (folder, "hyper.csv");
+  g_assert_nonnull (text);
+  gsize rows = 0;
+  for (const char *line = strchr (text, '\n'); line && line[1]; line = strchr (line + 1, '\n'))
+    rows += g_str_has_prefix (line + 1, "1,");
+  return rows;
+}
+
+static void
+copy_named (const char *from_folder, const char *to_folder, const char *name)
+{
+  g_autofree char *from = g_build_filename (from_folder, name, NULL), *path = g_build_filename (to_folder, name, NULL);
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (path, contents, length, NULL));
+}
+
+/* The checkpoint of a θ of more than DRMAD_RUN_THETA_KEPT_MAX entries
+ * (lib/drmad-run.h; DRMAD_THETA_KEPT_MAX=1000 brings it below the 12 712 of
+ * 784-16-10 with an L2 per weight) keeps θ of the last record only: each
+ * meta-iteration adds one record of 15 counts, 7 values, 3 fidelity
+ * numbers, 2 group norms and the 20 cells of 2 layers (l2 and init one a
+ * layer, lr and momentum 4 segments a layer), 376 bytes, where it added
+ * n × 8 = 101 696 bytes of θ more before. A run stopped after 2
+ * meta-iterations, whose hyper.csv holds rows beyond them as a run killed
+ * between hyper.csv and its checkpoint leaves it, resumed to 3 and to 4,
+ * has the hyper.csv (continued from the file, truncated to the checkpoint's
+ * rows) and history of an uninterrupted run. A hyper.csv cut short or
+ * missing then is refused, naming the file: θ of the earlier records, to
+ * write it anew, is no longer held. */
+static void
+test_large_theta_checkpoint (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-large-theta", NULL);
+  g_autofree char *whole = g_build_filename (dir, "whole", NULL), *split = g_build_filename (dir, "split", NULL);
+  const char *kept = "1000";
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--l2-granularity", "weight", "--meta-iters", "4", "--out",
+                                                       whole, NULL }, "DRMAD_THETA_KEPT_MAX", kept, NULL, NULL),
+                   ==, 0);
+  gsize n = hyper_rows_of_first (whole);
+  g_assert_cmpuint (n, ==, 784 * 16 + 16 * 10 + 2 * 4);
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--l2-granularity", "weight", "--meta-iters", "2", "--out",
+                                                       split, NULL }, "DRMAD_THETA_KEPT_MAX", kept, NULL, NULL),
+                   ==, 0);
+  gsize record_bytes = (15 + 7 + 3 + 2 + (2 + 2 * 4 + 2 * 4 + 2)) * 8;
+  gsize sizes[5] = { 0 };
+  sizes[2] = file_size (split, "checkpoint.bin");
+  copy_named (whole, split, "hyper.csv");   /* rows of meta-iterations 3 and 4 beyond the checkpoint's */
+  for (guint k = 3; k <= 4; k++) {
+    g_autofree char *count = g_strdup_printf ("%u", k), *err = NULL;
+    g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", count, NULL }, NULL,
+                                "DRMAD_THETA_KEPT_MAX", kept, NULL, &err), ==, 0);
+    sizes[k] = file_size (split, "checkpoint.bin");
+    g_test_message ("checkpoint after %u: %" G_GSIZE_FORMAT " bytes", k, sizes[k]);
+    g_assert_cmpuint (sizes[k] - sizes[k - 1], ==, record_bytes);
+  }
+  g_assert_cmpuint (sizes[4], ==, file_size (whole, "checkpoint.bin"));
+  g_assert_cmpuint (sizes[4], <, 2 * n * 8 + 4 * record_bytes + 9 * n * 8 + 4096);   /* θ twice, the state, small parts */
+  g_autofree char *expected = history_without_seconds (whole), *got = history_without_seconds (split);
+  g_assert_cmpstr (got, ==, expected);
+  g_autofree char *expected_theta = read_file (whole, "hyper.csv"), *got_theta = read_file (split, "hyper.csv");
+  g_assert_cmpstr (got_theta, ==, expected_theta);
+
+  /* hyper.csv one byte short, then missing: refused, nothing written. */
+  g_autofree char *hyper_path = g_build_filename (split, "hyper.csv", NULL);
+  g_autofree char *history_before = read_file (split, "history.csv");
+  g_assert_true (g_file_set_contents (hyper_path, got_theta, strlen (got_theta) - 1, NULL));
+  g_autofree char *short_err = NULL, *missing_err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &short_err), !=, 0);
+  g_test_message ("%s", short_err);
+  g_autofree char *expected_short = g_strdup_printf ("%s is not the one this run wrote: its checkpoint expects the "
+                                                     "rows of 4 meta-iterations there, %" G_GSIZE_FORMAT " bytes",
+                                                     hyper_path, strlen (got_theta));
+  g_assert_nonnull (strstr (short_err, expected_short));
+  g_autofree char *holds = g_strdup_printf ("it holds only %" G_GSIZE_FORMAT " bytes", strlen (got_theta) - 1);
+  g_assert_nonnull (strstr (short_err, holds));
+  g_assert_nonnull (strstr (short_err, "put this run's hyper.csv back"));
+  g_assert_cmpint (g_unlink (hyper_path), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &missing_err), !=, 0);
+  g_assert_nonnull (strstr (missing_err, "it cannot be read (No such file or directory)"));
+  g_autofree char *history_after = read_file (split, "history.csv");
+  g_assert_cmpstr (history_after, ==, history_before);
+  g_assert_cmpuint (file_size (split, "checkpoint.bin"), ==, sizes[4]);
+  remove_tree (dir);
+}
+
+/* A run folder of an older drmad (tests/data/checkpoint-v3, whose records
+ * each hold θ) with a θ past DRMAD_RUN_THETA_KEPT_MAX (lowered to 4 by
+ * DRMAD_THETA_KEPT_MAX: its θ has 10 entries) resumes, its hyper.csv
+ * missing even: written anew from the checkpoint's θ while it is read, then
+ * continued. It ends as the same resume with every θ kept: the same
+ * hyper.csv and history, and a version-6 checkpoint smaller by the θ of
+ * the two records that no longer keep it. */
+static void
+test_checkpoint_v3_large_theta (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-v3-large", NULL);
+  g_autofree char *fixture = g_build_filename (g_getenv ("DRMAD_TEST_DATA"), "checkpoint-v3", NULL);
+  g_autofree char *kept = g_build_filename (dir, "kept", NULL), *dropped = g_build_filename (dir, "dropped", NULL);
+  const char *names[] = { "run.ini", "checkpoint.bin", "history.csv", "hyper.csv" };
+  for (guint f = 0; f < 2; f++) {
+    const char *folder = f ? dropped : kept;
+    g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      copy_named (fixture, folder, names[i]);
+  }
+  gsize n = hyper_rows_of_first (kept);
+  g_assert_cmpuint (n, ==, 10);
+  g_autofree char *dropped_hyper = g_build_filename (dropped, "hyper.csv", NULL);
+  g_assert_cmpint (g_unlink (dropped_hyper), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", kept, "--meta-iters", "3", NULL }, NULL, NULL,
+                              NULL, NULL, NULL), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", dropped, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", "4", NULL, NULL), ==, 0);
+  g_autofree char *expected = read_file (kept, "hyper.csv"), *got = read_file (dropped, "hyper.csv");
+  g_assert_cmpstr (got, ==, expected);
+  g_autofree char *expected_history = history_without_seconds (kept), *got_history = history_without_seconds (dropped);
+  g_assert_cmpstr (got_history, ==, expected_history);
+  g_autofree char *checkpoint = read_file (dropped, "checkpoint.bin");
+  guint32 version;
+  memcpy (&version, checkpoint + 8, 4);
+  g_assert_cmpuint (version, ==, 6);
+  g_assert_cmpuint (file_size (kept, "checkpoint.bin") - file_size (dropped, "checkpoint.bin"), ==, 2 * n * 8);
+  remove_tree (dir);
+}
+
+/* A whole checkpoint of another θ (here the v3 fixture's l2 and lr read with
+ * a θ of l2 alone) belongs to other settings: %DRMAD_ERROR_MISMATCH as
+ * drmad-error.h defines it, not CORRUPT, which it gave, calling an intact
+ * file damaged. The θ it was written for reads it. No device needed. */
+static void
+test_checkpoint_other_theta (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-other-theta", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *fixture = g_build_filename (g_getenv ("DRMAD_TEST_DATA"), "checkpoint-v3", NULL);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  const char *names[] = { "run.ini", "checkpoint.bin", "history.csv", "hyper.csv" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *from = g_build_filename (fixture, names[i], NULL), *to = g_build_filename (folder, names[i], NULL);
+    g_autofree char *contents = NULL;
+    gsize length;
+    g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
+    g_assert_true (g_file_set_contents (to, contents, length, NULL));
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
+  g_assert_no_error (error);
+  const guint sizes[] = { 784, 16, 10 };   /* its run.ini: layers=784,16,10, learn=l2,lr, segments=4 */
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.segments = 4;
+  g_autoptr (DrmadHyper) l2_only = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_no_error (error);
+  g_assert_false (drmad_run_load_history (run, l2_only, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "holds 10 hyperparameter values in 2 groups; this run has 2 in 1"));
+  g_clear_error (&error);
+  config.learn_lr = TRUE;
+  g_autoptr (DrmadHyper) same = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_true (drmad_run_load_history (run, same, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_run_get_n_records (run), ==, 2);
   remove_tree (dir);
 }
 
@@ -954,6 +1142,9 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/force-refused-up-front", test_force_refused_up_front);
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
+  g_test_add_func ("/runfolder/checkpoint-v3-large-theta", test_checkpoint_v3_large_theta);
+  g_test_add_func ("/runfolder/large-theta-checkpoint", test_large_theta_checkpoint);
+  g_test_add_func ("/runfolder/checkpoint-other-theta", test_checkpoint_other_theta);
   g_test_add_func ("/runfolder/signals", test_signals);
   g_test_add_func ("/runfolder/signal-during-start", test_signal_during_start);
   g_test_add_func ("/runfolder/special-files", test_special_files);
