@@ -1,11 +1,14 @@
 /* The option table, config files and run.ini. */
 #include "drmad-options.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef DrmadOptionSpec OptionSpec;
 
@@ -167,26 +170,85 @@ check_repeated_keys (const char *text, gsize length, const char *path, GError **
   return TRUE;
 }
 
+static const char *
+file_kind (mode_t mode)
+{
+  return S_ISFIFO (mode) ? "a FIFO" : S_ISDIR (mode) ? "a folder" : S_ISSOCK (mode) ? "a socket" : "a device";
+}
+
+gboolean
+drmad_read_regular_file (const char *path, const char *what, char **contents, gsize *length, GError **error)
+{
+  /* stat() first: open() of a socket fails (ENXIO) before fstat() could
+   * name it, and opening a tty or a watchdog device has effects of its own */
+  GStatBuf seen;
+  struct stat st;
+  int fd = -1, saved = 0;
+  if (g_stat (path, &seen) != 0)
+    saved = errno;
+  else if (!S_ISREG (seen.st_mode))
+    st.st_mode = seen.st_mode;
+  else if ((fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0)) < 0 || fstat (fd, &st) != 0)
+    saved = errno;   /* fstat() too: the file can be replaced between the two */
+  if (saved) {
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read the %s %s: %s", what, path,
+                 g_strerror (saved));
+    return FALSE;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot read the %s %s: it is %s, not a regular file",
+                 what, path, file_kind (st.st_mode));
+    return FALSE;
+  }
+  GString *text = g_string_new (NULL);
+  char buffer[8192];
+  for (;;) {
+    ssize_t got = read (fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      saved = errno;
+      close (fd);
+      g_string_free (text, TRUE);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read the %s %s: %s", what, path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+    if (got == 0)
+      break;
+    g_string_append_len (text, buffer, got);
+  }
+  close (fd);
+  *length = text->len;
+  *contents = g_string_free (text, FALSE);
+  return TRUE;
+}
+
 GHashTable *
 drmad_options_read_ini (const char *text, gsize length, const char *path, gboolean strict, GError **error)
 {
   g_autoptr (GKeyFile) file = g_key_file_new ();
   GError *local = NULL;
   g_autofree char *contents = NULL;
-  if (!text && g_file_get_contents (path, &contents, &length, NULL))
-    text = contents;   /* else GKeyFile's own read below says why it cannot be read */
+  if (!text && drmad_read_regular_file (path, "settings file", &contents, &length, &local))
+    text = contents;
   else if (text && length == (gsize) -1)
     length = strlen (text);
-  gboolean loaded = text ? g_key_file_load_from_data (file, text, length, G_KEY_FILE_NONE, &local)
-                         : g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local);
+  gboolean loaded = text && g_key_file_load_from_data (file, text, length, G_KEY_FILE_NONE, &local);
   if (loaded && !check_repeated_keys (text, length, path, error))
     return NULL;
   if (!loaded) {
-    /* GLib's message quotes the line at fault, which may be binary or huge. */
-    g_autofree char *reason = drmad_error_excerpt (local->message, 4 * DRMAD_ERROR_EXCERPT_CHARS);
+    /* GLib's message quotes the line at fault, which may be binary or huge;
+     * drmad_read_regular_file's names the file already */
+    g_autofree char *reason = text ? drmad_error_excerpt (local->message, 4 * DRMAD_ERROR_EXCERPT_CHARS) : NULL;
+    g_autofree char *message = text ? g_strdup_printf ("cannot read the settings file %s: %s", path, reason)
+                                    : g_strdup (local->message);
     g_set_error (error, DRMAD_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                 ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_INVALID_ARGUMENT,
-                 "cannot read the settings file %s: %s", path, reason);
+                 ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_INVALID_ARGUMENT, "%s", message);
     g_error_free (local);
     return NULL;
   }

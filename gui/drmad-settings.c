@@ -175,54 +175,6 @@ keys_not_settings (const char *text, gsize length)
   return g_strv_builder_end (builder);
 }
 
-/* @path's contents, read without ever blocking: a FIFO (or a device) in
- * its place blocked open() until a writer came, and the window never came
- * up. Such a file is refused as unreadable settings, and left untouched.
- * FALSE with @error (G_FILE_ERROR_NOENT where there is no file). */
-static gboolean
-read_settings_file (const char *path, char **contents, gsize *length, GError **error)
-{
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
-  struct stat st;
-  if (fd < 0 || fstat (fd, &st) != 0) {
-    int saved = errno;
-    if (fd >= 0)
-      close (fd);
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read the settings file %s: %s", path,
-                 g_strerror (saved));
-    return FALSE;
-  }
-  if (!S_ISREG (st.st_mode)) {
-    close (fd);
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot read the settings file %s: it is %s, not a "
-                 "regular file", path, S_ISFIFO (st.st_mode) ? "a FIFO" : S_ISDIR (st.st_mode) ? "a folder"
-                                                                 : S_ISSOCK (st.st_mode) ? "a socket" : "a device");
-    return FALSE;
-  }
-  GString *text = g_string_new (NULL);
-  char buffer[8192];
-  for (;;) {
-    ssize_t got = read (fd, buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0) {
-      int saved = errno;
-      close (fd);
-      g_string_free (text, TRUE);
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read the settings file %s: %s",
-                   path, g_strerror (saved));
-      return FALSE;
-    }
-    if (got == 0)
-      break;
-    g_string_append_len (text, buffer, got);
-  }
-  close (fd);
-  *length = text->len;
-  *contents = g_string_free (text, FALSE);
-  return TRUE;
-}
-
 gboolean
 drmad_settings_load (DrmadSettings *self, const char *path, GError **error)
 {
@@ -230,7 +182,7 @@ drmad_settings_load (DrmadSettings *self, const char *path, GError **error)
   g_autofree char *text = NULL;
   gsize length;
   GError *local = NULL;
-  if (!read_settings_file (path, &text, &length, &local)) {
+  if (!drmad_read_regular_file (path, "settings file", &text, &length, &local)) {
     /* no file there: the first launch (or a config folder under a file,
      * which saving reports) */
     if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
@@ -283,7 +235,7 @@ drmad_settings_set_aside (const char *path, GError **error)
 {
   g_autofree char *contents = NULL;
   gsize length;
-  if (!read_settings_file (path, &contents, &length, error))
+  if (!drmad_read_regular_file (path, "settings file", &contents, &length, error))
     return NULL;
   /* PATH.damaged, or PATH.damaged-2, -3, …: an earlier copy stays */
   for (guint n = 1; n <= 1000; n++) {

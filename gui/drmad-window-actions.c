@@ -36,6 +36,31 @@ drmad_window_update_actions (DrmadWindow *self)
     g_simple_action_set_enabled (G_SIMPLE_ACTION (reset), !busy);
 }
 
+/* The window's tasks are made with no source object, and reach the window
+ * through a weak reference (drmad_window_task_data), and their data hold no
+ * widget by the time their callback returns: GLib's thread pool may drop a
+ * task's last reference in the worker thread (it schedules the callback,
+ * then unrefs), and what the task held went away there, the window with
+ * it; and a window a task held was not disposed when closed, so its tasks
+ * were not cancelled (a comparison loaded to the end, then showed). */
+gpointer
+drmad_window_task_data (DrmadWindow *self)
+{
+  GWeakRef *ref = g_new (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  return ref;
+}
+
+DrmadWindow *
+drmad_window_task_window (gpointer data)
+{
+  GWeakRef *ref = data;
+  DrmadWindow *self = g_weak_ref_get (ref);
+  g_weak_ref_clear (ref);
+  g_free (ref);
+  return self;
+}
+
 static void
 task_begin (DrmadWindow *self, const char *status)
 {
@@ -173,9 +198,15 @@ open_run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
   g_autofree char *ini = NULL;
   gsize length;
   GError *error = NULL;
-  if (!g_file_get_contents (ini_path, &ini, &length, NULL)) {
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                             "%s is not a run folder: it has no readable run.ini", folder);
+  if (!drmad_read_regular_file (ini_path, "file", &ini, &length, &error)) {
+    if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+      g_clear_error (&error);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                               "%s is not a run folder: it has no readable run.ini", folder);
+    } else {
+      g_prefix_error (&error, "cannot open the run %s: ", folder);
+      g_task_return_error (task, error);
+    }
     return;
   }
   OpenedRun *opened = g_new0 (OpenedRun, 1);
@@ -209,8 +240,8 @@ open_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   OpenedRun *opened = g_task_propagate_pointer (G_TASK (result), &error);
-  DrmadWindow *self = DRMAD_WINDOW (source);
-  if (!task_end (self, error))
+  g_autoptr (DrmadWindow) self = drmad_window_task_window (user_data);
+  if (!self || !task_end (self, error))
     return;
   if (!opened) {
     drmad_window_set_status (self, "Could not open the run");
@@ -263,7 +294,7 @@ drmad_window_open_run (DrmadWindow *self, const char *folder)
     return;
   gtk_revealer_set_reveal_child (self->banner_revealer, FALSE);
   task_begin (self, "Opening the run (loading its data)…");
-  g_autoptr (GTask) task = g_task_new (self, self->cancellable, open_run_done, NULL);
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, open_run_done, drmad_window_task_data (self));
   g_task_set_task_data (task, g_strdup (folder), g_free);
   g_task_run_in_thread (task, open_run_thread);
 }
@@ -359,145 +390,287 @@ find_file (GPtrArray *files, const char *name)
   return NULL;
 }
 
-/* The iteration of the last meta-iteration row of history.csv (they start
- * with it; the final rows with "final-"), or of hyper.csv's last row; 0
- * when there is none. */
+/* The meta-iteration rows of history.csv @contents (each starts with its
+ * iteration; the final rows with "final-"): how many there are; @kept_iteration
+ * gets the iteration of row @keep (0 when @keep is 0) and @kept_end the
+ * offset just after that row (after the header line when @keep is 0). */
 static guint64
-last_iteration (const ExportedFile *file, gboolean last_line_only)
+history_rows (GBytes *contents, guint64 keep, guint64 *kept_iteration, gsize *kept_end)
 {
-  if (!file)
-    return 0;
   gsize length;
-  const char *text = g_bytes_get_data (file->contents, &length), *end = text + length;
-  guint64 last = 0;
-  if (last_line_only) {
-    while (end > text && end[-1] == '\n')
-      end--;
-    const char *line = g_strrstr_len (text, end - text, "\n");
-    text = line ? line + 1 : text;
-  }
-  for (const char *line = text; line && line < end;) {
-    guint64 number = 0;
-    gboolean digits = FALSE;
-    for (const char *c = line; c < end && g_ascii_isdigit (*c); c++, digits = TRUE)
-      number = number * 10 + (guint64) (*c - '0');
-    if (digits)
-      last = number;
+  const char *text = g_bytes_get_data (contents, &length), *end = text + length;
+  guint64 rows = 0;
+  *kept_iteration = 0;
+  *kept_end = 0;
+  for (const char *line = text; line < end;) {
     const char *next = memchr (line, '\n', end - line);
-    line = next ? next + 1 : NULL;
+    next = next ? next + 1 : end;
+    if (g_ascii_isdigit (*line)) {
+      if (++rows == keep) {
+        *kept_iteration = g_ascii_strtoull (line, NULL, 10);
+        *kept_end = next - text;
+      }
+    } else if (rows == 0) {
+      *kept_end = next - text;
+    }
+    line = next;
   }
+  return rows;
+}
+
+/* The iteration of hyper.csv @contents' last row (0 when it has none); its
+ * rows go in the order of their iterations, and @kept_end gets the offset
+ * just after the last row of iteration @keep or before. Read from the end:
+ * the file holds θ of every record. */
+static guint64
+hyper_rows (GBytes *contents, guint64 keep, gsize *kept_end)
+{
+  gsize length;
+  const char *text = g_bytes_get_data (contents, &length);
+  gsize end = length;
+  guint64 last = 0;
+  gboolean first = TRUE;
+  while (end > 0) {
+    gsize start = end - 1;   /* end follows a newline, or is the file's end */
+    while (start > 0 && text[start - 1] != '\n')
+      start--;
+    guint64 iteration = g_ascii_isdigit (text[start]) ? g_ascii_strtoull (text + start, NULL, 10) : 0;
+    if (first)
+      last = iteration;
+    first = FALSE;
+    if (iteration <= keep)
+      break;
+    end = start;
+  }
+  *kept_end = end;
   return last;
 }
 
-/* While a run records meta-iterations into the folder (this window's, or
- * another process's), a reading of its files may fall between them: a
- * record writes history.csv, hyper.csv, checkpoint.bin, then the three
- * plots (drmad_run_record, drmad_job_run), each replaced whole, so the
- * folder holds, say, history.csv of meta-iteration k + 1 beside the
- * checkpoint and plots of k for as long as the record takes. @consistent:
- * @files are of one meta-iteration, history.csv's and hyper.csv's last rows
- * being the checkpoint's last record, read from the checkpoint.bin that
- * @files hold; the plots, which name no meta-iteration, are then drawn anew
- * from that checkpoint, as the run draws them (drmad_run_plot_pngs). FALSE,
- * with @error, only when the checkpoint or run.ini cannot be read at all. */
-static gboolean
-one_iteration (const char *folder, GPtrArray *files, gboolean *consistent, GError **error)
+/* Where a reading of the run folder stands: history.csv and hyper.csv
+ * against the checkpoint.bin read with them. */
+typedef enum {
+  READING_WHOLE,     /* of one meta-iteration, the checkpoint's last */
+  READING_AHEAD,     /* rows of a meta-iteration the checkpoint does not hold yet (or never will) */
+  READING_UNKNOWN,   /* a checkpoint not read here, or rows missing that it records */
+} ReadingState;
+
+/* A record writes history.csv, hyper.csv, checkpoint.bin, then the three
+ * plots (drmad_run_record, drmad_job_run), each replaced whole: a reading
+ * between two of them holds history.csv (and hyper.csv) of meta-iteration
+ * k + 1 beside the checkpoint of k, and so does, for good, a folder whose
+ * run was killed (or ran out of space) there, until a resumed run records
+ * again. The count of records comes from the checkpoint's header alone
+ * (drmad_checkpoint_bytes_records): nothing is decoded here. @cut: the rows
+ * after the checkpoint's last record are left out of @files, which are then
+ * of the checkpoint's meta-iteration. */
+static ReadingState
+check_reading (GPtrArray *files, gboolean cut)
 {
-  *consistent = FALSE;
-  ExportedFile *ini = find_file (files, "run.ini"), *checkpoint = find_file (files, "checkpoint.bin");
-  guint64 history = last_iteration (find_file (files, "history.csv"), FALSE);
-  guint64 hyper_csv = last_iteration (find_file (files, "hyper.csv"), TRUE);
-  if (!checkpoint) {   /* none recorded yet, or the first being recorded */
-    *consistent = history == 0 && hyper_csv == 0;
-    return TRUE;
+  ExportedFile *checkpoint = find_file (files, "checkpoint.bin"), *history = find_file (files, "history.csv");
+  ExportedFile *hyper = find_file (files, "hyper.csv");
+  guint64 records = 0, rows = 0, kept_iteration = 0, hyper_last = 0;
+  gsize history_end = 0, hyper_end = 0;
+  if (checkpoint && !drmad_checkpoint_bytes_records (checkpoint->contents, &records))
+    return READING_UNKNOWN;
+  if (history)
+    rows = history_rows (history->contents, records, &kept_iteration, &history_end);
+  if (hyper)
+    hyper_last = hyper_rows (hyper->contents, kept_iteration, &hyper_end);
+  if (rows < records || hyper_last < kept_iteration)
+    return READING_UNKNOWN;
+  if (rows == records && hyper_last == kept_iteration)
+    return READING_WHOLE;
+  if (cut) {
+    if (rows > records) {
+      GBytes *kept = g_bytes_new_from_bytes (history->contents, 0, history_end);
+      g_bytes_unref (history->contents);
+      history->contents = kept;
+    }
+    if (hyper && hyper_last > kept_iteration) {
+      GBytes *kept = g_bytes_new_from_bytes (hyper->contents, 0, hyper_end);
+      g_bytes_unref (hyper->contents);
+      hyper->contents = kept;
+    }
   }
-  if (!ini)
-    return TRUE;   /* a run writes run.ini first: the folder is being made or replaced */
+  return READING_AHEAD;
+}
+
+static gboolean
+modified_before (const GStatBuf *a, const GStatBuf *b)
+{
+  return a->st_mtim.tv_sec < b->st_mtim.tv_sec
+         || (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec < b->st_mtim.tv_nsec);
+}
+
+/* Whether the plots of a reading of one meta-iteration must be drawn anew
+ * from its checkpoint: one is missing, or older than the checkpoint (the
+ * run writes them after it, so until it has, or for good where it was
+ * killed in between, they are of the meta-iteration before). */
+static gboolean
+plots_behind (GPtrArray *files)
+{
+  ExportedFile *checkpoint = find_file (files, "checkpoint.bin");
+  for (guint i = 0; checkpoint && i < 3; i++) {
+    ExportedFile *plot = find_file (files, drmad_run_plot_files[i]);
+    if (!plot || modified_before (&plot->seen, &checkpoint->seen))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static int
+by_string (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Every entry of @folder but its lock, by name, inode, size and time, in
+ * one string: it changes while a run records (its temporaries ".NAME.…"
+ * grow, then replace the files), and stays while nothing does. */
+static char *
+folder_signature (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func (g_free);
+  for (const char *name; dir && (name = g_dir_read_name (dir));) {
+    g_autofree char *path = g_build_filename (folder, name, NULL);
+    GStatBuf seen;
+    if (g_str_equal (name, ".drmad-lock") || g_lstat (path, &seen) != 0)
+      continue;
+    g_ptr_array_add (entries, g_strdup_printf ("%s %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT
+                                               ".%09ld", name, (guint64) seen.st_ino, (guint64) seen.st_size,
+                                               (gint64) seen.st_mtim.tv_sec, (long) seen.st_mtim.tv_nsec));
+  }
+  g_ptr_array_sort (entries, by_string);
+  g_ptr_array_add (entries, NULL);
+  return g_strjoinv ("\n", (char **) entries->pdata);
+}
+
+/* A run's folder that changes in no way for this long (no file replaced, no
+ * temporary growing) records nothing now: history.csv and hyper.csv ahead
+ * of its checkpoint are then a killed record's (kept until a resumed run
+ * records again), or one that has not yet started writing its checkpoint
+ * (a θ of millions takes seconds to lay out and sum). Either way the export
+ * leaves their extra rows out and holds the checkpoint's meta-iteration. */
+#define EXPORT_QUIET_US (5 * G_USEC_PER_SEC)
+/* While the folder keeps changing, the export waits for a reading of one
+ * meta-iteration for up to this long: a record of a large θ writes
+ * gigabytes. */
+#define EXPORT_LIMIT_US (10 * 60 * G_USEC_PER_SEC)
+
+/* The plots of @folder (an export just written, holding run.ini and
+ * checkpoint.bin as read), drawn from that checkpoint as the run draws
+ * them (drmad_run_plot_pngs); FALSE where it cannot be decoded here (too
+ * big for the memory there is, of a newer drmad, a run.ini not read). */
+static gboolean
+draw_plots (const char *folder, GBytes *ini, GBytes **pngs)
+{
   gsize length;
-  const char *text = g_bytes_get_data (ini->contents, &length);
-  g_autoptr (GHashTable) values = drmad_options_read_ini (text, length, "run.ini", TRUE, error);
+  const char *text = g_bytes_get_data (ini, &length);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) values = drmad_options_read_ini (text, length, "run.ini", TRUE, &error);
   DrmadOptions options = { 0 };
   g_autoptr (DrmadHyper) hyper = NULL;
   g_autoptr (DrmadRun) run = NULL;
-  gboolean loaded = values && drmad_options_from_values (&options, values, error)
-                    && drmad_run_load (folder, &options, &hyper, &run, error);
+  gboolean drawn = values && drmad_options_from_values (&options, values, &error)
+                   && drmad_run_load (folder, &options, &hyper, &run, &error)
+                   && drmad_run_plot_pngs (run, hyper, pngs, &error);
   drmad_options_clear (&options);
-  if (!loaded)
-    return FALSE;
-  /* the checkpoint just loaded is the one read with the other files */
-  g_autofree char *path = g_build_filename (folder, "checkpoint.bin", NULL);
-  GStatBuf now;
-  if (g_stat (path, &now) != 0 || !same_file (&now, &checkpoint->seen))
-    return TRUE;
-  guint n = drmad_run_get_n_records (run);
-  guint64 recorded = n ? drmad_run_get_record (run, n - 1)->iteration : 0;
-  if (history != recorded || hyper_csv != recorded)
-    return TRUE;
-  GBytes *pngs[3];
-  if (!drmad_run_plot_pngs (run, hyper, pngs, error))
-    return FALSE;
-  for (guint i = 0; i < 3; i++) {
-    ExportedFile *file = find_file (files, drmad_run_plot_files[i]);
-    if (!file) {
-      file = g_new0 (ExportedFile, 1);
-      file->name = g_strdup (drmad_run_plot_files[i]);
-      g_ptr_array_add (files, file);
-    }
-    g_clear_pointer (&file->contents, g_bytes_unref);
-    file->contents = pngs[i];
-  }
-  g_ptr_array_sort (files, by_name);
-  *consistent = TRUE;
-  return TRUE;
+  if (!drawn)
+    g_debug ("the exported plots are the run's own: %s", error ? error->message : "");
+  return drawn;
 }
 
-#define EXPORT_PATIENCE_US (30 * G_USEC_PER_SEC)
+static gboolean
+is_plot (const char *name)
+{
+  for (guint k = 0; k < 3; k++)
+    if (g_str_equal (name, drmad_run_plot_files[k]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Writes @contents as @name in the export's folder; FALSE when the task
+ * has returned (cancelled, or the write failed after @written of @total
+ * files). */
+static gboolean
+export_file (GTask *task, ExportJob *job, const char *name, GBytes *contents, guint written, guint total)
+{
+  if (g_task_return_error_if_cancelled (task))
+    return FALSE;
+  g_autofree char *to_path = g_build_filename (job->to, name, NULL);
+  gsize length;
+  const void *data = g_bytes_get_data (contents, &length);
+  GError *error = NULL;
+  if (!drmad_write_file_atomic (to_path, data, length, &error)) {
+    g_prefix_error (&error, "cannot export %s to %s (%u of the run's %u files were exported before it): ", name,
+                    job->to, written, total);
+    g_task_return_error (task, error);
+    return FALSE;
+  }
+  return TRUE;
+}
 
 /* Copies every file of the run folder: l2.png, lr.png, loss.png (the plots
  * the window shows, as drmad_run_write_plots drew them), history.csv,
  * hyper.csv, run.ini, checkpoint.bin; each written as the run writes its
  * own (a temporary file renamed over the name: an export cut short leaves
- * no half file), from one reading of the folder in which none changed and,
- * while a run writes it, whose files are of one meta-iteration
- * (one_iteration: its plots then drawn from the checkpoint read). */
+ * no half file), from one reading of the folder in which none changed, of
+ * one meta-iteration (check_reading): while a run records one, the reading
+ * is tried again; rows a checkpoint does not hold are left out; plots older
+ * than the checkpoint are drawn anew from the checkpoint exported. */
 static void
 export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   ExportJob *job = task_data;
   GError *error = NULL;
   g_autoptr (GPtrArray) files = NULL;
+  g_autofree char *seen = NULL, *read_at = NULL;
   gboolean settled = FALSE, writing = FALSE;
-  /* A record of a large θ takes seconds: a reading falling into one is tried
-   * again, for up to EXPORT_PATIENCE_US while a run holds the folder. */
-  gint64 give_up = g_get_monotonic_time () + EXPORT_PATIENCE_US;
-  for (guint attempt = 0; !settled && (attempt < 20 || (writing && g_get_monotonic_time () < give_up)); attempt++) {
+  ReadingState state = READING_UNKNOWN;
+  gint64 start = g_get_monotonic_time (), quiet_since = start;
+  for (guint attempt = 0;; attempt++) {
     if (attempt > 0)
-      g_usleep (50000);
+      g_usleep (attempt < 20 ? 50000 : 200000);
     if (g_task_return_error_if_cancelled (task))
       return;
-    g_clear_pointer (&files, g_ptr_array_unref);
+    gint64 now = g_get_monotonic_time ();
+    g_autofree char *signature = folder_signature (job->from);
+    if (!seen || !g_str_equal (seen, signature)) {
+      quiet_since = now;
+      g_free (seen);
+      seen = g_strdup (signature);
+    }
     /* before and after: a run starting meanwhile counts */
     writing = drmad_run_in_use (job->from, NULL);
-    if (!(files = read_run_files (job->from, &settled, &error))) {
-      g_prefix_error (&error, "cannot export %s: ", job->from);
-      g_task_return_error (task, error);
-      return;
+    /* read again only what changed: a checkpoint can be gigabytes */
+    if (!files || !settled || !g_str_equal (read_at, signature)) {
+      g_clear_pointer (&files, g_ptr_array_unref);
+      if (!(files = read_run_files (job->from, &settled, &error))) {
+        g_prefix_error (&error, "cannot export %s: ", job->from);
+        g_task_return_error (task, error);
+        return;
+      }
+      g_free (read_at);
+      read_at = g_steal_pointer (&signature);
+      state = settled ? check_reading (files, FALSE) : READING_UNKNOWN;
     }
     writing |= drmad_run_in_use (job->from, NULL);
-    gboolean consistent = TRUE;
-    if (settled && writing && !one_iteration (job->from, files, &consistent, &error)) {
-      g_prefix_error (&error, "cannot export %s, which a run is writing: ", job->from);
-      g_task_return_error (task, error);
+    if (settled && (state == READING_WHOLE || !writing || now - quiet_since >= EXPORT_QUIET_US))
+      break;
+    if (!settled && !writing && attempt >= 20)
+      break;   /* no run holds it, yet it changes: the last reading, as read */
+    if (now - start >= EXPORT_LIMIT_US) {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_BUSY, "cannot export %s: for %d minutes the run "
+                               "writing it kept replacing its files, each reading of it falling within the "
+                               "recording of a meta-iteration; try again, or stop that run first", job->from,
+                               (int) (EXPORT_LIMIT_US / G_USEC_PER_SEC / 60));
       return;
     }
-    settled = settled && consistent;
   }
-  if (!settled && writing) {
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_BUSY, "cannot export %s: for %d s, each reading of it fell "
-                             "within the recording of a meta-iteration by the run writing it; try again, or stop "
-                             "that run first", job->from, (int) (EXPORT_PATIENCE_US / G_USEC_PER_SEC));
-    return;
-  }
+  if (settled && state == READING_AHEAD)
+    check_reading (files, TRUE);
+  gboolean redraw = settled && state != READING_UNKNOWN && plots_behind (files);
   if (g_mkdir_with_parents (job->to, 0755) != 0) {
     int saved = errno;
     g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (saved), "cannot export: cannot create %s: %s",
@@ -511,19 +684,35 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
                              "cannot export into %s: it is the run folder itself; choose another folder", job->to);
     return;
   }
+  ExportedFile *ini = find_file (files, "run.ini");
+  g_autoptr (GBytes) ini_text = ini && redraw ? g_bytes_ref (ini->contents) : NULL;
+  /* the plots to draw anew go last, drawn from the checkpoint exported: its
+   * bytes are then no longer held here, only what the library decodes */
+  guint written = 0, total = files->len;
+  for (guint k = 0; k < 3 && redraw; k++)
+    total += !find_file (files, drmad_run_plot_files[k]);
   for (guint i = 0; i < files->len; i++) {
     ExportedFile *file = files->pdata[i];
-    g_autofree char *to_path = g_build_filename (job->to, file->name, NULL);
-    gsize length;
-    const void *data = g_bytes_get_data (file->contents, &length);
-    if (!drmad_write_file_atomic (to_path, data, length, &error)) {
-      g_prefix_error (&error, "cannot export %s to %s (%u of the run's %u files were exported before it): ",
-                      file->name, job->to, i, files->len);
-      g_task_return_error (task, error);
+    if (redraw && is_plot (file->name))
+      continue;
+    if (!export_file (task, job, file->name, file->contents, written, total))
       return;
+    written++;
+    g_clear_pointer (&file->contents, g_bytes_unref);
+  }
+  if (redraw) {
+    GBytes *pngs[3] = { NULL };
+    /* where the checkpoint cannot be decoded here, the run's own plots */
+    gboolean drawn = ini_text && draw_plots (job->to, ini_text, pngs);
+    for (guint k = 0; k < 3; k++) {
+      ExportedFile *file = find_file (files, drmad_run_plot_files[k]);
+      g_autoptr (GBytes) png = drawn ? pngs[k] : file ? g_bytes_ref (file->contents) : NULL;
+      if (png && !export_file (task, job, drmad_run_plot_files[k], png, written, total))
+        return;
+      written += png != NULL;
     }
   }
-  g_task_return_int (task, files->len);
+  g_task_return_int (task, written);
 }
 
 static void
@@ -531,8 +720,8 @@ export_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   gssize copied = g_task_propagate_int (G_TASK (result), &error);
-  DrmadWindow *self = DRMAD_WINDOW (source);
-  if (!task_end (self, error))
+  g_autoptr (DrmadWindow) self = drmad_window_task_window (user_data);
+  if (!self || !task_end (self, error))
     return;
   ExportJob *job = g_task_get_task_data (G_TASK (result));
   if (copied < 0) {
@@ -554,7 +743,7 @@ drmad_window_export_to (DrmadWindow *self, const char *folder)
   job->from = g_strdup (self->run_folder);
   job->to = g_strdup (folder);
   task_begin (self, "Exporting…");
-  g_autoptr (GTask) task = g_task_new (self, self->cancellable, export_done, NULL);
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, export_done, drmad_window_task_data (self));
   g_task_set_task_data (task, job, export_job_free);
   g_task_run_in_thread (task, export_thread);
 }
@@ -601,8 +790,8 @@ probe_dataset_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   ProbedDataset *probed = g_task_propagate_pointer (G_TASK (result), &error);
-  DrmadWindow *self = DRMAD_WINDOW (source);
-  if (!task_end (self, error))
+  g_autoptr (DrmadWindow) self = drmad_window_task_window (user_data);
+  if (!self || !task_end (self, error))
     return;
   if (!probed) {
     drmad_window_set_status (self, "Could not open the dataset");
@@ -639,7 +828,7 @@ drmad_window_open_dataset (DrmadWindow *self, const char *path)
   /* A file chosen inside an IDX or CIFAR-10 folder stands for its folder. */
   char *folder = g_file_test (path, G_FILE_TEST_IS_REGULAR) ? g_path_get_dirname (path) : g_strdup (path);
   task_begin (self, "Loading the dataset…");
-  g_autoptr (GTask) task = g_task_new (self, self->cancellable, probe_dataset_done, NULL);
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, probe_dataset_done, drmad_window_task_data (self));
   g_task_set_task_data (task, folder, g_free);
   g_task_run_in_thread (task, probe_dataset_thread);
 }
@@ -733,22 +922,28 @@ on_compare_destroyed (GtkWidget *compare, CompareJob *job)
 static void
 compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  DrmadWindow *self = DRMAD_WINDOW (source);
+  g_autoptr (DrmadWindow) self = drmad_window_task_window (user_data);
   CompareJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr (GError) error = NULL;
   gboolean loaded = g_task_propagate_boolean (G_TASK (result), &error);
-  g_signal_handlers_disconnect_by_func (job->compare, on_compare_destroyed, job);
-  if (self->compare_cancellable == job->cancellable) {
+  /* the comparison's window and the plots are let go here, in the main
+   * thread, on every path: the task itself may end in its worker thread */
+  g_autoptr (GtkWidget) compare = g_steal_pointer (&job->compare);
+  g_autoptr (DrmadPlot) val = g_steal_pointer (&job->val);
+  g_autoptr (DrmadPlot) l2 = g_steal_pointer (&job->l2);
+  g_autoptr (DrmadPlot) lr = g_steal_pointer (&job->lr);
+  g_signal_handlers_disconnect_by_func (compare, on_compare_destroyed, job);
+  if (self && self->compare_cancellable == job->cancellable) {
     g_clear_object (&self->compare_cancellable);
     self->compare_loading = NULL;
   }
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+  if (!self || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     if (!job->closed)   /* another Compare, or the window going away */
-      gtk_window_destroy (GTK_WINDOW (job->compare));
+      gtk_window_destroy (GTK_WINDOW (compare));
     return;
   }
   if (!loaded) {
-    gtk_window_destroy (GTK_WINDOW (job->compare));
+    gtk_window_destroy (GTK_WINDOW (compare));
     drmad_window_show_error (self, error->message);
     drmad_window_compare_finished (self, NULL);
     return;
@@ -759,7 +954,7 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   gtk_widget_set_margin_end (box, 12);
   gtk_widget_set_margin_top (box, 12);
   gtk_widget_set_margin_bottom (box, 12);
-  DrmadPlot *plots[3] = { g_steal_pointer (&job->val), g_steal_pointer (&job->l2), g_steal_pointer (&job->lr) };
+  DrmadPlot *plots[3] = { g_steal_pointer (&val), g_steal_pointer (&l2), g_steal_pointer (&lr) };
   for (guint i = 0; i < 3; i++) {
     GtkWidget *view = drmad_plot_view_new ();
     gtk_widget_set_hexpand (view, TRUE);
@@ -767,8 +962,28 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
     drmad_plot_view_set_plot (DRMAD_PLOT_VIEW (view), plots[i]);
     gtk_box_append (GTK_BOX (box), view);
   }
-  gtk_window_set_child (GTK_WINDOW (job->compare), box);
-  drmad_window_compare_finished (self, job->compare);
+  gtk_window_set_child (GTK_WINDOW (compare), box);
+  drmad_window_compare_finished (self, compare);
+}
+
+/* How many runs @folders are: one folder given twice (the shown run chosen
+ * again, one folder by two paths) is one, as the comparison counts it
+ * (drmad_compare_runs_cancellable); one that cannot be looked at counts. */
+static guint
+count_runs (const char *const *folders)
+{
+  guint given = g_strv_length ((char **) folders), n = 0;
+  g_autofree GStatBuf *seen = g_new0 (GStatBuf, MAX (given, 1));
+  for (guint k = 0; k < given; k++) {
+    gboolean again = FALSE;
+    if (g_stat (folders[k], &seen[n]) == 0)
+      for (guint j = 0; j < n && !again; j++)
+        again = seen[j].st_dev == seen[n].st_dev && seen[j].st_ino == seen[n].st_ino;
+    else
+      memset (&seen[n], 0, sizeof seen[n]);
+    n += !again;
+  }
+  return n;
 }
 
 GtkWidget *
@@ -776,14 +991,11 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
 {
   g_return_val_if_fail (DRMAD_IS_WINDOW (self), NULL);
   g_autoptr (GStrvBuilder) all = g_strv_builder_new ();
-  guint n = 0;
-  for (const char *const *f = folders; f && *f; f++, n++)
+  for (const char *const *f = folders; f && *f; f++)
     g_strv_builder_add (all, *f);
   if (self->run_folder && !(folders && g_strv_contains (folders, self->run_folder))
-      && g_file_test (self->run_folder, G_FILE_TEST_IS_DIR)) {
+      && g_file_test (self->run_folder, G_FILE_TEST_IS_DIR))
     g_strv_builder_add (all, self->run_folder);   /* and the run this window shows */
-    n++;
-  }
   /* one load at a time: the one in flight, and its window, give way now
    * (its thread ends once the checkpoint it reads is read) */
   if (self->compare_loading)
@@ -803,17 +1015,19 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   GtkWidget *spinner = gtk_spinner_new ();
   gtk_spinner_start (GTK_SPINNER (spinner));
   gtk_box_append (GTK_BOX (loading), spinner);
+  GStrv all_folders = g_strv_builder_end (all);
+  guint n = count_runs ((const char *const *) all_folders);
   g_autofree char *text = g_strdup_printf ("Loading %u run folder%s…", n, n == 1 ? "" : "s");
   gtk_box_append (GTK_BOX (loading), gtk_label_new (text));
   gtk_window_set_child (GTK_WINDOW (window), loading);
 
   CompareJob *job = g_new0 (CompareJob, 1);
-  job->folders = g_strv_builder_end (all);
+  job->folders = all_folders;
   job->compare = g_object_ref (window);
   self->compare_loading = window;
   job->cancellable = g_object_ref (self->compare_cancellable);
   g_signal_connect (window, "destroy", G_CALLBACK (on_compare_destroyed), job);
-  g_autoptr (GTask) task = g_task_new (self, self->compare_cancellable, compare_done, NULL);
+  g_autoptr (GTask) task = g_task_new (NULL, self->compare_cancellable, compare_done, drmad_window_task_data (self));
   g_task_set_task_data (task, job, compare_job_free);
   g_task_run_in_thread (task, compare_thread);
   gtk_window_present (GTK_WINDOW (window));

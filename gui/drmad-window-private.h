@@ -105,4 +105,10 @@ void drmad_window_bind_settings  (DrmadWindow *self);
 /* drmad-window-actions.c */
 void drmad_window_install_actions (DrmadWindow *self);
 
+/* A window's GTask reaches it through this (its callback's data, taken
+ * once by drmad_window_task_window: a new reference, or NULL once the
+ * window has gone), never as its source object (drmad-window-actions.c). */
+gpointer     drmad_window_task_data   (DrmadWindow *self);
+DrmadWindow *drmad_window_task_window (gpointer data);
+
 G_END_DECLS

@@ -341,9 +341,9 @@ list_devices_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) list = g_task_propagate_pointer (G_TASK (result), &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  g_autoptr (DrmadWindow) self = drmad_window_task_window (user_data);
+  if (!self || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  DrmadWindow *self = DRMAD_WINDOW (source);
   Choice *choice = find_choice (self, "device");
   if (!list) {
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->device_dropdown), error->message);
@@ -523,7 +523,7 @@ drmad_window_bind_settings (DrmadWindow *self)
   sync_all (self);
   validate (self);
 
-  g_autoptr (GTask) task = g_task_new (self, self->cancellable, list_devices_done, NULL);
+  g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, list_devices_done, drmad_window_task_data (self));
   g_task_run_in_thread (task, list_devices_thread);
 }
 

@@ -181,8 +181,10 @@ static void
 update_elapsed (DrmadWindow *self)
 {
   g_autofree char *elapsed = format_duration ((g_get_monotonic_time () - self->started_us) / 1e6);
-  drmad_window_set_status (self, "%s · elapsed %s", self->device_text ? self->device_text : "opening the device",
-                           elapsed);
+  /* an export (the one task a run leaves possible) said so in the status
+   * line, which this tick overwrote each second while it waited */
+  drmad_window_set_status (self, "%s · elapsed %s%s", self->device_text ? self->device_text : "opening the device",
+                           elapsed, self->tasks_running > 0 ? " · exporting…" : "");
 }
 
 static gboolean

@@ -296,15 +296,15 @@ drmad_dataset_load_idx (const char *images_path, const char *labels_path,
     goto out;
   if (n == 0 || dim == 0) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY,
-                 "%s: holds %" G_GUINT64_FORMAT " images of %u × %u pixels",
-                 images_path, n, image_dims[1], image_dims[2]);
+                 "%s: holds %" G_GUINT64_FORMAT " images of %u × %u pixels (width × height)",
+                 images_path, n, image_dims[2], image_dims[1]);   /* width first, as drmad_dataset_get_shape() */
     goto out;
   }
   if (!idx_stream_open (&labels, labels_path, error)
       || !idx_read_header (&labels, IDX_LABELS_MAGIC, "labels", label_dims, error))
     goto out;
-  if (label_dims[0] != n) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+  if (label_dims[0] != n) {   /* the files disagree: not a value the caller passed */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                  "%s holds %" G_GUINT64_FORMAT " images but %s holds %u labels",
                  images_path, n, labels_path, label_dims[0]);
     goto out;

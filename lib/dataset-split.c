@@ -130,15 +130,16 @@ drmad_dataset_check_test_shape (const DrmadDataset *pool, const DrmadDataset *te
     return FALSE;
   }
   /* The same count in another shape (7 × 5 images against 5 × 7) would train
-   * and test without complaint, the test pixels in other places. Height
-   * first: an IDX file's rows × cols. */
+   * and test without complaint, the test pixels in other places. Width
+   * first, as drmad_dataset_get_shape() and the PNG loader give it (an IDX
+   * file's columns × rows). */
   if (test_pool->height != pool->height || test_pool->width != pool->width
       || test_pool->channels != pool->channels) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES,
-                 "the test pool (%s) holds images of %u × %u × %u (height × width × channels), the training "
+                 "the test pool (%s) holds images of %u × %u × %u (width × height × channels), the training "
                  "pool (%s) of %u × %u × %u: a test set must have the training set's image shape",
-                 test_pool->source, test_pool->height, test_pool->width, test_pool->channels,
-                 pool->source, pool->height, pool->width, pool->channels);
+                 test_pool->source, test_pool->width, test_pool->height, test_pool->channels,
+                 pool->source, pool->width, pool->height, pool->channels);
     return FALSE;
   }
   return TRUE;
@@ -149,6 +150,11 @@ drmad_dataset_split (const DrmadDataset *pool, const DrmadDataset *test_pool,
                      guint64 seed, guint n_train, guint n_val, guint n_test, GError **error)
 {
   g_return_val_if_fail (pool != NULL, NULL);
+  if (n_val == 0) {   /* an empty validation set was refused only later, by drmad_meta_new() */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "n_val is 0: a split needs at least one validation example (the meta-loss is measured on them)");
+    return NULL;
+  }
   if (test_pool && !drmad_dataset_check_test_shape (pool, test_pool, error))
     return NULL;
   if (test_pool && n_test > test_pool->n) {

@@ -241,7 +241,12 @@ DrmadDataset *
 drmad_dataset_new_from_arrays (guint n, guint dim, guint n_classes,
                                const float *features, const gint32 *labels, GError **error)
 {
-  if (dim == 0 || n_classes == 0 || (n > 0 && (features == NULL || labels == NULL))) {
+  if (n == 0) {   /* an empty dataset was refused only later, by whatever used it */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                 "a dataset needs at least one example (n is 0)");
+    return NULL;
+  }
+  if (dim == 0 || n_classes == 0 || features == NULL || labels == NULL) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                  "a dataset needs dim ≥ 1, n_classes ≥ 1 and arrays for %u examples "
                  "(got dim %u, n_classes %u)", n, dim, n_classes);
@@ -275,10 +280,8 @@ drmad_dataset_new_from_arrays (guint n, guint dim, guint n_classes,
     g_free (f);
     return NULL;
   }
-  if (n > 0) {
-    memcpy (f, features, n_features * sizeof (float));
-    memcpy (l, labels, (gsize) n * sizeof (gint32));
-  }
+  memcpy (f, features, n_features * sizeof (float));
+  memcpy (l, labels, (gsize) n * sizeof (gint32));
   return drmad_dataset_wrap (n, dim, n_classes, dim, 1, 1, f, NULL, l, g_strdup ("arrays"));
 }
 

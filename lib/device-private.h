@@ -48,6 +48,13 @@ void drmad_device_raise_peak (DrmadDevice *device, guint64 bytes);
  * less those bytes) wrap below zero. */
 void drmad_device_begin_peak (DrmadDevice *device, guint64 *allocated, guint64 *peak);
 
+/* A size for a message, to g_free(), in the units --memory-budget is given
+ * in (K, M, G: powers of 1024): --memory-budget 1G reads back as 1.0 GiB,
+ * not 1.1 GB. Every size the library prints goes through it, so that one
+ * size reads the same in every message (it read 405.0 TiB in one and
+ * 445.3 TB in another). */
+char *drmad_memory_text (guint64 bytes);
+
 /* Refuses, before anything is allocated, work that needs more
  * device memory than is left (global memory less what the library holds) or
  * a single array larger than the device's largest allocation. @what names

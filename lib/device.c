@@ -419,6 +419,12 @@ drmad_device_account (DrmadDevice *device, gint64 delta_bytes)
   g_mutex_unlock (&device->lock);
 }
 
+char *
+drmad_memory_text (guint64 bytes)
+{
+  return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+}
+
 gboolean
 drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, guint64 largest_array,
                          const char *what, const char *advice, GError **error)
@@ -428,11 +434,11 @@ drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, guint64 larg
   guint64 left = total > held ? total - held : 0;
   if (bytes_needed <= left && largest_array <= device->info.max_alloc_bytes)
     return TRUE;
-  g_autofree char *need = g_format_size (bytes_needed);
-  g_autofree char *free_text = g_format_size (left);
-  g_autofree char *total_text = g_format_size (total);
-  g_autofree char *largest = g_format_size (largest_array);
-  g_autofree char *max_alloc = g_format_size (device->info.max_alloc_bytes);
+  g_autofree char *need = drmad_memory_text (bytes_needed);
+  g_autofree char *free_text = drmad_memory_text (left);
+  g_autofree char *total_text = drmad_memory_text (total);
+  g_autofree char *largest = drmad_memory_text (largest_array);
+  g_autofree char *max_alloc = drmad_memory_text (device->info.max_alloc_bytes);
   if (largest_array > device->info.max_alloc_bytes)
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
                  "%s needs one array of %s, more than the largest allocation %s allows (%s): %s",

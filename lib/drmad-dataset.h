@@ -34,6 +34,8 @@ typedef struct {
   guint64 max_bytes;      /* default 8 GiB of float features in memory */
 } DrmadLoadLimits;
 
+/* Fills every field of @limits with its default (the values above): what a
+ * loader given NULL, or a zero field, uses. */
 void drmad_load_limits_default (DrmadLoadLimits *limits);
 
 /* Accessors. The arrays and strings belong to the dataset and live as long as it. */
@@ -65,7 +67,9 @@ void          drmad_dataset_get_shape      (const DrmadDataset *ds, guint *width
 const char   *drmad_dataset_get_source     (const DrmadDataset *ds);  /* file or folder it came from */
 
 /* A dataset built from caller arrays (copied: the caller keeps and frees its
- * own). Labels must be in [0, n_classes). Free with drmad_dataset_free(). */
+ * own). @n ≥ 1 examples, @dim ≥ 1, @n_classes ≥ 1 and finite features, or
+ * %DRMAD_ERROR_INVALID_ARGUMENT; labels must be in [0, n_classes)
+ * (%DRMAD_ERROR_LABEL_RANGE). Free with drmad_dataset_free(). */
 DrmadDataset *drmad_dataset_new_from_arrays (guint n, guint dim, guint n_classes,
                                              const float *features, const gint32 *labels,
                                              GError **error);
@@ -165,7 +169,8 @@ typedef struct {
  * @n_test from @test_pool when it is non-NULL, else from the rest of @pool.
  * A zero @n_train means "all that remain after validation (and test)"; a
  * zero @n_test with a @test_pool means "all of @test_pool", and without one
- * is %DRMAD_ERROR_INVALID_ARGUMENT (a split always has a test set).
+ * is %DRMAD_ERROR_INVALID_ARGUMENT (a split always has a test set); so is
+ * a zero @n_val (the meta-loss is measured on the validation set).
  * Sizes larger than what exists give %DRMAD_ERROR_INVALID_ARGUMENT; a
  * @test_pool whose feature count or image shape (drmad_dataset_get_shape())
  * differs from @pool's gives %DRMAD_ERROR_MIXED_SIZES.

@@ -133,7 +133,9 @@ void    drmad_device_reset_peak          (DrmadDevice *device);
  * This gives it back now; the device also does when closed. */
 void    drmad_device_trim_memory         (DrmadDevice *device);
 
-/* Waits for everything enqueued so far. */
+/* Waits for everything enqueued so far. A failure of the work or of the
+ * wait (clFinish) is %DRMAD_ERROR_OPENCL, or %DRMAD_ERROR_OUT_OF_MEMORY where
+ * the device or host ran out of memory; the message names the OpenCL status. */
 gboolean drmad_device_finish (DrmadDevice *device, GError **error);
 
 /* The host BLAS (OpenBLAS), which runs the GEMMs of CPU devices. The

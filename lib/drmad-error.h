@@ -36,7 +36,9 @@ typedef enum {
   DRMAD_ERROR_UNSUPPORTED,      /* the device cannot do what was asked (fp64, native kernels) */
   DRMAD_ERROR_DIVERGED,         /* NaN or Inf appeared */
   DRMAD_ERROR_CANCELLED,        /* the progress callback asked to stop */
-  DRMAD_ERROR_CORRUPT,          /* a checkpoint or run folder fails its own consistency checks; a data file holds more than its header counts */
+  DRMAD_ERROR_CORRUPT,          /* a checkpoint or run folder fails its own consistency checks; a data file holds more
+                                 * than its header counts, or disagrees with its pair (an IDX images file and its
+                                 * labels file counting different numbers of examples) */
   DRMAD_ERROR_EXISTS,           /* an output folder exists and overwriting was not asked for */
   DRMAD_ERROR_UNSTABLE,         /* a reverse pass's ‖dw‖ grew past its watch limit: the method is unusable there */
   DRMAD_ERROR_BUSY,             /* a run folder is in use by another process (its lock is held); a net is in use

@@ -48,8 +48,8 @@ void drmad_reverse_config_init (DrmadReverseConfig *config);
 gboolean drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
                                        DrmadReverseConfig *resolved, char **reason, GError **error);
 
-/* "exact k=23", "piecewise K=16", "drmad R=200", "drmad R=T (full line)", "truncated R=200"
- * for a resolved configuration (no spaces around '=', no commas: a CSV cell).
+/* "exact k=23", "piecewise K=16", "drmad R=200", "drmad R=T (full line)", "truncated R=40 k=7"
+ * (R reverse steps, checkpoints every k) for a resolved configuration (no spaces around '=', no commas: a CSV cell).
  * A new string: g_free() it. */
 char *drmad_reverse_config_describe (const DrmadReverseConfig *resolved, guint64 steps);
 
@@ -65,6 +65,11 @@ typedef struct {
   double sign_agreement;   /* fraction of components whose signs agree (zero counts as a sign) */
 } DrmadFidelity;
 
+/* The fidelity of @approx to @reference over entries [@first, @first +
+ * @count) of both. Edge cases: @count 0, or both zero over the span, gives
+ * (cosine 1, relative error 0, sign agreement 1); a zero @reference against
+ * a non-zero @approx gives cosine 0 and relative error inf (no relative
+ * size to measure against); NaN in either gives NaN. */
 DrmadFidelity drmad_fidelity_compute (const double *approx, const double *reference, gsize first, gsize count);
 
 /* The outcome of one forward and reverse pass. drmad_hypergradient_free()

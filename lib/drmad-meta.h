@@ -184,11 +184,20 @@ void drmad_meta_set_reduce (DrmadMeta *meta, DrmadMetaReduceFunc func, gpointer 
 /* The whole optimiser state (θ, moments, the accepted point, the meta
  * learning rate, the iteration count), for checkpoints: a new GBytes to
  * g_bytes_unref(). Loading copies from @state (borrowed for the call), checks
- * that it belongs to a θ of the same size and leaves @meta untouched on
- * failure; from a progress callback of @meta's own step, or from another
+ * that it belongs to a θ of the same size (%DRMAD_ERROR_MISMATCH: another
+ * run's settings) and that every number in it is
+ * finite and in its range (a meta learning rate > 0, a best loss ≥ 0 or inf,
+ * second moments ≥ 0, θ and its accepted and best copies within ±700):
+ * %DRMAD_ERROR_CORRUPT naming the field otherwise. It leaves @meta untouched
+ * on failure; from a progress callback of @meta's own step, or from another
  * thread while the step runs, it fails with %DRMAD_ERROR_BUSY. */
 GBytes  *drmad_meta_save_state (DrmadMeta *meta);
 gboolean drmad_meta_load_state (DrmadMeta *meta, GBytes *state, GError **error);
+/* The meta-iterations done so far, rejected ones included: 0 for a new
+ * optimiser, one more after each drmad_meta_step() that returns a report,
+ * the saved count after drmad_meta_load_state(). A step that returns no
+ * report (cancelled, an error) leaves it, and the meta learning rate, as
+ * they were. */
 guint    drmad_meta_get_iteration (DrmadMeta *meta);
 /* The θ this optimiser moves (borrowed: the one given to drmad_meta_new). */
 DrmadHyper *drmad_meta_get_hyper (DrmadMeta *meta);
@@ -216,6 +225,11 @@ guint         drmad_meta_get_stalled       (DrmadMeta *meta);
 /* The last hypergradient computed (NULL before the first step). It belongs to
  * @meta: the next drmad_meta_step() may free it; copy what you need. */
 const DrmadHypergradient *drmad_meta_get_last_hypergradient (DrmadMeta *meta);
+/* The meta learning rate the next step takes: DrmadMetaConfig's at first,
+ * halved by each rejected meta-iteration, multiplied by
+ * learning_rate_growth by each new best validation loss after the first;
+ * the saved one after drmad_meta_load_state(). The rate reports give as
+ * meta_learning_rate. */
 double drmad_meta_get_learning_rate (DrmadMeta *meta);
 
 G_END_DECLS

@@ -49,6 +49,7 @@ DrmadDeviceData *drmad_device_data_new  (DrmadDevice *device, DrmadPrecision pre
                                          const DrmadDataset *dataset, GError **error);
 void             drmad_device_data_free (DrmadDeviceData *data);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDeviceData, drmad_device_data_free)
+/* The number of examples the copy holds (drmad_dataset_get_n() of the dataset it was made from). */
 guint            drmad_device_data_get_n (const DrmadDeviceData *data);
 
 /**
@@ -80,12 +81,22 @@ DrmadDevice   *drmad_net_get_device     (const DrmadNet *net);
 void           drmad_net_get_layer_span (const DrmadNet *net, guint layer,
                                          gsize *weight_offset, gsize *n_weights, gsize *bias_offset);
 
-/* @params: the caller's P numbers, copied in or filled. */
+/* @params: the caller's P numbers, copied in or filled. A new net's
+ * parameters are zeros until set or drmad_net_init_params() draws them.
+ * drmad_net_set_params() refuses a value that is NaN, ±Inf or, in a float32
+ * net, beyond float32's range with %DRMAD_ERROR_INVALID_ARGUMENT naming the
+ * first one's index, and leaves the parameters as they were; from another
+ * thread while the net works, or from a progress callback of work on it,
+ * it fails with %DRMAD_ERROR_BUSY (drmad.h, "Threads"). Both report a
+ * failed copy to or from the device as %DRMAD_ERROR_OPENCL, or
+ * %DRMAD_ERROR_OUT_OF_MEMORY where the device ran out of memory;
+ * drmad_net_get_params() may be called from a progress callback. */
 gboolean drmad_net_set_params (DrmadNet *net, const double *params, GError **error);
 gboolean drmad_net_get_params (DrmadNet *net, double *params, GError **error);
 
 /* W_l = scale_l · Z_l with Z_l fixed N(0,1) draws from @seed, biases 0
- * (docs/algorithm.md §1). @scales: L values, or NULL for 1/√fan_in. The
+ * (docs/algorithm.md §1). @scales: L finite values ≥ 0 (else
+ * %DRMAD_ERROR_INVALID_ARGUMENT naming the layer), or NULL for 1/√fan_in. The
  * net keeps the draws of the last seed (8 bytes a parameter), so that a
  * second call with it, as each meta-iteration makes, draws nothing. */
 gboolean drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError **error);

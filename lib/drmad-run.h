@@ -148,7 +148,10 @@ gboolean drmad_run_has_checkpoint (const DrmadRun *run);
  * swap, or the room under its cgroup's memory limit and each above it
  * where that is less, the cgroup's inactive file cache not counted as
  * used) is refused before it is read, with %DRMAD_ERROR_OUT_OF_MEMORY
- * naming the file, the payload, that peak and the memory and its bound. */
+ * naming the file, the payload, that peak and the memory and its bound.
+ * A whole checkpoint written for a θ of another size (other layers or
+ * groups learned) is %DRMAD_ERROR_MISMATCH, like one of other settings;
+ * one whose parts do not fit together is %DRMAD_ERROR_CORRUPT. */
 gboolean drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error);
 /* The history alone (drmad_run_get_record), for reading or plotting a run:
  * @hyper may come from drmad_hyper_new_for_sizes(), no device needed. */
@@ -173,6 +176,10 @@ gboolean drmad_run_record_final (DrmadRun *run, DrmadHyper *hyper, double initia
 gboolean              drmad_run_set_start     (DrmadRun *run, const DrmadHyper *hyper, GError **error);
 const double         *drmad_run_get_start     (const DrmadRun *run);
 
+/* How many meta-iterations the run holds: those drmad_run_restore() or
+ * drmad_run_load_history() read, plus one for each drmad_run_record() since
+ * (0 for a new run). The final rows (drmad_run_record_final()) are not
+ * among them. Records are numbered from 0 for drmad_run_get_record(). */
 guint                 drmad_run_get_n_records (const DrmadRun *run);
 /* Belongs to @run: valid until drmad_run_free() or the next
  * drmad_run_restore() or drmad_run_load_history(); drmad_run_record()
@@ -201,14 +208,16 @@ gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize 
 guint64 drmad_run_hyper_csv_bytes_per_iteration (const DrmadHyper *hyper);
 
 /* checkpoint.bin framing: magic, version, length, payload, CRC-32. Writing
- * borrows @payload; reading returns a new GBytes to g_bytes_unref(). Reading
- * accepts this version (6) and the older ones back to version 3 (whose
- * records lack the ranks and spreads; before version 6 every record holds
- * θ and no cells). Reading refuses a payload bigger than the memory this
- * process may still take (as drmad_run_restore() says, but counted once:
- * nothing is decoded) with %DRMAD_ERROR_OUT_OF_MEMORY before reading it,
- * naming the file, the payload and the memory and its bound (MemAvailable
- * plus free swap, or the cgroup file with its limit and usage). */
+ * borrows @payload and writes the newest version; reading returns a new
+ * GBytes to g_bytes_unref(). Reading accepts every version from 3, the
+ * oldest (whose records lack the ranks and spreads; before version 6 every
+ * record holds θ and no cells), to the one this drmad writes; any other is
+ * %DRMAD_ERROR_CORRUPT, its message naming the versions read. Reading
+ * refuses a payload bigger than the memory this process may still take (as
+ * drmad_run_restore() says, but counted once: nothing is decoded) with
+ * %DRMAD_ERROR_OUT_OF_MEMORY before reading it, naming the file, the
+ * payload and the memory and its bound (MemAvailable plus free swap, or
+ * the cgroup file with its limit and usage). */
 gboolean drmad_checkpoint_write (const char *path, GBytes *payload, GError **error);
 GBytes  *drmad_checkpoint_read  (const char *path, GError **error);
 

@@ -115,11 +115,13 @@ check_size (const guint *sizes, guint L, const DrmadHyperConfig *config, GError 
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
                  "the hyperparameters would have %.4g entries (%u segments; L2 %s), more than the %u they may "
                  "have: use fewer segments or a coarser L2", entries, config->segments, l2, G_MAXUINT);
-  else
+  else {
+    g_autofree char *need = drmad_memory_text ((guint64) bytes), *have = drmad_memory_text ((guint64) memory);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
-                 "the hyperparameters would have %.4g entries (%u segments; L2 %s), %.3g GB of host memory for "
-                 "their values and names; this machine has %.3g GB: use fewer segments or a coarser L2",
-                 entries, config->segments, l2, bytes / 1e9, memory / 1e9);
+                 "the hyperparameters would have %.4g entries (%u segments; L2 %s), %s of host memory for "
+                 "their values and names; this machine has %s: use fewer segments or a coarser L2",
+                 entries, config->segments, l2, need, have);
+  }
   return FALSE;
 }
 

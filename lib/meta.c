@@ -303,6 +303,7 @@ typedef struct {
   DrmadProgressFunc progress;
   gpointer          user_data;
   guint64           train_steps, reverse_steps;
+  guint64           reported;   /* the last step the callback was given, for a cancellation's message */
 } FidelityProgress;
 
 static gboolean
@@ -310,9 +311,9 @@ fidelity_progress (const char *phase, guint64 step, guint64 total, gpointer user
 {
   FidelityProgress *f = user_data;
   guint64 all = f->train_steps + f->reverse_steps;
-  if (g_strcmp0 (phase, "reverse") != 0)
-    return f->progress ("fidelity", MIN (step, f->train_steps), all, f->user_data);
-  return f->progress ("fidelity", f->train_steps + MIN (step, f->reverse_steps), all, f->user_data);
+  f->reported = g_strcmp0 (phase, "reverse") != 0 ? MIN (step, f->train_steps)
+                                                  : f->train_steps + MIN (step, f->reverse_steps);
+  return f->progress ("fidelity", f->reported, all, f->user_data);
 }
 
 /* The fidelity of this iteration's hypergradient @result (docs/algorithm.md §5). */
@@ -334,6 +335,13 @@ measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergrad
     FidelityProgress relay = { progress, user_data, T, drmad_reverse_progress_steps (&meta->reference, T) };
     reference = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val, &meta->reference,
                                              progress ? fidelity_progress : NULL, &relay, &local);
+    if (!reference && g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_CANCELLED)) {
+      /* The reference pass names its own phase and count ("train cancelled at
+       * step 3 of 30"), which the callback never saw: say the phase it saw. */
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED, "fidelity cancelled at step %" G_GUINT64_FORMAT
+                   " of %" G_GUINT64_FORMAT, relay.reported, relay.train_steps + relay.reverse_steps);
+      return FALSE;
+    }
     if (!reference) {
       if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)
           && !g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE)) {
@@ -669,6 +677,64 @@ drmad_meta_save_state (DrmadMeta *meta)
   return g_byte_array_free_to_bytes (bytes);
 }
 
+#define STATE_THETA_BOUND 700.0   /* drmad_hyper_set_values() refuses a raw θ beyond ±700 */
+
+/* Whether @x lies in [@lo, @hi]: written so that NaN, for which every
+ * comparison is false, fails it (x > hi would let NaN through). */
+static gboolean
+in_range (double x, double lo, double hi)
+{
+  return x >= lo && x <= hi;
+}
+
+/* Every double of a state, before any of it is used: one NaN loaded (the
+ * meta learning rate, a moment, the best θ) made every later meta-step a
+ * rejection or left a NaN best θ, while the load itself succeeded. θ and
+ * its copies keep the bound drmad_hyper_set_values() holds θ to; they are
+ * then projected onto the ranges as before. */
+static gboolean
+state_values_ok (const DrmadMeta *meta, const StateHeader *header, const double *vectors, GError **error)
+{
+  const char *what = NULL, *expected = NULL;
+  double value = 0;
+  gsize index = 0;
+  if (!in_range (header->learning_rate, G_MINDOUBLE, G_MAXDOUBLE))
+    what = "meta learning rate", value = header->learning_rate, expected = "a finite number > 0";
+  else if (!in_range (header->best_val_loss, 0, INFINITY))
+    what = "best validation loss", value = header->best_val_loss,
+    expected = "a number ≥ 0 (inf before the first accepted meta-iteration)";
+  /* The vectors in drmad_meta_save_state()'s order, with their ranges. */
+  static const struct { const char *name; double lo, hi; } kinds[STATE_VECTORS] = {
+    { "θ", -STATE_THETA_BOUND, STATE_THETA_BOUND },
+    { "first moment (Adam) or velocity (SGD)", -G_MAXDOUBLE, G_MAXDOUBLE },
+    { "second moment (Adam)", 0, G_MAXDOUBLE },
+    { "accepted θ", -STATE_THETA_BOUND, STATE_THETA_BOUND },
+    { "accepted hypergradient", -G_MAXDOUBLE, G_MAXDOUBLE },
+    { "accepted first moment", -G_MAXDOUBLE, G_MAXDOUBLE },
+    { "accepted second moment", 0, G_MAXDOUBLE },
+    { "best θ", -STATE_THETA_BOUND, STATE_THETA_BOUND },
+  };
+  for (guint v = 0; !what && v < STATE_VECTORS; v++)
+    for (gsize i = 0; !what && i < meta->n; i++) {
+      double x = vectors[v * meta->n + i];
+      if (!in_range (x, kinds[v].lo, kinds[v].hi)) {
+        what = kinds[v].name, value = x, index = i + 1;
+        expected = kinds[v].lo == 0 ? "a finite number ≥ 0"
+                   : kinds[v].hi == STATE_THETA_BOUND ? "a finite number in [−700, 700], as θ is held to"
+                   : "a finite number";
+      }
+    }
+  if (!what)
+    return TRUE;
+  g_autofree char *where = index ? g_strdup_printf (" (value %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ", %s)",
+                                                    index, meta->n,
+                                                    drmad_hyper_get_name (meta->hyper, index - 1))
+                                 : g_strdup ("");
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+               "the optimiser state's %s%s is %g: expected %s; the state is damaged", what, where, value, expected);
+  return FALSE;
+}
+
 static gboolean
 drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
 {
@@ -686,8 +752,8 @@ drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
   memcpy (&header, data, header_size);
   if (header_size < sizeof header)
     header.best_iteration = header.iteration;
-  if (header.n != meta->n) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+  if (header.n != meta->n) {   /* another run's θ (drmad-error.h): a damaged size is caught below */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
                  "the optimiser state is for %" G_GUINT64_FORMAT " hyperparameters; this run has %" G_GSIZE_FORMAT,
                  header.n, meta->n);
     return FALSE;
@@ -707,6 +773,8 @@ drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
     return FALSE;
   }
   const double *theta = (const double *) (data + header_size);
+  if (!state_values_ok (meta, &header, theta, error))
+    return FALSE;
   /* θ, the accepted and the best θ onto the ranges as they are now: a
    * state of an earlier version may hold a momentum the last bit below
    * 1e-12, which drmad --evaluate refuses (drmad_hyper_clamp_range). */

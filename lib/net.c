@@ -306,6 +306,17 @@ drmad_net_set_params_unguarded (DrmadNet *net, const double *params, GError **er
 gboolean
 drmad_net_set_params (DrmadNet *net, const double *params, GError **error)
 {
+  /* NaN or Inf (or, in float32, a value it rounds to Inf) would only surface
+   * as a NaN loss at the next evaluation. */
+  const double largest = net->precision == DRMAD_PRECISION_FLOAT32 ? G_MAXFLOAT : G_MAXDOUBLE;
+  for (gsize i = 0; i < net->n_params; i++)
+    if (!(fabs (params[i]) <= largest)) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                   "parameter %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " is %g: parameters must be finite numbers%s",
+                   i, net->n_params, params[i],
+                   isfinite (params[i]) ? " (beyond float32's range, the net's precision)" : "");
+      return FALSE;
+    }
   if (!drmad_net_enter (net, "drmad_net_set_params()", error))
     return FALSE;
   gboolean result = drmad_net_set_params_unguarded (net, params, error);
@@ -323,9 +334,9 @@ static gboolean
 drmad_net_init_params_unguarded (DrmadNet *net, guint64 seed, const double *scales, GError **error)
 {
   for (guint l = 1; scales && l <= net->n_layers; l++)
-    if (!isfinite (scales[l - 1])) {
+    if (!(scales[l - 1] >= 0) || !isfinite (scales[l - 1])) {   /* a negative scale too, as DrmadHyperConfig refuses */
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                   "initial scale of layer %u is %g: expected a finite number", l, scales[l - 1]);
+                   "initial scale of layer %u is %g: expected a finite number ≥ 0", l, scales[l - 1]);
       return FALSE;
     }
   if (!net->init_draws || net->init_seed != seed) {

@@ -795,14 +795,6 @@ memory_budget (DrmadNet *net, const DrmadReverseConfig *config)
   return config->memory_budget ? config->memory_budget : device_free (net) / 2;
 }
 
-/* A size in the units --memory-budget is given in (K, M, G: powers of
- * 1024): --memory-budget 1G reads back as 1.0 GiB, not 1.1 GB. */
-static char *
-memory_text (guint64 bytes)
-{
-  return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
-}
-
 gboolean
 drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
                               DrmadReverseConfig *resolved, char **reason, GError **error)
@@ -835,7 +827,7 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
     if (shares_host_memory (net))   /* what is left beside the host arrays (drmad_hypergradient_check_memory) */
       free_bytes = free_bytes > pass_host_bytes (net, hyper) ? free_bytes - pass_host_bytes (net, hyper) : 0;
     g_autofree char *over = NULL;
-    g_autofree char *budget_text = memory_text (budget);
+    g_autofree char *budget_text = drmad_memory_text (budget);
     g_autofree char *budget_source = config->memory_budget ? g_strdup ("the memory budget")
                                                            : g_strdup ("half the device's free memory");
     if (budget > free_bytes) {
@@ -854,12 +846,12 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       budget_source = g_strdup (shares_host_memory (net) ? "the device's free memory beside the pass's host arrays"
                                                          : "the device's free memory");
       g_free (budget_text);
-      budget_text = memory_text (free_bytes);
+      budget_text = drmad_memory_text (free_bytes);
       budget = free_bytes;
     }
     r.method = DRMAD_METHOD_EXACT;
     guint64 exact_bytes = drmad_hypergradient_device_bytes (net, hyper, &r);
-    g_autofree char *exact_text = memory_text (exact_bytes);
+    g_autofree char *exact_text = drmad_memory_text (exact_bytes);
     if (exact_bytes > budget && g_str_equal (exact_text, budget_text)) {
       /* "exact needs 1.3 MiB, more than the memory budget (1.3 MiB)": say the bytes */
       g_free (exact_text);
@@ -876,7 +868,7 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       guint64 one = drmad_hypergradient_device_bytes (net, hyper, &r);
       guint64 per_piece = net->n_params * drmad_precision_size (net->precision);
       if (one > budget) {
-        g_autofree char *one_text = memory_text (one);
+        g_autofree char *one_text = drmad_memory_text (one);
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
                      "no reverse pass fits %s (%s): even one straight piece needs %s; raise the memory budget "
                      "or use a smaller network", budget_source, budget_text, one_text);
@@ -989,7 +981,7 @@ drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadR
    * vectors), and a pass that fitted the device alone was killed for memory. */
   if (shares_host_memory (net)) {
     guint64 host = pass_host_bytes (net, hyper);
-    g_autofree char *host_text = g_format_size (host);
+    g_autofree char *host_text = drmad_memory_text (host);
     g_free (what);
     what = g_strdup_printf ("the %s reverse pass over T = %" G_GUINT64_FORMAT " steps, with its %s of host arrays "
                             "(a CPU device's memory is the host's),", method, hc->steps, host_text);

@@ -1683,7 +1683,7 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   }
   if (framed && (header[2] != n || header[3] != n_groups || (version >= 6 && header[5] != cells))) {
     /* whole, but of another θ */
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
                  "%s holds %" G_GUINT64_FORMAT " hyperparameter values in %" G_GUINT64_FORMAT " groups; this run "
                  "has %" G_GSIZE_FORMAT " in %" G_GSIZE_FORMAT ": it is another run's, or damaged", path, header[2],
                  header[3], n, n_groups);

@@ -1503,7 +1503,8 @@ strip_identity (const char *checkpoint, gboolean old)
  * data are refused, as --dataset was before the data could move. Written
  * so in version 6's layout and in version 5's, each resumes with the run's
  * own data to the history of a run never stopped (a header of the wrong
- * size shifted θ and the state by 24 bytes, CRC-32 valid, and still ran). */
+ * size shifted θ and the state by 24 bytes, CRC-32 valid, and still ran;
+ * drmad_meta_load_state() now refuses such a state too). */
 static void
 test_resume_dataset_without_identity (void)
 {

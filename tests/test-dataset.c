@@ -364,9 +364,17 @@ test_idx_count_mismatch (void)
   write_array (labels, idx_labels (5, 5, 2), FALSE);
   GError *error = NULL;
   g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
-  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  /* the two files disagree: CORRUPT (drmad-error.h), not a bad argument, which it gave */
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
   assert_message_has (error, "a-images-idx3-ubyte");
   assert_message_has (error, "b-labels-idx1-ubyte");
+  g_clear_error (&error);
+
+  /* No images, of 3 rows × 5 columns: the shape width first, as drmad_dataset_get_shape() gives it */
+  write_array (images, idx_images (0, 0, 3, 5), FALSE);
+  g_assert_null (drmad_dataset_load_idx (images, labels, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_EMPTY);
+  assert_message_has (error, "holds 0 images of 5 × 3 pixels (width × height)");
   g_clear_error (&error);
   remove_tree (dir);
 }
@@ -1090,6 +1098,12 @@ test_open_test_shape (void)
   g_assert_null (drmad_dataset_split (pool, turned, 1, 3, 2, 0, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
   assert_message_has (error, "7 × 5 × 1");
+  /* width first, as drmad_dataset_get_shape() and the PNG messages give it (it was height × width) */
+  guint width, height;
+  drmad_dataset_get_shape (turned, &width, &height, NULL);
+  g_assert_cmpuint (width, ==, 5);   /* idx_images (…, rows 7, cols 5) */
+  g_assert_cmpuint (height, ==, 7);
+  assert_message_has (error, "holds images of 5 × 7 × 1 (width × height × channels), the training pool");
   g_clear_error (&error);
 
   write_array (si, idx_images (4, 4, 6, 7), FALSE);
@@ -1338,6 +1352,17 @@ test_split_too_large (void)
   g_assert_null (drmad_dataset_split (pool, narrow, 1, 0, 10, 1, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MIXED_SIZES);
   assert_message_has (error, "2 features");
+  g_clear_error (&error);
+
+  /* No validation examples: refused at the split, naming n_val; the empty validation set it made was
+   * refused only later, by drmad_meta_new(). */
+  g_assert_null (drmad_dataset_split (pool, NULL, 1, 50, 0, 10, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "n_val is 0");
+  g_clear_error (&error);
+  g_assert_null (drmad_dataset_split (pool, test_pool, 1, 0, 0, 0, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "n_val is 0");
   g_clear_error (&error);
 }
 
@@ -1750,6 +1775,11 @@ test_arrays (void)
   g_clear_error (&error);
   g_assert_null (drmad_dataset_new_from_arrays (2, 3, 3, NULL, good, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  /* No examples: refused here, not later by whatever used the empty dataset (it was made). */
+  g_assert_null (drmad_dataset_new_from_arrays (0, 3, 3, f, good, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "n is 0");
   g_clear_error (&error);
 }
 

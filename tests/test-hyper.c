@@ -613,6 +613,164 @@ test_warm_start (void)
   problem_teardown (&p);
 }
 
+
+/* What drmad-hypergradient.h says of drmad_reverse_config_describe() and
+ * of drmad_fidelity_compute()'s edge cases, checked as written there. */
+static void
+test_documented_edges (void)
+{
+  DrmadReverseConfig truncated = { .method = DRMAD_METHOD_TRUNCATED, .reverse_steps = 40, .checkpoint_every = 7 };
+  g_autofree char *text = drmad_reverse_config_describe (&truncated, 200);
+  g_assert_cmpstr (text, ==, "truncated R=40 k=7");
+  const double a[3] = { 1, -2, 0 }, zero[3] = { 0, 0, 0 };
+  DrmadFidelity none = drmad_fidelity_compute (a, a, 1, 0);
+  g_assert_cmpfloat (none.cosine, ==, 1);
+  g_assert_cmpfloat (none.relative_error, ==, 0);
+  g_assert_cmpfloat (none.sign_agreement, ==, 1);
+  DrmadFidelity both_zero = drmad_fidelity_compute (zero, zero, 0, 3);
+  g_assert_cmpfloat (both_zero.cosine, ==, 1);
+  g_assert_cmpfloat (both_zero.relative_error, ==, 0);
+  g_assert_cmpfloat (both_zero.sign_agreement, ==, 1);
+  DrmadFidelity against_zero = drmad_fidelity_compute (a, zero, 0, 3);
+  g_assert_cmpfloat (against_zero.cosine, ==, 0);
+  g_assert_true (isinf (against_zero.relative_error) && against_zero.relative_error > 0);
+  g_assert_cmpfloat (against_zero.sign_agreement, ==, 1.0 / 3);   /* only the zero entry agrees */
+}
+
+/* Whether @text prints a size in SI units (kB, MB, GB, TB, PB, EB). */
+static gboolean
+has_si_size (const char *text)
+{
+  static const char *const units[] = { " kB", " MB", " GB", " TB", " PB", " EB",
+                                       "\u00a0kB", "\u00a0MB", "\u00a0GB", "\u00a0TB", "\u00a0PB", "\u00a0EB" };
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    if (strstr (text, units[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* One size reads the same in every message: powers of 1024, as
+ * --memory-budget takes them. drmad_reverse_config_resolve() said "405.0
+ * TiB" of an exact pass and drmad_hypergradient_check_memory() "445.3 TB"
+ * of the same one. The reference is GLib's IEC text of the pass's size. */
+static void
+test_memory_units (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = G_GUINT64_CONSTANT (1) << 62;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT };
+  guint64 bytes = drmad_hypergradient_device_bytes (p.net, hyper, &reverse);
+  g_autofree char *size = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  /* auto: exact does not fit, and the reason says what it needs */
+  DrmadReverseConfig automatic = { .method = DRMAD_METHOD_AUTO }, resolved;
+  g_autofree char *reason = NULL;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &automatic, &resolved, &reason, &error));
+  g_test_message ("resolve: %s", reason);
+  g_assert_nonnull (strstr (reason, size));
+  g_assert_false (has_si_size (reason));
+  g_assert_false (drmad_hypergradient_check_memory (p.net, hyper, &reverse, &error));
+  g_test_message ("check_memory: %s", error->message);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, size));   /* the same pass, the same text (a CPU's host arrays: KiB) */
+  g_assert_false (has_si_size (error->message));
+  problem_teardown (&p);
+}
+
+/* Every double of a saved optimiser state is checked on load: NaN at the
+ * meta learning rate, the best loss, any entry of θ, the moments, the
+ * accepted point or the best θ is refused as damaged, naming the field, and
+ * leaves the optimiser as it was; so are values outside a field's range. */
+static void
+test_state_every_double (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 10;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .reverse_steps = G_MAXUINT64 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) state = drmad_meta_save_state (meta);
+  gsize n = drmad_hyper_get_n (hyper), size;
+  const guint8 *bytes = g_bytes_get_data (state, &size);
+  const gsize header = 8 * 8;   /* lib/meta.c StateHeader: five counters, two doubles, the best iteration */
+  g_assert_cmpuint (size, ==, header + 8 * n * sizeof (double));
+  g_autofree double *theta = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  const double rate = drmad_meta_get_learning_rate (meta);
+  static const char *const fields[8] = { "θ", "first moment", "second moment", "accepted θ", "accepted hypergradient",
+                                         "accepted first moment", "accepted second moment", "best θ" };
+  /* Offsets 40 and 48: the meta learning rate and the best validation loss; then the 8 vectors. */
+  for (gsize offset = 40; offset < size; offset += 8) {
+    if (offset == 56)
+      continue;   /* the best iteration, a count */
+    for (guint kind = 0; kind < 3; kind++) {
+      double bad = kind == 0 ? NAN : kind == 1 ? INFINITY : -INFINITY;
+      g_autofree guint8 *copy = g_memdup2 (bytes, size);
+      memcpy (copy + offset, &bad, 8);
+      g_autoptr (GBytes) damaged = g_bytes_new (copy, size);
+      if (kind == 1 && offset == 48)
+        continue;   /* an infinite best loss is "none yet" */
+      g_assert_false (drmad_meta_load_state (meta, damaged, &error));
+      g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+      const char *field = offset == 40 ? "meta learning rate" : offset == 48 ? "best validation loss"
+                          : fields[(offset - header) / 8 / n];
+      g_autofree char *value = NULL;
+      if (offset >= header)
+        value = g_strdup_printf ("(value %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT ", %s)", (offset - header) / 8 % n + 1,
+                                 n, drmad_hyper_get_name (hyper, (offset - header) / 8 % n));
+      if (!strstr (error->message, field) || (value && !strstr (error->message, value)))
+        g_error ("offset %" G_GSIZE_FORMAT ": %s names neither %s nor %s", offset, error->message, field, value);
+      g_clear_error (&error);
+      g_assert_cmpmem (drmad_hyper_get_values (hyper), n * sizeof (double), theta, n * sizeof (double));
+      g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), ==, rate);
+    }
+  }
+  /* A zero or negative meta learning rate, a negative best loss, a θ past the ±700 drmad_hyper_set_values()
+   * holds it to: out of range. */
+  const struct { gsize offset; double value; } outside[] = {
+    { 40, 0 }, { 40, -0.05 }, { 48, -1 }, { header, 701 }, { header + 7 * n * 8, -1e300 },
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (outside); k++) {
+    g_autofree guint8 *copy = g_memdup2 (bytes, size);
+    memcpy (copy + outside[k].offset, &outside[k].value, 8);
+    g_autoptr (GBytes) damaged = g_bytes_new (copy, size);
+    g_assert_false (drmad_meta_load_state (meta, damaged, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+    g_clear_error (&error);
+  }
+  /* A whole state of another θ (momentum learned too) belongs to other settings: MISMATCH (drmad-error.h),
+   * not CORRUPT, which it gave. */
+  DrmadHyperConfig more = config;
+  more.learn_momentum = TRUE;
+  g_autoptr (DrmadHyper) other = drmad_hyper_new (p.net, &more, &error);
+  g_autoptr (DrmadMeta) other_meta = drmad_meta_new (p.net, other, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_false (drmad_meta_load_state (other_meta, state, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH);
+  g_clear_error (&error);
+  /* The state as saved still loads, and the optimiser steps on from it. */
+  CHECK (drmad_meta_load_state (meta, state, &error));
+  g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (isfinite (drmad_meta_get_learning_rate (meta)));
+  problem_teardown (&p);
+}
+
 /* The bold driver (divergence factor 1, growth 2): a step that improves
  * on the best doubles the meta learning rate, any other is rejected and
  * halves it; the rate in every report against that rule. */
@@ -714,6 +872,52 @@ test_cancel (void)
     g_assert_cmpstr (error->message, ==, expected);
     g_free (state.last_phase);
   }
+  problem_teardown (&p);
+}
+
+static gboolean
+cancel_in_fidelity (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  CancelState *state = user_data;
+  state->calls++;
+  state->last_step = step;
+  state->last_total = total;
+  g_free (state->last_phase);
+  state->last_phase = g_strdup (phase);
+  return !(g_str_equal (phase, "fidelity") && step == 3);
+}
+
+/* Cancelled while the callback is in phase "fidelity" (the reference pass of
+ * a DrMAD meta-step), the error names that phase and the step and total
+ * the callback was given; it named the reference pass's own ("train
+ * cancelled at step 3 of 20"), a phase the callback never saw. */
+static void
+test_cancel_in_fidelity (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 20;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = 1, .reverse_steps = G_MAXUINT64 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 1;
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_meta_get_no_fidelity_reason (meta));
+  CancelState state = { 0 };
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, cancel_in_fidelity, &state, &error);
+  g_assert_null (report);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED);
+  g_assert_cmpstr (state.last_phase, ==, "fidelity");
+  g_assert_cmpuint (state.last_step, ==, 3);
+  g_autofree char *expected = g_strdup_printf ("fidelity cancelled at step 3 of %" G_GUINT64_FORMAT, state.last_total);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_free (state.last_phase);
   problem_teardown (&p);
 }
 
@@ -2384,7 +2588,11 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/cells", test_cells);
   g_test_add_func ("/hyper/warm-start", test_warm_start);
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
+  g_test_add_func ("/hyper/state-every-double", test_state_every_double);
   g_test_add_func ("/hyper/cancel", test_cancel);
+  g_test_add_func ("/hyper/memory-units", test_memory_units);
+  g_test_add_func ("/hyper/documented-edges", test_documented_edges);
+  g_test_add_func ("/hyper/cancel-in-fidelity", test_cancel_in_fidelity);
   g_test_add_func ("/hyper/reload-inside-step", test_reload_inside_step);
   g_test_add_func ("/hyper/threads-share-a-device", test_threads_share_a_device);
   g_test_add_func ("/hyper/names", test_names);

@@ -222,6 +222,71 @@ test_bad_shapes (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
 }
 
+/* Values the caller passes are checked (drmad.h): parameters NaN, ±Inf or
+ * past float32's range in a float32 net are refused naming the first bad
+ * index and leave the net's parameters as they were (they went in, and the
+ * next evaluation's loss was NaN); a negative initial scale is refused as
+ * DrmadHyperConfig refuses it. A new net's parameters are zeros. */
+static void
+test_bad_values (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  for (int p = 0; p < 2; p++) {
+    DrmadPrecision precision = p ? DRMAD_PRECISION_FLOAT64 : DRMAD_PRECISION_FLOAT32;
+    g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, G_N_ELEMENTS (sizes), DRMAD_ACTIVATION_TANH, precision,
+                                              BATCH, &error);
+    g_assert_no_error (error);
+    gsize n = drmad_net_get_n_params (net);
+    g_autofree double *got = g_new (double, n), *zeros = g_new0 (double, n), *params = g_new (double, n);
+    CHECK (drmad_net_get_params (net, got, &error));
+    g_assert_cmpmem (got, n * sizeof (double), zeros, n * sizeof (double));
+    for (gsize i = 0; i < n; i++)
+      params[i] = (double) (i % 7) / 8 - 0.375;   /* exact in float32 too */
+    CHECK (drmad_net_set_params (net, params, &error));
+    const struct { gsize index; double value; gboolean float32_only; } bad[] = {
+      { 4, NAN, FALSE }, { 0, INFINITY, FALSE }, { n - 1, -INFINITY, FALSE }, { 9, 1e300, TRUE },
+    };
+    for (guint k = 0; k < G_N_ELEMENTS (bad); k++) {
+      g_autofree double *wrong = g_memdup2 (params, n * sizeof (double));
+      wrong[bad[k].index] = bad[k].value;
+      wrong[n - 1] = bad[k].index == n - 1 ? bad[k].value : NAN;   /* a later bad one is not the one named */
+      if (bad[k].float32_only && p) {
+        wrong[n - 1] = params[n - 1];
+        CHECK (drmad_net_set_params (net, wrong, &error));
+        CHECK (drmad_net_set_params (net, params, &error));
+        continue;
+      }
+      g_assert_false (drmad_net_set_params (net, wrong, &error));
+      g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+      g_autofree char *named = g_strdup_printf ("parameter %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " is ",
+                                                bad[k].index, n);
+      g_assert_nonnull (strstr (error->message, named));
+      g_clear_error (&error);
+      CHECK (drmad_net_get_params (net, got, &error));
+      g_assert_cmpmem (got, n * sizeof (double), params, n * sizeof (double));
+    }
+    const double negative[3] = { 0.5, -1, 0.5 }, nan_scale[3] = { NAN, 1, 1 }, zero[3] = { 0, 0, 0 };
+    g_assert_false (drmad_net_init_params (net, 3, negative, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, "initial scale of layer 2 is -1"));
+    g_clear_error (&error);
+    g_assert_false (drmad_net_init_params (net, 3, nan_scale, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+    CHECK (drmad_net_get_params (net, got, &error));
+    g_assert_cmpmem (got, n * sizeof (double), params, n * sizeof (double));
+    CHECK (drmad_net_init_params (net, 3, zero, &error));   /* zero weights (0 × a negative draw is −0), zero biases */
+    CHECK (drmad_net_get_params (net, got, &error));
+    for (gsize i = 0; i < n; i++)
+      g_assert_cmpfloat (got[i], ==, 0);
+  }
+}
+
 /* A byte dataset (a split of one: bytes plus a standardisation) on the
  * device gives what the same features sent as floats give: the minibatch
  * gradient and HVP bit for bit (the same reals reach the same GEMMs), the
@@ -519,6 +584,7 @@ main (int argc, char **argv)
       g_test_add_data_func (name, &cases[p][g][1], test_byte_data);
     }
   g_test_add_func ("/net/bad-shapes", test_bad_shapes);
+  g_test_add_func ("/net/bad-values", test_bad_values);
   g_test_add_func ("/net/callback-reentry", test_callback_reentry);
   g_test_add_func ("/net/trainer-new-busy", test_trainer_new_busy);
   g_test_add_func ("/net/one-thread-at-a-time", test_one_thread_at_a_time);

@@ -876,6 +876,46 @@ test_segments_differ (void)
   remove_tree (dir);
 }
 
+/* A whole checkpoint of another θ (here the v3 fixture's l2 and lr read with
+ * a θ of l2 alone) belongs to other settings: %DRMAD_ERROR_MISMATCH as
+ * drmad-error.h defines it, not CORRUPT, which it gave, calling an intact
+ * file damaged. The θ it was written for reads it. No device needed. */
+static void
+test_checkpoint_other_theta (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-other-theta", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *fixture = g_build_filename (g_getenv ("DRMAD_TEST_DATA"), "checkpoint-v3", NULL);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  const char *names[] = { "run.ini", "checkpoint.bin", "history.csv", "hyper.csv" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *from = g_build_filename (fixture, names[i], NULL), *to = g_build_filename (folder, names[i], NULL);
+    g_autofree char *contents = NULL;
+    gsize length;
+    g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
+    g_assert_true (g_file_set_contents (to, contents, length, NULL));
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
+  g_assert_no_error (error);
+  const guint sizes[] = { 784, 16, 10 };   /* its run.ini: layers=784,16,10, learn=l2,lr, segments=4 */
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.segments = 4;
+  g_autoptr (DrmadHyper) l2_only = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_no_error (error);
+  g_assert_false (drmad_run_load_history (run, l2_only, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "holds 10 hyperparameter values in 2 groups; this run has 2 in 1"));
+  g_clear_error (&error);
+  config.learn_lr = TRUE;
+  g_autoptr (DrmadHyper) same = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_true (drmad_run_load_history (run, same, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_run_get_n_records (run), ==, 2);
+  remove_tree (dir);
+}
+
 /* Runs started together without --out: each names its folder runs/DATE-TIME
  * when it reads its options, seconds before it makes the folder, so runs
  * started in the same second chose the same name and all but one were
@@ -1219,6 +1259,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-v3-large-theta", test_checkpoint_v3_large_theta);
   g_test_add_func ("/runfolder/segments-differ", test_segments_differ);
   g_test_add_func ("/runfolder/large-theta-checkpoint", test_large_theta_checkpoint);
+  g_test_add_func ("/runfolder/checkpoint-other-theta", test_checkpoint_other_theta);
   g_test_add_func ("/runfolder/signals", test_signals);
   g_test_add_func ("/runfolder/signal-during-start", test_signal_during_start);
   g_test_add_func ("/runfolder/special-files", test_special_files);
