@@ -992,8 +992,8 @@ theta_not_kept_reason (gsize n)
   if (n > theta_kept_max ())
     return g_strdup_printf ("with %" G_GSIZE_FORMAT " hyperparameters (more than %" G_GSIZE_FORMAT ") only the last "
                             "meta-iteration's θ is kept", n, theta_kept_max ());
-  return g_strdup_printf ("its checkpoint kept θ of the last meta-iteration only (it was written where %"
-                          G_GSIZE_FORMAT " hyperparameters were more than the limit of every meta-iteration's θ)", n);
+  return g_strdup_printf ("its checkpoint keeps θ of the last meta-iteration only (written by a drmad whose limit for "
+                          "keeping every meta-iteration's θ was below these %" G_GSIZE_FORMAT " hyperparameters)", n);
 }
 
 static gboolean
@@ -1765,7 +1765,7 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   guint64 hyper_bytes = 0;
   guint32 hyper_tail_crc = 0;
   gboolean keep_theta = FALSE, set_aside = FALSE;
-  g_autofree char *notice = NULL;
+  g_autofree char *notice = NULL, *cut = NULL;   /* cut: hyper.csv to cut once the restore went through */
   if (meta && run->lock_fd >= 0 && records->len) {
     guint saved_records = run->hyper_records;
     guint64 saved_bytes = run->hyper_bytes;
@@ -1778,7 +1778,7 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     g_autofree char *csv = g_build_filename (run->folder, "hyper.csv", NULL);
     g_autofree char *why = NULL;
     if (run->hyper_records && hyper_csv_continues (run, csv, &why))
-      cut_hyper_csv (csv, run->hyper_bytes);
+      cut = g_steal_pointer (&csv);
     else if (records_hold_theta (records)) {   /* before drop_theta_not_kept: every record's θ writes it */
       run->hyper_records = 0;
       keep_theta = TRUE;
@@ -1829,6 +1829,8 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   run->hyper_bytes = hyper_bytes;
   run->hyper_tail_crc = hyper_tail_crc;
   run->hyper_set_aside = set_aside;
+  if (cut)
+    cut_hyper_csv (cut, hyper_bytes);
   g_free (run->hyper_notice);
   run->hyper_notice = g_steal_pointer (&notice);
   g_free (run->start);
