@@ -1449,6 +1449,9 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
          " hyperparameters): about %s after %" G_GUINT64_FORMAT " meta-iteration%s", each, drmad_hyper_get_n (hyper),
          all, (guint64) o->meta_iters, o->meta_iters == 1 ? "" : "s");
   }
+  /* said only by a run that records: one that re-evaluates leaves hyper.csv as it is */
+  if (writer && drmad_run_get_hyper_csv_notice (run) && drmad_meta_get_iteration (meta) < o->meta_iters)
+    say (callbacks, "%s", drmad_run_get_hyper_csv_notice (run));
   relay.meta_total = o->meta_iters;
   if (o->warm_start && drmad_meta_get_iteration (meta) == 0 && o->meta_iters > 0) {
     g_autofree char *summary = NULL;

@@ -22,10 +22,12 @@ typedef struct {
   double   train_loss, val_loss, val_error, seconds, meta_learning_rate;
   guint64  device_peak_bytes, host_peak_bytes;
   double  *group_norms;   /* n_groups */
-  /* θ after the iteration (raw), n values: in every record while n ≤
-   * DRMAD_RUN_THETA_KEPT_MAX, else in the last record only and NULL in the
-   * others (hyper.csv has every record's θ). Check for NULL: a record may
-   * lack it in a smaller θ too, where the checkpoint was written so. */
+  /* θ after the iteration (raw), n values, or NULL: check before reading
+   * it. Every record has it while n ≤ DRMAD_RUN_THETA_KEPT_MAX, else the
+   * last record only and the others NULL (hyper.csv has every record's
+   * θ); a record may be NULL with a smaller θ too, where the checkpoint
+   * was written so (under a lower limit). The per-layer values below are
+   * never NULL. */
   double  *theta;
   DrmadReverseConfig method;          /* the resolved method used (history.csv method_used) */
   gboolean           fidelity_measured;
@@ -184,6 +186,15 @@ guint                 drmad_run_get_n_records (const DrmadRun *run);
  * appends, and past DRMAD_RUN_THETA_KEPT_MAX frees the θ of the record
  * that was the last (its theta becomes NULL). */
 const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index);
+
+/* After drmad_run_restore(): NULL, or a sentence saying that hyper.csv is
+ * not the one the checkpoint counts and that θ of the earlier records, to
+ * write it anew, is no longer kept, so that the next drmad_run_record()
+ * moves it aside (hyper.csv.old-N beside it) and begins it anew, and
+ * which meta-iterations the new one lacks. A caller that records prints
+ * it; one that only re-evaluates may ignore it (hyper.csv stays as it is).
+ * Belongs to @run. */
+const char           *drmad_run_get_hyper_csv_notice (const DrmadRun *run);
 
 /* Writes @contents to @path atomically: a temporary file in the same folder,
  * fsync, rename, fsync of the folder. An earlier file survives any failure.

@@ -44,6 +44,12 @@ struct _DrmadRun {
   guint      hyper_records;
   guint64    hyper_bytes;
   guint32    hyper_tail_crc;
+  /* drmad_run_restore found a hyper.csv that is not the one the checkpoint
+   * counts, and no longer holds θ of every record to write it anew: the
+   * next record moves it aside (hyper.csv.old-N) and begins hyper.csv
+   * anew; hyper_notice says so (drmad_run_get_hyper_csv_notice) */
+  gboolean   hyper_set_aside;
+  char      *hyper_notice;
 };
 
 /* The bytes at the end of hyper.csv's known rows whose CRC-32 tells, at
@@ -151,6 +157,7 @@ drmad_run_free (DrmadRun *run)
   g_free (run->folder);
   g_free (run->ini);
   g_free (run->start);
+  g_free (run->hyper_notice);
   g_ptr_array_unref (run->records);
   g_free (run);
 }
@@ -976,18 +983,55 @@ records_hold_theta (const GPtrArray *records)
   return TRUE;
 }
 
+/* Why θ of every record is not there to write hyper.csv anew, to g_free:
+ * past the limit only the last record keeps it; at or below it, a
+ * checkpoint written under a lower limit kept no more. */
+static char *
+theta_not_kept_reason (gsize n)
+{
+  if (n > theta_kept_max ())
+    return g_strdup_printf ("with %" G_GSIZE_FORMAT " hyperparameters (more than %" G_GSIZE_FORMAT ") only the last "
+                            "meta-iteration's θ is kept", n, theta_kept_max ());
+  return g_strdup_printf ("its checkpoint keeps θ of the last meta-iteration only (written by a drmad whose limit for "
+                          "keeping every meta-iteration's θ was below these %" G_GSIZE_FORMAT " hyperparameters)", n);
+}
+
 static gboolean
 hyper_csv_refused (const DrmadRun *run, const char *path, const char *why, GError **error)
 {
+  g_autofree char *reason = theta_not_kept_reason (run->n);
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                "%s is not the one this run wrote: its checkpoint expects the rows of %u meta-iteration%s there, "
-               "%" G_GUINT64_FORMAT " bytes whose last %" G_GUINT64_FORMAT " have CRC-32 %08x, and %s; with %"
-               G_GSIZE_FORMAT " hyperparameters (more than %" G_GSIZE_FORMAT ") only the last meta-iteration's θ is "
-               "kept, so it cannot be written anew: put this run's hyper.csv back, or run it again in another folder",
+               "%" G_GUINT64_FORMAT " bytes whose last %" G_GUINT64_FORMAT " have CRC-32 %08x, and %s; %s, so it "
+               "cannot be written anew: put this run's hyper.csv back, or run it again in another folder",
                path,
                run->hyper_records, run->hyper_records == 1 ? "" : "s", run->hyper_bytes,
-               MIN (run->hyper_bytes, HYPER_TAIL), run->hyper_tail_crc, why, run->n, theta_kept_max ());
+               MIN (run->hyper_bytes, HYPER_TAIL), run->hyper_tail_crc, why, reason);
   return FALSE;
+}
+
+/* The first name hyper.csv.old-N beside @path that nothing holds, to g_free. */
+static char *
+aside_name (const char *path)
+{
+  for (guint i = 1;; i++) {
+    char *aside = g_strdup_printf ("%s.old-%u", path, i);
+    GStatBuf st;
+    if (g_lstat (aside, &st) != 0 && errno == ENOENT)
+      return aside;
+    g_free (aside);
+  }
+}
+
+/* The first of @records from which on every record holds θ: where a
+ * hyper.csv begun anew starts. */
+static guint
+first_with_theta (const GPtrArray *records)
+{
+  guint first = records->len;
+  while (first > 0 && ((const DrmadRunRecord *) records->pdata[first - 1])->theta)
+    first--;
+  return first;
 }
 
 /* hyper.csv: the rows of every record of @records, written anew through a
@@ -1004,26 +1048,36 @@ write_hyper_csv (DrmadRun *run, const GPtrArray *records, DrmadHyper *hyper, GEr
   g_autofree char *path = g_build_filename (run->folder, "hyper.csv", NULL);
   g_autofree char *why = NULL;
   guint first = 0;
-  if (run->hyper_records && run->hyper_records < records->len) {
-    if (hyper_csv_continues (run, path, &why))
+  gboolean continued = FALSE;
+  if (run->hyper_set_aside) {
+    /* drmad_run_restore's notice said so: the file there stays, renamed */
+    first = first_with_theta (records);
+    g_autofree char *aside = aside_name (path);
+    if (rename (path, aside) != 0 && errno != ENOENT) {
+      set_errno_error (error, errno, "move aside", path);
+      return FALSE;
+    }
+  } else if (run->hyper_records && run->hyper_records < records->len) {
+    if (hyper_csv_continues (run, path, &why)) {
       first = run->hyper_records;
-    else if (!records_hold_theta (records))
+      continued = TRUE;
+    } else if (!records_hold_theta (records))
       return hyper_csv_refused (run, path, why, error);
   }
   for (guint i = first; i < records->len; i++)
     if (!((const DrmadRunRecord *) records->pdata[i])->theta) {   /* rows not known to be there, θ let go */
+      g_autofree char *reason = theta_not_kept_reason (run->n);
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
-                   "cannot write %s: its rows of meta-iteration %u are not known to be there, and its θ is no longer "
-                   "kept (only the last meta-iteration's, past %" G_GSIZE_FORMAT " hyperparameters)", path,
-                   ((const DrmadRunRecord *) records->pdata[i])->iteration, theta_kept_max ());
+                   "cannot write %s: its rows of meta-iteration %u are not known to be there, and %s", path,
+                   ((const DrmadRunRecord *) records->pdata[i])->iteration, reason);
       return FALSE;
     }
   AtomicFile file;
   if (!atomic_open (&file, path, error)
-      || (first && !atomic_copy_from (&file, path, run->hyper_bytes, error)))
+      || (continued && !atomic_copy_from (&file, path, run->hyper_bytes, error)))
     return FALSE;
-  guint64 bytes = first ? run->hyper_bytes : 0;
-  g_autoptr (GString) text = g_string_new (first ? "" : "iteration,name,raw,value\n");
+  guint64 bytes = continued ? run->hyper_bytes : 0;
+  g_autoptr (GString) text = g_string_new (continued ? "" : "iteration,name,raw,value\n");
   for (guint i = first; i < records->len; i++) {
     const DrmadRunRecord *r = records->pdata[i];
     for (gsize k = 0; k < run->n; k++) {
@@ -1051,6 +1105,7 @@ write_hyper_csv (DrmadRun *run, const GPtrArray *records, DrmadHyper *hyper, GEr
   run->hyper_records = records->len;
   run->hyper_bytes = bytes;
   run->hyper_tail_crc = crc;
+  run->hyper_set_aside = FALSE;
   return TRUE;
 }
 
@@ -1211,6 +1266,7 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   guint hyper_records = run->hyper_records;
   guint64 hyper_bytes = run->hyper_bytes;
   guint32 hyper_tail_crc = run->hyper_tail_crc;
+  gboolean hyper_set_aside = run->hyper_set_aside;
   /* The checkpoint goes last: a run killed in between resumes from the
    * previous one and rewrites these files. */
   if (write_in_run (run, "history.csv", history, error) && write_hyper_csv (run, run->records, hyper, error)
@@ -1227,6 +1283,7 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   run->hyper_records = hyper_records;
   run->hyper_bytes = hyper_bytes;
   run->hyper_tail_crc = hyper_tail_crc;
+  run->hyper_set_aside = hyper_set_aside;
   return FALSE;
 }
 
@@ -1565,6 +1622,23 @@ read_record (DrmadRunRecord *r, const guint8 *p, guint32 version, gsize n, gsize
   return TRUE;
 }
 
+/* Cuts hyper.csv at @path to @length, the rows the checkpoint counts, where
+ * a run killed after writing it and before its checkpoint left rows beyond
+ * (docs/reliability.md): one truncate, which the file goes through whole or
+ * not at all. Where it cannot be written the next record writes the file
+ * anew through a temporary from the first @length bytes anyway. */
+static void
+cut_hyper_csv (const char *path, guint64 length)
+{
+  int fd = open (path, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0)
+    return;
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (guint64) st.st_size > length)
+    (void) ftruncate (fd, length);
+  close (fd);
+}
+
 gboolean
 drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error)
 {
@@ -1591,6 +1665,22 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     if (run->identity && *identity && !identities_agree (identity, run->identity, path, error))
       return FALSE;
   }
+  if (framed && version >= 6 && header[2] == n && header[3] == n_groups && header[5] != cells) {
+    /* θ alike, its summaries not: the schedules' segments (which a run that
+     * learns neither lr nor momentum may change without changing θ) */
+    guint layers = drmad_hyper_get_n_layers (hyper);
+    guint64 per = 2 * (guint64) layers;
+    g_autofree char *theirs = header[5] > per && (header[5] - per) % per == 0
+                              ? g_strdup_printf (" and %" G_GUINT64_FORMAT " in the checkpoint", (header[5] - per) / per)
+                              : g_strdup ("");
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                 "%s keeps %" G_GUINT64_FORMAT " per-layer values a meta-iteration where this run has %" G_GSIZE_FORMAT
+                 " (one a layer for l2 and init, one a layer and segment for lr and momentum: %u layers, %u segments "
+                 "here%s), with the same %" G_GSIZE_FORMAT " hyperparameters: the segments differ from the run's",
+                 path, header[5], cells, layers, layers ? drmad_hyper_get_n_cells (hyper, DRMAD_GROUP_LR) / layers : 0,
+                 theirs, n);
+    return FALSE;
+  }
   if (framed && (header[2] != n || header[3] != n_groups || (version >= 6 && header[5] != cells))) {
     /* whole, but of another θ */
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
@@ -1605,9 +1695,23 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   g_autofree gboolean *has_theta = NULL;
   gsize at = framed ? header_size + header[0] + header[4] : 0;
   gboolean fits = framed && at <= size;
+  if (fits && header[1] > (size - at) / record_size) {
+    /* refused before it sizes anything: CRC-valid, a damaged count would
+     * have asked for up to 12 bytes of offsets a byte of the file */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "%s is damaged: it counts %" G_GUINT64_FORMAT " meta-iterations, where its %" G_GSIZE_FORMAT
+                 " bytes hold at most %" G_GSIZE_FORMAT " (%" G_GSIZE_FORMAT " bytes each at least)", path, header[1],
+                 size, (size - at) / record_size, record_size);
+    return FALSE;
+  }
   if (fits) {
-    offsets = g_new (gsize, MAX (header[1], 1));
-    has_theta = g_new (gboolean, MAX (header[1], 1));
+    offsets = g_try_new (gsize, MAX (header[1], 1));
+    has_theta = g_try_new (gboolean, MAX (header[1], 1));
+    if (!offsets || !has_theta) {
+      g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY, "cannot read %s: no memory for its %"
+                   G_GUINT64_FORMAT " records", path, header[1]);
+      return FALSE;
+    }
   }
   for (guint64 i = 0; fits && i < header[1]; i++) {
     offsets[i] = at;
@@ -1649,14 +1753,19 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
       return FALSE;
     }
   }
-  /* hyper.csv as the checkpoint counts it, for a run that goes on writing:
-   * continued from the file on disk where it is the one written then;
-   * written anew from θ where the records hold it (before version 6, where
-   * it is not known: here, while every record's θ is still read, when only
-   * the last will keep it). */
+  /* hyper.csv as the checkpoint counts it, for a run that goes on writing
+   * (docs/reliability.md): where the file on disk is the one written then,
+   * cut here to the rows the checkpoint counts (rows a run killed before
+   * its checkpoint wrote go) and continued at the next record; else written
+   * anew there from every record's θ where the records hold it (always
+   * before version 6), kept until then; else, θ of the earlier records let
+   * go, moved aside there and begun anew from the records that keep θ. A
+   * resume that records nothing leaves it as it is. */
   guint hyper_records = 0;
   guint64 hyper_bytes = 0;
   guint32 hyper_tail_crc = 0;
+  gboolean keep_theta = FALSE, set_aside = FALSE;
+  g_autofree char *notice = NULL, *cut = NULL;   /* cut: hyper.csv to cut once the restore went through */
   if (meta && run->lock_fd >= 0 && records->len) {
     guint saved_records = run->hyper_records;
     guint64 saved_bytes = run->hyper_bytes;
@@ -1668,15 +1777,36 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     run->hyper_tail_crc = header[7];
     g_autofree char *csv = g_build_filename (run->folder, "hyper.csv", NULL);
     g_autofree char *why = NULL;
-    gboolean ok = TRUE;
-    if (run->hyper_records && !hyper_csv_continues (run, csv, &why)) {
-      drop_theta_not_kept (records, n);
-      if (records_hold_theta (records))
-        run->hyper_records = 0;   /* written anew from θ at the next record, as before version 6 */
-      else
-        ok = hyper_csv_refused (run, csv, why, error);
-    } else if (!run->hyper_records && n > theta_kept_max ())
-      ok = write_hyper_csv (run, records, hyper, error);
+    if (run->hyper_records && hyper_csv_continues (run, csv, &why))
+      cut = g_steal_pointer (&csv);
+    else if (records_hold_theta (records)) {   /* before drop_theta_not_kept: every record's θ writes it */
+      run->hyper_records = 0;
+      keep_theta = TRUE;
+    } else {
+      guint first = first_with_theta (records);
+      g_autofree char *reason = theta_not_kept_reason (n);
+      GStatBuf st;
+      GString *text = g_string_new (NULL);
+      g_string_printf (text, "%s is not the one this run wrote (%s) and %s: at the next meta-iteration ", csv,
+                       why ? why : "its checkpoint does not say what it holds", reason);
+      if (g_lstat (csv, &st) == 0) {
+        g_autofree char *aside = aside_name (csv);
+        g_string_append_printf (text, "it is kept as %s and ", aside);
+      }
+      const DrmadRunRecord *last = records->pdata[records->len - 1];
+      g_string_append_printf (text, "a new hyper.csv begins with meta-iteration %u",
+                              first < records->len ? ((const DrmadRunRecord *) records->pdata[first])->iteration
+                              : last->iteration + 1);
+      guint from = ((const DrmadRunRecord *) records->pdata[0])->iteration;
+      if (first == 1)
+        g_string_append_printf (text, ", without meta-iteration %u", from);
+      else if (first > 1)
+        g_string_append_printf (text, ", without meta-iterations %u to %u", from,
+                                ((const DrmadRunRecord *) records->pdata[first - 1])->iteration);
+      notice = g_string_free (text, FALSE);
+      run->hyper_records = 0;
+      set_aside = TRUE;
+    }
     hyper_records = run->hyper_records;
     hyper_bytes = run->hyper_bytes;
     hyper_tail_crc = run->hyper_tail_crc;
@@ -1684,10 +1814,10 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
     run->hyper_records = saved_records;
     run->hyper_bytes = saved_bytes;
     run->hyper_tail_crc = saved_crc;
-    if (!ok)
-      return FALSE;
   }
-  drop_theta_not_kept (records, n);
+  /* written anew at the next record: every record's θ kept until then */
+  if (!keep_theta)
+    drop_theta_not_kept (records, n);
   g_autoptr (GBytes) state = g_bytes_new (data + header_size, header[0]);
   if (meta && !drmad_meta_load_state (meta, state, error))
     return FALSE;
@@ -1698,6 +1828,11 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   run->hyper_records = hyper_records;
   run->hyper_bytes = hyper_bytes;
   run->hyper_tail_crc = hyper_tail_crc;
+  run->hyper_set_aside = set_aside;
+  if (cut)
+    cut_hyper_csv (cut, hyper_bytes);
+  g_free (run->hyper_notice);
+  run->hyper_notice = g_steal_pointer (&notice);
   g_free (run->start);
   run->start = has_start ? g_memdup2 (data + at, n * sizeof (double)) : NULL;
   return TRUE;
@@ -1722,4 +1857,10 @@ const double *
 drmad_run_get_start (const DrmadRun *run)
 {
   return run->start;
+}
+
+const char *
+drmad_run_get_hyper_csv_notice (const DrmadRun *run)
+{
+  return run->hyper_notice;
 }

@@ -7,6 +7,7 @@
 #include <png.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <zlib.h>
 
 #include "drmad.h"
 #include "test-util.h"
@@ -1444,9 +1445,66 @@ test_resume_data_moved (void)
   remove_tree (dir);
 }
 
+/* checkpoint.bin's payload as a drmad before the identity wrote it: the
+ * identity's length 0 and its bytes gone, in version 6's layout
+ * (lib/run.c, checkpoint_payload: 8 header integers) or, @old, in version
+ * 5's (5 header integers, 14 counts a record, no cells, θ in every record:
+ * a θ this small keeps it in every record). Written with the checkpoint's
+ * frame (magic, version, length, payload, CRC-32) as lib/run.c reads it. */
+static void
+strip_identity (const char *checkpoint, gboolean old)
+{
+  g_autoptr (GBytes) payload = drmad_checkpoint_read (checkpoint, NULL);
+  g_assert_nonnull (payload);
+  gsize size;
+  const guint8 *bytes = g_bytes_get_data (payload, &size);
+  guint64 header[8];
+  g_assert_cmpuint (size, >=, sizeof header);
+  memcpy (header, bytes, sizeof header);
+  g_assert_cmpuint (header[4], >, 0);
+  guint64 identity_length = header[4];
+  header[4] = 0;
+  g_autoptr (GByteArray) stripped = g_byte_array_new ();
+  g_byte_array_append (stripped, (const guint8 *) header, (old ? 5 : 8) * sizeof (guint64));
+  g_byte_array_append (stripped, bytes + sizeof header, header[0]);
+  gsize at = sizeof header + header[0] + identity_length;
+  if (!old) {
+    g_byte_array_append (stripped, bytes + at, size - at);
+    g_autoptr (GBytes) stored = g_byte_array_free_to_bytes (g_steal_pointer (&stripped));
+    g_assert_true (drmad_checkpoint_write (checkpoint, stored, NULL));
+    return;
+  }
+  guint64 n = header[2], groups = header[3], cells = header[5];
+  for (guint64 i = 0; i < header[1]; i++) {
+    const guint8 *r = bytes + at;
+    guint64 holds;
+    memcpy (&holds, r + 14 * sizeof (guint64), sizeof holds);
+    g_assert_cmpuint (holds, ==, 1);
+    g_byte_array_append (stripped, r, 14 * sizeof (guint64));   /* the counts but "holds θ" */
+    g_byte_array_append (stripped, r + 15 * sizeof (guint64), (7 + 3 + groups) * sizeof (double));
+    at += (15 + 7 + 3 + groups + cells) * sizeof (double);
+    g_byte_array_append (stripped, bytes + at, n * sizeof (double));
+    at += n * sizeof (double);
+  }
+  g_byte_array_append (stripped, bytes + at, size - at);   /* the start θ */
+  g_autoptr (GByteArray) file = g_byte_array_new ();
+  guint32 version = 5, crc = crc32 (crc32 (0, NULL, 0), stripped->data, stripped->len);
+  guint64 length = stripped->len;
+  g_byte_array_append (file, (const guint8 *) "DRMADCK1", 8);
+  g_byte_array_append (file, (const guint8 *) &version, sizeof version);
+  g_byte_array_append (file, (const guint8 *) &length, sizeof length);
+  g_byte_array_append (file, stripped->data, stripped->len);
+  g_byte_array_append (file, (const guint8 *) &crc, sizeof crc);
+  g_assert_true (g_file_set_contents (checkpoint, (const char *) file->data, file->len, NULL));
+}
+
 /* A checkpoint that records no identity (a drmad before it kept one) cannot
  * tell whether the data given with --resume --dataset are the run's: other
- * data are refused, as --dataset was before the data could move. */
+ * data are refused, as --dataset was before the data could move. Written
+ * so in version 6's layout and in version 5's, each resumes with the run's
+ * own data to the history of a run never stopped (a header of the wrong
+ * size shifted θ and the state by 24 bytes, CRC-32 valid, and still ran;
+ * drmad_meta_load_state() now refuses such a state too). */
 static void
 test_resume_dataset_without_identity (void)
 {
@@ -1454,33 +1512,16 @@ test_resume_dataset_without_identity (void)
   if (!small_idx_setup (&dir, &data, &folder))
     return;
   const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_autofree char *reference = g_build_filename (dir, "reference", NULL), *old = g_build_filename (dir, "old", NULL);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "2", "--out", reference, NULL }, NULL, NULL),
+                   ==, 0);
   g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
-  /* the checkpoint as a drmad without the identity wrote it: header[4] = 0, no identity bytes. The payload's
-   * header is the 8 integers of version 6, which drmad_checkpoint_write() writes (lib/run.c, PAYLOAD_HEADER):
-   * cut as 5, the optimiser state was read 24 bytes off, and its best θ, garbage clamped onto the ranges,
-   * loaded; drmad_meta_load_state() now refuses such a state. */
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", old, NULL }, NULL, NULL), ==, 0);
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
-  g_autoptr (GBytes) payload = drmad_checkpoint_read (checkpoint, NULL);
-  g_assert_nonnull (payload);
-  gsize size;
-  const guint8 *bytes = g_bytes_get_data (payload, &size);
-  g_autofree char *file = NULL;
-  g_assert_true (g_file_get_contents (checkpoint, &file, NULL, NULL));
-  guint32 version;
-  memcpy (&version, file + 8, 4);
-  g_assert_cmpuint (version, ==, 6);
-  guint64 header[8];
-  memcpy (header, bytes, sizeof header);
-  g_assert_cmpuint (header[4], >, 0);
-  g_autoptr (GByteArray) stripped = g_byte_array_new ();
-  guint64 identity_length = header[4];
-  header[4] = 0;
-  g_byte_array_append (stripped, (const guint8 *) header, sizeof header);
-  g_byte_array_append (stripped, bytes + sizeof header, header[0]);
-  g_byte_array_append (stripped, bytes + sizeof header + header[0] + identity_length,
-                       size - sizeof header - header[0] - identity_length);
-  g_autoptr (GBytes) old = g_byte_array_free_to_bytes (g_steal_pointer (&stripped));
-  g_assert_true (drmad_checkpoint_write (checkpoint, old, NULL));
+  g_autofree char *old_checkpoint = g_build_filename (old, "checkpoint.bin", NULL);
+  g_autofree char *expected_one = history_without_seconds (folder);   /* with its final rows: the best θ's test loss */
+  strip_identity (checkpoint, FALSE);
+  strip_identity (old_checkpoint, TRUE);
   /* other data (every training pixel changed) in another place */
   g_autofree char *other = g_build_filename (dir, "other", NULL);
   g_mkdir (other, 0755);
@@ -1502,9 +1543,29 @@ test_resume_dataset_without_identity (void)
   g_assert_cmpstr (after, ==, before);
   g_autofree char *ini_after = read_text (folder, "run.ini");
   g_assert_cmpstr (ini_after, ==, ini_before);
-  /* the run's own data, named as run.ini has them, still resume */
-  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL, NULL,
-                          NULL), ==, 0);
+  /* the old one refuses other data too, as the newer layout */
+  g_autofree char *old_refused = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", old, "--dataset", other, "--meta-iters", "2",
+                                            NULL }, NULL, NULL, &old_refused), ==, 2);
+  g_assert_nonnull (strstr (old_refused, "--dataset"));
+  /* the run's own data, named as run.ini has them, still resume, as a run
+   * never stopped; the version 5 layout too */
+  g_autofree char *expected = history_without_seconds (reference);
+  g_autofree char *expected_hyper = read_text (reference, "hyper.csv");
+  const char *folders[] = { folder, old };
+  for (guint f = 0; f < G_N_ELEMENTS (folders); f++) {
+    /* evaluated again only: the final rows from the state's best θ */
+    g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folders[f], "--meta-iters", "1", NULL }, NULL,
+                            NULL, NULL), ==, 0);
+    g_autofree char *evaluated = history_without_seconds (folders[f]);
+    g_assert_cmpstr (evaluated, ==, expected_one);
+    g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folders[f], "--meta-iters", "2", NULL }, NULL,
+                            NULL, NULL), ==, 0);
+    g_autofree char *resumed = history_without_seconds (folders[f]);
+    g_assert_cmpstr (resumed, ==, expected);
+    g_autofree char *resumed_hyper = read_text (folders[f], "hyper.csv");
+    g_assert_cmpstr (resumed_hyper, ==, expected_hyper);
+  }
   remove_tree (dir);
 }
 

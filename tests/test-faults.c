@@ -42,6 +42,57 @@ run_with_fault (const char *fault, const char *folder, int *exit_status)
   return out;
 }
 
+/* The offset of the first of @count doubles at @at in @data that is not
+ * finite, or G_MAXSIZE. */
+static gsize
+not_finite_in (const guint8 *data, gsize at, gsize count)
+{
+  for (gsize i = 0; i < count; i++) {
+    double v;
+    memcpy (&v, data + at + i * sizeof v, sizeof v);
+    if (!isfinite (v))
+      return at + i * sizeof v;
+  }
+  return G_MAXSIZE;
+}
+
+/* The offset of the first double of checkpoint payload @data that is not
+ * finite, or G_MAXSIZE: every double, walked as version 6 lays them out
+ * (lib/run.c, checkpoint_payload: 8 header integers, the optimiser state,
+ * the identity, each record's 15 counts, 7 values, 3 fidelity numbers,
+ * group norms, cells and θ where count 14 says so, the start θ; lib/meta.c,
+ * drmad_meta_save_state: 5 counters, 2 doubles, 1 counter, 8 vectors of n).
+ * The walk must end at the payload's end: a layout that changed fails here
+ * rather than leaving a part unread. */
+static gsize
+payload_not_finite (const guint8 *data, gsize size)
+{
+  guint64 header[8];
+  g_assert_cmpuint (size, >=, sizeof header);
+  memcpy (header, data, sizeof header);
+  gsize n = header[2], groups = header[3], cells = header[5];
+  gsize state = sizeof header;
+  g_assert_cmpuint (header[0], ==, 8 * sizeof (guint64) + 8 * n * sizeof (double));
+  gsize found = not_finite_in (data, state + 5 * sizeof (guint64), 2);
+  if (found == G_MAXSIZE)
+    found = not_finite_in (data, state + 8 * sizeof (guint64), 8 * n);
+  gsize at = state + header[0] + header[4];
+  for (guint64 i = 0; i < header[1] && found == G_MAXSIZE; i++) {
+    guint64 counts[15];
+    g_assert_cmpuint (size - at, >=, sizeof counts);
+    memcpy (counts, data + at, sizeof counts);
+    at += sizeof counts;
+    gsize doubles = 7 + 3 + groups + cells + (counts[14] ? n : 0);
+    g_assert_cmpuint (size - at, >=, doubles * sizeof (double));
+    found = not_finite_in (data, at, doubles);
+    at += doubles * sizeof (double);
+  }
+  if (found != G_MAXSIZE)
+    return found;
+  g_assert_true (size - at == 0 || size - at == n * sizeof (double));   /* the start θ */
+  return not_finite_in (data, at, (size - at) / sizeof (double));
+}
+
 static void
 assert_no_nan_saved (const char *folder, gsize n_theta)
 {
@@ -61,16 +112,25 @@ assert_no_nan_saved (const char *folder, gsize n_theta)
   g_assert_no_error (error);
   gsize size;
   const guint8 *data = g_bytes_get_data (payload, &size);
-  guint64 header[4];
+  guint64 header[8];
   memcpy (header, data, sizeof header);
   g_assert_cmpuint (header[2], ==, n_theta);
-  /* optimiser state: its header's two doubles, then 7 vectors */
-  const guint8 *state = data + sizeof header;
-  for (gsize off = 5 * sizeof (guint64); off + sizeof (double) <= header[0]; off += sizeof (double)) {
-    double v;
-    memcpy (&v, state + off, sizeof v);
-    g_assert_true (isfinite (v));
+  g_assert_cmpuint (payload_not_finite (data, size), ==, G_MAXSIZE);
+  /* and the walk sees a NaN in the last record's last cell, a summary the
+   * plots draw (the scan stopped inside the state before) */
+  g_autofree guint8 *copy = g_memdup2 (data, size);
+  gsize record_end = size;
+  guint64 counts[15];
+  gsize at = sizeof header + header[0] + header[4];
+  for (guint64 i = 0; i < header[1]; i++) {
+    memcpy (counts, copy + at, sizeof counts);
+    at += sizeof counts + (7 + 3 + header[3] + header[5]) * sizeof (double);
+    record_end = at;
+    at += counts[14] ? n_theta * sizeof (double) : 0;
   }
+  const double nan = NAN;
+  memcpy (copy + record_end - sizeof nan, &nan, sizeof nan);
+  g_assert_cmpuint (payload_not_finite (copy, size), ==, record_end - sizeof nan);
 }
 
 static void

@@ -655,9 +655,13 @@ copy_named (const char *from_folder, const char *to_folder, const char *name)
  * meta-iterations, whose hyper.csv holds rows beyond them as a run killed
  * between hyper.csv and its checkpoint leaves it, resumed to 3 and to 4,
  * has the hyper.csv (continued from the file, truncated to the checkpoint's
- * rows) and history of an uninterrupted run. A hyper.csv cut short or
- * missing then is refused, naming the file: θ of the earlier records, to
- * write it anew, is no longer held. */
+ * rows) and history of an uninterrupted run; a resume that records
+ * nothing cuts it to the checkpoint's rows already. A hyper.csv cut short
+ * or missing then does not stop a resume that only re-evaluates (it stays
+ * as it is); one that records keeps it aside as hyper.csv.old-1 and begins
+ * hyper.csv anew with the last meta-iteration the checkpoint keeps θ of,
+ * saying so: θ of the earlier records, to write it anew, is no longer
+ * held. */
 static void
 test_large_theta_checkpoint (void)
 {
@@ -679,6 +683,14 @@ test_large_theta_checkpoint (void)
   gsize sizes[5] = { 0 };
   sizes[2] = file_size (split, "checkpoint.bin");
   copy_named (whole, split, "hyper.csv");   /* rows of meta-iterations 3 and 4 beyond the checkpoint's */
+  g_autofree char *whole_theta = read_file (whole, "hyper.csv");
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "2", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, NULL), ==, 0);
+  g_autofree char *cut = read_file (split, "hyper.csv");
+  const char *third = strstr (whole_theta, "\n3,");   /* the rows of meta-iteration 3 start after it */
+  g_assert_nonnull (third);
+  g_assert_cmpuint (strlen (cut), ==, third + 1 - whole_theta);
+  g_assert_true (g_str_has_prefix (whole_theta, cut));
   for (guint k = 3; k <= 4; k++) {
     g_autofree char *count = g_strdup_printf ("%u", k), *err = NULL;
     g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", count, NULL }, NULL,
@@ -694,38 +706,70 @@ test_large_theta_checkpoint (void)
   g_autofree char *expected_theta = read_file (whole, "hyper.csv"), *got_theta = read_file (split, "hyper.csv");
   g_assert_cmpstr (got_theta, ==, expected_theta);
 
-  /* hyper.csv one byte short, then missing: refused, nothing written. */
+  /* hyper.csv one byte short, then missing: a resume that only
+   * re-evaluates goes through and leaves it so */
   g_autofree char *hyper_path = g_build_filename (split, "hyper.csv", NULL);
   g_autofree char *history_before = read_file (split, "history.csv");
   g_assert_true (g_file_set_contents (hyper_path, got_theta, strlen (got_theta) - 1, NULL));
   g_autofree char *short_err = NULL, *missing_err = NULL;
-  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL,
-                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &short_err), !=, 0);
-  g_test_message ("%s", short_err);
-  g_autofree char *expected_short = g_strdup_printf ("%s is not the one this run wrote: its checkpoint expects the "
-                                                     "rows of 4 meta-iterations there, %" G_GSIZE_FORMAT " bytes",
-                                                     hyper_path, strlen (got_theta));
-  g_assert_nonnull (strstr (short_err, expected_short));
-  g_autofree char *holds = g_strdup_printf ("it holds only %" G_GSIZE_FORMAT " bytes", strlen (got_theta) - 1);
-  g_assert_nonnull (strstr (short_err, holds));
-  g_assert_nonnull (strstr (short_err, "put this run's hyper.csv back"));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "4", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &short_err), ==, 0);
+  g_assert_null (strstr (short_err, "hyper.csv"));
+  g_autofree char *still_short = read_file (split, "hyper.csv");
+  g_assert_cmpuint (strlen (still_short), ==, strlen (got_theta) - 1);
   g_assert_cmpint (g_unlink (hyper_path), ==, 0);
-  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL,
-                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &missing_err), !=, 0);
-  g_assert_nonnull (strstr (missing_err, "it cannot be read (No such file or directory)"));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "4", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &missing_err), ==, 0);
+  g_assert_false (g_file_test (hyper_path, G_FILE_TEST_EXISTS));
   g_autofree char *history_after = read_file (split, "history.csv");
   g_assert_cmpstr (history_after, ==, history_before);
   g_assert_cmpuint (file_size (split, "checkpoint.bin"), ==, sizes[4]);
+
+  /* the short one back, resumed to 5: kept aside whole, hyper.csv begun
+   * anew with meta-iteration 4 (θ of the last record), the rows of 4 and 5
+   * as the uninterrupted run has them */
+  g_assert_true (g_file_set_contents (hyper_path, got_theta, strlen (got_theta) - 1, NULL));
+  g_autofree char *anew_err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &anew_err), ==, 0);
+  g_test_message ("%s", anew_err);
+  g_autofree char *aside_path = g_strconcat (hyper_path, ".old-1", NULL);
+  g_autofree char *notice = g_strdup_printf ("%s is not the one this run wrote (it holds only %" G_GSIZE_FORMAT
+                                             " bytes) and with %" G_GSIZE_FORMAT " hyperparameters (more than 1000) "
+                                             "only the last meta-iteration's θ is kept: at the next meta-iteration it "
+                                             "is kept as %s and a new hyper.csv begins with meta-iteration 4, without "
+                                             "meta-iterations 1 to 3", hyper_path, strlen (got_theta) - 1, n,
+                                             aside_path);
+  g_assert_nonnull (strstr (anew_err, notice));
+  g_autofree char *aside = NULL;
+  g_assert_true (g_file_get_contents (aside_path, &aside, NULL, NULL));
+  g_assert_cmpuint (strlen (aside), ==, strlen (got_theta) - 1);
+  g_assert_true (g_str_has_prefix (got_theta, aside));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", whole, "--meta-iters", "5", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, NULL), ==, 0);
+  g_autofree char *whole_five = read_file (whole, "hyper.csv"), *anew = read_file (split, "hyper.csv");
+  GString *expected_anew = g_string_new ("iteration,name,raw,value\n");
+  g_auto (GStrv) rows = g_strsplit (whole_five, "\n", -1);
+  for (guint i = 1; rows[i]; i++)
+    if (g_str_has_prefix (rows[i], "4,") || g_str_has_prefix (rows[i], "5,"))
+      g_string_append_printf (expected_anew, "%s\n", rows[i]);
+  g_assert_cmpstr (anew, ==, expected_anew->str);
+  g_string_free (expected_anew, TRUE);
+  g_autofree char *expected_five = history_without_seconds (whole), *got_five = history_without_seconds (split);
+  g_assert_cmpstr (got_five, ==, expected_five);
   remove_tree (dir);
 }
 
 /* A run folder of an older drmad (tests/data/checkpoint-v3, whose records
  * each hold θ) with a θ past DRMAD_RUN_THETA_KEPT_MAX (lowered to 4 by
  * DRMAD_THETA_KEPT_MAX: its θ has 10 entries) resumes, its hyper.csv
- * missing even: written anew from the checkpoint's θ while it is read, then
- * continued. It ends as the same resume with every θ kept: the same
- * hyper.csv and history, and a version-6 checkpoint smaller by the θ of
- * the two records that no longer keep it. */
+ * missing even: written anew from the checkpoint's θ at its first record,
+ * then continued (a resume that only re-evaluates leaves it missing, not
+ * written anew each time). It ends as the same resume with every θ kept:
+ * the same hyper.csv and history, and a version-6 checkpoint smaller by the
+ * θ of the two records that no longer keep it. A version-6 checkpoint
+ * whose every record kept θ (written under the limit), resumed over it
+ * with its hyper.csv missing, writes hyper.csv anew from that θ too. */
 static void
 test_checkpoint_v3_large_theta (void)
 {
@@ -746,8 +790,16 @@ test_checkpoint_v3_large_theta (void)
   g_assert_cmpuint (n, ==, 10);
   g_autofree char *dropped_hyper = g_build_filename (dropped, "hyper.csv", NULL);
   g_assert_cmpint (g_unlink (dropped_hyper), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", dropped, "--meta-iters", "2", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", "4", NULL, NULL), ==, 0);
+  g_assert_false (g_file_test (dropped_hyper, G_FILE_TEST_EXISTS));
   g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", kept, "--meta-iters", "3", NULL }, NULL, NULL,
                               NULL, NULL, NULL), ==, 0);
+  g_autofree char *lowered = g_build_filename (dir, "lowered", NULL);
+  g_assert_cmpint (g_mkdir (lowered, 0755), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (!g_str_equal (names[i], "hyper.csv"))
+      copy_named (kept, lowered, names[i]);
   g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", dropped, "--meta-iters", "3", NULL }, NULL,
                               "DRMAD_THETA_KEPT_MAX", "4", NULL, NULL), ==, 0);
   g_autofree char *expected = read_file (kept, "hyper.csv"), *got = read_file (dropped, "hyper.csv");
@@ -759,6 +811,68 @@ test_checkpoint_v3_large_theta (void)
   memcpy (&version, checkpoint + 8, 4);
   g_assert_cmpuint (version, ==, 6);
   g_assert_cmpuint (file_size (kept, "checkpoint.bin") - file_size (dropped, "checkpoint.bin"), ==, 2 * n * 8);
+  g_autofree char *lowered_err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", lowered, "--meta-iters", "4", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", "4", NULL, &lowered_err), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", kept, "--meta-iters", "4", NULL }, NULL, NULL,
+                              NULL, NULL, NULL), ==, 0);
+  g_autofree char *expected_four = read_file (kept, "hyper.csv"), *got_four = read_file (lowered, "hyper.csv");
+  g_assert_cmpstr (got_four, ==, expected_four);
+
+  /* A record count the file cannot hold, CRC-32 valid (a header damaged
+   * before the CRC was computed): refused as damaged, naming the count,
+   * before anything is sized from it (arrays of 12 bytes a count, as many
+   * counts as the file has bytes, were allocated first) */
+  g_autofree char *checkpoint_path = g_build_filename (lowered, "checkpoint.bin", NULL);
+  g_autoptr (GBytes) payload = drmad_checkpoint_read (checkpoint_path, NULL);
+  g_assert_nonnull (payload);
+  gsize payload_size;
+  g_autofree guint8 *counted = g_memdup2 (g_bytes_get_data (payload, &payload_size), g_bytes_get_size (payload));
+  guint64 records = payload_size;   /* the most a count may be before it is checked against the records' size */
+  memcpy (counted + sizeof (guint64), &records, sizeof records);
+  g_autoptr (GBytes) damaged = g_bytes_new (counted, payload_size);
+  g_assert_true (drmad_checkpoint_write (checkpoint_path, damaged, NULL));
+  g_autofree char *count_err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", lowered, "--meta-iters", "5", NULL }, NULL,
+                              NULL, NULL, NULL, &count_err), ==, 2);
+  g_autofree char *count_message = g_strdup_printf ("%s is damaged: it counts %" G_GSIZE_FORMAT " meta-iterations, "
+                                                    "where its %" G_GSIZE_FORMAT " bytes hold at most 4 (",
+                                                    checkpoint_path, payload_size, payload_size);
+  g_assert_nonnull (strstr (count_err, count_message));
+  remove_tree (dir);
+}
+
+/* A run that learns neither lr nor momentum keeps the same θ whatever its
+ * segments, not the same per-layer values (one a layer and segment for lr
+ * and momentum): read with segments=3 where it ran with 2, its history is
+ * refused naming the segments (the message named the same θ size twice). */
+static void
+test_segments_differ (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-segments", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--learn", "l2", "--segments", "2", "--meta-iters", "1",
+                                                       "--out", folder, NULL }, NULL, NULL, NULL, NULL), ==, 0);
+  guint sizes[] = { 784, 16, 10 };
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.segments = 3;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_hyper_get_n (hyper), ==, 2);   /* an L2 a layer */
+  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
+  g_assert_no_error (error);
+  g_assert_false (drmad_run_load_history (run, hyper, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH);
+  g_test_message ("%s", error->message);
+  /* 2 layers: 2 + 2 + 2 × 2 × 2 values in the checkpoint, 2 + 2 + 2 × 2 × 3 here */
+  g_assert_nonnull (strstr (error->message, "checkpoint.bin keeps 12 per-layer values a meta-iteration where this run "
+                                            "has 16 (one a layer for l2 and init, one a layer and segment for lr and "
+                                            "momentum: 2 layers, 3 segments here and 2 in the checkpoint), with the "
+                                            "same 2 hyperparameters: the segments differ from the run's"));
   remove_tree (dir);
 }
 
@@ -1143,6 +1257,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/checkpoint-v3-large-theta", test_checkpoint_v3_large_theta);
+  g_test_add_func ("/runfolder/segments-differ", test_segments_differ);
   g_test_add_func ("/runfolder/large-theta-checkpoint", test_large_theta_checkpoint);
   g_test_add_func ("/runfolder/checkpoint-other-theta", test_checkpoint_other_theta);
   g_test_add_func ("/runfolder/signals", test_signals);
