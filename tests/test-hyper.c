@@ -725,6 +725,17 @@ test_state_every_double (void)
       g_autoptr (GBytes) damaged = g_bytes_new (copy, size);
       if (kind == 1 && offset == 48)
         continue;   /* an infinite best loss is "none yet" */
+      gsize vector = offset >= header ? (offset - header) / 8 / n : 0;
+      if (kind == 1 && (vector == 2 || vector == 6)) {
+        /* +Inf in a second moment, what a run could write itself: loaded as the largest double. */
+        CHECK (drmad_meta_load_state (meta, damaged, &error));
+        g_autoptr (GBytes) again = drmad_meta_save_state (meta);
+        const double largest = G_MAXDOUBLE;
+        memcpy (copy + offset, &largest, 8);
+        g_assert_cmpmem (g_bytes_get_data (again, NULL), g_bytes_get_size (again), copy, size);
+        CHECK (drmad_meta_load_state (meta, state, &error));
+        continue;
+      }
       g_assert_false (drmad_meta_load_state (meta, damaged, &error));
       g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
       const char *field = offset == 40 ? "meta learning rate" : offset == 48 ? "best validation loss"
@@ -740,10 +751,11 @@ test_state_every_double (void)
       g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), ==, rate);
     }
   }
-  /* A zero or negative meta learning rate, a negative best loss, a θ past the ±700 drmad_hyper_set_values()
-   * holds it to: out of range. */
-  const struct { gsize offset; double value; } outside[] = {
-    { 40, 0 }, { 40, -0.05 }, { 48, -1 }, { header, 701 }, { header + 7 * n * 8, -1e300 },
+  /* A negative meta learning rate, a negative best loss, a θ past the ±700 drmad_hyper_set_values()
+   * holds it to: out of range, and the message says what was expected. */
+  const struct { gsize offset; double value; const char *expected; } outside[] = {
+    { 40, -0.05, "a finite number ≥ 0" }, { 40, NAN, "a finite number ≥ 0" }, { 48, -1, "≥ 0" },
+    { header, 701, "[−700, 700]" }, { header + 7 * n * 8, -1e300, "[−700, 700]" },
   };
   for (guint k = 0; k < G_N_ELEMENTS (outside); k++) {
     g_autofree guint8 *copy = g_memdup2 (bytes, size);
@@ -751,7 +763,22 @@ test_state_every_double (void)
     g_autoptr (GBytes) damaged = g_bytes_new (copy, size);
     g_assert_false (drmad_meta_load_state (meta, damaged, &error));
     g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, outside[k].expected));
+    g_assert_null (strstr (error->message, "> 0"));
     g_clear_error (&error);
+  }
+  /* A meta learning rate of 0 or a subnormal one, which halving on every rejection reaches: loaded as it was
+   * saved; and from a buffer that is not 8-aligned. */
+  const double small_rates[] = { 0, 4.9e-324, 1e-310 };
+  for (guint k = 0; k < G_N_ELEMENTS (small_rates); k++) {
+    g_autofree guint8 *copy = g_malloc (size + 1);
+    memcpy (copy + 1, bytes, size);
+    memcpy (copy + 1 + 40, &small_rates[k], 8);
+    g_autoptr (GBytes) small = g_bytes_new_static (copy + 1, size);
+    CHECK (drmad_meta_load_state (meta, small, &error));
+    g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), ==, small_rates[k]);
+    g_autoptr (GBytes) again = drmad_meta_save_state (meta);
+    g_assert_cmpmem (g_bytes_get_data (again, NULL), g_bytes_get_size (again), copy + 1, size);
   }
   /* A whole state of another θ (momentum learned too) belongs to other settings: MISMATCH (drmad-error.h),
    * not CORRUPT, which it gave. */
@@ -768,6 +795,83 @@ test_state_every_double (void)
   g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (isfinite (drmad_meta_get_learning_rate (meta)));
+  problem_teardown (&p);
+}
+
+/* A reduce hook standing in for a hypergradient component of 1e160
+ * (@user_data: the value): g·g overflows to +Inf. */
+static gboolean
+huge_component (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_data, GError **error)
+{
+  gradient[0] = *(const double *) user_data;
+  return TRUE;
+}
+
+/* Adam's second moment (and SGD's velocity) of a hypergradient component
+ * beyond 1.34e154: the run went on with +Inf in its state and saved it in
+ * every later checkpoint, which the load then refused as CORRUPT. Now the
+ * state stays finite and loads as saved; a state with the +Inf an earlier
+ * version wrote loads with the largest double in its place. */
+static void
+test_state_huge_hypergradient (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  for (guint algorithm = 0; algorithm < 2; algorithm++) {
+    DrmadHyperConfig config;
+    drmad_hyper_config_init (&config);
+    config.steps = 10;
+    g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+    DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .reverse_steps = G_MAXUINT64 };
+    DrmadMetaConfig meta_config;
+    drmad_meta_config_init (&meta_config);
+    g_assert_cmpfloat (meta_config.clip, ==, 0);
+    /* SGD: -1e308 twice makes a velocity past the largest double (0.9 · 1e308 + 1e308). */
+    double value = 1e160;
+    if (algorithm == 1)
+      meta_config.algorithm = DRMAD_META_SGD, value = -1e308;
+    g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+    g_assert_no_error (error);
+    drmad_meta_set_reduce (meta, huge_component, &value);
+    for (guint k = 0; k < 3; k++) {
+      g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+    g_autoptr (GBytes) state = drmad_meta_save_state (meta);
+    gsize n = drmad_hyper_get_n (hyper), size;
+    const guint8 *bytes = g_bytes_get_data (state, &size);
+    const gsize header = 8 * 8;   /* lib/meta.c StateHeader */
+    /* The moment of component 0 (vector 2, Adam's second moment; vector 1, SGD's velocity): finite, at the
+     * largest double or within a factor 1000 of it (β2 = 0.999 · 0 + 0.001 · G_MAXDOUBLE after one step). */
+    double moment;
+    memcpy (&moment, bytes + header + (algorithm == 0 ? 2 : 1) * n * 8, 8);
+    g_assert_true (isfinite (moment));
+    g_assert_cmpfloat (fabs (moment), >=, G_MAXDOUBLE / 1000);
+    CHECK (drmad_meta_load_state (meta, state, &error));
+    g_autoptr (GBytes) again = drmad_meta_save_state (meta);
+    g_assert_true (g_bytes_equal (state, again));
+    /* The +Inf an earlier version saved, in the moment and the accepted moment (vectors 2 and 6, or 1 and 5):
+     * loads, and what is saved next equals the state with the largest double there. */
+    g_autofree guint8 *old = g_memdup2 (bytes, size);
+    g_autofree guint8 *expected = g_memdup2 (bytes, size);
+    const gsize offsets[2] = { header + (algorithm == 0 ? 2 : 1) * n * 8, header + (algorithm == 0 ? 6 : 5) * n * 8 };
+    for (guint k = 0; k < 2; k++) {
+      double inf = algorithm == 1 && k == 1 ? -INFINITY : INFINITY;
+      double largest = inf > 0 ? G_MAXDOUBLE : -G_MAXDOUBLE;
+      memcpy (old + offsets[k], &inf, 8);
+      memcpy (expected + offsets[k], &largest, 8);
+    }
+    g_autoptr (GBytes) old_state = g_bytes_new (old, size);
+    CHECK (drmad_meta_load_state (meta, old_state, &error));
+    g_autoptr (GBytes) mapped = drmad_meta_save_state (meta);
+    g_assert_cmpmem (g_bytes_get_data (mapped, NULL), g_bytes_get_size (mapped), expected, size);
+    /* And steps on from it. */
+    g_autoptr (DrmadMetaReport) next = drmad_meta_step (meta, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_clear_pointer (&meta, drmad_meta_free);   /* before the net it borrows */
+  }
   problem_teardown (&p);
 }
 
@@ -2589,6 +2693,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/warm-start", test_warm_start);
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
   g_test_add_func ("/hyper/state-every-double", test_state_every_double);
+  g_test_add_func ("/hyper/state-huge-hypergradient", test_state_huge_hypergradient);
   g_test_add_func ("/hyper/cancel", test_cancel);
   g_test_add_func ("/hyper/memory-units", test_memory_units);
   g_test_add_func ("/hyper/documented-edges", test_documented_edges);
