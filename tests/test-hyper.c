@@ -875,6 +875,65 @@ test_state_huge_hypergradient (void)
   problem_teardown (&p);
 }
 
+/* A learned initial scale past float32's range (θ = 95, e^95 ≈ 1.8e41,
+ * which drmad_hyper_set_values() accepts up to 700) in a float32 net: the
+ * training diverges (DRMAD_ERROR_DIVERGED, which the meta-step rejects) as
+ * before 2026-12-05, not INVALID_ARGUMENT naming a parameter the caller
+ * never passed; drmad_net_set_params() with those weights is still refused. */
+static void
+test_init_scale_past_float32 (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  float x[60 * 6];
+  gint32 y[60];
+  for (int i = 0; i < 60; i++) {
+    y[i] = i % 3;
+    for (int k = 0; k < 6; k++)
+      x[i * 6 + k] = (k % 3 == y[i]) + 0.1f * ((i * 7 + k) % 5);
+  }
+  g_autoptr (DrmadDataset) set = drmad_dataset_new_from_arrays (60, 6, 3, x, y, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, set, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, G_N_ELEMENTS (sizes), DRMAD_ACTIVATION_TANH,
+                                            DRMAD_PRECISION_FLOAT32, 8, &error);
+  g_assert_no_error (error);
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 10;
+  config.learn_init_scale = TRUE;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, &error);
+  g_assert_no_error (error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_autofree double *values = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  guint found = 0;
+  for (gsize i = 0; i < n; i++)
+    if (drmad_hyper_get_entry (hyper, i).kind == DRMAD_GROUP_INIT)
+      values[i] = 95, found++;
+  g_assert_cmpuint (found, >, 0);
+  CHECK (drmad_hyper_set_values (hyper, values, &error));
+  double loss = 0;
+  g_assert_false (drmad_hyper_train (net, hyper, train, 1, NULL, NULL, &loss, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED);
+  g_clear_error (&error);
+  /* The same weights (e^95 times the first layer's draws, 1.8e41 times a draw past float32's 3.4e38) from a
+   * caller: refused, naming the first weight (counted from 1). */
+  gsize p = drmad_net_get_n_params (net);
+  g_autofree double *weights = g_new0 (double, p);
+  gsize first = 0;
+  drmad_net_get_layer_span (net, 1, &first, NULL, NULL);
+  weights[first] = exp (95.0);
+  g_assert_false (drmad_net_set_params (net, weights, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_autofree char *named = g_strdup_printf ("parameter %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " is ", first + 1, p);
+  g_assert_nonnull (strstr (error->message, named));
+}
+
 /* The bold driver (divergence factor 1, growth 2): a step that improves
  * on the best doubles the meta learning rate, any other is rejected and
  * halves it; the rate in every report against that rule. */
@@ -2694,6 +2753,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
   g_test_add_func ("/hyper/state-every-double", test_state_every_double);
   g_test_add_func ("/hyper/state-huge-hypergradient", test_state_huge_hypergradient);
+  g_test_add_func ("/hyper/init-scale-past-float32", test_init_scale_past_float32);
   g_test_add_func ("/hyper/cancel", test_cancel);
   g_test_add_func ("/hyper/memory-units", test_memory_units);
   g_test_add_func ("/hyper/documented-edges", test_documented_edges);
