@@ -6,6 +6,7 @@
 #include <math.h>
 #include <png.h>
 #include <string.h>
+#include <zlib.h>
 #include <sys/resource.h>
 
 #include "drmad.h"
@@ -270,6 +271,21 @@ test_run_folder_and_resume (void)
   g_autofree char *again = g_strdup_printf ("its meta-iterations so far stay in history.csv and hyper.csv; to run it "
                                             "again from the start: drmad --no-gui --config %s/run.ini --out", split);
   g_assert_nonnull (strstr (err2, again));
+  /* A checkpoint whose CRC holds but whose optimiser state the restore
+   * refuses (a NaN meta learning rate: lib/run.c's frame of 20 bytes, its
+   * payload's 8-integer header, the state's rate at 40) gets the same advice. */
+  bytes[size / 2] ^= 0x5a;
+  const gsize rate_at = 20 + 8 * 8 + 40;
+  const double nan_rate = NAN;
+  memcpy (bytes + rate_at, &nan_rate, 8);
+  guint32 crc = crc32 (crc32 (0, NULL, 0), (const Bytef *) bytes + 20, size - 24);
+  memcpy (bytes + size - 4, &crc, 4);
+  g_assert_true (g_file_set_contents (checkpoint, bytes, size, NULL));
+  g_autofree char *err_state = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL, NULL,
+                          &err_state), ==, 2);
+  g_assert_nonnull (strstr (err_state, "meta learning rate is nan"));
+  g_assert_nonnull (strstr (err_state, again));
 
   /* Another run's whole checkpoint (θ of l2, lr and momentum: 10 values in
    * 3 groups) in a run that learns L2 alone says what each learns (the
