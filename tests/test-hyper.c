@@ -635,6 +635,12 @@ test_documented_edges (void)
   g_assert_cmpfloat (against_zero.cosine, ==, 0);
   g_assert_true (isinf (against_zero.relative_error) && against_zero.relative_error > 0);
   g_assert_cmpfloat (against_zero.sign_agreement, ==, 1.0 / 3);   /* only the zero entry agrees */
+  /* A NaN: cosine and relative error NaN, the sign agreement a fraction that counts it as a zero sign. */
+  const double with_nan[3] = { NAN, -2, 0 }, signs[3] = { 0, -1, 1 };
+  DrmadFidelity nan_fidelity = drmad_fidelity_compute (with_nan, signs, 0, 3);
+  g_assert_true (isnan (nan_fidelity.cosine));
+  g_assert_true (isnan (nan_fidelity.relative_error));
+  g_assert_cmpfloat (nan_fidelity.sign_agreement, ==, 2.0 / 3);   /* NaN against 0, −2 against −1 */
 }
 
 /* Whether @text prints a size in SI units (kB, MB, GB, TB, PB, EB). */
