@@ -39,6 +39,11 @@ export PKG_CONFIG_PATH="$DIR/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 test "$(pkg-config --variable=prefix drmad)" = "$DIR"
 test "$(pkg-config --variable=libdir drmad)" = "$DIR/lib"
 echo "pkg-config --cflags --libs drmad: $(pkg-config --cflags --libs drmad)"
+# drmad.pc asks for the GLib the build asks for: without the version a
+# client with an older GLib got past pkg-config and failed at its compiler.
+glib_version=$(sed -n "s/^glib_dep = dependency('glib-2.0', version: '>= \([0-9.]*\)').*/\1/p" "$source_root/meson.build")
+grep -qx "glib-2.0 >= $glib_version" <<< "$(pkg-config --print-requires drmad)" \
+  || { echo "drmad.pc requires \"$(pkg-config --print-requires drmad)\"; meson.build asks for glib-2.0 >= $glib_version"; exit 1; }
 
 # The installed headers are exactly those docs/install.md lists.
 installed=$(cd "$DIR" && ls include/drmad/*.h | sort)
