@@ -692,13 +692,32 @@ in_range (double x, double lo, double hi)
   return x >= lo && x <= hi;
 }
 
+/* Value @i of vector @v (drmad_meta_save_state()'s order) of a state's
+ * @vectors, read with memcpy: the caller's bytes need not be 8-aligned.
+ * The infinities a run could write itself before apply_update() held its
+ * moments finite (2026-12-05), a second moment of +Inf (g·g of a
+ * hypergradient beyond 1.34e154) and, in SGD, a velocity of ±Inf, read as
+ * the largest double, where apply_update() now holds them, so that the
+ * checkpoints such a run wrote still resume; NaN, and -Inf in a second
+ * moment, stay damage. */
+static double
+state_double (const DrmadMeta *meta, const guint8 *vectors, guint v, gsize i)
+{
+  double x;
+  memcpy (&x, vectors + (v * meta->n + i) * sizeof (double), sizeof x);
+  gboolean second = v == 2 || v == 6, first = v == 1 || v == 5;
+  if ((second && x == INFINITY) || (first && meta->config.algorithm == DRMAD_META_SGD && isinf (x)))
+    x = x > 0 ? G_MAXDOUBLE : -G_MAXDOUBLE;
+  return x;
+}
+
 /* Every double of a state, before any of it is used: one NaN loaded (the
  * meta learning rate, a moment, the best θ) made every later meta-step a
  * rejection or left a NaN best θ, while the load itself succeeded. θ and
  * its copies keep the bound drmad_hyper_set_values() holds θ to; they are
  * then projected onto the ranges as before. */
 static gboolean
-state_values_ok (const DrmadMeta *meta, const StateHeader *header, const double *vectors, GError **error)
+state_values_ok (const DrmadMeta *meta, const StateHeader *header, const guint8 *vectors, GError **error)
 {
   const char *what = NULL, *expected = NULL;
   double value = 0;
@@ -723,7 +742,7 @@ state_values_ok (const DrmadMeta *meta, const StateHeader *header, const double 
   };
   for (guint v = 0; !what && v < STATE_VECTORS; v++)
     for (gsize i = 0; !what && i < meta->n; i++) {
-      double x = vectors[v * meta->n + i];
+      double x = state_double (meta, vectors, v, i);
       if (!in_range (x, kinds[v].lo, kinds[v].hi)) {
         what = kinds[v].name, value = x, index = i + 1;
         expected = kinds[v].lo == 0 ? "a finite number ≥ 0"
@@ -740,27 +759,6 @@ state_values_ok (const DrmadMeta *meta, const StateHeader *header, const double 
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
                "the optimiser state's %s%s is %g: expected %s; the state is damaged", what, where, value, expected);
   return FALSE;
-}
-
-/* The infinities a run could write itself before apply_update() held its
- * moments finite (2026-12-05): a second moment of +Inf (g·g of a
- * hypergradient beyond 1.34e154) and, in SGD, a velocity of ±Inf. They
- * become the largest double, what apply_update() now holds them to, so
- * that the checkpoints such a run wrote still resume; NaN, and -Inf in a
- * second moment, stay damage. */
-static void
-map_infinite_moments (const DrmadMeta *meta, double *vectors)
-{
-  static const guint second[] = { 2, 6 }, first[] = { 1, 5 };   /* drmad_meta_save_state()'s order */
-  for (guint k = 0; k < 2; k++)
-    for (gsize i = 0; i < meta->n; i++) {
-      double *s = &vectors[second[k] * meta->n + i];
-      if (*s == INFINITY)
-        *s = G_MAXDOUBLE;
-      double *v = &vectors[first[k] * meta->n + i];
-      if (meta->config.algorithm == DRMAD_META_SGD && isinf (*v))
-        *v = *v > 0 ? G_MAXDOUBLE : -G_MAXDOUBLE;
-    }
 }
 
 static gboolean
@@ -803,10 +801,7 @@ drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
                  G_GUINT64_FORMAT ")", header.best_iteration, header.iteration);
     return FALSE;
   }
-  /* A copy: the caller's bytes need not be 8-aligned for doubles. */
-  g_autofree double *theta = g_malloc (vectors_bytes);
-  memcpy (theta, data + header_size, vectors_bytes);
-  map_infinite_moments (meta, theta);
+  const guint8 *theta = data + header_size;
   if (!state_values_ok (meta, &header, theta, error))
     return FALSE;
   /* θ, the accepted and the best θ onto the ranges as they are now: a
@@ -818,8 +813,9 @@ drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
     return FALSE;
   double *vectors[STATE_VECTORS - 1] = { meta->m, meta->s, meta->accepted_theta, meta->accepted_gradient,
                                          meta->accepted_m, meta->accepted_s, meta->best_theta };
-  for (guint i = 0; i < STATE_VECTORS - 1; i++)
-    memcpy (vectors[i], theta + (i + 1) * meta->n, meta->n * sizeof (double));
+  for (guint v = 1; v < STATE_VECTORS; v++)
+    for (gsize i = 0; i < meta->n; i++)
+      vectors[v - 1][i] = state_double (meta, theta, v, i);
   drmad_hyper_clamp_range (meta->hyper, meta->accepted_theta);
   drmad_hyper_clamp_range (meta->hyper, meta->best_theta);
   meta->iteration = header.iteration;
