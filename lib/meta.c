@@ -223,10 +223,13 @@ apply_update (DrmadMeta *meta, guint *clamped, GError **error)
       theta[i] -= meta->learning_rate * (g > 0 ? 1 : g < 0 ? -1 : 0);
       break;
     default:
+      /* |g| > 1.34e154 (a float64 net, no clip) squares to +Inf. Adam's step
+       * does not depend on g's scale, so g is held at the square root of the
+       * largest double: the step stays about the learning rate in g's
+       * direction, and the state stays finite so that a checkpoint of it
+       * loads (the sums may still round past it, hence the fmin). */
+      g = CLAMP (g, -sqrt (G_MAXDOUBLE), sqrt (G_MAXDOUBLE));
       meta->m[i] = c->beta1 * meta->m[i] + (1 - c->beta1) * g;
-      /* |g| > 1.34e154 (a float64 net, no clip) squares to +Inf: held at
-       * the largest double so that the state stays finite and a checkpoint
-       * of it loads (the sum itself may round past it, hence the outer fmin). */
       meta->s[i] = fmin (c->beta2 * meta->s[i] + (1 - c->beta2) * fmin (g * g, G_MAXDOUBLE), G_MAXDOUBLE);
       double m_hat = meta->m[i] / (1 - pow (c->beta1, meta->adam_t));
       double s_hat = meta->s[i] / (1 - pow (c->beta2, meta->adam_t));
