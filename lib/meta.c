@@ -8,6 +8,10 @@
 #include <math.h>
 #include <string.h>
 
+/* Adam's hypergradient is held to ±ADAM_GRADIENT_MAX (apply_update()): its
+ * square and the bias-corrected second moment stay finite. */
+#define ADAM_GRADIENT_MAX 1e150
+
 struct _DrmadMeta {
   DrmadNet          *net;
   DrmadHyper        *hyper;
@@ -224,16 +228,20 @@ apply_update (DrmadMeta *meta, guint *clamped, GError **error)
       break;
     default:
       /* |g| > 1.34e154 (a float64 net, no clip) squares to +Inf. Adam's step
-       * does not depend on g's scale, so g is held at the square root of the
-       * largest double: the step stays about the learning rate in g's
-       * direction, and the state stays finite so that a checkpoint of it
-       * loads (the sums may still round past it, hence the fmin). */
-      g = CLAMP (g, -sqrt (G_MAXDOUBLE), sqrt (G_MAXDOUBLE));
+       * does not depend on g's scale, so g is held to ±1e150: g², the second
+       * moment and its bias-corrected value (÷ 1 − β2^t, at least 1 − β2)
+       * stay far below the largest double, the step about the learning rate
+       * in g's direction at every meta-iteration, and a checkpoint of the
+       * state loads. A second moment of the largest double (which a state
+       * may hold) corrected overflows: its square root is then taken before
+       * the correction. */
+      g = CLAMP (g, -ADAM_GRADIENT_MAX, ADAM_GRADIENT_MAX);
       meta->m[i] = c->beta1 * meta->m[i] + (1 - c->beta1) * g;
-      meta->s[i] = fmin (c->beta2 * meta->s[i] + (1 - c->beta2) * fmin (g * g, G_MAXDOUBLE), G_MAXDOUBLE);
+      meta->s[i] = fmin (c->beta2 * meta->s[i] + (1 - c->beta2) * g * g, G_MAXDOUBLE);
       double m_hat = meta->m[i] / (1 - pow (c->beta1, meta->adam_t));
       double s_hat = meta->s[i] / (1 - pow (c->beta2, meta->adam_t));
-      theta[i] -= meta->learning_rate * m_hat / (sqrt (s_hat) + c->epsilon);
+      double root = isfinite (s_hat) ? sqrt (s_hat) : sqrt (meta->s[i]) / sqrt (1 - pow (c->beta2, meta->adam_t));
+      theta[i] -= meta->learning_rate * m_hat / (root + c->epsilon);
     }
   }
   *clamped = drmad_hyper_clamp_range (meta->hyper, theta);
@@ -700,16 +708,18 @@ in_range (double x, double lo, double hi)
  * The infinities a run could write itself before apply_update() held its
  * moments finite (2026-12-05), a second moment of +Inf (g·g of a
  * hypergradient beyond 1.34e154) and, in SGD, a velocity of ±Inf, read as
- * the largest double, where apply_update() now holds them, so that the
- * checkpoints such a run wrote still resume; NaN, and -Inf in a second
- * moment, stay damage. */
+ * the most apply_update() now lets them be (ADAM_GRADIENT_MAX², the
+ * largest double), so that the checkpoints such a run wrote still resume
+ * and step on; NaN, and -Inf in a second moment, stay damage. */
 static double
 state_double (const DrmadMeta *meta, const guint8 *vectors, guint v, gsize i)
 {
   double x;
   memcpy (&x, vectors + (v * meta->n + i) * sizeof (double), sizeof x);
   gboolean second = v == 2 || v == 6, first = v == 1 || v == 5;
-  if ((second && x == INFINITY) || (first && meta->config.algorithm == DRMAD_META_SGD && isinf (x)))
+  if (second && x == INFINITY)
+    x = ADAM_GRADIENT_MAX * ADAM_GRADIENT_MAX;
+  else if (first && meta->config.algorithm == DRMAD_META_SGD && isinf (x))
     x = x > 0 ? G_MAXDOUBLE : -G_MAXDOUBLE;
   return x;
 }

@@ -733,10 +733,11 @@ test_state_every_double (void)
         continue;   /* an infinite best loss is "none yet" */
       gsize vector = offset >= header ? (offset - header) / 8 / n : 0;
       if (kind == 1 && (vector == 2 || vector == 6)) {
-        /* +Inf in a second moment, what a run could write itself: loaded as the largest double. */
+        /* +Inf in a second moment, what a run could write itself: loaded as the most the update
+         * now makes it, the square of the 1e150 Adam's g is held to (lib/meta.c). */
         CHECK (drmad_meta_load_state (meta, damaged, &error));
         g_autoptr (GBytes) again = drmad_meta_save_state (meta);
-        const double largest = G_MAXDOUBLE;
+        const double largest = 1e150 * 1e150;
         memcpy (copy + offset, &largest, 8);
         g_assert_cmpmem (g_bytes_get_data (again, NULL), g_bytes_get_size (again), copy, size);
         CHECK (drmad_meta_load_state (meta, state, &error));
@@ -816,8 +817,9 @@ huge_component (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer u
 /* Adam's second moment (and SGD's velocity) of a hypergradient component
  * beyond 1.34e154: the run went on with +Inf in its state and saved it in
  * every later checkpoint, which the load then refused as CORRUPT. Now the
- * state stays finite and loads as saved; a state with the +Inf an earlier
- * version wrote loads with the largest double in its place. */
+ * state stays finite and loads as saved, Adam's component moves by the
+ * learning rate at every step; a state with the +Inf an earlier version
+ * wrote loads with 1e150² (Adam) or the largest double (SGD) in its place. */
 static void
 test_state_huge_hypergradient (void)
 {
@@ -846,32 +848,37 @@ test_state_huge_hypergradient (void)
       g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
       g_assert_no_error (error);
       g_assert_false (report->rejected);   /* the run goes on with the huge component */
-      /* Adam's first step is the learning rate against g's sign, whatever g's size
-       * (m̂ / √ŝ = g / |g|): the component moves down by it, not to a bound. */
-      if (algorithm == 0 && k == 0)
+      /* Adam's step with the same g every time is the learning rate against g's
+       * sign, whatever g's size (m̂ / √ŝ = g / |g|): the component moves down by
+       * it at every meta-iteration, not to a bound once and then not at all. */
+      if (algorithm == 0)
         g_assert_cmpfloat_with_epsilon (drmad_hyper_get_values (hyper)[0], before - rate, 1e-9);
     }
     g_autoptr (GBytes) state = drmad_meta_save_state (meta);
     gsize n = drmad_hyper_get_n (hyper), size;
     const guint8 *bytes = g_bytes_get_data (state, &size);
     const gsize header = 8 * 8;   /* lib/meta.c StateHeader */
-    /* The moment of component 0 (vector 2, Adam's second moment; vector 1, SGD's velocity): finite, at the
-     * largest double or within a factor 1000 of it (β2 = 0.999 · 0 + 0.001 · G_MAXDOUBLE after one step). */
+    /* The moment of component 0 (vector 2, Adam's second moment; vector 1, SGD's velocity): finite. Adam's
+     * g held to 1e150: s = (1 − 0.999³) · 1e300 after three steps; SGD's velocity at the largest double. */
     double moment;
     memcpy (&moment, bytes + header + (algorithm == 0 ? 2 : 1) * n * 8, 8);
     g_assert_true (isfinite (moment));
-    g_assert_cmpfloat (fabs (moment), >=, G_MAXDOUBLE / 1000);
+    if (algorithm == 0)
+      g_assert_cmpfloat_with_epsilon (moment / 1e300, 1 - pow (0.999, 3), 1e-12);
+    else
+      g_assert_cmpfloat (fabs (moment), ==, G_MAXDOUBLE);
     CHECK (drmad_meta_load_state (meta, state, &error));
     g_autoptr (GBytes) again = drmad_meta_save_state (meta);
     g_assert_true (g_bytes_equal (state, again));
     /* The +Inf an earlier version saved, in the moment and the accepted moment (vectors 2 and 6, or 1 and 5):
-     * loads, and what is saved next equals the state with the largest double there. */
+     * loads, and what is saved next equals the state with the mapped value there. */
     g_autofree guint8 *old = g_memdup2 (bytes, size);
     g_autofree guint8 *expected = g_memdup2 (bytes, size);
     const gsize offsets[2] = { header + (algorithm == 0 ? 2 : 1) * n * 8, header + (algorithm == 0 ? 6 : 5) * n * 8 };
     for (guint k = 0; k < 2; k++) {
       double inf = algorithm == 1 && k == 1 ? -INFINITY : INFINITY;
-      double largest = inf > 0 ? G_MAXDOUBLE : -G_MAXDOUBLE;
+      /* Adam's second moment: the square of the 1e150 its g is held to; SGD's velocity: the largest double */
+      double largest = algorithm == 0 ? 1e150 * 1e150 : inf > 0 ? G_MAXDOUBLE : -G_MAXDOUBLE;
       memcpy (old + offsets[k], &inf, 8);
       memcpy (expected + offsets[k], &largest, 8);
     }
@@ -879,9 +886,15 @@ test_state_huge_hypergradient (void)
     CHECK (drmad_meta_load_state (meta, old_state, &error));
     g_autoptr (GBytes) mapped = drmad_meta_save_state (meta);
     g_assert_cmpmem (g_bytes_get_data (mapped, NULL), g_bytes_get_size (mapped), expected, size);
-    /* And steps on from it. */
+    /* And steps on from it: Adam's component still moves (mapped to the
+     * largest double, its corrected second moment overflowed and the step
+     * was 2e-7; SGD's sits at its range's bound, where the velocity put it). */
+    double before = drmad_hyper_get_values (hyper)[0];
     g_autoptr (DrmadMetaReport) next = drmad_meta_step (meta, NULL, NULL, &error);
     g_assert_no_error (error);
+    g_assert_false (next->rejected);
+    if (algorithm == 0)
+      g_assert_cmpfloat (fabs (drmad_hyper_get_values (hyper)[0] - before), >, 1e-3 * drmad_meta_get_learning_rate (meta));
     g_clear_pointer (&meta, drmad_meta_free);   /* before the net it borrows */
   }
   problem_teardown (&p);
