@@ -78,12 +78,12 @@ drmad_dataset_load_cifar10 (const char *const *paths, const DrmadLoadLimits *lim
       if (got != CIFAR_RECORD || i >= n) {
         /* The file changed size since it was measured. */
         g_set_error (error, DRMAD_ERROR, ferror (f) ? DRMAD_ERROR_IO : DRMAD_ERROR_TRUNCATED,
-                     "%s: record %" G_GUINT64_FORMAT " could not be read whole", paths[k], r);
+                     "%s: record %" G_GUINT64_FORMAT " could not be read whole", paths[k], r + 1);
         ok = FALSE;
       } else if (record[0] >= 10) {
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_LABEL_RANGE,
                      "%s: record %" G_GUINT64_FORMAT " has label %u, expected 0 to 9",
-                     paths[k], r, record[0]);
+                     paths[k], r + 1, record[0]);
         ok = FALSE;
       } else {
         labels[i] = record[0];
