@@ -8,7 +8,6 @@
 #include <string.h>
 #include <zlib.h>
 #include <sys/resource.h>
-#include <zlib.h>
 
 #include "drmad.h"
 #include "test-util.h"
