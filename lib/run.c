@@ -1630,11 +1630,17 @@ read_record (DrmadRunRecord *r, const guint8 *p, guint32 version, gsize n, gsize
 static void
 cut_hyper_csv (const char *path, guint64 length)
 {
-  int fd = open (path, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+  /* Only a regular file of one name, the run's own: truncating through a
+   * symbolic or hard link would cut a file outside the run folder, which a
+   * resume that only re-evaluates must never touch. Such a hyper.csv is
+   * left as it is; the next record's rewrite through a temporary file
+   * copies its first @length bytes and so breaks the link
+   * (docs/reliability.md). */
+  int fd = open (path, O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   struct stat st;
   if (fd < 0)
     return;
-  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (guint64) st.st_size > length)
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_nlink == 1 && (guint64) st.st_size > length)
     (void) ftruncate (fd, length);
   close (fd);
 }

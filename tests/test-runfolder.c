@@ -1123,6 +1123,53 @@ copy_run (const char *folder, const char *to)
   }
 }
 
+/* A hyper.csv that is a hard or symbolic link to a file outside the run
+ * folder (here a longer run's hyper.csv, whose first bytes are the ones
+ * the checkpoint counts) was truncated through the link by a resume, even
+ * one that only re-evaluates: the cut at the restore now touches only a
+ * regular file of one name. The outside file keeps every byte through a
+ * re-evaluating resume and one that records; the run's own hyper.csv, then
+ * a file of its own, ends as the uninterrupted run's. */
+static void
+test_hyper_csv_link_not_cut (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-link", NULL);
+  g_autofree char *whole = g_build_filename (dir, "whole", NULL), *split = g_build_filename (dir, "split", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "3", "--out", whole, NULL }, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", split, NULL }, NULL), ==, 0);
+  g_autofree char *expected = read_file (whole, "hyper.csv"), *two = read_file (split, "hyper.csv");
+  g_assert_true (g_str_has_prefix (expected, two));
+  g_assert_cmpuint (strlen (expected), >, strlen (two));
+  for (guint symbolic = 0; symbolic < 2; symbolic++) {
+    g_autofree char *name = g_strdup_printf ("L%u", symbolic), *outside_name = g_strdup_printf ("outside%u.csv", symbolic);
+    g_autofree char *folder = g_build_filename (dir, name, NULL), *outside = g_build_filename (dir, outside_name, NULL);
+    g_autofree char *linked = g_build_filename (folder, "hyper.csv", NULL);
+    copy_run (split, folder);
+    g_assert_true (g_file_set_contents (outside, expected, -1, NULL));
+    g_assert_cmpint (g_unlink (linked), ==, 0);
+    g_assert_cmpint (symbolic ? symlink (outside, linked) : link (outside, linked), ==, 0);
+    g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                                NULL, NULL, NULL, NULL), ==, 0);
+    g_autofree char *after_evaluate = NULL;
+    g_assert_true (g_file_get_contents (outside, &after_evaluate, NULL, NULL));
+    g_assert_cmpstr (after_evaluate, ==, expected);
+    g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL,
+                                NULL, NULL, NULL, NULL), ==, 0);
+    g_autofree char *after_record = NULL;
+    g_assert_true (g_file_get_contents (outside, &after_record, NULL, NULL));
+    g_assert_cmpstr (after_record, ==, expected);
+    GStatBuf st;
+    g_assert_cmpint (g_lstat (linked, &st), ==, 0);
+    g_assert_true (S_ISREG (st.st_mode));
+    g_assert_cmpuint (st.st_nlink, ==, 1);
+    g_autofree char *own = read_file (folder, "hyper.csv");
+    g_assert_cmpstr (own, ==, expected);
+  }
+  remove_tree (dir);
+}
+
 /* A checkpoint past 4 GiB (300 meta-iterations of 1.8 M hyperparameters
  * with L2 per weight) could not be read back: it is now written, read and
  * checksummed in chunks of at most 1 GiB. DRMAD_CHECKPOINT_CHUNK=4093 makes
@@ -1267,6 +1314,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
   g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
+  g_test_add_func ("/runfolder/hyper-csv-link-not-cut", test_hyper_csv_link_not_cut);
   g_test_add_func ("/runfolder/checkpoint-memory-peak", test_checkpoint_memory_peak);
   g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   return g_test_run ();
