@@ -470,7 +470,10 @@ check_reading (GPtrArray *files, gboolean cut)
   ExportedFile *hyper = find_file (files, "hyper.csv");
   guint64 records = 0, rows = 0, kept_iteration = 0, hyper_last = 0;
   gsize history_end = 0, hyper_end = 0;
-  if (checkpoint && !drmad_checkpoint_bytes_records (checkpoint->contents, &records))
+  /* no checkpoint read (deleted or moved after the window opened the run,
+   * a dangling link, no regular file, a run killed in its first record):
+   * nothing tells how many rows are the run's, so none are left out */
+  if (!checkpoint || !drmad_checkpoint_bytes_records (checkpoint->contents, &records))
     return READING_UNKNOWN;
   if (history)
     rows = history_rows (history->contents, records, &kept_iteration, &history_end);
