@@ -1010,17 +1010,48 @@ hyper_csv_refused (const DrmadRun *run, const char *path, const char *why, GErro
   return FALSE;
 }
 
-/* The first name hyper.csv.old-N beside @path that nothing holds, to g_free. */
-static char *
-aside_name (const char *path)
+/* The most names hyper.csv.old-N tried: past them the folder is full of
+ * kept files, not worth a search without end. */
+#define ASIDE_NAMES_MAX 10000
+
+/* Test hook (docs/reliability.md): DRMAD_INJECT_FAULT=aside:E makes every
+ * look at a name hyper.csv.old-N fail with errno E (a number), as where the
+ * folder cannot be searched or the name is too long. */
+static int
+aside_lstat (const char *path, GStatBuf *st)
 {
-  for (guint i = 1;; i++) {
-    char *aside = g_strdup_printf ("%s.old-%u", path, i);
-    GStatBuf st;
-    if (g_lstat (aside, &st) != 0 && errno == ENOENT)
-      return aside;
-    g_free (aside);
+#ifdef DRMAD_TEST_HOOKS
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  if (spec && g_str_has_prefix (spec, "aside:")) {
+    errno = atoi (spec + strlen ("aside:"));
+    return -1;
   }
+#endif
+  return g_lstat (path, st);
+}
+
+/* The first name hyper.csv.old-N beside @path that nothing holds, to
+ * g_free; NULL with @error where a name cannot be looked at (any error but
+ * "no such file": it spun for good on one) or the first ASIDE_NAMES_MAX
+ * are all taken. */
+static char *
+aside_name (const char *path, GError **error)
+{
+  for (guint i = 1; i <= ASIDE_NAMES_MAX; i++) {
+    g_autofree char *aside = g_strdup_printf ("%s.old-%u", path, i);
+    GStatBuf st;
+    if (aside_lstat (aside, &st) == 0)
+      continue;
+    if (errno == ENOENT)
+      return g_steal_pointer (&aside);
+    int saved = errno;
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot keep %s aside: cannot look at %s: %s", path, aside,
+                 g_strerror (saved));
+    return NULL;
+  }
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot keep %s aside: %s.old-1 to %s.old-%d are all taken; "
+               "move or delete some of them", path, path, path, ASIDE_NAMES_MAX);
+  return NULL;
 }
 
 /* The first of @records from which on every record holds θ: where a
@@ -1052,7 +1083,9 @@ write_hyper_csv (DrmadRun *run, const GPtrArray *records, DrmadHyper *hyper, GEr
   if (run->hyper_set_aside) {
     /* drmad_run_restore's notice said so: the file there stays, renamed */
     first = first_with_theta (records);
-    g_autofree char *aside = aside_name (path);
+    g_autofree char *aside = aside_name (path, error);
+    if (!aside)
+      return FALSE;
     if (rename (path, aside) != 0 && errno != ENOENT) {
       set_errno_error (error, errno, "move aside", path);
       return FALSE;
@@ -1796,8 +1829,13 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
       g_string_printf (text, "%s is not the one this run wrote (%s) and %s: at the next meta-iteration ", csv,
                        why ? why : "its checkpoint does not say what it holds", reason);
       if (g_lstat (csv, &st) == 0) {
-        g_autofree char *aside = aside_name (csv);
-        g_string_append_printf (text, "it is kept as %s and ", aside);
+        /* a resume that only evaluates again goes on; the record fails then */
+        g_autoptr (GError) aside_error = NULL;
+        g_autofree char *aside = aside_name (csv, &aside_error);
+        if (aside)
+          g_string_append_printf (text, "it is kept as %s and ", aside);
+        else
+          g_string_append_printf (text, "it is to be kept aside, but %s; ", aside_error->message);
       }
       const DrmadRunRecord *last = records->pdata[records->len - 1];
       g_string_append_printf (text, "a new hyper.csv begins with meta-iteration %u",

@@ -1170,6 +1170,61 @@ test_hyper_csv_link_not_cut (void)
   remove_tree (dir);
 }
 
+/* A hyper.csv to keep aside as hyper.csv.old-N (θ of a large run no longer
+ * held to write it anew, /runfolder/large-theta-checkpoint) where a name
+ * cannot be looked at (DRMAD_INJECT_FAULT=aside:5, EIO: the search went on
+ * for good, as it did on EACCES or ENAMETOOLONG), then where the first
+ * 10 000 names are taken: the resume that records fails, naming the file,
+ * and hyper.csv stays as it was. */
+static void
+test_aside_name_bounded (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-aside", NULL);
+  g_autofree char *split = g_build_filename (dir, "split", NULL);
+  const char *kept = "1000";
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--l2-granularity", "weight", "--meta-iters", "2", "--out",
+                                                       split, NULL }, "DRMAD_THETA_KEPT_MAX", kept, NULL, NULL),
+                   ==, 0);
+  g_autofree char *hyper_path = g_build_filename (split, "hyper.csv", NULL);
+  g_autofree char *theta = read_file (split, "hyper.csv");
+  gsize short_length = strlen (theta) - 1;
+  g_assert_true (g_file_set_contents (hyper_path, theta, short_length, NULL));
+  g_autofree char *first = g_strconcat (hyper_path, ".old-1", NULL);
+  g_autofree char *eio_err = NULL;
+  g_setenv ("DRMAD_INJECT_FAULT", "aside:5", TRUE);
+  int eio_status = run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &eio_err);
+  g_unsetenv ("DRMAD_INJECT_FAULT");
+  g_assert_cmpint (eio_status, !=, 0);
+  g_test_message ("%s", eio_err);
+  g_autofree char *eio = g_strdup_printf ("cannot keep %s aside: cannot look at %s: %s", hyper_path, first,
+                                          g_strerror (EIO));
+  g_assert_nonnull (strstr (eio_err, eio));
+  g_autofree char *after_eio = read_file (split, "hyper.csv");
+  g_assert_cmpuint (strlen (after_eio), ==, short_length);
+  g_assert_true (g_str_has_prefix (theta, after_eio));
+
+  for (guint i = 1; i <= 10000; i++) {
+    g_autofree char *taken = g_strdup_printf ("%s.old-%u", hyper_path, i);
+    g_assert_true (g_file_set_contents (taken, "", 0, NULL));
+  }
+  g_autofree char *full_err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &full_err), !=, 0);
+  g_test_message ("%s", full_err);
+  g_autofree char *full = g_strdup_printf ("cannot keep %s aside: %s.old-1 to %s.old-10000 are all taken",
+                                           hyper_path, hyper_path, hyper_path);
+  g_assert_nonnull (strstr (full_err, full));
+  g_autofree char *after_full = read_file (split, "hyper.csv");
+  g_assert_cmpuint (strlen (after_full), ==, short_length);
+  g_autofree char *next = g_strdup_printf ("%s.old-10001", hyper_path);
+  g_assert_false (g_file_test (next, G_FILE_TEST_EXISTS));
+  remove_tree (dir);
+}
+
 /* A checkpoint past 4 GiB (300 meta-iterations of 1.8 M hyperparameters
  * with L2 per weight) could not be read back: it is now written, read and
  * checksummed in chunks of at most 1 GiB. DRMAD_CHECKPOINT_CHUNK=4093 makes
@@ -1315,6 +1370,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
   g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
   g_test_add_func ("/runfolder/hyper-csv-link-not-cut", test_hyper_csv_link_not_cut);
+  g_test_add_func ("/runfolder/aside-name-bounded", test_aside_name_bounded);
   g_test_add_func ("/runfolder/checkpoint-memory-peak", test_checkpoint_memory_peak);
   g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   return g_test_run ();
