@@ -473,8 +473,13 @@ check_reading (GPtrArray *files, gboolean cut)
   /* no checkpoint read (deleted or moved after the window opened the run,
    * a dangling link, no regular file, a run killed in its first record):
    * nothing tells how many rows are the run's, so none are left out */
-  if (!checkpoint || !drmad_checkpoint_bytes_records (checkpoint->contents, &records))
+  if (!checkpoint)
     return READING_UNKNOWN;
+  g_autoptr (GError) error = NULL;
+  if (!drmad_checkpoint_bytes_records (checkpoint->contents, checkpoint->name, &records, &error)) {
+    g_debug ("the export is of the files as read: %s", error->message);
+    return READING_UNKNOWN;
+  }
   if (history)
     rows = history_rows (history->contents, records, &kept_iteration, &history_end);
   if (hyper)

@@ -1428,6 +1428,37 @@ read_chunks (int fd, guint8 *buffer, gsize length, guint32 *crc)
   return done;
 }
 
+/* The frame's head: the first 20 of the @got bytes read of @path (a file of
+ * @size bytes where @sized) hold the magic, a version this drmad reads and
+ * a payload length that fits @size; @version and @length get them. FALSE
+ * with @error naming the file and the fault otherwise. */
+static gboolean
+checkpoint_head (const char *path, const guint8 *head, gsize got, gboolean sized, guint64 size, guint32 *version,
+                 guint64 *length, GError **error)
+{
+  if (got < 20 || (sized && size < 24) || memcmp (head, CHECKPOINT_MAGIC, 8) != 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC,
+                 "%s is not a drmad checkpoint (expected the magic \"%s\" and at least 24 bytes, found %" G_GUINT64_FORMAT " bytes)",
+                 path, CHECKPOINT_MAGIC, MAX (size, (guint64) got));
+    return FALSE;
+  }
+  memcpy (version, head + 8, 4);
+  memcpy (length, head + 12, 8);
+  if (*version < CHECKPOINT_OLDEST_VERSION || *version > CHECKPOINT_VERSION) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "%s has checkpoint version %u; this drmad reads versions %d to %d", path, *version,
+                 CHECKPOINT_OLDEST_VERSION, CHECKPOINT_VERSION);
+    return FALSE;
+  }
+  if (sized && (*length > size || *length + 24 != size)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
+                 "%s claims a %" G_GUINT64_FORMAT "-byte payload but holds %" G_GUINT64_FORMAT " bytes in all",
+                 path, *length, size);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* The payload, and in @version the version of a file this drmad reads.
  * Read with read() into a buffer of the payload's size: g_file_get_contents()
  * would do, but the file is refused up front, with its size and the memory
@@ -1459,29 +1490,10 @@ checkpoint_read (const char *path, guint32 *version_read, gboolean decoded, GErr
   }
   /* The size as read, for pipes and files whose size stat() does not tell. */
   guint64 size = S_ISREG (st.st_mode) ? (guint64) st.st_size : (guint64) got;
-  if (got < (gssize) sizeof head || (S_ISREG (st.st_mode) && size < 24) || memcmp (head, CHECKPOINT_MAGIC, 8) != 0) {
-    close (fd);
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC,
-                 "%s is not a drmad checkpoint (expected the magic \"%s\" and at least 24 bytes, found %" G_GUINT64_FORMAT " bytes)",
-                 path, CHECKPOINT_MAGIC, MAX (size, (guint64) got));
-    return NULL;
-  }
   guint32 version, crc, stored;
   guint64 length;
-  memcpy (&version, head + 8, 4);
-  memcpy (&length, head + 12, 8);
-  if (version < CHECKPOINT_OLDEST_VERSION || version > CHECKPOINT_VERSION) {
+  if (!checkpoint_head (path, head, got, S_ISREG (st.st_mode), size, &version, &length, error)) {
     close (fd);
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
-                 "%s has checkpoint version %u; this drmad reads versions %d to %d", path, version,
-                 CHECKPOINT_OLDEST_VERSION, CHECKPOINT_VERSION);
-    return NULL;
-  }
-  if (S_ISREG (st.st_mode) && (length > size || length + 24 != size)) {
-    close (fd);
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
-                 "%s claims a %" G_GUINT64_FORMAT "-byte payload but holds %" G_GUINT64_FORMAT " bytes in all",
-                 path, length, size);
     return NULL;
   }
   g_autofree char *bound = NULL;
@@ -1572,6 +1584,30 @@ payload_header (const guint8 *data, gsize size, guint32 version, guint64 header[
     return 0;
   memcpy (header, data, bytes);
   return bytes;
+}
+
+gboolean
+drmad_checkpoint_bytes_records (GBytes *contents, const char *path, guint64 *records, GError **error)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (contents, &size);
+  guint32 version, stored;
+  guint64 length, header[PAYLOAD_HEADER];
+  /* the frame checked as checkpoint_read() checks a file's, CRC included */
+  if (!checkpoint_head (path, data, size, TRUE, size, &version, &length, error))
+    return FALSE;
+  memcpy (&stored, data + 20 + length, 4);
+  if (checkpoint_crc (crc32 (0, NULL, 0), data + 20, length) != stored) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s fails its CRC-32 check: the file is damaged", path);
+    return FALSE;
+  }
+  gsize header_size = payload_header (data + 20, length, version, header);
+  if (!header_size || header[1] > length - header_size) {   /* every record takes bytes */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s is damaged: its parts do not fit its size", path);
+    return FALSE;
+  }
+  *records = header[1];
+  return TRUE;
 }
 
 char *

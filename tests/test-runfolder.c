@@ -1225,6 +1225,60 @@ test_aside_name_bounded (void)
   remove_tree (dir);
 }
 
+/* drmad_checkpoint_bytes_records(), the window's Export's count of the
+ * records a checkpoint.bin holds, read from its header only: a run's
+ * version-6 checkpoint of 2 meta-iterations counts 2. The same bytes with
+ * the record count lowered to 1 (a damaged file: the export cut rows
+ * silently), another byte of the payload flipped, the version raised to 7
+ * (read as version 6's header before) or cut short by one byte are
+ * refused with the error drmad_checkpoint_read() gives for the same
+ * file. */
+static void
+test_checkpoint_bytes_records (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-count", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL), ==, 0);
+  g_autofree char *path = g_build_filename (folder, "checkpoint.bin", NULL), *good = NULL;
+  gsize size;
+  g_assert_true (g_file_get_contents (path, &good, &size, NULL));
+  guint32 version;
+  memcpy (&version, good + 8, 4);
+  g_assert_cmpuint (version, ==, 6);
+  g_autoptr (GBytes) bytes = g_bytes_new (good, size);
+  g_autoptr (GError) error = NULL;
+  guint64 records = 0;
+  g_assert_true (drmad_checkpoint_bytes_records (bytes, path, &records, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (records, ==, 2);
+
+  struct { gsize at; guint8 value; gsize length; int code; } faults[] = {
+    { 20 + 8, 1, size, DRMAD_ERROR_CORRUPT },          /* the record count, 2 -> 1 */
+    { size / 2, 0, size, DRMAD_ERROR_CORRUPT },        /* a byte of the payload, flipped below */
+    { 8, 7, size, DRMAD_ERROR_CORRUPT },               /* version 7 */
+    { 0, 'D', size - 1, DRMAD_ERROR_TRUNCATED },       /* cut short */
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (faults); k++) {
+    g_autofree char *bad = g_memdup2 (good, size);
+    bad[faults[k].at] = k == 1 ? (char) (bad[faults[k].at] ^ 0x10) : (char) faults[k].value;
+    g_autoptr (GBytes) damaged = g_bytes_new (bad, faults[k].length);
+    g_autoptr (GError) refused = NULL, read_error = NULL;
+    records = 99;
+    g_assert_false (drmad_checkpoint_bytes_records (damaged, path, &records, &refused));
+    g_assert_error (refused, DRMAD_ERROR, faults[k].code);
+    g_test_message ("%s", refused->message);
+    g_assert_cmpuint (records, ==, 99);
+    g_autofree char *bad_path = g_build_filename (dir, "checkpoint.bin", NULL);
+    g_assert_true (g_file_set_contents (bad_path, bad, faults[k].length, NULL));
+    g_autoptr (GBytes) read = drmad_checkpoint_read (bad_path, &read_error);
+    g_assert_null (read);
+    g_assert_error (read_error, DRMAD_ERROR, faults[k].code);
+  }
+  remove_tree (dir);
+}
+
 /* A checkpoint past 4 GiB (300 meta-iterations of 1.8 M hyperparameters
  * with L2 per weight) could not be read back: it is now written, read and
  * checksummed in chunks of at most 1 GiB. DRMAD_CHECKPOINT_CHUNK=4093 makes
@@ -1371,6 +1425,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
   g_test_add_func ("/runfolder/hyper-csv-link-not-cut", test_hyper_csv_link_not_cut);
   g_test_add_func ("/runfolder/aside-name-bounded", test_aside_name_bounded);
+  g_test_add_func ("/runfolder/checkpoint-bytes-records", test_checkpoint_bytes_records);
   g_test_add_func ("/runfolder/checkpoint-memory-peak", test_checkpoint_memory_peak);
   g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   return g_test_run ();
