@@ -2701,7 +2701,9 @@ assert_file_is (const char *folder, const char *name, const char *expected, gsiz
  * export still holds the rows of 2. Then a consistent folder whose plots are
  * older than its checkpoint, locked, where the checkpoint cannot be decoded
  * (the same hook; before, "too big to read here" failed the export): the
- * run's own plots. */
+ * run's own plots. The status says that rows were left out, and which
+ * (it said only "Exported 7 files"), and says nothing of it where none
+ * were. */
 static void
 test_export_ahead (void)
 {
@@ -2758,6 +2760,9 @@ test_export_ahead (void)
       g_assert_cmpint (close (lock_fd), ==, 0);
     g_assert_null (drmad_window_get_error (window));
     g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
+    g_assert_true (g_str_has_suffix (drmad_window_get_status (window), "; history.csv and hyper.csv end at "
+                                     "meta-iteration 2, the last the checkpoint holds; the folder also has rows of 3 "
+                                     "that no checkpoint holds (resume the run to record them)"));
     assert_file_is (exported, "history.csv", history2, strlen (history2));
     assert_file_is (exported, "hyper.csv", hyper2, strlen (hyper2));
     for (guint i = 0; i < G_N_ELEMENTS (unchanged); i++) {
@@ -2787,6 +2792,7 @@ test_export_ahead (void)
   g_assert_cmpint (close (lock_fd), ==, 0);
   g_test_message ("%s", drmad_window_get_status (window));
   g_assert_null (drmad_window_get_error (window));
+  g_assert_null (strstr (drmad_window_get_status (window), "end at meta-iteration"));
   g_assert_cmpuint (assert_exported_whole (run, undecoded), ==, 7);
 
   gtk_window_destroy (GTK_WINDOW (window));
@@ -2824,6 +2830,7 @@ test_export_no_checkpoint (void)
     g_test_message ("%s", drmad_window_get_status (window));
     g_assert_null (drmad_window_get_error (window));
     g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 6 files"));
+    g_assert_null (strstr (drmad_window_get_status (window), "end at meta-iteration"));
     g_assert_cmpuint (assert_exported_whole (run, exported), ==, 6);
   }
 
