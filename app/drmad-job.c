@@ -101,6 +101,21 @@ default_dataset (void)
   return "";
 }
 
+/* No way on from a damaged checkpoint (its frame, or a value in it that
+ * the restore refuses): say what is left, and how to run it again. */
+static void
+add_damage_advice (DrmadRun *run, GError **error)
+{
+  if (!g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT)
+      && !g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED)
+      && !g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC))
+    return;
+  g_autofree char *advice = g_strdup_printf ("its meta-iterations so far stay in history.csv and hyper.csv; to "
+                                             "run it again from the start: drmad --no-gui --config %s/run.ini "
+                                             "--out NEW_FOLDER", drmad_run_get_folder (run));
+  add_advice (error, advice);
+}
+
 /* Restores @run's checkpoint (where it has one) into @hyper and @meta,
  * checking it against @identity. The data may have moved since the
  * checkpoint was written (a run folder and its data copied to another
@@ -117,15 +132,7 @@ restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *iden
     return TRUE;
   g_autofree char *stored = drmad_run_read_identity (run, error);
   if (!stored) {
-    if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT)
-        || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED)
-        || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC)) {
-      /* no way on from a damaged one: say what is left, and how to run it again */
-      g_autofree char *advice = g_strdup_printf ("its meta-iterations so far stay in history.csv and hyper.csv; to "
-                                                 "run it again from the start: drmad --no-gui --config %s/run.ini "
-                                                 "--out NEW_FOLDER", drmad_run_get_folder (run));
-      add_advice (error, advice);
-    }
+    add_damage_advice (run, error);
     return FALSE;
   }
   g_autofree char *old_dataset = identity_line (stored, "dataset="), *new_dataset = identity_line (identity, "dataset=");
@@ -163,6 +170,7 @@ restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *iden
     if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH))
       add_advice (error, "the settings are run.ini's: if it was edited, put back the checkpoint's value; if the "
                          "checkpoint is another run's, put this run's back; or start a new run with --out");
+    add_damage_advice (run, error);
     return FALSE;
   }
   if (!g_str_equal (data_digest (old_data), data_digest (new_data))) {
@@ -189,6 +197,8 @@ restore_run (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *iden
   g_string_free (as_recorded, TRUE);
   gboolean ok = drmad_run_restore (run, hyper, meta, error);
   drmad_run_set_identity (run, identity);
+  if (!ok)
+    add_damage_advice (run, error);
   if (ok) {
     g_autofree char *was = data_source (old_data), *now = data_source (new_data);
     *moved = g_strdup_printf ("the data moved: the checkpoint has them at %s (%s), now they are at %s (%s), the same "

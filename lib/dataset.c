@@ -260,7 +260,7 @@ drmad_dataset_new_from_arrays (guint n, guint dim, guint n_classes,
   for (guint i = 0; i < n; i++)
     if (labels[i] < 0 || (guint32) labels[i] >= n_classes) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_LABEL_RANGE,
-                   "label %d of example %u is outside [0, %u)", labels[i], i, n_classes);
+                   "label %d of example %u is outside [0, %u)", labels[i], i + 1, n_classes);   /* counted from 1 */
       return NULL;
     }
   gsize n_features = (gsize) n * dim;
@@ -269,7 +269,7 @@ drmad_dataset_new_from_arrays (guint n, guint dim, guint n_classes,
     if (!isfinite (features[k])) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                    "feature %" G_GSIZE_FORMAT " of example %" G_GSIZE_FORMAT " is %g: features must be finite numbers",
-                   k % dim, k / dim, features[k]);
+                   k % dim + 1, k / dim + 1, features[k]);   /* counted from 1, as every index a user reads */
       return NULL;
     }
   float *f = drmad_dataset_try_alloc (n_features * sizeof (float), "features", error);

@@ -69,7 +69,9 @@ typedef struct {
  * @count) of both. Edge cases: @count 0, or both zero over the span, gives
  * (cosine 1, relative error 0, sign agreement 1); a zero @reference against
  * a non-zero @approx gives cosine 0 and relative error inf (no relative
- * size to measure against); NaN in either gives NaN. */
+ * size to measure against); a NaN in either gives NaN cosine and relative
+ * error, while the sign agreement stays a fraction: it counts a NaN
+ * component as a zero sign, agreeing with a zero (or NaN) one only. */
 DrmadFidelity drmad_fidelity_compute (const double *approx, const double *reference, gsize first, gsize count);
 
 /* The outcome of one forward and reverse pass. drmad_hypergradient_free()

@@ -186,9 +186,12 @@ void drmad_meta_set_reduce (DrmadMeta *meta, DrmadMetaReduceFunc func, gpointer 
  * g_bytes_unref(). Loading copies from @state (borrowed for the call), checks
  * that it belongs to a θ of the same size (%DRMAD_ERROR_MISMATCH: another
  * run's settings) and that every number in it is
- * finite and in its range (a meta learning rate > 0, a best loss ≥ 0 or inf,
+ * finite and in its range (a meta learning rate ≥ 0, a best loss ≥ 0 or inf,
  * second moments ≥ 0, θ and its accepted and best copies within ±700):
- * %DRMAD_ERROR_CORRUPT naming the field otherwise. It leaves @meta untouched
+ * %DRMAD_ERROR_CORRUPT naming the field otherwise. A second moment of +Inf
+ * and an SGD velocity of ±Inf, which states written before 2026-12-05
+ * could hold, load as ±G_MAXDOUBLE, where the update now holds them.
+ * It leaves @meta untouched
  * on failure; from a progress callback of @meta's own step, or from another
  * thread while the step runs, it fails with %DRMAD_ERROR_BUSY. */
 GBytes  *drmad_meta_save_state (DrmadMeta *meta);

@@ -85,7 +85,7 @@ void           drmad_net_get_layer_span (const DrmadNet *net, guint layer,
  * parameters are zeros until set or drmad_net_init_params() draws them.
  * drmad_net_set_params() refuses a value that is NaN, ±Inf or, in a float32
  * net, beyond float32's range with %DRMAD_ERROR_INVALID_ARGUMENT naming the
- * first one's index, and leaves the parameters as they were; from another
+ * first one (counted from 1), and leaves the parameters as they were; from another
  * thread while the net works, or from a progress callback of work on it,
  * it fails with %DRMAD_ERROR_BUSY (drmad.h, "Threads"). Both report a
  * failed copy to or from the device as %DRMAD_ERROR_OPENCL, or
@@ -96,7 +96,11 @@ gboolean drmad_net_get_params (DrmadNet *net, double *params, GError **error);
 
 /* W_l = scale_l · Z_l with Z_l fixed N(0,1) draws from @seed, biases 0
  * (docs/algorithm.md §1). @scales: L finite values ≥ 0 (else
- * %DRMAD_ERROR_INVALID_ARGUMENT naming the layer), or NULL for 1/√fan_in. The
+ * %DRMAD_ERROR_INVALID_ARGUMENT naming the layer), or NULL for 1/√fan_in.
+ * Weights the scale takes past the net's precision (a float32 net with a
+ * learned initial scale beyond e^88) are not refused here: they go in as
+ * ±Inf and the training reports %DRMAD_ERROR_DIVERGED, as for any
+ * hyperparameter whose training diverges. The
  * net keeps the draws of the last seed (8 bytes a parameter), so that a
  * second call with it, as each meta-iteration makes, draws nothing. */
 gboolean drmad_net_init_params (DrmadNet *net, guint64 seed, const double *scales, GError **error);

@@ -214,15 +214,23 @@ apply_update (DrmadMeta *meta, guint *clamped, GError **error)
       g = CLAMP (g, -c->clip, c->clip);
     switch (c->algorithm) {
     case DRMAD_META_SGD:
-      meta->m[i] = c->momentum * meta->m[i] - g;
+      /* Held finite: an infinite velocity would be saved in every later
+       * checkpoint, which the load then had to refuse (docs/reliability.md). */
+      meta->m[i] = CLAMP (c->momentum * meta->m[i] - g, -G_MAXDOUBLE, G_MAXDOUBLE);
       theta[i] += meta->learning_rate * meta->m[i];
       break;
     case DRMAD_META_SIGN:
       theta[i] -= meta->learning_rate * (g > 0 ? 1 : g < 0 ? -1 : 0);
       break;
     default:
+      /* |g| > 1.34e154 (a float64 net, no clip) squares to +Inf. Adam's step
+       * does not depend on g's scale, so g is held at the square root of the
+       * largest double: the step stays about the learning rate in g's
+       * direction, and the state stays finite so that a checkpoint of it
+       * loads (the sums may still round past it, hence the fmin). */
+      g = CLAMP (g, -sqrt (G_MAXDOUBLE), sqrt (G_MAXDOUBLE));
       meta->m[i] = c->beta1 * meta->m[i] + (1 - c->beta1) * g;
-      meta->s[i] = c->beta2 * meta->s[i] + (1 - c->beta2) * g * g;
+      meta->s[i] = fmin (c->beta2 * meta->s[i] + (1 - c->beta2) * fmin (g * g, G_MAXDOUBLE), G_MAXDOUBLE);
       double m_hat = meta->m[i] / (1 - pow (c->beta1, meta->adam_t));
       double s_hat = meta->s[i] / (1 - pow (c->beta2, meta->adam_t));
       theta[i] -= meta->learning_rate * m_hat / (sqrt (s_hat) + c->epsilon);
@@ -687,19 +695,40 @@ in_range (double x, double lo, double hi)
   return x >= lo && x <= hi;
 }
 
+/* Value @i of vector @v (drmad_meta_save_state()'s order) of a state's
+ * @vectors, read with memcpy: the caller's bytes need not be 8-aligned.
+ * The infinities a run could write itself before apply_update() held its
+ * moments finite (2026-12-05), a second moment of +Inf (g·g of a
+ * hypergradient beyond 1.34e154) and, in SGD, a velocity of ±Inf, read as
+ * the largest double, where apply_update() now holds them, so that the
+ * checkpoints such a run wrote still resume; NaN, and -Inf in a second
+ * moment, stay damage. */
+static double
+state_double (const DrmadMeta *meta, const guint8 *vectors, guint v, gsize i)
+{
+  double x;
+  memcpy (&x, vectors + (v * meta->n + i) * sizeof (double), sizeof x);
+  gboolean second = v == 2 || v == 6, first = v == 1 || v == 5;
+  if ((second && x == INFINITY) || (first && meta->config.algorithm == DRMAD_META_SGD && isinf (x)))
+    x = x > 0 ? G_MAXDOUBLE : -G_MAXDOUBLE;
+  return x;
+}
+
 /* Every double of a state, before any of it is used: one NaN loaded (the
  * meta learning rate, a moment, the best θ) made every later meta-step a
  * rejection or left a NaN best θ, while the load itself succeeded. θ and
  * its copies keep the bound drmad_hyper_set_values() holds θ to; they are
  * then projected onto the ranges as before. */
 static gboolean
-state_values_ok (const DrmadMeta *meta, const StateHeader *header, const double *vectors, GError **error)
+state_values_ok (const DrmadMeta *meta, const StateHeader *header, const guint8 *vectors, GError **error)
 {
   const char *what = NULL, *expected = NULL;
   double value = 0;
   gsize index = 0;
-  if (!in_range (header->learning_rate, G_MINDOUBLE, G_MAXDOUBLE))
-    what = "meta learning rate", value = header->learning_rate, expected = "a finite number > 0";
+  /* 0 and subnormal rates included: every rejected meta-iteration halves
+   * the rate, and a caller looping on drmad_meta_step() reaches them. */
+  if (!in_range (header->learning_rate, 0, G_MAXDOUBLE))
+    what = "meta learning rate", value = header->learning_rate, expected = "a finite number ≥ 0";
   else if (!in_range (header->best_val_loss, 0, INFINITY))
     what = "best validation loss", value = header->best_val_loss,
     expected = "a number ≥ 0 (inf before the first accepted meta-iteration)";
@@ -716,7 +745,7 @@ state_values_ok (const DrmadMeta *meta, const StateHeader *header, const double 
   };
   for (guint v = 0; !what && v < STATE_VECTORS; v++)
     for (gsize i = 0; !what && i < meta->n; i++) {
-      double x = vectors[v * meta->n + i];
+      double x = state_double (meta, vectors, v, i);
       if (!in_range (x, kinds[v].lo, kinds[v].hi)) {
         what = kinds[v].name, value = x, index = i + 1;
         expected = kinds[v].lo == 0 ? "a finite number ≥ 0"
@@ -752,7 +781,10 @@ drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
   memcpy (&header, data, header_size);
   if (header_size < sizeof header)
     header.best_iteration = header.iteration;
-  if (header.n != meta->n) {   /* another run's θ (drmad-error.h): a damaged size is caught below */
+  /* Another run's θ (drmad-error.h): a differing n is reported as MISMATCH
+   * even when it is damage, since the count alone cannot tell them apart;
+   * a damaged length with the right n is CORRUPT below. */
+  if (header.n != meta->n) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
                  "the optimiser state is for %" G_GUINT64_FORMAT " hyperparameters; this run has %" G_GSIZE_FORMAT,
                  header.n, meta->n);
@@ -772,7 +804,7 @@ drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
                  G_GUINT64_FORMAT ")", header.best_iteration, header.iteration);
     return FALSE;
   }
-  const double *theta = (const double *) (data + header_size);
+  const guint8 *theta = data + header_size;
   if (!state_values_ok (meta, &header, theta, error))
     return FALSE;
   /* θ, the accepted and the best θ onto the ranges as they are now: a
@@ -784,8 +816,9 @@ drmad_meta_load_state_unguarded (DrmadMeta *meta, GBytes *state, GError **error)
     return FALSE;
   double *vectors[STATE_VECTORS - 1] = { meta->m, meta->s, meta->accepted_theta, meta->accepted_gradient,
                                          meta->accepted_m, meta->accepted_s, meta->best_theta };
-  for (guint i = 0; i < STATE_VECTORS - 1; i++)
-    memcpy (vectors[i], theta + (i + 1) * meta->n, meta->n * sizeof (double));
+  for (guint v = 1; v < STATE_VECTORS; v++)
+    for (gsize i = 0; i < meta->n; i++)
+      vectors[v - 1][i] = state_double (meta, theta, v, i);
   drmad_hyper_clamp_range (meta->hyper, meta->accepted_theta);
   drmad_hyper_clamp_range (meta->hyper, meta->best_theta);
   meta->iteration = header.iteration;

@@ -313,7 +313,7 @@ drmad_net_set_params (DrmadNet *net, const double *params, GError **error)
     if (!(fabs (params[i]) <= largest)) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                    "parameter %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " is %g: parameters must be finite numbers%s",
-                   i, net->n_params, params[i],
+                   i + 1, net->n_params, params[i],
                    isfinite (params[i]) ? " (beyond float32's range, the net's precision)" : "");
       return FALSE;
     }
@@ -356,7 +356,11 @@ drmad_net_init_params_unguarded (DrmadNet *net, guint64 seed, const double *scal
     for (gsize i = 0; i < count; i++)
       params[start + i] = scale * net->init_draws[start + i];
   }
-  return drmad_net_set_params (net, params, error);
+  /* Unchecked: a learned initial scale (θ up to 700, exp(θ) in float32
+   * overflowing beyond θ ≈ 88) is a hyperparameter whose training
+   * diverges, DRMAD_ERROR_DIVERGED at the first loss as for any other
+   * (the meta-step rejects it), not a parameter the caller passed. */
+  return drmad_net_set_params_unguarded (net, params, error);
 }
 
 gboolean

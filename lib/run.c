@@ -1,6 +1,7 @@
 /* The run folder: files a user keeps, each written atomically. */
 #define _GNU_SOURCE   /* copy_file_range(); F_OFD_SETLK, F_OFD_GETLK (Linux 3.15) */
 #include "drmad-run.h"
+#include "device-private.h"
 #include "environment-private.h"
 
 #include <errno.h>
@@ -1502,15 +1503,17 @@ checkpoint_read (const char *path, guint32 *version_read, gboolean decoded, GErr
   guint8 *payload = peak <= available && length < G_MAXSIZE ? g_try_malloc (MAX (length, 1)) : NULL;
   if (!payload) {
     close (fd);
+    g_autofree char *available_text = drmad_memory_text (available), *peak_text = drmad_memory_text (peak);
+    g_autofree char *length_text = drmad_memory_text (length);
     g_autofree char *memory = available == G_MAXUINT64 ? g_strdup ("no memory could be allocated for it")
-                              : g_strdup_printf ("%" G_GUINT64_FORMAT " bytes (%.1f GiB) of memory are available "
-                                                 "(%s)", available, available / 1073741824.0, bound);
+                              : g_strdup_printf ("%" G_GUINT64_FORMAT " bytes (%s) of memory are available "
+                                                 "(%s)", available, available_text, bound);
     g_autofree char *held = decoded ? g_strdup_printf (", held with what is decoded from it, %" G_GUINT64_FORMAT
-                                                       " bytes (%.1f GiB) in all,", peak, peak / 1073741824.0)
+                                                       " bytes (%s) in all,", peak, peak_text)
                                     : g_strdup ("");
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY,
-                 "%s is too big to read here: its payload is %" G_GUINT64_FORMAT " bytes (%.1f GiB)%s and %s", path,
-                 length, length / 1073741824.0, held, memory);
+                 "%s is too big to read here: its payload is %" G_GUINT64_FORMAT " bytes (%s)%s and %s", path,
+                 length, length_text, held, memory);
     return NULL;
   }
   crc = crc32 (0, NULL, 0);

@@ -39,6 +39,11 @@ export PKG_CONFIG_PATH="$DIR/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 test "$(pkg-config --variable=prefix drmad)" = "$DIR"
 test "$(pkg-config --variable=libdir drmad)" = "$DIR/lib"
 echo "pkg-config --cflags --libs drmad: $(pkg-config --cflags --libs drmad)"
+# drmad.pc asks for the GLib the build asks for: without the version a
+# client with an older GLib got past pkg-config and failed at its compiler.
+glib_version=$(sed -n "s/^glib_dep = dependency('glib-2.0', version: '>= \([0-9.]*\)').*/\1/p" "$source_root/meson.build")
+grep -qx "glib-2.0 >= $glib_version" <<< "$(pkg-config --print-requires drmad)" \
+  || { echo "drmad.pc requires \"$(pkg-config --print-requires drmad)\"; meson.build asks for glib-2.0 >= $glib_version"; exit 1; }
 
 # The installed headers are exactly those docs/install.md lists.
 installed=$(cd "$DIR" && ls include/drmad/*.h | sort)
@@ -66,20 +71,32 @@ done
 # declare (lib/drmad.map): no internal a client could bind to, and no
 # declared function missing. The declared list comes from the headers
 # themselves: GCC's -aux-info writes every prototype the compiler saw with
-# the file that declared it. Data symbols count as exports too (none is public).
+# the file that declared it. It lists functions only, so the library exports
+# no data on purpose: a variable in a header would show up as undeclared.
 if command -v gcc >/dev/null; then
   for header in "$DIR"/include/drmad/*.h; do
     printf '#include <%s>\n' "$(basename "$header")"
   done > "$scratch/all-headers.c"
   gcc -aux-info "$scratch/aux.txt" -fsyntax-only "$scratch/all-headers.c" $(pkg-config --cflags drmad) \
     || { echo "the installed headers do not compile together"; exit 1; }
-  # Lines look like "/* FILE:LINE:NC */ extern TYPE NAME (ARGS);"; static
-  # (inline) functions, such as g_autoptr's cleanups, are no exports.
+  # Lines look like "/* FILE:LINE:NC */ extern TYPE NAME (ARGS);". Only
+  # declarations (C; F marks a definition): a function defined in a header
+  # is inline, static or not (g_autoptr's cleanups; a C99 "inline" one,
+  # which GCC lists as extern), and no export. The name is the first
+  # identifier followed by " (" once each "(*" is gone, a type keyword
+  # aside: "void (*NAME (ARGS)) (int)" returns a function pointer.
   awk -v dir="$DIR/include/drmad/" '
-    index ($0, "/* " dir) == 1 && $0 ~ /\*\/ extern / {
+    index ($0, "/* " dir) == 1 && $0 ~ /:[NO]C \*\/ extern / {
       sub (/^\/\*[^*]*\*\/ extern /, "")
-      if (match ($0, /[A-Za-z_][A-Za-z0-9_]* \(/))
-        print substr ($0, RSTART, RLENGTH - 2)
+      gsub (/\(\*/, "")
+      while (match ($0, /[A-Za-z_][A-Za-z0-9_]* \(/)) {
+        name = substr ($0, RSTART, RLENGTH - 2)
+        $0 = substr ($0, RSTART + RLENGTH)
+        if (name !~ /^(void|char|short|int|long|float|double|signed|unsigned|const|volatile|restrict|_Bool)$/) {
+          print name
+          break
+        }
+      }
     }' "$scratch/aux.txt" | sort -u > "$scratch/declared.txt"
   # Functions (T), GNU indirect functions (i: drmad_sampler_batch picks its
   # clone at load time) and anything else defined, with any @version cut.
@@ -90,7 +107,7 @@ if command -v gcc >/dev/null; then
   undeclared=$(comm -23 "$scratch/exported.txt" "$scratch/declared.txt")
   unexported=$(comm -13 "$scratch/exported.txt" "$scratch/declared.txt")
   if [ -n "$undeclared" ] || [ -n "$unexported" ]; then
-    [ -z "$undeclared" ] || printf 'libdrmad.so.0 exports %s symbols that no installed header declares (lib/drmad.map lists the exports):\n%s\n' \
+    [ -z "$undeclared" ] || printf 'libdrmad.so.0 exports %s symbols that no installed header declares as a function (lib/drmad.map lists the exports; a variable is refused on purpose: the library exports functions only):\n%s\n' \
       "$(wc -l <<< "$undeclared")" "$undeclared"
     [ -z "$unexported" ] || printf 'functions declared in the installed headers that libdrmad.so.0 does not export (list them in lib/drmad.map):\n%s\n' \
       "$unexported"

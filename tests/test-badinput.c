@@ -755,7 +755,7 @@ test_cgroup_memory_limit (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY);
   g_test_message ("%s", error->message);
   g_autofree char *checkpoint_message = g_strdup_printf (
-    "%s is too big to read here: its payload is 4000 bytes (0.0 GiB) and 2000 bytes (0.0 GiB) of memory are "
+    "%s is too big to read here: its payload is 4000 bytes (3.9\u00a0KiB) and 2000 bytes (2.0\u00a0KiB) of memory are "
     "available (the room under this process's cgroup memory limit: 3000 bytes in %s, of which 1000 in use "
     "(memory.usage_in_bytes))", checkpoint, v1_limit);
   g_assert_cmpstr (error->message, ==, checkpoint_message);
@@ -782,7 +782,7 @@ test_cgroup_memory_limit (void)
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_OUT_OF_MEMORY);
   g_test_message ("%s", error->message);
   g_autofree char *cache_message = g_strdup_printf (
-    "%s is too big to read here: its payload is 4000 bytes (0.0 GiB) and 1500 bytes (0.0 GiB) of memory are "
+    "%s is too big to read here: its payload is 4000 bytes (3.9\u00a0KiB) and 1500 bytes (1.5\u00a0KiB) of memory are "
     "available (the room under this process's cgroup memory limit: 10000 bytes in %s, of which 8500 in use "
     "(memory.usage_in_bytes 17500 less total_inactive_file 9000 in memory.stat))", checkpoint, v1_limit);
   g_assert_cmpstr (error->message, ==, cache_message);

@@ -1765,7 +1765,12 @@ test_arrays (void)
 
   g_assert_null (drmad_dataset_new_from_arrays (2, 3, 3, f, high, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_LABEL_RANGE);
-  assert_message_has (error, "label 3");
+  assert_message_has (error, "label 3 of example 2 ");   /* indices counted from 1 */
+  g_clear_error (&error);
+  const float with_nan[6] = { 1, 2, 3, 4, 5, NAN };
+  g_assert_null (drmad_dataset_new_from_arrays (2, 3, 3, with_nan, good, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  assert_message_has (error, "feature 3 of example 2 is nan");
   g_clear_error (&error);
   g_assert_null (drmad_dataset_new_from_arrays (2, 3, 3, f, negative, &error));
   g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_LABEL_RANGE);

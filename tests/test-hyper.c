@@ -635,6 +635,12 @@ test_documented_edges (void)
   g_assert_cmpfloat (against_zero.cosine, ==, 0);
   g_assert_true (isinf (against_zero.relative_error) && against_zero.relative_error > 0);
   g_assert_cmpfloat (against_zero.sign_agreement, ==, 1.0 / 3);   /* only the zero entry agrees */
+  /* A NaN: cosine and relative error NaN, the sign agreement a fraction that counts it as a zero sign. */
+  const double with_nan[3] = { NAN, -2, 0 }, signs[3] = { 0, -1, 1 };
+  DrmadFidelity nan_fidelity = drmad_fidelity_compute (with_nan, signs, 0, 3);
+  g_assert_true (isnan (nan_fidelity.cosine));
+  g_assert_true (isnan (nan_fidelity.relative_error));
+  g_assert_cmpfloat (nan_fidelity.sign_agreement, ==, 2.0 / 3);   /* NaN against 0, −2 against −1 */
 }
 
 /* Whether @text prints a size in SI units (kB, MB, GB, TB, PB, EB). */
@@ -725,6 +731,17 @@ test_state_every_double (void)
       g_autoptr (GBytes) damaged = g_bytes_new (copy, size);
       if (kind == 1 && offset == 48)
         continue;   /* an infinite best loss is "none yet" */
+      gsize vector = offset >= header ? (offset - header) / 8 / n : 0;
+      if (kind == 1 && (vector == 2 || vector == 6)) {
+        /* +Inf in a second moment, what a run could write itself: loaded as the largest double. */
+        CHECK (drmad_meta_load_state (meta, damaged, &error));
+        g_autoptr (GBytes) again = drmad_meta_save_state (meta);
+        const double largest = G_MAXDOUBLE;
+        memcpy (copy + offset, &largest, 8);
+        g_assert_cmpmem (g_bytes_get_data (again, NULL), g_bytes_get_size (again), copy, size);
+        CHECK (drmad_meta_load_state (meta, state, &error));
+        continue;
+      }
       g_assert_false (drmad_meta_load_state (meta, damaged, &error));
       g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
       const char *field = offset == 40 ? "meta learning rate" : offset == 48 ? "best validation loss"
@@ -740,10 +757,11 @@ test_state_every_double (void)
       g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), ==, rate);
     }
   }
-  /* A zero or negative meta learning rate, a negative best loss, a θ past the ±700 drmad_hyper_set_values()
-   * holds it to: out of range. */
-  const struct { gsize offset; double value; } outside[] = {
-    { 40, 0 }, { 40, -0.05 }, { 48, -1 }, { header, 701 }, { header + 7 * n * 8, -1e300 },
+  /* A negative meta learning rate, a negative best loss, a θ past the ±700 drmad_hyper_set_values()
+   * holds it to: out of range, and the message says what was expected. */
+  const struct { gsize offset; double value; const char *expected; } outside[] = {
+    { 40, -0.05, "a finite number ≥ 0" }, { 40, NAN, "a finite number ≥ 0" }, { 48, -1, "≥ 0" },
+    { header, 701, "[−700, 700]" }, { header + 7 * n * 8, -1e300, "[−700, 700]" },
   };
   for (guint k = 0; k < G_N_ELEMENTS (outside); k++) {
     g_autofree guint8 *copy = g_memdup2 (bytes, size);
@@ -751,7 +769,22 @@ test_state_every_double (void)
     g_autoptr (GBytes) damaged = g_bytes_new (copy, size);
     g_assert_false (drmad_meta_load_state (meta, damaged, &error));
     g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, outside[k].expected));
+    g_assert_null (strstr (error->message, "> 0"));
     g_clear_error (&error);
+  }
+  /* A meta learning rate of 0 or a subnormal one, which halving on every rejection reaches: loaded as it was
+   * saved; and from a buffer that is not 8-aligned. */
+  const double small_rates[] = { 0, 4.9e-324, 1e-310 };
+  for (guint k = 0; k < G_N_ELEMENTS (small_rates); k++) {
+    g_autofree guint8 *copy = g_malloc (size + 1);
+    memcpy (copy + 1, bytes, size);
+    memcpy (copy + 1 + 40, &small_rates[k], 8);
+    g_autoptr (GBytes) small = g_bytes_new_static (copy + 1, size);
+    CHECK (drmad_meta_load_state (meta, small, &error));
+    g_assert_cmpfloat (drmad_meta_get_learning_rate (meta), ==, small_rates[k]);
+    g_autoptr (GBytes) again = drmad_meta_save_state (meta);
+    g_assert_cmpmem (g_bytes_get_data (again, NULL), g_bytes_get_size (again), copy + 1, size);
   }
   /* A whole state of another θ (momentum learned too) belongs to other settings: MISMATCH (drmad-error.h),
    * not CORRUPT, which it gave. */
@@ -769,6 +802,148 @@ test_state_every_double (void)
   g_assert_no_error (error);
   g_assert_true (isfinite (drmad_meta_get_learning_rate (meta)));
   problem_teardown (&p);
+}
+
+/* A reduce hook standing in for a hypergradient component of 1e160
+ * (@user_data: the value): g·g overflows to +Inf. */
+static gboolean
+huge_component (double *gradient, gsize n, DrmadMetaScalars *scalars, gpointer user_data, GError **error)
+{
+  gradient[0] = *(const double *) user_data;
+  return TRUE;
+}
+
+/* Adam's second moment (and SGD's velocity) of a hypergradient component
+ * beyond 1.34e154: the run went on with +Inf in its state and saved it in
+ * every later checkpoint, which the load then refused as CORRUPT. Now the
+ * state stays finite and loads as saved; a state with the +Inf an earlier
+ * version wrote loads with the largest double in its place. */
+static void
+test_state_huge_hypergradient (void)
+{
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  g_autoptr (GError) error = NULL;
+  for (guint algorithm = 0; algorithm < 2; algorithm++) {
+    DrmadHyperConfig config;
+    drmad_hyper_config_init (&config);
+    config.steps = 10;
+    g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+    DrmadReverseConfig reverse = { .method = DRMAD_METHOD_EXACT, .reverse_steps = G_MAXUINT64 };
+    DrmadMetaConfig meta_config;
+    drmad_meta_config_init (&meta_config);
+    g_assert_cmpfloat (meta_config.clip, ==, 0);
+    /* SGD: -1e308 twice makes a velocity past the largest double (0.9 · 1e308 + 1e308). */
+    double value = 1e160;
+    if (algorithm == 1)
+      meta_config.algorithm = DRMAD_META_SGD, value = -1e308;
+    g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+    g_assert_no_error (error);
+    drmad_meta_set_reduce (meta, huge_component, &value);
+    for (guint k = 0; k < 3; k++) {
+      double before = drmad_hyper_get_values (hyper)[0], rate = drmad_meta_get_learning_rate (meta);
+      g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_false (report->rejected);   /* the run goes on with the huge component */
+      /* Adam's first step is the learning rate against g's sign, whatever g's size
+       * (m̂ / √ŝ = g / |g|): the component moves down by it, not to a bound. */
+      if (algorithm == 0 && k == 0)
+        g_assert_cmpfloat_with_epsilon (drmad_hyper_get_values (hyper)[0], before - rate, 1e-9);
+    }
+    g_autoptr (GBytes) state = drmad_meta_save_state (meta);
+    gsize n = drmad_hyper_get_n (hyper), size;
+    const guint8 *bytes = g_bytes_get_data (state, &size);
+    const gsize header = 8 * 8;   /* lib/meta.c StateHeader */
+    /* The moment of component 0 (vector 2, Adam's second moment; vector 1, SGD's velocity): finite, at the
+     * largest double or within a factor 1000 of it (β2 = 0.999 · 0 + 0.001 · G_MAXDOUBLE after one step). */
+    double moment;
+    memcpy (&moment, bytes + header + (algorithm == 0 ? 2 : 1) * n * 8, 8);
+    g_assert_true (isfinite (moment));
+    g_assert_cmpfloat (fabs (moment), >=, G_MAXDOUBLE / 1000);
+    CHECK (drmad_meta_load_state (meta, state, &error));
+    g_autoptr (GBytes) again = drmad_meta_save_state (meta);
+    g_assert_true (g_bytes_equal (state, again));
+    /* The +Inf an earlier version saved, in the moment and the accepted moment (vectors 2 and 6, or 1 and 5):
+     * loads, and what is saved next equals the state with the largest double there. */
+    g_autofree guint8 *old = g_memdup2 (bytes, size);
+    g_autofree guint8 *expected = g_memdup2 (bytes, size);
+    const gsize offsets[2] = { header + (algorithm == 0 ? 2 : 1) * n * 8, header + (algorithm == 0 ? 6 : 5) * n * 8 };
+    for (guint k = 0; k < 2; k++) {
+      double inf = algorithm == 1 && k == 1 ? -INFINITY : INFINITY;
+      double largest = inf > 0 ? G_MAXDOUBLE : -G_MAXDOUBLE;
+      memcpy (old + offsets[k], &inf, 8);
+      memcpy (expected + offsets[k], &largest, 8);
+    }
+    g_autoptr (GBytes) old_state = g_bytes_new (old, size);
+    CHECK (drmad_meta_load_state (meta, old_state, &error));
+    g_autoptr (GBytes) mapped = drmad_meta_save_state (meta);
+    g_assert_cmpmem (g_bytes_get_data (mapped, NULL), g_bytes_get_size (mapped), expected, size);
+    /* And steps on from it. */
+    g_autoptr (DrmadMetaReport) next = drmad_meta_step (meta, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_clear_pointer (&meta, drmad_meta_free);   /* before the net it borrows */
+  }
+  problem_teardown (&p);
+}
+
+/* A learned initial scale past float32's range (θ = 95, e^95 ≈ 1.8e41,
+ * which drmad_hyper_set_values() accepts up to 700) in a float32 net: the
+ * training diverges (DRMAD_ERROR_DIVERGED, which the meta-step rejects) as
+ * before 2026-12-05, not INVALID_ARGUMENT naming a parameter the caller
+ * never passed; drmad_net_set_params() with those weights is still refused. */
+static void
+test_init_scale_past_float32 (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  if (!device) {
+    g_test_skip (error->message);
+    return;
+  }
+  float x[60 * 6];
+  gint32 y[60];
+  for (int i = 0; i < 60; i++) {
+    y[i] = i % 3;
+    for (int k = 0; k < 6; k++)
+      x[i * 6 + k] = (k % 3 == y[i]) + 0.1f * ((i * 7 + k) % 5);
+  }
+  g_autoptr (DrmadDataset) set = drmad_dataset_new_from_arrays (60, 6, 3, x, y, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, set, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, G_N_ELEMENTS (sizes), DRMAD_ACTIVATION_TANH,
+                                            DRMAD_PRECISION_FLOAT32, 8, &error);
+  g_assert_no_error (error);
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.steps = 10;
+  config.learn_init_scale = TRUE;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, &error);
+  g_assert_no_error (error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_autofree double *values = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  guint found = 0;
+  for (gsize i = 0; i < n; i++)
+    if (drmad_hyper_get_entry (hyper, i).kind == DRMAD_GROUP_INIT)
+      values[i] = 95, found++;
+  g_assert_cmpuint (found, >, 0);
+  CHECK (drmad_hyper_set_values (hyper, values, &error));
+  double loss = 0;
+  g_assert_false (drmad_hyper_train (net, hyper, train, 1, NULL, NULL, &loss, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED);
+  g_clear_error (&error);
+  /* The same weights (e^95 times the first layer's draws, 1.8e41 times a draw past float32's 3.4e38) from a
+   * caller: refused, naming the first weight (counted from 1). */
+  gsize p = drmad_net_get_n_params (net);
+  g_autofree double *weights = g_new0 (double, p);
+  gsize first = 0;
+  drmad_net_get_layer_span (net, 1, &first, NULL, NULL);
+  weights[first] = exp (95.0);
+  g_assert_false (drmad_net_set_params (net, weights, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
+  g_autofree char *named = g_strdup_printf ("parameter %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " is ", first + 1, p);
+  g_assert_nonnull (strstr (error->message, named));
 }
 
 /* The bold driver (divergence factor 1, growth 2): a step that improves
@@ -2589,6 +2764,8 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/warm-start", test_warm_start);
   g_test_add_func ("/hyper/learning-rate-growth", test_learning_rate_growth);
   g_test_add_func ("/hyper/state-every-double", test_state_every_double);
+  g_test_add_func ("/hyper/state-huge-hypergradient", test_state_huge_hypergradient);
+  g_test_add_func ("/hyper/init-scale-past-float32", test_init_scale_past_float32);
   g_test_add_func ("/hyper/cancel", test_cancel);
   g_test_add_func ("/hyper/memory-units", test_memory_units);
   g_test_add_func ("/hyper/documented-edges", test_documented_edges);

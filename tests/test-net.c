@@ -264,7 +264,7 @@ test_bad_values (void)
       g_assert_false (drmad_net_set_params (net, wrong, &error));
       g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);
       g_autofree char *named = g_strdup_printf ("parameter %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " is ",
-                                                bad[k].index, n);
+                                                bad[k].index + 1, n);   /* counted from 1 */
       g_assert_nonnull (strstr (error->message, named));
       g_clear_error (&error);
       CHECK (drmad_net_get_params (net, got, &error));

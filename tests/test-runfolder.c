@@ -1338,7 +1338,7 @@ test_checkpoint_in_chunks (void)
   g_autofree char *too_big = g_strdup_printf ("%s is too big to read here: its payload is %" G_GSIZE_FORMAT " bytes",
                                               big_path, size - 24);
   g_assert_nonnull (strstr (big_err, too_big));
-  g_assert_nonnull (strstr (big_err, "65536 bytes (0.0 GiB) of memory are available"));
+  g_assert_nonnull (strstr (big_err, "65536 bytes (64.0\u00a0KiB) of memory are available"));
   g_autofree char *after = read_file (flipped, "history.csv"), *before = read_file (split, "history.csv");
   g_assert_cmpstr (after, ==, before);
 
@@ -1379,10 +1379,16 @@ test_checkpoint_memory_peak (void)
   g_autofree char *err = NULL;
   g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", tight, "--meta-iters", "3", NULL }, NULL,
                               "DRMAD_INJECT_FAULT", between, NULL, &err), ==, 2);
+  /* Each size also in IEC units, as every size the library prints (GLib's text of it the reference):
+   * "0.0 GiB" said nothing of a payload of kilobytes. */
+  g_autofree char *payload_text = g_format_size_full (payload, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *peak_text = g_format_size_full (2 * payload, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *room_text = g_format_size_full (payload * 3 / 2, G_FORMAT_SIZE_IEC_UNITS);
   g_autofree char *refused = g_strdup_printf (
-    "%s is too big to read here: its payload is %" G_GUINT64_FORMAT " bytes (0.0 GiB), held with what is decoded "
-    "from it, %" G_GUINT64_FORMAT " bytes (0.0 GiB) in all, and %" G_GUINT64_FORMAT " bytes (0.0 GiB) of memory are "
-    "available (as the test hook DRMAD_INJECT_FAULT says)", path, payload, 2 * payload, payload * 3 / 2);
+    "%s is too big to read here: its payload is %" G_GUINT64_FORMAT " bytes (%s), held with what is decoded "
+    "from it, %" G_GUINT64_FORMAT " bytes (%s) in all, and %" G_GUINT64_FORMAT " bytes (%s) of memory are "
+    "available (as the test hook DRMAD_INJECT_FAULT says)", path, payload, payload_text, 2 * payload, peak_text,
+    payload * 3 / 2, room_text);
   g_assert_nonnull (strstr (err, refused));
   g_autofree char *history_after = read_file (tight, "history.csv"), *history_before = read_file (run, "history.csv");
   g_assert_cmpstr (history_after, ==, history_before);
