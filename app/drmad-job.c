@@ -859,27 +859,6 @@ drmad_run_load (const char *folder, const DrmadOptions *o, DrmadHyper **hyper_ou
 }
 
 gboolean
-drmad_checkpoint_bytes_records (GBytes *contents, guint64 *records)
-{
-  /* lib/run.c's framing: "DRMADCK1", a 32-bit version, the 64-bit payload
-   * length, the payload, a CRC-32; the payload starts with five 64-bit
-   * counts, the record count second, in every version from 3 on */
-  enum { FRAME = 20, COUNTS = 5 * 8, CRC = 4 };
-  gsize size;
-  const guint8 *data = contents ? g_bytes_get_data (contents, &size) : NULL;
-  guint32 version;
-  guint64 length;
-  if (!data || size < FRAME + COUNTS + CRC || memcmp (data, "DRMADCK1", 8) != 0)
-    return FALSE;
-  memcpy (&version, data + 8, 4);
-  memcpy (&length, data + 12, 8);
-  if (version < 3 || length != size - FRAME - CRC)
-    return FALSE;
-  memcpy (records, data + FRAME + 8, 8);
-  return TRUE;
-}
-
-gboolean
 drmad_run_load_plots (const char *folder, const DrmadOptions *o, guint *n_iterations, DrmadPlot **l2,
                       DrmadPlot **lr, DrmadPlot **loss, GError **error)
 {

@@ -266,13 +266,6 @@ void     drmad_run_rows      (const DrmadRun *run, const DrmadHyper *hyper, GArr
 gboolean drmad_run_load (const char *folder, const DrmadOptions *options, DrmadHyper **hyper, DrmadRun **run,
                          GError **error);
 
-/* The number of meta-iterations the checkpoint.bin file @contents (read
- * whole) records, from its payload's header alone, without decoding the
- * records (the Export's check that the files it read are of one
- * meta-iteration, docs/architecture.md "The run folder"). FALSE where
- * @contents is no whole checkpoint of a version from 3 on. */
-gboolean drmad_checkpoint_bytes_records (GBytes *contents, guint64 *records);
-
 /* "L2 per layer: …\nlearning rate per segment:\n   layer 1: …" for θ = @theta
  * (finer-grained L2 summarised per layer by the geometric mean), then
  * "momentum per segment:" and "initial scale per layer:" where learned. */

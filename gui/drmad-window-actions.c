@@ -303,6 +303,9 @@ drmad_window_open_run (DrmadWindow *self, const char *folder)
 
 typedef struct {
   char *from, *to;
+  /* where rows were left out: the meta-iteration the export ends at, and
+   * the first and last of the folder's rows past it (0 when none were) */
+  guint64 kept_iteration, ahead_first, ahead_last;
 } ExportJob;
 
 static void
@@ -393,19 +396,22 @@ find_file (GPtrArray *files, const char *name)
 /* The meta-iteration rows of history.csv @contents (each starts with its
  * iteration; the final rows with "final-"): how many there are; @kept_iteration
  * gets the iteration of row @keep (0 when @keep is 0) and @kept_end the
- * offset just after that row (after the header line when @keep is 0). */
+ * offset just after that row (after the header line when @keep is 0);
+ * @last the iteration of the last row (0 when there is none). */
 static guint64
-history_rows (GBytes *contents, guint64 keep, guint64 *kept_iteration, gsize *kept_end)
+history_rows (GBytes *contents, guint64 keep, guint64 *kept_iteration, gsize *kept_end, guint64 *last)
 {
   gsize length;
   const char *text = g_bytes_get_data (contents, &length), *end = text + length;
   guint64 rows = 0;
   *kept_iteration = 0;
   *kept_end = 0;
+  *last = 0;
   for (const char *line = text; line < end;) {
     const char *next = memchr (line, '\n', end - line);
     next = next ? next + 1 : end;
     if (g_ascii_isdigit (*line)) {
+      *last = g_ascii_strtoull (line, NULL, 10);
       if (++rows == keep) {
         *kept_iteration = g_ascii_strtoull (line, NULL, 10);
         *kept_end = next - text;
@@ -462,24 +468,38 @@ typedef enum {
  * again. The count of records comes from the checkpoint's header alone
  * (drmad_checkpoint_bytes_records): nothing is decoded here. @cut: the rows
  * after the checkpoint's last record are left out of @files, which are then
- * of the checkpoint's meta-iteration. */
+ * of the checkpoint's meta-iteration; @job (when not NULL) gets the
+ * meta-iteration kept and the iterations of the rows past it. */
 static ReadingState
-check_reading (GPtrArray *files, gboolean cut)
+check_reading (GPtrArray *files, gboolean cut, ExportJob *job)
 {
   ExportedFile *checkpoint = find_file (files, "checkpoint.bin"), *history = find_file (files, "history.csv");
   ExportedFile *hyper = find_file (files, "hyper.csv");
-  guint64 records = 0, rows = 0, kept_iteration = 0, hyper_last = 0;
+  guint64 records = 0, rows = 0, kept_iteration = 0, hyper_last = 0, history_last = 0;
   gsize history_end = 0, hyper_end = 0;
-  if (checkpoint && !drmad_checkpoint_bytes_records (checkpoint->contents, &records))
+  /* no checkpoint read (deleted or moved after the window opened the run,
+   * a dangling link, no regular file, a run killed in its first record):
+   * nothing tells how many rows are the run's, so none are left out */
+  if (!checkpoint)
     return READING_UNKNOWN;
+  g_autoptr (GError) error = NULL;
+  if (!drmad_checkpoint_bytes_records (checkpoint->contents, checkpoint->name, &records, &error)) {
+    g_debug ("the export is of the files as read: %s", error->message);
+    return READING_UNKNOWN;
+  }
   if (history)
-    rows = history_rows (history->contents, records, &kept_iteration, &history_end);
+    rows = history_rows (history->contents, records, &kept_iteration, &history_end, &history_last);
   if (hyper)
     hyper_last = hyper_rows (hyper->contents, kept_iteration, &hyper_end);
   if (rows < records || hyper_last < kept_iteration)
     return READING_UNKNOWN;
   if (rows == records && hyper_last == kept_iteration)
     return READING_WHOLE;
+  if (job) {
+    job->kept_iteration = kept_iteration;
+    job->ahead_first = kept_iteration + 1;
+    job->ahead_last = MAX (history_last, hyper_last);
+  }
   if (cut) {
     if (rows > records) {
       GBytes *kept = g_bytes_new_from_bytes (history->contents, 0, history_end);
@@ -653,7 +673,7 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
       }
       g_free (read_at);
       read_at = g_steal_pointer (&signature);
-      state = settled ? check_reading (files, FALSE) : READING_UNKNOWN;
+      state = settled ? check_reading (files, FALSE, NULL) : READING_UNKNOWN;
     }
     writing |= drmad_run_in_use (job->from, NULL);
     if (settled && (state == READING_WHOLE || !writing || now - quiet_since >= EXPORT_QUIET_US))
@@ -669,7 +689,7 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
     }
   }
   if (settled && state == READING_AHEAD)
-    check_reading (files, TRUE);
+    check_reading (files, TRUE, job);
   gboolean redraw = settled && state != READING_UNKNOWN && plots_behind (files);
   if (g_mkdir_with_parents (job->to, 0755) != 0) {
     int saved = errno;
@@ -728,8 +748,21 @@ export_done (GObject *source, GAsyncResult *result, gpointer user_data)
     drmad_window_set_status (self, "Export failed");
     drmad_window_show_error (self, error->message);
   } else {
+    g_autofree char *rows = NULL;
+    if (job->ahead_first == job->ahead_last)
+      rows = g_strdup_printf ("rows of %" G_GUINT64_FORMAT, job->ahead_first);
+    else
+      rows = g_strdup_printf ("rows of %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, job->ahead_first,
+                              job->ahead_last);
+    /* rows left out (check_reading): said, not only done */
+    g_autofree char *cut = job->ahead_first
+                             ? g_strdup_printf ("; history.csv and hyper.csv end at meta-iteration %" G_GUINT64_FORMAT
+                                                ", the last the checkpoint holds; the folder also has %s that no "
+                                                "checkpoint holds (resume the run to record them)",
+                                                job->kept_iteration, rows)
+                             : g_strdup ("");
     drmad_window_set_status (self, "Exported %" G_GSSIZE_FORMAT " files (plots as PNG, history.csv, hyper.csv, "
-                             "run.ini, checkpoint.bin) to %s", copied, job->to);
+                             "run.ini, checkpoint.bin) to %s%s", copied, job->to, cut);
   }
 }
 

@@ -221,4 +221,15 @@ guint64 drmad_run_hyper_csv_bytes_per_iteration (const DrmadHyper *hyper);
 gboolean drmad_checkpoint_write (const char *path, GBytes *payload, GError **error);
 GBytes  *drmad_checkpoint_read  (const char *path, GError **error);
 
+/* The number of meta-iterations the checkpoint.bin file @contents (read
+ * whole, from @path, which messages name) records, from its payload's
+ * header alone, without decoding the records (the window's Export checks
+ * with it that the files it read are of one meta-iteration,
+ * docs/architecture.md "The run folder"). The frame is checked as
+ * drmad_checkpoint_read() checks it: the magic, a version from 3 to the one
+ * this drmad writes, the length and the CRC-32; FALSE with @error
+ * otherwise (%DRMAD_ERROR_BAD_MAGIC, %DRMAD_ERROR_CORRUPT,
+ * %DRMAD_ERROR_TRUNCATED). */
+gboolean drmad_checkpoint_bytes_records (GBytes *contents, const char *path, guint64 *records, GError **error);
+
 G_END_DECLS

@@ -1011,17 +1011,48 @@ hyper_csv_refused (const DrmadRun *run, const char *path, const char *why, GErro
   return FALSE;
 }
 
-/* The first name hyper.csv.old-N beside @path that nothing holds, to g_free. */
-static char *
-aside_name (const char *path)
+/* The most names hyper.csv.old-N tried: past them the folder is full of
+ * kept files, not worth a search without end. */
+#define ASIDE_NAMES_MAX 10000
+
+/* Test hook (docs/reliability.md): DRMAD_INJECT_FAULT=aside:E makes every
+ * look at a name hyper.csv.old-N fail with errno E (a number), as where the
+ * folder cannot be searched or the name is too long. */
+static int
+aside_lstat (const char *path, GStatBuf *st)
 {
-  for (guint i = 1;; i++) {
-    char *aside = g_strdup_printf ("%s.old-%u", path, i);
-    GStatBuf st;
-    if (g_lstat (aside, &st) != 0 && errno == ENOENT)
-      return aside;
-    g_free (aside);
+#ifdef DRMAD_TEST_HOOKS
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  if (spec && g_str_has_prefix (spec, "aside:")) {
+    errno = atoi (spec + strlen ("aside:"));
+    return -1;
   }
+#endif
+  return g_lstat (path, st);
+}
+
+/* The first name hyper.csv.old-N beside @path that nothing holds, to
+ * g_free; NULL with @error where a name cannot be looked at (any error but
+ * "no such file": it spun for good on one) or the first ASIDE_NAMES_MAX
+ * are all taken. */
+static char *
+aside_name (const char *path, GError **error)
+{
+  for (guint i = 1; i <= ASIDE_NAMES_MAX; i++) {
+    g_autofree char *aside = g_strdup_printf ("%s.old-%u", path, i);
+    GStatBuf st;
+    if (aside_lstat (aside, &st) == 0)
+      continue;
+    if (errno == ENOENT)
+      return g_steal_pointer (&aside);
+    int saved = errno;
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot keep %s aside: cannot look at %s: %s", path, aside,
+                 g_strerror (saved));
+    return NULL;
+  }
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot keep %s aside: %s.old-1 to %s.old-%d are all taken; "
+               "move or delete some of them", path, path, path, ASIDE_NAMES_MAX);
+  return NULL;
 }
 
 /* The first of @records from which on every record holds θ: where a
@@ -1053,7 +1084,9 @@ write_hyper_csv (DrmadRun *run, const GPtrArray *records, DrmadHyper *hyper, GEr
   if (run->hyper_set_aside) {
     /* drmad_run_restore's notice said so: the file there stays, renamed */
     first = first_with_theta (records);
-    g_autofree char *aside = aside_name (path);
+    g_autofree char *aside = aside_name (path, error);
+    if (!aside)
+      return FALSE;
     if (rename (path, aside) != 0 && errno != ENOENT) {
       set_errno_error (error, errno, "move aside", path);
       return FALSE;
@@ -1396,6 +1429,37 @@ read_chunks (int fd, guint8 *buffer, gsize length, guint32 *crc)
   return done;
 }
 
+/* The frame's head: the first 20 of the @got bytes read of @path (a file of
+ * @size bytes where @sized) hold the magic, a version this drmad reads and
+ * a payload length that fits @size; @version and @length get them. FALSE
+ * with @error naming the file and the fault otherwise. */
+static gboolean
+checkpoint_head (const char *path, const guint8 *head, gsize got, gboolean sized, guint64 size, guint32 *version,
+                 guint64 *length, GError **error)
+{
+  if (got < 20 || (sized && size < 24) || memcmp (head, CHECKPOINT_MAGIC, 8) != 0) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC,
+                 "%s is not a drmad checkpoint (expected the magic \"%s\" and at least 24 bytes, found %" G_GUINT64_FORMAT " bytes)",
+                 path, CHECKPOINT_MAGIC, MAX (size, (guint64) got));
+    return FALSE;
+  }
+  memcpy (version, head + 8, 4);
+  memcpy (length, head + 12, 8);
+  if (*version < CHECKPOINT_OLDEST_VERSION || *version > CHECKPOINT_VERSION) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
+                 "%s has checkpoint version %u; this drmad reads versions %d to %d", path, *version,
+                 CHECKPOINT_OLDEST_VERSION, CHECKPOINT_VERSION);
+    return FALSE;
+  }
+  if (sized && (*length > size || *length + 24 != size)) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
+                 "%s claims a %" G_GUINT64_FORMAT "-byte payload but holds %" G_GUINT64_FORMAT " bytes in all",
+                 path, *length, size);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* The payload, and in @version the version of a file this drmad reads.
  * Read with read() into a buffer of the payload's size: g_file_get_contents()
  * would do, but the file is refused up front, with its size and the memory
@@ -1427,29 +1491,10 @@ checkpoint_read (const char *path, guint32 *version_read, gboolean decoded, GErr
   }
   /* The size as read, for pipes and files whose size stat() does not tell. */
   guint64 size = S_ISREG (st.st_mode) ? (guint64) st.st_size : (guint64) got;
-  if (got < (gssize) sizeof head || (S_ISREG (st.st_mode) && size < 24) || memcmp (head, CHECKPOINT_MAGIC, 8) != 0) {
-    close (fd);
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC,
-                 "%s is not a drmad checkpoint (expected the magic \"%s\" and at least 24 bytes, found %" G_GUINT64_FORMAT " bytes)",
-                 path, CHECKPOINT_MAGIC, MAX (size, (guint64) got));
-    return NULL;
-  }
   guint32 version, crc, stored;
   guint64 length;
-  memcpy (&version, head + 8, 4);
-  memcpy (&length, head + 12, 8);
-  if (version < CHECKPOINT_OLDEST_VERSION || version > CHECKPOINT_VERSION) {
+  if (!checkpoint_head (path, head, got, S_ISREG (st.st_mode), size, &version, &length, error)) {
     close (fd);
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT,
-                 "%s has checkpoint version %u; this drmad reads versions %d to %d", path, version,
-                 CHECKPOINT_OLDEST_VERSION, CHECKPOINT_VERSION);
-    return NULL;
-  }
-  if (S_ISREG (st.st_mode) && (length > size || length + 24 != size)) {
-    close (fd);
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
-                 "%s claims a %" G_GUINT64_FORMAT "-byte payload but holds %" G_GUINT64_FORMAT " bytes in all",
-                 path, length, size);
     return NULL;
   }
   g_autofree char *bound = NULL;
@@ -1544,6 +1589,30 @@ payload_header (const guint8 *data, gsize size, guint32 version, guint64 header[
   return bytes;
 }
 
+gboolean
+drmad_checkpoint_bytes_records (GBytes *contents, const char *path, guint64 *records, GError **error)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (contents, &size);
+  guint32 version, stored;
+  guint64 length, header[PAYLOAD_HEADER];
+  /* the frame checked as checkpoint_read() checks a file's, CRC included */
+  if (!checkpoint_head (path, data, size, TRUE, size, &version, &length, error))
+    return FALSE;
+  memcpy (&stored, data + 20 + length, 4);
+  if (checkpoint_crc (crc32 (0, NULL, 0), data + 20, length) != stored) {
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s fails its CRC-32 check: the file is damaged", path);
+    return FALSE;
+  }
+  gsize header_size = payload_header (data + 20, length, version, header);
+  if (!header_size || header[1] > length - header_size) {   /* every record takes bytes */
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_CORRUPT, "%s is damaged: its parts do not fit its size", path);
+    return FALSE;
+  }
+  *records = header[1];
+  return TRUE;
+}
+
 char *
 drmad_run_read_identity (const DrmadRun *run, GError **error)
 {
@@ -1633,11 +1702,17 @@ read_record (DrmadRunRecord *r, const guint8 *p, guint32 version, gsize n, gsize
 static void
 cut_hyper_csv (const char *path, guint64 length)
 {
-  int fd = open (path, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+  /* Only a regular file of one name, the run's own: truncating through a
+   * symbolic or hard link would cut a file outside the run folder, which a
+   * resume that only re-evaluates must never touch. Such a hyper.csv is
+   * left as it is; the next record's rewrite through a temporary file
+   * copies its first @length bytes and so breaks the link
+   * (docs/reliability.md). */
+  int fd = open (path, O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   struct stat st;
   if (fd < 0)
     return;
-  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (guint64) st.st_size > length)
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_nlink == 1 && (guint64) st.st_size > length)
     (void) ftruncate (fd, length);
   close (fd);
 }
@@ -1793,8 +1868,13 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
       g_string_printf (text, "%s is not the one this run wrote (%s) and %s: at the next meta-iteration ", csv,
                        why ? why : "its checkpoint does not say what it holds", reason);
       if (g_lstat (csv, &st) == 0) {
-        g_autofree char *aside = aside_name (csv);
-        g_string_append_printf (text, "it is kept as %s and ", aside);
+        /* a resume that only evaluates again goes on; the record fails then */
+        g_autoptr (GError) aside_error = NULL;
+        g_autofree char *aside = aside_name (csv, &aside_error);
+        if (aside)
+          g_string_append_printf (text, "it is kept as %s and ", aside);
+        else
+          g_string_append_printf (text, "it is to be kept aside, but %s; ", aside_error->message);
       }
       const DrmadRunRecord *last = records->pdata[records->len - 1];
       g_string_append_printf (text, "a new hyper.csv begins with meta-iteration %u",

@@ -2701,7 +2701,9 @@ assert_file_is (const char *folder, const char *name, const char *expected, gsiz
  * export still holds the rows of 2. Then a consistent folder whose plots are
  * older than its checkpoint, locked, where the checkpoint cannot be decoded
  * (the same hook; before, "too big to read here" failed the export): the
- * run's own plots. */
+ * run's own plots. The status says that rows were left out, and which
+ * (it said only "Exported 7 files"), and says nothing of it where none
+ * were. */
 static void
 test_export_ahead (void)
 {
@@ -2758,6 +2760,9 @@ test_export_ahead (void)
       g_assert_cmpint (close (lock_fd), ==, 0);
     g_assert_null (drmad_window_get_error (window));
     g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
+    g_assert_true (g_str_has_suffix (drmad_window_get_status (window), "; history.csv and hyper.csv end at "
+                                     "meta-iteration 2, the last the checkpoint holds; the folder also has rows of 3 "
+                                     "that no checkpoint holds (resume the run to record them)"));
     assert_file_is (exported, "history.csv", history2, strlen (history2));
     assert_file_is (exported, "hyper.csv", hyper2, strlen (hyper2));
     for (guint i = 0; i < G_N_ELEMENTS (unchanged); i++) {
@@ -2787,7 +2792,47 @@ test_export_ahead (void)
   g_assert_cmpint (close (lock_fd), ==, 0);
   g_test_message ("%s", drmad_window_get_status (window));
   g_assert_null (drmad_window_get_error (window));
+  g_assert_null (strstr (drmad_window_get_status (window), "end at meta-iteration"));
   g_assert_cmpuint (assert_exported_whole (run, undecoded), ==, 7);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (dir);
+}
+
+/* Export of a run folder with no checkpoint.bin to read: removed after the
+ * window opened the run, then a dangling symbolic link in its place. The
+ * export counted 0 records for it and cut history.csv and hyper.csv to
+ * their header lines; now every file is exported as read, byte for byte
+ * the folder's. */
+static void
+test_export_no_checkpoint (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-export-no-checkpoint", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_autofree char *checkpoint = g_build_filename (run, "checkpoint.bin", NULL);
+  g_assert_cmpint (g_unlink (checkpoint), ==, 0);
+  for (guint dangling = 0; dangling < 2; dangling++) {
+    g_autofree char *nowhere = g_build_filename (dir, "nowhere.bin", NULL);
+    if (dangling)
+      g_assert_cmpint (symlink (nowhere, checkpoint), ==, 0);
+    g_autofree char *exported = g_build_filename (dir, dangling ? "exported-dangling" : "exported", NULL);
+    drmad_window_export_to (window, exported);
+    g_assert_cmpfloat (wait_until (window, idle, 60), >=, 0);
+    g_test_message ("%s", drmad_window_get_status (window));
+    g_assert_null (drmad_window_get_error (window));
+    g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 6 files"));
+    g_assert_null (strstr (drmad_window_get_status (window), "end at meta-iteration"));
+    g_assert_cmpuint (assert_exported_whole (run, exported), ==, 6);
+  }
 
   gtk_window_destroy (GTK_WINDOW (window));
   while (g_main_context_iteration (NULL, FALSE))
@@ -3043,6 +3088,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/export", test_export);
   g_test_add_func ("/gui/export-recording", test_export_recording);
   g_test_add_func ("/gui/export-ahead", test_export_ahead);
+  g_test_add_func ("/gui/export-no-checkpoint", test_export_no_checkpoint);
   g_test_add_func ("/gui/run-ini-fifo", test_run_ini_fifo);
   g_test_add_func ("/gui/open-run", test_open_run);
   g_test_add_func ("/gui/quit-signal", test_quit_signal);

@@ -1123,6 +1123,162 @@ copy_run (const char *folder, const char *to)
   }
 }
 
+/* A hyper.csv that is a hard or symbolic link to a file outside the run
+ * folder (here a longer run's hyper.csv, whose first bytes are the ones
+ * the checkpoint counts) was truncated through the link by a resume, even
+ * one that only re-evaluates: the cut at the restore now touches only a
+ * regular file of one name. The outside file keeps every byte through a
+ * re-evaluating resume and one that records; the run's own hyper.csv, then
+ * a file of its own, ends as the uninterrupted run's. */
+static void
+test_hyper_csv_link_not_cut (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-link", NULL);
+  g_autofree char *whole = g_build_filename (dir, "whole", NULL), *split = g_build_filename (dir, "split", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "3", "--out", whole, NULL }, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", split, NULL }, NULL), ==, 0);
+  g_autofree char *expected = read_file (whole, "hyper.csv"), *two = read_file (split, "hyper.csv");
+  g_assert_true (g_str_has_prefix (expected, two));
+  g_assert_cmpuint (strlen (expected), >, strlen (two));
+  for (guint symbolic = 0; symbolic < 2; symbolic++) {
+    g_autofree char *name = g_strdup_printf ("L%u", symbolic), *outside_name = g_strdup_printf ("outside%u.csv", symbolic);
+    g_autofree char *folder = g_build_filename (dir, name, NULL), *outside = g_build_filename (dir, outside_name, NULL);
+    g_autofree char *linked = g_build_filename (folder, "hyper.csv", NULL);
+    copy_run (split, folder);
+    g_assert_true (g_file_set_contents (outside, expected, -1, NULL));
+    g_assert_cmpint (g_unlink (linked), ==, 0);
+    g_assert_cmpint (symbolic ? symlink (outside, linked) : link (outside, linked), ==, 0);
+    g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                                NULL, NULL, NULL, NULL), ==, 0);
+    g_autofree char *after_evaluate = NULL;
+    g_assert_true (g_file_get_contents (outside, &after_evaluate, NULL, NULL));
+    g_assert_cmpstr (after_evaluate, ==, expected);
+    g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL,
+                                NULL, NULL, NULL, NULL), ==, 0);
+    g_autofree char *after_record = NULL;
+    g_assert_true (g_file_get_contents (outside, &after_record, NULL, NULL));
+    g_assert_cmpstr (after_record, ==, expected);
+    GStatBuf st;
+    g_assert_cmpint (g_lstat (linked, &st), ==, 0);
+    g_assert_true (S_ISREG (st.st_mode));
+    g_assert_cmpuint (st.st_nlink, ==, 1);
+    g_autofree char *own = read_file (folder, "hyper.csv");
+    g_assert_cmpstr (own, ==, expected);
+  }
+  remove_tree (dir);
+}
+
+/* A hyper.csv to keep aside as hyper.csv.old-N (θ of a large run no longer
+ * held to write it anew, /runfolder/large-theta-checkpoint) where a name
+ * cannot be looked at (DRMAD_INJECT_FAULT=aside:5, EIO: the search went on
+ * for good, as it did on EACCES or ENAMETOOLONG), then where the first
+ * 10 000 names are taken: the resume that records fails, naming the file,
+ * and hyper.csv stays as it was. */
+static void
+test_aside_name_bounded (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-aside", NULL);
+  g_autofree char *split = g_build_filename (dir, "split", NULL);
+  const char *kept = "1000";
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--l2-granularity", "weight", "--meta-iters", "2", "--out",
+                                                       split, NULL }, "DRMAD_THETA_KEPT_MAX", kept, NULL, NULL),
+                   ==, 0);
+  g_autofree char *hyper_path = g_build_filename (split, "hyper.csv", NULL);
+  g_autofree char *theta = read_file (split, "hyper.csv");
+  gsize short_length = strlen (theta) - 1;
+  g_assert_true (g_file_set_contents (hyper_path, theta, short_length, NULL));
+  g_autofree char *first = g_strconcat (hyper_path, ".old-1", NULL);
+  g_autofree char *eio_err = NULL;
+  g_setenv ("DRMAD_INJECT_FAULT", "aside:5", TRUE);
+  int eio_status = run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &eio_err);
+  g_unsetenv ("DRMAD_INJECT_FAULT");
+  g_assert_cmpint (eio_status, !=, 0);
+  g_test_message ("%s", eio_err);
+  g_autofree char *eio = g_strdup_printf ("cannot keep %s aside: cannot look at %s: %s", hyper_path, first,
+                                          g_strerror (EIO));
+  g_assert_nonnull (strstr (eio_err, eio));
+  g_autofree char *after_eio = read_file (split, "hyper.csv");
+  g_assert_cmpuint (strlen (after_eio), ==, short_length);
+  g_assert_true (g_str_has_prefix (theta, after_eio));
+
+  for (guint i = 1; i <= 10000; i++) {
+    g_autofree char *taken = g_strdup_printf ("%s.old-%u", hyper_path, i);
+    g_assert_true (g_file_set_contents (taken, "", 0, NULL));
+  }
+  g_autofree char *full_err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "3", NULL }, NULL,
+                              "DRMAD_THETA_KEPT_MAX", kept, NULL, &full_err), !=, 0);
+  g_test_message ("%s", full_err);
+  g_autofree char *full = g_strdup_printf ("cannot keep %s aside: %s.old-1 to %s.old-10000 are all taken",
+                                           hyper_path, hyper_path, hyper_path);
+  g_assert_nonnull (strstr (full_err, full));
+  g_autofree char *after_full = read_file (split, "hyper.csv");
+  g_assert_cmpuint (strlen (after_full), ==, short_length);
+  g_autofree char *next = g_strdup_printf ("%s.old-10001", hyper_path);
+  g_assert_false (g_file_test (next, G_FILE_TEST_EXISTS));
+  remove_tree (dir);
+}
+
+/* drmad_checkpoint_bytes_records(), the window's Export's count of the
+ * records a checkpoint.bin holds, read from its header only: a run's
+ * version-6 checkpoint of 2 meta-iterations counts 2. The same bytes with
+ * the record count lowered to 1 (a damaged file: the export cut rows
+ * silently), another byte of the payload flipped, the version raised to 7
+ * (read as version 6's header before) or cut short by one byte are
+ * refused with the error drmad_checkpoint_read() gives for the same
+ * file. */
+static void
+test_checkpoint_bytes_records (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-count", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL), ==, 0);
+  g_autofree char *path = g_build_filename (folder, "checkpoint.bin", NULL), *good = NULL;
+  gsize size;
+  g_assert_true (g_file_get_contents (path, &good, &size, NULL));
+  guint32 version;
+  memcpy (&version, good + 8, 4);
+  g_assert_cmpuint (version, ==, 6);
+  g_autoptr (GBytes) bytes = g_bytes_new (good, size);
+  g_autoptr (GError) error = NULL;
+  guint64 records = 0;
+  g_assert_true (drmad_checkpoint_bytes_records (bytes, path, &records, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (records, ==, 2);
+
+  struct { gsize at; guint8 value; gsize length; int code; } faults[] = {
+    { 20 + 8, 1, size, DRMAD_ERROR_CORRUPT },          /* the record count, 2 -> 1 */
+    { size / 2, 0, size, DRMAD_ERROR_CORRUPT },        /* a byte of the payload, flipped below */
+    { 8, 7, size, DRMAD_ERROR_CORRUPT },               /* version 7 */
+    { 0, 'D', size - 1, DRMAD_ERROR_TRUNCATED },       /* cut short */
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (faults); k++) {
+    g_autofree char *bad = g_memdup2 (good, size);
+    bad[faults[k].at] = k == 1 ? (char) (bad[faults[k].at] ^ 0x10) : (char) faults[k].value;
+    g_autoptr (GBytes) damaged = g_bytes_new (bad, faults[k].length);
+    g_autoptr (GError) refused = NULL, read_error = NULL;
+    records = 99;
+    g_assert_false (drmad_checkpoint_bytes_records (damaged, path, &records, &refused));
+    g_assert_error (refused, DRMAD_ERROR, faults[k].code);
+    g_test_message ("%s", refused->message);
+    g_assert_cmpuint (records, ==, 99);
+    g_autofree char *bad_path = g_build_filename (dir, "checkpoint.bin", NULL);
+    g_assert_true (g_file_set_contents (bad_path, bad, faults[k].length, NULL));
+    g_autoptr (GBytes) read = drmad_checkpoint_read (bad_path, &read_error);
+    g_assert_null (read);
+    g_assert_error (read_error, DRMAD_ERROR, faults[k].code);
+  }
+  remove_tree (dir);
+}
+
 /* A checkpoint past 4 GiB (300 meta-iterations of 1.8 M hyperparameters
  * with L2 per weight) could not be read back: it is now written, read and
  * checksummed in chunks of at most 1 GiB. DRMAD_CHECKPOINT_CHUNK=4093 makes
@@ -1273,6 +1429,9 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
   g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
+  g_test_add_func ("/runfolder/hyper-csv-link-not-cut", test_hyper_csv_link_not_cut);
+  g_test_add_func ("/runfolder/aside-name-bounded", test_aside_name_bounded);
+  g_test_add_func ("/runfolder/checkpoint-bytes-records", test_checkpoint_bytes_records);
   g_test_add_func ("/runfolder/checkpoint-memory-peak", test_checkpoint_memory_peak);
   g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   return g_test_run ();
