@@ -82,6 +82,32 @@ drmad_compare_runs (const char *const *folders, DrmadPlot **val_plot, DrmadPlot 
   return drmad_compare_runs_cancellable (folders, NULL, val_plot, l2_plot, lr_plot, error);
 }
 
+/* Whether @folder is one of the @n folders whose stat is in @seen (the same
+ * device and inode); its own goes to seen[n], zeros where it cannot be
+ * looked at (which matches no folder). */
+static gboolean
+seen_before (GStatBuf *seen, guint n, const char *folder)
+{
+  if (g_stat (folder, &seen[n]) != 0) {
+    memset (&seen[n], 0, sizeof seen[n]);
+    return FALSE;
+  }
+  for (guint j = 0; j < n; j++)
+    if (seen[j].st_dev == seen[n].st_dev && seen[j].st_ino == seen[n].st_ino)
+      return TRUE;
+  return FALSE;
+}
+
+guint
+drmad_compare_count_runs (const char *const *folders)
+{
+  guint given = g_strv_length ((char **) folders), n = 0;
+  g_autofree GStatBuf *seen = g_new0 (GStatBuf, MAX (given, 1));
+  for (guint k = 0; k < given; k++)
+    n += !seen_before (seen, n, folders[k]);
+  return n;
+}
+
 gboolean
 drmad_compare_runs_cancellable (const char *const *folders, GCancellable *cancellable, DrmadPlot **val_plot,
                                 DrmadPlot **l2_plot, DrmadPlot **lr_plot, GError **error)
@@ -99,12 +125,7 @@ drmad_compare_runs_cancellable (const char *const *folders, GCancellable *cancel
   guint given = n;
   n = 0;
   for (guint k = 0; ok && k < given; k++) {
-    gboolean again = FALSE;
-    if (g_stat (folders[k], &seen[n]) == 0)
-      for (guint j = 0; j < n && !again; j++)
-        again = seen[j].st_dev == seen[n].st_dev && seen[j].st_ino == seen[n].st_ino;
-    else
-      memset (&seen[n], 0, sizeof seen[n]);
+    gboolean again = seen_before (seen, n, folders[k]);
     /* between folders: a checkpoint being read is read to its end */
     if (!again)
       ok = !g_cancellable_set_error_if_cancelled (cancellable, error) && load (&runs[n++], folders[k], error);

@@ -18,3 +18,7 @@ gboolean drmad_compare_runs (const char *const *folders, DrmadPlot **val, DrmadP
  * (the window's Compare runs), since a large checkpoint.bin takes seconds. */
 gboolean drmad_compare_runs_cancellable (const char *const *folders, GCancellable *cancellable, DrmadPlot **val,
                                          DrmadPlot **l2, DrmadPlot **lr, GError **error);
+/* How many runs @folders (NULL-terminated) are, as the comparison counts
+ * them: one folder given twice (by the same or another path) is one; one
+ * that cannot be looked at counts. */
+guint    drmad_compare_count_runs (const char *const *folders);

@@ -999,26 +999,6 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   drmad_window_compare_finished (self, compare);
 }
 
-/* How many runs @folders are: one folder given twice (the shown run chosen
- * again, one folder by two paths) is one, as the comparison counts it
- * (drmad_compare_runs_cancellable); one that cannot be looked at counts. */
-static guint
-count_runs (const char *const *folders)
-{
-  guint given = g_strv_length ((char **) folders), n = 0;
-  g_autofree GStatBuf *seen = g_new0 (GStatBuf, MAX (given, 1));
-  for (guint k = 0; k < given; k++) {
-    gboolean again = FALSE;
-    if (g_stat (folders[k], &seen[n]) == 0)
-      for (guint j = 0; j < n && !again; j++)
-        again = seen[j].st_dev == seen[n].st_dev && seen[j].st_ino == seen[n].st_ino;
-    else
-      memset (&seen[n], 0, sizeof seen[n]);
-    n += !again;
-  }
-  return n;
-}
-
 GtkWidget *
 drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
 {
@@ -1049,7 +1029,7 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   gtk_spinner_start (GTK_SPINNER (spinner));
   gtk_box_append (GTK_BOX (loading), spinner);
   GStrv all_folders = g_strv_builder_end (all);
-  guint n = count_runs ((const char *const *) all_folders);
+  guint n = drmad_compare_count_runs ((const char *const *) all_folders);
   g_autofree char *text = g_strdup_printf ("Loading %u run folder%s…", n, n == 1 ? "" : "s");
   gtk_box_append (GTK_BOX (loading), gtk_label_new (text));
   gtk_window_set_child (GTK_WINDOW (window), loading);
