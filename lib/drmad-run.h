@@ -229,7 +229,8 @@ GBytes  *drmad_checkpoint_read  (const char *path, GError **error);
  * drmad_checkpoint_read() checks it: the magic, a version from 3 to the one
  * this drmad writes, the length and the CRC-32; FALSE with @error
  * otherwise (%DRMAD_ERROR_BAD_MAGIC, %DRMAD_ERROR_CORRUPT,
- * %DRMAD_ERROR_TRUNCATED). */
+ * %DRMAD_ERROR_TRUNCATED). @contents is borrowed (not unreffed); neither it
+ * nor @records may be NULL; @records is set only where TRUE is returned. */
 gboolean drmad_checkpoint_bytes_records (GBytes *contents, const char *path, guint64 *records, GError **error);
 
 G_END_DECLS

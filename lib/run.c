@@ -1046,8 +1046,9 @@ aside_name (const char *path, GError **error)
     if (errno == ENOENT)
       return g_steal_pointer (&aside);
     int saved = errno;
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot keep %s aside: cannot look at %s: %s", path, aside,
-                 g_strerror (saved));
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot keep %s aside: cannot look at %s: %s; check that "
+                 "its folder can be searched, or move %s out of it (a new one then begins)", path, aside,
+                 g_strerror (saved), path);
     return NULL;
   }
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot keep %s aside: %s.old-1 to %s.old-%d are all taken; "
@@ -1084,12 +1085,17 @@ write_hyper_csv (DrmadRun *run, const GPtrArray *records, DrmadHyper *hyper, GEr
   if (run->hyper_set_aside) {
     /* drmad_run_restore's notice said so: the file there stays, renamed */
     first = first_with_theta (records);
-    g_autofree char *aside = aside_name (path, error);
-    if (!aside)
-      return FALSE;
-    if (rename (path, aside) != 0 && errno != ENOENT) {
-      set_errno_error (error, errno, "move aside", path);
-      return FALSE;
+    /* a hyper.csv deleted since (README: it may be, once read) leaves
+     * nothing to keep, and no name to look for */
+    GStatBuf st;
+    if (g_lstat (path, &st) == 0) {
+      g_autofree char *aside = aside_name (path, error);
+      if (!aside)
+        return FALSE;
+      if (rename (path, aside) != 0 && errno != ENOENT) {
+        set_errno_error (error, errno, "move aside", path);
+        return FALSE;
+      }
     }
   } else if (run->hyper_records && run->hyper_records < records->len) {
     if (hyper_csv_continues (run, path, &why)) {
@@ -1592,6 +1598,7 @@ payload_header (const guint8 *data, gsize size, guint32 version, guint64 header[
 gboolean
 drmad_checkpoint_bytes_records (GBytes *contents, const char *path, guint64 *records, GError **error)
 {
+  g_return_val_if_fail (contents != NULL && records != NULL, FALSE);
   gsize size;
   const guint8 *data = g_bytes_get_data (contents, &size);
   guint32 version, stored;
@@ -1867,25 +1874,27 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
       GString *text = g_string_new (NULL);
       g_string_printf (text, "%s is not the one this run wrote (%s) and %s: at the next meta-iteration ", csv,
                        why ? why : "its checkpoint does not say what it holds", reason);
-      if (g_lstat (csv, &st) == 0) {
-        /* a resume that only evaluates again goes on; the record fails then */
-        g_autoptr (GError) aside_error = NULL;
-        g_autofree char *aside = aside_name (csv, &aside_error);
+      g_autoptr (GError) aside_error = NULL;
+      g_autofree char *aside = g_lstat (csv, &st) == 0 ? aside_name (csv, &aside_error) : NULL;
+      if (aside_error)
+        /* a resume that only evaluates again goes on; no new hyper.csv
+         * begins, the record fails (write_hyper_csv) */
+        g_string_append_printf (text, "it is to be kept aside, but %s; that meta-iteration will fail",
+                                aside_error->message);
+      else {
         if (aside)
           g_string_append_printf (text, "it is kept as %s and ", aside);
-        else
-          g_string_append_printf (text, "it is to be kept aside, but %s; ", aside_error->message);
+        const DrmadRunRecord *last = records->pdata[records->len - 1];
+        g_string_append_printf (text, "a new hyper.csv begins with meta-iteration %u",
+                                first < records->len ? ((const DrmadRunRecord *) records->pdata[first])->iteration
+                                : last->iteration + 1);
+        guint from = ((const DrmadRunRecord *) records->pdata[0])->iteration;
+        if (first == 1)
+          g_string_append_printf (text, ", without meta-iteration %u", from);
+        else if (first > 1)
+          g_string_append_printf (text, ", without meta-iterations %u to %u", from,
+                                  ((const DrmadRunRecord *) records->pdata[first - 1])->iteration);
       }
-      const DrmadRunRecord *last = records->pdata[records->len - 1];
-      g_string_append_printf (text, "a new hyper.csv begins with meta-iteration %u",
-                              first < records->len ? ((const DrmadRunRecord *) records->pdata[first])->iteration
-                              : last->iteration + 1);
-      guint from = ((const DrmadRunRecord *) records->pdata[0])->iteration;
-      if (first == 1)
-        g_string_append_printf (text, ", without meta-iteration %u", from);
-      else if (first > 1)
-        g_string_append_printf (text, ", without meta-iterations %u to %u", from,
-                                ((const DrmadRunRecord *) records->pdata[first - 1])->iteration);
       notice = g_string_free (text, FALSE);
       run->hyper_records = 0;
       set_aside = TRUE;

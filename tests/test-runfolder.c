@@ -1222,6 +1222,22 @@ test_aside_name_bounded (void)
   g_assert_cmpuint (strlen (after_full), ==, short_length);
   g_autofree char *next = g_strdup_printf ("%s.old-10001", hyper_path);
   g_assert_false (g_file_test (next, G_FILE_TEST_EXISTS));
+
+  /* hyper.csv deleted (README: it may be, once read): nothing to keep aside,
+   * so neither the names taken nor one that cannot be looked at stop the
+   * record (they did: the name was looked for first); a new one begins. */
+  g_assert_cmpint (g_unlink (hyper_path), ==, 0);
+  g_autofree char *gone_err = NULL;
+  g_setenv ("DRMAD_INJECT_FAULT", "aside:5", TRUE);
+  int gone_status = run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "3", NULL }, NULL,
+                               "DRMAD_THETA_KEPT_MAX", kept, NULL, &gone_err);
+  g_unsetenv ("DRMAD_INJECT_FAULT");
+  g_test_message ("%s", gone_err);
+  g_assert_cmpint (gone_status, ==, 0);
+  g_autofree char *begun = read_file (split, "hyper.csv");
+  g_assert_true (g_str_has_prefix (begun, "iteration,name,raw,value\n"));
+  g_assert_nonnull (strstr (begun, "\n3,"));
+  g_assert_false (g_file_test (next, G_FILE_TEST_EXISTS));
   remove_tree (dir);
 }
 
