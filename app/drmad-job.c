@@ -845,6 +845,65 @@ drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **er
   return ok;
 }
 
+/* The meta-iteration rows of history.csv @contents (each starts with its
+ * iteration; the final rows with "final-"): how many there are; @kept_iteration
+ * gets the iteration of row @keep (0 when @keep is 0) and @kept_end the
+ * offset just after that row (after the header line when @keep is 0);
+ * @last the iteration of the last row (0 when there is none). */
+guint64
+drmad_history_csv_rows (GBytes *contents, guint64 keep, guint64 *kept_iteration, gsize *kept_end, guint64 *last)
+{
+  gsize length;
+  const char *text = g_bytes_get_data (contents, &length), *end = text + length;
+  guint64 rows = 0;
+  *kept_iteration = 0;
+  *kept_end = 0;
+  *last = 0;
+  for (const char *line = text; line < end;) {
+    const char *next = memchr (line, '\n', end - line);
+    next = next ? next + 1 : end;
+    if (g_ascii_isdigit (*line)) {
+      *last = g_ascii_strtoull (line, NULL, 10);
+      if (++rows == keep) {
+        *kept_iteration = g_ascii_strtoull (line, NULL, 10);
+        *kept_end = next - text;
+      }
+    } else if (rows == 0) {
+      *kept_end = next - text;
+    }
+    line = next;
+  }
+  return rows;
+}
+
+/* The iteration of hyper.csv @contents' last row (0 when it has none); its
+ * rows go in the order of their iterations, and @kept_end gets the offset
+ * just after the last row of iteration @keep or before. Read from the end:
+ * the file holds θ of every record. */
+guint64
+drmad_hyper_csv_rows (GBytes *contents, guint64 keep, gsize *kept_end)
+{
+  gsize length;
+  const char *text = g_bytes_get_data (contents, &length);
+  gsize end = length;
+  guint64 last = 0;
+  gboolean first = TRUE;
+  while (end > 0) {
+    gsize start = end - 1;   /* end follows a newline, or is the file's end */
+    while (start > 0 && text[start - 1] != '\n')
+      start--;
+    guint64 iteration = g_ascii_isdigit (text[start]) ? g_ascii_strtoull (text + start, NULL, 10) : 0;
+    if (first)
+      last = iteration;
+    first = FALSE;
+    if (iteration <= keep)
+      break;
+    end = start;
+  }
+  *kept_end = end;
+  return last;
+}
+
 gboolean
 drmad_run_load (const char *folder, const DrmadOptions *o, DrmadHyper **hyper_out, DrmadRun **run_out,
                 GError **error)

@@ -266,6 +266,20 @@ void     drmad_run_rows      (const DrmadRun *run, const DrmadHyper *hyper, GArr
 gboolean drmad_run_load (const char *folder, const DrmadOptions *options, DrmadHyper **hyper, DrmadRun **run,
                          GError **error);
 
+/* The rows of a run folder's history.csv and hyper.csv as read (the
+ * window's Export cuts them to the meta-iteration its checkpoint.bin
+ * holds). drmad_history_csv_rows: how many meta-iteration rows @contents
+ * has (each starts with its iteration; the final rows with "final-");
+ * @kept_iteration gets the iteration of row @keep (0 when @keep is 0),
+ * @kept_end the offset just after that row (after the header line when
+ * @keep is 0), @last the iteration of the last row (0 when none).
+ * drmad_hyper_csv_rows: the iteration of hyper.csv @contents' last row (0
+ * when none); @kept_end gets the offset just after the last row of
+ * iteration @keep or before (rows go in the order of their iterations). */
+guint64 drmad_history_csv_rows (GBytes *contents, guint64 keep, guint64 *kept_iteration, gsize *kept_end,
+                                guint64 *last);
+guint64 drmad_hyper_csv_rows   (GBytes *contents, guint64 keep, gsize *kept_end);
+
 /* "L2 per layer: …\nlearning rate per segment:\n   layer 1: …" for θ = @theta
  * (finer-grained L2 summarised per layer by the geometric mean), then
  * "momentum per segment:" and "initial scale per layer:" where learned. */

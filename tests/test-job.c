@@ -715,6 +715,45 @@ test_eta_later_closed_form (void)
       }
 }
 
+/* The rows of history.csv and hyper.csv as the window's Export cuts them
+ * (drmad_history_csv_rows, drmad_hyper_csv_rows), on texts written here
+ * with their offsets counted by hand: iterations 9 and 10 and 100 (one a
+ * prefix of the other), a last line without its newline, CRLF lines, and
+ * the final rows, which are no meta-iterations. */
+static void
+test_csv_rows (void)
+{
+  const char history_text[] = "iteration,train_loss\n9,0.5\n10,0.4\n100,0.3\nfinal-initial,0.6\n";
+  g_autoptr (GBytes) history = g_bytes_new_static (history_text, strlen (history_text));
+  guint64 kept_iteration, last;
+  gsize kept_end;
+  g_assert_cmpuint (drmad_history_csv_rows (history, 2, &kept_iteration, &kept_end, &last), ==, 3);
+  g_assert_cmpuint (kept_iteration, ==, 10);
+  g_assert_cmpuint (kept_end, ==, strlen ("iteration,train_loss\n9,0.5\n10,0.4\n"));
+  g_assert_cmpuint (last, ==, 100);
+  g_assert_cmpuint (drmad_history_csv_rows (history, 0, &kept_iteration, &kept_end, &last), ==, 3);
+  g_assert_cmpuint (kept_iteration, ==, 0);
+  g_assert_cmpuint (kept_end, ==, strlen ("iteration,train_loss\n"));
+  const char header_only[] = "iteration,train_loss";
+  g_autoptr (GBytes) empty = g_bytes_new_static (header_only, strlen (header_only));
+  g_assert_cmpuint (drmad_history_csv_rows (empty, 0, &kept_iteration, &kept_end, &last), ==, 0);
+  g_assert_cmpuint (kept_end, ==, strlen (header_only));
+  g_assert_cmpuint (last, ==, 0);
+
+  const char hyper_text[] = "iteration,name,raw,value\r\n9,l2/layer1,-9,1e-4\r\n10,l2/layer1,-8,3e-4\r\n"
+                            "10,lr/layer1/seg0,-2,0.1\r\n100,l2/layer1,-7,9e-4";
+  g_autoptr (GBytes) hyper = g_bytes_new_static (hyper_text, strlen (hyper_text));
+  g_assert_cmpuint (drmad_hyper_csv_rows (hyper, 10, &kept_end), ==, 100);
+  g_assert_cmpuint (kept_end, ==, strlen ("iteration,name,raw,value\r\n9,l2/layer1,-9,1e-4\r\n"
+                                          "10,l2/layer1,-8,3e-4\r\n10,lr/layer1/seg0,-2,0.1\r\n"));
+  g_assert_cmpuint (drmad_hyper_csv_rows (hyper, 9, &kept_end), ==, 100);
+  g_assert_cmpuint (kept_end, ==, strlen ("iteration,name,raw,value\r\n9,l2/layer1,-9,1e-4\r\n"));
+  g_assert_cmpuint (drmad_hyper_csv_rows (hyper, 0, &kept_end), ==, 100);
+  g_assert_cmpuint (kept_end, ==, strlen ("iteration,name,raw,value\r\n"));
+  g_assert_cmpuint (drmad_hyper_csv_rows (hyper, 100, &kept_end), ==, 100);
+  g_assert_cmpuint (kept_end, ==, strlen (hyper_text));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -734,5 +773,6 @@ main (int argc, char **argv)
   g_test_add_func ("/job/check-table-aligned", test_check_table_aligned);
   g_test_add_func ("/job/eta-after-warm-start", test_eta_after_warm_start);
   g_test_add_func ("/job/eta-later-closed-form", test_eta_later_closed_form);
+  g_test_add_func ("/job/csv-rows", test_csv_rows);
   return g_test_run ();
 }
