@@ -1114,13 +1114,8 @@ copy_run (const char *folder, const char *to)
 {
   g_assert_cmpint (g_mkdir (to, 0755), ==, 0);
   const char *names[] = { "run.ini", "checkpoint.bin", "history.csv", "hyper.csv" };
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    g_autofree char *from = g_build_filename (folder, names[i], NULL), *path = g_build_filename (to, names[i], NULL);
-    g_autofree char *contents = NULL;
-    gsize length;
-    g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
-    g_assert_true (g_file_set_contents (path, contents, length, NULL));
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    copy_named (folder, to, names[i]);
 }
 
 /* A hyper.csv that is a hard or symbolic link to a file outside the run
