@@ -2490,6 +2490,29 @@ assert_exported_whole (const char *run, const char *folder)
   return n;
 }
 
+static int
+sort_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The status line of an export into @folder names the files @folder holds
+ * (listed here from the folder), and no other. */
+static void
+assert_status_lists (DrmadWindow *window, const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  g_assert_nonnull (dir);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (const char *name; (name = g_dir_read_name (dir));)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, sort_strings);
+  g_ptr_array_add (names, NULL);
+  g_autofree char *joined = g_strjoinv (", ", (char **) names->pdata);
+  g_autofree char *expected = g_strdup_printf ("Exported %u files (%s) to %s", names->len - 1, joined, folder);
+  g_assert_cmpstr (drmad_window_get_status (window), ==, expected);
+}
+
 /* Export as a user meets it: a file too big to write (here a file-size
  * limit, as a full disk) leaves no half file under its name, and the
  * message says how far it got; a folder that cannot be made says why; the
@@ -2548,6 +2571,7 @@ test_export (void)
   g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
   g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
   g_assert_cmpuint (assert_exported_whole (run, good), ==, 7);
+  assert_status_lists (window, good);
 
   gtk_window_destroy (GTK_WINDOW (window));
   while (g_main_context_iteration (NULL, FALSE))
@@ -2805,7 +2829,8 @@ test_export_ahead (void)
  * window opened the run, then a dangling symbolic link in its place. The
  * export counted 0 records for it and cut history.csv and hyper.csv to
  * their header lines; now every file is exported as read, byte for byte
- * the folder's. */
+ * the folder's. The status line names the files exported (it said
+ * "… run.ini, checkpoint.bin) to …" of a folder without one). */
 static void
 test_export_no_checkpoint (void)
 {
@@ -2832,6 +2857,7 @@ test_export_no_checkpoint (void)
     g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 6 files"));
     g_assert_null (strstr (drmad_window_get_status (window), "end at meta-iteration"));
     g_assert_cmpuint (assert_exported_whole (run, exported), ==, 6);
+    assert_status_lists (window, exported);
   }
 
   gtk_window_destroy (GTK_WINDOW (window));
