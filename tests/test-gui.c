@@ -3078,6 +3078,105 @@ test_quit_signal_ignored (void)
   g_assert_cmpint (WEXITSTATUS (status), ==, 0);
 }
 
+/* ---- a screen reader's view of the window ---- */
+
+/* Whether a screen reader has a name for @widget: an accessible label of
+ * its own (a button's text sets one) or a label that names it. */
+static gboolean
+has_name (GtkWidget *widget)
+{
+  return gtk_test_accessible_has_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL)
+         || gtk_test_accessible_has_relation (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+}
+
+/* Every button @widget holds that takes the focus (a drop-down's is named
+ * by the drop-down's label), and every field, drop-down and switch, into
+ * @unnamed when a screen reader would have no name for it; returns how
+ * many were looked at. */
+static guint
+collect_unnamed (GtkWidget *widget, GtkWidget *dropdown, GPtrArray *unnamed)
+{
+  guint seen = 0;
+  gboolean button = GTK_IS_BUTTON (widget) && gtk_widget_get_focusable (widget) && gtk_widget_get_can_focus (widget);
+  gboolean field = GTK_IS_ENTRY (widget) || GTK_IS_SPIN_BUTTON (widget) || GTK_IS_DROP_DOWN (widget)
+                   || GTK_IS_SWITCH (widget);
+  if (button || field) {
+    seen++;
+    if (!has_name (button && dropdown ? dropdown : widget))
+      g_ptr_array_add (unnamed, g_strdup_printf ("%s%s%s (tooltip: %s)", G_OBJECT_TYPE_NAME (widget),
+                                                 gtk_widget_get_name (widget)[0] ? " " : "",
+                                                 gtk_widget_get_name (widget),
+                                                 gtk_widget_get_tooltip_text (widget)
+                                                 ? gtk_widget_get_tooltip_text (widget) : "none"));
+  }
+  if (GTK_IS_DROP_DOWN (widget))
+    dropdown = widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    seen += collect_unnamed (child, dropdown, unnamed);
+  return seen;
+}
+
+/* The window as a screen reader meets it: every button that takes the
+ * focus has a name (the settings toggle and the menu, icons with only a
+ * tooltip, had none), and so has every setting (their labels stood beside
+ * them, naming nothing); F10 opens the menu. */
+static void
+test_a11y_names (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *first, *last, *more = more_settings (window, &first, &last);
+  gtk_expander_set_expanded (GTK_EXPANDER (more), TRUE);
+  g_autoptr (GPtrArray) unnamed = g_ptr_array_new_with_free_func (g_free);
+  guint seen = collect_unnamed (GTK_WIDGET (window), NULL, unnamed);
+  GtkWidget *titlebar = gtk_window_get_titlebar (GTK_WINDOW (window));
+  seen += collect_unnamed (titlebar, NULL, unnamed);
+  g_test_message ("%u buttons and settings, %u without a name", seen, unnamed->len);
+  for (guint i = 0; i < unnamed->len; i++)
+    g_test_message ("no name: %s", (const char *) unnamed->pdata[i]);
+  g_assert_cmpuint (seen, >, 40);
+  g_assert_cmpuint (unnamed->len, ==, 0);
+  g_assert_true (has_name (first));   /* the entries of More settings too */
+
+  /* F10: the window's shortcut to the menu button's menu */
+  GtkWidget *menu = NULL;
+  for (GtkWidget *w = gtk_widget_get_first_child (titlebar); w;) {
+    if (GTK_IS_MENU_BUTTON (w)) {
+      menu = w;
+      break;
+    }
+    GtkWidget *next = gtk_widget_get_first_child (w);
+    while (!next && w && w != titlebar) {
+      next = gtk_widget_get_next_sibling (w);
+      w = next ? w : gtk_widget_get_parent (w);
+    }
+    w = next;
+  }
+  g_assert_nonnull (menu);
+  GtkPopover *popover = gtk_menu_button_get_popover (GTK_MENU_BUTTON (menu));
+  g_assert_false (popover && gtk_widget_get_visible (GTK_WIDGET (popover)));
+  gboolean triggered = FALSE;
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !triggered; i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+      continue;
+    for (guint k = 0; k < g_list_model_get_n_items (G_LIST_MODEL (controller)) && !triggered; k++) {
+      g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), k);
+      g_autofree char *trigger = gtk_shortcut_trigger_to_string (gtk_shortcut_get_trigger (shortcut));
+      if (g_str_equal (trigger, "F10"))
+        triggered = gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), 0, GTK_WIDGET (window), NULL);
+    }
+  }
+  g_assert_true (triggered);
+  iterate_for (0.2);
+  popover = gtk_menu_button_get_popover (GTK_MENU_BUTTON (menu));
+  g_assert_true (popover && gtk_widget_get_visible (GTK_WIDGET (popover)));
+  gtk_popover_popdown (popover);
+  close_window (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -3102,6 +3201,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/marker", test_keyboard_marker);
   g_test_add_func ("/gui/keyboard/click", test_keyboard_click);
   g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
+  g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
   g_test_add_func ("/gui/program", test_program);
