@@ -20,6 +20,7 @@ struct _DrmadPlotView {
   GtkDrawingArea parent_instance;
   DrmadPlot     *plot;
   char          *hover_text;   /* NULL: no read-out */
+  char          *description;  /* the accessible description: the newest values, then the keys */
   double         hover_x, hover_y;
   /* The point read out, by the pointer or the keys: the keys go on from it. */
   int            point_series; /* -1: none */
@@ -252,6 +253,48 @@ update_accessible_label (DrmadPlotView *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
 }
 
+/* What the keys do, said after the values. */
+#define KEYS_HELP "Left and Right move a cursor over the points and read each out, Up and Down change the " \
+                  "series, Home and End go to the first and the last point, plus and minus zoom, 0 shows all, " \
+                  "Escape hides the read-out; the Menu key opens the plot's menu"
+
+/* The accessible description: the newest value of each series in the key
+ * drawn at full strength (the current meta-iteration's; earlier ones are
+ * faded), as the read-out says it, then the keys. A screen reader gets
+ * what a glance at the plot gives without moving the cursor. */
+static void
+update_accessible_description (DrmadPlotView *self)
+{
+  GString *text = g_string_new (NULL);
+  for (guint pass = 0; self->plot && pass < 2 && text->len == 0; pass++)
+    for (guint s = 0; s < self->plot->series->len; s++) {
+      const DrmadPlotSeries *series = g_ptr_array_index (self->plot->series, s);
+      /* first the current series; where there are none, every one in the key */
+      if (!series->in_legend || !series->name || (pass == 0 && series->alpha < 1))
+        continue;
+      int last = (int) series->y->len - 1;
+      while (last >= 0 && !isfinite (g_array_index (series->y, double, last)))
+        last--;
+      if (last < 0)
+        continue;
+      g_autofree char *point = drmad_plot_describe_point (self->plot, s, last);
+      g_string_append_printf (text, "%s%s", text->len ? "; " : "Newest values: ", point);
+    }
+  if (text->len == 0)
+    g_string_append (text, self->plot && self->plot->empty_note ? self->plot->empty_note : "no data yet");
+  g_string_append (text, ". " KEYS_HELP);
+  g_free (self->description);
+  self->description = g_string_free (text, FALSE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, self->description, -1);
+}
+
+const char *
+drmad_plot_view_get_description (DrmadPlotView *self)
+{
+  g_return_val_if_fail (DRMAD_IS_PLOT_VIEW (self), NULL);
+  return self->description;
+}
+
 static void
 clear_hover (DrmadPlotView *self)
 {
@@ -344,6 +387,7 @@ drmad_plot_view_set_plot (DrmadPlotView *self, DrmadPlot *plot)
   g_clear_pointer (&self->plot, drmad_plot_free);
   self->plot = plot;
   apply_choices (self);
+  update_accessible_description (self);
   /* (the same index first, where two series have one name) */
   gboolean same = name && plot && (guint) series < plot->series->len
                   && g_strcmp0 (((const DrmadPlotSeries *) g_ptr_array_index (plot->series, series))->name, name) == 0;
@@ -508,6 +552,19 @@ drmad_plot_view_key (DrmadPlotView *self, guint keyval)
     clear_hover (self);
     return TRUE;
   }
+  /* the wheel's zoom and the double click's "show all", from the keys:
+   * around the cursor's point, or the middle of the plot */
+  gboolean zoom_in = keyval == GDK_KEY_plus || keyval == GDK_KEY_equal || keyval == GDK_KEY_KP_Add;
+  if (zoom_in || keyval == GDK_KEY_minus || keyval == GDK_KEY_KP_Subtract) {
+    int width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
+    gboolean at_cursor = self->hover_text && self->from_keys && cursor_position (self, width, height);
+    drmad_plot_view_zoom (self, at_cursor ? self->hover_x : width / 2.0, zoom_in ? 0.8 : 1.25);
+    return TRUE;
+  }
+  if (keyval == GDK_KEY_0 || keyval == GDK_KEY_KP_0) {
+    drmad_plot_view_reset_zoom (self);
+    return TRUE;
+  }
   if (keyval != GDK_KEY_Left && keyval != GDK_KEY_Right && keyval != GDK_KEY_Up && keyval != GDK_KEY_Down
       && keyval != GDK_KEY_Home && keyval != GDK_KEY_End)
     return FALSE;
@@ -565,8 +622,9 @@ on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, 
                 at_cursor ? self->hover_y : gtk_widget_get_height (GTK_WIDGET (self)) / 2.0);
     return TRUE;
   }
-  if (state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SHIFT_MASK))
-    return FALSE;   /* the window's shortcuts, and Shift+Tab */
+  /* the window's shortcuts, and Shift+Tab; + is Shift+= on many layouts */
+  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK)) || ((state & GDK_SHIFT_MASK) && keyval != GDK_KEY_plus))
+    return FALSE;
   return drmad_plot_view_key (self, keyval);
 }
 
@@ -749,6 +807,7 @@ drmad_plot_view_finalize (GObject *object)
   DrmadPlotView *self = DRMAD_PLOT_VIEW (object);
   g_clear_pointer (&self->plot, drmad_plot_free);
   g_clear_pointer (&self->hover_text, g_free);
+  g_free (self->description);
   forget_rendering (self);
   G_OBJECT_CLASS (drmad_plot_view_parent_class)->finalize (object);
 }
@@ -760,6 +819,10 @@ drmad_plot_view_class_init (DrmadPlotViewClass *klass)
   /* in place of GtkDrawingArea's: the plot's image, then the read-out */
   GTK_WIDGET_CLASS (klass)->snapshot = drmad_plot_view_snapshot;
   gtk_widget_class_set_css_name (GTK_WIDGET_CLASS (klass), "plotview");
+  /* a picture to a screen reader (GTK 4.8's drawing area is a bare
+   * widget): it reads the label (title, read-out) and the description
+   * (the newest values) */
+  gtk_widget_class_set_accessible_role (GTK_WIDGET_CLASS (klass), GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 static void
@@ -778,10 +841,7 @@ drmad_plot_view_init (DrmadPlotView *self)
   g_signal_connect (focus, "leave", G_CALLBACK (on_focus_leave), self);
   gtk_widget_add_controller (GTK_WIDGET (self), focus);
   update_accessible_label (self);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                  "Left and Right move a cursor over the points and read each out, Up and Down "
-                                  "change the series, Home and End go to the first and the last point, Escape "
-                                  "hides the read-out; the Menu key opens the plot's menu", -1);
+  update_accessible_description (self);
   GtkEventController *motion = gtk_event_controller_motion_new ();
   g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
   g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);

@@ -28,6 +28,11 @@ void             drmad_plot_view_set_log    (DrmadPlotView *self, gboolean log_y
  * coordinates, as the pointer does; FALSE when none is near (the pointer's
  * read-out then goes, the keyboard cursor's stays). */
 gboolean         drmad_plot_view_hover    (DrmadPlotView *self, double x, double y);
+/* The accessible description: "Newest values: " and the read-out of the
+ * last finite point of each series in the key drawn at full strength (each
+ * in the key where all are faded), "; " between them, or the plot's empty
+ * note; then what the keys do. */
+const char      *drmad_plot_view_get_description (DrmadPlotView *self);
 /* "layer 2, meta-iteration 7: 1.23e-4", or NULL when nothing is hovered. */
 const char      *drmad_plot_view_get_hover_text (DrmadPlotView *self);
 /* The read-out's text as drawn at the view's width now: in lines broken
@@ -41,7 +46,9 @@ GStrv            drmad_plot_view_get_readout_lines (DrmadPlotView *self, double 
  * the series above / below in the key (the faded series of earlier
  * meta-iterations, not in the key, are passed over); the first of these keys
  * starts on the newest point of the first series in the key (Home: its
- * first point). Escape hides the read-out. FALSE for a key the view leaves
+ * first point). Plus (or =) and minus zoom the x axis in and out around the
+ * read-out's point (the middle without one), as the wheel does, and 0 shows
+ * all again. Escape hides the read-out. FALSE for a key the view leaves
  * to the window. The read-out is drawn as the pointer's, on its point at
  * whatever scale, zoom and size the plot is drawn, and is the view's
  * accessible label with the plot's title; it goes when the focus leaves or

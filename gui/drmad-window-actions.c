@@ -306,6 +306,7 @@ typedef struct {
   /* where rows were left out: the meta-iteration the export ends at, and
    * the first and last of the folder's rows past it (0 when none were) */
   guint64 kept_iteration, ahead_first, ahead_last;
+  GPtrArray *written;   /* the names of the files written, for the status line */
 } ExportJob;
 
 static void
@@ -314,6 +315,7 @@ export_job_free (gpointer data)
   ExportJob *job = data;
   g_free (job->from);
   g_free (job->to);
+  g_clear_pointer (&job->written, g_ptr_array_unref);
   g_free (job);
 }
 
@@ -569,6 +571,7 @@ export_file (GTask *task, ExportJob *job, const char *name, GBytes *contents, gu
     g_task_return_error (task, error);
     return FALSE;
   }
+  g_ptr_array_add (job->written, g_strdup (name));
   return TRUE;
 }
 
@@ -702,8 +705,13 @@ export_done (GObject *source, GAsyncResult *result, gpointer user_data)
                                                 "checkpoint holds (resume the run to record them)",
                                                 job->kept_iteration, rows)
                              : g_strdup ("");
-    drmad_window_set_status (self, "Exported %" G_GSSIZE_FORMAT " files (plots as PNG, history.csv, hyper.csv, "
-                             "run.ini, checkpoint.bin) to %s%s", copied, job->to, cut);
+    /* the files as written: a folder without checkpoint.bin (or with files
+     * of its own) was said to have given the usual seven */
+    g_ptr_array_sort (job->written, by_string);
+    g_ptr_array_add (job->written, NULL);
+    g_autofree char *names = g_strjoinv (", ", (char **) job->written->pdata);
+    drmad_window_set_status (self, "Exported %" G_GSSIZE_FORMAT " file%s%s%s%s to %s%s", copied, copied == 1 ? "" : "s",
+                             *names ? " (" : "", names, *names ? ")" : "", job->to, cut);
   }
 }
 
@@ -716,6 +724,7 @@ drmad_window_export_to (DrmadWindow *self, const char *folder)
   ExportJob *job = g_new0 (ExportJob, 1);
   job->from = g_strdup (self->run_folder);
   job->to = g_strdup (folder);
+  job->written = g_ptr_array_new_with_free_func (g_free);
   task_begin (self, "Exporting…");
   g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, export_done, drmad_window_task_data (self));
   g_task_set_task_data (task, job, export_job_free);

@@ -18,6 +18,7 @@ struct _DrmadWindow {
   GtkWidget      *settings_box;
   GtkWidget      *settings_scroller;
   GtkToggleButton *settings_toggle;
+  GtkWidget      *menu_button;
   GtkWidget      *start_button, *stop_button;
   GtkDropDown    *dataset_dropdown;
   GtkSpinButton  *train_size_spin, *val_size_spin;

@@ -442,6 +442,7 @@ add_more_settings (DrmadWindow *self)
     g_object_set_data_full (G_OBJECT (entry), "drmad-tooltip", g_strdup (specs[i].help), g_free);
     g_signal_connect (entry, "changed", G_CALLBACK (on_entry_changed), self);
     gtk_widget_set_name (entry, specs[i].name);
+    gtk_label_set_mnemonic_widget (GTK_LABEL (label), entry);   /* its name to a screen reader */
     gtk_grid_attach (GTK_GRID (grid), label, 0, row, 1, 1);
     gtk_grid_attach (GTK_GRID (grid), entry, 1, row++, 1, 1);
     g_hash_table_insert (self->extra_entries, (gpointer) specs[i].name, entry);

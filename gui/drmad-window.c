@@ -681,6 +681,11 @@ drmad_window_constructed (GObject *object)
   /* The settings column can be hidden: the plots take the room (small screens). */
   g_object_bind_property (self->settings_toggle, "active", self->settings_scroller, "visible",
                           G_BINDING_SYNC_CREATE);
+  /* GTK 4.8's menu button keeps the focus in a button of its own, the one a
+   * screen reader names: its icon says nothing, so the name goes there too */
+  GtkWidget *menu_inner = gtk_widget_get_first_child (self->menu_button);
+  if (GTK_IS_BUTTON (menu_inner))
+    gtk_accessible_update_property (GTK_ACCESSIBLE (menu_inner), GTK_ACCESSIBLE_PROPERTY_LABEL, "Main menu", -1);
 
   drmad_window_clear_plots (self);
   drmad_window_set_run_folder (self, NULL);
@@ -784,6 +789,7 @@ drmad_window_class_init (DrmadWindowClass *klass)
   BIND (settings_box);
   BIND (settings_scroller);
   BIND (settings_toggle);
+  BIND (menu_button);
   BIND (start_button);
   BIND (stop_button);
   BIND (dataset_dropdown);

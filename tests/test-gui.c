@@ -2490,6 +2490,29 @@ assert_exported_whole (const char *run, const char *folder)
   return n;
 }
 
+static int
+sort_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The status line of an export into @folder names the files @folder holds
+ * (listed here from the folder), and no other. */
+static void
+assert_status_lists (DrmadWindow *window, const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  g_assert_nonnull (dir);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (const char *name; (name = g_dir_read_name (dir));)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, sort_strings);
+  g_ptr_array_add (names, NULL);
+  g_autofree char *joined = g_strjoinv (", ", (char **) names->pdata);
+  g_autofree char *expected = g_strdup_printf ("Exported %u files (%s) to %s", names->len - 1, joined, folder);
+  g_assert_cmpstr (drmad_window_get_status (window), ==, expected);
+}
+
 /* Export as a user meets it: a file too big to write (here a file-size
  * limit, as a full disk) leaves no half file under its name, and the
  * message says how far it got; a folder that cannot be made says why; the
@@ -2548,6 +2571,7 @@ test_export (void)
   g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
   g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
   g_assert_cmpuint (assert_exported_whole (run, good), ==, 7);
+  assert_status_lists (window, good);
 
   gtk_window_destroy (GTK_WINDOW (window));
   while (g_main_context_iteration (NULL, FALSE))
@@ -2805,7 +2829,8 @@ test_export_ahead (void)
  * window opened the run, then a dangling symbolic link in its place. The
  * export counted 0 records for it and cut history.csv and hyper.csv to
  * their header lines; now every file is exported as read, byte for byte
- * the folder's. */
+ * the folder's. The status line names the files exported (it said
+ * "… run.ini, checkpoint.bin) to …" of a folder without one). */
 static void
 test_export_no_checkpoint (void)
 {
@@ -2832,6 +2857,7 @@ test_export_no_checkpoint (void)
     g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 6 files"));
     g_assert_null (strstr (drmad_window_get_status (window), "end at meta-iteration"));
     g_assert_cmpuint (assert_exported_whole (run, exported), ==, 6);
+    assert_status_lists (window, exported);
   }
 
   gtk_window_destroy (GTK_WINDOW (window));
@@ -3052,6 +3078,217 @@ test_quit_signal_ignored (void)
   g_assert_cmpint (WEXITSTATUS (status), ==, 0);
 }
 
+/* ---- a screen reader's view of the window ---- */
+
+/* Whether a screen reader has a name for @widget: an accessible label of
+ * its own (a button's text sets one) or a label that names it. */
+static gboolean
+has_name (GtkWidget *widget)
+{
+  return gtk_test_accessible_has_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL)
+         || gtk_test_accessible_has_relation (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+}
+
+/* Every button @widget holds that takes the focus (a drop-down's is named
+ * by the drop-down's label), and every field, drop-down and switch, into
+ * @unnamed when a screen reader would have no name for it; returns how
+ * many were looked at. */
+static guint
+collect_unnamed (GtkWidget *widget, GtkWidget *dropdown, GPtrArray *unnamed)
+{
+  guint seen = 0;
+  gboolean button = GTK_IS_BUTTON (widget) && gtk_widget_get_focusable (widget) && gtk_widget_get_can_focus (widget);
+  gboolean field = GTK_IS_ENTRY (widget) || GTK_IS_SPIN_BUTTON (widget) || GTK_IS_DROP_DOWN (widget)
+                   || GTK_IS_SWITCH (widget);
+  if (button || field) {
+    seen++;
+    if (!has_name (button && dropdown ? dropdown : widget))
+      g_ptr_array_add (unnamed, g_strdup_printf ("%s%s%s (tooltip: %s)", G_OBJECT_TYPE_NAME (widget),
+                                                 gtk_widget_get_name (widget)[0] ? " " : "",
+                                                 gtk_widget_get_name (widget),
+                                                 gtk_widget_get_tooltip_text (widget)
+                                                 ? gtk_widget_get_tooltip_text (widget) : "none"));
+  }
+  if (GTK_IS_DROP_DOWN (widget))
+    dropdown = widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    seen += collect_unnamed (child, dropdown, unnamed);
+  return seen;
+}
+
+/* The window as a screen reader meets it: every button that takes the
+ * focus has a name (the settings toggle and the menu, icons with only a
+ * tooltip, had none), and so has every setting (their labels stood beside
+ * them, naming nothing); the plots are pictures (a bare widget before);
+ * F10 opens the menu. */
+static void
+test_a11y_names (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *first, *last, *more = more_settings (window, &first, &last);
+  gtk_expander_set_expanded (GTK_EXPANDER (more), TRUE);
+  g_autoptr (GPtrArray) unnamed = g_ptr_array_new_with_free_func (g_free);
+  guint seen = collect_unnamed (GTK_WIDGET (window), NULL, unnamed);
+  GtkWidget *titlebar = gtk_window_get_titlebar (GTK_WINDOW (window));
+  seen += collect_unnamed (titlebar, NULL, unnamed);
+  g_test_message ("%u buttons and settings, %u without a name", seen, unnamed->len);
+  for (guint i = 0; i < unnamed->len; i++)
+    g_test_message ("no name: %s", (const char *) unnamed->pdata[i]);
+  g_assert_cmpuint (seen, >, 40);
+  g_assert_cmpuint (unnamed->len, ==, 0);
+  g_assert_true (has_name (first));   /* the entries of More settings too */
+  for (guint i = 0; i < 7; i++)
+    g_assert_true (gtk_test_accessible_has_role (GTK_ACCESSIBLE (drmad_window_get_plot_view (window, i)),
+                                                 GTK_ACCESSIBLE_ROLE_IMG));
+
+  /* F10 as GTK 4.8 delivers it: a shortcut of the window, which opens the
+   * menu of its primary menu button (without one it opened nothing) */
+  GtkWidget *menu = window->menu_button;
+  g_assert_nonnull (menu);
+  GtkPopover *popover = gtk_menu_button_get_popover (GTK_MENU_BUTTON (menu));
+  g_assert_false (popover && gtk_widget_get_visible (GTK_WIDGET (popover)));
+  gboolean triggered = FALSE;
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !triggered; i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+      continue;
+    for (guint k = 0; k < g_list_model_get_n_items (G_LIST_MODEL (controller)) && !triggered; k++) {
+      g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), k);
+      g_autofree char *trigger = gtk_shortcut_trigger_to_string (gtk_shortcut_get_trigger (shortcut));
+      if (g_str_equal (trigger, "F10"))
+        triggered = gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), 0, GTK_WIDGET (window), NULL);
+    }
+  }
+  g_assert_true (triggered);
+  iterate_for (0.2);
+  popover = gtk_menu_button_get_popover (GTK_MENU_BUTTON (menu));
+  g_assert_true (popover && gtk_widget_get_visible (GTK_WIDGET (popover)));
+  gtk_popover_popdown (popover);
+  close_window (window);
+}
+
+/* The value of column @column of the last meta-iteration row of history.csv
+ * in @folder, read here from the file. */
+static double
+history_last_value (const char *folder, const char *column)
+{
+  g_autofree char *path = g_build_filename (folder, "history.csv", NULL), *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
+  int index = -1;
+  for (int i = 0; header[i]; i++)
+    if (g_str_equal (header[i], column))
+      index = i;
+  g_assert_cmpint (index, >=, 0);
+  double value = NAN;
+  for (guint l = 1; lines[l]; l++)
+    if (g_ascii_isdigit (lines[l][0])) {
+      g_auto (GStrv) fields = g_strsplit (lines[l], ",", -1);
+      g_assert_cmpuint (g_strv_length (fields), >, (guint) index);
+      value = g_ascii_strtod (fields[index], NULL);
+    }
+  return value;
+}
+
+/* The number after "@name, meta-iteration @iteration: " in @text (the
+ * plot's description), or NaN. */
+static double
+described_value (const char *text, const char *name, guint iteration)
+{
+  g_autofree char *key = g_strdup_printf ("%s, meta-iteration %u: ", name, iteration);
+  const char *at = strstr (text, key);
+  return at ? g_ascii_strtod (at + strlen (key), NULL) : NAN;
+}
+
+/* A plot's accessible description says what it shows: after a run folder
+ * is opened, the loss plot's holds the newest train loss, validation loss
+ * and validation error (in %), as history.csv records them (the numbers
+ * read here from the file; it said only what the keys do). A plot with no
+ * data says so. */
+static void
+test_a11y_plot_values (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-a11y", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  DrmadPlotView *loss = drmad_window_get_plot_view (window, 2);
+  g_assert_nonnull (strstr (drmad_plot_view_get_description (loss), "no data yet"));
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  g_assert_cmpstr (drmad_window_get_run_folder (window), ==, run);
+  const char *text = drmad_plot_view_get_description (loss);
+  g_test_message ("%s", text);
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (loss), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text);
+  struct { const char *name, *column; double scale; } shown[] = {
+    { "train loss (mean over 30 steps)", "train_loss", 1 },
+    { "validation loss", "val_loss", 1 },
+    { "validation error", "val_error", 100 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (shown); i++) {
+    double expected = shown[i].scale * history_last_value (run, shown[i].column);
+    double got = described_value (text, shown[i].name, 2);
+    g_test_message ("%s: %g described, %g in history.csv", shown[i].name, got, expected);
+    g_assert_true (isfinite (expected));
+    g_assert_cmpfloat_with_epsilon (got, expected, 5e-4 * fabs (expected) + 1e-12);
+  }
+  close_window (window);
+  remove_tree (dir);
+}
+
+/* The plots' zoom from the keys: + (Shift+= as it comes on many layouts)
+ * and = zoom the x axis in around the read-out's point, which stays in
+ * view, − out, and 0 shows all again (only the wheel and a double click
+ * did). */
+static void
+test_keyboard_zoom (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *widget = GTK_WIDGET (drmad_window_get_plot_view (window, 2));
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
+  DrmadPlot *plot = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+  DrmadPlotSeries *series = drmad_plot_add_series (plot, "validation loss", 0, 1);
+  for (guint i = 1; i <= 40; i++)
+    drmad_plot_series_append (series, i, 1.0 / i);
+  drmad_plot_view_set_plot (view, plot);
+  g_assert_true (gtk_widget_grab_focus (widget));
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  double lo0, hi0, lo, hi;
+  drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo0, &hi0);
+  g_assert_true (press (widget, GDK_KEY_Home));
+  for (guint i = 0; i < 9; i++)
+    g_assert_true (press (widget, GDK_KEY_Right));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "validation loss, meta-iteration 10: 0.1");
+  gboolean handled = FALSE;
+  g_signal_emit_by_name (key_controller (widget), "key-pressed", GDK_KEY_plus, 0, GDK_SHIFT_MASK, &handled);
+  g_assert_true (handled);
+  g_assert_true (press (widget, GDK_KEY_equal));
+  drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+  g_test_message ("x from %g to %g, zoomed in twice: %g to %g", lo0, hi0, lo, hi);
+  g_assert_cmpfloat (hi - lo, <, 0.7 * (hi0 - lo0));
+  g_assert_cmpfloat (lo, <=, 10);
+  g_assert_cmpfloat (hi, >=, 10);
+  double zoomed = hi - lo;
+  g_assert_true (press (widget, GDK_KEY_minus));
+  drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+  g_assert_cmpfloat (hi - lo, >, 1.2 * zoomed);
+  g_assert_true (press (widget, GDK_KEY_0));
+  drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+  g_assert_cmpfloat (lo, ==, lo0);
+  g_assert_cmpfloat (hi, ==, hi0);
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "validation loss, meta-iteration 10: 0.1");
+  close_window (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -3076,6 +3313,9 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/marker", test_keyboard_marker);
   g_test_add_func ("/gui/keyboard/click", test_keyboard_click);
   g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
+  g_test_add_func ("/gui/keyboard/zoom", test_keyboard_zoom);
+  g_test_add_func ("/gui/a11y/names", test_a11y_names);
+  g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
   g_test_add_func ("/gui/program", test_program);
