@@ -816,11 +816,11 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
     guint64 free_bytes = drmad_device_get_free_bytes (net->device, &host_bound);
     guint64 budget = config->memory_budget ? config->memory_budget : free_bytes / 2;
     const char *free_name = host_bound ? "the memory this process may still take" : "the device's free memory";
-    /* Which bound that is, for the reason and the refusal: what to change is
-     * the limit (or what else runs), not the budget. */
-    g_autofree char *bound_note = host_bound
-                                  ? g_strdup_printf (" (a CPU device's memory is the host's: the bound is %s)", host_bound)
-                                  : g_strdup ("");
+    /* Which bound that is, for the reason and the refusal: under a
+     * container's limit the limit is what to raise. */
+    g_autofree char *bound_note = host_bound ? g_strdup_printf (" (a CPU device's memory is the host's: the bound "
+                                                                "is %s)", host_bound)
+                                             : g_strdup ("");
     if (shares_host_memory (net))   /* what is left beside the host arrays (drmad_hypergradient_check_memory) */
       free_bytes = free_bytes > pass_host_bytes (net, hyper) ? free_bytes - pass_host_bytes (net, hyper) : 0;
     g_autofree char *over = NULL;
@@ -867,8 +867,8 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       guint64 per_piece = net->n_params * drmad_precision_size (net->precision);
       if (one > budget) {
         g_autofree char *one_text = drmad_memory_text (one);
-        /* A budget already at the free memory is raised in vain: there the bound is what to change. */
-        const char *advice = !over ? "raise the memory budget"
+        /* Raising the budget helps only where the free memory holds the piece: else the bound is what to change. */
+        const char *advice = one <= free_bytes ? "raise the memory budget"
                              : host_bound ? "give this process more memory" : "use a device with more memory";
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
                      "no reverse pass fits %s (%s): even one straight piece needs %s; %s or use a smaller "

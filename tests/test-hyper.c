@@ -1860,6 +1860,48 @@ test_auto_choice_cgroup_limit (void)
   /* and the pieces that fit are let through */
   CHECK (drmad_hypergradient_check_memory (p.net, hyper, &resolved, &error));
   fake_memory_end (g_steal_pointer (&fake));
+
+  /* A room whose half holds no piece: refused, the limit named. Where the
+   * room beside the host arrays would hold one piece, the advice is to
+   * raise the budget; where it would not, or the budget is past the room
+   * already, to give the process more memory. */
+  const guint64 one_piece = ((3 * S + 8 + 1 + 4) * P + 1) * sizeof (double);
+  g_assert_cmpuint (host, <, one_piece);
+  const guint64 rooms[] = { one_piece + host + 1000, 2 * host };
+  for (guint i = 0; i < G_N_ELEMENTS (rooms); i++) {
+    g_free (limit_path);
+    fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, usage + rooms[i], usage, &limit_path);
+    g_assert_cmpuint (rooms[i] / 2, <, one_piece);
+    g_assert_cmpuint (rooms[i] / 2, <=, rooms[i] - host);   /* the default budget, half the room, is the bound */
+    reverse.method = DRMAD_METHOD_AUTO;
+    g_assert_false (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+    g_test_message ("%s", error->message);
+    g_autofree char *one_text = g_format_size_full (one_piece, G_FORMAT_SIZE_IEC_UNITS);
+    g_autofree char *half_text = g_format_size_full (rooms[i] / 2, G_FORMAT_SIZE_IEC_UNITS);
+    g_autofree char *none = g_strdup_printf ("no reverse pass fits half the memory this process may still take "
+                                             "(%s): even one straight piece needs %s; %s or use a smaller network "
+                                             "(a CPU device's memory is the host's: the bound is the room under "
+                                             "this process's cgroup memory limit: %" G_GUINT64_FORMAT " bytes in "
+                                             "%s, of which %" G_GUINT64_FORMAT " in use (memory.current))",
+                                             half_text, one_text,
+                                             rooms[i] - host >= one_piece ? "raise the memory budget"
+                                                                          : "give this process more memory",
+                                             usage + rooms[i], limit_path, usage);
+    g_assert_cmpstr (error->message, ==, none);
+    g_clear_error (&error);
+    if (i + 1 < G_N_ELEMENTS (rooms))
+      fake_memory_end (g_steal_pointer (&fake));
+  }
+  reverse.memory_budget = G_GUINT64_CONSTANT (1) << 40;
+  g_assert_false (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "; give this process more memory or use a smaller network (a CPU "
+                                            "device's memory is the host's: the bound is the room under this "
+                                            "process's cgroup memory limit"));
+  g_clear_error (&error);
+  fake_memory_end (g_steal_pointer (&fake));
   problem_teardown (&p);
 #endif
 }
