@@ -44,7 +44,7 @@ static const OptionSpec specs[] = {
   { "snapshots", "16", "K", "Pieces of the piecewise method (1 = the full DrMAD line)", TRUE },
   { "checkpoint-every", "0", "k", "Checkpoint spacing of the exact and truncated methods; 0 = ceil(sqrt(T)) (truncated: ceil(sqrt(R))), 1 = store every step", TRUE },
   { "reverse-steps", "0", "R", "drmad: points reversed along the line (T = the full line of the paper); truncated: steps reversed; 0 = ceil(T/10)", TRUE },
-  { "memory-budget", "0", "BYTES", "Device memory the reverse pass may use when --method auto chooses (e.g. 512M, 512MiB, 4G: powers of 1024); 0 = half the device's free memory; a budget past the device's free memory counts as that", TRUE },
+  { "memory-budget", "0", "BYTES", "Device memory the reverse pass may use when --method auto chooses (e.g. 512M, 512MiB, 4G: powers of 1024); 0 = half the device's free memory; a budget past the device's free memory counts as that; on a CPU device the free memory is at most what this process may still take (MemAvailable, or the room under its cgroup's memory limit)", TRUE },
   { "fidelity-every", "10", "N", "Measure the method against a more faithful one (exact where it fits) at meta-iteration 1 and every N after; 0 = never", TRUE },
   { "meta-optimizer", "adam", "adam|sgd|sign", "Meta-optimiser on the raw hyperparameters", TRUE },
   { "meta-lr", "0.15", "R", "Meta learning rate (a step on log / logit scale)", TRUE },

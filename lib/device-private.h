@@ -55,10 +55,28 @@ void drmad_device_begin_peak (DrmadDevice *device, guint64 *allocated, guint64 *
  * 445.3 TB in another). */
 char *drmad_memory_text (guint64 bytes);
 
-/* Refuses, before anything is allocated, work that needs more
- * device memory than is left (global memory less what the library holds) or
- * a single array larger than the device's largest allocation. @what names
- * the work and @advice says what to change; the message gives the numbers. */
+/* Whether @device's memory is the host's (type CPU: PoCL): what the
+ * library allocates on it is this process's memory. */
+gboolean drmad_device_shares_host_memory (DrmadDevice *device);
+
+/* The device memory left for new work: its global memory less what the
+ * library holds on it. On a device whose memory is the host's no more than
+ * this process may still take (drmad_memory_room without swap: MemAvailable,
+ * or the room under its cgroup's memory limit), which PoCL's global memory,
+ * the machine's physical memory, does not know of: a container's limit
+ * went unseen, and a pass that fitted the device was killed for memory.
+ * That room already counts what the process holds, the library's arrays
+ * among it, so they are not taken off it again. @host_bound (if set) gets
+ * the host bound's text (drmad_memory_room's) where it is the lesser, else
+ * NULL; a new string. */
+guint64 drmad_device_get_free_bytes (DrmadDevice *device, char **host_bound);
+
+/* Refuses, before anything is allocated, work that needs more device
+ * memory than is left (drmad_device_get_free_bytes: global memory less what
+ * the library holds, and on a CPU device no more than this process may
+ * still take) or a single array larger than the device's largest
+ * allocation. @what names the work and @advice says what to change; the
+ * message gives the numbers, and which bound refused it. */
 gboolean drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, guint64 largest_array,
                                   const char *what, const char *advice, GError **error);
 

@@ -1,5 +1,6 @@
 /* OpenCL platforms and devices: listing, choice, context, queue, programs. */
 #include "device-private.h"
+#include "environment-private.h"
 #include "drmad-kernels.h"
 #include "enum-names.h"
 
@@ -426,23 +427,51 @@ drmad_memory_text (guint64 bytes)
 }
 
 gboolean
-drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, guint64 largest_array,
-                         const char *what, const char *advice, GError **error)
+drmad_device_shares_host_memory (DrmadDevice *device)
+{
+  return g_strcmp0 (device->info.type, "CPU") == 0;
+}
+
+guint64
+drmad_device_get_free_bytes (DrmadDevice *device, char **host_bound)
 {
   guint64 held = drmad_device_get_allocated_bytes (device);
   guint64 total = device->info.global_mem_bytes;
   guint64 left = total > held ? total - held : 0;
+  g_autofree char *bound = NULL;
+  if (drmad_device_shares_host_memory (device)) {
+    guint64 room = drmad_memory_room (FALSE, &bound);
+    if (room < left)
+      left = room;
+    else
+      g_clear_pointer (&bound, g_free);
+  }
+  if (host_bound)
+    *host_bound = g_steal_pointer (&bound);
+  return left;
+}
+
+gboolean
+drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, guint64 largest_array,
+                         const char *what, const char *advice, GError **error)
+{
+  g_autofree char *host_bound = NULL;
+  guint64 left = drmad_device_get_free_bytes (device, &host_bound);
   if (bytes_needed <= left && largest_array <= device->info.max_alloc_bytes)
     return TRUE;
   g_autofree char *need = drmad_memory_text (bytes_needed);
   g_autofree char *free_text = drmad_memory_text (left);
-  g_autofree char *total_text = drmad_memory_text (total);
+  g_autofree char *total_text = drmad_memory_text (device->info.global_mem_bytes);
   g_autofree char *largest = drmad_memory_text (largest_array);
   g_autofree char *max_alloc = drmad_memory_text (device->info.max_alloc_bytes);
   if (largest_array > device->info.max_alloc_bytes)
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
                  "%s needs one array of %s, more than the largest allocation %s allows (%s): %s",
                  what, largest, device->info.name, max_alloc, advice);
+  else if (host_bound)
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
+                 "%s needs %s of device memory; %s is a CPU device, whose memory is the host's, and this process "
+                 "may take %s more (%s): %s", what, need, device->info.name, free_text, host_bound, advice);
   else
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
                  "%s needs %s of device memory; %s has %s free of %s: %s",

@@ -18,5 +18,6 @@
  * cgroup file with its limit and its usage; a new string to g_free().
  * Test hook (docs/reliability.md): DRMAD_INJECT_CGROUP=DIR reads
  * DIR/proc-self-cgroup for /proc/self/cgroup and DIR/sys-fs-cgroup for
- * /sys/fs/cgroup. */
+ * /sys/fs/cgroup, and DIR/proc-meminfo for /proc/meminfo where that file
+ * is there. */
 guint64 drmad_memory_room (gboolean with_swap, char **bound);

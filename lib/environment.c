@@ -118,9 +118,24 @@ drmad_memory_room (gboolean with_swap, char **bound)
 {
   guint64 room = G_MAXUINT64;
   char *text = g_strdup ("no known limit");
+  const char *proc_meminfo = "/proc/meminfo";
+  const char *proc_cgroup = "/proc/self/cgroup";
+  const char *mount = "/sys/fs/cgroup";
+#ifdef DRMAD_TEST_HOOKS
+  g_autofree char *fake_meminfo = NULL, *fake_proc = NULL, *fake_mount = NULL;
+  const char *fake = g_getenv ("DRMAD_INJECT_CGROUP");
+  if (fake && *fake) {
+    /* A test's own meminfo where it writes one: a room the machine does not have, or less than it has */
+    fake_meminfo = g_build_filename (fake, "proc-meminfo", NULL);
+    if (g_file_test (fake_meminfo, G_FILE_TEST_EXISTS))
+      proc_meminfo = fake_meminfo;
+    proc_cgroup = fake_proc = g_build_filename (fake, "proc-self-cgroup", NULL);
+    mount = fake_mount = g_build_filename (fake, "sys-fs-cgroup", NULL);
+  }
+#endif
   g_autofree char *meminfo = NULL;
   const char *available;
-  if (g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL)
+  if (g_file_get_contents (proc_meminfo, &meminfo, NULL, NULL)
       && (available = strstr (meminfo, "MemAvailable:")) != NULL) {
     guint64 kib = g_ascii_strtoull (available + strlen ("MemAvailable:"), NULL, 10);
     const char *swap = with_swap ? strstr (meminfo, "SwapFree:") : NULL;
@@ -137,16 +152,6 @@ drmad_memory_room (gboolean with_swap, char **bound)
       text = g_strdup ("the free physical memory");
     }
   }
-  const char *proc_cgroup = "/proc/self/cgroup";
-  const char *mount = "/sys/fs/cgroup";
-#ifdef DRMAD_TEST_HOOKS
-  g_autofree char *fake_proc = NULL, *fake_mount = NULL;
-  const char *fake = g_getenv ("DRMAD_INJECT_CGROUP");
-  if (fake && *fake) {
-    proc_cgroup = fake_proc = g_build_filename (fake, "proc-self-cgroup", NULL);
-    mount = fake_mount = g_build_filename (fake, "sys-fs-cgroup", NULL);
-  }
-#endif
   /* Lines "ID:CONTROLLERS:PATH": "0::PATH" is cgroup v2 (one hierarchy at
    * the mount), "N:…memory…:PATH" the v1 memory controller's (at
    * mount/memory); a machine may have both (hybrid). */

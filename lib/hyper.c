@@ -1,6 +1,7 @@
 /* Hyperparameter groups: the raw vector θ, its names, and its map to the
  * per-parameter η, γ, exp(λ) and initial scales (docs/algorithm.md §1). */
 #include "hyper-private.h"
+#include "environment-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -85,9 +86,13 @@ drmad_hyper_new (const DrmadNet *net, const DrmadHyperConfig *config, GError **e
 #define ENTRY_HOST_BYTES (sizeof (double) + sizeof (DrmadHyperEntry) + sizeof (char *) + 32)
 
 /* Refuses, before anything is allocated, a θ whose entries would not fit
- * in the machine's memory (%DRMAD_ERROR_TOO_LARGE): millions of segments,
- * or a per-weight L2 of billions of weights, made GLib abort the process
- * when an allocation failed. */
+ * in the memory this process may still take (%DRMAD_ERROR_TOO_LARGE):
+ * millions of segments, or a per-weight L2 of billions of weights, made
+ * GLib abort the process when an allocation failed. That memory is
+ * drmad_memory_room's (MemAvailable, or the room under the process's
+ * cgroup memory limit), not the machine's physical memory, which a
+ * container's limit leaves far behind: there the kernel's OOM killer ended
+ * the process without a word. */
 static gboolean
 check_size (const guint *sizes, guint L, const DrmadHyperConfig *config, GError **error)
 {
@@ -102,8 +107,9 @@ check_size (const guint *sizes, guint L, const DrmadHyperConfig *config, GError 
     entries += ((config->learn_lr ? 1 : 0) + (config->learn_momentum ? 1 : 0)) * (double) config->segments
                + (config->learn_init_scale ? 1 : 0);
   }
-  long pages = sysconf (_SC_PHYS_PAGES), page_size = sysconf (_SC_PAGESIZE);
-  double memory = pages > 0 && page_size > 0 ? (double) pages * page_size : (double) G_MAXSIZE;
+  g_autofree char *bound = NULL;
+  guint64 room = drmad_memory_room (FALSE, &bound);
+  double memory = room == G_MAXUINT64 ? (double) G_MAXSIZE : (double) room;
   double bytes = entries * ENTRY_HOST_BYTES;
   /* The names, values and entries are built in GLib arrays, whose length
    * is a guint: past G_MAXUINT entries GLib aborts, whatever the memory. */
@@ -119,8 +125,8 @@ check_size (const guint *sizes, guint L, const DrmadHyperConfig *config, GError 
     g_autofree char *need = drmad_memory_text ((guint64) bytes), *have = drmad_memory_text ((guint64) memory);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
                  "the hyperparameters would have %.4g entries (%u segments; L2 %s), %s of host memory for "
-                 "their values and names; this machine has %s: use fewer segments or a coarser L2",
-                 entries, config->segments, l2, need, have);
+                 "their values and names; this process may take %s more (%s): use fewer segments or a coarser L2",
+                 entries, config->segments, l2, need, have, bound);
   }
   return FALSE;
 }

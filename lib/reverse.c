@@ -777,22 +777,7 @@ pass_host_bytes (DrmadNet *net, DrmadHyper *hyper)
 static gboolean
 shares_host_memory (DrmadNet *net)
 {
-  return g_strcmp0 (drmad_device_get_info (net->device)->type, "CPU") == 0;
-}
-
-/* The device memory not yet allocated (what drmad_device_check_room() compares against). */
-static guint64
-device_free (DrmadNet *net)
-{
-  guint64 total = drmad_device_get_info (net->device)->global_mem_bytes;
-  guint64 held = drmad_device_get_allocated_bytes (net->device);
-  return total > held ? total - held : 0;
-}
-
-static guint64
-memory_budget (DrmadNet *net, const DrmadReverseConfig *config)
-{
-  return config->memory_budget ? config->memory_budget : device_free (net) / 2;
+  return drmad_device_shares_host_memory (net->device);
 }
 
 gboolean
@@ -823,13 +808,25 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
   r.snapshots = MIN (MAX (r.snapshots, 1), T);
   g_autofree char *why = NULL;
   if (config->method == DRMAD_METHOD_AUTO) {
-    guint64 budget = memory_budget (net, config), free_bytes = device_free (net);
+    /* The memory not yet allocated, as drmad_device_check_room() counts it:
+     * on a CPU device no more than this process may still take, which a
+     * cgroup's limit makes far less than PoCL's global memory (the
+     * machine's). @host_bound names that bound where it applies. */
+    g_autofree char *host_bound = NULL;
+    guint64 free_bytes = drmad_device_get_free_bytes (net->device, &host_bound);
+    guint64 budget = config->memory_budget ? config->memory_budget : free_bytes / 2;
+    const char *free_name = host_bound ? "the memory this process may still take" : "the device's free memory";
+    /* Which bound that is, for the reason and the refusal: under a
+     * container's limit the limit is what to raise. */
+    g_autofree char *bound_note = host_bound ? g_strdup_printf (" (a CPU device's memory is the host's: the bound "
+                                                                "is %s)", host_bound)
+                                             : g_strdup ("");
     if (shares_host_memory (net))   /* what is left beside the host arrays (drmad_hypergradient_check_memory) */
       free_bytes = free_bytes > pass_host_bytes (net, hyper) ? free_bytes - pass_host_bytes (net, hyper) : 0;
     g_autofree char *over = NULL;
     g_autofree char *budget_text = drmad_memory_text (budget);
     g_autofree char *budget_source = config->memory_budget ? g_strdup ("the memory budget")
-                                                           : g_strdup ("half the device's free memory");
+                                                           : g_strdup_printf ("half %s", free_name);
     if (budget > free_bytes) {
       /* A budget past the device: what it chose by it did not fit, and the
        * memory check refused a method the user never asked for ("the
@@ -840,11 +837,11 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       over = config->memory_budget
              ? g_strdup_printf ("; the memory budget (%s) is more than that, and the pass cannot use more",
                                 budget_text)
-             : g_strdup_printf ("; the default budget, half the device's free memory (%s), is more than that, as the "
-                                "pass's host arrays take more than the other half", budget_text);
+             : g_strdup_printf ("; the default budget, half %s (%s), is more than that, as the pass's host arrays "
+                                "take more than the other half", free_name, budget_text);
       g_free (budget_source);
-      budget_source = g_strdup (shares_host_memory (net) ? "the device's free memory beside the pass's host arrays"
-                                                         : "the device's free memory");
+      budget_source = g_strdup_printf ("%s%s", free_name,
+                                       shares_host_memory (net) ? " beside the pass's host arrays" : "");
       g_free (budget_text);
       budget_text = drmad_memory_text (free_bytes);
       budget = free_bytes;
@@ -860,8 +857,9 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       budget_text = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", budget);
     }
     if (exact_bytes <= budget) {
-      why = g_strdup_printf ("auto chose exact (checkpoints every %u steps, %s): it fits %s (%s)%s",
-                             r.checkpoint_every, exact_text, budget_source, budget_text, over ? over : "");
+      why = g_strdup_printf ("auto chose exact (checkpoints every %u steps, %s): it fits %s (%s)%s%s",
+                             r.checkpoint_every, exact_text, budget_source, budget_text, over ? over : "",
+                             bound_note);
     } else {
       r.method = DRMAD_METHOD_PIECEWISE;
       r.snapshots = 1;
@@ -869,15 +867,18 @@ drmad_reverse_config_resolve (DrmadNet *net, DrmadHyper *hyper, const DrmadRever
       guint64 per_piece = net->n_params * drmad_precision_size (net->precision);
       if (one > budget) {
         g_autofree char *one_text = drmad_memory_text (one);
+        /* Raising the budget helps only where the free memory holds the piece: else the bound is what to change. */
+        const char *advice = one <= free_bytes ? "raise the memory budget"
+                             : host_bound ? "give this process more memory" : "use a device with more memory";
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE,
-                     "no reverse pass fits %s (%s): even one straight piece needs %s; raise the memory budget "
-                     "or use a smaller network", budget_source, budget_text, one_text);
+                     "no reverse pass fits %s (%s): even one straight piece needs %s; %s or use a smaller "
+                     "network%s", budget_source, budget_text, one_text, advice, bound_note);
         return FALSE;
       }
       r.snapshots = (guint) MIN (1 + (budget - one) / per_piece, MIN (T, G_MAXUINT));
       why = g_strdup_printf ("auto chose piecewise with K = %u pieces: exact needs %s, more than %s (%s), and "
-                             "K = %u is the most that fits%s", r.snapshots, exact_text, budget_source, budget_text,
-                             r.snapshots, over ? over : "");
+                             "K = %u is the most that fits%s%s", r.snapshots, exact_text, budget_source,
+                             budget_text, r.snapshots, over ? over : "", bound_note);
     }
   } else {
     g_autofree char *what = drmad_reverse_config_describe (&r, T);

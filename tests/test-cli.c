@@ -1188,7 +1188,9 @@ test_device_faults (void)
                     "limit: its refusal not checked", alloc);
   g_assert_cmpint (drmad (small, (const char *[]){ "--iters", "200000", "--method", "exact", "--checkpoint-every", "1",
                                                     "--out", out_dir, NULL }, NULL, &err5), ==, 2);
-  g_assert_nonnull (strstr (err5, "free of"));
+  /* the device's free memory, or on a CPU device what this process may still take where that is less */
+  g_assert_true (strstr (err5, "free of") || strstr (err5, "is a CPU device, whose memory is the host's, and this "
+                                                          "process may take"));
   g_assert_false (g_file_test (out_dir, G_FILE_TEST_EXISTS));  /* refused before anything was made */
   g_rmdir (empty);
 }

@@ -4,10 +4,10 @@
 #include "drmad.h"
 #include "host-team.h"
 #include "reverse-private.h"
+#include "environment-private.h"
 #include "test-util.h"
 #include "reference-mlp.h"
 
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -84,6 +84,88 @@ config_all_groups (DrmadHyperConfig *config, DrmadL2Granularity l2, guint64 step
     config->init_momentum[l] = 0.5 + 0.1 * l;
     config->init_scale[l] = 0.6 + 0.2 * l;
   }
+}
+
+#ifdef DRMAD_TEST_HOOKS
+/* The memory a test says this process may take, through the test hook
+ * DRMAD_INJECT_CGROUP (docs/reliability.md), set until
+ * fake_memory_end(): a /proc/meminfo with @available bytes MemAvailable
+ * and, where @limit is not 0, a cgroup v2 /drmad.slice whose memory.max is
+ * @limit and memory.current @usage (its memory.max's path in @limit_path,
+ * if set). The room is then the lesser of @available and @limit − @usage,
+ * whatever this machine has and whatever the test allocates. */
+static char *
+fake_memory (guint64 available, guint64 limit, guint64 usage, char **limit_path)
+{
+  g_autoptr (GError) error = NULL;
+  char *folder = test_tmp_dir ("drmad-test-cgroup", &error);
+  g_assert_no_error (error);
+  g_autofree char *slice = g_build_filename (folder, "sys-fs-cgroup", "drmad.slice", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (slice, 0755), ==, 0);
+  g_autofree char *meminfo = g_build_filename (folder, "proc-meminfo", NULL);
+  g_autofree char *meminfo_text = g_strdup_printf ("MemTotal:       %" G_GUINT64_FORMAT " kB\n"
+                                                   "MemAvailable:   %" G_GUINT64_FORMAT " kB\n",
+                                                   available / 1024, available / 1024);
+  g_assert_true (g_file_set_contents (meminfo, meminfo_text, -1, NULL));
+  g_autofree char *proc = g_build_filename (folder, "proc-self-cgroup", NULL);
+  g_assert_true (g_file_set_contents (proc, "0::/drmad.slice\n", -1, NULL));
+  g_autofree char *max = g_build_filename (slice, "memory.max", NULL);
+  g_autofree char *current = g_build_filename (slice, "memory.current", NULL);
+  g_autofree char *max_text = limit ? g_strdup_printf ("%" G_GUINT64_FORMAT "\n", limit) : g_strdup ("max\n");
+  g_autofree char *current_text = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", usage);
+  g_assert_true (g_file_set_contents (max, max_text, -1, NULL));
+  g_assert_true (g_file_set_contents (current, current_text, -1, NULL));
+  g_setenv ("DRMAD_INJECT_CGROUP", folder, TRUE);
+  if (limit_path)
+    *limit_path = g_steal_pointer (&max);
+  return folder;
+}
+
+static void
+fake_memory_end (char *folder)
+{
+  g_unsetenv ("DRMAD_INJECT_CGROUP");
+  remove_tree (folder);
+  g_free (folder);
+}
+#endif
+
+/* For tests of the device's own bound on its free memory: on a CPU device
+ * that bound is also the memory this process may take (MemAvailable, a
+ * cgroup's limit), which moves with what else runs on the machine; here it
+ * is made plenty (1 PiB available, no limit; the folder in @folder, for
+ * device_memory_bound_end()), so that the device's global memory less what
+ * the library holds is the bound. Built without the test hooks, FALSE
+ * (and the test skipped) where this machine's room is the lesser. */
+static gboolean
+device_memory_bound (DrmadDevice *device, char **folder)
+{
+  *folder = NULL;
+  if (g_strcmp0 (drmad_device_get_info (device)->type, "CPU") != 0)
+    return TRUE;
+#ifdef DRMAD_TEST_HOOKS
+  *folder = fake_memory (G_GUINT64_CONSTANT (1) << 50, 0, 0, NULL);
+  return TRUE;
+#else
+  g_autofree char *bound = NULL;
+  guint64 room = drmad_memory_room (FALSE, &bound);
+  if (room < 2 * drmad_device_get_info (device)->global_mem_bytes) {
+    g_autofree char *why = g_strdup_printf ("the device's memory is not the bound here (%s) and the test hooks, "
+                                            "which would make it so, are not built", bound);
+    g_test_skip (why);
+    return FALSE;
+  }
+  return TRUE;
+#endif
+}
+
+static void
+device_memory_bound_end (char *folder)
+{
+#ifdef DRMAD_TEST_HOOKS
+  if (folder)
+    fake_memory_end (folder);
+#endif
 }
 
 /* f(θ): train from scratch, validation loss. */
@@ -1677,6 +1759,192 @@ test_auto_choice (void)
   problem_teardown (&p);
 }
 
+/* On a CPU device, whose memory is the host's, auto chooses within the
+ * room under the process's cgroup memory limit, not within PoCL's global
+ * memory (the machine's physical memory): in a container it chose exact,
+ * whose checkpoints the cgroup's OOM killer then ended. Without a limit
+ * exact; under a fake cgroup v2 limit (DRMAD_INJECT_CGROUP), piecewise with
+ * the K this test counts from docs/algorithm.md §2e: K + 4 vectors of P
+ * numbers beside the trainer's and the pass's 3S + 8 (and one number for
+ * dγ, momentum not learned), in half the room (the default budget; the
+ * pass's (4S + 5) P host doubles, README's "Which method", fit in the other
+ * half). The room is made to hold K = 5 with half a piece over in its half.
+ * The reason names the limit's file;
+ * the pass runs under it, its measured peaks within the room; and the
+ * memory check refuses exact there, naming the limit too. */
+static void
+test_auto_choice_cgroup_limit (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+#ifdef DRMAD_TEST_HOOKS
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  if (g_strcmp0 (drmad_device_get_info (p.device)->type, "CPU") != 0) {
+    g_test_skip ("not a CPU device: its memory is not the host's");
+    problem_teardown (&p);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 200);
+  config.learn_momentum = FALSE;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse, resolved;
+  drmad_reverse_config_init (&reverse);
+  reverse.seed = 13;
+  g_autofree char *reason = NULL;
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
+  g_test_message ("no limit: %s", reason);
+  g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_EXACT);
+
+  const guint64 P = drmad_net_get_n_params (p.net), S = config.segments, K = 5, usage = 1048576;
+  const guint64 piece = P * sizeof (double);
+  const guint64 pieces_bytes = ((3 * S + 8 + K + 4) * P + 1) * sizeof (double);
+  const guint64 host = (4 * S + 5) * P * sizeof (double);
+  const guint64 room = 2 * pieces_bytes + piece;   /* half: K pieces and half of one */
+  g_assert_cmpuint (host, <=, room / 2);
+  g_autofree char *limit_path = NULL;
+  g_autofree char *fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, usage + room, usage, &limit_path);
+  g_clear_pointer (&reason, g_free);
+  CHECK (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, &reason, &error));
+  g_test_message ("limit of %" G_GUINT64_FORMAT " bytes, %" G_GUINT64_FORMAT " in use: %s", usage + room, usage,
+                  reason);
+  g_assert_cmpint (resolved.method, ==, DRMAD_METHOD_PIECEWISE);
+  g_assert_cmpuint (resolved.snapshots, ==, K);
+  g_assert_cmpuint (drmad_hypergradient_device_bytes (p.net, hyper, &resolved), ==, pieces_bytes);
+  g_autofree char *budget_text = g_format_size_full (room / 2, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *chose = g_strdup_printf ("auto chose piecewise with K = 5 pieces: exact needs %%s, more than half "
+                                            "the memory this process may still take (%s)", budget_text);
+  g_autofree char *exact_text = NULL;
+  {
+    DrmadReverseConfig exact = resolved;
+    exact.method = DRMAD_METHOD_EXACT;
+    exact.checkpoint_every = 15;   /* ⌈√200⌉ */
+    exact_text = g_format_size_full (drmad_hypergradient_device_bytes (p.net, hyper, &exact),
+                                     G_FORMAT_SIZE_IEC_UNITS);
+  }
+  g_autofree char *chose_text = g_strdup_printf (chose, exact_text);
+  g_assert_true (g_str_has_prefix (reason, chose_text));
+  g_autofree char *bound = g_strdup_printf ("(a CPU device's memory is the host's: the bound is the room under this "
+                                            "process's cgroup memory limit: %" G_GUINT64_FORMAT " bytes in %s, of "
+                                            "which %" G_GUINT64_FORMAT " in use (memory.current))",
+                                            usage + room, limit_path, usage);
+  g_assert_true (g_str_has_suffix (reason, bound));
+
+  /* The pass auto chose runs under the limit; its measured device and host peaks fit the room. */
+  g_autoptr (DrmadHypergradient) automatic = drmad_hypergradient_compute (p.net, hyper, p.train, p.val, &reverse,
+                                                                          NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("measured: %" G_GUINT64_FORMAT " device bytes, %" G_GUINT64_FORMAT " host bytes, room %"
+                  G_GUINT64_FORMAT, automatic->device_peak_bytes, automatic->host_peak_bytes, room);
+  g_assert_cmpuint (automatic->device_peak_bytes, ==, pieces_bytes);
+  g_assert_cmpuint (automatic->device_peak_bytes + automatic->host_peak_bytes, <=, room);
+
+  /* Exact asked for under the same limit: refused before anything is
+   * allocated, with the limit named (it was let through: the machine's
+   * memory was the bound). */
+  reverse.method = DRMAD_METHOD_EXACT;
+  g_assert_false (drmad_hypergradient_check_memory (p.net, hyper, &reverse, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_autofree char *room_text = g_format_size_full (room, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *says = g_strdup_printf ("is a CPU device, whose memory is the host's, and this process may take %s "
+                                           "more (the room under this process's cgroup memory limit: %"
+                                           G_GUINT64_FORMAT " bytes in %s, of which %" G_GUINT64_FORMAT " in use "
+                                           "(memory.current)): use a larger checkpoint spacing", room_text,
+                                           usage + room, limit_path, usage);
+  g_assert_nonnull (strstr (error->message, says));
+  g_clear_error (&error);
+  /* and the pieces that fit are let through */
+  CHECK (drmad_hypergradient_check_memory (p.net, hyper, &resolved, &error));
+  fake_memory_end (g_steal_pointer (&fake));
+
+  /* A room whose half holds no piece: refused, the limit named. Where the
+   * room beside the host arrays would hold one piece, the advice is to
+   * raise the budget; where it would not, or the budget is past the room
+   * already, to give the process more memory. */
+  const guint64 one_piece = ((3 * S + 8 + 1 + 4) * P + 1) * sizeof (double);
+  g_assert_cmpuint (host, <, one_piece);
+  const guint64 rooms[] = { one_piece + host + 1000, 2 * host };
+  for (guint i = 0; i < G_N_ELEMENTS (rooms); i++) {
+    g_free (limit_path);
+    fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, usage + rooms[i], usage, &limit_path);
+    g_assert_cmpuint (rooms[i] / 2, <, one_piece);
+    g_assert_cmpuint (rooms[i] / 2, <=, rooms[i] - host);   /* the default budget, half the room, is the bound */
+    reverse.method = DRMAD_METHOD_AUTO;
+    g_assert_false (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+    g_test_message ("%s", error->message);
+    g_autofree char *one_text = g_format_size_full (one_piece, G_FORMAT_SIZE_IEC_UNITS);
+    g_autofree char *half_text = g_format_size_full (rooms[i] / 2, G_FORMAT_SIZE_IEC_UNITS);
+    g_autofree char *none = g_strdup_printf ("no reverse pass fits half the memory this process may still take "
+                                             "(%s): even one straight piece needs %s; %s or use a smaller network "
+                                             "(a CPU device's memory is the host's: the bound is the room under "
+                                             "this process's cgroup memory limit: %" G_GUINT64_FORMAT " bytes in "
+                                             "%s, of which %" G_GUINT64_FORMAT " in use (memory.current))",
+                                             half_text, one_text,
+                                             rooms[i] - host >= one_piece ? "raise the memory budget"
+                                                                          : "give this process more memory",
+                                             usage + rooms[i], limit_path, usage);
+    g_assert_cmpstr (error->message, ==, none);
+    g_clear_error (&error);
+    if (i + 1 < G_N_ELEMENTS (rooms))
+      fake_memory_end (g_steal_pointer (&fake));
+  }
+  reverse.memory_budget = G_GUINT64_CONSTANT (1) << 40;
+  g_assert_false (drmad_reverse_config_resolve (p.net, hyper, &reverse, &resolved, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "; give this process more memory or use a smaller network (a CPU "
+                                            "device's memory is the host's: the bound is the room under this "
+                                            "process's cgroup memory limit"));
+  g_clear_error (&error);
+  fake_memory_end (g_steal_pointer (&fake));
+  problem_teardown (&p);
+#endif
+}
+
+/* θ's entries are held to the memory this process may take, the room under
+ * its cgroup's memory limit (DRMAD_INJECT_CGROUP) where that is less, not
+ * to the machine's physical memory: an L2 per weight of a 200-200-10 net
+ * (42 000 entries, 48 bytes or more each: at least 2016000 bytes) under a
+ * limit that leaves 1 MiB is refused, the limit's file named; with 64 MiB
+ * left it is made. */
+static void
+test_theta_size_cgroup_limit (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+#ifdef DRMAD_TEST_HOOKS
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.l2 = DRMAD_L2_PER_WEIGHT;
+  config.learn_lr = config.learn_momentum = config.learn_init_scale = FALSE;
+  const guint sizes[] = { 200, 200, 10 };
+  const guint64 usage = 5 << 20, tight = 1 << 20, ample = 64 << 20;
+  g_autofree char *limit_path = NULL;
+  g_autofree char *fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, usage + tight, usage, &limit_path);
+  g_assert_null (drmad_hyper_new_for_sizes (sizes, 3, &config, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_autofree char *says = g_strdup_printf ("this process may take 1.0\u00a0MiB more (the room under this process's "
+                                           "cgroup memory limit: %" G_GUINT64_FORMAT " bytes in %s, of which %"
+                                           G_GUINT64_FORMAT " in use (memory.current)): use fewer segments or a "
+                                           "coarser L2", usage + tight, limit_path, usage);
+  g_assert_nonnull (strstr (error->message, "would have 4.2e+04 entries"));
+  g_assert_nonnull (strstr (error->message, says));
+  g_clear_error (&error);
+  fake_memory_end (g_steal_pointer (&fake));
+  fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, usage + ample, usage, NULL);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_hyper_get_n (hyper), ==, 200 * 200 + 200 * 10);
+  fake_memory_end (g_steal_pointer (&fake));
+#endif
+}
+
 /* A setting past what T allows is held at its limit, and the reason says
  * so: "piecewise K=12, as asked" read as if K = 1000 had run. Each held
  * value is the limit T (or R) of the configuration, and K = T gives the
@@ -1739,6 +2007,11 @@ test_defaults_at_largest_steps (void)
   Problem p = { 0 };
   if (!problem_setup (&p, 8))
     return;
+  g_autofree char *plenty = NULL;
+  if (!device_memory_bound (p.device, &plenty)) {
+    problem_teardown (&p);
+    return;
+  }
   g_autoptr (GError) error = NULL;
   DrmadHyperConfig config;
   drmad_hyper_config_init (&config);
@@ -1805,6 +2078,7 @@ test_defaults_at_largest_steps (void)
   g_autofree char *budget_text = g_format_size_full (reverse.memory_budget, G_FORMAT_SIZE_IEC_UNITS);
   g_autofree char *over = g_strdup_printf ("the memory budget (%s) is more than that", budget_text);
   g_assert_nonnull (strstr (reason, over));
+  device_memory_bound_end (g_steal_pointer (&plenty));
   problem_teardown (&p);
 }
 
@@ -2167,24 +2441,9 @@ test_too_many_entries (void)
   g_assert_cmpuint (drmad_hyper_get_n (hyper), ==, 2 + 2 * 100000);
 }
 
-/* sysconf() of a machine with 1 PiB of memory while huge_memory is set: this
- * program's own definition, which the library linked into it calls; every
- * other question goes to the C library's. */
-static gboolean huge_memory;
-
-long
-sysconf (int name)
-{
-  static long (*real) (int);
-  if (!real)
-    real = (long (*) (int)) dlsym (RTLD_NEXT, "sysconf");
-  if (huge_memory && name == _SC_PHYS_PAGES)
-    return (long) ((G_GUINT64_CONSTANT (1) << 50) / (guint64) real (_SC_PAGESIZE));
-  return real (name);
-}
-
 /* More entries than GLib's arrays hold (G_MAXUINT; their length is a guint)
- * are refused with TOO_LARGE on a machine whose memory would take them too:
+ * are refused with TOO_LARGE on a machine whose memory would take them too
+ * (1 PiB available, through the test hook DRMAD_INJECT_CGROUP's meminfo):
  * the check compared the bytes with the memory alone, and there the
  * 4294967295 segments of /hyper/too-many-entries went on to allocate some
  * 700 GB before GLib aborted the process. In a subprocess, whose address
@@ -2193,8 +2452,11 @@ sysconf (int name)
 static void
 test_too_many_entries_large_memory (void)
 {
+  SKIP_WITHOUT_TEST_HOOKS ();
   if (g_test_subprocess ()) {
-    huge_memory = TRUE;
+#ifdef DRMAD_TEST_HOOKS
+    g_autofree char *folder = fake_memory (G_GUINT64_CONSTANT (1) << 50, 0, 0, NULL);
+#endif
     struct rlimit limit = { .rlim_cur = (rlim_t) 4 << 30, .rlim_max = (rlim_t) 4 << 30 };
     g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
     g_autoptr (GError) error = NULL;
@@ -2207,6 +2469,7 @@ test_too_many_entries_large_memory (void)
     g_assert_null (drmad_hyper_new_for_sizes (sizes, 3, &config, &error));
     g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
     g_assert_nonnull (strstr (error->message, "4294967295 segments"));
+    g_assert_nonnull (strstr (error->message, "more than the 4294967295 they may have"));
     g_clear_error (&error);
     /* 2^32 + 2 weights, one L2 entry each: one more than an array holds */
     drmad_hyper_config_init (&config);
@@ -2214,6 +2477,10 @@ test_too_many_entries_large_memory (void)
     const guint wide[] = { 1u << 16, (1u << 16) + 1, 1 };
     g_assert_null (drmad_hyper_new_for_sizes (wide, 3, &config, &error));
     g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+    g_assert_nonnull (strstr (error->message, "more than the 4294967295 they may have"));
+#ifdef DRMAD_TEST_HOOKS
+    fake_memory_end (g_steal_pointer (&folder));
+#endif
     return;
   }
   SKIP_UNDER_ASAN ("AddressSanitizer needs more address space than the limit leaves");
@@ -2564,6 +2831,11 @@ test_check_memory_host_arrays (void)
     problem_teardown (&p);
     return;
   }
+  g_autofree char *plenty = NULL;
+  if (!device_memory_bound (p.device, &plenty)) {
+    problem_teardown (&p);
+    return;
+  }
   g_autoptr (GError) error = NULL;
   DrmadHyperConfig config;
   config_all_groups (&config, DRMAD_L2_PER_LAYER, 20);
@@ -2603,6 +2875,7 @@ test_check_memory_host_arrays (void)
   /* Room for both: accepted. */
   config.steps = 20;
   CHECK (drmad_hypergradient_check_memory (p.net, short_run, &reverse, &error));
+  device_memory_bound_end (g_steal_pointer (&plenty));
   problem_teardown (&p);
 }
 
@@ -2627,6 +2900,9 @@ test_auto_default_budget_beside_host_arrays (void)
     g_test_skip ("the host arrays share the device's memory only on a CPU device");
     return;
   }
+  g_autofree char *plenty = NULL;
+  if (!device_memory_bound (device, &plenty))
+    return;
   const guint wide[] = { 6, 100000, 3 };
   g_autoptr (DrmadNet) net = drmad_net_new (device, wide, G_N_ELEMENTS (wide), DRMAD_ACTIVATION_TANH,
                                             DRMAD_PRECISION_FLOAT64, 8, &error);
@@ -2655,6 +2931,7 @@ test_auto_default_budget_beside_host_arrays (void)
   g_autofree char *says = g_strdup_printf ("the default budget, half the device's free memory (%s), is more than "
                                            "that", half);
   g_assert_nonnull (strstr (reason, says));
+  device_memory_bound_end (g_steal_pointer (&plenty));
 }
 
 /* drmad_meta_get_no_fidelity_reason(), which the job's folder event passes
@@ -2791,6 +3068,8 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/drmad-full-line", test_drmad_full_line);
   g_test_add_func ("/hyper/truncated", test_truncated);
   g_test_add_func ("/hyper/auto-choice", test_auto_choice);
+  g_test_add_func ("/hyper/auto-choice-cgroup-limit", test_auto_choice_cgroup_limit);
+  g_test_add_func ("/hyper/theta-size-cgroup-limit", test_theta_size_cgroup_limit);
   g_test_add_func ("/hyper/resolve-held-settings", test_resolve_held_settings);
   g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
   g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
