@@ -635,6 +635,180 @@ drmad_cli_launched (void)
 #endif
 }
 
+/* The mode the options ask for, as drmad_cli_main() chooses it: each takes
+ * the flags README's "Options" lists for it. NULL: the meta-optimisation
+ * (a new run, or --resume). */
+static const char *
+mode_name (const DrmadOptions *o)
+{
+  return o->version ? "--version" : o->list_devices ? "--list-devices" : o->check ? "--check"
+         : o->evaluate ? "--evaluate" : o->meta_iters == 0 ? "--meta-iters 0" : NULL;
+}
+
+/* Options that contradict each other, or that the mode asked for would
+ * ignore (README, "Options", says which mode takes which): TRUE, said on
+ * stderr where @say. Each of them did nothing without a word: --check --out
+ * DIR made no folder, --force with a mode that keeps none or with --resume
+ * overwrote nothing, --shard-data with a mode that trains once, in one
+ * process, parted nothing. */
+static gboolean
+refused (const DrmadOptions *o, gboolean say)
+{
+  g_autofree char *message = NULL;
+  const char *mode = mode_name (o);
+  /* what a mode that keeps no run folder does, after its name */
+  const char *does = o->check ? "trains afresh from the starting values given, compares hypergradients there"
+                     : o->evaluate ? "trains once per line of standard input, writes its results on standard output"
+                     : "trains once with the starting values, reports on standard output";
+  if (o->version || o->list_devices)
+    return FALSE;
+  else if (o->check && o->evaluate)
+    message = g_strdup ("--check and --evaluate cannot be combined: give one");
+  else if (o->check && o->resume)
+    /* --check measures the hypergradients of a fresh training at the
+     * starting values given (README, "--check"); a resumed run's learned θ
+     * is not a starting value, and its run.ini would be read as options
+     * for a check that never uses its checkpoint. */
+    message = g_strdup_printf ("--check and --resume %s cannot be combined: --check trains afresh from the starting "
+                               "values given and compares hypergradients there, and neither continues a run nor reads "
+                               "its checkpoint; to check that run's settings, give --check --config %s%srun.ini",
+                               o->resume, o->resume, g_str_has_suffix (o->resume, G_DIR_SEPARATOR_S) ? ""
+                               : G_DIR_SEPARATOR_S);
+  else if (o->evaluate && o->resume)
+    /* The same for θ lines: the run's settings are its run.ini. */
+    message = g_strdup_printf ("--evaluate and --resume %s cannot be combined: --evaluate %s and keeps no run folder, "
+                               "and neither continues a run nor reads its checkpoint; to evaluate θ with that run's "
+                               "settings, give --evaluate --config %s%srun.ini", o->resume, does, o->resume,
+                               g_str_has_suffix (o->resume, G_DIR_SEPARATOR_S) ? "" : G_DIR_SEPARATOR_S);
+  else if (o->meta_iters == 0 && o->resume)
+    /* Training once keeps no run folder: a resumed run's state would be
+     * ignored, its starting values trained instead. */
+    message = g_strdup_printf ("--meta-iters 0 and --resume %s cannot be combined: --meta-iters 0 %s and keeps no "
+                               "run folder (to continue the run, give more meta-iterations than it has)", o->resume,
+                               does);
+  else if (mode && drmad_options_given (o, "out"))
+    message = g_strdup_printf ("%s and --out %s cannot be combined: %s %s and keeps no run folder (leave out --out)",
+                               mode, o->out, mode, does);
+  else if (mode && o->force)
+    message = g_strdup_printf ("%s and --force cannot be combined: %s %s and keeps no run folder, so there is none to "
+                               "overwrite (leave out --force)", mode, mode, does);
+  else if (mode && o->shard_data)
+    message = g_strdup_printf ("%s and --shard-data cannot be combined: %s trains in one process, on the whole "
+                               "training split (under mpirun or srun, in rank 0 alone), and --shard-data parts the "
+                               "training split between the processes of a meta-optimisation (leave out --shard-data)",
+                               mode, mode);
+  else if (mode && o->warm_start && drmad_options_typed (o, "warm-start"))
+    /* It would be ignored: the values given would be trained, not the
+     * warm start's (from a settings file, such as a run's run.ini, it is). */
+    message = g_strdup_printf ("%s and --warm-start %u cannot be combined: the warm start chooses where the "
+                               "meta-iterations start, and %s %s (leave out --warm-start%s)", mode, o->warm_start, mode,
+                               o->check ? "measures the hypergradients at the values given"
+                               : o->evaluate ? "trains once with each θ given on standard input"
+                               : "trains once with the values given, without meta-iterations",
+                               o->check || o->evaluate ? "" : ", or give --meta-iters 1 or more");
+  else if (o->resume && o->force)
+    message = g_strdup_printf ("--resume %s and --force cannot be combined: a resumed run continues in its own folder "
+                               "from its checkpoint and overwrites nothing (leave out --force; to start that run over "
+                               "in its folder, give --config %s%srun.ini --out %s --force)", o->resume, o->resume,
+                               g_str_has_suffix (o->resume, G_DIR_SEPARATOR_S) ? "" : G_DIR_SEPARATOR_S, o->resume);
+  if (message && say)
+    fprintf (stderr, "drmad: %s\n", message);
+  return message != NULL;
+}
+
+/* One process (or rank 0 of several that agreed on a mode that is no
+ * meta-optimisation): the mode the options ask for. */
+static int
+run_alone (DrmadOptions *o)
+{
+  if (o->version) {
+    printf ("drmad %s\n", DRMAD_VERSION);
+    return check_stdout (0);
+  }
+  if (o->list_devices)
+    return check_stdout (list_devices ());
+  if (refused (o, TRUE))
+    return EXIT_BAD_INPUT;
+  if (o->check)
+    return check_stdout (run_check (o));
+  if (o->evaluate)
+    return drmad_evaluate_main (o, stdin, stdout, stderr);
+  return run_job (o, NULL, NULL);
+}
+
+#ifdef DRMAD_HAVE_MPI
+/* Under mpirun or srun: one of several processes (docs/distributed.md).
+ * Every rank initialises MPI and the ranks compare the mode they were
+ * started in, and the flags that decide whether it is refused, before
+ * anything else: a rank given --meta-iters 0, --check or --evaluate (or
+ * --version, --list-devices) that the others lacked ended alone, and Open
+ * MPI aborted the job or the others waited for it for ever, without a word.
+ * Where they agree on a mode that does not meta-optimise, it runs once, in
+ * rank 0 (which has mpirun's standard input); the other processes load
+ * nothing and wait for it in drmad_mpi_finalize(). */
+static int
+run_launched (DrmadOptions *o)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadJobRanks ranks;
+  if (!drmad_mpi_init (&ranks, &error)) {
+    fprintf (stderr, "drmad: %s\n", error->message);
+    return EXIT_FAILED;
+  }
+  const char *mode = mode_name (o);
+  if (ranks.size > 1) {
+    /* With the mode, what refused() refuses in a meta-optimisation, so
+     * that ranks that agree here agree on it: one rank left alone in the
+     * job's own exchange would wait there for ever. Where the mode is no
+     * meta-optimisation, the other ranks end anyway. */
+    g_autofree char *text = g_strdup_printf ("mode: %s\n%s", mode ? mode : "meta-optimisation",
+                                             !mode && o->resume && o->force ? "--resume with --force\n" : "");
+    g_auto (GStrv) all = ranks.gather (text, ranks.user_data, &error);
+    if (!all) {   /* the others may wait in the exchange */
+      fprintf (stderr, "drmad: rank %u: %s\n", ranks.rank, error->message);
+      drmad_mpi_abort (EXIT_FAILED);
+    }
+    /* Every rank has every text: each ends alike, rank 0 saying why. */
+    g_autofree char *difference = drmad_job_settings_differ ((const char *const *) all, ranks.size);
+    if (difference) {
+      if (ranks.rank == 0)
+        fprintf (stderr, "drmad: %s\n", difference);
+      drmad_mpi_finalize ();
+      return EXIT_BAD_INPUT;
+    }
+    if (refused (o, ranks.rank == 0)) {
+      drmad_mpi_finalize ();
+      return EXIT_BAD_INPUT;
+    }
+    if (mode && ranks.rank > 0) {
+      drmad_mpi_finalize ();
+      return 0;
+    }
+  }
+  if (mode || ranks.size == 1) {
+    int status = run_alone (o);
+    drmad_mpi_finalize ();
+    return status;
+  }
+  choose_rank_device (o);
+  gboolean rank_0_reports = FALSE;
+  /* A failing rank ends all of them, since the others may be waiting for
+   * its hypergradient. */
+  int status = run_job (o, &ranks, &rank_0_reports);
+  if (status != 0 && (ranks.rank == 0 || !rank_0_reports))
+    drmad_mpi_abort (status);
+  if (status != 0) {
+    /* Every rank has the error, and rank 0 ends them all (MPI_Abort, which
+     * sends SIGTERM): two ranks aborting at once can crash Open MPI 4.1's
+     * mpirun. This one waits in MPI_Finalize, and a stop signal ends it. */
+    signal (SIGINT, SIG_DFL);
+    signal (SIGTERM, SIG_DFL);
+  }
+  drmad_mpi_finalize ();
+  return status;
+}
+#endif
+
 int
 drmad_cli_main (int argc, char **argv)
 {
@@ -656,89 +830,11 @@ drmad_cli_main (int argc, char **argv)
     fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
     status = EXIT_BAD_INPUT;
 #ifdef DRMAD_HAVE_MPI
-  } else if ((options.version || options.list_devices || options.check || options.evaluate || options.meta_iters == 0)
-             && drmad_mpi_launched () && drmad_mpi_launched_rank () > 0) {
-    /* What does not meta-optimise runs once, in rank 0 (which also has
-     * mpirun's standard input); the other processes end at once. Training
-     * once (--meta-iters 0) has no hypergradient to average: every rank
-     * trained the same θ and all but rank 0's result was dropped. Decided
-     * before MPI_Init, so given to some ranks only it ends the job badly
-     * (docs/distributed.md says how). */
-    status = 0;
+  } else if (drmad_mpi_launched ()) {
+    status = run_launched (&options);
 #endif
-  } else if (options.version) {
-    printf ("drmad %s\n", DRMAD_VERSION);
-    status = check_stdout (0);
-  } else if (options.list_devices) {
-    status = check_stdout (list_devices ());
-  } else if (options.check && options.evaluate) {
-    fprintf (stderr, "drmad: --check and --evaluate cannot be combined: give one\n");
-    status = EXIT_BAD_INPUT;
-  } else if (options.check && options.resume) {
-    /* --check measures the hypergradients of a fresh training at the
-     * starting values given (README, "--check"); a resumed run's learned θ
-     * is not a starting value, and its run.ini would be read as options
-     * for a check that never uses its checkpoint. */
-    fprintf (stderr, "drmad: --check and --resume %s cannot be combined: --check trains afresh from the starting "
-             "values given and compares hypergradients there, and neither continues a run nor reads its checkpoint; "
-             "to check that run's settings, give --check --config %s%srun.ini\n", options.resume, options.resume,
-             g_str_has_suffix (options.resume, G_DIR_SEPARATOR_S) ? "" : G_DIR_SEPARATOR_S);
-    status = EXIT_BAD_INPUT;
-  } else if (options.warm_start && drmad_options_typed (&options, "warm-start")
-             && (options.check || options.evaluate || options.meta_iters == 0)) {
-    /* It would be ignored: the values given would be trained, not the
-     * warm start's (from a settings file, such as a run's run.ini, it is). */
-    const char *mode = options.check ? "--check" : options.evaluate ? "--evaluate" : "--meta-iters 0";
-    fprintf (stderr, "drmad: %s and --warm-start %u cannot be combined: the warm start chooses where the "
-             "meta-iterations start, and %s %s (leave out --warm-start%s)\n", mode, options.warm_start, mode,
-             options.check ? "measures the hypergradients at the values given"
-             : options.evaluate ? "trains once with each θ given on standard input"
-             : "trains once with the values given, without meta-iterations",
-             options.check || options.evaluate ? "" : ", or give --meta-iters 1 or more");
-    status = EXIT_BAD_INPUT;
-  } else if (options.check) {
-    status = check_stdout (run_check (&options));
-  } else if (options.evaluate) {
-    status = drmad_evaluate_main (&options, stdin, stdout, stderr);
-  } else if (options.meta_iters == 0 && (options.resume || drmad_options_given (&options, "out"))) {
-    /* Training once keeps no run folder: the folder would be ignored (a
-     * resumed run's state too, its starting values trained instead). */
-    fprintf (stderr, "drmad: --meta-iters 0 and %s %s cannot be combined: --meta-iters 0 trains once with the "
-             "starting values, reports on standard output and keeps no run folder%s\n",
-             options.resume ? "--resume" : "--out", options.resume ? options.resume : options.out,
-             options.resume ? " (to continue the run, give more meta-iterations than it has)" : "");
-    status = EXIT_BAD_INPUT;
-  } else {
-#ifdef DRMAD_HAVE_MPI
-    /* Under mpirun or srun: one of several processes (docs/distributed.md). A
-     * failing rank ends all of them, since the others may be waiting for
-     * its hypergradient. */
-    if (drmad_mpi_launched () && options.meta_iters > 0) {   /* --meta-iters 0: rank 0 alone, as above */
-      DrmadJobRanks ranks;
-      if (!drmad_mpi_init (&ranks, &error)) {
-        fprintf (stderr, "drmad: %s\n", error->message);
-        drmad_options_clear (&options);
-        return EXIT_FAILED;
-      }
-      choose_rank_device (&options);
-      gboolean rank_0_reports = FALSE;
-      status = run_job (&options, ranks.size > 1 ? &ranks : NULL, &rank_0_reports);
-      if (status != 0 && ranks.size > 1 && (ranks.rank == 0 || !rank_0_reports))
-        drmad_mpi_abort (status);
-      if (status != 0 && ranks.size > 1) {
-        /* Every rank has the error, and rank 0 ends them all (MPI_Abort, which
-         * sends SIGTERM): two ranks aborting at once can crash Open MPI 4.1's
-         * mpirun. This one waits in MPI_Finalize, and a stop signal ends it. */
-        signal (SIGINT, SIG_DFL);
-        signal (SIGTERM, SIG_DFL);
-      }
-      drmad_mpi_finalize ();
-      drmad_options_clear (&options);
-      return status;
-    }
-#endif
-    status = run_job (&options, NULL, NULL);
-  }
+  } else
+    status = run_alone (&options);
   drmad_options_clear (&options);
   return status;
 }

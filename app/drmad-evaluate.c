@@ -205,16 +205,6 @@ drmad_evaluate_main (const DrmadOptions *o, FILE *in, FILE *out, FILE *log)
 {
   g_autoptr (GError) error = NULL;
   DrmadSession s = { 0 };
-  if (o->resume) {
-    fprintf (log, "drmad: --evaluate and --resume cannot be combined: --evaluate trains once per line of "
-                  "standard input and keeps no run folder\n");
-    return EXIT_BAD_INPUT;
-  }
-  if (drmad_options_given (o, "out")) {
-    fprintf (log, "drmad: --evaluate and --out %s cannot be combined: --evaluate trains once per line of "
-                  "standard input, writes its results on standard output and keeps no run folder\n", o->out);
-    return EXIT_BAD_INPUT;
-  }
   /* Every line evaluates on the test set: draw it now, once. */
   if (!drmad_session_open (&s, o, o->precision, &error) || !drmad_session_get_test (&s, &error)) {
     fprintf (log, "drmad: %s\n", error->message);

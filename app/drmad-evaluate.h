@@ -35,5 +35,7 @@ DrmadHyper *drmad_evaluate_parse_line (const DrmadOptions *options, const guint 
  * and goes on. @out is flushed after every line. A description of the
  * device and data goes to @log. Returns the exit status: 0 at EOF, 2 when
  * the options cannot be set up (bad input), 1 when the device fails (after
- * an error line for the line it failed on) or @in cannot be read. */
+ * an error line for the line it failed on) or @in cannot be read. The
+ * options it does not take (--resume, --out, --force, --shard-data, a
+ * typed --warm-start) drmad_cli_main() refuses before it is called. */
 int drmad_evaluate_main (const DrmadOptions *options, FILE *in, FILE *out, FILE *log);

@@ -170,64 +170,6 @@ check_repeated_keys (const char *text, gsize length, const char *path, GError **
   return TRUE;
 }
 
-static const char *
-file_kind (mode_t mode)
-{
-  return S_ISFIFO (mode) ? "a FIFO" : S_ISDIR (mode) ? "a folder" : S_ISSOCK (mode) ? "a socket" : "a device";
-}
-
-gboolean
-drmad_read_regular_file (const char *path, const char *what, char **contents, gsize *length, GError **error)
-{
-  /* stat() first: open() of a socket fails (ENXIO) before fstat() could
-   * name it, and opening a tty or a watchdog device has effects of its own */
-  GStatBuf seen;
-  struct stat st;
-  int fd = -1, saved = 0;
-  if (g_stat (path, &seen) != 0)
-    saved = errno;
-  else if (!S_ISREG (seen.st_mode))
-    st.st_mode = seen.st_mode;
-  else if ((fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0)) < 0 || fstat (fd, &st) != 0)
-    saved = errno;   /* fstat() too: the file can be replaced between the two */
-  if (saved) {
-    if (fd >= 0)
-      close (fd);
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read the %s %s: %s", what, path,
-                 g_strerror (saved));
-    return FALSE;
-  }
-  if (!S_ISREG (st.st_mode)) {
-    if (fd >= 0)
-      close (fd);
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot read the %s %s: it is %s, not a regular file",
-                 what, path, file_kind (st.st_mode));
-    return FALSE;
-  }
-  GString *text = g_string_new (NULL);
-  char buffer[8192];
-  for (;;) {
-    ssize_t got = read (fd, buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0) {
-      saved = errno;
-      close (fd);
-      g_string_free (text, TRUE);
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read the %s %s: %s", what, path,
-                   g_strerror (saved));
-      return FALSE;
-    }
-    if (got == 0)
-      break;
-    g_string_append_len (text, buffer, got);
-  }
-  close (fd);
-  *length = text->len;
-  *contents = g_string_free (text, FALSE);
-  return TRUE;
-}
-
 GHashTable *
 drmad_options_read_ini (const char *text, gsize length, const char *path, gboolean strict, GError **error)
 {

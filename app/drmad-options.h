@@ -63,16 +63,6 @@ gboolean drmad_options_parse (DrmadOptions *options, int *argc, char ***argv, GE
  * the user on an unknown key or a bad value. */
 gboolean drmad_options_from_values (DrmadOptions *options, GHashTable *values, GError **error);
 
-/* @path's contents, read without ever blocking: a FIFO (or a device) in
- * its place blocked open() until a writer came (the window never came up;
- * Open run and Compare runs waited forever in their threads). Anything
- * but a regular file is refused before it is opened (opening a device can
- * act), and left untouched. FALSE with @error in G_FILE_ERROR
- * (G_FILE_ERROR_NOENT where there is no file), whose message starts
- * "cannot read the @what PATH: ". */
-gboolean drmad_read_regular_file (const char *path, const char *what, char **contents, gsize *length,
-                                  GError **error);
-
 /* The one reader of run.ini and settings files (@text, or the file at @path
  * when @text is NULL): the [drmad] group as key → value. @strict refuses
  * keys that are not settings (run.ini, --config); otherwise they are skipped

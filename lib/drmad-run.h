@@ -202,6 +202,20 @@ const char           *drmad_run_get_hyper_csv_notice (const DrmadRun *run);
  * other failure with %DRMAD_ERROR_IO; the message names the file. */
 gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error);
 
+/* @path's contents (to g_free, NUL-terminated after *@length bytes), read
+ * without ever blocking: a FIFO (or a device) in its place blocked open()
+ * until a writer came (the window never came up; Open run and Compare runs
+ * waited forever in their threads). Anything but a regular file is refused
+ * before it is opened (opening a device can act), and left untouched. The
+ * one reader of the small text files a user may edit or replace: run.ini
+ * (drmad_run_open(), drmad_run_open_read_only()), settings files. FALSE
+ * with @error in G_FILE_ERROR, as g_file_get_contents() whose place it
+ * takes (G_FILE_ERROR_NOENT where there is no file, G_FILE_ERROR_INVAL for
+ * one that is not a regular file), whose message starts "cannot read the
+ * @what PATH: ". */
+gboolean drmad_read_regular_file (const char *path, const char *what, char **contents, gsize *length,
+                                  GError **error);
+
 /* About how many bytes hyper.csv grows by with each meta-iteration of
  * @hyper's θ: a row per entry, with its name and two numbers of about 19
  * and 22 characters (%.17g). */

@@ -387,6 +387,64 @@ drmad_write_file_atomic (const char *path, const void *contents, gsize length, G
          && atomic_commit (&file, error);
 }
 
+static const char *
+file_kind (mode_t mode)
+{
+  return S_ISFIFO (mode) ? "a FIFO" : S_ISDIR (mode) ? "a folder" : S_ISSOCK (mode) ? "a socket" : "a device";
+}
+
+gboolean
+drmad_read_regular_file (const char *path, const char *what, char **contents, gsize *length, GError **error)
+{
+  /* stat() first: open() of a socket fails (ENXIO) before fstat() could
+   * name it, and opening a tty or a watchdog device has effects of its own */
+  GStatBuf seen;
+  struct stat st;
+  int fd = -1, saved = 0;
+  if (g_stat (path, &seen) != 0)
+    saved = errno;
+  else if (!S_ISREG (seen.st_mode))
+    st.st_mode = seen.st_mode;
+  else if ((fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0)) < 0 || fstat (fd, &st) != 0)
+    saved = errno;   /* fstat() too: the file can be replaced between the two */
+  if (saved) {
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read the %s %s: %s", what, path,
+                 g_strerror (saved));
+    return FALSE;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "cannot read the %s %s: it is %s, not a regular file",
+                 what, path, file_kind (st.st_mode));
+    return FALSE;
+  }
+  GString *text = g_string_new (NULL);
+  char buffer[8192];
+  for (;;) {
+    ssize_t got = read (fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      saved = errno;
+      close (fd);
+      g_string_free (text, TRUE);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot read the %s %s: %s", what, path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+    if (got == 0)
+      break;
+    g_string_append_len (text, buffer, got);
+  }
+  close (fd);
+  *length = text->len;
+  *contents = g_string_free (text, FALSE);
+  return TRUE;
+}
+
 static gboolean
 write_in_run (DrmadRun *run, const char *name, const GString *text, GError **error)
 {
@@ -765,16 +823,19 @@ static DrmadRun *
 open_run (const char *folder, gboolean for_writing, GError **error)
 {
   g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
-  char *ini = NULL;
+  g_autofree char *ini = NULL;
+  gsize length;
   GError *local = NULL;
-  if (!g_file_get_contents (ini_path, &ini, NULL, &local)) {
-    g_set_error (error, DRMAD_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                 ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_IO,
-                 "%s is not a run folder: %s", folder, local->message);
+  /* Never blocks: a FIFO in run.ini's place (or put there since the caller
+   * looked) hung g_file_get_contents() in open() until a writer came. */
+  if (!drmad_read_regular_file (ini_path, "settings file", &ini, &length, &local)) {
+    gboolean missing = g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+    g_set_error (error, DRMAD_ERROR, missing ? DRMAD_ERROR_NOT_FOUND : DRMAD_ERROR_IO,
+                 missing ? "%s is not a run folder: %s" : "cannot open the run %s: %s", folder, local->message);
     g_error_free (local);
     return NULL;
   }
-  g_autoptr (DrmadRun) run = run_new (folder, ini);
+  g_autoptr (DrmadRun) run = run_new (folder, g_steal_pointer (&ini));
   if (for_writing) {
     if ((run->lock_fd = take_lock (folder, error)) < 0)
       return NULL;
@@ -788,8 +849,9 @@ open_run (const char *folder, gboolean for_writing, GError **error)
    * now: that run starts over, rewriting the row. */
   g_autofree char *history_path = g_build_filename (folder, "history.csv", NULL);
   g_autofree char *history = NULL;
+  gsize history_length;
   guint rows = 0;
-  if (g_file_get_contents (history_path, &history, NULL, NULL))
+  if (drmad_read_regular_file (history_path, "file", &history, &history_length, NULL))
     for (const char *line = strchr (history, '\n'); line && line[1]; line = strchr (line + 1, '\n'))
       rows += g_ascii_isdigit (line[1]);
   if (rows > 1 && !drmad_run_has_checkpoint (run)) {

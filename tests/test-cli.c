@@ -1617,6 +1617,106 @@ test_check_with_resume (void)
   remove_tree (dir);
 }
 
+/* `echo LINE | drmad --no-gui ARGS… --evaluate`: the result line without
+ * its times, which differ from run to run; NULL where it failed. */
+static char *
+evaluate_line (const char *const *args, const char *line)
+{
+  g_autoptr (GString) command = g_string_new ("printf '%s\\n' \"$1\" | \"$0\"");
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, "/bin/sh");
+  g_ptr_array_add (argv, "-c");
+  g_ptr_array_add (argv, NULL);   /* the command, below */
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  g_ptr_array_add (argv, (gpointer) line);
+  for (guint i = 0; args[i]; i++) {
+    g_string_append_printf (command, " \"${%u}\"", i + 2);
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  }
+  g_string_append (command, " --evaluate");
+  argv->pdata[2] = command->str;
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
+                               NULL));
+  g_test_message ("evaluate: %s%s", out, err);
+  char *seconds = strstr (out, " seconds=");
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0 || !g_str_has_prefix (out, "val_loss=") || !seconds)
+    return NULL;
+  return g_strndup (out, seconds - out);
+}
+
+/* The flags a mode does not take (README, "Options"), each ignored without
+ * a word: --check --out DIR made no folder and said nothing, --force with
+ * --check, --evaluate, --meta-iters 0 or --resume overwrote nothing,
+ * --shard-data with a mode that trains once, in one process, parted
+ * nothing. Each is refused, status 2, naming both options and what to do,
+ * before anything is loaded, made or changed. --evaluate --resume was
+ * refused without a way forward: it now names the command that evaluates
+ * with the run's settings, which gives the same line as those settings
+ * typed; and the way to start a run over that --resume --force names works. */
+static void
+test_mode_flags (void)
+{
+  g_autofree char *dir = NULL, *data = NULL, *folder = NULL;
+  if (!small_idx_setup (&dir, &data, &folder))
+    return;
+  const char *options[] = SMALL_IDX_OPTIONS (data);
+  g_assert_cmpint (drmad (options, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL, NULL), ==, 0);
+  g_autofree char *history_before = read_text (folder, "history.csv");
+  g_autofree char *hyper_before = read_text (folder, "hyper.csv");
+  g_autofree char *other = g_build_filename (dir, "other", NULL);
+  g_autofree char *config = g_build_filename (folder, "run.ini", NULL);
+  const struct { const char *args[5], *refusal, *advice; } cases[] = {
+    { { "--evaluate", "--resume", folder }, "--evaluate and --resume %s cannot be combined",
+      "to evaluate θ with that run's settings, give --evaluate --config %s\n" },
+    { { "--check", "--out", other }, "--check and --out %s cannot be combined", "keeps no run folder (leave out --out)\n" },
+    { { "--check", "--force" }, "--check and --force cannot be combined", "(leave out --force)\n" },
+    { { "--evaluate", "--force" }, "--evaluate and --force cannot be combined", "(leave out --force)\n" },
+    { { "--meta-iters", "0", "--force" }, "--meta-iters 0 and --force cannot be combined", "(leave out --force)\n" },
+    { { "--check", "--shard-data" }, "--check and --shard-data cannot be combined", "(leave out --shard-data)\n" },
+    { { "--evaluate", "--shard-data" }, "--evaluate and --shard-data cannot be combined", "(leave out --shard-data)\n" },
+    { { "--meta-iters", "0", "--shard-data" }, "--meta-iters 0 and --shard-data cannot be combined",
+      "(leave out --shard-data)\n" },
+    { { "--resume", folder, "--force" }, "--resume %s and --force cannot be combined",
+      "give --config %s --out %s --force)\n" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *out = NULL, *err = NULL;
+    /* --resume takes no settings beside it (a run keeps its own) */
+    gboolean resumed = g_strv_contains (cases[i].args, "--resume");
+    const char *alone[] = { "--no-gui", NULL };
+    int status = drmad (resumed ? alone : options, cases[i].args, &out, &err);
+    g_autofree char *refusal = g_strdup_printf (cases[i].refusal, i == 0 || resumed ? folder : other);
+    g_autofree char *advice = g_strdup_printf (cases[i].advice, config, folder);
+    g_test_message ("%s %s: %d, %s", cases[i].args[0], cases[i].args[1], status, err);
+    g_assert_cmpint (status, ==, 2);
+    g_assert_true (g_str_has_prefix (err, "drmad: "));
+    g_assert_nonnull (strstr (err, refusal));
+    g_assert_nonnull (strstr (err, advice));
+    g_assert_cmpstr (out, ==, "");
+    g_assert_false (g_file_test (other, G_FILE_TEST_EXISTS));
+    g_autofree char *history_after = read_text (folder, "history.csv");
+    g_assert_cmpstr (history_after, ==, history_before);
+  }
+
+  /* The run's settings through --config: the line the same settings typed give. */
+  g_autofree char *typed = evaluate_line (options, "init-lr=0.05");
+  g_autofree char *from_run = evaluate_line ((const char *[]){ "--no-gui", "--config", config, NULL }, "init-lr=0.05");
+  g_assert_nonnull (typed);
+  g_assert_cmpstr (from_run, ==, typed);
+  /* and the run started over in its folder */
+  g_autofree char *over_err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", config, "--out", folder, "--force", NULL }, NULL,
+                          NULL, &over_err), ==, 0);
+  g_autofree char *where = g_strdup_printf ("run folder: %s\n", folder);
+  g_assert_nonnull (strstr (over_err, where));
+  g_autofree char *hyper_over = read_text (folder, "hyper.csv");
+  g_assert_cmpstr (hyper_over, ==, hyper_before);   /* the same settings and seed: the same θ */
+  remove_tree (dir);
+}
+
 /* --warm-start chooses where the meta-iterations start: typed with a mode
  * that has none (--meta-iters 0, --evaluate, --check) it is refused, as it
  * was ignored, the values given trained instead; from a settings file (a
@@ -2019,6 +2119,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/resume-data-moved", test_resume_data_moved);
   g_test_add_func ("/cli/resume-dataset-without-identity", test_resume_dataset_without_identity);
   g_test_add_func ("/cli/check-with-resume", test_check_with_resume);
+  g_test_add_func ("/cli/mode-flags", test_mode_flags);
   g_test_add_func ("/cli/warm-start-without-meta-iterations", test_warm_start_without_meta_iterations);
   g_test_add_func ("/cli/warm-start-announced", test_warm_start_announced);
   g_test_add_func ("/cli/resume-run-ini-edited", test_resume_run_ini_edited);

@@ -264,7 +264,7 @@ test_bad_lines (void)
 }
 
 /* --evaluate keeps no run folder: --out is refused as --resume is
- * (drmad_evaluate_main), with status 2, before anything is loaded or made. */
+ * (drmad-cli.c, refused()), with status 2, before anything is loaded or made. */
 static void
 test_refuses_out (void)
 {

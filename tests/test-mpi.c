@@ -749,6 +749,65 @@ test_ranks_differ (void)
   remove_tree (tmp);
 }
 
+/* Ranks started in different modes (Open MPI's "A : B" form): each
+ * decided alone, before MPI_Init, whether to meta-optimise, so rank 0 with
+ * --meta-iters 0 trained once and Open MPI then aborted the job, status 1
+ * ("did not call init"), and rank 0 without it waited in MPI_Init for ever,
+ * saying nothing (docs/distributed.md). Every rank now initialises MPI and
+ * the ranks compare their modes first: the job ends at once with status 2
+ * and rank 0's one line naming both modes, nothing trained and no run
+ * folder made. Under timeout(1) with 60 s, which the wait ran into. */
+static void
+test_modes_differ (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder);
+  static const struct { const char *mode[2], *named[2]; } cases[] = {
+    { { "--meta-iters=0", "--meta-iters=1" }, { "--meta-iters 0", "meta-optimisation" } },
+    { { "--meta-iters=1", "--meta-iters=0" }, { "meta-optimisation", "--meta-iters 0" } },
+    { { "--check", "--evaluate" }, { "--check", "--evaluate" } },
+  };
+  g_autofree char *timeout = g_find_program_in_path ("timeout");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+    if (timeout) {
+      const char *const guard[] = { timeout, "--kill-after=10", "60", NULL };
+      for (guint k = 0; guard[k]; k++)
+        g_ptr_array_add (argv, g_strdup (guard[k]));
+    }
+    g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_MPIRUN")));
+    g_ptr_array_add (argv, g_strdup ("--oversubscribe"));
+    for (guint rank = 0; rank < 2; rank++) {
+      add_mpmd_rank (argv, rank);
+      g_ptr_array_add (argv, g_strdup ("--no-gui"));
+      for (guint k = 0; k < G_N_ELEMENTS (settings); k++)
+        g_ptr_array_add (argv, g_strdup_printf ("--%s=%s", settings[k][0], settings[k][1]));
+      g_ptr_array_add (argv, g_strdup (cases[i].mode[rank]));
+      if (g_str_equal (cases[i].named[rank], "meta-optimisation")) {
+        g_ptr_array_add (argv, g_strdup ("--out"));
+        g_ptr_array_add (argv, g_strdup (folder));
+      }
+    }
+    g_ptr_array_add (argv, NULL);
+    g_autofree char *out = NULL, *err = NULL;
+    gint64 started = g_get_monotonic_time ();
+    int status = spawn_mpirun (argv, &out, &err);
+    g_test_message ("%s against %s: exit status %d after %.1f s, stdout:\n%s\nstderr:\n%s", cases[i].mode[0],
+                    cases[i].mode[1], status, (g_get_monotonic_time () - started) / 1e6, out, err);
+    g_assert_cmpint (status, ==, 2);
+    g_autofree char *expected = g_strdup_printf ("drmad: the processes were not started alike: rank 1 has \"mode: %s\" "
+                                                 "where rank 0 has \"mode: %s\"; start every process with the same "
+                                                 "options and data (docs/distributed.md)\n", cases[i].named[1],
+                                                 cases[i].named[0]);
+    const char *said = strstr (err, expected);
+    g_assert_nonnull (said);
+    g_assert_null (strstr (said + strlen (expected), "not started alike"));   /* once: rank 0 says it */
+    g_assert_cmpstr (out, ==, "");
+    g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  }
+  remove_tree (tmp);
+}
+
 /* @prefix… (a guard, a display) then mpirun --oversubscribe -n 2 $DRMAD_BIN
  * @args…, all NULL-terminated; the exit status, standard output in @out. */
 static int
@@ -902,6 +961,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/shard-data", test_shard_data);
   g_test_add_func ("/mpi/settings-differ", test_settings_differ);
   g_test_add_func ("/mpi/ranks-differ", test_ranks_differ);
+  g_test_add_func ("/mpi/modes-differ", test_modes_differ);
   g_test_add_func ("/mpi/one-process-commands", test_one_process_commands);
   g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);

@@ -1075,6 +1075,65 @@ test_in_use_fifo (void)
   remove_tree (dir);
 }
 
+/* A run folder (the v3 fixture) whose run.ini is a FIFO, made so or put
+ * there after a caller looked (the window's Open run reads run.ini through
+ * drmad_read_regular_file, then drmad_run_open_read_only read it again with
+ * g_file_get_contents): opening it waited in open() for a writer that never
+ * came. drmad_run_open_read_only() and drmad_run_open() now refuse it at
+ * once, naming the file and what it is; a FIFO in history.csv's place is
+ * passed over as no history, as an unreadable one was. In a subprocess with
+ * a time limit, since the blocked open() hung the test. No device needed. */
+static void
+test_run_ini_fifo (void)
+{
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-run-ini-fifo", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *fixture = g_build_filename (g_getenv ("DRMAD_TEST_DATA"), "checkpoint-v3", NULL);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  const char *names[] = { "run.ini", "checkpoint.bin", "history.csv", "hyper.csv" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *from = g_build_filename (fixture, names[i], NULL), *to = g_build_filename (folder, names[i], NULL);
+    g_autofree char *contents = NULL;
+    gsize length;
+    g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
+    g_assert_true (g_file_set_contents (to, contents, length, NULL));
+  }
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  g_autofree char *ini_text = NULL;
+  g_assert_true (g_file_get_contents (ini, &ini_text, NULL, NULL));
+  g_assert_cmpint (g_unlink (ini), ==, 0);
+  g_assert_cmpint (mkfifo (ini, 0600), ==, 0);
+  g_autofree char *expected = g_strdup_printf ("cannot open the run %s: cannot read the settings file %s: it is a "
+                                               "FIFO, not a regular file", folder, ini);
+  for (guint writing = 0; writing < 2; writing++) {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DrmadRun) run = writing ? drmad_run_open (folder, &error) : drmad_run_open_read_only (folder, &error);
+    g_assert_null (run);
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+    g_assert_cmpstr (error->message, ==, expected);
+  }
+  GStatBuf st;
+  g_assert_cmpint (g_lstat (ini, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));   /* left as it was */
+
+  /* run.ini back, history.csv a FIFO: read as no history (the checkpoint is there) */
+  g_assert_cmpint (g_unlink (ini), ==, 0);
+  g_assert_true (g_file_set_contents (ini, ini_text, -1, NULL));
+  g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
+  g_assert_cmpint (g_unlink (history), ==, 0);
+  g_assert_cmpint (mkfifo (history, 0600), ==, 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (drmad_run_get_ini (run), ==, ini_text);
+  remove_tree (dir);
+}
+
 /* hyper.csv is rewritten each meta-iteration by copying the earlier rows
  * (copy_file_range) and appending the new ones. Where the kernel copies
  * nothing (DRMAD_INJECT_FAULT=copyrange:E: EPERM from a sandbox's seccomp
@@ -1423,6 +1482,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/lock", test_lock);
   g_test_add_func ("/runfolder/in-use-refuses-no-writer", test_in_use_refuses_no_writer);
   g_test_add_func ("/runfolder/in-use-fifo", test_in_use_fifo);
+  g_test_add_func ("/runfolder/run-ini-fifo", test_run_ini_fifo);
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
