@@ -37,6 +37,10 @@ struct _DrmadMeta {
   gboolean           have_reference;
   DrmadReverseConfig reference;             /* what fidelity is measured against */
   char              *reference_reason;      /* why there is none, when there is none */
+  /* Whether the pass (the reference's) got past its memory check once:
+   * later ones are checked against the device's own bound alone
+   * (drmad_hypergradient_compute_again()). */
+  gboolean           pass_ran, reference_ran;
   DrmadMetaReduceFunc reduce;               /* drmad_meta_set_reduce(), or NULL */
   gpointer           reduce_data;
 };
@@ -332,6 +336,23 @@ fidelity_progress (const char *phase, guint64 step, guint64 total, gpointer user
   return f->progress ("fidelity", f->reported, all, f->user_data);
 }
 
+/* A pass of @config: its memory checked against the host's room too
+ * only until it first got past the check (*@ran), as a run that started is
+ * not refused at a later meta-iteration because the page cache or another
+ * process took some of the room (docs/reliability.md). */
+static DrmadHypergradient *
+run_pass (DrmadMeta *meta, const DrmadReverseConfig *config, gboolean *ran, DrmadProgressFunc progress,
+          gpointer user_data, GError **error)
+{
+  DrmadHypergradient *result = (*ran ? drmad_hypergradient_compute_again : drmad_hypergradient_compute)
+                               (meta->net, meta->hyper, meta->train, meta->val, config, progress, user_data, error);
+  /* a pass that diverged ran all the same; one refused for memory, or cancelled before, did not */
+  if (result || (error && *error && (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)
+                                     || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE))))
+    *ran = TRUE;
+  return result;
+}
+
 /* The fidelity of this iteration's hypergradient @result (docs/algorithm.md §5). */
 static gboolean
 measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergradient *result,
@@ -349,8 +370,8 @@ measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergrad
     g_autoptr (GError) local = NULL;
     guint64 T = drmad_hyper_get_config (meta->hyper)->steps;
     FidelityProgress relay = { progress, user_data, T, drmad_reverse_progress_steps (&meta->reference, T) };
-    reference = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val, &meta->reference,
-                                             progress ? fidelity_progress : NULL, &relay, &local);
+    reference = run_pass (meta, &meta->reference, &meta->reference_ran, progress ? fidelity_progress : NULL, &relay,
+                          &local);
     if (!reference && g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_CANCELLED)) {
       /* The reference pass names its own phase and count ("train cancelled at
        * step 3 of 30"), which the callback never saw: say the phase it saw. */
@@ -483,8 +504,7 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
   gint64 started = g_get_monotonic_time ();
   DrmadMetaReport *report = new_report (meta);
   g_autoptr (GError) local = NULL;
-  DrmadHypergradient *result = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val,
-                                                            &meta->reverse, progress, user_data, &local);
+  DrmadHypergradient *result = run_pass (meta, &meta->reverse, &meta->pass_ran, progress, user_data, &local);
   report->method = meta->resolved;
   if (!result) {
     gboolean unstable = g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE);

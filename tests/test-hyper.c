@@ -1906,6 +1906,77 @@ test_auto_choice_cgroup_limit (void)
 #endif
 }
 
+/* A run's passes are checked against the memory this process may take
+ * (MemAvailable, a cgroup's room) before the first of each runs, not again
+ * at every meta-iteration: that room moves with the page cache and with
+ * other processes, and a run that had started was refused at a later
+ * meta-iteration, its pass the same as before. Under 1 PiB available
+ * (DRMAD_INJECT_CGROUP's meminfo) meta-iteration 1 runs piecewise K = 2
+ * and its fidelity reference (exact, which auto chose); the room then falls
+ * to 4 KiB, where a check of either pass refuses it, and meta-iteration 2
+ * runs both all the same. A new run (as after --resume) is refused there
+ * at its first pass. */
+static void
+test_meta_room_checked_once (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+#ifdef DRMAD_TEST_HOOKS
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  if (g_strcmp0 (drmad_device_get_info (p.device)->type, "CPU") != 0) {
+    g_test_skip ("not a CPU device: its memory is not the host's");
+    problem_teardown (&p);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 20);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  reverse.method = DRMAD_METHOD_PIECEWISE;
+  reverse.snapshots = 2;
+  reverse.seed = 5;
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 1;
+  g_autofree char *fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, 0, 0, NULL);
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (first->fidelity_measured);
+  g_assert_cmpint (first->fidelity_reference.method, ==, DRMAD_METHOD_EXACT);
+  fake_memory_end (g_steal_pointer (&fake));
+
+  fake = fake_memory (4096, 0, 0, NULL);
+  g_assert_false (drmad_hypergradient_check_memory (p.net, hyper, &reverse, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_test_message ("the pass, checked now: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "this process may take 4.0\u00a0KiB more (MemAvailable in /proc/meminfo)"));
+  g_clear_error (&error);
+  g_assert_false (drmad_hypergradient_check_memory (p.net, hyper, &first->fidelity_reference, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (second->iteration, ==, 2);
+  g_assert_true (second->fidelity_measured);
+  g_assert_null (second->fidelity_warning);
+
+  g_autoptr (DrmadMeta) fresh = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_meta_step (fresh, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "(MemAvailable in /proc/meminfo)"));
+  g_clear_error (&error);
+  fake_memory_end (g_steal_pointer (&fake));
+  problem_teardown (&p);
+#endif
+}
+
 /* θ's entries are held to the memory this process may take, the room under
  * its cgroup's memory limit (DRMAD_INJECT_CGROUP) where that is less, not
  * to the machine's physical memory: an L2 per weight of a 200-200-10 net
@@ -3070,6 +3141,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/auto-choice", test_auto_choice);
   g_test_add_func ("/hyper/auto-choice-cgroup-limit", test_auto_choice_cgroup_limit);
   g_test_add_func ("/hyper/theta-size-cgroup-limit", test_theta_size_cgroup_limit);
+  g_test_add_func ("/hyper/meta-room-checked-once", test_meta_room_checked_once);
   g_test_add_func ("/hyper/resolve-held-settings", test_resolve_held_settings);
   g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
   g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
