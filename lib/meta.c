@@ -3,6 +3,7 @@
 #include "drmad-meta.h"
 #include "net-private.h"
 #include "reverse-private.h"
+#include "meta-private.h"
 #include "enum-names.h"
 
 #include <math.h>
@@ -41,6 +42,7 @@ struct _DrmadMeta {
    * later ones are checked against the device's own bound alone
    * (drmad_hypergradient_compute_again()). */
   gboolean           pass_ran, reference_ran;
+  DrmadReverseConfig asked;                 /* the method as asked (drmad_meta_keep_recorded_method()) */
   DrmadMetaReduceFunc reduce;               /* drmad_meta_set_reduce(), or NULL */
   gpointer           reduce_data;
 };
@@ -182,6 +184,7 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
   meta->train = train;
   meta->val = val;
   meta->reverse = resolved;
+  meta->asked = *reverse;
   meta->config = *config;
   meta->learning_rate = config->learning_rate;
   meta->n = drmad_hyper_get_n (hyper);
@@ -194,6 +197,60 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
   meta->best_theta = g_new0 (double, meta->n);
   meta->best_val_loss = INFINITY;
   return meta;
+}
+
+/* @config with the method and its settings of @method (what a record
+ * keeps: history.csv's method_used), the rest (seed, watch factor, budget)
+ * @config's own. */
+static DrmadReverseConfig
+with_method_of (const DrmadReverseConfig *config, const DrmadReverseConfig *method)
+{
+  DrmadReverseConfig r = *config;
+  r.method = method->method;
+  r.checkpoint_every = method->checkpoint_every;
+  r.snapshots = method->snapshots;
+  r.reverse_steps = method->reverse_steps;
+  return r;
+}
+
+void
+drmad_meta_keep_recorded_method (DrmadMeta *meta, const DrmadReverseConfig *method,
+                                 const DrmadReverseConfig *reference)
+{
+  if (meta->asked.method != DRMAD_METHOD_AUTO || method->method == DRMAD_METHOD_AUTO)
+    return;
+  guint64 T = drmad_hyper_get_config (meta->hyper)->steps;
+  DrmadReverseConfig kept = with_method_of (&meta->resolved, method);
+  g_autofree char *kept_text = drmad_reverse_config_describe (&kept, T);
+  g_autofree char *now_text = drmad_reverse_config_describe (&meta->resolved, T);
+  g_autoptr (GError) local = NULL;
+  if (!drmad_hypergradient_check_memory (meta->net, meta->hyper, &kept, &local)) {
+    char *reason = g_strdup_printf ("%s; the run's meta-iterations so far used %s, which does not fit now (%s), "
+                                    "so from here on its numbers are not those of an uninterrupted run",
+                                    meta->method_reason, kept_text, local->message);
+    g_free (meta->method_reason);
+    meta->method_reason = reason;
+    return;
+  }
+  if (!g_str_equal (kept_text, now_text)) {
+    char *reason = g_strdup_printf ("auto kept %s, the method the run's meta-iterations so far used, so that the "
+                                    "resumed run goes on as it began; started now, %s", kept_text,
+                                    meta->method_reason);
+    g_free (meta->method_reason);
+    meta->method_reason = reason;
+    meta->resolved = meta->reverse = kept;
+    g_clear_pointer (&meta->reference_reason, g_free);
+    meta->have_reference = FALSE;
+    choose_reference (meta, meta->net, meta->hyper, &meta->asked);
+  }
+  /* the reference the run measured against, where it still fits */
+  DrmadReverseConfig recorded = reference ? with_method_of (&meta->resolved, reference) : meta->resolved;
+  if (reference && reference->method != DRMAD_METHOD_AUTO
+      && drmad_hypergradient_check_memory (meta->net, meta->hyper, &recorded, NULL)) {
+    g_clear_pointer (&meta->reference_reason, g_free);
+    meta->reference = recorded;
+    meta->have_reference = TRUE;
+  }
 }
 
 const DrmadHypergradient *drmad_meta_get_last_hypergradient (DrmadMeta *meta) { return meta->last; }
