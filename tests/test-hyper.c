@@ -1977,6 +1977,76 @@ test_meta_room_checked_once (void)
 #endif
 }
 
+/* A fidelity reference that the memory this process may take no longer
+ * holds when it first runs leaves the meta-iteration's fidelity unmeasured,
+ * saying why, and the run goes on: it stopped the run (exit 1), though
+ * the reference was chosen to fit when the run began. Chosen under 1 PiB
+ * (exact), then the room (DRMAD_INJECT_CGROUP's meminfo) falls to between
+ * what the pass, piecewise K = 2, and exact need with the host arrays. */
+static void
+test_fidelity_reference_refused_for_memory (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+#ifdef DRMAD_TEST_HOOKS
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  if (g_strcmp0 (drmad_device_get_info (p.device)->type, "CPU") != 0) {
+    g_test_skip ("not a CPU device: its memory is not the host's");
+    problem_teardown (&p);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 20);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  reverse.method = DRMAD_METHOD_PIECEWISE;
+  reverse.snapshots = 2;
+  reverse.seed = 5;
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 1;
+  g_autofree char *fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, 0, 0, NULL);
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  fake_memory_end (g_steal_pointer (&fake));
+  const guint64 host = (4 * (guint64) config.segments + 5) * drmad_net_get_n_params (p.net) * sizeof (double);
+  DrmadReverseConfig exact = reverse;
+  exact.method = DRMAD_METHOD_EXACT;
+  exact.checkpoint_every = 5;   /* ⌈√20⌉, auto's exact */
+  guint64 pass = drmad_hypergradient_device_bytes (p.net, hyper, &reverse) + host;
+  guint64 reference = drmad_hypergradient_device_bytes (p.net, hyper, &exact) + host;
+  g_assert_cmpuint (pass + 4096, <, reference);
+  /* meminfo counts in KiB: a room on a KiB boundary between the two */
+  fake = fake_memory ((pass + reference) / 2 / 1024 * 1024, 0, 0, NULL);
+  g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (first->iteration, ==, 1);
+  g_assert_false (first->fidelity_measured);
+  g_test_message ("%s", first->fidelity_warning);
+  g_autofree char *exact_text = g_format_size_full (reference, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *host_text = g_format_size_full (host, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *says = g_strdup_printf ("fidelity not measured: the reference pass failed: the exact k=5 reverse "
+                                           "pass over T = 20 steps, with its %s of host arrays (a CPU device's "
+                                           "memory is the host's), needs %s of device memory;", host_text,
+                                           exact_text);
+  g_assert_true (g_str_has_prefix (first->fidelity_warning, says));
+  g_assert_nonnull (strstr (first->fidelity_warning, "(MemAvailable in /proc/meminfo)"));
+  fake_memory_end (g_steal_pointer (&fake));
+  /* with room again, the next meta-iteration measures it */
+  fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, 0, 0, NULL);
+  g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (second->fidelity_measured);
+  g_assert_cmpint (second->fidelity_reference.method, ==, DRMAD_METHOD_EXACT);
+  fake_memory_end (g_steal_pointer (&fake));
+  problem_teardown (&p);
+#endif
+}
+
 /* A resumed run goes on with the method its meta-iterations used: on a
  * CPU device auto chooses within the memory this process may still take,
  * which moves from one start to the next, and a resumed run took another
@@ -3268,6 +3338,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/theta-size-cgroup-limit", test_theta_size_cgroup_limit);
   g_test_add_func ("/hyper/meta-room-checked-once", test_meta_room_checked_once);
   g_test_add_func ("/hyper/resume-keeps-auto-choice", test_resume_keeps_auto_choice);
+  g_test_add_func ("/hyper/fidelity-reference-refused-for-memory", test_fidelity_reference_refused_for_memory);
   g_test_add_func ("/hyper/resolve-held-settings", test_resolve_held_settings);
   g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
   g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
