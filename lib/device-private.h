@@ -80,6 +80,15 @@ guint64 drmad_device_get_free_bytes (DrmadDevice *device, char **host_bound);
 gboolean drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, guint64 largest_array,
                                   const char *what, const char *advice, GError **error);
 
+/* drmad_device_check_room() of work that already ran in this process, a
+ * meta-iteration's pass after the first: against the device's own bound
+ * alone (global memory less what the library holds). The host's room moves
+ * with the page cache and with what other processes take, and a run that
+ * started was refused at a later meta-iteration; its first pass was checked
+ * against it (docs/reliability.md). */
+gboolean drmad_device_check_room_again (DrmadDevice *device, guint64 bytes_needed, guint64 largest_array,
+                                        const char *what, const char *advice, GError **error);
+
 gsize drmad_precision_size (DrmadPrecision precision);
 /* FALSE and %DRMAD_ERROR_INVALID_ARGUMENT when @precision is not a DrmadPrecision. */
 gboolean drmad_precision_check (DrmadPrecision precision, GError **error);

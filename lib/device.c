@@ -432,14 +432,16 @@ drmad_device_shares_host_memory (DrmadDevice *device)
   return g_strcmp0 (device->info.type, "CPU") == 0;
 }
 
-guint64
-drmad_device_get_free_bytes (DrmadDevice *device, char **host_bound)
+/* drmad_device_get_free_bytes(), bounded by the host's room only where
+ * @with_host_room (drmad_device_check_room_again() leaves it out). */
+static guint64
+device_free_bytes (DrmadDevice *device, gboolean with_host_room, char **host_bound)
 {
   guint64 held = drmad_device_get_allocated_bytes (device);
   guint64 total = device->info.global_mem_bytes;
   guint64 left = total > held ? total - held : 0;
   g_autofree char *bound = NULL;
-  if (drmad_device_shares_host_memory (device)) {
+  if (with_host_room && drmad_device_shares_host_memory (device)) {
     guint64 room = drmad_memory_room (FALSE, &bound);
     if (room < left)
       left = room;
@@ -451,12 +453,18 @@ drmad_device_get_free_bytes (DrmadDevice *device, char **host_bound)
   return left;
 }
 
-gboolean
-drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, guint64 largest_array,
-                         const char *what, const char *advice, GError **error)
+guint64
+drmad_device_get_free_bytes (DrmadDevice *device, char **host_bound)
+{
+  return device_free_bytes (device, TRUE, host_bound);
+}
+
+static gboolean
+check_room (DrmadDevice *device, gboolean with_host_room, guint64 bytes_needed, guint64 largest_array,
+            const char *what, const char *advice, GError **error)
 {
   g_autofree char *host_bound = NULL;
-  guint64 left = drmad_device_get_free_bytes (device, &host_bound);
+  guint64 left = device_free_bytes (device, with_host_room, &host_bound);
   if (bytes_needed <= left && largest_array <= device->info.max_alloc_bytes)
     return TRUE;
   g_autofree char *need = drmad_memory_text (bytes_needed);
@@ -477,6 +485,20 @@ drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, guint64 larg
                  "%s needs %s of device memory; %s has %s free of %s: %s",
                  what, need, device->info.name, free_text, total_text, advice);
   return FALSE;
+}
+
+gboolean
+drmad_device_check_room (DrmadDevice *device, guint64 bytes_needed, guint64 largest_array,
+                         const char *what, const char *advice, GError **error)
+{
+  return check_room (device, TRUE, bytes_needed, largest_array, what, advice, error);
+}
+
+gboolean
+drmad_device_check_room_again (DrmadDevice *device, guint64 bytes_needed, guint64 largest_array,
+                               const char *what, const char *advice, GError **error)
+{
+  return check_room (device, FALSE, bytes_needed, largest_array, what, advice, error);
 }
 
 guint64

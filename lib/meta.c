@@ -3,6 +3,7 @@
 #include "drmad-meta.h"
 #include "net-private.h"
 #include "reverse-private.h"
+#include "meta-private.h"
 #include "enum-names.h"
 
 #include <math.h>
@@ -37,6 +38,11 @@ struct _DrmadMeta {
   gboolean           have_reference;
   DrmadReverseConfig reference;             /* what fidelity is measured against */
   char              *reference_reason;      /* why there is none, when there is none */
+  /* Whether the pass (the reference's) got past its memory check once:
+   * later ones are checked against the device's own bound alone
+   * (drmad_hypergradient_compute_again()). */
+  gboolean           pass_ran, reference_ran;
+  DrmadReverseConfig asked;                 /* the method as asked (drmad_meta_keep_recorded_method()) */
   DrmadMetaReduceFunc reduce;               /* drmad_meta_set_reduce(), or NULL */
   gpointer           reduce_data;
 };
@@ -178,6 +184,7 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
   meta->train = train;
   meta->val = val;
   meta->reverse = resolved;
+  meta->asked = *reverse;
   meta->config = *config;
   meta->learning_rate = config->learning_rate;
   meta->n = drmad_hyper_get_n (hyper);
@@ -190,6 +197,60 @@ drmad_meta_new (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadD
   meta->best_theta = g_new0 (double, meta->n);
   meta->best_val_loss = INFINITY;
   return meta;
+}
+
+/* @config with the method and its settings of @method (what a record
+ * keeps: history.csv's method_used), the rest (seed, watch factor, budget)
+ * @config's own. */
+static DrmadReverseConfig
+with_method_of (const DrmadReverseConfig *config, const DrmadReverseConfig *method)
+{
+  DrmadReverseConfig r = *config;
+  r.method = method->method;
+  r.checkpoint_every = method->checkpoint_every;
+  r.snapshots = method->snapshots;
+  r.reverse_steps = method->reverse_steps;
+  return r;
+}
+
+void
+drmad_meta_keep_recorded_method (DrmadMeta *meta, const DrmadReverseConfig *method,
+                                 const DrmadReverseConfig *reference)
+{
+  if (meta->asked.method != DRMAD_METHOD_AUTO || method->method == DRMAD_METHOD_AUTO)
+    return;
+  guint64 T = drmad_hyper_get_config (meta->hyper)->steps;
+  DrmadReverseConfig kept = with_method_of (&meta->resolved, method);
+  g_autofree char *kept_text = drmad_reverse_config_describe (&kept, T);
+  g_autofree char *now_text = drmad_reverse_config_describe (&meta->resolved, T);
+  g_autoptr (GError) local = NULL;
+  if (!drmad_hypergradient_check_memory (meta->net, meta->hyper, &kept, &local)) {
+    char *reason = g_strdup_printf ("%s; the run's meta-iterations so far used %s, which does not fit now (%s), "
+                                    "so from here on its numbers are not those of an uninterrupted run",
+                                    meta->method_reason, kept_text, local->message);
+    g_free (meta->method_reason);
+    meta->method_reason = reason;
+    return;
+  }
+  if (!g_str_equal (kept_text, now_text)) {
+    char *reason = g_strdup_printf ("auto kept %s, the method the run's meta-iterations so far used, so that the "
+                                    "resumed run goes on as it began; started now, %s", kept_text,
+                                    meta->method_reason);
+    g_free (meta->method_reason);
+    meta->method_reason = reason;
+    meta->resolved = meta->reverse = kept;
+    g_clear_pointer (&meta->reference_reason, g_free);
+    meta->have_reference = FALSE;
+    choose_reference (meta, meta->net, meta->hyper, &meta->asked);
+  }
+  /* the reference the run measured against, where it still fits */
+  DrmadReverseConfig recorded = reference ? with_method_of (&meta->resolved, reference) : meta->resolved;
+  if (reference && reference->method != DRMAD_METHOD_AUTO
+      && drmad_hypergradient_check_memory (meta->net, meta->hyper, &recorded, NULL)) {
+    g_clear_pointer (&meta->reference_reason, g_free);
+    meta->reference = recorded;
+    meta->have_reference = TRUE;
+  }
 }
 
 const DrmadHypergradient *drmad_meta_get_last_hypergradient (DrmadMeta *meta) { return meta->last; }
@@ -332,6 +393,23 @@ fidelity_progress (const char *phase, guint64 step, guint64 total, gpointer user
   return f->progress ("fidelity", f->reported, all, f->user_data);
 }
 
+/* A pass of @config: its memory checked against the host's room too
+ * only until it first got past the check (*@ran), as a run that started is
+ * not refused at a later meta-iteration because the page cache or another
+ * process took some of the room (docs/reliability.md). */
+static DrmadHypergradient *
+run_pass (DrmadMeta *meta, const DrmadReverseConfig *config, gboolean *ran, DrmadProgressFunc progress,
+          gpointer user_data, GError **error)
+{
+  DrmadHypergradient *result = (*ran ? drmad_hypergradient_compute_again : drmad_hypergradient_compute)
+                               (meta->net, meta->hyper, meta->train, meta->val, config, progress, user_data, error);
+  /* a pass that diverged ran all the same; one refused for memory, or cancelled before, did not */
+  if (result || (error && *error && (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)
+                                     || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE))))
+    *ran = TRUE;
+  return result;
+}
+
 /* The fidelity of this iteration's hypergradient @result (docs/algorithm.md §5). */
 static gboolean
 measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergradient *result,
@@ -349,8 +427,8 @@ measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergrad
     g_autoptr (GError) local = NULL;
     guint64 T = drmad_hyper_get_config (meta->hyper)->steps;
     FidelityProgress relay = { progress, user_data, T, drmad_reverse_progress_steps (&meta->reference, T) };
-    reference = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val, &meta->reference,
-                                             progress ? fidelity_progress : NULL, &relay, &local);
+    reference = run_pass (meta, &meta->reference, &meta->reference_ran, progress ? fidelity_progress : NULL, &relay,
+                          &local);
     if (!reference && g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_CANCELLED)) {
       /* The reference pass names its own phase and count ("train cancelled at
        * step 3 of 30"), which the callback never saw: say the phase it saw. */
@@ -359,8 +437,13 @@ measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergrad
       return FALSE;
     }
     if (!reference) {
+      /* A reference the memory no longer holds (on a CPU device the room
+       * moves with what else runs, and its first pass may come meta-iterations
+       * after the run began) leaves this one's fidelity unmeasured: the run
+       * goes on, and the next measurement checks again. */
       if (!g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)
-          && !g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE)) {
+          && !g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE)
+          && !g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE)) {
         g_propagate_error (error, g_steal_pointer (&local));
         return FALSE;
       }
@@ -483,8 +566,7 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
   gint64 started = g_get_monotonic_time ();
   DrmadMetaReport *report = new_report (meta);
   g_autoptr (GError) local = NULL;
-  DrmadHypergradient *result = drmad_hypergradient_compute (meta->net, meta->hyper, meta->train, meta->val,
-                                                            &meta->reverse, progress, user_data, &local);
+  DrmadHypergradient *result = run_pass (meta, &meta->reverse, &meta->pass_ran, progress, user_data, &local);
   report->method = meta->resolved;
   if (!result) {
     gboolean unstable = g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE);

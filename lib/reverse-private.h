@@ -8,3 +8,15 @@
  * reversed, and where checkpoints are k > 1 steps apart (exact, truncated)
  * each step recomputed from its checkpoint first, which counts too. */
 guint64 drmad_reverse_progress_steps (const DrmadReverseConfig *config, guint64 T);
+
+/* drmad_hypergradient_compute() of a pass that already ran in this run (a
+ * meta-iteration after the first, the fidelity reference after its first):
+ * its memory check is against the device's own bound alone
+ * (drmad_device_check_room_again()), not the host's room again, which
+ * moves with the page cache and other processes: a long run was refused
+ * mid-way at a later meta-iteration where the same pass had run before
+ * (docs/reliability.md). */
+DrmadHypergradient *drmad_hypergradient_compute_again (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
+                                                       DrmadDeviceData *val, const DrmadReverseConfig *config,
+                                                       DrmadProgressFunc progress, gpointer user_data,
+                                                       GError **error);

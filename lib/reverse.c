@@ -961,9 +961,11 @@ drmad_fidelity_compute (const double *a, const double *r, gsize first, gsize cou
   return f;
 }
 
-gboolean
-drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
-                                  GError **error)
+/* drmad_hypergradient_check_memory(); where @again (a pass of a run that
+ * already ran one of it, drmad_hypergradient_compute_again()) against the
+ * device's own bound alone (drmad_device_check_room_again()). */
+static gboolean
+check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config, gboolean again, GError **error)
 {
   /* The pass's own vectors plus what the method stores (docs/algorithm.md §2e). */
   const DrmadHyperConfig *hc = drmad_hyper_get_config (hyper);
@@ -989,12 +991,21 @@ drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadR
     bytes = add_sat (bytes, host);
   }
   gsize elem = drmad_precision_size (net->precision);
-  return drmad_device_check_room (net->device, bytes, hc->segments * net->n_params * elem, what, advice, error);
+  return (again ? drmad_device_check_room_again : drmad_device_check_room) (net->device, bytes,
+                                                                           hc->segments * net->n_params * elem,
+                                                                           what, advice, error);
+}
+
+gboolean
+drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadReverseConfig *config,
+                                  GError **error)
+{
+  return check_memory (net, hyper, config, FALSE, error);
 }
 
 static DrmadHypergradient *
 drmad_hypergradient_compute_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
-                                       DrmadDeviceData *val, const DrmadReverseConfig *config,
+                                       DrmadDeviceData *val, const DrmadReverseConfig *config, gboolean again,
                                        DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
   if (!drmad_hyper_check_net (hyper, net, error))
@@ -1005,7 +1016,7 @@ drmad_hypergradient_compute_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDe
   }
   DrmadReverseConfig resolved;
   if (!drmad_reverse_config_resolve (net, hyper, config, &resolved, NULL, error)
-      || !drmad_hypergradient_check_memory (net, hyper, &resolved, error))
+      || !check_memory (net, hyper, &resolved, again, error))
     return NULL;
   config = &resolved;
   /* The pass measures its own peak from here; the caller's peak (since open
@@ -1107,8 +1118,21 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
 {
   if (!drmad_net_enter (net, "drmad_hypergradient_compute()", error))
     return NULL;
-  DrmadHypergradient *result = drmad_hypergradient_compute_unguarded (net, hyper, train, val, config, progress,
-                                                                       user_data, error);
+  DrmadHypergradient *result = drmad_hypergradient_compute_unguarded (net, hyper, train, val, config, FALSE,
+                                                                       progress, user_data, error);
+  drmad_net_leave (net);
+  return result;
+}
+
+DrmadHypergradient *
+drmad_hypergradient_compute_again (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
+                                   DrmadDeviceData *val, const DrmadReverseConfig *config,
+                                   DrmadProgressFunc progress, gpointer user_data, GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_hypergradient_compute()", error))
+    return NULL;
+  DrmadHypergradient *result = drmad_hypergradient_compute_unguarded (net, hyper, train, val, config, TRUE,
+                                                                       progress, user_data, error);
   drmad_net_leave (net);
   return result;
 }

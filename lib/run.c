@@ -3,6 +3,7 @@
 #include "drmad-run.h"
 #include "device-private.h"
 #include "environment-private.h"
+#include "meta-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1975,6 +1976,14 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   g_autoptr (GBytes) state = g_bytes_new (data + header_size, header[0]);
   if (meta && !drmad_meta_load_state (meta, state, error))
     return FALSE;
+  if (meta && records->len) {
+    /* auto goes on with the method the run used (it may choose another now) */
+    const DrmadRunRecord *last = records->pdata[records->len - 1], *measured = NULL;
+    for (guint i = records->len; i-- > 0 && !measured;)
+      if (((const DrmadRunRecord *) records->pdata[i])->fidelity_measured)
+        measured = records->pdata[i];
+    drmad_meta_keep_recorded_method (meta, &last->method, measured ? &measured->fidelity_reference : NULL);
+  }
   g_ptr_array_unref (run->records);
   run->records = g_steal_pointer (&records);
   run->n = n;

@@ -1906,6 +1906,272 @@ test_auto_choice_cgroup_limit (void)
 #endif
 }
 
+/* A run's passes are checked against the memory this process may take
+ * (MemAvailable, a cgroup's room) before the first of each runs, not again
+ * at every meta-iteration: that room moves with the page cache and with
+ * other processes, and a run that had started was refused at a later
+ * meta-iteration, its pass the same as before. Under 1 PiB available
+ * (DRMAD_INJECT_CGROUP's meminfo) meta-iteration 1 runs piecewise K = 2
+ * and its fidelity reference (exact, which auto chose); the room then falls
+ * to 4 KiB, where a check of either pass refuses it, and meta-iteration 2
+ * runs both all the same. A new run (as after --resume) is refused there
+ * at its first pass. */
+static void
+test_meta_room_checked_once (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+#ifdef DRMAD_TEST_HOOKS
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  if (g_strcmp0 (drmad_device_get_info (p.device)->type, "CPU") != 0) {
+    g_test_skip ("not a CPU device: its memory is not the host's");
+    problem_teardown (&p);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 20);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  reverse.method = DRMAD_METHOD_PIECEWISE;
+  reverse.snapshots = 2;
+  reverse.seed = 5;
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 1;
+  g_autofree char *fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, 0, 0, NULL);
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (first->fidelity_measured);
+  g_assert_cmpint (first->fidelity_reference.method, ==, DRMAD_METHOD_EXACT);
+  fake_memory_end (g_steal_pointer (&fake));
+
+  fake = fake_memory (4096, 0, 0, NULL);
+  g_assert_false (drmad_hypergradient_check_memory (p.net, hyper, &reverse, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_test_message ("the pass, checked now: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "this process may take 4.0\u00a0KiB more (MemAvailable in /proc/meminfo)"));
+  g_clear_error (&error);
+  g_assert_false (drmad_hypergradient_check_memory (p.net, hyper, &first->fidelity_reference, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (second->iteration, ==, 2);
+  g_assert_true (second->fidelity_measured);
+  g_assert_null (second->fidelity_warning);
+
+  g_autoptr (DrmadMeta) fresh = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_meta_step (fresh, NULL, NULL, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "(MemAvailable in /proc/meminfo)"));
+  g_clear_error (&error);
+  fake_memory_end (g_steal_pointer (&fake));
+  problem_teardown (&p);
+#endif
+}
+
+/* A fidelity reference that the memory this process may take no longer
+ * holds when it first runs leaves the meta-iteration's fidelity unmeasured,
+ * saying why, and the run goes on: it stopped the run (exit 1), though
+ * the reference was chosen to fit when the run began. Chosen under 1 PiB
+ * (exact), then the room (DRMAD_INJECT_CGROUP's meminfo) falls to between
+ * what the pass, piecewise K = 2, and exact need with the host arrays. */
+static void
+test_fidelity_reference_refused_for_memory (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+#ifdef DRMAD_TEST_HOOKS
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  if (g_strcmp0 (drmad_device_get_info (p.device)->type, "CPU") != 0) {
+    g_test_skip ("not a CPU device: its memory is not the host's");
+    problem_teardown (&p);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 20);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  reverse.method = DRMAD_METHOD_PIECEWISE;
+  reverse.snapshots = 2;
+  reverse.seed = 5;
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 1;
+  g_autofree char *fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, 0, 0, NULL);
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  fake_memory_end (g_steal_pointer (&fake));
+  const guint64 host = (4 * (guint64) config.segments + 5) * drmad_net_get_n_params (p.net) * sizeof (double);
+  DrmadReverseConfig exact = reverse;
+  exact.method = DRMAD_METHOD_EXACT;
+  exact.checkpoint_every = 5;   /* ⌈√20⌉, auto's exact */
+  guint64 pass = drmad_hypergradient_device_bytes (p.net, hyper, &reverse) + host;
+  guint64 reference = drmad_hypergradient_device_bytes (p.net, hyper, &exact) + host;
+  g_assert_cmpuint (pass + 4096, <, reference);
+  /* meminfo counts in KiB: a room on a KiB boundary between the two */
+  fake = fake_memory ((pass + reference) / 2 / 1024 * 1024, 0, 0, NULL);
+  g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (first->iteration, ==, 1);
+  g_assert_false (first->fidelity_measured);
+  g_test_message ("%s", first->fidelity_warning);
+  g_autofree char *exact_text = g_format_size_full (reference, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *host_text = g_format_size_full (host, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *says = g_strdup_printf ("fidelity not measured: the reference pass failed: the exact k=5 reverse "
+                                           "pass over T = 20 steps, with its %s of host arrays (a CPU device's "
+                                           "memory is the host's), needs %s of device memory;", host_text,
+                                           exact_text);
+  g_assert_true (g_str_has_prefix (first->fidelity_warning, says));
+  g_assert_nonnull (strstr (first->fidelity_warning, "(MemAvailable in /proc/meminfo)"));
+  fake_memory_end (g_steal_pointer (&fake));
+  /* with room again, the next meta-iteration measures it */
+  fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, 0, 0, NULL);
+  g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (second->fidelity_measured);
+  g_assert_cmpint (second->fidelity_reference.method, ==, DRMAD_METHOD_EXACT);
+  fake_memory_end (g_steal_pointer (&fake));
+  problem_teardown (&p);
+#endif
+}
+
+/* A resumed run goes on with the method its meta-iterations used: on a
+ * CPU device auto chooses within the memory this process may still take,
+ * which moves from one start to the next, and a resumed run took another
+ * K, so that its numbers were not an uninterrupted run's. Under a fake
+ * cgroup room (DRMAD_INJECT_CGROUP) auto chooses piecewise K = 5, counted
+ * as in /hyper/auto-choice-cgroup-limit; the run records meta-iteration 1
+ * and goes on to 2. Started again under a room where auto chooses K = 3,
+ * the restored run keeps K = 5, says so, and its meta-iteration 2 gives
+ * θ and the validation loss of the uninterrupted run's, bit for bit. */
+static void
+test_resume_keeps_auto_choice (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+#ifdef DRMAD_TEST_HOOKS
+  Problem p = { 0 };
+  if (!problem_setup (&p, 8))
+    return;
+  if (g_strcmp0 (drmad_device_get_info (p.device)->type, "CPU") != 0) {
+    g_test_skip ("not a CPU device: its memory is not the host's");
+    problem_teardown (&p);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 200);
+  config.learn_momentum = FALSE;
+  const guint64 P = drmad_net_get_n_params (p.net), S = config.segments, usage = 1048576;
+  const guint64 room5 = 2 * (((3 * S + 8 + 5 + 4) * P + 1) * sizeof (double)) + P * sizeof (double);
+  const guint64 room3 = 2 * (((3 * S + 8 + 3 + 4) * P + 1) * sizeof (double)) + P * sizeof (double);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  reverse.seed = 17;
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 0;
+  g_autofree char *folder = test_tmp_dir ("drmad-test-resume", &error);
+  g_assert_no_error (error);
+  g_autofree char *run_folder = g_build_filename (folder, "run", NULL);
+
+  g_autofree char *fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, usage + room5, usage, NULL);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (p.net, hyper, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (drmad_meta_get_method (meta)->method, ==, DRMAD_METHOD_PIECEWISE);
+  g_assert_cmpuint (drmad_meta_get_method (meta)->snapshots, ==, 5);
+  g_autoptr (DrmadRun) run = drmad_run_create (run_folder, "[drmad]\n", FALSE, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) first = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  CHECK (drmad_run_record (run, hyper, meta, first, &error));
+  g_clear_pointer (&run, drmad_run_free);
+  g_autoptr (DrmadMetaReport) second = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  gsize n = drmad_hyper_get_n (hyper);
+  g_autofree double *theta = g_memdup2 (drmad_hyper_get_values (hyper), n * sizeof (double));
+  fake_memory_end (g_steal_pointer (&fake));
+
+  fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, usage + room3, usage, NULL);
+  g_autoptr (DrmadHyper) again = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMeta) resumed = drmad_meta_new (p.net, again, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_meta_get_method (resumed)->snapshots, ==, 3);   /* what auto chooses now */
+  run = drmad_run_open (run_folder, &error);
+  g_assert_no_error (error);
+  CHECK (drmad_run_restore (run, again, resumed, &error));
+  g_test_message ("%s", drmad_meta_get_method_reason (resumed));
+  g_assert_cmpint (drmad_meta_get_method (resumed)->method, ==, DRMAD_METHOD_PIECEWISE);
+  g_assert_cmpuint (drmad_meta_get_method (resumed)->snapshots, ==, 5);
+  g_assert_true (g_str_has_prefix (drmad_meta_get_method_reason (resumed),
+                                   "auto kept piecewise K=5, the method the run's meta-iterations so far used, so "
+                                   "that the resumed run goes on as it began; started now, auto chose piecewise "
+                                   "with K = 3 pieces"));
+  g_autoptr (DrmadMetaReport) resumed_second = drmad_meta_step (resumed, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (resumed_second->iteration, ==, 2);
+  g_assert_cmpuint (resumed_second->method.snapshots, ==, 5);
+  g_assert_cmpmem (drmad_hyper_get_values (again), n * sizeof (double), theta, n * sizeof (double));
+  g_assert_cmpfloat (resumed_second->val_loss, ==, second->val_loss);
+  g_clear_pointer (&run, drmad_run_free);
+  fake_memory_end (g_steal_pointer (&fake));
+
+  /* Where the run's method no longer fits (K = 20: (24 + 20) P numbers and
+   * the (4S + 5) P host doubles, 65 P, in a room of 51 P where auto
+   * chooses K = 1), auto's choice now stays, and the reason says why. */
+  const guint64 room20 = 2 * (((3 * S + 8 + 20 + 4) * P + 1) * sizeof (double)) + P * sizeof (double);
+  const guint64 room1 = 2 * (((3 * S + 8 + 1 + 4) * P + 1) * sizeof (double)) + P * sizeof (double);
+  g_autofree char *large_folder = g_build_filename (folder, "large", NULL);
+  fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, usage + room20, usage, NULL);
+  g_autoptr (DrmadHyper) large = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMeta) large_meta = drmad_meta_new (p.net, large, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (drmad_meta_get_method (large_meta)->snapshots, ==, 20);
+  run = drmad_run_create (large_folder, "[drmad]\n", FALSE, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMetaReport) large_first = drmad_meta_step (large_meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  CHECK (drmad_run_record (run, large, large_meta, large_first, &error));
+  g_clear_pointer (&run, drmad_run_free);
+  fake_memory_end (g_steal_pointer (&fake));
+  fake = fake_memory (G_GUINT64_CONSTANT (1) << 50, usage + room1, usage, NULL);
+  g_autoptr (DrmadHyper) small = drmad_hyper_new (p.net, &config, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadMeta) small_meta = drmad_meta_new (p.net, small, p.train, p.val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+  run = drmad_run_open (large_folder, &error);
+  g_assert_no_error (error);
+  CHECK (drmad_run_restore (run, small, small_meta, &error));
+  g_test_message ("%s", drmad_meta_get_method_reason (small_meta));
+  g_assert_cmpuint (drmad_meta_get_method (small_meta)->snapshots, ==, 1);
+  g_assert_true (g_str_has_prefix (drmad_meta_get_method_reason (small_meta), "auto chose piecewise with K = 1 "));
+  g_assert_nonnull (strstr (drmad_meta_get_method_reason (small_meta), "; the run's meta-iterations so far used "
+                                                                       "piecewise K=20, which does not fit now (the "
+                                                                       "piecewise K=20 reverse pass"));
+  g_assert_true (g_str_has_suffix (drmad_meta_get_method_reason (small_meta), "), so from here on its numbers are "
+                                   "not those of an uninterrupted run"));
+  g_clear_pointer (&run, drmad_run_free);
+  fake_memory_end (g_steal_pointer (&fake));
+  remove_tree (folder);
+  problem_teardown (&p);
+#endif
+}
+
 /* θ's entries are held to the memory this process may take, the room under
  * its cgroup's memory limit (DRMAD_INJECT_CGROUP) where that is less, not
  * to the machine's physical memory: an L2 per weight of a 200-200-10 net
@@ -3070,6 +3336,9 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/auto-choice", test_auto_choice);
   g_test_add_func ("/hyper/auto-choice-cgroup-limit", test_auto_choice_cgroup_limit);
   g_test_add_func ("/hyper/theta-size-cgroup-limit", test_theta_size_cgroup_limit);
+  g_test_add_func ("/hyper/meta-room-checked-once", test_meta_room_checked_once);
+  g_test_add_func ("/hyper/resume-keeps-auto-choice", test_resume_keeps_auto_choice);
+  g_test_add_func ("/hyper/fidelity-reference-refused-for-memory", test_fidelity_reference_refused_for_memory);
   g_test_add_func ("/hyper/resolve-held-settings", test_resolve_held_settings);
   g_test_add_func ("/hyper/caller-peak-kept", test_caller_peak_kept);
   g_test_add_func ("/hyper/defaults-at-largest-steps", test_defaults_at_largest_steps);
