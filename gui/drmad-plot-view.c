@@ -622,8 +622,13 @@ on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, 
                 at_cursor ? self->hover_y : gtk_widget_get_height (GTK_WIDGET (self)) / 2.0);
     return TRUE;
   }
-  /* the window's shortcuts, and Shift+Tab; + is Shift+= on many layouts */
-  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK)) || ((state & GDK_SHIFT_MASK) && keyval != GDK_KEY_plus))
+  /* the window's shortcuts, and Shift+Tab. Shift is how many layouts type
+   * the zoom's characters: + is Shift+= on US ones, and 0 is Shift+à on
+   * French ones (it was passed over, and 0 could not be typed there); keys
+   * that type none of them with Shift (_ and ) on US ones) stay the window's. */
+  gboolean zoom_character = keyval == GDK_KEY_plus || keyval == GDK_KEY_equal || keyval == GDK_KEY_minus
+                            || keyval == GDK_KEY_0;
+  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK)) || ((state & GDK_SHIFT_MASK) && !zoom_character))
     return FALSE;
   return drmad_plot_view_key (self, keyval);
 }

@@ -3286,6 +3286,18 @@ test_keyboard_zoom (void)
   g_assert_cmpfloat (lo, ==, lo0);
   g_assert_cmpfloat (hi, ==, hi0);
   g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "validation loss, meta-iteration 10: 0.1");
+  /* 0 as a French (AZERTY) layout types it, Shift+à: the keyval 0 with
+   * Shift held (it was passed over); Shift+- types _ and zooms nothing */
+  g_assert_true (press (widget, GDK_KEY_plus));
+  handled = FALSE;
+  g_signal_emit_by_name (key_controller (widget), "key-pressed", GDK_KEY_0, 0, GDK_SHIFT_MASK, &handled);
+  g_assert_true (handled);
+  drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+  g_assert_cmpfloat (lo, ==, lo0);
+  g_assert_cmpfloat (hi, ==, hi0);
+  handled = TRUE;
+  g_signal_emit_by_name (key_controller (widget), "key-pressed", GDK_KEY_underscore, 0, GDK_SHIFT_MASK, &handled);
+  g_assert_false (handled);
   close_window (window);
 }
 
