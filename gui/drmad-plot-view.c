@@ -431,8 +431,15 @@ drmad_plot_view_zoom (DrmadPlotView *self, double x, double factor)
   drmad_plot_get_layout (self->plot, width, height, &area, NULL);
   drmad_plot_get_x_range (self->plot, width, height, &lo, &hi);
   double at = lo + (CLAMP (x, area.x, area.x + area.width) - area.x) / MAX (area.width, 1) * (hi - lo);
-  self->zoom_lo = at - (at - lo) * factor;
-  self->zoom_hi = at + (hi - at) * factor;
+  double new_lo = at - (at - lo) * factor, new_hi = at + (hi - at) * factor;
+  /* In no further than a billionth of the values shown: past that the
+   * doubles run out (a held + reaches it in seconds), the range shrank to
+   * one value and the plot jumped back to showing all; here the x axis
+   * still has labels of its own (linear_ticks, app/drmad-plot.c). */
+  if (factor < 1 && !(new_hi - new_lo >= 1e-9 * MAX (MAX (fabs (new_lo), fabs (new_hi)), 1e-290)))
+    return;
+  self->zoom_lo = new_lo;
+  self->zoom_hi = new_hi;
   apply_choices (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }

@@ -3301,6 +3301,70 @@ test_keyboard_zoom (void)
   close_window (window);
 }
 
+/* The distinct labels of @view's x axis. */
+static guint
+x_labels (DrmadPlotView *view)
+{
+  GtkWidget *widget = GTK_WIDGET (view);
+  g_auto (GStrv) labels = drmad_plot_get_tick_labels (drmad_plot_view_get_plot (view), gtk_widget_get_width (widget),
+                                                      gtk_widget_get_height (widget), DRMAD_PLOT_AXIS_X);
+  guint distinct = 0;
+  for (guint i = 0; labels[i]; i++)
+    distinct += i == 0 || strcmp (labels[i], labels[i - 1]) != 0;
+  return distinct;
+}
+
+/* + held down in a plot with no data (the window's before a run) or one
+ * point: every press zooms in or leaves the range as it is, never out, and
+ * the empty plot's x axis keeps distinct labels. Some 160 presses in, the
+ * range was a few units in the last place of its values: the axis drew one
+ * label, then the range shrank to a single value and the plot jumped back
+ * to showing all (and before /plot/zoom-far-in, its ticks filled memory). */
+static void
+test_keyboard_zoom_far_in (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  GtkWidget *widget = GTK_WIDGET (drmad_window_get_plot_view (window, 2));
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  for (guint points = 0; points <= 1; points++) {
+    DrmadPlot *plot = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+    if (points)
+      drmad_plot_series_append (drmad_plot_add_series (plot, "validation loss", 0, 1), 3, 0.5);
+    drmad_plot_view_set_plot (view, plot);
+    g_assert_true (gtk_widget_grab_focus (widget));
+    double lo0, hi0, lo, hi, span;
+    drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo0, &hi0);
+    span = hi0 - lo0;
+    for (guint i = 0; i < 250; i++) {
+      g_assert_true (press (widget, GDK_KEY_plus));
+      drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+      if (!(hi - lo <= span) || !(hi > lo) || (!points && x_labels (view) < 2))
+        g_test_message ("press %u: x from %.17g to %.17g, %u labels", i + 1, lo, hi, x_labels (view));
+      g_assert_true (isfinite (lo) && isfinite (hi));
+      g_assert_cmpfloat (hi, >, lo);
+      g_assert_cmpfloat (hi - lo, <=, span);
+      if (!points)
+        g_assert_cmpuint (x_labels (view), >=, 2);
+      span = hi - lo;
+    }
+    g_test_message ("%u point%s: x from %g to %g, after 250 presses from %.17g to %.17g", points,
+                    points == 1 ? "" : "s", lo0, hi0, lo, hi);
+    g_assert_cmpfloat (span, <, 1e-6 * (hi0 - lo0));
+    iterate_for (0.1);   /* drawn so */
+    g_assert_true (press (widget, GDK_KEY_minus));
+    drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+    g_assert_cmpfloat (hi - lo, >, span);
+    g_assert_true (press (widget, GDK_KEY_0));
+    drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+    g_assert_cmpfloat (lo, ==, lo0);
+    g_assert_cmpfloat (hi, ==, hi0);
+  }
+  close_window (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -3326,6 +3390,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/click", test_keyboard_click);
   g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
   g_test_add_func ("/gui/keyboard/zoom", test_keyboard_zoom);
+  g_test_add_func ("/gui/keyboard/zoom-far-in", test_keyboard_zoom_far_in);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
