@@ -2866,6 +2866,82 @@ test_export_no_checkpoint (void)
   remove_tree (dir);
 }
 
+/* Writes "x" to @name in @folder. */
+static void
+write_extra (const char *folder, const char *name)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  g_assert_true (g_file_set_contents (path, "x", 1, NULL));
+}
+
+/* Exports the window's run into @folder and checks the status line is
+ * "Exported @n file(s) (@names) to @folder". */
+static void
+assert_export_says (DrmadWindow *window, const char *folder, guint n, const char *names)
+{
+  drmad_window_export_to (window, folder);
+  g_assert_cmpfloat (wait_until (window, idle, 60), >=, 0);
+  g_assert_null (drmad_window_get_error (window));
+  const char *status = drmad_window_get_status (window);
+  g_test_message ("%s", status);
+  g_assert_true (g_utf8_validate (status, -1, NULL));
+  g_autofree char *expected = g_strdup_printf ("Exported %u file%s (%s) to %s", n, n == 1 ? "" : "s", names, folder);
+  g_assert_cmpstr (status, ==, expected);
+}
+
+/* The export's status line with other files in the run folder: with 21
+ * more it named all 28 (some 300 characters, the folder exported to and
+ * any rows left out past the end of a line cut short with "…"); now the
+ * run's own seven, then how many more. A file name that is not UTF-8 was
+ * put in the line as it was (Pango warned and drew it broken); now as GLib
+ * displays a file name. A folder of one file says "1 file". */
+static void
+test_export_names (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-export-names", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  const char *own = "checkpoint.bin, history.csv, hyper.csv, l2.png, loss.png, lr.png, run.ini";
+
+  for (guint i = 0; i < 21; i++) {
+    g_autofree char *name = g_strdup_printf ("note-%02u.txt", i);
+    write_extra (run, name);
+  }
+  g_autofree char *many = g_build_filename (dir, "many", NULL);
+  g_autofree char *own_and_more = g_strdup_printf ("%s and 21 more", own);
+  assert_export_says (window, many, 28, own_and_more);
+  g_assert_cmpuint (assert_exported_whole (run, many), ==, 28);
+  for (guint i = 0; i < 21; i++) {
+    g_autofree char *path = g_strdup_printf ("%s/note-%02u.txt", run, i);
+    g_assert_cmpint (g_unlink (path), ==, 0);
+  }
+
+  /* "café.txt" in Latin-1: its é is no UTF-8 */
+  write_extra (run, "caf\xe9.txt");
+  g_autofree char *latin1 = g_build_filename (dir, "latin1", NULL);
+  g_autofree char *own_and_cafe = g_strdup_printf ("%s, caf\xef\xbf\xbd.txt", own);   /* U+FFFD for the byte */
+  assert_export_says (window, latin1, 8, own_and_cafe);
+  g_assert_cmpuint (assert_exported_whole (run, latin1), ==, 8);
+
+  g_autoptr (GDir) folder = g_dir_open (run, 0, NULL);
+  for (const char *name; (name = g_dir_read_name (folder));)
+    if (!g_str_equal (name, "run.ini")) {
+      g_autofree char *path = g_build_filename (run, name, NULL);
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+  g_autofree char *one = g_build_filename (dir, "one", NULL);
+  assert_export_says (window, one, 1, "run.ini");
+
+  close_window (window);
+  remove_tree (dir);
+}
+
 /* A run folder whose run.ini is a FIFO: Open run's and Compare runs'
  * threads waited in open() for a writer that never came (the window stayed
  * busy for good). Both now refuse it, naming the file and what it is; and
@@ -3406,6 +3482,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/export-recording", test_export_recording);
   g_test_add_func ("/gui/export-ahead", test_export_ahead);
   g_test_add_func ("/gui/export-no-checkpoint", test_export_no_checkpoint);
+  g_test_add_func ("/gui/export-names", test_export_names);
   g_test_add_func ("/gui/run-ini-fifo", test_run_ini_fifo);
   g_test_add_func ("/gui/open-run", test_open_run);
   g_test_add_func ("/gui/quit-signal", test_quit_signal);
