@@ -26,6 +26,8 @@ struct _DrmadPlotView {
   int            point_series; /* -1: none */
   guint          point_index;
   gboolean       from_keys;    /* the read-out is the keyboard cursor's: it goes when the focus leaves */
+  gboolean       pointer_in;   /* the pointer is over the view, at pointer_x, pointer_y */
+  double         pointer_x, pointer_y;
   /* What the user chose, kept when the plot is replaced after each meta-iteration. */
   double         zoom_lo, zoom_hi;   /* the x range shown; NaN: all */
   int            log_choice;         /* -1: the plot's own scale; 0 linear; 1 log */
@@ -313,6 +315,8 @@ drmad_plot_view_hover (DrmadPlotView *self, double x, double y)
   g_return_val_if_fail (DRMAD_IS_PLOT_VIEW (self), FALSE);
   guint series, point;
   int width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
+  self->pointer_in = TRUE;
+  self->pointer_x = x, self->pointer_y = y;
   if (!self->plot || width <= 0 || height <= 0
       || !drmad_plot_nearest (self->plot, width, height, x, y, HOVER_RADIUS, &series, &point)) {
     /* The keyboard cursor's read-out stays while the pointer passes by
@@ -349,6 +353,7 @@ on_motion (GtkEventControllerMotion *controller, double x, double y, DrmadPlotVi
 static void
 on_leave (GtkEventControllerMotion *controller, DrmadPlotView *self)
 {
+  self->pointer_in = FALSE;
   if (!self->from_keys)   /* the keyboard cursor's read-out goes with the focus, or Escape */
     clear_hover (self);
 }
@@ -419,6 +424,16 @@ drmad_plot_view_get_plot (DrmadPlotView *self)
   return self->plot;
 }
 
+/* The pointer's read-out is of the point under the resting pointer: after
+ * a zoom (the y axis fitted to what is then in view), another one or none.
+ * The keyboard cursor's stays on its point, placed again as drawn. */
+static void
+pointer_readout_again (DrmadPlotView *self)
+{
+  if (self->pointer_in && !self->from_keys)
+    drmad_plot_view_hover (self, self->pointer_x, self->pointer_y);
+}
+
 void
 drmad_plot_view_zoom (DrmadPlotView *self, double x, double factor)
 {
@@ -441,6 +456,7 @@ drmad_plot_view_zoom (DrmadPlotView *self, double x, double factor)
   self->zoom_lo = new_lo;
   self->zoom_hi = new_hi;
   apply_choices (self);
+  pointer_readout_again (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -450,6 +466,7 @@ drmad_plot_view_reset_zoom (DrmadPlotView *self)
   g_return_if_fail (DRMAD_IS_PLOT_VIEW (self));
   self->zoom_lo = self->zoom_hi = NAN;
   apply_choices (self);
+  pointer_readout_again (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -564,8 +581,10 @@ drmad_plot_view_key (DrmadPlotView *self, guint keyval)
   gboolean zoom_in = keyval == GDK_KEY_plus || keyval == GDK_KEY_equal || keyval == GDK_KEY_KP_Add;
   if (zoom_in || keyval == GDK_KEY_minus || keyval == GDK_KEY_KP_Subtract) {
     int width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
-    gboolean at_cursor = self->hover_text && self->from_keys && cursor_position (self, width, height);
-    drmad_plot_view_zoom (self, at_cursor ? self->hover_x : width / 2.0, zoom_in ? 0.8 : 1.25);
+    /* the keyboard cursor's point, or the pointer's (which a click that
+     * gave the focus may have left up), as the Menu key places its menu */
+    gboolean at_readout = self->hover_text && (!self->from_keys || cursor_position (self, width, height));
+    drmad_plot_view_zoom (self, at_readout ? self->hover_x : width / 2.0, zoom_in ? 0.8 : 1.25);
     return TRUE;
   }
   if (keyval == GDK_KEY_0 || keyval == GDK_KEY_KP_0) {

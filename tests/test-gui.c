@@ -3377,6 +3377,48 @@ test_keyboard_zoom (void)
   close_window (window);
 }
 
+/* The zoom keys with the pointer's read-out up (a click gave the plot the
+ * focus, and the pointer rests on a point): the read-out stays the point
+ * drawn under the pointer. The keys zoomed around the middle and left the
+ * read-out and its ring where the point had been, over another point or
+ * none; the wheel refits the y axis to what is in view, as the keys do. */
+static void
+test_keyboard_zoom_pointer (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *widget = GTK_WIDGET (drmad_window_get_plot_view (window, 2));
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
+  DrmadPlot *plot = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+  DrmadPlotSeries *series = drmad_plot_add_series (plot, "validation loss", 0, 1);
+  for (guint i = 1; i <= 40; i++)
+    drmad_plot_series_append (series, i, 1.0 / i);
+  drmad_plot_view_set_plot (view, plot);
+  g_assert_true (gtk_widget_grab_focus (widget));
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  double px, py;
+  g_assert_true (drmad_plot_locate (drmad_plot_view_get_plot (view), width, height, 0, 29, &px, &py));
+  g_assert_true (drmad_plot_view_hover (view, px, py));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "validation loss, meta-iteration 30: 0.03333");
+  const guint keys[] = { GDK_KEY_plus, GDK_KEY_plus, GDK_KEY_minus, GDK_KEY_plus, GDK_KEY_0 };
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++) {
+    g_assert_true (press (widget, keys[k]));
+    const char *text = drmad_plot_view_get_hover_text (view);
+    double x, y;
+    const char *at = text ? strstr (text, "meta-iteration ") : NULL;
+    guint iteration = at ? (guint) g_ascii_strtoull (at + strlen ("meta-iteration "), NULL, 10) : 0;
+    gboolean drawn = iteration >= 1
+                     && drmad_plot_locate (drmad_plot_view_get_plot (view), width, height, 0, iteration - 1, &x, &y);
+    g_test_message ("%s: read-out %s, its point drawn at %.1f, %.1f, the pointer at %.1f, %.1f",
+                    gdk_keyval_name (keys[k]), text ? text : "none", drawn ? x : NAN, drawn ? y : NAN, px, py);
+    /* none, or the point within the ring's reach of the pointer */
+    g_assert_true (!text || (drawn && hypot (x - px, y - py) <= 12));
+  }
+  g_assert_nonnull (drmad_plot_view_get_hover_text (view));
+  close_window (window);
+}
+
 /* The distinct labels of @view's x axis. */
 static guint
 x_labels (DrmadPlotView *view)
@@ -3467,6 +3509,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
   g_test_add_func ("/gui/keyboard/zoom", test_keyboard_zoom);
   g_test_add_func ("/gui/keyboard/zoom-far-in", test_keyboard_zoom_far_in);
+  g_test_add_func ("/gui/keyboard/zoom-pointer", test_keyboard_zoom_pointer);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
