@@ -707,6 +707,16 @@ name_focus_buttons (DrmadWindow *self)
                                       gtk_expander_get_label (GTK_EXPANDER (child)), -1);
 }
 
+/* The progress bar's text is its value to a screen reader: GTK 4.8 gives
+ * only the fraction. It changes at most every PROGRESS_INTERVAL_US
+ * (drmad-runner.c), as the fraction does. */
+static void
+on_progress_text (GtkProgressBar *bar, GParamSpec *pspec, gpointer user_data)
+{
+  const char *text = gtk_progress_bar_get_text (bar);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, text ? text : "", -1);
+}
+
 static void
 drmad_window_constructed (GObject *object)
 {
@@ -719,6 +729,7 @@ drmad_window_constructed (GObject *object)
   g_object_bind_property (self->settings_toggle, "active", self->settings_scroller, "visible",
                           G_BINDING_SYNC_CREATE);
   name_focus_buttons (self);
+  g_signal_connect (self->progress_bar, "notify::text", G_CALLBACK (on_progress_text), NULL);
 
   drmad_window_clear_plots (self);
   drmad_window_set_run_folder (self, NULL);

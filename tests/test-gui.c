@@ -3231,7 +3231,7 @@ collect_named_twice (GPtrArray *all, GPtrArray *twice)
  * focus has a name (the settings toggle and the menu, icons with only a
  * tooltip, had none), and so has every setting (their labels stood beside
  * them, naming nothing); the plots are pictures (a bare widget before);
- * F10 opens the menu. */
+ * the progress bar says its text; F10 opens the menu. */
 static void
 test_a11y_names (void)
 {
@@ -3256,6 +3256,14 @@ test_a11y_names (void)
   g_assert_cmpuint (unnamed->len, ==, 0);
   g_assert_cmpuint (twice->len, ==, 0);
   g_assert_true (has_name (first));   /* the entries of More settings too */
+  /* the progress bar: named, and its text as its value (GTK 4.8 gives a
+   * screen reader neither: it read "GtkProgressBar" and no text) */
+  GtkAccessible *progress = GTK_ACCESSIBLE (window->progress_bar);
+  gtk_test_accessible_assert_property (progress, GTK_ACCESSIBLE_PROPERTY_LABEL, "Progress");
+  gtk_test_accessible_assert_property (progress, GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, "idle");
+  gtk_progress_bar_set_text (window->progress_bar, "meta-iteration 2 of 3 · train 10/30 · about 4 s left");
+  gtk_test_accessible_assert_property (progress, GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT,
+                                       "meta-iteration 2 of 3 · train 10/30 · about 4 s left");
   for (guint i = 0; i < 7; i++)
     g_assert_true (gtk_test_accessible_has_role (GTK_ACCESSIBLE (drmad_window_get_plot_view (window, i)),
                                                  GTK_ACCESSIBLE_ROLE_IMG));
