@@ -40,17 +40,22 @@ struct _DrmadPlotView {
 
 G_DEFINE_FINAL_TYPE (DrmadPlotView, drmad_plot_view, GTK_TYPE_DRAWING_AREA)
 
-/* 1.23e-4 rather than 0.000123 or 1.23e-04: the scale of an L2 penalty reads at a glance. */
+/* 1.23e-4 rather than 0.000123 or 1.23e-04: the scale of an L2 penalty
+ * reads at a glance. With a decimal point in every locale, as the plot's
+ * axes are labelled (drmad-plot.c) and history.csv holds the numbers: in a
+ * locale that writes 0,5 the read-out and the description said "0,7715"
+ * beside an axis labelled 0.5. */
 static char *
 format_value (double value)
 {
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
   double magnitude = fabs (value);
   if (value == 0 || (magnitude >= 1e-3 && magnitude < 1e5))
-    return g_strdup_printf ("%.4g", value);
-  g_autofree char *text = g_strdup_printf ("%.2e", value);
+    return g_strdup (g_ascii_formatd (text, sizeof text, "%.4g", value));
+  g_ascii_formatd (text, sizeof text, "%.2e", value);
   char *e = strchr (text, 'e');
   if (!e)
-    return g_steal_pointer (&text);
+    return g_strdup (text);
   int exponent = atoi (e + 1);
   *e = '\0';
   return g_strdup_printf ("%se%d", text, exponent);
@@ -64,8 +69,10 @@ drmad_plot_describe_point (const DrmadPlot *plot, guint series_index, guint poin
   g_return_val_if_fail (point_index < series->x->len, NULL);
   double x = g_array_index (series->x, double, point_index), y = g_array_index (series->y, double, point_index);
   g_autofree char *x_text = x == floor (x) && fabs (x) < 1e15 ? g_strdup_printf ("%.0f", x) : format_value (x);
+  char percent[G_ASCII_DTOSTR_BUF_SIZE];
   g_autofree char *y_text = series->right_axis && plot->y2_label && plot->y2_percent
-                            ? g_strdup_printf ("%.4g %%", 100 * y) : format_value (y);
+                            ? g_strconcat (g_ascii_formatd (percent, sizeof percent, "%.4g", 100 * y), " %", NULL)
+                            : format_value (y);
   return g_strdup_printf ("%s, %s %s: %s", series->name, plot->x_label, x_text, y_text);
 }
 

@@ -11,6 +11,7 @@
  * folder in use or without its checkpoint, a plot saved where it cannot be). */
 #define _GNU_SOURCE   /* F_OFD_SETLK: hold_run_lock() in test-util.h */
 #include <gtk/gtk.h>
+#include <locale.h>
 #include <math.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -3468,6 +3469,63 @@ test_keyboard_zoom_pointer (void)
   close_window (window);
 }
 
+/* In a locale that writes 0,5 (de_DE, compiled here with localedef), a
+ * plot's read-out and its description (a screen reader's) give numbers as
+ * its axes label them, and as the README and history.csv do: 0.7715. They
+ * said "0,7715" beside axes labelled 0.5 and 1 (drmad_plot's labels have a
+ * decimal point in every locale), and the tests that read them back with
+ * g_ascii_strtod failed in such a locale. */
+static void
+test_plot_decimal_point (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autofree char *dir = test_tmp_dir ("drmad-locale", NULL);
+  g_auto (GStrv) env = decimal_comma_environ (dir);
+  if (!env)
+    return;
+  g_autofree char *saved = g_strdup (setlocale (LC_NUMERIC, NULL)), *saved_path = g_strdup (g_getenv ("LOCPATH"));
+  g_setenv ("LOCPATH", dir, TRUE);
+  gboolean loaded = setlocale (LC_NUMERIC, "de_DE.UTF-8") != NULL;
+  /* the programs the later tests start look for their locale where they did */
+  if (saved_path)
+    g_setenv ("LOCPATH", saved_path, TRUE);
+  else
+    g_unsetenv ("LOCPATH");
+  if (!loaded) {
+    g_test_skip ("de_DE.UTF-8 made by localedef does not load");
+    remove_tree (dir);
+    return;
+  }
+  g_autofree char *comma = g_strdup_printf ("%.1f", 0.5);
+  g_assert_cmpstr (comma, ==, "0,5");
+  GtkWidget *widget = g_object_ref_sink (drmad_plot_view_new ());
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
+  DrmadPlot *plot = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+  plot->y2_label = g_strdup ("validation error (%)");
+  plot->y2_percent = TRUE;
+  DrmadPlotSeries *loss = drmad_plot_add_series (plot, "validation loss", 0, 1);
+  DrmadPlotSeries *error = drmad_plot_add_series (plot, "validation error", 1, 1);
+  DrmadPlotSeries *l2 = drmad_plot_add_series (plot, "layer 1", 2, 1);
+  error->right_axis = TRUE;
+  drmad_plot_series_append (loss, 1, 0.9);
+  drmad_plot_series_append (loss, 2, 0.7715);
+  drmad_plot_series_append (error, 2, 0.235);
+  drmad_plot_series_append (l2, 2, 1.234e-4);
+  drmad_plot_view_set_plot (view, plot);
+  g_auto (GStrv) ticks = drmad_plot_get_tick_labels (drmad_plot_view_get_plot (view), 800, 500, DRMAD_PLOT_AXIS_Y);
+  g_autofree char *joined = g_strjoinv (" | ", ticks);
+  const char *description = drmad_plot_view_get_description (view);
+  g_test_message ("y axis: %s; description: %s", joined, description);
+  g_assert_nonnull (strchr (joined, '.'));   /* the axes: a decimal point */
+  g_assert_true (g_str_has_prefix (description, "Newest values: validation loss, meta-iteration 2: 0.7715; "
+                                   "validation error, meta-iteration 2: 23.5 %; layer 1, meta-iteration 2: 1.23e-4. "));
+  g_autofree char *point = drmad_plot_describe_point (drmad_plot_view_get_plot (view), 0, 0);
+  g_assert_cmpstr (point, ==, "validation loss, meta-iteration 1: 0.9");
+  setlocale (LC_NUMERIC, saved);
+  g_object_unref (widget);
+  remove_tree (dir);
+}
+
 /* The distinct labels of @view's x axis. */
 static guint
 x_labels (DrmadPlotView *view)
@@ -3559,6 +3617,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/zoom", test_keyboard_zoom);
   g_test_add_func ("/gui/keyboard/zoom-far-in", test_keyboard_zoom_far_in);
   g_test_add_func ("/gui/keyboard/zoom-pointer", test_keyboard_zoom_pointer);
+  g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
