@@ -686,18 +686,22 @@ drmad_window_screenshot_after (DrmadWindow *self, const char *path, guint iterat
 static void
 name_focus_buttons (DrmadWindow *self)
 {
-  GtkDropDown *dropdowns[] = { self->dataset_dropdown, self->activation_dropdown, self->l2_granularity_dropdown,
-                               self->method_dropdown, self->device_dropdown, self->precision_dropdown };
+  const struct { GtkDropDown *dropdown; const char *unlabelled; } dropdowns[] = {
+    { self->dataset_dropdown, NULL }, { self->activation_dropdown, NULL },
+    { self->l2_granularity_dropdown, "L2 granularity" }, { self->method_dropdown, NULL },
+    { self->device_dropdown, NULL }, { self->precision_dropdown, NULL },
+  };
   for (guint i = 0; i < G_N_ELEMENTS (dropdowns); i++) {
-    GtkWidget *button = gtk_widget_get_first_child (GTK_WIDGET (dropdowns[i]));
+    GtkWidget *button = gtk_widget_get_first_child (GTK_WIDGET (dropdowns[i].dropdown));
     if (!GTK_IS_TOGGLE_BUTTON (button))
       continue;   /* another GTK's drop-down */
-    GList *labels = gtk_widget_list_mnemonic_labels (GTK_WIDGET (dropdowns[i]));
+    GList *labels = gtk_widget_list_mnemonic_labels (GTK_WIDGET (dropdowns[i].dropdown));
     if (labels)
       gtk_accessible_update_relation (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_RELATION_LABELLED_BY, labels->data, NULL,
                                       -1);
-    else
-      gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, "L2 granularity", -1);
+    else if (dropdowns[i].unlabelled)
+      gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, dropdowns[i].unlabelled,
+                                      -1);
     g_list_free (labels);
   }
   for (GtkWidget *child = gtk_widget_get_first_child (self->settings_box); child;
