@@ -2891,10 +2891,10 @@ assert_export_says (DrmadWindow *window, const char *folder, guint n, const char
 }
 
 /* The export's status line with other files in the run folder: with 21
- * more it named all 28 (some 300 characters, the folder exported to and
+ * more it named all 28 (over 300 characters, the folder exported to and
  * any rows left out past the end of a line cut short with "…"); now the
- * run's own seven, then how many more. A file name that is not UTF-8 was
- * put in the line as it was (Pango warned and drew it broken); now as GLib
+ * run's own seven, then how many more. A file name that is not UTF-8 went
+ * into the line byte for byte, text no label may hold; now as GLib
  * displays a file name. A folder of one file says "1 file". */
 static void
 test_export_names (void)
