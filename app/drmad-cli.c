@@ -843,7 +843,13 @@ drmad_cli_main (int argc, char **argv)
     fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
     status = EXIT_BAD_INPUT;
 #ifdef DRMAD_HAVE_MPI
-  } else if (drmad_mpi_launched ()) {
+  } else if (drmad_mpi_launched () && !(mode_name (&options) && drmad_mpi_launched_size () == 1)) {
+    /* A mode that runs once, launched alone, has no rank to compare with:
+     * it runs as plain drmad does, without MPI_Init. A script under
+     * `mpirun -n 1` or `srun -n 1` that runs drmad more than once
+     * (scripts/device-check.sh's run.sh: --list-devices, then a run)
+     * can initialise MPI only once in its rank: Open MPI's orte_init
+     * refuses the second. */
     status = run_launched (&options);
 #endif
   } else

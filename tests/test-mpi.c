@@ -900,6 +900,31 @@ test_one_process_commands (void)
   g_assert_null (strstr (first + 1, "evaluate: one θ per line"));
 }
 
+/* A script run as one process under the launcher that runs drmad twice
+ * (scripts/device-check.sh's run.sh: --list-devices, then a run): every
+ * launched drmad initialised MPI to compare its mode, with no other rank
+ * to compare with, and Open MPI refuses a second MPI_Init in one rank
+ * ("orte_init failed"), so the second drmad failed. A mode that runs once,
+ * launched alone, runs as plain drmad does, without MPI_Init. */
+static void
+test_one_process_script (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  add_mpmd_launcher (argv);
+  const char *const shell[] = { "-n", "1", "/bin/sh", "-c", NULL };
+  for (guint i = 0; shell[i]; i++)
+    g_ptr_array_add (argv, g_strdup (shell[i]));
+  g_ptr_array_add (argv, g_strdup ("\"$0\" --no-gui --version && \"$0\" --no-gui --version"));
+  g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_BIN")));
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  int status = spawn_mpirun (argv, &out, &err);
+  g_test_message ("exit status %d, stdout:\n%s\nstderr:\n%s", status, out, err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (out, ==, "drmad " DRMAD_VERSION "\ndrmad " DRMAD_VERSION "\n");
+}
+
 /* mpirun -n 2 drmad --no-gui --meta-iters 0 with --dataset @dataset0 on
  * rank 0 and @dataset1 on rank 1 (NULL: the default); the exit status. */
 static int
@@ -1007,6 +1032,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/modes-differ", test_modes_differ);
   g_test_add_func ("/mpi/mode-flags-differ", test_mode_flags_differ);
   g_test_add_func ("/mpi/one-process-commands", test_one_process_commands);
+  g_test_add_func ("/mpi/one-process-script", test_one_process_script);
   g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();
