@@ -52,6 +52,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (GBytes) bytes = drmad_checkpoint_read (path, &error);
   if (!bytes && !error)
     abort ();
+  fuzz_check_names (error, path);
   g_clear_error (&error);
   /* Export: the records counted from the file's bytes alone */
   g_autofree char *file = NULL;
@@ -61,6 +62,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     guint64 records;
     if (!drmad_checkpoint_bytes_records (contents, path, &records, &error) && !error)
       abort ();
+    fuzz_check_names (error, path);
     g_clear_error (&error);
   }
   g_autofree char *folder = g_path_get_dirname (path);
@@ -73,10 +75,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     layout_ok = layout != NULL;
     if (reader && layout && !drmad_run_load_history (reader, layout, &error) && !error)
       abort ();
+    fuzz_check_names (error, path);
     g_clear_error (&error);
     g_autofree char *identity = reader ? drmad_run_read_identity (reader, &error) : NULL;
     if (reader && !identity && !error)
       abort ();
+    fuzz_check_names (error, path);
     g_clear_error (&error);
   }
   g_autoptr (DrmadMeta) meta = fuzz_small_run_meta (&small, NULL);
@@ -85,6 +89,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     abort ();
   if (!drmad_run_restore (run, small.hyper, meta, &error) && !error)
     abort ();
+  fuzz_check_names (error, path);
   /* Whatever was restored must be finite (set_values refuses NaN). */
   for (gsize i = 0; i < drmad_hyper_get_n (small.hyper); i++)
     if (!isfinite (drmad_hyper_get_values (small.hyper)[i]))
