@@ -531,6 +531,19 @@ parse_learn (DrmadOptions *o, GError **error)
   return TRUE;
 }
 
+/* The library's names of an enum (activation, method, meta-optimizer, gemm)
+ * say the value and what is expected, not the option: its name first, as
+ * bad_value() has it, so that a value from a settings file gets the file's
+ * name too (drmad_options_parse; fuzz-run-ini found "unknown GEMM path \"\""
+ * with neither, docs/reliability.md). */
+static gboolean
+named_option (gboolean ok, const char *name, GError **error)
+{
+  if (!ok)
+    g_prefix_error (error, "--%s: ", name);
+  return ok;
+}
+
 static gboolean
 convert (DrmadOptions *o, GError **error)
 {
@@ -551,10 +564,13 @@ convert (DrmadOptions *o, GError **error)
       || !parse_unsigned (o, "reverse-steps", 0, 100000000, &o->reverse.reverse_steps, error)
       || !parse_bytes (o, "memory-budget", &o->reverse.memory_budget, error)
       || !parse_uint (o, "fidelity-every", 0, 1000000, &o->meta.fidelity_every, error)
-      || !drmad_activation_from_name (g_hash_table_lookup (v, "activation"), &o->activation, error)
-      || !drmad_method_from_name (g_hash_table_lookup (v, "method"), &o->reverse.method, error)
-      || !drmad_meta_algorithm_from_name (g_hash_table_lookup (v, "meta-optimizer"), &o->meta.algorithm, error)
-      || !drmad_gemm_path_from_name (g_hash_table_lookup (v, "gemm"), &o->gemm, error)
+      || !named_option (drmad_activation_from_name (g_hash_table_lookup (v, "activation"), &o->activation, error),
+                        "activation", error)
+      || !named_option (drmad_method_from_name (g_hash_table_lookup (v, "method"), &o->reverse.method, error),
+                        "method", error)
+      || !named_option (drmad_meta_algorithm_from_name (g_hash_table_lookup (v, "meta-optimizer"),
+                                                        &o->meta.algorithm, error), "meta-optimizer", error)
+      || !named_option (drmad_gemm_path_from_name (g_hash_table_lookup (v, "gemm"), &o->gemm, error), "gemm", error)
       || !parse_learn (o, error))
     return FALSE;
   guint n_layers = o->n_sizes - 1;
@@ -837,7 +853,7 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   if (convert (o, error))
     return TRUE;
   if (file_path && g_str_has_prefix ((*error)->message, "--")) {
-    g_autofree char *key = g_strndup ((*error)->message + 2, strcspn ((*error)->message + 2, " "));
+    g_autofree char *key = g_strndup ((*error)->message + 2, strcspn ((*error)->message + 2, " :"));
     if (g_hash_table_contains (file, key) && !g_hash_table_contains (cli, key))
       g_prefix_error (error, "in %s: ", file_path);
   }

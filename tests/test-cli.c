@@ -125,6 +125,17 @@ test_config_precedence (void)
   g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &file_err), ==, 2);
   g_assert_nonnull (strstr (file_err, config));
   g_assert_nonnull (strstr (file_err, "--iters abc"));
+  /* and so does a name that is none of an option's (found by fuzz-run-ini:
+   * the message named neither the file nor the option) */
+  g_assert_true (g_file_set_contents (config, "[drmad]\ngemm=\nactivation=sigmoid\n", -1, NULL));
+  g_autofree char *name_err = NULL;
+  g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &name_err), ==, 2);
+  g_autofree char *name_message = g_strdup_printf ("in %s: --activation: unknown activation \"sigmoid\": expected ",
+                                                   config);
+  g_assert_nonnull (strstr (name_err, name_message));
+  g_autofree char *typed_err = NULL;
+  g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--gemm", "fast", NULL }, NULL, &typed_err), ==, 2);
+  g_assert_nonnull (strstr (typed_err, "--gemm: unknown GEMM path \"fast\": expected auto, clblast or host"));
   /* A key set twice (here across two [drmad] headers, where GKeyFile would
    * keep the last) is refused, naming both lines. */
   g_assert_true (g_file_set_contents (config, "[drmad]\niters=30\n# a comment\n[drmad]\n  iters = 20\n", -1, NULL));
