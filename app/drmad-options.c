@@ -588,8 +588,11 @@ convert (DrmadOptions *o, GError **error)
       || !parse_double (o, "meta-lr-growth", 1, 100, FALSE, &o->meta.learning_rate_growth, error)
       || !parse_uint (o, "warm-start", 0, 1000, &o->warm_start, error))
     return FALSE;
-  if (o->hyper.segments > T)
-    return bad_value (error, "segments", g_hash_table_lookup (v, "segments"), "at most as many segments as training steps (--iters)");
+  if (o->hyper.segments > T) {
+    g_autofree char *expected = g_strdup_printf ("at most as many segments as training steps (--iters %" G_GUINT64_FORMAT
+                                                 ")", T);
+    return bad_value (error, "segments", g_hash_table_lookup (v, "segments"), expected);
+  }
   const char *precision = g_hash_table_lookup (v, "precision");
   if (g_str_equal (precision, "float32")) o->precision = DRMAD_PRECISION_FLOAT32;
   else if (g_str_equal (precision, "float64")) o->precision = DRMAD_PRECISION_FLOAT64;
@@ -692,6 +695,20 @@ merge_values (DrmadOptions *o, GHashTable *const *layers, guint n_layers)
       g_hash_table_add (o->given, g_strdup (key));
     }
   }
+}
+
+/* Whether @message names (as --KEY) a setting that came from the settings
+ * file @file and not the command line @cli: the option it starts with, or
+ * one it was checked against (--segments 4 against --iters 2 of the file). */
+static gboolean
+from_file (GHashTable *file, GHashTable *cli, const char *message)
+{
+  for (const char *at = strstr (message, "--"); at; at = strstr (at + 2, "--")) {
+    g_autofree char *key = g_strndup (at + 2, strspn (at + 2, "abcdefghijklmnopqrstuvwxyz0123456789-"));
+    if (*key && g_hash_table_contains (file, key) && !g_hash_table_contains (cli, key))
+      return TRUE;
+  }
+  return FALSE;
 }
 
 gboolean
@@ -852,11 +869,8 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   }
   if (convert (o, error))
     return TRUE;
-  if (file_path && g_str_has_prefix ((*error)->message, "--")) {
-    g_autofree char *key = g_strndup ((*error)->message + 2, strcspn ((*error)->message + 2, " :"));
-    if (g_hash_table_contains (file, key) && !g_hash_table_contains (cli, key))
-      g_prefix_error (error, "in %s: ", file_path);
-  }
+  if (file_path && from_file (file, cli, (*error)->message))
+    g_prefix_error (error, "in %s: ", file_path);
   return FALSE;
 }
 

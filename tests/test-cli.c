@@ -133,6 +133,14 @@ test_config_precedence (void)
   g_autofree char *name_message = g_strdup_printf ("in %s: --activation: unknown activation \"sigmoid\": expected ",
                                                    config);
   g_assert_nonnull (strstr (name_err, name_message));
+  /* a setting of the file that another is checked against: the file, and
+   * its value */
+  g_assert_true (g_file_set_contents (config, "[drmad]\niters=2\n", -1, NULL));
+  g_autofree char *steps_err = NULL;
+  g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &steps_err), ==, 2);
+  g_autofree char *steps_message = g_strdup_printf ("in %s: --segments 4: expected at most as many segments as "
+                                                    "training steps (--iters 2)", config);
+  g_assert_nonnull (strstr (steps_err, steps_message));
   g_autofree char *typed_err = NULL;
   g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--gemm", "fast", NULL }, NULL, &typed_err), ==, 2);
   g_assert_nonnull (strstr (typed_err, "--gemm: unknown GEMM path \"fast\": expected auto, clblast or host"));
