@@ -845,6 +845,21 @@ drmad_run_write_plots (const DrmadRun *run, const DrmadHyper *hyper, GError **er
   return ok;
 }
 
+/* The iteration a row of @end - @line bytes starts with (its leading
+ * digits; G_MAXUINT64 past it, as g_ascii_strtoull() says). Read within the
+ * row: the contents are a GBytes, no NUL after them (a slice of a file, as
+ * Export's cut makes, stops in the middle of one). */
+static guint64
+row_iteration (const char *line, const char *end)
+{
+  guint64 value = 0;
+  for (; line < end && g_ascii_isdigit (*line); line++) {
+    guint digit = *line - '0';
+    value = value > (G_MAXUINT64 - digit) / 10 ? G_MAXUINT64 : value * 10 + digit;
+  }
+  return value;
+}
+
 /* The meta-iteration rows of history.csv @contents (each starts with its
  * iteration; the final rows with "final-"): how many there are; @kept_iteration
  * gets the iteration of row @keep (0 when @keep is 0) and @kept_end the
@@ -854,18 +869,21 @@ guint64
 drmad_history_csv_rows (GBytes *contents, guint64 keep, guint64 *kept_iteration, gsize *kept_end, guint64 *last)
 {
   gsize length;
-  const char *text = g_bytes_get_data (contents, &length), *end = text + length;
+  const char *text = g_bytes_get_data (contents, &length);
   guint64 rows = 0;
   *kept_iteration = 0;
   *kept_end = 0;
   *last = 0;
+  if (!length)
+    return 0;   /* text may be NULL, where no offset may be added */
+  const char *end = text + length;
   for (const char *line = text; line < end;) {
     const char *next = memchr (line, '\n', end - line);
     next = next ? next + 1 : end;
     if (g_ascii_isdigit (*line)) {
-      *last = g_ascii_strtoull (line, NULL, 10);
+      *last = row_iteration (line, next);
       if (++rows == keep) {
-        *kept_iteration = g_ascii_strtoull (line, NULL, 10);
+        *kept_iteration = *last;
         *kept_end = next - text;
       }
     } else if (rows == 0) {
@@ -892,7 +910,7 @@ drmad_hyper_csv_rows (GBytes *contents, guint64 keep, gsize *kept_end)
     gsize start = end - 1;   /* end follows a newline, or is the file's end */
     while (start > 0 && text[start - 1] != '\n')
       start--;
-    guint64 iteration = g_ascii_isdigit (text[start]) ? g_ascii_strtoull (text + start, NULL, 10) : 0;
+    guint64 iteration = row_iteration (text + start, text + end);
     if (first)
       last = iteration;
     first = FALSE;

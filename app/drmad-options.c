@@ -473,6 +473,19 @@ parse_learn (DrmadOptions *o, GError **error)
   return TRUE;
 }
 
+/* The library's names of an enum (activation, method, meta-optimizer, gemm)
+ * say the value and what is expected, not the option: its name first, as
+ * bad_value() has it, so that a value from a settings file gets the file's
+ * name too (drmad_options_parse; fuzz-run-ini found "unknown GEMM path \"\""
+ * with neither, docs/reliability.md). */
+static gboolean
+named_option (gboolean ok, const char *name, GError **error)
+{
+  if (!ok)
+    g_prefix_error (error, "--%s: ", name);
+  return ok;
+}
+
 static gboolean
 convert (DrmadOptions *o, GError **error)
 {
@@ -493,10 +506,13 @@ convert (DrmadOptions *o, GError **error)
       || !parse_unsigned (o, "reverse-steps", 0, 100000000, &o->reverse.reverse_steps, error)
       || !parse_bytes (o, "memory-budget", &o->reverse.memory_budget, error)
       || !parse_uint (o, "fidelity-every", 0, 1000000, &o->meta.fidelity_every, error)
-      || !drmad_activation_from_name (g_hash_table_lookup (v, "activation"), &o->activation, error)
-      || !drmad_method_from_name (g_hash_table_lookup (v, "method"), &o->reverse.method, error)
-      || !drmad_meta_algorithm_from_name (g_hash_table_lookup (v, "meta-optimizer"), &o->meta.algorithm, error)
-      || !drmad_gemm_path_from_name (g_hash_table_lookup (v, "gemm"), &o->gemm, error)
+      || !named_option (drmad_activation_from_name (g_hash_table_lookup (v, "activation"), &o->activation, error),
+                        "activation", error)
+      || !named_option (drmad_method_from_name (g_hash_table_lookup (v, "method"), &o->reverse.method, error),
+                        "method", error)
+      || !named_option (drmad_meta_algorithm_from_name (g_hash_table_lookup (v, "meta-optimizer"),
+                                                        &o->meta.algorithm, error), "meta-optimizer", error)
+      || !named_option (drmad_gemm_path_from_name (g_hash_table_lookup (v, "gemm"), &o->gemm, error), "gemm", error)
       || !parse_learn (o, error))
     return FALSE;
   guint n_layers = o->n_sizes - 1;
@@ -514,8 +530,11 @@ convert (DrmadOptions *o, GError **error)
       || !parse_double (o, "meta-lr-growth", 1, 100, FALSE, &o->meta.learning_rate_growth, error)
       || !parse_uint (o, "warm-start", 0, 1000, &o->warm_start, error))
     return FALSE;
-  if (o->hyper.segments > T)
-    return bad_value (error, "segments", g_hash_table_lookup (v, "segments"), "at most as many segments as training steps (--iters)");
+  if (o->hyper.segments > T) {
+    g_autofree char *expected = g_strdup_printf ("at most as many segments as training steps (--iters %" G_GUINT64_FORMAT
+                                                 ")", T);
+    return bad_value (error, "segments", g_hash_table_lookup (v, "segments"), expected);
+  }
   const char *precision = g_hash_table_lookup (v, "precision");
   if (g_str_equal (precision, "float32")) o->precision = DRMAD_PRECISION_FLOAT32;
   else if (g_str_equal (precision, "float64")) o->precision = DRMAD_PRECISION_FLOAT64;
@@ -618,6 +637,20 @@ merge_values (DrmadOptions *o, GHashTable *const *layers, guint n_layers)
       g_hash_table_add (o->given, g_strdup (key));
     }
   }
+}
+
+/* Whether @message names (as --KEY) a setting that came from the settings
+ * file @file and not the command line @cli: the option it starts with, or
+ * one it was checked against (--segments 4 against --iters 2 of the file). */
+static gboolean
+from_file (GHashTable *file, GHashTable *cli, const char *message)
+{
+  for (const char *at = strstr (message, "--"); at; at = strstr (at + 2, "--")) {
+    g_autofree char *key = g_strndup (at + 2, strspn (at + 2, "abcdefghijklmnopqrstuvwxyz0123456789-"));
+    if (*key && g_hash_table_contains (file, key) && !g_hash_table_contains (cli, key))
+      return TRUE;
+  }
+  return FALSE;
 }
 
 gboolean
@@ -778,11 +811,8 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   }
   if (convert (o, error))
     return TRUE;
-  if (file_path && g_str_has_prefix ((*error)->message, "--")) {
-    g_autofree char *key = g_strndup ((*error)->message + 2, strcspn ((*error)->message + 2, " "));
-    if (g_hash_table_contains (file, key) && !g_hash_table_contains (cli, key))
-      g_prefix_error (error, "in %s: ", file_path);
-  }
+  if (file_path && from_file (file, cli, (*error)->message))
+    g_prefix_error (error, "in %s: ", file_path);
   return FALSE;
 }
 

@@ -12,6 +12,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (DrmadDataset) ds = drmad_dataset_load_cifar10 (paths, &limits, &error);
   if (!ds && !error)
     abort ();
+  fuzz_check_names (error, path);
   if (ds)
     for (guint i = 0; i < drmad_dataset_get_n (ds); i++)
       if (drmad_dataset_get_labels (ds)[i] < 0 || drmad_dataset_get_labels (ds)[i] > 9)

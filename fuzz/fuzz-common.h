@@ -5,7 +5,9 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char *fuzz_scratch;
 
@@ -34,4 +36,15 @@ fuzz_write (const char *name, const uint8_t *data, size_t size)
   if (!g_file_set_contents (path, (const char *) data, size, NULL))
     abort ();
   return path;
+}
+
+/* A reader's message names the file it read (docs/reliability.md, "Bad
+ * input"): @error, when set, must hold @path. */
+static inline void
+fuzz_check_names (const GError *error, const char *path)
+{
+  if (error && !strstr (error->message, path)) {
+    fprintf (stderr, "the message does not name %s: %s\n", path, error->message);
+    abort ();
+  }
 }

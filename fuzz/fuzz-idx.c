@@ -33,6 +33,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (DrmadDataset) ds = drmad_dataset_load_idx (images, labels, &limits, &error);
   if (!ds && !error)
     abort ();  /* a failure must say why */
+  fuzz_check_names (error, fuzz_folder ());
   if (ds) {
     guint n = drmad_dataset_get_n (ds), dim = drmad_dataset_get_dim (ds);
     const float *x = drmad_dataset_get_features (ds);

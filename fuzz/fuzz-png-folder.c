@@ -26,6 +26,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (DrmadDataset) ds = drmad_dataset_load_png_folder (folder, &limits, &error);
   if (!ds && !error)
     abort ();
+  fuzz_check_names (error, folder);
   if (ds && (drmad_dataset_get_n (ds) != 2 || drmad_dataset_get_dim (ds) != 16))
     abort ();  /* the only way to load is a second 4×4 gray image */
   return 0;

@@ -18,6 +18,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       abort ();
   } else if (!error) {
     abort ();
+  } else {
+    fuzz_check_names (error, path);
   }
   drmad_options_clear (&options);
   return 0;

@@ -2,7 +2,9 @@
  * every format, made the way the tests make theirs.
  *   fuzz-seeds CORPUS_ROOT   →  CORPUS_ROOT/{idx,cifar10,png-folder,run-ini,checkpoint}/ */
 #include "drmad.h"
+#include "fuzz-small-run.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <png.h>
 #include <stdio.h>
@@ -84,42 +86,71 @@ main (int argc, char **argv)
                     "snapshots=4\nmeta-optimizer=sign\nmeta-lr=0.07\nseed=3\nprecision=float32\n";
   put (root, "run-ini", "full", ini, strlen (ini));
 
+  /* fuzz-csv-rows: the meta-iteration kept, then the file */
+  const char *history = "\002iteration,rejected,train_loss,val_loss,val_error,seconds\n1,0,0.5,0.6,0.2,1.5\n"
+                        "2,1,0.4,0.7,0.3,1.25\n3,0,0.3,0.5,0.1,1\nfinal-initial,0.9,0.4\nfinal-learned,0.5,0.2\n"
+                        "final-best,0.5,0.1\n";
+  put (root, "csv-rows", "history", history, strlen (history));
+  const char *hyper = "\001iteration,name,raw,value\r\n1,l2/layer1,-9.2,1e-4\r\n1,lr/layer1/seg0,-2.3,0.1\r\n"
+                      "2,l2/layer1,-9,1.2e-4\r\n2,lr/layer1/seg0,-2.2,0.11";
+  put (root, "csv-rows", "hyper", hyper, strlen (hyper));
+
+  /* fuzz-evaluate-line: the option set (layer-wide L2, or per input unit), then the line */
+  const char *lines[] = { "\0init-l2=1e-4,2e-4 init-lr=0.1 lr/layer1/seg0=0.05 momentum/layer2/seg1=0.8\n",
+                          "\1l2/layer1/in2=3e-4 init/layer2=0.5 init-momentum=0.9,0.95\n",
+                          "\0   # only a comment\n" };
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++) {
+    g_autofree char *name = g_strdup_printf ("line%u", i);
+    put (root, "evaluate-line", name, lines[i], 1 + strlen (lines[i] + 1));
+  }
+
   /* A real optimiser state framed as checkpoint.bin's payload (no history). */
   g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (device) {
-    guint sizes[] = { 4, 3, 2 };
-    float x[8] = { 0 };
-    gint32 y[2] = { 0, 1 };
-    g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (2, 4, 2, x, y, &error);
-    g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 2, &error);
-    g_autoptr (DrmadDeviceData) data = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, ds, &error);
-    DrmadHyperConfig config;
-    drmad_hyper_config_init (&config);
-    config.learn_lr = TRUE;
-    config.segments = 2;
-    config.steps = 4;
-    g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, &error);
-    DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD };
-    DrmadMetaConfig meta_config;
-    drmad_meta_config_init (&meta_config);
-    g_autoptr (DrmadMeta) meta = drmad_meta_new (net, hyper, data, data, &reverse, &meta_config, &error);
-    g_autoptr (GBytes) state = drmad_meta_save_state (meta);
+  FuzzSmallRun small = { 0 };
+  if (!fuzz_small_run_init (&small, &error)) {
+    g_printerr ("fuzz-seeds: no OpenCL device (%s): the checkpoint corpus starts empty\n", error->message);
+  } else {
+    g_autoptr (GBytes) state = drmad_meta_save_state (small.meta);
     /* version 6's header (lib/run.c, checkpoint_payload): the state's length, no records, n, the groups, no
      * identity, the cells a record holds, hyper.csv's length and tail CRC (none written) */
     DrmadGroupKind kinds[] = { DRMAD_GROUP_L2, DRMAD_GROUP_LR, DRMAD_GROUP_MOMENTUM, DRMAD_GROUP_INIT };
     guint64 cells = 0;
     for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
-      cells += drmad_hyper_get_n_cells (hyper, kinds[k]);
-    guint64 header[8] = { g_bytes_get_size (state), 0, drmad_hyper_get_n (hyper), drmad_hyper_get_n_groups (hyper),
-                          0, cells, 0, 0 };
+      cells += drmad_hyper_get_n_cells (small.hyper, kinds[k]);
+    guint64 header[8] = { g_bytes_get_size (state), 0, drmad_hyper_get_n (small.hyper),
+                          drmad_hyper_get_n_groups (small.hyper), 0, cells, 0, 0 };
     g_autoptr (GByteArray) payload = g_byte_array_new ();
     g_byte_array_append (payload, (const guint8 *) "\1", 1);  /* fuzz-checkpoint: frame it */
     g_byte_array_append (payload, (const guint8 *) header, sizeof header);
     g_byte_array_append (payload, g_bytes_get_data (state, NULL), g_bytes_get_size (state));
     put (root, "checkpoint", "state-no-history", payload->data, payload->len);
-  } else {
-    g_printerr ("fuzz-seeds: no OpenCL device (%s): the checkpoint corpus starts empty\n", error->message);
+    /* One meta-iteration recorded: a record with θ, and hyper.csv's length
+     * and tail CRC, which fuzz-checkpoint's own recording of the same run
+     * (beside every input) matches. The file as it is: its magic's first
+     * byte is even, so fuzz-checkpoint takes it whole. */
+    g_autofree char *xs = g_strnfill (6, 'X');   /* g_mkdtemp() makes them random */
+    g_autofree char *template = g_build_filename (g_get_tmp_dir (), "drmad-fuzz-seed-", NULL);
+    g_autofree char *scratch_template = g_strconcat (template, xs, NULL);
+    char *scratch = g_mkdtemp (scratch_template);
+    g_autofree char *folder = scratch ? g_build_filename (scratch, "run", NULL) : NULL;
+    g_autofree char *checkpoint = folder ? g_build_filename (folder, "checkpoint.bin", NULL) : NULL;
+    g_autofree char *bytes = NULL;
+    gsize length;
+    if (folder && fuzz_small_run_record (&small, folder, &error)
+        && g_file_get_contents (checkpoint, &bytes, &length, &error))
+      put (root, "checkpoint", "one-record", bytes, length);
+    else
+      g_printerr ("fuzz-seeds: no recorded checkpoint seed (%s)\n", error ? error->message : g_strerror (errno));
+    if (folder) {
+      g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+      for (const char *left; dir && (left = g_dir_read_name (dir));) {
+        g_autofree char *name = g_build_filename (folder, left, NULL);
+        g_remove (name);
+      }
+      g_rmdir (folder);
+      g_rmdir (scratch);
+    }
   }
+  fuzz_small_run_clear (&small);
   return 0;
 }

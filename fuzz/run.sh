@@ -9,7 +9,7 @@
 # script with the target's report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-all_targets=(idx png-folder cifar10 run-ini checkpoint)
+all_targets=(idx png-folder cifar10 run-ini checkpoint csv-rows evaluate-line)
 limit=(-runs=1000000)
 if [ $# -gt 0 ]; then
   case "$1" in

@@ -1974,8 +1974,17 @@ drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **e
   if (!keep_theta)
     drop_theta_not_kept (records, n);
   g_autoptr (GBytes) state = g_bytes_new (data + header_size, header[0]);
-  if (meta && !drmad_meta_load_state (meta, state, error))
+  GError *local = NULL;
+  if (meta && !drmad_meta_load_state (meta, state, &local)) {
+    /* the state's own faults are the file's: its name first, as every
+     * other message of the restore has it (fuzz-checkpoint found them
+     * without, docs/reliability.md) */
+    if (g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_CORRUPT)
+        || g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_MISMATCH))
+      g_prefix_error (&local, "%s: ", path);
+    g_propagate_error (error, local);
     return FALSE;
+  }
   if (meta && records->len) {
     /* auto goes on with the method the run used (it may choose another now) */
     const DrmadRunRecord *last = records->pdata[records->len - 1], *measured = NULL;

@@ -125,6 +125,25 @@ test_config_precedence (void)
   g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &file_err), ==, 2);
   g_assert_nonnull (strstr (file_err, config));
   g_assert_nonnull (strstr (file_err, "--iters abc"));
+  /* and so does a name that is none of an option's (found by fuzz-run-ini:
+   * the message named neither the file nor the option) */
+  g_assert_true (g_file_set_contents (config, "[drmad]\ngemm=\nactivation=sigmoid\n", -1, NULL));
+  g_autofree char *name_err = NULL;
+  g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &name_err), ==, 2);
+  g_autofree char *name_message = g_strdup_printf ("in %s: --activation: unknown activation \"sigmoid\": expected ",
+                                                   config);
+  g_assert_nonnull (strstr (name_err, name_message));
+  /* a setting of the file that another is checked against: the file, and
+   * its value */
+  g_assert_true (g_file_set_contents (config, "[drmad]\niters=2\n", -1, NULL));
+  g_autofree char *steps_err = NULL;
+  g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--config", config, NULL }, NULL, &steps_err), ==, 2);
+  g_autofree char *steps_message = g_strdup_printf ("in %s: --segments 4: expected at most as many segments as "
+                                                    "training steps (--iters 2)", config);
+  g_assert_nonnull (strstr (steps_err, steps_message));
+  g_autofree char *typed_err = NULL;
+  g_assert_cmpint (drmad (NULL, (const char *[]){ "--no-gui", "--gemm", "fast", NULL }, NULL, &typed_err), ==, 2);
+  g_assert_nonnull (strstr (typed_err, "--gemm: unknown GEMM path \"fast\": expected auto, clblast or host"));
   /* A key set twice (here across two [drmad] headers, where GKeyFile would
    * keep the last) is refused, naming both lines. */
   g_assert_true (g_file_set_contents (config, "[drmad]\niters=30\n# a comment\n[drmad]\n  iters = 20\n", -1, NULL));
@@ -273,7 +292,9 @@ test_run_folder_and_resume (void)
   g_assert_nonnull (strstr (err2, again));
   /* A checkpoint whose CRC holds but whose optimiser state the restore
    * refuses (a NaN meta learning rate: lib/run.c's frame of 20 bytes, its
-   * payload's 8-integer header, the state's rate at 40) gets the same advice. */
+   * payload's 8-integer header, the state's rate at 40) gets the same advice,
+   * and is named with the value (the state's message named no file: found
+   * by fuzz-checkpoint, docs/reliability.md). */
   bytes[size / 2] ^= 0x5a;
   const gsize rate_at = 20 + 8 * 8 + 40;
   const double nan_rate = NAN;
@@ -284,7 +305,8 @@ test_run_folder_and_resume (void)
   g_autofree char *err_state = NULL;
   g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "5", NULL }, NULL, NULL,
                           &err_state), ==, 2);
-  g_assert_nonnull (strstr (err_state, "meta learning rate is nan"));
+  g_autofree char *state_message = g_strdup_printf ("%s: the optimiser state's meta learning rate is nan", checkpoint);
+  g_assert_nonnull (strstr (err_state, state_message));
   g_assert_nonnull (strstr (err_state, again));
 
   /* Another run's whole checkpoint (θ of l2, lr and momentum: 10 values in

@@ -110,9 +110,9 @@ test_fuzz_run_arguments (void)
   g_assert_cmpint (run ((const char *[]){ "timeout", "20", "bash", script, "--help", NULL }, NULL, NULL, NULL,
                         &help_out, &help_err), ==, 0);
   g_assert_nonnull (strstr (help_out, "fuzz/run.sh [SECONDS_PER_TARGET | --runs N] [TARGET"));
-  g_assert_nonnull (strstr (help_out, "Targets: idx png-folder cifar10 run-ini checkpoint."));
+  g_assert_nonnull (strstr (help_out, "Targets: idx png-folder cifar10 run-ini checkpoint csv-rows evaluate-line."));
   struct { const char *args[3]; const char *fragment; } bad[] = {
-    { { "60", "idxx", NULL }, "no target \"idxx\": expected idx png-folder cifar10 run-ini checkpoint" },
+    { { "60", "idxx", NULL }, "no target \"idxx\": expected idx png-folder cifar10 run-ini checkpoint csv-rows evaluate-line" },
     { { "--bogus", NULL }, "no target \"--bogus\"" },
     { { "--runs", NULL }, "--runs needs a number of executions" },
     { { "--runs", "many", NULL }, "--runs needs a number of executions" },

@@ -754,6 +754,46 @@ test_csv_rows (void)
   g_assert_cmpuint (kept_end, ==, strlen (hyper_text));
 }
 
+/* The rows of a GBytes are read within its bytes (fuzz-csv-rows,
+ * docs/reliability.md): a slice that stops inside a row's iteration, as
+ * Export's cut of a larger file does, has its own last row, not the one of
+ * the text after it; iteration 10 here, where reading on into "0,…" of the
+ * whole file said 100. An empty file (a GBytes of no data) has no rows. */
+static void
+test_csv_rows_bounded (void)
+{
+  const char hyper_text[] = "iteration,name,raw,value\n9,l2/layer1,-9,1e-4\n100,l2/layer1,-7,9e-4\n";
+  g_autoptr (GBytes) hyper = g_bytes_new_static (hyper_text, strlen (hyper_text));
+  gsize ten = strlen ("iteration,name,raw,value\n9,l2/layer1,-9,1e-4\n10");
+  g_autoptr (GBytes) hyper_slice = g_bytes_new_from_bytes (hyper, 0, ten);
+  gsize kept_end;
+  g_assert_cmpuint (drmad_hyper_csv_rows (hyper_slice, 9, &kept_end), ==, 10);
+  g_assert_cmpuint (kept_end, ==, strlen ("iteration,name,raw,value\n9,l2/layer1,-9,1e-4\n"));
+
+  const char history_text[] = "iteration,train_loss\n9,0.5\n100,0.3\n";
+  g_autoptr (GBytes) history = g_bytes_new_static (history_text, strlen (history_text));
+  g_autoptr (GBytes) history_slice = g_bytes_new_from_bytes (history, 0, strlen ("iteration,train_loss\n9,0.5\n10"));
+  guint64 kept_iteration, last;
+  g_assert_cmpuint (drmad_history_csv_rows (history_slice, 2, &kept_iteration, &kept_end, &last), ==, 2);
+  g_assert_cmpuint (kept_iteration, ==, 10);
+  g_assert_cmpuint (last, ==, 10);
+  g_assert_cmpuint (kept_end, ==, strlen ("iteration,train_loss\n9,0.5\n10"));
+
+  /* 20 digits past G_MAXUINT64: saturated, as g_ascii_strtoull() does */
+  const char huge_text[] = "iteration\n99999999999999999999,0.5\n";
+  g_autoptr (GBytes) huge = g_bytes_new_static (huge_text, strlen (huge_text));
+  g_assert_cmpuint (drmad_history_csv_rows (huge, 1, &kept_iteration, &kept_end, &last), ==, 1);
+  g_assert_cmpuint (last, ==, G_MAXUINT64);
+  g_assert_cmpuint (drmad_hyper_csv_rows (huge, 0, &kept_end), ==, G_MAXUINT64);
+
+  g_autoptr (GBytes) empty = g_bytes_new (NULL, 0);
+  g_assert_cmpuint (drmad_history_csv_rows (empty, 0, &kept_iteration, &kept_end, &last), ==, 0);
+  g_assert_cmpuint (kept_end, ==, 0);
+  g_assert_cmpuint (last, ==, 0);
+  g_assert_cmpuint (drmad_hyper_csv_rows (empty, 0, &kept_end), ==, 0);
+  g_assert_cmpuint (kept_end, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -774,5 +814,6 @@ main (int argc, char **argv)
   g_test_add_func ("/job/eta-after-warm-start", test_eta_after_warm_start);
   g_test_add_func ("/job/eta-later-closed-form", test_eta_later_closed_form);
   g_test_add_func ("/job/csv-rows", test_csv_rows);
+  g_test_add_func ("/job/csv-rows-bounded", test_csv_rows_bounded);
   return g_test_run ();
 }
