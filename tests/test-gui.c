@@ -354,6 +354,27 @@ test_window (void)
   set_option (G_APPLICATION (app), "clip=0");
   g_assert_null (drmad_window_get_invalid_setting (window));
   g_assert_false (gtk_widget_has_css_class (clip, "error"));
+  /* a name none of the option's (the message "--gemm: unknown GEMM path
+   * \"fast\": …" since the fuzzing of 2026-12-05, whose key the window read
+   * as "gemm:" and marked nothing), typed or from a settings file */
+  const char *names[][2] = { { "gemm=fast", "gemm" }, { "activation=sigmoid", "activation" },
+                             { "method=newton", "method" }, { "meta-optimizer=lbfgs", "meta-optimizer" } };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    set_option (G_APPLICATION (app), names[i][0]);
+    g_assert_cmpstr (drmad_window_get_invalid_setting (window), ==, names[i][1]);
+    GtkWidget *named = drmad_window_get_setting_widget (window, names[i][1]);
+    g_assert_true (gtk_widget_has_css_class (named, "error"));
+    g_autofree char *said = g_strdup_printf ("--%s: unknown ", names[i][1]);
+    g_assert_true (g_str_has_prefix (gtk_widget_get_tooltip_text (named), said));
+    const char *default_value = NULL;
+    for (guint k = 0; k < n_specs; k++)
+      if (g_str_equal (specs[k].name, names[i][1]))
+        default_value = specs[k].default_value;
+    g_autofree char *back = g_strdup_printf ("%s=%s", names[i][1], default_value);
+    set_option (G_APPLICATION (app), back);
+    g_assert_null (drmad_window_get_invalid_setting (window));
+    g_assert_false (gtk_widget_has_css_class (named, "error"));
+  }
 
   /* The largest values the command line takes (as a run.ini from drmad
    * --no-gui may hold them) are shown as they are, not cut to the field's
