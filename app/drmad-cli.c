@@ -646,13 +646,13 @@ mode_name (const DrmadOptions *o)
 }
 
 /* Options that contradict each other, or that the mode asked for would
- * ignore (README, "Options", says which mode takes which): TRUE, said on
- * stderr where @say. Each of them did nothing without a word: --check --out
- * DIR made no folder, --force with a mode that keeps none or with --resume
- * overwrote nothing, --shard-data with a mode that trains once, in one
- * process, parted nothing. */
-static gboolean
-refused (const DrmadOptions *o, gboolean say)
+ * ignore (README, "Options", says which mode takes which): why they are
+ * refused (to g_free), or NULL. Each of them did nothing without a word:
+ * --check --out DIR made no folder, --force with a mode that keeps none or
+ * with --resume overwrote nothing, --shard-data with a mode that trains
+ * once, in one process, parted nothing. */
+static char *
+refusal (const DrmadOptions *o)
 {
   g_autofree char *message = NULL;
   const char *mode = mode_name (o);
@@ -661,7 +661,7 @@ refused (const DrmadOptions *o, gboolean say)
                      : o->evaluate ? "trains once per line of standard input, writes its results on standard output"
                      : "trains once with the starting values, reports on standard output";
   if (o->version || o->list_devices)
-    return FALSE;
+    return NULL;
   else if (o->check && o->evaluate)
     message = g_strdup ("--check and --evaluate cannot be combined: give one");
   else if (o->check && o->resume)
@@ -711,6 +711,14 @@ refused (const DrmadOptions *o, gboolean say)
                                "from its checkpoint and overwrites nothing (leave out --force; to start that run over "
                                "in its folder, give --config %s%srun.ini --out %s --force)", o->resume, o->resume,
                                g_str_has_suffix (o->resume, G_DIR_SEPARATOR_S) ? "" : G_DIR_SEPARATOR_S, o->resume);
+  return g_steal_pointer (&message);
+}
+
+/* refusal(): TRUE where there is one, said on stderr where @say. */
+static gboolean
+refused (const DrmadOptions *o, gboolean say)
+{
+  g_autofree char *message = refusal (o);
   if (message && say)
     fprintf (stderr, "drmad: %s\n", message);
   return message != NULL;
@@ -757,12 +765,15 @@ run_launched (DrmadOptions *o)
   }
   const char *mode = mode_name (o);
   if (ranks.size > 1) {
-    /* With the mode, what refused() refuses in a meta-optimisation, so
-     * that ranks that agree here agree on it: one rank left alone in the
-     * job's own exchange would wait there for ever. Where the mode is no
-     * meta-optimisation, the other ranks end anyway. */
-    g_autofree char *text = g_strdup_printf ("mode: %s\n%s", mode ? mode : "meta-optimisation",
-                                             !mode && o->resume && o->force ? "--resume with --force\n" : "");
+    /* With the mode, what refusal() refuses, so that ranks that agree
+     * here agree on it: in a meta-optimisation one rank left alone in the
+     * job's own exchange would wait there for ever, and in a mode that
+     * runs once a refused rank other than 0 ended with status 2, saying
+     * nothing, after rank 0 had run it (MPMD "A : B" with --force in B). */
+    g_autofree char *refused_because = refusal (o);
+    g_autofree char *text = g_strdup_printf ("mode: %s\n%s%s%s", mode ? mode : "meta-optimisation",
+                                             refused_because ? "refused: " : "",
+                                             refused_because ? refused_because : "", refused_because ? "\n" : "");
     g_auto (GStrv) all = ranks.gather (text, ranks.user_data, &error);
     if (!all) {   /* the others may wait in the exchange */
       fprintf (stderr, "drmad: rank %u: %s\n", ranks.rank, error->message);
@@ -776,7 +787,9 @@ run_launched (DrmadOptions *o)
       drmad_mpi_finalize ();
       return EXIT_BAD_INPUT;
     }
-    if (refused (o, ranks.rank == 0)) {
+    if (refused_because) {   /* on every rank alike */
+      if (ranks.rank == 0)
+        fprintf (stderr, "drmad: %s\n", refused_because);
       drmad_mpi_finalize ();
       return EXIT_BAD_INPUT;
     }
@@ -830,7 +843,13 @@ drmad_cli_main (int argc, char **argv)
     fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
     status = EXIT_BAD_INPUT;
 #ifdef DRMAD_HAVE_MPI
-  } else if (drmad_mpi_launched ()) {
+  } else if (drmad_mpi_launched () && !(mode_name (&options) && drmad_mpi_launched_size () == 1)) {
+    /* A mode that runs once, launched alone, has no rank to compare with:
+     * it runs as plain drmad does, without MPI_Init. A script under
+     * `mpirun -n 1` or `srun -n 1` that runs drmad more than once
+     * (scripts/device-check.sh's run.sh: --list-devices, then a run)
+     * can initialise MPI only once in its rank: Open MPI's orte_init
+     * refuses the second. */
     status = run_launched (&options);
 #endif
   } else

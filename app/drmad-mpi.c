@@ -30,6 +30,17 @@ drmad_mpi_launched_rank (void)
   return 0;
 }
 
+guint
+drmad_mpi_launched_size (void)
+{
+  static const char *const variables[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", NULL };
+  guint64 size;
+  for (const char *const *v = variables; *v; v++)
+    if (g_getenv (*v) && g_ascii_string_to_unsigned (g_getenv (*v), 10, 1, G_MAXUINT, &size, NULL))
+      return size;
+  return 0;
+}
+
 static struct {
   gboolean (*init) (DrmadJobRanks *ranks, GError **error);
   gboolean (*local_rank) (guint *local_rank, guint *local_size, GError **error);

@@ -10,6 +10,9 @@ gboolean drmad_mpi_launched (void);
 /* Under a launcher, this process's rank as the launcher set it in the
  * environment (before MPI_Init); 0 when none says. */
 guint    drmad_mpi_launched_rank (void);
+/* Under a launcher, how many processes it started, as it set it in the
+ * environment (before MPI_Init); 0 when none says. */
+guint    drmad_mpi_launched_size (void);
 
 /* MPI_Init, and @ranks filled for drmad_job_run_ranks(): this rank, the
  * number of ranks, the averaging hook and the θ check. */

@@ -9,6 +9,7 @@
 #include <cairo-svg.h>
 
 #include <drmad.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -252,7 +253,15 @@ linear_ticks (double lo, double hi, double scale, double target, guint min_count
 {
   GArray *ticks = g_array_new (FALSE, TRUE, sizeof (Tick));
   double slo = lo * scale, shi = hi * scale;
-  double step = MAX (nice_step ((shi - slo) / MAX (target, 1)), min_step);
+  /* No step finer than the doubles there: an axis zoomed to a few units in
+   * the last place (the plot view's keys and wheel, far in) had steps so
+   * small that the multiple k below passed 2^53, where k++ leaves it as it
+   * is, and ticks were appended until memory ran out. From 16 units in the
+   * last place up, k stays under 2^49. */
+  min_step = MAX (min_step, 16 * DBL_EPSILON * MAX (fabs (slo), fabs (shi)));
+  double step = MAX (nice_step (MAX ((shi - slo) / MAX (target, 1), min_step)), min_step);
+  if (!(step > 0) || !isfinite (step))
+    return ticks;   /* an axis of no width, or none at all */
   for (int tries = 0; tries < 8 && step * 0.45 >= min_step; tries++) {
     double count = floor (shi / step + 1e-9) - ceil (slo / step - 1e-9) + 1;
     if (count >= min_count)

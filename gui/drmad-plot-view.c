@@ -26,6 +26,8 @@ struct _DrmadPlotView {
   int            point_series; /* -1: none */
   guint          point_index;
   gboolean       from_keys;    /* the read-out is the keyboard cursor's: it goes when the focus leaves */
+  gboolean       pointer_in;   /* the pointer is over the view, at pointer_x, pointer_y */
+  double         pointer_x, pointer_y;
   /* What the user chose, kept when the plot is replaced after each meta-iteration. */
   double         zoom_lo, zoom_hi;   /* the x range shown; NaN: all */
   int            log_choice;         /* -1: the plot's own scale; 0 linear; 1 log */
@@ -38,17 +40,22 @@ struct _DrmadPlotView {
 
 G_DEFINE_FINAL_TYPE (DrmadPlotView, drmad_plot_view, GTK_TYPE_DRAWING_AREA)
 
-/* 1.23e-4 rather than 0.000123 or 1.23e-04: the scale of an L2 penalty reads at a glance. */
+/* 1.23e-4 rather than 0.000123 or 1.23e-04: the scale of an L2 penalty
+ * reads at a glance. With a decimal point in every locale, as the plot's
+ * axes are labelled (drmad-plot.c) and history.csv holds the numbers: in a
+ * locale that writes 0,5 the read-out and the description said "0,7715"
+ * beside an axis labelled 0.5. */
 static char *
 format_value (double value)
 {
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
   double magnitude = fabs (value);
   if (value == 0 || (magnitude >= 1e-3 && magnitude < 1e5))
-    return g_strdup_printf ("%.4g", value);
-  g_autofree char *text = g_strdup_printf ("%.2e", value);
+    return g_strdup (g_ascii_formatd (text, sizeof text, "%.4g", value));
+  g_ascii_formatd (text, sizeof text, "%.2e", value);
   char *e = strchr (text, 'e');
   if (!e)
-    return g_steal_pointer (&text);
+    return g_strdup (text);
   int exponent = atoi (e + 1);
   *e = '\0';
   return g_strdup_printf ("%se%d", text, exponent);
@@ -62,8 +69,10 @@ drmad_plot_describe_point (const DrmadPlot *plot, guint series_index, guint poin
   g_return_val_if_fail (point_index < series->x->len, NULL);
   double x = g_array_index (series->x, double, point_index), y = g_array_index (series->y, double, point_index);
   g_autofree char *x_text = x == floor (x) && fabs (x) < 1e15 ? g_strdup_printf ("%.0f", x) : format_value (x);
+  char percent[G_ASCII_DTOSTR_BUF_SIZE];
   g_autofree char *y_text = series->right_axis && plot->y2_label && plot->y2_percent
-                            ? g_strdup_printf ("%.4g %%", 100 * y) : format_value (y);
+                            ? g_strconcat (g_ascii_formatd (percent, sizeof percent, "%.4g", 100 * y), " %", NULL)
+                            : format_value (y);
   return g_strdup_printf ("%s, %s %s: %s", series->name, plot->x_label, x_text, y_text);
 }
 
@@ -313,6 +322,8 @@ drmad_plot_view_hover (DrmadPlotView *self, double x, double y)
   g_return_val_if_fail (DRMAD_IS_PLOT_VIEW (self), FALSE);
   guint series, point;
   int width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
+  self->pointer_in = TRUE;
+  self->pointer_x = x, self->pointer_y = y;
   if (!self->plot || width <= 0 || height <= 0
       || !drmad_plot_nearest (self->plot, width, height, x, y, HOVER_RADIUS, &series, &point)) {
     /* The keyboard cursor's read-out stays while the pointer passes by
@@ -349,6 +360,7 @@ on_motion (GtkEventControllerMotion *controller, double x, double y, DrmadPlotVi
 static void
 on_leave (GtkEventControllerMotion *controller, DrmadPlotView *self)
 {
+  self->pointer_in = FALSE;
   if (!self->from_keys)   /* the keyboard cursor's read-out goes with the focus, or Escape */
     clear_hover (self);
 }
@@ -419,6 +431,16 @@ drmad_plot_view_get_plot (DrmadPlotView *self)
   return self->plot;
 }
 
+/* The pointer's read-out is of the point under the resting pointer: after
+ * a zoom (the y axis fitted to what is then in view), another one or none.
+ * The keyboard cursor's stays on its point, placed again as drawn. */
+static void
+pointer_readout_again (DrmadPlotView *self)
+{
+  if (self->pointer_in && !self->from_keys)
+    drmad_plot_view_hover (self, self->pointer_x, self->pointer_y);
+}
+
 void
 drmad_plot_view_zoom (DrmadPlotView *self, double x, double factor)
 {
@@ -431,9 +453,17 @@ drmad_plot_view_zoom (DrmadPlotView *self, double x, double factor)
   drmad_plot_get_layout (self->plot, width, height, &area, NULL);
   drmad_plot_get_x_range (self->plot, width, height, &lo, &hi);
   double at = lo + (CLAMP (x, area.x, area.x + area.width) - area.x) / MAX (area.width, 1) * (hi - lo);
-  self->zoom_lo = at - (at - lo) * factor;
-  self->zoom_hi = at + (hi - at) * factor;
+  double new_lo = at - (at - lo) * factor, new_hi = at + (hi - at) * factor;
+  /* In no further than a billionth of the values shown: past that the
+   * doubles run out (a held + reaches it in seconds), the range shrank to
+   * one value and the plot jumped back to showing all; here the x axis
+   * still has labels of its own (linear_ticks, app/drmad-plot.c). */
+  if (factor < 1 && !(new_hi - new_lo >= 1e-9 * MAX (MAX (fabs (new_lo), fabs (new_hi)), 1e-290)))
+    return;
+  self->zoom_lo = new_lo;
+  self->zoom_hi = new_hi;
   apply_choices (self);
+  pointer_readout_again (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -443,6 +473,7 @@ drmad_plot_view_reset_zoom (DrmadPlotView *self)
   g_return_if_fail (DRMAD_IS_PLOT_VIEW (self));
   self->zoom_lo = self->zoom_hi = NAN;
   apply_choices (self);
+  pointer_readout_again (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -557,8 +588,10 @@ drmad_plot_view_key (DrmadPlotView *self, guint keyval)
   gboolean zoom_in = keyval == GDK_KEY_plus || keyval == GDK_KEY_equal || keyval == GDK_KEY_KP_Add;
   if (zoom_in || keyval == GDK_KEY_minus || keyval == GDK_KEY_KP_Subtract) {
     int width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
-    gboolean at_cursor = self->hover_text && self->from_keys && cursor_position (self, width, height);
-    drmad_plot_view_zoom (self, at_cursor ? self->hover_x : width / 2.0, zoom_in ? 0.8 : 1.25);
+    /* the keyboard cursor's point, or the pointer's (which a click that
+     * gave the focus may have left up), as the Menu key places its menu */
+    gboolean at_readout = self->hover_text && (!self->from_keys || cursor_position (self, width, height));
+    drmad_plot_view_zoom (self, at_readout ? self->hover_x : width / 2.0, zoom_in ? 0.8 : 1.25);
     return TRUE;
   }
   if (keyval == GDK_KEY_0 || keyval == GDK_KEY_KP_0) {
@@ -622,8 +655,13 @@ on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode, 
                 at_cursor ? self->hover_y : gtk_widget_get_height (GTK_WIDGET (self)) / 2.0);
     return TRUE;
   }
-  /* the window's shortcuts, and Shift+Tab; + is Shift+= on many layouts */
-  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK)) || ((state & GDK_SHIFT_MASK) && keyval != GDK_KEY_plus))
+  /* the window's shortcuts, and Shift+Tab. Shift is how many layouts type
+   * the zoom's characters: + is Shift+= on US ones, and 0 is Shift+à on
+   * French ones (it was passed over, and 0 could not be typed there); keys
+   * that type none of them with Shift (_ and ) on US ones) stay the window's. */
+  gboolean zoom_character = keyval == GDK_KEY_plus || keyval == GDK_KEY_equal || keyval == GDK_KEY_minus
+                            || keyval == GDK_KEY_0;
+  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK)) || ((state & GDK_SHIFT_MASK) && !zoom_character))
     return FALSE;
   return drmad_plot_view_key (self, keyval);
 }

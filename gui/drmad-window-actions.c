@@ -679,6 +679,48 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   g_task_return_int (task, written);
 }
 
+/* The run's own files (drmad_run_record writes them) before any other of
+ * its folder, each part by name. */
+static gboolean
+is_run_file (const char *name)
+{
+  static const char *const own[] = { "checkpoint.bin", "history.csv", "hyper.csv", "run.ini" };
+  for (guint k = 0; k < G_N_ELEMENTS (own); k++)
+    if (g_str_equal (name, own[k]))
+      return TRUE;
+  return is_plot (name);
+}
+
+static int
+run_files_first (gconstpointer a, gconstpointer b)
+{
+  const char *x = *(const char *const *) a, *y = *(const char *const *) b;
+  gboolean own_x = is_run_file (x), own_y = is_run_file (y);
+  return own_x != own_y ? (own_x ? -1 : 1) : strcmp (x, y);
+}
+
+/* The status line names this many files at most: a run's seven and one of
+ * the user's; past that, the first seven and how many more, so that the
+ * folder exported to and any rows left out stay in view. */
+#define EXPORT_NAMES_SHOWN 8
+
+/* "checkpoint.bin, history.csv, … and 21 more", as the user reads the
+ * names (a name that is not UTF-8 with U+FFFD for its odd bytes). */
+static char *
+export_names (GPtrArray *written)
+{
+  g_ptr_array_sort (written, run_files_first);
+  guint shown = written->len <= EXPORT_NAMES_SHOWN ? written->len : EXPORT_NAMES_SHOWN - 1;
+  GString *text = g_string_new (NULL);
+  for (guint i = 0; i < shown; i++) {
+    g_autofree char *name = g_filename_display_name (written->pdata[i]);
+    g_string_append_printf (text, "%s%s", i ? ", " : "", name);
+  }
+  if (shown < written->len)
+    g_string_append_printf (text, " and %u more", written->len - shown);
+  return g_string_free (text, FALSE);
+}
+
 static void
 export_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -707,11 +749,10 @@ export_done (GObject *source, GAsyncResult *result, gpointer user_data)
                              : g_strdup ("");
     /* the files as written: a folder without checkpoint.bin (or with files
      * of its own) was said to have given the usual seven */
-    g_ptr_array_sort (job->written, by_string);
-    g_ptr_array_add (job->written, NULL);
-    g_autofree char *names = g_strjoinv (", ", (char **) job->written->pdata);
+    g_autofree char *names = export_names (job->written);
+    g_autofree char *to = g_filename_display_name (job->to);
     drmad_window_set_status (self, "Exported %" G_GSSIZE_FORMAT " file%s%s%s%s to %s%s", copied, copied == 1 ? "" : "s",
-                             *names ? " (" : "", names, *names ? ")" : "", job->to, cut);
+                             *names ? " (" : "", names, *names ? ")" : "", to, cut);
   }
 }
 

@@ -670,6 +670,57 @@ drmad_window_screenshot_after (DrmadWindow *self, const char *path, guint iterat
 
 /* ---- the class ---- */
 
+/* Names for the buttons GTK 4.8 keeps the focus in inside a drop-down and
+ * a menu button, which a screen reader reads by their own name and, for a
+ * menu button's, its labelling one's (gtk_at_context_get_name: the label,
+ * then the labels of the labelled-by relation):
+ * - a drop-down's button has neither, and was read by its type's name
+ *   ("GtkToggleButton"), whatever named the drop-down: it is labelled by
+ *   the drop-down's label (L2 granularity, beside its switch, has none but
+ *   its own name, the .ui file's);
+ * - the menu button labels its button by itself, which the .ui file names
+ *   "Main menu": a name of the button's own was read after it ("Main menu
+ *   Main menu"), so it has none;
+ * - the expander of More settings, named by nothing (its title is a child
+ *   label), was read "GtkExpander". */
+static void
+name_focus_buttons (DrmadWindow *self)
+{
+  const struct { GtkDropDown *dropdown; const char *unlabelled; } dropdowns[] = {
+    { self->dataset_dropdown, NULL }, { self->activation_dropdown, NULL },
+    { self->l2_granularity_dropdown, "L2 granularity" }, { self->method_dropdown, NULL },
+    { self->device_dropdown, NULL }, { self->precision_dropdown, NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (dropdowns); i++) {
+    GtkWidget *button = gtk_widget_get_first_child (GTK_WIDGET (dropdowns[i].dropdown));
+    if (!GTK_IS_TOGGLE_BUTTON (button))
+      continue;   /* another GTK's drop-down */
+    GList *labels = gtk_widget_list_mnemonic_labels (GTK_WIDGET (dropdowns[i].dropdown));
+    if (labels)
+      gtk_accessible_update_relation (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_RELATION_LABELLED_BY, labels->data, NULL,
+                                      -1);
+    else if (dropdowns[i].unlabelled)
+      gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, dropdowns[i].unlabelled,
+                                      -1);
+    g_list_free (labels);
+  }
+  for (GtkWidget *child = gtk_widget_get_first_child (self->settings_box); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_EXPANDER (child))
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      gtk_expander_get_label (GTK_EXPANDER (child)), -1);
+}
+
+/* The progress bar's text is its value to a screen reader: GTK 4.8 gives
+ * only the fraction. It changes at most every PROGRESS_INTERVAL_US
+ * (drmad-runner.c), as the fraction does. */
+static void
+on_progress_text (GtkProgressBar *bar, GParamSpec *pspec, gpointer user_data)
+{
+  const char *text = gtk_progress_bar_get_text (bar);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, text ? text : "", -1);
+}
+
 static void
 drmad_window_constructed (GObject *object)
 {
@@ -681,11 +732,8 @@ drmad_window_constructed (GObject *object)
   /* The settings column can be hidden: the plots take the room (small screens). */
   g_object_bind_property (self->settings_toggle, "active", self->settings_scroller, "visible",
                           G_BINDING_SYNC_CREATE);
-  /* GTK 4.8's menu button keeps the focus in a button of its own, the one a
-   * screen reader names: its icon says nothing, so the name goes there too */
-  GtkWidget *menu_inner = gtk_widget_get_first_child (self->menu_button);
-  if (GTK_IS_BUTTON (menu_inner))
-    gtk_accessible_update_property (GTK_ACCESSIBLE (menu_inner), GTK_ACCESSIBLE_PROPERTY_LABEL, "Main menu", -1);
+  name_focus_buttons (self);
+  g_signal_connect (self->progress_bar, "notify::text", G_CALLBACK (on_progress_text), NULL);
 
   drmad_window_clear_plots (self);
   drmad_window_set_run_folder (self, NULL);

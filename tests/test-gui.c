@@ -11,6 +11,7 @@
  * folder in use or without its checkpoint, a plot saved where it cannot be). */
 #define _GNU_SOURCE   /* F_OFD_SETLK: hold_run_lock() in test-util.h */
 #include <gtk/gtk.h>
+#include <locale.h>
 #include <math.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -2866,6 +2867,82 @@ test_export_no_checkpoint (void)
   remove_tree (dir);
 }
 
+/* Writes "x" to @name in @folder. */
+static void
+write_extra (const char *folder, const char *name)
+{
+  g_autofree char *path = g_build_filename (folder, name, NULL);
+  g_assert_true (g_file_set_contents (path, "x", 1, NULL));
+}
+
+/* Exports the window's run into @folder and checks the status line is
+ * "Exported @n file(s) (@names) to @folder". */
+static void
+assert_export_says (DrmadWindow *window, const char *folder, guint n, const char *names)
+{
+  drmad_window_export_to (window, folder);
+  g_assert_cmpfloat (wait_until (window, idle, 60), >=, 0);
+  g_assert_null (drmad_window_get_error (window));
+  const char *status = drmad_window_get_status (window);
+  g_test_message ("%s", status);
+  g_assert_true (g_utf8_validate (status, -1, NULL));
+  g_autofree char *expected = g_strdup_printf ("Exported %u file%s (%s) to %s", n, n == 1 ? "" : "s", names, folder);
+  g_assert_cmpstr (status, ==, expected);
+}
+
+/* The export's status line with other files in the run folder: with 21
+ * more it named all 28 (over 300 characters, the folder exported to and
+ * any rows left out past the end of a line cut short with "…"); now the
+ * run's own seven, then how many more. A file name that is not UTF-8 went
+ * into the line byte for byte, text no label may hold; now as GLib
+ * displays a file name. A folder of one file says "1 file". */
+static void
+test_export_names (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-export-names", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  const char *own = "checkpoint.bin, history.csv, hyper.csv, l2.png, loss.png, lr.png, run.ini";
+
+  for (guint i = 0; i < 21; i++) {
+    g_autofree char *name = g_strdup_printf ("note-%02u.txt", i);
+    write_extra (run, name);
+  }
+  g_autofree char *many = g_build_filename (dir, "many", NULL);
+  g_autofree char *own_and_more = g_strdup_printf ("%s and 21 more", own);
+  assert_export_says (window, many, 28, own_and_more);
+  g_assert_cmpuint (assert_exported_whole (run, many), ==, 28);
+  for (guint i = 0; i < 21; i++) {
+    g_autofree char *path = g_strdup_printf ("%s/note-%02u.txt", run, i);
+    g_assert_cmpint (g_unlink (path), ==, 0);
+  }
+
+  /* "café.txt" in Latin-1: its é is no UTF-8 */
+  write_extra (run, "caf\xe9.txt");
+  g_autofree char *latin1 = g_build_filename (dir, "latin1", NULL);
+  g_autofree char *own_and_cafe = g_strdup_printf ("%s, caf\xef\xbf\xbd.txt", own);   /* U+FFFD for the byte */
+  assert_export_says (window, latin1, 8, own_and_cafe);
+  g_assert_cmpuint (assert_exported_whole (run, latin1), ==, 8);
+
+  g_autoptr (GDir) folder = g_dir_open (run, 0, NULL);
+  for (const char *name; (name = g_dir_read_name (folder));)
+    if (!g_str_equal (name, "run.ini")) {
+      g_autofree char *path = g_build_filename (run, name, NULL);
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+  g_autofree char *one = g_build_filename (dir, "one", NULL);
+  assert_export_says (window, one, 1, "run.ini");
+
+  close_window (window);
+  remove_tree (dir);
+}
+
 /* A run folder whose run.ini is a FIFO: Open run's and Compare runs'
  * threads waited in open() for a writer that never came (the window stayed
  * busy for good). Both now refuse it, naming the file and what it is; and
@@ -3089,38 +3166,73 @@ has_name (GtkWidget *widget)
          || gtk_test_accessible_has_relation (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
 }
 
-/* Every button @widget holds that takes the focus (a drop-down's is named
- * by the drop-down's label), and every field, drop-down and switch, into
- * @unnamed when a screen reader would have no name for it; returns how
- * many were looked at. */
+/* Every button @widget holds that takes the focus (an expander's title
+ * too), and every field, drop-down and switch, into @unnamed when a screen
+ * reader would have no name for it; returns how many were looked at. A
+ * drop-down's own button, which takes its focus, is named by itself:
+ * GTK 4.8 reads no name of the drop-down there, only the button's own
+ * (it read "GtkToggleButton", its type's name, for each). */
 static guint
-collect_unnamed (GtkWidget *widget, GtkWidget *dropdown, GPtrArray *unnamed)
+collect_unnamed (GtkWidget *widget, GPtrArray *unnamed)
 {
   guint seen = 0;
-  gboolean button = GTK_IS_BUTTON (widget) && gtk_widget_get_focusable (widget) && gtk_widget_get_can_focus (widget);
+  gboolean button = (GTK_IS_BUTTON (widget) || GTK_IS_EXPANDER (widget)) && gtk_widget_get_focusable (widget)
+                    && gtk_widget_get_can_focus (widget);
   gboolean field = GTK_IS_ENTRY (widget) || GTK_IS_SPIN_BUTTON (widget) || GTK_IS_DROP_DOWN (widget)
                    || GTK_IS_SWITCH (widget);
   if (button || field) {
     seen++;
-    if (!has_name (button && dropdown ? dropdown : widget))
+    if (!has_name (widget))
       g_ptr_array_add (unnamed, g_strdup_printf ("%s%s%s (tooltip: %s)", G_OBJECT_TYPE_NAME (widget),
                                                  gtk_widget_get_name (widget)[0] ? " " : "",
                                                  gtk_widget_get_name (widget),
                                                  gtk_widget_get_tooltip_text (widget)
                                                  ? gtk_widget_get_tooltip_text (widget) : "none"));
   }
-  if (GTK_IS_DROP_DOWN (widget))
-    dropdown = widget;
   for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
-    seen += collect_unnamed (child, dropdown, unnamed);
+    seen += collect_unnamed (child, unnamed);
   return seen;
+}
+
+/* Every widget under @widget into @all. */
+static void
+collect_widgets (GtkWidget *widget, GPtrArray *all)
+{
+  g_ptr_array_add (all, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    collect_widgets (child, all);
+}
+
+/* The widgets of @all with a name of their own that are also labelled by
+ * another of @all with a name of its own, into @twice: GTK 4.8 reads such a
+ * widget by both names, one after the other (the menu's button read "Main
+ * menu Main menu": GtkMenuButton labels its button by itself). */
+static void
+collect_named_twice (GPtrArray *all, GPtrArray *twice)
+{
+  for (guint i = 0; i < all->len; i++) {
+    GtkAccessible *widget = all->pdata[i];
+    if (!gtk_test_accessible_has_property (widget, GTK_ACCESSIBLE_PROPERTY_LABEL)
+        || !gtk_test_accessible_has_relation (widget, GTK_ACCESSIBLE_RELATION_LABELLED_BY))
+      continue;
+    for (guint k = 0; k < all->len; k++) {
+      GtkAccessible *by = all->pdata[k];
+      if (by == widget || !gtk_test_accessible_has_property (by, GTK_ACCESSIBLE_PROPERTY_LABEL))
+        continue;
+      g_autofree char *differs = gtk_test_accessible_check_relation (widget, GTK_ACCESSIBLE_RELATION_LABELLED_BY,
+                                                                     by, NULL);
+      if (!differs)
+        g_ptr_array_add (twice, g_strdup_printf ("%s, labelled by a %s", G_OBJECT_TYPE_NAME (widget),
+                                                 G_OBJECT_TYPE_NAME (by)));
+    }
+  }
 }
 
 /* The window as a screen reader meets it: every button that takes the
  * focus has a name (the settings toggle and the menu, icons with only a
  * tooltip, had none), and so has every setting (their labels stood beside
  * them, naming nothing); the plots are pictures (a bare widget before);
- * F10 opens the menu. */
+ * the progress bar says its text; F10 opens the menu. */
 static void
 test_a11y_names (void)
 {
@@ -3130,15 +3242,29 @@ test_a11y_names (void)
   GtkWidget *first, *last, *more = more_settings (window, &first, &last);
   gtk_expander_set_expanded (GTK_EXPANDER (more), TRUE);
   g_autoptr (GPtrArray) unnamed = g_ptr_array_new_with_free_func (g_free);
-  guint seen = collect_unnamed (GTK_WIDGET (window), NULL, unnamed);
+  guint seen = collect_unnamed (GTK_WIDGET (window), unnamed);   /* the title bar with it */
   GtkWidget *titlebar = gtk_window_get_titlebar (GTK_WINDOW (window));
-  seen += collect_unnamed (titlebar, NULL, unnamed);
   g_test_message ("%u buttons and settings, %u without a name", seen, unnamed->len);
   for (guint i = 0; i < unnamed->len; i++)
     g_test_message ("no name: %s", (const char *) unnamed->pdata[i]);
+  g_autoptr (GPtrArray) all = g_ptr_array_new (), twice = g_ptr_array_new_with_free_func (g_free);
+  collect_widgets (GTK_WIDGET (window), all);
+  g_assert_true (gtk_widget_is_ancestor (titlebar, GTK_WIDGET (window)));
+  collect_named_twice (all, twice);
+  for (guint i = 0; i < twice->len; i++)
+    g_test_message ("named twice: %s", (const char *) twice->pdata[i]);
   g_assert_cmpuint (seen, >, 40);
   g_assert_cmpuint (unnamed->len, ==, 0);
+  g_assert_cmpuint (twice->len, ==, 0);
   g_assert_true (has_name (first));   /* the entries of More settings too */
+  /* the progress bar: named, and its text as its value (GTK 4.8 gives a
+   * screen reader neither: it read "GtkProgressBar" and no text) */
+  GtkAccessible *progress = GTK_ACCESSIBLE (window->progress_bar);
+  gtk_test_accessible_assert_property (progress, GTK_ACCESSIBLE_PROPERTY_LABEL, "Progress");
+  gtk_test_accessible_assert_property (progress, GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, "idle");
+  gtk_progress_bar_set_text (window->progress_bar, "meta-iteration 2 of 3 · train 10/30 · about 4 s left");
+  gtk_test_accessible_assert_property (progress, GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT,
+                                       "meta-iteration 2 of 3 · train 10/30 · about 4 s left");
   for (guint i = 0; i < 7; i++)
     g_assert_true (gtk_test_accessible_has_role (GTK_ACCESSIBLE (drmad_window_get_plot_view (window, i)),
                                                  GTK_ACCESSIBLE_ROLE_IMG));
@@ -3286,6 +3412,181 @@ test_keyboard_zoom (void)
   g_assert_cmpfloat (lo, ==, lo0);
   g_assert_cmpfloat (hi, ==, hi0);
   g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "validation loss, meta-iteration 10: 0.1");
+  /* 0 as a French (AZERTY) layout types it, Shift+à: the keyval 0 with
+   * Shift held (it was passed over); Shift+- types _ and zooms nothing */
+  g_assert_true (press (widget, GDK_KEY_plus));
+  handled = FALSE;
+  g_signal_emit_by_name (key_controller (widget), "key-pressed", GDK_KEY_0, 0, GDK_SHIFT_MASK, &handled);
+  g_assert_true (handled);
+  drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+  g_assert_cmpfloat (lo, ==, lo0);
+  g_assert_cmpfloat (hi, ==, hi0);
+  handled = TRUE;
+  g_signal_emit_by_name (key_controller (widget), "key-pressed", GDK_KEY_underscore, 0, GDK_SHIFT_MASK, &handled);
+  g_assert_false (handled);
+  close_window (window);
+}
+
+/* The zoom keys with the pointer's read-out up (a click gave the plot the
+ * focus, and the pointer rests on a point): the read-out stays the point
+ * drawn under the pointer. The keys zoomed around the middle and left the
+ * read-out and its ring where the point had been, over another point or
+ * none; the wheel refits the y axis to what is in view, as the keys do. */
+static void
+test_keyboard_zoom_pointer (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *widget = GTK_WIDGET (drmad_window_get_plot_view (window, 2));
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
+  DrmadPlot *plot = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+  DrmadPlotSeries *series = drmad_plot_add_series (plot, "validation loss", 0, 1);
+  for (guint i = 1; i <= 40; i++)
+    drmad_plot_series_append (series, i, 1.0 / i);
+  drmad_plot_view_set_plot (view, plot);
+  g_assert_true (gtk_widget_grab_focus (widget));
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  double px, py;
+  g_assert_true (drmad_plot_locate (drmad_plot_view_get_plot (view), width, height, 0, 29, &px, &py));
+  g_assert_true (drmad_plot_view_hover (view, px, py));
+  g_assert_cmpstr (drmad_plot_view_get_hover_text (view), ==, "validation loss, meta-iteration 30: 0.03333");
+  const guint keys[] = { GDK_KEY_plus, GDK_KEY_plus, GDK_KEY_minus, GDK_KEY_plus, GDK_KEY_0 };
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++) {
+    g_assert_true (press (widget, keys[k]));
+    const char *text = drmad_plot_view_get_hover_text (view);
+    double x, y;
+    const char *at = text ? strstr (text, "meta-iteration ") : NULL;
+    guint iteration = at ? (guint) g_ascii_strtoull (at + strlen ("meta-iteration "), NULL, 10) : 0;
+    gboolean drawn = iteration >= 1
+                     && drmad_plot_locate (drmad_plot_view_get_plot (view), width, height, 0, iteration - 1, &x, &y);
+    g_test_message ("%s: read-out %s, its point drawn at %.1f, %.1f, the pointer at %.1f, %.1f",
+                    gdk_keyval_name (keys[k]), text ? text : "none", drawn ? x : NAN, drawn ? y : NAN, px, py);
+    /* none, or the point within the ring's reach of the pointer */
+    g_assert_true (!text || (drawn && hypot (x - px, y - py) <= 12));
+  }
+  g_assert_nonnull (drmad_plot_view_get_hover_text (view));
+  close_window (window);
+}
+
+/* In a locale that writes 0,5 (de_DE, compiled here with localedef), a
+ * plot's read-out and its description (a screen reader's) give numbers as
+ * its axes label them, and as the README and history.csv do: 0.7715. They
+ * said "0,7715" beside axes labelled 0.5 and 1 (drmad_plot's labels have a
+ * decimal point in every locale), and the tests that read them back with
+ * g_ascii_strtod failed in such a locale. */
+static void
+test_plot_decimal_point (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autofree char *dir = test_tmp_dir ("drmad-locale", NULL);
+  g_auto (GStrv) env = decimal_comma_environ (dir);
+  if (!env)
+    return;
+  g_autofree char *saved = g_strdup (setlocale (LC_NUMERIC, NULL)), *saved_path = g_strdup (g_getenv ("LOCPATH"));
+  g_setenv ("LOCPATH", dir, TRUE);
+  gboolean loaded = setlocale (LC_NUMERIC, "de_DE.UTF-8") != NULL;
+  /* the programs the later tests start look for their locale where they did */
+  if (saved_path)
+    g_setenv ("LOCPATH", saved_path, TRUE);
+  else
+    g_unsetenv ("LOCPATH");
+  if (!loaded) {
+    g_test_skip ("de_DE.UTF-8 made by localedef does not load");
+    remove_tree (dir);
+    return;
+  }
+  g_autofree char *comma = g_strdup_printf ("%.1f", 0.5);
+  g_assert_cmpstr (comma, ==, "0,5");
+  GtkWidget *widget = g_object_ref_sink (drmad_plot_view_new ());
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
+  DrmadPlot *plot = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+  plot->y2_label = g_strdup ("validation error (%)");
+  plot->y2_percent = TRUE;
+  DrmadPlotSeries *loss = drmad_plot_add_series (plot, "validation loss", 0, 1);
+  DrmadPlotSeries *error = drmad_plot_add_series (plot, "validation error", 1, 1);
+  DrmadPlotSeries *l2 = drmad_plot_add_series (plot, "layer 1", 2, 1);
+  error->right_axis = TRUE;
+  drmad_plot_series_append (loss, 1, 0.9);
+  drmad_plot_series_append (loss, 2, 0.7715);
+  drmad_plot_series_append (error, 2, 0.235);
+  drmad_plot_series_append (l2, 2, 1.234e-4);
+  drmad_plot_view_set_plot (view, plot);
+  g_auto (GStrv) ticks = drmad_plot_get_tick_labels (drmad_plot_view_get_plot (view), 800, 500, DRMAD_PLOT_AXIS_Y);
+  g_autofree char *joined = g_strjoinv (" | ", ticks);
+  const char *description = drmad_plot_view_get_description (view);
+  g_test_message ("y axis: %s; description: %s", joined, description);
+  g_assert_nonnull (strchr (joined, '.'));   /* the axes: a decimal point */
+  g_assert_true (g_str_has_prefix (description, "Newest values: validation loss, meta-iteration 2: 0.7715; "
+                                   "validation error, meta-iteration 2: 23.5 %; layer 1, meta-iteration 2: 1.23e-4. "));
+  g_autofree char *point = drmad_plot_describe_point (drmad_plot_view_get_plot (view), 0, 0);
+  g_assert_cmpstr (point, ==, "validation loss, meta-iteration 1: 0.9");
+  setlocale (LC_NUMERIC, saved);
+  g_object_unref (widget);
+  remove_tree (dir);
+}
+
+/* The distinct labels of @view's x axis. */
+static guint
+x_labels (DrmadPlotView *view)
+{
+  GtkWidget *widget = GTK_WIDGET (view);
+  g_auto (GStrv) labels = drmad_plot_get_tick_labels (drmad_plot_view_get_plot (view), gtk_widget_get_width (widget),
+                                                      gtk_widget_get_height (widget), DRMAD_PLOT_AXIS_X);
+  guint distinct = 0;
+  for (guint i = 0; labels[i]; i++)
+    distinct += i == 0 || strcmp (labels[i], labels[i - 1]) != 0;
+  return distinct;
+}
+
+/* + held down in a plot with no data (the window's before a run) or one
+ * point: every press zooms in or leaves the range as it is, never out, and
+ * the empty plot's x axis keeps distinct labels. Some 160 presses in, the
+ * range was a few units in the last place of its values: the axis drew one
+ * label, then the range shrank to a single value and the plot jumped back
+ * to showing all (and before /plot/zoom-far-in, its ticks filled memory). */
+static void
+test_keyboard_zoom_far_in (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  GtkWidget *widget = GTK_WIDGET (drmad_window_get_plot_view (window, 2));
+  DrmadPlotView *view = DRMAD_PLOT_VIEW (widget);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  for (guint points = 0; points <= 1; points++) {
+    DrmadPlot *plot = drmad_plot_new ("Loss", "meta-iteration", "loss", FALSE);
+    if (points)
+      drmad_plot_series_append (drmad_plot_add_series (plot, "validation loss", 0, 1), 3, 0.5);
+    drmad_plot_view_set_plot (view, plot);
+    g_assert_true (gtk_widget_grab_focus (widget));
+    double lo0, hi0, lo, hi, span;
+    drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo0, &hi0);
+    span = hi0 - lo0;
+    for (guint i = 0; i < 250; i++) {
+      g_assert_true (press (widget, GDK_KEY_plus));
+      drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+      if (!(hi - lo <= span) || !(hi > lo) || (!points && x_labels (view) < 2))
+        g_test_message ("press %u: x from %.17g to %.17g, %u labels", i + 1, lo, hi, x_labels (view));
+      g_assert_true (isfinite (lo) && isfinite (hi));
+      g_assert_cmpfloat (hi, >, lo);
+      g_assert_cmpfloat (hi - lo, <=, span);
+      if (!points)
+        g_assert_cmpuint (x_labels (view), >=, 2);
+      span = hi - lo;
+    }
+    g_test_message ("%u point%s: x from %g to %g, after 250 presses from %.17g to %.17g", points,
+                    points == 1 ? "" : "s", lo0, hi0, lo, hi);
+    g_assert_cmpfloat (span, <, 1e-6 * (hi0 - lo0));
+    iterate_for (0.1);   /* drawn so */
+    g_assert_true (press (widget, GDK_KEY_minus));
+    drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+    g_assert_cmpfloat (hi - lo, >, span);
+    g_assert_true (press (widget, GDK_KEY_0));
+    drmad_plot_get_x_range (drmad_plot_view_get_plot (view), width, height, &lo, &hi);
+    g_assert_cmpfloat (lo, ==, lo0);
+    g_assert_cmpfloat (hi, ==, hi0);
+  }
   close_window (window);
 }
 
@@ -3314,6 +3615,9 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/click", test_keyboard_click);
   g_test_add_func ("/gui/keyboard/readout", test_keyboard_readout);
   g_test_add_func ("/gui/keyboard/zoom", test_keyboard_zoom);
+  g_test_add_func ("/gui/keyboard/zoom-far-in", test_keyboard_zoom_far_in);
+  g_test_add_func ("/gui/keyboard/zoom-pointer", test_keyboard_zoom_pointer);
+  g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
@@ -3329,6 +3633,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/export-recording", test_export_recording);
   g_test_add_func ("/gui/export-ahead", test_export_ahead);
   g_test_add_func ("/gui/export-no-checkpoint", test_export_no_checkpoint);
+  g_test_add_func ("/gui/export-names", test_export_names);
   g_test_add_func ("/gui/run-ini-fifo", test_run_ini_fifo);
   g_test_add_func ("/gui/open-run", test_open_run);
   g_test_add_func ("/gui/quit-signal", test_quit_signal);

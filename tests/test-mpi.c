@@ -808,6 +808,49 @@ test_modes_differ (void)
   remove_tree (tmp);
 }
 
+/* Ranks started in the same mode that runs once, one of them with a flag
+ * that mode refuses (README, "Which flags each mode takes"): the ranks
+ * compared their modes alone, so rank 0 (--meta-iters 0) trained and
+ * printed its result while rank 1 (--meta-iters 0 --force) ended with
+ * status 2 and not a word, and Open MPI said only that a process had
+ * failed. The refusal is now part of what the ranks compare: the job ends
+ * at once, status 2, rank 0 naming rank 1's refusal, nothing trained. */
+static void
+test_mode_flags_differ (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *timeout = g_find_program_in_path ("timeout");
+  if (timeout) {
+    const char *const guard[] = { timeout, "--kill-after=10", "60", NULL };
+    for (guint k = 0; guard[k]; k++)
+      g_ptr_array_add (argv, g_strdup (guard[k]));
+  }
+  g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_MPIRUN")));
+  g_ptr_array_add (argv, g_strdup ("--oversubscribe"));
+  for (guint rank = 0; rank < 2; rank++) {
+    add_mpmd_rank (argv, rank);
+    g_ptr_array_add (argv, g_strdup ("--no-gui"));
+    for (guint k = 0; k < G_N_ELEMENTS (settings); k++)
+      g_ptr_array_add (argv, g_strdup_printf ("--%s=%s", settings[k][0], settings[k][1]));
+    g_ptr_array_add (argv, g_strdup ("--meta-iters=0"));
+    if (rank == 1)
+      g_ptr_array_add (argv, g_strdup ("--force"));
+  }
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  int status = spawn_mpirun (argv, &out, &err);
+  g_test_message ("exit status %d, stdout:\n%s\nstderr:\n%s", status, out, err);
+  g_assert_cmpint (status, ==, 2);
+  static const char expected[] = "drmad: the processes were not started alike: rank 1 has \"refused: --meta-iters 0 and "
+                                 "--force cannot be combined: --meta-iters 0 trains once with the starting values, "
+                                 "reports on standard output and keeps no run folder, so there is none to overwrite "
+                                 "(leave out --force)\" where rank 0 has nothing; start every process with the same "
+                                 "options and data (docs/distributed.md)\n";
+  g_assert_nonnull (strstr (err, expected));
+  g_assert_cmpstr (out, ==, "");   /* rank 0 trained nothing */
+}
+
 /* @prefix… (a guard, a display) then mpirun --oversubscribe -n 2 $DRMAD_BIN
  * @args…, all NULL-terminated; the exit status, standard output in @out. */
 static int
@@ -855,6 +898,31 @@ test_one_process_commands (void)
   const char *first = strstr (err, "evaluate: one θ per line");
   g_assert_nonnull (first);
   g_assert_null (strstr (first + 1, "evaluate: one θ per line"));
+}
+
+/* A script run as one process under the launcher that runs drmad twice
+ * (scripts/device-check.sh's run.sh: --list-devices, then a run): every
+ * launched drmad initialised MPI to compare its mode, with no other rank
+ * to compare with, and Open MPI refuses a second MPI_Init in one rank
+ * ("orte_init failed"), so the second drmad failed. A mode that runs once,
+ * launched alone, runs as plain drmad does, without MPI_Init. */
+static void
+test_one_process_script (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  add_mpmd_launcher (argv);
+  const char *const shell[] = { "-n", "1", "/bin/sh", "-c", NULL };
+  for (guint i = 0; shell[i]; i++)
+    g_ptr_array_add (argv, g_strdup (shell[i]));
+  g_ptr_array_add (argv, g_strdup ("\"$0\" --no-gui --version && \"$0\" --no-gui --version"));
+  g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_BIN")));
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  int status = spawn_mpirun (argv, &out, &err);
+  g_test_message ("exit status %d, stdout:\n%s\nstderr:\n%s", status, out, err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (out, ==, "drmad " DRMAD_VERSION "\ndrmad " DRMAD_VERSION "\n");
 }
 
 /* mpirun -n 2 drmad --no-gui --meta-iters 0 with --dataset @dataset0 on
@@ -1040,8 +1108,10 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/settings-differ", test_settings_differ);
   g_test_add_func ("/mpi/ranks-differ", test_ranks_differ);
   g_test_add_func ("/mpi/modes-differ", test_modes_differ);
+  g_test_add_func ("/mpi/mode-flags-differ", test_mode_flags_differ);
   g_test_add_func ("/mpi/methods-differ", test_methods_differ);
   g_test_add_func ("/mpi/one-process-commands", test_one_process_commands);
+  g_test_add_func ("/mpi/one-process-script", test_one_process_script);
   g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <png.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define W 640
 #define H 400
@@ -1631,6 +1632,60 @@ test_faded_cap (void)
   g_assert_null (realistic->shades_caption);
 }
 
+/* An x axis zoomed far in, as the plot view's keys and wheel can (each
+ * press takes 0.8 of the span): some 160 presses into an empty plot's
+ * [0, 1], the span is a few units in the last place of its values, the
+ * ticks' step as small, and the tick loop's counter (near 2^53 there) no
+ * longer grew: ticks were appended until memory ran out and the window
+ * hung. Each case runs in a child process with its memory and time
+ * bounded; the axis must come back with a handful of labels. */
+static void
+test_zoom_far_in (void)
+{
+  if (g_test_subprocess ())
+    {
+      struct rlimit limit = { (rlim_t) 1 << 30, (rlim_t) 1 << 30 };
+      g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+      const struct { double x[3]; guint n; double at, ulps; } cases[] = {
+        { { 0 }, 0, 0.458, 4 },                        /* the window's empty plot, zoomed by the keys */
+        { { 0.25, 0.5, 0.75 }, 3, 0.5, 2 },            /* points at fractions of a unit */
+        { { 1e6 + 0.25, 1e6 + 0.5 }, 2, 1e6 + 0.5, 1 },
+        { { -3.5, -2.5 }, 2, -3, 8 },
+      };
+      for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+        {
+          g_autoptr (DrmadPlot) plot = drmad_plot_new ("far in", "x", "y", FALSE);
+          if (cases[c].n)
+            {
+              DrmadPlotSeries *s = drmad_plot_add_series (plot, "s", 0, 1);
+              for (guint i = 0; i < cases[c].n; i++)
+                drmad_plot_series_append (s, cases[c].x[i], 1 + i);
+            }
+          double lo = cases[c].at, hi = cases[c].at;
+          for (guint i = 0; i < cases[c].ulps; i++)
+            hi = nextafter (hi, INFINITY);
+          plot->view_x_lo = lo, plot->view_x_hi = hi;
+          double got_lo, got_hi;
+          drmad_plot_get_x_range (plot, 800, 500, &got_lo, &got_hi);
+          g_assert_cmpfloat (got_lo, ==, lo);
+          g_assert_cmpfloat (got_hi, ==, hi);
+          g_auto (GStrv) labels = drmad_plot_get_tick_labels (plot, 800, 500, DRMAD_PLOT_AXIS_X);
+          g_autofree char *joined = g_strjoinv (" | ", labels);
+          g_test_message ("x from %.17g to %.17g: %u labels (%s)", lo, hi, g_strv_length (labels), joined);
+          g_assert_cmpuint (g_strv_length (labels), <=, 10);
+          cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 400, 250);
+          cairo_t *cr = cairo_create (surface);
+          drmad_plot_draw (plot, cr, 400, 250);
+          g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+          cairo_destroy (cr);
+          cairo_surface_destroy (surface);
+        }
+      return;
+    }
+  g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1662,5 +1717,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plot/decimation-unchanged", test_decimation_unchanged);
   g_test_add_func ("/plot/decimation-spike", test_decimation_spike);
   g_test_add_func ("/plot/faded-cap", test_faded_cap);
+  g_test_add_func ("/plot/zoom-far-in", test_zoom_far_in);
   return g_test_run ();
 }
