@@ -1078,6 +1078,40 @@ drmad_job_settings_differ (const char *const *texts, guint n)
   return NULL;
 }
 
+/* Whether every rank's reverse method is rank 0's (a collective: every rank
+ * calls it). --method auto chooses within each process's own memory (on a
+ * CPU device the host's room, which differs from one machine to the next
+ * and moves with what else runs; a resumed run keeps its method only where
+ * it still fits, drmad_run_restore()), and the ranks averaged the
+ * hypergradients of different methods without a word, the history naming
+ * rank 0's alone (docs/distributed.md). %DRMAD_ERROR_MISMATCH, on every
+ * rank alike, where they differ. */
+static gboolean
+methods_agree (const DrmadJobRanks *ranks, DrmadMeta *meta, guint64 T, GError **error)
+{
+  g_autofree char *method = drmad_reverse_config_describe (drmad_meta_get_method (meta), T);
+  const char *reason = drmad_meta_get_method_reason (meta);
+  g_autofree char *text = g_strdup_printf ("%s\n%s", method, reason ? reason : "");
+  g_strdelimit (text + strlen (method) + 1, "\n", ' ');
+  g_auto (GStrv) all = ranks->gather (text, ranks->user_data, error);
+  if (!all)
+    return FALSE;
+  g_auto (GStrv) first = g_strsplit (all[0], "\n", 2);
+  for (guint r = 1; r < ranks->size; r++) {
+    g_auto (GStrv) theirs = g_strsplit (all[r], "\n", 2);
+    if (g_str_equal (theirs[0], first[0]))
+      continue;
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH,
+                 "the processes would average the hypergradients of different reverse methods: rank %u has %s "
+                 "(%s) where rank 0 has %s (%s); --method auto chooses within each process's own memory: give "
+                 "every process as much, or run with a --method (and --snapshots or --checkpoint-every) that "
+                 "fits every process (docs/distributed.md)", r, theirs[0], theirs[1] ? theirs[1] : "",
+                 first[0], first[1] ? first[1] : "");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 drmad_job_folder_ranks (const char *folder, guint *ranks, gboolean *shard_data, GError **error)
 {
@@ -1322,6 +1356,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   g_autoptr (DrmadRun) run = NULL;
   g_autoptr (GError) objection = NULL;   /* --resume refused by this rank (below) */
   gboolean replacing = FALSE;            /* --force over an earlier run, which stays until the first record */
+  g_autofree char *moved = NULL;         /* --resume: where the data moved (restore_run) */
   memset (result, 0, sizeof *result);
 
   /* --out refused before the data load (seconds), and again when the run is created */
@@ -1448,19 +1483,31 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   if (o->resume && !writer) {
     /* The other ranks read the checkpoint to start from the same θ and optimiser state. */
     g_autoptr (DrmadRun) peek = drmad_run_open_read_only (o->resume, error);
-    g_autofree char *moved = NULL;
     if (!peek || (drmad_run_set_identity (peek, identity), FALSE)
         || !restore_run (peek, hyper, meta, identity, &moved, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
       outcome = DRMAD_JOB_BAD_INPUT;
       goto out;
     }
-  } else if (o->resume) {
-    g_autofree char *ini = NULL, *moved = NULL;
-    if (!(run = drmad_run_open (o->resume, error))
-        || (drmad_run_set_identity (run, identity), FALSE)
-        || !restore_run (run, hyper, meta, identity, &moved, error)
-        || !(ini = resumed_ini (o, ranks, sharded, drmad_meta_get_iteration (meta), drmad_run_get_ini (run), error))
+  }
+  if (o->resume && writer
+      && (!(run = drmad_run_open (o->resume, error))
+          || (drmad_run_set_identity (run, identity), FALSE)
+          || !restore_run (run, hyper, meta, identity, &moved, error))) {
+    g_prefix_error (error, "cannot resume %s: ", o->resume);
+    outcome = folder_outcome (error, "free space there, then resume it again");
+    goto out;
+  }
+  /* After the restore (a resumed auto run keeps its method where it fits)
+   * and before any run folder is made or run.ini rewritten. */
+  if (ranks->size > 1 && !methods_agree (ranks, meta, o->hyper.steps, error)) {
+    result->rank_0_reports = g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_MISMATCH);
+    outcome = DRMAD_JOB_BAD_INPUT;
+    goto out;
+  }
+  if (o->resume && writer) {
+    g_autofree char *ini = NULL;
+    if (!(ini = resumed_ini (o, ranks, sharded, drmad_meta_get_iteration (meta), drmad_run_get_ini (run), error))
         || !drmad_run_update_ini (run, ini, error)) {
       g_prefix_error (error, "cannot resume %s: ", o->resume);
       outcome = folder_outcome (error, "free space there, then resume it again");

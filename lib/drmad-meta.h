@@ -205,7 +205,8 @@ guint    drmad_meta_get_iteration (DrmadMeta *meta);
 /* The θ this optimiser moves (borrowed: the one given to drmad_meta_new). */
 DrmadHyper *drmad_meta_get_hyper (DrmadMeta *meta);
 
-/* The resolved reverse method (auto made concrete) and one sentence on why;
+/* The resolved reverse method (auto made concrete; after drmad_run_restore(),
+ * the run's recorded method where it still fits) and one sentence on why;
  * both belong to @meta and live as long as it. */
 const DrmadReverseConfig *drmad_meta_get_method        (DrmadMeta *meta);
 const char               *drmad_meta_get_method_reason (DrmadMeta *meta);

@@ -151,7 +151,13 @@ gboolean drmad_run_has_checkpoint (const DrmadRun *run);
  * naming the file, the payload, that peak and the memory and its bound.
  * A whole checkpoint written for a θ of another size (other layers or
  * groups learned) is %DRMAD_ERROR_MISMATCH, like one of other settings;
- * one whose parts do not fit together is %DRMAD_ERROR_CORRUPT. */
+ * one whose parts do not fit together is %DRMAD_ERROR_CORRUPT. A @meta
+ * asked for %DRMAD_METHOD_AUTO goes on with the method of the last record
+ * and the fidelity reference of the last measured one, where they still
+ * fit the memory (auto chooses within the room this process may take,
+ * which moves from one start to the next), so that the resumed run's
+ * numbers are an uninterrupted run's; drmad_meta_get_method() and its
+ * reason say which (README, "Which method"). */
 gboolean drmad_run_restore (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, GError **error);
 /* The history alone (drmad_run_get_record), for reading or plotting a run:
  * @hyper may come from drmad_hyper_new_for_sizes(), no device needed. */

@@ -948,6 +948,84 @@ train_once_launched (const char *dataset0, const char *dataset1, char **out, cha
   return status;
 }
 
+/* mpirun -n 2 drmad --no-gui SETTINGS --out @folder with rank r under the
+ * memory room of /proc/meminfo's MemAvailable @room_kib[r] (a fake meminfo,
+ * DRMAD_INJECT_CGROUP); the exit status. */
+static int
+run_mpmd_rooms (const char *tmp, const char *folder, const guint64 room_kib[2], char **err)
+{
+  static const char *const job[] = { "--no-gui", "--layers=784,300,10", "--iters=60", "--train-size=500",
+                                     "--val-size=200", "--test-size=200", "--fidelity-every=0", "--meta-iters=1",
+                                     "--seed=3", NULL };
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  add_mpmd_launcher (argv);
+  for (guint rank = 0; rank < 2; rank++) {
+    g_autofree char *fake = g_strdup_printf ("%s/room-%u", tmp, rank);
+    g_autofree char *meminfo = g_build_filename (fake, "proc-meminfo", NULL);
+    g_autofree char *text = g_strdup_printf ("MemTotal: 100000000 kB\nMemAvailable: %" G_GUINT64_FORMAT " kB\n",
+                                             room_kib[rank]);
+    g_autoptr (GError) error = NULL;
+    g_assert_cmpint (g_mkdir_with_parents (fake, 0755), ==, 0);
+    CHECK (g_file_set_contents (meminfo, text, -1, &error));
+    if (rank)
+      g_ptr_array_add (argv, g_strdup (":"));
+    g_ptr_array_add (argv, g_strdup ("-n"));
+    g_ptr_array_add (argv, g_strdup ("1"));
+    g_ptr_array_add (argv, g_strdup ("-x"));
+    g_ptr_array_add (argv, g_strdup_printf ("DRMAD_INJECT_CGROUP=%s", fake));
+    g_ptr_array_add (argv, g_strdup (g_getenv ("DRMAD_BIN")));
+    for (guint i = 0; job[i]; i++)
+      g_ptr_array_add (argv, g_strdup (job[i]));
+    g_ptr_array_add (argv, g_strdup ("--out"));
+    g_ptr_array_add (argv, g_strdup (folder));
+  }
+  g_ptr_array_add (argv, NULL);
+  return spawn_mpirun (argv, NULL, err);
+}
+
+/* --method auto chooses within each process's own memory (on a CPU device
+ * the host's room, which differs between machines), and ranks that chose
+ * differently averaged the hypergradients of two methods without a word,
+ * history.csv naming rank 0's alone; a resumed run, which keeps its method
+ * where it still fits, could part the ranks the same way. 784-300-10, T =
+ * 60: under 100 000 kB of MemAvailable auto chooses piecewise K = 29 (exact
+ * needs 51.9 MiB, more than half the room), under 120 000 kB exact. Ranks
+ * with those rooms are refused before the first meta-iteration, rank 0's
+ * message naming both methods, and no run folder is made; ranks with the
+ * same room run. */
+static void
+test_methods_differ (void)
+{
+  SKIP_WITHOUT_MPI ();
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  if (g_getenv ("DRMAD_DEVICE") && *g_getenv ("DRMAD_DEVICE")) {
+    g_test_skip ("DRMAD_DEVICE is set: the device may not be a CPU one, whose memory is the host's");
+    return;
+  }
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
+  const guint64 parted[2] = { 100000, 120000 };
+  int status = run_mpmd_rooms (tmp, folder, parted, &err);
+  g_test_message ("rooms of 100 000 and 120 000 kB: exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, !=, 0);   /* 2; Open MPI 4.1's mpirun may crash relaying MPI_Abort (139) */
+  const char *said = strstr (err, "drmad: the processes would average the hypergradients of different reverse "
+                                  "methods: rank 1 has exact k=8 (auto chose exact (checkpoints every 8 steps");
+  g_assert_nonnull (said);
+  g_assert_nonnull (strstr (said, "where rank 0 has piecewise K=29 (auto chose piecewise with K = 29 pieces"));
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+
+  g_clear_pointer (&err, g_free);
+  const guint64 alike[2] = { 100000, 100000 };
+  status = run_mpmd_rooms (tmp, folder, alike, &err);
+  if (status != 0)
+    g_error ("two ranks under the same room exited with %d:\n%s", status, err);
+  g_autofree char *history = read_file_text (folder, "history.csv");
+  g_assert_nonnull (strstr (history, "\n1,0,"));
+  g_assert_nonnull (strstr (history, ",piecewise K=29,"));
+  remove_tree (tmp);
+}
+
 /* mpirun -n 2 drmad --no-gui --meta-iters 0: training once has no
  * hypergradient to average, so it runs once, in rank 0, and the other
  * processes end at once, as for --check and --evaluate. Every rank trained
@@ -1031,6 +1109,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/ranks-differ", test_ranks_differ);
   g_test_add_func ("/mpi/modes-differ", test_modes_differ);
   g_test_add_func ("/mpi/mode-flags-differ", test_mode_flags_differ);
+  g_test_add_func ("/mpi/methods-differ", test_methods_differ);
   g_test_add_func ("/mpi/one-process-commands", test_one_process_commands);
   g_test_add_func ("/mpi/one-process-script", test_one_process_script);
   g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
