@@ -13,6 +13,9 @@
 #include <stdio.h>
 
 static FuzzSmallRun small;
+/* θ's layout as Open run builds it from run.ini, made once: each input
+ * loads a history into it, as the restore loads one into small.hyper */
+static DrmadHyper *layout;
 static char *hyper_csv;
 static gsize hyper_csv_length;
 
@@ -25,6 +28,11 @@ prepare (void)
   if (!fuzz_small_run_init (&small, &error) || !fuzz_small_run_record (&small, recorded, &error)
       || !g_file_get_contents (recorded_csv, &hyper_csv, &hyper_csv_length, &error)) {
     fprintf (stderr, "fuzz-checkpoint needs an OpenCL device and a run folder: %s\n", error->message);
+    abort ();
+  }
+  guint sizes[] = { 4, 3, 2 };
+  if (!(layout = drmad_hyper_new_for_sizes (sizes, 3, &small.config, &error))) {
+    fprintf (stderr, "fuzz-checkpoint: %s\n", error->message);
     abort ();
   }
   g_autofree char *ini = g_build_filename (fuzz_folder (), "run", "run.ini", NULL);
@@ -66,14 +74,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     g_clear_error (&error);
   }
   g_autofree char *folder = g_path_get_dirname (path);
-  gboolean layout_ok;
   {
     /* Open run: read-only, the history without the optimiser */
     g_autoptr (DrmadRun) reader = drmad_run_open_read_only (folder, NULL);
-    guint sizes[] = { 4, 3, 2 };
-    g_autoptr (DrmadHyper) layout = drmad_hyper_new_for_sizes (sizes, 3, &small.config, NULL);
-    layout_ok = layout != NULL;
-    if (reader && layout && !drmad_run_load_history (reader, layout, &error) && !error)
+    if (reader && !drmad_run_load_history (reader, layout, &error) && !error)
       abort ();
     fuzz_check_names (error, path);
     g_clear_error (&error);
@@ -85,7 +89,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   }
   g_autoptr (DrmadMeta) meta = fuzz_small_run_meta (&small, NULL);
   g_autoptr (DrmadRun) run = drmad_run_open (folder, NULL);
-  if (!run || !meta || !layout_ok)
+  if (!run || !meta)
     abort ();
   if (!drmad_run_restore (run, small.hyper, meta, &error) && !error)
     abort ();

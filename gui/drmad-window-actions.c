@@ -434,7 +434,11 @@ check_reading (GPtrArray *files, gboolean cut, ExportJob *job)
     rows = drmad_history_csv_rows (history->contents, records, &kept_iteration, &history_end, &history_last);
   if (hyper)
     hyper_last = drmad_hyper_csv_rows (hyper->contents, kept_iteration, &hyper_end);
-  if (rows < records || hyper_last < kept_iteration)
+  /* An iteration past 64 bits (row_iteration() stops at G_MAXUINT64) is no
+   * run's: rows after it cannot be told apart from it, and the first of
+   * them, kept_iteration + 1, would wrap to 0, which the status line takes
+   * for "nothing left out" while the rows were cut. Exported as read. */
+  if (rows < records || hyper_last < kept_iteration || kept_iteration == G_MAXUINT64)
     return READING_UNKNOWN;
   if (rows == records && hyper_last == kept_iteration)
     return READING_WHOLE;

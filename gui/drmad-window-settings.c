@@ -134,7 +134,10 @@ validate (DrmadWindow *self)
   }
   if (ok || !g_str_has_prefix (error->message, "--"))
     return;
-  g_autofree char *key = g_strndup (error->message + 2, strcspn (error->message + 2, " "));
+  /* the option's name alone: "--clip -1: …", and "--gemm: unknown GEMM
+   * path …" of the names the library reads (drmad-options.c, named_option) */
+  g_autofree char *key = g_strndup (error->message + 2, strspn (error->message + 2,
+                                                                "abcdefghijklmnopqrstuvwxyz0123456789-"));
   GtkWidget *widget = g_hash_table_lookup (self->key_widgets, key);
   if (!widget)
     return;

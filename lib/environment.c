@@ -91,8 +91,18 @@ cgroup_room (const char *mount, const char *relative, const char *limit_file, co
     g_autofree char *usage_path = g_build_filename (at, usage_file, NULL);
     g_autofree char *stat_path = g_build_filename (at, "memory.stat", NULL);
     guint64 limit, usage, inactive;
-    if (read_cgroup_number (limit_path, &limit) && read_cgroup_number (usage_path, &usage)) {
-      gboolean cache = read_memory_stat (stat_path, stat_key, &inactive);
+    /* Only what can lower the room is read: a v1 level without a limit
+     * (PAGE_COUNTER_MAX pages, 9223372036854771712 bytes with 4 KiB pages;
+     * v2 says "max", which read_cgroup_number() refuses) is passed over, and
+     * memory.stat, whose cache only adds room, is read where the raw usage
+     * leaves less than the room found so far. Each checkpoint read and
+     * write, each optimiser and each θ asks (docs/reliability.md): reading
+     * memory.stat and usage at every level of a v1 container was most of
+     * fuzz-checkpoint's time per input, and a resume's checks paid it too. */
+    if (read_cgroup_number (limit_path, &limit) && limit <= G_MAXINT64 / 2
+        && read_cgroup_number (usage_path, &usage)) {
+      gboolean cache = limit > usage && limit - usage >= *room ? FALSE
+                       : read_memory_stat (stat_path, stat_key, &inactive);
       guint64 used = cache ? usage - MIN (inactive, usage) : usage;
       guint64 left = limit > used ? limit - used : 0;
       if (left < *room) {

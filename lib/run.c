@@ -1499,14 +1499,14 @@ read_chunks (int fd, guint8 *buffer, gsize length, guint32 *crc)
 }
 
 /* The frame's head: the first 20 of the @got bytes read of @path (a file of
- * @size bytes where @sized) hold the magic, a version this drmad reads and
+ * @size bytes) hold the magic, a version this drmad reads and
  * a payload length that fits @size; @version and @length get them. FALSE
  * with @error naming the file and the fault otherwise. */
 static gboolean
-checkpoint_head (const char *path, const guint8 *head, gsize got, gboolean sized, guint64 size, guint32 *version,
-                 guint64 *length, GError **error)
+checkpoint_head (const char *path, const guint8 *head, gsize got, guint64 size, guint32 *version, guint64 *length,
+                 GError **error)
 {
-  if (got < 20 || (sized && size < 24) || memcmp (head, CHECKPOINT_MAGIC, 8) != 0) {
+  if (got < 20 || size < 24 || memcmp (head, CHECKPOINT_MAGIC, 8) != 0) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_BAD_MAGIC,
                  "%s is not a drmad checkpoint (expected the magic \"%s\" and at least 24 bytes, found %" G_GUINT64_FORMAT " bytes)",
                  path, CHECKPOINT_MAGIC, MAX (size, (guint64) got));
@@ -1520,7 +1520,7 @@ checkpoint_head (const char *path, const guint8 *head, gsize got, gboolean sized
                  CHECKPOINT_OLDEST_VERSION, CHECKPOINT_VERSION);
     return FALSE;
   }
-  if (sized && (*length > size || *length + 24 != size)) {
+  if (*length > size || *length + 24 != size) {
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
                  "%s claims a %" G_GUINT64_FORMAT "-byte payload but holds %" G_GUINT64_FORMAT " bytes in all",
                  path, *length, size);
@@ -1539,9 +1539,19 @@ checkpoint_head (const char *path, const guint8 *head, gsize got, gboolean sized
 static GBytes *
 checkpoint_read (const char *path, guint32 *version_read, gboolean decoded, GError **error)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat (fd, &st) != 0) {
+  /* Never blocks, as drmad_read_regular_file(): a FIFO in checkpoint.bin's
+   * place (put there after drmad_run_has_checkpoint() looked, or given to
+   * drmad_checkpoint_read()) held --resume, Open run and Compare in open()
+   * for good, waiting for a writer. stat() first, since open() of a socket
+   * fails before fstat() could name it; fstat() too, since the file can be
+   * replaced between the two. Only a regular file is read
+   * (docs/reliability.md). */
+  GStatBuf seen;
+  struct stat st = { 0 };
+  int fd = -1;
+  if (g_stat (path, &seen) == 0 && !S_ISREG (seen.st_mode))
+    st.st_mode = seen.st_mode;
+  else if ((fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 || fstat (fd, &st) != 0) {
     int saved = errno;
     if (fd >= 0)
       close (fd);
@@ -1549,8 +1559,15 @@ checkpoint_read (const char *path, guint32 *version_read, gboolean decoded, GErr
                  "cannot read the checkpoint: failed to open file \u201c%s\u201d: %s", path, g_strerror (saved));
     return NULL;
   }
+  if (!S_ISREG (st.st_mode)) {
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot read the checkpoint %s: it is %s, not a regular file",
+                 path, file_kind (st.st_mode));
+    return NULL;
+  }
   guint8 head[20];
-  gssize got = S_ISDIR (st.st_mode) ? (errno = EISDIR, -1) : read_chunks (fd, head, sizeof head, NULL);
+  gssize got = read_chunks (fd, head, sizeof head, NULL);
   if (got < 0) {
     int saved = errno;
     close (fd);
@@ -1558,11 +1575,10 @@ checkpoint_read (const char *path, guint32 *version_read, gboolean decoded, GErr
                  "\u201c%s\u201d: %s", path, g_strerror (saved));
     return NULL;
   }
-  /* The size as read, for pipes and files whose size stat() does not tell. */
-  guint64 size = S_ISREG (st.st_mode) ? (guint64) st.st_size : (guint64) got;
+  guint64 size = st.st_size;
   guint32 version, crc, stored;
   guint64 length;
-  if (!checkpoint_head (path, head, got, S_ISREG (st.st_mode), size, &version, &length, error)) {
+  if (!checkpoint_head (path, head, got, size, &version, &length, error)) {
     close (fd);
     return NULL;
   }
@@ -1598,7 +1614,7 @@ checkpoint_read (const char *path, guint32 *version_read, gboolean decoded, GErr
                  "\u201c%s\u201d: %s", path, g_strerror (saved));
     return NULL;
   }
-  if (read_payload != (gssize) length || read_crc != 4 || read_more != 0) {   /* changed while read, or a pipe */
+  if (read_payload != (gssize) length || read_crc != 4 || read_more != 0) {   /* changed while read */
     g_free (payload);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_TRUNCATED,
                  "%s claims a %" G_GUINT64_FORMAT "-byte payload but holds %" G_GUINT64_FORMAT " bytes in all",
@@ -1667,7 +1683,7 @@ drmad_checkpoint_bytes_records (GBytes *contents, const char *path, guint64 *rec
   guint32 version, stored;
   guint64 length, header[PAYLOAD_HEADER];
   /* the frame checked as checkpoint_read() checks a file's, CRC included */
-  if (!checkpoint_head (path, data, size, TRUE, size, &version, &length, error))
+  if (!checkpoint_head (path, data, size, size, &version, &length, error))
     return FALSE;
   memcpy (&stored, data + 20 + length, 4);
   if (checkpoint_crc (crc32 (0, NULL, 0), data + 20, length) != stored) {

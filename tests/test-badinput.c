@@ -788,6 +788,61 @@ test_cgroup_memory_limit (void)
   g_assert_cmpstr (error->message, ==, cache_message);
 }
 
+/* The room is asked at every checkpoint read and write, each optimiser and
+ * each θ made (fuzz-checkpoint: six times an input, most of its time), and
+ * each time read the limit, the usage and memory.stat of every level of
+ * the cgroup hierarchy. Only what can lower the room is read now: a v1
+ * level without a limit (9223372036854771712, as the kernel writes none)
+ * is passed over, and a level whose raw usage leaves more than the room
+ * found so far has its memory.stat (whose cache only adds room) unread.
+ * What is not to be read is a FIFO here, which a read waits on for good:
+ * in a subprocess with a time limit. The room and its bound are those of
+ * the reading of every file: the root's 10000 bytes less 9500 in use, of
+ * which 9000 inactive cache, under a MemAvailable of 1 000 kB. */
+static void
+test_cgroup_reads_what_counts (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autofree char *fake = path_of ("cgroup-what-counts");
+  g_autofree char *root = g_build_filename (fake, "sys-fs-cgroup", "memory", NULL);
+  g_autofree char *middle = g_build_filename (root, "docker", NULL);
+  g_autofree char *leaf = g_build_filename (middle, "4f2a", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (leaf, 0755), ==, 0);
+  g_autofree char *meminfo = g_build_filename (fake, "proc-meminfo", NULL);
+  g_autofree char *proc = g_build_filename (fake, "proc-self-cgroup", NULL);
+  g_assert_true (g_file_set_contents (meminfo, "MemTotal: 8000 kB\nMemAvailable: 1000 kB\nSwapFree: 0 kB\n", -1,
+                                      NULL));
+  g_assert_true (g_file_set_contents (proc, "4:memory:/docker/4f2a\n", -1, NULL));
+  struct { const char *folder, *limit, *usage, *stat; } levels[] = {
+    { leaf, "9223372036854771712\n", NULL, NULL },          /* no limit: neither usage nor memory.stat read */
+    { middle, "2147483648\n", "1000\n", NULL },             /* 2 GiB less 1000 > 1 000 kB: memory.stat unread */
+    { root, "10000\n", "9500\n", "total_inactive_file 9000\n" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (levels); i++) {
+    g_autofree char *limit = g_build_filename (levels[i].folder, "memory.limit_in_bytes", NULL);
+    g_autofree char *usage = g_build_filename (levels[i].folder, "memory.usage_in_bytes", NULL);
+    g_autofree char *stat = g_build_filename (levels[i].folder, "memory.stat", NULL);
+    g_assert_true (g_file_set_contents (limit, levels[i].limit, -1, NULL));
+    g_assert_true (levels[i].usage ? g_file_set_contents (usage, levels[i].usage, -1, NULL) : mkfifo (usage, 0600) == 0);
+    g_assert_true (levels[i].stat ? g_file_set_contents (stat, levels[i].stat, -1, NULL) : mkfifo (stat, 0600) == 0);
+  }
+  g_setenv ("DRMAD_INJECT_CGROUP", fake, TRUE);
+  g_autofree char *bound = NULL;
+  guint64 room = drmad_memory_room (TRUE, &bound);
+  g_unsetenv ("DRMAD_INJECT_CGROUP");
+  g_autofree char *root_limit = g_build_filename (root, "memory.limit_in_bytes", NULL);
+  g_autofree char *expected = g_strdup_printf ("the room under this process's cgroup memory limit: 10000 bytes in %s, "
+                                               "of which 500 in use (memory.usage_in_bytes 9500 less "
+                                               "total_inactive_file 9000 in memory.stat)", root_limit);
+  g_assert_cmpuint (room, ==, 9500);
+  g_assert_cmpstr (bound, ==, expected);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -799,6 +854,7 @@ main (int argc, char **argv)
     g_test_add_data_func (path, &table[i], test_bad_input);
   }
   g_test_add_func ("/bad-input/cgroup-memory-limit", test_cgroup_memory_limit);
+  g_test_add_func ("/bad-input/cgroup-reads-what-counts", test_cgroup_reads_what_counts);
   int status = g_test_run ();
   g_autofree char *command = g_strdup_printf ("rm -rf '%s'", scratch);
   (void) !system (command);

@@ -354,6 +354,27 @@ test_window (void)
   set_option (G_APPLICATION (app), "clip=0");
   g_assert_null (drmad_window_get_invalid_setting (window));
   g_assert_false (gtk_widget_has_css_class (clip, "error"));
+  /* a name none of the option's (the message "--gemm: unknown GEMM path
+   * \"fast\": …" since the fuzzing of 2026-12-05, whose key the window read
+   * as "gemm:" and marked nothing), typed or from a settings file */
+  const char *names[][2] = { { "gemm=fast", "gemm" }, { "activation=sigmoid", "activation" },
+                             { "method=newton", "method" }, { "meta-optimizer=lbfgs", "meta-optimizer" } };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    set_option (G_APPLICATION (app), names[i][0]);
+    g_assert_cmpstr (drmad_window_get_invalid_setting (window), ==, names[i][1]);
+    GtkWidget *named = drmad_window_get_setting_widget (window, names[i][1]);
+    g_assert_true (gtk_widget_has_css_class (named, "error"));
+    g_autofree char *said = g_strdup_printf ("--%s: unknown ", names[i][1]);
+    g_assert_true (g_str_has_prefix (gtk_widget_get_tooltip_text (named), said));
+    const char *default_value = NULL;
+    for (guint k = 0; k < n_specs; k++)
+      if (g_str_equal (specs[k].name, names[i][1]))
+        default_value = specs[k].default_value;
+    g_autofree char *back = g_strdup_printf ("%s=%s", names[i][1], default_value);
+    set_option (G_APPLICATION (app), back);
+    g_assert_null (drmad_window_get_invalid_setting (window));
+    g_assert_false (gtk_widget_has_css_class (named, "error"));
+  }
 
   /* The largest values the command line takes (as a run.ini from drmad
    * --no-gui may hold them) are shown as they are, not cut to the field's
@@ -2826,6 +2847,62 @@ test_export_ahead (void)
   remove_tree (dir);
 }
 
+/* Export of a run folder whose history.csv and hyper.csv give the
+ * checkpoint's last meta-iteration (2 of a run of 2) an iteration past 64
+ * bits, 18446744073709551615, then rows of 99999999999999999999, which the
+ * row reader caps at the same number (app/drmad-job.c, row_iteration;
+ * fuzz-csv-rows, docs/reliability.md). The export cut history.csv after
+ * the checkpoint's row, kept hyper.csv whole, and its status line said no
+ * row was left out (the first row past it, kept + 1, wrapped to 0). Such
+ * files are no run's: every file is now exported as read, byte for byte,
+ * and the status line says nothing of rows left out. */
+static void
+test_export_iteration_past_64_bits (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-export-past-64-bits", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  make_tiny_run (run, "1", "784,16,10");
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  drmad_window_open_run (window, run);
+  g_assert_cmpfloat (wait_until (window, idle, 30), >=, 0);
+  const char *names[] = { "history.csv", "hyper.csv" };
+  for (guint f = 0; f < G_N_ELEMENTS (names); f++) {
+    g_autofree char *path = g_build_filename (run, names[f], NULL), *text = NULL;
+    g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+    g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+    GString *edited = g_string_new (NULL);
+    for (guint i = 0; lines[i]; i++) {
+      if (!*lines[i] && !lines[i + 1])
+        break;
+      /* a row of meta-iteration 2: its number past 64 bits, and a row after it */
+      if (g_str_has_prefix (lines[i], "2,")) {
+        g_string_append_printf (edited, "18446744073709551615%s\n", lines[i] + 1);
+        g_string_append_printf (edited, "99999999999999999999%s\n", lines[i] + 1);
+      } else {
+        g_string_append_printf (edited, "%s\n", lines[i]);
+      }
+    }
+    g_assert_true (drmad_write_file_atomic (path, edited->str, edited->len, NULL));
+    g_string_free (edited, TRUE);
+  }
+  g_autofree char *exported = g_build_filename (dir, "exported", NULL);
+  drmad_window_export_to (window, exported);
+  g_assert_cmpfloat (wait_until (window, idle, 60), >=, 0);
+  g_test_message ("%s", drmad_window_get_status (window));
+  g_assert_null (drmad_window_get_error (window));
+  g_assert_true (g_str_has_prefix (drmad_window_get_status (window), "Exported 7 files"));
+  g_assert_null (strstr (drmad_window_get_status (window), "end at meta-iteration"));
+  g_assert_cmpuint (assert_exported_whole (run, exported), ==, 7);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (dir);
+}
+
 /* Export of a run folder with no checkpoint.bin to read: removed after the
  * window opened the run, then a dangling symbolic link in its place. The
  * export counted 0 records for it and cut history.csv and hyper.csv to
@@ -3633,6 +3710,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/export-recording", test_export_recording);
   g_test_add_func ("/gui/export-ahead", test_export_ahead);
   g_test_add_func ("/gui/export-no-checkpoint", test_export_no_checkpoint);
+  g_test_add_func ("/gui/export-iteration-past-64-bits", test_export_iteration_past_64_bits);
   g_test_add_func ("/gui/export-names", test_export_names);
   g_test_add_func ("/gui/run-ini-fifo", test_run_ini_fifo);
   g_test_add_func ("/gui/open-run", test_open_run);

@@ -1134,6 +1134,73 @@ test_run_ini_fifo (void)
   remove_tree (dir);
 }
 
+/* checkpoint.bin a FIFO (or a folder), put there after the run was opened
+ * (drmad_run_open and Open run look with drmad_run_has_checkpoint(), which
+ * passes over what is not a regular file, then read it): its reader opened
+ * it without O_NONBLOCK, and open() waited for a writer for good, as it did
+ * for run.ini (/runfolder/run-ini-fifo). Every reader of the checkpoint
+ * (drmad_checkpoint_read, the identity a resume checks, the history Open
+ * run and Compare load) now refuses it at once, naming the file and what
+ * it is, and leaves it as it was. In a subprocess with a time limit: the
+ * blocked open() hung the test. No device needed. */
+static void
+test_checkpoint_fifo (void)
+{
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-checkpoint-fifo", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  g_autofree char *fixture = g_build_filename (g_getenv ("DRMAD_TEST_DATA"), "checkpoint-v3", NULL);
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  const char *names[] = { "run.ini", "checkpoint.bin", "history.csv", "hyper.csv" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *from = g_build_filename (fixture, names[i], NULL), *to = g_build_filename (folder, names[i], NULL);
+    g_autofree char *contents = NULL;
+    gsize length;
+    g_assert_true (g_file_get_contents (from, &contents, &length, NULL));
+    g_assert_true (g_file_set_contents (to, contents, length, NULL));
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
+  g_assert_no_error (error);
+  /* the fixture's layout: 784-16-10, an L2 a layer and 4 segments of learning rates */
+  guint sizes[] = { 784, 16, 10 };
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.learn_lr = TRUE;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (sizes, 3, &config, &error);
+  g_assert_no_error (error);
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_assert_cmpint (g_unlink (checkpoint), ==, 0);
+  for (guint folder_there = 0; folder_there < 2; folder_there++) {
+    g_assert_cmpint (folder_there ? g_mkdir (checkpoint, 0755) : mkfifo (checkpoint, 0600), ==, 0);
+    g_autofree char *expected = g_strdup_printf ("cannot read the checkpoint %s: it is %s, not a regular file",
+                                                 checkpoint, folder_there ? "a folder" : "a FIFO");
+    g_autoptr (GBytes) bytes = drmad_checkpoint_read (checkpoint, &error);
+    g_assert_null (bytes);
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+    g_assert_cmpstr (error->message, ==, expected);
+    g_clear_error (&error);
+    g_autofree char *identity = drmad_run_read_identity (run, &error);
+    g_assert_null (identity);
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+    g_assert_cmpstr (error->message, ==, expected);
+    g_clear_error (&error);
+    g_assert_false (drmad_run_load_history (run, hyper, &error));
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_IO);
+    g_assert_cmpstr (error->message, ==, expected);
+    g_clear_error (&error);
+    GStatBuf st;
+    g_assert_cmpint (g_lstat (checkpoint, &st), ==, 0);
+    g_assert_true (folder_there ? S_ISDIR (st.st_mode) : S_ISFIFO (st.st_mode));   /* left as it was */
+    g_assert_cmpint (folder_there ? g_rmdir (checkpoint) : g_unlink (checkpoint), ==, 0);
+  }
+  remove_tree (dir);
+}
+
 /* hyper.csv is rewritten each meta-iteration by copying the earlier rows
  * (copy_file_range) and appending the new ones. Where the kernel copies
  * nothing (DRMAD_INJECT_FAULT=copyrange:E: EPERM from a sandbox's seccomp
@@ -1483,6 +1550,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/in-use-refuses-no-writer", test_in_use_refuses_no_writer);
   g_test_add_func ("/runfolder/in-use-fifo", test_in_use_fifo);
   g_test_add_func ("/runfolder/run-ini-fifo", test_run_ini_fifo);
+  g_test_add_func ("/runfolder/checkpoint-fifo", test_checkpoint_fifo);
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
