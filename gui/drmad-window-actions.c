@@ -935,12 +935,17 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
     g_task_return_error (task, error);
 }
 
-/* The comparison's window closed while it loads: its load is no longer wanted. */
-static void
-on_compare_destroyed (GtkWidget *compare, CompareJob *job)
+/* The comparison's window closed while it loads (its window manager's
+ * close, Escape, Ctrl+W: all ask through close-request, then the window is
+ * destroyed): its load is no longer wanted. Not "destroy": GTK emits that
+ * as the window's last reference goes, and the job holds one until the
+ * load ends. */
+static gboolean
+on_compare_close_request (GtkWindow *compare, CompareJob *job)
 {
   job->closed = TRUE;
   g_cancellable_cancel (job->cancellable);
+  return FALSE;   /* closed: destroyed */
 }
 
 static void
@@ -956,7 +961,7 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (DrmadPlot) val = g_steal_pointer (&job->val);
   g_autoptr (DrmadPlot) l2 = g_steal_pointer (&job->l2);
   g_autoptr (DrmadPlot) lr = g_steal_pointer (&job->lr);
-  g_signal_handlers_disconnect_by_func (compare, on_compare_destroyed, job);
+  g_signal_handlers_disconnect_by_func (compare, on_compare_close_request, job);
   if (self && self->compare_cancellable == job->cancellable) {
     g_clear_object (&self->compare_cancellable);
     self->compare_loading = NULL;
@@ -1003,7 +1008,7 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   /* one load at a time: the one in flight, and its window, give way now
    * (its thread ends once the checkpoint it reads is read) */
   if (self->compare_loading)
-    gtk_window_destroy (GTK_WINDOW (self->compare_loading));   /* cancels it (on_compare_destroyed) */
+    gtk_window_destroy (GTK_WINDOW (self->compare_loading));
   if (self->compare_cancellable)
     g_cancellable_cancel (self->compare_cancellable);
   g_clear_object (&self->compare_cancellable);
@@ -1030,7 +1035,7 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   job->compare = g_object_ref (window);
   self->compare_loading = window;
   job->cancellable = g_object_ref (self->compare_cancellable);
-  g_signal_connect (window, "destroy", G_CALLBACK (on_compare_destroyed), job);
+  g_signal_connect (window, "close-request", G_CALLBACK (on_compare_close_request), job);
   g_autoptr (GTask) task = g_task_new (NULL, self->compare_cancellable, compare_done, drmad_window_task_data (self));
   g_task_set_task_data (task, job, compare_job_free);
   g_task_run_in_thread (task, compare_thread);
