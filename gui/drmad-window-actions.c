@@ -3,6 +3,7 @@
 #include "drmad-window-private.h"
 #include "drmad-compare.h"
 #include "drmad-run-plots.h"
+#include "drmad-secondary-window.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -992,6 +993,10 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
     gtk_box_append (GTK_BOX (box), view);
   }
   gtk_window_set_child (GTK_WINDOW (compare), box);
+  /* the focus on the first plot, as GTK gives a window shown with a widget
+   * that takes it (this one was shown loading, with none): its keys work
+   * at once, and a screen reader reads its name and newest values */
+  gtk_window_set_focus (GTK_WINDOW (compare), gtk_widget_get_first_child (box));
   drmad_window_compare_finished (self, compare);
 }
 
@@ -1018,6 +1023,9 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   gtk_window_set_title (GTK_WINDOW (window), "Compare runs");
   gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
   gtk_window_set_default_size (GTK_WINDOW (window), 1300, 480);
+  /* Escape and Ctrl+W close it as the window manager does, so that
+   * on_compare_close_request() cancels a load still going */
+  drmad_secondary_window_setup (GTK_WINDOW (window), TRUE);
   GtkWidget *loading = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_widget_set_halign (loading, GTK_ALIGN_CENTER);
   gtk_widget_set_valign (loading, GTK_ALIGN_CENTER);
@@ -1133,6 +1141,7 @@ drmad_window_export_asking (DrmadWindow *self, const char *folder)
   G_GNUC_END_IGNORE_DEPRECATIONS
   g_object_set_data_full (G_OBJECT (dialog), "drmad-folder", g_strdup (folder), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_replace_response), self, 0);
+  drmad_secondary_window_setup (GTK_WINDOW (dialog), FALSE);
   gtk_window_present (GTK_WINDOW (dialog));
   return dialog;
 }
