@@ -2,6 +2,7 @@
  * app.about, app.quit; settings.ini loaded at startup and saved at shutdown. */
 #include "drmad-application.h"
 #include "drmad-options.h"
+#include "drmad-secondary-window.h"
 #include "drmad-window.h"
 
 #include <glib-unix.h>
@@ -55,16 +56,24 @@ static void
 about (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   static const char *authors[] = { "The drmad authors", NULL };
-  gtk_show_about_dialog (GTK_WINDOW (get_window (user_data)),
-                         "program-name", "drmad",
-                         "logo-icon-name", DRMAD_APPLICATION_ID,
-                         "version", DRMAD_VERSION,
-                         "comments", "Learns hyperparameters of neural networks (L2 penalties, learning-rate and "
-                                     "momentum schedules, initial scales) by gradient descent on hypergradients "
-                                     "from the DrMAD reverse pass, on any OpenCL device.",
-                         "license-type", GTK_LICENSE_MIT_X11,
-                         "authors", authors,
-                         NULL);
+  /* made here rather than by gtk_show_about_dialog(), which keeps its
+   * dialog to itself: Ctrl+W closes this one too */
+  GtkWidget *dialog = g_object_new (GTK_TYPE_ABOUT_DIALOG,
+                                    "transient-for", get_window (user_data),
+                                    "modal", TRUE,
+                                    "destroy-with-parent", TRUE,
+                                    "program-name", "drmad",
+                                    "logo-icon-name", DRMAD_APPLICATION_ID,
+                                    "version", DRMAD_VERSION,
+                                    "comments", "Learns hyperparameters of neural networks (L2 penalties, "
+                                                "learning-rate and momentum schedules, initial scales) by gradient "
+                                                "descent on hypergradients from the DrMAD reverse pass, on any "
+                                                "OpenCL device.",
+                                    "license-type", GTK_LICENSE_MIT_X11,
+                                    "authors", authors,
+                                    NULL);
+  drmad_secondary_window_setup (GTK_WINDOW (dialog), FALSE);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void

@@ -9,6 +9,7 @@
  * widget's device pixels, so it shows the very pixels a direct drawing
  * would. */
 #include "drmad-plot-view.h"
+#include "drmad-secondary-window.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -758,6 +759,7 @@ drmad_plot_view_save_to (DrmadPlotView *self, const char *path, gboolean svg)
   gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", error->message);
   G_GNUC_END_IGNORE_DEPRECATIONS
   g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  drmad_secondary_window_setup (GTK_WINDOW (dialog), FALSE);
   gtk_window_present (GTK_WINDOW (dialog));
   return dialog;
 }

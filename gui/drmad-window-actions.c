@@ -3,6 +3,7 @@
 #include "drmad-window-private.h"
 #include "drmad-compare.h"
 #include "drmad-run-plots.h"
+#include "drmad-secondary-window.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -939,12 +940,17 @@ compare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
     g_task_return_error (task, error);
 }
 
-/* The comparison's window closed while it loads: its load is no longer wanted. */
-static void
-on_compare_destroyed (GtkWidget *compare, CompareJob *job)
+/* The comparison's window closed while it loads (its window manager's
+ * close, Escape, Ctrl+W: all ask through close-request, then the window is
+ * destroyed): its load is no longer wanted. Not "destroy": GTK emits that
+ * as the window's last reference goes, and the job holds one until the
+ * load ends. */
+static gboolean
+on_compare_close_request (GtkWindow *compare, CompareJob *job)
 {
   job->closed = TRUE;
   g_cancellable_cancel (job->cancellable);
+  return FALSE;   /* closed: destroyed */
 }
 
 static void
@@ -960,7 +966,7 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (DrmadPlot) val = g_steal_pointer (&job->val);
   g_autoptr (DrmadPlot) l2 = g_steal_pointer (&job->l2);
   g_autoptr (DrmadPlot) lr = g_steal_pointer (&job->lr);
-  g_signal_handlers_disconnect_by_func (compare, on_compare_destroyed, job);
+  g_signal_handlers_disconnect_by_func (compare, on_compare_close_request, job);
   if (self && self->compare_cancellable == job->cancellable) {
     g_clear_object (&self->compare_cancellable);
     self->compare_loading = NULL;
@@ -991,6 +997,10 @@ compare_done (GObject *source, GAsyncResult *result, gpointer user_data)
     gtk_box_append (GTK_BOX (box), view);
   }
   gtk_window_set_child (GTK_WINDOW (compare), box);
+  /* the focus on the first plot, as GTK gives a window shown with a widget
+   * that takes it (this one was shown loading, with none): its keys work
+   * at once, and a screen reader reads its name and newest values */
+  gtk_window_set_focus (GTK_WINDOW (compare), gtk_widget_get_first_child (box));
   drmad_window_compare_finished (self, compare);
 }
 
@@ -1007,7 +1017,7 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   /* one load at a time: the one in flight, and its window, give way now
    * (its thread ends once the checkpoint it reads is read) */
   if (self->compare_loading)
-    gtk_window_destroy (GTK_WINDOW (self->compare_loading));   /* cancels it (on_compare_destroyed) */
+    gtk_window_destroy (GTK_WINDOW (self->compare_loading));
   if (self->compare_cancellable)
     g_cancellable_cancel (self->compare_cancellable);
   g_clear_object (&self->compare_cancellable);
@@ -1017,6 +1027,9 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   gtk_window_set_title (GTK_WINDOW (window), "Compare runs");
   gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
   gtk_window_set_default_size (GTK_WINDOW (window), 1300, 480);
+  /* Escape and Ctrl+W close it as the window manager does, so that
+   * on_compare_close_request() cancels a load still going */
+  drmad_secondary_window_setup (GTK_WINDOW (window), TRUE);
   GtkWidget *loading = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_widget_set_halign (loading, GTK_ALIGN_CENTER);
   gtk_widget_set_valign (loading, GTK_ALIGN_CENTER);
@@ -1034,7 +1047,7 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   job->compare = g_object_ref (window);
   self->compare_loading = window;
   job->cancellable = g_object_ref (self->compare_cancellable);
-  g_signal_connect (window, "destroy", G_CALLBACK (on_compare_destroyed), job);
+  g_signal_connect (window, "close-request", G_CALLBACK (on_compare_close_request), job);
   g_autoptr (GTask) task = g_task_new (NULL, self->compare_cancellable, compare_done, drmad_window_task_data (self));
   g_task_set_task_data (task, job, compare_job_free);
   g_task_run_in_thread (task, compare_thread);
@@ -1132,6 +1145,7 @@ drmad_window_export_asking (DrmadWindow *self, const char *folder)
   G_GNUC_END_IGNORE_DEPRECATIONS
   g_object_set_data_full (G_OBJECT (dialog), "drmad-folder", g_strdup (folder), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_replace_response), self, 0);
+  drmad_secondary_window_setup (GTK_WINDOW (dialog), FALSE);
   gtk_window_present (GTK_WINDOW (dialog));
   return dialog;
 }

@@ -3,6 +3,7 @@
  * binding is in drmad-window-settings.c, the actions in drmad-window-actions.c. */
 #include "drmad-window-private.h"
 #include "drmad-application.h"
+#include "drmad-secondary-window.h"
 
 #include <math.h>
 
@@ -896,5 +897,11 @@ drmad_window_init (DrmadWindow *self)
 DrmadWindow *
 drmad_window_new (GtkApplication *application, DrmadSettings *settings)
 {
-  return g_object_new (DRMAD_TYPE_WINDOW, "application", application, "settings", settings, NULL);
+  DrmadWindow *self = g_object_new (DRMAD_TYPE_WINDOW, "application", application, "settings", settings, NULL);
+  /* the keyboard shortcuts window, which GtkApplication gives the window as
+   * it joins the application (data/gtk/help-overlay.ui) */
+  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (self));
+  if (overlay)
+    drmad_secondary_window_setup (GTK_WINDOW (overlay), FALSE);
+  return self;
 }

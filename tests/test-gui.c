@@ -2007,6 +2007,29 @@ count_comparisons (DrmadWindow *window)
   return n;
 }
 
+/* Two run folders, @dir/first and @dir/second (into @folders, NULL
+ * after them), of runs that differ in their seed, with checkpoints large
+ * enough that DRMAD_CHECKPOINT_CHUNK=1 makes their load take a while. */
+static void
+make_slow_runs (const char *dir, char *folders[3])
+{
+  folders[0] = g_build_filename (dir, "first", NULL);
+  folders[1] = g_build_filename (dir, "second", NULL);
+  folders[2] = NULL;
+  for (guint k = 0; k < 2; k++) {
+    g_autofree char *seed = g_strdup_printf ("%u", k + 1);
+    /* L2 per weight: 50 824 hyperparameters, a checkpoint of 4.5 MB */
+    const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", "784,64,10", "--iters", "10",
+                           "--train-size", "300", "--val-size", "200", "--test-size", "50", "--batch", "50",
+                           "--meta-iters", "2", "--l2-granularity", "weight", "--seed", seed, "--out", folders[k],
+                           NULL };
+    int status;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                 NULL, NULL, NULL, NULL, &status, NULL));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+}
+
 /* Compare runs reads the run folders in a thread: with large checkpoints
  * (here made slow to read by DRMAD_CHECKPOINT_CHUNK, a few bytes a read())
  * the window froze for as long as they took. Its main loop must keep
@@ -2026,19 +2049,8 @@ test_compare_loading (void)
     return;
   }
   g_autofree char *dir = test_tmp_dir ("drmad-compare-loading", NULL);
-  char *folders[3] = { g_build_filename (dir, "first", NULL), g_build_filename (dir, "second", NULL), NULL };
-  for (guint k = 0; k < 2; k++) {
-    g_autofree char *seed = g_strdup_printf ("%u", k + 1);
-    /* L2 per weight: 50 824 hyperparameters, a checkpoint of 4.5 MB */
-    const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--layers", "784,64,10", "--iters", "10",
-                           "--train-size", "300", "--val-size", "200", "--test-size", "50", "--batch", "50",
-                           "--meta-iters", "2", "--l2-granularity", "weight", "--seed", seed, "--out", folders[k],
-                           NULL };
-    int status;
-    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                                 NULL, NULL, NULL, NULL, &status, NULL));
-    g_assert_true (g_spawn_check_wait_status (status, NULL));
-  }
+  char *folders[3] = { NULL };
+  make_slow_runs (dir, folders);
   g_setenv ("DRMAD_CHECKPOINT_CHUNK", "1", TRUE);
   g_autoptr (DrmadApplication) app = drmad_application_new ();
   DrmadWindow *window = new_window (app, 1024, 600);
@@ -2079,9 +2091,12 @@ test_compare_loading (void)
   g_assert_cmpuint (views, ==, 3);
   gtk_window_destroy (GTK_WINDOW (compare));
 
-  /* closed while loading: nothing more comes of it */
+  /* closed while loading, as by its window manager's close button: the
+   * load is cancelled, and nothing more comes of it */
   compare = drmad_window_compare_runs (window, (const char *const *) folders);
-  gtk_window_destroy (GTK_WINDOW (compare));
+  g_autoptr (GCancellable) load = g_object_ref (window->compare_cancellable);
+  gtk_window_close (GTK_WINDOW (compare));
+  g_assert_true (g_cancellable_is_cancelled (load));
   g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
   iterate_for (0.2);
   g_assert_cmpuint (count_comparisons (window), ==, 0);
@@ -3667,6 +3682,291 @@ test_keyboard_zoom_far_in (void)
   close_window (window);
 }
 
+/* ---- the windows the main window opens, from the keyboard ---- */
+
+/* @keyval with @state pressed in @window, delivered as GTK 4 does: from the
+ * widget with the focus (or the window) up to the window, each widget's
+ * key controllers and shortcuts of the bubble phase in turn, until one
+ * takes it. TRUE when one did. The window's own key controllers are passed
+ * over: GtkShortcutsWindow's hands typed text on to its search entry, which
+ * needs a real event (gtk_event_controller_key_forward), and takes neither
+ * Escape nor Ctrl+W, which type nothing. */
+static gboolean
+send_key (GtkWindow *window, guint keyval, GdkModifierType state)
+{
+  g_autoptr (GtkShortcutTrigger) pressed = gtk_keyval_trigger_new (keyval, state);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+  for (GtkWidget *widget = focus ? focus : GTK_WIDGET (window); widget; widget = gtk_widget_get_parent (widget)) {
+    g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+    for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
+      g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+      if (gtk_event_controller_get_propagation_phase (controller) != GTK_PHASE_BUBBLE)
+        continue;
+      gboolean handled = FALSE;
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller) && widget != GTK_WIDGET (window))
+        g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state, &handled);
+      else if (GTK_IS_SHORTCUT_CONTROLLER (controller))
+        for (guint k = 0; k < g_list_model_get_n_items (G_LIST_MODEL (controller)) && !handled; k++) {
+          g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), k);
+          if (gtk_shortcut_trigger_equal (gtk_shortcut_get_trigger (shortcut), pressed))
+            handled = gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), 0, widget,
+                                                    gtk_shortcut_get_arguments (shortcut));
+        }
+      if (handled)
+        return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static const struct {
+  guint keyval;
+  GdkModifierType state;
+  const char *name;
+} close_keys[] = {
+  { GDK_KEY_Escape, 0, "Escape" },
+  { GDK_KEY_w, GDK_CONTROL_MASK, "Ctrl+W" },
+};
+
+static GtkWindow *watched;
+static gboolean watched_active (DrmadWindow *w)
+{
+  return gtk_window_is_active (watched) && !gtk_window_is_active (GTK_WINDOW (w));
+}
+static gboolean main_active (DrmadWindow *w) { return gtk_window_is_active (GTK_WINDOW (w)); }
+
+/* @secondary shown over @window takes the focus (a key then reaches it). */
+static void
+assert_takes_focus (DrmadWindow *window, GtkWindow *secondary)
+{
+  watched = secondary;
+  g_assert_cmpfloat (wait_until (window, watched_active, 10), >=, 0);
+}
+
+/* Closed by key @k: @secondary (which the caller holds a reference to) is
+ * hidden (destroyed, or hidden to show again), and the focus is back in
+ * @window, whose keys work again. */
+static void
+assert_closed_by (DrmadWindow *window, GtkWindow *secondary, guint k)
+{
+  g_test_message ("%s in %s", close_keys[k].name, G_OBJECT_TYPE_NAME (secondary));
+  g_assert_true (send_key (secondary, close_keys[k].keyval, close_keys[k].state));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (secondary)));
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+}
+
+/* Compare runs closes with Escape and Ctrl+W as with its window manager's
+ * close: while it loads (checkpoints made slow to read, as in
+ * /gui/compare-loading) the load is cancelled; loaded, a plot's read-out
+ * goes first with Escape. The focus comes back to the main window each
+ * time (a bare X server gives it to no window). Its plots take the keys as
+ * the main window's do: the first has the focus once loaded, Tab and
+ * Shift+Tab go through the three, and the arrows read out history.csv's
+ * values, the read-out the plot's accessible name. In a subprocess, whose
+ * environment the hook's variable may change. */
+static void
+test_keyboard_compare (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!g_test_subprocess ()) {
+    if (!have_display_data_and_device ())
+      return;
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-compare-keys", NULL);
+  char *folders[3] = { NULL };
+  make_slow_runs (dir, folders);
+  g_setenv ("DRMAD_CHECKPOINT_CHUNK", "1", TRUE);
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+
+  for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
+    g_autoptr (GtkWidget) compare = g_object_ref (drmad_window_compare_runs (window, (const char *const *) folders));
+    g_autoptr (GCancellable) load = g_object_ref (window->compare_cancellable);
+    assert_takes_focus (window, GTK_WINDOW (compare));
+    g_assert_true (drmad_window_is_comparing (window));   /* still loading */
+    g_assert_false (g_cancellable_is_cancelled (load));
+    assert_closed_by (window, GTK_WINDOW (compare), k);
+    g_assert_true (g_cancellable_is_cancelled (load));
+    g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+    iterate_for (0.2);
+    g_assert_cmpuint (count_comparisons (window), ==, 0);
+    g_assert_null (drmad_window_get_error (window));
+  }
+  g_unsetenv ("DRMAD_CHECKPOINT_CHUNK");   /* no load's thread reads it now */
+
+  for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
+    g_autoptr (GtkWidget) compare = g_object_ref (drmad_window_compare_runs (window, (const char *const *) folders));
+    g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+    g_assert_null (drmad_window_get_error (window));
+    assert_takes_focus (window, GTK_WINDOW (compare));
+    GtkWidget *views[3], *child = gtk_widget_get_first_child (gtk_window_get_child (GTK_WINDOW (compare)));
+    for (guint i = 0; i < 3; i++, child = gtk_widget_get_next_sibling (child)) {
+      g_assert_true (DRMAD_IS_PLOT_VIEW (child));
+      views[i] = child;
+    }
+    g_assert_true (gtk_root_get_focus (GTK_ROOT (compare)) == views[0]);
+    if (k == 0) {
+      gtk_window_set_focus_visible (GTK_WINDOW (compare), TRUE);   /* as a key press sets it */
+      for (guint i = 1; i < 3; i++) {
+        g_assert_true (gtk_widget_child_focus (GTK_WIDGET (compare), GTK_DIR_TAB_FORWARD));
+        g_assert_true (gtk_root_get_focus (GTK_ROOT (compare)) == views[i]);
+        g_assert_true (gtk_widget_has_visible_focus (views[i]));
+      }
+      for (guint i = 2; i-- > 0;) {
+        g_assert_true (gtk_widget_child_focus (GTK_WIDGET (compare), GTK_DIR_TAB_BACKWARD));
+        g_assert_true (gtk_root_get_focus (GTK_ROOT (compare)) == views[i]);
+      }
+      /* the validation losses, one series a run, named by folder and seed */
+      DrmadPlotView *val = DRMAD_PLOT_VIEW (views[0]);
+      const char *title = drmad_plot_view_get_plot (val)->title;
+      const char *names[] = { "first: seed=1", "second: seed=2" };
+      const guint keyvals[] = { GDK_KEY_End, GDK_KEY_Down };
+      for (guint r = 0; r < 2; r++) {
+        g_assert_true (send_key (GTK_WINDOW (compare), keyvals[r], 0));
+        const char *text = drmad_plot_view_get_hover_text (val);
+        g_assert_nonnull (text);
+        double expected = history_last_value (folders[r], "val_loss");
+        double got = described_value (text, names[r], 2);
+        g_test_message ("read out \"%s\"; %g in %s/history.csv", text, expected, folders[r]);
+        g_assert_true (isfinite (expected));
+        g_assert_cmpfloat_with_epsilon (got, expected, 5e-4 * fabs (expected) + 1e-12);
+        g_autofree char *label = g_strdup_printf ("%s: %s", title, text);
+        gtk_test_accessible_assert_property (GTK_ACCESSIBLE (val), GTK_ACCESSIBLE_PROPERTY_LABEL, label);
+      }
+      /* Escape: the read-out goes, the window stays */
+      g_assert_true (send_key (GTK_WINDOW (compare), GDK_KEY_Escape, 0));
+      g_assert_null (drmad_plot_view_get_hover_text (val));
+      gtk_test_accessible_assert_property (GTK_ACCESSIBLE (val), GTK_ACCESSIBLE_PROPERTY_LABEL, title);
+      g_assert_true (gtk_widget_get_visible (compare));
+    }
+    assert_closed_by (window, GTK_WINDOW (compare), k);
+    iterate_for (0.1);
+    g_assert_cmpuint (count_comparisons (window), ==, 0);
+  }
+  close_window (window);
+  g_free (folders[0]);
+  g_free (folders[1]);
+  remove_tree (dir);
+}
+
+/* The visible window of type @type shown over @window (an About dialog). */
+static GtkWindow *
+shown_over (DrmadWindow *window, GType type)
+{
+  GtkWindow *found = NULL;
+  g_autoptr (GListModel) toplevels = gtk_window_get_toplevels ();
+  g_object_ref (toplevels);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++) {
+    g_autoptr (GtkWindow) other = g_list_model_get_item (toplevels, i);
+    if (G_TYPE_CHECK_INSTANCE_TYPE (other, type) && gtk_widget_get_visible (GTK_WIDGET (other))
+        && gtk_window_get_transient_for (other) == GTK_WINDOW (window))
+      found = other;
+  }
+  return found;
+}
+
+/* The other windows the main window opens close with Escape and Ctrl+W,
+ * the focus back in the main window: the keyboard shortcuts (which lists
+ * both keys), About, Export's question before replacing files (closed, it
+ * exports nothing), and the dialog of a plot that could not be saved. */
+static void
+test_keyboard_dialogs (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+
+  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
+  g_autoptr (GPtrArray) listed = g_ptr_array_new_with_free_func (g_free);
+  collect_accelerators (GTK_WIDGET (overlay), listed);
+  gboolean listed_both = FALSE;
+  for (guint i = 0; i < listed->len && !listed_both; i++) {
+    g_auto (GStrv) alternatives = g_strsplit (listed->pdata[i], " ", -1);
+    gboolean escape = FALSE, ctrl_w = FALSE;
+    for (guint a = 0; alternatives[a]; a++) {
+      guint key;
+      GdkModifierType mods;
+      if (!gtk_accelerator_parse (alternatives[a], &key, &mods))
+        continue;
+      escape |= key == GDK_KEY_Escape && mods == 0;
+      ctrl_w |= key == GDK_KEY_w && mods == GDK_CONTROL_MASK;
+    }
+    listed_both = escape && ctrl_w;
+  }
+  g_assert_true (listed_both);
+  /* GTK 4.8's shortcuts window warns as it is first laid out, whatever it
+   * lists (a bare program showing it does too): "GtkLabel … reported min
+   * width -4", and without an SVG loader (librsvg) it cannot load its
+   * search icon. Those are let through; any other message fails. */
+  record_begin ();
+  for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
+    activate (window, "show-help-overlay");
+    /* GtkApplicationWindow shows it without asking for the focus, which a
+     * window manager gives a window it maps; a bare X server does not */
+    gtk_window_present (GTK_WINDOW (overlay));
+    assert_takes_focus (window, GTK_WINDOW (overlay));
+    assert_closed_by (window, GTK_WINDOW (overlay), k);
+  }
+  recording = FALSE;
+  for (guint i = 0; i < recorded->len; i++) {
+    const char *message = recorded->pdata[i];
+    g_test_message ("the shortcuts window logged: %s", message);
+    if (!strstr (message, "reported min width -4") && !strstr (message, "Failed to load icon"))
+      g_error ("the shortcuts window logged: %s", message);
+  }
+
+  for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
+    g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+    GtkWindow *about = shown_over (window, GTK_TYPE_ABOUT_DIALOG);
+    g_assert_nonnull (about);
+    g_object_ref (about);
+    assert_takes_focus (window, about);
+    assert_closed_by (window, about, k);
+    g_object_unref (about);
+  }
+
+  g_autofree char *dir = test_tmp_dir ("drmad-dialog-keys", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL), *target = g_build_filename (dir, "export", NULL);
+  g_autofree char *run_ini = g_build_filename (run, "run.ini", NULL);
+  g_autofree char *kept = g_build_filename (target, "run.ini", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (run, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (target, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (run_ini, "[drmad]\n", -1, NULL));
+  g_assert_true (g_file_set_contents (kept, "kept\n", -1, NULL));
+  drmad_window_set_run_folder (window, run);
+  for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
+    GtkWidget *question = drmad_window_export_asking (window, target);
+    g_assert_nonnull (question);
+    g_object_ref (question);
+    assert_takes_focus (window, GTK_WINDOW (question));
+    assert_closed_by (window, GTK_WINDOW (question), k);
+    g_object_unref (question);
+    iterate_for (0.2);
+    g_assert_cmpuint (window->tasks_running, ==, 0);
+    g_autofree char *text = NULL;
+    g_assert_true (g_file_get_contents (kept, &text, NULL, NULL));
+    g_assert_cmpstr (text, ==, "kept\n");   /* not replaced */
+  }
+  drmad_window_set_run_folder (window, NULL);
+
+  g_autofree char *blocked = g_build_filename (dir, "no-such-folder", "l2.png", NULL);
+  for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
+    GtkWidget *dialog = drmad_plot_view_save_to (drmad_window_get_plot_view (window, 0), blocked, FALSE);
+    g_assert_nonnull (dialog);
+    g_object_ref (dialog);
+    assert_takes_focus (window, GTK_WINDOW (dialog));
+    assert_closed_by (window, GTK_WINDOW (dialog), k);
+    g_object_unref (dialog);
+  }
+  close_window (window);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -3694,6 +3994,8 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/zoom", test_keyboard_zoom);
   g_test_add_func ("/gui/keyboard/zoom-far-in", test_keyboard_zoom_far_in);
   g_test_add_func ("/gui/keyboard/zoom-pointer", test_keyboard_zoom_pointer);
+  g_test_add_func ("/gui/keyboard/compare", test_keyboard_compare);
+  g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
   g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
