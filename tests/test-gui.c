@@ -3869,6 +3869,51 @@ shown_over (DrmadWindow *window, GType type)
   return found;
 }
 
+/* The About dialogs over @window, shown or hidden. */
+static guint
+count_abouts (DrmadWindow *window)
+{
+  guint n = 0;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++) {
+    g_autoptr (GtkWindow) other = g_list_model_get_item (toplevels, i);
+    n += GTK_IS_ABOUT_DIALOG (other) && gtk_window_get_transient_for (other) == GTK_WINDOW (window);
+  }
+  return n;
+}
+
+/* About drmad taken twice from the menu shows one dialog, as
+ * gtk_show_about_dialog() did (each made its own, one over the other), and
+ * closed with Ctrl+W it comes back as it was: the version meson gives,
+ * the MIT licence. */
+static void
+test_about_once (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+  iterate_for (0.1);
+  g_assert_cmpuint (count_abouts (window), ==, 1);
+  GtkWindow *about = shown_over (window, GTK_TYPE_ABOUT_DIALOG);
+  g_assert_nonnull (about);
+  g_object_ref (about);
+  assert_takes_focus (window, about);
+  assert_closed_by (window, about, 1);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+  iterate_for (0.1);
+  g_assert_cmpuint (count_abouts (window), ==, 1);
+  g_assert_true (shown_over (window, GTK_TYPE_ABOUT_DIALOG) == about);
+  g_assert_cmpstr (gtk_about_dialog_get_version (GTK_ABOUT_DIALOG (about)), ==, DRMAD_VERSION);
+  g_assert_cmpint (gtk_about_dialog_get_license_type (GTK_ABOUT_DIALOG (about)), ==, GTK_LICENSE_MIT_X11);
+  g_assert_cmpstr (gtk_about_dialog_get_program_name (GTK_ABOUT_DIALOG (about)), ==, "drmad");
+  g_object_unref (about);
+  close_window (window);
+  g_assert_cmpuint (count_abouts (window), ==, 0);   /* gone with its window */
+}
+
 /* The other windows the main window opens close with Escape and Ctrl+W,
  * the focus back in the main window: the keyboard shortcuts (which lists
  * both keys), About, Export's question before replacing files (closed, it
@@ -3996,6 +4041,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/zoom-pointer", test_keyboard_zoom_pointer);
   g_test_add_func ("/gui/keyboard/compare", test_keyboard_compare);
   g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
+  g_test_add_func ("/gui/about-once", test_about_once);
   g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
