@@ -3869,6 +3869,65 @@ shown_over (DrmadWindow *window, GType type)
   return found;
 }
 
+/* The popover shown from @view (its menu), or NULL. */
+static GtkWidget *
+shown_popover (GtkWidget *view)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (view); child; child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_POPOVER (child) && gtk_widget_get_visible (child))
+      return child;
+  return NULL;
+}
+
+static GtkWidget *laid_out_view;
+static gboolean view_laid_out (DrmadWindow *w) { return gtk_widget_get_width (laid_out_view) > 0; }
+
+/* In a loaded comparison, Escape with a plot's menu open (the Menu key)
+ * closes the menu only, as in the main window; the next Escape closes the
+ * comparison. The menu is a popover of the plot: the keys typed in it go up
+ * through the plot to the window, whose Escape must come after the
+ * popover's own. */
+static void
+test_keyboard_compare_menu (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-compare-menu", NULL);
+  char *folders[3] = { NULL };
+  make_slow_runs (dir, folders);
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+  g_autoptr (GtkWidget) compare = g_object_ref (drmad_window_compare_runs (window, (const char *const *) folders));
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  g_assert_null (drmad_window_get_error (window));
+  assert_takes_focus (window, GTK_WINDOW (compare));
+  GtkWidget *view = gtk_root_get_focus (GTK_ROOT (compare));
+  g_assert_true (DRMAD_IS_PLOT_VIEW (view));
+  /* laid out, as it is before a key can be typed in it: the menu points
+   * into it */
+  laid_out_view = view;
+  g_assert_cmpfloat (wait_until (window, view_laid_out, 10), >=, 0);
+  g_assert_true (send_key (GTK_WINDOW (compare), GDK_KEY_Menu, 0));
+  iterate_for (0.2);
+  GtkWidget *menu = shown_popover (view);
+  g_assert_nonnull (menu);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (compare));
+  g_test_message ("the focus with the menu open: %s", focus ? G_OBJECT_TYPE_NAME (focus) : "none");
+  g_assert_true (focus && gtk_widget_is_ancestor (focus, menu));
+  g_assert_true (send_key (GTK_WINDOW (compare), GDK_KEY_Escape, 0));
+  iterate_for (0.2);
+  g_assert_null (shown_popover (view));
+  g_assert_true (gtk_widget_get_visible (compare));
+  g_assert_true (send_key (GTK_WINDOW (compare), GDK_KEY_Escape, 0));
+  g_assert_false (gtk_widget_get_visible (compare));
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+  close_window (window);
+  g_free (folders[0]);
+  g_free (folders[1]);
+  remove_tree (dir);
+}
+
 /* The About dialogs over @window, shown or hidden. */
 static guint
 count_abouts (DrmadWindow *window)
@@ -4042,6 +4101,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/compare", test_keyboard_compare);
   g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
   g_test_add_func ("/gui/about-once", test_about_once);
+  g_test_add_func ("/gui/keyboard/compare-menu", test_keyboard_compare_menu);
   g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
