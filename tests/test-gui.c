@@ -4003,6 +4003,18 @@ test_keyboard_dialogs (void)
     listed_both = escape && ctrl_w;
   }
   g_assert_true (listed_both);
+  /* neither key is the main window's: no action of the application's has
+   * Ctrl+W, and typed in its plot (no read-out) it closes nothing */
+  g_auto (GStrv) ctrl_w_actions = gtk_application_get_actions_for_accel (GTK_APPLICATION (app), "<Ctrl>w");
+  g_assert_cmpuint (g_strv_length (ctrl_w_actions), ==, 0);
+  gtk_widget_grab_focus (GTK_WIDGET (drmad_window_get_plot_view (window, 0)));
+  g_object_ref (window);   /* a closed window fails the assertion, not the cast */
+  for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
+    send_key (GTK_WINDOW (window), close_keys[k].keyval, close_keys[k].state);
+    iterate_for (0.1);
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  }
+  g_object_unref (window);
   /* GTK 4.8's shortcuts window warns as it is first laid out, whatever it
    * lists (a bare program showing it does too): "GtkLabel … reported min
    * width -4", and without an SVG loader (librsvg) it cannot load its
