@@ -3886,7 +3886,9 @@ static gboolean view_laid_out (DrmadWindow *w) { return gtk_widget_get_width (la
  * closes the menu only, as in the main window; the next Escape closes the
  * comparison. The menu is a popover of the plot: the keys typed in it go up
  * through the plot to the window, whose Escape must come after the
- * popover's own. */
+ * popover's own. Ctrl+W with the menu open closes the comparison, the menu
+ * with it: the plot was finalized with the menu still its child (a GTK
+ * warning, fatal here). */
 static void
 test_keyboard_compare_menu (void)
 {
@@ -3921,6 +3923,19 @@ test_keyboard_compare_menu (void)
   g_assert_true (gtk_widget_get_visible (compare));
   g_assert_true (send_key (GTK_WINDOW (compare), GDK_KEY_Escape, 0));
   g_assert_false (gtk_widget_get_visible (compare));
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+  g_autoptr (GtkWidget) second = g_object_ref (drmad_window_compare_runs (window, (const char *const *) folders));
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  assert_takes_focus (window, GTK_WINDOW (second));
+  view = gtk_root_get_focus (GTK_ROOT (second));
+  laid_out_view = view;
+  g_assert_cmpfloat (wait_until (window, view_laid_out, 10), >=, 0);
+  g_assert_true (send_key (GTK_WINDOW (second), GDK_KEY_Menu, 0));
+  iterate_for (0.2);
+  g_assert_nonnull (shown_popover (view));
+  g_assert_true (send_key (GTK_WINDOW (second), GDK_KEY_w, GDK_CONTROL_MASK));
+  iterate_for (0.2);
+  g_assert_false (gtk_widget_get_visible (second));
   g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
   close_window (window);
   g_free (folders[0]);
