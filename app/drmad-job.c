@@ -1359,13 +1359,24 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   g_autofree char *moved = NULL;         /* --resume: where the data moved (restore_run) */
   memset (result, 0, sizeof *result);
 
+  /* With several processes, a rank that fails before the settings are
+   * exchanged (below) sends the others its failure there, as its objection,
+   * rather than ending alone: every rank then ends alike and rank 0 says it
+   * once. Each rank that could not load the data said so and aborted, and a
+   * --out rank 0 refused aborted the others while they loaded, each of them
+   * then saying "rank R: stopped by SIGTERM" (docs/distributed.md). */
+  gboolean failed_early = FALSE;
+  /* --shard-data: rank r trains on part r of the training split; alone, the one part is all of it. */
+  gboolean sharded = o->shard_data && ranks->size > 1;
   /* --out refused before the data load (seconds), and again when the run is created */
   if (writer && o->meta_iters > 0 && !o->resume && !o->out_default && !drmad_run_check_new (o->out, o->force, error)) {
     out_folder_advice (o, error);
-    return DRMAD_JOB_BAD_INPUT;
+    if (ranks->size == 1)
+      return DRMAD_JOB_BAD_INPUT;
+    failed_early = TRUE;
+    g_propagate_error (&objection, g_steal_pointer (error));
+    goto exchange;
   }
-  /* --shard-data: rank r trains on part r of the training split; alone, the one part is all of it. */
-  gboolean sharded = o->shard_data && ranks->size > 1;
   if (o->shard_data && ranks->size == 1 && writer)
     say (callbacks, "--shard-data with one process: its one part is the whole training split");
   if (!drmad_session_open_part (&s, o, o->precision, sharded ? ranks->rank : 0, sharded ? ranks->size : 1, error)
@@ -1373,7 +1384,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       || !(initial = drmad_hyper_new (s.net, &o->hyper, error))
       || !(best = drmad_hyper_new (s.net, &o->hyper, error))) {
     outcome = DRMAD_JOB_BAD_INPUT;
-    goto out;
+    if (ranks->size == 1)
+      goto out;
+    failed_early = TRUE;
+    g_propagate_error (&objection, g_steal_pointer (error));
+    goto exchange;
   }
   DrmadJobStarted started = session_started (&s, o->precision);
   if (callbacks->started)
@@ -1402,7 +1417,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   if (!drmad_hypergradient_check_memory (s.net, hyper, &reverse, error)
       || !(meta = drmad_meta_new (s.net, hyper, s.train, s.val, &reverse, &o->meta, error))) {
     outcome = DRMAD_JOB_BAD_INPUT;
-    goto out;
+    if (ranks->size == 1)
+      goto out;
+    failed_early = TRUE;
+    g_propagate_error (&objection, g_steal_pointer (error));
+    goto exchange;
   }
   if (ranks->size > 1)
     drmad_meta_set_reduce (meta, ranks->reduce, ranks->user_data);
@@ -1441,6 +1460,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                    recorded_sharded ? "with" : "without");
     }
   }
+exchange:
   if (ranks->size > 1) {
     /* Every rank must run the same job: other settings or data would be
      * averaged silently (another --seed, --train-size), stop the collectives
@@ -1449,11 +1469,13 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
      * objection go to every rank, so that all reach the same verdict and
      * rank 0 alone reports it (result->rank_0_reports). */
     g_autofree char *settings = drmad_options_trajectory_text (o);
-    g_autofree char *text = g_strdup_printf ("%sdata=%s\nshard-data=%s\nmeta-iters=%" G_GUINT64_FORMAT "\npatience=%u\n"
-                                             "resume=%s\n%s%s", settings, data_digest (s.data_identity),
-                                             o->shard_data ? "true" : "false", o->meta_iters, o->patience,
-                                             o->resume ? o->resume : "", objection ? "objection=" : "",
-                                             objection ? objection->message : "");
+    g_autofree char *text = failed_early   /* no data to name: the objection alone */
+                            ? g_strdup_printf ("\nobjection=%s", objection->message)
+                            : g_strdup_printf ("%sdata=%s\nshard-data=%s\nmeta-iters=%" G_GUINT64_FORMAT "\npatience=%u\n"
+                                               "resume=%s\n%s%s", settings, data_digest (s.data_identity),
+                                               o->shard_data ? "true" : "false", o->meta_iters, o->patience,
+                                               o->resume ? o->resume : "", objection ? "objection=" : "",
+                                               objection ? objection->message : "");
     g_strdelimit (text + strlen (text) - (objection ? strlen (objection->message) : 0), "\n", ' ');
     g_auto (GStrv) all = ranks->gather (text, ranks->user_data, error);
     if (!all) {

@@ -1059,6 +1059,61 @@ test_train_once_launched (void)
   remove_tree (tmp);
 }
 
+/* How many times @needle is in @haystack. */
+static guint
+occurrences (const char *haystack, const char *needle)
+{
+  guint n = 0;
+  for (const char *at = strstr (haystack, needle); at; at = strstr (at + strlen (needle), needle))
+    n++;
+  return n;
+}
+
+/* A failure before the ranks exchange their settings, alike on every rank
+ * or on rank 0 alone: each rank that could not load the data said so and
+ * aborted (the message once per rank, "drmad: rank 1: no dataset …"), and
+ * a --out that rank 0 refused before the load aborted rank 1 in its load,
+ * which said "rank 1: stopped by SIGTERM (stopped before the run began …)".
+ * Now every rank sends its failure in the exchange, and rank 0 says the
+ * first one, once: status 2, no run folder, nothing from rank 1. */
+static void
+test_failed_before_exchange (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder);
+  g_autofree char *nowhere = g_build_filename (tmp, "nonexistent", NULL);
+  g_autofree char *dataset = g_strdup_printf ("--dataset=%s", nowhere);
+  const char *const no_data[] = { dataset, NULL };
+  g_autofree char *err = NULL;
+  int status = run_mpi (2, folder, no_data, NULL, NULL, &err);
+  g_test_message ("--dataset naming nothing: exit status %d, stderr:\n%s", status, err);
+  /* 2, bad input; Open MPI 4.1's mpirun itself now and then crashes while
+   * it relays MPI_Abort's message (status 139, docs/distributed.md) */
+  g_assert_true (status == 2 || status == 139);
+  g_assert_cmpuint (occurrences (err, nowhere), ==, 1);
+  g_assert_nonnull (strstr (err, "drmad: no dataset"));
+  g_assert_null (strstr (err, "rank 1:"));
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+
+  /* --out holding a file of the user's: refused by rank 0 alone, kept as it was */
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_autofree char *kept = g_build_filename (folder, "notes.txt", NULL);
+  g_autoptr (GError) error = NULL;
+  CHECK (g_file_set_contents (kept, "mine\n", -1, &error));
+  g_autofree char *taken_err = NULL;
+  status = run_mpi (2, folder, NULL, NULL, NULL, &taken_err);
+  g_test_message ("--out taken: exit status %d, stderr:\n%s", status, taken_err);
+  g_assert_true (status == 2 || status == 139);
+  g_assert_cmpuint (occurrences (taken_err, "already holds files"), ==, 1);
+  g_assert_null (strstr (taken_err, "rank 1:"));
+  g_assert_null (strstr (taken_err, "SIGTERM"));
+  g_autofree char *notes = read_file_text (folder, "notes.txt");
+  g_assert_cmpstr (notes, ==, "mine\n");
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  g_assert_false (g_file_test (ini, G_FILE_TEST_EXISTS));
+  remove_tree (tmp);
+}
+
 /* mpirun -n 2 drmad without --no-gui where a display is (Xvfb): the ranks
  * run the job headless, as with --no-gui, rather than each opening a window
  * (which waited there for ever). Under timeout(1), so that windows left open
@@ -1113,6 +1168,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/one-process-commands", test_one_process_commands);
   g_test_add_func ("/mpi/one-process-script", test_one_process_script);
   g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
+  g_test_add_func ("/mpi/failed-before-exchange", test_failed_before_exchange);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();
 }
