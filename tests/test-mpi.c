@@ -1114,6 +1114,60 @@ test_failed_before_exchange (void)
   remove_tree (tmp);
 }
 
+/* Under mpirun -n 2, what each rank said before MPI_Init is said once:
+ * --help printed the help once per rank, an option no rank can parse said
+ * so once per rank, and --help given to rank 1 alone left rank 0 waiting in
+ * MPI_Init for ever (the guard's 300 s here). Now --help and options that
+ * do not parse take part in the ranks' comparison of modes: rank 0 prints
+ * the help (as plain drmad prints it) or the line, once, and where the ranks
+ * differ it names both at once, status 2. The notice of running headless
+ * (no --no-gui) is rank 0's alone too. */
+static void
+test_said_once (void)
+{
+  SKIP_WITHOUT_MPI ();
+  const char *const none[] = { NULL };
+  g_autofree char *plain = NULL;
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  const char *const alone[] = { g_getenv ("DRMAD_BIN"), "--help", NULL };
+  CHECK (g_spawn_sync (NULL, (char **) alone, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &plain, NULL,
+                       &wait_status, &error));
+  g_assert_true (g_str_has_prefix (plain, "Usage:"));
+  const char *const help[] = { "--no-gui", "--help", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_launched (none, help, &out, &err), ==, 0);
+  g_assert_cmpstr (out, ==, plain);
+
+  const char *const bogus[] = { "--no-gui", "--bogus", NULL };
+  g_autofree char *bogus_out = NULL, *bogus_err = NULL;
+  g_assert_cmpint (run_launched (none, bogus, &bogus_out, &bogus_err), ==, 2);
+  g_assert_cmpuint (occurrences (bogus_err, "Unknown option --bogus"), ==, 1);
+
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder);
+  const char *const job[] = { NULL }, *const asks_help[] = { "--help", NULL };
+  g_autofree char *differ_err = NULL;
+  gint64 started = g_get_monotonic_time ();
+  int status = run_mpmd (folder, job, asks_help, &differ_err);
+  g_test_message ("--help on rank 1 alone: exit status %d after %.1f s, stderr:\n%s", status,
+                  (g_get_monotonic_time () - started) / 1e6, differ_err);
+  g_assert_cmpint (status, ==, 2);
+  g_assert_nonnull (strstr (differ_err, "drmad: the processes were not started alike: rank 1 has \"mode: --help\" "
+                                        "where rank 0 has \"mode: meta-optimisation\""));
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+
+  g_autoptr (GPtrArray) headless = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    g_ptr_array_add (headless, g_strdup_printf ("--%s=%s", settings[i][0], settings[i][1]));
+  g_ptr_array_add (headless, g_strdup ("--meta-iters=0"));
+  g_ptr_array_add (headless, NULL);
+  g_autofree char *headless_out = NULL, *headless_err = NULL;
+  g_assert_cmpint (run_launched (none, (const char *const *) headless->pdata, &headless_out, &headless_err), ==, 0);
+  g_assert_cmpuint (occurrences (headless_err, "running headless"), ==, 1);
+  g_assert_cmpuint (occurrences (headless_out, "trained once:"), ==, 1);
+  remove_tree (tmp);
+}
+
 /* mpirun -n 2 drmad without --no-gui where a display is (Xvfb): the ranks
  * run the job headless, as with --no-gui, rather than each opening a window
  * (which waited there for ever). Under timeout(1), so that windows left open
@@ -1169,6 +1223,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/one-process-script", test_one_process_script);
   g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
   g_test_add_func ("/mpi/failed-before-exchange", test_failed_before_exchange);
+  g_test_add_func ("/mpi/said-once", test_said_once);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();
 }
