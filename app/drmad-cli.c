@@ -821,12 +821,16 @@ run_launched (DrmadOptions *o, const char *parse_error)
   /* A failing rank ends all of them, since the others may be waiting for
    * its hypergradient. */
   int status = run_job (o, &ranks, &rank_0_reports);
-  if (status != 0 && (ranks.rank == 0 || !rank_0_reports))
+  if (status != 0 && !rank_0_reports)
     drmad_mpi_abort (status);
   if (status != 0) {
-    /* Every rank has the error, and rank 0 ends them all (MPI_Abort, which
-     * sends SIGTERM): two ranks aborting at once can crash Open MPI 4.1's
-     * mpirun. This one waits in MPI_Finalize, and a stop signal ends it. */
+    /* Every rank has the error (rank 0 has said it), so every rank ends
+     * here with its status, as where the modes differ. Rank 0 used to end
+     * them with MPI_Abort: Open MPI 4.1's mpirun then printed its abort
+     * notice and now and then "ORTE_ERROR_LOG: Data unpack would read past
+     * end of buffer" after rank 0's line, or crashed relaying it (status
+     * 139 for 2; docs/distributed.md). A stop signal still ends a rank
+     * waiting in MPI_Finalize. */
     signal (SIGINT, SIG_DFL);
     signal (SIGTERM, SIG_DFL);
   }
