@@ -1275,15 +1275,20 @@ folder_outcome (GError **error, const char *again)
  * disappeared while the run went on (deleted, or moved: a relative name
  * follows the current folder) is said to be gone. */
 static void
-say_kept (const DrmadJobCallbacks *callbacks, const char *folder, guint64 kept, gboolean force, const char *then)
+say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const char *folder, guint64 kept,
+          gboolean force, const char *then)
 {
+  /* A run of several processes resumes with as many (plain --resume is
+   * refused there), as the stop line of drmad-cli.c says. */
+  g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("mpirun -n %u drmad --no-gui --resume", ranks->size)
+                                            : g_strdup ("--resume");
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
   if (kept > 0 && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
     say (callbacks, "%s/checkpoint.bin is gone (the folder was deleted or moved while the run went on): nothing of "
          "this run can be resumed from there", folder);
   else if (kept > 0)
-    say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s%s)",
-         kept, folder, folder, then);
+    say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with %s %s%s)",
+         kept, folder, resume, folder, then);
   else if (force)
     say (callbacks, "no meta-iteration finished: %s holds nothing of this run (an earlier run there is unchanged)",
          folder);
@@ -1291,8 +1296,8 @@ say_kept (const DrmadJobCallbacks *callbacks, const char *folder, guint64 kept, 
     /* its run.ini is there: a second --out would be refused, --resume starts it over */
     g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
     if (g_file_test (ini, G_FILE_TEST_IS_REGULAR))
-      say (callbacks, "no meta-iteration finished: %s holds only this run's settings (--resume %s starts it from "
-           "the beginning)", folder, folder);
+      say (callbacks, "no meta-iteration finished: %s holds only this run's settings (%s %s starts it from "
+           "the beginning)", folder, resume, folder);
     else
       say (callbacks, "no meta-iteration finished: %s holds nothing of this run", folder);
   }
@@ -1606,7 +1611,7 @@ exchange:
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
       g_prefix_error (error, "the warm start %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
       if (writer)
-        say_kept (callbacks, result->folder, 0, replacing, "");
+        say_kept (callbacks, ranks, result->folder, 0, replacing, "");
       goto out;
     }
     say (callbacks, "warm start (--warm-start %u): %s", o->warm_start, summary);
@@ -1669,7 +1674,7 @@ exchange:
       if (!writer)
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
-      say_kept (callbacks, result->folder, recorded ? it + 1 : it, replacing, "");
+      say_kept (callbacks, ranks, result->folder, recorded ? it + 1 : it, replacing, "");
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");
@@ -1712,7 +1717,7 @@ exchange:
   if (!evaluated_all) {
     outcome = outcome_of (*error, DRMAD_JOB_FAILED);
     g_prefix_error (error, "the final evaluation %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
-    say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,
+    say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
               ", which runs the final evaluation again");
     goto out;
   }
@@ -1740,7 +1745,7 @@ exchange:
     outcome = DRMAD_JOB_FAILED;
     result->final_unrecorded = TRUE;
     g_prefix_error (error, "the final evaluation is measured but not recorded: ");
-    say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,
+    say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
               ", which runs the final evaluation again");
   }
 out:

@@ -634,7 +634,8 @@ test_rank_killed (void)
 
 /* SIGTERM on one rank (a test hook raises it right after the rank's second
  * allreduce): on rank 0, the run stops after recording meta-iteration 2 and
- * says how to continue it, with mpirun and as many processes, which does;
+ * says how to continue it, with mpirun and as many processes (in both of
+ * its lines), which does;
  * on rank 1, that rank says it was stopped by the signal rather than only
  * that its training was cancelled. */
 static void
@@ -650,6 +651,10 @@ test_rank_stopped (void)
   g_autofree char *advice = g_strdup_printf ("drmad: stopped by SIGTERM; continue with: mpirun -n 2 drmad --no-gui "
                                              "--resume %s\n", folder);
   g_assert_nonnull (strstr (err, advice));
+  /* and the line before it too: it said "continue with --resume DIR", which plain drmad refuses */
+  g_autofree char *kept = g_strdup_printf ("everything up to meta-iteration 2 is in %s (continue with mpirun -n 2 "
+                                           "drmad --no-gui --resume %s)", folder, folder);
+  g_assert_nonnull (strstr (err, kept));
   g_assert_cmpuint (history_rows (folder), ==, 2);
   g_free (g_steal_pointer (&err));
   const char *const resume[] = { "--resume", NULL };
