@@ -653,16 +653,12 @@ from_file (GHashTable *file, GHashTable *cli, const char *message)
   return FALSE;
 }
 
-gboolean
-drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
+/* The parser of the command line, storing into @cli; @extra: entries hidden
+ * from --help, or NULL. */
+static GOptionContext *
+options_context (GHashTable *cli, GPtrArray *descriptions, const GOptionEntry *extra)
 {
-  g_autoptr (GHashTable) cli = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr (GHashTable) file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  drmad_hyper_config_init (&o->hyper);
-  drmad_meta_config_init (&o->meta);
-
   GOptionEntry entries[G_N_ELEMENTS (specs) + 1];
-  g_autoptr (GPtrArray) descriptions = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
     const OptionSpec *s = &specs[i];
     char *description = s->default_value && *s->default_value
@@ -672,9 +668,11 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
                                   (gpointer) store_option, description, s->arg };
   }
   entries[G_N_ELEMENTS (specs)] = (GOptionEntry) { NULL };
-  g_autoptr (GOptionContext) context = g_option_context_new ("- tune hyperparameters by hypergradients (DrMAD) on OpenCL");
+  GOptionContext *context = g_option_context_new ("- tune hyperparameters by hypergradients (DrMAD) on OpenCL");
   GOptionGroup *group = g_option_group_new ("drmad", "drmad", "drmad options", cli, NULL);
   g_option_group_add_entries (group, entries);
+  if (extra)
+    g_option_group_add_entries (group, extra);
   g_option_context_set_main_group (context, group);
   g_option_context_set_summary (context,
     "Learns hyperparameters of a multilayer perceptron (L2 penalties, learning-rate and momentum\n"
@@ -685,8 +683,36 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     "Every setting also reads from --config FILE ([drmad] group, keys named as the long options);\n"
     "the command line wins. A run folder holds run.ini, history.csv, hyper.csv, l2.png, lr.png,\n"
     "loss.png and checkpoint.bin; --resume DIR continues it.");
+  return context;
+}
+
+gboolean
+drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
+{
+  g_autoptr (GHashTable) cli = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GHashTable) file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  drmad_hyper_config_init (&o->hyper);
+  drmad_meta_config_init (&o->meta);
+
+  g_autoptr (GPtrArray) descriptions = g_ptr_array_new_with_free_func (g_free);
+  /* GOption prints --help and exits inside the parse; a process of several
+   * under mpirun must first tell the others (drmad-cli.c, run_launched). */
+  gboolean help = FALSE, help_all = FALSE;
+  const GOptionEntry help_entries[] = {
+    { "help", 'h', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &help, NULL, NULL },
+    { "help", '?', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &help, NULL, NULL },
+    { "help-all", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &help_all, NULL, NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = options_context (cli, descriptions, o->help_deferred ? help_entries : NULL);
+  g_option_context_set_help_enabled (context, !o->help_deferred);
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
+  if (help || help_all) {   /* the text GOption prints for them, from a parser without those entries */
+    g_autoptr (GOptionContext) plain = options_context (cli, descriptions, NULL);
+    o->help = g_option_context_get_help (plain, !help_all, NULL);
+    return TRUE;
+  }
   if (*argc > 1) {
     g_autofree char *quoted = drmad_error_excerpt ((*argv)[1], DRMAD_ERROR_EXCERPT_CHARS);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unexpected argument \"%s\"", quoted);
@@ -885,6 +911,7 @@ void
 drmad_options_clear (DrmadOptions *o)
 {
   g_clear_pointer (&o->resume, g_free);
+  g_clear_pointer (&o->help, g_free);
   g_clear_pointer (&o->out, g_free);
   g_clear_pointer (&o->dataset, g_free);
   g_clear_pointer (&o->dataset_from, g_free);

@@ -10,6 +10,9 @@ typedef struct {
   gboolean list_devices, check, force, version, no_gui;
   gboolean shard_data;    /* --shard-data: one disjoint part of the training split per MPI process */
   gboolean evaluate;      /* --evaluate: θ lines on stdin, one result line each */
+  gboolean help_deferred; /* given to drmad_options_parse(): --help (-h, -?, --help-all) sets help rather than
+                           * printing it and exiting, for a process of several under mpirun (drmad-cli.c) */
+  char    *help;          /* with help_deferred, the text --help asked for, or NULL */
   char    *resume;        /* a run folder, or NULL */
   char    *out;           /* the run folder to create */
   gboolean out_default;   /* out is a name drmad chose (drmad_options_new_run_folder()), not the user's: a run
