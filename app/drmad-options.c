@@ -130,6 +130,7 @@ static gboolean
 check_repeated_keys (const char *text, gsize length, const char *path, GError **error)
 {
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) first_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   gboolean in_drmad = FALSE;
   guint line_number = 0;
   for (const char *line = text, *end = text + length; line < end;) {
@@ -155,14 +156,20 @@ check_repeated_keys (const char *text, gsize length, const char *path, GError **
                      line_number, quoted);
         return FALSE;
       }
+      /* the value as written, blanks around it dropped as read_key_file drops them */
+      g_autofree char *value = g_strstrip (g_strndup (equals + 1, stop - equals - 1));
       guint first = GPOINTER_TO_UINT (g_hash_table_lookup (seen, key));
       if (first) {
         g_autofree char *quoted = drmad_error_excerpt (key, DRMAD_ERROR_EXCERPT_CHARS);
+        g_autofree char *quoted_first = drmad_error_excerpt (g_hash_table_lookup (first_values, key),
+                                                             DRMAD_ERROR_EXCERPT_CHARS);
+        g_autofree char *quoted_second = drmad_error_excerpt (value, DRMAD_ERROR_EXCERPT_CHARS);
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                     "%s: \"%s\" is set twice, on lines %u and %u: keep the one you mean", path, quoted,
-                     first, line_number);
+                     "%s: \"%s\" is set twice, on lines %u and %u (%s and %s): keep the one you mean", path, quoted,
+                     first, line_number, quoted_first, quoted_second);
         return FALSE;
       }
+      g_hash_table_insert (first_values, g_strdup (key), g_steal_pointer (&value));
       g_hash_table_insert (seen, g_steal_pointer (&key), GUINT_TO_POINTER (line_number));
     }
     line = newline ? newline + 1 : end;
