@@ -41,6 +41,8 @@ typedef struct {
   GHashTable *values;
   GHashTable *given;      /* keys set by a config file or the command line */
   GHashTable *typed;      /* keys set on the command line (drmad_options_parse()) */
+  GHashTable *from_file;  /* key → the settings file its value came from (a --config file, a run's run.ini, the
+                           * window's settings.ini), so that a bad value names that file; NULL: none did */
 } DrmadOptions;
 
 /* One row of the option table: what --help lists and run.ini keeps. */
@@ -65,6 +67,12 @@ gboolean drmad_options_parse (DrmadOptions *options, int *argc, char ***argv, GE
  * out and resume stay NULL; the flags stay FALSE. FALSE with a message for
  * the user on an unknown key or a bad value. */
 gboolean drmad_options_from_values (DrmadOptions *options, GHashTable *values, GError **error);
+
+/* drmad_options_from_values() for @values read from the settings file @path
+ * (drmad_options_read_ini()): a bad value says so, "in PATH: --KEY VALUE:
+ * expected …", as drmad_options_parse says it of --config and --resume. */
+gboolean drmad_options_from_file_values (DrmadOptions *options, GHashTable *values, const char *path,
+                                         GError **error);
 
 /* The one reader of run.ini and settings files (@text, or the file at @path
  * when @text is NULL): the [drmad] group as key → value. @strict refuses
