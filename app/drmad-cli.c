@@ -641,7 +641,7 @@ drmad_cli_launched (void)
 static const char *
 mode_name (const DrmadOptions *o)
 {
-  return o->version ? "--version" : o->list_devices ? "--list-devices" : o->check ? "--check"
+  return o->help ? "--help" : o->version ? "--version" : o->list_devices ? "--list-devices" : o->check ? "--check"
          : o->evaluate ? "--evaluate" : o->meta_iters == 0 ? "--meta-iters 0" : NULL;
 }
 
@@ -660,7 +660,7 @@ refusal (const DrmadOptions *o)
   const char *does = o->check ? "trains afresh from the starting values given, compares hypergradients there"
                      : o->evaluate ? "trains once per line of standard input, writes its results on standard output"
                      : "trains once with the starting values, reports on standard output";
-  if (o->version || o->list_devices)
+  if (o->help || o->version || o->list_devices)
     return NULL;
   else if (o->check && o->evaluate)
     message = g_strdup ("--check and --evaluate cannot be combined: give one");
@@ -729,6 +729,10 @@ refused (const DrmadOptions *o, gboolean say)
 static int
 run_alone (DrmadOptions *o)
 {
+  if (o->help) {   /* help_deferred: as GOption prints it */
+    fputs (o->help, stdout);
+    return check_stdout (0);
+  }
   if (o->version) {
     printf ("drmad %s\n", DRMAD_VERSION);
     return check_stdout (0);
@@ -753,9 +757,12 @@ run_alone (DrmadOptions *o)
  * MPI aborted the job or the others waited for it for ever, without a word.
  * Where they agree on a mode that does not meta-optimise, it runs once, in
  * rank 0 (which has mpirun's standard input); the other processes load
- * nothing and wait for it in drmad_mpi_finalize(). */
+ * nothing and wait for it in drmad_mpi_finalize(). Options that do not
+ * parse (@parse_error, the line to print) and --help take part too: each
+ * rank said the same line, and --help given to some ranks only left the
+ * others waiting in MPI_Init for ever. */
 static int
-run_launched (DrmadOptions *o)
+run_launched (DrmadOptions *o, const char *parse_error)
 {
   g_autoptr (GError) error = NULL;
   DrmadJobRanks ranks;
@@ -770,10 +777,11 @@ run_launched (DrmadOptions *o)
      * job's own exchange would wait there for ever, and in a mode that
      * runs once a refused rank other than 0 ended with status 2, saying
      * nothing, after rank 0 had run it (MPMD "A : B" with --force in B). */
-    g_autofree char *refused_because = refusal (o);
-    g_autofree char *text = g_strdup_printf ("mode: %s\n%s%s%s", mode ? mode : "meta-optimisation",
-                                             refused_because ? "refused: " : "",
-                                             refused_because ? refused_because : "", refused_because ? "\n" : "");
+    g_autofree char *refused_because = parse_error ? NULL : refusal (o);
+    g_autofree char *text = parse_error ? g_strdup_printf ("options: %s\n", parse_error)
+                            : g_strdup_printf ("mode: %s\n%s%s%s", mode ? mode : "meta-optimisation",
+                                               refused_because ? "refused: " : "",
+                                               refused_because ? refused_because : "", refused_because ? "\n" : "");
     g_auto (GStrv) all = ranks.gather (text, ranks.user_data, &error);
     if (!all) {   /* the others may wait in the exchange */
       fprintf (stderr, "drmad: rank %u: %s\n", ranks.rank, error->message);
@@ -787,9 +795,9 @@ run_launched (DrmadOptions *o)
       drmad_mpi_finalize ();
       return EXIT_BAD_INPUT;
     }
-    if (refused_because) {   /* on every rank alike */
+    if (refused_because || parse_error) {   /* on every rank alike */
       if (ranks.rank == 0)
-        fprintf (stderr, "drmad: %s\n", refused_because);
+        fprintf (stderr, "drmad: %s\n", parse_error ? parse_error : refused_because);
       drmad_mpi_finalize ();
       return EXIT_BAD_INPUT;
     }
@@ -797,6 +805,11 @@ run_launched (DrmadOptions *o)
       drmad_mpi_finalize ();
       return 0;
     }
+  }
+  if (parse_error) {   /* one process */
+    fprintf (stderr, "drmad: %s\n", parse_error);
+    drmad_mpi_finalize ();
+    return EXIT_BAD_INPUT;
   }
   if (mode || ranks.size == 1) {
     int status = run_alone (o);
@@ -808,12 +821,16 @@ run_launched (DrmadOptions *o)
   /* A failing rank ends all of them, since the others may be waiting for
    * its hypergradient. */
   int status = run_job (o, &ranks, &rank_0_reports);
-  if (status != 0 && (ranks.rank == 0 || !rank_0_reports))
+  if (status != 0 && !rank_0_reports)
     drmad_mpi_abort (status);
   if (status != 0) {
-    /* Every rank has the error, and rank 0 ends them all (MPI_Abort, which
-     * sends SIGTERM): two ranks aborting at once can crash Open MPI 4.1's
-     * mpirun. This one waits in MPI_Finalize, and a stop signal ends it. */
+    /* Every rank has the error (rank 0 has said it), so every rank ends
+     * here with its status, as where the modes differ. Rank 0 used to end
+     * them with MPI_Abort: Open MPI 4.1's mpirun then printed its abort
+     * notice and now and then "ORTE_ERROR_LOG: Data unpack would read past
+     * end of buffer" after rank 0's line, or crashed relaying it (status
+     * 139 for 2; docs/distributed.md). A stop signal still ends a rank
+     * waiting in MPI_Finalize. */
     signal (SIGINT, SIG_DFL);
     signal (SIGTERM, SIG_DFL);
   }
@@ -832,17 +849,34 @@ drmad_cli_main (int argc, char **argv)
   DrmadOptions options = { 0 };
   g_autoptr (GError) error = NULL;
   int status;
+  /* One of several processes under mpirun or srun (a size not known counts
+   * as several): a line each would say is said by rank 0 alone, once the
+   * ranks have compared them (run_launched). */
+  gboolean several = FALSE;
+#ifdef DRMAD_HAVE_MPI
+  several = drmad_mpi_launched () && drmad_mpi_launched_size () != 1;
+#endif
+  options.help_deferred = several;
   parsing_options = TRUE;
   atexit (check_help_written);
   gboolean parsed = drmad_options_parse (&options, &argc, &argv, &error);
   parsing_options = FALSE;
+#ifdef DRMAD_HAVE_MPI
+  if (parsed && headless_notice && (!several || drmad_mpi_launched_rank () == 0))
+#else
   if (parsed && headless_notice)
+#endif
     fprintf (stderr, "drmad: %s\n", headless_notice);
   g_clear_pointer (&headless_notice, g_free);
-  if (!parsed) {
-    fprintf (stderr, "drmad: %s%s\n", error->message, strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
+  g_autofree char *parse_error = parsed ? NULL
+                                 : g_strdup_printf ("%s%s", error->message,
+                                                    strstr (error->message, "drmad --help") ? "" : " (see drmad --help)");
+  if (!parsed && !several) {
+    fprintf (stderr, "drmad: %s\n", parse_error);
     status = EXIT_BAD_INPUT;
 #ifdef DRMAD_HAVE_MPI
+  } else if (!parsed) {
+    status = run_launched (&options, parse_error);
   } else if (drmad_mpi_launched () && !(mode_name (&options) && drmad_mpi_launched_size () == 1)) {
     /* A mode that runs once, launched alone, has no rank to compare with:
      * it runs as plain drmad does, without MPI_Init. A script under
@@ -850,7 +884,7 @@ drmad_cli_main (int argc, char **argv)
      * (scripts/device-check.sh's run.sh: --list-devices, then a run)
      * can initialise MPI only once in its rank: Open MPI's orte_init
      * refuses the second. */
-    status = run_launched (&options);
+    status = run_launched (&options, NULL);
 #endif
   } else
     status = run_alone (&options);

@@ -1275,15 +1275,20 @@ folder_outcome (GError **error, const char *again)
  * disappeared while the run went on (deleted, or moved: a relative name
  * follows the current folder) is said to be gone. */
 static void
-say_kept (const DrmadJobCallbacks *callbacks, const char *folder, guint64 kept, gboolean force, const char *then)
+say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const char *folder, guint64 kept,
+          gboolean force, const char *then)
 {
+  /* A run of several processes resumes with as many (plain --resume is
+   * refused there), as the stop line of drmad-cli.c says. */
+  g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("mpirun -n %u drmad --no-gui --resume", ranks->size)
+                                            : g_strdup ("--resume");
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
   if (kept > 0 && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
     say (callbacks, "%s/checkpoint.bin is gone (the folder was deleted or moved while the run went on): nothing of "
          "this run can be resumed from there", folder);
   else if (kept > 0)
-    say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with --resume %s%s)",
-         kept, folder, folder, then);
+    say (callbacks, "everything up to meta-iteration %" G_GUINT64_FORMAT " is in %s (continue with %s %s%s)",
+         kept, folder, resume, folder, then);
   else if (force)
     say (callbacks, "no meta-iteration finished: %s holds nothing of this run (an earlier run there is unchanged)",
          folder);
@@ -1291,8 +1296,8 @@ say_kept (const DrmadJobCallbacks *callbacks, const char *folder, guint64 kept, 
     /* its run.ini is there: a second --out would be refused, --resume starts it over */
     g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
     if (g_file_test (ini, G_FILE_TEST_IS_REGULAR))
-      say (callbacks, "no meta-iteration finished: %s holds only this run's settings (--resume %s starts it from "
-           "the beginning)", folder, folder);
+      say (callbacks, "no meta-iteration finished: %s holds only this run's settings (%s %s starts it from "
+           "the beginning)", folder, resume, folder);
     else
       say (callbacks, "no meta-iteration finished: %s holds nothing of this run", folder);
   }
@@ -1359,13 +1364,24 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   g_autofree char *moved = NULL;         /* --resume: where the data moved (restore_run) */
   memset (result, 0, sizeof *result);
 
+  /* With several processes, a rank that fails before the settings are
+   * exchanged (below) sends the others its failure there, as its objection,
+   * rather than ending alone: every rank then ends alike and rank 0 says it
+   * once. Each rank that could not load the data said so and aborted, and a
+   * --out rank 0 refused aborted the others while they loaded, each of them
+   * then saying "rank R: stopped by SIGTERM" (docs/distributed.md). */
+  gboolean failed_early = FALSE;
+  /* --shard-data: rank r trains on part r of the training split; alone, the one part is all of it. */
+  gboolean sharded = o->shard_data && ranks->size > 1;
   /* --out refused before the data load (seconds), and again when the run is created */
   if (writer && o->meta_iters > 0 && !o->resume && !o->out_default && !drmad_run_check_new (o->out, o->force, error)) {
     out_folder_advice (o, error);
-    return DRMAD_JOB_BAD_INPUT;
+    if (ranks->size == 1)
+      return DRMAD_JOB_BAD_INPUT;
+    failed_early = TRUE;
+    g_propagate_error (&objection, g_steal_pointer (error));
+    goto exchange;
   }
-  /* --shard-data: rank r trains on part r of the training split; alone, the one part is all of it. */
-  gboolean sharded = o->shard_data && ranks->size > 1;
   if (o->shard_data && ranks->size == 1 && writer)
     say (callbacks, "--shard-data with one process: its one part is the whole training split");
   if (!drmad_session_open_part (&s, o, o->precision, sharded ? ranks->rank : 0, sharded ? ranks->size : 1, error)
@@ -1373,7 +1389,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       || !(initial = drmad_hyper_new (s.net, &o->hyper, error))
       || !(best = drmad_hyper_new (s.net, &o->hyper, error))) {
     outcome = DRMAD_JOB_BAD_INPUT;
-    goto out;
+    if (ranks->size == 1)
+      goto out;
+    failed_early = TRUE;
+    g_propagate_error (&objection, g_steal_pointer (error));
+    goto exchange;
   }
   DrmadJobStarted started = session_started (&s, o->precision);
   if (callbacks->started)
@@ -1402,7 +1422,11 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   if (!drmad_hypergradient_check_memory (s.net, hyper, &reverse, error)
       || !(meta = drmad_meta_new (s.net, hyper, s.train, s.val, &reverse, &o->meta, error))) {
     outcome = DRMAD_JOB_BAD_INPUT;
-    goto out;
+    if (ranks->size == 1)
+      goto out;
+    failed_early = TRUE;
+    g_propagate_error (&objection, g_steal_pointer (error));
+    goto exchange;
   }
   if (ranks->size > 1)
     drmad_meta_set_reduce (meta, ranks->reduce, ranks->user_data);
@@ -1441,6 +1465,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
                    recorded_sharded ? "with" : "without");
     }
   }
+exchange:
   if (ranks->size > 1) {
     /* Every rank must run the same job: other settings or data would be
      * averaged silently (another --seed, --train-size), stop the collectives
@@ -1449,11 +1474,13 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
      * objection go to every rank, so that all reach the same verdict and
      * rank 0 alone reports it (result->rank_0_reports). */
     g_autofree char *settings = drmad_options_trajectory_text (o);
-    g_autofree char *text = g_strdup_printf ("%sdata=%s\nshard-data=%s\nmeta-iters=%" G_GUINT64_FORMAT "\npatience=%u\n"
-                                             "resume=%s\n%s%s", settings, data_digest (s.data_identity),
-                                             o->shard_data ? "true" : "false", o->meta_iters, o->patience,
-                                             o->resume ? o->resume : "", objection ? "objection=" : "",
-                                             objection ? objection->message : "");
+    g_autofree char *text = failed_early   /* no data to name: the objection alone */
+                            ? g_strdup_printf ("\nobjection=%s", objection->message)
+                            : g_strdup_printf ("%sdata=%s\nshard-data=%s\nmeta-iters=%" G_GUINT64_FORMAT "\npatience=%u\n"
+                                               "resume=%s\n%s%s", settings, data_digest (s.data_identity),
+                                               o->shard_data ? "true" : "false", o->meta_iters, o->patience,
+                                               o->resume ? o->resume : "", objection ? "objection=" : "",
+                                               objection ? objection->message : "");
     g_strdelimit (text + strlen (text) - (objection ? strlen (objection->message) : 0), "\n", ' ');
     g_auto (GStrv) all = ranks->gather (text, ranks->user_data, error);
     if (!all) {
@@ -1584,7 +1611,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
       g_prefix_error (error, "the warm start %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
       if (writer)
-        say_kept (callbacks, result->folder, 0, replacing, "");
+        say_kept (callbacks, ranks, result->folder, 0, replacing, "");
       goto out;
     }
     say (callbacks, "warm start (--warm-start %u): %s", o->warm_start, summary);
@@ -1647,7 +1674,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
       if (!writer)
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
-      say_kept (callbacks, result->folder, recorded ? it + 1 : it, replacing, "");
+      say_kept (callbacks, ranks, result->folder, recorded ? it + 1 : it, replacing, "");
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");
@@ -1690,7 +1717,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   if (!evaluated_all) {
     outcome = outcome_of (*error, DRMAD_JOB_FAILED);
     g_prefix_error (error, "the final evaluation %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
-    say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,
+    say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
               ", which runs the final evaluation again");
     goto out;
   }
@@ -1718,7 +1745,7 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     outcome = DRMAD_JOB_FAILED;
     result->final_unrecorded = TRUE;
     g_prefix_error (error, "the final evaluation is measured but not recorded: ");
-    say_kept (callbacks, result->folder, drmad_meta_get_iteration (meta), FALSE,
+    say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
               ", which runs the final evaluation again");
   }
 out:

@@ -130,6 +130,7 @@ static gboolean
 check_repeated_keys (const char *text, gsize length, const char *path, GError **error)
 {
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) first_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   gboolean in_drmad = FALSE;
   guint line_number = 0;
   for (const char *line = text, *end = text + length; line < end;) {
@@ -155,14 +156,20 @@ check_repeated_keys (const char *text, gsize length, const char *path, GError **
                      line_number, quoted);
         return FALSE;
       }
+      /* the value as written, blanks around it dropped as read_key_file drops them */
+      g_autofree char *value = g_strstrip (g_strndup (equals + 1, stop - equals - 1));
       guint first = GPOINTER_TO_UINT (g_hash_table_lookup (seen, key));
       if (first) {
         g_autofree char *quoted = drmad_error_excerpt (key, DRMAD_ERROR_EXCERPT_CHARS);
+        g_autofree char *quoted_first = drmad_error_excerpt (g_hash_table_lookup (first_values, key),
+                                                             DRMAD_ERROR_EXCERPT_CHARS);
+        g_autofree char *quoted_second = drmad_error_excerpt (value, DRMAD_ERROR_EXCERPT_CHARS);
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                     "%s: \"%s\" is set twice, on lines %u and %u: keep the one you mean", path, quoted,
-                     first, line_number);
+                     "%s: \"%s\" is set twice, on lines %u and %u (%s and %s): keep the one you mean", path, quoted,
+                     first, line_number, quoted_first, quoted_second);
         return FALSE;
       }
+      g_hash_table_insert (first_values, g_strdup (key), g_steal_pointer (&value));
       g_hash_table_insert (seen, g_steal_pointer (&key), GUINT_TO_POINTER (line_number));
     }
     line = newline ? newline + 1 : end;
@@ -238,6 +245,19 @@ bad_value (GError **error, const char *name, const char *value, const char *expe
   return bad_value_as (error, FALSE, name, value, expected);
 }
 
+/* @ok, or a refusal of the setting @key: where its value came from a
+ * settings file, the message names that file first. Decided by where each
+ * value came from (o->from_file), not by what the message holds: a typed
+ * value may itself read like an option (--activation '--iters'). */
+static gboolean
+in_file (const DrmadOptions *o, const char *key, gboolean ok, GError **error)
+{
+  const char *path = ok || !o->from_file ? NULL : g_hash_table_lookup (o->from_file, key);
+  if (path)
+    g_prefix_error (error, "in %s: ", path);
+  return ok;
+}
+
 static gboolean
 parse_unsigned (const DrmadOptions *o, const char *name, guint64 min, guint64 max, guint64 *out, GError **error)
 {
@@ -247,7 +267,7 @@ parse_unsigned (const DrmadOptions *o, const char *name, guint64 min, guint64 ma
   g_autofree char *stripped = g_strstrip (g_strdup (value));
   if (!g_ascii_string_to_unsigned (stripped, 10, min, max, out, NULL)) {
     g_autofree char *expected = g_strdup_printf ("a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, min, max);
-    return bad_value (error, name, value, expected);
+    return in_file (o, name, bad_value (error, name, value, expected), error);
   }
   return TRUE;
 }
@@ -298,7 +318,8 @@ static gboolean
 parse_double (const DrmadOptions *o, const char *name, double low, double high, gboolean open_low, double *out,
               GError **error)
 {
-  return parse_number (name, g_hash_table_lookup (o->values, name), FALSE, low, high, open_low, FALSE, out, error);
+  return in_file (o, name, parse_number (name, g_hash_table_lookup (o->values, name), FALSE, low, high, open_low, FALSE,
+                                         out, error), error);
 }
 
 /* A size in bytes: a number with an optional K, M, G or T (powers of 1024),
@@ -320,7 +341,9 @@ parse_bytes (const DrmadOptions *o, const char *name, guint64 *out, GError **err
   if (*end == 'B' || *end == 'b')
     end++;
   if (end == value || *end != '\0' || !isfinite (number) || number < 0 || number * scale > 1e18)
-    return bad_value (error, name, value, "a size in bytes, e.g. 512M, 512MiB or 4G (K, M, G, T: powers of 1024)");
+    return in_file (o, name, bad_value (error, name, value,
+                                        "a size in bytes, e.g. 512M, 512MiB or 4G (K, M, G, T: powers of 1024)"),
+                    error);
   *out = (guint64) (number * scale);
   return TRUE;
 }
@@ -435,11 +458,13 @@ parse_layers (DrmadOptions *o, GError **error)
     guint64 width;
     if (o->n_sizes > DRMAD_HYPER_MAX_LAYERS
         || !g_ascii_string_to_unsigned (g_strstrip (*part), 10, 1, 1u << 24, &width, NULL))
-      return bad_value (error, "layers", value, "2 to 17 widths of 1 to 16777216, input first, classes last, e.g. 784,100,10");
+      return in_file (o, "layers", bad_value (error, "layers", value, "2 to 17 widths of 1 to 16777216, input first, "
+                                              "classes last, e.g. 784,100,10"), error);
     o->sizes[o->n_sizes++] = width;
   }
   if (o->n_sizes < 2)
-    return bad_value (error, "layers", value, "at least the input and output widths, e.g. 784,100,10");
+    return in_file (o, "layers", bad_value (error, "layers", value, "at least the input and output widths, e.g. 784,100,10"),
+                    error);
   return TRUE;
 }
 
@@ -460,14 +485,16 @@ parse_learn (DrmadOptions *o, GError **error)
     else if (g_str_equal (group, "init")) h->learn_init_scale = TRUE;
     else if (g_str_equal (group, "none")) none = TRUE;
     else if (*group)
-      return bad_value (error, "learn", value, "a comma-separated list of l2, lr, momentum, init (or none)");
+      return in_file (o, "learn", bad_value (error, "learn", value,
+                                             "a comma-separated list of l2, lr, momentum, init (or none)"), error);
   }
   if (none && (l2 || h->learn_lr || h->learn_momentum || h->learn_init_scale))
-    return bad_value (error, "learn", value, "none alone, or groups to learn without none");
+    return in_file (o, "learn", bad_value (error, "learn", value, "none alone, or groups to learn without none"), error);
   if (g_str_equal (granularity, "layer")) h->l2 = DRMAD_L2_PER_LAYER;
   else if (g_str_equal (granularity, "neuron")) h->l2 = DRMAD_L2_PER_NEURON;
   else if (g_str_equal (granularity, "weight")) h->l2 = DRMAD_L2_PER_WEIGHT;
-  else return bad_value (error, "l2-granularity", granularity, "layer, neuron or weight");
+  else return in_file (o, "l2-granularity", bad_value (error, "l2-granularity", granularity, "layer, neuron or weight"),
+                       error);
   if (!l2)
     h->l2 = DRMAD_L2_FIXED;
   return TRUE;
@@ -475,15 +502,14 @@ parse_learn (DrmadOptions *o, GError **error)
 
 /* The library's names of an enum (activation, method, meta-optimizer, gemm)
  * say the value and what is expected, not the option: its name first, as
- * bad_value() has it, so that a value from a settings file gets the file's
- * name too (drmad_options_parse; fuzz-run-ini found "unknown GEMM path \"\""
- * with neither, docs/reliability.md). */
+ * bad_value() has it, and the settings file it came from (fuzz-run-ini found
+ * "unknown GEMM path \"\"" with neither, docs/reliability.md). */
 static gboolean
-named_option (gboolean ok, const char *name, GError **error)
+named_option (const DrmadOptions *o, gboolean ok, const char *name, GError **error)
 {
   if (!ok)
     g_prefix_error (error, "--%s: ", name);
-  return ok;
+  return in_file (o, name, ok, error);
 }
 
 static gboolean
@@ -506,13 +532,14 @@ convert (DrmadOptions *o, GError **error)
       || !parse_unsigned (o, "reverse-steps", 0, 100000000, &o->reverse.reverse_steps, error)
       || !parse_bytes (o, "memory-budget", &o->reverse.memory_budget, error)
       || !parse_uint (o, "fidelity-every", 0, 1000000, &o->meta.fidelity_every, error)
-      || !named_option (drmad_activation_from_name (g_hash_table_lookup (v, "activation"), &o->activation, error),
+      || !named_option (o, drmad_activation_from_name (g_hash_table_lookup (v, "activation"), &o->activation, error),
                         "activation", error)
-      || !named_option (drmad_method_from_name (g_hash_table_lookup (v, "method"), &o->reverse.method, error),
+      || !named_option (o, drmad_method_from_name (g_hash_table_lookup (v, "method"), &o->reverse.method, error),
                         "method", error)
-      || !named_option (drmad_meta_algorithm_from_name (g_hash_table_lookup (v, "meta-optimizer"),
-                                                        &o->meta.algorithm, error), "meta-optimizer", error)
-      || !named_option (drmad_gemm_path_from_name (g_hash_table_lookup (v, "gemm"), &o->gemm, error), "gemm", error)
+      || !named_option (o, drmad_meta_algorithm_from_name (g_hash_table_lookup (v, "meta-optimizer"),
+                                                           &o->meta.algorithm, error), "meta-optimizer", error)
+      || !named_option (o, drmad_gemm_path_from_name (g_hash_table_lookup (v, "gemm"), &o->gemm, error), "gemm",
+                        error)
       || !parse_learn (o, error))
     return FALSE;
   guint n_layers = o->n_sizes - 1;
@@ -520,8 +547,9 @@ convert (DrmadOptions *o, GError **error)
   o->reverse.seed = o->seed;
   /* Bounds past which training cannot work (it overflows, or never moves): refused here, naming the option. */
   for (guint i = 0; i < G_N_ELEMENTS (start_specs); i++)
-    if (!parse_start_value (&o->hyper, n_layers, start_specs[i].name, g_hash_table_lookup (v, start_specs[i].name),
-                            FALSE, error))
+    if (!in_file (o, start_specs[i].name,
+                  parse_start_value (&o->hyper, n_layers, start_specs[i].name,
+                                     g_hash_table_lookup (v, start_specs[i].name), FALSE, error), error))
       return FALSE;
   if (!parse_double (o, "meta-lr", 0, INFINITY, TRUE, &o->meta.learning_rate, error)
       || !parse_double (o, "meta-momentum", 0, 0.999999, FALSE, &o->meta.momentum, error)
@@ -533,12 +561,14 @@ convert (DrmadOptions *o, GError **error)
   if (o->hyper.segments > T) {
     g_autofree char *expected = g_strdup_printf ("at most as many segments as training steps (--iters %" G_GUINT64_FORMAT
                                                  ")", T);
-    return bad_value (error, "segments", g_hash_table_lookup (v, "segments"), expected);
+    /* the file's too where only --iters came from it: the message quotes that value */
+    return in_file (o, o->from_file && g_hash_table_contains (o->from_file, "segments") ? "segments" : "iters",
+                    bad_value (error, "segments", g_hash_table_lookup (v, "segments"), expected), error);
   }
   const char *precision = g_hash_table_lookup (v, "precision");
   if (g_str_equal (precision, "float32")) o->precision = DRMAD_PRECISION_FLOAT32;
   else if (g_str_equal (precision, "float64")) o->precision = DRMAD_PRECISION_FLOAT64;
-  else return bad_value (error, "precision", precision, "float32 or float64");
+  else return in_file (o, "precision", bad_value (error, "precision", precision, "float32 or float64"), error);
   o->dataset = g_strdup (g_hash_table_lookup (v, "dataset"));
   o->device = g_strdup (g_hash_table_lookup (v, "device"));
   return TRUE;
@@ -639,30 +669,26 @@ merge_values (DrmadOptions *o, GHashTable *const *layers, guint n_layers)
   }
 }
 
-/* Whether @message names (as --KEY) a setting that came from the settings
- * file @file and not the command line @cli: the option it starts with, or
- * one it was checked against (--segments 4 against --iters 2 of the file). */
-static gboolean
-from_file (GHashTable *file, GHashTable *cli, const char *message)
+/* The keys of @file (read from the settings file @path) that @typed does
+ * not set, as o->from_file has them. */
+static void
+note_file (DrmadOptions *o, GHashTable *file, GHashTable *typed, const char *path)
 {
-  for (const char *at = strstr (message, "--"); at; at = strstr (at + 2, "--")) {
-    g_autofree char *key = g_strndup (at + 2, strspn (at + 2, "abcdefghijklmnopqrstuvwxyz0123456789-"));
-    if (*key && g_hash_table_contains (file, key) && !g_hash_table_contains (cli, key))
-      return TRUE;
-  }
-  return FALSE;
+  o->from_file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  gpointer key;
+  g_hash_table_iter_init (&iter, file);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!typed || !g_hash_table_contains (typed, key))
+      g_hash_table_insert (o->from_file, g_strdup (key), g_strdup (path));
 }
 
-gboolean
-drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
+/* The parser of the command line, storing into @cli; @extra: entries hidden
+ * from --help, or NULL. */
+static GOptionContext *
+options_context (GHashTable *cli, GPtrArray *descriptions, const GOptionEntry *extra)
 {
-  g_autoptr (GHashTable) cli = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr (GHashTable) file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  drmad_hyper_config_init (&o->hyper);
-  drmad_meta_config_init (&o->meta);
-
   GOptionEntry entries[G_N_ELEMENTS (specs) + 1];
-  g_autoptr (GPtrArray) descriptions = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
     const OptionSpec *s = &specs[i];
     char *description = s->default_value && *s->default_value
@@ -672,9 +698,11 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
                                   (gpointer) store_option, description, s->arg };
   }
   entries[G_N_ELEMENTS (specs)] = (GOptionEntry) { NULL };
-  g_autoptr (GOptionContext) context = g_option_context_new ("- tune hyperparameters by hypergradients (DrMAD) on OpenCL");
+  GOptionContext *context = g_option_context_new ("- tune hyperparameters by hypergradients (DrMAD) on OpenCL");
   GOptionGroup *group = g_option_group_new ("drmad", "drmad", "drmad options", cli, NULL);
   g_option_group_add_entries (group, entries);
+  if (extra)
+    g_option_group_add_entries (group, extra);
   g_option_context_set_main_group (context, group);
   g_option_context_set_summary (context,
     "Learns hyperparameters of a multilayer perceptron (L2 penalties, learning-rate and momentum\n"
@@ -685,8 +713,36 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     "Every setting also reads from --config FILE ([drmad] group, keys named as the long options);\n"
     "the command line wins. A run folder holds run.ini, history.csv, hyper.csv, l2.png, lr.png,\n"
     "loss.png and checkpoint.bin; --resume DIR continues it.");
+  return context;
+}
+
+gboolean
+drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
+{
+  g_autoptr (GHashTable) cli = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GHashTable) file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  drmad_hyper_config_init (&o->hyper);
+  drmad_meta_config_init (&o->meta);
+
+  g_autoptr (GPtrArray) descriptions = g_ptr_array_new_with_free_func (g_free);
+  /* GOption prints --help and exits inside the parse; a process of several
+   * under mpirun must first tell the others (drmad-cli.c, run_launched). */
+  gboolean help = FALSE, help_all = FALSE;
+  const GOptionEntry help_entries[] = {
+    { "help", 'h', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &help, NULL, NULL },
+    { "help", '?', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &help, NULL, NULL },
+    { "help-all", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &help_all, NULL, NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = options_context (cli, descriptions, o->help_deferred ? help_entries : NULL);
+  g_option_context_set_help_enabled (context, !o->help_deferred);
   if (!g_option_context_parse (context, argc, argv, error))
     return FALSE;
+  if (help || help_all) {   /* the text GOption prints for them, from a parser without those entries */
+    g_autoptr (GOptionContext) plain = options_context (cli, descriptions, NULL);
+    o->help = g_option_context_get_help (plain, !help_all, NULL);
+    return TRUE;
+  }
   if (*argc > 1) {
     g_autofree char *quoted = drmad_error_excerpt ((*argv)[1], DRMAD_ERROR_EXCERPT_CHARS);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unexpected argument \"%s\"", quoted);
@@ -785,8 +841,10 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   g_hash_table_iter_init (&typed_iter, cli);
   while (g_hash_table_iter_next (&typed_iter, &typed_key, NULL))
     g_hash_table_add (o->typed, g_strdup (typed_key));
-  /* A bad value that came from a file: say which file. */
+  /* A bad value that came from a file: say which file (convert). */
   g_autofree char *file_path = resume ? g_build_filename (resume, "run.ini", NULL) : g_strdup (config);
+  if (file_path)
+    note_file (o, file, cli, file_path);
   /* A resumed run keeps its dataset value as written: it is part of the
    * checkpoint's identity (drmad_options_trajectory_text). */
   if (!resume)
@@ -809,11 +867,7 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     o->out = drmad_options_new_run_folder ("runs");
     o->out_default = TRUE;
   }
-  if (convert (o, error))
-    return TRUE;
-  if (file_path && from_file (file, cli, (*error)->message))
-    g_prefix_error (error, "in %s: ", file_path);
-  return FALSE;
+  return convert (o, error);
 }
 
 gboolean
@@ -828,17 +882,24 @@ drmad_options_from_values (DrmadOptions *o, GHashTable *values, GError **error)
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
                    "unknown setting \"%s\" (settings are named as the long options, see drmad --help)",
                    (char *) key);
-      return FALSE;
+      return in_file (o, key, FALSE, error);
     }
     if (!value) {
       g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "setting \"%s\" has no value", (char *) key);
-      return FALSE;
+      return in_file (o, key, FALSE, error);
     }
   }
   drmad_hyper_config_init (&o->hyper);
   drmad_meta_config_init (&o->meta);
   merge_values (o, &values, 1);
   return convert (o, error);
+}
+
+gboolean
+drmad_options_from_file_values (DrmadOptions *o, GHashTable *values, const char *path, GError **error)
+{
+  note_file (o, values, NULL, path);
+  return drmad_options_from_values (o, values, error);
 }
 
 gboolean
@@ -885,6 +946,7 @@ void
 drmad_options_clear (DrmadOptions *o)
 {
   g_clear_pointer (&o->resume, g_free);
+  g_clear_pointer (&o->help, g_free);
   g_clear_pointer (&o->out, g_free);
   g_clear_pointer (&o->dataset, g_free);
   g_clear_pointer (&o->dataset_from, g_free);
@@ -892,4 +954,5 @@ drmad_options_clear (DrmadOptions *o)
   g_clear_pointer (&o->values, g_hash_table_unref);
   g_clear_pointer (&o->given, g_hash_table_unref);
   g_clear_pointer (&o->typed, g_hash_table_unref);
+  g_clear_pointer (&o->from_file, g_hash_table_unref);
 }

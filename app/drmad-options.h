@@ -10,6 +10,9 @@ typedef struct {
   gboolean list_devices, check, force, version, no_gui;
   gboolean shard_data;    /* --shard-data: one disjoint part of the training split per MPI process */
   gboolean evaluate;      /* --evaluate: θ lines on stdin, one result line each */
+  gboolean help_deferred; /* given to drmad_options_parse(): --help (-h, -?, --help-all) sets help rather than
+                           * printing it and exiting, for a process of several under mpirun (drmad-cli.c) */
+  char    *help;          /* with help_deferred, the text --help asked for, or NULL */
   char    *resume;        /* a run folder, or NULL */
   char    *out;           /* the run folder to create */
   gboolean out_default;   /* out is a name drmad chose (drmad_options_new_run_folder()), not the user's: a run
@@ -38,6 +41,8 @@ typedef struct {
   GHashTable *values;
   GHashTable *given;      /* keys set by a config file or the command line */
   GHashTable *typed;      /* keys set on the command line (drmad_options_parse()) */
+  GHashTable *from_file;  /* key → the settings file its value came from (a --config file, a run's run.ini, the
+                           * window's settings.ini), so that a bad value names that file; NULL: none did */
 } DrmadOptions;
 
 /* One row of the option table: what --help lists and run.ini keeps. */
@@ -62,6 +67,12 @@ gboolean drmad_options_parse (DrmadOptions *options, int *argc, char ***argv, GE
  * out and resume stay NULL; the flags stay FALSE. FALSE with a message for
  * the user on an unknown key or a bad value. */
 gboolean drmad_options_from_values (DrmadOptions *options, GHashTable *values, GError **error);
+
+/* drmad_options_from_values() for @values read from the settings file @path
+ * (drmad_options_read_ini()): a bad value says so, "in PATH: --KEY VALUE:
+ * expected …", as drmad_options_parse says it of --config and --resume. */
+gboolean drmad_options_from_file_values (DrmadOptions *options, GHashTable *values, const char *path,
+                                         GError **error);
 
 /* The one reader of run.ini and settings files (@text, or the file at @path
  * when @text is NULL): the [drmad] group as key → value. @strict refuses

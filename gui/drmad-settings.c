@@ -13,6 +13,7 @@ struct _DrmadSettings {
   GObject     parent_instance;
   GHashTable *values;   /* key → value, every setting */
   GStrv       ignored;  /* keys of the loaded file that are no setting here */
+  char       *refused;  /* the loaded file's first value the options refuse, as the message says it, or NULL */
   char       *unsaved;  /* why saving would lose a file (drmad_settings_keep_file), or NULL */
 };
 
@@ -38,6 +39,7 @@ drmad_settings_finalize (GObject *object)
   DrmadSettings *self = DRMAD_SETTINGS (object);
   g_clear_pointer (&self->values, g_hash_table_unref);
   g_clear_pointer (&self->ignored, g_strfreev);
+  g_free (self->refused);
   g_free (self->unsaved);
   G_OBJECT_CLASS (drmad_settings_parent_class)->finalize (object);
 }
@@ -179,6 +181,7 @@ gboolean
 drmad_settings_load (DrmadSettings *self, const char *path, GError **error)
 {
   g_clear_pointer (&self->ignored, g_strfreev);
+  g_clear_pointer (&self->refused, g_free);
   g_autofree char *text = NULL;
   gsize length;
   GError *local = NULL;
@@ -198,7 +201,24 @@ drmad_settings_load (DrmadSettings *self, const char *path, GError **error)
   if (!values)
     return FALSE;
   self->ignored = keys_not_settings (text, length);
-  return drmad_settings_apply (self, values, error);
+  if (!drmad_settings_apply (self, values, error))
+    return FALSE;
+  /* A value the options refuse still loads, its field marked
+   * (drmad-window-settings.c, validate); the message names the file, in the
+   * words --config uses for it. */
+  DrmadOptions options = { 0 };
+  g_autoptr (GError) refused = NULL;
+  if (!drmad_options_from_file_values (&options, values, path, &refused))
+    self->refused = g_strdup (refused->message);
+  drmad_options_clear (&options);
+  return TRUE;
+}
+
+const char *
+drmad_settings_get_refused_value (DrmadSettings *self)
+{
+  g_return_val_if_fail (DRMAD_IS_SETTINGS (self), NULL);
+  return self->refused;
 }
 
 const char *const *

@@ -170,6 +170,64 @@ test_config_precedence (void)
   g_assert_null (strstr (strstr (err, "drmad --help") + 1, "drmad --help"));   /* said once */
 }
 
+/* A bad value of a settings file names the file, the key and the value on
+ * every headless path that reads one (--config, --resume, --check --config,
+ * --evaluate --config), all refused before any data is read; a typed value
+ * that reads like an option of the file gets no file named. */
+static void
+test_settings_file_bad_values (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-cli-bad", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  g_autofree char *ini = g_build_filename (run, "run.ini", NULL);
+  g_assert_cmpint (g_mkdir (run, 0700), ==, 0);
+  static const struct { const char *ini, *said; } bad[] = {
+    { "[drmad]\niters=abc\n", "--iters abc: expected a whole number from 1 to 100000000" },
+    { "[drmad]\nmeta-lr=0,1,5\n", "--meta-lr 0,1,5: expected a number above 0" },
+    { "[drmad]\ninit-l2=1e-4,x,1e-4\n", "--init-l2 1e-4,x,1e-4: item 2 of 3 (x): expected" },
+    { "[drmad]\nmethod=magic\n", "--method: unknown method \"magic\": expected auto, exact, piecewise, truncated or drmad" },
+    { "[drmad]\ngemm=fast\n", "--gemm: unknown GEMM path \"fast\": expected auto, clblast or host" },
+    { "[drmad]\nlearn=none,l2\n", "--learn none,l2: expected none alone" },
+    { "[drmad]\nsegments=9\niters=3\n", "--segments 9: expected at most as many segments as training steps (--iters 3)" },
+    { "[drmad]\niters=30\niters=20\n", "\"iters\" is set twice, on lines 2 and 3 (30 and 20)" },
+    { "[drmad]\nitres=30\n", "unknown setting \"itres\"" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_assert_true (g_file_set_contents (ini, bad[i].ini, -1, NULL));
+    const char *const paths[][5] = {
+      { "--no-gui", "--config", ini, NULL },
+      { "--no-gui", "--resume", run, NULL },
+      { "--no-gui", "--check", "--config", ini, NULL },
+      { "--no-gui", "--evaluate", "--config", ini, NULL },
+    };
+    for (guint k = 0; k < G_N_ELEMENTS (paths); k++) {
+      g_autofree char *err = NULL;
+      g_assert_cmpint (drmad (paths[k], NULL, NULL, &err), ==, 2);
+      g_test_message ("%s %s: %s", paths[k][1], paths[k][2], err);
+      /* "in PATH: --KEY VALUE: …" for a value, "PATH: …" for the file's lines */
+      g_autofree char *in_file = g_strdup_printf ("%s%s: %s", g_str_has_prefix (bad[i].said, "--") ? "in " : "", ini,
+                                                  bad[i].said);
+      g_assert_nonnull (strstr (err, in_file));
+    }
+  }
+  /* A typed value is the command line's, even where it reads like a key of
+   * the file: no file named (the message was searched for --iters). */
+  g_assert_true (g_file_set_contents (ini, "[drmad]\niters=30\n", -1, NULL));
+  g_autofree char *typed_err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", ini, "--activation=--iters", NULL }, NULL, NULL,
+                          &typed_err), ==, 2);
+  g_assert_nonnull (strstr (typed_err, "drmad: --activation: unknown activation \"--iters\""));
+  g_assert_null (strstr (typed_err, ini));
+  /* and a file's value that the command line replaces is not the file's */
+  g_assert_true (g_file_set_contents (ini, "[drmad]\niters=abc\n", -1, NULL));
+  g_autofree char *replaced_err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", ini, "--iters", "0", NULL }, NULL, NULL,
+                          &replaced_err), ==, 2);
+  g_assert_nonnull (strstr (replaced_err, "drmad: --iters 0: expected a whole number"));
+  g_assert_null (strstr (replaced_err, ini));
+  remove_tree (dir);
+}
+
 static void
 assert_png (const char *folder, const char *name, guint width, guint height)
 {
@@ -2113,6 +2171,7 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/cli/help-and-bad-input", test_help_and_bad_input);
   g_test_add_func ("/cli/config-precedence", test_config_precedence);
+  g_test_add_func ("/cli/settings-file-bad-values", test_settings_file_bad_values);
   g_test_add_func ("/cli/run-folder-and-resume", test_run_folder_and_resume);
   g_test_add_func ("/cli/train-once", test_train_once);
   g_test_add_func ("/cli/patience", test_patience);

@@ -2279,6 +2279,61 @@ startup_banner (void)
   return banner;
 }
 
+/* A bad value in a settings file is said in the words --config uses
+ * ("in PATH: --KEY VALUE: expected …", drmad-options.c) on the window's
+ * paths too: settings.ini at start, Open run, Compare runs. */
+static void
+test_settings_file_bad_values (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  static const struct { const char *ini, *said; } bad[] = {
+    { "[drmad]\niters=abc\n", "--iters abc: expected a whole number" },
+    { "[drmad]\nclip=-1\n", "--clip -1: expected a number from 0" },
+    { "[drmad]\nactivation=sigmoid\n", "--activation: unknown activation \"sigmoid\"" },
+  };
+  g_autofree char *path = drmad_settings_get_default_path ();
+  g_autofree char *config_folder = g_path_get_dirname (path);
+  g_assert_cmpint (g_mkdir_with_parents (config_folder, 0700), ==, 0);
+  g_autofree char *dir = test_tmp_dir ("drmad-bad-values", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  g_autofree char *ini = g_build_filename (run, "run.ini", NULL);
+  g_assert_cmpint (g_mkdir (run, 0700), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    /* settings.ini: loaded all the same, and the banner names the file */
+    g_assert_true (g_file_set_contents (path, bad[i].ini, -1, NULL));
+    g_autofree char *banner = startup_banner ();
+    g_autofree char *in_settings = g_strdup_printf ("in %s: %s", path, bad[i].said);
+    g_test_message ("banner: %s", banner);
+    g_assert_nonnull (banner);
+    g_assert_nonnull (strstr (banner, in_settings));
+    g_assert_true (g_remove (path) == 0);
+
+    /* a run folder's run.ini, through Open run and Compare runs */
+    g_assert_true (g_file_set_contents (ini, bad[i].ini, -1, NULL));
+    g_autofree char *in_run = g_strdup_printf ("in %s: %s", ini, bad[i].said);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DrmadApplication) app = drmad_application_new ();
+    g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+    g_application_activate (G_APPLICATION (app));
+    DrmadWindow *window = DRMAD_WINDOW (gtk_application_get_windows (GTK_APPLICATION (app))->data);
+    g_assert_null (drmad_window_get_error (window));
+    drmad_window_open_run (window, run);
+    g_assert_cmpfloat (wait_until (window, idle, 10), >=, 0);
+    g_test_message ("open run: %s", drmad_window_get_error (window));
+    g_assert_nonnull (drmad_window_get_error (window));
+    g_assert_nonnull (strstr (drmad_window_get_error (window), in_run));
+    gtk_window_destroy (GTK_WINDOW (window));
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    const char *folders[] = { run, run, NULL };
+    DrmadPlot *val = NULL, *l2 = NULL, *lr = NULL;
+    g_assert_false (drmad_compare_runs (folders, &val, &l2, &lr, &error));
+    g_test_message ("compare: %s", error->message);
+    g_assert_nonnull (strstr (error->message, in_run));
+  }
+  remove_tree (dir);
+}
+
 /* settings.ini as a user may leave it: a file the window cannot read is
  * kept (it was replaced by the defaults as the window quit), a second one
  * beside the first copy, a newer version's keys survive the window's
@@ -4141,6 +4196,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/compare", test_compare);
   g_test_add_func ("/gui/compare-loading", test_compare_loading);
   g_test_add_func ("/gui/settings-file", test_settings_file);
+  g_test_add_func ("/gui/settings-file-bad-values", test_settings_file_bad_values);
   g_test_add_func ("/gui/settings-fifo", test_settings_fifo);
   g_test_add_func ("/gui/plot-save", test_plot_save);
   g_test_add_func ("/gui/export", test_export);

@@ -634,7 +634,8 @@ test_rank_killed (void)
 
 /* SIGTERM on one rank (a test hook raises it right after the rank's second
  * allreduce): on rank 0, the run stops after recording meta-iteration 2 and
- * says how to continue it, with mpirun and as many processes, which does;
+ * says how to continue it, with mpirun and as many processes (in both of
+ * its lines), which does;
  * on rank 1, that rank says it was stopped by the signal rather than only
  * that its training was cancelled. */
 static void
@@ -650,6 +651,10 @@ test_rank_stopped (void)
   g_autofree char *advice = g_strdup_printf ("drmad: stopped by SIGTERM; continue with: mpirun -n 2 drmad --no-gui "
                                              "--resume %s\n", folder);
   g_assert_nonnull (strstr (err, advice));
+  /* and the line before it too: it said "continue with --resume DIR", which plain drmad refuses */
+  g_autofree char *kept = g_strdup_printf ("everything up to meta-iteration 2 is in %s (continue with mpirun -n 2 "
+                                           "drmad --no-gui --resume %s)", folder, folder);
+  g_assert_nonnull (strstr (err, kept));
   g_assert_cmpuint (history_rows (folder), ==, 2);
   g_free (g_steal_pointer (&err));
   const char *const resume[] = { "--resume", NULL };
@@ -1059,6 +1064,120 @@ test_train_once_launched (void)
   remove_tree (tmp);
 }
 
+/* How many times @needle is in @haystack. */
+static guint
+occurrences (const char *haystack, const char *needle)
+{
+  guint n = 0;
+  for (const char *at = strstr (haystack, needle); at; at = strstr (at + strlen (needle), needle))
+    n++;
+  return n;
+}
+
+/* A failure before the ranks exchange their settings, alike on every rank
+ * or on rank 0 alone: each rank that could not load the data said so and
+ * aborted (the message once per rank, "drmad: rank 1: no dataset …"), and
+ * a --out that rank 0 refused before the load aborted rank 1 in its load,
+ * which said "rank 1: stopped by SIGTERM (stopped before the run began …)".
+ * Now every rank sends its failure in the exchange, and rank 0 says the
+ * first one, once: status 2, no run folder, nothing from rank 1, and every
+ * rank ends with its status rather than by rank 0's MPI_Abort. */
+static void
+test_failed_before_exchange (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder);
+  g_autofree char *nowhere = g_build_filename (tmp, "nonexistent", NULL);
+  g_autofree char *dataset = g_strdup_printf ("--dataset=%s", nowhere);
+  const char *const no_data[] = { dataset, NULL };
+  g_autofree char *err = NULL;
+  int status = run_mpi (2, folder, no_data, NULL, NULL, &err);
+  g_test_message ("--dataset naming nothing: exit status %d, stderr:\n%s", status, err);
+  /* 2, bad input, from every rank: no MPI_Abort, which Open MPI 4.1's
+   * mpirun now and then crashed relaying (status 139, docs/distributed.md) */
+  g_assert_cmpint (status, ==, 2);
+  g_assert_null (strstr (err, "MPI_ABORT"));   /* its notice, or the error relaying it: */
+  g_assert_null (strstr (err, "ORTE_ERROR_LOG"));
+  g_assert_cmpuint (occurrences (err, nowhere), ==, 1);
+  g_assert_nonnull (strstr (err, "drmad: no dataset"));
+  g_assert_null (strstr (err, "rank 1:"));
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+
+  /* --out holding a file of the user's: refused by rank 0 alone, kept as it was */
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_autofree char *kept = g_build_filename (folder, "notes.txt", NULL);
+  g_autoptr (GError) error = NULL;
+  CHECK (g_file_set_contents (kept, "mine\n", -1, &error));
+  g_autofree char *taken_err = NULL;
+  status = run_mpi (2, folder, NULL, NULL, NULL, &taken_err);
+  g_test_message ("--out taken: exit status %d, stderr:\n%s", status, taken_err);
+  g_assert_cmpint (status, ==, 2);
+  g_assert_null (strstr (taken_err, "MPI_ABORT"));   /* its notice, or the error relaying it: */
+  g_assert_null (strstr (taken_err, "ORTE_ERROR_LOG"));
+  g_assert_cmpuint (occurrences (taken_err, "already holds files"), ==, 1);
+  g_assert_null (strstr (taken_err, "rank 1:"));
+  g_assert_null (strstr (taken_err, "SIGTERM"));
+  g_autofree char *notes = read_file_text (folder, "notes.txt");
+  g_assert_cmpstr (notes, ==, "mine\n");
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  g_assert_false (g_file_test (ini, G_FILE_TEST_EXISTS));
+  remove_tree (tmp);
+}
+
+/* Under mpirun -n 2, what each rank said before MPI_Init is said once:
+ * --help printed the help once per rank, an option no rank can parse said
+ * so once per rank, and --help given to rank 1 alone left rank 0 waiting in
+ * MPI_Init for ever (the guard's 300 s here). Now --help and options that
+ * do not parse take part in the ranks' comparison of modes: rank 0 prints
+ * the help (as plain drmad prints it) or the line, once, and where the ranks
+ * differ it names both at once, status 2. The notice of running headless
+ * (no --no-gui) is rank 0's alone too. */
+static void
+test_said_once (void)
+{
+  SKIP_WITHOUT_MPI ();
+  const char *const none[] = { NULL };
+  g_autofree char *plain = NULL;
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  const char *const alone[] = { g_getenv ("DRMAD_BIN"), "--help", NULL };
+  CHECK (g_spawn_sync (NULL, (char **) alone, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &plain, NULL,
+                       &wait_status, &error));
+  g_assert_true (g_str_has_prefix (plain, "Usage:"));
+  const char *const help[] = { "--no-gui", "--help", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_launched (none, help, &out, &err), ==, 0);
+  g_assert_cmpstr (out, ==, plain);
+
+  const char *const bogus[] = { "--no-gui", "--bogus", NULL };
+  g_autofree char *bogus_out = NULL, *bogus_err = NULL;
+  g_assert_cmpint (run_launched (none, bogus, &bogus_out, &bogus_err), ==, 2);
+  g_assert_cmpuint (occurrences (bogus_err, "Unknown option --bogus"), ==, 1);
+
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder);
+  const char *const job[] = { NULL }, *const asks_help[] = { "--help", NULL };
+  g_autofree char *differ_err = NULL;
+  gint64 started = g_get_monotonic_time ();
+  int status = run_mpmd (folder, job, asks_help, &differ_err);
+  g_test_message ("--help on rank 1 alone: exit status %d after %.1f s, stderr:\n%s", status,
+                  (g_get_monotonic_time () - started) / 1e6, differ_err);
+  g_assert_cmpint (status, ==, 2);
+  g_assert_nonnull (strstr (differ_err, "drmad: the processes were not started alike: rank 1 has \"mode: --help\" "
+                                        "where rank 0 has \"mode: meta-optimisation\""));
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+
+  g_autoptr (GPtrArray) headless = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
+    g_ptr_array_add (headless, g_strdup_printf ("--%s=%s", settings[i][0], settings[i][1]));
+  g_ptr_array_add (headless, g_strdup ("--meta-iters=0"));
+  g_ptr_array_add (headless, NULL);
+  g_autofree char *headless_out = NULL, *headless_err = NULL;
+  g_assert_cmpint (run_launched (none, (const char *const *) headless->pdata, &headless_out, &headless_err), ==, 0);
+  g_assert_cmpuint (occurrences (headless_err, "running headless"), ==, 1);
+  g_assert_cmpuint (occurrences (headless_out, "trained once:"), ==, 1);
+  remove_tree (tmp);
+}
+
 /* mpirun -n 2 drmad without --no-gui where a display is (Xvfb): the ranks
  * run the job headless, as with --no-gui, rather than each opening a window
  * (which waited there for ever). Under timeout(1), so that windows left open
@@ -1113,6 +1232,8 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/one-process-commands", test_one_process_commands);
   g_test_add_func ("/mpi/one-process-script", test_one_process_script);
   g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
+  g_test_add_func ("/mpi/failed-before-exchange", test_failed_before_exchange);
+  g_test_add_func ("/mpi/said-once", test_said_once);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();
 }
