@@ -56,12 +56,22 @@ static void
 about (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   static const char *authors[] = { "The drmad authors", NULL };
+  DrmadWindow *parent = get_window (user_data);
+  /* one About a window, shown again while it is up or after it was closed,
+   * as gtk_show_about_dialog() did: its menu item, taken twice, opened two */
+  GObject *owner = parent ? G_OBJECT (parent) : G_OBJECT (user_data);
+  GtkWindow *shown = g_object_get_data (owner, "drmad-about");
+  if (shown) {
+    gtk_window_present (shown);
+    return;
+  }
   /* made here rather than by gtk_show_about_dialog(), which keeps its
    * dialog to itself: Ctrl+W closes this one too */
   GtkWidget *dialog = g_object_new (GTK_TYPE_ABOUT_DIALOG,
-                                    "transient-for", get_window (user_data),
+                                    "transient-for", parent,
                                     "modal", TRUE,
                                     "destroy-with-parent", TRUE,
+                                    "hide-on-close", TRUE,
                                     "program-name", "drmad",
                                     "logo-icon-name", DRMAD_APPLICATION_ID,
                                     "version", DRMAD_VERSION,
@@ -72,6 +82,7 @@ about (GSimpleAction *action, GVariant *parameter, gpointer user_data)
                                     "license-type", GTK_LICENSE_MIT_X11,
                                     "authors", authors,
                                     NULL);
+  g_object_set_data_full (owner, "drmad-about", g_object_ref (dialog), g_object_unref);
   drmad_secondary_window_setup (GTK_WINDOW (dialog), FALSE);
   gtk_window_present (GTK_WINDOW (dialog));
 }

@@ -841,6 +841,22 @@ on_context (GtkGestureClick *gesture, int n_press, double x, double y, DrmadPlot
   popup_menu (self, x, y);
 }
 
+/* The plot's menu is its child while it is open (popup_menu() unparents it
+ * as it closes): a window closed with the menu open (Ctrl+W in Compare
+ * runs, which the menu passes on to the window) disposed the plot with the
+ * menu still in it, which GTK reports as children left at finalization,
+ * and leaks. */
+static void
+drmad_plot_view_dispose (GObject *object)
+{
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (object)))) {
+    g_signal_handlers_disconnect_by_func (child, gtk_widget_unparent, NULL);
+    gtk_widget_unparent (child);
+  }
+  G_OBJECT_CLASS (drmad_plot_view_parent_class)->dispose (object);
+}
+
 static void
 drmad_plot_view_finalize (GObject *object)
 {
@@ -855,6 +871,7 @@ drmad_plot_view_finalize (GObject *object)
 static void
 drmad_plot_view_class_init (DrmadPlotViewClass *klass)
 {
+  G_OBJECT_CLASS (klass)->dispose = drmad_plot_view_dispose;
   G_OBJECT_CLASS (klass)->finalize = drmad_plot_view_finalize;
   /* in place of GtkDrawingArea's: the plot's image, then the read-out */
   GTK_WIDGET_CLASS (klass)->snapshot = drmad_plot_view_snapshot;

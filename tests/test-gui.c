@@ -3924,6 +3924,127 @@ shown_over (DrmadWindow *window, GType type)
   return found;
 }
 
+/* The popover shown from @view (its menu), or NULL. */
+static GtkWidget *
+shown_popover (GtkWidget *view)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (view); child; child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_POPOVER (child) && gtk_widget_get_visible (child))
+      return child;
+  return NULL;
+}
+
+static GtkWidget *laid_out_view;
+static gboolean view_laid_out (DrmadWindow *w) { return gtk_widget_get_width (laid_out_view) > 0; }
+
+/* In a loaded comparison, Escape with a plot's menu open (the Menu key)
+ * closes the menu only, as in the main window; the next Escape closes the
+ * comparison. The menu is a popover of the plot: the keys typed in it go up
+ * through the plot to the window, whose Escape must come after the
+ * popover's own. Ctrl+W with the menu open closes the comparison, the menu
+ * with it: the plot was finalized with the menu still its child (a GTK
+ * warning, fatal here). */
+static void
+test_keyboard_compare_menu (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-compare-menu", NULL);
+  char *folders[3] = { NULL };
+  make_slow_runs (dir, folders);
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+  g_autoptr (GtkWidget) compare = g_object_ref (drmad_window_compare_runs (window, (const char *const *) folders));
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  g_assert_null (drmad_window_get_error (window));
+  assert_takes_focus (window, GTK_WINDOW (compare));
+  GtkWidget *view = gtk_root_get_focus (GTK_ROOT (compare));
+  g_assert_true (DRMAD_IS_PLOT_VIEW (view));
+  /* laid out, as it is before a key can be typed in it: the menu points
+   * into it */
+  laid_out_view = view;
+  g_assert_cmpfloat (wait_until (window, view_laid_out, 10), >=, 0);
+  g_assert_true (send_key (GTK_WINDOW (compare), GDK_KEY_Menu, 0));
+  iterate_for (0.2);
+  GtkWidget *menu = shown_popover (view);
+  g_assert_nonnull (menu);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (compare));
+  g_test_message ("the focus with the menu open: %s", focus ? G_OBJECT_TYPE_NAME (focus) : "none");
+  g_assert_true (focus && gtk_widget_is_ancestor (focus, menu));
+  g_assert_true (send_key (GTK_WINDOW (compare), GDK_KEY_Escape, 0));
+  iterate_for (0.2);
+  g_assert_null (shown_popover (view));
+  g_assert_true (gtk_widget_get_visible (compare));
+  g_assert_true (send_key (GTK_WINDOW (compare), GDK_KEY_Escape, 0));
+  g_assert_false (gtk_widget_get_visible (compare));
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+  g_autoptr (GtkWidget) second = g_object_ref (drmad_window_compare_runs (window, (const char *const *) folders));
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  assert_takes_focus (window, GTK_WINDOW (second));
+  view = gtk_root_get_focus (GTK_ROOT (second));
+  laid_out_view = view;
+  g_assert_cmpfloat (wait_until (window, view_laid_out, 10), >=, 0);
+  g_assert_true (send_key (GTK_WINDOW (second), GDK_KEY_Menu, 0));
+  iterate_for (0.2);
+  g_assert_nonnull (shown_popover (view));
+  g_assert_true (send_key (GTK_WINDOW (second), GDK_KEY_w, GDK_CONTROL_MASK));
+  iterate_for (0.2);
+  g_assert_false (gtk_widget_get_visible (second));
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+  close_window (window);
+  g_free (folders[0]);
+  g_free (folders[1]);
+  remove_tree (dir);
+}
+
+/* The About dialogs there are, shown or hidden (the tests before closed
+ * their windows, and theirs with them). */
+static guint
+count_abouts (void)
+{
+  guint n = 0;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++) {
+    g_autoptr (GtkWindow) other = g_list_model_get_item (toplevels, i);
+    n += GTK_IS_ABOUT_DIALOG (other);
+  }
+  return n;
+}
+
+/* About drmad taken twice from the menu shows one dialog, as
+ * gtk_show_about_dialog() did (each made its own, one over the other), and
+ * closed with Ctrl+W it comes back as it was: the version meson gives,
+ * the MIT licence. */
+static void
+test_about_once (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+  g_assert_cmpuint (count_abouts (), ==, 0);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+  iterate_for (0.1);
+  g_assert_cmpuint (count_abouts (), ==, 1);
+  GtkWindow *about = shown_over (window, GTK_TYPE_ABOUT_DIALOG);
+  g_assert_nonnull (about);
+  g_object_ref (about);
+  assert_takes_focus (window, about);
+  assert_closed_by (window, about, 1);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+  iterate_for (0.1);
+  g_assert_cmpuint (count_abouts (), ==, 1);
+  g_assert_true (shown_over (window, GTK_TYPE_ABOUT_DIALOG) == about);
+  g_assert_cmpstr (gtk_about_dialog_get_version (GTK_ABOUT_DIALOG (about)), ==, DRMAD_VERSION);
+  g_assert_cmpint (gtk_about_dialog_get_license_type (GTK_ABOUT_DIALOG (about)), ==, GTK_LICENSE_MIT_X11);
+  g_assert_cmpstr (gtk_about_dialog_get_program_name (GTK_ABOUT_DIALOG (about)), ==, "drmad");
+  g_object_unref (about);
+  close_window (window);
+  g_assert_cmpuint (count_abouts (), ==, 0);   /* gone with its window */
+}
+
 /* The other windows the main window opens close with Escape and Ctrl+W,
  * the focus back in the main window: the keyboard shortcuts (which lists
  * both keys), About, Export's question before replacing files (closed, it
@@ -3954,6 +4075,18 @@ test_keyboard_dialogs (void)
     listed_both = escape && ctrl_w;
   }
   g_assert_true (listed_both);
+  /* neither key is the main window's: no action of the application's has
+   * Ctrl+W, and typed in its plot (no read-out) it closes nothing */
+  g_auto (GStrv) ctrl_w_actions = gtk_application_get_actions_for_accel (GTK_APPLICATION (app), "<Ctrl>w");
+  g_assert_cmpuint (g_strv_length (ctrl_w_actions), ==, 0);
+  gtk_widget_grab_focus (GTK_WIDGET (drmad_window_get_plot_view (window, 0)));
+  g_object_ref (window);   /* a closed window fails the assertion, not the cast */
+  for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
+    send_key (GTK_WINDOW (window), close_keys[k].keyval, close_keys[k].state);
+    iterate_for (0.1);
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  }
+  g_object_unref (window);
   /* GTK 4.8's shortcuts window warns as it is first laid out, whatever it
    * lists (a bare program showing it does too): "GtkLabel … reported min
    * width -4", and without an SVG loader (librsvg) it cannot load its
@@ -4051,6 +4184,8 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/zoom-pointer", test_keyboard_zoom_pointer);
   g_test_add_func ("/gui/keyboard/compare", test_keyboard_compare);
   g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
+  g_test_add_func ("/gui/about-once", test_about_once);
+  g_test_add_func ("/gui/keyboard/compare-menu", test_keyboard_compare_menu);
   g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
