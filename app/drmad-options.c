@@ -165,8 +165,8 @@ check_repeated_keys (const char *text, gsize length, const char *path, GError **
                                                              DRMAD_ERROR_EXCERPT_CHARS);
         g_autofree char *quoted_second = drmad_error_excerpt (value, DRMAD_ERROR_EXCERPT_CHARS);
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                     "%s: \"%s\" is set twice, on lines %u and %u (%s and %s): keep the one you mean", path, quoted,
-                     first, line_number, quoted_first, quoted_second);
+                     "%s: \"%s\" is set twice, on lines %u and %u (\"%s\" and \"%s\"): keep the one you mean", path,
+                     quoted, first, line_number, quoted_first, quoted_second);
         return FALSE;
       }
       g_hash_table_insert (first_values, g_strdup (key), g_steal_pointer (&value));
