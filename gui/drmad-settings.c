@@ -14,7 +14,7 @@ struct _DrmadSettings {
   GHashTable *values;   /* key → value, every setting */
   GStrv       ignored;  /* keys of the loaded file that are no setting here */
   GHashTable *loaded;   /* the last file loaded's values (drmad_settings_get_refused_value), or NULL */
-  char       *loaded_path;
+  char       *loaded_path;   /* that file */
   char       *unsaved;  /* why saving would lose a file (drmad_settings_keep_file), or NULL */
 };
 
