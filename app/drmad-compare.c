@@ -35,7 +35,7 @@ load (Loaded *l, const char *folder, GError **error)
   l->folder = g_strdup (folder);
   g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
   if (!(l->values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, error))
-      || !drmad_options_from_file_values (&l->options, l->values, ini_path, error)
+      || !drmad_options_from_file_values (&l->options, l->values, NULL, ini_path, error)
       || !drmad_run_load (folder, &l->options, &l->hyper, &l->run, error)) {
     g_prefix_error (error, "cannot compare %s: ", folder);
     return FALSE;

@@ -165,8 +165,8 @@ check_repeated_keys (const char *text, gsize length, const char *path, GError **
                                                              DRMAD_ERROR_EXCERPT_CHARS);
         g_autofree char *quoted_second = drmad_error_excerpt (value, DRMAD_ERROR_EXCERPT_CHARS);
         g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                     "%s: \"%s\" is set twice, on lines %u and %u (%s and %s): keep the one you mean", path, quoted,
-                     first, line_number, quoted_first, quoted_second);
+                     "%s: \"%s\" is set twice, on lines %u and %u (\"%s\" and \"%s\"): keep the one you mean", path,
+                     quoted, first, line_number, quoted_first, quoted_second);
         return FALSE;
       }
       g_hash_table_insert (first_values, g_strdup (key), g_steal_pointer (&value));
@@ -896,10 +896,17 @@ drmad_options_from_values (DrmadOptions *o, GHashTable *values, GError **error)
 }
 
 gboolean
-drmad_options_from_file_values (DrmadOptions *o, GHashTable *values, const char *path, GError **error)
+drmad_options_from_file_values (DrmadOptions *o, GHashTable *values, GHashTable *typed, const char *path,
+                                GError **error)
 {
-  note_file (o, values, NULL, path);
-  return drmad_options_from_values (o, values, error);
+  note_file (o, values, typed, path);
+  if (!typed)
+    return drmad_options_from_values (o, values, error);
+  /* the file under what was typed, as drmad_options_parse layers them */
+  g_autoptr (GHashTable) merged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  merge_into (merged, values);
+  merge_into (merged, typed);
+  return drmad_options_from_values (o, merged, error);
 }
 
 gboolean

@@ -69,10 +69,12 @@ gboolean drmad_options_parse (DrmadOptions *options, int *argc, char ***argv, GE
 gboolean drmad_options_from_values (DrmadOptions *options, GHashTable *values, GError **error);
 
 /* drmad_options_from_values() for @values read from the settings file @path
- * (drmad_options_read_ini()): a bad value says so, "in PATH: --KEY VALUE:
- * expected …", as drmad_options_parse says it of --config and --resume. */
-gboolean drmad_options_from_file_values (DrmadOptions *options, GHashTable *values, const char *path,
-                                         GError **error);
+ * (drmad_options_read_ini()), under @typed (the command line's values, which
+ * win; NULL: none): a bad value of the file says so, "in PATH: --KEY VALUE:
+ * expected …", as drmad_options_parse says it of --config and --resume; a
+ * key @typed sets is not the file's. */
+gboolean drmad_options_from_file_values (DrmadOptions *options, GHashTable *values, GHashTable *typed,
+                                         const char *path, GError **error);
 
 /* The one reader of run.ini and settings files (@text, or the file at @path
  * when @text is NULL): the [drmad] group as key → value. @strict refuses

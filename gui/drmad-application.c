@@ -150,7 +150,7 @@ drmad_application_startup (GApplication *application)
                                         g_strv_length ((char **) drmad_settings_get_ignored_keys (self->settings)) > 1
                                         ? "are" : "is");
   }
-  const char *refused = drmad_settings_get_refused_value (self->settings);
+  g_autofree char *refused = drmad_settings_get_refused_value (self->settings, self->command_line);
   if (refused) {
     g_autofree char *earlier = self->load_error;
     self->load_error = g_strdup_printf ("%s%s%s", earlier ? earlier : "", earlier ? "; " : "", refused);

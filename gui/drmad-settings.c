@@ -13,7 +13,8 @@ struct _DrmadSettings {
   GObject     parent_instance;
   GHashTable *values;   /* key → value, every setting */
   GStrv       ignored;  /* keys of the loaded file that are no setting here */
-  char       *refused;  /* the loaded file's first value the options refuse, as the message says it, or NULL */
+  GHashTable *loaded;   /* the last file loaded's values (drmad_settings_get_refused_value), or NULL */
+  char       *loaded_path;   /* that file */
   char       *unsaved;  /* why saving would lose a file (drmad_settings_keep_file), or NULL */
 };
 
@@ -39,7 +40,8 @@ drmad_settings_finalize (GObject *object)
   DrmadSettings *self = DRMAD_SETTINGS (object);
   g_clear_pointer (&self->values, g_hash_table_unref);
   g_clear_pointer (&self->ignored, g_strfreev);
-  g_free (self->refused);
+  g_clear_pointer (&self->loaded, g_hash_table_unref);
+  g_free (self->loaded_path);
   g_free (self->unsaved);
   G_OBJECT_CLASS (drmad_settings_parent_class)->finalize (object);
 }
@@ -181,7 +183,8 @@ gboolean
 drmad_settings_load (DrmadSettings *self, const char *path, GError **error)
 {
   g_clear_pointer (&self->ignored, g_strfreev);
-  g_clear_pointer (&self->refused, g_free);
+  g_clear_pointer (&self->loaded, g_hash_table_unref);
+  g_clear_pointer (&self->loaded_path, g_free);
   g_autofree char *text = NULL;
   gsize length;
   GError *local = NULL;
@@ -204,21 +207,26 @@ drmad_settings_load (DrmadSettings *self, const char *path, GError **error)
   if (!drmad_settings_apply (self, values, error))
     return FALSE;
   /* A value the options refuse still loads, its field marked
-   * (drmad-window-settings.c, validate); the message names the file, in the
-   * words --config uses for it. */
-  DrmadOptions options = { 0 };
-  g_autoptr (GError) refused = NULL;
-  if (!drmad_options_from_file_values (&options, values, path, &refused))
-    self->refused = g_strdup (refused->message);
-  drmad_options_clear (&options);
+   * (drmad-window-settings.c, validate); drmad_settings_get_refused_value
+   * says it, once the command line's values are known. */
+  self->loaded = g_hash_table_ref (values);
+  self->loaded_path = g_strdup (path);
   return TRUE;
 }
 
-const char *
-drmad_settings_get_refused_value (DrmadSettings *self)
+char *
+drmad_settings_get_refused_value (DrmadSettings *self, GHashTable *typed)
 {
   g_return_val_if_fail (DRMAD_IS_SETTINGS (self), NULL);
-  return self->refused;
+  if (!self->loaded)
+    return NULL;
+  /* the words --config uses, naming the file; a key the command line
+   * replaced is not the file's any more (drmad_options_parse) */
+  DrmadOptions options = { 0 };
+  g_autoptr (GError) refused = NULL;
+  gboolean ok = drmad_options_from_file_values (&options, self->loaded, typed, self->loaded_path, &refused);
+  drmad_options_clear (&options);
+  return ok ? NULL : g_strdup (refused->message);
 }
 
 const char *const *

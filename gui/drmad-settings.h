@@ -42,8 +42,9 @@ gboolean    drmad_settings_load (DrmadSettings *self, const char *path, GError *
 /* The keys of the last file loaded that are no setting here, or NULL. */
 const char *const *drmad_settings_get_ignored_keys (DrmadSettings *self);
 /* The last file loaded's first value the options refuse ("in PATH: --KEY
- * VALUE: expected …", loaded all the same), or NULL. */
-const char        *drmad_settings_get_refused_value (DrmadSettings *self);
+ * VALUE: expected …", loaded all the same), under @typed (the command
+ * line's values, which replace the file's; NULL: none), or NULL. */
+char              *drmad_settings_get_refused_value (DrmadSettings *self, GHashTable *typed);
 /* Copies a settings file that cannot be loaded to PATH.damaged (before the
  * window's own settings replace it; PATH.damaged-2, -3, … where earlier
  * copies are); returns that path. A file that is not a regular one is not

@@ -218,7 +218,7 @@ open_run_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
   /* checkpoint.bin read once (hundreds of megabytes with a large θ), for the
    * plots, the summary's rows and the pages beside the learning rate alike */
   if (!(opened->values = drmad_options_read_ini (ini, length, ini_path, TRUE, &error))
-      || !drmad_options_from_file_values (&options, opened->values, ini_path, &error)
+      || !drmad_options_from_file_values (&options, opened->values, NULL, ini_path, &error)
       || !drmad_run_load (folder, &options, &hyper, &run, &error)) {
     g_prefix_error (&error, "cannot open the run %s: ", folder);
     drmad_options_clear (&options);

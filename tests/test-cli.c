@@ -189,7 +189,10 @@ test_settings_file_bad_values (void)
     { "[drmad]\ngemm=fast\n", "--gemm: unknown GEMM path \"fast\": expected auto, clblast or host" },
     { "[drmad]\nlearn=none,l2\n", "--learn none,l2: expected none alone" },
     { "[drmad]\nsegments=9\niters=3\n", "--segments 9: expected at most as many segments as training steps (--iters 3)" },
-    { "[drmad]\niters=30\niters=20\n", "\"iters\" is set twice, on lines 2 and 3 (30 and 20)" },
+    { "[drmad]\niters=30\niters=20\n", "\"iters\" is set twice, on lines 2 and 3 (\"30\" and \"20\")" },
+    /* each value quoted: an empty one, or one with " and " in it, is read as written */
+    { "[drmad]\niters=\niters=20\n", "\"iters\" is set twice, on lines 2 and 3 (\"\" and \"20\")" },
+    { "[drmad]\nlearn=l2 and lr\nlearn=lr\n", "\"learn\" is set twice, on lines 2 and 3 (\"l2 and lr\" and \"lr\")" },
     { "[drmad]\nitres=30\n", "unknown setting \"itres\"" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {

@@ -2334,6 +2334,51 @@ test_settings_file_bad_values (void)
   remove_tree (dir);
 }
 
+/* settings.ini's bad value replaced on the command line (drmad iters=5
+ * over a settings.ini with iters=abc) is no longer the window's: the banner
+ * does not blame the file for it, as --config does not; a value the file
+ * and the command line refuse together (segments past the file's iters) is
+ * still said, as --config says it (drmad-options.c, convert). */
+static void
+test_settings_file_bad_value_replaced (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autofree char *path = drmad_settings_get_default_path ();
+  g_autofree char *config_folder = g_path_get_dirname (path);
+  g_assert_cmpint (g_mkdir_with_parents (config_folder, 0700), ==, 0);
+  static const struct { const char *ini, *key, *typed, *said; } cases[] = {
+    { "[drmad]\niters=abc\n", "iters", "5", NULL },
+    { "[drmad]\niters=4\nsegments=8\n", "iters", "100", NULL },
+    { "[drmad]\niters=4\n", "segments", "8",
+      "--segments 8: expected at most as many segments as training steps (--iters 4)" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_assert_true (g_file_set_contents (path, cases[i].ini, -1, NULL));
+    g_autoptr (GHashTable) typed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+    g_hash_table_insert (typed, g_strdup (cases[i].key), g_strdup (cases[i].typed));
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DrmadApplication) app = drmad_application_new ();
+    drmad_application_set_command_line (app, typed, NULL);
+    g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+    g_assert_no_error (error);
+    g_application_activate (G_APPLICATION (app));
+    DrmadWindow *window = DRMAD_WINDOW (gtk_application_get_windows (GTK_APPLICATION (app))->data);
+    const char *banner = drmad_window_get_error (window);
+    g_test_message ("%s, %s=%s: banner: %s", cases[i].ini, cases[i].key, cases[i].typed, banner);
+    if (cases[i].said) {
+      g_autofree char *in_settings = g_strdup_printf ("in %s: %s", path, cases[i].said);
+      g_assert_nonnull (banner);
+      g_assert_nonnull (strstr (banner, in_settings));
+    } else {
+      g_assert_null (banner);
+    }
+    gtk_window_destroy (GTK_WINDOW (window));
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    g_assert_true (g_remove (path) == 0 || errno == ENOENT);
+  }
+}
+
 /* settings.ini as a user may leave it: a file the window cannot read is
  * kept (it was replaced by the defaults as the window quit), a second one
  * beside the first copy, a newer version's keys survive the window's
@@ -4197,6 +4242,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/compare-loading", test_compare_loading);
   g_test_add_func ("/gui/settings-file", test_settings_file);
   g_test_add_func ("/gui/settings-file-bad-values", test_settings_file_bad_values);
+  g_test_add_func ("/gui/settings-file-bad-value-replaced", test_settings_file_bad_value_replaced);
   g_test_add_func ("/gui/settings-fifo", test_settings_fifo);
   g_test_add_func ("/gui/plot-save", test_plot_save);
   g_test_add_func ("/gui/export", test_export);
