@@ -1111,17 +1111,27 @@ drmad_reverse_progress_steps (const DrmadReverseConfig *config, guint64 T)
   }
 }
 
+/* Both entry points: the net entered once for the pass; @again as
+ * drmad_hypergradient_compute_again() (lib/reverse-private.h) says. */
+static DrmadHypergradient *
+compute_entered (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadDeviceData *val,
+                 const DrmadReverseConfig *config, gboolean again, DrmadProgressFunc progress,
+                 gpointer user_data, GError **error)
+{
+  if (!drmad_net_enter (net, "drmad_hypergradient_compute()", error))
+    return NULL;
+  DrmadHypergradient *result = drmad_hypergradient_compute_unguarded (net, hyper, train, val, config, again,
+                                                                       progress, user_data, error);
+  drmad_net_leave (net);
+  return result;
+}
+
 DrmadHypergradient *
 drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
                              DrmadDeviceData *val, const DrmadReverseConfig *config,
                              DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
-  if (!drmad_net_enter (net, "drmad_hypergradient_compute()", error))
-    return NULL;
-  DrmadHypergradient *result = drmad_hypergradient_compute_unguarded (net, hyper, train, val, config, FALSE,
-                                                                       progress, user_data, error);
-  drmad_net_leave (net);
-  return result;
+  return compute_entered (net, hyper, train, val, config, FALSE, progress, user_data, error);
 }
 
 DrmadHypergradient *
@@ -1129,10 +1139,5 @@ drmad_hypergradient_compute_again (DrmadNet *net, DrmadHyper *hyper, DrmadDevice
                                    DrmadDeviceData *val, const DrmadReverseConfig *config,
                                    DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
-  if (!drmad_net_enter (net, "drmad_hypergradient_compute()", error))
-    return NULL;
-  DrmadHypergradient *result = drmad_hypergradient_compute_unguarded (net, hyper, train, val, config, TRUE,
-                                                                       progress, user_data, error);
-  drmad_net_leave (net);
-  return result;
+  return compute_entered (net, hyper, train, val, config, TRUE, progress, user_data, error);
 }
