@@ -1075,7 +1075,8 @@ occurrences (const char *haystack, const char *needle)
 }
 
 /* A failure before the ranks exchange their settings, alike on every rank
- * or on rank 0 alone: each rank that could not load the data said so and
+ * or on rank 0 alone (--warm-start, refused with several processes, as
+ * well): each rank that could not load the data said so and
  * aborted (the message once per rank, "drmad: rank 1: no dataset …"), and
  * a --out that rank 0 refused before the load aborted rank 1 in its load,
  * which said "rank 1: stopped by SIGTERM (stopped before the run began …)".
@@ -1121,6 +1122,20 @@ test_failed_before_exchange (void)
   g_assert_cmpstr (notes, ==, "mine\n");
   g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
   g_assert_false (g_file_test (ini, G_FILE_TEST_EXISTS));
+
+  /* --warm-start, refused with several processes: each rank said so and
+   * rank 0 ended them with MPI_Abort */
+  g_autofree char *warm = g_build_filename (tmp, "warm", NULL);
+  const char *const warm_start[] = { "--warm-start=2", NULL };
+  g_autofree char *warm_err = NULL;
+  status = run_mpi (2, warm, warm_start, NULL, NULL, &warm_err);
+  g_test_message ("--warm-start: exit status %d, stderr:\n%s", status, warm_err);
+  g_assert_cmpint (status, ==, 2);
+  g_assert_null (strstr (warm_err, "MPI_ABORT"));
+  g_assert_null (strstr (warm_err, "ORTE_ERROR_LOG"));
+  g_assert_cmpuint (occurrences (warm_err, "--warm-start runs in one process"), ==, 1);
+  g_assert_null (strstr (warm_err, "rank 1:"));
+  g_assert_false (g_file_test (warm, G_FILE_TEST_EXISTS));
   remove_tree (tmp);
 }
 
