@@ -7,8 +7,10 @@
 #include "drmad-job.h"
 #include "test-util.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SEED 3
 #define META_LR 0.01
@@ -875,15 +877,15 @@ test_mode_flags_differ (void)
   g_assert_cmpstr (out, ==, "");   /* rank 0 trained nothing */
 }
 
-/* @prefix… (a guard, a display) then mpirun --oversubscribe -n 2 $DRMAD_BIN
+/* @prefix… (a guard, a display) then mpirun --oversubscribe -n 2 @program
  * @args…, all NULL-terminated; the exit status, standard output in @out. */
 static int
-run_launched (const char *const *prefix, const char *const *args, char **out, char **err)
+run_launched_program (const char *program, const char *const *prefix, const char *const *args, char **out, char **err)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   for (const char *const *a = prefix; *a; a++)
     g_ptr_array_add (argv, g_strdup (*a));
-  const char *const launcher[] = { g_getenv ("DRMAD_MPIRUN"), "--oversubscribe", "-n", "2", g_getenv ("DRMAD_BIN"), NULL };
+  const char *const launcher[] = { g_getenv ("DRMAD_MPIRUN"), "--oversubscribe", "-n", "2", program, NULL };
   for (const char *const *a = launcher; *a; a++)
     g_ptr_array_add (argv, g_strdup (*a));
   for (const char *const *a = args; *a; a++)
@@ -897,6 +899,13 @@ run_launched (const char *const *prefix, const char *const *args, char **out, ch
   CHECK (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, out, err,
                        &wait_status, &error));
   return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+}
+
+/* run_launched_program() of $DRMAD_BIN. */
+static int
+run_launched (const char *const *prefix, const char *const *args, char **out, char **err)
+{
+  return run_launched_program (g_getenv ("DRMAD_BIN"), prefix, args, out, err);
 }
 
 /* Under mpirun -n 2, what does not meta-optimise runs once, in rank 0:
@@ -1208,6 +1217,62 @@ test_said_once (void)
   remove_tree (tmp);
 }
 
+/* Under mpirun, where the MPI glue cannot be loaded (libdrmad-mpi.so
+ * beside no copy of the program, none installed, or libmpi missing), the
+ * ranks cannot compare: --help prints what plain drmad --help prints, status
+ * 0, and an option that does not parse is said, status 2, as plain drmad
+ * does. Both said only "cannot load the MPI glue", status 1, once --help
+ * and such options took part in the comparison (docs/distributed.md). A
+ * copy of the program in a folder of its own, its libraries where its
+ * run path looks ($ORIGIN/../lib), has no glue beside it. */
+static void
+test_without_glue (void)
+{
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *program = g_strdup (g_getenv ("DRMAD_BIN"));
+  g_autofree char *bin_dir = g_path_get_dirname (program), *build_dir = g_path_get_dirname (bin_dir);
+  g_autofree char *lib = g_build_filename (build_dir, "lib", NULL);
+  if (!g_file_test (lib, G_FILE_TEST_IS_DIR)) {   /* (where a glue is installed, the copy finds it, and passes) */
+    g_test_skip ("no lib folder beside the program's: a copy of the program would not run");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder);
+  g_autofree char *copy_dir = g_build_filename (tmp, "bin", NULL), *copy_lib = g_build_filename (tmp, "lib", NULL);
+  g_autofree char *copy = g_build_filename (copy_dir, "drmad", NULL);
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_assert_cmpint (g_mkdir (copy_dir, 0755), ==, 0);
+  CHECK (g_file_get_contents (program, &contents, &length, &error));
+  CHECK (g_file_set_contents (copy, contents, length, &error));
+  g_assert_cmpint (g_chmod (copy, 0755), ==, 0);
+  g_assert_cmpint (symlink (lib, copy_lib), ==, 0);
+
+  g_autofree char *plain = NULL;
+  int wait_status;
+  const char *const alone[] = { program, "--help", NULL };
+  CHECK (g_spawn_sync (NULL, (char **) alone, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &plain, NULL,
+                       &wait_status, &error));
+  g_assert_true (g_str_has_prefix (plain, "Usage:"));
+  const char *const none[] = { NULL };
+  const char *const help[] = { "--no-gui", "--help", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  int status = run_launched_program (copy, none, help, &out, &err);
+  g_test_message ("--help without the glue: exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (g_str_has_prefix (out, plain));
+  g_assert_null (strstr (err, "cannot load the MPI glue"));
+
+  const char *const bogus[] = { "--no-gui", "--bogus", NULL };
+  g_autofree char *bogus_out = NULL, *bogus_err = NULL;
+  status = run_launched_program (copy, none, bogus, &bogus_out, &bogus_err);
+  g_test_message ("--bogus without the glue: exit status %d, stderr:\n%s", status, bogus_err);
+  g_assert_cmpint (status, ==, 2);
+  g_assert_nonnull (strstr (bogus_err, "drmad: Unknown option --bogus (see drmad --help)"));
+  g_assert_null (strstr (bogus_err, "cannot load the MPI glue"));
+  remove_tree (tmp);
+}
+
 /* mpirun -n 2 drmad without --no-gui where a display is (Xvfb): the ranks
  * run the job headless, as with --no-gui, rather than each opening a window
  * (which waited there for ever). Under timeout(1), so that windows left open
@@ -1264,6 +1329,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
   g_test_add_func ("/mpi/failed-before-exchange", test_failed_before_exchange);
   g_test_add_func ("/mpi/said-once", test_said_once);
+  g_test_add_func ("/mpi/without-glue", test_without_glue);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();
 }
