@@ -767,8 +767,13 @@ run_launched (DrmadOptions *o, const char *parse_error)
   g_autoptr (GError) error = NULL;
   DrmadJobRanks ranks;
   if (!drmad_mpi_init (&ranks, &error)) {
-    fprintf (stderr, "drmad: %s\n", error->message);
-    return EXIT_FAILED;
+    /* No rank to compare with (the MPI glue or libmpi missing): --help and
+     * a line about the options are each process's own, as plain drmad says
+     * them, rather than lost behind this failure. */
+    if (o->help)
+      return run_alone (o);
+    fprintf (stderr, "drmad: %s\n", parse_error ? parse_error : error->message);
+    return parse_error ? EXIT_BAD_INPUT : EXIT_FAILED;
   }
   const char *mode = mode_name (o);
   if (ranks.size > 1) {

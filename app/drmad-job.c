@@ -1341,12 +1341,6 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   static const DrmadJobRanks alone = { .rank = 0, .size = 1 };
   if (!ranks)
     ranks = &alone;
-  if (o->warm_start && ranks->size > 1) {
-    g_set_error_literal (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
-                         "--warm-start runs in one process: each would choose from its own training");
-    memset (result, 0, sizeof *result);
-    return DRMAD_JOB_BAD_INPUT;
-  }
   gboolean writer = ranks->rank == 0;   /* only rank 0 writes the run folder and reports */
   DrmadReverseConfig reverse = o->reverse;
   reverse.seed = o->seed + ranks->rank;  /* own initial weights and minibatches; the split is the seed's */
@@ -1373,6 +1367,15 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
   gboolean failed_early = FALSE;
   /* --shard-data: rank r trains on part r of the training split; alone, the one part is all of it. */
   gboolean sharded = o->shard_data && ranks->size > 1;
+  if (o->warm_start && ranks->size > 1) {
+    /* Before the exchange like the failures below: every rank given it
+     * printed this line and rank 0 ended them with MPI_Abort, and a rank
+     * given it alone (MPMD "A : B") did so while the others loaded. */
+    g_set_error_literal (&objection, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT,
+                         "--warm-start runs in one process: each would choose from its own training");
+    failed_early = TRUE;
+    goto exchange;
+  }
   /* --out refused before the data load (seconds), and again when the run is created */
   if (writer && o->meta_iters > 0 && !o->resume && !o->out_default && !drmad_run_check_new (o->out, o->force, error)) {
     out_folder_advice (o, error);

@@ -683,10 +683,26 @@ note_file (DrmadOptions *o, GHashTable *file, GHashTable *typed, const char *pat
       g_hash_table_insert (o->from_file, g_strdup (key), g_strdup (path));
 }
 
-/* The parser of the command line, storing into @cli; @extra: entries hidden
- * from --help, or NULL. */
+/* The first help option of a command line parsed with help_deferred: what
+ * GOption would have printed, there and then. */
+typedef struct {
+  gboolean help;   /* -h, -?, --help or --help-all was given */
+  gboolean all;    /* the first of them was --help-all */
+} HelpAsked;
+
+static gboolean
+note_help (const char *option_name, const char *value, gpointer data, GError **error)
+{
+  HelpAsked *asked = data;
+  if (!asked->help)
+    asked->all = g_str_equal (option_name, "--help-all");
+  asked->help = TRUE;
+  return TRUE;
+}
+
+/* The parser of the command line, storing into @cli. */
 static GOptionContext *
-options_context (GHashTable *cli, GPtrArray *descriptions, const GOptionEntry *extra)
+options_context (GHashTable *cli, GPtrArray *descriptions)
 {
   GOptionEntry entries[G_N_ELEMENTS (specs) + 1];
   for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
@@ -701,8 +717,6 @@ options_context (GHashTable *cli, GPtrArray *descriptions, const GOptionEntry *e
   GOptionContext *context = g_option_context_new ("- tune hyperparameters by hypergradients (DrMAD) on OpenCL");
   GOptionGroup *group = g_option_group_new ("drmad", "drmad", "drmad options", cli, NULL);
   g_option_group_add_entries (group, entries);
-  if (extra)
-    g_option_group_add_entries (group, extra);
   g_option_context_set_main_group (context, group);
   g_option_context_set_summary (context,
     "Learns hyperparameters of a multilayer perceptron (L2 penalties, learning-rate and momentum\n"
@@ -726,23 +740,36 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
 
   g_autoptr (GPtrArray) descriptions = g_ptr_array_new_with_free_func (g_free);
   /* GOption prints --help and exits inside the parse; a process of several
-   * under mpirun must first tell the others (drmad-cli.c, run_launched). */
-  gboolean help = FALSE, help_all = FALSE;
-  const GOptionEntry help_entries[] = {
-    { "help", 'h', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &help, NULL, NULL },
-    { "help", '?', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &help, NULL, NULL },
-    { "help-all", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &help_all, NULL, NULL },
+   * under mpirun must first tell the others (drmad-cli.c, run_launched).
+   * Callbacks, in a group of their own, note the first help option: GOption
+   * takes back what G_OPTION_ARG_NONE stored when a later option fails, and
+   * "--help --bogus" then said "Unknown option --bogus" under mpirun where
+   * plain drmad prints the help, having read nothing after --help. */
+  HelpAsked asked = { FALSE, FALSE };
+  static const GOptionEntry help_entries[] = {
+    { "help", 'h', G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL, NULL },
+    { "help", '?', G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL,
+      NULL },
+    { "help-all", 0, G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL,
+      NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = options_context (cli, descriptions, o->help_deferred ? help_entries : NULL);
+  g_autoptr (GOptionContext) context = options_context (cli, descriptions);
+  if (o->help_deferred) {
+    GOptionGroup *help_group = g_option_group_new ("deferred-help", "", "", &asked, NULL);
+    g_option_group_add_entries (help_group, help_entries);
+    g_option_context_add_group (context, help_group);
+  }
   g_option_context_set_help_enabled (context, !o->help_deferred);
-  if (!g_option_context_parse (context, argc, argv, error))
-    return FALSE;
-  if (help || help_all) {   /* the text GOption prints for them, from a parser without those entries */
-    g_autoptr (GOptionContext) plain = options_context (cli, descriptions, NULL);
-    o->help = g_option_context_get_help (plain, !help_all, NULL);
+  gboolean parsed = g_option_context_parse (context, argc, argv, error);
+  if (asked.help) {   /* the text GOption prints for them, from a parser without those entries */
+    g_clear_error (error);
+    g_autoptr (GOptionContext) plain = options_context (cli, descriptions);
+    o->help = g_option_context_get_help (plain, !asked.all, NULL);
     return TRUE;
   }
+  if (!parsed)
+    return FALSE;
   if (*argc > 1) {
     g_autofree char *quoted = drmad_error_excerpt ((*argv)[1], DRMAD_ERROR_EXCERPT_CHARS);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unexpected argument \"%s\"", quoted);
