@@ -20,6 +20,20 @@ drmad (const char *const *options, char **out, char **err)
   return run_drmad (options, NULL, NULL, NULL, out, err);
 }
 
+/* @o from the run.ini of the run folder @folder, as the window's Open run
+ * reads it. */
+static void
+read_run_options (const char *folder, DrmadOptions *o)
+{
+  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
+  g_assert_no_error (error);
+  *o = (DrmadOptions) { 0 };
+  g_assert_true (drmad_options_from_values (o, values, &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_warm_start_plots (void)
 {
@@ -38,18 +52,12 @@ test_warm_start_plots (void)
 
   /* The run as the window opens it: settings from run.ini, history and
    * start from checkpoint.bin. */
-  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
-  g_assert_no_error (error);
-  DrmadOptions o = { 0 };
-  g_assert_true (drmad_options_from_values (&o, values, &error));
-  g_assert_no_error (error);
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o.sizes, o.n_sizes, &o.hyper, &error);
-  g_assert_no_error (error);
-  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
-  g_assert_no_error (error);
-  g_assert_true (drmad_run_load_history (run, hyper, &error));
+  DrmadOptions o;
+  read_run_options (folder, &o);
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  g_assert_true (drmad_run_load (folder, &o, &hyper, &run, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (drmad_run_get_n_records (run), ==, 2);
   const double *start = drmad_run_get_start (run);
@@ -122,13 +130,9 @@ test_l2_granularity_title (void)
                               "--fidelity-every", "0", "--l2-granularity", granularity[g], "--out", folder, NULL };
     g_autofree char *out = NULL, *err = NULL;
     g_assert_cmpint (drmad (options, &out, &err), ==, 0);
-    g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
     g_autoptr (GError) error = NULL;
-    g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
-    g_assert_no_error (error);
-    DrmadOptions o = { 0 };
-    g_assert_true (drmad_options_from_values (&o, values, &error));
-    g_assert_no_error (error);
+    DrmadOptions o;
+    read_run_options (folder, &o);
     guint n = 0;
     g_autoptr (DrmadPlot) l2 = NULL;
     g_assert_true (drmad_run_load_plots (folder, &o, &n, &l2, NULL, NULL, &error));
@@ -184,18 +188,12 @@ test_large_theta_plots (void)
   g_assert_cmpuint (l2_count[0][0], ==, 784 * 16);
   g_assert_cmpuint (l2_count[0][1], ==, 16 * 10);
 
-  g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
-  g_assert_no_error (error);
-  DrmadOptions o = { 0 };
-  g_assert_true (drmad_options_from_values (&o, values, &error));
-  g_assert_no_error (error);
-  g_autoptr (DrmadHyper) hyper = drmad_hyper_new_for_sizes (o.sizes, o.n_sizes, &o.hyper, &error);
-  g_assert_no_error (error);
-  g_autoptr (DrmadRun) run = drmad_run_open_read_only (folder, &error);
-  g_assert_no_error (error);
-  g_assert_true (drmad_run_load_history (run, hyper, &error));
+  DrmadOptions o;
+  read_run_options (folder, &o);
+  g_autoptr (DrmadHyper) hyper = NULL;
+  g_autoptr (DrmadRun) run = NULL;
+  g_assert_true (drmad_run_load (folder, &o, &hyper, &run, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (drmad_run_get_n_records (run), ==, ITERS);
   for (guint i = 0; i < ITERS; i++)
@@ -254,13 +252,9 @@ test_fidelity_not_measured (void)
                               "--fidelity-every", every[k], "--out", folder, NULL };
     g_autofree char *out = NULL, *err = NULL;
     g_assert_cmpint (drmad (options, &out, &err), ==, 0);
-    g_autofree char *ini_path = g_build_filename (folder, "run.ini", NULL);
     g_autoptr (GError) error = NULL;
-    g_autoptr (GHashTable) values = drmad_options_read_ini (NULL, 0, ini_path, TRUE, &error);
-    g_assert_no_error (error);
-    DrmadOptions o = { 0 };
-    g_assert_true (drmad_options_from_values (&o, values, &error));
-    g_assert_no_error (error);
+    DrmadOptions o;
+    read_run_options (folder, &o);
     g_autoptr (DrmadPlot) fidelity = NULL;
     g_assert_true (drmad_run_load_extra_plots (folder, &o, NULL, NULL, NULL, &fidelity, &error));
     g_assert_no_error (error);
