@@ -19,26 +19,29 @@ drmad_mpi_launched (void)
   return FALSE;
 }
 
+/* The first of @variables that holds a number from @min on, else 0. */
+static guint
+launcher_number (const char *const *variables, guint64 min)
+{
+  guint64 number;
+  for (const char *const *v = variables; *v; v++)
+    if (g_getenv (*v) && g_ascii_string_to_unsigned (g_getenv (*v), 10, min, G_MAXUINT, &number, NULL))
+      return number;
+  return 0;
+}
+
 guint
 drmad_mpi_launched_rank (void)
 {
   static const char *const variables[] = { "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", NULL };
-  guint64 rank;
-  for (const char *const *v = variables; *v; v++)
-    if (g_getenv (*v) && g_ascii_string_to_unsigned (g_getenv (*v), 10, 0, G_MAXUINT, &rank, NULL))
-      return rank;
-  return 0;
+  return launcher_number (variables, 0);
 }
 
 guint
 drmad_mpi_launched_size (void)
 {
   static const char *const variables[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", NULL };
-  guint64 size;
-  for (const char *const *v = variables; *v; v++)
-    if (g_getenv (*v) && g_ascii_string_to_unsigned (g_getenv (*v), 10, 1, G_MAXUINT, &size, NULL))
-      return size;
-  return 0;
+  return launcher_number (variables, 1);
 }
 
 static struct {
