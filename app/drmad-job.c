@@ -1376,8 +1376,16 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     failed_early = TRUE;
     goto exchange;
   }
-  /* --out refused before the data load (seconds), and again when the run is created */
-  if (writer && o->meta_iters > 0 && !o->resume && !o->out_default && !drmad_run_check_new (o->out, o->force, error)) {
+  /* --out refused before the data load (seconds), and again when the run is
+   * created. A name drmad chose (runs/DATE-TIME) that is taken is replaced
+   * then (below); one it cannot make (a current folder that may not be
+   * written) is said now. */
+  GError *out_refused = NULL;
+  if (writer && o->meta_iters > 0 && !o->resume && !drmad_run_check_new (o->out, o->force, &out_refused)
+      && o->out_default && g_error_matches (out_refused, DRMAD_ERROR, DRMAD_ERROR_EXISTS))
+    g_clear_error (&out_refused);
+  if (out_refused) {
+    g_propagate_error (error, out_refused);
     out_folder_advice (o, error);
     if (ranks->size == 1)
       return DRMAD_JOB_BAD_INPUT;
