@@ -659,6 +659,75 @@ test_signal_during_start (void)
   remove_tree (dir);
 }
 
+static void
+ignore_hangup_and_interrupt (gpointer user_data)
+{
+  signal (SIGHUP, SIG_IGN);   /* as nohup leaves it */
+  signal (SIGINT, SIG_IGN);   /* as a shell leaves a command started with & in a script */
+}
+
+/* SIGHUP (the terminal closed, an SSH session dropped) ended a headless run
+ * at once, status 129, without saying what it kept: it now stops it as
+ * SIGTERM does, within a step, saying how to continue, status 129, and the
+ * run resumes. Where SIGHUP and SIGINT were ignored when drmad started
+ * (`nohup drmad --no-gui … &` in a script), they stay ignored and the run
+ * goes on; SIGTERM still stops it. */
+static void
+test_hangup (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-hangup", NULL);
+  g_autofree char *folder = g_build_filename (dir, "S", NULL);
+  g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
+  g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
+  wait_for (history);
+  g_subprocess_send_signal (run, SIGHUP);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
+  g_test_message ("after SIGHUP: %s", err);
+  g_assert_true (g_subprocess_get_if_exited (run));   /* not ended by the signal itself */
+  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 128 + SIGHUP);
+  g_autofree char *advice = g_strdup_printf ("drmad: stopped by SIGHUP; continue with: drmad --no-gui --resume %s\n",
+                                             folder);
+  g_assert_nonnull (strstr (err, advice));
+  g_assert_nonnull (strstr (err, "everything up to meta-iteration "));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "1", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+
+  g_autofree char *ignoring = g_build_filename (dir, "N", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  const char *const extra[] = { "--meta-iters", "400", "--out", ignoring, NULL };
+  for (const char *const *a = extra; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  GPid pid;
+  g_assert_true (g_spawn_async (NULL, (char **) argv->pdata, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                ignore_hangup_and_interrupt, NULL, &pid, &error));
+  g_assert_no_error (error);
+  g_autofree char *ignoring_history = g_build_filename (ignoring, "history.csv", NULL);
+  wait_for (ignoring_history);   /* its handlers installed (before the data load), a meta-iteration done */
+  g_assert_cmpint (kill (pid, SIGHUP), ==, 0);
+  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+  g_usleep (2 * G_USEC_PER_SEC);   /* a step here takes milliseconds */
+  int status;
+  pid_t ended = waitpid (pid, &status, WNOHANG);
+  if (ended == 0)
+    g_assert_cmpint (kill (pid, SIGTERM), ==, 0);
+  g_assert_cmpint (ended == 0 ? waitpid (pid, &status, 0) : ended, ==, pid);
+  g_spawn_close_pid (pid);
+  g_test_message ("SIGHUP and SIGINT ignored: wait status %d after them and SIGTERM", status);
+  g_assert_cmpint (ended, ==, 0);   /* it went on through SIGHUP and SIGINT */
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 128 + SIGTERM);
+  remove_tree (dir);
+}
+
 /* Special files and output that cannot be written. */
 static void
 test_special_files (void)
@@ -1710,6 +1779,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/large-theta-checkpoint", test_large_theta_checkpoint);
   g_test_add_func ("/runfolder/checkpoint-other-theta", test_checkpoint_other_theta);
   g_test_add_func ("/runfolder/signals", test_signals);
+  g_test_add_func ("/runfolder/hangup", test_hangup);
   g_test_add_func ("/runfolder/signal-during-start", test_signal_during_start);
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
