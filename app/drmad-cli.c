@@ -296,7 +296,9 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
   int status = 0;
   if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
     fprintf (stderr, "drmad: %s\n", error->message);
-    g_autofree char *launcher = ranks ? g_strdup_printf ("mpirun -n %u ", ranks->size) : g_strdup ("");
+    g_autofree char *launcher = ranks ? g_strdup_printf ("%s -n %u ", ranks->launcher ? ranks->launcher : "mpirun",
+                                                         ranks->size)
+                                      : g_strdup ("");
     if (result.folder && result.earlier_run_kept)   /* --resume would continue the earlier run, not this one */
       fprintf (stderr, "drmad: stopped by %s before this run's first meta-iteration was recorded: %s still holds the "
                "earlier run as it was; to start this one again, give the same command (with --force)\n",

@@ -1280,7 +1280,9 @@ say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const 
 {
   /* A run of several processes resumes with as many (plain --resume is
    * refused there), as the stop line of drmad-cli.c says. */
-  g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("mpirun -n %u drmad --no-gui --resume", ranks->size)
+  g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("%s -n %u drmad --no-gui --resume",
+                                                               ranks->launcher ? ranks->launcher : "mpirun",
+                                                               ranks->size)
                                             : g_strdup ("--resume");
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
   if (kept > 0 && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))

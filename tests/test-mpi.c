@@ -698,6 +698,43 @@ test_rank_stopped (void)
   remove_tree (tmp_again);
 }
 
+/* Under Slurm's srun the advice for resuming a stopped run said "mpirun -n
+ * 2 drmad --no-gui --resume DIR": srun starts the processes itself, and a
+ * batch script has no mpirun to give. Here srun is played by mpirun with
+ * its own variables taken away and srun's SLURM_STEP_ID set, through a
+ * shell (MPI_Init still finds its PMIx server); rank 0 stops as in
+ * /mpi/rank-stopped, and both of its lines name srun. */
+static void
+test_srun_advice (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  const char *const launcher[] = { g_getenv ("DRMAD_MPIRUN"), "--oversubscribe", "-n", "2", "-x", "DRMAD_INJECT_KILL=0:2:15",
+                                   "/bin/sh", "-c",
+                                   "unset OMPI_COMM_WORLD_SIZE OMPI_COMM_WORLD_RANK OMPI_COMM_WORLD_LOCAL_SIZE "
+                                   "OMPI_COMM_WORLD_LOCAL_RANK OMPI_COMM_WORLD_NODE_RANK; "
+                                   "SLURM_STEP_ID=0 SLURM_PROCID=$PMIX_RANK exec \"$0\" \"$@\"",
+                                   g_getenv ("DRMAD_BIN"), NULL };
+  for (guint i = 0; launcher[i]; i++)
+    g_ptr_array_add (argv, g_strdup (launcher[i]));
+  const char *const five[] = { "--meta-iters=5", NULL };
+  add_job_arguments (argv, folder, five);
+  int status = spawn_mpirun (argv, NULL, &err);
+  g_test_message ("SIGTERM on rank 0 under a pretended srun: exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, !=, 0);
+  g_autofree char *advice = g_strdup_printf ("drmad: stopped by SIGTERM; continue with: srun -n 2 drmad --no-gui "
+                                             "--resume %s\n", folder);
+  g_assert_nonnull (strstr (err, advice));
+  g_autofree char *kept = g_strdup_printf ("everything up to meta-iteration 2 is in %s (continue with srun -n 2 "
+                                           "drmad --no-gui --resume %s)", folder, folder);
+  g_assert_nonnull (strstr (err, kept));
+  g_assert_null (strstr (err, "mpirun -n 2 drmad"));
+  g_assert_cmpuint (history_rows (folder), ==, 2);
+  remove_tree (tmp);
+}
+
 /* A rank whose θ drifts (a test hook) stops the job with a message naming it. */
 static void
 test_theta_mismatch (void)
@@ -1325,6 +1362,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/theta-mismatch", test_theta_mismatch);
   g_test_add_func ("/mpi/rank-killed", test_rank_killed);
   g_test_add_func ("/mpi/rank-stopped", test_rank_stopped);
+  g_test_add_func ("/mpi/srun-advice", test_srun_advice);
   g_test_add_func ("/mpi/shard-data-alone", test_shard_data_alone);
   g_test_add_func ("/mpi/shard-data", test_shard_data);
   g_test_add_func ("/mpi/settings-differ", test_settings_differ);
