@@ -1254,6 +1254,50 @@ test_said_once (void)
   remove_tree (tmp);
 }
 
+/* A help option given a value ("--help=x", "--help-all=x") is an unknown
+ * option to plain drmad, status 2; under mpirun -n 2 it printed the help,
+ * status 0 (the ranks' parser noted it as --help). Each command line here
+ * ends alike both ways: the status, standard output, and plain drmad's line
+ * said once; a value of another option that looks like one ("--dataset
+ * --help=x") is that option's, as GOption reads it. */
+static void
+test_help_with_value (void)
+{
+  SKIP_WITHOUT_MPI ();
+  static const struct { const char *args[5]; int status; } cases[] = {
+    { { "--no-gui", "--help=x", NULL }, 2 },
+    { { "--no-gui", "--help-all=x", NULL }, 2 },
+    { { "--no-gui", "--help=x", "--help", NULL }, 2 },
+    { { "--no-gui", "--dataset", "--help=x", "--help", NULL }, 0 },
+  };
+  const char *const none[] = { NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GPtrArray) alone = g_ptr_array_new ();
+    g_ptr_array_add (alone, (gpointer) g_getenv ("DRMAD_BIN"));
+    for (const char *const *a = cases[i].args; *a; a++)
+      g_ptr_array_add (alone, (gpointer) *a);
+    g_ptr_array_add (alone, NULL);
+    g_autofree char *plain_out = NULL, *plain_err = NULL, *out = NULL, *err = NULL;
+    g_autoptr (GError) error = NULL;
+    int wait_status;
+    CHECK (g_spawn_sync (NULL, (char **) alone->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &plain_out,
+                         &plain_err, &wait_status, &error));
+    g_assert_true (WIFEXITED (wait_status));
+    g_assert_cmpint (WEXITSTATUS (wait_status), ==, cases[i].status);
+    int status = run_launched (none, cases[i].args, &out, &err);
+    g_test_message ("%s %s: plain drmad %d, under mpirun -n 2 %d; stderr:\n%s", cases[i].args[1],
+                    cases[i].args[2] ? cases[i].args[2] : "", WEXITSTATUS (wait_status), status, err);
+    g_assert_cmpint (status, ==, cases[i].status);
+    g_assert_cmpstr (out, ==, plain_out);
+    if (cases[i].status) {
+      g_autofree char *line = g_strdup_printf ("drmad: Unknown option %s (see drmad --help)\n", cases[i].args[1]);
+      g_assert_cmpstr (plain_err, ==, line);
+      g_assert_cmpuint (occurrences (err, line), ==, 1);
+    } else
+      g_assert_true (g_str_has_prefix (out, "Usage:"));
+  }
+}
+
 /* Under mpirun, where the MPI glue cannot be loaded (libdrmad-mpi.so
  * beside no copy of the program, none installed, or libmpi missing), the
  * ranks cannot compare: --help prints what plain drmad --help prints, status
@@ -1375,6 +1419,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
   g_test_add_func ("/mpi/failed-before-exchange", test_failed_before_exchange);
   g_test_add_func ("/mpi/said-once", test_said_once);
+  g_test_add_func ("/mpi/help-with-value", test_help_with_value);
   g_test_add_func ("/mpi/without-glue", test_without_glue);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();
