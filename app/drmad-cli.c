@@ -888,6 +888,10 @@ drmad_cli_main (int argc, char **argv)
   gboolean several = FALSE;
 #ifdef DRMAD_HAVE_MPI
   several = drmad_mpi_launched () && drmad_mpi_launched_size () != 1;
+  /* Their stderr is one terminal: the BLAS's warning of a core older than
+   * the CPU allows, which each rank's OpenBLAS gives alike, is rank 0's. */
+  if (several && drmad_mpi_launched_rank () > 0)
+    drmad_blas_set_notice (FALSE);
 #endif
   options.help_deferred = several;
   parsing_options = TRUE;

@@ -735,6 +735,38 @@ test_srun_advice (void)
   remove_tree (tmp);
 }
 
+/* OpenBLAS's kernels older than the CPU allows (OPENBLAS_CORETYPE=Prescott,
+ * SSE3, on a CPU with AVX or more): every rank's OpenBLAS is the same and
+ * so was its warning, printed once per rank on the one terminal. Under
+ * mpirun -n 2 the warning that plain `drmad --list-devices` prints is on
+ * the job's stderr once. */
+static void
+test_blas_notice_once (void)
+{
+  SKIP_WITHOUT_MPI ();
+  if (g_getenv ("DRMAD_DEVICE") && *g_getenv ("DRMAD_DEVICE")) {
+    g_test_skip ("DRMAD_DEVICE is set: the device may not be a CPU one, whose GEMMs load OpenBLAS");
+    return;
+  }
+  const char *const list[] = { "--list-devices", NULL };
+  g_autofree char *listed = NULL;
+  g_assert_cmpint (run_drmad (list, NULL, "OPENBLAS_CORETYPE", "Prescott", &listed, NULL), ==, 0);
+  const char *warning = strstr (listed, "\nwarning: ");
+  if (!warning) {
+    g_test_skip ("OpenBLAS's Prescott kernels are not older than this CPU allows (or it has no such core)");
+    return;
+  }
+  warning += strlen ("\nwarning: ");
+  g_autofree char *line = g_strndup (warning, strcspn (warning, "\n"));
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
+  const char *const one[] = { "--meta-iters=1", NULL };
+  int status = run_mpi (2, folder, one, "OPENBLAS_CORETYPE", "Prescott", &err);
+  g_test_message ("exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpuint (occurrences (err, line), ==, 1);
+  remove_tree (tmp);
+}
+
 /* A rank whose θ drifts (a test hook) stops the job with a message naming it. */
 static void
 test_theta_mismatch (void)
@@ -1407,6 +1439,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/rank-killed", test_rank_killed);
   g_test_add_func ("/mpi/rank-stopped", test_rank_stopped);
   g_test_add_func ("/mpi/srun-advice", test_srun_advice);
+  g_test_add_func ("/mpi/blas-notice-once", test_blas_notice_once);
   g_test_add_func ("/mpi/shard-data-alone", test_shard_data_alone);
   g_test_add_func ("/mpi/shard-data", test_shard_data);
   g_test_add_func ("/mpi/settings-differ", test_settings_differ);
