@@ -700,6 +700,8 @@ note_help (const char *option_name, const char *value, gpointer data, GError **e
   return TRUE;
 }
 
+#define HELP_FLAGS (G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG | G_OPTION_FLAG_NOALIAS)
+
 /* The first help option of @argv (@argc of them) in the place GOption reads
  * it, the value of each option that takes one passed over as GOption takes
  * it ("--out --help" names a folder): "-h", "-?" (alone or among other
@@ -777,12 +779,13 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
    * "--help --bogus" then said "Unknown option --bogus" under mpirun where
    * plain drmad prints the help, having read nothing after --help. */
   HelpAsked asked = { FALSE, FALSE };
+  /* NOALIAS: GOption reads an entry of a group also as --GROUP-NAME, and
+   * "--deferred-help" printed the help under mpirun where plain drmad
+   * refuses it. */
   static const GOptionEntry help_entries[] = {
-    { "help", 'h', G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL, NULL },
-    { "help", '?', G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL,
-      NULL },
-    { "help-all", 0, G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL,
-      NULL },
+    { "help", 'h', HELP_FLAGS, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL, NULL },
+    { "help", '?', HELP_FLAGS, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL, NULL },
+    { "help-all", 0, HELP_FLAGS, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL, NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = options_context (cli, descriptions);

@@ -1288,7 +1288,8 @@ test_said_once (void)
 
 /* A help option given a value ("--help=x", "--help-all=x") is an unknown
  * option to plain drmad, status 2; under mpirun -n 2 it printed the help,
- * status 0 (the ranks' parser noted it as --help). Each command line here
+ * status 0 (the ranks' parser noted it as --help), and so did
+ * "--deferred-help", GOption's other name for the ranks' own --help. Each command line here
  * ends alike both ways: the status, standard output, and plain drmad's line
  * said once; a value of another option that looks like one ("--dataset
  * --help=x") is that option's, as GOption reads it. */
@@ -1300,6 +1301,7 @@ test_help_with_value (void)
     { { "--no-gui", "--help=x", NULL }, 2 },
     { { "--no-gui", "--help-all=x", NULL }, 2 },
     { { "--no-gui", "--help=x", "--help", NULL }, 2 },
+    { { "--no-gui", "--deferred-help", NULL }, 2 },   /* the ranks' help group's name, as GOption reads it */
     { { "--no-gui", "--dataset", "--help=x", "--help", NULL }, 0 },
   };
   const char *const none[] = { NULL };
