@@ -16,7 +16,7 @@ guint    drmad_mpi_launched_size (void);
 /* The command that started this process, as a user gives it: "srun" where
  * Slurm's srun did (its SLURM_STEP_ID, and no mpirun's OMPI_COMM_WORLD_SIZE,
  * which mpirun sets within an allocation too), else "mpirun". Read from the
- * environment at the first call; drmad_mpi_init() makes one before MPI_Init. */
+ * environment at the first call, which drmad_mpi_init() makes before MPI_Init. */
 const char *drmad_mpi_launcher (void);
 
 /* MPI_Init, and @ranks filled for drmad_job_run_ranks(): this rank, the

@@ -392,12 +392,12 @@ load_openblas (gpointer data)
                                      ? " (not the host step's float32 GEMMs: drmad's own AVX-512 kernels run those)"
                                      : "",
                                    why);
-  /* Once, from here; the user's own choice is not an error. */
-  if (g_atomic_int_get (&notice_unsaid))
-    ;
-  else if (made.chooser == DRMAD_BLAS_CHOSEN_BY_USER)
+  /* Once, from here, unless the program keeps it to itself; the user's own
+   * choice is not an error. */
+  gboolean say = !g_atomic_int_get (&notice_unsaid);
+  if (say && made.chooser == DRMAD_BLAS_CHOSEN_BY_USER)
     g_message ("%s", info->warning);
-  else
+  else if (say)
     g_warning ("%s", info->warning);
   return blas;
 }
