@@ -113,8 +113,15 @@ typedef struct {
   const DrmadOptions  *options;
 } Terminal;
 
-/* SIGINT and SIGTERM stop the job through its cancel path within one step;
- * a second one ends the process at once (SA_RESETHAND). */
+/* SIGINT, SIGTERM and SIGHUP (the terminal closed, an SSH session dropped)
+ * stop the job through its cancel path within one step, so that the run
+ * says what it kept and how to continue it; SIGHUP ended it at once,
+ * without its last words. A second one ends the process at once
+ * (SA_RESETHAND). A signal ignored when drmad started stays ignored, as in
+ * the window (gui/drmad-application.c): `nohup drmad --no-gui …` outlives
+ * the terminal as it was asked to. */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+static gboolean stop_signal_caught[G_N_ELEMENTS (stop_signals)];
 static volatile sig_atomic_t stop_signal;
 
 static void
@@ -128,8 +135,29 @@ catch_stop_signals (void)
 {
   struct sigaction action = { .sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND };
   sigemptyset (&action.sa_mask);
-  sigaction (SIGINT, &action, NULL);
-  sigaction (SIGTERM, &action, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (stop_signals); i++) {
+    struct sigaction now;
+    if (sigaction (stop_signals[i], NULL, &now) == 0 && now.sa_handler == SIG_IGN)
+      continue;
+    stop_signal_caught[i] = sigaction (stop_signals[i], &action, NULL) == 0;
+  }
+}
+
+#ifdef DRMAD_HAVE_MPI
+/* Each stop signal caught ends the process again, as before catch_stop_signals(). */
+static void
+release_stop_signals (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (stop_signals); i++)
+    if (stop_signal_caught[i])
+      signal (stop_signals[i], SIG_DFL);
+}
+#endif
+
+static const char *
+stop_signal_name (void)
+{
+  return stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGHUP ? "SIGHUP" : "SIGTERM";
 }
 
 static gboolean
@@ -257,8 +285,7 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
   if (quiet) {
     int status = outcome == DRMAD_JOB_DONE ? 0 : outcome == DRMAD_JOB_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAILED;
     if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
-      fprintf (stderr, "drmad: rank %u: stopped by %s (%s)\n", ranks->rank, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-               error->message);
+      fprintf (stderr, "drmad: rank %u: stopped by %s (%s)\n", ranks->rank, stop_signal_name (), error->message);
       status = 128 + stop_signal;
     } else if (outcome != DRMAD_JOB_DONE && !result.rank_0_reports)
       fprintf (stderr, "drmad: rank %u: %s\n", ranks->rank, error->message);
@@ -269,14 +296,16 @@ run_job (const DrmadOptions *o, const DrmadJobRanks *ranks, gboolean *rank_0_rep
   int status = 0;
   if (outcome == DRMAD_JOB_CANCELLED && stop_signal) {
     fprintf (stderr, "drmad: %s\n", error->message);
-    g_autofree char *launcher = ranks ? g_strdup_printf ("mpirun -n %u ", ranks->size) : g_strdup ("");
+    g_autofree char *launcher = ranks ? g_strdup_printf ("%s -n %u ", ranks->launcher ? ranks->launcher : "mpirun",
+                                                         ranks->size)
+                                      : g_strdup ("");
     if (result.folder && result.earlier_run_kept)   /* --resume would continue the earlier run, not this one */
       fprintf (stderr, "drmad: stopped by %s before this run's first meta-iteration was recorded: %s still holds the "
                "earlier run as it was; to start this one again, give the same command (with --force)\n",
-               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", result.folder);
+               stop_signal_name (), result.folder);
     else if (result.folder)
-      fprintf (stderr, "drmad: stopped by %s; continue with: %sdrmad --no-gui --resume %s\n",
-               stop_signal == SIGINT ? "SIGINT" : "SIGTERM", launcher, result.folder);
+      fprintf (stderr, "drmad: stopped by %s; continue with: %sdrmad --no-gui --resume %s\n", stop_signal_name (),
+               launcher, result.folder);
     status = 128 + stop_signal;
   } else if (outcome != DRMAD_JOB_DONE) {
     if (result.final_unrecorded) {   /* measured, not written: shown, not lost */
@@ -836,8 +865,7 @@ run_launched (DrmadOptions *o, const char *parse_error)
      * end of buffer" after rank 0's line, or crashed relaying it (status
      * 139 for 2; docs/distributed.md). A stop signal still ends a rank
      * waiting in MPI_Finalize. */
-    signal (SIGINT, SIG_DFL);
-    signal (SIGTERM, SIG_DFL);
+    release_stop_signals ();
   }
   drmad_mpi_finalize ();
   return status;
@@ -860,6 +888,10 @@ drmad_cli_main (int argc, char **argv)
   gboolean several = FALSE;
 #ifdef DRMAD_HAVE_MPI
   several = drmad_mpi_launched () && drmad_mpi_launched_size () != 1;
+  /* Their stderr is one terminal: the BLAS's warning of a core older than
+   * the CPU allows, which each rank's OpenBLAS gives alike, is rank 0's. */
+  if (several && drmad_mpi_launched_rank () > 0)
+    drmad_blas_set_notice (FALSE);
 #endif
   options.help_deferred = several;
   parsing_options = TRUE;

@@ -1280,7 +1280,9 @@ say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const 
 {
   /* A run of several processes resumes with as many (plain --resume is
    * refused there), as the stop line of drmad-cli.c says. */
-  g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("mpirun -n %u drmad --no-gui --resume", ranks->size)
+  g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("%s -n %u drmad --no-gui --resume",
+                                                               ranks->launcher ? ranks->launcher : "mpirun",
+                                                               ranks->size)
                                             : g_strdup ("--resume");
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
   if (kept > 0 && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
@@ -1376,8 +1378,16 @@ drmad_job_run_ranks (const DrmadOptions *o, const DrmadJobRanks *ranks, const Dr
     failed_early = TRUE;
     goto exchange;
   }
-  /* --out refused before the data load (seconds), and again when the run is created */
-  if (writer && o->meta_iters > 0 && !o->resume && !o->out_default && !drmad_run_check_new (o->out, o->force, error)) {
+  /* --out refused before the data load (seconds), and again when the run is
+   * created. A name drmad chose (runs/DATE-TIME) that is taken is replaced
+   * then (below); one it cannot make (a current folder that may not be
+   * written) is said now. */
+  GError *out_refused = NULL;
+  if (writer && o->meta_iters > 0 && !o->resume && !drmad_run_check_new (o->out, o->force, &out_refused)
+      && o->out_default && g_error_matches (out_refused, DRMAD_ERROR, DRMAD_ERROR_EXISTS))
+    g_clear_error (&out_refused);
+  if (out_refused) {
+    g_propagate_error (error, out_refused);
     out_folder_advice (o, error);
     if (ranks->size == 1)
       return DRMAD_JOB_BAD_INPUT;

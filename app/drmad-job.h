@@ -203,6 +203,9 @@ DrmadJobOutcome drmad_job_run (const DrmadOptions *options, const DrmadJobCallba
  * order. */
 typedef struct {
   guint               rank, size;
+  /* the command that started them ("mpirun", "srun"; NULL: "mpirun"), for
+   * advice that starts as many again (--resume) */
+  const char         *launcher;
   DrmadMetaReduceFunc reduce;
   gboolean          (*check_theta) (const double *theta, gsize n, guint iteration, gpointer user_data,
                                     GError **error);

@@ -44,6 +44,15 @@ drmad_mpi_launched_size (void)
   return launcher_number (variables, 1);
 }
 
+const char *
+drmad_mpi_launcher (void)
+{
+  static const char *launcher;
+  if (!launcher)
+    launcher = !g_getenv ("OMPI_COMM_WORLD_SIZE") && g_getenv ("SLURM_STEP_ID") ? "srun" : "mpirun";
+  return launcher;
+}
+
 static struct {
   gboolean (*init) (DrmadJobRanks *ranks, GError **error);
   gboolean (*local_rank) (guint *local_rank, guint *local_size, GError **error);
@@ -54,6 +63,7 @@ static struct {
 gboolean
 drmad_mpi_init (DrmadJobRanks *ranks, GError **error)
 {
+  const char *launcher = drmad_mpi_launcher ();   /* before MPI_Init, which may set variables of its own */
   if (!mpi.init) {
     /* RTLD_GLOBAL: Open MPI's own components, which it loads in turn, look
      * for libmpi's symbols in the global scope. */
@@ -76,7 +86,10 @@ drmad_mpi_init (DrmadJobRanks *ranks, GError **error)
       return FALSE;
     }
   }
-  return mpi.init (ranks, error);
+  if (!mpi.init (ranks, error))
+    return FALSE;
+  ranks->launcher = launcher;
+  return TRUE;
 }
 
 gboolean

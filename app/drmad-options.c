@@ -700,6 +700,39 @@ note_help (const char *option_name, const char *value, gpointer data, GError **e
   return TRUE;
 }
 
+#define HELP_FLAGS (G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG | G_OPTION_FLAG_NOALIAS)
+
+/* The first help option of @argv (@argc of them) in the place GOption reads
+ * it, the value of each option that takes one passed over as GOption takes
+ * it ("--out --help" names a folder): "-h", "-?" (alone or among other
+ * letters), "--help", "--help-all", or one of those two with "=VALUE"; NULL
+ * where none comes before "--". */
+static const char *
+first_help_option (int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (g_str_equal (arg, "--"))
+      return NULL;
+    if (!g_str_has_prefix (arg, "--")) {
+      if (arg[0] == '-' && (strchr (arg + 1, 'h') || strchr (arg + 1, '?')))
+        return arg;
+      continue;
+    }
+    const char *name = arg + 2;
+    gsize length = strcspn (name, "=");
+    if ((length == strlen ("help") && g_str_has_prefix (name, "help"))
+        || (length == strlen ("help-all") && g_str_has_prefix (name, "help-all")))
+      return arg;
+    for (guint k = 0; name[length] == '\0' && k < G_N_ELEMENTS (specs); k++)
+      if (specs[k].arg && g_str_equal (specs[k].name, name)) {
+        i++;   /* its value, whatever it looks like */
+        break;
+      }
+  }
+  return NULL;
+}
+
 /* The parser of the command line, storing into @cli. */
 static GOptionContext *
 options_context (GHashTable *cli, GPtrArray *descriptions)
@@ -746,12 +779,13 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
    * "--help --bogus" then said "Unknown option --bogus" under mpirun where
    * plain drmad prints the help, having read nothing after --help. */
   HelpAsked asked = { FALSE, FALSE };
+  /* NOALIAS: GOption reads an entry of a group also as --GROUP-NAME, and
+   * "--deferred-help" printed the help under mpirun where plain drmad
+   * refuses it. */
   static const GOptionEntry help_entries[] = {
-    { "help", 'h', G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL, NULL },
-    { "help", '?', G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL,
-      NULL },
-    { "help-all", 0, G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL,
-      NULL },
+    { "help", 'h', HELP_FLAGS, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL, NULL },
+    { "help", '?', HELP_FLAGS, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL, NULL },
+    { "help-all", 0, HELP_FLAGS, G_OPTION_ARG_CALLBACK, (gpointer) note_help, NULL, NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = options_context (cli, descriptions);
@@ -761,9 +795,27 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
     g_option_context_add_group (context, help_group);
   }
   g_option_context_set_help_enabled (context, !o->help_deferred);
+  /* as given: the parse takes out what it reads */
+  g_autofree char **given = o->help_deferred ? g_memdup2 (*argv, ((gsize) *argc + 1) * sizeof (char *)) : NULL;
+  int n_given = *argc;
   gboolean parsed = g_option_context_parse (context, argc, argv, error);
   if (asked.help) {   /* the text GOption prints for them, from a parser without those entries */
     g_clear_error (error);
+    /* GOption's own help takes --help and --help-all only as they are: to
+     * plain drmad "--help=x" is an unknown option, and the callbacks, which
+     * are given no value, took it for --help (the help, status 0, under
+     * mpirun). The refusal is GOption's, from a parser that has no help. */
+    const char *first = first_help_option (n_given, given);
+    if (first && g_str_has_prefix (first, "--") && strchr (first, '=')) {
+      g_autoptr (GHashTable) unused = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_autoptr (GPtrArray) unused_descriptions = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr (GOptionContext) refusing = options_context (unused, unused_descriptions);
+      g_option_context_set_help_enabled (refusing, FALSE);
+      char *alone[] = { given[0], (char *) first, NULL }, **alone_argv = alone;
+      int n_alone = 2;
+      if (!g_option_context_parse (refusing, &n_alone, &alone_argv, error))
+        return FALSE;
+    }
     g_autoptr (GOptionContext) plain = options_context (cli, descriptions);
     o->help = g_option_context_get_help (plain, !asked.all, NULL);
     return TRUE;

@@ -274,6 +274,9 @@ open_first (const char *const *names, const char **opened, GString *failures)
   return NULL;
 }
 
+/* drmad_blas_set_notice (FALSE): the core's warning is kept in the info, not logged. */
+static gint notice_unsaid;
+
 static gpointer
 load_openblas (gpointer data)
 {
@@ -389,10 +392,12 @@ load_openblas (gpointer data)
                                      ? " (not the host step's float32 GEMMs: drmad's own AVX-512 kernels run those)"
                                      : "",
                                    why);
-  /* Once, from here; the user's own choice is not an error. */
-  if (made.chooser == DRMAD_BLAS_CHOSEN_BY_USER)
+  /* Once, from here, unless the program keeps it to itself; the user's own
+   * choice is not an error. */
+  gboolean say = !g_atomic_int_get (&notice_unsaid);
+  if (say && made.chooser == DRMAD_BLAS_CHOSEN_BY_USER)
     g_message ("%s", info->warning);
-  else
+  else if (say)
     g_warning ("%s", info->warning);
   return blas;
 }
@@ -413,6 +418,12 @@ drmad_openblas (GError **error)
     return NULL;
   }
   return &blas->api;
+}
+
+void
+drmad_blas_set_notice (gboolean say)
+{
+  g_atomic_int_set (&notice_unsaid, !say);
 }
 
 const DrmadBlasInfo *

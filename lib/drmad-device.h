@@ -172,9 +172,15 @@ typedef struct {
  * %DRMAD_ERROR_NOT_FOUND naming the file and the Debian package. When the
  * core is older than the CPU allows, the library has said so once through
  * GLib's log (domain "drmad"): a warning, or a message when the user chose
- * the core.
+ * the core (unless drmad_blas_set_notice (FALSE) came first).
  */
 const DrmadBlasInfo *drmad_blas_get_info (GError **error);
+/* Whether the library logs the warning of a core older than the CPU allows
+ * when it loads OpenBLAS (drmad_blas_get_info()); TRUE by default. Called
+ * before that, FALSE leaves the warning in DrmadBlasInfo alone: for a
+ * process of several that share a terminal (each would say the same line),
+ * all but one. */
+void drmad_blas_set_notice (gboolean say);
 /* "OpenBLAS", "drmad", "the user (OPENBLAS_CORETYPE)": static strings. */
 const char *drmad_blas_chooser_name (DrmadBlasChooser chooser);
 /* One line: version, file, core and its instruction set, who chose it, the

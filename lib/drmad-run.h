@@ -70,8 +70,12 @@ typedef struct _DrmadRun DrmadRun;
 DrmadRun *drmad_run_create (const char *folder, const char *ini_text, gboolean force, GError **error);
 /* drmad_run_create()'s refusals of @folder and @force (an empty name, a
  * file, a folder of other files, a run folder without @force, a link to one
- * with it), with the same errors, touching nothing: for a program to say so
- * before it loads its data. The folder can still change before the create. */
+ * with it), and the failures to make what it makes (the folder where a
+ * parent is a file or may not be written, the lock file in a folder that
+ * may not be written, the folder beside a run to replace), as access(2)
+ * foresees them, with the same errors, touching nothing: for a program to
+ * say so before it loads its data. The folder can still change before the
+ * create. */
 gboolean  drmad_run_check_new (const char *folder, gboolean force, GError **error);
 /* Opens an existing run folder for resuming: reads run.ini (drmad_run_get_ini).
  * Refuses (%DRMAD_ERROR_CORRUPT) a folder whose history.csv records finished

@@ -708,12 +708,52 @@ check_new_folder (const char *folder, gboolean force, gboolean *has_ini, GError 
   return TRUE;
 }
 
+/* What drmad_run_create() would fail to make in @folder (no trailing
+ * separators), with the error it would give, found without making anything:
+ * the folder and its parents (g_mkdir_with_parents, from the nearest one
+ * that exists), the lock file in it (take_lock), and with @replacing the
+ * staging folder beside it. access(2) answers for the user as the file
+ * system does (a mode, a read-only mount, an immutable folder), but root
+ * passes a mode and some file systems refuse what it allows: those are
+ * still found at the create, after the data load. */
+static gboolean
+check_can_make (const char *folder, gboolean replacing, GError **error)
+{
+  GStatBuf st;
+  if (g_stat (folder, &st) != 0) {
+    int saved = errno;
+    g_autofree char *nearest = g_strdup (folder);
+    while (saved == ENOENT) {
+      char *parent = g_path_get_dirname (nearest);
+      gboolean top = g_str_equal (parent, nearest);
+      g_free (nearest);
+      nearest = parent;
+      if (top)
+        break;
+      saved = g_stat (nearest, &st) == 0 ? 0 : errno;
+    }
+    if (saved == 0 && !S_ISDIR (st.st_mode))
+      saved = ENOTDIR;
+    else if (saved == 0 && g_access (nearest, W_OK | X_OK) != 0)
+      saved = errno;
+    return saved == 0 || set_errno_error (error, saved, "create the output folder", folder);
+  }
+  g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
+  if (g_access (folder, W_OK | X_OK) != 0
+      || (g_file_test (lock, G_FILE_TEST_EXISTS) && g_access (lock, R_OK | W_OK) != 0))
+    return set_errno_error (error, errno, "create the lock file", lock);
+  g_autofree char *parent = g_path_get_dirname (folder);
+  if (replacing && g_access (parent, W_OK | X_OK) != 0)
+    return set_errno_error (error, errno, "create a folder beside", folder);
+  return TRUE;
+}
+
 gboolean
 drmad_run_check_new (const char *folder_given, gboolean force, GError **error)
 {
   gboolean has_ini;
   g_autofree char *folder = without_trailing_separators (folder_given ? folder_given : "");
-  return check_new_folder (folder, force, &has_ini, error);
+  return check_new_folder (folder, force, &has_ini, error) && check_can_make (folder, has_ini, error);
 }
 
 /* A folder drmad_run_create() made, whose run could not start: its lock

@@ -122,6 +122,31 @@ test_user_coretype (void)
     g_test_trap_assert_stderr ("*Message*BLAS kernels Prescott (sse) are older than this CPU allows*");
 }
 
+/* drmad_blas_set_notice (FALSE) before OpenBLAS loads: the warning of a
+ * core older than the CPU is in the info, and nothing is logged (all but
+ * one of several processes on one terminal, app/drmad-cli.c). */
+static void
+test_notice_unsaid (void)
+{
+  if (g_test_subprocess ()) {
+    clear_coretype ();
+    g_setenv ("OPENBLAS_CORETYPE", "Prescott", TRUE);
+    drmad_prepare_environment ();
+    drmad_blas_set_notice (FALSE);
+    const DrmadBlasInfo *info = get_info ();
+    g_assert_true (info->core_older_than_cpu);
+    g_assert_nonnull (strstr (info->warning, "OPENBLAS_CORETYPE=Prescott was set by the user"));
+    return;
+  }
+  if (!cpu_has_avx ()) {
+    g_test_skip ("needs an x86-64 CPU with AVX (the Prescott core older than it allows)");
+    return;
+  }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr_unmatched ("*BLAS kernels*");
+}
+
 /* A wrong core inherited from a parent process that ran the library is not
  * the user's: the library chooses again. */
 static void
@@ -495,6 +520,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/blas/core-for-cpu/prepared", GINT_TO_POINTER (TRUE), test_core_for_cpu);
   g_test_add_data_func ("/blas/core-for-cpu/first-use", GINT_TO_POINTER (FALSE), test_core_for_cpu);
   g_test_add_func ("/blas/user-coretype", test_user_coretype);
+  g_test_add_func ("/blas/notice-unsaid", test_notice_unsaid);
   g_test_add_func ("/blas/inherited-coretype", test_inherited_coretype);
   g_test_add_func ("/blas/loaded-before", test_loaded_before);
   g_test_add_func ("/blas/missing-library", test_missing_library);

@@ -698,6 +698,75 @@ test_rank_stopped (void)
   remove_tree (tmp_again);
 }
 
+/* Under Slurm's srun the advice for resuming a stopped run said "mpirun -n
+ * 2 drmad --no-gui --resume DIR": srun starts the processes itself, and a
+ * batch script has no mpirun to give. Here srun is played by mpirun with
+ * its own variables taken away and srun's SLURM_STEP_ID set, through a
+ * shell (MPI_Init still finds its PMIx server); rank 0 stops as in
+ * /mpi/rank-stopped, and both of its lines name srun. */
+static void
+test_srun_advice (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  SKIP_WITHOUT_MPI ();
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  const char *const launcher[] = { g_getenv ("DRMAD_MPIRUN"), "--oversubscribe", "-n", "2", "-x", "DRMAD_INJECT_KILL=0:2:15",
+                                   "/bin/sh", "-c",
+                                   "unset OMPI_COMM_WORLD_SIZE OMPI_COMM_WORLD_RANK OMPI_COMM_WORLD_LOCAL_SIZE "
+                                   "OMPI_COMM_WORLD_LOCAL_RANK OMPI_COMM_WORLD_NODE_RANK; "
+                                   "SLURM_STEP_ID=0 SLURM_PROCID=$PMIX_RANK exec \"$0\" \"$@\"",
+                                   g_getenv ("DRMAD_BIN"), NULL };
+  for (guint i = 0; launcher[i]; i++)
+    g_ptr_array_add (argv, g_strdup (launcher[i]));
+  const char *const five[] = { "--meta-iters=5", NULL };
+  add_job_arguments (argv, folder, five);
+  int status = spawn_mpirun (argv, NULL, &err);
+  g_test_message ("SIGTERM on rank 0 under a pretended srun: exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, !=, 0);
+  g_autofree char *advice = g_strdup_printf ("drmad: stopped by SIGTERM; continue with: srun -n 2 drmad --no-gui "
+                                             "--resume %s\n", folder);
+  g_assert_nonnull (strstr (err, advice));
+  g_autofree char *kept = g_strdup_printf ("everything up to meta-iteration 2 is in %s (continue with srun -n 2 "
+                                           "drmad --no-gui --resume %s)", folder, folder);
+  g_assert_nonnull (strstr (err, kept));
+  g_assert_null (strstr (err, "mpirun -n 2 drmad"));
+  g_assert_cmpuint (history_rows (folder), ==, 2);
+  remove_tree (tmp);
+}
+
+/* OpenBLAS's kernels older than the CPU allows (OPENBLAS_CORETYPE=Prescott,
+ * SSE3, on a CPU with AVX or more): every rank's OpenBLAS is the same and
+ * so was its warning, printed once per rank on the one terminal. Under
+ * mpirun -n 2 the warning that plain `drmad --list-devices` prints is on
+ * the job's stderr once. */
+static void
+test_blas_notice_once (void)
+{
+  SKIP_WITHOUT_MPI ();
+  if (g_getenv ("DRMAD_DEVICE") && *g_getenv ("DRMAD_DEVICE")) {
+    g_test_skip ("DRMAD_DEVICE is set: the device may not be a CPU one, whose GEMMs load OpenBLAS");
+    return;
+  }
+  const char *const list[] = { "--list-devices", NULL };
+  g_autofree char *listed = NULL;
+  g_assert_cmpint (run_drmad (list, NULL, "OPENBLAS_CORETYPE", "Prescott", &listed, NULL), ==, 0);
+  const char *warning = strstr (listed, "\nwarning: ");
+  if (!warning) {
+    g_test_skip ("OpenBLAS's Prescott kernels are not older than this CPU allows (or it has no such core)");
+    return;
+  }
+  warning += strlen ("\nwarning: ");
+  g_autofree char *line = g_strndup (warning, strcspn (warning, "\n"));
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
+  const char *const one[] = { "--meta-iters=1", NULL };
+  int status = run_mpi (2, folder, one, "OPENBLAS_CORETYPE", "Prescott", &err);
+  g_test_message ("exit status %d, stderr:\n%s", status, err);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpuint (occurrences (err, line), ==, 1);
+  remove_tree (tmp);
+}
+
 /* A rank whose θ drifts (a test hook) stops the job with a message naming it. */
 static void
 test_theta_mismatch (void)
@@ -1217,6 +1286,52 @@ test_said_once (void)
   remove_tree (tmp);
 }
 
+/* A help option given a value ("--help=x", "--help-all=x") is an unknown
+ * option to plain drmad, status 2; under mpirun -n 2 it printed the help,
+ * status 0 (the ranks' parser noted it as --help), and so did
+ * "--deferred-help", GOption's other name for the ranks' own --help. Each command line here
+ * ends alike both ways: the status, standard output, and plain drmad's line
+ * said once; a value of another option that looks like one ("--dataset
+ * --help=x") is that option's, as GOption reads it. */
+static void
+test_help_with_value (void)
+{
+  SKIP_WITHOUT_MPI ();
+  static const struct { const char *args[5]; int status; } cases[] = {
+    { { "--no-gui", "--help=x", NULL }, 2 },
+    { { "--no-gui", "--help-all=x", NULL }, 2 },
+    { { "--no-gui", "--help=x", "--help", NULL }, 2 },
+    { { "--no-gui", "--deferred-help", NULL }, 2 },   /* the ranks' help group's name, as GOption reads it */
+    { { "--no-gui", "--dataset", "--help=x", "--help", NULL }, 0 },
+  };
+  const char *const none[] = { NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GPtrArray) alone = g_ptr_array_new ();
+    g_ptr_array_add (alone, (gpointer) g_getenv ("DRMAD_BIN"));
+    for (const char *const *a = cases[i].args; *a; a++)
+      g_ptr_array_add (alone, (gpointer) *a);
+    g_ptr_array_add (alone, NULL);
+    g_autofree char *plain_out = NULL, *plain_err = NULL, *out = NULL, *err = NULL;
+    g_autoptr (GError) error = NULL;
+    int wait_status;
+    CHECK (g_spawn_sync (NULL, (char **) alone->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &plain_out,
+                         &plain_err, &wait_status, &error));
+    g_assert_true (WIFEXITED (wait_status));
+    g_assert_cmpint (WEXITSTATUS (wait_status), ==, cases[i].status);
+    int status = run_launched (none, cases[i].args, &out, &err);
+    g_test_message ("%s %s: plain drmad %d, under mpirun -n 2 %d; stderr:\n%s", cases[i].args[1],
+                    cases[i].args[2] ? cases[i].args[2] : "", WEXITSTATUS (wait_status), status, err);
+    g_assert_cmpint (status, ==, cases[i].status);
+    g_assert_cmpstr (out, ==, plain_out);
+    if (cases[i].status) {
+      g_autofree char *line = g_strdup_printf ("drmad: Unknown option %s (see drmad --help)\n", cases[i].args[1]);
+      g_assert_cmpstr (plain_err, ==, line);
+      g_assert_cmpuint (occurrences (err, line), ==, 1);
+    } else
+      g_assert_true (g_str_has_prefix (out, "Usage:"));
+  }
+}
+
 /* Under mpirun, where the MPI glue cannot be loaded (libdrmad-mpi.so
  * beside no copy of the program, none installed, or libmpi missing), the
  * ranks cannot compare: --help prints what plain drmad --help prints, status
@@ -1325,6 +1440,8 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/theta-mismatch", test_theta_mismatch);
   g_test_add_func ("/mpi/rank-killed", test_rank_killed);
   g_test_add_func ("/mpi/rank-stopped", test_rank_stopped);
+  g_test_add_func ("/mpi/srun-advice", test_srun_advice);
+  g_test_add_func ("/mpi/blas-notice-once", test_blas_notice_once);
   g_test_add_func ("/mpi/shard-data-alone", test_shard_data_alone);
   g_test_add_func ("/mpi/shard-data", test_shard_data);
   g_test_add_func ("/mpi/settings-differ", test_settings_differ);
@@ -1337,6 +1454,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/train-once-launched", test_train_once_launched);
   g_test_add_func ("/mpi/failed-before-exchange", test_failed_before_exchange);
   g_test_add_func ("/mpi/said-once", test_said_once);
+  g_test_add_func ("/mpi/help-with-value", test_help_with_value);
   g_test_add_func ("/mpi/without-glue", test_without_glue);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();

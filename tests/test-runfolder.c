@@ -7,10 +7,13 @@
 #include <glib.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>   /* FS_IOC_SETFLAGS, FS_IMMUTABLE_FL: make_unwritable() */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,6 +132,150 @@ test_refusals_delete_nothing (void)
   g_assert_true (g_file_test (backup, G_FILE_TEST_IS_REGULAR));
   g_assert_true (g_file_test (tmp_like, G_FILE_TEST_IS_REGULAR));
   g_assert_cmpuint (count_prefixed (dir, "H."), ==, 0);
+  remove_tree (dir);
+}
+
+/* Makes the folder @dir one that a new folder cannot be made in: its mode
+ * 0555, or where that does not stop this user (root) its immutable flag
+ * (ext4 and others; chattr +i). TRUE with the errno of a mkdir(2) tried in
+ * it in @refused; FALSE, @dir as it was, where neither stops it. */
+static gboolean
+make_unwritable (const char *dir, int *refused)
+{
+  g_autofree char *probe = g_build_filename (dir, "probe", NULL);
+  g_assert_cmpint (g_chmod (dir, 0555), ==, 0);
+  if (g_mkdir (probe, 0755) != 0) {
+    *refused = errno;
+    return TRUE;
+  }
+  g_rmdir (probe);
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), flags = 0;
+  if (fd >= 0 && ioctl (fd, FS_IOC_GETFLAGS, &flags) == 0) {
+    flags |= FS_IMMUTABLE_FL;
+    if (ioctl (fd, FS_IOC_SETFLAGS, &flags) == 0 && g_mkdir (probe, 0755) != 0) {
+      *refused = errno;
+      close (fd);
+      return TRUE;
+    }
+    g_rmdir (probe);
+  }
+  if (fd >= 0)
+    close (fd);
+  g_chmod (dir, 0755);
+  return FALSE;
+}
+
+/* make_unwritable() undone. */
+static void
+make_writable (const char *dir)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), flags = 0;
+  if (fd >= 0 && ioctl (fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL)) {
+    flags &= ~FS_IMMUTABLE_FL;
+    g_assert_cmpint (ioctl (fd, FS_IOC_SETFLAGS, &flags), ==, 0);
+  }
+  if (fd >= 0)
+    close (fd);
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+}
+
+/* An --out the run could not make was found only after the data load
+ * (seconds on the whole of Fashion-MNIST), when the run folder was created:
+ * a path under a file, a folder in a folder that may not be written, an
+ * empty folder that may not be written, --force over a run in one. Each is
+ * refused before the data and the device are opened, with the line the
+ * create gave (its errno that of a mkdir(2) here), and nothing made: a
+ * forced run used to leave its lock file in the earlier run's folder. */
+static void
+test_out_unwritable_up_front (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-unwritable", NULL);
+  g_autofree char *file = g_build_filename (dir, "notes.txt", NULL);
+  g_autofree char *under_file = g_build_filename (file, "run", NULL);
+  g_assert_true (g_file_set_contents (file, "mine\n", -1, NULL));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", under_file, NULL }, &err), ==, 2);
+  g_autofree char *expected = g_strdup_printf ("drmad: cannot create the output folder %s: %s\n", under_file,
+                                               g_strerror (ENOTDIR));
+  g_assert_cmpstr (err, ==, expected);   /* no "device: " line: refused before the data were loaded */
+  g_autofree char *notes = read_file (dir, "notes.txt");
+  g_assert_cmpstr (notes, ==, "mine\n");
+
+  g_autofree char *locked = g_build_filename (dir, "L", NULL);
+  g_autofree char *earlier = g_build_filename (locked, "earlier", NULL);
+  g_autofree char *earlier_ini = g_build_filename (earlier, "run.ini", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (earlier, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (earlier_ini, "[drmad]\n", -1, NULL));
+  int refused = 0;
+  if (!make_unwritable (locked, &refused)) {
+    g_test_message ("no way to make a folder this user cannot write in: only a path under a file checked");
+    remove_tree (dir);
+    return;
+  }
+  g_test_message ("a folder made unwritable: mkdir there fails with %s", g_strerror (refused));
+  g_autofree char *nested = g_build_filename (locked, "new", "run", NULL);
+  g_autofree char *lock = g_build_filename (locked, ".drmad-lock", NULL);
+  struct { const char *const *args; char *line; } cases[] = {
+    { (const char *[]){ "--meta-iters", "1", "--out", nested, NULL },
+      g_strdup_printf ("drmad: cannot create the output folder %s: %s\n", nested, g_strerror (refused)) },
+    { (const char *[]){ "--meta-iters", "1", "--force", "--out", earlier, NULL },
+      g_strdup_printf ("drmad: cannot create a folder beside %s: %s\n", earlier, g_strerror (refused)) },
+  };
+  int status[G_N_ELEMENTS (cases)];
+  char *said[G_N_ELEMENTS (cases)];
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    status[i] = drmad (cases[i].args, &said[i]);
+  /* without --out, in that folder: the runs/DATE-TIME drmad names */
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, (gpointer) "--meta-iters=1");
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *default_err = NULL;
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  gboolean spawned = g_spawn_sync (locked, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                                   &default_err, &wait_status, &error);
+  make_writable (locked);   /* before any assertion, so that a failing one leaves no folder remove_tree() cannot take */
+  g_assert_no_error (error);
+  g_assert_true (spawned);
+  g_test_message ("without --out: %s", default_err);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 2);
+  g_autofree char *default_end = g_strdup_printf (": %s\n", g_strerror (refused));
+  g_assert_true (g_str_has_prefix (default_err, "drmad: cannot create the output folder runs/"));
+  g_assert_true (g_str_has_suffix (default_err, default_end));
+  g_assert_true (strchr (default_err, '\n') == default_err + strlen (default_err) - 1);   /* that line alone */
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_assert_cmpint (status[i], ==, 2);
+    g_assert_cmpstr (said[i], ==, cases[i].line);
+    g_free (cases[i].line);
+    g_free (said[i]);
+  }
+  /* nothing made: the earlier run holds its run.ini alone, nothing beside it */
+  g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
+  g_autofree char *nested_parent = g_path_get_dirname (nested);
+  g_assert_false (g_file_test (nested_parent, G_FILE_TEST_EXISTS));
+  g_autoptr (GDir) contents = g_dir_open (earlier, 0, NULL);
+  g_assert_cmpstr (g_dir_read_name (contents), ==, "run.ini");
+  g_assert_null (g_dir_read_name (contents));
+  g_assert_cmpuint (count_prefixed (locked, "earlier."), ==, 0);
+
+  /* an empty folder that may not be written: its lock file cannot be made */
+  g_autofree char *empty = g_build_filename (dir, "E", NULL);
+  g_assert_cmpint (g_mkdir (empty, 0755), ==, 0);
+  g_assert_true (make_unwritable (empty, &refused));
+  g_autofree char *empty_lock = g_build_filename (empty, ".drmad-lock", NULL);
+  g_autofree char *empty_err = NULL;
+  int empty_status = drmad ((const char *[]){ "--meta-iters", "1", "--out", empty, NULL }, &empty_err);
+  make_writable (empty);
+  g_autofree char *empty_line = g_strdup_printf ("drmad: cannot create the lock file %s: %s\n", empty_lock,
+                                                 g_strerror (refused));
+  g_assert_cmpint (empty_status, ==, 2);
+  g_assert_cmpstr (empty_err, ==, empty_line);
   remove_tree (dir);
 }
 
@@ -509,6 +656,75 @@ test_signal_during_start (void)
   g_assert_nonnull (strstr (err, "stopped before the run began"));
   g_assert_null (strstr (err, "--resume"));
   g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  remove_tree (dir);
+}
+
+static void
+ignore_hangup_and_interrupt (gpointer user_data)
+{
+  signal (SIGHUP, SIG_IGN);   /* as nohup leaves it */
+  signal (SIGINT, SIG_IGN);   /* as a shell leaves a command started with & in a script */
+}
+
+/* SIGHUP (the terminal closed, an SSH session dropped) ended a headless run
+ * at once, status 129, without saying what it kept: it now stops it as
+ * SIGTERM does, within a step, saying how to continue, status 129, and the
+ * run resumes. Where SIGHUP and SIGINT were ignored when drmad started
+ * (`nohup drmad --no-gui … &` in a script), they stay ignored and the run
+ * goes on; SIGTERM still stops it. */
+static void
+test_hangup (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-hangup", NULL);
+  g_autofree char *folder = g_build_filename (dir, "S", NULL);
+  g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
+  g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
+  wait_for (history);
+  g_subprocess_send_signal (run, SIGHUP);
+  g_autofree char *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
+  g_test_message ("after SIGHUP: %s", err);
+  g_assert_true (g_subprocess_get_if_exited (run));   /* not ended by the signal itself */
+  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 128 + SIGHUP);
+  g_autofree char *advice = g_strdup_printf ("drmad: stopped by SIGHUP; continue with: drmad --no-gui --resume %s\n",
+                                             folder);
+  g_assert_nonnull (strstr (err, advice));
+  g_assert_nonnull (strstr (err, "everything up to meta-iteration "));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "1", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+
+  g_autofree char *ignoring = g_build_filename (dir, "N", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  const char *const extra[] = { "--meta-iters", "400", "--out", ignoring, NULL };
+  for (const char *const *a = extra; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  GPid pid;
+  g_assert_true (g_spawn_async (NULL, (char **) argv->pdata, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                ignore_hangup_and_interrupt, NULL, &pid, &error));
+  g_assert_no_error (error);
+  g_autofree char *ignoring_history = g_build_filename (ignoring, "history.csv", NULL);
+  wait_for (ignoring_history);   /* its handlers installed (before the data load), a meta-iteration done */
+  g_assert_cmpint (kill (pid, SIGHUP), ==, 0);
+  g_assert_cmpint (kill (pid, SIGINT), ==, 0);
+  g_usleep (2 * G_USEC_PER_SEC);   /* a step here takes milliseconds */
+  int status;
+  pid_t ended = waitpid (pid, &status, WNOHANG);
+  if (ended == 0)
+    g_assert_cmpint (kill (pid, SIGTERM), ==, 0);
+  g_assert_cmpint (ended == 0 ? waitpid (pid, &status, 0) : ended, ==, pid);
+  g_spawn_close_pid (pid);
+  g_test_message ("SIGHUP and SIGINT ignored: wait status %d after them and SIGTERM", status);
+  g_assert_cmpint (ended, ==, 0);   /* it went on through SIGHUP and SIGINT */
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 128 + SIGTERM);
   remove_tree (dir);
 }
 
@@ -1555,6 +1771,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
   g_test_add_func ("/runfolder/force-refused-up-front", test_force_refused_up_front);
+  g_test_add_func ("/runfolder/out-unwritable-up-front", test_out_unwritable_up_front);
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/checkpoint-v3-large-theta", test_checkpoint_v3_large_theta);
@@ -1562,6 +1779,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/large-theta-checkpoint", test_large_theta_checkpoint);
   g_test_add_func ("/runfolder/checkpoint-other-theta", test_checkpoint_other_theta);
   g_test_add_func ("/runfolder/signals", test_signals);
+  g_test_add_func ("/runfolder/hangup", test_hangup);
   g_test_add_func ("/runfolder/signal-during-start", test_signal_during_start);
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
