@@ -4043,6 +4043,140 @@ test_keyboard_compare_menu (void)
   remove_tree (dir);
 }
 
+/* GTK 4.8's shortcuts window warns as it is first laid out, whatever it
+ * lists (a bare program showing it does too): "GtkLabel … reported min
+ * width -4", and without an SVG loader (librsvg) it cannot load its search
+ * icon. Those, recorded since record_begin(), are let through; any other
+ * message fails. */
+static void
+record_end_shortcuts_window (void)
+{
+  recording = FALSE;
+  for (guint i = 0; i < recorded->len; i++) {
+    const char *message = recorded->pdata[i];
+    g_test_message ("the shortcuts window logged: %s", message);
+    if (!strstr (message, "reported min width -4") && !strstr (message, "Failed to load icon"))
+      g_error ("the shortcuts window logged: %s", message);
+  }
+}
+
+/* The keys of @action (an accelerator @app sets) pressed in
+ * @window, as GTK delivers them: a shortcut of the window's own controller
+ * for the application's accelerators, which GtkWindow runs in the capture
+ * phase, before any widget sees the key, and has only while the
+ * application holds the window. TRUE when it took them. */
+static gboolean
+send_app_key (DrmadApplication *app, GtkWindow *window, const char *action)
+{
+  g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), action);
+  g_assert_nonnull (accels[0]);
+  guint keyval;
+  GdkModifierType state;
+  g_assert_true (gtk_accelerator_parse (accels[0], &keyval, &state));
+  g_autoptr (GtkShortcutTrigger) pressed = gtk_keyval_trigger_new (keyval, state);
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (!GTK_IS_SHORTCUT_CONTROLLER (controller)
+        || gtk_event_controller_get_propagation_phase (controller) != GTK_PHASE_CAPTURE)
+      continue;
+    for (guint k = 0; k < g_list_model_get_n_items (G_LIST_MODEL (controller)); k++) {
+      g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), k);
+      if (gtk_shortcut_trigger_equal (gtk_shortcut_get_trigger (shortcut), pressed))
+        return gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), 0, GTK_WIDGET (window),
+                                             gtk_shortcut_get_arguments (shortcut));
+    }
+  }
+  return FALSE;
+}
+
+static GtkWindow *compare_shown;
+static gboolean compare_active (DrmadWindow *w) { return gtk_window_is_active (compare_shown); }
+static DrmadRunner *quit_runner;
+static Gone quit_window_gone, quit_compare_gone;
+static gboolean quit_done (DrmadWindow *unused)
+{
+  return !drmad_runner_is_running (quit_runner) && quit_window_gone.finalized && quit_compare_gone.finalized;
+}
+
+/* Compare runs is a window of the application's, as the main window is:
+ * the application's keys work there (they did nothing: GTK gives them only
+ * to the windows the application holds). Ctrl+? shows the keyboard
+ * shortcuts over it (Ctrl+W closes them, the focus back in Compare), and
+ * Ctrl+Q quits as from the main window, which asks nothing: with a run
+ * going and the comparison still loading (checkpoints made slow to read,
+ * as in /gui/compare-loading), both windows go, the load is cancelled and
+ * the run stops. In a subprocess, whose environment the hook's variable
+ * may change. */
+static void
+test_keyboard_compare_app_keys (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!g_test_subprocess ()) {
+    if (!have_display_data_and_device ())
+      return;
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-compare-app-keys", NULL);
+  char *folders[3] = { NULL };
+  make_slow_runs (dir, folders);
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+
+  GtkWidget *compare = drmad_window_compare_runs (window, (const char *const *) folders);
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  g_assert_null (drmad_window_get_error (window));
+  assert_takes_focus (window, GTK_WINDOW (compare));
+  g_assert_true (gtk_window_get_application (GTK_WINDOW (compare)) == GTK_APPLICATION (app));
+  g_assert_nonnull (g_list_find (gtk_application_get_windows (GTK_APPLICATION (app)), compare));
+  record_begin ();
+  g_assert_true (send_app_key (app, GTK_WINDOW (compare), "win.show-help-overlay"));
+  GtkWindow *overlay = GTK_WINDOW (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (compare)));
+  g_assert_nonnull (overlay);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  g_assert_true (gtk_window_get_transient_for (overlay) == GTK_WINDOW (compare));
+  gtk_window_present (overlay);   /* as a window manager gives a window it maps the focus */
+  assert_takes_focus (window, overlay);
+  g_object_ref (overlay);
+  g_assert_true (send_key (overlay, GDK_KEY_w, GDK_CONTROL_MASK));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  g_object_unref (overlay);
+  compare_shown = GTK_WINDOW (compare);
+  g_assert_cmpfloat (wait_until (window, compare_active, 10), >=, 0);
+  record_end_shortcuts_window ();
+  gtk_window_destroy (GTK_WINDOW (compare));
+  iterate_for (0.1);
+
+  const char *job[] = { "layers=784,16,10", "iters=30", "train-size=300", "val-size=200", "meta-iters=1000",
+                        "method=drmad", "batch=50" };
+  for (guint i = 0; i < G_N_ELEMENTS (job); i++)
+    set_option (G_APPLICATION (app), job[i]);
+  activate (window, "start");
+  g_assert_true (drmad_window_is_running (window));
+  g_setenv ("DRMAD_CHECKPOINT_CHUNK", "1", TRUE);
+  compare = drmad_window_compare_runs (window, (const char *const *) folders);
+  g_autoptr (GCancellable) load = g_object_ref (window->compare_cancellable);
+  assert_takes_focus (window, GTK_WINDOW (compare));
+  g_assert_true (drmad_window_is_comparing (window));   /* still loading */
+  g_assert_true (drmad_window_is_running (window));
+  g_autoptr (DrmadRunner) runner = g_object_ref (window->runner);
+  quit_runner = runner;
+  g_object_weak_ref (G_OBJECT (window), note_gone, &quit_window_gone);
+  g_object_weak_ref (G_OBJECT (compare), note_gone, &quit_compare_gone);
+  g_assert_true (send_app_key (app, GTK_WINDOW (compare), "app.quit"));
+  g_assert_true (g_cancellable_is_cancelled (load));
+  g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
+  g_assert_cmpfloat (wait_until (NULL, quit_done, 120), >=, 0);
+  /* the load's thread, which reads the variable, has ended: Compare's last reference was its task's */
+  g_unsetenv ("DRMAD_CHECKPOINT_CHUNK");
+  g_free (folders[0]);
+  g_free (folders[1]);
+  remove_tree (dir);
+}
+
 /* The About dialogs there are, shown or hidden (the tests before closed
  * their windows, and theirs with them). */
 static guint
@@ -4132,10 +4266,6 @@ test_keyboard_dialogs (void)
     g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
   }
   g_object_unref (window);
-  /* GTK 4.8's shortcuts window warns as it is first laid out, whatever it
-   * lists (a bare program showing it does too): "GtkLabel … reported min
-   * width -4", and without an SVG loader (librsvg) it cannot load its
-   * search icon. Those are let through; any other message fails. */
   record_begin ();
   for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
     activate (window, "show-help-overlay");
@@ -4145,13 +4275,7 @@ test_keyboard_dialogs (void)
     assert_takes_focus (window, GTK_WINDOW (overlay));
     assert_closed_by (window, GTK_WINDOW (overlay), k);
   }
-  recording = FALSE;
-  for (guint i = 0; i < recorded->len; i++) {
-    const char *message = recorded->pdata[i];
-    g_test_message ("the shortcuts window logged: %s", message);
-    if (!strstr (message, "reported min width -4") && !strstr (message, "Failed to load icon"))
-      g_error ("the shortcuts window logged: %s", message);
-  }
+  record_end_shortcuts_window ();
 
   for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
     g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
@@ -4231,6 +4355,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
   g_test_add_func ("/gui/about-once", test_about_once);
   g_test_add_func ("/gui/keyboard/compare-menu", test_keyboard_compare_menu);
+  g_test_add_func ("/gui/keyboard/compare-app-keys", test_keyboard_compare_app_keys);
   g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
