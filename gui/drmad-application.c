@@ -293,6 +293,13 @@ int
 drmad_application_main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  /* Messages in the user's language, numbers as 0.5 in every locale, as
+   * the terminal's drmad writes them (drmad-cli.c) and as the plots' axes
+   * and read-outs do: the summary, the status line and the library's
+   * messages in the banner said 0,7715 in de_DE beside axes of 0.5. GTK set
+   * the whole locale in gtk_init_check() (drmad-gui-module.c), before
+   * this, and sets it no more. */
+  setlocale (LC_NUMERIC, "C");
   DrmadOptions options = { 0 };
   g_autoptr (GError) error = NULL;
   char *program = argv[0];

@@ -3718,6 +3718,96 @@ test_plot_decimal_point (void)
   remove_tree (dir);
 }
 
+static gboolean numbers_checked;
+
+/* Whether @text writes a number with a decimal comma ("0,7715"). */
+static gboolean
+has_decimal_comma (const char *text)
+{
+  g_autoptr (GRegex) comma = g_regex_new ("[0-9],[0-9]", 0, 0, NULL);
+  return g_regex_match (comma, text, 0, NULL);
+}
+
+/* In the window drmad_application_main() opened (test_window_decimal_point):
+ * the summary of a meta-iteration and the status line of a finished run. */
+static gboolean
+check_window_numbers (gpointer unused)
+{
+  GApplication *app = g_application_get_default ();
+  GList *windows = app ? gtk_application_get_windows (GTK_APPLICATION (app)) : NULL;
+  if (!windows || !DRMAD_IS_WINDOW (windows->data))
+    return G_SOURCE_CONTINUE;   /* not opened yet */
+  DrmadWindow *window = windows->data;
+  GArray *rows = g_array_new (FALSE, FALSE, sizeof (DrmadJobRow));
+  DrmadJobRow row = { .iteration = 2, .train_loss = 1.289, .val_loss = 0.7715, .val_error = 0.235, .seconds = 1.5 };
+  g_array_append_val (rows, row);
+  drmad_window_set_rows (window, rows);
+  drmad_window_update_summary (window);
+  const char *summary = gtk_label_get_text (window->summary_label);
+  g_test_message ("summary: %s", summary);
+  g_assert_nonnull (strstr (summary, "validation loss 0.7715"));
+  g_assert_nonnull (strstr (summary, "validation error 23.50 %"));
+  g_assert_false (has_decimal_comma (summary));
+  DrmadRunnerFinish finish = { .outcome = DRMAD_JOB_DONE, .seconds = 12.5 };
+  finish.result.initial_test_error = 0.2;
+  finish.result.learned_test_error = 0.1234;
+  finish.result.best_test_error = 0.125;
+  finish.result.best_val_loss = 0.7;
+  g_signal_emit_by_name (window->runner, "finished", &finish);
+  const char *status = drmad_window_get_status (window);
+  g_test_message ("status: %s", status);
+  g_assert_nonnull (strstr (status, "test error 20.00 % with the initial values, 12.34 % with the learned ones"));
+  g_assert_false (has_decimal_comma (status));
+  g_assert_false (has_decimal_comma (gtk_label_get_text (window->summary_label)));   /* the final line */
+  /* and whatever else the window formats, the library's messages with it */
+  g_autofree char *half = g_strdup_printf ("%.1f", 0.5);
+  g_assert_cmpstr (half, ==, "0.5");
+  numbers_checked = TRUE;
+  g_application_quit (app);
+  return G_SOURCE_REMOVE;
+}
+
+/* In a locale that writes 0,5 (de_DE, compiled here with localedef), the
+ * window's summary and status line write numbers as its plots' axes and
+ * read-outs do, and as the program's text output and its files do: 0.7715.
+ * They said "0,7715" there (the window took LC_NUMERIC from the locale,
+ * the terminal's drmad the C locale's). The window as the program runs it,
+ * through drmad_application_main(), in a subprocess started in that locale. */
+static void
+test_window_decimal_point (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  if (g_test_subprocess ()) {
+    g_autofree char *comma = g_strdup_printf ("%.1f", 0.5);
+    g_assert_cmpstr (comma, ==, "0,5");   /* main()'s gtk_init_check() took the locale from LC_ALL */
+    g_timeout_add (50, check_window_numbers, NULL);
+    char *argv[] = { "drmad", NULL };
+    g_assert_cmpint (drmad_application_main (1, argv), ==, 0);
+    g_assert_true (numbers_checked);
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-locale", NULL);
+  g_auto (GStrv) env = decimal_comma_environ (dir);
+  if (!env) {
+    remove_tree (dir);
+    return;
+  }
+  g_autofree char *saved_path = g_strdup (g_getenv ("LOCPATH")), *saved_all = g_strdup (g_getenv ("LC_ALL"));
+  g_setenv ("LOCPATH", dir, TRUE);
+  g_setenv ("LC_ALL", "de_DE.UTF-8", TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  if (saved_path)
+    g_setenv ("LOCPATH", saved_path, TRUE);
+  else
+    g_unsetenv ("LOCPATH");
+  if (saved_all)
+    g_setenv ("LC_ALL", saved_all, TRUE);
+  else
+    g_unsetenv ("LC_ALL");
+  remove_tree (dir);
+  g_test_trap_assert_passed ();
+}
+
 /* The distinct labels of @view's x axis. */
 static guint
 x_labels (DrmadPlotView *view)
@@ -4357,6 +4447,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/compare-menu", test_keyboard_compare_menu);
   g_test_add_func ("/gui/keyboard/compare-app-keys", test_keyboard_compare_app_keys);
   g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
+  g_test_add_func ("/gui/window-decimal-point", test_window_decimal_point);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
