@@ -3488,6 +3488,39 @@ test_a11y_names (void)
   close_window (window);
 }
 
+/* The plots beside the learning rate that no run has filled yet (the
+ * momentum schedule, the initial scale, the hypergradient norms, the
+ * fidelity) are named by the label of their tab, as shown, from the start:
+ * a screen reader read each of them as "Plot" until a run gave it a plot
+ * of its own title. So does a new Start, which empties them again. */
+static void
+test_a11y_tab_names (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  for (guint round = 0; round < 2; round++) {
+    if (round == 1)
+      drmad_window_clear_plots (window);   /* as a Start does */
+    guint unfilled = 0;
+    for (guint i = 0; i < 7; i++) {
+      GtkWidget *view = GTK_WIDGET (drmad_window_get_plot_view (window, i));
+      GtkWidget *stack = gtk_widget_get_parent (view);
+      const DrmadPlot *plot = drmad_plot_view_get_plot (DRMAD_PLOT_VIEW (view));
+      if (!GTK_IS_STACK (stack) || (plot && plot->title))
+        continue;   /* a page of no tab, or filled: named by its plot's title */
+      const char *tab = gtk_stack_page_get_title (gtk_stack_get_page (GTK_STACK (stack), view));
+      g_test_message ("%s (tab \"%s\")", gtk_stack_get_visible_child (GTK_STACK (stack)) == view ? "shown" : "hidden",
+                      tab);
+      g_assert_nonnull (tab);
+      gtk_test_accessible_assert_property (GTK_ACCESSIBLE (view), GTK_ACCESSIBLE_PROPERTY_LABEL, tab);
+      unfilled++;
+    }
+    g_assert_cmpuint (unfilled, ==, 4);
+  }
+  close_window (window);
+}
+
 /* The value of column @column of the last meta-iteration row of history.csv
  * in @folder, read here from the file. */
 static double
@@ -4449,6 +4482,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
   g_test_add_func ("/gui/window-decimal-point", test_window_decimal_point);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
+  g_test_add_func ("/gui/a11y/tab-names", test_a11y_tab_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
