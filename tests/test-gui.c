@@ -4229,7 +4229,7 @@ static gboolean quit_done (DrmadWindow *unused)
  * Ctrl+Q quits as from the main window, which asks nothing: with a run
  * going and the comparison still loading (checkpoints made slow to read,
  * as in /gui/compare-loading), both windows go, the load is cancelled and
- * the run stops. In a subprocess, whose environment the hook's variable
+ * the run stops. Loaded, it goes with the main window closed. In a subprocess, whose environment the hook's variable
  * may change. */
 static void
 test_keyboard_compare_app_keys (void)
@@ -4295,6 +4295,17 @@ test_keyboard_compare_app_keys (void)
   g_assert_cmpfloat (wait_until (NULL, quit_done, 120), >=, 0);
   /* the load's thread, which reads the variable, has ended: Compare's last reference was its task's */
   g_unsetenv ("DRMAD_CHECKPOINT_CHUNK");
+
+  /* a loaded comparison goes with the main window closed, as the
+   * application does (held by it now, it kept the program open) */
+  window = new_window (app, 1024, 600);
+  g_autoptr (GtkWidget) loaded = g_object_ref (drmad_window_compare_runs (window, (const char *const *) folders));
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  g_assert_cmpuint (g_list_length (gtk_application_get_windows (GTK_APPLICATION (app))), ==, 2);
+  gtk_window_close (GTK_WINDOW (window));   /* as its window manager's close button */
+  iterate_for (0.1);
+  g_assert_false (gtk_widget_get_visible (loaded));
+  g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
   g_free (folders[0]);
   g_free (folders[1]);
   remove_tree (dir);
