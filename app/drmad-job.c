@@ -563,6 +563,12 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
   if (event->meta_done >= eta->meta_total) {  /* the final evaluation, or training once */
     if (fraction)
       *fraction = eta->meta_total ? 1 : step;
+    /* The final evaluation before its own pace is timed: its three
+     * trainings as long as the last meta-iteration's training, as the
+     * estimates before it counted them (it showed no time left at first);
+     * overrun, unknown again rather than 0 with the phase still going. */
+    if (isnan (left) && eta->meta_total && eta->last_train_s > 0 && 3 * eta->last_train_s > elapsed)
+      left = 3 * eta->last_train_s - elapsed;
     return left;
   }
   gboolean saving = g_str_equal (event->phase, "saving");
@@ -596,7 +602,14 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
     this_left += fidelity;
   this_left = saving ? MAX (saving_s - elapsed, 0) : this_left + saving_s;
   double so_far = (now - eta->meta_started_us) / 1e6;
-  if (isnan (this_left) && n)   /* at a phase's first event */
+  /* At a phase's first events, before its own pace is timed: what the
+   * finished meta-iterations took, or in meta-iteration 1, once its
+   * training is timed whole, what that training took (a reverse pass as
+   * long, a fidelity measurement as long as both). Only meta-iteration 1's
+   * training waits for its own pace: its first steps hold one-time costs
+   * (kernels compiled on first use) and the queue's lead (README, "Progress
+   * and the time left"). */
+  if (isnan (this_left) && (n || eta->train_s > 0))
     this_left = MAX (plain + (measuring ? fidelity : 0) - so_far, 0);
   if (fraction) {
     double within = isnan (this_left) ? 0 : so_far / MAX (so_far + this_left, 1e-9);

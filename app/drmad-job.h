@@ -120,7 +120,9 @@ char *drmad_job_started_describe (const DrmadJobStarted *event);
  * the recording; the iterations still to come take the mean wall-clock time
  * of the finished ones (their fidelity measurements apart). The final
  * evaluation ("final", its three trainings as one count of steps) and
- * training once take what their steps so far took. */
+ * training once take what their steps so far took; before a phase's own
+ * steps are timed, what was timed before it (README, "Progress and the
+ * time left"). */
 typedef struct {
   gint64  meta_started_us;     /* the current meta-iteration's first progress */
   guint64 meta_first, meta_current, meta_total;

@@ -24,10 +24,14 @@ struct _DrmadApplication {
 
 G_DEFINE_FINAL_TYPE (DrmadApplication, drmad_application, GTK_TYPE_APPLICATION)
 
+/* The main window: the active one, or the one the active window (Compare
+ * runs, a window of the application too) was opened from. */
 static DrmadWindow *
 get_window (DrmadApplication *self)
 {
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  if (window && !DRMAD_IS_WINDOW (window))
+    window = gtk_window_get_transient_for (window);
   return DRMAD_IS_WINDOW (window) ? DRMAD_WINDOW (window) : NULL;
 }
 
@@ -91,13 +95,17 @@ static void
 quit (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   DrmadApplication *self = user_data;
-  /* Closing the window stops a run; the runner holds the application until its worker is done. */
-  GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
-  for (GList *l = windows; l;) {
-    GtkWindow *window = l->data;
-    l = l->next;
-    gtk_window_destroy (window);
-  }
+  /* Closing the window stops a run; the runner holds the application until
+   * its worker is done. A copy of the list, each window held: destroying
+   * the main window destroys Compare runs with it, taking it out of the
+   * application's list while this goes through it (gtk_window_destroy()
+   * does nothing to a window already destroyed). */
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (self)));
+  for (GList *l = windows; l; l = l->next)
+    g_object_ref (l->data);
+  for (GList *l = windows; l; l = l->next)
+    gtk_window_destroy (l->data);
+  g_list_free_full (windows, g_object_unref);
 }
 
 static void
@@ -285,6 +293,13 @@ int
 drmad_application_main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  /* Messages in the user's language, numbers as 0.5 in every locale, as
+   * the terminal's drmad writes them (drmad-cli.c) and as the plots' axes
+   * and read-outs do: the summary, the status line and the library's
+   * messages in the banner said 0,7715 in de_DE beside axes of 0.5. GTK set
+   * the whole locale in gtk_init_check() (drmad-gui-module.c), before
+   * this, and sets it no more. */
+  setlocale (LC_NUMERIC, "C");
   DrmadOptions options = { 0 };
   g_autoptr (GError) error = NULL;
   char *program = argv[0];

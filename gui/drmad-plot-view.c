@@ -22,6 +22,7 @@ struct _DrmadPlotView {
   DrmadPlot     *plot;
   char          *hover_text;   /* NULL: no read-out */
   char          *description;  /* the accessible description: the newest values, then the keys */
+  char          *placeholder_title;   /* the name without a plot's title (its tab's label); NULL: "Plot" */
   double         hover_x, hover_y;
   /* The point read out, by the pointer or the keys: the keys go on from it. */
   int            point_series; /* -1: none */
@@ -258,7 +259,9 @@ drmad_plot_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 static void
 update_accessible_label (DrmadPlotView *self)
 {
-  const char *title = self->plot && self->plot->title ? self->plot->title : "Plot";
+  const char *title = self->plot && self->plot->title ? self->plot->title
+                      : self->placeholder_title          ? self->placeholder_title
+                                                         : "Plot";
   g_autofree char *label = self->hover_text ? g_strdup_printf ("%s: %s", title, self->hover_text) : g_strdup (title);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
 }
@@ -423,6 +426,15 @@ drmad_plot_view_set_plot (DrmadPlotView *self, DrmadPlot *plot)
   clear_hover (self);
   update_accessible_label (self);   /* the title may be another */
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+drmad_plot_view_set_placeholder_title (DrmadPlotView *self, const char *title)
+{
+  g_return_if_fail (DRMAD_IS_PLOT_VIEW (self));
+  g_free (self->placeholder_title);
+  self->placeholder_title = g_strdup (title);
+  update_accessible_label (self);
 }
 
 const DrmadPlot *
@@ -864,6 +876,7 @@ drmad_plot_view_finalize (GObject *object)
   g_clear_pointer (&self->plot, drmad_plot_free);
   g_clear_pointer (&self->hover_text, g_free);
   g_free (self->description);
+  g_free (self->placeholder_title);
   forget_rendering (self);
   G_OBJECT_CLASS (drmad_plot_view_parent_class)->finalize (object);
 }

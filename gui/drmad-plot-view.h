@@ -15,6 +15,10 @@ GtkWidget       *drmad_plot_view_new      (void);
 /* Takes @plot (may be NULL: nothing to show). */
 void             drmad_plot_view_set_plot (DrmadPlotView *self, DrmadPlot *plot);
 const DrmadPlot *drmad_plot_view_get_plot (DrmadPlotView *self);
+/* The name a screen reader reads while the view has no plot, or one
+ * without a title: the label the view is shown under (its tab's); NULL:
+ * "Plot". A plot's title replaces it. */
+void             drmad_plot_view_set_placeholder_title (DrmadPlotView *self, const char *title);
 
 /* The view's own choices, kept as the plot is replaced after each
  * meta-iteration (the wheel, a drag, a double click and the right-click menu

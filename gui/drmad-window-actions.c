@@ -1023,9 +1023,23 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
   g_clear_object (&self->compare_cancellable);
   self->compare_cancellable = g_cancellable_new ();
 
-  GtkWidget *window = gtk_window_new ();
+  /* A window of the application's, as the main window is: GTK gives the
+   * application's keys (Ctrl+Q, Ctrl+? for its own shortcuts window) only to
+   * the windows the application holds, and Quit destroys only those. It
+   * goes with the main window, which is the program (closing that one
+   * quits). */
+  GtkWidget *window = gtk_application_window_new (gtk_window_get_application (GTK_WINDOW (self)));
+  gtk_application_window_set_show_menubar (GTK_APPLICATION_WINDOW (window), FALSE);
+  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
+  if (overlay)
+    drmad_secondary_window_setup (GTK_WINDOW (overlay), FALSE);
   gtk_window_set_title (GTK_WINDOW (window), "Compare runs");
   gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
+  /* Not destroy-with-parent: GTK then keeps the main window as its parent
+   * after destroying it, and a comparison still loading (its job holds it)
+   * let go of that dead parent as it was finalized. Connected after
+   * gtk_window_set_transient_for(), whose handler forgets the parent first. */
+  g_signal_connect_object (self, "destroy", G_CALLBACK (gtk_window_destroy), window, G_CONNECT_SWAPPED);
   gtk_window_set_default_size (GTK_WINDOW (window), 1300, 480);
   /* Escape and Ctrl+W close it as the window manager does, so that
    * on_compare_close_request() cancels a load still going */

@@ -734,6 +734,15 @@ drmad_window_constructed (GObject *object)
   g_object_bind_property (self->settings_toggle, "active", self->settings_scroller, "visible",
                           G_BINDING_SYNC_CREATE);
   name_focus_buttons (self);
+  /* The plots beside the learning rate that no run has filled yet have no
+   * title: each is named by its tab's label (a screen reader read "Plot"). */
+  for (guint i = 0; i < 7; i++) {
+    GtkWidget *view = GTK_WIDGET (drmad_window_get_plot_view (self, i));
+    GtkWidget *stack = gtk_widget_get_parent (view);
+    if (GTK_IS_STACK (stack))
+      drmad_plot_view_set_placeholder_title (DRMAD_PLOT_VIEW (view),
+                                             gtk_stack_page_get_title (gtk_stack_get_page (GTK_STACK (stack), view)));
+  }
   g_signal_connect (self->progress_bar, "notify::text", G_CALLBACK (on_progress_text), NULL);
 
   drmad_window_clear_plots (self);

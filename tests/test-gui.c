@@ -3488,6 +3488,39 @@ test_a11y_names (void)
   close_window (window);
 }
 
+/* The plots beside the learning rate that no run has filled yet (the
+ * momentum schedule, the initial scale, the hypergradient norms, the
+ * fidelity) are named by the label of their tab, as shown, from the start:
+ * a screen reader read each of them as "Plot" until a run gave it a plot
+ * of its own title. So does a new Start, which empties them again. */
+static void
+test_a11y_tab_names (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  for (guint round = 0; round < 2; round++) {
+    if (round == 1)
+      drmad_window_clear_plots (window);   /* as a Start does */
+    guint unfilled = 0;
+    for (guint i = 0; i < 7; i++) {
+      GtkWidget *view = GTK_WIDGET (drmad_window_get_plot_view (window, i));
+      GtkWidget *stack = gtk_widget_get_parent (view);
+      const DrmadPlot *plot = drmad_plot_view_get_plot (DRMAD_PLOT_VIEW (view));
+      if (!GTK_IS_STACK (stack) || (plot && plot->title))
+        continue;   /* a page of no tab, or filled: named by its plot's title */
+      const char *tab = gtk_stack_page_get_title (gtk_stack_get_page (GTK_STACK (stack), view));
+      g_test_message ("%s (tab \"%s\")", gtk_stack_get_visible_child (GTK_STACK (stack)) == view ? "shown" : "hidden",
+                      tab);
+      g_assert_nonnull (tab);
+      gtk_test_accessible_assert_property (GTK_ACCESSIBLE (view), GTK_ACCESSIBLE_PROPERTY_LABEL, tab);
+      unfilled++;
+    }
+    g_assert_cmpuint (unfilled, ==, 4);
+  }
+  close_window (window);
+}
+
 /* The value of column @column of the last meta-iteration row of history.csv
  * in @folder, read here from the file. */
 static double
@@ -3716,6 +3749,96 @@ test_plot_decimal_point (void)
   setlocale (LC_NUMERIC, saved);
   g_object_unref (widget);
   remove_tree (dir);
+}
+
+static gboolean numbers_checked;
+
+/* Whether @text writes a number with a decimal comma ("0,7715"). */
+static gboolean
+has_decimal_comma (const char *text)
+{
+  g_autoptr (GRegex) comma = g_regex_new ("[0-9],[0-9]", 0, 0, NULL);
+  return g_regex_match (comma, text, 0, NULL);
+}
+
+/* In the window drmad_application_main() opened (test_window_decimal_point):
+ * the summary of a meta-iteration and the status line of a finished run. */
+static gboolean
+check_window_numbers (gpointer unused)
+{
+  GApplication *app = g_application_get_default ();
+  GList *windows = app ? gtk_application_get_windows (GTK_APPLICATION (app)) : NULL;
+  if (!windows || !DRMAD_IS_WINDOW (windows->data))
+    return G_SOURCE_CONTINUE;   /* not opened yet */
+  DrmadWindow *window = windows->data;
+  GArray *rows = g_array_new (FALSE, FALSE, sizeof (DrmadJobRow));
+  DrmadJobRow row = { .iteration = 2, .train_loss = 1.289, .val_loss = 0.7715, .val_error = 0.235, .seconds = 1.5 };
+  g_array_append_val (rows, row);
+  drmad_window_set_rows (window, rows);
+  drmad_window_update_summary (window);
+  const char *summary = gtk_label_get_text (window->summary_label);
+  g_test_message ("summary: %s", summary);
+  g_assert_nonnull (strstr (summary, "validation loss 0.7715"));
+  g_assert_nonnull (strstr (summary, "validation error 23.50 %"));
+  g_assert_false (has_decimal_comma (summary));
+  DrmadRunnerFinish finish = { .outcome = DRMAD_JOB_DONE, .seconds = 12.5 };
+  finish.result.initial_test_error = 0.2;
+  finish.result.learned_test_error = 0.1234;
+  finish.result.best_test_error = 0.125;
+  finish.result.best_val_loss = 0.7;
+  g_signal_emit_by_name (window->runner, "finished", &finish);
+  const char *status = drmad_window_get_status (window);
+  g_test_message ("status: %s", status);
+  g_assert_nonnull (strstr (status, "test error 20.00 % with the initial values, 12.34 % with the learned ones"));
+  g_assert_false (has_decimal_comma (status));
+  g_assert_false (has_decimal_comma (gtk_label_get_text (window->summary_label)));   /* the final line */
+  /* and whatever else the window formats, the library's messages with it */
+  g_autofree char *half = g_strdup_printf ("%.1f", 0.5);
+  g_assert_cmpstr (half, ==, "0.5");
+  numbers_checked = TRUE;
+  g_application_quit (app);
+  return G_SOURCE_REMOVE;
+}
+
+/* In a locale that writes 0,5 (de_DE, compiled here with localedef), the
+ * window's summary and status line write numbers as its plots' axes and
+ * read-outs do, and as the program's text output and its files do: 0.7715.
+ * They said "0,7715" there (the window took LC_NUMERIC from the locale,
+ * the terminal's drmad the C locale's). The window as the program runs it,
+ * through drmad_application_main(), in a subprocess started in that locale. */
+static void
+test_window_decimal_point (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  if (g_test_subprocess ()) {
+    g_autofree char *comma = g_strdup_printf ("%.1f", 0.5);
+    g_assert_cmpstr (comma, ==, "0,5");   /* main()'s gtk_init_check() took the locale from LC_ALL */
+    g_timeout_add (50, check_window_numbers, NULL);
+    char *argv[] = { "drmad", NULL };
+    g_assert_cmpint (drmad_application_main (1, argv), ==, 0);
+    g_assert_true (numbers_checked);
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-locale", NULL);
+  g_auto (GStrv) env = decimal_comma_environ (dir);
+  if (!env) {
+    remove_tree (dir);
+    return;
+  }
+  g_autofree char *saved_path = g_strdup (g_getenv ("LOCPATH")), *saved_all = g_strdup (g_getenv ("LC_ALL"));
+  g_setenv ("LOCPATH", dir, TRUE);
+  g_setenv ("LC_ALL", "de_DE.UTF-8", TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+  if (saved_path)
+    g_setenv ("LOCPATH", saved_path, TRUE);
+  else
+    g_unsetenv ("LOCPATH");
+  if (saved_all)
+    g_setenv ("LC_ALL", saved_all, TRUE);
+  else
+    g_unsetenv ("LC_ALL");
+  remove_tree (dir);
+  g_test_trap_assert_passed ();
 }
 
 /* The distinct labels of @view's x axis. */
@@ -4043,6 +4166,151 @@ test_keyboard_compare_menu (void)
   remove_tree (dir);
 }
 
+/* GTK 4.8's shortcuts window warns as it is first laid out, whatever it
+ * lists (a bare program showing it does too): "GtkLabel … reported min
+ * width -4", and without an SVG loader (librsvg) it cannot load its search
+ * icon. Those, recorded since record_begin(), are let through; any other
+ * message fails. */
+static void
+record_end_shortcuts_window (void)
+{
+  recording = FALSE;
+  for (guint i = 0; i < recorded->len; i++) {
+    const char *message = recorded->pdata[i];
+    g_test_message ("the shortcuts window logged: %s", message);
+    if (!strstr (message, "reported min width -4") && !strstr (message, "Failed to load icon"))
+      g_error ("the shortcuts window logged: %s", message);
+  }
+}
+
+/* The keys of @action (an accelerator @app sets) pressed in
+ * @window, as GTK delivers them: a shortcut of the window's own controller
+ * for the application's accelerators, which GtkWindow runs in the capture
+ * phase, before any widget sees the key, and has only while the
+ * application holds the window. TRUE when it took them. */
+static gboolean
+send_app_key (DrmadApplication *app, GtkWindow *window, const char *action)
+{
+  g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), action);
+  g_assert_nonnull (accels[0]);
+  guint keyval;
+  GdkModifierType state;
+  g_assert_true (gtk_accelerator_parse (accels[0], &keyval, &state));
+  g_autoptr (GtkShortcutTrigger) pressed = gtk_keyval_trigger_new (keyval, state);
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (!GTK_IS_SHORTCUT_CONTROLLER (controller)
+        || gtk_event_controller_get_propagation_phase (controller) != GTK_PHASE_CAPTURE)
+      continue;
+    for (guint k = 0; k < g_list_model_get_n_items (G_LIST_MODEL (controller)); k++) {
+      g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), k);
+      if (gtk_shortcut_trigger_equal (gtk_shortcut_get_trigger (shortcut), pressed))
+        return gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), 0, GTK_WIDGET (window),
+                                             gtk_shortcut_get_arguments (shortcut));
+    }
+  }
+  return FALSE;
+}
+
+static GtkWindow *compare_shown;
+static gboolean compare_active (DrmadWindow *w) { return gtk_window_is_active (compare_shown); }
+static DrmadRunner *quit_runner;
+static Gone quit_window_gone, quit_compare_gone;
+static gboolean quit_done (DrmadWindow *unused)
+{
+  return !drmad_runner_is_running (quit_runner) && quit_window_gone.finalized && quit_compare_gone.finalized;
+}
+
+/* Compare runs is a window of the application's, as the main window is:
+ * the application's keys work there (they did nothing: GTK gives them only
+ * to the windows the application holds). Ctrl+? shows the keyboard
+ * shortcuts over it (Ctrl+W closes them, the focus back in Compare), and
+ * Ctrl+Q quits as from the main window, which asks nothing: with a run
+ * going and the comparison still loading (checkpoints made slow to read,
+ * as in /gui/compare-loading), both windows go, the load is cancelled and
+ * the run stops. Loaded, it goes with the main window closed. In a subprocess, whose environment the hook's variable
+ * may change. */
+static void
+test_keyboard_compare_app_keys (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!g_test_subprocess ()) {
+    if (!have_display_data_and_device ())
+      return;
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autofree char *dir = test_tmp_dir ("drmad-compare-app-keys", NULL);
+  char *folders[3] = { NULL };
+  make_slow_runs (dir, folders);
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_assert_cmpfloat (wait_until (window, main_active, 10), >=, 0);
+
+  GtkWidget *compare = drmad_window_compare_runs (window, (const char *const *) folders);
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  g_assert_null (drmad_window_get_error (window));
+  assert_takes_focus (window, GTK_WINDOW (compare));
+  g_assert_true (gtk_window_get_application (GTK_WINDOW (compare)) == GTK_APPLICATION (app));
+  g_assert_nonnull (g_list_find (gtk_application_get_windows (GTK_APPLICATION (app)), compare));
+  record_begin ();
+  g_assert_true (send_app_key (app, GTK_WINDOW (compare), "win.show-help-overlay"));
+  GtkWindow *overlay = GTK_WINDOW (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (compare)));
+  g_assert_nonnull (overlay);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  g_assert_true (gtk_window_get_transient_for (overlay) == GTK_WINDOW (compare));
+  gtk_window_present (overlay);   /* as a window manager gives a window it maps the focus */
+  assert_takes_focus (window, overlay);
+  g_object_ref (overlay);
+  g_assert_true (send_key (overlay, GDK_KEY_w, GDK_CONTROL_MASK));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  g_object_unref (overlay);
+  compare_shown = GTK_WINDOW (compare);
+  g_assert_cmpfloat (wait_until (window, compare_active, 10), >=, 0);
+  record_end_shortcuts_window ();
+  gtk_window_destroy (GTK_WINDOW (compare));
+  iterate_for (0.1);
+
+  const char *job[] = { "layers=784,16,10", "iters=30", "train-size=300", "val-size=200", "meta-iters=1000",
+                        "method=drmad", "batch=50" };
+  for (guint i = 0; i < G_N_ELEMENTS (job); i++)
+    set_option (G_APPLICATION (app), job[i]);
+  activate (window, "start");
+  g_assert_true (drmad_window_is_running (window));
+  g_setenv ("DRMAD_CHECKPOINT_CHUNK", "1", TRUE);
+  compare = drmad_window_compare_runs (window, (const char *const *) folders);
+  g_autoptr (GCancellable) load = g_object_ref (window->compare_cancellable);
+  assert_takes_focus (window, GTK_WINDOW (compare));
+  g_assert_true (drmad_window_is_comparing (window));   /* still loading */
+  g_assert_true (drmad_window_is_running (window));
+  g_autoptr (DrmadRunner) runner = g_object_ref (window->runner);
+  quit_runner = runner;
+  g_object_weak_ref (G_OBJECT (window), note_gone, &quit_window_gone);
+  g_object_weak_ref (G_OBJECT (compare), note_gone, &quit_compare_gone);
+  g_assert_true (send_app_key (app, GTK_WINDOW (compare), "app.quit"));
+  g_assert_true (g_cancellable_is_cancelled (load));
+  g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
+  g_assert_cmpfloat (wait_until (NULL, quit_done, 120), >=, 0);
+  /* the load's thread, which reads the variable, has ended: Compare's last reference was its task's */
+  g_unsetenv ("DRMAD_CHECKPOINT_CHUNK");
+
+  /* a loaded comparison goes with the main window closed, as the
+   * application does (held by it now, it kept the program open) */
+  window = new_window (app, 1024, 600);
+  g_autoptr (GtkWidget) loaded = g_object_ref (drmad_window_compare_runs (window, (const char *const *) folders));
+  g_assert_cmpfloat (wait_until (window, comparing_done, 120), >=, 0);
+  g_assert_cmpuint (g_list_length (gtk_application_get_windows (GTK_APPLICATION (app))), ==, 2);
+  gtk_window_close (GTK_WINDOW (window));   /* as its window manager's close button */
+  iterate_for (0.1);
+  g_assert_false (gtk_widget_get_visible (loaded));
+  g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
+  g_free (folders[0]);
+  g_free (folders[1]);
+  remove_tree (dir);
+}
+
 /* The About dialogs there are, shown or hidden (the tests before closed
  * their windows, and theirs with them). */
 static guint
@@ -4132,10 +4400,6 @@ test_keyboard_dialogs (void)
     g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
   }
   g_object_unref (window);
-  /* GTK 4.8's shortcuts window warns as it is first laid out, whatever it
-   * lists (a bare program showing it does too): "GtkLabel … reported min
-   * width -4", and without an SVG loader (librsvg) it cannot load its
-   * search icon. Those are let through; any other message fails. */
   record_begin ();
   for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
     activate (window, "show-help-overlay");
@@ -4145,13 +4409,7 @@ test_keyboard_dialogs (void)
     assert_takes_focus (window, GTK_WINDOW (overlay));
     assert_closed_by (window, GTK_WINDOW (overlay), k);
   }
-  recording = FALSE;
-  for (guint i = 0; i < recorded->len; i++) {
-    const char *message = recorded->pdata[i];
-    g_test_message ("the shortcuts window logged: %s", message);
-    if (!strstr (message, "reported min width -4") && !strstr (message, "Failed to load icon"))
-      g_error ("the shortcuts window logged: %s", message);
-  }
+  record_end_shortcuts_window ();
 
   for (guint k = 0; k < G_N_ELEMENTS (close_keys); k++) {
     g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
@@ -4231,8 +4489,11 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
   g_test_add_func ("/gui/about-once", test_about_once);
   g_test_add_func ("/gui/keyboard/compare-menu", test_keyboard_compare_menu);
+  g_test_add_func ("/gui/keyboard/compare-app-keys", test_keyboard_compare_app_keys);
   g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
+  g_test_add_func ("/gui/window-decimal-point", test_window_decimal_point);
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
+  g_test_add_func ("/gui/a11y/tab-names", test_a11y_tab_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);

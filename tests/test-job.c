@@ -597,6 +597,73 @@ test_eta_queued_burst (void)
   }
 }
 
+/* One phase of test_eta_short_phases: @steps events over @seconds. The
+ * time left must be unknown (NaN) where @unknown, else known and within
+ * half of the reference (the simulated end minus now). Returns the worst
+ * |error| / reference. */
+static double
+eta_short_phase (EtaRun *r, const char *phase, guint64 meta_done, guint64 meta_total, guint64 steps,
+                 double seconds, gboolean unknown)
+{
+  double worst = 0;
+  for (guint64 k = 0; k <= steps; k++) {
+    if (k > 0)
+      r->now += (gint64) (seconds * 1e6 / steps);
+    DrmadJobProgress event = { phase, k, steps, meta_done, meta_total };
+    double left = drmad_eta_progress_at (&r->eta, &event, r->now, NULL);
+    double truth = (r->end - r->now) / 1e6;
+    if (unknown) {
+      if (!isnan (left))
+        g_error ("%s of meta-iteration %" G_GUINT64_FORMAT ", step %" G_GUINT64_FORMAT ": %.3f s left, where "
+                 "no pace is timed yet", phase, meta_done + 1, k, left);
+      continue;
+    }
+    if (isnan (left) || fabs (left - truth) > truth / 2)
+      g_error ("%s of meta-iteration %" G_GUINT64_FORMAT ", step %" G_GUINT64_FORMAT ": %.3f s left, truly %.3f s",
+               phase, meta_done + 1, k, left, truth);
+    if (truth > 0)
+      worst = MAX (worst, fabs (left - truth) / truth);
+  }
+  return worst;
+}
+
+/* Phases too short for a pace of their own (2 × DRMAD_PROGRESS_LEAD
+ * steps): 3 meta-iterations, each a training of 30 steps in 3 s and a
+ * reverse pass of 30 steps in 6 s, recording in 1 s, the fidelity measured
+ * at meta-iterations 1 and 3 (90 steps, 9 s); then the final evaluation's
+ * 90 steps in 9 s. Meta-iteration 1's training gives no time left (its
+ * first steps hold one-time costs, and it is the first thing timed); from
+ * its reverse pass on, the time left rests on that training's measured 3 s
+ * (a reverse pass as long) and is within half of the truth, and the final
+ * evaluation's first steps on the last training's (three as long). It was
+ * unknown ("…") through the whole of meta-iteration 1 and the final
+ * evaluation's first 64 steps. */
+static void
+test_eta_short_phases (void)
+{
+  enum { META = 3 };
+  EtaRun r = { .now = 1000000000 };
+  r.end = r.now + (gint64) ((META * (3 + 6 + 1) + 2 * 9 + 9) * 1e6);
+  r.eta.fidelity_every = 2;
+  drmad_eta_set_method (&r.eta, DRMAD_METHOD_DRMAD);
+  drmad_eta_start (&r.eta, 0, META);
+  r.eta.meta_started_us = r.eta.last_end_us = r.eta.phase_started_us = r.now;
+  double worst_first = 0, worst_final = 0;
+  for (guint64 done = 0; done < META; done++) {
+    eta_short_phase (&r, "train", done, META, 30, 3, done == 0);
+    double reverse = eta_short_phase (&r, "reverse", done, META, 30, 6, FALSE);
+    double fidelity = done % 2 == 0 ? eta_short_phase (&r, "fidelity", done, META, 90, 9, FALSE) : 0;
+    double saving = eta_short_phase (&r, "saving", done, META, 1, 1, FALSE);
+    if (done == 0)
+      worst_first = MAX (MAX (reverse, fidelity), saving);
+    drmad_eta_iteration_at (&r.eta, done % 2 == 0 ? 19 : 10, r.now);
+  }
+  worst_final = eta_short_phase (&r, "final", META, META, 90, 9, FALSE);
+  g_assert_cmpint (r.now, ==, r.end);
+  g_test_message ("worst relative error of the time left: meta-iteration 1 after its training %.3f, the final "
+                  "evaluation %.3f", worst_first, worst_final);
+}
+
 /* The --check table keeps its columns under their headings on every row:
  * each verdict ("ok" or "TOO FAR" on each basis) and fidelity columns of
  * numbers or "diverged". The row of a group whose finite differences were
@@ -804,6 +871,7 @@ main (int argc, char **argv)
   g_test_add_func ("/job/eta-first-step-reported", test_eta_first_step_reported);
   g_test_add_func ("/job/eta-first-event", test_eta_first_event);
   g_test_add_func ("/job/eta-queued-burst", test_eta_queued_burst);
+  g_test_add_func ("/job/eta-short-phases", test_eta_short_phases);
   g_test_add_func ("/job/check-table-aligned", test_check_table_aligned);
   g_test_add_func ("/job/eta-after-warm-start", test_eta_after_warm_start);
   g_test_add_func ("/job/eta-later-closed-form", test_eta_later_closed_form);
