@@ -470,8 +470,12 @@ drmad_blas_info_describe (const DrmadBlasInfo *info)
 typedef struct {
   __typeof__ (CLBlastSgemm) *sgemm;
   __typeof__ (CLBlastDgemm) *dgemm;
+  __typeof__ (CLBlastClearCache) *clear_cache;   /* NULL where the library has none */
   GError *error;   /* why it could not be loaded */
 } Clblast;
+
+/* Devices alive that have run a CLBlast GEMM (DrmadDevice.ran_clblast). */
+static gint clblast_devices = 0;
 
 static gpointer
 load_clblast (gpointer data)
@@ -490,6 +494,7 @@ load_clblast (gpointer data)
   }
   clblast->sgemm = (__typeof__ (CLBlastSgemm) *) dlsym (handle, "CLBlastSgemm");
   clblast->dgemm = (__typeof__ (CLBlastDgemm) *) dlsym (handle, "CLBlastDgemm");
+  clblast->clear_cache = (__typeof__ (CLBlastClearCache) *) dlsym (handle, "CLBlastClearCache");
   if (!clblast->sgemm || !clblast->dgemm)
     clblast->error = g_error_new (DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND,
                                   "%s has no function CLBlastSgemm or CLBlastDgemm: install the Debian package "
@@ -502,6 +507,25 @@ clblast_load (void)
 {
   static GOnce once = G_ONCE_INIT;
   return g_once (&once, load_clblast, NULL);
+}
+
+/* CLBlast keeps each program it compiles, for the process's life, in a
+ * cache keyed by the OpenCL context, and each program holds its context:
+ * a program that opened a device per job (the window on every Start, a
+ * library caller's loop) kept every closed device's context and programs,
+ * 1.5 MB of heap a job here (docs/reliability.md, "Long-lived use").
+ * CLBlast can only empty the whole cache, so it is emptied when the last
+ * device alive that ran its GEMMs goes: no other device's programs are
+ * dropped under it, and the next device compiles afresh, as a first
+ * device does. */
+void
+drmad_clblast_device_freed (DrmadDevice *device)
+{
+  if (!g_atomic_int_get (&device->ran_clblast) || !g_atomic_int_dec_and_test (&clblast_devices))
+    return;
+  const Clblast *clblast = clblast_load ();
+  if (clblast->clear_cache)
+    clblast->clear_cache ();
 }
 
 /* ---- device arrays ---- */
@@ -1015,6 +1039,8 @@ drmad_gemm (DrmadDevice *device, DrmadPrecision precision, DrmadGemmPath path,
     g_propagate_error (error, g_error_copy (clblast->error));
     return FALSE;
   }
+  if (g_atomic_int_compare_and_exchange (&device->ran_clblast, FALSE, TRUE))
+    g_atomic_int_inc (&clblast_devices);
   CLBlastTranspose ta = transpose_a ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastTranspose tb = transpose_b ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastStatusCode status = fp64

@@ -17,12 +17,16 @@ struct _DrmadDevice {
   guint64          allocated_bytes;
   guint64          peak_bytes;
   struct _DrmadStoragePool *storage_pool;   /* lib/blas.c: drmad_buffers_new()'s large mappings, kept */
+  gint             ran_clblast;   /* a CLBlast GEMM ran on it (lib/blas.c, drmad_clblast_device_freed) */
 };
 
 /* Drops the device's hold on @pool (lib/blas.c); NULL is ignored. */
 void drmad_storage_pool_unref (struct _DrmadStoragePool *pool);
 /* Frees the mappings @pool keeps; NULL is ignored. */
 void drmad_storage_pool_trim  (struct _DrmadStoragePool *pool);
+/* After @device's context is released: lets CLBlast's cache go when no
+ * device alive has run its GEMMs (lib/blas.c). */
+void drmad_clblast_device_freed (struct _DrmadDevice *device);
 
 const char *drmad_cl_status_name (cl_int status);
 

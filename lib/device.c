@@ -366,6 +366,7 @@ drmad_device_unref (DrmadDevice *device)
       clReleaseProgram (device->programs[i]);
   clReleaseCommandQueue (device->queue);
   clReleaseContext (device->context);
+  drmad_clblast_device_freed (device);
   g_free (device->info.platform_name);
   g_free (device->info.name);
   g_free (device->info.type);

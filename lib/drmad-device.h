@@ -103,7 +103,11 @@ void drmad_prepare_environment (void);
  * Returns a new device holding one reference: drop it with
  * drmad_device_unref(). Nets, device data and trainers take references of
  * their own, so the device may be unreffed before them; the context and
- * queue go with the last reference.
+ * queue go with the last reference. So do CLBlast's compiled GEMM kernels,
+ * which CLBlast keeps per context for the process's life, where no other
+ * device alive has run CLBlast GEMMs (else they go with the last such
+ * device): a program that opens a device per job keeps none of them, and
+ * a device opened afterwards compiles its own as the first one did.
  */
 DrmadDevice *drmad_device_open  (const char *spec, GError **error);
 DrmadDevice *drmad_device_ref   (DrmadDevice *device);  /* @device, with one more reference */

@@ -4,8 +4,10 @@
  * triple loop.
  * OpenBLAS chooses its core once per process, so each case that depends on
  * the environment runs in a fresh process (g_test_trap_subprocess), where
- * nothing has loaded OpenBLAS yet: the test program does not link it. */
+ * nothing has loaded OpenBLAS yet: the test program does not link it.
+ * Also CLBlast's kernels let go with the devices that ran them. */
 #include "blas.h"
+#include "device-private.h"
 #include "small-gemm.h"
 #include "drmad.h"
 #include "test-util.h"
@@ -513,6 +515,83 @@ test_start_threads_prepared (void)
   g_test_trap_assert_passed ();
 }
 
+/* A device that ran CLBlast GEMMs (a net trained on it), its context with one
+ * reference more, held here, to count the references to it afterwards. */
+static DrmadDevice *
+device_after_clblast (cl_context *context)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadDevice *device = drmad_device_open (NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (drmad_device_set_gemm_path (device, DRMAD_GEMM_CLBLAST, &error));
+  float x[60 * 6];
+  gint32 y[60];
+  for (guint i = 0; i < 60; i++) {
+    y[i] = i % 3;
+    for (guint d = 0; d < 6; d++)
+      x[i * 6 + d] = (float) ((i * 7 + d * 13) % 17) / 17.0f;
+  }
+  g_autoptr (DrmadDataset) ds = drmad_dataset_new_from_arrays (60, 6, 3, x, y, &error);
+  g_autoptr (DrmadDeviceData) data = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, ds, &error);
+  guint sizes[] = { 6, 5, 3 };
+  g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 10,
+                                            &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (drmad_device_get_gemm_path (device), ==, DRMAD_GEMM_CLBLAST);
+  g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+  CHECK (drmad_net_init_params (net, 1, NULL, &error));
+  CHECK (drmad_trainer_set_uniform (trainer, 0.1, 0.9, 1e-4, &error));
+  CHECK (drmad_trainer_run (trainer, data, 1, 0, 6, NULL, NULL, NULL, &error));
+  *context = device->context;
+  clRetainContext (*context);
+  return device;
+}
+
+static cl_uint
+context_references (cl_context context)
+{
+  cl_uint count = 0;
+  g_assert_cmpint (clGetContextInfo (context, CL_CONTEXT_REFERENCE_COUNT, sizeof count, &count, NULL), ==,
+                   CL_SUCCESS);
+  return count;
+}
+
+/* CLBlast keeps the programs it compiles, and with them their context, in
+ * a cache for the process's life: each device a program opened and closed
+ * (the window's every Start, a library caller's every job) stayed, context
+ * and programs, 1.5 MB of heap a job. The last device alive that ran
+ * CLBlast GEMMs lets them go, and only the last: another device's programs
+ * stay while it lives. Counted by the contexts' references (the one taken
+ * here is the only one left once a context is let go). */
+static void
+test_clblast_cache_released (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) probe = drmad_device_open (NULL, &error);
+  if (!probe) {
+    g_test_skip (error->message);
+    return;
+  }
+  g_clear_pointer (&probe, drmad_device_unref);
+  cl_context first_context, second_context;
+  DrmadDevice *first = device_after_clblast (&first_context);
+  DrmadDevice *second = device_after_clblast (&second_context);
+  g_assert_cmpuint (context_references (first_context), >, 2);   /* the device's, this test's, CLBlast's programs' */
+  drmad_device_unref (first);
+  g_assert_cmpuint (context_references (first_context), >, 1);   /* the second device's programs are kept */
+  drmad_device_unref (second);
+  g_assert_cmpuint (context_references (first_context), ==, 1);
+  g_assert_cmpuint (context_references (second_context), ==, 1);
+  clReleaseContext (first_context);
+  clReleaseContext (second_context);
+  /* and a device opened afterwards compiles afresh and runs */
+  cl_context third_context;
+  DrmadDevice *third = device_after_clblast (&third_context);
+  drmad_device_unref (third);
+  g_assert_cmpuint (context_references (third_context), ==, 1);
+  clReleaseContext (third_context);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -529,5 +608,6 @@ main (int argc, char **argv)
   g_test_add_func ("/blas/host-gemm-beta-zero", test_host_gemm_beta_zero);
   g_test_add_func ("/blas/buffers-kept", test_buffers_kept);
   g_test_add_func ("/blas/small-gemm", test_small_gemm);
+  g_test_add_func ("/blas/clblast-cache-released", test_clblast_cache_released);
   return g_test_run ();
 }

@@ -1,6 +1,9 @@
 /* NaN injected into the data, into a gradient and into a
  * hypergradient is caught — by the loaders, by the divergence guard — and
- * never reaches a checkpoint or a CSV. */
+ * never reaches a checkpoint or a CSV. Also descriptors and memory under
+ * failures (fsync, address space, a lock file), and a process that runs
+ * job after job getting back what each took (docs/reliability.md,
+ * "Long-lived use"). */
 #include "drmad.h"
 #include "net-private.h"
 #include "blas.h"
@@ -397,6 +400,151 @@ test_run_create_lock_fails (void)
   g_test_trap_assert_passed ();
 }
 
+/* A progress callback that stops the work at its fifth report. */
+static gboolean
+cancel_after_five (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  guint *calls = user_data;
+  return ++*calls < 5;
+}
+
+/* Entries of @folder (its hidden ones too). */
+static guint
+count_entries (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  guint n = 0;
+  while (dir && g_dir_read_name (dir))
+    n++;
+  return n;
+}
+
+/* One small job of a program that embeds the library and runs many in one
+ * process (README, "the library"): its own device, data, net, θ and
+ * optimiser, and a run in @base/runJ that records, is refused a second
+ * writer, has a step cancelled, is resumed, and is replaced by a --force
+ * run that never records; then a damaged data file is read. */
+static void
+long_lived_job (const char *base, guint j)
+{
+  g_autoptr (GError) error = NULL;
+  guint n = 120, dim = 12, classes = 3;
+  g_autofree float *x = g_new (float, n * dim);
+  g_autofree gint32 *y = g_new (gint32, n);
+  for (guint i = 0; i < n; i++) {
+    y[i] = i % classes;
+    for (guint d = 0; d < dim; d++)
+      x[i * dim + d] = (float) ((i * 7 + d * 13 + j) % 17) / 17.0f + (d == (guint) y[i]);
+  }
+  g_autoptr (DrmadDataset) pool = drmad_dataset_new_from_arrays (n, dim, classes, x, y, &error);
+  g_autoptr (DrmadSplit) split = drmad_dataset_split (pool, NULL, j + 1, 60, 30, 30, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, split->train, &error);
+  g_autoptr (DrmadDeviceData) val = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, split->val, &error);
+  guint sizes[] = { dim, 8, classes };
+  g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 10, &error);
+  g_assert_no_error (error);
+  DrmadHyperConfig config;
+  drmad_hyper_config_init (&config);
+  config.learn_lr = TRUE;
+  config.segments = 2;
+  config.steps = 20;
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, &error);
+  DrmadReverseConfig reverse;
+  drmad_reverse_config_init (&reverse);
+  reverse.method = j % 2 ? DRMAD_METHOD_DRMAD : DRMAD_METHOD_AUTO;
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 2;
+  g_autoptr (DrmadMeta) meta = drmad_meta_new (net, hyper, train, val, &reverse, &meta_config, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *folder = g_strdup_printf ("%s/run%u", base, j);
+  DrmadRun *run = drmad_run_create (folder, "[drmad]\n", FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_null (drmad_run_create (folder, "[drmad]\n", TRUE, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+  g_clear_error (&error);
+  g_assert_null (drmad_run_open (folder, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_BUSY);
+  g_clear_error (&error);
+  for (guint i = 0; i < 2; i++) {
+    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+    g_assert_no_error (error);
+    CHECK (drmad_run_record (run, hyper, meta, report, &error));
+  }
+  guint calls = 0;
+  g_assert_null (drmad_meta_step (meta, cancel_after_five, &calls, &error));
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED);
+  g_clear_error (&error);
+  drmad_run_free (run);
+  g_assert_false (drmad_run_in_use (folder, NULL));
+
+  g_autoptr (DrmadRun) again = drmad_run_open (folder, &error);
+  g_assert_no_error (error);
+  CHECK (drmad_run_restore (again, hyper, meta, &error));
+  g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, NULL, NULL, &error);
+  g_assert_no_error (error);
+  CHECK (drmad_run_record (again, hyper, meta, report, &error));
+  g_clear_pointer (&again, drmad_run_free);
+  g_autoptr (DrmadRun) replacing = drmad_run_create (folder, "[drmad]\nforce\n", TRUE, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&replacing, drmad_run_free);
+  g_assert_false (drmad_run_in_use (folder, NULL));
+
+  g_autofree char *damaged = g_strdup_printf ("%s/damaged%u-idx", base, j);
+  g_assert_true (g_file_set_contents (damaged, "\0\0\x08\x03\0\0\0\x05\0\0\0\x1c\0\0\0\x1c" "abc", 19, NULL));
+  g_assert_null (drmad_dataset_load_idx (damaged, damaged, NULL, &error));
+  g_assert_nonnull (error);
+}
+
+/* A program that runs job after job in one process gets back every
+ * descriptor and thread each job took, and each job leaves its run folder
+ * holding the run's files alone (no temporary file, no staging folder
+ * beside it) and unlocked. The first job starts what lives as long as the
+ * process (the BLAS, the host team); the counts after it are the ones the
+ * next jobs must return to. */
+static void
+test_long_lived (void)
+{
+  if (!g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR)) {
+    g_test_skip ("no /proc/self to count descriptors and threads in");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) probe = drmad_device_open (NULL, &error);
+  if (!probe) {
+    g_test_skip (error->message);
+    return;
+  }
+  g_clear_pointer (&probe, drmad_device_unref);
+  g_autofree char *base = test_tmp_dir ("drmad-long-lived", NULL);
+  long_lived_job (base, 0);
+  guint descriptors = open_descriptors (), threads = count_entries ("/proc/self/task");
+  const char *run_files[] = { ".drmad-lock", "run.ini", "history.csv", "hyper.csv", "checkpoint.bin" };
+  for (guint j = 1; j <= 10; j++) {
+    long_lived_job (base, j);
+    g_assert_cmpuint (open_descriptors (), ==, descriptors);
+    g_assert_cmpuint (count_entries ("/proc/self/task"), ==, threads);
+    g_assert_cmpuint (count_entries (base), ==, 2 * (j + 1));   /* runJ and damagedJ-idx of each job */
+    g_autofree char *folder = g_strdup_printf ("%s/run%u", base, j);
+    g_assert_cmpuint (count_entries (folder), ==, G_N_ELEMENTS (run_files));
+    for (guint i = 0; i < G_N_ELEMENTS (run_files); i++) {
+      g_autofree char *path = g_build_filename (folder, run_files[i], NULL);
+      g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+    }
+    g_autofree char *history = g_build_filename (folder, "history.csv", NULL), *text = NULL;
+    g_assert_true (g_file_get_contents (history, &text, NULL, NULL));
+    guint lines = 0;
+    for (const char *p = text; *p; p++)
+      lines += *p == '\n';
+    g_assert_cmpuint (lines, ==, 1 + 3);   /* the header and three meta-iterations: the replacement never recorded */
+  }
+  remove_tree (base);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -411,5 +559,6 @@ main (int argc, char **argv)
   g_test_add_func ("/faults/blas-address-space", test_blas_address_space);
   g_test_add_func ("/faults/atomic-write-fsync-fails", test_atomic_write_fsync_fails);
   g_test_add_func ("/faults/run-create-lock-fails", test_run_create_lock_fails);
+  g_test_add_func ("/faults/long-lived", test_long_lived);
   return g_test_run ();
 }
