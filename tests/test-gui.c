@@ -4358,6 +4358,44 @@ test_about_once (void)
   g_assert_cmpuint (count_abouts (), ==, 0);   /* gone with its window */
 }
 
+/* drmad_window_save_png_async() on a window closed before its next frame:
+ * that frame never comes, and the task waited for it for ever, its
+ * callback never called and the window it holds never freed. It ends
+ * when the window goes, with an error naming the file, and writes nothing. */
+static guint png_callbacks;
+static GError *png_error;
+
+static void
+png_saved_or_not (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  png_callbacks++;
+  g_assert_false (drmad_window_save_png_finish (DRMAD_WINDOW (source), result, &png_error));
+}
+
+static void
+test_save_png_window_closed (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_autofree char *folder = test_tmp_dir ("drmad-png-closed", NULL);
+  g_autofree char *path = g_build_filename (folder, "window.png", NULL);
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  png_callbacks = 0;
+  g_clear_error (&png_error);
+  drmad_window_save_png_async (window, path, png_saved_or_not, NULL);
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate_for (2);
+  g_assert_cmpuint (png_callbacks, ==, 1);
+  g_assert_error (png_error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_nonnull (strstr (png_error->message, path));
+  g_assert_nonnull (strstr (png_error->message, "closed"));
+  g_clear_error (&png_error);
+  g_assert_null (window);   /* the task let it go */
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  remove_tree (folder);
+}
+
 /* The other windows the main window opens close with Escape and Ctrl+W,
  * the focus back in the main window: the keyboard shortcuts (which lists
  * both keys), About, Export's question before replacing files (closed, it
@@ -4488,6 +4526,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/compare", test_keyboard_compare);
   g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
   g_test_add_func ("/gui/about-once", test_about_once);
+  g_test_add_func ("/gui/save-png-window-closed", test_save_png_window_closed);
   g_test_add_func ("/gui/keyboard/compare-menu", test_keyboard_compare_menu);
   g_test_add_func ("/gui/keyboard/compare-app-keys", test_keyboard_compare_app_keys);
   g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
