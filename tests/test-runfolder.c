@@ -983,6 +983,45 @@ test_resume_finished (void)
   remove_tree (dir);
 }
 
+/* A run killed after its last checkpoint and before or while its plots
+ * were written (they go last, and take a good part of a small run's
+ * record) left l2.png missing or of the meta-iteration before: --resume
+ * only evaluated again and drew nothing, though it printed the plots'
+ * names. It draws them from the checkpoint, byte for byte what the run
+ * drew (found by killing runs at random moments, docs/reliability.md). */
+static void
+test_resume_finished_draws_plots (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-finished-plots", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL), *before = g_build_filename (dir, "B", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", before, NULL }, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL), ==, 0);
+  g_autofree char *l2_path = g_build_filename (folder, "l2.png", NULL);
+  g_autofree char *loss_path = g_build_filename (folder, "loss.png", NULL);
+  g_autofree char *earlier_loss = g_build_filename (before, "loss.png", NULL);
+  gsize l2_length, loss_length, earlier_length, length;
+  g_autofree char *l2_bytes = NULL, *loss_bytes = NULL, *earlier_bytes = NULL, *now = NULL;
+  g_assert_true (g_file_get_contents (l2_path, &l2_bytes, &l2_length, NULL));
+  g_assert_true (g_file_get_contents (loss_path, &loss_bytes, &loss_length, NULL));
+  /* as the kill leaves it: l2.png not yet written, loss.png meta-iteration 1's */
+  g_assert_cmpint (g_unlink (l2_path), ==, 0);
+  g_assert_true (g_file_get_contents (earlier_loss, &earlier_bytes, &earlier_length, NULL));
+  g_assert_true (earlier_length != loss_length || memcmp (earlier_bytes, loss_bytes, loss_length) != 0);
+  g_assert_true (g_file_set_contents (loss_path, earlier_bytes, earlier_length, NULL));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, &err),
+                   ==, 0);
+  g_assert_nonnull (strstr (err, "already has its 2 meta-iterations"));
+  g_assert_true (g_file_get_contents (l2_path, &now, &length, NULL));
+  g_assert_cmpmem (now, length, l2_bytes, l2_length);
+  g_clear_pointer (&now, g_free);
+  g_assert_true (g_file_get_contents (loss_path, &now, &length, NULL));
+  g_assert_cmpmem (now, length, loss_bytes, loss_length);
+  remove_tree (dir);
+}
+
 typedef struct {
   const char *folder;
   gint        stop;
@@ -1566,6 +1605,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
+  g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
   g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
   g_test_add_func ("/runfolder/hyper-csv-link-not-cut", test_hyper_csv_link_not_cut);
