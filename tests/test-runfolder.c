@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>   /* renameat2() */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -234,6 +235,63 @@ test_force_replaces_whole (void)
   g_assert_nonnull (strstr (ini3, "seed=5"));
   g_assert_nonnull (strstr (history3, "\n1,0,"));
   g_assert_null (strstr (history3, "\n2,0,"));   /* nothing of the earlier run's second meta-iteration */
+  g_assert_cmpuint (count_prefixed (dir, "F."), ==, 0);
+  remove_tree (dir);
+}
+
+/* Whether this file system swaps two folders' names in one step
+ * (renameat2 RENAME_EXCHANGE), as --force's replacement asks. */
+static gboolean
+can_exchange (const char *dir)
+{
+  g_autofree char *a = g_build_filename (dir, "exchange-a", NULL), *b = g_build_filename (dir, "exchange-b", NULL);
+  g_assert_cmpint (g_mkdir (a, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (b, 0755), ==, 0);
+  gboolean swapped = renameat2 (AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0;
+  g_rmdir (a);
+  g_rmdir (b);
+  return swapped;
+}
+
+/* --force's replacement of an earlier run was two renames (the earlier
+ * run aside, the new one into its place): a run killed between them left
+ * no F at all, the earlier run in F.drmad-old-…, the new one in
+ * F.drmad-new-…, and --resume F said "not a run folder". The folders now
+ * swap names in one step. Killed right after the replacement's first
+ * rename (DRMAD_INJECT_FAULT=kill:replace), F holds the new run, which
+ * --resume finishes as an uninterrupted run would; the earlier run's files,
+ * left under the staging name, go at that resume. */
+static void
+test_force_killed_mid_replace (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-force-kill", NULL);
+  if (!can_exchange (dir)) {
+    g_test_skip ("this file system cannot swap two folders (renameat2 RENAME_EXCHANGE)");
+    remove_tree (dir);
+    return;
+  }
+  g_autofree char *folder = g_build_filename (dir, "F", NULL), *alone = g_build_filename (dir, "U", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--seed", "5", "--out", alone, NULL }, NULL), ==, 0);
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--meta-iters", "2", "--seed", "5", "--force", "--out", folder,
+                                                       NULL }, "DRMAD_INJECT_FAULT", "kill:replace", NULL, NULL),
+                   ==, 128 + SIGKILL);
+  g_autofree char *ini = read_file (folder, "run.ini");
+  g_assert_nonnull (ini);
+  g_assert_nonnull (strstr (ini, "seed=5"));
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, NULL),
+                   ==, 0);
+  g_autofree char *history = history_without_seconds (folder), *history_alone = history_without_seconds (alone);
+  g_assert_cmpstr (history, ==, history_alone);
+  g_autofree char *hyper = read_file (folder, "hyper.csv"), *hyper_alone = read_file (alone, "hyper.csv");
+  g_assert_cmpstr (hyper, ==, hyper_alone);
+  g_autofree char *mark = g_build_filename (folder, ".drmad-staging", NULL);
+  g_assert_false (g_file_test (mark, G_FILE_TEST_EXISTS));
   g_assert_cmpuint (count_prefixed (dir, "F."), ==, 0);
   remove_tree (dir);
 }
@@ -1592,6 +1650,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-fifo", test_checkpoint_fifo);
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
+  g_test_add_func ("/runfolder/force-killed-mid-replace", test_force_killed_mid_replace);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
   g_test_add_func ("/runfolder/force-refused-up-front", test_force_refused_up_front);
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
