@@ -1283,7 +1283,13 @@ say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const 
   g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("mpirun -n %u drmad --no-gui --resume", ranks->size)
                                             : g_strdup ("--resume");
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
-  if (kept > 0 && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
+  GStatBuf st;
+  gboolean there = g_stat (checkpoint, &st) == 0;
+  if (kept > 0 && there && !S_ISREG (st.st_mode))
+    /* put there while the run went on: "gone" blamed a deleted folder */
+    say (callbacks, "%s is no longer a file but %s, put there while the run went on: nothing of this run can be "
+         "resumed from there", checkpoint, S_ISDIR (st.st_mode) ? "a folder" : "a special file");
+  else if (kept > 0 && !there)
     say (callbacks, "%s/checkpoint.bin is gone (the folder was deleted or moved while the run went on): nothing of "
          "this run can be resumed from there", folder);
   else if (kept > 0)

@@ -496,7 +496,9 @@ wait_stopped (const char *pid)
 /* The run folder deleted while the run goes on (rm -rf of it, or of the
  * folder a relative runs/DATE-TIME lies in): the run fails at its next write
  * with status 1 and says that the folder is gone, not that its
- * meta-iterations are kept there. */
+ * meta-iterations are kept there. checkpoint.bin replaced by a folder is
+ * said to be that (it was said to be gone, "the folder was deleted or
+ * moved": found replacing files under running runs, docs/reliability.md). */
 static void
 test_folder_deleted (void)
 {
@@ -524,6 +526,27 @@ test_folder_deleted (void)
   g_test_message ("%s", err);
   g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 1);
   g_assert_nonnull (strstr (err, "checkpoint.bin is gone"));
+  g_assert_null (strstr (err, "everything up to"));
+
+  /* checkpoint.bin replaced by a folder while the run goes on: the folder is
+   * there, and the line said it was deleted or moved */
+  g_autoptr (GSubprocess) second = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
+  wait_for (checkpoint);
+  pid = g_subprocess_get_identifier (second);
+  g_assert_nonnull (pid);
+  g_assert_cmpint (kill (atoi (pid), SIGSTOP), ==, 0);
+  wait_stopped (pid);
+  g_assert_cmpint (g_unlink (checkpoint), ==, 0);
+  g_assert_cmpint (g_mkdir (checkpoint, 0755), ==, 0);
+  g_assert_cmpint (kill (atoi (pid), SIGCONT), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_true (g_subprocess_communicate_utf8 (second, NULL, NULL, NULL, &err, NULL));
+  g_test_message ("%s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (second), ==, 1);
+  g_autofree char *expected = g_strdup_printf ("%s is no longer a file but a folder, put there while the run went "
+                                               "on: nothing of this run can be resumed from there", checkpoint);
+  g_assert_nonnull (strstr (err, expected));
+  g_assert_null (strstr (err, "is gone"));
   g_assert_null (strstr (err, "everything up to"));
   remove_tree (dir);
 }
