@@ -352,6 +352,28 @@ atomic_copy_from (AtomicFile *file, const char *source, guint64 length, GError *
   return TRUE;
 }
 
+/* Flushes @folder's entries (a rename in it) to the disk: 0, or the
+ * errno of a failed fsync(). A folder that cannot be opened for reading
+ * (mode -wx) or whose file system does not flush folders (EINVAL) counts
+ * as flushed: the rename itself went through. Test hook
+ * (docs/reliability.md): DRMAD_INJECT_FAULT=fsyncdir:E makes every such
+ * fsync() fail with errno E, as a disk's I/O error would. */
+static int
+sync_folder (const char *folder)
+{
+  int dir = open (folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return 0;
+  int saved = fsync (dir) == 0 ? 0 : errno;
+#ifdef DRMAD_TEST_HOOKS
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  if (spec && g_str_has_prefix (spec, "fsyncdir:"))
+    saved = atoi (spec + strlen ("fsyncdir:"));
+#endif
+  close (dir);
+  return saved == EINVAL ? 0 : saved;
+}
+
 static gboolean
 atomic_commit (AtomicFile *file, GError **error)
 {
@@ -372,11 +394,14 @@ atomic_commit (AtomicFile *file, GError **error)
     g_unlink (file->template);
     return atomic_fail (file, saved, "replace", error);
   }
+  /* The file is in place; until its folder is flushed a power loss may
+   * still take the rename back. A failure there was passed over: the run
+   * went on as if its record were safe. It is said, naming the file; what
+   * the folder shows is the new file. */
   g_autofree char *folder = g_path_get_dirname (file->path);
-  int dir = open (folder, O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    fsync (dir);
-    close (dir);
+  if ((saved = sync_folder (folder)) != 0) {
+    g_autofree char *what = g_strdup_printf ("flush the folder %s after replacing", folder);
+    return atomic_fail (file, saved, what, error);
   }
   atomic_abort (file);   /* fd is -1: frees the names only */
   return TRUE;
@@ -719,11 +744,15 @@ drmad_run_check_new (const char *folder_given, gboolean force, GError **error)
 }
 
 /* A folder drmad_run_create() made, whose run could not start: its lock
- * file goes, then the folder, which stays when it holds anything else. */
+ * file goes, and its run.ini, which a write that failed after its rename
+ * (the folder's flush) left there, then the folder, which stays when it
+ * holds anything else. */
 static void
 remove_made_folder (const char *folder)
 {
   g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  g_unlink (ini);
   g_unlink (lock);
   g_rmdir (folder);
 }
@@ -803,17 +832,6 @@ inject_kill (const char *point)
 #endif
 }
 
-/* Flushes @folder's entries (a rename in it) to the disk. */
-static void
-sync_folder (const char *folder)
-{
-  int dir = open (folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    fsync (dir);
-    close (dir);
-  }
-}
-
 /* --force: the new run's folder takes the earlier run's place, whole: the
  * two folders swap names in one step (renameat2 RENAME_EXCHANGE), so that
  * FOLDER names one run or the other at every instant. Two renames left no
@@ -836,7 +854,10 @@ replace_earlier_run (DrmadRun *run, GError **error)
     close (fd);
   if (fd >= 0 && renameat2 (AT_FDCWD, run->folder, AT_FDCWD, run->replaces, RENAME_EXCHANGE) == 0) {
     inject_kill ("replace");
-    sync_folder (parent);   /* the swap on the disk before the earlier run's files go */
+    /* the swap on the disk before the earlier run's files go; a failure
+     * to flush is passed over here: the new run's own files were flushed
+     * and reported at its record, and both names hold a whole run */
+    (void) sync_folder (parent);
     g_unlink (old_mark);   /* the new run's mark, in FOLDER: a run folder now */
     remove_run_folder (run->folder);   /* the earlier run, under the staging name, its mark with it */
   } else {
@@ -858,7 +879,7 @@ replace_earlier_run (DrmadRun *run, GError **error)
       g_rename (old, run->replaces);
       return set_errno_error (error, saved, "move the new run into", run->replaces);
     }
-    sync_folder (parent);
+    (void) sync_folder (parent);
     remove_run_folder (old);
   }
   close (run->replaced_lock_fd);

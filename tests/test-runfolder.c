@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>   /* renameat2() */
@@ -548,6 +549,45 @@ test_folder_deleted (void)
   g_assert_nonnull (strstr (err, expected));
   g_assert_null (strstr (err, "is gone"));
   g_assert_null (strstr (err, "everything up to"));
+  remove_tree (dir);
+}
+
+/* A folder's flush after a rename (fsync of the folder, which makes the
+ * rename last through a power loss) that fails was passed over: the run
+ * went on, status 0, as if its files were safe. With every such flush
+ * failing as on a disk's I/O error (DRMAD_INJECT_FAULT=fsyncdir:5, EIO) a
+ * new run stops at run.ini, naming the folder, the file and the error, and
+ * leaves no folder behind; a resume stops at its run.ini too, and once the
+ * flush works again it resumes. */
+static void
+test_folder_flush_fails (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-flush", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL), *err = NULL;
+  int status = run_drmad (small, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, "DRMAD_INJECT_FAULT",
+                          "fsyncdir:5", NULL, &err);
+  g_assert_cmpint (status, !=, 0);
+  g_autofree char *expected = g_strdup_printf ("cannot flush the folder %s after replacing %s/run.ini: %s", folder,
+                                               folder, g_strerror (EIO));
+  g_assert_nonnull (strstr (err, expected));
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_autofree char *history = read_file (folder, "history.csv");
+  g_clear_pointer (&err, g_free);
+  status = run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                      "DRMAD_INJECT_FAULT", "fsyncdir:5", NULL, &err);
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, "cannot flush the folder"));
+  g_autofree char *history_after = read_file (folder, "history.csv");
+  g_assert_cmpstr (history_after, ==, history);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  g_clear_pointer (&history_after, g_free);
+  history_after = read_file (folder, "history.csv");
+  g_assert_nonnull (strstr (history_after, "\n2,"));
   remove_tree (dir);
 }
 
@@ -1686,6 +1726,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/signal-during-start", test_signal_during_start);
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
+  g_test_add_func ("/runfolder/folder-flush-fails", test_folder_flush_fails);
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
