@@ -1795,6 +1795,45 @@ test_settings (void)
   g_assert_no_error (error);
 }
 
+/* settings.ini goes through the library's atomic writer, the one that
+ * flushes the file before its rename and the folder after (a power loss
+ * must not leave an empty settings.ini): g_key_file_save_to_file() flushed
+ * nothing for a first save. Seen through the writer's full-disk hook
+ * (DRMAD_INJECT_FAULT=nospace:1, every write of the library's writer
+ * fails): the save fails naming the file, the earlier file stays byte for
+ * byte, nothing is left beside it; without the hook it saves. */
+static void
+test_settings_durable (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = test_tmp_dir ("drmad-settings-durable", NULL);
+  g_autofree char *path = g_build_filename (dir, "settings.ini", NULL);
+  const char *earlier = "[drmad]\niters=7\n";
+  g_assert_true (g_file_set_contents (path, earlier, -1, NULL));
+  g_autoptr (DrmadSettings) settings = drmad_settings_new ();
+  g_assert_true (drmad_settings_set (settings, "iters", "30", &error));
+  g_setenv ("DRMAD_INJECT_FAULT", "nospace:1", TRUE);
+  gboolean saved = drmad_settings_save (settings, path, &error);
+  g_unsetenv ("DRMAD_INJECT_FAULT");
+  g_assert_false (saved);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_SPACE);
+  g_assert_nonnull (strstr (error->message, path));
+  g_clear_error (&error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, earlier);
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  g_assert_cmpstr (g_dir_read_name (listing), ==, "settings.ini");
+  g_assert_null (g_dir_read_name (listing));
+  g_assert_true (drmad_settings_save (settings, path, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&text, g_free);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\niters=30\n"));
+  remove_tree (dir);
+}
+
 /* drmad_options_from_values gives what the command line gives. */
 static void
 test_options_from_values (void)
@@ -2185,9 +2224,10 @@ test_final_unrecorded (void)
                          "meta-iters=1", "method=drmad", "batch=50", "learn=l2,lr", "segments=2" };
   for (guint i = 0; i < G_N_ELEMENTS (tiny); i++)
     set_option (G_APPLICATION (app), tiny[i]);
-  /* The reference: the same run, recorded. Writes: run.ini, the
+  /* The reference: the same run, recorded. Writes: settings.ini (saved as
+   * the run starts, through the library's writer too), run.ini, the
    * meta-iteration's history.csv, hyper.csv, checkpoint.bin and three
-   * plots, then the final history.csv, the 8th. */
+   * plots, then the final history.csv, the 9th. */
   activate (window, "start");
   g_assert_cmpfloat (wait_until (window, idle, 120), >=, 0);
   g_test_message ("reference: %s", drmad_window_get_status (window));
@@ -2195,7 +2235,7 @@ test_final_unrecorded (void)
   g_autofree char *reference = g_strdup (drmad_window_get_run_folder (window));
   g_autofree char *initial = history_test_error (reference, "final-initial");
   g_autofree char *learned = history_test_error (reference, "final-learned");
-  g_setenv ("DRMAD_INJECT_FAULT", "nospace:8", TRUE);   /* counted from here: this run's 8th write */
+  g_setenv ("DRMAD_INJECT_FAULT", "nospace:9", TRUE);   /* counted from here: this run's 9th write */
   activate (window, "start");
   g_assert_cmpfloat (wait_until (window, idle, 120), >=, 0);
   g_unsetenv ("DRMAD_INJECT_FAULT");
@@ -4471,6 +4511,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/final-text", test_final_text);
   g_test_add_func ("/gui/summary-not-finite", test_summary_not_finite);
   g_test_add_func ("/gui/settings", test_settings);
+  g_test_add_func ("/gui/settings-durable", test_settings_durable);
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
   g_test_add_func ("/gui/window", test_window);
