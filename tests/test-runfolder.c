@@ -220,7 +220,7 @@ test_out_unwritable_up_front (void)
   }
   g_test_message ("a folder made unwritable: mkdir there fails with %s", g_strerror (refused));
   g_autofree char *nested = g_build_filename (locked, "new", "run", NULL);
-  g_autofree char *lock = g_build_filename (locked, ".drmad-lock", NULL);
+  g_autofree char *lock = g_build_filename (earlier, ".drmad-lock", NULL);   /* the forced run took it there */
   struct { const char *const *args; char *line; } cases[] = {
     { (const char *[]){ "--meta-iters", "1", "--out", nested, NULL },
       g_strdup_printf ("drmad: cannot create the output folder %s: %s\n", nested, g_strerror (refused)) },
@@ -306,8 +306,9 @@ spawn_overriding (const char *const *argv, char **err)
 {
   g_autoptr (GError) error = NULL;
   int wait_status;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | (err ? 0 : G_SPAWN_STDERR_TO_DEV_NULL),
-                               become_nobody_overriding, NULL, NULL, err, &wait_status, &error));
+  GSpawnFlags flags = G_SPAWN_STDOUT_TO_DEV_NULL | (err ? 0 : G_SPAWN_STDERR_TO_DEV_NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, flags, become_nobody_overriding, NULL, NULL, err,
+                               &wait_status, &error));
   g_assert_no_error (error);
   return wait_status;
 }
