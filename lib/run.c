@@ -735,6 +735,17 @@ check_new_folder (const char *folder, gboolean force, gboolean *has_ini, GError 
   return TRUE;
 }
 
+/* access(2) as the create is judged: by the effective user, group and
+ * capabilities (AT_EACCESS). Plain access() asks for the real ones and drops
+ * the capabilities of a user other than root: a service run as its own
+ * user with CAP_DAC_OVERRIDE (systemd's AmbientCapabilities=), which may
+ * make its run folder anywhere, was refused before the data load. */
+static int
+may (const char *path, int mode)
+{
+  return faccessat (AT_FDCWD, path, mode, AT_EACCESS);
+}
+
 /* What drmad_run_create() would fail to make in @folder (no trailing
  * separators), with the error it would give, found without making anything:
  * the folder and its parents (g_mkdir_with_parents, from the nearest one
@@ -761,16 +772,15 @@ check_can_make (const char *folder, gboolean replacing, GError **error)
     }
     if (saved == 0 && !S_ISDIR (st.st_mode))
       saved = ENOTDIR;
-    else if (saved == 0 && g_access (nearest, W_OK | X_OK) != 0)
+    else if (saved == 0 && may (nearest, W_OK | X_OK) != 0)
       saved = errno;
     return saved == 0 || set_errno_error (error, saved, "create the output folder", folder);
   }
   g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
-  if (g_access (folder, W_OK | X_OK) != 0
-      || (g_file_test (lock, G_FILE_TEST_EXISTS) && g_access (lock, R_OK | W_OK) != 0))
+  if (may (folder, W_OK | X_OK) != 0 || (g_stat (lock, &st) == 0 && may (lock, R_OK | W_OK) != 0))
     return set_errno_error (error, errno, "create the lock file", lock);
   g_autofree char *parent = g_path_get_dirname (folder);
-  if (replacing && g_access (parent, W_OK | X_OK) != 0)
+  if (replacing && may (parent, W_OK | X_OK) != 0)
     return set_errno_error (error, errno, "create a folder beside", folder);
   return TRUE;
 }

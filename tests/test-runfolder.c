@@ -9,12 +9,16 @@
 #include <glib/gstdio.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/fs.h>   /* FS_IOC_SETFLAGS, FS_IMMUTABLE_FL: make_unwritable() */
 #include <signal.h>
 #include <stdio.h>   /* renameat2() */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -217,7 +221,7 @@ test_out_unwritable_up_front (void)
   }
   g_test_message ("a folder made unwritable: mkdir there fails with %s", g_strerror (refused));
   g_autofree char *nested = g_build_filename (locked, "new", "run", NULL);
-  g_autofree char *lock = g_build_filename (locked, ".drmad-lock", NULL);
+  g_autofree char *lock = g_build_filename (earlier, ".drmad-lock", NULL);   /* the forced run took it there */
   struct { const char *const *args; char *line; } cases[] = {
     { (const char *[]){ "--meta-iters", "1", "--out", nested, NULL },
       g_strdup_printf ("drmad: cannot create the output folder %s: %s\n", nested, g_strerror (refused)) },
@@ -277,6 +281,78 @@ test_out_unwritable_up_front (void)
                                                  g_strerror (refused));
   g_assert_cmpint (empty_status, ==, 2);
   g_assert_cmpstr (empty_err, ==, empty_line);
+  remove_tree (dir);
+}
+
+/* In the child, before its exec: the user nobody (65534) with
+ * CAP_DAC_OVERRIDE as an ambient capability, as systemd runs a service
+ * with User= and AmbientCapabilities=: it may write in any folder. Exits
+ * 77 where this process may not do that (not root). */
+static void
+become_nobody_overriding (gpointer user_data)
+{
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+  guint at = CAP_TO_INDEX (CAP_DAC_OVERRIDE);
+  data[at].effective = data[at].permitted = data[at].inheritable = CAP_TO_MASK (CAP_DAC_OVERRIDE);
+  if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setgroups (0, NULL) != 0 || setresgid (65534, 65534, 65534) != 0
+      || setresuid (65534, 65534, 65534) != 0 || syscall (SYS_capset, &header, data) != 0
+      || prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_OVERRIDE, 0, 0) != 0)
+    _exit (77);
+}
+
+/* @argv run as become_nobody_overriding() leaves it: its wait status. */
+static int
+spawn_overriding (const char *const *argv, char **err)
+{
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  GSpawnFlags flags = G_SPAWN_STDOUT_TO_DEV_NULL | (err ? 0 : G_SPAWN_STDERR_TO_DEV_NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, flags, become_nobody_overriding, NULL, NULL, err,
+                               &wait_status, &error));
+  g_assert_no_error (error);
+  return wait_status;
+}
+
+/* The early --out check asked access(2), which answers for the real user
+ * and drops a non-root user's capabilities: a user given CAP_DAC_OVERRIDE,
+ * whose run folder the create makes in a folder of root's, was refused
+ * before the data load ("Permission denied", status 2), and warned that
+ * the OpenCL kernel cache cannot be written. It runs, without a word. */
+static void
+test_out_capability (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-capability", NULL);
+  g_autofree char *roots = g_build_filename (dir, "R", NULL);
+  g_assert_cmpint (g_mkdir (roots, 0755), ==, 0);
+  g_autofree char *probe = g_build_filename (roots, "probe", NULL);
+  const char *const mkdir_argv[] = { "/bin/mkdir", probe, NULL };
+  int probed = spawn_overriding (mkdir_argv, NULL);
+  if (!WIFEXITED (probed) || WEXITSTATUS (probed) != 0 || !g_file_test (probe, G_FILE_TEST_IS_DIR)) {
+    g_test_skip ("cannot run a process as nobody with CAP_DAC_OVERRIDE here (not root?)");
+    remove_tree (dir);
+    return;
+  }
+  g_autofree char *out = g_build_filename (roots, "new", "run", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  const char *const extra[] = { "--meta-iters", "1", "--out", out, NULL };
+  for (const char *const *a = extra; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *err = NULL;
+  int status = spawn_overriding ((const char *const *) argv->pdata, &err);
+  g_test_message ("as nobody with CAP_DAC_OVERRIDE: wait status %d, stderr:\n%s", status, err);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_autofree char *ini = read_file (out, "run.ini");
+  g_assert_nonnull (ini);
+  /* nor was it told that the kernel cache (root's, here) cannot be written */
+  g_assert_null (strstr (err, "cannot be written"));
   remove_tree (dir);
 }
 
@@ -786,10 +862,29 @@ ignore_hangup_and_interrupt (gpointer user_data)
   signal (SIGINT, SIG_IGN);   /* as a shell leaves a command started with & in a script */
 }
 
+/* Waits until the process @pid has taken every signal sent to it (none
+ * pending in /proc/PID/status): two sent at once are otherwise one. */
+static void
+wait_taken (const char *pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/status", pid);
+  for (guint tries = 0; tries < 5000; tries++) {
+    g_autofree char *status = NULL;
+    const char *pending;
+    if (!g_file_get_contents (path, &status, NULL, NULL) || !(pending = strstr (status, "\nShdPnd:\t"))
+        || g_ascii_strtoull (pending + strlen ("\nShdPnd:\t"), NULL, 16) == 0)
+      return;
+    g_usleep (1000);
+  }
+}
+
 /* SIGHUP (the terminal closed, an SSH session dropped) ended a headless run
  * at once, status 129, without saying what it kept: it now stops it as
  * SIGTERM does, within a step, saying how to continue, status 129, and the
- * run resumes. Where SIGHUP and SIGINT were ignored when drmad started
+ * run resumes. A closed terminal sends a run in its foreground two SIGHUPs
+ * (the shell's, then the kernel's when the shell exits): the second ended
+ * it at once as a second SIGTERM does, before its last words, and now
+ * changes nothing. Where SIGHUP and SIGINT were ignored when drmad started
  * (`nohup drmad --no-gui … &` in a script), they stay ignored and the run
  * goes on; SIGTERM still stops it. */
 static void
@@ -802,7 +897,12 @@ test_hangup (void)
   g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
   g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
   wait_for (history);
-  g_subprocess_send_signal (run, SIGHUP);
+  /* kill(2), not g_subprocess_send_signal(), which sends from GLib's
+   * worker thread later: the two could come together, as one */
+  const char *run_pid = g_subprocess_get_identifier (run);
+  g_assert_cmpint (kill (atoi (run_pid), SIGHUP), ==, 0);
+  wait_taken (run_pid);
+  g_assert_cmpint (kill (atoi (run_pid), SIGHUP), ==, 0);
   g_autofree char *err = NULL;
   g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
   g_test_message ("after SIGHUP: %s", err);
@@ -1932,6 +2032,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
   g_test_add_func ("/runfolder/force-refused-up-front", test_force_refused_up_front);
   g_test_add_func ("/runfolder/out-unwritable-up-front", test_out_unwritable_up_front);
+  g_test_add_func ("/runfolder/out-capability", test_out_capability);
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/checkpoint-v3-large-theta", test_checkpoint_v3_large_theta);
