@@ -4253,6 +4253,48 @@ send_app_key (DrmadApplication *app, GtkWindow *window, const char *action)
   return FALSE;
 }
 
+/* Every key @window's keyboard shortcuts window lists works there: an
+ * accelerator of the application's names an action that @window or the
+ * application has (app.quit, win.show-help-overlay), and any other key a
+ * widget of @window takes, sent to the one with the focus (a plot's
+ * arrows, zoom and menu keys, then Escape and Ctrl+W, which close it).
+ * Compare runs listed the main window's Start, Stop, Open a run folder,
+ * Export, F9 and F10, which do nothing there. The caller holds @window,
+ * which a close key may have closed. */
+static void
+assert_listed_keys_work (DrmadApplication *app, GtkWindow *window)
+{
+  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
+  g_assert_nonnull (overlay);
+  g_autoptr (GPtrArray) listed = g_ptr_array_new_with_free_func (g_free);
+  collect_accelerators (GTK_WIDGET (overlay), listed);
+  g_assert_cmpuint (listed->len, >, 0);
+  g_autoptr (GHashTable) tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < listed->len; i++) {
+    g_auto (GStrv) keys = g_strsplit (listed->pdata[i], " ", -1);
+    for (char **key = keys; *key; key++) {
+      guint keyval;
+      GdkModifierType state;
+      g_assert_true (gtk_accelerator_parse (*key, &keyval, &state));
+      char *name = gtk_accelerator_name (keyval, state);
+      if (!g_hash_table_add (tried, name))
+        continue;   /* listed twice (Escape: a plot's, then the window's) */
+      g_auto (GStrv) actions = gtk_application_get_actions_for_accel (GTK_APPLICATION (app), name);
+      gboolean works = FALSE;
+      for (char **a = actions; a && *a && !works; a++)
+        works = g_str_has_prefix (*a, "app.") ? g_action_group_has_action (G_ACTION_GROUP (app), *a + 4)
+                : g_str_has_prefix (*a, "win.") && g_action_group_has_action (G_ACTION_GROUP (window), *a + 4);
+      if (!actions || !actions[0])
+        works = send_key (window, keyval, state);
+      g_test_message ("%s lists %s: %s", gtk_window_get_title (window), name,
+                      actions && actions[0] ? actions[0] : works ? "taken" : "not taken");
+      if (!works)
+        g_error ("the shortcuts window of %s lists %s (%s), which does nothing there", gtk_window_get_title (window),
+                 name, actions && actions[0] ? actions[0] : "no action");
+    }
+  }
+}
+
 static GtkWindow *compare_shown;
 static gboolean compare_active (DrmadWindow *w) { return gtk_window_is_active (compare_shown); }
 static DrmadRunner *quit_runner;
@@ -4266,6 +4308,8 @@ static gboolean quit_done (DrmadWindow *unused)
  * the application's keys work there (they did nothing: GTK gives them only
  * to the windows the application holds). Ctrl+? shows the keyboard
  * shortcuts over it (Ctrl+W closes them, the focus back in Compare), and
+ * every key that shortcuts window lists works there (it listed the main
+ * window's Start, Open, F9…, which do nothing in Compare), and
  * Ctrl+Q quits as from the main window, which asks nothing: with a run
  * going and the comparison still loading (checkpoints made slow to read,
  * as in /gui/compare-loading), both windows go, the load is cancelled and
@@ -4310,7 +4354,14 @@ test_keyboard_compare_app_keys (void)
   compare_shown = GTK_WINDOW (compare);
   g_assert_cmpfloat (wait_until (window, compare_active, 10), >=, 0);
   record_end_shortcuts_window ();
+  /* its shortcuts window lists its own keys, not the main window's */
+  g_object_ref (compare);
+  laid_out_view = gtk_root_get_focus (GTK_ROOT (compare));   /* the menu points into the plot */
+  g_assert_true (DRMAD_IS_PLOT_VIEW (laid_out_view));
+  g_assert_cmpfloat (wait_until (window, view_laid_out, 10), >=, 0);
+  assert_listed_keys_work (app, GTK_WINDOW (compare));
   gtk_window_destroy (GTK_WINDOW (compare));
+  g_object_unref (compare);
   iterate_for (0.1);
 
   const char *job[] = { "layers=784,16,10", "iters=30", "train-size=300", "val-size=200", "meta-iters=1000",
