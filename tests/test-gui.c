@@ -251,6 +251,8 @@ typedef struct {
   GThread *main_thread;
   guint    emitted, off_thread, iterations;
   gboolean finished;
+  /* "META PHASE" → the steps of its progress events, in the order they came */
+  GHashTable *phases;
 } RunnerWatch;
 
 static void
@@ -265,6 +267,27 @@ static void
 on_watch_event (DrmadRunner *runner, gpointer event, RunnerWatch *watch)
 {
   watch_emission (watch);
+}
+
+static void
+free_string (gpointer string)
+{
+  g_string_free (string, TRUE);
+}
+
+static void
+on_watch_progress (DrmadRunner *runner, DrmadJobProgress *progress, RunnerWatch *watch)
+{
+  watch_emission (watch);
+  char *key = g_strdup_printf ("%" G_GUINT64_FORMAT " %s", progress->meta_done, progress->phase);
+  GString *steps = g_hash_table_lookup (watch->phases, key);
+  if (!steps) {
+    steps = g_string_new (NULL);
+    g_hash_table_insert (watch->phases, key, steps);
+  } else {
+    g_free (key);
+  }
+  g_string_append_printf (steps, " %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, progress->step, progress->total);
 }
 
 static void
@@ -301,12 +324,13 @@ test_runner_thread (void)
   g_assert_no_error (error);
   options.out = g_build_filename (g_get_user_data_dir (), "runner-thread", NULL);
 
-  RunnerWatch watch = { .main_thread = g_thread_self () };
+  g_autoptr (GHashTable) phases = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_string);
+  RunnerWatch watch = { .main_thread = g_thread_self (), .phases = phases };
   g_autoptr (DrmadRunner) runner = drmad_runner_new ();
   g_signal_connect (runner, "started", G_CALLBACK (on_watch_event), &watch);
   g_signal_connect (runner, "folder", G_CALLBACK (on_watch_event), &watch);
   g_signal_connect (runner, "notice", G_CALLBACK (on_watch_event), &watch);
-  g_signal_connect (runner, "progress", G_CALLBACK (on_watch_event), &watch);
+  g_signal_connect (runner, "progress", G_CALLBACK (on_watch_progress), &watch);
   g_signal_connect (runner, "iteration", G_CALLBACK (on_watch_iteration), &watch);
   g_signal_connect (runner, "finished", G_CALLBACK (on_watch_finished), &watch);
   g_assert_true (drmad_runner_start (runner, &options));
@@ -321,6 +345,33 @@ test_runner_thread (void)
   g_assert_true (watch.finished);
   g_assert_cmpuint (watch.iterations, ==, 2);
   g_assert_cmpuint (watch.off_thread, ==, 0);
+  /* However few of the steps cross (one each PROGRESS_INTERVAL_US), every
+   * phase's first and last step does, the recording's one event ("saving"
+   * 0/1) among them: the window's bar said "reverse 29/30" through the
+   * recording, and its time left timed each phase from whichever of its
+   * steps came first after the interval, where the terminal's times it
+   * from its first. Each meta-iteration trains (steps 1 to 30), reverses
+   * and records; the final evaluation trains three times (1 to 90). */
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, phases);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    const char *steps = ((GString *) value)->str;
+    g_test_message ("meta-iteration %s:%s", (const char *) key, steps);
+    g_auto (GStrv) each = g_strsplit (steps + 1, " ", -1);
+    guint64 first = g_ascii_strtoull (each[0], NULL, 10);
+    const char *last = each[g_strv_length (each) - 1];
+    const char *slash = strchr (last, '/');
+    gboolean ended = g_str_has_suffix (key, " saving") ? g_str_equal (steps, " 0/1")   /* its one event */
+                     : slash && g_ascii_strtoull (last, NULL, 10) == g_ascii_strtoull (slash + 1, NULL, 10);
+    if (first > 1 || !ended)
+      g_error ("meta-iteration %s: its first or its last step did not cross to the main context:%s",
+               (const char *) key, steps);
+  }
+  const char *expected[] = { "0 train", "0 reverse", "0 saving", "1 train", "1 reverse", "1 saving", "2 final" };
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    if (!g_hash_table_contains (phases, expected[i]))
+      g_error ("no progress event of meta-iteration %s crossed to the main context", expected[i]);
 }
 
 static void
