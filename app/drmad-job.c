@@ -603,10 +603,12 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
   this_left = saving ? MAX (saving_s - elapsed, 0) : this_left + saving_s;
   double so_far = (now - eta->meta_started_us) / 1e6;
   /* At a phase's first events, before its own pace is timed: what the
-   * finished meta-iterations took, or in meta-iteration 1, once its
-   * training is timed whole, what that training took (a reverse pass as
-   * long, a fidelity measurement as long as both). Only meta-iteration 1's
-   * training waits for its own pace: its first steps hold one-time costs
+   * finished meta-iterations took, or in the first meta-iteration this
+   * session runs (meta-iteration 1, or the one a continued run starts
+   * from: n counts only this session's), once its training is timed
+   * whole, what that training took (a reverse pass as long, a fidelity
+   * measurement as long as both). Only that training waits for its own
+   * pace: its first steps hold one-time costs
    * (kernels compiled on first use) and the queue's lead (README, "Progress
    * and the time left"). */
   if (isnan (this_left) && (n || eta->train_s > 0))
