@@ -116,10 +116,14 @@ typedef struct {
 /* SIGINT, SIGTERM and SIGHUP (the terminal closed, an SSH session dropped)
  * stop the job through its cancel path within one step, so that the run
  * says what it kept and how to continue it; SIGHUP ended it at once,
- * without its last words. A second one ends the process at once
- * (SA_RESETHAND). A signal ignored when drmad started stays ignored, as in
- * the window (gui/drmad-application.c): `nohup drmad --no-gui …` outlives
- * the terminal as it was asked to. */
+ * without its last words. A second SIGINT or SIGTERM ends the process at
+ * once (SA_RESETHAND); a second SIGHUP does not: a closed terminal sends a
+ * run in the foreground two at once, the shell's (bash passes its SIGHUP to
+ * every job) and the kernel's when the shell, the session leader, exits,
+ * and the second ended the run before it could stop (README, "The run
+ * folder"). A signal ignored when drmad started stays ignored, as in the
+ * window (gui/drmad-application.c): `nohup drmad --no-gui …` outlives the
+ * terminal as it was asked to. */
 static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 static gboolean stop_signal_caught[G_N_ELEMENTS (stop_signals)];
 static volatile sig_atomic_t stop_signal;
@@ -127,18 +131,20 @@ static volatile sig_atomic_t stop_signal;
 static void
 on_stop_signal (int signo)
 {
-  stop_signal = signo;
+  if (signo != SIGHUP || !stop_signal)   /* the terminal's echo names no stop of its own */
+    stop_signal = signo;
 }
 
 static void
 catch_stop_signals (void)
 {
-  struct sigaction action = { .sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND };
+  struct sigaction action = { .sa_handler = on_stop_signal };
   sigemptyset (&action.sa_mask);
   for (guint i = 0; i < G_N_ELEMENTS (stop_signals); i++) {
     struct sigaction now;
     if (sigaction (stop_signals[i], NULL, &now) == 0 && now.sa_handler == SIG_IGN)
       continue;
+    action.sa_flags = stop_signals[i] == SIGHUP ? 0 : SA_RESETHAND;
     stop_signal_caught[i] = sigaction (stop_signals[i], &action, NULL) == 0;
   }
 }

@@ -603,10 +603,12 @@ drmad_eta_progress_at (DrmadEta *eta, const DrmadJobProgress *event, gint64 now,
   this_left = saving ? MAX (saving_s - elapsed, 0) : this_left + saving_s;
   double so_far = (now - eta->meta_started_us) / 1e6;
   /* At a phase's first events, before its own pace is timed: what the
-   * finished meta-iterations took, or in meta-iteration 1, once its
-   * training is timed whole, what that training took (a reverse pass as
-   * long, a fidelity measurement as long as both). Only meta-iteration 1's
-   * training waits for its own pace: its first steps hold one-time costs
+   * finished meta-iterations took, or in the first meta-iteration this
+   * session runs (meta-iteration 1, or the one a continued run starts
+   * from: n counts only this session's), once its training is timed
+   * whole, what that training took (a reverse pass as long, a fidelity
+   * measurement as long as both). Only that training waits for its own
+   * pace: its first steps hold one-time costs
    * (kernels compiled on first use) and the queue's lead (README, "Progress
    * and the time left"). */
   if (isnan (this_left) && (n || eta->train_s > 0))
@@ -1298,7 +1300,13 @@ say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const 
                                                                ranks->size)
                                             : g_strdup ("--resume");
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
-  if (kept > 0 && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
+  GStatBuf st;
+  gboolean there = g_stat (checkpoint, &st) == 0;
+  if (kept > 0 && there && !S_ISREG (st.st_mode))
+    /* put there while the run went on: "gone" blamed a deleted folder */
+    say (callbacks, "%s is no longer a file but %s, put there while the run went on: nothing of this run can be "
+         "resumed from there", checkpoint, S_ISDIR (st.st_mode) ? "a folder" : "a special file");
+  else if (kept > 0 && !there)
     say (callbacks, "%s/checkpoint.bin is gone (the folder was deleted or moved while the run went on): nothing of "
          "this run can be resumed from there", folder);
   else if (kept > 0)
@@ -1646,10 +1654,23 @@ exchange:
     outcome = DRMAD_JOB_FAILED;
     goto out;
   }
-  if (writer && o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters)
+  if (writer && o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters) {
     say (callbacks, "%s already has its %u meta-iteration%s: only the final evaluation runs again "
          "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta),
          drmad_meta_get_iteration (meta) == 1 ? "" : "s");
+    /* The plots go after the checkpoint (drmad_run_record, then
+     * write_plots): a run killed between its last checkpoint and its last
+     * plot left them missing or of the meta-iteration before, and no record
+     * follows here to draw them again (docs/reliability.md). */
+    if (drmad_meta_get_iteration (meta) > 0 && !drmad_run_write_plots (run, hyper, error)) {
+      outcome = outcome_of (*error, DRMAD_JOB_FAILED);
+      g_prefix_error (error, "the plots of meta-iteration %u could not be drawn again: ",
+                      drmad_meta_get_iteration (meta));
+      say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
+                ", which runs the final evaluation again");
+      goto out;
+    }
+  }
 
   gboolean repeats = FALSE;   /* the next meta-iteration would be this one again */
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {

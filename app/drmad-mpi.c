@@ -45,12 +45,25 @@ drmad_mpi_launched_size (void)
 }
 
 const char *
-drmad_mpi_launcher (void)
+drmad_mpi_launcher (guint size)
 {
-  static const char *launcher;
-  if (!launcher)
-    launcher = !g_getenv ("OMPI_COMM_WORLD_SIZE") && g_getenv ("SLURM_STEP_ID") ? "srun" : "mpirun";
-  return launcher;
+  /* A launcher that runs inside a Slurm step passes the step's variables
+   * on to the processes it starts: Open MPI's mpirun (which sets
+   * OMPI_COMM_WORLD_SIZE), MPICH's and Intel MPI's hydra (MPI_LOCALRANKID;
+   * within an allocation it starts its proxies with srun), any of them in
+   * the shell of `srun --pty bash`. Only srun's own tasks are as many as
+   * the processes (SLURM_STEP_NUM_TASKS). */
+  static gsize read;
+  static gboolean srun_set;
+  static guint64 step_tasks;
+  if (g_once_init_enter (&read)) {
+    srun_set = g_getenv ("SLURM_STEP_ID") && !g_getenv ("OMPI_COMM_WORLD_SIZE") && !g_getenv ("MPI_LOCALRANKID");
+    const char *tasks = g_getenv ("SLURM_STEP_NUM_TASKS");
+    if (!tasks || !g_ascii_string_to_unsigned (tasks, 10, 1, G_MAXUINT, &step_tasks, NULL))
+      step_tasks = 0;
+    g_once_init_leave (&read, 1);
+  }
+  return srun_set && (!size || !step_tasks || step_tasks == size) ? "srun" : "mpirun";
 }
 
 static struct {
@@ -63,7 +76,7 @@ static struct {
 gboolean
 drmad_mpi_init (DrmadJobRanks *ranks, GError **error)
 {
-  const char *launcher = drmad_mpi_launcher ();   /* before MPI_Init, which may set variables of its own */
+  drmad_mpi_launcher (0);   /* the environment read before MPI_Init, which may set variables of its own */
   if (!mpi.init) {
     /* RTLD_GLOBAL: Open MPI's own components, which it loads in turn, look
      * for libmpi's symbols in the global scope. */
@@ -88,7 +101,7 @@ drmad_mpi_init (DrmadJobRanks *ranks, GError **error)
   }
   if (!mpi.init (ranks, error))
     return FALSE;
-  ranks->launcher = launcher;
+  ranks->launcher = drmad_mpi_launcher (ranks->size);
   return TRUE;
 }
 

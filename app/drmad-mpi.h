@@ -13,11 +13,14 @@ guint    drmad_mpi_launched_rank (void);
 /* Under a launcher, how many processes it started, as it set it in the
  * environment (before MPI_Init); 0 when none says. */
 guint    drmad_mpi_launched_size (void);
-/* The command that started this process, as a user gives it: "srun" where
- * Slurm's srun did (its SLURM_STEP_ID, and no mpirun's OMPI_COMM_WORLD_SIZE,
- * which mpirun sets within an allocation too), else "mpirun". Read from the
- * environment at the first call, which drmad_mpi_init() makes before MPI_Init. */
-const char *drmad_mpi_launcher (void);
+/* The command that started this process and @size in all (0: not known
+ * yet), as a user gives it: "srun" where Slurm's srun started each of them
+ * itself (its SLURM_STEP_ID, its SLURM_STEP_NUM_TASKS where set equal to
+ * @size, and neither mpirun's OMPI_COMM_WORLD_SIZE nor hydra's
+ * MPI_LOCALRANKID, which mpirun and mpiexec started within an allocation
+ * pass on with the step's variables), else "mpirun". The environment is
+ * read at the first call, which drmad_mpi_init() makes before MPI_Init. */
+const char *drmad_mpi_launcher (guint size);
 
 /* MPI_Init, and @ranks filled for drmad_job_run_ranks(): this rank, the
  * number of ranks, the launcher, the averaging hook and the θ check. */

@@ -4,6 +4,7 @@
 #include "drmad-run-plots.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
 /* At most this often a progress event crosses to the main context: every
  * step would flood it (a step can take 0.1 ms). */
@@ -28,6 +29,8 @@ typedef struct {
   DrmadOptions  options;
   gint64        started_us, last_progress_us;
   guint64       last_meta_done;
+  char          last_phase[16];   /* of the last progress event, crossed or not */
+  guint64       last_step;
   guint         last_iteration;
 } Job;
 
@@ -151,7 +154,19 @@ job_progress (const DrmadJobProgress *progress, gpointer user_data)
   if (g_cancellable_is_cancelled (job->cancellable))
     return FALSE;
   gint64 now = g_get_monotonic_time ();
-  if (now - job->last_progress_us >= PROGRESS_INTERVAL_US || progress->meta_done != job->last_meta_done) {
+  /* Besides one each interval: each meta-iteration's first event, and each
+   * phase's first and last. The window's time left times a phase from its
+   * first event, as the terminal's does (drmad_eta_progress_at()); and the
+   * recording's one event ("saving" 0/1) comes within the interval of the
+   * reverse pass's last step: dropped, the bar said "reverse 29/30" through
+   * the seconds of saving a large θ. A few more events a meta-iteration
+   * (the last step once, though a count held at its end repeats it). */
+  gboolean new_phase = strncmp (progress->phase, job->last_phase, sizeof job->last_phase - 1) != 0;
+  gboolean phase_edge = new_phase || (progress->step >= progress->total && job->last_step < progress->total);
+  g_strlcpy (job->last_phase, progress->phase, sizeof job->last_phase);
+  job->last_step = progress->step;
+  if (now - job->last_progress_us >= PROGRESS_INTERVAL_US || progress->meta_done != job->last_meta_done
+      || phase_edge) {
     job->last_progress_us = now;
     job->last_meta_done = progress->meta_done;
     Event *event = g_new0 (Event, 1);

@@ -271,7 +271,7 @@ drmad_settings_set_aside (const char *path, GError **error)
                                     : g_strdup_printf ("%s.damaged-%u", path, n);
     if (g_file_test (aside, G_FILE_TEST_EXISTS) || g_file_test (aside, G_FILE_TEST_IS_SYMLINK))
       continue;
-    if (!g_file_set_contents (aside, contents, length, error))
+    if (!drmad_write_file_atomic (aside, contents, length, error))
       return NULL;
     return g_steal_pointer (&aside);
   }
@@ -323,7 +323,14 @@ drmad_settings_save (DrmadSettings *self, const char *given_path, GError **error
                  g_strerror (errsv));
     return FALSE;
   }
-  if (!g_key_file_save_to_file (file, path, error)) {
+  /* The library's writer, as for a run folder's files: the file flushed
+   * before its rename and the folder after. g_key_file_save_to_file()
+   * flushed nothing where no settings.ini was there before, nor the folder,
+   * so a power loss after the first save could leave it empty or missing
+   * (docs/reliability.md). */
+  gsize length;
+  g_autofree char *data = g_key_file_to_data (file, &length, NULL);
+  if (!drmad_write_file_atomic (path, data, length, error)) {
     g_prefix_error (error, "the settings were not saved for the next launch: ");
     return FALSE;
   }

@@ -1030,9 +1030,13 @@ drmad_window_compare_runs (DrmadWindow *self, const char *const *folders)
    * quits). */
   GtkWidget *window = gtk_application_window_new (gtk_window_get_application (GTK_WINDOW (self)));
   gtk_application_window_set_show_menubar (GTK_APPLICATION_WINDOW (window), FALSE);
-  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
-  if (overlay)
-    drmad_secondary_window_setup (GTK_WINDOW (overlay), FALSE);
+  /* A shortcuts window of its own keys (data/ui/compare-help-overlay.ui):
+   * GtkApplication gives each of its windows the main window's, whose
+   * Start, Stop, Open, Export, F9 and F10 do nothing here. */
+  g_autoptr (GtkBuilder) builder = gtk_builder_new_from_resource ("/org/drmad/Drmad/ui/compare-help-overlay.ui");
+  GtkShortcutsWindow *overlay = GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "help_overlay"));
+  gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (window), overlay);
+  drmad_secondary_window_setup (GTK_WINDOW (overlay), FALSE);
   gtk_window_set_title (GTK_WINDOW (window), "Compare runs");
   gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
   /* Not destroy-with-parent: GTK then keeps the main window as its parent

@@ -6,6 +6,7 @@
 #include "blas.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +22,9 @@ drmad_prepare_environment (void)
   const char *cache = g_getenv ("POCL_CACHE_DIR");
   g_autofree char *fallback = g_build_filename (g_get_user_cache_dir (), "pocl", NULL);
   const char *folder = cache && *cache ? cache : fallback;
-  if (g_mkdir_with_parents (folder, 0755) != 0 || access (folder, W_OK | X_OK) != 0)
+  /* AT_EACCESS: for the user PoCL writes as, with its capabilities; access()
+   * asked for the real user and warned a service given CAP_DAC_OVERRIDE. */
+  if (g_mkdir_with_parents (folder, 0755) != 0 || faccessat (AT_FDCWD, folder, W_OK | X_OK, AT_EACCESS) != 0)
     g_warning ("the OpenCL kernel cache %s cannot be written (%s): kernels will fail to build; set POCL_CACHE_DIR "
                "to a writable folder", folder, g_file_test (folder, G_FILE_TEST_EXISTS)
                && !g_file_test (folder, G_FILE_TEST_IS_DIR) ? "it is not a folder" : g_strerror (errno));

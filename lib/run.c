@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <signal.h>
+#include <stdio.h>   /* renameat2() */
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -350,6 +352,28 @@ atomic_copy_from (AtomicFile *file, const char *source, guint64 length, GError *
   return TRUE;
 }
 
+/* Flushes @folder's entries (a rename in it) to the disk: 0, or the
+ * errno of a failed fsync(). A folder that cannot be opened for reading
+ * (mode -wx) or whose file system does not flush folders (EINVAL) counts
+ * as flushed: the rename itself went through. Test hook
+ * (docs/reliability.md): DRMAD_INJECT_FAULT=fsyncdir:E makes every such
+ * fsync() fail with errno E, as a disk's I/O error would. */
+static int
+sync_folder (const char *folder)
+{
+  int dir = open (folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0)
+    return 0;
+  int saved = fsync (dir) == 0 ? 0 : errno;
+#ifdef DRMAD_TEST_HOOKS
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  if (spec && g_str_has_prefix (spec, "fsyncdir:"))
+    saved = atoi (spec + strlen ("fsyncdir:"));
+#endif
+  close (dir);
+  return saved == EINVAL ? 0 : saved;
+}
+
 static gboolean
 atomic_commit (AtomicFile *file, GError **error)
 {
@@ -370,11 +394,14 @@ atomic_commit (AtomicFile *file, GError **error)
     g_unlink (file->template);
     return atomic_fail (file, saved, "replace", error);
   }
+  /* The file is in place; until its folder is flushed a power loss may
+   * still take the rename back. A failure there was passed over: the run
+   * went on as if its record were safe. It is said, naming the file; what
+   * the folder shows is the new file. */
   g_autofree char *folder = g_path_get_dirname (file->path);
-  int dir = open (folder, O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    fsync (dir);
-    close (dir);
+  if ((saved = sync_folder (folder)) != 0) {
+    g_autofree char *what = g_strdup_printf ("flush the folder %s after replacing", folder);
+    return atomic_fail (file, saved, what, error);
   }
   atomic_abort (file);   /* fd is -1: frees the names only */
   return TRUE;
@@ -708,6 +735,17 @@ check_new_folder (const char *folder, gboolean force, gboolean *has_ini, GError 
   return TRUE;
 }
 
+/* access(2) as the create is judged: by the effective user, group and
+ * capabilities (AT_EACCESS). Plain access() asks for the real ones and drops
+ * the capabilities of a user other than root: a service run as its own
+ * user with CAP_DAC_OVERRIDE (systemd's AmbientCapabilities=), which may
+ * make its run folder anywhere, was refused before the data load. */
+static int
+may (const char *path, int mode)
+{
+  return faccessat (AT_FDCWD, path, mode, AT_EACCESS);
+}
+
 /* What drmad_run_create() would fail to make in @folder (no trailing
  * separators), with the error it would give, found without making anything:
  * the folder and its parents (g_mkdir_with_parents, from the nearest one
@@ -734,16 +772,15 @@ check_can_make (const char *folder, gboolean replacing, GError **error)
     }
     if (saved == 0 && !S_ISDIR (st.st_mode))
       saved = ENOTDIR;
-    else if (saved == 0 && g_access (nearest, W_OK | X_OK) != 0)
+    else if (saved == 0 && may (nearest, W_OK | X_OK) != 0)
       saved = errno;
     return saved == 0 || set_errno_error (error, saved, "create the output folder", folder);
   }
   g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
-  if (g_access (folder, W_OK | X_OK) != 0
-      || (g_file_test (lock, G_FILE_TEST_EXISTS) && g_access (lock, R_OK | W_OK) != 0))
+  if (may (folder, W_OK | X_OK) != 0 || (g_stat (lock, &st) == 0 && may (lock, R_OK | W_OK) != 0))
     return set_errno_error (error, errno, "create the lock file", lock);
   g_autofree char *parent = g_path_get_dirname (folder);
-  if (replacing && g_access (parent, W_OK | X_OK) != 0)
+  if (replacing && may (parent, W_OK | X_OK) != 0)
     return set_errno_error (error, errno, "create a folder beside", folder);
   return TRUE;
 }
@@ -757,11 +794,15 @@ drmad_run_check_new (const char *folder_given, gboolean force, GError **error)
 }
 
 /* A folder drmad_run_create() made, whose run could not start: its lock
- * file goes, then the folder, which stays when it holds anything else. */
+ * file goes, and its run.ini, which a write that failed after its rename
+ * (the folder's flush) left there, then the folder, which stays when it
+ * holds anything else. */
 static void
 remove_made_folder (const char *folder)
 {
   g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  g_unlink (ini);
   g_unlink (lock);
   g_rmdir (folder);
 }
@@ -825,27 +866,72 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
   return g_steal_pointer (&run);
 }
 
-/* --force: the new run's folder takes the earlier run's place, whole. */
+/* Test hook (docs/reliability.md): DRMAD_INJECT_FAULT=kill:replace ends
+ * the process with SIGKILL in the middle of a --force run's replacement of
+ * the earlier run, right after its first rename, as a kill or a power loss
+ * may. */
+static void
+inject_kill (const char *point)
+{
+#ifdef DRMAD_TEST_HOOKS
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  if (spec && g_str_has_prefix (spec, "kill:") && g_str_equal (spec + strlen ("kill:"), point))
+    kill (getpid (), SIGKILL);
+#else
+  (void) point;
+#endif
+}
+
+/* --force: the new run's folder takes the earlier run's place, whole: the
+ * two folders swap names in one step (renameat2 RENAME_EXCHANGE), so that
+ * FOLDER names one run or the other at every instant. Two renames left no
+ * FOLDER at all between them: a run killed there (or a power loss before
+ * the folder's entries reached the disk) left the earlier run under
+ * FOLDER.drmad-old-…, the new one under FOLDER.drmad-new-…, and --resume
+ * FOLDER said it was no run folder. The earlier run gets the staging mark
+ * first, so that once swapped, a kill before its files go leaves a staging
+ * folder that the next run of FOLDER removes (remove_stale_staging: its
+ * lock, the earlier run's, is held by this process until then). The two
+ * renames stay for file systems without the swap. */
 static gboolean
 replace_earlier_run (DrmadRun *run, GError **error)
 {
-  g_autofree char *prefix = g_strdup_printf ("%s.drmad-old-", run->replaces);
-  g_autofree char *old = random_name_template (prefix);
-  if (!g_mkdtemp_full (old, 0700))
-    return set_errno_error (error, errno, "create a folder beside", run->replaces);
-  if (g_rename (run->replaces, old) != 0) {
-    int saved = errno;
-    g_rmdir (old);
-    return set_errno_error (error, saved, "move aside the earlier run in", run->replaces);
+  g_autofree char *old_mark = g_build_filename (run->replaces, STAGING_MARK, NULL);
+  g_autofree char *new_mark = g_build_filename (run->folder, STAGING_MARK, NULL);
+  g_autofree char *parent = g_path_get_dirname (run->replaces);
+  int fd = open (old_mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0666 & ~process_umask ());
+  if (fd >= 0)
+    close (fd);
+  if (fd >= 0 && renameat2 (AT_FDCWD, run->folder, AT_FDCWD, run->replaces, RENAME_EXCHANGE) == 0) {
+    inject_kill ("replace");
+    /* the swap on the disk before the earlier run's files go; a failure
+     * to flush is passed over here: the new run's own files were flushed
+     * and reported at its record, and both names hold a whole run */
+    (void) sync_folder (parent);
+    g_unlink (old_mark);   /* the new run's mark, in FOLDER: a run folder now */
+    remove_run_folder (run->folder);   /* the earlier run, under the staging name, its mark with it */
+  } else {
+    if (fd >= 0)
+      g_unlink (old_mark);
+    g_autofree char *prefix = g_strdup_printf ("%s.drmad-old-", run->replaces);
+    g_autofree char *old = random_name_template (prefix);
+    if (!g_mkdtemp_full (old, 0700))
+      return set_errno_error (error, errno, "create a folder beside", run->replaces);
+    if (g_rename (run->replaces, old) != 0) {
+      int saved = errno;
+      g_rmdir (old);
+      return set_errno_error (error, saved, "move aside the earlier run in", run->replaces);
+    }
+    inject_kill ("replace");
+    g_unlink (new_mark);   /* a run folder now, whatever its name */
+    if (g_rename (run->folder, run->replaces) != 0) {
+      int saved = errno;
+      g_rename (old, run->replaces);
+      return set_errno_error (error, saved, "move the new run into", run->replaces);
+    }
+    (void) sync_folder (parent);
+    remove_run_folder (old);
   }
-  g_autofree char *mark = g_build_filename (run->folder, STAGING_MARK, NULL);
-  g_unlink (mark);   /* a run folder now, whatever its name */
-  if (g_rename (run->folder, run->replaces) != 0) {
-    int saved = errno;
-    g_rename (old, run->replaces);
-    return set_errno_error (error, saved, "move the new run into", run->replaces);
-  }
-  remove_run_folder (old);
   close (run->replaced_lock_fd);
   run->replaced_lock_fd = -1;
   g_free (run->folder);
@@ -882,6 +968,11 @@ open_run (const char *folder, gboolean for_writing, GError **error)
       return NULL;
     remove_own_files (folder, TRUE);   /* what a killed writer left */
     remove_stale_staging (folder);
+    /* A --force run killed right after its folder took the earlier run's
+     * place (replace_earlier_run) left its staging mark: a run folder that
+     * is resumed is no staging folder. */
+    g_autofree char *mark = g_build_filename (folder, STAGING_MARK, NULL);
+    g_unlink (mark);
   }
   /* Finished meta-iterations in history.csv but no readable checkpoint:
    * starting over would overwrite them, and a reader would show none of

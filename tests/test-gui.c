@@ -251,6 +251,8 @@ typedef struct {
   GThread *main_thread;
   guint    emitted, off_thread, iterations;
   gboolean finished;
+  /* "META PHASE" → the steps of its progress events, in the order they came */
+  GHashTable *phases;
 } RunnerWatch;
 
 static void
@@ -265,6 +267,27 @@ static void
 on_watch_event (DrmadRunner *runner, gpointer event, RunnerWatch *watch)
 {
   watch_emission (watch);
+}
+
+static void
+free_string (gpointer string)
+{
+  g_string_free (string, TRUE);
+}
+
+static void
+on_watch_progress (DrmadRunner *runner, DrmadJobProgress *progress, RunnerWatch *watch)
+{
+  watch_emission (watch);
+  char *key = g_strdup_printf ("%" G_GUINT64_FORMAT " %s", progress->meta_done, progress->phase);
+  GString *steps = g_hash_table_lookup (watch->phases, key);
+  if (!steps) {
+    steps = g_string_new (NULL);
+    g_hash_table_insert (watch->phases, key, steps);
+  } else {
+    g_free (key);
+  }
+  g_string_append_printf (steps, " %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, progress->step, progress->total);
 }
 
 static void
@@ -301,12 +324,13 @@ test_runner_thread (void)
   g_assert_no_error (error);
   options.out = g_build_filename (g_get_user_data_dir (), "runner-thread", NULL);
 
-  RunnerWatch watch = { .main_thread = g_thread_self () };
+  g_autoptr (GHashTable) phases = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_string);
+  RunnerWatch watch = { .main_thread = g_thread_self (), .phases = phases };
   g_autoptr (DrmadRunner) runner = drmad_runner_new ();
   g_signal_connect (runner, "started", G_CALLBACK (on_watch_event), &watch);
   g_signal_connect (runner, "folder", G_CALLBACK (on_watch_event), &watch);
   g_signal_connect (runner, "notice", G_CALLBACK (on_watch_event), &watch);
-  g_signal_connect (runner, "progress", G_CALLBACK (on_watch_event), &watch);
+  g_signal_connect (runner, "progress", G_CALLBACK (on_watch_progress), &watch);
   g_signal_connect (runner, "iteration", G_CALLBACK (on_watch_iteration), &watch);
   g_signal_connect (runner, "finished", G_CALLBACK (on_watch_finished), &watch);
   g_assert_true (drmad_runner_start (runner, &options));
@@ -321,6 +345,33 @@ test_runner_thread (void)
   g_assert_true (watch.finished);
   g_assert_cmpuint (watch.iterations, ==, 2);
   g_assert_cmpuint (watch.off_thread, ==, 0);
+  /* However few of the steps cross (one each PROGRESS_INTERVAL_US), every
+   * phase's first and last step does, the recording's one event ("saving"
+   * 0/1) among them: the window's bar said "reverse 29/30" through the
+   * recording, and its time left timed each phase from whichever of its
+   * steps came first after the interval, where the terminal's times it
+   * from its first. Each meta-iteration trains (steps 1 to 30), reverses
+   * and records; the final evaluation trains three times (1 to 90). */
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, phases);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    const char *steps = ((GString *) value)->str;
+    g_test_message ("meta-iteration %s:%s", (const char *) key, steps);
+    g_auto (GStrv) each = g_strsplit (steps + 1, " ", -1);
+    guint64 first = g_ascii_strtoull (each[0], NULL, 10);
+    const char *last = each[g_strv_length (each) - 1];
+    const char *slash = strchr (last, '/');
+    gboolean ended = g_str_has_suffix (key, " saving") ? g_str_equal (steps, " 0/1")   /* its one event */
+                     : slash && g_ascii_strtoull (last, NULL, 10) == g_ascii_strtoull (slash + 1, NULL, 10);
+    if (first > 1 || !ended)
+      g_error ("meta-iteration %s: its first or its last step did not cross to the main context:%s",
+               (const char *) key, steps);
+  }
+  const char *expected[] = { "0 train", "0 reverse", "0 saving", "1 train", "1 reverse", "1 saving", "2 final" };
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    if (!g_hash_table_contains (phases, expected[i]))
+      g_error ("no progress event of meta-iteration %s crossed to the main context", expected[i]);
 }
 
 static void
@@ -1795,6 +1846,45 @@ test_settings (void)
   g_assert_no_error (error);
 }
 
+/* settings.ini goes through the library's atomic writer, the one that
+ * flushes the file before its rename and the folder after (a power loss
+ * must not leave an empty settings.ini): g_key_file_save_to_file() flushed
+ * nothing for a first save. Seen through the writer's full-disk hook
+ * (DRMAD_INJECT_FAULT=nospace:1, every write of the library's writer
+ * fails): the save fails naming the file, the earlier file stays byte for
+ * byte, nothing is left beside it; without the hook it saves. */
+static void
+test_settings_durable (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = test_tmp_dir ("drmad-settings-durable", NULL);
+  g_autofree char *path = g_build_filename (dir, "settings.ini", NULL);
+  const char *earlier = "[drmad]\niters=7\n";
+  g_assert_true (g_file_set_contents (path, earlier, -1, NULL));
+  g_autoptr (DrmadSettings) settings = drmad_settings_new ();
+  g_assert_true (drmad_settings_set (settings, "iters", "30", &error));
+  g_setenv ("DRMAD_INJECT_FAULT", "nospace:1", TRUE);
+  gboolean saved = drmad_settings_save (settings, path, &error);
+  g_unsetenv ("DRMAD_INJECT_FAULT");
+  g_assert_false (saved);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_NO_SPACE);
+  g_assert_nonnull (strstr (error->message, path));
+  g_clear_error (&error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, earlier);
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  g_assert_cmpstr (g_dir_read_name (listing), ==, "settings.ini");
+  g_assert_null (g_dir_read_name (listing));
+  g_assert_true (drmad_settings_save (settings, path, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&text, g_free);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\niters=30\n"));
+  remove_tree (dir);
+}
+
 /* drmad_options_from_values gives what the command line gives. */
 static void
 test_options_from_values (void)
@@ -2185,9 +2275,10 @@ test_final_unrecorded (void)
                          "meta-iters=1", "method=drmad", "batch=50", "learn=l2,lr", "segments=2" };
   for (guint i = 0; i < G_N_ELEMENTS (tiny); i++)
     set_option (G_APPLICATION (app), tiny[i]);
-  /* The reference: the same run, recorded. Writes: run.ini, the
+  /* The reference: the same run, recorded. Writes: settings.ini (saved as
+   * the run starts, through the library's writer too), run.ini, the
    * meta-iteration's history.csv, hyper.csv, checkpoint.bin and three
-   * plots, then the final history.csv, the 8th. */
+   * plots, then the final history.csv, the 9th. */
   activate (window, "start");
   g_assert_cmpfloat (wait_until (window, idle, 120), >=, 0);
   g_test_message ("reference: %s", drmad_window_get_status (window));
@@ -2195,7 +2286,7 @@ test_final_unrecorded (void)
   g_autofree char *reference = g_strdup (drmad_window_get_run_folder (window));
   g_autofree char *initial = history_test_error (reference, "final-initial");
   g_autofree char *learned = history_test_error (reference, "final-learned");
-  g_setenv ("DRMAD_INJECT_FAULT", "nospace:8", TRUE);   /* counted from here: this run's 8th write */
+  g_setenv ("DRMAD_INJECT_FAULT", "nospace:9", TRUE);   /* counted from here: this run's 9th write */
   activate (window, "start");
   g_assert_cmpfloat (wait_until (window, idle, 120), >=, 0);
   g_unsetenv ("DRMAD_INJECT_FAULT");
@@ -4213,6 +4304,48 @@ send_app_key (DrmadApplication *app, GtkWindow *window, const char *action)
   return FALSE;
 }
 
+/* Every key @window's keyboard shortcuts window lists works there: an
+ * accelerator of the application's names an action that @window or the
+ * application has (app.quit, win.show-help-overlay), and any other key a
+ * widget of @window takes, sent to the one with the focus (a plot's
+ * arrows, zoom and menu keys, then Escape and Ctrl+W, which close it).
+ * Compare runs listed the main window's Start, Stop, Open a run folder,
+ * Export, F9 and F10, which do nothing there. The caller holds @window,
+ * which a close key may have closed. */
+static void
+assert_listed_keys_work (DrmadApplication *app, GtkWindow *window)
+{
+  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
+  g_assert_nonnull (overlay);
+  g_autoptr (GPtrArray) listed = g_ptr_array_new_with_free_func (g_free);
+  collect_accelerators (GTK_WIDGET (overlay), listed);
+  g_assert_cmpuint (listed->len, >, 0);
+  g_autoptr (GHashTable) tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < listed->len; i++) {
+    g_auto (GStrv) keys = g_strsplit (listed->pdata[i], " ", -1);
+    for (char **key = keys; *key; key++) {
+      guint keyval;
+      GdkModifierType state;
+      g_assert_true (gtk_accelerator_parse (*key, &keyval, &state));
+      char *name = gtk_accelerator_name (keyval, state);
+      if (!g_hash_table_add (tried, name))
+        continue;   /* listed twice (Escape: a plot's, then the window's) */
+      g_auto (GStrv) actions = gtk_application_get_actions_for_accel (GTK_APPLICATION (app), name);
+      gboolean works = FALSE;
+      for (char **a = actions; a && *a && !works; a++)
+        works = g_str_has_prefix (*a, "app.") ? g_action_group_has_action (G_ACTION_GROUP (app), *a + 4)
+                : g_str_has_prefix (*a, "win.") && g_action_group_has_action (G_ACTION_GROUP (window), *a + 4);
+      if (!actions || !actions[0])
+        works = send_key (window, keyval, state);
+      g_test_message ("%s lists %s: %s", gtk_window_get_title (window), name,
+                      actions && actions[0] ? actions[0] : works ? "taken" : "not taken");
+      if (!works)
+        g_error ("the shortcuts window of %s lists %s (%s), which does nothing there", gtk_window_get_title (window),
+                 name, actions && actions[0] ? actions[0] : "no action");
+    }
+  }
+}
+
 static GtkWindow *compare_shown;
 static gboolean compare_active (DrmadWindow *w) { return gtk_window_is_active (compare_shown); }
 static DrmadRunner *quit_runner;
@@ -4226,6 +4359,8 @@ static gboolean quit_done (DrmadWindow *unused)
  * the application's keys work there (they did nothing: GTK gives them only
  * to the windows the application holds). Ctrl+? shows the keyboard
  * shortcuts over it (Ctrl+W closes them, the focus back in Compare), and
+ * every key that shortcuts window lists works there (it listed the main
+ * window's Start, Open, F9…, which do nothing in Compare), and
  * Ctrl+Q quits as from the main window, which asks nothing: with a run
  * going and the comparison still loading (checkpoints made slow to read,
  * as in /gui/compare-loading), both windows go, the load is cancelled and
@@ -4270,7 +4405,14 @@ test_keyboard_compare_app_keys (void)
   compare_shown = GTK_WINDOW (compare);
   g_assert_cmpfloat (wait_until (window, compare_active, 10), >=, 0);
   record_end_shortcuts_window ();
+  /* its shortcuts window lists its own keys, not the main window's */
+  g_object_ref (compare);
+  laid_out_view = gtk_root_get_focus (GTK_ROOT (compare));   /* the menu points into the plot */
+  g_assert_true (DRMAD_IS_PLOT_VIEW (laid_out_view));
+  g_assert_cmpfloat (wait_until (window, view_laid_out, 10), >=, 0);
+  assert_listed_keys_work (app, GTK_WINDOW (compare));
   gtk_window_destroy (GTK_WINDOW (compare));
+  g_object_unref (compare);
   iterate_for (0.1);
 
   const char *job[] = { "layers=784,16,10", "iters=30", "train-size=300", "val-size=200", "meta-iters=1000",
@@ -4573,6 +4715,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/final-text", test_final_text);
   g_test_add_func ("/gui/summary-not-finite", test_summary_not_finite);
   g_test_add_func ("/gui/settings", test_settings);
+  g_test_add_func ("/gui/settings-durable", test_settings_durable);
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
   g_test_add_func ("/gui/window", test_window);

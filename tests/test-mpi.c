@@ -698,41 +698,71 @@ test_rank_stopped (void)
   remove_tree (tmp_again);
 }
 
+/* The stop of /mpi/rank-stopped (SIGTERM on rank 0 after meta-iteration 2)
+ * under mpirun -n 2 through a shell that takes out mpirun's
+ * OMPI_COMM_WORLD_* and sets Slurm's SLURM_STEP_ID and @variables
+ * (shell assignments): both lines of advice name @launcher, the other
+ * launcher none. */
+static void
+stop_under_step (const char *variables, const char *launcher)
+{
+  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *shell = g_strdup_printf ("unset OMPI_COMM_WORLD_SIZE OMPI_COMM_WORLD_RANK "
+                                            "OMPI_COMM_WORLD_LOCAL_SIZE OMPI_COMM_WORLD_LOCAL_RANK "
+                                            "OMPI_COMM_WORLD_NODE_RANK; "
+                                            "SLURM_STEP_ID=0 SLURM_PROCID=$PMIX_RANK %s exec \"$0\" \"$@\"",
+                                            variables);
+  const char *const command[] = { g_getenv ("DRMAD_MPIRUN"), "--oversubscribe", "-n", "2", "-x",
+                                  "DRMAD_INJECT_KILL=0:2:15", "/bin/sh", "-c", shell, g_getenv ("DRMAD_BIN"),
+                                  NULL };
+  for (guint i = 0; command[i]; i++)
+    g_ptr_array_add (argv, g_strdup (command[i]));
+  const char *const five[] = { "--meta-iters=5", NULL };
+  add_job_arguments (argv, folder, five);
+  int status = spawn_mpirun (argv, NULL, &err);
+  g_test_message ("SIGTERM on rank 0 under a Slurm step with %s: exit status %d, stderr:\n%s", variables, status,
+                  err);
+  g_assert_cmpint (status, !=, 0);
+  g_autofree char *advice = g_strdup_printf ("drmad: stopped by SIGTERM; continue with: %s -n 2 drmad --no-gui "
+                                             "--resume %s\n", launcher, folder);
+  g_assert_nonnull (strstr (err, advice));
+  g_autofree char *kept = g_strdup_printf ("everything up to meta-iteration 2 is in %s (continue with %s -n 2 "
+                                           "drmad --no-gui --resume %s)", folder, launcher, folder);
+  g_assert_nonnull (strstr (err, kept));
+  g_autofree char *other = g_strdup_printf ("%s -n 2 drmad", g_str_equal (launcher, "srun") ? "mpirun" : "srun");
+  g_assert_null (strstr (err, other));
+  g_assert_cmpuint (history_rows (folder), ==, 2);
+  remove_tree (tmp);
+}
+
 /* Under Slurm's srun the advice for resuming a stopped run said "mpirun -n
  * 2 drmad --no-gui --resume DIR": srun starts the processes itself, and a
  * batch script has no mpirun to give. Here srun is played by mpirun with
- * its own variables taken away and srun's SLURM_STEP_ID set, through a
- * shell (MPI_Init still finds its PMIx server); rank 0 stops as in
- * /mpi/rank-stopped, and both of its lines name srun. */
+ * its own variables taken away and srun's SLURM_STEP_ID and
+ * SLURM_STEP_NUM_TASKS set, through a shell (MPI_Init still finds its PMIx
+ * server); rank 0 stops as in /mpi/rank-stopped, and both of its lines
+ * name srun. */
 static void
 test_srun_advice (void)
 {
   SKIP_WITHOUT_TEST_HOOKS ();
   SKIP_WITHOUT_MPI ();
-  g_autofree char *folder = NULL, *tmp = new_tmp (&folder), *err = NULL;
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  const char *const launcher[] = { g_getenv ("DRMAD_MPIRUN"), "--oversubscribe", "-n", "2", "-x", "DRMAD_INJECT_KILL=0:2:15",
-                                   "/bin/sh", "-c",
-                                   "unset OMPI_COMM_WORLD_SIZE OMPI_COMM_WORLD_RANK OMPI_COMM_WORLD_LOCAL_SIZE "
-                                   "OMPI_COMM_WORLD_LOCAL_RANK OMPI_COMM_WORLD_NODE_RANK; "
-                                   "SLURM_STEP_ID=0 SLURM_PROCID=$PMIX_RANK exec \"$0\" \"$@\"",
-                                   g_getenv ("DRMAD_BIN"), NULL };
-  for (guint i = 0; launcher[i]; i++)
-    g_ptr_array_add (argv, g_strdup (launcher[i]));
-  const char *const five[] = { "--meta-iters=5", NULL };
-  add_job_arguments (argv, folder, five);
-  int status = spawn_mpirun (argv, NULL, &err);
-  g_test_message ("SIGTERM on rank 0 under a pretended srun: exit status %d, stderr:\n%s", status, err);
-  g_assert_cmpint (status, !=, 0);
-  g_autofree char *advice = g_strdup_printf ("drmad: stopped by SIGTERM; continue with: srun -n 2 drmad --no-gui "
-                                             "--resume %s\n", folder);
-  g_assert_nonnull (strstr (err, advice));
-  g_autofree char *kept = g_strdup_printf ("everything up to meta-iteration 2 is in %s (continue with srun -n 2 "
-                                           "drmad --no-gui --resume %s)", folder, folder);
-  g_assert_nonnull (strstr (err, kept));
-  g_assert_null (strstr (err, "mpirun -n 2 drmad"));
-  g_assert_cmpuint (history_rows (folder), ==, 2);
-  remove_tree (tmp);
+  stop_under_step ("SLURM_STEP_NUM_TASKS=2", "srun");
+}
+
+/* A launcher started inside a Slurm step passes the step's variables on:
+ * MPICH's or Intel MPI's mpiexec (hydra, which sets MPI_LOCALRANKID, and
+ * starts its proxies with srun within an allocation), or any launcher in
+ * the shell of `srun --pty bash`, a step of one task. The advice named
+ * srun, which those processes were not started by. */
+static void
+test_srun_advice_nested (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  SKIP_WITHOUT_MPI ();
+  stop_under_step ("SLURM_STEP_NUM_TASKS=2 MPI_LOCALRANKID=$PMIX_RANK MPI_LOCALNRANKS=2", "mpirun");
+  stop_under_step ("SLURM_STEP_NUM_TASKS=1", "mpirun");
 }
 
 /* OpenBLAS's kernels older than the CPU allows (OPENBLAS_CORETYPE=Prescott,
@@ -1441,6 +1471,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/rank-killed", test_rank_killed);
   g_test_add_func ("/mpi/rank-stopped", test_rank_stopped);
   g_test_add_func ("/mpi/srun-advice", test_srun_advice);
+  g_test_add_func ("/mpi/srun-advice-nested", test_srun_advice_nested);
   g_test_add_func ("/mpi/blas-notice-once", test_blas_notice_once);
   g_test_add_func ("/mpi/shard-data-alone", test_shard_data_alone);
   g_test_add_func ("/mpi/shard-data", test_shard_data);

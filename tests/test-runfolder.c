@@ -9,11 +9,16 @@
 #include <glib/gstdio.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/fs.h>   /* FS_IOC_SETFLAGS, FS_IMMUTABLE_FL: make_unwritable() */
 #include <signal.h>
+#include <stdio.h>   /* renameat2() */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -216,7 +221,7 @@ test_out_unwritable_up_front (void)
   }
   g_test_message ("a folder made unwritable: mkdir there fails with %s", g_strerror (refused));
   g_autofree char *nested = g_build_filename (locked, "new", "run", NULL);
-  g_autofree char *lock = g_build_filename (locked, ".drmad-lock", NULL);
+  g_autofree char *lock = g_build_filename (earlier, ".drmad-lock", NULL);   /* the forced run took it there */
   struct { const char *const *args; char *line; } cases[] = {
     { (const char *[]){ "--meta-iters", "1", "--out", nested, NULL },
       g_strdup_printf ("drmad: cannot create the output folder %s: %s\n", nested, g_strerror (refused)) },
@@ -276,6 +281,78 @@ test_out_unwritable_up_front (void)
                                                  g_strerror (refused));
   g_assert_cmpint (empty_status, ==, 2);
   g_assert_cmpstr (empty_err, ==, empty_line);
+  remove_tree (dir);
+}
+
+/* In the child, before its exec: the user nobody (65534) with
+ * CAP_DAC_OVERRIDE as an ambient capability, as systemd runs a service
+ * with User= and AmbientCapabilities=: it may write in any folder. Exits
+ * 77 where this process may not do that (not root). */
+static void
+become_nobody_overriding (gpointer user_data)
+{
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+  guint at = CAP_TO_INDEX (CAP_DAC_OVERRIDE);
+  data[at].effective = data[at].permitted = data[at].inheritable = CAP_TO_MASK (CAP_DAC_OVERRIDE);
+  if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setgroups (0, NULL) != 0 || setresgid (65534, 65534, 65534) != 0
+      || setresuid (65534, 65534, 65534) != 0 || syscall (SYS_capset, &header, data) != 0
+      || prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_DAC_OVERRIDE, 0, 0) != 0)
+    _exit (77);
+}
+
+/* @argv run as become_nobody_overriding() leaves it: its wait status. */
+static int
+spawn_overriding (const char *const *argv, char **err)
+{
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  GSpawnFlags flags = G_SPAWN_STDOUT_TO_DEV_NULL | (err ? 0 : G_SPAWN_STDERR_TO_DEV_NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, flags, become_nobody_overriding, NULL, NULL, err,
+                               &wait_status, &error));
+  g_assert_no_error (error);
+  return wait_status;
+}
+
+/* The early --out check asked access(2), which answers for the real user
+ * and drops a non-root user's capabilities: a user given CAP_DAC_OVERRIDE,
+ * whose run folder the create makes in a folder of root's, was refused
+ * before the data load ("Permission denied", status 2), and warned that
+ * the OpenCL kernel cache cannot be written. It runs, without a word. */
+static void
+test_out_capability (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-capability", NULL);
+  g_autofree char *roots = g_build_filename (dir, "R", NULL);
+  g_assert_cmpint (g_mkdir (roots, 0755), ==, 0);
+  g_autofree char *probe = g_build_filename (roots, "probe", NULL);
+  const char *const mkdir_argv[] = { "/bin/mkdir", probe, NULL };
+  int probed = spawn_overriding (mkdir_argv, NULL);
+  if (!WIFEXITED (probed) || WEXITSTATUS (probed) != 0 || !g_file_test (probe, G_FILE_TEST_IS_DIR)) {
+    g_test_skip ("cannot run a process as nobody with CAP_DAC_OVERRIDE here (not root?)");
+    remove_tree (dir);
+    return;
+  }
+  g_autofree char *out = g_build_filename (roots, "new", "run", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = small; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  const char *const extra[] = { "--meta-iters", "1", "--out", out, NULL };
+  for (const char *const *a = extra; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *err = NULL;
+  int status = spawn_overriding ((const char *const *) argv->pdata, &err);
+  g_test_message ("as nobody with CAP_DAC_OVERRIDE: wait status %d, stderr:\n%s", status, err);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_autofree char *ini = read_file (out, "run.ini");
+  g_assert_nonnull (ini);
+  /* nor was it told that the kernel cache (root's, here) cannot be written */
+  g_assert_null (strstr (err, "cannot be written"));
   remove_tree (dir);
 }
 
@@ -381,6 +458,63 @@ test_force_replaces_whole (void)
   g_assert_nonnull (strstr (ini3, "seed=5"));
   g_assert_nonnull (strstr (history3, "\n1,0,"));
   g_assert_null (strstr (history3, "\n2,0,"));   /* nothing of the earlier run's second meta-iteration */
+  g_assert_cmpuint (count_prefixed (dir, "F."), ==, 0);
+  remove_tree (dir);
+}
+
+/* Whether this file system swaps two folders' names in one step
+ * (renameat2 RENAME_EXCHANGE), as --force's replacement asks. */
+static gboolean
+can_exchange (const char *dir)
+{
+  g_autofree char *a = g_build_filename (dir, "exchange-a", NULL), *b = g_build_filename (dir, "exchange-b", NULL);
+  g_assert_cmpint (g_mkdir (a, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (b, 0755), ==, 0);
+  gboolean swapped = renameat2 (AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0;
+  g_rmdir (a);
+  g_rmdir (b);
+  return swapped;
+}
+
+/* --force's replacement of an earlier run was two renames (the earlier
+ * run aside, the new one into its place): a run killed between them left
+ * no F at all, the earlier run in F.drmad-old-…, the new one in
+ * F.drmad-new-…, and --resume F said "not a run folder". The folders now
+ * swap names in one step. Killed right after the replacement's first
+ * rename (DRMAD_INJECT_FAULT=kill:replace), F holds the new run, which
+ * --resume finishes as an uninterrupted run would; the earlier run's files,
+ * left under the staging name, go at that resume. */
+static void
+test_force_killed_mid_replace (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-force-kill", NULL);
+  if (!can_exchange (dir)) {
+    g_test_skip ("this file system cannot swap two folders (renameat2 RENAME_EXCHANGE)");
+    remove_tree (dir);
+    return;
+  }
+  g_autofree char *folder = g_build_filename (dir, "F", NULL), *alone = g_build_filename (dir, "U", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--seed", "5", "--out", alone, NULL }, NULL), ==, 0);
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--meta-iters", "2", "--seed", "5", "--force", "--out", folder,
+                                                       NULL }, "DRMAD_INJECT_FAULT", "kill:replace", NULL, NULL),
+                   ==, 128 + SIGKILL);
+  g_autofree char *ini = read_file (folder, "run.ini");
+  g_assert_nonnull (ini);
+  g_assert_nonnull (strstr (ini, "seed=5"));
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, NULL),
+                   ==, 0);
+  g_autofree char *history = history_without_seconds (folder), *history_alone = history_without_seconds (alone);
+  g_assert_cmpstr (history, ==, history_alone);
+  g_autofree char *hyper = read_file (folder, "hyper.csv"), *hyper_alone = read_file (alone, "hyper.csv");
+  g_assert_cmpstr (hyper, ==, hyper_alone);
+  g_autofree char *mark = g_build_filename (folder, ".drmad-staging", NULL);
+  g_assert_false (g_file_test (mark, G_FILE_TEST_EXISTS));
   g_assert_cmpuint (count_prefixed (dir, "F."), ==, 0);
   remove_tree (dir);
 }
@@ -585,7 +719,9 @@ wait_stopped (const char *pid)
 /* The run folder deleted while the run goes on (rm -rf of it, or of the
  * folder a relative runs/DATE-TIME lies in): the run fails at its next write
  * with status 1 and says that the folder is gone, not that its
- * meta-iterations are kept there. */
+ * meta-iterations are kept there. checkpoint.bin replaced by a folder is
+ * said to be that (it was said to be gone, "the folder was deleted or
+ * moved": found replacing files under running runs, docs/reliability.md). */
 static void
 test_folder_deleted (void)
 {
@@ -614,6 +750,66 @@ test_folder_deleted (void)
   g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 1);
   g_assert_nonnull (strstr (err, "checkpoint.bin is gone"));
   g_assert_null (strstr (err, "everything up to"));
+
+  /* checkpoint.bin replaced by a folder while the run goes on: the folder is
+   * there, and the line said it was deleted or moved */
+  g_autoptr (GSubprocess) second = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
+  wait_for (checkpoint);
+  pid = g_subprocess_get_identifier (second);
+  g_assert_nonnull (pid);
+  g_assert_cmpint (kill (atoi (pid), SIGSTOP), ==, 0);
+  wait_stopped (pid);
+  g_assert_cmpint (g_unlink (checkpoint), ==, 0);
+  g_assert_cmpint (g_mkdir (checkpoint, 0755), ==, 0);
+  g_assert_cmpint (kill (atoi (pid), SIGCONT), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_true (g_subprocess_communicate_utf8 (second, NULL, NULL, NULL, &err, NULL));
+  g_test_message ("%s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (second), ==, 1);
+  g_autofree char *expected = g_strdup_printf ("%s is no longer a file but a folder, put there while the run went "
+                                               "on: nothing of this run can be resumed from there", checkpoint);
+  g_assert_nonnull (strstr (err, expected));
+  g_assert_null (strstr (err, "is gone"));
+  g_assert_null (strstr (err, "everything up to"));
+  remove_tree (dir);
+}
+
+/* A folder's flush after a rename (fsync of the folder, which makes the
+ * rename last through a power loss) that fails was passed over: the run
+ * went on, status 0, as if its files were safe. With every such flush
+ * failing as on a disk's I/O error (DRMAD_INJECT_FAULT=fsyncdir:5, EIO) a
+ * new run stops at run.ini, naming the folder, the file and the error, and
+ * leaves no folder behind; a resume stops at its run.ini too, and once the
+ * flush works again it resumes. */
+static void
+test_folder_flush_fails (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-flush", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL), *err = NULL;
+  int status = run_drmad (small, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, "DRMAD_INJECT_FAULT",
+                          "fsyncdir:5", NULL, &err);
+  g_assert_cmpint (status, !=, 0);
+  g_autofree char *expected = g_strdup_printf ("cannot flush the folder %s after replacing %s/run.ini: %s", folder,
+                                               folder, g_strerror (EIO));
+  g_assert_nonnull (strstr (err, expected));
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_autofree char *history = read_file (folder, "history.csv");
+  g_clear_pointer (&err, g_free);
+  status = run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                      "DRMAD_INJECT_FAULT", "fsyncdir:5", NULL, &err);
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, "cannot flush the folder"));
+  g_autofree char *history_after = read_file (folder, "history.csv");
+  g_assert_cmpstr (history_after, ==, history);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  g_clear_pointer (&history_after, g_free);
+  history_after = read_file (folder, "history.csv");
+  g_assert_nonnull (strstr (history_after, "\n2,"));
   remove_tree (dir);
 }
 
@@ -666,10 +862,29 @@ ignore_hangup_and_interrupt (gpointer user_data)
   signal (SIGINT, SIG_IGN);   /* as a shell leaves a command started with & in a script */
 }
 
+/* Waits until the process @pid has taken every signal sent to it (none
+ * pending in /proc/PID/status): two sent at once are otherwise one. */
+static void
+wait_taken (const char *pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/status", pid);
+  for (guint tries = 0; tries < 5000; tries++) {
+    g_autofree char *status = NULL;
+    const char *pending;
+    if (!g_file_get_contents (path, &status, NULL, NULL) || !(pending = strstr (status, "\nShdPnd:\t"))
+        || g_ascii_strtoull (pending + strlen ("\nShdPnd:\t"), NULL, 16) == 0)
+      return;
+    g_usleep (1000);
+  }
+}
+
 /* SIGHUP (the terminal closed, an SSH session dropped) ended a headless run
  * at once, status 129, without saying what it kept: it now stops it as
  * SIGTERM does, within a step, saying how to continue, status 129, and the
- * run resumes. Where SIGHUP and SIGINT were ignored when drmad started
+ * run resumes. A closed terminal sends a run in its foreground two SIGHUPs
+ * (the shell's, then the kernel's when the shell exits): the second ended
+ * it at once as a second SIGTERM does, before its last words, and now
+ * changes nothing. Where SIGHUP and SIGINT were ignored when drmad started
  * (`nohup drmad --no-gui … &` in a script), they stay ignored and the run
  * goes on; SIGTERM still stops it. */
 static void
@@ -682,7 +897,12 @@ test_hangup (void)
   g_autofree char *history = g_build_filename (folder, "history.csv", NULL);
   g_autoptr (GSubprocess) run = start_drmad ((const char *[]){ "--meta-iters", "400", "--out", folder, NULL });
   wait_for (history);
-  g_subprocess_send_signal (run, SIGHUP);
+  /* kill(2), not g_subprocess_send_signal(), which sends from GLib's
+   * worker thread later: the two could come together, as one */
+  const char *run_pid = g_subprocess_get_identifier (run);
+  g_assert_cmpint (kill (atoi (run_pid), SIGHUP), ==, 0);
+  wait_taken (run_pid);
+  g_assert_cmpint (kill (atoi (run_pid), SIGHUP), ==, 0);
   g_autofree char *err = NULL;
   g_assert_true (g_subprocess_communicate_utf8 (run, NULL, NULL, NULL, &err, NULL));
   g_test_message ("after SIGHUP: %s", err);
@@ -1196,6 +1416,45 @@ test_resume_finished (void)
   g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, &err),
                    ==, 0);
   g_assert_nonnull (strstr (err, "already has its 1 meta-iteration: only the final evaluation runs again"));
+  remove_tree (dir);
+}
+
+/* A run killed after its last checkpoint and before or while its plots
+ * were written (they go last, and take a good part of a small run's
+ * record) left l2.png missing or of the meta-iteration before: --resume
+ * only evaluated again and drew nothing, though it printed the plots'
+ * names. It draws them from the checkpoint, byte for byte what the run
+ * drew (found by killing runs at random moments, docs/reliability.md). */
+static void
+test_resume_finished_draws_plots (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-finished-plots", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL), *before = g_build_filename (dir, "B", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", before, NULL }, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL), ==, 0);
+  g_autofree char *l2_path = g_build_filename (folder, "l2.png", NULL);
+  g_autofree char *loss_path = g_build_filename (folder, "loss.png", NULL);
+  g_autofree char *earlier_loss = g_build_filename (before, "loss.png", NULL);
+  gsize l2_length, loss_length, earlier_length, length;
+  g_autofree char *l2_bytes = NULL, *loss_bytes = NULL, *earlier_bytes = NULL, *now = NULL;
+  g_assert_true (g_file_get_contents (l2_path, &l2_bytes, &l2_length, NULL));
+  g_assert_true (g_file_get_contents (loss_path, &loss_bytes, &loss_length, NULL));
+  /* as the kill leaves it: l2.png not yet written, loss.png meta-iteration 1's */
+  g_assert_cmpint (g_unlink (l2_path), ==, 0);
+  g_assert_true (g_file_get_contents (earlier_loss, &earlier_bytes, &earlier_length, NULL));
+  g_assert_true (earlier_length != loss_length || memcmp (earlier_bytes, loss_bytes, loss_length) != 0);
+  g_assert_true (g_file_set_contents (loss_path, earlier_bytes, earlier_length, NULL));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, &err),
+                   ==, 0);
+  g_assert_nonnull (strstr (err, "already has its 2 meta-iterations"));
+  g_assert_true (g_file_get_contents (l2_path, &now, &length, NULL));
+  g_assert_cmpmem (now, length, l2_bytes, l2_length);
+  g_clear_pointer (&now, g_free);
+  g_assert_true (g_file_get_contents (loss_path, &now, &length, NULL));
+  g_assert_cmpmem (now, length, loss_bytes, loss_length);
   remove_tree (dir);
 }
 
@@ -1769,9 +2028,11 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-fifo", test_checkpoint_fifo);
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
+  g_test_add_func ("/runfolder/force-killed-mid-replace", test_force_killed_mid_replace);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
   g_test_add_func ("/runfolder/force-refused-up-front", test_force_refused_up_front);
   g_test_add_func ("/runfolder/out-unwritable-up-front", test_out_unwritable_up_front);
+  g_test_add_func ("/runfolder/out-capability", test_out_capability);
   g_test_add_func ("/runfolder/checkpoint-identity", test_checkpoint_identity);
   g_test_add_func ("/runfolder/checkpoint-v3", test_checkpoint_v3);
   g_test_add_func ("/runfolder/checkpoint-v3-large-theta", test_checkpoint_v3_large_theta);
@@ -1783,7 +2044,9 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/signal-during-start", test_signal_during_start);
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
+  g_test_add_func ("/runfolder/folder-flush-fails", test_folder_flush_fails);
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
+  g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
   g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
   g_test_add_func ("/runfolder/hyper-csv-link-not-cut", test_hyper_csv_link_not_cut);
