@@ -597,8 +597,8 @@ test_clblast_cache_released (void)
  * drmad.h allows: CLBlast 1.5.3 builds its tuning database for a kernel on
  * the first call that needs it, and two threads doing so at once read
  * memory the other had freed (AddressSanitizer: heap-use-after-free in
- * clblast::Database::Database), and emptying its cache as a device goes
- * (drmad_clblast_device_freed) ran beside the other thread's calls. Each
+ * clblast::Database::Database); each thread's device going empties the
+ * cache (drmad_clblast_device_freed) beside the others' calls. Each
  * thread's products against the plain C reference, both precisions, every
  * transpose, a size CLBlast multiplies directly and one it pads first. */
 typedef struct {
@@ -614,7 +614,7 @@ clblast_thread (gpointer data)
   ClblastThread *job = data;
   g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &job->error);
   g_autoptr (GRand) rand = g_rand_new_with_seed (job->seed);
-  g_atomic_int_dec_and_test (job->waiting);
+  g_atomic_int_add (job->waiting, -1);
   while (g_atomic_int_get (job->waiting) > 0)
     g_thread_yield ();
   if (!device)
