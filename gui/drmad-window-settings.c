@@ -88,14 +88,41 @@ choice_append (Choice *choice, const char *value, const char *label)
   gtk_string_list_append (choice->labels, label);
 }
 
+/* Whether two dataset values name the same dataset: a built-in name
+ * (no separator, lib/dataset.c, drmad_dataset_open) only itself; a path
+ * any other spelling of it ("DIR/", "DIR/.", relative to the working
+ * folder), compared as g_canonicalize_filename() writes them (symbolic
+ * links are not followed). */
+static gboolean
+same_dataset (gconstpointer listed, gconstpointer value)
+{
+  if (g_str_equal (listed, value))
+    return TRUE;
+  if (!strchr (listed, G_DIR_SEPARATOR) || !strchr (value, G_DIR_SEPARATOR))
+    return FALSE;
+  g_autofree char *a = g_canonicalize_filename (listed, NULL), *b = g_canonicalize_filename (value, NULL);
+  return g_str_equal (a, b);
+}
+
+/* The item of @choice that stands for @value. */
+static gboolean
+find_value (DrmadWindow *self, Choice *choice, const char *value, guint *index)
+{
+  return g_ptr_array_find_with_equal_func (choice->values, value,
+                                           choice->dropdown == self->dataset_dropdown ? same_dataset : g_str_equal,
+                                           index);
+}
+
 static void
 sync_choice (DrmadWindow *self, Choice *choice, const char *value)
 {
   guint index;
-  if (!g_ptr_array_find_with_equal_func (choice->values, value, g_str_equal, &index)) {
+  if (!find_value (self, choice, value, &index)) {
     if (!choice->open)
       return;   /* a value the list does not offer: Start reports it */
-    g_autofree char *label = g_path_get_basename (value);
+    /* a folder's own name, "DIR/." or "DIR/" written as it may be */
+    g_autofree char *canonical = strchr (value, G_DIR_SEPARATOR) ? g_canonicalize_filename (value, NULL) : NULL;
+    g_autofree char *label = g_path_get_basename (canonical ? canonical : value);
     choice_append (choice, value, label);
     index = choice->values->len - 1;
   }
@@ -322,7 +349,8 @@ void
 drmad_window_add_dataset (DrmadWindow *self, const char *value, const char *label)
 {
   Choice *choice = find_choice (self, "dataset");
-  if (!g_ptr_array_find_with_equal_func (choice->values, value, g_str_equal, NULL))
+  guint index;
+  if (!find_value (self, choice, value, &index))
     choice_append (choice, value, label);
 }
 

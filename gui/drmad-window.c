@@ -581,16 +581,53 @@ drmad_window_screenshot_compare (DrmadWindow *self, const char *path, const char
 
 /* ---- saving the window as it is drawn ---- */
 
+/* A save waiting for the window's next frame. A window closed (hidden,
+ * destroyed) before it paints no frame more: the save then ends with an
+ * error instead of waiting for ever, holding the window and its task. */
+typedef struct {
+  char          *path;
+  GdkFrameClock *clock;   /* a reference: the window's surface, and its clock, go when it is destroyed */
+  gulong         after_paint, unmap;
+} PngSave;
+
+static void
+png_save_free (gpointer data)
+{
+  PngSave *save = data;
+  g_free (save->path);
+  g_clear_object (&save->clock);
+  g_free (save);
+}
+
+static void
+png_save_disconnect (GTask *task)
+{
+  PngSave *save = g_task_get_task_data (task);
+  g_clear_signal_handler (&save->after_paint, save->clock);
+  g_clear_signal_handler (&save->unmap, g_task_get_source_object (task));
+}
+
 static void
 after_paint (GdkFrameClock *clock, GTask *task)
 {
   DrmadWindow *self = g_task_get_source_object (task);
-  g_signal_handlers_disconnect_by_func (clock, after_paint, task);
+  PngSave *save = g_task_get_task_data (task);
+  png_save_disconnect (task);
   GError *error = NULL;
-  if (drmad_window_save_png (self, g_task_get_task_data (task), &error))
+  if (drmad_window_save_png (self, save->path, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static void
+unmapped_before_paint (GtkWidget *widget, GTask *task)
+{
+  PngSave *save = g_task_get_task_data (task);
+  png_save_disconnect (task);
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
+                           "cannot save %s: the window was closed before its next frame", save->path);
   g_object_unref (task);
 }
 
@@ -599,14 +636,18 @@ drmad_window_save_png_async (DrmadWindow *self, const char *path, GAsyncReadyCal
 {
   g_return_if_fail (DRMAD_IS_WINDOW (self));
   GTask *task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_task_data (task, g_strdup (path), g_free);
+  PngSave *save = g_new0 (PngSave, 1);
+  save->path = g_strdup (path);
+  g_task_set_task_data (task, save, png_save_free);
   GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
-  if (!clock) {
+  if (!clock || !gtk_widget_get_mapped (GTK_WIDGET (self))) {
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot save %s: the window is not shown", path);
     g_object_unref (task);
     return;
   }
-  g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), task);
+  save->clock = g_object_ref (clock);
+  save->after_paint = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint), task);
+  save->unmap = g_signal_connect (self, "unmap", G_CALLBACK (unmapped_before_paint), task);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

@@ -63,7 +63,9 @@ void         drmad_window_open_dataset (DrmadWindow *self, const char *folder);
 
 /* Renders the window (not a screen grab) to a PNG with its own renderer,
  * from the render nodes of the last frame: FALSE when there are none (a
- * change since then invalidated them); _async waits for the next frame. */
+ * change since then invalidated them); _async waits for the next frame, and
+ * fails (G_IO_ERROR_FAILED) where the window is not shown or is closed
+ * before that frame. */
 gboolean     drmad_window_save_png (DrmadWindow *self, const char *path, GError **error);
 void         drmad_window_save_png_async  (DrmadWindow *self, const char *path, GAsyncReadyCallback callback,
                                            gpointer user_data);

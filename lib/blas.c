@@ -474,8 +474,15 @@ typedef struct {
   GError *error;   /* why it could not be loaded */
 } Clblast;
 
+/* Every call into CLBlast, and the count below, under one lock: CLBlast
+ * 1.5.3 builds a kernel's tuning database on the first call that needs it,
+ * and two threads doing so at once (two devices, drmad.h's threads) read
+ * memory the other had freed (AddressSanitizer, /blas/clblast-threads);
+ * and its cache is emptied only while no call is inside it and no device
+ * alive has run one (a device counted and its first call made in one step). */
+static GMutex clblast_lock;
 /* Devices alive that have run a CLBlast GEMM (DrmadDevice.ran_clblast). */
-static gint clblast_devices = 0;
+static guint clblast_devices = 0;
 
 static gpointer
 load_clblast (gpointer data)
@@ -521,11 +528,13 @@ clblast_load (void)
 void
 drmad_clblast_device_freed (DrmadDevice *device)
 {
-  if (!g_atomic_int_get (&device->ran_clblast) || !g_atomic_int_dec_and_test (&clblast_devices))
+  if (!device->ran_clblast)   /* read unlocked: every call on @device came before its last unref */
     return;
   const Clblast *clblast = clblast_load ();
-  if (clblast->clear_cache)
+  g_mutex_lock (&clblast_lock);
+  if (--clblast_devices == 0 && clblast->clear_cache)
     clblast->clear_cache ();
+  g_mutex_unlock (&clblast_lock);
 }
 
 /* ---- device arrays ---- */
@@ -1039,15 +1048,19 @@ drmad_gemm (DrmadDevice *device, DrmadPrecision precision, DrmadGemmPath path,
     g_propagate_error (error, g_error_copy (clblast->error));
     return FALSE;
   }
-  if (g_atomic_int_compare_and_exchange (&device->ran_clblast, FALSE, TRUE))
-    g_atomic_int_inc (&clblast_devices);
   CLBlastTranspose ta = transpose_a ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastTranspose tb = transpose_b ? CLBlastTransposeYes : CLBlastTransposeNo;
+  g_mutex_lock (&clblast_lock);
+  if (!device->ran_clblast) {
+    device->ran_clblast = TRUE;
+    clblast_devices++;
+  }
   CLBlastStatusCode status = fp64
     ? clblast->dgemm (CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.mem, a.offset, a.ld,
                       b.mem, b.offset, b.ld, beta, c.mem, c.offset, c.ld, &device->queue, NULL)
     : clblast->sgemm (CLBlastLayoutRowMajor, ta, tb, m, n, k, (float) alpha, a.mem, a.offset, a.ld,
                       b.mem, b.offset, b.ld, (float) beta, c.mem, c.offset, c.ld, &device->queue, NULL);
+  g_mutex_unlock (&clblast_lock);
   if (status != CLBlastSuccess) {
     g_set_error (error, DRMAD_ERROR,
                  status == CLBlastOpenCLOutOfResources || status == CLBlastOpenCLOutOfHostMemory

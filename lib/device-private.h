@@ -17,7 +17,7 @@ struct _DrmadDevice {
   guint64          allocated_bytes;
   guint64          peak_bytes;
   struct _DrmadStoragePool *storage_pool;   /* lib/blas.c: drmad_buffers_new()'s large mappings, kept */
-  gint             ran_clblast;   /* a CLBlast GEMM ran on it (lib/blas.c, drmad_clblast_device_freed) */
+  gboolean         ran_clblast;   /* a CLBlast GEMM ran on it (lib/blas.c, drmad_clblast_device_freed; under its lock) */
 };
 
 /* Drops the device's hold on @pool (lib/blas.c); NULL is ignored. */

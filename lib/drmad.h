@@ -77,6 +77,11 @@
  *   counters are locked; OpenCL queues take commands from any thread). On a
  *   shared device the memory figures (drmad_device_get_peak_bytes(), a
  *   hypergradient's device_peak_bytes) count every thread's arrays.
+ *   CLBlast's GEMMs (the GPU path) are called one at a time in the
+ *   process, CLBlast 1.5.3 being unsafe when two threads first call it at
+ *   once (docs/reliability.md, "Long-lived use"): a call only enqueues, so
+ *   the devices still work at once, but a first call that compiles
+ *   CLBlast's kernels holds the other threads' calls back meanwhile.
  * - A DrmadNet and everything that works on it (its DrmadTrainer, a
  *   DrmadMeta over it, drmad_hyper_train() and
  *   drmad_hypergradient_compute() with it) are used by one thread at a

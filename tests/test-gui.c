@@ -4500,6 +4500,108 @@ test_about_once (void)
   g_assert_cmpuint (count_abouts (), ==, 0);   /* gone with its window */
 }
 
+/* drmad_window_save_png_async() on a window closed before its next frame:
+ * that frame never comes, and the task waited for it for ever, its
+ * callback never called and the window it holds never freed. It ends
+ * when the window goes, with an error naming the file, and writes nothing. */
+static guint png_callbacks;
+static GError *png_error;
+
+static void
+png_saved_or_not (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  png_callbacks++;
+  g_assert_false (drmad_window_save_png_finish (DRMAD_WINDOW (source), result, &png_error));
+}
+
+static void
+test_save_png_window_closed (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_autofree char *folder = test_tmp_dir ("drmad-png-closed", NULL);
+  g_autofree char *path = g_build_filename (folder, "window.png", NULL);
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  png_callbacks = 0;
+  g_clear_error (&png_error);
+  drmad_window_save_png_async (window, path, png_saved_or_not, NULL);
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate_for (2);
+  g_assert_cmpuint (png_callbacks, ==, 1);
+  g_assert_error (png_error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_nonnull (strstr (png_error->message, path));
+  g_assert_nonnull (strstr (png_error->message, "closed"));
+  g_clear_error (&png_error);
+  g_assert_null (window);   /* the task let it go */
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  remove_tree (folder);
+}
+
+/* The dataset list holds a folder once however its path is written: with
+ * a slash after it (a run.ini from `--dataset DIR/`), with "." or ".."
+ * in it, relative to the working folder, or as Open… gives it; each
+ * selects the one item. It was listed again for each spelling but the
+ * same one, two items of the same name. */
+static guint
+dataset_items (DrmadWindow *window)
+{
+  return g_list_model_get_n_items (gtk_drop_down_get_model (window->dataset_dropdown));
+}
+
+static void
+test_dataset_same_folder (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_autofree char *folder = test_tmp_dir ("drmad-dataset-same", NULL);
+  g_autofree char *data = g_build_filename (folder, "data", NULL);
+  g_autofree char *other = g_build_filename (folder, "other", NULL);
+  g_assert_cmpint (g_mkdir (data, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (other, 0755), ==, 0);
+  g_auto (GStrv) builtin = drmad_dataset_list_builtin ();
+  guint listed = g_strv_length (builtin);
+  g_assert_cmpuint (dataset_items (window), ==, listed);
+  g_autofree char *data_option = g_strdup_printf ("dataset=%s", data);
+  g_autofree char *other_option = g_strdup_printf ("dataset=%s", other);
+  set_option (G_APPLICATION (app), data_option);
+  set_option (G_APPLICATION (app), other_option);
+  g_assert_cmpuint (dataset_items (window), ==, listed + 2);
+  g_assert_cmpuint (gtk_drop_down_get_selected (window->dataset_dropdown), ==, listed + 1);
+  g_autofree char *old_cwd = g_get_current_dir ();
+  g_assert_cmpint (g_chdir (folder), ==, 0);
+  const char *spellings[] = { "/", "/.", "/../data", "//" };
+  for (guint i = 0; i < G_N_ELEMENTS (spellings) + 2; i++) {
+    set_option (G_APPLICATION (app), other_option);   /* the other item selected between */
+    g_assert_cmpuint (gtk_drop_down_get_selected (window->dataset_dropdown), ==, listed + 1);
+    g_autofree char *value = i < G_N_ELEMENTS (spellings) ? g_strdup_printf ("dataset=%s%s", data, spellings[i])
+                             : g_strdup (i == G_N_ELEMENTS (spellings) ? "dataset=data/" : "dataset=./data");
+    set_option (G_APPLICATION (app), value);
+    g_assert_cmpuint (dataset_items (window), ==, listed + 2);
+    g_assert_cmpuint (gtk_drop_down_get_selected (window->dataset_dropdown), ==, listed);
+  }
+  g_assert_cmpint (g_chdir (old_cwd), ==, 0);
+  g_autofree char *slash = g_strconcat (data, "/", NULL);
+  drmad_window_add_dataset (window, slash, "data");   /* as a dataset opened with Open… is added */
+  g_assert_cmpuint (dataset_items (window), ==, listed + 2);
+  /* a folder first named with "/." after it is listed by its own name */
+  g_autofree char *third = g_build_filename (folder, "third", NULL);
+  g_autofree char *third_option = g_strdup_printf ("dataset=%s/.", third);
+  set_option (G_APPLICATION (app), third_option);
+  g_assert_cmpuint (dataset_items (window), ==, listed + 3);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (gtk_drop_down_get_model (window->dataset_dropdown)),
+                                               listed + 2), ==, "third");
+  /* a built-in name is no path: "mnist" and a folder of that name are two items */
+  g_autofree char *named = g_build_filename (folder, "mnist", NULL);
+  g_autofree char *named_option = g_strdup_printf ("dataset=%s", named);
+  set_option (G_APPLICATION (app), "dataset=mnist");
+  set_option (G_APPLICATION (app), named_option);
+  g_assert_cmpuint (dataset_items (window), ==, listed + 4 + !g_strv_contains ((const char *const *) builtin, "mnist"));
+  close_window (window);
+  remove_tree (folder);
+}
+
 /* The other windows the main window opens close with Escape and Ctrl+W,
  * the focus back in the main window: the keyboard shortcuts (which lists
  * both keys), About, Export's question before replacing files (closed, it
@@ -4631,6 +4733,8 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/compare", test_keyboard_compare);
   g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
   g_test_add_func ("/gui/about-once", test_about_once);
+  g_test_add_func ("/gui/save-png-window-closed", test_save_png_window_closed);
+  g_test_add_func ("/gui/dataset-same-folder", test_dataset_same_folder);
   g_test_add_func ("/gui/keyboard/compare-menu", test_keyboard_compare_menu);
   g_test_add_func ("/gui/keyboard/compare-app-keys", test_keyboard_compare_app_keys);
   g_test_add_func ("/gui/plot-decimal-point", test_plot_decimal_point);
