@@ -181,8 +181,10 @@ static gboolean
 set_errno_error (GError **error, int saved, const char *what, const char *path)
 {
   gboolean full = saved == ENOSPC || saved == EDQUOT;
-  g_set_error (error, DRMAD_ERROR, full ? DRMAD_ERROR_NO_SPACE : DRMAD_ERROR_IO, "cannot %s %s: %s", what, path,
-               g_strerror (saved));
+  /* EIO is the disk's failure, not the folder's or the user's: the front
+   * end reports it as a failed run (status 1), as it does a full disk */
+  g_set_error (error, DRMAD_ERROR, full ? DRMAD_ERROR_NO_SPACE : saved == EIO ? DRMAD_ERROR_DISK : DRMAD_ERROR_IO,
+               "cannot %s %s: %s", what, path, g_strerror (saved));
   return FALSE;
 }
 
@@ -822,11 +824,38 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
     run->folder = g_steal_pointer (&staging);
     run->replaces = g_strdup (folder);
   } else if (!g_file_test (folder, G_FILE_TEST_EXISTS)) {
+    /* the nearest folder above that exists: each one made below it is an
+     * entry in its parent, which the folder's own flush does not keep */
+    g_autofree char *nearest = g_path_get_dirname (folder);
+    while (!g_file_test (nearest, G_FILE_TEST_EXISTS) && !g_str_equal (nearest, ".")
+           && !g_str_equal (nearest, G_DIR_SEPARATOR_S)) {
+      char *up = g_path_get_dirname (nearest);
+      g_free (nearest);
+      nearest = up;
+    }
     if (g_mkdir_with_parents (folder, 0777 & ~process_umask ()) != 0) {
       set_errno_error (error, errno, "create the output folder", folder);
       return NULL;
     }
     made = TRUE;
+    /* The new folders' entries on the disk before run.ini is written in
+     * them: run.ini's own flush keeps its entry in FOLDER, and a power
+     * loss could still lose FOLDER itself (docs/reliability.md). */
+    g_autofree char *made_one = g_strdup (folder);
+    while (!g_str_equal (made_one, nearest)) {
+      g_autofree char *parent = g_path_get_dirname (made_one);
+      int saved = sync_folder (parent);
+      if (saved != 0) {
+        g_autofree char *what = g_strdup_printf ("flush the folder %s after creating", parent);
+        set_errno_error (error, saved, what, made_one);
+        remove_made_folder (folder);
+        return NULL;
+      }
+      if (g_str_equal (parent, made_one))
+        break;
+      g_free (made_one);
+      made_one = g_steal_pointer (&parent);
+    }
   }
   GError *lock_error = NULL;   /* its own: @error may be NULL, and a busy lock leaves the folder */
   if ((run->lock_fd = take_lock (run->folder, &lock_error)) < 0) {
