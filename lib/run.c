@@ -785,17 +785,24 @@ drmad_run_check_new (const char *folder_given, gboolean force, GError **error)
   return check_new_folder (folder, force, &has_ini, error) && check_can_make (folder, has_ini, error);
 }
 
-/* A folder drmad_run_create() made, whose run could not start: its lock
- * file goes, and its run.ini, which a write that failed after its rename
- * (the folder's flush) left there, then the folder, which stays when it
- * holds anything else. */
+/* What drmad_run_create() put in a folder whose run could not start: its
+ * lock file, and its run.ini, which a write that failed after its rename
+ * (the folder's flush) left there. */
 static void
-remove_made_folder (const char *folder)
+remove_started_files (const char *folder)
 {
   g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
   g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
   g_unlink (ini);
   g_unlink (lock);
+}
+
+/* A folder drmad_run_create() made, whose run could not start: those
+ * files, then the folder, which stays when it holds anything else. */
+static void
+remove_made_folder (const char *folder)
+{
+  remove_started_files (folder);
   g_rmdir (folder);
 }
 
@@ -878,8 +885,14 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
   } else
     remove_stale_staging (folder);
   if (!write_ini (run, ini_text, error)) {
-    if (made)   /* a full disk: nothing of this run is left behind */
+    /* A full disk, or a failed flush after run.ini's rename: nothing of this
+     * run is left behind. An empty folder that was there keeps being one:
+     * left with run.ini, the same command was refused ("already holds
+     * files") once the disk worked again. */
+    if (made)
       remove_made_folder (run->folder);
+    else if (!run->replaces)
+      remove_started_files (run->folder);
     return NULL;
   }
   return g_steal_pointer (&run);

@@ -749,6 +749,36 @@ test_folder_flush_fails (void)
   remove_tree (dir);
 }
 
+/* An empty folder given to a new run, whose run.ini's folder flush fails
+ * (DRMAD_INJECT_FAULT=fsyncdir:5, EIO: the file is already renamed into
+ * place): the folder is left as it was, empty. It kept run.ini and the
+ * lock file, and the same command, once the disk worked again, was refused
+ * with "already holds files". */
+static void
+test_flush_fails_empty_folder (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-flush-empty", NULL);
+  g_autofree char *folder = g_build_filename (dir, "E", NULL), *err = NULL;
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  int status = run_drmad (small, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, "DRMAD_INJECT_FAULT",
+                          "fsyncdir:5", NULL, &err);
+  g_test_message ("%s", err);
+  g_assert_cmpint (status, ==, 1);
+  g_autofree char *expected = g_strdup_printf ("cannot flush the folder %s after replacing %s/run.ini: %s", folder,
+                                               folder, g_strerror (EIO));
+  g_assert_nonnull (strstr (err, expected));
+  g_assert_true (g_file_test (folder, G_FILE_TEST_IS_DIR));
+  g_assert_cmpuint (count_prefixed (folder, ""), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, &err), ==, 0);
+  g_autofree char *history = read_file (folder, "history.csv");
+  g_assert_nonnull (strstr (history, "\n1,"));
+  remove_tree (dir);
+}
+
 /* Whether process @pid catches @signo (its handler is installed): SigCgt in
  * /proc/PID/status. FALSE where that cannot be read. */
 static gboolean
@@ -1956,6 +1986,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
   g_test_add_func ("/runfolder/folder-flush-fails", test_folder_flush_fails);
+  g_test_add_func ("/runfolder/flush-fails-empty-folder", test_flush_fails_empty_folder);
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
