@@ -552,6 +552,26 @@ remove_run_folder (const char *folder)
   g_rmdir (folder);
 }
 
+/* @folder, beside @replaced (FOLDER), after remove_run_folder(): where it
+ * is still there, it holds files that are not drmad's (the earlier run's
+ * folder had notes of the user's in it), which go under
+ * FOLDER.drmad-old- and six random characters, as they did before --force
+ * swapped the folders. Under the staging name FOLDER.drmad-new-…, which
+ * README describes as a run killed before its first record, they looked
+ * like the new run's leftovers. */
+static void
+keep_others_aside (const char *folder, const char *replaced)
+{
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR) || g_file_test (folder, G_FILE_TEST_IS_SYMLINK))
+    return;
+  g_autofree char *prefix = g_strdup_printf ("%s.drmad-old-", replaced);
+  g_autofree char *old = random_name_template (prefix);
+  if (!g_mkdtemp_full (old, 0700))
+    return;
+  if (g_rename (folder, old) != 0)   /* replaces the empty folder just made */
+    g_rmdir (old);
+}
+
 /* The lock of a run folder: an open file description lock (fcntl
  * F_OFD_SETLK) over all of FOLDER/.drmad-lock. Like flock(), it belongs to
  * the open file, not to the process, so two opens in one process (the window
@@ -610,8 +630,10 @@ remove_stale_staging (const char *folder)
     int fd = open (lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
       continue;
-    if (lock_whole (fd, F_OFD_SETLK, F_WRLCK) == 0)   /* its process is gone */
+    if (lock_whole (fd, F_OFD_SETLK, F_WRLCK) == 0) {   /* its process is gone */
       remove_run_folder (staging);
+      keep_others_aside (staging, folder);
+    }
     close (fd);
   }
 }
@@ -942,6 +964,7 @@ replace_earlier_run (DrmadRun *run, GError **error)
     (void) sync_folder (parent);
     g_unlink (old_mark);   /* the new run's mark, in FOLDER: a run folder now */
     remove_run_folder (run->folder);   /* the earlier run, under the staging name, its mark with it */
+    keep_others_aside (run->folder, run->replaces);
   } else {
     if (fd >= 0)
       g_unlink (old_mark);

@@ -443,6 +443,75 @@ test_force_killed_mid_replace (void)
   remove_tree (dir);
 }
 
+/* The one folder in @parent whose name starts with @prefix, or NULL. */
+static char *
+only_prefixed (const char *parent, const char *prefix)
+{
+  g_autoptr (GDir) dir = g_dir_open (parent, 0, NULL);
+  const char *name;
+  char *found = NULL;
+  while (dir && (name = g_dir_read_name (dir)))
+    if (g_str_has_prefix (name, prefix)) {
+      g_assert_null (found);
+      found = g_build_filename (parent, name, NULL);
+    }
+  return found;
+}
+
+/* A file of the user's in an earlier run's folder (notes.txt) is never
+ * removed by --force: it stays, alone, in F.drmad-old- and six random
+ * characters, as before the folders were swapped. After the swap it was
+ * left under the staging name F.drmad-new-…, which README describes as a
+ * run killed before its first record. The same where the run was killed
+ * right after the swap (DRMAD_INJECT_FAULT=kill:replace), once the next run
+ * of F has removed the earlier run's files. */
+static void
+test_force_keeps_other_files (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-force-others", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL);
+  g_autofree char *notes = g_build_filename (folder, "notes.txt", NULL);
+  const char *text = "seed 3, the first try\n";
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_true (g_file_set_contents (notes, text, -1, NULL));
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--seed", "5", "--force", "--out", folder, NULL },
+                          NULL), ==, 0);
+  g_autofree char *ini = read_file (folder, "run.ini");
+  g_assert_nonnull (strstr (ini, "seed=5"));
+  g_assert_false (g_file_test (notes, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_prefixed (dir, "F.drmad-new-"), ==, 0);
+  g_autofree char *old = only_prefixed (dir, "F.drmad-old-");
+  g_assert_nonnull (old);
+  g_assert_cmpuint (count_prefixed (old, ""), ==, 1);
+  g_autofree char *kept = read_file (old, "notes.txt");
+  g_assert_cmpstr (kept, ==, text);
+  remove_tree (old);
+
+#ifdef DRMAD_TEST_HOOKS
+  if (!can_exchange (dir)) {   /* killed between two renames, F is missing (/runfolder/force-killed-mid-replace) */
+    remove_tree (dir);
+    return;
+  }
+  g_assert_true (g_file_set_contents (notes, text, -1, NULL));
+  int status = run_drmad (small, (const char *[]){ "--meta-iters", "1", "--seed", "7", "--force", "--out", folder,
+                                                   NULL }, "DRMAD_INJECT_FAULT", "kill:replace", NULL, NULL);
+  g_assert_cmpint (status, ==, 128 + SIGKILL);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, NULL),
+                   ==, 0);
+  g_assert_cmpuint (count_prefixed (dir, "F.drmad-new-"), ==, 0);
+  g_clear_pointer (&old, g_free);
+  old = only_prefixed (dir, "F.drmad-old-");
+  g_assert_nonnull (old);
+  g_assert_cmpuint (count_prefixed (old, ""), ==, 1);
+  g_clear_pointer (&kept, g_free);
+  kept = read_file (old, "notes.txt");
+  g_assert_cmpstr (kept, ==, text);
+#endif
+  remove_tree (dir);
+}
+
 /* A --force run killed before its first record leaves its staging folder
  * (F.drmad-new- and six random characters) beside F, marked, its lock
  * released; the next --force, --resume or new run of F (here --resume)
@@ -1971,6 +2040,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
   g_test_add_func ("/runfolder/force-killed-mid-replace", test_force_killed_mid_replace);
+  g_test_add_func ("/runfolder/force-keeps-other-files", test_force_keeps_other_files);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
   g_test_add_func ("/runfolder/force-refused-up-front", test_force_refused_up_front);
   g_test_add_func ("/runfolder/out-unwritable-up-front", test_out_unwritable_up_front);
