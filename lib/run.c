@@ -936,6 +936,23 @@ inject_kill (const char *point)
 #endif
 }
 
+/* Swaps the names of two folders in one step. Test hook
+ * (docs/reliability.md): DRMAD_INJECT_FAULT=exchange:E makes it fail with
+ * errno E, as on a file system without the swap (EINVAL: NFS, FUSE, CIFS),
+ * where replace_earlier_run() falls back on two renames. */
+static int
+exchange_folders (const char *a, const char *b)
+{
+#ifdef DRMAD_TEST_HOOKS
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  if (spec && g_str_has_prefix (spec, "exchange:")) {
+    errno = atoi (spec + strlen ("exchange:"));
+    return -1;
+  }
+#endif
+  return renameat2 (AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+}
+
 /* --force: the new run's folder takes the earlier run's place, whole: the
  * two folders swap names in one step (renameat2 RENAME_EXCHANGE), so that
  * FOLDER names one run or the other at every instant. Two renames left no
@@ -956,7 +973,7 @@ replace_earlier_run (DrmadRun *run, GError **error)
   int fd = open (old_mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0666 & ~process_umask ());
   if (fd >= 0)
     close (fd);
-  if (fd >= 0 && renameat2 (AT_FDCWD, run->folder, AT_FDCWD, run->replaces, RENAME_EXCHANGE) == 0) {
+  if (fd >= 0 && exchange_folders (run->folder, run->replaces) == 0) {
     inject_kill ("replace");
     /* the swap on the disk before the earlier run's files go; a failure
      * to flush is passed over here: the new run's own files were flushed

@@ -512,6 +512,43 @@ test_force_keeps_other_files (void)
   remove_tree (dir);
 }
 
+/* --force on a file system without the swap of two folders (renameat2
+ * RENAME_EXCHANGE fails with EINVAL on NFS, FUSE or CIFS; here
+ * DRMAD_INJECT_FAULT=exchange:22): the two renames of before. F holds the
+ * new run, whole (its resume to 2 meta-iterations gives the uninterrupted
+ * run's hyper.csv), nothing of the earlier run or the staging folder is
+ * left beside it, and a file of the user's stays in F.drmad-old-…. */
+static void
+test_force_without_exchange (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-force-rename", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL), *alone = g_build_filename (dir, "U", NULL);
+  g_autofree char *notes = g_build_filename (folder, "notes.txt", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--seed", "5", "--out", alone, NULL }, NULL), ==, 0);
+  g_assert_true (g_file_set_contents (notes, "mine", -1, NULL));
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--meta-iters", "1", "--seed", "5", "--force", "--out", folder,
+                                                       NULL }, "DRMAD_INJECT_FAULT", "exchange:22", NULL, NULL),
+                   ==, 0);
+  g_assert_cmpuint (count_prefixed (dir, "F.drmad-new-"), ==, 0);
+  g_autofree char *old = only_prefixed (dir, "F.drmad-old-");
+  g_assert_nonnull (old);
+  g_assert_cmpuint (count_prefixed (old, ""), ==, 1);
+  g_autofree char *kept = read_file (old, "notes.txt");
+  g_assert_cmpstr (kept, ==, "mine");
+  g_assert_false (g_file_test (notes, G_FILE_TEST_EXISTS));
+  g_autofree char *mark = g_build_filename (folder, ".drmad-staging", NULL);
+  g_assert_false (g_file_test (mark, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  g_autofree char *hyper = read_file (folder, "hyper.csv"), *hyper_alone = read_file (alone, "hyper.csv");
+  g_assert_cmpstr (hyper, ==, hyper_alone);
+  remove_tree (dir);
+}
+
 /* A --force run killed before its first record leaves its staging folder
  * (F.drmad-new- and six random characters) beside F, marked, its lock
  * released; the next --force, --resume or new run of F (here --resume)
@@ -2041,6 +2078,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
   g_test_add_func ("/runfolder/force-killed-mid-replace", test_force_killed_mid_replace);
   g_test_add_func ("/runfolder/force-keeps-other-files", test_force_keeps_other_files);
+  g_test_add_func ("/runfolder/force-without-exchange", test_force_without_exchange);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
   g_test_add_func ("/runfolder/force-refused-up-front", test_force_refused_up_front);
   g_test_add_func ("/runfolder/out-unwritable-up-front", test_out_unwritable_up_front);
