@@ -549,6 +549,44 @@ test_force_without_exchange (void)
   remove_tree (dir);
 }
 
+/* On a file system without the swap, a --force run killed between its two
+ * renames leaves no F, the earlier run in F.drmad-old- and six characters
+ * (made here by hand, as that kill leaves it: the fallback of
+ * /runfolder/force-without-exchange, stopped halfway). --resume F said only
+ * "not a run folder"; it names the folder that holds the run, and not one
+ * that holds only files of the user's. Renamed back, the run resumes. */
+static void
+test_resume_names_moved_aside (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-moved-aside", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL);
+  g_autofree char *aside = g_build_filename (dir, "F.drmad-old-a1b2c3", NULL);
+  g_autofree char *notes_only = g_build_filename (dir, "F.drmad-old-z9y8x7", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_cmpint (g_rename (folder, aside), ==, 0);
+  g_assert_cmpint (g_mkdir (notes_only, 0755), ==, 0);
+  g_autofree char *notes = g_build_filename (notes_only, "notes.txt", NULL);
+  g_assert_true (g_file_set_contents (notes, "mine", -1, NULL));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                              NULL, NULL, NULL, &err), ==, 2);
+  g_test_message ("%s", err);
+  g_autofree char *expected = g_strdup_printf ("%s holds a run of it, moved aside by a --force run", aside);
+  g_assert_nonnull (strstr (err, expected));
+  g_clear_pointer (&expected, g_free);
+  expected = g_strdup_printf ("rename it back to %s to resume it", folder);
+  g_assert_nonnull (strstr (err, expected));
+  g_assert_null (strstr (err, notes_only));
+  g_assert_cmpint (g_rename (aside, folder), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  g_autofree char *history = read_file (folder, "history.csv");
+  g_assert_nonnull (strstr (history, "\n2,"));
+  remove_tree (dir);
+}
+
 /* A --force run killed before its first record leaves its staging folder
  * (F.drmad-new- and six random characters) beside F, marked, its lock
  * released; the next --force, --resume or new run of F (here --resume)
@@ -2079,6 +2117,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/force-killed-mid-replace", test_force_killed_mid_replace);
   g_test_add_func ("/runfolder/force-keeps-other-files", test_force_keeps_other_files);
   g_test_add_func ("/runfolder/force-without-exchange", test_force_without_exchange);
+  g_test_add_func ("/runfolder/resume-names-moved-aside", test_resume_names_moved_aside);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
   g_test_add_func ("/runfolder/force-refused-up-front", test_force_refused_up_front);
   g_test_add_func ("/runfolder/out-unwritable-up-front", test_out_unwritable_up_front);
