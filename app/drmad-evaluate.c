@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 
 #define EXIT_FAILED 1
@@ -200,11 +201,44 @@ evaluate_one (const DrmadOptions *o, DrmadSession *s, DrmadHyper *hyper, FILE *o
   return TRUE;
 }
 
+/* A stop signal ignored when the process started stays ignored (README:
+ * a job started with & in a script, whose SIGINT the shell ignores; SIGHUP
+ * under nohup). PoCL's LLVM puts its own handler over it as the device
+ * opens (llvm::sys::RemoveFileOnSignal, for its temporary files), which on
+ * the signal sets "ignored" back and returns: the read of the next line
+ * then failed with EINTR, and the process ended with status 1, "cannot read
+ * standard input after N lines: Interrupted system call". --evaluate,
+ * unlike a run (catch_stop_signals in drmad-cli.c), installs no handler of
+ * its own: the signals are ignored again once the device is open, and
+ * after each line, where a kernel built for it may have put LLVM's back. */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+static guint
+ignored_stop_signals (void)
+{
+  guint ignored = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (stop_signals); i++) {
+    struct sigaction now;
+    if (sigaction (stop_signals[i], NULL, &now) == 0 && now.sa_handler == SIG_IGN)
+      ignored |= 1u << i;
+  }
+  return ignored;
+}
+
+static void
+ignore_again (guint ignored)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (stop_signals); i++)
+    if (ignored & (1u << i))
+      signal (stop_signals[i], SIG_IGN);
+}
+
 int
 drmad_evaluate_main (const DrmadOptions *o, FILE *in, FILE *out, FILE *log)
 {
   g_autoptr (GError) error = NULL;
   DrmadSession s = { 0 };
+  guint ignored = ignored_stop_signals ();
   /* Every line evaluates on the test set: draw it now, once. */
   if (!drmad_session_open (&s, o, o->precision, &error) || !drmad_session_get_test (&s, &error)) {
     fprintf (log, "drmad: %s\n", error->message);
@@ -229,6 +263,7 @@ drmad_evaluate_main (const DrmadOptions *o, FILE *in, FILE *out, FILE *log)
              n > 1 ? " … " : "", n > 1 ? drmad_hyper_get_name (names, n - 1) : "");
   fprintf (log, "), one result line each on standard output\n");
   fflush (log);
+  ignore_again (ignored);
 
   int status = 0;
   char *line = NULL;
@@ -258,6 +293,7 @@ drmad_evaluate_main (const DrmadOptions *o, FILE *in, FILE *out, FILE *log)
     }
     if (status)
       break;
+    ignore_again (ignored);
   }
   /* A read error is not the end of the input: the tuner would take the
    * lines it got no answer for as never sent. */

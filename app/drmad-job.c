@@ -1275,11 +1275,14 @@ outcome_of (const GError *error, DrmadJobOutcome otherwise)
 }
 
 /* A run folder that could not be made or resumed: bad input (status 2),
- * unless its disk is full, which no change to the command mends: then the
- * work failed (status 1), and the same command works once there is room. */
+ * unless its disk is full or failed (an I/O error writing or flushing
+ * run.ini), which no change to the command mends: then the work failed
+ * (status 1), and the same command works once there is room. */
 static DrmadJobOutcome
 folder_outcome (GError **error, const char *again)
 {
+  if (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DISK))
+    return DRMAD_JOB_FAILED;
   if (!g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_NO_SPACE))
     return DRMAD_JOB_BAD_INPUT;
   add_advice (error, again);

@@ -763,6 +763,32 @@ options_context (GHashTable *cli, GPtrArray *descriptions)
   return context;
 }
 
+/* FOLDER.drmad-old- and six characters beside @folder (which is gone)
+ * that holds a run.ini: where --force, on a file system without the swap
+ * of two folders, moved the earlier run before putting the new one in its
+ * place, and was killed between the two renames (lib/run.c,
+ * replace_earlier_run); NULL where there is none. */
+static char *
+run_moved_aside (const char *folder_given)
+{
+  g_autofree char *folder = g_strdup (folder_given);
+  gsize length = strlen (folder);
+  while (length > 1 && G_IS_DIR_SEPARATOR (folder[length - 1]))
+    folder[--length] = '\0';
+  g_autofree char *parent = g_path_get_dirname (folder), *base = g_path_get_basename (folder);
+  g_autofree char *prefix = g_strconcat (base, ".drmad-old-", NULL);
+  g_autoptr (GDir) dir = g_dir_open (parent, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name (dir))) {
+    if (!g_str_has_prefix (name, prefix) || strlen (name) != strlen (prefix) + 6)
+      continue;
+    g_autofree char *ini = g_build_filename (parent, name, "run.ini", NULL);
+    if (g_file_test (ini, G_FILE_TEST_IS_REGULAR))
+      return g_build_filename (parent, name, NULL);
+  }
+  return NULL;
+}
+
 gboolean
 drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
 {
@@ -858,8 +884,16 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
                      "--resume %s: %s is missing, but %s is there: a run whose settings file was deleted or moved; "
                      "put it back (the settings the run was made with, as --config reads them) and resume again",
                      resume, ini, checkpoint);
-      else
-        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "--resume %s: no run.ini there, so it is not a run folder", resume);
+      else {
+        g_autofree char *aside = g_file_test (resume, G_FILE_TEST_EXISTS) ? NULL : run_moved_aside (resume);
+        g_autofree char *where = aside ? g_strdup_printf ("; %s holds a run of it, moved aside by a --force run that "
+                                                          "was stopped before its new run took the place (on a file "
+                                                          "system without renameat2's swap): rename it back to %s to "
+                                                          "resume it", aside, resume)
+                                       : NULL;
+        g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_NOT_FOUND, "--resume %s: no run.ini there, so it is not a run folder%s",
+                     resume, where ? where : "");
+      }
       return FALSE;
     }
     g_autoptr (GHashTable) read = drmad_options_read_ini (NULL, 0, ini, TRUE, error);

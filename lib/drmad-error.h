@@ -45,6 +45,8 @@ typedef enum {
                                  * by another thread, or by the work whose progress callback made the call */
   DRMAD_ERROR_MISMATCH,         /* a checkpoint belongs to other settings or other data than the run resuming it */
   DRMAD_ERROR_NO_SPACE,         /* a file could not be written: its file system is full or the disk quota used up */
+  DRMAD_ERROR_DISK,             /* a file or folder could not be written or flushed: its disk reported an I/O error
+                                 * (EIO) */
 } DrmadError;
 
 /* A short, printable form of @text (a value someone gave) to quote in a

@@ -207,9 +207,12 @@ const DrmadRunRecord *drmad_run_get_record    (const DrmadRun *run, guint index)
 const char           *drmad_run_get_hyper_csv_notice (const DrmadRun *run);
 
 /* Writes @contents to @path atomically: a temporary file in the same folder,
- * fsync, rename, fsync of the folder. An earlier file survives any failure.
- * A full file system or disk quota fails with %DRMAD_ERROR_NO_SPACE, any
- * other failure with %DRMAD_ERROR_IO; the message names the file. */
+ * fsync, rename, fsync of the folder. An earlier file survives any failure
+ * but the last: where the folder's fsync fails, @path already holds
+ * @contents (not yet sure to last through a power loss).
+ * A full file system or disk quota fails with %DRMAD_ERROR_NO_SPACE, the
+ * disk's I/O error (EIO) with %DRMAD_ERROR_DISK, any other failure with
+ * %DRMAD_ERROR_IO; the message names the file. */
 gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error);
 
 /* @path's contents (to g_free, NUL-terminated after *@length bytes), read

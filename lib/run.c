@@ -181,8 +181,10 @@ static gboolean
 set_errno_error (GError **error, int saved, const char *what, const char *path)
 {
   gboolean full = saved == ENOSPC || saved == EDQUOT;
-  g_set_error (error, DRMAD_ERROR, full ? DRMAD_ERROR_NO_SPACE : DRMAD_ERROR_IO, "cannot %s %s: %s", what, path,
-               g_strerror (saved));
+  /* EIO is the disk's failure, not the folder's or the user's: the front
+   * end reports it as a failed run (status 1), as it does a full disk */
+  g_set_error (error, DRMAD_ERROR, full ? DRMAD_ERROR_NO_SPACE : saved == EIO ? DRMAD_ERROR_DISK : DRMAD_ERROR_IO,
+               "cannot %s %s: %s", what, path, g_strerror (saved));
   return FALSE;
 }
 
@@ -550,6 +552,26 @@ remove_run_folder (const char *folder)
   g_rmdir (folder);
 }
 
+/* @folder, beside @replaced (FOLDER), after remove_run_folder(): where it
+ * is still there, it holds files that are not drmad's (the earlier run's
+ * folder had notes of the user's in it), which go under
+ * FOLDER.drmad-old- and six random characters, as they did before --force
+ * swapped the folders. Under the staging name FOLDER.drmad-new-…, which
+ * README describes as a run killed before its first record, they looked
+ * like the new run's leftovers. */
+static void
+keep_others_aside (const char *folder, const char *replaced)
+{
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR) || g_file_test (folder, G_FILE_TEST_IS_SYMLINK))
+    return;
+  g_autofree char *prefix = g_strdup_printf ("%s.drmad-old-", replaced);
+  g_autofree char *old = random_name_template (prefix);
+  if (!g_mkdtemp_full (old, 0700))
+    return;
+  if (g_rename (folder, old) != 0)   /* replaces the empty folder just made */
+    g_rmdir (old);
+}
+
 /* The lock of a run folder: an open file description lock (fcntl
  * F_OFD_SETLK) over all of FOLDER/.drmad-lock. Like flock(), it belongs to
  * the open file, not to the process, so two opens in one process (the window
@@ -608,8 +630,10 @@ remove_stale_staging (const char *folder)
     int fd = open (lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
       continue;
-    if (lock_whole (fd, F_OFD_SETLK, F_WRLCK) == 0)   /* its process is gone */
+    if (lock_whole (fd, F_OFD_SETLK, F_WRLCK) == 0) {   /* its process is gone */
       remove_run_folder (staging);
+      keep_others_aside (staging, folder);
+    }
     close (fd);
   }
 }
@@ -793,17 +817,24 @@ drmad_run_check_new (const char *folder_given, gboolean force, GError **error)
   return check_new_folder (folder, force, &has_ini, error) && check_can_make (folder, has_ini, error);
 }
 
-/* A folder drmad_run_create() made, whose run could not start: its lock
- * file goes, and its run.ini, which a write that failed after its rename
- * (the folder's flush) left there, then the folder, which stays when it
- * holds anything else. */
+/* What drmad_run_create() put in a folder whose run could not start: its
+ * lock file, and its run.ini, which a write that failed after its rename
+ * (the folder's flush) left there. */
 static void
-remove_made_folder (const char *folder)
+remove_started_files (const char *folder)
 {
   g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
   g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
   g_unlink (ini);
   g_unlink (lock);
+}
+
+/* A folder drmad_run_create() made, whose run could not start: those
+ * files, then the folder, which stays when it holds anything else. */
+static void
+remove_made_folder (const char *folder)
+{
+  remove_started_files (folder);
   g_rmdir (folder);
 }
 
@@ -832,11 +863,38 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
     run->folder = g_steal_pointer (&staging);
     run->replaces = g_strdup (folder);
   } else if (!g_file_test (folder, G_FILE_TEST_EXISTS)) {
+    /* the nearest folder above that exists: each one made below it is an
+     * entry in its parent, which the folder's own flush does not keep */
+    g_autofree char *nearest = g_path_get_dirname (folder);
+    while (!g_file_test (nearest, G_FILE_TEST_EXISTS) && !g_str_equal (nearest, ".")
+           && !g_str_equal (nearest, G_DIR_SEPARATOR_S)) {
+      char *up = g_path_get_dirname (nearest);
+      g_free (nearest);
+      nearest = up;
+    }
     if (g_mkdir_with_parents (folder, 0777 & ~process_umask ()) != 0) {
       set_errno_error (error, errno, "create the output folder", folder);
       return NULL;
     }
     made = TRUE;
+    /* The new folders' entries on the disk before run.ini is written in
+     * them: run.ini's own flush keeps its entry in FOLDER, and a power
+     * loss could still lose FOLDER itself (docs/reliability.md). */
+    g_autofree char *made_one = g_strdup (folder);
+    while (!g_str_equal (made_one, nearest)) {
+      g_autofree char *parent = g_path_get_dirname (made_one);
+      int saved = sync_folder (parent);
+      if (saved != 0) {
+        g_autofree char *what = g_strdup_printf ("flush the folder %s after creating", parent);
+        set_errno_error (error, saved, what, made_one);
+        remove_made_folder (folder);
+        return NULL;
+      }
+      if (g_str_equal (parent, made_one))
+        break;
+      g_free (made_one);
+      made_one = g_steal_pointer (&parent);
+    }
   }
   GError *lock_error = NULL;   /* its own: @error may be NULL, and a busy lock leaves the folder */
   if ((run->lock_fd = take_lock (run->folder, &lock_error)) < 0) {
@@ -859,8 +917,14 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
   } else
     remove_stale_staging (folder);
   if (!write_ini (run, ini_text, error)) {
-    if (made)   /* a full disk: nothing of this run is left behind */
+    /* A full disk, or a failed flush after run.ini's rename: nothing of this
+     * run is left behind. An empty folder that was there keeps being one:
+     * left with run.ini, the same command was refused ("already holds
+     * files") once the disk worked again. */
+    if (made)
       remove_made_folder (run->folder);
+    else if (!run->replaces)
+      remove_started_files (run->folder);
     return NULL;
   }
   return g_steal_pointer (&run);
@@ -880,6 +944,23 @@ inject_kill (const char *point)
 #else
   (void) point;
 #endif
+}
+
+/* Swaps the names of two folders in one step. Test hook
+ * (docs/reliability.md): DRMAD_INJECT_FAULT=exchange:E makes it fail with
+ * errno E, as on a file system without the swap (EINVAL: NFS, FUSE, CIFS),
+ * where replace_earlier_run() falls back on two renames. */
+static int
+exchange_folders (const char *a, const char *b)
+{
+#ifdef DRMAD_TEST_HOOKS
+  const char *spec = g_getenv ("DRMAD_INJECT_FAULT");
+  if (spec && g_str_has_prefix (spec, "exchange:")) {
+    errno = atoi (spec + strlen ("exchange:"));
+    return -1;
+  }
+#endif
+  return renameat2 (AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
 }
 
 /* --force: the new run's folder takes the earlier run's place, whole: the
@@ -902,7 +983,7 @@ replace_earlier_run (DrmadRun *run, GError **error)
   int fd = open (old_mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0666 & ~process_umask ());
   if (fd >= 0)
     close (fd);
-  if (fd >= 0 && renameat2 (AT_FDCWD, run->folder, AT_FDCWD, run->replaces, RENAME_EXCHANGE) == 0) {
+  if (fd >= 0 && exchange_folders (run->folder, run->replaces) == 0) {
     inject_kill ("replace");
     /* the swap on the disk before the earlier run's files go; a failure
      * to flush is passed over here: the new run's own files were flushed
@@ -910,6 +991,7 @@ replace_earlier_run (DrmadRun *run, GError **error)
     (void) sync_folder (parent);
     g_unlink (old_mark);   /* the new run's mark, in FOLDER: a run folder now */
     remove_run_folder (run->folder);   /* the earlier run, under the staging name, its mark with it */
+    keep_others_aside (run->folder, run->replaces);
   } else {
     if (fd >= 0)
       g_unlink (old_mark);

@@ -519,6 +519,150 @@ test_force_killed_mid_replace (void)
   remove_tree (dir);
 }
 
+/* The one folder in @parent whose name starts with @prefix, or NULL. */
+static char *
+only_prefixed (const char *parent, const char *prefix)
+{
+  g_autoptr (GDir) dir = g_dir_open (parent, 0, NULL);
+  const char *name;
+  char *found = NULL;
+  while (dir && (name = g_dir_read_name (dir)))
+    if (g_str_has_prefix (name, prefix)) {
+      g_assert_null (found);
+      found = g_build_filename (parent, name, NULL);
+    }
+  return found;
+}
+
+/* A file of the user's in an earlier run's folder (notes.txt) is never
+ * removed by --force: it stays, alone, in F.drmad-old- and six random
+ * characters, as before the folders were swapped. After the swap it was
+ * left under the staging name F.drmad-new-…, which README describes as a
+ * run killed before its first record. The same where the run was killed
+ * right after the swap (DRMAD_INJECT_FAULT=kill:replace), once the next run
+ * of F has removed the earlier run's files. */
+static void
+test_force_keeps_other_files (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-force-others", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL);
+  g_autofree char *notes = g_build_filename (folder, "notes.txt", NULL);
+  const char *text = "seed 3, the first try\n";
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_true (g_file_set_contents (notes, text, -1, NULL));
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--seed", "5", "--force", "--out", folder, NULL },
+                          NULL), ==, 0);
+  g_autofree char *ini = read_file (folder, "run.ini");
+  g_assert_nonnull (strstr (ini, "seed=5"));
+  g_assert_false (g_file_test (notes, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_prefixed (dir, "F.drmad-new-"), ==, 0);
+  g_autofree char *old = only_prefixed (dir, "F.drmad-old-");
+  g_assert_nonnull (old);
+  g_assert_cmpuint (count_prefixed (old, ""), ==, 1);
+  g_autofree char *kept = read_file (old, "notes.txt");
+  g_assert_cmpstr (kept, ==, text);
+  remove_tree (old);
+
+#ifdef DRMAD_TEST_HOOKS
+  if (!can_exchange (dir)) {   /* killed between two renames, F is missing (/runfolder/force-killed-mid-replace) */
+    remove_tree (dir);
+    return;
+  }
+  g_assert_true (g_file_set_contents (notes, text, -1, NULL));
+  int status = run_drmad (small, (const char *[]){ "--meta-iters", "1", "--seed", "7", "--force", "--out", folder,
+                                                   NULL }, "DRMAD_INJECT_FAULT", "kill:replace", NULL, NULL);
+  g_assert_cmpint (status, ==, 128 + SIGKILL);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, NULL),
+                   ==, 0);
+  g_assert_cmpuint (count_prefixed (dir, "F.drmad-new-"), ==, 0);
+  g_clear_pointer (&old, g_free);
+  old = only_prefixed (dir, "F.drmad-old-");
+  g_assert_nonnull (old);
+  g_assert_cmpuint (count_prefixed (old, ""), ==, 1);
+  g_clear_pointer (&kept, g_free);
+  kept = read_file (old, "notes.txt");
+  g_assert_cmpstr (kept, ==, text);
+#endif
+  remove_tree (dir);
+}
+
+/* --force on a file system without the swap of two folders (renameat2
+ * RENAME_EXCHANGE fails with EINVAL on NFS, FUSE or CIFS; here
+ * DRMAD_INJECT_FAULT=exchange:22): the two renames of before. F holds the
+ * new run, whole (its resume to 2 meta-iterations gives the uninterrupted
+ * run's hyper.csv), nothing of the earlier run or the staging folder is
+ * left beside it, and a file of the user's stays in F.drmad-old-…. */
+static void
+test_force_without_exchange (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-force-rename", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL), *alone = g_build_filename (dir, "U", NULL);
+  g_autofree char *notes = g_build_filename (folder, "notes.txt", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--seed", "5", "--out", alone, NULL }, NULL), ==, 0);
+  g_assert_true (g_file_set_contents (notes, "mine", -1, NULL));
+  g_assert_cmpint (run_drmad (small, (const char *[]){ "--meta-iters", "1", "--seed", "5", "--force", "--out", folder,
+                                                       NULL }, "DRMAD_INJECT_FAULT", "exchange:22", NULL, NULL),
+                   ==, 0);
+  g_assert_cmpuint (count_prefixed (dir, "F.drmad-new-"), ==, 0);
+  g_autofree char *old = only_prefixed (dir, "F.drmad-old-");
+  g_assert_nonnull (old);
+  g_assert_cmpuint (count_prefixed (old, ""), ==, 1);
+  g_autofree char *kept = read_file (old, "notes.txt");
+  g_assert_cmpstr (kept, ==, "mine");
+  g_assert_false (g_file_test (notes, G_FILE_TEST_EXISTS));
+  g_autofree char *mark = g_build_filename (folder, ".drmad-staging", NULL);
+  g_assert_false (g_file_test (mark, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  g_autofree char *hyper = read_file (folder, "hyper.csv"), *hyper_alone = read_file (alone, "hyper.csv");
+  g_assert_cmpstr (hyper, ==, hyper_alone);
+  remove_tree (dir);
+}
+
+/* On a file system without the swap, a --force run killed between its two
+ * renames leaves no F, the earlier run in F.drmad-old- and six characters
+ * (made here by hand, as that kill leaves it: the fallback of
+ * /runfolder/force-without-exchange, stopped halfway). --resume F said only
+ * "not a run folder"; it names the folder that holds the run, and not one
+ * that holds only files of the user's. Renamed back, the run resumes. */
+static void
+test_resume_names_moved_aside (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-moved-aside", NULL);
+  g_autofree char *folder = g_build_filename (dir, "F", NULL);
+  g_autofree char *aside = g_build_filename (dir, "F.drmad-old-a1b2c3", NULL);
+  g_autofree char *notes_only = g_build_filename (dir, "F.drmad-old-z9y8x7", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_cmpint (g_rename (folder, aside), ==, 0);
+  g_assert_cmpint (g_mkdir (notes_only, 0755), ==, 0);
+  g_autofree char *notes = g_build_filename (notes_only, "notes.txt", NULL);
+  g_assert_true (g_file_set_contents (notes, "mine", -1, NULL));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                              NULL, NULL, NULL, &err), ==, 2);
+  g_test_message ("%s", err);
+  g_autofree char *expected = g_strdup_printf ("%s holds a run of it, moved aside by a --force run", aside);
+  g_assert_nonnull (strstr (err, expected));
+  g_clear_pointer (&expected, g_free);
+  expected = g_strdup_printf ("rename it back to %s to resume it", folder);
+  g_assert_nonnull (strstr (err, expected));
+  g_assert_null (strstr (err, notes_only));
+  g_assert_cmpint (g_rename (aside, folder), ==, 0);
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  g_autofree char *history = read_file (folder, "history.csv");
+  g_assert_nonnull (strstr (history, "\n2,"));
+  remove_tree (dir);
+}
+
 /* A --force run killed before its first record leaves its staging folder
  * (F.drmad-new- and six random characters) beside F, marked, its lock
  * released; the next --force, --resume or new run of F (here --resume)
@@ -778,9 +922,14 @@ test_folder_deleted (void)
  * rename last through a power loss) that fails was passed over: the run
  * went on, status 0, as if its files were safe. With every such flush
  * failing as on a disk's I/O error (DRMAD_INJECT_FAULT=fsyncdir:5, EIO) a
- * new run stops at run.ini, naming the folder, the file and the error, and
- * leaves no folder behind; a resume stops at its run.ini too, and once the
- * flush works again it resumes. */
+ * new run stops, naming the folder, the file and the error, with status 1
+ * (the disk failed, as a full one does: it said 2, bad input), and leaves
+ * no folder behind. The first flush is the new folder's parent's, right
+ * after the mkdir: the folder's own entry (its parent's) was never
+ * flushed, so a power loss could take the folder with its flushed run.ini.
+ * A resume stops at its run.ini too, status 1, and a plain --resume, once
+ * the flush works again, continues with the settings the failed one wrote
+ * (--meta-iters 2) to the uninterrupted run's hyper.csv. */
 static void
 test_folder_flush_fails (void)
 {
@@ -788,28 +937,65 @@ test_folder_flush_fails (void)
   if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = test_tmp_dir ("drmad-flush", NULL);
-  g_autofree char *folder = g_build_filename (dir, "F", NULL), *err = NULL;
+  g_autofree char *runs = g_build_filename (dir, "runs", NULL);
+  g_autofree char *folder = g_build_filename (runs, "F", NULL), *alone = g_build_filename (dir, "U", NULL);
+  g_autofree char *err = NULL;
   int status = run_drmad (small, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, "DRMAD_INJECT_FAULT",
                           "fsyncdir:5", NULL, &err);
-  g_assert_cmpint (status, !=, 0);
-  g_autofree char *expected = g_strdup_printf ("cannot flush the folder %s after replacing %s/run.ini: %s", folder,
-                                               folder, g_strerror (EIO));
+  g_test_message ("%s", err);
+  g_assert_cmpint (status, ==, 1);
+  g_autofree char *expected = g_strdup_printf ("cannot flush the folder %s after creating %s: %s", runs, folder,
+                                               g_strerror (EIO));
   g_assert_nonnull (strstr (err, expected));
   g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", alone, NULL }, NULL), ==, 0);
   g_autofree char *history = read_file (folder, "history.csv");
   g_clear_pointer (&err, g_free);
   status = run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
                       "DRMAD_INJECT_FAULT", "fsyncdir:5", NULL, &err);
-  g_assert_cmpint (status, !=, 0);
-  g_assert_nonnull (strstr (err, "cannot flush the folder"));
+  g_test_message ("%s", err);
+  g_assert_cmpint (status, ==, 1);
+  g_clear_pointer (&expected, g_free);
+  expected = g_strdup_printf ("cannot resume %s: cannot flush the folder %s after replacing %s/run.ini: %s", folder,
+                              folder, folder, g_strerror (EIO));
+  g_assert_nonnull (strstr (err, expected));
   g_autofree char *history_after = read_file (folder, "history.csv");
   g_assert_cmpstr (history_after, ==, history);
-  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "2", NULL }, NULL,
-                              NULL, NULL, NULL, NULL), ==, 0);
-  g_clear_pointer (&history_after, g_free);
-  history_after = read_file (folder, "history.csv");
-  g_assert_nonnull (strstr (history_after, "\n2,"));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, NULL),
+                   ==, 0);
+  g_autofree char *hyper = read_file (folder, "hyper.csv"), *hyper_alone = read_file (alone, "hyper.csv");
+  g_assert_cmpstr (hyper, ==, hyper_alone);
+  remove_tree (dir);
+}
+
+/* An empty folder given to a new run, whose run.ini's folder flush fails
+ * (DRMAD_INJECT_FAULT=fsyncdir:5, EIO: the file is already renamed into
+ * place): the folder is left as it was, empty. It kept run.ini and the
+ * lock file, and the same command, once the disk worked again, was refused
+ * with "already holds files". */
+static void
+test_flush_fails_empty_folder (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-flush-empty", NULL);
+  g_autofree char *folder = g_build_filename (dir, "E", NULL), *err = NULL;
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  int status = run_drmad (small, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, "DRMAD_INJECT_FAULT",
+                          "fsyncdir:5", NULL, &err);
+  g_test_message ("%s", err);
+  g_assert_cmpint (status, ==, 1);
+  g_autofree char *expected = g_strdup_printf ("cannot flush the folder %s after replacing %s/run.ini: %s", folder,
+                                               folder, g_strerror (EIO));
+  g_assert_nonnull (strstr (err, expected));
+  g_assert_true (g_file_test (folder, G_FILE_TEST_IS_DIR));
+  g_assert_cmpuint (count_prefixed (folder, ""), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, &err), ==, 0);
+  g_autofree char *history = read_file (folder, "history.csv");
+  g_assert_nonnull (strstr (history, "\n1,"));
   remove_tree (dir);
 }
 
@@ -2029,6 +2215,9 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/refusals-delete-nothing", test_refusals_delete_nothing);
   g_test_add_func ("/runfolder/force-replaces-whole", test_force_replaces_whole);
   g_test_add_func ("/runfolder/force-killed-mid-replace", test_force_killed_mid_replace);
+  g_test_add_func ("/runfolder/force-keeps-other-files", test_force_keeps_other_files);
+  g_test_add_func ("/runfolder/force-without-exchange", test_force_without_exchange);
+  g_test_add_func ("/runfolder/resume-names-moved-aside", test_resume_names_moved_aside);
   g_test_add_func ("/runfolder/stale-staging", test_stale_staging);
   g_test_add_func ("/runfolder/force-refused-up-front", test_force_refused_up_front);
   g_test_add_func ("/runfolder/out-unwritable-up-front", test_out_unwritable_up_front);
@@ -2045,6 +2234,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
   g_test_add_func ("/runfolder/folder-flush-fails", test_folder_flush_fails);
+  g_test_add_func ("/runfolder/flush-fails-empty-folder", test_flush_fails_empty_folder);
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
