@@ -116,6 +116,13 @@ event_dispatch (gpointer data)
     g_signal_emit (event->runner, signals[NOTICE], 0, event->text);
     break;
   case PROGRESS:
+    /* Posted before a stop, dispatched after it (the main thread was
+     * busy): the window's bar says "stopping…" by then, and this step put
+     * back over it stayed there till the run ended, the worker posting no
+     * more (job_progress()). The other events still come: what they say
+     * was done. */
+    if (event->runner->cancellable && g_cancellable_is_cancelled (event->runner->cancellable))
+      break;
     event->progress.phase = event->text;
     g_signal_emit (event->runner, signals[PROGRESS], 0, &event->progress);
     break;

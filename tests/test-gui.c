@@ -391,6 +391,96 @@ test_runner_thread (void)
       g_error ("no progress event of meta-iteration %s crossed to the main context", expected[i]);
 }
 
+typedef struct {
+  guint    progress, other;   /* emitted after the stop */
+  gboolean stopped, finished;
+  DrmadJobOutcome outcome;
+} StopWatch;
+
+static void
+on_stop_progress (DrmadRunner *runner, DrmadJobProgress *progress, StopWatch *watch)
+{
+  if (watch->stopped) {
+    g_test_message ("after the stop: %s %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, progress->phase, progress->step,
+                    progress->total);
+    watch->progress++;
+  }
+}
+
+static void
+on_stop_event (DrmadRunner *runner, gpointer event, StopWatch *watch)
+{
+  watch->other += watch->stopped;
+}
+
+static void
+on_stop_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, StopWatch *watch)
+{
+  watch->outcome = finish->outcome;
+  watch->finished = TRUE;
+}
+
+/* Stop pressed while progress events wait in the main context (posted
+ * before it, the main thread busy): none of them is emitted after it. The
+ * window's bar said "stopping…", and the next of them put "meta-iteration
+ * 2 · train 1/30" back over it until the run ended, the worker sending no
+ * more. The events that say what was done still come (the iteration
+ * recorded meanwhile is in the run folder). */
+static void
+test_runner_stop (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (values, "layers", "784,16,10");
+  g_hash_table_insert (values, "iters", "30");
+  g_hash_table_insert (values, "train-size", "300");
+  g_hash_table_insert (values, "val-size", "200");
+  g_hash_table_insert (values, "meta-iters", "1000");
+  g_hash_table_insert (values, "method", "drmad");
+  g_hash_table_insert (values, "batch", "50");
+  DrmadOptions options = { 0 };
+  g_assert_true (drmad_options_from_values (&options, values, &error));
+  g_assert_no_error (error);
+  g_autofree char *out = g_build_filename (g_get_user_data_dir (), "runner-stop", NULL);
+  options.out = g_strdup (out);
+  g_autofree char *history = g_build_filename (out, "history.csv", NULL);
+
+  StopWatch watch = { 0 };
+  g_autoptr (DrmadRunner) runner = drmad_runner_new ();
+  g_signal_connect (runner, "folder", G_CALLBACK (on_stop_event), &watch);
+  g_signal_connect (runner, "progress", G_CALLBACK (on_stop_progress), &watch);
+  g_signal_connect (runner, "iteration", G_CALLBACK (on_stop_event), &watch);
+  g_signal_connect (runner, "finished", G_CALLBACK (on_stop_finished), &watch);
+  g_assert_true (drmad_runner_start (runner, &options));
+  /* Away from the main loop until meta-iteration 1 is recorded: its
+   * progress events (its training's first step at least, and "saving"
+   * 0/1) and the folder's wait in the main context. */
+  gint64 start = g_get_monotonic_time ();
+  guint rows = 0;
+  while (rows < 1 && g_get_monotonic_time () - start < 60 * G_USEC_PER_SEC) {
+    g_usleep (10000);
+    g_autofree char *text = NULL;
+    rows = 0;
+    if (g_file_get_contents (history, &text, NULL, NULL))
+      for (const char *p = text; *p; p++)
+        rows += *p == '\n';
+    rows = rows ? rows - 1 : 0;   /* its header */
+  }
+  g_assert_cmpuint (rows, >=, 1);
+  drmad_runner_stop (runner);
+  watch.stopped = TRUE;
+  start = g_get_monotonic_time ();
+  while (!watch.finished && g_get_monotonic_time () - start < 60 * G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (watch.finished);
+  g_assert_cmpint (watch.outcome, ==, DRMAD_JOB_CANCELLED);
+  g_assert_cmpuint (watch.other, >=, 2);   /* the folder and meta-iteration 1 at least: they waited too */
+  g_assert_cmpuint (watch.progress, ==, 0);
+  remove_tree (out);
+}
+
 static void
 test_window (void)
 {
@@ -4735,6 +4825,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/settings-durable", test_settings_durable);
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
+  g_test_add_func ("/gui/runner-stop", test_runner_stop);
   g_test_add_func ("/gui/window", test_window);
   g_test_add_func ("/gui/narrow", test_narrow);
   g_test_add_func ("/gui/keyboard/more-settings", test_keyboard_more_settings);
