@@ -6,8 +6,9 @@
 #include <gio/gio.h>
 #include <string.h>
 
-/* At most this often a progress event crosses to the main context: every
- * step would flood it (a step can take 0.1 ms). */
+/* At most this often a progress event crosses to the main context, besides
+ * each meta-iteration's first and each phase's first and last
+ * (job_progress()): every step would flood it (a step can take 0.1 ms). */
 #define PROGRESS_INTERVAL_US 40000
 
 struct _DrmadRunner {
@@ -115,6 +116,13 @@ event_dispatch (gpointer data)
     g_signal_emit (event->runner, signals[NOTICE], 0, event->text);
     break;
   case PROGRESS:
+    /* Posted before a stop, dispatched after it (the main thread was
+     * busy): the window's bar says "stopping…" by then, and this step put
+     * back over it stayed there till the run ended, the worker posting no
+     * more (job_progress()). The other events still come: what they say
+     * was done. */
+    if (event->runner->cancellable && g_cancellable_is_cancelled (event->runner->cancellable))
+      break;
     event->progress.phase = event->text;
     g_signal_emit (event->runner, signals[PROGRESS], 0, &event->progress);
     break;
@@ -222,6 +230,14 @@ job_started (const DrmadJobStarted *started, gpointer user_data)
 static void
 job_folder (const DrmadJobFolder *folder, gpointer user_data)
 {
+  Job *job = user_data;
+  /* The window's time left starts again here (drmad_eta_start() in
+   * on_runner_folder(), as the terminal's does), so the next step starts
+   * a phase there: meta-iteration 1's "train" 1/T. Here it followed the
+   * "train" 0/T the job reports before it makes the folder, no new phase
+   * and within the interval: the window timed meta-iteration 1's training
+   * from its last step. */
+  job->last_phase[0] = 0;
   Event *event = g_new0 (Event, 1);
   event->signal = FOLDER;
   event->folder = (DrmadRunnerFolder) {

@@ -58,12 +58,15 @@ DrmadRunner *drmad_runner_new (void);
  * its dispatch in the thread that iterates it (never on the worker, even when
  * that thread is between iterations):
  *   ::started (DrmadRunnerStarted *), ::folder (DrmadRunnerFolder *), ::notice (const char *text)
- *   ::progress (DrmadJobProgress *), at most ~25 a second
+ *   ::progress (DrmadJobProgress *), one each 40 ms, besides each meta-iteration's
+ *     first step and each phase's first and last (more a second where phases are short)
  *   ::iteration (DrmadRunnerIteration *)
  *   ::finished (DrmadRunnerFinish *), last */
 gboolean drmad_runner_start      (DrmadRunner *self, DrmadOptions *options);
 /* The worker stops within one training step; the run folder keeps every
- * finished meta-iteration. ::finished follows with outcome CANCELLED. */
+ * finished meta-iteration. No ::progress comes after it, even one posted
+ * before; the other signals still do, ::finished last with outcome
+ * CANCELLED. */
 void     drmad_runner_stop       (DrmadRunner *self);
 gboolean drmad_runner_is_running (DrmadRunner *self);
 

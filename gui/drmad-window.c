@@ -754,8 +754,9 @@ name_focus_buttons (DrmadWindow *self)
 }
 
 /* The progress bar's text is its value to a screen reader: GTK 4.8 gives
- * only the fraction. It changes at most every PROGRESS_INTERVAL_US
- * (drmad-runner.c), as the fraction does. */
+ * only the fraction. It changes as the fraction does: at most every
+ * PROGRESS_INTERVAL_US, and at each phase's first and last step
+ * (drmad-runner.c, job_progress()). */
 static void
 on_progress_text (GtkProgressBar *bar, GParamSpec *pspec, gpointer user_data)
 {

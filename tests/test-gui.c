@@ -250,8 +250,9 @@ assert_window_png (DrmadWindow *window, const char *path)
 typedef struct {
   GThread *main_thread;
   guint    emitted, off_thread, iterations;
-  gboolean finished;
-  /* "META PHASE" → the steps of its progress events, in the order they came */
+  gboolean finished, folder;
+  /* "META PHASE" → the steps of its progress events, in the order they
+   * came; "setup PHASE" before the folder event */
   GHashTable *phases;
 } RunnerWatch;
 
@@ -270,6 +271,13 @@ on_watch_event (DrmadRunner *runner, gpointer event, RunnerWatch *watch)
 }
 
 static void
+on_watch_folder (DrmadRunner *runner, DrmadRunnerFolder *folder, RunnerWatch *watch)
+{
+  watch_emission (watch);
+  watch->folder = TRUE;
+}
+
+static void
 free_string (gpointer string)
 {
   g_string_free (string, TRUE);
@@ -279,7 +287,8 @@ static void
 on_watch_progress (DrmadRunner *runner, DrmadJobProgress *progress, RunnerWatch *watch)
 {
   watch_emission (watch);
-  char *key = g_strdup_printf ("%" G_GUINT64_FORMAT " %s", progress->meta_done, progress->phase);
+  char *key = watch->folder ? g_strdup_printf ("%" G_GUINT64_FORMAT " %s", progress->meta_done, progress->phase)
+                            : g_strdup_printf ("setup %s", progress->phase);
   GString *steps = g_hash_table_lookup (watch->phases, key);
   if (!steps) {
     steps = g_string_new (NULL);
@@ -328,7 +337,7 @@ test_runner_thread (void)
   RunnerWatch watch = { .main_thread = g_thread_self (), .phases = phases };
   g_autoptr (DrmadRunner) runner = drmad_runner_new ();
   g_signal_connect (runner, "started", G_CALLBACK (on_watch_event), &watch);
-  g_signal_connect (runner, "folder", G_CALLBACK (on_watch_event), &watch);
+  g_signal_connect (runner, "folder", G_CALLBACK (on_watch_folder), &watch);
   g_signal_connect (runner, "notice", G_CALLBACK (on_watch_event), &watch);
   g_signal_connect (runner, "progress", G_CALLBACK (on_watch_progress), &watch);
   g_signal_connect (runner, "iteration", G_CALLBACK (on_watch_iteration), &watch);
@@ -351,27 +360,125 @@ test_runner_thread (void)
    * recording, and its time left timed each phase from whichever of its
    * steps came first after the interval, where the terminal's times it
    * from its first. Each meta-iteration trains (steps 1 to 30), reverses
-   * and records; the final evaluation trains three times (1 to 90). */
+   * and records; the final evaluation trains three times (1 to 90).
+   * Before the run folder, the job reports "train" 0/30 (a stop asked for
+   * while loading); the window's time left starts again at the folder
+   * event, and meta-iteration 1's step 1 came within the interval of
+   * that 0/30, with no new phase: only its 30/30 crossed, and the window
+   * timed that training from its last step. */
   GHashTableIter iter;
   gpointer key, value;
   g_hash_table_iter_init (&iter, phases);
   while (g_hash_table_iter_next (&iter, &key, &value)) {
     const char *steps = ((GString *) value)->str;
-    g_test_message ("meta-iteration %s:%s", (const char *) key, steps);
+    g_test_message ("%s:%s", (const char *) key, steps);
     g_auto (GStrv) each = g_strsplit (steps + 1, " ", -1);
     guint64 first = g_ascii_strtoull (each[0], NULL, 10);
     const char *last = each[g_strv_length (each) - 1];
     const char *slash = strchr (last, '/');
+    gboolean setup = g_str_has_prefix (key, "setup ");
     gboolean ended = g_str_has_suffix (key, " saving") ? g_str_equal (steps, " 0/1")   /* its one event */
+                     : setup ? g_str_equal (steps, " 0/30")
                      : slash && g_ascii_strtoull (last, NULL, 10) == g_ascii_strtoull (slash + 1, NULL, 10);
-    if (first > 1 || !ended)
+    if ((!setup && !g_str_has_suffix (key, " saving") && first != 1) || !ended)
       g_error ("meta-iteration %s: its first or its last step did not cross to the main context:%s",
                (const char *) key, steps);
   }
-  const char *expected[] = { "0 train", "0 reverse", "0 saving", "1 train", "1 reverse", "1 saving", "2 final" };
+  const char *expected[] = { "setup train", "0 train", "0 reverse", "0 saving", "1 train", "1 reverse", "1 saving",
+                             "2 final" };
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     if (!g_hash_table_contains (phases, expected[i]))
       g_error ("no progress event of meta-iteration %s crossed to the main context", expected[i]);
+}
+
+typedef struct {
+  guint    progress, other;   /* emitted after the stop */
+  gboolean stopped, finished;
+  DrmadJobOutcome outcome;
+} StopWatch;
+
+static void
+on_stop_progress (DrmadRunner *runner, DrmadJobProgress *progress, StopWatch *watch)
+{
+  if (watch->stopped) {
+    g_test_message ("after the stop: %s %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, progress->phase, progress->step,
+                    progress->total);
+    watch->progress++;
+  }
+}
+
+static void
+on_stop_event (DrmadRunner *runner, gpointer event, StopWatch *watch)
+{
+  watch->other += watch->stopped;
+}
+
+static void
+on_stop_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, StopWatch *watch)
+{
+  watch->outcome = finish->outcome;
+  watch->finished = TRUE;
+}
+
+/* Stop pressed while progress events wait in the main context (posted
+ * before it, the main thread busy): none of them is emitted after it. The
+ * window's bar said "stopping…", and the next of them put "meta-iteration
+ * 2 · train 1/30" back over it until the run ended, the worker sending no
+ * more. The events that say what was done still come (the iteration
+ * recorded meanwhile is in the run folder). */
+static void
+test_runner_stop (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (values, "layers", "784,16,10");
+  g_hash_table_insert (values, "iters", "30");
+  g_hash_table_insert (values, "train-size", "300");
+  g_hash_table_insert (values, "val-size", "200");
+  g_hash_table_insert (values, "meta-iters", "1000");
+  g_hash_table_insert (values, "method", "drmad");
+  g_hash_table_insert (values, "batch", "50");
+  DrmadOptions options = { 0 };
+  g_assert_true (drmad_options_from_values (&options, values, &error));
+  g_assert_no_error (error);
+  g_autofree char *out = g_build_filename (g_get_user_data_dir (), "runner-stop", NULL);
+  options.out = g_strdup (out);
+  g_autofree char *history = g_build_filename (out, "history.csv", NULL);
+
+  StopWatch watch = { 0 };
+  g_autoptr (DrmadRunner) runner = drmad_runner_new ();
+  g_signal_connect (runner, "folder", G_CALLBACK (on_stop_event), &watch);
+  g_signal_connect (runner, "progress", G_CALLBACK (on_stop_progress), &watch);
+  g_signal_connect (runner, "iteration", G_CALLBACK (on_stop_event), &watch);
+  g_signal_connect (runner, "finished", G_CALLBACK (on_stop_finished), &watch);
+  g_assert_true (drmad_runner_start (runner, &options));
+  /* Away from the main loop until meta-iteration 1 is recorded: its
+   * progress events (its training's first step at least, and "saving"
+   * 0/1) and the folder's wait in the main context. */
+  gint64 start = g_get_monotonic_time ();
+  guint rows = 0;
+  while (rows < 1 && g_get_monotonic_time () - start < 60 * G_USEC_PER_SEC) {
+    g_usleep (10000);
+    g_autofree char *text = NULL;
+    rows = 0;
+    if (g_file_get_contents (history, &text, NULL, NULL))
+      for (const char *p = text; *p; p++)
+        rows += *p == '\n';
+    rows = rows ? rows - 1 : 0;   /* its header */
+  }
+  g_assert_cmpuint (rows, >=, 1);
+  drmad_runner_stop (runner);
+  watch.stopped = TRUE;
+  start = g_get_monotonic_time ();
+  while (!watch.finished && g_get_monotonic_time () - start < 60 * G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (watch.finished);
+  g_assert_cmpint (watch.outcome, ==, DRMAD_JOB_CANCELLED);
+  g_assert_cmpuint (watch.other, >=, 2);   /* the folder and meta-iteration 1 at least: they waited too */
+  g_assert_cmpuint (watch.progress, ==, 0);
+  remove_tree (out);
 }
 
 static void
@@ -4718,6 +4825,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/settings-durable", test_settings_durable);
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
+  g_test_add_func ("/gui/runner-stop", test_runner_stop);
   g_test_add_func ("/gui/window", test_window);
   g_test_add_func ("/gui/narrow", test_narrow);
   g_test_add_func ("/gui/keyboard/more-settings", test_keyboard_more_settings);
