@@ -4471,8 +4471,8 @@ static gboolean quit_done (DrmadWindow *unused)
  * Ctrl+Q quits as from the main window, which asks nothing: with a run
  * going and the comparison still loading (checkpoints made slow to read,
  * as in /gui/compare-loading), both windows go, the load is cancelled and
- * the run stops. Loaded, it goes with the main window closed. In a subprocess, whose environment the hook's variable
- * may change. */
+ * the run stops. Loaded, it goes with the main window closed. In a
+ * subprocess, whose environment the hook's variable may change. */
 static void
 test_keyboard_compare_app_keys (void)
 {
