@@ -1602,7 +1602,9 @@ test_default_folders_side_by_side (void)
   remove_tree (dir);
 }
 
-/* Resuming a finished run of one meta-iteration says so in the singular. */
+/* Resuming a finished run of one meta-iteration says so in the singular,
+ * and says that its plots are drawn again (it said only the final
+ * evaluation ran again, and redrew them). */
 static void
 test_resume_finished (void)
 {
@@ -1613,7 +1615,8 @@ test_resume_finished (void)
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
   g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, &err),
                    ==, 0);
-  g_assert_nonnull (strstr (err, "already has its 1 meta-iteration: only the final evaluation runs again"));
+  g_assert_nonnull (strstr (err, "already has its 1 meta-iteration: its plots are drawn again and only the final "
+                                "evaluation runs again (raise --meta-iters to continue the run)"));
   remove_tree (dir);
 }
 
@@ -1647,7 +1650,7 @@ test_resume_finished_draws_plots (void)
   g_autofree char *err = NULL;
   g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, &err),
                    ==, 0);
-  g_assert_nonnull (strstr (err, "already has its 2 meta-iterations"));
+  g_assert_nonnull (strstr (err, "already has its 2 meta-iterations: its plots are drawn again"));
   g_assert_true (g_file_get_contents (l2_path, &now, &length, NULL));
   g_assert_cmpmem (now, length, l2_bytes, l2_length);
   g_clear_pointer (&now, g_free);
