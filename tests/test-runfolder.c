@@ -960,6 +960,16 @@ test_folder_flush_fails (void)
   /* runs/ and runs/a/ too, made for it: only F was taken back, they stayed, empty */
   g_assert_false (g_file_test (runs, G_FILE_TEST_EXISTS));
   g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+  /* the same where run.ini cannot be written (its write the process's
+   * first, DRMAD_INJECT_FAULT=nospace:1) */
+  g_clear_pointer (&err, g_free);
+  status = run_drmad (small, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, "DRMAD_INJECT_FAULT",
+                      "nospace:1", NULL, &err);
+  g_test_message ("%s", err);
+  g_assert_cmpint (status, ==, 1);
+  g_autofree char *full = g_strdup_printf ("%s/run.ini", folder);
+  g_assert_nonnull (strstr (err, full));
+  g_assert_false (g_file_test (runs, G_FILE_TEST_EXISTS));
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", alone, NULL }, NULL), ==, 0);
   g_autofree char *history = read_file (folder, "history.csv");
