@@ -1658,8 +1658,8 @@ exchange:
     goto out;
   }
   if (writer && o->resume && drmad_meta_get_iteration (meta) >= o->meta_iters) {
-    say (callbacks, "%s already has its %u meta-iteration%s: only the final evaluation runs again "
-         "(raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta),
+    say (callbacks, "%s already has its %u meta-iteration%s: its plots are drawn again and only the final "
+         "evaluation runs again (raise --meta-iters to continue the run)", result->folder, drmad_meta_get_iteration (meta),
          drmad_meta_get_iteration (meta) == 1 ? "" : "s");
     /* The plots go after the checkpoint (drmad_run_record, then
      * write_plots): a run killed between its last checkpoint and its last

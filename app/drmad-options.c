@@ -733,6 +733,33 @@ first_help_option (int argc, char **argv)
   return NULL;
 }
 
+/* The first "--FLAG=VALUE" of @argv (@argc of them) where FLAG takes no
+ * value, read as first_help_option() reads: GOption (2.74) takes it for
+ * --FLAG and drops the value, so "--force=no" forced and "--no-gui=0" ran
+ * without the window. NULL where none comes before "--". */
+static const char *
+first_flag_with_value (int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (g_str_equal (arg, "--"))
+      return NULL;
+    if (!g_str_has_prefix (arg, "--"))
+      continue;
+    const char *name = arg + 2;
+    gsize length = strcspn (name, "=");
+    for (guint k = 0; k < G_N_ELEMENTS (specs); k++)
+      if (strlen (specs[k].name) == length && strncmp (specs[k].name, name, length) == 0) {
+        if (!specs[k].arg && name[length] == '=')
+          return arg;
+        if (specs[k].arg && name[length] == '\0')
+          i++;   /* its value, whatever it looks like */
+        break;
+      }
+  }
+  return NULL;
+}
+
 /* The parser of the command line, storing into @cli. */
 static GOptionContext *
 options_context (GHashTable *cli, GPtrArray *descriptions)
@@ -822,7 +849,7 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   }
   g_option_context_set_help_enabled (context, !o->help_deferred);
   /* as given: the parse takes out what it reads */
-  g_autofree char **given = o->help_deferred ? g_memdup2 (*argv, ((gsize) *argc + 1) * sizeof (char *)) : NULL;
+  g_autofree char **given = g_memdup2 (*argv, ((gsize) *argc + 1) * sizeof (char *));
   int n_given = *argc;
   gboolean parsed = g_option_context_parse (context, argc, argv, error);
   if (asked.help) {   /* the text GOption prints for them, from a parser without those entries */
@@ -848,6 +875,15 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   }
   if (!parsed)
     return FALSE;
+  /* After the parse, as GOption refuses an option it does not know; under
+   * mpirun too, whose ranks parse here with help_deferred. Read after a
+   * help option, GOption's help had already been printed (it prints it in
+   * the parse), and the deferred one is above. */
+  const char *flag_with_value = first_flag_with_value (n_given, given);
+  if (flag_with_value) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION, "Unknown option %s", flag_with_value);
+    return FALSE;
+  }
   if (*argc > 1) {
     g_autofree char *quoted = drmad_error_excerpt ((*argv)[1], DRMAD_ERROR_EXCERPT_CHARS);
     g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT, "unexpected argument \"%s\"", quoted);

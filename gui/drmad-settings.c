@@ -316,11 +316,11 @@ drmad_settings_save (DrmadSettings *self, const char *given_path, GError **error
   g_key_file_set_comment (file, NULL, NULL,
                           " drmad window settings, keys as in run.ini: `drmad --no-gui --config FILE` runs them", NULL);
   g_autofree char *folder = g_path_get_dirname (path);
-  if (g_mkdir_with_parents (folder, 0700) != 0) {
-    int errsv = errno;
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errsv),
-                 "the settings were not saved for the next launch: cannot create %s: %s", folder,
-                 g_strerror (errsv));
+  /* Made as a run folder is, each new folder's entry flushed: the file's
+   * own flush below keeps its entry in FOLDER, and a power loss could still
+   * lose FOLDER itself with it (docs/reliability.md). */
+  if (!drmad_make_folders (folder, 0700, error)) {
+    g_prefix_error (error, "the settings were not saved for the next launch: ");
     return FALSE;
   }
   /* The library's writer, as for a run folder's files: the file flushed

@@ -215,6 +215,14 @@ const char           *drmad_run_get_hyper_csv_notice (const DrmadRun *run);
  * %DRMAD_ERROR_IO; the message names the file. */
 gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize length, GError **error);
 
+/* Makes @folder and each missing folder above it (with @mode, less the
+ * umask) and flushes the folder each was made in, as drmad_run_create()
+ * makes a run folder, so that a file written there with
+ * drmad_write_file_atomic() lasts through a power loss with its folders.
+ * On failure the folders it made are removed again (those still empty), and
+ * the error is as drmad_write_file_atomic()'s, naming the folder. */
+gboolean drmad_make_folders (const char *folder, int mode, GError **error);
+
 /* @path's contents (to g_free, NUL-terminated after *@length bytes), read
  * without ever blocking: a FIFO (or a device) in its place blocked open()
  * until a writer came (the window never came up; Open run and Compare runs

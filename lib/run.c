@@ -783,21 +783,45 @@ check_can_make (const char *folder, gboolean replacing, GError **error)
 {
   GStatBuf st;
   if (g_stat (folder, &st) != 0) {
-    int saved = errno;
-    g_autofree char *nearest = g_strdup (folder);
-    while (saved == ENOENT) {
-      char *parent = g_path_get_dirname (nearest);
-      gboolean top = g_str_equal (parent, nearest);
-      g_free (nearest);
-      nearest = parent;
-      if (top)
-        break;
-      saved = g_stat (nearest, &st) == 0 ? 0 : errno;
+    /* Its names walked from the start as make_folders() makes them: a
+     * missing one would be made in the last folder there (which must let
+     * it), and a ".." after it goes back to where it was made. Walking up
+     * the path (its dirname) instead passed "new/../../ro/run" on "." where
+     * "new" is made, and the create then made "new" and failed at "run". */
+    int saved = errno == ENOENT ? 0 : errno;
+    g_autofree char *path = g_strdup (folder);
+    g_autofree char *nearest = g_strdup (g_path_is_absolute (folder) ? G_DIR_SEPARATOR_S : ".");
+    guint missing = 0;   /* names after the last one that exists: folders the create makes */
+    char *name = path;
+    while (saved == 0 && *name) {
+      while (G_IS_DIR_SEPARATOR (*name))
+        name++;
+      char *end = name + strcspn (name, G_DIR_SEPARATOR_S);
+      char kept = *end;
+      *end = '\0';
+      if (*name == '\0' || g_str_equal (name, "."))
+        ;
+      else if (missing > 0)
+        missing = g_str_equal (name, "..") ? missing - 1 : missing + 1;
+      else {
+        /* from the last folder that exists: the names before may hold one
+         * the create makes and leaves again with ".." */
+        g_autofree char *next = g_build_filename (nearest, name, NULL);
+        if (g_stat (next, &st) == 0) {
+          if (!S_ISDIR (st.st_mode))
+            saved = ENOTDIR;
+          g_free (nearest);
+          nearest = g_steal_pointer (&next);
+        } else if (errno != ENOENT)
+          saved = errno;
+        else if (may (nearest, W_OK | X_OK) != 0)
+          saved = errno;
+        else
+          missing = 1;
+      }
+      *end = kept;
+      name = end;
     }
-    if (saved == 0 && !S_ISDIR (st.st_mode))
-      saved = ENOTDIR;
-    else if (saved == 0 && may (nearest, W_OK | X_OK) != 0)
-      saved = errno;
     return saved == 0 || set_errno_error (error, saved, "create the output folder", folder);
   }
   g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
@@ -829,19 +853,85 @@ remove_started_files (const char *folder)
   g_unlink (lock);
 }
 
-/* A folder drmad_run_create() made, whose run could not start: those
- * files, then the folder, which stays when it holds anything else. */
+/* @made, folders made from the outermost: innermost first, each one that
+ * still holds nothing. */
 static void
-remove_made_folder (const char *folder)
+remove_folders (GPtrArray *made)
+{
+  for (guint i = made->len; i-- > 0;)
+    g_rmdir (made->pdata[i]);
+}
+
+/* The folders drmad_run_create() made (@made) for @folder, whose run could
+ * not start: its files, then those folders, each of which stays when it
+ * holds anything else. A folder that was there before is not among them:
+ * "--out a/b/F" left a/ and a/b/ behind, empty, when only F was taken back. */
+static void
+remove_made_folders (const char *folder, GPtrArray *made)
 {
   remove_started_files (folder);
-  g_rmdir (folder);
+  remove_folders (made);
+}
+
+/* Makes each folder of @folder that is missing, its names walked from the
+ * start as g_mkdir_with_parents() walks them ("new/../x" makes new, then x
+ * beside it), and flushes the folder each one was made in: its entry there
+ * is not kept by its own flush, and a power loss could lose a folder and
+ * what was flushed in it (docs/reliability.md). Appends each folder made
+ * to @made; on failure removes them (those still empty) and says @what
+ * failed for @folder. */
+static gboolean
+make_folders (const char *folder, int mode, GPtrArray *made, const char *what, GError **error)
+{
+  g_autofree char *path = g_strdup (folder);
+  int saved = 0;
+  char *name = path;
+  while (saved == 0 && *name) {
+    while (G_IS_DIR_SEPARATOR (*name))
+      name++;
+    char *end = name + strcspn (name, G_DIR_SEPARATOR_S);
+    char kept = *end;
+    *end = '\0';
+    /* what exists is passed over: mkdir(2) in a folder that may not be
+     * written may say EACCES for a name that is there */
+    if (*name && !g_file_test (path, G_FILE_TEST_EXISTS)) {
+      if (g_mkdir (path, mode) == 0)
+        g_ptr_array_add (made, g_strdup (path));
+      else if (errno != EEXIST)   /* EEXIST: made by another since */
+        saved = errno;
+    }
+    *end = kept;
+    name = end;
+  }
+  if (saved != 0) {
+    remove_folders (made);
+    return set_errno_error (error, saved, what, folder);
+  }
+  for (guint i = made->len; i-- > 0;) {
+    const char *made_one = made->pdata[i];
+    g_autofree char *parent = g_path_get_dirname (made_one);
+    if ((saved = sync_folder (parent)) != 0) {
+      g_autofree char *flush = g_strdup_printf ("flush the folder %s after creating", parent);
+      set_errno_error (error, saved, flush, made_one);
+      remove_folders (made);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+drmad_make_folders (const char *folder, int mode, GError **error)
+{
+  g_autoptr (GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
+  return make_folders (folder, mode, made, "create the folder", error);
 }
 
 DrmadRun *
 drmad_run_create (const char *folder_given, const char *ini_text, gboolean force, GError **error)
 {
-  gboolean made = FALSE;   /* the folder is new, made here */
+  /* the folders made here, from the outermost: NULL where @folder was there */
+  g_autoptr (GPtrArray) made = NULL;
   g_autofree char *folder = without_trailing_separators (folder_given ? folder_given : "");
   gboolean has_ini;
   if (!check_new_folder (folder, force, &has_ini, error))
@@ -863,43 +953,14 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
     run->folder = g_steal_pointer (&staging);
     run->replaces = g_strdup (folder);
   } else if (!g_file_test (folder, G_FILE_TEST_EXISTS)) {
-    /* the nearest folder above that exists: each one made below it is an
-     * entry in its parent, which the folder's own flush does not keep */
-    g_autofree char *nearest = g_path_get_dirname (folder);
-    while (!g_file_test (nearest, G_FILE_TEST_EXISTS) && !g_str_equal (nearest, ".")
-           && !g_str_equal (nearest, G_DIR_SEPARATOR_S)) {
-      char *up = g_path_get_dirname (nearest);
-      g_free (nearest);
-      nearest = up;
-    }
-    if (g_mkdir_with_parents (folder, 0777 & ~process_umask ()) != 0) {
-      set_errno_error (error, errno, "create the output folder", folder);
+    made = g_ptr_array_new_with_free_func (g_free);
+    if (!make_folders (folder, 0777 & ~process_umask (), made, "create the output folder", error))
       return NULL;
-    }
-    made = TRUE;
-    /* The new folders' entries on the disk before run.ini is written in
-     * them: run.ini's own flush keeps its entry in FOLDER, and a power
-     * loss could still lose FOLDER itself (docs/reliability.md). */
-    g_autofree char *made_one = g_strdup (folder);
-    while (!g_str_equal (made_one, nearest)) {
-      g_autofree char *parent = g_path_get_dirname (made_one);
-      int saved = sync_folder (parent);
-      if (saved != 0) {
-        g_autofree char *what = g_strdup_printf ("flush the folder %s after creating", parent);
-        set_errno_error (error, saved, what, made_one);
-        remove_made_folder (folder);
-        return NULL;
-      }
-      if (g_str_equal (parent, made_one))
-        break;
-      g_free (made_one);
-      made_one = g_steal_pointer (&parent);
-    }
   }
   GError *lock_error = NULL;   /* its own: @error may be NULL, and a busy lock leaves the folder */
   if ((run->lock_fd = take_lock (run->folder, &lock_error)) < 0) {
     if (made && !g_error_matches (lock_error, DRMAD_ERROR, DRMAD_ERROR_BUSY))
-      remove_made_folder (run->folder);
+      remove_made_folders (run->folder, made);
     g_propagate_error (error, lock_error);
     return NULL;
   }
@@ -922,7 +983,7 @@ drmad_run_create (const char *folder_given, const char *ini_text, gboolean force
      * left with run.ini, the same command was refused ("already holds
      * files") once the disk worked again. */
     if (made)
-      remove_made_folder (run->folder);
+      remove_made_folders (run->folder, made);
     else if (!run->replaces)
       remove_started_files (run->folder);
     return NULL;

@@ -1992,6 +1992,45 @@ test_settings_durable (void)
   remove_tree (dir);
 }
 
+/* The folder that holds settings.ini, made by its first save (the user's
+ * config dir, drmad/ in it), is made as a run folder is: its entry in the
+ * folder above is flushed, or a power loss after the save could lose the
+ * folder with the flushed file. With every flush of a folder failing
+ * (DRMAD_INJECT_FAULT=fsyncdir:5, EIO), the save fails at the first one,
+ * naming the folder made and the one it was made in (it failed only after
+ * settings.ini's rename, at that file's own folder), and takes back both
+ * folders it made; the config dir, there before, stays. */
+static void
+test_settings_folder_flushed (void)
+{
+  SKIP_WITHOUT_TEST_HOOKS ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = test_tmp_dir ("drmad-settings-folder", NULL);
+  g_autofree char *config = g_build_filename (dir, "config", NULL);
+  g_autofree char *drmad_folder = g_build_filename (config, "drmad", NULL);
+  g_autofree char *path = g_build_filename (drmad_folder, "settings.ini", NULL);
+  g_autoptr (DrmadSettings) settings = drmad_settings_new ();
+  g_assert_true (drmad_settings_set (settings, "iters", "30", &error));
+  g_setenv ("DRMAD_INJECT_FAULT", "fsyncdir:5", TRUE);
+  gboolean saved = drmad_settings_save (settings, path, &error);
+  g_unsetenv ("DRMAD_INJECT_FAULT");
+  g_assert_false (saved);
+  g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_DISK);
+  g_autofree char *expected = g_strdup_printf ("the settings were not saved for the next launch: cannot flush the "
+                                               "folder %s after creating %s: %s", config, drmad_folder,
+                                               g_strerror (EIO));
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+  g_assert_false (g_file_test (config, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+  g_assert_true (drmad_settings_save (settings, path, &error));
+  g_assert_no_error (error);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\niters=30\n"));
+  remove_tree (dir);
+}
+
 /* drmad_options_from_values gives what the command line gives. */
 static void
 test_options_from_values (void)
@@ -4823,6 +4862,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/summary-not-finite", test_summary_not_finite);
   g_test_add_func ("/gui/settings", test_settings);
   g_test_add_func ("/gui/settings-durable", test_settings_durable);
+  g_test_add_func ("/gui/settings-folder-flushed", test_settings_folder_flushed);
   g_test_add_func ("/gui/options-from-values", test_options_from_values);
   g_test_add_func ("/gui/runner-thread", test_runner_thread);
   g_test_add_func ("/gui/runner-stop", test_runner_stop);

@@ -1362,6 +1362,54 @@ test_help_with_value (void)
   }
 }
 
+/* A flag given a value ("--force=no", "--no-gui=0"): GOption (2.74) took
+ * it for the flag and dropped the value, in plain drmad and under mpirun
+ * alike, so "--force=no" forced. It is refused as an unknown option,
+ * status 2, with GOption's line naming it with its value, both ways; a
+ * value of another option that looks like one ("--dataset --force=x") is
+ * that option's, as GOption reads it. Plain drmad is checked without
+ * Open MPI too. */
+static void
+test_flag_with_value (void)
+{
+  static const struct { const char *args[5]; const char *refused; int status; } cases[] = {
+    { { "--no-gui", "--force=anything", "--meta-iters=0", NULL }, "--force=anything", 2 },
+    { { "--meta-iters=0", "--no-gui=0", NULL }, "--no-gui=0", 2 },
+    { { "--no-gui", "--meta-iters=0", "--shard-data=", NULL }, "--shard-data=", 2 },
+    { { "--no-gui", "--dataset", "--force=x", "--help", NULL }, NULL, 0 },
+  };
+  const char *const none[] = { NULL };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GPtrArray) alone = g_ptr_array_new ();
+    g_ptr_array_add (alone, (gpointer) g_getenv ("DRMAD_BIN"));
+    for (const char *const *a = cases[i].args; *a; a++)
+      g_ptr_array_add (alone, (gpointer) *a);
+    g_ptr_array_add (alone, NULL);
+    g_autofree char *plain_out = NULL, *plain_err = NULL, *out = NULL, *err = NULL;
+    g_autoptr (GError) error = NULL;
+    int wait_status;
+    CHECK (g_spawn_sync (NULL, (char **) alone->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &plain_out,
+                         &plain_err, &wait_status, &error));
+    g_test_message ("%s: plain drmad, stderr:\n%s", cases[i].args[1], plain_err);
+    g_assert_true (WIFEXITED (wait_status));
+    g_assert_cmpint (WEXITSTATUS (wait_status), ==, cases[i].status);
+    g_autofree char *line = cases[i].refused ? g_strdup_printf ("drmad: Unknown option %s (see drmad --help)\n",
+                                                                cases[i].refused) : NULL;
+    if (line)
+      g_assert_cmpstr (plain_err, ==, line);
+    else
+      g_assert_true (g_str_has_prefix (plain_out, "Usage:"));
+    if (!g_getenv ("DRMAD_MPIRUN") || !*g_getenv ("DRMAD_MPIRUN"))
+      continue;
+    int status = run_launched (none, cases[i].args, &out, &err);
+    g_test_message ("under mpirun -n 2: %d; stderr:\n%s", status, err);
+    g_assert_cmpint (status, ==, cases[i].status);
+    g_assert_cmpstr (out, ==, plain_out);
+    if (line)
+      g_assert_cmpuint (occurrences (err, line), ==, 1);
+  }
+}
+
 /* Under mpirun, where the MPI glue cannot be loaded (libdrmad-mpi.so
  * beside no copy of the program, none installed, or libmpi missing), the
  * ranks cannot compare: --help prints what plain drmad --help prints, status
@@ -1486,6 +1534,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mpi/failed-before-exchange", test_failed_before_exchange);
   g_test_add_func ("/mpi/said-once", test_said_once);
   g_test_add_func ("/mpi/help-with-value", test_help_with_value);
+  g_test_add_func ("/mpi/flag-with-value", test_flag_with_value);
   g_test_add_func ("/mpi/without-glue", test_without_glue);
   g_test_add_func ("/mpi/launched-without-window", test_launched_without_window);
   return g_test_run ();

@@ -221,10 +221,18 @@ test_out_unwritable_up_front (void)
   }
   g_test_message ("a folder made unwritable: mkdir there fails with %s", g_strerror (refused));
   g_autofree char *nested = g_build_filename (locked, "new", "run", NULL);
+  /* ".." read as the create reads it: after "new", made in DIR, the run
+   * goes in L, which may not be written. The check walked up the name
+   * (new/.., then new, both missing) to DIR, and passed; the create then
+   * made DIR/new and failed at L/run after the data load, leaving new. */
+  g_autofree char *made_then_left = g_build_filename (dir, "new", NULL);
+  g_autofree char *through_new = g_build_filename (made_then_left, "..", "L", "run", NULL);
   g_autofree char *lock = g_build_filename (earlier, ".drmad-lock", NULL);   /* the forced run took it there */
   struct { const char *const *args; char *line; } cases[] = {
     { (const char *[]){ "--meta-iters", "1", "--out", nested, NULL },
       g_strdup_printf ("drmad: cannot create the output folder %s: %s\n", nested, g_strerror (refused)) },
+    { (const char *[]){ "--meta-iters", "1", "--out", through_new, NULL },
+      g_strdup_printf ("drmad: cannot create the output folder %s: %s\n", through_new, g_strerror (refused)) },
     { (const char *[]){ "--meta-iters", "1", "--force", "--out", earlier, NULL },
       g_strdup_printf ("drmad: cannot create a folder beside %s: %s\n", earlier, g_strerror (refused)) },
   };
@@ -264,6 +272,7 @@ test_out_unwritable_up_front (void)
   g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
   g_autofree char *nested_parent = g_path_get_dirname (nested);
   g_assert_false (g_file_test (nested_parent, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (made_then_left, G_FILE_TEST_EXISTS));
   g_autoptr (GDir) contents = g_dir_open (earlier, 0, NULL);
   g_assert_cmpstr (g_dir_read_name (contents), ==, "run.ini");
   g_assert_null (g_dir_read_name (contents));
@@ -927,6 +936,7 @@ test_folder_deleted (void)
  * no folder behind. The first flush is the new folder's parent's, right
  * after the mkdir: the folder's own entry (its parent's) was never
  * flushed, so a power loss could take the folder with its flushed run.ini.
+ * The folders made above it for it (runs/a/F: runs/ and runs/a/) go too.
  * A resume stops at its run.ini too, status 1, and a plain --resume, once
  * the flush works again, continues with the settings the failed one wrote
  * (--meta-iters 2) to the uninterrupted run's hyper.csv. */
@@ -937,17 +947,29 @@ test_folder_flush_fails (void)
   if (!have_fashion_mnist ())
     return;
   g_autofree char *dir = test_tmp_dir ("drmad-flush", NULL);
-  g_autofree char *runs = g_build_filename (dir, "runs", NULL);
-  g_autofree char *folder = g_build_filename (runs, "F", NULL), *alone = g_build_filename (dir, "U", NULL);
+  g_autofree char *runs = g_build_filename (dir, "runs", NULL), *inner = g_build_filename (runs, "a", NULL);
+  g_autofree char *folder = g_build_filename (inner, "F", NULL), *alone = g_build_filename (dir, "U", NULL);
   g_autofree char *err = NULL;
   int status = run_drmad (small, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, "DRMAD_INJECT_FAULT",
                           "fsyncdir:5", NULL, &err);
   g_test_message ("%s", err);
   g_assert_cmpint (status, ==, 1);
-  g_autofree char *expected = g_strdup_printf ("cannot flush the folder %s after creating %s: %s", runs, folder,
+  g_autofree char *expected = g_strdup_printf ("cannot flush the folder %s after creating %s: %s", inner, folder,
                                                g_strerror (EIO));
   g_assert_nonnull (strstr (err, expected));
-  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+  /* runs/ and runs/a/ too, made for it: only F was taken back, they stayed, empty */
+  g_assert_false (g_file_test (runs, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+  /* the same where run.ini cannot be written (its write the process's
+   * first, DRMAD_INJECT_FAULT=nospace:1) */
+  g_clear_pointer (&err, g_free);
+  status = run_drmad (small, (const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, "DRMAD_INJECT_FAULT",
+                      "nospace:1", NULL, &err);
+  g_test_message ("%s", err);
+  g_assert_cmpint (status, ==, 1);
+  g_autofree char *full = g_strdup_printf ("%s/run.ini", folder);
+  g_assert_nonnull (strstr (err, full));
+  g_assert_false (g_file_test (runs, G_FILE_TEST_EXISTS));
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "2", "--out", alone, NULL }, NULL), ==, 0);
   g_autofree char *history = read_file (folder, "history.csv");
@@ -1590,7 +1612,9 @@ test_default_folders_side_by_side (void)
   remove_tree (dir);
 }
 
-/* Resuming a finished run of one meta-iteration says so in the singular. */
+/* Resuming a finished run of one meta-iteration says so in the singular,
+ * and says that its plots are drawn again (it said only the final
+ * evaluation ran again, and redrew them). */
 static void
 test_resume_finished (void)
 {
@@ -1601,7 +1625,8 @@ test_resume_finished (void)
   g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", folder, NULL }, NULL), ==, 0);
   g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, &err),
                    ==, 0);
-  g_assert_nonnull (strstr (err, "already has its 1 meta-iteration: only the final evaluation runs again"));
+  g_assert_nonnull (strstr (err, "already has its 1 meta-iteration: its plots are drawn again and only the final "
+                                "evaluation runs again (raise --meta-iters to continue the run)"));
   remove_tree (dir);
 }
 
@@ -1635,7 +1660,7 @@ test_resume_finished_draws_plots (void)
   g_autofree char *err = NULL;
   g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", folder, NULL }, NULL, NULL, NULL, NULL, &err),
                    ==, 0);
-  g_assert_nonnull (strstr (err, "already has its 2 meta-iterations"));
+  g_assert_nonnull (strstr (err, "already has its 2 meta-iterations: its plots are drawn again"));
   g_assert_true (g_file_get_contents (l2_path, &now, &length, NULL));
   g_assert_cmpmem (now, length, l2_bytes, l2_length);
   g_clear_pointer (&now, g_free);
