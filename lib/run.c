@@ -903,6 +903,11 @@ make_folders (const char *folder, int mode, GPtrArray *made, const char *what, G
     *end = kept;
     name = end;
   }
+  /* a file (or a link to nothing) where the last folder goes was passed
+   * over above, as if it were the folder: g_mkdir_with_parents() said
+   * ENOTDIR there, and a caller wrote into it only to fail naming a file */
+  if (saved == 0 && !g_file_test (folder, G_FILE_TEST_IS_DIR))
+    saved = ENOTDIR;
   if (saved != 0) {
     remove_folders (made);
     return set_errno_error (error, saved, what, folder);

@@ -927,6 +927,43 @@ test_folder_deleted (void)
   remove_tree (dir);
 }
 
+/* drmad_make_folders() where the folder's place holds a file, or a link
+ * to nothing: refused, naming it (ENOTDIR), as g_mkdir_with_parents() did
+ * for the window's settings folder; a link to a folder is the folder, and
+ * a folder there already is kept. The file and the link stay as they were. */
+static void
+test_make_folders_not_a_folder (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-made", NULL);
+  g_autofree char *file = g_build_filename (dir, "file", NULL), *dangling = g_build_filename (dir, "dangling", NULL);
+  g_autofree char *linked = g_build_filename (dir, "linked", NULL), *below = g_build_filename (file, "x", NULL);
+  g_assert_true (g_file_set_contents (file, "kept\n", -1, NULL));
+  g_assert_cmpint (symlink ("nowhere", dangling), ==, 0);
+  g_assert_cmpint (symlink (".", linked), ==, 0);
+  const char *refused[] = { file, dangling, below };
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++) {
+    g_autoptr (GError) error = NULL;
+    g_assert_false (drmad_make_folders (refused[i], 0700, &error));
+    g_assert_nonnull (error);
+    g_autofree char *expected = g_strdup_printf ("cannot create the folder %s: %s", refused[i], g_strerror (ENOTDIR));
+    g_assert_cmpstr (error->message, ==, expected);
+  }
+  g_autofree char *text = read_file (dir, "file");
+  g_assert_cmpstr (text, ==, "kept\n");
+  g_assert_false (g_file_test (dangling, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (dangling, G_FILE_TEST_IS_SYMLINK));
+  g_autoptr (GError) error = NULL;
+  g_assert_true (drmad_make_folders (linked, 0700, &error));
+  g_assert_no_error (error);
+  g_assert_true (drmad_make_folders (dir, 0700, &error));
+  g_assert_no_error (error);
+  g_autofree char *inner = g_build_filename (dir, "a", "b", NULL);
+  g_assert_true (drmad_make_folders (inner, 0700, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (inner, G_FILE_TEST_IS_DIR));
+  remove_tree (dir);
+}
+
 /* A folder's flush after a rename (fsync of the folder, which makes the
  * rename last through a power loss) that fails was passed over: the run
  * went on, status 0, as if its files were safe. With every such flush
@@ -2259,6 +2296,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
   g_test_add_func ("/runfolder/folder-flush-fails", test_folder_flush_fails);
+  g_test_add_func ("/runfolder/make-folders-not-a-folder", test_make_folders_not_a_folder);
   g_test_add_func ("/runfolder/flush-fails-empty-folder", test_flush_fails_empty_folder);
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
