@@ -814,6 +814,11 @@ check_can_make (const char *folder, gboolean replacing, GError **error)
           nearest = g_steal_pointer (&next);
         } else if (errno != ENOENT)
           saved = errno;
+        else if (g_lstat (next, &st) == 0)
+          /* a link to nothing: the create's mkdir(2) says EEXIST and
+           * passes over it, then fails in it or at its end, after the
+           * data load */
+          saved = kept && end[1 + strspn (end + 1, G_DIR_SEPARATOR_S)] ? ENOENT : ENOTDIR;
         else if (may (nearest, W_OK | X_OK) != 0)
           saved = errno;
         else

@@ -187,7 +187,8 @@ make_writable (const char *dir)
 /* An --out the run could not make was found only after the data load
  * (seconds on the whole of Fashion-MNIST), when the run folder was created:
  * a path under a file, a folder in a folder that may not be written, an
- * empty folder that may not be written, --force over a run in one. Each is
+ * empty folder that may not be written, --force over a run in one, a link
+ * to nothing (as the folder or above it). Each is
  * refused before the data and the device are opened, with the line the
  * create gave (its errno that of a mkdir(2) here), and nothing made: a
  * forced run used to leave its lock file in the earlier run's folder. */
@@ -207,6 +208,21 @@ test_out_unwritable_up_front (void)
   g_assert_cmpstr (err, ==, expected);   /* no "device: " line: refused before the data were loaded */
   g_autofree char *notes = read_file (dir, "notes.txt");
   g_assert_cmpstr (notes, ==, "mine\n");
+  /* a link to nothing, as the run folder or above it: the create's mkdir(2)
+   * said EEXIST for it and went on, to fail after the data load */
+  g_autofree char *dangling = g_build_filename (dir, "dangling", NULL);
+  g_autofree char *under_dangling = g_build_filename (dangling, "run", NULL);
+  g_assert_cmpint (symlink ("nowhere", dangling), ==, 0);
+  const struct { const char *out; int errsv; } links[] = { { dangling, ENOTDIR }, { under_dangling, ENOENT } };
+  for (guint i = 0; i < G_N_ELEMENTS (links); i++) {
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", links[i].out, NULL }, &err), ==, 2);
+    g_autofree char *line = g_strdup_printf ("drmad: cannot create the output folder %s: %s\n", links[i].out,
+                                             g_strerror (links[i].errsv));
+    g_assert_cmpstr (err, ==, line);
+    g_assert_true (g_file_test (dangling, G_FILE_TEST_IS_SYMLINK));
+    g_assert_false (g_file_test (dangling, G_FILE_TEST_EXISTS));
+  }
 
   g_autofree char *locked = g_build_filename (dir, "L", NULL);
   g_autofree char *earlier = g_build_filename (locked, "earlier", NULL);
