@@ -188,10 +188,10 @@ make_writable (const char *dir)
  * (seconds on the whole of Fashion-MNIST), when the run folder was created:
  * a path under a file, a folder in a folder that may not be written, an
  * empty folder that may not be written, --force over a run in one, a link
- * to nothing (as the folder or above it). Each is
- * refused before the data and the device are opened, with the line the
- * create gave (its errno that of a mkdir(2) here), and nothing made: a
- * forced run used to leave its lock file in the earlier run's folder. */
+ * to nothing (as the folder or above it). Each is refused before the data
+ * and the device are opened, with the line the create gave (its errno that
+ * of a mkdir(2) here), and nothing made: a forced run used to leave its
+ * lock file in the earlier run's folder. */
 static void
 test_out_unwritable_up_front (void)
 {
