@@ -219,8 +219,10 @@ gboolean drmad_write_file_atomic (const char *path, const void *contents, gsize 
  * umask) and flushes the folder each was made in, as drmad_run_create()
  * makes a run folder, so that a file written there with
  * drmad_write_file_atomic() lasts through a power loss with its folders.
- * On failure the folders it made are removed again (those still empty), and
- * the error is as drmad_write_file_atomic()'s, naming the folder. */
+ * A folder there already is kept as it is (a link to a folder counts as
+ * one); anything else there is refused (ENOTDIR). On failure the folders it
+ * made are removed again (those still empty), and the error is as
+ * drmad_write_file_atomic()'s, naming the folder. */
 gboolean drmad_make_folders (const char *folder, int mode, GError **error);
 
 /* @path's contents (to g_free, NUL-terminated after *@length bytes), read

@@ -814,6 +814,11 @@ check_can_make (const char *folder, gboolean replacing, GError **error)
           nearest = g_steal_pointer (&next);
         } else if (errno != ENOENT)
           saved = errno;
+        else if (g_lstat (next, &st) == 0)
+          /* a link to nothing: the create's mkdir(2) says EEXIST and
+           * passes over it, then fails in it or at its end, after the
+           * data load */
+          saved = kept && end[1 + strspn (end + 1, G_DIR_SEPARATOR_S)] ? ENOENT : ENOTDIR;
         else if (may (nearest, W_OK | X_OK) != 0)
           saved = errno;
         else
@@ -903,6 +908,11 @@ make_folders (const char *folder, int mode, GPtrArray *made, const char *what, G
     *end = kept;
     name = end;
   }
+  /* a file (or a link to nothing) where the last folder goes was passed
+   * over above, as if it were the folder: g_mkdir_with_parents() said
+   * ENOTDIR there, and a caller wrote into it only to fail naming a file */
+  if (saved == 0 && !g_file_test (folder, G_FILE_TEST_IS_DIR))
+    saved = ENOTDIR;
   if (saved != 0) {
     remove_folders (made);
     return set_errno_error (error, saved, what, folder);

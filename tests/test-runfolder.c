@@ -187,10 +187,11 @@ make_writable (const char *dir)
 /* An --out the run could not make was found only after the data load
  * (seconds on the whole of Fashion-MNIST), when the run folder was created:
  * a path under a file, a folder in a folder that may not be written, an
- * empty folder that may not be written, --force over a run in one. Each is
- * refused before the data and the device are opened, with the line the
- * create gave (its errno that of a mkdir(2) here), and nothing made: a
- * forced run used to leave its lock file in the earlier run's folder. */
+ * empty folder that may not be written, --force over a run in one, a link
+ * to nothing (as the folder or above it). Each is refused before the data
+ * and the device are opened, with the line the create gave (its errno that
+ * of a mkdir(2) here), and nothing made: a forced run used to leave its
+ * lock file in the earlier run's folder. */
 static void
 test_out_unwritable_up_front (void)
 {
@@ -207,6 +208,21 @@ test_out_unwritable_up_front (void)
   g_assert_cmpstr (err, ==, expected);   /* no "device: " line: refused before the data were loaded */
   g_autofree char *notes = read_file (dir, "notes.txt");
   g_assert_cmpstr (notes, ==, "mine\n");
+  /* a link to nothing, as the run folder or above it: the create's mkdir(2)
+   * said EEXIST for it and went on, to fail after the data load */
+  g_autofree char *dangling = g_build_filename (dir, "dangling", NULL);
+  g_autofree char *under_dangling = g_build_filename (dangling, "run", NULL);
+  g_assert_cmpint (symlink ("nowhere", dangling), ==, 0);
+  const struct { const char *out; int errsv; } links[] = { { dangling, ENOTDIR }, { under_dangling, ENOENT } };
+  for (guint i = 0; i < G_N_ELEMENTS (links); i++) {
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", links[i].out, NULL }, &err), ==, 2);
+    g_autofree char *line = g_strdup_printf ("drmad: cannot create the output folder %s: %s\n", links[i].out,
+                                             g_strerror (links[i].errsv));
+    g_assert_cmpstr (err, ==, line);
+    g_assert_true (g_file_test (dangling, G_FILE_TEST_IS_SYMLINK));
+    g_assert_false (g_file_test (dangling, G_FILE_TEST_EXISTS));
+  }
 
   g_autofree char *locked = g_build_filename (dir, "L", NULL);
   g_autofree char *earlier = g_build_filename (locked, "earlier", NULL);
@@ -924,6 +940,43 @@ test_folder_deleted (void)
   g_assert_nonnull (strstr (err, expected));
   g_assert_null (strstr (err, "is gone"));
   g_assert_null (strstr (err, "everything up to"));
+  remove_tree (dir);
+}
+
+/* drmad_make_folders() where the folder's place holds a file, or a link
+ * to nothing: refused, naming it (ENOTDIR), as g_mkdir_with_parents() did
+ * for the window's settings folder; a link to a folder is the folder, and
+ * a folder there already is kept. The file and the link stay as they were. */
+static void
+test_make_folders_not_a_folder (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-made", NULL);
+  g_autofree char *file = g_build_filename (dir, "file", NULL), *dangling = g_build_filename (dir, "dangling", NULL);
+  g_autofree char *linked = g_build_filename (dir, "linked", NULL), *below = g_build_filename (file, "x", NULL);
+  g_assert_true (g_file_set_contents (file, "kept\n", -1, NULL));
+  g_assert_cmpint (symlink ("nowhere", dangling), ==, 0);
+  g_assert_cmpint (symlink (".", linked), ==, 0);
+  const char *refused[] = { file, dangling, below };
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++) {
+    g_autoptr (GError) error = NULL;
+    g_assert_false (drmad_make_folders (refused[i], 0700, &error));
+    g_assert_nonnull (error);
+    g_autofree char *expected = g_strdup_printf ("cannot create the folder %s: %s", refused[i], g_strerror (ENOTDIR));
+    g_assert_cmpstr (error->message, ==, expected);
+  }
+  g_autofree char *text = read_file (dir, "file");
+  g_assert_cmpstr (text, ==, "kept\n");
+  g_assert_false (g_file_test (dangling, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (dangling, G_FILE_TEST_IS_SYMLINK));
+  g_autoptr (GError) error = NULL;
+  g_assert_true (drmad_make_folders (linked, 0700, &error));
+  g_assert_no_error (error);
+  g_assert_true (drmad_make_folders (dir, 0700, &error));
+  g_assert_no_error (error);
+  g_autofree char *inner = g_build_filename (dir, "a", "b", NULL);
+  g_assert_true (drmad_make_folders (inner, 0700, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (inner, G_FILE_TEST_IS_DIR));
   remove_tree (dir);
 }
 
@@ -2259,6 +2312,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/special-files", test_special_files);
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
   g_test_add_func ("/runfolder/folder-flush-fails", test_folder_flush_fails);
+  g_test_add_func ("/runfolder/make-folders-not-a-folder", test_make_folders_not_a_folder);
   g_test_add_func ("/runfolder/flush-fails-empty-folder", test_flush_fails_empty_folder);
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
