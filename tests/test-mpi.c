@@ -1000,6 +1000,24 @@ run_launched_program (const char *program, const char *const *prefix, const char
   return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
 }
 
+/* $DRMAD_BIN @args… (NULL-terminated) as one process, without mpirun: its
+ * exit status (it must exit), standard output in @out, error in @err. */
+static int
+run_plain (const char *const *args, char **out, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add (argv, (gpointer) *a);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  int wait_status;
+  CHECK (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, out, err,
+                       &wait_status, &error));
+  g_assert_true (WIFEXITED (wait_status));
+  return WEXITSTATUS (wait_status);
+}
+
 /* run_launched_program() of $DRMAD_BIN. */
 static int
 run_launched (const char *const *prefix, const char *const *args, char **out, char **err)
@@ -1336,21 +1354,12 @@ test_help_with_value (void)
   };
   const char *const none[] = { NULL };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-    g_autoptr (GPtrArray) alone = g_ptr_array_new ();
-    g_ptr_array_add (alone, (gpointer) g_getenv ("DRMAD_BIN"));
-    for (const char *const *a = cases[i].args; *a; a++)
-      g_ptr_array_add (alone, (gpointer) *a);
-    g_ptr_array_add (alone, NULL);
     g_autofree char *plain_out = NULL, *plain_err = NULL, *out = NULL, *err = NULL;
-    g_autoptr (GError) error = NULL;
-    int wait_status;
-    CHECK (g_spawn_sync (NULL, (char **) alone->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &plain_out,
-                         &plain_err, &wait_status, &error));
-    g_assert_true (WIFEXITED (wait_status));
-    g_assert_cmpint (WEXITSTATUS (wait_status), ==, cases[i].status);
+    int plain_status = run_plain (cases[i].args, &plain_out, &plain_err);
+    g_assert_cmpint (plain_status, ==, cases[i].status);
     int status = run_launched (none, cases[i].args, &out, &err);
     g_test_message ("%s %s: plain drmad %d, under mpirun -n 2 %d; stderr:\n%s", cases[i].args[1],
-                    cases[i].args[2] ? cases[i].args[2] : "", WEXITSTATUS (wait_status), status, err);
+                    cases[i].args[2] ? cases[i].args[2] : "", plain_status, status, err);
     g_assert_cmpint (status, ==, cases[i].status);
     g_assert_cmpstr (out, ==, plain_out);
     if (cases[i].status) {
@@ -1380,19 +1389,10 @@ test_flag_with_value (void)
   };
   const char *const none[] = { NULL };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-    g_autoptr (GPtrArray) alone = g_ptr_array_new ();
-    g_ptr_array_add (alone, (gpointer) g_getenv ("DRMAD_BIN"));
-    for (const char *const *a = cases[i].args; *a; a++)
-      g_ptr_array_add (alone, (gpointer) *a);
-    g_ptr_array_add (alone, NULL);
     g_autofree char *plain_out = NULL, *plain_err = NULL, *out = NULL, *err = NULL;
-    g_autoptr (GError) error = NULL;
-    int wait_status;
-    CHECK (g_spawn_sync (NULL, (char **) alone->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &plain_out,
-                         &plain_err, &wait_status, &error));
+    int plain_status = run_plain (cases[i].args, &plain_out, &plain_err);
     g_test_message ("%s: plain drmad, stderr:\n%s", cases[i].args[1], plain_err);
-    g_assert_true (WIFEXITED (wait_status));
-    g_assert_cmpint (WEXITSTATUS (wait_status), ==, cases[i].status);
+    g_assert_cmpint (plain_status, ==, cases[i].status);
     g_autofree char *line = cases[i].refused ? g_strdup_printf ("drmad: Unknown option %s (see drmad --help)\n",
                                                                 cases[i].refused) : NULL;
     if (line)
