@@ -897,23 +897,30 @@ make_folders (const char *folder, int mode, GPtrArray *made, const char *what, G
 {
   g_autofree char *path = g_strdup (folder);
   int saved = 0;
-  char *name = path;
-  while (saved == 0 && *name) {
-    while (G_IS_DIR_SEPARATOR (*name))
-      name++;
-    char *end = name + strcspn (name, G_DIR_SEPARATOR_S);
-    char kept = *end;
-    *end = '\0';
-    /* what exists is passed over: mkdir(2) in a folder that may not be
-     * written may say EACCES for a name that is there */
-    if (*name && !g_file_test (path, G_FILE_TEST_EXISTS)) {
-      if (g_mkdir (path, mode) == 0)
-        g_ptr_array_add (made, g_strdup (path));
-      else if (errno != EEXIST)   /* EEXIST: made by another since */
-        saved = errno;
+  /* ENOENT where the folder above was there a moment before: another
+   * start that failed took back the folders it made (runs/ of two runs
+   * started at once, one of which made it), and the walk goes again; a
+   * link to nothing says ENOENT on each walk, and fails after the last */
+  for (guint walks = 0; walks == 0 || (saved == ENOENT && walks < 16); walks++) {
+    saved = 0;
+    char *name = path;
+    while (saved == 0 && *name) {
+      while (G_IS_DIR_SEPARATOR (*name))
+        name++;
+      char *end = name + strcspn (name, G_DIR_SEPARATOR_S);
+      char kept = *end;
+      *end = '\0';
+      /* what exists is passed over: mkdir(2) in a folder that may not be
+       * written may say EACCES for a name that is there */
+      if (*name && !g_file_test (path, G_FILE_TEST_EXISTS)) {
+        if (g_mkdir (path, mode) == 0)
+          g_ptr_array_add (made, g_strdup (path));
+        else if (errno != EEXIST)   /* EEXIST: made by another since */
+          saved = errno;
+      }
+      *end = kept;
+      name = end;
     }
-    *end = kept;
-    name = end;
   }
   /* a file (or a link to nothing) where the last folder goes was passed
    * over above, as if it were the folder: g_mkdir_with_parents() said

@@ -980,6 +980,52 @@ test_make_folders_not_a_folder (void)
   remove_tree (dir);
 }
 
+/* Two runs started at once under one runs/ that neither found: one that
+ * fails takes back the folders it made (runs/ among them, still empty),
+ * while the other is between making runs/… and the folder in it, whose
+ * mkdir then said ENOENT and failed a run that had done nothing wrong. A
+ * thread here makes and takes back D/runs and D/runs/a over and over, as
+ * failing starts do, while the test makes D/runs/b: every make must hold. */
+typedef struct {
+  const char *runs, *own;
+  gint stop;
+} Churn;
+
+static gpointer
+churn_folders (gpointer data)
+{
+  Churn *churn = data;
+  while (!g_atomic_int_get (&churn->stop)) {
+    if (drmad_make_folders (churn->own, 0700, NULL))
+      g_rmdir (churn->own);
+    g_rmdir (churn->runs);   /* only while empty, as a failed start's clean-up */
+  }
+  return NULL;
+}
+
+static void
+test_make_folders_parent_taken_back (void)
+{
+  g_autofree char *dir = test_tmp_dir ("drmad-churn", NULL);
+  g_autofree char *runs = g_build_filename (dir, "runs", NULL);
+  g_autofree char *own = g_build_filename (runs, "a", NULL), *mine = g_build_filename (runs, "b", NULL);
+  Churn churn = { runs, own, 0 };
+  GThread *thread = g_thread_new ("churn", churn_folders, &churn);
+  guint failed = 0;
+  for (guint i = 0; i < 4000; i++) {
+    g_autoptr (GError) error = NULL;
+    if (!drmad_make_folders (mine, 0700, &error)) {
+      if (!failed++)
+        g_test_message ("make %u: %s", i, error->message);
+    } else
+      g_rmdir (mine);
+  }
+  g_atomic_int_set (&churn.stop, 1);
+  g_thread_join (thread);
+  g_assert_cmpuint (failed, ==, 0);
+  remove_tree (dir);
+}
+
 /* A folder's flush after a rename (fsync of the folder, which makes the
  * rename last through a power loss) that fails was passed over: the run
  * went on, status 0, as if its files were safe. With every such flush
@@ -2313,6 +2359,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/folder-deleted", test_folder_deleted);
   g_test_add_func ("/runfolder/folder-flush-fails", test_folder_flush_fails);
   g_test_add_func ("/runfolder/make-folders-not-a-folder", test_make_folders_not_a_folder);
+  g_test_add_func ("/runfolder/make-folders-parent-taken-back", test_make_folders_parent_taken_back);
   g_test_add_func ("/runfolder/flush-fails-empty-folder", test_flush_fails_empty_folder);
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
