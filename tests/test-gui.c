@@ -314,24 +314,32 @@ on_watch_finished (DrmadRunner *runner, DrmadRunnerFinish *finish, RunnerWatch *
   watch->finished = TRUE;
 }
 
+/* A small DrmadRunner job of @meta_iters meta-iterations into the user
+ * data folder's @name, as the runner tests start it. */
 static void
-test_runner_thread (void)
+runner_options (DrmadOptions *options, const char *meta_iters, const char *name)
 {
-  if (!have_display_data_and_device ())
-    return;
   g_autoptr (GError) error = NULL;
   g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
   g_hash_table_insert (values, "layers", "784,16,10");
   g_hash_table_insert (values, "iters", "30");
   g_hash_table_insert (values, "train-size", "300");
   g_hash_table_insert (values, "val-size", "200");
-  g_hash_table_insert (values, "meta-iters", "2");
+  g_hash_table_insert (values, "meta-iters", (gpointer) meta_iters);
   g_hash_table_insert (values, "method", "drmad");
   g_hash_table_insert (values, "batch", "50");
-  DrmadOptions options = { 0 };
-  g_assert_true (drmad_options_from_values (&options, values, &error));
+  g_assert_true (drmad_options_from_values (options, values, &error));
   g_assert_no_error (error);
-  options.out = g_build_filename (g_get_user_data_dir (), "runner-thread", NULL);
+  options->out = g_build_filename (g_get_user_data_dir (), name, NULL);
+}
+
+static void
+test_runner_thread (void)
+{
+  if (!have_display_data_and_device ())
+    return;
+  DrmadOptions options = { 0 };
+  runner_options (&options, "2", "runner-thread");
 
   g_autoptr (GHashTable) phases = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_string);
   RunnerWatch watch = { .main_thread = g_thread_self (), .phases = phases };
@@ -389,6 +397,7 @@ test_runner_thread (void)
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     if (!g_hash_table_contains (phases, expected[i]))
       g_error ("no progress event of meta-iteration %s crossed to the main context", expected[i]);
+  drmad_options_clear (&options);
 }
 
 typedef struct {
@@ -431,20 +440,9 @@ test_runner_stop (void)
 {
   if (!have_display_data_and_device ())
     return;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) values = g_hash_table_new (g_str_hash, g_str_equal);
-  g_hash_table_insert (values, "layers", "784,16,10");
-  g_hash_table_insert (values, "iters", "30");
-  g_hash_table_insert (values, "train-size", "300");
-  g_hash_table_insert (values, "val-size", "200");
-  g_hash_table_insert (values, "meta-iters", "1000");
-  g_hash_table_insert (values, "method", "drmad");
-  g_hash_table_insert (values, "batch", "50");
   DrmadOptions options = { 0 };
-  g_assert_true (drmad_options_from_values (&options, values, &error));
-  g_assert_no_error (error);
-  g_autofree char *out = g_build_filename (g_get_user_data_dir (), "runner-stop", NULL);
-  options.out = g_strdup (out);
+  runner_options (&options, "1000", "runner-stop");
+  const char *out = options.out;
   g_autofree char *history = g_build_filename (out, "history.csv", NULL);
 
   StopWatch watch = { 0 };
@@ -479,6 +477,7 @@ test_runner_stop (void)
   g_assert_cmpuint (watch.other, >=, 2);   /* the folder and meta-iteration 1 at least: they waited too */
   g_assert_cmpuint (watch.progress, ==, 0);
   remove_tree (out);
+  drmad_options_clear (&options);
 }
 
 static void
