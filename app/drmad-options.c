@@ -702,62 +702,95 @@ note_help (const char *option_name, const char *value, gpointer data, GError **e
 
 #define HELP_FLAGS (G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG | G_OPTION_FLAG_NOALIAS)
 
-/* The first help option of @argv (@argc of them) in the place GOption reads
- * it, the value of each option that takes one passed over as GOption takes
- * it ("--out --help" names a folder): "-h", "-?" (alone or among other
- * letters), "--help", "--help-all", or one of those two with "=VALUE"; NULL
- * where none comes before "--". */
+/* The next option of @argv (@argc of them) after argv[*@at], in the place
+ * GOption reads it: the value of each option that takes one is passed over
+ * as GOption takes it, whatever it looks like ("--out --help" names a
+ * folder). Sets *@at to its index and *@spec to its row of the table (NULL
+ * for a short option or one drmad does not know); FALSE at "--" or the
+ * end. Start with *@at = 0. */
+static gboolean
+next_option (int argc, char **argv, int *at, const OptionSpec **spec)
+{
+  int i = *at;
+  if (i > 0 && *spec && (*spec)->arg && !strchr (argv[i], '='))
+    i++;   /* the value of the option before */
+  for (i++; i < argc; i++) {
+    const char *arg = argv[i];
+    if (g_str_equal (arg, "--"))
+      return FALSE;
+    if (arg[0] != '-' || arg[1] == '\0')
+      continue;
+    *at = i;
+    *spec = NULL;
+    if (g_str_has_prefix (arg, "--")) {
+      const char *name = arg + 2;
+      gsize length = strcspn (name, "=");
+      for (guint k = 0; k < G_N_ELEMENTS (specs); k++)
+        if (strlen (specs[k].name) == length && strncmp (specs[k].name, name, length) == 0)
+          *spec = &specs[k];
+    }
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* Whether the long option @arg is --@name, alone or with "=VALUE". */
+static gboolean
+is_long_option (const char *arg, const char *name)
+{
+  gsize length = strlen (name);
+  return g_str_has_prefix (arg, "--") && strncmp (arg + 2, name, length) == 0
+         && (arg[2 + length] == '\0' || arg[2 + length] == '=');
+}
+
+/* The first help option of @argv (@argc of them), read as next_option()
+ * reads: "-h", "-?" (alone or among other letters), "--help",
+ * "--help-all", or one of those two with "=VALUE"; NULL where none. */
 static const char *
 first_help_option (int argc, char **argv)
 {
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    if (g_str_equal (arg, "--"))
-      return NULL;
-    if (!g_str_has_prefix (arg, "--")) {
-      if (arg[0] == '-' && (strchr (arg + 1, 'h') || strchr (arg + 1, '?')))
-        return arg;
-      continue;
-    }
-    const char *name = arg + 2;
-    gsize length = strcspn (name, "=");
-    if ((length == strlen ("help") && g_str_has_prefix (name, "help"))
-        || (length == strlen ("help-all") && g_str_has_prefix (name, "help-all")))
+  int at = 0;
+  const OptionSpec *spec = NULL;
+  while (next_option (argc, argv, &at, &spec)) {
+    const char *arg = argv[at];
+    if (g_str_has_prefix (arg, "--") ? is_long_option (arg, "help") || is_long_option (arg, "help-all")
+                                     : strchr (arg + 1, 'h') || strchr (arg + 1, '?'))
       return arg;
-    for (guint k = 0; name[length] == '\0' && k < G_N_ELEMENTS (specs); k++)
-      if (specs[k].arg && g_str_equal (specs[k].name, name)) {
-        i++;   /* its value, whatever it looks like */
-        break;
-      }
   }
   return NULL;
 }
 
 /* The first "--FLAG=VALUE" of @argv (@argc of them) where FLAG takes no
- * value, read as first_help_option() reads: GOption (2.74) takes it for
- * --FLAG and drops the value, so "--force=no" forced and "--no-gui=0" ran
- * without the window. NULL where none comes before "--". */
+ * value, read as next_option() reads: GOption (2.74) takes it for --FLAG
+ * and drops the value, so "--force=no" forced and "--no-gui=0" ran without
+ * the window. NULL where none. */
 static const char *
 first_flag_with_value (int argc, char **argv)
 {
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    if (g_str_equal (arg, "--"))
-      return NULL;
-    if (!g_str_has_prefix (arg, "--"))
-      continue;
-    const char *name = arg + 2;
-    gsize length = strcspn (name, "=");
-    for (guint k = 0; k < G_N_ELEMENTS (specs); k++)
-      if (strlen (specs[k].name) == length && strncmp (specs[k].name, name, length) == 0) {
-        if (!specs[k].arg && name[length] == '=')
-          return arg;
-        if (specs[k].arg && name[length] == '\0')
-          i++;   /* its value, whatever it looks like */
-        break;
-      }
-  }
+  int at = 0;
+  const OptionSpec *spec = NULL;
+  while (next_option (argc, argv, &at, &spec))
+    if (spec && !spec->arg && strchr (argv[at], '='))
+      return argv[at];
   return NULL;
+}
+
+gboolean
+drmad_options_want_terminal (int argc, char **argv)
+{
+  static const char *const terminal[] = { "no-gui", "list-devices", "check", "evaluate", "version" };
+  int at = 0;
+  const OptionSpec *spec = NULL;
+  if (first_help_option (argc, argv))
+    return TRUE;
+  while (next_option (argc, argv, &at, &spec)) {
+    if (g_str_has_prefix (argv[at], "--help-"))   /* GOption's help of a group, or a mistyped one: said there */
+      return TRUE;
+    for (guint k = 0; spec && k < G_N_ELEMENTS (terminal); k++)
+      if (g_str_equal (spec->name, terminal[k]))
+        return TRUE;
+  }
+  return FALSE;
 }
 
 /* The parser of the command line, storing into @cli. */

@@ -60,6 +60,12 @@ const DrmadOptionSpec *drmad_options_get_specs (guint *n_specs);
 /* Parses @argv. Returns FALSE with a message for the user on bad input
  * (unknown option, malformed value, unreadable config). --help is handled
  * by GOptionContext (prints and exits 0). */
+/* Whether @argv (@argc of them) asks for the terminal whatever else is
+ * given: --no-gui, --list-devices, --check, --evaluate, --version or a help
+ * option, read as GOption reads them (the value of an option that takes
+ * one is never taken for an option: "--out --no-gui" names a folder). */
+gboolean drmad_options_want_terminal (int argc, char **argv);
+
 gboolean drmad_options_parse (DrmadOptions *options, int *argc, char ***argv, GError **error);
 
 /* Builds @options from settings: the defaults, then @values (key → value,

@@ -2,26 +2,11 @@
  * --check, --evaluate, --version, --help, without a display, or in a build
  * without the window) the headless runner. */
 #include "drmad-cli.h"
+#include "drmad-options.h"
 #include "drmad.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* Options that mean the terminal, whatever else is given. */
-static gboolean
-wants_terminal (int argc, char **argv)
-{
-  static const char *const terminal[] = { "--no-gui", "--list-devices", "--check", "--evaluate", "--version", "--help",
-                                          "--help-all", "-h", "-?", NULL };
-  for (int i = 1; i < argc; i++) {
-    if (g_str_equal (argv[i], "--"))
-      break;
-    for (const char *const *t = terminal; *t; t++)
-      if (g_str_equal (argv[i], *t) || (g_str_has_prefix (argv[i], "--help-")))
-        return TRUE;
-  }
-  return FALSE;
-}
 
 #ifdef DRMAD_GUI_MODULE
 #include <dlfcn.h>
@@ -57,15 +42,15 @@ main (int argc, char **argv)
   drmad_prepare_environment ();  /* before any thread or OpenCL call */
 #ifdef DRMAD_GUI_MODULE
   int status;
-  if (!wants_terminal (argc, argv) && drmad_cli_launched ())
+  if (!drmad_options_want_terminal (argc, argv) && drmad_cli_launched ())
     drmad_cli_set_headless_notice ("started by mpirun or srun: running headless, as with --no-gui (the window runs "
                                    "in one process started without them)");
-  else if (!wants_terminal (argc, argv) && run_window (argc, argv, &status))
+  else if (!drmad_options_want_terminal (argc, argv) && run_window (argc, argv, &status))
     return status;
 #else
   /* README, "The window": `drmad` opens the window; a build without one
    * says so rather than running the job headless unannounced. */
-  if (!wants_terminal (argc, argv))
+  if (!drmad_options_want_terminal (argc, argv))
     drmad_cli_set_headless_notice ("this build has no window (configured with -Dgui=disabled, or GTK 4 not found): "
                                    "running headless, as with --no-gui");
 #endif

@@ -2033,6 +2033,23 @@ test_headless_notice (void)
   const char *notice = strstr (err, "running headless, as with --no-gui");
   g_assert_nonnull (notice);
   g_assert_null (g_strstr_len (notice + 1, -1, "running headless"));   /* once */
+  /* The value of an option is never taken for a terminal option: "--out
+   * --no-gui" names a folder, and the program tried the window (saying why
+   * it runs headless) where it took the value for --no-gui and said
+   * nothing. */
+  g_clear_pointer (&err, g_free);
+  g_ptr_array_set_size (argv, argv->len - 2);   /* "0" and NULL: a run that keeps a folder */
+  g_ptr_array_add (argv, "1");
+  g_ptr_array_add (argv, "--out");
+  g_ptr_array_add (argv, "--no-gui");
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (dir, (char **) argv->pdata, env, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                               &wait_status, NULL));
+  g_assert_true (g_spawn_check_wait_status (wait_status, NULL));
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "running headless, as with --no-gui"));
+  g_autofree char *named = g_build_filename (dir, "--no-gui", "run.ini", NULL);
+  g_assert_true (g_file_test (named, G_FILE_TEST_IS_REGULAR));
   if (!DRMAD_HAS_WINDOW)   /* tests/meson.build */
     g_assert_nonnull (strstr (err, "drmad: this build has no window (configured with -Dgui=disabled, or GTK 4 not "
                                    "found): running headless, as with --no-gui\n"));
