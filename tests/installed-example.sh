@@ -147,4 +147,101 @@ grep -q 'drmad_prepare_environment' "$scratch/tour.c"
 cc "${cc_extra[@]}" -Wall -Werror "$scratch/tour.c" $(pkg-config --cflags --libs drmad) \
    -Wl,-rpath,"$DIR/lib" -o "$scratch/tour"
 "$scratch/tour"
+
+# README's C samples ("Using the library"), copied out as printed. One with
+# a main() is a whole program: built with warnings as errors and run, it
+# prints the test accuracy that examples/train-mlp.c, whose core it says it
+# is, prints. Any other is a fragment: built into a function that gives it
+# the names it uses and run twice, to the end and with a progress callback
+# that cancels at once, where it must report the error and return 1.
+awk '/^```c$/ { n++; on = 1; next } /^```$/ { on = 0 } on { print > (dir "/readme-" n ".c") }' \
+  dir="$scratch" "$source_root/README.md"
+test -f "$scratch/readme-1.c" || { echo "no C sample in README.md"; exit 1; }
+cat > "$scratch/fragment-harness.c" <<'HARNESS'
+#include <drmad.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int
+fail (GError *error)
+{
+  fprintf (stderr, "fragment: %s\n", error->message);
+  g_error_free (error);
+  return 1;
+}
+
+/* Lets through as many calls as argv[1] says, then cancels. */
+static gboolean
+progress (const char *phase, guint64 step, guint64 total, gpointer user_data)
+{
+  (void) phase, (void) step, (void) total;
+  int *calls_left = user_data;
+  return (*calls_left)-- > 0;
+}
+
+static int
+fragment (DrmadNet *net, DrmadDeviceData *train, DrmadDeviceData *val, gpointer user_data)
+{
+  GError *error = NULL;
+  (void) fail, (void) progress, (void) net, (void) train, (void) val, (void) user_data;
+#include FRAGMENT
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  drmad_prepare_environment ();
+  int calls_left = argc > 1 ? atoi (argv[1]) : G_MAXINT;
+  /* Two classes apart along the first of 4 features. */
+  enum { N = 64, DIM = 4 };
+  float features[N * DIM];
+  gint32 labels[N];
+  for (int i = 0; i < N; i++) {
+    labels[i] = i % 2;
+    for (int d = 0; d < DIM; d++)
+      features[i * DIM + d] = (float) drmad_normal_draw (7, (guint64) (i * DIM + d)) + (d == 0 ? 2.0f * (float) labels[i] : 0.0f);
+  }
+  GError *error = NULL;
+  g_autoptr (DrmadDataset) data = drmad_dataset_new_from_arrays (N, DIM, 2, features, labels, &error);
+  g_autoptr (DrmadDevice) device = data ? drmad_device_open (NULL, &error) : NULL;
+  g_autoptr (DrmadDeviceData) train = device ? drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, data, &error) : NULL;
+  g_autoptr (DrmadDeviceData) val = train ? drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, data, &error) : NULL;
+  const guint sizes[] = { DIM, 8, 2 };
+  g_autoptr (DrmadNet) net = val ? drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_RELU, DRMAD_PRECISION_FLOAT32, 16, &error) : NULL;
+  if (!net)
+    return fail (error);
+  return fragment (net, train, val, &calls_left);
+}
+HARNESS
+cc "${cc_extra[@]}" "$source_root/examples/train-mlp.c" $(pkg-config --cflags --libs drmad) -Wl,-rpath,"$DIR/lib" \
+   -o "$scratch/train-mlp"
+example_accuracy=$("$scratch/train-mlp" | grep -oE 'test accuracy [0-9.]+%') \
+  || { echo "examples/train-mlp.c printed no test accuracy"; exit 1; }
+for sample in "$scratch"/readme-*.c; do
+  if grep -q '^main (' "$sample"; then
+    cc "${cc_extra[@]}" -std=c99 -Wall -Wextra -Werror "$sample" $(pkg-config --cflags --libs drmad) \
+       -Wl,-rpath,"$DIR/lib" -o "$scratch/sample" || { echo "README.md's sample $sample does not build"; exit 1; }
+    out=$("$scratch/sample") || { echo "README.md's sample $sample fails"; exit 1; }
+    grep -qx "$example_accuracy" <<< "$out" \
+      || { echo "README.md's sample $sample printed \"$out\"; examples/train-mlp.c, its core, prints $example_accuracy"; exit 1; }
+  else
+    cc "${cc_extra[@]}" -std=c99 -Wall -Wextra -Werror -DFRAGMENT="\"$sample\"" "$scratch/fragment-harness.c" \
+       $(pkg-config --cflags --libs drmad) -Wl,-rpath,"$DIR/lib" -o "$scratch/fragment" \
+      || { echo "README.md's fragment $sample does not build in tests/installed-example.sh's harness"; exit 1; }
+    "$scratch/fragment" > "$scratch/fragment.out" || { echo "README.md's fragment $sample fails"; exit 1; }
+    if [ ! -s "$scratch/fragment.out" ] || grep -qiE 'nan|inf' "$scratch/fragment.out"; then
+      cat "$scratch/fragment.out"; echo "README.md's fragment $sample printed no numbers, or a NaN or Inf"; exit 1
+    fi
+    # a cancelled step, as any failed one, gives no report: the fragment must say so, not read one
+    status=0
+    "$scratch/fragment" 0 > /dev/null 2> "$scratch/fragment.err" || status=$?
+    if [ $status != 1 ] || ! grep -q '^fragment: .*cancelled' "$scratch/fragment.err"; then
+      cat "$scratch/fragment.err"
+      echo "README.md's fragment $sample, its first progress call cancelling, exits with status $status, not 1 with the error"
+      exit 1
+    fi
+  fi
+done
+echo "README.md's C samples: $(ls "$scratch"/readme-*.c | wc -l) built and ran"
 echo "ok: installed with --prefix, built against it with pkg-config and an rpath, ran 3 meta-iterations and the tour"
