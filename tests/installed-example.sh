@@ -54,17 +54,57 @@ if [ "$installed" != "$documented" ]; then
   exit 1
 fi
 
-# Each installed header compiles on its own, as C99 and (where a C++
-# compiler is installed) as C++11, without a warning.
+# Each installed header compiles on its own, first in its file, without a
+# warning: as C in each standard a client may pick, with the prototype
+# warnings GLib-style projects build with, by GCC and by Clang; and as C++
+# (its extern "C" guards, no C-only syntax) by g++ and clang++. A compiler
+# not installed is skipped, by name.
+c_compilers=() cxx_compilers=()
+for compiler in gcc clang; do command -v $compiler >/dev/null && c_compilers+=($compiler) || echo "no $compiler: headers not compiled with it"; done
+for compiler in g++ clang++; do command -v $compiler >/dev/null && cxx_compilers+=($compiler) || echo "no $compiler: headers not compiled with it"; done
+c_warnings=(-Wall -Wextra -Wpedantic -Werror -Wstrict-prototypes -Wmissing-prototypes)
 for header in "$DIR"/include/drmad/*.h; do
   printf '#include <%s>\nint main (void) { return 0; }\n' "$(basename "$header")" > "$scratch/header.c"
-  cc -std=c99 -Wall -Wextra -pedantic -Werror -c "$scratch/header.c" $(pkg-config --cflags drmad) -o "$scratch/header.o" \
-    || { echo "$header does not compile on its own as C99"; exit 1; }
-  if command -v c++ >/dev/null; then
-    cp "$scratch/header.c" "$scratch/header.cc"
-    c++ -std=c++11 -Wall -Wextra -pedantic -Werror -c "$scratch/header.cc" $(pkg-config --cflags drmad) \
-      -o "$scratch/header.o" || { echo "$header does not compile on its own as C++"; exit 1; }
-  fi
+  cp "$scratch/header.c" "$scratch/header.cc"
+  for compiler in "${c_compilers[@]}"; do
+    for std in c99 c11 gnu17; do
+      $compiler -std=$std "${c_warnings[@]}" -fsyntax-only "$scratch/header.c" $(pkg-config --cflags drmad) \
+        || { echo "$header does not compile on its own: $compiler -std=$std ${c_warnings[*]}"; exit 1; }
+    done
+  done
+  for compiler in "${cxx_compilers[@]}"; do
+    for std in c++11 c++14 c++17; do
+      $compiler -std=$std -Wall -Wextra -Wpedantic -Werror -fsyntax-only "$scratch/header.cc" $(pkg-config --cflags drmad) \
+        || { echo "$header does not compile on its own as C++: $compiler -std=$std"; exit 1; }
+    done
+  done
+done
+
+# g_autoptr works for every type a header gives a cleanup function, from C
+# and from C++, and each of those functions takes NULL (drmad.h,
+# "Arguments"): a program that declares one of each, frees NULL with each
+# function, links and runs.
+{
+  echo '#include <drmad.h>'
+  echo 'int main (void) {'
+  sed -n 's/^G_DEFINE_AUTOPTR_CLEANUP_FUNC (\([A-Za-z]*\), \([a-z_]*\))$/  { g_autoptr (\1) value = NULL; \2 (value); }/p' \
+    "$DIR"/include/drmad/*.h
+  echo '  return 0;'
+  echo '}'
+} > "$scratch/autoptr.c"
+test "$(grep -c g_autoptr "$scratch/autoptr.c")" -ge 12 \
+  || { echo "found only $(grep -c g_autoptr "$scratch/autoptr.c") g_autoptr types in the installed headers"; exit 1; }
+cp "$scratch/autoptr.c" "$scratch/autoptr.cc"
+# A sanitizer build links its runtime the way GCC does: Clang's would be a second one.
+link_compilers=("${c_compilers[@]}" "${cxx_compilers[@]}")
+[ "$sanitize" = none ] || link_compilers=(cc c++)
+for compiler in "${link_compilers[@]}"; do
+  source=$scratch/autoptr.c
+  case $compiler in *++) source=$scratch/autoptr.cc ;; esac
+  $compiler "${cc_extra[@]}" -Wall -Wextra -Werror "$source" $(pkg-config --cflags --libs drmad) \
+    -Wl,-rpath,"$DIR/lib" -o "$scratch/autoptr" \
+    || { echo "g_autoptr of the installed types does not build with $compiler"; exit 1; }
+  "$scratch/autoptr" || { echo "g_autoptr of the installed types, built with $compiler, fails"; exit 1; }
 done
 
 # The installed library exports exactly the functions the installed headers
