@@ -154,6 +154,15 @@ if command -v gcc >/dev/null; then
     exit 1
   fi
   echo "libdrmad.so.0 exports exactly the $(wc -l < "$scratch/declared.txt") functions the installed headers declare"
+  # And lib/drmad.map lists exactly those: GNU ld (and lld before 16) links
+  # without a word when the map names a function the library no longer
+  # defines (renamed or removed, its old name left in the map).
+  sed -n 's/^ *\(drmad_[a-z0-9_]*\);$/\1/p' "$source_root/lib/drmad.map" | sort -u > "$scratch/map.txt"
+  if ! cmp -s "$scratch/map.txt" "$scratch/exported.txt"; then
+    echo "lib/drmad.map lists (<) or lacks (>) these against the exports of libdrmad.so.0:"
+    diff "$scratch/map.txt" "$scratch/exported.txt" | grep '^[<>]'
+    exit 1
+  fi
 else
   echo "no gcc: the check of the library's exports against the headers (gcc -aux-info) is skipped"
 fi
