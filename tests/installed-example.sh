@@ -4,10 +4,13 @@
 # drmad.pc through PKG_CONFIG_PATH=DIR/lib/pkgconfig, compiles
 # examples/hyper-mlp.c with `pkg-config --cflags --libs drmad` and an rpath
 # to DIR/lib, and runs it. It also checks that the installed headers are
-# the ones docs/install.md lists and that each compiles on its own (C99, and
-# C++11 where a C++ compiler is installed), that the installed bin/drmad
-# starts, and compiles and runs the program in the tour at the top of
-# lib/drmad.h.
+# the ones docs/install.md lists and that each compiles on its own (C99,
+# C11 and GNU17 with GCC and Clang, C++11, 14 and 17 with g++ and clang++,
+# where installed), that g_autoptr works for each type from C and C++, that
+# the library exports what the headers declare and lib/drmad.map lists,
+# that the installed bin/drmad starts, that a program linking the library
+# and calling nothing is silent, and compiles and runs the program in the
+# tour at the top of lib/drmad.h and README.md's C samples.
 # Arguments (tests/meson.build): the source root, the build root (not used:
 # the recipe makes its own build) and b_sanitize.
 set -euo pipefail
@@ -196,6 +199,22 @@ grep -q 'drmad_prepare_environment' "$scratch/tour.c"
 cc "${cc_extra[@]}" -Wall -Werror "$scratch/tour.c" $(pkg-config --cflags --libs drmad) \
    -Wl,-rpath,"$DIR/lib" -o "$scratch/tour"
 "$scratch/tour"
+
+# A program that links the library and calls nothing starts and ends as if
+# it did not link it: no constructor speaks or fails. --no-as-needed keeps
+# the library in, which Debian's default --as-needed would drop.
+printf '#include <drmad.h>\nint main (void) { return 0; }\n' > "$scratch/empty.c"
+cc "${cc_extra[@]}" "$scratch/empty.c" -Wl,--no-as-needed $(pkg-config --cflags --libs drmad) \
+   -Wl,-rpath,"$DIR/lib" -o "$scratch/empty"
+libs=$(ldd "$scratch/empty")
+grep -q "libdrmad.so.0 => $DIR/lib/libdrmad.so.0 " <<< "$libs" || { echo "$libs"; echo "the empty program does not load libdrmad.so.0"; exit 1; }
+"$scratch/empty" > "$scratch/empty.out" 2> "$scratch/empty.err" \
+  || { cat "$scratch/empty.err"; echo "a program that only links libdrmad.so.0 exits with status $?"; exit 1; }
+if [ -s "$scratch/empty.out" ] || [ -s "$scratch/empty.err" ]; then
+  cat "$scratch/empty.out" "$scratch/empty.err"
+  echo "a program that only links libdrmad.so.0 printed the above"
+  exit 1
+fi
 
 # README's C samples ("Using the library"), copied out as printed. One with
 # a main() is a whole program: built with warnings as errors and run, it
