@@ -11,7 +11,8 @@ GQuark drmad_error_quark (void);
 /**
  * DrmadError:
  * Every fallible function in the library reports through a #GError in
- * %DRMAD_ERROR with one of these codes; the message names the file or the
+ * %DRMAD_ERROR with one of these codes (the two exceptions: drmad.h,
+ * "Errors"); the message names the file or the
  * value at fault and what was expected. The #GError then belongs to the
  * caller, who frees it (g_error_free(), g_clear_error(), g_autoptr (GError)).
  */

@@ -57,6 +57,17 @@ if [ "$installed" != "$documented" ]; then
   exit 1
 fi
 
+# drmad.h's "Errors" says DRMAD_ERROR is the library's one domain and names
+# the exceptions: every other GLib domain a header says a function reports
+# in is named there too (a client matching DRMAD_ERROR codes alone would
+# miss it).
+errors_paragraph=$(awk '/^ \* Errors:/ { on = 1 } on && /^ \*$/ { exit } on' "$DIR/include/drmad/drmad.h")
+test -n "$errors_paragraph" || { echo "drmad.h has no \"Errors:\" paragraph"; exit 1; }
+for domain in $(grep -ohE '\bG_[A-Z]+_ERROR\b' "$DIR"/include/drmad/*.h | sort -u); do
+  grep -q "$domain" <<< "$errors_paragraph" \
+    || { echo "$(grep -lw "$domain" "$DIR"/include/drmad/*.h | xargs -n1 basename | tr '\n' ' ')says a function reports in $domain; drmad.h's \"Errors\" paragraph does not name it:"; echo "$errors_paragraph"; exit 1; }
+done
+
 # Each installed header compiles on its own, first in its file, without a
 # warning: as C in each standard a client may pick, with the prototype
 # warnings GLib-style projects build with, by GCC and by Clang; and as C++
