@@ -5,6 +5,7 @@
 
 G_BEGIN_DECLS
 
+/* The library's error domain (DrmadError below holds its codes). */
 #define DRMAD_ERROR (drmad_error_quark ())
 GQuark drmad_error_quark (void);
 

@@ -68,6 +68,24 @@ for domain in $(grep -ohE '\bG_[A-Z]+_ERROR\b' "$DIR"/include/drmad/*.h | sort -
     || { echo "$(grep -lw "$domain" "$DIR"/include/drmad/*.h | xargs -n1 basename | tr '\n' ' ')says a function reports in $domain; drmad.h's \"Errors\" paragraph does not name it:"; echo "$errors_paragraph"; exit 1; }
 done
 
+# Every public function is documented where it is declared: each group of
+# declarations (lines between blank lines) holds a comment, above it or at
+# a line's end, saying what it returns, who owns it and how it fails.
+awk 'BEGIN { RS = "" }
+  { n = split ($0, lines, "\n")
+    for (i = 1; i <= n; i++)
+      if (lines[i] ~ /^[A-Za-z_]/ && lines[i] !~ /^(#|G_DEFINE|typedef)/ && match (lines[i], /drmad_[a-z0-9_]+ *\(/)) {
+        name = substr (lines[i], RSTART, RLENGTH); sub (/ *\($/, "", name)
+        print ($0 ~ /\/\*/ ? "documented" : "undocumented"), FILENAME, name
+      } }' "$DIR"/include/drmad/*.h > "$scratch/documented.txt"
+test "$(grep -c '^documented ' "$scratch/documented.txt")" -gt 100 \
+  || { echo "found only $(grep -c '^documented ' "$scratch/documented.txt") documented functions in the installed headers"; exit 1; }
+if grep -q '^undocumented ' "$scratch/documented.txt"; then
+  echo "functions declared without a comment in their group (say what they return, own and how they fail):"
+  sed -n 's|^undocumented .*/\([^/]*\) \(.*\)|\1: \2|p' "$scratch/documented.txt"
+  exit 1
+fi
+
 # Each installed header compiles on its own, first in its file, without a
 # warning: as C in each standard a client may pick, with the prototype
 # warnings GLib-style projects build with, by GCC and by Clang; and as C++
