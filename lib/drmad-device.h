@@ -31,6 +31,7 @@ typedef struct {
   gboolean native_kernels;   /* can run host functions on its queue */
 } DrmadDeviceInfo;
 
+/* Frees @info's strings and @info; NULL is ignored. */
 void drmad_device_info_free (DrmadDeviceInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadDeviceInfo, drmad_device_info_free)
 
@@ -121,7 +122,11 @@ const DrmadDeviceInfo *drmad_device_get_info (DrmadDevice *device);
  * HOST on a device without native kernels gives %DRMAD_ERROR_UNSUPPORTED. */
 gboolean      drmad_device_set_gemm_path (DrmadDevice *device, DrmadGemmPath path, GError **error);
 DrmadGemmPath drmad_device_get_gemm_path (DrmadDevice *device);  /* never AUTO */
-const char   *drmad_gemm_path_name       (DrmadGemmPath path);  /* a static string */
+/* Names for settings and the command line, "auto", "clblast", "host": the name function gives a
+ * static string (the first name for a value out of range); the parser takes
+ * them in any case and refuses any other with %DRMAD_ERROR_INVALID_ARGUMENT
+ * listing them, leaving @path untouched. */
+const char   *drmad_gemm_path_name       (DrmadGemmPath path);
 gboolean      drmad_gemm_path_from_name  (const char *name, DrmadGemmPath *path, GError **error);
 
 /* Bytes of device memory the library holds now and at most since open or the last reset. */

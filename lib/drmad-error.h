@@ -5,13 +5,15 @@
 
 G_BEGIN_DECLS
 
+/* The library's error domain (DrmadError below holds its codes). */
 #define DRMAD_ERROR (drmad_error_quark ())
 GQuark drmad_error_quark (void);
 
 /**
  * DrmadError:
  * Every fallible function in the library reports through a #GError in
- * %DRMAD_ERROR with one of these codes; the message names the file or the
+ * %DRMAD_ERROR with one of these codes (the two exceptions: drmad.h,
+ * "Errors"); the message names the file or the
  * value at fault and what was expected. The #GError then belongs to the
  * caller, who frees it (g_error_free(), g_clear_error(), g_autoptr (GError)).
  */

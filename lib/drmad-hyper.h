@@ -97,6 +97,7 @@ typedef struct {
   gint64         unit;      /* l2 per neuron: the input unit; per weight: the weight within its layer; else −1 */
 } DrmadHyperEntry;
 
+/* Entry @index < drmad_hyper_get_n(), by value. */
 DrmadHyperEntry drmad_hyper_get_entry (const DrmadHyper *hyper, gsize index);
 
 /* What a plot or a summary draws of θ = @theta (drmad_hyper_get_n() raw

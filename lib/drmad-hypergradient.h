@@ -17,7 +17,11 @@ typedef enum {
   DRMAD_METHOD_AUTO,       /* exact when it fits the memory budget, else piecewise with the largest K that fits */
 } DrmadMethod;
 
-const char *drmad_method_name      (DrmadMethod method);  /* a static string */
+/* Names for settings and the command line, "exact", "drmad", "piecewise", "truncated", "auto": the name function gives a
+ * static string ("drmad" for a value out of range); the parser takes
+ * them in any case and refuses any other with %DRMAD_ERROR_INVALID_ARGUMENT
+ * listing them, leaving @method untouched. */
+const char *drmad_method_name      (DrmadMethod method);
 gboolean    drmad_method_from_name (const char *name, DrmadMethod *method, GError **error);
 
 typedef struct {
@@ -90,6 +94,7 @@ typedef struct {
   double   reverse_growth;  /* the largest ‖dw‖ seen in the reverse pass over its starting value */
 } DrmadHypergradient;
 
+/* Frees @result with its gradient and dw0 arrays; NULL is ignored. */
 void drmad_hypergradient_free (DrmadHypergradient *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadHypergradient, drmad_hypergradient_free)
 

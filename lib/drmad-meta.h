@@ -12,7 +12,11 @@ typedef enum {
   DRMAD_META_SIGN,   /* sign-SGD, the DrMAD authors' choice */
 } DrmadMetaAlgorithm;
 
-const char *drmad_meta_algorithm_name      (DrmadMetaAlgorithm algorithm);  /* a static string */
+/* Names for settings and the command line, "adam", "sgd", "sign": the name function gives a
+ * static string (the first name for a value out of range); the parser takes
+ * them in any case and refuses any other with %DRMAD_ERROR_INVALID_ARGUMENT
+ * listing them, leaving @algorithm untouched. */
+const char *drmad_meta_algorithm_name      (DrmadMetaAlgorithm algorithm);
 gboolean    drmad_meta_algorithm_from_name (const char *name, DrmadMetaAlgorithm *algorithm, GError **error);
 
 typedef struct {
@@ -30,6 +34,7 @@ typedef struct {
                                  * constant); with divergence_factor 1, the "bold driver" */
 } DrmadMetaConfig;
 
+/* Fills @config with the defaults each field names. */
 void drmad_meta_config_init (DrmadMetaConfig *config);
 
 /* What one meta-iteration did. The caller frees it with
@@ -67,6 +72,7 @@ typedef struct {
   guint  clamped;
 } DrmadMetaReport;
 
+/* Frees @report with its strings and arrays; NULL is ignored. */
 void drmad_meta_report_free (DrmadMetaReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadMetaReport, drmad_meta_report_free)
 

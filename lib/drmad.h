@@ -47,7 +47,10 @@
  *   }
  *
  * Errors: every fallible function returns NULL/FALSE and sets a GError in
- * DRMAD_ERROR, which the caller frees (g_error_free, g_clear_error).
+ * DRMAD_ERROR, which the caller frees (g_error_free, g_clear_error), with
+ * two exceptions: drmad_read_regular_file() reports in G_FILE_ERROR, as
+ * g_file_get_contents() whose place it takes; and drmad_meta_step() passes
+ * on the error of a reduction hook (DrmadMetaReduceFunc) as the hook set it.
  *
  * Ownership, in every header:
  * - A function that makes something returns it to the caller, who frees it
