@@ -92,9 +92,7 @@
  *   (a callback may read the parameters), and a callback may work on other
  *   nets. drmad_net_get_params() from another thread while the net trains
  *   (a window that draws the weights live) copies the parameters after a
- *   whole step, waiting for the step under way; on a CPU device's host
- *   path it used to copy them while a step wrote them
- *   (/train/params-read-while-training).
+ *   whole step, waiting for the step under way to end.
  * - DrmadHyper, DrmadMeta and DrmadRun are not locked: use each from one
  *   thread at a time (drmad_meta_step() moves θ in the DrmadHyper, so
  *   another thread must not read θ meanwhile: copy it between steps).
