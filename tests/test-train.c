@@ -34,6 +34,17 @@ random_data (DrmadDevice *device, DrmadPrecision precision, GRand *rand, guint n
   return data;
 }
 
+/* The default device, or NULL with the test skipped where there is none. */
+static DrmadDevice *
+open_device (void)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadDevice *device = drmad_device_open (NULL, &error);
+  if (!device)
+    g_test_skip (error->message);
+  return device;
+}
+
 /* drmad_net_init_params() against its definition: weight i of the net is
  * the layer's scale (default 1/√fan_in) × drmad_normal_draw (seed, i),
  * biases 0, whether the draws are fresh or the ones the net kept from the
@@ -44,11 +55,9 @@ test_init_params (void)
 {
   static const guint sizes[] = { 7, 5, 3 };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return;
-  }
   g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_TANH, DRMAD_PRECISION_FLOAT64, 4,
                                             &error);
   g_assert_no_error (error);
@@ -84,11 +93,9 @@ test_sgd_reference (gconstpointer data)
 {
   DrmadPrecision precision = GPOINTER_TO_INT (data);
   g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return;
-  }
   GRand *rand = g_rand_new_with_seed (5);
   double x[N_EXAMPLES * 6];
   gint32 labels[N_EXAMPLES];
@@ -148,12 +155,9 @@ test_sgd_reference (gconstpointer data)
 static DrmadDevice *
 host_team_device (void)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return NULL;
-  }
   if (drmad_device_get_gemm_path (device) != DRMAD_GEMM_HOST) {
     g_test_skip ("the device runs its GEMMs itself: no host step, no host team");
     return NULL;
@@ -462,11 +466,9 @@ static void
 test_cancel_and_divergence (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return;
-  }
   float features[40 * 6];
   gint32 labels[40];
   for (guint i = 0; i < 40 * 6; i++)
@@ -503,11 +505,9 @@ test_fashion_mnist (void)
     g_test_skip (error->message);
     return;
   }
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return;
-  }
   g_autoptr (DrmadSplit) split = drmad_dataset_split (pool, test, 1, 10000, 1000, 0, &error);
   g_assert_no_error (error);
   g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, split->train, &error);
@@ -560,11 +560,9 @@ test_params_read_while_training (gconstpointer data)
   DrmadPrecision precision = GPOINTER_TO_INT (data);
   static const guint read_sizes[] = { 100, 200, 4 };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return;
-  }
   GRand *rand = g_rand_new_with_seed (5);
   g_autofree double *x = g_new (double, 200 * 100);
   gint32 labels[200];
