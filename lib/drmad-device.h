@@ -200,7 +200,9 @@ char *drmad_blas_info_describe (const DrmadBlasInfo *info);
 /* The threads that share each training and reverse step of a net with
  * @batch rows on a CPU device's fused host path (DRMAD_HOST_THREADS, by
  * default the online CPUs up to 2; at least 20 rows each; 1 while
- * DRMAD_BLAS_THREADS > 1). The results are the same on any number. */
+ * DRMAD_BLAS_THREADS > 1). The results are the same on any number: exactly
+ * on drmad's own GEMM kernels (below), to the last bits on OpenBLAS's
+ * (drmad.h, "Threads"). */
 guint drmad_host_step_threads (guint batch);
 
 /* The kernels of the fused host step's single-precision GEMMs: "avx512"

@@ -94,7 +94,9 @@ void           drmad_net_get_layer_span (const DrmadNet *net, guint layer,
  * it fails with %DRMAD_ERROR_BUSY (drmad.h, "Threads"). Both report a
  * failed copy to or from the device as %DRMAD_ERROR_OPENCL, or
  * %DRMAD_ERROR_OUT_OF_MEMORY where the device ran out of memory;
- * drmad_net_get_params() may be called from a progress callback. */
+ * drmad_net_get_params() may be called from a progress callback, and from
+ * another thread while the net works: it then copies the parameters after
+ * a whole step, waiting for the step under way to end. */
 gboolean drmad_net_set_params (DrmadNet *net, const double *params, GError **error);
 gboolean drmad_net_get_params (DrmadNet *net, double *params, GError **error);
 

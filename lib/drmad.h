@@ -93,12 +93,25 @@
  *   a progress callback or reduction hook of work on that same net, which
  *   it would disturb. Getters and drmad_net_get_params() are not refused
  *   (a callback may read the parameters), and a callback may work on other
- *   nets.
+ *   nets. drmad_net_get_params() from another thread while the net trains
+ *   (a window that draws the weights live) copies the parameters after a
+ *   whole step, waiting for the step under way to end.
  * - DrmadHyper, DrmadMeta and DrmadRun are not locked: use each from one
  *   thread at a time (drmad_meta_step() moves θ in the DrmadHyper, so
  *   another thread must not read θ meanwhile: copy it between steps).
  * - DrmadDataset and DrmadDeviceData are read-only once made: any number of
  *   threads and nets may read them at once.
+ * - Results: a job run beside others gives the numbers it gives alone, bit
+ *   for bit, on a GPU, and on a CPU device in single precision where the
+ *   host step's GEMMs are drmad's own (drmad_host_step_gemm_kernels() is
+ *   "avx512"). Where they are OpenBLAS's (double precision, or a CPU
+ *   without AVX-512) a job may differ from its lone run from the last bits
+ *   on: a training or reverse step shares the host team
+ *   (drmad_host_step_threads()) only while no other thread's step holds
+ *   it, else runs alone, and OpenBLAS's sums for a row depend on where the
+ *   row falls in the GEMM (docs/architecture.md, "Threads").
+ *   DRMAD_HOST_THREADS=1 makes such jobs bit for bit reproducible however
+ *   many run at once.
  * - Progress callbacks run on the thread that called the function they
  *   report on. To cancel from another thread, set a flag (g_atomic_int_set)
  *   that the callback reads and returns FALSE on: the work stops within one

@@ -298,7 +298,14 @@ enqueue_sized (DrmadNet *net, HostStep *args, gsize size, GError **error)
   if (!(args->blas = drmad_openblas (error)))
     return FALSE;
   if (net->host_direct && args->work == HOST_STEP) {   /* the queue is idle: drmad_net_host_direct_begin */
+    g_mutex_lock (&net->step_lock);
+    /* a copy another thread asked for goes first, one per step: the lock
+     * alone let this thread take it back step after step, and a copy wait
+     * for the whole training */
+    for (guint made = net->copies_made; g_atomic_int_get (&net->copies_asked) > 0 && net->copies_made == made;)
+      g_cond_wait (&net->copy_made, &net->step_lock);
     run (args);
+    g_mutex_unlock (&net->step_lock);
     return TRUE;
   }
   return drmad_cl_check (clEnqueueNativeKernel (net->device->queue, run, args, size, 0, NULL, NULL, 0, NULL, NULL),

@@ -33,6 +33,12 @@ struct _DrmadNet {
                                                    * DRMAD_HOST_STEP=0 */
   gboolean        host_direct;                    /* fused training steps run on the calling thread,
                                                    * the queue idle (drmad_net_host_direct_begin) */
+  GMutex          step_lock;                      /* held by each such step and by
+                                                   * drmad_net_get_params(), which another thread may
+                                                   * call meanwhile: it copies whole steps' parameters */
+  gint            copies_asked;                   /* drmad_net_get_params() calls waiting for step_lock */
+  guint           copies_made;                    /* under step_lock */
+  GCond           copy_made;
   gsize           cpu_chunk;                      /* CPU devices: least indices per work-item
                                                    * (drmad_net_run_1d); 0 on GPUs: one each */
   guint           n_layers;                       /* L */

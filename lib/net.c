@@ -147,6 +147,8 @@ drmad_net_free (DrmadNet *net)
   drmad_buffer_free (net->row_wrong);
   drmad_buffer_free (net->acc);
   drmad_device_unref (net->device);
+  g_mutex_clear (&net->step_lock);
+  g_cond_clear (&net->copy_made);
   g_free (net);
 }
 
@@ -192,6 +194,8 @@ drmad_net_new (DrmadDevice *device, const guint *sizes, guint n_sizes, DrmadActi
   }
 
   g_autoptr (DrmadNet) net = g_new0 (DrmadNet, 1);
+  g_mutex_init (&net->step_lock);
+  g_cond_init (&net->copy_made);
   net->device = drmad_device_ref (device);
   net->precision = precision;
   net->activation = activation;
@@ -327,7 +331,18 @@ drmad_net_set_params (DrmadNet *net, const double *params, GError **error)
 gboolean
 drmad_net_get_params (DrmadNet *net, double *params, GError **error)
 {
-  return drmad_buffer_read_doubles (net->params, 0, net->n_params, params, error);
+  /* Another thread may read while the owner trains (drmad.h, "Threads"):
+   * a queued read waits for the steps queued before it, but a step on the
+   * owner's thread (DRMAD_HOST_DIRECT) would write the parameters while
+   * the copy is taken. */
+  g_atomic_int_inc (&net->copies_asked);
+  g_mutex_lock (&net->step_lock);
+  g_atomic_int_add (&net->copies_asked, -1);
+  gboolean read = drmad_buffer_read_doubles (net->params, 0, net->n_params, params, error);
+  net->copies_made++;
+  g_cond_broadcast (&net->copy_made);
+  g_mutex_unlock (&net->step_lock);
+  return read;
 }
 
 static gboolean

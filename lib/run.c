@@ -229,15 +229,39 @@ copy_range (int in, int out, size_t length)
   return copy_file_range (in, NULL, out, NULL, length, 0);
 }
 
-/* The process's umask (read once: umask() can only be read by setting it). */
+/* The umask on the "Umask:" line of /proc/self/status (Linux 4.7 and
+ * later), or -1 where there is none. */
+static int
+status_umask (void)
+{
+  g_autofree char *status = NULL;
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  const char *line = strstr (status, "\nUmask:");
+  if (!line)
+    return -1;
+  char *end;
+  long mask = strtol (line + strlen ("\nUmask:"), &end, 8);
+  return end != line + strlen ("\nUmask:") && mask >= 0 && mask <= 0777 ? (int) mask : -1;
+}
+
+/* The process's umask, read once. Not by umask(), which reads it only by
+ * setting it: for that moment every other thread's new files and folders
+ * got 022, the program's own or another job's run folder beside this one
+ * (docs/architecture.md, "Threads"); only where /proc says nothing. */
 static mode_t
 process_umask (void)
 {
   static gsize once = 0;
   static mode_t mask;
   if (g_once_init_enter (&once)) {
-    mask = umask (022);
-    umask (mask);
+    int status = status_umask ();
+    if (status >= 0)
+      mask = (mode_t) status;
+    else {
+      mask = umask (022);
+      umask (mask);
+    }
     g_once_init_leave (&once, 1);
   }
   return mask;

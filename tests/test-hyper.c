@@ -1250,6 +1250,132 @@ test_threads_share_a_device (void)
   problem_teardown (&p);
 }
 
+/* A meta-optimisation as a server runs one per thread (drmad.h, "Threads"):
+ * its own net, θ and meta over data shared by all, on a device of its own
+ * or a shared one; every report's numbers and θ at the end, and how many
+ * meta-iterations a cancel from another thread cost (none: the cancelled
+ * one is run again). */
+#define JOB_ITERATIONS 3
+typedef struct {
+  DrmadDevice     *device;        /* borrowed */
+  DrmadDataset    *train_set, *val_set;
+  DrmadActivation  activation;
+  guint64          seed;
+  gint             cancel;        /* set by another thread: the next progress call stops the step */
+  gint             reported;      /* progress calls so far */
+  guint            cancels;
+  GChecksum       *numbers;       /* of every report and θ */
+  GError          *error;
+} MetaJob;
+
+static gboolean
+meta_job_progress (const char *phase, guint64 step, guint64 total, gpointer data)
+{
+  MetaJob *job = data;
+  g_atomic_int_inc (&job->reported);
+  return !g_atomic_int_compare_and_exchange (&job->cancel, 1, 0);
+}
+
+static gpointer
+meta_job_run (gpointer data)
+{
+  MetaJob *job = data;
+  static const guint job_sizes[] = { 20, 16, 3 };
+  GError **error = &job->error;
+  g_autoptr (DrmadDeviceData) train = drmad_device_data_new (job->device, DRMAD_PRECISION_FLOAT32, job->train_set, error);
+  g_autoptr (DrmadDeviceData) val = train ? drmad_device_data_new (job->device, DRMAD_PRECISION_FLOAT32, job->val_set, error) : NULL;
+  /* 2 × DRMAD_TEAM_MIN_ROWS rows: the steps of two jobs contend for the host team */
+  g_autoptr (DrmadNet) net = val ? drmad_net_new (job->device, job_sizes, 3, job->activation, DRMAD_PRECISION_FLOAT32,
+                                                  2 * DRMAD_TEAM_MIN_ROWS, error) : NULL;
+  if (!net)
+    return NULL;
+  DrmadHyperConfig config;
+  config_all_groups (&config, DRMAD_L2_PER_LAYER, 40);
+  g_autoptr (DrmadHyper) hyper = drmad_hyper_new (net, &config, error);
+  DrmadReverseConfig reverse = { .method = DRMAD_METHOD_DRMAD, .seed = job->seed, .reverse_steps = G_MAXUINT64 };
+  DrmadMetaConfig meta_config;
+  drmad_meta_config_init (&meta_config);
+  meta_config.fidelity_every = 2;   /* an exact pass too, at meta-iterations 1 and 3 */
+  g_autoptr (DrmadMeta) meta = hyper ? drmad_meta_new (net, hyper, train, val, &reverse, &meta_config, error) : NULL;
+  if (!meta)
+    return NULL;
+  job->numbers = g_checksum_new (G_CHECKSUM_SHA256);
+  while (drmad_meta_get_iteration (meta) < JOB_ITERATIONS) {
+    g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, meta_job_progress, job, error);
+    if (!report && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_CANCELLED)) {
+      job->cancels++;
+      g_clear_error (error);
+      continue;
+    }
+    if (!report)
+      return NULL;
+    double numbers[] = { report->train_loss, report->val_loss, report->val_error, report->meta_learning_rate,
+                         report->fidelity.cosine, report->rejected };
+    g_checksum_update (job->numbers, (const guchar *) numbers, sizeof numbers);
+    g_checksum_update (job->numbers, (const guchar *) report->group_norms, report->n_groups * sizeof (double));
+  }
+  g_checksum_update (job->numbers, (const guchar *) drmad_hyper_get_values (hyper),
+                     drmad_hyper_get_n (hyper) * sizeof (double));
+  return NULL;
+}
+
+/* Three float32 meta-optimisations on three threads, two on a shared device
+ * and one on its own, the third cancelled from the main thread once it has
+ * started: each gets its lone run's reports and θ bit for bit (drmad.h,
+ * "Threads", Results), the cancelled step run again from where it was. */
+static void
+test_threads_meta_jobs (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) shared = drmad_device_open (NULL, &error);
+  g_autoptr (DrmadDevice) own = shared ? drmad_device_open (NULL, &error) : NULL;
+  if (!own) {
+    g_test_skip (error->message);
+    return;
+  }
+  /* On OpenBLAS's GEMMs a step alone and one on the host team differ in
+   * the last bits, and which a job's step gets depends on the others. */
+  gboolean blas_sums = drmad_device_get_gemm_path (own) == DRMAD_GEMM_HOST && !drmad_host_step_gemm_kernels ();
+  if (blas_sums)
+    drmad_team_set_threads (1);
+  GRand *rand = g_rand_new_with_seed (8);
+  g_autofree float *x = g_new (float, 200 * 20);
+  gint32 y[200];
+  for (guint i = 0; i < 200; i++) {
+    y[i] = g_rand_int_range (rand, 0, 3);
+    for (guint k = 0; k < 20; k++)
+      x[i * 20 + k] = (k % 3 == (guint) y[i] ? 0.5 : 0.0) + g_rand_double_range (rand, -1, 1);
+  }
+  g_rand_free (rand);
+  g_autoptr (DrmadDataset) train_set = drmad_dataset_new_from_arrays (120, 20, 3, x, y, &error);
+  g_autoptr (DrmadDataset) val_set = drmad_dataset_new_from_arrays (80, 20, 3, x + 120 * 20, y + 120, &error);
+  g_assert_no_error (error);
+  MetaJob jobs[3], alone[3];
+  for (guint i = 0; i < 3; i++) {
+    jobs[i] = (MetaJob) { i < 2 ? shared : own, train_set, val_set, i == 1 ? DRMAD_ACTIVATION_RELU : DRMAD_ACTIVATION_TANH, 5 + i };
+    alone[i] = jobs[i];
+    alone[i].device = own;
+    meta_job_run (&alone[i]);
+    g_assert_no_error (alone[i].error);
+    g_assert_cmpuint (alone[i].cancels, ==, 0);
+  }
+  GThread *threads[3];
+  for (guint i = 0; i < 3; i++)
+    threads[i] = g_thread_new ("meta-job", meta_job_run, &jobs[i]);
+  while (g_atomic_int_get (&jobs[2].reported) == 0)
+    g_usleep (100);
+  g_atomic_int_set (&jobs[2].cancel, 1);
+  for (guint i = 0; i < 3; i++) {
+    g_thread_join (threads[i]);
+    g_assert_no_error (jobs[i].error);
+    g_assert_cmpstr (g_checksum_get_string (jobs[i].numbers), ==, g_checksum_get_string (alone[i].numbers));
+    g_checksum_free (jobs[i].numbers);
+    g_checksum_free (alone[i].numbers);
+  }
+  g_assert_cmpuint (jobs[2].cancels, ==, 1);
+  drmad_team_set_threads (0);
+}
+
 typedef struct {
   DrmadMeta *meta;
   GBytes    *saved;
@@ -3328,6 +3454,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hyper/cancel-in-fidelity", test_cancel_in_fidelity);
   g_test_add_func ("/hyper/reload-inside-step", test_reload_inside_step);
   g_test_add_func ("/hyper/threads-share-a-device", test_threads_share_a_device);
+  g_test_add_func ("/hyper/threads-meta-jobs", test_threads_meta_jobs);
   g_test_add_func ("/hyper/names", test_names);
   g_test_add_func ("/hyper/launch-geometry", test_launch_geometry);
   g_test_add_func ("/hyper/drmad-authors-loop", test_drmad_authors_loop);

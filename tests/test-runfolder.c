@@ -29,6 +29,19 @@ static const char *small[] = { "--no-gui", "--iters", "20", "--train-size", "200
                                 "--test-size", "50", "--layers", "784,16,10", "--batch", "20", NULL };
 
 
+/* Every umask() of the process comes here (the executable's definition
+ * goes before libc's): the calls made while umask_watched are counted. */
+static gboolean umask_watched;
+static gint     umask_calls;
+
+mode_t
+umask (mode_t mask)
+{
+  if (g_atomic_int_get (&umask_watched))
+    g_atomic_int_inc (&umask_calls);
+  return (mode_t) syscall (SYS_umask, mask);
+}
+
 static int
 drmad (const char *const *extra, char **err)
 {
@@ -2322,6 +2335,42 @@ test_checkpoint_memory_peak (void)
   remove_tree (dir);
 }
 
+/* The library reads the umask without setting it: umask() reads it only
+ * by setting it, and for that moment every other thread's new files and
+ * folders got 022 instead (lib/run.c, process_umask), a server's other
+ * jobs' run folders and the program's own files. No test catches that
+ * moment; this one sees the call. In a new process, where the library has
+ * not read the umask yet: a run folder there (under umask 027) sets it no
+ * time, and its files follow it. */
+static void
+test_umask_read_not_set (void)
+{
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("drmad-umask-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL);
+  umask (027);
+  g_atomic_int_set (&umask_watched, TRUE);
+  DrmadRun *run = drmad_run_create (folder, "[run]\n", FALSE, &error);
+  g_atomic_int_set (&umask_watched, FALSE);
+  g_assert_no_error (error);
+  drmad_run_free (run);
+  umask (022);
+  g_assert_cmpint (g_atomic_int_get (&umask_calls), ==, 0);
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (ini, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0640);
+  g_assert_cmpint (g_stat (folder, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0750);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2370,5 +2419,6 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-bytes-records", test_checkpoint_bytes_records);
   g_test_add_func ("/runfolder/checkpoint-memory-peak", test_checkpoint_memory_peak);
   g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
+  g_test_add_func ("/runfolder/umask-read-not-set", test_umask_read_not_set);
   return g_test_run ();
 }

@@ -34,6 +34,17 @@ random_data (DrmadDevice *device, DrmadPrecision precision, GRand *rand, guint n
   return data;
 }
 
+/* The default device, or NULL with the test skipped where there is none. */
+static DrmadDevice *
+open_device (void)
+{
+  g_autoptr (GError) error = NULL;
+  DrmadDevice *device = drmad_device_open (NULL, &error);
+  if (!device)
+    g_test_skip (error->message);
+  return device;
+}
+
 /* drmad_net_init_params() against its definition: weight i of the net is
  * the layer's scale (default 1/√fan_in) × drmad_normal_draw (seed, i),
  * biases 0, whether the draws are fresh or the ones the net kept from the
@@ -44,11 +55,9 @@ test_init_params (void)
 {
   static const guint sizes[] = { 7, 5, 3 };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return;
-  }
   g_autoptr (DrmadNet) net = drmad_net_new (device, sizes, 3, DRMAD_ACTIVATION_TANH, DRMAD_PRECISION_FLOAT64, 4,
                                             &error);
   g_assert_no_error (error);
@@ -84,11 +93,9 @@ test_sgd_reference (gconstpointer data)
 {
   DrmadPrecision precision = GPOINTER_TO_INT (data);
   g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return;
-  }
   GRand *rand = g_rand_new_with_seed (5);
   double x[N_EXAMPLES * 6];
   gint32 labels[N_EXAMPLES];
@@ -148,12 +155,9 @@ test_sgd_reference (gconstpointer data)
 static DrmadDevice *
 host_team_device (void)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return NULL;
-  }
   if (drmad_device_get_gemm_path (device) != DRMAD_GEMM_HOST) {
     g_test_skip ("the device runs its GEMMs itself: no host step, no host team");
     return NULL;
@@ -462,11 +466,9 @@ static void
 test_cancel_and_divergence (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return;
-  }
   float features[40 * 6];
   gint32 labels[40];
   for (guint i = 0; i < 40 * 6; i++)
@@ -503,11 +505,9 @@ test_fashion_mnist (void)
     g_test_skip (error->message);
     return;
   }
-  g_autoptr (DrmadDevice) device = drmad_device_open (NULL, &error);
-  if (!device) {
-    g_test_skip (error->message);
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
     return;
-  }
   g_autoptr (DrmadSplit) split = drmad_dataset_split (pool, test, 1, 10000, 1000, 0, &error);
   g_assert_no_error (error);
   g_autoptr (DrmadDeviceData) train = drmad_device_data_new (device, DRMAD_PRECISION_FLOAT32, split->train, &error);
@@ -529,6 +529,82 @@ test_fashion_mnist (void)
   g_assert_cmpfloat (1 - error_rate, >=, 0.82);
 }
 
+/* drmad_net_get_params() from a second thread while the net trains, as a
+ * window that draws the weights live would call it (drmad.h, "Threads"):
+ * each copy it gets is the parameters after some whole step, one of those
+ * the same training gives one step at a time. On the host path's steps on
+ * the calling thread (DRMAD_HOST_DIRECT) the copy used to be taken while
+ * the step wrote them: 321 of 392 copies of 784-30-10 in float32 (425 of
+ * 911 in float64) matched no step's parameters. */
+#define READ_STEPS 150
+typedef struct {
+  DrmadNet        *net;
+  DrmadTrainer    *trainer;
+  DrmadDeviceData *train;
+  gint             done;
+  GError          *error;
+} ReadWhileTraining;
+
+static gpointer
+train_elsewhere (gpointer data)
+{
+  ReadWhileTraining *job = data;
+  drmad_trainer_run (job->trainer, job->train, 3, 0, READ_STEPS, NULL, NULL, NULL, &job->error);
+  g_atomic_int_set (&job->done, 1);
+  return NULL;
+}
+
+static void
+test_params_read_while_training (gconstpointer data)
+{
+  DrmadPrecision precision = GPOINTER_TO_INT (data);
+  static const guint read_sizes[] = { 100, 200, 4 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = open_device ();
+  if (!device)
+    return;
+  GRand *rand = g_rand_new_with_seed (5);
+  g_autofree double *x = g_new (double, 200 * 100);
+  gint32 labels[200];
+  g_autoptr (DrmadDeviceData) train = random_data (device, precision, rand, 200, 100, x, labels);
+  g_rand_free (rand);
+  g_autoptr (DrmadNet) net = drmad_net_new (device, read_sizes, 3, DRMAD_ACTIVATION_TANH, precision, 40, &error);
+  g_assert_no_error (error);
+  g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+  g_assert_no_error (error);
+  gsize n = drmad_net_get_n_params (net);
+  /* the parameters after each step, one step at a time */
+  g_autofree double *after = g_new (double, (READ_STEPS + 1) * n);
+  CHECK (drmad_net_init_params (net, 2, NULL, &error));
+  CHECK (drmad_net_get_params (net, after, &error));
+  for (guint t = 0; t < READ_STEPS; t++) {
+    CHECK (drmad_trainer_run (trainer, train, 3, t, 1, NULL, NULL, NULL, &error));
+    CHECK (drmad_net_get_params (net, after + (t + 1) * n, &error));
+  }
+  CHECK (drmad_net_init_params (net, 2, NULL, &error));
+  CHECK (drmad_trainer_reset_velocity (trainer, &error));
+  ReadWhileTraining job = { net, trainer, train };
+  GThread *thread = g_thread_new ("train", train_elsewhere, &job);
+  g_autofree double *copy = g_new (double, n);
+  guint reads = 0, step = 0;
+  while (!g_atomic_int_get (&job.done)) {
+    CHECK (drmad_net_get_params (net, copy, &error));
+    reads++;
+    /* steps only go forward: the copy is this step's or a later one's */
+    while (step <= READ_STEPS && memcmp (copy, after + step * n, n * sizeof (double)) != 0)
+      step++;
+    if (step > READ_STEPS)
+      g_test_message ("copy %u of the parameters while training matches no step's parameters", reads);
+    g_assert_cmpuint (step, <=, READ_STEPS);
+  }
+  g_thread_join (thread);
+  g_assert_no_error (job.error);
+  g_test_message ("%u copies while training, the last of step %u", reads, step);
+  g_assert_cmpuint (reads, >, 0);
+  CHECK (drmad_net_get_params (net, copy, &error));
+  g_assert_cmpmem (copy, n * sizeof (double), after + READ_STEPS * n, n * sizeof (double));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -542,6 +618,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/host-direct/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_direct);
   g_test_add_data_func ("/train/host-direct/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_direct);
   g_test_add_func ("/train/cancel-and-divergence", test_cancel_and_divergence);
+  g_test_add_data_func ("/train/params-read-while-training/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32),
+                        test_params_read_while_training);
+  g_test_add_data_func ("/train/params-read-while-training/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64),
+                        test_params_read_while_training);
   g_test_add_func ("/train/init-params", test_init_params);
   g_test_add_func ("/train/fashion-mnist-accuracy", test_fashion_mnist);
   return g_test_run ();
