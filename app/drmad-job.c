@@ -1675,16 +1675,27 @@ exchange:
     }
   }
 
-  gboolean repeats = FALSE;   /* the next meta-iteration would be this one again */
+  /* The next meta-iteration would be this one again: its reverse pass
+   * diverged before any θ was accepted (the only rejection that lets a run
+   * go on without one, drmad-meta.h), θ stays where it started, and each
+   * meta-iteration then ran the same pass on the same minibatches to the
+   * same divergence, to the last one. A resumed run that recorded only such
+   * meta-iterations is in the same place: it ran the pass once more. */
+  gboolean repeats = drmad_meta_get_iteration (meta) > 0 && !isfinite (drmad_meta_get_best_val_loss (meta));
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
     if (repeats) {
-      /* Its reverse pass diverged before any θ was accepted: θ stays where it
-       * started, and each meta-iteration then ran the same pass on the same
-       * minibatches to the same divergence, to the last one. */
+      /* Exact and truncated reverse the true trajectory (docs/algorithm.md
+       * §2a, §2d), as piecewise does with a piece a step: none is more
+       * faithful, and the growth is the training's own. */
+      const DrmadReverseConfig *used = drmad_meta_get_method (meta);
+      gboolean on_trajectory = used->method == DRMAD_METHOD_EXACT || used->method == DRMAD_METHOD_TRUNCATED
+                               || (used->method == DRMAD_METHOD_PIECEWISE && used->snapshots >= o->hyper.steps);
       say (callbacks, "stopping after meta-iteration %" G_GUINT64_FORMAT ": its reverse pass diverged at the "
-           "starting values, which no meta-iteration has moved, so every further one would repeat it; a more "
-           "faithful method (--method exact, or piecewise with more --snapshots) or a smaller --init-lr avoids it",
-           it);
+           "starting values, which no meta-iteration has moved, so every further one would repeat it; %s", it,
+           on_trajectory ? "that pass follows the training's own trajectory, so no method is more faithful: the "
+                           "training is unstable at these values, and a new run with a smaller --init-lr avoids it"
+                         : "a new run with a more faithful method (--method exact, or piecewise with more "
+                           "--snapshots) or a smaller --init-lr avoids it");
       break;
     }
     if (o->patience && drmad_meta_get_stalled (meta) >= o->patience) {

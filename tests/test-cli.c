@@ -2123,6 +2123,38 @@ test_start_reverse_diverged (void)
   g_assert_cmpstr (best[n - 2], ==, initial[n - 2]);
   g_assert_null (strstr (out, "lowest validation loss, inf"));
   g_assert_nonnull (strstr (out, "(no meta-iteration was accepted: the starting values)"));
+  /* DrMAD's line is a shortcut: the message names the more faithful methods. */
+  g_assert_nonnull (strstr (err, "a new run with a more faithful method (--method exact"));
+
+  /* Resumed with more meta-iterations, θ is still the starting one: the run
+   * stops before running the same pass to the same divergence again (it ran
+   * meta-iteration 2 and recorded a second rejection). */
+  g_autofree char *resumed_out = NULL, *resumed_err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL,
+                          &resumed_out, &resumed_err), ==, 0);
+  g_test_message ("%s", resumed_err);
+  g_assert_null (strstr (resumed_out, "meta 2/3 "));
+  g_assert_nonnull (strstr (resumed_err, "stopping after meta-iteration 1: its reverse pass diverged at the starting "
+                                         "values"));
+  g_autofree char *resumed_history = read_text (folder, "history.csv");
+  g_assert_null (strstr (resumed_history, "\n2,"));
+  g_auto (GStrv) resumed_best = history_row (resumed_history, "final-best");
+  g_assert_cmpstr (resumed_best[n - 2], ==, initial[n - 2]);
+
+  /* Exact reverses the true trajectory: nothing is more faithful, and the
+   * message said "a more faithful method (--method exact, …)" to a run
+   * that was exact. It names the training's instability and --init-lr. */
+  g_autofree char *exact_folder = g_build_filename (dir, "exact", NULL);
+  g_autofree char *exact_out = NULL, *exact_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--method", "exact", "--init-lr", "4", "--out", exact_folder,
+                                                     NULL }, &exact_out, &exact_err), ==, 0);
+  g_test_message ("%s", exact_err);
+  g_assert_null (strstr (exact_out, "meta 2/2 "));
+  g_assert_nonnull (strstr (exact_err, "stopping after meta-iteration 1: its reverse pass diverged at the starting "
+                                       "values"));
+  g_assert_null (strstr (exact_err, "--method exact"));
+  g_assert_nonnull (strstr (exact_err, "no method is more faithful: the training is unstable at these values, and a "
+                                       "new run with a smaller --init-lr avoids it"));
   remove_tree (dir);
 }
 
