@@ -1237,7 +1237,8 @@ say (const DrmadJobCallbacks *callbacks, const char *format, ...)
   callbacks->notice (text, callbacks->user_data);
 }
 
-/* "|dl2| 0.00123  |dlr| 0.234" with @format for each norm */
+/* "|dl2| 0.00123  |dlr| 0.234" with @format for each norm; "—" for one a
+ * diverged pass never gave (NaN, drmad-meta.h) */
 static char *
 format_norms (const DrmadMetaReport *report, const DrmadHyper *hyper, const char *format)
 {
@@ -1245,7 +1246,8 @@ format_norms (const DrmadMetaReport *report, const DrmadHyper *hyper, const char
   char number[G_ASCII_DTOSTR_BUF_SIZE];
   for (guint g = 0; g < report->n_groups; g++)
     g_string_append_printf (text, "%s|d%s| %s", g ? "  " : "", drmad_hyper_get_group_name (hyper, g),
-                            g_ascii_formatd (number, sizeof number, format, report->group_norms[g]));
+                            isnan (report->group_norms[g])
+                            ? "—" : g_ascii_formatd (number, sizeof number, format, report->group_norms[g]));
   return g_string_free (text, FALSE);
 }
 

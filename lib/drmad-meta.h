@@ -42,7 +42,8 @@ typedef struct {
   double   train_loss, val_loss, val_error;
   double   meta_learning_rate;  /* after this iteration */
   guint    n_groups;
-  double  *group_norms;       /* ‖df/dθ‖ per group (drmad_hyper_get_group_name order) */
+  double  *group_norms;       /* ‖df/dθ‖ per group (drmad_hyper_get_group_name order); NaN where the
+                               * meta-iteration's training or reverse pass diverged and gave none */
   double   seconds;
   guint64  device_peak_bytes, host_peak_bytes;
   DrmadReverseConfig method;  /* the resolved method that computed the hypergradient */

@@ -327,7 +327,12 @@ new_report (DrmadMeta *meta)
   DrmadMetaReport *report = g_new0 (DrmadMetaReport, 1);
   report->iteration = ++meta->iteration;
   report->n_groups = drmad_hyper_get_n_groups (meta->hyper);
-  report->group_norms = g_new0 (double, MAX (report->n_groups, 1));
+  /* NaN until a pass gives them: a meta-iteration whose training or reverse
+   * pass diverged has no hypergradient, and reported ‖df/dθ‖ = 0 for it
+   * (history.csv's cells, the terminal's and the window's |dl2| 0). */
+  report->group_norms = g_new (double, MAX (report->n_groups, 1));
+  for (guint g = 0; g < MAX (report->n_groups, 1); g++)
+    report->group_norms[g] = NAN;
   report->train_loss = report->val_loss = report->val_error = NAN;
   report->ranks = 1;   /* one process, spreads 0, unless a reduction hook says otherwise */
   return report;

@@ -532,6 +532,23 @@ history_row (const char *history, const char *label)
   return g_strsplit (line, ",", -1);
 }
 
+/* The hypergradient_norm_* cells of the history.csv row @label are empty. */
+static void
+assert_norms_empty (const char *history, const char *label)
+{
+  g_autofree char *header_line = g_strndup (history, strcspn (history, "\n"));
+  g_auto (GStrv) header = g_strsplit (header_line, ",", -1);
+  g_auto (GStrv) row = history_row (history, label);
+  guint norms = 0;
+  for (guint i = 0; header[i]; i++)
+    if (g_str_has_prefix (header[i], "hypergradient_norm_") && !g_str_equal (header[i], "hypergradient_norm_spread")) {
+      g_assert_cmpuint (i, <, g_strv_length (row));
+      g_assert_cmpstr (row[i], ==, "");
+      norms++;
+    }
+  g_assert_cmpuint (norms, >, 0);
+}
+
 /* The one meta-iteration rejected with no validation loss (the reverse pass
  * diverges at the starting values, so θ never moves): no θ was accepted, and
  * the final report says the best row is the starting values, as its numbers
@@ -2123,6 +2140,20 @@ test_start_reverse_diverged (void)
   g_assert_cmpstr (best[n - 2], ==, initial[n - 2]);
   g_assert_null (strstr (out, "lowest validation loss, inf"));
   g_assert_nonnull (strstr (out, "(no meta-iteration was accepted: the starting values)"));
+  /* The pass gave no hypergradient: its norms are no number, not 0 (they
+   * were: "|dl2| 0", and 0 in history.csv's hypergradient_norm cells). */
+  g_assert_nonnull (strstr (out, "|dl2| —  |dlr| —"));
+  assert_norms_empty (history, "1");
+  /* checkpoint.bin stores them as 0 with a flag, as its other missing values:
+   * it holds no NaN (the quiet NaN of NAN, either sign, at any offset). */
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_autofree char *bytes = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (checkpoint, &bytes, &size, NULL));
+  double nans[2] = { NAN, -NAN };
+  for (gsize at = 0; at + sizeof (double) <= size; at++)
+    for (guint k = 0; k < 2; k++)
+      g_assert_false (memcmp (bytes + at, &nans[k], sizeof (double)) == 0);
   /* DrMAD's line is a shortcut: the message names the more faithful methods. */
   g_assert_nonnull (strstr (err, "a new run with a more faithful method (--method exact"));
 
@@ -2138,6 +2169,7 @@ test_start_reverse_diverged (void)
                                          "values"));
   g_autofree char *resumed_history = read_text (folder, "history.csv");
   g_assert_null (strstr (resumed_history, "\n2,"));
+  assert_norms_empty (resumed_history, "1");   /* through checkpoint.bin, which holds no NaN */
   g_auto (GStrv) resumed_best = history_row (resumed_history, "final-best");
   g_assert_cmpstr (resumed_best[n - 2], ==, initial[n - 2]);
 
