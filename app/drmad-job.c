@@ -1738,6 +1738,15 @@ exchange:
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
       say_kept (callbacks, ranks, result->folder, recorded ? it + 1 : it, replacing, "");
+      if (!recorded && it == 0 && !replacing && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
+        /* The starting values diverged (drmad-meta.h): a resume, which must
+         * keep them, trains the same way, so the offer above alone led back
+         * to the same failure. */
+        const char *init_lr = o->values ? g_hash_table_lookup (o->values, "init-lr") : NULL;
+        say (callbacks, "its starting values diverged, and resuming keeps them: to change them, start it over in "
+             "its folder with an --init-lr below %s (--config %s/run.ini --out %s --force and that --init-lr)",
+             init_lr ? init_lr : "the run's", result->folder, result->folder);
+      }
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");

@@ -2018,6 +2018,17 @@ test_first_meta_iteration_failed_force_new (void)
                                            "(--resume %s starts it from the beginning)", folder, folder);
   g_assert_nonnull (strstr (err, said));
   g_assert_null (strstr (err, "earlier run"));
+  /* A resume keeps the starting values, which diverge again: the way to
+   * change them is said too, and it runs (at --init-lr 0.1). */
+  g_autofree char *change = g_strdup_printf ("its starting values diverged, and resuming keeps them: to change them, "
+                                             "start it over in its folder with an --init-lr below 100 (--config "
+                                             "%s/run.ini --out %s --force and that --init-lr)", folder, folder);
+  g_assert_nonnull (strstr (err, change));
+  g_autofree char *config = g_build_filename (folder, "run.ini", NULL);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", config, "--out", folder, "--force", "--init-lr",
+                                            "0.1", NULL }, NULL, &out, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "meta 2/2 "));
   remove_tree (dir);
 }
 
