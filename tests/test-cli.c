@@ -63,7 +63,11 @@ test_help_and_bad_input (void)
       "--init-l2 1,5e-4: expected one value (the network has one weight layer)" },
     { { "--no-gui", "--init-momentum", "1.5", NULL }, "--init-momentum" },
     /* two commas: no number with a decimal point either, said without a hint (it recursed until the stack ran out) */
-    { { "--no-gui", "--meta-lr", "0,1,5", NULL }, "--meta-lr 0,1,5: expected a number above 0 (see drmad --help)" },
+    { { "--no-gui", "--meta-lr", "0,1,5", NULL }, "--meta-lr 0,1,5: expected a finite number above 0 (see drmad --help)" },
+    /* inf is above 0 and from 1: an unbounded range says that it must be finite (it said "a number from 1") */
+    { { "--no-gui", "--meta-lr", "inf", NULL }, "--meta-lr inf: expected a finite number above 0 (see drmad --help)" },
+    { { "--no-gui", "--divergence-factor", "inf", NULL }, "--divergence-factor inf: expected a finite number from 1 (see" },
+    { { "--no-gui", "--clip", "inf", NULL }, "--clip inf: expected a finite number from 0 (see" },
     { { "--no-gui", "--meta-momentum", "0,,9", NULL }, "--meta-momentum 0,,9: expected a number from 0 up to 0.999999 (see" },
     { { "--no-gui", "--init-momentum", "0.5,1", NULL }, "--init-momentum 0.5,1" },
     { { "--no-gui", "--init-l2", "1e300", NULL }, "--init-l2 1e300" },
@@ -183,7 +187,7 @@ test_settings_file_bad_values (void)
   g_assert_cmpint (g_mkdir (run, 0700), ==, 0);
   static const struct { const char *ini, *said; } bad[] = {
     { "[drmad]\niters=abc\n", "--iters abc: expected a whole number from 1 to 100000000" },
-    { "[drmad]\nmeta-lr=0,1,5\n", "--meta-lr 0,1,5: expected a number above 0" },
+    { "[drmad]\nmeta-lr=0,1,5\n", "--meta-lr 0,1,5: expected a finite number above 0" },
     { "[drmad]\ninit-l2=1e-4,x,1e-4\n", "--init-l2 1e-4,x,1e-4: item 2 of 3 (x): expected" },
     { "[drmad]\nmethod=magic\n", "--method: unknown method \"magic\": expected auto, exact, piecewise, truncated or drmad" },
     { "[drmad]\ngemm=fast\n", "--gemm: unknown GEMM path \"fast\": expected auto, clblast or host" },
