@@ -2016,6 +2016,7 @@ test_first_meta_iteration_failed_force_new (void)
                                                      "--out", folder, "--force", NULL }, NULL, &err), ==, 1);
   g_test_message ("%s", err);
   g_assert_nonnull (strstr (err, "already diverge"));
+  g_assert_nonnull (strstr (err, "the minibatch loss became NaN by step 32 of 100"));   /* it said "-nan" */
   g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
   g_assert_true (g_file_test (ini, G_FILE_TEST_IS_REGULAR));
   g_autofree char *said = g_strdup_printf ("no meta-iteration finished: %s holds only this run's settings "
