@@ -553,7 +553,7 @@ assert_norms_empty (const char *history, const char *label)
   g_assert_cmpuint (norms, >, 0);
 }
 
-/* The one meta-iteration rejected with no validation loss (the reverse pass
+/* The one meta-iteration rejected (the reverse pass
  * diverges at the starting values, so θ never moves): no θ was accepted, and
  * the final report says the best row is the starting values, as its numbers
  * are (history.csv's final-best equals final-initial), not "the accepted θ
@@ -575,7 +575,10 @@ test_final_none_accepted (void)
   g_autofree char *history = read_text (folder, "history.csv");
   g_auto (GStrv) row = history_row (history, "1");
   g_assert_cmpstr (row[1], ==, "1");   /* rejected */
-  g_assert_cmpstr (row[3], ==, "");    /* no validation loss */
+  /* the training ran whole (its reverse pass alone diverged): its validation
+   * loss is kept (/cli/start-reverse-diverged), the error is not measured */
+  g_assert_true (isfinite (g_ascii_strtod (row[3], NULL)) && row[3][0]);
+  g_assert_cmpstr (row[4], ==, "");
   g_assert_null (strstr (history, "\n2,"));   /* θ did not move: the run stops (/cli/start-reverse-diverged) */
   g_auto (GStrv) initial = history_row (history, "final-initial");
   g_auto (GStrv) best = history_row (history, "final-best");
@@ -2156,6 +2159,21 @@ test_start_reverse_diverged (void)
   g_assert_cmpstr (best[n - 2], ==, initial[n - 2]);
   g_assert_null (strstr (out, "lowest validation loss, inf"));
   g_assert_nonnull (strstr (out, "(no meta-iteration was accepted: the starting values)"));
+  /* The training ran whole; only the reverse pass diverged: the row keeps its
+   * train and validation loss (they were empty, "val_loss nan" on the line),
+   * those --meta-iters 0 measures with the same θ, split and seed. */
+  const char *once[] = { "--no-gui", "--dataset", data, "--layers", "35,30,3", "--train-size", "200", "--val-size",
+                         "50", "--test-size", "50", "--iters", "300", "--batch", "20", "--init-lr", "2",
+                         "--meta-iters", "0", NULL };
+  g_autofree char *once_out = NULL;
+  g_assert_cmpint (drmad (once, NULL, &once_out, NULL), ==, 0);
+  const char *trained = strstr (once_out, "trained once: val_loss ");
+  g_assert_nonnull (trained);
+  double once_val_loss = g_ascii_strtod (trained + strlen ("trained once: val_loss "), NULL);
+  g_assert_cmpstr (first[2], !=, "");
+  g_assert_cmpstr (first[3], !=, "");
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (first[3], NULL), once_val_loss, 1e-8 * once_val_loss);
+  g_assert_cmpstr (first[4], ==, "");   /* the validation error is measured after the reverse pass */
   /* The pass gave no hypergradient: its norms are no number, not 0 (they
    * were: "|dl2| 0", and 0 in history.csv's hypergradient_norm cells). */
   g_assert_nonnull (strstr (out, "|dl2| —  |dlr| —"));
