@@ -1237,7 +1237,8 @@ say (const DrmadJobCallbacks *callbacks, const char *format, ...)
   callbacks->notice (text, callbacks->user_data);
 }
 
-/* "|dl2| 0.00123  |dlr| 0.234" with @format for each norm */
+/* "|dl2| 0.00123  |dlr| 0.234" with @format for each norm; "—" for one a
+ * diverged pass never gave (NaN, drmad-meta.h) */
 static char *
 format_norms (const DrmadMetaReport *report, const DrmadHyper *hyper, const char *format)
 {
@@ -1245,7 +1246,8 @@ format_norms (const DrmadMetaReport *report, const DrmadHyper *hyper, const char
   char number[G_ASCII_DTOSTR_BUF_SIZE];
   for (guint g = 0; g < report->n_groups; g++)
     g_string_append_printf (text, "%s|d%s| %s", g ? "  " : "", drmad_hyper_get_group_name (hyper, g),
-                            g_ascii_formatd (number, sizeof number, format, report->group_norms[g]));
+                            isnan (report->group_norms[g])
+                            ? "—" : g_ascii_formatd (number, sizeof number, format, report->group_norms[g]));
   return g_string_free (text, FALSE);
 }
 
@@ -1675,16 +1677,27 @@ exchange:
     }
   }
 
-  gboolean repeats = FALSE;   /* the next meta-iteration would be this one again */
+  /* The next meta-iteration would be this one again: its reverse pass
+   * diverged before any θ was accepted (the only rejection that lets a run
+   * go on without one, drmad-meta.h), θ stays where it started, and each
+   * meta-iteration then ran the same pass on the same minibatches to the
+   * same divergence, to the last one. A resumed run that recorded only such
+   * meta-iterations is in the same place: it ran the pass once more. */
+  gboolean repeats = drmad_meta_get_iteration (meta) > 0 && !isfinite (drmad_meta_get_best_val_loss (meta));
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
     if (repeats) {
-      /* Its reverse pass diverged before any θ was accepted: θ stays where it
-       * started, and each meta-iteration then ran the same pass on the same
-       * minibatches to the same divergence, to the last one. */
+      /* Exact and truncated reverse the true trajectory (docs/algorithm.md
+       * §2a, §2d), as piecewise does with a piece a step: none is more
+       * faithful, and the growth is the training's own. */
+      const DrmadReverseConfig *used = drmad_meta_get_method (meta);
+      gboolean on_trajectory = used->method == DRMAD_METHOD_EXACT || used->method == DRMAD_METHOD_TRUNCATED
+                               || (used->method == DRMAD_METHOD_PIECEWISE && used->snapshots >= o->hyper.steps);
       say (callbacks, "stopping after meta-iteration %" G_GUINT64_FORMAT ": its reverse pass diverged at the "
-           "starting values, which no meta-iteration has moved, so every further one would repeat it; a more "
-           "faithful method (--method exact, or piecewise with more --snapshots) or a smaller --init-lr avoids it",
-           it);
+           "starting values, which no meta-iteration has moved, so every further one would repeat it; %s", it,
+           on_trajectory ? "that pass follows the training's own trajectory, so no method is more faithful: the "
+                           "training is unstable at these values, and a new run with a smaller --init-lr avoids it"
+                         : "a new run with a more faithful method (--method exact, or piecewise with more "
+                           "--snapshots) or a smaller --init-lr avoids it");
       break;
     }
     if (o->patience && drmad_meta_get_stalled (meta) >= o->patience) {
@@ -1725,6 +1738,15 @@ exchange:
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
       say_kept (callbacks, ranks, result->folder, recorded ? it + 1 : it, replacing, "");
+      if (!recorded && it == 0 && !replacing && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
+        /* The starting values diverged (drmad-meta.h): a resume, which must
+         * keep them, trains the same way, so the offer above alone led back
+         * to the same failure. */
+        const char *init_lr = o->values ? g_hash_table_lookup (o->values, "init-lr") : NULL;
+        say (callbacks, "its starting values diverged, and resuming keeps them: to change them, start it over in "
+             "its folder with an --init-lr below %s (--config %s/run.ini --out %s --force and that --init-lr)",
+             init_lr ? init_lr : "the run's", result->folder, result->folder);
+      }
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");

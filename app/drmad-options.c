@@ -306,8 +306,9 @@ parse_number (const char *name, const char *text, gboolean as_key, double low, d
     double unused;
     g_autofree char *hint = comma && parse_number (name, pointed, as_key, low, high, open_low, open_high, &unused, NULL)
                             ? g_strdup_printf (", written with a decimal point (%s)", pointed) : g_strdup ("");
-    g_autofree char *expected = g_strdup_printf ("a number %s %.13g%s%s", open_low ? "above" : "from", low, upper,
-                                                 hint);
+    /* inf is "from 1" too: a range with no upper bound names finiteness */
+    g_autofree char *expected = g_strdup_printf ("a %snumber %s %.13g%s%s", isfinite (high) ? "" : "finite ",
+                                                 open_low ? "above" : "from", low, upper, hint);
     return bad_value_as (error, as_key, name, text, expected);
   }
   *out = value;

@@ -44,10 +44,12 @@ typedef struct {
   guint    iteration;         /* 1, 2, … */
   gboolean rejected;          /* the divergence guard restored θ and halved the meta learning rate */
   char    *event;             /* why, when rejected; else NULL */
-  double   train_loss, val_loss, val_error;
+  double   train_loss, val_loss, val_error;  /* NaN where not measured: a training that diverged; a reverse
+                                               * pass that diverged keeps its training's losses, not val_error */
   double   meta_learning_rate;  /* after this iteration */
   guint    n_groups;
-  double  *group_norms;       /* ‖df/dθ‖ per group (drmad_hyper_get_group_name order) */
+  double  *group_norms;       /* ‖df/dθ‖ per group (drmad_hyper_get_group_name order); NaN where the
+                               * meta-iteration's training or reverse pass diverged and gave none */
   double   seconds;
   guint64  device_peak_bytes, host_peak_bytes;
   DrmadReverseConfig method;  /* the resolved method that computed the hypergradient */

@@ -21,7 +21,7 @@ typedef struct {
   gboolean rejected;
   double   train_loss, val_loss, val_error, seconds, meta_learning_rate;
   guint64  device_peak_bytes, host_peak_bytes;
-  double  *group_norms;   /* n_groups */
+  double  *group_norms;   /* n_groups; NaN where the meta-iteration's pass diverged (drmad-meta.h) */
   /* θ after the iteration (raw), n values, or NULL: check before reading
    * it. Every record has it while n ≤ DRMAD_RUN_THETA_KEPT_MAX, else the
    * last record only and the others NULL (hyper.csv has every record's

@@ -327,7 +327,12 @@ new_report (DrmadMeta *meta)
   DrmadMetaReport *report = g_new0 (DrmadMetaReport, 1);
   report->iteration = ++meta->iteration;
   report->n_groups = drmad_hyper_get_n_groups (meta->hyper);
-  report->group_norms = g_new0 (double, MAX (report->n_groups, 1));
+  /* NaN until a pass gives them: a meta-iteration whose training or reverse
+   * pass diverged has no hypergradient, and reported ‖df/dθ‖ = 0 for it
+   * (history.csv's cells, the terminal's and the window's |dl2| 0). */
+  report->group_norms = g_new (double, MAX (report->n_groups, 1));
+  for (guint g = 0; g < MAX (report->n_groups, 1); g++)
+    report->group_norms[g] = NAN;
   report->train_loss = report->val_loss = report->val_error = NAN;
   report->ranks = 1;   /* one process, spreads 0, unless a reduction hook says otherwise */
   return report;
@@ -399,10 +404,13 @@ fidelity_progress (const char *phase, guint64 step, guint64 total, gpointer user
  * process took some of the room (docs/reliability.md). */
 static DrmadHypergradient *
 run_pass (DrmadMeta *meta, const DrmadReverseConfig *config, gboolean *ran, DrmadProgressFunc progress,
-          gpointer user_data, GError **error)
+          gpointer user_data, double unstable_losses[2], GError **error)
 {
-  DrmadHypergradient *result = (*ran ? drmad_hypergradient_compute_again : drmad_hypergradient_compute)
-                               (meta->net, meta->hyper, meta->train, meta->val, config, progress, user_data, error);
+  double losses[2];
+  DrmadHypergradient *result = drmad_hypergradient_compute_measured (meta->net, meta->hyper, meta->train, meta->val,
+                                                                     config, *ran, progress, user_data,
+                                                                     unstable_losses ? unstable_losses : losses,
+                                                                     error);
   /* a pass that diverged ran all the same; one refused for memory, or cancelled before, did not */
   if (result || (error && *error && (g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)
                                      || g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE))))
@@ -428,7 +436,7 @@ measure_fidelity (DrmadMeta *meta, DrmadMetaReport *report, const DrmadHypergrad
     guint64 T = drmad_hyper_get_config (meta->hyper)->steps;
     FidelityProgress relay = { progress, user_data, T, drmad_reverse_progress_steps (&meta->reference, T) };
     reference = run_pass (meta, &meta->reference, &meta->reference_ran, progress ? fidelity_progress : NULL, &relay,
-                          &local);
+                          NULL, &local);
     if (!reference && g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_CANCELLED)) {
       /* The reference pass names its own phase and count ("train cancelled at
        * step 3 of 30"), which the callback never saw: say the phase it saw. */
@@ -566,10 +574,15 @@ meta_step (DrmadMeta *meta, DrmadProgressFunc progress, gpointer user_data, GErr
   gint64 started = g_get_monotonic_time ();
   DrmadMetaReport *report = new_report (meta);
   g_autoptr (GError) local = NULL;
-  DrmadHypergradient *result = run_pass (meta, &meta->reverse, &meta->pass_ran, progress, user_data, &local);
+  double unstable_losses[2];
+  DrmadHypergradient *result = run_pass (meta, &meta->reverse, &meta->pass_ran, progress, user_data, unstable_losses,
+                                         &local);
   report->method = meta->resolved;
   if (!result) {
     gboolean unstable = g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE);
+    /* NaN unless the training ran whole (its reverse pass alone diverged) */
+    report->train_loss = unstable_losses[0];
+    report->val_loss = unstable_losses[1];
     if (!unstable && !g_error_matches (local, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
       g_propagate_error (error, g_steal_pointer (&local));
       drmad_meta_report_free (report);

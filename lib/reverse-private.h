@@ -20,3 +20,16 @@ DrmadHypergradient *drmad_hypergradient_compute_again (DrmadNet *net, DrmadHyper
                                                        DrmadDeviceData *val, const DrmadReverseConfig *config,
                                                        DrmadProgressFunc progress, gpointer user_data,
                                                        GError **error);
+
+/* drmad_hypergradient_compute(), or its _again() where @again, that on
+ * %DRMAD_ERROR_UNSTABLE still gives what the pass measured before its
+ * reverse phase, where the training ran whole: @unstable_losses[0] the
+ * mean minibatch loss of the T steps, [1] the validation loss at w_T
+ * (NaN both otherwise). A meta-iteration rejected for its reverse pass
+ * alone reported them as NaN, "val_loss nan", of a training that had not
+ * diverged. */
+DrmadHypergradient *drmad_hypergradient_compute_measured (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
+                                                          DrmadDeviceData *val, const DrmadReverseConfig *config,
+                                                          gboolean again, DrmadProgressFunc progress,
+                                                          gpointer user_data, double unstable_losses[2],
+                                                          GError **error);

@@ -1006,7 +1006,8 @@ drmad_hypergradient_check_memory (DrmadNet *net, DrmadHyper *hyper, const DrmadR
 static DrmadHypergradient *
 drmad_hypergradient_compute_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
                                        DrmadDeviceData *val, const DrmadReverseConfig *config, gboolean again,
-                                       DrmadProgressFunc progress, gpointer user_data, GError **error)
+                                       DrmadProgressFunc progress, gpointer user_data, double *unstable_losses,
+                                       GError **error)
 {
   if (!drmad_hyper_check_net (hyper, net, error))
     return NULL;
@@ -1090,6 +1091,11 @@ drmad_hypergradient_compute_unguarded (DrmadNet *net, DrmadHyper *hyper, DrmadDe
       }
     }
   }
+  if (!ok && unstable_losses && error && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE)) {
+    /* the training ran whole and f(w_T) was measured before the reverse pass */
+    unstable_losses[0] = pass.train_loss_sum / ((double) pass.T * net->batch);
+    unstable_losses[1] = pass.val_loss;
+  }
   pass_clear (&pass);
   drmad_device_raise_peak (net->device, caller_peak);
   return ok ? g_steal_pointer (&result) : NULL;
@@ -1116,12 +1122,12 @@ drmad_reverse_progress_steps (const DrmadReverseConfig *config, guint64 T)
 static DrmadHypergradient *
 compute_entered (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train, DrmadDeviceData *val,
                  const DrmadReverseConfig *config, gboolean again, DrmadProgressFunc progress,
-                 gpointer user_data, GError **error)
+                 gpointer user_data, double *unstable_losses, GError **error)
 {
   if (!drmad_net_enter (net, "drmad_hypergradient_compute()", error))
     return NULL;
   DrmadHypergradient *result = drmad_hypergradient_compute_unguarded (net, hyper, train, val, config, again,
-                                                                       progress, user_data, error);
+                                                                       progress, user_data, unstable_losses, error);
   drmad_net_leave (net);
   return result;
 }
@@ -1131,7 +1137,7 @@ drmad_hypergradient_compute (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *
                              DrmadDeviceData *val, const DrmadReverseConfig *config,
                              DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
-  return compute_entered (net, hyper, train, val, config, FALSE, progress, user_data, error);
+  return compute_entered (net, hyper, train, val, config, FALSE, progress, user_data, NULL, error);
 }
 
 DrmadHypergradient *
@@ -1139,5 +1145,15 @@ drmad_hypergradient_compute_again (DrmadNet *net, DrmadHyper *hyper, DrmadDevice
                                    DrmadDeviceData *val, const DrmadReverseConfig *config,
                                    DrmadProgressFunc progress, gpointer user_data, GError **error)
 {
-  return compute_entered (net, hyper, train, val, config, TRUE, progress, user_data, error);
+  return compute_entered (net, hyper, train, val, config, TRUE, progress, user_data, NULL, error);
+}
+
+DrmadHypergradient *
+drmad_hypergradient_compute_measured (DrmadNet *net, DrmadHyper *hyper, DrmadDeviceData *train,
+                                      DrmadDeviceData *val, const DrmadReverseConfig *config, gboolean again,
+                                      DrmadProgressFunc progress, gpointer user_data, double unstable_losses[2],
+                                      GError **error)
+{
+  unstable_losses[0] = unstable_losses[1] = NAN;
+  return compute_entered (net, hyper, train, val, config, again, progress, user_data, unstable_losses, error);
 }

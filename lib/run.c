@@ -1545,11 +1545,13 @@ drmad_run_hyper_csv_bytes_per_iteration (const DrmadHyper *hyper)
  * each record RECORD_COUNTS integers, RECORD_VALUES values, 3 fidelity
  * numbers, the group norms, the cells (drmad_hyper_cells of every kind),
  * θ where the record keeps it (count 14 says so); then the start θ, when
- * set. Version 3: one count and two values fewer (the ranks and the
+ * set. Flag bit RECORD_VALUES + 1 of count 1: the group norms are not
+ * finite (a pass that diverged gave none), stored as 0 and read back NaN. Version 3: one count and two values fewer (the ranks and the
  * spreads); versions 3 to 5: 5 header integers, 14 counts, no cells, θ in
  * every record. */
 #define RECORD_COUNTS 15
 #define RECORD_VALUES 7
+#define NORMS_MISSING ((guint64) 2 << RECORD_VALUES)
 #define PAYLOAD_HEADER 8
 typedef struct {
   guint8 *data;
@@ -1600,6 +1602,12 @@ checkpoint_payload (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const cha
         flags |= (guint64) 2 << k;
         values[k] = 0;
       }
+    g_autofree double *norms = g_memdup2 (r->group_norms, MAX (run->n_groups, 1) * sizeof (double));
+    for (guint g = 0; g < run->n_groups; g++)
+      if (!isfinite (norms[g]))
+        flags |= NORMS_MISSING;
+    for (guint g = 0; g < run->n_groups && (flags & NORMS_MISSING); g++)
+      norms[g] = 0;
     guint64 counts[RECORD_COUNTS] = {
       r->iteration, flags, r->device_peak_bytes, r->host_peak_bytes, r->fidelity_measured,
       r->method.method, r->method.checkpoint_every, r->method.snapshots, r->method.reverse_steps,
@@ -1613,7 +1621,7 @@ checkpoint_payload (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const cha
     payload_append (&bytes, counts, sizeof counts);
     payload_append (&bytes, values, sizeof values);
     payload_append (&bytes, fidelity, sizeof fidelity);
-    payload_append (&bytes, r->group_norms, run->n_groups * sizeof (double));
+    payload_append (&bytes, norms, run->n_groups * sizeof (double));
     for (guint k = 0; k < G_N_ELEMENTS (cell_kinds); k++)
       payload_append (&bytes, *record_cells ((DrmadRunRecord *) r, cell_kinds[k]),
                       drmad_hyper_get_n_cells (hyper, cell_kinds[k]) * sizeof (double));
@@ -2081,6 +2089,8 @@ read_record (DrmadRunRecord *r, const guint8 *p, guint32 version, gsize n, gsize
   r->hypergradient_norm_spread = values[6];
   r->ranks = MIN (counts[13], G_MAXUINT);
   r->group_norms = g_memdup2 (p, MAX (n_groups, 1) * sizeof (double));
+  for (guint g = 0; g < n_groups && (counts[1] & NORMS_MISSING); g++)
+    r->group_norms[g] = NAN;
   p += n_groups * sizeof (double);
   const guint8 *stored_cells = p;
   if (version >= 6)

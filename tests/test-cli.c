@@ -63,7 +63,11 @@ test_help_and_bad_input (void)
       "--init-l2 1,5e-4: expected one value (the network has one weight layer)" },
     { { "--no-gui", "--init-momentum", "1.5", NULL }, "--init-momentum" },
     /* two commas: no number with a decimal point either, said without a hint (it recursed until the stack ran out) */
-    { { "--no-gui", "--meta-lr", "0,1,5", NULL }, "--meta-lr 0,1,5: expected a number above 0 (see drmad --help)" },
+    { { "--no-gui", "--meta-lr", "0,1,5", NULL }, "--meta-lr 0,1,5: expected a finite number above 0 (see drmad --help)" },
+    /* inf is above 0 and from 1: an unbounded range says that it must be finite (it said "a number from 1") */
+    { { "--no-gui", "--meta-lr", "inf", NULL }, "--meta-lr inf: expected a finite number above 0 (see drmad --help)" },
+    { { "--no-gui", "--divergence-factor", "inf", NULL }, "--divergence-factor inf: expected a finite number from 1 (see" },
+    { { "--no-gui", "--clip", "inf", NULL }, "--clip inf: expected a finite number from 0 (see" },
     { { "--no-gui", "--meta-momentum", "0,,9", NULL }, "--meta-momentum 0,,9: expected a number from 0 up to 0.999999 (see" },
     { { "--no-gui", "--init-momentum", "0.5,1", NULL }, "--init-momentum 0.5,1" },
     { { "--no-gui", "--init-l2", "1e300", NULL }, "--init-l2 1e300" },
@@ -183,7 +187,7 @@ test_settings_file_bad_values (void)
   g_assert_cmpint (g_mkdir (run, 0700), ==, 0);
   static const struct { const char *ini, *said; } bad[] = {
     { "[drmad]\niters=abc\n", "--iters abc: expected a whole number from 1 to 100000000" },
-    { "[drmad]\nmeta-lr=0,1,5\n", "--meta-lr 0,1,5: expected a number above 0" },
+    { "[drmad]\nmeta-lr=0,1,5\n", "--meta-lr 0,1,5: expected a finite number above 0" },
     { "[drmad]\ninit-l2=1e-4,x,1e-4\n", "--init-l2 1e-4,x,1e-4: item 2 of 3 (x): expected" },
     { "[drmad]\nmethod=magic\n", "--method: unknown method \"magic\": expected auto, exact, piecewise, truncated or drmad" },
     { "[drmad]\ngemm=fast\n", "--gemm: unknown GEMM path \"fast\": expected auto, clblast or host" },
@@ -532,7 +536,24 @@ history_row (const char *history, const char *label)
   return g_strsplit (line, ",", -1);
 }
 
-/* The one meta-iteration rejected with no validation loss (the reverse pass
+/* The hypergradient_norm_* cells of the history.csv row @label are empty. */
+static void
+assert_norms_empty (const char *history, const char *label)
+{
+  g_autofree char *header_line = g_strndup (history, strcspn (history, "\n"));
+  g_auto (GStrv) header = g_strsplit (header_line, ",", -1);
+  g_auto (GStrv) row = history_row (history, label);
+  guint norms = 0;
+  for (guint i = 0; header[i]; i++)
+    if (g_str_has_prefix (header[i], "hypergradient_norm_") && !g_str_equal (header[i], "hypergradient_norm_spread")) {
+      g_assert_cmpuint (i, <, g_strv_length (row));
+      g_assert_cmpstr (row[i], ==, "");
+      norms++;
+    }
+  g_assert_cmpuint (norms, >, 0);
+}
+
+/* The one meta-iteration rejected (the reverse pass
  * diverges at the starting values, so θ never moves): no θ was accepted, and
  * the final report says the best row is the starting values, as its numbers
  * are (history.csv's final-best equals final-initial), not "the accepted θ
@@ -554,7 +575,10 @@ test_final_none_accepted (void)
   g_autofree char *history = read_text (folder, "history.csv");
   g_auto (GStrv) row = history_row (history, "1");
   g_assert_cmpstr (row[1], ==, "1");   /* rejected */
-  g_assert_cmpstr (row[3], ==, "");    /* no validation loss */
+  /* the training ran whole (its reverse pass alone diverged): its validation
+   * loss is kept (/cli/start-reverse-diverged), the error is not measured */
+  g_assert_true (isfinite (g_ascii_strtod (row[3], NULL)) && row[3][0]);
+  g_assert_cmpstr (row[4], ==, "");
   g_assert_null (strstr (history, "\n2,"));   /* θ did not move: the run stops (/cli/start-reverse-diverged) */
   g_auto (GStrv) initial = history_row (history, "final-initial");
   g_auto (GStrv) best = history_row (history, "final-best");
@@ -1995,12 +2019,24 @@ test_first_meta_iteration_failed_force_new (void)
                                                      "--out", folder, "--force", NULL }, NULL, &err), ==, 1);
   g_test_message ("%s", err);
   g_assert_nonnull (strstr (err, "already diverge"));
+  g_assert_nonnull (strstr (err, "the minibatch loss became NaN by step 32 of 100"));   /* it said "-nan" */
   g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
   g_assert_true (g_file_test (ini, G_FILE_TEST_IS_REGULAR));
   g_autofree char *said = g_strdup_printf ("no meta-iteration finished: %s holds only this run's settings "
                                            "(--resume %s starts it from the beginning)", folder, folder);
   g_assert_nonnull (strstr (err, said));
   g_assert_null (strstr (err, "earlier run"));
+  /* A resume keeps the starting values, which diverge again: the way to
+   * change them is said too, and it runs (at --init-lr 0.1). */
+  g_autofree char *change = g_strdup_printf ("its starting values diverged, and resuming keeps them: to change them, "
+                                             "start it over in its folder with an --init-lr below 100 (--config "
+                                             "%s/run.ini --out %s --force and that --init-lr)", folder, folder);
+  g_assert_nonnull (strstr (err, change));
+  g_autofree char *config = g_build_filename (folder, "run.ini", NULL);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--config", config, "--out", folder, "--force", "--init-lr",
+                                            "0.1", NULL }, NULL, &out, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "meta 2/2 "));
   remove_tree (dir);
 }
 
@@ -2140,6 +2176,68 @@ test_start_reverse_diverged (void)
   g_assert_cmpstr (best[n - 2], ==, initial[n - 2]);
   g_assert_null (strstr (out, "lowest validation loss, inf"));
   g_assert_nonnull (strstr (out, "(no meta-iteration was accepted: the starting values)"));
+  /* The training ran whole; only the reverse pass diverged: the row keeps its
+   * train and validation loss (they were empty, "val_loss nan" on the line),
+   * those --meta-iters 0 measures with the same θ, split and seed. */
+  const char *once[] = { "--no-gui", "--dataset", data, "--layers", "35,30,3", "--train-size", "200", "--val-size",
+                         "50", "--test-size", "50", "--iters", "300", "--batch", "20", "--init-lr", "2",
+                         "--meta-iters", "0", NULL };
+  g_autofree char *once_out = NULL;
+  g_assert_cmpint (drmad (once, NULL, &once_out, NULL), ==, 0);
+  const char *trained = strstr (once_out, "trained once: val_loss ");
+  g_assert_nonnull (trained);
+  double once_val_loss = g_ascii_strtod (trained + strlen ("trained once: val_loss "), NULL);
+  g_assert_cmpstr (first[2], !=, "");
+  g_assert_cmpstr (first[3], !=, "");
+  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (first[3], NULL), once_val_loss, 1e-8 * once_val_loss);
+  g_assert_cmpstr (first[4], ==, "");   /* the validation error is measured after the reverse pass */
+  /* The pass gave no hypergradient: its norms are no number, not 0 (they
+   * were: "|dl2| 0", and 0 in history.csv's hypergradient_norm cells). */
+  g_assert_nonnull (strstr (out, "|dl2| —  |dlr| —"));
+  assert_norms_empty (history, "1");
+  /* checkpoint.bin stores them as 0 with a flag, as its other missing values:
+   * it holds no NaN (the quiet NaN of NAN, either sign, at any offset). */
+  g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
+  g_autofree char *bytes = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (checkpoint, &bytes, &size, NULL));
+  double nans[2] = { NAN, -NAN };
+  for (gsize at = 0; at + sizeof (double) <= size; at++)
+    for (guint k = 0; k < 2; k++)
+      g_assert_false (memcmp (bytes + at, &nans[k], sizeof (double)) == 0);
+  /* DrMAD's line is a shortcut: the message names the more faithful methods. */
+  g_assert_nonnull (strstr (err, "a new run with a more faithful method (--method exact"));
+
+  /* Resumed with more meta-iterations, θ is still the starting one: the run
+   * stops before running the same pass to the same divergence again (it ran
+   * meta-iteration 2 and recorded a second rejection). */
+  g_autofree char *resumed_out = NULL, *resumed_err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", "3", NULL }, NULL,
+                          &resumed_out, &resumed_err), ==, 0);
+  g_test_message ("%s", resumed_err);
+  g_assert_null (strstr (resumed_out, "meta 2/3 "));
+  g_assert_nonnull (strstr (resumed_err, "stopping after meta-iteration 1: its reverse pass diverged at the starting "
+                                         "values"));
+  g_autofree char *resumed_history = read_text (folder, "history.csv");
+  g_assert_null (strstr (resumed_history, "\n2,"));
+  assert_norms_empty (resumed_history, "1");   /* through checkpoint.bin, which holds no NaN */
+  g_auto (GStrv) resumed_best = history_row (resumed_history, "final-best");
+  g_assert_cmpstr (resumed_best[n - 2], ==, initial[n - 2]);
+
+  /* Exact reverses the true trajectory: nothing is more faithful, and the
+   * message said "a more faithful method (--method exact, …)" to a run
+   * that was exact. It names the training's instability and --init-lr. */
+  g_autofree char *exact_folder = g_build_filename (dir, "exact", NULL);
+  g_autofree char *exact_out = NULL, *exact_err = NULL;
+  g_assert_cmpint (drmad (options, (const char *[]){ "--method", "exact", "--init-lr", "4", "--out", exact_folder,
+                                                     NULL }, &exact_out, &exact_err), ==, 0);
+  g_test_message ("%s", exact_err);
+  g_assert_null (strstr (exact_out, "meta 2/2 "));
+  g_assert_nonnull (strstr (exact_err, "stopping after meta-iteration 1: its reverse pass diverged at the starting "
+                                       "values"));
+  g_assert_null (strstr (exact_err, "--method exact"));
+  g_assert_nonnull (strstr (exact_err, "no method is more faithful: the training is unstable at these values, and a "
+                                       "new run with a smaller --init-lr avoids it"));
   remove_tree (dir);
 }
 

@@ -2079,12 +2079,12 @@ test_options_from_values (void)
   /* a decimal comma, as a settings.ini written by hand in such a locale has it */
   g_hash_table_insert (values, "meta-lr", "0,15");
   g_assert_false (drmad_options_from_values (&window, values, &error));
-  g_assert_cmpstr (error->message, ==, "--meta-lr 0,15: expected a number above 0, written with a decimal point (0.15)");
+  g_assert_cmpstr (error->message, ==, "--meta-lr 0,15: expected a finite number above 0, written with a decimal point (0.15)");
   g_clear_error (&error);
   drmad_options_clear (&window);
   g_hash_table_insert (values, "meta-lr", "0,0");   /* no hint where the point would not help */
   g_assert_false (drmad_options_from_values (&window, values, &error));
-  g_assert_cmpstr (error->message, ==, "--meta-lr 0,0: expected a number above 0");
+  g_assert_cmpstr (error->message, ==, "--meta-lr 0,0: expected a finite number above 0");
   g_clear_error (&error);
   drmad_options_clear (&window);
   g_hash_table_remove (values, "meta-lr");
@@ -2524,7 +2524,7 @@ test_settings_file_bad_values (void)
   SKIP_WITHOUT_DISPLAY ();
   static const struct { const char *ini, *said; } bad[] = {
     { "[drmad]\niters=abc\n", "--iters abc: expected a whole number" },
-    { "[drmad]\nclip=-1\n", "--clip -1: expected a number from 0" },
+    { "[drmad]\nclip=-1\n", "--clip -1: expected a finite number from 0" },
     { "[drmad]\nactivation=sigmoid\n", "--activation: unknown activation \"sigmoid\"" },
   };
   g_autofree char *path = drmad_settings_get_default_path ();
