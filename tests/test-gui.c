@@ -569,13 +569,14 @@ test_window (void)
   g_assert_cmpstr (drmad_settings_get (settings, "seed"), ==, "1");
 
   /* The keyboard shortcuts window lists every accelerator the application
-   * sets, Ctrl+? opening it. */
+   * sets, Ctrl+? opening it; Compare runs has one (it had none: the menu
+   * was the only way to it). */
   GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
   g_assert_nonnull (overlay);
   g_autoptr (GPtrArray) listed = g_ptr_array_new_with_free_func (g_free);
   collect_accelerators (GTK_WIDGET (overlay), listed);
   const char *actions[] = { "app.quit", "win.start", "win.stop", "win.open-run", "win.export",
-                            "win.toggle-settings", "win.show-help-overlay" };
+                            "win.compare-runs", "win.toggle-settings", "win.show-help-overlay" };
   for (guint i = 0; i < G_N_ELEMENTS (actions); i++) {
     g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), actions[i]);
     g_assert_nonnull (accels[0]);
@@ -588,6 +589,12 @@ test_window (void)
               && shown_mods == mods;
     if (!found)
       g_error ("%s (%s) is missing from the shortcuts window", actions[i], accels[0]);
+    /* and the key reaches it: the action is the window's or the application's */
+    g_auto (GStrv) by_key = gtk_application_get_actions_for_accel (GTK_APPLICATION (app), accels[0]);
+    g_assert_true (g_strv_contains ((const char *const *) by_key, actions[i]));
+    g_assert_true (g_str_has_prefix (actions[i], "app.")
+                   ? g_action_group_has_action (G_ACTION_GROUP (app), actions[i] + 4)
+                   : g_action_group_has_action (G_ACTION_GROUP (window), actions[i] + 4));
   }
 
   /* It fits a 1024×600 screen: its smallest size does, and at 1024 wide its
