@@ -3798,6 +3798,39 @@ described_value (const char *text, const char *name, guint iteration)
   return at ? g_ascii_strtod (at + strlen (key), NULL) : NAN;
 }
 
+/* The status line, cut with "…" where it is longer than the window is
+ * wide (an export's, naming its files and the folder), is reached by Tab
+ * as the summary is: a screen reader reads its whole text as the focus
+ * comes to it, and the keyboard can select it all and copy it (Ctrl+A,
+ * Ctrl+C). Tab passed it by: the end of a long status could be read by
+ * neither. */
+static void
+test_a11y_status_reachable (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  const char *text = "Exported 28 files (checkpoint.bin, history.csv, hyper.csv, l2.png, loss.png, lr.png, run.ini "
+                     "and 21 more) to /home/someone/a folder with a long name/exports/2026-12-05-meta-iterations";
+  drmad_window_set_status (window, "%s", text);
+  iterate_for (0.2);
+  GtkWidget *status = GTK_WIDGET (window->status_label);
+  int natural;
+  gtk_widget_measure (status, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
+  g_test_message ("status line %d px wide, its text %d px", gtk_widget_get_width (status), natural);
+  g_assert_cmpint (gtk_widget_get_width (status), <, natural);   /* cut */
+  g_assert_true (gtk_test_accessible_has_role (GTK_ACCESSIBLE (status), GTK_ACCESSIBLE_ROLE_LABEL));
+  g_assert_cmpstr (gtk_label_get_text (window->status_label), ==, text);
+  g_assert_true (gtk_widget_grab_focus (GTK_WIDGET (window->summary_label)));
+  guint presses = 0;
+  while (gtk_root_get_focus (GTK_ROOT (window)) != status && presses++ < 100)
+    gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD);
+  g_test_message ("%u Tab presses from the summary", presses);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == status);
+  g_assert_cmpuint (presses, <=, 3);   /* the summary, the status: next to each other */
+  close_window (window);
+}
+
 /* A plot's accessible description says what it shows: after a run folder
  * is opened, the loss plot's holds the newest train loss, validation loss
  * and validation error (in %), as history.csv records them (the numbers
@@ -5041,6 +5074,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/tab-names", test_a11y_tab_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
+  g_test_add_func ("/gui/a11y/status-reachable", test_a11y_status_reachable);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
   g_test_add_func ("/gui/program", test_program);
