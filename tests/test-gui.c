@@ -3831,6 +3831,36 @@ test_a11y_status_reachable (void)
   close_window (window);
 }
 
+/* Each header-bar button with a key says it in its tooltip, which is its
+ * description to a screen reader too: Start said Ctrl+Return, the settings
+ * toggle F9 and the menu F10, but Stop, Open run… and Export… said nothing
+ * of Ctrl+., Ctrl+O and Ctrl+E (nor did Orca read them). */
+static void
+test_a11y_button_keys (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  const char *actions[] = { "win.start", "win.stop", "win.open-run", "win.export" };
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++) {
+    GtkWidget *button = find_action_button (GTK_WIDGET (window), actions[i]);
+    g_assert_nonnull (button);
+    g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), actions[i]);
+    g_assert_nonnull (accels[0]);
+    guint key;
+    GdkModifierType mods;
+    g_assert_true (gtk_accelerator_parse (accels[0], &key, &mods));
+    g_autofree char *label = gtk_accelerator_get_label (key, mods);
+    const char *tooltip = gtk_widget_get_tooltip_text (button);
+    g_test_message ("%s: %s; tooltip: %s", actions[i], label, tooltip);
+    g_assert_nonnull (tooltip);
+    if (!strstr (tooltip, label))
+      g_error ("the %s button's tooltip does not name its key %s: %s", actions[i], label, tooltip);
+    gtk_test_accessible_assert_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, tooltip);
+  }
+  close_window (window);
+}
+
 /* A plot's accessible description says what it shows: after a run folder
  * is opened, the loss plot's holds the newest train loss, validation loss
  * and validation error (in %), as history.csv records them (the numbers
@@ -5075,6 +5105,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/a11y/tab-names", test_a11y_tab_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/a11y/status-reachable", test_a11y_status_reachable);
+  g_test_add_func ("/gui/a11y/button-keys", test_a11y_button_keys);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
   g_test_add_func ("/gui/program", test_program);
