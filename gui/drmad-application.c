@@ -127,6 +127,8 @@ drmad_application_startup (GApplication *application)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.stop", (const char *[]){ "<Ctrl>period", NULL });
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.open-run", (const char *[]){ "<Ctrl>o", NULL });
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.export", (const char *[]){ "<Ctrl>e", NULL });
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.compare-runs",
+                                         (const char *[]){ "<Ctrl><Shift>o", NULL });
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.toggle-settings", (const char *[]){ "F9", NULL });
   gtk_window_set_default_icon_name (DRMAD_APPLICATION_ID);
   g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();

@@ -569,13 +569,14 @@ test_window (void)
   g_assert_cmpstr (drmad_settings_get (settings, "seed"), ==, "1");
 
   /* The keyboard shortcuts window lists every accelerator the application
-   * sets, Ctrl+? opening it. */
+   * sets, Ctrl+? opening it; Compare runs has one (it had none: the menu
+   * was the only way to it). */
   GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window));
   g_assert_nonnull (overlay);
   g_autoptr (GPtrArray) listed = g_ptr_array_new_with_free_func (g_free);
   collect_accelerators (GTK_WIDGET (overlay), listed);
   const char *actions[] = { "app.quit", "win.start", "win.stop", "win.open-run", "win.export",
-                            "win.toggle-settings", "win.show-help-overlay" };
+                            "win.compare-runs", "win.toggle-settings", "win.show-help-overlay" };
   for (guint i = 0; i < G_N_ELEMENTS (actions); i++) {
     g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), actions[i]);
     g_assert_nonnull (accels[0]);
@@ -588,6 +589,12 @@ test_window (void)
               && shown_mods == mods;
     if (!found)
       g_error ("%s (%s) is missing from the shortcuts window", actions[i], accels[0]);
+    /* and the key reaches it: the action is the window's or the application's */
+    g_auto (GStrv) by_key = gtk_application_get_actions_for_accel (GTK_APPLICATION (app), accels[0]);
+    g_assert_true (g_strv_contains ((const char *const *) by_key, actions[i]));
+    g_assert_true (g_str_has_prefix (actions[i], "app.")
+                   ? g_action_group_has_action (G_ACTION_GROUP (app), actions[i] + 4)
+                   : g_action_group_has_action (G_ACTION_GROUP (window), actions[i] + 4));
   }
 
   /* It fits a 1024×600 screen: its smallest size does, and at 1024 wide its
@@ -3791,6 +3798,69 @@ described_value (const char *text, const char *name, guint iteration)
   return at ? g_ascii_strtod (at + strlen (key), NULL) : NAN;
 }
 
+/* The status line, cut with "…" where it is longer than the window is
+ * wide (an export's, naming its files and the folder), is reached by Tab
+ * as the summary is: a screen reader reads its whole text as the focus
+ * comes to it, and the keyboard can select it all and copy it (Ctrl+A,
+ * Ctrl+C). Tab passed it by: the end of a long status could be read by
+ * neither. */
+static void
+test_a11y_status_reachable (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  const char *text = "Exported 28 files (checkpoint.bin, history.csv, hyper.csv, l2.png, loss.png, lr.png, run.ini "
+                     "and 21 more) to /home/someone/a folder with a long name/exports/2026-12-05-meta-iterations";
+  drmad_window_set_status (window, "%s", text);
+  iterate_for (0.2);
+  GtkWidget *status = GTK_WIDGET (window->status_label);
+  int natural;
+  gtk_widget_measure (status, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
+  g_test_message ("status line %d px wide, its text %d px", gtk_widget_get_width (status), natural);
+  g_assert_cmpint (gtk_widget_get_width (status), <, natural);   /* cut */
+  g_assert_true (gtk_test_accessible_has_role (GTK_ACCESSIBLE (status), GTK_ACCESSIBLE_ROLE_LABEL));
+  g_assert_cmpstr (gtk_label_get_text (window->status_label), ==, text);
+  g_assert_true (gtk_widget_grab_focus (GTK_WIDGET (window->summary_label)));
+  guint presses = 0;
+  while (gtk_root_get_focus (GTK_ROOT (window)) != status && presses++ < 100)
+    gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD);
+  g_test_message ("%u Tab presses from the summary", presses);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == status);
+  g_assert_cmpuint (presses, <=, 3);   /* the summary, the status: next to each other */
+  close_window (window);
+}
+
+/* Each header-bar button with a key says it in its tooltip, which is its
+ * description to a screen reader too: Start said Ctrl+Return, the settings
+ * toggle F9 and the menu F10, but Stop, Open run… and Export… said nothing
+ * of Ctrl+., Ctrl+O and Ctrl+E (nor did Orca read them). */
+static void
+test_a11y_button_keys (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  const char *actions[] = { "win.start", "win.stop", "win.open-run", "win.export" };
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++) {
+    GtkWidget *button = find_action_button (GTK_WIDGET (window), actions[i]);
+    g_assert_nonnull (button);
+    g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), actions[i]);
+    g_assert_nonnull (accels[0]);
+    guint key;
+    GdkModifierType mods;
+    g_assert_true (gtk_accelerator_parse (accels[0], &key, &mods));
+    g_autofree char *label = gtk_accelerator_get_label (key, mods);
+    const char *tooltip = gtk_widget_get_tooltip_text (button);
+    g_test_message ("%s: %s; tooltip: %s", actions[i], label, tooltip);
+    g_assert_nonnull (tooltip);
+    if (!strstr (tooltip, label))
+      g_error ("the %s button's tooltip does not name its key %s: %s", actions[i], label, tooltip);
+    gtk_test_accessible_assert_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, tooltip);
+  }
+  close_window (window);
+}
+
 /* A plot's accessible description says what it shows: after a run folder
  * is opened, the loss plot's holds the newest train loss, validation loss
  * and validation error (in %), as history.csv records them (the numbers
@@ -4747,6 +4817,150 @@ test_dataset_same_folder (void)
   remove_tree (folder);
 }
 
+/* ---- Alt+letter and Tab through the settings ---- */
+
+/* Whether @widget is a setting: a field, a drop-down, a switch or a check
+ * button. */
+static gboolean
+is_input (GtkWidget *widget)
+{
+  return GTK_IS_ENTRY (widget) || GTK_IS_SPIN_BUTTON (widget) || GTK_IS_DROP_DOWN (widget) || GTK_IS_SWITCH (widget)
+         || GTK_IS_CHECK_BUTTON (widget);
+}
+
+/* Every label under @widget with a mnemonic (Alt+letter) into @labels, and
+ * every setting into @inputs (in the order of the tree). */
+static void
+collect_mnemonics (GtkWidget *widget, GPtrArray *labels, GPtrArray *inputs)
+{
+  if (GTK_IS_POPOVER (widget))
+    return;   /* a menu: its own letters, apart from the window's */
+  if (GTK_IS_LABEL (widget) && gtk_label_get_mnemonic_keyval (GTK_LABEL (widget)) != GDK_KEY_VoidSymbol)
+    g_ptr_array_add (labels, widget);
+  if (is_input (widget)) {
+    g_ptr_array_add (inputs, widget);
+    return;   /* a spin button's text, a drop-down's button: parts of it */
+  }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    collect_mnemonics (child, labels, inputs);
+}
+
+/* The label that names @widget with a mnemonic, or NULL. */
+static GtkWidget *
+mnemonic_label (GtkWidget *widget)
+{
+  GList *labels = gtk_widget_list_mnemonic_labels (widget);
+  GtkWidget *found = NULL;
+  for (GList *l = labels; l && !found; l = l->next)
+    if (GTK_IS_LABEL (l->data) && gtk_label_get_mnemonic_keyval (GTK_LABEL (l->data)) != GDK_KEY_VoidSymbol)
+      found = l->data;
+  g_list_free (labels);
+  return found;
+}
+
+/* Alt+letter for @label, as GTK runs it: the label's mnemonic shortcut
+ * (its controller is in the window's managed scope), activated alone. */
+static gboolean
+press_mnemonic (GtkWidget *label)
+{
+  guint keyval = gdk_keyval_to_lower (gtk_label_get_mnemonic_keyval (GTK_LABEL (label)));
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (label);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+      continue;
+    for (guint k = 0; k < g_list_model_get_n_items (G_LIST_MODEL (controller)); k++) {
+      g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), k);
+      GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (shortcut);
+      if (GTK_IS_MNEMONIC_TRIGGER (trigger)
+          && gdk_keyval_to_lower (gtk_mnemonic_trigger_get_keyval (GTK_MNEMONIC_TRIGGER (trigger))) == keyval)
+        return gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), GTK_SHORTCUT_ACTION_EXCLUSIVE, label,
+                                             NULL);
+    }
+  }
+  return FALSE;
+}
+
+/* A setting named in a message: its label's text, else its tooltip. */
+static const char *
+input_name (GtkWidget *input)
+{
+  GList *labels = gtk_widget_list_mnemonic_labels (input);
+  const char *name = labels ? gtk_label_get_text (GTK_LABEL (labels->data)) : gtk_widget_get_tooltip_text (input);
+  g_list_free (labels);
+  return name ? name : G_OBJECT_TYPE_NAME (input);
+}
+
+/* Every setting of the window has a label with a mnemonic, Alt and its
+ * underlined letter, that takes the keyboard to it (a switch it turns, as
+ * Alt+letter turns a check button), and no two labels of the window share
+ * a letter. The labels named their settings (mnemonic-widget) but had no
+ * letter: none of the 23 could be reached by Alt+letter. Two kinds are
+ * left to Tab: the settings under More settings, whose labels are run.ini's
+ * keys (more of them than letters are left), the expander itself taking no
+ * letter, and the L2 granularity beside its switch, which has no label of
+ * its own (a name for a screen reader instead). */
+static void
+test_keyboard_mnemonics (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1440, 900);
+  GtkWidget *first, *last, *more = more_settings (window, &first, &last);
+  gtk_expander_set_expanded (GTK_EXPANDER (more), TRUE);   /* its labels counted too */
+  iterate_for (0.1);
+  GtkWidget *more_grid = gtk_widget_get_parent (first);
+  g_autoptr (GPtrArray) labels = g_ptr_array_new (), inputs = g_ptr_array_new ();
+  collect_mnemonics (GTK_WIDGET (window), labels, inputs);
+  g_autoptr (GHashTable) letters = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < labels->len; i++) {
+    guint keyval = gdk_keyval_to_lower (gtk_label_get_mnemonic_keyval (labels->pdata[i]));
+    GtkLabel *other = g_hash_table_lookup (letters, GUINT_TO_POINTER (keyval));
+    if (other)
+      g_error ("Alt+%s is both \"%s\" and \"%s\"", gdk_keyval_name (keyval), gtk_label_get_text (other),
+               gtk_label_get_text (labels->pdata[i]));
+    g_hash_table_insert (letters, GUINT_TO_POINTER (keyval), labels->pdata[i]);
+  }
+  g_autoptr (GPtrArray) lettered = g_ptr_array_new (), missing = g_ptr_array_new ();
+  for (guint i = 0; i < inputs->len; i++) {
+    GtkWidget *input = inputs->pdata[i];
+    if (gtk_widget_is_ancestor (input, more_grid) || input == GTK_WIDGET (window->l2_granularity_dropdown)) {
+      g_assert_true (has_name (input));
+      continue;
+    }
+    g_ptr_array_add (mnemonic_label (input) ? lettered : missing, input);
+  }
+  g_test_message ("%u settings with a letter, %u without; %u letters in the window", lettered->len, missing->len,
+                  labels->len);
+  for (guint i = 0; i < missing->len; i++)
+    g_test_message ("no letter: %s", input_name (missing->pdata[i]));
+  g_assert_cmpuint (missing->len, ==, 0);
+  g_assert_cmpuint (lettered->len, >=, 23);
+
+  GtkWidget *plot = GTK_WIDGET (drmad_window_get_plot_view (window, 0));
+  for (guint i = 0; i < lettered->len; i++) {
+    GtkWidget *input = lettered->pdata[i], *label = mnemonic_label (input);
+    /* Pieces K but for the piecewise method: Alt+letter does nothing there.
+     * A drop-down's Alt+letter opens its list (GTK 4.8 activates it), a
+     * popover that over a bare X server, no window manager to place it,
+     * logged criticals: its label naming it is what is drmad's. */
+    if (!gtk_widget_is_sensitive (input) || GTK_IS_DROP_DOWN (input))
+      continue;
+    g_assert_true (gtk_widget_grab_focus (plot));
+    gboolean was = GTK_IS_SWITCH (input) && gtk_switch_get_active (GTK_SWITCH (input));
+    g_assert_true (press_mnemonic (label));
+    iterate_for (0.3);   /* a switch turns at the end of its animation */
+    if (GTK_IS_SWITCH (input) && gtk_switch_get_active (GTK_SWITCH (input)) != was) {
+      gtk_switch_set_active (GTK_SWITCH (input), was);   /* turned, as Alt+letter turns a check button */
+      continue;
+    }
+    if (!focus_in (window, input))
+      g_error ("Alt+%s (\"%s\") left the focus in %s", gdk_keyval_name (gtk_label_get_mnemonic_keyval (GTK_LABEL (label))),
+               gtk_label_get_text (GTK_LABEL (label)), G_OBJECT_TYPE_NAME (gtk_root_get_focus (GTK_ROOT (window))));
+  }
+  close_window (window);
+}
+
 /* The other windows the main window opens close with Escape and Ctrl+W,
  * the focus back in the main window: the keyboard shortcuts (which lists
  * both keys), About, Export's question before replacing files (closed, it
@@ -4879,6 +5093,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/zoom-pointer", test_keyboard_zoom_pointer);
   g_test_add_func ("/gui/keyboard/compare", test_keyboard_compare);
   g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
+  g_test_add_func ("/gui/keyboard/mnemonics", test_keyboard_mnemonics);
   g_test_add_func ("/gui/about-once", test_about_once);
   g_test_add_func ("/gui/save-png-window-closed", test_save_png_window_closed);
   g_test_add_func ("/gui/dataset-same-folder", test_dataset_same_folder);
@@ -4889,6 +5104,8 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/a11y/names", test_a11y_names);
   g_test_add_func ("/gui/a11y/tab-names", test_a11y_tab_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
+  g_test_add_func ("/gui/a11y/status-reachable", test_a11y_status_reachable);
+  g_test_add_func ("/gui/a11y/button-keys", test_a11y_button_keys);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
   g_test_add_func ("/gui/program", test_program);
