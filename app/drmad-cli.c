@@ -485,6 +485,12 @@ run_check (DrmadOptions *o)
   g_autoptr (DrmadHypergradient) exact = drmad_hypergradient_compute (s.net, hyper, s.train, s.val, &exact_cfg, NULL, NULL, &error);
   if (!exact) {
     fprintf (stderr, "drmad: the exact hypergradient: %s\n", error->message);
+    /* Exact reverses the training's own trajectory (docs/algorithm.md §2a):
+     * a pass that grows without bound there is the training's instability,
+     * which only other settings take away. */
+    if (g_error_matches (error, DRMAD_ERROR, DRMAD_ERROR_UNSTABLE) || g_error_matches (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED))
+      fprintf (stderr, "drmad: the training is unstable at these values, so there is no hypergradient to check: "
+               "give a smaller --init-lr (or --init-momentum)\n");
     drmad_session_clear (&s);
     return EXIT_FAILED;
   }

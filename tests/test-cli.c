@@ -856,6 +856,15 @@ test_check (void)
   g_assert_cmpint (relu, ==, 0);
   g_assert_nonnull (strstr (relu_out, "(fd noise)") ? relu_out : strstr (relu_out, "(relative)"));
   g_assert_nonnull (strstr (relu_err, "--check runs in float64"));
+  /* An exact pass that diverges with the training it reverses: the line
+   * names the setting to change (it named the step and the growth alone). */
+  g_autofree char *unstable_err = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--no-gui", "--check", "--init-lr", "100", NULL }, NULL, NULL, &unstable_err),
+                   ==, 1);
+  g_test_message ("%s", unstable_err);
+  g_assert_nonnull (strstr (unstable_err, "drmad: the exact hypergradient: "));
+  g_assert_nonnull (strstr (unstable_err, "the training is unstable at these values, so there is no hypergradient to "
+                                          "check: give a smaller --init-lr (or --init-momentum)\n"));
 }
 
 /* The row of the --check table for @group ("l2 ", "lr "), a new string. */
