@@ -90,10 +90,21 @@ fi
 # warning: as C in each standard a client may pick, with the prototype
 # warnings GLib-style projects build with, by GCC and by Clang; and as C++
 # (its extern "C" guards, no C-only syntax) by g++ and clang++. A compiler
-# not installed is skipped, by name.
+# not installed is skipped, by name. Where only a versioned one is, the
+# newest of those: scripts/setup.sh installs no clang package, but PoCL
+# brings clang-15 and clang++-15 (libpocl2 depends on clang-15), which the
+# plain names alone never found on a machine set up that way.
+find_compiler () {
+  command -v "$1" > /dev/null && { echo "$1"; return; }
+  compgen -c "$1-" | grep -xE "${1//+/\\+}-[0-9]+" | sort -uV | tail -n 1 || true
+}
 c_compilers=() cxx_compilers=()
-for compiler in gcc clang; do command -v $compiler >/dev/null && c_compilers+=($compiler) || echo "no $compiler: headers not compiled with it"; done
-for compiler in g++ clang++; do command -v $compiler >/dev/null && cxx_compilers+=($compiler) || echo "no $compiler: headers not compiled with it"; done
+for name in gcc clang g++ clang++; do
+  compiler=$(find_compiler $name)
+  [ -n "$compiler" ] || { echo "no $name: headers not compiled with it"; continue; }
+  case $name in *++) cxx_compilers+=("$compiler") ;; *) c_compilers+=("$compiler") ;; esac
+done
+echo "headers compiled alone with ${c_compilers[*]} ${cxx_compilers[*]}"
 c_warnings=(-Wall -Wextra -Wpedantic -Werror -Wstrict-prototypes -Wmissing-prototypes)
 for header in "$DIR"/include/drmad/*.h; do
   printf '#include <%s>\nint main (void) { return 0; }\n' "$(basename "$header")" > "$scratch/header.c"
@@ -132,7 +143,7 @@ link_compilers=("${c_compilers[@]}" "${cxx_compilers[@]}")
 [ "$sanitize" = none ] || link_compilers=(cc c++)
 for compiler in "${link_compilers[@]}"; do
   source=$scratch/autoptr.c
-  case $compiler in *++) source=$scratch/autoptr.cc ;; esac
+  case $compiler in *++*) source=$scratch/autoptr.cc ;; esac   # c++, g++, clang++-15
   $compiler "${cc_extra[@]}" -Wall -Wextra -Werror "$source" $(pkg-config --cflags --libs drmad) \
     -Wl,-rpath,"$DIR/lib" -o "$scratch/autoptr" \
     || { echo "g_autoptr of the installed types does not build with $compiler"; exit 1; }
