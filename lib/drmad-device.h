@@ -122,10 +122,10 @@ const DrmadDeviceInfo *drmad_device_get_info (DrmadDevice *device);
  * HOST on a device without native kernels gives %DRMAD_ERROR_UNSUPPORTED. */
 gboolean      drmad_device_set_gemm_path (DrmadDevice *device, DrmadGemmPath path, GError **error);
 DrmadGemmPath drmad_device_get_gemm_path (DrmadDevice *device);  /* never AUTO */
-/* Names for settings and the command line, "auto", "clblast", "host": the name function gives a
- * static string (the first name for a value out of range); the parser takes
- * them in any case and refuses any other with %DRMAD_ERROR_INVALID_ARGUMENT
- * listing them, leaving @path untouched. */
+/* Names for settings and the command line: "auto", "clblast", "host". The
+ * name function gives a static string (the first name for a value out of
+ * range); the parser takes them in any case and refuses any other with
+ * %DRMAD_ERROR_INVALID_ARGUMENT listing them, leaving @path untouched. */
 const char   *drmad_gemm_path_name       (DrmadGemmPath path);
 gboolean      drmad_gemm_path_from_name  (const char *name, DrmadGemmPath *path, GError **error);
 

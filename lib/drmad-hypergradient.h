@@ -17,10 +17,11 @@ typedef enum {
   DRMAD_METHOD_AUTO,       /* exact when it fits the memory budget, else piecewise with the largest K that fits */
 } DrmadMethod;
 
-/* Names for settings and the command line, "exact", "drmad", "piecewise", "truncated", "auto": the name function gives a
- * static string ("drmad" for a value out of range); the parser takes
- * them in any case and refuses any other with %DRMAD_ERROR_INVALID_ARGUMENT
- * listing them, leaving @method untouched. */
+/* Names for settings and the command line: "exact", "drmad", "piecewise",
+ * "truncated", "auto". The name function gives a static string ("drmad"
+ * for a value out of range); the parser takes them in any case and refuses
+ * any other with %DRMAD_ERROR_INVALID_ARGUMENT listing them, leaving
+ * @method untouched. */
 const char *drmad_method_name      (DrmadMethod method);
 gboolean    drmad_method_from_name (const char *name, DrmadMethod *method, GError **error);
 

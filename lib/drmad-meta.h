@@ -12,15 +12,15 @@ typedef enum {
   DRMAD_META_SIGN,   /* sign-SGD, the DrMAD authors' choice */
 } DrmadMetaAlgorithm;
 
-/* Names for settings and the command line, "adam", "sgd", "sign": the name function gives a
- * static string (the first name for a value out of range); the parser takes
- * them in any case and refuses any other with %DRMAD_ERROR_INVALID_ARGUMENT
- * listing them, leaving @algorithm untouched. */
+/* Names for settings and the command line: "adam", "sgd", "sign". The name
+ * function gives a static string (the first name for a value out of range);
+ * the parser takes them in any case and refuses any other with
+ * %DRMAD_ERROR_INVALID_ARGUMENT listing them, leaving @algorithm untouched. */
 const char *drmad_meta_algorithm_name      (DrmadMetaAlgorithm algorithm);
 gboolean    drmad_meta_algorithm_from_name (const char *name, DrmadMetaAlgorithm *algorithm, GError **error);
 
 typedef struct {
-  DrmadMetaAlgorithm algorithm;
+  DrmadMetaAlgorithm algorithm;  /* default DRMAD_META_ADAM */
   double learning_rate;      /* step on raw θ (default 0.05) */
   double momentum;           /* SGD momentum (default 0.9) */
   double beta1, beta2, epsilon;  /* Adam (0.9, 0.999, 1e-8) */

@@ -13,10 +13,10 @@ typedef enum {
   DRMAD_ACTIVATION_SOFTSIGN,   /* z / (1 + |z|): added by following docs/architecture.md, kept as its test */
 } DrmadActivation;
 
-/* Names for settings and the command line, "relu", "tanh", "softsign": the name function gives a
- * static string (the first name for a value out of range); the parser takes
- * them in any case and refuses any other with %DRMAD_ERROR_INVALID_ARGUMENT
- * listing them, leaving @activation untouched. */
+/* Names for settings and the command line: "relu", "tanh", "softsign". The
+ * name function gives a static string (the first name for a value out of
+ * range); the parser takes them in any case and refuses any other with
+ * %DRMAD_ERROR_INVALID_ARGUMENT listing them, leaving @activation untouched. */
 const char *drmad_activation_name      (DrmadActivation activation);
 gboolean    drmad_activation_from_name (const char *name, DrmadActivation *activation, GError **error);
 

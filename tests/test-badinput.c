@@ -843,6 +843,45 @@ test_cgroup_reads_what_counts (void)
   g_assert_cmpstr (bound, ==, expected);
 }
 
+/* An enum's names as its header lists them, in value order: each value's
+ * name parses back to it in any case; a value out of range gets
+ * @out_of_range; an unknown name is refused with INVALID_ARGUMENT naming
+ * every name, the output left as it was. */
+#define ASSERT_ENUM_NAMES(Type, name_fn, parse_fn, out_of_range, ...)                                   \
+  do {                                                                                                \
+    static const char *const names[] = { __VA_ARGS__ };                                               \
+    const guint n = G_N_ELEMENTS (names);                                                             \
+    for (guint i = 0; i < n; i++) {                                                                   \
+      g_assert_cmpstr (name_fn ((Type) i), ==, names[i]);                                            \
+      g_autofree char *upper = g_ascii_strup (names[i], -1);                                         \
+      Type parsed = (Type) ((i + 1) % n);                                                             \
+      g_assert_true (parse_fn (upper, &parsed, NULL));                                               \
+      g_assert_cmpint (parsed, ==, i);                                                                \
+    }                                                                                                 \
+    g_assert_cmpstr (name_fn ((Type) n), ==, out_of_range);                                          \
+    g_autoptr (GError) error = NULL;                                                                  \
+    Type kept = (Type) (n - 1);                                                                       \
+    g_assert_false (parse_fn ("nonesuch", &kept, &error));                                           \
+    g_assert_error (error, DRMAD_ERROR, DRMAD_ERROR_INVALID_ARGUMENT);                               \
+    g_assert_cmpint (kept, ==, n - 1);                                                                \
+    for (guint i = 0; i < n; i++)                                                                     \
+      g_assert_nonnull (strstr (error->message, names[i]));                                          \
+  } while (0)
+
+/* What drmad-device.h, drmad-net.h, drmad-hypergradient.h and drmad-meta.h
+ * say of their name functions and parsers. */
+static void
+test_enum_names (void)
+{
+  ASSERT_ENUM_NAMES (DrmadGemmPath, drmad_gemm_path_name, drmad_gemm_path_from_name, "auto", "auto", "clblast", "host");
+  ASSERT_ENUM_NAMES (DrmadActivation, drmad_activation_name, drmad_activation_from_name, "relu", "relu", "tanh",
+                     "softsign");
+  ASSERT_ENUM_NAMES (DrmadMethod, drmad_method_name, drmad_method_from_name, "drmad", "exact", "drmad", "piecewise",
+                     "truncated", "auto");
+  ASSERT_ENUM_NAMES (DrmadMetaAlgorithm, drmad_meta_algorithm_name, drmad_meta_algorithm_from_name, "adam", "adam",
+                     "sgd", "sign");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -855,6 +894,7 @@ main (int argc, char **argv)
   }
   g_test_add_func ("/bad-input/cgroup-memory-limit", test_cgroup_memory_limit);
   g_test_add_func ("/bad-input/cgroup-reads-what-counts", test_cgroup_reads_what_counts);
+  g_test_add_func ("/bad-input/enum-names", test_enum_names);
   int status = g_test_run ();
   g_autofree char *command = g_strdup_printf ("rm -rf '%s'", scratch);
   (void) !system (command);
