@@ -1291,6 +1291,17 @@ folder_outcome (GError **error, const char *again)
   return DRMAD_JOB_FAILED;
 }
 
+/* "drmad --no-gui", launched as this run was where it has several
+ * processes ("mpirun -n 4 drmad --no-gui"): the start of a command line
+ * the job offers. */
+static char *
+command_start (const DrmadJobRanks *ranks)
+{
+  if (ranks->size > 1)
+    return g_strdup_printf ("%s -n %u drmad --no-gui", ranks->launcher ? ranks->launcher : "mpirun", ranks->size);
+  return g_strdup ("drmad --no-gui");
+}
+
 /* Where the meta-iterations up to @kept are, after a failure; a folder that
  * disappeared while the run went on (deleted, or moved: a relative name
  * follows the current folder) is said to be gone. */
@@ -1300,10 +1311,8 @@ say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const 
 {
   /* A run of several processes resumes with as many (plain --resume is
    * refused there), as the stop line of drmad-cli.c says. */
-  g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("%s -n %u drmad --no-gui --resume",
-                                                               ranks->launcher ? ranks->launcher : "mpirun",
-                                                               ranks->size)
-                                            : g_strdup ("--resume");
+  g_autofree char *command = command_start (ranks);
+  g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("%s --resume", command) : g_strdup ("--resume");
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
   GStatBuf st;
   gboolean there = g_stat (checkpoint, &st) == 0;
@@ -1737,15 +1746,22 @@ exchange:
       if (!writer)
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
-      say_kept (callbacks, ranks, result->folder, recorded ? it + 1 : it, replacing, "");
-      if (!recorded && it == 0 && !replacing && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
+      g_autofree char *ini = g_build_filename (result->folder, "run.ini", NULL);
+      if (!recorded && it == 0 && !replacing && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)
+          && g_file_test (ini, G_FILE_TEST_IS_REGULAR)) {
         /* The starting values diverged (drmad-meta.h): a resume, which must
-         * keep them, trains the same way, so the offer above alone led back
-         * to the same failure. */
+         * keep them, trains the same way, so say_kept()'s offer of one led
+         * back to the same failure; and a second line that named the way
+         * out contradicted it. --force over the folder reads its run.ini
+         * first (/cli/first-meta-iteration-failed-force-new runs this). */
         const char *init_lr = o->values ? g_hash_table_lookup (o->values, "init-lr") : NULL;
-        say (callbacks, "its starting values diverged, and resuming keeps them: to change them, start it over in "
-             "its folder with an --init-lr below %s (--config %s/run.ini --out %s --force and that --init-lr)",
-             init_lr ? init_lr : "the run's", result->folder, result->folder);
+        g_autofree char *command = command_start (ranks);
+        say (callbacks, "no meta-iteration finished: %s holds only this run's settings, and their starting values "
+             "diverge, which a --resume would keep; to start it over there with an --init-lr below %s: %s "
+             "--config %s --out %s --force --init-lr SMALLER", result->folder, init_lr ? init_lr : "the run's",
+             command, ini, result->folder);
+      } else {
+        say_kept (callbacks, ranks, result->folder, recorded ? it + 1 : it, replacing, "");
       }
       goto out;
     }
