@@ -2202,6 +2202,8 @@ test_start_reverse_diverged (void)
   /* The pass gave no hypergradient: its norms are no number, not 0 (they
    * were: "|dl2| 0", and 0 in history.csv's hypergradient_norm cells). */
   g_assert_nonnull (strstr (out, "|dl2| —  |dlr| —"));
+  /* the same "—" for the validation error beside them ("val_error nan") */
+  g_assert_nonnull (strstr (out, "  val_error —  |dl2| —"));
   assert_norms_empty (history, "1");
   /* checkpoint.bin stores them as 0 with a flag, as its other missing values:
    * it holds no NaN (the quiet NaN of NAN, either sign, at any offset). */
