@@ -1304,10 +1304,12 @@ command_start (const DrmadJobRanks *ranks)
 
 /* Where the meta-iterations up to @kept are, after a failure; a folder that
  * disappeared while the run went on (deleted, or moved: a relative name
- * follows the current folder) is said to be gone. */
+ * follows the current folder) is said to be gone. @then follows the way to
+ * continue; @settings_then, where not NULL, follows the offer of a resume
+ * of a folder that holds only run.ini. */
 static void
 say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const char *folder, guint64 kept,
-          gboolean force, const char *then)
+          gboolean force, const char *then, const char *settings_then)
 {
   /* A run of several processes resumes with as many (plain --resume is
    * refused there), as the stop line of drmad-cli.c says. */
@@ -1334,7 +1336,7 @@ say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const 
     g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
     if (g_file_test (ini, G_FILE_TEST_IS_REGULAR))
       say (callbacks, "no meta-iteration finished: %s holds only this run's settings (%s %s starts it from "
-           "the beginning)", folder, resume, folder);
+           "the beginning)%s", folder, resume, folder, settings_then ? settings_then : "");
     else
       say (callbacks, "no meta-iteration finished: %s holds nothing of this run", folder);
   }
@@ -1659,7 +1661,7 @@ exchange:
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
       g_prefix_error (error, "the warm start %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
       if (writer)
-        say_kept (callbacks, ranks, result->folder, 0, replacing, "");
+        say_kept (callbacks, ranks, result->folder, 0, replacing, "", NULL);
       goto out;
     }
     say (callbacks, "warm start (--warm-start %u): %s", o->warm_start, summary);
@@ -1681,7 +1683,7 @@ exchange:
       g_prefix_error (error, "the plots of meta-iteration %u could not be drawn again: ",
                       drmad_meta_get_iteration (meta));
       say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
-                ", which runs the final evaluation again");
+                ", which runs the final evaluation again", NULL);
       goto out;
     }
   }
@@ -1746,23 +1748,23 @@ exchange:
       if (!writer)
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
-      g_autofree char *ini = g_build_filename (result->folder, "run.ini", NULL);
-      if (!recorded && it == 0 && !replacing && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)
-          && g_file_test (ini, G_FILE_TEST_IS_REGULAR)) {
+      g_autofree char *advice = NULL;
+      if (!recorded && it == 0 && !replacing && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
         /* The starting values diverged (drmad-meta.h): a resume, which must
-         * keep them, trains the same way, so say_kept()'s offer of one led
-         * back to the same failure; and a second line that named the way
-         * out contradicted it. --force over the folder reads its run.ini
-         * first (/cli/first-meta-iteration-failed-force-new runs this). */
+         * keep them, trains the same way where the divergence is the
+         * values' own (a fault that does not come back resumes:
+         * /cli/first-meta-iteration-failed), so the offer alone led back to
+         * the same failure. Said on its line: a second line that named the
+         * way out ("resuming keeps them") seemed to take the offer back.
+         * --force over the folder reads its run.ini first
+         * (/cli/first-meta-iteration-failed-force-new runs this). */
         const char *init_lr = o->values ? g_hash_table_lookup (o->values, "init-lr") : NULL;
         g_autofree char *command = command_start (ranks);
-        say (callbacks, "no meta-iteration finished: %s holds only this run's settings, and their starting values "
-             "diverge, which a --resume would keep; to start it over there with an --init-lr below %s: %s "
-             "--config %s --out %s --force --init-lr SMALLER", result->folder, init_lr ? init_lr : "the run's",
-             command, ini, result->folder);
-      } else {
-        say_kept (callbacks, ranks, result->folder, recorded ? it + 1 : it, replacing, "");
+        advice = g_strdup_printf ("; that keeps its starting values, which diverged: to change them, %s --config "
+                                  "%s/run.ini --out %s --force --init-lr SMALLER (below %s)", command,
+                                  result->folder, result->folder, init_lr ? init_lr : "the run's");
       }
+      say_kept (callbacks, ranks, result->folder, recorded ? it + 1 : it, replacing, "", advice);
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");
@@ -1806,7 +1808,7 @@ exchange:
     outcome = outcome_of (*error, DRMAD_JOB_FAILED);
     g_prefix_error (error, "the final evaluation %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
     say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
-              ", which runs the final evaluation again");
+              ", which runs the final evaluation again", NULL);
     goto out;
   }
   /* In the C locale's notation whatever the user's (0.001, not 0,001): the
@@ -1834,7 +1836,7 @@ exchange:
     result->final_unrecorded = TRUE;
     g_prefix_error (error, "the final evaluation is measured but not recorded: ");
     say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
-              ", which runs the final evaluation again");
+              ", which runs the final evaluation again", NULL);
   }
 out:
   result->earlier_run_kept = replacing && outcome != DRMAD_JOB_DONE && (!run || drmad_run_get_n_records (run) == 0);
