@@ -1694,7 +1694,7 @@ exchange:
    * meta-iteration then ran the same pass on the same minibatches to the
    * same divergence, to the last one. A resumed run that recorded only such
    * meta-iterations is in the same place: it ran the pass once more. */
-  gboolean repeats = drmad_meta_get_iteration (meta) > 0 && !isfinite (drmad_meta_get_best_val_loss (meta));
+  gboolean repeats = drmad_meta_get_iteration (meta) > 0 && !drmad_meta_get_best_values (meta);
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
     if (repeats) {
       /* Exact and truncated reverse the true trajectory (docs/algorithm.md
@@ -1719,7 +1719,9 @@ exchange:
     }
     relay.meta_done = it;
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, relay_progress, &relay, error);
-    repeats = report && report->rejected && !isfinite (drmad_meta_get_best_val_loss (meta));
+    /* no θ accepted, not "no finite best": an accepted θ whose validation
+     * loss was inf moved θ all the same */
+    repeats = report && report->rejected && !drmad_meta_get_best_values (meta);
     if (report && ranks->size > 1
         && !ranks->check_theta (drmad_hyper_get_values (hyper), drmad_hyper_get_n (hyper), report->iteration,
                                 ranks->user_data, error)) {
