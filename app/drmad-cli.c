@@ -101,9 +101,16 @@ list_devices (void)
 
 /* ---- the meta-optimisation job ---- */
 
+/* NaN, a number never measured (drmad-meta.h), is "—" as the hypergradient
+ * norms beside it (format_norms, app/drmad-job.c) and the window's summary
+ * are: "val_error nan  |dl2| —" mixed the two on one line. */
 static const char *
 fmt (char *buffer, double value, DrmadPrecision precision)
 {
+  if (isnan (value)) {
+    g_strlcpy (buffer, "—", G_ASCII_DTOSTR_BUF_SIZE);
+    return buffer;
+  }
   return g_ascii_formatd (buffer, G_ASCII_DTOSTR_BUF_SIZE, precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g",
                           value);
 }

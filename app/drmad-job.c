@@ -1291,19 +1291,30 @@ folder_outcome (GError **error, const char *again)
   return DRMAD_JOB_FAILED;
 }
 
+/* "drmad --no-gui", launched as this run was where it has several
+ * processes ("mpirun -n 4 drmad --no-gui"): the start of a command line
+ * the job offers. */
+static char *
+command_start (const DrmadJobRanks *ranks)
+{
+  if (ranks->size > 1)
+    return g_strdup_printf ("%s -n %u drmad --no-gui", ranks->launcher ? ranks->launcher : "mpirun", ranks->size);
+  return g_strdup ("drmad --no-gui");
+}
+
 /* Where the meta-iterations up to @kept are, after a failure; a folder that
  * disappeared while the run went on (deleted, or moved: a relative name
- * follows the current folder) is said to be gone. */
+ * follows the current folder) is said to be gone. @then follows the way to
+ * continue; @settings_then, where not NULL, follows the offer of a resume
+ * of a folder that holds only run.ini. */
 static void
 say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const char *folder, guint64 kept,
-          gboolean force, const char *then)
+          gboolean force, const char *then, const char *settings_then)
 {
   /* A run of several processes resumes with as many (plain --resume is
    * refused there), as the stop line of drmad-cli.c says. */
-  g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("%s -n %u drmad --no-gui --resume",
-                                                               ranks->launcher ? ranks->launcher : "mpirun",
-                                                               ranks->size)
-                                            : g_strdup ("--resume");
+  g_autofree char *command = command_start (ranks);
+  g_autofree char *resume = ranks->size > 1 ? g_strdup_printf ("%s --resume", command) : g_strdup ("--resume");
   g_autofree char *checkpoint = g_build_filename (folder, "checkpoint.bin", NULL);
   GStatBuf st;
   gboolean there = g_stat (checkpoint, &st) == 0;
@@ -1325,7 +1336,7 @@ say_kept (const DrmadJobCallbacks *callbacks, const DrmadJobRanks *ranks, const 
     g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
     if (g_file_test (ini, G_FILE_TEST_IS_REGULAR))
       say (callbacks, "no meta-iteration finished: %s holds only this run's settings (%s %s starts it from "
-           "the beginning)", folder, resume, folder);
+           "the beginning)%s", folder, resume, folder, settings_then ? settings_then : "");
     else
       say (callbacks, "no meta-iteration finished: %s holds nothing of this run", folder);
   }
@@ -1650,7 +1661,7 @@ exchange:
       outcome = outcome_of (*error, DRMAD_JOB_FAILED);
       g_prefix_error (error, "the warm start %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
       if (writer)
-        say_kept (callbacks, ranks, result->folder, 0, replacing, "");
+        say_kept (callbacks, ranks, result->folder, 0, replacing, "", NULL);
       goto out;
     }
     say (callbacks, "warm start (--warm-start %u): %s", o->warm_start, summary);
@@ -1672,7 +1683,7 @@ exchange:
       g_prefix_error (error, "the plots of meta-iteration %u could not be drawn again: ",
                       drmad_meta_get_iteration (meta));
       say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
-                ", which runs the final evaluation again");
+                ", which runs the final evaluation again", NULL);
       goto out;
     }
   }
@@ -1683,7 +1694,7 @@ exchange:
    * meta-iteration then ran the same pass on the same minibatches to the
    * same divergence, to the last one. A resumed run that recorded only such
    * meta-iterations is in the same place: it ran the pass once more. */
-  gboolean repeats = drmad_meta_get_iteration (meta) > 0 && !isfinite (drmad_meta_get_best_val_loss (meta));
+  gboolean repeats = drmad_meta_get_iteration (meta) > 0 && !drmad_meta_get_best_values (meta);
   for (guint64 it = drmad_meta_get_iteration (meta); it < o->meta_iters; it++) {
     if (repeats) {
       /* Exact and truncated reverse the true trajectory (docs/algorithm.md
@@ -1708,7 +1719,9 @@ exchange:
     }
     relay.meta_done = it;
     g_autoptr (DrmadMetaReport) report = drmad_meta_step (meta, relay_progress, &relay, error);
-    repeats = report && report->rejected && !isfinite (drmad_meta_get_best_val_loss (meta));
+    /* no θ accepted, not "no finite best": an accepted θ whose validation
+     * loss was inf moved θ all the same */
+    repeats = report && report->rejected && !drmad_meta_get_best_values (meta);
     if (report && ranks->size > 1
         && !ranks->check_theta (drmad_hyper_get_values (hyper), drmad_hyper_get_n (hyper), report->iteration,
                                 ranks->user_data, error)) {
@@ -1737,16 +1750,23 @@ exchange:
       if (!writer)
         goto out;
       /* Recorded, its plots failing (a full disk): the checkpoint holds it. */
-      say_kept (callbacks, ranks, result->folder, recorded ? it + 1 : it, replacing, "");
+      g_autofree char *advice = NULL;
       if (!recorded && it == 0 && !replacing && g_error_matches (*error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED)) {
         /* The starting values diverged (drmad-meta.h): a resume, which must
-         * keep them, trains the same way, so the offer above alone led back
-         * to the same failure. */
+         * keep them, trains the same way where the divergence is the
+         * values' own (a fault that does not come back resumes:
+         * /cli/first-meta-iteration-failed), so the offer alone led back to
+         * the same failure. Said on its line: a second line that named the
+         * way out ("resuming keeps them") seemed to take the offer back.
+         * --force over the folder reads its run.ini first
+         * (/cli/first-meta-iteration-failed-force-new runs this). */
         const char *init_lr = o->values ? g_hash_table_lookup (o->values, "init-lr") : NULL;
-        say (callbacks, "its starting values diverged, and resuming keeps them: to change them, start it over in "
-             "its folder with an --init-lr below %s (--config %s/run.ini --out %s --force and that --init-lr)",
-             init_lr ? init_lr : "the run's", result->folder, result->folder);
+        g_autofree char *command = command_start (ranks);
+        advice = g_strdup_printf ("; that keeps its starting values, which diverged: to change them, %s --config "
+                                  "%s/run.ini --out %s --force --init-lr SMALLER (below %s)", command,
+                                  result->folder, result->folder, init_lr ? init_lr : "the run's");
       }
+      say_kept (callbacks, ranks, result->folder, recorded ? it + 1 : it, replacing, "", advice);
       goto out;
     }
     event.norms = format_norms (report, hyper, o->precision == DRMAD_PRECISION_FLOAT64 ? "%.17g" : "%.9g");
@@ -1790,7 +1810,7 @@ exchange:
     outcome = outcome_of (*error, DRMAD_JOB_FAILED);
     g_prefix_error (error, "the final evaluation %s: ", outcome == DRMAD_JOB_CANCELLED ? "stopped" : "failed");
     say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
-              ", which runs the final evaluation again");
+              ", which runs the final evaluation again", NULL);
     goto out;
   }
   /* In the C locale's notation whatever the user's (0.001, not 0,001): the
@@ -1818,7 +1838,7 @@ exchange:
     result->final_unrecorded = TRUE;
     g_prefix_error (error, "the final evaluation is measured but not recorded: ");
     say_kept (callbacks, ranks, result->folder, drmad_meta_get_iteration (meta), FALSE,
-              ", which runs the final evaluation again");
+              ", which runs the final evaluation again", NULL);
   }
 out:
   result->earlier_run_kept = replacing && outcome != DRMAD_JOB_DONE && (!run || drmad_run_get_n_records (run) == 0);

@@ -19,8 +19,12 @@
 #define CHECKPOINT_MAGIC "DRMADCK1"
 /* 4: records hold ranks and the two spreads; 5: the start θ after them, when set; 6: each record its cells
  * (drmad_hyper_cells) and θ only where it is kept (DRMAD_RUN_THETA_KEPT_MAX), the header hyper.csv's
- * length and the CRC-32 of its last bytes */
-#define CHECKPOINT_VERSION 6
+ * length and the CRC-32 of its last bytes; 7: version 6's layout, where a record may carry the flag
+ * NORMS_MISSING (a version 6 reader took its stored 0 for the norms). A run writes 7 only where one of
+ * its records carries it (checkpoint_payload), so that a drmad reading 3 to 6 refuses, naming the
+ * versions, the files it would misread, and resumes the others. */
+#define CHECKPOINT_VERSION 7
+#define CHECKPOINT_VERSION_NORMS_KNOWN 6
 #define CHECKPOINT_OLDEST_VERSION 3
 #define LOCK_NAME ".drmad-lock"
 /* In a --force run's staging folder until it takes the earlier run's place:
@@ -1546,9 +1550,12 @@ drmad_run_hyper_csv_bytes_per_iteration (const DrmadHyper *hyper)
  * numbers, the group norms, the cells (drmad_hyper_cells of every kind),
  * θ where the record keeps it (count 14 says so); then the start θ, when
  * set. Flag bit RECORD_VALUES + 1 of count 1: the group norms are not
- * finite (a pass that diverged gave none), stored as 0 and read back NaN. Version 3: one count and two values fewer (the ranks and the
- * spreads); versions 3 to 5: 5 header integers, 14 counts, no cells, θ in
- * every record. */
+ * finite (a pass that diverged gave none), stored as 0 and read back NaN
+ * (version 7; a version 6 written between the numerics review,
+ * docs/reliability.md, and version 7 has it too, no other version 6).
+ * Version 3: one count and two values fewer (the ranks and the spreads);
+ * versions 3 to 5: 5 header integers, 14 counts, no cells, θ in every
+ * record. */
 #define RECORD_COUNTS 15
 #define RECORD_VALUES 7
 #define NORMS_MISSING ((guint64) 2 << RECORD_VALUES)
@@ -1570,8 +1577,10 @@ payload_append (Payload *payload, const void *data, gsize length)
  * may hold θ of every record (300 meta-iterations of 1.8 M hyperparameters
  * were 4.3 GB before version 6 kept θ of the last record only). */
 static GBytes *
-checkpoint_payload (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *path, GError **error)
+checkpoint_payload (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const char *path, guint32 *version,
+                    GError **error)
 {
+  *version = CHECKPOINT_VERSION_NORMS_KNOWN;
   g_autoptr (GBytes) state = drmad_meta_save_state (meta);
   const char *identity = run->identity ? run->identity : "";
   gsize cells = n_cells (hyper);
@@ -1608,6 +1617,8 @@ checkpoint_payload (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const cha
         flags |= NORMS_MISSING;
     for (guint g = 0; g < run->n_groups && (flags & NORMS_MISSING); g++)
       norms[g] = 0;
+    if (flags & NORMS_MISSING)
+      *version = CHECKPOINT_VERSION;
     guint64 counts[RECORD_COUNTS] = {
       r->iteration, flags, r->device_peak_bytes, r->host_peak_bytes, r->fidelity_measured,
       r->method.method, r->method.checkpoint_every, r->method.snapshots, r->method.reverse_steps,
@@ -1632,6 +1643,8 @@ checkpoint_payload (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const cha
     payload_append (&bytes, run->start, run->n * sizeof (double));
   return g_bytes_new_take (bytes.data, bytes.length);
 }
+
+static gboolean checkpoint_write (const char *path, GBytes *payload, guint32 version, GError **error);
 
 gboolean
 drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const DrmadMetaReport *report,
@@ -1688,6 +1701,7 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   g_autoptr (GString) history = history_csv (run, hyper);
   g_autofree char *checkpoint = g_build_filename (run->folder, "checkpoint.bin", NULL);
   g_autoptr (GBytes) payload = NULL;
+  guint32 version;
   guint hyper_records = run->hyper_records;
   guint64 hyper_bytes = run->hyper_bytes;
   guint32 hyper_tail_crc = run->hyper_tail_crc;
@@ -1695,8 +1709,8 @@ drmad_run_record (DrmadRun *run, DrmadHyper *hyper, DrmadMeta *meta, const Drmad
   /* The checkpoint goes last: a run killed in between resumes from the
    * previous one and rewrites these files. */
   if (write_in_run (run, "history.csv", history, error) && write_hyper_csv (run, run->records, hyper, error)
-      && (payload = checkpoint_payload (run, hyper, meta, checkpoint, error))
-      && drmad_checkpoint_write (checkpoint, payload, error) && (!run->replaces || replace_earlier_run (run, error))) {
+      && (payload = checkpoint_payload (run, hyper, meta, checkpoint, &version, error))
+      && checkpoint_write (checkpoint, payload, version, error) && (!run->replaces || replace_earlier_run (run, error))) {
     drop_theta_not_kept (run->records, run->n);
     return TRUE;
   }
@@ -1775,14 +1789,13 @@ memory_available (char **bound)
   return drmad_memory_room (TRUE, bound);
 }
 
-gboolean
-drmad_checkpoint_write (const char *path, GBytes *payload, GError **error)
+static gboolean
+checkpoint_write (const char *path, GBytes *payload, guint32 version, GError **error)
 {
   /* In pieces, not copied into one buffer first: the payload holds θ of
    * every record (hundreds of megabytes with L2 per weight). */
   gsize size;
   const guint8 *data = g_bytes_get_data (payload, &size);
-  guint32 version = CHECKPOINT_VERSION;
   guint64 length = size;
   guint32 crc = checkpoint_crc (crc32 (0, NULL, 0), data, size);
   gsize chunk = checkpoint_chunk ();
@@ -1794,6 +1807,12 @@ drmad_checkpoint_write (const char *path, GBytes *payload, GError **error)
     if (!atomic_write (&file, data + done, MIN (size - done, chunk), error))
       return FALSE;
   return atomic_write (&file, &crc, 4, error) && atomic_commit (&file, error);
+}
+
+gboolean
+drmad_checkpoint_write (const char *path, GBytes *payload, GError **error)
+{
+  return checkpoint_write (path, payload, CHECKPOINT_VERSION, error);
 }
 
 /* Reads @length bytes into @buffer in chunks, the CRC-32 of them into

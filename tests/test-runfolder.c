@@ -2164,10 +2164,10 @@ test_aside_name_bounded (void)
  * records a checkpoint.bin holds, read from its header only: a run's
  * version-6 checkpoint of 2 meta-iterations counts 2. The same bytes with
  * the record count lowered to 1 (a damaged file: the export cut rows
- * silently), another byte of the payload flipped, the version raised to 7
- * (read as version 6's header before) or cut short by one byte are
- * refused with the error drmad_checkpoint_read() gives for the same
- * file. */
+ * silently), another byte of the payload flipped, the version raised to 8,
+ * past the newest (read as the newest's header before) or cut short by one
+ * byte are refused with the error drmad_checkpoint_read() gives for the
+ * same file. */
 static void
 test_checkpoint_bytes_records (void)
 {
@@ -2192,7 +2192,7 @@ test_checkpoint_bytes_records (void)
   struct { gsize at; guint8 value; gsize length; int code; } faults[] = {
     { 20 + 8, 1, size, DRMAD_ERROR_CORRUPT },          /* the record count, 2 -> 1 */
     { size / 2, 0, size, DRMAD_ERROR_CORRUPT },        /* a byte of the payload, flipped below */
-    { 8, 7, size, DRMAD_ERROR_CORRUPT },               /* version 7 */
+    { 8, 8, size, DRMAD_ERROR_CORRUPT },               /* version 8 */
     { 0, 'D', size - 1, DRMAD_ERROR_TRUNCATED },       /* cut short */
   };
   for (guint k = 0; k < G_N_ELEMENTS (faults); k++) {
