@@ -338,6 +338,18 @@ new_report (DrmadMeta *meta)
   return report;
 }
 
+/* The error of a pass that diverged before any θ was accepted: there is
+ * nothing to go back to. A training that diverged ends its own error with
+ * the advice, which this one repeated ("(try a smaller learning rate)):
+ * lower the initial learning rate"). */
+static void
+set_start_diverged (const char *event, GError **error)
+{
+  gboolean advised = g_str_has_suffix (event, DRMAD_SMALLER_LR_ADVICE);
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED, "the starting hyperparameters already diverge (%s)%s", event,
+               advised ? "" : ": lower the initial learning rate");
+}
+
 /* The guard: go back to the accepted θ and take a half-length step. */
 static DrmadMetaReport *
 reject_full (DrmadMeta *meta, DrmadMetaReport *report, char *event, gboolean unstable, GError **error)
@@ -351,8 +363,7 @@ reject_full (DrmadMeta *meta, DrmadMetaReport *report, char *event, gboolean uns
     return report;
   }
   if (!meta->have_accepted) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
-                 "the starting hyperparameters already diverge (%s): lower the initial learning rate", event);
+    set_start_diverged (event, error);
     drmad_meta_report_free (report);
     return NULL;
   }
@@ -559,8 +570,7 @@ static DrmadMetaReport *
 reject_reduced (DrmadMeta *meta, DrmadMetaReport *report, char *event, GError **error)
 {
   if (!meta->have_accepted) {
-    g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
-                 "the starting hyperparameters already diverge (%s): lower the initial learning rate", event);
+    set_start_diverged (event, error);
     g_free (event);
     drmad_meta_report_free (report);
     return NULL;

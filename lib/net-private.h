@@ -20,6 +20,10 @@ struct _DrmadDeviceData {
   DrmadBuffer   *labels;     /* n ints */
 };
 
+/* The advice a training that diverged ends its error with (train.c,
+ * check_loss); errors that wrap it add none of their own (meta.c). */
+#define DRMAD_SMALLER_LR_ADVICE " (try a smaller learning rate)"
+
 struct _DrmadNet {
   DrmadDevice    *device;
   gpointer        owner;        /* the GThread inside a call on the net, or NULL (drmad_net_enter) */

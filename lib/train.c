@@ -307,7 +307,7 @@ check_loss (double loss_sum, const char *phase, guint64 done, guint64 total, GEr
   /* NaN has no sign worth showing: %g wrote "-nan" for the one an inf − inf left */
   g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_DIVERGED,
                "%s diverged: the minibatch loss became %s by step %" G_GUINT64_FORMAT
-               " of %" G_GUINT64_FORMAT " (try a smaller learning rate)", phase,
+               " of %" G_GUINT64_FORMAT DRMAD_SMALLER_LR_ADVICE, phase,
                isnan (loss_sum) ? "NaN" : loss_sum > 0 ? "inf" : "-inf", done, total);
   return FALSE;
 }
