@@ -2335,6 +2335,23 @@ test_checkpoint_memory_peak (void)
   remove_tree (dir);
 }
 
+/* In the parent: runs the test in a new process, where the library has
+ * not read the umask yet, and returns NULL. In that process: a new
+ * temporary folder. */
+static char *
+umask_subprocess_dir (void)
+{
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return NULL;
+  }
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("drmad-umask-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
 /* The modes of @folder and of its run.ini. */
 static void
 assert_run_modes (const char *folder, mode_t ini_mode, mode_t folder_mode)
@@ -2357,14 +2374,10 @@ assert_run_modes (const char *folder, mode_t ini_mode, mode_t folder_mode)
 static void
 test_umask_read_not_set (void)
 {
-  if (!g_test_subprocess ()) {
-    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-    g_test_trap_assert_passed ();
+  g_autofree char *dir = umask_subprocess_dir ();
+  if (!dir)
     return;
-  }
   g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-umask-XXXXXX", &error);
-  g_assert_no_error (error);
   g_autofree char *folder = g_build_filename (dir, "run", NULL);
   umask (027);
   g_atomic_int_set (&umask_watched, TRUE);
@@ -2387,14 +2400,10 @@ test_umask_read_not_set (void)
 static void
 test_umask_followed_when_changed (void)
 {
-  if (!g_test_subprocess ()) {
-    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-    g_test_trap_assert_passed ();
+  g_autofree char *dir = umask_subprocess_dir ();
+  if (!dir)
     return;
-  }
   g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-umask-XXXXXX", &error);
-  g_assert_no_error (error);
   g_autofree char *first = g_build_filename (dir, "first", NULL);
   g_autofree char *second = g_build_filename (dir, "second", NULL);
   umask (022);
