@@ -96,7 +96,9 @@ void           drmad_net_get_layer_span (const DrmadNet *net, guint layer,
  * %DRMAD_ERROR_OUT_OF_MEMORY where the device ran out of memory;
  * drmad_net_get_params() may be called from a progress callback, and from
  * another thread while the net works: it then copies the parameters after
- * a whole step, waiting for the step under way to end. */
+ * a whole step, waiting for the step under way to end, and on a queued
+ * path for every step queued before it (up to DRMAD_PROGRESS_LEAD,
+ * above). */
 gboolean drmad_net_set_params (DrmadNet *net, const double *params, GError **error);
 gboolean drmad_net_get_params (DrmadNet *net, double *params, GError **error);
 

@@ -95,7 +95,8 @@
  *   (a callback may read the parameters), and a callback may work on other
  *   nets. drmad_net_get_params() from another thread while the net trains
  *   (a window that draws the weights live) copies the parameters after a
- *   whole step, waiting for the step under way to end.
+ *   whole step, waiting for the step under way to end (on a queued path,
+ *   for the steps queued before it: drmad-net.h, DRMAD_PROGRESS_LEAD).
  * - DrmadHyper, DrmadMeta and DrmadRun are not locked: use each from one
  *   thread at a time (drmad_meta_step() moves θ in the DrmadHyper, so
  *   another thread must not read θ meanwhile: copy it between steps).

@@ -312,6 +312,17 @@ enqueue_sized (DrmadNet *net, HostStep *args, gsize size, GError **error)
                          "clEnqueueNativeKernel (host step)", error);
 }
 
+/* Under step_lock: drmad_net_get_params() from another thread reads it
+ * there, to take the parameters from host memory while they are only
+ * there. */
+static void
+drmad_net_set_host_direct (DrmadNet *net, gboolean direct)
+{
+  g_mutex_lock (&net->step_lock);
+  net->host_direct = direct;
+  g_mutex_unlock (&net->step_lock);
+}
+
 gboolean
 drmad_net_host_direct_begin (DrmadNet *net, GError **error)
 {
@@ -319,14 +330,14 @@ drmad_net_host_direct_begin (DrmadNet *net, GError **error)
     return FALSE;
   if (!drmad_cl_check (clFinish (net->device->queue), "clFinish (before training steps)", error))
     return FALSE;
-  net->host_direct = TRUE;
+  drmad_net_set_host_direct (net, TRUE);
   return TRUE;
 }
 
 void
 drmad_net_host_direct_end (DrmadNet *net)
 {
-  net->host_direct = FALSE;
+  drmad_net_set_host_direct (net, FALSE);
 }
 
 static gboolean

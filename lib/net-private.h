@@ -36,7 +36,8 @@ struct _DrmadNet {
                                                    * (lib/net-host.c): the host GEMM path, unless
                                                    * DRMAD_HOST_STEP=0 */
   gboolean        host_direct;                    /* fused training steps run on the calling thread,
-                                                   * the queue idle (drmad_net_host_direct_begin) */
+                                                   * the queue idle (drmad_net_host_direct_begin);
+                                                   * set under step_lock */
   GMutex          step_lock;                      /* held by each such step and by
                                                    * drmad_net_get_params(), which another thread may
                                                    * call meanwhile: it copies whole steps' parameters */

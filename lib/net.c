@@ -334,11 +334,21 @@ drmad_net_get_params (DrmadNet *net, double *params, GError **error)
   /* Another thread may read while the owner trains (drmad.h, "Threads"):
    * a queued read waits for the steps queued before it, but a step on the
    * owner's thread (DRMAD_HOST_DIRECT) would write the parameters while
-   * the copy is taken. */
+   * the copy is taken. Those steps leave them in host memory, read there:
+   * through the device's queue the copy waited for other nets' work on a
+   * shared device, and the owner's next step for the copy
+   * (/train/params-read-beside-queued-work). */
   g_atomic_int_inc (&net->copies_asked);
   g_mutex_lock (&net->step_lock);
   g_atomic_int_add (&net->copies_asked, -1);
-  gboolean read = drmad_buffer_read_doubles (net->params, 0, net->n_params, params, error);
+  gboolean read = TRUE;
+  if (net->host_direct && net->params->elem_size == sizeof (double))
+    memcpy (params, net->params->host, net->n_params * sizeof (double));
+  else if (net->host_direct)
+    for (gsize i = 0; i < net->n_params; i++)
+      params[i] = ((const float *) net->params->host)[i];
+  else
+    read = drmad_buffer_read_doubles (net->params, 0, net->n_params, params, error);
   net->copies_made++;
   g_cond_broadcast (&net->copy_made);
   g_mutex_unlock (&net->step_lock);

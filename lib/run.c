@@ -234,38 +234,45 @@ copy_range (int in, int out, size_t length)
 }
 
 /* The umask on the "Umask:" line of /proc/self/status (Linux 4.7 and
- * later), or -1 where there is none. */
+ * later): octal digits alone on the line after blanks; -1 where there is
+ * no such line. */
 static int
 status_umask (void)
 {
   g_autofree char *status = NULL;
   if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
     return -1;
-  const char *line = strstr (status, "\nUmask:");
-  if (!line)
+  const char *at = strstr (status, "\nUmask:");
+  if (!at)
     return -1;
-  char *end;
-  long mask = strtol (line + strlen ("\nUmask:"), &end, 8);
-  return end != line + strlen ("\nUmask:") && mask >= 0 && mask <= 0777 ? (int) mask : -1;
+  at += strlen ("\nUmask:");
+  at += strspn (at, " \t");
+  gsize digits = strspn (at, "01234567");
+  if (digits == 0 || digits > 4 || (at[digits] != '\n' && at[digits] != '\0'))
+    return -1;
+  int mask = (int) strtol (at, NULL, 8);
+  return mask <= 0777 ? mask : -1;
 }
 
-/* The process's umask, read once. Not by umask(), which reads it only by
- * setting it: for that moment every other thread's new files and folders
- * got 022, the program's own or another job's run folder beside this one
- * (docs/architecture.md, "Threads"); only where /proc says nothing. */
+/* The process's umask as it is now, from /proc: a program may narrow it
+ * after its first run folder, and the atomic writer's fchmod(), which no
+ * umask masks, gave the next folder's files the first one's (0644 under
+ * 077; /runfolder/umask-followed-when-changed). Not by umask(), which reads
+ * it only by setting it: for that moment every other thread's new files
+ * and folders got 022, the program's own or another job's run folder
+ * beside this one (docs/architecture.md, "Threads"); only where /proc says
+ * nothing, and then once. */
 static mode_t
 process_umask (void)
 {
+  int status = status_umask ();
+  if (status >= 0)
+    return (mode_t) status;
   static gsize once = 0;
   static mode_t mask;
   if (g_once_init_enter (&once)) {
-    int status = status_umask ();
-    if (status >= 0)
-      mask = (mode_t) status;
-    else {
-      mask = umask (022);
-      umask (mask);
-    }
+    mask = umask (022);
+    umask (mask);
     g_once_init_leave (&once, 1);
   }
   return mask;

@@ -2335,6 +2335,42 @@ test_checkpoint_memory_peak (void)
   remove_tree (dir);
 }
 
+/* In the parent: runs the test in a new process, where the library has
+ * not read the umask yet, and returns NULL; or skips it where
+ * /proc/self/status has no umask (no procfs, Linux before 4.7), where the
+ * library falls back on umask() (lib/run.c, process_umask). In that
+ * process: a new temporary folder. */
+static char *
+umask_subprocess_dir (void)
+{
+  g_autofree char *status = NULL;
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) || !strstr (status, "\nUmask:")) {
+    g_test_skip ("/proc/self/status gives no umask: the library sets it to read it");
+    return NULL;
+  }
+  if (!g_test_subprocess ()) {
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    return NULL;
+  }
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("drmad-umask-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+/* The modes of @folder and of its run.ini. */
+static void
+assert_run_modes (const char *folder, mode_t ini_mode, mode_t folder_mode)
+{
+  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (ini, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, ini_mode);
+  g_assert_cmpint (g_stat (folder, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, folder_mode);
+}
+
 /* The library reads the umask without setting it: umask() reads it only
  * by setting it, and for that moment every other thread's new files and
  * folders got 022 instead (lib/run.c, process_umask), a server's other
@@ -2345,14 +2381,10 @@ test_checkpoint_memory_peak (void)
 static void
 test_umask_read_not_set (void)
 {
-  if (!g_test_subprocess ()) {
-    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-    g_test_trap_assert_passed ();
+  g_autofree char *dir = umask_subprocess_dir ();
+  if (!dir)
     return;
-  }
   g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("drmad-umask-XXXXXX", &error);
-  g_assert_no_error (error);
   g_autofree char *folder = g_build_filename (dir, "run", NULL);
   umask (027);
   g_atomic_int_set (&umask_watched, TRUE);
@@ -2362,12 +2394,34 @@ test_umask_read_not_set (void)
   drmad_run_free (run);
   umask (022);
   g_assert_cmpint (g_atomic_int_get (&umask_calls), ==, 0);
-  g_autofree char *ini = g_build_filename (folder, "run.ini", NULL);
-  GStatBuf st;
-  g_assert_cmpint (g_stat (ini, &st), ==, 0);
-  g_assert_cmpint (st.st_mode & 0777, ==, 0640);
-  g_assert_cmpint (g_stat (folder, &st), ==, 0);
-  g_assert_cmpint (st.st_mode & 0777, ==, 0750);
+  assert_run_modes (folder, 0640, 0750);
+  remove_tree (dir);
+}
+
+/* A program that narrows its umask after its first run folder (a server
+ * that sets 077 once it has started, say): the next run folder's files
+ * follow the umask of the moment, as open() and mkdir() do. The umask the
+ * library read first used to be kept, and the atomic writer's fchmod(),
+ * which no umask masks, gave run.ini 0644 under 077 (lib/run.c,
+ * process_umask). In a new process, so that the first read is this one's. */
+static void
+test_umask_followed_when_changed (void)
+{
+  g_autofree char *dir = umask_subprocess_dir ();
+  if (!dir)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *first = g_build_filename (dir, "first", NULL);
+  g_autofree char *second = g_build_filename (dir, "second", NULL);
+  umask (022);
+  drmad_run_free (drmad_run_create (first, "[run]\n", FALSE, &error));
+  g_assert_no_error (error);
+  umask (077);
+  drmad_run_free (drmad_run_create (second, "[run]\n", FALSE, &error));
+  umask (022);
+  g_assert_no_error (error);
+  assert_run_modes (first, 0644, 0755);
+  assert_run_modes (second, 0600, 0700);
   remove_tree (dir);
 }
 
@@ -2420,5 +2474,6 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/checkpoint-memory-peak", test_checkpoint_memory_peak);
   g_test_add_func ("/runfolder/default-folders-side-by-side", test_default_folders_side_by_side);
   g_test_add_func ("/runfolder/umask-read-not-set", test_umask_read_not_set);
+  g_test_add_func ("/runfolder/umask-followed-when-changed", test_umask_followed_when_changed);
   return g_test_run ();
 }

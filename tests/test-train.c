@@ -605,6 +605,97 @@ test_params_read_while_training (gconstpointer data)
   g_assert_cmpmem (copy, n * sizeof (double), after + READ_STEPS * n, n * sizeof (double));
 }
 
+/* drmad_net_get_params() from a second thread while the net trains on the
+ * owner's thread (DRMAD_HOST_DIRECT), beside another net's work queued on
+ * the same device: the copy must not wait for that work, or the training,
+ * whose next step waits for the copy (lib/net-host.c, enqueue_sized),
+ * went at the other net's pace. The other net's work is a marker held by
+ * a user event, queued from the progress callback after step 1; the copy
+ * then read the parameters through the device's queue, and waited for the
+ * event (here until the callback gives up, 30 s). */
+typedef struct {
+  DrmadNet *net;
+  double   *own, *copy;   /* the parameters after step 1, by the owner and by the second thread */
+  GMutex    lock;
+  GCond     copied;
+  gboolean  done, blocked_copy, ok;
+} BesideQueued;
+
+static gpointer
+copy_beside_queued (gpointer data)
+{
+  BesideQueued *b = data;
+  gboolean ok = drmad_net_get_params (b->net, b->copy, NULL);
+  g_mutex_lock (&b->lock);
+  b->done = TRUE;
+  b->ok = ok;
+  g_cond_signal (&b->copied);
+  g_mutex_unlock (&b->lock);
+  return NULL;
+}
+
+static gboolean
+hold_queue_and_copy (const char *phase, guint64 step, guint64 total, gpointer data)
+{
+  BesideQueued *b = data;
+  if (step != 1)
+    return TRUE;
+  g_assert_true (drmad_net_get_params (b->net, b->own, NULL));
+  DrmadDevice *device = b->net->device;
+  cl_int status;
+  cl_event held = clCreateUserEvent (device->context, &status);
+  g_assert_cmpint (status, ==, CL_SUCCESS);
+  g_assert_cmpint (clEnqueueMarkerWithWaitList (device->queue, 1, &held, NULL), ==, CL_SUCCESS);
+  GThread *thread = g_thread_new ("copy", copy_beside_queued, b);
+  gint64 until = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&b->lock);
+  while (!b->done && g_cond_wait_until (&b->copied, &b->lock, until))
+    ;
+  b->blocked_copy = !b->done;
+  g_mutex_unlock (&b->lock);
+  clSetUserEventStatus (held, CL_COMPLETE);
+  g_thread_join (thread);
+  clReleaseEvent (held);
+  return TRUE;
+}
+
+static void
+test_params_read_beside_queued_work (void)
+{
+  static const guint beside_sizes[] = { 6, 8, 4 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = host_team_device ();
+  if (!device)
+    return;
+  GRand *rand = g_rand_new_with_seed (6);
+  double x[40 * 6];
+  gint32 labels[40];
+  g_autoptr (DrmadDeviceData) train = random_data (device, DRMAD_PRECISION_FLOAT32, rand, 40, 6, x, labels);
+  g_rand_free (rand);
+  g_autoptr (DrmadNet) net = drmad_net_new (device, beside_sizes, 3, DRMAD_ACTIVATION_TANH, DRMAD_PRECISION_FLOAT32,
+                                            10, &error);
+  g_assert_no_error (error);
+  if (!net->host_fused) {
+    g_test_skip ("no fused host path: the steps are queued, and so is the copy");
+    return;
+  }
+  g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+  g_assert_no_error (error);
+  CHECK (drmad_net_init_params (net, 2, NULL, &error));
+  gsize n = drmad_net_get_n_params (net);
+  g_autofree double *own = g_new (double, n);
+  g_autofree double *copy = g_new (double, n);
+  BesideQueued b = { .net = net, .own = own, .copy = copy };
+  g_mutex_init (&b.lock);
+  g_cond_init (&b.copied);
+  CHECK (drmad_trainer_run (trainer, train, 3, 0, 4, hold_queue_and_copy, &b, NULL, &error));
+  g_mutex_clear (&b.lock);
+  g_cond_clear (&b.copied);
+  g_assert_false (b.blocked_copy);
+  g_assert_true (b.ok);
+  g_assert_cmpmem (copy, n * sizeof (double), own, n * sizeof (double));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -622,6 +713,7 @@ main (int argc, char **argv)
                         test_params_read_while_training);
   g_test_add_data_func ("/train/params-read-while-training/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64),
                         test_params_read_while_training);
+  g_test_add_func ("/train/params-read-beside-queued-work", test_params_read_beside_queued_work);
   g_test_add_func ("/train/init-params", test_init_params);
   g_test_add_func ("/train/fashion-mnist-accuracy", test_fashion_mnist);
   return g_test_run ();
