@@ -3831,6 +3831,74 @@ test_a11y_status_reachable (void)
   close_window (window);
 }
 
+static void
+clipboard_text_read (GObject *clipboard, GAsyncResult *result, gpointer user_data)
+{
+  char **text = user_data;
+  *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (clipboard), result, NULL);
+  if (!*text)
+    *text = g_strdup ("");
+}
+
+/* What Ctrl+C in @widget puts on the clipboard. */
+static char *
+copied_text (GtkWidget *widget)
+{
+  g_assert_true (gtk_widget_activate_action (widget, "clipboard.copy", NULL));
+  char *text = NULL;
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL, clipboard_text_read, &text);
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  guint waker = g_timeout_add (5, wake, NULL);
+  while (!text && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (waker);
+  g_assert_nonnull (text);
+  return text;
+}
+
+/* The status line Tab reaches keeps what the keyboard selected in it as it
+ * changes, each second of a run: Tab selects all of it, and Ctrl+C after
+ * the next second copied nothing (GTK clears a label's selection with each
+ * new text; Ctrl+A had to beat the clock). All of it selected stays all of
+ * the new text; a part stays while the text up to its end is unchanged
+ * (the device, before "elapsed"), and goes where it is not. */
+static void
+test_a11y_status_selection (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  GtkLabel *status = window->status_label;
+  const char *device = "device: Portable Computing Language: cpu-haswell (CLBlast GEMM, float32)";
+  drmad_window_set_status (window, "%s · elapsed %u s", device, 1);
+  g_assert_true (gtk_widget_grab_focus (GTK_WIDGET (window->summary_label)));
+  gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == GTK_WIDGET (status));
+  int start, end;
+  g_assert_true (gtk_label_get_selection_bounds (status, &start, &end));
+  g_assert_cmpint (end - start, ==, g_utf8_strlen (gtk_label_get_text (status), -1));   /* Tab selected it all */
+  for (guint second = 2; second <= 3; second++) {
+    g_autofree char *expected = g_strdup_printf ("%s · elapsed %u s", device, second);
+    drmad_window_set_status (window, "%s · elapsed %u s", device, second);   /* as the run's tick does */
+    iterate_for (0.3);   /* the X server's events about the primary selection come in */
+    g_autofree char *copied = copied_text (GTK_WIDGET (status));
+    g_test_message ("second %u: copied \"%s\"", second, copied);
+    g_assert_cmpstr (copied, ==, expected);
+    g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == GTK_WIDGET (status));
+  }
+  int device_chars = g_utf8_strlen (device, -1);
+  gtk_label_select_region (status, 8, device_chars);
+  drmad_window_set_status (window, "%s · elapsed %u s", device, 4);
+  iterate_for (0.3);
+  g_autofree char *copied = copied_text (GTK_WIDGET (status));
+  g_assert_cmpstr (copied, ==, device + strlen ("device: "));
+  gtk_label_select_region (status, device_chars + 3, device_chars + 12);   /* "elapsed 4" */
+  drmad_window_set_status (window, "%s · elapsed %u s", device, 5);
+  iterate_for (0.3);
+  g_assert_false (gtk_label_get_selection_bounds (status, &start, &end));   /* not "elapsed 5" unasked */
+  close_window (window);
+}
+
 /* Each header-bar button with a key says it in its tooltip, which is its
  * description to a screen reader too: Start said Ctrl+Return, the settings
  * toggle F9 and the menu F10, but Stop, Open run… and Export… said nothing
@@ -5105,6 +5173,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/a11y/tab-names", test_a11y_tab_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/a11y/status-reachable", test_a11y_status_reachable);
+  g_test_add_func ("/gui/a11y/status-selection", test_a11y_status_selection);
   g_test_add_func ("/gui/a11y/button-keys", test_a11y_button_keys);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
