@@ -5038,6 +5038,52 @@ test_keyboard_mnemonics (void)
   close_window (window);
 }
 
+/* README's table of Alt+letter keys (under "Keyboard") is the window's: a
+ * row for every label with a letter, its letter and its text, and no other.
+ * The letters were listed in prose that nothing checked against the .ui. */
+static void
+test_keyboard_mnemonics_readme (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autofree char *readme = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_get_contents (DRMAD_README, &readme, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_auto (GStrv) lines = g_strsplit (readme, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    if (!g_str_has_prefix (lines[i], "| Alt+"))
+      continue;
+    g_auto (GStrv) cells = g_strsplit (lines[i] + strlen ("| Alt+"), " | ", 2);
+    if (!cells[1] || !g_str_has_suffix (cells[1], " |"))
+      g_error ("README: \"%s\" is not a row \"| Alt+KEY | SETTING |\"", lines[i]);
+    cells[1][strlen (cells[1]) - 2] = '\0';
+    if (!g_hash_table_insert (rows, g_strdup (cells[0]), g_strdup (cells[1])))
+      g_error ("README lists Alt+%s twice", cells[0]);
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_autoptr (GPtrArray) labels = g_ptr_array_new (), inputs = g_ptr_array_new ();
+  collect_mnemonics (GTK_WIDGET (window), labels, inputs);
+  g_test_message ("%u letters in the window, %u in README", labels->len, g_hash_table_size (rows));
+  for (guint i = 0; i < labels->len; i++) {
+    const char *key = gdk_keyval_name (gdk_keyval_to_upper (gtk_label_get_mnemonic_keyval (labels->pdata[i])));
+    const char *text = gtk_label_get_text (labels->pdata[i]), *row = g_hash_table_lookup (rows, key);
+    if (!row)
+      g_error ("README's Keyboard table has no Alt+%s (\"%s\")", key, text);
+    if (strcmp (row, text) != 0)
+      g_error ("README says Alt+%s is \"%s\"; the window's label is \"%s\"", key, row, text);
+    g_hash_table_remove (rows, key);
+  }
+  GHashTableIter left;
+  const char *key, *row;
+  g_hash_table_iter_init (&left, rows);
+  while (g_hash_table_iter_next (&left, (gpointer *) &key, (gpointer *) &row))
+    g_error ("README lists Alt+%s (\"%s\"), which no label of the window has", key, row);
+  g_assert_cmpuint (labels->len, >=, 23);
+  close_window (window);
+}
+
 /* The other windows the main window opens close with Escape and Ctrl+W,
  * the focus back in the main window: the keyboard shortcuts (which lists
  * both keys), About, Export's question before replacing files (closed, it
@@ -5171,6 +5217,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/compare", test_keyboard_compare);
   g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
   g_test_add_func ("/gui/keyboard/mnemonics", test_keyboard_mnemonics);
+  g_test_add_func ("/gui/keyboard/mnemonics-readme", test_keyboard_mnemonics_readme);
   g_test_add_func ("/gui/about-once", test_about_once);
   g_test_add_func ("/gui/save-png-window-closed", test_save_png_window_closed);
   g_test_add_func ("/gui/dataset-same-folder", test_dataset_same_folder);
