@@ -178,6 +178,29 @@ collect_accelerators (GtkWidget *widget, GPtrArray *accelerators)
     collect_accelerators (child, accelerators);
 }
 
+/* Whether a shortcut of @widget's own, not an action's accelerator (GTK's
+ * window: the inspector's Ctrl+Shift+I and Ctrl+Shift+D, its Tab and arrow
+ * keys), is @key with @mods. */
+static gboolean
+widget_takes_key (GtkWidget *widget, guint key, GdkModifierType mods)
+{
+  gboolean taken = FALSE;
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !taken; i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+      continue;
+    for (guint k = 0; k < g_list_model_get_n_items (G_LIST_MODEL (controller)) && !taken; k++) {
+      g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), k);
+      GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (shortcut);
+      taken = !GTK_IS_NAMED_ACTION (gtk_shortcut_get_action (shortcut)) && GTK_IS_KEYVAL_TRIGGER (trigger)
+              && gdk_keyval_to_lower (gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (trigger))) == key
+              && gtk_keyval_trigger_get_modifiers (GTK_KEYVAL_TRIGGER (trigger)) == mods;
+    }
+  }
+  return taken;
+}
+
 static guint resumed_target;
 static gboolean one_more (DrmadWindow *w) { return drmad_window_get_n_plotted (w) >= resumed_target; }
 
@@ -592,6 +615,11 @@ test_window (void)
     /* and the key reaches it: the action is the window's or the application's */
     g_auto (GStrv) by_key = gtk_application_get_actions_for_accel (GTK_APPLICATION (app), accels[0]);
     g_assert_true (g_strv_contains ((const char *const *) by_key, actions[i]));
+    /* and only it: no other action, nor GTK's own window keys (Ctrl+Shift+O
+     * beside the inspector's Ctrl+Shift+I and Ctrl+Shift+D) */
+    g_assert_cmpuint (g_strv_length (by_key), ==, 1);
+    if (widget_takes_key (GTK_WIDGET (window), gdk_keyval_to_lower (key), mods))
+      g_error ("%s (%s) is a key of GTK's window too", actions[i], accels[0]);
     g_assert_true (g_str_has_prefix (actions[i], "app.")
                    ? g_action_group_has_action (G_ACTION_GROUP (app), actions[i] + 4)
                    : g_action_group_has_action (G_ACTION_GROUP (window), actions[i] + 4));
