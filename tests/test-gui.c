@@ -3838,6 +3838,11 @@ test_a11y_status_reachable (void)
   SKIP_WITHOUT_DISPLAY ();
   g_autoptr (DrmadApplication) app = drmad_application_new ();
   DrmadWindow *window = new_window (app, 1024, 600);
+  /* The window opens with the focus on the first setting (README), not on
+   * a selectable label, which GTK would give it with all its text selected. */
+  g_assert_true (focus_in (window, GTK_WIDGET (window->dataset_dropdown)));
+  int start, end;
+  g_assert_false (gtk_label_get_selection_bounds (window->status_label, &start, &end));
   const char *text = "Exported 28 files (checkpoint.bin, history.csv, hyper.csv, l2.png, loss.png, lr.png, run.ini "
                      "and 21 more) to /home/someone/a folder with a long name/exports/2026-12-05-meta-iterations";
   drmad_window_set_status (window, "%s", text);
