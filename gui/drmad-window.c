@@ -27,15 +27,54 @@ format_duration (double seconds)
   return g_strdup_printf ("%" G_GUINT64_FORMAT " h %02" G_GUINT64_FORMAT " min", s / 3600, s / 60 % 60);
 }
 
+/* The number of characters @a and @b begin with alike. */
+static int
+common_prefix_chars (const char *a, const char *b)
+{
+  int n = 0;
+  while (*a && g_utf8_get_char (a) == g_utf8_get_char (b)) {
+    a = g_utf8_next_char (a);
+    b = g_utf8_next_char (b);
+    n++;
+  }
+  return n;
+}
+
 void
 drmad_window_set_status (DrmadWindow *self, const char *format, ...)
 {
   va_list args;
   va_start (args, format);
-  g_free (self->status);
-  self->status = g_strdup_vprintf (format, args);
+  g_autofree char *text = g_strdup_vprintf (format, args);
   va_end (args);
-  gtk_label_set_text (self->status_label, self->status);
+  /* The status line is selectable (README, "Keyboard"): Tab selects all of
+   * it for Ctrl+C, and it changes each second of a run, where GTK clears a
+   * label's selection with every new text, so the selection was gone before
+   * Ctrl+C. All of it selected stays all of it; a part stays where the text
+   * up to its end is unchanged (the device, before "elapsed"). */
+  GtkLabel *label = self->status_label;
+  int start, end;
+  gboolean selected = gtk_label_get_selection_bounds (label, &start, &end);
+  const char *shown = gtk_label_get_text (label);
+  if (selected && start == 0 && end == g_utf8_strlen (shown, -1))
+    end = g_utf8_strlen (text, -1);
+  else if (selected && end > common_prefix_chars (shown, text))
+    selected = FALSE;
+  if (selected) {
+    /* GTK 4.8 clears the label's selection by giving up the primary
+     * selection (X11's), and the X server's word of that came back after
+     * the selection was made again, which GTK then dropped as taken by
+     * another program: the selected text, made the primary selection's
+     * first, keeps it ours throughout (/gui/a11y/status-selection). */
+    const char *from = g_utf8_offset_to_pointer (text, start);
+    g_autofree char *part = g_strndup (from, g_utf8_offset_to_pointer (text, end) - from);
+    gdk_clipboard_set_text (gtk_widget_get_primary_clipboard (GTK_WIDGET (label)), part);
+  }
+  g_free (self->status);
+  self->status = g_steal_pointer (&text);
+  gtk_label_set_text (label, self->status);
+  if (selected)
+    gtk_label_select_region (label, start, end);
 }
 
 void

@@ -178,6 +178,29 @@ collect_accelerators (GtkWidget *widget, GPtrArray *accelerators)
     collect_accelerators (child, accelerators);
 }
 
+/* Whether a shortcut of @widget's own, not an action's accelerator (GTK's
+ * window: the inspector's Ctrl+Shift+I and Ctrl+Shift+D, its Tab and arrow
+ * keys), is @key with @mods. */
+static gboolean
+widget_takes_key (GtkWidget *widget, guint key, GdkModifierType mods)
+{
+  gboolean taken = FALSE;
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !taken; i++) {
+    g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+    if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+      continue;
+    for (guint k = 0; k < g_list_model_get_n_items (G_LIST_MODEL (controller)) && !taken; k++) {
+      g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), k);
+      GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (shortcut);
+      taken = !GTK_IS_NAMED_ACTION (gtk_shortcut_get_action (shortcut)) && GTK_IS_KEYVAL_TRIGGER (trigger)
+              && gdk_keyval_to_lower (gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (trigger))) == key
+              && gtk_keyval_trigger_get_modifiers (GTK_KEYVAL_TRIGGER (trigger)) == mods;
+    }
+  }
+  return taken;
+}
+
 static guint resumed_target;
 static gboolean one_more (DrmadWindow *w) { return drmad_window_get_n_plotted (w) >= resumed_target; }
 
@@ -592,6 +615,11 @@ test_window (void)
     /* and the key reaches it: the action is the window's or the application's */
     g_auto (GStrv) by_key = gtk_application_get_actions_for_accel (GTK_APPLICATION (app), accels[0]);
     g_assert_true (g_strv_contains ((const char *const *) by_key, actions[i]));
+    /* and only it: no other action, nor GTK's own window keys (Ctrl+Shift+O
+     * beside the inspector's Ctrl+Shift+I and Ctrl+Shift+D) */
+    g_assert_cmpuint (g_strv_length (by_key), ==, 1);
+    if (widget_takes_key (GTK_WIDGET (window), gdk_keyval_to_lower (key), mods))
+      g_error ("%s (%s) is a key of GTK's window too", actions[i], accels[0]);
     g_assert_true (g_str_has_prefix (actions[i], "app.")
                    ? g_action_group_has_action (G_ACTION_GROUP (app), actions[i] + 4)
                    : g_action_group_has_action (G_ACTION_GROUP (window), actions[i] + 4));
@@ -3810,6 +3838,11 @@ test_a11y_status_reachable (void)
   SKIP_WITHOUT_DISPLAY ();
   g_autoptr (DrmadApplication) app = drmad_application_new ();
   DrmadWindow *window = new_window (app, 1024, 600);
+  /* The window opens with the focus on the first setting (README), not on
+   * a selectable label, which GTK would give it with all its text selected. */
+  g_assert_true (focus_in (window, GTK_WIDGET (window->dataset_dropdown)));
+  int start, end;
+  g_assert_false (gtk_label_get_selection_bounds (window->status_label, &start, &end));
   const char *text = "Exported 28 files (checkpoint.bin, history.csv, hyper.csv, l2.png, loss.png, lr.png, run.ini "
                      "and 21 more) to /home/someone/a folder with a long name/exports/2026-12-05-meta-iterations";
   drmad_window_set_status (window, "%s", text);
@@ -3828,6 +3861,74 @@ test_a11y_status_reachable (void)
   g_test_message ("%u Tab presses from the summary", presses);
   g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == status);
   g_assert_cmpuint (presses, <=, 3);   /* the summary, the status: next to each other */
+  close_window (window);
+}
+
+static void
+clipboard_text_read (GObject *clipboard, GAsyncResult *result, gpointer user_data)
+{
+  char **text = user_data;
+  *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (clipboard), result, NULL);
+  if (!*text)
+    *text = g_strdup ("");
+}
+
+/* What Ctrl+C in @widget puts on the clipboard. */
+static char *
+copied_text (GtkWidget *widget)
+{
+  g_assert_true (gtk_widget_activate_action (widget, "clipboard.copy", NULL));
+  char *text = NULL;
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (widget), NULL, clipboard_text_read, &text);
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  guint waker = g_timeout_add (5, wake, NULL);
+  while (!text && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (waker);
+  g_assert_nonnull (text);
+  return text;
+}
+
+/* The status line Tab reaches keeps what the keyboard selected in it as it
+ * changes, each second of a run: Tab selects all of it, and Ctrl+C after
+ * the next second copied nothing (GTK clears a label's selection with each
+ * new text; Ctrl+A had to beat the clock). All of it selected stays all of
+ * the new text; a part stays while the text up to its end is unchanged
+ * (the device, before "elapsed"), and goes where it is not. */
+static void
+test_a11y_status_selection (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  GtkLabel *status = window->status_label;
+  const char *device = "device: Portable Computing Language: cpu-haswell (CLBlast GEMM, float32)";
+  drmad_window_set_status (window, "%s · elapsed %u s", device, 1);
+  g_assert_true (gtk_widget_grab_focus (GTK_WIDGET (window->summary_label)));
+  gtk_widget_child_focus (GTK_WIDGET (window), GTK_DIR_TAB_FORWARD);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == GTK_WIDGET (status));
+  int start, end;
+  g_assert_true (gtk_label_get_selection_bounds (status, &start, &end));
+  g_assert_cmpint (end - start, ==, g_utf8_strlen (gtk_label_get_text (status), -1));   /* Tab selected it all */
+  for (guint second = 2; second <= 3; second++) {
+    g_autofree char *expected = g_strdup_printf ("%s · elapsed %u s", device, second);
+    drmad_window_set_status (window, "%s · elapsed %u s", device, second);   /* as the run's tick does */
+    iterate_for (0.3);   /* the X server's events about the primary selection come in */
+    g_autofree char *copied = copied_text (GTK_WIDGET (status));
+    g_test_message ("second %u: copied \"%s\"", second, copied);
+    g_assert_cmpstr (copied, ==, expected);
+    g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == GTK_WIDGET (status));
+  }
+  int device_chars = g_utf8_strlen (device, -1);
+  gtk_label_select_region (status, 8, device_chars);
+  drmad_window_set_status (window, "%s · elapsed %u s", device, 4);
+  iterate_for (0.3);
+  g_autofree char *copied = copied_text (GTK_WIDGET (status));
+  g_assert_cmpstr (copied, ==, device + strlen ("device: "));
+  gtk_label_select_region (status, device_chars + 3, device_chars + 12);   /* "elapsed 4" */
+  drmad_window_set_status (window, "%s · elapsed %u s", device, 5);
+  iterate_for (0.3);
+  g_assert_false (gtk_label_get_selection_bounds (status, &start, &end));   /* not "elapsed 5" unasked */
   close_window (window);
 }
 
@@ -4949,15 +5050,70 @@ test_keyboard_mnemonics (void)
     g_assert_true (gtk_widget_grab_focus (plot));
     gboolean was = GTK_IS_SWITCH (input) && gtk_switch_get_active (GTK_SWITCH (input));
     g_assert_true (press_mnemonic (label));
-    iterate_for (0.3);   /* a switch turns at the end of its animation */
-    if (GTK_IS_SWITCH (input) && gtk_switch_get_active (GTK_SWITCH (input)) != was) {
+    if (GTK_IS_SWITCH (input)) {
+      /* It turns at the end of its animation, 100 ms at GTK's own pace and
+       * longer on a busy machine: a fixed 0.3 s wait failed there (Alt+L
+       * "left the focus in DrmadPlotView"), and always with GTK_SLOWDOWN=4. */
+      gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+      while (gtk_switch_get_active (GTK_SWITCH (input)) == was && g_get_monotonic_time () < end)
+        iterate_for (0.02);
+      if (gtk_switch_get_active (GTK_SWITCH (input)) == was)
+        g_error ("Alt+%s (\"%s\") did not turn its switch",
+                 gdk_keyval_name (gtk_label_get_mnemonic_keyval (GTK_LABEL (label))), gtk_label_get_text (GTK_LABEL (label)));
       gtk_switch_set_active (GTK_SWITCH (input), was);   /* turned, as Alt+letter turns a check button */
       continue;
     }
+    iterate_for (0.1);
     if (!focus_in (window, input))
       g_error ("Alt+%s (\"%s\") left the focus in %s", gdk_keyval_name (gtk_label_get_mnemonic_keyval (GTK_LABEL (label))),
                gtk_label_get_text (GTK_LABEL (label)), G_OBJECT_TYPE_NAME (gtk_root_get_focus (GTK_ROOT (window))));
   }
+  close_window (window);
+}
+
+/* README's table of Alt+letter keys (under "Keyboard") is the window's: a
+ * row for every label with a letter, its letter and its text, and no other.
+ * The letters were listed in prose that nothing checked against the .ui. */
+static void
+test_keyboard_mnemonics_readme (void)
+{
+  SKIP_WITHOUT_DISPLAY ();
+  g_autofree char *readme = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_get_contents (DRMAD_README, &readme, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_auto (GStrv) lines = g_strsplit (readme, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    if (!g_str_has_prefix (lines[i], "| Alt+"))
+      continue;
+    g_auto (GStrv) cells = g_strsplit (lines[i] + strlen ("| Alt+"), " | ", 2);
+    if (!cells[1] || !g_str_has_suffix (cells[1], " |"))
+      g_error ("README: \"%s\" is not a row \"| Alt+KEY | SETTING |\"", lines[i]);
+    cells[1][strlen (cells[1]) - 2] = '\0';
+    if (!g_hash_table_insert (rows, g_strdup (cells[0]), g_strdup (cells[1])))
+      g_error ("README lists Alt+%s twice", cells[0]);
+  }
+  g_autoptr (DrmadApplication) app = drmad_application_new ();
+  DrmadWindow *window = new_window (app, 1024, 600);
+  g_autoptr (GPtrArray) labels = g_ptr_array_new (), inputs = g_ptr_array_new ();
+  collect_mnemonics (GTK_WIDGET (window), labels, inputs);
+  g_test_message ("%u letters in the window, %u in README", labels->len, g_hash_table_size (rows));
+  for (guint i = 0; i < labels->len; i++) {
+    const char *key = gdk_keyval_name (gdk_keyval_to_upper (gtk_label_get_mnemonic_keyval (labels->pdata[i])));
+    const char *text = gtk_label_get_text (labels->pdata[i]), *row = g_hash_table_lookup (rows, key);
+    if (!row)
+      g_error ("README's Keyboard table has no Alt+%s (\"%s\")", key, text);
+    if (strcmp (row, text) != 0)
+      g_error ("README says Alt+%s is \"%s\"; the window's label is \"%s\"", key, row, text);
+    g_hash_table_remove (rows, key);
+  }
+  GHashTableIter left;
+  const char *key, *row;
+  g_hash_table_iter_init (&left, rows);
+  while (g_hash_table_iter_next (&left, (gpointer *) &key, (gpointer *) &row))
+    g_error ("README lists Alt+%s (\"%s\"), which no label of the window has", key, row);
+  g_assert_cmpuint (labels->len, >=, 23);
   close_window (window);
 }
 
@@ -5094,6 +5250,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/keyboard/compare", test_keyboard_compare);
   g_test_add_func ("/gui/keyboard/dialogs", test_keyboard_dialogs);
   g_test_add_func ("/gui/keyboard/mnemonics", test_keyboard_mnemonics);
+  g_test_add_func ("/gui/keyboard/mnemonics-readme", test_keyboard_mnemonics_readme);
   g_test_add_func ("/gui/about-once", test_about_once);
   g_test_add_func ("/gui/save-png-window-closed", test_save_png_window_closed);
   g_test_add_func ("/gui/dataset-same-folder", test_dataset_same_folder);
@@ -5105,6 +5262,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/a11y/tab-names", test_a11y_tab_names);
   g_test_add_func ("/gui/a11y/plot-values", test_a11y_plot_values);
   g_test_add_func ("/gui/a11y/status-reachable", test_a11y_status_reachable);
+  g_test_add_func ("/gui/a11y/status-selection", test_a11y_status_selection);
   g_test_add_func ("/gui/a11y/button-keys", test_a11y_button_keys);
   g_test_add_func ("/gui/plot-rendering-kept", test_plot_rendering_kept);
   g_test_add_func ("/gui/final-unrecorded", test_final_unrecorded);
