@@ -1,0 +1,172 @@
+/* What a distribution installs and checks: the desktop file, as
+ * desktop-file-validate sees it, against the program it describes (its
+ * application id, its program name). A validator that is not installed
+ * skips its test (scripts/setup.sh installs them for CI). */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+typedef struct {
+  char *out;
+  char *err;
+  int status;   /* the exit status, or -1 when it did not exit */
+} Ran;
+
+static void
+ran_clear (Ran *ran)
+{
+  g_free (ran->out);
+  g_free (ran->err);
+}
+
+static Ran
+run_argv (const char *const *argv)
+{
+  Ran ran = { NULL, NULL, -1 };
+  int wait_status = 0;
+  g_autoptr (GError) error = NULL;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &ran.out, &ran.err, &wait_status,
+                     &error))
+    g_error ("cannot run %s: %s", argv[0], error->message);
+  if (WIFEXITED (wait_status))
+    ran.status = WEXITSTATUS (wait_status);
+  return ran;
+}
+
+static char *
+source_path (const char *relative)
+{
+  const char *root = g_getenv ("DRMAD_SOURCE_ROOT");
+  g_assert_nonnull (root);
+  return g_build_filename (root, relative, NULL);
+}
+
+static char *
+read_file (const char *path)
+{
+  char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!g_file_get_contents (path, &text, NULL, &error))
+    g_error ("%s", error->message);
+  return text;
+}
+
+/* The first group of @pattern in @text, or NULL. */
+static char *
+match_group (const char *pattern, const char *text)
+{
+  g_autoptr (GRegex) regex = g_regex_new (pattern, G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr (GMatchInfo) match = NULL;
+  return g_regex_match (regex, text, 0, &match) ? g_match_info_fetch (match, 1) : NULL;
+}
+
+/* The GApplication id the window registers (gui/drmad-application.h). */
+static char *
+application_id (void)
+{
+  g_autofree char *header = source_path ("gui/drmad-application.h");
+  g_autofree char *text = read_file (header);
+  char *id = match_group ("^#define DRMAD_APPLICATION_ID \"([^\"]+)\"", text);
+  g_assert_nonnull (id);
+  return id;
+}
+
+static GKeyFile *
+load_desktop_file (const char *path)
+{
+  GKeyFile *file = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &error))
+    g_error ("%s: %s", path, error->message);
+  return file;
+}
+
+static char *
+desktop_string (GKeyFile *file, const char *key)
+{
+  return g_key_file_get_string (file, G_KEY_FILE_DESKTOP_GROUP, key, NULL);
+}
+
+/* The program Exec= starts, without arguments or field codes. */
+static char *
+desktop_program (GKeyFile *file)
+{
+  g_autofree char *exec = desktop_string (file, G_KEY_FILE_DESKTOP_KEY_EXEC);
+  g_assert_nonnull (exec);
+  g_auto (GStrv) words = g_strsplit (exec, " ", 2);
+  return g_strdup (words[0]);
+}
+
+/* A validator's absence skips; said by name so that CI's log shows what is missing. */
+static gboolean
+have_program (const char *name, const char *package)
+{
+  g_autofree char *path = g_find_program_in_path (name);
+  if (!path) {
+    g_autofree char *message = g_strdup_printf ("%s not installed (Debian package %s)", name, package);
+    g_test_skip (message);
+  }
+  return path != NULL;
+}
+
+/* Runs a validator: it must exit 0 with no line of its output matching
+ * @issue_pattern and, where @must_name is given, name it (the file read). */
+static void
+expect_clean (const char *const *argv, const char *issue_pattern, const char *must_name)
+{
+  Ran ran = run_argv (argv);
+  g_autofree char *issue = match_group (issue_pattern, ran.out);
+  if (ran.status != 0 || issue || (must_name && !strstr (ran.out, must_name))) {
+    g_autofree char *command = g_strjoinv (" ", (char **) argv);
+    g_error ("%s (status %d):\n%s%s", command, ran.status, ran.out, ran.err);
+  }
+  ran_clear (&ran);
+}
+
+static void
+test_desktop_file_validates (void)
+{
+  if (!have_program ("desktop-file-validate", "desktop-file-utils"))
+    return;
+  g_autofree char *path = source_path ("data/org.drmad.Drmad.desktop");
+  /* hints too: "more than one main category" put the entry in two menus */
+  expect_clean ((const char *[]){ "desktop-file-validate", path, NULL }, "^(.+)$", NULL);
+}
+
+static void
+test_desktop_file_ids (void)
+{
+  g_autofree char *id = application_id ();
+  g_autofree char *path = source_path ("data/org.drmad.Drmad.desktop");
+  g_autoptr (GKeyFile) file = load_desktop_file (path);
+  /* Wayland compositors match the window's app id (the GApplication id) to
+   * the desktop file's name; the icon is looked up by that name too. */
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *expected_name = g_strconcat (id, ".desktop", NULL);
+  g_assert_cmpstr (name, ==, expected_name);
+  g_autofree char *icon = desktop_string (file, G_KEY_FILE_DESKTOP_KEY_ICON);
+  g_assert_cmpstr (icon, ==, id);
+  /* On X11, GTK 4 names the window's WM_CLASS after the program (argv[0]'s
+   * basename: ("drmad", "drmad") under Xvfb, read with xprop), not after
+   * the application id: without StartupWMClass the shell could not tie
+   * the window to this entry. */
+  g_autofree char *program = desktop_program (file);
+  g_autofree char *wm_class = desktop_string (file, G_KEY_FILE_DESKTOP_KEY_STARTUP_WM_CLASS);
+  g_autofree char *built = g_path_get_basename (g_getenv ("DRMAD_BIN"));
+  g_assert_cmpstr (program, ==, built);
+  g_assert_cmpstr (wm_class, ==, program);
+  /* The application is NON_UNIQUE (gui/drmad-application.c) and installs no
+   * D-Bus service: a D-Bus-activatable entry would not start. */
+  g_assert_false (g_key_file_get_boolean (file, G_KEY_FILE_DESKTOP_GROUP, G_KEY_FILE_DESKTOP_KEY_DBUS_ACTIVATABLE,
+                                          NULL));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/packaging/desktop-file/validates", test_desktop_file_validates);
+  g_test_add_func ("/packaging/desktop-file/ids", test_desktop_file_ids);
+  return g_test_run ();
+}
