@@ -1,7 +1,8 @@
-/* What a distribution installs and checks: the desktop file, as
- * desktop-file-validate sees it, against the program it describes (its
- * application id, its program name). A validator that is not installed
- * skips its test (scripts/setup.sh installs them for CI). */
+/* What a distribution installs and checks: the desktop file and the
+ * AppStream metainfo, as desktop-file-validate and appstreamcli see them,
+ * against the program they describe (its application id, its program
+ * name, its version). A validator that is not installed skips its test
+ * (scripts/setup.sh installs them for CI). */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -110,6 +111,9 @@ have_program (const char *name, const char *package)
   return path != NULL;
 }
 
+/* appstreamcli's errors, warnings and infos, "E: ID:LINE: TAG" (indented by validate-tree) */
+#define APPSTREAM_ISSUE "^\\s*([EWI]: .*)$"
+
 /* Runs a validator: it must exit 0 with no line of its output matching
  * @issue_pattern and, where @must_name is given, name it (the file read). */
 static void
@@ -162,11 +166,46 @@ test_desktop_file_ids (void)
                                           NULL));
 }
 
+static void
+test_metainfo_validates (void)
+{
+  if (!have_program ("appstreamcli", "appstream"))
+    return;
+  g_autofree char *path = source_path ("data/org.drmad.Drmad.metainfo.xml");
+  /* errors, warnings and infos alike (the pedantic level is left out: it
+   * objects to the upper case of the id, which the application id fixes) */
+  expect_clean ((const char *[]){ "appstreamcli", "validate", "--no-net", "--no-color", path, NULL },
+                APPSTREAM_ISSUE, NULL);
+}
+
+static void
+test_metainfo_ids (void)
+{
+  g_autofree char *id = application_id ();
+  g_autofree char *path = source_path ("data/org.drmad.Drmad.metainfo.xml");
+  g_autofree char *text = read_file (path);
+  g_autofree char *component = match_group ("<id>([^<]*)</id>", text);
+  g_assert_cmpstr (component, ==, id);
+  g_autofree char *launchable = match_group ("<launchable type=\"desktop-id\">([^<]*)</launchable>", text);
+  g_autofree char *desktop_name = g_strconcat (id, ".desktop", NULL);
+  g_assert_cmpstr (launchable, ==, desktop_name);
+  g_autofree char *desktop_path = source_path ("data/org.drmad.Drmad.desktop");
+  g_autoptr (GKeyFile) desktop = load_desktop_file (desktop_path);
+  g_autofree char *program = desktop_program (desktop);
+  g_autofree char *binary = match_group ("<binary>([^<]*)</binary>", text);
+  g_assert_cmpstr (binary, ==, program);
+  /* the newest release, listed first, is the version being built */
+  g_autofree char *release = match_group ("<release version=\"([^\"]*)\"", text);
+  g_assert_cmpstr (release, ==, DRMAD_VERSION);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/packaging/desktop-file/validates", test_desktop_file_validates);
   g_test_add_func ("/packaging/desktop-file/ids", test_desktop_file_ids);
+  g_test_add_func ("/packaging/metainfo/validates", test_metainfo_validates);
+  g_test_add_func ("/packaging/metainfo/ids", test_metainfo_ids);
   return g_test_run ();
 }
