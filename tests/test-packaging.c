@@ -1,8 +1,9 @@
-/* What a distribution installs and checks: the desktop file and the
- * AppStream metainfo, as desktop-file-validate and appstreamcli see them,
- * against the program they describe (its application id, its program
- * name, its version). A validator that is not installed skips its test
- * (scripts/setup.sh installs them for CI). */
+/* What a distribution installs and checks: the desktop file, the AppStream
+ * metainfo and the manual page, as desktop-file-validate, appstreamcli and
+ * man see them, against the program they describe (its application id,
+ * its option table through `drmad --help-all`, its version). A validator
+ * that is not installed skips its test (scripts/setup.sh installs them for
+ * CI). */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -199,6 +200,126 @@ test_metainfo_ids (void)
   g_assert_cmpstr (release, ==, DRMAD_VERSION);
 }
 
+typedef struct {
+  char *argument;       /* NULL for a flag */
+  char *default_value;  /* NULL where the help gives none */
+} Option;
+
+static void
+option_free (gpointer data)
+{
+  Option *option = data;
+  g_free (option->argument);
+  g_free (option->default_value);
+  g_free (option);
+}
+
+/* name → Option, from the help the program prints. */
+static GHashTable *
+program_options (void)
+{
+  Ran ran = run_argv ((const char *[]){ g_getenv ("DRMAD_BIN"), "--help-all", NULL });
+  g_assert_cmpint (ran.status, ==, 0);
+  GHashTable *options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, option_free);
+  g_autoptr (GRegex) line = g_regex_new ("^  --([a-z0-9-]+)(?:=(\\S+))?\\s{2,}(.*?)(?: \\(default: (.*)\\))?$",
+                                         G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr (GMatchInfo) match = NULL;
+  for (g_regex_match (line, ran.out, 0, &match); g_match_info_matches (match); g_match_info_next (match, NULL)) {
+    Option *option = g_new0 (Option, 1);
+    option->argument = g_match_info_fetch (match, 2);
+    option->default_value = g_match_info_fetch (match, 4);
+    if (!*option->argument)
+      g_clear_pointer (&option->argument, g_free);
+    if (!*option->default_value)
+      g_clear_pointer (&option->default_value, g_free);
+    g_hash_table_replace (options, g_match_info_fetch (match, 1), option);
+  }
+  ran_clear (&ran);
+  g_hash_table_remove (options, "help");
+  return options;
+}
+
+/* The page's OPTIONS section as roff, \- and \e read as - and \. */
+static char *
+man_options_section (const char *page)
+{
+  const char *start = strstr (page, "\n.SH OPTIONS\n");
+  g_assert_nonnull (start);
+  const char *end = strstr (start + 1, "\n.SH ");
+  g_assert_nonnull (end);
+  g_autofree char *section = g_strndup (start, (gsize) (end - start));
+  g_autoptr (GRegex) escapes = g_regex_new ("\\\\-", 0, 0, NULL);
+  g_autofree char *dashes = g_regex_replace_literal (escapes, section, -1, 0, "-", 0, NULL);
+  g_autoptr (GRegex) backslashes = g_regex_new ("\\\\e", 0, 0, NULL);
+  return g_regex_replace_literal (backslashes, dashes, -1, 0, "\\", 0, NULL);
+}
+
+static void
+test_man_page_options (void)
+{
+  g_autofree char *page = read_file (g_getenv ("DRMAD_MAN_PAGE"));
+  g_autofree char *options_section = man_options_section (page);
+  g_autoptr (GHashTable) options = program_options ();
+  /* the table has some 45 options: a help that reads as none is a parse gone wrong */
+  g_assert_cmpuint (g_hash_table_size (options), >=, 40);
+
+  /* Each option of the page: ".B --flag" or ".BI --name= ARG", its text up
+   * to the next .TP or .SS. */
+  g_autoptr (GRegex) entry = g_regex_new ("^\\.(?:B (--[a-z0-9-]+)|BI (--[a-z0-9-]+)= (.+))\\n((?:(?!\\.TP|\\.SS).*\\n?)*)",
+                                          G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr (GHashTable) documented = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GMatchInfo) match = NULL;
+  g_autoptr (GString) problems = g_string_new (NULL);
+  for (g_regex_match (entry, options_section, 0, &match); g_match_info_matches (match);
+       g_match_info_next (match, NULL)) {
+    g_autofree char *flag = g_match_info_fetch (match, 1), *with_value = g_match_info_fetch (match, 2);
+    g_autofree char *argument = g_match_info_fetch (match, 3), *text = g_match_info_fetch (match, 4);
+    const char *name = (*flag ? flag : with_value) + 2;
+    g_hash_table_add (documented, g_strdup (name));
+    if (g_str_equal (name, "help-all"))   /* GOption's, not in the table */
+      continue;
+    const Option *option = g_hash_table_lookup (options, name);
+    if (!option) {
+      g_string_append_printf (problems, "the page names --%s, which drmad --help-all does not list\n", name);
+      continue;
+    }
+    if (g_strcmp0 (*argument ? argument : NULL, option->argument) != 0)
+      g_string_append_printf (problems, "--%s: the page's argument is \"%s\", the program's \"%s\"\n", name, argument,
+                              option->argument ? option->argument : "(none)");
+    g_autofree char *default_said = option->default_value
+                                    ? g_strdup_printf ("(default: %s)", option->default_value) : NULL;
+    g_autofree char *joined = g_strdelimit (g_strdup (text), "\n", ' ');
+    if (default_said && !strstr (joined, default_said))
+      g_string_append_printf (problems, "--%s: the page does not say %s\n", name, default_said);
+  }
+  GHashTableIter iter;
+  gpointer name;
+  g_hash_table_iter_init (&iter, options);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    if (!g_hash_table_contains (documented, name))
+      g_string_append_printf (problems, "--%s (app/drmad-options.c) is missing from the manual page data/drmad.1.in\n",
+                              (char *) name);
+  if (problems->len)
+    g_error ("%s", problems->str);
+
+  /* the version in the page's header is the one being built */
+  g_autofree char *header_version = match_group ("^\\.TH DRMAD 1 \"[^\"]*\" \"drmad ([^\"]+)\"", page);
+  g_assert_cmpstr (header_version, ==, DRMAD_VERSION);
+}
+
+static void
+test_man_page_renders (void)
+{
+  if (!have_program ("man", "man-db"))
+    return;
+  /* as lintian reads it: every groff warning shows on stderr */
+  const char *argv[] = { "man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", g_getenv ("DRMAD_MAN_PAGE"), NULL };
+  Ran ran = run_argv (argv);
+  if (ran.status != 0 || *ran.err)
+    g_error ("man --warnings -l %s (status %d):\n%s", argv[7], ran.status, ran.err);
+  ran_clear (&ran);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -207,5 +328,7 @@ main (int argc, char **argv)
   g_test_add_func ("/packaging/desktop-file/ids", test_desktop_file_ids);
   g_test_add_func ("/packaging/metainfo/validates", test_metainfo_validates);
   g_test_add_func ("/packaging/metainfo/ids", test_metainfo_ids);
+  g_test_add_func ("/packaging/man-page/options", test_man_page_options);
+  g_test_add_func ("/packaging/man-page/renders", test_man_page_renders);
   return g_test_run ();
 }
