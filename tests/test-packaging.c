@@ -1,11 +1,12 @@
 /* What a distribution installs and checks: the desktop file, the AppStream
  * metainfo and the manual page, as desktop-file-validate, appstreamcli and
  * man see them, against the program they describe (its application id,
- * its option table through `drmad --help-all`, its version). A validator
- * that is not installed skips its test (scripts/setup.sh installs them for
- * CI). */
+ * its option table through `drmad --help-all`, its version), and where
+ * `meson install` puts them. A validator that is not installed skips its
+ * test (scripts/setup.sh installs them for CI). */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -320,6 +321,93 @@ test_man_page_renders (void)
   ran_clear (&ran);
 }
 
+/* A PNG's width and height, from its IHDR chunk. */
+static void
+png_size (const char *path, guint *width, guint *height)
+{
+  g_autofree char *bytes = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (path, &bytes, &length, NULL));
+  g_assert_cmpuint (length, >, 24);
+  g_assert_cmpmem (bytes + 12, 4, "IHDR", 4);
+  const guchar *u = (const guchar *) bytes;
+  *width = (guint) u[16] << 24 | (guint) u[17] << 16 | (guint) u[18] << 8 | u[19];
+  *height = (guint) u[20] << 24 | (guint) u[21] << 16 | (guint) u[22] << 8 | u[23];
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+    const char *name;
+    while (dir && (name = g_dir_read_name (dir))) {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      remove_tree (child);
+    }
+  }
+  if (g_remove (path) != 0)
+    g_error ("cannot remove %s: %s", path, g_strerror (errno));
+}
+
+static void
+test_install (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *scratch = g_dir_make_tmp ("drmad-packaging-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *destdir = g_build_filename (scratch, "root", NULL);
+  /* DESTDIR, as a package build stages its files; it skips the icon-cache update */
+  Ran ran = run_argv ((const char *[]){ g_getenv ("DRMAD_MESON"), "install", "--no-rebuild", "--quiet", "-C",
+                                        g_getenv ("DRMAD_BUILD_ROOT"), "--destdir", destdir, NULL });
+  if (ran.status != 0)
+    g_error ("meson install --destdir %s (status %d):\n%s%s", destdir, ran.status, ran.out, ran.err);
+  ran_clear (&ran);
+
+  g_autofree char *program = g_build_filename (destdir, g_getenv ("DRMAD_BINDIR"), "drmad", NULL);
+  g_assert_true (g_file_test (program, G_FILE_TEST_IS_EXECUTABLE));
+  g_autofree char *man = g_build_filename (destdir, g_getenv ("DRMAD_MANDIR"), "man1", "drmad.1", NULL);
+  g_autofree char *man_installed = read_file (man), *man_built = read_file (g_getenv ("DRMAD_MAN_PAGE"));
+  g_assert_cmpstr (man_installed, ==, man_built);
+
+#if DRMAD_HAS_WINDOW
+  g_autofree char *id = application_id ();
+  const char *datadir = g_getenv ("DRMAD_DATADIR");
+  g_autofree char *desktop_name = g_strconcat (id, ".desktop", NULL);
+  g_autofree char *desktop_path = g_build_filename (destdir, datadir, "applications", desktop_name, NULL);
+  g_autoptr (GKeyFile) desktop = load_desktop_file (desktop_path);
+  g_autofree char *metainfo_name = g_strconcat (id, ".metainfo.xml", NULL);
+  g_autofree char *metainfo = g_build_filename (destdir, datadir, "metainfo", metainfo_name, NULL);
+  g_assert_true (g_file_test (metainfo, G_FILE_TEST_IS_REGULAR));
+  /* The menu looks Icon= up in hicolor: the sizes installed are what they say. */
+  g_autofree char *icon = desktop_string (desktop, G_KEY_FILE_DESKTOP_KEY_ICON);
+  g_autofree char *svg_name = g_strconcat (icon, ".svg", NULL), *png_name = g_strconcat (icon, ".png", NULL);
+  g_autofree char *svg = g_build_filename (destdir, datadir, "icons", "hicolor", "scalable", "apps", svg_name, NULL);
+  g_assert_true (g_file_test (svg, G_FILE_TEST_IS_REGULAR));
+  static const guint sizes[] = { 48, 128 };
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    g_autofree char *folder = g_strdup_printf ("%ux%u", sizes[i], sizes[i]);
+    g_autofree char *png = g_build_filename (destdir, datadir, "icons", "hicolor", folder, "apps", png_name, NULL);
+    guint width = 0, height = 0;
+    png_size (png, &width, &height);
+    g_assert_cmpuint (width, ==, sizes[i]);
+    g_assert_cmpuint (height, ==, sizes[i]);
+  }
+  /* the installed tree as software centres read it: the metainfo with the
+   * desktop entry it names */
+  g_autofree char *appstreamcli = g_find_program_in_path ("appstreamcli");
+  if (appstreamcli) {
+    g_autofree char *prefix = g_build_filename (destdir, g_getenv ("DRMAD_PREFIX"), NULL);
+    /* it passes a folder with no metainfo at all: it must have read ours */
+    expect_clean ((const char *[]){ "appstreamcli", "validate-tree", "--no-net", "--no-color", prefix, NULL },
+                  APPSTREAM_ISSUE, metainfo_name);
+  } else
+    g_test_message ("appstreamcli not installed (Debian package appstream): the installed tree not validated");
+#endif
+
+  remove_tree (scratch);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -330,5 +418,6 @@ main (int argc, char **argv)
   g_test_add_func ("/packaging/metainfo/ids", test_metainfo_ids);
   g_test_add_func ("/packaging/man-page/options", test_man_page_options);
   g_test_add_func ("/packaging/man-page/renders", test_man_page_renders);
+  g_test_add_func ("/packaging/install", test_install);
   return g_test_run ();
 }
