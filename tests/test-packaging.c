@@ -321,6 +321,7 @@ test_man_page_renders (void)
   ran_clear (&ran);
 }
 
+#if DRMAD_HAS_WINDOW
 /* A PNG's width and height, from its IHDR chunk. */
 static void
 png_size (const char *path, guint *width, guint *height)
@@ -334,6 +335,7 @@ png_size (const char *path, guint *width, guint *height)
   *width = (guint) u[16] << 24 | (guint) u[17] << 16 | (guint) u[18] << 8 | u[19];
   *height = (guint) u[20] << 24 | (guint) u[21] << 16 | (guint) u[22] << 8 | u[23];
 }
+#endif
 
 static void
 remove_tree (const char *path)
