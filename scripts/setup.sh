@@ -1,10 +1,12 @@
 # Sourced by run.sh and test.sh: installs what the build needs on Debian 12
 # (as root), or prints the exact command (otherwise), then configures and
 # builds into build/. (locales: the tests compile a de_DE locale, whose
-# decimal comma the program's output must not take.)
+# decimal comma the program's output must not take. desktop-file-utils,
+# appstream and man-db: the validators tests/test-packaging.c runs.)
 DRMAD_PACKAGES="meson ninja-build pkg-config gcc ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
 clinfo libclblast-dev libopenblas-dev libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libpng-dev
-zlib1g-dev dataset-fashion-mnist xvfb xauth libopenmpi-dev openmpi-bin locales"
+zlib1g-dev dataset-fashion-mnist xvfb xauth libopenmpi-dev openmpi-bin locales
+desktop-file-utils appstream man-db"
 
 # drmad_setup [tests]: with "tests", the build also compiles in the test
 # hooks (meson option test_hooks, docs/reliability.md) that the suite needs.
