@@ -91,6 +91,24 @@ block_512 (const int rows, const int vecs, const int ta, gsize k, float alpha, c
     }
 }
 
+/* C's @cols columns of columns_512 and columns_512_nn: @total's lanes
+ * are C's rows (@rows of them) of column j, times @alpha, plus @beta times
+ * C where @beta is not 0 (as block_512 adds it). */
+T512 void
+store_columns (const int cols, gsize rows, float alpha, __m512 total[4][4], float beta, float *c, gsize ldc)
+{
+  __m512 al = _mm512_set1_ps (alpha);
+  for (int j = 0; j < cols; j++)
+    for (int v = 0; v < 4 && (gsize) 16 * v < rows; v++) {
+      float out[16];
+      _mm512_storeu_ps (out, _mm512_mul_ps (total[j][v], al));
+      for (gsize l = 0; l < 16 && 16 * v + l < rows; l++) {
+        float *cp = c + (16 * v + l) * ldc + j;
+        *cp = beta != 0.0f ? __builtin_fmaf (beta, *cp, out[l]) : out[l];
+      }
+    }
+}
+
 /* Aᵀ·B's last @cols (1–4) columns of C, rows @i … @i + @rows − 1 (at most
  * 64): vectors over C's rows, which lie side by side in each row of A, and
  * B's entries broadcast, where a vector across the columns would fill 1–4
@@ -132,93 +150,8 @@ columns_512 (const int cols, gsize rows, gsize k, float alpha, const float *a, g
       for (int v = 0; v < 4; v++)
         total[j][v] = p0 == 0 ? acc[j][v] : _mm512_add_ps (total[j][v], acc[j][v]);
   }
-  __m512 al = _mm512_set1_ps (alpha);
-  for (int j = 0; j < cols; j++)
-    for (int v = 0; v < 4 && (gsize) 16 * v < rows; v++) {
-      float out[16];
-      _mm512_storeu_ps (out, _mm512_mul_ps (total[j][v], al));
-      for (gsize l = 0; l < 16 && 16 * v + l < rows; l++) {
-        float *cp = c + (16 * v + l) * ldc + j;
-        *cp = beta != 0.0f ? __builtin_fmaf (beta, *cp, out[l]) : out[l];
-      }
-    }
+  store_columns (cols, rows, alpha, total, beta, c, ldc);
 }
-
-typedef struct {
-  gsize        k, lda, ldb, ldc;
-  float        alpha, beta;
-  const float *a, *b;
-  float       *c;
-} Gemm;
-
-/* One kernel function per (rows, vectors, transposed A): the block's shape
- * known when it compiles, so its accumulators stay in registers. */
-#define DEFINE_512(R, V, TA)                                                                           \
-  static __attribute__ ((target ("avx512f,fma"), noinline)) void                                       \
-  kernel_512_##R##_##V##_##TA (const Gemm *g, gsize i, gsize j, __mmask16 last)                        \
-  {                                                                                                    \
-    block_512 (R, V, TA, g->k, g->alpha, TA ? g->a + i : g->a + i * g->lda, g->lda, g->b + j, g->ldb,   \
-               g->beta, g->c + i * g->ldc + j, g->ldc, last);                                          \
-  }
-#define DEFINE_V(DEF, R, TA) DEF (R, 1, TA) DEF (R, 2, TA) DEF (R, 3, TA) DEF (R, 4, TA)
-#define DEFINE_RV(DEF, TA)                                                                             \
-  DEFINE_V (DEF, 1, TA) DEFINE_V (DEF, 2, TA) DEFINE_V (DEF, 3, TA) DEFINE_V (DEF, 4, TA)               \
-  DEFINE_V (DEF, 5, TA) DEFINE_V (DEF, 6, TA) DEFINE_V (DEF, 7, TA) DEFINE_V (DEF, 8, TA)
-DEFINE_RV (DEFINE_512, 0)
-DEFINE_RV (DEFINE_512, 1)
-
-#define DEFINE_COLUMNS(J)                                                                              \
-  static __attribute__ ((target ("avx512f,fma"), noinline)) void                                       \
-  columns_512_##J (const Gemm *g, gsize i, gsize rows, gsize j)                                        \
-  {                                                                                                    \
-    columns_512 (J, rows, g->k, g->alpha, g->a + i, g->lda, g->b + j, g->ldb, g->beta,                 \
-                 g->c + i * g->ldc + j, g->ldc);                                                       \
-  }
-DEFINE_COLUMNS (1)
-DEFINE_COLUMNS (2)
-DEFINE_COLUMNS (3)
-DEFINE_COLUMNS (4)
-static void (*const columns_512_kernels[4]) (const Gemm *, gsize, gsize, gsize) = {
-  columns_512_1, columns_512_2, columns_512_3, columns_512_4
-};
-
-typedef void (*Kernel512) (const Gemm *, gsize, gsize, __mmask16);
-
-#define ROW_512(R, TA) { kernel_512_##R##_1_##TA, kernel_512_##R##_2_##TA, kernel_512_##R##_3_##TA, kernel_512_##R##_4_##TA }
-/* [transposed A][rows − 1][vectors − 1] */
-static const Kernel512 kernels_512[2][ROWS_512][VECS_512] = {
-  { ROW_512 (1, 0), ROW_512 (2, 0), ROW_512 (3, 0), ROW_512 (4, 0), ROW_512 (5, 0), ROW_512 (6, 0), ROW_512 (7, 0),
-    ROW_512 (8, 0) },
-  { ROW_512 (1, 1), ROW_512 (2, 1), ROW_512 (3, 1), ROW_512 (4, 1), ROW_512 (5, 1), ROW_512 (6, 1), ROW_512 (7, 1),
-    ROW_512 (8, 1) },
-};
-
-/* Aᵀ·B's last 1–4 columns first (columns_512); then C's columns in chunks
- * of 64 (16 × 4 lanes), the last one the rest, each chunk's rows 6 at a
- * time (8 for 3 vectors or fewer), the last block the rest. */
-static __attribute__ ((target ("avx512f"))) void
-sgemm_512 (const Gemm *g, gboolean ta, gsize m, gsize n)
-{
-  gsize rest = n % 16;
-  if (ta && n > 16 && rest <= 4 && rest > 0) {   /* Aᵀ·B's last 1–4 columns by columns_512 */
-    n -= rest;
-    for (gsize i = 0; i < m; i += 64)
-      columns_512_kernels[rest - 1](g, i, MIN (64, m - i), n);
-  }
-  for (gsize j = 0; j < n; j += 16 * VECS_512) {
-    gsize cols = MIN (n - j, 16 * VECS_512), vecs = (cols + 15) / 16;
-    __mmask16 last = (__mmask16) (0xffffu >> (16 * vecs - cols));
-    gsize rows = ROWS_FOR (vecs);
-    for (gsize i = 0; i < m; i += rows)
-      kernels_512[ta ? 1 : 0][MIN (m - i, rows) - 1][vecs - 1](g, i, j, last);
-  }
-}
-
-/* A·Bᵀ (B n × k): C's columns @w at a time (a multiple of 16, w·k ≤
- * BT_FLOATS), B's rows for them transposed into a block on the stack, then
- * A·(the block) by sgemm_512: the same sums as A·B with B transposed
- * beforehand. FALSE for k over BT_FLOATS / 16. */
-#define BT_FLOATS 8192
 
 /* dst[c·@ldd + r] = src[r·@lds + c] for r < @rows, c < @cols (both at
  * most 16): a 16 × 16 transpose in registers (unpacks of 32 and 64 bits,
@@ -262,6 +195,150 @@ transpose_16 (const float *src, gsize lds, gsize rows, gsize cols, float *dst, g
     if ((gsize) c < cols)
       _mm512_mask_storeu_ps (dst + c * ldd, out, r[c]);
 }
+
+/* A·B's last @cols (1–4) columns of C, rows @rows (at most 64): vectors
+ * over C's rows, as columns_512 has them for Aᵀ·B, each 16 terms' slice of
+ * A's rows transposed first (transpose_16), where a vector across the
+ * columns would fill 1–4 of its 16 lanes in every row (784-50-50-50-10's
+ * layer 1: 50 = 3 × 16 + 2, a quarter of the multiply-adds on zeros, which
+ * a Zen 4's 256-bit FMA units paid for: docs/benchmarks.md). The same sums,
+ * in the same order, as block_512 (K_CHUNK a multiple of 16). */
+T512 void
+columns_512_nn (const int cols, gsize rows, gsize k, float alpha, const float *a, gsize lda, const float *b,
+                gsize ldb, float beta, float *c, gsize ldc)
+{
+  G_STATIC_ASSERT (K_CHUNK % 16 == 0);
+  __mmask16 mask[4];
+  for (int v = 0; v < 4; v++) {
+    gsize left = rows > (gsize) 16 * v ? rows - 16 * v : 0;
+    mask[v] = left >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << left) - 1);
+  }
+  float at[16 * 64] __attribute__ ((aligned (64)));   /* at[q · 64 + i] = A[i][s + q] */
+  __m512 acc[4][4], total[4][4];
+  for (gsize p0 = 0; p0 < k || p0 == 0; p0 += K_CHUNK) {
+#pragma GCC unroll 4
+    for (int j = 0; j < cols; j++)
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++)
+        acc[j][v] = _mm512_setzero_ps ();
+    for (gsize s = p0; s < MIN (k, p0 + K_CHUNK); s += 16) {
+      gsize width = MIN (16, k - s);
+      for (gsize r0 = 0; r0 < rows; r0 += 16)
+        transpose_16 (a + r0 * lda + s, lda, MIN (16, rows - r0), width, at + r0, 64);
+      for (gsize q = 0; q < width; q++) {
+        const float *bp = b + (s + q) * ldb;
+        __m512 av[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++)
+          av[v] = _mm512_maskz_load_ps (mask[v], at + q * 64 + 16 * v);
+#pragma GCC unroll 4
+        for (int j = 0; j < cols; j++) {
+          __m512 bj = _mm512_set1_ps (bp[j]);
+#pragma GCC unroll 4
+          for (int v = 0; v < 4; v++)
+            acc[j][v] = _mm512_fmadd_ps (av[v], bj, acc[j][v]);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < cols; j++)
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++)
+        total[j][v] = p0 == 0 ? acc[j][v] : _mm512_add_ps (total[j][v], acc[j][v]);
+  }
+  store_columns (cols, rows, alpha, total, beta, c, ldc);
+}
+
+typedef struct {
+  gsize        k, lda, ldb, ldc;
+  float        alpha, beta;
+  const float *a, *b;
+  float       *c;
+} Gemm;
+
+/* One kernel function per (rows, vectors, transposed A): the block's shape
+ * known when it compiles, so its accumulators stay in registers. */
+#define DEFINE_512(R, V, TA)                                                                           \
+  static __attribute__ ((target ("avx512f,fma"), noinline)) void                                       \
+  kernel_512_##R##_##V##_##TA (const Gemm *g, gsize i, gsize j, __mmask16 last)                        \
+  {                                                                                                    \
+    block_512 (R, V, TA, g->k, g->alpha, TA ? g->a + i : g->a + i * g->lda, g->lda, g->b + j, g->ldb,   \
+               g->beta, g->c + i * g->ldc + j, g->ldc, last);                                          \
+  }
+#define DEFINE_V(DEF, R, TA) DEF (R, 1, TA) DEF (R, 2, TA) DEF (R, 3, TA) DEF (R, 4, TA)
+#define DEFINE_RV(DEF, TA)                                                                             \
+  DEFINE_V (DEF, 1, TA) DEFINE_V (DEF, 2, TA) DEFINE_V (DEF, 3, TA) DEFINE_V (DEF, 4, TA)               \
+  DEFINE_V (DEF, 5, TA) DEFINE_V (DEF, 6, TA) DEFINE_V (DEF, 7, TA) DEFINE_V (DEF, 8, TA)
+DEFINE_RV (DEFINE_512, 0)
+DEFINE_RV (DEFINE_512, 1)
+
+#define DEFINE_COLUMNS(J)                                                                              \
+  static __attribute__ ((target ("avx512f,fma"), noinline)) void                                       \
+  columns_512_##J (const Gemm *g, gsize i, gsize rows, gsize j)                                        \
+  {                                                                                                    \
+    columns_512 (J, rows, g->k, g->alpha, g->a + i, g->lda, g->b + j, g->ldb, g->beta,                 \
+                 g->c + i * g->ldc + j, g->ldc);                                                       \
+  }
+DEFINE_COLUMNS (1)
+DEFINE_COLUMNS (2)
+DEFINE_COLUMNS (3)
+DEFINE_COLUMNS (4)
+static void (*const columns_512_kernels[4]) (const Gemm *, gsize, gsize, gsize) = {
+  columns_512_1, columns_512_2, columns_512_3, columns_512_4
+};
+
+#define DEFINE_COLUMNS_NN(J)                                                                           \
+  static __attribute__ ((target ("avx512f,fma"), noinline)) void                                       \
+  columns_512_nn_##J (const Gemm *g, gsize i, gsize rows, gsize j)                                     \
+  {                                                                                                    \
+    columns_512_nn (J, rows, g->k, g->alpha, g->a + i * g->lda, g->lda, g->b + j, g->ldb, g->beta,     \
+                    g->c + i * g->ldc + j, g->ldc);                                                    \
+  }
+DEFINE_COLUMNS_NN (1)
+DEFINE_COLUMNS_NN (2)
+DEFINE_COLUMNS_NN (3)
+DEFINE_COLUMNS_NN (4)
+static void (*const columns_512_nn_kernels[4]) (const Gemm *, gsize, gsize, gsize) = {
+  columns_512_nn_1, columns_512_nn_2, columns_512_nn_3, columns_512_nn_4
+};
+
+typedef void (*Kernel512) (const Gemm *, gsize, gsize, __mmask16);
+
+#define ROW_512(R, TA) { kernel_512_##R##_1_##TA, kernel_512_##R##_2_##TA, kernel_512_##R##_3_##TA, kernel_512_##R##_4_##TA }
+/* [transposed A][rows − 1][vectors − 1] */
+static const Kernel512 kernels_512[2][ROWS_512][VECS_512] = {
+  { ROW_512 (1, 0), ROW_512 (2, 0), ROW_512 (3, 0), ROW_512 (4, 0), ROW_512 (5, 0), ROW_512 (6, 0), ROW_512 (7, 0),
+    ROW_512 (8, 0) },
+  { ROW_512 (1, 1), ROW_512 (2, 1), ROW_512 (3, 1), ROW_512 (4, 1), ROW_512 (5, 1), ROW_512 (6, 1), ROW_512 (7, 1),
+    ROW_512 (8, 1) },
+};
+
+/* The last 1–4 columns first (columns_512, columns_512_nn); then C's columns in chunks
+ * of 64 (16 × 4 lanes), the last one the rest, each chunk's rows 6 at a
+ * time (8 for 3 vectors or fewer), the last block the rest. */
+static __attribute__ ((target ("avx512f"))) void
+sgemm_512 (const Gemm *g, gboolean ta, gsize m, gsize n)
+{
+  gsize rest = n % 16;
+  if (n > 16 && rest <= 4 && rest > 0) {   /* the last 1–4 columns by columns_512 (Aᵀ·B) or columns_512_nn (A·B) */
+    n -= rest;
+    for (gsize i = 0; i < m; i += 64)
+      (ta ? columns_512_kernels : columns_512_nn_kernels)[rest - 1](g, i, MIN (64, m - i), n);
+  }
+  for (gsize j = 0; j < n; j += 16 * VECS_512) {
+    gsize cols = MIN (n - j, 16 * VECS_512), vecs = (cols + 15) / 16;
+    __mmask16 last = (__mmask16) (0xffffu >> (16 * vecs - cols));
+    gsize rows = ROWS_FOR (vecs);
+    for (gsize i = 0; i < m; i += rows)
+      kernels_512[ta ? 1 : 0][MIN (m - i, rows) - 1][vecs - 1](g, i, j, last);
+  }
+}
+
+/* A·Bᵀ (B n × k): C's columns @w at a time (a multiple of 16, w·k ≤
+ * BT_FLOATS), B's rows for them transposed into a block on the stack, then
+ * A·(the block) by sgemm_512: the same sums as A·B with B transposed
+ * beforehand. FALSE for k over BT_FLOATS / 16. */
+#define BT_FLOATS 8192
 
 static __attribute__ ((target ("avx512f,fma"))) gboolean
 sgemm_512_nt (const Gemm *g, gsize m, gsize n)

@@ -416,7 +416,7 @@ test_buffers_kept (void)
  * random shapes, A·B, Aᵀ·B and A·Bᵀ, strides wider than the rows, alpha
  * and beta, and the columns past n left alone; its numbers bit for bit the
  * same as the same product computed a few rows at a time (the host team
- * splits C's rows). */
+ * splits C's rows), and as ordered_entry() sums them. */
 static float *
 random_floats (GRand *rand, gsize n)
 {
@@ -424,6 +424,27 @@ random_floats (GRand *rand, gsize n)
   for (gsize i = 0; i < n; i++)
     x[i] = (float) g_rand_double_range (rand, -1, 1);
   return x;
+}
+
+/* C[@i][@j] as lib/small-gemm.c promises to sum it, in plain C: each
+ * chunk of 32 terms (K_CHUNK) from 0 by fused multiply-adds in order, the
+ * chunks' sums added in order, times @alpha, plus @beta times C by one
+ * fused multiply-add where @beta is not 0. Every kernel (block_512,
+ * columns_512, columns_512_nn, A·Bᵀ through its transposed block) must
+ * give these bits. */
+static float
+ordered_entry (gboolean ta, gboolean tb, gsize i, gsize j, gsize k, float alpha, const float *a, gsize lda,
+               const float *b, gsize ldb, float beta, float c)
+{
+  float total = 0.0f;
+  for (gsize p0 = 0; p0 < k; p0 += 32) {
+    float chunk = 0.0f;
+    for (gsize p = p0; p < MIN (k, p0 + 32); p++)
+      chunk = fmaf (ta ? a[p * lda + i] : a[i * lda + p], tb ? b[j * ldb + p] : b[p * ldb + j], chunk);
+    total = p0 == 0 ? chunk : total + chunk;
+  }
+  float out = total * alpha;
+  return beta != 0.0f ? fmaf (beta, c, out) : out;
 }
 
 static void
@@ -465,6 +486,11 @@ test_small_gemm (void)
           /* a long sum within 1e-7 of the terms' size: one chain of 785
            * float additions was 2e-7 off, chunks of 32 4e-8 */
           g_assert_cmpfloat_with_epsilon (c[i * ldc + j], want, (k > 100 ? 1e-7 : 1e-6) * (size + 1));
+          float ordered = ordered_entry (ta, tb, i, j, k, alpha, a, lda, b, ldb, beta, c0[i * ldc + j]);
+          if (memcmp (&c[i * ldc + j], &ordered, sizeof (float)) != 0)
+            g_error ("%s %zu x %zu x %zu: C[%zu][%zu] is %.9g, summed in the kernels' order %.9g",
+                     ta ? "TN" : tb ? "NT" : "NN", (size_t) m, (size_t) n, (size_t) k, (size_t) i, (size_t) j,
+                     c[i * ldc + j], ordered);
         } else
           g_assert_cmpmem (&c[i * ldc + j], sizeof (float), &c0[i * ldc + j], sizeof (float));
       }
