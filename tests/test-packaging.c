@@ -308,6 +308,108 @@ test_man_page_options (void)
 }
 
 static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+    const char *name;
+    while (dir && (name = g_dir_read_name (dir))) {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      remove_tree (child);
+    }
+  }
+  if (g_remove (path) != 0)
+    g_error ("cannot remove %s: %s", path, g_strerror (errno));
+}
+
+/* The .SS heading each option of the page's OPTIONS section stands under. */
+static GHashTable *
+option_headings (const char *options_section)
+{
+  GHashTable *headings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_auto (GStrv) lines = g_strsplit (options_section, "\n", -1);
+  const char *heading = "";
+  for (char **line = lines; *line; line++) {
+    if (g_str_has_prefix (*line, ".SS "))
+      heading = *line + 4;
+    g_autofree char *name = match_group ("^\\.BI? --([a-z0-9-]+)", *line);
+    if (name)
+      g_hash_table_replace (headings, g_steal_pointer (&name), g_strstrip (g_strdelimit (g_strdup (heading), "\"", ' ')));
+  }
+  return headings;
+}
+
+/* Runs drmad --no-gui --config with @ini and --version, which reads and
+ * checks the file and exits. */
+static Ran
+run_with_config (const char *folder, const char *ini)
+{
+  g_autofree char *path = g_build_filename (folder, "settings.ini", NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_file_set_contents (path, ini, -1, &error))
+    g_error ("%s", error->message);
+  return run_argv ((const char *[]){ g_getenv ("DRMAD_BIN"), "--no-gui", "--config", path, "--version", NULL });
+}
+
+/* The page's DESCRIPTION says which options a --config file may set: those
+ * under these headings, and no others. */
+static const char *const file_headings[] = { "Data and network", "Hyperparameters", "Reverse pass", "Meta-optimiser",
+                                             "Device", NULL };
+
+static void
+test_man_page_config_keys (void)
+{
+  g_autofree char *page = read_file (g_getenv ("DRMAD_MAN_PAGE"));
+  g_autofree char *options_section = man_options_section (page);
+  const char *description = strstr (page, "\n.SH DESCRIPTION\n");
+  g_assert_nonnull (description);
+  g_autofree char *said = g_strndup (description, (gsize) (strstr (page, "\n.SH OPTIONS\n") - description));
+  for (guint i = 0; file_headings[i]; i++)
+    if (!strstr (said, file_headings[i]) || !strstr (options_section, file_headings[i]))
+      g_error ("\"%s\" is no longer both a heading of OPTIONS and named in DESCRIPTION", file_headings[i]);
+
+  g_autoptr (GHashTable) headings = option_headings (options_section);
+  g_autoptr (GHashTable) options = program_options ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *scratch = g_dir_make_tmp ("drmad-packaging-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autoptr (GString) readable = g_string_new ("[drmad]\n");
+  g_autoptr (GString) problems = g_string_new (NULL);
+  guint in_file = 0;
+  GHashTableIter iter;
+  gpointer name, value;
+  g_hash_table_iter_init (&iter, options);
+  while (g_hash_table_iter_next (&iter, &name, &value)) {
+    const Option *option = value;
+    const char *heading = g_hash_table_lookup (headings, name);
+    g_assert_nonnull (heading);   /* test_man_page_options names a missing one */
+    if (g_strv_contains (file_headings, heading)) {
+      /* each at its default: a file of them all is accepted */
+      g_autofree char *default_value = match_group ("\\(default: (.*)\\)$", option->text);
+      g_string_append_printf (readable, "%s=%s\n", (char *) name, default_value ? default_value : "");
+      in_file++;
+      continue;
+    }
+    g_autofree char *ini = g_strdup_printf ("[drmad]\n%s=1\n", (char *) name);
+    Ran ran = run_with_config (scratch, ini);
+    if (ran.status != 2 || !strstr (ran.err, "unknown setting"))
+      g_string_append_printf (problems, "--%s (under \"%s\"): a --config file setting it gave status %d (%s), "
+                              "where the page says only the command line takes it\n", (char *) name, heading,
+                              ran.status, g_strstrip (ran.err));
+    ran_clear (&ran);
+  }
+  g_assert_cmpuint (in_file, >=, 30);
+  Ran ran = run_with_config (scratch, readable->str);
+  if (ran.status != 0)
+    g_string_append_printf (problems, "a --config file with every option the page says it takes, at its default, "
+                            "gave status %d: %s\n%s", ran.status, g_strstrip (ran.err), readable->str);
+  ran_clear (&ran);
+  remove_tree (scratch);
+  if (problems->len)
+    g_error ("%s", problems->str);
+}
+
+static void
 test_man_page_renders (void)
 {
   if (!have_program ("man", "man-db"))
@@ -335,21 +437,6 @@ png_size (const char *path, guint *width, guint *height)
   *height = (guint) u[20] << 24 | (guint) u[21] << 16 | (guint) u[22] << 8 | u[23];
 }
 #endif
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
-    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-    const char *name;
-    while (dir && (name = g_dir_read_name (dir))) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  }
-  if (g_remove (path) != 0)
-    g_error ("cannot remove %s: %s", path, g_strerror (errno));
-}
 
 static void
 test_install (void)
@@ -418,6 +505,7 @@ main (int argc, char **argv)
   g_test_add_func ("/packaging/metainfo/validates", test_metainfo_validates);
   g_test_add_func ("/packaging/metainfo/ids", test_metainfo_ids);
   g_test_add_func ("/packaging/man-page/options", test_man_page_options);
+  g_test_add_func ("/packaging/man-page/config-keys", test_man_page_config_keys);
   g_test_add_func ("/packaging/man-page/renders", test_man_page_renders);
   g_test_add_func ("/packaging/install", test_install);
   return g_test_run ();
