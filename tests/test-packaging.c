@@ -29,8 +29,14 @@ run_argv (const char *const *argv)
   Ran ran = { NULL, NULL, -1 };
   int wait_status = 0;
   g_autoptr (GError) error = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &ran.out, &ran.err, &wait_status,
-                     &error))
+  /* In UTF-8 whatever the caller's locale: under LC_ALL=C (or a LANG whose
+   * locale is not generated) GOption prints the help's "…" and "θ" as "?",
+   * and man says "can't set the locale" on standard error, which read as
+   * a page that differs from the program and as groff warnings.
+   * C.UTF-8 is built into glibc (2.35 on). */
+  g_auto (GStrv) environment = g_environ_setenv (g_get_environ (), "LC_ALL", "C.UTF-8", TRUE);
+  if (!g_spawn_sync (NULL, (char **) argv, environment, G_SPAWN_SEARCH_PATH, NULL, NULL, &ran.out, &ran.err,
+                     &wait_status, &error))
     g_error ("cannot run %s: %s", argv[0], error->message);
   if (WIFEXITED (wait_status))
     ran.status = WEXITSTATUS (wait_status);
