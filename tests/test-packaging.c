@@ -328,6 +328,63 @@ remove_tree (const char *path)
     g_error ("cannot remove %s: %s", path, g_strerror (errno));
 }
 
+/* README's "Options" table, | `--name=ARG` | `DEFAULT` | meaning |, is a
+ * third copy of the option table: each row's meaning begins with the
+ * help's text (README may go on), and its argument and default are the
+ * help's. */
+static void
+test_readme_options (void)
+{
+  g_autofree char *path = source_path ("README.md");
+  g_autofree char *readme = read_file (path);
+  const char *section = strstr (readme, "\n## Options\n");
+  g_assert_nonnull (section);
+  /* the section's first table, up to the blank line after it */
+  const char *start = strstr (section, "\n| option | default | meaning |\n");
+  g_assert_nonnull (start);
+  const char *end = strstr (start, "\n\n");
+  g_autofree char *escaped = end ? g_strndup (start, (gsize) (end - start)) : g_strdup (start);
+  g_autoptr (GRegex) pipes = g_regex_new ("\\\\\\|", 0, 0, NULL);
+  g_autofree char *table = g_regex_replace_literal (pipes, escaped, -1, 0, "|", 0, NULL);
+  g_autoptr (GHashTable) options = program_options ();
+  g_autoptr (GRegex) row = g_regex_new ("^\\| `--([a-z0-9-]+)(?:=([^`]+))?` \\| *(?:`([^`]*)`)? *\\| (.*) \\|$",
+                                        G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr (GRegex) default_part = g_regex_new (" \\(default: (.*)\\)$", 0, 0, NULL);
+  g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GString) problems = g_string_new (NULL);
+  g_autoptr (GMatchInfo) match = NULL;
+  for (g_regex_match (row, table, 0, &match); g_match_info_matches (match); g_match_info_next (match, NULL)) {
+    g_autofree char *name = g_match_info_fetch (match, 1), *argument = g_match_info_fetch (match, 2);
+    g_autofree char *default_value = g_match_info_fetch (match, 3), *meaning = g_match_info_fetch (match, 4);
+    const Option *option = g_hash_table_lookup (options, name);
+    if (!option) {
+      g_string_append_printf (problems, "README's options name --%s, which drmad --help-all does not list\n", name);
+      continue;
+    }
+    g_hash_table_add (rows, g_strdup (name));
+    g_autofree char *help_default = match_group (" \\(default: (.*)\\)$", option->text);
+    g_autofree char *help_meaning = g_regex_replace_literal (default_part, option->text, -1, 0, "", 0, NULL);
+    if (g_strcmp0 (*argument ? argument : NULL, option->argument) != 0)
+      g_string_append_printf (problems, "--%s: README's argument is \"%s\", the program's \"%s\"\n", name, argument,
+                              option->argument ? option->argument : "(none)");
+    if (g_strcmp0 (*default_value ? default_value : NULL, help_default) != 0)
+      g_string_append_printf (problems, "--%s: README's default is \"%s\", the program's \"%s\"\n", name, default_value,
+                              help_default ? help_default : "(none)");
+    if (!g_str_has_prefix (meaning, help_meaning))
+      g_string_append_printf (problems, "--%s: README says\n  \"%s\"\nwhere drmad --help-all says\n  \"%s\"\n", name,
+                              meaning, help_meaning);
+  }
+  GHashTableIter iter;
+  gpointer name;
+  g_hash_table_iter_init (&iter, options);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    if (!g_hash_table_contains (rows, name))
+      g_string_append_printf (problems, "--%s (app/drmad-options.c) is missing from README's Options table\n",
+                              (char *) name);
+  if (problems->len)
+    g_error ("%s", problems->str);
+}
+
 /* The .SS heading each option of the page's OPTIONS section stands under. */
 static GHashTable *
 option_headings (const char *options_section)
@@ -513,6 +570,7 @@ main (int argc, char **argv)
   g_test_add_func ("/packaging/man-page/options", test_man_page_options);
   g_test_add_func ("/packaging/man-page/config-keys", test_man_page_config_keys);
   g_test_add_func ("/packaging/man-page/renders", test_man_page_renders);
+  g_test_add_func ("/packaging/readme/options", test_readme_options);
   g_test_add_func ("/packaging/install", test_install);
   return g_test_run ();
 }
