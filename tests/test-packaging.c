@@ -243,6 +243,21 @@ program_options (void)
   return options;
 }
 
+/* Adds each option of the program's @options that @listed lacks to
+ * @problems, as missing from @where; fails with them all. */
+static void
+fail_with_missing (GHashTable *options, GHashTable *listed, const char *where, GString *problems)
+{
+  GHashTableIter iter;
+  gpointer name;
+  g_hash_table_iter_init (&iter, options);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    if (!g_hash_table_contains (listed, name))
+      g_string_append_printf (problems, "--%s (app/drmad-options.c) is missing from %s\n", (char *) name, where);
+  if (problems->len)
+    g_error ("%s", problems->str);
+}
+
 /* The page's OPTIONS section as roff, \- and \e read as - and \. */
 static char *
 man_options_section (const char *page)
@@ -298,15 +313,7 @@ test_man_page_options (void)
       g_string_append_printf (problems, "--%s: the page says\n  \"%s\"\nwhere drmad --help-all says\n  \"%s\"\n", name,
                               joined, option->text);
   }
-  GHashTableIter iter;
-  gpointer name;
-  g_hash_table_iter_init (&iter, options);
-  while (g_hash_table_iter_next (&iter, &name, NULL))
-    if (!g_hash_table_contains (documented, name))
-      g_string_append_printf (problems, "--%s (app/drmad-options.c) is missing from the manual page data/drmad.1.in\n",
-                              (char *) name);
-  if (problems->len)
-    g_error ("%s", problems->str);
+  fail_with_missing (options, documented, "the manual page data/drmad.1.in", problems);
 
   /* the version in the page's header is the one being built */
   g_autofree char *header_version = match_group ("^\\.TH DRMAD 1 \"[^\"]*\" \"drmad ([^\"]+)\"", page);
@@ -374,15 +381,7 @@ test_readme_options (void)
       g_string_append_printf (problems, "--%s: README says\n  \"%s\"\nwhere drmad --help-all says\n  \"%s\"\n", name,
                               meaning, help_meaning);
   }
-  GHashTableIter iter;
-  gpointer name;
-  g_hash_table_iter_init (&iter, options);
-  while (g_hash_table_iter_next (&iter, &name, NULL))
-    if (!g_hash_table_contains (rows, name))
-      g_string_append_printf (problems, "--%s (app/drmad-options.c) is missing from README's Options table\n",
-                              (char *) name);
-  if (problems->len)
-    g_error ("%s", problems->str);
+  fail_with_missing (options, rows, "README's Options table", problems);
 }
 
 /* The .SS heading each option of the page's OPTIONS section stands under. */
