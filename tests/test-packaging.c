@@ -1,8 +1,8 @@
 /* What a distribution installs and checks: the desktop file, the AppStream
  * metainfo and the manual page, as desktop-file-validate, appstreamcli and
  * man see them, against the program they describe (its application id,
- * its option table through `drmad --help-all`, its version), and where
- * `meson install` puts them. A validator that is not installed skips its
+ * its option table through `drmad --help-all`, its version), README's
+ * copy of that table, and where `meson install` puts them. A validator that is not installed skips its
  * test (scripts/setup.sh installs them for CI). */
 #include <glib.h>
 #include <glib/gstdio.h>
