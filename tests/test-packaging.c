@@ -433,7 +433,7 @@ test_man_page_config_keys (void)
   g_autoptr (GHashTable) headings = option_headings (options_section);
   g_autoptr (GHashTable) options = program_options ();
   g_autoptr (GError) error = NULL;
-  g_autofree char *scratch = g_dir_make_tmp ("drmad-packaging-XXXXXX", &error);
+  g_autofree char *scratch = g_dir_make_tmp (NULL, &error);
   g_assert_no_error (error);
   g_autoptr (GString) readable = g_string_new ("[drmad]\n");
   g_autoptr (GString) problems = g_string_new (NULL);
