@@ -1,8 +1,8 @@
 /* What a distribution installs and checks: the desktop file, the AppStream
  * metainfo and the manual page, as desktop-file-validate, appstreamcli and
  * man see them, against the program they describe (its application id,
- * its option table through `drmad --help-all`, its version), and where
- * `meson install` puts them. A validator that is not installed skips its
+ * its option table through `drmad --help-all`, its version), README's
+ * copy of that table, and where `meson install` puts them. A validator that is not installed skips its
  * test (scripts/setup.sh installs them for CI). */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -29,8 +29,14 @@ run_argv (const char *const *argv)
   Ran ran = { NULL, NULL, -1 };
   int wait_status = 0;
   g_autoptr (GError) error = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &ran.out, &ran.err, &wait_status,
-                     &error))
+  /* In UTF-8 whatever the caller's locale: under LC_ALL=C (or a LANG whose
+   * locale is not generated) GOption prints the help's "…" and "θ" as "?",
+   * and man says "can't set the locale" on standard error, which read as
+   * a page that differs from the program and as groff warnings.
+   * C.UTF-8 is built into glibc (2.35 on). */
+  g_auto (GStrv) environment = g_environ_setenv (g_get_environ (), "LC_ALL", "C.UTF-8", TRUE);
+  if (!g_spawn_sync (NULL, (char **) argv, environment, G_SPAWN_SEARCH_PATH, NULL, NULL, &ran.out, &ran.err,
+                     &wait_status, &error))
     g_error ("cannot run %s: %s", argv[0], error->message);
   if (WIFEXITED (wait_status))
     ran.status = WEXITSTATUS (wait_status);
@@ -203,7 +209,7 @@ test_metainfo_ids (void)
 
 typedef struct {
   char *argument;       /* NULL for a flag */
-  char *default_value;  /* NULL where the help gives none */
+  char *text;           /* the help's text, "(default: …)" included */
 } Option;
 
 static void
@@ -211,7 +217,7 @@ option_free (gpointer data)
 {
   Option *option = data;
   g_free (option->argument);
-  g_free (option->default_value);
+  g_free (option->text);
   g_free (option);
 }
 
@@ -222,22 +228,34 @@ program_options (void)
   Ran ran = run_argv ((const char *[]){ g_getenv ("DRMAD_BIN"), "--help-all", NULL });
   g_assert_cmpint (ran.status, ==, 0);
   GHashTable *options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, option_free);
-  g_autoptr (GRegex) line = g_regex_new ("^  --([a-z0-9-]+)(?:=(\\S+))?\\s{2,}(.*?)(?: \\(default: (.*)\\))?$",
-                                         G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr (GRegex) line = g_regex_new ("^  --([a-z0-9-]+)(?:=(\\S+))?\\s{2,}(.*)$", G_REGEX_MULTILINE, 0, NULL);
   g_autoptr (GMatchInfo) match = NULL;
   for (g_regex_match (line, ran.out, 0, &match); g_match_info_matches (match); g_match_info_next (match, NULL)) {
     Option *option = g_new0 (Option, 1);
     option->argument = g_match_info_fetch (match, 2);
-    option->default_value = g_match_info_fetch (match, 4);
+    option->text = g_match_info_fetch (match, 3);
     if (!*option->argument)
       g_clear_pointer (&option->argument, g_free);
-    if (!*option->default_value)
-      g_clear_pointer (&option->default_value, g_free);
     g_hash_table_replace (options, g_match_info_fetch (match, 1), option);
   }
   ran_clear (&ran);
   g_hash_table_remove (options, "help");
   return options;
+}
+
+/* Adds each option of the program's @options that @listed lacks to
+ * @problems, as missing from @where; fails with them all. */
+static void
+fail_with_missing (GHashTable *options, GHashTable *listed, const char *where, GString *problems)
+{
+  GHashTableIter iter;
+  gpointer name;
+  g_hash_table_iter_init (&iter, options);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    if (!g_hash_table_contains (listed, name))
+      g_string_append_printf (problems, "--%s (app/drmad-options.c) is missing from %s\n", (char *) name, where);
+  if (problems->len)
+    g_error ("%s", problems->str);
 }
 
 /* The page's OPTIONS section as roff, \- and \e read as - and \. */
@@ -287,25 +305,170 @@ test_man_page_options (void)
     if (g_strcmp0 (*argument ? argument : NULL, option->argument) != 0)
       g_string_append_printf (problems, "--%s: the page's argument is \"%s\", the program's \"%s\"\n", name, argument,
                               option->argument ? option->argument : "(none)");
-    g_autofree char *default_said = option->default_value
-                                    ? g_strdup_printf ("(default: %s)", option->default_value) : NULL;
-    g_autofree char *joined = g_strdelimit (g_strdup (text), "\n", ' ');
-    if (default_said && !strstr (joined, default_said))
-      g_string_append_printf (problems, "--%s: the page does not say %s\n", name, default_said);
+    /* The page's text is the table's, word for word (its default
+     * included): a description reworded in app/drmad-options.c and not
+     * here is a page that no longer says what the program does. */
+    g_autofree char *joined = g_strstrip (g_strdelimit (g_strdup (text), "\n", ' '));
+    if (!g_str_equal (joined, option->text))
+      g_string_append_printf (problems, "--%s: the page says\n  \"%s\"\nwhere drmad --help-all says\n  \"%s\"\n", name,
+                              joined, option->text);
   }
-  GHashTableIter iter;
-  gpointer name;
-  g_hash_table_iter_init (&iter, options);
-  while (g_hash_table_iter_next (&iter, &name, NULL))
-    if (!g_hash_table_contains (documented, name))
-      g_string_append_printf (problems, "--%s (app/drmad-options.c) is missing from the manual page data/drmad.1.in\n",
-                              (char *) name);
-  if (problems->len)
-    g_error ("%s", problems->str);
+  fail_with_missing (options, documented, "the manual page data/drmad.1.in", problems);
 
   /* the version in the page's header is the one being built */
   g_autofree char *header_version = match_group ("^\\.TH DRMAD 1 \"[^\"]*\" \"drmad ([^\"]+)\"", page);
   g_assert_cmpstr (header_version, ==, DRMAD_VERSION);
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+    const char *name;
+    while (dir && (name = g_dir_read_name (dir))) {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      remove_tree (child);
+    }
+  }
+  if (g_remove (path) != 0)
+    g_error ("cannot remove %s: %s", path, g_strerror (errno));
+}
+
+/* README's "Options" table, | `--name=ARG` | `DEFAULT` | meaning |, is a
+ * third copy of the option table: each row's meaning begins with the
+ * help's text (README may go on), and its argument and default are the
+ * help's. */
+static void
+test_readme_options (void)
+{
+  g_autofree char *path = source_path ("README.md");
+  g_autofree char *readme = read_file (path);
+  const char *section = strstr (readme, "\n## Options\n");
+  g_assert_nonnull (section);
+  /* the section's first table, up to the blank line after it */
+  const char *start = strstr (section, "\n| option | default | meaning |\n");
+  g_assert_nonnull (start);
+  const char *end = strstr (start, "\n\n");
+  g_autofree char *escaped = end ? g_strndup (start, (gsize) (end - start)) : g_strdup (start);
+  g_autoptr (GRegex) pipes = g_regex_new ("\\\\\\|", 0, 0, NULL);
+  g_autofree char *table = g_regex_replace_literal (pipes, escaped, -1, 0, "|", 0, NULL);
+  g_autoptr (GHashTable) options = program_options ();
+  g_autoptr (GRegex) row = g_regex_new ("^\\| `--([a-z0-9-]+)(?:=([^`]+))?` \\| *(?:`([^`]*)`)? *\\| (.*) \\|$",
+                                        G_REGEX_MULTILINE, 0, NULL);
+  g_autoptr (GRegex) default_part = g_regex_new (" \\(default: (.*)\\)$", 0, 0, NULL);
+  g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GString) problems = g_string_new (NULL);
+  g_autoptr (GMatchInfo) match = NULL;
+  for (g_regex_match (row, table, 0, &match); g_match_info_matches (match); g_match_info_next (match, NULL)) {
+    g_autofree char *name = g_match_info_fetch (match, 1), *argument = g_match_info_fetch (match, 2);
+    g_autofree char *default_value = g_match_info_fetch (match, 3), *meaning = g_match_info_fetch (match, 4);
+    const Option *option = g_hash_table_lookup (options, name);
+    if (!option) {
+      g_string_append_printf (problems, "README's options name --%s, which drmad --help-all does not list\n", name);
+      continue;
+    }
+    g_hash_table_add (rows, g_strdup (name));
+    g_autofree char *help_default = match_group (" \\(default: (.*)\\)$", option->text);
+    g_autofree char *help_meaning = g_regex_replace_literal (default_part, option->text, -1, 0, "", 0, NULL);
+    if (g_strcmp0 (*argument ? argument : NULL, option->argument) != 0)
+      g_string_append_printf (problems, "--%s: README's argument is \"%s\", the program's \"%s\"\n", name, argument,
+                              option->argument ? option->argument : "(none)");
+    if (g_strcmp0 (*default_value ? default_value : NULL, help_default) != 0)
+      g_string_append_printf (problems, "--%s: README's default is \"%s\", the program's \"%s\"\n", name, default_value,
+                              help_default ? help_default : "(none)");
+    if (!g_str_has_prefix (meaning, help_meaning))
+      g_string_append_printf (problems, "--%s: README says\n  \"%s\"\nwhere drmad --help-all says\n  \"%s\"\n", name,
+                              meaning, help_meaning);
+  }
+  fail_with_missing (options, rows, "README's Options table", problems);
+}
+
+/* The .SS heading each option of the page's OPTIONS section stands under. */
+static GHashTable *
+option_headings (const char *options_section)
+{
+  GHashTable *headings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_auto (GStrv) lines = g_strsplit (options_section, "\n", -1);
+  const char *heading = "";
+  for (char **line = lines; *line; line++) {
+    if (g_str_has_prefix (*line, ".SS "))
+      heading = *line + 4;
+    g_autofree char *name = match_group ("^\\.BI? --([a-z0-9-]+)", *line);
+    if (name)
+      g_hash_table_replace (headings, g_steal_pointer (&name), g_strstrip (g_strdelimit (g_strdup (heading), "\"", ' ')));
+  }
+  return headings;
+}
+
+/* Runs drmad --no-gui --config with @ini and --version, which reads and
+ * checks the file and exits. */
+static Ran
+run_with_config (const char *folder, const char *ini)
+{
+  g_autofree char *path = g_build_filename (folder, "settings.ini", NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_file_set_contents (path, ini, -1, &error))
+    g_error ("%s", error->message);
+  return run_argv ((const char *[]){ g_getenv ("DRMAD_BIN"), "--no-gui", "--config", path, "--version", NULL });
+}
+
+/* The page's DESCRIPTION says which options a --config file may set: those
+ * under these headings, and no others. */
+static const char *const file_headings[] = { "Data and network", "Hyperparameters", "Reverse pass", "Meta-optimiser",
+                                             "Device", NULL };
+
+static void
+test_man_page_config_keys (void)
+{
+  g_autofree char *page = read_file (g_getenv ("DRMAD_MAN_PAGE"));
+  g_autofree char *options_section = man_options_section (page);
+  const char *description = strstr (page, "\n.SH DESCRIPTION\n");
+  g_assert_nonnull (description);
+  g_autofree char *said = g_strndup (description, (gsize) (strstr (page, "\n.SH OPTIONS\n") - description));
+  for (guint i = 0; file_headings[i]; i++)
+    if (!strstr (said, file_headings[i]) || !strstr (options_section, file_headings[i]))
+      g_error ("\"%s\" is no longer both a heading of OPTIONS and named in DESCRIPTION", file_headings[i]);
+
+  g_autoptr (GHashTable) headings = option_headings (options_section);
+  g_autoptr (GHashTable) options = program_options ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *scratch = g_dir_make_tmp (NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GString) readable = g_string_new ("[drmad]\n");
+  g_autoptr (GString) problems = g_string_new (NULL);
+  guint in_file = 0;
+  GHashTableIter iter;
+  gpointer name, value;
+  g_hash_table_iter_init (&iter, options);
+  while (g_hash_table_iter_next (&iter, &name, &value)) {
+    const Option *option = value;
+    const char *heading = g_hash_table_lookup (headings, name);
+    g_assert_nonnull (heading);   /* test_man_page_options names a missing one */
+    if (g_strv_contains (file_headings, heading)) {
+      /* each at its default: a file of them all is accepted */
+      g_autofree char *default_value = match_group ("\\(default: (.*)\\)$", option->text);
+      g_string_append_printf (readable, "%s=%s\n", (char *) name, default_value ? default_value : "");
+      in_file++;
+      continue;
+    }
+    g_autofree char *ini = g_strdup_printf ("[drmad]\n%s=1\n", (char *) name);
+    Ran ran = run_with_config (scratch, ini);
+    if (ran.status != 2 || !strstr (ran.err, "unknown setting"))
+      g_string_append_printf (problems, "--%s (under \"%s\"): a --config file setting it gave status %d (%s), "
+                              "where the page says only the command line takes it\n", (char *) name, heading,
+                              ran.status, g_strstrip (ran.err));
+    ran_clear (&ran);
+  }
+  g_assert_cmpuint (in_file, >=, 30);
+  Ran ran = run_with_config (scratch, readable->str);
+  if (ran.status != 0)
+    g_string_append_printf (problems, "a --config file with every option the page says it takes, at its default, "
+                            "gave status %d: %s\n%s", ran.status, g_strstrip (ran.err), readable->str);
+  ran_clear (&ran);
+  remove_tree (scratch);
+  if (problems->len)
+    g_error ("%s", problems->str);
 }
 
 static void
@@ -336,21 +499,6 @@ png_size (const char *path, guint *width, guint *height)
   *height = (guint) u[20] << 24 | (guint) u[21] << 16 | (guint) u[22] << 8 | u[23];
 }
 #endif
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
-    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-    const char *name;
-    while (dir && (name = g_dir_read_name (dir))) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  }
-  if (g_remove (path) != 0)
-    g_error ("cannot remove %s: %s", path, g_strerror (errno));
-}
 
 static void
 test_install (void)
@@ -419,7 +567,9 @@ main (int argc, char **argv)
   g_test_add_func ("/packaging/metainfo/validates", test_metainfo_validates);
   g_test_add_func ("/packaging/metainfo/ids", test_metainfo_ids);
   g_test_add_func ("/packaging/man-page/options", test_man_page_options);
+  g_test_add_func ("/packaging/man-page/config-keys", test_man_page_config_keys);
   g_test_add_func ("/packaging/man-page/renders", test_man_page_renders);
+  g_test_add_func ("/packaging/readme/options", test_readme_options);
   g_test_add_func ("/packaging/install", test_install);
   return g_test_run ();
 }
