@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "test-util.h"
+
 typedef struct {
   char *out;
   char *err;
@@ -320,21 +322,6 @@ test_man_page_options (void)
   g_assert_cmpstr (header_version, ==, DRMAD_VERSION);
 }
 
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
-    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-    const char *name;
-    while (dir && (name = g_dir_read_name (dir))) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  }
-  if (g_remove (path) != 0)
-    g_error ("cannot remove %s: %s", path, g_strerror (errno));
-}
-
 /* README's "Options" table, | `--name=ARG` | `DEFAULT` | meaning |, is a
  * third copy of the option table: each row's meaning begins with the
  * help's text (README may go on), and its argument and default are the
@@ -504,7 +491,7 @@ static void
 test_install (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *scratch = g_dir_make_tmp ("drmad-packaging-XXXXXX", &error);
+  g_autofree char *scratch = test_tmp_dir ("drmad-packaging", &error);
   g_assert_no_error (error);
   g_autofree char *destdir = g_build_filename (scratch, "root", NULL);
   /* DESTDIR, as a package build stages its files; it skips the icon-cache update */

@@ -2354,7 +2354,7 @@ umask_subprocess_dir (void)
     return NULL;
   }
   g_autoptr (GError) error = NULL;
-  char *dir = g_dir_make_tmp ("drmad-umask-XXXXXX", &error);
+  char *dir = test_tmp_dir ("drmad-umask", &error);
   g_assert_no_error (error);
   return dir;
 }
