@@ -91,68 +91,6 @@ block_512 (const int rows, const int vecs, const int ta, gsize k, float alpha, c
     }
 }
 
-/* C's @cols columns of columns_512 and columns_512_nn: @total's lanes
- * are C's rows (@rows of them) of column j, times @alpha, plus @beta times
- * C where @beta is not 0 (as block_512 adds it). */
-T512 void
-store_columns (const int cols, gsize rows, float alpha, __m512 total[4][4], float beta, float *c, gsize ldc)
-{
-  __m512 al = _mm512_set1_ps (alpha);
-  for (int j = 0; j < cols; j++)
-    for (int v = 0; v < 4 && (gsize) 16 * v < rows; v++) {
-      float out[16];
-      _mm512_storeu_ps (out, _mm512_mul_ps (total[j][v], al));
-      for (gsize l = 0; l < 16 && 16 * v + l < rows; l++) {
-        float *cp = c + (16 * v + l) * ldc + j;
-        *cp = beta != 0.0f ? __builtin_fmaf (beta, *cp, out[l]) : out[l];
-      }
-    }
-}
-
-/* Aᵀ·B's last @cols (1–4) columns of C, rows @i … @i + @rows − 1 (at most
- * 64): vectors over C's rows, which lie side by side in each row of A, and
- * B's entries broadcast, where a vector across the columns would fill 1–4
- * of its 16 lanes in every row (784-50-50-50-10's weight gradients: 50 =
- * 3 × 16 + 2). The same sums, in the same order, as block_512. */
-T512 void
-columns_512 (const int cols, gsize rows, gsize k, float alpha, const float *a, gsize lda, const float *b,
-             gsize ldb, float beta, float *c, gsize ldc)
-{
-  __mmask16 mask[4];
-  for (int v = 0; v < 4; v++) {
-    gsize left = rows > (gsize) 16 * v ? rows - 16 * v : 0;
-    mask[v] = left >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << left) - 1);
-  }
-  __m512 acc[4][4], total[4][4];
-  for (gsize p0 = 0; p0 < k || p0 == 0; p0 += K_CHUNK) {
-#pragma GCC unroll 4
-    for (int j = 0; j < cols; j++)
-#pragma GCC unroll 4
-      for (int v = 0; v < 4; v++)
-        acc[j][v] = _mm512_setzero_ps ();
-    for (gsize p = p0; p < MIN (k, p0 + K_CHUNK); p++) {
-      const float *ap = a + p * lda, *bp = b + p * ldb;
-      __m512 av[4];
-#pragma GCC unroll 4
-      for (int v = 0; v < 4; v++)
-        av[v] = _mm512_maskz_loadu_ps (mask[v], ap + 16 * v);
-#pragma GCC unroll 4
-      for (int j = 0; j < cols; j++) {
-        __m512 bj = _mm512_set1_ps (bp[j]);
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++)
-          acc[j][v] = _mm512_fmadd_ps (av[v], bj, acc[j][v]);
-      }
-    }
-#pragma GCC unroll 4
-    for (int j = 0; j < cols; j++)
-#pragma GCC unroll 4
-      for (int v = 0; v < 4; v++)
-        total[j][v] = p0 == 0 ? acc[j][v] : _mm512_add_ps (total[j][v], acc[j][v]);
-  }
-  store_columns (cols, rows, alpha, total, beta, c, ldc);
-}
-
 /* dst[c·@ldd + r] = src[r·@lds + c] for r < @rows, c < @cols (both at
  * most 16): a 16 × 16 transpose in registers (unpacks of 32 and 64 bits,
  * then shuffles of 128-bit lanes), rows past @rows as zeros. */
@@ -196,16 +134,17 @@ transpose_16 (const float *src, gsize lds, gsize rows, gsize cols, float *dst, g
       _mm512_mask_storeu_ps (dst + c * ldd, out, r[c]);
 }
 
-/* A·B's last @cols (1–4) columns of C, rows @rows (at most 64): vectors
- * over C's rows, as columns_512 has them for Aᵀ·B, each 16 terms' slice of
- * A's rows transposed first (transpose_16), where a vector across the
- * columns would fill 1–4 of its 16 lanes in every row (784-50-50-50-10's
- * layer 1: 50 = 3 × 16 + 2, a quarter of the multiply-adds on zeros, which
- * a Zen 4's 256-bit FMA units paid for: docs/benchmarks.md). The same sums,
- * in the same order, as block_512 (K_CHUNK a multiple of 16). */
+/* The last @cols (1–4) columns of C, rows @rows (at most 64): vectors over
+ * C's rows, and B's entries broadcast, where a vector across the columns
+ * would fill 1–4 of its 16 lanes in every row (784-50-50-50-10's layers:
+ * 50 = 3 × 16 + 2, a quarter of the multiply-adds on zeros, which a Zen
+ * 4's 256-bit FMA units paid for: docs/benchmarks.md). Aᵀ·B (@ta) has C's
+ * rows side by side in each row of A; for A·B each 16 terms' slice of A's
+ * rows is transposed first (transpose_16). The same sums, in the same
+ * order, as block_512 (K_CHUNK a multiple of 16). */
 T512 void
-columns_512_nn (const int cols, gsize rows, gsize k, float alpha, const float *a, gsize lda, const float *b,
-                gsize ldb, float beta, float *c, gsize ldc)
+columns_512 (const int cols, const int ta, gsize rows, gsize k, float alpha, const float *a, gsize lda,
+             const float *b, gsize ldb, float beta, float *c, gsize ldc)
 {
   G_STATIC_ASSERT (K_CHUNK % 16 == 0);
   __mmask16 mask[4];
@@ -213,7 +152,7 @@ columns_512_nn (const int cols, gsize rows, gsize k, float alpha, const float *a
     gsize left = rows > (gsize) 16 * v ? rows - 16 * v : 0;
     mask[v] = left >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << left) - 1);
   }
-  float at[16 * 64] __attribute__ ((aligned (64)));   /* at[q · 64 + i] = A[i][s + q] */
+  float at[16 * 64] __attribute__ ((aligned (64)));   /* A·B: at[q · 64 + i] = A[i][s + q] */
   __m512 acc[4][4], total[4][4];
   for (gsize p0 = 0; p0 < k || p0 == 0; p0 += K_CHUNK) {
 #pragma GCC unroll 4
@@ -223,14 +162,14 @@ columns_512_nn (const int cols, gsize rows, gsize k, float alpha, const float *a
         acc[j][v] = _mm512_setzero_ps ();
     for (gsize s = p0; s < MIN (k, p0 + K_CHUNK); s += 16) {
       gsize width = MIN (16, k - s);
-      for (gsize r0 = 0; r0 < rows; r0 += 16)
+      for (gsize r0 = 0; !ta && r0 < rows; r0 += 16)
         transpose_16 (a + r0 * lda + s, lda, MIN (16, rows - r0), width, at + r0, 64);
       for (gsize q = 0; q < width; q++) {
-        const float *bp = b + (s + q) * ldb;
+        const float *ap = ta ? a + (s + q) * lda : at + q * 64, *bp = b + (s + q) * ldb;
         __m512 av[4];
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++)
-          av[v] = _mm512_maskz_load_ps (mask[v], at + q * 64 + 16 * v);
+          av[v] = _mm512_maskz_loadu_ps (mask[v], ap + 16 * v);
 #pragma GCC unroll 4
         for (int j = 0; j < cols; j++) {
           __m512 bj = _mm512_set1_ps (bp[j]);
@@ -246,7 +185,16 @@ columns_512_nn (const int cols, gsize rows, gsize k, float alpha, const float *a
       for (int v = 0; v < 4; v++)
         total[j][v] = p0 == 0 ? acc[j][v] : _mm512_add_ps (total[j][v], acc[j][v]);
   }
-  store_columns (cols, rows, alpha, total, beta, c, ldc);
+  __m512 al = _mm512_set1_ps (alpha);
+  for (int j = 0; j < cols; j++)
+    for (int v = 0; v < 4 && (gsize) 16 * v < rows; v++) {
+      float out[16];
+      _mm512_storeu_ps (out, _mm512_mul_ps (total[j][v], al));
+      for (gsize l = 0; l < 16 && 16 * v + l < rows; l++) {
+        float *cp = c + (16 * v + l) * ldc + j;
+        *cp = beta != 0.0f ? __builtin_fmaf (beta, *cp, out[l]) : out[l];
+      }
+    }
 }
 
 typedef struct {
@@ -272,34 +220,20 @@ typedef struct {
 DEFINE_RV (DEFINE_512, 0)
 DEFINE_RV (DEFINE_512, 1)
 
-#define DEFINE_COLUMNS(J)                                                                              \
+#define DEFINE_COLUMNS(J, TA)                                                                          \
   static __attribute__ ((target ("avx512f,fma"), noinline)) void                                       \
-  columns_512_##J (const Gemm *g, gsize i, gsize rows, gsize j)                                        \
+  columns_512_##J##_##TA (const Gemm *g, gsize i, gsize rows, gsize j)                                 \
   {                                                                                                    \
-    columns_512 (J, rows, g->k, g->alpha, g->a + i, g->lda, g->b + j, g->ldb, g->beta,                 \
-                 g->c + i * g->ldc + j, g->ldc);                                                       \
+    columns_512 (J, TA, rows, g->k, g->alpha, TA ? g->a + i : g->a + i * g->lda, g->lda, g->b + j,      \
+                 g->ldb, g->beta, g->c + i * g->ldc + j, g->ldc);                                      \
   }
-DEFINE_COLUMNS (1)
-DEFINE_COLUMNS (2)
-DEFINE_COLUMNS (3)
-DEFINE_COLUMNS (4)
-static void (*const columns_512_kernels[4]) (const Gemm *, gsize, gsize, gsize) = {
-  columns_512_1, columns_512_2, columns_512_3, columns_512_4
-};
-
-#define DEFINE_COLUMNS_NN(J)                                                                           \
-  static __attribute__ ((target ("avx512f,fma"), noinline)) void                                       \
-  columns_512_nn_##J (const Gemm *g, gsize i, gsize rows, gsize j)                                     \
-  {                                                                                                    \
-    columns_512_nn (J, rows, g->k, g->alpha, g->a + i * g->lda, g->lda, g->b + j, g->ldb, g->beta,     \
-                    g->c + i * g->ldc + j, g->ldc);                                                    \
-  }
-DEFINE_COLUMNS_NN (1)
-DEFINE_COLUMNS_NN (2)
-DEFINE_COLUMNS_NN (3)
-DEFINE_COLUMNS_NN (4)
-static void (*const columns_512_nn_kernels[4]) (const Gemm *, gsize, gsize, gsize) = {
-  columns_512_nn_1, columns_512_nn_2, columns_512_nn_3, columns_512_nn_4
+#define DEFINE_COLUMNS_TA(TA) DEFINE_COLUMNS (1, TA) DEFINE_COLUMNS (2, TA) DEFINE_COLUMNS (3, TA) DEFINE_COLUMNS (4, TA)
+DEFINE_COLUMNS_TA (0)
+DEFINE_COLUMNS_TA (1)
+/* [transposed A][columns − 1] */
+static void (*const columns_512_kernels[2][4]) (const Gemm *, gsize, gsize, gsize) = {
+  { columns_512_1_0, columns_512_2_0, columns_512_3_0, columns_512_4_0 },
+  { columns_512_1_1, columns_512_2_1, columns_512_3_1, columns_512_4_1 },
 };
 
 typedef void (*Kernel512) (const Gemm *, gsize, gsize, __mmask16);
@@ -313,17 +247,17 @@ static const Kernel512 kernels_512[2][ROWS_512][VECS_512] = {
     ROW_512 (8, 1) },
 };
 
-/* The last 1–4 columns first (columns_512, columns_512_nn); then C's columns in chunks
+/* The last 1–4 columns first (columns_512); then C's columns in chunks
  * of 64 (16 × 4 lanes), the last one the rest, each chunk's rows 6 at a
  * time (8 for 3 vectors or fewer), the last block the rest. */
 static __attribute__ ((target ("avx512f"))) void
 sgemm_512 (const Gemm *g, gboolean ta, gsize m, gsize n)
 {
   gsize rest = n % 16;
-  if (n > 16 && rest <= 4 && rest > 0) {   /* the last 1–4 columns by columns_512 (Aᵀ·B) or columns_512_nn (A·B) */
+  if (n > 16 && rest <= 4 && rest > 0) {   /* the last 1–4 columns by columns_512 */
     n -= rest;
     for (gsize i = 0; i < m; i += 64)
-      (ta ? columns_512_kernels : columns_512_nn_kernels)[rest - 1](g, i, MIN (64, m - i), n);
+      columns_512_kernels[ta ? 1 : 0][rest - 1](g, i, MIN (64, m - i), n);
   }
   for (gsize j = 0; j < n; j += 16 * VECS_512) {
     gsize cols = MIN (n - j, 16 * VECS_512), vecs = (cols + 15) / 16;
