@@ -812,6 +812,21 @@ may (const char *path, int mode)
   return faccessat (AT_FDCWD, path, mode, AT_EACCESS);
 }
 
+/* The next name of a path being walked at @name, the folder separators
+ * before it passed over: cut off with a '\0' at *@end, the character
+ * there kept in *@kept (put back with *end = kept, and the walk goes on
+ * from @end). */
+static char *
+cut_name (char *name, char **end, char *kept)
+{
+  while (G_IS_DIR_SEPARATOR (*name))
+    name++;
+  *end = name + strcspn (name, G_DIR_SEPARATOR_S);
+  *kept = **end;
+  **end = '\0';
+  return name;
+}
+
 /* What drmad_run_create() would fail to make in @folder (no trailing
  * separators), with the error it would give, found without making anything:
  * the folder and its parents (g_mkdir_with_parents, from the nearest one
@@ -836,11 +851,8 @@ check_can_make (const char *folder, gboolean replacing, GError **error)
     guint missing = 0;   /* names after the last one that exists: folders the create makes */
     char *name = path;
     while (saved == 0 && *name) {
-      while (G_IS_DIR_SEPARATOR (*name))
-        name++;
-      char *end = name + strcspn (name, G_DIR_SEPARATOR_S);
-      char kept = *end;
-      *end = '\0';
+      char *end, kept;
+      name = cut_name (name, &end, &kept);
       if (*name == '\0' || g_str_equal (name, "."))
         ;
       else if (missing > 0)
@@ -940,11 +952,8 @@ make_folders (const char *folder, int mode, GPtrArray *made, const char *what, G
     saved = 0;
     char *name = path;
     while (saved == 0 && *name) {
-      while (G_IS_DIR_SEPARATOR (*name))
-        name++;
-      char *end = name + strcspn (name, G_DIR_SEPARATOR_S);
-      char kept = *end;
-      *end = '\0';
+      char *end, kept;
+      name = cut_name (name, &end, &kept);
       /* what exists is passed over: mkdir(2) in a folder that may not be
        * written may say EACCES for a name that is there */
       if (*name && !g_file_test (path, G_FILE_TEST_EXISTS)) {
