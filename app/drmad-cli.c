@@ -93,9 +93,13 @@ list_devices (void)
   guint threads = drmad_host_step_threads (100);
   const char *kernels = drmad_host_step_gemm_kernels ();
   g_autofree char *gemms = kernels ? g_strdup_printf ("drmad's own %s kernels", kernels) : g_strdup ("the BLAS");
-  printf ("host step: %u thread%s per training and reverse step at batch 100 (DRMAD_HOST_THREADS; %u CPUs online); "
-          "its single-precision GEMMs on %s (DRMAD_SMALL_GEMM)\n",
-          threads, threads > 1 ? "s" : "", g_get_num_processors (), gemms);
+  /* the library's rule (lib/host-team.c): unset, steps on its own kernels are shared or not by timing */
+  const char *given = g_getenv ("DRMAD_HOST_THREADS");
+  gboolean timed = threads > 1 && kernels && !(given && *given);
+  printf ("host step: %s%u thread%s per training and reverse step at batch 100 (DRMAD_HOST_THREADS%s; %u CPUs "
+          "online); its single-precision GEMMs on %s (DRMAD_SMALL_GEMM)\n", timed ? "up to " : "",
+          threads, threads > 1 ? "s" : "", timed ? " unset: single-precision steps shared or alone as they time faster"
+          : "", g_get_num_processors (), gemms);
   return 0;
 }
 

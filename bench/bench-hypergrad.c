@@ -473,15 +473,17 @@ main (int argc, char **argv)
           "exact: two training steps (exact1: one) and %s per step;\n"
           "trip ns: a cache line from one of the team's threads to the other and back, the higher of the two\n"
           "measured with the floors before and after each pass (the step shares rows and weights between the\n"
-          "cores; the floor's GEMMs do not), 0 without a team)\n",
+          "cores; the floor's GEMMs do not), 0 without a team;\n"
+          "alone %%: of the steps the team could share, those that ran alone because they timed faster so\n"
+          "(lib/host-team.h, DrmadTeamChoice; 0 with DRMAD_HOST_THREADS set))\n",
           team_threads (100), fused_host ? "the HVP's GEMMs (the tape has the passes)" : "a reverse step");
   double peak = peak_gflops ();
   printf ("sgemm peak: %.1f GFLOP/s (1024^3, %u threads)\n\n", peak, g_get_num_processors ());
-  printf ("%-18s %5s %6s %-11s %10s %8s %8s %12s %10s %8s\n", "net", "batch", "T", "method", "s/meta-it", "x plain",
-          "x floor", "device MiB", "RSS MiB", "trip ns");
+  printf ("%-18s %5s %6s %-11s %10s %8s %8s %12s %10s %8s %7s\n", "net", "batch", "T", "method", "s/meta-it",
+          "x plain", "x floor", "device MiB", "RSS MiB", "trip ns", "alone %");
   FILE *csv = csv_path ? fopen (csv_path, "w") : NULL;
   if (csv)
-    fprintf (csv, "net,batch,T,method,seconds,x_plain,x_floor,device_peak_bytes,peak_rss_mib,round_trip_ns\n");
+    fprintf (csv, "net,batch,T,method,seconds,x_plain,x_floor,device_peak_bytes,peak_rss_mib,round_trip_ns,alone_pct\n");
 
   for (guint n = 0; n < n_nets; n++) {
     g_autoptr (GString) net_name = g_string_new (NULL);
@@ -529,7 +531,7 @@ main (int argc, char **argv)
         const Method *method = &all_methods[m];
         if (!g_strv_contains ((const char *const *) wanted, method->name))
           continue;
-        double times[16], ratios[16], trips[16];
+        double times[16], ratios[16], trips[16], alone[16];
         guint64 device_peak = 0;
         /* Plain training, the shortest, always gets five timed runs. */
         guint reps = MIN (method->plain ? MAX (repeats, 5) : repeats, 16);
@@ -548,6 +550,7 @@ main (int argc, char **argv)
             floors[r - 1] = gemm_floor (nets[n].sizes, nets[n].n - 1, nets[n].batch);
           if (r == 1)
             reset_peak_rss ();
+          guint team_before = drmad_team_runs (), declined_before = drmad_team_declined ();
           gint64 start = g_get_monotonic_time ();
           if (method->plain) {
             if (!drmad_hyper_train (net, hyper, train, 7, NULL, NULL, NULL, &error) || !drmad_device_finish (device, &error))
@@ -566,8 +569,11 @@ main (int argc, char **argv)
               break;
             device_peak = result->device_peak_bytes;
           }
-          if (r > 0)
+          if (r > 0) {
             times[r - 1] = (g_get_monotonic_time () - start) / 1e6;
+            guint declined = drmad_team_declined () - declined_before, shared = drmad_team_runs () - team_before;
+            alone[r - 1] = declined + shared ? 100.0 * declined / (declined + shared) : 0;
+          }
         }
         if (error) {  /* e.g. DrMAD overflowing at T = 3000: say so, go on with the rest */
           fprintf (stderr, "bench-hypergrad: %s\n", error->message);
@@ -587,17 +593,18 @@ main (int argc, char **argv)
         qsort (times, reps, sizeof (double), compare);
         qsort (ratios, reps, sizeof (double), compare);
         qsort (trips, reps, sizeof (double), compare);
+        qsort (alone, reps, sizeof (double), compare);
         double seconds = times[reps / 2], x_floor = ratios[reps / 2], round_trip = trips[reps / 2];
         if (method->plain)
           plain_seconds = seconds;
-        printf ("%-18s %5u %6" G_GUINT64_FORMAT " %-11s %10.3f %8.2f %8.2f %12.2f %10.1f %8.0f\n", net_name->str,
+        printf ("%-18s %5u %6" G_GUINT64_FORMAT " %-11s %10.3f %8.2f %8.2f %12.2f %10.1f %8.0f %7.1f\n", net_name->str,
                 nets[n].batch, T, method->name, seconds, seconds / plain_seconds, x_floor, device_peak / 1048576.0, rss,
-                round_trip);
+                round_trip, alone[reps / 2]);
         fflush (stdout);
         if (csv)
-          fprintf (csv, "%s,%u,%" G_GUINT64_FORMAT ",%s,%.6f,%.4f,%.4f,%" G_GUINT64_FORMAT ",%.1f,%.0f\n", net_name->str,
-                   nets[n].batch, T, method->name, seconds, seconds / plain_seconds, x_floor, device_peak, rss,
-                   round_trip);
+          fprintf (csv, "%s,%u,%" G_GUINT64_FORMAT ",%s,%.6f,%.4f,%.4f,%" G_GUINT64_FORMAT ",%.1f,%.0f,%.1f\n",
+                   net_name->str, nets[n].batch, T, method->name, seconds, seconds / plain_seconds, x_floor, device_peak,
+                   rss, round_trip, alone[reps / 2]);
       }
     }
   }

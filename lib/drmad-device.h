@@ -197,12 +197,14 @@ const char *drmad_blas_chooser_name (DrmadBlasChooser chooser);
  * string: g_free() it. */
 char *drmad_blas_info_describe (const DrmadBlasInfo *info);
 
-/* The threads that share each training and reverse step of a net with
+/* The threads that may share each training and reverse step of a net with
  * @batch rows on a CPU device's fused host path (DRMAD_HOST_THREADS, by
  * default the online CPUs up to 2; at least 20 rows each; 1 while
  * DRMAD_BLAS_THREADS > 1). The results are the same on any number: exactly
  * on drmad's own GEMM kernels (below), to the last bits on OpenBLAS's
- * (drmad.h, "Threads"). */
+ * (drmad.h, "Threads"). On drmad's own kernels, with DRMAD_HOST_THREADS
+ * unset, a step runs on them or alone by which timed faster lately
+ * (docs/architecture.md, "The host step"). */
 guint drmad_host_step_threads (guint batch);
 
 /* The kernels of the fused host step's single-precision GEMMs: "avx512"

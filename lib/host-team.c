@@ -48,6 +48,17 @@ typedef struct {
 static Team team;
 static gint threads_set = 0;   /* drmad_team_set_threads() */
 static gint steps_run = 0;     /* drmad_team_runs() */
+static gint steps_declined = 0;   /* drmad_team_declined() */
+#ifdef DRMAD_TEST_HOOKS
+static gint delay_us = 0;       /* drmad_team_inject_delay() */
+
+void
+drmad_team_inject_delay (guint us)
+{
+  g_atomic_int_set (&delay_us, (gint) us);
+}
+#endif
+static gint threads_env = -1;  /* DRMAD_HOST_THREADS was set (1) or not (0); -1 before drmad_team_threads() */
 
 /* Spins until *@at differs from @seen; after BARRIER_SPIN_US (@barrier:
  * a barrier, or the end of a step) or IDLE_SPIN_US (a helper waiting for a
@@ -156,6 +167,7 @@ drmad_team_threads (void)
     const char *text = g_getenv ("DRMAD_HOST_THREADS");
     long threads;
     char *end = NULL;
+    g_atomic_int_set (&threads_env, text && *text);
     if (text && *text) {
       threads = strtol (text, &end, 10);
       if (*end || threads < 1 || threads > DRMAD_TEAM_MAX) {
@@ -176,6 +188,74 @@ drmad_team_threads (void)
     g_once_init_leave (&wanted, (gsize) CLAMP (threads, 1, DRMAD_TEAM_MAX));
   }
   return (guint) wanted;
+}
+
+gboolean
+drmad_team_threads_given (void)
+{
+  if (g_atomic_int_get (&threads_set) > 0)
+    return TRUE;
+  drmad_team_threads ();
+  return g_atomic_int_get (&threads_env) == 1;
+}
+
+gboolean
+drmad_team_choice_team (const DrmadTeamChoice *choice)
+{
+  return choice->trying ? choice->alone : !choice->alone;
+}
+
+gboolean
+drmad_team_choice_record (DrmadTeamChoice *choice, gboolean team, gint64 ns)
+{
+  if (team != drmad_team_choice_team (choice))
+    return FALSE;
+  if (!choice->trying) {
+    choice->steps++;
+    choice->ns += ns;
+    if (choice->ns >= (choice->interval ? choice->interval : DRMAD_TEAM_CHOICE_WARM_NS)) {
+      if (!choice->interval) {   /* the first while warms up: then one as long, timed */
+        choice->interval = DRMAD_TEAM_CHOICE_WARM_NS;
+        choice->steps = 0;
+        choice->ns = 0;
+        return FALSE;
+      }
+      choice->kept_steps = choice->steps;
+      choice->kept_ns = choice->ns;
+      choice->trying = TRUE;
+      choice->steps = 0;
+      choice->ns = 0;
+    }
+    return FALSE;
+  }
+  if (choice->steps++ == 0)   /* the first step in the other mode settles the caches */
+    return FALSE;
+  choice->ns += ns;
+  guint tried = choice->steps - 1;
+  if (tried < DRMAD_TEAM_CHOICE_STEPS
+      || choice->ns < (choice->alone ? DRMAD_TEAM_CHOICE_TRY_NS : DRMAD_TEAM_CHOICE_TRY_ALONE_NS))
+    return FALSE;
+  double margin = choice->alone ? DRMAD_TEAM_CHOICE_TEAM_MARGIN : DRMAD_TEAM_CHOICE_ALONE_MARGIN;
+  gboolean change = (double) choice->ns / tried < margin * ((double) choice->kept_ns / choice->kept_steps);
+  choice->alone ^= change;
+  choice->interval = change ? DRMAD_TEAM_CHOICE_FIRST_NS
+                            : CLAMP (2 * choice->interval, DRMAD_TEAM_CHOICE_FIRST_NS, DRMAD_TEAM_CHOICE_MOST_NS);
+  choice->trying = FALSE;
+  choice->steps = 0;
+  choice->ns = 0;
+  return change;
+}
+
+void
+drmad_team_note_declined (void)
+{
+  g_atomic_int_inc (&steps_declined);
+}
+
+guint
+drmad_team_declined (void)
+{
+  return (guint) g_atomic_int_get (&steps_declined);
 }
 
 guint
@@ -220,6 +300,10 @@ drmad_team_run (guint threads, DrmadTeamWork work, const void *data)
   work (data, 0, threads);
   for (gint done; (done = g_atomic_int_get (&team.done)) < (gint) threads - 1;)
     wait_change (&team.done, done, TRUE);
+#ifdef DRMAD_TEST_HOOKS
+  if (g_atomic_int_get (&delay_us) > 0)
+    g_usleep ((gulong) g_atomic_int_get (&delay_us));
+#endif
   g_atomic_int_inc (&steps_run);
   g_atomic_int_set (&team.busy, 0);
   return TRUE;

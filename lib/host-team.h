@@ -43,6 +43,80 @@ gboolean drmad_team_run     (guint threads, DrmadTeamWork work, const void *data
 void     drmad_team_set_threads (guint threads);
 guint    drmad_team_runs        (void);
 
+/* Whether the number of threads was given (DRMAD_HOST_THREADS, or
+ * drmad_team_set_threads()): then a step that may share the team always
+ * does, and no DrmadTeamChoice decides. */
+gboolean drmad_team_threads_given (void);
+
+/* Team or alone, by timing. Sharing a step is not always faster: on a VM
+ * whose two CPUs sat far apart (a cache line's round trip 320 ns instead of
+ * 55) a 784-50-50-50-10 step at batch 50 took 145 µs on the team of two
+ * and 125 alone, and with another process busy on one of the two cores 310
+ * µs against 127 (docs/benchmarks.md). So where the threads are not given,
+ * each kind of step (lib/net-host.c) keeps a DrmadTeamChoice: its steps run
+ * in the mode chosen, and after a while in it (DRMAD_TEAM_CHOICE_WARM_NS of
+ * their time before the first try, after as long untimed: the first steps
+ * of a run are slow, and counting them chose alone on a machine where the
+ * team was 1.6× faster; then DRMAD_TEAM_CHOICE_FIRST_NS after a change and
+ * twice the last while otherwise, at most DRMAD_TEAM_CHOICE_MOST_NS: the
+ * cores' placement and the machine's load change while a run goes on, on
+ * the 2-core VM from one second to the next) they try the other mode for at least
+ * DRMAD_TEAM_CHOICE_STEPS steps, after one step to settle the caches, and
+ * at least DRMAD_TEAM_CHOICE_TRY_NS when the team is tried,
+ * DRMAD_TEAM_CHOICE_TRY_ALONE_NS when alone is. The other mode is kept
+ * when its mean step was shorter than the chosen mode's over its whole
+ * while by a margin: the team when it took under 0.95 of alone's time,
+ * alone only under 0.8 of the team's. The team is the better default (on a
+ * quiet machine with the cores close 1.3–1.6× faster), and where the team
+ * was only a little slower, alone was chosen in the exact method's
+ * recomputed and reverse steps (several kinds, each choosing for itself)
+ * and the whole pass took 0.63 s against 0.47 on the team and 0.56–0.58
+ * alone. A try of the team spans several of the scheduler's time slices:
+ * with another process on a core, a try of 5 steps (half a millisecond)
+ * often fell in a slice where the team ran unhindered and chose it for the
+ * slices where it did not. A step alone needs no other core, and a short
+ * try of it costs little where the team is faster (with 10 ms tries both
+ * ways, DrMAD's reverse ran 10 % slower than on the team always). The
+ * numbers do not depend on the mode (drmad.h, "Threads"). All zero is the
+ * state before the first step: the team chosen. */
+#define DRMAD_TEAM_CHOICE_STEPS   5
+#define DRMAD_TEAM_CHOICE_TRY_NS  G_GINT64_CONSTANT (10000000)
+#define DRMAD_TEAM_CHOICE_TRY_ALONE_NS G_GINT64_CONSTANT (2000000)
+#define DRMAD_TEAM_CHOICE_WARM_NS G_GINT64_CONSTANT (20000000)
+#define DRMAD_TEAM_CHOICE_FIRST_NS G_GINT64_CONSTANT (100000000)
+#define DRMAD_TEAM_CHOICE_TEAM_MARGIN  0.95
+#define DRMAD_TEAM_CHOICE_ALONE_MARGIN 0.8
+#define DRMAD_TEAM_CHOICE_MOST_NS G_GINT64_CONSTANT (400000000)
+
+typedef struct {
+  gboolean alone;      /* the mode chosen */
+  gboolean trying;     /* the steps run in the other mode, timed */
+  guint    steps;      /* steps of this while or try so far */
+  gint64   ns;         /* their time (of a try: but the first step's) */
+  gint64   interval;   /* the chosen mode's time between tries (0: before the first) */
+  guint    kept_steps; /* the chosen mode's last while: steps and ns */
+  gint64   kept_ns;
+} DrmadTeamChoice;
+
+/* Whether the next step of @choice's kind should run on the team. */
+gboolean drmad_team_choice_team   (const DrmadTeamChoice *choice);
+
+/* Records a step of @choice's kind that ran for @ns nanoseconds, on the team
+ * (@team) or alone; a step that did not run in the mode asked for (the team
+ * was busy) is not counted. Returns TRUE when this step ended a probe and
+ * changed the mode. */
+gboolean drmad_team_choice_record (DrmadTeamChoice *choice, gboolean team, gint64 ns);
+
+#ifdef DRMAD_TEST_HOOKS
+/* For tests: each step on the team takes @us microseconds more (0: none). */
+void     drmad_team_inject_delay (guint us);
+#endif
+
+/* How many steps have run alone because a DrmadTeamChoice chose so
+ * (bench-hypergrad prints their share). */
+void     drmad_team_note_declined (void);
+guint    drmad_team_declined      (void);
+
 /* Waits until all @threads members of the running step have called it
  * (nothing with @threads < 2). */
 void     drmad_team_barrier (guint threads);

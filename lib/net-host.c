@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 typedef enum { HOST_STEP, HOST_HVP, HOST_REVERSE, HOST_FULL_GRADIENT, HOST_EVALUATE } HostWork;
 
@@ -225,6 +226,24 @@ team_first_row (gsize n, guint t, guint threads)
 #define LOG_FN      log
 #include "net-host-body.h"
 
+/* Which of DrmadNet's team_choice a training or reverse step uses: steps
+ * of one kind take about as long as each other. */
+static guint
+host_kind (const HostStep *h)
+{
+  if (h->work == HOST_STEP)
+    return h->velocity ? 0 : 1;
+  return 2 + (h->with_dgamma ? 1 : 0) + (h->from_tape ? 2 : 0);
+}
+
+static gint64
+now_ns (void)
+{
+  struct timespec now;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  return (gint64) now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 static void CL_CALLBACK
 run (void *data)
 {
@@ -239,14 +258,25 @@ run (void *data)
      * runs), set here so that no member changes it under another */
     if (h->threads > 1 && h->blas->get_num_threads () != 1)
       h->blas->set_num_threads (1);
-    if (h->threads > 1 && drmad_team_run (h->threads, part, h))
-      break;
-    ((HostStep *) h)->threads = 1;   /* the team is busy or has no helpers: alone (the runtime's copy of the
-                                      * arguments) */
-    if (h->work == HOST_STEP)
-      fp64 ? step_f64 (h) : step_f32 (h);
-    else
-      part (h, 0, 1);
+    /* by timing only where the numbers are the same either way */
+    DrmadTeamChoice *choice = h->threads > 1 && !fp64 && drmad_host_step_gemm_kernels ()
+                              && !drmad_team_threads_given () ? &h->net->team_choice[host_kind (h)] : NULL;
+    gboolean team = h->threads > 1 && (!choice || drmad_team_choice_team (choice));
+    gint64 start = choice ? now_ns () : 0;
+    gboolean ran_team = team && drmad_team_run (h->threads, part, h);
+    if (!ran_team) {
+      if (h->threads > 1 && !team)
+        drmad_team_note_declined ();
+      ((HostStep *) h)->threads = 1;   /* the team is slower now, busy or has no helpers: alone (the
+                                        * runtime's copy of the arguments) */
+      if (h->work == HOST_STEP)
+        fp64 ? step_f64 (h) : step_f32 (h);
+      else
+        part (h, 0, 1);
+    }
+    if (choice && drmad_team_choice_record (choice, ran_team, now_ns () - start))
+      g_debug ("host steps of kind %u now run %s (timed faster so)", host_kind (h),
+               ran_team ? "on the host team" : "alone");
     break;
   }
   case HOST_HVP:           fp64 ? hvp_f64 (h, h->out, FALSE, 0, 1) : hvp_f32 (h, h->out, FALSE, 0, 1); break;

@@ -4,6 +4,7 @@
 
 #include "blas.h"
 #include "drmad-net.h"
+#include "host-team.h"
 
 #define DRMAD_MAX_LAYERS 16
 
@@ -88,6 +89,9 @@ struct _DrmadNet {
   gboolean        next_valid, ahead_valid;
   guint64         next_seed, next_step;
   guint32         next_n;
+  /* Team or alone for each kind of fused host step (lib/net-host.c,
+   * host_kind), by timing; written only by the step running. */
+  DrmadTeamChoice team_choice[6];
 
   cl_kernel k_sample_batch, k_gather_rows, k_bias_act, k_softmax_xent, k_act_backward,
             k_column_sums, k_accumulate, k_sgd_momentum, k_r_bias_act, k_r_softmax, k_r_act_backward,

@@ -337,6 +337,156 @@ test_host_team_ahead (void)
   g_rand_free (rand);
 }
 
+/* DrmadTeamChoice (lib/host-team.h) on made-up step times: the team until
+ * twice DRMAD_TEAM_CHOICE_WARM_NS of steps (the first while untimed: a
+ * slow first step does not count), then a try alone (a settling step,
+ * then DRMAD_TEAM_CHOICE_STEPS steps and DRMAD_TEAM_CHOICE_TRY_ALONE_NS;
+ * of the team, DRMAD_TEAM_CHOICE_TRY_NS) kept
+ * only when its mean is under DRMAD_TEAM_CHOICE_ALONE_MARGIN (0.8) of the
+ * team's (the team under TEAM_MARGIN, 0.95, of alone's), steps in the other mode
+ * not counted, and the while between tries doubling from
+ * DRMAD_TEAM_CHOICE_FIRST_NS while the mode stays. Each step count below is
+ * worked out here from the constants, not read from the chooser. */
+static guint
+choice_feed (DrmadTeamChoice *choice, gboolean team, gint64 ns, guint steps)
+{
+  guint changed = 0;
+  for (guint i = 0; i < steps; i++) {
+    g_assert_cmpint (drmad_team_choice_team (choice), ==, team);
+    changed += drmad_team_choice_record (choice, team, ns);
+  }
+  return changed;
+}
+
+static guint
+steps_for (gint64 total_ns, gint64 ns)
+{
+  return (guint) ((total_ns + ns - 1) / ns);
+}
+
+static void
+test_host_team_choice (void)
+{
+  const gint64 ms = 1000000;
+  DrmadTeamChoice choice = { 0 };
+  /* the team first, for WARM_NS of 1 ms steps untimed, then as many timed */
+  guint warm = steps_for (DRMAD_TEAM_CHOICE_WARM_NS, ms);
+  gint64 slow = DRMAD_TEAM_CHOICE_WARM_NS / 2;   /* a slow first step */
+  g_assert_cmpuint (choice_feed (&choice, TRUE, slow, 1), ==, 0);
+  g_assert_cmpuint (choice_feed (&choice, TRUE, ms, steps_for (DRMAD_TEAM_CHOICE_WARM_NS - slow, ms) - 1), ==, 0);
+  g_assert_true (drmad_team_choice_team (&choice));
+  g_assert_cmpuint (choice_feed (&choice, TRUE, ms, 1), ==, 0);   /* WARM_NS: the timed while starts */
+  g_assert_true (drmad_team_choice_team (&choice));
+  g_assert_cmpuint (choice_feed (&choice, TRUE, ms, warm), ==, 0);
+  g_assert_false (drmad_team_choice_team (&choice));   /* trying alone */
+  /* a step that ran on the team all the same (the team busy the other way
+   * round cannot happen; a mode not asked for) is not counted */
+  g_assert_false (drmad_team_choice_record (&choice, TRUE, 1));
+  /* alone at 0.85 ms: faster, but not by the margin; the team stays, and
+   * the next while is FIRST_NS (twice the timed warm-up's, at least FIRST_NS) */
+  gint64 near = (gint64) (ms * (DRMAD_TEAM_CHOICE_ALONE_MARGIN + 0.05));
+  guint tried = 1 + MAX (DRMAD_TEAM_CHOICE_STEPS, steps_for (DRMAD_TEAM_CHOICE_TRY_ALONE_NS, near));
+  g_assert_cmpuint (choice_feed (&choice, FALSE, near, tried), ==, 0);
+  guint first = steps_for (DRMAD_TEAM_CHOICE_FIRST_NS, ms);
+  g_assert_cmpuint (choice_feed (&choice, TRUE, ms, first), ==, 0);
+  g_assert_false (drmad_team_choice_team (&choice));   /* trying alone again */
+  /* alone at 0.75 ms: by the margin; the settling step's time does not count */
+  gint64 fast = (gint64) (ms * (DRMAD_TEAM_CHOICE_ALONE_MARGIN - 0.05));
+  g_assert_cmpuint (choice_feed (&choice, FALSE, 50 * ms, 1), ==, 0);
+  tried = MAX (DRMAD_TEAM_CHOICE_STEPS, steps_for (DRMAD_TEAM_CHOICE_TRY_ALONE_NS, fast));
+  g_assert_cmpuint (choice_feed (&choice, FALSE, fast, tried - 1), ==, 0);
+  g_assert_cmpuint (choice_feed (&choice, FALSE, fast, 1), ==, 1);   /* the try's last step changes it */
+  /* alone now, for FIRST_NS of 1 ms steps; then the team tried at 0.96 ms:
+   * not under TEAM_MARGIN, alone stays, and the next while is twice as long */
+  g_assert_cmpuint (choice_feed (&choice, FALSE, ms, first), ==, 0);
+  near = (gint64) (ms * (DRMAD_TEAM_CHOICE_TEAM_MARGIN + 0.01));
+  tried = 1 + MAX (DRMAD_TEAM_CHOICE_STEPS, steps_for (DRMAD_TEAM_CHOICE_TRY_NS, near));
+  g_assert_cmpuint (choice_feed (&choice, TRUE, near, tried), ==, 0);
+  guint longer = steps_for (MIN (2 * DRMAD_TEAM_CHOICE_FIRST_NS, DRMAD_TEAM_CHOICE_MOST_NS), ms);
+  g_assert_cmpuint (choice_feed (&choice, FALSE, ms, longer - 1), ==, 0);
+  g_assert_false (drmad_team_choice_team (&choice));   /* one step of the while left */
+  g_assert_cmpuint (choice_feed (&choice, FALSE, ms, 1), ==, 0);
+  /* the team at 0.5 ms after a settling step of 20 ms: back to the team */
+  g_assert_cmpuint (choice_feed (&choice, TRUE, 20 * ms, 1), ==, 0);
+  tried = MAX (DRMAD_TEAM_CHOICE_STEPS, steps_for (DRMAD_TEAM_CHOICE_TRY_NS, ms / 2));
+  g_assert_cmpuint (choice_feed (&choice, TRUE, ms / 2, tried - 1), ==, 0);
+  g_assert_cmpuint (choice_feed (&choice, TRUE, ms / 2, 1), ==, 1);
+  g_assert_true (drmad_team_choice_team (&choice));
+  /* slow steps: a try ends after DRMAD_TEAM_CHOICE_STEPS steps however
+   * long each is (alone at 30 ms against the team's 0.5: the team stays) */
+  g_assert_cmpuint (choice_feed (&choice, TRUE, ms / 2, steps_for (DRMAD_TEAM_CHOICE_FIRST_NS, ms / 2)), ==, 0);
+  g_assert_cmpuint (choice_feed (&choice, FALSE, 30 * ms, 1 + DRMAD_TEAM_CHOICE_STEPS), ==, 0);
+  g_assert_true (drmad_team_choice_team (&choice));
+}
+
+/* Where the numbers do not depend on it (float32 on drmad's own kernels),
+ * a step runs on the team or alone by timing (lib/host-team.h,
+ * DrmadTeamChoice): with every step on the team made 3 ms slower
+ * (DRMAD_TEST_HOOKS), the steps go alone after twice DRMAD_TEAM_CHOICE_WARM_NS
+ * and stay alone, and the trained weights are bit for bit those of a run
+ * all alone. */
+static void
+test_host_team_timed (void)
+{
+#ifndef DRMAD_TEST_HOOKS
+  g_test_skip ("built without -Dtest_hooks=true: no way to make the team slow");
+#else
+  static const guint sizes[] = { 23, 40, 9, 4 };
+  /* part 1 long enough for a try alone to end in it (2 ms of alone
+   * steps) and a team chosen back, wrongly, to show */
+  const guint delay_us = 3000, steps[2] = { 400, 1500 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = host_team_device ();
+  if (!device)
+    return;
+  drmad_blas_set_large_threads (1);
+  drmad_team_set_threads (0);
+  if (!drmad_host_step_gemm_kernels () || drmad_team_threads_given () || drmad_host_step_threads (TEAM_BATCH) < 2) {
+    g_test_skip ("no choice to make here: the step's GEMMs are OpenBLAS's, DRMAD_HOST_THREADS is set, or one core");
+    return;
+  }
+  GRand *rand = g_rand_new_with_seed (13);
+  g_autoptr (DrmadDeviceData) train = NULL;
+  g_autoptr (DrmadNet) net = team_net (device, DRMAD_PRECISION_FLOAT32, sizes, DRMAD_ACTIVATION_RELU, rand, NULL,
+                                       NULL, &train);
+  gsize n = drmad_net_get_n_params (net);
+  g_autofree double *w0 = g_new (double, n), *alone = g_new (double, n), *timed = g_new (double, n);
+  CHECK (drmad_net_init_params (net, 3, NULL, &error));
+  CHECK (drmad_net_get_params (net, w0, &error));
+  /* a try of the team: a settling step and then at least STEPS steps and TRY_NS */
+  guint try_steps = 1 + MAX (DRMAD_TEAM_CHOICE_STEPS, steps_for (DRMAD_TEAM_CHOICE_TRY_NS, delay_us * 1000));
+  for (guint timed_run = 0; timed_run < 2; timed_run++) {
+    drmad_team_set_threads (timed_run ? 0 : 1);
+    drmad_team_inject_delay (timed_run ? delay_us : 0);
+    g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+    CHECK (drmad_net_set_params (net, w0, &error));
+    CHECK (drmad_trainer_set_uniform (trainer, 0.1, 0.9, 0.001, &error));
+    for (guint part = 0; part < 2; part++) {
+      guint team = drmad_team_runs (), declined = drmad_team_declined ();
+      CHECK (drmad_trainer_run (trainer, train, 5, part * steps[0], steps[part], NULL, NULL, NULL, &error));
+      team = drmad_team_runs () - team;
+      declined = drmad_team_declined () - declined;
+      if (!timed_run) {
+        g_assert_cmpuint (team + declined, ==, 0);
+        continue;
+      }
+      g_assert_cmpuint (team + declined, ==, steps[part]);
+      if (part == 0) {   /* the team until twice WARM_NS of its steps, then alone */
+        g_assert_cmpuint (team, >=, 1);
+        g_assert_cmpuint (team, <=, 2 * steps_for (DRMAD_TEAM_CHOICE_WARM_NS, delay_us * 1000));
+      } else             /* alone, but for a try of the team if the alone steps added up to FIRST_NS */
+        g_assert_cmpuint (team, <=, try_steps);
+    }
+    CHECK (drmad_net_get_params (net, timed_run ? timed : alone, &error));
+  }
+  drmad_team_inject_delay (0);
+  drmad_team_set_threads (0);
+  g_assert_cmpfloat (ref_rel_error (alone, w0, n), >, 1e-3);   /* it trained */
+  g_assert_cmpfloat (ref_rel_error (timed, alone, n), ==, 0.0);
+  g_rand_free (rand);
+#endif
+}
+
 /* A team of two gathers its minibatch by columns (each member half of every
  * row, lib/net-host-body.h, gather_part): from a byte dataset with a
  * standardisation per column, the trained weights are bit for bit those of
@@ -706,6 +856,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/host-team/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_team);
   g_test_add_func ("/train/host-team/bytes", test_host_team_bytes);
   g_test_add_func ("/train/host-team/ahead", test_host_team_ahead);
+  g_test_add_func ("/train/host-team/choice", test_host_team_choice);
+  g_test_add_func ("/train/host-team/timed", test_host_team_timed);
   g_test_add_data_func ("/train/host-direct/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_direct);
   g_test_add_data_func ("/train/host-direct/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_direct);
   g_test_add_func ("/train/cancel-and-divergence", test_cancel_and_divergence);
