@@ -518,6 +518,8 @@ def run_ours(program, build_dir, net, T, method, timeout):
         result["x_floor"] = float(row["x_floor"])
     if float(row.get("round_trip_ns") or 0) > 0:  # the team's cross-core round trip beside the floor
         result["round_trip_ns"] = float(row["round_trip_ns"])
+    if float(row.get("alone_pct") or 0) > 0:  # steps the team could share that ran alone, timed faster so
+        result["alone_pct"] = float(row["alone_pct"])
     for line in out.splitlines():
         m = FLOOR_LINE.match(line)
         if m:  # the GEMM floor this same process measured
@@ -708,6 +710,8 @@ def main():
                 note += f", x floor {r['x_floor']:.2f}"
             if "round_trip_ns" in r:
                 note += f", cross-core round trip {r['round_trip_ns']:.0f} ns"
+            if "alone_pct" in r:
+                note += f", {r['alone_pct']:.0f} % of steps alone"
         if r.get("hypergrad_finite") is False:
             note = (note + "; " if note else "") + "the hypergradient holds NaN or Inf"
         if r.get("other_load", 0) > QUIET:
@@ -828,6 +832,9 @@ def target_lines(find, rows):
         if "round_trip_ns" in o:
             far = " - the cores were far apart" if o["round_trip_ns"] > FAR_ROUND_TRIP_NS else ""
             one += f", cross-core round trip {o['round_trip_ns']:.0f} ns{far}"
+        # lib/host-team.h, DrmadTeamChoice: a step the team was slower on ran alone
+        if "alone_pct" in o:
+            one += f", {o['alone_pct']:.0f} % of steps alone (timed faster than on the team)"
         return o["x_floor"], (f"{step_us:.0f} us / floor {step_us / o['x_floor']:.0f} us on {threads} thread"
                               f"{'s' if threads > 1 else ''} = {o['x_floor']:.2f}x"
                               f" (first floor line {o['floor_train_us']:.0f} us{one}){noisy(o)}")
