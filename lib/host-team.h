@@ -66,12 +66,14 @@ gboolean drmad_team_threads_given (void);
  * DRMAD_TEAM_CHOICE_TRY_ALONE_NS when alone is. The other mode is kept
  * when its mean step was shorter than the chosen mode's over its whole
  * while by a margin: the team when it took under 0.95 of alone's time,
- * alone only under 0.8 of the team's. The team is the better default (on a
- * quiet machine with the cores close 1.3–1.6× faster), and where the team
- * was only a little slower, alone was chosen in the exact method's
- * recomputed and reverse steps (several kinds, each choosing for itself)
- * and the whole pass took 0.63 s against 0.47 on the team and 0.56–0.58
- * alone. A try of the team spans several of the scheduler's time slices:
+ * alone only under 0.67 of the team's (the team 1.5× as slow). The team is
+ * the better default (on a quiet machine with the cores close 1.3–1.6×
+ * faster); with a busy process beside it, it was 2.4–4.3× as slow, while
+ * in the spells where the VM's cores sat far apart it was 0.9–1.5× as slow,
+ * and there alone, chosen by margins of 0.95 and 0.8, made the exact
+ * method's pass slower (0.63 s against 0.47 on the team always and
+ * 0.52–0.60 alone: its kinds of step chose alone from short tries, and the
+ * long stretches alone were slower than the tries). A try of the team spans several of the scheduler's time slices:
  * with another process on a core, a try of 5 steps (half a millisecond)
  * often fell in a slice where the team ran unhindered and chose it for the
  * slices where it did not. A step alone needs no other core, and a short
@@ -85,7 +87,7 @@ gboolean drmad_team_threads_given (void);
 #define DRMAD_TEAM_CHOICE_WARM_NS G_GINT64_CONSTANT (20000000)
 #define DRMAD_TEAM_CHOICE_FIRST_NS G_GINT64_CONSTANT (100000000)
 #define DRMAD_TEAM_CHOICE_TEAM_MARGIN  0.95
-#define DRMAD_TEAM_CHOICE_ALONE_MARGIN 0.8
+#define DRMAD_TEAM_CHOICE_ALONE_MARGIN 0.67
 #define DRMAD_TEAM_CHOICE_MOST_NS G_GINT64_CONSTANT (400000000)
 
 typedef struct {

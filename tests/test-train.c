@@ -342,7 +342,7 @@ test_host_team_ahead (void)
  * slow first step does not count), then a try alone (a settling step,
  * then DRMAD_TEAM_CHOICE_STEPS steps and DRMAD_TEAM_CHOICE_TRY_ALONE_NS;
  * of the team, DRMAD_TEAM_CHOICE_TRY_NS) kept
- * only when its mean is under DRMAD_TEAM_CHOICE_ALONE_MARGIN (0.8) of the
+ * only when its mean is under DRMAD_TEAM_CHOICE_ALONE_MARGIN (0.67) of the
  * team's (the team under TEAM_MARGIN, 0.95, of alone's), steps in the other mode
  * not counted, and the while between tries doubling from
  * DRMAD_TEAM_CHOICE_FIRST_NS while the mode stays. Each step count below is
@@ -382,7 +382,7 @@ test_host_team_choice (void)
   /* a step that ran on the team all the same (the team busy the other way
    * round cannot happen; a mode not asked for) is not counted */
   g_assert_false (drmad_team_choice_record (&choice, TRUE, 1));
-  /* alone at 0.85 ms: faster, but not by the margin; the team stays, and
+  /* alone at (margin + 0.05) ms: faster than the team's 1 ms, not by the margin; the team stays, and
    * the next while is FIRST_NS (twice the timed warm-up's, at least FIRST_NS) */
   gint64 near = (gint64) (ms * (DRMAD_TEAM_CHOICE_ALONE_MARGIN + 0.05));
   guint tried = 1 + MAX (DRMAD_TEAM_CHOICE_STEPS, steps_for (DRMAD_TEAM_CHOICE_TRY_ALONE_NS, near));
@@ -390,7 +390,7 @@ test_host_team_choice (void)
   guint first = steps_for (DRMAD_TEAM_CHOICE_FIRST_NS, ms);
   g_assert_cmpuint (choice_feed (&choice, TRUE, ms, first), ==, 0);
   g_assert_false (drmad_team_choice_team (&choice));   /* trying alone again */
-  /* alone at 0.75 ms: by the margin; the settling step's time does not count */
+  /* alone at (margin − 0.05) ms: by the margin; the settling step's time does not count */
   gint64 fast = (gint64) (ms * (DRMAD_TEAM_CHOICE_ALONE_MARGIN - 0.05));
   g_assert_cmpuint (choice_feed (&choice, FALSE, 50 * ms, 1), ==, 0);
   tried = MAX (DRMAD_TEAM_CHOICE_STEPS, steps_for (DRMAD_TEAM_CHOICE_TRY_ALONE_NS, fast));
