@@ -325,6 +325,20 @@ test_host_team (void)
   }
 }
 
+/* Asserts @results[0] and [1] the same bit for bit (hypergradient, dw0,
+ * validation loss), and frees them. */
+static void
+same_and_free (DrmadHypergradient **results)
+{
+  g_assert_cmpmem (results[0]->gradient, results[0]->n * sizeof (double), results[1]->gradient,
+                   results[1]->n * sizeof (double));
+  g_assert_cmpmem (results[0]->dw0, results[0]->n_params * sizeof (double), results[1]->dw0,
+                   results[1]->n_params * sizeof (double));
+  g_assert_cmpfloat (results[0]->val_loss, ==, results[1]->val_loss);
+  drmad_hypergradient_free (results[0]);
+  drmad_hypergradient_free (results[1]);
+}
+
 /* In float32 on drmad's own kernels each kind of host step runs on the team
  * or alone by timing (lib/host-team.h, DrmadTeamChoice), so one pass mixes
  * the two: with every team step made 3 ms slower (DRMAD_TEST_HOOKS) the
@@ -376,13 +390,7 @@ test_host_team_timed (void)
     }
     drmad_team_inject_delay (0);
     drmad_team_set_threads (0);
-    g_assert_cmpmem (results[0]->gradient, results[0]->n * sizeof (double), results[1]->gradient,
-                     results[1]->n * sizeof (double));
-    g_assert_cmpmem (results[0]->dw0, results[0]->n_params * sizeof (double), results[1]->dw0,
-                     results[1]->n_params * sizeof (double));
-    g_assert_cmpfloat (results[0]->val_loss, ==, results[1]->val_loss);
-    drmad_hypergradient_free (results[0]);
-    drmad_hypergradient_free (results[1]);
+    same_and_free (results);
     problem_teardown (&p);
   }
 #endif
@@ -416,13 +424,7 @@ test_host_direct (void)
       results[direct] = hypergradient (&p, hyper, methods[m].method, methods[m].k, methods[m].K);
     }
     g_unsetenv ("DRMAD_HOST_DIRECT");
-    g_assert_cmpmem (results[0]->gradient, results[0]->n * sizeof (double), results[1]->gradient,
-                     results[1]->n * sizeof (double));
-    g_assert_cmpmem (results[0]->dw0, results[0]->n_params * sizeof (double), results[1]->dw0,
-                     results[1]->n_params * sizeof (double));
-    g_assert_cmpfloat (results[0]->val_loss, ==, results[1]->val_loss);
-    drmad_hypergradient_free (results[0]);
-    drmad_hypergradient_free (results[1]);
+    same_and_free (results);
   }
   problem_teardown (&p);
 }
