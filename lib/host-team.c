@@ -213,7 +213,10 @@ drmad_team_choice_record (DrmadTeamChoice *choice, gboolean team, gint64 ns)
   if (!choice->trying) {
     choice->steps++;
     choice->ns += ns;
-    if (choice->ns >= (choice->interval ? choice->interval : DRMAD_TEAM_CHOICE_WARM_NS)) {
+    /* after the warm-ups, a while of at least WHILE_STEPS steps too: of long steps, a try would
+     * otherwise be most of them */
+    if (choice->ns >= (choice->interval ? choice->interval : DRMAD_TEAM_CHOICE_WARM_NS)
+        && (choice->interval < DRMAD_TEAM_CHOICE_FIRST_NS || choice->steps >= DRMAD_TEAM_CHOICE_WHILE_STEPS)) {
       if (!choice->interval) {   /* the first while warms up: then one as long, timed */
         choice->interval = DRMAD_TEAM_CHOICE_WARM_NS;
         choice->steps = 0;

@@ -52,15 +52,19 @@ gboolean drmad_team_threads_given (void);
  * whose two CPUs sat far apart (a cache line's round trip 320 ns instead of
  * 55) a 784-50-50-50-10 step at batch 50 took 145 µs on the team of two
  * and 125 alone, and with another process busy on one of the two cores 310
- * µs against 127 (docs/benchmarks.md). So where the threads are not given,
- * each kind of step (lib/net-host.c) keeps a DrmadTeamChoice: its steps run
+ * µs against 127 (docs/architecture.md, "The host step"). So where the
+ * threads are not given, each kind of step (lib/net-host.c) keeps a
+ * DrmadTeamChoice: its steps run
  * in the mode chosen, and after a while in it (DRMAD_TEAM_CHOICE_WARM_NS of
  * their time before the first try, after as long untimed: the first steps
  * of a run are slow, and counting them chose alone on a machine where the
  * team was 1.6× faster; then DRMAD_TEAM_CHOICE_FIRST_NS after a change and
  * twice the last while otherwise, at most DRMAD_TEAM_CHOICE_MOST_NS: the
  * cores' placement and the machine's load change while a run goes on, on
- * the 2-core VM from one second to the next) they try the other mode for at least
+ * the 2-core VM from one second to the next; and after the warm-ups at
+ * least DRMAD_TEAM_CHOICE_WHILE_STEPS steps, eight tries' worth: of 50 ms
+ * steps a while of 400 ms was 8 steps and each try 6, so that nearly half
+ * the steps ran in the mode not chosen) they try the other mode for at least
  * DRMAD_TEAM_CHOICE_STEPS steps, after one step to settle the caches, and
  * at least DRMAD_TEAM_CHOICE_TRY_NS when the team is tried,
  * DRMAD_TEAM_CHOICE_TRY_ALONE_NS when alone is. The other mode is kept
@@ -89,6 +93,7 @@ gboolean drmad_team_threads_given (void);
 #define DRMAD_TEAM_CHOICE_TEAM_MARGIN  0.95
 #define DRMAD_TEAM_CHOICE_ALONE_MARGIN 0.67
 #define DRMAD_TEAM_CHOICE_MOST_NS G_GINT64_CONSTANT (400000000)
+#define DRMAD_TEAM_CHOICE_WHILE_STEPS (8 * (DRMAD_TEAM_CHOICE_STEPS + 1))
 
 typedef struct {
   gboolean alone;      /* the mode chosen */

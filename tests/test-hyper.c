@@ -29,7 +29,7 @@ typedef struct {
 } Problem;
 
 static gboolean
-problem_setup (Problem *p, guint batch)
+problem_setup_as (Problem *p, guint batch, DrmadPrecision precision)
 {
   g_autoptr (GError) error = NULL;
   p->device = drmad_device_open (NULL, &error);
@@ -51,12 +51,17 @@ problem_setup (Problem *p, guint batch)
   p->train_set = drmad_dataset_new_from_arrays (N_TRAIN, 6, 3, x, y, &error);
   p->val_set = drmad_dataset_new_from_arrays (N_VAL, 6, 3, x + N_TRAIN * 6, y + N_TRAIN, &error);
   g_assert_no_error (error);
-  p->train = drmad_device_data_new (p->device, DRMAD_PRECISION_FLOAT64, p->train_set, &error);
-  p->val = drmad_device_data_new (p->device, DRMAD_PRECISION_FLOAT64, p->val_set, &error);
-  p->net = drmad_net_new (p->device, sizes, G_N_ELEMENTS (sizes), DRMAD_ACTIVATION_TANH,
-                          DRMAD_PRECISION_FLOAT64, batch, &error);
+  p->train = drmad_device_data_new (p->device, precision, p->train_set, &error);
+  p->val = drmad_device_data_new (p->device, precision, p->val_set, &error);
+  p->net = drmad_net_new (p->device, sizes, G_N_ELEMENTS (sizes), DRMAD_ACTIVATION_TANH, precision, batch, &error);
   g_assert_no_error (error);
   return TRUE;
+}
+
+static gboolean
+problem_setup (Problem *p, guint batch)
+{
+  return problem_setup_as (p, batch, DRMAD_PRECISION_FLOAT64);
 }
 
 static void
@@ -320,6 +325,77 @@ test_host_team (void)
   }
 }
 
+/* Asserts @results[0] and [1] the same bit for bit (hypergradient, dw0,
+ * validation loss), and frees them. */
+static void
+same_and_free (DrmadHypergradient **results)
+{
+  g_assert_cmpmem (results[0]->gradient, results[0]->n * sizeof (double), results[1]->gradient,
+                   results[1]->n * sizeof (double));
+  g_assert_cmpmem (results[0]->dw0, results[0]->n_params * sizeof (double), results[1]->dw0,
+                   results[1]->n_params * sizeof (double));
+  g_assert_cmpfloat (results[0]->val_loss, ==, results[1]->val_loss);
+  drmad_hypergradient_free (results[0]);
+  drmad_hypergradient_free (results[1]);
+}
+
+/* In float32 on drmad's own kernels each kind of host step runs on the team
+ * or alone by timing (lib/host-team.h, DrmadTeamChoice), so one pass mixes
+ * the two: with every team step made 3 ms slower (DRMAD_TEST_HOOKS) the
+ * training and reverse steps start on the team and go alone within the
+ * pass, and every method's hypergradient (exact recomputed and
+ * from the tape, DrMAD, piecewise; momentum learned, whose reverse steps
+ * take g_t, or fixed) is bit for bit that of every step alone. */
+static void
+test_host_team_timed (void)
+{
+#ifndef DRMAD_TEST_HOOKS
+  g_test_skip ("built without -Dtest_hooks=true: no way to make the team slow");
+#else
+  static const struct { DrmadMethod method; guint k, K; } methods[] = {
+    { DRMAD_METHOD_EXACT, 4, 0 }, { DRMAD_METHOD_EXACT, 1, 0 }, { DRMAD_METHOD_DRMAD, 0, 0 },
+    { DRMAD_METHOD_PIECEWISE, 0, 3 },
+  };
+  for (guint c = 0; c < 2 * G_N_ELEMENTS (methods); c++) {
+    guint m = c / 2;
+    gboolean fixed_momentum = c & 1;
+    const guint batch = 2 * DRMAD_TEAM_MIN_ROWS + 10;
+    Problem p = { 0 };   /* a new net, whose every kind of step starts on the team */
+    if (!problem_setup_as (&p, batch, DRMAD_PRECISION_FLOAT32))
+      return;
+    drmad_team_set_threads (0);
+    if (drmad_device_get_gemm_path (p.device) != DRMAD_GEMM_HOST || !drmad_host_step_gemm_kernels ()
+        || drmad_team_threads_given () || drmad_host_step_threads (batch) < 2) {
+      problem_teardown (&p);
+      g_test_skip ("no choice to make here: no host step, its GEMMs on OpenBLAS, DRMAD_HOST_THREADS set, or one core");
+      return;
+    }
+    /* enough steps for the first kinds to run their timed while on the team and go alone */
+    g_autoptr (DrmadHyper) hyper = hyper_with (&p, DRMAD_L2_PER_LAYER, 150, fixed_momentum);
+    DrmadHypergradient *results[2];
+    for (guint timed = 0; timed < 2; timed++) {
+      drmad_team_set_threads (timed ? 0 : 1);
+      drmad_team_inject_delay (timed ? 3000 : 0);
+      guint team = drmad_team_runs (), declined = drmad_team_declined ();
+      results[timed] = hypergradient (&p, hyper, methods[m].method, methods[m].k, methods[m].K);
+      team = drmad_team_runs () - team;
+      declined = drmad_team_declined () - declined;
+      g_test_message ("momentum %s, method %u: %u steps on the team, %u alone by choice", fixed_momentum ? "fixed"
+                      : "learned", m, team, declined);
+      if (timed) {   /* the pass mixed the two */
+        g_assert_cmpuint (team, >, 0);
+        g_assert_cmpuint (declined, >, 0);
+      } else
+        g_assert_cmpuint (team + declined, ==, 0);
+    }
+    drmad_team_inject_delay (0);
+    drmad_team_set_threads (0);
+    same_and_free (results);
+    problem_teardown (&p);
+  }
+#endif
+}
+
 /* Training steps on the calling thread (DRMAD_HOST_DIRECT, lib/net-host.c),
  * with the exact method's checkpoints and segment states and the piecewise
  * method's snapshots copied on the host by the hooks before each step
@@ -348,13 +424,7 @@ test_host_direct (void)
       results[direct] = hypergradient (&p, hyper, methods[m].method, methods[m].k, methods[m].K);
     }
     g_unsetenv ("DRMAD_HOST_DIRECT");
-    g_assert_cmpmem (results[0]->gradient, results[0]->n * sizeof (double), results[1]->gradient,
-                     results[1]->n * sizeof (double));
-    g_assert_cmpmem (results[0]->dw0, results[0]->n_params * sizeof (double), results[1]->dw0,
-                     results[1]->n_params * sizeof (double));
-    g_assert_cmpfloat (results[0]->val_loss, ==, results[1]->val_loss);
-    drmad_hypergradient_free (results[0]);
-    drmad_hypergradient_free (results[1]);
+    same_and_free (results);
   }
   problem_teardown (&p);
 }
@@ -3439,6 +3509,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/hyper/exact-tape/learned-momentum", GINT_TO_POINTER (FALSE), test_exact_tape);
   g_test_add_func ("/hyper/uniform-stretches", test_uniform_stretches);
   g_test_add_func ("/hyper/host-team", test_host_team);
+  g_test_add_func ("/hyper/host-team/timed", test_host_team_timed);
   g_test_add_func ("/hyper/host-direct", test_host_direct);
   g_test_add_func ("/hyper/memory-scaling", test_memory_scaling);
   g_test_add_func ("/hyper/divergence-guard", test_divergence_guard);

@@ -419,6 +419,31 @@ test_host_team_choice (void)
   g_assert_true (drmad_team_choice_team (&choice));
 }
 
+/* DrmadTeamChoice on long steps (a big net: 100 ms on the team, 200 alone):
+ * the tries of the mode not chosen stay a small share of the steps, at most
+ * one try (a settling step and DRMAD_TEAM_CHOICE_STEPS) per
+ * DRMAD_TEAM_CHOICE_WHILE_STEPS of the chosen mode after the warm-ups (their
+ * two steps and the first try). When whiles were only timed, each 400 ms
+ * while was 4 steps and each try 6: 60 % of the steps ran alone, the
+ * slower. */
+static void
+test_host_team_choice_slow (void)
+{
+  const gint64 ms = 1000000;
+  const guint steps = 1000, try_steps = 1 + DRMAD_TEAM_CHOICE_STEPS;
+  DrmadTeamChoice choice = { 0 };
+  guint alone = 0;
+  for (guint i = 0; i < steps; i++) {
+    gboolean team = drmad_team_choice_team (&choice);
+    alone += !team;
+    g_assert_false (drmad_team_choice_record (&choice, team, team ? 100 * ms : 200 * ms));
+  }
+  guint most = try_steps + (steps / (DRMAD_TEAM_CHOICE_WHILE_STEPS + try_steps) + 1) * try_steps;
+  g_test_message ("%u of %u steps alone (at most %u)", alone, steps, most);
+  g_assert_cmpuint (alone, >=, try_steps);   /* alone was tried */
+  g_assert_cmpuint (alone, <=, most);
+}
+
 /* Where the numbers do not depend on it (float32 on drmad's own kernels),
  * a step runs on the team or alone by timing (lib/host-team.h,
  * DrmadTeamChoice): with every step on the team made 3 ms slower
@@ -857,6 +882,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/host-team/bytes", test_host_team_bytes);
   g_test_add_func ("/train/host-team/ahead", test_host_team_ahead);
   g_test_add_func ("/train/host-team/choice", test_host_team_choice);
+  g_test_add_func ("/train/host-team/choice-slow", test_host_team_choice_slow);
   g_test_add_func ("/train/host-team/timed", test_host_team_timed);
   g_test_add_data_func ("/train/host-direct/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_direct);
   g_test_add_data_func ("/train/host-direct/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_direct);
