@@ -184,6 +184,21 @@ team_net (DrmadDevice *device, DrmadPrecision precision, const guint *sizes, Drm
   return net;
 }
 
+/* team_net's float32 ReLU net of @sizes from random data of @seed, its
+ * parameters drawn with seed 3 and copied to a new @w0. */
+static DrmadNet *
+relu_team_net (DrmadDevice *device, const guint *sizes, guint32 seed, DrmadDeviceData **train, double **w0)
+{
+  g_autoptr (GError) error = NULL;
+  GRand *rand = g_rand_new_with_seed (seed);
+  DrmadNet *net = team_net (device, DRMAD_PRECISION_FLOAT32, sizes, DRMAD_ACTIVATION_RELU, rand, NULL, NULL, train);
+  g_rand_free (rand);
+  *w0 = g_new (double, drmad_net_get_n_params (net));
+  CHECK (drmad_net_init_params (net, 3, NULL, &error));
+  CHECK (drmad_net_get_params (net, *w0, &error));
+  return net;
+}
+
 /* A training step shared by the host team (lib/host-team.c; each member
  * its rows of the batch, its rows of each W_l) gives the single thread's
  * numbers, on uneven splits (batch 100 over 3 members, fan-ins 23 and 1100)
@@ -308,14 +323,11 @@ test_host_team_ahead (void)
   g_autoptr (DrmadDevice) device = host_team_device ();
   if (!device)
     return;
-  GRand *rand = g_rand_new_with_seed (12);
   g_autoptr (DrmadDeviceData) train = NULL;
-  g_autoptr (DrmadNet) net = team_net (device, DRMAD_PRECISION_FLOAT32, sizes, DRMAD_ACTIVATION_RELU, rand, NULL,
-                                       NULL, &train);
+  g_autofree double *w0 = NULL;
+  g_autoptr (DrmadNet) net = relu_team_net (device, sizes, 12, &train, &w0);
   gsize n = drmad_net_get_n_params (net);
-  g_autofree double *w0 = g_new (double, n), *alone = g_new (double, n), *mixed = g_new (double, n);
-  CHECK (drmad_net_init_params (net, 3, NULL, &error));
-  CHECK (drmad_net_get_params (net, w0, &error));
+  g_autofree double *alone = g_new (double, n), *mixed = g_new (double, n);
   drmad_blas_set_large_threads (1);
   for (guint team = 0; team < 2; team++) {
     g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
@@ -334,7 +346,6 @@ test_host_team_ahead (void)
   drmad_team_set_threads (0);
   g_assert_cmpfloat (ref_rel_error (mixed, w0, n), >, 1e-3);   /* it trained */
   g_assert_cmpfloat (ref_rel_error (mixed, alone, n), <=, drmad_host_step_gemm_kernels () ? 0.0 : 1e-6);
-  g_rand_free (rand);
 }
 
 /* DrmadTeamChoice (lib/host-team.h) on made-up step times: the team until
@@ -470,14 +481,11 @@ test_host_team_timed (void)
     g_test_skip ("no choice to make here: the step's GEMMs are OpenBLAS's, DRMAD_HOST_THREADS is set, or one core");
     return;
   }
-  GRand *rand = g_rand_new_with_seed (13);
   g_autoptr (DrmadDeviceData) train = NULL;
-  g_autoptr (DrmadNet) net = team_net (device, DRMAD_PRECISION_FLOAT32, sizes, DRMAD_ACTIVATION_RELU, rand, NULL,
-                                       NULL, &train);
+  g_autofree double *w0 = NULL;
+  g_autoptr (DrmadNet) net = relu_team_net (device, sizes, 13, &train, &w0);
   gsize n = drmad_net_get_n_params (net);
-  g_autofree double *w0 = g_new (double, n), *alone = g_new (double, n), *timed = g_new (double, n);
-  CHECK (drmad_net_init_params (net, 3, NULL, &error));
-  CHECK (drmad_net_get_params (net, w0, &error));
+  g_autofree double *alone = g_new (double, n), *timed = g_new (double, n);
   /* a try of the team: a settling step and then at least STEPS steps and TRY_NS */
   guint try_steps = 1 + MAX (DRMAD_TEAM_CHOICE_STEPS, steps_for (DRMAD_TEAM_CHOICE_TRY_NS, delay_us * 1000));
   for (guint timed_run = 0; timed_run < 2; timed_run++) {
@@ -508,7 +516,6 @@ test_host_team_timed (void)
   drmad_team_set_threads (0);
   g_assert_cmpfloat (ref_rel_error (alone, w0, n), >, 1e-3);   /* it trained */
   g_assert_cmpfloat (ref_rel_error (timed, alone, n), ==, 0.0);
-  g_rand_free (rand);
 #endif
 }
 
