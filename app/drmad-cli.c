@@ -65,6 +65,9 @@ static int
 list_devices (void)
 {
   g_autoptr (GError) error = NULL;
+  /* The BLAS's warning is a line of this list (below): logged as well, a
+   * user saw the same sentence twice. */
+  drmad_blas_set_notice (FALSE);
   g_autoptr (GPtrArray) list = drmad_device_list (&error);
   if (!list) {
     fprintf (stderr, "drmad: %s\n", error->message);
