@@ -65,6 +65,9 @@ static int
 list_devices (void)
 {
   g_autoptr (GError) error = NULL;
+  /* The BLAS's warning is a line of this list (below): logged as well, a
+   * user saw the same sentence twice. */
+  drmad_blas_set_notice (FALSE);
   g_autoptr (GPtrArray) list = drmad_device_list (&error);
   if (!list) {
     fprintf (stderr, "drmad: %s\n", error->message);
@@ -92,12 +95,17 @@ list_devices (void)
     printf ("warning: %s\n", blas->warning);
   guint threads = drmad_host_step_threads (100);
   const char *kernels = drmad_host_step_gemm_kernels ();
-  g_autofree char *gemms = kernels ? g_strdup_printf ("drmad's own %s kernels", kernels) : g_strdup ("the BLAS");
+  /* Why on the BLAS: "0" was asked for, or the CPU lacks AVX-512 (lib/small-gemm.c), where the variable's
+   * name alone read as a switch the user could turn on */
+  const char *small = g_getenv ("DRMAD_SMALL_GEMM");
+  g_autofree char *gemms = kernels ? g_strdup_printf ("drmad's own %s kernels (DRMAD_SMALL_GEMM)", kernels)
+                           : g_strdup (small && g_str_equal (small, "0") ? "the BLAS (DRMAD_SMALL_GEMM=0)"
+                                       : "the BLAS (drmad's own kernels need AVX-512)");
   /* the library's rule (lib/host-team.c): unset, steps on its own kernels are shared or not by timing */
   const char *given = g_getenv ("DRMAD_HOST_THREADS");
   gboolean timed = threads > 1 && kernels && !(given && *given);
   printf ("host step: %s%u thread%s per training and reverse step at batch 100 (DRMAD_HOST_THREADS%s; %u CPUs "
-          "online); its single-precision GEMMs on %s (DRMAD_SMALL_GEMM)\n", timed ? "up to " : "",
+          "online); its single-precision GEMMs on %s\n", timed ? "up to " : "",
           threads, threads > 1 ? "s" : "", timed ? " unset: single-precision steps shared or alone as they time faster"
           : "", g_get_num_processors (), gemms);
   return 0;

@@ -105,10 +105,12 @@
  * - Results: a job run beside others gives the numbers it gives alone, bit
  *   for bit, on a GPU, and on a CPU device in single precision where the
  *   host step's GEMMs are drmad's own (drmad_host_step_gemm_kernels() is
- *   "avx512"). Where they are OpenBLAS's (double precision, or a CPU
- *   without AVX-512) a job may differ from its lone run from the last bits
- *   on: a training or reverse step shares the host team
- *   (drmad_host_step_threads()) only while no other thread's step holds
+ *   "avx512"). Where they are OpenBLAS's (double precision, a CPU
+ *   without AVX-512, or DRMAD_SMALL_GEMM=0) a job may differ from its lone
+ *   run from the last bits on, and a meta-optimisation carries that on (the
+ *   default job on OpenBLAS's Haswell kernels: test loss 0.3992 on the
+ *   team, 0.4236 on one thread): a training or reverse step shares the
+ *   host team (drmad_host_step_threads()) only while no other thread's step holds
  *   it, else runs alone, and OpenBLAS's sums for a row depend on where the
  *   row falls in the GEMM (docs/architecture.md, "Threads").
  *   DRMAD_HOST_THREADS=1 makes such jobs bit for bit reproducible however

@@ -1252,6 +1252,44 @@ test_device_from_environment (void)
   remove_tree (dir);
 }
 
+/* OpenBLAS's kernels older than the CPU allows (OPENBLAS_CORETYPE=Prescott
+ * on a CPU with AVX or more): --list-devices says so in its "warning:"
+ * line, and not on stderr as well, where the same sentence came first. */
+static void
+test_list_devices_blas_warning_once (void)
+{
+  if (g_getenv ("DRMAD_DEVICE") && *g_getenv ("DRMAD_DEVICE")) {
+    g_test_skip ("DRMAD_DEVICE is set: the device may not be a CPU one, whose GEMMs load OpenBLAS");
+    return;
+  }
+  g_autofree char *out = NULL, *err = NULL;
+  const char *const list[] = { "--list-devices", NULL };
+  g_assert_cmpint (run_drmad (list, NULL, "OPENBLAS_CORETYPE", "Prescott", &out, &err), ==, 0);
+  g_test_message ("stdout:\n%s\nstderr:\n%s", out, err);
+  if (!strstr (out, "\nwarning: the BLAS kernels Prescott")) {
+    g_test_skip ("OpenBLAS's Prescott kernels are not older than this CPU allows (or it has no such core)");
+    return;
+  }
+  g_assert_null (strstr (err, "older than this CPU allows"));
+}
+
+/* The host step's line says why its GEMMs are on the BLAS: DRMAD_SMALL_GEMM=0
+ * asked for it (its line named the variable alone, as on a CPU without
+ * AVX-512 where it cannot turn drmad's kernels on). */
+static void
+test_list_devices_gemm_kernels_why (void)
+{
+  g_autofree char *out = NULL;
+  const char *const list[] = { "--list-devices", NULL };
+  g_assert_cmpint (run_drmad (list, NULL, "DRMAD_SMALL_GEMM", "0", &out, NULL), ==, 0);
+  g_test_message ("%s", out);
+  if (strstr (out, "BLAS: not available")) {
+    g_test_skip ("no OpenBLAS: --list-devices has no host step line");
+    return;
+  }
+  g_assert_nonnull (strstr (out, "its single-precision GEMMs on the BLAS (DRMAD_SMALL_GEMM=0)\n"));
+}
+
 /* The largest allocation of the devices drmad lists, in bytes (0 when there is none). */
 static double
 max_alloc_bytes (void)
@@ -2342,6 +2380,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/one-class", test_one_class);
   g_test_add_func ("/cli/stray-label", test_stray_label);
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
+  g_test_add_func ("/cli/list-devices-blas-warning-once", test_list_devices_blas_warning_once);
+  g_test_add_func ("/cli/list-devices-gemm-kernels-why", test_list_devices_gemm_kernels_why);
   g_test_add_func ("/cli/best-line-many-values", test_best_line_many_values);
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
