@@ -48,43 +48,41 @@ guint    drmad_team_runs        (void);
  * does, and no DrmadTeamChoice decides. */
 gboolean drmad_team_threads_given (void);
 
-/* Team or alone, by timing. Sharing a step is not always faster: on a VM
+/* Team or alone, by timing. Sharing a step is not always faster: with
+ * another process busy on one of the two cores a 784-50-50-50-10 step at
+ * batch 50 took 310 µs on the team of two against 127 alone, and on a VM
  * whose two CPUs sat far apart (a cache line's round trip 320 ns instead of
- * 55) a 784-50-50-50-10 step at batch 50 took 145 µs on the team of two
- * and 125 alone, and with another process busy on one of the two cores 310
- * µs against 127 (docs/architecture.md, "The host step"). So where the
- * threads are not given, each kind of step (lib/net-host.c) keeps a
- * DrmadTeamChoice: its steps run
- * in the mode chosen, and after a while in it (DRMAD_TEAM_CHOICE_WARM_NS of
- * their time before the first try, after as long untimed: the first steps
- * of a run are slow, and counting them chose alone on a machine where the
- * team was 1.6× faster; then DRMAD_TEAM_CHOICE_FIRST_NS after a change and
- * twice the last while otherwise, at most DRMAD_TEAM_CHOICE_MOST_NS: the
- * cores' placement and the machine's load change while a run goes on, on
- * the 2-core VM from one second to the next; and after the warm-ups at
- * least DRMAD_TEAM_CHOICE_WHILE_STEPS steps, eight tries' worth: of 50 ms
- * steps a while of 400 ms was 8 steps and each try 6, so that nearly half
- * the steps ran in the mode not chosen) they try the other mode for at least
- * DRMAD_TEAM_CHOICE_STEPS steps, after one step to settle the caches, and
- * at least DRMAD_TEAM_CHOICE_TRY_NS when the team is tried,
- * DRMAD_TEAM_CHOICE_TRY_ALONE_NS when alone is. The other mode is kept
- * when its mean step was shorter than the chosen mode's over its whole
- * while by a margin: the team when it took under 0.95 of alone's time,
- * alone only under 0.67 of the team's (the team 1.5× as slow). The team is
- * the better default (on a quiet machine with the cores close 1.3–1.6×
- * faster); with a busy process beside it, it was 2.4–4.3× as slow, while
- * in the spells where the VM's cores sat far apart it was 0.9–1.5× as slow,
- * and there alone, chosen by margins of 0.95 and 0.8, made the exact
- * method's pass slower (0.63 s against 0.47 on the team always and
- * 0.52–0.60 alone: its kinds of step chose alone from short tries, and the
- * long stretches alone were slower than the tries). A try of the team spans several of the scheduler's time slices:
- * with another process on a core, a try of 5 steps (half a millisecond)
- * often fell in a slice where the team ran unhindered and chose it for the
- * slices where it did not. A step alone needs no other core, and a short
- * try of it costs little where the team is faster (with 10 ms tries both
- * ways, DrMAD's reverse ran 10 % slower than on the team always). The
- * numbers do not depend on the mode (drmad.h, "Threads"). All zero is the
- * state before the first step: the team chosen. */
+ * 55) 145 against 125 (docs/architecture.md, "The host step"). So where the
+ * threads are not given, each kind of step (lib/net-host.c, host_kind)
+ * keeps a DrmadTeamChoice:
+ * - its steps run in the chosen mode for a while: DRMAD_TEAM_CHOICE_WARM_NS
+ *   of their time untimed (a run's first steps are slow: counted, they
+ *   chose alone where the team was 1.6× faster), as long again timed, then
+ *   DRMAD_TEAM_CHOICE_FIRST_NS after a change and twice the last while
+ *   otherwise, at most DRMAD_TEAM_CHOICE_MOST_NS (the cores' placement and
+ *   the machine's load change while a run goes on, on the 2-core VM from
+ *   one second to the next), and after the warm-ups at least
+ *   DRMAD_TEAM_CHOICE_WHILE_STEPS steps (of 50 ms steps a 400 ms while was
+ *   8 steps and each try 6: nearly half the steps ran in the mode not
+ *   chosen);
+ * - then they try the other mode: a step to settle the caches, then at
+ *   least DRMAD_TEAM_CHOICE_STEPS steps and DRMAD_TEAM_CHOICE_TRY_NS of
+ *   them for the team, DRMAD_TEAM_CHOICE_TRY_ALONE_NS alone. A try of the
+ *   team spans several of the scheduler's slices: with a busy process,
+ *   tries of 5 steps (half a millisecond) fell in slices where it did not
+ *   run and chose the team for the slices where it did. A step alone needs
+ *   no other core, and its short try costs little where the team is
+ *   faster (about 1 % of the steps);
+ * - the other mode is kept when its mean step is under a margin of the
+ *   chosen mode's mean over its last while: the team under 0.95 of
+ *   alone's, alone only under 0.67 of the team's. The team is the better
+ *   default (1.3–1.6× faster on a quiet machine with the cores close);
+ *   beside a busy process it was 2.4–4.3× as slow, with the cores far
+ *   apart 0.9–1.5×, and there alone, kept at 0.8, made the exact method's
+ *   pass slower (0.63 s against 0.47 on the team always and 0.52–0.60 one
+ *   thread).
+ * The numbers do not depend on the mode (drmad.h, "Threads"). All zero is
+ * the state before the first step: the team chosen. */
 #define DRMAD_TEAM_CHOICE_STEPS   5
 #define DRMAD_TEAM_CHOICE_TRY_NS  G_GINT64_CONSTANT (10000000)
 #define DRMAD_TEAM_CHOICE_TRY_ALONE_NS G_GINT64_CONSTANT (2000000)
