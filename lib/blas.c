@@ -99,6 +99,14 @@ cpu_detect (Cpu *cpu)
     }
   gboolean avx = features[1].has, fma = features[2].has, avx2 = features[3].has;
   gboolean avx512 = features[4].has && features[5].has && features[6].has && features[7].has && features[8].has;
+#ifdef DRMAD_TEST_HOOKS
+  if (!drmad_cpu_avx512 ()) {   /* DRMAD_INJECT_NO_AVX512: a CPU without it, features and all */
+    avx512 = FALSE;
+    char *at = strstr (cpu->features, " avx512");
+    if (at)
+      *at = '\0';
+  }
+#endif
   if (avx512) {
     cpu->isa = ISA_AVX512;
     cpu->core = "SkylakeX";

@@ -303,16 +303,26 @@ static gint chosen = -1;   /* -1: not chosen yet; 0: the BLAS; 1: AVX-512 */
 /* The AVX-512 kernels unless @name is "0", where this CPU has AVX-512. An
  * AVX2 version (3 rows × 4 vectors of 8) was measured against OpenBLAS's
  * Haswell kernels and dropped: 0.84–1.23× their time (docs/benchmarks.md). */
+gboolean
+drmad_cpu_avx512 (void)
+{
+#ifdef DRMAD_TEST_HOOKS
+  const char *no = g_getenv ("DRMAD_INJECT_NO_AVX512");
+  if (no && *no && strcmp (no, "0") != 0)
+    return FALSE;
+#endif
+#if HAVE_X86
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("avx512f");
+#else
+  return FALSE;
+#endif
+}
+
 static gint
 kernels_for (const char *name)
 {
-#if HAVE_X86
-  __builtin_cpu_init ();
-  return (!name || strcmp (name, "0") != 0) && __builtin_cpu_supports ("avx512f");
-#else
-  (void) name;
-  return 0;
-#endif
+  return (!name || strcmp (name, "0") != 0) && drmad_cpu_avx512 ();
 }
 
 static gboolean

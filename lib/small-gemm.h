@@ -21,3 +21,9 @@ gboolean drmad_small_sgemm (gboolean transpose_a, gboolean transpose_b, gsize m,
  * Otherwise the choice is made on the first call, from DRMAD_SMALL_GEMM if
  * set; drmad_host_step_gemm_kernels() (lib/drmad-device.h) says which. */
 gboolean drmad_small_sgemm_choose (gboolean on);
+
+/* Whether this x86-64 CPU runs AVX-512 (avx512f), as libgcc reports it;
+ * with the test hooks, FALSE under DRMAD_INJECT_NO_AVX512=1, so that the
+ * suite sees drmad choose as on a CPU without it (docs/reliability.md).
+ * lib/blas.c asks it for the OpenBLAS core too. */
+gboolean drmad_cpu_avx512 (void);

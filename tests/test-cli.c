@@ -1290,6 +1290,41 @@ test_list_devices_gemm_kernels_why (void)
   g_assert_nonnull (strstr (out, "its single-precision GEMMs on the BLAS (DRMAD_SMALL_GEMM=0)\n"));
 }
 
+/* On a CPU without AVX-512 (the test hook DRMAD_INJECT_NO_AVX512 makes
+ * drmad take this one for such a CPU): OpenBLAS's AVX2 core chosen by drmad
+ * (Zen on AMD, Haswell on others), no warning, and the host step's line
+ * says why its GEMMs are the BLAS's and that its threads are not chosen by
+ * timing. */
+static void
+test_list_devices_without_avx512 (void)
+{
+#ifndef DRMAD_TEST_HOOKS
+  g_test_skip ("built without -Dtest_hooks=true: no way to hide AVX-512");
+#else
+  if (g_getenv ("OPENBLAS_CORETYPE") || g_getenv ("DRMAD_HOST_THREADS") || g_getenv ("DRMAD_SMALL_GEMM")) {
+    g_test_skip ("OPENBLAS_CORETYPE, DRMAD_HOST_THREADS or DRMAD_SMALL_GEMM is set: drmad does not choose");
+    return;
+  }
+  g_autofree char *plain = NULL, *out = NULL, *err = NULL;
+  const char *const list[] = { "--list-devices", NULL };
+  /* the CPU's own features, from the list without the hook */
+  g_assert_cmpint (run_drmad (list, NULL, NULL, NULL, &plain, NULL), ==, 0);
+  const char *blas = strstr (plain, "BLAS: ");
+  if (!blas || g_str_has_prefix (blas, "BLAS: not available") || !strstr (blas, " fma ") || !strstr (blas, " avx2")) {
+    g_test_skip ("no OpenBLAS, or a CPU without AVX2 and FMA");
+    return;
+  }
+  g_assert_cmpint (run_drmad (list, NULL, "DRMAD_INJECT_NO_AVX512", "1", &out, &err), ==, 0);
+  g_test_message ("stdout:\n%s\nstderr:\n%s", out, err);
+  g_assert_nonnull (strstr (out, " avx2 (widest avx2)"));
+  g_assert_true (strstr (out, "kernels Zen (avx2) chosen by drmad") || strstr (out, "kernels Haswell (avx2) chosen by drmad"));
+  g_assert_null (strstr (strstr (out, "BLAS: "), "avx512"));   /* above it, PoCL's device name may say it */
+  g_assert_null (strstr (out, "\nwarning:"));
+  g_assert_nonnull (strstr (out, "its single-precision GEMMs on the BLAS (drmad's own kernels need AVX-512)\n"));
+  g_assert_null (strstr (out, "up to "));
+#endif
+}
+
 /* The largest allocation of the devices drmad lists, in bytes (0 when there is none). */
 static double
 max_alloc_bytes (void)
@@ -2382,6 +2417,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/device-from-environment", test_device_from_environment);
   g_test_add_func ("/cli/list-devices-blas-warning-once", test_list_devices_blas_warning_once);
   g_test_add_func ("/cli/list-devices-gemm-kernels-why", test_list_devices_gemm_kernels_why);
+  g_test_add_func ("/cli/list-devices-without-avx512", test_list_devices_without_avx512);
   g_test_add_func ("/cli/best-line-many-values", test_best_line_many_values);
   g_test_add_func ("/cli/plot-write-failure", test_plot_write_failure);
   g_test_add_func ("/cli/train-once-with-folder", test_train_once_with_folder);
