@@ -231,6 +231,7 @@ team_first_row (gsize n, guint t, guint threads)
 static guint
 host_kind (const HostStep *h)
 {
+  G_STATIC_ASSERT (DRMAD_HOST_KINDS == 6);   /* the kinds below */
   if (h->work == HOST_STEP)
     return h->velocity ? 0 : 1;
   return 2 + (h->with_dgamma ? 1 : 0) + (h->from_tape ? 2 : 0);

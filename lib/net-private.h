@@ -8,6 +8,11 @@
 
 #define DRMAD_MAX_LAYERS 16
 
+/* Kinds of fused host step that time their mode apart (lib/net-host.c,
+ * host_kind): training with and without an update, four kinds of reverse
+ * step. */
+#define DRMAD_HOST_KINDS 6
+
 enum { ACT_IDENTITY = 0, ACT_RELU = 1, ACT_TANH = 2, ACT_SOFTSIGN = 3 };  /* as in kernels/nn.cl */
 
 struct _DrmadDeviceData {
@@ -91,7 +96,7 @@ struct _DrmadNet {
   guint32         next_n;
   /* Team or alone for each kind of fused host step (lib/net-host.c,
    * host_kind), by timing; written only by the step running. */
-  DrmadTeamChoice team_choice[6];
+  DrmadTeamChoice team_choice[DRMAD_HOST_KINDS];
 
   cl_kernel k_sample_batch, k_gather_rows, k_bias_act, k_softmax_xent, k_act_backward,
             k_column_sums, k_accumulate, k_sgd_momentum, k_r_bias_act, k_r_softmax, k_r_act_backward,
