@@ -465,7 +465,9 @@ test_runner_stop (void)
     return;
   DrmadOptions options = { 0 };
   runner_options (&options, "1000", "runner-stop");
-  const char *out = options.out;
+  /* drmad_runner_start() takes the options: the job frees them on its
+   * thread when it ends. */
+  g_autofree char *out = g_strdup (options.out);
   g_autofree char *history = g_build_filename (out, "history.csv", NULL);
 
   StopWatch watch = { 0 };
