@@ -142,8 +142,9 @@ start (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   guint64 meta_total = options.meta_iters;
   g_clear_pointer (&self->run_values, g_hash_table_unref);
   self->run_values = g_hash_table_ref (values);
-  drmad_runner_start (self->runner, &options);
+  /* Before the runner takes the options (it clears the caller's copy). */
   self->eta.fidelity_every = options.meta.fidelity_every;   /* kept by drmad_eta_start() */
+  drmad_runner_start (self->runner, &options);
   drmad_window_runner_started (self, resuming, meta_total);
 }
 

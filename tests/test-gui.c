@@ -703,6 +703,10 @@ test_window (void)
   /* Start, and watch it plot. */
   activate (window, "start");
   g_assert_true (drmad_window_is_running (window));
+  /* The time left counts a fidelity measurement every --fidelity-every
+   * (10 by default) meta-iterations, as the terminal's does: the window
+   * read it from options the runner had already taken, and counted none. */
+  g_assert_cmpuint (window->eta.fidelity_every, ==, 10);
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "start"));
   /* the settings are locked while it runs: the menu's reset too */
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (app), "reset-settings"));
