@@ -95,12 +95,12 @@ list_devices (void)
     printf ("warning: %s\n", blas->warning);
   guint threads = drmad_host_step_threads (100);
   const char *kernels = drmad_host_step_gemm_kernels ();
-  /* Why on the BLAS: "0" was asked for, or the CPU lacks AVX-512 (lib/small-gemm.c), where the variable's
-   * name alone read as a switch the user could turn on */
+  /* Why on the BLAS: "0" was asked for, or the CPU lacks AVX2 and FMA (lib/small-gemm.c), where the
+   * variable's name alone read as a switch the user could turn on */
   const char *small = g_getenv ("DRMAD_SMALL_GEMM");
   g_autofree char *gemms = kernels ? g_strdup_printf ("drmad's own %s kernels (DRMAD_SMALL_GEMM)", kernels)
                            : g_strdup (small && g_str_equal (small, "0") ? "the BLAS (DRMAD_SMALL_GEMM=0)"
-                                       : "the BLAS (drmad's own kernels need AVX-512)");
+                                       : "the BLAS (drmad's own kernels need AVX2 and FMA)");
   /* the library's rule (lib/host-team.c): unset, steps on its own kernels are shared or not by timing */
   const char *given = g_getenv ("DRMAD_HOST_THREADS");
   gboolean timed = threads > 1 && kernels && !(given && *given);

@@ -5,8 +5,9 @@
  * batch 100, lib/net-host-body.h) it prints the best µs of five rounds of
  * OpenBLAS with the core drmad chose (or the user), through
  * drmad_blas_host_gemm() as the library issues it, then drmad's AVX-512
- * kernels where this CPU has them, with the ratio to OpenBLAS and the
- * largest difference from OpenBLAS's product. Run it
+ * and AVX2 kernels where this CPU runs them (DRMAD_SMALL_GEMM=avx2: the
+ * AVX2 ones first), each with the ratio to OpenBLAS and the largest
+ * difference from OpenBLAS's product. Run it
  * twice, with OPENBLAS_CORETYPE unset and set to an older core, to see
  * what the step's kernels are worth when the BLAS runs the wrong kernels. */
 #include "blas.h"
@@ -74,9 +75,24 @@ main (void)
   if (info->warning)
     printf ("warning: %s\n", info->warning);
   blas->set_num_threads (1);
-  if (!drmad_small_sgemm_choose (TRUE))
-    printf ("this CPU has no AVX-512: the host step's GEMMs run on OpenBLAS (only its times below)\n");
-  printf ("%-4s %15s  %-42s %10s  %s\n", "op", "m x n x k", "shape", "OpenBLAS", "drmad avx512");
+  /* each of drmad's kernel sets this CPU runs, DRMAD_SMALL_GEMM's first if it names one */
+  const char *asked = g_getenv ("DRMAD_SMALL_GEMM");
+  const char *sets[2];
+  guint n_sets = 0;
+  for (guint i = 0; i < 2; i++) {
+    const char *kernels = i == 0 ? "avx512" : "avx2";
+    if (asked && g_str_equal (asked, "avx2"))
+      kernels = i == 0 ? "avx2" : "avx512";
+    if (drmad_small_sgemm_choose (kernels))
+      sets[n_sets++] = kernels;
+  }
+  if (!n_sets)
+    printf ("this CPU has neither AVX-512 nor AVX2 with FMA: the host step's GEMMs run on OpenBLAS (only its times "
+            "below)\n");
+  printf ("%-4s %15s  %-42s %10s", "op", "m x n x k", "shape", "OpenBLAS");
+  for (guint t = 0; t < n_sets; t++)
+    printf ("  drmad %-23s", sets[t]);
+  printf ("\n");
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++) {
     const Shape *s = &shapes[i];
     gsize cells = (gsize) MAX (s->m, s->k) * MAX (s->n, MAX (s->m, s->k));
@@ -89,7 +105,8 @@ main (void)
     double blas_us = best_us (blas, FALSE, s, a, b, want);
     g_autofree char *dims = g_strdup_printf ("%u x %u x %u", s->m, s->n, s->k);
     printf ("%-4s %15s  %-42s %7.2f us", s->ta ? "TN" : s->tb ? "NT" : "NN", dims, s->what, blas_us);
-    if (drmad_host_step_gemm_kernels ()) {
+    for (guint t = 0; t < n_sets; t++) {
+      drmad_small_sgemm_choose (sets[t]);
       double us = best_us (blas, TRUE, s, a, b, got), diff = 0;
       for (gsize j = 0; j < (gsize) s->m * s->n; j++)
         diff = MAX (diff, fabs ((double) got[j] - want[j]));

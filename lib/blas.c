@@ -392,14 +392,14 @@ load_openblas (gpointer data)
     why = g_strdup_printf ("OpenBLAS chose them; start the program with " CORETYPE "=%s", blas->cpu.core);
   /* how much slower: Prescott's SSE kernels against AVX-512 ones 3–4×
    * (Xeon), Haswell's AVX2 ones 1.5–1.7× (Zen 5): docs/benchmarks.md */
+  const char *own = drmad_host_step_gemm_kernels ();
+  g_autofree char *not_step = own ? g_strdup_printf (" (not the host step's float32 GEMMs: drmad's own %s kernels "
+                                                     "run those)", own) : g_strdup ("");
   info->warning = g_strdup_printf ("the BLAS kernels %s (%s) are older than this CPU allows (%s%s%s), "
                                    "and its GEMMs run %s%s: %s", info->core, info->core_isa,
                                    info->cpu_isa, info->cpu_model[0] ? ", " : "", info->cpu_model,
                                    blas->cpu.isa - isa > 1 ? "several times slower" : "up to about twice as slow",
-                                   drmad_host_step_gemm_kernels ()
-                                     ? " (not the host step's float32 GEMMs: drmad's own AVX-512 kernels run those)"
-                                     : "",
-                                   why);
+                                   not_step, why);
   /* Once, from here, unless the program keeps it to itself; the user's own
    * choice is not an error. */
   gboolean say = !g_atomic_int_get (&notice_unsaid);

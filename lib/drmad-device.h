@@ -208,10 +208,12 @@ char *drmad_blas_info_describe (const DrmadBlasInfo *info);
 guint drmad_host_step_threads (guint batch);
 
 /* The kernels of the fused host step's single-precision GEMMs: "avx512"
- * (drmad's own, chosen by the CPU's instruction set, not by the BLAS's
- * core; their numbers do not depend on the threads that share a step) or
- * NULL: the BLAS (no AVX-512, or DRMAD_SMALL_GEMM=0). Double precision
- * always runs on the BLAS. A static string. */
+ * or "avx2" (drmad's own, chosen by the CPU's instruction set, not by the
+ * BLAS's core; both give the same numbers, which do not depend on the
+ * threads that share a step) or NULL: the BLAS (a CPU without AVX2 and
+ * FMA, or DRMAD_SMALL_GEMM=0). DRMAD_SMALL_GEMM=avx2 asks for the AVX2
+ * ones on an AVX-512 CPU. Double precision always runs on the BLAS. A
+ * static string. */
 const char *drmad_host_step_gemm_kernels (void);
 
 G_END_DECLS

@@ -10,17 +10,20 @@
  * Each entry of C is one sum over k in a fixed order (chunks of terms,
  * fused multiply-adds), then times alpha, then plus beta·C: the same
  * numbers whatever rows of C a call is given (OpenBLAS's depend on where a
- * row falls in its blocking: docs/benchmarks.md). FALSE, with nothing done,
- * on a CPU without AVX-512, when DRMAD_SMALL_GEMM=0, for Aᵀ·Bᵀ, and for
- * A·Bᵀ with k over 512: the caller then uses the BLAS. */
+ * row falls in its blocking: docs/benchmarks.md), and the same on the
+ * AVX-512 and the AVX2 kernels. FALSE, with nothing done, on a CPU without
+ * AVX2 and FMA, when DRMAD_SMALL_GEMM=0, for Aᵀ·Bᵀ, and for A·Bᵀ with k
+ * over 512: the caller then uses the BLAS. */
 gboolean drmad_small_sgemm (gboolean transpose_a, gboolean transpose_b, gsize m, gsize n, gsize k, float alpha,
                             const float *a, gsize lda, const float *b, gsize ldb, float beta, float *c, gsize ldc);
 
-/* For tests and benchmarks: from now on run the kernels (@on) or leave the
- * GEMMs to the BLAS. FALSE when this CPU cannot run them (then the BLAS).
- * Otherwise the choice is made on the first call, from DRMAD_SMALL_GEMM if
- * set; drmad_host_step_gemm_kernels() (lib/drmad-device.h) says which. */
-gboolean drmad_small_sgemm_choose (gboolean on);
+/* For tests and benchmarks: from now on run the kernels @kernels names
+ * ("avx512", "avx2"; NULL: the widest this CPU runs) or, for "0", leave
+ * the GEMMs to the BLAS. FALSE when that is not what now runs (the CPU
+ * lacks them: then the widest it has, or the BLAS). Otherwise the choice
+ * is made on the first call, from DRMAD_SMALL_GEMM if set, the same way;
+ * drmad_host_step_gemm_kernels() (lib/drmad-device.h) says which. */
+gboolean drmad_small_sgemm_choose (const char *kernels);
 
 /* Whether this x86-64 CPU runs AVX-512 (avx512f), as libgcc reports it;
  * with the test hooks, FALSE under DRMAD_INJECT_NO_AVX512=1, so that the

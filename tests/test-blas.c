@@ -447,13 +447,12 @@ ordered_entry (gboolean ta, gboolean tb, gsize i, gsize j, gsize k, float alpha,
   return beta != 0.0f ? fmaf (beta, c, out) : out;
 }
 
+/* 600 random products on the kernels chosen, each entry bit for bit the
+ * plain sum in the kernels' order (so the AVX-512 and the AVX2 kernels give
+ * the same numbers), and the same rows 5 at a time. */
 static void
-test_small_gemm (void)
+check_small_gemm (void)
 {
-  if (!drmad_small_sgemm_choose (TRUE)) {
-    g_test_skip ("this CPU has no AVX-512: the host step uses the BLAS");
-    return;
-  }
   GRand *rand = g_rand_new_with_seed (11);
   for (guint trial = 0; trial < 600; trial++) {
     guint op = trial % 3;   /* A·B, Aᵀ·B, A·Bᵀ */
@@ -504,10 +503,30 @@ test_small_gemm (void)
                                      (float[]){ 0 }, 1));
   g_autofree float *wide = g_new0 (float, 513);
   g_assert_false (drmad_small_sgemm (FALSE, TRUE, 1, 1, 513, 1.0f, wide, 513, wide, 513, 0.0f, (float[]){ 0 }, 1));
-  g_assert_true (drmad_small_sgemm_choose (FALSE));
+  g_rand_free (rand);
+}
+
+static void
+test_small_gemm (void)
+{
+  const char *const kernels[] = { "avx512", "avx2" };
+  guint ran = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (kernels); i++) {
+    if (!drmad_small_sgemm_choose (kernels[i])) {
+      g_test_message ("this CPU does not run the %s kernels", kernels[i]);
+      continue;
+    }
+    g_assert_cmpstr (drmad_host_step_gemm_kernels (), ==, kernels[i]);
+    check_small_gemm ();
+    ran++;
+  }
+  g_assert_true (drmad_small_sgemm_choose ("0"));
+  g_assert_null (drmad_host_step_gemm_kernels ());
   g_assert_false (drmad_small_sgemm (FALSE, FALSE, 1, 1, 1, 1.0f, (float[]){ 1 }, 1, (float[]){ 1 }, 1, 0.0f,
                                      (float[]){ 0 }, 1));
-  g_rand_free (rand);
+  drmad_small_sgemm_choose (NULL);
+  if (!ran)
+    g_test_skip ("this CPU has neither AVX-512 nor AVX2 with FMA: the host step uses the BLAS");
 }
 
 /* OPENBLAS_NUM_THREADS, which OpenBLAS reads when it loads, is set by

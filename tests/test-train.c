@@ -4,6 +4,7 @@
 #include "blas.h"
 #include "dataset-private.h"
 #include "host-team.h"
+#include "small-gemm.h"
 #include "train-private.h"
 #include "test-util.h"
 #include "reference-mlp.h"
@@ -303,6 +304,53 @@ test_host_team (gconstpointer data)
   for (guint i = 0; i < 6; i++)
     g_free (got[i / 2][i % 2]);
   g_rand_free (rand);
+}
+
+/* drmad's AVX-512 and AVX2 kernels (lib/small-gemm.c) sum each entry the
+ * same way: a net trained on either, on one thread or on the team, ends
+ * with the same weights bit for bit, so a run on a CPU without AVX-512
+ * gives the numbers it gives on one with it. Needs a CPU with both. */
+static void
+test_host_team_kernels (void)
+{
+  static const guint sizes[] = { 37, 50, 10, 4 };   /* 50 = 3 × 16 + 2: both kernels' column tails */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DrmadDevice) device = host_team_device ();
+  if (!device)
+    return;
+  if (!drmad_small_sgemm_choose ("avx512") || !drmad_small_sgemm_choose ("avx2")) {
+    drmad_small_sgemm_choose (NULL);
+    g_test_skip ("this CPU does not run both the AVX-512 and the AVX2 kernels");
+    return;
+  }
+  g_autoptr (DrmadDeviceData) train = NULL;
+  g_autofree double *w0 = NULL;
+  g_autoptr (DrmadNet) net = relu_team_net (device, sizes, 21, &train, &w0);
+  gsize n = drmad_net_get_n_params (net);
+  const struct { const char *kernels; guint threads; } runs[] = { { "avx512", 1 }, { "avx2", 1 }, { "avx2", 2 },
+                                                                  { "avx512", 2 } };
+  double *got[G_N_ELEMENTS (runs)];
+  drmad_blas_set_large_threads (1);
+  for (guint r = 0; r < G_N_ELEMENTS (runs); r++) {
+    g_assert_true (drmad_small_sgemm_choose (runs[r].kernels));
+    drmad_team_set_threads (runs[r].threads);
+    g_autoptr (DrmadTrainer) trainer = drmad_trainer_new (net, &error);
+    CHECK (drmad_net_set_params (net, w0, &error));
+    CHECK (drmad_trainer_set_uniform (trainer, 0.1, 0.9, 0.001, &error));
+    CHECK (drmad_trainer_run (trainer, train, 7, 0, 15, NULL, NULL, NULL, &error));
+    got[r] = g_new (double, n);
+    CHECK (drmad_net_get_params (net, got[r], &error));
+  }
+  drmad_team_set_threads (0);
+  drmad_small_sgemm_choose (NULL);
+  g_assert_cmpfloat (ref_rel_error (got[0], w0, n), >, 1e-3);   /* it trained */
+  for (guint r = 1; r < G_N_ELEMENTS (runs); r++) {
+    g_test_message ("%s on %u thread(s): relative difference %g from avx512 on one", runs[r].kernels,
+                    runs[r].threads, ref_rel_error (got[r], got[0], n));
+    g_assert_cmpmem (got[r], n * sizeof (double), got[0], n * sizeof (double));
+  }
+  for (guint r = 0; r < G_N_ELEMENTS (runs); r++)
+    g_free (got[r]);
 }
 
 /* A team's member 0 works out the minibatch of step + 2 during a step
@@ -892,6 +940,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/host-team/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_team);
   g_test_add_func ("/train/host-team/bytes", test_host_team_bytes);
   g_test_add_func ("/train/host-team/ahead", test_host_team_ahead);
+  g_test_add_func ("/train/host-team/kernels", test_host_team_kernels);
   g_test_add_func ("/train/host-team/choice", test_host_team_choice);
   g_test_add_func ("/train/host-team/choice-slow", test_host_team_choice_slow);
   g_test_add_func ("/train/host-team/timed", test_host_team_timed);
