@@ -105,8 +105,9 @@
  * - Results: a job run beside others gives the numbers it gives alone, bit
  *   for bit, on a GPU, and on a CPU device in single precision where the
  *   host step's GEMMs are drmad's own (drmad_host_step_gemm_kernels() is
- *   "avx512"). Where they are OpenBLAS's (double precision, a CPU
- *   without AVX-512, or DRMAD_SMALL_GEMM=0) a job may differ from its lone
+ *   "avx512" or "avx2", which give the same numbers). Where they are
+ *   OpenBLAS's (double precision, a CPU without AVX2 and FMA, or
+ *   DRMAD_SMALL_GEMM=0) a job may differ from its lone
  *   run from the last bits on, and a meta-optimisation carries that on (the
  *   default job on OpenBLAS's Haswell kernels: test loss 0.3992 on the
  *   team, 0.4236 on one thread): a training or reverse step shares the
