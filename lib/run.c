@@ -836,6 +836,42 @@ cut_name (char *name, char **end, char *kept)
   return name;
 }
 
+/* The first of @folder's names, walked as make_folders() walks them, that
+ * is a symbolic link to nothing, to g_free; NULL where there is none. */
+static char *
+link_to_nothing_on (const char *folder)
+{
+  g_autofree char *path = g_strdup (folder);
+  char *name = path;
+  while (*name) {
+    char *end, kept;
+    name = cut_name (name, &end, &kept);
+    GStatBuf st;
+    if (*name && g_lstat (path, &st) == 0 && S_ISLNK (st.st_mode) && g_stat (path, &st) != 0 && errno == ENOENT)
+      return g_strdup (path);
+    *end = kept;
+    name = end;
+  }
+  return NULL;
+}
+
+/* The error of a folder @folder that could not be made (@what, errno
+ * @saved). A link to nothing on its way makes mkdir(2) say "No such file or
+ * directory" (or "Not a directory" at its end) of a path whose names all
+ * show in a listing: the link is named, with where it points. */
+static gboolean
+set_folder_error (GError **error, int saved, const char *what, const char *folder)
+{
+  g_autofree char *link = saved == ENOENT || saved == ENOTDIR ? link_to_nothing_on (folder) : NULL;
+  if (!link)
+    return set_errno_error (error, saved, what, folder);
+  g_autofree char *target = g_file_read_link (link, NULL);
+  g_autofree char *quoted = target ? drmad_error_excerpt (target, DRMAD_ERROR_EXCERPT_CHARS) : NULL;
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot %s %s: %s: %s is a symbolic link to \"%s\", which does "
+               "not exist", what, folder, g_strerror (saved), link, quoted ? quoted : "");
+  return FALSE;
+}
+
 /* What drmad_run_create() would fail to make in @folder (no trailing
  * separators), with the error it would give, found without making anything:
  * the folder and its parents (g_mkdir_with_parents, from the nearest one
@@ -890,7 +926,7 @@ check_can_make (const char *folder, gboolean replacing, GError **error)
       *end = kept;
       name = end;
     }
-    return saved == 0 || set_errno_error (error, saved, "create the output folder", folder);
+    return saved == 0 || set_folder_error (error, saved, "create the output folder", folder);
   }
   g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
   if (may (folder, W_OK | X_OK) != 0 || (g_stat (lock, &st) == 0 && may (lock, R_OK | W_OK) != 0))
@@ -982,7 +1018,7 @@ make_folders (const char *folder, int mode, GPtrArray *made, const char *what, G
     saved = ENOTDIR;
   if (saved != 0) {
     remove_folders (made);
-    return set_errno_error (error, saved, what, folder);
+    return set_folder_error (error, saved, what, folder);
   }
   for (guint i = made->len; i-- > 0;) {
     const char *made_one = made->pdata[i];

@@ -230,8 +230,9 @@ test_out_unwritable_up_front (void)
   for (guint i = 0; i < G_N_ELEMENTS (links); i++) {
     g_clear_pointer (&err, g_free);
     g_assert_cmpint (drmad ((const char *[]){ "--meta-iters", "1", "--out", links[i].out, NULL }, &err), ==, 2);
-    g_autofree char *line = g_strdup_printf ("drmad: cannot create the output folder %s: %s\n", links[i].out,
-                                             g_strerror (links[i].errsv));
+    g_autofree char *line = g_strdup_printf ("drmad: cannot create the output folder %s: %s: %s is a symbolic link "
+                                             "to \"nowhere\", which does not exist\n", links[i].out,
+                                             g_strerror (links[i].errsv), dangling);
     g_assert_cmpstr (err, ==, line);
     g_assert_true (g_file_test (dangling, G_FILE_TEST_IS_SYMLINK));
     g_assert_false (g_file_test (dangling, G_FILE_TEST_EXISTS));
@@ -959,22 +960,35 @@ test_folder_deleted (void)
 /* drmad_make_folders() where the folder's place holds a file, or a link
  * to nothing: refused, naming it (ENOTDIR), as g_mkdir_with_parents() did
  * for the window's settings folder; a link to a folder is the folder, and
- * a folder there already is kept. The file and the link stay as they were. */
+ * a folder there already is kept. The file and the link stay as they were.
+ * A folder below a link to nothing is refused too, once the walk that
+ * makes it is tried again after each "No such file or directory" (16
+ * walks, for a folder above taken back meanwhile: the churn test below);
+ * the message named the folder alone, whose every name a listing shows:
+ * it names the link and where it points. */
 static void
 test_make_folders_not_a_folder (void)
 {
   g_autofree char *dir = test_tmp_dir ("drmad-made", NULL);
   g_autofree char *file = g_build_filename (dir, "file", NULL), *dangling = g_build_filename (dir, "dangling", NULL);
   g_autofree char *linked = g_build_filename (dir, "linked", NULL), *below = g_build_filename (file, "x", NULL);
+  g_autofree char *below_dangling = g_build_filename (dangling, "x", "y", NULL);
   g_assert_true (g_file_set_contents (file, "kept\n", -1, NULL));
   g_assert_cmpint (symlink ("nowhere", dangling), ==, 0);
   g_assert_cmpint (symlink (".", linked), ==, 0);
-  const char *refused[] = { file, dangling, below };
+  g_autofree char *dangling_why = g_strdup_printf ("%s is a symbolic link to \"nowhere\", which does not exist",
+                                                   dangling);
+  const struct { const char *folder; int errsv; const char *why; } refused[] = {
+    { file, ENOTDIR, NULL }, { dangling, ENOTDIR, dangling_why }, { below, ENOTDIR, NULL },
+    { below_dangling, ENOENT, dangling_why },
+  };
   for (guint i = 0; i < G_N_ELEMENTS (refused); i++) {
     g_autoptr (GError) error = NULL;
-    g_assert_false (drmad_make_folders (refused[i], 0700, &error));
+    g_assert_false (drmad_make_folders (refused[i].folder, 0700, &error));
     g_assert_nonnull (error);
-    g_autofree char *expected = g_strdup_printf ("cannot create the folder %s: %s", refused[i], g_strerror (ENOTDIR));
+    g_autofree char *expected = g_strdup_printf ("cannot create the folder %s: %s%s%s", refused[i].folder,
+                                                 g_strerror (refused[i].errsv), refused[i].why ? ": " : "",
+                                                 refused[i].why ? refused[i].why : "");
     g_assert_cmpstr (error->message, ==, expected);
   }
   g_autofree char *text = read_file (dir, "file");
