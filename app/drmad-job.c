@@ -912,13 +912,18 @@ drmad_history_csv_rows (GBytes *contents, guint64 keep, guint64 *kept_iteration,
 /* The iteration of hyper.csv @contents' last row (0 when it has none); its
  * rows go in the order of their iterations, and @kept_end gets the offset
  * just after the last row of iteration @keep or before. Read from the end:
- * the file holds θ of every record. */
+ * the file holds θ of every record. A run appends its rows in place
+ * (lib/run.c, append_hyper_csv): bytes after the last newline are a piece
+ * of a row it was writing, or was killed writing, of a meta-iteration not
+ * recorded; they are no row, and @kept_end is before them. */
 guint64
 drmad_hyper_csv_rows (GBytes *contents, guint64 keep, gsize *kept_end)
 {
   gsize length;
   const char *text = g_bytes_get_data (contents, &length);
   gsize end = length;
+  while (end > 0 && text[end - 1] != '\n')
+    end--;
   guint64 last = 0;
   gboolean first = TRUE;
   while (end > 0) {

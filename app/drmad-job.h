@@ -280,7 +280,9 @@ gboolean drmad_run_load (const char *folder, const DrmadOptions *options, DrmadH
  * @keep is 0), @last the iteration of the last row (0 when none).
  * drmad_hyper_csv_rows: the iteration of hyper.csv @contents' last row (0
  * when none); @kept_end gets the offset just after the last row of
- * iteration @keep or before (rows go in the order of their iterations). */
+ * iteration @keep or before (rows go in the order of their iterations).
+ * Bytes after its last newline (a row a run is appending, or was killed
+ * appending) are no row: @kept_end is before them. */
 guint64 drmad_history_csv_rows (GBytes *contents, guint64 keep, guint64 *kept_iteration, gsize *kept_end,
                                 guint64 *last);
 guint64 drmad_hyper_csv_rows   (GBytes *contents, guint64 keep, gsize *kept_end);

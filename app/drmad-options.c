@@ -885,6 +885,17 @@ drmad_options_parse (DrmadOptions *o, int *argc, char ***argv, GError **error)
   /* as given: the parse takes out what it reads */
   g_autofree char **given = g_memdup2 (*argv, ((gsize) *argc + 1) * sizeof (char *));
   int n_given = *argc;
+  /* GOption reads a cluster of short options letter by letter and prints
+   * the help at its h (or ?), status 0, before it meets what follows: "-h=x"
+   * and "-hx" printed the help where "-xh" and "--help=x" are refused. Such
+   * a cluster is refused as they are, by plain drmad and under mpirun alike
+   * (the ranks' parser noted the h and printed the help too); "-hh" and
+   * "-h?" are the help. */
+  const char *help_cluster = first_help_option (n_given, given);
+  if (help_cluster && help_cluster[1] != '-' && help_cluster[1 + strspn (help_cluster + 1, "h?")] != '\0') {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION, "Unknown option %s", help_cluster);
+    return FALSE;
+  }
   gboolean parsed = g_option_context_parse (context, argc, argv, error);
   if (asked.help) {   /* the text GOption prints for them, from a parser without those entries */
     g_clear_error (error);

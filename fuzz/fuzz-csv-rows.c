@@ -21,7 +21,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (kept_end > size || (rows < keep && kept_iteration != 0) || (keep == 0 && kept_iteration != 0))
     abort ();
   guint64 hyper_last = drmad_hyper_csv_rows (contents, keep, &kept_end);
-  if (kept_end > size || (size && hyper_last > keep && kept_end == size))
+  /* what is kept of hyper.csv ends with a whole row: bytes after the last
+   * newline are a piece of one being appended */
+  if (kept_end > size || (size && hyper_last > keep && kept_end == size) || (kept_end && data[kept_end - 1] != '\n'))
     abort ();
   g_free (fuzz_write ("run/history.csv", data, size));
   g_autofree char *folder = g_build_filename (fuzz_folder (), "run", NULL);

@@ -343,7 +343,8 @@ by_name (gconstpointer a, gconstpointer b)
 }
 
 /* The same version of a file: a run replaces its files by renaming a new
- * one over them (a new inode), and the time is to the nanosecond. */
+ * one over them (a new inode) and appends to hyper.csv (a new size), and
+ * the time is to the nanosecond. */
 static gboolean
 same_file (const GStatBuf *a, const GStatBuf *b)
 {
@@ -406,7 +407,8 @@ typedef enum {
 } ReadingState;
 
 /* A record writes history.csv, hyper.csv, checkpoint.bin, then the three
- * plots (drmad_run_record, drmad_job_run), each replaced whole: a reading
+ * plots (drmad_run_record, drmad_job_run), each replaced whole but
+ * hyper.csv, whose rows are appended in place: a reading
  * between two of them holds history.csv (and hyper.csv) of meta-iteration
  * k + 1 beside the checkpoint of k, and so does, for good, a folder whose
  * run was killed (or ran out of space) there, until a resumed run records
@@ -442,12 +444,15 @@ check_reading (GPtrArray *files, gboolean cut, ExportJob *job)
    * for "nothing left out" while the rows were cut. Exported as read. */
   if (rows < records || hyper_last < kept_iteration || kept_iteration == G_MAXUINT64)
     return READING_UNKNOWN;
-  if (rows == records && hyper_last == kept_iteration)
+  /* a piece of a row after hyper.csv's last newline: the run appends its
+   * rows in place, and that one is of a meta-iteration past the checkpoint */
+  gsize hyper_size = hyper ? g_bytes_get_size (hyper->contents) : 0;
+  if (rows == records && hyper_last == kept_iteration && hyper_end == hyper_size)
     return READING_WHOLE;
   if (job) {
     job->kept_iteration = kept_iteration;
     job->ahead_first = kept_iteration + 1;
-    job->ahead_last = MAX (history_last, hyper_last);
+    job->ahead_last = MAX (MAX (history_last, hyper_last), kept_iteration + 1);
   }
   if (cut) {
     if (rows > records) {
@@ -455,7 +460,7 @@ check_reading (GPtrArray *files, gboolean cut, ExportJob *job)
       g_bytes_unref (history->contents);
       history->contents = kept;
     }
-    if (hyper && hyper_last > kept_iteration) {
+    if (hyper && hyper_end < hyper_size) {
       GBytes *kept = g_bytes_new_from_bytes (hyper->contents, 0, hyper_end);
       g_bytes_unref (hyper->contents);
       hyper->contents = kept;

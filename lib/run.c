@@ -335,21 +335,30 @@ atomic_fail (AtomicFile *file, int saved, const char *what, GError **error)
   return set_errno_error (error, saved, what, path);
 }
 
-static gboolean
-atomic_write (AtomicFile *file, const void *contents, gsize length, GError **error)
+/* Writes @length bytes of @contents to @fd at its offset: 0, or the errno
+ * of the write that failed (ENOSPC for one that wrote nothing). */
+static int
+write_all (int fd, const void *contents, gsize length)
 {
   const char *p = contents;
   gsize left = length;
   while (left > 0) {
-    ssize_t written = write (file->fd, p, left);
+    ssize_t written = write (fd, p, left);
     if (written < 0 && errno == EINTR)
       continue;
     if (written <= 0)
-      return atomic_fail (file, written < 0 ? errno : ENOSPC, "write", error);
+      return written < 0 ? errno : ENOSPC;
     p += written;
     left -= written;
   }
-  return TRUE;
+  return 0;
+}
+
+static gboolean
+atomic_write (AtomicFile *file, const void *contents, gsize length, GError **error)
+{
+  int saved = write_all (file->fd, contents, length);
+  return saved == 0 || atomic_fail (file, saved, "write", error);
 }
 
 /* Appends the first @length bytes of the file @source (in the kernel, where
@@ -827,6 +836,42 @@ cut_name (char *name, char **end, char *kept)
   return name;
 }
 
+/* The first of @folder's names, walked as make_folders() walks them, that
+ * is a symbolic link to nothing, to g_free; NULL where there is none. */
+static char *
+link_to_nothing_on (const char *folder)
+{
+  g_autofree char *path = g_strdup (folder);
+  char *name = path;
+  while (*name) {
+    char *end, kept;
+    name = cut_name (name, &end, &kept);
+    GStatBuf st;
+    if (*name && g_lstat (path, &st) == 0 && S_ISLNK (st.st_mode) && g_stat (path, &st) != 0 && errno == ENOENT)
+      return g_strdup (path);
+    *end = kept;
+    name = end;
+  }
+  return NULL;
+}
+
+/* The error of a folder @folder that could not be made (@what, errno
+ * @saved). A link to nothing on its way makes mkdir(2) say "No such file or
+ * directory" (or "Not a directory" at its end) of a path whose names all
+ * show in a listing: the link is named, with where it points. */
+static gboolean
+set_folder_error (GError **error, int saved, const char *what, const char *folder)
+{
+  g_autofree char *link = saved == ENOENT || saved == ENOTDIR ? link_to_nothing_on (folder) : NULL;
+  if (!link)
+    return set_errno_error (error, saved, what, folder);
+  g_autofree char *target = g_file_read_link (link, NULL);
+  g_autofree char *quoted = target ? drmad_error_excerpt (target, DRMAD_ERROR_EXCERPT_CHARS) : NULL;
+  g_set_error (error, DRMAD_ERROR, DRMAD_ERROR_IO, "cannot %s %s: %s: %s is a symbolic link to \"%s\", which does "
+               "not exist", what, folder, g_strerror (saved), link, quoted ? quoted : "");
+  return FALSE;
+}
+
 /* What drmad_run_create() would fail to make in @folder (no trailing
  * separators), with the error it would give, found without making anything:
  * the folder and its parents (g_mkdir_with_parents, from the nearest one
@@ -881,7 +926,7 @@ check_can_make (const char *folder, gboolean replacing, GError **error)
       *end = kept;
       name = end;
     }
-    return saved == 0 || set_errno_error (error, saved, "create the output folder", folder);
+    return saved == 0 || set_folder_error (error, saved, "create the output folder", folder);
   }
   g_autofree char *lock = g_build_filename (folder, LOCK_NAME, NULL);
   if (may (folder, W_OK | X_OK) != 0 || (g_stat (lock, &st) == 0 && may (lock, R_OK | W_OK) != 0))
@@ -973,7 +1018,7 @@ make_folders (const char *folder, int mode, GPtrArray *made, const char *what, G
     saved = ENOTDIR;
   if (saved != 0) {
     remove_folders (made);
-    return set_errno_error (error, saved, what, folder);
+    return set_folder_error (error, saved, what, folder);
   }
   for (guint i = made->len; i-- > 0;) {
     const char *made_one = made->pdata[i];
@@ -1464,14 +1509,106 @@ first_with_theta (const GPtrArray *records)
   return first;
 }
 
-/* hyper.csv: the rows of every record of @records, written anew through a
- * temporary file. The rows of the records written there before (this
- * process's, or those the checkpoint counts) are copied over from it, not
- * formatted again: with a θ of millions (L2 per weight) formatting every
- * record's rows each time took seconds more per meta-iteration as the run
- * went on, held the whole text in memory, and needs every record's θ,
- * which past DRMAD_RUN_THETA_KEPT_MAX only the last keeps. On failure the
- * earlier file and what the run knows of it stay as they were. */
+/* The rows of @records from @first on (after the header line where
+ * @header), formatted in pieces of about 1 MiB and written to @fd at its
+ * offset; @bytes gets their length. 0, or the errno of the write that
+ * failed. */
+static int
+write_hyper_rows (const DrmadRun *run, const GPtrArray *records, guint first, DrmadHyper *hyper, gboolean header,
+                  int fd, guint64 *bytes)
+{
+  g_autoptr (GString) text = g_string_new (header ? "iteration,name,raw,value\n" : "");
+  *bytes = 0;
+  for (guint i = first; i < records->len; i++) {
+    const DrmadRunRecord *r = records->pdata[i];
+    for (gsize k = 0; k < run->n; k++) {
+      g_string_append_printf (text, "%u,%s,", r->iteration, drmad_hyper_get_name (hyper, k));
+      append_number (text, r->theta[k]);
+      g_string_append_c (text, ',');
+      append_number (text, drmad_hyper_natural_of (hyper, k, r->theta[k]));
+      g_string_append_c (text, '\n');
+      if (text->len >= (1 << 20)) {
+        int saved = write_all (fd, text->str, text->len);
+        if (saved)
+          return saved;
+        *bytes += text->len;
+        g_string_truncate (text, 0);
+      }
+    }
+  }
+  int saved = write_all (fd, text->str, text->len);
+  *bytes += saved ? 0 : text->len;
+  return saved;
+}
+
+/* Appends the rows of @records from run->hyper_records on to hyper.csv at
+ * @path, in place after the run->hyper_bytes bytes the run counts there
+ * (what lies beyond, rows of a run killed before its checkpoint or of a
+ * failed earlier try, is cut first), and flushes them. Rewriting the file
+ * through a temporary copied every earlier meta-iteration's rows each
+ * time: 4.9 GB written over 300 meta-iterations for a hyper.csv of 33 MB,
+ * growing with the square of the meta-iterations (docs/benchmarks.md). The
+ * bytes counted are never written again, so a kill at any moment leaves
+ * them whole, with at most a piece of a row after them, which
+ * drmad_run_restore cuts and the readers (drmad_hyper_csv_rows) leave out.
+ * Only a regular file of one name whose counted bytes are the run's, as
+ * cut_hyper_csv() asks: -1, nothing touched, for any other (a link to a
+ * file outside the folder is then replaced by a rewrite of the run's own);
+ * 1 where appended; 0 with @error where a write failed, the file cut back
+ * to the bytes counted. */
+static int
+append_hyper_csv (DrmadRun *run, const char *path, const GPtrArray *records, DrmadHyper *hyper, GError **error)
+{
+  int fd = open (path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+  struct stat st;
+  guint32 crc = 0;
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_nlink != 1
+      || (guint64) st.st_size < run->hyper_bytes || !tail_crc (fd, run->hyper_bytes, &crc)
+      || crc != run->hyper_tail_crc) {
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  guint64 bytes = 0;
+  const char *what = "write";
+  int saved = inject_no_space () ? ENOSPC : 0;
+  if (!saved && (ftruncate (fd, run->hyper_bytes) != 0 || lseek (fd, run->hyper_bytes, SEEK_SET) < 0))
+    saved = errno;
+  if (!saved)
+    saved = write_hyper_rows (run, records, run->hyper_records, hyper, FALSE, fd, &bytes);
+  if (!saved && fdatasync (fd) != 0) {
+    saved = errno;
+    what = "flush";
+  }
+  if (!saved && !tail_crc (fd, run->hyper_bytes + bytes, &crc)) {
+    saved = errno;
+    what = "read back";
+  }
+  if (saved)
+    (void) ftruncate (fd, run->hyper_bytes);   /* no piece of a row left after the counted bytes */
+  if (close (fd) != 0 && !saved) {
+    saved = errno;
+    what = "flush";
+  }
+  if (saved)
+    return set_errno_error (error, saved, what, path);
+  run->hyper_records = records->len;
+  run->hyper_bytes += bytes;
+  run->hyper_tail_crc = crc;
+  return 1;
+}
+
+/* hyper.csv: the rows of every record of @records. Where the file holds
+ * the rows of the records written there before (this process's, or those
+ * the checkpoint counts), the new ones are appended in place
+ * (append_hyper_csv); otherwise it is written anew through a temporary
+ * file, the earlier rows copied over from it where they are known to be
+ * there, not formatted again: with a θ of millions (L2 per weight)
+ * formatting every record's rows each time took seconds more per
+ * meta-iteration as the run went on, held the whole text in memory, and
+ * needs every record's θ, which past DRMAD_RUN_THETA_KEPT_MAX only the last
+ * keeps. On failure the earlier rows and what the run knows of them stay
+ * as they were. */
 static gboolean
 write_hyper_csv (DrmadRun *run, const GPtrArray *records, DrmadHyper *hyper, GError **error)
 {
@@ -1509,31 +1646,18 @@ write_hyper_csv (DrmadRun *run, const GPtrArray *records, DrmadHyper *hyper, GEr
                    ((const DrmadRunRecord *) records->pdata[i])->iteration, reason);
       return FALSE;
     }
+  int appended = continued ? append_hyper_csv (run, path, records, hyper, error) : -1;
+  if (appended >= 0)
+    return appended;
   AtomicFile file;
   if (!atomic_open (&file, path, error)
       || (continued && !atomic_copy_from (&file, path, run->hyper_bytes, error)))
     return FALSE;
-  guint64 bytes = continued ? run->hyper_bytes : 0;
-  g_autoptr (GString) text = g_string_new (continued ? "" : "iteration,name,raw,value\n");
-  for (guint i = first; i < records->len; i++) {
-    const DrmadRunRecord *r = records->pdata[i];
-    for (gsize k = 0; k < run->n; k++) {
-      g_string_append_printf (text, "%u,%s,", r->iteration, drmad_hyper_get_name (hyper, k));
-      append_number (text, r->theta[k]);
-      g_string_append_c (text, ',');
-      append_number (text, drmad_hyper_natural_of (hyper, k, r->theta[k]));
-      g_string_append_c (text, '\n');
-      if (text->len >= (1 << 20) || (i + 1 == records->len && k + 1 == run->n)) {
-        if (!atomic_write (&file, text->str, text->len, error))
-          return FALSE;
-        bytes += text->len;
-        g_string_truncate (text, 0);
-      }
-    }
-  }
-  if (text->len && !atomic_write (&file, text->str, text->len, error))
-    return FALSE;
-  bytes += text->len;
+  guint64 bytes;
+  int saved = write_hyper_rows (run, records, first, hyper, !continued, file.fd, &bytes);
+  if (saved)
+    return atomic_fail (&file, saved, "write", error);
+  bytes += continued ? run->hyper_bytes : 0;
   guint32 crc;
   if (!tail_crc (file.fd, bytes, &crc))
     return atomic_fail (&file, errno, "read back", error);

@@ -101,6 +101,51 @@ test_help_and_bad_input (void)
   }
 }
 
+/* An option that takes no value given one. Every long one that --help
+ * lists without "=VALUE" is refused, status 2, naming it with its value
+ * (GOption took it for the option and dropped the value). A cluster of
+ * short options with the help's h or ? and anything else ("-h=x", "-hx",
+ * "-?=x", "-h=") printed the help, status 0, where "-xh" and "--help=x"
+ * are refused: it is refused as they are, nothing on standard output.
+ * "-hh" and "-h?" are the help. */
+static void
+test_flag_with_value (void)
+{
+  g_autofree char *help = NULL;
+  g_assert_cmpint (drmad ((const char *[]){ "--help", NULL }, NULL, &help, NULL), ==, 0);
+  g_autoptr (GPtrArray) refused = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) lines = g_strsplit (help, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    const char *option = lines[i] + strspn (lines[i], " ");
+    gsize length = strcspn (option, " =");
+    if (g_str_has_prefix (option, "--") && option[length] == ' ')
+      g_ptr_array_add (refused, g_strdup_printf ("%.*s=x", (int) length, option));
+  }
+  const char *flags[] = { "--no-gui=x", "--list-devices=x", "--check=x", "--evaluate=x", "--force=x", "--version=x",
+                          "--shard-data=x" };
+  for (guint i = 0; i < G_N_ELEMENTS (flags); i++)
+    g_assert_true (g_ptr_array_find_with_equal_func (refused, flags[i], g_str_equal, NULL));
+  const char *more[] = { "--help=x", "--help-all=x", "-h=x", "-?=x", "-hx", "-h=", "-?h=0", "-hh=" };
+  for (guint i = 0; i < G_N_ELEMENTS (more); i++)
+    g_ptr_array_add (refused, g_strdup (more[i]));
+  for (guint i = 0; i < refused->len; i++) {
+    g_autofree char *out = NULL, *err = NULL;
+    int status = drmad ((const char *[]){ "--no-gui", refused->pdata[i], NULL }, NULL, &out, &err);
+    g_test_message ("%s: status %d, stderr: %s", (const char *) refused->pdata[i], status, err);
+    g_assert_cmpint (status, ==, 2);
+    g_autofree char *line = g_strdup_printf ("drmad: Unknown option %s (see drmad --help)\n",
+                                             (const char *) refused->pdata[i]);
+    g_assert_cmpstr (err, ==, line);
+    g_assert_cmpstr (out, ==, "");
+  }
+  const char *helps[] = { "-hh", "-h?", "-?" };
+  for (guint i = 0; i < G_N_ELEMENTS (helps); i++) {
+    g_autofree char *out = NULL;
+    g_assert_cmpint (drmad ((const char *[]){ "--no-gui", helps[i], NULL }, NULL, &out, NULL), ==, 0);
+    g_assert_cmpstr (out, ==, help);
+  }
+}
+
 static void
 test_config_precedence (void)
 {
@@ -2393,6 +2438,7 @@ main (int argc, char **argv)
     return 77;
   }
   g_test_add_func ("/cli/help-and-bad-input", test_help_and_bad_input);
+  g_test_add_func ("/cli/flag-with-value", test_flag_with_value);
   g_test_add_func ("/cli/config-precedence", test_config_precedence);
   g_test_add_func ("/cli/settings-file-bad-values", test_settings_file_bad_values);
   g_test_add_func ("/cli/run-folder-and-resume", test_run_folder_and_resume);

@@ -51,7 +51,11 @@ read_file (const char *folder, const char *name)
 }
 
 /* Whatever a killed run left must read back: a checkpoint passes its CRC,
- * the CSVs are whole lines with their header. */
+ * the CSVs are whole lines with their header, but for a piece of a row
+ * after hyper.csv's last newline: its rows are appended in place
+ * (lib/run.c, append_hyper_csv), and a kill within an append leaves one,
+ * of a meta-iteration the checkpoint does not hold, which the resume cuts
+ * (its hyper.csv is then checked against the uninterrupted run's). */
 static void
 assert_readable (const char *folder)
 {
@@ -63,11 +67,19 @@ assert_readable (const char *folder)
   }
   const char *csvs[] = { "history.csv", "hyper.csv" };
   for (guint i = 0; i < G_N_ELEMENTS (csvs); i++) {
-    g_autofree char *text = read_file (folder, csvs[i]);
+    char *text = read_file (folder, csvs[i]);
     if (!text)
       continue;
     g_assert_true (g_str_has_prefix (text, "iteration,"));
-    g_assert_true (g_str_has_suffix (text, "\n"));
+    gsize length = strlen (text), piece = length;
+    while (piece > 0 && text[piece - 1] != '\n')
+      piece--;
+    if (piece < length) {
+      g_test_message ("%s/%s ends with a piece of a row: \"%s\"", folder, csvs[i], text + piece);
+      g_assert_cmpstr (csvs[i], ==, "hyper.csv");
+      g_assert_true (g_ascii_isdigit (text[piece]));   /* a row's start: its iteration */
+    }
+    g_free (text);
   }
 }
 

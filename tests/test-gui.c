@@ -3141,7 +3141,8 @@ assert_file_is (const char *folder, const char *name, const char *expected, gsiz
  * (the same hook; before, "too big to read here" failed the export): the
  * run's own plots. The status says that rows were left out, and which
  * (it said only "Exported 7 files"), and says nothing of it where none
- * were. */
+ * were. Last, a piece of a row after hyper.csv's last newline (a run killed
+ * while appending its rows) is left out as such a row is, and said. */
 static void
 test_export_ahead (void)
 {
@@ -3232,6 +3233,21 @@ test_export_ahead (void)
   g_assert_null (drmad_window_get_error (window));
   g_assert_null (strstr (drmad_window_get_status (window), "end at meta-iteration"));
   g_assert_cmpuint (assert_exported_whole (run, undecoded), ==, 7);
+
+  /* what a run killed while appending meta-iteration 3's rows to hyper.csv
+   * leaves (lib/run.c, append_hyper_csv): a piece of a row after its last
+   * newline, no row; the export leaves it out and says so */
+  g_autofree char *torn = g_strconcat (own_hyper_text, "3,l2/la", NULL);
+  g_assert_true (g_file_set_contents (hyper_path, torn, -1, NULL));
+  g_autofree char *exported_torn = g_build_filename (dir, "exported-torn", NULL);
+  drmad_window_export_to (window, exported_torn);
+  g_assert_cmpfloat (wait_until (window, idle, 60), >=, 0);
+  g_test_message ("%s", drmad_window_get_status (window));
+  g_assert_null (drmad_window_get_error (window));
+  g_assert_true (g_str_has_suffix (drmad_window_get_status (window), "; history.csv and hyper.csv end at "
+                                   "meta-iteration 2, the last the checkpoint holds; the folder also has rows of 3 "
+                                   "that no checkpoint holds (resume the run to record them)"));
+  assert_file_is (exported_torn, "hyper.csv", own_hyper_text, hyper_length);
 
   gtk_window_destroy (GTK_WINDOW (window));
   while (g_main_context_iteration (NULL, FALSE))

@@ -780,7 +780,11 @@ test_eta_later_closed_form (void)
  * (drmad_history_csv_rows, drmad_hyper_csv_rows), on texts written here
  * with their offsets counted by hand: iterations 9 and 10 and 100 (one a
  * prefix of the other), a last line without its newline, CRLF lines, and
- * the final rows, which are no meta-iterations. */
+ * the final rows, which are no meta-iterations. In hyper.csv, whose rows a
+ * run appends in place, a last line without its newline is a piece of a row
+ * being written (or left by a kill): no row, and never kept; it was taken
+ * for a row, so that a reading within an append kept "1" of row
+ * "101,…" as a row of iteration 1. */
 static void
 test_csv_rows (void)
 {
@@ -802,7 +806,7 @@ test_csv_rows (void)
   g_assert_cmpuint (last, ==, 0);
 
   const char hyper_text[] = "iteration,name,raw,value\r\n9,l2/layer1,-9,1e-4\r\n10,l2/layer1,-8,3e-4\r\n"
-                            "10,lr/layer1/seg0,-2,0.1\r\n100,l2/layer1,-7,9e-4";
+                            "10,lr/layer1/seg0,-2,0.1\r\n100,l2/layer1,-7,9e-4\r\n1";
   g_autoptr (GBytes) hyper = g_bytes_new_static (hyper_text, strlen (hyper_text));
   g_assert_cmpuint (drmad_hyper_csv_rows (hyper, 10, &kept_end), ==, 100);
   g_assert_cmpuint (kept_end, ==, strlen ("iteration,name,raw,value\r\n9,l2/layer1,-9,1e-4\r\n"
@@ -812,14 +816,22 @@ test_csv_rows (void)
   g_assert_cmpuint (drmad_hyper_csv_rows (hyper, 0, &kept_end), ==, 100);
   g_assert_cmpuint (kept_end, ==, strlen ("iteration,name,raw,value\r\n"));
   g_assert_cmpuint (drmad_hyper_csv_rows (hyper, 100, &kept_end), ==, 100);
-  g_assert_cmpuint (kept_end, ==, strlen (hyper_text));
+  g_assert_cmpuint (kept_end, ==, strlen (hyper_text) - 1);
+  g_assert_cmpuint (drmad_hyper_csv_rows (hyper, 1, &kept_end), ==, 100);
+  g_assert_cmpuint (kept_end, ==, strlen ("iteration,name,raw,value\r\n"));
+  const char piece_only[] = "iteration,name,raw,value\n3,l2/la";
+  g_autoptr (GBytes) piece = g_bytes_new_static (piece_only, strlen (piece_only));
+  g_assert_cmpuint (drmad_hyper_csv_rows (piece, 3, &kept_end), ==, 0);
+  g_assert_cmpuint (kept_end, ==, strlen ("iteration,name,raw,value\n"));
 }
 
 /* The rows of a GBytes are read within its bytes (fuzz-csv-rows,
  * docs/reliability.md): a slice that stops inside a row's iteration, as
  * Export's cut of a larger file does, has its own last row, not the one of
- * the text after it; iteration 10 here, where reading on into "0,…" of the
- * whole file said 100. An empty file (a GBytes of no data) has no rows. */
+ * the text after it; iteration 10 here in history.csv, where reading on
+ * into "0,…" of the whole file said 100, and 9 in hyper.csv, where a line
+ * without its newline is a piece of a row, no row (test_csv_rows). An
+ * empty file (a GBytes of no data) has no rows. */
 static void
 test_csv_rows_bounded (void)
 {
@@ -828,7 +840,7 @@ test_csv_rows_bounded (void)
   gsize ten = strlen ("iteration,name,raw,value\n9,l2/layer1,-9,1e-4\n10");
   g_autoptr (GBytes) hyper_slice = g_bytes_new_from_bytes (hyper, 0, ten);
   gsize kept_end;
-  g_assert_cmpuint (drmad_hyper_csv_rows (hyper_slice, 9, &kept_end), ==, 10);
+  g_assert_cmpuint (drmad_hyper_csv_rows (hyper_slice, 9, &kept_end), ==, 9);
   g_assert_cmpuint (kept_end, ==, strlen ("iteration,name,raw,value\n9,l2/layer1,-9,1e-4\n"));
 
   const char history_text[] = "iteration,train_loss\n9,0.5\n100,0.3\n";
