@@ -1,7 +1,7 @@
 /* bench-step: the time of one training step of an MLP 784-100-100-10 (ReLU,
  * float32) on the device, through each GEMM path, against a plain C +
  * OpenBLAS step that does the same math on host arrays (issue 2 §7), and
- * against the same reference with its GEMMs on drmad's own AVX-512
+ * against the same reference with its GEMMs on drmad's own AVX-512 or AVX2
  * small-matrix kernels (lib/small-gemm.c) where the CPU has them: OpenBLAS
  * runs the kernels of its chosen core (Haswell's AVX2 ones when
  * OPENBLAS_CORETYPE says so on an AVX-512 CPU), and a reference on slower
@@ -142,7 +142,7 @@ reference_reset (Reference *ref, const double *initial)
 }
 
 /* C = op(A)·op(B), row-major: on drmad's own small-matrix kernels with
- * @own where they run (this CPU has AVX-512), else on OpenBLAS. */
+ * @own where they run (this CPU has AVX-512, or AVX2 and FMA), else on OpenBLAS. */
 static void
 reference_sgemm (gboolean own, gboolean ta, gboolean tb, guint m, guint n, guint k, const float *a, guint lda,
                  const float *b, guint ldb, float *c, guint ldc)
