@@ -1293,8 +1293,9 @@ test_list_devices_gemm_kernels_why (void)
 /* On a CPU without AVX-512 (the test hook DRMAD_INJECT_NO_AVX512 makes
  * drmad take this one for such a CPU): OpenBLAS's AVX2 core chosen by drmad
  * (Zen on AMD, Haswell on others), no warning, and the host step's line
- * says why its GEMMs are the BLAS's and that its threads are not chosen by
- * timing. */
+ * says why its GEMMs are the BLAS's, that DRMAD_HOST_THREADS is unset and
+ * why its threads are not chosen by timing; with the variable set, its
+ * value. */
 static void
 test_list_devices_without_avx512 (void)
 {
@@ -1322,6 +1323,16 @@ test_list_devices_without_avx512 (void)
   g_assert_null (strstr (out, "\nwarning:"));
   g_assert_nonnull (strstr (out, "its single-precision GEMMs on the BLAS (drmad's own kernels need AVX-512)\n"));
   g_assert_null (strstr (out, "up to "));
+  /* the variable unset, said so (a bare "(DRMAD_HOST_THREADS;" read as set), and why the team always runs */
+  g_assert_nonnull (strstr (out, g_get_num_processors () > 1
+                                 ? "(DRMAD_HOST_THREADS unset: every step shared, as on the BLAS a choice by timing "
+                                   "would move the numbers; "
+                                 : "(DRMAD_HOST_THREADS unset; "));
+  /* set, its value */
+  g_autofree char *given = NULL;
+  g_assert_cmpint (run_drmad (list, NULL, "DRMAD_HOST_THREADS", "1", &given, NULL), ==, 0);
+  g_assert_nonnull (strstr (given, "host step: 1 thread per training and reverse step at batch 100 "
+                                   "(DRMAD_HOST_THREADS=1; "));
 #endif
 }
 
