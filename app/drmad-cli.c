@@ -101,13 +101,19 @@ list_devices (void)
   g_autofree char *gemms = kernels ? g_strdup_printf ("drmad's own %s kernels (DRMAD_SMALL_GEMM)", kernels)
                            : g_strdup (small && g_str_equal (small, "0") ? "the BLAS (DRMAD_SMALL_GEMM=0)"
                                        : "the BLAS (drmad's own kernels need AVX2 and FMA)");
-  /* the library's rule (lib/host-team.c): unset, steps on its own kernels are shared or not by timing */
+  /* the library's rule (lib/host-team.c): unset, steps on its own kernels are shared or not by timing, and
+   * steps on the BLAS always shared (README, DRMAD_HOST_THREADS); a bare variable name read as set where it
+   * was not */
   const char *given = g_getenv ("DRMAD_HOST_THREADS");
-  gboolean timed = threads > 1 && kernels && !(given && *given);
+  gboolean set = given && *given, timed = threads > 1 && kernels && !set;
+  g_autofree char *why = set ? g_strdup_printf ("=%s", given)
+                         : g_strdup (timed ? " unset: single-precision steps shared or alone as they time faster"
+                                     : threads > 1 ? " unset: every step shared, as on the BLAS a choice by timing "
+                                                     "would move the numbers"
+                                     : " unset");
   printf ("host step: %s%u thread%s per training and reverse step at batch 100 (DRMAD_HOST_THREADS%s; %u CPUs "
           "online); its single-precision GEMMs on %s\n", timed ? "up to " : "",
-          threads, threads > 1 ? "s" : "", timed ? " unset: single-precision steps shared or alone as they time faster"
-          : "", g_get_num_processors (), gemms);
+          threads, threads > 1 ? "s" : "", why, g_get_num_processors (), gemms);
   return 0;
 }
 

@@ -1333,13 +1333,18 @@ test_list_devices_gemm_kernels_why (void)
     return;
   }
   g_assert_nonnull (strstr (out, "its single-precision GEMMs on the BLAS (DRMAD_SMALL_GEMM=0)\n"));
+  /* and why the team always runs there: a choice by timing would move the numbers */
+  if (!g_getenv ("DRMAD_HOST_THREADS") && drmad_host_step_threads (100) > 1)
+    g_assert_nonnull (strstr (out, "(DRMAD_HOST_THREADS unset: every step shared, as on the BLAS a choice by timing "
+                                   "would move the numbers; "));
 }
 
 /* On a CPU without AVX-512 (the test hook DRMAD_INJECT_NO_AVX512 makes
  * drmad take this one for such a CPU): OpenBLAS's AVX2 core chosen by drmad
  * (Zen on AMD, Haswell on others), no warning, and the host step's line
  * says its GEMMs run on drmad's own AVX2 kernels, whose numbers let its
- * threads be chosen by timing. */
+ * threads be chosen by timing, and that DRMAD_HOST_THREADS is unset; with
+ * the variable set, its value. */
 static void
 test_list_devices_without_avx512 (void)
 {
@@ -1366,8 +1371,17 @@ test_list_devices_without_avx512 (void)
   g_assert_null (strstr (strstr (out, "BLAS: "), "avx512"));   /* above it, PoCL's device name may say it */
   g_assert_null (strstr (out, "\nwarning:"));
   g_assert_nonnull (strstr (out, "its single-precision GEMMs on drmad's own avx2 kernels (DRMAD_SMALL_GEMM)\n"));
-  if (drmad_host_step_threads (100) > 1)   /* as the program works it out */
-    g_assert_nonnull (strstr (out, "host step: up to "));
+  /* the variable unset, said so (a bare "(DRMAD_HOST_THREADS;" read as set) */
+  gboolean team = drmad_host_step_threads (100) > 1;   /* as the program works it out */
+  g_assert_nonnull (strstr (out, team ? "host step: up to " : "host step: 1 thread "));
+  g_assert_nonnull (strstr (out, team ? "(DRMAD_HOST_THREADS unset: single-precision steps shared or alone as they "
+                                        "time faster; "
+                                      : "(DRMAD_HOST_THREADS unset; "));
+  /* set, its value */
+  g_autofree char *given = NULL;
+  g_assert_cmpint (run_drmad (list, NULL, "DRMAD_HOST_THREADS", "1", &given, NULL), ==, 0);
+  g_assert_nonnull (strstr (given, "host step: 1 thread per training and reverse step at batch 100 "
+                                   "(DRMAD_HOST_THREADS=1; "));
 #endif
 }
 
