@@ -614,10 +614,12 @@ chosen_kernels (void)
 gboolean
 drmad_small_sgemm_choose (const char *kernels)
 {
+  if (!kernels) {   /* as on the first call */
+    g_atomic_int_set (&chosen, -1);
+    return chosen_kernels () != KERNELS_BLAS;
+  }
   Kernels kind = kernels_for (kernels);
   g_atomic_int_set (&chosen, kind);
-  if (!kernels)
-    return kind != KERNELS_BLAS;
   return g_strcmp0 (kernel_names[kind], strcmp (kernels, "0") == 0 ? NULL : kernels) == 0;
 }
 
