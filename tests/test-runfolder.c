@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -2053,6 +2054,68 @@ test_hyper_csv_appended (void)
   remove_tree (dir);
 }
 
+/* In the child, before exec: no file may grow past @data bytes, and a
+ * write that would is cut short there, then fails with EFBIG (SIGXFSZ
+ * ignored, as a shell's trap does), as a disk that fills in the middle of
+ * a write. Lowering a limit needs no privilege. */
+static void
+limit_file_size (gpointer data)
+{
+  struct rlimit limit = { .rlim_cur = GPOINTER_TO_SIZE (data), .rlim_max = GPOINTER_TO_SIZE (data) };
+  signal (SIGXFSZ, SIG_IGN);
+  setrlimit (RLIMIT_FSIZE, &limit);
+}
+
+/* An append of hyper.csv's rows that fails part-way (lib/run.c,
+ * append_hyper_csv: a disk that fills, here a file size limit 1 000 bytes
+ * past the two meta-iterations' rows, less than the third's 760 KB) cuts
+ * the file back to the rows the run counts: the meta-iteration fails
+ * naming the file, hyper.csv holds the two meta-iterations' rows and no
+ * part of the third (the nospace hook fails the append before its first
+ * byte, so nothing else writes part of one), and a resume with room
+ * finishes it as the uninterrupted run, byte for byte. */
+static void
+test_hyper_csv_append_fails_midway (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-append-fails", NULL);
+  g_autofree char *whole = g_build_filename (dir, "whole", NULL), *split = g_build_filename (dir, "split", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--l2-granularity", "weight", "--meta-iters", "3", "--out", whole, NULL },
+                          NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--l2-granularity", "weight", "--meta-iters", "2", "--out", split, NULL },
+                          NULL), ==, 0);
+  g_autofree char *expected = read_file (whole, "hyper.csv"), *two = read_file (split, "hyper.csv");
+  gsize two_length = strlen (two);
+  g_assert_cmpuint (strlen (expected), >, two_length + 100000);
+  g_assert_true (g_str_has_prefix (expected, two));
+  g_autofree char *history = read_file (split, "history.csv");
+  g_assert_cmpuint (strlen (history) + 1000, <, two_length);   /* the record's history.csv is written whole first */
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--resume", split, "--meta-iters", "3", NULL };
+  g_autofree char *err = NULL;
+  int status;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, limit_file_size,
+                               GSIZE_TO_POINTER (two_length + 1000), NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s", err);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_autofree char *path = g_build_filename (split, "hyper.csv", NULL);
+  g_autofree char *line = g_strdup_printf ("cannot write %s: %s", path, g_strerror (EFBIG));
+  g_assert_nonnull (strstr (err, line));
+  g_assert_nonnull (strstr (err, "everything up to meta-iteration 2 is in"));
+  g_autofree char *after = read_file (split, "hyper.csv");
+  g_assert_cmpuint (strlen (after), ==, two_length);   /* a length first: the rows are 1.5 MB to print */
+  g_assert_true (g_str_equal (after, two));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "3", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  g_autofree char *got = read_file (split, "hyper.csv");
+  g_assert_cmpuint (strlen (got), ==, strlen (expected));
+  g_assert_true (g_str_equal (got, expected));
+  remove_tree (dir);
+}
+
 /* Copies @folder's run files to @to, whose checkpoint.bin is then changed by the caller. */
 static void
 copy_run (const char *folder, const char *to)
@@ -2531,6 +2594,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
   g_test_add_func ("/runfolder/hyper-csv-appended", test_hyper_csv_appended);
+  g_test_add_func ("/runfolder/hyper-csv-append-fails-midway", test_hyper_csv_append_fails_midway);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
   g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
   g_test_add_func ("/runfolder/hyper-csv-link-not-cut", test_hyper_csv_link_not_cut);
