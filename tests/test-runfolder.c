@@ -2116,6 +2116,68 @@ test_hyper_csv_append_fails_midway (void)
   remove_tree (dir);
 }
 
+/* In the child, before exec: the umask in @data. */
+static void
+set_child_umask (gpointer data)
+{
+  umask ((mode_t) GPOINTER_TO_UINT (data));
+}
+
+/* Resumes @folder to @meta_iters meta-iterations under @mask; then every
+ * run file there is 0666 minus @mask, and hyper.csv is still the file
+ * whose inode is @inode (appended to, not rewritten). */
+static void
+resume_under_umask (const char *folder, const char *meta_iters, mode_t mask, guint64 inode)
+{
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--resume", folder, "--meta-iters", meta_iters, NULL };
+  int status;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               set_child_umask, GUINT_TO_POINTER (mask), NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  const char *names[] = { "run.ini", "history.csv", "hyper.csv", "checkpoint.bin", "l2.png", "lr.png", "loss.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *path = g_build_filename (folder, names[i], NULL);
+    GStatBuf st;
+    g_assert_cmpint (g_stat (path, &st), ==, 0);
+    g_test_message ("umask %03o, %s: %o", mask, names[i], st.st_mode & 07777);
+    g_assert_cmpint (st.st_mode & 07777, ==, 0666 & ~mask);
+    if (g_str_equal (names[i], "hyper.csv"))
+      g_assert_cmpuint (st.st_ino, ==, inode);
+  }
+}
+
+/* One file-mode policy (README, docs/reliability.md: every file of the run
+ * folder is 0666 minus the umask) through a resume under another umask:
+ * hyper.csv, whose rows are appended in place since 98fb63b, kept the mode
+ * its first record gave it, where the rewrite gave it the umask of each
+ * record as every other file has: a run begun under 022 and resumed under
+ * 077 had every file 0600 but hyper.csv, still 0644. */
+static void
+test_hyper_csv_mode_follows_umask (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-append-mode", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL), *path = g_build_filename (folder, "hyper.csv", NULL);
+  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--iters", "20", "--train-size", "200", "--val-size",
+                         "50", "--test-size", "50", "--layers", "784,16,10", "--batch", "20", "--meta-iters", "2",
+                         "--out", folder, NULL };
+  int status;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               set_child_umask, GUINT_TO_POINTER (022), NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  GStatBuf st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0644);
+  resume_under_umask (folder, "3", 077, st.st_ino);
+  resume_under_umask (folder, "4", 022, st.st_ino);
+  remove_tree (dir);
+}
+
 /* Copies @folder's run files to @to, whose checkpoint.bin is then changed by the caller. */
 static void
 copy_run (const char *folder, const char *to)
@@ -2595,6 +2657,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
   g_test_add_func ("/runfolder/hyper-csv-appended", test_hyper_csv_appended);
   g_test_add_func ("/runfolder/hyper-csv-append-fails-midway", test_hyper_csv_append_fails_midway);
+  g_test_add_func ("/runfolder/hyper-csv-mode-follows-umask", test_hyper_csv_mode_follows_umask);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
   g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
   g_test_add_func ("/runfolder/hyper-csv-link-not-cut", test_hyper_csv_link_not_cut);
