@@ -1549,8 +1549,10 @@ write_hyper_rows (const DrmadRun *run, const GPtrArray *records, guint first, Dr
  * time: 4.9 GB written over 300 meta-iterations for a hyper.csv of 33 MB,
  * growing with the square of the meta-iterations (docs/benchmarks.md). The
  * bytes counted are never written again, so a kill at any moment leaves
- * them whole, with at most a piece of a row after them, which
- * drmad_run_restore cuts and the readers (drmad_hyper_csv_rows) leave out.
+ * them whole, followed by some of the new rows (write_hyper_rows writes
+ * them in pieces of 1 MiB: whole rows of part of θ, then a piece of a
+ * row), which drmad_run_restore cuts and the readers (drmad_hyper_csv_rows)
+ * leave out.
  * Only a regular file of one name whose counted bytes are the run's, as
  * cut_hyper_csv() asks, and whose mode the run may set: -1, nothing
  * touched, for any other (a link to a file outside the folder is then
