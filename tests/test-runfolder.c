@@ -2066,6 +2066,7 @@ limit_file_size (gpointer data)
   setrlimit (RLIMIT_FSIZE, &limit);
 }
 
+
 /* An append of hyper.csv's rows that fails part-way (lib/run.c,
  * append_hyper_csv: a disk that fills, here a file size limit 1 000 bytes
  * past the two meta-iterations' rows, less than the third's 760 KB) cuts
@@ -2091,16 +2092,10 @@ test_hyper_csv_append_fails_midway (void)
   g_assert_true (g_str_has_prefix (expected, two));
   g_autofree char *history = read_file (split, "history.csv");
   g_assert_cmpuint (strlen (history) + 1000, <, two_length);   /* the record's history.csv is written whole first */
-  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--resume", split, "--meta-iters", "3", NULL };
   g_autofree char *err = NULL;
-  int status;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, limit_file_size,
-                               GSIZE_TO_POINTER (two_length + 1000), NULL, &err, &status, &error));
-  g_assert_no_error (error);
-  g_test_message ("%s", err);
-  g_assert_true (WIFEXITED (status));
-  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_cmpint (run_drmad_set_up (NULL, (const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "3", NULL },
+                                     NULL, NULL, limit_file_size, GSIZE_TO_POINTER (two_length + 1000), NULL, &err),
+                   ==, 1);
   g_autofree char *path = g_build_filename (split, "hyper.csv", NULL);
   g_autofree char *line = g_strdup_printf ("cannot write %s: %s", path, g_strerror (EFBIG));
   g_assert_nonnull (strstr (err, line));
@@ -2129,13 +2124,9 @@ set_child_umask (gpointer data)
 static void
 resume_under_umask (const char *folder, const char *meta_iters, mode_t mask, guint64 inode)
 {
-  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--resume", folder, "--meta-iters", meta_iters, NULL };
-  int status;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                               set_child_umask, GUINT_TO_POINTER (mask), NULL, NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpint (run_drmad_set_up (NULL, (const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", meta_iters,
+                                                             NULL }, NULL, NULL, set_child_umask,
+                                     GUINT_TO_POINTER (mask), NULL, NULL), ==, 0);
   const char *names[] = { "run.ini", "history.csv", "hyper.csv", "checkpoint.bin", "l2.png", "lr.png", "loss.png" };
   for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
     g_autofree char *path = g_build_filename (folder, names[i], NULL);
@@ -2161,15 +2152,8 @@ test_hyper_csv_mode_follows_umask (void)
     return;
   g_autofree char *dir = test_tmp_dir ("drmad-append-mode", NULL);
   g_autofree char *folder = g_build_filename (dir, "run", NULL), *path = g_build_filename (folder, "hyper.csv", NULL);
-  const char *argv[] = { g_getenv ("DRMAD_BIN"), "--no-gui", "--iters", "20", "--train-size", "200", "--val-size",
-                         "50", "--test-size", "50", "--layers", "784,16,10", "--batch", "20", "--meta-iters", "2",
-                         "--out", folder, NULL };
-  int status;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                               set_child_umask, GUINT_TO_POINTER (022), NULL, NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpint (run_drmad_set_up (small, (const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL, NULL,
+                                     set_child_umask, GUINT_TO_POINTER (022), NULL, NULL), ==, 0);
   GStatBuf st;
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 07777, ==, 0644);
