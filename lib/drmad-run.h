@@ -1,5 +1,6 @@
 /* drmad: the run folder (docs/architecture.md, "The run folder"): run.ini, history.csv,
- * hyper.csv and checkpoint.bin, every file written atomically. */
+ * hyper.csv and checkpoint.bin, every file written atomically but hyper.csv's
+ * new rows, appended in place. */
 #pragma once
 
 #include <glib.h>
@@ -119,12 +120,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DrmadRun, drmad_run_free)
 const char *drmad_run_get_folder (const DrmadRun *run);
 const char *drmad_run_get_ini    (const DrmadRun *run);
 
-/* Appends the report of a meta-iteration and rewrites history.csv, hyper.csv
- * and checkpoint.bin (the optimiser state and the whole history). @hyper must
+/* Appends the report of a meta-iteration, rewrites history.csv and
+ * checkpoint.bin (the optimiser state and the whole history) and adds the
+ * meta-iteration's θ to hyper.csv. @hyper must
  * be the θ @meta moves and @report its last report; all three are borrowed
  * for the call (the run copies what it keeps, so @report may be freed
- * after). hyper.csv is continued from the file on disk (its earlier rows
- * copied over, not formatted again); where that file is missing or not
+ * after). hyper.csv is continued from the file on disk, the new rows
+ * appended in place after those the run counts and flushed: a process
+ * killed meanwhile leaves the counted rows whole, followed by some of the
+ * new ones (whole rows of part of θ, then a piece of a row), which
+ * drmad_run_restore() cuts; where that file is missing or not
  * the one this run wrote, it is written anew from the records' θ, and
  * where they no longer hold it (DRMAD_RUN_THETA_KEPT_MAX) the call fails
  * with %DRMAD_ERROR_CORRUPT, naming the file and what it should hold. */

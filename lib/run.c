@@ -1549,11 +1549,14 @@ write_hyper_rows (const DrmadRun *run, const GPtrArray *records, guint first, Dr
  * time: 4.9 GB written over 300 meta-iterations for a hyper.csv of 33 MB,
  * growing with the square of the meta-iterations (docs/benchmarks.md). The
  * bytes counted are never written again, so a kill at any moment leaves
- * them whole, with at most a piece of a row after them, which
- * drmad_run_restore cuts and the readers (drmad_hyper_csv_rows) leave out.
+ * them whole, followed by some of the new rows (write_hyper_rows writes
+ * them in pieces of 1 MiB: whole rows of part of θ, then a piece of a
+ * row), which drmad_run_restore cuts and the readers (drmad_hyper_csv_rows)
+ * leave out.
  * Only a regular file of one name whose counted bytes are the run's, as
- * cut_hyper_csv() asks: -1, nothing touched, for any other (a link to a
- * file outside the folder is then replaced by a rewrite of the run's own);
+ * cut_hyper_csv() asks, and whose mode the run may set: -1, nothing
+ * touched, for any other (a link to a file outside the folder is then
+ * replaced by a rewrite of the run's own);
  * 1 where appended; 0 with @error where a write failed, the file cut back
  * to the bytes counted. */
 static int
@@ -1562,9 +1565,16 @@ append_hyper_csv (DrmadRun *run, const char *path, const GPtrArray *records, Drm
   int fd = open (path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   struct stat st;
   guint32 crc = 0;
+  /* One file-mode policy (README): every file of the run folder is 0666
+   * minus the umask of the moment it is written, as the rewrite gave
+   * hyper.csv at each record; appended, it kept its first record's mode (a
+   * run resumed under 077 had every file 0600 but hyper.csv, 0644). One
+   * whose mode cannot be set (another user's) is rewritten: a file of the
+   * run's own. */
+  mode_t mode = 0666 & ~process_umask ();
   if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_nlink != 1
       || (guint64) st.st_size < run->hyper_bytes || !tail_crc (fd, run->hyper_bytes, &crc)
-      || crc != run->hyper_tail_crc) {
+      || crc != run->hyper_tail_crc || ((st.st_mode & 07777) != mode && fchmod (fd, mode) != 0)) {
     if (fd >= 0)
       close (fd);
     return -1;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -2053,6 +2054,114 @@ test_hyper_csv_appended (void)
   remove_tree (dir);
 }
 
+/* In the child, before exec: no file may grow past @data bytes, and a
+ * write that would is cut short there, then fails with EFBIG (SIGXFSZ
+ * ignored, as a shell's trap does), as a disk that fills in the middle of
+ * a write. Lowering a limit needs no privilege. */
+static void
+limit_file_size (gpointer data)
+{
+  struct rlimit limit = { .rlim_cur = GPOINTER_TO_SIZE (data), .rlim_max = GPOINTER_TO_SIZE (data) };
+  signal (SIGXFSZ, SIG_IGN);
+  setrlimit (RLIMIT_FSIZE, &limit);
+}
+
+
+/* An append of hyper.csv's rows that fails part-way (lib/run.c,
+ * append_hyper_csv: a disk that fills, here a file size limit 1 000 bytes
+ * past the two meta-iterations' rows, less than the third's 760 KB) cuts
+ * the file back to the rows the run counts: the meta-iteration fails
+ * naming the file, hyper.csv holds the two meta-iterations' rows and no
+ * part of the third (the nospace hook fails the append before its first
+ * byte, so nothing else writes part of one), and a resume with room
+ * finishes it as the uninterrupted run, byte for byte. */
+static void
+test_hyper_csv_append_fails_midway (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-append-fails", NULL);
+  g_autofree char *whole = g_build_filename (dir, "whole", NULL), *split = g_build_filename (dir, "split", NULL);
+  g_assert_cmpint (drmad ((const char *[]){ "--l2-granularity", "weight", "--meta-iters", "3", "--out", whole, NULL },
+                          NULL), ==, 0);
+  g_assert_cmpint (drmad ((const char *[]){ "--l2-granularity", "weight", "--meta-iters", "2", "--out", split, NULL },
+                          NULL), ==, 0);
+  g_autofree char *expected = read_file (whole, "hyper.csv"), *two = read_file (split, "hyper.csv");
+  gsize two_length = strlen (two);
+  g_assert_cmpuint (strlen (expected), >, two_length + 100000);
+  g_assert_true (g_str_has_prefix (expected, two));
+  g_autofree char *history = read_file (split, "history.csv");
+  g_assert_cmpuint (strlen (history) + 1000, <, two_length);   /* the record's history.csv is written whole first */
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_drmad_set_up (NULL, (const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "3", NULL },
+                                     NULL, NULL, limit_file_size, GSIZE_TO_POINTER (two_length + 1000), NULL, &err),
+                   ==, 1);
+  g_autofree char *path = g_build_filename (split, "hyper.csv", NULL);
+  g_autofree char *line = g_strdup_printf ("cannot write %s: %s", path, g_strerror (EFBIG));
+  g_assert_nonnull (strstr (err, line));
+  g_assert_nonnull (strstr (err, "everything up to meta-iteration 2 is in"));
+  g_autofree char *after = read_file (split, "hyper.csv");
+  g_assert_cmpuint (strlen (after), ==, two_length);   /* a length first: the rows are 1.5 MB to print */
+  g_assert_true (g_str_equal (after, two));
+  g_assert_cmpint (run_drmad ((const char *[]){ "--no-gui", "--resume", split, "--meta-iters", "3", NULL }, NULL,
+                              NULL, NULL, NULL, NULL), ==, 0);
+  g_autofree char *got = read_file (split, "hyper.csv");
+  g_assert_cmpuint (strlen (got), ==, strlen (expected));
+  g_assert_true (g_str_equal (got, expected));
+  remove_tree (dir);
+}
+
+/* In the child, before exec: the umask in @data. */
+static void
+set_child_umask (gpointer data)
+{
+  umask ((mode_t) GPOINTER_TO_UINT (data));
+}
+
+/* Resumes @folder to @meta_iters meta-iterations under @mask; then every
+ * run file there is 0666 minus @mask, and hyper.csv is still the file
+ * whose inode is @inode (appended to, not rewritten). */
+static void
+resume_under_umask (const char *folder, const char *meta_iters, mode_t mask, guint64 inode)
+{
+  g_assert_cmpint (run_drmad_set_up (NULL, (const char *[]){ "--no-gui", "--resume", folder, "--meta-iters", meta_iters,
+                                                             NULL }, NULL, NULL, set_child_umask,
+                                     GUINT_TO_POINTER (mask), NULL, NULL), ==, 0);
+  const char *names[] = { "run.ini", "history.csv", "hyper.csv", "checkpoint.bin", "l2.png", "lr.png", "loss.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *path = g_build_filename (folder, names[i], NULL);
+    GStatBuf st;
+    g_assert_cmpint (g_stat (path, &st), ==, 0);
+    g_test_message ("umask %03o, %s: %o", mask, names[i], st.st_mode & 07777);
+    g_assert_cmpint (st.st_mode & 07777, ==, 0666 & ~mask);
+    if (g_str_equal (names[i], "hyper.csv"))
+      g_assert_cmpuint (st.st_ino, ==, inode);
+  }
+}
+
+/* One file-mode policy (README, docs/reliability.md: every file of the run
+ * folder is 0666 minus the umask) through a resume under another umask:
+ * hyper.csv, whose rows are appended in place since 98fb63b, kept the mode
+ * its first record gave it, where the rewrite gave it the umask of each
+ * record as every other file has: a run begun under 022 and resumed under
+ * 077 had every file 0600 but hyper.csv, still 0644. */
+static void
+test_hyper_csv_mode_follows_umask (void)
+{
+  if (!have_fashion_mnist ())
+    return;
+  g_autofree char *dir = test_tmp_dir ("drmad-append-mode", NULL);
+  g_autofree char *folder = g_build_filename (dir, "run", NULL), *path = g_build_filename (folder, "hyper.csv", NULL);
+  g_assert_cmpint (run_drmad_set_up (small, (const char *[]){ "--meta-iters", "2", "--out", folder, NULL }, NULL, NULL,
+                                     set_child_umask, GUINT_TO_POINTER (022), NULL, NULL), ==, 0);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0644);
+  resume_under_umask (folder, "3", 077, st.st_ino);
+  resume_under_umask (folder, "4", 022, st.st_ino);
+  remove_tree (dir);
+}
+
 /* Copies @folder's run files to @to, whose checkpoint.bin is then changed by the caller. */
 static void
 copy_run (const char *folder, const char *to)
@@ -2531,6 +2640,8 @@ main (int argc, char **argv)
   g_test_add_func ("/runfolder/resume-finished", test_resume_finished);
   g_test_add_func ("/runfolder/resume-finished-draws-plots", test_resume_finished_draws_plots);
   g_test_add_func ("/runfolder/hyper-csv-appended", test_hyper_csv_appended);
+  g_test_add_func ("/runfolder/hyper-csv-append-fails-midway", test_hyper_csv_append_fails_midway);
+  g_test_add_func ("/runfolder/hyper-csv-mode-follows-umask", test_hyper_csv_mode_follows_umask);
   g_test_add_func ("/runfolder/hyper-csv-copy-fallback", test_hyper_csv_copy_fallback);
   g_test_add_func ("/runfolder/checkpoint-in-chunks", test_checkpoint_in_chunks);
   g_test_add_func ("/runfolder/hyper-csv-link-not-cut", test_hyper_csv_link_not_cut);

@@ -83,10 +83,11 @@ hold_run_lock (int fd)
 /* Runs $DRMAD_BIN with @base then @extra arguments (NULL-terminated; either
  * may be NULL), with @env_key=@env_value added when @env_key is set. Returns
  * the exit status (128 + the signal when killed); stdout and stderr go to
- * @out and @err when set. */
+ * @out and @err when set. @setup (@data), when set, runs in the child
+ * before exec (a umask, a resource limit). */
 static inline int
-run_drmad (const char *const *base, const char *const *extra, const char *env_key, const char *env_value, char **out,
-           char **err)
+run_drmad_set_up (const char *const *base, const char *const *extra, const char *env_key, const char *env_value,
+                  GSpawnChildSetupFunc setup, gpointer data, char **out, char **err)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, (gpointer) g_getenv ("DRMAD_BIN"));
@@ -101,13 +102,21 @@ run_drmad (const char *const *base, const char *const *extra, const char *env_ke
   g_auto (GStrv) env = g_get_environ ();
   if (env_key)
     env = g_environ_setenv (env, env_key, env_value, TRUE);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &stdout_text,
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, setup, data, &stdout_text,
                                &stderr_text, &wait_status, &error));
   g_assert_no_error (error);
   g_test_message ("stderr: %s", stderr_text);
   if (out) *out = stdout_text; else g_free (stdout_text);
   if (err) *err = stderr_text; else g_free (stderr_text);
   return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+}
+
+/* run_drmad_set_up() without a set-up. */
+static inline int
+run_drmad (const char *const *base, const char *const *extra, const char *env_key, const char *env_value, char **out,
+           char **err)
+{
+  return run_drmad_set_up (base, extra, env_key, env_value, NULL, NULL, out, err);
 }
 
 /* An environment whose locale writes 0,5: de_DE.UTF-8 compiled with
