@@ -32,13 +32,11 @@
 typedef struct {
   gint           busy;           /* a step holds the team */
   guint          helpers;        /* started helper threads */
-  gint           job;            /* bumped for each step; helpers wait for it to change */
-  gint           job_before;     /* job before the step that starts helpers */
+  gint           job;            /* the step's JOB_WORD; helpers wait for it to change */
   gint           done;           /* helpers finished with this step */
   gint           arrived;        /* members at the barrier */
   gint           phase;          /* bumped as the last member arrives */
-  guint          threads;        /* members of this step */
-  DrmadTeamWork  work;
+  DrmadTeamWork  work;           /* work and data: read only by the step's members */
   const void    *data;
   gint           blocked;        /* threads asleep in wait_change */
   GMutex         lock;
@@ -46,17 +44,59 @@ typedef struct {
 } Team;
 
 static Team team;
+
+/* A step's word in Team's job: a count of steps and the step's members, in
+ * one int so that a helper reads both at once. With the members in a field
+ * of their own, a helper that a step of two did not need (number 2, started
+ * by an earlier step of three) and that read them late, after the caller had
+ * gone on to a step of three, took that step for the one whose job it had
+ * seen: it ran its part of it, then ran it again as the next step, beside
+ * whatever ran then (ThreadSanitizer: the caller's write of the members
+ * against the helper's read; /train/host-team/members). The step's work and
+ * data stay in fields: only its members read them, and the caller changes
+ * them only after every member is done. */
+#define JOB_MEMBER_BITS 4
+#define JOB_WORD(count, threads) ((gint) (((guint) (count) << JOB_MEMBER_BITS) | (threads)))
+#define JOB_MEMBERS(word) ((guint) (word) & ((1u << JOB_MEMBER_BITS) - 1))
+G_STATIC_ASSERT (DRMAD_TEAM_MAX < (1 << JOB_MEMBER_BITS));
+
+/* What a helper thread starts with: its number, and the job before the step
+ * that started it, handed to it at its creation. Not a field of Team: where
+ * starting a later helper failed, that step ran alone, and the next step
+ * rewrote such a field while the new helper read it. */
+typedef struct {
+  guint index;
+  gint  seen;
+} HelperStart;
+
 static gint threads_set = 0;   /* drmad_team_set_threads() */
 static gint steps_run = 0;     /* drmad_team_runs() */
 static gint steps_declined = 0;   /* drmad_team_declined() */
 #ifdef DRMAD_TEST_HOOKS
 static gint delay_us = 0;       /* drmad_team_inject_delay() */
+static gint helper_delay_index = 0, helper_delay_us = 0;   /* drmad_team_inject_helper_delay() */
 
 void
 drmad_team_inject_delay (guint us)
 {
   g_atomic_int_set (&delay_us, (gint) us);
 }
+
+void
+drmad_team_inject_helper_delay (guint index, guint us)
+{
+  g_atomic_int_set (&helper_delay_us, (gint) us);
+  g_atomic_int_set (&helper_delay_index, (gint) index);
+}
+
+static void
+helper_delay (guint index)
+{
+  if (g_atomic_int_get (&helper_delay_index) == (gint) index && g_atomic_int_get (&helper_delay_us) > 0)
+    g_usleep ((gulong) g_atomic_int_get (&helper_delay_us));
+}
+#else
+#define helper_delay(index) do { } while (0)
 #endif
 static gint threads_env = -1;  /* DRMAD_HOST_THREADS was set (1) or not (0); -1 before drmad_team_threads() */
 
@@ -122,13 +162,17 @@ drmad_team_barrier (guint threads)
 static gpointer
 helper (gpointer data)
 {
-  guint index = GPOINTER_TO_UINT (data);
-  gint seen = team.job_before;   /* the step it was started for may have begun */
+  HelperStart *start = data;
+  guint index = start->index;
+  gint seen = start->seen;   /* the step it was started for may have begun */
+  g_free (start);
   for (;;) {
     wait_change (&team.job, seen, FALSE);
     seen = g_atomic_int_get (&team.job);
-    if (index < team.threads) {
-      team.work (team.data, index, team.threads);
+    helper_delay (index);
+    guint threads = JOB_MEMBERS (seen);
+    if (index < threads) {
+      team.work (team.data, index, threads);
       g_atomic_int_inc (&team.done);
       wake_blocked ();
     }
@@ -278,11 +322,14 @@ drmad_team_run (guint threads, DrmadTeamWork work, const void *data)
     pthread_atfork (NULL, NULL, forget_helpers);
     g_once_init_leave (&atfork, 1);
   }
-  team.job_before = g_atomic_int_get (&team.job);
+  gint job = g_atomic_int_get (&team.job);
   while (team.helpers < threads - 1) {
     GError *error = NULL;
-    GThread *thread = g_thread_try_new ("drmad-team", helper, GUINT_TO_POINTER (team.helpers + 1), &error);
+    HelperStart *start = g_new (HelperStart, 1);
+    *start = (HelperStart) { team.helpers + 1, job };
+    GThread *thread = g_thread_try_new ("drmad-team", helper, start, &error);
     if (!thread) {   /* the step runs alone (below) */
+      g_free (start);
       g_clear_error (&error);
       break;
     }
@@ -293,12 +340,14 @@ drmad_team_run (guint threads, DrmadTeamWork work, const void *data)
     g_atomic_int_set (&team.busy, 0);
     return FALSE;
   }
-  team.threads = threads;
   team.work = work;
   team.data = data;
   team.arrived = 0;
   g_atomic_int_set (&team.done, 0);
-  g_atomic_int_inc (&team.job);   /* a full barrier: the fields above are seen first */
+  /* sequentially consistent, a release: a helper that reads the new word
+   * sees the fields above (and wake_blocked() sees a helper that went to
+   * sleep before it) */
+  g_atomic_int_set (&team.job, JOB_WORD (((guint) job >> JOB_MEMBER_BITS) + 1, threads));
   wake_blocked ();
   work (data, 0, threads);
   for (gint done; (done = g_atomic_int_get (&team.done)) < (gint) threads - 1;)

@@ -115,6 +115,10 @@ gboolean drmad_team_choice_record (DrmadTeamChoice *choice, gboolean team, gint6
 #ifdef DRMAD_TEST_HOOKS
 /* For tests: each step on the team takes @us microseconds more (0: none). */
 void     drmad_team_inject_delay (guint us);
+/* For tests: helper number @index (1 …) sleeps @us microseconds each time it
+ * sees a new step, before it looks at whether the step is one of its own
+ * (0 µs: never). */
+void     drmad_team_inject_helper_delay (guint index, guint us);
 #endif
 
 /* How many steps have run alone because a DrmadTeamChoice chose so

@@ -1799,7 +1799,8 @@ test_resume_finished_draws_plots (void)
 typedef struct {
   const char *folder;
   gint        stop;
-  guint       looks, busy;
+  gint        looks;   /* read by the thread that opens the run while the looker counts */
+  guint       busy;
 } Looker;
 
 static gpointer
@@ -1808,7 +1809,7 @@ look_in_use (gpointer data)
   Looker *looker = data;
   while (!g_atomic_int_get (&looker->stop)) {
     looker->busy += drmad_run_in_use (looker->folder, NULL);
-    looker->looks++;
+    g_atomic_int_inc (&looker->looks);
   }
   return NULL;
 }
@@ -1836,7 +1837,7 @@ test_in_use_refuses_no_writer (void)
   GThread *thread = g_thread_new ("looker", look_in_use, &looker);
   guint opened = 0, refused = 0;
   gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
-  while (g_get_monotonic_time () < until || looker.looks < 1000) {
+  while (g_get_monotonic_time () < until || g_atomic_int_get (&looker.looks) < 1000) {
     DrmadRun *run = drmad_run_open (folder, &error);
     if (run) {
       opened++;
@@ -1849,7 +1850,7 @@ test_in_use_refuses_no_writer (void)
   }
   g_atomic_int_set (&looker.stop, 1);
   g_thread_join (thread);
-  g_test_message ("%u opened, %u refused; %u looks, %u saw it in use", opened, refused, looker.looks, looker.busy);
+  g_test_message ("%u opened, %u refused; %u looks, %u saw it in use", opened, refused, (guint) looker.looks, looker.busy);
   g_assert_cmpuint (looker.busy, >, 0);   /* the two did meet */
   g_assert_cmpuint (refused, ==, 0);
   remove_tree (dir);

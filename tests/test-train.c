@@ -571,6 +571,42 @@ test_host_team_timed (void)
 #endif
 }
 
+/* Each member of a host team's step runs its part once, whatever the size
+ * of the steps before it. A helper that a step of two did not need (helper
+ * 2, started by a step of three) and that was slow to look at it read the
+ * next step's members, a step of three, as the one it had seen: it ran its
+ * part of that step, then ran it again as a new step, beside whatever ran
+ * next (lib/host-team.c, helper). The helper is made slow by a test hook. */
+#define MEMBER_STEPS 3
+static gint member_runs[MEMBER_STEPS][DRMAD_TEAM_MAX];
+
+static void
+count_member_run (const void *data, guint thread, guint threads)
+{
+  g_atomic_int_inc ((gint *) data + thread);
+}
+
+static void
+test_host_team_members (void)
+{
+#ifndef DRMAD_TEST_HOOKS
+  g_test_skip ("built without -Dtest_hooks=true: no way to make a helper slow");
+#else
+  static const guint threads[MEMBER_STEPS] = { 3, 2, 3 };
+  drmad_team_inject_helper_delay (2, 20000);
+  for (guint s = 0; s < MEMBER_STEPS; s++)
+    g_assert_true (drmad_team_run (threads[s], count_member_run, member_runs[s]));
+  g_usleep (200000);   /* room for a second run of helper 2's part of the last step */
+  drmad_team_inject_helper_delay (0, 0);
+  for (guint s = 0; s < MEMBER_STEPS; s++)
+    for (guint t = 0; t < DRMAD_TEAM_MAX; t++) {
+      g_test_message ("step %u of %u members: member %u ran %d time(s)", s, threads[s], t,
+                      g_atomic_int_get (&member_runs[s][t]));
+      g_assert_cmpint (g_atomic_int_get (&member_runs[s][t]), ==, t < threads[s] ? 1 : 0);
+    }
+#endif
+}
+
 /* A team of two gathers its minibatch by columns (each member half of every
  * row, lib/net-host-body.h, gather_part): from a byte dataset with a
  * standardisation per column, the trained weights are bit for bit those of
@@ -944,6 +980,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/host-team/choice", test_host_team_choice);
   g_test_add_func ("/train/host-team/choice-slow", test_host_team_choice_slow);
   g_test_add_func ("/train/host-team/timed", test_host_team_timed);
+  g_test_add_func ("/train/host-team/members", test_host_team_members);
   g_test_add_data_func ("/train/host-direct/float32", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT32), test_host_direct);
   g_test_add_data_func ("/train/host-direct/float64", GINT_TO_POINTER (DRMAD_PRECISION_FLOAT64), test_host_direct);
   g_test_add_func ("/train/cancel-and-divergence", test_cancel_and_divergence);
