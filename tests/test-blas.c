@@ -517,6 +517,9 @@ test_small_gemm (void)
       continue;
     }
     g_assert_cmpstr (drmad_host_step_gemm_kernels (), ==, kernels[i]);
+    g_autofree char *upper = g_ascii_strup (kernels[i], -1);   /* the names as DRMAD_SMALL_GEMM takes them */
+    g_assert_true (drmad_small_sgemm_choose (upper));
+    g_assert_cmpstr (drmad_host_step_gemm_kernels (), ==, kernels[i]);
     check_small_gemm ();
     ran++;
   }
