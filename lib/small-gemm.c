@@ -301,7 +301,11 @@ sgemm_512_nt (const Gemm *g, gsize m, gsize n)
  * kernels sum it), so a step's numbers are the same on either kind of CPU,
  * whatever rows of C a call is given. Blocks of up to 6 rows × 2 vectors
  * (12 accumulators of the 16 registers) or 8 rows × 1 vector; C's last 1–4
- * columns by columns_256, vectors over C's rows as columns_512. */
+ * columns by columns_256, vectors over C's rows as columns_512. An AVX2
+ * version once measured 0.84–1.23× OpenBLAS's Haswell kernels and was
+ * dropped for speed (docs/benchmarks.md); it came back for the same numbers
+ * on one thread and on the team (and so a step's mode chosen by timing,
+ * lib/host-team.h) and on either kind of CPU. */
 #define ROWS_256 8
 #define VECS_256 2
 #define ROWS_FOR_256(vecs) ((vecs) == 2 ? 6 : 8)
@@ -556,10 +560,6 @@ typedef enum { KERNELS_BLAS, KERNELS_AVX512, KERNELS_AVX2 } Kernels;
 static const char *const kernel_names[] = { NULL, "avx512", "avx2" };
 static gint chosen = -1;   /* -1: not chosen yet; else a Kernels */
 
-/* An AVX2 version once measured 0.84–1.23× OpenBLAS's Haswell kernels and
- * was dropped for speed; it came back for the same numbers on one thread and
- * on the team (and so a step's mode chosen by timing, lib/host-team.h) and on
- * either kind of CPU (docs/benchmarks.md). */
 gboolean
 drmad_cpu_avx512 (void)
 {
@@ -587,8 +587,9 @@ cpu_avx2_fma (void)
 #endif
 }
 
-/* @name as DRMAD_SMALL_GEMM: "0" the BLAS, "avx2" the AVX2 kernels where
- * the CPU runs them; anything else (or NULL) the widest the CPU runs. */
+/* @name as DRMAD_SMALL_GEMM, letters in either case: "0" the BLAS, "avx2"
+ * the AVX2 kernels where the CPU runs them; anything else (or NULL) the
+ * widest the CPU runs. */
 static Kernels
 kernels_for (const char *name)
 {
@@ -599,13 +600,27 @@ kernels_for (const char *name)
   return drmad_cpu_avx512 () ? KERNELS_AVX512 : cpu_avx2_fma () ? KERNELS_AVX2 : KERNELS_BLAS;
 }
 
+/* Whether @name is one of DRMAD_SMALL_GEMM's values: "0" or a kernel set's name. */
+static gboolean
+kernels_named (const char *name, Kernels kind)
+{
+  return kernel_names[kind] ? g_ascii_strcasecmp (name, kernel_names[kind]) == 0 : strcmp (name, "0") == 0;
+}
+
 static Kernels
 chosen_kernels (void)
 {
   gint kind = g_atomic_int_get (&chosen);
   if (kind < 0) {
     const char *name = g_getenv ("DRMAD_SMALL_GEMM");
-    g_atomic_int_compare_and_exchange (&chosen, -1, kernels_for (name && *name ? name : NULL));
+    Kernels wanted = kernels_for (name && *name ? name : NULL);
+    /* a value it does not know ("off" for the BLAS) ran the widest kernels without a word */
+    if (g_atomic_int_compare_and_exchange (&chosen, -1, wanted) && name && *name &&
+        !kernels_named (name, KERNELS_BLAS) && !kernels_named (name, KERNELS_AVX512) &&
+        !kernels_named (name, KERNELS_AVX2))
+      g_warning ("DRMAD_SMALL_GEMM=%s: expected 0 (the BLAS), avx2 or avx512; using %s%s", name,
+                 kernel_names[wanted] ? kernel_names[wanted] : "the BLAS",
+                 kernel_names[wanted] ? ", the widest kernels this CPU runs" : " (no AVX2 and FMA)");
     kind = g_atomic_int_get (&chosen);
   }
   return (Kernels) kind;
@@ -620,7 +635,7 @@ drmad_small_sgemm_choose (const char *kernels)
   }
   Kernels kind = kernels_for (kernels);
   g_atomic_int_set (&chosen, kind);
-  return g_strcmp0 (kernel_names[kind], strcmp (kernels, "0") == 0 ? NULL : kernels) == 0;
+  return kernels_named (kernels, kind);
 }
 
 const char *

@@ -18,10 +18,12 @@ gboolean drmad_small_sgemm (gboolean transpose_a, gboolean transpose_b, gsize m,
                             const float *a, gsize lda, const float *b, gsize ldb, float beta, float *c, gsize ldc);
 
 /* For tests and benchmarks: from now on run the kernels @kernels names
- * ("avx512", "avx2") or, for "0", leave the GEMMs to the BLAS; FALSE when
+ * ("avx512", "avx2", letters in either case, as DRMAD_SMALL_GEMM takes
+ * them) or, for "0", leave the GEMMs to the BLAS; FALSE when
  * that is not what now runs (the CPU lacks them: then the widest it has,
  * or the BLAS). NULL goes back to the choice made on the first call, from
- * DRMAD_SMALL_GEMM if set ("0", "avx2"), else the widest kernels this CPU
+ * DRMAD_SMALL_GEMM if set ("0", "avx2"; a value it does not know warned
+ * of), else the widest kernels this CPU
  * runs; then TRUE where they are drmad's own.
  * drmad_host_step_gemm_kernels() (lib/drmad-device.h) says which run. */
 gboolean drmad_small_sgemm_choose (const char *kernels);

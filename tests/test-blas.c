@@ -16,6 +16,8 @@
 #include <dlfcn.h>
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* TRUE on x86-64 CPUs with AVX, where kernels older than the CPU exist (Prescott). */
 static gboolean
@@ -506,6 +508,79 @@ check_small_gemm (void)
   g_rand_free (rand);
 }
 
+/* @n floats that end right before a page that cannot be read or written,
+ * so that a kernel's load or store past them stops the test (SIGSEGV);
+ * unmap *@map (*@bytes) when done. */
+static float *
+floats_before_guard (gsize n, char **map, gsize *bytes)
+{
+  gsize page = (gsize) sysconf (_SC_PAGESIZE), data = (n * sizeof (float) + page - 1) / page * page;
+  *bytes = data + page;
+  *map = mmap (NULL, *bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  g_assert_true (*map != MAP_FAILED);
+  g_assert_cmpint (mprotect (*map + data, page, PROT_NONE), ==, 0);
+  return (float *) (*map + data) - n;
+}
+
+/* The kernels' edges on the kernels chosen: every shape's A, B and C end
+ * right before an unreadable page (A's last row only its used entries, C's
+ * last row only its n), over row counts and column counts each side of the
+ * blocks' (6, 8, 24 rows; vectors of 8 and 16, 1–4 columns left) and sums
+ * each side of a vector and of K_CHUNK, leading dimensions minimal and up to
+ * 3 more. Each entry the plain sum in the kernels' order; C's entries past n
+ * in a row keep their bits; with beta 0, NaN in C does not come through. */
+static void
+check_small_gemm_bounds (void)
+{
+  static const gsize ms[] = { 1, 2, 5, 6, 7, 8, 9, 17, 23, 24, 25, 49, 65 };
+  static const gsize ns[] = { 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 20, 21, 24, 33, 36, 49, 50, 65, 68 };
+  static const gsize ks[] = { 0, 1, 7, 8, 9, 31, 33, 100, 512 };
+  const guint32 past_n = 0x7fc0beefu;   /* a NaN's bits, kept as they are */
+  GRand *rand = g_rand_new_with_seed (12);
+  guint shape = 0;
+  for (guint op = 0; op < 3; op++)
+    for (guint mi = 0; mi < G_N_ELEMENTS (ms); mi++)
+      for (guint ni = 0; ni < G_N_ELEMENTS (ns); ni++)
+        for (guint ki = 0; ki < G_N_ELEMENTS (ks); ki++, shape++) {
+          gboolean ta = op == 1, tb = op == 2;
+          gsize m = ms[mi], n = ns[ni], k = ks[ki], extra = shape % 4;
+          if (k == 512 && (m + n) % 3)   /* long sums on a third of the shapes */
+            continue;
+          gsize lda = MAX ((ta ? m : k) + extra, 1), ldb = MAX ((tb ? k : n) + (shape / 4) % 4, 1);
+          gsize ldc = n + (shape / 16) % 4, rows_a = ta ? k : m, cols_a = ta ? m : k, rows_b = tb ? n : k;
+          gsize cols_b = tb ? k : n, size_a = rows_a && cols_a ? (rows_a - 1) * lda + cols_a : 0;
+          gsize size_b = rows_b && cols_b ? (rows_b - 1) * ldb + cols_b : 0, size_c = (m - 1) * ldc + n;
+          float alpha = shape % 3 ? 1.0f : -0.37f, beta = shape % 5 < 2 ? 0.0f : shape % 5 == 2 ? 1.0f : -0.5f;
+          char *maps[3];
+          gsize bytes[3];
+          float *a = floats_before_guard (size_a, &maps[0], &bytes[0]);
+          float *b = floats_before_guard (size_b, &maps[1], &bytes[1]);
+          float *c = floats_before_guard (size_c, &maps[2], &bytes[2]);
+          for (gsize x = 0; x < size_a; x++)
+            a[x] = (float) g_rand_double_range (rand, -1, 1);
+          for (gsize x = 0; x < size_b; x++)
+            b[x] = (float) g_rand_double_range (rand, -1, 1);
+          for (gsize x = 0; x < size_c; x++)
+            if (x % ldc >= n || beta == 0.0f)
+              memcpy (&c[x], &past_n, sizeof (float));
+            else
+              c[x] = (float) g_rand_double_range (rand, -1, 1);
+          g_autofree float *c0 = g_memdup2 (c, size_c * sizeof (float));
+          g_assert_true (drmad_small_sgemm (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+          for (gsize x = 0; x < size_c; x++) {
+            gsize i = x / ldc, j = x % ldc;
+            float want = j >= n ? c0[x] : ordered_entry (ta, tb, i, j, k, alpha, a, lda, b, ldb, beta, c0[x]);
+            if (memcmp (&c[x], &want, sizeof (float)) != 0)
+              g_error ("%s %zu x %zu x %zu (lda %zu, ldb %zu, ldc %zu, beta %g): C[%zu][%zu] is %.9g, want %.9g",
+                       ta ? "TN" : tb ? "NT" : "NN", (size_t) m, (size_t) n, (size_t) k, (size_t) lda, (size_t) ldb,
+                       (size_t) ldc, beta, (size_t) i, (size_t) j, c[x], want);
+          }
+          for (guint t = 0; t < 3; t++)
+            munmap (maps[t], bytes[t]);
+        }
+  g_rand_free (rand);
+}
+
 static void
 test_small_gemm (void)
 {
@@ -517,7 +592,11 @@ test_small_gemm (void)
       continue;
     }
     g_assert_cmpstr (drmad_host_step_gemm_kernels (), ==, kernels[i]);
+    g_autofree char *upper = g_ascii_strup (kernels[i], -1);   /* the names as DRMAD_SMALL_GEMM takes them */
+    g_assert_true (drmad_small_sgemm_choose (upper));
+    g_assert_cmpstr (drmad_host_step_gemm_kernels (), ==, kernels[i]);
     check_small_gemm ();
+    check_small_gemm_bounds ();
     ran++;
   }
   g_assert_true (drmad_small_sgemm_choose ("0"));

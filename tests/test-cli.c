@@ -1320,7 +1320,9 @@ test_list_devices_blas_warning_once (void)
 
 /* The host step's line says why its GEMMs are on the BLAS: DRMAD_SMALL_GEMM=0
  * asked for it (its line named the variable alone, as on a CPU without
- * AVX-512 where it cannot turn drmad's kernels on). */
+ * AVX-512 where it cannot turn drmad's kernels on). A value it does not
+ * know is warned of (DRMAD_SMALL_GEMM=off ran drmad's kernels without a
+ * word). */
 static void
 test_list_devices_gemm_kernels_why (void)
 {
@@ -1337,6 +1339,11 @@ test_list_devices_gemm_kernels_why (void)
   if (!g_getenv ("DRMAD_HOST_THREADS") && drmad_host_step_threads (100) > 1)
     g_assert_nonnull (strstr (out, "(DRMAD_HOST_THREADS unset: every step shared, as on the BLAS a choice by timing "
                                    "would move the numbers; "));
+  /* a value it does not know ("off" for the BLAS) said so, not taken silently for drmad's widest kernels */
+  g_autofree char *off_out = NULL, *off_err = NULL;
+  g_assert_cmpint (run_drmad (list, NULL, "DRMAD_SMALL_GEMM", "off", &off_out, &off_err), ==, 0);
+  g_test_message ("stdout:\n%s\nstderr:\n%s", off_out, off_err);
+  g_assert_nonnull (strstr (off_err, "DRMAD_SMALL_GEMM=off: expected 0 (the BLAS), avx2 or avx512; using "));
 }
 
 /* On a CPU without AVX-512 (the test hook DRMAD_INJECT_NO_AVX512 makes
