@@ -360,7 +360,7 @@ block_256 (const int rows, const int vecs, const int ta, gsize k, float alpha, c
     for (int v = 0; v < vecs; v++) {
       float *cv = c + r * ldc + 8 * v;
       __m256 out = _mm256_mul_ps (total[r][v], al);
-      if (v + 1 < vecs || full) {   /* masked stores are slow on some AMD cores */
+      if (v + 1 < vecs || full) {   /* a plain store where the vector is whole */
         if (beta != 0.0f)
           out = _mm256_fmadd_ps (be, _mm256_loadu_ps (cv), out);
         _mm256_storeu_ps (cv, out);
