@@ -31,8 +31,16 @@ for suite in "${suites[@]}"; do
     meson test -C build-tsan --no-rebuild --timeout-multiplier 5 --print-errorlogs "${args[@]}" "$suite" >"$logs.out" 2>&1 \
     || echo "tsan.sh: suite $suite failed (build-tsan/tsan-logs/$suite.out)" >&2
   # one line per report: its kind and the first frame of each access outside the sanitizer's
-  # interceptors, marked "ours" where one is the project's code
-  cat "$logs"/tsan.* 2>/dev/null | awk -v suite="$suite" '
+  # interceptors, marked "ours" where one is the project's code; a process whose sanitizer gave
+  # up ("fatal", as in a child under an address-space limit) says why. A suite with no report has no
+  # log: with pipefail, cat's failure on the unmatched glob ended the script there (status 1,
+  # nothing printed, the suites after it not run), so the logs are listed first.
+  reports=("$logs"/tsan.*)
+  if [ ! -e "${reports[0]}" ]; then
+    echo "      $suite: no reports"
+    continue
+  fi
+  awk -v suite="$suite" '
     /^WARNING: ThreadSanitizer/ { kind = $3 " " $4; tops = ""; ours = 0 }
     /^  (Read|Write|Previous|Atomic|Mutex .* acquired|Cycle)/ { want = 1 }
     want && /^    #[0-9]+ / && !/libtsan/ {
@@ -40,6 +48,6 @@ for suite in "${suites[@]}"; do
       if ($3 ~ /^\.\.\/(lib|app|gui|tests)\//) ours = 1
     }
     /^SUMMARY: ThreadSanitizer/ { print suite ": " (ours ? "ours  " : "other ") kind ": " tops }
-  ' | sort | uniq -c | sort -k2,2r -k1,1nr
-  ls "$logs"/tsan.* >/dev/null 2>&1 || echo "      $suite: no reports"
+    /^==[0-9]+==FATAL: ThreadSanitizer/ { sub(/^==[0-9]+==FATAL: ThreadSanitizer: /, ""); print suite ": fatal " $0 }
+  ' "${reports[@]}" | sort | uniq -c | sort -k2,2r -k1,1nr
 done
