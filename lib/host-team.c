@@ -315,7 +315,8 @@ drmad_host_step_threads (guint batch)
 gboolean
 drmad_team_run (guint threads, DrmadTeamWork work, const void *data)
 {
-  if (threads < 2 || !g_atomic_int_compare_and_exchange (&team.busy, 0, 1))
+  /* more members than a job word holds: alone, never a step that waits for ever */
+  if (threads < 2 || threads > DRMAD_TEAM_MAX || !g_atomic_int_compare_and_exchange (&team.busy, 0, 1))
     return FALSE;
   static gsize atfork = 0;
   if (g_once_init_enter (&atfork)) {

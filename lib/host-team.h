@@ -32,7 +32,8 @@ guint    drmad_team_threads (void);
 
 /* Runs @work (@data, t, @threads) on the caller (t = 0) and on @threads − 1
  * helpers (t = 1 …), and returns when all are done. Returns FALSE, having
- * run nothing, when @threads < 2, the team is busy with another step, or
+ * run nothing, when @threads < 2 or over DRMAD_TEAM_MAX (what a step's job
+ * word and the per-member arrays hold), the team is busy with another step, or
  * not enough helper threads could be started: the caller then does the
  * work alone. */
 gboolean drmad_team_run     (guint threads, DrmadTeamWork work, const void *data);

@@ -598,6 +598,8 @@ test_host_team_members (void)
     g_assert_true (drmad_team_run (threads[s], count_member_run, member_runs[s]));
   g_usleep (200000);   /* room for a second run of helper 2's part of the last step */
   drmad_team_inject_helper_delay (0, 0);
+  /* more members than a step's word holds: declined (the caller runs alone) */
+  g_assert_false (drmad_team_run (DRMAD_TEAM_MAX + 1, count_member_run, member_runs[0]));
   for (guint s = 0; s < MEMBER_STEPS; s++)
     for (guint t = 0; t < DRMAD_TEAM_MAX; t++) {
       g_test_message ("step %u of %u members: member %u ran %d time(s)", s, threads[s], t,
